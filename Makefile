@@ -1,0 +1,147 @@
+# probity - GNU Makefile, readable top to bottom.
+#
+#   make                debug build in build/debug/ (probity, tests, tools)
+#   make release        optimised build in build/release/
+#   make SAN=1          AddressSanitizer + UndefinedBehaviorSanitizer build in build/san/
+#   make check          install what is missing, build, run every test twice
+#                       (plain and sanitised), replay the fuzz corpora
+#   make demo           install what is missing, build, run the demo
+#   make fuzz           build the libFuzzer targets with clang and run each for FUZZ_TIME s
+#   make deps           apt-get install the Debian packages probity needs (no-op when present)
+#   make bench          the benchmarks (see bench/README.md)
+#   make install        install the binary and docs under PREFIX (default /usr/local)
+#
+# WERROR=1 turns warnings into errors (CI sets it).
+
+VARIANT ?= debug
+ifeq ($(SAN),1)
+VARIANT := san
+endif
+BUILD := build/$(VARIANT)
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+
+# Libraries, all from Debian 12: SQLite (workspace), libsodium (keys, HMAC,
+# Ed25519), libcrypto (SHA-256 with CPU extensions), zlib, zstd and ISA-L
+# (compressed exports), jansson (JSON), libyaml (policies), GMime (mail),
+# libmicrohttpd is not used: server/ has its own fuzzed HTTP/1.1 parser.
+PKGS := sqlite3 libsodium libcrypto zlib libzstd libisal jansson
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wvla \
+        -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -Iinclude -Ilib -g -pthread \
+               $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+ifeq ($(VARIANT),release)
+OPT := -O2 -DNDEBUG
+else ifeq ($(VARIANT),san)
+OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDSAN := -fsanitize=address,undefined
+else
+OPT := -O0
+endif
+
+CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(CFLAGS)
+LDFLAGS_ALL = $(LDSAN) $(LDFLAGS)
+
+LIB_SRC := $(wildcard lib/*.c)
+CLI_SRC := $(wildcard cli/*.c) $(wildcard server/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+TOOL_SRC := $(wildcard tools/*.c)
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%)
+REPLAY_BIN := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
+
+LIBA := $(BUILD)/libprobity.a
+PROBITY := $(BUILD)/probity
+
+.PHONY: all release san check check-variant demo deps fuzz bench install clean docs-check
+.DEFAULT_GOAL := all
+
+all: $(PROBITY) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
+
+release:
+	@$(MAKE) --no-print-directory VARIANT=release all
+
+san:
+	@$(MAKE) --no-print-directory VARIANT=san all
+
+# The library is compiled with PB_LIBRARY, which bans getenv (banned.h).
+$(BUILD)/lib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -DPB_LIBRARY -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(PROBITY): $(CLI_OBJ) $(LIBA)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(CLI_OBJ) $(LIBA) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -MMD -MP -o $@ $< $(LIBA) $(LIBS)
+
+$(BUILD)/tools/%: tools/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -MMD -MP -o $@ $< $(LIBA) $(LIBS)
+
+# Each fuzz target also builds as a plain program that replays its corpus.
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ fuzz/replay.c $< $(LIBA) $(LIBS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- tests ---------------------------------------------------------------
+
+# One variant: unit tests, end-to-end cases, corpus replay. Prints one
+# "<suite>: N passed, N failed" line per suite.
+check-variant: all
+	@tests/run-suites.sh $(BUILD)
+
+# The whole check: both variants, then one total line.
+check: deps
+	@$(MAKE) --no-print-directory VARIANT=debug all
+	@$(MAKE) --no-print-directory VARIANT=san all
+	@tests/run-all.sh build/debug build/san
+
+# ---- demo, deps, fuzz, bench ---------------------------------------------
+
+demo: deps
+	@$(MAKE) --no-print-directory VARIANT=release all
+	@tools/demo.sh build/release
+
+deps:
+	@tools/deps.sh
+
+FUZZ_TIME ?= 60
+fuzz:
+	@tools/fuzz.sh $(FUZZ_TIME)
+
+bench:
+	@$(MAKE) --no-print-directory VARIANT=release all
+	@bench/run.sh
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/probity
+	install -m 0755 build/release/probity $(DESTDIR)$(PREFIX)/bin/probity
+	cp -r data $(DESTDIR)$(PREFIX)/share/probity/
+
+clean:
+	rm -rf build

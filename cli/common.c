@@ -1,0 +1,275 @@
+/* common.c - helpers shared by the command handlers: errors, usage, tables,
+ * workspace opening, progress display. */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int cli_fail(const struct pb_error *err)
+{
+	char buf[1024];
+	fprintf(stderr, "probity: %s\n", pb_error_format(err, buf, sizeof(buf)));
+	return 1;
+}
+
+int cli_failf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("probity: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 1;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "probity %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nsee 'probity %s --help'\n", cmd);
+	va_end(ap);
+	return 2;
+}
+
+int cli_help(const char *text)
+{
+	fputs(text, stdout);
+	return 0;
+}
+
+int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws)
+{
+	struct pb_error err = { 0 };
+	if (pb_ws_open(path, flags, ws, &err) != PB_OK)
+		return cli_fail(&err);
+	return 0;
+}
+
+void cli_getopt_reset(void)
+{
+	optind = 0; /* GNU: full reinitialisation */
+	opterr = 1;
+}
+
+int cli_parse_uint(const char *cmd, const char *opt, const char *s, unsigned long max,
+                   unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v > max) {
+		cli_usage(cmd, "%s expects a whole number from 0 to %lu, not '%s'", opt, max, s);
+		return 0;
+	}
+	*out = v;
+	return 1;
+}
+
+static char data_dir[PATH_MAX];
+
+const char *cli_data_dir(void)
+{
+	if (data_dir[0])
+		return data_dir;
+	const char *env = getenv("PROBITY_DATA");
+	if (env && *env) {
+		snprintf(data_dir, sizeof(data_dir), "%s", env);
+		return data_dir;
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		const char *rel[] = { "/../share/probity/data", "/../../data", "/../data" };
+		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+			char cand[PATH_MAX + 64];
+			struct stat sb;
+			snprintf(cand, sizeof(cand), "%s%s/catalog", exe, rel[i]);
+			if (stat(cand, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+				snprintf(cand, sizeof(cand), "%s%s", exe, rel[i]);
+				if (!realpath(cand, data_dir))
+					snprintf(data_dir, sizeof(data_dir), "%s", cand);
+				return data_dir;
+			}
+		}
+	}
+	snprintf(data_dir, sizeof(data_dir), "/usr/local/share/probity/data");
+	return data_dir;
+}
+
+/* ---- tables ----------------------------------------------------------- */
+
+void cli_table_init(struct cli_table *t, size_t ncols, const char *const *headers)
+{
+	t->ncols = ncols;
+	t->nrows = 0;
+	t->cap = 16;
+	t->cells = calloc(t->cap * ncols, sizeof(char *));
+	for (size_t i = 0; i < ncols && t->cells; i++)
+		t->cells[i] = strdup(headers[i]);
+}
+
+void cli_table_add(struct cli_table *t, const char *const *cells)
+{
+	if (!t->cells)
+		return;
+	if (t->nrows + 2 > t->cap) {
+		size_t cap = t->cap * 2;
+		char **c = realloc(t->cells, cap * t->ncols * sizeof(char *));
+		if (!c)
+			return;
+		t->cells = c;
+		t->cap = cap;
+	}
+	t->nrows++;
+	for (size_t i = 0; i < t->ncols; i++)
+		t->cells[t->nrows * t->ncols + i] = strdup(cells[i] ? cells[i] : "");
+}
+
+/* Display width of UTF-8 text: one column per code point (good enough for the
+ * Latin and symbol text that tables hold). */
+static size_t width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			w++;
+	return w;
+}
+
+void cli_table_print(const struct cli_table *t, FILE *f)
+{
+	if (!t->cells)
+		return;
+	size_t *w = calloc(t->ncols, sizeof(size_t));
+	if (!w)
+		return;
+	for (size_t r = 0; r <= t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *s = t->cells[r * t->ncols + c];
+			if (r == 0 && s[0] == '>')
+				s++;
+			size_t cw = width(s);
+			if (cw > w[c])
+				w[c] = cw;
+		}
+	for (size_t r = 0; r <= t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *h = t->cells[c];
+			bool right = h[0] == '>';
+			const char *s = t->cells[r * t->ncols + c];
+			if (r == 0 && right)
+				s++;
+			size_t pad = w[c] - width(s);
+			bool last = c + 1 == t->ncols;
+			if (right)
+				fprintf(f, "%*s%s", (int)pad, "", s);
+			else
+				fprintf(f, "%s%*s", s, last ? 0 : (int)pad, "");
+			if (!last)
+				fputs("  ", f);
+		}
+		fputc('\n', f);
+	}
+	free(w);
+}
+
+void cli_table_release(struct cli_table *t)
+{
+	if (!t->cells)
+		return;
+	for (size_t i = 0; i < (t->nrows + 1) * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	t->cells = NULL;
+}
+
+/* ---- progress --------------------------------------------------------- */
+
+struct cli_progress {
+	char label[64];
+	double last_draw;
+	bool drawn;
+};
+
+const char *cli_bytes(uint64_t n, char *buf, size_t cap)
+{
+	const char *units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
+	double v = (double)n;
+	size_t u = 0;
+	while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1000;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, cap, "%llu B", (unsigned long long)n);
+	else
+		snprintf(buf, cap, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+struct cli_progress *cli_progress_new(const char *label)
+{
+	if (!isatty(STDERR_FILENO))
+		return NULL;
+	struct cli_progress *p = calloc(1, sizeof(*p));
+	if (p)
+		snprintf(p->label, sizeof(p->label), "%s", label);
+	return p;
+}
+
+bool cli_progress_cb(void *ctx, const struct pb_progress *pr)
+{
+	struct cli_progress *p = ctx;
+	if (!p)
+		return true;
+	if (p->drawn && pr->elapsed - p->last_draw < 0.1)
+		return true;
+	p->last_draw = pr->elapsed;
+	p->drawn = true;
+	char done[32], rate[32];
+	double bps = pr->elapsed > 0 ? (double)pr->bytes_done / pr->elapsed : 0;
+	double rps = pr->elapsed > 0 ? (double)pr->items_done / pr->elapsed : 0;
+	cli_bytes(pr->bytes_done, done, sizeof(done));
+	cli_bytes((uint64_t)bps, rate, sizeof(rate));
+	if (pr->bytes_total) {
+		double frac = (double)pr->bytes_done / (double)pr->bytes_total;
+		if (frac > 1)
+			frac = 1;
+		int bar = 24, fill = (int)(frac * bar);
+		char b[32];
+		for (int i = 0; i < bar; i++)
+			b[i] = i < fill ? '#' : '.';
+		b[bar] = '\0';
+		double left = bps > 0 ? (double)(pr->bytes_total - pr->bytes_done) / bps : 0;
+		if (left < 0)
+			left = 0;
+		fprintf(stderr, "\r%s [%s] %3.0f%% %s  %.0f rows/s  %s/s  %.0fs left   ", p->label, b,
+		        frac * 100, done, rps, rate, left);
+	} else {
+		fprintf(stderr, "\r%s %s  %.0f rows/s  %s/s   ", p->label, done, rps, rate);
+	}
+	fflush(stderr);
+	return true;
+}
+
+void cli_progress_done(struct cli_progress *p)
+{
+	if (!p)
+		return;
+	if (p->drawn)
+		fputs("\r\033[K", stderr);
+	free(p);
+}

@@ -1,0 +1,172 @@
+/* probity.h - the public API of libprobity, the library behind the probity tool.
+ *
+ * probity reviews how a customer uses a cloud provider's services from the
+ * provider's own records (billing exports, internal mail), keeps a case file on
+ * a tamper-evident log, and enforces precise service cut-offs.
+ *
+ * This header is the whole public surface; anything not declared here is not
+ * part of the API. Its comments are the reference.
+ *
+ * Conventions, for every function below unless it says otherwise:
+ *  - Fallible functions return enum pb_status (PB_OK = 0) and take a
+ *    struct pb_error *err last. err may be NULL; when it is not, a failure
+ *    fills it with the code, a one-line message and, for parsers of outside
+ *    input, the file, line and column.
+ *  - The library never prints, never exits, never aborts on input.
+ *  - Objects from pb_x_new/pb_x_open are released with pb_x_free/pb_x_close,
+ *    which accept NULL. Structs the caller owns use pb_x_init/pb_x_release.
+ *  - Views (struct pb_str) point into memory owned by the object that handed
+ *    them out and stay valid until the next call on that object, unless the
+ *    function says otherwise.
+ *  - Strings are UTF-8. Times are UTC, in seconds since the Unix epoch
+ *    (int64_t) unless a name says _ms or _day.
+ */
+#ifndef PROBITY_H
+#define PROBITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PB_VERSION "0.1.0"
+
+/* ===================================================================== */
+/* Status, errors, views                                                 */
+/* ===================================================================== */
+
+enum pb_status {
+	PB_OK = 0,
+	PB_EINVAL,    /* a bad argument, or input that breaks its grammar */
+	PB_ENOENT,    /* a file, workspace or object that does not exist */
+	PB_EEXIST,    /* the thing to create is already there */
+	PB_EIO,       /* reading or writing failed (includes disk full) */
+	PB_ENOMEM,    /* out of memory */
+	PB_ELIMIT,    /* input over a size cap */
+	PB_EFORMAT,   /* input is not in a format probity reads */
+	PB_ESTATE,    /* not allowed in the current state (e.g. not approved) */
+	PB_EPERM,     /* the acting user lacks the role, or the OS said no */
+	PB_EDB,       /* the workspace database failed */
+	PB_EVERIFY,   /* a verification failed: tampering or corruption */
+	PB_EINTR,     /* interrupted by the caller (progress callback) */
+	PB_STATUS_COUNT
+};
+
+/* A short stable name for a status ("ok", "invalid", "not-found", ...). */
+const char *pb_status_name(enum pb_status s);
+
+struct pb_error {
+	enum pb_status code;
+	char message[512];  /* lower case, what failed first: "cannot open 'x': ..." */
+	char file[256];     /* input file the error is about, or "" */
+	uint64_t line;      /* 1-based line in file, or 0 */
+	uint32_t column;    /* 1-based column (field number for CSV), or 0 */
+};
+
+/* Formats err as "file:line:column: message" (parts that are unset are left
+ * out) into buf of size cap. Returns buf. */
+char *pb_error_format(const struct pb_error *err, char *buf, size_t cap);
+
+/* A view of bytes owned by someone else; not NUL-terminated. */
+struct pb_str {
+	const char *ptr;
+	size_t len;
+};
+
+/* Progress of a long operation, reported to a pb_progress_fn. */
+struct pb_progress {
+	uint64_t bytes_done;   /* input bytes consumed so far */
+	uint64_t bytes_total;  /* input size, or 0 when unknown (a pipe) */
+	uint64_t items_done;   /* rows, messages, entries ... */
+	double elapsed;        /* seconds since the operation started */
+};
+/* Called from the calling thread now and then during long work; return false
+ * to stop it (the operation then fails with PB_EINTR and changes nothing). */
+typedef bool (*pb_progress_fn)(void *ctx, const struct pb_progress *p);
+
+/* ===================================================================== */
+/* Workspace                                                             */
+/* ===================================================================== */
+/* A workspace is a folder: probity.db (SQLite, WAL), probity.conf (settings,
+ * key = value lines), pseudonym.key (32 random bytes, mode 0600), plus
+ * rejects/ and sources/ folders. */
+
+struct pb_ws;
+
+struct pb_ws_init_options {
+	bool keep_names;   /* store customer-chosen names in clear (default: pseudonymise) */
+	const char *name;  /* a label for the workspace, or NULL */
+};
+
+/* Creates a new workspace in dir (created if missing; it must be empty or
+ * absent). Refuses with PB_EEXIST when dir already holds a workspace or any
+ * other file. opts may be NULL for defaults. */
+enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts,
+                          struct pb_error *err);
+
+#define PB_WS_READONLY 0x1  /* open for reading only */
+
+/* Opens the workspace in dir, migrating its schema to the current version
+ * when it is older (in one transaction). *out is set on success and must be
+ * closed with pb_ws_close. */
+enum pb_status pb_ws_open(const char *dir, unsigned flags, struct pb_ws **out,
+                          struct pb_error *err);
+void pb_ws_close(struct pb_ws *ws);
+
+/* The workspace folder, as given to pb_ws_open. */
+const char *pb_ws_path(const struct pb_ws *ws);
+/* The schema version of the open database, and the version this library writes. */
+int pb_ws_schema_version(const struct pb_ws *ws);
+int pb_schema_version_current(void);
+
+/* Reads a setting from probity.conf; returns NULL when unset. The string is
+ * owned by ws. */
+const char *pb_ws_setting(const struct pb_ws *ws, const char *key);
+
+/* ===================================================================== */
+/* Usage evidence: ingest of billing exports                             */
+/* ===================================================================== */
+
+/* ===================================================================== */
+/* Customers and profiles                                                */
+/* ===================================================================== */
+
+/* ===================================================================== */
+/* Change detection                                                      */
+/* ===================================================================== */
+
+/* ===================================================================== */
+/* Policy indicators                                                     */
+/* ===================================================================== */
+
+/* ===================================================================== */
+/* Tamper-evident log                                                    */
+/* ===================================================================== */
+
+/* ===================================================================== */
+/* Users, cases                                                          */
+/* ===================================================================== */
+
+/* ===================================================================== */
+/* Enforcement plans                                                     */
+/* ===================================================================== */
+
+/* ===================================================================== */
+/* Decisions                                                             */
+/* ===================================================================== */
+
+/* ===================================================================== */
+/* Internal communications                                               */
+/* ===================================================================== */
+
+/* ===================================================================== */
+/* Reports                                                               */
+/* ===================================================================== */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PROBITY_H */

@@ -1,0 +1,132 @@
+/* schema.c - the workspace database schema, as a list of migrations.
+ *
+ * Each entry takes a database from version-1 to version. Released entries are
+ * never edited: a change is a new entry. docs/internals.md describes the tables.
+ */
+#include "store.h"
+
+static const char schema_v1[] =
+	/* settings whose change must be on record (e.g. keep_names) */
+	"CREATE TABLE setting_change ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  value TEXT,"
+	"  actor TEXT"
+	");"
+	/* dictionary of the strings that aggregates refer to */
+	"CREATE TABLE dim ("
+	"  id INTEGER PRIMARY KEY,"
+	"  value TEXT NOT NULL UNIQUE"
+	");"
+	/* every usage export ever loaded, by the SHA-256 of its bytes */
+	"CREATE TABLE source ("
+	"  id INTEGER PRIMARY KEY,"
+	"  sha256 TEXT NOT NULL UNIQUE,"
+	"  size INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"           /* as given on the command line, '-' for stdin */
+	"  path TEXT,"                    /* absolute path read, or the copy in sources/ */
+	"  compression TEXT NOT NULL,"    /* none, gzip, zstd */
+	"  format TEXT NOT NULL,"         /* focus, azure-ea, aws-cur */
+	"  focus_version TEXT,"           /* 1.0, 1.1, 1.2, 1.3 */
+	"  ingested_at TEXT NOT NULL,"
+	"  rows_read INTEGER NOT NULL,"
+	"  rows_accepted INTEGER NOT NULL,"
+	"  rows_rejected INTEGER NOT NULL,"
+	"  rows_with_warnings INTEGER NOT NULL,"
+	"  columns INTEGER NOT NULL,"
+	"  columns_ignored INTEGER NOT NULL," /* unknown x_ and non-FOCUS columns */
+	"  names TEXT NOT NULL,"          /* pseudonymised or clear */
+	"  catalog_sha256 TEXT NOT NULL," /* the catalog the mapping used */
+	"  first_day INTEGER,"
+	"  last_day INTEGER,"
+	"  rejects_file TEXT,"
+	"  report TEXT NOT NULL,"         /* the ingest report, JSON */
+	"  CHECK (rows_read = rows_accepted + rows_rejected)"
+	");"
+	/* conformance warnings, counted by kind and column */
+	"CREATE TABLE source_warning ("
+	"  source_id INTEGER NOT NULL REFERENCES source(id),"
+	"  kind TEXT NOT NULL,"
+	"  column_name TEXT NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  first_line INTEGER,"
+	"  example TEXT,"
+	"  PRIMARY KEY (source_id, kind, column_name)"
+	");"
+	/* rejected rows: the reason and the original bytes of the record */
+	"CREATE TABLE source_reject ("
+	"  source_id INTEGER NOT NULL REFERENCES source(id),"
+	"  line INTEGER NOT NULL,"
+	"  column_name TEXT,"
+	"  reason TEXT NOT NULL,"
+	"  raw BLOB NOT NULL,"
+	"  PRIMARY KEY (source_id, line)"
+	") WITHOUT ROWID;"
+	/* accepted rows, aggregated per day and key; dims are ids into dim */
+	"CREATE TABLE usage_day ("
+	"  source_id INTEGER NOT NULL REFERENCES source(id),"
+	"  day INTEGER NOT NULL,"           /* days since 1970-01-01 of ChargePeriodStart (UTC) */
+	"  account INTEGER NOT NULL,"       /* BillingAccountId */
+	"  subaccount INTEGER,"             /* SubAccountId */
+	"  provider INTEGER,"
+	"  category INTEGER,"               /* ServiceCategory */
+	"  subcategory INTEGER,"            /* ServiceSubcategory */
+	"  service INTEGER NOT NULL,"       /* ServiceName */
+	"  sku_meter INTEGER,"              /* SkuMeter */
+	"  capability INTEGER,"             /* from the catalog: object-storage, ... */
+	"  region INTEGER,"                 /* canonical region id from the catalog, or as given */
+	"  country INTEGER,"                /* ISO 3166-1 alpha-2, from the catalog */
+	"  unit INTEGER,"                   /* normalised consumed unit */
+	"  charge_category INTEGER NOT NULL,"
+	"  currency INTEGER,"               /* BillingCurrency */
+	"  quantity TEXT NOT NULL,"         /* exact decimal, in unit */
+	"  billed_cost TEXT NOT NULL,"
+	"  effective_cost TEXT NOT NULL,"
+	"  list_cost TEXT NOT NULL,"
+	"  rows INTEGER NOT NULL,"
+	"  first_line INTEGER NOT NULL,"
+	"  last_line INTEGER NOT NULL"
+	");"
+	"CREATE INDEX usage_day_account ON usage_day(account, day);"
+	"CREATE INDEX usage_day_subaccount ON usage_day(subaccount, day);"
+	"CREATE INDEX usage_day_source ON usage_day(source_id);"
+	/* billing accounts and sub-accounts seen in the exports */
+	"CREATE TABLE account ("
+	"  kind TEXT NOT NULL CHECK (kind IN ('billing', 'sub')),"
+	"  account_id TEXT NOT NULL,"
+	"  billing_account_id TEXT,"        /* for a sub-account: its billing account */
+	"  name TEXT,"                      /* pseudonym (ps:...) or clear, per the source */
+	"  provider TEXT,"
+	"  first_day INTEGER,"
+	"  last_day INTEGER,"
+	"  PRIMARY KEY (kind, account_id, billing_account_id)"
+	");"
+	/* readable form of usage_day */
+	"CREATE VIEW usage AS SELECT"
+	"  u.source_id, u.day, pb_day(u.day) AS date,"
+	"  a.value AS account, s.value AS subaccount, p.value AS provider,"
+	"  c.value AS category, sc.value AS subcategory, sv.value AS service,"
+	"  m.value AS sku_meter, cap.value AS capability, r.value AS region,"
+	"  co.value AS country, un.value AS unit, cc.value AS charge_category,"
+	"  cu.value AS currency, u.quantity, u.billed_cost, u.effective_cost, u.list_cost,"
+	"  u.rows, u.first_line, u.last_line"
+	" FROM usage_day u"
+	" JOIN dim a ON a.id = u.account"
+	" LEFT JOIN dim s ON s.id = u.subaccount"
+	" LEFT JOIN dim p ON p.id = u.provider"
+	" LEFT JOIN dim c ON c.id = u.category"
+	" LEFT JOIN dim sc ON sc.id = u.subcategory"
+	" JOIN dim sv ON sv.id = u.service"
+	" LEFT JOIN dim m ON m.id = u.sku_meter"
+	" LEFT JOIN dim cap ON cap.id = u.capability"
+	" LEFT JOIN dim r ON r.id = u.region"
+	" LEFT JOIN dim co ON co.id = u.country"
+	" LEFT JOIN dim un ON un.id = u.unit"
+	" JOIN dim cc ON cc.id = u.charge_category"
+	" LEFT JOIN dim cu ON cu.id = u.currency;";
+
+const struct pb__migration pb__migrations[] = {
+	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
+};
+const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

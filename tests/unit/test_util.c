@@ -1,0 +1,238 @@
+/* test_util.c - decimals, times, UTF-8, buffers, hashes, atomic files. */
+#include "unit.h"
+#include "util.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *dec_text(pb_dec v)
+{
+	static char buf[PB_DEC_BUFSZ];
+	pb__dec_format(v, buf);
+	return buf;
+}
+
+static void t_dec_parse_forms(void)
+{
+	pb_dec v;
+	unsigned fl;
+	CHECK_INT(pb__dec_parse("0.00500000000", 13, &v, &fl), PB_OK);
+	CHECK_STR(dec_text(v), "0.005");
+	CHECK_INT(fl, 0);
+	CHECK_INT(pb__dec_parse("35.2E-7", 7, &v, &fl), PB_OK);
+	CHECK_STR(dec_text(v), "0.00000352");
+	CHECK_INT(pb__dec_parse("-12", 3, &v, &fl), PB_OK);
+	CHECK_STR(dec_text(v), "-12");
+	CHECK_INT(pb__dec_parse("1e3", 3, &v, &fl), PB_OK);
+	CHECK_STR(dec_text(v), "1000");
+	CHECK_INT(pb__dec_parse("1E+3", 4, &v, &fl), PB_OK);
+	CHECK(fl & PB_DEC_TOLERATED);
+	CHECK_INT(pb__dec_parse("0", 1, &v, &fl), PB_OK);
+	CHECK_STR(dec_text(v), "0");
+	CHECK_INT(pb__dec_parse("-0.0", 4, &v, &fl), PB_OK);
+	CHECK_STR(dec_text(v), "0");
+	/* 16 fractional digits: rounded half to even, and said so */
+	CHECK_INT(pb__dec_parse("0.0000000000000015", 18, &v, &fl), PB_OK);
+	CHECK_STR(dec_text(v), "0.000000000000002");
+	CHECK(fl & PB_DEC_ROUNDED);
+	CHECK_INT(pb__dec_parse("0.0000000000000025", 18, &v, &fl), PB_OK);
+	CHECK_STR(dec_text(v), "0.000000000000002");
+	CHECK_INT(pb__dec_parse("123456789012345678901.5", 23, &v, &fl), PB_OK);
+	CHECK_STR(dec_text(v), "123456789012345678901.5");
+}
+
+static void t_dec_parse_bad(void)
+{
+	pb_dec v;
+	const char *bad[] = { "", "-", ".5", "5.", "1,000", "$10", "1e", "1.2.3", "NULL",
+	                      " 1", "1 ", "0x10", "1e-", "--1", "nan", "inf" };
+	for (size_t i = 0; i < PB_ARRAY_LEN(bad); i++) {
+		if (pb__dec_parse(bad[i], strlen(bad[i]), &v, NULL) != PB_EINVAL)
+			UNIT_FAIL_("'%s' parsed but should not", bad[i]);
+	}
+	CHECK_INT(pb__dec_parse("1e30", 4, &v, NULL), PB_ELIMIT);
+	CHECK_INT(pb__dec_parse("999999999999999999999999", 24, &v, NULL), PB_ELIMIT);
+}
+
+static void t_dec_sum_exact(void)
+{
+	/* 0.1 added ten million times is exactly one million */
+	pb_dec one_tenth, acc = 0;
+	CHECK_INT(pb__dec_parse("0.1", 3, &one_tenth, NULL), PB_OK);
+	for (int i = 0; i < 10000000; i++)
+		CHECK(pb__dec_add(&acc, one_tenth));
+	CHECK_STR(dec_text(acc), "1000000");
+	pb_dec big = (pb_dec)1 << 126;
+	pb_dec a = big;
+	CHECK(!pb__dec_add(&a, big));
+	CHECK(a == big);
+}
+
+static void t_dec_mul(void)
+{
+	pb_dec a, b, r;
+	pb__dec_parse("1.5", 3, &a, NULL);
+	pb__dec_parse("1024", 4, &b, NULL);
+	CHECK(pb__dec_mul(a, b, &r));
+	CHECK_STR(dec_text(r), "1536");
+	pb__dec_parse("0.001", 5, &b, NULL);
+	CHECK(pb__dec_mul(a, b, &r));
+	CHECK_STR(dec_text(r), "0.0015");
+	pb__dec_parse("-2.5", 4, &a, NULL);
+	pb__dec_parse("0.000976562500000", 17, &b, NULL);
+	CHECK(pb__dec_mul(a, b, &r));
+	CHECK_STR(dec_text(r), "-0.00244140625");
+}
+
+static void t_time_forms(void)
+{
+	int64_t t;
+	unsigned fl;
+	char buf[32];
+	CHECK(pb__time_parse("2024-09-18T22:00:00Z", 20, &t, &fl));
+	pb__time_format(t, buf);
+	CHECK_STR(buf, "2024-09-18T22:00:00Z");
+	CHECK_INT(fl, 0);
+	CHECK(pb__time_parse("2024-09-18 22:00:00", 19, &t, &fl));
+	pb__time_format(t, buf);
+	CHECK_STR(buf, "2024-09-18T22:00:00Z");
+	CHECK(fl & PB_TIME_NONISO);
+	CHECK(pb__time_parse("2023-11-01T00:00:00.000Z", 24, &t, &fl));
+	pb__time_format(t, buf);
+	CHECK_STR(buf, "2023-11-01T00:00:00Z");
+	CHECK(pb__time_parse("2023-11-13T10:00Z", 17, &t, &fl));
+	pb__time_format(t, buf);
+	CHECK_STR(buf, "2023-11-13T10:00:00Z");
+	CHECK(pb__time_parse("2024-01-01T01:30:00+02:00", 25, &t, &fl));
+	pb__time_format(t, buf);
+	CHECK_STR(buf, "2023-12-31T23:30:00Z");
+	CHECK(pb__time_parse("2024-02-29", 10, &t, &fl));
+	CHECK(fl & PB_TIME_DATEONLY);
+	CHECK(!pb__time_parse("2023-02-29", 10, &t, &fl));
+	CHECK(!pb__time_parse("5/1/25", 6, &t, &fl));
+	CHECK(!pb__time_parse("2024-13-01T00:00:00Z", 20, &t, &fl));
+	CHECK(!pb__time_parse("2024-01-01T24:00:00Z", 20, &t, &fl));
+	CHECK(!pb__time_parse("2024-01-01T00:00:00Zjunk", 24, &t, &fl));
+	CHECK(!pb__time_parse("", 0, &t, &fl));
+	CHECK(pb__time_parse("1969-12-31T23:59:59Z", 20, &t, &fl));
+	CHECK_INT(t, -1);
+}
+
+static void t_civil_roundtrip(void)
+{
+	for (int64_t d = -800000; d < 800000; d += 7) {
+		int y;
+		unsigned m, dd;
+		pb__civil_from_days(d, &y, &m, &dd);
+		if (pb__days_from_civil(y, m, dd) != d) {
+			UNIT_FAIL_("day %lld round trip", (long long)d);
+			break;
+		}
+	}
+	CHECK_INT(pb__days_from_civil(1970, 1, 1), 0);
+	CHECK_INT(pb__days_from_civil(2000, 3, 1), 11017);
+}
+
+static void t_utf8(void)
+{
+	size_t bad = 99;
+	CHECK(pb__utf8_valid("plain ascii text, long enough", 29, NULL));
+	CHECK(pb__utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, NULL));
+	CHECK(!pb__utf8_valid("abc\xff", 4, &bad));
+	CHECK_INT(bad, 3);
+	CHECK(!pb__utf8_valid("\xc0\xaf", 2, NULL));          /* overlong */
+	CHECK(!pb__utf8_valid("\xed\xa0\x80", 3, NULL));      /* surrogate */
+	CHECK(!pb__utf8_valid("ab\xe2\x82", 4, &bad));        /* cut short */
+	CHECK_INT(bad, 2);
+	CHECK(!pb__utf8_valid("\xf4\x90\x80\x80", 4, NULL));  /* > U+10FFFF */
+}
+
+static void t_buf_limit(void)
+{
+	struct pb_buf b;
+	pb__buf_init(&b, 10);
+	CHECK_INT(pb__buf_adds(&b, "0123456789"), PB_OK);
+	CHECK_INT(pb__buf_addc(&b, 'x'), PB_ELIMIT);
+	CHECK_INT(b.len, 10);
+	pb__buf_reset(&b);
+	CHECK_INT(pb__buf_csv_field(&b, "a,\"b", 4), PB_OK);
+	CHECK_STR(b.data, "\"a,\"\"b\"");
+	pb__buf_release(&b);
+	pb__buf_init(&b, 100);
+	pb__buf_json_str(&b, "a\"\n\x01", 4);
+	CHECK_STR(b.data, "\"a\\\"\\n\\u0001\"");
+	pb__buf_release(&b);
+}
+
+static void t_sha256(void)
+{
+	uint8_t h[32];
+	char hex[65];
+	struct pb_sha256 s;
+	CHECK_INT(pb__sha256_init(&s), PB_OK);
+	pb__sha256_update(&s, "ab", 2);
+	pb__sha256_update(&s, "c", 1);
+	pb__sha256_final(&s, h);
+	pb__hex(h, 32, hex);
+	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	pb__sha256("abc", 3, h);
+	pb__hex(h, 32, hex);
+	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	uint8_t back[32];
+	CHECK(pb__unhex(hex, 64, back, 32));
+	CHECK(memcmp(back, h, 32) == 0);
+	CHECK(!pb__unhex("zz", 2, back, 1));
+}
+
+static void t_atomic_write(void)
+{
+	char *dir = unit_tmpdir();
+	char *p = pb__path_join(dir, "f.txt");
+	struct pb_error err = { 0 };
+	CHECK_OK(pb__write_file_atomic(p, "one", 3, 0600, &err), &err);
+	CHECK_OK(pb__write_file_atomic(p, "two!", 4, 0600, &err), &err);
+	char *text = NULL;
+	size_t n = 0;
+	CHECK_OK(pb__read_file(p, 100, &text, &n, &err), &err);
+	CHECK_STR(text, "two!");
+	free(text);
+	struct stat sb;
+	CHECK(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+	CHECK_INT(pb__read_file(p, 3, &text, &n, &err), PB_ELIMIT);
+	char *missing = pb__path_join(dir, "nope/f.txt");
+	CHECK_INT(pb__write_file_atomic(missing, "x", 1, 0600, &err), PB_ENOENT);
+	CHECK(strstr(err.message, "no such file") != NULL);
+	free(missing);
+	free(p);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
+static void t_error_format(void)
+{
+	struct pb_error err = { 0 };
+	char buf[600];
+	pb__err_at(&err, PB_EFORMAT, "x.csv", 12, 3, "bad '%s'", "v");
+	CHECK_STR(pb_error_format(&err, buf, sizeof(buf)), "x.csv:12:3: bad 'v'");
+	pb__err(&err, PB_EIO, "cannot read");
+	pb__err_prefix(&err, "ingest");
+	CHECK_STR(pb_error_format(&err, buf, sizeof(buf)), "ingest: cannot read");
+	CHECK_STR(pb_status_name(PB_ELIMIT), "limit");
+	CHECK_STR(pb_status_name((enum pb_status)999), "unknown");
+}
+
+int main(void)
+{
+	RUN(t_dec_parse_forms);
+	RUN(t_dec_parse_bad);
+	RUN(t_dec_sum_exact);
+	RUN(t_dec_mul);
+	RUN(t_time_forms);
+	RUN(t_civil_roundtrip);
+	RUN(t_utf8);
+	RUN(t_buf_limit);
+	RUN(t_sha256);
+	RUN(t_atomic_write);
+	RUN(t_error_format);
+	return UNIT_END("util");
+}
