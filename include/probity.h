@@ -127,6 +127,66 @@ int pb_schema_version_current(void);
 const char *pb_ws_setting(const struct pb_ws *ws, const char *key);
 
 /* ===================================================================== */
+/* Catalog: regions, services, capabilities, units                       */
+/* ===================================================================== */
+/* The catalog is read at run time from data files (data/catalog/*.csv, see
+ * docs/catalog.md); no table is compiled into the library. Lookups are
+ * exact after ASCII case folding and trimming. */
+
+struct pb_catalog;
+
+/* Loads the catalog from the folder dir (normally <data>/catalog). Errors name
+ * the file, line and field of a bad entry. */
+enum pb_status pb_catalog_load(const char *dir, struct pb_catalog **out, struct pb_error *err);
+void pb_catalog_free(struct pb_catalog *cat);
+/* Hex SHA-256 over the catalog files, recorded with every source it mapped. */
+const char *pb_catalog_sha256(const struct pb_catalog *cat);
+
+struct pb_region {
+	const char *id;       /* canonical id: "westeurope", "eu-west-1" */
+	const char *name;     /* "West Europe" */
+	const char *country;  /* ISO 3166-1 alpha-2: "NL"; "" when not one country (global) */
+	const char *provider; /* "Microsoft", "AWS", "Google", "Oracle" */
+};
+/* Finds a region by any known spelling ("westeurope", "West Europe", "eu west",
+ * "amsterdam"); NULL when unknown (callers report it, never guess). */
+const struct pb_region *pb_catalog_region(const struct pb_catalog *cat, struct pb_str spelling);
+
+struct pb_service {
+	const char *name;        /* FOCUS ServiceName as providers write it */
+	const char *provider;
+	const char *category;    /* FOCUS ServiceCategory */
+	const char *subcategory; /* FOCUS ServiceSubcategory */
+	const char *const *capabilities; /* every capability the service offers */
+	size_t ncapabilities;
+};
+/* Finds a service by its ServiceName; NULL when unknown. */
+const struct pb_service *pb_catalog_service(const struct pb_catalog *cat, struct pb_str name);
+/* The capability a usage row exercises, from its service name and, where the
+ * service sells several capabilities (Azure AI Services), its SKU meter.
+ * Returns NULL when it cannot be told (unknown service, or a multi-capability
+ * service with an unknown or missing meter). */
+const char *pb_catalog_capability(const struct pb_catalog *cat, struct pb_str service,
+                                  struct pb_str sku_meter);
+/* True when name is a capability the catalog defines ("object-storage", ...). */
+bool pb_catalog_capability_known(const struct pb_catalog *cat, struct pb_str name);
+/* True for a FOCUS ServiceCategory / ServiceSubcategory value (exact spelling
+ * after case folding). */
+bool pb_catalog_category_known(const struct pb_catalog *cat, struct pb_str name);
+bool pb_catalog_subcategory_known(const struct pb_catalog *cat, struct pb_str name);
+/* True for an ISO 3166-1 alpha-2 code used by some region in the catalog. */
+bool pb_catalog_country_known(const struct pb_catalog *cat, struct pb_str code);
+
+/* A consumed unit mapped to its normalised unit: quantity_in_norm =
+ * quantity * factor, with factor an exact decimal string ("1024", "0.001"). */
+struct pb_unit {
+	const char *unit;       /* as written in exports: "TB-Months", "GB-Mo" */
+	const char *normalised; /* "GB-Months" */
+	const char *factor;     /* decimal text */
+};
+const struct pb_unit *pb_catalog_unit(const struct pb_catalog *cat, struct pb_str unit);
+
+/* ===================================================================== */
 /* Usage evidence: ingest of billing exports                             */
 /* ===================================================================== */
 

@@ -102,6 +102,20 @@ static const char schema_v1[] =
 	"  last_day INTEGER,"
 	"  PRIMARY KEY (kind, account_id, billing_account_id)"
 	");"
+	/* customers: named sets of billing accounts and sub-accounts; an account
+	 * or sub-account belongs to at most one customer */
+	"CREATE TABLE customer ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  created_at TEXT NOT NULL,"
+	"  note TEXT"
+	");"
+	"CREATE TABLE customer_account ("
+	"  customer_id INTEGER NOT NULL REFERENCES customer(id) ON DELETE CASCADE,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('billing', 'sub')),"
+	"  account_id TEXT NOT NULL,"
+	"  UNIQUE (kind, account_id)"
+	");"
 	/* readable form of usage_day */
 	"CREATE VIEW usage AS SELECT"
 	"  u.source_id, u.day, pb_day(u.day) AS date,"
