@@ -129,7 +129,7 @@ const char *pb_ws_setting(const struct pb_ws *ws, const char *key);
 /* ===================================================================== */
 /* Catalog: regions, services, capabilities, units                       */
 /* ===================================================================== */
-/* The catalog is read at run time from data files (data/catalog/*.csv, see
+/* The catalog is read at run time from data files (data/catalog/ CSV files, see
  * docs/catalog.md); no table is compiled into the library. Lookups are
  * exact after ASCII case folding and trimming. */
 
