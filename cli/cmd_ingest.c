@@ -29,6 +29,8 @@ static const char usage_text[] =
 	"options:\n"
 	"  -j, --threads N      threads in all, reading included (default: one per CPU)\n"
 	"      --max-record N   longest record in bytes (default 1048576)\n"
+	"      --chunk-size N   bytes handed to a parsing thread at a time (default 4194304;\n"
+	"                       at least twice --max-record)\n"
 	"      --catalog DIR    catalog folder (default: the one shipped with probity)\n"
 	"      --json           print the ingest reports as JSON\n"
 	"  -q, --quiet          print nothing but errors\n"
@@ -139,6 +141,7 @@ int cmd_ingest(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "threads", required_argument, NULL, 'j' },
 		{ "max-record", required_argument, NULL, 'm' },
+		{ "chunk-size", required_argument, NULL, 'C' },
 		{ "catalog", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -165,6 +168,11 @@ int cmd_ingest(int argc, char **argv)
 			break;
 		case 'c':
 			catalog = optarg;
+			break;
+		case 'C':
+			if (!cli_parse_uint("ingest", "--chunk-size", optarg, 1ul << 30, &v) || v < 65536)
+				return cli_usage("ingest", "--chunk-size must be from 65536 to 1073741824");
+			o.chunk_size = v;
 			break;
 		case 'J':
 			json = true;

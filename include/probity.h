@@ -196,7 +196,7 @@ const struct pb_unit *pb_catalog_unit(const struct pb_catalog *cat, struct pb_st
 struct pb_ingest_options {
 	unsigned threads;          /* threads in all (reading + parsing); 0 = one per CPU */
 	size_t max_record;         /* longest record in bytes; 0 = 1 MiB */
-	size_t chunk_size;         /* bytes handed to a parser at a time; 0 = 8 MiB */
+	size_t chunk_size;         /* bytes handed to a parser at a time; 0 = 4 MiB */
 	pb_progress_fn progress;   /* may be NULL */
 	void *progress_ctx;
 };

@@ -147,7 +147,7 @@ enum pb_status pb__focus_map_header(const struct pb_str *names, size_t n, struct
 	/* 1.3 renames ProviderName to ServiceProviderName: either will do */
 	if (m->col[FC_ProviderName] < 0 && m->col[FC_ServiceProviderName] >= 0)
 		m->col[FC_ProviderName] = m->col[FC_ServiceProviderName];
-	if (old_names && rank == 0)
+	if (old_names) /* names from before 1.0 (ChargeType, AmortizedCost ...) */
 		pb__strlcpy(m->version, "0.5", sizeof(m->version));
 	else
 		snprintf(m->version, sizeof(m->version), "1.%d", rank);
@@ -179,6 +179,44 @@ enum pb_status pb__focus_map_header(const struct pb_str *names, size_t n, struct
 	}
 	pb__strlcpy(missing_mandatory, miss.data ? miss.data : "", cap);
 	pb__buf_release(&miss);
+	/* the plan: what to do with each column present, in record order */
+	m->nplan = 0;
+	for (size_t i = 0; i < n; i++) {
+		for (int c = 0; c < FC_COUNT; c++) {
+			if (m->col[c] != (int)i)
+				continue;
+			if (c == FC_ServiceProviderName && m->col[FC_ProviderName] == (int)i)
+				continue; /* read once, as ProviderName */
+			enum pb_faction a;
+			switch (c) {
+			case FC_BillingAccountId: case FC_BillingAccountName: case FC_SubAccountId:
+			case FC_SubAccountName: case FC_ProviderName: case FC_ServiceName:
+			case FC_SkuMeter: case FC_RegionId: case FC_RegionName: case FC_ConsumedUnit:
+				a = FA_KEEP;
+				break;
+			case FC_BilledCost: case FC_EffectiveCost: case FC_ListCost:
+			case FC_ConsumedQuantity:
+				a = FA_DEC_SUM;
+				break;
+			case FC_ChargePeriodStart: case FC_ChargePeriodEnd:
+				a = FA_DATE_USED;
+				break;
+			case FC_AvailabilityZone:
+				a = FA_AZ;
+				break;
+			default:
+				switch (pb__fcols[c].type) {
+				case FT_ENUM: a = FA_ENUM; break;
+				case FT_DECIMAL: a = FA_DEC_CHECK; break;
+				case FT_DATETIME: a = FA_DATE_CHECK; break;
+				case FT_CURRENCY: a = FA_CURRENCY; break;
+				case FT_JSON: a = FA_JSON; break;
+				default: a = FA_SKIP; break;
+				}
+			}
+			m->plan[m->nplan++] = (struct pb_focus_step){ (uint16_t)i, (uint8_t)c, (uint8_t)a };
+		}
+	}
 	return PB_OK;
 }
 
@@ -429,7 +467,8 @@ enum pb_status pb__focus_ctx_init(struct pb_focus_ctx *c, const struct pb_focus_
 void pb__focus_ctx_release(struct pb_focus_ctx *c)
 {
 	for (int i = 0; i < FC_COUNT; i++)
-		free(c->last[i].val);
+		for (int k = 0; k < PB_FOCUS_CACHE; k++)
+			free(c->cache[i][k].val);
 	free(c->scratch);
 	c->scratch = NULL;
 }
@@ -453,28 +492,50 @@ static bool field_text(struct pb_focus_ctx *c, const struct pb_csv_field *f, str
 	return true;
 }
 
-static void remember(struct pb_focus_ctx *c, int col, struct pb_str v, enum pb_fwarn w,
-                     const char *canon)
+static inline uint64_t vhash(const char *p, size_t n)
 {
-	if (v.len > 256)
-		return;
-	if (c->last[col].cap < v.len + 1) {
-		char *p = realloc(c->last[col].val, v.len + 1);
-		if (!p)
-			return;
-		c->last[col].val = p;
-		c->last[col].cap = (uint32_t)v.len + 1;
+	uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+		p += 8;
+		n -= 8;
 	}
-	memcpy(c->last[col].val, v.ptr, v.len);
-	c->last[col].len = (uint32_t)v.len;
-	c->last[col].warn = (uint16_t)w;
-	c->last[col].canon = canon;
+	uint64_t w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * 0x94d049bb133111ebULL;
+	return h ^ (h >> 29);
 }
 
-static inline bool same_as_last(const struct pb_focus_ctx *c, int col, struct pb_str v)
+/* The cached verdict for raw field bytes, or NULL. */
+static inline struct pb_focus_cached *cache_find(struct pb_focus_ctx *c, int col,
+                                                 const char *p, size_t n, uint64_t h)
 {
-	return c->last[col].val && c->last[col].len == v.len &&
-	       memcmp(c->last[col].val, v.ptr, v.len) == 0;
+	struct pb_focus_cached *e = &c->cache[col][h & (PB_FOCUS_CACHE - 1)];
+	if (e->val && e->hash == h && e->len == n && memcmp(e->val, p, n) == 0)
+		return e;
+	return NULL;
+}
+
+static void cache_put(struct pb_focus_ctx *c, int col, const char *p, size_t n, uint64_t h,
+                      enum pb_fwarn w, const char *canon)
+{
+	if (n > 512)
+		return;
+	struct pb_focus_cached *e = &c->cache[col][h & (PB_FOCUS_CACHE - 1)];
+	if (e->cap < n + 1) {
+		char *v = realloc(e->val, n + 1);
+		if (!v)
+			return;
+		e->val = v;
+		e->cap = (uint32_t)n + 1;
+	}
+	memcpy(e->val, p, n);
+	e->len = (uint32_t)n;
+	e->hash = h;
+	e->warn = (uint16_t)w;
+	e->canon = canon;
 }
 
 static bool is_required(int col)
@@ -519,71 +580,47 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 	memset(row, 0, sizeof(*row));
 	unsigned nwarn = 0;
 	char shown[64];
-	for (int col = 0; col < FC_COUNT; col++) {
-		int idx = m->col[col];
-		if (idx < 0)
-			continue;
-		if (col == FC_ServiceProviderName && m->col[FC_ProviderName] == idx)
-			continue; /* already read as ProviderName */
-		struct pb_str v;
-		if (!field_text(c, &f[idx], &v))
-			REJECT(col, "%s: field too long", pb__fcols[col].name);
+	struct pb_str *keep_to[FC_COUNT] = { NULL };
+	keep_to[FC_BillingAccountId] = &row->account;
+	keep_to[FC_BillingAccountName] = &row->account_name;
+	keep_to[FC_SubAccountId] = &row->subaccount;
+	keep_to[FC_SubAccountName] = &row->subaccount_name;
+	keep_to[FC_ProviderName] = &row->provider;
+	keep_to[FC_ServiceName] = &row->service;
+	keep_to[FC_SkuMeter] = &row->sku_meter;
+	keep_to[FC_RegionId] = &row->region;
+	keep_to[FC_RegionName] = &row->region_name;
+	keep_to[FC_ConsumedUnit] = &row->unit;
+	for (size_t s = 0; s < m->nplan; s++) {
+		const struct pb_focus_step *st = &m->plan[s];
+		const int col = st->col;
+		const struct pb_csv_field *fld = &f[st->field];
 		const struct pb_fcol_def *d = &pb__fcols[col];
-		if (pb__focus_is_null(v.ptr, v.len)) {
+		/* nulls: empty, NULL or null, quoted or not */
+		if (pb__focus_is_null(fld->ptr, fld->len)) {
 			if (!d->nullable) {
 				if (is_required(col))
 					REJECT(col, "%s is empty (it is required)", d->name);
 				pb__focus_warn(c, FW_NULL_NOT_NULLABLE, col, line);
 				nwarn++;
 			}
-			continue; /* the row keeps a null view / zero for this column */
+			continue;
 		}
+		if (st->action == FA_SKIP)
+			continue;
+		struct pb_str v;
 		enum pb_fwarn w = FW_COUNT;
-		switch (col) {
-		case FC_BillingAccountId:
-			row->account = v;
+		switch (st->action) {
+		case FA_KEEP:
+			if (!field_text(c, fld, &v))
+				REJECT(col, "%s: field too long", d->name);
+			*keep_to[col] = v;
 			continue;
-		case FC_BillingAccountName:
-			row->account_name = v;
-			continue;
-		case FC_SubAccountId:
-			row->subaccount = v;
-			continue;
-		case FC_SubAccountName:
-			row->subaccount_name = v;
-			continue;
-		case FC_ProviderName:
-			row->provider = v;
-			continue;
-		case FC_ServiceName:
-			row->service = v;
-			continue;
-		case FC_SkuMeter:
-			row->sku_meter = v;
-			continue;
-		case FC_RegionId:
-			row->region = v;
-			continue;
-		case FC_RegionName:
-			row->region_name = v;
-			continue;
-		case FC_ConsumedUnit:
-			row->unit = v;
-			continue;
-		case FC_AvailabilityZone:
-			if (same_as_last(c, col, v)) {
-				w = (enum pb_fwarn)c->last[col].warn;
-			} else {
-				w = dec_syntax(v.ptr, v.len) >= 0 ? FW_LOOKS_SHIFTED : FW_COUNT;
-				remember(c, col, v, w, NULL);
-			}
-			break;
-		case FC_ChargePeriodStart:
-		case FC_ChargePeriodEnd: {
+		case FA_DATE_USED: {
 			unsigned fl;
 			int64_t t;
-			if (!pb__time_parse(v.ptr, v.len, &t, &fl)) {
-				show_value(col, v, shown, sizeof(shown));
+			if (!pb__time_parse(fld->ptr, fld->len, &t, &fl)) {
+				show_value(col, pb__str(fld->ptr, fld->len), shown, sizeof(shown));
 				REJECT(col, "%s: expected a date-time like 2024-09-18T22:00:00Z, got %s",
 				       d->name, shown);
 			}
@@ -595,17 +632,14 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 				row->end = t;
 			break;
 		}
-		case FC_BilledCost:
-		case FC_EffectiveCost:
-		case FC_ListCost:
-		case FC_ConsumedQuantity: {
+		case FA_DEC_SUM: {
 			pb_dec val;
 			unsigned fl = 0;
-			enum pb_status st = pb__dec_parse(v.ptr, v.len, &val, &fl);
-			if (st) {
-				show_value(col, v, shown, sizeof(shown));
+			enum pb_status ps = pb__dec_parse(fld->ptr, fld->len, &val, &fl);
+			if (ps) {
+				show_value(col, pb__str(fld->ptr, fld->len), shown, sizeof(shown));
 				REJECT(col, "%s: %s, got %s", d->name,
-				       st == PB_ELIMIT ? "number out of range (|x| < 1.7e23)"
+				       ps == PB_ELIMIT ? "number out of range (|x| < 1.7e23)"
 				                       : "expected a decimal number",
 				       shown);
 			}
@@ -625,24 +659,58 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 			}
 			break;
 		}
-		default:
-			if (same_as_last(c, col, v)) {
-				w = (enum pb_fwarn)c->last[col].warn;
-				if (col == FC_ChargeCategory)
-					row->charge_category = pb__cstr(c->last[col].canon);
-				else if (col == FC_ServiceCategory)
-					row->category = pb__cstr(c->last[col].canon);
-				else if (col == FC_ServiceSubcategory && c->last[col].canon)
-					row->subcategory = pb__cstr(c->last[col].canon);
-				else if (col == FC_BillingCurrency)
-					row->currency = v;
-				break;
+		case FA_DEC_CHECK: {
+			int r = dec_syntax(fld->ptr, fld->len);
+			w = r < 0 ? FW_DECIMAL_BAD : r > 0 ? FW_DECIMAL_FORM : FW_COUNT;
+			break;
+		}
+		default: {
+			/* cached checks: enums, currencies, JSON, other dates, AZ */
+			uint64_t h = vhash(fld->ptr, fld->len);
+			struct pb_focus_cached *e = cache_find(c, col, fld->ptr, fld->len, h);
+			const char *canon = NULL;
+			if (e) {
+				w = (enum pb_fwarn)e->warn;
+				canon = e->canon;
+			} else {
+				if (!field_text(c, fld, &v))
+					REJECT(col, "%s: field too long", d->name);
+				switch (st->action) {
+				case FA_ENUM:
+					canon = enum_check(c, (enum pb_fcol)col, v, &w);
+					break;
+				case FA_CURRENCY:
+					w = pb__catalog_currency_known(c->cat, v) ? FW_COUNT
+					                                          : FW_CURRENCY_UNKNOWN;
+					canon = pb__catalog_currency_known(c->cat, v) ? "" : NULL;
+					break;
+				case FA_JSON:
+					w = pb__json_object_check(v.ptr, v.len,
+					                          col == FC_AllocatedMethodDetails ||
+					                                  col == FC_ContractApplied)
+					            ? FW_COUNT
+					            : FW_JSON_BAD;
+					break;
+				case FA_DATE_CHECK: {
+					unsigned fl;
+					int64_t t;
+					if (!pb__time_parse(v.ptr, v.len, &t, &fl))
+						w = FW_DATETIME_BAD;
+					else if (fl & PB_TIME_NONISO)
+						w = FW_DATETIME_FORM;
+					break;
+				}
+				case FA_AZ:
+					w = dec_syntax(v.ptr, v.len) >= 0 ? FW_LOOKS_SHIFTED : FW_COUNT;
+					break;
+				default:
+					break;
+				}
+				cache_put(c, col, fld->ptr, fld->len, h, w, canon);
 			}
-			switch (d->type) {
-			case FT_ENUM: {
-				const char *canon = enum_check(c, (enum pb_fcol)col, v, &w);
+			if (st->action == FA_ENUM) {
 				if (!canon && (col == FC_ChargeCategory || col == FC_ServiceCategory)) {
-					show_value(col, v, shown, sizeof(shown));
+					show_value(col, pb__str(fld->ptr, fld->len), shown, sizeof(shown));
 					REJECT(col, "%s: %s is not an allowed value", d->name, shown);
 				}
 				if (col == FC_ChargeCategory)
@@ -651,40 +719,12 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 					row->category = pb__cstr(canon);
 				else if (col == FC_ServiceSubcategory && canon)
 					row->subcategory = pb__cstr(canon);
-				remember(c, col, v, w, canon);
-				break;
+			} else if (col == FC_BillingCurrency) {
+				if (!field_text(c, fld, &v))
+					REJECT(col, "%s: field too long", d->name);
+				row->currency = v;
 			}
-			case FT_DECIMAL: {
-				int s = dec_syntax(v.ptr, v.len);
-				w = s < 0 ? FW_DECIMAL_BAD : s > 0 ? FW_DECIMAL_FORM : FW_COUNT;
-				/* do not cache: values vary */
-				break;
-			}
-			case FT_DATETIME: {
-				unsigned fl;
-				int64_t t;
-				if (!pb__time_parse(v.ptr, v.len, &t, &fl))
-					w = FW_DATETIME_BAD;
-				else if (fl & PB_TIME_NONISO)
-					w = FW_DATETIME_FORM;
-				remember(c, col, v, w, NULL);
-				break;
-			}
-			case FT_CURRENCY:
-				w = pb__catalog_currency_known(c->cat, v) ? FW_COUNT : FW_CURRENCY_UNKNOWN;
-				if (col == FC_BillingCurrency)
-					row->currency = v;
-				remember(c, col, v, w, NULL);
-				break;
-			case FT_JSON: {
-				bool nested = col == FC_AllocatedMethodDetails || col == FC_ContractApplied;
-				w = pb__json_object_check(v.ptr, v.len, nested) ? FW_COUNT : FW_JSON_BAD;
-				remember(c, col, v, w, NULL);
-				break;
-			}
-			default:
-				break;
-			}
+		}
 		}
 		if (w != FW_COUNT) {
 			pb__focus_warn(c, w, col, line);

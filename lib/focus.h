@@ -63,12 +63,34 @@ const char *pb__fwarn_name(enum pb_fwarn w);   /* "enum-case", ... (stable) */
 const char *pb__fwarn_text(enum pb_fwarn w);   /* one line for reports */
 
 /* How a header maps onto FOCUS: column index per FOCUS column (-1 = absent). */
+/* What the row checker does with a column (decided once per header). */
+enum pb_faction {
+	FA_SKIP,       /* free text nobody stores: only the null rule is checked */
+	FA_KEEP,       /* text stored or used: handed to the aggregator */
+	FA_ENUM,       /* one of the allowed values */
+	FA_DEC_SUM,    /* a decimal probity sums */
+	FA_DEC_CHECK,  /* a decimal probity only checks */
+	FA_DATE_USED,  /* ChargePeriodStart / End */
+	FA_DATE_CHECK, /* other date-times */
+	FA_CURRENCY,
+	FA_JSON,
+	FA_AZ,         /* AvailabilityZone: text that must not look like a number */
+};
+
+struct pb_focus_step {
+	uint16_t field;  /* index in the record */
+	uint8_t col;     /* enum pb_fcol */
+	uint8_t action;  /* enum pb_faction */
+};
+
 struct pb_focus_map {
 	int col[FC_COUNT];
 	size_t ncols;             /* fields in the header */
 	size_t ignored;           /* columns that are not FOCUS (x_ and others) */
 	char version[8];          /* "1.0" .. "1.3" */
 	char format[16];          /* "focus" */
+	struct pb_focus_step plan[FC_COUNT];
+	size_t nplan;
 };
 
 /* Maps a header row. Fails (PB_EFORMAT) when a column probity cannot do
@@ -89,19 +111,23 @@ struct pb_focus_row {
 	bool has_quantity;
 };
 
+#define PB_FOCUS_CACHE 32
+
 /* Per-worker state for row checks: caches of the last value seen in each
  * column (rows repeat values, so most checks become one memcmp), warning
  * counts, and scratch for unescaping. */
 struct pb_focus_ctx {
 	const struct pb_focus_map *map;
 	const struct pb_catalog *cat;
-	struct {
-		char *val;     /* last value that passed, copied */
-		uint32_t len;
-		uint32_t cap;
-		uint16_t warn; /* warning it produced (FW_COUNT = none) */
-		const char *canon; /* canonical spelling for enums */
-	} last[FC_COUNT];
+	/* per column, a small direct-mapped cache of values already checked, keyed
+	 * by the raw bytes of the field */
+	struct pb_focus_cached {
+		char *val;
+		uint32_t len, cap;
+		uint64_t hash;
+		uint16_t warn;      /* warning it produced (FW_COUNT = none) */
+		const char *canon;  /* canonical spelling for enums */
+	} cache[FC_COUNT][PB_FOCUS_CACHE];
 	uint64_t warn_count[FW_COUNT][FC_COUNT + 1]; /* [kind][column]; FC_COUNT = no column */
 	uint64_t warn_line[FW_COUNT][FC_COUNT + 1];  /* first line */
 	char *scratch;

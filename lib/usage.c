@@ -40,7 +40,7 @@
 #include "banned.h"
 
 #define DEFAULT_MAX_RECORD (1u << 20)
-#define DEFAULT_CHUNK (8u << 20)
+#define DEFAULT_CHUNK (4u << 20)
 #define MAX_FIELDS 4096
 #define KEY_FIELD_MAX 1024
 
@@ -245,7 +245,8 @@ struct chunk {
 	struct pb_buf reasons;   /* NUL-terminated reasons */
 	struct rej *rej;
 	size_t nrej, caprej;
-	bool failed;
+	bool failed;        /* out of memory */
+	uint64_t too_long;  /* line of a record over max_record, or 0 */
 };
 
 struct ingest;
@@ -343,6 +344,10 @@ static void process_chunk(struct worker *w, struct chunk *ch)
 		p = pb__csv_parse_record(p, end, w->fields, MAX_FIELDS, &rec);
 		size_t rl = (size_t)(p - rs);
 		uint64_t this_line = line;
+		if (rl > in->max_record) {
+			ch->too_long = this_line;
+			return;
+		}
 		line += rec.lines ? rec.lines : 1;
 		ch->rows++;
 		uint32_t bad = 0;
@@ -1100,9 +1105,10 @@ static enum pb_status finalize(struct pb_ws *ws, struct ingest *in, struct aggta
 		char now[24];
 		pb__time_format(pb__now(), now);
 		char abspath[4096] = "";
-		if (copy_abs[0])
-			pb__strlcpy(abspath, copy_abs, sizeof(abspath));
-		else if (!realpath(path, abspath))
+		if (copy_abs[0]) {
+			if (!realpath(copy_abs, abspath))
+				pb__strlcpy(abspath, copy_abs, sizeof(abspath));
+		} else if (!realpath(path, abspath))
 			pb__strlcpy(abspath, path, sizeof(abspath));
 		sqlite3_bind_text(insrc, 1, sha, 64, SQLITE_STATIC);
 		sqlite3_bind_int64(insrc, 2, (sqlite3_int64)src->raw_bytes);
@@ -1317,6 +1323,15 @@ static bool collect(struct ingest *in, uint64_t *next_seq, struct pb_ingest_repo
 			return true;
 		if (ch->failed) {
 			pb__err(err, PB_ENOMEM, "out of memory while ingesting");
+			return false;
+		}
+		if (ch->too_long) {
+			pb__err(err, PB_ELIMIT,
+			        "a record is longer than %zu bytes (an unbalanced quote?); raise the "
+			        "limit with --max-record",
+			        in->max_record);
+			if (err)
+				err->line = ch->too_long;
 			return false;
 		}
 		rep->rows_read += ch->rows;
@@ -1618,6 +1633,8 @@ enum pb_status pb_usage_ingest(struct pb_ws *ws, const struct pb_catalog *cat, c
 				             &reasons, err, &io_fail)) {
 					pthread_mutex_unlock(&in.mu);
 					st = err ? err->code : PB_EIO;
+					if (err && err->line)
+						pb__strlcpy(err->file, src.name, sizeof(err->file));
 					goto out;
 				}
 				for (size_t i = 0; i < in.nchunks && !next; i++)
@@ -1689,6 +1706,8 @@ enum pb_status pb_usage_ingest(struct pb_ws *ws, const struct pb_catalog *cat, c
 		             err, &io_fail)) {
 			pthread_mutex_unlock(&in.mu);
 			st = err ? err->code : PB_EIO;
+			if (err && err->line)
+				pb__strlcpy(err->file, src.name, sizeof(err->file));
 			goto out;
 		}
 		if (next_collect == seq)
