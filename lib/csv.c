@@ -458,6 +458,20 @@ static inline uint64_t prefix_xor(uint64_t x)
 	return x;
 }
 
+/* True when every quote in p[0..n) is half of an adjacent pair (""). */
+static bool pairs_only(const char *p, size_t n)
+{
+	const char *end = p + n;
+	for (;;) {
+		const char *q = memchr(p, '"', (size_t)(end - p));
+		if (!q)
+			return true;
+		if (q + 1 >= end || q[1] != '"')
+			return false;
+		p = q + 2;
+	}
+}
+
 __attribute__((target("popcnt"))) static const char *
 parse_bitmap(const char *rec_start, const char *end, struct pb_csv_field *fields, size_t cap,
              struct pb_csv_record *rec)
@@ -489,8 +503,9 @@ parse_bitmap(const char *rec_start, const char *end, struct pb_csv_field *fields
 		n &= valid;
 		uint64_t inq = prefix_xor(q) ^ carry;
 		uint64_t sep = (c | n) & ~inq;
-		/* LFs inside quotes belong to a multi-line field */
-		lines += (uint32_t)__builtin_popcountll(n & inq);
+		/* LFs inside quotes belong to a multi-line field (counted up to the
+		 * record's end: later bits belong to the next records) */
+		uint64_t inner_lf = n & inq;
 		while (sep) {
 			unsigned bit = (unsigned)__builtin_ctzll(sep);
 			sep &= sep - 1;
@@ -517,6 +532,8 @@ parse_bitmap(const char *rec_start, const char *end, struct pb_csv_field *fields
 				f->len = (uint32_t)(fend - fstart - 2);
 				f->quoted = 1;
 				f->escaped = nq > 2;
+				if (f->escaped && !pairs_only(f->ptr, f->len))
+					goto bad;
 			} else {
 				rec->problem = *fstart == '"' ? PB_CSV_AFTER_QUOTE : PB_CSV_STRAY_QUOTE;
 				rec->problem_field = (uint32_t)nf;
@@ -526,10 +543,12 @@ parse_bitmap(const char *rec_start, const char *end, struct pb_csv_field *fields
 			fq = qbefore;
 			if (is_lf) {
 				rec->nfields = nf;
+				lines += (uint32_t)__builtin_popcountll(inner_lf & ((1ULL << bit) - 1));
 				rec->lines = lines + 1;
 				return at + 1;
 			}
 		}
+		lines += (uint32_t)__builtin_popcountll(inner_lf);
 		qcount += (uint64_t)__builtin_popcountll(q);
 		carry = (uint64_t)((int64_t)inq >> 63);
 		if (avail <= 64)
@@ -563,6 +582,8 @@ parse_bitmap(const char *rec_start, const char *end, struct pb_csv_field *fields
 			f->len = (uint32_t)(fend - fstart - 2);
 			f->quoted = 1;
 			f->escaped = nq > 2;
+			if (f->escaped && !pairs_only(f->ptr, f->len))
+				goto bad;
 		} else {
 			rec->problem = *fstart == '"' ? PB_CSV_AFTER_QUOTE : PB_CSV_STRAY_QUOTE;
 			rec->problem_field = (uint32_t)nf;
