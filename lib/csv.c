@@ -1,0 +1,340 @@
+/* csv.c - RFC 4180 reading: record parsing into views, cuts between records.
+ *
+ * This is the innermost loop of ingest, so it is written by hand: the search for
+ * the next separator, quote or line end looks at 16 bytes at a time (SSE2, part
+ * of every x86-64 CPU) with a byte loop for the tail and for other CPUs. No
+ * field is copied; quoted fields with doubled quotes are unescaped only on
+ * demand.
+ */
+#include "csv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define HAVE_SSE2 1
+#endif
+
+#include "banned.h"
+
+const char *pb__csv_problem_text(enum pb_csv_problem p)
+{
+	switch (p) {
+	case PB_CSV_OK:
+		return "ok";
+	case PB_CSV_UNBALANCED:
+		return "unbalanced quote: a quoted field is not closed before the end of the file";
+	case PB_CSV_STRAY_QUOTE:
+		return "a '\"' inside an unquoted field (quote the whole field and double the quote)";
+	case PB_CSV_AFTER_QUOTE:
+		return "text after the closing quote of a field";
+	case PB_CSV_TOO_MANY:
+		return "more fields than the header has";
+	}
+	return "unknown problem";
+}
+
+/* First byte in [p, end) equal to a, b or c, or end. */
+static inline const char *find3(const char *p, const char *end, char a, char b, char c)
+{
+#ifdef HAVE_SSE2
+	const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)),
+		                         _mm_cmpeq_epi8(x, vc));
+		int mask = _mm_movemask_epi8(m);
+		if (mask)
+			return p + __builtin_ctz((unsigned)mask);
+		p += 16;
+	}
+#endif
+	for (; p < end; p++)
+		if (*p == a || *p == b || *p == c)
+			return p;
+	return end;
+}
+
+static inline const char *find2(const char *p, const char *end, char a, char b)
+{
+#ifdef HAVE_SSE2
+	const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i m = _mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb));
+		int mask = _mm_movemask_epi8(m);
+		if (mask)
+			return p + __builtin_ctz((unsigned)mask);
+		p += 16;
+	}
+#endif
+	for (; p < end; p++)
+		if (*p == a || *p == b)
+			return p;
+	return end;
+}
+
+/* Counts '"' and LF bytes. */
+static void count_q_lf(const char *p, size_t n, uint64_t *quotes, uint64_t *lfs)
+{
+	uint64_t q = 0, l = 0;
+	const char *end = p + n;
+#ifdef HAVE_SSE2
+	const __m128i vq = _mm_set1_epi8('"'), vl = _mm_set1_epi8('\n');
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		q += (uint64_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vq)));
+		l += (uint64_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vl)));
+		p += 16;
+	}
+#endif
+	for (; p < end; p++) {
+		q += *p == '"';
+		l += *p == '\n';
+	}
+	*quotes = q;
+	*lfs = l;
+}
+
+uint64_t pb__csv_count_lf(const char *buf, size_t len)
+{
+	uint64_t q, l;
+	count_q_lf(buf, len, &q, &l);
+	return l;
+}
+
+/* Skips a record by quote parity: returns the byte after the first LF at even
+ * parity, or end. Counts the LFs passed. */
+static const char *skip_by_parity(const char *p, const char *end, uint32_t *lines)
+{
+	bool inq = false;
+	uint32_t n = 0;
+	for (;;) {
+		p = find2(p, end, '"', '\n');
+		if (p == end)
+			break;
+		if (*p == '"') {
+			inq = !inq;
+			p++;
+			continue;
+		}
+		n++;
+		p++;
+		if (!inq)
+			break;
+	}
+	*lines = n;
+	return p;
+}
+
+const char *pb__csv_parse_record(const char *rec_start, const char *end,
+                                 struct pb_csv_field *fields, size_t cap,
+                                 struct pb_csv_record *rec)
+{
+	const char *p = rec_start;
+	size_t nf = 0;
+	uint32_t lines = 0;
+	rec->problem = PB_CSV_OK;
+	rec->problem_field = 0;
+	for (;;) {
+		if (nf == cap) {
+			rec->problem = PB_CSV_TOO_MANY;
+			rec->problem_field = (uint32_t)nf + 1;
+			goto bad;
+		}
+		struct pb_csv_field *f = &fields[nf++];
+		if (p < end && *p == '"') {
+			const char *q = p + 1;
+			bool esc = false;
+			for (;;) {
+				q = find2(q, end, '"', '\n');
+				if (q == end) {
+					rec->problem = PB_CSV_UNBALANCED;
+					rec->problem_field = (uint32_t)nf;
+					goto bad;
+				}
+				if (*q == '\n') {
+					lines++;
+					q++;
+					continue;
+				}
+				if (q + 1 < end && q[1] == '"') {
+					esc = true;
+					q += 2;
+					continue;
+				}
+				break;
+			}
+			f->ptr = p + 1;
+			f->len = (uint32_t)(q - (p + 1));
+			f->quoted = 1;
+			f->escaped = esc;
+			p = q + 1;
+			if (p == end)
+				break;
+			if (*p == ',') {
+				p++;
+				continue;
+			}
+			if (*p == '\n') {
+				p++;
+				lines++;
+				break;
+			}
+			if (*p == '\r' && (p + 1 == end || p[1] == '\n')) {
+				p += p + 1 == end ? 1 : 2;
+				lines += p[-1] == '\n';
+				break;
+			}
+			rec->problem = PB_CSV_AFTER_QUOTE;
+			rec->problem_field = (uint32_t)nf;
+			goto bad;
+		} else {
+			const char *q = find3(p, end, ',', '\n', '"');
+			if (q < end && *q == '"') {
+				rec->problem = PB_CSV_STRAY_QUOTE;
+				rec->problem_field = (uint32_t)nf;
+				goto bad;
+			}
+			size_t len = (size_t)(q - p);
+			if ((q == end || *q == '\n') && len && p[len - 1] == '\r')
+				len--;
+			f->ptr = p;
+			f->len = (uint32_t)len;
+			f->quoted = 0;
+			f->escaped = 0;
+			if (q == end) {
+				p = end;
+				break;
+			}
+			p = q + 1;
+			if (*q == '\n') {
+				lines++;
+				break;
+			}
+		}
+	}
+	rec->nfields = nf;
+	rec->lines = lines;
+	return p;
+bad:
+	rec->nfields = nf;
+	return skip_by_parity(rec_start, end, &rec->lines);
+}
+
+size_t pb__csv_cut(const char *buf, size_t len, uint64_t *lines)
+{
+	uint64_t q, lf;
+	count_q_lf(buf, len, &q, &lf);
+	size_t pos = len;
+	for (;;) {
+		const char *nl = memrchr(buf, '\n', pos);
+		if (!nl)
+			return 0;
+		size_t at = (size_t)(nl - buf);
+		uint64_t tq, tl;
+		count_q_lf(nl, pos - at, &tq, &tl);
+		q -= tq;
+		lf -= tl;
+		/* q now counts quotes before the LF at `at` */
+		if ((q & 1) == 0) {
+			*lines = lf + 1;
+			return at + 1;
+		}
+		pos = at;
+	}
+}
+
+size_t pb__csv_unescape(const struct pb_csv_field *f, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (uint32_t i = 0; i < f->len; i++) {
+		char c = f->ptr[i];
+		if (c == '"' && f->escaped && i + 1 < f->len && f->ptr[i + 1] == '"')
+			i++;
+		if (o >= cap)
+			return SIZE_MAX;
+		out[o++] = c;
+	}
+	return o;
+}
+
+/* ---- the small reader -------------------------------------------------- */
+
+enum pb_status pb__csv_reader_init(struct pb_csv_reader *r, const char *data, size_t len,
+                                   const char *name, size_t max_fields, bool allow_comments,
+                                   struct pb_error *err)
+{
+	memset(r, 0, sizeof(*r));
+	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+		data += 3;
+		len -= 3;
+	}
+	r->p = data;
+	r->end = data + len;
+	r->name = name;
+	r->next_line = 1;
+	r->allow_comments = allow_comments;
+	r->cap = max_fields;
+	r->fields = calloc(max_fields, sizeof(*r->fields));
+	r->scratch_cap = len + 1;
+	r->scratch = malloc(r->scratch_cap);
+	if (!r->fields || !r->scratch) {
+		pb__csv_reader_release(r);
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	}
+	return PB_OK;
+}
+
+void pb__csv_reader_release(struct pb_csv_reader *r)
+{
+	free(r->fields);
+	free(r->scratch);
+	r->fields = NULL;
+	r->scratch = NULL;
+}
+
+enum pb_status pb__csv_reader_next(struct pb_csv_reader *r, struct pb_str *out, size_t *n,
+                                   struct pb_error *err)
+{
+	*n = 0;
+	for (;;) {
+		if (r->p >= r->end)
+			return PB_OK;
+		if (r->allow_comments && r->p[0] == '#') {
+			const char *nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
+			r->p = nl ? nl + 1 : r->end;
+			r->next_line++;
+			continue;
+		}
+		if (r->p[0] == '\n' || (r->p[0] == '\r' && r->p + 1 < r->end && r->p[1] == '\n')) {
+			r->p += r->p[0] == '\n' ? 1 : 2; /* blank line */
+			r->next_line++;
+			continue;
+		}
+		break;
+	}
+	struct pb_csv_record rec;
+	r->line = r->next_line;
+	r->p = pb__csv_parse_record(r->p, r->end, r->fields, r->cap, &rec);
+	r->next_line += rec.lines;
+	if (rec.problem)
+		return pb__err_at(err, PB_EFORMAT, r->name, r->line, rec.problem_field, "%s",
+		                  pb__csv_problem_text(rec.problem));
+	size_t so = 0;
+	for (size_t i = 0; i < rec.nfields; i++) {
+		const struct pb_csv_field *f = &r->fields[i];
+		if (f->escaped) {
+			size_t m = pb__csv_unescape(f, r->scratch + so, r->scratch_cap - so);
+			if (m == SIZE_MAX)
+				return pb__err(err, PB_ELIMIT, "field too long");
+			out[i] = pb__str(r->scratch + so, m);
+			so += m;
+		} else {
+			out[i] = pb__str(f->ptr, f->len);
+		}
+	}
+	*n = rec.nfields;
+	return PB_OK;
+}
