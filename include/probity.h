@@ -349,6 +349,20 @@ struct pb_decision {
 void pb_decide(const struct pb_decider *d, const struct pb_decide_request *req,
                struct pb_decision *out);
 
+/* The names of the PB_DECIDE_* bits set in flags, joined by sep
+ * ("no-subaccount,several-capabilities"), into buf; returns buf. */
+const char *pb_decide_flags(unsigned flags, const char *sep, char *buf, size_t cap);
+
+/* Writes the decision as one JSON object (no newline) into buf:
+ * {"decision_id":ID,"result":"allow"|"deny","allow":B,"version":N,"at":TIME,
+ *  "reason":{"why":..,"plan":..,"case":..,"effect":..,"rule":I,"selector":..},
+ *  (rule: the 1-based position of the rule in its version)
+ *  "unknown":[..],"input":{..}}. decision_id is left out when id is NULL.
+ * Input strings are escaped and cut at 256 bytes. Returns the length written,
+ * or 0 when cap is too small (then buf holds an empty string). */
+size_t pb_decision_json(const struct pb_decision *d, const struct pb_decide_request *req,
+                        const char *id, char *buf, size_t cap);
+
 /* ===================================================================== */
 /* Internal communications                                               */
 /* ===================================================================== */

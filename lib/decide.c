@@ -776,3 +776,145 @@ void pb_decide(const struct pb_decider *d, const struct pb_decide_request *q,
 		out->why = PB_WHY_NO_MATCH;
 	}
 }
+
+/* ---- rendering ---------------------------------------------------------- */
+
+const char *pb_decide_flags(unsigned flags, const char *sep, char *buf, size_t cap)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ PB_DECIDE_UNKNOWN_SERVICE, "unknown-service" },
+		{ PB_DECIDE_UNKNOWN_REGION, "unknown-region" },
+		{ PB_DECIDE_SEVERAL_CAPS, "several-capabilities" },
+		{ PB_DECIDE_NO_SUBACCOUNT, "no-subaccount" },
+		{ PB_DECIDE_CAP_IGNORED, "capability-ignored" },
+	};
+	size_t pos = 0;
+	if (cap)
+		buf[0] = '\0';
+	for (size_t i = 0; i < PB_ARRAY_LEN(names); i++) {
+		if (!(flags & names[i].bit))
+			continue;
+		int w = snprintf(buf + pos, cap - pos, "%s%s", pos ? sep : "", names[i].name);
+		if (w < 0 || (size_t)w >= cap - pos)
+			break;
+		pos += (size_t)w;
+	}
+	return buf;
+}
+
+/* A bounded writer into a caller's buffer; ok turns false once cut. */
+struct w {
+	char *buf;
+	size_t cap, len;
+	bool ok;
+};
+
+static void w_raw(struct w *w, const char *s, size_t n)
+{
+	if (!w->ok || w->cap - w->len <= n) {
+		w->ok = false;
+		return;
+	}
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
+
+static void w_s(struct w *w, const char *s)
+{
+	w_raw(w, s, strlen(s));
+}
+
+static void w_json(struct w *w, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (n > 256)
+		n = 256;
+	w_raw(w, "\"", 1);
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+			continue;
+		w_raw(w, s + run, i - run);
+		run = i + 1;
+		char esc[7] = { '\\', (char)c, 0 };
+		if (c == '"' || c == '\\')
+			w_raw(w, esc, 2);
+		else {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			w_raw(w, u, 6);
+		}
+	}
+	w_raw(w, s + run, n - run);
+	w_raw(w, "\"", 1);
+}
+
+static void w_field(struct w *w, const char *key, struct pb_str v, bool *first)
+{
+	if (!v.ptr)
+		return;
+	w_s(w, *first ? "\"" : ",\"");
+	w_s(w, key);
+	w_s(w, "\":");
+	w_json(w, v.ptr, v.len);
+	*first = false;
+}
+
+size_t pb_decision_json(const struct pb_decision *d, const struct pb_decide_request *q,
+                        const char *id, char *buf, size_t cap)
+{
+	struct w w = { buf, cap, 0, cap > 0 };
+	char num[64], ts[32];
+	w_s(&w, "{");
+	if (id) {
+		w_s(&w, "\"decision_id\":");
+		w_json(&w, id, strlen(id));
+		w_s(&w, ",");
+	}
+	pb__time_format(q->at, ts);
+	snprintf(num, sizeof(num), ",\"version\":%lld,\"at\":\"%s\"", (long long)d->version, ts);
+	w_s(&w, d->allow ? "\"result\":\"allow\",\"allow\":true" : "\"result\":\"deny\",\"allow\":false");
+	w_s(&w, num);
+	w_s(&w, ",\"reason\":{\"why\":\"");
+	w_s(&w, pb_why_name(d->why));
+	w_s(&w, "\"");
+	if (d->rule) {
+		char sel[512];
+		pb_rule_selector(d->rule, false, sel, sizeof(sel));
+		w_s(&w, ",\"plan\":");
+		w_json(&w, d->rule->plan, strlen(d->rule->plan));
+		w_s(&w, ",\"case\":");
+		w_json(&w, d->rule->case_ref, strlen(d->rule->case_ref));
+		snprintf(num, sizeof(num), ",\"effect\":\"%s\",\"rule\":%zu,\"selector\":",
+		         d->rule->effect == PB_EFFECT_KEEP ? "keep" : "disable", d->rule_index + 1);
+		w_s(&w, num);
+		w_json(&w, sel, strlen(sel));
+	}
+	w_s(&w, "},\"unknown\":[");
+	char fl[160];
+	pb_decide_flags(d->flags, "\",\"", fl, sizeof(fl));
+	if (fl[0]) {
+		w_s(&w, "\"");
+		w_s(&w, fl);
+		w_s(&w, "\"");
+	}
+	w_s(&w, "],\"input\":{");
+	bool first = true;
+	w_field(&w, "account", q->account, &first);
+	w_field(&w, "subaccount", q->subaccount, &first);
+	w_field(&w, "service", q->service, &first);
+	w_field(&w, "region", q->region, &first);
+	w_field(&w, "capability", q->capability, &first);
+	w_field(&w, "sku_meter", q->sku_meter, &first);
+	w_s(&w, "}}");
+	if (!w.ok) {
+		if (cap)
+			buf[0] = '\0';
+		return 0;
+	}
+	buf[w.len] = '\0';
+	return w.len;
+}
