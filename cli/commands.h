@@ -3,4 +3,5 @@
  * `int cmd_<name>(int argc, char **argv)`. Keep it in alphabetical order. */
 CMD(decide, "allow or deny one request, with the reason")
 CMD(init, "create a workspace")
+CMD(serve, "serve decisions to API gateways (nginx, Envoy, OPA clients)")
 CMD(version, "print the version")
