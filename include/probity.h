@@ -189,6 +189,101 @@ const struct pb_unit *pb_catalog_unit(const struct pb_catalog *cat, struct pb_st
 /* ===================================================================== */
 /* Usage evidence: ingest of billing exports                             */
 /* ===================================================================== */
+/* Loading billing/usage exports (FOCUS 1.0-1.3 CSV, plain, gzip or zstd) into
+ * the workspace. Rows are checked, aggregated per day and key, and cited back
+ * to their source file (by SHA-256) and lines. See docs/ingest.md. */
+
+struct pb_ingest_options {
+	unsigned threads;          /* threads in all (reading + parsing); 0 = one per CPU */
+	size_t max_record;         /* longest record in bytes; 0 = 1 MiB */
+	size_t chunk_size;         /* bytes handed to a parser at a time; 0 = 4 MiB */
+	pb_progress_fn progress;   /* may be NULL */
+	void *progress_ctx;
+};
+
+/* One kind of warning seen in a source: rows were accepted, but some value in
+ * `column` did not conform. */
+struct pb_ingest_warning {
+	char kind[32];      /* stable name: "value-case", "unknown-region", ... */
+	char column[48];    /* FOCUS column, or "" */
+	uint64_t count;     /* rows that drew it */
+	uint64_t first_line;
+	char text[128];     /* what it means */
+	char example[96];   /* an example value (metadata columns only), or "" */
+};
+
+struct pb_ingest_report {
+	char name[256];           /* as given */
+	char sha256[65];
+	uint64_t size;            /* raw bytes */
+	char compression[8];      /* none, gzip, zstd */
+	char format[16];          /* focus */
+	char version[8];          /* FOCUS version detected from the header */
+	bool already;             /* the same bytes were ingested before: nothing changed */
+	int64_t source_id;
+	uint64_t rows_read, rows_accepted, rows_rejected, rows_with_warnings;
+	uint64_t blank_lines;     /* empty lines, not rows */
+	uint64_t aggregates;      /* usage_day rows written */
+	size_t columns, columns_ignored;
+	char missing_mandatory[1024]; /* FOCUS-mandatory columns absent (accepted anyway) */
+	char rejects_path[1024];  /* rejects file in the workspace, or "" when none */
+	char first_day[11], last_day[11];
+	char names[16];           /* "pseudonymised" or "clear" */
+	struct pb_ingest_warning *warnings;
+	size_t nwarnings;
+	double seconds;
+	unsigned threads;
+};
+void pb_ingest_report_release(struct pb_ingest_report *r);
+
+/* Ingests one usage export at path ("-" = standard input; a copy of what was
+ * read is kept in the workspace's sources/ folder, since a pipe cannot be read
+ * again). On success *rep describes the outcome (release it with
+ * pb_ingest_report_release), including rows rejected, which is not an error.
+ * The workspace changes in one transaction: a failure or a crash leaves it as
+ * it was. Errors: PB_ENOENT/PB_EPERM/PB_EIO (the file), PB_EFORMAT (not a
+ * FOCUS CSV, corrupt or truncated compression, missing required columns: the
+ * message names them), PB_ELIMIT (a record over max_record), PB_EPERM (a
+ * read-only workspace), PB_EDB. */
+enum pb_status pb_usage_ingest(struct pb_ws *ws, const struct pb_catalog *cat, const char *path,
+                               const struct pb_ingest_options *opts, struct pb_ingest_report *rep,
+                               struct pb_error *err);
+
+/* A loaded source, for listings. */
+struct pb_source_info {
+	int64_t id;
+	char sha256[65];
+	uint64_t size;
+	char name[256];
+	char path[1024];
+	char compression[8];
+	char format[16];
+	char version[8];
+	char ingested_at[24];
+	uint64_t rows_read, rows_accepted, rows_rejected, rows_with_warnings;
+	char first_day[11], last_day[11];
+	char names[16];
+	char rejects_file[1024];
+};
+/* All sources in load order; free *out with free(). */
+enum pb_status pb_usage_sources(struct pb_ws *ws, struct pb_source_info **out, size_t *n,
+                                struct pb_error *err);
+
+struct pb_account_info {
+	char kind[8];               /* "billing" or "sub" */
+	char account_id[128];
+	char billing_account_id[128]; /* for a sub-account */
+	char name[128];             /* pseudonym (ps:...) or clear */
+	char provider[64];
+	char first_day[11], last_day[11];
+	char billed_cost[48];       /* exact decimal sum over all sources */
+	char currency[8];           /* when one currency; "" when mixed or none */
+	uint64_t rows;
+	char customer[128];         /* the customer it belongs to, or "" */
+};
+/* Billing accounts and sub-accounts seen in the exports; free *out with free(). */
+enum pb_status pb_usage_accounts(struct pb_ws *ws, struct pb_account_info **out, size_t *n,
+                                 struct pb_error *err);
 
 /* ===================================================================== */
 /* Customers and profiles                                                */

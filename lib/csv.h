@@ -48,6 +48,11 @@ struct pb_csv_record {
 const char *pb__csv_parse_record(const char *p, const char *end, struct pb_csv_field *fields,
                                  size_t cap, struct pb_csv_record *rec);
 
+/* The same, one field at a time, without SIMD bitmaps: the reference. */
+const char *pb__csv_parse_record_simple(const char *p, const char *end,
+                                        struct pb_csv_field *fields, size_t cap,
+                                        struct pb_csv_record *rec);
+
 /* Given buf[0..len) that begins at a record start, returns the length of the
  * longest prefix made of whole records (ending with LF), or 0 when there is
  * none yet. *lines gets the number of LFs in that prefix. */

@@ -118,7 +118,7 @@ static const char schema_v1[] =
 	");"
 	/* readable form of usage_day */
 	"CREATE VIEW usage AS SELECT"
-	"  u.source_id, u.day, pb_day(u.day) AS date,"
+	"  u.source_id, u.day, date(u.day * 86400, 'unixepoch') AS date,"
 	"  a.value AS account, s.value AS subaccount, p.value AS provider,"
 	"  c.value AS category, sc.value AS subcategory, sv.value AS service,"
 	"  m.value AS sku_meter, cap.value AS capability, r.value AS region,"
