@@ -421,7 +421,8 @@ enum pb_status pb_decider_new(const struct pb_entitlements *e, const struct pb_c
 			}
 			if (!r->nvalues[dim])
 				continue;
-			qsort(ids.v, ids.n, sizeof(uint32_t), cmp_u32);
+			if (ids.n)
+				qsort(ids.v, ids.n, sizeof(uint32_t), cmp_u32);
 			size_t m = 0;
 			for (size_t j = 0; j < ids.n; j++)
 				if (!m || ids.v[m - 1] != ids.v[j])
@@ -436,7 +437,8 @@ enum pb_status pb_decider_new(const struct pb_entitlements *e, const struct pb_c
 		}
 	}
 	/* the account index */
-	qsort(tr, ntr, sizeof(*tr), cmp_triple);
+	if (ntr)
+		qsort(tr, ntr, sizeof(*tr), cmp_triple);
 	uint32_t nacct = d->dicts[PB_DIM_ACCOUNT].n;
 	d->accts = calloc(nacct ? nacct : 1, sizeof(struct acct));
 	size_t ngroups = 0, gcap = 0;
