@@ -2,6 +2,7 @@
  * main.c turns it into the command table; each cli/cmd_<name>.c defines
  * `int cmd_<name>(int argc, char **argv)`. Keep it in alphabetical order. */
 CMD(accounts, "list billing accounts and sub-accounts seen in the exports")
+CMD(customer, "define customers as sets of billing accounts and sub-accounts")
 CMD(decide, "allow or deny one request, with the reason")
 CMD(ingest, "load billing/usage exports (FOCUS CSV, gzip, zstd)")
 CMD(init, "create a workspace")

@@ -288,6 +288,45 @@ enum pb_status pb_usage_accounts(struct pb_ws *ws, struct pb_account_info **out,
 /* ===================================================================== */
 /* Customers and profiles                                                */
 /* ===================================================================== */
+/* A customer is a named set of billing accounts and sub-accounts. An account
+ * or a sub-account belongs to at most one customer, directly or through its
+ * billing account. */
+
+struct pb_customer_info {
+	int64_t id;
+	char name[128];
+	char created_at[24];
+	size_t naccounts;     /* billing accounts */
+	size_t nsubaccounts;  /* sub-accounts named on their own */
+	char billed_cost[48]; /* exact sum over the loaded usage */
+	char currency[8];     /* "" when mixed or none */
+	char first_day[11], last_day[11];
+};
+
+struct pb_customer_account {
+	char kind[8];          /* "billing" or "sub" */
+	char account_id[128];
+	char name[128];        /* as stored: pseudonym or clear */
+	bool seen;             /* appears in the loaded usage */
+};
+
+/* Adds customer `name` owning the given billing accounts and sub-accounts (at
+ * least one in all). Fails with PB_EEXIST when the name is taken or when an
+ * account is already another customer's (the message names both), PB_EINVAL
+ * for an empty name or list. Accounts not yet seen in usage are accepted. */
+enum pb_status pb_customer_add(struct pb_ws *ws, const char *name, const char *const *accounts,
+                               size_t naccounts, const char *const *subaccounts,
+                               size_t nsubaccounts, struct pb_error *err);
+/* Removes a customer (PB_ENOENT when unknown). */
+enum pb_status pb_customer_remove(struct pb_ws *ws, const char *name, struct pb_error *err);
+/* All customers by name; free *out with free(). */
+enum pb_status pb_customer_list(struct pb_ws *ws, struct pb_customer_info **out, size_t *n,
+                                struct pb_error *err);
+/* One customer and its accounts; free *accounts with free(). */
+enum pb_status pb_customer_show(struct pb_ws *ws, const char *name, struct pb_customer_info *info,
+                                struct pb_customer_account **accounts, size_t *n,
+                                struct pb_error *err);
+
 
 /* ===================================================================== */
 /* Change detection                                                      */
