@@ -946,7 +946,8 @@ mapping:
 			note_unknown(&unk, FW_UNKNOWN_SERVICE, a, k[K_SERVICE]);
 		if (!category.ptr && svc) {
 			category = pb__cstr(svc->category);
-			note_unknown(&unk, FW_CATEGORY_FROM_CATALOG, a, k[K_SERVICE]);
+			if (in->map.kind == PB_FORMAT_FOCUS) /* native exports never have one */
+				note_unknown(&unk, FW_CATEGORY_FROM_CATALOG, a, k[K_SERVICE]);
 		}
 		if (!subcategory.ptr && svc && category.ptr && strcmp(svc->category, category.ptr) == 0 &&
 		    in->map.col[FC_ServiceSubcategory] < 0)
