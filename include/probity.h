@@ -205,6 +205,226 @@ const struct pb_unit *pb_catalog_unit(const struct pb_catalog *cat, struct pb_st
 /* ===================================================================== */
 /* Tamper-evident log                                                    */
 /* ===================================================================== */
+/* An RFC 6962 / RFC 9162 SHA-256 Merkle tree log with C2SP formats:
+ * signed notes (c2sp.org/signed-note), checkpoints (c2sp.org/tlog-checkpoint),
+ * tiles (c2sp.org/tlog-tiles), cosignatures (c2sp.org/tlog-cosignature) and
+ * proof documents (c2sp.org/tlog-proof). This layer does not know what an
+ * entry means; the workspace audit log (below, "Users, cases") builds on it.
+ * docs/caselog.md describes the formats and the auditor's procedure. */
+
+#define PB_TLOG_HASH_SIZE 32
+#define PB_TLOG_MAX_PROOF 64          /* proof hashes for any tree of < 2^64 entries */
+#define PB_TLOG_TILE_WIDTH 256        /* hashes in a full tile, entries in a full bundle */
+#define PB_TLOG_ENTRY_MAX 65535       /* bytes in one entry (uint16 length in bundles) */
+#define PB_NOTE_NAME_MAX 256          /* bytes in a key name or checkpoint origin */
+#define PB_NOTE_MAX_SIGS 100          /* signature lines accepted in one note */
+#define PB_NOTE_MAX_SIZE (1024 * 1024) /* bytes in a whole signed note */
+
+/* Leaf hash SHA-256(0x00 || entry) and node hash SHA-256(0x01 || left || right). */
+void pb_tlog_leaf_hash(const void *entry, size_t n, uint8_t out[32]);
+void pb_tlog_node_hash(const uint8_t left[32], const uint8_t right[32], uint8_t out[32]);
+
+/* A compact range: the roots of the perfect subtrees that make up the first
+ * `size` leaves, largest first (one per set bit of size). Appending merges
+ * equal neighbours like a binary counter; the root folds them from the right. */
+struct pb_tlog_range {
+	uint64_t size;
+	size_t n;
+	uint8_t level[64];
+	uint8_t hash[64][32];
+};
+void pb_tlog_range_init(struct pb_tlog_range *r);
+/* Appends one leaf hash. */
+void pb_tlog_range_append(struct pb_tlog_range *r, const uint8_t leaf_hash[32]);
+/* Appends the root of a perfect subtree of 2^level leaves; the range's size
+ * must be a multiple of 2^level (PB_EINVAL otherwise). */
+enum pb_status pb_tlog_range_append_subtree(struct pb_tlog_range *r, unsigned level,
+                                            const uint8_t hash[32], struct pb_error *err);
+/* The Merkle tree hash of the range (SHA-256("") when empty). */
+void pb_tlog_range_root(const struct pb_tlog_range *r, uint8_t out[32]);
+
+/* Verifies an inclusion proof (RFC 9162 2.1.3.2): leaf `index` with hash
+ * leaf_hash is in the tree of `size` leaves whose root is `root`. PB_EVERIFY
+ * (with the reason) when it is not; PB_EINVAL for an index beyond the tree. */
+enum pb_status pb_tlog_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[32],
+                                        const uint8_t (*proof)[32], size_t nproof,
+                                        const uint8_t root[32], struct pb_error *err);
+/* Verifies a consistency proof (RFC 9162 2.1.4.2) between the tree of size1
+ * leaves with root1 and the tree of size2 with root2. Rules beyond the RFC
+ * loop: size1 > size2 fails; size1 = size2 needs an empty proof and equal
+ * roots; size1 = 0 always fails (as the transparency-dev verifier does: a
+ * proof from the empty tree proves nothing; callers treat an empty old tree
+ * as trivially consistent without calling this). */
+enum pb_status pb_tlog_verify_consistency(uint64_t size1, uint64_t size2,
+                                          const uint8_t (*proof)[32], size_t nproof,
+                                          const uint8_t root1[32], const uint8_t root2[32],
+                                          struct pb_error *err);
+
+/* Where proof generation reads the tree: the hash of the perfect subtree at
+ * `level` number `index` (leaves [index * 2^level, (index + 1) * 2^level)). */
+typedef enum pb_status (*pb_tlog_hash_fn)(void *ctx, unsigned level, uint64_t index,
+                                          uint8_t out[32], struct pb_error *err);
+/* The Merkle tree hash of leaves [lo, hi) as it appears in the tree (lo must
+ * be a multiple of the smallest power of two >= hi - lo). */
+enum pb_status pb_tlog_subtree_hash(uint64_t lo, uint64_t hi, pb_tlog_hash_fn fn, void *ctx,
+                                    uint8_t out[32], struct pb_error *err);
+/* Inclusion proof for leaf index in the tree of size leaves (RFC 9162 PATH),
+ * and consistency proof between sizes size1 and size2 (SUBPROOF, 0 < size1 <=
+ * size2). proof needs PB_TLOG_MAX_PROOF rows; *nproof gets the count. */
+enum pb_status pb_tlog_prove_inclusion(uint64_t index, uint64_t size, pb_tlog_hash_fn fn,
+                                       void *ctx, uint8_t (*proof)[32], size_t *nproof,
+                                       struct pb_error *err);
+enum pb_status pb_tlog_prove_consistency(uint64_t size1, uint64_t size2, pb_tlog_hash_fn fn,
+                                         void *ctx, uint8_t (*proof)[32], size_t *nproof,
+                                         struct pb_error *err);
+
+/* The C2SP tile path "tile/<L>/<N>[.p/<W>]", or "tile/entries/<N>[.p/<W>]"
+ * when level < 0, for width 1..256 (256 = full). False when cap is too small. */
+bool pb_tlog_tile_path(int level, uint64_t n, unsigned width, char *buf, size_t cap);
+
+/* How many full tiles a tree of size leaves has at level (-1: entry
+ * bundles, counted like level 0), and the width of its partial tile there
+ * (0 when none). */
+void pb_tlog_tile_counts(uint64_t size, int level, uint64_t *full, unsigned *partial);
+
+/* A verifier key "name+XXXXXXXX+base64(type || public key)"; type 0x01 is an
+ * Ed25519 log key, 0x04 an Ed25519 cosignature (witness) key. */
+struct pb_vkey {
+	char name[PB_NOTE_NAME_MAX + 1];
+	uint32_t key_id;
+	uint8_t type;
+	uint8_t pub[32];
+};
+/* Parses a vkey (split at the first two '+'; the base64 may hold more).
+ * Checks the name (non-empty, no '+', no spaces or controls), the type, the
+ * key length and that the key ID matches. */
+enum pb_status pb_vkey_parse(const char *s, size_t n, struct pb_vkey *out, struct pb_error *err);
+/* Formats a vkey into buf (at least PB_NOTE_NAME_MAX + 64 bytes). */
+void pb_vkey_format(const struct pb_vkey *k, char *buf, size_t cap);
+/* True when name is a valid key name / origin for signed notes. */
+bool pb_note_name_valid(const char *name, size_t n);
+
+/* A signing key: Ed25519 seed with its name and type (0x01 or 0x04). */
+struct pb_signer {
+	struct pb_vkey vkey;
+	uint8_t sk[64];
+};
+enum pb_status pb_signer_from_seed(const char *name, uint8_t type, const uint8_t seed[32],
+                                   struct pb_signer *out, struct pb_error *err);
+/* Parses Go's "PRIVATE+KEY+name+XXXXXXXX+base64(type || seed)" form. */
+enum pb_status pb_signer_parse(const char *s, size_t n, struct pb_signer *out,
+                               struct pb_error *err);
+/* Wipes the secret key. */
+void pb_signer_release(struct pb_signer *s);
+
+/* One signature line of a note. */
+struct pb_note_sig {
+	char name[PB_NOTE_NAME_MAX + 1];
+	uint32_t key_id;
+	uint8_t sig[128];
+	size_t siglen;       /* bytes after the key ID */
+	uint64_t timestamp;  /* cosignatures (type 0x04) only, once verified */
+	int verified_by;     /* index into the keys given to pb_note_open, or -1 */
+};
+/* A signed note: text is a view into the message given to pb_note_open. */
+struct pb_note {
+	struct pb_str text;       /* including its final newline */
+	struct pb_note_sig *sigs; /* heap, nsigs entries */
+	size_t nsigs;
+	size_t nverified;
+};
+/* Parses a signed note and verifies the signatures of the given keys: a
+ * signature line whose (name, key ID) matches a key must verify (else
+ * PB_EVERIFY); others are ignored. With nkeys > 0 at least one must verify
+ * (else PB_EVERIFY "no signature by a trusted key"); with nkeys = 0 the note is
+ * only parsed. Release with pb_note_release. */
+enum pb_status pb_note_open(const char *msg, size_t n, const struct pb_vkey *keys, size_t nkeys,
+                            struct pb_note *out, struct pb_error *err);
+void pb_note_release(struct pb_note *note);
+/* One signature line "— name base64\n" over text (which must end in '\n')
+ * into line (cap >= PB_NOTE_NAME_MAX + 128). timestamp is used by type 0x04. */
+enum pb_status pb_note_signature_line(const struct pb_signer *s, const char *text, size_t n,
+                                      uint64_t timestamp, char *line, size_t cap,
+                                      struct pb_error *err);
+
+/* A checkpoint's text (c2sp.org/tlog-checkpoint), parsed strictly: origin,
+ * size in decimal without leading zeros, a base64 root of exactly 32 bytes,
+ * optional non-empty extension lines; '\n' line ends, no other controls. */
+struct pb_checkpoint {
+	char origin[PB_NOTE_NAME_MAX + 1];
+	uint64_t size;
+	uint8_t root[32];
+	size_t nextensions;
+	char extensions[1024]; /* the extension lines, each ending in '\n' */
+};
+enum pb_status pb_checkpoint_parse(const char *text, size_t n, struct pb_checkpoint *out,
+                                   struct pb_error *err);
+/* Opens a signed checkpoint: pb_note_open with keys (nkeys >= 1), then the
+ * strict parse of its text, then, when origin is not NULL, a check that the
+ * checkpoint's origin is exactly that (PB_EVERIFY otherwise). */
+enum pb_status pb_checkpoint_open(const char *msg, size_t n, const struct pb_vkey *keys,
+                                  size_t nkeys, const char *origin, struct pb_checkpoint *out,
+                                  struct pb_error *err);
+/* "origin\nsize\nroot\n" (no extensions) into buf; returns the length, or 0
+ * when cap is too small. */
+size_t pb_checkpoint_format(const struct pb_checkpoint *c, char *buf, size_t cap);
+
+/* Proof documents. An inclusion proof is c2sp.org/tlog-proof@v1: header,
+ * optional "extra <base64>", "index <n>", proof hashes in base64 one a line, a
+ * blank line, then the signed checkpoint. A consistency proof uses the
+ * tlog-witness add-checkpoint body: "old <size>", proof hashes, a blank line,
+ * the signed checkpoint of the new size. note is a view into the document. */
+struct pb_tlog_proof_doc {
+	bool consistency;   /* false: tlog-proof; true: add-checkpoint body */
+	uint64_t index;     /* leaf index, or the old size */
+	uint8_t proof[PB_TLOG_MAX_PROOF][32];
+	size_t nproof;
+	uint8_t extra[256];
+	size_t extralen;
+	struct pb_str note;
+};
+enum pb_status pb_tlog_proof_doc_parse(const char *doc, size_t n, struct pb_tlog_proof_doc *out,
+                                       struct pb_error *err);
+
+/* Writes the tiles and entry bundles of a log of `size` entries into dir
+ * (c2sp.org/tlog-tiles layout; only what that tree needs: full tiles and the
+ * last partial ones, stale partial tiles removed), syncs them, and gives the
+ * root. Entries come in index order from next(). The checkpoint is the
+ * caller's to write, after this returns. */
+typedef enum pb_status (*pb_tlog_entry_fn)(void *ctx, uint64_t index, struct pb_str *entry,
+                                           struct pb_error *err);
+enum pb_status pb_tlog_write_tiles(const char *dir, uint64_t size, pb_tlog_entry_fn next,
+                                   void *ctx, uint8_t root[32], struct pb_error *err);
+
+/* Offline verification of an exported folder: the checkpoint's signature by
+ * one of keys, every entry bundle against the level-0 tiles, every tile
+ * against the hashes recomputed from below, the root against the checkpoint,
+ * no file that the tree does not hold, and, when since is given (a signed
+ * checkpoint kept earlier), that the log extends it: same origin, not smaller,
+ * and the first since.size entries hash to its root. check (optional) is
+ * called for every entry. On failure err names the first bad object and
+ * res->bad_object holds its path (relative to dir). */
+struct pb_tlog_verify_options {
+	const struct pb_vkey *keys;
+	size_t nkeys;
+	const char *origin;    /* required origin, or NULL */
+	const char *since;     /* an older signed checkpoint (note text), or NULL */
+	size_t since_len;
+	pb_tlog_entry_fn check;
+	void *check_ctx;
+	pb_progress_fn progress;
+	void *progress_ctx;
+};
+struct pb_tlog_verify_result {
+	struct pb_checkpoint checkpoint;
+	uint64_t since_size;
+	uint64_t tiles;   /* hash tiles checked */
+	uint64_t bundles; /* entry bundles checked */
+	char bad_object[512];
+};
+enum pb_status pb_tlog_verify_dir(const char *dir, const struct pb_tlog_verify_options *opts,
+                                  struct pb_tlog_verify_result *res, struct pb_error *err);
+
 
 /* ===================================================================== */
 /* Users, cases                                                          */
