@@ -248,6 +248,11 @@ struct verifier {
 	struct pb__hasher h;
 	struct level_buf *lv;
 	uint64_t size;
+	/* the first level-0 tile that disagreed with its entry bundle */
+	bool pending;
+	char pending_tile[128], pending_bundle[128];
+	uint64_t pending_index;
+	struct pb_error *err;
 };
 
 static enum pb_status bad(struct verifier *v, const char *object, enum pb_status code,
@@ -262,6 +267,17 @@ static enum pb_status bad(struct verifier *v, const char *object, enum pb_status
 	va_end(ap);
 	pb__strlcpy(v->res->bad_object, object, sizeof(v->res->bad_object));
 	return pb__err(err, code, "%s: %s", object, msg);
+}
+
+/* A later failure after a level-0 mismatch: the tile that disagreed with its
+ * entries did not agree with the tree either, so it is the first bad object. */
+static enum pb_status pending_or(struct verifier *v, enum pb_status st)
+{
+	if (!st || !v->pending)
+		return st;
+	return bad(v, v->pending_tile, PB_EVERIFY, v->err,
+	           "hash %llu does not match its entry, nor the tree above it",
+	           (unsigned long long)(v->pending_index % W));
 }
 
 static enum pb_status read_obj(struct verifier *v, const char *rel, size_t limit, char **data,
@@ -283,9 +299,12 @@ static enum pb_status read_obj(struct verifier *v, const char *rel, size_t limit
 	return PB_OK;
 }
 
-/* Checks a hash tile file against the hashes we computed. */
+/* Checks a hash tile file against the hashes we computed. At level 0 a
+ * mismatch may be the entry bundle's fault as well as the tile's: the tile's
+ * own hashes are then taken (copied into hashes) and the verdict waits for
+ * the levels above and the signed root (see pending in struct verifier). */
 static enum pb_status check_tile(struct verifier *v, unsigned level, uint64_t n,
-                                 const uint8_t (*hashes)[32], size_t count, struct pb_error *err)
+                                 uint8_t (*hashes)[32], size_t count, struct pb_error *err)
 {
 	char rel[128];
 	pb_tlog_tile_path((int)level, n, (unsigned)count, rel, sizeof(rel));
@@ -301,13 +320,19 @@ static enum pb_status check_tile(struct verifier *v, unsigned level, uint64_t n,
 	}
 	for (size_t i = 0; i < count; i++)
 		if (memcmp(data + i * 32, hashes[i], 32) != 0) {
-			if (level == 0)
-				st = bad(v, rel, PB_EVERIFY, err,
-				         "hash %zu does not match entry %llu of the entry bundle", i,
-				         (unsigned long long)(n * W + i));
-			else
-				st = bad(v, rel, PB_EVERIFY, err,
-				         "hash %zu does not match the tiles below it", i);
+			if (level == 0 && !v->pending) {
+				v->pending = true;
+				pb__strlcpy(v->pending_tile, rel, sizeof(v->pending_tile));
+				pb_tlog_tile_path(-1, n, (unsigned)count, v->pending_bundle,
+				                  sizeof(v->pending_bundle));
+				v->pending_index = n * W + i;
+				memcpy(hashes, data, count * 32);
+				break;
+			}
+			st = pending_or(v, bad(v, rel, PB_EVERIFY, err,
+			                       level == 0 ? "hash %zu does not match its entry"
+			                                  : "hash %zu does not match the tiles below it",
+			                       i));
 			goto out;
 		}
 	v->res->tiles++;
@@ -325,7 +350,7 @@ static enum pb_status vlevel_push(struct verifier *v, unsigned l, const uint8_t 
 	memcpy(b->hash[b->count++], hash, 32);
 	if (b->count < W)
 		return PB_OK;
-	enum pb_status st = check_tile(v, l, b->full, (const uint8_t(*)[32])b->hash, W, err);
+	enum pb_status st = check_tile(v, l, b->full, b->hash, W, err);
 	if (st)
 		return st;
 	uint8_t root[32];
@@ -501,7 +526,7 @@ enum pb_status pb_tlog_verify_dir(const char *dir, const struct pb_tlog_verify_o
                                   struct pb_tlog_verify_result *res, struct pb_error *err)
 {
 	memset(res, 0, sizeof(*res));
-	struct verifier v = { .dir = dir, .o = opts, .res = res };
+	struct verifier v = { .dir = dir, .o = opts, .res = res, .err = err };
 	char *cp = NULL;
 	uint8_t (*leaves)[32] = NULL;
 	size_t cplen;
@@ -565,7 +590,7 @@ enum pb_status pb_tlog_verify_dir(const char *dir, const struct pb_tlog_verify_o
 		size_t count = (size_t)(c->size - t * W < W ? c->size - t * W : W);
 		if ((st = check_bundle(&v, t, count, leaves, err)))
 			goto out;
-		if ((st = check_tile(&v, 0, t, (const uint8_t(*)[32])leaves, count, err)))
+		if ((st = check_tile(&v, 0, t, leaves, count, err)))
 			goto out;
 		uint64_t lo = t * W;
 		if (count == W) {
@@ -595,13 +620,16 @@ enum pb_status pb_tlog_verify_dir(const char *dir, const struct pb_tlog_verify_o
 		}
 	}
 	for (unsigned l = 1; l < MAX_LEVELS; l++)
-		if (v.lv[l].count && (st = check_tile(&v, l, v.lv[l].full,
-		                                      (const uint8_t(*)[32])v.lv[l].hash,
-		                                      v.lv[l].count, err)))
+		if (v.lv[l].count &&
+		    (st = check_tile(&v, l, v.lv[l].full, v.lv[l].hash, v.lv[l].count, err)))
 			goto out;
 	uint8_t root[32];
 	pb_tlog_range_root(&range, root);
 	if (memcmp(root, c->root, 32) != 0) {
+		if (v.pending) {
+			st = pending_or(&v, PB_EVERIFY);
+			goto out;
+		}
 		st = bad(&v, "checkpoint", PB_EVERIFY, err,
 		         "root hash does not match the %llu entries in the tiles",
 		         (unsigned long long)c->size);
@@ -616,6 +644,14 @@ enum pb_status pb_tlog_verify_dir(const char *dir, const struct pb_tlog_verify_o
 			         (unsigned long long)old.size);
 			goto out;
 		}
+	}
+	if (v.pending) {
+		/* the tiles agree with the signed root: the entry is what changed */
+		st = bad(&v, v.pending_bundle, PB_EVERIFY, err,
+		         "entry %llu does not match the log (its hash differs from %s, which the "
+		         "signed root confirms)",
+		         (unsigned long long)v.pending_index, v.pending_tile);
+		goto out;
 	}
 	if ((st = check_files(&v, "tile", err)))
 		goto out;
