@@ -429,6 +429,167 @@ enum pb_status pb_tlog_verify_dir(const char *dir, const struct pb_tlog_verify_o
 /* ===================================================================== */
 /* Users, cases                                                          */
 /* ===================================================================== */
+/* Users have one role each: analyst (opens and builds cases), approver
+ * (notes and decisions; approves plans), auditor (reads and verifies),
+ * admin (manages users). Every change names its acting user and is checked
+ * against the role, then recorded in the workspace audit log (below) in the
+ * same transaction. docs/caselog.md has the full matrix. */
+
+#define PB_USER_NAME_MAX 64
+
+/* Adds a user. The first user of a workspace must be an admin and acts for
+ * itself (actor may be NULL then); afterwards actor must be an admin.
+ * Names: 1-64 characters of [A-Za-z0-9._-]. */
+enum pb_status pb_user_add(struct pb_ws *ws, const char *actor, const char *name,
+                           const char *role, uint64_t *index_out, struct pb_error *err);
+/* Changes a user's role, or disables a user (kept for the record). Admin
+ * only; the last enabled admin cannot be demoted or disabled. */
+enum pb_status pb_user_set_role(struct pb_ws *ws, const char *actor, const char *name,
+                                const char *role, uint64_t *index_out, struct pb_error *err);
+enum pb_status pb_user_disable(struct pb_ws *ws, const char *actor, const char *name,
+                               uint64_t *index_out, struct pb_error *err);
+struct pb_user {
+	const char *name;
+	const char *role;
+	const char *created_at;
+	const char *created_by;
+	bool disabled;
+};
+/* Calls fn for every user, by name; the views last for the call. fn returns
+ * false to stop. */
+enum pb_status pb_user_list(struct pb_ws *ws, bool (*fn)(void *ctx, const struct pb_user *u),
+                            void *ctx, struct pb_error *err);
+/* The acting user: `as` when not NULL, else probity.conf's `user`; it must
+ * exist and be enabled. Copies the name into out. */
+enum pb_status pb_acting_user(struct pb_ws *ws, const char *as, char out[PB_USER_NAME_MAX + 1],
+                              struct pb_error *err);
+
+struct pb_case_open_options {
+	const char *customer;     /* name of an existing customer (required) */
+	const char *title;        /* required */
+	const char *trigger;      /* what prompted the review (required) */
+	const char *trigger_url;  /* or NULL */
+	const char *trigger_date; /* YYYY-MM-DD, or NULL */
+};
+/* Opens a case (analyst). *id_out gets its number. */
+enum pb_status pb_case_open(struct pb_ws *ws, const char *actor,
+                            const struct pb_case_open_options *o, int64_t *id_out,
+                            uint64_t *index_out, struct pb_error *err);
+/* Adds a note (analyst, approver): text of 1 byte to 1 MiB, UTF-8. The log
+ * entry holds its SHA-256 and, up to 16 KiB, the text itself. */
+enum pb_status pb_case_note(struct pb_ws *ws, const char *actor, int64_t id, const char *text,
+                            size_t n, uint64_t *index_out, struct pb_error *err);
+/* Attaches a document (analyst): the file is copied into the workspace's
+ * documents/ folder under its SHA-256 (hex into sha256_hex) and recorded. */
+enum pb_status pb_case_attach(struct pb_ws *ws, const char *actor, int64_t id, const char *path,
+                              char sha256_hex[65], uint64_t *index_out, struct pb_error *err);
+/* Adds a finding of the policy module (analyst): looked up by id in the
+ * `finding` table; "no finding 'X'" (PB_ENOENT) when it or the table is missing. */
+enum pb_status pb_case_add_finding(struct pb_ws *ws, const char *actor, int64_t id,
+                                   const char *finding, uint64_t *index_out,
+                                   struct pb_error *err);
+/* Closes a case with a decision (analyst, approver). A closed case takes no
+ * more changes (PB_ESTATE). */
+enum pb_status pb_case_close(struct pb_ws *ws, const char *actor, int64_t id,
+                             const char *decision, uint64_t *index_out, struct pb_error *err);
+
+struct pb_case {
+	int64_t id;
+	const char *customer;
+	const char *title;
+	const char *trigger;
+	const char *trigger_url;  /* or NULL */
+	const char *trigger_date; /* or NULL */
+	const char *status;       /* "open", "closed" */
+	const char *opened_at;
+	const char *opened_by;
+	const char *closed_at;    /* or NULL */
+	const char *decision;     /* or NULL */
+	int64_t evidence;         /* number of evidence items */
+};
+/* Calls fn for every case (status NULL: all, else "open" or "closed"). */
+enum pb_status pb_case_list(struct pb_ws *ws, const char *status,
+                            bool (*fn)(void *ctx, const struct pb_case *c), void *ctx,
+                            struct pb_error *err);
+/* One case; PB_ENOENT when there is none with that id. */
+enum pb_status pb_case_get(struct pb_ws *ws, int64_t id,
+                           bool (*fn)(void *ctx, const struct pb_case *c), void *ctx,
+                           struct pb_error *err);
+
+struct pb_evidence {
+	int64_t id;
+	const char *kind;    /* finding, search, note, document, plan, ... */
+	const char *ref;     /* what it points at (finding id, file name ...), or NULL */
+	const char *sha256;  /* hex, or NULL */
+	const char *summary; /* JSON object, or NULL */
+	const char *added_at;
+	const char *added_by;
+	uint64_t log_index;
+};
+enum pb_status pb_case_evidence(struct pb_ws *ws, int64_t id,
+                                bool (*fn)(void *ctx, const struct pb_evidence *e), void *ctx,
+                                struct pb_error *err);
+
+/* ---- the workspace audit log ------------------------------------------ */
+
+struct pb_audit_entry {
+	uint64_t index;
+	const char *time;
+	const char *actor;
+	const char *action;
+	int64_t case_id;     /* 0 when none */
+	const char *subject; /* or NULL */
+	struct pb_str data;  /* the exact entry bytes (canonical JSON) */
+};
+/* Calls fn for the entries of one case (case_id > 0) or of the whole log
+ * (case_id = 0) from index `from`, at most count of them (0: all). */
+enum pb_status pb_audit_list(struct pb_ws *ws, int64_t case_id, uint64_t from, uint64_t count,
+                             bool (*fn)(void *ctx, const struct pb_audit_entry *e), void *ctx,
+                             struct pb_error *err);
+
+struct pb_audit_status {
+	char origin[PB_NOTE_NAME_MAX + 1];
+	char vkey[PB_NOTE_NAME_MAX + 80];  /* "" before the signing key exists */
+	uint64_t size;
+	uint8_t root[32];
+	uint64_t checkpoint_size;          /* of the latest signed checkpoint */
+	uint64_t checkpoints;              /* number signed */
+};
+enum pb_status pb_audit_status(struct pb_ws *ws, struct pb_audit_status *out,
+                               struct pb_error *err);
+/* Signs a checkpoint of the current tree with the workspace key, after
+ * checking that the tree is consistent with the last signed checkpoint; if
+ * the tree has not grown, returns that one. *note_out is a heap string. */
+enum pb_status pb_audit_checkpoint(struct pb_ws *ws, const char *actor, char **note_out,
+                                   struct pb_error *err);
+/* Proof documents against a signed checkpoint of size `size` (0: the latest;
+ * PB_ENOENT when no checkpoint of that size was signed): inclusion as
+ * c2sp.org/tlog-proof@v1, consistency from old_size as the tlog-witness
+ * add-checkpoint body. Heap strings. */
+enum pb_status pb_audit_prove_inclusion(struct pb_ws *ws, uint64_t index, uint64_t size,
+                                        char **doc_out, struct pb_error *err);
+enum pb_status pb_audit_prove_consistency(struct pb_ws *ws, uint64_t old_size, uint64_t size,
+                                          char **doc_out, struct pb_error *err);
+/* A copy of entry index (heap, *len bytes). */
+enum pb_status pb_audit_entry_data(struct pb_ws *ws, uint64_t index, char **data, size_t *len,
+                                   struct pb_error *err);
+/* Exports the log at the signed checkpoint of size `size` (0: latest) into
+ * dir: tiles, entry bundles, checkpoint, and `vkey` (the verifier key).
+ * dir may hold an earlier export of the same log (it is brought forward);
+ * exporting an older size over a newer export is refused. */
+enum pb_status pb_audit_export(struct pb_ws *ws, const char *dir, uint64_t size,
+                               struct pb_checkpoint *exported, struct pb_error *err);
+/* Checks the stored log inside the workspace: every entry against its leaf
+ * hash, every stored subtree hash, the tree head, every signed checkpoint
+ * (signature and root). On failure bad_object names the first bad row. */
+enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
+                              struct pb_error *err);
+/* Checks that an entry is a probity audit entry for position index (canonical
+ * JSON object with v, index, time, actor, action); usable as the check
+ * callback of pb_tlog_verify_dir (ctx unused). */
+enum pb_status pb_audit_entry_check(void *ctx, uint64_t index, struct pb_str *entry,
+                                    struct pb_error *err);
+
 
 /* ===================================================================== */
 /* Enforcement plans                                                     */
