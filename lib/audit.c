@@ -14,8 +14,10 @@
  * the same tree head gives the same bytes.
  */
 #include "audit.h"
+#include "case.h"
 #include "tlog.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -552,9 +554,11 @@ enum pb_status pb_audit_checkpoint(struct pb_ws *ws, const char *actor, char **n
 	enum pb_status rc = pb__ws_require_writable(ws, "sign a checkpoint", err);
 	if (rc)
 		return rc;
+	memset(&sg, 0, sizeof(sg));
 	if ((rc = pb__ws_begin(ws, err)))
 		return rc;
-	memset(&sg, 0, sizeof(sg));
+	if ((rc = pb__user_require_role(ws, actor, "analyst,approver,auditor,admin", err)))
+		goto fail;
 	struct state s;
 	if ((rc = state_load(ws, &s, err)))
 		goto fail;
@@ -859,14 +863,18 @@ enum pb_status pb_audit_export(struct pb_ws *ws, const char *dir, uint64_t size,
 			goto out;
 		}
 	} else {
-		struct stat sb;
-		if (stat(dir, &sb) == 0) {
-			char *tiles = pb__path_join(dir, "tile");
-			bool has_tiles = tiles && access(tiles, F_OK) == 0;
-			free(tiles);
-			if (has_tiles) {
+		DIR *d = opendir(dir);
+		if (d) {
+			struct dirent *de;
+			bool empty = true;
+			while ((de = readdir(d)) != NULL)
+				if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+					empty = false;
+			closedir(d);
+			if (!empty) {
 				rc = pb__err(err, PB_EEXIST,
-				             "'%s' holds tiles but no checkpoint; export into an empty folder",
+				             "'%s' is not empty and holds no export of this log; export into "
+				             "an empty or new folder",
 				             dir);
 				goto out;
 			}
