@@ -15,7 +15,7 @@ static const char usage_text[] =
 	"       probity log prove WS --consistency OLD NEW\n"
 	"       probity log export WS DIR [--size N] [--no-checkpoint] [--as USER]\n"
 	"       probity log check WS\n"
-	"       probity log verify DIR --vkey KEY [--since CHECKPOINT] [--origin ORIGIN]\n"
+	"       probity log verify DIR --vkey KEY [--since CHECKPOINT] [--origin ORIGIN] [--generic]\n"
 	"       probity log verify-proof PROOF --vkey KEY (--entry FILE | --since CHECKPOINT)\n"
 	"\n"
 	"Every change in a workspace is one entry of its audit log, an RFC 6962\n"
@@ -49,6 +49,8 @@ static const char usage_text[] =
 	"  --vkey KEY          the log's verifier key, or a file holding it\n"
 	"  --since FILE        a signed checkpoint kept from earlier\n"
 	"  --origin ORIGIN     require this checkpoint origin\n"
+	"  --generic           any C2SP tiled log: do not check that entries are probity\n"
+	"                      audit entries (canonical JSON at their own index)\n"
 	"  --entry FILE        the entry an inclusion proof is about\n"
 	"  --size N            use the signed checkpoint of size N\n"
 	"  --case ID           only the entries of case ID\n"
@@ -128,7 +130,8 @@ static bool show_line(void *ctx, const struct pb_audit_entry *e)
 	return true;
 }
 
-static int verify_dir(const char *dir, const char *vkey, const char *since, const char *origin)
+static int verify_dir(const char *dir, const char *vkey, const char *since, const char *origin,
+                      bool generic)
 {
 	struct pb_vkey k;
 	if (load_vkey(vkey, &k))
@@ -139,7 +142,7 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
 		return 1;
 	struct pb_tlog_verify_options o = { .keys = &k, .nkeys = 1, .origin = origin,
 		                            .since = old, .since_len = oldlen,
-		                            .check = pb_audit_entry_check };
+		                            .check = generic ? NULL : pb_audit_entry_check };
 	struct cli_progress *pr = cli_progress_new("verifying");
 	o.progress = pr ? cli_progress_cb : NULL;
 	o.progress_ctx = pr;
@@ -255,6 +258,7 @@ int cmd_log(int argc, char **argv)
 		{ "from", required_argument, NULL, 'f' },
 		{ "count", required_argument, NULL, 'N' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "generic", no_argument, NULL, 'G' },
 		{ "no-checkpoint", no_argument, NULL, 'x' },
 		{ "as", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
@@ -266,7 +270,7 @@ int cmd_log(int argc, char **argv)
 	const char *sub = argv[1];
 	const char *vkey = NULL, *since = NULL, *origin = NULL, *entry = NULL, *as = NULL;
 	unsigned long size = 0, incl = 0, cons_old = 0, case_id = 0, from = 0, count = 0;
-	bool have_incl = false, have_cons = false, json = false, no_ckpt = false, have_size = false;
+	bool have_incl = false, have_cons = false, json = false, generic = false, no_ckpt = false, have_size = false;
 	const unsigned long max = 0x7fffffffffffffffUL;
 	int c;
 	cli_getopt_reset();
@@ -278,6 +282,7 @@ int cmd_log(int argc, char **argv)
 		case 'e': entry = optarg; break;
 		case 'a': as = optarg; break;
 		case 'j': json = true; break;
+		case 'G': generic = true; break;
 		case 'x': no_ckpt = true; break;
 		case 'n':
 			if (!cli_parse_uint("log", "--size", optarg, max, &size))
@@ -316,7 +321,7 @@ int cmd_log(int argc, char **argv)
 	if (!strcmp(sub, "verify")) {
 		if (npos != 1 || !vkey)
 			return cli_usage("log", "expected: log verify DIR --vkey KEY [--since CHECKPOINT]");
-		return verify_dir(pos[0], vkey, since, origin);
+		return verify_dir(pos[0], vkey, since, origin, generic);
 	}
 	if (!strcmp(sub, "verify-proof")) {
 		if (npos != 1 || !vkey)
