@@ -306,17 +306,86 @@ static bool action_valid(const char *a)
 	return true;
 }
 
-enum pb_status pb__audit_append(struct pb_ws *ws, const char *actor, const char *action,
-                                int64_t case_id, const char *subject, const char *details_json,
-                                uint64_t *index_out, struct pb_error *err)
+struct pb__audit_batch {
+	struct pb_ws *ws;
+	struct state s;
+	sqlite3_stmt *ins_entry;
+	sqlite3_stmt *ins_node;
+	uint64_t start;
+};
+
+static void batch_free(struct pb__audit_batch *b)
 {
-	enum pb_status rc = PB_OK;
-	json_t *entry = NULL, *details = NULL;
-	char *text = NULL;
-	sqlite3_stmt *st = NULL;
+	sqlite3_finalize(b->ins_entry);
+	sqlite3_finalize(b->ins_node);
+	free(b);
+}
+
+enum pb_status pb__audit_batch_begin(struct pb_ws *ws, struct pb__audit_batch **out,
+                                     struct pb_error *err)
+{
+	*out = NULL;
 	if (sqlite3_get_autocommit(ws->db))
 		return pb__err(err, PB_ESTATE,
 		               "audit append must run inside the caller's transaction (pb__ws_begin)");
+	struct pb__audit_batch *b = calloc(1, sizeof(*b));
+	if (!b)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	b->ws = ws;
+	enum pb_status rc = state_load(ws, &b->s, err);
+	if (!rc && !b->s.exists)
+		rc = pb__audit_origin(ws, b->s.origin, err);
+	if (!rc)
+		rc = prep(ws,
+		          "INSERT INTO audit_entry(idx, data, leaf_hash, at, actor, action, case_id, "
+		          "subject) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		          &b->ins_entry, err);
+	if (!rc)
+		rc = prep(ws, "INSERT INTO audit_node(level, idx, hash) VALUES (?1, ?2, ?3)",
+		          &b->ins_node, err);
+	if (rc) {
+		batch_free(b);
+		return rc;
+	}
+	b->start = b->s.range.size;
+	*out = b;
+	return PB_OK;
+}
+
+enum pb_status pb__audit_batch_end(struct pb__audit_batch *b, struct pb_error *err)
+{
+	enum pb_status rc = PB_OK;
+	if (!b)
+		return PB_OK;
+	if (b->s.range.size != b->start)
+		rc = state_save(b->ws, &b->s, err);
+	batch_free(b);
+	return rc;
+}
+
+void pb__audit_batch_abort(struct pb__audit_batch *b)
+{
+	if (b)
+		batch_free(b);
+}
+
+static bool step_reset(sqlite3_stmt *st)
+{
+	int r = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r == SQLITE_DONE;
+}
+
+enum pb_status pb__audit_batch_append(struct pb__audit_batch *b, const char *actor,
+                                      const char *action, int64_t case_id, const char *subject,
+                                      const char *details_json, uint64_t *index_out,
+                                      struct pb_error *err)
+{
+	struct pb_ws *ws = b->ws;
+	enum pb_status rc = PB_OK;
+	json_t *entry = NULL, *details = NULL;
+	char *text = NULL;
 	if (!actor || !*actor || strlen(actor) > PB_USER_NAME_MAX)
 		return pb__err(err, PB_EINVAL, "audit entry needs an actor");
 	if (!action || !action_valid(action))
@@ -338,12 +407,8 @@ enum pb_status pb__audit_append(struct pb_ws *ws, const char *actor, const char 
 			               details ? "not an object" : je.text);
 		}
 	}
-	struct state s;
-	if ((rc = state_load(ws, &s, err)))
-		goto out;
-	if (!s.exists && (rc = pb__audit_origin(ws, s.origin, err)))
-		goto out;
-	uint64_t index = s.range.size;
+	struct state *s = &b->s;
+	uint64_t index = s->range.size;
 	char now[24];
 	pb__time_format(pb__now(), now);
 	entry = json_object();
@@ -371,11 +436,7 @@ enum pb_status pb__audit_append(struct pb_ws *ws, const char *actor, const char 
 	}
 	uint8_t leaf[32];
 	pb_tlog_leaf_hash(text, len, leaf);
-	if ((rc = prep(ws,
-	               "INSERT INTO audit_entry(idx, data, leaf_hash, at, actor, action, case_id, "
-	               "subject) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	               &st, err)))
-		goto out;
+	sqlite3_stmt *st = b->ins_entry;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)index);
 	sqlite3_bind_blob(st, 2, text, (int)len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, leaf, 32, SQLITE_STATIC);
@@ -386,45 +447,57 @@ enum pb_status pb__audit_append(struct pb_ws *ws, const char *actor, const char 
 		sqlite3_bind_int64(st, 7, case_id);
 	if (subject)
 		sqlite3_bind_text(st, 8, subject, -1, SQLITE_STATIC);
-	rc = step_done(ws, st, "cannot append to the audit log", err);
-	st = NULL;
-	if (rc)
+	if (!step_reset(st)) {
+		rc = pb__db_err(ws->db, err, "cannot append to the audit log");
 		goto out;
-	/* merge like a binary counter; every merge is a new perfect subtree */
+	}
+	/* merge like a binary counter; every merge is a new perfect subtree.
+	 * The in-memory range changes only once all rows are written. */
+	struct pb_tlog_range r = s->range;
 	uint8_t h[32];
 	memcpy(h, leaf, 32);
 	unsigned level = 0;
-	while (s.range.n > 0 && s.range.level[s.range.n - 1] == level) {
-		pb_tlog_node_hash(s.range.hash[s.range.n - 1], h, h);
-		s.range.n--;
+	while (r.n > 0 && r.level[r.n - 1] == level) {
+		pb_tlog_node_hash(r.hash[r.n - 1], h, h);
+		r.n--;
 		level++;
-		if ((rc = prep(ws, "INSERT INTO audit_node(level, idx, hash) VALUES (?1, ?2, ?3)", &st,
-		               err)))
+		sqlite3_bind_int(b->ins_node, 1, (int)level);
+		sqlite3_bind_int64(b->ins_node, 2, (sqlite3_int64)(index >> level));
+		sqlite3_bind_blob(b->ins_node, 3, h, 32, SQLITE_STATIC);
+		if (!step_reset(b->ins_node)) {
+			rc = pb__db_err(ws->db, err, "cannot append to the audit log");
 			goto out;
-		sqlite3_bind_int(st, 1, (int)level);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)(index >> level));
-		sqlite3_bind_blob(st, 3, h, 32, SQLITE_STATIC);
-		rc = step_done(ws, st, "cannot append to the audit log", err);
-		st = NULL;
-		if (rc)
-			goto out;
+		}
 	}
-	s.range.level[s.range.n] = (uint8_t)level;
-	memcpy(s.range.hash[s.range.n], h, 32);
-	s.range.n++;
-	s.range.size++;
-	pb_tlog_range_root(&s.range, s.root);
-	if ((rc = state_save(ws, &s, err)))
-		goto out;
+	r.level[r.n] = (uint8_t)level;
+	memcpy(r.hash[r.n], h, 32);
+	r.n++;
+	r.size++;
+	s->range = r;
+	pb_tlog_range_root(&s->range, s->root);
 	if (index_out)
 		*index_out = index;
 out:
-	if (st)
-		sqlite3_finalize(st);
 	free(text);
 	json_decref(entry);
 	json_decref(details);
 	return rc;
+}
+
+enum pb_status pb__audit_append(struct pb_ws *ws, const char *actor, const char *action,
+                                int64_t case_id, const char *subject, const char *details_json,
+                                uint64_t *index_out, struct pb_error *err)
+{
+	struct pb__audit_batch *b;
+	enum pb_status rc = pb__audit_batch_begin(ws, &b, err);
+	if (rc)
+		return rc;
+	rc = pb__audit_batch_append(b, actor, action, case_id, subject, details_json, index_out, err);
+	if (rc) {
+		pb__audit_batch_abort(b);
+		return rc;
+	}
+	return pb__audit_batch_end(b, err);
 }
 
 /* ---- listing ---------------------------------------------------------------- */

@@ -43,6 +43,21 @@ enum pb_status pb__audit_append(struct pb_ws *ws, const char *actor, const char 
                                 int64_t case_id, const char *subject, const char *details_json,
                                 uint64_t *index_out, struct pb_error *err);
 
+/* Many appends in one transaction, without re-reading the tree head or
+ * re-preparing statements for each (the batched path of the benchmark):
+ * begin inside the caller's transaction, append, then end (which writes the
+ * tree head) before committing; on any failure, abort and roll back. An
+ * error from append leaves the batch usable for nothing but abort. */
+struct pb__audit_batch;
+enum pb_status pb__audit_batch_begin(struct pb_ws *ws, struct pb__audit_batch **out,
+                                     struct pb_error *err);
+enum pb_status pb__audit_batch_append(struct pb__audit_batch *b, const char *actor,
+                                      const char *action, int64_t case_id, const char *subject,
+                                      const char *details_json, uint64_t *index_out,
+                                      struct pb_error *err);
+enum pb_status pb__audit_batch_end(struct pb__audit_batch *b, struct pb_error *err);
+void pb__audit_batch_abort(struct pb__audit_batch *b);
+
 /* The log's current size (committed or inside the caller's transaction). */
 enum pb_status pb__audit_size(struct pb_ws *ws, uint64_t *size, struct pb_error *err);
 
