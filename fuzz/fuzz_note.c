@@ -36,6 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strlen(buf) != size || memcmp(buf, s, size) != 0)
 			abort();
 	}
+	struct pb_str e = { s, size };
+	pb_audit_entry_check(NULL, 0, &e, NULL);
 	struct pb_signer sg;
 	if (pb_signer_parse(s, size, &sg, NULL) == PB_OK)
 		pb_signer_release(&sg);

@@ -26,7 +26,7 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static const char details[] = "{\"kind\":\"note\",\"sha256\":\"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\",\"bytes\":120}";
+static const char details[] = "{\"bytes\":120,\"kind\":\"note\",\"sha256\":\"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\"}";
 
 static int append(const char *path, long n, long batch)
 {

@@ -468,6 +468,34 @@ static void t_append_in_txn(void)
 	CHECK_OK(pb_audit_entry_check(NULL, idx, &e, &err), &err);
 	CHECK_INT(pb_audit_entry_check(NULL, idx + 1, &e, &err), PB_EFORMAT);
 	free(entry);
+	/* the canonical-form checker: what is accepted and refused */
+	static const char *good[] = {
+		"{\"action\":\"a\",\"actor\":\"b\",\"index\":5,\"time\":\"t\",\"v\":1}",
+		"{\"action\":\"a\",\"actor\":\"b\",\"details\":{\"a\":[1,-2,3.5,true,null,\"x\\n\\u001f\"],\"b\":{}},"
+		"\"index\":5,\"time\":\"t\",\"v\":1}",
+	};
+	static const char *badj[] = {
+		"{\"action\":\"a\", \"actor\":\"b\",\"index\":5,\"time\":\"t\",\"v\":1}",
+		"{\"actor\":\"b\",\"action\":\"a\",\"index\":5,\"time\":\"t\",\"v\":1}",
+		"{\"action\":\"a\",\"action\":\"a\",\"actor\":\"b\",\"index\":5,\"time\":\"t\",\"v\":1}",
+		"{\"action\":\"a\",\"actor\":\"b\",\"index\":05,\"time\":\"t\",\"v\":1}",
+		"{\"action\":\"a\",\"actor\":\"b\",\"index\":5,\"time\":\"t\",\"v\":2}",
+		"{\"action\":\"a\",\"actor\":\"b\",\"index\":5,\"time\":\"t\",\"v\":1}x",
+		"{\"action\":\"a\",\"actor\":\"b\",\"details\":\"\\/\",\"index\":5,\"time\":\"t\",\"v\":1}",
+		"{\"action\":\"a\",\"actor\":\"b\",\"index\":5,\"time\":\"t\"}",
+		"{\"action\":\"a\",\"actor\":\"b\",\"index\":5,\"time\":\"t\",\"v\":1",
+		"[1]", "", "{}",
+	};
+	for (size_t i = 0; i < PB_ARRAY_LEN(good); i++) {
+		struct pb_str g = pb__cstr(good[i]);
+		if (pb_audit_entry_check(NULL, 5, &g, &err) != PB_OK)
+			UNIT_FAIL_("good %zu refused: %s", i, err.message);
+	}
+	for (size_t i = 0; i < PB_ARRAY_LEN(badj); i++) {
+		struct pb_str g = pb__cstr(badj[i]);
+		if (pb_audit_entry_check(NULL, 5, &g, &err) == PB_OK)
+			UNIT_FAIL_("bad %zu accepted", i);
+	}
 	pb_ws_close(w);
 	rm_ws(path);
 }
