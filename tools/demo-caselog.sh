@@ -10,8 +10,15 @@
 set -eu
 BUILD=${1:?usage: demo-caselog.sh BUILD [WS]}
 P=$BUILD/probity
-OUT=$(mktemp -d "${TMPDIR:-/tmp}/probity-demo.XXXXXX")
-WS=${2:-$OUT/ws}
+if [ -n "${2:-}" ]; then
+	WS=$2
+	OUT=$(dirname "$WS")/caselog
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+else
+	OUT=$(mktemp -d "${TMPDIR:-/tmp}/probity-demo.XXXXXX")
+	WS=$OUT/ws
+fi
 say() { printf '\n$ %s\n' "$*"; "$@"; }
 [ -d "$WS" ] || "$P" init "$WS" --name demo >/dev/null
 q() { sqlite3 -batch "$WS/probity.db" "$1"; }
