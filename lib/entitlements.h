@@ -59,4 +59,18 @@ enum pb_status pb__rule_json(struct pb_buf *b, const struct pb_rule *r);
  * returns the folded length, or SIZE_MAX when it does not fit. */
 size_t pb__fold(const char *s, size_t n, char *out, size_t cap);
 
+/* pb_decider_new with the engine's internal choices forced, so that tests
+ * can check every path against the same reference: fast_max: ids above it
+ * (at most 62) are tested the general way instead of as mask bits; memo:
+ * false turns the memo of whole requests off; pack: false stores block
+ * entries as two words. pb_decider_new is (62, true, true). */
+struct pb__decider_tuning {
+	uint32_t fast_max;
+	bool memo;
+	bool pack;
+};
+enum pb_status pb__decider_new_tuned(const struct pb_entitlements *e, const struct pb_catalog *cat,
+                                     const struct pb__decider_tuning *t, struct pb_decider **out,
+                                     struct pb_error *err);
+
 #endif /* PB_ENTITLEMENTS_H */
