@@ -468,6 +468,7 @@ struct pb_decider {
 	struct memo *svc_memo, *reg_memo;
 	struct cls_memo *cls_memo;
 	uint64_t seed; /* of the request memo's hash */
+	_Atomic(char *) *rtext; /* per rule, its reason as answers give it (rule_reason) */
 };
 
 static void cls_release(struct cls_memo *m);
@@ -497,6 +498,11 @@ void pb_decider_free(struct pb_decider *d)
 	if (d->cls_memo)
 		cls_release(d->cls_memo);
 	free(d->cls_memo);
+	if (d->rtext) {
+		for (size_t i = 0; i < pb_entitlements_count(d->ents); i++)
+			free(atomic_load_explicit(&d->rtext[i], memory_order_relaxed));
+		free(d->rtext);
+	}
 	pb__arena_release(&d->arena);
 	free(d);
 }
@@ -733,10 +739,11 @@ enum pb_status pb__decider_new_tuned(const struct pb_entitlements *e, const stru
 	d->svc_memo = calloc(1, sizeof(struct memo));
 	d->reg_memo = calloc(1, sizeof(struct memo));
 	d->cls_memo = calloc(1, sizeof(struct cls_memo));
+	d->rtext = calloc(n ? n : 1, sizeof(*d->rtext));
 	pb__random(&d->seed, sizeof(d->seed));
 	loc = calloc(n ? n : 1, sizeof(*loc));
 	rshape = calloc(n ? n : 1, sizeof(uint32_t));
-	if (!d->svc_memo || !d->reg_memo || !d->cls_memo || !loc || !rshape || !u32v_room(&blob, 16))
+	if (!d->svc_memo || !d->reg_memo || !d->cls_memo || !d->rtext || !loc || !rshape || !u32v_room(&blob, 16))
 		goto nomem;
 	blob.v[blob.n++] = 0; /* offset 0 means "empty slot" */
 	char key[KEYBUF];
@@ -1695,16 +1702,23 @@ const char *pb_decide_flags(unsigned flags, const char *sep, char *buf, size_t c
 		{ PB_DECIDE_NO_SUBACCOUNT, "no-subaccount" },
 		{ PB_DECIDE_CAP_IGNORED, "capability-ignored" },
 	};
-	size_t pos = 0;
-	if (cap)
-		buf[0] = '\0';
+	size_t pos = 0, sl = strlen(sep);
+	if (!cap)
+		return buf;
+	buf[0] = '\0';
 	for (size_t i = 0; i < PB_ARRAY_LEN(names); i++) {
 		if (!(flags & names[i].bit))
 			continue;
-		int w = snprintf(buf + pos, cap - pos, "%s%s", pos ? sep : "", names[i].name);
-		if (w < 0 || (size_t)w >= cap - pos)
+		size_t nl = strlen(names[i].name), need = (pos ? sl : 0) + nl;
+		if (need >= cap - pos)
 			break;
-		pos += (size_t)w;
+		if (pos) {
+			memcpy(buf + pos, sep, sl);
+			pos += sl;
+		}
+		memcpy(buf + pos, names[i].name, nl);
+		pos += nl;
+		buf[pos] = '\0';
 	}
 	return buf;
 }
@@ -1767,37 +1781,78 @@ static void w_field(struct w *w, const char *key, struct pb_str v, bool *first)
 	*first = false;
 }
 
-size_t pb_decision_json(const struct pb_decision *d, const struct pb_decide_request *q,
-                        const char *id, char *buf, size_t cap)
+/* Decimal digits of v into out (at least 20 bytes); returns the count. */
+static size_t put_u64(char *out, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static void w_u64(struct w *w, uint64_t v)
+{
+	char num[20];
+	w_raw(w, num, put_u64(num, v));
+}
+
+static void w_i64(struct w *w, int64_t v)
+{
+	if (v < 0) {
+		w_raw(w, "-", 1);
+		w_u64(w, (uint64_t)0 - (uint64_t)v);
+	} else {
+		w_u64(w, (uint64_t)v);
+	}
+}
+
+/* ,"reason":{...} of a decision: why, and the rule with its 1-based index. */
+static void w_reason(struct w *w, enum pb_why why, const struct pb_rule *r, size_t index)
+{
+	w_s(w, ",\"reason\":{\"why\":\"");
+	w_s(w, pb_why_name(why));
+	w_s(w, "\"");
+	if (r) {
+		char sel[512];
+		pb_rule_selector(r, false, sel, sizeof(sel));
+		w_s(w, ",\"plan\":");
+		w_json(w, r->plan, strlen(r->plan));
+		w_s(w, ",\"case\":");
+		w_json(w, r->case_ref, strlen(r->case_ref));
+		w_s(w, r->effect == PB_EFFECT_KEEP ? ",\"effect\":\"keep\",\"rule\":"
+		                                   : ",\"effect\":\"disable\",\"rule\":");
+		w_u64(w, (uint64_t)index + 1);
+		w_s(w, ",\"selector\":");
+		w_json(w, sel, strlen(sel));
+	}
+	w_s(w, "}");
+}
+
+/* The whole decision, with its reason already rendered. */
+static size_t decision_json(const struct pb_decision *d, const struct pb_decide_request *q,
+                            const char *id, const char *ts, const char *reason, size_t rlen,
+                            char *buf, size_t cap)
 {
 	struct w w = { buf, cap, 0, cap > 0 };
-	char num[64], ts[32];
 	w_s(&w, "{");
 	if (id) {
 		w_s(&w, "\"decision_id\":");
 		w_json(&w, id, strlen(id));
 		w_s(&w, ",");
 	}
-	pb__time_format(q->at, ts);
-	snprintf(num, sizeof(num), ",\"version\":%lld,\"at\":\"%s\"", (long long)d->version, ts);
-	w_s(&w, d->allow ? "\"result\":\"allow\",\"allow\":true" : "\"result\":\"deny\",\"allow\":false");
-	w_s(&w, num);
-	w_s(&w, ",\"reason\":{\"why\":\"");
-	w_s(&w, pb_why_name(d->why));
+	w_s(&w, d->allow ? "\"result\":\"allow\",\"allow\":true,\"version\":"
+	                 : "\"result\":\"deny\",\"allow\":false,\"version\":");
+	w_i64(&w, d->version);
+	w_s(&w, ",\"at\":\"");
+	w_s(&w, ts);
 	w_s(&w, "\"");
-	if (d->rule) {
-		char sel[512];
-		pb_rule_selector(d->rule, false, sel, sizeof(sel));
-		w_s(&w, ",\"plan\":");
-		w_json(&w, d->rule->plan, strlen(d->rule->plan));
-		w_s(&w, ",\"case\":");
-		w_json(&w, d->rule->case_ref, strlen(d->rule->case_ref));
-		snprintf(num, sizeof(num), ",\"effect\":\"%s\",\"rule\":%zu,\"selector\":",
-		         d->rule->effect == PB_EFFECT_KEEP ? "keep" : "disable", d->rule_index + 1);
-		w_s(&w, num);
-		w_json(&w, sel, strlen(sel));
-	}
-	w_s(&w, "},\"unknown\":[");
+	w_raw(&w, reason, rlen);
+	w_s(&w, ",\"unknown\":[");
 	char fl[160];
 	pb_decide_flags(d->flags, "\",\"", fl, sizeof(fl));
 	if (fl[0]) {
@@ -1821,4 +1876,69 @@ size_t pb_decision_json(const struct pb_decision *d, const struct pb_decide_requ
 	}
 	buf[w.len] = '\0';
 	return w.len;
+}
+
+size_t pb_decision_json(const struct pb_decision *d, const struct pb_decide_request *q,
+                        const char *id, char *buf, size_t cap)
+{
+	return pb__decision_json_cached(NULL, d, q, id, NULL, buf, cap);
+}
+
+/* The reason text of rule i of d's version, rendered once and kept (racing
+ * threads may both render it; one copy wins, the other is freed). NULL when
+ * out of memory. Stored as a 32-bit length and the text. */
+static const char *rule_reason(const struct pb_decider *d, size_t i, size_t *len)
+{
+	char *t = atomic_load_explicit(&d->rtext[i], memory_order_acquire);
+	if (!t) {
+		const struct pb_rule *r = pb_entitlements_rule(d->ents, i);
+		char tmp[2048];
+		struct w w = { tmp, sizeof(tmp), 0, true };
+		w_reason(&w, r->effect == PB_EFFECT_KEEP ? PB_WHY_KEPT : PB_WHY_DISABLED, r, i);
+		if (!w.ok || !(t = malloc(4 + w.len)))
+			return NULL;
+		uint32_t l = (uint32_t)w.len;
+		memcpy(t, &l, 4);
+		memcpy(t + 4, tmp, w.len);
+		char *cur = NULL;
+		if (!atomic_compare_exchange_strong_explicit(&d->rtext[i], &cur, t,
+		                                             memory_order_acq_rel,
+		                                             memory_order_acquire)) {
+			free(t);
+			t = cur;
+		}
+	}
+	uint32_t l;
+	memcpy(&l, t, 4);
+	*len = l;
+	return t + 4;
+}
+
+size_t pb__decision_json_cached(const struct pb_decider *dec, const struct pb_decision *d,
+                                const struct pb_decide_request *q, const char *id,
+                                const char *ts, char *buf, size_t cap)
+{
+	char tsbuf[32];
+	if (!ts) {
+		pb__time_format(q->at, tsbuf);
+		ts = tsbuf;
+	}
+	const char *reason = NULL;
+	size_t rlen = 0;
+	const struct pb_rule *r = d->rule;
+	if (r && dec && d->rule_index < pb_entitlements_count(dec->ents) &&
+	    pb_entitlements_rule(dec->ents, d->rule_index) == r &&
+	    d->why == (r->effect == PB_EFFECT_KEEP ? PB_WHY_KEPT : PB_WHY_DISABLED))
+		reason = rule_reason(dec, d->rule_index, &rlen);
+	if (reason)
+		return decision_json(d, q, id, ts, reason, rlen, buf, cap);
+	char tmp[2048];
+	struct w w = { tmp, sizeof(tmp), 0, true };
+	w_reason(&w, d->why, r, d->rule_index);
+	if (!w.ok) {
+		if (cap)
+			buf[0] = '\0';
+		return 0;
+	}
+	return decision_json(d, q, id, ts, tmp, w.len, buf, cap);
 }

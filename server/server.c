@@ -19,6 +19,7 @@
 #include "server.h"
 
 #include "../cli/cli.h"
+#include "entitlements.h"
 #include "http.h"
 #include "util.h"
 
@@ -58,6 +59,9 @@ struct table {
 	struct pb_entitlements *ents;
 	struct pb_decider *dec;
 	int64_t version;
+	char version_hdr[48];        /* "X-Probity-Version: N\r\n" */
+	size_t version_hdr_len;
+	_Atomic(char *) *rule_hdr;   /* per rule, its X-Probity-Case/Plan/Reason lines */
 };
 
 struct counters {
@@ -92,12 +96,16 @@ struct worker {
 	bool listening;
 	struct pb_buf log;
 	char date[40];
+	size_t date_len;
 	time_t date_at;
+	char ts[32];       /* decision time (seconds) as pb__time_format writes it */
+	int64_t ts_at;
 	char pad[64];
 };
 
 struct server {
 	const struct serve_options *o;
+	size_t hlen[SERVE_IN_COUNT]; /* lengths of o->header[] */
 	struct pb_catalog *cat;
 	int lfd;
 	bool unix_sock;
@@ -165,6 +173,11 @@ static void table_free(struct table *t)
 {
 	if (!t)
 		return;
+	if (t->rule_hdr) {
+		for (size_t i = 0; i < pb_entitlements_count(t->ents); i++)
+			free(atomic_load_explicit(&t->rule_hdr[i], memory_order_relaxed));
+		free(t->rule_hdr);
+	}
 	pb_decider_free(t->dec);
 	pb_entitlements_free(t->ents);
 	free(t);
@@ -184,6 +197,14 @@ static enum pb_status table_load(struct server *s, struct pb_ws *ws, int64_t ver
 		return st;
 	}
 	t->version = pb_entitlements_version(t->ents);
+	t->version_hdr_len = (size_t)snprintf(t->version_hdr, sizeof(t->version_hdr),
+	                                      "X-Probity-Version: %lld\r\n", (long long)t->version);
+	size_t n = pb_entitlements_count(t->ents);
+	t->rule_hdr = calloc(n ? n : 1, sizeof(*t->rule_hdr));
+	if (!t->rule_hdr) {
+		table_free(t);
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	}
 	*out = t;
 	return PB_OK;
 }
@@ -406,30 +427,75 @@ static void worker_date(struct worker *w)
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	w->date_len = strlen(w->date);
 	w->date_at = now;
 }
 
-/* Status line and the common headers; extra is more header lines (CRLF-ended). */
+static char *put(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+#define PUT(p, lit) put((p), (lit), sizeof(lit) - 1)
+
+static char *put_size(char *p, size_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* Status line and the common headers; extra is more header lines (CRLF-ended).
+ * Built with copies only: this is every answer's path. */
+static void respond_n(struct worker *w, struct conn *c, int code, const char *ctype,
+                      const char *extra, size_t elen, const char *body, size_t blen,
+                      bool head_only)
+{
+	worker_date(w);
+	const char *reason = reason_phrase(code);
+	size_t rl = strlen(reason), cl = ctype ? strlen(ctype) : 0;
+	/* fixed text: 9 + 3 + 1 + 25 + 2 + 19 + 14 + 18 + 20 + 4 bytes at most */
+	if (!out_reserve(c, 128 + rl + w->date_len + elen + cl + blen))
+		return;
+	char *p = c->wbuf + c->wlen;
+	p = PUT(p, "HTTP/1.1 ");
+	p = put_size(p, (size_t)code);
+	*p++ = ' ';
+	p = put(p, reason, rl);
+	p = PUT(p, "\r\nServer: probity\r\nDate: ");
+	p = put(p, w->date, w->date_len);
+	p = PUT(p, "\r\n");
+	if (c->closing)
+		p = PUT(p, "Connection: close\r\n");
+	if (elen)
+		p = put(p, extra, elen);
+	if (code == 204) {
+		p = PUT(p, "\r\n");
+	} else {
+		p = PUT(p, "Content-Type: ");
+		p = put(p, ctype, cl);
+		p = PUT(p, "\r\nContent-Length: ");
+		p = put_size(p, blen);
+		p = PUT(p, "\r\n\r\n");
+		if (!head_only && blen)
+			p = put(p, body, blen);
+	}
+	c->wlen = (size_t)(p - c->wbuf);
+	if (code >= 500)
+		inc(&w->c.other_error, 1);
+}
+
 static void respond(struct worker *w, struct conn *c, int code, const char *ctype,
                     const char *extra, const char *body, size_t blen, bool head_only)
 {
-	char h[512];
-	worker_date(w);
-	int n = snprintf(h, sizeof(h), "HTTP/1.1 %d %s\r\nServer: probity\r\nDate: %s\r\n%s", code,
-	                 reason_phrase(code), w->date, c->closing ? "Connection: close\r\n" : "");
-	out(c, h, (size_t)n);
-	if (extra)
-		outs(c, extra);
-	if (code == 204) {
-		outs(c, "\r\n");
-		return;
-	}
-	n = snprintf(h, sizeof(h), "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n", ctype, blen);
-	out(c, h, (size_t)n);
-	if (!head_only)
-		out(c, body, blen);
-	if (code >= 500)
-		inc(&w->c.other_error, 1);
+	respond_n(w, c, code, ctype, extra, extra ? strlen(extra) : 0, body, blen, head_only);
 }
 
 static void respond_error(struct worker *w, struct conn *c, int code, const char *msg,
@@ -454,14 +520,13 @@ static const char *const in_names[SERVE_IN_COUNT] = { "account", "subaccount", "
 	                                              "region", "capability", "sku_meter" };
 
 struct input {
-	char v[SERVE_IN_COUNT][PB_RULE_VALUE_LEN_MAX + 1];
-	bool have[SERVE_IN_COUNT];
-	size_t len[SERVE_IN_COUNT];
+	struct pb_str val[SERVE_IN_COUNT];   /* {NULL, 0} when absent */
+	char buf[SERVE_IN_COUNT][PB_RULE_VALUE_LEN_MAX + 1]; /* decoded query values */
 };
 
 static struct pb_str in_str(const struct input *in, int k)
 {
-	return in->have[k] ? pb__str(in->v[k], in->len[k]) : pb__str(NULL, 0);
+	return in->val[k];
 }
 
 /* Returns NULL when the required inputs are there, else a message. */
@@ -469,7 +534,7 @@ static const char *in_missing(const struct input *in, char *msg, size_t cap)
 {
 	static const int req[] = { SERVE_IN_ACCOUNT, SERVE_IN_SERVICE, SERVE_IN_REGION };
 	for (size_t i = 0; i < PB_ARRAY_LEN(req); i++)
-		if (!in->have[req[i]] || !pb__str_trim(pb__str(in->v[req[i]], in->len[req[i]])).len) {
+		if (!in->val[req[i]].ptr || !pb__str_trim(in->val[req[i]]).len) {
 			snprintf(msg, cap, "missing %s", in_names[req[i]]);
 			return msg;
 		}
@@ -488,8 +553,30 @@ static void hex_u64(char *out, uint64_t v, int digits)
 struct decided {
 	struct pb_decision d;
 	struct pb_decide_request q;
+	const struct table *t; /* that decided: its texts stay valid through handle() */
 	char id[40];
 };
+
+/* The decision time as text, formatted once a second per worker. */
+static const char *worker_ts(struct worker *w, int64_t at)
+{
+	if (at != w->ts_at) {
+		pb__time_format(at, w->ts);
+		w->ts_at = at;
+	}
+	return w->ts;
+}
+
+/* The decision as JSON into buf (with a newline when nl); returns its length. */
+static size_t decision_json(struct worker *w, const struct decided *r, const char *id,
+                            bool nl, char *buf, size_t cap)
+{
+	size_t n = pb__decision_json_cached(r->t->dec, &r->d, &r->q, id, worker_ts(w, r->q.at), buf,
+	                                    cap - 1);
+	if (nl)
+		buf[n++] = '\n';
+	return n;
+}
 
 static void decide(struct worker *w, const struct input *in, struct decided *out)
 {
@@ -505,6 +592,7 @@ static void decide(struct worker *w, const struct input *in, struct decided *out
 	hex_u64(out->id + 10, ++w->seq, 14);
 	out->id[24] = '\0';
 	const struct table *t = atomic_load_explicit(&s->cur, memory_order_acquire);
+	out->t = t;
 	pb_decide(t->dec, &out->q, &out->d);
 	if (out->d.allow)
 		inc(&w->c.allow, 1);
@@ -517,14 +605,15 @@ static void decide(struct worker *w, const struct input *in, struct decided *out
 		log = (w->allow_seen++ % s->allow_period) == 0;
 	if (!log)
 		return;
-	char line[2600];
-	size_t n = pb_decision_json(&out->d, &out->q, out->id, line + 1, sizeof(line) - 2);
+	char line[2600], head[48];
+	size_t n = decision_json(w, out, out->id, false, line, sizeof(line));
 	if (!n)
 		return;
-	char head[48];
-	int hn = snprintf(head, sizeof(head), "{\"time_ms\":%lld,", (long long)real_ms());
-	pb__buf_add(&w->log, head, (size_t)hn);
-	pb__buf_add(&w->log, line + 2, n - 1); /* the decision's fields after its '{' */
+	char *p = PUT(head, "{\"time_ms\":");
+	p = put_size(p, (size_t)real_ms());
+	*p++ = ',';
+	pb__buf_add(&w->log, head, (size_t)(p - head));
+	pb__buf_add(&w->log, line + 1, n - 1); /* the decision's fields after its '{' */
 	pb__buf_addc(&w->log, '\n');
 	if (w->log.len >= LOG_FLUSH)
 		log_flush(w);
@@ -534,7 +623,8 @@ static void decide(struct worker *w, const struct input *in, struct decided *out
 static int inputs_from_query(struct pb_str query, struct input *in, char *msg, size_t cap)
 {
 	for (int k = 0; k < SERVE_IN_COUNT; k++) {
-		int r = pb__http_query(query, in_names[k], in->v[k], sizeof(in->v[k]), &in->len[k]);
+		size_t len = 0;
+		int r = pb__http_query(query, in_names[k], in->buf[k], sizeof(in->buf[k]), &len);
 		if (r == -1) {
 			snprintf(msg, cap, "bad percent-encoding in '%s'", in_names[k]);
 			return -1;
@@ -544,44 +634,84 @@ static int inputs_from_query(struct pb_str query, struct input *in, char *msg, s
 			         PB_RULE_VALUE_LEN_MAX);
 			return -1;
 		}
-		in->have[k] = r == 1;
+		in->val[k] = r == 1 ? pb__str(in->buf[k], len) : pb__str(NULL, 0);
 	}
 	return 0;
 }
 
+/* Reads the inputs from the request's headers, in one pass over them; the
+ * values are views into the request. A header given twice: the first counts. */
 static int inputs_from_headers(const struct server *s, const struct pb__http_req *rq,
                                struct input *in, char *msg, size_t cap)
 {
-	for (int k = 0; k < SERVE_IN_COUNT; k++) {
-		struct pb_str v = pb__http_header(rq, s->o->header[k]);
-		in->have[k] = v.ptr != NULL;
-		if (!v.ptr)
-			continue;
-		if (v.len > PB_RULE_VALUE_LEN_MAX) {
-			snprintf(msg, cap, "header %s is longer than %d bytes", s->o->header[k],
-			         PB_RULE_VALUE_LEN_MAX);
-			return -1;
+	for (int k = 0; k < SERVE_IN_COUNT; k++)
+		in->val[k] = pb__str(NULL, 0);
+	for (size_t i = 0; i < rq->nheaders; i++) {
+		struct pb_str name = rq->headers[i].name;
+		for (int k = 0; k < SERVE_IN_COUNT; k++) {
+			if (name.len != s->hlen[k] || in->val[k].ptr ||
+			    !pb__str_ieq_cstr(name, s->o->header[k]))
+				continue;
+			struct pb_str v = rq->headers[i].value;
+			if (v.len > PB_RULE_VALUE_LEN_MAX) {
+				snprintf(msg, cap, "header %s is longer than %d bytes", s->o->header[k],
+				         PB_RULE_VALUE_LEN_MAX);
+				return -1;
+			}
+			in->val[k] = v.ptr ? v : pb__str(name.ptr + name.len, 0);
 		}
-		memcpy(in->v[k], v.ptr, v.len);
-		in->v[k][v.len] = '\0';
-		in->len[k] = v.len;
 	}
 	return 0;
 }
 
-/* X-Probity-* headers of a decision; header values never hold CR or LF
- * (rule text is checked for control characters when published). */
-static void decision_headers(const struct decided *r, char *buf, size_t cap)
+/* The X-Probity-Case/Plan/Reason lines of rule i of table t, rendered once
+ * per table (racing workers may both render; one copy is kept). Header
+ * values never hold CR or LF (rule text is checked for control characters
+ * when published). Stored as a 32-bit length and the text; NULL on ENOMEM. */
+static const char *rule_headers(const struct table *t, size_t i, size_t *len)
 {
-	int n = snprintf(buf, cap, "X-Probity-Decision-Id: %s\r\nX-Probity-Version: %lld\r\n", r->id,
-	                 (long long)r->d.version);
-	if (r->d.rule && !r->d.allow && n > 0 && (size_t)n < cap) {
-		char sel[300];
-		pb_rule_selector(r->d.rule, false, sel, sizeof(sel));
-		snprintf(buf + n, cap - (size_t)n,
-		         "X-Probity-Case: %s\r\nX-Probity-Plan: %s\r\nX-Probity-Reason: %s\r\n",
-		         r->d.rule->case_ref, r->d.rule->plan, sel);
+	char *h = atomic_load_explicit(&t->rule_hdr[i], memory_order_acquire);
+	if (!h) {
+		const struct pb_rule *r = pb_entitlements_rule(t->ents, i);
+		char sel[300], tmp[1400];
+		pb_rule_selector(r, false, sel, sizeof(sel));
+		int n = snprintf(tmp, sizeof(tmp),
+		                 "X-Probity-Case: %s\r\nX-Probity-Plan: %s\r\nX-Probity-Reason: %s\r\n",
+		                 r->case_ref, r->plan, sel);
+		if (n < 0 || (size_t)n >= sizeof(tmp) || !(h = malloc(4 + (size_t)n)))
+			return NULL;
+		uint32_t l = (uint32_t)n;
+		memcpy(h, &l, 4);
+		memcpy(h + 4, tmp, (size_t)n);
+		char *cur = NULL;
+		if (!atomic_compare_exchange_strong_explicit(&t->rule_hdr[i], &cur, h,
+		                                             memory_order_acq_rel,
+		                                             memory_order_acquire)) {
+			free(h);
+			h = cur;
+		}
 	}
+	uint32_t l;
+	memcpy(&l, h, 4);
+	*len = l;
+	return h + 4;
+}
+
+/* X-Probity-* headers of a decision into buf; returns their length. */
+static size_t decision_headers(const struct decided *r, char *buf, size_t cap)
+{
+	char *p = buf;
+	p = PUT(p, "X-Probity-Decision-Id: ");
+	p = put(p, r->id, 24);
+	p = PUT(p, "\r\n");
+	p = put(p, r->t->version_hdr, r->t->version_hdr_len);
+	if (r->d.rule && !r->d.allow && r->d.rule_index < pb_entitlements_count(r->t->ents)) {
+		size_t hl;
+		const char *h = rule_headers(r->t, r->d.rule_index, &hl);
+		if (h && (size_t)(p - buf) + hl <= cap)
+			p = put(p, h, hl);
+	}
+	return (size_t)(p - buf);
 }
 
 /* ---- metrics ------------------------------------------------------------ */
@@ -697,7 +827,7 @@ static void handle(struct worker *w, struct conn *c, const struct pb__http_req *
 	struct pb_str path = rq->path;
 	uint64_t t0 = mono_ns();
 	bool timed = false;
-	memset(in.have, 0, sizeof(in.have));
+	size_t hn;
 
 	if (str_is(path, "/v1/decide")) {
 		if (!get && !head) {
@@ -710,10 +840,9 @@ static void handle(struct worker *w, struct conn *c, const struct pb__http_req *
 		}
 		decide(w, &in, &r);
 		char json[2600];
-		size_t n = pb_decision_json(&r.d, &r.q, r.id, json, sizeof(json) - 1);
-		json[n++] = '\n';
-		decision_headers(&r, hdrs, sizeof(hdrs));
-		respond(w, c, 200, "application/json", hdrs, json, n, head);
+		size_t n = decision_json(w, &r, r.id, true, json, sizeof(json));
+		hn = decision_headers(&r, hdrs, sizeof(hdrs));
+		respond_n(w, c, 200, "application/json", hdrs, hn, json, n, head);
 		timed = true;
 	} else if (str_is(path, "/v1/authz")) {
 		if (!get && !head) {
@@ -725,14 +854,13 @@ static void handle(struct worker *w, struct conn *c, const struct pb__http_req *
 			return;
 		}
 		decide(w, &in, &r);
-		decision_headers(&r, hdrs, sizeof(hdrs));
+		hn = decision_headers(&r, hdrs, sizeof(hdrs));
 		if (r.d.allow) {
-			respond(w, c, 204, NULL, hdrs, NULL, 0, true);
+			respond_n(w, c, 204, NULL, hdrs, hn, NULL, 0, true);
 		} else {
 			char json[2600];
-			size_t n = pb_decision_json(&r.d, &r.q, r.id, json, sizeof(json) - 1);
-			json[n++] = '\n';
-			respond(w, c, 403, "application/json", hdrs, json, n, head);
+			size_t n = decision_json(w, &r, r.id, true, json, sizeof(json));
+			respond_n(w, c, 403, "application/json", hdrs, hn, json, n, head);
 		}
 		timed = true;
 	} else if (path.len >= 9 && memcmp(path.ptr, "/v1/envoy", 9) == 0 &&
@@ -743,14 +871,13 @@ static void handle(struct worker *w, struct conn *c, const struct pb__http_req *
 			return;
 		}
 		decide(w, &in, &r);
-		decision_headers(&r, hdrs, sizeof(hdrs));
+		hn = decision_headers(&r, hdrs, sizeof(hdrs));
 		if (r.d.allow) {
-			respond(w, c, 200, "text/plain", hdrs, "", 0, head);
+			respond_n(w, c, 200, "text/plain", hdrs, hn, "", 0, head);
 		} else {
 			char json[2600];
-			size_t n = pb_decision_json(&r.d, &r.q, r.id, json, sizeof(json) - 1);
-			json[n++] = '\n';
-			respond(w, c, 403, "application/json", hdrs, json, n, head);
+			size_t n = decision_json(w, &r, r.id, true, json, sizeof(json));
+			respond_n(w, c, 403, "application/json", hdrs, hn, json, n, head);
 		}
 		timed = true;
 	} else if (str_is(path, "/v1/data/probity/allow") || str_is(path, "/v1/data/probity/decision")) {
@@ -765,8 +892,8 @@ static void handle(struct worker *w, struct conn *c, const struct pb__http_req *
 			return;
 		}
 		for (int k = 0; k < SERVE_IN_COUNT; k++) {
-			in.have[k] = oi.off[k] >= 0;
-			if (!in.have[k])
+			in.val[k] = pb__str(NULL, 0);
+			if (oi.off[k] < 0)
 				continue;
 			const char *v = oi.store + oi.off[k];
 			size_t n = strlen(v);
@@ -776,8 +903,7 @@ static void handle(struct worker *w, struct conn *c, const struct pb__http_req *
 				respond_error(w, c, 400, msg, NULL);
 				return;
 			}
-			memcpy(in.v[k], v, n + 1);
-			in.len[k] = n;
+			in.val[k] = pb__str(v, n);
 		}
 		if (in_missing(&in, msg, sizeof(msg))) {
 			respond_error(w, c, 400, msg, NULL);
@@ -791,7 +917,7 @@ static void handle(struct worker *w, struct conn *c, const struct pb__http_req *
 			                     r.d.allow ? "true" : "false", r.id);
 		} else {
 			memcpy(json, "{\"result\":", 10);
-			n = 10 + pb_decision_json(&r.d, &r.q, NULL, json + 10, sizeof(json) - 60);
+			n = 10 + decision_json(w, &r, NULL, false, json + 10, sizeof(json) - 60);
 			n += (size_t)snprintf(json + n, sizeof(json) - n, ",\"decision_id\":\"%s\"}\n", r.id);
 		}
 		respond(w, c, 200, "application/json", NULL, json, n, false);
@@ -1228,6 +1354,8 @@ int serve_run(const struct serve_options *o)
 	struct server s;
 	memset(&s, 0, sizeof(s));
 	s.o = o;
+	for (int k = 0; k < SERVE_IN_COUNT; k++)
+		s.hlen[k] = strlen(o->header[k]);
 	s.lfd = -1;
 	s.log_fd = -1;
 	int rc = 1;

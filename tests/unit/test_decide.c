@@ -485,7 +485,7 @@ static void t_random_agreement(void)
 	char *dir;
 	struct pb_ws *ws = new_ws(&dir);
 	struct pb_error err = { 0 };
-	long pairs = 0, mismatches = 0, denies = 0, kept = 0;
+	long pairs = 0, mismatches = 0, denies = 0, kept = 0, renders = 0, json_diffs = 0;
 	static const char *vals[24][PB_DIM_COUNT][4];
 	const size_t sets = 2000, per = 500;
 	for (size_t s = 0; s < sets; s++) {
@@ -545,6 +545,19 @@ static void t_random_agreement(void)
 			pairs++;
 			denies += !want.allow;
 			kept += want.why == PB_WHY_KEPT;
+			if (k % 4 == 0) { /* the server's renderer writes the same text */
+				char j1[4096], j2[4096], ts[32];
+				pb_decide(decs[0], &dq, &got);
+				pb__time_format(dq.at, ts);
+				size_t l1 = pb_decision_json(&got, &dq, "id-1", j1, sizeof(j1));
+				size_t l2 = pb__decision_json_cached(decs[0], &got, &dq, "id-1", k % 8 ? ts : NULL,
+				                                     j2, sizeof(j2));
+				if (l1 == 0 || l1 != l2 || memcmp(j1, j2, l1) != 0) {
+					if (json_diffs++ < 3)
+						UNIT_FAIL_("set %zu: json differs:\n  %s\n  %s", s, j1, j2);
+				}
+				renders++;
+			}
 			for (int v = 0; v < NTUNE; v++) {
 				pb_decide(decs[v], &dq, &got);
 				if (got.allow == want.allow && got.why == want.why &&
@@ -567,6 +580,8 @@ static void t_random_agreement(void)
 	}
 	CHECK_INT(pairs, (long)(sets * per));
 	CHECK_INT(mismatches, 0);
+	CHECK_INT(json_diffs, 0);
+	CHECK_INT(renders, (long)(sets * per / 4));
 	/* the generator must exercise every outcome, or agreement proves little */
 	CHECK(denies > pairs / 20);
 	CHECK(kept > pairs / 200);
