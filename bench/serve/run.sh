@@ -3,9 +3,16 @@
 #  direct:  wrk -> probity /v1/authz   vs  wrk -> nginx `return 204`
 #  gateway: wrk -> nginx auth_request -> probity  vs  the same chain with a
 #           second nginx server as the decider (upstream keepalive pools both)
-# Each figure: 3 runs of `timeout 20 wrk -t2 -c50 -d10s --latency` after a
-# warm-up, alternating the two sides; a deny case is run too, so the check is
-# known to be consulted. 127.0.0.1 only; servers stopped by pid.
+#  gateway-separate: the same, the peer decider being a second nginx
+#           instance with as many workers as probity: a process of its own,
+#           like probity (the in-process peer saves a process hop; this
+#           tells that cost from probity's own)
+# Each figure: 3 runs (RUNS) of `timeout 20 wrk -t2 -c50 -d10s --latency`
+# (DUR) after a warm-up, alternating the two sides; a deny case is run too,
+# so the check is known to be consulted. Beside each figure, the CPU time the
+# servers of each chain took per request (from /proc: less noisy than req/s
+# on a shared machine, and what decides throughput when cores are short).
+# 127.0.0.1 only; servers stopped by pid.
 # usage: bench/serve/run.sh [WORKERS]   (after `make release`)
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,7 +27,7 @@ export PROBITY_DATA=$ROOT/data
 $P init "$T/ws" >/dev/null
 build/release/tools/pb-entitle "$T/ws" publish tests/data/decide/demo-plan.json >/dev/null
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PP=$(port); NP=$(port); GP=$(port); GD=$(port); UP=$(port)
+PP=$(port); NP=$(port); GP=$(port); GD=$(port); UP=$(port); SD=$(port)
 $P serve "$T/ws" --listen 127.0.0.1:$PP --workers "$W" --quiet 2>"$T/serve.err" &
 SPID=$!
 USER_LINE=""; [ "$(id -u)" = 0 ] && USER_LINE="user root;"
@@ -37,6 +44,7 @@ http {
   upstream probity { server 127.0.0.1:$PP; keepalive 64; }
   upstream ngdecider { server 127.0.0.1:$GD; keepalive 64; }
   upstream up { server 127.0.0.1:$UP; keepalive 64; }
+  upstream sepdecider { server 127.0.0.1:$SD; keepalive 64; }
   server { listen 127.0.0.1:$NP; location / { return 204; } }
   server { listen 127.0.0.1:$GD; location / { return 204; } }
   server { listen 127.0.0.1:$UP; location / { return 200 "ok\n"; } }
@@ -44,45 +52,83 @@ http {
     listen 127.0.0.1:$GP;
     location /p/ { auth_request /_pb; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://up; }
     location /n/ { auth_request /_ng; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://up; }
+    location /s/ { auth_request /_sd; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://up; }
     location = /_pb { internal; proxy_pass http://probity/v1/authz; proxy_http_version 1.1;
       proxy_set_header Connection ""; proxy_pass_request_body off; proxy_set_header Content-Length "";
-      proxy_set_header X-Probity-Account \$http_x_tenant; proxy_set_header X-Probity-Service "Key Vault";
+      proxy_set_header X-Probity-Account \$http_x_tenant; proxy_set_header X-Probity-Service \$http_x_service;
       proxy_set_header X-Probity-Region westeurope; }
     location = /_ng { internal; proxy_pass http://ngdecider/; proxy_http_version 1.1;
+      proxy_set_header Connection ""; proxy_pass_request_body off; proxy_set_header Content-Length ""; }
+    location = /_sd { internal; proxy_pass http://sepdecider/; proxy_http_version 1.1;
       proxy_set_header Connection ""; proxy_pass_request_body off; proxy_set_header Content-Length ""; }
   }
 }
 NG
+mkdir -p "$T/sd/logs" "$T/sd/tmp"
+cat >"$T/sd/nginx.conf" <<NG
+$USER_LINE
+worker_processes $W;
+pid $T/sd/nginx.pid;
+error_log $T/sd/logs/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $T/sd/tmp/b; proxy_temp_path $T/sd/tmp/p; fastcgi_temp_path $T/sd/tmp/f;
+  uwsgi_temp_path $T/sd/tmp/u; scgi_temp_path $T/sd/tmp/s;
+  server { listen 127.0.0.1:$SD; location / { return 204; } }
+}
+NG
 nginx -p "$T/ng" -c "$T/ng/nginx.conf" -e "$T/ng/logs/error.log"
-cleanup() { kill $SPID 2>/dev/null; kill "$(cat "$T/ng/nginx.pid")" 2>/dev/null; sleep 0.3; rm -rf "$T"; }
+nginx -p "$T/sd" -c "$T/sd/nginx.conf" -e "$T/sd/logs/error.log"
+cleanup() { kill $SPID 2>/dev/null; kill "$(cat "$T/ng/nginx.pid")" "$(cat "$T/sd/nginx.pid")" 2>/dev/null; sleep 0.3; rm -rf "$T"; }
 trap cleanup EXIT
 sleep 0.5
 HA=(-H 'X-Probity-Account: IMOD-7F3A' -H 'X-Probity-Service: Key Vault' -H 'X-Probity-Region: westeurope')
 HD=(-H 'X-Probity-Account: IMOD-7F3A' -H 'X-Probity-Service: Storage Accounts' -H 'X-Probity-Region: westeurope')
 test "$(curl -s -o /dev/null -w '%{http_code}' "${HD[@]}" 127.0.0.1:$PP/v1/authz)" = 403
-test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Tenant: OTHER' 127.0.0.1:$GP/p/x)" = 200
+test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Tenant: OTHER' -H 'X-Service: Key Vault' 127.0.0.1:$GP/p/x)" = 200
+test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Tenant: OTHER' -H 'X-Service: Key Vault' 127.0.0.1:$GP/s/x)" = 200
+# the gateway consults probity: the flagged customer's storage is cut, Key Vault kept
+test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Tenant: IMOD-7F3A' -H 'X-Service: Storage Accounts' 127.0.0.1:$GP/p/x)" = 403
+test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Tenant: IMOD-7F3A' -H 'X-Service: Key Vault' 127.0.0.1:$GP/p/x)" = 200
 run() { timeout 20 wrk -t2 -c50 -d${DUR:-10}s --latency "$@" 2>&1; }
 rps() { sed -nE 's/^Requests\/sec: +([0-9.]+)/\1/p'; }
 p99() { sed -nE 's/^ +99% +([0-9.]+)(us|ms|s)$/\1 \2/p' | awk '{v=$1; if($2=="ms")v*=1000; if($2=="s")v*=1e6; print v}'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-compare() { # name, peer-args..., --, probity-args...
-	local name=$1; shift
+# CPU time (user + system, clock ticks) of every thread of the given pids.
+cpu_ticks() { local t=0 f a; for p in "$@"; do for f in /proc/$p/task/*/stat; do
+	a=($(sed 's/^.*) //' "$f" 2>/dev/null)); t=$((t + ${a[11]:-0} + ${a[12]:-0})); done; done; echo $t; }
+ngx_pids() { echo "$(cat "$1/nginx.pid") $(pgrep -P "$(cat "$1/nginx.pid")" | tr '\n' ' ')"; }
+TICK=$(getconf CLK_TCK)
+# one wrk run; prints "rps p99_us cpu_us_per_request" (CPU of the pids given)
+measure() { local pids=$1; shift
+	local c0 c1 o n; c0=$(cpu_ticks $pids); o=$(run "$@"); c1=$(cpu_ticks $pids)
+	grep -q 'Non-2xx' <<<"$o" && [ "$NAME" != direct-deny ] && echo "  warning: non-2xx answers in $NAME" >&2
+	n=$(sed -nE 's/^ +([0-9]+) requests in.*/\1/p' <<<"$o")
+	echo "$(rps <<<"$o") $(p99 <<<"$o") $(python3 -c "print(round(($c1 - $c0) * 1e6 / $TICK / max($n, 1), 2))")"
+}
+compare() { # name, peer pids, probity pids, peer-args..., --, probity-args...
+	NAME=$1; local ppids=$2 opids=$3; shift 3
 	local peer=() ours=()
 	while [ "$1" != -- ]; do peer+=("$1"); shift; done; shift; ours=("$@")
 	run "${peer[@]}" >/dev/null; run "${ours[@]}" >/dev/null # warm-up
-	local pr=() orr=() pp=() op=() o
-	for i in 1 2 3; do
-		o=$(run "${peer[@]}"); pr+=("$(rps <<<"$o")"); pp+=("$(p99 <<<"$o")")
-		o=$(run "${ours[@]}"); orr+=("$(rps <<<"$o")"); op+=("$(p99 <<<"$o")")
-		grep -q 'Non-2xx' <<<"$o" && [ "$name" != direct-deny ] && echo "  warning: non-2xx answers in $name"
+	local pr=() orr=() pp=() op=() pc=() oc=() x
+	for i in $(seq "${RUNS:-3}"); do
+		read -r -a x < <(measure "$ppids" "${peer[@]}"); pr+=("${x[0]}"); pp+=("${x[1]}"); pc+=("${x[2]}")
+		read -r -a x < <(measure "$opids" "${ours[@]}"); orr+=("${x[0]}"); op+=("${x[1]}"); oc+=("${x[2]}")
 	done
-	local a b c d
+	local a b c d e f
 	a=$(printf '%s\n' "${orr[@]}" | median); b=$(printf '%s\n' "${pr[@]}" | median)
 	c=$(printf '%s\n' "${op[@]}" | median); d=$(printf '%s\n' "${pp[@]}" | median)
-	echo "$name: probity $a req/s, peer $b req/s, ratio $(python3 -c "print(round($a/$b,3))") (runs: ${orr[*]} vs ${pr[*]}); p99 probity ${c} us, peer ${d} us, ratio $(python3 -c "print(round($c/$d,2))")"
-	printf '{"name":"%s","probity_rps":%s,"peer_rps":%s,"probity_p99_us":%s,"peer_p99_us":%s}\n' "$name" "$a" "$b" "$c" "$d" >>bench/results/serve.jsonl
+	e=$(printf '%s\n' "${oc[@]}" | median); f=$(printf '%s\n' "${pc[@]}" | median)
+	echo "$NAME: probity $a req/s, peer $b req/s, ratio $(python3 -c "print(round($a/$b,3))") (runs: ${orr[*]} vs ${pr[*]}); p99 probity ${c} us, peer ${d} us, ratio $(python3 -c "print(round($c/$d,2))")"
+	echo "$NAME-cpu: probity $e us/request, peer $f us/request, ratio $(python3 -c "print(round($e/$f,3))") (CPU of the servers in the chain; runs: ${oc[*]} vs ${pc[*]})"
+	printf '{"name":"%s","probity_rps":%s,"peer_rps":%s,"probity_p99_us":%s,"peer_p99_us":%s,"probity_cpu_us":%s,"peer_cpu_us":%s}\n' "$NAME" "$a" "$b" "$c" "$d" "$e" "$f" >>bench/results/serve.jsonl
 }
 : >bench/results/serve.jsonl
-compare direct-allow "http://127.0.0.1:$NP/" -- "${HA[@]}" "http://127.0.0.1:$PP/v1/authz"
-compare direct-deny "http://127.0.0.1:$NP/" -- "${HD[@]}" "http://127.0.0.1:$PP/v1/authz"
-compare gateway -H 'X-Tenant: OTHER' "http://127.0.0.1:$GP/n/x" -- -H 'X-Tenant: OTHER' "http://127.0.0.1:$GP/p/x"
+NG=$(ngx_pids "$T/ng"); SDP=$(ngx_pids "$T/sd")
+compare direct-allow "$NG" "$SPID" "http://127.0.0.1:$NP/" -- "${HA[@]}" "http://127.0.0.1:$PP/v1/authz"
+compare direct-deny "$NG" "$SPID" "http://127.0.0.1:$NP/" -- "${HD[@]}" "http://127.0.0.1:$PP/v1/authz"
+G=(-H 'X-Tenant: OTHER' -H 'X-Service: Key Vault')
+compare gateway "$NG" "$NG $SPID" "${G[@]}" "http://127.0.0.1:$GP/n/x" -- "${G[@]}" "http://127.0.0.1:$GP/p/x"
+compare gateway-separate "$NG $SDP" "$NG $SPID" "${G[@]}" "http://127.0.0.1:$GP/s/x" -- "${G[@]}" "http://127.0.0.1:$GP/p/x"
