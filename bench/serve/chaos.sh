@@ -38,10 +38,13 @@ timeout $((DUR + 15)) wrk -t2 -c50 -d${DUR}s -s "$T/mix.lua" "http://127.0.0.1:$
 wait $FLIP
 kill -TERM $SPID; wait $SPID || true
 cat "$T/wrk.out" | grep -E "Requests/sec|Socket errors|Non-2xx" || true
+rps=$(sed -nE 's/^Requests\/sec: +([0-9.]+)/\1/p' "$T/wrk.out")
+errs=$(grep -cE "Socket errors|Non-2xx" "$T/wrk.out" || true)
 sqlite3 -separator ' ' "$T/ws/probity.db" "SELECT version, created_ms, nrules FROM entitlement_version ORDER BY version" >"$T/versions"
-python3 - "$T" <<'PY'
+mkdir -p bench/results
+python3 - "$T" "$DUR" "${rps:-0}" "$errs" <<'PY'
 import json, sys, glob, os
-t = sys.argv[1]
+t, dur, rps, errs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 vers = {}
 order = []
 for line in open(os.path.join(t, "versions")):
@@ -59,8 +62,13 @@ for f in files:
         if d["result"] != want: bad_result += 1
         if v and (vers[v][0] > tm + 5 or (v in nxt and nxt[v] < tm - 1000)): bad_version += 1
 print(f"chaos: {checked} logged decisions, {len(order)} versions; {bad_result} disagree with their version, {bad_version} used a version not in force")
+print(f"chaos: probity {bad_result + bad_version} wrong decisions and {errs} wrk error lines, "
+      f"peer (target) 0 and 0, ratio {0 if bad_result + bad_version + errs == 0 else 'n/a'} "
+      f"({dur} s of wrk at {rps:.0f} req/s, {len(order)} versions, {checked} decisions checked)")
+json.dump({"seconds": dur, "rps": rps, "versions": len(order), "checked": checked,
+           "disagree": bad_result, "version_not_in_force": bad_version, "wrk_error_lines": errs},
+          open("bench/results/chaos.json", "w"))
 sys.exit(1 if bad_result or bad_version or checked == 0 else 0)
 PY
-errs=$(grep -cE "Socket errors|Non-2xx" "$T/wrk.out" || true)
 echo "chaos: wrk error lines: $errs"
 [ "$errs" = 0 ]

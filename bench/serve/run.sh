@@ -13,6 +13,9 @@
 # servers of each chain took per request (from /proc: less noisy than req/s
 # on a shared machine, and what decides throughput when cores are short).
 # 127.0.0.1 only; servers stopped by pid.
+# At the end, bench/serve/chaos.sh (CHAOS seconds, default 60; CHAOS=0 skips
+# it): plans applied and rolled back every 100 ms under wrk, every logged
+# decision checked against the version in force.
 # usage: bench/serve/run.sh [WORKERS]   (after `make release`)
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -132,3 +135,7 @@ compare direct-deny "$NG" "$SPID" "http://127.0.0.1:$NP/" -- "${HD[@]}" "http://
 G=(-H 'X-Tenant: OTHER' -H 'X-Service: Key Vault')
 compare gateway "$NG" "$NG $SPID" "${G[@]}" "http://127.0.0.1:$GP/n/x" -- "${G[@]}" "http://127.0.0.1:$GP/p/x"
 compare gateway-separate "$NG $SDP" "$NG $SPID" "${G[@]}" "http://127.0.0.1:$GP/s/x" -- "${G[@]}" "http://127.0.0.1:$GP/p/x"
+if [ "${CHAOS:-60}" != 0 ]; then
+	cleanup; trap - EXIT
+	bench/serve/chaos.sh "${CHAOS:-60}" "$W"
+fi
