@@ -60,7 +60,7 @@ for s in "${scripts[@]}"; do
 	rc=$?
 	secs=$(($(date +%s) - start))
 	# the figure lines: "name: probity X ..., peer Y ..., ratio R"
-	grep -E '^[A-Za-z0-9_.-]+: probity .*ratio' "$RES/$area.log" | sed "s/^/$area: /" |
+	grep -E '^[A-Za-z0-9_.-]+: probity ' "$RES/$area.log" | sed "s/^/$area: /" |
 		tee -a "$RES/summary.txt"
 	if [ $rc -ne 0 ]; then
 		[ $rc -eq 124 ] && why="timed out after ${LIMIT} s" || why="exit status $rc"

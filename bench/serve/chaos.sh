@@ -20,7 +20,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 $P serve "$T/ws" --listen 127.0.0.1:$PORT --workers "$W" --reload-ms 50 --quiet \
 	--decision-log "$T/dl.jsonl" --log-allows 0.01 --log-max-mb 256 --log-keep 20 2>"$T/serve.err" &
 SPID=$!
-trap 'kill $SPID 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $SPID 2>/dev/null || true; rm -rf "$T"' EXIT
 sleep 0.5
 cat >"$T/mix.lua" <<'LUA'
 local paths = {}

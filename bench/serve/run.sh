@@ -83,7 +83,7 @@ http {
 NG
 nginx -p "$T/ng" -c "$T/ng/nginx.conf" -e "$T/ng/logs/error.log"
 nginx -p "$T/sd" -c "$T/sd/nginx.conf" -e "$T/sd/logs/error.log"
-cleanup() { kill $SPID 2>/dev/null; kill "$(cat "$T/ng/nginx.pid")" "$(cat "$T/sd/nginx.pid")" 2>/dev/null; sleep 0.3; rm -rf "$T"; }
+cleanup() { kill $SPID 2>/dev/null || true; kill "$(cat "$T/ng/nginx.pid")" "$(cat "$T/sd/nginx.pid")" 2>/dev/null || true; sleep 0.3; rm -rf "$T"; }
 trap cleanup EXIT
 sleep 0.5
 HA=(-H 'X-Probity-Account: IMOD-7F3A' -H 'X-Probity-Service: Key Vault' -H 'X-Probity-Region: westeurope')
