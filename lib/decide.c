@@ -1745,6 +1745,8 @@ static void w_s(struct w *w, const char *s)
 	w_raw(w, s, strlen(s));
 }
 
+#define W_LIT(w, lit) w_raw((w), (lit), sizeof(lit) - 1)
+
 static void w_json(struct w *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -1776,7 +1778,7 @@ static void w_field(struct w *w, const char *key, struct pb_str v, bool *first)
 		return;
 	w_s(w, *first ? "\"" : ",\"");
 	w_s(w, key);
-	w_s(w, "\":");
+	W_LIT(w, "\":");
 	w_json(w, v.ptr, v.len);
 	*first = false;
 }
@@ -1814,23 +1816,23 @@ static void w_i64(struct w *w, int64_t v)
 /* ,"reason":{...} of a decision: why, and the rule with its 1-based index. */
 static void w_reason(struct w *w, enum pb_why why, const struct pb_rule *r, size_t index)
 {
-	w_s(w, ",\"reason\":{\"why\":\"");
+	W_LIT(w, ",\"reason\":{\"why\":\"");
 	w_s(w, pb_why_name(why));
-	w_s(w, "\"");
+	W_LIT(w, "\"");
 	if (r) {
 		char sel[512];
 		pb_rule_selector(r, false, sel, sizeof(sel));
-		w_s(w, ",\"plan\":");
+		W_LIT(w, ",\"plan\":");
 		w_json(w, r->plan, strlen(r->plan));
-		w_s(w, ",\"case\":");
+		W_LIT(w, ",\"case\":");
 		w_json(w, r->case_ref, strlen(r->case_ref));
 		w_s(w, r->effect == PB_EFFECT_KEEP ? ",\"effect\":\"keep\",\"rule\":"
 		                                   : ",\"effect\":\"disable\",\"rule\":");
 		w_u64(w, (uint64_t)index + 1);
-		w_s(w, ",\"selector\":");
+		W_LIT(w, ",\"selector\":");
 		w_json(w, sel, strlen(sel));
 	}
-	w_s(w, "}");
+	W_LIT(w, "}");
 }
 
 /* The whole decision, with its reason already rendered. */
@@ -1839,28 +1841,28 @@ static size_t decision_json(const struct pb_decision *d, const struct pb_decide_
                             char *buf, size_t cap)
 {
 	struct w w = { buf, cap, 0, cap > 0 };
-	w_s(&w, "{");
+	W_LIT(&w, "{");
 	if (id) {
-		w_s(&w, "\"decision_id\":");
+		W_LIT(&w, "\"decision_id\":");
 		w_json(&w, id, strlen(id));
-		w_s(&w, ",");
+		W_LIT(&w, ",");
 	}
 	w_s(&w, d->allow ? "\"result\":\"allow\",\"allow\":true,\"version\":"
 	                 : "\"result\":\"deny\",\"allow\":false,\"version\":");
 	w_i64(&w, d->version);
-	w_s(&w, ",\"at\":\"");
+	W_LIT(&w, ",\"at\":\"");
 	w_s(&w, ts);
-	w_s(&w, "\"");
+	W_LIT(&w, "\"");
 	w_raw(&w, reason, rlen);
-	w_s(&w, ",\"unknown\":[");
+	W_LIT(&w, ",\"unknown\":[");
 	char fl[160];
 	pb_decide_flags(d->flags, "\",\"", fl, sizeof(fl));
 	if (fl[0]) {
-		w_s(&w, "\"");
+		W_LIT(&w, "\"");
 		w_s(&w, fl);
-		w_s(&w, "\"");
+		W_LIT(&w, "\"");
 	}
-	w_s(&w, "],\"input\":{");
+	W_LIT(&w, "],\"input\":{");
 	bool first = true;
 	w_field(&w, "account", q->account, &first);
 	w_field(&w, "subaccount", q->subaccount, &first);
@@ -1868,7 +1870,7 @@ static size_t decision_json(const struct pb_decision *d, const struct pb_decide_
 	w_field(&w, "region", q->region, &first);
 	w_field(&w, "capability", q->capability, &first);
 	w_field(&w, "sku_meter", q->sku_meter, &first);
-	w_s(&w, "}}");
+	W_LIT(&w, "}}");
 	if (!w.ok) {
 		if (cap)
 			buf[0] = '\0';

@@ -17,11 +17,11 @@
 
 #include "banned.h"
 
+/* RFC 9110 tchar: ALPHA / DIGIT / "!#$%&'*+-.^_`|~", one bit per byte value. */
 static bool is_tchar(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	static const uint64_t bits[4] = { 0x03ff6cfa00000000ull, 0x57ffffffc7fffffeull, 0, 0 };
+	return (bits[c >> 6] >> (c & 63)) & 1;
 }
 
 static bool ieq(struct pb_str a, const char *b)

@@ -98,6 +98,7 @@ struct worker {
 	char date[40];
 	size_t date_len;
 	time_t date_at;
+	double now;        /* monotonic time after the last epoll_wait */
 	char ts[32];       /* decision time (seconds) as pb__time_format writes it */
 	int64_t ts_at;
 	char pad[64];
@@ -1121,7 +1122,7 @@ static void conn_readable(struct worker *w, struct conn *c)
 			conn_close(w, c);
 		return;
 	}
-	c->last = mono();
+	c->last = w->now;
 	lru_touch(w, c);
 	conn_process(w, c);
 	if (c->wlen > c->woff || c->closing)
@@ -1228,6 +1229,7 @@ static void *worker_main(void *arg)
 	for (;;) {
 		atomic_fetch_add(&w->qs, 1); /* quiescent: no table is held here */
 		int n = epoll_wait(w->ep, evs, 256, TICK_MS);
+		w->now = mono(); /* the time of this batch of events (idle timeouts) */
 		for (int i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 			if (!c) {
