@@ -1,28 +1,32 @@
 /* decide.c - the decision engine: one entitlements version compiled into a
  * lookup table that answers allow/deny in tens of nanoseconds.
  *
- * Design. Every value a rule mentions is interned, per dimension, into a small
- * integer id (case-folded, trimmed; services and regions first canonicalised
- * through the catalog); the values most rules mention get the smallest ids.
- * What a rule says beyond its accounts (its sets of ids per dimension and its
- * time window) is a "shape"; rules share shapes (100,000 rules of a plan
- * template have a few dozen), so the shapes stay in the cache. A shape whose
- * ids are all below 64 is tested with one bit per dimension, without a branch
- * per value; others fall back to sorted id arrays.
+ * Design (docs/enforcement.md, "Performance", has the figures). Every value a
+ * rule mentions is interned, per dimension, into a small integer id
+ * (case-folded, trimmed; services and regions first canonicalised through
+ * the catalog); the values most rules mention get the smallest ids. What a
+ * rule says beyond its accounts (its sets of ids per dimension and its time
+ * window) is a "shape"; rules share shapes (100,000 rules of a plan template
+ * have a few dozen), so the shapes stay in the cache. A shape whose ids are
+ * all below 63 is tested with one 64-bit mask per dimension, without a
+ * branch per value; others fall back to sorted id arrays.
  *
- * Rules are indexed by billing account: one open-addressing table of 64-bit
- * slots (a 32-bit fingerprint of the folded account id and the offset of its
- * block) and, per account, one contiguous block holding the account id and its
- * plans, each with its disables and keeps in version order as (rule index,
- * shape) pairs. A block that fits in a cache line does not straddle two. A
- * request for an account under no rule costs one slot probe; one under rules
- * costs that, its block and the shared shapes.
+ * Rules are indexed by billing account: groups of eight slots whose 8-bit
+ * tags are tested in one word, each slot the offset of the account's block;
+ * one contiguous block per account holds its id and its plans, each with its
+ * disables and keeps in version order as (rule index, shape) words. A block
+ * that fits in a cache line does not straddle two. A request for an account
+ * under no rule usually reads one word of tags; one under rules reads a
+ * slot, its block and the shared shapes. Hashes are blind to ASCII case, so
+ * the request's bytes are hashed as they come.
  *
- * A request's service and region resolve to ids through a memo inside the
- * decider (an insert-only, lock-free hash table of the spellings the catalog
- * knows), so that a hot request does not pay for the catalog's own lookup;
+ * A request naming only account, service and region (what gateways send)
+ * resolves through a memo of (service, region) spelling pairs holding the
+ * resolved request and every shape's answer for it; others resolve their
+ * service and region through memos of single spellings. The memos are
+ * insert-only, lock-free hash tables of the spellings the catalog knows;
  * unknown spellings take the slow path every time and are never memoised,
- * which bounds the memo by the catalog's size. The request path allocates
+ * which bounds the memos by the catalog's size. The request path allocates
  * nothing and takes no lock.
  *
  * Semantics (docs/enforcement.md): a request value the engine cannot tell
