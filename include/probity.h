@@ -419,10 +419,11 @@ enum pb_status pb_mail_export_verify(const char *dir, const struct pb_mail_verif
                                      struct pb_mail_verify_report *rep, struct pb_error *err);
 
 /* Tags (or with remove, untags) the message msg_ref ("123" or a Message-ID)
- * within the case, recorded in the log. Tags: 1-64 bytes of letters, digits,
- * and - _ . / + (no spaces). */
+ * within the case; a change is recorded in the log, a no-op is not and sets
+ * *changed (may be NULL) to false. Tags: 1-64 bytes of letters, digits and
+ * - _ . / + : (no spaces). */
 enum pb_status pb_mail_tag(struct pb_ws *ws, const char *case_ref, const char *msg_ref,
-                           const char *tag, bool remove, const char *actor,
+                           const char *tag, bool remove, const char *actor, bool *changed,
                            struct pb_error *err);
 /* Tags every hit of query; *count gets the number of messages changed. */
 enum pb_status pb_mail_tag_query(struct pb_ws *ws, const char *case_ref, const char *query,

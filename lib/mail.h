@@ -51,6 +51,7 @@ struct pb__mail_warn {
 	char kind[48];   /* "duplicated-header", "invalid-charset", ... */
 	char *detail;
 	bool error;      /* true: part of the message could not be read */
+	unsigned count;  /* times seen in this message */
 };
 
 struct pb__mail_msg {
@@ -258,18 +259,31 @@ enum pb_status pb__mail_sql_bind(sqlite3 *db, sqlite3_stmt *st, const struct pb_
 
 /* ---- shared by search and export -------------------------------------- */
 
-/* Runs a parsed query: the ids of every hit, in date order (oldest first,
- * ties by id). *ids is a heap array. */
+/* The hits of a query: message ids in date order (oldest first, ties by id;
+ * reversed with newest_first), their threads, and the result hash: SHA-256
+ * (hex) of the lines "<message-id>\t<body-sha256>\n", one per hit, sorted
+ * bytewise, so anyone holding the export manifest can recompute it. */
+struct pb__mail_hits {
+	int64_t *ids;
+	int64_t *threads;
+	size_t n;
+	char sha256[65];
+	char *highlight; /* FTS5 expression for snippets, or NULL */
+};
 enum pb_status pb__mail_run(struct pb_ws *ws, const struct pb__mail_query *q, int64_t case_id,
-                            bool newest_first, int64_t **ids, size_t *n, char **highlight,
-                            struct pb_error *err);
-/* SHA-256 (hex) of a result list: of the lines "<message-id>\t<body-sha256>\n"
- * sorted bytewise, one per hit. Anyone holding the export manifest can redo it. */
-enum pb_status pb__mail_result_hash(struct pb_ws *ws, const int64_t *ids, size_t n,
-                                    char out[65], struct pb_error *err);
+                            bool newest_first, struct pb__mail_hits *out, struct pb_error *err);
+void pb__mail_hits_release(struct pb__mail_hits *h);
+/* SHA-256 of a list of "<message-id>\t<body-sha256>" lines (sorted here). */
+void pb__mail_hash_lines(char **lines, size_t n, char out[65]);
 /* Resolves "123" (a message number) or a Message-ID (with or without <>). */
 enum pb_status pb__mail_resolve(struct pb_ws *ws, const char *ref, int64_t *id,
                                 struct pb_error *err);
+/* The bytes of a location: [offset, offset+length) of the file at path, or
+ * of the member of the zip at path. out is reset first. PB_ENOENT when the
+ * file is gone, PB_EVERIFY when it is shorter than the range. */
+enum pb_status pb__mail_read_location(const char *path, const char *member, uint64_t offset,
+                                      uint64_t length, struct pb_buf *out,
+                                      struct pb_error *err);
 /* JSON-escapes into a buffer, tolerating NULL (as null). */
 enum pb_status pb__mail_json_str(struct pb_buf *b, const char *s);
 

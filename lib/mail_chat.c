@@ -292,6 +292,7 @@ enum pb_status pb__slack_dir_load(struct pb__slack_dir *d, const char *which, co
 
 struct slack_ctx {
 	struct pb__slack_dir *d;
+	bool known;            /* the folder named a channel of the export */
 	const char *cid;       /* channel id */
 	const char *label;     /* "#general" */
 	const char *members;
@@ -326,11 +327,24 @@ static enum pb_status slack_files(struct pb__mail_msg *m, json_t *files)
 static enum pb_status slack_elem(void *vctx, json_t *o, size_t off, size_t len,
                                  struct pb_error *err)
 {
-	struct slack_ctx *c = vctx;
+	struct slack_ctx *base = vctx;
+	struct slack_ctx local = *base;
+	struct slack_ctx *c = &local;
 	struct pb__mail_msg m;
 	pb__mail_msg_init(&m);
 	m.kind = "slack";
 	enum pb_status st = PB_OK;
+	/* a loose file of messages may name its channel in each message */
+	char lbl[300];
+	const char *cname = json_is_object(o) ? nonempty(jstr(o, "channel_name")) : NULL;
+	if (!c->known && cname) {
+		const struct kv *bn = map_get(&c->d->by_name, cname, strlen(cname));
+		const struct kv *ch = bn ? map_get(&c->d->chans, bn->value, strlen(bn->value)) : NULL;
+		snprintf(lbl, sizeof(lbl), "#%s", cname);
+		c->cid = bn ? bn->value : cname;
+		c->label = ch ? ch->value : lbl;
+		c->members = ch && ch->extra ? ch->extra : "";
+	}
 	const char *ts = NULL;
 	char tsbuf[64];
 	json_t *tsv = json_object_get(o, "ts");
@@ -429,8 +443,8 @@ enum pb_status pb__slack_day(struct pb__slack_dir *d, const char *folder, const 
 	const struct kv *ch = map_get(&d->chans, cid, strlen(cid));
 	char label[300];
 	snprintf(label, sizeof(label), "#%s", folder);
-	struct slack_ctx c = { d, cid, ch ? ch->value : label, ch && ch->extra ? ch->extra : "",
-		               fn, ctx };
+	struct slack_ctx c = { d, ch != NULL, cid, ch ? ch->value : label,
+		               ch && ch->extra ? ch->extra : "", fn, ctx };
 	return array_each(json, len, slack_elem, &c, err);
 }
 

@@ -409,11 +409,21 @@ static enum pb_status sink(struct ing *g, struct where *w, struct pb__mail_msg *
 		g->rep.messages_with_exceptions++;
 	for (size_t i = 0; i < m->nwarn; i++) {
 		char detail[600];
-		snprintf(detail, sizeof(detail), "%s%s", m->warn[i].detail,
-		         i + 1 == m->nwarn && m->nwarn_dropped ? " (and more warnings of this kind)"
-		                                                : "");
+		char times[40] = "";
+		if (m->warn[i].count > 1)
+			snprintf(times, sizeof(times), " (%u times; the first is described)",
+			         m->warn[i].count);
+		snprintf(detail, sizeof(detail), "%s%s", m->warn[i].detail, times);
 		if ((st = exception(g, w->file_id, id, w->path, w->member, (int64_t)offset,
 		                    (int64_t)len, m->warn[i].error, m->warn[i].kind, detail, err)))
+			return st;
+	}
+	if (m->nwarn_dropped) {
+		char detail[120];
+		snprintf(detail, sizeof(detail), "%zu more kinds of warning were not listed",
+		         m->nwarn_dropped);
+		if ((st = exception(g, w->file_id, id, w->path, w->member, (int64_t)offset,
+		                    (int64_t)len, false, "more-warnings", detail, err)))
 			return st;
 	}
 	g->bytes_done += len;

@@ -65,7 +65,7 @@ void pb__mail_warn(struct pb__mail_msg *m, bool error, const char *kind, const c
 	/* the same kind twice says nothing new; count it */
 	for (size_t i = 0; i < m->nwarn; i++)
 		if (!strcmp(m->warn[i].kind, kind) && m->warn[i].error == error) {
-			m->nwarn_dropped++;
+			m->warn[i].count++;
 			return;
 		}
 	if (m->nwarn >= PB__MAIL_MAX_WARN) {
@@ -79,6 +79,7 @@ void pb__mail_warn(struct pb__mail_msg *m, bool error, const char *kind, const c
 	w = &m->warn[m->nwarn];
 	pb__strlcpy(w->kind, kind, sizeof(w->kind));
 	w->error = error;
+	w->count = 1;
 	char buf[400];
 	va_list ap;
 	va_start(ap, fmt);
@@ -305,6 +306,48 @@ static const char *warning_kind(GMimeParserWarning w, bool *error)
 	return "parser-warning";
 }
 
+/* What each GMime warning means for a reviewer. */
+static const char *warning_text(GMimeParserWarning w)
+{
+	switch (w) {
+	case GMIME_WARN_DUPLICATED_HEADER:
+		return "a header that should appear once appears twice";
+	case GMIME_WARN_DUPLICATED_PARAMETER:
+		return "a header parameter appears twice";
+	case GMIME_WARN_UNENCODED_8BIT_HEADER:
+		return "a header holds unencoded 8-bit text";
+	case GMIME_WARN_INVALID_CONTENT_TYPE:
+		return "invalid Content-Type; read as application/octet-stream";
+	case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE:
+		return "an RFC 2047 encoded header value is invalid";
+	case GMIME_WARN_MALFORMED_MULTIPART:
+		return "a multipart has no parts";
+	case GMIME_WARN_TRUNCATED_MESSAGE:
+		return "the message is truncated (a MIME boundary or part ends early)";
+	case GMIME_WARN_MALFORMED_MESSAGE:
+		return "the message is malformed";
+	case GMIME_WARN_INVALID_PARAMETER:
+		return "a header parameter is invalid";
+	case GMIME_WARN_INVALID_ADDRESS_LIST:
+		return "an address list cannot be read in full";
+	case GMIME_WARN_PART_WITHOUT_CONTENT:
+		return "a MIME part's headers end at a boundary (no content)";
+	case GMIME_CRIT_INVALID_HEADER_NAME:
+		return "a line in the headers is not a header; what follows may be misread";
+	case GMIME_CRIT_CONFLICTING_HEADER:
+		return "conflicting headers; other software may read this message differently";
+	case GMIME_CRIT_CONFLICTING_PARAMETER:
+		return "conflicting header parameters";
+	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+		return "a multipart has no boundary; its parts cannot be separated";
+	case GMIME_CRIT_NESTING_OVERFLOW:
+		return "MIME parts nest deeper than GMime follows; the deepest are not read";
+	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
+		return "a MIME part has neither headers nor content";
+	}
+	return "GMime parser warning";
+}
+
 static void on_warning(gint64 offset, GMimeParserWarning code, const gchar *item,
                        gpointer user)
 {
@@ -313,11 +356,11 @@ static void on_warning(gint64 offset, GMimeParserWarning code, const gchar *item
 	const char *kind = warning_kind(code, &error);
 	char it[120];
 	pb__strlcpy(it, item ? item : "", sizeof(it));
+	char at[40] = "";
 	if (offset >= 0)
-		pb__mail_warn(m, error, kind, "at byte %lld%s%s", (long long)offset,
-		              it[0] ? ": " : "", it);
-	else
-		pb__mail_warn(m, error, kind, "%s", it);
+		snprintf(at, sizeof(at), " (byte %lld)", (long long)offset);
+	pb__mail_warn(m, error, kind, "%s%s%s%s%s", warning_text(code), at, it[0] ? ": '" : "", it,
+	              it[0] ? "'" : "");
 }
 
 struct walk {

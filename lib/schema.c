@@ -206,7 +206,7 @@ static const char schema_v4[] =
 	"CREATE VIRTUAL TABLE mail_fts USING fts5("
 	"  subject, sender, recipients, body, extra, attach,"
 	"  content='mail_doc', content_rowid='id',"
-	"  tokenize='unicode61 remove_diacritics 2', prefix='2 3'"
+	"  tokenize='unicode61 remove_diacritics 2 tokenchars _', prefix='2 3'"
 	");"
 	/* every place a message was found */
 	"CREATE TABLE mail_loc ("
