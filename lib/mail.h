@@ -124,6 +124,10 @@ enum pb_status pb__mail_mrkdwn_to_text(const char *s, size_t n, pb__mail_user_lo
 
 /* ---- MIME (mail_mime.c) --------------------------------------------- */
 
+/* g_mime_init(), once per process (GMime's own global state). Every entry
+ * into GMime calls it first. */
+void pb__mail_gmime_init(void);
+
 /* Parses one message (raw bytes, no mbox From_ line) into m. A message that
  * GMime cannot make sense of is still returned, with warnings; the function
  * fails only on ENOMEM. */

@@ -258,6 +258,11 @@ static void gmime_init(void)
 	g_mime_init();
 }
 
+void pb__mail_gmime_init(void)
+{
+	pthread_once(&gmime_once, gmime_init);
+}
+
 static const char *warning_kind(GMimeParserWarning w, bool *error)
 {
 	*error = false;
@@ -652,7 +657,7 @@ static void add_refs_from(struct pb__mail_msg *m, GMimeParserOptions *po, const 
 enum pb_status pb__mail_parse_email(const char *data, size_t len, struct pb__mail_msg *m,
                                     struct pb_error *err)
 {
-	pthread_once(&gmime_once, gmime_init);
+	pb__mail_gmime_init();
 	m->kind = "email";
 	enum pb_status st = PB_OK;
 	char *norm = NULL;

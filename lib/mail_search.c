@@ -58,7 +58,8 @@ static int cmp_str(const void *a, const void *b)
 
 void pb__mail_hash_lines(char **lines, size_t n, char out[65])
 {
-	qsort(lines, n, sizeof(*lines), cmp_str);
+	if (n)
+		qsort(lines, n, sizeof(*lines), cmp_str);
 	struct pb_sha256 h;
 	uint8_t d[32];
 	if (pb__sha256_init(&h) != PB_OK) {
@@ -305,7 +306,7 @@ static enum pb_status snippets(struct pb_ws *ws, struct pb_mail_result *r, const
 	if (!r->nhits)
 		return PB_OK;
 	struct pb_buf sql;
-	pb__buf_init(&sql, 64 + r->nhits * 24);
+	pb__buf_init(&sql, 1024 + r->nhits * 24);
 	enum pb_status st = PB_OK;
 	if (hl)
 		st = pb__buf_adds(&sql, "SELECT rowid, snippet(mail_fts, -1, ?2, ?3, '…', 24) FROM"

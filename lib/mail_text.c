@@ -171,6 +171,7 @@ enum pb_status pb__mail_charset_to_utf8(const char *charset, const char *str, si
 		*lossy = true;
 		return from_cp1252(s, n, out);
 	}
+	pb__mail_gmime_init();
 	const char *name = g_mime_charset_iconv_name(charset);
 	iconv_t cd = iconv_open("UTF-8", name ? name : charset);
 	if (cd == (iconv_t)-1) {
@@ -427,8 +428,8 @@ enum pb_status pb__mail_html_to_text(const char *s, size_t n, struct pb_buf *out
 			i++;
 			continue;
 		}
-		/* a run of ordinary bytes */
-		size_t j = i;
+		/* a run of ordinary bytes (an '&' that is no entity is one of them) */
+		size_t j = i + 1;
 		while (j < n && s[j] != '<' && s[j] != '&' && s[j] != ' ' && s[j] != '\t' &&
 		       s[j] != '\n' && s[j] != '\r' && s[j] != '\f')
 			j++;
