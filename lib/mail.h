@@ -36,6 +36,8 @@
 #define PB__MAIL_MAX_DIR_DEPTH 64u
 #define PB__MAIL_MAX_QUERY 8192u            /* bytes of one query */
 #define PB__MAIL_MAX_QNODES 1000u           /* nodes of one parsed query */
+#define PB__MAIL_MAX_QDEPTH 16u             /* nesting of operators (SQLite's parser
+                                             * stack bounds the SQL we make) */
 
 /* ---- a parsed message ------------------------------------------------ */
 

@@ -889,12 +889,13 @@ enum pb_status pb_mail_export_verify(const char *dir, const struct pb_mail_verif
 	while (csv_record(man, mn, &i, f, NCOLS + 4, &nf)) {
 		if (header) {
 			header = false;
-			if (nf != NCOLS || strcmp(f[0], "doc_id"))
+			bool bad = nf != NCOLS || strcmp(f[0], "doc_id");
+			if (bad)
 				problem(&v, "manifest.csv", "the header is not a probity manifest%s%s", NULL,
 				        NULL);
 			for (size_t k = 0; k < nf; k++)
 				free(f[k]);
-			if (rep->problems)
+			if (bad)
 				break;
 			continue;
 		}

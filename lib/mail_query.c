@@ -118,6 +118,7 @@ struct parser {
 	size_t nnodes;
 	unsigned depth;
 	enum pb_status st;
+	unsigned tdepth; /* thread:{} nesting */
 };
 
 static bool is_space(char c)
@@ -540,11 +541,13 @@ static struct qnode *field_node(struct parser *p)
 	if (!strcmp(f, "date"))
 		return date_node(p, v, col);
 	if (!strcmp(f, "thread") && t->braced) {
-		if (++p->depth > 32) {
-			perr(p, col, "thread:{} nested too deep%s", NULL);
+		if (p->tdepth >= 3) {
+			perr(p, col, "thread:{} nests more than 3 deep%s", NULL);
 			return NULL;
 		}
-		struct parser sub = { v, strlen(v), 0, { 0 }, p->err, p->nnodes, p->depth, PB_OK };
+		p->depth++;
+		struct parser sub = { v, strlen(v), 0, { 0 }, p->err, p->nnodes, p->depth, PB_OK,
+			              p->tdepth + 1 };
 		next(&sub);
 		struct qnode *inner = sub.st ? NULL : parse_or(&sub);
 		if (!sub.st && sub.t.kind != T_END)
@@ -556,7 +559,7 @@ static struct qnode *field_node(struct parser *p)
 			node_free(inner);
 			p->st = sub.st;
 			/* the column inside the braces is not the query's: point at the field */
-			if (p->err && sub.st == PB_EINVAL) {
+			if (p->err && sub.st == PB_EINVAL && p->tdepth == 0) {
 				pb__err_prefix(p->err, "query: column %zu: in thread:{...}", col);
 				p->err->column = (uint32_t)col;
 			}
@@ -740,6 +743,13 @@ static struct qnode *parse_unary(struct parser *p)
 		p->depth--;
 		if (!inner)
 			return NULL;
+		if (inner->kind == Q_NOT) {
+			/* NOT NOT a is a */
+			struct qnode *a = inner->kids[0];
+			inner->nkids = 0;
+			node_free(inner);
+			return a;
+		}
 		struct qnode *n = mk(p, Q_NOT);
 		if (!n || !add_kid(p, n, inner)) {
 			if (!n)
@@ -936,6 +946,18 @@ static struct qnode *parse_or(struct parser *p)
 	return parse_binary(p, T_OR, Q_OR, parse_xor_level);
 }
 
+/* Nesting of operators: what the SQL made from the tree nests. */
+static unsigned tree_depth(const struct qnode *n)
+{
+	unsigned d = 0;
+	for (size_t i = 0; i < n->nkids; i++) {
+		unsigned k = tree_depth(n->kids[i]);
+		if (k > d)
+			d = k;
+	}
+	return n->nkids ? d + 1 : 0;
+}
+
 enum pb_status pb__mail_query_parse(const char *text, struct pb__mail_query **out,
                                     struct pb_error *err)
 {
@@ -947,7 +969,7 @@ enum pb_status pb__mail_query_parse(const char *text, struct pb__mail_query **ou
 		return pb__err(err, PB_ELIMIT, "query: %zu bytes, over %u", n, PB__MAIL_MAX_QUERY);
 	if (!pb__utf8_valid(text, n, NULL))
 		return pb__err(err, PB_EINVAL, "query: not valid UTF-8");
-	struct parser p = { text, n, 0, { 0 }, err, 0, 0, PB_OK };
+	struct parser p = { text, n, 0, { 0 }, err, 0, 0, PB_OK, 0 };
 	next(&p);
 	if (p.st)
 		goto fail;
@@ -964,6 +986,12 @@ enum pb_status pb__mail_query_parse(const char *text, struct pb__mail_query **ou
 	if (p.st) {
 		node_free(root);
 		goto fail;
+	}
+	if (tree_depth(root) > PB__MAIL_MAX_QDEPTH) {
+		node_free(root);
+		tok_clear(&p.t);
+		return pb__err(err, PB_EINVAL, "query: it nests operators more than %u deep",
+		               PB__MAIL_MAX_QDEPTH);
 	}
 	struct pb__mail_query *q = calloc(1, sizeof(*q));
 	if (!q) {

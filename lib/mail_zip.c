@@ -79,7 +79,7 @@ enum pb_status pb__zip_open(struct pb__zip *z, const void *data, size_t len, con
 		if (eocd < 20 || rd32(d + eocd - 20) != 0x07064b50)
 			return pb__err_at(err, PB_EFORMAT, path, 0, 0, "zip64 locator missing");
 		uint64_t z64 = rd64(d + eocd - 20 + 8);
-		if (z64 > len - 56 || rd32(d + z64) != 0x06064b50)
+		if (len < 56 || z64 > len - 56 || rd32(d + z64) != 0x06064b50)
 			return pb__err_at(err, PB_EFORMAT, path, 0, 0, "zip64 record missing");
 		count = rd64(d + z64 + 32);
 		cd_size = rd64(d + z64 + 40);
@@ -193,7 +193,7 @@ enum pb_status pb__zip_read(struct pb__zip *z, const struct pb__zip_entry *e, si
 	if (e->method != 0 && e->method != 8)
 		return pb__err(err, PB_EFORMAT, "zip member '%s' uses compression method %u",
 		               e->name, e->method);
-	if (e->local_offset > z->len - 30 || rd32(d + e->local_offset) != 0x04034b50)
+	if (z->len < 30 || e->local_offset > z->len - 30 || rd32(d + e->local_offset) != 0x04034b50)
 		return pb__err(err, PB_EFORMAT, "zip member '%s': local header missing", e->name);
 	uint64_t dstart = e->local_offset + 30 + rd16(d + e->local_offset + 26) +
 	                  rd16(d + e->local_offset + 28);

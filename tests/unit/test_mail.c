@@ -807,6 +807,19 @@ static void t_query_errors(void)
 	memset(deep + 201, ')', 98);
 	deep[299] = '\0';
 	check_query_error(deep, "nests too deep", 0);
+	check_query_error("thread:{thread:{thread:{thread:{a}}}}", "nests more than 3 deep", 1);
+	/* operators nest at most 16 deep, so the SQL stays within SQLite's parser */
+	struct pb_buf nest;
+	pb__buf_init(&nest, 1u << 16);
+	pb__buf_adds(&nest, "tag:q");
+	for (int i = 0; i < 9; i++) {
+		char *prev = pb__strndup(nest.data, nest.len);
+		pb__buf_reset(&nest);
+		pb__buf_printf(&nest, "(tag:x%d AND NOT (%s))", i, prev);
+		free(prev);
+	}
+	check_query_error(nest.data, "nests operators more than 16 deep", 0);
+	pb__buf_release(&nest);
 	struct pb_buf big;
 	pb__buf_init(&big, 1u << 20);
 	for (int i = 0; i < 1200; i++)
@@ -973,6 +986,13 @@ static void t_search_report_tags_log(void)
 	CHECK_INT(count_hits(ws, "thread:{petabytes}"), 2);
 	CHECK_INT(count_hits(ws, "\"West Europe\" NOT Approved"), 1);
 	CHECK_INT(count_hits(ws, "translat*"), 1);
+	/* NOT NOT is nothing, and the deepest query allowed still runs */
+	CHECK_INT(count_hits(ws, "NOT NOT petabytes"), 1);
+	CHECK_INT(count_hits(ws, "tag:b1 AND (NOT kind:email OR thread:{tag:a2 OR (NOT is:encrypted"
+	                         " AND thread:{tag:b3 AND (NOT kind:email OR thread:{tag:a4 OR (NOT"
+	                         " is:encrypted AND (tag:c OR (NOT tag:d AND (tag:e OR NOT"
+	                         " tag:f))))})})})"),
+	          0);
 	/* hit report: per-term hits, unique hits, family */
 	const char *terms[] = { "storage", "petabytes", "transcription OR translation" };
 	struct pb_mail_hit_report *hr = NULL;
