@@ -47,7 +47,7 @@ static const char usage_text[] =
 	"                    the result hash always cover every hit\n"
 	"  --newest          newest first (default: oldest first)\n"
 	"  --threads         group the hits by thread\n"
-	"  --ids             print only the Message-ID of every hit, one a line\n"
+	"  --ids             print only the Message-IDs of the hits, sorted, each once\n"
 	"  --json            print the result as JSON (all hits unless --limit)\n"
 	"  --terms FILE      hit report: one query a line ('#' starts a comment); per\n"
 	"                    term the messages hit, the unique hits (hit by no other\n"
@@ -114,6 +114,11 @@ static void csv_str(FILE *f, const char *s)
 		fputc(*s, f);
 	}
 	fputc('"', f);
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void fmt_date(const struct pb_mail_hit *h, char *buf, size_t cap)
@@ -261,8 +266,8 @@ static int read_terms(const char *path, char ***terms, size_t **lines, size_t *n
 static int hit_report(struct pb_ws *ws, const char *case_ref, const char *file,
                       const char *actor, bool csv, bool json)
 {
-	char **terms;
-	size_t *lines, n;
+	char **terms = NULL;
+	size_t *lines = NULL, n = 0;
 	int rc = read_terms(file, &terms, &lines, &n);
 	if (rc)
 		goto out;
@@ -438,10 +443,8 @@ int cmd_search(int argc, char **argv)
 		       er.result_sha256, er.manifest_sha256, export_dir);
 		return 0;
 	}
-	struct pb_mail_search_options so = { actor, 0, newest, NULL, NULL };
+	struct pb_mail_search_options so = { actor, 0, newest, NULL, NULL, ids };
 	so.limit = ids ? 0 : json && !limit_set ? 0 : limit;
-	if (ids)
-		so.limit = 0;
 	struct pb_mail_result *r;
 	enum pb_status st = pb_mail_search(ws, case_ref, query, &so, &r, &err);
 	pb_ws_close(ws);
@@ -449,13 +452,15 @@ int cmd_search(int argc, char **argv)
 		return st == PB_EINVAL && err.column ? (cli_fail(&err), 2) : cli_fail(&err);
 	if (ids) {
 		/* one line per Message-ID (messages that share an id appear once) */
-		for (size_t i = 0; i < r->nhits; i++) {
-			bool seen = false;
-			for (size_t k = i; k-- > 0 && !seen;)
-				seen = !strcmp(r->hits[k].message_id, r->hits[i].message_id);
-			if (!seen)
-				puts(r->hits[i].message_id);
-		}
+		char **ids_sorted = malloc((r->nhits ? r->nhits : 1) * sizeof(*ids_sorted));
+		for (size_t i = 0; ids_sorted && i < r->nhits; i++)
+			ids_sorted[i] = (char *)r->hits[i].message_id;
+		if (ids_sorted && r->nhits)
+			qsort(ids_sorted, r->nhits, sizeof(*ids_sorted), cmp_strp);
+		for (size_t i = 0; ids_sorted && i < r->nhits; i++)
+			if (i == 0 || strcmp(ids_sorted[i], ids_sorted[i - 1]))
+				puts(ids_sorted[i]);
+		free(ids_sorted);
 	} else if (json) {
 		print_json(r, case_ref);
 	} else {

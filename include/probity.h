@@ -342,6 +342,8 @@ struct pb_mail_search_options {
 	bool newest_first;       /* default: oldest first */
 	const char *hl_open;     /* default "[" */
 	const char *hl_close;    /* default "]" */
+	bool ids_only;           /* hits carry id, message_id, thread and body_sha256
+	                          * only; the other strings are NULL (fast) */
 };
 
 /* Runs query inside the case case_ref and records the search (actor, query,

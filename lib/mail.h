@@ -272,6 +272,7 @@ enum pb_status pb__mail_sql_bind(sqlite3 *db, sqlite3_stmt *st, const struct pb_
 struct pb__mail_hits {
 	int64_t *ids;
 	int64_t *threads;
+	char **lines;    /* "<message-id>\t<body-sha256>", in result order */
 	size_t n;
 	char sha256[65];
 	char *highlight; /* FTS5 expression for snippets, or NULL */
@@ -279,7 +280,7 @@ struct pb__mail_hits {
 enum pb_status pb__mail_run(struct pb_ws *ws, const struct pb__mail_query *q, int64_t case_id,
                             bool newest_first, struct pb__mail_hits *out, struct pb_error *err);
 void pb__mail_hits_release(struct pb__mail_hits *h);
-/* SHA-256 of a list of "<message-id>\t<body-sha256>" lines (sorted here). */
+/* SHA-256 of a list of "<message-id>\t<body-sha256>" lines (sorts lines). */
 void pb__mail_hash_lines(char **lines, size_t n, char out[65]);
 /* Resolves "123" (a message number) or a Message-ID (with or without <>). */
 enum pb_status pb__mail_resolve(struct pb_ws *ws, const char *ref, int64_t *id,

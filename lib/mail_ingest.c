@@ -745,7 +745,7 @@ static enum pb_status ingest_file(struct ing *g, const char *path, const char *f
 		                                    : "json";
 	}
 	int64_t file_id = 0;
-	bool skip;
+	bool skip = false;
 	if ((st = register_file(g, abs, mf.data, mf.len, kind, &file_id, &skip, err)) || skip)
 		goto out;
 	struct where w = { file_id, abs, "", folder, 0 };

@@ -76,6 +76,9 @@ void pb__mail_hash_lines(char **lines, size_t n, char out[65])
 
 void pb__mail_hits_release(struct pb__mail_hits *h)
 {
+	for (size_t i = 0; h->lines && i < h->n; i++)
+		free(h->lines[i]);
+	free(h->lines);
 	free(h->ids);
 	free(h->threads);
 	free(h->highlight);
@@ -143,13 +146,28 @@ enum pb_status pb__mail_run(struct pb_ws *ws, const struct pb__mail_query *q, in
 		st = pb__db_err(ws->db, err, "cannot run the query");
 		goto out;
 	}
-	pb__mail_hash_lines(lines, out->n, out->sha256);
+	{
+		/* the hash sorts; the hits keep their order */
+		char **sorted = malloc((out->n ? out->n : 1) * sizeof(*sorted));
+		if (!sorted) {
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (out->n)
+			memcpy(sorted, lines, out->n * sizeof(*sorted));
+		pb__mail_hash_lines(sorted, out->n, out->sha256);
+		free(sorted);
+	}
+	out->lines = lines;
+	lines = NULL;
 	out->highlight = sql.highlight;
 	sql.highlight = NULL;
 out:
-	for (size_t i = 0; i < out->n && lines; i++)
-		free(lines[i]);
-	free(lines);
+	if (lines) {
+		for (size_t i = 0; i < out->n; i++)
+			free(lines[i]);
+		free(lines);
+	}
 	sqlite3_finalize(s);
 	pb__buf_release(&full);
 	pb__mail_sql_release(&sql);
@@ -454,17 +472,34 @@ enum pb_status pb_mail_search(struct pb_ws *ws, const char *case_ref, const char
 			st = pb__err(err, PB_ENOMEM, "out of memory");
 			goto fail;
 		}
-		if ((st = pb__db_prepare(ws->db, hit_sql, &s, err)))
-			goto fail;
-		sqlite3_bind_int64(s, 2, case_id);
-		for (size_t i = 0; i < want; i++) {
-			r->nhits = i + 1;
-			if ((st = fill_hit(ws, s, h.ids[i], &r->hits[i], err)))
+		if (opts->ids_only) {
+			for (size_t i = 0; i < want; i++) {
+				struct pb_mail_hit *hh = &r->hits[i];
+				r->nhits = i + 1;
+				const char *tab = strchr(h.lines[i], '\t');
+				hh->id = h.ids[i];
+				hh->thread = h.threads[i];
+				hh->kind = "";
+				hh->message_id = pb__strndup(h.lines[i], (size_t)(tab - h.lines[i]));
+				hh->body_sha256 = pb__strndup(tab + 1, strlen(tab + 1));
+				if (!hh->message_id || !hh->body_sha256) {
+					st = pb__err(err, PB_ENOMEM, "out of memory");
+					goto fail;
+				}
+			}
+		} else {
+			if ((st = pb__db_prepare(ws->db, hit_sql, &s, err)))
+				goto fail;
+			sqlite3_bind_int64(s, 2, case_id);
+			for (size_t i = 0; i < want; i++) {
+				r->nhits = i + 1;
+				if ((st = fill_hit(ws, s, h.ids[i], &r->hits[i], err)))
+					goto fail;
+			}
+			if ((st = snippets(ws, r, h.highlight, opts->hl_open ? opts->hl_open : "[",
+			                   opts->hl_close ? opts->hl_close : "]", err)))
 				goto fail;
 		}
-		if ((st = snippets(ws, r, h.highlight, opts->hl_open ? opts->hl_open : "[",
-		                   opts->hl_close ? opts->hl_close : "]", err)))
-			goto fail;
 	}
 	search_details(&det, query, canon.data, &h, r->threads, NULL, NULL);
 	if ((st = pb__mail_case_record(ws, case_id, opts->actor, "mail.search", det.data, err)))

@@ -71,7 +71,7 @@ static int64_t sql_int(struct pb_ws *ws, const char *sql)
 
 static uint64_t count_hits(struct pb_ws *ws, const char *query)
 {
-	struct pb_mail_search_options o = { "tester", 1, false, NULL, NULL };
+	struct pb_mail_search_options o = { "tester", 1, false, NULL, NULL, false };
 	struct pb_mail_result *r = NULL;
 	struct pb_error err = { 0 };
 	if (pb_mail_search(ws, "CASE-1", query, &o, &r, &err) != PB_OK) {
@@ -965,7 +965,7 @@ static void t_search_report_tags_log(void)
 	struct pb_mail_ingest_options o = { "alice", "tester", NULL, NULL };
 	struct pb_error err = { 0 };
 	CHECK_OK(pb_mail_ingest(ws, paths, 1, &o, NULL, &err), &err);
-	struct pb_mail_search_options so = { "rita", 0, false, "<<", ">>" };
+	struct pb_mail_search_options so = { "rita", 0, false, "<<", ">>", false };
 	struct pb_mail_result *r = NULL;
 	CHECK_OK(pb_mail_search(ws, "CASE-1", "petabytes", &so, &r, &err), &err);
 	if (r) {
