@@ -343,7 +343,8 @@ struct pb_mail_search_options {
 	const char *hl_open;     /* default "[" */
 	const char *hl_close;    /* default "]" */
 	bool ids_only;           /* hits carry id, message_id, thread and body_sha256
-	                          * only; the other strings are NULL (fast) */
+	                          * only: the other strings are NULL, kind is "", no
+	                          * snippets (fast, for --ids) */
 };
 
 /* Runs query inside the case case_ref and records the search (actor, query,

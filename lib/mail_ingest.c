@@ -707,8 +707,11 @@ static enum pb_status ingest_bytes(struct ing *g, struct where *w, const char *n
 	}
 	}
 	if (st) {
-		if (fatal(st) || st == PB_EDB)
-			return st == PB_ENOMEM ? pb__err(err, st, "out of memory") : (*err = ferr, st);
+		if (fatal(st)) {
+			if (err)
+				*err = ferr;
+			return st;
+		}
 		/* a format error part-way: what was read is kept; the rest is reported */
 		return exception(g, w->file_id, 0, w->path, w->member, -1, -1, true,
 		                 k == PB__KIND_JSON ? "bad-json" : "bad-file", ferr.message, err);
