@@ -76,11 +76,12 @@ static void lit(struct pb_buf *b, const struct dialect *d, const char *s)
 	pb__buf_addc(b, '\'');
 }
 
-static void dec(struct pb_buf *b, pb_dec v)
+/* A threshold as a literal of the sum type (no integer overflow when scaled). */
+static void dec(struct pb_buf *b, const struct dialect *d, pb_dec v)
 {
 	char t[PB_DEC_BUFSZ];
 	pb__dec_format(v, t);
-	pb__buf_adds(b, t);
+	pb__buf_printf(b, "CAST(%s AS %s)", t, d->num);
 }
 
 /* Days since 1970-01-01 and month number (y*12+m-1) of a timestamp column. */
@@ -276,7 +277,7 @@ static void indicator_sql(struct pb_buf *b, enum pb_sql_dialect dd, const struct
 	case PB_AGG_SUM:
 	case PB_AGG_MONTHLY_MAX:
 		pb__buf_printf(b, "s AS figure, 0 AS inf, 1 AS defd, CASE WHEN s %s ", op);
-		dec(b, ind->thr);
+		dec(b, d, ind->thr);
 		pb__buf_adds(b, " THEN 1 ELSE 0 END AS fired");
 		break;
 	case PB_AGG_DAILY_AVG: {
@@ -287,7 +288,7 @@ static void indicator_sql(struct pb_buf *b, enum pb_sql_dialect dd, const struct
 		else
 			pb__buf_printf(&nd, "%lld", (long long)pb__span_days(&sp));
 		pb__buf_printf(b, "s / %s AS figure, 0 AS inf, 1 AS defd, CASE WHEN s %s ", nd.data, op);
-		dec(b, ind->thr);
+		dec(b, d, ind->thr);
 		pb__buf_printf(b, " * %s THEN 1 ELSE 0 END AS fired", nd.data);
 		pb__buf_release(&nd);
 		break;
@@ -296,14 +297,14 @@ static void indicator_sql(struct pb_buf *b, enum pb_sql_dialect dd, const struct
 		pb__buf_printf(b, "CASE WHEN r > 0 THEN s / r END AS figure, CASE WHEN r <= 0 AND s > 0 "
 		               "THEN 1 ELSE 0 END AS inf, CASE WHEN r > 0 OR s > 0 THEN 1 ELSE 0 END AS "
 		               "defd, CASE WHEN r > 0 THEN (CASE WHEN s %s ", op);
-		dec(b, ind->thr);
+		dec(b, d, ind->thr);
 		pb__buf_printf(b, " * r THEN 1 ELSE 0 END) WHEN s > 0 THEN %d ELSE 0 END AS fired",
 		               up(ind->op) ? 1 : 0);
 		break;
 	case PB_AGG_SHARE:
 		pb__buf_printf(b, "CASE WHEN t > 0 THEN s / t END AS figure, 0 AS inf, CASE WHEN t > 0 "
 		               "THEN 1 ELSE 0 END AS defd, CASE WHEN t > 0 AND s %s ", op);
-		dec(b, ind->thr);
+		dec(b, d, ind->thr);
 		pb__buf_adds(b, " * t THEN 1 ELSE 0 END AS fired");
 		break;
 	}
@@ -652,9 +653,10 @@ enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *c
 	           "  BillingAccountId %s, SubAccountId %s, ProviderName %s,\n"
 	           "  ServiceCategory %s, ServiceSubcategory %s, ServiceName %s, SkuMeter %s,\n"
 	           "  RegionId %s, ChargeCategory %s, BillingCurrency %s, ChargePeriodStart %s,\n"
-	           "  ConsumedQuantity %s, ConsumedUnit %s, BilledCost %s, EffectiveCost %s, ListCost %s\n"
+	           "  ChargePeriodEnd %s, ConsumedQuantity %s, ConsumedUnit %s, BilledCost %s,\n"
+	           "  EffectiveCost %s, ListCost %s\n"
 	           ");\n",
-	           tx, tx, tx, tx, tx, tx, tx, tx, tx, tx, d->ddl_ts, nm, tx, nm, nm, nm);
+	           tx, tx, tx, tx, tx, tx, tx, tx, tx, tx, d->ddl_ts, d->ddl_ts, nm, tx, nm, nm, nm);
 	fprintf(f, "DROP TABLE IF EXISTS probity_region;\n"
 	           "CREATE TABLE probity_region (spelling %s, region_id %s, country %s);\n"
 	           "DROP TABLE IF EXISTS probity_unit;\n"
@@ -719,22 +721,22 @@ enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *c
 		if ((st = pb__db_prepare(ws->db,
 		                         "SELECT account, subaccount, provider, category, subcategory, "
 		                         "service, sku_meter, region, charge_category, currency, date, "
-		                         "quantity, unit, billed_cost, effective_cost, list_cost FROM usage "
+		                         "date(day * 86400 + 86400, 'unixepoch'), quantity, unit, billed_cost, effective_cost, list_cost FROM usage "
 		                         "ORDER BY source_id, day, first_line",
 		                         &q, err)))
 			goto out;
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			pb__buf_reset(&t.b);
-			for (int i = 0; i < 16; i++) {
+			for (int i = 0; i < 17; i++) {
 				const char *v = (const char *)sqlite3_column_text(q, i);
 				if (i)
 					pb__buf_adds(&t.b, ", ");
-				if (i == 10) {
+				if (i == 10 || i == 11) {
 					if (dd == PB_SQL_SQLITE)
 						pb__buf_printf(&t.b, "'%s 00:00:00'", v ? v : "1970-01-01");
 					else
 						pb__buf_printf(&t.b, "TIMESTAMP '%s 00:00:00'", v ? v : "1970-01-01");
-				} else if (i == 11 || i >= 13) {
+				} else if (i == 12 || i >= 14) {
 					pb__buf_adds(&t.b, v ? v : "NULL");
 				} else {
 					tw_lit(&t, v);
