@@ -27,8 +27,8 @@ def close(a, b):
         return a is None and b is None
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
-def main():
-    doc = json.load(open(sys.argv[1]))
+def compare(native, sqlcsv):
+    doc = json.load(open(native))
     nat, nrules = {}, set()
     for r in doc["results"]:
         for i in r["indicators"]:
@@ -37,7 +37,7 @@ def main():
         for f in r["findings"]:
             nrules.add((r["entity"], f["rule"], f["severity"]))
     sql, srules = {}, set()
-    with open(sys.argv[2], newline="") as fh:
+    with open(sqlcsv, newline="") as fh:
         rd = csv.DictReader(fh)
         for row in rd:
             row = {k.lower(): v for k, v in row.items()}
@@ -58,11 +58,23 @@ def main():
             bad.append("%s: native %s, sql %s" % (k, a, b))
     for r in sorted(nrules ^ srules):
         bad.append("rule %s only in %s" % (r, "native" if r in nrules else "sql"))
-    for b in bad[:20]:
-        print(b)
     if bad:
-        print("%d differences" % len(bad))
-        sys.exit(1)
-    print("compared %d indicator results, %d findings" % (len(nat), len(nrules)))
+        return False, "; ".join(bad[:5]) + " (%d differences)" % len(bad)
+    return True, "compared %d indicator results, %d findings" % (len(nat), len(nrules))
+
+def main():
+    # --pairs LIST: one "label native.json sql.csv" a line; prints PASS/FAIL lines
+    if sys.argv[1] == "--pairs":
+        for line in open(sys.argv[2]):
+            label, a, b = line.split()
+            try:
+                good, text = compare(a, b)
+            except Exception as e:  # a missing or unreadable output is a failure
+                good, text = False, "cannot compare: %s" % e
+            print("%s %s: %s" % ("PASS" if good else "FAIL", label, text))
+        return
+    good, text = compare(sys.argv[1], sys.argv[2])
+    print(text)
+    sys.exit(0 if good else 1)
 
 main()
