@@ -99,6 +99,8 @@ struct pb_ws;
 struct pb_ws_init_options {
 	bool keep_names;   /* store customer-chosen names in clear (default: pseudonymise) */
 	const char *name;  /* a label for the workspace, or NULL */
+	const char *user;  /* the default acting user written to probity.conf (`user =`),
+	                      or NULL; the caller then adds it (pb_user_add) */
 };
 
 /* Creates a new workspace in dir (created if missing; it must be empty or
@@ -194,6 +196,7 @@ const struct pb_unit *pb_catalog_unit(const struct pb_catalog *cat, struct pb_st
  * to their source file (by SHA-256) and lines. See docs/ingest.md. */
 
 struct pb_ingest_options {
+	const char *actor;         /* acting user (analyst or admin); NULL = the workspace default */
 	unsigned threads;          /* threads in all (reading + parsing); 0 = one per CPU */
 	size_t max_record;         /* longest record in bytes; 0 = 1 MiB */
 	size_t chunk_size;         /* bytes handed to a parser at a time; 0 = 4 MiB */
@@ -314,11 +317,15 @@ struct pb_customer_account {
  * least one in all). Fails with PB_EEXIST when the name is taken or when an
  * account is already another customer's (the message names both), PB_EINVAL
  * for an empty name or list. Accounts not yet seen in usage are accepted. */
-enum pb_status pb_customer_add(struct pb_ws *ws, const char *name, const char *const *accounts,
-                               size_t naccounts, const char *const *subaccounts,
-                               size_t nsubaccounts, struct pb_error *err);
+/* actor: the acting user (an analyst or admin), NULL for the workspace
+ * default. The change and its audit-log entry commit together. */
+enum pb_status pb_customer_add(struct pb_ws *ws, const char *actor, const char *name,
+                               const char *const *accounts, size_t naccounts,
+                               const char *const *subaccounts, size_t nsubaccounts,
+                               struct pb_error *err);
 /* Removes a customer (PB_ENOENT when unknown). */
-enum pb_status pb_customer_remove(struct pb_ws *ws, const char *name, struct pb_error *err);
+enum pb_status pb_customer_remove(struct pb_ws *ws, const char *actor, const char *name,
+                                  struct pb_error *err);
 /* All customers by name; free *out with free(). */
 enum pb_status pb_customer_list(struct pb_ws *ws, struct pb_customer_info **out, size_t *n,
                                 struct pb_error *err);
