@@ -237,8 +237,9 @@ struct pb_detect_config {
 	uint32_t hold;         /* and not before `hold` points after it was raised; 25 */
 	uint32_t warmup;       /* deviations a scale must have seen before it may
 	                          raise a change; 64 */
-	uint32_t memory;       /* half-life in points of "the largest earlier
-	                          deviation"; 0 = never forget (default) */
+	uint32_t memory;       /* "the largest earlier deviation" is the largest of
+	                          the last `memory` points (to within memory/8),
+	                          0 = of all points; 5000 */
 	double min_impact;     /* report a change only when |actual - expected| >=
 	                          this, in the series' unit; 0 = no floor */
 	double min_pct;        /* ... and when it is >= this percentage of

@@ -30,12 +30,20 @@
 #define RESUM_EVERY 4096 /* recompute running sums exactly this often */
 #define STEP_SAMPLES 8   /* gaps looked at to find the time step */
 
-/* One deviation stream: level or seasonal, on one scale. */
+/* One deviation stream: level or seasonal, on one scale. The largest earlier
+ * deviation is kept per block of memory/8 points, so that "the largest in the
+ * last `memory` points" costs O(1) a point (the span is memory - memory/8 to
+ * memory points). */
+#define MEM_BLOCKS 8
 struct stream {
-	double max_dev;   /* largest deviation so far (decayed when memory is set) */
-	double ew;        /* exponentially weighted mean deviation, not bias-corrected */
-	double ew_pow;    /* decay^count, for the bias correction */
-	uint64_t count;   /* deviations seen */
+	double block_max[MEM_BLOCKS]; /* maxima of the last full blocks (ring) */
+	uint64_t nblocks;
+	double cur_max;      /* maximum of the block being filled */
+	uint64_t in_cur;     /* deviations in it */
+	double max_dev;      /* largest deviation in memory (all of them when memory is 0) */
+	double ew;           /* exponentially weighted mean deviation, not bias-corrected */
+	double ew_pow;       /* decay^count, for the bias correction */
+	uint64_t count;      /* deviations seen */
 };
 
 struct scale {
@@ -64,7 +72,7 @@ struct pb_detector {
 	bool period_known;
 	size_t mcap;         /* length of each means ring: 3 period + 1 */
 	double ew_decay;
-	double mem_decay;    /* 1 when memory is 0 */
+	uint64_t mem_block;  /* points per memory block; 0 = remember everything */
 	/* the open change */
 	bool open;
 	struct pb_change cur;
@@ -93,7 +101,7 @@ void pb_detect_config_init(struct pb_detect_config *cfg)
 	cfg->quiet = 5;
 	cfg->hold = 25;
 	cfg->warmup = 64;
-	cfg->memory = 0;
+	cfg->memory = 5000;
 	cfg->min_impact = 0;
 	cfg->min_pct = 0;
 }
@@ -121,6 +129,9 @@ enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct p
 		return pb__err(err, PB_EINVAL, "detector min_ratio must be >= 0");
 	if (!(c->release_ratio >= 0 && c->release_ratio <= c->min_ratio))
 		return pb__err(err, PB_EINVAL, "detector release_ratio must be in [0, min_ratio]");
+	if (c->memory != 0 && c->memory < MEM_BLOCKS)
+		return pb__err(err, PB_EINVAL, "detector memory must be 0 or at least %d points",
+		               MEM_BLOCKS);
 	if (!(c->min_impact >= 0 && isfinite(c->min_impact)))
 		return pb__err(err, PB_EINVAL, "detector min_impact must be >= 0");
 	if (!(c->min_pct >= 0 && isfinite(c->min_pct)))
@@ -165,7 +176,7 @@ enum pb_status pb_detector_new(const struct pb_detect_config *cfg, struct pb_det
 	if (!d->vals || !d->times || !d->sorted)
 		goto nomem;
 	d->ew_decay = pow(0.5, 1.0 / cfg->season_halflife);
-	d->mem_decay = cfg->memory ? pow(0.5, 1.0 / cfg->memory) : 1.0;
+	d->mem_block = cfg->memory / MEM_BLOCKS;
 	if (cfg->period == PB_DETECT_NO_SEASON)
 		d->period_known = true; /* and period stays 0 */
 	*out = d;
@@ -334,21 +345,36 @@ static double typical(const struct stream *s)
 	return s->count ? s->ew / (1 - s->ew_pow) : 0;
 }
 
-static void stream_add(struct stream *s, double dev, double ew_decay, double mem_decay)
+static void stream_add(struct stream *s, double dev, double ew_decay, uint64_t mem_block)
 {
-	s->max_dev *= mem_decay;
-	if (dev > s->max_dev)
-		s->max_dev = dev;
+	if (!mem_block) {
+		if (dev > s->max_dev)
+			s->max_dev = dev;
+	} else {
+		if (dev > s->cur_max)
+			s->cur_max = dev;
+		if (++s->in_cur == mem_block) {
+			s->block_max[s->nblocks % MEM_BLOCKS] = s->cur_max;
+			s->nblocks++;
+			s->cur_max = 0;
+			s->in_cur = 0;
+		}
+		double m = s->cur_max;
+		for (uint64_t b = 0; b < MEM_BLOCKS && b < s->nblocks; b++)
+			if (s->block_max[b] > m)
+				m = s->block_max[b];
+		s->max_dev = m;
+	}
 	s->ew = s->ew * ew_decay + (1 - ew_decay) * dev;
 	s->ew_pow *= ew_decay;
 	s->count++;
 }
 
-static double stream_ratio(const struct stream *s, double dev, double mem_decay)
+/* The current deviation against the largest earlier one. */
+static double stream_ratio(const struct stream *s, double dev)
 {
-	double m = s->max_dev * mem_decay;
-	if (m > 0)
-		return dev / m;
+	if (s->max_dev > 0)
+		return dev / s->max_dev;
 	return dev > 0 ? INFINITY : 0;
 }
 
@@ -442,7 +468,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		double dev_l = fabs(y - med);
 		if (dev_l < floor_dev)
 			dev_l = 0;
-		double r = cfg->warmup <= s->level.count ? stream_ratio(&s->level, dev_l, d->mem_decay) : 0;
+		double r = cfg->warmup <= s->level.count ? stream_ratio(&s->level, dev_l) : 0;
 		bool seasonal = false;
 		double expected = med;
 
@@ -461,13 +487,13 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 					seasonal = true;
 					expected = ys;
 					r = cfg->warmup <= s->season.count
-					            ? stream_ratio(&s->season, dev_s, d->mem_decay)
+					            ? stream_ratio(&s->season, dev_s)
 					            : 0;
 				}
-				stream_add(&s->season, dev_s, d->ew_decay, d->mem_decay);
+				stream_add(&s->season, dev_s, d->ew_decay, d->mem_block);
 			}
 		}
-		stream_add(&s->level, dev_l, d->ew_decay, d->mem_decay);
+		stream_add(&s->level, dev_l, d->ew_decay, d->mem_block);
 		if (r > best.ratio) {
 			best.ratio = r;
 			best.scale = j;
