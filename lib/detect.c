@@ -456,11 +456,15 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	for (uint32_t j = 0; j < d->nscales; j++) {
 		struct scale *s = &d->sc[j];
 		const uint32_t k = s->k;
-		s->sum += v;
-		if (i >= k)
-			s->sum -= val_at(d, i - k);
-		if (i % RESUM_EVERY == 0 && i + 1 >= k)
-			s->sum = mean_at(d, i, k) * k;
+		if (k == 1) {
+			s->sum = v;
+		} else {
+			s->sum += v;
+			if (i >= k)
+				s->sum -= val_at(d, i - k);
+			if (i % RESUM_EVERY == 0 && i + 1 >= k)
+				s->sum = mean_at(d, i, k) * k;
+		}
 		if (i + 1 < k)
 			continue;
 		const double y = s->sum / k;
