@@ -359,6 +359,32 @@ enum pb_status pb_detect_drivers(const struct pb_change *ch, const struct pb_det
 /* A short name for a change kind: "spike", "shift". */
 const char *pb_change_kind_name(enum pb_change_kind k);
 
+/* A series and its components read from CSV text (RFC 4180, UTF-8, LF or
+ * CRLF): a header line, then one row per time. The first column is the time
+ * (ISO 8601 as exports write it: "2024-03-01", "2024-03-01T10:00:00Z", ...),
+ * every other column one component's value (a decimal number; an empty cell
+ * is 0). The series is the row sum. Times must not go backwards. */
+struct pb_series_table {
+	size_t n;            /* rows */
+	size_t ncols;        /* value columns, 1 to PB_SERIES_MAX_COLS */
+	char **names;        /* their header names */
+	int64_t *times;      /* n times */
+	double *values;      /* column-major: values[c * n + i] */
+	struct pb_point *total; /* n points: (time, row sum) */
+};
+#define PB_SERIES_MAX_COLS 64
+#define PB_SERIES_MAX_ROWS 10000000u
+#define PB_SERIES_MAX_CELLS 20000000u /* rows x value columns */
+#define PB_SERIES_MAX_FIELD 256 /* bytes in one field */
+
+/* Parses data[0..len) into *out (released with pb_series_table_release, also
+ * after a failure). file names the input in errors, which give its line and
+ * column: PB_EFORMAT for bad CSV, a bad time or number, a wrong field count,
+ * times going backwards; PB_ELIMIT over the caps above; PB_EINVAL for no rows. */
+enum pb_status pb_series_table_parse(const char *data, size_t len, const char *file,
+                                     struct pb_series_table *out, struct pb_error *err);
+void pb_series_table_release(struct pb_series_table *t);
+
 /* ---- charts ----------------------------------------------------------
  * Self-contained SVG (no scripts, no external fonts or links) sized for an A4
  * page (default 760 x 360 user units, text at least 11 units), with a title,

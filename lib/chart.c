@@ -682,15 +682,13 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 		char text[200];
 		pb__snprintf(text, sizeof(text), "%s: expected %s, actual %s%s", when, ex, ac, pct);
 		double tw = 6.2 * (double)strlen(text);
-		double lx = xs + 4, la = xs + 4, lb = xs + 4 + tw;
-		const char *anchor = "start";
-		if (lb > f.x1) {
-			lx = xs - 4;
-			la = xs - 4 - tw;
-			lb = xs - 4;
-			anchor = "end";
-		}
-		int row = la < f.x0 - LEFT + 4 ? LABEL_ROWS : -1; /* -1: look for a row */
+		double la = xs + 4; /* right of the mark, moved left to stay in the plot */
+		if (la + tw > f.x1)
+			la = f.x1 - tw;
+		if (la < f.x0 + 2)
+			la = f.x0 + 2;
+		double lb = la + tw;
+		int row = lb > f.w ? LABEL_ROWS : -1; /* -1: look for a row */
 		for (int r = 0; r < LABEL_ROWS && row == -1; r++)
 			if (la > row_end[r] + 8 || row_end[r] < 0) {
 				row = r;
@@ -716,8 +714,8 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 		if (st == PB_OK && row >= 0)
 			st = pb__buf_printf(&b,
 			                    "<text class=\"change-label\" x=\"%.1f\" y=\"%.1f\" "
-			                    "text-anchor=\"%s\" font-size=\"11\" fill=\"#222\">%s</text>",
-			                    lx, ly, anchor, text);
+			                    "font-size=\"11\" fill=\"#222\">%s</text>",
+			                    la, ly, text);
 		if (st == PB_OK)
 			st = pb__buf_adds(&b, "</g>\n");
 	}

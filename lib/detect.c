@@ -687,3 +687,289 @@ enum pb_status pb_detect_drivers(const struct pb_change *ch, const struct pb_det
 	qsort(out, ncomp, sizeof(*out), ch->direction >= 0 ? driver_cmp_up : driver_cmp_down);
 	return PB_OK;
 }
+
+/* ---- series tables from CSV ------------------------------------------------- */
+
+struct csv_in {
+	const char *p, *end;
+	const char *file;
+	uint64_t line;       /* line of the current field's start */
+	uint32_t col;        /* 1-based field number in the record */
+	char field[PB_SERIES_MAX_FIELD + 1];
+	size_t flen;
+};
+
+enum field_end { FIELD_MORE, FIELD_LAST, FIELD_NONE };
+
+/* Reads the next field into in->field. *how says whether the record goes on,
+ * ended with this field, or there was nothing left (end of input). */
+static enum pb_status csv_field(struct csv_in *in, enum field_end *how, struct pb_error *err)
+{
+	in->flen = 0;
+	if (in->p >= in->end) {
+		*how = FIELD_NONE;
+		return PB_OK;
+	}
+	bool quoted = *in->p == '"';
+	if (quoted)
+		in->p++;
+	for (;;) {
+		if (in->p >= in->end) {
+			if (quoted)
+				return pb__err_at(err, PB_EFORMAT, in->file, in->line, in->col,
+				                  "a quoted field is not closed");
+			*how = FIELD_LAST;
+			break;
+		}
+		char c = *in->p;
+		if (quoted && c == '"') {
+			if (in->p + 1 < in->end && in->p[1] == '"') {
+				in->p++;
+			} else {
+				in->p++;
+				quoted = false;
+				if (in->p < in->end && *in->p != ',' && *in->p != '\n' && *in->p != '\r')
+					return pb__err_at(err, PB_EFORMAT, in->file, in->line, in->col,
+					                  "text after a closing quote");
+				continue;
+			}
+		} else if (!quoted && c == ',') {
+			in->p++;
+			*how = FIELD_MORE;
+			break;
+		} else if (!quoted && (c == '\n' || c == '\r')) {
+			if (c == '\r' && (in->p + 1 >= in->end || in->p[1] != '\n'))
+				return pb__err_at(err, PB_EFORMAT, in->file, in->line, in->col,
+				                  "a carriage return without a line feed");
+			in->p += c == '\r' ? 2 : 1;
+			*how = FIELD_LAST;
+			break;
+		} else if (!quoted && c == '"') {
+			return pb__err_at(err, PB_EFORMAT, in->file, in->line, in->col,
+			                  "a quote inside an unquoted field");
+		} else if (c == '\n') {
+			in->line++; /* inside quotes */
+		}
+		if (in->flen == PB_SERIES_MAX_FIELD)
+			return pb__err_at(err, PB_ELIMIT, in->file, in->line, in->col,
+			                  "a field is longer than %d bytes", PB_SERIES_MAX_FIELD);
+		in->field[in->flen++] = *in->p++;
+	}
+	in->field[in->flen] = '\0';
+	return PB_OK;
+}
+
+/* A decimal number as CSV exports write it: [-+]digits[.digits][e[-+]digits]
+ * (also ".5"); no hex, no inf or nan. */
+static bool parse_number(const char *s, size_t n, double *out)
+{
+	size_t i = 0, digits = 0;
+	if (i < n && (s[i] == '-' || s[i] == '+'))
+		i++;
+	while (i < n && s[i] >= '0' && s[i] <= '9') {
+		i++;
+		digits++;
+	}
+	if (i < n && s[i] == '.') {
+		i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			i++;
+			digits++;
+		}
+	}
+	if (!digits)
+		return false;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		size_t ed = 0;
+		i++;
+		if (i < n && (s[i] == '-' || s[i] == '+'))
+			i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			i++;
+			ed++;
+		}
+		if (!ed)
+			return false;
+	}
+	if (i != n)
+		return false;
+	char *end;
+	double v = strtod(s, &end);
+	if (end != s + n || !isfinite(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+void pb_series_table_release(struct pb_series_table *t)
+{
+	if (!t)
+		return;
+	for (size_t c = 0; c < t->ncols; c++)
+		free(t->names ? t->names[c] : NULL);
+	free(t->names);
+	free(t->times);
+	free(t->values);
+	free(t->total);
+	memset(t, 0, sizeof(*t));
+}
+
+enum pb_status pb_series_table_parse(const char *data, size_t len, const char *file,
+                                     struct pb_series_table *out, struct pb_error *err)
+{
+	struct csv_in in = { data, data + len, file ? file : "", 1, 1, { 0 }, 0 };
+	double *rows = NULL; /* row-major while reading */
+	size_t cap = 0;
+	enum field_end how = FIELD_MORE;
+	enum pb_status st;
+	memset(out, 0, sizeof(*out));
+	if (len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3))
+		in.p += 3; /* a byte order mark */
+
+	/* header */
+	size_t ncap = 0;
+	while (how == FIELD_MORE) {
+		st = csv_field(&in, &how, err);
+		if (st != PB_OK)
+			goto fail;
+		if (how == FIELD_NONE)
+			break;
+		if (in.col == 1) {
+			in.col++;
+			continue; /* the time column's name does not matter */
+		}
+		if (out->ncols == PB_SERIES_MAX_COLS) {
+			st = pb__err_at(err, PB_ELIMIT, in.file, in.line, in.col,
+			                "more than %d value columns", PB_SERIES_MAX_COLS);
+			goto fail;
+		}
+		if (!pb__utf8_valid(in.field, in.flen, NULL)) {
+			st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
+			                "the column name is not UTF-8");
+			goto fail;
+		}
+		if (out->ncols == ncap) {
+			ncap = ncap ? 2 * ncap : 8;
+			char **nn = realloc(out->names, ncap * sizeof(*nn));
+			if (!nn)
+				goto nomem;
+			out->names = nn;
+		}
+		out->names[out->ncols] = pb__strndup(in.field, in.flen);
+		if (!out->names[out->ncols])
+			goto nomem;
+		out->ncols++;
+		in.col++;
+	}
+	if (out->ncols == 0) {
+		st = pb__err_at(err, PB_EFORMAT, in.file, 1, 0,
+		                "the header needs a time column and at least one value column");
+		goto fail;
+	}
+
+	/* rows */
+	const size_t w = out->ncols;
+	for (;;) {
+		in.line++;
+		in.col = 1;
+		int64_t t = 0;
+		size_t got = 0;
+		how = FIELD_MORE;
+		while (how == FIELD_MORE) {
+			st = csv_field(&in, &how, err);
+			if (st != PB_OK)
+				goto fail;
+			if (how == FIELD_NONE)
+				break;
+			if (got == 0 && how == FIELD_LAST && in.flen == 0)
+				break; /* an empty line */
+			if (got == w + 1) {
+				st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
+				                "more fields than the header's %zu", w + 1);
+				goto fail;
+			}
+			if (got == 0) {
+				if (out->n == PB_SERIES_MAX_ROWS || (out->n + 1) * w > PB_SERIES_MAX_CELLS) {
+					st = pb__err_at(err, PB_ELIMIT, in.file, in.line, 0,
+					                "more than %u rows or %u cells", PB_SERIES_MAX_ROWS,
+					                PB_SERIES_MAX_CELLS);
+					goto fail;
+				}
+				if (out->n == cap) {
+					size_t nc = cap ? 2 * cap : 256;
+					double *nr = realloc(rows, nc * w * sizeof(*nr));
+					int64_t *nt = realloc(out->times, nc * sizeof(*nt));
+					if (nr)
+						rows = nr;
+					if (nt)
+						out->times = nt;
+					if (!nr || !nt)
+						goto nomem;
+					cap = nc;
+				}
+				if (!pb__time_parse(in.field, in.flen, &t, NULL)) {
+					st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
+					                "'%.40s' is not a date or time", in.field);
+					goto fail;
+				}
+				if (out->n > 0 && t < out->times[out->n - 1]) {
+					st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
+					                "time %.40s is before the previous row's", in.field);
+					goto fail;
+				}
+			} else {
+				double v = 0;
+				if (in.flen > 0 && !parse_number(in.field, in.flen, &v)) {
+					st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
+					                "'%.40s' is not a number", in.field);
+					goto fail;
+				}
+				rows[out->n * w + got - 1] = v;
+			}
+			got++;
+			in.col++;
+		}
+		if (how == FIELD_NONE && got == 0)
+			break;
+		if (got == 0)
+			continue;
+		if (got != w + 1) {
+			st = pb__err_at(err, PB_EFORMAT, in.file, in.line, (uint32_t)got,
+			                "%zu fields, the header has %zu", got, w + 1);
+			goto fail;
+		}
+		out->times[out->n++] = t;
+		if (how == FIELD_NONE)
+			break;
+	}
+	if (out->n == 0) {
+		st = pb__err_at(err, PB_EINVAL, in.file, 0, 0, "no rows after the header");
+		goto fail;
+	}
+
+	out->values = malloc(out->n * w * sizeof(*out->values));
+	out->total = malloc(out->n * sizeof(*out->total));
+	if (!out->values || !out->total)
+		goto nomem;
+	for (size_t i = 0; i < out->n; i++) {
+		double sum = 0;
+		for (size_t c = 0; c < w; c++) {
+			out->values[c * out->n + i] = rows[i * w + c];
+			sum += rows[i * w + c];
+		}
+		if (!isfinite(sum)) {
+			st = pb__err_at(err, PB_EFORMAT, in.file, 0, 0, "row %zu sums to more than a double holds",
+			                i + 1);
+			goto fail;
+		}
+		out->total[i].t = out->times[i];
+		out->total[i].v = sum;
+	}
+	free(rows);
+	return PB_OK;
+nomem:
+	st = pb__err(err, PB_ENOMEM, "out of memory reading '%s'", in.file);
+fail:
+	free(rows);
+	return st;
+}
