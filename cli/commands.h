@@ -1,6 +1,11 @@
 /* commands.h - the list of probity commands: CMD(name, one-line help).
  * main.c turns it into the command table; each cli/cmd_<name>.c defines
  * `int cmd_<name>(int argc, char **argv)`. Keep it in alphabetical order. */
+CMD(accounts, "list billing accounts and sub-accounts seen in the exports")
+CMD(decide, "allow or deny one request, with the reason")
 CMD(detect, "find level shifts and spikes in a series, and their drivers")
+CMD(ingest, "load billing/usage exports (FOCUS CSV, gzip, zstd)")
 CMD(init, "create a workspace")
+CMD(serve, "serve decisions to API gateways (nginx, Envoy, OPA clients)")
+CMD(sources, "list the usage exports loaded")
 CMD(version, "print the version")

@@ -189,6 +189,101 @@ const struct pb_unit *pb_catalog_unit(const struct pb_catalog *cat, struct pb_st
 /* ===================================================================== */
 /* Usage evidence: ingest of billing exports                             */
 /* ===================================================================== */
+/* Loading billing/usage exports (FOCUS 1.0-1.3 CSV, plain, gzip or zstd) into
+ * the workspace. Rows are checked, aggregated per day and key, and cited back
+ * to their source file (by SHA-256) and lines. See docs/ingest.md. */
+
+struct pb_ingest_options {
+	unsigned threads;          /* threads in all (reading + parsing); 0 = one per CPU */
+	size_t max_record;         /* longest record in bytes; 0 = 1 MiB */
+	size_t chunk_size;         /* bytes handed to a parser at a time; 0 = 4 MiB */
+	pb_progress_fn progress;   /* may be NULL */
+	void *progress_ctx;
+};
+
+/* One kind of warning seen in a source: rows were accepted, but some value in
+ * `column` did not conform. */
+struct pb_ingest_warning {
+	char kind[32];      /* stable name: "value-case", "unknown-region", ... */
+	char column[48];    /* FOCUS column, or "" */
+	uint64_t count;     /* rows that drew it */
+	uint64_t first_line;
+	char text[128];     /* what it means */
+	char example[96];   /* an example value (metadata columns only), or "" */
+};
+
+struct pb_ingest_report {
+	char name[256];           /* as given */
+	char sha256[65];
+	uint64_t size;            /* raw bytes */
+	char compression[8];      /* none, gzip, zstd */
+	char format[16];          /* focus */
+	char version[8];          /* FOCUS version detected from the header */
+	bool already;             /* the same bytes were ingested before: nothing changed */
+	int64_t source_id;
+	uint64_t rows_read, rows_accepted, rows_rejected, rows_with_warnings;
+	uint64_t blank_lines;     /* empty lines, not rows */
+	uint64_t aggregates;      /* usage_day rows written */
+	size_t columns, columns_ignored;
+	char missing_mandatory[1024]; /* FOCUS-mandatory columns absent (accepted anyway) */
+	char rejects_path[1024];  /* rejects file in the workspace, or "" when none */
+	char first_day[11], last_day[11];
+	char names[16];           /* "pseudonymised" or "clear" */
+	struct pb_ingest_warning *warnings;
+	size_t nwarnings;
+	double seconds;
+	unsigned threads;
+};
+void pb_ingest_report_release(struct pb_ingest_report *r);
+
+/* Ingests one usage export at path ("-" = standard input; a copy of what was
+ * read is kept in the workspace's sources/ folder, since a pipe cannot be read
+ * again). On success *rep describes the outcome (release it with
+ * pb_ingest_report_release), including rows rejected, which is not an error.
+ * The workspace changes in one transaction: a failure or a crash leaves it as
+ * it was. Errors: PB_ENOENT/PB_EPERM/PB_EIO (the file), PB_EFORMAT (not a
+ * FOCUS CSV, corrupt or truncated compression, missing required columns: the
+ * message names them), PB_ELIMIT (a record over max_record), PB_EPERM (a
+ * read-only workspace), PB_EDB. */
+enum pb_status pb_usage_ingest(struct pb_ws *ws, const struct pb_catalog *cat, const char *path,
+                               const struct pb_ingest_options *opts, struct pb_ingest_report *rep,
+                               struct pb_error *err);
+
+/* A loaded source, for listings. */
+struct pb_source_info {
+	int64_t id;
+	char sha256[65];
+	uint64_t size;
+	char name[256];
+	char path[1024];
+	char compression[8];
+	char format[16];
+	char version[8];
+	char ingested_at[24];
+	uint64_t rows_read, rows_accepted, rows_rejected, rows_with_warnings;
+	char first_day[11], last_day[11];
+	char names[16];
+	char rejects_file[1024];
+};
+/* All sources in load order; free *out with free(). */
+enum pb_status pb_usage_sources(struct pb_ws *ws, struct pb_source_info **out, size_t *n,
+                                struct pb_error *err);
+
+struct pb_account_info {
+	char kind[8];               /* "billing" or "sub" */
+	char account_id[128];
+	char billing_account_id[128]; /* for a sub-account */
+	char name[128];             /* pseudonym (ps:...) or clear */
+	char provider[64];
+	char first_day[11], last_day[11];
+	char billed_cost[48];       /* exact decimal sum over all sources */
+	char currency[8];           /* when one currency; "" when mixed or none */
+	uint64_t rows;
+	char customer[128];         /* the customer it belongs to, or "" */
+};
+/* Billing accounts and sub-accounts seen in the exports; free *out with free(). */
+enum pb_status pb_usage_accounts(struct pb_ws *ws, struct pb_account_info **out, size_t *n,
+                                 struct pb_error *err);
 
 /* ===================================================================== */
 /* Customers and profiles                                                */
@@ -444,6 +539,151 @@ enum pb_status pb_chart_save(const char *path, const char *svg, size_t len, stru
 /* ===================================================================== */
 /* Decisions                                                             */
 /* ===================================================================== */
+/* Entitlements are the set of enforcement rules in force, kept in the
+ * workspace as numbered versions. A version is immutable once written; the
+ * plan module writes version N+1 when a plan is applied or rolled back (see
+ * lib/entitlements.h, pb__entitlements_publish). The decision engine compiles
+ * one version into an in-memory table and answers allow/deny for a request.
+ * The semantics are in docs/enforcement.md; in short: a request is denied when
+ * some plan has an in-force disable that may apply to it and no in-force keep
+ * of the same plan that surely applies to it. */
+
+/* Selector dimensions of a rule. An empty set means "any". */
+enum pb_dim {
+	PB_DIM_ACCOUNT = 0, /* billing accounts (never empty: a rule names its accounts) */
+	PB_DIM_SUBACCOUNT,  /* sub-accounts (subscriptions, member accounts) */
+	PB_DIM_CATEGORY,    /* FOCUS ServiceCategory */
+	PB_DIM_SUBCATEGORY, /* FOCUS ServiceSubcategory */
+	PB_DIM_SERVICE,     /* FOCUS ServiceName (aliases resolved by the catalog) */
+	PB_DIM_CAPABILITY,  /* catalog capability: "speech-to-text", ... */
+	PB_DIM_REGION,      /* region id (any spelling the catalog knows) */
+	PB_DIM_COUNTRY,     /* ISO 3166-1 alpha-2 country of the region */
+	PB_DIM_COUNT
+};
+/* The selector key of a dimension: "account", "subaccount", "category",
+ * "subcategory", "service", "capability", "region", "country". */
+const char *pb_dim_name(enum pb_dim d);
+
+enum pb_effect {
+	PB_EFFECT_DISABLE = 1, /* cut what the selector names */
+	PB_EFFECT_KEEP = 2     /* carve-out: wins over disables of the same plan */
+};
+
+#define PB_TIME_OPEN_START INT64_MIN /* rule in force since always */
+#define PB_TIME_OPEN_END INT64_MAX   /* rule in force for ever */
+
+/* One enforcement rule. Values are compared after trimming and ASCII case
+ * folding. A rule is in force at time t when from <= t < until. */
+struct pb_rule {
+	const char *plan;     /* plan id, e.g. "12" */
+	const char *case_ref; /* case id, e.g. "2025-007" */
+	enum pb_effect effect;
+	int64_t from;         /* PB_TIME_OPEN_START for an open start */
+	int64_t until;        /* PB_TIME_OPEN_END for an open end */
+	const char *const *values[PB_DIM_COUNT]; /* per dimension, nvalues[d] strings */
+	size_t nvalues[PB_DIM_COUNT];
+};
+
+/* Caps that publishing enforces (PB_ELIMIT beyond them). */
+#define PB_RULES_MAX 1000000       /* rules in one version */
+#define PB_RULE_VALUES_MAX 10000   /* values in one dimension of one rule */
+#define PB_RULE_VALUE_LEN_MAX 256  /* bytes in one value, plan or case id */
+
+/* Renders the selector of r as text, "subaccount=s1 category=Storage
+ * country=NL" (dimensions in enum order, values joined by ',', quoted with ''
+ * when they hold a space, comma or quote); the account dimension is left out
+ * unless with_accounts. Always terminates buf; returns false when cut. */
+bool pb_rule_selector(const struct pb_rule *r, bool with_accounts, char *buf, size_t cap);
+
+/* One loaded version. */
+struct pb_entitlements;
+
+/* Loads version `version` of the workspace's entitlements, or the latest
+ * when version is 0. A workspace where nothing was ever published has the
+ * empty version 0 (everything allowed); asking for a version that does not
+ * exist fails with PB_ENOENT. Free with pb_entitlements_free. */
+enum pb_status pb_entitlements_load(struct pb_ws *ws, int64_t version,
+                                    struct pb_entitlements **out, struct pb_error *err);
+void pb_entitlements_free(struct pb_entitlements *e);
+/* The latest version number (0 when none); a cheap query for reloaders. */
+enum pb_status pb_entitlements_latest(struct pb_ws *ws, int64_t *version,
+                                      struct pb_error *err);
+int64_t pb_entitlements_version(const struct pb_entitlements *e);
+int64_t pb_entitlements_created_ms(const struct pb_entitlements *e); /* 0 for version 0 */
+const char *pb_entitlements_reason(const struct pb_entitlements *e); /* "" for version 0 */
+/* Hex SHA-256 of the version's canonical JSON (rules in order). */
+const char *pb_entitlements_sha256(const struct pb_entitlements *e);
+size_t pb_entitlements_count(const struct pb_entitlements *e);
+/* Rule i (0-based, in the version's order); the pointer lives as long as e. */
+const struct pb_rule *pb_entitlements_rule(const struct pb_entitlements *e, size_t i);
+
+/* The compiled decision table of one version. Read-only once built: any
+ * number of threads may call pb_decide on it at once. */
+struct pb_decider;
+
+/* Compiles e with the catalog cat (service -> category, subcategory and
+ * capabilities; region -> country). e and cat must outlive the decider.
+ * Compiling does not touch the workspace, so a server builds the next table
+ * beside the one that is serving and swaps a pointer. */
+enum pb_status pb_decider_new(const struct pb_entitlements *e, const struct pb_catalog *cat,
+                              struct pb_decider **out, struct pb_error *err);
+void pb_decider_free(struct pb_decider *d);
+const struct pb_entitlements *pb_decider_entitlements(const struct pb_decider *d);
+
+/* A question. Absent fields have ptr == NULL (or len 0). */
+struct pb_decide_request {
+	struct pb_str account;    /* billing account id (required) */
+	struct pb_str subaccount;
+	struct pb_str service;    /* ServiceName or an alias (required) */
+	struct pb_str region;     /* any spelling the catalog knows (required) */
+	struct pb_str capability; /* the capability the call exercises, when the caller knows */
+	struct pb_str sku_meter;  /* SKU meter, to tell capabilities of one service apart */
+	int64_t at;               /* the time of the request */
+};
+
+enum pb_why {
+	PB_WHY_NO_RULES = 0, /* allow: no rule in force names the account */
+	PB_WHY_NO_MATCH,     /* allow: rules name the account, none applies */
+	PB_WHY_KEPT,         /* allow: a disable applied, a keep of its plan won */
+	PB_WHY_DISABLED      /* deny: a disable applied and no keep of its plan did */
+};
+const char *pb_why_name(enum pb_why w); /* "no-rules", "no-match", "kept", "disabled" */
+
+/* What the decision could not tell from the request, and so treated as
+ * "could be anything" (fail closed: a disable may apply, a keep may not). */
+#define PB_DECIDE_UNKNOWN_SERVICE 0x01    /* service not in the catalog */
+#define PB_DECIDE_UNKNOWN_REGION 0x02     /* region not in the catalog */
+#define PB_DECIDE_SEVERAL_CAPS 0x04       /* service offers several capabilities, none named */
+#define PB_DECIDE_NO_SUBACCOUNT 0x08      /* a rule names sub-accounts, the request none */
+#define PB_DECIDE_CAP_IGNORED 0x10        /* named capability/meter not offered by the service */
+
+struct pb_decision {
+	bool allow;
+	enum pb_why why;
+	int64_t version;            /* entitlements version that decided */
+	const struct pb_rule *rule; /* DISABLED: the disable; KEPT: the keep; else NULL */
+	size_t rule_index;          /* index of rule in its version */
+	unsigned flags;             /* PB_DECIDE_* that mattered for the rules consulted */
+};
+
+/* Decides req against d. Never fails: missing or unknown inputs are handled
+ * as docs/enforcement.md says. Takes well under a microsecond. */
+void pb_decide(const struct pb_decider *d, const struct pb_decide_request *req,
+               struct pb_decision *out);
+
+/* The names of the PB_DECIDE_* bits set in flags, joined by sep
+ * ("no-subaccount,several-capabilities"), into buf; returns buf. */
+const char *pb_decide_flags(unsigned flags, const char *sep, char *buf, size_t cap);
+
+/* Writes the decision as one JSON object (no newline) into buf:
+ * {"decision_id":ID,"result":"allow"|"deny","allow":B,"version":N,"at":TIME,
+ *  "reason":{"why":..,"plan":..,"case":..,"effect":..,"rule":I,"selector":..},
+ *  (rule: the 1-based position of the rule in its version)
+ *  "unknown":[..],"input":{..}}. decision_id is left out when id is NULL.
+ * Input strings are escaped and cut at 256 bytes. Returns the length written,
+ * or 0 when cap is too small (then buf holds an empty string). */
+size_t pb_decision_json(const struct pb_decision *d, const struct pb_decide_request *req,
+                        const char *id, char *buf, size_t cap);
 
 /* ===================================================================== */
 /* Internal communications                                               */

@@ -118,7 +118,7 @@ static const char schema_v1[] =
 	");"
 	/* readable form of usage_day */
 	"CREATE VIEW usage AS SELECT"
-	"  u.source_id, u.day, pb_day(u.day) AS date,"
+	"  u.source_id, u.day, date(u.day * 86400, 'unixepoch') AS date,"
 	"  a.value AS account, s.value AS subaccount, p.value AS provider,"
 	"  c.value AS category, sc.value AS subcategory, sv.value AS service,"
 	"  m.value AS sku_meter, cap.value AS capability, r.value AS region,"
@@ -140,7 +140,40 @@ static const char schema_v1[] =
 	" JOIN dim cc ON cc.id = u.charge_category"
 	" LEFT JOIN dim cu ON cu.id = u.currency;";
 
+/* Entitlements (decide module): immutable numbered versions of the rules in
+ * force. Written only by pb__entitlements_publish; triggers refuse any change
+ * to a written version. */
+static const char schema_v3[] =
+	"CREATE TABLE entitlement_version ("
+	"  version INTEGER PRIMARY KEY,"
+	"  created_at TEXT NOT NULL,"       /* ISO 8601 UTC */
+	"  created_ms INTEGER NOT NULL,"    /* ms since the epoch, for decision-log checks */
+	"  reason TEXT NOT NULL,"
+	"  nrules INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL"            /* of the canonical JSON of the rules */
+	");"
+	"CREATE TABLE entitlement_rule ("
+	"  version INTEGER NOT NULL REFERENCES entitlement_version(version),"
+	"  idx INTEGER NOT NULL,"           /* 0-based order within the version */
+	"  plan TEXT NOT NULL,"
+	"  case_ref TEXT NOT NULL,"
+	"  effect TEXT NOT NULL CHECK (effect IN ('disable', 'keep')),"
+	"  valid_from INTEGER,"             /* NULL: open */
+	"  valid_until INTEGER,"            /* NULL: open */
+	"  selector TEXT NOT NULL,"         /* JSON object: dimension -> array of values */
+	"  PRIMARY KEY (version, idx)"
+	") WITHOUT ROWID;"
+	"CREATE TRIGGER entitlement_version_no_update BEFORE UPDATE ON entitlement_version"
+	" BEGIN SELECT RAISE(ABORT, 'entitlement versions are immutable'); END;"
+	"CREATE TRIGGER entitlement_version_no_delete BEFORE DELETE ON entitlement_version"
+	" BEGIN SELECT RAISE(ABORT, 'entitlement versions are immutable'); END;"
+	"CREATE TRIGGER entitlement_rule_no_update BEFORE UPDATE ON entitlement_rule"
+	" BEGIN SELECT RAISE(ABORT, 'entitlement versions are immutable'); END;"
+	"CREATE TRIGGER entitlement_rule_no_delete BEFORE DELETE ON entitlement_rule"
+	" BEGIN SELECT RAISE(ABORT, 'entitlement versions are immutable'); END;";
+
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
+	{ 3, "entitlement versions", schema_v3 },
 };
 const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

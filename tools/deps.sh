@@ -9,6 +9,7 @@ PACKAGES="
   libsqlite3-dev libsodium-dev libssl-dev zlib1g-dev libzstd-dev libisal-dev
   libjansson-dev
   sqlite3 python3 gzip zstd
+  nginx curl
   chromium
 "
 
