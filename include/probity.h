@@ -330,6 +330,10 @@ struct pb_detect_config {
 	                          this for `quiet` points ... ; 0.5 */
 	uint32_t quiet;        /* ... ; 5 */
 	uint32_t hold;         /* and not before `hold` points after it was raised; 25 */
+	double escalate_ratio; /* while a change is open, a new record deviation
+	                          more than this times the open change's |delta|
+	                          closes it and raises a new change (a jump on top
+	                          of a ramp); 0 = never; 2.0 */
 	uint32_t warmup;       /* deviations a scale must have seen before it may
 	                          raise a change; 64 */
 	uint32_t memory;       /* "the largest earlier deviation" is the largest of
