@@ -503,9 +503,9 @@ struct pb_chart_series {
 	const double *values;
 };
 
-/* A stacked area chart of nseries series over n shared times (in order),
- * largest total at the bottom of the legend order given. Negative values are
- * drawn as zero. *svg gets a new NUL-terminated string (free with free()),
+/* A stacked area chart of nseries series over n shared times (not going
+ * backwards): the first series at the bottom of the stack; the legend lists
+ * the top band first, like the picture. Negative values are drawn as zero. *svg gets a new NUL-terminated string (free with free()),
  * *len its length. Fails with PB_EINVAL for n < 2, nseries 0 or > 64, times not
  * increasing, or a non-finite value. */
 enum pb_status pb_chart_stacked(const int64_t *times, size_t n, const struct pb_chart_series *series,
