@@ -305,10 +305,11 @@ enum pb_status pb_usage_accounts(struct pb_ws *ws, struct pb_account_info **out,
  * point itself and on the means of the last 4, 16 and 64 points (scales), so
  * that a spike, a burst and a small lasting shift are all seen. A point raises
  * a change when, on some scale, its deviation is larger than every earlier
- * deviation on that scale (ratio > min_ratio). After a change the detector
- * stays quiet until the series has settled (no repeated alerts for the same
- * shift). One configuration serves every series; the detector never sees
- * labels. */
+ * deviation on that scale in the last `memory` points (ratio > min_ratio).
+ * After a change the detector stays quiet until the series has settled (no
+ * repeated alerts for the same shift), unless a change at least
+ * escalate_ratio times as large comes. One configuration serves every series;
+ * the detector never sees labels. */
 
 /* The detector's settings; pb_detect_config_init sets the defaults given
  * here, which are the ones measured on NAB (docs/detection.md). Counts are in

@@ -6,11 +6,12 @@
  * value is the median of the last `window` points (level baseline) or, when
  * the series has a period that predicts it better, the median of the same
  * scale's mean one, two and three periods ago (seasonal baseline). A scale
- * "fires" when its deviation is larger than the largest deviation it has ever
- * seen (a record, ratio > min_ratio): that makes the detector scale-free and
- * self-calibrating, so one configuration fits every series. After a change
- * is raised the detector stays quiet until the ratio has dropped for a while,
- * so one shift gives one alert.
+ * "fires" when its deviation is larger than the largest deviation it saw in
+ * the last `memory` points (a record, ratio > min_ratio): that makes the
+ * detector scale-free and self-calibrating, so one configuration fits every
+ * series. After a change is raised the detector stays quiet until the ratio
+ * has dropped for a while, so one shift gives one alert; only a record more
+ * than escalate_ratio times the open change raises a new one meanwhile.
  *
  * Costs per point: a binary search and one memmove in the sorted window
  * (O(window) bytes, a few hundred ns at the default), O(1) per scale.
