@@ -101,8 +101,13 @@ static void print_report(const struct pb_ingest_report *r)
 		       r->name, (long long)r->source_id, r->sha256);
 		return;
 	}
-	printf("ingested '%s': FOCUS %s, %s, compression %s, sha256 %s\n", r->name, r->version,
-	       size, r->compression, r->sha256);
+	if (strcmp(r->format, "focus") == 0)
+		printf("ingested '%s': FOCUS %s, %s, compression %s, sha256 %s\n", r->name,
+		       r->version, size, r->compression, r->sha256);
+	else
+		printf("ingested '%s': %s %s export mapped onto FOCUS, %s, compression %s, sha256 %s\n",
+		       r->name, strcmp(r->format, "aws-cur") == 0 ? "AWS CUR" : "Azure cost", r->version,
+		       size, r->compression, r->sha256);
 	printf("  rows: %llu read = %llu accepted + %llu rejected; %llu with warnings",
 	       (unsigned long long)r->rows_read, (unsigned long long)r->rows_accepted,
 	       (unsigned long long)r->rows_rejected, (unsigned long long)r->rows_with_warnings);

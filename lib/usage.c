@@ -26,6 +26,7 @@
 #include "hmap.h"
 #include "source.h"
 #include "store.h"
+#include "usage.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -279,6 +280,9 @@ struct ingest {
 	struct worker *workers;  /* [0] is the calling thread */
 	unsigned nworkers;
 	bool oom;
+	/* recompute mode (pb__usage_recompute): no workspace writes */
+	pb__usage_agg_fn recompute;
+	void *recompute_ctx;
 };
 
 static bool rej_add(struct chunk *ch, uint64_t line, uint32_t field, const char *reason,
@@ -610,6 +614,9 @@ static void pseudonym(const uint8_t key[32], const char *column, struct pb_str v
 struct dimcache {
 	struct pb_hmap map;
 	sqlite3_stmt *sel, *ins;
+	bool virt;        /* recompute mode: ids are local, strings kept here */
+	char **strs;
+	size_t nstrs, cap;
 };
 
 /* The id of a string in the dim table (0 for a null view); -1 on error. */
@@ -621,6 +628,24 @@ static int64_t dim_id(struct pb_ws *ws, struct dimcache *dc, struct pb_str v)
 	if (hit)
 		return (int64_t)(intptr_t)hit;
 	int64_t id = -1;
+	if (dc->virt) {
+		if (dc->nstrs == dc->cap) {
+			size_t nc = dc->cap ? 2 * dc->cap : 64;
+			char **ns = realloc(dc->strs, nc * sizeof(*ns));
+			if (!ns)
+				return -1;
+			dc->strs = ns;
+			dc->cap = nc;
+		}
+		char *copy = pb__strndup(v.ptr, v.len);
+		if (!copy)
+			return -1;
+		dc->strs[dc->nstrs++] = copy;
+		id = (int64_t)dc->nstrs;
+		if (pb__hmap_put(&dc->map, v.ptr, v.len, (void *)(intptr_t)id, NULL) == PB_ENOMEM)
+			return -1;
+		return id;
+	}
 	sqlite3_reset(dc->sel);
 	sqlite3_bind_text(dc->sel, 1, v.ptr, (int)v.len, SQLITE_STATIC);
 	int rc = sqlite3_step(dc->sel);
@@ -855,8 +880,11 @@ static enum pb_status finalize(struct pb_ws *ws, struct ingest *in, struct aggta
 	bool keep_names = kn && (strcmp(kn, "true") == 0 || strcmp(kn, "yes") == 0 ||
 	                         strcmp(kn, "1") == 0);
 	pb__strlcpy(rep->names, keep_names ? "clear" : "pseudonymised", sizeof(rep->names));
-	if (!keep_names && (st = pb__ws_pseudo_key(ws, &pkey, err)))
+	if (!in->recompute && !keep_names && (st = pb__ws_pseudo_key(ws, &pkey, err)))
 		return st;
+	dc.virt = in->recompute != NULL;
+	if (dc.virt)
+		goto mapping;
 
 	if ((st = pb__ws_begin(ws, err)))
 		goto out;
@@ -879,6 +907,7 @@ static enum pb_status finalize(struct pb_ws *ws, struct ingest *in, struct aggta
 	    (st = pb__db_prepare(ws->db, "INSERT INTO dim(value) VALUES (?1)", &dc.ins, err)))
 		goto fail;
 
+mapping:
 	/* map every aggregate through the catalog and into dim ids */
 	fins = calloc(all->n ? all->n : 1, sizeof(*fins));
 	if (!fins) {
@@ -917,7 +946,8 @@ static enum pb_status finalize(struct pb_ws *ws, struct ingest *in, struct aggta
 			note_unknown(&unk, FW_UNKNOWN_SERVICE, a, k[K_SERVICE]);
 		if (!category.ptr && svc) {
 			category = pb__cstr(svc->category);
-			note_unknown(&unk, FW_CATEGORY_FROM_CATALOG, a, k[K_SERVICE]);
+			if (in->map.kind == PB_FORMAT_FOCUS) /* native exports never have one */
+				note_unknown(&unk, FW_CATEGORY_FROM_CATALOG, a, k[K_SERVICE]);
 		}
 		if (!subcategory.ptr && svc && category.ptr && strcmp(svc->category, category.ptr) == 0 &&
 		    in->map.col[FC_ServiceSubcategory] < 0)
@@ -1038,6 +1068,39 @@ static enum pb_status finalize(struct pb_ws *ws, struct ingest *in, struct aggta
 	}
 	/* a stable order for the rows makes the table easy to compare */
 	qsort(fins, nfin, sizeof(*fins), fin_cmp);
+	if (dc.virt) {
+		/* recompute mode: hand the aggregates out instead of storing them */
+		for (size_t i = 0; i < nfin; i++) {
+			const struct fin *f = &fins[i];
+			struct pb__usage_agg a;
+			memset(&a, 0, sizeof(a));
+			a.day = f->id[N_DAY];
+			struct pb_str *dst[N_COUNT] = {
+				[N_ACCOUNT] = &a.account, [N_SUB] = &a.subaccount,
+				[N_PROVIDER] = &a.provider, [N_CATEGORY] = &a.category,
+				[N_SUBCATEGORY] = &a.subcategory, [N_SERVICE] = &a.service,
+				[N_METER] = &a.sku_meter, [N_CAPABILITY] = &a.capability,
+				[N_REGION] = &a.region, [N_COUNTRY] = &a.country, [N_UNIT] = &a.unit,
+				[N_CHARGE] = &a.charge_category, [N_CURRENCY] = &a.currency,
+			};
+			for (int j = 1; j < N_COUNT; j++)
+				if (f->id[j] > 0)
+					*dst[j] = pb__cstr(dc.strs[f->id[j] - 1]);
+			a.quantity = f->a.q;
+			a.billed = f->a.billed;
+			a.effective = f->a.eff;
+			a.list = f->a.list;
+			a.rows = f->a.rows;
+			a.first_line = f->a.first;
+			a.last_line = f->a.last;
+			if (!in->recompute(in->recompute_ctx, &a)) {
+				st = pb__err(err, PB_EINTR, "stopped by the caller");
+				break;
+			}
+		}
+		rep->aggregates = nfin;
+		goto out;
+	}
 
 	/* warnings: from the rows (ctx totals) and from the mapping */
 	for (int w = 0; w < FW_COUNT; w++)
@@ -1277,6 +1340,9 @@ out:
 	sqlite3_finalize(dc.sel);
 	sqlite3_finalize(dc.ins);
 	pb__hmap_release(&dc.map);
+	for (size_t i = 0; i < dc.nstrs; i++)
+		free(dc.strs[i]);
+	free(dc.strs);
 	pb__hmap_release(&finmap);
 	pb__hmap_release(&acctmap);
 	free(fins);
@@ -1339,7 +1405,7 @@ static bool collect(struct ingest *in, uint64_t *next_seq, struct pb_ingest_repo
 		rep->rows_rejected += ch->rejected;
 		rep->rows_with_warnings += ch->warned;
 		rep->blank_lines += ch->blank;
-		if (ch->nrej) {
+		if (ch->nrej && rejf->fd >= 0) {
 			if (!*have_rejf) {
 				*have_rejf = true;
 				static const char head[] = "line,column,reason,record\n";
@@ -1387,9 +1453,10 @@ static bool collect(struct ingest *in, uint64_t *next_seq, struct pb_ingest_repo
 	}
 }
 
-enum pb_status pb_usage_ingest(struct pb_ws *ws, const struct pb_catalog *cat, const char *path,
-                               const struct pb_ingest_options *opts, struct pb_ingest_report *rep,
-                               struct pb_error *err)
+static enum pb_status ingest(struct pb_ws *ws, const struct pb_catalog *cat, const char *path,
+                             const struct pb_ingest_options *opts, struct pb_ingest_report *rep,
+                             pb__usage_agg_fn recompute, void *recompute_ctx,
+                             const char *expect_sha, struct pb_error *err)
 {
 	struct pb_ingest_options defaults = { 0 };
 	if (!opts)
@@ -1397,14 +1464,16 @@ enum pb_status pb_usage_ingest(struct pb_ws *ws, const struct pb_catalog *cat, c
 	memset(rep, 0, sizeof(*rep));
 	pb__strlcpy(rep->name, path, sizeof(rep->name));
 	double t0 = pb__mono();
-	enum pb_status st = pb__ws_require_writable(ws, "ingest", err);
-	if (st)
+	enum pb_status st = PB_OK;
+	char sha[65] = "";
+	if (recompute)
+		goto go;
+	if ((st = pb__ws_require_writable(ws, "ingest", err)))
 		return st;
 	remove_orphans(ws, PB_WS_REJECTS);
 	remove_orphans(ws, PB_WS_SOURCES);
 
 	/* a repeat of a file already loaded costs one hash, not a parse */
-	char sha[65] = "";
 	if (already_by_size(ws, path, sha)) {
 		rep->already = true;
 		pb__strlcpy(rep->sha256, sha, sizeof(rep->sha256));
@@ -1412,10 +1481,12 @@ enum pb_status pb_usage_ingest(struct pb_ws *ws, const struct pb_catalog *cat, c
 		rep->seconds = pb__mono() - t0;
 		return PB_OK;
 	}
-
+go:;
 	struct ingest in;
 	memset(&in, 0, sizeof(in));
 	in.cat = cat;
+	in.recompute = recompute;
+	in.recompute_ctx = recompute_ctx;
 	in.max_record = opts->max_record ? opts->max_record : DEFAULT_MAX_RECORD;
 	size_t chunk_size = opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK;
 	if (chunk_size < 2 * in.max_record + 4096)
@@ -1441,7 +1512,7 @@ enum pb_status pb_usage_ingest(struct pb_ws *ws, const struct pb_catalog *cat, c
 	char missing[1024] = "";
 	char *hdr_scratch = NULL;
 
-	if (strcmp(path, "-") == 0) {
+	if (strcmp(path, "-") == 0 && !recompute) {
 		char *dir = pb__ws_file(ws, PB_WS_SOURCES);
 		if (!dir) {
 			st = pb__err(err, PB_ENOMEM, "out of memory");
@@ -1457,7 +1528,7 @@ enum pb_status pb_usage_ingest(struct pb_ws *ws, const struct pb_catalog *cat, c
 		goto out;
 	src_open = true;
 	pb__strlcpy(rep->compression, pb__compression_name(src.comp), sizeof(rep->compression));
-	{
+	if (!recompute) {
 		char *dir = pb__ws_file(ws, PB_WS_REJECTS);
 		if (!dir) {
 			st = pb__err(err, PB_ENOMEM, "out of memory");
@@ -1775,6 +1846,12 @@ enum pb_status pb_usage_ingest(struct pb_ws *ws, const struct pb_catalog *cat, c
 		st = pb__err(err, PB_EINVAL, "internal error: counts do not reconcile");
 		goto out;
 	}
+	if (expect_sha && strcmp(expect_sha, rep->sha256) != 0) {
+		st = pb__err(err, PB_EVERIFY,
+		             "'%s' has changed: its SHA-256 is %s, the evidence cites %s", path,
+		             rep->sha256, expect_sha);
+		goto out;
+	}
 	st = finalize(ws, &in, &all, &src, rep->sha256, path, rejs, nrej, &reasons, &rejf, have_rejf,
 	              have_copy ? &copy : NULL, rep, &fxsum, err);
 	rep->seconds = pb__mono() - t0;
@@ -1826,6 +1903,24 @@ out:
 		pb__source_close(&src);
 	tmpf_discard(&rejf);
 	tmpf_discard(&copy);
+	return st;
+}
+
+enum pb_status pb_usage_ingest(struct pb_ws *ws, const struct pb_catalog *cat, const char *path,
+                               const struct pb_ingest_options *opts, struct pb_ingest_report *rep,
+                               struct pb_error *err)
+{
+	return ingest(ws, cat, path, opts, rep, NULL, NULL, NULL, err);
+}
+
+enum pb_status pb__usage_recompute(struct pb_ws *ws, const struct pb_catalog *cat,
+                                   const char *path, const char *expect_sha,
+                                   pb__usage_agg_fn fn, void *ctx, struct pb_error *err)
+{
+	struct pb_ingest_report rep;
+	struct pb_ingest_options o = { 0 };
+	enum pb_status st = ingest(ws, cat, path, &o, &rep, fn, ctx, expect_sha, err);
+	pb_ingest_report_release(&rep);
 	return st;
 }
 
