@@ -458,6 +458,28 @@ static inline uint64_t prefix_xor(uint64_t x)
 	return x;
 }
 
+/* Fills a field from its bytes [fstart, fend) holding nq quotes; false when
+ * its quotes are wrong (the caller then lets the field-at-a-time parser say
+ * how). clean: no byte outside the quotes that is not a quote. */
+static inline bool fill_field(struct pb_csv_field *f, const char *fstart, const char *fend,
+                              uint64_t nq, bool clean)
+{
+	if (nq == 0) {
+		f->ptr = fstart;
+		f->len = (uint32_t)(fend - fstart);
+		f->quoted = 0;
+		f->escaped = 0;
+		return true;
+	}
+	if (*fstart != '"' || fend - fstart < 2 || fend[-1] != '"' || !clean)
+		return false;
+	f->ptr = fstart + 1;
+	f->len = (uint32_t)(fend - fstart - 2);
+	f->quoted = 1;
+	f->escaped = nq > 2;
+	return true;
+}
+
 __attribute__((target("avx2"))) static inline void masks64_avx2(const char *p, uint64_t *q,
                                                                uint64_t *c, uint64_t *n)
 {

@@ -59,24 +59,11 @@ PB_BITMAP_NAME(const char *rec_start, const char *end, struct pb_csv_field *fiel
 				rec->problem_field = (uint32_t)nf + 1;
 				goto bad;
 			}
-			struct pb_csv_field *f = &fields[nf++];
-			if (nq == 0) {
-				f->ptr = fstart;
-				f->len = (uint32_t)(fend - fstart);
-				f->quoted = 0;
-				f->escaped = 0;
-			} else if (*fstart == '"' && fend - fstart >= 2 && fend[-1] == '"') {
-				f->ptr = fstart + 1;
-				f->len = (uint32_t)(fend - fstart - 2);
-				f->quoted = 1;
-				f->escaped = nq > 2;
-				if (badbefore - fbad != (uint64_t)(at - fend))
-					goto bad; /* a quote that is not doubled inside the field */
-			} else {
-				rec->problem = *fstart == '"' ? PB_CSV_AFTER_QUOTE : PB_CSV_STRAY_QUOTE;
-				rec->problem_field = (uint32_t)nf;
+			/* in a quoted field, a byte outside the quotes that is not a quote
+			 * means a quote that is not doubled */
+			if (!fill_field(&fields[nf++], fstart, fend, nq,
+			                badbefore - fbad == (uint64_t)(at - fend)))
 				goto bad;
-			}
 			fstart = at + 1;
 			fq = qbefore;
 			fbad = badbefore + 1; /* the separator itself is outside and not a quote */
@@ -107,28 +94,12 @@ PB_BITMAP_NAME(const char *rec_start, const char *end, struct pb_csv_field *fiel
 			rec->problem_field = (uint32_t)nf + 1;
 			goto bad;
 		}
-		uint64_t nq = qcount - fq;
 		const char *fend = end;
 		if (fend > fstart && fend[-1] == '\r')
 			fend--;
-		struct pb_csv_field *f = &fields[nf++];
-		if (nq == 0) {
-			f->ptr = fstart;
-			f->len = (uint32_t)(fend - fstart);
-			f->quoted = 0;
-			f->escaped = 0;
-		} else if (*fstart == '"' && fend - fstart >= 2 && fend[-1] == '"') {
-			f->ptr = fstart + 1;
-			f->len = (uint32_t)(fend - fstart - 2);
-			f->quoted = 1;
-			f->escaped = nq > 2;
-			if (badcount - fbad != (uint64_t)(end - fend))
-				goto bad;
-		} else {
-			rec->problem = *fstart == '"' ? PB_CSV_AFTER_QUOTE : PB_CSV_STRAY_QUOTE;
-			rec->problem_field = (uint32_t)nf;
+		if (!fill_field(&fields[nf++], fstart, fend, qcount - fq,
+		                badcount - fbad == (uint64_t)(end - fend)))
 			goto bad;
-		}
 		rec->nfields = nf;
 		rec->lines = lines;
 		return end;

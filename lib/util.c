@@ -348,6 +348,19 @@ bool pb__unhex(const char *hex, size_t hexlen, uint8_t *out, size_t n)
 /* buffers                                                               */
 /* ===================================================================== */
 
+void *pb__grow(void *arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap && arr)
+		return arr;
+	size_t nc = *cap ? *cap * 2 : 16;
+	if (nc > SIZE_MAX / elem)
+		return NULL;
+	void *p = realloc(arr, nc * elem);
+	if (p)
+		*cap = nc;
+	return p;
+}
+
 void pb__buf_init(struct pb_buf *b, size_t limit)
 {
 	b->data = NULL;
