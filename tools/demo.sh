@@ -46,3 +46,6 @@ run "$P" policy sql --dialect postgresql --at 2026-11-01 policies/no-mass-survei
 	> "$DEMO/no-mass-surveillance.postgresql.sql"
 head -12 "$DEMO/no-mass-surveillance.postgresql.sql"
 echo "... ($(wc -l < "$DEMO/no-mass-surveillance.postgresql.sql") lines in build/demo/no-mass-surveillance.postgresql.sql)"
+
+say "8. The case file: a case on the flagged customer, evidence, a decision, an exported log verified offline"
+"$ROOT/tools/demo-caselog.sh" "$BUILD" "$WS"

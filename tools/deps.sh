@@ -11,6 +11,8 @@ PACKAGES="
   postgresql
   sqlite3 python3 gzip zstd
   nginx curl
+  golang-go golang-golang-x-mod-dev
+  chromium
 "
 
 missing=""
