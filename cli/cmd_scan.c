@@ -27,6 +27,9 @@ static const char usage_text[] =
 	"  -e, --explain         for entities that did not match, show each indicator's\n"
 	"                        figure and how far it is from its threshold\n"
 	"  -n, --no-store        do not record the scan or its findings (read-only)\n"
+	"      --as USER         the acting user (analyst or admin) when the scan is recorded;\n"
+	"                        default: probity.conf's user. A recorded scan is an entry of\n"
+	"                        the audit log.\n"
 	"      --json            print the result document (docs/policy.md)\n"
 	"  -h, --help            show this help\n"
 	"\n"
@@ -149,6 +152,7 @@ int cmd_scan(int argc, char **argv)
 		{ "at", required_argument, NULL, 'T' },
 		{ "explain", no_argument, NULL, 'e' },
 		{ "no-store", no_argument, NULL, 'n' },
+		{ "as", required_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -176,6 +180,9 @@ int cmd_scan(int argc, char **argv)
 			break;
 		case 'n':
 			o.store = false;
+			break;
+		case 'A':
+			o.actor = optarg;
 			break;
 		case 'J':
 			json = true;

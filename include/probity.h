@@ -612,7 +612,10 @@ struct pb_scan_options {
 	const char *customer;  /* PB_SCAN_CUSTOMER */
 	int64_t at_day;        /* windows end the day before; INT64_MIN = the day after
 	                          the last day of usage */
-	bool store;            /* record the scan and its findings (needs a writable ws) */
+	bool store;            /* record the scan and its findings (needs a writable ws),
+	                          with an audit-log entry by actor */
+	const char *actor;     /* acting user when storing (analyst or admin); NULL = the
+	                          workspace default */
 	bool explain;          /* say, for entities no rule matched, how far each
 	                          indicator is from firing */
 };

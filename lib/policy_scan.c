@@ -9,6 +9,7 @@
  * states, which the compiled SQL follows too. Citations are gathered only for
  * the entities a rule matched, by reading their contributing aggregates again.
  */
+#include "case.h"
 #include "policy.h"
 #include "customer.h"
 
@@ -1012,6 +1013,10 @@ static enum pb_status store_scan(struct scan *s, json_t *doc, const struct pb_sc
 		return st;
 	if ((st = pb__ws_begin(s->ws, s->err)))
 		return st;
+	const char *actor;
+	if ((st = pb__acting_user(s->ws, o->actor, &actor, s->err)) ||
+	    (st = pb__user_require_role(s->ws, actor, "analyst,admin", s->err)))
+		goto fail;
 	if ((st = pb__db_prepare(db,
 	                         "INSERT INTO policy_scan(policy, policy_sha256, policy_text, at_day, "
 	                         "scope, started_at, entities, findings) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
@@ -1085,7 +1090,26 @@ static enum pb_status store_scan(struct scan *s, json_t *doc, const struct pb_sc
 		}
 	}
 	sqlite3_finalize(q);
-	(void)o;
+	q = NULL;
+	{
+		/* the scan is on the record: which policy (by hash), when, what it found */
+		json_t *d = json_object();
+		json_object_set_new(d, "policy", json_string(s->p->name));
+		json_object_set_new(d, "policy_sha256", json_string(s->p->sha256));
+		json_object_set_new(d, "at", json_string(at));
+		json_object_set_new(d, "scope", json_string(s->scope));
+		json_object_set_new(d, "entities", json_integer((json_int_t)s->nent));
+		json_object_set_new(d, "findings", json_integer((json_int_t)nf));
+		char *txt = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(d);
+		char subject[64];
+		pb__snprintf(subject, sizeof(subject), "scan/%lld", (long long)scan_id);
+		st = txt ? pb__audit_append(s->ws, actor, "policy.scan", 0, subject, txt, NULL, s->err)
+		         : pb__err(s->err, PB_ENOMEM, "out of memory");
+		free(txt);
+		if (st)
+			goto fail;
+	}
 	return pb__ws_commit(s->ws, s->err);
 fail:
 	sqlite3_finalize(q);
