@@ -27,10 +27,13 @@ PREFIX ?= /usr/local
 # Ed25519), libcrypto (SHA-256 with CPU extensions), zlib, zstd and ISA-L
 # (compressed exports), jansson (JSON), libyaml (policies), GMime (mail),
 # libmicrohttpd is not used: server/ has its own fuzzed HTTP/1.1 parser.
-PKGS := sqlite3 libsodium libcrypto zlib libzstd libisal jansson gmime-3.0
+PKGS := sqlite3 libsodium libcrypto zlib libzstd libisal jansson yaml-0.1 gmime-3.0
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wvla \
-        -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
+        -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(findstring clang,$(CC)),)
+WARN += -Wno-format-truncation
+endif
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif
@@ -41,6 +44,9 @@ LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 ifeq ($(VARIANT),release)
 OPT := -O2 -DNDEBUG
+else ifeq ($(VARIANT),fuzz)
+OPT := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+LDSAN := -fsanitize=address,undefined
 else ifeq ($(VARIANT),san)
 OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LDSAN := -fsanitize=address,undefined
@@ -66,7 +72,7 @@ REPLAY_BIN := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIBA := $(BUILD)/libprobity.a
 PROBITY := $(BUILD)/probity
 
-.PHONY: all release san check check-variant demo deps fuzz bench install clean docs-check
+.PHONY: all release san check check-variant demo deps fuzz fuzzers bench install clean
 .DEFAULT_GOAL := all
 
 all: $(PROBITY) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
@@ -100,6 +106,13 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBA)
 $(BUILD)/tools/%: tools/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -MMD -MP -o $@ $< $(LIBA) $(LIBS)
+
+# libFuzzer binaries (VARIANT=fuzz CC=clang; see tools/fuzz.sh).
+FUZZ_BIN := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/fuzz/fuzz_%)
+fuzzers: $(FUZZ_BIN)
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(LIBA) $(LIBS)
 
 # Each fuzz target also builds as a plain program that replays its corpus.
 $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(LIBA)

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -99,6 +100,8 @@ struct pb_ws;
 struct pb_ws_init_options {
 	bool keep_names;   /* store customer-chosen names in clear (default: pseudonymise) */
 	const char *name;  /* a label for the workspace, or NULL */
+	const char *user;  /* the default acting user written to probity.conf (`user =`),
+	                      or NULL; the caller then adds it (pb_user_add) */
 };
 
 /* Creates a new workspace in dir (created if missing; it must be empty or
@@ -189,26 +192,875 @@ const struct pb_unit *pb_catalog_unit(const struct pb_catalog *cat, struct pb_st
 /* ===================================================================== */
 /* Usage evidence: ingest of billing exports                             */
 /* ===================================================================== */
+/* Loading billing/usage exports (FOCUS 1.0-1.3 CSV, plain, gzip or zstd) into
+ * the workspace. Rows are checked, aggregated per day and key, and cited back
+ * to their source file (by SHA-256) and lines. See docs/ingest.md. */
+
+struct pb_ingest_options {
+	const char *actor;         /* acting user (analyst or admin); NULL = the workspace default */
+	unsigned threads;          /* threads in all (reading + parsing); 0 = one per CPU */
+	size_t max_record;         /* longest record in bytes; 0 = 1 MiB */
+	size_t chunk_size;         /* bytes handed to a parser at a time; 0 = 4 MiB */
+	pb_progress_fn progress;   /* may be NULL */
+	void *progress_ctx;
+};
+
+/* One kind of warning seen in a source: rows were accepted, but some value in
+ * `column` did not conform. */
+struct pb_ingest_warning {
+	char kind[32];      /* stable name: "value-case", "unknown-region", ... */
+	char column[48];    /* FOCUS column, or "" */
+	uint64_t count;     /* rows that drew it */
+	uint64_t first_line;
+	char text[128];     /* what it means */
+	char example[96];   /* an example value (metadata columns only), or "" */
+};
+
+struct pb_ingest_report {
+	char name[256];           /* as given */
+	char sha256[65];
+	uint64_t size;            /* raw bytes */
+	char compression[8];      /* none, gzip, zstd */
+	char format[16];          /* focus */
+	char version[8];          /* FOCUS version detected from the header */
+	bool already;             /* the same bytes were ingested before: nothing changed */
+	int64_t source_id;
+	uint64_t rows_read, rows_accepted, rows_rejected, rows_with_warnings;
+	uint64_t blank_lines;     /* empty lines, not rows */
+	uint64_t aggregates;      /* usage_day rows written */
+	size_t columns, columns_ignored;
+	char missing_mandatory[1024]; /* FOCUS-mandatory columns absent (accepted anyway) */
+	char rejects_path[1024];  /* rejects file in the workspace, or "" when none */
+	char first_day[11], last_day[11];
+	char names[16];           /* "pseudonymised" or "clear" */
+	struct pb_ingest_warning *warnings;
+	size_t nwarnings;
+	double seconds;
+	unsigned threads;
+};
+void pb_ingest_report_release(struct pb_ingest_report *r);
+
+/* Ingests one usage export at path ("-" = standard input; a copy of what was
+ * read is kept in the workspace's sources/ folder, since a pipe cannot be read
+ * again). On success *rep describes the outcome (release it with
+ * pb_ingest_report_release), including rows rejected, which is not an error.
+ * The workspace changes in one transaction: a failure or a crash leaves it as
+ * it was. Errors: PB_ENOENT/PB_EPERM/PB_EIO (the file), PB_EFORMAT (not a
+ * FOCUS CSV, corrupt or truncated compression, missing required columns: the
+ * message names them), PB_ELIMIT (a record over max_record), PB_EPERM (a
+ * read-only workspace), PB_EDB. */
+enum pb_status pb_usage_ingest(struct pb_ws *ws, const struct pb_catalog *cat, const char *path,
+                               const struct pb_ingest_options *opts, struct pb_ingest_report *rep,
+                               struct pb_error *err);
+
+/* A loaded source, for listings. */
+struct pb_source_info {
+	int64_t id;
+	char sha256[65];
+	uint64_t size;
+	char name[256];
+	char path[1024];
+	char compression[8];
+	char format[16];
+	char version[8];
+	char ingested_at[24];
+	uint64_t rows_read, rows_accepted, rows_rejected, rows_with_warnings;
+	char first_day[11], last_day[11];
+	char names[16];
+	char rejects_file[1024];
+};
+/* All sources in load order; free *out with free(). */
+enum pb_status pb_usage_sources(struct pb_ws *ws, struct pb_source_info **out, size_t *n,
+                                struct pb_error *err);
+
+struct pb_account_info {
+	char kind[8];               /* "billing" or "sub" */
+	char account_id[128];
+	char billing_account_id[128]; /* for a sub-account */
+	char name[128];             /* pseudonym (ps:...) or clear */
+	char provider[64];
+	char first_day[11], last_day[11];
+	char billed_cost[48];       /* exact decimal sum over all sources */
+	char currency[8];           /* when one currency; "" when mixed or none */
+	uint64_t rows;
+	char customer[128];         /* the customer it belongs to, or "" */
+};
+/* Billing accounts and sub-accounts seen in the exports; free *out with free(). */
+enum pb_status pb_usage_accounts(struct pb_ws *ws, struct pb_account_info **out, size_t *n,
+                                 struct pb_error *err);
 
 /* ===================================================================== */
 /* Customers and profiles                                                */
 /* ===================================================================== */
+/* A customer is a named set of billing accounts and sub-accounts. An account
+ * or a sub-account belongs to at most one customer, directly or through its
+ * billing account. */
+
+struct pb_customer_info {
+	int64_t id;
+	char name[128];
+	char created_at[24];
+	size_t naccounts;     /* billing accounts */
+	size_t nsubaccounts;  /* sub-accounts named on their own */
+	char billed_cost[48]; /* exact sum over the loaded usage */
+	char currency[8];     /* "" when mixed or none */
+	char first_day[11], last_day[11];
+};
+
+struct pb_customer_account {
+	char kind[8];          /* "billing" or "sub" */
+	char account_id[128];
+	char name[128];        /* as stored: pseudonym or clear */
+	bool seen;             /* appears in the loaded usage */
+};
+
+/* Adds customer `name` owning the given billing accounts and sub-accounts (at
+ * least one in all). Fails with PB_EEXIST when the name is taken or when an
+ * account is already another customer's (the message names both), PB_EINVAL
+ * for an empty name or list. Accounts not yet seen in usage are accepted. */
+/* actor: the acting user (an analyst or admin), NULL for the workspace
+ * default. The change and its audit-log entry commit together. */
+enum pb_status pb_customer_add(struct pb_ws *ws, const char *actor, const char *name,
+                               const char *const *accounts, size_t naccounts,
+                               const char *const *subaccounts, size_t nsubaccounts,
+                               struct pb_error *err);
+/* Removes a customer (PB_ENOENT when unknown). */
+enum pb_status pb_customer_remove(struct pb_ws *ws, const char *actor, const char *name,
+                                  struct pb_error *err);
+/* All customers by name; free *out with free(). */
+enum pb_status pb_customer_list(struct pb_ws *ws, struct pb_customer_info **out, size_t *n,
+                                struct pb_error *err);
+/* One customer and its accounts; free *accounts with free(). */
+enum pb_status pb_customer_show(struct pb_ws *ws, const char *name, struct pb_customer_info *info,
+                                struct pb_customer_account **accounts, size_t *n,
+                                struct pb_error *err);
+
 
 /* ===================================================================== */
 /* Change detection                                                      */
 /* ===================================================================== */
+/* Level shifts and spikes on one series of (time, value) points, found by a
+ * streaming detector that is cheap (O(window) memory, about a microsecond a
+ * point at most) and explains itself: every change says when it started, what
+ * was expected, what was seen, against which baseline, and how it compares
+ * with the largest deviation seen before. docs/detection.md has the method.
+ *
+ * The method, per point: the expected value is either the median of the last
+ * `window` points (level baseline) or, when the series repeats with a period
+ * and that predicts it better, the median of the same moment in the last
+ * three periods (seasonal baseline). The deviation from it is measured on the
+ * point itself and on the means of the last 4, 16 and 64 points (scales), so
+ * that a spike, a burst and a small lasting shift are all seen. A point raises
+ * a change when, on some scale, its deviation is larger than every earlier
+ * deviation on that scale in the last `memory` points (ratio > min_ratio).
+ * After a change the detector stays quiet until the series has settled (no
+ * repeated alerts for the same shift), unless a change at least
+ * escalate_ratio times as large comes. One configuration serves every series;
+ * the detector never sees labels. */
+
+/* The detector's settings; pb_detect_config_init sets the defaults given
+ * here, which are the ones measured on NAB (docs/detection.md). Counts are in
+ * points, not in time, so that one setting fits 5-minute and daily series. */
+struct pb_detect_config {
+	uint32_t window;       /* points in the level baseline (median), >= 8; 700 */
+	uint32_t scales;       /* smoothing scales 1, 4, 16, ...: 1 to 6; 4 (up to 64) */
+	uint32_t period;       /* seasonal period in points; 0 = from the time step
+	                          (a day for sub-daily series, a week for daily
+	                          ones), PB_DETECT_NO_SEASON = none; default 0 */
+	double season_gain;    /* the seasonal baseline is used when its typical
+	                          error is below this share of the level baseline's; 0.7 */
+	uint32_t season_halflife; /* half-life in points of those typical errors; 1000 */
+	double noise_floor;    /* deviations under this many interquartile ranges
+	                          of the window count as zero; 0.1 */
+	double min_ratio;      /* a change needs a deviation above min_ratio times
+	                          the largest earlier one on its scale; 1.0 */
+	double release_ratio;  /* an open change ends once the ratio stays below
+	                          this for `quiet` points ... ; 0.5 */
+	uint32_t quiet;        /* ... ; 5 */
+	uint32_t hold;         /* and not before `hold` points after it was raised; 25 */
+	double escalate_ratio; /* while a change is open, a new record deviation
+	                          more than this times the open change's |delta|
+	                          closes it and raises a new change (a jump on top
+	                          of a ramp); 0 = never; 2.0 */
+	uint32_t warmup;       /* deviations a scale must have seen before it may
+	                          raise a change; 64 */
+	uint32_t memory;       /* "the largest earlier deviation" is the largest of
+	                          the last `memory` points (to within memory/8),
+	                          0 = of all points; 5000 */
+	double min_impact;     /* report a change only when |actual - expected| >=
+	                          this, in the series' unit; 0 = no floor */
+	double min_pct;        /* ... and when it is >= this percentage of
+	                          |expected| (always true when expected is 0); 0 */
+};
+#define PB_DETECT_NO_SEASON UINT32_MAX
+#define PB_DETECT_MAX_WINDOW 1000000u
+#define PB_DETECT_MAX_PERIOD 100000u
+
+/* Sets cfg to the defaults. */
+void pb_detect_config_init(struct pb_detect_config *cfg);
+/* Checks a configuration; PB_EINVAL names the first bad field. */
+enum pb_status pb_detect_config_check(const struct pb_detect_config *cfg, struct pb_error *err);
+
+/* One point of a series. Times never decrease (equal times are allowed, as
+ * exports repeat an hour when clocks change); values are finite. */
+struct pb_point {
+	int64_t t;  /* seconds since the epoch */
+	double v;
+};
+
+enum pb_change_kind {
+	PB_CHANGE_SPIKE,  /* the series went back within a few points */
+	PB_CHANGE_SHIFT,  /* the series stayed at the new level */
+};
+
+/* One detected change. Indices are point positions in the series as fed. */
+struct pb_change {
+	size_t start;          /* first point of the change */
+	size_t detected;       /* the point that raised it (start <= detected) */
+	size_t end;            /* last point still away from the expected value;
+	                          provisional (== detected) until the change closes */
+	int64_t t_start, t_detected, t_end;
+	enum pb_change_kind kind;
+	int direction;         /* +1 up, -1 down */
+	bool seasonal;         /* expected came from earlier periods, not the window */
+	bool closed;           /* false while the detector still follows it */
+	uint32_t scale;        /* points averaged by the deviation that fired: 1, 4, 16 ... */
+	uint32_t period;       /* the seasonal period in points (0 when none) */
+	double expected;       /* baseline at detection */
+	double actual;         /* mean of the last `scale` points at detection */
+	double delta;          /* actual - expected */
+	double pct;            /* 100 delta / |expected|; +-INFINITY when expected is 0 */
+	double ratio;          /* |delta| / largest earlier deviation on that scale
+	                          (INFINITY when there was none) */
+	double score;          /* ratio / (1 + ratio), in [0, 1] */
+	double event_mean;     /* mean value over [start, end] */
+	size_t base_from, base_to; /* the points [base_from, base_to) behind expected:
+	                          the window, or the same span one period earlier */
+};
+
+/* The streaming detector: feed points in time order, one at a time. */
+struct pb_detector;
+
+/* Creates a detector; cfg NULL means the defaults. Fails with PB_EINVAL for a
+ * bad configuration, PB_ENOMEM. Free with pb_detector_free. */
+enum pb_status pb_detector_new(const struct pb_detect_config *cfg, struct pb_detector **out,
+                               struct pb_error *err);
+void pb_detector_free(struct pb_detector *d);
+
+/* What one point did. */
+struct pb_detect_step {
+	double score;          /* anomaly score in [0, 1]: ratio / (1 + ratio) of the
+	                          strongest scale, 0 while a change is open */
+	bool raised;           /* this point raised a new change (in change) */
+	bool closed;           /* a change closed at this point (in closed_change) */
+	struct pb_change change;
+	struct pb_change closed_change;
+};
+
+/* Feeds the next point. Fails with PB_EINVAL (and changes nothing) when t is
+ * before the previous point's time or v is not finite. */
+enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
+                                struct pb_detect_step *step, struct pb_error *err);
+/* Closes the open change, if any, as of the last point fed; returns true and
+ * fills *out when there was one. */
+bool pb_detector_finish(struct pb_detector *d, struct pb_change *out);
+
+/* Runs a detector over a whole series. *changes gets a new array of the
+ * changes found, all closed, in time order (free it with free(); NULL when
+ * none), *nchanges their count. scores, when not NULL, must hold n doubles and
+ * gets each point's score. cfg NULL means the defaults. */
+enum pb_status pb_detect_series(const struct pb_detect_config *cfg, const struct pb_point *pts,
+                                size_t n, struct pb_change **changes, size_t *nchanges,
+                                double *scores, struct pb_error *err);
+
+/* Driver attribution. A component is one part of the series (a sub-account,
+ * service, region, SKU ...): values[i] is its value at point i of the series,
+ * for the same n points; components normally sum to the series. */
+struct pb_detect_component {
+	const char *name;
+	const double *values;
+};
+
+/* What one component contributed to a change: the mean of its values over
+ * the change's baseline points [base_from, base_to) (expected), over the change
+ * [start, end] (actual), their difference, and its share of the sum of all
+ * components' differences (shares add up to 1 when components sum to the
+ * series; a component moving against the change has a negative share). */
+struct pb_driver {
+	size_t component;      /* index into the components given */
+	double expected;
+	double actual;
+	double delta;
+	double share;
+};
+
+/* Explains a change by its components: fills out[0..ncomp) with one entry per
+ * component, sorted so that out[0] is the driver (the largest contribution in
+ * the change's direction), then by decreasing contribution. n is the series
+ * length; fails with PB_EINVAL when the change's points are not inside it or a
+ * value is not finite. */
+enum pb_status pb_detect_drivers(const struct pb_change *ch, const struct pb_detect_component *comps,
+                                 size_t ncomp, size_t n, struct pb_driver *out,
+                                 struct pb_error *err);
+
+/* A short name for a change kind: "spike", "shift". */
+const char *pb_change_kind_name(enum pb_change_kind k);
+
+/* A series and its components read from CSV text (RFC 4180, UTF-8, LF or
+ * CRLF): a header line, then one row per time. The first column is the time
+ * (ISO 8601 as exports write it: "2024-03-01", "2024-03-01T10:00:00Z", ...),
+ * every other column one component's value (a decimal number; an empty cell
+ * is 0). The series is the row sum. Times must not go backwards. */
+struct pb_series_table {
+	size_t n;            /* rows */
+	size_t ncols;        /* value columns, 1 to PB_SERIES_MAX_COLS */
+	char **names;        /* their header names */
+	int64_t *times;      /* n times */
+	double *values;      /* column-major: values[c * n + i] */
+	struct pb_point *total; /* n points: (time, row sum) */
+};
+#define PB_SERIES_MAX_COLS 64
+#define PB_SERIES_MAX_ROWS 10000000u
+#define PB_SERIES_MAX_CELLS 20000000u /* rows x value columns */
+#define PB_SERIES_MAX_FIELD 256 /* bytes in one field */
+
+/* Parses data[0..len) into *out (released with pb_series_table_release, also
+ * after a failure). file names the input in errors, which give its line and
+ * column: PB_EFORMAT for bad CSV, a bad time or number, a wrong field count,
+ * times going backwards; PB_ELIMIT over the caps above; PB_EINVAL for no rows. */
+enum pb_status pb_series_table_parse(const char *data, size_t len, const char *file,
+                                     struct pb_series_table *out, struct pb_error *err);
+void pb_series_table_release(struct pb_series_table *t);
+
+/* ---- charts ----------------------------------------------------------
+ * Self-contained SVG (no scripts, no external fonts or links) sized for an A4
+ * page (default 760 x 360 user units, text at least 11 units), with a title,
+ * labelled axes with units, and a legend. Times are UTC; the x axis picks
+ * day, month or year ticks from the span. */
+
+struct pb_chart_options {
+	const char *title;     /* drawn at the top; NULL for none */
+	const char *y_label;   /* quantity on the y axis, e.g. "Storage" */
+	const char *unit;      /* its unit, e.g. "GB-Months"; shown as "label (unit)" */
+	double width, height;  /* 0 = 760 x 360 */
+};
+
+/* One stacked or plotted series: values[i] belongs to times[i]. */
+struct pb_chart_series {
+	const char *name;      /* legend entry */
+	const double *values;
+};
+
+/* A stacked area chart of nseries series over n shared times (not going
+ * backwards): the first series at the bottom of the stack; the legend lists
+ * the top band first, like the picture. Negative values are drawn as zero. *svg gets a new NUL-terminated string (free with free()),
+ * *len its length. Fails with PB_EINVAL for n < 2, nseries 0 or > 64, times not
+ * increasing, or a non-finite value. */
+enum pb_status pb_chart_stacked(const int64_t *times, size_t n, const struct pb_chart_series *series,
+                                size_t nseries, const struct pb_chart_options *opts, char **svg,
+                                size_t *len, struct pb_error *err);
+
+/* A line chart of one series with its detected changes marked: a dashed line
+ * at each change's start, the expected level over the change drawn as a dashed
+ * segment against the actual values, and a label "expected X, actual Y".
+ * pts as given to pb_detect_series; changes may be NULL when nchanges is 0. */
+enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char *name,
+                                const struct pb_change *changes, size_t nchanges,
+                                const struct pb_chart_options *opts, char **svg, size_t *len,
+                                struct pb_error *err);
+
+/* Writes an SVG (or any text) to path atomically (mode 0644). */
+enum pb_status pb_chart_save(const char *path, const char *svg, size_t len, struct pb_error *err);
 
 /* ===================================================================== */
 /* Policy indicators                                                     */
 /* ===================================================================== */
+/* A policy file (YAML, docs/policy.md) names indicators - which usage, over
+ * which window, aggregated how, against which threshold - and rules that
+ * combine indicators into findings with a severity. A scan evaluates it over
+ * the workspace's daily aggregates; the same policy compiles to SQL for other
+ * engines, which give the same findings. */
+
+struct pb_policy;
+
+/* Parses and checks a policy against the catalog (capabilities, regions,
+ * services, units). Errors carry file, line and column and a hint:
+ * PB_EFORMAT (malformed YAML), PB_EINVAL (unknown field, wrong type, unknown
+ * catalog value, unit mismatch, undefined indicator, cycle), PB_ELIMIT (over
+ * 1 MiB, nested deeper than 32, too many nodes). file names the input in
+ * messages (may be NULL). */
+enum pb_status pb_policy_parse(const char *text, size_t len, const char *file,
+                               const struct pb_catalog *cat, struct pb_policy **out,
+                               struct pb_error *err);
+/* Reads the file at path and parses it. */
+enum pb_status pb_policy_load(const char *path, const struct pb_catalog *cat,
+                              struct pb_policy **out, struct pb_error *err);
+void pb_policy_free(struct pb_policy *p);
+const char *pb_policy_name(const struct pb_policy *p);
+const char *pb_policy_sha256(const struct pb_policy *p); /* of the file's bytes */
+size_t pb_policy_indicator_count(const struct pb_policy *p);
+size_t pb_policy_rule_count(const struct pb_policy *p);
+
+enum pb_scan_scope {
+	PB_SCAN_CUSTOMERS = 0, /* every customer defined in the workspace */
+	PB_SCAN_CUSTOMER,      /* one customer (options.customer) */
+	PB_SCAN_ACCOUNTS       /* every billing account seen in the usage */
+};
+
+struct pb_scan_options {
+	enum pb_scan_scope scope;
+	const char *customer;  /* PB_SCAN_CUSTOMER */
+	int64_t at_day;        /* windows end the day before; INT64_MIN = the day after
+	                          the last day of usage */
+	bool store;            /* record the scan and its findings (needs a writable ws),
+	                          with an audit-log entry by actor */
+	const char *actor;     /* acting user when storing (analyst or admin); NULL = the
+	                          workspace default */
+	bool explain;          /* say, for entities no rule matched, how far each
+	                          indicator is from firing */
+};
+
+/* Scans the workspace with policy p. *json (free with free()) gets the result
+ * document described in docs/policy.md: per entity, every indicator with its
+ * figure, threshold, window and whether it fired; for entities a rule matched,
+ * the findings (with ids when stored) and the citations of each fired
+ * indicator (source SHA-256, path, line ranges, aggregate keys, per-source
+ * sums). PB_ENOENT for an unknown customer; PB_EPERM when storing into a
+ * read-only workspace. */
+enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
+                              const struct pb_scan_options *o, char **json,
+                              struct pb_error *err);
+
+/* SQL dialects the indicators compile to. */
+enum pb_sql_dialect {
+	PB_SQL_SQLITE = 0,
+	PB_SQL_POSTGRESQL,
+	PB_SQL_DUCKDB,
+	PB_SQL_TRINO,
+	PB_SQL_SPARK,
+	PB_SQL_DIALECT_COUNT
+};
+/* "sqlite", "postgresql" (or "postgres"), "duckdb", "trino", "spark"; false
+ * when unknown. */
+bool pb_sql_dialect_parse(const char *name, enum pb_sql_dialect *out);
+const char *pb_sql_dialect_name(enum pb_sql_dialect d);
+
+/* Compiles p into one SQL query for dialect d over the table
+ * focus_cost_and_usage and the catalog tables (docs/policy.md), for a scan at
+ * day at_day. The query returns one row per billing account and indicator,
+ * and one per matched rule: (entity, kind, name, period, figure, infinite,
+ * fired, severity). *out is a heap string (free()). */
+enum pb_status pb_policy_sql(const struct pb_policy *p, enum pb_sql_dialect d, int64_t at_day,
+                             char **out, struct pb_error *err);
+
+/* Writes, for dialect d, the DDL of the tables the compiled SQL reads and the
+ * rows of the catalog tables (regions and their spellings, units, and the
+ * capability of each service, meter and category triple seen in ws); with
+ * with_usage, also the workspace's daily aggregates as focus_cost_and_usage
+ * rows. Region and unit spellings are read from the catalog files in
+ * catalog_dir and resolved through cat. ws may be NULL (then no capability
+ * triples and no usage). */
+enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *cat,
+                                    const char *catalog_dir, enum pb_sql_dialect d,
+                                    bool with_usage, FILE *f, struct pb_error *err);
+
+/* Re-reads the sources a stored finding cites (by their SHA-256) and
+ * recomputes every cited figure. *json (free()) gets the report: per
+ * indicator and source, the cited and recomputed sums. Returns PB_OK when all
+ * match, PB_EVERIFY when a source is missing or changed or a figure differs
+ * (the report says which), PB_ENOENT for an unknown finding. cat should be
+ * the catalog the sources were loaded with. */
+enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat,
+                                  const char *finding, char **json, struct pb_error *err);
 
 /* ===================================================================== */
 /* Tamper-evident log                                                    */
 /* ===================================================================== */
+/* An RFC 6962 / RFC 9162 SHA-256 Merkle tree log with C2SP formats:
+ * signed notes (c2sp.org/signed-note), checkpoints (c2sp.org/tlog-checkpoint),
+ * tiles (c2sp.org/tlog-tiles), cosignatures (c2sp.org/tlog-cosignature) and
+ * proof documents (c2sp.org/tlog-proof). This layer does not know what an
+ * entry means; the workspace audit log (below, "Users, cases") builds on it.
+ * docs/caselog.md describes the formats and the auditor's procedure. */
+
+#define PB_TLOG_HASH_SIZE 32
+#define PB_TLOG_MAX_PROOF 64          /* proof hashes for any tree of < 2^64 entries */
+#define PB_TLOG_TILE_WIDTH 256        /* hashes in a full tile, entries in a full bundle */
+#define PB_TLOG_ENTRY_MAX 65535       /* bytes in one entry (uint16 length in bundles) */
+#define PB_NOTE_NAME_MAX 256          /* bytes in a key name or checkpoint origin */
+#define PB_NOTE_MAX_SIGS 100          /* signature lines accepted in one note */
+#define PB_NOTE_MAX_SIZE (1024 * 1024) /* bytes in a whole signed note */
+
+/* Leaf hash SHA-256(0x00 || entry) and node hash SHA-256(0x01 || left || right). */
+void pb_tlog_leaf_hash(const void *entry, size_t n, uint8_t out[32]);
+void pb_tlog_node_hash(const uint8_t left[32], const uint8_t right[32], uint8_t out[32]);
+
+/* A compact range: the roots of the perfect subtrees that make up the first
+ * `size` leaves, largest first (one per set bit of size). Appending merges
+ * equal neighbours like a binary counter; the root folds them from the right. */
+struct pb_tlog_range {
+	uint64_t size;
+	size_t n;
+	uint8_t level[64];
+	uint8_t hash[64][32];
+};
+void pb_tlog_range_init(struct pb_tlog_range *r);
+/* Appends one leaf hash. */
+void pb_tlog_range_append(struct pb_tlog_range *r, const uint8_t leaf_hash[32]);
+/* Appends the root of a perfect subtree of 2^level leaves; the range's size
+ * must be a multiple of 2^level (PB_EINVAL otherwise). */
+enum pb_status pb_tlog_range_append_subtree(struct pb_tlog_range *r, unsigned level,
+                                            const uint8_t hash[32], struct pb_error *err);
+/* The Merkle tree hash of the range (SHA-256("") when empty). */
+void pb_tlog_range_root(const struct pb_tlog_range *r, uint8_t out[32]);
+
+/* Verifies an inclusion proof (RFC 9162 2.1.3.2): leaf `index` with hash
+ * leaf_hash is in the tree of `size` leaves whose root is `root`. PB_EVERIFY
+ * (with the reason) when it is not; PB_EINVAL for an index beyond the tree. */
+enum pb_status pb_tlog_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[32],
+                                        const uint8_t (*proof)[32], size_t nproof,
+                                        const uint8_t root[32], struct pb_error *err);
+/* Verifies a consistency proof (RFC 9162 2.1.4.2) between the tree of size1
+ * leaves with root1 and the tree of size2 with root2. Rules beyond the RFC
+ * loop: size1 > size2 fails; size1 = size2 needs an empty proof and equal
+ * roots; size1 = 0 always fails (as the transparency-dev verifier does: a
+ * proof from the empty tree proves nothing; callers treat an empty old tree
+ * as trivially consistent without calling this). */
+enum pb_status pb_tlog_verify_consistency(uint64_t size1, uint64_t size2,
+                                          const uint8_t (*proof)[32], size_t nproof,
+                                          const uint8_t root1[32], const uint8_t root2[32],
+                                          struct pb_error *err);
+
+/* Where proof generation reads the tree: the hash of the perfect subtree at
+ * `level` number `index` (leaves [index * 2^level, (index + 1) * 2^level)). */
+typedef enum pb_status (*pb_tlog_hash_fn)(void *ctx, unsigned level, uint64_t index,
+                                          uint8_t out[32], struct pb_error *err);
+/* The Merkle tree hash of leaves [lo, hi) as it appears in the tree (lo must
+ * be a multiple of the smallest power of two >= hi - lo). */
+enum pb_status pb_tlog_subtree_hash(uint64_t lo, uint64_t hi, pb_tlog_hash_fn fn, void *ctx,
+                                    uint8_t out[32], struct pb_error *err);
+/* Inclusion proof for leaf index in the tree of size leaves (RFC 9162 PATH),
+ * and consistency proof between sizes size1 and size2 (SUBPROOF, 0 < size1 <=
+ * size2). proof needs PB_TLOG_MAX_PROOF rows; *nproof gets the count. */
+enum pb_status pb_tlog_prove_inclusion(uint64_t index, uint64_t size, pb_tlog_hash_fn fn,
+                                       void *ctx, uint8_t (*proof)[32], size_t *nproof,
+                                       struct pb_error *err);
+enum pb_status pb_tlog_prove_consistency(uint64_t size1, uint64_t size2, pb_tlog_hash_fn fn,
+                                         void *ctx, uint8_t (*proof)[32], size_t *nproof,
+                                         struct pb_error *err);
+
+/* The C2SP tile path "tile/<L>/<N>[.p/<W>]", or "tile/entries/<N>[.p/<W>]"
+ * when level < 0, for width 1..256 (256 = full). False when cap is too small. */
+bool pb_tlog_tile_path(int level, uint64_t n, unsigned width, char *buf, size_t cap);
+
+/* How many full tiles a tree of size leaves has at level (-1: entry
+ * bundles, counted like level 0), and the width of its partial tile there
+ * (0 when none). */
+void pb_tlog_tile_counts(uint64_t size, int level, uint64_t *full, unsigned *partial);
+
+/* A verifier key "name+XXXXXXXX+base64(type || public key)"; type 0x01 is an
+ * Ed25519 log key, 0x04 an Ed25519 cosignature (witness) key. */
+struct pb_vkey {
+	char name[PB_NOTE_NAME_MAX + 1];
+	uint32_t key_id;
+	uint8_t type;
+	uint8_t pub[32];
+};
+/* Parses a vkey (split at the first two '+'; the base64 may hold more).
+ * Checks the name (non-empty, no '+', no spaces or controls), the type, the
+ * key length and that the key ID matches. */
+enum pb_status pb_vkey_parse(const char *s, size_t n, struct pb_vkey *out, struct pb_error *err);
+/* Formats a vkey into buf (at least PB_NOTE_NAME_MAX + 64 bytes). */
+void pb_vkey_format(const struct pb_vkey *k, char *buf, size_t cap);
+/* True when name is a valid key name / origin for signed notes. */
+bool pb_note_name_valid(const char *name, size_t n);
+
+/* A signing key: Ed25519 seed with its name and type (0x01 or 0x04). */
+struct pb_signer {
+	struct pb_vkey vkey;
+	uint8_t sk[64];
+};
+enum pb_status pb_signer_from_seed(const char *name, uint8_t type, const uint8_t seed[32],
+                                   struct pb_signer *out, struct pb_error *err);
+/* Parses Go's "PRIVATE+KEY+name+XXXXXXXX+base64(type || seed)" form. */
+enum pb_status pb_signer_parse(const char *s, size_t n, struct pb_signer *out,
+                               struct pb_error *err);
+/* Wipes the secret key. */
+void pb_signer_release(struct pb_signer *s);
+
+/* One signature line of a note. */
+struct pb_note_sig {
+	char name[PB_NOTE_NAME_MAX + 1];
+	uint32_t key_id;
+	uint8_t sig[128];
+	size_t siglen;       /* bytes after the key ID */
+	uint64_t timestamp;  /* cosignatures (type 0x04) only, once verified */
+	int verified_by;     /* index into the keys given to pb_note_open, or -1 */
+};
+/* A signed note: text is a view into the message given to pb_note_open. */
+struct pb_note {
+	struct pb_str text;       /* including its final newline */
+	struct pb_note_sig *sigs; /* heap, nsigs entries */
+	size_t nsigs;
+	size_t nverified;
+};
+/* Parses a signed note and verifies the signatures of the given keys: a
+ * signature line whose (name, key ID) matches a key must verify (else
+ * PB_EVERIFY); others are ignored. With nkeys > 0 at least one must verify
+ * (else PB_EVERIFY "no signature by a trusted key"); with nkeys = 0 the note is
+ * only parsed. Release with pb_note_release. */
+enum pb_status pb_note_open(const char *msg, size_t n, const struct pb_vkey *keys, size_t nkeys,
+                            struct pb_note *out, struct pb_error *err);
+void pb_note_release(struct pb_note *note);
+/* One signature line "— name base64\n" over text (which must end in '\n')
+ * into line (cap >= PB_NOTE_NAME_MAX + 128). timestamp is used by type 0x04. */
+enum pb_status pb_note_signature_line(const struct pb_signer *s, const char *text, size_t n,
+                                      uint64_t timestamp, char *line, size_t cap,
+                                      struct pb_error *err);
+
+/* A checkpoint's text (c2sp.org/tlog-checkpoint), parsed strictly: origin,
+ * size in decimal without leading zeros, a base64 root of exactly 32 bytes,
+ * optional non-empty extension lines; '\n' line ends, no other controls. */
+struct pb_checkpoint {
+	char origin[PB_NOTE_NAME_MAX + 1];
+	uint64_t size;
+	uint8_t root[32];
+	size_t nextensions;
+	char extensions[1024]; /* the extension lines, each ending in '\n' */
+};
+enum pb_status pb_checkpoint_parse(const char *text, size_t n, struct pb_checkpoint *out,
+                                   struct pb_error *err);
+/* Opens a signed checkpoint: pb_note_open with keys (nkeys >= 1), then the
+ * strict parse of its text, then, when origin is not NULL, a check that the
+ * checkpoint's origin is exactly that (PB_EVERIFY otherwise). */
+enum pb_status pb_checkpoint_open(const char *msg, size_t n, const struct pb_vkey *keys,
+                                  size_t nkeys, const char *origin, struct pb_checkpoint *out,
+                                  struct pb_error *err);
+/* "origin\nsize\nroot\n" (no extensions) into buf; returns the length, or 0
+ * when cap is too small. */
+size_t pb_checkpoint_format(const struct pb_checkpoint *c, char *buf, size_t cap);
+
+/* Proof documents. An inclusion proof is c2sp.org/tlog-proof@v1: header,
+ * optional "extra <base64>", "index <n>", proof hashes in base64 one a line, a
+ * blank line, then the signed checkpoint. A consistency proof uses the
+ * tlog-witness add-checkpoint body: "old <size>", proof hashes, a blank line,
+ * the signed checkpoint of the new size. note is a view into the document. */
+struct pb_tlog_proof_doc {
+	bool consistency;   /* false: tlog-proof; true: add-checkpoint body */
+	uint64_t index;     /* leaf index, or the old size */
+	uint8_t proof[PB_TLOG_MAX_PROOF][32];
+	size_t nproof;
+	uint8_t extra[256];
+	size_t extralen;
+	struct pb_str note;
+};
+enum pb_status pb_tlog_proof_doc_parse(const char *doc, size_t n, struct pb_tlog_proof_doc *out,
+                                       struct pb_error *err);
+
+/* Writes the tiles and entry bundles of a log of `size` entries into dir
+ * (c2sp.org/tlog-tiles layout; only what that tree needs: full tiles and the
+ * last partial ones, stale partial tiles removed), syncs them, and gives the
+ * root. Entries come in index order from next(). The checkpoint is the
+ * caller's to write, after this returns. */
+typedef enum pb_status (*pb_tlog_entry_fn)(void *ctx, uint64_t index, struct pb_str *entry,
+                                           struct pb_error *err);
+enum pb_status pb_tlog_write_tiles(const char *dir, uint64_t size, pb_tlog_entry_fn next,
+                                   void *ctx, uint8_t root[32], struct pb_error *err);
+
+/* Offline verification of an exported folder: the checkpoint's signature by
+ * one of keys, every entry bundle against the level-0 tiles, every tile
+ * against the hashes recomputed from below, the root against the checkpoint,
+ * no file that the tree does not hold, and, when since is given (a signed
+ * checkpoint kept earlier), that the log extends it: same origin, not smaller,
+ * and the first since.size entries hash to its root. check (optional) is
+ * called for every entry. On failure err names the first bad object and
+ * res->bad_object holds its path (relative to dir). */
+struct pb_tlog_verify_options {
+	const struct pb_vkey *keys;
+	size_t nkeys;
+	const char *origin;    /* required origin, or NULL */
+	const char *since;     /* an older signed checkpoint (note text), or NULL */
+	size_t since_len;
+	pb_tlog_entry_fn check;
+	void *check_ctx;
+	pb_progress_fn progress;
+	void *progress_ctx;
+};
+struct pb_tlog_verify_result {
+	struct pb_checkpoint checkpoint;
+	uint64_t since_size;
+	uint64_t tiles;   /* hash tiles checked */
+	uint64_t bundles; /* entry bundles checked */
+	char bad_object[512];
+};
+enum pb_status pb_tlog_verify_dir(const char *dir, const struct pb_tlog_verify_options *opts,
+                                  struct pb_tlog_verify_result *res, struct pb_error *err);
+
 
 /* ===================================================================== */
 /* Users, cases                                                          */
 /* ===================================================================== */
+/* Users have one role each: analyst (opens and builds cases), approver
+ * (notes and decisions; approves plans), auditor (reads and verifies),
+ * admin (manages users). Every change names its acting user and is checked
+ * against the role, then recorded in the workspace audit log (below) in the
+ * same transaction. docs/caselog.md has the full matrix. */
+
+#define PB_USER_NAME_MAX 64
+
+/* Adds a user. The first user of a workspace must be an admin and acts for
+ * itself (actor may be NULL then); afterwards actor must be an admin.
+ * Names: 1-64 characters of [A-Za-z0-9._-]. */
+enum pb_status pb_user_add(struct pb_ws *ws, const char *actor, const char *name,
+                           const char *role, uint64_t *index_out, struct pb_error *err);
+/* Changes a user's role, or disables a user (kept for the record). Admin
+ * only; the last enabled admin cannot be demoted or disabled. */
+enum pb_status pb_user_set_role(struct pb_ws *ws, const char *actor, const char *name,
+                                const char *role, uint64_t *index_out, struct pb_error *err);
+enum pb_status pb_user_disable(struct pb_ws *ws, const char *actor, const char *name,
+                               uint64_t *index_out, struct pb_error *err);
+struct pb_user {
+	const char *name;
+	const char *role;
+	const char *created_at;
+	const char *created_by;
+	bool disabled;
+};
+/* Calls fn for every user, by name; the views last for the call. fn returns
+ * false to stop. */
+enum pb_status pb_user_list(struct pb_ws *ws, bool (*fn)(void *ctx, const struct pb_user *u),
+                            void *ctx, struct pb_error *err);
+/* The acting user: `as` when not NULL, else probity.conf's `user`; it must
+ * exist and be enabled. Copies the name into out. */
+enum pb_status pb_acting_user(struct pb_ws *ws, const char *as, char out[PB_USER_NAME_MAX + 1],
+                              struct pb_error *err);
+
+struct pb_case_open_options {
+	const char *customer;     /* name of an existing customer (required) */
+	const char *title;        /* required */
+	const char *trigger;      /* what prompted the review (required) */
+	const char *trigger_url;  /* or NULL */
+	const char *trigger_date; /* YYYY-MM-DD, or NULL */
+};
+/* Opens a case (analyst). *id_out gets its number. */
+enum pb_status pb_case_open(struct pb_ws *ws, const char *actor,
+                            const struct pb_case_open_options *o, int64_t *id_out,
+                            uint64_t *index_out, struct pb_error *err);
+/* Adds a note (analyst, approver): text of 1 byte to 1 MiB, UTF-8. The log
+ * entry holds its SHA-256 and, up to 16 KiB, the text itself. */
+enum pb_status pb_case_note(struct pb_ws *ws, const char *actor, int64_t id, const char *text,
+                            size_t n, uint64_t *index_out, struct pb_error *err);
+/* Attaches a document (analyst): the file is copied into the workspace's
+ * documents/ folder under its SHA-256 (hex into sha256_hex) and recorded. */
+enum pb_status pb_case_attach(struct pb_ws *ws, const char *actor, int64_t id, const char *path,
+                              char sha256_hex[65], uint64_t *index_out, struct pb_error *err);
+/* Adds a finding of the policy module (analyst): looked up by id in the
+ * `finding` table; "no finding 'X'" (PB_ENOENT) when it or the table is missing. */
+enum pb_status pb_case_add_finding(struct pb_ws *ws, const char *actor, int64_t id,
+                                   const char *finding, uint64_t *index_out,
+                                   struct pb_error *err);
+/* Closes a case with a decision (analyst, approver). A closed case takes no
+ * more changes (PB_ESTATE). */
+enum pb_status pb_case_close(struct pb_ws *ws, const char *actor, int64_t id,
+                             const char *decision, uint64_t *index_out, struct pb_error *err);
+
+struct pb_case {
+	int64_t id;
+	const char *customer;
+	const char *title;
+	const char *trigger;
+	const char *trigger_url;  /* or NULL */
+	const char *trigger_date; /* or NULL */
+	const char *status;       /* "open", "closed" */
+	const char *opened_at;
+	const char *opened_by;
+	const char *closed_at;    /* or NULL */
+	const char *decision;     /* or NULL */
+	int64_t evidence;         /* number of evidence items */
+};
+/* Calls fn for every case (status NULL: all, else "open" or "closed"). */
+enum pb_status pb_case_list(struct pb_ws *ws, const char *status,
+                            bool (*fn)(void *ctx, const struct pb_case *c), void *ctx,
+                            struct pb_error *err);
+/* One case; PB_ENOENT when there is none with that id. */
+enum pb_status pb_case_get(struct pb_ws *ws, int64_t id,
+                           bool (*fn)(void *ctx, const struct pb_case *c), void *ctx,
+                           struct pb_error *err);
+
+struct pb_evidence {
+	int64_t id;
+	const char *kind;    /* finding, search, note, document, plan, ... */
+	const char *ref;     /* what it points at (finding id, file name ...), or NULL */
+	const char *sha256;  /* hex, or NULL */
+	const char *summary; /* JSON object, or NULL */
+	const char *added_at;
+	const char *added_by;
+	uint64_t log_index;
+};
+enum pb_status pb_case_evidence(struct pb_ws *ws, int64_t id,
+                                bool (*fn)(void *ctx, const struct pb_evidence *e), void *ctx,
+                                struct pb_error *err);
+
+/* ---- the workspace audit log ------------------------------------------ */
+
+struct pb_audit_entry {
+	uint64_t index;
+	const char *time;
+	const char *actor;
+	const char *action;
+	int64_t case_id;     /* 0 when none */
+	const char *subject; /* or NULL */
+	struct pb_str data;  /* the exact entry bytes (canonical JSON) */
+};
+/* Calls fn for the entries of one case (case_id > 0) or of the whole log
+ * (case_id = 0) from index `from`, at most count of them (0: all). */
+enum pb_status pb_audit_list(struct pb_ws *ws, int64_t case_id, uint64_t from, uint64_t count,
+                             bool (*fn)(void *ctx, const struct pb_audit_entry *e), void *ctx,
+                             struct pb_error *err);
+
+struct pb_audit_status {
+	char origin[PB_NOTE_NAME_MAX + 1];
+	char vkey[PB_NOTE_NAME_MAX + 80];  /* "" before the signing key exists */
+	uint64_t size;
+	uint8_t root[32];
+	uint64_t checkpoint_size;          /* of the latest signed checkpoint */
+	uint64_t checkpoints;              /* number signed */
+};
+enum pb_status pb_audit_status(struct pb_ws *ws, struct pb_audit_status *out,
+                               struct pb_error *err);
+/* Signs a checkpoint of the current tree with the workspace key, after
+ * checking that the tree is consistent with the last signed checkpoint; if
+ * the tree has not grown, returns that one. *note_out is a heap string. */
+enum pb_status pb_audit_checkpoint(struct pb_ws *ws, const char *actor, char **note_out,
+                                   struct pb_error *err);
+/* Proof documents against a signed checkpoint of size `size` (0: the latest;
+ * PB_ENOENT when no checkpoint of that size was signed): inclusion as
+ * c2sp.org/tlog-proof@v1, consistency from old_size as the tlog-witness
+ * add-checkpoint body. Heap strings. */
+enum pb_status pb_audit_prove_inclusion(struct pb_ws *ws, uint64_t index, uint64_t size,
+                                        char **doc_out, struct pb_error *err);
+enum pb_status pb_audit_prove_consistency(struct pb_ws *ws, uint64_t old_size, uint64_t size,
+                                          char **doc_out, struct pb_error *err);
+/* A copy of entry index (heap, *len bytes). */
+enum pb_status pb_audit_entry_data(struct pb_ws *ws, uint64_t index, char **data, size_t *len,
+                                   struct pb_error *err);
+/* Exports the log at the signed checkpoint of size `size` (0: latest) into
+ * dir: tiles, entry bundles, checkpoint, and `vkey` (the verifier key).
+ * dir may hold an earlier export of the same log (it is brought forward);
+ * exporting an older size over a newer export is refused. */
+enum pb_status pb_audit_export(struct pb_ws *ws, const char *dir, uint64_t size,
+                               struct pb_checkpoint *exported, struct pb_error *err);
+/* Checks the stored log inside the workspace: every entry against its leaf
+ * hash, every stored subtree hash, the tree head, every signed checkpoint
+ * (signature and root). On failure bad_object names the first bad row. */
+enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
+                              struct pb_error *err);
+/* Checks that an entry is a probity audit entry for position index (canonical
+ * JSON object with v, index, time, actor, action); usable as the check
+ * callback of pb_tlog_verify_dir (ctx unused). */
+enum pb_status pb_audit_entry_check(void *ctx, uint64_t index, struct pb_str *entry,
+                                    struct pb_error *err);
+
 
 /* ===================================================================== */
 /* Enforcement plans                                                     */
@@ -217,6 +1069,151 @@ const struct pb_unit *pb_catalog_unit(const struct pb_catalog *cat, struct pb_st
 /* ===================================================================== */
 /* Decisions                                                             */
 /* ===================================================================== */
+/* Entitlements are the set of enforcement rules in force, kept in the
+ * workspace as numbered versions. A version is immutable once written; the
+ * plan module writes version N+1 when a plan is applied or rolled back (see
+ * lib/entitlements.h, pb__entitlements_publish). The decision engine compiles
+ * one version into an in-memory table and answers allow/deny for a request.
+ * The semantics are in docs/enforcement.md; in short: a request is denied when
+ * some plan has an in-force disable that may apply to it and no in-force keep
+ * of the same plan that surely applies to it. */
+
+/* Selector dimensions of a rule. An empty set means "any". */
+enum pb_dim {
+	PB_DIM_ACCOUNT = 0, /* billing accounts (never empty: a rule names its accounts) */
+	PB_DIM_SUBACCOUNT,  /* sub-accounts (subscriptions, member accounts) */
+	PB_DIM_CATEGORY,    /* FOCUS ServiceCategory */
+	PB_DIM_SUBCATEGORY, /* FOCUS ServiceSubcategory */
+	PB_DIM_SERVICE,     /* FOCUS ServiceName (aliases resolved by the catalog) */
+	PB_DIM_CAPABILITY,  /* catalog capability: "speech-to-text", ... */
+	PB_DIM_REGION,      /* region id (any spelling the catalog knows) */
+	PB_DIM_COUNTRY,     /* ISO 3166-1 alpha-2 country of the region */
+	PB_DIM_COUNT
+};
+/* The selector key of a dimension: "account", "subaccount", "category",
+ * "subcategory", "service", "capability", "region", "country". */
+const char *pb_dim_name(enum pb_dim d);
+
+enum pb_effect {
+	PB_EFFECT_DISABLE = 1, /* cut what the selector names */
+	PB_EFFECT_KEEP = 2     /* carve-out: wins over disables of the same plan */
+};
+
+#define PB_TIME_OPEN_START INT64_MIN /* rule in force since always */
+#define PB_TIME_OPEN_END INT64_MAX   /* rule in force for ever */
+
+/* One enforcement rule. Values are compared after trimming and ASCII case
+ * folding. A rule is in force at time t when from <= t < until. */
+struct pb_rule {
+	const char *plan;     /* plan id, e.g. "12" */
+	const char *case_ref; /* case id, e.g. "2025-007" */
+	enum pb_effect effect;
+	int64_t from;         /* PB_TIME_OPEN_START for an open start */
+	int64_t until;        /* PB_TIME_OPEN_END for an open end */
+	const char *const *values[PB_DIM_COUNT]; /* per dimension, nvalues[d] strings */
+	size_t nvalues[PB_DIM_COUNT];
+};
+
+/* Caps that publishing enforces (PB_ELIMIT beyond them). */
+#define PB_RULES_MAX 1000000       /* rules in one version */
+#define PB_RULE_VALUES_MAX 10000   /* values in one dimension of one rule */
+#define PB_RULE_VALUE_LEN_MAX 256  /* bytes in one value, plan or case id */
+
+/* Renders the selector of r as text, "subaccount=s1 category=Storage
+ * country=NL" (dimensions in enum order, values joined by ',', quoted with ''
+ * when they hold a space, comma or quote); the account dimension is left out
+ * unless with_accounts. Always terminates buf; returns false when cut. */
+bool pb_rule_selector(const struct pb_rule *r, bool with_accounts, char *buf, size_t cap);
+
+/* One loaded version. */
+struct pb_entitlements;
+
+/* Loads version `version` of the workspace's entitlements, or the latest
+ * when version is 0. A workspace where nothing was ever published has the
+ * empty version 0 (everything allowed); asking for a version that does not
+ * exist fails with PB_ENOENT. Free with pb_entitlements_free. */
+enum pb_status pb_entitlements_load(struct pb_ws *ws, int64_t version,
+                                    struct pb_entitlements **out, struct pb_error *err);
+void pb_entitlements_free(struct pb_entitlements *e);
+/* The latest version number (0 when none); a cheap query for reloaders. */
+enum pb_status pb_entitlements_latest(struct pb_ws *ws, int64_t *version,
+                                      struct pb_error *err);
+int64_t pb_entitlements_version(const struct pb_entitlements *e);
+int64_t pb_entitlements_created_ms(const struct pb_entitlements *e); /* 0 for version 0 */
+const char *pb_entitlements_reason(const struct pb_entitlements *e); /* "" for version 0 */
+/* Hex SHA-256 of the version's canonical JSON (rules in order). */
+const char *pb_entitlements_sha256(const struct pb_entitlements *e);
+size_t pb_entitlements_count(const struct pb_entitlements *e);
+/* Rule i (0-based, in the version's order); the pointer lives as long as e. */
+const struct pb_rule *pb_entitlements_rule(const struct pb_entitlements *e, size_t i);
+
+/* The compiled decision table of one version. Read-only once built: any
+ * number of threads may call pb_decide on it at once. */
+struct pb_decider;
+
+/* Compiles e with the catalog cat (service -> category, subcategory and
+ * capabilities; region -> country). e and cat must outlive the decider.
+ * Compiling does not touch the workspace, so a server builds the next table
+ * beside the one that is serving and swaps a pointer. */
+enum pb_status pb_decider_new(const struct pb_entitlements *e, const struct pb_catalog *cat,
+                              struct pb_decider **out, struct pb_error *err);
+void pb_decider_free(struct pb_decider *d);
+const struct pb_entitlements *pb_decider_entitlements(const struct pb_decider *d);
+
+/* A question. Absent fields have ptr == NULL (or len 0). */
+struct pb_decide_request {
+	struct pb_str account;    /* billing account id (required) */
+	struct pb_str subaccount;
+	struct pb_str service;    /* ServiceName or an alias (required) */
+	struct pb_str region;     /* any spelling the catalog knows (required) */
+	struct pb_str capability; /* the capability the call exercises, when the caller knows */
+	struct pb_str sku_meter;  /* SKU meter, to tell capabilities of one service apart */
+	int64_t at;               /* the time of the request */
+};
+
+enum pb_why {
+	PB_WHY_NO_RULES = 0, /* allow: no rule in force names the account */
+	PB_WHY_NO_MATCH,     /* allow: rules name the account, none applies */
+	PB_WHY_KEPT,         /* allow: a disable applied, a keep of its plan won */
+	PB_WHY_DISABLED      /* deny: a disable applied and no keep of its plan did */
+};
+const char *pb_why_name(enum pb_why w); /* "no-rules", "no-match", "kept", "disabled" */
+
+/* What the decision could not tell from the request, and so treated as
+ * "could be anything" (fail closed: a disable may apply, a keep may not). */
+#define PB_DECIDE_UNKNOWN_SERVICE 0x01    /* service not in the catalog */
+#define PB_DECIDE_UNKNOWN_REGION 0x02     /* region not in the catalog */
+#define PB_DECIDE_SEVERAL_CAPS 0x04       /* service offers several capabilities, none named */
+#define PB_DECIDE_NO_SUBACCOUNT 0x08      /* a rule names sub-accounts, the request none */
+#define PB_DECIDE_CAP_IGNORED 0x10        /* named capability/meter not offered by the service */
+
+struct pb_decision {
+	bool allow;
+	enum pb_why why;
+	int64_t version;            /* entitlements version that decided */
+	const struct pb_rule *rule; /* DISABLED: the disable; KEPT: the keep; else NULL */
+	size_t rule_index;          /* index of rule in its version */
+	unsigned flags;             /* PB_DECIDE_* that mattered for the rules consulted */
+};
+
+/* Decides req against d. Never fails: missing or unknown inputs are handled
+ * as docs/enforcement.md says. Takes well under a microsecond. */
+void pb_decide(const struct pb_decider *d, const struct pb_decide_request *req,
+               struct pb_decision *out);
+
+/* The names of the PB_DECIDE_* bits set in flags, joined by sep
+ * ("no-subaccount,several-capabilities"), into buf; returns buf. */
+const char *pb_decide_flags(unsigned flags, const char *sep, char *buf, size_t cap);
+
+/* Writes the decision as one JSON object (no newline) into buf:
+ * {"decision_id":ID,"result":"allow"|"deny","allow":B,"version":N,"at":TIME,
+ *  "reason":{"why":..,"plan":..,"case":..,"effect":..,"rule":I,"selector":..},
+ *  (rule: the 1-based position of the rule in its version)
+ *  "unknown":[..],"input":{..}}. decision_id is left out when id is NULL.
+ * Input strings are escaped and cut at 256 bytes. Returns the length written,
+ * or 0 when cap is too small (then buf holds an empty string). */
+size_t pb_decision_json(const struct pb_decision *d, const struct pb_decide_request *req,
+                        const char *id, char *buf, size_t cap);
 
 /* ===================================================================== */
 /* Internal communications                                               */

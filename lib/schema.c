@@ -118,7 +118,7 @@ static const char schema_v1[] =
 	");"
 	/* readable form of usage_day */
 	"CREATE VIEW usage AS SELECT"
-	"  u.source_id, u.day, pb_day(u.day) AS date,"
+	"  u.source_id, u.day, date(u.day * 86400, 'unixepoch') AS date,"
 	"  a.value AS account, s.value AS subaccount, p.value AS provider,"
 	"  c.value AS category, sc.value AS subcategory, sv.value AS service,"
 	"  m.value AS sku_meter, cap.value AS capability, r.value AS region,"
@@ -139,6 +139,133 @@ static const char schema_v1[] =
 	" LEFT JOIN dim un ON un.id = u.unit"
 	" JOIN dim cc ON cc.id = u.charge_category"
 	" LEFT JOIN dim cu ON cu.id = u.currency;";
+
+/* Users, cases and the tamper-evident audit log (lib/case.c, lib/audit.c;
+ * docs/caselog.md). The audit tables are append-only: triggers refuse
+ * updates and deletes, and lib/audit.c is the only writer. */
+static const char schema_v2[] =
+	"CREATE TABLE app_user ("
+	"  name TEXT PRIMARY KEY,"
+	"  role TEXT NOT NULL CHECK (role IN ('analyst', 'approver', 'auditor', 'admin')),"
+	"  created_at TEXT NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  disabled INTEGER NOT NULL DEFAULT 0"
+	");"
+	/* one row per log entry: data is the exact leaf (canonical JSON);
+	 * the other columns repeat fields of data for queries */
+	"CREATE TABLE audit_entry ("
+	"  idx INTEGER PRIMARY KEY,"         /* leaf index, from 0 */
+	"  data BLOB NOT NULL,"
+	"  leaf_hash BLOB NOT NULL,"
+	"  at TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  case_id INTEGER,"
+	"  subject TEXT"
+	");"
+	"CREATE INDEX audit_entry_case ON audit_entry(case_id, idx);"
+	/* hashes of the perfect subtrees, levels >= 1 (level 0 is leaf_hash) */
+	"CREATE TABLE audit_node ("
+	"  level INTEGER NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  hash BLOB NOT NULL,"
+	"  PRIMARY KEY (level, idx)"
+	") WITHOUT ROWID;"
+	/* the tree head: size, root and compact range after the last entry */
+	"CREATE TABLE audit_state ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  origin TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  root BLOB NOT NULL,"
+	"  range BLOB NOT NULL"
+	");"
+	/* every checkpoint ever signed: never two for one size */
+	"CREATE TABLE audit_checkpoint ("
+	"  size INTEGER PRIMARY KEY,"
+	"  root BLOB NOT NULL,"
+	"  note TEXT NOT NULL,"
+	"  signed_at TEXT NOT NULL,"
+	"  signed_by TEXT NOT NULL"
+	");"
+	"CREATE TRIGGER audit_entry_append_only BEFORE UPDATE ON audit_entry"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_node_append_only BEFORE UPDATE ON audit_node"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_node_no_delete BEFORE DELETE ON audit_node"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_checkpoint_append_only BEFORE UPDATE ON audit_checkpoint"
+	" BEGIN SELECT RAISE(ABORT, 'signed checkpoints are never changed'); END;"
+	"CREATE TRIGGER audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint"
+	" BEGIN SELECT RAISE(ABORT, 'signed checkpoints are never changed'); END;"
+	/* review cases */
+	"CREATE TABLE review_case ("
+	"  id INTEGER PRIMARY KEY,"
+	"  customer_id INTEGER NOT NULL REFERENCES customer(id),"
+	"  title TEXT NOT NULL,"
+	"  trigger_text TEXT NOT NULL,"
+	"  trigger_url TEXT,"
+	"  trigger_date TEXT,"              /* YYYY-MM-DD */
+	"  status TEXT NOT NULL CHECK (status IN ('open', 'closed')),"
+	"  opened_at TEXT NOT NULL,"
+	"  opened_by TEXT NOT NULL,"
+	"  closed_at TEXT,"
+	"  closed_by TEXT,"
+	"  decision TEXT"
+	");"
+	/* evidence of a case: findings, searches, notes, documents, plans ...;
+	 * log_index is the audit entry that recorded it */
+	"CREATE TABLE case_evidence ("
+	"  id INTEGER PRIMARY KEY,"
+	"  case_id INTEGER NOT NULL REFERENCES review_case(id),"
+	"  kind TEXT NOT NULL,"
+	"  ref TEXT,"
+	"  sha256 TEXT,"
+	"  summary TEXT,"                   /* JSON object */
+	"  added_at TEXT NOT NULL,"
+	"  added_by TEXT NOT NULL,"
+	"  log_index INTEGER NOT NULL"
+	");"
+	"CREATE INDEX case_evidence_case ON case_evidence(case_id, id);"
+	/* documents kept in documents/<sha256> */
+	"CREATE TABLE case_document ("
+	"  sha256 TEXT PRIMARY KEY,"
+	"  size INTEGER NOT NULL,"
+	"  stored_at TEXT NOT NULL"
+	");";
+
+/* Entitlements (decide module): immutable numbered versions of the rules in
+ * force. Written only by pb__entitlements_publish; triggers refuse any change
+ * to a written version. */
+static const char schema_v3[] =
+	"CREATE TABLE entitlement_version ("
+	"  version INTEGER PRIMARY KEY,"
+	"  created_at TEXT NOT NULL,"       /* ISO 8601 UTC */
+	"  created_ms INTEGER NOT NULL,"    /* ms since the epoch, for decision-log checks */
+	"  reason TEXT NOT NULL,"
+	"  nrules INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL"            /* of the canonical JSON of the rules */
+	");"
+	"CREATE TABLE entitlement_rule ("
+	"  version INTEGER NOT NULL REFERENCES entitlement_version(version),"
+	"  idx INTEGER NOT NULL,"           /* 0-based order within the version */
+	"  plan TEXT NOT NULL,"
+	"  case_ref TEXT NOT NULL,"
+	"  effect TEXT NOT NULL CHECK (effect IN ('disable', 'keep')),"
+	"  valid_from INTEGER,"             /* NULL: open */
+	"  valid_until INTEGER,"            /* NULL: open */
+	"  selector TEXT NOT NULL,"         /* JSON object: dimension -> array of values */
+	"  PRIMARY KEY (version, idx)"
+	") WITHOUT ROWID;"
+	"CREATE TRIGGER entitlement_version_no_update BEFORE UPDATE ON entitlement_version"
+	" BEGIN SELECT RAISE(ABORT, 'entitlement versions are immutable'); END;"
+	"CREATE TRIGGER entitlement_version_no_delete BEFORE DELETE ON entitlement_version"
+	" BEGIN SELECT RAISE(ABORT, 'entitlement versions are immutable'); END;"
+	"CREATE TRIGGER entitlement_rule_no_update BEFORE UPDATE ON entitlement_rule"
+	" BEGIN SELECT RAISE(ABORT, 'entitlement versions are immutable'); END;"
+	"CREATE TRIGGER entitlement_rule_no_delete BEFORE DELETE ON entitlement_rule"
+	" BEGIN SELECT RAISE(ABORT, 'entitlement versions are immutable'); END;";
 
 /* internal mail and chat (docs/mail.md) */
 static const char schema_v4[] =
@@ -266,8 +393,41 @@ static const char schema_v4[] =
 	");"
 	"CREATE INDEX mail_tag_tag ON mail_tag(case_id, tag);";
 
+/* Policy scans and their findings (policy module). A finding keeps the whole
+ * result it was drawn from, with its citations, as JSON (detail), so that
+ * evidence verify and the case file need nothing else. */
+static const char schema_v5[] =
+	"CREATE TABLE policy_scan ("
+	"  id INTEGER PRIMARY KEY,"
+	"  policy TEXT NOT NULL,"
+	"  policy_sha256 TEXT NOT NULL,"
+	"  policy_text TEXT NOT NULL,"      /* the policy file as scanned */
+	"  at_day INTEGER NOT NULL,"        /* the scan's day (windows end before it) */
+	"  scope TEXT NOT NULL,"            /* customers, customer, accounts */
+	"  started_at TEXT NOT NULL,"
+	"  entities INTEGER NOT NULL,"
+	"  findings INTEGER NOT NULL"
+	");"
+	"CREATE TABLE finding ("
+	"  id INTEGER PRIMARY KEY,"         /* what users type: 12 or F12 */
+	"  scan_id INTEGER NOT NULL REFERENCES policy_scan(id),"
+	"  policy TEXT NOT NULL,"
+	"  policy_sha256 TEXT NOT NULL,"
+	"  rule TEXT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  entity_kind TEXT NOT NULL,"      /* customer or account */
+	"  entity TEXT NOT NULL,"
+	"  at_day INTEGER NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  detail TEXT NOT NULL"            /* JSON: figures, thresholds, citations */
+	");"
+	"CREATE INDEX finding_entity ON finding(entity);";
+
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
+	{ 2, "users, cases and the tamper-evident audit log", schema_v2 },
+	{ 3, "entitlement versions", schema_v3 },
 	{ 4, "internal mail and chat: messages, locations, index, tags", schema_v4 },
+	{ 5, "policy scans and findings", schema_v5 },
 };
 const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

@@ -62,8 +62,10 @@ enum pb_status pb__db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
 /* ---- SQL functions every connection gets ------------------------------ */
 
 /* pb_dsum(x): exact sum of decimal text (see pb_dec), returned as text. */
+/* SQLite hands out 8-byte aligned aggregate memory, and pb_dec needs 16:
+ * the sum is kept as bytes and copied in and out. */
 struct dsum_ctx {
-	pb_dec acc;
+	unsigned char acc[sizeof(pb_dec)];
 	bool overflow;
 	bool bad;
 	bool any;
@@ -85,8 +87,11 @@ static void dsum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	}
 	d->any = true;
-	if (!pb__dec_add(&d->acc, v))
+	pb_dec acc;
+	memcpy(&acc, d->acc, sizeof(acc));
+	if (!pb__dec_add(&acc, v))
 		d->overflow = true;
+	memcpy(d->acc, &acc, sizeof(acc));
 }
 
 static void dsum_final(sqlite3_context *ctx)
@@ -105,7 +110,9 @@ static void dsum_final(sqlite3_context *ctx)
 		return;
 	}
 	char buf[PB_DEC_BUFSZ];
-	size_t n = pb__dec_format(d->acc, buf);
+	pb_dec acc;
+	memcpy(&acc, d->acc, sizeof(acc));
+	size_t n = pb__dec_format(acc, buf);
 	sqlite3_result_text(ctx, buf, (int)n, SQLITE_TRANSIENT);
 }
 
@@ -429,6 +436,11 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 		               "keep_names = %s\n",
 		               opts->name ? opts->name : "workspace", created,
 		               opts->keep_names ? "true" : "false");
+		if (opts->user)
+			pb__buf_printf(&conf,
+			               "# the acting user when a command is given no --as\n"
+			               "user = %s\n",
+			               opts->user);
 		p = pb__path_join(tmp, PB_WS_CONF);
 		if (!p || !conf.data) {
 			pb__buf_release(&conf);

@@ -21,7 +21,8 @@
 #   file-has PATH TEXT        the file exists and contains TEXT
 #   file-missing PATH         the path does not exist
 # Variables: $WS (a workspace path, not yet created), $TMP (the case folder),
-# $DATA (tests/data), $ROOT (the repository), $PROBITY (the binary).
+# $DATA (tests/data), $ROOT (the repository), $PROBITY (the binary), $ASUSER
+# (a prefix that runs a command unprivileged when the suite runs as root).
 set -u
 BUILD=${1:?usage: run.sh BUILD}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,14 +30,32 @@ cd "$ROOT"
 BUILD=$(cd "$BUILD" && pwd)
 export PROBITY=$BUILD/probity ROOT DATA=$ROOT/tests/data PB_BUILD=$BUILD
 export PROBITY_DATA=$ROOT/data
+# the default first user of "probity init" is the login name: make it fixed
+export USER=pbtest
+# Permission checks mean nothing to root: cases run such commands as $ASUSER,
+# an unprivileged user when the suite runs as root.
+if [ "$(id -u)" = 0 ]; then
+	export ASUSER="setpriv --reuid=65534 --regid=65534 --clear-groups"
+else
+	export ASUSER=""
+fi
 FILTER=${E2E_FILTER:-}
 passed=0
 failed=0
+
+# Expands $WS, $TMP, $DATA and $ROOT in a line of expected text (nothing else,
+# so quotes and other dollars are taken literally).
+expand() {
+	local t=$1
+	t=${t//\$WS/$WS}; t=${t//\$TMP/$TMP}; t=${t//\$DATA/$DATA}; t=${t//\$ROOT/$ROOT}
+	printf '%s' "$t"
+}
 
 run_case() { # file -> 0 pass / 1 fail; prints the reason on failure
 	local file=$1
 	local TMP WS out err rc expect_exit=0 have_run=0 stdin_file=/dev/null
 	TMP=$(mktemp -d "${TMPDIR:-/tmp}/pbe2e.XXXXXX")
+	chmod 755 "$TMP"
 	WS=$TMP/ws
 	export TMP WS
 	out=$TMP/.stdout; err=$TMP/.stderr
@@ -59,7 +78,7 @@ run_case() { # file -> 0 pass / 1 fail; prints the reason on failure
 			if ! (cd "$TMP" && eval "$arg") >"$TMP/.sh.out" 2>&1; then
 				why="line $lineno: setup failed: $arg: $(head -c 400 "$TMP/.sh.out")"; break
 			fi ;;
-		stdin) stdin_file=$(eval echo "$arg") ;;
+		stdin) stdin_file=$(expand "$arg"); [[ $stdin_file == /* ]] || stdin_file=$TMP/$stdin_file ;;
 		run)
 			check_exit || break
 			local cmd=${arg/#probity/\"\$PROBITY\"}
@@ -68,7 +87,7 @@ run_case() { # file -> 0 pass / 1 fail; prints the reason on failure
 		exit) expect_exit=$arg ;;
 		stdout-has|stderr-has|stdout-lacks|stderr-lacks)
 			local f=$out; [[ $verb == stderr* ]] && f=$err
-			local text; text=$(eval echo "\"$arg\"")
+			local text; text=$(expand "$arg")
 			if [[ $verb == *-has ]]; then
 				grep -qF -- "$text" "$f" || { why="line $lineno: ${verb%-has} lacks '$text'; it was: $(head -c 800 "$f")"; break; }
 			else
@@ -86,10 +105,10 @@ run_case() { # file -> 0 pass / 1 fail; prints the reason on failure
 			[ "$got" = "$want" ] || { why="line $lineno: sql '$q' gave '$got', expected '$want'"; break; } ;;
 		file-has)
 			local p=${arg%% *} text=${arg#* }
-			p=$(eval echo "$p")
+			p=$(expand "$p"); [[ $p == /* ]] || p=$TMP/$p
 			grep -qF -- "$text" "$p" 2>/dev/null || { why="line $lineno: $p lacks '$text'"; break; } ;;
 		file-missing)
-			local p; p=$(eval echo "$arg")
+			local p; p=$(expand "$arg"); [[ $p == /* ]] || p=$TMP/$p
 			[ ! -e "$p" ] || { why="line $lineno: $p exists"; break; } ;;
 		*) why="line $lineno: unknown verb '$verb'"; break ;;
 		esac

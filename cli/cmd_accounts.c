@@ -1,0 +1,83 @@
+/* cmd_accounts.c - probity accounts: billing accounts and sub-accounts seen. */
+#include "cli.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"usage: probity accounts [--json] WS\n"
+	"\n"
+	"Lists the billing accounts and sub-accounts found in the usage exports of WS:\n"
+	"their ids, names (keyed pseudonyms 'ps:...' unless the workspace keeps names),\n"
+	"provider, the days they appear, their billed cost summed exactly over every\n"
+	"source, and the customer they belong to.\n"
+	"\n"
+	"options:\n"
+	"  --json       an array of objects with every field\n"
+	"  -h, --help   show this help\n";
+
+int cmd_accounts(int argc, char **argv)
+{
+	bool json;
+	int rc = cli_basic_opts(argc, argv, "accounts", usage_text, &json, NULL);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (argc - optind != 1)
+		return cli_usage("accounts", "expected one workspace");
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_account_info *v;
+	size_t n;
+	struct pb_error err = { 0 };
+	if (pb_usage_accounts(ws, &v, &n, &err) != PB_OK) {
+		pb_ws_close(ws);
+		return cli_fail(&err);
+	}
+	if (json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++) {
+			const struct pb_account_info *x = &v[i];
+			json_t *o = json_object();
+			json_object_set_new(o, "kind", json_string(x->kind));
+			json_object_set_new(o, "account_id", json_string(x->account_id));
+			if (x->billing_account_id[0])
+				json_object_set_new(o, "billing_account_id",
+				                    json_string(x->billing_account_id));
+			json_object_set_new(o, "name", json_string(x->name));
+			json_object_set_new(o, "provider", json_string(x->provider));
+			json_object_set_new(o, "first_day", json_string(x->first_day));
+			json_object_set_new(o, "last_day", json_string(x->last_day));
+			json_object_set_new(o, "billed_cost", json_string(x->billed_cost));
+			json_object_set_new(o, "currency", json_string(x->currency));
+			json_object_set_new(o, "rows", json_integer((json_int_t)x->rows));
+			json_object_set_new(o, "customer", x->customer[0] ? json_string(x->customer)
+			                                                  : json_null());
+			json_array_append_new(a, o);
+		}
+		json_dumpf(a, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(a);
+	} else if (n == 0) {
+		printf("no accounts yet; load usage with 'probity ingest %s FILE'\n", argv[optind]);
+	} else {
+		static const char *const h[] = { "KIND", "ACCOUNT", "BILLING ACCOUNT", "NAME",
+			                         "PROVIDER", "FROM", "TO", ">BILLED", "CUR",
+			                         "CUSTOMER" };
+		struct cli_table t;
+		cli_table_init(&t, 10, h);
+		for (size_t i = 0; i < n; i++) {
+			const struct pb_account_info *x = &v[i];
+			const char *cells[] = { x->kind, x->account_id, x->billing_account_id, x->name,
+				                x->provider, x->first_day, x->last_day, x->billed_cost,
+				                x->currency, x->customer };
+			cli_table_add(&t, cells);
+		}
+		cli_table_print(&t, stdout);
+		cli_table_release(&t);
+	}
+	free(v);
+	pb_ws_close(ws);
+	return 0;
+}

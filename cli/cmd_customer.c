@@ -1,0 +1,254 @@
+/* cmd_customer.c - probity customer: define customers as sets of accounts. */
+#include "cli.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"usage: probity customer add [--as USER] WS NAME (--account ID | --subaccount ID)...\n"
+	"       probity customer list [--json] WS\n"
+	"       probity customer show [--json] WS NAME\n"
+	"       probity customer remove [--as USER] WS NAME\n"
+	"\n"
+	"A customer is a named set of billing accounts and sub-accounts, the unit a\n"
+	"review is about. A billing account brings every sub-account under it. An\n"
+	"account or sub-account belongs to one customer at most: a clash is refused and\n"
+	"names the customer that owns it already (directly, or through its billing\n"
+	"account or one of its sub-accounts, as the exports map them).\n"
+	"\n"
+	"  add      define NAME with one or more --account (billing account id) and\n"
+	"           --subaccount (sub-account id) options; ids not yet seen in usage are\n"
+	"           accepted and shown as not seen\n"
+	"  list     every customer with its accounts, billed cost and period covered\n"
+	"  show     one customer's accounts, with their names as stored\n"
+	"  remove   forget a customer (its usage stays)\n"
+	"\n"
+	"options:\n"
+	"  -a, --account ID      a billing account (repeatable)\n"
+	"  -s, --subaccount ID   a sub-account (repeatable)\n"
+	"      --as USER         the acting user, an analyst or admin (default: probity.conf's\n"
+	"                        user); adding and removing are entries in the audit log\n"
+	"      --json            machine-readable output (list, show)\n"
+	"  -h, --help            show this help\n"
+	"\n"
+	"example:\n"
+	"  probity customer add ws 'Varnia Interior Ministry' --account EA-880412\n";
+
+static int cmd_add(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "account", required_argument, NULL, 'a' },
+		{ "subaccount", required_argument, NULL, 's' },
+		{ "as", required_argument, NULL, 'A' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *as = NULL;
+	const char **acc = calloc((size_t)argc, sizeof(char *));
+	const char **sub = calloc((size_t)argc, sizeof(char *));
+	size_t na = 0, ns = 0;
+	int c, rc = 0;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "a:s:h", opts, NULL)) != -1) {
+		if (c == 'a')
+			acc[na++] = optarg;
+		else if (c == 's')
+			sub[ns++] = optarg;
+		else if (c == 'A')
+			as = optarg;
+		else if (c == 'h') {
+			rc = cli_help(usage_text);
+			goto out;
+		} else {
+			rc = cli_usage("customer", "unknown option");
+			goto out;
+		}
+	}
+	if (argc - optind != 2) {
+		rc = cli_usage("customer", "add expects a workspace and a customer name");
+		goto out;
+	}
+	if (na + ns == 0) {
+		rc = cli_usage("customer", "add needs at least one --account or --subaccount");
+		goto out;
+	}
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], 0, &ws)))
+		goto out;
+	struct pb_error err = { 0 };
+	if (pb_customer_add(ws, as, argv[optind + 1], acc, na, sub, ns, &err) != PB_OK)
+		rc = cli_fail(&err);
+	else
+		printf("added customer '%s' (%zu account%s, %zu sub-account%s)\n", argv[optind + 1], na,
+		       na == 1 ? "" : "s", ns, ns == 1 ? "" : "s");
+	pb_ws_close(ws);
+out:
+	free(acc);
+	free(sub);
+	return rc;
+}
+
+static const char *remove_as;
+
+static int parse_json_flag(int argc, char **argv, bool *json)
+{
+	return cli_basic_opts(argc, argv, "customer", usage_text, json, &remove_as);
+}
+
+static json_t *info_json(const struct pb_customer_info *c)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "name", json_string(c->name));
+	json_object_set_new(o, "created_at", json_string(c->created_at));
+	json_object_set_new(o, "billing_accounts", json_integer((json_int_t)c->naccounts));
+	json_object_set_new(o, "subaccounts", json_integer((json_int_t)c->nsubaccounts));
+	json_object_set_new(o, "billed_cost", json_string(c->billed_cost));
+	json_object_set_new(o, "currency", json_string(c->currency));
+	json_object_set_new(o, "first_day", json_string(c->first_day));
+	json_object_set_new(o, "last_day", json_string(c->last_day));
+	return o;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	bool json = false;
+	int rc = parse_json_flag(argc, argv, &json);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (argc - optind != 1)
+		return cli_usage("customer", "list expects a workspace");
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_customer_info *v;
+	size_t n;
+	struct pb_error err = { 0 };
+	if (pb_customer_list(ws, &v, &n, &err) != PB_OK) {
+		pb_ws_close(ws);
+		return cli_fail(&err);
+	}
+	if (json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, info_json(&v[i]));
+		json_dumpf(a, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(a);
+	} else if (n == 0) {
+		printf("no customers yet; define one with 'probity customer add'\n");
+	} else {
+		static const char *const h[] = { "CUSTOMER", ">ACCOUNTS", ">SUB-ACCOUNTS", ">BILLED",
+			                         "CUR", "FROM", "TO" };
+		struct cli_table t;
+		cli_table_init(&t, 7, h);
+		for (size_t i = 0; i < n; i++) {
+			char na[16], ns[16];
+			snprintf(na, sizeof(na), "%zu", v[i].naccounts);
+			snprintf(ns, sizeof(ns), "%zu", v[i].nsubaccounts);
+			const char *cells[] = { v[i].name, na, ns, v[i].billed_cost, v[i].currency,
+				                v[i].first_day, v[i].last_day };
+			cli_table_add(&t, cells);
+		}
+		cli_table_print(&t, stdout);
+		cli_table_release(&t);
+	}
+	free(v);
+	pb_ws_close(ws);
+	return 0;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	bool json = false;
+	int rc = parse_json_flag(argc, argv, &json);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (argc - optind != 2)
+		return cli_usage("customer", "show expects a workspace and a customer name");
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_customer_info info;
+	struct pb_customer_account *v;
+	size_t n;
+	struct pb_error err = { 0 };
+	if (pb_customer_show(ws, argv[optind + 1], &info, &v, &n, &err) != PB_OK) {
+		pb_ws_close(ws);
+		return cli_fail(&err);
+	}
+	if (json) {
+		json_t *o = info_json(&info);
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++) {
+			json_t *x = json_object();
+			json_object_set_new(x, "kind", json_string(v[i].kind));
+			json_object_set_new(x, "account_id", json_string(v[i].account_id));
+			json_object_set_new(x, "name", json_string(v[i].name));
+			json_object_set_new(x, "seen_in_usage", json_boolean(v[i].seen));
+			json_array_append_new(a, x);
+		}
+		json_object_set_new(o, "accounts", a);
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(o);
+	} else {
+		printf("customer '%s' (since %s)\n", info.name, info.created_at);
+		if (info.first_day[0])
+			printf("  usage %s to %s, billed %s %s\n", info.first_day, info.last_day,
+			       info.billed_cost, info.currency);
+		else
+			printf("  no usage loaded for its accounts yet\n");
+		static const char *const h[] = { "KIND", "ACCOUNT", "NAME", "SEEN" };
+		struct cli_table t;
+		cli_table_init(&t, 4, h);
+		for (size_t i = 0; i < n; i++) {
+			const char *cells[] = { v[i].kind, v[i].account_id, v[i].name,
+				                v[i].seen ? "yes" : "not yet" };
+			cli_table_add(&t, cells);
+		}
+		cli_table_print(&t, stdout);
+		cli_table_release(&t);
+	}
+	free(v);
+	pb_ws_close(ws);
+	return 0;
+}
+
+static int cmd_remove(int argc, char **argv)
+{
+	bool json = false;
+	int rc = parse_json_flag(argc, argv, &json);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (argc - optind != 2)
+		return cli_usage("customer", "remove expects a workspace and a customer name");
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], 0, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
+	if (pb_customer_remove(ws, remove_as, argv[optind + 1], &err) != PB_OK)
+		rc = cli_fail(&err);
+	else
+		printf("removed customer '%s'\n", argv[optind + 1]);
+	pb_ws_close(ws);
+	return rc;
+}
+
+int cmd_customer(int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage("customer", "expected add, list, show or remove");
+	const char *sub = argv[1];
+	if (!strcmp(sub, "--help") || !strcmp(sub, "-h"))
+		return cli_help(usage_text);
+	if (!strcmp(sub, "add"))
+		return cmd_add(argc - 1, argv + 1);
+	if (!strcmp(sub, "list"))
+		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(sub, "show"))
+		return cmd_show(argc - 1, argv + 1);
+	if (!strcmp(sub, "remove"))
+		return cmd_remove(argc - 1, argv + 1);
+	return cli_usage("customer", "'%s' is not a customer command (add, list, show, remove)", sub);
+}

@@ -1,0 +1,62 @@
+/* entitlements.h - the internal side of the entitlements data model: writing a
+ * new version, reading rules from JSON, and a string arena the rule sets share.
+ *
+ * The plan module (apply, rollback) calls pb__entitlements_publish inside its
+ * own transaction, so that the new version and the plan's audit-log entry
+ * commit together. Rollback is publishing a version without the plan's rules.
+ */
+#ifndef PB_ENTITLEMENTS_H
+#define PB_ENTITLEMENTS_H
+
+#include "store.h"
+
+/* A bump allocator: many small strings and arrays freed at once. */
+struct pb__arena {
+	struct pb__arena_chunk *head;
+};
+void *pb__arena_alloc(struct pb__arena *a, size_t n); /* 16-byte aligned; NULL on ENOMEM */
+char *pb__arena_strndup(struct pb__arena *a, const char *s, size_t n);
+void pb__arena_release(struct pb__arena *a);
+
+/* A set of rules that owns its strings (what the JSON reader returns). */
+struct pb__ruleset {
+	struct pb_rule *rules;
+	size_t n;
+	char *reason;  /* the file's "reason", or NULL */
+	struct pb__arena arena;
+};
+void pb__ruleset_release(struct pb__ruleset *rs);
+
+/* Writes version latest+1 holding rules[0..nrules) in that order, with reason
+ * (required: why this version exists, e.g. "apply plan 12"). Every rule is
+ * checked first (PB_EINVAL / PB_ELIMIT naming the rule and field; nothing is
+ * written then): plan and case ids present, an effect, from < until, at least
+ * one billing account, values non-empty after trimming, valid UTF-8 and within
+ * the PB_RULE_* caps. Values are stored trimmed; duplicates are kept as given.
+ *
+ * When the caller has a transaction open on ws (pb__ws_begin), the version is
+ * written inside it and commits or rolls back with it; otherwise publish opens
+ * and commits its own. *version_out (may be NULL) gets the new number. The
+ * workspace must be open read-write (PB_EPERM otherwise). */
+enum pb_status pb__entitlements_publish(struct pb_ws *ws, const struct pb_rule *rules,
+                                        size_t nrules, const char *reason,
+                                        int64_t *version_out, struct pb_error *err);
+
+/* Reads rules from JSON text (the format of docs/enforcement.md, "Rules
+ * files"): {"reason": "...", "rules": [{"plan": "12", "case": "2025-007",
+ * "effect": "disable", "account": ["A"], "category": ["Storage"],
+ * "country": ["NL"], "from": "2025-09-25T00:00:00Z", "until": null}, ...]}.
+ * A bare array of rules is accepted too. Errors name file and the rule number.
+ * Unknown keys are refused. */
+enum pb_status pb__rules_from_json(const char *text, size_t len, const char *file,
+                                   struct pb__ruleset *out, struct pb_error *err);
+
+/* Appends the canonical JSON of rule r (one line, no newline) to b: keys in a
+ * fixed order, empty dimensions left out, times as ISO 8601 or null. */
+enum pb_status pb__rule_json(struct pb_buf *b, const struct pb_rule *r);
+
+/* ASCII case folding plus trimming of spaces and tabs, into out (cap bytes);
+ * returns the folded length, or SIZE_MAX when it does not fit. */
+size_t pb__fold(const char *s, size_t n, char *out, size_t cap);
+
+#endif /* PB_ENTITLEMENTS_H */

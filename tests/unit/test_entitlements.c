@@ -1,0 +1,241 @@
+/* test_entitlements.c - versions of the rules in force: publish, load,
+ * immutability, tamper detection, the JSON rules format. */
+#include "entitlements.h"
+#include "unit.h"
+
+static const char *const A1[] = { "acct-1" };
+static const char *const STORAGE[] = { "Storage" };
+static const char *const NL[] = { "NL" };
+static const char *const SECURITY[] = { "Security" };
+
+static struct pb_rule mkrule(const char *plan, enum pb_effect eff)
+{
+	struct pb_rule r;
+	memset(&r, 0, sizeof(r));
+	r.plan = plan;
+	r.case_ref = "2025-007";
+	r.effect = eff;
+	r.from = PB_TIME_OPEN_START;
+	r.until = PB_TIME_OPEN_END;
+	r.values[PB_DIM_ACCOUNT] = A1;
+	r.nvalues[PB_DIM_ACCOUNT] = 1;
+	return r;
+}
+
+static struct pb_ws *new_ws(char **dir)
+{
+	struct pb_error err = { 0 };
+	struct pb_ws *ws = NULL;
+	*dir = unit_tmpdir();
+	char *p = pb__path_join(*dir, "ws");
+	CHECK_OK(pb_ws_init(p, NULL, &err), &err);
+	CHECK_OK(pb_ws_open(p, 0, &ws, &err), &err);
+	free(p);
+	return ws;
+}
+
+static void t_empty_version_zero(void)
+{
+	char *dir;
+	struct pb_ws *ws = new_ws(&dir);
+	struct pb_error err = { 0 };
+	struct pb_entitlements *e = NULL;
+	int64_t v = -1;
+	CHECK_OK(pb_entitlements_latest(ws, &v, &err), &err);
+	CHECK_INT(v, 0);
+	CHECK_OK(pb_entitlements_load(ws, 0, &e, &err), &err);
+	CHECK_INT(pb_entitlements_version(e), 0);
+	CHECK_INT(pb_entitlements_count(e), 0);
+	pb_entitlements_free(e);
+	CHECK_INT(pb_entitlements_load(ws, 5, &e, &err), PB_ENOENT);
+	CHECK(e == NULL);
+	pb_ws_close(ws);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
+static void t_publish_and_load(void)
+{
+	char *dir;
+	struct pb_ws *ws = new_ws(&dir);
+	struct pb_error err = { 0 };
+	struct pb_rule r[2] = { mkrule("12", PB_EFFECT_DISABLE), mkrule(" 12 ", PB_EFFECT_KEEP) };
+	r[0].values[PB_DIM_CATEGORY] = STORAGE;
+	r[0].nvalues[PB_DIM_CATEGORY] = 1;
+	r[0].values[PB_DIM_COUNTRY] = NL;
+	r[0].nvalues[PB_DIM_COUNTRY] = 1;
+	r[0].from = 1758758400; /* 2025-09-25 */
+	r[1].values[PB_DIM_CATEGORY] = SECURITY;
+	r[1].nvalues[PB_DIM_CATEGORY] = 1;
+	int64_t v = 0;
+	CHECK_OK(pb__entitlements_publish(ws, r, 2, "apply plan 12", &v, &err), &err);
+	CHECK_INT(v, 1);
+	CHECK_OK(pb__entitlements_publish(ws, r, 1, "second", &v, &err), &err);
+	CHECK_INT(v, 2);
+	struct pb_entitlements *e = NULL;
+	CHECK_OK(pb_entitlements_load(ws, 1, &e, &err), &err);
+	if (e) {
+		CHECK_INT(pb_entitlements_version(e), 1);
+		CHECK_INT(pb_entitlements_count(e), 2);
+		CHECK_STR(pb_entitlements_reason(e), "apply plan 12");
+		const struct pb_rule *x = pb_entitlements_rule(e, 0), *y = pb_entitlements_rule(e, 1);
+		CHECK_STR(x->plan, "12");
+		CHECK_STR(y->plan, "12"); /* trimmed when stored */
+		CHECK_INT(x->effect, PB_EFFECT_DISABLE);
+		CHECK_INT(y->effect, PB_EFFECT_KEEP);
+		CHECK_INT(x->from, 1758758400);
+		CHECK(x->until == PB_TIME_OPEN_END);
+		CHECK(y->from == PB_TIME_OPEN_START);
+		CHECK_INT(x->nvalues[PB_DIM_COUNTRY], 1);
+		CHECK_STR(x->values[PB_DIM_COUNTRY][0], "NL");
+		char sel[128];
+		CHECK(pb_rule_selector(x, false, sel, sizeof(sel)));
+		CHECK_STR(sel, "category=Storage country=NL");
+		CHECK(pb_rule_selector(x, true, sel, sizeof(sel)));
+		CHECK_STR(sel, "account=acct-1 category=Storage country=NL");
+		CHECK_INT(strlen(pb_entitlements_sha256(e)), 64);
+	}
+	pb_entitlements_free(e);
+	CHECK_OK(pb_entitlements_load(ws, 0, &e, &err), &err);
+	CHECK_INT(e ? pb_entitlements_version(e) : -1, 2);
+	pb_entitlements_free(e);
+	pb_ws_close(ws);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
+static void t_refusals(void)
+{
+	char *dir;
+	struct pb_ws *ws = new_ws(&dir);
+	struct pb_error err = { 0 };
+	struct pb_rule r = mkrule("1", PB_EFFECT_DISABLE);
+	CHECK_INT(pb__entitlements_publish(ws, &r, 1, "", NULL, &err), PB_EINVAL);
+	struct pb_rule bad = r;
+	bad.nvalues[PB_DIM_ACCOUNT] = 0;
+	CHECK_INT(pb__entitlements_publish(ws, &bad, 1, "x", NULL, &err), PB_EINVAL);
+	CHECK(strstr(err.message, "names no billing account") != NULL);
+	bad = r;
+	bad.from = 100;
+	bad.until = 100;
+	CHECK_INT(pb__entitlements_publish(ws, &bad, 1, "x", NULL, &err), PB_EINVAL);
+	bad = r;
+	bad.plan = "   ";
+	CHECK_INT(pb__entitlements_publish(ws, &bad, 1, "x", NULL, &err), PB_EINVAL);
+	bad = r;
+	bad.effect = 0;
+	CHECK_INT(pb__entitlements_publish(ws, &bad, 1, "x", NULL, &err), PB_EINVAL);
+	static const char *const empty[] = { " " };
+	bad = r;
+	bad.values[PB_DIM_REGION] = empty;
+	bad.nvalues[PB_DIM_REGION] = 1;
+	CHECK_INT(pb__entitlements_publish(ws, &bad, 1, "x", NULL, &err), PB_EINVAL);
+	char longv[PB_RULE_VALUE_LEN_MAX + 2];
+	memset(longv, 'a', sizeof(longv) - 1);
+	longv[sizeof(longv) - 1] = '\0';
+	const char *lv[] = { longv };
+	bad = r;
+	bad.values[PB_DIM_SERVICE] = lv;
+	bad.nvalues[PB_DIM_SERVICE] = 1;
+	CHECK_INT(pb__entitlements_publish(ws, &bad, 1, "x", NULL, &err), PB_ELIMIT);
+	/* the second rule is bad: nothing of the first is written */
+	struct pb_rule two[2] = { r, r };
+	two[1].case_ref = NULL;
+	CHECK_INT(pb__entitlements_publish(ws, two, 2, "x", NULL, &err), PB_EINVAL);
+	CHECK(strstr(err.message, "rule 2") != NULL);
+	int64_t v = -1;
+	CHECK_OK(pb_entitlements_latest(ws, &v, &err), &err);
+	CHECK_INT(v, 0);
+	pb_ws_close(ws);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
+static void t_inside_caller_transaction(void)
+{
+	char *dir;
+	struct pb_ws *ws = new_ws(&dir);
+	struct pb_error err = { 0 };
+	struct pb_rule r = mkrule("1", PB_EFFECT_DISABLE);
+	int64_t v = 0;
+	CHECK_OK(pb__ws_begin(ws, &err), &err);
+	CHECK_OK(pb__entitlements_publish(ws, &r, 1, "in a txn", &v, &err), &err);
+	CHECK_INT(v, 1);
+	pb__ws_rollback(ws); /* the caller changes its mind: the version goes too */
+	CHECK_OK(pb_entitlements_latest(ws, &v, &err), &err);
+	CHECK_INT(v, 0);
+	CHECK_OK(pb__ws_begin(ws, &err), &err);
+	CHECK_OK(pb__entitlements_publish(ws, &r, 1, "in a txn", &v, &err), &err);
+	CHECK_OK(pb__ws_commit(ws, &err), &err);
+	CHECK_OK(pb_entitlements_latest(ws, &v, &err), &err);
+	CHECK_INT(v, 1);
+	pb_ws_close(ws);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
+static void t_immutable_and_tamper(void)
+{
+	char *dir;
+	struct pb_ws *ws = new_ws(&dir);
+	struct pb_error err = { 0 };
+	struct pb_rule r = mkrule("1", PB_EFFECT_DISABLE);
+	r.values[PB_DIM_COUNTRY] = NL;
+	r.nvalues[PB_DIM_COUNTRY] = 1;
+	CHECK_OK(pb__entitlements_publish(ws, &r, 1, "v1", NULL, &err), &err);
+	CHECK(sqlite3_exec(ws->db, "UPDATE entitlement_rule SET effect = 'keep'", NULL, NULL, NULL) != SQLITE_OK);
+	CHECK(sqlite3_exec(ws->db, "DELETE FROM entitlement_version", NULL, NULL, NULL) != SQLITE_OK);
+	/* someone drops the trigger and edits a selector: loading notices */
+	CHECK(sqlite3_exec(ws->db,
+	                   "DROP TRIGGER entitlement_rule_no_update;"
+	                   "UPDATE entitlement_rule SET selector = '{\"account\":[\"acct-1\"],\"country\":[\"DE\"]}'",
+	                   NULL, NULL, NULL) == SQLITE_OK);
+	struct pb_entitlements *e = NULL;
+	CHECK_INT(pb_entitlements_load(ws, 1, &e, &err), PB_EVERIFY);
+	CHECK(strstr(err.message, "does not match its hash") != NULL);
+	pb_ws_close(ws);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
+static void t_json_rules(void)
+{
+	struct pb__ruleset rs;
+	struct pb_error err = { 0 };
+	const char *ok = "{\"reason\": \"demo\", \"rules\": ["
+	                 "{\"plan\":\"7\",\"case\":\"C-1\",\"effect\":\"disable\",\"account\":[\"A\"],"
+	                 "\"capability\":[\"speech-to-text\",\"translation\"],\"from\":\"2025-09-25T00:00:00Z\",\"until\":null},"
+	                 "{\"plan\":\"7\",\"case\":\"C-1\",\"effect\":\"keep\",\"account\":[\"A\"],\"category\":[\"Security\"]}]}";
+	CHECK_OK(pb__rules_from_json(ok, strlen(ok), "r.json", &rs, &err), &err);
+	CHECK_INT(rs.n, 2);
+	CHECK_STR(rs.reason, "demo");
+	if (rs.n == 2) {
+		CHECK_INT(rs.rules[0].nvalues[PB_DIM_CAPABILITY], 2);
+		CHECK_INT(rs.rules[0].from, 1758758400);
+		CHECK(rs.rules[0].until == PB_TIME_OPEN_END);
+		CHECK_INT(rs.rules[1].effect, PB_EFFECT_KEEP);
+	}
+	pb__ruleset_release(&rs);
+	const char *bad1 = "[{\"plan\":\"7\",\"case\":\"C\",\"effect\":\"disable\",\"acount\":[\"A\"]}]";
+	CHECK_INT(pb__rules_from_json(bad1, strlen(bad1), "r.json", &rs, &err), PB_EFORMAT);
+	CHECK(strstr(err.message, "unknown key 'acount'") != NULL);
+	CHECK_STR(err.file, "r.json");
+	const char *bad2 = "[{\"plan\":\"7\",\"effect\":\"cut\"}]";
+	CHECK_INT(pb__rules_from_json(bad2, strlen(bad2), "r.json", &rs, &err), PB_EFORMAT);
+	const char *bad3 = "[{\"plan\":\"7\",\"from\":\"yesterday\"}]";
+	CHECK_INT(pb__rules_from_json(bad3, strlen(bad3), "r.json", &rs, &err), PB_EFORMAT);
+	const char *bad4 = "{\"rules\": [}";
+	CHECK_INT(pb__rules_from_json(bad4, strlen(bad4), "r.json", &rs, &err), PB_EFORMAT);
+	CHECK_INT(err.line, 1);
+}
+
+int main(void)
+{
+	RUN(t_empty_version_zero);
+	RUN(t_publish_and_load);
+	RUN(t_refusals);
+	RUN(t_inside_caller_transaction);
+	RUN(t_immutable_and_tamper);
+	RUN(t_json_rules);
+	return UNIT_END("entitlements");
+}
