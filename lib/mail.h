@@ -291,6 +291,10 @@ enum pb_status pb__mail_resolve(struct pb_ws *ws, const char *ref, int64_t *id,
 enum pb_status pb__mail_read_location(const char *path, const char *member, uint64_t offset,
                                       uint64_t length, struct pb_buf *out,
                                       struct pb_error *err);
+/* Appends ,"parsed":<the parsed query> to a log entry's details, or, for a
+ * parse tree over 8 KiB, ,"parsed_sha256":<its hash>, so that an entry stays
+ * under the audit log's 60,000-byte limit even for an 8 KiB query. */
+void pb__mail_json_parsed(struct pb_buf *b, const char *canon);
 /* JSON-escapes into a buffer, tolerating NULL (as null). */
 enum pb_status pb__mail_json_str(struct pb_buf *b, const char *s);
 

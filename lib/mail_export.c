@@ -651,8 +651,7 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 	}
 	pb__buf_adds(&det, "{\"query\":");
 	pb__mail_json_str(&det, query);
-	pb__buf_adds(&det, ",\"parsed\":");
-	pb__mail_json_str(&det, canon.data);
+	pb__mail_json_parsed(&det, canon.data);
 	pb__buf_printf(&det, ",\"hits\":%zu,\"result_sha256\":\"%s\",\"export\":", h.n, h.sha256);
 	pb__mail_json_str(&det, absdir);
 	pb__buf_printf(&det, ",\"prefix\":");

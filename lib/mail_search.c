@@ -45,6 +45,21 @@ enum pb_status pb__mail_json_str(struct pb_buf *b, const char *s)
 	return pb__buf_json_str(b, s, strlen(s));
 }
 
+void pb__mail_json_parsed(struct pb_buf *b, const char *canon)
+{
+	size_t n = canon ? strlen(canon) : 0;
+	if (n <= 8192) {
+		pb__buf_adds(b, ",\"parsed\":");
+		pb__mail_json_str(b, canon);
+		return;
+	}
+	uint8_t h[32];
+	char hex[65];
+	pb__sha256(canon, n, h);
+	pb__hex(h, 32, hex);
+	pb__buf_printf(b, ",\"parsed_sha256\":\"%s\"", hex);
+}
+
 static char *dup_col(sqlite3_stmt *s, int i)
 {
 	const char *t = (const char *)sqlite3_column_text(s, i);
@@ -421,8 +436,7 @@ static enum pb_status search_details(struct pb_buf *d, const char *query, const 
 {
 	pb__buf_adds(d, "{\"query\":");
 	pb__mail_json_str(d, query);
-	pb__buf_adds(d, ",\"parsed\":");
-	pb__mail_json_str(d, canon);
+	pb__mail_json_parsed(d, canon);
 	pb__buf_printf(d, ",\"hits\":%zu,\"threads\":%llu,\"result_sha256\":\"%s\"", h->n,
 	               (unsigned long long)threads, h->sha256);
 	if (extra_key)
