@@ -178,8 +178,17 @@ static const char *canon_value(struct parse *p, struct pb__arena *a, const struc
 	case PB_DIM_COUNTRY: known = pb_catalog_country_known(cat, t); break;
 	}
 	if (!known) {
-		pb__snprintf(why, sizeof(why), "unknown %s '%s' (%s)", pb_dim_name((enum pb_dim)d),
-		             shown, dim_help(d));
+		/* "service=Key Vault": the rest of the value became a term of its own */
+		size_t j = p->i;
+		while (j < p->n && is_space(p->s[j]))
+			j++;
+		size_t k = j;
+		while (k < p->n && !is_space(p->s[k]) && p->s[k] != '=')
+			k++;
+		bool split = j < p->n && j > p->i && (k >= p->n || p->s[k] != '=');
+		pb__snprintf(why, sizeof(why), "unknown %s '%s' (%s)%s", pb_dim_name((enum pb_dim)d),
+		             shown, dim_help(d),
+		             split ? "; quote values that hold spaces: service='Key Vault'" : "");
 		perr(p, PB_EINVAL, "%s", why);
 		return NULL;
 	}
