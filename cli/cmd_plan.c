@@ -149,6 +149,19 @@ static const char *num(const char *dec, int places, char *buf, size_t cap)
 	return buf;
 }
 
+/* A share for people: never "100.0%" or "0.0%" unless it is exactly that. */
+static const char *pct(double share, char *buf, size_t cap)
+{
+	double v = share * 100;
+	if (v > 0 && v < 0.05)
+		snprintf(buf, cap, "<0.1%%");
+	else if (v < 100 && v >= 99.95)
+		snprintf(buf, cap, ">99.9%%");
+	else
+		snprintf(buf, cap, "%.1f%%", v);
+	return buf;
+}
+
 static const char *sel_name(const struct pb_plan *p, long i, char *buf, size_t cap)
 {
 	if (i < 0)
@@ -245,7 +258,7 @@ static void print_rows(const struct pb_plan *p, const struct pb_plan_dryrun *d, 
 		if (u->cut != cut)
 			continue;
 		char q[64], c[64], s[16], by[32], cost[96];
-		snprintf(s, sizeof(s), "%.1f%%", u->share * 100);
+		pct(u->share, s, sizeof(s));
 		snprintf(cost, sizeof(cost), "%s%s%s", num(u->cost, 2, c, sizeof(c)),
 		         u->currency[0] ? " " : "", u->currency);
 		cli_table_add(&t, (const char *const[]){ u->account, u->subaccount, u->service,
@@ -253,8 +266,10 @@ static void print_rows(const struct pb_plan *p, const struct pb_plan_dryrun *d, 
 		                                         u->region[0] ? u->region : "-",
 		                                         num(u->quantity, 3, q, sizeof(q)), u->unit,
 		                                         cost, s, u->last_day,
-		                                         sel_name(p, cut ? u->by : u->kept_by, by,
-		                                                  sizeof(by)) });
+		                                         cut || u->kept_by >= 0
+		                                                 ? sel_name(p, cut ? u->by : u->kept_by,
+		                                                            by, sizeof(by))
+		                                                 : "-" });
 	}
 	cli_table_print(&t, stdout);
 	cli_table_release(&t);
@@ -279,11 +294,13 @@ static void print_dryrun(const struct pb_plan *p, const struct pb_plan_dryrun *d
 		printf("\nstays on (%zu):\n", d->nrows - d->ncut);
 		print_rows(p, d, false);
 	}
-	for (size_t i = 0; i < d->nspend; i++)
-		printf("\nspend in %s: %s%s%s, of which cut %s (%.1f%%), saved by keeps %s\n", d->month,
+	for (size_t i = 0; i < d->nspend; i++) {
+		char sh[16];
+		printf("\nspend in %s: %s%s%s, of which cut %s (%s), saved by keeps %s\n", d->month,
 		       num(d->spend[i].total, 2, a, sizeof(a)), d->spend[i].currency[0] ? " " : "",
 		       d->spend[i].currency, num(d->spend[i].cut, 2, b, sizeof(b)),
-		       d->spend[i].cut_share * 100, num(d->spend[i].kept, 2, c, sizeof(c)));
+		       pct(d->spend[i].cut_share, sh, sizeof(sh)), num(d->spend[i].kept, 2, c, sizeof(c)));
+	}
 	bool none = false;
 	for (size_t i = 0; i < p->nselectors; i++)
 		if (!d->matches[i]) {

@@ -238,7 +238,7 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 	struct pb_plan_dryrun *d = &o->pub;
 	sqlite3_stmt *q = NULL;
 	enum pb_status st;
-	int64_t d0, d1;
+	int64_t d0 = 0, d1 = 0;
 	if (month && *month)
 		st = parse_month(month, &d0, &d1, d->month, err);
 	else

@@ -287,7 +287,7 @@ enum pb_status pb__sel_parse(struct pb__arena *a, const struct pb_catalog *cat, 
 		}
 		for (;;) {
 			char v[PB_RULE_VALUE_LEN_MAX + 8];
-			size_t vl;
+			size_t vl = 0;
 			if ((st = read_value(&p, v, sizeof(v), &vl)))
 				goto fail;
 			const char *c = canon_value(&p, a, cat, d, v, vl);

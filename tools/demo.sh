@@ -33,3 +33,6 @@ run "$P" customer list "$WS"
 
 say "4. The case file: a case on the flagged customer, evidence, a decision, an exported log verified offline"
 "$ROOT/tools/demo-caselog.sh" "$BUILD" "$WS"
+
+say "5. Enforcement: storage in the Netherlands and speech-to-text and translation cut, Security kept; two approvers; the notice; decisions"
+"$ROOT/tools/demo-plans.sh" "$BUILD" "$WS"
