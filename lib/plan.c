@@ -1214,7 +1214,7 @@ static enum pb_status publish(struct pb_ws *ws, const char *plan_id, const struc
                               char sha_out[65], size_t *nrules_out, size_t *removed,
                               struct pb_error *err)
 {
-	struct pb_entitlements *e = NULL, *ne = NULL;
+	struct pb_entitlements *e = NULL;
 	struct pb_rule *all = NULL;
 	enum pb_status st = pb_entitlements_load(ws, 0, &e, err);
 	if (st) {
@@ -1245,13 +1245,45 @@ static enum pb_status publish(struct pb_ws *ws, const char *plan_id, const struc
 		all[k++] = add[i];
 	if ((st = pb__entitlements_publish(ws, all, k, reason, version, err)))
 		goto out;
-	if ((st = pb_entitlements_load(ws, *version, &ne, err)))
+	/* the hash the log entry pins: computed as the version's (canonical JSON
+	 * lines of its rules), and checked against what publish stored, rather
+	 * than reading 100,000 rules back */
+	struct pb_sha256 h;
+	struct pb_buf line;
+	if ((st = pb__sha256_init(&h))) {
+		st = pb__err(err, st, "cannot hash the entitlements");
 		goto out;
-	pb__strlcpy(sha_out, pb_entitlements_sha256(ne), 65);
+	}
+	pb__buf_init(&line, 1u << 24);
+	for (size_t i = 0; i < k && !st; i++) {
+		pb__buf_reset(&line);
+		if ((st = pb__rule_json(&line, &all[i])) || (st = pb__buf_addc(&line, '\n')))
+			st = pb__err(err, st, "cannot hash the entitlements");
+		else
+			pb__sha256_update(&h, line.data, line.len);
+	}
+	pb__buf_release(&line);
+	uint8_t digest[32];
+	pb__sha256_final(&h, digest);
+	if (st)
+		goto out;
+	pb__hex(digest, 32, sha_out);
+	sqlite3_stmt *q;
+	if ((st = pb__db_prepare(ws->db, "SELECT sha256 FROM entitlement_version WHERE version = ?1",
+	                         &q, err)))
+		goto out;
+	sqlite3_bind_int64(q, 1, *version);
+	bool same = sqlite3_step(q) == SQLITE_ROW &&
+	            !strcmp((const char *)sqlite3_column_text(q, 0), sha_out);
+	sqlite3_finalize(q);
+	if (!same) {
+		st = pb__err(err, PB_EVERIFY, "entitlements version %lld does not hash as written",
+		             (long long)*version);
+		goto out;
+	}
 	*nrules_out = k;
 out:
 	free(all);
-	pb_entitlements_free(ne);
 	pb_entitlements_free(e);
 	return st;
 }
