@@ -803,20 +803,32 @@ static enum pb_status plan_row(struct pb_ws *ws, int64_t id, struct plan_row *p,
 	return st;
 }
 
+/* Distinct actors with a `kind` step on plan id (bound to sha, when not NULL).
+ * A step counts only when its audit entry is in the log as written: same
+ * actor, subject, action and plan hash (an approval is valid once it is on
+ * the record, and a row slipped into plan_event alone is not). */
 static enum pb_status count_events(struct pb_ws *ws, int64_t id, const char *kind,
                                    const char *sha, unsigned *n, struct pb_error *err)
 {
+	const char *action = !strcmp(kind, "approve")  ? "plan.approve"
+	                     : !strcmp(kind, "refuse") ? "plan.refuse"
+	                                               : "plan.rollback-request";
 	sqlite3_stmt *q;
-	enum pb_status st = pb__db_prepare(ws->db,
-	                                   "SELECT count(DISTINCT actor) FROM plan_event WHERE "
-	                                   "plan_id = ?1 AND kind = ?2 AND (?3 IS NULL OR sha256 = ?3)",
-	                                   &q, err);
+	enum pb_status st = pb__db_prepare(
+		ws->db,
+		"SELECT count(DISTINCT e.actor) FROM plan_event e JOIN audit_entry a ON "
+		" a.idx = e.log_index WHERE e.plan_id = ?1 AND e.kind = ?2 AND "
+		" (?3 IS NULL OR e.sha256 = ?3) AND a.actor = e.actor AND a.action = ?4 AND "
+		" a.subject = 'plan/' || e.plan_id AND "
+		" instr(CAST(a.data AS TEXT), '\"sha256\":\"' || e.sha256 || '\"') > 0",
+		&q, err);
 	if (st)
 		return st;
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_text(q, 2, kind, -1, SQLITE_STATIC);
 	if (sha)
 		sqlite3_bind_text(q, 3, sha, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, action, -1, SQLITE_STATIC);
 	*n = 0;
 	if (sqlite3_step(q) == SQLITE_ROW)
 		*n = (unsigned)sqlite3_column_int(q, 0);
@@ -1129,12 +1141,19 @@ static enum pb_status vote(struct pb_ws *ws, const char *actor, int64_t id, cons
 		             p.status, approve ? "approved" : "refused");
 		goto out;
 	}
-	if (sha && *sha && strcmp(sha, p.sha256)) {
+	size_t hl = sha ? strlen(sha) : 0;
+	if (hl && (hl < 12 || hl > 64 || strspn(sha, "0123456789abcdef") != hl)) {
+		st = pb__err(err, PB_EINVAL, "--hash '%s' is not the plan's SHA-256 (64 lower-case hex "
+		                             "digits, or at least the first 12)",
+		             sha);
+		goto out;
+	}
+	if (hl && strncmp(sha, p.sha256, hl)) {
 		st = pb__err(err, PB_ESTATE,
 		             "plan %lld has changed since the version you reviewed (%.12s..., it is now "
-		             "%.12s...): the approval of a stale plan is refused; review it again with "
-		             "'probity plan show'",
-		             (long long)id, sha, p.sha256);
+		             "%.12s...): a stale plan is not %s; review it again with 'probity plan "
+		             "show'",
+		             (long long)id, sha, p.sha256, approve ? "approved" : "refused");
 		goto out;
 	}
 	bool yes;

@@ -310,8 +310,22 @@ static void t_lifecycle(void)
 	        "no user 'nobody'");
 	REFUSED(ws, pb_plan_approve(ws, "bob", 7, NULL, NULL, NULL, NULL, E), PB_ENOENT, "no plan 7");
 	unsigned have = 0;
-	CHECK_OK(pb_plan_approve(ws, "bob", 1, sha1, "evidence holds", &have, NULL, &err), &err);
+	REFUSED(ws, pb_plan_approve(ws, "bob", 1, "e3b0c442", NULL, NULL, NULL, E), PB_EINVAL,
+	        "is not the plan's SHA-256");
+	REFUSED(ws, pb_plan_approve(ws, "bob", 1, "0123456789abcdef", NULL, NULL, NULL, E), PB_ESTATE,
+	        "a stale plan is not approved");
+	char prefix[13];
+	pb__strlcpy(prefix, sha1, sizeof(prefix));
+	CHECK_OK(pb_plan_approve(ws, "bob", 1, prefix, "evidence holds", &have, NULL, &err), &err);
 	CHECK_INT(have, 1);
+	/* an approval slipped into plan_event without its log entry does not count */
+	char forged[256];
+	snprintf(forged, sizeof(forged),
+	         "INSERT INTO plan_event(plan_id, kind, actor, at, sha256, log_index) VALUES "
+	         "(1, 'approve', 'erin', 'x', '%s', 0)",
+	         sha1);
+	sql(ws, forged);
+	REFUSED(ws, pb_plan_apply(ws, "alice", 1, NULL, NULL, E), PB_ESTATE, "has 1 of the 2 approvals");
 	REFUSED(ws, pb_plan_approve(ws, "bob", 1, NULL, NULL, NULL, NULL, E), PB_EEXIST,
 	        "already approved plan 1");
 	REFUSED(ws, pb_plan_refuse(ws, "bob", 1, NULL, "changed my mind", NULL, E), PB_EEXIST,
@@ -341,6 +355,8 @@ static void t_lifecycle(void)
 	pb_plan_free(p);
 	REFUSED(ws, pb_plan_approve(ws, "dana", 1, sha1, NULL, NULL, NULL, E), PB_ESTATE,
 	        "has changed since the version you reviewed");
+	REFUSED(ws, pb_plan_refuse(ws, "dana", 1, sha1, "no", NULL, E), PB_ESTATE,
+	        "a stale plan is not refused");
 	REFUSED(ws, pb_plan_edit(ws, cat, "alice", 1, &te, false, NULL, E), PB_EINVAL,
 	        "nothing changed");
 	CHECK_OK(pb_plan_approve(ws, "bob", 1, sha2, NULL, &have, NULL, &err), &err);
@@ -481,7 +497,8 @@ static void t_lifecycle(void)
 	}
 	sqlite3_finalize(q);
 	CHECK_INT(n, PB_ARRAY_LEN(want));
-	CHECK_INT(sql_int(ws, "SELECT count(*) FROM plan_event"), (long long)PB_ARRAY_LEN(want));
+	/* every step has its row, plus the forged one */
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM plan_event"), (long long)PB_ARRAY_LEN(want) + 1);
 	/* each plan_event row names its own log entry */
 	CHECK_INT(sql_int(ws, "SELECT count(*) FROM plan_event e JOIN audit_entry a ON "
 	                      "a.idx = e.log_index AND a.subject = 'plan/' || e.plan_id"),
