@@ -511,7 +511,7 @@ int cmd_plan(int argc, char **argv)
 		       (unsigned long long)index);
 		printf("sha256 %s\n", p->sha256);
 		printf("next: 'probity plan show %s %lld' (dry run), then %u approvers: 'probity plan "
-		       "approve %s %lld --hash %.12s... --as USER'\n",
+		       "approve %s %lld --hash %.12s --as USER'\n",
 		       pos[0], (long long)pid, p->approvals_needed, pos[0], (long long)pid, p->sha256);
 	} else if (!strcmp(sub, "edit")) {
 		if ((st = pb_plan_edit(ws, cat, actor, id, &t, A.no_keep, &index, &err)) ||
