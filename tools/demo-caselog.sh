@@ -26,7 +26,7 @@ if [ "$(q 'SELECT count(*) FROM customer')" = 0 ]; then
 	q "INSERT INTO customer(name, created_at, note) VALUES ('Ministry of Interior (demo)', strftime('%Y-%m-%dT%H:%M:%SZ','now'), 'demo customer')"
 fi
 CUSTOMER=$(q 'SELECT name FROM customer ORDER BY id LIMIT 1')
-if [ "$(q 'SELECT count(*) FROM app_user')" = 0 ]; then
+if [ "$(q "SELECT count(*) FROM app_user WHERE name = 'alice'")" = 0 ]; then
 	say "$P" user add "$WS" admin --role admin
 	say "$P" user add "$WS" alice --role analyst --as admin
 	say "$P" user add "$WS" bob --role approver --as admin

@@ -37,7 +37,7 @@ print("%.4f %.4f %.4f" % (statistics.median(v), min(v), max(v)))' "$@"; }
 
 # ---- apply on top of N rules ------------------------------------------------
 W=$T/ws
-$P init "$W" >/dev/null
+$P init --no-user "$W" >/dev/null
 python3 - "$N" >"$T/rules.json" <<'PY'
 import json, sys
 n = int(sys.argv[1]); rules = []; i = 0
@@ -58,7 +58,7 @@ $E "$W" publish "$T/rules.json" >/dev/null
 	$P user add "$W" alice --role analyst --as root
 	$P user add "$W" bob --role approver --as root
 	$P user add "$W" dana --role approver --as root
-	$P customer add "$W" "Bench Customer" --account BENCH-1
+	$P customer add "$W" "Bench Customer" --account BENCH-1 --as alice
 	$P case open "$W" --as alice --customer "Bench Customer" --title bench --trigger bench
 	for i in 1 2 3 4 5 6; do
 		$P plan new "$W" 1 --as alice --disable 'category=Storage country=NL' \
@@ -99,12 +99,12 @@ echo "apply ($N rules in force): probity $am s (min $amin, max $amax; $ma KiB), 
 # ---- dry run on the demo export ----------------------------------------------
 D=$T/demo
 $B/tools/genfocus demo --months 24 --end 2026-10 >"$T/usage.csv"
-$P init "$D" >/dev/null
-$P ingest "$D" "$T/usage.csv" >/dev/null
+$P init --no-user "$D" >/dev/null
 {
 	$P user add "$D" root --role admin
 	$P user add "$D" alice --role analyst --as root
-	$P customer add "$D" "Varnia Interior Ministry" --account EA-880412
+	$P ingest "$D" "$T/usage.csv" --as alice
+	$P customer add "$D" "Varnia Interior Ministry" --account EA-880412 --as alice
 	$P case open "$D" --as alice --customer "Varnia Interior Ministry" --title t --trigger t
 	$P plan new "$D" 1 --as alice --disable 'category=Storage country=NL' \
 		--disable 'capability=speech-to-text,translation' --keep 'category=Security'

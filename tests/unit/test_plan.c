@@ -69,21 +69,23 @@ static struct pb_ws *world(char **dir_out, bool usage)
 	if (!ws)
 		exit(2);
 	sql(ws, "PRAGMA synchronous=OFF"); /* durability is not under test here */
-	if (usage) {
-		struct pb_ingest_report rep = { 0 };
-		CHECK_OK(pb_usage_ingest(ws, cat, "tests/data/plans/usage.csv", NULL, &rep, &err), &err);
-		CHECK_INT(rep.rows_accepted, 42);
-		pb_ingest_report_release(&rep);
-	}
 	CHECK_OK(pb_user_add(ws, NULL, "root", "admin", NULL, &err), &err);
 	const char *users[][2] = { { "alice", "analyst" },  { "bob", "approver" },
 		                   { "dana", "approver" },  { "erin", "approver" },
 		                   { "carol", "auditor" },  { "frank", "analyst" } };
 	for (size_t i = 0; i < PB_ARRAY_LEN(users); i++)
 		CHECK_OK(pb_user_add(ws, "root", users[i][0], users[i][1], NULL, &err), &err);
+	if (usage) {
+		struct pb_ingest_report rep = { 0 };
+		struct pb_ingest_options io = { 0 };
+		io.actor = "alice";
+		CHECK_OK(pb_usage_ingest(ws, cat, "tests/data/plans/usage.csv", &io, &rep, &err), &err);
+		CHECK_INT(rep.rows_accepted, 42);
+		pb_ingest_report_release(&rep);
+	}
 	const char *ea1[] = { "EA-1" }, *x9[] = { "x-9" };
-	CHECK_OK(pb_customer_add(ws, "Varnia Interior Ministry", ea1, 1, NULL, 0, &err), &err);
-	CHECK_OK(pb_customer_add(ws, "Orbis Labs", NULL, 0, x9, 1, &err), &err);
+	CHECK_OK(pb_customer_add(ws, "alice", "Varnia Interior Ministry", ea1, 1, NULL, 0, &err), &err);
+	CHECK_OK(pb_customer_add(ws, "alice", "Orbis Labs", NULL, 0, x9, 1, &err), &err);
 	struct pb_case_open_options o = { "Varnia Interior Ministry", "Surveillance report",
 		                          "press report", NULL, NULL };
 	CHECK_OK(pb_case_open(ws, "alice", &o, NULL, NULL, &err), &err);
@@ -644,7 +646,7 @@ static void t_accounts(void)
 	/* a customer whose sub-account no export has shown: its billing account
 	 * is unknown, so the plan must name it */
 	const char *g1[] = { "g-1" };
-	CHECK_OK(pb_customer_add(ws, "Ghost Corp", NULL, 0, g1, 1, &err), &err);
+	CHECK_OK(pb_customer_add(ws, "alice", "Ghost Corp", NULL, 0, g1, 1, &err), &err);
 	struct pb_case_open_options o = { "Ghost Corp", "t", "t", NULL, NULL };
 	CHECK_OK(pb_case_open(ws, "alice", &o, NULL, NULL, &err), &err);
 	const char *dis[] = { "all" };
@@ -895,7 +897,7 @@ static void t_dryrun(void)
 	free(js);
 	/* a customer without usage: an empty dry run that says so */
 	const char *a9[] = { "EA-77" };
-	CHECK_OK(pb_customer_add(ws, "Quiet Ltd", a9, 1, NULL, 0, &err), &err);
+	CHECK_OK(pb_customer_add(ws, "alice", "Quiet Ltd", a9, 1, NULL, 0, &err), &err);
 	struct pb_case_open_options o = { "Quiet Ltd", "t", "t", NULL, NULL };
 	CHECK_OK(pb_case_open(ws, "alice", &o, NULL, NULL, &err), &err);
 	const char *da[] = { "all" };
@@ -1037,7 +1039,7 @@ static void t_notice(void)
 	CHECK_INT(sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action = 'plan.notice'"), 5);
 	/* a customer name full of markup is escaped, not interpreted */
 	const char *ea3[] = { "EA-3" };
-	CHECK_OK(pb_customer_add(ws, "M\xc3\xbcller & <S\xc3\xb6hne> \"*_#", ea3, 1, NULL, 0, &err),
+	CHECK_OK(pb_customer_add(ws, "alice", "M\xc3\xbcller & <S\xc3\xb6hne> \"*_#", ea3, 1, NULL, 0, &err),
 	         &err);
 	struct pb_case_open_options co = { "M\xc3\xbcller & <S\xc3\xb6hne> \"*_#", "t", "t", NULL,
 		                           NULL };
@@ -1351,8 +1353,8 @@ static void t_random_agreement(void)
 	struct pb_ws *ws = world(&dir, false);
 	struct pb_error err = { 0 };
 	const char *a_bill[] = { "A1", "A2" }, *b_bill[] = { "B1" }, *b_sub[] = { "s9" };
-	CHECK_OK(pb_customer_add(ws, "Alpha", a_bill, 2, NULL, 0, &err), &err);
-	CHECK_OK(pb_customer_add(ws, "Beta", b_bill, 1, b_sub, 1, &err), &err);
+	CHECK_OK(pb_customer_add(ws, "alice", "Alpha", a_bill, 2, NULL, 0, &err), &err);
+	CHECK_OK(pb_customer_add(ws, "alice", "Beta", b_bill, 1, b_sub, 1, &err), &err);
 	sql(ws, "INSERT INTO account(kind, account_id, billing_account_id) VALUES "
 	        "('sub','s1','A1'),('sub','s2','A1'),('sub','s3','A2'),('sub','s8','X1'),"
 	        "('sub','s9','X1')");

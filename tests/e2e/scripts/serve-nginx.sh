@@ -15,13 +15,13 @@ if [ ! -x "$NGINX" ]; then
 fi
 WS=$TMP/ws
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-"$PROBITY" init "$WS" >/dev/null
+"$PROBITY" init --no-user "$WS" >/dev/null
 {
 	"$PROBITY" user add "$WS" root --role admin
 	"$PROBITY" user add "$WS" alice --role analyst --as root
 	"$PROBITY" user add "$WS" bob --role approver --as root
 	"$PROBITY" user add "$WS" dana --role approver --as root
-	"$PROBITY" customer add "$WS" "Ministry of the Interior" --account IMOD-7F3A
+	"$PROBITY" customer add "$WS" "Ministry of the Interior" --account IMOD-7F3A --as alice
 	"$PROBITY" case open "$WS" --as alice --customer "Ministry of the Interior" --title "Report" --trigger "press report"
 	"$PROBITY" plan new "$WS" 1 --as alice --disable 'category=Storage country=NL' \
 		--disable 'capability=speech-to-text,translation' --keep 'category=Security'
