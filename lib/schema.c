@@ -300,7 +300,9 @@ static const char schema_v5[] =
 /* Enforcement plans (lib/plan.c; docs/plans.md). A plan's body is the
  * canonical JSON of exactly what it would put in force; approvals bind to its
  * SHA-256. plan_event is append-only: every step (new, edit, approve, refuse,
- * apply, rollback, withdraw, notice) with the log entry that recorded it. */
+ * apply, rollback, withdraw, notice) with the log entry that recorded it.
+ * Both tables stay small (a few rows a plan), so they have no index beyond
+ * the unique ones: every table and index costs a page in every workspace. */
 static const char schema_v7[] =
 	"CREATE TABLE plan ("
 	"  id INTEGER PRIMARY KEY,"
@@ -316,7 +318,6 @@ static const char schema_v7[] =
 	"  in_force_from INTEGER,"          /* seconds; the rules' start */
 	"  end_version INTEGER"             /* version that rolled it back */
 	");"
-	"CREATE INDEX plan_case ON plan(case_id);"
 	"CREATE TABLE plan_event ("
 	"  id INTEGER PRIMARY KEY,"
 	"  plan_id INTEGER NOT NULL REFERENCES plan(id),"
@@ -330,7 +331,6 @@ static const char schema_v7[] =
 	"  detail TEXT,"                    /* JSON object */
 	"  log_index INTEGER NOT NULL"
 	");"
-	"CREATE INDEX plan_event_plan ON plan_event(plan_id, id);"
 	/* one vote per approver on one exact plan; one rollback approval each */
 	"CREATE UNIQUE INDEX plan_event_vote ON plan_event(plan_id, sha256, actor)"
 	"  WHERE kind IN ('approve', 'refuse');"
