@@ -4,6 +4,7 @@
 CMD(accounts, "list billing accounts and sub-accounts seen in the exports")
 CMD(customer, "define customers as sets of billing accounts and sub-accounts")
 CMD(decide, "allow or deny one request, with the reason")
+CMD(detect, "find level shifts and spikes in a series, and their drivers")
 CMD(ingest, "load billing/usage exports (FOCUS CSV, gzip, zstd)")
 CMD(init, "create a workspace")
 CMD(serve, "serve decisions to API gateways (nginx, Envoy, OPA clients)")

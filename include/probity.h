@@ -331,6 +331,233 @@ enum pb_status pb_customer_show(struct pb_ws *ws, const char *name, struct pb_cu
 /* ===================================================================== */
 /* Change detection                                                      */
 /* ===================================================================== */
+/* Level shifts and spikes on one series of (time, value) points, found by a
+ * streaming detector that is cheap (O(window) memory, about a microsecond a
+ * point at most) and explains itself: every change says when it started, what
+ * was expected, what was seen, against which baseline, and how it compares
+ * with the largest deviation seen before. docs/detection.md has the method.
+ *
+ * The method, per point: the expected value is either the median of the last
+ * `window` points (level baseline) or, when the series repeats with a period
+ * and that predicts it better, the median of the same moment in the last
+ * three periods (seasonal baseline). The deviation from it is measured on the
+ * point itself and on the means of the last 4, 16 and 64 points (scales), so
+ * that a spike, a burst and a small lasting shift are all seen. A point raises
+ * a change when, on some scale, its deviation is larger than every earlier
+ * deviation on that scale (ratio > min_ratio). After a change the detector
+ * stays quiet until the series has settled (no repeated alerts for the same
+ * shift). One configuration serves every series; the detector never sees
+ * labels. */
+
+/* The detector's settings; pb_detect_config_init sets the defaults given
+ * here, which are the ones measured on NAB (docs/detection.md). Counts are in
+ * points, not in time, so that one setting fits 5-minute and daily series. */
+struct pb_detect_config {
+	uint32_t window;       /* points in the level baseline (median), >= 8; 700 */
+	uint32_t scales;       /* smoothing scales 1, 4, 16, ...: 1 to 6; 4 (up to 64) */
+	uint32_t period;       /* seasonal period in points; 0 = from the time step
+	                          (a day for sub-daily series, a week for daily
+	                          ones), PB_DETECT_NO_SEASON = none; default 0 */
+	double season_gain;    /* the seasonal baseline is used when its typical
+	                          error is below this share of the level baseline's; 0.7 */
+	uint32_t season_halflife; /* half-life in points of those typical errors; 1000 */
+	double noise_floor;    /* deviations under this many interquartile ranges
+	                          of the window count as zero; 0.1 */
+	double min_ratio;      /* a change needs a deviation above min_ratio times
+	                          the largest earlier one on its scale; 1.0 */
+	double release_ratio;  /* an open change ends once the ratio stays below
+	                          this for `quiet` points ... ; 0.5 */
+	uint32_t quiet;        /* ... ; 5 */
+	uint32_t hold;         /* and not before `hold` points after it was raised; 25 */
+	uint32_t warmup;       /* deviations a scale must have seen before it may
+	                          raise a change; 64 */
+	uint32_t memory;       /* "the largest earlier deviation" is the largest of
+	                          the last `memory` points (to within memory/8),
+	                          0 = of all points; 5000 */
+	double min_impact;     /* report a change only when |actual - expected| >=
+	                          this, in the series' unit; 0 = no floor */
+	double min_pct;        /* ... and when it is >= this percentage of
+	                          |expected| (always true when expected is 0); 0 */
+};
+#define PB_DETECT_NO_SEASON UINT32_MAX
+#define PB_DETECT_MAX_WINDOW 1000000u
+#define PB_DETECT_MAX_PERIOD 100000u
+
+/* Sets cfg to the defaults. */
+void pb_detect_config_init(struct pb_detect_config *cfg);
+/* Checks a configuration; PB_EINVAL names the first bad field. */
+enum pb_status pb_detect_config_check(const struct pb_detect_config *cfg, struct pb_error *err);
+
+/* One point of a series. Times never decrease (equal times are allowed, as
+ * exports repeat an hour when clocks change); values are finite. */
+struct pb_point {
+	int64_t t;  /* seconds since the epoch */
+	double v;
+};
+
+enum pb_change_kind {
+	PB_CHANGE_SPIKE,  /* the series went back within a few points */
+	PB_CHANGE_SHIFT,  /* the series stayed at the new level */
+};
+
+/* One detected change. Indices are point positions in the series as fed. */
+struct pb_change {
+	size_t start;          /* first point of the change */
+	size_t detected;       /* the point that raised it (start <= detected) */
+	size_t end;            /* last point still away from the expected value;
+	                          provisional (== detected) until the change closes */
+	int64_t t_start, t_detected, t_end;
+	enum pb_change_kind kind;
+	int direction;         /* +1 up, -1 down */
+	bool seasonal;         /* expected came from earlier periods, not the window */
+	bool closed;           /* false while the detector still follows it */
+	uint32_t scale;        /* points averaged by the deviation that fired: 1, 4, 16 ... */
+	uint32_t period;       /* the seasonal period in points (0 when none) */
+	double expected;       /* baseline at detection */
+	double actual;         /* mean of the last `scale` points at detection */
+	double delta;          /* actual - expected */
+	double pct;            /* 100 delta / |expected|; +-INFINITY when expected is 0 */
+	double ratio;          /* |delta| / largest earlier deviation on that scale
+	                          (INFINITY when there was none) */
+	double score;          /* ratio / (1 + ratio), in [0, 1] */
+	double event_mean;     /* mean value over [start, end] */
+	size_t base_from, base_to; /* the points [base_from, base_to) behind expected:
+	                          the window, or the same span one period earlier */
+};
+
+/* The streaming detector: feed points in time order, one at a time. */
+struct pb_detector;
+
+/* Creates a detector; cfg NULL means the defaults. Fails with PB_EINVAL for a
+ * bad configuration, PB_ENOMEM. Free with pb_detector_free. */
+enum pb_status pb_detector_new(const struct pb_detect_config *cfg, struct pb_detector **out,
+                               struct pb_error *err);
+void pb_detector_free(struct pb_detector *d);
+
+/* What one point did. */
+struct pb_detect_step {
+	double score;          /* anomaly score in [0, 1]: ratio / (1 + ratio) of the
+	                          strongest scale, 0 while a change is open */
+	bool raised;           /* this point raised a new change (in change) */
+	bool closed;           /* a change closed at this point (in closed_change) */
+	struct pb_change change;
+	struct pb_change closed_change;
+};
+
+/* Feeds the next point. Fails with PB_EINVAL (and changes nothing) when t is
+ * before the previous point's time or v is not finite. */
+enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
+                                struct pb_detect_step *step, struct pb_error *err);
+/* Closes the open change, if any, as of the last point fed; returns true and
+ * fills *out when there was one. */
+bool pb_detector_finish(struct pb_detector *d, struct pb_change *out);
+
+/* Runs a detector over a whole series. *changes gets a new array of the
+ * changes found, all closed, in time order (free it with free(); NULL when
+ * none), *nchanges their count. scores, when not NULL, must hold n doubles and
+ * gets each point's score. cfg NULL means the defaults. */
+enum pb_status pb_detect_series(const struct pb_detect_config *cfg, const struct pb_point *pts,
+                                size_t n, struct pb_change **changes, size_t *nchanges,
+                                double *scores, struct pb_error *err);
+
+/* Driver attribution. A component is one part of the series (a sub-account,
+ * service, region, SKU ...): values[i] is its value at point i of the series,
+ * for the same n points; components normally sum to the series. */
+struct pb_detect_component {
+	const char *name;
+	const double *values;
+};
+
+/* What one component contributed to a change: the mean of its values over
+ * the change's baseline points [base_from, base_to) (expected), over the change
+ * [start, end] (actual), their difference, and its share of the sum of all
+ * components' differences (shares add up to 1 when components sum to the
+ * series; a component moving against the change has a negative share). */
+struct pb_driver {
+	size_t component;      /* index into the components given */
+	double expected;
+	double actual;
+	double delta;
+	double share;
+};
+
+/* Explains a change by its components: fills out[0..ncomp) with one entry per
+ * component, sorted so that out[0] is the driver (the largest contribution in
+ * the change's direction), then by decreasing contribution. n is the series
+ * length; fails with PB_EINVAL when the change's points are not inside it or a
+ * value is not finite. */
+enum pb_status pb_detect_drivers(const struct pb_change *ch, const struct pb_detect_component *comps,
+                                 size_t ncomp, size_t n, struct pb_driver *out,
+                                 struct pb_error *err);
+
+/* A short name for a change kind: "spike", "shift". */
+const char *pb_change_kind_name(enum pb_change_kind k);
+
+/* A series and its components read from CSV text (RFC 4180, UTF-8, LF or
+ * CRLF): a header line, then one row per time. The first column is the time
+ * (ISO 8601 as exports write it: "2024-03-01", "2024-03-01T10:00:00Z", ...),
+ * every other column one component's value (a decimal number; an empty cell
+ * is 0). The series is the row sum. Times must not go backwards. */
+struct pb_series_table {
+	size_t n;            /* rows */
+	size_t ncols;        /* value columns, 1 to PB_SERIES_MAX_COLS */
+	char **names;        /* their header names */
+	int64_t *times;      /* n times */
+	double *values;      /* column-major: values[c * n + i] */
+	struct pb_point *total; /* n points: (time, row sum) */
+};
+#define PB_SERIES_MAX_COLS 64
+#define PB_SERIES_MAX_ROWS 10000000u
+#define PB_SERIES_MAX_CELLS 20000000u /* rows x value columns */
+#define PB_SERIES_MAX_FIELD 256 /* bytes in one field */
+
+/* Parses data[0..len) into *out (released with pb_series_table_release, also
+ * after a failure). file names the input in errors, which give its line and
+ * column: PB_EFORMAT for bad CSV, a bad time or number, a wrong field count,
+ * times going backwards; PB_ELIMIT over the caps above; PB_EINVAL for no rows. */
+enum pb_status pb_series_table_parse(const char *data, size_t len, const char *file,
+                                     struct pb_series_table *out, struct pb_error *err);
+void pb_series_table_release(struct pb_series_table *t);
+
+/* ---- charts ----------------------------------------------------------
+ * Self-contained SVG (no scripts, no external fonts or links) sized for an A4
+ * page (default 760 x 360 user units, text at least 11 units), with a title,
+ * labelled axes with units, and a legend. Times are UTC; the x axis picks
+ * day, month or year ticks from the span. */
+
+struct pb_chart_options {
+	const char *title;     /* drawn at the top; NULL for none */
+	const char *y_label;   /* quantity on the y axis, e.g. "Storage" */
+	const char *unit;      /* its unit, e.g. "GB-Months"; shown as "label (unit)" */
+	double width, height;  /* 0 = 760 x 360 */
+};
+
+/* One stacked or plotted series: values[i] belongs to times[i]. */
+struct pb_chart_series {
+	const char *name;      /* legend entry */
+	const double *values;
+};
+
+/* A stacked area chart of nseries series over n shared times (in order),
+ * largest total at the bottom of the legend order given. Negative values are
+ * drawn as zero. *svg gets a new NUL-terminated string (free with free()),
+ * *len its length. Fails with PB_EINVAL for n < 2, nseries 0 or > 64, times not
+ * increasing, or a non-finite value. */
+enum pb_status pb_chart_stacked(const int64_t *times, size_t n, const struct pb_chart_series *series,
+                                size_t nseries, const struct pb_chart_options *opts, char **svg,
+                                size_t *len, struct pb_error *err);
+
+/* A line chart of one series with its detected changes marked: a dashed line
+ * at each change's start, the expected level over the change drawn as a dashed
+ * segment against the actual values, and a label "expected X, actual Y".
+ * pts as given to pb_detect_series; changes may be NULL when nchanges is 0. */
+enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char *name,
+                                const struct pb_change *changes, size_t nchanges,
+                                const struct pb_chart_options *opts, char **svg, size_t *len,
+                                struct pb_error *err);
+
+/* Writes an SVG (or any text) to path atomically (mode 0644). */
+enum pb_status pb_chart_save(const char *path, const char *svg, size_t len, struct pb_error *err);
 
 /* ===================================================================== */
 /* Policy indicators                                                     */
