@@ -599,7 +599,7 @@ struct pb_profile_options {
 	size_t nby;                /* default: category, service, region */
 	const char *unit;          /* only usage in this normalised unit, or NULL */
 	bool detect;               /* find sudden changes per series; default true */
-	const struct pb_detect_config *detect_cfg; /* NULL = pb_detect_config_init */
+	const struct pb_detect_config *detect_cfg; /* NULL = pb_profile_detect_config */
 	double min_cost_per_day;   /* report a change only when its size in money a
 	                              day is at least this; default 1 */
 	double min_pct;            /* ... and at least this percentage of the expected
@@ -607,6 +607,10 @@ struct pb_profile_options {
 };
 /* Sets the defaults above. */
 void pb_profile_options_init(struct pb_profile_options *o);
+/* The detector settings profiles use by default: pb_detect_config_init's,
+ * with the baseline and thresholds fitted to daily billing series (see
+ * docs/profile.md). */
+void pb_profile_detect_config(struct pb_detect_config *cfg);
 /* Parses a --by list, names separated by commas ("capability,region,month"),
  * into o->by. PB_EINVAL for an unknown or repeated name (the message lists
  * the valid ones), for both month and day, or for an empty list. */
@@ -646,6 +650,8 @@ struct pb_profile_line {
  * dimensions (e.g. object storage in westeurope, GB-Months a day). */
 struct pb_profile_series {
 	char label[256];             /* "object-storage, westeurope (GB-Months)" */
+	char short_label[128];       /* for legends: the dimensions only, a sub-account
+	                                by its stored name when it has one */
 	const char *dims[PB_PROFILE_DIM_COUNT]; /* as in lines; NULL for month/day */
 	const char *unit, *currency;
 	size_t n;                    /* days, first_day .. first_day + n - 1 */
