@@ -83,6 +83,7 @@ void pb_profile_detect_config(struct pb_detect_config *cfg)
 	 * on the demo's 33 customers: only real shifts and new services remain;
 	 * docs/profile.md). */
 	cfg->window = 28;
+	cfg->warmup = 28;
 	cfg->min_ratio = 2.0;
 }
 
