@@ -168,14 +168,15 @@ static void print_totals(const struct pb_profile *p)
 	printf("\ntotals:\n");
 	for (size_t i = 0; i < p->ntotals; i++) {
 		const struct pb_profile_total *t = &p->totals[i];
-		if (!t->unit[0])
+		if (!t->unit)
 			printf("  %s %s billed, all usage (%llu daily aggregates)\n", t->cost, t->currency,
 			       (unsigned long long)t->rows);
 	}
 	for (size_t i = 0; i < p->ntotals; i++) {
 		const struct pb_profile_total *t = &p->totals[i];
-		if (t->unit[0])
-			printf("  %s %s for %s %s\n", t->quantity, t->unit, t->cost, t->currency);
+		if (t->unit)
+			printf("  %s %s for %s %s\n", t->quantity, t->unit[0] ? t->unit : "(no unit)",
+			       t->cost, t->currency);
 	}
 }
 
@@ -404,9 +405,9 @@ static json_t *profile_json(const struct pb_profile *p)
 	for (size_t i = 0; i < p->ntotals; i++) {
 		const struct pb_profile_total *t = &p->totals[i];
 		json_t *j = json_object();
-		json_object_set_new(j, "unit", t->unit[0] ? json_string(t->unit) : json_null());
+		json_object_set_new(j, "unit", t->unit ? json_string(t->unit) : json_null());
 		json_object_set_new(j, "currency", json_string(t->currency));
-		json_object_set_new(j, "quantity", t->unit[0] ? json_string(t->quantity) : json_null());
+		json_object_set_new(j, "quantity", t->unit ? json_string(t->quantity) : json_null());
 		json_object_set_new(j, "cost", json_string(t->cost));
 		json_object_set_new(j, "rows", json_integer((json_int_t)t->rows));
 		json_array_append_new(tot, j);

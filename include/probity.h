@@ -696,7 +696,8 @@ struct pb_profile_change {
 	                                      every dimension has one value */
 };
 
-/* Totals per currency (unit "" : cost of everything) and per unit and currency. */
+/* Totals per currency (unit NULL: the cost of everything) and per unit and
+ * currency (unit "" for usage without a unit). */
 struct pb_profile_total {
 	const char *unit, *currency;
 	char quantity[PB_PROFILE_DEC]; /* "" for the per-currency total */

@@ -716,7 +716,7 @@ static enum pb_status push_line(struct build *b, size_t *cap, struct pb_error *e
 static pb_dec currency_total(const struct pb_profile *p, const char *currency)
 {
 	for (size_t i = 0; i < p->ntotals; i++)
-		if (!p->totals[i].unit[0] && strcmp(p->totals[i].currency, currency) == 0) {
+		if (!p->totals[i].unit && strcmp(p->totals[i].currency, currency) == 0) {
 			pb_dec v = 0;
 			pb__dec_parse(p->totals[i].cost, strlen(p->totals[i].cost), &v, NULL);
 			return v;
@@ -741,9 +741,11 @@ static enum pb_status make_totals(struct build *b, struct pb_error *err)
 		const struct ser *s = sorted_ser(b, i);
 		const struct pb_profile_series *ps = &p->series[i];
 		for (int pass = 0; pass < 2 && !st; pass++) {
-			const char *unit = pass ? ps->unit : "";
+			/* pass 0: the currency's total (unit NULL); pass 1: the unit's */
+			const char *unit = pass ? ps->unit : NULL;
 			size_t k = 0;
-			while (k < n && !(strcmp(acc[k].unit, unit) == 0 &&
+			while (k < n && !((unit ? acc[k].unit && strcmp(acc[k].unit, unit) == 0
+			                        : !acc[k].unit) &&
 			                  strcmp(acc[k].currency, ps->currency) == 0))
 				k++;
 			if (k == n) {
@@ -765,7 +767,7 @@ static enum pb_status make_totals(struct build *b, struct pb_error *err)
 		struct pb_profile_total *t = &p->totals[p->ntotals++];
 		t->unit = acc[k].unit;
 		t->currency = acc[k].currency;
-		if (acc[k].unit[0])
+		if (acc[k].unit)
 			dec_text(acc[k].q, t->quantity);
 		dec_text(acc[k].c, t->cost);
 		t->rows = acc[k].rows;

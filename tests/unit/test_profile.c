@@ -258,7 +258,7 @@ static void t_lines_and_shares(void)
 	/* totals: one for the currency, one per unit */
 	bool cur = false, gbm = false;
 	for (size_t i = 0; i < p->ntotals; i++) {
-		if (!p->totals[i].unit[0]) {
+		if (!p->totals[i].unit) {
 			CHECK_STR(p->totals[i].cost, "247.5");
 			CHECK_INT(p->totals[i].rows, 225);
 			cur = true;
