@@ -198,6 +198,8 @@ struct internal {
 	struct pb_hmap text;   /* dim id (8 bytes) -> char * */
 	struct pb_hmap names;  /* sub-account id text -> char * (stored name) */
 	char **strings;        /* every string the profile hands out */
+	const char *(*shown)[PB_PROFILE_DIM_COUNT]; /* per series: dims as legends show them
+	                                               (a sub-account by its stored name) */
 	size_t nstrings, capstrings;
 };
 
@@ -297,6 +299,7 @@ void pb_profile_free(struct pb_profile *p)
 		free(in->strings);
 		pb__hmap_release(&in->text);
 		pb__hmap_release(&in->names);
+		free(in->shown);
 		free(in);
 	}
 	free(p);
@@ -627,6 +630,7 @@ static enum pb_status series_text(struct build *b, size_t out_i, const struct se
 			if (nm[0])
 				shown = nm;
 		}
+		b->in->shown[out_i][k] = shown;
 		size_t sl = strlen(ps->short_label);
 		pb__snprintf(ps->short_label + sl, sizeof(ps->short_label) - sl, "%s%s",
 		             sl ? ", " : "", shown[0] ? shown : "-");
@@ -650,7 +654,8 @@ static enum pb_status make_series(struct build *b, struct pb_error *err)
 	struct pb_profile *p = b->p;
 	b->order = malloc((b->nser ? b->nser : 1) * sizeof(size_t));
 	p->series = calloc(b->nser ? b->nser : 1, sizeof(*p->series));
-	if (!b->order || !p->series)
+	b->in->shown = calloc(b->nser ? b->nser : 1, sizeof(*b->in->shown));
+	if (!b->order || !p->series || !b->in->shown)
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	for (size_t i = 0; i < b->nser; i++)
 		b->order[i] = i;
@@ -1398,16 +1403,42 @@ size_t pb_profile_pick_series(const struct pb_profile *p, const char *match)
 	return SIZE_MAX;
 }
 
-static void by_text(const struct pb_profile *p, bool time, char *buf, size_t cap)
+/* Legend names longer than this do not fit lib/chart.c's legend column at
+ * its font size (measured in Chromium: about 7 units a character). */
+#define LEGEND_CHARS 21
+
+/* Copies s into out cut to max characters (UTF-8 aware), with an ellipsis. */
+static void cut_label(const char *s, size_t max, char *out, size_t cap)
 {
-	size_t len = 0;
-	buf[0] = '\0';
-	for (size_t k = 0; k < p->nby; k++) {
-		if (!time && dim_col[p->by[k]] < 0)
-			continue;
-		pb__snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", dim_names[p->by[k]]);
-		len = strlen(buf);
+	size_t chars = 0, i = 0, n = strlen(s);
+	while (i < n && chars < max) {
+		size_t len = 1;
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0xf0)
+			len = 4;
+		else if (c >= 0xe0)
+			len = 3;
+		else if (c >= 0xc0)
+			len = 2;
+		if (i + len > n)
+			break;
+		i += len;
+		chars++;
 	}
+	if (i >= n) {
+		pb__strlcpy(out, s, cap);
+		return;
+	}
+	/* room for the ellipsis: drop one more character */
+	size_t j = i;
+	if (j > 0) {
+		j--;
+		while (j > 0 && ((unsigned char)s[j] & 0xc0) == 0x80)
+			j--;
+	}
+	while (j > 0 && (s[j - 1] == ' ' || s[j - 1] == ','))
+		j--;
+	pb__snprintf(out, cap, "%.*s\xe2\x80\xa6", (int)j, s);
 }
 
 enum pb_status pb_profile_chart_stacked(const struct pb_profile *p, size_t max_series,
@@ -1449,6 +1480,7 @@ enum pb_status pb_profile_chart_stacked(const struct pb_profile *p, size_t max_s
 	double *tot = calloc(nser, sizeof(double));
 	size_t *ord = malloc(nser * sizeof(size_t));
 	struct pb_chart_series cs[64];
+	char names[64][LEGEND_CHARS * 4 + 4];
 	if (!times || !vals || !tot || !ord) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
@@ -1475,10 +1507,46 @@ enum pb_status pb_profile_chart_stacked(const struct pb_profile *p, size_t max_s
 			vals[slot * nb + k] += one_unit ? ps->points[d].v : ps->cost[d];
 		}
 	}
+	/* Legends have a narrow column: a dimension whose value is the same for
+	 * every series drawn goes to the title instead, and names are cut to what
+	 * fits. */
+	const struct internal *in = p->internal_;
+	bool same[PB_PROFILE_DIM_COUNT] = { false };
+	size_t nvary = 0;
+	for (size_t k = 0; k < p->nby; k++) {
+		if (dim_col[p->by[k]] < 0)
+			continue;
+		same[k] = true;
+		for (size_t r = 1; r < shown && same[k]; r++)
+			same[k] = strcmp(in->shown[ord[r]][k], in->shown[ord[0]][k]) == 0;
+		nvary += !same[k];
+	}
+	if (nvary == 0 || shown == 1)
+		memset(same, 0, sizeof(same));
+	for (size_t r = 0; r < shown; r++) {
+		char full[256] = "";
+		for (size_t k = 0; k < p->nby; k++) {
+			if (dim_col[p->by[k]] < 0 || same[k])
+				continue;
+			size_t fl = strlen(full);
+			const char *v = in->shown[ord[r]][k];
+			pb__snprintf(full + fl, sizeof(full) - fl, "%s%s", fl ? ", " : "", v[0] ? v : "-");
+		}
+		if (!full[0])
+			pb__strlcpy(full, p->series[ord[r]].unit, sizeof(full));
+		for (size_t r2 = 0; r2 < shown && !one_unit; r2++)
+			if (r2 != r && strcmp(p->series[ord[r2]].short_label, p->series[ord[r]].short_label) == 0) {
+				size_t fl = strlen(full);
+				pb__snprintf(full + fl, sizeof(full) - fl, " (%s)", p->series[ord[r]].unit);
+				break;
+			}
+		cut_label(full, LEGEND_CHARS, names[r], sizeof(names[r]));
+	}
 	size_t ncs = 0;
 	for (size_t r = 0; r < shown; r++) {
 		const struct pb_profile_series *ps = &p->series[ord[r]];
-		cs[ncs].name = one_unit ? ps->short_label : ps->label;
+		(void)ps;
+		cs[ncs].name = names[r];
 		cs[ncs].values = vals + r * nb;
 		ncs++;
 	}
@@ -1487,10 +1555,18 @@ enum pb_status pb_profile_chart_stacked(const struct pb_profile *p, size_t max_s
 		cs[ncs].values = vals + shown * nb;
 		ncs++;
 	}
-	char title[256], by[128], unit[64];
-	by_text(p, false, by, sizeof(by));
-	pb__snprintf(title, sizeof(title), "%s: %s%s%s", p->customer,
-	             one_unit ? "consumption" : "billed cost", by[0] ? " by " : "", by);
+	char title[256], by[128] = "", fixed[160] = "", unit[64];
+	for (size_t k = 0; k < p->nby; k++) {
+		if (dim_col[p->by[k]] < 0)
+			continue;
+		char *t = same[k] ? fixed : by;
+		size_t cap = same[k] ? sizeof(fixed) : sizeof(by), tl = strlen(t);
+		pb__snprintf(t + tl, cap - tl, "%s%s", tl ? ", " : "",
+		             same[k] ? in->shown[ord[0]][k] : dim_names[p->by[k]]);
+	}
+	pb__snprintf(title, sizeof(title), "%s: %s%s%s%s%s%s", p->customer,
+	             one_unit ? "consumption" : "billed cost", by[0] ? " by " : "", by,
+	             fixed[0] ? " (" : "", fixed, fixed[0] ? ")" : "");
 	pb__snprintf(unit, sizeof(unit), "%s, %s total",
 	             one_unit ? (p->series[0].unit[0] ? p->series[0].unit : "units")
 	                      : p->series[0].currency,
@@ -1536,7 +1612,9 @@ enum pb_status pb_profile_chart_series(const struct pb_profile *p, size_t series
 	pb__snprintf(title, sizeof(title), "%s: %s", p->customer, ps->short_label);
 	pb__snprintf(unit, sizeof(unit), "%s a day", ps->unit[0] ? ps->unit : "units");
 	struct pb_chart_options co = { title, "Consumption", unit, 0, 0 };
-	enum pb_status st = pb_chart_changes(ps->points, ps->n, ps->label, ch, k, &co, svg, len, err);
+	char name[LEGEND_CHARS * 4 + 4];
+	cut_label(ps->short_label, LEGEND_CHARS, name, sizeof(name));
+	enum pb_status st = pb_chart_changes(ps->points, ps->n, name, ch, k, &co, svg, len, err);
 	free(ch);
 	return st;
 }
