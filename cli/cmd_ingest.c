@@ -27,6 +27,8 @@ static const char usage_text[] =
 	"names are stored as keyed pseudonyms unless the workspace keeps names.\n"
 	"\n"
 	"options:\n"
+	"      --as USER        the acting user, an analyst or admin (default: probity.conf's\n"
+	"                       user); each ingest is an entry in the audit log\n"
 	"  -j, --threads N      threads in all, reading included (default: one per CPU)\n"
 	"      --max-record N   longest record in bytes (default 1048576)\n"
 	"      --chunk-size N   bytes handed to a parsing thread at a time (default 4194304;\n"
@@ -101,8 +103,13 @@ static void print_report(const struct pb_ingest_report *r)
 		       r->name, (long long)r->source_id, r->sha256);
 		return;
 	}
-	printf("ingested '%s': FOCUS %s, %s, compression %s, sha256 %s\n", r->name, r->version,
-	       size, r->compression, r->sha256);
+	if (strcmp(r->format, "focus") == 0)
+		printf("ingested '%s': FOCUS %s, %s, compression %s, sha256 %s\n", r->name,
+		       r->version, size, r->compression, r->sha256);
+	else
+		printf("ingested '%s': %s %s export mapped onto FOCUS, %s, compression %s, sha256 %s\n",
+		       r->name, strcmp(r->format, "aws-cur") == 0 ? "AWS CUR" : "Azure cost", r->version,
+		       size, r->compression, r->sha256);
 	printf("  rows: %llu read = %llu accepted + %llu rejected; %llu with warnings",
 	       (unsigned long long)r->rows_read, (unsigned long long)r->rows_accepted,
 	       (unsigned long long)r->rows_rejected, (unsigned long long)r->rows_with_warnings);
@@ -140,6 +147,7 @@ int cmd_ingest(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "threads", required_argument, NULL, 'j' },
+		{ "as", required_argument, NULL, 'A' },
 		{ "max-record", required_argument, NULL, 'm' },
 		{ "chunk-size", required_argument, NULL, 'C' },
 		{ "catalog", required_argument, NULL, 'c' },
@@ -168,6 +176,9 @@ int cmd_ingest(int argc, char **argv)
 			break;
 		case 'c':
 			catalog = optarg;
+			break;
+		case 'A':
+			o.actor = optarg;
 			break;
 		case 'C':
 			if (!cli_parse_uint("ingest", "--chunk-size", optarg, 1ul << 30, &v) || v < 65536)

@@ -56,7 +56,11 @@ struct pb_catalog {
 	struct pb_hmap country;         /* code -> code */
 	struct pb_hmap currency;        /* code -> code */
 	struct pb_hmap unit_by_key;     /* lower(unit) -> struct unit* */
+	struct pb_hmap azure_svc;       /* lower(consumed|type) and lower(consumed) -> name */
 };
+
+/* Marks a ConsumedService that maps to several service names. */
+static char ambiguous[] = "";
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -485,6 +489,69 @@ static enum pb_status currency_row(struct pb_catalog *c, const char *file, uint6
 	return st == PB_ENOMEM ? pb__err(err, PB_ENOMEM, "out of memory") : PB_OK;
 }
 
+/* Microsoft's ConsumedService + ResourceType -> ServiceName table. */
+static enum pb_status azure_row(struct pb_catalog *c, const char *file, uint64_t line,
+                                const struct pb_str *f, size_t n, struct pb_error *err)
+{
+	(void)file;
+	(void)line;
+	(void)n;
+	if (f[0].len + f[1].len + 1 > KEYBUF || f[2].len == 0)
+		return PB_OK;
+	char *name = keep(c, f[2].ptr, f[2].len);
+	if (!name)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	char k[KEYBUF + 2];
+	size_t kl = key_of(f[0], k, KEYBUF);
+	k[kl++] = '|';
+	kl += key_of(f[1], k + kl, KEYBUF + 1 - kl);
+	if (pb__hmap_put(&c->azure_svc, k, kl, name, NULL) == PB_ENOMEM)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	if (f[0].len) {
+		void *old = NULL;
+		kl = key_of(f[0], k, KEYBUF);
+		enum pb_status st = pb__hmap_put(&c->azure_svc, k, kl, name, &old);
+		if (st == PB_EEXIST && old != ambiguous && strcmp((const char *)old, name) != 0) {
+			/* several names for one ConsumedService: the type must decide */
+			struct pb_hmap_slot *sl = NULL;
+			for (size_t i = 0; i < c->azure_svc.cap && !sl; i++)
+				if (c->azure_svc.slots[i].key && c->azure_svc.slots[i].len == kl &&
+				    memcmp(c->azure_svc.slots[i].key, k, kl) == 0)
+					sl = &c->azure_svc.slots[i];
+			if (sl)
+				sl->value = ambiguous;
+		} else if (st == PB_ENOMEM) {
+			return pb__err(err, PB_ENOMEM, "out of memory");
+		}
+	}
+	return PB_OK;
+}
+
+const char *pb__catalog_azure_service(const struct pb_catalog *c, struct pb_str consumed,
+                                      struct pb_str resource_type)
+{
+	char k[KEYBUF + 2];
+	if (consumed.len + resource_type.len + 1 > KEYBUF)
+		return NULL;
+	size_t kl = key_of(consumed, k, KEYBUF);
+	size_t cl = kl;
+	k[kl++] = '|';
+	kl += key_of(resource_type, k + kl, KEYBUF + 1 - kl);
+	const char *name = pb__hmap_get(&c->azure_svc, k, kl);
+	if (!name) {
+		/* the type alone (rows without ConsumedService), then the service alone */
+		k[cl] = '|';
+		char k2[KEYBUF + 2];
+		size_t l2 = 0;
+		k2[l2++] = '|';
+		l2 += key_of(resource_type, k2 + l2, KEYBUF + 1 - l2);
+		name = pb__hmap_get(&c->azure_svc, k2, l2);
+	}
+	if (!name && consumed.len)
+		name = pb__hmap_get(&c->azure_svc, k, cl);
+	return name == ambiguous ? NULL : name;
+}
+
 /* Counts data lines (an upper bound for rows) to size arrays once. */
 static size_t count_lines(const char *dir, const char *name)
 {
@@ -533,6 +600,9 @@ enum pb_status pb_catalog_load(const char *dir, struct pb_catalog **out, struct 
 	static const char *const h_rule[] = { "service_name", "field", "pattern", "capability" };
 	static const char *const h_unit[] = { "unit", "normalised", "factor" };
 	static const char *const h_cur[] = { "", "currency_codes" };
+	static const char *const h_az[] = { "ConsumedService", "ResourceType", "ServiceName",
+		                            "ServiceCategory", "ServiceSubcategory", "PublisherName",
+		                            "PublisherType", "Environment", "ServiceModel" };
 	if ((st = load_csv(c, dir, "focus-categories.csv", h_cat, 2, category_row, &h, err)) ||
 	    (st = load_csv(c, dir, "capabilities.csv", h_cap, 2, capability_row, &h, err)) ||
 	    (st = load_csv(c, dir, "regions.csv", h_reg, 5, region_row, &h, err)) ||
@@ -541,7 +611,8 @@ enum pb_status pb_catalog_load(const char *dir, struct pb_catalog **out, struct 
 	    (st = load_csv(c, dir, "services.csv", h_svc, 6, service_row, &h, err)) ||
 	    (st = load_csv(c, dir, "service-rules.csv", h_rule, 4, rule_row, &h, err)) ||
 	    (st = load_csv(c, dir, "units.csv", h_unit, 3, unit_row, &h, err)) ||
-	    (st = load_csv(c, dir, "currency-codes.csv", h_cur, 2, currency_row, &h, err)))
+	    (st = load_csv(c, dir, "currency-codes.csv", h_cur, 2, currency_row, &h, err)) ||
+	    (st = load_csv(c, dir, "azure-services.csv", h_az, 9, azure_row, &h, err)))
 		goto fail;
 	uint8_t d[32];
 	pb__sha256_final(&h, d);
@@ -576,6 +647,7 @@ void pb_catalog_free(struct pb_catalog *c)
 	pb__hmap_release(&c->country);
 	pb__hmap_release(&c->currency);
 	pb__hmap_release(&c->unit_by_key);
+	pb__hmap_release(&c->azure_svc);
 	free(c);
 }
 

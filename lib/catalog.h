@@ -25,6 +25,12 @@ const char *pb__catalog_subcategory(const struct pb_catalog *cat, struct pb_str 
 /* True for a known ISO 4217 currency code (exact, upper case). */
 bool pb__catalog_currency_known(const struct pb_catalog *cat, struct pb_str code);
 
+/* Azure's FOCUS ServiceName for a native cost row: from its ConsumedService
+ * and resource type ("microsoft.storage/storageaccounts"), Microsoft's own
+ * mapping; NULL when unknown or ambiguous. */
+const char *pb__catalog_azure_service(const struct pb_catalog *cat, struct pb_str consumed,
+                                      struct pb_str resource_type);
+
 /* Case-insensitive glob match where '*' matches any run of bytes. */
 bool pb__glob_match_ci(const char *pattern, struct pb_str text);
 

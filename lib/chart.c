@@ -582,7 +582,8 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 	}
 	for (size_t k = 0; k < nchanges; k++) {
 		const struct pb_change *c = &changes[k];
-		if (c->start > c->end || c->end >= n || !isfinite(c->expected))
+		if (c->start > c->end || c->end >= n || c->detected >= n || !isfinite(c->expected) ||
+		    !isfinite(c->actual) || !isfinite(c->event_mean))
 			return pb__err(err, PB_EINVAL, "chart: change %zu is not inside the series", k);
 		if (c->expected < lo)
 			lo = c->expected;

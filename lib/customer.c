@@ -7,8 +7,11 @@
  * named, inside one transaction.
  */
 #include "probity.h"
+#include "case.h"
 #include "customer.h"
 #include "store.h"
+
+#include <jansson.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -70,9 +73,47 @@ static bool valid_name(const char *s)
 	return s[0] != ' ' && s[n - 1] != ' ';
 }
 
-enum pb_status pb_customer_add(struct pb_ws *ws, const char *name, const char *const *accounts,
-                               size_t naccounts, const char *const *subaccounts,
-                               size_t nsubaccounts, struct pb_error *err)
+/* Checks the acting user inside the open transaction. */
+static enum pb_status actor_ok(struct pb_ws *ws, const char *as, const char **actor,
+                               struct pb_error *err)
+{
+	enum pb_status st = pb__acting_user(ws, as, actor, err);
+	if (!st)
+		st = pb__user_require_role(ws, *actor, "analyst,admin", err);
+	return st;
+}
+
+/* Records the change in the audit log (inside the transaction). */
+static enum pb_status log_change(struct pb_ws *ws, const char *actor, const char *action,
+                                 const char *name, const char *const *acc, size_t na,
+                                 const char *const *sub, size_t ns, struct pb_error *err)
+{
+	json_t *d = json_object();
+	json_object_set_new(d, "customer", json_string(name));
+	if (na || ns) {
+		json_t *a = json_array(), *s = json_array();
+		for (size_t i = 0; i < na; i++)
+			json_array_append_new(a, json_string(acc[i]));
+		for (size_t i = 0; i < ns; i++)
+			json_array_append_new(s, json_string(sub[i]));
+		json_object_set_new(d, "accounts", a);
+		json_object_set_new(d, "subaccounts", s);
+	}
+	char *text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(d);
+	if (!text)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	char subject[200];
+	pb__snprintf(subject, sizeof(subject), "customer/%s", name);
+	enum pb_status st = pb__audit_append(ws, actor, action, 0, subject, text, NULL, err);
+	free(text);
+	return st;
+}
+
+enum pb_status pb_customer_add(struct pb_ws *ws, const char *as, const char *name,
+                               const char *const *accounts, size_t naccounts,
+                               const char *const *subaccounts, size_t nsubaccounts,
+                               struct pb_error *err)
 {
 	if (!name || !valid_name(name))
 		return pb__err(err, PB_EINVAL,
@@ -87,6 +128,9 @@ enum pb_status pb_customer_add(struct pb_ws *ws, const char *name, const char *c
 	if ((st = pb__ws_begin(ws, err)))
 		return st;
 	sqlite3_stmt *q = NULL, *ins = NULL;
+	const char *actor;
+	if ((st = actor_ok(ws, as, &actor, err)))
+		goto fail;
 	if ((st = pb__db_prepare(ws->db, "SELECT 1 FROM customer WHERE name = ?1", &q, err)))
 		goto fail;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
@@ -151,6 +195,10 @@ enum pb_status pb_customer_add(struct pb_ws *ws, const char *name, const char *c
 	}
 	sqlite3_finalize(q);
 	sqlite3_finalize(ins);
+	q = ins = NULL;
+	if ((st = log_change(ws, actor, "customer.add", name, accounts, naccounts, subaccounts,
+	                     nsubaccounts, err)))
+		goto fail;
 	return pb__ws_commit(ws, err);
 fail:
 	sqlite3_finalize(q);
@@ -159,13 +207,19 @@ fail:
 	return st;
 }
 
-enum pb_status pb_customer_remove(struct pb_ws *ws, const char *name, struct pb_error *err)
+enum pb_status pb_customer_remove(struct pb_ws *ws, const char *as, const char *name,
+                                  struct pb_error *err)
 {
 	enum pb_status st = pb__ws_require_writable(ws, "remove a customer", err);
 	if (st)
 		return st;
 	if ((st = pb__ws_begin(ws, err)))
 		return st;
+	const char *actor;
+	if ((st = actor_ok(ws, as, &actor, err))) {
+		pb__ws_rollback(ws);
+		return st;
+	}
 	sqlite3_stmt *q;
 	if ((st = pb__db_prepare(ws->db, "DELETE FROM customer WHERE name = ?1", &q, err))) {
 		pb__ws_rollback(ws);
@@ -182,6 +236,10 @@ enum pb_status pb_customer_remove(struct pb_ws *ws, const char *name, struct pb_
 	if (sqlite3_changes(ws->db) == 0) {
 		pb__ws_rollback(ws);
 		return pb__err(err, PB_ENOENT, "no customer '%s'", name);
+	}
+	if ((st = log_change(ws, actor, "customer.remove", name, NULL, 0, NULL, 0, err))) {
+		pb__ws_rollback(ws);
+		return st;
 	}
 	return pb__ws_commit(ws, err);
 }

@@ -6,11 +6,12 @@
  * value is the median of the last `window` points (level baseline) or, when
  * the series has a period that predicts it better, the median of the same
  * scale's mean one, two and three periods ago (seasonal baseline). A scale
- * "fires" when its deviation is larger than the largest deviation it has ever
- * seen (a record, ratio > min_ratio): that makes the detector scale-free and
- * self-calibrating, so one configuration fits every series. After a change
- * is raised the detector stays quiet until the ratio has dropped for a while,
- * so one shift gives one alert.
+ * "fires" when its deviation is larger than the largest deviation it saw in
+ * the last `memory` points (a record, ratio > min_ratio): that makes the
+ * detector scale-free and self-calibrating, so one configuration fits every
+ * series. After a change is raised the detector stays quiet until the ratio
+ * has dropped for a while, so one shift gives one alert; only a record more
+ * than escalate_ratio times the open change raises a new one meanwhile.
  *
  * Costs per point: a binary search and one memmove in the sorted window
  * (O(window) bytes, a few hundred ns at the default), O(1) per scale.
@@ -80,6 +81,7 @@ struct pb_detector {
 	double ev_sum;       /* sum of values from start to the current point */
 	double ev_sum_end;   /* ... to cur.end */
 	double halfway;      /* values beyond this (in the change's direction) are "away" */
+	double ev_dev[MAX_SCALES]; /* largest deviation per scale since the change opened */
 };
 
 const char *pb_change_kind_name(enum pb_change_kind k)
@@ -100,6 +102,7 @@ void pb_detect_config_init(struct pb_detect_config *cfg)
 	cfg->release_ratio = 0.5;
 	cfg->quiet = 5;
 	cfg->hold = 25;
+	cfg->escalate_ratio = 2.0;
 	cfg->warmup = 64;
 	cfg->memory = 5000;
 	cfg->min_impact = 0;
@@ -127,6 +130,8 @@ enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct p
 		return pb__err(err, PB_EINVAL, "detector noise_floor must be >= 0");
 	if (!(c->min_ratio >= 0 && c->min_ratio < 1e12))
 		return pb__err(err, PB_EINVAL, "detector min_ratio must be >= 0");
+	if (!(c->escalate_ratio == 0 || (c->escalate_ratio >= 1 && c->escalate_ratio < 1e12)))
+		return pb__err(err, PB_EINVAL, "detector escalate_ratio must be 0 or at least 1");
 	if (!(c->release_ratio >= 0 && c->release_ratio <= c->min_ratio))
 		return pb__err(err, PB_EINVAL, "detector release_ratio must be in [0, min_ratio]");
 	if (c->memory != 0 && c->memory < MEM_BLOCKS)
@@ -452,6 +457,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	                         (window_quantile(d, 0.75) - window_quantile(d, 0.25));
 	struct verdict best = { 0, 0, false, 0, 0 };
 	const uint32_t P = d->period;
+	double dev_now[MAX_SCALES] = { 0 }; /* each scale's deviation from its chosen baseline */
 
 	for (uint32_t j = 0; j < d->nscales; j++) {
 		struct scale *s = &d->sc[j];
@@ -498,6 +504,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 			}
 		}
 		stream_add(&s->level, dev_l, d->ew_decay, d->mem_block);
+		dev_now[j] = fabs(y - expected);
 		if (r > best.ratio) {
 			best.ratio = r;
 			best.scale = j;
@@ -524,6 +531,21 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 			d->quiet_run = 0;
 		}
 	}
+	/* A new record much larger than the open change, and than anything its
+	 * scale saw since the change opened, is news even while that change is
+	 * open (a jump on top of a ramp): close it and raise a new one. */
+	if (d->open && cfg->escalate_ratio > 0 && best.ratio > cfg->min_ratio) {
+		double ref = fabs(d->cur.delta);
+		if (d->ev_dev[best.scale] > ref)
+			ref = d->ev_dev[best.scale];
+		if (dev_now[best.scale] > cfg->escalate_ratio * ref) {
+			close_change(d, &step->closed_change);
+			step->closed = true;
+		}
+	}
+	for (uint32_t j = 0; j < d->nscales; j++)
+		if (dev_now[j] > d->ev_dev[j])
+			d->ev_dev[j] = dev_now[j];
 	if (d->open)
 		return PB_OK;
 
@@ -579,6 +601,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	c->event_mean = d->ev_sum / (double)(i - c->start + 1);
 	d->open = true;
 	d->quiet_run = 0;
+	memcpy(d->ev_dev, dev_now, sizeof(d->ev_dev));
 	step->raised = true;
 	step->change = *c;
 	return PB_OK;

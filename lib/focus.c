@@ -112,8 +112,11 @@ enum pb_status pb__focus_map_header(const struct pb_str *names, size_t n, struct
                                     char *missing_mandatory, size_t cap, struct pb_error *err)
 {
 	memset(m, 0, sizeof(*m));
+	m->kind = PB_FORMAT_FOCUS;
 	for (int i = 0; i < FC_COUNT; i++)
 		m->col[i] = -1;
+	for (int i = 0; i < NC_COUNT; i++)
+		m->ncol[i] = -1;
 	m->ncols = n;
 	pb__strlcpy(m->format, "focus", sizeof(m->format));
 	bool old_names = false;
@@ -158,6 +161,19 @@ enum pb_status pb__focus_map_header(const struct pb_str *names, size_t n, struct
 		if (m->col[required[i]] < 0)
 			pb__buf_printf(&miss, "%s%s", miss.len ? ", " : "", pb__fcols[required[i]].name);
 	if (miss.len) {
+		struct pb_error nerr = { 0 };
+		if (pb__native_map_header(names, n, m, &nerr)) {
+			m->ncols = n;
+			pb__buf_release(&miss);
+			missing_mandatory[0] = '\0';
+			return PB_OK;
+		}
+		if (nerr.code) {
+			pb__buf_release(&miss);
+			if (err)
+				*err = nerr;
+			return nerr.code;
+		}
 		enum pb_status st = pb__err(err, PB_EFORMAT,
 		                            "not a FOCUS export probity can use: the header lacks %s "
 		                            "(needed to attribute and measure usage)",
@@ -474,7 +490,8 @@ void pb__focus_ctx_release(struct pb_focus_ctx *c)
 }
 
 /* The text of a field: the view itself, or an unescaped copy in scratch. */
-static bool field_text(struct pb_focus_ctx *c, const struct pb_csv_field *f, struct pb_str *out)
+bool pb__focus_field_text(struct pb_focus_ctx *c, const struct pb_csv_field *f,
+                          struct pb_str *out)
 {
 	if (!f->escaped) {
 		*out = pb__str(f->ptr, f->len);
@@ -570,6 +587,8 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
                    uint32_t *bad_field, bool *warned)
 {
 	const struct pb_focus_map *m = c->map;
+	if (m->kind != PB_FORMAT_FOCUS)
+		return pb__native_row(c, f, nf, line, row, reason, cap, bad_field, warned);
 	*warned = false;
 	if (nf != m->ncols) {
 		snprintf(reason, cap, "expected %zu fields as in the header, found %zu", m->ncols, nf);
@@ -612,7 +631,7 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 		enum pb_fwarn w = FW_COUNT;
 		switch (st->action) {
 		case FA_KEEP:
-			if (!field_text(c, fld, &v))
+			if (!pb__focus_field_text(c, fld, &v))
 				REJECT(col, "%s: field too long", d->name);
 			*keep_to[col] = v;
 			continue;
@@ -673,7 +692,7 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 				w = (enum pb_fwarn)e->warn;
 				canon = e->canon;
 			} else {
-				if (!field_text(c, fld, &v))
+				if (!pb__focus_field_text(c, fld, &v))
 					REJECT(col, "%s: field too long", d->name);
 				switch (st->action) {
 				case FA_ENUM:
@@ -720,7 +739,7 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 				else if (col == FC_ServiceSubcategory && canon)
 					row->subcategory = pb__cstr(canon);
 			} else if (col == FC_BillingCurrency) {
-				if (!field_text(c, fld, &v))
+				if (!pb__focus_field_text(c, fld, &v))
 					REJECT(col, "%s: field too long", d->name);
 				row->currency = v;
 			}

@@ -83,7 +83,24 @@ struct pb_focus_step {
 	uint8_t action;  /* enum pb_faction */
 };
 
+/* Columns of the providers' own exports (lib/native.c). */
+enum pb_ncol {
+	NC_AWS_PAYER, NC_AWS_PAYER_NAME, NC_AWS_ACCOUNT, NC_AWS_ACCOUNT_NAME, NC_AWS_TYPE,
+	NC_AWS_START, NC_AWS_END, NC_AWS_PRODUCT_NAME, NC_AWS_PRODUCT_CODE, NC_AWS_USAGE_TYPE,
+	NC_AWS_REGION, NC_AWS_REGION_CODE, NC_AWS_UNIT, NC_AWS_CURRENCY, NC_AWS_AMOUNT,
+	NC_AWS_UNBLENDED, NC_AWS_NET_UNBLENDED, NC_AWS_PUBLIC_COST, NC_AWS_RI_EFFECTIVE,
+	NC_AWS_SP_EFFECTIVE,
+	NC_AZ_ACCOUNT, NC_AZ_ACCOUNT_NAME, NC_AZ_SUB, NC_AZ_SUB_NAME, NC_AZ_DATE, NC_AZ_CHARGE_TYPE,
+	NC_AZ_CONSUMED, NC_AZ_RESOURCE_ID, NC_AZ_METER_CATEGORY, NC_AZ_METER_NAME, NC_AZ_LOCATION,
+	NC_AZ_METER_REGION, NC_AZ_UNIT, NC_AZ_QUANTITY, NC_AZ_COST, NC_AZ_PAYG_PRICE, NC_AZ_CURRENCY,
+	NC_COUNT
+};
+
+enum pb_format_kind { PB_FORMAT_FOCUS, PB_FORMAT_AWS_CUR, PB_FORMAT_AZURE };
+
 struct pb_focus_map {
+	enum pb_format_kind kind;
+	int ncol[NC_COUNT];       /* native exports: column index, or -1 */
 	int col[FC_COUNT];
 	size_t ncols;             /* fields in the header */
 	size_t ignored;           /* columns that are not FOCUS (x_ and others) */
@@ -132,6 +149,7 @@ struct pb_focus_ctx {
 	uint64_t warn_line[FW_COUNT][FC_COUNT + 1];  /* first line */
 	char *scratch;
 	size_t scratch_cap, scratch_len;
+	uint64_t line; /* of the row being read */
 };
 /* max_record: the longest record the caller will pass (the scratch holds one). */
 enum pb_status pb__focus_ctx_init(struct pb_focus_ctx *c, const struct pb_focus_map *m,
@@ -151,6 +169,18 @@ static inline void pb__focus_warn(struct pb_focus_ctx *c, enum pb_fwarn w, int c
 bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t nf,
                    uint64_t line, struct pb_focus_row *row, char *reason, size_t cap,
                    uint32_t *bad_field, bool *warned);
+
+/* Native exports: recognise a header (filling m->kind, ncol, format, version,
+ * ignored); false when it is not one (err set when it is one but unusable). */
+bool pb__native_map_header(const struct pb_str *names, size_t n, struct pb_focus_map *m,
+                           struct pb_error *err);
+/* Reads a native row into a FOCUS row; the same contract as pb__focus_row. */
+bool pb__native_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t nf,
+                    uint64_t line, struct pb_focus_row *row, char *reason, size_t cap,
+                    uint32_t *bad_field, bool *warned);
+/* A field's text, unescaped into the row scratch when needed. */
+bool pb__focus_field_text(struct pb_focus_ctx *c, const struct pb_csv_field *f,
+                          struct pb_str *out);
 
 /* Is s a FOCUS null (empty, NULL or null)? */
 static inline bool pb__focus_is_null(const char *p, size_t n)

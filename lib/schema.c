@@ -140,6 +140,101 @@ static const char schema_v1[] =
 	" JOIN dim cc ON cc.id = u.charge_category"
 	" LEFT JOIN dim cu ON cu.id = u.currency;";
 
+/* Users, cases and the tamper-evident audit log (lib/case.c, lib/audit.c;
+ * docs/caselog.md). The audit tables are append-only: triggers refuse
+ * updates and deletes, and lib/audit.c is the only writer. */
+static const char schema_v2[] =
+	"CREATE TABLE app_user ("
+	"  name TEXT PRIMARY KEY,"
+	"  role TEXT NOT NULL CHECK (role IN ('analyst', 'approver', 'auditor', 'admin')),"
+	"  created_at TEXT NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  disabled INTEGER NOT NULL DEFAULT 0"
+	");"
+	/* one row per log entry: data is the exact leaf (canonical JSON);
+	 * the other columns repeat fields of data for queries */
+	"CREATE TABLE audit_entry ("
+	"  idx INTEGER PRIMARY KEY,"         /* leaf index, from 0 */
+	"  data BLOB NOT NULL,"
+	"  leaf_hash BLOB NOT NULL,"
+	"  at TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  case_id INTEGER,"
+	"  subject TEXT"
+	");"
+	"CREATE INDEX audit_entry_case ON audit_entry(case_id, idx);"
+	/* hashes of the perfect subtrees, levels >= 1 (level 0 is leaf_hash) */
+	"CREATE TABLE audit_node ("
+	"  level INTEGER NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  hash BLOB NOT NULL,"
+	"  PRIMARY KEY (level, idx)"
+	") WITHOUT ROWID;"
+	/* the tree head: size, root and compact range after the last entry */
+	"CREATE TABLE audit_state ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  origin TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  root BLOB NOT NULL,"
+	"  range BLOB NOT NULL"
+	");"
+	/* every checkpoint ever signed: never two for one size */
+	"CREATE TABLE audit_checkpoint ("
+	"  size INTEGER PRIMARY KEY,"
+	"  root BLOB NOT NULL,"
+	"  note TEXT NOT NULL,"
+	"  signed_at TEXT NOT NULL,"
+	"  signed_by TEXT NOT NULL"
+	");"
+	"CREATE TRIGGER audit_entry_append_only BEFORE UPDATE ON audit_entry"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_node_append_only BEFORE UPDATE ON audit_node"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_node_no_delete BEFORE DELETE ON audit_node"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_checkpoint_append_only BEFORE UPDATE ON audit_checkpoint"
+	" BEGIN SELECT RAISE(ABORT, 'signed checkpoints are never changed'); END;"
+	"CREATE TRIGGER audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint"
+	" BEGIN SELECT RAISE(ABORT, 'signed checkpoints are never changed'); END;"
+	/* review cases */
+	"CREATE TABLE review_case ("
+	"  id INTEGER PRIMARY KEY,"
+	"  customer_id INTEGER NOT NULL REFERENCES customer(id),"
+	"  title TEXT NOT NULL,"
+	"  trigger_text TEXT NOT NULL,"
+	"  trigger_url TEXT,"
+	"  trigger_date TEXT,"              /* YYYY-MM-DD */
+	"  status TEXT NOT NULL CHECK (status IN ('open', 'closed')),"
+	"  opened_at TEXT NOT NULL,"
+	"  opened_by TEXT NOT NULL,"
+	"  closed_at TEXT,"
+	"  closed_by TEXT,"
+	"  decision TEXT"
+	");"
+	/* evidence of a case: findings, searches, notes, documents, plans ...;
+	 * log_index is the audit entry that recorded it */
+	"CREATE TABLE case_evidence ("
+	"  id INTEGER PRIMARY KEY,"
+	"  case_id INTEGER NOT NULL REFERENCES review_case(id),"
+	"  kind TEXT NOT NULL,"
+	"  ref TEXT,"
+	"  sha256 TEXT,"
+	"  summary TEXT,"                   /* JSON object */
+	"  added_at TEXT NOT NULL,"
+	"  added_by TEXT NOT NULL,"
+	"  log_index INTEGER NOT NULL"
+	");"
+	"CREATE INDEX case_evidence_case ON case_evidence(case_id, id);"
+	/* documents kept in documents/<sha256> */
+	"CREATE TABLE case_document ("
+	"  sha256 TEXT PRIMARY KEY,"
+	"  size INTEGER NOT NULL,"
+	"  stored_at TEXT NOT NULL"
+	");";
+
 /* Entitlements (decide module): immutable numbered versions of the rules in
  * force. Written only by pb__entitlements_publish; triggers refuse any change
  * to a written version. */
@@ -174,6 +269,7 @@ static const char schema_v3[] =
 
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
+	{ 2, "users, cases and the tamper-evident audit log", schema_v2 },
 	{ 3, "entitlement versions", schema_v3 },
 };
 const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

@@ -27,6 +27,7 @@
 #include "source.h"
 #include "store.h"
 #include "usage.h"
+#include "case.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -280,6 +281,7 @@ struct ingest {
 	struct worker *workers;  /* [0] is the calling thread */
 	unsigned nworkers;
 	bool oom;
+	const char *actor;       /* --as, or NULL for the workspace default */
 	/* recompute mode (pb__usage_recompute): no workspace writes */
 	pb__usage_agg_fn recompute;
 	void *recompute_ctx;
@@ -850,6 +852,16 @@ static int fin_cmp(const void *x, const void *y)
 	return 0;
 }
 
+/* The acting user may load usage: an analyst or an admin. */
+static enum pb_status actor_check(struct pb_ws *ws, const char *as, const char **actor,
+                                  struct pb_error *err)
+{
+	enum pb_status st = pb__acting_user(ws, as, actor, err);
+	if (!st)
+		st = pb__user_require_role(ws, *actor, "analyst,admin", err);
+	return st;
+}
+
 static enum pb_status finalize(struct pb_ws *ws, struct ingest *in, struct aggtab *all,
                                struct pb_source *src, const char *sha, const char *path,
                                struct rej **rejs, size_t nrej, struct pb_buf *reasons,
@@ -876,6 +888,7 @@ static enum pb_status finalize(struct pb_ws *ws, struct ingest *in, struct aggta
 	memset(&unk, 0, sizeof(unk));
 	char rejects_rel[128] = "", rejects_abs[1024] = "", copy_abs[1024] = "";
 	const uint8_t *pkey = NULL;
+	const char *actor = NULL;
 	const char *kn = pb_ws_setting(ws, "keep_names");
 	bool keep_names = kn && (strcmp(kn, "true") == 0 || strcmp(kn, "yes") == 0 ||
 	                         strcmp(kn, "1") == 0);
@@ -903,6 +916,8 @@ static enum pb_status finalize(struct pb_ws *ws, struct ingest *in, struct aggta
 			goto out;
 		}
 	}
+	if ((st = actor_check(ws, in->actor, &actor, err)))
+		goto fail;
 	if ((st = pb__db_prepare(ws->db, "SELECT id FROM dim WHERE value = ?1", &dc.sel, err)) ||
 	    (st = pb__db_prepare(ws->db, "INSERT INTO dim(value) VALUES (?1)", &dc.ins, err)))
 		goto fail;
@@ -946,7 +961,8 @@ mapping:
 			note_unknown(&unk, FW_UNKNOWN_SERVICE, a, k[K_SERVICE]);
 		if (!category.ptr && svc) {
 			category = pb__cstr(svc->category);
-			note_unknown(&unk, FW_CATEGORY_FROM_CATALOG, a, k[K_SERVICE]);
+			if (in->map.kind == PB_FORMAT_FOCUS) /* native exports never have one */
+				note_unknown(&unk, FW_CATEGORY_FROM_CATALOG, a, k[K_SERVICE]);
 		}
 		if (!subcategory.ptr && svc && category.ptr && strcmp(svc->category, category.ptr) == 0 &&
 		    in->map.col[FC_ServiceSubcategory] < 0)
@@ -1317,6 +1333,27 @@ mapping:
 			goto fail;
 		}
 	}
+	{
+		char details[1024];
+		char esc_name[600];
+		struct pb_buf nb;
+		pb__buf_init(&nb, sizeof(esc_name) - 1);
+		pb__buf_json_str(&nb, rep->name, strlen(rep->name) > 500 ? 500 : strlen(rep->name));
+		pb__strlcpy(esc_name, nb.data ? nb.data : "\"\"", sizeof(esc_name));
+		pb__buf_release(&nb);
+		pb__snprintf(details, sizeof(details),
+		             "{\"sha256\":\"%s\",\"name\":%s,\"format\":\"%s\",\"version\":\"%s\","
+		             "\"rows_read\":%llu,\"rows_accepted\":%llu,\"rows_rejected\":%llu,"
+		             "\"aggregates\":%llu,\"names\":\"%s\"}",
+		             sha, esc_name, in->map.format, in->map.version,
+		             (unsigned long long)rep->rows_read, (unsigned long long)rep->rows_accepted,
+		             (unsigned long long)rep->rows_rejected, (unsigned long long)rep->aggregates,
+		             rep->names);
+		char subject[96];
+		pb__snprintf(subject, sizeof(subject), "source/%lld", (long long)rep->source_id);
+		if ((st = pb__audit_append(ws, actor, "usage.ingest", 0, subject, details, NULL, err)))
+			goto fail;
+	}
 	if ((st = pb__ws_commit(ws, err)))
 		goto fail_after_publish;
 	goto out;
@@ -1486,6 +1523,7 @@ go:;
 	in.cat = cat;
 	in.recompute = recompute;
 	in.recompute_ctx = recompute_ctx;
+	in.actor = opts->actor;
 	in.max_record = opts->max_record ? opts->max_record : DEFAULT_MAX_RECORD;
 	size_t chunk_size = opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK;
 	if (chunk_size < 2 * in.max_record + 4096)

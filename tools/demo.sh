@@ -30,3 +30,6 @@ run "$P" customer add "$WS" "Varnia Interior Ministry" --account EA-880412
 run "$P" customer add "$WS" "Lumen Media Group" --account EA-771203
 run "$P" customer add "$WS" "St. Anne's University Hospital" --account EA-662918
 run "$P" customer list "$WS"
+
+say "4. The case file: a case on the flagged customer, evidence, a decision, an exported log verified offline"
+"$ROOT/tools/demo-caselog.sh" "$BUILD" "$WS"

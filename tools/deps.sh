@@ -10,6 +10,7 @@ PACKAGES="
   libjansson-dev
   sqlite3 python3 gzip zstd
   nginx curl
+  golang-go golang-golang-x-mod-dev
   chromium
 "
 

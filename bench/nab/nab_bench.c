@@ -95,7 +95,8 @@ static int set_option(struct pb_detect_config *c, const char *kv)
 		return 0;                                          \
 	}
 	U(window) U(scales) U(period) U(season_halflife) U(quiet) U(hold) U(warmup) U(memory)
-	D(season_gain) D(noise_floor) D(min_ratio) D(release_ratio) D(min_impact) D(min_pct)
+	D(season_gain) D(noise_floor) D(min_ratio) D(release_ratio) D(escalate_ratio)
+	D(min_impact) D(min_pct)
 #undef U
 #undef D
 	return -1;

@@ -83,6 +83,9 @@ static void t_config(void)
 	pb_detect_config_init(&c);
 	c.period = 1;
 	CHECK_INT(pb_detect_config_check(&c, &err), PB_EINVAL);
+	pb_detect_config_init(&c);
+	c.escalate_ratio = 0.5;
+	CHECK_INT(pb_detect_config_check(&c, &err), PB_EINVAL);
 	struct pb_detector *d = (struct pb_detector *)&c;
 	CHECK_INT(pb_detector_new(&c, &d, &err), PB_EINVAL);
 	CHECK(d == NULL);
@@ -164,6 +167,39 @@ static void t_small_shift_on_long_scale(void)
 			CHECK(ch[k].start >= at - 20 && ch[k].start <= ch[k].detected);
 		}
 	CHECK(found);
+	free(ch);
+	free(p);
+}
+
+/* Steady growth opens a change that a short window never absorbs; a jump on
+ * top of it is still raised (escalation), and only once. */
+static void t_jump_on_ramp(void)
+{
+	const size_t n = 700, at = 500;
+	struct pb_point *p = noise_series(n, 86400, 100, 3, 10);
+	for (size_t i = 0; i < n; i++)
+		p[i].v += 0.5 * (double)i + (i >= at ? 80 : 0);
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	cfg.window = 28;
+	cfg.period = PB_DETECT_NO_SEASON;
+	struct pb_change *ch = NULL;
+	size_t nc = detect(&cfg, p, n, &ch, NULL);
+	size_t at_jump = 0;
+	for (size_t k = 0; k < nc; k++)
+		if (ch[k].detected >= at && ch[k].detected < at + 100) {
+			at_jump++;
+			CHECK_INT(ch[k].start, at);
+			CHECK(ch[k].delta > 60);
+		}
+	CHECK_INT(at_jump, 1);
+	free(ch);
+	cfg.escalate_ratio = 0; /* without escalation the ramp's change hides the jump */
+	nc = detect(&cfg, p, n, &ch, NULL);
+	at_jump = 0;
+	for (size_t k = 0; k < nc; k++)
+		at_jump += ch[k].detected >= at && ch[k].detected < at + 100;
+	CHECK_INT(at_jump, 0);
 	free(ch);
 	free(p);
 }
@@ -535,6 +571,7 @@ int main(void)
 	RUN(t_config);
 	RUN(t_level_shift);
 	RUN(t_small_shift_on_long_scale);
+	RUN(t_jump_on_ramp);
 	RUN(t_spike);
 	RUN(t_flat_then_move);
 	RUN(t_seasonal);

@@ -138,8 +138,9 @@ static void setup(struct fx *f)
 	account(f, "sub", "s3", "BA-2", "beta-only");
 	account(f, "sub", "s4", "BA-2", "other");
 	const char *a1[] = { "BA-1" }, *s3[] = { "s3" };
-	CHECK_OK(pb_customer_add(f->ws, "Acme", a1, 1, NULL, 0, &err), &err);
-	CHECK_OK(pb_customer_add(f->ws, "Beta", NULL, 0, s3, 1, &err), &err);
+	CHECK_OK(pb_user_add(f->ws, NULL, "root", "admin", NULL, &err), &err);
+	CHECK_OK(pb_customer_add(f->ws, "root", "Acme", a1, 1, NULL, 0, &err), &err);
+	CHECK_OK(pb_customer_add(f->ws, "root", "Beta", NULL, 0, s3, 1, &err), &err);
 }
 
 static void teardown(struct fx *f)

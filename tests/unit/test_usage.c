@@ -68,9 +68,11 @@ static void t_recompute_matches_store(void)
 	char *dir = unit_tmpdir();
 	char *wsdir = pb__path_join(dir, "ws");
 	struct pb_error err = { 0 };
-	CHECK_OK(pb_ws_init(wsdir, NULL, &err), &err);
+	struct pb_ws_init_options wo = { .user = "tester" };
+	CHECK_OK(pb_ws_init(wsdir, &wo, &err), &err);
 	struct pb_ws *ws;
 	CHECK_OK(pb_ws_open(wsdir, 0, &ws, &err), &err);
+	CHECK_OK(pb_user_add(ws, NULL, "tester", "admin", NULL, &err), &err);
 	struct pb_ingest_report rep;
 	const char *file = "tests/data/focus/samples/focus-1.0-sample-1000.csv";
 	CHECK_OK(pb_usage_ingest(ws, cat, file, NULL, &rep, &err), &err);
@@ -136,9 +138,11 @@ static void t_interrupt_and_readonly(void)
 	char *dir = unit_tmpdir();
 	char *wsdir = pb__path_join(dir, "ws");
 	struct pb_error err = { 0 };
-	CHECK_OK(pb_ws_init(wsdir, NULL, &err), &err);
+	struct pb_ws_init_options wo = { .user = "tester" };
+	CHECK_OK(pb_ws_init(wsdir, &wo, &err), &err);
 	struct pb_ws *ws;
 	CHECK_OK(pb_ws_open(wsdir, 0, &ws, &err), &err);
+	CHECK_OK(pb_user_add(ws, NULL, "tester", "admin", NULL, &err), &err);
 	struct pb_ingest_report rep;
 	int calls = 0;
 	struct pb_ingest_options o = { .progress = stop_now, .progress_ctx = &calls };

@@ -1,0 +1,413 @@
+/* cmd_log.c - probity log: the workspace's tamper-evident audit log. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char usage_text[] =
+	"usage: probity log status WS\n"
+	"       probity log show WS [--case ID] [--from INDEX] [--count N] [--json]\n"
+	"       probity log entry WS INDEX\n"
+	"       probity log checkpoint WS [--as USER]\n"
+	"       probity log prove WS --inclusion INDEX [--size N]\n"
+	"       probity log prove WS --consistency OLD NEW\n"
+	"       probity log export WS DIR [--size N] [--no-checkpoint] [--as USER]\n"
+	"       probity log check WS\n"
+	"       probity log verify DIR --vkey KEY [--since CHECKPOINT] [--origin ORIGIN] [--generic]\n"
+	"       probity log verify-proof PROOF --vkey KEY (--entry FILE | --since CHECKPOINT)\n"
+	"\n"
+	"Every change in a workspace is one entry of its audit log, an RFC 6962\n"
+	"Merkle tree. A checkpoint signs the tree's size and root with the\n"
+	"workspace's Ed25519 key (a C2SP signed note); proofs show that an entry is\n"
+	"in a signed tree, or that a later tree extends an earlier one. An export\n"
+	"is a folder in the C2SP tlog-tiles layout that an auditor checks offline\n"
+	"with nothing but the verifier key. docs/caselog.md describes the formats.\n"
+	"\n"
+	"  status        size, root, origin, verifier key, last checkpoint\n"
+	"  show          the entries, one a line (--json: the entries themselves)\n"
+	"  entry         the exact bytes of one entry\n"
+	"  checkpoint    signs the current tree (any user) and prints the checkpoint;\n"
+	"                keep it: it is what a later export must be consistent with\n"
+	"  prove         an inclusion proof (c2sp.org/tlog-proof@v1) of entry INDEX,\n"
+	"                or a consistency proof (the tlog-witness 'old N' form) from\n"
+	"                size OLD, against the signed checkpoint of size N / NEW\n"
+	"                (default: the latest)\n"
+	"  export        writes tiles, entry bundles, checkpoint and vkey into DIR;\n"
+	"                signs a checkpoint of the current tree first unless\n"
+	"                --no-checkpoint or --size is given\n"
+	"  check         checks the log stored in the workspace (entries, hashes,\n"
+	"                tree head, every signed checkpoint) and names the first bad row\n"
+	"  verify        checks an exported folder offline: the checkpoint's\n"
+	"                signature, every entry, every tile, the root, and, with\n"
+	"                --since, that the log extends a checkpoint kept earlier;\n"
+	"                names the first bad object\n"
+	"  verify-proof  checks a proof document from 'log prove' offline\n"
+	"\n"
+	"options:\n"
+	"  --vkey KEY          the log's verifier key, or a file holding it\n"
+	"  --since FILE        a signed checkpoint kept from earlier\n"
+	"  --origin ORIGIN     require this checkpoint origin\n"
+	"  --generic           any C2SP tiled log: do not check that entries are probity\n"
+	"                      audit entries (canonical JSON at their own index)\n"
+	"  --entry FILE        the entry an inclusion proof is about\n"
+	"  --size N            use the signed checkpoint of size N\n"
+	"  --case ID           only the entries of case ID\n"
+	"  --from INDEX, --count N   a range of entries\n"
+	"  --as USER           the acting user (default: 'user = NAME' in probity.conf)\n"
+	"  -h, --help          show this help\n"
+	"\n"
+	"exit status: 0 ok, 1 failed (for verify: the log does not verify), 2 usage\n"
+	"\n"
+	"example:\n"
+	"  probity log checkpoint review-2025 > kept.checkpoint\n"
+	"  probity log export review-2025 /media/audit/log\n"
+	"  probity log verify /media/audit/log --vkey \"$(cat review.vkey)\" --since kept.checkpoint\n";
+
+/* Reads a small text file fully (NUL-terminated); prints on failure. */
+static char *slurp(const char *path, size_t cap, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f) {
+		cli_failf("cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	char *buf = malloc(cap + 2);
+	size_t n = buf ? fread(buf, 1, cap + 1, f) : 0;
+	if (f != stdin)
+		fclose(f);
+	if (!buf) {
+		cli_failf("out of memory");
+		return NULL;
+	}
+	if (n > cap) {
+		cli_failf("'%s' is larger than %zu bytes", path, cap);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* --vkey: a key string, or a file holding one (first line). */
+static int load_vkey(const char *arg, struct pb_vkey *k)
+{
+	char buf[1024];
+	const char *s = arg;
+	struct stat sb;
+	if (stat(arg, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		size_t n;
+		char *d = slurp(arg, sizeof(buf) - 1, &n);
+		if (!d)
+			return 1;
+		char *nl = strchr(d, '\n');
+		if (nl)
+			*nl = '\0';
+		snprintf(buf, sizeof(buf), "%s", d);
+		free(d);
+		s = buf;
+	}
+	struct pb_error err = { 0 };
+	if (pb_vkey_parse(s, strlen(s), k, &err) != PB_OK) {
+		cli_failf("--vkey: %s", err.message);
+		return 1;
+	}
+	return 0;
+}
+
+static bool show_line(void *ctx, const struct pb_audit_entry *e)
+{
+	bool json = *(bool *)ctx;
+	if (json) {
+		fwrite(e->data.ptr, 1, e->data.len, stdout);
+		putchar('\n');
+	} else {
+		printf("%llu  %s  %-10s  %-16s  %s\n", (unsigned long long)e->index, e->time, e->actor,
+		       e->action, e->subject ? e->subject : "");
+	}
+	return true;
+}
+
+static int verify_dir(const char *dir, const char *vkey, const char *since, const char *origin,
+                      bool generic)
+{
+	struct pb_vkey k;
+	if (load_vkey(vkey, &k))
+		return 1;
+	char *old = NULL;
+	size_t oldlen = 0;
+	if (since && !(old = slurp(since, PB_NOTE_MAX_SIZE, &oldlen)))
+		return 1;
+	struct pb_tlog_verify_options o = { .keys = &k, .nkeys = 1, .origin = origin,
+		                            .since = old, .since_len = oldlen,
+		                            .check = generic ? NULL : pb_audit_entry_check };
+	struct cli_progress *pr = cli_progress_new("verifying");
+	o.progress = pr ? cli_progress_cb : NULL;
+	o.progress_ctx = pr;
+	struct pb_tlog_verify_result res;
+	struct pb_error err = { 0 };
+	enum pb_status st = pb_tlog_verify_dir(dir, &o, &res, &err);
+	cli_progress_done(pr);
+	free(old);
+	if (st) {
+		fprintf(stderr, "probity: verification of '%s' failed: %s\n", dir, err.message);
+		return 1;
+	}
+	char hex[65];
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", res.checkpoint.root[i]);
+	printf("verified '%s': origin %s, %llu entries, root %s\n", dir, res.checkpoint.origin,
+	       (unsigned long long)res.checkpoint.size, hex);
+	printf("checked %llu entry bundles and %llu hash tiles", (unsigned long long)res.bundles,
+	       (unsigned long long)res.tiles);
+	if (since)
+		printf("; consistent with the earlier checkpoint of size %llu",
+		       (unsigned long long)res.since_size);
+	printf("\n");
+	return 0;
+}
+
+static int verify_proof(const char *file, const char *vkey, const char *entry, const char *since)
+{
+	struct pb_vkey k;
+	if (load_vkey(vkey, &k))
+		return 1;
+	size_t n, el = 0, ol = 0;
+	char *doc = slurp(file, PB_NOTE_MAX_SIZE + 8192, &n), *e = NULL, *old = NULL;
+	if (!doc)
+		return 1;
+	struct pb_tlog_proof_doc d;
+	struct pb_checkpoint cp, oc;
+	struct pb_error err = { 0 };
+	int rc = 1;
+	if (pb_tlog_proof_doc_parse(doc, n, &d, &err) != PB_OK) {
+		if (!err.file[0])
+			snprintf(err.file, sizeof(err.file), "%s", file);
+		cli_fail(&err);
+		goto out;
+	}
+	if (pb_checkpoint_open(d.note.ptr, d.note.len, &k, 1, NULL, &cp, &err) != PB_OK) {
+		cli_failf("%s: checkpoint: %s", file, err.message);
+		goto out;
+	}
+	if (!d.consistency) {
+		if (!entry) {
+			rc = cli_usage("log", "an inclusion proof needs --entry FILE");
+			goto out;
+		}
+		if (!(e = slurp(entry, PB_TLOG_ENTRY_MAX, &el)))
+			goto out;
+		uint8_t leaf[32];
+		pb_tlog_leaf_hash(e, el, leaf);
+		if (pb_tlog_verify_inclusion(d.index, cp.size, leaf, (const uint8_t(*)[32])d.proof,
+		                             d.nproof, cp.root, &err) != PB_OK) {
+			cli_failf("%s: %s", file, err.message);
+			goto out;
+		}
+		printf("verified: entry %llu is in the log %s of size %llu\n",
+		       (unsigned long long)d.index, cp.origin, (unsigned long long)cp.size);
+		rc = 0;
+	} else {
+		if (!since) {
+			rc = cli_usage("log", "a consistency proof needs --since CHECKPOINT");
+			goto out;
+		}
+		if (!(old = slurp(since, PB_NOTE_MAX_SIZE, &ol)))
+			goto out;
+		if (pb_checkpoint_open(old, ol, &k, 1, cp.origin, &oc, &err) != PB_OK) {
+			cli_failf("%s: %s", since, err.message);
+			goto out;
+		}
+		if (oc.size != d.index) {
+			cli_failf("%s: the proof is from size %llu, the kept checkpoint has size %llu", file,
+			          (unsigned long long)d.index, (unsigned long long)oc.size);
+			goto out;
+		}
+		enum pb_status st = PB_OK;
+		if (oc.size > 0)
+			st = pb_tlog_verify_consistency(oc.size, cp.size, (const uint8_t(*)[32])d.proof,
+			                                d.nproof, oc.root, cp.root, &err);
+		if (st) {
+			cli_failf("%s: %s", file, err.message);
+			goto out;
+		}
+		printf("verified: the log %s of size %llu extends the checkpoint of size %llu\n",
+		       cp.origin, (unsigned long long)cp.size, (unsigned long long)oc.size);
+		rc = 0;
+	}
+out:
+	free(doc);
+	free(e);
+	free(old);
+	return rc;
+}
+
+int cmd_log(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vkey", required_argument, NULL, 'k' },
+		{ "since", required_argument, NULL, 's' },
+		{ "origin", required_argument, NULL, 'o' },
+		{ "entry", required_argument, NULL, 'e' },
+		{ "size", required_argument, NULL, 'n' },
+		{ "inclusion", required_argument, NULL, 'i' },
+		{ "consistency", required_argument, NULL, 'c' },
+		{ "case", required_argument, NULL, 'C' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "count", required_argument, NULL, 'N' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "generic", no_argument, NULL, 'G' },
+		{ "no-checkpoint", no_argument, NULL, 'x' },
+		{ "as", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return argc < 2 ? cli_usage("log", "expected a subcommand (see --help)")
+		                : cli_help(usage_text);
+	const char *sub = argv[1];
+	const char *vkey = NULL, *since = NULL, *origin = NULL, *entry = NULL, *as = NULL;
+	unsigned long size = 0, incl = 0, cons_old = 0, case_id = 0, from = 0, count = 0;
+	bool have_incl = false, have_cons = false, json = false, generic = false, no_ckpt = false, have_size = false;
+	const unsigned long max = 0x7fffffffffffffffUL;
+	int c;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': vkey = optarg; break;
+		case 's': since = optarg; break;
+		case 'o': origin = optarg; break;
+		case 'e': entry = optarg; break;
+		case 'a': as = optarg; break;
+		case 'j': json = true; break;
+		case 'G': generic = true; break;
+		case 'x': no_ckpt = true; break;
+		case 'n':
+			if (!cli_parse_uint("log", "--size", optarg, max, &size))
+				return 2;
+			have_size = true;
+			break;
+		case 'i':
+			if (!cli_parse_uint("log", "--inclusion", optarg, max, &incl))
+				return 2;
+			have_incl = true;
+			break;
+		case 'c':
+			if (!cli_parse_uint("log", "--consistency", optarg, max, &cons_old))
+				return 2;
+			have_cons = true;
+			break;
+		case 'C':
+			if (!cli_parse_uint("log", "--case", optarg, max, &case_id))
+				return 2;
+			break;
+		case 'f':
+			if (!cli_parse_uint("log", "--from", optarg, max, &from))
+				return 2;
+			break;
+		case 'N':
+			if (!cli_parse_uint("log", "--count", optarg, max, &count))
+				return 2;
+			break;
+		case 'h': return cli_help(usage_text);
+		default: return cli_usage("log", "unknown option");
+		}
+	}
+	char **pos = argv + 1 + optind;
+	int npos = argc - 1 - optind;
+	/* subcommands that take no workspace */
+	if (!strcmp(sub, "verify")) {
+		if (npos != 1 || !vkey)
+			return cli_usage("log", "expected: log verify DIR --vkey KEY [--since CHECKPOINT]");
+		return verify_dir(pos[0], vkey, since, origin, generic);
+	}
+	if (!strcmp(sub, "verify-proof")) {
+		if (npos != 1 || !vkey)
+			return cli_usage("log", "expected: log verify-proof PROOF --vkey KEY "
+			                        "(--entry FILE | --since CHECKPOINT)");
+		return verify_proof(pos[0], vkey, entry, since);
+	}
+	static const char *const ws_subs[] = { "status", "show",   "entry", "checkpoint",
+		                               "prove",  "export", "check" };
+	bool known = false;
+	for (size_t i = 0; i < sizeof(ws_subs) / sizeof(ws_subs[0]); i++)
+		known |= !strcmp(sub, ws_subs[i]);
+	if (!known)
+		return cli_usage("log", "unknown subcommand '%s'", sub);
+	bool writes = !strcmp(sub, "checkpoint") || (!strcmp(sub, "export") && !no_ckpt && !have_size);
+	int want = !strcmp(sub, "export") ? 2 : !strcmp(sub, "entry") ? 2 : !strcmp(sub, "prove") && have_cons ? 2 : 1;
+	if (npos != want)
+		return cli_usage("log", "wrong number of arguments for 'log %s'", sub);
+	if (!strcmp(sub, "prove") && have_incl == have_cons)
+		return cli_usage("log", "prove needs exactly one of --inclusion INDEX, --consistency OLD NEW");
+	unsigned long cons_new = 0, eidx = 0;
+	if (!strcmp(sub, "prove") && have_cons &&
+	    !cli_parse_uint("log", "NEW", pos[1], max, &cons_new))
+		return 2;
+	if (!strcmp(sub, "entry") && !cli_parse_uint("log", "INDEX", pos[1], max, &eidx))
+		return 2;
+	struct pb_ws *ws;
+	int rc = cli_open_ws(pos[0], writes ? 0 : PB_WS_READONLY, &ws);
+	if (rc)
+		return rc;
+	struct pb_error err = { 0 };
+	enum pb_status st = PB_OK;
+	char *out = NULL;
+	char actor[PB_USER_NAME_MAX + 1];
+	if (writes && (st = pb_acting_user(ws, as, actor, &err)))
+		goto done;
+	if (!strcmp(sub, "status")) {
+		struct pb_audit_status s;
+		if (!(st = pb_audit_status(ws, &s, &err))) {
+			char hex[65];
+			for (int i = 0; i < 32; i++)
+				snprintf(hex + 2 * i, 3, "%02x", s.root[i]);
+			printf("origin:      %s\n", s.origin);
+			printf("vkey:        %s\n", s.vkey[0] ? s.vkey : "(no signing key yet: sign a checkpoint)");
+			printf("entries:     %llu\n", (unsigned long long)s.size);
+			printf("root:        %s\n", hex);
+			printf("checkpoints: %llu signed", (unsigned long long)s.checkpoints);
+			if (s.checkpoints)
+				printf(", latest of size %llu%s", (unsigned long long)s.checkpoint_size,
+				       s.checkpoint_size < s.size ? " (the log has grown since)" : "");
+			printf("\n");
+		}
+	} else if (!strcmp(sub, "show")) {
+		st = pb_audit_list(ws, (int64_t)case_id, from, count, show_line, &json, &err);
+	} else if (!strcmp(sub, "entry")) {
+		size_t len;
+		if (!(st = pb_audit_entry_data(ws, eidx, &out, &len, &err)))
+			fwrite(out, 1, len, stdout);
+	} else if (!strcmp(sub, "checkpoint")) {
+		if (!(st = pb_audit_checkpoint(ws, actor, &out, &err)))
+			fputs(out, stdout);
+	} else if (!strcmp(sub, "prove")) {
+		if (have_incl)
+			st = pb_audit_prove_inclusion(ws, incl, size, &out, &err);
+		else
+			st = pb_audit_prove_consistency(ws, cons_old, cons_new, &out, &err);
+		if (!st)
+			fputs(out, stdout);
+	} else if (!strcmp(sub, "export")) {
+		if (writes && (st = pb_audit_checkpoint(ws, actor, &out, &err)))
+			goto done;
+		struct pb_checkpoint cp;
+		if (!(st = pb_audit_export(ws, pos[1], size, &cp, &err)))
+			printf("exported %llu entries of %s to '%s' (checkpoint, tile/, vkey)\n",
+			       (unsigned long long)cp.size, cp.origin, pos[1]);
+	} else if (!strcmp(sub, "check")) {
+		char bad[256];
+		if (!(st = pb_audit_check(ws, bad, sizeof(bad), &err))) {
+			struct pb_audit_status s;
+			if (!(st = pb_audit_status(ws, &s, &err)))
+				printf("log ok: %llu entries, %llu signed checkpoints, all consistent\n",
+				       (unsigned long long)s.size, (unsigned long long)s.checkpoints);
+		}
+	}
+done:
+	free(out);
+	pb_ws_close(ws);
+	return st ? cli_fail(&err) : 0;
+}

@@ -1,0 +1,37 @@
+/* case.h - users, roles and cases: the internal API other modules call
+ * (inside their own transaction, see audit.h for the pattern). */
+#ifndef PB_CASE_H
+#define PB_CASE_H
+
+#include "audit.h"
+
+/* Fails with PB_EPERM unless user exists, is enabled and has one of roles,
+ * a comma-separated list ("analyst,approver"). */
+enum pb_status pb__user_require_role(struct pb_ws *ws, const char *user, const char *roles,
+                                     struct pb_error *err);
+
+/* The acting user: as when not NULL, else probity.conf's `user`. *user_out
+ * points at as or into ws's settings. It must exist and be enabled. */
+enum pb_status pb__acting_user(struct pb_ws *ws, const char *as, const char **user_out,
+                               struct pb_error *err);
+
+/* Records evidence on an open case and its log entry ("case.<kind>"), inside
+ * the caller's transaction. kind: 1-32 of [a-z-] (finding, search, note,
+ * document, plan, ...); ref: what it points at, or NULL; sha256_hex: 64 hex
+ * digits of the evidence bytes, or NULL; summary_json: a JSON object or
+ * NULL. Fails with PB_ENOENT for no such case, PB_ESTATE for a closed one.
+ * The caller checks the actor's role first. */
+enum pb_status pb__case_add_evidence(struct pb_ws *ws, int64_t case_id, const char *kind,
+                                     const char *ref, const char *sha256_hex,
+                                     const char *summary_json, const char *actor,
+                                     struct pb_error *err);
+
+/* Looks a finding up for `case add-finding`. The policy module owns the
+ * `finding` table; this reads any row whose `id` column equals id and turns
+ * its columns into a JSON object (*summary_json, heap) and a SHA-256:
+ * the row's `sha256` column when it has one, else the hash of that JSON.
+ * PB_ENOENT "no finding 'X'" when the table or the row is missing. */
+enum pb_status pb__case_finding_lookup(struct pb_ws *ws, const char *id, char **summary_json,
+                                       char sha256_hex[65], struct pb_error *err);
+
+#endif /* PB_CASE_H */

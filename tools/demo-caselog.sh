@@ -1,0 +1,56 @@
+#!/bin/bash
+# demo-caselog.sh BUILD [WS] - the case-file part of the demo: users, a case
+# on the flagged customer, the finding, notes, a document, a decision, then
+# an exported log that `probity log verify` accepts offline.
+#
+# WS defaults to a fresh workspace in a temporary folder. When WS already
+# holds customers (from the usage demo) the first one is the flagged
+# customer; when its policy scan produced findings, the first one is
+# attached. tools/demo.sh calls this after the ingest and policy steps.
+set -eu
+BUILD=${1:?usage: demo-caselog.sh BUILD [WS]}
+P=$BUILD/probity
+if [ -n "${2:-}" ]; then
+	WS=$2
+	OUT=$(dirname "$WS")/caselog
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+else
+	OUT=$(mktemp -d "${TMPDIR:-/tmp}/probity-demo.XXXXXX")
+	WS=$OUT/ws
+fi
+say() { printf '\n$ %s\n' "$*"; "$@"; }
+[ -d "$WS" ] || "$P" init "$WS" --name demo >/dev/null
+q() { sqlite3 -batch "$WS/probity.db" "$1"; }
+if [ "$(q 'SELECT count(*) FROM customer')" = 0 ]; then
+	q "INSERT INTO customer(name, created_at, note) VALUES ('Ministry of Interior (demo)', strftime('%Y-%m-%dT%H:%M:%SZ','now'), 'demo customer')"
+fi
+CUSTOMER=$(q 'SELECT name FROM customer ORDER BY id LIMIT 1')
+if [ "$(q "SELECT count(*) FROM app_user WHERE name = 'alice'")" = 0 ]; then
+	say "$P" user add "$WS" admin --role admin
+	say "$P" user add "$WS" alice --role analyst --as admin
+	say "$P" user add "$WS" bob --role approver --as admin
+	say "$P" user add "$WS" carol --role auditor --as admin
+fi
+say "$P" case open "$WS" --as alice --customer "$CUSTOMER" \
+	--title "Mass surveillance of civilians reported" \
+	--trigger "Press investigation: intercepted call audio stored and transcribed at scale" \
+	--trigger-url https://news.example/investigation --trigger-date 2025-08-06
+ID=$(q 'SELECT max(id) FROM review_case')
+FINDING=$(q "SELECT id FROM finding ORDER BY rowid LIMIT 1" 2>/dev/null || true)
+if [ -n "$FINDING" ]; then
+	say "$P" case add-finding "$WS" "$ID" "$FINDING" --as alice
+else
+	echo "(no policy findings in this workspace yet: the policy step records them)"
+fi
+say "$P" case note "$WS" "$ID" "Object storage in the region grew from 40 TB to 2.1 PB in six months; speech-to-text and translation run at industrial scale." --as alice
+printf 'Usage summary for %s\n(storage, speech-to-text, translation by month)\n' "$CUSTOMER" > "$OUT/usage-summary.txt"
+say "$P" case attach "$WS" "$ID" "$OUT/usage-summary.txt" --as alice
+say "$P" case note "$WS" "$ID" "Legal review: the evidence supports the report under the acceptable-use policy." --as bob
+say "$P" case close "$WS" "$ID" --as bob --decision "Disable object storage, speech-to-text and translation in the region; keep security services."
+say "$P" case show "$WS" "$ID"
+say "$P" log export "$WS" "$OUT/audit-log" --as carol
+say "$P" log verify "$OUT/audit-log" --vkey "$(cat "$OUT/audit-log/vkey")"
+echo
+echo "workspace: $WS"
+echo "exported log: $OUT/audit-log (verifier key in $OUT/audit-log/vkey)"
