@@ -368,14 +368,18 @@ static json_t *profile_json(const struct pb_profile *p)
 		json_array_append_new(by, json_string(pb_profile_dim_name(p->by[k])));
 	json_object_set_new(o, "by", by);
 	bool any = p->first_day <= p->last_day;
-	pb__day_format(p->from_day, a);
-	pb__day_format(p->to_day, e);
-	json_object_set_new(o, "from", any || p->from_day != PB_PROFILE_DAY_MIN ? json_string(a)
-	                                                                        : json_null());
-	json_object_set_new(o, "to", any || p->to_day != PB_PROFILE_DAY_MAX ? json_string(e)
-	                                                                    : json_null());
-	pb__day_format(p->first_day, a);
-	pb__day_format(p->last_day, e);
+	/* an open end of an empty profile has no date */
+	bool has_from = p->from_day != PB_PROFILE_DAY_MIN, has_to = p->to_day != PB_PROFILE_DAY_MAX;
+	if (has_from)
+		pb__day_format(p->from_day, a);
+	if (has_to)
+		pb__day_format(p->to_day, e);
+	json_object_set_new(o, "from", has_from ? json_string(a) : json_null());
+	json_object_set_new(o, "to", has_to ? json_string(e) : json_null());
+	if (any) {
+		pb__day_format(p->first_day, a);
+		pb__day_format(p->last_day, e);
+	}
 	json_object_set_new(o, "first_day", any ? json_string(a) : json_null());
 	json_object_set_new(o, "last_day", any ? json_string(e) : json_null());
 	json_t *lines = json_array();
@@ -634,9 +638,11 @@ int cmd_profile(int argc, char **argv)
 		else
 			csv_lines(p);
 	} else if (empty) {
-		char a[16], e[16];
-		pb__day_format(o.from_day, a);
-		pb__day_format(o.to_day, e);
+		char a[16] = "", e[16] = "";
+		if (from)
+			pb__day_format(o.from_day, a);
+		if (to)
+			pb__day_format(o.to_day, e);
 		printf("no usage of '%s' in the period%s%s%s%s%s\n", p->customer, from ? " from " : "",
 		       from ? a : "", to ? " to " : "", to ? e : "", o.unit ? " in that unit" : "");
 	} else {
