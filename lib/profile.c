@@ -918,6 +918,7 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 	struct peer *pv = calloc(p->nlines, sizeof(*pv));
 	size_t *line_peer = malloc(p->nlines * sizeof(size_t));
 	size_t npeers = 0;
+	uint64_t *bits = NULL;
 	if (!pv || !line_peer) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
@@ -942,25 +943,67 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 		}
 		line_peer[li] = (size_t)(uintptr_t)v - 1;
 	}
-	st = pb__db_prepare(b->ws->db,
-	                    "SELECT " COLS_SQL ", quantity FROM usage_day WHERE day BETWEEN ?1 AND ?2",
-	                    &q, err);
+	/* Only the columns that matter, and a cheap test before the hash: a row
+	 * whose value of some grouped column the customer never has cannot match
+	 * (bitmaps over dim ids). */
+	static const char *const col_sql[NCOL] = {
+		"account", "subaccount", "category", "subcategory", "service", "sku_meter",
+		"capability", "region", "country", "unit", "currency",
+	};
+	int cols[NCOL], ncols = 0;
+	char sql[512] = "SELECT day, quantity";
+	for (int c = 0; c < NCOL; c++)
+		if (b->grouped[c] || c == C_ACCOUNT || c == C_SUB) {
+			cols[ncols++] = c;
+			size_t l = strlen(sql);
+			pb__snprintf(sql + l, sizeof(sql) - l, ", %s", col_sql[c]);
+		}
+	{
+		size_t l = strlen(sql);
+		pb__snprintf(sql + l, sizeof(sql) - l, " FROM usage_day WHERE day BETWEEN ?1 AND ?2");
+	}
+	int64_t maxid = 0;
+	for (size_t i = 0; i < p->nseries; i++)
+		for (int c = 0; c < NCOL; c++)
+			if (sorted_ser(b, i)->key[c] > maxid)
+				maxid = sorted_ser(b, i)->key[c];
+	size_t words = (size_t)maxid / 64 + 1;
+	bits = calloc(words * NCOL, sizeof(uint64_t));
+	if (!bits) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < p->nseries; i++)
+		for (int c = 0; c < NCOL; c++) {
+			int64_t id = sorted_ser(b, i)->key[c];
+			bits[(size_t)c * words + (size_t)id / 64] |= (uint64_t)1 << (id % 64);
+		}
+	st = pb__db_prepare(b->ws->db, sql, &q, err);
 	if (st)
 		goto out;
 	sqlite3_bind_int64(q, 1, b->d0);
 	sqlite3_bind_int64(q, 2, b->d1);
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t id[NCOL], key[PKEY];
-		for (int c = 0; c < NCOL; c++)
-			id[c] = sqlite3_column_int64(q, 1 + c);
+		int64_t id[NCOL] = { 0 }, key[PKEY];
+		bool may = true;
+		for (int k = 0; k < ncols && may; k++) {
+			int c = cols[k];
+			int64_t v = sqlite3_column_int64(q, 2 + k);
+			id[c] = v;
+			if (b->grouped[c] && c != C_ACCOUNT && c != C_SUB)
+				may = v >= 0 && v <= maxid &&
+				      (bits[(size_t)c * words + (size_t)v / 64] >> (v % 64) & 1);
+		}
+		if (!may)
+			continue;
 		peer_key(b, id, sqlite3_column_int64(q, 0), key);
 		void *v = pb__hmap_get(&map, (const char *)key, sizeof(key));
 		if (!v)
 			continue;
 		struct peer *pe = &pv[(size_t)(uintptr_t)v - 1];
 		pb_dec qty;
-		if (!col_dec(q, 1 + NCOL, &qty)) {
+		if (!col_dec(q, 1, &qty)) {
 			st = pb__err(err, PB_EDB, "a stored quantity is not a decimal number");
 			goto out;
 		}
@@ -1009,6 +1052,7 @@ out:
 	pb__hmap_release(&map);
 	free(pv);
 	free(line_peer);
+	free(bits);
 	return st;
 }
 
