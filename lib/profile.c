@@ -406,7 +406,7 @@ static enum pb_status customer_ids(struct pb_ws *ws, int64_t cid, struct reader 
 }
 
 static enum pb_status read_rows(struct pb_ws *ws, int64_t cid, const struct pb_profile_options *o,
-                                int64_t unit_id, struct reader *r, struct pb_error *err)
+                                struct reader *r, struct pb_error *err)
 {
 	/* Both halves use an index: usage_day(account, day), usage_day(subaccount, day). */
 	static const char sql[] =
@@ -427,9 +427,6 @@ static enum pb_status read_rows(struct pb_ws *ws, int64_t cid, const struct pb_p
 	sqlite3_bind_int64(q, 3, o->to_day);
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t unit = sqlite3_column_int64(q, 1 + C_UNIT);
-		if (o->unit && unit != unit_id)
-			continue;
 		if (r->nrows == r->cap) {
 			if (r->cap >= PB_PROFILE_MAX_ROWS) {
 				st = pb__err(err, PB_ELIMIT,
@@ -1269,23 +1266,30 @@ static enum pb_status find_customer(struct pb_ws *ws, const char *name, int64_t 
 	return PB_OK;
 }
 
-static enum pb_status unit_id_of(struct pb_ws *ws, const char *unit, int64_t *id,
-                                 struct pb_error *err)
+/* Keeps only the rows whose unit is `unit` (ASCII case folded). */
+static enum pb_status filter_unit(struct build *b, const char *unit, struct pb_error *err)
 {
-	sqlite3_stmt *q;
-	enum pb_status st = pb__db_prepare(
-		ws->db,
-		"SELECT d.id FROM dim d WHERE d.value = ?1 COLLATE NOCASE AND d.id IN "
-		"(SELECT DISTINCT unit FROM usage_day) ORDER BY d.value = ?1 DESC LIMIT 1",
-		&q, err);
-	if (st)
-		return st;
-	sqlite3_bind_text(q, 1, unit, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	*id = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1; /* -1: no usage has it */
-	sqlite3_finalize(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return pb__db_err(ws->db, err, "cannot look the unit up");
+	int64_t keep[64], drop[64];
+	size_t nkeep = 0, ndrop = 0, n = 0;
+	struct pb_str want = pb__cstr(unit);
+	for (size_t i = 0; i < b->r.nrows; i++) {
+		int64_t u = b->r.rows[i].id[C_UNIT];
+		bool ok = in_ids(keep, nkeep, u);
+		if (!ok && !in_ids(drop, ndrop, u)) {
+			const char *t;
+			enum pb_status st = dim_text(b->ws, b->in, b->qdim, u, &t, err);
+			if (st)
+				return st;
+			ok = pb__str_ieq_cstr(want, t) && t[0];
+			if (ok && nkeep < PB_ARRAY_LEN(keep))
+				keep[nkeep++] = u;
+			else if (!ok && ndrop < PB_ARRAY_LEN(drop))
+				drop[ndrop++] = u;
+		}
+		if (ok)
+			b->r.rows[n++] = b->r.rows[i];
+	}
+	b->r.nrows = n;
 	return PB_OK;
 }
 
@@ -1349,10 +1353,8 @@ enum pb_status pb_profile_build(struct pb_ws *ws, const char *name,
 			b.time_dim = (int)o->by[k];
 	}
 	b.grouped[C_UNIT] = b.grouped[C_CURRENCY] = true;
-	int64_t cid = 0, unit_id = 0;
+	int64_t cid = 0;
 	if ((st = find_customer(ws, name, &cid, err)))
-		goto fail;
-	if (o->unit && (st = unit_id_of(ws, o->unit, &unit_id, err)))
 		goto fail;
 	if ((st = pb__db_prepare(ws->db, "SELECT value FROM dim WHERE id = ?1", &b.qdim, err)) ||
 	    (st = pb__db_prepare(ws->db,
@@ -1360,7 +1362,8 @@ enum pb_status pb_profile_build(struct pb_ws *ws, const char *name,
 	                         "ORDER BY name IS NULL LIMIT 1",
 	                         &b.qname, err)))
 		goto fail;
-	if ((st = customer_ids(ws, cid, &b.r, err)) || (st = read_rows(ws, cid, o, unit_id, &b.r, err)))
+	if ((st = customer_ids(ws, cid, &b.r, err)) || (st = read_rows(ws, cid, o, &b.r, err)) ||
+	    (o->unit && (st = filter_unit(&b, o->unit, err))))
 		goto fail;
 	p->from_day = o->from_day;
 	p->to_day = o->to_day;
