@@ -93,25 +93,7 @@ static const char *remove_as;
 
 static int parse_json_flag(int argc, char **argv, bool *json)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		{ "as", required_argument, NULL, 'A' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'J')
-			*json = true;
-		else if (c == 'A')
-			remove_as = optarg;
-		else if (c == 'h')
-			return cli_help(usage_text) - 1; /* -1: done, exit 0 */
-		else
-			return cli_usage("customer", "unknown option");
-	}
-	return 0;
+	return cli_basic_opts(argc, argv, "customer", usage_text, json, &remove_as);
 }
 
 static json_t *info_json(const struct pb_customer_info *c)

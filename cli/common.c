@@ -54,6 +54,32 @@ int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws)
 	return 0;
 }
 
+int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_text, bool *json,
+                   const char **as)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "as", required_argument, NULL, 'A' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	*json = false;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'J')
+			*json = true;
+		else if (c == 'A' && as)
+			*as = optarg;
+		else if (c == 'h') {
+			cli_help(usage_text);
+			return -1;
+		} else
+			return cli_usage(cmd, "unknown option");
+	}
+	return 0;
+}
+
 void cli_getopt_reset(void)
 {
 	optind = 0; /* GNU: full reinitialisation */

@@ -18,12 +18,6 @@
 
 #include "banned.h"
 
-static void col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
-{
-	const unsigned char *v = sqlite3_column_text(q, i);
-	pb__strlcpy(out, v ? (const char *)v : "", cap);
-}
-
 /* Who owns a billing account or sub-account already: directly, or (for a
  * sub-account) through its billing account, or (for a billing account)
  * through one of its sub-accounts. Fills owner ("" when free). */
@@ -53,8 +47,8 @@ static enum pb_status owner_of(struct pb_ws *ws, const char *kind, const char *i
 	owner[0] = via[0] = '\0';
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		col_text(q, 0, owner, cap);
-		col_text(q, 1, via, vcap);
+		pb__col_text(q, 0, owner, cap);
+		pb__col_text(q, 1, via, vcap);
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -249,8 +243,8 @@ static enum pb_status fill_info(struct pb_ws *ws, sqlite3_stmt *q, struct pb_cus
 {
 	memset(c, 0, sizeof(*c));
 	c->id = sqlite3_column_int64(q, 0);
-	col_text(q, 1, c->name, sizeof(c->name));
-	col_text(q, 2, c->created_at, sizeof(c->created_at));
+	pb__col_text(q, 1, c->name, sizeof(c->name));
+	pb__col_text(q, 2, c->created_at, sizeof(c->created_at));
 	c->naccounts = (size_t)sqlite3_column_int64(q, 3);
 	c->nsubaccounts = (size_t)sqlite3_column_int64(q, 4);
 	sqlite3_stmt *s;
@@ -265,11 +259,11 @@ static enum pb_status fill_info(struct pb_ws *ws, sqlite3_stmt *q, struct pb_cus
 		return st;
 	sqlite3_bind_int64(s, 1, c->id);
 	if (sqlite3_step(s) == SQLITE_ROW) {
-		col_text(s, 0, c->billed_cost, sizeof(c->billed_cost));
+		pb__col_text(s, 0, c->billed_cost, sizeof(c->billed_cost));
 		if (sqlite3_column_int(s, 1) == 1)
-			col_text(s, 2, c->currency, sizeof(c->currency));
-		col_text(s, 3, c->first_day, sizeof(c->first_day));
-		col_text(s, 4, c->last_day, sizeof(c->last_day));
+			pb__col_text(s, 2, c->currency, sizeof(c->currency));
+		pb__col_text(s, 3, c->first_day, sizeof(c->first_day));
+		pb__col_text(s, 4, c->last_day, sizeof(c->last_day));
 	}
 	sqlite3_finalize(s);
 	return PB_OK;
@@ -296,14 +290,12 @@ enum pb_status pb_customer_list(struct pb_ws *ws, struct pb_customer_info **out,
 	struct pb_customer_info *v = NULL;
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			struct pb_customer_info *nv = realloc(v, cap * sizeof(*nv));
-			if (!nv) {
-				st = pb__err(err, PB_ENOMEM, "out of memory");
-				break;
-			}
-			v = nv;
+		void *grown = pb__grow(v, &cap, *n, sizeof(*v));
+		if (grown)
+			v = grown;
+		else {
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+			break;
 		}
 		if ((st = fill_info(ws, q, &v[*n], err)))
 			break;
@@ -358,22 +350,20 @@ enum pb_status pb_customer_show(struct pb_ws *ws, const char *name, struct pb_cu
 	size_t cap = 0;
 	struct pb_customer_account *v = NULL;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 8;
-			struct pb_customer_account *nv = realloc(v, cap * sizeof(*nv));
-			if (!nv) {
-				free(v);
-				sqlite3_finalize(q);
-				*n = 0;
-				return pb__err(err, PB_ENOMEM, "out of memory");
-			}
-			v = nv;
+		void *grown = pb__grow(v, &cap, *n, sizeof(*v));
+		if (grown)
+			v = grown;
+		else {
+			free(v);
+			sqlite3_finalize(q);
+			*n = 0;
+			return pb__err(err, PB_ENOMEM, "out of memory");
 		}
 		struct pb_customer_account *a = &v[(*n)++];
 		memset(a, 0, sizeof(*a));
-		col_text(q, 0, a->kind, sizeof(a->kind));
-		col_text(q, 1, a->account_id, sizeof(a->account_id));
-		col_text(q, 2, a->name, sizeof(a->name));
+		pb__col_text(q, 0, a->kind, sizeof(a->kind));
+		pb__col_text(q, 1, a->account_id, sizeof(a->account_id));
+		pb__col_text(q, 2, a->name, sizeof(a->name));
 		a->seen = sqlite3_column_int(q, 3) != 0;
 	}
 	sqlite3_finalize(q);

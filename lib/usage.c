@@ -1965,12 +1965,6 @@ enum pb_status pb__usage_recompute(struct pb_ws *ws, const struct pb_catalog *ca
 /* listings                                                              */
 /* ===================================================================== */
 
-static void col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
-{
-	const unsigned char *v = sqlite3_column_text(q, i);
-	pb__strlcpy(out, v ? (const char *)v : "", cap);
-}
-
 enum pb_status pb_usage_sources(struct pb_ws *ws, struct pb_source_info **out, size_t *n,
                                 struct pb_error *err)
 {
@@ -1990,35 +1984,33 @@ enum pb_status pb_usage_sources(struct pb_ws *ws, struct pb_source_info **out, s
 	struct pb_source_info *v = NULL;
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct pb_source_info *nv = realloc(v, cap * sizeof(*nv));
-			if (!nv) {
-				free(v);
-				sqlite3_finalize(q);
-				return pb__err(err, PB_ENOMEM, "out of memory");
-			}
-			v = nv;
+		void *grown = pb__grow(v, &cap, *n, sizeof(*v));
+		if (grown)
+			v = grown;
+		else {
+			free(v);
+			sqlite3_finalize(q);
+			return pb__err(err, PB_ENOMEM, "out of memory");
 		}
 		struct pb_source_info *s = &v[(*n)++];
 		memset(s, 0, sizeof(*s));
 		s->id = sqlite3_column_int64(q, 0);
-		col_text(q, 1, s->sha256, sizeof(s->sha256));
+		pb__col_text(q, 1, s->sha256, sizeof(s->sha256));
 		s->size = (uint64_t)sqlite3_column_int64(q, 2);
-		col_text(q, 3, s->name, sizeof(s->name));
-		col_text(q, 4, s->path, sizeof(s->path));
-		col_text(q, 5, s->compression, sizeof(s->compression));
-		col_text(q, 6, s->format, sizeof(s->format));
-		col_text(q, 7, s->version, sizeof(s->version));
-		col_text(q, 8, s->ingested_at, sizeof(s->ingested_at));
+		pb__col_text(q, 3, s->name, sizeof(s->name));
+		pb__col_text(q, 4, s->path, sizeof(s->path));
+		pb__col_text(q, 5, s->compression, sizeof(s->compression));
+		pb__col_text(q, 6, s->format, sizeof(s->format));
+		pb__col_text(q, 7, s->version, sizeof(s->version));
+		pb__col_text(q, 8, s->ingested_at, sizeof(s->ingested_at));
 		s->rows_read = (uint64_t)sqlite3_column_int64(q, 9);
 		s->rows_accepted = (uint64_t)sqlite3_column_int64(q, 10);
 		s->rows_rejected = (uint64_t)sqlite3_column_int64(q, 11);
 		s->rows_with_warnings = (uint64_t)sqlite3_column_int64(q, 12);
-		col_text(q, 13, s->first_day, sizeof(s->first_day));
-		col_text(q, 14, s->last_day, sizeof(s->last_day));
-		col_text(q, 15, s->names, sizeof(s->names));
-		col_text(q, 16, s->rejects_file, sizeof(s->rejects_file));
+		pb__col_text(q, 13, s->first_day, sizeof(s->first_day));
+		pb__col_text(q, 14, s->last_day, sizeof(s->last_day));
+		pb__col_text(q, 15, s->names, sizeof(s->names));
+		pb__col_text(q, 16, s->rejects_file, sizeof(s->rejects_file));
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE) {
@@ -2065,29 +2057,27 @@ enum pb_status pb_usage_accounts(struct pb_ws *ws, struct pb_account_info **out,
 	struct pb_account_info *v = NULL;
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct pb_account_info *nv = realloc(v, cap * sizeof(*nv));
-			if (!nv) {
-				free(v);
-				sqlite3_finalize(q);
-				return pb__err(err, PB_ENOMEM, "out of memory");
-			}
-			v = nv;
+		void *grown = pb__grow(v, &cap, *n, sizeof(*v));
+		if (grown)
+			v = grown;
+		else {
+			free(v);
+			sqlite3_finalize(q);
+			return pb__err(err, PB_ENOMEM, "out of memory");
 		}
 		struct pb_account_info *a = &v[(*n)++];
 		memset(a, 0, sizeof(*a));
-		col_text(q, 0, a->kind, sizeof(a->kind));
-		col_text(q, 1, a->account_id, sizeof(a->account_id));
-		col_text(q, 2, a->billing_account_id, sizeof(a->billing_account_id));
-		col_text(q, 3, a->name, sizeof(a->name));
-		col_text(q, 4, a->provider, sizeof(a->provider));
-		col_text(q, 5, a->first_day, sizeof(a->first_day));
-		col_text(q, 6, a->last_day, sizeof(a->last_day));
-		col_text(q, 7, a->billed_cost, sizeof(a->billed_cost));
-		col_text(q, 8, a->currency, sizeof(a->currency));
+		pb__col_text(q, 0, a->kind, sizeof(a->kind));
+		pb__col_text(q, 1, a->account_id, sizeof(a->account_id));
+		pb__col_text(q, 2, a->billing_account_id, sizeof(a->billing_account_id));
+		pb__col_text(q, 3, a->name, sizeof(a->name));
+		pb__col_text(q, 4, a->provider, sizeof(a->provider));
+		pb__col_text(q, 5, a->first_day, sizeof(a->first_day));
+		pb__col_text(q, 6, a->last_day, sizeof(a->last_day));
+		pb__col_text(q, 7, a->billed_cost, sizeof(a->billed_cost));
+		pb__col_text(q, 8, a->currency, sizeof(a->currency));
 		a->rows = (uint64_t)sqlite3_column_int64(q, 9);
-		col_text(q, 10, a->customer, sizeof(a->customer));
+		pb__col_text(q, 10, a->customer, sizeof(a->customer));
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE) {
