@@ -754,10 +754,15 @@ void pb_profile_free(struct pb_profile *p);
 size_t pb_profile_pick_series(const struct pb_profile *p, const char *match);
 
 /* SVG charts of a profile (through pb_chart_*). The stacked chart shows
- * consumption over time by series (months, or days for spans up to 92 days),
- * the largest max_series (0 = 8) and the rest as "other"; when the series
- * have different units it shows billed cost instead. The series chart shows
- * one series a day with its changes marked. *svg is freed with free(). */
+ * consumption over time by series (monthly totals, or daily for spans up to
+ * 92 days): at most max_series areas (0 = 8; up to 63), the largest ones and
+ * the rest summed as "other"; when the series have different units it shows
+ * billed cost instead (PB_EINVAL when currencies differ too). Legends name
+ * the --by values that differ between the series drawn (a sub-account by its
+ * stored name), cut to fit; values common to all go to the title. The series
+ * chart shows one series a day with its changes marked. PB_EINVAL for a
+ * profile without usage or of a single day or month. *svg is freed with
+ * free(). */
 enum pb_status pb_profile_chart_stacked(const struct pb_profile *p, size_t max_series,
                                         char **svg, size_t *len, struct pb_error *err);
 enum pb_status pb_profile_chart_series(const struct pb_profile *p, size_t series, char **svg,
