@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -771,6 +772,103 @@ enum pb_status pb_profile_chart_series(const struct pb_profile *p, size_t series
 /* ===================================================================== */
 /* Policy indicators                                                     */
 /* ===================================================================== */
+/* A policy file (YAML, docs/policy.md) names indicators - which usage, over
+ * which window, aggregated how, against which threshold - and rules that
+ * combine indicators into findings with a severity. A scan evaluates it over
+ * the workspace's daily aggregates; the same policy compiles to SQL for other
+ * engines, which give the same findings. */
+
+struct pb_policy;
+
+/* Parses and checks a policy against the catalog (capabilities, regions,
+ * services, units). Errors carry file, line and column and a hint:
+ * PB_EFORMAT (malformed YAML), PB_EINVAL (unknown field, wrong type, unknown
+ * catalog value, unit mismatch, undefined indicator, cycle), PB_ELIMIT (over
+ * 1 MiB, nested deeper than 32, too many nodes). file names the input in
+ * messages (may be NULL). */
+enum pb_status pb_policy_parse(const char *text, size_t len, const char *file,
+                               const struct pb_catalog *cat, struct pb_policy **out,
+                               struct pb_error *err);
+/* Reads the file at path and parses it. */
+enum pb_status pb_policy_load(const char *path, const struct pb_catalog *cat,
+                              struct pb_policy **out, struct pb_error *err);
+void pb_policy_free(struct pb_policy *p);
+const char *pb_policy_name(const struct pb_policy *p);
+const char *pb_policy_sha256(const struct pb_policy *p); /* of the file's bytes */
+size_t pb_policy_indicator_count(const struct pb_policy *p);
+size_t pb_policy_rule_count(const struct pb_policy *p);
+
+enum pb_scan_scope {
+	PB_SCAN_CUSTOMERS = 0, /* every customer defined in the workspace */
+	PB_SCAN_CUSTOMER,      /* one customer (options.customer) */
+	PB_SCAN_ACCOUNTS       /* every billing account seen in the usage */
+};
+
+struct pb_scan_options {
+	enum pb_scan_scope scope;
+	const char *customer;  /* PB_SCAN_CUSTOMER */
+	int64_t at_day;        /* windows end the day before; INT64_MIN = the day after
+	                          the last day of usage */
+	bool store;            /* record the scan and its findings (needs a writable ws),
+	                          with an audit-log entry by actor */
+	const char *actor;     /* acting user when storing (analyst or admin); NULL = the
+	                          workspace default */
+	bool explain;          /* say, for entities no rule matched, how far each
+	                          indicator is from firing */
+};
+
+/* Scans the workspace with policy p. *json (free with free()) gets the result
+ * document described in docs/policy.md: per entity, every indicator with its
+ * figure, threshold, window and whether it fired; for entities a rule matched,
+ * the findings (with ids when stored) and the citations of each fired
+ * indicator (source SHA-256, path, line ranges, aggregate keys, per-source
+ * sums). PB_ENOENT for an unknown customer; PB_EPERM when storing into a
+ * read-only workspace. */
+enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
+                              const struct pb_scan_options *o, char **json,
+                              struct pb_error *err);
+
+/* SQL dialects the indicators compile to. */
+enum pb_sql_dialect {
+	PB_SQL_SQLITE = 0,
+	PB_SQL_POSTGRESQL,
+	PB_SQL_DUCKDB,
+	PB_SQL_TRINO,
+	PB_SQL_SPARK,
+	PB_SQL_DIALECT_COUNT
+};
+/* "sqlite", "postgresql" (or "postgres"), "duckdb", "trino", "spark"; false
+ * when unknown. */
+bool pb_sql_dialect_parse(const char *name, enum pb_sql_dialect *out);
+const char *pb_sql_dialect_name(enum pb_sql_dialect d);
+
+/* Compiles p into one SQL query for dialect d over the table
+ * focus_cost_and_usage and the catalog tables (docs/policy.md), for a scan at
+ * day at_day. The query returns one row per billing account and indicator,
+ * and one per matched rule: (entity, kind, name, period, figure, infinite,
+ * fired, severity). *out is a heap string (free()). */
+enum pb_status pb_policy_sql(const struct pb_policy *p, enum pb_sql_dialect d, int64_t at_day,
+                             char **out, struct pb_error *err);
+
+/* Writes, for dialect d, the DDL of the tables the compiled SQL reads and the
+ * rows of the catalog tables (regions and their spellings, units, and the
+ * capability of each service, meter and category triple seen in ws); with
+ * with_usage, also the workspace's daily aggregates as focus_cost_and_usage
+ * rows. Region and unit spellings are read from the catalog files in
+ * catalog_dir and resolved through cat. ws may be NULL (then no capability
+ * triples and no usage). */
+enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *cat,
+                                    const char *catalog_dir, enum pb_sql_dialect d,
+                                    bool with_usage, FILE *f, struct pb_error *err);
+
+/* Re-reads the sources a stored finding cites (by their SHA-256) and
+ * recomputes every cited figure. *json (free()) gets the report: per
+ * indicator and source, the cited and recomputed sums. Returns PB_OK when all
+ * match, PB_EVERIFY when a source is missing or changed or a figure differs
+ * (the report says which), PB_ENOENT for an unknown finding. cat should be
+ * the catalog the sources were loaded with. */
+enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat,
+                                  const char *finding, char **json, struct pb_error *err);
 
 /* ===================================================================== */
 /* Tamper-evident log                                                    */

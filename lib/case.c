@@ -745,7 +745,11 @@ enum pb_status pb__case_finding_lookup(struct pb_ws *ws, const char *id, char **
 	    SQLITE_OK)
 		return pb__err(err, PB_ENOENT, "no finding '%s' (this workspace has no findings yet)",
 		               id);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	/* scans print findings as F<n>: accept that form as well as the bare number */
+	const char *num = id;
+	if ((id[0] == 'F' || id[0] == 'f') && id[1] >= '0' && id[1] <= '9')
+		num = id + 1;
+	sqlite3_bind_text(st, 1, num, -1, SQLITE_STATIC);
 	enum pb_status rc = PB_OK;
 	int r = sqlite3_step(st);
 	if (r == SQLITE_DONE) {

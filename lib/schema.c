@@ -267,9 +267,40 @@ static const char schema_v3[] =
 	"CREATE TRIGGER entitlement_rule_no_delete BEFORE DELETE ON entitlement_rule"
 	" BEGIN SELECT RAISE(ABORT, 'entitlement versions are immutable'); END;";
 
+/* Policy scans and their findings (policy module). A finding keeps the whole
+ * result it was drawn from, with its citations, as JSON (detail), so that
+ * evidence verify and the case file need nothing else. */
+static const char schema_v5[] =
+	"CREATE TABLE policy_scan ("
+	"  id INTEGER PRIMARY KEY,"
+	"  policy TEXT NOT NULL,"
+	"  policy_sha256 TEXT NOT NULL,"
+	"  policy_text TEXT NOT NULL,"      /* the policy file as scanned */
+	"  at_day INTEGER NOT NULL,"        /* the scan's day (windows end before it) */
+	"  scope TEXT NOT NULL,"            /* customers, customer, accounts */
+	"  started_at TEXT NOT NULL,"
+	"  entities INTEGER NOT NULL,"
+	"  findings INTEGER NOT NULL"
+	");"
+	"CREATE TABLE finding ("
+	"  id INTEGER PRIMARY KEY,"         /* what users type: 12 or F12 */
+	"  scan_id INTEGER NOT NULL REFERENCES policy_scan(id),"
+	"  policy TEXT NOT NULL,"
+	"  policy_sha256 TEXT NOT NULL,"
+	"  rule TEXT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  entity_kind TEXT NOT NULL,"      /* customer or account */
+	"  entity TEXT NOT NULL,"
+	"  at_day INTEGER NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  detail TEXT NOT NULL"            /* JSON: figures, thresholds, citations */
+	");"
+	"CREATE INDEX finding_entity ON finding(entity);";
+
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
 	{ 2, "users, cases and the tamper-evident audit log", schema_v2 },
 	{ 3, "entitlement versions", schema_v3 },
+	{ 5, "policy scans and findings", schema_v5 },
 };
 const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

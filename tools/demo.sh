@@ -31,10 +31,26 @@ run "$P" customer add "$WS" "Lumen Media Group" --account EA-771203
 run "$P" customer add "$WS" "St. Anne's University Hospital" --account EA-662918
 run "$P" customer list "$WS"
 
-say "4. The case file: a case on the flagged customer, evidence, a decision, an exported log verified offline"
+say "4. The policy as code: indicators of mass surveillance, checked against the catalog"
+run "$P" policy check policies/no-mass-surveillance.yaml
+
+say "5. Scan the customers: the ministry gets a high-severity finding; --explain says why the others do not"
+run "$P" scan "$WS" policies/no-mass-surveillance.yaml --explain
+FID=$(sqlite3 "$WS/probity.db" "SELECT id FROM finding WHERE severity = 'high' ORDER BY id DESC LIMIT 1")
+
+say "6. Every cited figure recomputed from the source file, by its SHA-256"
+run "$P" evidence verify "$WS" "F$FID"
+
+say "7. The same indicators as SQL, for screening every customer on the provider's warehouse"
+run "$P" policy sql --dialect postgresql --at 2026-11-01 policies/no-mass-surveillance.yaml \
+	> "$DEMO/no-mass-surveillance.postgresql.sql"
+head -12 "$DEMO/no-mass-surveillance.postgresql.sql"
+echo "... ($(wc -l < "$DEMO/no-mass-surveillance.postgresql.sql") lines in build/demo/no-mass-surveillance.postgresql.sql)"
+
+say "8. The case file: a case on the flagged customer, evidence, a decision, an exported log verified offline"
 "$ROOT/tools/demo-caselog.sh" "$BUILD" "$WS"
 
-say "5. The profile of the flagged customer: what it uses, where, how much, and what changed"
+say "9. The profile of the flagged customer: what it uses, where, how much, and what changed"
 run "$P" profile "$WS" "Varnia Interior Ministry" --by capability,region \
 	--chart "$DEMO/varnia-by-capability.svg" \
 	--chart-series "$DEMO/varnia-storage-westeurope.svg" --series object-storage
