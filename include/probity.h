@@ -1262,6 +1262,232 @@ enum pb_status pb_audit_entry_check(void *ctx, uint64_t index, struct pb_str *en
 /* ===================================================================== */
 /* Enforcement plans                                                     */
 /* ===================================================================== */
+/* An enforcement plan cuts a precise set of services for the customer of a
+ * review case and keeps others running. It names what to disable and what to
+ * keep with selectors, text such as "category=Storage country=NL" or
+ * "capability=speech-to-text,translation" (keys: account, subaccount,
+ * category, subcategory, service, capability, region, country; docs/plans.md
+ * has the grammar). A plan is resolved when it is made: its selectors become
+ * the exact rules it would put in force (struct pb_rule, below), for the
+ * customer's billing accounts unless a selector names accounts. The plan's
+ * body, canonical JSON of those rules and its terms, has a SHA-256; approvals
+ * bind to that hash, so a changed plan needs new approvals.
+ *
+ * Life: draft -> (approvals) -> applied (entitlements version N+1) ->
+ * rolled-back (version N+2); a draft may be withdrawn. Every step checks the
+ * acting user's role and writes its audit-log entry in the same transaction
+ * as the change. Plans may be made on an open or a closed case (closing a
+ * case with a decision is often what leads to the plan). */
+
+#define PB_PLAN_SELECTORS_MAX 1000 /* selectors in one plan */
+#define PB_PLAN_SELECTOR_LEN_MAX 65536 /* bytes in one selector's text */
+#define PB_PLAN_APPROVALS_MIN 2    /* approvals can be raised, never lowered below this */
+
+struct pb_rule;
+
+/* What a plan is made of; used by pb_plan_new and pb_plan_edit. */
+struct pb_plan_terms {
+	const char *const *disable; /* selectors to cut (pb_plan_new: at least one) */
+	size_t ndisable;
+	const char *const *keep;    /* carve-outs that win over this plan's disables */
+	size_t nkeep;
+	const char *effective;      /* ISO 8601 time, or NULL: when applied */
+	const char *until;          /* ISO 8601 time, or NULL: open */
+	const char *review_by;      /* YYYY-MM-DD by which the plan must be reviewed, or NULL */
+	const char *clause;         /* the policy clause invoked, or NULL: probity.conf's
+	                             * policy_clause, else "the acceptable-use policy" */
+	unsigned approvals;         /* approvals needed; 0: probity.conf's plan_approvals,
+	                             * else 2; never below 2 (PB_EINVAL) */
+	unsigned appeal_days;       /* days the customer has to respond, counted from the
+	                             * notice; 0: probity.conf's appeal_days, else 30 */
+};
+
+/* Makes a plan on case case_id for its customer (actor: analyst or approver,
+ * who becomes an author and may not approve it). Every selector is checked
+ * against the catalog and the customer's accounts; an unknown key or value,
+ * or an account that is not the customer's, fails with PB_EINVAL naming the
+ * selector, and nothing is written. cat: the catalog (service, region and
+ * capability names). *id_out gets the plan number. */
+enum pb_status pb_plan_new(struct pb_ws *ws, const struct pb_catalog *cat, const char *actor,
+                           int64_t case_id, const struct pb_plan_terms *terms, int64_t *id_out,
+                           uint64_t *index_out, struct pb_error *err);
+/* Changes a draft plan (analyst or approver, who becomes an author). Only
+ * the terms given change: disable/keep lists replace the old ones when
+ * ndisable/nkeep > 0 (pass clear_keep to drop every keep), strings when not
+ * NULL, numbers when not 0. The hash changes, so earlier approvals and
+ * refusals no longer count. PB_ESTATE unless the plan is a draft. */
+enum pb_status pb_plan_edit(struct pb_ws *ws, const struct pb_catalog *cat, const char *actor,
+                            int64_t id, const struct pb_plan_terms *terms, bool clear_keep,
+                            uint64_t *index_out, struct pb_error *err);
+/* Approves (or refuses, with a reason) a draft plan as it is now. actor must
+ * have the approver role (PB_EPERM), must not be an author of the plan
+ * (PB_EPERM) and may vote once on one version of the plan (PB_EEXIST).
+ * sha256: the hash the approver reviewed (from pb_plan_get or 'plan show');
+ * when not NULL and not the plan's current hash, PB_ESTATE ("stale") and
+ * nothing is recorded. A refusal blocks apply until the plan is changed.
+ * *have_out (may be NULL) gets the approvals of the current hash. */
+enum pb_status pb_plan_approve(struct pb_ws *ws, const char *actor, int64_t id,
+                               const char *sha256, const char *comment, unsigned *have_out,
+                               uint64_t *index_out, struct pb_error *err);
+enum pb_status pb_plan_refuse(struct pb_ws *ws, const char *actor, int64_t id,
+                              const char *sha256, const char *reason, uint64_t *index_out,
+                              struct pb_error *err);
+/* Applies an approved draft (actor: analyst or approver): publishes
+ * entitlements version N+1 = the rules of version N plus the plan's rules, in
+ * force from the plan's effective time (or now, when that is unset or already
+ * past: nothing is backdated) until its end. PB_ESTATE when approvals are
+ * missing, a refusal stands, the plan is not a draft, or its end has passed.
+ * *version_out gets N+1. */
+enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
+                             int64_t *version_out, uint64_t *index_out, struct pb_error *err);
+/* Rolls back an applied plan (actor: approver, with a reason): publishes the
+ * latest rules without the plan's. probity.conf's rollback_approvals (default
+ * 1) distinct approvers must ask; until the last one does, the request is
+ * recorded and *version_out is 0. PB_ESTATE when the plan is not in force. */
+enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
+                                const char *reason, int64_t *version_out, unsigned *have_out,
+                                unsigned *need_out, uint64_t *index_out, struct pb_error *err);
+/* Withdraws a draft (analyst or approver, with a reason); it can no longer be
+ * approved or applied. */
+enum pb_status pb_plan_withdraw(struct pb_ws *ws, const char *actor, int64_t id,
+                                const char *reason, uint64_t *index_out, struct pb_error *err);
+
+/* One selector of a plan. */
+struct pb_plan_selector {
+	bool keep;          /* a keep, else a disable */
+	unsigned number;    /* 1-based among the plan's disables or keeps */
+	const char *text;   /* canonical text: "category=Storage country=NL" */
+};
+
+/* One step in a plan's history. */
+struct pb_plan_event {
+	const char *kind;   /* new, edit, approve, refuse, apply, rollback-approve,
+	                     * rollback, withdraw, notice */
+	const char *actor;
+	const char *at;     /* ISO 8601 */
+	const char *sha256; /* the plan hash it bound to */
+	const char *text;   /* comment or reason, or NULL */
+	int64_t version;    /* entitlements version written, or 0 */
+	uint64_t log_index; /* its audit-log entry */
+	bool current;       /* binds to the plan as it is now */
+};
+
+struct pb_plan {
+	int64_t id;
+	int64_t case_id;
+	const char *customer;    /* the customer's name as given to 'customer add' */
+	const char *status;      /* draft, applied, rolled-back, withdrawn */
+	const char *state;       /* a line for people: "draft: 1 of 2 approvals", ... */
+	const char *sha256;      /* of body */
+	const char *body;        /* canonical JSON: what approvals bind to */
+	int revision;            /* 1, then +1 per edit */
+	const char *created_at, *created_by;
+	int64_t effective;       /* INT64_MIN: when applied */
+	int64_t until;           /* INT64_MAX: open */
+	const char *review_by;   /* YYYY-MM-DD or NULL */
+	const char *clause;
+	unsigned appeal_days;
+	unsigned approvals_needed, approvals, refusals; /* of the current hash */
+	unsigned rollback_needed, rollback_asked;
+	int64_t applied_version, in_force_from, end_version; /* 0 when not */
+	const struct pb_plan_selector *selectors; /* disables first, then keeps */
+	size_t nselectors;
+	const struct pb_rule *rules; /* what it puts in force (from = effective) */
+	size_t nrules;
+	const size_t *rule_selector; /* per rule: its index in selectors */
+	const struct pb_plan_event *events;
+	size_t nevents;
+};
+/* Reads plan id (PB_ENOENT when none). Free with pb_plan_free; every string
+ * lives as long as the plan. */
+enum pb_status pb_plan_get(struct pb_ws *ws, int64_t id, struct pb_plan **out,
+                           struct pb_error *err);
+void pb_plan_free(struct pb_plan *p);
+/* Calls fn for every plan (case_id 0) or the plans of one case, by id. */
+enum pb_status pb_plan_list(struct pb_ws *ws, int64_t case_id,
+                            bool (*fn)(void *ctx, const struct pb_plan *p), void *ctx,
+                            struct pb_error *err);
+
+/* ---- dry run ------------------------------------------------------------ */
+
+/* One (account, sub-account, service, capability, region, unit) of the
+ * customer's usage, and what the plan does to it. Figures are exact decimal
+ * text for the month of the dry run ("0" when unused that month). */
+struct pb_plan_usage {
+	const char *account, *subaccount;   /* subaccount may be "" */
+	const char *service, *capability;   /* capability "" when the catalog cannot tell */
+	const char *region, *country;       /* country "" when unknown */
+	const char *unit, *currency;
+	const char *quantity, *cost;
+	double share;            /* of the customer's spend that month in that currency, 0..1 */
+	const char *last_day;    /* last day it was used (YYYY-MM-DD) */
+	bool cut;                /* the plan denies it while in force */
+	long by;                 /* cut: the disable (index in selectors); else the disable
+	                          * a keep cancelled, or -1 */
+	long kept_by;            /* the keep that won (index in selectors), or -1 */
+	unsigned flags;          /* PB_DECIDE_* the row needed (unknown service, region ...) */
+};
+/* Spend of one currency in the dry run's month. */
+struct pb_plan_spend {
+	const char *currency;
+	const char *total, *cut, *kept;   /* kept: what a keep saved from a disable */
+	double cut_share;
+};
+struct pb_plan_dryrun {
+	char month[8];                    /* YYYY-MM: the last full month of usage */
+	char first_day[11], last_day[11]; /* of the customer's usage ("" when none) */
+	const struct pb_plan_usage *rows; /* cut first, by cost, then what stays on */
+	size_t nrows, ncut;
+	const struct pb_plan_spend *spend;
+	size_t nspend;
+	const size_t *matches;  /* per selector: usage rows it applies to */
+	/* disables that some keep cancels on every row they match (index pairs
+	 * into selectors), and whether the keep covers it whatever the usage */
+	const size_t (*cancels)[2];
+	const bool *cancels_always;
+	size_t ncancels;
+	const char *const *notes; /* warnings for people (partly cut services ...) */
+	size_t nnotes;
+};
+/* Computes what plan p would cut from the usage of its customer: every usage
+ * key with its quantity and cost in `month` (YYYY-MM; NULL: the last month
+ * the workspace's usage covers in full), the share of the customer's spend,
+ * what stays on, selectors that match nothing, keeps that cancel a disable.
+ * It evaluates the plan's rules as the decision service will (requests
+ * naming the row's service, region, sub-account and SKU meter), ignoring the
+ * plan's time window. Free with pb_plan_dryrun_free. */
+enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
+                              const struct pb_plan *p, const char *month,
+                              struct pb_plan_dryrun **out, struct pb_error *err);
+void pb_plan_dryrun_free(struct pb_plan_dryrun *d);
+/* The plan and (if d is not NULL) its dry run as one JSON object, heap
+ * string in *out (free()). */
+enum pb_status pb_plan_json(const struct pb_plan *p, const struct pb_plan_dryrun *d, char **out,
+                            struct pb_error *err);
+
+/* ---- notice to the customer --------------------------------------------- */
+
+enum pb_notice_format { PB_NOTICE_TEXT = 0, PB_NOTICE_MARKDOWN, PB_NOTICE_HTML };
+
+struct pb_notice_options {
+	enum pb_notice_format format;
+	bool draft;         /* a preview marked DRAFT: any plan, nothing recorded */
+	int64_t now;        /* the notice's date (0: the current time) */
+};
+/* Writes the notice of plan id to its customer: what is disabled and from
+ * when (and until when), which of the customer's services this affects (from
+ * the dry run), what continues, the policy clause, the case reference, and
+ * how and by when to respond or appeal (probity.conf: provider_name,
+ * appeal_contact; the plan's appeal_days). The customer is named as in the
+ * customer record, never from usage. Unless draft, the plan must be approved
+ * or applied (or rolled back: the notice then says the services are
+ * restored), actor must be an analyst or approver, and the notice is recorded
+ * (its SHA-256, format and respond-by date) in the audit log before it is
+ * returned. *text_out: heap string (free()). */
+enum pb_status pb_notice_make(struct pb_ws *ws, const struct pb_catalog *cat, const char *actor,
+                              int64_t id, const struct pb_notice_options *o, char **text_out,
+                              uint64_t *index_out, struct pb_error *err);
+
 
 /* ===================================================================== */
 /* Decisions                                                             */

@@ -297,10 +297,57 @@ static const char schema_v5[] =
 	");"
 	"CREATE INDEX finding_entity ON finding(entity);";
 
+/* Enforcement plans (lib/plan.c; docs/plans.md). A plan's body is the
+ * canonical JSON of exactly what it would put in force; approvals bind to its
+ * SHA-256. plan_event is append-only: every step (new, edit, approve, refuse,
+ * apply, rollback, withdraw, notice) with the log entry that recorded it.
+ * Both tables stay small (a few rows a plan), so they have no index beyond
+ * the unique ones: every table and index costs a page in every workspace. */
+static const char schema_v7[] =
+	"CREATE TABLE plan ("
+	"  id INTEGER PRIMARY KEY,"
+	"  case_id INTEGER NOT NULL REFERENCES review_case(id),"
+	"  customer_id INTEGER NOT NULL REFERENCES customer(id),"
+	"  status TEXT NOT NULL CHECK (status IN ('draft', 'applied', 'rolled-back', 'withdrawn')),"
+	"  revision INTEGER NOT NULL,"
+	"  body TEXT NOT NULL,"             /* canonical JSON */
+	"  sha256 TEXT NOT NULL,"           /* of body: what approvals bind to */
+	"  created_at TEXT NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  applied_version INTEGER,"        /* entitlements version that put it in force */
+	"  in_force_from INTEGER,"          /* seconds; the rules' start */
+	"  end_version INTEGER"             /* version that rolled it back */
+	");"
+	"CREATE TABLE plan_event ("
+	"  id INTEGER PRIMARY KEY,"
+	"  plan_id INTEGER NOT NULL REFERENCES plan(id),"
+	"  kind TEXT NOT NULL CHECK (kind IN ('new', 'edit', 'approve', 'refuse', 'apply',"
+	"    'rollback-approve', 'rollback', 'withdraw', 'notice')),"
+	"  actor TEXT NOT NULL,"
+	"  at TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL,"           /* the plan hash the step binds to */
+	"  text TEXT,"                      /* comment or reason */
+	"  version INTEGER,"                /* entitlements version written (apply, rollback) */
+	"  detail TEXT,"                    /* JSON object */
+	"  log_index INTEGER NOT NULL"
+	");"
+	/* one vote per approver on one exact plan; one rollback approval each */
+	"CREATE UNIQUE INDEX plan_event_vote ON plan_event(plan_id, sha256, actor)"
+	"  WHERE kind IN ('approve', 'refuse');"
+	"CREATE UNIQUE INDEX plan_event_rollback ON plan_event(plan_id, actor)"
+	"  WHERE kind = 'rollback-approve';"
+	"CREATE TRIGGER plan_event_no_update BEFORE UPDATE ON plan_event"
+	" BEGIN SELECT RAISE(ABORT, 'plan events are append-only'); END;"
+	"CREATE TRIGGER plan_event_no_delete BEFORE DELETE ON plan_event"
+	" BEGIN SELECT RAISE(ABORT, 'plan events are append-only'); END;"
+	"CREATE TRIGGER plan_no_delete BEFORE DELETE ON plan"
+	" BEGIN SELECT RAISE(ABORT, 'plans are never deleted'); END;";
+
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
 	{ 2, "users, cases and the tamper-evident audit log", schema_v2 },
 	{ 3, "entitlement versions", schema_v3 },
 	{ 5, "policy scans and findings", schema_v5 },
+	{ 7, "enforcement plans, approvals, notices", schema_v7 },
 };
 const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

@@ -50,7 +50,10 @@ echo "... ($(wc -l < "$DEMO/no-mass-surveillance.postgresql.sql") lines in build
 say "8. The case file: a case on the flagged customer, evidence, a decision, an exported log verified offline"
 "$ROOT/tools/demo-caselog.sh" "$BUILD" "$WS"
 
-say "9. The profile of the flagged customer: what it uses, where, how much, and what changed"
+say "9. Enforcement: storage in the Netherlands and speech-to-text and translation cut, Security kept; two approvers; the notice; decisions"
+"$ROOT/tools/demo-plans.sh" "$BUILD" "$WS"
+
+say "10. The profile of the flagged customer: what it uses, where, how much, and what changed"
 run "$P" profile "$WS" "Varnia Interior Ministry" --by capability,region \
 	--chart "$DEMO/varnia-by-capability.svg" \
 	--chart-series "$DEMO/varnia-storage-westeurope.svg" --series object-storage
