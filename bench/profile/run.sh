@@ -42,12 +42,13 @@ if [ ! -f "$F" ]; then
 fi
 WS=$W/ws-$SIZE
 CUST="Customer 7"
-if [ ! -f "$WS/done" ]; then
+# rebuilt when this probity writes another schema (a profile opens read-only)
+if [ "$(cat "$WS/done" 2>/dev/null)" != "$("$P" version)" ]; then
 	rm -rf "$WS"
 	"$P" init "$WS" >/dev/null
 	"$P" ingest -q "$WS" "$F"
 	"$P" customer add "$WS" "$CUST" --account BA-01007 >/dev/null
-	touch "$WS/done"
+	"$P" version > "$WS/done"
 fi
 ROWS=$(sqlite3 "$WS/probity.db" "SELECT count(*) FROM usage_day")
 
