@@ -8,6 +8,7 @@ PACKAGES="
   gcc make pkg-config
   libsqlite3-dev libsodium-dev libssl-dev zlib1g-dev libzstd-dev libisal-dev
   libjansson-dev libyaml-dev
+  libgmime-3.0-dev notmuch
   postgresql
   sqlite3 python3 gzip zstd
   nginx curl
