@@ -37,6 +37,10 @@ const char *cli_data_dir(void);
 int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_text, bool *json,
                    const char **as);
 
+/* The acting user: as, else the workspace's default user; prints why not
+ * and returns NULL when there is none. The name lives until the next call. */
+const char *cli_actor(struct pb_ws *ws, const char *as);
+
 /* Resets getopt for a (sub)command's own option parsing. */
 void cli_getopt_reset(void);
 

@@ -52,7 +52,7 @@ static const char usage_text[] =
 	"\n"
 	"common options:\n"
 	"  --as USER    the acting user recorded in the log (default: 'user' in the\n"
-	"               workspace's probity.conf, else $USER)\n"
+	"               workspace's probity.conf)\n"
 	"  -h, --help   show this help\n"
 	"\n"
 	"examples:\n"
@@ -62,18 +62,10 @@ static const char usage_text[] =
 	"  probity mail exceptions review --batch 2\n";
 
 /* The acting user: --as, the workspace's default, or the login name. */
+/* The acting user: --as, else the workspace's default (probity.conf's user). */
 static const char *actor_of(struct pb_ws *ws, const char *as)
 {
-	if (as && *as)
-		return as;
-	const char *u = pb_ws_setting(ws, "user");
-	if (u && *u)
-		return u;
-	u = getenv("USER");
-	if (u && *u)
-		return u;
-	u = getenv("LOGNAME");
-	return u && *u ? u : NULL;
+	return cli_actor(ws, as);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -138,7 +130,12 @@ static int mail_ingest(int argc, char **argv)
 	int rc = cli_open_ws(argv[optind], 0, &ws);
 	if (rc)
 		return rc;
-	struct pb_mail_ingest_options o = { custodian, actor_of(ws, as), cli_progress_cb, NULL };
+	const char *actor = actor_of(ws, as);
+	if (!actor) {
+		pb_ws_close(ws);
+		return 1;
+	}
+	struct pb_mail_ingest_options o = { custodian, actor, cli_progress_cb, NULL };
 	struct cli_progress *prog = cli_progress_new("ingest");
 	o.progress_ctx = prog;
 	if (!prog)
@@ -230,7 +227,7 @@ static int mail_tag(int argc, char **argv, bool untag)
 	const char *actor = actor_of(ws, as);
 	if (!actor) {
 		pb_ws_close(ws);
-		return cli_usage(cmd, "no acting user: pass --as USER");
+		return 1; /* cli_actor said why */
 	}
 	struct pb_error err = { 0 };
 	int first_tag = optind + (query ? 2 : 3);
@@ -379,7 +376,7 @@ static int mail_show(int argc, char **argv)
 	const char *actor = actor_of(ws, as);
 	if (!actor) {
 		pb_ws_close(ws);
-		return cli_usage("mail show", "no acting user: pass --as USER");
+		return 1; /* cli_actor said why */
 	}
 	char *out = NULL;
 	struct pb_error err = { 0 };

@@ -42,7 +42,7 @@ static const char usage_text[] =
 	"\n"
 	"options:\n"
 	"  --as USER         the acting user recorded in the log (default: 'user' in\n"
-	"                    probity.conf, else $USER)\n"
+	"                    probity.conf)\n"
 	"  --limit N         describe at most N hits (default 50; 0: all); the count and\n"
 	"                    the result hash always cover every hit\n"
 	"  --newest          newest first (default: oldest first)\n"
@@ -69,18 +69,10 @@ static const char usage_text[] =
 	"  probity search review CASE-7 --terms terms.txt --csv > hit-report.csv\n"
 	"  probity search review CASE-7 'tag:relevant' --export review-export\n";
 
+/* The acting user: --as, else the workspace's default (probity.conf's user). */
 static const char *actor_of(struct pb_ws *ws, const char *as)
 {
-	if (as && *as)
-		return as;
-	const char *u = pb_ws_setting(ws, "user");
-	if (u && *u)
-		return u;
-	u = getenv("USER");
-	if (u && *u)
-		return u;
-	u = getenv("LOGNAME");
-	return u && *u ? u : NULL;
+	return cli_actor(ws, as);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -419,7 +411,7 @@ int cmd_search(int argc, char **argv)
 	const char *actor = actor_of(ws, as);
 	if (!actor) {
 		pb_ws_close(ws);
-		return cli_usage("search", "no acting user: pass --as USER");
+		return 1; /* cli_actor said why */
 	}
 	struct pb_error err = { 0 };
 	if (terms) {

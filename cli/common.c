@@ -80,6 +80,17 @@ int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_tex
 	return 0;
 }
 
+const char *cli_actor(struct pb_ws *ws, const char *as)
+{
+	static char name[PB_USER_NAME_MAX + 1];
+	struct pb_error err = { 0 };
+	if (pb_acting_user(ws, as, name, &err) != PB_OK) {
+		cli_fail(&err);
+		return NULL;
+	}
+	return name;
+}
+
 void cli_getopt_reset(void)
 {
 	optind = 0; /* GNU: full reinitialisation */

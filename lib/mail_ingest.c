@@ -14,6 +14,7 @@
  * with referenced-but-missing ids ("ghosts") holding threads together, kept
  * incrementally in mail_mid.
  */
+#include "case.h"
 #include "mail.h"
 
 #include <dirent.h>
@@ -1021,6 +1022,10 @@ enum pb_status pb_mail_ingest(struct pb_ws *ws, const char *const *paths, size_t
 	pb__buf_init(&g.tmp, PB__MAIL_MAX_REFS * 1000 + 1024);
 	if ((st = pb__ws_begin(ws, err)))
 		goto out;
+	const char *actor;
+	if ((st = pb__acting_user(ws, opts ? opts->actor : NULL, &actor, err)) ||
+	    (st = pb__user_require_role(ws, actor, "analyst,admin", err)))
+		goto fail;
 	for (int i = 0; i < S_COUNT; i++)
 		if ((st = pb__db_prepare(ws->db, sql_text[i], &g.st[i], err)))
 			goto fail;
@@ -1060,7 +1065,7 @@ enum pb_status pb_mail_ingest(struct pb_ws *ws, const char *const *paths, size_t
 		                    &s, err);
 		if (!st) {
 			bind_text(s, 1, now);
-			bind_text(s, 2, opts->actor);
+			bind_text(s, 2, actor);
 			bind_text(s, 3, opts->custodian);
 			bind_text(s, 4, pj.data ? pj.data : "[]");
 			if (sqlite3_step(s) != SQLITE_DONE)
@@ -1104,6 +1109,23 @@ enum pb_status pb_mail_ingest(struct pb_ws *ws, const char *const *paths, size_t
 	for (int i = 0; i < S_COUNT; i++) {
 		sqlite3_finalize(g.st[i]);
 		g.st[i] = NULL;
+	}
+	{
+		/* the archives loaded are on the record, with their counts */
+		char d[512], subject[48];
+		pb__snprintf(d, sizeof(d),
+		             "{\"batch\":%lld,\"files_seen\":%llu,\"files_ingested\":%llu,"
+		             "\"messages_seen\":%llu,\"messages_new\":%llu,\"duplicates\":%llu,"
+		             "\"exceptions\":%llu,\"bytes\":%llu}",
+		             (long long)g.batch_id, (unsigned long long)g.rep.files_seen,
+		             (unsigned long long)g.rep.files_ingested,
+		             (unsigned long long)g.rep.messages_seen,
+		             (unsigned long long)g.rep.messages_new,
+		             (unsigned long long)g.rep.duplicates,
+		             (unsigned long long)g.rep.exceptions, (unsigned long long)g.rep.bytes);
+		pb__snprintf(subject, sizeof(subject), "mail-batch/%lld", (long long)g.batch_id);
+		if ((st = pb__audit_append(ws, actor, "mail.ingest", 0, subject, d, NULL, err)))
+			goto fail;
 	}
 	if ((st = pb__ws_commit(ws, err)))
 		goto out;

@@ -47,8 +47,8 @@ run "$P" policy sql --dialect postgresql --at 2026-11-01 policies/no-mass-survei
 head -12 "$DEMO/no-mass-surveillance.postgresql.sql"
 echo "... ($(wc -l < "$DEMO/no-mass-surveillance.postgresql.sql") lines in build/demo/no-mass-surveillance.postgresql.sql)"
 
-say "8. The case file: a case on the flagged customer, evidence, a decision, an exported log verified offline"
-"$ROOT/tools/demo-caselog.sh" "$BUILD" "$WS"
+say "8. The case file: a case on the flagged customer, evidence, the account team's mail searched inside it, a decision, an exported log verified offline"
+BEFORE_CLOSE="$ROOT/tools/demo-mail.sh $BUILD $WS" "$ROOT/tools/demo-caselog.sh" "$BUILD" "$WS"
 
 say "9. Enforcement: storage in the Netherlands and speech-to-text and translation cut, Security kept; two approvers; the notice; decisions"
 "$ROOT/tools/demo-plans.sh" "$BUILD" "$WS"

@@ -42,14 +42,26 @@ static char *join(const char *a, const char *b)
 	return p;
 }
 
-/* a fresh workspace in a fresh folder; *dir must be removed by the caller */
+/* a fresh workspace in a fresh folder, with an admin (the default actor), an
+ * analyst rita, a customer and two open cases (1 and 2); *dir must be
+ * removed by the caller */
 static struct pb_ws *new_ws(char **dir)
 {
 	*dir = unit_tmpdir();
 	char *w = join(*dir, "ws");
 	struct pb_error err = { 0 };
 	struct pb_ws *ws = NULL;
-	if (pb_ws_init(w, NULL, &err) || pb_ws_open(w, 0, &ws, &err)) {
+	struct pb_ws_init_options wo = { .user = "admin" };
+	const char *acct[] = { "MAIL-0001" };
+	struct pb_case_open_options co = { .customer = "Mail review", .title = "t",
+		                           .trigger = "test" };
+	int64_t id;
+	if (pb_ws_init(w, &wo, &err) || pb_ws_open(w, 0, &ws, &err) ||
+	    pb_user_add(ws, NULL, "admin", "admin", NULL, &err) ||
+	    pb_user_add(ws, "admin", "rita", "analyst", NULL, &err) ||
+	    pb_customer_add(ws, NULL, "Mail review", acct, 1, NULL, 0, &err) ||
+	    pb_case_open(ws, "rita", &co, &id, NULL, &err) ||
+	    pb_case_open(ws, "rita", &co, &id, NULL, &err)) {
 		fprintf(stderr, "workspace: %s\n", err.message);
 		exit(2);
 	}
@@ -71,10 +83,10 @@ static int64_t sql_int(struct pb_ws *ws, const char *sql)
 
 static uint64_t count_hits(struct pb_ws *ws, const char *query)
 {
-	struct pb_mail_search_options o = { "tester", 1, false, NULL, NULL, false };
+	struct pb_mail_search_options o = { "rita", 1, false, NULL, NULL, false };
 	struct pb_mail_result *r = NULL;
 	struct pb_error err = { 0 };
-	if (pb_mail_search(ws, "CASE-1", query, &o, &r, &err) != PB_OK) {
+	if (pb_mail_search(ws, "1", query, &o, &r, &err) != PB_OK) {
 		fprintf(stderr, "search '%s': %s\n", query, err.message);
 		return (uint64_t)-1;
 	}
@@ -835,7 +847,7 @@ static void t_ingest_notmuch_corpus(void)
 	char *dir;
 	struct pb_ws *ws = new_ws(&dir);
 	const char *paths[] = { MAILDATA "notmuch/default" };
-	struct pb_mail_ingest_options o = { "nm", "tester", NULL, NULL };
+	struct pb_mail_ingest_options o = { "nm", "rita", NULL, NULL };
 	struct pb_mail_ingest_report r;
 	struct pb_error err = { 0 };
 	CHECK_OK(pb_mail_ingest(ws, paths, 1, &o, &r, &err), &err);
@@ -852,7 +864,7 @@ static void t_ingest_notmuch_corpus(void)
 	CHECK_INT(r.files_skipped, 53);
 	CHECK_INT(r.messages_seen, 0);
 	/* for another custodian: every message is a duplicate with a new location */
-	struct pb_mail_ingest_options o2 = { "bob", "tester", NULL, NULL };
+	struct pb_mail_ingest_options o2 = { "bob", "rita", NULL, NULL };
 	CHECK_OK(pb_mail_ingest(ws, paths, 1, &o2, &r, &err), &err);
 	CHECK_INT(r.messages_new, 0);
 	CHECK_INT(r.duplicates, 52);
@@ -962,12 +974,12 @@ static void t_search_report_tags_log(void)
 	write_archive(dir);
 	char *arch = join(dir, "archive.mbox");
 	const char *paths[] = { arch };
-	struct pb_mail_ingest_options o = { "alice", "tester", NULL, NULL };
+	struct pb_mail_ingest_options o = { "alice", "rita", NULL, NULL };
 	struct pb_error err = { 0 };
 	CHECK_OK(pb_mail_ingest(ws, paths, 1, &o, NULL, &err), &err);
 	struct pb_mail_search_options so = { "rita", 0, false, "<<", ">>", false };
 	struct pb_mail_result *r = NULL;
-	CHECK_OK(pb_mail_search(ws, "CASE-1", "petabytes", &so, &r, &err), &err);
+	CHECK_OK(pb_mail_search(ws, "1", "petabytes", &so, &r, &err), &err);
 	if (r) {
 		CHECK_INT(r->total, 1);
 		CHECK_INT(r->nhits, 1);
@@ -978,8 +990,8 @@ static void t_search_report_tags_log(void)
 		pb_mail_result_free(r);
 	}
 	/* the search is in the case's log, with its hash */
-	CHECK_INT(sql_int(ws, "SELECT count(*) FROM mail_case_log WHERE action = 'mail.search'"
-	                      " AND actor = 'rita' AND details LIKE '%\"hits\":1,%'"),
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action = 'mail.search'"
+	                      " AND actor = 'rita' AND CAST(data AS TEXT) LIKE '%\"hits\":1,%'"),
 	          1);
 	CHECK_INT(count_hits(ws, "to:carol"), 1); /* Cc counts as a recipient */
 	CHECK_INT(count_hits(ws, "date:2025-03"), 2);
@@ -996,7 +1008,7 @@ static void t_search_report_tags_log(void)
 	/* hit report: per-term hits, unique hits, family */
 	const char *terms[] = { "storage", "petabytes", "transcription OR translation" };
 	struct pb_mail_hit_report *hr = NULL;
-	CHECK_OK(pb_mail_hit_report(ws, "CASE-1", terms, 3, "rita", &hr, &err), &err);
+	CHECK_OK(pb_mail_hit_report(ws, "1", terms, 3, "rita", &hr, &err), &err);
 	if (hr) {
 		CHECK_INT(hr->terms[0].hits, 2);
 		CHECK_INT(hr->terms[0].unique_hits, 1); /* s2; s1 is also hit by petabytes */
@@ -1009,41 +1021,42 @@ static void t_search_report_tags_log(void)
 		pb_mail_hit_report_free(hr);
 	}
 	const char *bad[] = { "storage", "from:" };
-	CHECK_INT(pb_mail_hit_report(ws, "CASE-1", bad, 2, "rita", &hr, &err), PB_EINVAL);
+	CHECK_INT(pb_mail_hit_report(ws, "1", bad, 2, "rita", &hr, &err), PB_EINVAL);
 	CHECK_INT(err.line, 2);
 	/* tags are per case, searchable, and logged only when they change */
 	bool changed;
-	CHECK_OK(pb_mail_tag(ws, "CASE-1", "<s2@provider.example>", "relevant", false, "rita",
+	CHECK_OK(pb_mail_tag(ws, "1", "<s2@provider.example>", "relevant", false, "rita",
 	                     &changed, &err),
 	         &err);
 	CHECK(changed);
-	CHECK_OK(pb_mail_tag(ws, "CASE-1", "s2@provider.example", "relevant", false, "rita", &changed,
+	CHECK_OK(pb_mail_tag(ws, "1", "s2@provider.example", "relevant", false, "rita", &changed,
 	                     &err),
 	         &err);
 	CHECK(!changed);
 	CHECK_INT(count_hits(ws, "tag:relevant"), 1);
 	struct pb_mail_result *other = NULL;
-	CHECK_OK(pb_mail_search(ws, "CASE-2", "tag:relevant", &so, &other, &err), &err);
+	CHECK_OK(pb_mail_search(ws, "2", "tag:relevant", &so, &other, &err), &err);
 	CHECK(other && other->total == 0);
 	pb_mail_result_free(other);
 	uint64_t n;
-	CHECK_OK(pb_mail_tag_query(ws, "CASE-1", "date:2025-03", "march", false, "rita", &n, &err),
+	CHECK_OK(pb_mail_tag_query(ws, "1", "date:2025-03", "march", false, "rita", &n, &err),
 	         &err);
 	CHECK_INT(n, 2);
-	CHECK_INT(sql_int(ws, "SELECT count(*) FROM mail_case_log WHERE action = 'mail.tag'"), 2);
-	CHECK_INT(pb_mail_tag(ws, "CASE-1", "1", "no spaces", false, "rita", NULL, &err), PB_EINVAL);
-	CHECK_INT(pb_mail_tag(ws, "CASE-1", "<nope@x>", "t", false, "rita", NULL, &err), PB_ENOENT);
-	/* the log is a hash chain */
-	CHECK_INT(sql_int(ws, "SELECT count(*) FROM mail_case_log a JOIN mail_case_log b"
-	                      " ON b.id = a.id + 1 WHERE b.prev_sha256 != a.sha256"),
-	          0);
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action = 'mail.tag'"), 2);
+	CHECK_INT(pb_mail_tag(ws, "1", "1", "no spaces", false, "rita", NULL, &err), PB_EINVAL);
+	CHECK_INT(pb_mail_tag(ws, "1", "<nope@x>", "t", false, "rita", NULL, &err), PB_ENOENT);
+	/* the entries are on the case, by the actor */
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action LIKE 'mail.%'"
+	                      " AND action != 'mail.ingest' AND (case_id IS NOT 1 OR actor != 'rita')"),
+	          sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action LIKE 'mail.%'"
+	                      " AND case_id = 2"));
 	/* show is a logged view */
 	char *json = NULL;
-	CHECK_OK(pb_mail_show(ws, "CASE-1", "<s1@provider.example>", "rita", false, &json, &err),
+	CHECK_OK(pb_mail_show(ws, "1", "<s1@provider.example>", "rita", false, &json, &err),
 	         &err);
 	CHECK(json && strstr(json, "\"locations\":[{") && strstr(json, "two petabytes"));
 	free(json);
-	CHECK_INT(sql_int(ws, "SELECT count(*) FROM mail_case_log WHERE action = 'mail.view'"), 1);
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action = 'mail.view'"), 1);
 	pb_ws_close(ws);
 	free(arch);
 	unit_rm_rf(dir);
@@ -1074,7 +1087,7 @@ static void t_export_and_verify(void)
 	char *out = join(dir, "export");
 	struct pb_mail_export_options eo = { "rita", "REV" };
 	struct pb_mail_export_report er;
-	CHECK_OK(pb_mail_export(ws, "CASE-1", "storage", out, &eo, &er, &err), &err);
+	CHECK_OK(pb_mail_export(ws, "1", "storage", out, &eo, &er, &err), &err);
 	CHECK_INT(er.documents, 2);
 	/* the native is the archive's bytes for that message */
 	size_t n, an;
@@ -1093,7 +1106,7 @@ static void t_export_and_verify(void)
 	CHECK(strstr(dat, "\xC3\xBEREV000002\xC3\xBE") != NULL);
 	free(dat);
 	/* the export is on record and verifies */
-	CHECK_INT(sql_int(ws, "SELECT count(*) FROM mail_case_log WHERE action = 'mail.export'"), 1);
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action = 'mail.export'"), 1);
 	struct problems pr = { 0, "" };
 	struct pb_mail_verify_report vr;
 	CHECK_OK(pb_mail_export_verify(out, NULL, on_problem, &pr, &vr, &err), &err);
@@ -1101,7 +1114,7 @@ static void t_export_and_verify(void)
 	CHECK_INT(vr.archive_checked, 2);
 	CHECK_INT(pr.n, 0);
 	/* never over an existing export */
-	CHECK_INT(pb_mail_export(ws, "CASE-1", "storage", out, &eo, &er, &err), PB_EEXIST);
+	CHECK_INT(pb_mail_export(ws, "1", "storage", out, &eo, &er, &err), PB_EEXIST);
 	/* a changed text file is found */
 	p = join(out, "text/REV000002.txt");
 	spit(p, "tampered\n", 9);
@@ -1117,10 +1130,10 @@ static void t_export_and_verify(void)
 	CHECK_INT(pb_mail_export_verify(out, &skip, on_problem, &pr, &vr, &err), PB_EVERIFY);
 	CHECK_INT(vr.archive_checked, 0);
 	char *out2 = join(dir, "export2");
-	CHECK_INT(pb_mail_export(ws, "CASE-1", "transcription", out2, &eo, &er, &err), PB_EVERIFY);
+	CHECK_INT(pb_mail_export(ws, "1", "transcription", out2, &eo, &er, &err), PB_EVERIFY);
 	CHECK(strstr(err.message, "the archive changed") != NULL);
 	CHECK(access(out2, F_OK) != 0);
-	CHECK_INT(sql_int(ws, "SELECT count(*) FROM mail_case_log WHERE action = 'mail.export'"), 1);
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action = 'mail.export'"), 1);
 	free(out2);
 	free(archive);
 	free(out);

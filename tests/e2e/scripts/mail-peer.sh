@@ -24,17 +24,18 @@ setup() { # name corpus
 	NOTMUCH_CONFIG=$dir/notmuch-config notmuch new --quiet >"$dir/new.log" 2>&1 ||
 		fail "$1: notmuch new failed: $(head -3 "$dir/new.log")"
 	"$PROBITY" init "$dir/ws" >/dev/null &&
+	sh "$ROOT/tests/e2e/mail_setup.sh" "$dir/ws" 1 &&
 		"$PROBITY" mail ingest "$dir/ws" "$dir/mail" >/dev/null 2>&1 ||
 		fail "$1: probity ingest failed"
 }
 
 nm() { NOTMUCH_CONFIG=$TMP/$1/notmuch-config notmuch "${@:2}"; }
-pb_ids() { "$PROBITY" search --ids --as peer -- "$TMP/$1/ws" PEER "$2"; }
+pb_ids() { "$PROBITY" search --ids --as peer -- "$TMP/$1/ws" 1 "$2"; }
 nm_ids() { nm "$1" search --output=messages -- "$2" | sed 's/^id://'; }
 
 setup default "$DATA/mail/notmuch/default"
 nm default tag +relevant -- from:keith
-"$PROBITY" mail tag "$TMP/default/ws" PEER --query from:keith relevant --as peer >/dev/null ||
+"$PROBITY" mail tag "$TMP/default/ws" 1 --query from:keith relevant --as peer >/dev/null ||
 	fail "probity mail tag --query failed"
 
 # 1. message sets, query by query
@@ -64,7 +65,7 @@ done <"$DATA/mail/peer/queries.tsv"
 
 # 2. the hit report counts what 'notmuch count' counts
 printf 'Notmuch\nfrom:carl\nNotmuch NEAR/2 Patch\ndate:2009-11-17\n' >"$TMP/terms"
-"$PROBITY" search --terms "$TMP/terms" --csv --as peer "$TMP/default/ws" PEER >"$TMP/report.csv" ||
+"$PROBITY" search --terms "$TMP/terms" --csv --as peer "$TMP/default/ws" 1 >"$TMP/report.csv" ||
 	fail "hit report failed"
 while IFS= read -r term; do
 	want=$(nm default count -- "$term")
@@ -80,7 +81,7 @@ threads_same() { # name
 	nm "$n" search --output=threads '*' | while read -r t; do
 		nm "$n" search --output=messages "$t" | sed 's/^id://' | sort | paste -sd ' '
 	done | sort >"$TMP/$n.nm-threads"
-	"$PROBITY" search --json --as peer "$TMP/$n/ws" PEER '*' | python3 -c '
+	"$PROBITY" search --json --as peer "$TMP/$n/ws" 1 '*' | python3 -c '
 import json, sys
 t = {}
 for m in json.load(sys.stdin)["messages"]:
