@@ -335,6 +335,9 @@ enum pb_status pb_customer_show(struct pb_ws *ws, const char *name, struct pb_cu
                                 struct pb_customer_account **accounts, size_t *n,
                                 struct pb_error *err);
 
+/* The profile API (pb_profile_*) is declared after the change-detection
+ * section below, whose types it uses. */
+
 
 /* ===================================================================== */
 /* Change detection                                                      */
@@ -571,6 +574,200 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 
 /* Writes an SVG (or any text) to path atomically (mode 0644). */
 enum pb_status pb_chart_save(const char *path, const char *svg, size_t len, struct pb_error *err);
+
+/* ===================================================================== */
+/* Customers and profiles (continued): profiles                          */
+/* ===================================================================== */
+/* What a customer consumes, where, how much, and how it changed: its usage in
+ * a period grouped by the dimensions asked for, with exact sums, growth, share
+ * of the customer's spend and of everyone's usage of the same thing in the
+ * workspace, and the sudden changes of each series with the driver that
+ * explains them. docs/profile.md describes the figures. */
+
+/* Dimensions a profile groups by. */
+enum pb_profile_dim {
+	PB_PROFILE_ACCOUNT = 0, /* billing account */
+	PB_PROFILE_SUBACCOUNT,  /* sub-account (subscription, member account) */
+	PB_PROFILE_CATEGORY,    /* FOCUS ServiceCategory */
+	PB_PROFILE_SUBCATEGORY, /* FOCUS ServiceSubcategory */
+	PB_PROFILE_SERVICE,     /* FOCUS ServiceName */
+	PB_PROFILE_SKU,         /* FOCUS SkuMeter */
+	PB_PROFILE_CAPABILITY,  /* catalog capability: "object-storage", ... */
+	PB_PROFILE_REGION,      /* region id */
+	PB_PROFILE_COUNTRY,     /* ISO 3166-1 alpha-2 country of the region */
+	PB_PROFILE_MONTH,       /* calendar month, "2025-03" */
+	PB_PROFILE_DAY,         /* day, "2025-03-01" */
+	PB_PROFILE_DIM_COUNT
+};
+/* "account", "subaccount", "category", "subcategory", "service", "sku",
+ * "capability", "region", "country", "month", "day". */
+const char *pb_profile_dim_name(enum pb_profile_dim d);
+
+#define PB_PROFILE_DAY_MIN INT64_MIN /* open start */
+#define PB_PROFILE_DAY_MAX INT64_MAX /* open end */
+
+struct pb_profile_options {
+	int64_t from_day, to_day;  /* inclusive days since 1970-01-01; default open */
+	enum pb_profile_dim by[PB_PROFILE_DIM_COUNT]; /* grouping, in display order */
+	size_t nby;                /* default: category, service, region */
+	const char *unit;          /* only usage in this normalised unit, or NULL */
+	bool detect;               /* find sudden changes per series; default true */
+	const struct pb_detect_config *detect_cfg; /* NULL = pb_profile_detect_config */
+	double min_cost_per_day;   /* report a change only when its size in money a
+	                              day is at least this; default 1 */
+	double min_pct;            /* ... and at least this percentage of the expected
+	                              level (a start from zero always passes); default 10 */
+};
+/* Sets the defaults above. */
+void pb_profile_options_init(struct pb_profile_options *o);
+/* The detector settings profiles use by default: pb_detect_config_init's,
+ * with the baseline and thresholds fitted to daily billing series (see
+ * docs/profile.md). */
+void pb_profile_detect_config(struct pb_detect_config *cfg);
+/* Parses a --by list, names separated by commas ("capability,region,month"),
+ * into o->by. PB_EINVAL for an unknown or repeated name (the message lists
+ * the valid ones), for both month and day, or for an empty list. */
+enum pb_status pb_profile_parse_by(const char *spec, struct pb_profile_options *o,
+                                   struct pb_error *err);
+/* Parses a date "YYYY-MM-DD" or a month "YYYY-MM" into a day number: a month
+ * means its first day, or its last when end is true. PB_EINVAL otherwise. */
+enum pb_status pb_profile_parse_day(const char *s, bool end, int64_t *day, struct pb_error *err);
+
+/* Exact decimals are given as canonical text (see pb_dec in lib/util.h);
+ * ratios as doubles, NAN when undefined. */
+#define PB_PROFILE_DEC 48
+
+/* One line of a profile: one value per grouping dimension. */
+struct pb_profile_line {
+	const char *dims[PB_PROFILE_DIM_COUNT]; /* dims[k] is the value of by[k]; "" when
+	                                           the usage has none */
+	const char *subaccount_name; /* when by has subaccount: its name as stored, or "" */
+	const char *unit;            /* normalised consumed unit ("" when none) */
+	const char *currency;        /* billing currency */
+	size_t series;               /* the series this line belongs to */
+	char quantity[PB_PROFILE_DEC]; /* exact sum, in unit */
+	char cost[PB_PROFILE_DEC];     /* exact sum of billed cost, in currency */
+	uint64_t rows;               /* daily aggregates summed */
+	double share_of_spend;       /* cost / the customer's cost in that currency */
+	double growth_prev;          /* quantity a day against the previous period,
+	                                as a ratio (0.25 = +25 %); see docs/profile.md */
+	double growth_window;        /* ... against the series' first period with usage */
+	char first_period[11];       /* that first period: "2025-03" or a day */
+	char all_quantity[PB_PROFILE_DEC]; /* everyone's usage of the same dimensions
+	                                      (without account and sub-account) and unit */
+	bool others;                 /* all_quantity includes other customers' usage */
+	double share_of_all;         /* quantity / all_quantity; NAN unless others */
+};
+
+/* A series: the daily consumption of one line key without the time
+ * dimensions (e.g. object storage in westeurope, GB-Months a day). */
+struct pb_profile_series {
+	char label[256];             /* "object-storage, westeurope (GB-Months)" */
+	char short_label[128];       /* for legends: the dimensions only, a sub-account
+	                                by its stored name when it has one */
+	const char *dims[PB_PROFILE_DIM_COUNT]; /* as in lines; NULL for month/day */
+	const char *unit, *currency;
+	size_t n;                    /* days, first_day .. first_day + n - 1 */
+	int64_t first_day;
+	struct pb_point *points;     /* (time of the day, quantity) */
+	double *cost;                /* billed cost per day */
+	char quantity[PB_PROFILE_DEC], total_cost[PB_PROFILE_DEC];
+};
+
+/* The part of a change one dimension explains best. */
+struct pb_profile_driver {
+	const char *value;           /* the component ("" when none) */
+	const char *name;            /* for a sub-account: its stored name, else "" */
+	double share;                /* of the change (1 = all of it) */
+	double delta;                /* its own change, units a day */
+	size_t ncomponents;          /* distinct values in the series */
+};
+
+/* Dimensions a driver is looked for in. */
+enum pb_profile_driver_dim {
+	PB_DRIVER_SUBACCOUNT = 0,
+	PB_DRIVER_SERVICE,
+	PB_DRIVER_REGION,
+	PB_DRIVER_SKU,
+	PB_DRIVER_COUNT
+};
+
+/* One sudden change of a series. */
+struct pb_profile_change {
+	size_t series;
+	struct pb_change change;     /* the detector's finding; indices are days of the series */
+	char start[11], detected[11], end[11]; /* days */
+	bool ongoing;                /* still away from the expected level at the end */
+	double price;                /* cost per unit over the change */
+	double cost_delta;           /* change.delta * price: money a day */
+	double excess;               /* sum over the change of (value - expected), units */
+	double excess_cost;          /* excess * price */
+	struct pb_profile_driver drivers[PB_DRIVER_COUNT];
+	enum pb_profile_driver_dim driver; /* the dimension that names the driver: the
+	                                      one with several values whose leading
+	                                      component explains most; sub-account when
+	                                      every dimension has one value */
+};
+
+/* Totals per currency (unit NULL: the cost of everything) and per unit and
+ * currency (unit "" for usage without a unit). */
+struct pb_profile_total {
+	const char *unit, *currency;
+	char quantity[PB_PROFILE_DEC]; /* "" for the per-currency total */
+	char cost[PB_PROFILE_DEC];
+	uint64_t rows;
+};
+
+struct pb_profile {
+	char customer[128];
+	int64_t from_day, to_day;    /* the period asked (clipped to the usage loaded) */
+	int64_t first_day, last_day; /* the customer's first and last day with usage in
+	                                it; first_day > last_day when there is none */
+	enum pb_profile_dim by[PB_PROFILE_DIM_COUNT];
+	size_t nby;
+	struct pb_profile_line *lines;   /* by cost, largest first (by time within a series) */
+	size_t nlines;
+	struct pb_profile_series *series; /* by cost, largest first */
+	size_t nseries;
+	struct pb_profile_change *changes; /* by |excess_cost|, largest first */
+	size_t nchanges;
+	struct pb_profile_total *totals;
+	size_t ntotals;
+	void *internal_;
+};
+
+/* Caps (PB_ELIMIT beyond them; narrow the period or the grouping). */
+#define PB_PROFILE_MAX_ROWS 5000000u    /* daily aggregates of the customer */
+#define PB_PROFILE_MAX_CELLS 20000000u  /* series x days */
+
+/* Builds the profile of customer `name`. PB_ENOENT for an unknown customer,
+ * PB_EINVAL for bad options (a period that ends before it starts), PB_ELIMIT,
+ * PB_EDB. A period without usage is not an error: the profile has no lines.
+ * Free with pb_profile_free. */
+enum pb_status pb_profile_build(struct pb_ws *ws, const char *name,
+                                const struct pb_profile_options *o, struct pb_profile **out,
+                                struct pb_error *err);
+void pb_profile_free(struct pb_profile *p);
+
+/* The index of the series whose label contains `match` (ASCII case folded),
+ * preferring the one with the largest change; with match NULL, the series of
+ * the largest change, else the largest series. SIZE_MAX when none. */
+size_t pb_profile_pick_series(const struct pb_profile *p, const char *match);
+
+/* SVG charts of a profile (through pb_chart_*). The stacked chart shows
+ * consumption over time by series (monthly totals, or daily for spans up to
+ * 92 days): at most max_series areas (0 = 8; up to 63), the largest ones and
+ * the rest summed as "other"; when the series have different units it shows
+ * billed cost instead (PB_EINVAL when currencies differ too). Legends name
+ * the --by values that differ between the series drawn (a sub-account by its
+ * stored name), cut to fit; values common to all go to the title. The series
+ * chart shows one series a day with its changes marked. PB_EINVAL for a
+ * profile without usage or of a single day or month. *svg is freed with
+ * free(). */
+enum pb_status pb_profile_chart_stacked(const struct pb_profile *p, size_t max_series,
+                                        char **svg, size_t *len, struct pb_error *err);
+enum pb_status pb_profile_chart_series(const struct pb_profile *p, size_t series, char **svg,
+                                       size_t *len, struct pb_error *err);
 
 /* ===================================================================== */
 /* Policy indicators                                                     */

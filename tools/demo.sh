@@ -75,3 +75,26 @@ kill -TERM "$SERVE"
 wait "$SERVE" || true
 trap - EXIT
 echo "server stopped; $(wc -l < "$DEMO/decisions.jsonl") decisions logged in build/demo/decisions.jsonl"
+
+say "11. The profile of the flagged customer: what it uses, where, how much, and what changed"
+run "$P" profile "$WS" "Varnia Interior Ministry" --by capability,region \
+	--chart "$DEMO/varnia-by-capability.svg" \
+	--chart-series "$DEMO/varnia-storage-westeurope.svg" --series object-storage
+run "$P" profile "$WS" "Varnia Interior Ministry" --by country,month --unit GB-Months \
+	--from 2026-07 --no-detect
+run "$P" profile "$WS" "Varnia Interior Ministry" --by subaccount --unit GB-Months --no-detect \
+	--chart "$DEMO/varnia-storage-by-subaccount.svg"
+# The story, checked: storage in westeurope shifted up in March 2025 (month 5
+# of the export), driven by the new sub-account varnia-intercept-1.
+change=$("$P" profile "$WS" "Varnia Interior Ministry" --by capability,region --changes --csv |
+	grep '^"object-storage, westeurope (GB-Months)",' | head -1)
+start=$(echo "$change" | cut -d, -f6)
+driver=$(echo "$change" | awk -F, '{print $(NF-2)}')
+if [ "${start:0:7}" = 2025-03 ] && [ "$driver" = b21e9d07-45c3-4f8e-8d2a-71c0e5a9f316 ]; then
+	echo "storage in westeurope shifted up from $start, driven by sub-account $driver (varnia-intercept-1)"
+else
+	echo "demo: the storage change is not the expected one: '$change'" >&2
+	exit 1
+fi
+echo "charts: $DEMO/varnia-by-capability.svg, $DEMO/varnia-storage-westeurope.svg," \
+	"$DEMO/varnia-storage-by-subaccount.svg"
