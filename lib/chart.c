@@ -18,8 +18,10 @@
 
 #define SVG_LIMIT (64u << 20)  /* an SVG larger than this is refused */
 #define MAX_SERIES 64
-#define NAME_CHARS 32          /* legend names are cut to this many characters */
 #define LEGEND_W 190.0
+/* Legend names start 36 units into the legend column and are 12 units high;
+ * they are cut (with an ellipsis) to what fits the rest of it, 8 spare. */
+#define NAME_EM1000 ((LEGEND_W - 36.0 - 8.0) / 12.0 * 1000.0)
 #define LEFT 78.0
 #define TOP 40.0
 #define BOTTOM 52.0
@@ -96,6 +98,47 @@ static enum pb_status add_text(struct pb_buf *b, const char *s, size_t max_chars
 		i += len;
 	}
 	return st;
+}
+
+/* An upper bound of the advance of one character, in thousandths of an em,
+ * for the sans-serif faces a browser picks (DejaVu Sans is the widest of the
+ * usual ones: lower case up to 0.64 em, capitals up to 0.79, 'M' 0.86, 'W'
+ * 0.99). Anything outside ASCII is taken as a full em. */
+static unsigned glyph_em1000(unsigned char c)
+{
+	if (c >= 0x80)
+		return 1000;
+	if (strchr("iIjl.,:;'|! ", c))
+		return 330;
+	if (strchr("frt()[]-", c))
+		return 440;
+	if (strchr("MWmw@%", c))
+		return 1000;
+	if (c >= 'A' && c <= 'Z')
+		return 800;
+	return 650;
+}
+
+/* How many characters of s add_text may write to keep within em1000
+ * thousandths of an em, counting the ellipsis it ends a cut with; 0 when the
+ * whole of s fits. */
+static size_t fit_chars(const char *s, double em1000)
+{
+	double w = 0;
+	size_t chars = 0, fit = 0;
+	for (size_t i = 0; s && s[i];) {
+		unsigned char c = (unsigned char)s[i];
+		size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0x80 ? 2 : 1;
+		if (w + 1000 <= em1000)
+			fit = chars + 1; /* these chars, then the ellipsis, fit */
+		w += glyph_em1000(c);
+		chars++;
+		for (i++; --len && s[i] && ((unsigned char)s[i] & 0xc0) == 0x80; i++)
+			;
+	}
+	if (w <= em1000)
+		return 0;
+	return fit ? fit : 1;
 }
 
 /* A number for a label: SI suffix (k, M, G, T) and as many decimals as the
@@ -363,7 +406,7 @@ static enum pb_status legend_entry(struct pb_buf *b, const struct frame *f, int 
 		                    !strcmp(kind, "dashed") ? " stroke-dasharray=\"4 3\"" : "", x + 18,
 		                    y + 10);
 	if (st == PB_OK)
-		st = add_text(b, name, NAME_CHARS);
+		st = add_text(b, name, fit_chars(name, NAME_EM1000));
 	if (st == PB_OK)
 		st = pb__buf_adds(b, "</text></g>\n");
 	return st;

@@ -26,6 +26,12 @@ cd "$TMP" || exit 1
 "$PROBITY" detect --title "Storage in westeurope" --label Storage --unit TB-Months \
 	--chart line.svg --chart-stacked stacked.svg "$DATA/detect/storage.csv" >detect.out
 check "probity detect wrote both charts" test -s line.svg -a -s stacked.svg
+# The same series under long names (wide capitals, past any cut): the legend
+# must still fit the picture.
+sed '1s/.*/date,WWW MICROSOFT DEFENDER FOR CLOUD WORKLOADS WESTEUROPE,MMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMM,sub-analytics/' \
+	"$DATA/detect/storage.csv" >long.csv
+"$PROBITY" detect --label Storage --chart-stacked long.svg long.csv >/dev/null
+check "probity detect wrote the long-name chart" test -s long.svg
 
 # 1. The SVG files parse as XML in the browser.
 for f in line stacked; do
@@ -72,12 +78,13 @@ document.getElementById('result').textContent = out.join('\n');
 </script></body></html>
 EOF
 }
-for f in line stacked; do
+for f in line stacked long; do
 	page "$f.svg" >"$f.html"
 	chrome --dump-dom "file://$TMP/$f.html" >"$f.check"
 done
 has() { grep -qF -- "$2" "$1"; }
 check "stacked: 3 legend entries laid out" has stacked.check ".legend-entry 3 laid-out 3"
+check "long names: 3 legend entries inside the picture" has long.check ".legend-entry 3 laid-out 3"
 check "stacked: 3 areas drawn" has stacked.check "path.area 3 laid-out 3"
 check "stacked: 2 axis labels inside" has stacked.check ".axis-label 2 laid-out 2"
 check "stacked: title inside" has stacked.check ".chart-title 1 laid-out 1"
