@@ -18,7 +18,7 @@
 
 #define SVG_LIMIT (64u << 20)  /* an SVG larger than this is refused */
 #define MAX_SERIES 64
-#define LEGEND_W 190.0
+#define LEGEND_W 220.0
 /* Legend names start 36 units into the legend column and are 12 units high;
  * they are cut (with an ellipsis) to what fits the rest of it, 8 spare. */
 #define NAME_EM1000 ((LEGEND_W - 36.0 - 8.0) / 12.0 * 1000.0)
