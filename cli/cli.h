@@ -31,6 +31,16 @@ int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws);
  * (../share/probity/data when installed, the source tree's data/ when built). */
 const char *cli_data_dir(void);
 
+/* Parses the options of a command that has only --json, --help and, when
+ * as is not NULL, --as USER. Returns 0 to go on (optind at the operands), -1
+ * when the usage was printed (exit 0), or an exit code (2) on a bad option. */
+int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_text, bool *json,
+                   const char **as);
+
+/* The acting user: as, else the workspace's default user; prints why not
+ * and returns NULL when there is none. The name lives until the next call. */
+const char *cli_actor(struct pb_ws *ws, const char *as);
+
 /* Resets getopt for a (sub)command's own option parsing. */
 void cli_getopt_reset(void);
 

@@ -6,10 +6,10 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: probity customer add WS NAME (--account ID | --subaccount ID)...\n"
+	"usage: probity customer add [--as USER] WS NAME (--account ID | --subaccount ID)...\n"
 	"       probity customer list [--json] WS\n"
 	"       probity customer show [--json] WS NAME\n"
-	"       probity customer remove WS NAME\n"
+	"       probity customer remove [--as USER] WS NAME\n"
 	"\n"
 	"A customer is a named set of billing accounts and sub-accounts, the unit a\n"
 	"review is about. A billing account brings every sub-account under it. An\n"
@@ -27,6 +27,8 @@ static const char usage_text[] =
 	"options:\n"
 	"  -a, --account ID      a billing account (repeatable)\n"
 	"  -s, --subaccount ID   a sub-account (repeatable)\n"
+	"      --as USER         the acting user, an analyst or admin (default: probity.conf's\n"
+	"                        user); adding and removing are entries in the audit log\n"
 	"      --json            machine-readable output (list, show)\n"
 	"  -h, --help            show this help\n"
 	"\n"
@@ -38,9 +40,11 @@ static int cmd_add(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "account", required_argument, NULL, 'a' },
 		{ "subaccount", required_argument, NULL, 's' },
+		{ "as", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *as = NULL;
 	const char **acc = calloc((size_t)argc, sizeof(char *));
 	const char **sub = calloc((size_t)argc, sizeof(char *));
 	size_t na = 0, ns = 0;
@@ -51,6 +55,8 @@ static int cmd_add(int argc, char **argv)
 			acc[na++] = optarg;
 		else if (c == 's')
 			sub[ns++] = optarg;
+		else if (c == 'A')
+			as = optarg;
 		else if (c == 'h') {
 			rc = cli_help(usage_text);
 			goto out;
@@ -71,7 +77,7 @@ static int cmd_add(int argc, char **argv)
 	if ((rc = cli_open_ws(argv[optind], 0, &ws)))
 		goto out;
 	struct pb_error err = { 0 };
-	if (pb_customer_add(ws, argv[optind + 1], acc, na, sub, ns, &err) != PB_OK)
+	if (pb_customer_add(ws, as, argv[optind + 1], acc, na, sub, ns, &err) != PB_OK)
 		rc = cli_fail(&err);
 	else
 		printf("added customer '%s' (%zu account%s, %zu sub-account%s)\n", argv[optind + 1], na,
@@ -83,24 +89,11 @@ out:
 	return rc;
 }
 
+static const char *remove_as;
+
 static int parse_json_flag(int argc, char **argv, bool *json)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'J')
-			*json = true;
-		else if (c == 'h')
-			return cli_help(usage_text) - 1; /* -1: done, exit 0 */
-		else
-			return cli_usage("customer", "unknown option");
-	}
-	return 0;
+	return cli_basic_opts(argc, argv, "customer", usage_text, json, &remove_as);
 }
 
 static json_t *info_json(const struct pb_customer_info *c)
@@ -234,7 +227,7 @@ static int cmd_remove(int argc, char **argv)
 	if ((rc = cli_open_ws(argv[optind], 0, &ws)))
 		return rc;
 	struct pb_error err = { 0 };
-	if (pb_customer_remove(ws, argv[optind + 1], &err) != PB_OK)
+	if (pb_customer_remove(ws, remove_as, argv[optind + 1], &err) != PB_OK)
 		rc = cli_fail(&err);
 	else
 		printf("removed customer '%s'\n", argv[optind + 1]);

@@ -27,6 +27,8 @@ static const char usage_text[] =
 	"names are stored as keyed pseudonyms unless the workspace keeps names.\n"
 	"\n"
 	"options:\n"
+	"      --as USER        the acting user, an analyst or admin (default: probity.conf's\n"
+	"                       user); each ingest is an entry in the audit log\n"
 	"  -j, --threads N      threads in all, reading included (default: one per CPU)\n"
 	"      --max-record N   longest record in bytes (default 1048576)\n"
 	"      --chunk-size N   bytes handed to a parsing thread at a time (default 4194304;\n"
@@ -145,6 +147,7 @@ int cmd_ingest(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "threads", required_argument, NULL, 'j' },
+		{ "as", required_argument, NULL, 'A' },
 		{ "max-record", required_argument, NULL, 'm' },
 		{ "chunk-size", required_argument, NULL, 'C' },
 		{ "catalog", required_argument, NULL, 'c' },
@@ -173,6 +176,9 @@ int cmd_ingest(int argc, char **argv)
 			break;
 		case 'c':
 			catalog = optarg;
+			break;
+		case 'A':
+			o.actor = optarg;
 			break;
 		case 'C':
 			if (!cli_parse_uint("ingest", "--chunk-size", optarg, 1ul << 30, &v) || v < 65536)

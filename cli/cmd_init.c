@@ -1,10 +1,13 @@
 /* cmd_init.c - probity init: create a workspace. */
 #include "cli.h"
 
+#include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage_text[] =
-	"usage: probity init [--keep-names] [--name LABEL] WS\n"
+	"usage: probity init [--keep-names] [--name LABEL] [--user NAME | --no-user] WS\n"
 	"\n"
 	"Creates the workspace folder WS: probity.db (SQLite, WAL mode), probity.conf\n"
 	"(settings) and pseudonym.key (a 32-byte secret, mode 0600) that turns\n"
@@ -15,6 +18,10 @@ static const char usage_text[] =
 	"  --keep-names   store account and sub-account names in clear instead of\n"
 	"                 pseudonyms (the choice is recorded in the workspace)\n"
 	"  --name LABEL   a label for the workspace (default: the folder name)\n"
+	"  --user NAME    the workspace's first user, an admin, who acts by default\n"
+	"                 (probity.conf: user = NAME); default: your login name\n"
+	"  --no-user      create no user: the first 'probity user add' must add an admin,\n"
+	"                 and every change then needs --as\n"
 	"  -h, --help     show this help\n"
 	"\n"
 	"example:\n"
@@ -25,10 +32,14 @@ int cmd_init(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "keep-names", no_argument, NULL, 'k' },
 		{ "name", required_argument, NULL, 'n' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "no-user", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pb_ws_init_options o = { 0 };
+	const char *user = NULL;
+	bool no_user = false;
 	int c;
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -38,6 +49,12 @@ int cmd_init(int argc, char **argv)
 			break;
 		case 'n':
 			o.name = optarg;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'U':
+			no_user = true;
 			break;
 		case 'h':
 			return cli_help(usage_text);
@@ -52,10 +69,33 @@ int cmd_init(int argc, char **argv)
 		const char *slash = strrchr(dir, '/');
 		o.name = slash && slash[1] ? slash + 1 : dir;
 	}
+	if (!user && !no_user) {
+		const char *login = getenv("USER");
+		struct passwd *pw = getpwuid(getuid());
+		user = login && *login ? login : pw && pw->pw_name ? pw->pw_name : "admin";
+	}
+	o.user = no_user ? NULL : user;
 	struct pb_error err = { 0 };
 	if (pb_ws_init(dir, &o, &err) != PB_OK)
 		return cli_fail(&err);
+	if (o.user) {
+		struct pb_ws *ws;
+		int rc = cli_open_ws(dir, 0, &ws);
+		if (rc)
+			return rc;
+		if (pb_user_add(ws, NULL, o.user, "admin", NULL, &err) != PB_OK) {
+			pb_ws_close(ws);
+			cli_fail(&err);
+			fprintf(stderr, "probity: the workspace was created without a user; add one with "
+			                "'probity user add %s NAME --role admin'\n",
+			        dir);
+			return 1;
+		}
+		pb_ws_close(ws);
+	}
 	printf("created workspace '%s' (schema %d, names %s)\n", dir,
 	       pb_schema_version_current(), o.keep_names ? "kept in clear" : "pseudonymised");
+	if (o.user)
+		printf("user '%s' (admin) added; it acts when a command has no --as\n", o.user);
 	return 0;
 }

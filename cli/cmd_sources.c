@@ -18,27 +18,14 @@ static const char usage_text[] =
 
 int cmd_sources(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool json = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'J')
-			json = true;
-		else if (c == 'h')
-			return cli_help(usage_text);
-		else
-			return cli_usage("sources", "unknown option");
-	}
+	bool json;
+	int rc = cli_basic_opts(argc, argv, "sources", usage_text, &json, NULL);
+	if (rc)
+		return rc < 0 ? 0 : rc;
 	if (argc - optind != 1)
 		return cli_usage("sources", "expected one workspace");
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws);
-	if (rc)
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
 		return rc;
 	struct pb_source_info *v;
 	size_t n;

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -99,6 +100,8 @@ struct pb_ws;
 struct pb_ws_init_options {
 	bool keep_names;   /* store customer-chosen names in clear (default: pseudonymise) */
 	const char *name;  /* a label for the workspace, or NULL */
+	const char *user;  /* the default acting user written to probity.conf (`user =`),
+	                      or NULL; the caller then adds it (pb_user_add) */
 };
 
 /* Creates a new workspace in dir (created if missing; it must be empty or
@@ -194,6 +197,7 @@ const struct pb_unit *pb_catalog_unit(const struct pb_catalog *cat, struct pb_st
  * to their source file (by SHA-256) and lines. See docs/ingest.md. */
 
 struct pb_ingest_options {
+	const char *actor;         /* acting user (analyst or admin); NULL = the workspace default */
 	unsigned threads;          /* threads in all (reading + parsing); 0 = one per CPU */
 	size_t max_record;         /* longest record in bytes; 0 = 1 MiB */
 	size_t chunk_size;         /* bytes handed to a parser at a time; 0 = 4 MiB */
@@ -314,11 +318,15 @@ struct pb_customer_account {
  * least one in all). Fails with PB_EEXIST when the name is taken or when an
  * account is already another customer's (the message names both), PB_EINVAL
  * for an empty name or list. Accounts not yet seen in usage are accepted. */
-enum pb_status pb_customer_add(struct pb_ws *ws, const char *name, const char *const *accounts,
-                               size_t naccounts, const char *const *subaccounts,
-                               size_t nsubaccounts, struct pb_error *err);
+/* actor: the acting user (an analyst or admin), NULL for the workspace
+ * default. The change and its audit-log entry commit together. */
+enum pb_status pb_customer_add(struct pb_ws *ws, const char *actor, const char *name,
+                               const char *const *accounts, size_t naccounts,
+                               const char *const *subaccounts, size_t nsubaccounts,
+                               struct pb_error *err);
 /* Removes a customer (PB_ENOENT when unknown). */
-enum pb_status pb_customer_remove(struct pb_ws *ws, const char *name, struct pb_error *err);
+enum pb_status pb_customer_remove(struct pb_ws *ws, const char *actor, const char *name,
+                                  struct pb_error *err);
 /* All customers by name; free *out with free(). */
 enum pb_status pb_customer_list(struct pb_ws *ws, struct pb_customer_info **out, size_t *n,
                                 struct pb_error *err);
@@ -327,14 +335,540 @@ enum pb_status pb_customer_show(struct pb_ws *ws, const char *name, struct pb_cu
                                 struct pb_customer_account **accounts, size_t *n,
                                 struct pb_error *err);
 
+/* The profile API (pb_profile_*) is declared after the change-detection
+ * section below, whose types it uses. */
+
 
 /* ===================================================================== */
 /* Change detection                                                      */
 /* ===================================================================== */
+/* Level shifts and spikes on one series of (time, value) points, found by a
+ * streaming detector that is cheap (O(window) memory, about a microsecond a
+ * point at most) and explains itself: every change says when it started, what
+ * was expected, what was seen, against which baseline, and how it compares
+ * with the largest deviation seen before. docs/detection.md has the method.
+ *
+ * The method, per point: the expected value is either the median of the last
+ * `window` points (level baseline) or, when the series repeats with a period
+ * and that predicts it better, the median of the same moment in the last
+ * three periods (seasonal baseline). The deviation from it is measured on the
+ * point itself and on the means of the last 4, 16 and 64 points (scales), so
+ * that a spike, a burst and a small lasting shift are all seen. A point raises
+ * a change when, on some scale, its deviation is larger than every earlier
+ * deviation on that scale in the last `memory` points (ratio > min_ratio).
+ * After a change the detector stays quiet until the series has settled (no
+ * repeated alerts for the same shift), unless a change at least
+ * escalate_ratio times as large comes. One configuration serves every series;
+ * the detector never sees labels. */
+
+/* The detector's settings; pb_detect_config_init sets the defaults given
+ * here, which are the ones measured on NAB (docs/detection.md). Counts are in
+ * points, not in time, so that one setting fits 5-minute and daily series. */
+struct pb_detect_config {
+	uint32_t window;       /* points in the level baseline (median), >= 8; 700 */
+	uint32_t scales;       /* smoothing scales 1, 4, 16, ...: 1 to 6; 4 (up to 64) */
+	uint32_t period;       /* seasonal period in points; 0 = from the time step
+	                          (a day for sub-daily series, a week for daily
+	                          ones), PB_DETECT_NO_SEASON = none; default 0 */
+	double season_gain;    /* the seasonal baseline is used when its typical
+	                          error is below this share of the level baseline's; 0.7 */
+	uint32_t season_halflife; /* half-life in points of those typical errors; 1000 */
+	double noise_floor;    /* deviations under this many interquartile ranges
+	                          of the window count as zero; 0.1 */
+	double min_ratio;      /* a change needs a deviation above min_ratio times
+	                          the largest earlier one on its scale; 1.0 */
+	double release_ratio;  /* an open change ends once the ratio stays below
+	                          this for `quiet` points ... ; 0.5 */
+	uint32_t quiet;        /* ... ; 5 */
+	uint32_t hold;         /* and not before `hold` points after it was raised; 25 */
+	double escalate_ratio; /* while a change is open, a new record deviation
+	                          more than this times the open change's |delta|
+	                          closes it and raises a new change (a jump on top
+	                          of a ramp); 0 = never; 2.0 */
+	uint32_t warmup;       /* deviations a scale must have seen before it may
+	                          raise a change; 64 */
+	uint32_t memory;       /* "the largest earlier deviation" is the largest of
+	                          the last `memory` points (to within memory/8),
+	                          0 = of all points; 5000 */
+	double min_impact;     /* report a change only when |actual - expected| >=
+	                          this, in the series' unit; 0 = no floor */
+	double min_pct;        /* ... and when it is >= this percentage of
+	                          |expected| (always true when expected is 0); 0 */
+};
+#define PB_DETECT_NO_SEASON UINT32_MAX
+#define PB_DETECT_MAX_WINDOW 1000000u
+#define PB_DETECT_MAX_PERIOD 100000u
+
+/* Sets cfg to the defaults. */
+void pb_detect_config_init(struct pb_detect_config *cfg);
+/* Checks a configuration; PB_EINVAL names the first bad field. */
+enum pb_status pb_detect_config_check(const struct pb_detect_config *cfg, struct pb_error *err);
+
+/* One point of a series. Times never decrease (equal times are allowed, as
+ * exports repeat an hour when clocks change); values are finite. */
+struct pb_point {
+	int64_t t;  /* seconds since the epoch */
+	double v;
+};
+
+enum pb_change_kind {
+	PB_CHANGE_SPIKE,  /* the series went back within a few points */
+	PB_CHANGE_SHIFT,  /* the series stayed at the new level */
+};
+
+/* One detected change. Indices are point positions in the series as fed. */
+struct pb_change {
+	size_t start;          /* first point of the change */
+	size_t detected;       /* the point that raised it (start <= detected) */
+	size_t end;            /* last point still away from the expected value;
+	                          provisional (== detected) until the change closes */
+	int64_t t_start, t_detected, t_end;
+	enum pb_change_kind kind;
+	int direction;         /* +1 up, -1 down */
+	bool seasonal;         /* expected came from earlier periods, not the window */
+	bool closed;           /* false while the detector still follows it */
+	uint32_t scale;        /* points averaged by the deviation that fired: 1, 4, 16 ... */
+	uint32_t period;       /* the seasonal period in points (0 when none) */
+	double expected;       /* baseline at detection */
+	double actual;         /* mean of the last `scale` points at detection */
+	double delta;          /* actual - expected */
+	double pct;            /* 100 delta / |expected|; +-INFINITY when expected is 0 */
+	double ratio;          /* |delta| / largest earlier deviation on that scale
+	                          (INFINITY when there was none) */
+	double score;          /* ratio / (1 + ratio), in [0, 1] */
+	double event_mean;     /* mean value over [start, end] */
+	size_t base_from, base_to; /* the points [base_from, base_to) behind expected:
+	                          the window, or the same span one period earlier */
+};
+
+/* The streaming detector: feed points in time order, one at a time. */
+struct pb_detector;
+
+/* Creates a detector; cfg NULL means the defaults. Fails with PB_EINVAL for a
+ * bad configuration, PB_ENOMEM. Free with pb_detector_free. */
+enum pb_status pb_detector_new(const struct pb_detect_config *cfg, struct pb_detector **out,
+                               struct pb_error *err);
+void pb_detector_free(struct pb_detector *d);
+
+/* What one point did. */
+struct pb_detect_step {
+	double score;          /* anomaly score in [0, 1]: ratio / (1 + ratio) of the
+	                          strongest scale, 0 while a change is open */
+	bool raised;           /* this point raised a new change (in change) */
+	bool closed;           /* a change closed at this point (in closed_change) */
+	struct pb_change change;
+	struct pb_change closed_change;
+};
+
+/* Feeds the next point. Fails with PB_EINVAL (and changes nothing) when t is
+ * before the previous point's time or v is not finite. */
+enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
+                                struct pb_detect_step *step, struct pb_error *err);
+/* Closes the open change, if any, as of the last point fed; returns true and
+ * fills *out when there was one. */
+bool pb_detector_finish(struct pb_detector *d, struct pb_change *out);
+
+/* Runs a detector over a whole series. *changes gets a new array of the
+ * changes found, all closed, in time order (free it with free(); NULL when
+ * none), *nchanges their count. scores, when not NULL, must hold n doubles and
+ * gets each point's score. cfg NULL means the defaults. */
+enum pb_status pb_detect_series(const struct pb_detect_config *cfg, const struct pb_point *pts,
+                                size_t n, struct pb_change **changes, size_t *nchanges,
+                                double *scores, struct pb_error *err);
+
+/* Driver attribution. A component is one part of the series (a sub-account,
+ * service, region, SKU ...): values[i] is its value at point i of the series,
+ * for the same n points; components normally sum to the series. */
+struct pb_detect_component {
+	const char *name;
+	const double *values;
+};
+
+/* What one component contributed to a change: the mean of its values over
+ * the change's baseline points [base_from, base_to) (expected), over the change
+ * [start, end] (actual), their difference, and its share of the sum of all
+ * components' differences (shares add up to 1 when components sum to the
+ * series; a component moving against the change has a negative share). */
+struct pb_driver {
+	size_t component;      /* index into the components given */
+	double expected;
+	double actual;
+	double delta;
+	double share;
+};
+
+/* Explains a change by its components: fills out[0..ncomp) with one entry per
+ * component, sorted so that out[0] is the driver (the largest contribution in
+ * the change's direction), then by decreasing contribution. n is the series
+ * length; fails with PB_EINVAL when the change's points are not inside it or a
+ * value is not finite. */
+enum pb_status pb_detect_drivers(const struct pb_change *ch, const struct pb_detect_component *comps,
+                                 size_t ncomp, size_t n, struct pb_driver *out,
+                                 struct pb_error *err);
+
+/* A short name for a change kind: "spike", "shift". */
+const char *pb_change_kind_name(enum pb_change_kind k);
+
+/* A series and its components read from CSV text (RFC 4180, UTF-8, LF or
+ * CRLF): a header line, then one row per time. The first column is the time
+ * (ISO 8601 as exports write it: "2024-03-01", "2024-03-01T10:00:00Z", ...),
+ * every other column one component's value (a decimal number; an empty cell
+ * is 0). The series is the row sum. Times must not go backwards. */
+struct pb_series_table {
+	size_t n;            /* rows */
+	size_t ncols;        /* value columns, 1 to PB_SERIES_MAX_COLS */
+	char **names;        /* their header names */
+	int64_t *times;      /* n times */
+	double *values;      /* column-major: values[c * n + i] */
+	struct pb_point *total; /* n points: (time, row sum) */
+};
+#define PB_SERIES_MAX_COLS 64
+#define PB_SERIES_MAX_ROWS 10000000u
+#define PB_SERIES_MAX_CELLS 20000000u /* rows x value columns */
+#define PB_SERIES_MAX_FIELD 256 /* bytes in one field */
+
+/* Parses data[0..len) into *out (released with pb_series_table_release, also
+ * after a failure). file names the input in errors, which give its line and
+ * column: PB_EFORMAT for bad CSV, a bad time or number, a wrong field count,
+ * times going backwards; PB_ELIMIT over the caps above; PB_EINVAL for no rows. */
+enum pb_status pb_series_table_parse(const char *data, size_t len, const char *file,
+                                     struct pb_series_table *out, struct pb_error *err);
+void pb_series_table_release(struct pb_series_table *t);
+
+/* ---- charts ----------------------------------------------------------
+ * Self-contained SVG (no scripts, no external fonts or links) sized for an A4
+ * page (default 760 x 360 user units, text at least 11 units), with a title,
+ * labelled axes with units, and a legend. Times are UTC; the x axis picks
+ * day, month or year ticks from the span. */
+
+struct pb_chart_options {
+	const char *title;     /* drawn at the top; NULL for none */
+	const char *y_label;   /* quantity on the y axis, e.g. "Storage" */
+	const char *unit;      /* its unit, e.g. "GB-Months"; shown as "label (unit)" */
+	double width, height;  /* 0 = 760 x 360 */
+};
+
+/* One stacked or plotted series: values[i] belongs to times[i]. */
+struct pb_chart_series {
+	const char *name;      /* legend entry */
+	const double *values;
+};
+
+/* A stacked area chart of nseries series over n shared times (not going
+ * backwards): the first series at the bottom of the stack; the legend lists
+ * the top band first, like the picture. Negative values are drawn as zero. *svg gets a new NUL-terminated string (free with free()),
+ * *len its length. Fails with PB_EINVAL for n < 2, nseries 0 or > 64, times not
+ * increasing, or a non-finite value. */
+enum pb_status pb_chart_stacked(const int64_t *times, size_t n, const struct pb_chart_series *series,
+                                size_t nseries, const struct pb_chart_options *opts, char **svg,
+                                size_t *len, struct pb_error *err);
+
+/* A line chart of one series with its detected changes marked: a dashed line
+ * at each change's start, the expected level over the change drawn as a dashed
+ * segment against the actual values, and a label "expected X, actual Y".
+ * pts as given to pb_detect_series; changes may be NULL when nchanges is 0. */
+enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char *name,
+                                const struct pb_change *changes, size_t nchanges,
+                                const struct pb_chart_options *opts, char **svg, size_t *len,
+                                struct pb_error *err);
+
+/* Writes an SVG (or any text) to path atomically (mode 0644). */
+enum pb_status pb_chart_save(const char *path, const char *svg, size_t len, struct pb_error *err);
+
+/* ===================================================================== */
+/* Customers and profiles (continued): profiles                          */
+/* ===================================================================== */
+/* What a customer consumes, where, how much, and how it changed: its usage in
+ * a period grouped by the dimensions asked for, with exact sums, growth, share
+ * of the customer's spend and of everyone's usage of the same thing in the
+ * workspace, and the sudden changes of each series with the driver that
+ * explains them. docs/profile.md describes the figures. */
+
+/* Dimensions a profile groups by. */
+enum pb_profile_dim {
+	PB_PROFILE_ACCOUNT = 0, /* billing account */
+	PB_PROFILE_SUBACCOUNT,  /* sub-account (subscription, member account) */
+	PB_PROFILE_CATEGORY,    /* FOCUS ServiceCategory */
+	PB_PROFILE_SUBCATEGORY, /* FOCUS ServiceSubcategory */
+	PB_PROFILE_SERVICE,     /* FOCUS ServiceName */
+	PB_PROFILE_SKU,         /* FOCUS SkuMeter */
+	PB_PROFILE_CAPABILITY,  /* catalog capability: "object-storage", ... */
+	PB_PROFILE_REGION,      /* region id */
+	PB_PROFILE_COUNTRY,     /* ISO 3166-1 alpha-2 country of the region */
+	PB_PROFILE_MONTH,       /* calendar month, "2025-03" */
+	PB_PROFILE_DAY,         /* day, "2025-03-01" */
+	PB_PROFILE_DIM_COUNT
+};
+/* "account", "subaccount", "category", "subcategory", "service", "sku",
+ * "capability", "region", "country", "month", "day". */
+const char *pb_profile_dim_name(enum pb_profile_dim d);
+
+#define PB_PROFILE_DAY_MIN INT64_MIN /* open start */
+#define PB_PROFILE_DAY_MAX INT64_MAX /* open end */
+
+struct pb_profile_options {
+	int64_t from_day, to_day;  /* inclusive days since 1970-01-01; default open */
+	enum pb_profile_dim by[PB_PROFILE_DIM_COUNT]; /* grouping, in display order */
+	size_t nby;                /* default: category, service, region */
+	const char *unit;          /* only usage in this normalised unit, or NULL */
+	bool detect;               /* find sudden changes per series; default true */
+	const struct pb_detect_config *detect_cfg; /* NULL = pb_profile_detect_config */
+	double min_cost_per_day;   /* report a change only when its size in money a
+	                              day is at least this; default 1 */
+	double min_pct;            /* ... and at least this percentage of the expected
+	                              level (a start from zero always passes); default 10 */
+};
+/* Sets the defaults above. */
+void pb_profile_options_init(struct pb_profile_options *o);
+/* The detector settings profiles use by default: pb_detect_config_init's,
+ * with the baseline and thresholds fitted to daily billing series (see
+ * docs/profile.md). */
+void pb_profile_detect_config(struct pb_detect_config *cfg);
+/* Parses a --by list, names separated by commas ("capability,region,month"),
+ * into o->by. PB_EINVAL for an unknown or repeated name (the message lists
+ * the valid ones), for both month and day, or for an empty list. */
+enum pb_status pb_profile_parse_by(const char *spec, struct pb_profile_options *o,
+                                   struct pb_error *err);
+/* Parses a date "YYYY-MM-DD" or a month "YYYY-MM" into a day number: a month
+ * means its first day, or its last when end is true. PB_EINVAL otherwise. */
+enum pb_status pb_profile_parse_day(const char *s, bool end, int64_t *day, struct pb_error *err);
+
+/* Exact decimals are given as canonical text (see pb_dec in lib/util.h);
+ * ratios as doubles, NAN when undefined. */
+#define PB_PROFILE_DEC 48
+
+/* One line of a profile: one value per grouping dimension. */
+struct pb_profile_line {
+	const char *dims[PB_PROFILE_DIM_COUNT]; /* dims[k] is the value of by[k]; "" when
+	                                           the usage has none */
+	const char *subaccount_name; /* when by has subaccount: its name as stored, or "" */
+	const char *unit;            /* normalised consumed unit ("" when none) */
+	const char *currency;        /* billing currency */
+	size_t series;               /* the series this line belongs to */
+	char quantity[PB_PROFILE_DEC]; /* exact sum, in unit */
+	char cost[PB_PROFILE_DEC];     /* exact sum of billed cost, in currency */
+	uint64_t rows;               /* daily aggregates summed */
+	double share_of_spend;       /* cost / the customer's cost in that currency */
+	double growth_prev;          /* quantity a day against the previous period,
+	                                as a ratio (0.25 = +25 %); see docs/profile.md */
+	double growth_window;        /* ... against the series' first period with usage */
+	char first_period[11];       /* that first period: "2025-03" or a day */
+	char all_quantity[PB_PROFILE_DEC]; /* everyone's usage of the same dimensions
+	                                      (without account and sub-account) and unit */
+	bool others;                 /* all_quantity includes other customers' usage */
+	double share_of_all;         /* quantity / all_quantity; NAN unless others */
+};
+
+/* A series: the daily consumption of one line key without the time
+ * dimensions (e.g. object storage in westeurope, GB-Months a day). */
+struct pb_profile_series {
+	char label[256];             /* "object-storage, westeurope (GB-Months)" */
+	char short_label[128];       /* for legends: the dimensions only, a sub-account
+	                                by its stored name when it has one */
+	const char *dims[PB_PROFILE_DIM_COUNT]; /* as in lines; NULL for month/day */
+	const char *unit, *currency;
+	size_t n;                    /* days, first_day .. first_day + n - 1 */
+	int64_t first_day;
+	struct pb_point *points;     /* (time of the day, quantity) */
+	double *cost;                /* billed cost per day */
+	char quantity[PB_PROFILE_DEC], total_cost[PB_PROFILE_DEC];
+};
+
+/* The part of a change one dimension explains best. */
+struct pb_profile_driver {
+	const char *value;           /* the component ("" when none) */
+	const char *name;            /* for a sub-account: its stored name, else "" */
+	double share;                /* of the change (1 = all of it) */
+	double delta;                /* its own change, units a day */
+	size_t ncomponents;          /* distinct values in the series */
+};
+
+/* Dimensions a driver is looked for in. */
+enum pb_profile_driver_dim {
+	PB_DRIVER_SUBACCOUNT = 0,
+	PB_DRIVER_SERVICE,
+	PB_DRIVER_REGION,
+	PB_DRIVER_SKU,
+	PB_DRIVER_COUNT
+};
+
+/* One sudden change of a series. */
+struct pb_profile_change {
+	size_t series;
+	struct pb_change change;     /* the detector's finding; indices are days of the series */
+	char start[11], detected[11], end[11]; /* days */
+	bool ongoing;                /* still away from the expected level at the end */
+	double price;                /* cost per unit over the change */
+	double cost_delta;           /* change.delta * price: money a day */
+	double excess;               /* sum over the change of (value - expected), units */
+	double excess_cost;          /* excess * price */
+	struct pb_profile_driver drivers[PB_DRIVER_COUNT];
+	enum pb_profile_driver_dim driver; /* the dimension that names the driver: the
+	                                      one with several values whose leading
+	                                      component explains most; sub-account when
+	                                      every dimension has one value */
+};
+
+/* Totals per currency (unit NULL: the cost of everything) and per unit and
+ * currency (unit "" for usage without a unit). */
+struct pb_profile_total {
+	const char *unit, *currency;
+	char quantity[PB_PROFILE_DEC]; /* "" for the per-currency total */
+	char cost[PB_PROFILE_DEC];
+	uint64_t rows;
+};
+
+struct pb_profile {
+	char customer[128];
+	int64_t from_day, to_day;    /* the period asked (clipped to the usage loaded) */
+	int64_t first_day, last_day; /* the customer's first and last day with usage in
+	                                it; first_day > last_day when there is none */
+	enum pb_profile_dim by[PB_PROFILE_DIM_COUNT];
+	size_t nby;
+	struct pb_profile_line *lines;   /* by cost, largest first (by time within a series) */
+	size_t nlines;
+	struct pb_profile_series *series; /* by cost, largest first */
+	size_t nseries;
+	struct pb_profile_change *changes; /* by |excess_cost|, largest first */
+	size_t nchanges;
+	struct pb_profile_total *totals;
+	size_t ntotals;
+	void *internal_;
+};
+
+/* Caps (PB_ELIMIT beyond them; narrow the period or the grouping). */
+#define PB_PROFILE_MAX_ROWS 5000000u    /* daily aggregates of the customer */
+#define PB_PROFILE_MAX_CELLS 20000000u  /* series x days */
+
+/* Builds the profile of customer `name`. PB_ENOENT for an unknown customer,
+ * PB_EINVAL for bad options (a period that ends before it starts), PB_ELIMIT,
+ * PB_EDB. A period without usage is not an error: the profile has no lines.
+ * Free with pb_profile_free. */
+enum pb_status pb_profile_build(struct pb_ws *ws, const char *name,
+                                const struct pb_profile_options *o, struct pb_profile **out,
+                                struct pb_error *err);
+void pb_profile_free(struct pb_profile *p);
+
+/* The index of the series whose label contains `match` (ASCII case folded),
+ * preferring the one with the largest change; with match NULL, the series of
+ * the largest change, else the largest series. SIZE_MAX when none. */
+size_t pb_profile_pick_series(const struct pb_profile *p, const char *match);
+
+/* SVG charts of a profile (through pb_chart_*). The stacked chart shows
+ * consumption over time by series (monthly totals, or daily for spans up to
+ * 92 days): at most max_series areas (0 = 8; up to 63), the largest ones and
+ * the rest summed as "other"; when the series have different units it shows
+ * billed cost instead (PB_EINVAL when currencies differ too). Legends name
+ * the --by values that differ between the series drawn (a sub-account by its
+ * stored name), cut to fit; values common to all go to the title. The series
+ * chart shows one series a day with its changes marked. PB_EINVAL for a
+ * profile without usage or of a single day or month. *svg is freed with
+ * free(). */
+enum pb_status pb_profile_chart_stacked(const struct pb_profile *p, size_t max_series,
+                                        char **svg, size_t *len, struct pb_error *err);
+enum pb_status pb_profile_chart_series(const struct pb_profile *p, size_t series, char **svg,
+                                       size_t *len, struct pb_error *err);
 
 /* ===================================================================== */
 /* Policy indicators                                                     */
 /* ===================================================================== */
+/* A policy file (YAML, docs/policy.md) names indicators - which usage, over
+ * which window, aggregated how, against which threshold - and rules that
+ * combine indicators into findings with a severity. A scan evaluates it over
+ * the workspace's daily aggregates; the same policy compiles to SQL for other
+ * engines, which give the same findings. */
+
+struct pb_policy;
+
+/* Parses and checks a policy against the catalog (capabilities, regions,
+ * services, units). Errors carry file, line and column and a hint:
+ * PB_EFORMAT (malformed YAML), PB_EINVAL (unknown field, wrong type, unknown
+ * catalog value, unit mismatch, undefined indicator, cycle), PB_ELIMIT (over
+ * 1 MiB, nested deeper than 32, too many nodes). file names the input in
+ * messages (may be NULL). */
+enum pb_status pb_policy_parse(const char *text, size_t len, const char *file,
+                               const struct pb_catalog *cat, struct pb_policy **out,
+                               struct pb_error *err);
+/* Reads the file at path and parses it. */
+enum pb_status pb_policy_load(const char *path, const struct pb_catalog *cat,
+                              struct pb_policy **out, struct pb_error *err);
+void pb_policy_free(struct pb_policy *p);
+const char *pb_policy_name(const struct pb_policy *p);
+const char *pb_policy_sha256(const struct pb_policy *p); /* of the file's bytes */
+size_t pb_policy_indicator_count(const struct pb_policy *p);
+size_t pb_policy_rule_count(const struct pb_policy *p);
+
+enum pb_scan_scope {
+	PB_SCAN_CUSTOMERS = 0, /* every customer defined in the workspace */
+	PB_SCAN_CUSTOMER,      /* one customer (options.customer) */
+	PB_SCAN_ACCOUNTS       /* every billing account seen in the usage */
+};
+
+struct pb_scan_options {
+	enum pb_scan_scope scope;
+	const char *customer;  /* PB_SCAN_CUSTOMER */
+	int64_t at_day;        /* windows end the day before; INT64_MIN = the day after
+	                          the last day of usage */
+	bool store;            /* record the scan and its findings (needs a writable ws),
+	                          with an audit-log entry by actor */
+	const char *actor;     /* acting user when storing (analyst or admin); NULL = the
+	                          workspace default */
+	bool explain;          /* say, for entities no rule matched, how far each
+	                          indicator is from firing */
+};
+
+/* Scans the workspace with policy p. *json (free with free()) gets the result
+ * document described in docs/policy.md: per entity, every indicator with its
+ * figure, threshold, window and whether it fired; for entities a rule matched,
+ * the findings (with ids when stored) and the citations of each fired
+ * indicator (source SHA-256, path, line ranges, aggregate keys, per-source
+ * sums). PB_ENOENT for an unknown customer; PB_EPERM when storing into a
+ * read-only workspace. */
+enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
+                              const struct pb_scan_options *o, char **json,
+                              struct pb_error *err);
+
+/* SQL dialects the indicators compile to. */
+enum pb_sql_dialect {
+	PB_SQL_SQLITE = 0,
+	PB_SQL_POSTGRESQL,
+	PB_SQL_DUCKDB,
+	PB_SQL_TRINO,
+	PB_SQL_SPARK,
+	PB_SQL_DIALECT_COUNT
+};
+/* "sqlite", "postgresql" (or "postgres"), "duckdb", "trino", "spark"; false
+ * when unknown. */
+bool pb_sql_dialect_parse(const char *name, enum pb_sql_dialect *out);
+const char *pb_sql_dialect_name(enum pb_sql_dialect d);
+
+/* Compiles p into one SQL query for dialect d over the table
+ * focus_cost_and_usage and the catalog tables (docs/policy.md), for a scan at
+ * day at_day. The query returns one row per billing account and indicator,
+ * and one per matched rule: (entity, kind, name, period, figure, infinite,
+ * fired, severity). *out is a heap string (free()). */
+enum pb_status pb_policy_sql(const struct pb_policy *p, enum pb_sql_dialect d, int64_t at_day,
+                             char **out, struct pb_error *err);
+
+/* Writes, for dialect d, the DDL of the tables the compiled SQL reads and the
+ * rows of the catalog tables (regions and their spellings, units, and the
+ * capability of each service, meter and category triple seen in ws); with
+ * with_usage, also the workspace's daily aggregates as focus_cost_and_usage
+ * rows. Region and unit spellings are read from the catalog files in
+ * catalog_dir and resolved through cat. ws may be NULL (then no capability
+ * triples and no usage). */
+enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *cat,
+                                    const char *catalog_dir, enum pb_sql_dialect d,
+                                    bool with_usage, FILE *f, struct pb_error *err);
+
+/* Re-reads the sources a stored finding cites (by their SHA-256) and
+ * recomputes every cited figure. *json (free()) gets the report: per
+ * indicator and source, the cited and recomputed sums. Returns PB_OK when all
+ * match, PB_EVERIFY when a source is missing or changed or a figure differs
+ * (the report says which), PB_ENOENT for an unknown finding. cat should be
+ * the catalog the sources were loaded with. */
+enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat,
+                                  const char *finding, char **json, struct pb_error *err);
 
 /* ===================================================================== */
 /* Tamper-evident log                                                    */
@@ -728,6 +1262,232 @@ enum pb_status pb_audit_entry_check(void *ctx, uint64_t index, struct pb_str *en
 /* ===================================================================== */
 /* Enforcement plans                                                     */
 /* ===================================================================== */
+/* An enforcement plan cuts a precise set of services for the customer of a
+ * review case and keeps others running. It names what to disable and what to
+ * keep with selectors, text such as "category=Storage country=NL" or
+ * "capability=speech-to-text,translation" (keys: account, subaccount,
+ * category, subcategory, service, capability, region, country; docs/plans.md
+ * has the grammar). A plan is resolved when it is made: its selectors become
+ * the exact rules it would put in force (struct pb_rule, below), for the
+ * customer's billing accounts unless a selector names accounts. The plan's
+ * body, canonical JSON of those rules and its terms, has a SHA-256; approvals
+ * bind to that hash, so a changed plan needs new approvals.
+ *
+ * Life: draft -> (approvals) -> applied (entitlements version N+1) ->
+ * rolled-back (version N+2); a draft may be withdrawn. Every step checks the
+ * acting user's role and writes its audit-log entry in the same transaction
+ * as the change. Plans may be made on an open or a closed case (closing a
+ * case with a decision is often what leads to the plan). */
+
+#define PB_PLAN_SELECTORS_MAX 1000 /* selectors in one plan */
+#define PB_PLAN_SELECTOR_LEN_MAX 65536 /* bytes in one selector's text */
+#define PB_PLAN_APPROVALS_MIN 2    /* approvals can be raised, never lowered below this */
+
+struct pb_rule;
+
+/* What a plan is made of; used by pb_plan_new and pb_plan_edit. */
+struct pb_plan_terms {
+	const char *const *disable; /* selectors to cut (pb_plan_new: at least one) */
+	size_t ndisable;
+	const char *const *keep;    /* carve-outs that win over this plan's disables */
+	size_t nkeep;
+	const char *effective;      /* ISO 8601 time, or NULL: when applied */
+	const char *until;          /* ISO 8601 time, or NULL: open */
+	const char *review_by;      /* YYYY-MM-DD by which the plan must be reviewed, or NULL */
+	const char *clause;         /* the policy clause invoked, or NULL: probity.conf's
+	                             * policy_clause, else "the acceptable-use policy" */
+	unsigned approvals;         /* approvals needed; 0: probity.conf's plan_approvals,
+	                             * else 2; never below 2 (PB_EINVAL) */
+	unsigned appeal_days;       /* days the customer has to respond, counted from the
+	                             * notice; 0: probity.conf's appeal_days, else 30 */
+};
+
+/* Makes a plan on case case_id for its customer (actor: analyst or approver,
+ * who becomes an author and may not approve it). Every selector is checked
+ * against the catalog and the customer's accounts; an unknown key or value,
+ * or an account that is not the customer's, fails with PB_EINVAL naming the
+ * selector, and nothing is written. cat: the catalog (service, region and
+ * capability names). *id_out gets the plan number. */
+enum pb_status pb_plan_new(struct pb_ws *ws, const struct pb_catalog *cat, const char *actor,
+                           int64_t case_id, const struct pb_plan_terms *terms, int64_t *id_out,
+                           uint64_t *index_out, struct pb_error *err);
+/* Changes a draft plan (analyst or approver, who becomes an author). Only
+ * the terms given change: disable/keep lists replace the old ones when
+ * ndisable/nkeep > 0 (pass clear_keep to drop every keep), strings when not
+ * NULL, numbers when not 0. The hash changes, so earlier approvals and
+ * refusals no longer count. PB_ESTATE unless the plan is a draft. */
+enum pb_status pb_plan_edit(struct pb_ws *ws, const struct pb_catalog *cat, const char *actor,
+                            int64_t id, const struct pb_plan_terms *terms, bool clear_keep,
+                            uint64_t *index_out, struct pb_error *err);
+/* Approves (or refuses, with a reason) a draft plan as it is now. actor must
+ * have the approver role (PB_EPERM), must not be an author of the plan
+ * (PB_EPERM) and may vote once on one version of the plan (PB_EEXIST).
+ * sha256: the hash the approver reviewed (from pb_plan_get or 'plan show');
+ * when not NULL and not the plan's current hash, PB_ESTATE ("stale") and
+ * nothing is recorded. A refusal blocks apply until the plan is changed.
+ * *have_out (may be NULL) gets the approvals of the current hash. */
+enum pb_status pb_plan_approve(struct pb_ws *ws, const char *actor, int64_t id,
+                               const char *sha256, const char *comment, unsigned *have_out,
+                               uint64_t *index_out, struct pb_error *err);
+enum pb_status pb_plan_refuse(struct pb_ws *ws, const char *actor, int64_t id,
+                              const char *sha256, const char *reason, uint64_t *index_out,
+                              struct pb_error *err);
+/* Applies an approved draft (actor: analyst or approver): publishes
+ * entitlements version N+1 = the rules of version N plus the plan's rules, in
+ * force from the plan's effective time (or now, when that is unset or already
+ * past: nothing is backdated) until its end. PB_ESTATE when approvals are
+ * missing, a refusal stands, the plan is not a draft, or its end has passed.
+ * *version_out gets N+1. */
+enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
+                             int64_t *version_out, uint64_t *index_out, struct pb_error *err);
+/* Rolls back an applied plan (actor: approver, with a reason): publishes the
+ * latest rules without the plan's. probity.conf's rollback_approvals (default
+ * 1) distinct approvers must ask; until the last one does, the request is
+ * recorded and *version_out is 0. PB_ESTATE when the plan is not in force. */
+enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
+                                const char *reason, int64_t *version_out, unsigned *have_out,
+                                unsigned *need_out, uint64_t *index_out, struct pb_error *err);
+/* Withdraws a draft (analyst or approver, with a reason); it can no longer be
+ * approved or applied. */
+enum pb_status pb_plan_withdraw(struct pb_ws *ws, const char *actor, int64_t id,
+                                const char *reason, uint64_t *index_out, struct pb_error *err);
+
+/* One selector of a plan. */
+struct pb_plan_selector {
+	bool keep;          /* a keep, else a disable */
+	unsigned number;    /* 1-based among the plan's disables or keeps */
+	const char *text;   /* canonical text: "category=Storage country=NL" */
+};
+
+/* One step in a plan's history. */
+struct pb_plan_event {
+	const char *kind;   /* new, edit, approve, refuse, apply, rollback-approve,
+	                     * rollback, withdraw, notice */
+	const char *actor;
+	const char *at;     /* ISO 8601 */
+	const char *sha256; /* the plan hash it bound to */
+	const char *text;   /* comment or reason, or NULL */
+	int64_t version;    /* entitlements version written, or 0 */
+	uint64_t log_index; /* its audit-log entry */
+	bool current;       /* binds to the plan as it is now */
+};
+
+struct pb_plan {
+	int64_t id;
+	int64_t case_id;
+	const char *customer;    /* the customer's name as given to 'customer add' */
+	const char *status;      /* draft, applied, rolled-back, withdrawn */
+	const char *state;       /* a line for people: "draft: 1 of 2 approvals", ... */
+	const char *sha256;      /* of body */
+	const char *body;        /* canonical JSON: what approvals bind to */
+	int revision;            /* 1, then +1 per edit */
+	const char *created_at, *created_by;
+	int64_t effective;       /* INT64_MIN: when applied */
+	int64_t until;           /* INT64_MAX: open */
+	const char *review_by;   /* YYYY-MM-DD or NULL */
+	const char *clause;
+	unsigned appeal_days;
+	unsigned approvals_needed, approvals, refusals; /* of the current hash */
+	unsigned rollback_needed, rollback_asked;
+	int64_t applied_version, in_force_from, end_version; /* 0 when not */
+	const struct pb_plan_selector *selectors; /* disables first, then keeps */
+	size_t nselectors;
+	const struct pb_rule *rules; /* what it puts in force (from = effective) */
+	size_t nrules;
+	const size_t *rule_selector; /* per rule: its index in selectors */
+	const struct pb_plan_event *events;
+	size_t nevents;
+};
+/* Reads plan id (PB_ENOENT when none). Free with pb_plan_free; every string
+ * lives as long as the plan. */
+enum pb_status pb_plan_get(struct pb_ws *ws, int64_t id, struct pb_plan **out,
+                           struct pb_error *err);
+void pb_plan_free(struct pb_plan *p);
+/* Calls fn for every plan (case_id 0) or the plans of one case, by id. */
+enum pb_status pb_plan_list(struct pb_ws *ws, int64_t case_id,
+                            bool (*fn)(void *ctx, const struct pb_plan *p), void *ctx,
+                            struct pb_error *err);
+
+/* ---- dry run ------------------------------------------------------------ */
+
+/* One (account, sub-account, service, capability, region, unit) of the
+ * customer's usage, and what the plan does to it. Figures are exact decimal
+ * text for the month of the dry run ("0" when unused that month). */
+struct pb_plan_usage {
+	const char *account, *subaccount;   /* subaccount may be "" */
+	const char *service, *capability;   /* capability "" when the catalog cannot tell */
+	const char *region, *country;       /* country "" when unknown */
+	const char *unit, *currency;
+	const char *quantity, *cost;
+	double share;            /* of the customer's spend that month in that currency, 0..1 */
+	const char *last_day;    /* last day it was used (YYYY-MM-DD) */
+	bool cut;                /* the plan denies it while in force */
+	long by;                 /* cut: the disable (index in selectors); else the disable
+	                          * a keep cancelled, or -1 */
+	long kept_by;            /* the keep that won (index in selectors), or -1 */
+	unsigned flags;          /* PB_DECIDE_* the row needed (unknown service, region ...) */
+};
+/* Spend of one currency in the dry run's month. */
+struct pb_plan_spend {
+	const char *currency;
+	const char *total, *cut, *kept;   /* kept: what a keep saved from a disable */
+	double cut_share;
+};
+struct pb_plan_dryrun {
+	char month[8];                    /* YYYY-MM: the last full month of usage */
+	char first_day[11], last_day[11]; /* of the customer's usage ("" when none) */
+	const struct pb_plan_usage *rows; /* cut first, by cost, then what stays on */
+	size_t nrows, ncut;
+	const struct pb_plan_spend *spend;
+	size_t nspend;
+	const size_t *matches;  /* per selector: usage rows it applies to */
+	/* disables that some keep cancels on every row they match (index pairs
+	 * into selectors), and whether the keep covers it whatever the usage */
+	const size_t (*cancels)[2];
+	const bool *cancels_always;
+	size_t ncancels;
+	const char *const *notes; /* warnings for people (partly cut services ...) */
+	size_t nnotes;
+};
+/* Computes what plan p would cut from the usage of its customer: every usage
+ * key with its quantity and cost in `month` (YYYY-MM; NULL: the last month
+ * the workspace's usage covers in full), the share of the customer's spend,
+ * what stays on, selectors that match nothing, keeps that cancel a disable.
+ * It evaluates the plan's rules as the decision service will (requests
+ * naming the row's service, region, sub-account and SKU meter), ignoring the
+ * plan's time window. Free with pb_plan_dryrun_free. */
+enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
+                              const struct pb_plan *p, const char *month,
+                              struct pb_plan_dryrun **out, struct pb_error *err);
+void pb_plan_dryrun_free(struct pb_plan_dryrun *d);
+/* The plan and (if d is not NULL) its dry run as one JSON object, heap
+ * string in *out (free()). */
+enum pb_status pb_plan_json(const struct pb_plan *p, const struct pb_plan_dryrun *d, char **out,
+                            struct pb_error *err);
+
+/* ---- notice to the customer --------------------------------------------- */
+
+enum pb_notice_format { PB_NOTICE_TEXT = 0, PB_NOTICE_MARKDOWN, PB_NOTICE_HTML };
+
+struct pb_notice_options {
+	enum pb_notice_format format;
+	bool draft;         /* a preview marked DRAFT: any plan, nothing recorded */
+	int64_t now;        /* the notice's date (0: the current time) */
+};
+/* Writes the notice of plan id to its customer: what is disabled and from
+ * when (and until when), which of the customer's services this affects (from
+ * the dry run), what continues, the policy clause, the case reference, and
+ * how and by when to respond or appeal (probity.conf: provider_name,
+ * appeal_contact; the plan's appeal_days). The customer is named as in the
+ * customer record, never from usage. Unless draft, the plan must be approved
+ * or applied (or rolled back: the notice then says the services are
+ * restored), actor must be an analyst or approver, and the notice is recorded
+ * (its SHA-256, format and respond-by date) in the audit log before it is
+ * returned. *text_out: heap string (free()). */
+enum pb_status pb_notice_make(struct pb_ws *ws, const struct pb_catalog *cat, const char *actor,
+                              int64_t id, const struct pb_notice_options *o, char **text_out,
+                              uint64_t *index_out, struct pb_error *err);
+
 
 /* ===================================================================== */
 /* Decisions                                                             */
@@ -881,6 +1641,225 @@ size_t pb_decision_json(const struct pb_decision *d, const struct pb_decide_requ
 /* ===================================================================== */
 /* Internal communications                                               */
 /* ===================================================================== */
+/* The provider's own mail and chat archives (never the customer's content):
+ * ingest of mbox files, maildir trees and .eml files (through GMime), Slack
+ * workspace exports (folder or zip) and Microsoft Teams JSON exports; search
+ * inside a case with a notmuch-like query language over SQLite FTS5; hit
+ * reports per term; tags; export of hits with the SHA-256 of each source
+ * message and a Concordance load file; offline verification of an export.
+ * Every search, export, tag and view is recorded in the case's audit log in
+ * the same transaction. docs/mail.md is the guide and the format reference. */
+
+/* Flags of a message (pb_mail_hit.flags). */
+#define PB_MAIL_ENCRYPTED 0x01u  /* holds an encrypted part: that part is not indexed */
+#define PB_MAIL_SIGNED 0x02u     /* holds a signature or opaque signed data: not verified,
+                                  * not indexed (clear-signed text is indexed) */
+#define PB_MAIL_EXCEPTION 0x04u  /* read with warnings: see pb_mail_exceptions */
+#define PB_MAIL_TRUNCATED 0x08u  /* its text was over the cap: the start is indexed */
+#define PB_MAIL_UNPARSED 0x10u   /* too large to parse: only its bytes are registered */
+#define PB_MAIL_PARTIAL 0x20u    /* a message/partial fragment (not reassembled) */
+#define PB_MAIL_ATTACHMENT 0x40u /* has attachments */
+#define PB_MAIL_FLAG_COUNT 7
+/* The name of one flag bit ("encrypted", ...), or NULL for an unknown bit. */
+const char *pb_mail_flag_name(unsigned bit);
+
+struct pb_mail_ingest_options {
+	const char *custodian;   /* whose mailbox or archive this is, or NULL */
+	const char *actor;       /* recorded with the batch, or NULL */
+	pb_progress_fn progress; /* may be NULL */
+	void *progress_ctx;
+};
+
+/* Counts of one ingest; they reconcile:
+ *   files_seen    = files_ingested + files_skipped + files_failed
+ *   messages_seen = messages_new + duplicates */
+struct pb_mail_ingest_report {
+	int64_t batch_id;
+	uint64_t files_seen;
+	uint64_t files_ingested;
+	uint64_t files_skipped;  /* already ingested: same SHA-256 and custodian */
+	uint64_t files_failed;   /* could not be read at all; each is an exception */
+	uint64_t messages_seen;  /* every message found, copies included */
+	uint64_t messages_new;
+	uint64_t duplicates;     /* same Message-ID and body hash as a message held: one
+	                          * more location of that message */
+	uint64_t exceptions;     /* processing exceptions recorded */
+	uint64_t messages_with_exceptions;
+	uint64_t bytes;          /* bytes of the files read */
+	double seconds;
+};
+
+/* Ingests the files and folders in paths (npaths of them) in one transaction:
+ * a failure or an interruption leaves the workspace as it was. What cannot be
+ * read is not a failure: it is kept as a processing exception and counted.
+ * Fails with PB_ENOENT when a path does not exist, PB_EINTR when progress
+ * returned false. rep may be NULL. */
+enum pb_status pb_mail_ingest(struct pb_ws *ws, const char *const *paths, size_t npaths,
+                              const struct pb_mail_ingest_options *opts,
+                              struct pb_mail_ingest_report *rep, struct pb_error *err);
+
+/* One processing exception. Views valid during the callback only. */
+struct pb_mail_exception {
+	int64_t id;
+	int64_t batch_id;
+	int64_t msg_id;        /* the message kept with this warning, or 0 (nothing kept) */
+	const char *path;      /* the file */
+	const char *member;    /* path inside a zip export, or "" */
+	uint64_t offset;       /* where in the file (or member) */
+	uint64_t length;
+	const char *severity;  /* "warning": the message is kept; "error": not readable */
+	const char *kind;      /* "unreadable-file", "invalid-charset", "encrypted", ... */
+	const char *detail;
+};
+/* Calls fn for each exception of batch_id (0: all), in order; fn returns false
+ * to stop. */
+typedef bool (*pb_mail_exception_fn)(void *ctx, const struct pb_mail_exception *e);
+enum pb_status pb_mail_exceptions(struct pb_ws *ws, int64_t batch_id, pb_mail_exception_fn fn,
+                                  void *ctx, struct pb_error *err);
+
+struct pb_mail_stats {
+	uint64_t batches, files, messages, locations, threads, attachments, exceptions;
+	uint64_t email, slack, teams;  /* messages by kind */
+	int64_t first_date, last_date; /* 0 when no dated message */
+};
+enum pb_status pb_mail_stats_get(struct pb_ws *ws, struct pb_mail_stats *out,
+                                 struct pb_error *err);
+
+/* One hit of a search. Strings are owned by the pb_mail_result. */
+struct pb_mail_hit {
+	int64_t id;              /* the message number in this workspace */
+	const char *message_id;
+	const char *kind;        /* "email", "slack", "teams" */
+	int64_t date;            /* 0 with has_date false when the message has no date */
+	bool has_date;
+	const char *from, *to, *cc, *subject;
+	const char *channel;     /* chat only, else "" */
+	const char *custodians;  /* of every location, comma separated */
+	const char *tags;        /* this case's tags, comma separated */
+	const char *snippet;     /* an excerpt; hits between hl_open and hl_close */
+	int64_t thread;
+	uint32_t thread_size;    /* messages held in the thread */
+	uint32_t locations;
+	unsigned flags;          /* PB_MAIL_* */
+	const char *body_sha256; /* with message_id, the dedupe key */
+	const char *raw_sha256;  /* of the source bytes of its first location */
+};
+
+struct pb_mail_result {
+	char *query;
+	int64_t case_id;
+	uint64_t total;          /* every hit */
+	size_t nhits;            /* hits described here: total, or the limit */
+	struct pb_mail_hit *hits;
+	uint64_t threads;        /* distinct threads among all hits */
+	char result_sha256[65];  /* see docs/mail.md: over all hits, not only those listed */
+	void *priv;
+};
+
+struct pb_mail_search_options {
+	const char *actor;       /* recorded in the log; required */
+	size_t limit;            /* hits described (0: all) */
+	bool newest_first;       /* default: oldest first */
+	const char *hl_open;     /* default "[" */
+	const char *hl_close;    /* default "]" */
+	bool ids_only;           /* hits carry id, message_id, thread and body_sha256
+	                          * only: the other strings are NULL, kind is "", no
+	                          * snippets (fast, for --ids) */
+};
+
+/* Runs query inside the case case_ref and records the search (actor, query,
+ * time, hit count, result hash) in the case's log in the same transaction.
+ * Query errors are PB_EINVAL with the column in err->column. */
+enum pb_status pb_mail_search(struct pb_ws *ws, const char *case_ref, const char *query,
+                              const struct pb_mail_search_options *opts,
+                              struct pb_mail_result **out, struct pb_error *err);
+void pb_mail_result_free(struct pb_mail_result *r);
+
+/* Checks a query's syntax; *canonical (may be NULL) gets the parsed tree as
+ * text (free with free()). */
+enum pb_status pb_mail_query_check(const char *query, char **canonical, struct pb_error *err);
+
+/* Hit report of one term (one query) among a list. */
+struct pb_mail_term_report {
+	char *query;
+	uint64_t hits;           /* messages the query hits */
+	uint64_t unique_hits;    /* hit by this query and by no other of the list */
+	uint64_t with_family;    /* hits plus every other message of their threads */
+	char result_sha256[65];
+};
+struct pb_mail_hit_report {
+	size_t nterms;
+	struct pb_mail_term_report *terms;
+	uint64_t total_hits;     /* distinct messages hit by any term */
+	uint64_t total_family;   /* those with their threads */
+	int64_t case_id;
+};
+/* Runs each query (one search each in the log) in one transaction. A bad
+ * query fails the whole report with err->line set to its 1-based index. */
+enum pb_status pb_mail_hit_report(struct pb_ws *ws, const char *case_ref,
+                                  const char *const *queries, size_t n, const char *actor,
+                                  struct pb_mail_hit_report **out, struct pb_error *err);
+void pb_mail_hit_report_free(struct pb_mail_hit_report *r);
+
+struct pb_mail_export_options {
+	const char *actor;       /* required */
+	const char *prefix;      /* document number prefix, default "PB" (PB000001) */
+};
+struct pb_mail_export_report {
+	uint64_t documents;
+	uint64_t bytes;          /* bytes of natives written */
+	char result_sha256[65];
+	char manifest_sha256[65];
+};
+/* Exports every hit of query to the folder dir (absent or empty): natives/
+ * (original bytes), text/ (extracted text), manifest.csv, export.dat
+ * (Concordance, UTF-8 with BOM), export.json and SHA256SUMS. The source bytes
+ * of each hit are re-read and checked against their recorded SHA-256 first;
+ * a changed archive fails with PB_EVERIFY and writes nothing. The export is
+ * recorded in the case's log; the folder appears only when that commits. */
+enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char *query,
+                              const char *dir, const struct pb_mail_export_options *opts,
+                              struct pb_mail_export_report *rep, struct pb_error *err);
+
+struct pb_mail_verify_options {
+	bool skip_archive;        /* check the export's own files only */
+	const char *archive_root; /* re-root recorded source paths that moved, or NULL */
+	const char *archive_from; /* ... the recorded prefix to replace by archive_root */
+};
+struct pb_mail_verify_report {
+	uint64_t documents;
+	uint64_t files_checked;   /* export files hashed */
+	uint64_t archive_checked; /* source messages re-read from the archive */
+	uint64_t problems;
+};
+/* Called for each problem found: doc is the document number or a file name. */
+typedef void (*pb_mail_verify_fn)(void *ctx, const char *doc, const char *problem);
+/* Re-hashes every file of an export against its manifest and SHA256SUMS and,
+ * unless skip_archive, re-reads each message from the archive at its recorded
+ * place and compares. Needs no workspace. Any mismatch: PB_EVERIFY. */
+enum pb_status pb_mail_export_verify(const char *dir, const struct pb_mail_verify_options *opts,
+                                     pb_mail_verify_fn fn, void *ctx,
+                                     struct pb_mail_verify_report *rep, struct pb_error *err);
+
+/* Tags (or with remove, untags) the message msg_ref ("123" or a Message-ID)
+ * within the case; a change is recorded in the log, a no-op is not and sets
+ * *changed (may be NULL) to false. Tags: 1-64 bytes of letters, digits and
+ * - _ . / + : (no spaces). */
+enum pb_status pb_mail_tag(struct pb_ws *ws, const char *case_ref, const char *msg_ref,
+                           const char *tag, bool remove, const char *actor, bool *changed,
+                           struct pb_error *err);
+/* Tags every hit of query; *count gets the number of messages changed. */
+enum pb_status pb_mail_tag_query(struct pb_ws *ws, const char *case_ref, const char *query,
+                                 const char *tag, bool remove, const char *actor,
+                                 uint64_t *count, struct pb_error *err);
+
+/* One message as JSON (metadata, flags, locations with hashes, attachments,
+ * exceptions, this case's tags, and its text unless no_text), recorded in the
+ * case's log as a view. *json is a heap string. */
+enum pb_status pb_mail_show(struct pb_ws *ws, const char *case_ref, const char *msg_ref,
+                            const char *actor, bool no_text, char **json,
+                            struct pb_error *err);
+
 
 /* ===================================================================== */
 /* Reports                                                               */

@@ -745,7 +745,11 @@ enum pb_status pb__case_finding_lookup(struct pb_ws *ws, const char *id, char **
 	    SQLITE_OK)
 		return pb__err(err, PB_ENOENT, "no finding '%s' (this workspace has no findings yet)",
 		               id);
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	/* scans print findings as F<n>: accept that form as well as the bare number */
+	const char *num = id;
+	if ((id[0] == 'F' || id[0] == 'f') && id[1] >= '0' && id[1] <= '9')
+		num = id + 1;
+	sqlite3_bind_text(st, 1, num, -1, SQLITE_STATIC);
 	enum pb_status rc = PB_OK;
 	int r = sqlite3_step(st);
 	if (r == SQLITE_DONE) {
@@ -758,6 +762,7 @@ enum pb_status pb__case_finding_lookup(struct pb_ws *ws, const char *id, char **
 	}
 	json_t *o = json_object();
 	const char *own_hash = NULL;
+	char detail_hash[65];
 	for (int i = 0; i < sqlite3_column_count(st); i++) {
 		const char *name = sqlite3_column_name(st, i);
 		json_t *v;
@@ -773,7 +778,23 @@ enum pb_status pb__case_finding_lookup(struct pb_ws *ws, const char *id, char **
 			break;
 		default: {
 			const char *t = (const char *)sqlite3_column_text(st, i);
-			v = json_stringn(t, (size_t)sqlite3_column_bytes(st, i));
+			size_t tl = (size_t)sqlite3_column_bytes(st, i);
+			if (!strcmp(name, "detail")) {
+				/* the full detail (figures, citations) can be large: the log
+				 * entry carries its hash, the case keeps the finding's id */
+				uint8_t h[32];
+				char hx[65];
+				pb__sha256(t ? t : "", tl, h);
+				pb__hex(h, 32, hx);
+				v = json_string(hx);
+				name = "detail_sha256";
+				if (!own_hash) {
+					memcpy(detail_hash, hx, sizeof(hx));
+					own_hash = detail_hash;
+				}
+				break;
+			}
+			v = json_stringn(t, tl);
 			if (!strcmp(name, "sha256"))
 				own_hash = t;
 		}

@@ -27,9 +27,11 @@ enum pb_status pb__case_add_evidence(struct pb_ws *ws, int64_t case_id, const ch
                                      struct pb_error *err);
 
 /* Looks a finding up for `case add-finding`. The policy module owns the
- * `finding` table; this reads any row whose `id` column equals id and turns
- * its columns into a JSON object (*summary_json, heap) and a SHA-256:
- * the row's `sha256` column when it has one, else the hash of that JSON.
+ * `finding` table; this reads the row whose `id` column equals id ("7" or
+ * "F7") and turns its columns into a JSON object (*summary_json, heap), with
+ * the large `detail` column replaced by its SHA-256 (detail_sha256), and a
+ * SHA-256 for the evidence: the row's `sha256` column when it has one, else
+ * the detail's hash, else the hash of that JSON.
  * PB_ENOENT "no finding 'X'" when the table or the row is missing. */
 enum pb_status pb__case_finding_lookup(struct pb_ws *ws, const char *id, char **summary_json,
                                        char sha256_hex[65], struct pb_error *err);

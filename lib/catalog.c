@@ -113,6 +113,19 @@ static enum pb_status put_ci(struct pb_hmap *m, struct pb_str s, void *v, void *
 	return pb__hmap_put(m, k, n, v, old);
 }
 
+/* Splits "a|b|c" into views (at most cap); returns how many. */
+static size_t split_bars(struct pb_str list, struct pb_str *out, size_t cap)
+{
+	size_t n = 0;
+	while (list.len && n < cap) {
+		const char *bar = memchr(list.ptr, '|', list.len);
+		size_t l = bar ? (size_t)(bar - list.ptr) : list.len;
+		out[n++] = pb__str(list.ptr, l);
+		list = bar ? pb__str(bar + 1, list.len - l - 1) : pb__str(list.ptr + l, 0);
+	}
+	return n;
+}
+
 bool pb__glob_match_ci(const char *pat, struct pb_str text)
 {
 	/* iterative matcher with one backtrack point per '*' */
@@ -273,13 +286,7 @@ static enum pb_status region_row(struct pb_catalog *c, const char *file, uint64_
 	size_t nk = 0;
 	keys[nk++] = f[1];
 	keys[nk++] = f[2];
-	struct pb_str al = f[4];
-	while (al.len && nk < PB_ARRAY_LEN(keys)) {
-		const char *bar = memchr(al.ptr, '|', al.len);
-		size_t l = bar ? (size_t)(bar - al.ptr) : al.len;
-		keys[nk++] = pb__str(al.ptr, l);
-		al = bar ? pb__str(bar + 1, al.len - l - 1) : pb__str(al.ptr + l, 0);
-	}
+	nk += split_bars(f[4], keys + nk, PB_ARRAY_LEN(keys) - nk);
 	for (size_t i = 0; i < nk; i++) {
 		void *old = NULL;
 		enum pb_status st = put_ci(&c->region_by_key, keys[i], r, &old);
@@ -336,21 +343,17 @@ static enum pb_status service_row(struct pb_catalog *c, const char *file, uint64
 		                  "'%.*s' is not a FOCUS service subcategory", (int)f[4].len,
 		                  f[4].ptr);
 	/* capabilities */
-	size_t ncap = 0;
 	const char *tmp[32];
-	struct pb_str cl = f[5];
-	while (cl.len) {
-		const char *bar = memchr(cl.ptr, '|', cl.len);
-		size_t l = bar ? (size_t)(bar - cl.ptr) : cl.len;
-		struct pb_str one = pb__str(cl.ptr, l);
-		const char *cap = get_ci(&c->capability, one);
-		if (!cap)
+	struct pb_str parts[33];
+	size_t ncap = split_bars(f[5], parts, PB_ARRAY_LEN(parts));
+	if (ncap > PB_ARRAY_LEN(tmp))
+		return pb__err_at(err, PB_ELIMIT, file, line, 6, "too many capabilities");
+	for (size_t i = 0; i < ncap; i++) {
+		tmp[i] = get_ci(&c->capability, parts[i]);
+		if (!tmp[i])
 			return pb__err_at(err, PB_EFORMAT, file, line, 6,
-			                  "capability '%.*s' is not in capabilities.csv", (int)l, one.ptr);
-		if (ncap == PB_ARRAY_LEN(tmp))
-			return pb__err_at(err, PB_ELIMIT, file, line, 6, "too many capabilities");
-		tmp[ncap++] = cap;
-		cl = bar ? pb__str(bar + 1, cl.len - l - 1) : pb__str(cl.ptr + l, 0);
+			                  "capability '%.*s' is not in capabilities.csv",
+			                  (int)parts[i].len, parts[i].ptr);
 	}
 	if (ncap) {
 		s->caps = malloc(ncap * sizeof(*s->caps));
@@ -364,13 +367,7 @@ static enum pb_status service_row(struct pb_catalog *c, const char *file, uint64
 	struct pb_str keys[32];
 	size_t nk = 0;
 	keys[nk++] = f[1];
-	struct pb_str al = f[2];
-	while (al.len && nk < PB_ARRAY_LEN(keys)) {
-		const char *bar = memchr(al.ptr, '|', al.len);
-		size_t l = bar ? (size_t)(bar - al.ptr) : al.len;
-		keys[nk++] = pb__str(al.ptr, l);
-		al = bar ? pb__str(bar + 1, al.len - l - 1) : pb__str(al.ptr + l, 0);
-	}
+	nk += split_bars(f[2], keys + nk, PB_ARRAY_LEN(keys) - nk);
 	for (size_t i = 0; i < nk; i++) {
 		void *old = NULL;
 		enum pb_status st = put_ci(&c->service_by_key, keys[i], s, &old);

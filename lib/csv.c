@@ -458,146 +458,58 @@ static inline uint64_t prefix_xor(uint64_t x)
 	return x;
 }
 
-/* True when every quote in p[0..n) is half of an adjacent pair (""). */
-static bool pairs_only(const char *p, size_t n)
+/* Fills a field from its bytes [fstart, fend) holding nq quotes; false when
+ * its quotes are wrong (the caller then lets the field-at-a-time parser say
+ * how). clean: no byte outside the quotes that is not a quote. */
+static inline bool fill_field(struct pb_csv_field *f, const char *fstart, const char *fend,
+                              uint64_t nq, bool clean)
 {
-	const char *end = p + n;
-	for (;;) {
-		const char *q = memchr(p, '"', (size_t)(end - p));
-		if (!q)
-			return true;
-		if (q + 1 >= end || q[1] != '"')
-			return false;
-		p = q + 2;
+	if (nq == 0) {
+		f->ptr = fstart;
+		f->len = (uint32_t)(fend - fstart);
+		f->quoted = 0;
+		f->escaped = 0;
+		return true;
 	}
+	if (*fstart != '"' || fend - fstart < 2 || fend[-1] != '"' || !clean)
+		return false;
+	f->ptr = fstart + 1;
+	f->len = (uint32_t)(fend - fstart - 2);
+	f->quoted = 1;
+	f->escaped = nq > 2;
+	return true;
 }
 
-__attribute__((target("popcnt"))) static const char *
-parse_bitmap(const char *rec_start, const char *end, struct pb_csv_field *fields, size_t cap,
-             struct pb_csv_record *rec)
+__attribute__((target("avx2"))) static inline void masks64_avx2(const char *p, uint64_t *q,
+                                                               uint64_t *c, uint64_t *n)
 {
-	const char *base = rec_start;  /* start of the current block */
-	uint64_t carry = 0;            /* all ones when the block starts inside quotes */
-	uint64_t qcount = 0;           /* quotes before the current block */
-	const char *fstart = rec_start;
-	uint64_t fq = 0;               /* quotes before fstart */
-	size_t nf = 0;
-	uint32_t lines = 0;
-	char tail[64];
-	rec->problem = PB_CSV_OK;
-	rec->problem_field = 0;
-	for (;;) {
-		size_t avail = (size_t)(end - base);
-		const char *blk = base;
-		uint64_t valid = ~0ULL;
-		if (avail < 64) {
-			memset(tail, 0, sizeof(tail));
-			memcpy(tail, base, avail);
-			blk = tail;
-			valid = avail ? (~0ULL >> (64 - avail)) : 0;
-		}
-		uint64_t q, c, n;
-		masks64(blk, &q, &c, &n);
-		q &= valid;
-		c &= valid;
-		n &= valid;
-		uint64_t inq = prefix_xor(q) ^ carry;
-		uint64_t sep = (c | n) & ~inq;
-		/* LFs inside quotes belong to a multi-line field (counted up to the
-		 * record's end: later bits belong to the next records) */
-		uint64_t inner_lf = n & inq;
-		while (sep) {
-			unsigned bit = (unsigned)__builtin_ctzll(sep);
-			sep &= sep - 1;
-			const char *at = base + bit;
-			uint64_t qbefore = qcount + (uint64_t)__builtin_popcountll(q & ((1ULL << bit) - 1));
-			uint64_t nq = qbefore - fq;
-			bool is_lf = *at == '\n';
-			const char *fend = at;
-			if (is_lf && fend > fstart && fend[-1] == '\r')
-				fend--;
-			if (nf == cap) {
-				rec->problem = PB_CSV_TOO_MANY;
-				rec->problem_field = (uint32_t)nf + 1;
-				goto bad;
-			}
-			struct pb_csv_field *f = &fields[nf++];
-			if (nq == 0) {
-				f->ptr = fstart;
-				f->len = (uint32_t)(fend - fstart);
-				f->quoted = 0;
-				f->escaped = 0;
-			} else if (*fstart == '"' && fend - fstart >= 2 && fend[-1] == '"') {
-				f->ptr = fstart + 1;
-				f->len = (uint32_t)(fend - fstart - 2);
-				f->quoted = 1;
-				f->escaped = nq > 2;
-				if (f->escaped && !pairs_only(f->ptr, f->len))
-					goto bad;
-			} else {
-				rec->problem = *fstart == '"' ? PB_CSV_AFTER_QUOTE : PB_CSV_STRAY_QUOTE;
-				rec->problem_field = (uint32_t)nf;
-				goto bad;
-			}
-			fstart = at + 1;
-			fq = qbefore;
-			if (is_lf) {
-				rec->nfields = nf;
-				lines += (uint32_t)__builtin_popcountll(inner_lf & ((1ULL << bit) - 1));
-				rec->lines = lines + 1;
-				return at + 1;
-			}
-		}
-		lines += (uint32_t)__builtin_popcountll(inner_lf);
-		qcount += (uint64_t)__builtin_popcountll(q);
-		carry = (uint64_t)((int64_t)inq >> 63);
-		if (avail <= 64)
-			break;
-		base += 64;
-	}
-	/* the input ends without a LF */
-	if (carry) {
-		rec->problem = PB_CSV_UNBALANCED;
-		rec->problem_field = (uint32_t)nf + 1;
-		goto bad;
-	}
-	{
-		if (nf == cap) {
-			rec->problem = PB_CSV_TOO_MANY;
-			rec->problem_field = (uint32_t)nf + 1;
-			goto bad;
-		}
-		uint64_t nq = qcount - fq;
-		const char *fend = end;
-		if (fend > fstart && fend[-1] == '\r')
-			fend--;
-		struct pb_csv_field *f = &fields[nf++];
-		if (nq == 0) {
-			f->ptr = fstart;
-			f->len = (uint32_t)(fend - fstart);
-			f->quoted = 0;
-			f->escaped = 0;
-		} else if (*fstart == '"' && fend - fstart >= 2 && fend[-1] == '"') {
-			f->ptr = fstart + 1;
-			f->len = (uint32_t)(fend - fstart - 2);
-			f->quoted = 1;
-			f->escaped = nq > 2;
-			if (f->escaped && !pairs_only(f->ptr, f->len))
-				goto bad;
-		} else {
-			rec->problem = *fstart == '"' ? PB_CSV_AFTER_QUOTE : PB_CSV_STRAY_QUOTE;
-			rec->problem_field = (uint32_t)nf;
-			goto bad;
-		}
-		rec->nfields = nf;
-		rec->lines = lines;
-		return end;
-	}
-bad:
-	/* rare: let the field-at-a-time parser name the field a person would
-	 * point at (it also skips the record by parity) */
-	return pb__csv_parse_record_simple(rec_start, end, fields, cap, rec);
+	const __m256i vq = _mm256_set1_epi8('"'), vc = _mm256_set1_epi8(','),
+		      vn = _mm256_set1_epi8('\n');
+	__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+	*q = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, vq)) |
+	     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, vq)) << 32;
+	*c = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, vc)) |
+	     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, vc)) << 32;
+	*n = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, vn)) |
+	     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, vn)) << 32;
 }
+
+#define PB_BITMAP_NAME parse_bitmap_sse2
+#define PB_BITMAP_ATTR __attribute__((target("popcnt")))
+#define PB_BITMAP_MASKS masks64
+#include "csv_bitmap.h"
+#undef PB_BITMAP_NAME
+#undef PB_BITMAP_ATTR
+#undef PB_BITMAP_MASKS
+
+#define PB_BITMAP_NAME parse_bitmap_avx2
+#define PB_BITMAP_ATTR __attribute__((target("avx2,popcnt")))
+#define PB_BITMAP_MASKS masks64_avx2
+#include "csv_bitmap.h"
+#undef PB_BITMAP_NAME
+#undef PB_BITMAP_ATTR
+#undef PB_BITMAP_MASKS
 #endif
 
 const char *pb__csv_parse_record(const char *rec_start, const char *end,
@@ -605,11 +517,15 @@ const char *pb__csv_parse_record(const char *rec_start, const char *end,
                                  struct pb_csv_record *rec)
 {
 #ifdef HAVE_SSE2
-	static int have_popcnt = -1; /* benign race: every thread computes the same */
-	if (have_popcnt < 0)
-		have_popcnt = __builtin_cpu_supports("popcnt") ? 1 : 0;
-	if (have_popcnt)
-		return parse_bitmap(rec_start, end, fields, cap, rec);
+	/* 0 = plain, 1 = SSE2 + POPCNT, 2 = AVX2 + POPCNT; a benign race: every
+	 * thread computes the same */
+	static int level = -1;
+	if (level < 0)
+		level = !__builtin_cpu_supports("popcnt") ? 0 : __builtin_cpu_supports("avx2") ? 2 : 1;
+	if (level == 2)
+		return parse_bitmap_avx2(rec_start, end, fields, cap, rec);
+	if (level == 1)
+		return parse_bitmap_sse2(rec_start, end, fields, cap, rec);
 #endif
 	return pb__csv_parse_record_simple(rec_start, end, fields, cap, rec);
 }

@@ -7,19 +7,16 @@
  * named, inside one transaction.
  */
 #include "probity.h"
+#include "case.h"
 #include "customer.h"
 #include "store.h"
+
+#include <jansson.h>
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "banned.h"
-
-static void col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
-{
-	const unsigned char *v = sqlite3_column_text(q, i);
-	pb__strlcpy(out, v ? (const char *)v : "", cap);
-}
 
 /* Who owns a billing account or sub-account already: directly, or (for a
  * sub-account) through its billing account, or (for a billing account)
@@ -50,8 +47,8 @@ static enum pb_status owner_of(struct pb_ws *ws, const char *kind, const char *i
 	owner[0] = via[0] = '\0';
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		col_text(q, 0, owner, cap);
-		col_text(q, 1, via, vcap);
+		pb__col_text(q, 0, owner, cap);
+		pb__col_text(q, 1, via, vcap);
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -70,9 +67,47 @@ static bool valid_name(const char *s)
 	return s[0] != ' ' && s[n - 1] != ' ';
 }
 
-enum pb_status pb_customer_add(struct pb_ws *ws, const char *name, const char *const *accounts,
-                               size_t naccounts, const char *const *subaccounts,
-                               size_t nsubaccounts, struct pb_error *err)
+/* Checks the acting user inside the open transaction. */
+static enum pb_status actor_ok(struct pb_ws *ws, const char *as, const char **actor,
+                               struct pb_error *err)
+{
+	enum pb_status st = pb__acting_user(ws, as, actor, err);
+	if (!st)
+		st = pb__user_require_role(ws, *actor, "analyst,admin", err);
+	return st;
+}
+
+/* Records the change in the audit log (inside the transaction). */
+static enum pb_status log_change(struct pb_ws *ws, const char *actor, const char *action,
+                                 const char *name, const char *const *acc, size_t na,
+                                 const char *const *sub, size_t ns, struct pb_error *err)
+{
+	json_t *d = json_object();
+	json_object_set_new(d, "customer", json_string(name));
+	if (na || ns) {
+		json_t *a = json_array(), *s = json_array();
+		for (size_t i = 0; i < na; i++)
+			json_array_append_new(a, json_string(acc[i]));
+		for (size_t i = 0; i < ns; i++)
+			json_array_append_new(s, json_string(sub[i]));
+		json_object_set_new(d, "accounts", a);
+		json_object_set_new(d, "subaccounts", s);
+	}
+	char *text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(d);
+	if (!text)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	char subject[200];
+	pb__snprintf(subject, sizeof(subject), "customer/%s", name);
+	enum pb_status st = pb__audit_append(ws, actor, action, 0, subject, text, NULL, err);
+	free(text);
+	return st;
+}
+
+enum pb_status pb_customer_add(struct pb_ws *ws, const char *as, const char *name,
+                               const char *const *accounts, size_t naccounts,
+                               const char *const *subaccounts, size_t nsubaccounts,
+                               struct pb_error *err)
 {
 	if (!name || !valid_name(name))
 		return pb__err(err, PB_EINVAL,
@@ -87,6 +122,9 @@ enum pb_status pb_customer_add(struct pb_ws *ws, const char *name, const char *c
 	if ((st = pb__ws_begin(ws, err)))
 		return st;
 	sqlite3_stmt *q = NULL, *ins = NULL;
+	const char *actor;
+	if ((st = actor_ok(ws, as, &actor, err)))
+		goto fail;
 	if ((st = pb__db_prepare(ws->db, "SELECT 1 FROM customer WHERE name = ?1", &q, err)))
 		goto fail;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
@@ -151,6 +189,10 @@ enum pb_status pb_customer_add(struct pb_ws *ws, const char *name, const char *c
 	}
 	sqlite3_finalize(q);
 	sqlite3_finalize(ins);
+	q = ins = NULL;
+	if ((st = log_change(ws, actor, "customer.add", name, accounts, naccounts, subaccounts,
+	                     nsubaccounts, err)))
+		goto fail;
 	return pb__ws_commit(ws, err);
 fail:
 	sqlite3_finalize(q);
@@ -159,13 +201,19 @@ fail:
 	return st;
 }
 
-enum pb_status pb_customer_remove(struct pb_ws *ws, const char *name, struct pb_error *err)
+enum pb_status pb_customer_remove(struct pb_ws *ws, const char *as, const char *name,
+                                  struct pb_error *err)
 {
 	enum pb_status st = pb__ws_require_writable(ws, "remove a customer", err);
 	if (st)
 		return st;
 	if ((st = pb__ws_begin(ws, err)))
 		return st;
+	const char *actor;
+	if ((st = actor_ok(ws, as, &actor, err))) {
+		pb__ws_rollback(ws);
+		return st;
+	}
 	sqlite3_stmt *q;
 	if ((st = pb__db_prepare(ws->db, "DELETE FROM customer WHERE name = ?1", &q, err))) {
 		pb__ws_rollback(ws);
@@ -183,6 +231,10 @@ enum pb_status pb_customer_remove(struct pb_ws *ws, const char *name, struct pb_
 		pb__ws_rollback(ws);
 		return pb__err(err, PB_ENOENT, "no customer '%s'", name);
 	}
+	if ((st = log_change(ws, actor, "customer.remove", name, NULL, 0, NULL, 0, err))) {
+		pb__ws_rollback(ws);
+		return st;
+	}
 	return pb__ws_commit(ws, err);
 }
 
@@ -191,8 +243,8 @@ static enum pb_status fill_info(struct pb_ws *ws, sqlite3_stmt *q, struct pb_cus
 {
 	memset(c, 0, sizeof(*c));
 	c->id = sqlite3_column_int64(q, 0);
-	col_text(q, 1, c->name, sizeof(c->name));
-	col_text(q, 2, c->created_at, sizeof(c->created_at));
+	pb__col_text(q, 1, c->name, sizeof(c->name));
+	pb__col_text(q, 2, c->created_at, sizeof(c->created_at));
 	c->naccounts = (size_t)sqlite3_column_int64(q, 3);
 	c->nsubaccounts = (size_t)sqlite3_column_int64(q, 4);
 	sqlite3_stmt *s;
@@ -207,11 +259,11 @@ static enum pb_status fill_info(struct pb_ws *ws, sqlite3_stmt *q, struct pb_cus
 		return st;
 	sqlite3_bind_int64(s, 1, c->id);
 	if (sqlite3_step(s) == SQLITE_ROW) {
-		col_text(s, 0, c->billed_cost, sizeof(c->billed_cost));
+		pb__col_text(s, 0, c->billed_cost, sizeof(c->billed_cost));
 		if (sqlite3_column_int(s, 1) == 1)
-			col_text(s, 2, c->currency, sizeof(c->currency));
-		col_text(s, 3, c->first_day, sizeof(c->first_day));
-		col_text(s, 4, c->last_day, sizeof(c->last_day));
+			pb__col_text(s, 2, c->currency, sizeof(c->currency));
+		pb__col_text(s, 3, c->first_day, sizeof(c->first_day));
+		pb__col_text(s, 4, c->last_day, sizeof(c->last_day));
 	}
 	sqlite3_finalize(s);
 	return PB_OK;
@@ -238,14 +290,12 @@ enum pb_status pb_customer_list(struct pb_ws *ws, struct pb_customer_info **out,
 	struct pb_customer_info *v = NULL;
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			struct pb_customer_info *nv = realloc(v, cap * sizeof(*nv));
-			if (!nv) {
-				st = pb__err(err, PB_ENOMEM, "out of memory");
-				break;
-			}
-			v = nv;
+		void *grown = pb__grow(v, &cap, *n, sizeof(*v));
+		if (grown)
+			v = grown;
+		else {
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+			break;
 		}
 		if ((st = fill_info(ws, q, &v[*n], err)))
 			break;
@@ -300,22 +350,20 @@ enum pb_status pb_customer_show(struct pb_ws *ws, const char *name, struct pb_cu
 	size_t cap = 0;
 	struct pb_customer_account *v = NULL;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 8;
-			struct pb_customer_account *nv = realloc(v, cap * sizeof(*nv));
-			if (!nv) {
-				free(v);
-				sqlite3_finalize(q);
-				*n = 0;
-				return pb__err(err, PB_ENOMEM, "out of memory");
-			}
-			v = nv;
+		void *grown = pb__grow(v, &cap, *n, sizeof(*v));
+		if (grown)
+			v = grown;
+		else {
+			free(v);
+			sqlite3_finalize(q);
+			*n = 0;
+			return pb__err(err, PB_ENOMEM, "out of memory");
 		}
 		struct pb_customer_account *a = &v[(*n)++];
 		memset(a, 0, sizeof(*a));
-		col_text(q, 0, a->kind, sizeof(a->kind));
-		col_text(q, 1, a->account_id, sizeof(a->account_id));
-		col_text(q, 2, a->name, sizeof(a->name));
+		pb__col_text(q, 0, a->kind, sizeof(a->kind));
+		pb__col_text(q, 1, a->account_id, sizeof(a->account_id));
+		pb__col_text(q, 2, a->name, sizeof(a->name));
 		a->seen = sqlite3_column_int(q, 3) != 0;
 	}
 	sqlite3_finalize(q);

@@ -332,7 +332,19 @@ static int dec_syntax(const char *s, size_t n)
 struct jp {
 	const char *p, *end;
 	int depth;
+	bool dq; /* the text is still CSV-escaped: every JSON quote is written "" */
 };
+
+/* Consumes one JSON quote ("" in CSV-escaped text). */
+static inline bool jquote(struct jp *j)
+{
+	if (j->p >= j->end || *j->p != '"')
+		return false;
+	if (j->dq && (j->p + 1 >= j->end || j->p[1] != '"'))
+		return false;
+	j->p += j->dq ? 2 : 1;
+	return true;
+}
 
 static void jws(struct jp *j)
 {
@@ -342,18 +354,22 @@ static void jws(struct jp *j)
 
 static bool jstring(struct jp *j)
 {
-	if (j->p >= j->end || *j->p != '"')
+	if (!jquote(j))
 		return false;
-	j->p++;
 	while (j->p < j->end) {
+		if (*j->p == '"')
+			return jquote(j);
 		unsigned char ch = (unsigned char)*j->p++;
-		if (ch == '"')
-			return true;
 		if (ch < 0x20)
 			return false;
 		if (ch == '\\') {
 			if (j->p >= j->end)
 				return false;
+			if (*j->p == '"') { /* \" */
+				if (!jquote(j))
+					return false;
+				continue;
+			}
 			char e = *j->p++;
 			if (e == 'u') {
 				for (int k = 0; k < 4; k++, j->p++)
@@ -361,7 +377,7 @@ static bool jstring(struct jp *j)
 					                        (*j->p >= 'a' && *j->p <= 'f') ||
 					                        (*j->p >= 'A' && *j->p <= 'F')))
 						return false;
-			} else if (!strchr("\"\\/bfnrt", e) || e == '\0') {
+			} else if (!strchr("\\/bfnrt", e) || e == '\0') {
 				return false;
 			}
 		}
@@ -453,9 +469,9 @@ static bool jvalue(struct jp *j, bool nested)
 	}
 }
 
-bool pb__json_object_check(const char *s, size_t n, bool nested)
+bool pb__json_object_check_csv(const char *s, size_t n, bool nested, bool escaped)
 {
-	struct jp j = { s, s + n, 0 };
+	struct jp j = { s, s + n, 0, escaped };
 	jws(&j);
 	if (j.p >= j.end || *j.p != '{')
 		return false;
@@ -463,6 +479,11 @@ bool pb__json_object_check(const char *s, size_t n, bool nested)
 		return false;
 	jws(&j);
 	return j.p == j.end;
+}
+
+bool pb__json_object_check(const char *s, size_t n, bool nested)
+{
+	return pb__json_object_check_csv(s, n, nested, false);
 }
 
 /* ---- rows ---------------------------------------------------------------- */
@@ -691,6 +712,15 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 			if (e) {
 				w = (enum pb_fwarn)e->warn;
 				canon = e->canon;
+			} else if (st->action == FA_JSON) {
+				/* checked on the raw field: no copy to undo doubled quotes */
+				w = pb__json_object_check_csv(fld->ptr, fld->len,
+				                              col == FC_AllocatedMethodDetails ||
+				                                      col == FC_ContractApplied,
+				                              fld->escaped)
+				            ? FW_COUNT
+				            : FW_JSON_BAD;
+				cache_put(c, col, fld->ptr, fld->len, h, w, NULL);
 			} else {
 				if (!pb__focus_field_text(c, fld, &v))
 					REJECT(col, "%s: field too long", d->name);

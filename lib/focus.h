@@ -191,5 +191,8 @@ static inline bool pb__focus_is_null(const char *p, size_t n)
 /* Checks that s is a JSON object whose values are scalars (nested values
  * allowed when nested is true), with a depth and size cap. */
 bool pb__json_object_check(const char *s, size_t n, bool nested);
+/* The same on a CSV field's raw bytes: when escaped, every quote of the JSON
+ * text is written as two. */
+bool pb__json_object_check_csv(const char *s, size_t n, bool nested, bool escaped);
 
 #endif

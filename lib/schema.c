@@ -267,9 +267,214 @@ static const char schema_v3[] =
 	"CREATE TRIGGER entitlement_rule_no_delete BEFORE DELETE ON entitlement_rule"
 	" BEGIN SELECT RAISE(ABORT, 'entitlement versions are immutable'); END;";
 
+/* internal mail and chat (docs/mail.md) */
+static const char schema_v4[] =
+	/* one run of 'mail ingest'; the counts reconcile */
+	"CREATE TABLE mail_batch ("
+	"  id INTEGER PRIMARY KEY,"
+	"  started_at TEXT NOT NULL,"
+	"  actor TEXT,"
+	"  custodian TEXT,"
+	"  paths TEXT NOT NULL,"            /* JSON array, as given */
+	"  files_seen INTEGER NOT NULL,"
+	"  files_ingested INTEGER NOT NULL,"
+	"  files_skipped INTEGER NOT NULL," /* same SHA-256 and custodian held already */
+	"  files_failed INTEGER NOT NULL,"
+	"  messages_seen INTEGER NOT NULL,"
+	"  messages_new INTEGER NOT NULL,"
+	"  duplicates INTEGER NOT NULL,"
+	"  exceptions INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  seconds REAL,"
+	"  CHECK (files_seen = files_ingested + files_skipped + files_failed),"
+	"  CHECK (messages_seen = messages_new + duplicates)"
+	");"
+	/* every archive file read, by the SHA-256 of its bytes */
+	"CREATE TABLE mail_file ("
+	"  id INTEGER PRIMARY KEY,"
+	"  batch_id INTEGER NOT NULL REFERENCES mail_batch(id),"
+	"  path TEXT NOT NULL,"             /* absolute */
+	"  sha256 TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"             /* eml mbox slack slack-meta teams teams-meta zip */
+	"  custodian TEXT,"
+	"  messages INTEGER NOT NULL"
+	");"
+	"CREATE INDEX mail_file_sha ON mail_file(sha256);"
+	/* one row per distinct message: Message-ID plus the hash of its content */
+	"CREATE TABLE mail_msg ("
+	"  id INTEGER PRIMARY KEY,"
+	"  message_id TEXT NOT NULL,"
+	"  body_sha256 TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"             /* email slack teams */
+	"  raw_sha256 TEXT NOT NULL,"       /* bytes of the first copy found */
+	"  raw_size INTEGER NOT NULL,"
+	"  date INTEGER,"                   /* Unix seconds, NULL when unknown */
+	"  date_header TEXT,"
+	"  from_addr TEXT, to_addr TEXT, cc_addr TEXT, bcc_addr TEXT,"
+	"  subject TEXT,"
+	"  channel TEXT,"
+	"  in_reply_to TEXT,"
+	"  refs TEXT,"                      /* ids, one a line */
+	"  thread_id INTEGER NOT NULL,"
+	"  flags INTEGER NOT NULL,"         /* PB_MAIL_* bits */
+	"  n_attach INTEGER NOT NULL,"
+	"  mid_synthetic INTEGER NOT NULL,"
+	"  batch_id INTEGER NOT NULL REFERENCES mail_batch(id),"
+	"  UNIQUE (message_id, body_sha256)"
+	");"
+	"CREATE INDEX mail_msg_date ON mail_msg(date);"
+	"CREATE INDEX mail_msg_thread ON mail_msg(thread_id);"
+	/* the indexed text (the content table of mail_fts) */
+	"CREATE TABLE mail_doc ("
+	"  id INTEGER PRIMARY KEY,"
+	"  subject TEXT, sender TEXT, recipients TEXT, body TEXT, extra TEXT, attach TEXT"
+	");"
+	"CREATE VIRTUAL TABLE mail_fts USING fts5("
+	"  subject, sender, recipients, body, extra, attach,"
+	"  content='mail_doc', content_rowid='id',"
+	"  tokenize='unicode61 remove_diacritics 2 tokenchars _', prefix='2 3'"
+	");"
+	/* every place a message was found */
+	"CREATE TABLE mail_loc ("
+	"  id INTEGER PRIMARY KEY,"
+	"  msg_id INTEGER NOT NULL REFERENCES mail_msg(id),"
+	"  file_id INTEGER NOT NULL REFERENCES mail_file(id),"
+	"  member TEXT NOT NULL,"           /* path inside a zip, or '' */
+	"  offset INTEGER NOT NULL,"
+	"  length INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL,"           /* of those bytes */
+	"  custodian TEXT,"
+	"  folder TEXT NOT NULL,"           /* maildir folder under the path given, or '' */
+	"  UNIQUE (file_id, member, offset)"
+	");"
+	"CREATE INDEX mail_loc_msg ON mail_loc(msg_id);"
+	"CREATE INDEX mail_loc_custodian ON mail_loc(custodian);"
+	"CREATE TABLE mail_attach ("
+	"  msg_id INTEGER NOT NULL REFERENCES mail_msg(id),"
+	"  seq INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  sha256 TEXT,"                    /* NULL for chat files (bytes not in the export) */
+	"  indexed INTEGER NOT NULL,"
+	"  PRIMARY KEY (msg_id, seq)"
+	");"
+	/* threads: every Message-ID seen or referenced (missing parents too) */
+	"CREATE TABLE mail_mid ("
+	"  mid TEXT PRIMARY KEY,"
+	"  thread_id INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX mail_mid_thread ON mail_mid(thread_id);"
+	/* processing exceptions: what could not be read cleanly, and why */
+	"CREATE TABLE mail_exception ("
+	"  id INTEGER PRIMARY KEY,"
+	"  batch_id INTEGER NOT NULL REFERENCES mail_batch(id),"
+	"  file_id INTEGER,"
+	"  msg_id INTEGER,"
+	"  path TEXT NOT NULL,"
+	"  member TEXT NOT NULL,"
+	"  offset INTEGER,"
+	"  length INTEGER,"
+	"  severity TEXT NOT NULL,"         /* warning (kept) or error (not readable) */
+	"  kind TEXT NOT NULL,"
+	"  detail TEXT NOT NULL"
+	");"
+	"CREATE INDEX mail_exception_batch ON mail_exception(batch_id);"
+	"CREATE INDEX mail_exception_msg ON mail_exception(msg_id);"
+	/* reviewers' tags, per case */
+	"CREATE TABLE mail_tag ("
+	"  case_id INTEGER NOT NULL,"
+	"  msg_id INTEGER NOT NULL REFERENCES mail_msg(id),"
+	"  tag TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  at TEXT NOT NULL,"
+	"  PRIMARY KEY (case_id, msg_id, tag)"
+	");"
+	"CREATE INDEX mail_tag_tag ON mail_tag(case_id, tag);";
+
+/* Policy scans and their findings (policy module). A finding keeps the whole
+ * result it was drawn from, with its citations, as JSON (detail), so that
+ * evidence verify and the case file need nothing else. */
+static const char schema_v5[] =
+	"CREATE TABLE policy_scan ("
+	"  id INTEGER PRIMARY KEY,"
+	"  policy TEXT NOT NULL,"
+	"  policy_sha256 TEXT NOT NULL,"
+	"  policy_text TEXT NOT NULL,"      /* the policy file as scanned */
+	"  at_day INTEGER NOT NULL,"        /* the scan's day (windows end before it) */
+	"  scope TEXT NOT NULL,"            /* customers, customer, accounts */
+	"  started_at TEXT NOT NULL,"
+	"  entities INTEGER NOT NULL,"
+	"  findings INTEGER NOT NULL"
+	");"
+	"CREATE TABLE finding ("
+	"  id INTEGER PRIMARY KEY,"         /* what users type: 12 or F12 */
+	"  scan_id INTEGER NOT NULL REFERENCES policy_scan(id),"
+	"  policy TEXT NOT NULL,"
+	"  policy_sha256 TEXT NOT NULL,"
+	"  rule TEXT NOT NULL,"
+	"  severity TEXT NOT NULL,"
+	"  entity_kind TEXT NOT NULL,"      /* customer or account */
+	"  entity TEXT NOT NULL,"
+	"  at_day INTEGER NOT NULL,"
+	"  created_at TEXT NOT NULL,"
+	"  detail TEXT NOT NULL"            /* JSON: figures, thresholds, citations */
+	");"
+	"CREATE INDEX finding_entity ON finding(entity);";
+
+/* Enforcement plans (lib/plan.c; docs/plans.md). A plan's body is the
+ * canonical JSON of exactly what it would put in force; approvals bind to its
+ * SHA-256. plan_event is append-only: every step (new, edit, approve, refuse,
+ * apply, rollback, withdraw, notice) with the log entry that recorded it.
+ * Both tables stay small (a few rows a plan), so they have no index beyond
+ * the unique ones: every table and index costs a page in every workspace. */
+static const char schema_v7[] =
+	"CREATE TABLE plan ("
+	"  id INTEGER PRIMARY KEY,"
+	"  case_id INTEGER NOT NULL REFERENCES review_case(id),"
+	"  customer_id INTEGER NOT NULL REFERENCES customer(id),"
+	"  status TEXT NOT NULL CHECK (status IN ('draft', 'applied', 'rolled-back', 'withdrawn')),"
+	"  revision INTEGER NOT NULL,"
+	"  body TEXT NOT NULL,"             /* canonical JSON */
+	"  sha256 TEXT NOT NULL,"           /* of body: what approvals bind to */
+	"  created_at TEXT NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  applied_version INTEGER,"        /* entitlements version that put it in force */
+	"  in_force_from INTEGER,"          /* seconds; the rules' start */
+	"  end_version INTEGER"             /* version that rolled it back */
+	");"
+	"CREATE TABLE plan_event ("
+	"  id INTEGER PRIMARY KEY,"
+	"  plan_id INTEGER NOT NULL REFERENCES plan(id),"
+	"  kind TEXT NOT NULL CHECK (kind IN ('new', 'edit', 'approve', 'refuse', 'apply',"
+	"    'rollback-approve', 'rollback', 'withdraw', 'notice')),"
+	"  actor TEXT NOT NULL,"
+	"  at TEXT NOT NULL,"
+	"  sha256 TEXT NOT NULL,"           /* the plan hash the step binds to */
+	"  text TEXT,"                      /* comment or reason */
+	"  version INTEGER,"                /* entitlements version written (apply, rollback) */
+	"  detail TEXT,"                    /* JSON object */
+	"  log_index INTEGER NOT NULL"
+	");"
+	/* one vote per approver on one exact plan; one rollback approval each */
+	"CREATE UNIQUE INDEX plan_event_vote ON plan_event(plan_id, sha256, actor)"
+	"  WHERE kind IN ('approve', 'refuse');"
+	"CREATE UNIQUE INDEX plan_event_rollback ON plan_event(plan_id, actor)"
+	"  WHERE kind = 'rollback-approve';"
+	"CREATE TRIGGER plan_event_no_update BEFORE UPDATE ON plan_event"
+	" BEGIN SELECT RAISE(ABORT, 'plan events are append-only'); END;"
+	"CREATE TRIGGER plan_event_no_delete BEFORE DELETE ON plan_event"
+	" BEGIN SELECT RAISE(ABORT, 'plan events are append-only'); END;"
+	"CREATE TRIGGER plan_no_delete BEFORE DELETE ON plan"
+	" BEGIN SELECT RAISE(ABORT, 'plans are never deleted'); END;";
+
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
 	{ 2, "users, cases and the tamper-evident audit log", schema_v2 },
 	{ 3, "entitlement versions", schema_v3 },
+	{ 4, "internal mail and chat: messages, locations, index, tags", schema_v4 },
+	{ 5, "policy scans and findings", schema_v5 },
+	{ 7, "enforcement plans, approvals, notices", schema_v7 },
 };
 const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

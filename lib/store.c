@@ -436,6 +436,11 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 		               "keep_names = %s\n",
 		               opts->name ? opts->name : "workspace", created,
 		               opts->keep_names ? "true" : "false");
+		if (opts->user)
+			pb__buf_printf(&conf,
+			               "# the acting user when a command is given no --as\n"
+			               "user = %s\n",
+			               opts->user);
 		p = pb__path_join(tmp, PB_WS_CONF);
 		if (!p || !conf.data) {
 			pb__buf_release(&conf);

@@ -66,6 +66,13 @@ enum pb_status pb__ws_pseudo_key(struct pb_ws *ws, const uint8_t **key, struct p
 /* A path inside the workspace folder (heap string). */
 char *pb__ws_file(const struct pb_ws *ws, const char *name);
 
+/* Copies a text column into out (cap bytes, cut if longer; "" for NULL). */
+static inline void pb__col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
+{
+	const unsigned char *v = sqlite3_column_text(q, i);
+	pb__strlcpy(out, v ? (const char *)v : "", cap);
+}
+
 /* Bind helpers for views. */
 static inline int pb__bind_str(sqlite3_stmt *st, int i, struct pb_str s)
 {

@@ -27,6 +27,7 @@
 #include "source.h"
 #include "store.h"
 #include "usage.h"
+#include "case.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -280,6 +281,7 @@ struct ingest {
 	struct worker *workers;  /* [0] is the calling thread */
 	unsigned nworkers;
 	bool oom;
+	const char *actor;       /* --as, or NULL for the workspace default */
 	/* recompute mode (pb__usage_recompute): no workspace writes */
 	pb__usage_agg_fn recompute;
 	void *recompute_ctx;
@@ -850,6 +852,16 @@ static int fin_cmp(const void *x, const void *y)
 	return 0;
 }
 
+/* The acting user may load usage: an analyst or an admin. */
+static enum pb_status actor_check(struct pb_ws *ws, const char *as, const char **actor,
+                                  struct pb_error *err)
+{
+	enum pb_status st = pb__acting_user(ws, as, actor, err);
+	if (!st)
+		st = pb__user_require_role(ws, *actor, "analyst,admin", err);
+	return st;
+}
+
 static enum pb_status finalize(struct pb_ws *ws, struct ingest *in, struct aggtab *all,
                                struct pb_source *src, const char *sha, const char *path,
                                struct rej **rejs, size_t nrej, struct pb_buf *reasons,
@@ -876,6 +888,7 @@ static enum pb_status finalize(struct pb_ws *ws, struct ingest *in, struct aggta
 	memset(&unk, 0, sizeof(unk));
 	char rejects_rel[128] = "", rejects_abs[1024] = "", copy_abs[1024] = "";
 	const uint8_t *pkey = NULL;
+	const char *actor = NULL;
 	const char *kn = pb_ws_setting(ws, "keep_names");
 	bool keep_names = kn && (strcmp(kn, "true") == 0 || strcmp(kn, "yes") == 0 ||
 	                         strcmp(kn, "1") == 0);
@@ -903,6 +916,8 @@ static enum pb_status finalize(struct pb_ws *ws, struct ingest *in, struct aggta
 			goto out;
 		}
 	}
+	if ((st = actor_check(ws, in->actor, &actor, err)))
+		goto fail;
 	if ((st = pb__db_prepare(ws->db, "SELECT id FROM dim WHERE value = ?1", &dc.sel, err)) ||
 	    (st = pb__db_prepare(ws->db, "INSERT INTO dim(value) VALUES (?1)", &dc.ins, err)))
 		goto fail;
@@ -1318,6 +1333,27 @@ mapping:
 			goto fail;
 		}
 	}
+	{
+		char details[1024];
+		char esc_name[600];
+		struct pb_buf nb;
+		pb__buf_init(&nb, sizeof(esc_name) - 1);
+		pb__buf_json_str(&nb, rep->name, strlen(rep->name) > 500 ? 500 : strlen(rep->name));
+		pb__strlcpy(esc_name, nb.data ? nb.data : "\"\"", sizeof(esc_name));
+		pb__buf_release(&nb);
+		pb__snprintf(details, sizeof(details),
+		             "{\"sha256\":\"%s\",\"name\":%s,\"format\":\"%s\",\"version\":\"%s\","
+		             "\"rows_read\":%llu,\"rows_accepted\":%llu,\"rows_rejected\":%llu,"
+		             "\"aggregates\":%llu,\"names\":\"%s\"}",
+		             sha, esc_name, in->map.format, in->map.version,
+		             (unsigned long long)rep->rows_read, (unsigned long long)rep->rows_accepted,
+		             (unsigned long long)rep->rows_rejected, (unsigned long long)rep->aggregates,
+		             rep->names);
+		char subject[96];
+		pb__snprintf(subject, sizeof(subject), "source/%lld", (long long)rep->source_id);
+		if ((st = pb__audit_append(ws, actor, "usage.ingest", 0, subject, details, NULL, err)))
+			goto fail;
+	}
 	if ((st = pb__ws_commit(ws, err)))
 		goto fail_after_publish;
 	goto out;
@@ -1487,6 +1523,7 @@ go:;
 	in.cat = cat;
 	in.recompute = recompute;
 	in.recompute_ctx = recompute_ctx;
+	in.actor = opts->actor;
 	in.max_record = opts->max_record ? opts->max_record : DEFAULT_MAX_RECORD;
 	size_t chunk_size = opts->chunk_size ? opts->chunk_size : DEFAULT_CHUNK;
 	if (chunk_size < 2 * in.max_record + 4096)
@@ -1928,12 +1965,6 @@ enum pb_status pb__usage_recompute(struct pb_ws *ws, const struct pb_catalog *ca
 /* listings                                                              */
 /* ===================================================================== */
 
-static void col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
-{
-	const unsigned char *v = sqlite3_column_text(q, i);
-	pb__strlcpy(out, v ? (const char *)v : "", cap);
-}
-
 enum pb_status pb_usage_sources(struct pb_ws *ws, struct pb_source_info **out, size_t *n,
                                 struct pb_error *err)
 {
@@ -1953,35 +1984,33 @@ enum pb_status pb_usage_sources(struct pb_ws *ws, struct pb_source_info **out, s
 	struct pb_source_info *v = NULL;
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct pb_source_info *nv = realloc(v, cap * sizeof(*nv));
-			if (!nv) {
-				free(v);
-				sqlite3_finalize(q);
-				return pb__err(err, PB_ENOMEM, "out of memory");
-			}
-			v = nv;
+		void *grown = pb__grow(v, &cap, *n, sizeof(*v));
+		if (grown)
+			v = grown;
+		else {
+			free(v);
+			sqlite3_finalize(q);
+			return pb__err(err, PB_ENOMEM, "out of memory");
 		}
 		struct pb_source_info *s = &v[(*n)++];
 		memset(s, 0, sizeof(*s));
 		s->id = sqlite3_column_int64(q, 0);
-		col_text(q, 1, s->sha256, sizeof(s->sha256));
+		pb__col_text(q, 1, s->sha256, sizeof(s->sha256));
 		s->size = (uint64_t)sqlite3_column_int64(q, 2);
-		col_text(q, 3, s->name, sizeof(s->name));
-		col_text(q, 4, s->path, sizeof(s->path));
-		col_text(q, 5, s->compression, sizeof(s->compression));
-		col_text(q, 6, s->format, sizeof(s->format));
-		col_text(q, 7, s->version, sizeof(s->version));
-		col_text(q, 8, s->ingested_at, sizeof(s->ingested_at));
+		pb__col_text(q, 3, s->name, sizeof(s->name));
+		pb__col_text(q, 4, s->path, sizeof(s->path));
+		pb__col_text(q, 5, s->compression, sizeof(s->compression));
+		pb__col_text(q, 6, s->format, sizeof(s->format));
+		pb__col_text(q, 7, s->version, sizeof(s->version));
+		pb__col_text(q, 8, s->ingested_at, sizeof(s->ingested_at));
 		s->rows_read = (uint64_t)sqlite3_column_int64(q, 9);
 		s->rows_accepted = (uint64_t)sqlite3_column_int64(q, 10);
 		s->rows_rejected = (uint64_t)sqlite3_column_int64(q, 11);
 		s->rows_with_warnings = (uint64_t)sqlite3_column_int64(q, 12);
-		col_text(q, 13, s->first_day, sizeof(s->first_day));
-		col_text(q, 14, s->last_day, sizeof(s->last_day));
-		col_text(q, 15, s->names, sizeof(s->names));
-		col_text(q, 16, s->rejects_file, sizeof(s->rejects_file));
+		pb__col_text(q, 13, s->first_day, sizeof(s->first_day));
+		pb__col_text(q, 14, s->last_day, sizeof(s->last_day));
+		pb__col_text(q, 15, s->names, sizeof(s->names));
+		pb__col_text(q, 16, s->rejects_file, sizeof(s->rejects_file));
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE) {
@@ -2028,29 +2057,27 @@ enum pb_status pb_usage_accounts(struct pb_ws *ws, struct pb_account_info **out,
 	struct pb_account_info *v = NULL;
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct pb_account_info *nv = realloc(v, cap * sizeof(*nv));
-			if (!nv) {
-				free(v);
-				sqlite3_finalize(q);
-				return pb__err(err, PB_ENOMEM, "out of memory");
-			}
-			v = nv;
+		void *grown = pb__grow(v, &cap, *n, sizeof(*v));
+		if (grown)
+			v = grown;
+		else {
+			free(v);
+			sqlite3_finalize(q);
+			return pb__err(err, PB_ENOMEM, "out of memory");
 		}
 		struct pb_account_info *a = &v[(*n)++];
 		memset(a, 0, sizeof(*a));
-		col_text(q, 0, a->kind, sizeof(a->kind));
-		col_text(q, 1, a->account_id, sizeof(a->account_id));
-		col_text(q, 2, a->billing_account_id, sizeof(a->billing_account_id));
-		col_text(q, 3, a->name, sizeof(a->name));
-		col_text(q, 4, a->provider, sizeof(a->provider));
-		col_text(q, 5, a->first_day, sizeof(a->first_day));
-		col_text(q, 6, a->last_day, sizeof(a->last_day));
-		col_text(q, 7, a->billed_cost, sizeof(a->billed_cost));
-		col_text(q, 8, a->currency, sizeof(a->currency));
+		pb__col_text(q, 0, a->kind, sizeof(a->kind));
+		pb__col_text(q, 1, a->account_id, sizeof(a->account_id));
+		pb__col_text(q, 2, a->billing_account_id, sizeof(a->billing_account_id));
+		pb__col_text(q, 3, a->name, sizeof(a->name));
+		pb__col_text(q, 4, a->provider, sizeof(a->provider));
+		pb__col_text(q, 5, a->first_day, sizeof(a->first_day));
+		pb__col_text(q, 6, a->last_day, sizeof(a->last_day));
+		pb__col_text(q, 7, a->billed_cost, sizeof(a->billed_cost));
+		pb__col_text(q, 8, a->currency, sizeof(a->currency));
 		a->rows = (uint64_t)sqlite3_column_int64(q, 9);
-		col_text(q, 10, a->customer, sizeof(a->customer));
+		pb__col_text(q, 10, a->customer, sizeof(a->customer));
 	}
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE) {

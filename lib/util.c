@@ -12,6 +12,10 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "banned.h"
 
 /* ===================================================================== */
@@ -243,7 +247,18 @@ bool pb__utf8_valid(const char *str, size_t n, size_t *bad)
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
 	while (i < n) {
-		/* fast path over ASCII, 8 bytes at a time */
+#ifdef __SSE2__
+		/* fast path over ASCII, 64 bytes at a time */
+		while (i + 64 <= n) {
+			const __m128i *v = (const __m128i *)(const void *)(s + i);
+			__m128i x = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(v), _mm_loadu_si128(v + 1)),
+			                         _mm_or_si128(_mm_loadu_si128(v + 2), _mm_loadu_si128(v + 3)));
+			if (_mm_movemask_epi8(x))
+				break;
+			i += 64;
+		}
+#endif
+		/* then 8 bytes at a time */
 		while (i + 8 <= n) {
 			uint64_t w;
 			memcpy(&w, s + i, 8);
@@ -332,6 +347,19 @@ bool pb__unhex(const char *hex, size_t hexlen, uint8_t *out, size_t n)
 /* ===================================================================== */
 /* buffers                                                               */
 /* ===================================================================== */
+
+void *pb__grow(void *arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap && arr)
+		return arr;
+	size_t nc = *cap ? *cap * 2 : 16;
+	if (nc > SIZE_MAX / elem)
+		return NULL;
+	void *p = realloc(arr, nc * elem);
+	if (p)
+		*cap = nc;
+	return p;
+}
 
 void pb__buf_init(struct pb_buf *b, size_t limit)
 {
@@ -643,6 +671,12 @@ static const pb_dec pow10_small[19] = {
 	100000000000000000LL, 1000000000000000000LL,
 };
 
+static const uint64_t pow10_u64[16] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+	100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+	10000000000000ULL, 100000000000000ULL, 1000000000000000ULL,
+};
+
 static pb_dec pow10_dec(int e)
 {
 	pb_dec r = 1;
@@ -674,8 +708,43 @@ static pb_dec div_pow10_round(pb_dec v, int k, bool *inexact)
 
 #define DEC_MAX_MANT_DIGITS 37
 
+/* The common case, tried first: [-]digits[.digits] with at most 18 digits
+ * in all and at most 15 after the point, summed in 64 bits. */
+static bool dec_parse_fast(const char *s, size_t n, pb_dec *out)
+{
+	size_t i = 0;
+	bool neg = n && s[0] == '-';
+	i += neg;
+	uint64_t m = 0;
+	size_t d0 = i;
+	while (i < n && (unsigned)(s[i] - '0') < 10)
+		m = m * 10 + (uint64_t)(s[i++] - '0');
+	size_t nint = i - d0;
+	size_t nfrac = 0;
+	if (nint == 0)
+		return false;
+	if (i < n && s[i] == '.') {
+		size_t f0 = ++i;
+		while (i < n && (unsigned)(s[i] - '0') < 10)
+			m = m * 10 + (uint64_t)(s[i++] - '0');
+		nfrac = i - f0;
+		if (nfrac == 0)
+			return false;
+	}
+	if (i != n || nint + nfrac > 18 || nfrac > PB_DEC_SCALE_DIGITS)
+		return false;
+	pb_dec v = (pb_dec)m * (pb_dec)pow10_u64[PB_DEC_SCALE_DIGITS - nfrac];
+	*out = neg ? -v : v;
+	return true;
+}
+
 enum pb_status pb__dec_parse(const char *s, size_t n, pb_dec *out, unsigned *flags)
 {
+	if (dec_parse_fast(s, n, out)) {
+		if (flags)
+			*flags = 0;
+		return PB_OK;
+	}
 	size_t i = 0;
 	bool neg = false;
 	unsigned fl = 0;

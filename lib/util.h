@@ -67,6 +67,11 @@ void pb__hex(const uint8_t *in, size_t n, char *out);
 /* Parses exactly 2n hex digits into out; false on a bad digit or length. */
 bool pb__unhex(const char *hex, size_t hexlen, uint8_t *out, size_t n);
 
+/* Makes room for one more element in arr (*cap elements of size elem, n
+ * used), doubling as needed; returns the (maybe moved) array, or NULL when
+ * out of memory (arr is then still valid and must still be freed). */
+void *pb__grow(void *arr, size_t *cap, size_t n, size_t elem);
+
 /* ---- capped growable buffer ----------------------------------------- */
 
 /* A byte buffer that refuses to grow past limit (PB_ELIMIT). data is always

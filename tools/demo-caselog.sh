@@ -7,6 +7,8 @@
 # holds customers (from the usage demo) the first one is the flagged
 # customer; when its policy scan produced findings, the first one is
 # attached. tools/demo.sh calls this after the ingest and policy steps.
+# BEFORE_CLOSE, when set, is a command run (with the case number appended)
+# before the legal review closes the case: the demo's mail search.
 set -eu
 BUILD=${1:?usage: demo-caselog.sh BUILD [WS]}
 P=$BUILD/probity
@@ -26,7 +28,7 @@ if [ "$(q 'SELECT count(*) FROM customer')" = 0 ]; then
 	q "INSERT INTO customer(name, created_at, note) VALUES ('Ministry of Interior (demo)', strftime('%Y-%m-%dT%H:%M:%SZ','now'), 'demo customer')"
 fi
 CUSTOMER=$(q 'SELECT name FROM customer ORDER BY id LIMIT 1')
-if [ "$(q 'SELECT count(*) FROM app_user')" = 0 ]; then
+if [ "$(q "SELECT count(*) FROM app_user WHERE name = 'alice'")" = 0 ]; then
 	say "$P" user add "$WS" admin --role admin
 	say "$P" user add "$WS" alice --role analyst --as admin
 	say "$P" user add "$WS" bob --role approver --as admin
@@ -46,6 +48,10 @@ fi
 say "$P" case note "$WS" "$ID" "Object storage in the region grew from 40 TB to 2.1 PB in six months; speech-to-text and translation run at industrial scale." --as alice
 printf 'Usage summary for %s\n(storage, speech-to-text, translation by month)\n' "$CUSTOMER" > "$OUT/usage-summary.txt"
 say "$P" case attach "$WS" "$ID" "$OUT/usage-summary.txt" --as alice
+# the internal-communications step runs here, inside the open case
+if [ -n "${BEFORE_CLOSE:-}" ]; then
+	$BEFORE_CLOSE "$ID"
+fi
 say "$P" case note "$WS" "$ID" "Legal review: the evidence supports the report under the acceptable-use policy." --as bob
 say "$P" case close "$WS" "$ID" --as bob --decision "Disable object storage, speech-to-text and translation in the region; keep security services."
 say "$P" case show "$WS" "$ID"

@@ -31,5 +31,70 @@ run "$P" customer add "$WS" "Lumen Media Group" --account EA-771203
 run "$P" customer add "$WS" "St. Anne's University Hospital" --account EA-662918
 run "$P" customer list "$WS"
 
-say "4. The case file: a case on the flagged customer, evidence, a decision, an exported log verified offline"
-"$ROOT/tools/demo-caselog.sh" "$BUILD" "$WS"
+say "4. The policy as code: indicators of mass surveillance, checked against the catalog"
+run "$P" policy check policies/no-mass-surveillance.yaml
+
+say "5. Scan the customers: the ministry gets a high-severity finding; --explain says why the others do not"
+run "$P" scan "$WS" policies/no-mass-surveillance.yaml --explain
+FID=$(sqlite3 "$WS/probity.db" "SELECT id FROM finding WHERE severity = 'high' ORDER BY id DESC LIMIT 1")
+
+say "6. Every cited figure recomputed from the source file, by its SHA-256"
+run "$P" evidence verify "$WS" "F$FID"
+
+say "7. The same indicators as SQL, for screening every customer on the provider's warehouse"
+run "$P" policy sql --dialect postgresql --at 2026-11-01 policies/no-mass-surveillance.yaml \
+	> "$DEMO/no-mass-surveillance.postgresql.sql"
+head -12 "$DEMO/no-mass-surveillance.postgresql.sql"
+echo "... ($(wc -l < "$DEMO/no-mass-surveillance.postgresql.sql") lines in build/demo/no-mass-surveillance.postgresql.sql)"
+
+say "8. The case file: a case on the flagged customer, evidence, the account team's mail searched inside it, a decision, an exported log verified offline"
+BEFORE_CLOSE="$ROOT/tools/demo-mail.sh $BUILD $WS" "$ROOT/tools/demo-caselog.sh" "$BUILD" "$WS"
+
+say "9. Enforcement: storage in the Netherlands and speech-to-text and translation cut, Security kept; two approvers; the notice; decisions"
+"$ROOT/tools/demo-plans.sh" "$BUILD" "$WS"
+
+say "10. The decision service: gateways ask probity serve, from memory"
+PORT=$((18000 + RANDOM % 2000))
+"$P" serve "$WS" --listen "127.0.0.1:$PORT" --workers 1 --decision-log "$DEMO/decisions.jsonl" \
+	> "$DEMO/serve.log" 2>&1 &
+SERVE=$!
+trap 'kill "$SERVE" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+ask() { printf '$ curl %s\n' "$1"; curl -s "127.0.0.1:$PORT$1"; echo; }
+ask "/v1/decide?account=EA-880412&subaccount=b21e9d07-45c3-4f8e-8d2a-71c0e5a9f316&service=Storage%20Accounts&region=westeurope&capability=object-storage"
+ask "/v1/decide?account=EA-880412&subaccount=c7d4e8a2-19b6-4c0f-b3e5-5a8d2f9c1e47&service=Microsoft%20Defender%20for%20Cloud&region=westeurope"
+ask "/v1/decide?account=EA-771203&subaccount=9e1c7b35-2a84-4d6f-8c01-e4b9a7d3f562&service=Storage%20Accounts&region=northeurope&capability=object-storage"
+printf '$ curl -H X-Probity-Account: EA-880412 ... /v1/authz   (nginx auth_request)\n'
+curl -s -o /dev/null -w '%{http_code} X-Probity-Case: %header{x-probity-case}\n' \
+	-H 'X-Probity-Account: EA-880412' -H 'X-Probity-Subaccount: b21e9d07-45c3-4f8e-8d2a-71c0e5a9f316' \
+	-H 'X-Probity-Service: Azure AI Services' -H 'X-Probity-Capability: speech-to-text' \
+	-H 'X-Probity-Region: westeurope' "127.0.0.1:$PORT/v1/authz"
+printf '$ curl /metrics | grep probity_decisions\n'
+curl -s "127.0.0.1:$PORT/metrics" | grep '^probity_decisions' || true
+kill -TERM "$SERVE"
+wait "$SERVE" || true
+trap - EXIT
+echo "server stopped; $(wc -l < "$DEMO/decisions.jsonl") decisions logged in build/demo/decisions.jsonl"
+
+say "11. The profile of the flagged customer: what it uses, where, how much, and what changed"
+run "$P" profile "$WS" "Varnia Interior Ministry" --by capability,region \
+	--chart "$DEMO/varnia-by-capability.svg" \
+	--chart-series "$DEMO/varnia-storage-westeurope.svg" --series object-storage
+run "$P" profile "$WS" "Varnia Interior Ministry" --by country,month --unit GB-Months \
+	--from 2026-07 --no-detect
+run "$P" profile "$WS" "Varnia Interior Ministry" --by subaccount --unit GB-Months --no-detect \
+	--chart "$DEMO/varnia-storage-by-subaccount.svg"
+# The story, checked: storage in westeurope shifted up in March 2025 (month 5
+# of the export), driven by the new sub-account varnia-intercept-1.
+change=$("$P" profile "$WS" "Varnia Interior Ministry" --by capability,region --changes --csv |
+	grep '^"object-storage, westeurope (GB-Months)",' | head -1)
+start=$(echo "$change" | cut -d, -f6)
+driver=$(echo "$change" | awk -F, '{print $(NF-2)}')
+if [ "${start:0:7}" = 2025-03 ] && [ "$driver" = b21e9d07-45c3-4f8e-8d2a-71c0e5a9f316 ]; then
+	echo "storage in westeurope shifted up from $start, driven by sub-account $driver (varnia-intercept-1)"
+else
+	echo "demo: the storage change is not the expected one: '$change'" >&2
+	exit 1
+fi
+echo "charts: $DEMO/varnia-by-capability.svg, $DEMO/varnia-storage-westeurope.svg," \
+	"$DEMO/varnia-storage-by-subaccount.svg"

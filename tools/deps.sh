@@ -7,10 +7,13 @@ set -eu
 PACKAGES="
   gcc make pkg-config
   libsqlite3-dev libsodium-dev libssl-dev zlib1g-dev libzstd-dev libisal-dev
-  libjansson-dev
+  libjansson-dev libyaml-dev
+  libgmime-3.0-dev notmuch
+  postgresql
   sqlite3 python3 gzip zstd
   nginx curl
   golang-go golang-golang-x-mod-dev
+  chromium
 "
 
 missing=""

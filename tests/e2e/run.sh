@@ -30,6 +30,8 @@ cd "$ROOT"
 BUILD=$(cd "$BUILD" && pwd)
 export PROBITY=$BUILD/probity ROOT DATA=$ROOT/tests/data PB_BUILD=$BUILD
 export PROBITY_DATA=$ROOT/data
+# the default first user of "probity init" is the login name: make it fixed
+export USER=pbtest
 # Permission checks mean nothing to root: cases run such commands as $ASUSER,
 # an unprivileged user when the suite runs as root.
 if [ "$(id -u)" = 0 ]; then

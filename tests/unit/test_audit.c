@@ -382,16 +382,18 @@ static void t_case_flow(void)
 	uint64_t sz = log_size(w);
 	CHECK_INT(pb_case_add_finding(w, "alice", id, "F-1", NULL, &err), PB_ENOENT);
 	CHECK(strstr(err.message, "no finding 'F-1'") != NULL);
+	/* a finding as the policy module stores it (schema 5: policy_scan, finding) */
 	pb__db_exec(w->db,
-	            "CREATE TABLE finding (id TEXT PRIMARY KEY, indicator TEXT, value REAL);"
-	            "INSERT INTO finding VALUES ('F-1', 'storage-growth', 2.5)",
+	            "INSERT INTO policy_scan VALUES (1, 'p', 'h', 'text', 20000, 'customers', 'now', 1, 1);"
+	            "INSERT INTO finding VALUES (1, 1, 'p', 'h', 'storage-growth', 'high', 'customer', "
+	            "'c', 20000, 'now', '{}')",
 	            &err);
-	CHECK_INT(pb_case_add_finding(w, "alice", id, "F-2", NULL, &err), PB_ENOENT);
+	CHECK_INT(pb_case_add_finding(w, "alice", id, "2", NULL, &err), PB_ENOENT);
 	CHECK_INT(log_size(w), sz);
-	CHECK_OK(pb_case_add_finding(w, "alice", id, "F-1", &idx, &err), &err);
+	CHECK_OK(pb_case_add_finding(w, "alice", id, "1", &idx, &err), &err);
 	pb_audit_list(w, 0, idx, 1, grab_entry, entry, &err);
 	CHECK(strstr(entry, "\"action\":\"case.finding\"") != NULL);
-	CHECK(strstr(entry, "\"ref\":\"F-1\"") != NULL);
+	CHECK(strstr(entry, "\"ref\":\"1\"") != NULL);
 	/* another module's evidence, in its own transaction */
 	CHECK_INT(pb__case_add_evidence(w, id, "search", "q1", NULL, "{\"hits\":3}", "alice", &err),
 	          PB_ESTATE);

@@ -83,6 +83,25 @@ static void t_json(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (pb__json_object_check(bad[i], strlen(bad[i]), false))
 			UNIT_FAIL_("accepted bad JSON %s", bad[i]);
+	/* the same verdicts on CSV-escaped text, where every quote is doubled */
+	const char *all[sizeof(good) / sizeof(good[0]) + sizeof(bad) / sizeof(bad[0])];
+	size_t na = 0;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		all[na++] = good[i];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		all[na++] = bad[i];
+	for (size_t i = 0; i < na; i++) {
+		char esc[256];
+		size_t o = 0;
+		for (const char *p = all[i]; *p && o + 2 < sizeof(esc); p++) {
+			if (*p == '"')
+				esc[o++] = '"';
+			esc[o++] = *p;
+		}
+		bool want = pb__json_object_check(all[i], strlen(all[i]), false);
+		if (pb__json_object_check_csv(esc, o, false, true) != want)
+			UNIT_FAIL_("escaped form of %s judged differently", all[i]);
+	}
 	/* nested values only where the column allows them */
 	CHECK(pb__json_object_check("{\"Elements\": [{\"a\": 1}]}", 24, true));
 	/* deep nesting stops at the cap instead of recursing without end */

@@ -63,14 +63,25 @@ static void sort_lines(struct pb_buf *b)
 	free(copy);
 }
 
+/* A new workspace in a temporary folder with an admin "tester" acting. */
+static struct pb_ws *fresh_ws(char **dir, char **wsdir)
+{
+	*dir = unit_tmpdir();
+	*wsdir = pb__path_join(*dir, "ws");
+	struct pb_error err = { 0 };
+	struct pb_ws_init_options wo = { .user = "tester" };
+	struct pb_ws *ws = NULL;
+	CHECK_OK(pb_ws_init(*wsdir, &wo, &err), &err);
+	CHECK_OK(pb_ws_open(*wsdir, 0, &ws, &err), &err);
+	CHECK_OK(pb_user_add(ws, NULL, "tester", "admin", NULL, &err), &err);
+	return ws;
+}
+
 static void t_recompute_matches_store(void)
 {
-	char *dir = unit_tmpdir();
-	char *wsdir = pb__path_join(dir, "ws");
+	char *dir, *wsdir;
 	struct pb_error err = { 0 };
-	CHECK_OK(pb_ws_init(wsdir, NULL, &err), &err);
-	struct pb_ws *ws;
-	CHECK_OK(pb_ws_open(wsdir, 0, &ws, &err), &err);
+	struct pb_ws *ws = fresh_ws(&dir, &wsdir);
 	struct pb_ingest_report rep;
 	const char *file = "tests/data/focus/samples/focus-1.0-sample-1000.csv";
 	CHECK_OK(pb_usage_ingest(ws, cat, file, NULL, &rep, &err), &err);
@@ -133,12 +144,9 @@ static bool stop_now(void *ctx, const struct pb_progress *p)
 
 static void t_interrupt_and_readonly(void)
 {
-	char *dir = unit_tmpdir();
-	char *wsdir = pb__path_join(dir, "ws");
+	char *dir, *wsdir;
 	struct pb_error err = { 0 };
-	CHECK_OK(pb_ws_init(wsdir, NULL, &err), &err);
-	struct pb_ws *ws;
-	CHECK_OK(pb_ws_open(wsdir, 0, &ws, &err), &err);
+	struct pb_ws *ws = fresh_ws(&dir, &wsdir);
 	struct pb_ingest_report rep;
 	int calls = 0;
 	struct pb_ingest_options o = { .progress = stop_now, .progress_ctx = &calls };

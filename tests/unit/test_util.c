@@ -41,6 +41,48 @@ static void t_dec_parse_forms(void)
 	CHECK_STR(dec_text(v), "123456789012345678901.5");
 }
 
+/* The fast path (plain digits) and the general path (forced by writing the
+ * same number with an exponent) agree. */
+static void t_dec_paths_agree(void)
+{
+	uint64_t x = 88172645463325252ULL;
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		int intd = (int)(x % 10), fracd = (int)((x >> 8) % 17);
+		char a[64], b[80];
+		size_t o = 0;
+		if (x & 0x10000)
+			a[o++] = '-';
+		uint64_t y = x;
+		for (int k = 0; k <= intd; k++, y /= 7)
+			a[o++] = (char)('0' + y % 10);
+		char digits[40];
+		size_t nd = 0;
+		for (size_t k = (a[0] == '-'); k < o; k++)
+			digits[nd++] = a[k];
+		if (fracd) {
+			a[o++] = '.';
+			for (int k = 0; k < fracd; k++, y /= 3) {
+				a[o++] = (char)('0' + y % 10);
+				digits[nd++] = a[o - 1];
+			}
+		}
+		a[o] = '\0';
+		digits[nd] = '\0';
+		snprintf(b, sizeof(b), "%s%se-%d", a[0] == '-' ? "-" : "", digits, fracd);
+		pb_dec va, vb;
+		unsigned fa, fb;
+		if (pb__dec_parse(a, o, &va, &fa) != PB_OK ||
+		    pb__dec_parse(b, strlen(b), &vb, &fb) != PB_OK || va != vb ||
+		    (fa & PB_DEC_ROUNDED) != (fb & PB_DEC_ROUNDED)) {
+			UNIT_FAIL_("'%s' and '%s' parse differently", a, b);
+			break;
+		}
+	}
+}
+
 static void t_dec_parse_bad(void)
 {
 	pb_dec v;
@@ -224,6 +266,7 @@ static void t_error_format(void)
 int main(void)
 {
 	RUN(t_dec_parse_forms);
+	RUN(t_dec_paths_agree);
 	RUN(t_dec_parse_bad);
 	RUN(t_dec_sum_exact);
 	RUN(t_dec_mul);

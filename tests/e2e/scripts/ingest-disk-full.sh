@@ -20,14 +20,20 @@ fi
 run_in_mount() { # everything that needs the mount runs in one shell
 	cat > inner.sh <<INNER
 set -u
-mount -t tmpfs -o size=400k tmpfs "$TMP/mnt" || exit 9
+mount -t tmpfs -o size=16m tmpfs "$TMP/mnt" || exit 9
 "$PROBITY" init "$TMP/mnt/ws" >/dev/null || exit 8
 "$PROBITY" ingest "$TMP/mnt/ws" "$ROOT/tests/data/ingest/good-1.2.csv" >/dev/null || exit 7
+# fill the disk, leaving a little room: whatever the schema's size, the next
+# big ingest cannot fit
+dd if=/dev/zero of="$TMP/mnt/filler" bs=64k 2>/dev/null
+rm -f "$TMP/mnt/filler"
+dd if=/dev/zero of="$TMP/mnt/filler" bs=64k count=\$(( \$(df --output=avail -k "$TMP/mnt" | tail -1) / 64 - 3 )) 2>/dev/null
 sqlite3 "$TMP/mnt/ws/probity.db" .dump > "$TMP/before.txt"
 "$PROBITY" ingest "$TMP/mnt/ws" mid.csv > "$TMP/out.txt" 2> "$TMP/err.txt"
 echo \$? > "$TMP/rc.txt"
 sqlite3 "$TMP/mnt/ws/probity.db" .dump > "$TMP/after.txt"
 find "$TMP/mnt/ws/rejects" "$TMP/mnt/ws/sources" -type f > "$TMP/files.txt"
+rm -f "$TMP/mnt/filler"  # room again: the workspace works as before
 "$PROBITY" ingest "$TMP/mnt/ws" "$ROOT/tests/data/ingest/header-only.csv" > "$TMP/small.txt" 2>&1
 echo \$? > "$TMP/rc2.txt"
 umount "$TMP/mnt"

@@ -2,10 +2,11 @@
 # serve-nginx.sh - a real gateway in front of probity: Debian's nginx on
 # 127.0.0.1 with its own config and prefix, auth_request to probity serve, and a
 # toy upstream standing for the provider's storage, AI and security APIs.
-# Everything is started here and stopped by pid.
+# The rules come from a real enforcement plan (plan new, two approvals,
+# apply) and go away with its rollback. Everything is started here and
+# stopped by pid.
 . "$(dirname "$0")/../lib.sh"
 SCRIPT_NAME=serve-nginx
-PBE=$PB_BUILD/tools/pb-entitle
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 if [ ! -x "$NGINX" ]; then
 	fail "nginx is not installed (tools/deps.sh installs it)"
@@ -14,8 +15,21 @@ if [ ! -x "$NGINX" ]; then
 fi
 WS=$TMP/ws
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-"$PROBITY" init "$WS" >/dev/null
-"$PBE" "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
+"$PROBITY" init --no-user "$WS" >/dev/null
+{
+	"$PROBITY" user add "$WS" root --role admin
+	"$PROBITY" user add "$WS" alice --role analyst --as root
+	"$PROBITY" user add "$WS" bob --role approver --as root
+	"$PROBITY" user add "$WS" dana --role approver --as root
+	"$PROBITY" customer add "$WS" "Ministry of the Interior" --account IMOD-7F3A --as alice
+	"$PROBITY" case open "$WS" --as alice --customer "Ministry of the Interior" --title "Report" --trigger "press report"
+	"$PROBITY" plan new "$WS" 1 --as alice --disable 'category=Storage country=NL' \
+		--disable 'capability=speech-to-text,translation' --keep 'category=Security'
+	"$PROBITY" plan approve "$WS" 1 --as bob
+	"$PROBITY" plan approve "$WS" 1 --as dana
+	"$PROBITY" plan apply "$WS" 1 --as alice
+} >"$TMP/setup.log" 2>&1
+check "plan 1 applied (entitlements version 1)" grep -q 'applied plan 1: entitlements version 1' "$TMP/setup.log"
 PP=$(free_port); GP=$(free_port); UP=$(free_port)
 "$PROBITY" serve "$WS" --listen 127.0.0.1:$PP --workers 1 --reload-ms 50 --quiet 2>"$TMP/serve.err" &
 SPID=$!
@@ -34,8 +48,8 @@ call() { # tenant path region -> status; headers in $TMP/h
 	curl -s -D "$TMP/h" -o "$TMP/b" -w '%{http_code}' -H "X-Tenant: $1" -H "X-Region: $3" "$G$2"
 }
 check "flagged account: storage in westeurope is 403" test "$(call IMOD-7F3A /storage/blob/x westeurope)" = 403
-check "... with the case header" grep -qi '^X-Probity-Case: 2025-007' "$TMP/h"
-check "... and the plan header" grep -qi '^X-Probity-Plan: 1' "$TMP/h"
+check "... with the case header" grep -qi $'^X-Probity-Case: 1\r$' "$TMP/h"
+check "... and the plan header" grep -qi $'^X-Probity-Plan: 1\r$' "$TMP/h"
 check "flagged account: speech is 403" test "$(call IMOD-7F3A /speech/recognize eastus)" = 403
 check "flagged account: translation is 403" test "$(call IMOD-7F3A /translate/text eastus)" = 403
 check "flagged account: storage in northeurope passes" test "$(call IMOD-7F3A /storage/blob/x northeurope)" = 200
@@ -44,8 +58,9 @@ check "... and reaches the upstream" grep -q 'upstream security' "$TMP/b"
 check "other customer: storage passes" test "$(call OTHER-9 /storage/blob/x westeurope)" = 200
 check "other customer: speech passes" test "$(call OTHER-9 /speech/recognize eastus)" = 200
 check "no tenant header: refused (500, fail closed)" test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Region: eastus' "$G/security/alerts")" = 500
-# rollback: the same calls pass within a second
-"$PBE" "$WS" remove 1 >/dev/null
+# rollback (an approver, with a reason): the same calls pass within a second
+"$PROBITY" plan rollback "$WS" 1 --as bob --reason "appeal upheld" >"$TMP/rollback.log" 2>&1
+check "plan 1 rolled back (version 2)" grep -q 'entitlements version 2' "$TMP/rollback.log"
 t0=$(date +%s%N); ok_all=0
 while [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 1000 ]; do
 	if [ "$(call IMOD-7F3A /storage/blob/x westeurope)" = 200 ] && [ "$(call IMOD-7F3A /speech/recognize eastus)" = 200 ]; then ok_all=1; break; fi

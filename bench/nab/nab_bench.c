@@ -1,0 +1,300 @@
+/* nab_bench.c - probity's change detector on the Numenta Anomaly Benchmark.
+ *
+ * Runs pb_detect_series with one configuration over every NAB series, scores
+ * the per-point output with NAB's rules (nab.c), and times the detector
+ * against a peer run in the same process on the same points: NAB's own
+ * windowed-Gaussian baseline (a z-score against the mean and deviation of the
+ * previous 6400 points, refreshed every 100 points), written here in C.
+ *
+ * usage: nab_bench [--nab DIR] [--runs N] [--json FILE] [--set NAME=VALUE]...
+ *        nab_bench --results DETECTOR [--nab DIR]   score NAB's published
+ *                                                   per-row results
+ */
+#include "nab.h"
+#include "probity.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* NAB's windowed Gaussian, from its description: the score of a point is
+ * 1 - Q(|z|) where z is its distance from the window mean in standard
+ * deviations; the window holds up to 6400 earlier points and is refreshed
+ * every 100 points once full. */
+static void windowed_gaussian(const double *v, size_t n, double *score)
+{
+	const size_t wsize = 6400, step = 100;
+	double sum = 0, sq = 0, mean = 0, sd = 1;
+	size_t have = 0;  /* points in the window */
+	size_t wstart = 0; /* first point of the window */
+	size_t pending = 0;
+	for (size_t i = 0; i < n; i++) {
+		double a = 0;
+		if (have > 0) {
+			double z = fabs(v[i] - mean) / sd;
+			a = 1 - 0.5 * erfc(z / sqrt(2.0));
+		}
+		score[i] = a;
+		if (have < wsize) {
+			sum += v[i];
+			sq += v[i] * v[i];
+			have++;
+		} else if (++pending == step) {
+			for (size_t j = 0; j < step; j++) {
+				double o = v[wstart + j], x = v[wstart + wsize + j];
+				sum += x - o;
+				sq += x * x - o * o;
+			}
+			wstart += step;
+			pending = 0;
+		} else {
+			continue;
+		}
+		mean = sum / (double)have;
+		double var = sq / (double)have - mean * mean;
+		sd = var > 0 ? sqrt(var) : 0;
+		if (sd == 0)
+			sd = 0.000001;
+	}
+}
+
+static int set_option(struct pb_detect_config *c, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	if (!eq)
+		return -1;
+	size_t l = (size_t)(eq - kv);
+	char *end;
+	double x = strtod(eq + 1, &end);
+	if (*end)
+		return -1;
+#define U(name)                                                   \
+	if (l == strlen(#name) && !strncmp(kv, #name, l)) {        \
+		c->name = (uint32_t)x;                             \
+		return 0;                                          \
+	}
+#define D(name)                                                   \
+	if (l == strlen(#name) && !strncmp(kv, #name, l)) {        \
+		c->name = x;                                       \
+		return 0;                                          \
+	}
+	U(window) U(scales) U(period) U(season_halflife) U(quiet) U(hold) U(warmup) U(memory)
+	D(season_gain) D(noise_floor) D(min_ratio) D(release_ratio) D(escalate_ratio)
+	D(min_impact) D(min_pct)
+#undef U
+#undef D
+	return -1;
+}
+
+/* Scores NAB's published per-row results of one detector at its stored
+ * thresholds and by a fresh sweep. */
+static int score_results(const char *root, struct nab_corpus *c, const char *det)
+{
+	char e[512], path[4096];
+	double **sc = calloc(c->nfiles, sizeof(*sc));
+	int rc = 1;
+	if (!sc)
+		return 1;
+	for (size_t i = 0; i < c->nfiles; i++) {
+		const char *nm = c->files[i].name, *sl = strchr(nm, '/');
+		static const char *const cols[] = { "anomaly_score" };
+		size_t n = 0;
+		snprintf(path, sizeof(path), "%s/results/%s/%.*s/%s_%s", root, det, (int)(sl - nm), nm,
+		         det, sl + 1);
+		if (nab_csv_read(path, cols, 1, &sc[i], &n, e, sizeof(e)) != 0) {
+			fprintf(stderr, "nab_bench: %s\n", e);
+			goto out;
+		}
+		if (n != c->files[i].n) {
+			fprintf(stderr, "nab_bench: %s: %zu rows, the data file has %zu\n", path, n,
+			        c->files[i].n);
+			goto out;
+		}
+	}
+	for (int p = 0; p < NAB_NPROFILES; p++) {
+		struct nab_result s = nab_sweep(c, sc, &nab_profiles[p]);
+		struct nab_result one = nab_corpus_score(c, sc, 1.0, &nab_profiles[p]);
+		printf("%s %-20s at 1.0: %8.4f raw, %6.2f; swept: threshold %.6f, %8.4f raw, %6.2f\n",
+		       det, nab_profiles[p].name, one.raw, one.normalised, s.threshold, s.raw,
+		       s.normalised);
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < c->nfiles; i++)
+		free(sc[i]);
+	free(sc);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "nab", required_argument, NULL, 'n' },  { "runs", required_argument, NULL, 'r' },
+		{ "json", required_argument, NULL, 'j' }, { "set", required_argument, NULL, 's' },
+		{ "results", required_argument, NULL, 'R' },
+		{ "per-file", no_argument, NULL, 'f' },  { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *root = "../shared/data/nab", *json = NULL, *results = NULL;
+	int runs = 5, per_file = 0, ch;
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n': root = optarg; break;
+		case 'r': runs = (int)strtol(optarg, NULL, 10); break;
+		case 'j': json = optarg; break;
+		case 'R': results = optarg; break;
+		case 'f': per_file = 1; break;
+		case 's':
+			if (set_option(&cfg, optarg) != 0) {
+				fprintf(stderr, "nab_bench: bad --set '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			printf("usage: nab_bench [--nab DIR] [--runs N] [--json FILE] [--per-file]\n"
+			       "                 [--set NAME=VALUE]...\n"
+			       "       nab_bench --results DETECTOR [--nab DIR]\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (runs < 1)
+		runs = 1;
+	struct nab_corpus c;
+	char e[512];
+	if (nab_corpus_load(root, &c, e, sizeof(e)) != 0) {
+		fprintf(stderr, "nab_bench: %s\n", e);
+		return 1;
+	}
+	if (results) {
+		int rc = score_results(root, &c, results);
+		nab_corpus_free(&c);
+		return rc;
+	}
+	struct pb_error err = { 0 };
+	if (pb_detect_config_check(&cfg, &err) != PB_OK) {
+		fprintf(stderr, "nab_bench: %s\n", err.message);
+		return 2;
+	}
+
+	size_t total = 0;
+	double **sc = calloc(c.nfiles, sizeof(*sc)), **peer = calloc(c.nfiles, sizeof(*peer));
+	struct pb_point **pts = calloc(c.nfiles, sizeof(*pts));
+	size_t nchanges = 0;
+	for (size_t i = 0; i < c.nfiles; i++) {
+		struct nab_file *f = &c.files[i];
+		sc[i] = malloc(f->n * sizeof(double));
+		peer[i] = malloc(f->n * sizeof(double));
+		pts[i] = malloc(f->n * sizeof(struct pb_point));
+		for (size_t j = 0; j < f->n; j++) {
+			pts[i][j].t = f->t[j];
+			pts[i][j].v = f->v[j];
+		}
+		total += f->n;
+	}
+
+	/* Timing: after one warm-up, `runs` alternating runs of probity and the peer. */
+	double *tp = calloc((size_t)runs, sizeof(double)), *tq = calloc((size_t)runs, sizeof(double));
+	for (int r = -1; r < runs; r++) {
+		double t0 = mono();
+		nchanges = 0;
+		for (size_t i = 0; i < c.nfiles; i++) {
+			struct pb_change *chg;
+			size_t nc;
+			if (pb_detect_series(&cfg, pts[i], c.files[i].n, &chg, &nc, sc[i], &err) != PB_OK) {
+				fprintf(stderr, "nab_bench: %s: %s\n", c.files[i].name, err.message);
+				return 1;
+			}
+			nchanges += nc;
+			free(chg);
+		}
+		double t1 = mono();
+		for (size_t i = 0; i < c.nfiles; i++)
+			windowed_gaussian(c.files[i].v, c.files[i].n, peer[i]);
+		double t2 = mono();
+		if (r >= 0) {
+			tp[r] = t1 - t0;
+			tq[r] = t2 - t1;
+		}
+	}
+	qsort(tp, (size_t)runs, sizeof(double), cmp_double);
+	qsort(tq, (size_t)runs, sizeof(double), cmp_double);
+	double pps = (double)total / tp[runs / 2], peer_pps = (double)total / tq[runs / 2];
+
+	printf("nab: %zu series, %zu points, %zu windows; probity raised %zu changes\n", c.nfiles,
+	       total, c.nwindows, nchanges);
+	const double thr = cfg.min_ratio / (1 + cfg.min_ratio);
+	struct nab_result swept[NAB_NPROFILES], fixed[NAB_NPROFILES], pswept[NAB_NPROFILES];
+	for (int p = 0; p < NAB_NPROFILES; p++) {
+		swept[p] = nab_sweep(&c, sc, &nab_profiles[p]);
+		/* the default threshold: a score strictly above min_ratio's */
+		fixed[p] = nab_corpus_score(&c, sc, nextafter(thr, 2.0), &nab_profiles[p]);
+		pswept[p] = nab_sweep(&c, peer, &nab_profiles[p]);
+		printf("nab %s: probity %.1f, peer windowedGaussian %.1f, ratio %.2f"
+		       " (probity swept threshold %.6f; at its default threshold %.1f)\n",
+		       nab_profiles[p].name, swept[p].normalised, pswept[p].normalised,
+		       swept[p].normalised / pswept[p].normalised, swept[p].threshold,
+		       fixed[p].normalised);
+	}
+	printf("nab speed: probity %.2f Mpoints/s, peer windowedGaussian %.2f Mpoints/s, ratio %.2f"
+	       " (median of %d runs, one core; min-max probity %.2f-%.2f)\n",
+	       pps / 1e6, peer_pps / 1e6, pps / peer_pps, runs, total / tp[runs - 1] / 1e6,
+	       total / tp[0] / 1e6);
+	if (per_file) {
+		for (size_t i = 0; i < c.nfiles; i++) {
+			struct nab_file *f = &c.files[i];
+			double s = nab_file_score(f, sc[i], swept[0].threshold, &nab_profiles[0]);
+			printf("  %-58s %8.3f over %zu windows\n", f->name, s, f->nwin);
+		}
+	}
+	if (json) {
+		FILE *jf = fopen(json, "w");
+		if (!jf) {
+			perror(json);
+			return 1;
+		}
+		fprintf(jf, "{\n  \"series\": %zu, \"points\": %zu, \"windows\": %zu,\n", c.nfiles,
+		        total, c.nwindows);
+		for (int p = 0; p < NAB_NPROFILES; p++)
+			fprintf(jf,
+			        "  \"%s\": {\"probity\": %.4f, \"probity_threshold\": %.6f,"
+			        " \"probity_default_threshold\": %.4f, \"peer_windowedGaussian\": %.4f},\n",
+			        nab_profiles[p].name, swept[p].normalised, swept[p].threshold,
+			        fixed[p].normalised, pswept[p].normalised);
+		fprintf(jf,
+		        "  \"points_per_second\": {\"probity\": %.0f, \"peer_windowedGaussian\": %.0f,"
+		        " \"runs\": %d}\n}\n",
+		        pps, peer_pps, runs);
+		fclose(jf);
+	}
+	for (size_t i = 0; i < c.nfiles; i++) {
+		free(sc[i]);
+		free(peer[i]);
+		free(pts[i]);
+	}
+	free(sc);
+	free(peer);
+	free(pts);
+	free(tp);
+	free(tq);
+	nab_corpus_free(&c);
+	return 0;
+}

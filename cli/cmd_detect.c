@@ -1,0 +1,407 @@
+/* cmd_detect.c - probity detect: find level shifts and spikes in a series read
+ * from a CSV file, name the column that drives each change, draw charts. */
+#include "cli.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define INPUT_LIMIT (512u << 20) /* bytes of CSV read at most */
+
+static const char usage_text[] =
+	"usage: probity detect [options] FILE.csv\n"
+	"\n"
+	"Finds the sudden changes (level shifts and spikes) in a series and names the\n"
+	"component that drives each one. FILE.csv (or - for standard input) has a\n"
+	"header line, a time in its first column (2024-03-01, 2024-03-01T10:00:00Z,\n"
+	"...) and one or more value columns, for example one per sub-account, region\n"
+	"or service; the series is their sum, and the driver of a change is the\n"
+	"column whose own change explains most of it. Empty cells count as 0.\n"
+	"\n"
+	"Each change is reported with its start, the point that raised it, its kind\n"
+	"(spike: back within a few points; shift: the level stayed), the expected\n"
+	"value (median of the recent window, or of the same time in the last periods\n"
+	"when the series is seasonal) against the actual one, and its size. One shift\n"
+	"raises one change. docs/detection.md explains the method and its settings.\n"
+	"\n"
+	"options:\n"
+	"  --chart FILE.svg         write a line chart of the series with the changes\n"
+	"                           marked (start, expected against actual)\n"
+	"  --chart-stacked FILE.svg write a stacked area chart of the value columns\n"
+	"  --title TEXT             the charts' title (default: the file name)\n"
+	"  --label TEXT             what the values measure, for the y axis (\"Storage\")\n"
+	"  --unit UNIT              the values' unit, on the axis (\"GB-Months\")\n"
+	"  --min-impact X           report only changes of at least X units (default 0)\n"
+	"  --min-pct P              ... and of at least P percent of the expected value\n"
+	"                           (default 0)\n"
+	"  --window N               points in the level baseline (default 700; 8 or more)\n"
+	"  --period N|auto|none     seasonal period in points (default auto: a day for\n"
+	"                           sub-daily series, a week for daily ones)\n"
+	"  --warmup N               deviations seen before a change may be raised\n"
+	"                           (default 64)\n"
+	"  --csv                    print the changes as CSV\n"
+	"  --json                   print the changes as a JSON array\n"
+	"  -h, --help               show this help\n"
+	"\n"
+	"Exit status: 0 when the series was read (with or without changes), 1 when\n"
+	"it could not be, 2 for a usage error.\n"
+	"\n"
+	"example:\n"
+	"  probity detect --unit GB-Months --min-pct 10 --chart storage.svg \\\n"
+	"      storage-westeurope-by-subaccount.csv\n";
+
+/* Reads a whole file (or standard input for "-") of at most INPUT_LIMIT bytes. */
+static int read_all(const char *path, char **out, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f)
+		return cli_failf("cannot open '%s': %s", path, strerror(errno));
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	int rc = 0;
+	while (buf) {
+		if (n == cap) {
+			if (cap >= INPUT_LIMIT) {
+				rc = cli_failf("'%s' is larger than %u MB", path, INPUT_LIMIT >> 20);
+				break;
+			}
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f))
+				rc = cli_failf("cannot read '%s': %s", path, strerror(errno));
+			break;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	if (!buf)
+		return cli_failf("out of memory reading '%s'", path);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* "2024-03-01" when every time of the series is a midnight, else
+ * "2024-03-01T10:05:00Z". */
+static void fmt_time(int64_t t, bool dates, char *buf, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, cap, dates ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void fmt_num(double v, char *buf, size_t cap)
+{
+	if (isinf(v))
+		snprintf(buf, cap, "%s", v > 0 ? "inf" : "-inf");
+	else
+		snprintf(buf, cap, "%.6g", v);
+}
+
+/* One CSV record (RFC 4180 quoting) on standard output. */
+static void print_csv_row(const char *const *cells, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		const char *v = cells[j];
+		if (j)
+			putchar(',');
+		if (!strpbrk(v, ",\"\n\r")) {
+			fputs(v, stdout);
+			continue;
+		}
+		putchar('"');
+		for (; *v; v++) {
+			if (*v == '"')
+				putchar('"');
+			putchar(*v);
+		}
+		putchar('"');
+	}
+	putchar('\n');
+}
+
+static int write_svg(const char *path, char *svg, size_t len, struct pb_error *err)
+{
+	enum pb_status st = pb_chart_save(path, svg, len, err);
+	free(svg);
+	return st == PB_OK ? 0 : cli_fail(err);
+}
+
+int cmd_detect(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "chart", required_argument, NULL, 'c' },
+		{ "chart-stacked", required_argument, NULL, 's' },
+		{ "title", required_argument, NULL, 't' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "unit", required_argument, NULL, 'u' },
+		{ "min-impact", required_argument, NULL, 'I' },
+		{ "min-pct", required_argument, NULL, 'P' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "period", required_argument, NULL, 'p' },
+		{ "warmup", required_argument, NULL, 'W' },
+		{ "csv", no_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *chart = NULL, *stacked = NULL, *title = NULL, *label = NULL, *unit = NULL;
+	bool csv = false, json = false;
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	unsigned long ul;
+	int c;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'c': chart = optarg; break;
+		case 's': stacked = optarg; break;
+		case 't': title = optarg; break;
+		case 'l': label = optarg; break;
+		case 'u': unit = optarg; break;
+		case 'C': csv = true; break;
+		case 'J': json = true; break;
+		case 'I':
+		case 'P': {
+			double x = strtod(optarg, &end);
+			if (end == optarg || *end || !(x >= 0) || !isfinite(x))
+				return cli_usage("detect", "%s expects a number of 0 or more, not '%s'",
+				                 c == 'I' ? "--min-impact" : "--min-pct", optarg);
+			if (c == 'I')
+				cfg.min_impact = x;
+			else
+				cfg.min_pct = x;
+			break;
+		}
+		case 'w':
+			if (!cli_parse_uint("detect", "--window", optarg, PB_DETECT_MAX_WINDOW, &ul))
+				return 2;
+			if (ul < 8)
+				return cli_usage("detect", "--window needs at least 8 points, not %lu", ul);
+			cfg.window = (uint32_t)ul;
+			break;
+		case 'W':
+			if (!cli_parse_uint("detect", "--warmup", optarg, 1000000, &ul))
+				return 2;
+			cfg.warmup = (uint32_t)ul;
+			break;
+		case 'p':
+			if (!strcmp(optarg, "auto"))
+				cfg.period = 0;
+			else if (!strcmp(optarg, "none"))
+				cfg.period = PB_DETECT_NO_SEASON;
+			else if (!cli_parse_uint("detect", "--period", optarg, PB_DETECT_MAX_PERIOD, &ul))
+				return 2;
+			else if (ul < 2)
+				return cli_usage("detect", "--period is auto, none or a number of points from 2");
+			else
+				cfg.period = (uint32_t)ul;
+			break;
+		case 'h': return cli_help(usage_text);
+		default: return cli_usage("detect", "unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage("detect", "expected one CSV file");
+	if (csv && json)
+		return cli_usage("detect", "--csv and --json exclude each other");
+	const char *path = argv[optind];
+	if (!title)
+		title = path;
+
+	char *data = NULL;
+	size_t len = 0;
+	int rc = read_all(path, &data, &len);
+	if (rc)
+		return rc;
+	struct pb_error err = { 0 };
+	struct pb_series_table tab;
+	struct pb_change *ch = NULL;
+	struct pb_driver *dr = NULL;
+	struct pb_detect_component *comps = NULL;
+	size_t nch = 0;
+	rc = 1;
+	if (pb_series_table_parse(data, len, path, &tab, &err) != PB_OK) {
+		cli_fail(&err);
+		goto out;
+	}
+	if (pb_detect_series(&cfg, tab.total, tab.n, &ch, &nch, NULL, &err) != PB_OK) {
+		cli_fail(&err);
+		goto out;
+	}
+	comps = calloc(tab.ncols, sizeof(*comps));
+	dr = calloc(tab.ncols * (nch ? nch : 1), sizeof(*dr));
+	if (!comps || !dr) {
+		cli_failf("out of memory");
+		goto out;
+	}
+	for (size_t k = 0; k < tab.ncols; k++) {
+		comps[k].name = tab.names[k];
+		comps[k].values = tab.values + k * tab.n;
+	}
+	for (size_t k = 0; k < nch; k++) {
+		if (ch[k].base_from < ch[k].base_to &&
+		    pb_detect_drivers(&ch[k], comps, tab.ncols, tab.n, dr + k * tab.ncols, &err) != PB_OK) {
+			cli_fail(&err);
+			goto out;
+		}
+		if (ch[k].base_from >= ch[k].base_to)
+			dr[k * tab.ncols].component = SIZE_MAX; /* no baseline: no driver */
+	}
+
+	bool dates = true;
+	for (size_t i = 0; i < tab.n && dates; i++)
+		dates = tab.times[i] % 86400 == 0;
+
+	if (json) {
+		json_t *a = json_array();
+		for (size_t k = 0; k < nch; k++) {
+			const struct pb_change *x = &ch[k];
+			const struct pb_driver *d = &dr[k * tab.ncols];
+			char ts[32], td[32], te[32];
+			fmt_time(x->t_start, dates, ts, sizeof(ts));
+			fmt_time(x->t_detected, dates, td, sizeof(td));
+			fmt_time(x->t_end, dates, te, sizeof(te));
+			json_t *o = json_object();
+			json_object_set_new(o, "start", json_string(ts));
+			json_object_set_new(o, "detected", json_string(td));
+			json_object_set_new(o, "end", json_string(te));
+			json_object_set_new(o, "start_index", json_integer((json_int_t)x->start));
+			json_object_set_new(o, "kind", json_string(pb_change_kind_name(x->kind)));
+			json_object_set_new(o, "direction", json_string(x->direction > 0 ? "up" : "down"));
+			json_object_set_new(o, "baseline", json_string(x->seasonal ? "seasonal" : "level"));
+			json_object_set_new(o, "period", json_integer(x->period));
+			json_object_set_new(o, "scale", json_integer(x->scale));
+			json_object_set_new(o, "expected", json_real(x->expected));
+			json_object_set_new(o, "actual", json_real(x->actual));
+			json_object_set_new(o, "delta", json_real(x->delta));
+			json_object_set_new(o, "pct", isfinite(x->pct) ? json_real(x->pct) : json_null());
+			json_object_set_new(o, "ratio", isfinite(x->ratio) ? json_real(x->ratio) : json_null());
+			json_object_set_new(o, "score", json_real(x->score));
+			json_object_set_new(o, "mean_over_change", json_real(x->event_mean));
+			json_t *drv = json_array();
+			for (size_t j = 0; d->component != SIZE_MAX && j < tab.ncols; j++) {
+				json_t *e = json_object();
+				json_object_set_new(e, "name", json_string(tab.names[d[j].component]));
+				json_object_set_new(e, "expected", json_real(d[j].expected));
+				json_object_set_new(e, "actual", json_real(d[j].actual));
+				json_object_set_new(e, "delta", json_real(d[j].delta));
+				json_object_set_new(e, "share", json_real(d[j].share));
+				json_array_append_new(drv, e);
+			}
+			json_object_set_new(o, "drivers", drv);
+			json_array_append_new(a, o);
+		}
+		char *s = json_dumps(a, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(a);
+	} else {
+		static const char *const hdr[] = { "start", "kind", "dir", "baseline", ">expected",
+		                                   ">actual", ">change", ">pct", "driver", ">share" };
+		struct cli_table t;
+		cli_table_init(&t, 10, hdr);
+		if (csv)
+			puts("start,kind,direction,baseline,expected,actual,change,pct,driver,share");
+		for (size_t k = 0; k < nch; k++) {
+			const struct pb_change *x = &ch[k];
+			const struct pb_driver *d = &dr[k * tab.ncols];
+			char ts[32], ex[32], ac[32], de[32], pc[32], base[32], share[32];
+			fmt_time(x->t_start, dates, ts, sizeof(ts));
+			fmt_num(x->expected, ex, sizeof(ex));
+			fmt_num(x->actual, ac, sizeof(ac));
+			fmt_num(x->delta, de, sizeof(de));
+			if (isfinite(x->pct))
+				snprintf(pc, sizeof(pc), "%+.1f%%", x->pct);
+			else
+				snprintf(pc, sizeof(pc), "new");
+			if (x->seasonal)
+				snprintf(base, sizeof(base), "seasonal/%u", x->period);
+			else
+				snprintf(base, sizeof(base), "level");
+			bool has_driver = d->component != SIZE_MAX;
+			if (has_driver)
+				snprintf(share, sizeof(share), "%.0f%%", 100 * d->share);
+			else
+				snprintf(share, sizeof(share), "-");
+			const char *cells[] = { ts,   pb_change_kind_name(x->kind),
+			                        x->direction > 0 ? "up" : "down",
+			                        base, ex, ac, de, pc,
+			                        has_driver ? tab.names[d->component] : "-", share };
+			if (csv)
+				print_csv_row(cells, 10);
+			else
+				cli_table_add(&t, cells);
+		}
+		if (!csv) {
+			char t0[32], t1[32];
+			fmt_time(tab.times[0], dates, t0, sizeof(t0));
+			fmt_time(tab.times[tab.n - 1], dates, t1, sizeof(t1));
+			if (nch)
+				cli_table_print(&t, stdout);
+			printf("%zu change%s in %zu points from %s to %s%s%s\n", nch, nch == 1 ? "" : "s",
+			       tab.n, t0, t1, unit ? "; values in " : "", unit ? unit : "");
+		}
+		cli_table_release(&t);
+	}
+
+	if (chart) {
+		struct pb_chart_options o = { .title = title, .y_label = label, .unit = unit };
+		char *svg;
+		size_t slen;
+		const char *name = tab.ncols == 1 ? tab.names[0] : "total";
+		if (pb_chart_changes(tab.total, tab.n, name, ch, nch, &o, &svg, &slen, &err) != PB_OK) {
+			cli_fail(&err);
+			goto out;
+		}
+		if (write_svg(chart, svg, slen, &err))
+			goto out;
+	}
+	if (stacked) {
+		struct pb_chart_options o = { .title = title, .y_label = label, .unit = unit };
+		struct pb_chart_series *ser = calloc(tab.ncols, sizeof(*ser));
+		char *svg;
+		size_t slen;
+		if (!ser) {
+			cli_failf("out of memory");
+			goto out;
+		}
+		for (size_t k = 0; k < tab.ncols; k++) {
+			ser[k].name = tab.names[k];
+			ser[k].values = tab.values + k * tab.n;
+		}
+		enum pb_status st = pb_chart_stacked(tab.times, tab.n, ser, tab.ncols, &o, &svg, &slen, &err);
+		free(ser);
+		if (st != PB_OK) {
+			cli_fail(&err);
+			goto out;
+		}
+		if (write_svg(stacked, svg, slen, &err))
+			goto out;
+	}
+	rc = 0;
+out:
+	free(dr);
+	free(comps);
+	free(ch);
+	pb_series_table_release(&tab);
+	free(data);
+	return rc;
+}

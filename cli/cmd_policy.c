@@ -1,0 +1,173 @@
+/* cmd_policy.c - probity policy: check a policy file, compile it to SQL, and
+ * print the tables the compiled SQL reads. */
+#include "cli.h"
+#include "util.h" /* pb__time_parse, pb__now */
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"usage: probity policy check FILE...\n"
+	"       probity policy sql [--dialect D] [--at DATE] FILE\n"
+	"       probity policy tables [--dialect D] [--usage] [WS]\n"
+	"\n"
+	"Policy files say, in YAML, what a breach of the acceptable-use policy looks\n"
+	"like in usage data: indicators (which usage, over which window, aggregated\n"
+	"how, against which threshold) and rules that combine them into findings with\n"
+	"a severity. docs/policy.md is the reference; policies/ has examples.\n"
+	"\n"
+	"  check    parse and check each FILE against the catalog; errors are printed\n"
+	"           as file:line:column: message (hint). Exit 0 when all are valid.\n"
+	"  sql      compile FILE's indicators into one SQL query over the table\n"
+	"           focus_cost_and_usage (FOCUS column names) and the catalog tables\n"
+	"           probity_region, probity_unit, probity_capability. The query gives\n"
+	"           one row per billing account and indicator (entity, kind, name,\n"
+	"           period, figure, infinite, fired, severity) and one per matched\n"
+	"           rule: the same findings as 'probity scan --all'.\n"
+	"  tables   print the DDL of those tables and the rows of the catalog tables\n"
+	"           (with WS: the capability of every service/meter/category seen in\n"
+	"           it; with --usage, also WS's daily aggregates as FOCUS rows)\n"
+	"\n"
+	"options:\n"
+	"  -d, --dialect D   sqlite, postgresql, duckdb, trino or spark (default sqlite)\n"
+	"      --at DATE     scan date YYYY-MM-DD; windows end the day before (default:\n"
+	"                    today, UTC)\n"
+	"  -u, --usage       tables: include the workspace's usage rows\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"examples:\n"
+	"  probity policy check policies/*.yaml\n"
+	"  probity policy sql --dialect postgresql --at 2026-11-01 policies/no-mass-surveillance.yaml\n";
+
+static int load_cat(struct pb_catalog **cat, char *dir, size_t cap)
+{
+	struct pb_error err = { 0 };
+	snprintf(dir, cap, "%s/catalog", cli_data_dir());
+	if (pb_catalog_load(dir, cat, &err))
+		return cli_fail(&err);
+	return 0;
+}
+
+static int do_check(int argc, char **argv)
+{
+	struct pb_catalog *cat = NULL;
+	char dir[4096];
+	int rc = load_cat(&cat, dir, sizeof(dir));
+	if (rc)
+		return rc;
+	for (int i = 0; i < argc; i++) {
+		struct pb_error err = { 0 };
+		struct pb_policy *p;
+		if (pb_policy_load(argv[i], cat, &p, &err)) {
+			char buf[1024];
+			fprintf(stderr, "%s\n", pb_error_format(&err, buf, sizeof(buf)));
+			rc = 1;
+			continue;
+		}
+		printf("%s: ok: policy '%s', %zu indicator%s, %zu rule%s, sha256 %s\n", argv[i],
+		       pb_policy_name(p), pb_policy_indicator_count(p),
+		       pb_policy_indicator_count(p) == 1 ? "" : "s", pb_policy_rule_count(p),
+		       pb_policy_rule_count(p) == 1 ? "" : "s", pb_policy_sha256(p));
+		pb_policy_free(p);
+	}
+	pb_catalog_free(cat);
+	return rc;
+}
+
+int cmd_policy(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dialect", required_argument, NULL, 'd' },
+		{ "at", required_argument, NULL, 'T' },
+		{ "usage", no_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum pb_sql_dialect d = PB_SQL_SQLITE;
+	const char *at = NULL;
+	bool usage = false;
+	int c;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "+d:uh", opts, NULL)) != -1) {
+		if (c == 'h')
+			return cli_help(usage_text);
+		return cli_usage("policy", "options go after the subcommand (check, sql, tables)");
+	}
+	if (optind >= argc)
+		return cli_usage("policy", "expects a subcommand: check, sql or tables");
+	const char *sub = argv[optind];
+	argc -= optind;
+	argv += optind;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "d:uh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (!pb_sql_dialect_parse(optarg, &d))
+				return cli_usage("policy", "unknown dialect '%s' (sqlite, postgresql, duckdb, "
+				                 "trino, spark)", optarg);
+			break;
+		case 'T':
+			at = optarg;
+			break;
+		case 'u':
+			usage = true;
+			break;
+		case 'h':
+			return cli_help(usage_text);
+		default:
+			return cli_usage("policy", "unknown option");
+		}
+	}
+	if (!strcmp(sub, "check")) {
+		if (optind >= argc)
+			return cli_usage("policy", "check expects one or more policy files");
+		return do_check(argc - optind, argv + optind);
+	}
+	struct pb_catalog *cat = NULL;
+	struct pb_error err = { 0 };
+	char dir[4096];
+	int rc;
+	if (!strcmp(sub, "sql")) {
+		if (argc - optind != 1)
+			return cli_usage("policy", "sql expects one policy file");
+		int64_t day = pb__floordiv(pb__now(), 86400);
+		if (at) {
+			int64_t t;
+			unsigned fl;
+			if (strlen(at) != 10 || !pb__time_parse(at, strlen(at), &t, &fl))
+				return cli_usage("policy", "--at expects a date YYYY-MM-DD, not '%s'", at);
+			day = pb__floordiv(t, 86400);
+		}
+		if ((rc = load_cat(&cat, dir, sizeof(dir))))
+			return rc;
+		struct pb_policy *p = NULL;
+		char *sql = NULL;
+		if (pb_policy_load(argv[optind], cat, &p, &err) || pb_policy_sql(p, d, day, &sql, &err))
+			rc = cli_fail(&err);
+		else
+			fputs(sql, stdout);
+		free(sql);
+		pb_policy_free(p);
+		pb_catalog_free(cat);
+		return rc;
+	}
+	if (!strcmp(sub, "tables")) {
+		if (argc - optind > 1)
+			return cli_usage("policy", "tables takes at most one workspace");
+		if (usage && argc - optind != 1)
+			return cli_usage("policy", "--usage needs a workspace");
+		if ((rc = load_cat(&cat, dir, sizeof(dir))))
+			return rc;
+		struct pb_ws *ws = NULL;
+		if (argc - optind == 1 && (rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws))) {
+			pb_catalog_free(cat);
+			return rc;
+		}
+		if (pb_policy_sql_tables(ws, cat, dir, d, usage, stdout, &err))
+			rc = cli_fail(&err);
+		pb_ws_close(ws);
+		pb_catalog_free(cat);
+		return rc;
+	}
+	return cli_usage("policy", "unknown subcommand '%s' (check, sql, tables)", sub);
+}

@@ -1,0 +1,696 @@
+/* cmd_profile.c - probity profile: what a customer consumes, where, how much,
+ * and how it changed; with charts. */
+#include "cli.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"usage: probity profile [options] WS CUSTOMER\n"
+	"\n"
+	"Shows what CUSTOMER consumed in the period, grouped by the dimensions of --by:\n"
+	"quantity (in its normalised unit) and billed cost as exact sums, the share of\n"
+	"the customer's spend, growth (quantity a day in the last period against the\n"
+	"one before, and against the first period with usage), and, where the\n"
+	"workspace also holds other customers' usage of the same thing (same region,\n"
+	"service, ... and unit), the customer's share of everyone's usage. Lines are\n"
+	"kept apart by unit and currency. Then the sudden changes of each series\n"
+	"(the line's daily consumption): level shifts and spikes, when they started,\n"
+	"expected against actual, their size in units and money, and the driver: the\n"
+	"sub-account, service, region or SKU that explains most of the change.\n"
+	"docs/profile.md explains every figure and the detection method.\n"
+	"\n"
+	"options:\n"
+	"  -f, --from DATE         first day of the period (YYYY-MM-DD, or YYYY-MM for\n"
+	"                          its first day); default: the first day with usage\n"
+	"  -t, --to DATE           last day (YYYY-MM-DD, or YYYY-MM for its last day);\n"
+	"                          default: the last day with usage\n"
+	"  -b, --by DIMS           comma-separated: account, subaccount, category,\n"
+	"                          subcategory, service, sku, capability, region,\n"
+	"                          country, and month or day; default\n"
+	"                          category,service,region\n"
+	"  -u, --unit UNIT         only usage in this normalised unit (GB-Months, Hours...)\n"
+	"      --csv               the lines (or with --changes the changes) as CSV\n"
+	"      --json              everything as one JSON object\n"
+	"      --changes           show the sudden changes only (table or CSV)\n"
+	"      --no-detect         do not look for sudden changes\n"
+	"      --min-cost AMOUNT   report a change only when it is worth at least AMOUNT\n"
+	"                          of money a day (default 1)\n"
+	"      --min-pct PCT       ... and at least PCT percent of the expected level\n"
+	"                          (default 10; a start from zero always passes)\n"
+	"      --window DAYS       days in the detector's baseline (median; default 28)\n"
+	"      --min-ratio R       a change must be R times larger than every earlier\n"
+	"                          deviation of its series (default 2)\n"
+	"      --chart FILE.svg    write a stacked area chart of consumption over time\n"
+	"                          by the series of --by (billed cost when units differ)\n"
+	"      --chart-series FILE.svg\n"
+	"                          write a line chart of one series a day with its\n"
+	"                          changes marked: the series of the largest change,\n"
+	"                          or the one --series names\n"
+	"      --series TEXT       the series for --chart-series: the first whose label\n"
+	"                          contains TEXT (case-insensitive)\n"
+	"  -h, --help              show this help\n"
+	"\n"
+	"Exit status: 0 (also for a period without usage), 1 failed (unknown\n"
+	"customer, ...), 2 usage (unknown dimension, bad date, empty period).\n"
+	"\n"
+	"examples:\n"
+	"  probity profile ws 'Varnia Interior Ministry' --by capability,region\n"
+	"  probity profile ws 'Varnia Interior Ministry' --by country,month --unit GB-Months\n"
+	"  probity profile ws 'Varnia Interior Ministry' --by capability,region \\\n"
+	"      --chart storage.svg --chart-series changes.svg --series object-storage\n";
+
+enum { O_CSV = 256, O_JSON, O_CHANGES, O_NODETECT, O_MINCOST, O_MINPCT, O_CHART, O_CHARTSER,
+       O_SERIES, O_WINDOW, O_MINRATIO };
+
+static const char *dash(const char *s)
+{
+	return s && s[0] ? s : "-";
+}
+
+static void pct(double r, bool sign, char *buf, size_t cap)
+{
+	if (isnan(r))
+		snprintf(buf, cap, "-");
+	else if (isinf(r))
+		snprintf(buf, cap, "new");
+	else
+		snprintf(buf, cap, sign ? "%+.1f%%" : "%.1f%%", 100.0 * r);
+}
+
+static void num(double v, char *buf, size_t cap)
+{
+	if (!isfinite(v))
+		snprintf(buf, cap, "-");
+	else if (fabs(v) >= 1e6 || (fabs(v) < 1e-3 && v != 0))
+		snprintf(buf, cap, "%.4g", v);
+	else
+		snprintf(buf, cap, "%.2f", v);
+}
+
+static const char *driver_dim_name(enum pb_profile_driver_dim d)
+{
+	static const char *const n[] = { "subaccount", "service", "region", "sku" };
+	return (unsigned)d < PB_DRIVER_COUNT ? n[d] : "?";
+}
+
+static json_t *jnum(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *jpct(double v) /* percentages may be +-inf (a start from zero) */
+{
+	if (isinf(v))
+		return json_string(v > 0 ? "inf" : "-inf");
+	return jnum(v);
+}
+
+/* ---- table ----------------------------------------------------------------- */
+
+static void print_lines(const struct pb_profile *p)
+{
+	const char *hdr[PB_PROFILE_DIM_COUNT + 12];
+	char up[PB_PROFILE_DIM_COUNT][16];
+	size_t nc = 0;
+	bool sub = false;
+	for (size_t k = 0; k < p->nby; k++) {
+		const char *n = pb_profile_dim_name(p->by[k]);
+		size_t i = 0;
+		for (; n[i] && i + 1 < sizeof(up[k]); i++)
+			up[k][i] = (char)(n[i] >= 'a' && n[i] <= 'z' ? n[i] - 32 : n[i]);
+		up[k][i] = '\0';
+		hdr[nc++] = up[k];
+		if (p->by[k] == PB_PROFILE_SUBACCOUNT)
+			sub = true;
+	}
+	if (sub)
+		hdr[nc++] = "NAME";
+	const char *rest[] = { "UNIT", ">QUANTITY", ">COST", "CUR", ">SPEND", ">PREV", ">GROWTH",
+		               "SINCE", ">OF ALL" };
+	for (size_t i = 0; i < PB_ARRAY_LEN(rest); i++)
+		hdr[nc++] = rest[i];
+	struct cli_table t;
+	cli_table_init(&t, nc, hdr);
+	for (size_t i = 0; i < p->nlines; i++) {
+		const struct pb_profile_line *l = &p->lines[i];
+		const char *c[PB_PROFILE_DIM_COUNT + 12];
+		char spend[16], prev[24], grow[24], all[24];
+		size_t k = 0;
+		for (size_t d = 0; d < p->nby; d++)
+			c[k++] = dash(l->dims[d]);
+		if (sub)
+			c[k++] = dash(l->subaccount_name);
+		pct(l->share_of_spend, false, spend, sizeof(spend));
+		pct(l->growth_prev, true, prev, sizeof(prev));
+		pct(l->growth_window, true, grow, sizeof(grow));
+		pct(l->share_of_all, false, all, sizeof(all));
+		c[k++] = dash(l->unit);
+		c[k++] = l->quantity;
+		c[k++] = l->cost;
+		c[k++] = l->currency;
+		c[k++] = spend;
+		c[k++] = prev;
+		c[k++] = grow;
+		c[k++] = l->first_period;
+		c[k++] = all;
+		cli_table_add(&t, c);
+	}
+	cli_table_print(&t, stdout);
+	cli_table_release(&t);
+}
+
+static void print_totals(const struct pb_profile *p)
+{
+	printf("\ntotals:\n");
+	for (size_t i = 0; i < p->ntotals; i++) {
+		const struct pb_profile_total *t = &p->totals[i];
+		if (!t->unit)
+			printf("  %s %s billed, all usage (%llu daily aggregates)\n", t->cost, t->currency,
+			       (unsigned long long)t->rows);
+	}
+	for (size_t i = 0; i < p->ntotals; i++) {
+		const struct pb_profile_total *t = &p->totals[i];
+		if (t->unit)
+			printf("  %s %s for %s %s\n", t->quantity, t->unit[0] ? t->unit : "(no unit)",
+			       t->cost, t->currency);
+	}
+}
+
+static void driver_text(const struct pb_profile_change *c, char *buf, size_t cap)
+{
+	const struct pb_profile_driver *d = &c->drivers[c->driver];
+	char share[24];
+	pct(d->share, false, share, sizeof(share));
+	if (!d->value[0] && !d->name[0]) {
+		snprintf(buf, cap, "-");
+		return;
+	}
+	snprintf(buf, cap, "%s %s%s%s%s: %s of the change", driver_dim_name(c->driver),
+	         dash(d->value), d->name[0] ? " '" : "", d->name, d->name[0] ? "'" : "", share);
+}
+
+static void print_changes(const struct pb_profile *p, bool heading)
+{
+	if (heading)
+		printf("\nsudden changes (%zu), largest first:\n", p->nchanges);
+	if (!p->nchanges) {
+		if (heading)
+			printf("  none above the thresholds\n");
+		return;
+	}
+	const char *hdr[] = { "#", "SERIES", "KIND", "START", "END", ">EXPECTED/DAY", ">ACTUAL/DAY",
+		              ">CHANGE", ">COST/DAY", ">COST IN ALL", "DRIVER" };
+	struct cli_table t;
+	cli_table_init(&t, PB_ARRAY_LEN(hdr), hdr);
+	for (size_t i = 0; i < p->nchanges; i++) {
+		const struct pb_profile_change *c = &p->changes[i];
+		char no[16], kind[32], ex[32], ac[32], ch[24], cd[32], cc[32], drv[512];
+		snprintf(no, sizeof(no), "%zu", i + 1);
+		snprintf(kind, sizeof(kind), "%s %s", pb_change_kind_name(c->change.kind),
+		         c->change.direction > 0 ? "up" : "down");
+		num(c->change.expected, ex, sizeof(ex));
+		num(c->change.actual, ac, sizeof(ac));
+		if (isinf(c->change.pct))
+			snprintf(ch, sizeof(ch), "from 0");
+		else
+			snprintf(ch, sizeof(ch), "%+.1f%%", c->change.pct);
+		snprintf(cd, sizeof(cd), "%+.2f", c->cost_delta);
+		snprintf(cc, sizeof(cc), "%+.2f", c->excess_cost);
+		driver_text(c, drv, sizeof(drv));
+		const char *row[] = { no, p->series[c->series].label, kind, c->start,
+			              c->ongoing ? "ongoing" : c->end, ex, ac, ch, cd, cc, drv };
+		cli_table_add(&t, row);
+	}
+	cli_table_print(&t, stdout);
+	cli_table_release(&t);
+	printf("\nwhy:\n");
+	for (size_t i = 0; i < p->nchanges; i++) {
+		const struct pb_profile_change *c = &p->changes[i];
+		const struct pb_change *h = &c->change;
+		char b0[16], b1[16];
+		int64_t d0 = p->series[c->series].first_day;
+		pb__day_format(d0 + (int64_t)h->base_from, b0);
+		pb__day_format(d0 + (int64_t)(h->base_to ? h->base_to - 1 : 0), b1);
+		if (h->seasonal)
+			printf("  %zu. expected: the same days of the previous %u-day periods (latest "
+			       "%s to %s)",
+			       i + 1, h->period, b0, b1);
+		else
+			printf("  %zu. expected: the median of %s to %s", i + 1, b0, b1);
+		printf("; detected on %s, when the mean of the last %u day%s stood ", c->detected,
+		       h->scale, h->scale == 1 ? "" : "s");
+		if (isinf(h->ratio))
+			printf("away from a level that had never moved before");
+		else
+			printf("%.1f times further from it than any deviation before", h->ratio);
+		printf("; price %.6g %s per %s\n", c->price, p->series[c->series].currency,
+		       dash(p->series[c->series].unit));
+	}
+}
+
+/* ---- CSV ------------------------------------------------------------------- */
+
+static void csv_field(const char *s, bool last)
+{
+	bool q = strpbrk(s, ",\"\r\n") != NULL;
+	if (q) {
+		putchar('"');
+		for (; *s; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	} else {
+		fputs(s, stdout);
+	}
+	putchar(last ? '\n' : ',');
+}
+
+static void csv_num(double v, bool last)
+{
+	char buf[48] = "";
+	if (isinf(v))
+		snprintf(buf, sizeof(buf), "%s", v > 0 ? "inf" : "-inf");
+	else if (!isnan(v))
+		snprintf(buf, sizeof(buf), "%.10g", v);
+	csv_field(buf, last);
+}
+
+static void csv_lines(const struct pb_profile *p)
+{
+	bool sub = false;
+	for (size_t k = 0; k < p->nby; k++) {
+		csv_field(pb_profile_dim_name(p->by[k]), false);
+		sub = sub || p->by[k] == PB_PROFILE_SUBACCOUNT;
+	}
+	if (sub)
+		csv_field("subaccount_name", false);
+	fputs("unit,quantity,cost,currency,rows,share_of_spend,growth_prev,growth_window,"
+	      "first_period,all_quantity,share_of_all\n",
+	      stdout);
+	for (size_t i = 0; i < p->nlines; i++) {
+		const struct pb_profile_line *l = &p->lines[i];
+		char rows[24];
+		for (size_t k = 0; k < p->nby; k++)
+			csv_field(l->dims[k], false);
+		if (sub)
+			csv_field(l->subaccount_name, false);
+		snprintf(rows, sizeof(rows), "%llu", (unsigned long long)l->rows);
+		csv_field(l->unit, false);
+		csv_field(l->quantity, false);
+		csv_field(l->cost, false);
+		csv_field(l->currency, false);
+		csv_field(rows, false);
+		csv_num(l->share_of_spend, false);
+		csv_num(l->growth_prev, false);
+		csv_num(l->growth_window, false);
+		csv_field(l->first_period, false);
+		csv_field(l->all_quantity, false);
+		csv_num(l->share_of_all, true);
+	}
+}
+
+static void csv_changes(const struct pb_profile *p)
+{
+	fputs("series,unit,kind,direction,start,detected,end,ongoing,expected,actual,delta,pct,"
+	      "price,cost_delta,excess,excess_cost,driver_dimension,driver,driver_name,"
+	      "driver_share\n",
+	      stdout);
+	for (size_t i = 0; i < p->nchanges; i++) {
+		const struct pb_profile_change *c = &p->changes[i];
+		const struct pb_profile_driver *d = &c->drivers[c->driver];
+		csv_field(p->series[c->series].label, false);
+		csv_field(p->series[c->series].unit, false);
+		csv_field(pb_change_kind_name(c->change.kind), false);
+		csv_field(c->change.direction > 0 ? "up" : "down", false);
+		csv_field(c->start, false);
+		csv_field(c->detected, false);
+		csv_field(c->end, false);
+		csv_field(c->ongoing ? "true" : "false", false);
+		csv_num(c->change.expected, false);
+		csv_num(c->change.actual, false);
+		csv_num(c->change.delta, false);
+		csv_num(c->change.pct, false);
+		csv_num(c->price, false);
+		csv_num(c->cost_delta, false);
+		csv_num(c->excess, false);
+		csv_num(c->excess_cost, false);
+		csv_field(driver_dim_name(c->driver), false);
+		csv_field(d->value, false);
+		csv_field(d->name, false);
+		csv_num(d->share, true);
+	}
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+static json_t *dims_json(const struct pb_profile *p, const char *const *dims)
+{
+	json_t *o = json_object();
+	for (size_t k = 0; k < p->nby; k++)
+		if (dims[k])
+			json_object_set_new(o, pb_profile_dim_name(p->by[k]), json_string(dims[k]));
+	return o;
+}
+
+static json_t *profile_json(const struct pb_profile *p)
+{
+	json_t *o = json_object();
+	char a[16], e[16];
+	json_object_set_new(o, "customer", json_string(p->customer));
+	json_t *by = json_array();
+	for (size_t k = 0; k < p->nby; k++)
+		json_array_append_new(by, json_string(pb_profile_dim_name(p->by[k])));
+	json_object_set_new(o, "by", by);
+	bool any = p->first_day <= p->last_day;
+	/* an open end of an empty profile has no date */
+	bool has_from = p->from_day != PB_PROFILE_DAY_MIN, has_to = p->to_day != PB_PROFILE_DAY_MAX;
+	if (has_from)
+		pb__day_format(p->from_day, a);
+	if (has_to)
+		pb__day_format(p->to_day, e);
+	json_object_set_new(o, "from", has_from ? json_string(a) : json_null());
+	json_object_set_new(o, "to", has_to ? json_string(e) : json_null());
+	if (any) {
+		pb__day_format(p->first_day, a);
+		pb__day_format(p->last_day, e);
+	}
+	json_object_set_new(o, "first_day", any ? json_string(a) : json_null());
+	json_object_set_new(o, "last_day", any ? json_string(e) : json_null());
+	json_t *lines = json_array();
+	for (size_t i = 0; i < p->nlines; i++) {
+		const struct pb_profile_line *l = &p->lines[i];
+		json_t *j = json_object();
+		json_object_set_new(j, "dims", dims_json(p, l->dims));
+		if (l->subaccount_name[0])
+			json_object_set_new(j, "subaccount_name", json_string(l->subaccount_name));
+		json_object_set_new(j, "series", json_integer((json_int_t)l->series));
+		json_object_set_new(j, "unit", json_string(l->unit));
+		json_object_set_new(j, "quantity", json_string(l->quantity));
+		json_object_set_new(j, "cost", json_string(l->cost));
+		json_object_set_new(j, "currency", json_string(l->currency));
+		json_object_set_new(j, "rows", json_integer((json_int_t)l->rows));
+		json_object_set_new(j, "share_of_spend", jnum(l->share_of_spend));
+		json_object_set_new(j, "growth_prev", jnum(l->growth_prev));
+		json_object_set_new(j, "growth_window", jnum(l->growth_window));
+		json_object_set_new(j, "first_period", json_string(l->first_period));
+		json_object_set_new(j, "all_quantity", json_string(l->all_quantity));
+		json_object_set_new(j, "others", json_boolean(l->others));
+		json_object_set_new(j, "share_of_all", jnum(l->share_of_all));
+		json_array_append_new(lines, j);
+	}
+	json_object_set_new(o, "lines", lines);
+	json_t *tot = json_array();
+	for (size_t i = 0; i < p->ntotals; i++) {
+		const struct pb_profile_total *t = &p->totals[i];
+		json_t *j = json_object();
+		json_object_set_new(j, "unit", t->unit ? json_string(t->unit) : json_null());
+		json_object_set_new(j, "currency", json_string(t->currency));
+		json_object_set_new(j, "quantity", t->unit ? json_string(t->quantity) : json_null());
+		json_object_set_new(j, "cost", json_string(t->cost));
+		json_object_set_new(j, "rows", json_integer((json_int_t)t->rows));
+		json_array_append_new(tot, j);
+	}
+	json_object_set_new(o, "totals", tot);
+	json_t *ser = json_array();
+	for (size_t i = 0; i < p->nseries; i++) {
+		const struct pb_profile_series *s = &p->series[i];
+		json_t *j = json_object();
+		json_object_set_new(j, "label", json_string(s->label));
+		json_object_set_new(j, "dims", dims_json(p, s->dims));
+		json_object_set_new(j, "unit", json_string(s->unit));
+		json_object_set_new(j, "currency", json_string(s->currency));
+		pb__day_format(s->first_day, a);
+		json_object_set_new(j, "first_day", json_string(a));
+		json_object_set_new(j, "days", json_integer((json_int_t)s->n));
+		json_object_set_new(j, "quantity", json_string(s->quantity));
+		json_object_set_new(j, "cost", json_string(s->total_cost));
+		json_array_append_new(ser, j);
+	}
+	json_object_set_new(o, "series", ser);
+	json_t *chs = json_array();
+	for (size_t i = 0; i < p->nchanges; i++) {
+		const struct pb_profile_change *c = &p->changes[i];
+		const struct pb_change *h = &c->change;
+		json_t *j = json_object();
+		json_object_set_new(j, "series", json_integer((json_int_t)c->series));
+		json_object_set_new(j, "label", json_string(p->series[c->series].label));
+		json_object_set_new(j, "kind", json_string(pb_change_kind_name(h->kind)));
+		json_object_set_new(j, "direction", json_string(h->direction > 0 ? "up" : "down"));
+		json_object_set_new(j, "start", json_string(c->start));
+		json_object_set_new(j, "detected", json_string(c->detected));
+		json_object_set_new(j, "end", json_string(c->end));
+		json_object_set_new(j, "ongoing", json_boolean(c->ongoing));
+		json_object_set_new(j, "expected", jnum(h->expected));
+		json_object_set_new(j, "actual", jnum(h->actual));
+		json_object_set_new(j, "delta", jnum(h->delta));
+		json_object_set_new(j, "pct", jpct(h->pct));
+		json_object_set_new(j, "seasonal", json_boolean(h->seasonal));
+		json_object_set_new(j, "scale", json_integer(h->scale));
+		json_object_set_new(j, "ratio", jpct(h->ratio));
+		int64_t d0 = p->series[c->series].first_day;
+		pb__day_format(d0 + (int64_t)h->base_from, a);
+		pb__day_format(d0 + (int64_t)(h->base_to ? h->base_to - 1 : 0), e);
+		json_object_set_new(j, "baseline_from", json_string(a));
+		json_object_set_new(j, "baseline_to", json_string(e));
+		json_object_set_new(j, "price", jnum(c->price));
+		json_object_set_new(j, "cost_delta", jnum(c->cost_delta));
+		json_object_set_new(j, "excess", jnum(c->excess));
+		json_object_set_new(j, "excess_cost", jnum(c->excess_cost));
+		json_object_set_new(j, "driver", json_string(driver_dim_name(c->driver)));
+		json_t *dr = json_object();
+		for (int d = 0; d < PB_DRIVER_COUNT; d++) {
+			const struct pb_profile_driver *v = &c->drivers[d];
+			json_t *x = json_object();
+			json_object_set_new(x, "value", json_string(v->value));
+			if (v->name[0])
+				json_object_set_new(x, "name", json_string(v->name));
+			json_object_set_new(x, "share", jnum(v->share));
+			json_object_set_new(x, "delta", jnum(v->delta));
+			json_object_set_new(x, "components", json_integer((json_int_t)v->ncomponents));
+			json_object_set_new(dr, driver_dim_name((enum pb_profile_driver_dim)d), x);
+		}
+		json_object_set_new(j, "drivers", dr);
+		json_array_append_new(chs, j);
+	}
+	json_object_set_new(o, "changes", chs);
+	return o;
+}
+
+/* ---- the command ----------------------------------------------------------- */
+
+static int parse_double(const char *opt, const char *s, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end || !isfinite(v) || v < 0)
+		return cli_usage("profile", "%s expects a number of 0 or more, not '%s'", opt, s);
+	*out = v;
+	return 0;
+}
+
+static int write_chart(enum pb_status st, char *svg, size_t len, const char *path,
+                       struct pb_error *err, const char *what)
+{
+	if (st == PB_OK)
+		st = pb_chart_save(path, svg, len, err);
+	free(svg);
+	if (st != PB_OK) {
+		char buf[700];
+		return cli_failf("cannot write the %s chart '%s': %s", what, path,
+		                 pb_error_format(err, buf, sizeof(buf)));
+	}
+	fprintf(stderr, "wrote %s\n", path);
+	return 0;
+}
+
+int cmd_profile(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "by", required_argument, NULL, 'b' },
+		{ "unit", required_argument, NULL, 'u' },
+		{ "csv", no_argument, NULL, O_CSV },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "changes", no_argument, NULL, O_CHANGES },
+		{ "no-detect", no_argument, NULL, O_NODETECT },
+		{ "min-cost", required_argument, NULL, O_MINCOST },
+		{ "min-pct", required_argument, NULL, O_MINPCT },
+		{ "chart", required_argument, NULL, O_CHART },
+		{ "chart-series", required_argument, NULL, O_CHARTSER },
+		{ "series", required_argument, NULL, O_SERIES },
+		{ "window", required_argument, NULL, O_WINDOW },
+		{ "min-ratio", required_argument, NULL, O_MINRATIO },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pb_profile_options o;
+	pb_profile_options_init(&o);
+	struct pb_detect_config dcfg;
+	pb_profile_detect_config(&dcfg);
+	struct pb_error err = { 0 };
+	bool csv = false, json = false, changes_only = false;
+	const char *chart = NULL, *chart_series = NULL, *series_match = NULL;
+	const char *from = NULL, *to = NULL;
+	int c;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "f:t:b:u:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			from = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		case 'b':
+			if (pb_profile_parse_by(optarg, &o, &err) != PB_OK)
+				return cli_usage("profile", "%s", err.message);
+			break;
+		case 'u':
+			o.unit = optarg;
+			break;
+		case O_CSV:
+			csv = true;
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case O_CHANGES:
+			changes_only = true;
+			break;
+		case O_NODETECT:
+			o.detect = false;
+			break;
+		case O_MINCOST:
+			if (parse_double("--min-cost", optarg, &o.min_cost_per_day))
+				return 2;
+			break;
+		case O_MINPCT:
+			if (parse_double("--min-pct", optarg, &o.min_pct))
+				return 2;
+			break;
+		case O_CHART:
+			chart = optarg;
+			break;
+		case O_CHARTSER:
+			chart_series = optarg;
+			break;
+		case O_SERIES:
+			series_match = optarg;
+			break;
+		case O_WINDOW: {
+			unsigned long w;
+			if (!cli_parse_uint("profile", "--window", optarg, PB_DETECT_MAX_WINDOW, &w))
+				return 2;
+			dcfg.window = (uint32_t)w;
+			o.detect_cfg = &dcfg;
+			break;
+		}
+		case O_MINRATIO:
+			if (parse_double("--min-ratio", optarg, &dcfg.min_ratio))
+				return 2;
+			o.detect_cfg = &dcfg;
+			break;
+		case 'h':
+			return cli_help(usage_text);
+		default:
+			return cli_usage("profile", "unknown option");
+		}
+	}
+	if (argc - optind != 2)
+		return cli_usage("profile", "expects a workspace and a customer name");
+	if (csv && json)
+		return cli_usage("profile", "--csv and --json exclude each other");
+	if (changes_only && !o.detect)
+		return cli_usage("profile", "--changes and --no-detect exclude each other");
+	if (from && pb_profile_parse_day(from, false, &o.from_day, &err) != PB_OK)
+		return cli_usage("profile", "--from: %s", err.message);
+	if (to && pb_profile_parse_day(to, true, &o.to_day, &err) != PB_OK)
+		return cli_usage("profile", "--to: %s", err.message);
+	if (o.from_day > o.to_day)
+		return cli_usage("profile", "the period is empty: --from %s is after --to %s", from, to);
+	struct pb_ws *ws;
+	int rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws);
+	if (rc)
+		return rc;
+	struct pb_profile *p = NULL;
+	if (pb_profile_build(ws, argv[optind + 1], &o, &p, &err) != PB_OK) {
+		pb_ws_close(ws);
+		return cli_fail(&err);
+	}
+	bool empty = p->nlines == 0;
+	if (json) {
+		json_t *j = profile_json(p);
+		char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(j);
+	} else if (csv) {
+		if (changes_only)
+			csv_changes(p);
+		else
+			csv_lines(p);
+	} else if (empty) {
+		char a[16] = "", e[16] = "";
+		if (from)
+			pb__day_format(o.from_day, a);
+		if (to)
+			pb__day_format(o.to_day, e);
+		printf("no usage of '%s' in the period%s%s%s%s%s\n", p->customer, from ? " from " : "",
+		       from ? a : "", to ? " to " : "", to ? e : "", o.unit ? " in that unit" : "");
+	} else {
+		char a[16], e[16], f[16], l[16], by[160] = "";
+		pb__day_format(p->from_day, a);
+		pb__day_format(p->to_day, e);
+		pb__day_format(p->first_day, f);
+		pb__day_format(p->last_day, l);
+		for (size_t k = 0; k < p->nby; k++)
+			snprintf(by + strlen(by), sizeof(by) - strlen(by), "%s%s", k ? ", " : "",
+			         pb_profile_dim_name(p->by[k]));
+		printf("profile of '%s', %s to %s (usage from %s to %s), by %s%s%s\n", p->customer, a, e,
+		       f, l, by, o.unit ? ", unit " : "", o.unit ? o.unit : "");
+		if (changes_only) {
+			print_changes(p, false);
+		} else {
+			print_lines(p);
+			print_totals(p);
+			if (o.detect)
+				print_changes(p, true);
+		}
+	}
+	rc = 0;
+	fflush(stdout);
+	if (chart) {
+		if (empty) {
+			rc = cli_failf("cannot write the chart '%s': no usage in the period", chart);
+		} else {
+			char *svg;
+			size_t len;
+			enum pb_status st = pb_profile_chart_stacked(p, 0, &svg, &len, &err);
+			rc = write_chart(st, svg, len, chart, &err, "stacked");
+		}
+	}
+	if (chart_series && !rc) {
+		size_t s = pb_profile_pick_series(p, series_match);
+		if (s == SIZE_MAX) {
+			rc = cli_failf("cannot write the chart '%s': %s", chart_series,
+			               empty ? "no usage in the period"
+			                     : "no series label contains the --series text");
+		} else {
+			char *svg;
+			size_t len;
+			enum pb_status st = pb_profile_chart_series(p, s, &svg, &len, &err);
+			rc = write_chart(st, svg, len, chart_series, &err, "series");
+		}
+	}
+	pb_profile_free(p);
+	pb_ws_close(ws);
+	return rc;
+}

@@ -1,0 +1,492 @@
+/* cmd_search.c - probity search: search internal mail and chat inside a case,
+ * report hits per term, export hits with their hashes. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+	"usage: probity search WS CASE QUERY [options]\n"
+	"       probity search WS CASE --terms FILE [--csv | --json]\n"
+	"       probity search WS CASE QUERY --export DIR [--prefix PFX]\n"
+	"\n"
+	"Searches the mail and chat ingested into workspace WS, inside case CASE. Every\n"
+	"search is recorded in the case's audit log in the same transaction: who, when,\n"
+	"the query, the number of hits and the SHA-256 of the result list.\n"
+	"\n"
+	"query language (as notmuch-search-terms(7); operators in any case):\n"
+	"  word              the word in any text field (subject, sender, recipients,\n"
+	"                    body, attachment text and names); no stemming; case and\n"
+	"                    accents do not matter\n"
+	"  \"two words\"       a phrase; a-b-c and a.b.c are phrases too\n"
+	"  wor*              a prefix\n"
+	"  a AND b, a b      both (side by side means AND)\n"
+	"  a OR b, a XOR b   either; exactly one\n"
+	"  NOT a, -a         not; a NOT b is a AND NOT b\n"
+	"  ( ... )           grouping\n"
+	"  a NEAR b          within 10 words, any order; NEAR/n: within n words\n"
+	"  from:X  to:X      sender; recipients (To, Cc and Bcc)\n"
+	"  subject:X body:X  attachment:NAME\n"
+	"  id:MESSAGE-ID     thread:N  thread:{QUERY} (every message of matching threads)\n"
+	"  custodian:NAME    channel:NAME  folder:PATH  kind:email|slack|teams\n"
+	"  tag:TAG           tags of this case (see 'probity mail tag')\n"
+	"  is:encrypted|signed|exception|truncated|unparsed|partial|attachment|duplicate|tagged\n"
+	"  date:2025-01-01..2025-06-30   also date:2025-03, date:2025.., date:..2025-06-30,\n"
+	"                    date:@EPOCH..@EPOCH; whole days, UTC, both ends included\n"
+	"  *                 every message\n"
+	"  Terms of the same field side by side are ORed: from:alice from:bob is\n"
+	"  from:alice OR from:bob (as in notmuch); write AND to require both.\n"
+	"\n"
+	"options:\n"
+	"  --as USER         the acting user recorded in the log (default: 'user' in\n"
+	"                    probity.conf)\n"
+	"  --limit N         describe at most N hits (default 50; 0: all); the count and\n"
+	"                    the result hash always cover every hit\n"
+	"  --newest          newest first (default: oldest first)\n"
+	"  --threads         group the hits by thread\n"
+	"  --ids             print only the Message-IDs of the hits, sorted, each once\n"
+	"  --json            print the result as JSON (all hits unless --limit)\n"
+	"  --terms FILE      hit report: one query a line ('#' starts a comment); per\n"
+	"                    term the messages hit, the unique hits (hit by no other\n"
+	"                    term) and the hits with their thread family\n"
+	"  --csv             the hit report as CSV\n"
+	"  --export DIR      write every hit to DIR (absent or empty): natives/ (the\n"
+	"                    original bytes, .eml or .json), text/ (extracted text),\n"
+	"                    manifest.csv (SHA-256 of each), export.dat (Concordance load\n"
+	"                    file, UTF-8 with BOM), export.json, SHA256SUMS; check it later\n"
+	"                    with 'probity export verify DIR'\n"
+	"  --prefix PFX      document numbers of an export (default PB: PB000001)\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"exit status: 0 done (also with no hits), 1 failed, 2 bad usage or bad query.\n"
+	"\n"
+	"examples:\n"
+	"  probity search review CASE-7 'storage AND (\"West Europe\" OR westeurope)'\n"
+	"  probity search review CASE-7 'from:alice date:2025-01-01..2025-06-30 capacity NEAR/5 petabyte*'\n"
+	"  probity search review CASE-7 --terms terms.txt --csv > hit-report.csv\n"
+	"  probity search review CASE-7 'tag:relevant' --export review-export\n";
+
+/* The acting user: --as, else the workspace's default (probity.conf's user). */
+static const char *actor_of(struct pb_ws *ws, const char *as)
+{
+	return cli_actor(ws, as);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if (*c == '\n')
+			fputs("\\n", f);
+		else if (*c == '\t')
+			fputs("\\t", f);
+		else if (*c < 0x20)
+			fprintf(f, "\\u%04x", *c);
+		else
+			fputc(*c, f);
+	}
+	fputc('"', f);
+}
+
+static void csv_str(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void fmt_date(const struct pb_mail_hit *h, char *buf, size_t cap)
+{
+	if (!h->has_date) {
+		snprintf(buf, cap, "(no date)");
+		return;
+	}
+	time_t t = (time_t)h->date;
+	struct tm tm;
+	strftime(buf, cap, "%Y-%m-%d %H:%M", gmtime_r(&t, &tm));
+}
+
+static void flags_text(unsigned flags, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	size_t n = 0;
+	for (unsigned bit = 1; bit < (1u << PB_MAIL_FLAG_COUNT); bit <<= 1)
+		if ((flags & bit) && bit != PB_MAIL_ATTACHMENT)
+			n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s%s", n ? "," : "",
+			                      pb_mail_flag_name(bit));
+}
+
+static void print_hit(const struct pb_mail_hit *h)
+{
+	char date[32], fl[128];
+	fmt_date(h, date, sizeof(date));
+	flags_text(h->flags, fl, sizeof(fl));
+	printf("%-6lld %s  %s\n", (long long)h->id, date, *h->from ? h->from : "(no sender)");
+	if (*h->subject)
+		printf("       subject: %s\n", h->subject);
+	if (*h->channel)
+		printf("       channel: %s\n", h->channel);
+	printf("       thread %lld (%u message%s)", (long long)h->thread, h->thread_size,
+	       h->thread_size == 1 ? "" : "s");
+	if (*h->custodians)
+		printf("  custodian: %s", h->custodians);
+	if (*h->tags)
+		printf("  tags: %s", h->tags);
+	if (fl[0])
+		printf("  [%s]", fl);
+	if (h->locations > 1)
+		printf("  %u copies", h->locations);
+	printf("\n");
+	if (h->snippet && *h->snippet)
+		printf("       %s\n", h->snippet);
+}
+
+static void print_json(const struct pb_mail_result *r, const char *case_ref)
+{
+	printf("{\"case\":");
+	json_str(stdout, case_ref);
+	printf(",\"query\":");
+	json_str(stdout, r->query);
+	printf(",\"hits\":%llu,\"threads\":%llu,\"result_sha256\":\"%s\",\"shown\":%zu,"
+	       "\"messages\":[",
+	       (unsigned long long)r->total, (unsigned long long)r->threads, r->result_sha256,
+	       r->nhits);
+	for (size_t i = 0; i < r->nhits; i++) {
+		const struct pb_mail_hit *h = &r->hits[i];
+		char date[24] = "";
+		if (h->has_date) {
+			time_t t = (time_t)h->date;
+			struct tm tm;
+			strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+		}
+		printf("%s\n{\"id\":%lld,\"message_id\":", i ? "," : "", (long long)h->id);
+		json_str(stdout, h->message_id);
+		printf(",\"kind\":\"%s\",\"date\":", h->kind);
+		if (h->has_date)
+			json_str(stdout, date);
+		else
+			printf("null");
+		const char *kv[][2] = { { "from", h->from },       { "to", h->to },
+			                { "cc", h->cc },           { "subject", h->subject },
+			                { "channel", h->channel }, { "custodians", h->custodians },
+			                { "tags", h->tags },       { "snippet", h->snippet },
+			                { "body_sha256", h->body_sha256 },
+			                { "raw_sha256", h->raw_sha256 } };
+		for (size_t k = 0; k < sizeof(kv) / sizeof(kv[0]); k++) {
+			printf(",\"%s\":", kv[k][0]);
+			json_str(stdout, kv[k][1]);
+		}
+		printf(",\"thread\":%lld,\"thread_size\":%u,\"locations\":%u,\"flags\":[",
+		       (long long)h->thread, h->thread_size, h->locations);
+		int n = 0;
+		for (unsigned bit = 1; bit < (1u << PB_MAIL_FLAG_COUNT); bit <<= 1)
+			if (h->flags & bit)
+				printf("%s\"%s\"", n++ ? "," : "", pb_mail_flag_name(bit));
+		printf("]}");
+	}
+	printf("\n]}\n");
+}
+
+/* Reads the terms file: one query a line; blank lines and '#' comments
+ * skipped. lines[i] gets the file line of term i. */
+static int read_terms(const char *path, char ***terms, size_t **lines, size_t *n)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!f)
+		return cli_failf("cannot read terms file '%s': %s", path, strerror(errno));
+	char *line = NULL;
+	size_t cap = 0, lineno = 0, have = 0;
+	ssize_t len;
+	*terms = NULL;
+	*lines = NULL;
+	*n = 0;
+	int rc = 0;
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		char *s = line;
+		if (lineno == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
+			s += 3;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s || *s == '#')
+			continue;
+		if (*n >= 10000) {
+			rc = cli_failf("%s: more than 10000 terms", path);
+			break;
+		}
+		if (*n == have) {
+			have = have ? have * 2 : 32;
+			*terms = realloc(*terms, have * sizeof(**terms));
+			*lines = realloc(*lines, have * sizeof(**lines));
+			if (!*terms || !*lines) {
+				rc = cli_failf("out of memory");
+				break;
+			}
+		}
+		(*terms)[*n] = strdup(s);
+		(*lines)[*n] = lineno;
+		(*n)++;
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	if (!rc && *n == 0)
+		rc = cli_failf("%s: no terms (one query a line)", path);
+	return rc;
+}
+
+static int hit_report(struct pb_ws *ws, const char *case_ref, const char *file,
+                      const char *actor, bool csv, bool json)
+{
+	char **terms = NULL;
+	size_t *lines = NULL, n = 0;
+	int rc = read_terms(file, &terms, &lines, &n);
+	if (rc)
+		goto out;
+	struct pb_mail_hit_report *r;
+	struct pb_error err = { 0 };
+	enum pb_status st =
+		pb_mail_hit_report(ws, case_ref, (const char *const *)terms, n, actor, &r, &err);
+	if (st) {
+		if (err.line && err.line <= n) {
+			/* name the file line of the bad term */
+			uint64_t l = lines[err.line - 1];
+			snprintf(err.file, sizeof(err.file), "%s", file);
+			err.line = l;
+			err.column = 0;
+		}
+		rc = st == PB_EINVAL ? (cli_fail(&err), 2) : cli_fail(&err);
+		goto out;
+	}
+	if (json) {
+		printf("{\"case\":");
+		json_str(stdout, case_ref);
+		printf(",\"terms\":[");
+		for (size_t i = 0; i < r->nterms; i++) {
+			const struct pb_mail_term_report *t = &r->terms[i];
+			printf("%s\n{\"term\":", i ? "," : "");
+			json_str(stdout, t->query);
+			printf(",\"hits\":%llu,\"unique_hits\":%llu,\"with_family\":%llu,"
+			       "\"result_sha256\":\"%s\"}",
+			       (unsigned long long)t->hits, (unsigned long long)t->unique_hits,
+			       (unsigned long long)t->with_family, t->result_sha256);
+		}
+		printf("\n],\"total_hits\":%llu,\"total_with_family\":%llu}\n",
+		       (unsigned long long)r->total_hits, (unsigned long long)r->total_family);
+	} else if (csv) {
+		printf("term,hits,unique_hits,with_family,result_sha256\r\n");
+		for (size_t i = 0; i < r->nterms; i++) {
+			const struct pb_mail_term_report *t = &r->terms[i];
+			csv_str(stdout, t->query);
+			printf(",%llu,%llu,%llu,%s\r\n", (unsigned long long)t->hits,
+			       (unsigned long long)t->unique_hits, (unsigned long long)t->with_family,
+			       t->result_sha256);
+		}
+		printf("(all terms),%llu,,%llu,\r\n", (unsigned long long)r->total_hits,
+		       (unsigned long long)r->total_family);
+	} else {
+		const char *h[] = { "term", ">hits", ">unique", ">with family" };
+		struct cli_table tb;
+		cli_table_init(&tb, 4, h);
+		for (size_t i = 0; i < r->nterms; i++) {
+			const struct pb_mail_term_report *t = &r->terms[i];
+			char a[24], b[24], c[24];
+			snprintf(a, sizeof(a), "%llu", (unsigned long long)t->hits);
+			snprintf(b, sizeof(b), "%llu", (unsigned long long)t->unique_hits);
+			snprintf(c, sizeof(c), "%llu", (unsigned long long)t->with_family);
+			const char *row[] = { t->query, a, b, c };
+			cli_table_add(&tb, row);
+		}
+		char a[24], c[24];
+		snprintf(a, sizeof(a), "%llu", (unsigned long long)r->total_hits);
+		snprintf(c, sizeof(c), "%llu", (unsigned long long)r->total_family);
+		const char *row[] = { "(all terms)", a, "", c };
+		cli_table_add(&tb, row);
+		cli_table_print(&tb, stdout);
+		cli_table_release(&tb);
+	}
+	pb_mail_hit_report_free(r);
+out:
+	for (size_t i = 0; terms && i < n; i++)
+		free(terms[i]);
+	free(terms);
+	free(lines);
+	return rc;
+}
+
+int cmd_search(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "as", required_argument, NULL, 'a' },   { "limit", required_argument, NULL, 'l' },
+		{ "newest", no_argument, NULL, 'n' },     { "threads", no_argument, NULL, 't' },
+		{ "ids", no_argument, NULL, 'i' },        { "json", no_argument, NULL, 'j' },
+		{ "csv", no_argument, NULL, 'c' },        { "terms", required_argument, NULL, 'T' },
+		{ "export", required_argument, NULL, 'e' }, { "prefix", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
+	};
+	const char *as = NULL, *terms = NULL, *export_dir = NULL, *prefix = NULL;
+	unsigned long limit = 50;
+	bool limit_set = false, newest = false, threads = false, ids = false, json = false,
+	     csv = false;
+	int c;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			as = optarg;
+			break;
+		case 'l':
+			if (!cli_parse_uint("search", "--limit", optarg, 100000000, &limit))
+				return 2;
+			limit_set = true;
+			break;
+		case 'n':
+			newest = true;
+			break;
+		case 't':
+			threads = true;
+			break;
+		case 'i':
+			ids = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'c':
+			csv = true;
+			break;
+		case 'T':
+			terms = optarg;
+			break;
+		case 'e':
+			export_dir = optarg;
+			break;
+		case 'p':
+			prefix = optarg;
+			break;
+		case 'h':
+			return cli_help(usage_text);
+		default:
+			return cli_usage("search", "unknown option");
+		}
+	}
+	int rest = argc - optind;
+	if (terms ? rest != 2 : rest != 3)
+		return cli_usage("search", terms ? "expected WS CASE with --terms FILE"
+		                                 : "expected WS CASE QUERY (quote the query)");
+	if (csv && !terms)
+		return cli_usage("search", "--csv is for the hit report (--terms FILE)");
+	if (export_dir && (terms || ids || json || threads))
+		return cli_usage("search", "--export does not combine with --terms, --ids, --json "
+		                           "or --threads");
+	if (ids + json + threads > 1)
+		return cli_usage("search", "choose one of --ids, --json and --threads");
+	if (prefix && !export_dir)
+		return cli_usage("search", "--prefix goes with --export DIR");
+	const char *case_ref = argv[optind + 1];
+	struct pb_ws *ws;
+	int rc = cli_open_ws(argv[optind], 0, &ws);
+	if (rc)
+		return rc;
+	const char *actor = actor_of(ws, as);
+	if (!actor) {
+		pb_ws_close(ws);
+		return 1; /* cli_actor said why */
+	}
+	struct pb_error err = { 0 };
+	if (terms) {
+		rc = hit_report(ws, case_ref, terms, actor, csv, json);
+		pb_ws_close(ws);
+		return rc;
+	}
+	const char *query = argv[optind + 2];
+	if (export_dir) {
+		struct pb_mail_export_options eo = { actor, prefix };
+		struct pb_mail_export_report er;
+		enum pb_status st = pb_mail_export(ws, case_ref, query, export_dir, &eo, &er, &err);
+		pb_ws_close(ws);
+		if (st)
+			return st == PB_EINVAL && err.column ? (cli_fail(&err), 2) : cli_fail(&err);
+		char b[32];
+		printf("exported %llu documents (%s of natives) to %s\n"
+		       "result sha256   %s\nmanifest sha256 %s\n"
+		       "check it with: probity export verify %s\n",
+		       (unsigned long long)er.documents, cli_bytes(er.bytes, b, sizeof(b)), export_dir,
+		       er.result_sha256, er.manifest_sha256, export_dir);
+		return 0;
+	}
+	struct pb_mail_search_options so = { actor, 0, newest, NULL, NULL, ids };
+	so.limit = ids ? 0 : json && !limit_set ? 0 : limit;
+	struct pb_mail_result *r;
+	enum pb_status st = pb_mail_search(ws, case_ref, query, &so, &r, &err);
+	pb_ws_close(ws);
+	if (st)
+		return st == PB_EINVAL && err.column ? (cli_fail(&err), 2) : cli_fail(&err);
+	if (ids) {
+		/* one line per Message-ID (messages that share an id appear once) */
+		char **ids_sorted = malloc((r->nhits ? r->nhits : 1) * sizeof(*ids_sorted));
+		for (size_t i = 0; ids_sorted && i < r->nhits; i++)
+			ids_sorted[i] = (char *)r->hits[i].message_id;
+		if (ids_sorted && r->nhits)
+			qsort(ids_sorted, r->nhits, sizeof(*ids_sorted), cmp_strp);
+		for (size_t i = 0; ids_sorted && i < r->nhits; i++)
+			if (i == 0 || strcmp(ids_sorted[i], ids_sorted[i - 1]))
+				puts(ids_sorted[i]);
+		free(ids_sorted);
+	} else if (json) {
+		print_json(r, case_ref);
+	} else {
+		printf("case %s: %llu hit%s in %llu thread%s; result sha256 %s\n", case_ref,
+		       (unsigned long long)r->total, r->total == 1 ? "" : "s",
+		       (unsigned long long)r->threads, r->threads == 1 ? "" : "s", r->result_sha256);
+		if (r->nhits)
+			printf("\n");
+		if (threads) {
+			bool *done = calloc(r->nhits ? r->nhits : 1, sizeof(*done));
+			for (size_t i = 0; i < r->nhits && done; i++) {
+				if (done[i])
+					continue;
+				size_t hits_in = 0;
+				for (size_t k = i; k < r->nhits; k++)
+					hits_in += r->hits[k].thread == r->hits[i].thread;
+				printf("thread %lld: %zu of %u message%s match\n", (long long)r->hits[i].thread,
+				       hits_in, r->hits[i].thread_size, r->hits[i].thread_size == 1 ? "" : "s");
+				for (size_t k = i; k < r->nhits; k++)
+					if (r->hits[k].thread == r->hits[i].thread) {
+						print_hit(&r->hits[k]);
+						done[k] = true;
+					}
+				printf("\n");
+			}
+			free(done);
+		} else {
+			for (size_t i = 0; i < r->nhits; i++)
+				print_hit(&r->hits[i]);
+		}
+		if (r->nhits < r->total)
+			printf("\n(%zu of %llu hits shown; --limit 0 shows all)\n", r->nhits,
+			       (unsigned long long)r->total);
+	}
+	pb_mail_result_free(r);
+	return 0;
+}

@@ -1,0 +1,1298 @@
+/* policy_scan.c - the native scan: indicators evaluated over the workspace's
+ * daily aggregates, findings with citations, stored findings.
+ *
+ * One pass over usage_day per measuring indicator, restricted in SQL to the
+ * indicator's selection (dimension ids) and days; each row is mapped to its
+ * entity (a customer or a billing account), period and group, and summed
+ * exactly (pb_dec) in a hash table keyed by (entity, period, group, month).
+ * The best candidate per entity is then chosen by the order docs/policy.md
+ * states, which the compiled SQL follows too. Citations are gathered only for
+ * the entities a rule matched, by reading their contributing aggregates again.
+ */
+#include "case.h"
+#include "policy.h"
+#include "customer.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "banned.h"
+
+#define CITE_MAX_AGGS 200 /* aggregates listed per citation (sums cover all) */
+
+/* ---- a uint64 -> sums hash table ---------------------------------------- */
+
+struct acc {
+	uint64_t key; /* 0 = empty; keys are stored +1 */
+	pb_dec cur, prev;
+	bool seen;
+};
+struct acctab {
+	struct acc *v;
+	size_t cap, n;
+};
+
+static bool acc_grow(struct acctab *t)
+{
+	size_t nc = t->cap ? t->cap * 2 : 1024;
+	struct acc *nv = calloc(nc, sizeof(*nv));
+	if (!nv)
+		return false;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->v[i].key) {
+			size_t h = (size_t)((t->v[i].key * 0x9E3779B97F4A7C15ULL) >> 20) & (nc - 1);
+			while (nv[h].key)
+				h = (h + 1) & (nc - 1);
+			nv[h] = t->v[i];
+		}
+	free(t->v);
+	t->v = nv;
+	t->cap = nc;
+	return true;
+}
+
+static struct acc *acc_get(struct acctab *t, uint64_t key)
+{
+	key++;
+	if ((t->n + 1) * 2 > t->cap && !acc_grow(t))
+		return NULL;
+	size_t h = (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 20) & (t->cap - 1);
+	while (t->v[h].key && t->v[h].key != key)
+		h = (h + 1) & (t->cap - 1);
+	if (!t->v[h].key) {
+		t->v[h].key = key;
+		t->n++;
+	}
+	return &t->v[h];
+}
+
+static int acc_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct acc *)a)->key, y = ((const struct acc *)b)->key;
+	return x < y ? -1 : x > y;
+}
+
+#define K_ENT_BITS 24
+#define K_PER_BITS 12
+#define K_GRP_BITS 16
+#define K_SUB_BITS 11
+#define K_TOTAL ((1u << K_ENT_BITS) - 1)
+static uint64_t kmake(uint64_t e, uint64_t p, uint64_t g, uint64_t s)
+{
+	return (e << (K_PER_BITS + K_GRP_BITS + K_SUB_BITS)) | (p << (K_GRP_BITS + K_SUB_BITS)) |
+	       (g << K_SUB_BITS) | s;
+}
+#define KE(k) ((k) >> (K_PER_BITS + K_GRP_BITS + K_SUB_BITS))
+#define KP(k) (((k) >> (K_GRP_BITS + K_SUB_BITS)) & ((1u << K_PER_BITS) - 1))
+#define KG(k) (((k) >> K_SUB_BITS) & ((1u << K_GRP_BITS) - 1))
+#define KS(k) ((k) & ((1u << K_SUB_BITS) - 1))
+
+/* ---- scan state ------------------------------------------------------------ */
+
+struct entity {
+	char *name;
+	char **accounts, **subs;
+	size_t nacc, nsub;
+};
+
+/* The result of one indicator for one entity. */
+struct ires {
+	bool fired, inf, defined;
+	bool ratio;       /* figure is a ratio (growth, share) */
+	pb_dec fig;       /* amount figure */
+	double rfig;      /* ratio figure */
+	int64_t period;   /* month number, or -1 */
+	int64_t group;    /* dim id of the group, or -1 */
+	int64_t sub;      /* monthly-max: month number of the best month, or -1 */
+	struct pb__span span;
+	pb_dec s, r, t;   /* cur, prev, total sums behind the figure */
+};
+
+struct scan {
+	struct pb_ws *ws;
+	const struct pb_policy *p;
+	struct pb_error *err;
+	int64_t at;
+	const char *scope;
+	struct entity *ent;
+	size_t nent;
+	int32_t *acc_map, *sub_map; /* dim id -> entity, -1 */
+	int64_t ndim;               /* max dim id + 1 */
+	struct ires *res;           /* nent x nind */
+	int64_t first_month;        /* earliest month with usage */
+};
+
+static enum pb_status q_int(sqlite3 *db, const char *sql, int64_t *out, bool *null,
+                            struct pb_error *err)
+{
+	sqlite3_stmt *q;
+	enum pb_status st = pb__db_prepare(db, sql, &q, err);
+	if (st)
+		return st;
+	int rc = sqlite3_step(q);
+	*null = rc != SQLITE_ROW || sqlite3_column_type(q, 0) == SQLITE_NULL;
+	*out = *null ? 0 : sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return pb__db_err(db, err, "cannot read the workspace");
+	return PB_OK;
+}
+
+static void entity_free(struct entity *e)
+{
+	free(e->name);
+	for (size_t i = 0; i < e->nacc; i++)
+		free(e->accounts[i]);
+	for (size_t i = 0; i < e->nsub; i++)
+		free(e->subs[i]);
+	free(e->accounts);
+	free(e->subs);
+}
+
+static bool strv_push(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+	if (!nv)
+		return false;
+	*v = nv;
+	if (!(nv[*n] = pb__strndup(s, strlen(s))))
+		return false;
+	(*n)++;
+	return true;
+}
+
+/* Entities: every customer, one customer, or every billing account. */
+static enum pb_status load_entities(struct scan *s, const struct pb_scan_options *o)
+{
+	sqlite3 *db = s->ws->db;
+	sqlite3_stmt *q = NULL;
+	enum pb_status st;
+	const char *sql;
+	if (o->scope == PB_SCAN_ACCOUNTS) {
+		sql = "SELECT account_id, NULL, 'billing' FROM account WHERE kind = 'billing' "
+		      "ORDER BY account_id";
+		s->scope = "accounts";
+	} else {
+		sql = "SELECT c.name, ca.account_id, ca.kind FROM customer c JOIN customer_account ca "
+		      "ON ca.customer_id = c.id WHERE ?1 IS NULL OR c.name = ?1 ORDER BY c.name, ca.kind, "
+		      "ca.account_id";
+		s->scope = o->scope == PB_SCAN_CUSTOMER ? "customer" : "customers";
+	}
+	if ((st = pb__db_prepare(db, sql, &q, s->err)))
+		return st;
+	if (o->scope == PB_SCAN_CUSTOMER)
+		sqlite3_bind_text(q, 1, o->customer, -1, SQLITE_STATIC);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(q, 0);
+		const char *acc = (const char *)sqlite3_column_text(q, 1);
+		const char *kind = (const char *)sqlite3_column_text(q, 2);
+		if (!s->nent || strcmp(s->ent[s->nent - 1].name, name)) {
+			struct entity *ne = realloc(s->ent, (s->nent + 1) * sizeof(*ne));
+			if (!ne)
+				goto nomem;
+			s->ent = ne;
+			memset(&ne[s->nent], 0, sizeof(*ne));
+			if (!(ne[s->nent].name = pb__strndup(name, strlen(name))))
+				goto nomem;
+			s->nent++;
+			if (s->nent >= K_TOTAL) {
+				sqlite3_finalize(q);
+				return pb__err(s->err, PB_ELIMIT, "more than %u entities to scan", K_TOTAL - 1);
+			}
+		}
+		struct entity *e = &s->ent[s->nent - 1];
+		if (!acc)
+			acc = name;
+		if (!strcmp(kind, "billing") ? !strv_push(&e->accounts, &e->nacc, acc)
+		                             : !strv_push(&e->subs, &e->nsub, acc))
+			goto nomem;
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return pb__db_err(db, s->err, "cannot read customers");
+	if (o->scope == PB_SCAN_CUSTOMER && s->nent == 0)
+		return pb__err(s->err, PB_ENOENT, "no customer '%s'", o->customer);
+	/* dim id -> entity */
+	int64_t maxid;
+	bool null;
+	if ((st = q_int(db, "SELECT max(id) FROM dim", &maxid, &null, s->err)))
+		return st;
+	s->ndim = maxid + 1;
+	s->acc_map = malloc((size_t)s->ndim * sizeof(int32_t));
+	s->sub_map = malloc((size_t)s->ndim * sizeof(int32_t));
+	if (!s->acc_map || !s->sub_map)
+		return pb__err(s->err, PB_ENOMEM, "out of memory");
+	memset(s->acc_map, 0xff, (size_t)s->ndim * sizeof(int32_t));
+	memset(s->sub_map, 0xff, (size_t)s->ndim * sizeof(int32_t));
+	if ((st = pb__db_prepare(db, "SELECT id FROM dim WHERE value = ?1", &q, s->err)))
+		return st;
+	for (size_t i = 0; i < s->nent; i++) {
+		for (int k = 0; k < 2; k++) {
+			char **v = k ? s->ent[i].subs : s->ent[i].accounts;
+			size_t n = k ? s->ent[i].nsub : s->ent[i].nacc;
+			for (size_t j = 0; j < n; j++) {
+				sqlite3_reset(q);
+				sqlite3_bind_text(q, 1, v[j], -1, SQLITE_STATIC);
+				if (sqlite3_step(q) == SQLITE_ROW) {
+					int64_t id = sqlite3_column_int64(q, 0);
+					if (id >= 0 && id < s->ndim)
+						(k ? s->sub_map : s->acc_map)[id] = (int32_t)i;
+				}
+			}
+		}
+	}
+	sqlite3_finalize(q);
+	return PB_OK;
+nomem:
+	sqlite3_finalize(q);
+	return pb__err(s->err, PB_ENOMEM, "out of memory");
+}
+
+static const char *const sel_col[PB_SEL_COUNT] = {
+	"account", "subaccount", "provider", "category", "subcategory", "service",
+	"capability", "region", "country", "charge_category", "unit",
+};
+static const char *const meas_col[] = { "quantity", "billed_cost", "effective_cost", "list_cost" };
+
+/* The WHERE clause of an indicator's selection as dim ids; *none when some
+ * selected value never occurs (then nothing is selected). */
+static enum pb_status sel_where(struct scan *s, const struct pb__indicator *ind, struct pb_buf *b,
+                                bool *none)
+{
+	sqlite3_stmt *q;
+	enum pb_status st = pb__db_prepare(s->ws->db, "SELECT id FROM dim WHERE value = ?1", &q, s->err);
+	if (st)
+		return st;
+	*none = false;
+	for (int k = 0; k <= PB_SEL_COUNT; k++) {
+		const char *col;
+		char *const *vals;
+		size_t n;
+		const char *one;
+		if (k < PB_SEL_COUNT) {
+			col = sel_col[k];
+			vals = ind->values[k];
+			n = ind->nvalues[k];
+			if (k == PB_SEL_UNIT)
+				continue; /* the unit filter below covers it */
+		} else {
+			one = ind->measure == PB_MEAS_QUANTITY ? ind->unit : ind->currency;
+			col = ind->measure == PB_MEAS_QUANTITY ? "unit" : "currency";
+			vals = (char *const *)&one;
+			n = 1;
+		}
+		if (!n)
+			continue;
+		pb__buf_printf(b, " AND %s IN (", col);
+		size_t found = 0;
+		for (size_t i = 0; i < n; i++) {
+			sqlite3_reset(q);
+			sqlite3_bind_text(q, 1, vals[i], -1, SQLITE_STATIC);
+			if (sqlite3_step(q) == SQLITE_ROW)
+				pb__buf_printf(b, "%s%lld", found++ ? "," : "",
+				               (long long)sqlite3_column_int64(q, 0));
+		}
+		if (!found)
+			*none = true;
+		if ((st = pb__buf_adds(b, ")")))
+			break;
+	}
+	sqlite3_finalize(q);
+	return st;
+}
+
+static int cmp_dec(pb_dec a, pb_dec b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static bool op_holds(enum pb__op op, int c)
+{
+	switch (op) {
+	case PB_OP_GE:
+		return c >= 0;
+	case PB_OP_GT:
+		return c > 0;
+	case PB_OP_LE:
+		return c <= 0;
+	case PB_OP_LT:
+		return c < 0;
+	}
+	return false;
+}
+
+static bool op_up(enum pb__op op)
+{
+	return op == PB_OP_GE || op == PB_OP_GT;
+}
+
+/* Computes a candidate's figure and fired flag from its sums. */
+static void candidate(const struct pb__indicator *ind, struct ires *r)
+{
+	pb_dec lim;
+	r->defined = true;
+	r->inf = false;
+	r->ratio = false;
+	switch (ind->agg) {
+	case PB_AGG_SUM:
+	case PB_AGG_MONTHLY_MAX:
+		r->fig = r->s;
+		r->fired = op_holds(ind->op, cmp_dec(r->s, ind->thr));
+		break;
+	case PB_AGG_DAILY_AVG: {
+		int64_t nd = pb__span_days(&r->span);
+		pb_dec q = r->s / nd, rem = r->s % nd; /* half-even rounding at 10^-15 */
+		pb_dec twice = (rem < 0 ? -rem : rem) * 2;
+		if (twice > nd || (twice == nd && (q & 1)))
+			q += r->s < 0 ? -1 : 1;
+		r->fig = q;
+		r->fired = op_holds(ind->op, cmp_dec(r->s, ind->thr * nd));
+		break;
+	}
+	case PB_AGG_GROWTH:
+	case PB_AGG_SHARE: {
+		pb_dec base = ind->agg == PB_AGG_GROWTH ? r->r : r->t;
+		r->ratio = true;
+		if (base > 0) {
+			r->rfig = (double)((long double)r->s / (long double)base);
+			if (!pb__dec_mul(ind->thr, base, &lim))
+				lim = base > 0 ? ((pb_dec)1 << 126) : 0;
+			r->fired = op_holds(ind->op, cmp_dec(r->s, lim));
+		} else if (ind->agg == PB_AGG_GROWTH && r->s > 0) {
+			r->inf = true;
+			r->fired = op_up(ind->op);
+		} else {
+			r->defined = false;
+			r->fired = false;
+		}
+		break;
+	}
+	}
+}
+
+/* True when candidate a is better than b (the order of docs/policy.md). */
+static bool better(const struct pb__indicator *ind, const struct ires *a, const struct ires *b,
+                   const char *ga, const char *gb)
+{
+	if (a->fired != b->fired)
+		return a->fired;
+	if (a->inf != b->inf)
+		return a->inf;
+	if (a->defined != b->defined)
+		return a->defined;
+	if (a->defined && !a->inf) {
+		int c = a->ratio ? (a->rfig < b->rfig ? -1 : a->rfig > b->rfig) : cmp_dec(a->fig, b->fig);
+		if (c)
+			return op_up(ind->op) ? c > 0 : c < 0;
+	}
+	if (a->period != b->period)
+		return a->period < b->period;
+	int g = strcmp(ga ? ga : "", gb ? gb : "");
+	return g < 0;
+}
+
+struct dimcache {
+	char **v;
+	int64_t n;
+};
+
+static const char *dim_text(struct scan *s, struct dimcache *c, int64_t id)
+{
+	if (id < 0)
+		return NULL;
+	if (!c->v) {
+		c->n = s->ndim;
+		c->v = calloc((size_t)c->n, sizeof(char *));
+	}
+	if (!c->v || id >= c->n)
+		return "";
+	if (!c->v[id]) {
+		sqlite3_stmt *q;
+		if (sqlite3_prepare_v2(s->ws->db, "SELECT value FROM dim WHERE id = ?1", -1, &q, NULL))
+			return "";
+		sqlite3_bind_int64(q, 1, id);
+		const char *t = sqlite3_step(q) == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : "";
+		c->v[id] = pb__strndup(t ? t : "", t ? strlen(t) : 0);
+		sqlite3_finalize(q);
+	}
+	return c->v[id] ? c->v[id] : "";
+}
+
+static enum pb_status eval_indicator(struct scan *s, size_t k, struct dimcache *dc)
+{
+	const struct pb__indicator *ind = &s->p->ind[k];
+	enum pb_status st = PB_OK;
+	struct pb_buf b;
+	struct acctab t = { 0 };
+	struct acc *all = NULL;
+	sqlite3_stmt *q = NULL;
+	int64_t *gid = NULL; /* group index -> dim id */
+	int32_t *gmap = NULL; /* dim id -> group index */
+	size_t ng = 0;
+	bool none;
+	bool every = ind->window == PB_WIN_EVERY_MONTH;
+	int64_t am = pb__month_of_day(s->at);
+	int64_t np = every ? am - s->first_month : 1;
+	if (np < 0)
+		np = 0;
+	if (np >= (1 << K_PER_BITS))
+		return pb__err(s->err, PB_ELIMIT, "indicator '%s': more than %d months", ind->name,
+		               (1 << K_PER_BITS) - 1);
+	struct pb__span one = pb__window_span(ind, s->at);
+	int64_t lo = every ? pb__month_first_day(s->first_month - (ind->agg == PB_AGG_GROWTH))
+	                   : (one.plo < one.lo ? one.plo : one.lo);
+	int64_t hi = every ? pb__month_first_day(am) : one.hi;
+	int64_t m_lo = pb__month_of_day(one.lo);
+	bool share = ind->agg == PB_AGG_SHARE;
+	bool mmax = ind->agg == PB_AGG_MONTHLY_MAX && !every;
+
+	pb__buf_init(&b, 1 << 20);
+	pb__buf_printf(&b, "SELECT account, subaccount, day, %s, %s FROM usage_day WHERE day >= %lld "
+	               "AND day < %lld",
+	               ind->per == PB_PER_COUNTRY ? "country" : ind->per == PB_PER_REGION ? "region" : "NULL",
+	               meas_col[ind->measure], (long long)lo, (long long)hi);
+	if ((st = sel_where(s, ind, &b, &none)))
+		goto out;
+	gmap = malloc((size_t)s->ndim * sizeof(int32_t));
+	gid = malloc(((size_t)1 << K_GRP_BITS) * sizeof(int64_t));
+	if (!gmap || !gid) {
+		st = pb__err(s->err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	memset(gmap, 0xff, (size_t)s->ndim * sizeof(int32_t));
+	if (!none && np > 0) {
+		if ((st = pb__db_prepare(s->ws->db, b.data, &q, s->err)))
+			goto out;
+		int rc;
+		int64_t cday = INT64_MIN, cmonth = 0;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			int64_t a = sqlite3_column_int64(q, 0);
+			int64_t e = a >= 0 && a < s->ndim ? s->acc_map[a] : -1;
+			if (e < 0 && sqlite3_column_type(q, 1) != SQLITE_NULL) {
+				int64_t sa = sqlite3_column_int64(q, 1);
+				e = sa >= 0 && sa < s->ndim ? s->sub_map[sa] : -1;
+			}
+			if (e < 0 && !share)
+				continue;
+			int64_t g = 0;
+			if (ind->per != PB_PER_NONE) {
+				if (sqlite3_column_type(q, 3) == SQLITE_NULL)
+					continue; /* no region or country: not in any group */
+				int64_t d = sqlite3_column_int64(q, 3);
+				if (d < 0 || d >= s->ndim)
+					continue;
+				if (gmap[d] < 0) {
+					if (ng >= ((size_t)1 << K_GRP_BITS)) {
+						st = pb__err(s->err, PB_ELIMIT, "too many groups");
+						goto out;
+					}
+					gid[ng] = d;
+					gmap[d] = (int32_t)ng++;
+				}
+				g = gmap[d];
+			}
+			int64_t day = sqlite3_column_int64(q, 2);
+			const char *txt = (const char *)sqlite3_column_text(q, 4);
+			pb_dec v;
+			unsigned fl;
+			if (!txt || pb__dec_parse(txt, strlen(txt), &v, &fl) != PB_OK)
+				continue;
+			if (day != cday) {
+				cday = day;
+				cmonth = pb__month_of_day(day);
+			}
+			/* where the row counts: (period, cur/prev) pairs */
+			int64_t pc = -1, pp = -1, sub = 0;
+			if (every) {
+				pc = cmonth - s->first_month;
+				if (ind->agg == PB_AGG_GROWTH)
+					pp = pc + 1;
+				if (pc < 0 || pc >= np)
+					pc = -1;
+				if (pp < 0 || pp >= np)
+					pp = -1;
+			} else {
+				if (day >= one.lo && day < one.hi)
+					pc = 0;
+				else if (day >= one.plo && day < one.phi)
+					pp = 0;
+				if (mmax && pc == 0)
+					sub = cmonth - m_lo;
+			}
+			for (int w = 0; w < 2; w++) {
+				int64_t p = w ? pp : pc;
+				if (p < 0)
+					continue;
+				if (e >= 0) {
+					struct acc *x = acc_get(&t, kmake((uint64_t)e, (uint64_t)p, (uint64_t)g,
+					                                  (uint64_t)sub));
+					if (!x) {
+						st = pb__err(s->err, PB_ENOMEM, "out of memory");
+						goto out;
+					}
+					x->seen = true;
+					if (!pb__dec_add(w ? &x->prev : &x->cur, v)) {
+						st = pb__err(s->err, PB_ELIMIT, "indicator '%s': sum out of range",
+						             ind->name);
+						goto out;
+					}
+				}
+				if (share && !w) {
+					struct acc *x = acc_get(&t, kmake(K_TOTAL, (uint64_t)p, (uint64_t)g, 0));
+					if (!x || !pb__dec_add(&x->cur, v)) {
+						st = pb__err(s->err, x ? PB_ELIMIT : PB_ENOMEM,
+						             "indicator '%s': total out of range", ind->name);
+						goto out;
+					}
+				}
+			}
+		}
+		if (rc != SQLITE_DONE) {
+			st = pb__db_err(s->ws->db, s->err, "cannot read usage");
+			goto out;
+		}
+	}
+	/* entries in key order: entity, period, group, month */
+	all = malloc((t.n + 1) * sizeof(*all));
+	if (!all) {
+		st = pb__err(s->err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	size_t na = 0;
+	for (size_t i = 0; i < t.cap; i++)
+		if (t.v[i].key) {
+			all[na] = t.v[i];
+			all[na++].key--;
+		}
+	qsort(all, na, sizeof(*all), acc_cmp);
+	/* totals for share: find by (period, group) with a second lookup table */
+	struct acctab tot = { 0 };
+	if (share)
+		for (size_t i = 0; i < na; i++)
+			if (KE(all[i].key) == K_TOTAL) {
+				struct acc *x = acc_get(&tot, all[i].key);
+				if (!x) {
+					free(tot.v);
+					st = pb__err(s->err, PB_ENOMEM, "out of memory");
+					goto out;
+				}
+				x->cur = all[i].cur;
+			}
+	size_t i = 0;
+	for (size_t e = 0; e < s->nent; e++) {
+		struct ires best = { 0 }, c;
+		const char *bg = NULL;
+		bool have = false;
+		if (ind->per == PB_PER_NONE) {
+			/* every period is a candidate, rows or not */
+			for (int64_t p = 0; p < np; p++) {
+				memset(&c, 0, sizeof(c));
+				c.span = every ? pb__month_span(ind, s->first_month + p) : one;
+				c.period = every ? s->first_month + p : -1;
+				c.group = -1;
+				c.sub = -1;
+				bool firstsub = true;
+				while (i < na && KE(all[i].key) == e && (int64_t)KP(all[i].key) == p) {
+					if (mmax) {
+						if (all[i].seen && (firstsub || all[i].cur > c.s)) {
+							c.s = all[i].cur;
+							c.sub = m_lo + (int64_t)KS(all[i].key);
+							firstsub = false;
+						}
+					} else {
+						c.s = all[i].cur;
+						c.r = all[i].prev;
+					}
+					i++;
+				}
+				candidate(ind, &c);
+				if (!have || better(ind, &c, &best, NULL, NULL))
+					best = c;
+				have = true;
+			}
+		} else {
+			while (i < na && KE(all[i].key) == e) {
+				uint64_t p = KP(all[i].key), g = KG(all[i].key);
+				memset(&c, 0, sizeof(c));
+				c.span = every ? pb__month_span(ind, s->first_month + (int64_t)p) : one;
+				c.period = every ? s->first_month + (int64_t)p : -1;
+				c.group = gid[g];
+				c.sub = -1;
+				bool firstsub = true;
+				while (i < na && KE(all[i].key) == e && KP(all[i].key) == p &&
+				       KG(all[i].key) == g) {
+					if (mmax) {
+						if (all[i].seen && (firstsub || all[i].cur > c.s)) {
+							c.s = all[i].cur;
+							c.sub = m_lo + (int64_t)KS(all[i].key);
+							firstsub = false;
+						}
+					} else {
+						c.s = all[i].cur;
+						c.r = all[i].prev;
+					}
+					i++;
+				}
+				if (share) {
+					struct acc *x = acc_get(&tot, kmake(K_TOTAL, p, g, 0));
+					c.t = x ? x->cur : 0;
+				}
+				candidate(ind, &c);
+				const char *cg = dim_text(s, dc, c.group);
+				if (!have || better(ind, &c, &best, cg, bg)) {
+					best = c;
+					bg = cg;
+				}
+				have = true;
+			}
+		}
+		while (i < na && KE(all[i].key) == e)
+			i++;
+		if (!have) {
+			memset(&best, 0, sizeof(best));
+			best.span = one;
+			best.period = best.group = best.sub = -1;
+			candidate(ind, &best);
+			if (ind->agg == PB_AGG_SHARE) { /* no usage at all: an undefined share */
+				best.defined = false;
+				best.fired = false;
+			}
+		}
+		s->res[e * s->p->nind + k] = best;
+	}
+	free(tot.v);
+out:
+	sqlite3_finalize(q);
+	pb__buf_release(&b);
+	free(t.v);
+	free(all);
+	free(gmap);
+	free(gid);
+	return st;
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+static const char *const meas_name[] = { "quantity", "billed-cost", "effective-cost", "list-cost" };
+static const char *const agg_name[] = { "sum", "daily-average", "monthly-max", "growth",
+	                                "share-of-region" };
+
+static json_t *jday(int64_t day)
+{
+	char b[16];
+	pb__day_format(day, b);
+	return json_string(b);
+}
+
+static json_t *jmonth(int64_t m)
+{
+	if (m < 0)
+		return json_null();
+	char b[16];
+	snprintf(b, sizeof(b), "%04lld-%02lld", (long long)pb__floordiv(m, 12),
+	         (long long)(m - pb__floordiv(m, 12) * 12 + 1));
+	return json_string(b);
+}
+
+static json_t *jdec(pb_dec v)
+{
+	char b[PB_DEC_BUFSZ];
+	pb__dec_format(v, b);
+	return json_string(b);
+}
+
+static json_t *jratio(double r)
+{
+	char b[40];
+	snprintf(b, sizeof(b), "%.15g", r);
+	return json_string(b);
+}
+
+/* What an indicator compares against, as a number in the figure's terms. */
+static json_t *jthreshold_value(const struct pb__indicator *ind)
+{
+	return jdec(ind->thr);
+}
+
+static json_t *indicator_json(struct scan *s, size_t e, size_t k, struct dimcache *dc,
+                              bool explain)
+{
+	const struct pb__indicator *ind = &s->p->ind[k];
+	const struct ires *r = &s->res[e * s->p->nind + k];
+	json_t *o = json_object();
+	json_object_set_new(o, "name", json_string(ind->name));
+	if (ind->description)
+		json_object_set_new(o, "description", json_string(ind->description));
+	json_object_set_new(o, "fired", json_boolean(r->fired));
+	if (ind->when) {
+		json_object_set_new(o, "kind", json_string("composite"));
+		return o;
+	}
+	json_object_set_new(o, "kind", json_string("measure"));
+	json_object_set_new(o, "measure", json_string(meas_name[ind->measure]));
+	json_object_set_new(o, "aggregate", json_string(agg_name[ind->agg]));
+	json_object_set_new(o, "unit", json_string(ind->agg == PB_AGG_GROWTH  ? "x"
+	                                           : ind->agg == PB_AGG_SHARE ? "share"
+	                                           : ind->unit               ? ind->unit
+	                                                                     : ind->currency));
+	json_object_set_new(o, "measured_in", json_string(ind->unit ? ind->unit : ind->currency));
+	json_object_set_new(o, "threshold", json_string(ind->thr_text));
+	json_object_set_new(o, "threshold_value", jthreshold_value(ind));
+	json_object_set_new(o, "figure", !r->defined || r->inf ? json_null()
+	                                 : r->ratio          ? jratio(r->rfig)
+	                                                     : jdec(r->fig));
+	json_object_set_new(o, "infinite", json_boolean(r->inf));
+	json_object_set_new(o, "defined", json_boolean(r->defined));
+	json_object_set_new(o, "period", jmonth(r->period));
+	json_object_set_new(o, "per", json_string(ind->per == PB_PER_REGION    ? "region"
+	                                          : ind->per == PB_PER_COUNTRY ? "country"
+	                                                                       : "none"));
+	json_object_set_new(o, "group", r->group >= 0 ? json_string(dim_text(s, dc, r->group))
+	                                              : json_null());
+	if (r->sub >= 0)
+		json_object_set_new(o, "month", jmonth(r->sub));
+	json_t *w = json_object();
+	json_object_set_new(w, "from", jday(r->span.lo));
+	json_object_set_new(w, "to", jday(r->span.hi - 1));
+	if (ind->agg == PB_AGG_GROWTH) {
+		json_object_set_new(w, "previous_from", jday(r->span.plo));
+		json_object_set_new(w, "previous_to", jday(r->span.phi - 1));
+	}
+	json_object_set_new(o, "window", w);
+	json_object_set_new(o, "sum", jdec(r->s));
+	if (ind->agg == PB_AGG_GROWTH)
+		json_object_set_new(o, "previous_sum", jdec(r->r));
+	if (ind->agg == PB_AGG_SHARE)
+		json_object_set_new(o, "total", jdec(r->t));
+	if (explain && !r->fired) {
+		/* how far from firing, in the figure's terms */
+		char why[200];
+		if (!r->defined)
+			snprintf(why, sizeof(why), "%s", ind->agg == PB_AGG_GROWTH
+			                                     ? "no usage in either window: no growth to measure"
+			                                     : "no usage selected: the share is undefined");
+		else if (r->inf)
+			snprintf(why, sizeof(why), "grew from zero (infinite growth)");
+		else if (r->ratio)
+			snprintf(why, sizeof(why), "figure %.6g against %s: %.3g%% of the threshold",
+			         r->rfig, ind->thr_text,
+			         100.0 * r->rfig / pb__dec_to_double(ind->thr ? ind->thr : 1));
+		else {
+			char fb[PB_DEC_BUFSZ], gb[PB_DEC_BUFSZ];
+			pb__dec_format(r->fig, fb);
+			pb__dec_format(ind->thr - r->fig, gb);
+			double thr = pb__dec_to_double(ind->thr);
+			snprintf(why, sizeof(why), "figure %s %s against %s: %s %s %s (%.3g%% of the threshold)",
+			         fb, ind->unit ? ind->unit : ind->currency, ind->thr_text,
+			         gb[0] == '-' ? gb + 1 : gb, ind->unit ? ind->unit : ind->currency,
+			         op_up(ind->op) ? "short" : "over",
+			         thr != 0 ? 100.0 * pb__dec_to_double(r->fig) / thr : 0.0);
+		}
+		json_object_set_new(o, "explain", json_string(why));
+	}
+	return o;
+}
+
+/* Citations of one fired measuring indicator for one entity. */
+static enum pb_status cite(struct scan *s, size_t e, size_t k, json_t *io)
+{
+	const struct pb__indicator *ind = &s->p->ind[k];
+	const struct ires *r = &s->res[e * s->p->nind + k];
+	const struct entity *en = &s->ent[e];
+	enum pb_status st = PB_OK;
+	struct pb_buf b;
+	bool none;
+	json_t *cits = json_array();
+	json_object_set_new(io, "citations", cits);
+	/* the selection, so evidence verify can recompute it */
+	json_t *sel = json_object();
+	for (int d = 0; d < PB_SEL_COUNT; d++)
+		if (ind->nvalues[d]) {
+			json_t *a = json_array();
+			for (size_t j = 0; j < ind->nvalues[d]; j++)
+				json_array_append_new(a, json_string(ind->values[d][j]));
+			json_object_set_new(sel, sel_col[d], a);
+		}
+	json_object_set_new(io, "selection", sel);
+	for (int role = 0; role < 3; role++) { /* 0 cur, 1 prev, 2 total */
+		int64_t lo = r->span.lo, hi = r->span.hi;
+		if (role == 1) {
+			if (ind->agg != PB_AGG_GROWTH)
+				continue;
+			lo = r->span.plo;
+			hi = r->span.phi;
+		}
+		if (role == 2 && ind->agg != PB_AGG_SHARE)
+			continue;
+		if (r->sub >= 0) { /* monthly-max: the best month */
+			int64_t ml = pb__month_first_day(r->sub), mh = pb__month_first_day(r->sub + 1);
+			lo = ml > lo ? ml : lo;
+			hi = mh < hi ? mh : hi;
+		}
+		pb__buf_init(&b, 1 << 22);
+		pb__buf_printf(&b,
+		               "SELECT s.sha256, coalesce(s.path, s.name), s.name, u.day, sa.value, sv.value, "
+		               "m.value, r.value, u.%s, u.first_line, u.last_line, u.rows FROM usage_day u "
+		               "JOIN source s ON s.id = u.source_id LEFT JOIN dim sa ON sa.id = u.subaccount "
+		               "JOIN dim sv ON sv.id = u.service LEFT JOIN dim m ON m.id = u.sku_meter "
+		               "LEFT JOIN dim r ON r.id = u.region WHERE u.day >= %lld AND u.day < %lld",
+		               meas_col[ind->measure], (long long)lo, (long long)hi);
+		/* sel_where writes bare column names: qualify through a subquery */
+		struct pb_buf w;
+		pb__buf_init(&w, 1 << 20);
+		if ((st = sel_where(s, ind, &w, &none))) {
+			pb__buf_release(&w);
+			pb__buf_release(&b);
+			return st;
+		}
+		if (w.len) {
+			pb__buf_adds(&b, " AND u.rowid IN (SELECT rowid FROM usage_day WHERE 1");
+			pb__buf_add(&b, w.data, w.len);
+			pb__buf_printf(&b, " AND day >= %lld AND day < %lld)", (long long)lo, (long long)hi);
+		}
+		pb__buf_release(&w);
+		if (r->group >= 0)
+			pb__buf_printf(&b, " AND u.%s = %lld", ind->per == PB_PER_COUNTRY ? "country" : "region",
+			               (long long)r->group);
+		if (role != 2) {
+			pb__buf_adds(&b, " AND (u.account IN (SELECT id FROM dim WHERE value IN (");
+			for (size_t j = 0; j < en->nacc; j++) {
+				pb__buf_adds(&b, j ? "," : "");
+				char *lit = sqlite3_mprintf("%Q", en->accounts[j]);
+				pb__buf_adds(&b, lit ? lit : "NULL");
+				sqlite3_free(lit);
+			}
+			pb__buf_adds(&b, ")) OR u.subaccount IN (SELECT id FROM dim WHERE value IN (");
+			for (size_t j = 0; j < en->nsub; j++) {
+				pb__buf_adds(&b, j ? "," : "");
+				char *lit = sqlite3_mprintf("%Q", en->subs[j]);
+				pb__buf_adds(&b, lit ? lit : "NULL");
+				sqlite3_free(lit);
+			}
+			pb__buf_adds(&b, ")))");
+		}
+		pb__buf_adds(&b, " ORDER BY s.id, u.day, u.first_line");
+		sqlite3_stmt *q = NULL;
+		if (none) {
+			pb__buf_release(&b);
+			continue;
+		}
+		if ((st = pb__db_prepare(s->ws->db, b.data, &q, s->err))) {
+			pb__buf_release(&b);
+			return st;
+		}
+		json_t *c = NULL, *aggs = NULL, *lines = NULL;
+		pb_dec sum = 0;
+		size_t nagg = 0;
+		uint64_t nrows = 0, rlo = 0, rhi = 0;
+		char cur_sha[65] = "";
+		int rc;
+		for (;;) {
+			rc = sqlite3_step(q);
+			const char *sha = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+			if (c && (!sha || strcmp(sha, cur_sha))) {
+				if (rhi) {
+					char lr[48];
+					snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)rlo,
+					         (unsigned long long)rhi);
+					json_array_append_new(lines, json_string(lr));
+				}
+				json_object_set_new(c, "sum", jdec(sum));
+				json_object_set_new(c, "aggregates", json_integer((json_int_t)nagg));
+				json_object_set_new(c, "rows", json_integer((json_int_t)nrows));
+				json_object_set_new(c, "listed", json_integer((json_int_t)json_array_size(aggs)));
+				json_array_append_new(cits, c);
+				c = NULL;
+			}
+			if (!sha)
+				break;
+			if (!c) {
+				c = json_object();
+				pb__strlcpy(cur_sha, sha, sizeof(cur_sha));
+				json_object_set_new(c, "role", json_string(role == 0 ? "window"
+				                                           : role == 1 ? "previous"
+				                                                       : "total"));
+				json_object_set_new(c, "sha256", json_string(sha));
+				json_object_set_new(c, "path", json_string((const char *)sqlite3_column_text(q, 1)));
+				json_object_set_new(c, "name", json_string((const char *)sqlite3_column_text(q, 2)));
+				json_object_set_new(c, "from", jday(lo));
+				json_object_set_new(c, "to", jday(hi - 1));
+				aggs = json_array();
+				lines = json_array();
+				json_object_set_new(c, "lines", lines);
+				if (role != 2)
+					json_object_set_new(c, "keys", aggs);
+				else
+					json_decref(aggs), aggs = json_array(), json_object_set_new(c, "keys", aggs);
+				sum = 0;
+				nagg = 0;
+				nrows = 0;
+				rlo = rhi = 0;
+			}
+			const char *txt = (const char *)sqlite3_column_text(q, 8);
+			pb_dec v = 0;
+			unsigned fl;
+			if (txt)
+				pb__dec_parse(txt, strlen(txt), &v, &fl);
+			pb__dec_add(&sum, v);
+			nagg++;
+			nrows += (uint64_t)sqlite3_column_int64(q, 11);
+			uint64_t fl1 = (uint64_t)sqlite3_column_int64(q, 9), ll = (uint64_t)sqlite3_column_int64(q, 10);
+			if (role != 2) {
+				/* merge line ranges that touch */
+				if (rhi && fl1 == rhi + 1 && ll >= fl1) {
+					rhi = ll;
+				} else {
+					if (rhi) {
+						char lr[48];
+						snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)rlo,
+						         (unsigned long long)rhi);
+						if (json_array_size(lines) < CITE_MAX_AGGS)
+							json_array_append_new(lines, json_string(lr));
+					}
+					rlo = fl1;
+					rhi = ll;
+				}
+				if (json_array_size(aggs) < CITE_MAX_AGGS) {
+					json_t *a = json_object();
+					json_object_set_new(a, "day", jday(sqlite3_column_int64(q, 3)));
+					for (int col = 4; col <= 7; col++) {
+						static const char *const nm[] = { "subaccount", "service", "sku_meter",
+							                          "region" };
+						const char *v2 = (const char *)sqlite3_column_text(q, col);
+						json_object_set_new(a, nm[col - 4], v2 ? json_string(v2) : json_null());
+					}
+					json_object_set_new(a, "value", json_string(txt ? txt : "0"));
+					char lr[48];
+					snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)fl1,
+					         (unsigned long long)ll);
+					json_object_set_new(a, "lines", json_string(lr));
+					json_array_append_new(aggs, a);
+				}
+			}
+		}
+		sqlite3_finalize(q);
+		pb__buf_release(&b);
+		if (rc != SQLITE_DONE)
+			return pb__db_err(s->ws->db, s->err, "cannot read cited usage");
+	}
+	return st;
+}
+
+static json_t *entity_json(struct scan *s, size_t e, bool with_accounts)
+{
+	json_t *o = json_object();
+	const struct entity *en = &s->ent[e];
+	json_object_set_new(o, "entity", json_string(en->name));
+	json_object_set_new(o, "kind", json_string(!strcmp(s->scope, "accounts") ? "account"
+	                                                                          : "customer"));
+	if (with_accounts) {
+		json_t *a = json_array(), *b = json_array();
+		for (size_t i = 0; i < en->nacc; i++)
+			json_array_append_new(a, json_string(en->accounts[i]));
+		for (size_t i = 0; i < en->nsub; i++)
+			json_array_append_new(b, json_string(en->subs[i]));
+		json_object_set_new(o, "accounts", a);
+		json_object_set_new(o, "subaccounts", b);
+	}
+	return o;
+}
+
+static enum pb_status store_scan(struct scan *s, json_t *doc, const struct pb_scan_options *o)
+{
+	sqlite3 *db = s->ws->db;
+	enum pb_status st;
+	sqlite3_stmt *q = NULL;
+	char now[32], at[16];
+	pb__time_format(pb__now(), now);
+	pb__day_format(s->at, at);
+	if ((st = pb__ws_require_writable(s->ws, "store scan findings", s->err)))
+		return st;
+	if ((st = pb__ws_begin(s->ws, s->err)))
+		return st;
+	const char *actor;
+	if ((st = pb__acting_user(s->ws, o->actor, &actor, s->err)) ||
+	    (st = pb__user_require_role(s->ws, actor, "analyst,admin", s->err)))
+		goto fail;
+	if ((st = pb__db_prepare(db,
+	                         "INSERT INTO policy_scan(policy, policy_sha256, policy_text, at_day, "
+	                         "scope, started_at, entities, findings) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+	                         &q, s->err)))
+		goto fail;
+	json_t *res = json_object_get(doc, "results");
+	size_t nf = 0;
+	for (size_t i = 0; i < json_array_size(res); i++)
+		nf += json_array_size(json_object_get(json_array_get(res, i), "findings"));
+	sqlite3_bind_text(q, 1, s->p->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, s->p->sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, s->p->text, (int)s->p->text_len, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, s->at);
+	sqlite3_bind_text(q, 5, s->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 6, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 7, (sqlite3_int64)s->nent);
+	sqlite3_bind_int64(q, 8, (sqlite3_int64)nf);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		st = pb__db_err(db, s->err, "cannot record the scan");
+		goto fail;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	int64_t scan_id = sqlite3_last_insert_rowid(db);
+	json_object_set_new(doc, "scan_id", json_integer(scan_id));
+	if ((st = pb__db_prepare(db,
+	                         "INSERT INTO finding(scan_id, policy, policy_sha256, rule, severity, "
+	                         "entity_kind, entity, at_day, created_at, detail) "
+	                         "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+	                         &q, s->err)))
+		goto fail;
+	for (size_t i = 0; i < json_array_size(res); i++) {
+		json_t *r = json_array_get(res, i);
+		json_t *fs = json_object_get(r, "findings");
+		for (size_t j = 0; j < json_array_size(fs); j++) {
+			json_t *f = json_array_get(fs, j);
+			json_t *d = json_object();
+			json_object_set_new(d, "policy", json_string(s->p->name));
+			json_object_set_new(d, "policy_sha256", json_string(s->p->sha256));
+			json_object_set_new(d, "clause", json_string(s->p->clause));
+			json_object_set_new(d, "at", json_string(at));
+			json_object_set_new(d, "rule", json_incref(json_object_get(f, "rule")));
+			json_object_set_new(d, "severity", json_incref(json_object_get(f, "severity")));
+			json_object_set_new(d, "result", json_incref(r));
+			char *txt = json_dumps(d, JSON_COMPACT);
+			json_decref(d);
+			if (!txt) {
+				st = pb__err(s->err, PB_ENOMEM, "out of memory");
+				goto fail;
+			}
+			sqlite3_reset(q);
+			sqlite3_bind_int64(q, 1, scan_id);
+			sqlite3_bind_text(q, 2, s->p->name, -1, SQLITE_STATIC);
+			sqlite3_bind_text(q, 3, s->p->sha256, -1, SQLITE_STATIC);
+			sqlite3_bind_text(q, 4, json_string_value(json_object_get(f, "rule")), -1,
+			                  SQLITE_TRANSIENT);
+			sqlite3_bind_text(q, 5, json_string_value(json_object_get(f, "severity")), -1,
+			                  SQLITE_TRANSIENT);
+			sqlite3_bind_text(q, 6, json_string_value(json_object_get(r, "kind")), -1,
+			                  SQLITE_TRANSIENT);
+			sqlite3_bind_text(q, 7, json_string_value(json_object_get(r, "entity")), -1,
+			                  SQLITE_TRANSIENT);
+			sqlite3_bind_int64(q, 8, s->at);
+			sqlite3_bind_text(q, 9, now, -1, SQLITE_STATIC);
+			sqlite3_bind_text(q, 10, txt, -1, free);
+			if (sqlite3_step(q) != SQLITE_DONE) {
+				st = pb__db_err(db, s->err, "cannot store a finding");
+				goto fail;
+			}
+			json_object_set_new(f, "id", json_integer(sqlite3_last_insert_rowid(db)));
+		}
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	{
+		/* the scan is on the record: which policy (by hash), when, what it found */
+		json_t *d = json_object();
+		json_object_set_new(d, "policy", json_string(s->p->name));
+		json_object_set_new(d, "policy_sha256", json_string(s->p->sha256));
+		json_object_set_new(d, "at", json_string(at));
+		json_object_set_new(d, "scope", json_string(s->scope));
+		json_object_set_new(d, "entities", json_integer((json_int_t)s->nent));
+		json_object_set_new(d, "findings", json_integer((json_int_t)nf));
+		char *txt = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(d);
+		char subject[64];
+		pb__snprintf(subject, sizeof(subject), "scan/%lld", (long long)scan_id);
+		st = txt ? pb__audit_append(s->ws, actor, "policy.scan", 0, subject, txt, NULL, s->err)
+		         : pb__err(s->err, PB_ENOMEM, "out of memory");
+		free(txt);
+		if (st)
+			goto fail;
+	}
+	return pb__ws_commit(s->ws, s->err);
+fail:
+	sqlite3_finalize(q);
+	pb__ws_rollback(s->ws);
+	return st;
+}
+
+enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
+                              const struct pb_scan_options *o, char **json, struct pb_error *err)
+{
+	struct scan s = { 0 };
+	struct dimcache dc = { 0 };
+	enum pb_status st;
+	json_t *doc = NULL;
+	s.ws = ws;
+	s.p = p;
+	s.err = err;
+	*json = NULL;
+	int64_t v;
+	bool null;
+	if ((st = load_entities(&s, o)))
+		goto out;
+	if ((st = q_int(ws->db, "SELECT min(first_day) FROM source WHERE rows_accepted > 0", &v, &null,
+	                err)))
+		goto out;
+	int64_t first = null ? 0 : v;
+	if ((st = q_int(ws->db, "SELECT max(last_day) FROM source WHERE rows_accepted > 0", &v, &null,
+	                err)))
+		goto out;
+	s.at = o->at_day != INT64_MIN ? o->at_day : null ? pb__floordiv(pb__now(), 86400) : v + 1;
+	s.first_month = pb__month_of_day(null ? s.at : first);
+	if (s.first_month > pb__month_of_day(s.at))
+		s.first_month = pb__month_of_day(s.at);
+	s.res = calloc(s.nent * p->nind + 1, sizeof(*s.res));
+	if (!s.res) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t k = 0; k < p->nind; k++)
+		if (!p->ind[k].when && (st = eval_indicator(&s, k, &dc)))
+			goto out;
+	bool *fired = calloc(p->nind + 1, sizeof(bool));
+	if (!fired) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	doc = json_object();
+	char at[16];
+	pb__day_format(s.at, at);
+	json_object_set_new(doc, "policy", json_string(p->name));
+	json_object_set_new(doc, "title", json_string(p->title ? p->title : p->name));
+	json_object_set_new(doc, "clause", json_string(p->clause));
+	json_object_set_new(doc, "policy_sha256", json_string(p->sha256));
+	json_object_set_new(doc, "at", json_string(at));
+	json_object_set_new(doc, "scope", json_string(s.scope));
+	json_object_set_new(doc, "entities", json_integer((json_int_t)s.nent));
+	json_t *results = json_array();
+	json_object_set_new(doc, "results", results);
+	size_t matched = 0, nfind = 0;
+	for (size_t e = 0; e < s.nent; e++) {
+		struct ires *row = &s.res[e * p->nind];
+		for (size_t j = 0; j < p->nind; j++) {
+			size_t k = p->order[j];
+			if (p->ind[k].when) {
+				memset(&row[k], 0, sizeof(row[k]));
+				row[k].fired = pb__expr_eval(p->ind[k].when, fired);
+				row[k].period = row[k].group = row[k].sub = -1;
+			}
+			fired[k] = row[k].fired;
+		}
+		json_t *fs = json_array();
+		for (size_t r = 0; r < p->nrules; r++)
+			if (pb__expr_eval(p->rules[r].when, fired)) {
+				json_t *f = json_object();
+				json_object_set_new(f, "rule", json_string(p->rules[r].name));
+				json_object_set_new(f, "severity", json_string(p->rules[r].severity));
+				if (p->rules[r].description)
+					json_object_set_new(f, "description", json_string(p->rules[r].description));
+				json_array_append_new(fs, f);
+			}
+		bool hit = json_array_size(fs) > 0;
+		json_t *eo = entity_json(&s, e, hit);
+		json_object_set_new(eo, "matched", json_boolean(hit));
+		json_t *inds = json_array();
+		for (size_t k = 0; k < p->nind; k++) {
+			json_t *io = indicator_json(&s, e, k, &dc, !hit && o->explain);
+			if (hit && !p->ind[k].when && row[k].fired && (st = cite(&s, e, k, io))) {
+				json_decref(io);
+				json_decref(inds);
+				json_decref(eo);
+				json_decref(fs);
+				free(fired);
+				goto out;
+			}
+			json_array_append_new(inds, io);
+		}
+		json_object_set_new(eo, "indicators", inds);
+		json_t *rules = json_array();
+		for (size_t r = 0; r < p->nrules; r++) {
+			json_t *ro = json_object();
+			json_object_set_new(ro, "name", json_string(p->rules[r].name));
+			json_object_set_new(ro, "severity", json_string(p->rules[r].severity));
+			json_object_set_new(ro, "matched", json_boolean(pb__expr_eval(p->rules[r].when, fired)));
+			json_array_append_new(rules, ro);
+		}
+		json_object_set_new(eo, "rules", rules);
+		json_object_set_new(eo, "findings", fs);
+		matched += hit;
+		nfind += json_array_size(fs);
+		json_array_append_new(results, eo);
+	}
+	free(fired);
+	json_object_set_new(doc, "matched", json_integer((json_int_t)matched));
+	json_object_set_new(doc, "findings", json_integer((json_int_t)nfind));
+	json_object_set_new(doc, "scan_id", json_null());
+	if (o->store && (st = store_scan(&s, doc, o)))
+		goto out;
+	*json = json_dumps(doc, JSON_COMPACT);
+	if (!*json)
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+out:
+	json_decref(doc);
+	for (size_t i = 0; i < s.nent; i++)
+		entity_free(&s.ent[i]);
+	free(s.ent);
+	free(s.acc_map);
+	free(s.sub_map);
+	free(s.res);
+	if (dc.v)
+		for (int64_t i = 0; i < dc.n; i++)
+			free(dc.v[i]);
+	free(dc.v);
+	return st;
+}
+
+/* ---- stored findings ----------------------------------------------------------- */
+
+enum pb_status pb__finding_get(struct pb_ws *ws, const char *ref, struct pb__finding *out,
+                               struct pb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	const char *d = ref;
+	if (*d == 'F' || *d == 'f')
+		d++;
+	int64_t id = 0;
+	size_t n = 0;
+	for (; *d >= '0' && *d <= '9' && n < 15; d++, n++)
+		id = id * 10 + (*d - '0');
+	if (n == 0 || *d)
+		return pb__err(err, PB_EINVAL, "'%s' is not a finding id (hint: a number such as 12 or "
+		               "F12, as scan prints it)", ref);
+	sqlite3_stmt *q;
+	enum pb_status st = pb__db_prepare(ws->db,
+	                                   "SELECT id, scan_id, policy, policy_sha256, rule, severity, "
+	                                   "entity_kind, entity, at_day, created_at, detail FROM finding "
+	                                   "WHERE id = ?1",
+	                                   &q, err);
+	if (st)
+		return st;
+	sqlite3_bind_int64(q, 1, id);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(q, 0);
+		out->scan_id = sqlite3_column_int64(q, 1);
+#define COL(i, f) pb__strlcpy(out->f, sqlite3_column_text(q, i) ? (const char *)sqlite3_column_text(q, i) : "", sizeof(out->f))
+		COL(2, policy);
+		COL(3, policy_sha256);
+		COL(4, rule);
+		COL(5, severity);
+		COL(6, entity_kind);
+		COL(7, entity);
+		COL(9, created_at);
+#undef COL
+		pb__day_format(sqlite3_column_int64(q, 8), out->at);
+		const char *dt = (const char *)sqlite3_column_text(q, 10);
+		out->detail = pb__strndup(dt ? dt : "{}", dt ? strlen(dt) : 2);
+		if (!out->detail)
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+	} else if (rc == SQLITE_DONE) {
+		st = pb__err(err, PB_ENOENT, "no finding %lld in this workspace", (long long)id);
+	} else {
+		st = pb__db_err(ws->db, err, "cannot read findings");
+	}
+	sqlite3_finalize(q);
+	return st;
+}

@@ -1,0 +1,585 @@
+/* test_detect.c - change detection: shifts, spikes, seasons, one alert per
+ * shift, floors, errors, streaming = batch, the sorted window, drivers. */
+#include "unit.h"
+#include "probity.h"
+
+#include <math.h>
+
+#define CHECK_NEAR(a, b, tol)                                                          \
+	do {                                                                           \
+		double a_ = (a), b_ = (b);                                             \
+		if (!(fabs(a_ - b_) <= (tol)))                                         \
+			UNIT_FAIL_("%s == %s: got %.9g, expected %.9g", #a, #b, a_, b_); \
+	} while (0)
+
+/* A small deterministic generator (xorshift64*), so tests never flake. */
+static uint64_t rng_state;
+static void rng_seed(uint64_t s)
+{
+	rng_state = s * 2654435761u + 1;
+}
+static double rng_uniform(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (double)((rng_state * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+static double rng_normal(void)
+{
+	double u = rng_uniform(), v = rng_uniform();
+	if (u < 1e-300)
+		u = 1e-300;
+	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+#define T0 1700000000 /* a Tuesday, 22:13 UTC */
+
+/* n points every `step` seconds: level + sd * noise. */
+static struct pb_point *noise_series(size_t n, int64_t step, double level, double sd, uint64_t seed)
+{
+	struct pb_point *p = malloc(n * sizeof(*p));
+	rng_seed(seed);
+	for (size_t i = 0; i < n; i++) {
+		p[i].t = T0 + (int64_t)i * step;
+		p[i].v = level + sd * rng_normal();
+	}
+	return p;
+}
+
+static size_t detect(const struct pb_detect_config *cfg, const struct pb_point *p, size_t n,
+                     struct pb_change **ch, double *scores)
+{
+	size_t nc = 0;
+	struct pb_error err = { 0 };
+	CHECK_OK(pb_detect_series(cfg, p, n, ch, &nc, scores, &err), &err);
+	return nc;
+}
+
+static void t_config(void)
+{
+	struct pb_detect_config c;
+	struct pb_error err = { 0 };
+	pb_detect_config_init(&c);
+	CHECK_INT(pb_detect_config_check(&c, &err), PB_OK);
+	CHECK_INT(c.window, 700);
+	CHECK_INT(c.scales, 4);
+	CHECK_NEAR(c.min_ratio, 1.0, 0);
+	c.window = 3;
+	CHECK_INT(pb_detect_config_check(&c, &err), PB_EINVAL);
+	CHECK(strstr(err.message, "window") != NULL);
+	pb_detect_config_init(&c);
+	c.scales = 7;
+	CHECK_INT(pb_detect_config_check(&c, &err), PB_EINVAL);
+	pb_detect_config_init(&c);
+	c.release_ratio = 2;
+	CHECK_INT(pb_detect_config_check(&c, &err), PB_EINVAL);
+	pb_detect_config_init(&c);
+	c.min_pct = NAN;
+	CHECK_INT(pb_detect_config_check(&c, &err), PB_EINVAL);
+	pb_detect_config_init(&c);
+	c.memory = 5;
+	CHECK_INT(pb_detect_config_check(&c, &err), PB_EINVAL);
+	pb_detect_config_init(&c);
+	c.period = 1;
+	CHECK_INT(pb_detect_config_check(&c, &err), PB_EINVAL);
+	pb_detect_config_init(&c);
+	c.escalate_ratio = 0.5;
+	CHECK_INT(pb_detect_config_check(&c, &err), PB_EINVAL);
+	struct pb_detector *d = (struct pb_detector *)&c;
+	CHECK_INT(pb_detector_new(&c, &d, &err), PB_EINVAL);
+	CHECK(d == NULL);
+	pb_detector_free(NULL);
+}
+
+/* A step up in the middle of a noisy series: exactly one change, at the step,
+ * with the right expected and actual values, reported as a shift. */
+static void t_level_shift(void)
+{
+	const size_t n = 3000, at = 2000;
+	struct pb_point *p = noise_series(n, 86400, 100, 1, 1);
+	for (size_t i = at; i < n; i++)
+		p[i].v += 40;
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	cfg.period = PB_DETECT_NO_SEASON;
+	struct pb_change *ch = NULL;
+	size_t nc = detect(&cfg, p, n, &ch, NULL);
+	size_t after = 0, which = 0;
+	for (size_t k = 0; k < nc; k++)
+		if (ch[k].detected >= at) {
+			after++;
+			which = k;
+		}
+	CHECK_INT(after, 1); /* no repeated alerts for the same shift */
+	if (after == 1) {
+		struct pb_change *c = &ch[which];
+		CHECK_INT(c->start, at);
+		CHECK_INT(c->detected, at);
+		CHECK_INT(c->t_start, p[at].t);
+		CHECK_INT(c->direction, 1);
+		CHECK_INT(c->kind, PB_CHANGE_SHIFT);
+		CHECK(c->closed);
+		CHECK(!c->seasonal);
+		CHECK_NEAR(c->expected, 100, 0.5);
+		CHECK_NEAR(c->actual, 140, 5);
+		CHECK_NEAR(c->delta, c->actual - c->expected, 1e-9);
+		CHECK_NEAR(c->pct, 100 * c->delta / c->expected, 1e-9);
+		CHECK(c->ratio > 1);
+		CHECK_NEAR(c->score, c->ratio / (1 + c->ratio), 1e-12);
+		CHECK(c->end > at + 100); /* it stayed away */
+		CHECK_NEAR(c->event_mean, 140, 1);
+		CHECK_INT(c->base_to, at);
+		CHECK_INT(c->base_from, at - cfg.window);
+		CHECK_STR(pb_change_kind_name(c->kind), "shift");
+	}
+	/* Noise alone raises only small changes (records of the noise), which a
+	 * percentage threshold removes while the step stays. */
+	for (size_t k = 0; k < nc; k++)
+		if (ch[k].detected < at)
+			CHECK(fabs(ch[k].delta) < 5);
+	free(ch);
+	cfg.min_pct = 5;
+	nc = detect(&cfg, p, n, &ch, NULL);
+	CHECK_INT(nc, 1);
+	CHECK(nc == 1 && ch[0].detected == at);
+	free(ch);
+	free(p);
+}
+
+/* A small lasting shift (a quarter of the noise) shows on the long scales. */
+static void t_small_shift_on_long_scale(void)
+{
+	const size_t n = 4000, at = 3000;
+	struct pb_point *p = noise_series(n, 300, 10, 1, 2);
+	for (size_t i = at; i < n; i++)
+		p[i].v += 1.2;
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	cfg.period = PB_DETECT_NO_SEASON;
+	struct pb_change *ch = NULL;
+	size_t nc = detect(&cfg, p, n, &ch, NULL);
+	int found = 0;
+	for (size_t k = 0; k < nc; k++)
+		if (ch[k].detected >= at && ch[k].detected < at + 200 && ch[k].direction == 1) {
+			found = 1;
+			CHECK(ch[k].scale >= 16);
+			CHECK(ch[k].start >= at - 20 && ch[k].start <= ch[k].detected);
+		}
+	CHECK(found);
+	free(ch);
+	free(p);
+}
+
+/* Steady growth opens a change that a short window never absorbs; a jump on
+ * top of it is still raised (escalation), and only once. */
+static void t_jump_on_ramp(void)
+{
+	const size_t n = 700, at = 500;
+	struct pb_point *p = noise_series(n, 86400, 100, 3, 10);
+	for (size_t i = 0; i < n; i++)
+		p[i].v += 0.5 * (double)i + (i >= at ? 80 : 0);
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	cfg.window = 28;
+	cfg.period = PB_DETECT_NO_SEASON;
+	struct pb_change *ch = NULL;
+	size_t nc = detect(&cfg, p, n, &ch, NULL);
+	size_t at_jump = 0;
+	for (size_t k = 0; k < nc; k++)
+		if (ch[k].detected >= at && ch[k].detected < at + 100) {
+			at_jump++;
+			CHECK_INT(ch[k].start, at);
+			CHECK(ch[k].delta > 60);
+		}
+	CHECK_INT(at_jump, 1);
+	free(ch);
+	cfg.escalate_ratio = 0; /* without escalation the ramp's change hides the jump */
+	nc = detect(&cfg, p, n, &ch, NULL);
+	at_jump = 0;
+	for (size_t k = 0; k < nc; k++)
+		at_jump += ch[k].detected >= at && ch[k].detected < at + 100;
+	CHECK_INT(at_jump, 0);
+	free(ch);
+	free(p);
+}
+
+/* One spike: a spike change at that point, closed soon after. */
+static void t_spike(void)
+{
+	const size_t n = 1500, at = 1200;
+	struct pb_point *p = noise_series(n, 3600, 50, 2, 3);
+	p[at].v = 20;
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	cfg.period = PB_DETECT_NO_SEASON;
+	struct pb_change *ch = NULL;
+	double *sc = malloc(n * sizeof(double));
+	size_t nc = detect(&cfg, p, n, &ch, sc);
+	int found = 0;
+	for (size_t k = 0; k < nc; k++)
+		if (ch[k].detected == at) {
+			found = 1;
+			CHECK_INT(ch[k].start, at);
+			CHECK_INT(ch[k].end, at);
+			CHECK_INT(ch[k].kind, PB_CHANGE_SPIKE);
+			CHECK_INT(ch[k].direction, -1);
+			CHECK_INT(ch[k].scale, 1);
+			CHECK_NEAR(ch[k].actual, 20, 0);
+			CHECK_NEAR(ch[k].event_mean, 20, 0);
+			CHECK(ch[k].closed);
+			CHECK(ch[k].t_end == p[at].t);
+			CHECK_NEAR(sc[at], ch[k].score, 0);
+		}
+	CHECK(found);
+	/* while the change is open, scores are 0 */
+	CHECK_NEAR(sc[at + 1], 0, 0);
+	CHECK_NEAR(sc[at + 10], 0, 0);
+	for (size_t i = 0; i < n; i++)
+		CHECK(sc[i] >= 0 && sc[i] <= 1);
+	free(sc);
+	free(ch);
+	free(p);
+}
+
+/* A flat line raises nothing; its first move is infinitely larger than any
+ * earlier one. */
+static void t_flat_then_move(void)
+{
+	const size_t n = 500;
+	struct pb_point *p = malloc(n * sizeof(*p));
+	for (size_t i = 0; i < n; i++) {
+		p[i].t = T0 + (int64_t)i * 60;
+		p[i].v = 45;
+	}
+	struct pb_change *ch = NULL;
+	CHECK_INT(detect(NULL, p, n, &ch, NULL), 0);
+	CHECK(ch == NULL);
+	p[400].v = 45.5;
+	size_t nc = detect(NULL, p, n, &ch, NULL);
+	CHECK_INT(nc, 1);
+	if (nc == 1) {
+		CHECK_INT(ch[0].detected, 400);
+		CHECK(isinf(ch[0].ratio));
+		CHECK_NEAR(ch[0].score, 1, 0);
+		CHECK_NEAR(ch[0].expected, 45, 0);
+	}
+	free(ch);
+	free(p);
+}
+
+/* A daily square wave sampled every 5 minutes: the period is found from the
+ * time step, and a missing peak on day 10 is a seasonal change, while the
+ * daily jumps themselves raise nothing. */
+static void t_seasonal(void)
+{
+	const size_t per = 288, n = 14 * per;
+	struct pb_point *p = malloc(n * sizeof(*p));
+	rng_seed(4);
+	for (size_t i = 0; i < n; i++) {
+		size_t ph = i % per;
+		p[i].t = T0 + (int64_t)i * 300;
+		p[i].v = (ph >= 100 && ph < 200 ? 80 : 20) + rng_normal();
+	}
+	const size_t day = 10;
+	for (size_t i = day * per + 100; i < day * per + 200; i++)
+		p[i].v = 20 + rng_normal();
+	struct pb_change *ch = NULL;
+	size_t nc = detect(NULL, p, n, &ch, NULL);
+	int found = 0;
+	for (size_t k = 0; k < nc; k++) {
+		if (ch[k].detected >= day * per + 100 && ch[k].detected < day * per + 200) {
+			found = 1;
+			CHECK(ch[k].seasonal);
+			CHECK_INT(ch[k].period, per);
+			CHECK_INT(ch[k].direction, -1);
+			CHECK_NEAR(ch[k].expected, 80, 3);
+			CHECK_INT(ch[k].base_from, ch[k].start - per);
+		}
+		/* after the first days nothing else fires */
+		if (ch[k].detected >= 4 * per && !(ch[k].detected >= day * per + 100 &&
+		                                   ch[k].detected < day * per + 200))
+			UNIT_FAIL_("unexpected change at %zu (scale %u, ratio %.3f)", ch[k].detected,
+			           ch[k].scale, ch[k].ratio);
+	}
+	CHECK(found);
+	free(ch);
+
+	/* Without the season the missing peak is a plain dip to a normal value. */
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	cfg.period = PB_DETECT_NO_SEASON;
+	nc = detect(&cfg, p, n, &ch, NULL);
+	for (size_t k = 0; k < nc; k++)
+		CHECK(!ch[k].seasonal);
+	free(ch);
+	free(p);
+}
+
+/* Daily series: the period is a week. */
+static void t_weekly_period(void)
+{
+	const size_t n = 20 * 7;
+	struct pb_point *p = malloc(n * sizeof(*p));
+	rng_seed(5);
+	for (size_t i = 0; i < n; i++) {
+		p[i].t = T0 + (int64_t)i * 86400;
+		p[i].v = (i % 7 == 5 || i % 7 == 6 ? 10 : 100) + 0.5 * rng_normal();
+	}
+	p[16 * 7 + 2].v = 10; /* a weekday as low as a weekend */
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	cfg.warmup = 7;
+	struct pb_change *ch = NULL;
+	size_t nc = detect(&cfg, p, n, &ch, NULL);
+	int found = 0;
+	for (size_t k = 0; k < nc; k++)
+		if (ch[k].detected == 16 * 7 + 2) {
+			found = 1;
+			CHECK(ch[k].seasonal);
+			CHECK_INT(ch[k].period, 7);
+		}
+	CHECK(found);
+	free(ch);
+	free(p);
+}
+
+/* The impact floor and the percentage threshold keep small changes out. */
+static void t_floors(void)
+{
+	const size_t n = 1200, at = 1000;
+	struct pb_point *p = noise_series(n, 86400, 1000, 1, 6);
+	for (size_t i = at; i < n; i++)
+		p[i].v += 30; /* +3 % */
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	cfg.period = PB_DETECT_NO_SEASON;
+	struct pb_change *ch = NULL;
+	size_t nc = detect(&cfg, p, n, &ch, NULL);
+	int seen = 0;
+	for (size_t k = 0; k < nc; k++)
+		seen |= ch[k].detected >= at;
+	CHECK(seen);
+	free(ch);
+	cfg.min_pct = 5; /* 3 % is under it */
+	nc = detect(&cfg, p, n, &ch, NULL);
+	for (size_t k = 0; k < nc; k++)
+		CHECK(fabs(ch[k].pct) >= 5);
+	for (size_t k = 0; k < nc; k++)
+		CHECK(ch[k].detected < at);
+	free(ch);
+	cfg.min_pct = 2;
+	cfg.min_impact = 50; /* 30 units is under it */
+	nc = detect(&cfg, p, n, &ch, NULL);
+	for (size_t k = 0; k < nc; k++)
+		CHECK(fabs(ch[k].delta) >= 50);
+	free(ch);
+	cfg.min_impact = 20;
+	nc = detect(&cfg, p, n, &ch, NULL);
+	seen = 0;
+	for (size_t k = 0; k < nc; k++) {
+		seen |= ch[k].detected >= at;
+		CHECK(fabs(ch[k].delta) >= 20 && fabs(ch[k].pct) >= 2);
+	}
+	CHECK(seen);
+	free(ch);
+	free(p);
+}
+
+/* Bad points are refused and leave the detector as it was. */
+static void t_bad_input(void)
+{
+	struct pb_detector *d = NULL;
+	struct pb_error err = { 0 };
+	struct pb_detect_step st;
+	CHECK_OK(pb_detector_new(NULL, &d, &err), &err);
+	if (!d)
+		return;
+	CHECK_INT(pb_detector_push(d, 100, 1.0, &st, &err), PB_OK);
+	CHECK_INT(pb_detector_push(d, 100, 1.0, &st, &err), PB_OK); /* same time is fine */
+	CHECK_INT(pb_detector_push(d, 99, 1.0, &st, &err), PB_EINVAL);
+	CHECK(strstr(err.message, "point 2") != NULL);
+	CHECK_INT(pb_detector_push(d, 101, NAN, &st, &err), PB_EINVAL);
+	CHECK_INT(pb_detector_push(d, 101, INFINITY, &st, &err), PB_EINVAL);
+	CHECK(strstr(err.message, "finite") != NULL);
+	CHECK_INT(pb_detector_push(d, 101, 2.0, &st, &err), PB_OK);
+	struct pb_change c;
+	CHECK(!pb_detector_finish(d, &c));
+	pb_detector_free(d);
+
+	struct pb_point p[3] = { { 10, 1 }, { 20, 2 }, { 15, 3 } };
+	struct pb_change *ch = (struct pb_change *)p;
+	size_t nc = 9;
+	CHECK_INT(pb_detect_series(NULL, p, 3, &ch, &nc, NULL, &err), PB_EINVAL);
+	CHECK(ch == NULL);
+	CHECK_INT(nc, 0);
+	CHECK_INT(pb_detect_series(NULL, p, 0, &ch, &nc, NULL, &err), PB_OK);
+	CHECK_INT(nc, 0);
+}
+
+/* Pushing point by point gives exactly what pb_detect_series gives. */
+static void t_streaming_equals_batch(void)
+{
+	const size_t n = 5000;
+	struct pb_point *p = noise_series(n, 300, 5, 1, 7);
+	for (size_t i = 0; i < n; i++)
+		p[i].v += (i / 700) % 2 ? 4 : 0;
+	double *sc = malloc(n * sizeof(double));
+	struct pb_change *ch = NULL;
+	size_t nc = detect(NULL, p, n, &ch, sc);
+	struct pb_detector *d = NULL;
+	struct pb_error err = { 0 };
+	CHECK_OK(pb_detector_new(NULL, &d, &err), &err);
+	size_t raised = 0, closed = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct pb_detect_step st;
+		CHECK_OK(pb_detector_push(d, p[i].t, p[i].v, &st, &err), &err);
+		if (st.score != sc[i])
+			UNIT_FAIL_("point %zu: streaming score %.17g, batch %.17g", i, st.score, sc[i]);
+		if (st.closed) {
+			CHECK(closed < nc && st.closed_change.detected == ch[closed].detected);
+			CHECK(closed < nc && st.closed_change.end == ch[closed].end);
+			closed++;
+		}
+		if (st.raised) {
+			CHECK(raised < nc && st.change.detected == ch[raised].detected);
+			CHECK(!st.change.closed);
+			raised++;
+		}
+	}
+	struct pb_change last;
+	if (pb_detector_finish(d, &last))
+		closed++;
+	CHECK_INT(raised, nc);
+	CHECK_INT(closed, nc);
+	CHECK(nc >= 6); /* the level moves 7 times */
+	pb_detector_free(d);
+	free(ch);
+	free(sc);
+	free(p);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The expected value of a level change is the exact median of the window at
+ * detection: checks the sorted window against a brute-force median over many
+ * changes, with repeated values. */
+static void t_window_median_exact(void)
+{
+	const size_t n = 6000;
+	struct pb_point *p = malloc(n * sizeof(*p));
+	rng_seed(8);
+	for (size_t i = 0; i < n; i++) {
+		p[i].t = T0 + (int64_t)i;
+		/* heavy tails and ties: integers, growing spikes make many records */
+		p[i].v = floor(10 * rng_uniform()) + (rng_uniform() < 0.01 ? (double)i : 0);
+	}
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	cfg.window = 51;
+	cfg.scales = 1;
+	cfg.period = PB_DETECT_NO_SEASON;
+	cfg.hold = 0;
+	cfg.quiet = 1;
+	cfg.warmup = 0;
+	cfg.noise_floor = 0;
+	struct pb_change *ch = NULL;
+	size_t nc = detect(&cfg, p, n, &ch, NULL);
+	CHECK(nc >= 20);
+	double w[51];
+	for (size_t k = 0; k < nc; k++) {
+		size_t at = ch[k].detected, m = at + 1 < 51 ? at + 1 : 51;
+		for (size_t j = 0; j < m; j++)
+			w[j] = p[at + 1 - m + j].v;
+		qsort(w, m, sizeof(double), cmp_double);
+		double med = m % 2 ? w[m / 2] : (w[m / 2 - 1] + w[m / 2]) / 2;
+		if (ch[k].expected != med)
+			UNIT_FAIL_("change at %zu: expected %.17g, brute-force median %.17g", at,
+			           ch[k].expected, med);
+	}
+	free(ch);
+	free(p);
+}
+
+/* Drivers: of three sub-accounts, the one that stepped up is named, with its
+ * share of the change; shares add up to one. */
+static void t_drivers(void)
+{
+	const size_t n = 1000, at = 800;
+	double *a = malloc(n * sizeof(double)), *b = malloc(n * sizeof(double)),
+	       *c = malloc(n * sizeof(double));
+	struct pb_point *p = malloc(n * sizeof(*p));
+	rng_seed(9);
+	for (size_t i = 0; i < n; i++) {
+		a[i] = 100 + rng_normal();
+		b[i] = 50 + rng_normal() + (i >= at ? 60 : 0);
+		c[i] = 30 + rng_normal() - (i >= at ? 5 : 0);
+		p[i].t = T0 + (int64_t)i * 86400;
+		p[i].v = a[i] + b[i] + c[i];
+	}
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	cfg.period = PB_DETECT_NO_SEASON;
+	struct pb_change *ch = NULL;
+	size_t nc = detect(&cfg, p, n, &ch, NULL);
+	struct pb_change *hit = NULL;
+	for (size_t k = 0; k < nc; k++)
+		if (ch[k].detected >= at)
+			hit = &ch[k];
+	CHECK(hit != NULL);
+	if (hit) {
+		struct pb_detect_component comps[3] = { { "sub-a", a }, { "sub-b", b }, { "sub-c", c } };
+		struct pb_driver dr[3];
+		struct pb_error err = { 0 };
+		CHECK_OK(pb_detect_drivers(hit, comps, 3, n, dr, &err), &err);
+		CHECK_INT(dr[0].component, 1);
+		CHECK_NEAR(dr[0].delta, 60, 1);
+		CHECK_NEAR(dr[0].expected, 50, 0.5);
+		CHECK_NEAR(dr[0].share, 60.0 / 55.0, 0.03);
+		CHECK_INT(dr[2].component, 2); /* moved against the change */
+		CHECK(dr[2].share < 0);
+		CHECK_NEAR(dr[0].share + dr[1].share + dr[2].share, 1, 1e-9);
+		/* the components' deltas add up to the series' mean change */
+		double sb = 0, sa = 0;
+		for (size_t i = hit->base_from; i < hit->base_to; i++)
+			sb += p[i].v;
+		for (size_t i = hit->start; i <= hit->end; i++)
+			sa += p[i].v;
+		double total = sa / (double)(hit->end - hit->start + 1) -
+		               sb / (double)(hit->base_to - hit->base_from);
+		CHECK_NEAR(dr[0].delta + dr[1].delta + dr[2].delta, total, 1e-6);
+
+		/* a change that is not inside the series is refused */
+		CHECK_INT(pb_detect_drivers(hit, comps, 3, at, dr, &err), PB_EINVAL);
+		b[hit->start] = NAN;
+		CHECK_INT(pb_detect_drivers(hit, comps, 3, n, dr, &err), PB_EINVAL);
+		CHECK(strstr(err.message, "sub-b") != NULL);
+	}
+	free(ch);
+	free(p);
+	free(a);
+	free(b);
+	free(c);
+}
+
+int main(void)
+{
+	RUN(t_config);
+	RUN(t_level_shift);
+	RUN(t_small_shift_on_long_scale);
+	RUN(t_jump_on_ramp);
+	RUN(t_spike);
+	RUN(t_flat_then_move);
+	RUN(t_seasonal);
+	RUN(t_weekly_period);
+	RUN(t_floors);
+	RUN(t_bad_input);
+	RUN(t_streaming_equals_batch);
+	RUN(t_window_median_exact);
+	RUN(t_drivers);
+	return UNIT_END("detect");
+}
