@@ -218,6 +218,7 @@ int cmd_scan(int argc, char **argv)
 	}
 	if ((rc = cli_open_ws(argv[optind], o.store ? 0 : PB_WS_READONLY, &ws)))
 		goto out;
+	o.matched_only = !json && !o.explain; /* the text shows no other entity */
 	if (pb_policy_scan(ws, p, &o, &out, &err)) {
 		rc = cli_fail(&err);
 		goto out;

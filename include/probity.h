@@ -815,6 +815,8 @@ struct pb_scan_options {
 	                          workspace default */
 	bool explain;          /* say, for entities no rule matched, how far each
 	                          indicator is from firing */
+	bool matched_only;     /* results only for the entities a rule matched (the
+	                          counts still cover every entity screened) */
 };
 
 /* Scans the workspace with policy p. *json (free with free()) gets the result

@@ -21,6 +21,16 @@ struct pb_hmap {
 
 void pb__hmap_init(struct pb_hmap *m);
 void pb__hmap_release(struct pb_hmap *m);
+/* A 64-bit integer mixed so that every input bit moves every output bit (the
+ * murmur3 finalizer): for tables indexed by the low bits of packed keys. */
+static inline uint64_t pb__hash_u64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
 /* 64-bit hash of bytes (FNV-1a followed by a final mix). */
 uint64_t pb__hash_bytes(const void *p, size_t n);
 void *pb__hmap_get(const struct pb_hmap *m, const char *key, size_t len);

@@ -1219,20 +1219,6 @@ size_t pb_policy_rule_count(const struct pb_policy *p)
 
 /* ---- windows ------------------------------------------------------------------ */
 
-int64_t pb__month_of_day(int64_t day)
-{
-	int y;
-	unsigned m, d;
-	pb__civil_from_days(day, &y, &m, &d);
-	return (int64_t)y * 12 + (int64_t)m - 1;
-}
-
-int64_t pb__month_first_day(int64_t month)
-{
-	int64_t y = pb__floordiv(month, 12);
-	return pb__days_from_civil(y, (unsigned)(month - y * 12 + 1), 1);
-}
-
 struct pb__span pb__month_span(const struct pb__indicator *ind, int64_t m)
 {
 	struct pb__span s = { pb__month_first_day(m), pb__month_first_day(m + 1), 0, 0, m };

@@ -111,8 +111,6 @@ struct pb__span {
 	int64_t plo, phi;            /* previous window (growth), else plo = phi = lo */
 	int64_t month;               /* every month: the month number; else -1 */
 };
-int64_t pb__month_of_day(int64_t day);      /* y*12 + m-1 */
-int64_t pb__month_first_day(int64_t month); /* first day number of a month number */
 /* The single window of a non-every-month indicator at day `at`. */
 struct pb__span pb__window_span(const struct pb__indicator *ind, int64_t at);
 /* The window of month m of an every-month indicator. */

@@ -12,6 +12,7 @@
 #include "case.h"
 #include "policy.h"
 #include "customer.h"
+#include "hmap.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -34,6 +35,14 @@ struct acctab {
 	size_t cap, n;
 };
 
+/* Keys differ mostly in their high bits (the entity), so all of them are
+ * mixed down: the middle bits of a product alone ignored the entity and put
+ * every entity in one probe chain (a 10,000-account scan took 30 s). */
+static size_t acc_slot(uint64_t key, size_t cap)
+{
+	return (size_t)pb__hash_u64(key) & (cap - 1);
+}
+
 static bool acc_grow(struct acctab *t)
 {
 	size_t nc = t->cap ? t->cap * 2 : 1024;
@@ -42,7 +51,7 @@ static bool acc_grow(struct acctab *t)
 		return false;
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->v[i].key) {
-			size_t h = (size_t)((t->v[i].key * 0x9E3779B97F4A7C15ULL) >> 20) & (nc - 1);
+			size_t h = acc_slot(t->v[i].key, nc);
 			while (nv[h].key)
 				h = (h + 1) & (nc - 1);
 			nv[h] = t->v[i];
@@ -58,7 +67,7 @@ static struct acc *acc_get(struct acctab *t, uint64_t key)
 	key++;
 	if ((t->n + 1) * 2 > t->cap && !acc_grow(t))
 		return NULL;
-	size_t h = (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 20) & (t->cap - 1);
+	size_t h = acc_slot(key, t->cap);
 	while (t->v[h].key && t->v[h].key != key)
 		h = (h + 1) & (t->cap - 1);
 	if (!t->v[h].key) {
@@ -122,6 +131,7 @@ struct scan {
 	int64_t ndim;               /* max dim id + 1 */
 	struct ires *res;           /* nent x nind */
 	int64_t first_month;        /* earliest month with usage */
+	bool months;                /* usage_month holds every source's totals */
 };
 
 static enum pb_status q_int(sqlite3 *db, const char *sql, int64_t *out, bool *null,
@@ -257,50 +267,406 @@ static const char *const sel_col[PB_SEL_COUNT] = {
 };
 static const char *const meas_col[] = { "quantity", "billed_cost", "effective_cost", "list_cost" };
 
-/* The WHERE clause of an indicator's selection as dim ids; *none when some
- * selected value never occurs (then nothing is selected). */
-static enum pb_status sel_where(struct scan *s, const struct pb__indicator *ind, struct pb_buf *b,
-                                bool *none)
+/* ---- one pass over the usage --------------------------------------------------
+ *
+ * Every measure indicator is evaluated in the same pass over usage_day: one
+ * query returns the rows any of them selects (SQLite tests the selections),
+ * and each row is added to the sums of every indicator it belongs to. A
+ * query per indicator read the whole table once per indicator. */
+
+/* Columns the pass may read; QC_SEL + k is the column of selector k. */
+enum {
+	QC_ACCOUNT,
+	QC_SUB,
+	QC_DAY,
+	QC_SEL,
+	QC_CURRENCY = QC_SEL + PB_SEL_COUNT,
+	QC_MEAS,
+	QC_N = QC_MEAS + 4
+};
+
+/* One indicator's evaluation: its window, its selection as dim ids (column
+ * QC_SEL + k must be one of ids[k]; the unit or currency filter is kept under
+ * its own column), and the sums of the rows it selects by entity, period,
+ * group and month. */
+struct ieval {
+	const struct pb__indicator *ind;
+	bool active;           /* a measure indicator that may select rows */
+	bool every, share, mmax;
+	int64_t np, lo, hi, m_lo;
+	struct pb__span one;
+	/* the days it reads: up to two intervals [ia, ib) (a window and the one
+	 * before it); whole months [ma, mb) of each come from usage_month */
+	int nint;
+	int64_t ia[2], ib[2], ma[2], mb[2];
+	int pergroup;          /* QC_ column of the group (region, country), or -1 */
+	int meas;              /* QC_ column of the measure */
+	int64_t *ids[QC_N];
+	size_t nids[QC_N];
+	struct acctab t;
+	int64_t *gid;          /* group index -> dim id */
+	int32_t *gmap;         /* dim id -> group index */
+	size_t ng;
+};
+
+static void ieval_release(struct ieval *ev)
 {
-	sqlite3_stmt *q;
-	enum pb_status st = pb__db_prepare(s->ws->db, "SELECT id FROM dim WHERE value = ?1", &q, s->err);
-	if (st)
-		return st;
-	*none = false;
-	for (int k = 0; k <= PB_SEL_COUNT; k++) {
-		const char *col;
+	for (int c = 0; c < QC_N; c++)
+		free(ev->ids[c]);
+	free(ev->t.v);
+	free(ev->gid);
+	free(ev->gmap);
+	memset(ev, 0, sizeof(*ev));
+}
+
+/* Sets up indicator k: its window, and its selection resolved to dim ids.
+ * A selected value that never occurs selects nothing; an indicator whose
+ * column selects nothing at all stays inactive. */
+static enum pb_status ieval_init(struct scan *s, size_t k, sqlite3_stmt *dimq, struct ieval *ev)
+{
+	const struct pb__indicator *ind = &s->p->ind[k];
+	memset(ev, 0, sizeof(*ev));
+	ev->ind = ind;
+	ev->every = ind->window == PB_WIN_EVERY_MONTH;
+	int64_t am = pb__month_of_day(s->at);
+	ev->np = ev->every ? am - s->first_month : 1;
+	if (ev->np < 0)
+		ev->np = 0;
+	if (ev->np >= (1 << K_PER_BITS))
+		return pb__err(s->err, PB_ELIMIT, "indicator '%s': more than %d months", ind->name,
+		               (1 << K_PER_BITS) - 1);
+	ev->one = pb__window_span(ind, s->at);
+	ev->lo = ev->every ? pb__month_first_day(s->first_month - (ind->agg == PB_AGG_GROWTH))
+	                   : (ev->one.plo < ev->one.lo ? ev->one.plo : ev->one.lo);
+	ev->hi = ev->every ? pb__month_first_day(am) : ev->one.hi;
+	ev->m_lo = pb__month_of_day(ev->one.lo);
+	ev->share = ind->agg == PB_AGG_SHARE;
+	ev->mmax = ind->agg == PB_AGG_MONTHLY_MAX && !ev->every;
+	if (ev->every || ev->one.plo >= ev->one.phi) {
+		ev->ia[0] = ev->every ? ev->lo : ev->one.lo;
+		ev->ib[0] = ev->hi;
+		ev->nint = 1;
+	} else {
+		ev->ia[0] = ev->one.plo;
+		ev->ib[0] = ev->one.phi;
+		ev->ia[1] = ev->one.lo;
+		ev->ib[1] = ev->one.hi;
+		ev->nint = 2;
+	}
+	for (int i = 0; i < ev->nint; i++) {
+		/* months m with first(m) >= ia and first(m + 1) <= ib */
+		int64_t m = pb__month_of_day(ev->ia[i]);
+		ev->ma[i] = pb__month_first_day(m) == ev->ia[i] ? m : m + 1;
+		ev->mb[i] = s->months ? pb__month_of_day(ev->ib[i]) : ev->ma[i];
+		if (ev->mb[i] < ev->ma[i])
+			ev->mb[i] = ev->ma[i];
+	}
+	ev->pergroup = ind->per == PB_PER_COUNTRY  ? QC_SEL + PB_SEL_COUNTRY
+	               : ind->per == PB_PER_REGION ? QC_SEL + PB_SEL_REGION
+	                                           : -1;
+	ev->meas = QC_MEAS + (int)ind->measure;
+	ev->gmap = malloc((size_t)s->ndim * sizeof(int32_t));
+	ev->gid = malloc(((size_t)1 << K_GRP_BITS) * sizeof(int64_t));
+	if (!ev->gmap || !ev->gid)
+		return pb__err(s->err, PB_ENOMEM, "out of memory");
+	memset(ev->gmap, 0xff, (size_t)s->ndim * sizeof(int32_t));
+	bool none = ev->np <= 0;
+	for (int k2 = 0; k2 <= PB_SEL_COUNT && !none; k2++) {
 		char *const *vals;
 		size_t n;
 		const char *one;
-		if (k < PB_SEL_COUNT) {
-			col = sel_col[k];
-			vals = ind->values[k];
-			n = ind->nvalues[k];
-			if (k == PB_SEL_UNIT)
+		int col;
+		if (k2 < PB_SEL_COUNT) {
+			if (k2 == PB_SEL_UNIT)
 				continue; /* the unit filter below covers it */
+			vals = ind->values[k2];
+			n = ind->nvalues[k2];
+			col = QC_SEL + k2;
 		} else {
-			one = ind->measure == PB_MEAS_QUANTITY ? ind->unit : ind->currency;
-			col = ind->measure == PB_MEAS_QUANTITY ? "unit" : "currency";
+			bool qty = ind->measure == PB_MEAS_QUANTITY;
+			one = qty ? ind->unit : ind->currency;
+			col = qty ? QC_SEL + PB_SEL_UNIT : QC_CURRENCY;
 			vals = (char *const *)&one;
 			n = 1;
 		}
 		if (!n)
 			continue;
-		pb__buf_printf(b, " AND %s IN (", col);
-		size_t found = 0;
+		if (!(ev->ids[col] = malloc(n * sizeof(int64_t))))
+			return pb__err(s->err, PB_ENOMEM, "out of memory");
 		for (size_t i = 0; i < n; i++) {
-			sqlite3_reset(q);
-			sqlite3_bind_text(q, 1, vals[i], -1, SQLITE_STATIC);
-			if (sqlite3_step(q) == SQLITE_ROW)
-				pb__buf_printf(b, "%s%lld", found++ ? "," : "",
-				               (long long)sqlite3_column_int64(q, 0));
+			sqlite3_reset(dimq);
+			if (vals[i])
+				sqlite3_bind_text(dimq, 1, vals[i], -1, SQLITE_STATIC);
+			else
+				sqlite3_bind_null(dimq, 1);
+			if (sqlite3_step(dimq) == SQLITE_ROW)
+				ev->ids[col][ev->nids[col]++] = sqlite3_column_int64(dimq, 0);
 		}
-		if (!found)
-			*none = true;
-		if ((st = pb__buf_adds(b, ")")))
-			break;
+		if (!ev->nids[col])
+			none = true;
 	}
+	ev->active = !none;
+	return PB_OK;
+}
+
+/* column names by QC_ number: the selector columns follow sel_col */
+static const char *const qc_sql[QC_N] = {
+	"account", "subaccount", "day", "account", "subaccount", "provider", "category",
+	"subcategory", "service", "capability", "region", "country", "charge_category", "unit",
+	"currency", "quantity", "billed_cost", "effective_cost", "list_cost",
+};
+
+static bool ids_has(const int64_t *ids, size_t n, int64_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == v)
+			return true;
+	return false;
+}
+
+/* Adds one row (its columns in v, NULL as -1; its measures parsed on
+ * demand) to one indicator's sums. */
+/* Does the indicator read this row: a month of usage_month (month >= 0) that
+ * is whole in one of its intervals, or a day of usage_day inside one of them
+ * but not in such a month? */
+static bool ieval_wants(const struct ieval *ev, int64_t day, int64_t month, bool is_month)
+{
+	for (int i = 0; i < ev->nint; i++) {
+		bool whole = month >= ev->ma[i] && month < ev->mb[i];
+		if (is_month ? whole : day >= ev->ia[i] && day < ev->ib[i] && !whole)
+			return true;
+	}
+	return false;
+}
+
+static enum pb_status ieval_row(struct scan *s, struct ieval *ev, const int64_t *v, int64_t e,
+                                const pb_dec *meas, const bool *meas_ok, int64_t day,
+                                int64_t cmonth)
+{
+	const struct pb__indicator *ind = ev->ind;
+	if (e < 0 && !ev->share)
+		return PB_OK;
+	for (int c = QC_SEL; c < QC_MEAS; c++)
+		if (ev->ids[c] && !ids_has(ev->ids[c], ev->nids[c], v[c]))
+			return PB_OK;
+	int64_t g = 0;
+	if (ev->pergroup >= 0) {
+		int64_t d = v[ev->pergroup];
+		if (d < 0 || d >= s->ndim)
+			return PB_OK; /* no region or country: not in any group */
+		if (ev->gmap[d] < 0) {
+			if (ev->ng >= ((size_t)1 << K_GRP_BITS))
+				return pb__err(s->err, PB_ELIMIT, "too many groups");
+			ev->gid[ev->ng] = d;
+			ev->gmap[d] = (int32_t)ev->ng++;
+		}
+		g = ev->gmap[d];
+	}
+	if (!meas_ok[ev->meas - QC_MEAS])
+		return PB_OK;
+	pb_dec x = meas[ev->meas - QC_MEAS];
+	/* where the row counts: (period, cur/prev) pairs */
+	int64_t pc = -1, pp = -1, sub = 0;
+	if (ev->every) {
+		pc = cmonth - s->first_month;
+		if (ind->agg == PB_AGG_GROWTH)
+			pp = pc + 1;
+		if (pc < 0 || pc >= ev->np)
+			pc = -1;
+		if (pp < 0 || pp >= ev->np)
+			pp = -1;
+	} else {
+		if (day >= ev->one.lo && day < ev->one.hi)
+			pc = 0;
+		else if (day >= ev->one.plo && day < ev->one.phi)
+			pp = 0;
+		if (ev->mmax && pc == 0)
+			sub = cmonth - ev->m_lo;
+	}
+	for (int w = 0; w < 2; w++) {
+		int64_t p = w ? pp : pc;
+		if (p < 0)
+			continue;
+		if (e >= 0) {
+			struct acc *a = acc_get(&ev->t, kmake((uint64_t)e, (uint64_t)p, (uint64_t)g,
+			                                      (uint64_t)sub));
+			if (!a)
+				return pb__err(s->err, PB_ENOMEM, "out of memory");
+			a->seen = true;
+			if (!pb__dec_add(w ? &a->prev : &a->cur, x))
+				return pb__err(s->err, PB_ELIMIT, "indicator '%s': sum out of range",
+				               ind->name);
+		}
+		if (ev->share && !w) {
+			struct acc *a = acc_get(&ev->t, kmake(K_TOTAL, (uint64_t)p, (uint64_t)g, 0));
+			if (!a || !pb__dec_add(&a->cur, x))
+				return pb__err(s->err, a ? PB_ELIMIT : PB_ENOMEM,
+				               "indicator '%s': total out of range", ind->name);
+		}
+	}
+	return PB_OK;
+}
+
+/* Runs one query of the pass and adds its rows to the indicators that read
+ * them; is_month: rows of usage_month, whose QC_DAY column is the month. */
+static enum pb_status pass_rows(struct scan *s, struct ieval *ev, size_t nev, const int *pos,
+                                const char *sql, bool is_month, int64_t lo, int64_t hi)
+{
+	sqlite3_stmt *q = NULL;
+	enum pb_status st = pb__db_prepare(s->ws->db, sql, &q, s->err);
+	if (st)
+		return st;
+	sqlite3_bind_int64(q, 1, lo);
+	sqlite3_bind_int64(q, 2, hi);
+	int rc = SQLITE_DONE;
+	int64_t v[QC_N], ckey = INT64_MIN, day = 0, month = 0;
+	pb_dec meas[4];
+	bool meas_ok[4];
+	for (int c = 0; c < QC_N; c++)
+		v[c] = -1;
+	while (st == PB_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		for (int c = 0; c < QC_MEAS; c++)
+			if (pos[c] >= 0)
+				v[c] = sqlite3_column_type(q, pos[c]) == SQLITE_NULL
+				           ? -1
+				           : sqlite3_column_int64(q, pos[c]);
+		if (v[QC_DAY] != ckey) {
+			ckey = v[QC_DAY];
+			month = is_month ? ckey : pb__month_of_day(ckey);
+			day = is_month ? pb__month_first_day(ckey) : ckey;
+		}
+		bool parsed = false;
+		int64_t e = -1;
+		for (size_t k = 0; k < nev && st == PB_OK; k++) {
+			if (!ev[k].active || !ieval_wants(&ev[k], day, month, is_month))
+				continue;
+			if (!parsed) {
+				for (int m = 0; m < 4; m++) {
+					meas_ok[m] = false;
+					if (pos[QC_MEAS + m] < 0)
+						continue;
+					const char *txt = (const char *)sqlite3_column_text(q, pos[QC_MEAS + m]);
+					unsigned fl;
+					meas_ok[m] = txt && pb__dec_parse(txt, strlen(txt), &meas[m], &fl) == PB_OK;
+				}
+				int64_t a = v[QC_ACCOUNT];
+				e = a >= 0 && a < s->ndim ? s->acc_map[a] : -1;
+				if (e < 0 && v[QC_SUB] >= 0)
+					e = v[QC_SUB] < s->ndim ? s->sub_map[v[QC_SUB]] : -1;
+				parsed = true;
+			}
+			st = ieval_row(s, &ev[k], v, e, meas, meas_ok, day, month);
+		}
+	}
+	if (st == PB_OK && rc != SQLITE_DONE)
+		st = pb__db_err(s->ws->db, s->err, "cannot read usage");
 	sqlite3_finalize(q);
+	return st;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const int64_t *x = a, *y = b;
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* The pass: the whole months every indicator reads, from usage_month, then
+ * the days at the edges of its windows (or all its days, when usage_month is
+ * not complete), from usage_day; SQLite tests the selections. */
+static enum pb_status scan_usage(struct scan *s, struct ieval *ev, size_t nev)
+{
+	bool need[QC_N] = { [QC_ACCOUNT] = true, [QC_SUB] = true, [QC_DAY] = true };
+	int64_t mlo = INT64_MAX, mhi = INT64_MIN;
+	int64_t (*rng)[2] = calloc(nev * 4 + 1, sizeof(*rng));
+	size_t nr = 0, nact = 0;
+	if (!rng)
+		return pb__err(s->err, PB_ENOMEM, "out of memory");
+	for (size_t k = 0; k < nev; k++) {
+		if (!ev[k].active)
+			continue;
+		nact++;
+		for (int c = QC_SEL; c < QC_MEAS; c++)
+			need[c] |= ev[k].ids[c] != NULL;
+		if (ev[k].pergroup >= 0)
+			need[ev[k].pergroup] = true;
+		need[ev[k].meas] = true;
+		for (int i = 0; i < ev[k].nint; i++) {
+			int64_t fa = pb__month_first_day(ev[k].ma[i]), fb = pb__month_first_day(ev[k].mb[i]);
+			if (ev[k].ma[i] < ev[k].mb[i]) {
+				mlo = ev[k].ma[i] < mlo ? ev[k].ma[i] : mlo;
+				mhi = ev[k].mb[i] > mhi ? ev[k].mb[i] : mhi;
+				if (ev[k].ia[i] < fa) {
+					rng[nr][0] = ev[k].ia[i];
+					rng[nr++][1] = fa;
+				}
+				if (fb < ev[k].ib[i]) {
+					rng[nr][0] = fb;
+					rng[nr++][1] = ev[k].ib[i];
+				}
+			} else if (ev[k].ia[i] < ev[k].ib[i]) {
+				rng[nr][0] = ev[k].ia[i];
+				rng[nr++][1] = ev[k].ib[i];
+			}
+		}
+	}
+	enum pb_status st = PB_OK;
+	if (!nact)
+		goto out;
+	/* the selected columns, and the selections OR-ed */
+	int pos[QC_N];
+	struct pb_buf cols, sel;
+	pb__buf_init(&cols, 1 << 16);
+	pb__buf_init(&sel, 1 << 20);
+	int ncol = 0;
+	for (int c = 0; c < QC_N; c++) {
+		pos[c] = need[c] ? ncol++ : -1;
+		if (need[c] && c != QC_DAY)
+			pb__buf_printf(&cols, ", %s", qc_sql[c]);
+	}
+	size_t done = 0;
+	for (size_t k = 0; k < nev; k++) {
+		if (!ev[k].active)
+			continue;
+		pb__buf_adds(&sel, done++ ? " OR (1" : "(1");
+		for (int c = QC_SEL; c < QC_MEAS; c++) {
+			if (!ev[k].ids[c])
+				continue;
+			pb__buf_printf(&sel, " AND %s IN (", qc_sql[c]);
+			for (size_t i = 0; i < ev[k].nids[c]; i++)
+				pb__buf_printf(&sel, "%s%lld", i ? "," : "", (long long)ev[k].ids[c][i]);
+			pb__buf_adds(&sel, ")");
+		}
+		pb__buf_adds(&sel, ")");
+	}
+	/* pos[QC_DAY] is column 0 (day or month), the others follow in order */
+	for (int c = 0, i = 1; c < QC_N; c++)
+		if (need[c])
+			pos[c] = c == QC_DAY ? 0 : i++;
+	char *mq = NULL, *dq = NULL;
+	if (cols.data && sel.data) {
+		mq = sqlite3_mprintf("SELECT month%s FROM usage_month WHERE month >= ?1 AND month < ?2 "
+		                     "AND (%s)", cols.data, sel.data);
+		dq = sqlite3_mprintf("SELECT day%s FROM usage_day WHERE day >= ?1 AND day < ?2 AND (%s)",
+		                     cols.data, sel.data);
+	}
+	pb__buf_release(&cols);
+	pb__buf_release(&sel);
+	if (!mq || !dq)
+		st = pb__err(s->err, PB_ENOMEM, "out of memory");
+	if (st == PB_OK && mlo < mhi)
+		st = pass_rows(s, ev, nev, pos, mq, true, mlo, mhi);
+	/* day ranges, merged */
+	qsort(rng, nr, sizeof(*rng), cmp_range);
+	for (size_t i = 0; i < nr && st == PB_OK;) {
+		int64_t lo = rng[i][0], hi = rng[i][1];
+		for (i++; i < nr && rng[i][0] <= hi; i++)
+			hi = rng[i][1] > hi ? rng[i][1] : hi;
+		st = pass_rows(s, ev, nev, pos, dq, false, lo, hi);
+	}
+	sqlite3_free(mq);
+	sqlite3_free(dq);
+out:
+	free(rng);
 	return st;
 }
 
@@ -421,140 +787,42 @@ static const char *dim_text(struct scan *s, struct dimcache *c, int64_t id)
 	return c->v[id] ? c->v[id] : "";
 }
 
-static enum pb_status eval_indicator(struct scan *s, size_t k, struct dimcache *dc)
+/* The selection of indicator k as " AND u.col IN (ids)" terms; *none when it
+ * selects nothing. */
+static enum pb_status sel_where(struct scan *s, const struct pb__indicator *ind, struct pb_buf *b,
+                                bool *none)
 {
-	const struct pb__indicator *ind = &s->p->ind[k];
-	enum pb_status st = PB_OK;
-	struct pb_buf b;
-	struct acctab t = { 0 };
-	struct acc *all = NULL;
-	sqlite3_stmt *q = NULL;
-	int64_t *gid = NULL; /* group index -> dim id */
-	int32_t *gmap = NULL; /* dim id -> group index */
-	size_t ng = 0;
-	bool none;
-	bool every = ind->window == PB_WIN_EVERY_MONTH;
-	int64_t am = pb__month_of_day(s->at);
-	int64_t np = every ? am - s->first_month : 1;
-	if (np < 0)
-		np = 0;
-	if (np >= (1 << K_PER_BITS))
-		return pb__err(s->err, PB_ELIMIT, "indicator '%s': more than %d months", ind->name,
-		               (1 << K_PER_BITS) - 1);
-	struct pb__span one = pb__window_span(ind, s->at);
-	int64_t lo = every ? pb__month_first_day(s->first_month - (ind->agg == PB_AGG_GROWTH))
-	                   : (one.plo < one.lo ? one.plo : one.lo);
-	int64_t hi = every ? pb__month_first_day(am) : one.hi;
-	int64_t m_lo = pb__month_of_day(one.lo);
-	bool share = ind->agg == PB_AGG_SHARE;
-	bool mmax = ind->agg == PB_AGG_MONTHLY_MAX && !every;
+	struct ieval ev = { 0 };
+	sqlite3_stmt *dimq = NULL;
+	enum pb_status st = pb__db_prepare(s->ws->db, "SELECT id FROM dim WHERE value = ?1", &dimq,
+	                                   s->err);
+	if (st == PB_OK)
+		st = ieval_init(s, (size_t)(ind - s->p->ind), dimq, &ev);
+	sqlite3_finalize(dimq);
+	*none = st == PB_OK && !ev.active;
+	for (int c = QC_SEL; c < QC_MEAS && st == PB_OK && !*none; c++) {
+		if (!ev.ids[c])
+			continue;
+		pb__buf_printf(b, " AND u.%s IN (", qc_sql[c]);
+		for (size_t i = 0; i < ev.nids[c]; i++)
+			pb__buf_printf(b, "%s%lld", i ? "," : "", (long long)ev.ids[c][i]);
+		st = pb__buf_adds(b, ")");
+	}
+	ieval_release(&ev);
+	return st;
+}
 
-	pb__buf_init(&b, 1 << 20);
-	pb__buf_printf(&b, "SELECT account, subaccount, day, %s, %s FROM usage_day WHERE day >= %lld "
-	               "AND day < %lld",
-	               ind->per == PB_PER_COUNTRY ? "country" : ind->per == PB_PER_REGION ? "region" : "NULL",
-	               meas_col[ind->measure], (long long)lo, (long long)hi);
-	if ((st = sel_where(s, ind, &b, &none)))
-		goto out;
-	gmap = malloc((size_t)s->ndim * sizeof(int32_t));
-	gid = malloc(((size_t)1 << K_GRP_BITS) * sizeof(int64_t));
-	if (!gmap || !gid) {
-		st = pb__err(s->err, PB_ENOMEM, "out of memory");
-		goto out;
-	}
-	memset(gmap, 0xff, (size_t)s->ndim * sizeof(int32_t));
-	if (!none && np > 0) {
-		if ((st = pb__db_prepare(s->ws->db, b.data, &q, s->err)))
-			goto out;
-		int rc;
-		int64_t cday = INT64_MIN, cmonth = 0;
-		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-			int64_t a = sqlite3_column_int64(q, 0);
-			int64_t e = a >= 0 && a < s->ndim ? s->acc_map[a] : -1;
-			if (e < 0 && sqlite3_column_type(q, 1) != SQLITE_NULL) {
-				int64_t sa = sqlite3_column_int64(q, 1);
-				e = sa >= 0 && sa < s->ndim ? s->sub_map[sa] : -1;
-			}
-			if (e < 0 && !share)
-				continue;
-			int64_t g = 0;
-			if (ind->per != PB_PER_NONE) {
-				if (sqlite3_column_type(q, 3) == SQLITE_NULL)
-					continue; /* no region or country: not in any group */
-				int64_t d = sqlite3_column_int64(q, 3);
-				if (d < 0 || d >= s->ndim)
-					continue;
-				if (gmap[d] < 0) {
-					if (ng >= ((size_t)1 << K_GRP_BITS)) {
-						st = pb__err(s->err, PB_ELIMIT, "too many groups");
-						goto out;
-					}
-					gid[ng] = d;
-					gmap[d] = (int32_t)ng++;
-				}
-				g = gmap[d];
-			}
-			int64_t day = sqlite3_column_int64(q, 2);
-			const char *txt = (const char *)sqlite3_column_text(q, 4);
-			pb_dec v;
-			unsigned fl;
-			if (!txt || pb__dec_parse(txt, strlen(txt), &v, &fl) != PB_OK)
-				continue;
-			if (day != cday) {
-				cday = day;
-				cmonth = pb__month_of_day(day);
-			}
-			/* where the row counts: (period, cur/prev) pairs */
-			int64_t pc = -1, pp = -1, sub = 0;
-			if (every) {
-				pc = cmonth - s->first_month;
-				if (ind->agg == PB_AGG_GROWTH)
-					pp = pc + 1;
-				if (pc < 0 || pc >= np)
-					pc = -1;
-				if (pp < 0 || pp >= np)
-					pp = -1;
-			} else {
-				if (day >= one.lo && day < one.hi)
-					pc = 0;
-				else if (day >= one.plo && day < one.phi)
-					pp = 0;
-				if (mmax && pc == 0)
-					sub = cmonth - m_lo;
-			}
-			for (int w = 0; w < 2; w++) {
-				int64_t p = w ? pp : pc;
-				if (p < 0)
-					continue;
-				if (e >= 0) {
-					struct acc *x = acc_get(&t, kmake((uint64_t)e, (uint64_t)p, (uint64_t)g,
-					                                  (uint64_t)sub));
-					if (!x) {
-						st = pb__err(s->err, PB_ENOMEM, "out of memory");
-						goto out;
-					}
-					x->seen = true;
-					if (!pb__dec_add(w ? &x->prev : &x->cur, v)) {
-						st = pb__err(s->err, PB_ELIMIT, "indicator '%s': sum out of range",
-						             ind->name);
-						goto out;
-					}
-				}
-				if (share && !w) {
-					struct acc *x = acc_get(&t, kmake(K_TOTAL, (uint64_t)p, (uint64_t)g, 0));
-					if (!x || !pb__dec_add(&x->cur, v)) {
-						st = pb__err(s->err, x ? PB_ELIMIT : PB_ENOMEM,
-						             "indicator '%s': total out of range", ind->name);
-						goto out;
-					}
-				}
-			}
-		}
-		if (rc != SQLITE_DONE) {
-			st = pb__db_err(s->ws->db, s->err, "cannot read usage");
-			goto out;
-		}
-	}
+/* Turns one indicator's sums into its result for every entity. */
+static enum pb_status ieval_finish(struct scan *s, size_t k, struct ieval *ev, struct dimcache *dc)
+{
+	const struct pb__indicator *ind = ev->ind;
+	enum pb_status st = PB_OK;
+	struct acc *all = NULL;
+	struct acctab t = ev->t;
+	const int64_t *gid = ev->gid;
+	bool every = ev->every, share = ev->share, mmax = ev->mmax;
+	int64_t np = ev->np, m_lo = ev->m_lo;
+	struct pb__span one = ev->one;
 	/* entries in key order: entity, period, group, month */
 	all = malloc((t.n + 1) * sizeof(*all));
 	if (!all) {
@@ -665,12 +933,32 @@ static enum pb_status eval_indicator(struct scan *s, size_t k, struct dimcache *
 	}
 	free(tot.v);
 out:
-	sqlite3_finalize(q);
-	pb__buf_release(&b);
-	free(t.v);
 	free(all);
-	free(gmap);
-	free(gid);
+	return st;
+}
+
+/* Every measure indicator, in one pass over the usage. */
+static enum pb_status eval_indicators(struct scan *s, struct dimcache *dc)
+{
+	size_t n = s->p->nind;
+	struct ieval *ev = calloc(n + 1, sizeof(*ev));
+	sqlite3_stmt *dimq = NULL;
+	if (!ev)
+		return pb__err(s->err, PB_ENOMEM, "out of memory");
+	enum pb_status st = pb__db_prepare(s->ws->db, "SELECT id FROM dim WHERE value = ?1", &dimq,
+	                                   s->err);
+	for (size_t k = 0; k < n && st == PB_OK; k++)
+		if (!s->p->ind[k].when)
+			st = ieval_init(s, k, dimq, &ev[k]);
+	sqlite3_finalize(dimq);
+	if (st == PB_OK)
+		st = scan_usage(s, ev, n);
+	for (size_t k = 0; k < n && st == PB_OK; k++)
+		if (!s->p->ind[k].when)
+			st = ieval_finish(s, k, &ev[k], dc);
+	for (size_t k = 0; k < n; k++)
+		ieval_release(&ev[k]);
+	free(ev);
 	return st;
 }
 
@@ -840,20 +1128,10 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, json_t *io)
 		               "JOIN dim sv ON sv.id = u.service LEFT JOIN dim m ON m.id = u.sku_meter "
 		               "LEFT JOIN dim r ON r.id = u.region WHERE u.day >= %lld AND u.day < %lld",
 		               meas_col[ind->measure], (long long)lo, (long long)hi);
-		/* sel_where writes bare column names: qualify through a subquery */
-		struct pb_buf w;
-		pb__buf_init(&w, 1 << 20);
-		if ((st = sel_where(s, ind, &w, &none))) {
-			pb__buf_release(&w);
+		if ((st = sel_where(s, ind, &b, &none))) {
 			pb__buf_release(&b);
 			return st;
 		}
-		if (w.len) {
-			pb__buf_adds(&b, " AND u.rowid IN (SELECT rowid FROM usage_day WHERE 1");
-			pb__buf_add(&b, w.data, w.len);
-			pb__buf_printf(&b, " AND day >= %lld AND day < %lld)", (long long)lo, (long long)hi);
-		}
-		pb__buf_release(&w);
 		if (r->group >= 0)
 			pb__buf_printf(&b, " AND u.%s = %lld", ind->per == PB_PER_COUNTRY ? "country" : "region",
 			               (long long)r->group);
@@ -1143,14 +1421,21 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 	s.first_month = pb__month_of_day(null ? s.at : first);
 	if (s.first_month > pb__month_of_day(s.at))
 		s.first_month = pb__month_of_day(s.at);
+	/* whole months come from usage_month when it holds every source (a
+	 * workspace opened read-only may not have been brought up to date) */
+	if ((st = q_int(ws->db,
+	                "SELECT count(*) FROM source s WHERE NOT EXISTS (SELECT 1 FROM "
+	                "usage_month_source m WHERE m.source_id = s.id)",
+	                &v, &null, err)))
+		goto out;
+	s.months = v == 0;
 	s.res = calloc(s.nent * p->nind + 1, sizeof(*s.res));
 	if (!s.res) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t k = 0; k < p->nind; k++)
-		if (!p->ind[k].when && (st = eval_indicator(&s, k, &dc)))
-			goto out;
+	if ((st = eval_indicators(&s, &dc)))
+		goto out;
 	bool *fired = calloc(p->nind + 1, sizeof(bool));
 	if (!fired) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
@@ -1191,6 +1476,10 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 				json_array_append_new(fs, f);
 			}
 		bool hit = json_array_size(fs) > 0;
+		if (!hit && o->matched_only) {
+			json_decref(fs);
+			continue;
+		}
 		json_t *eo = entity_json(&s, e, hit);
 		json_object_set_new(eo, "matched", json_boolean(hit));
 		json_t *inds = json_array();

@@ -469,6 +469,40 @@ static const char schema_v7[] =
 	"CREATE TRIGGER plan_no_delete BEFORE DELETE ON plan"
 	" BEGIN SELECT RAISE(ABORT, 'plans are never deleted'); END;";
 
+/* Monthly totals of usage_day, for policy scans over many accounts: a scan
+ * reads whole months here and only the days at the edges of its windows from
+ * usage_day (through usage_day_day). Derived data, rebuilt from usage_day:
+ * pb__usage_rollup fills it for a source in the source's ingest transaction,
+ * and pb_ws_open for any source without it (usage_month_source lists the
+ * sources done). Sums are exact decimals, as in usage_day. */
+static const char schema_v8[] =
+	"CREATE TABLE usage_month ("
+	"  source_id INTEGER NOT NULL REFERENCES source(id),"
+	"  month INTEGER NOT NULL,"         /* year * 12 + month - 1 */
+	"  account INTEGER NOT NULL,"
+	"  subaccount INTEGER,"
+	"  provider INTEGER,"
+	"  category INTEGER,"
+	"  subcategory INTEGER,"
+	"  service INTEGER NOT NULL,"
+	"  capability INTEGER,"
+	"  region INTEGER,"
+	"  country INTEGER,"
+	"  unit INTEGER,"
+	"  charge_category INTEGER NOT NULL,"
+	"  currency INTEGER,"
+	"  quantity TEXT NOT NULL,"
+	"  billed_cost TEXT NOT NULL,"
+	"  effective_cost TEXT NOT NULL,"
+	"  list_cost TEXT NOT NULL,"
+	"  rows INTEGER NOT NULL"
+	");"
+	"CREATE INDEX usage_month_source_month ON usage_month(source_id, month);"
+	"CREATE TABLE usage_month_source ("
+	"  source_id INTEGER PRIMARY KEY REFERENCES source(id)"
+	");"
+	"CREATE INDEX usage_day_day ON usage_day(day);";
+
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
 	{ 2, "users, cases and the tamper-evident audit log", schema_v2 },
@@ -476,5 +510,6 @@ const struct pb__migration pb__migrations[] = {
 	{ 4, "internal mail and chat: messages, locations, index, tags", schema_v4 },
 	{ 5, "policy scans and findings", schema_v5 },
 	{ 7, "enforcement plans, approvals, notices", schema_v7 },
+	{ 8, "monthly usage totals for policy scans", schema_v8 },
 };
 const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

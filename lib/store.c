@@ -137,6 +137,15 @@ static void month_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_text(ctx, buf, 7, SQLITE_TRANSIENT);
 }
 
+/* pb_month_no(n): the month number (year * 12 + month - 1) of a day number. */
+static void month_no_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		return;
+	sqlite3_result_int64(ctx, pb__month_of_day(sqlite3_value_int64(argv[0])));
+}
+
 static int register_functions(sqlite3 *db)
 {
 	int rc = sqlite3_create_function(db, "pb_dsum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
@@ -146,10 +155,88 @@ static int register_functions(sqlite3 *db)
 		                             SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, day_fn,
 		                             NULL, NULL);
 	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(db, "pb_month_no", 1,
+		                             SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, month_no_fn,
+		                             NULL, NULL);
+	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function(db, "pb_month", 1,
 		                             SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, month_fn,
 		                             NULL, NULL);
 	return rc;
+}
+
+/* ---- derived tables ---------------------------------------------------- */
+
+static const char rollup_missing_sql[] =
+	"SELECT id FROM source s WHERE NOT EXISTS (SELECT 1 FROM usage_month_source m "
+	"WHERE m.source_id = s.id) ORDER BY id";
+
+static enum pb_status rollup_one(sqlite3 *db, int64_t source_id, struct pb_error *err)
+{
+	static const char roll[] =
+		"INSERT INTO usage_month(source_id, month, account, subaccount, provider, category, "
+		"subcategory, service, capability, region, country, unit, charge_category, currency, "
+		"quantity, billed_cost, effective_cost, list_cost, rows) "
+		"SELECT source_id, pb_month_no(day), account, subaccount, provider, category, "
+		"subcategory, service, capability, region, country, unit, charge_category, currency, "
+		"pb_dsum(quantity), pb_dsum(billed_cost), pb_dsum(effective_cost), pb_dsum(list_cost), "
+		"sum(rows) FROM usage_day WHERE source_id = ?1 "
+		"GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14";
+	sqlite3_stmt *ins = NULL, *done = NULL;
+	enum pb_status st;
+	if ((st = pb__db_prepare(db, roll, &ins, err)) == PB_OK &&
+	    (st = pb__db_prepare(db, "INSERT INTO usage_month_source(source_id) VALUES (?1)", &done,
+	                         err)) == PB_OK) {
+		sqlite3_bind_int64(ins, 1, source_id);
+		sqlite3_bind_int64(done, 1, source_id);
+		if (sqlite3_step(ins) != SQLITE_DONE || sqlite3_step(done) != SQLITE_DONE)
+			st = pb__db_err(db, err, "cannot total usage by month");
+	}
+	sqlite3_finalize(ins);
+	sqlite3_finalize(done);
+	return st;
+}
+
+enum pb_status pb__usage_rollup(sqlite3 *db, int64_t source_id, struct pb_error *err)
+{
+	if (source_id >= 0)
+		return rollup_one(db, source_id, err);
+	/* every source without its totals: usually none, found by an index probe
+	 * per source; else all of them in one transaction */
+	sqlite3_stmt *find = NULL;
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	enum pb_status st = pb__db_prepare(db, rollup_missing_sql, &find, err);
+	if (st)
+		return st;
+	int rc;
+	while ((rc = sqlite3_step(find)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			int64_t *ni = realloc(ids, nc * sizeof(*ni));
+			if (!ni) {
+				st = pb__err(err, PB_ENOMEM, "out of memory");
+				break;
+			}
+			ids = ni;
+			cap = nc;
+		}
+		ids[n++] = sqlite3_column_int64(find, 0);
+	}
+	if (st == PB_OK && rc != SQLITE_DONE)
+		st = pb__db_err(db, err, "cannot read sources");
+	sqlite3_finalize(find);
+	if (st == PB_OK && n) {
+		st = pb__db_exec(db, "BEGIN IMMEDIATE", err);
+		for (size_t i = 0; i < n && st == PB_OK; i++)
+			st = rollup_one(db, ids[i], err);
+		if (st == PB_OK)
+			st = pb__db_exec(db, "COMMIT", err);
+		else
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	free(ids);
+	return st;
 }
 
 /* ---- migrations ------------------------------------------------------ */
@@ -613,6 +700,8 @@ enum pb_status pb_ws_open(const char *dir, unsigned flags, struct pb_ws **out,
 		                      err)))
 			goto fail;
 		if ((st = pb__ws_migrate(ws->db, pb_schema_version_current(), err)))
+			goto fail;
+		if ((st = pb__usage_rollup(ws->db, -1, err)))
 			goto fail;
 	} else {
 		int v = db_user_version(ws->db);

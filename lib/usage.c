@@ -1251,6 +1251,8 @@ mapping:
 			goto fail;
 		}
 	}
+	if ((st = pb__usage_rollup(ws->db, rep->source_id, err)))
+		goto fail;
 	/* warnings and rejects */
 	if ((st = pb__db_prepare(ws->db,
 	                         "INSERT INTO source_warning(source_id, kind, column_name, count, "

@@ -531,6 +531,20 @@ void pb__civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 	*d = dd;
 }
 
+int64_t pb__month_of_day(int64_t day)
+{
+	int y;
+	unsigned m, d;
+	pb__civil_from_days(day, &y, &m, &d);
+	return (int64_t)y * 12 + (int64_t)m - 1;
+}
+
+int64_t pb__month_first_day(int64_t month)
+{
+	int64_t y = pb__floordiv(month, 12);
+	return pb__days_from_civil(y, (unsigned)(month - y * 12 + 1), 1);
+}
+
 static bool digits(const char *s, size_t n, size_t at, size_t count, int *out)
 {
 	if (at + count > n)

@@ -100,6 +100,9 @@ enum pb_status pb__buf_csv_field(struct pb_buf *b, const char *s, size_t n);
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int64_t pb__days_from_civil(int64_t y, unsigned m, unsigned d);
 void pb__civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d);
+/* Month numbers: year * 12 + month - 1. */
+int64_t pb__month_of_day(int64_t day);
+int64_t pb__month_first_day(int64_t month); /* the day number of its first day */
 
 #define PB_TIME_NONISO 0x1  /* parsed, but not the spec form YYYY-MM-DDTHH:MM:SSZ */
 #define PB_TIME_DATEONLY 0x2 /* only a date was given */

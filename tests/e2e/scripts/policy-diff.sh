@@ -13,6 +13,12 @@ WS=$TMP/ws
 DATES="2026-03-01 2025-09-15"
 "$PROBITY" init "$WS" >/dev/null && "$PROBITY" ingest -q "$WS" "$CSV" >/dev/null
 check "ingest the fixture" test -f "$WS/probity.db"
+# the same workspace without its monthly totals: a read-only scan then reads
+# every day from usage_day, and must find exactly what the totals give
+WSD=$TMP/ws-days
+cp -r "$WS" "$WSD"
+sqlite3 "$WSD/probity.db" "DELETE FROM usage_month; DELETE FROM usage_month_source"
+check "monthly totals were built at ingest" test "$(sqlite3 "$WS/probity.db" 'SELECT count(*) FROM usage_month_source')" = 1
 
 # SQLite: the catalog tables, then the raw rows (empty fields are NULL)
 DB=$TMP/sqlite.db
@@ -63,6 +69,8 @@ for pol in "$DATA"/policy/diff/*.yaml "$ROOT"/policies/*.yaml; do
 		o=$TMP/out-$name-$at
 		"$PROBITY" scan -n --all --json --at "$at" "$WS" "$pol" > "$o.json" ||
 			{ fail "$name at $at: native scan failed"; continue; }
+		"$PROBITY" scan -n --all --json --at "$at" "$WSD" "$pol" > "$o.days.json"
+		check "$name at $at: monthly totals and daily rows give the same scan" cmp -s "$o.json" "$o.days.json"
 		"$PROBITY" policy sql --dialect sqlite --at "$at" "$pol" > "$o.sqlite.sql"
 		if sqlite3 -csv -header "$DB" < "$o.sqlite.sql" > "$o.sqlite.csv" 2>"$o.sqlite.err"; then
 			echo "$name@$at/sqlite $o.json $o.sqlite.csv" >> "$TMP/pairs"
