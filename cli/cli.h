@@ -41,6 +41,9 @@ int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_tex
  * and returns NULL when there is none. The name lives until the next call. */
 const char *cli_actor(struct pb_ws *ws, const char *as);
 
+/* Writes s to f as a JSON string, quoted and escaped; NULL writes "". */
+void cli_json_str(FILE *f, const char *s);
+
 /* Resets getopt for a (sub)command's own option parsing. */
 void cli_getopt_reset(void);
 

@@ -61,29 +61,10 @@ static const char usage_text[] =
 	"  probity mail tag review CASE-7 '<20250301.1234@provider.example>' relevant\n"
 	"  probity mail exceptions review --batch 2\n";
 
-/* The acting user: --as, the workspace's default, or the login name. */
 /* The acting user: --as, else the workspace's default (probity.conf's user). */
 static const char *actor_of(struct pb_ws *ws, const char *as)
 {
 	return cli_actor(ws, as);
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(f, "\\%c", *c);
-		else if (*c == '\n')
-			fputs("\\n", f);
-		else if (*c == '\t')
-			fputs("\\t", f);
-		else if (*c < 0x20)
-			fprintf(f, "\\u%04x", *c);
-		else
-			fputc(*c, f);
-	}
-	fputc('"', f);
 }
 
 /* ---- ingest ------------------------------------------------------------------ */
@@ -413,14 +394,14 @@ static bool print_exception(void *ctx, const struct pb_mail_exception *e)
 	if (p->json) {
 		printf("%s{\"id\":%lld,\"batch\":%lld,\"message\":%lld,\"path\":", p->n ? "," : "",
 		       (long long)e->id, (long long)e->batch_id, (long long)e->msg_id);
-		json_str(stdout, e->path);
+		cli_json_str(stdout, e->path);
 		printf(",\"member\":");
-		json_str(stdout, e->member);
+		cli_json_str(stdout, e->member);
 		printf(",\"offset\":%llu,\"length\":%llu,\"severity\":\"%s\",\"kind\":\"%s\","
 		       "\"detail\":",
 		       (unsigned long long)e->offset, (unsigned long long)e->length, e->severity,
 		       e->kind);
-		json_str(stdout, e->detail);
+		cli_json_str(stdout, e->detail);
 		printf("}\n");
 	} else {
 		printf("%-7s %-24s %s%s%s", e->severity, e->kind, e->path, *e->member ? " member " : "",

@@ -75,24 +75,6 @@ static const char *actor_of(struct pb_ws *ws, const char *as)
 	return cli_actor(ws, as);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(f, "\\%c", *c);
-		else if (*c == '\n')
-			fputs("\\n", f);
-		else if (*c == '\t')
-			fputs("\\t", f);
-		else if (*c < 0x20)
-			fprintf(f, "\\u%04x", *c);
-		else
-			fputc(*c, f);
-	}
-	fputc('"', f);
-}
-
 static void csv_str(FILE *f, const char *s)
 {
 	if (!strpbrk(s, ",\"\r\n")) {
@@ -162,9 +144,9 @@ static void print_hit(const struct pb_mail_hit *h)
 static void print_json(const struct pb_mail_result *r, const char *case_ref)
 {
 	printf("{\"case\":");
-	json_str(stdout, case_ref);
+	cli_json_str(stdout, case_ref);
 	printf(",\"query\":");
-	json_str(stdout, r->query);
+	cli_json_str(stdout, r->query);
 	printf(",\"hits\":%llu,\"threads\":%llu,\"result_sha256\":\"%s\",\"shown\":%zu,"
 	       "\"messages\":[",
 	       (unsigned long long)r->total, (unsigned long long)r->threads, r->result_sha256,
@@ -178,10 +160,10 @@ static void print_json(const struct pb_mail_result *r, const char *case_ref)
 			strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 		}
 		printf("%s\n{\"id\":%lld,\"message_id\":", i ? "," : "", (long long)h->id);
-		json_str(stdout, h->message_id);
+		cli_json_str(stdout, h->message_id);
 		printf(",\"kind\":\"%s\",\"date\":", h->kind);
 		if (h->has_date)
-			json_str(stdout, date);
+			cli_json_str(stdout, date);
 		else
 			printf("null");
 		const char *kv[][2] = { { "from", h->from },       { "to", h->to },
@@ -192,7 +174,7 @@ static void print_json(const struct pb_mail_result *r, const char *case_ref)
 			                { "raw_sha256", h->raw_sha256 } };
 		for (size_t k = 0; k < sizeof(kv) / sizeof(kv[0]); k++) {
 			printf(",\"%s\":", kv[k][0]);
-			json_str(stdout, kv[k][1]);
+			cli_json_str(stdout, kv[k][1]);
 		}
 		printf(",\"thread\":%lld,\"thread_size\":%u,\"locations\":%u,\"flags\":[",
 		       (long long)h->thread, h->thread_size, h->locations);
@@ -280,12 +262,12 @@ static int hit_report(struct pb_ws *ws, const char *case_ref, const char *file,
 	}
 	if (json) {
 		printf("{\"case\":");
-		json_str(stdout, case_ref);
+		cli_json_str(stdout, case_ref);
 		printf(",\"terms\":[");
 		for (size_t i = 0; i < r->nterms; i++) {
 			const struct pb_mail_term_report *t = &r->terms[i];
 			printf("%s\n{\"term\":", i ? "," : "");
-			json_str(stdout, t->query);
+			cli_json_str(stdout, t->query);
 			printf(",\"hits\":%llu,\"unique_hits\":%llu,\"with_family\":%llu,"
 			       "\"result_sha256\":\"%s\"}",
 			       (unsigned long long)t->hits, (unsigned long long)t->unique_hits,

@@ -19,7 +19,6 @@
 #define NOTE_MAX (1024 * 1024)
 #define NOTE_INLINE_MAX (16 * 1024)
 #define DOC_MAX ((uint64_t)4 << 30)
-#define TEXT_MAX 4096
 #define DOCS_DIR "documents"
 
 static const char *const roles_known[] = { "analyst", "approver", "auditor", "admin" };
@@ -49,15 +48,15 @@ static bool user_name_valid(const char *n)
 }
 
 /* A JSON object built with jansson, dumped canonically (heap). */
-static char *json_text(json_t *o)
+char *pb__json_text(json_t *o)
 {
 	char *t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	return t;
 }
 
-static enum pb_status text_field(const char *what, const char *s, bool required,
-                                 struct pb_error *err)
+enum pb_status pb__text_check(const char *what, const char *s, bool required,
+                              struct pb_error *err)
 {
 	if (!s || !*s) {
 		if (required)
@@ -65,15 +64,15 @@ static enum pb_status text_field(const char *what, const char *s, bool required,
 		return PB_OK;
 	}
 	size_t n = strlen(s), bad;
-	if (n > TEXT_MAX)
-		return pb__err(err, PB_ELIMIT, "%s is longer than %d bytes", what, TEXT_MAX);
+	if (n > PB__TEXT_MAX)
+		return pb__err(err, PB_ELIMIT, "%s is longer than %d bytes", what, PB__TEXT_MAX);
 	if (!pb__utf8_valid(s, n, &bad))
 		return pb__err(err, PB_EINVAL, "%s is not valid UTF-8 (byte %zu)", what, bad);
 	return PB_OK;
 }
 
 /* Begins a write: writable workspace, transaction, actor with a role. */
-static enum pb_status begin_as(struct pb_ws *ws, const char *actor, const char *roles,
+enum pb_status pb__ws_begin_as(struct pb_ws *ws, const char *actor, const char *roles,
                                const char *doing, struct pb_error *err)
 {
 	enum pb_status rc = pb__ws_require_writable(ws, doing, err);
@@ -88,7 +87,7 @@ static enum pb_status begin_as(struct pb_ws *ws, const char *actor, const char *
 	return PB_OK;
 }
 
-static enum pb_status finish(struct pb_ws *ws, enum pb_status rc, struct pb_error *err)
+enum pb_status pb__ws_finish(struct pb_ws *ws, enum pb_status rc, struct pb_error *err)
 {
 	if (rc) {
 		pb__ws_rollback(ws);
@@ -210,25 +209,25 @@ enum pb_status pb_user_add(struct pb_ws *ws, const char *actor, const char *name
 		return rc;
 	int64_t n = 0;
 	if ((rc = count_users(ws, "", &n, err)))
-		return finish(ws, rc, err);
+		return pb__ws_finish(ws, rc, err);
 	if (n == 0) {
 		/* bootstrap: the first user is an admin and vouches for itself */
 		if (strcmp(role, "admin") != 0)
-			return finish(ws,
+			return pb__ws_finish(ws,
 			              pb__err(err, PB_EPERM,
 			                      "the first user of a workspace must be an admin "
 			                      "(probity user add WS NAME --role admin)"),
 			              err);
 		actor = name;
 	} else if ((rc = pb__user_require_role(ws, actor, "admin", err))) {
-		return finish(ws, rc, err);
+		return pb__ws_finish(ws, rc, err);
 	}
 	sqlite3_stmt *st;
 	if ((rc = pb__db_prepare(ws->db,
 	                         "INSERT INTO app_user(name, role, created_at, created_by) "
 	                         "VALUES (?1, ?2, ?3, ?4)",
 	                         &st, err)))
-		return finish(ws, rc, err);
+		return pb__ws_finish(ws, rc, err);
 	char now[24];
 	pb__time_format(pb__now(), now);
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -238,30 +237,30 @@ enum pb_status pb_user_add(struct pb_ws *ws, const char *actor, const char *name
 	int r = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (r == SQLITE_CONSTRAINT || (r & 0xff) == SQLITE_CONSTRAINT)
-		return finish(ws, pb__err(err, PB_EEXIST, "user '%s' already exists", name), err);
+		return pb__ws_finish(ws, pb__err(err, PB_EEXIST, "user '%s' already exists", name), err);
 	if (r != SQLITE_DONE)
-		return finish(ws, pb__db_err(ws->db, err, "cannot add the user"), err);
+		return pb__ws_finish(ws, pb__db_err(ws->db, err, "cannot add the user"), err);
 	json_t *d = json_pack("{s:s, s:s}", "name", name, "role", role);
-	char *dj = json_text(d);
+	char *dj = pb__json_text(d);
 	char subject[100];
 	pb__snprintf(subject, sizeof(subject), "user/%s", name);
 	rc = dj ? pb__audit_append(ws, actor, "user.add", 0, subject, dj, index_out, err)
 	        : pb__err(err, PB_ENOMEM, "out of memory");
 	free(dj);
-	return finish(ws, rc, err);
+	return pb__ws_finish(ws, rc, err);
 }
 
 static enum pb_status user_change(struct pb_ws *ws, const char *actor, const char *name,
                                   const char *role, uint64_t *index_out, struct pb_error *err)
 {
-	enum pb_status rc = begin_as(ws, actor, "admin", role ? "change a role" : "disable a user",
+	enum pb_status rc = pb__ws_begin_as(ws, actor, "admin", role ? "change a role" : "disable a user",
 	                             err);
 	if (rc)
 		return rc;
 	sqlite3_stmt *st;
 	if ((rc = pb__db_prepare(ws->db, "SELECT role, disabled FROM app_user WHERE name = ?1", &st,
 	                         err)))
-		return finish(ws, rc, err);
+		return pb__ws_finish(ws, rc, err);
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	bool was_admin = false, disabled = false;
 	int r = sqlite3_step(st);
@@ -271,15 +270,15 @@ static enum pb_status user_change(struct pb_ws *ws, const char *actor, const cha
 	}
 	sqlite3_finalize(st);
 	if (r != SQLITE_ROW)
-		return finish(ws, pb__err(err, PB_ENOENT, "no user '%s'", name ? name : ""), err);
+		return pb__ws_finish(ws, pb__err(err, PB_ENOENT, "no user '%s'", name ? name : ""), err);
 	if (disabled)
-		return finish(ws, pb__err(err, PB_ESTATE, "user '%s' is disabled", name), err);
+		return pb__ws_finish(ws, pb__err(err, PB_ESTATE, "user '%s' is disabled", name), err);
 	if (was_admin && (!role || strcmp(role, "admin") != 0)) {
 		int64_t admins = 0;
 		if ((rc = count_users(ws, "WHERE role = 'admin' AND disabled = 0", &admins, err)))
-			return finish(ws, rc, err);
+			return pb__ws_finish(ws, rc, err);
 		if (admins <= 1)
-			return finish(ws,
+			return pb__ws_finish(ws,
 			              pb__err(err, PB_ESTATE,
 			                      "'%s' is the last admin; add another admin first", name),
 			              err);
@@ -288,24 +287,24 @@ static enum pb_status user_change(struct pb_ws *ws, const char *actor, const cha
 	                         role ? "UPDATE app_user SET role = ?2 WHERE name = ?1"
 	                              : "UPDATE app_user SET disabled = 1 WHERE name = ?1",
 	                         &st, err)))
-		return finish(ws, rc, err);
+		return pb__ws_finish(ws, rc, err);
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (role)
 		sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (r != SQLITE_DONE)
-		return finish(ws, pb__db_err(ws->db, err, "cannot change the user"), err);
+		return pb__ws_finish(ws, pb__db_err(ws->db, err, "cannot change the user"), err);
 	json_t *d = role ? json_pack("{s:s, s:s}", "name", name, "role", role)
 	                 : json_pack("{s:s}", "name", name);
-	char *dj = json_text(d);
+	char *dj = pb__json_text(d);
 	char subject[100];
 	pb__snprintf(subject, sizeof(subject), "user/%s", name);
 	rc = dj ? pb__audit_append(ws, actor, role ? "user.role" : "user.disable", 0, subject, dj,
 	                           index_out, err)
 	        : pb__err(err, PB_ENOMEM, "out of memory");
 	free(dj);
-	return finish(ws, rc, err);
+	return pb__ws_finish(ws, rc, err);
 }
 
 enum pb_status pb_user_set_role(struct pb_ws *ws, const char *actor, const char *name,
@@ -378,11 +377,11 @@ enum pb_status pb_case_open(struct pb_ws *ws, const char *actor,
                             uint64_t *index_out, struct pb_error *err)
 {
 	enum pb_status rc;
-	if ((rc = text_field("--customer", o->customer, true, err)) ||
-	    (rc = text_field("--title", o->title, true, err)) ||
-	    (rc = text_field("--trigger", o->trigger, true, err)) ||
-	    (rc = text_field("--trigger-url", o->trigger_url, false, err)) ||
-	    (rc = text_field("--trigger-date", o->trigger_date, false, err)))
+	if ((rc = pb__text_check("--customer", o->customer, true, err)) ||
+	    (rc = pb__text_check("--title", o->title, true, err)) ||
+	    (rc = pb__text_check("--trigger", o->trigger, true, err)) ||
+	    (rc = pb__text_check("--trigger-url", o->trigger_url, false, err)) ||
+	    (rc = pb__text_check("--trigger-date", o->trigger_date, false, err)))
 		return rc;
 	char date[16] = "";
 	if (o->trigger_date && *o->trigger_date) {
@@ -394,18 +393,18 @@ enum pb_status pb_case_open(struct pb_ws *ws, const char *actor,
 			               o->trigger_date);
 		pb__day_format(pb__floordiv(t, 86400), date);
 	}
-	if ((rc = begin_as(ws, actor, "analyst", "open a case", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "analyst", "open a case", err)))
 		return rc;
 	sqlite3_stmt *st;
 	if ((rc = pb__db_prepare(ws->db, "SELECT id FROM customer WHERE name = ?1", &st, err)))
-		return finish(ws, rc, err);
+		return pb__ws_finish(ws, rc, err);
 	sqlite3_bind_text(st, 1, o->customer, -1, SQLITE_STATIC);
 	int64_t cust = 0;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		cust = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (!cust)
-		return finish(ws,
+		return pb__ws_finish(ws,
 		              pb__err(err, PB_ENOENT,
 		                      "no customer '%s' in this workspace (customers are added with "
 		                      "'probity customer add')",
@@ -416,7 +415,7 @@ enum pb_status pb_case_open(struct pb_ws *ws, const char *actor,
 	                         "trigger_url, trigger_date, status, opened_at, opened_by) "
 	                         "VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7)",
 	                         &st, err)))
-		return finish(ws, rc, err);
+		return pb__ws_finish(ws, rc, err);
 	char now[24];
 	pb__time_format(pb__now(), now);
 	sqlite3_bind_int64(st, 1, cust);
@@ -431,7 +430,7 @@ enum pb_status pb_case_open(struct pb_ws *ws, const char *actor,
 	int r = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (r != SQLITE_DONE)
-		return finish(ws, pb__db_err(ws->db, err, "cannot open the case"), err);
+		return pb__ws_finish(ws, pb__db_err(ws->db, err, "cannot open the case"), err);
 	int64_t id = sqlite3_last_insert_rowid(ws->db);
 	json_t *d = json_pack("{s:s, s:s, s:s}", "customer", o->customer, "title", o->title,
 	                      "trigger", o->trigger);
@@ -439,7 +438,7 @@ enum pb_status pb_case_open(struct pb_ws *ws, const char *actor,
 		json_object_set_new(d, "trigger_url", json_string(o->trigger_url));
 	if (d && date[0])
 		json_object_set_new(d, "trigger_date", json_string(date));
-	char *dj = json_text(d);
+	char *dj = pb__json_text(d);
 	char subject[64];
 	pb__snprintf(subject, sizeof(subject), "case/%lld", (long long)id);
 	rc = dj ? pb__audit_append(ws, actor, "case.open", id, subject, dj, index_out, err)
@@ -447,7 +446,7 @@ enum pb_status pb_case_open(struct pb_ws *ws, const char *actor,
 	free(dj);
 	if (!rc && id_out)
 		*id_out = id;
-	return finish(ws, rc, err);
+	return pb__ws_finish(ws, rc, err);
 }
 
 static bool kind_valid(const char *k)
@@ -482,8 +481,8 @@ static enum pb_status add_evidence(struct pb_ws *ws, int64_t case_id, const char
 		               kind ? kind : "");
 	if (sha256_hex && !hex64(sha256_hex))
 		return pb__err(err, PB_EINVAL, "evidence hash must be 64 lower-case hex digits");
-	if (ref && strlen(ref) > TEXT_MAX)
-		return pb__err(err, PB_ELIMIT, "evidence reference is longer than %d bytes", TEXT_MAX);
+	if (ref && strlen(ref) > PB__TEXT_MAX)
+		return pb__err(err, PB_ELIMIT, "evidence reference is longer than %d bytes", PB__TEXT_MAX);
 	enum pb_status rc = case_open_check(ws, case_id, err);
 	if (rc)
 		return rc;
@@ -505,14 +504,14 @@ static enum pb_status add_evidence(struct pb_ws *ws, int64_t case_id, const char
 		json_object_set_new(d, "sha256", json_string(sha256_hex));
 	if (summary && !log_details)
 		json_object_set(d, "summary", summary);
-	char *dj = json_text(d);
+	char *dj = pb__json_text(d);
 	char action[48], subject[64];
 	pb__snprintf(action, sizeof(action), "case.%s", kind);
 	pb__snprintf(subject, sizeof(subject), "case/%lld", (long long)case_id);
 	rc = dj ? pb__audit_append(ws, actor, action, case_id, subject, dj, &index, err)
 	        : pb__err(err, PB_EINVAL, "evidence fields are not valid UTF-8");
 	free(dj);
-	char *sj = summary ? json_text(summary) : NULL;
+	char *sj = summary ? pb__json_text(summary) : NULL;
 	if (rc)
 		goto out;
 	sqlite3_stmt *st;
@@ -573,15 +572,15 @@ enum pb_status pb_case_note(struct pb_ws *ws, const char *actor, int64_t id, con
 	json_t *summary = json_object();
 	json_object_set_new(summary, "text", json_stringn(text, n));
 	json_object_set_new(summary, "bytes", json_integer((json_int_t)n));
-	char *sj = json_text(summary);
+	char *sj = pb__json_text(summary);
 	json_t *details = json_object();
 	json_object_set_new(details, "bytes", json_integer((json_int_t)n));
 	if (n <= NOTE_INLINE_MAX)
 		json_object_set_new(details, "text", json_stringn(text, n));
-	enum pb_status rc = sj ? begin_as(ws, actor, "analyst,approver", "add a note", err)
+	enum pb_status rc = sj ? pb__ws_begin_as(ws, actor, "analyst,approver", "add a note", err)
 	                       : pb__err(err, PB_ENOMEM, "out of memory");
 	if (!rc)
-		rc = finish(ws, add_evidence(ws, id, "note", NULL, hex, sj, details, actor, index_out, err),
+		rc = pb__ws_finish(ws, add_evidence(ws, id, "note", NULL, hex, sj, details, actor, index_out, err),
 		            err);
 	json_decref(details);
 	free(sj);
@@ -696,7 +695,7 @@ enum pb_status pb_case_attach(struct pb_ws *ws, const char *actor, int64_t id, c
 {
 	uint64_t size = 0;
 	/* check permissions and the case before copying anything */
-	enum pb_status rc = begin_as(ws, actor, "analyst", "attach a document", err);
+	enum pb_status rc = pb__ws_begin_as(ws, actor, "analyst", "attach a document", err);
 	if (rc)
 		return rc;
 	rc = case_open_check(ws, id, err);
@@ -707,14 +706,14 @@ enum pb_status pb_case_attach(struct pb_ws *ws, const char *actor, int64_t id, c
 	 * file named by its own hash is all that remains */
 	if ((rc = store_document(ws, path, sha256_hex, &size, err)))
 		return rc;
-	if ((rc = begin_as(ws, actor, "analyst", "attach a document", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "analyst", "attach a document", err)))
 		return rc;
 	sqlite3_stmt *st;
 	if ((rc = pb__db_prepare(ws->db,
 	                         "INSERT OR IGNORE INTO case_document(sha256, size, stored_at) "
 	                         "VALUES (?1, ?2, ?3)",
 	                         &st, err)))
-		return finish(ws, rc, err);
+		return pb__ws_finish(ws, rc, err);
 	char now[24];
 	pb__time_format(pb__now(), now);
 	sqlite3_bind_text(st, 1, sha256_hex, -1, SQLITE_STATIC);
@@ -723,17 +722,17 @@ enum pb_status pb_case_attach(struct pb_ws *ws, const char *actor, int64_t id, c
 	int r = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (r != SQLITE_DONE)
-		return finish(ws, pb__db_err(ws->db, err, "cannot record the document"), err);
+		return pb__ws_finish(ws, pb__db_err(ws->db, err, "cannot record the document"), err);
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	json_t *summary = json_object();
 	json_object_set_new(summary, "name", json_string(base));
 	json_object_set_new(summary, "bytes", json_integer((json_int_t)size));
-	char *sj = json_text(summary);
+	char *sj = pb__json_text(summary);
 	rc = sj ? add_evidence(ws, id, "document", base, sha256_hex, sj, NULL, actor, index_out, err)
 	        : pb__err(err, PB_EINVAL, "the file name is not valid UTF-8");
 	free(sj);
-	return finish(ws, rc, err);
+	return pb__ws_finish(ws, rc, err);
 }
 
 enum pb_status pb__case_finding_lookup(struct pb_ws *ws, const char *id, char **summary_json,
@@ -801,7 +800,7 @@ enum pb_status pb__case_finding_lookup(struct pb_ws *ws, const char *id, char **
 		}
 		json_object_set_new(o, name, v ? v : json_null());
 	}
-	char *sj = json_text(o);
+	char *sj = pb__json_text(o);
 	if (!sj) {
 		rc = pb__err(err, PB_EFORMAT, "finding '%s' holds text that is not UTF-8", id);
 		goto out;
@@ -825,35 +824,35 @@ enum pb_status pb_case_add_finding(struct pb_ws *ws, const char *actor, int64_t 
 {
 	if (!finding || !*finding || strlen(finding) > 256)
 		return pb__err(err, PB_EINVAL, "a finding id is required");
-	enum pb_status rc = begin_as(ws, actor, "analyst", "add a finding", err);
+	enum pb_status rc = pb__ws_begin_as(ws, actor, "analyst", "add a finding", err);
 	if (rc)
 		return rc;
 	if ((rc = case_open_check(ws, id, err)))
-		return finish(ws, rc, err);
+		return pb__ws_finish(ws, rc, err);
 	char *sj = NULL, hex[65];
 	if ((rc = pb__case_finding_lookup(ws, finding, &sj, hex, err)))
-		return finish(ws, rc, err);
+		return pb__ws_finish(ws, rc, err);
 	rc = add_evidence(ws, id, "finding", finding, hex, sj, NULL, actor, index_out, err);
 	free(sj);
-	return finish(ws, rc, err);
+	return pb__ws_finish(ws, rc, err);
 }
 
 enum pb_status pb_case_close(struct pb_ws *ws, const char *actor, int64_t id,
                              const char *decision, uint64_t *index_out, struct pb_error *err)
 {
-	enum pb_status rc = text_field("--decision", decision, true, err);
+	enum pb_status rc = pb__text_check("--decision", decision, true, err);
 	if (rc)
 		return rc;
-	if ((rc = begin_as(ws, actor, "analyst,approver", "close a case", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "analyst,approver", "close a case", err)))
 		return rc;
 	if ((rc = case_open_check(ws, id, err)))
-		return finish(ws, rc, err);
+		return pb__ws_finish(ws, rc, err);
 	sqlite3_stmt *st;
 	if ((rc = pb__db_prepare(ws->db,
 	                         "UPDATE review_case SET status = 'closed', closed_at = ?2, "
 	                         "closed_by = ?3, decision = ?4 WHERE id = ?1",
 	                         &st, err)))
-		return finish(ws, rc, err);
+		return pb__ws_finish(ws, rc, err);
 	char now[24];
 	pb__time_format(pb__now(), now);
 	sqlite3_bind_int64(st, 1, id);
@@ -863,14 +862,14 @@ enum pb_status pb_case_close(struct pb_ws *ws, const char *actor, int64_t id,
 	int r = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (r != SQLITE_DONE)
-		return finish(ws, pb__db_err(ws->db, err, "cannot close the case"), err);
-	char *dj = json_text(json_pack("{s:s}", "decision", decision));
+		return pb__ws_finish(ws, pb__db_err(ws->db, err, "cannot close the case"), err);
+	char *dj = pb__json_text(json_pack("{s:s}", "decision", decision));
 	char subject[64];
 	pb__snprintf(subject, sizeof(subject), "case/%lld", (long long)id);
 	rc = dj ? pb__audit_append(ws, actor, "case.close", id, subject, dj, index_out, err)
 	        : pb__err(err, PB_EINVAL, "the decision is not valid UTF-8");
 	free(dj);
-	return finish(ws, rc, err);
+	return pb__ws_finish(ws, rc, err);
 }
 
 /* ---- reading ------------------------------------------------------------------------- */

@@ -20,58 +20,10 @@
 #include "banned.h"
 
 #define BODY_MAX ((size_t)64 << 20)
-#define TEXT_MAX 4096
 #define INLINE_SELECTORS_MAX 16384 /* selector text copied into a log entry */
 #define APPROVALS_MAX 100
 
 /* ---- small helpers ------------------------------------------------------------ */
-
-static char *json_text(json_t *o)
-{
-	char *t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(o);
-	return t;
-}
-
-static enum pb_status text_ok(const char *what, const char *s, bool required,
-                              struct pb_error *err)
-{
-	if (!s || !*s) {
-		if (required)
-			return pb__err(err, PB_EINVAL, "%s is required", what);
-		return PB_OK;
-	}
-	size_t n = strlen(s), bad;
-	if (n > TEXT_MAX)
-		return pb__err(err, PB_ELIMIT, "%s is longer than %d bytes", what, TEXT_MAX);
-	if (!pb__utf8_valid(s, n, &bad))
-		return pb__err(err, PB_EINVAL, "%s is not valid UTF-8 (byte %zu)", what, bad);
-	return PB_OK;
-}
-
-static enum pb_status begin_as(struct pb_ws *ws, const char *actor, const char *roles,
-                               const char *doing, struct pb_error *err)
-{
-	enum pb_status rc = pb__ws_require_writable(ws, doing, err);
-	if (rc)
-		return rc;
-	if ((rc = pb__ws_begin(ws, err)))
-		return rc;
-	if ((rc = pb__user_require_role(ws, actor, roles, err))) {
-		pb__ws_rollback(ws);
-		return rc;
-	}
-	return PB_OK;
-}
-
-static enum pb_status finish(struct pb_ws *ws, enum pb_status rc, struct pb_error *err)
-{
-	if (rc) {
-		pb__ws_rollback(ws);
-		return rc;
-	}
-	return pb__ws_commit(ws, err);
-}
 
 static void time_text(int64_t t, char out[24])
 {
@@ -152,7 +104,7 @@ static char *body_json(const struct resolved *r)
 	json_object_set_new(o, "clause", json_string(r->clause));
 	json_object_set_new(o, "approvals", json_integer(r->approvals));
 	json_object_set_new(o, "appeal_days", json_integer(r->appeal_days));
-	return json_text(o);
+	return pb__json_text(o);
 }
 
 /* ---- the customer's accounts -------------------------------------------------------- */
@@ -527,7 +479,7 @@ static enum pb_status build(struct pb_ws *ws, const struct pb_catalog *cat, int6
 		return pb__err(err, PB_EINVAL, "a plan needs at least one --disable selector");
 	if (t->ndisable + t->nkeep > PB_PLAN_SELECTORS_MAX)
 		return pb__err(err, PB_ELIMIT, "a plan has at most %d selectors", PB_PLAN_SELECTORS_MAX);
-	if ((st = text_ok("--clause", t->clause, false, err)))
+	if ((st = pb__text_check("--clause", t->clause, false, err)))
 		return st;
 	if (t->effective && *t->effective &&
 	    (st = parse_time("--effective", t->effective, false, &r->effective, err)))
@@ -568,7 +520,7 @@ static enum pb_status build(struct pb_ws *ws, const struct pb_catalog *cat, int6
 	const char *clause = t->clause && *t->clause ? t->clause : pb_ws_setting(ws, "policy_clause");
 	if (!clause || !*clause)
 		clause = "the acceptable-use policy";
-	if ((st = text_ok("probity.conf policy_clause", clause, false, err)))
+	if ((st = pb__text_check("probity.conf policy_clause", clause, false, err)))
 		return st;
 	if (!(r->clause = pb__arena_strndup(&r->arena, clause, strlen(clause))))
 		return pb__err(err, PB_ENOMEM, "out of memory");
@@ -881,7 +833,7 @@ static enum pb_status record(struct pb_ws *ws, const char *actor, int64_t id, in
 		                    json_string(text));
 	if (version)
 		json_object_set_new(details, "version", json_integer(version));
-	char *dj = json_text(json_incref(details));
+	char *dj = pb__json_text(json_incref(details));
 	char subject[48];
 	pb__snprintf(subject, sizeof(subject), "plan/%lld", (long long)id);
 	uint64_t index = 0;
@@ -984,7 +936,7 @@ enum pb_status pb_plan_new(struct pb_ws *ws, const struct pb_catalog *cat, const
 		return pb__err(err, PB_EINVAL, "no plan terms");
 	if (case_id <= 0)
 		return pb__err(err, PB_EINVAL, "case ids are positive numbers");
-	if ((st = begin_as(ws, actor, "analyst,approver", "make a plan", err)))
+	if ((st = pb__ws_begin_as(ws, actor, "analyst,approver", "make a plan", err)))
 		return st;
 	struct case_row c;
 	if ((st = case_row(ws, case_id, &c, err)))
@@ -1032,7 +984,7 @@ out:
 	sqlite3_finalize(q);
 	free(body);
 	resolved_release(&r);
-	return finish(ws, st, err);
+	return pb__ws_finish(ws, st, err);
 }
 
 enum pb_status pb_plan_edit(struct pb_ws *ws, const struct pb_catalog *cat, const char *actor,
@@ -1046,7 +998,7 @@ enum pb_status pb_plan_edit(struct pb_ws *ws, const struct pb_catalog *cat, cons
 	enum pb_status st;
 	if (!terms)
 		return pb__err(err, PB_EINVAL, "no plan terms");
-	if ((st = begin_as(ws, actor, "analyst,approver", "change a plan", err)))
+	if ((st = pb__ws_begin_as(ws, actor, "analyst,approver", "change a plan", err)))
 		return st;
 	if ((st = plan_row(ws, id, &p, err)))
 		goto out;
@@ -1117,7 +1069,7 @@ out:
 	free(p.body);
 	resolved_release(&old);
 	resolved_release(&r);
-	return finish(ws, st, err);
+	return pb__ws_finish(ws, st, err);
 }
 
 /* ---- approvals ------------------------------------------------------------------------------ */
@@ -1128,11 +1080,11 @@ static enum pb_status vote(struct pb_ws *ws, const char *actor, int64_t id, cons
 {
 	struct plan_row p = { 0 };
 	struct resolved r = { 0 };
-	enum pb_status st = text_ok(approve ? "--comment" : "--reason", text, !approve, err);
+	enum pb_status st = pb__text_check(approve ? "--comment" : "--reason", text, !approve, err);
 	if (st)
 		return st;
 	const char *verb = approve ? "approve" : "refuse";
-	if ((st = begin_as(ws, actor, "approver", approve ? "approve a plan" : "refuse a plan", err)))
+	if ((st = pb__ws_begin_as(ws, actor, "approver", approve ? "approve a plan" : "refuse a plan", err)))
 		return st;
 	if ((st = plan_row(ws, id, &p, err)))
 		goto out;
@@ -1191,7 +1143,7 @@ static enum pb_status vote(struct pb_ws *ws, const char *actor, int64_t id, cons
 out:
 	free(p.body);
 	resolved_release(&r);
-	return finish(ws, st, err);
+	return pb__ws_finish(ws, st, err);
 }
 
 enum pb_status pb_plan_approve(struct pb_ws *ws, const char *actor, int64_t id,
@@ -1314,7 +1266,7 @@ enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
 	struct resolved r = { 0 };
 	sqlite3_stmt *q = NULL;
 	enum pb_status st;
-	if ((st = begin_as(ws, actor, "analyst,approver", "apply a plan", err)))
+	if ((st = pb__ws_begin_as(ws, actor, "analyst,approver", "apply a plan", err)))
 		return st;
 	if ((st = plan_row(ws, id, &p, err)))
 		goto out;
@@ -1420,7 +1372,7 @@ out:
 	sqlite3_finalize(q);
 	free(p.body);
 	resolved_release(&r);
-	return finish(ws, st, err);
+	return pb__ws_finish(ws, st, err);
 }
 
 enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
@@ -1428,10 +1380,10 @@ enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
                                 unsigned *need_out, uint64_t *index_out, struct pb_error *err)
 {
 	struct plan_row p = { 0 };
-	enum pb_status st = text_ok("--reason", reason, true, err);
+	enum pb_status st = pb__text_check("--reason", reason, true, err);
 	if (st)
 		return st;
-	if ((st = begin_as(ws, actor, "approver", "roll back a plan", err)))
+	if ((st = pb__ws_begin_as(ws, actor, "approver", "roll back a plan", err)))
 		return st;
 	if ((st = plan_row(ws, id, &p, err)))
 		goto out;
@@ -1497,17 +1449,17 @@ enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
 		*need_out = need;
 out:
 	free(p.body);
-	return finish(ws, st, err);
+	return pb__ws_finish(ws, st, err);
 }
 
 enum pb_status pb_plan_withdraw(struct pb_ws *ws, const char *actor, int64_t id,
                                 const char *reason, uint64_t *index_out, struct pb_error *err)
 {
 	struct plan_row p = { 0 };
-	enum pb_status st = text_ok("--reason", reason, true, err);
+	enum pb_status st = pb__text_check("--reason", reason, true, err);
 	if (st)
 		return st;
-	if ((st = begin_as(ws, actor, "analyst,approver", "withdraw a plan", err)))
+	if ((st = pb__ws_begin_as(ws, actor, "analyst,approver", "withdraw a plan", err)))
 		return st;
 	if ((st = plan_row(ws, id, &p, err)))
 		goto out;
@@ -1525,7 +1477,7 @@ enum pb_status pb_plan_withdraw(struct pb_ws *ws, const char *actor, int64_t id,
 	            json_object(), index_out, err);
 out:
 	free(p.body);
-	return finish(ws, st, err);
+	return pb__ws_finish(ws, st, err);
 }
 
 /* ---- reading ------------------------------------------------------------------------------------ */
