@@ -30,12 +30,13 @@ need zstd zstd
 need npm npm
 
 # DuckDB: the npm package ships libduckdb.so; our driver declares the C API it uses
-if [ ! -f "$W/duckdb/libduckdb.so" ]; then
-	mkdir -p "$W/duckdb"
-	(cd "$W/duckdb" && npm pack --silent @duckdb/node-bindings-linux-x64 >/dev/null &&
+D=$ROOT/bench/work/duckdb
+if [ ! -f "$D/libduckdb.so" ]; then
+	mkdir -p "$D"
+	(cd "$D" && npm pack --silent @duckdb/node-bindings-linux-x64 >/dev/null &&
 		tar xzf duckdb-node-bindings-linux-x64-*.tgz && cp package/libduckdb.so .)
 fi
-cc -O2 -o "$W/duckdb_query" bench/ingest/duckdb_query.c -L"$W/duckdb" -lduckdb -Wl,-rpath,"$W/duckdb"
+cc -O2 -o "$W/duckdb_query" bench/ingest/duckdb_query.c -L"$D" -lduckdb -Wl,-rpath,"$D"
 cc -O2 -o "$W/floor" bench/ingest/floor.c $(pkg-config --cflags --libs libisal libzstd libcrypto)
 
 # the input, once per size

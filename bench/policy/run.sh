@@ -1,7 +1,9 @@
 #!/bin/bash
 # bench/policy/run.sh [ACCOUNTS] - provider-wide screening: `probity scan --all`
-# against the same policy compiled to SQL and run on SQLite (sqlite3) and on
-# PostgreSQL (a private cluster started and stopped here), over a workspace of
+# against the same policy compiled to SQL and run on SQLite (sqlite3), on
+# PostgreSQL (a private cluster started and stopped here) and on DuckDB (its
+# default threads: every core; libduckdb.so from the npm registry, as in
+# bench/ingest, never by make deps), over a workspace of
 # ACCOUNTS billing accounts (default 10000) x 24 months of daily aggregates
 # (one object-storage series each, speech-to-text for one account in 20).
 # The aggregates are inserted directly (no CSV); the SQL engines read the same
@@ -75,17 +77,36 @@ sqlite3 -csv "$W/sql.db" 'SELECT * FROM focus_cost_and_usage' | $PG -c "\\copy f
 $PG -c 'ANALYZE' >/dev/null
 $PG --csv < "$W/q-pg.sql" > "$W/pg.csv"
 python3 tools/policy-compare.py "$W/native.json" "$W/pg.csv"
+# DuckDB: the same rows loaded once (not timed) into a database file; the
+# timed run opens it and writes the findings as CSV
+D=$ROOT/bench/work/duckdb
+if [ ! -f "$D/libduckdb.so" ]; then
+	command -v npm >/dev/null || apt-get install -y -qq npm >/dev/null
+	mkdir -p "$D"
+	(cd "$D" && npm pack --silent @duckdb/node-bindings-linux-x64 >/dev/null &&
+		tar xzf duckdb-node-bindings-linux-x64-*.tgz && cp package/libduckdb.so .)
+fi
+cc -O2 -o "$W/duckdb_run" bench/policy/duckdb_run.c -L"$D" -lduckdb -Wl,-rpath,"$D"
+sqlite3 -csv "$W/sql.db" 'SELECT * FROM focus_cost_and_usage' > "$W/rows.csv"
+{ "$P" policy tables --dialect duckdb "$W/ws"
+  echo "COPY focus_cost_and_usage FROM '$W/rows.csv' (FORMAT csv, HEADER false);"; } > "$W/load-duck.sql"
+"$W/duckdb_run" "$W/duck.db" "$W/load-duck.sql"
+{ echo "COPY ("; "$P" policy sql --dialect duckdb --at $AT "$POL" | sed '$ s/;[[:space:]]*$//'
+  echo ") TO '$W/duck.csv' (FORMAT csv, HEADER true);"; } > "$W/q-duck.sql"
+"$W/duckdb_run" "$W/duck.db" "$W/q-duck.sql"
+python3 tools/policy-compare.py "$W/native.json" "$W/duck.csv"
 mkdir -p bench/results
 hyperfine -w 1 -r 5 -N --export-json "$W/h.json" \
 	"$P scan -n --all --json --at $AT $W/ws $POL" \
 	"sqlite3 $W/sql.db -init $W/q.sql .quit" \
-	"$PG -f $W/q-pg.sql -o /dev/null" >/dev/null 2>&1 || true
+	"$PG -f $W/q-pg.sql -o /dev/null" \
+	"$W/duckdb_run $W/duck.db $W/q-duck.sql" >/dev/null 2>&1 || true
 $AS "$PGBIN/pg_ctl" -D "$W/pg/data" -m fast -w stop >/dev/null
 python3 - "$W/h.json" <<'PY' | tee bench/results/policy.txt
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 nat = r[0]["median"]
-for name, x in (("sqlite", r[1]), ("postgresql", r[2])):
+for name, x in (("sqlite", r[1]), ("postgresql", r[2]), ("duckdb", r[3])):
     print("policy-scan-all vs %s: probity %.3f s (min %.3f max %.3f), peer %.3f s (min %.3f max %.3f), ratio %.2f"
           % (name, nat, r[0]["min"], r[0]["max"], x["median"], x["min"], x["max"], x["median"] / nat))
 PY
