@@ -3,10 +3,10 @@
 # on the flagged customer, the finding, notes, a document, a decision, then
 # an exported log that `probity log verify` accepts offline.
 #
-# WS defaults to a fresh workspace in a temporary folder. When WS already
-# holds customers (from the usage demo) the first one is the flagged
-# customer; when its policy scan produced findings, the first one is
-# attached. tools/demo.sh calls this after the ingest and policy steps.
+# WS defaults to a fresh workspace in a temporary folder. When the policy
+# step has recorded findings, the flagged customer is the one with the most
+# high-severity findings and its most severe finding is attached; else the
+# first customer (or a made-up one) is reviewed without a finding. tools/demo.sh calls this after the ingest and policy steps.
 # BEFORE_CLOSE, when set, is a command run (with the case number appended)
 # before the legal review closes the case: the demo's mail search.
 set -eu
@@ -27,7 +27,9 @@ q() { sqlite3 -batch "$WS/probity.db" "$1"; }
 if [ "$(q 'SELECT count(*) FROM customer')" = 0 ]; then
 	q "INSERT INTO customer(name, created_at, note) VALUES ('Ministry of Interior (demo)', strftime('%Y-%m-%dT%H:%M:%SZ','now'), 'demo customer')"
 fi
-CUSTOMER=$(q 'SELECT name FROM customer ORDER BY id LIMIT 1')
+CUSTOMER=$(q "SELECT entity FROM finding WHERE entity_kind = 'customer' GROUP BY entity
+	ORDER BY sum(severity = 'high') DESC, count(*) DESC, entity LIMIT 1" 2>/dev/null || true)
+[ -n "$CUSTOMER" ] || CUSTOMER=$(q 'SELECT name FROM customer ORDER BY id LIMIT 1')
 if [ "$(q "SELECT count(*) FROM app_user WHERE name = 'alice'")" = 0 ]; then
 	say "$P" user add "$WS" admin --role admin
 	say "$P" user add "$WS" alice --role analyst --as admin
@@ -39,7 +41,8 @@ say "$P" case open "$WS" --as alice --customer "$CUSTOMER" \
 	--trigger "Press investigation: intercepted call audio stored and transcribed at scale" \
 	--trigger-url https://news.example/investigation --trigger-date 2025-08-06
 ID=$(q 'SELECT max(id) FROM review_case')
-FINDING=$(q "SELECT id FROM finding ORDER BY rowid LIMIT 1" 2>/dev/null || true)
+FINDING=$(q "SELECT id FROM finding WHERE entity_kind = 'customer' AND entity = '$(printf %s "$CUSTOMER" | sed "s/'/''/g")'
+	ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, id LIMIT 1" 2>/dev/null || true)
 if [ -n "$FINDING" ]; then
 	say "$P" case add-finding "$WS" "$ID" "$FINDING" --as alice
 else
@@ -56,7 +59,10 @@ say "$P" case note "$WS" "$ID" "Legal review: the evidence supports the report u
 say "$P" case close "$WS" "$ID" --as bob --decision "Disable object storage, speech-to-text and translation in the region; keep security services."
 say "$P" case show "$WS" "$ID"
 say "$P" log export "$WS" "$OUT/audit-log" --as carol
-say "$P" log verify "$OUT/audit-log" --vkey "$(cat "$OUT/audit-log/vkey")"
+# the auditor verifies with the key they were given out of band (here, read
+# from the workspace), never with the copy inside the export
+VKEY=$("$P" log status "$WS" | sed -n 's/^vkey: *//p')
+say "$P" log verify "$OUT/audit-log" --vkey "$VKEY"
 echo
 echo "workspace: $WS"
 echo "exported log: $OUT/audit-log (verifier key in $OUT/audit-log/vkey)"
