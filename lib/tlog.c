@@ -593,9 +593,16 @@ enum pb_status pb_vkey_parse(const char *s, size_t n, struct pb_vkey *out, struc
 		return pb__err(err, PB_EFORMAT,
 		               "malformed verifier key: bad key name (empty, too long, or has '+', "
 		               "spaces or control characters)");
-	if (!parse_hex32(p1 + 1, (size_t)(p2 - p1 - 1), &out->key_id))
+	if (!parse_hex32(p1 + 1, (size_t)(p2 - p1 - 1), &out->key_id)) {
+		/* a '+' in the name shifts every part: say so rather than only
+		 * blaming the key ID */
+		size_t gl = (size_t)(p2 - p1 - 1);
 		return pb__err(err, PB_EFORMAT,
-		               "malformed verifier key: key ID must be 8 lower-case hex digits");
+		               "malformed verifier key: key ID must be 8 lower-case hex digits, got "
+		               "'%.*s'%s (the parts are split at '+', and a key name may not contain "
+		               "'+')",
+		               (int)(gl > 20 ? 20 : gl), p1 + 1, gl > 20 ? "..." : "");
+	}
 	uint8_t raw[64];
 	size_t rl;
 	const char *b = p2 + 1;
