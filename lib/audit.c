@@ -834,6 +834,11 @@ enum pb_status pb_audit_prove_consistency(struct pb_ws *ws, uint64_t old_size, u
                                           char **doc_out, struct pb_error *err)
 {
 	*doc_out = NULL;
+	if (size > 0 && old_size > size)
+		return pb__err(err, PB_EINVAL,
+		               "old size %llu is larger than new size %llu: a consistency proof shows "
+		               "that a later tree extends an earlier one (OLD <= NEW)",
+		               (unsigned long long)old_size, (unsigned long long)size);
 	struct ckpt c;
 	enum pb_status rc = need_ckpt(ws, size, &c, err);
 	if (rc)
