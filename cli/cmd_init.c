@@ -7,7 +7,8 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-	"usage: probity init [--keep-names] [--name LABEL] [--user NAME | --no-user] WS\n"
+	"usage: probity init [--keep-names] [--name LABEL] [--user NAME | --no-user]\n"
+	"                    [--origin NAME] WS\n"
 	"\n"
 	"Creates the workspace folder WS: probity.db (SQLite, WAL mode), probity.conf\n"
 	"(settings) and pseudonym.key (a 32-byte secret, mode 0600) that turns\n"
@@ -34,6 +35,7 @@ int cmd_init(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "no-user", no_argument, NULL, 'U' },
+		{ "origin", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -55,6 +57,9 @@ int cmd_init(int argc, char **argv)
 			break;
 		case 'U':
 			no_user = true;
+			break;
+		case 'o':
+			o.log_origin = optarg;
 			break;
 		case 'h':
 			return cli_help(usage_text);

@@ -102,6 +102,9 @@ struct pb_ws_init_options {
 	const char *name;  /* a label for the workspace, or NULL */
 	const char *user;  /* the default acting user written to probity.conf (`user =`),
 	                      or NULL; the caller then adds it (pb_user_add) */
+	const char *log_origin; /* the audit log's origin and key name (`log_origin =`),
+	                           or NULL for probity.example/<name>; fixed at the
+	                           log's first entry (docs/caselog.md) */
 };
 
 /* Creates a new workspace in dir (created if missing; it must be empty or

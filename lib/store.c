@@ -437,6 +437,11 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 		opts = &defaults;
 	if (!dir || !*dir)
 		return pb__err(err, PB_EINVAL, "no workspace folder given");
+	if (opts->log_origin && !pb_note_name_valid(opts->log_origin, strlen(opts->log_origin)))
+		return pb__err(err, PB_EINVAL,
+		               "log origin '%s' is not a valid key name: 1 to %d bytes, no '+', no "
+		               "spaces or control characters (e.g. review.provider.example/case-7)",
+		               opts->log_origin, PB_NOTE_NAME_MAX);
 
 	struct stat sb;
 	bool exists = stat(dir, &sb) == 0;
@@ -528,6 +533,12 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 			               "# the acting user when a command is given no --as\n"
 			               "user = %s\n",
 			               opts->user);
+		if (opts->log_origin)
+			pb__buf_printf(&conf,
+			               "# the audit log's origin, also its signing key's name; fixed\n"
+			               "# at the log's first entry\n"
+			               "log_origin = %s\n",
+			               opts->log_origin);
 		p = pb__path_join(tmp, PB_WS_CONF);
 		if (!p || !conf.data) {
 			pb__buf_release(&conf);
