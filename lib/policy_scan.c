@@ -21,7 +21,11 @@
 
 #include "banned.h"
 
-#define CITE_MAX_AGGS 200 /* aggregates listed per citation (sums cover all) */
+/* Aggregate keys listed per citation. Line ranges are always listed in full
+ * (adjacent lines merge, so they stay few); keys are one object per daily
+ * aggregate, so they are capped, and "listed" beside "aggregates" says how
+ * many are shown. Sums, counts and evidence verify cover every aggregate. */
+#define CITE_MAX_AGGS 200
 
 /* ---- a uint64 -> sums hash table ---------------------------------------- */
 
@@ -1182,6 +1186,7 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, json_t *io)
 				json_object_set_new(c, "aggregates", json_integer((json_int_t)nagg));
 				json_object_set_new(c, "rows", json_integer((json_int_t)nrows));
 				json_object_set_new(c, "listed", json_integer((json_int_t)json_array_size(aggs)));
+				json_decref(aggs);
 				json_array_append_new(cits, c);
 				c = NULL;
 			}
@@ -1201,10 +1206,11 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, json_t *io)
 				aggs = json_array();
 				lines = json_array();
 				json_object_set_new(c, "lines", lines);
+				/* A total sums every account's rows: its lines are cited, but
+				 * not its keys, which would put other customers' sub-accounts
+				 * into this entity's finding. */
 				if (role != 2)
-					json_object_set_new(c, "keys", aggs);
-				else
-					json_decref(aggs), aggs = json_array(), json_object_set_new(c, "keys", aggs);
+					json_object_set_new(c, "keys", json_incref(aggs));
 				sum = 0;
 				nagg = 0;
 				nrows = 0;
@@ -1219,21 +1225,22 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, json_t *io)
 			nagg++;
 			nrows += (uint64_t)sqlite3_column_int64(q, 11);
 			uint64_t fl1 = (uint64_t)sqlite3_column_int64(q, 9), ll = (uint64_t)sqlite3_column_int64(q, 10);
-			if (role != 2) {
-				/* merge line ranges that touch */
-				if (rhi && fl1 == rhi + 1 && ll >= fl1) {
+			/* merge line ranges that touch (or overlap: a total's aggregates
+			 * share lines across accounts) */
+			if (rhi && fl1 >= rlo && fl1 <= rhi + 1 && ll >= fl1) {
+				if (ll > rhi)
 					rhi = ll;
-				} else {
-					if (rhi) {
-						char lr[48];
-						snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)rlo,
-						         (unsigned long long)rhi);
-						if (json_array_size(lines) < CITE_MAX_AGGS)
-							json_array_append_new(lines, json_string(lr));
-					}
-					rlo = fl1;
-					rhi = ll;
+			} else {
+				if (rhi) {
+					char lr[48];
+					snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)rlo,
+					         (unsigned long long)rhi);
+					json_array_append_new(lines, json_string(lr));
 				}
+				rlo = fl1;
+				rhi = ll;
+			}
+			if (role != 2) {
 				if (json_array_size(aggs) < CITE_MAX_AGGS) {
 					json_t *a = json_object();
 					json_object_set_new(a, "day", jday(sqlite3_column_int64(q, 3)));
@@ -1516,6 +1523,14 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 	json_object_set_new(doc, "scan_id", json_null());
 	if (o->store && (st = store_scan(&s, doc, o)))
 		goto out;
+	if (!o->store) { /* an unrecorded finding has no id: say so, never a made-up one */
+		json_t *res = json_object_get(doc, "results");
+		for (size_t i = 0; i < json_array_size(res); i++) {
+			json_t *fs = json_object_get(json_array_get(res, i), "findings");
+			for (size_t j = 0; j < json_array_size(fs); j++)
+				json_object_set_new(json_array_get(fs, j), "id", json_null());
+		}
+	}
 	*json = json_dumps(doc, JSON_COMPACT);
 	if (!*json)
 		st = pb__err(err, PB_ENOMEM, "out of memory");
