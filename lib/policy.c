@@ -845,6 +845,74 @@ static const char *const measures[] = { "quantity", "billed-cost", "effective-co
 static const char *const aggs[] = { "sum", "daily-average", "monthly-max", "growth",
 	                            "share-of-region" };
 
+/* A quantity indicator selects rows in one normalised unit. When the catalog
+ * says which units the selected capabilities (or services) are billed in and
+ * none of them (values of one key are alternatives) is billed in that unit,
+ * the indicator can never fire: refuse it rather than let it screen silently
+ * for nothing. at: where the unit was written. */
+static enum pb_status check_unit_fits(struct pctx *c, const struct ynode *at,
+                                      const struct pb__indicator *ind)
+{
+	for (int d = 0; d < 2; d++) {
+		int key = d ? PB_SEL_SERVICE : PB_SEL_CAPABILITY;
+		const char *name = NULL, *cap = NULL, *units = NULL;
+		bool fits = false, known = ind->nvalues[key] > 0;
+		for (size_t j = 0; known && !fits && j < ind->nvalues[key]; j++) {
+			const char *v = ind->values[key][j];
+			if (key == PB_SEL_CAPABILITY) {
+				const char *u = pb__catalog_capability_units(c->cat, pb__str(v, strlen(v)));
+				if (!u)
+					known = false;
+				else if (pb__catalog_unit_in(u, ind->unit))
+					fits = true;
+				else if (!units)
+					units = u, cap = name = v;
+				continue;
+			}
+			/* a service: its rows are in the units of any of its capabilities */
+			const struct pb_service *sv = pb_catalog_service(c->cat, pb__str(v, strlen(v)));
+			if (!sv || !sv->ncapabilities)
+				known = false;
+			for (size_t i = 0; known && !fits && i < sv->ncapabilities; i++) {
+				const char *sc = sv->capabilities[i];
+				const char *u = pb__catalog_capability_units(c->cat, pb__str(sc, strlen(sc)));
+				if (!u)
+					known = false;
+				else if (pb__catalog_unit_in(u, ind->unit))
+					fits = true;
+				else if (!units)
+					units = u, cap = sc, name = v;
+			}
+		}
+		if (!known || fits)
+			continue;
+		char list[512];
+		size_t n = 0;
+		for (const char *q = units; *q && n + 3 < sizeof(list); q++) {
+			if (*q == '|') {
+				list[n++] = ',';
+				list[n++] = ' ';
+			} else {
+				list[n++] = *q;
+			}
+		}
+		list[n] = '\0';
+		const char *more = ind->nvalues[key] > 1 ? " (nor any other selected)" : "";
+		if (key == PB_SEL_CAPABILITY)
+			return perr(c, PB_EINVAL, at,
+			            "unit mismatch: %s measures %s, a unit capability '%s'%s is never "
+			            "billed in, so it could never fire (hint: capability '%s' uses %s; "
+			            "see data/catalog/capabilities.csv)",
+			            ind->name, ind->unit, name, more, cap, list);
+		return perr(c, PB_EINVAL, at,
+		            "unit mismatch: %s measures %s, a unit service '%s'%s is never billed in, "
+		            "so it could never fire (hint: its capability '%s' uses %s; see "
+		            "data/catalog/capabilities.csv)",
+		            ind->name, ind->unit, name, more, cap, list);
+	}
+	return PB_OK;
+}
+
 static enum pb_status parse_indicator(struct pctx *c, const struct ynode *k, const struct ynode *m,
                                       struct pb__indicator *ind)
 {
@@ -980,6 +1048,14 @@ static enum pb_status parse_indicator(struct pctx *c, const struct ynode *k, con
 	if (ind->agg == PB_AGG_MONTHLY_MAX && ind->window == PB_WIN_LAST_DAYS)
 		return perr(c, PB_EINVAL, get(m, "aggregate"), "monthly-max needs a window of whole "
 		            "months (hint: 'last 6 months' or 'every month')");
+	if (ind->measure == PB_MEAS_QUANTITY) {
+		/* point at the unit as written: the threshold's, else unit: or select unit */
+		const struct ynode *at = v;
+		if (ind->thr_kind != PB_THR_AMOUNT)
+			at = get(m, "unit") ? get(m, "unit") : get(get(m, "select"), "unit");
+		if ((st = check_unit_fits(c, at ? at : v, ind)))
+			return st;
+	}
 	return PB_OK;
 }
 

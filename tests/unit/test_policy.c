@@ -180,6 +180,39 @@ static void t_thresholds(void)
 	    "no 'threshold'");
 }
 
+/* A unit the selected capability or service is never billed in could never
+ * fire: it is refused at the unit, with the units the catalog lists. */
+static void t_capability_units(void)
+{
+	BAD(IND("capability: object-storage", "    window: last 3 months\n    threshold: \">= 1 Hours\"\n"),
+	    PB_EINVAL, 9, 16, "capability 'object-storage' is never billed in");
+	BAD(IND("capability: object-storage", "    window: last 3 months\n    threshold: \">= 1 Hours\"\n"),
+	    PB_EINVAL, 9, 16, "(hint: capability 'object-storage' uses GB-Months, GB");
+	/* through unit: (growth) the error is at unit: */
+	BAD(IND("capability: speech-to-text",
+	        "    unit: GB-Months\n    aggregate: growth\n    window: last 3 months\n"
+	        "    threshold: \">= 3x\"\n"),
+	    PB_EINVAL, 8, 11, "speech-to-text");
+	/* a service: the units of its capabilities */
+	BAD(IND("service: Storage Accounts", "    window: last 3 months\n    threshold: \">= 1 Characters\"\n"),
+	    PB_EINVAL, 9, 16, "service 'Storage Accounts' is never billed in");
+	/* units the capability is billed in, and capabilities the catalog says nothing of */
+	struct pb_error e;
+	CHECK_INT(parse(IND("capability: object-storage",
+	                    "    window: last 3 months\n    threshold: \">= 1 PB-Months\"\n"),
+	                &e, NULL),
+	          PB_OK);
+	/* alternatives: one that is billed in the unit is enough */
+	CHECK_INT(parse(IND("capability: [object-storage, speech-to-text]",
+	                    "    window: last 3 months\n    threshold: \">= 1 Hours\"\n"),
+	                &e, NULL),
+	          PB_OK);
+	CHECK_INT(parse(IND("capability: virtual-machines",
+	                    "    window: last 3 months\n    threshold: \">= 1 Characters\"\n"),
+	                &e, NULL),
+	          PB_OK);
+}
+
 static void t_references(void)
 {
 	BAD("indicators:\n  a:\n    when: b\nrules:\n  r:\n    severity: high\n    when: a\n",
@@ -298,6 +331,7 @@ int main(void)
 	RUN(t_wrong_types);
 	RUN(t_catalog_values);
 	RUN(t_thresholds);
+	RUN(t_capability_units);
 	RUN(t_references);
 	RUN(t_limits);
 	RUN(t_windows);
