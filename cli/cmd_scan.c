@@ -52,6 +52,8 @@ static void print_indicator(json_t *io, bool cites)
 	printf("    %-6s %s", fired ? "FIRED" : "no", jstr(io, "name"));
 	if (!strcmp(kind, "composite")) {
 		printf(" (combines other indicators)\n");
+		if (json_is_string(json_object_get(io, "explain")))
+			printf("           %s\n", jstr(io, "explain"));
 		return;
 	}
 	const char *unit = jstr(io, "unit");

@@ -1009,6 +1009,80 @@ static json_t *jthreshold_value(const struct pb__indicator *ind)
 	return jdec(ind->thr);
 }
 
+/* How far a measuring indicator that did not fire is from firing, in the
+ * figure's terms. */
+static void explain_measure(const struct pb__indicator *ind, const struct ires *r, char *why,
+                            size_t n)
+{
+	if (!r->defined)
+		snprintf(why, n, "%s", ind->agg == PB_AGG_GROWTH
+		                           ? "no usage in either window: no growth to measure"
+		                           : "no usage selected: the share is undefined");
+	else if (r->inf)
+		snprintf(why, n, "grew from zero (infinite growth)");
+	else if (r->ratio)
+		snprintf(why, n, "figure %.6g against %s: %.3g%% of the threshold", r->rfig,
+		         ind->thr_text, 100.0 * r->rfig / pb__dec_to_double(ind->thr ? ind->thr : 1));
+	else {
+		char fb[PB_DEC_BUFSZ], gb[PB_DEC_BUFSZ];
+		pb__dec_format(r->fig, fb);
+		pb__dec_format(ind->thr - r->fig, gb);
+		double thr = pb__dec_to_double(ind->thr);
+		snprintf(why, n, "figure %s %s against %s: %s %s %s (%.3g%% of the threshold)", fb,
+		         ind->unit ? ind->unit : ind->currency, ind->thr_text,
+		         gb[0] == '-' ? gb + 1 : gb, ind->unit ? ind->unit : ind->currency,
+		         op_up(ind->op) ? "short" : "over",
+		         thr != 0 ? 100.0 * pb__dec_to_double(r->fig) / thr : 0.0);
+	}
+}
+
+/* Why a composite indicator's expression did not hold for entity e: what it
+ * needs, and for each part that did not fire, that part's own explanation
+ * (a measuring part's distance from its threshold, a composite's parts in
+ * turn). A part that fired where it must not (under not:) is named as such. */
+static void explain_expr(struct scan *s, size_t e, const struct pb__expr *x, const bool *fired,
+                         struct pb_buf *b)
+{
+	const struct ires *row = &s->res[e * s->p->nind];
+	switch (x->kind) {
+	case PB_EX_REF: {
+		const struct pb__indicator *ind = &s->p->ind[x->ref];
+		if (fired[x->ref]) {
+			pb__buf_printf(b, "%s fired", ind->name);
+		} else if (ind->when) {
+			pb__buf_printf(b, "%s did not fire (", ind->name);
+			explain_expr(s, e, ind->when, fired, b);
+			pb__buf_adds(b, ")");
+		} else {
+			char why[200];
+			explain_measure(ind, &row[x->ref], why, sizeof(why));
+			pb__buf_printf(b, "%s did not fire: %s", ind->name, why);
+		}
+		return;
+	}
+	case PB_EX_NOT:
+		pb__buf_adds(b, "needs the opposite of: ");
+		explain_expr(s, e, x->kids[0], fired, b);
+		return;
+	default:
+		break;
+	}
+	size_t nf = 0;
+	for (size_t i = 0; i < x->nkids; i++)
+		nf += pb__expr_eval(x->kids[i], fired);
+	if (x->kind == PB_EX_ALL)
+		pb__buf_printf(b, "needs all %zu, %zu fired", x->nkids, nf);
+	else if (x->kind == PB_EX_ANY)
+		pb__buf_printf(b, "needs any of %zu, none fired", x->nkids);
+	else
+		pb__buf_printf(b, "needs at least %zu of %zu, %zu fired", x->atleast, x->nkids, nf);
+	for (size_t i = 0; i < x->nkids; i++)
+		if (!pb__expr_eval(x->kids[i], fired)) {
+			pb__buf_adds(b, "; ");
+			explain_expr(s, e, x->kids[i], fired, b);
+		}
+}
+
 static json_t *indicator_json(struct scan *s, size_t e, size_t k, struct dimcache *dc,
                               bool explain)
 {
@@ -1021,6 +1095,21 @@ static json_t *indicator_json(struct scan *s, size_t e, size_t k, struct dimcach
 	json_object_set_new(o, "fired", json_boolean(r->fired));
 	if (ind->when) {
 		json_object_set_new(o, "kind", json_string("composite"));
+		if (explain && !r->fired) {
+			bool *fired = malloc(s->p->nind * sizeof(*fired));
+			struct pb_buf b;
+			pb__buf_init(&b, 1 << 16);
+			if (fired) {
+				for (size_t i = 0; i < s->p->nind; i++)
+					fired[i] = s->res[e * s->p->nind + i].fired;
+				explain_expr(s, e, ind->when, fired, &b);
+			}
+			/* a capped buffer keeps what fits: an explanation cut short, not an error */
+			if (b.data)
+				json_object_set_new(o, "explain", json_stringn(b.data, b.len));
+			pb__buf_release(&b);
+			free(fired);
+		}
 		return o;
 	}
 	json_object_set_new(o, "kind", json_string("measure"));
@@ -1060,29 +1149,8 @@ static json_t *indicator_json(struct scan *s, size_t e, size_t k, struct dimcach
 	if (ind->agg == PB_AGG_SHARE)
 		json_object_set_new(o, "total", jdec(r->t));
 	if (explain && !r->fired) {
-		/* how far from firing, in the figure's terms */
 		char why[200];
-		if (!r->defined)
-			snprintf(why, sizeof(why), "%s", ind->agg == PB_AGG_GROWTH
-			                                     ? "no usage in either window: no growth to measure"
-			                                     : "no usage selected: the share is undefined");
-		else if (r->inf)
-			snprintf(why, sizeof(why), "grew from zero (infinite growth)");
-		else if (r->ratio)
-			snprintf(why, sizeof(why), "figure %.6g against %s: %.3g%% of the threshold",
-			         r->rfig, ind->thr_text,
-			         100.0 * r->rfig / pb__dec_to_double(ind->thr ? ind->thr : 1));
-		else {
-			char fb[PB_DEC_BUFSZ], gb[PB_DEC_BUFSZ];
-			pb__dec_format(r->fig, fb);
-			pb__dec_format(ind->thr - r->fig, gb);
-			double thr = pb__dec_to_double(ind->thr);
-			snprintf(why, sizeof(why), "figure %s %s against %s: %s %s %s (%.3g%% of the threshold)",
-			         fb, ind->unit ? ind->unit : ind->currency, ind->thr_text,
-			         gb[0] == '-' ? gb + 1 : gb, ind->unit ? ind->unit : ind->currency,
-			         op_up(ind->op) ? "short" : "over",
-			         thr != 0 ? 100.0 * pb__dec_to_double(r->fig) / thr : 0.0);
-		}
+		explain_measure(ind, r, why, sizeof(why));
 		json_object_set_new(o, "explain", json_string(why));
 	}
 	return o;
