@@ -248,6 +248,41 @@ static void t_limits(void)
 	CHECK_INT(pb_policy_load("tests/data/policy/nope.yaml", cat, &p, &e), PB_ENOENT);
 }
 
+/* Each of these errors names what was expected and gives a hint, at the
+ * position where there is one. */
+static void t_hints(void)
+{
+	BAD(IND("capability: llm", "    window: last 0 days\n    threshold: \">= 1 Tokens\"\n"),
+	    PB_EINVAL, 8, 13, "from 1 to 3660 (hint: e.g. 'last 90 days')");
+	BAD(IND("capability: llm", "    window: month 2026-13\n    threshold: \">= 1 Tokens\"\n"),
+	    PB_EINVAL, 8, 13, "there is no month 13 (hint: a month from 01 to 12");
+	BAD(IND("capability: llm", "    window: month 26-1\n    threshold: \">= 1 Tokens\"\n"),
+	    PB_EINVAL, 8, 13, "YYYY-MM, a year from 1970 to 9999 (hint:");
+	BAD(IND("capability: llm", "    window: last 3 days\n    threshold: \">= Tokens\"\n"),
+	    PB_EINVAL, 9, 16, "no number after the comparison (hint: OP NUMBER UNIT");
+	BAD(IND("capability: llm", "    window: last 3 days\n    threshold: \">= 1 Tokens\"\n")
+	    "  s:\n    severity: [high]\n    when: a\n",
+	    PB_EINVAL, 15, 15, "must be one word, not a list (hint: 'severity: high'; one of low");
+	BAD(IND("capability: llm", "    description: [a]\n    window: last 3 days\n"
+	        "    threshold: \">= 1 Tokens\"\n"),
+	    PB_EINVAL, 8, 18, "must be a scalar, not a list (hint:");
+	BAD("indicators: [a]\nrules: {}\n", PB_EINVAL, 4, 13, "(hint: indented 'key: value' lines");
+	char deep[4096] = "indicators:\n  a: ";
+	for (int i = 0; i < 200; i++)
+		strcat(deep, "[");
+	BAD(deep, PB_ELIMIT, 5, 0, "deeper than 32 levels (hint:");
+	size_t n = PB_POLICY_MAX_BYTES + 10;
+	char *big = malloc(n);
+	memset(big, '#', n);
+	struct pb_error e;
+	memset(&e, 0, sizeof(e));
+	struct pb_policy *p = NULL;
+	CHECK_INT(pb_policy_parse(big, n, "big.yaml", cat, &p, &e), PB_ELIMIT);
+	CHECK(strstr(e.message, "over 1048576 bytes (hint:") != NULL);
+	CHECK_STR(e.file, "big.yaml");
+	free(big);
+}
+
 static void t_windows(void)
 {
 	struct pb__indicator ind = { 0 };
@@ -332,6 +367,7 @@ int main(void)
 	RUN(t_catalog_values);
 	RUN(t_thresholds);
 	RUN(t_capability_units);
+	RUN(t_hints);
 	RUN(t_references);
 	RUN(t_limits);
 	RUN(t_windows);
