@@ -52,6 +52,8 @@ static void print_indicator(json_t *io, bool cites)
 	printf("    %-6s %s", fired ? "FIRED" : "no", jstr(io, "name"));
 	if (!strcmp(kind, "composite")) {
 		printf(" (combines other indicators)\n");
+		if (json_is_string(json_object_get(io, "explain")))
+			printf("           %s\n", jstr(io, "explain"));
 		return;
 	}
 	const char *unit = jstr(io, "unit");
@@ -95,9 +97,19 @@ static void print_indicator(json_t *io, bool cites)
 			for (size_t j = 0; j < n && j < 6; j++)
 				printf("%s%s", j ? "," : "", json_string_value(json_array_get(lines, j)));
 			if (n > 6)
-				printf(",... (%zu ranges)", n);
+				printf(",... (%zu ranges, every one in --json)", n);
 		}
 		printf("\n");
+		json_t *keys = json_object_get(c, "keys");
+		long long nagg = (long long)json_integer_value(json_object_get(c, "aggregates"));
+		long long listed = (long long)json_integer_value(json_object_get(c, "listed"));
+		if (!keys)
+			printf("                  keys not listed: the total covers every account's "
+			       "aggregates\n");
+		else if (listed < nagg)
+			printf("                  --json lists the keys of %lld of the %lld aggregates; "
+			       "'probity evidence verify' recomputes all\n",
+			       listed, nagg);
 	}
 }
 
@@ -124,9 +136,11 @@ static void print_text(json_t *doc, bool explain)
 		for (size_t j = 0; j < json_array_size(fs); j++) {
 			json_t *f = json_array_get(fs, j);
 			json_t *id = json_object_get(f, "id");
-			printf("  FINDING %s%lld  severity %s  rule %s\n", json_is_integer(id) ? "F" : "",
-			       json_is_integer(id) ? (long long)json_integer_value(id) : 0LL,
-			       jstr(f, "severity"), jstr(f, "rule"));
+			if (json_is_integer(id))
+				printf("  FINDING F%lld", (long long)json_integer_value(id));
+			else
+				printf("  FINDING (not stored)");
+			printf("  severity %s  rule %s\n", jstr(f, "severity"), jstr(f, "rule"));
 			if (json_is_string(json_object_get(f, "description")))
 				printf("    %s\n", jstr(f, "description"));
 		}

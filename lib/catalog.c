@@ -37,8 +37,17 @@ struct unit {
 	struct pb__unit_factor factor;
 };
 
+struct capu {
+	const char *cap;   /* interned */
+	const char *units; /* '|'-separated normalised units, "" when not known */
+	uint64_t line;
+};
+
 struct pb_catalog {
 	char sha256[65];
+	char *cap_file; /* capabilities.csv's path, for errors in its units */
+	struct capu *capu;
+	size_t ncapu;
 	/* owned strings, freed at the end */
 	char **strs;
 	size_t nstrs, capstrs;
@@ -51,6 +60,7 @@ struct pb_catalog {
 	struct pb_hmap region_by_key;   /* lower(spelling) -> struct pb_region* */
 	struct pb_hmap service_by_key;  /* lower(name or alias) -> struct svc* */
 	struct pb_hmap capability;      /* lower(cap) -> interned name */
+	struct pb_hmap cap_units;       /* lower(cap) -> its '|'-separated units, or "" */
 	struct pb_hmap category;        /* lower(cat) -> canonical */
 	struct pb_hmap subcategory;     /* lower(sub) -> canonical */
 	struct pb_hmap country;         /* code -> code */
@@ -260,7 +270,21 @@ static enum pb_status capability_row(struct pb_catalog *c, const char *file, uin
 	enum pb_status st = put_ci(&c->capability, f[0], cap, NULL);
 	if (st == PB_EEXIST)
 		return pb__err_at(err, PB_EFORMAT, file, line, 1, "capability '%s' listed twice", cap);
-	return st == PB_OK ? PB_OK : pb__err(err, PB_ENOMEM, "out of memory");
+	if (st != PB_OK)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	struct pb_str us = pb__str_trim(f[2]);
+	char *units = keep(c, us.ptr, us.len);
+	if (!units || put_ci(&c->cap_units, f[0], units, NULL) != PB_OK)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	/* checked against units.csv once that is loaded */
+	if (!c->cap_file && !(c->cap_file = pb__strndup(file, strlen(file))))
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	struct capu *a = realloc(c->capu, (c->ncapu + 1) * sizeof(*a));
+	if (!a)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	c->capu = a;
+	c->capu[c->ncapu++] = (struct capu){ cap, units, line };
+	return PB_OK;
 }
 
 static enum pb_status region_row(struct pb_catalog *c, const char *file, uint64_t line,
@@ -471,6 +495,27 @@ static enum pb_status unit_row(struct pb_catalog *c, const char *file, uint64_t 
 	return st == PB_OK ? PB_OK : pb__err(err, PB_ENOMEM, "out of memory");
 }
 
+/* Every unit a capability lists must be the normalised unit of some units.csv
+ * row: a typo would otherwise refuse every policy threshold in that unit. */
+static enum pb_status check_capability_units(struct pb_catalog *c, struct pb_error *err)
+{
+	for (size_t i = 0; i < c->ncapu; i++) {
+		struct pb_str part[64];
+		size_t np = split_bars(pb__str(c->capu[i].units, strlen(c->capu[i].units)), part, 64);
+		for (size_t j = 0; j < np; j++) {
+			bool found = false;
+			for (size_t k = 0; k < c->nunits && !found; k++)
+				found = pb__str_eq_cstr(part[j], c->units[k].pub.normalised);
+			if (!found)
+				return pb__err_at(err, PB_EFORMAT, c->cap_file, c->capu[i].line, 3,
+				                  "capability '%s': unit '%.*s' is not a normalised unit of "
+				                  "units.csv",
+				                  c->capu[i].cap, (int)part[j].len, part[j].ptr);
+		}
+	}
+	return PB_OK;
+}
+
 static enum pb_status currency_row(struct pb_catalog *c, const char *file, uint64_t line,
                                    const struct pb_str *f, size_t n, struct pb_error *err)
 {
@@ -588,7 +633,7 @@ enum pb_status pb_catalog_load(const char *dir, struct pb_catalog **out, struct 
 		goto fail;
 	}
 	static const char *const h_cat[] = { "category", "subcategory" };
-	static const char *const h_cap[] = { "capability", "description" };
+	static const char *const h_cap[] = { "capability", "description", "units" };
 	static const char *const h_reg[] = { "provider", "region_id", "region_name", "country",
 		                             "aliases" };
 	static const char *const h_spell[] = { "OriginalValue", "RegionId", "RegionName" };
@@ -601,13 +646,14 @@ enum pb_status pb_catalog_load(const char *dir, struct pb_catalog **out, struct 
 		                            "ServiceCategory", "ServiceSubcategory", "PublisherName",
 		                            "PublisherType", "Environment", "ServiceModel" };
 	if ((st = load_csv(c, dir, "focus-categories.csv", h_cat, 2, category_row, &h, err)) ||
-	    (st = load_csv(c, dir, "capabilities.csv", h_cap, 2, capability_row, &h, err)) ||
+	    (st = load_csv(c, dir, "capabilities.csv", h_cap, 3, capability_row, &h, err)) ||
 	    (st = load_csv(c, dir, "regions.csv", h_reg, 5, region_row, &h, err)) ||
 	    (st = load_csv(c, dir, "azure-region-spellings.csv", h_spell, 3, spelling_row, &h,
 	                   err)) ||
 	    (st = load_csv(c, dir, "services.csv", h_svc, 6, service_row, &h, err)) ||
 	    (st = load_csv(c, dir, "service-rules.csv", h_rule, 4, rule_row, &h, err)) ||
 	    (st = load_csv(c, dir, "units.csv", h_unit, 3, unit_row, &h, err)) ||
+	    (st = check_capability_units(c, err)) ||
 	    (st = load_csv(c, dir, "currency-codes.csv", h_cur, 2, currency_row, &h, err)) ||
 	    (st = load_csv(c, dir, "azure-services.csv", h_az, 9, azure_row, &h, err)))
 		goto fail;
@@ -639,6 +685,9 @@ void pb_catalog_free(struct pb_catalog *c)
 	pb__hmap_release(&c->region_by_key);
 	pb__hmap_release(&c->service_by_key);
 	pb__hmap_release(&c->capability);
+	pb__hmap_release(&c->cap_units);
+	free(c->capu);
+	free(c->cap_file);
 	pb__hmap_release(&c->category);
 	pb__hmap_release(&c->subcategory);
 	pb__hmap_release(&c->country);
@@ -690,6 +739,22 @@ const char *pb_catalog_capability(const struct pb_catalog *c, struct pb_str serv
 bool pb_catalog_capability_known(const struct pb_catalog *c, struct pb_str name)
 {
 	return get_ci(&c->capability, name) != NULL;
+}
+
+const char *pb__catalog_capability_units(const struct pb_catalog *c, struct pb_str name)
+{
+	const char *u = get_ci(&c->cap_units, name);
+	return u && *u ? u : NULL;
+}
+
+bool pb__catalog_unit_in(const char *units, const char *unit)
+{
+	struct pb_str part[64];
+	size_t np = split_bars(pb__str(units, strlen(units)), part, 64);
+	for (size_t j = 0; j < np; j++)
+		if (pb__str_eq_cstr(part[j], unit))
+			return true;
+	return false;
 }
 
 const char *pb__catalog_category(const struct pb_catalog *c, struct pb_str name)

@@ -13,6 +13,12 @@ const struct pb__unit_factor *pb__catalog_unit_factor(const struct pb_unit *u);
 /* Applies a factor to a quantity; false on overflow. */
 bool pb__unit_apply(const struct pb__unit_factor *f, pb_dec q, pb_dec *out);
 
+/* The normalised units usage of a capability is billed in, '|'-separated
+ * (capabilities.csv), or NULL when the catalog does not say. */
+const char *pb__catalog_capability_units(const struct pb_catalog *cat, struct pb_str name);
+/* True when unit is one of the '|'-separated units. */
+bool pb__catalog_unit_in(const char *units, const char *unit);
+
 /* Capability of a usage row: rules on SKU meter and the row's category, then
  * the service's only capability. NULL when it cannot be told. */
 const char *pb__catalog_capability_row(const struct pb_catalog *cat, const struct pb_service *svc,

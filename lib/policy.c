@@ -124,7 +124,9 @@ static enum pb_status yaml_tree(struct pctx *c, const char *text, size_t len, st
 		case YAML_MAPPING_START_EVENT:
 			if (++nodes > PB_POLICY_MAX_NODES) {
 				st = pb__err_at(c->err, PB_ELIMIT, c->file, line, col,
-				                "policy has more than %d YAML nodes", PB_POLICY_MAX_NODES);
+				                "policy has more than %d YAML nodes (hint: a policy is a "
+				                "few hundred nodes; split it into several policy files)",
+				                PB_POLICY_MAX_NODES);
 				yaml_event_delete(&ev);
 				goto fail;
 			}
@@ -165,7 +167,10 @@ static enum pb_status yaml_tree(struct pctx *c, const char *text, size_t len, st
 			if (n->kind != Y_SCALAR) {
 				if (depth >= PB_POLICY_MAX_DEPTH) {
 					st = pb__err_at(c->err, PB_ELIMIT, c->file, line, col,
-					                "policy nests deeper than %d levels",
+					                "policy nests deeper than %d levels (hint: a policy "
+					                "needs a few levels; write a deep when: as named "
+					                "composite indicators, e.g. 'x: {when: {any: [a, b]}}', "
+					                "and refer to them)",
 					                PB_POLICY_MAX_DEPTH);
 					yaml_event_delete(&ev);
 					goto fail;
@@ -240,8 +245,11 @@ static const char *closest(const char *s, const char *const *names, size_t n)
 static enum pb_status expect(struct pctx *c, const struct ynode *y, enum ykind k, const char *what)
 {
 	if (y->kind != k)
-		return perr(c, PB_EINVAL, y, "%s must be %s, not %s", what, ykind_name(k),
-		            ykind_name(y->kind));
+		return perr(c, PB_EINVAL, y, "%s must be %s, not %s (hint: %s)", what, ykind_name(k),
+		            ykind_name(y->kind),
+		            k == Y_MAP   ? "indented 'key: value' lines, or {key: value}"
+		            : k == Y_SEQ ? "a list such as [a, b]"
+		                         : "one value on the line, such as 'key: value'");
 	return PB_OK;
 }
 
@@ -296,8 +304,8 @@ static enum pb_status get_str(struct pctx *c, const struct ynode *m, const char 
 		return PB_OK;
 	}
 	if (v->kind != Y_SCALAR)
-		return perr(c, PB_EINVAL, v, "'%s' of %s must be a scalar, not %s", key, what,
-		            ykind_name(v->kind));
+		return perr(c, PB_EINVAL, v, "'%s' of %s must be a scalar, not %s (hint: one value "
+		            "on the line, such as '%s: text')", key, what, ykind_name(v->kind), key);
 	if (!(*out = pb__strndup(v->str, v->len)))
 		return pb__err(c->err, PB_ENOMEM, "out of memory");
 	return PB_OK;
@@ -518,8 +526,9 @@ static enum pb_status parse_window(struct pctx *c, const struct ynode *v, struct
 			return PB_OK;
 		}
 		if (days || months)
-			return perr(c, PB_EINVAL, v, "window '%s': N must be a whole number from 1 to %d",
-			            v->str, days ? 3660 : 120);
+			return perr(c, PB_EINVAL, v, "window '%s': N must be a whole number from 1 to %d "
+			            "(hint: e.g. 'last %s')", v->str, days ? 3660 : 120,
+			            days ? "90 days" : "3 months");
 	} else if (nw == 2 && !strcmp(w[0], "month")) {
 		int64_t y, m;
 		if (strlen(w[1]) == 7 && w[1][4] == '-' && parse_int(w[1], 4, 1970, 9999, &y) &&
@@ -528,7 +537,13 @@ static enum pb_status parse_window(struct pctx *c, const struct ynode *v, struct
 			ind->wn = y * 12 + m - 1;
 			return PB_OK;
 		}
-		return perr(c, PB_EINVAL, v, "window '%s': the month must be written YYYY-MM", v->str);
+		if (strlen(w[1]) == 7 && w[1][4] == '-' && parse_int(w[1], 4, 1970, 9999, &y) &&
+		    parse_int(w[1] + 5, 2, 0, 99, &m))
+			return perr(c, PB_EINVAL, v, "window '%s': there is no month %02lld (hint: a "
+			            "month from 01 to 12, e.g. 'month %04lld-10')", v->str, (long long)m,
+			            (long long)y);
+		return perr(c, PB_EINVAL, v, "window '%s': the month must be written YYYY-MM, a year "
+		            "from 1970 to 9999 (hint: e.g. 'month 2026-10')", v->str);
 	} else if (nw == 2 && !strcmp(w[0], "every") && !strcmp(w[1], "month")) {
 		ind->window = PB_WIN_EVERY_MONTH;
 		return PB_OK;
@@ -575,7 +590,9 @@ static enum pb_status parse_threshold(struct pctx *c, const struct ynode *v,
 	pb_dec n;
 	unsigned fl = 0;
 	if (nd == 0 || pb__dec_parse(digits, nd, &n, &fl) != PB_OK)
-		return perr(c, PB_EINVAL, v, "threshold '%s' has no number after the comparison", v->str);
+		return perr(c, PB_EINVAL, v, "threshold '%s' has no number after the comparison "
+		            "(hint: OP NUMBER UNIT, e.g. '>= 1 PB-Months', '>= 50000 EUR', '>= 3x')",
+		            v->str);
 	while (s < e && *s == ' ')
 		s++;
 	struct pb_str unit = pb__str_trim(pb__str(s, (size_t)(e - s)));
@@ -693,7 +710,9 @@ static enum pb_status parse_expr(struct pctx *c, const struct ynode *y, int dept
 	enum pb_status st;
 	*out = NULL;
 	if (depth > PB_POLICY_MAX_DEPTH || ++*count > PB_POLICY_MAX_EXPR)
-		return perr(c, PB_ELIMIT, y, "'when' expression is too large or too deep");
+		return perr(c, PB_ELIMIT, y, "'when' expression is deeper than %d levels or has more "
+		            "than %d terms (hint: name parts of it as composite indicators and refer "
+		            "to them)", PB_POLICY_MAX_DEPTH, PB_POLICY_MAX_EXPR);
 	struct pb__expr *e = calloc(1, sizeof(*e));
 	if (!e)
 		return pb__err(c->err, PB_ENOMEM, "out of memory");
@@ -845,6 +864,74 @@ static const char *const measures[] = { "quantity", "billed-cost", "effective-co
 static const char *const aggs[] = { "sum", "daily-average", "monthly-max", "growth",
 	                            "share-of-region" };
 
+/* A quantity indicator selects rows in one normalised unit. When the catalog
+ * says which units the selected capabilities (or services) are billed in and
+ * none of them (values of one key are alternatives) is billed in that unit,
+ * the indicator can never fire: refuse it rather than let it screen silently
+ * for nothing. at: where the unit was written. */
+static enum pb_status check_unit_fits(struct pctx *c, const struct ynode *at,
+                                      const struct pb__indicator *ind)
+{
+	for (int d = 0; d < 2; d++) {
+		int key = d ? PB_SEL_SERVICE : PB_SEL_CAPABILITY;
+		const char *name = NULL, *cap = NULL, *units = NULL;
+		bool fits = false, known = ind->nvalues[key] > 0;
+		for (size_t j = 0; known && !fits && j < ind->nvalues[key]; j++) {
+			const char *v = ind->values[key][j];
+			if (key == PB_SEL_CAPABILITY) {
+				const char *u = pb__catalog_capability_units(c->cat, pb__str(v, strlen(v)));
+				if (!u)
+					known = false;
+				else if (pb__catalog_unit_in(u, ind->unit))
+					fits = true;
+				else if (!units)
+					units = u, cap = name = v;
+				continue;
+			}
+			/* a service: its rows are in the units of any of its capabilities */
+			const struct pb_service *sv = pb_catalog_service(c->cat, pb__str(v, strlen(v)));
+			if (!sv || !sv->ncapabilities)
+				known = false;
+			for (size_t i = 0; known && !fits && i < sv->ncapabilities; i++) {
+				const char *sc = sv->capabilities[i];
+				const char *u = pb__catalog_capability_units(c->cat, pb__str(sc, strlen(sc)));
+				if (!u)
+					known = false;
+				else if (pb__catalog_unit_in(u, ind->unit))
+					fits = true;
+				else if (!units)
+					units = u, cap = sc, name = v;
+			}
+		}
+		if (!known || fits)
+			continue;
+		char list[512];
+		size_t n = 0;
+		for (const char *q = units; *q && n + 3 < sizeof(list); q++) {
+			if (*q == '|') {
+				list[n++] = ',';
+				list[n++] = ' ';
+			} else {
+				list[n++] = *q;
+			}
+		}
+		list[n] = '\0';
+		const char *more = ind->nvalues[key] > 1 ? " (nor any other selected)" : "";
+		if (key == PB_SEL_CAPABILITY)
+			return perr(c, PB_EINVAL, at,
+			            "unit mismatch: %s measures %s, a unit capability '%s'%s is never "
+			            "billed in, so it could never fire (hint: capability '%s' uses %s; "
+			            "see data/catalog/capabilities.csv)",
+			            ind->name, ind->unit, name, more, cap, list);
+		return perr(c, PB_EINVAL, at,
+		            "unit mismatch: %s measures %s, a unit service '%s'%s is never billed in, "
+		            "so it could never fire (hint: its capability '%s' uses %s; see "
+		            "data/catalog/capabilities.csv)",
+		            ind->name, ind->unit, name, more, cap, list);
+	}
+	return PB_OK;
+}
+
 static enum pb_status parse_indicator(struct pctx *c, const struct ynode *k, const struct ynode *m,
                                       struct pb__indicator *ind)
 {
@@ -980,6 +1067,14 @@ static enum pb_status parse_indicator(struct pctx *c, const struct ynode *k, con
 	if (ind->agg == PB_AGG_MONTHLY_MAX && ind->window == PB_WIN_LAST_DAYS)
 		return perr(c, PB_EINVAL, get(m, "aggregate"), "monthly-max needs a window of whole "
 		            "months (hint: 'last 6 months' or 'every month')");
+	if (ind->measure == PB_MEAS_QUANTITY) {
+		/* point at the unit as written: the threshold's, else unit: or select unit */
+		const struct ynode *at = v;
+		if (ind->thr_kind != PB_THR_AMOUNT)
+			at = get(m, "unit") ? get(m, "unit") : get(get(m, "select"), "unit");
+		if ((st = check_unit_fits(c, at ? at : v, ind)))
+			return st;
+	}
 	return PB_OK;
 }
 
@@ -995,6 +1090,11 @@ static enum pb_status parse_rule(struct pctx *c, const struct ynode *k, const st
 	r->col = k->col;
 	if ((st = expect(c, m, Y_MAP, what)) || (st = check_keys(c, m, what, known, PB_ARRAY_LEN(known))))
 		return st;
+	const struct ynode *sv = get(m, "severity");
+	if (sv && sv->kind != Y_SCALAR)
+		return perr(c, PB_EINVAL, sv, "'severity' of %s must be one word, not %s (hint: "
+		            "'severity: high'; one of low, medium, high or critical)", what,
+		            ykind_name(sv->kind));
 	if ((st = get_str(c, m, "description", what, false, &r->description)) ||
 	    (st = get_str(c, m, "severity", what, true, &r->severity)))
 		return st;
@@ -1146,14 +1246,18 @@ enum pb_status pb_policy_parse(const char *text, size_t len, const char *file,
 	if (!file)
 		file = "<policy>";
 	if (len > PB_POLICY_MAX_BYTES)
-		return pb__err_at(err, PB_ELIMIT, file, 0, 0, "policy file is over %u bytes",
+		return pb__err_at(err, PB_ELIMIT, file, 0, 0, "policy file is over %u bytes (hint: policies are a few "
+		                  "kilobytes; is this the right file? split a large policy into several "
+		                  "files)",
 		                  PB_POLICY_MAX_BYTES);
 	size_t bad;
 	if (!pb__utf8_valid(text, len, &bad))
-		return pb__err_at(err, PB_EFORMAT, file, 0, 0, "policy file is not UTF-8 (byte %zu)",
+		return pb__err_at(err, PB_EFORMAT, file, 0, 0, "policy file is not UTF-8 (byte %zu) (hint: save it as "
+		                  "UTF-8)",
 		                  bad);
 	if (memchr(text, '\0', len))
-		return pb__err_at(err, PB_EFORMAT, file, 0, 0, "policy file holds a NUL byte");
+		return pb__err_at(err, PB_EFORMAT, file, 0, 0, "policy file holds a NUL byte (hint: a policy is a "
+		                  "YAML text file; is this the right file?)");
 	struct pb_policy *p = calloc(1, sizeof(*p));
 	if (!p)
 		return pb__err(err, PB_ENOMEM, "out of memory");
@@ -1188,7 +1292,9 @@ enum pb_status pb_policy_load(const char *path, const struct pb_catalog *cat,
 	enum pb_status st = pb__read_file(path, PB_POLICY_MAX_BYTES, &text, &len, err);
 	if (st) {
 		if (st == PB_ELIMIT)
-			return pb__err_at(err, PB_ELIMIT, path, 0, 0, "policy file is over %u bytes",
+			return pb__err_at(err, PB_ELIMIT, path, 0, 0, "policy file is over %u bytes (hint: policies are a few "
+		                  "kilobytes; is this the right file? split a large policy into several "
+		                  "files)",
 			                  PB_POLICY_MAX_BYTES);
 		return st;
 	}

@@ -21,7 +21,11 @@
 
 #include "banned.h"
 
-#define CITE_MAX_AGGS 200 /* aggregates listed per citation (sums cover all) */
+/* Aggregate keys listed per citation. Line ranges are always listed in full
+ * (adjacent lines merge, so they stay few); keys are one object per daily
+ * aggregate, so they are capped, and "listed" beside "aggregates" says how
+ * many are shown. Sums, counts and evidence verify cover every aggregate. */
+#define CITE_MAX_AGGS 200
 
 /* ---- a uint64 -> sums hash table ---------------------------------------- */
 
@@ -1005,6 +1009,80 @@ static json_t *jthreshold_value(const struct pb__indicator *ind)
 	return jdec(ind->thr);
 }
 
+/* How far a measuring indicator that did not fire is from firing, in the
+ * figure's terms. */
+static void explain_measure(const struct pb__indicator *ind, const struct ires *r, char *why,
+                            size_t n)
+{
+	if (!r->defined)
+		snprintf(why, n, "%s", ind->agg == PB_AGG_GROWTH
+		                           ? "no usage in either window: no growth to measure"
+		                           : "no usage selected: the share is undefined");
+	else if (r->inf)
+		snprintf(why, n, "grew from zero (infinite growth)");
+	else if (r->ratio)
+		snprintf(why, n, "figure %.6g against %s: %.3g%% of the threshold", r->rfig,
+		         ind->thr_text, 100.0 * r->rfig / pb__dec_to_double(ind->thr ? ind->thr : 1));
+	else {
+		char fb[PB_DEC_BUFSZ], gb[PB_DEC_BUFSZ];
+		pb__dec_format(r->fig, fb);
+		pb__dec_format(ind->thr - r->fig, gb);
+		double thr = pb__dec_to_double(ind->thr);
+		snprintf(why, n, "figure %s %s against %s: %s %s %s (%.3g%% of the threshold)", fb,
+		         ind->unit ? ind->unit : ind->currency, ind->thr_text,
+		         gb[0] == '-' ? gb + 1 : gb, ind->unit ? ind->unit : ind->currency,
+		         op_up(ind->op) ? "short" : "over",
+		         thr != 0 ? 100.0 * pb__dec_to_double(r->fig) / thr : 0.0);
+	}
+}
+
+/* Why a composite indicator's expression did not hold for entity e: what it
+ * needs, and for each part that did not fire, that part's own explanation
+ * (a measuring part's distance from its threshold, a composite's parts in
+ * turn). A part that fired where it must not (under not:) is named as such. */
+static void explain_expr(struct scan *s, size_t e, const struct pb__expr *x, const bool *fired,
+                         struct pb_buf *b)
+{
+	const struct ires *row = &s->res[e * s->p->nind];
+	switch (x->kind) {
+	case PB_EX_REF: {
+		const struct pb__indicator *ind = &s->p->ind[x->ref];
+		if (fired[x->ref]) {
+			pb__buf_printf(b, "%s fired", ind->name);
+		} else if (ind->when) {
+			pb__buf_printf(b, "%s did not fire (", ind->name);
+			explain_expr(s, e, ind->when, fired, b);
+			pb__buf_adds(b, ")");
+		} else {
+			char why[200];
+			explain_measure(ind, &row[x->ref], why, sizeof(why));
+			pb__buf_printf(b, "%s did not fire: %s", ind->name, why);
+		}
+		return;
+	}
+	case PB_EX_NOT:
+		pb__buf_adds(b, "needs the opposite of: ");
+		explain_expr(s, e, x->kids[0], fired, b);
+		return;
+	default:
+		break;
+	}
+	size_t nf = 0;
+	for (size_t i = 0; i < x->nkids; i++)
+		nf += pb__expr_eval(x->kids[i], fired);
+	if (x->kind == PB_EX_ALL)
+		pb__buf_printf(b, "needs all %zu, %zu fired", x->nkids, nf);
+	else if (x->kind == PB_EX_ANY)
+		pb__buf_printf(b, "needs any of %zu, none fired", x->nkids);
+	else
+		pb__buf_printf(b, "needs at least %zu of %zu, %zu fired", x->atleast, x->nkids, nf);
+	for (size_t i = 0; i < x->nkids; i++)
+		if (!pb__expr_eval(x->kids[i], fired)) {
+			pb__buf_adds(b, "; ");
+			explain_expr(s, e, x->kids[i], fired, b);
+		}
+}
+
 static json_t *indicator_json(struct scan *s, size_t e, size_t k, struct dimcache *dc,
                               bool explain)
 {
@@ -1017,6 +1095,21 @@ static json_t *indicator_json(struct scan *s, size_t e, size_t k, struct dimcach
 	json_object_set_new(o, "fired", json_boolean(r->fired));
 	if (ind->when) {
 		json_object_set_new(o, "kind", json_string("composite"));
+		if (explain && !r->fired) {
+			bool *fired = malloc(s->p->nind * sizeof(*fired));
+			struct pb_buf b;
+			pb__buf_init(&b, 1 << 16);
+			if (fired) {
+				for (size_t i = 0; i < s->p->nind; i++)
+					fired[i] = s->res[e * s->p->nind + i].fired;
+				explain_expr(s, e, ind->when, fired, &b);
+			}
+			/* a capped buffer keeps what fits: an explanation cut short, not an error */
+			if (b.data)
+				json_object_set_new(o, "explain", json_stringn(b.data, b.len));
+			pb__buf_release(&b);
+			free(fired);
+		}
 		return o;
 	}
 	json_object_set_new(o, "kind", json_string("measure"));
@@ -1056,29 +1149,8 @@ static json_t *indicator_json(struct scan *s, size_t e, size_t k, struct dimcach
 	if (ind->agg == PB_AGG_SHARE)
 		json_object_set_new(o, "total", jdec(r->t));
 	if (explain && !r->fired) {
-		/* how far from firing, in the figure's terms */
 		char why[200];
-		if (!r->defined)
-			snprintf(why, sizeof(why), "%s", ind->agg == PB_AGG_GROWTH
-			                                     ? "no usage in either window: no growth to measure"
-			                                     : "no usage selected: the share is undefined");
-		else if (r->inf)
-			snprintf(why, sizeof(why), "grew from zero (infinite growth)");
-		else if (r->ratio)
-			snprintf(why, sizeof(why), "figure %.6g against %s: %.3g%% of the threshold",
-			         r->rfig, ind->thr_text,
-			         100.0 * r->rfig / pb__dec_to_double(ind->thr ? ind->thr : 1));
-		else {
-			char fb[PB_DEC_BUFSZ], gb[PB_DEC_BUFSZ];
-			pb__dec_format(r->fig, fb);
-			pb__dec_format(ind->thr - r->fig, gb);
-			double thr = pb__dec_to_double(ind->thr);
-			snprintf(why, sizeof(why), "figure %s %s against %s: %s %s %s (%.3g%% of the threshold)",
-			         fb, ind->unit ? ind->unit : ind->currency, ind->thr_text,
-			         gb[0] == '-' ? gb + 1 : gb, ind->unit ? ind->unit : ind->currency,
-			         op_up(ind->op) ? "short" : "over",
-			         thr != 0 ? 100.0 * pb__dec_to_double(r->fig) / thr : 0.0);
-		}
+		explain_measure(ind, r, why, sizeof(why));
 		json_object_set_new(o, "explain", json_string(why));
 	}
 	return o;
@@ -1182,6 +1254,7 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, json_t *io)
 				json_object_set_new(c, "aggregates", json_integer((json_int_t)nagg));
 				json_object_set_new(c, "rows", json_integer((json_int_t)nrows));
 				json_object_set_new(c, "listed", json_integer((json_int_t)json_array_size(aggs)));
+				json_decref(aggs);
 				json_array_append_new(cits, c);
 				c = NULL;
 			}
@@ -1201,10 +1274,11 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, json_t *io)
 				aggs = json_array();
 				lines = json_array();
 				json_object_set_new(c, "lines", lines);
+				/* A total sums every account's rows: its lines are cited, but
+				 * not its keys, which would put other customers' sub-accounts
+				 * into this entity's finding. */
 				if (role != 2)
-					json_object_set_new(c, "keys", aggs);
-				else
-					json_decref(aggs), aggs = json_array(), json_object_set_new(c, "keys", aggs);
+					json_object_set_new(c, "keys", json_incref(aggs));
 				sum = 0;
 				nagg = 0;
 				nrows = 0;
@@ -1219,21 +1293,22 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, json_t *io)
 			nagg++;
 			nrows += (uint64_t)sqlite3_column_int64(q, 11);
 			uint64_t fl1 = (uint64_t)sqlite3_column_int64(q, 9), ll = (uint64_t)sqlite3_column_int64(q, 10);
-			if (role != 2) {
-				/* merge line ranges that touch */
-				if (rhi && fl1 == rhi + 1 && ll >= fl1) {
+			/* merge line ranges that touch (or overlap: a total's aggregates
+			 * share lines across accounts) */
+			if (rhi && fl1 >= rlo && fl1 <= rhi + 1 && ll >= fl1) {
+				if (ll > rhi)
 					rhi = ll;
-				} else {
-					if (rhi) {
-						char lr[48];
-						snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)rlo,
-						         (unsigned long long)rhi);
-						if (json_array_size(lines) < CITE_MAX_AGGS)
-							json_array_append_new(lines, json_string(lr));
-					}
-					rlo = fl1;
-					rhi = ll;
+			} else {
+				if (rhi) {
+					char lr[48];
+					snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)rlo,
+					         (unsigned long long)rhi);
+					json_array_append_new(lines, json_string(lr));
 				}
+				rlo = fl1;
+				rhi = ll;
+			}
+			if (role != 2) {
 				if (json_array_size(aggs) < CITE_MAX_AGGS) {
 					json_t *a = json_object();
 					json_object_set_new(a, "day", jday(sqlite3_column_int64(q, 3)));
@@ -1516,6 +1591,14 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 	json_object_set_new(doc, "scan_id", json_null());
 	if (o->store && (st = store_scan(&s, doc, o)))
 		goto out;
+	if (!o->store) { /* an unrecorded finding has no id: say so, never a made-up one */
+		json_t *res = json_object_get(doc, "results");
+		for (size_t i = 0; i < json_array_size(res); i++) {
+			json_t *fs = json_object_get(json_array_get(res, i), "findings");
+			for (size_t j = 0; j < json_array_size(fs); j++)
+				json_object_set_new(json_array_get(fs, j), "id", json_null());
+		}
+	}
 	*json = json_dumps(doc, JSON_COMPACT);
 	if (!*json)
 		st = pb__err(err, PB_ENOMEM, "out of memory");

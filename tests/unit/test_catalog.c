@@ -150,7 +150,7 @@ static void t_bad_files(void)
 		  "not a FOCUS service category", 2 },
 		{ "units.csv", "unit,normalised,factor\nGB,GB,1\nTB,GB,lots\n", "factor 'lots'", 3 },
 		{ "units.csv", "unit,normalised,factor\nGB,GB,1\ngb,GB,1\n", "listed twice", 3 },
-		{ "capabilities.csv", "capability,description\nObject Storage,x\n", "lower-case", 2 },
+		{ "capabilities.csv", "capability,description,units\nObject Storage,x,\n", "lower-case", 2 },
 		{ "regions.csv", "provider,id,name\n", "catalog header", 1 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -171,6 +171,34 @@ static void t_bad_files(void)
 		}
 		unit_rm_rf(dir);
 		free(dir);
+	}
+	/* a capability's units must be normalised units of units.csv */
+	{
+		char *text = NULL;
+		size_t len = 0;
+		struct pb_error e = { 0 };
+		CHECK_INT(pb__read_file("data/catalog/capabilities.csv", 1 << 20, &text, &len, &e), PB_OK);
+		char *at = text ? strstr(text, "\nllm,") : NULL;
+		CHECK(at != NULL);
+		if (at) {
+			unsigned line = 2;
+			for (char *q = text; q < at; q++)
+				line += *q == '\n';
+			char *fixed = malloc(len + 32);
+			char *eol = strchr(at + 1, '\n');
+			snprintf(fixed, len + 32, "%.*s\nllm,x,Tokens|Furlongs%s", (int)(at - text), text,
+			         eol ? eol : "\n");
+			char *dir = bad_catalog("capabilities.csv", fixed);
+			struct pb_catalog *c = NULL;
+			CHECK_INT(pb_catalog_load(dir, &c, &e), PB_EFORMAT);
+			CHECK(strstr(e.message, "unit 'Furlongs' is not a normalised unit") != NULL);
+			CHECK_INT(e.line, line);
+			pb_catalog_free(c);
+			unit_rm_rf(dir);
+			free(dir);
+			free(fixed);
+		}
+		free(text);
 	}
 	struct pb_catalog *c = NULL;
 	struct pb_error err = { 0 };

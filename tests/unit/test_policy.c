@@ -180,6 +180,39 @@ static void t_thresholds(void)
 	    "no 'threshold'");
 }
 
+/* A unit the selected capability or service is never billed in could never
+ * fire: it is refused at the unit, with the units the catalog lists. */
+static void t_capability_units(void)
+{
+	BAD(IND("capability: object-storage", "    window: last 3 months\n    threshold: \">= 1 Hours\"\n"),
+	    PB_EINVAL, 9, 16, "capability 'object-storage' is never billed in");
+	BAD(IND("capability: object-storage", "    window: last 3 months\n    threshold: \">= 1 Hours\"\n"),
+	    PB_EINVAL, 9, 16, "(hint: capability 'object-storage' uses GB-Months, GB");
+	/* through unit: (growth) the error is at unit: */
+	BAD(IND("capability: speech-to-text",
+	        "    unit: GB-Months\n    aggregate: growth\n    window: last 3 months\n"
+	        "    threshold: \">= 3x\"\n"),
+	    PB_EINVAL, 8, 11, "speech-to-text");
+	/* a service: the units of its capabilities */
+	BAD(IND("service: Storage Accounts", "    window: last 3 months\n    threshold: \">= 1 Characters\"\n"),
+	    PB_EINVAL, 9, 16, "service 'Storage Accounts' is never billed in");
+	/* units the capability is billed in, and capabilities the catalog says nothing of */
+	struct pb_error e;
+	CHECK_INT(parse(IND("capability: object-storage",
+	                    "    window: last 3 months\n    threshold: \">= 1 PB-Months\"\n"),
+	                &e, NULL),
+	          PB_OK);
+	/* alternatives: one that is billed in the unit is enough */
+	CHECK_INT(parse(IND("capability: [object-storage, speech-to-text]",
+	                    "    window: last 3 months\n    threshold: \">= 1 Hours\"\n"),
+	                &e, NULL),
+	          PB_OK);
+	CHECK_INT(parse(IND("capability: virtual-machines",
+	                    "    window: last 3 months\n    threshold: \">= 1 Characters\"\n"),
+	                &e, NULL),
+	          PB_OK);
+}
+
 static void t_references(void)
 {
 	BAD("indicators:\n  a:\n    when: b\nrules:\n  r:\n    severity: high\n    when: a\n",
@@ -213,6 +246,41 @@ static void t_limits(void)
 	CHECK(strstr(e.message, "over") != NULL);
 	free(big);
 	CHECK_INT(pb_policy_load("tests/data/policy/nope.yaml", cat, &p, &e), PB_ENOENT);
+}
+
+/* Each of these errors names what was expected and gives a hint, at the
+ * position where there is one. */
+static void t_hints(void)
+{
+	BAD(IND("capability: llm", "    window: last 0 days\n    threshold: \">= 1 Tokens\"\n"),
+	    PB_EINVAL, 8, 13, "from 1 to 3660 (hint: e.g. 'last 90 days')");
+	BAD(IND("capability: llm", "    window: month 2026-13\n    threshold: \">= 1 Tokens\"\n"),
+	    PB_EINVAL, 8, 13, "there is no month 13 (hint: a month from 01 to 12");
+	BAD(IND("capability: llm", "    window: month 26-1\n    threshold: \">= 1 Tokens\"\n"),
+	    PB_EINVAL, 8, 13, "YYYY-MM, a year from 1970 to 9999 (hint:");
+	BAD(IND("capability: llm", "    window: last 3 days\n    threshold: \">= Tokens\"\n"),
+	    PB_EINVAL, 9, 16, "no number after the comparison (hint: OP NUMBER UNIT");
+	BAD(IND("capability: llm", "    window: last 3 days\n    threshold: \">= 1 Tokens\"\n")
+	    "  s:\n    severity: [high]\n    when: a\n",
+	    PB_EINVAL, 15, 15, "must be one word, not a list (hint: 'severity: high'; one of low");
+	BAD(IND("capability: llm", "    description: [a]\n    window: last 3 days\n"
+	        "    threshold: \">= 1 Tokens\"\n"),
+	    PB_EINVAL, 8, 18, "must be a scalar, not a list (hint:");
+	BAD("indicators: [a]\nrules: {}\n", PB_EINVAL, 4, 13, "(hint: indented 'key: value' lines");
+	char deep[4096] = "indicators:\n  a: ";
+	for (int i = 0; i < 200; i++)
+		strcat(deep, "[");
+	BAD(deep, PB_ELIMIT, 5, 0, "deeper than 32 levels (hint:");
+	size_t n = PB_POLICY_MAX_BYTES + 10;
+	char *big = malloc(n);
+	memset(big, '#', n);
+	struct pb_error e;
+	memset(&e, 0, sizeof(e));
+	struct pb_policy *p = NULL;
+	CHECK_INT(pb_policy_parse(big, n, "big.yaml", cat, &p, &e), PB_ELIMIT);
+	CHECK(strstr(e.message, "over 1048576 bytes (hint:") != NULL);
+	CHECK_STR(e.file, "big.yaml");
+	free(big);
 }
 
 static void t_windows(void)
@@ -298,6 +366,8 @@ int main(void)
 	RUN(t_wrong_types);
 	RUN(t_catalog_values);
 	RUN(t_thresholds);
+	RUN(t_capability_units);
+	RUN(t_hints);
 	RUN(t_references);
 	RUN(t_limits);
 	RUN(t_windows);
