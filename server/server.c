@@ -210,6 +210,44 @@ static enum pb_status table_load(struct server *s, struct pb_ws *ws, int64_t ver
 	return PB_OK;
 }
 
+/* The table to start with: the newest version that verifies. A newer one
+ * that fails its check is named on stderr and counted as a reload failure,
+ * and the last good one serves, as a failed reload would leave it (the
+ * reloader keeps retrying the newest). When none verifies, the newest one's
+ * error. */
+static enum pb_status first_table(struct server *s, struct pb_ws *ws, struct table **out,
+                                  struct pb_error *err)
+{
+	int64_t latest;
+	enum pb_status st = pb_entitlements_latest(ws, &latest, err);
+	if (st || latest <= 0)
+		return st ? st : table_load(s, ws, 0, out, err);
+	struct pb_error newest = { 0 };
+	for (int64_t v = latest; v > 0; v--) {
+		struct pb_error e = { 0 };
+		if (!(st = table_load(s, ws, v, out, &e))) {
+			if (v != latest)
+				logf_(s, "serving entitlements version %lld, the newest that verifies",
+				      (long long)v);
+			return PB_OK;
+		}
+		if (st == PB_ENOENT && v != latest)
+			continue; /* a gap in the numbering */
+		if (st != PB_EVERIFY) {
+			if (err)
+				*err = e;
+			return st;
+		}
+		if (v == latest)
+			newest = e;
+		logf_(s, "%s: not served%s", e.message, v > 1 ? ", trying the version before it" : "");
+		inc(&s->reload_failures, 1);
+	}
+	if (err)
+		*err = newest;
+	return PB_EVERIFY;
+}
+
 struct retired {
 	struct table *t;
 	uint64_t *snap;
@@ -1376,7 +1414,7 @@ int serve_run(const struct serve_options *o)
 
 	/* the first table: without it there is nothing to serve */
 	if (pb_catalog_load(o->catalog_dir, &s.cat, &err) || pb_ws_open(o->ws_path, PB_WS_READONLY, &ws, &err) ||
-	    table_load(&s, ws, 0, &t, &err)) {
+	    first_table(&s, ws, &t, &err)) {
 		cli_fail(&err);
 		goto out;
 	}
