@@ -65,7 +65,7 @@ struct table {
 };
 
 struct counters {
-	_Atomic uint64_t allow, deny, bad_request, not_found, other_error;
+	_Atomic uint64_t allow, deny, bad_request, not_found, bad_method, other_error;
 	_Atomic uint64_t hist[NBUCKETS + 1];
 	_Atomic uint64_t hist_sum_ns, requests, accepted, closed_timeout, refused;
 };
@@ -548,8 +548,10 @@ static void respond_error(struct worker *w, struct conn *c, int code, const char
 	pb__buf_release(&b);
 	if (code == 400 || code == 413 || code == 414 || code == 431 || code == 408)
 		inc(&w->c.bad_request, 1);
-	else if (code == 404 || code == 405)
+	else if (code == 404)
 		inc(&w->c.not_found, 1);
+	else if (code == 405)
+		inc(&w->c.bad_method, 1);
 	respond(w, c, code, "application/json", extra, body, (size_t)n, false);
 }
 
@@ -768,6 +770,7 @@ static void metrics(struct worker *w, struct conn *c, bool head_only)
 		ADD(deny);
 		ADD(bad_request);
 		ADD(not_found);
+		ADD(bad_method);
 		ADD(other_error);
 		ADD(hist_sum_ns);
 		ADD(requests);
@@ -828,6 +831,7 @@ static void metrics(struct worker *w, struct conn *c, bool head_only)
 	               "# TYPE probity_http_errors_total counter\n"
 	               "probity_http_errors_total{kind=\"bad-request\"} %llu\n"
 	               "probity_http_errors_total{kind=\"not-found\"} %llu\n"
+	               "probity_http_errors_total{kind=\"method-not-allowed\"} %llu\n"
 	               "probity_http_errors_total{kind=\"server\"} %llu\n"
 	               "# HELP probity_connections Open client connections.\n"
 	               "# TYPE probity_connections gauge\n"
@@ -840,7 +844,8 @@ static void metrics(struct worker *w, struct conn *c, bool head_only)
 	               "probity_connections_closed_total{why=\"timeout\"} %llu\n"
 	               "probity_connections_closed_total{why=\"limit\"} %llu\n",
 	               (unsigned long long)sum.requests, (unsigned long long)sum.bad_request,
-	               (unsigned long long)sum.not_found, (unsigned long long)sum.other_error,
+	               (unsigned long long)sum.not_found, (unsigned long long)sum.bad_method,
+	               (unsigned long long)sum.other_error,
 	               (unsigned long long)open_conns, (unsigned long long)sum.accepted,
 	               (unsigned long long)sum.closed_timeout, (unsigned long long)sum.refused);
 	respond(w, c, 200, "text/plain; version=0.0.4", NULL, b.data ? b.data : "", b.len, head_only);
