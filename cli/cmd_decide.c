@@ -129,7 +129,6 @@ int cmd_decide(int argc, char **argv)
 		printf("%s\n", buf);
 	} else {
 		char fl[160], sel[512];
-		pb_decide_flags(r.flags, ", ", fl, sizeof(fl));
 		printf("%s\n", r.allow ? "allow" : "deny");
 		switch (r.why) {
 		case PB_WHY_NO_RULES:
@@ -146,8 +145,19 @@ int cmd_decide(int argc, char **argv)
 			       r.rule_index + 1, r.rule->effect == PB_EFFECT_KEEP ? "keep" : "disable", sel);
 			break;
 		}
+		/* capability-ignored is not an unknown the rules treat as anything:
+		 * the named capability is dropped and the service alone decides */
+		pb_decide_flags(r.flags & ~(unsigned)PB_DECIDE_CAP_IGNORED, ", ", fl, sizeof(fl));
 		if (fl[0])
 			printf("unknown: %s (treated as could be anything)\n", fl);
+		if (r.flags & PB_DECIDE_CAP_IGNORED) {
+			if (capab && *capab)
+				printf("ignored: capability '%s' is not offered by service '%s' "
+				       "(capability-ignored); decided on the service alone\n", capab, svc);
+			else
+				printf("ignored: SKU meter '%s' names no capability of service '%s' "
+				       "(capability-ignored); decided on the service alone\n", meter, svc);
+		}
 		printf("entitlements: version %lld\n", (long long)r.version);
 	}
 	rc = 0;

@@ -1,6 +1,7 @@
 /* common.c - helpers shared by the command handlers: errors, usage, tables,
  * workspace opening, progress display. */
 #include "cli.h"
+#include "util.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -311,21 +312,19 @@ void cli_progress_done(struct cli_progress *p)
 	free(p);
 }
 
-/* Writes s as a JSON string (quoted, escaped); NULL as "". */
+/* Writes s as a JSON string (quoted, escaped by the library's one escaper, so
+ * invalid UTF-8 comes out as U+FFFD); NULL as "". */
 void cli_json_str(FILE *f, const char *s)
 {
+	char out[1536];
+	size_t n = s ? strlen(s) : 0, got;
 	fputc('"', f);
-	for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(f, "\\%c", *c);
-		else if (*c == '\n')
-			fputs("\\n", f);
-		else if (*c == '\t')
-			fputs("\\t", f);
-		else if (*c < 0x20)
-			fprintf(f, "\\u%04x", *c);
-		else
-			fputc(*c, f);
+	while (n) {
+		/* the escaper stops between characters when out is full */
+		size_t used = pb__json_escape(out, sizeof(out), &got, s, n);
+		fwrite(out, 1, got, f);
+		s += used;
+		n -= used;
 	}
 	fputc('"', f);
 }

@@ -1751,28 +1751,24 @@ static void w_s(struct w *w, const char *s)
 
 #define W_LIT(w, lit) w_raw((w), (lit), sizeof(lit) - 1)
 
+/* A JSON string of at most 256 bytes of s (a cut never splits a UTF-8
+ * character), escaped by the one escaper in util.c. */
 static void w_json(struct w *w, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	if (n > 256)
+	if (n > 256) {
 		n = 256;
-	w_raw(w, "\"", 1);
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
-			continue;
-		w_raw(w, s + run, i - run);
-		run = i + 1;
-		char esc[7] = { '\\', (char)c, 0 };
-		if (c == '"' || c == '\\')
-			w_raw(w, esc, 2);
-		else {
-			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-			w_raw(w, u, 6);
-		}
+		for (int k = 0; k < 3 && ((unsigned char)s[n] & 0xc0) == 0x80; k++)
+			n--;
 	}
-	w_raw(w, s + run, n - run);
+	w_raw(w, "\"", 1);
+	if (!w->ok)
+		return;
+	size_t got;
+	if (pb__json_escape(w->buf + w->len, w->cap - w->len, &got, s, n) < n) {
+		w->ok = false;
+		return;
+	}
+	w->len += got;
 	w_raw(w, "\"", 1);
 }
 

@@ -1648,7 +1648,7 @@ static enum pb_status plan_load(struct pb_ws *ws, int64_t id, struct pb_plan **o
 	}
 	if ((st = load_events(ws, o, err)) ||
 	    (st = pb__plan_setting_uint(ws, "rollback_approvals", 1, 1, APPROVALS_MAX,
-	                                &p->rollback_needed, NULL)))
+	                                &p->rollback_needed, err)))
 		goto fail;
 	for (size_t i = 0; i < p->nevents; i++) {
 		const struct pb_plan_event *e = &p->events[i];

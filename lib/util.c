@@ -242,6 +242,29 @@ void pb__strlcpy(char *dst, const char *src, size_t cap)
 	dst[n] = '\0';
 }
 
+size_t pb__utf8_seq(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	/* RFC 3629 table 3.7: no overlong forms, no surrogates, none past U+10FFFF */
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	if (c < 0xe0)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c < 0xf0) {
+		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
+			return 0;
+		return 3;
+	}
+	if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80 ||
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return 4;
+}
+
 bool pb__utf8_valid(const char *str, size_t n, size_t *bad)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -268,40 +291,10 @@ bool pb__utf8_valid(const char *str, size_t n, size_t *bad)
 		}
 		if (i >= n)
 			break;
-		unsigned c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t need;
-		unsigned min;
-		unsigned cp;
-		if (c >= 0xC2 && c <= 0xDF) {
-			need = 1;
-			cp = c & 0x1F;
-			min = 0x80;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			need = 2;
-			cp = c & 0x0F;
-			min = 0x800;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			need = 3;
-			cp = c & 0x07;
-			min = 0x10000;
-		} else {
+		size_t k = pb__utf8_seq(str + i, n - i);
+		if (!k)
 			goto fail;
-		}
-		if (i + need >= n) /* continuation bytes run past the end */
-			goto fail;
-		for (size_t k = 1; k <= need; k++) {
-			unsigned cc = s[i + k];
-			if ((cc & 0xC0) != 0x80)
-				goto fail;
-			cp = (cp << 6) | (cc & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			goto fail;
-		i += need + 1;
+		i += k;
 	}
 	return true;
 fail:
@@ -443,33 +436,99 @@ enum pb_status pb__buf_printf(struct pb_buf *b, const char *fmt, ...)
 	return PB_OK;
 }
 
+/* Bytes that go into a JSON string as they are: printable ASCII but the quote
+ * and the backslash. A table, so that the common all-ASCII input costs one
+ * load and one branch a byte. */
+static const bool json_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+size_t pb__json_escape(char *out, size_t cap, size_t *outlen, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0, o = 0;
+	while (i < n) {
+		size_t j = i;
+		while (j < n && json_plain[(unsigned char)s[j]])
+			j++;
+		size_t run = j - i < cap - o ? j - i : cap - o;
+		memcpy(out + o, s + i, run);
+		o += run;
+		i += run;
+		if (i < j || i == n)
+			break;
+		unsigned char c = (unsigned char)s[i];
+		char esc[6] = { '\\', (char)c };
+		size_t k = 2, used = 1;
+		const char *src = esc;
+		if (c >= 0x80) {
+			/* valid UTF-8 passes through; each byte of anything else
+			 * becomes U+FFFD, so the output is always valid JSON */
+			if ((used = pb__utf8_seq(s + i, n - i))) {
+				src = s + i;
+				k = used;
+			} else {
+				src = "\\ufffd";
+				k = 6;
+				used = 1;
+			}
+		} else if (c == '\n') {
+			esc[1] = 'n';
+		} else if (c == '\r') {
+			esc[1] = 'r';
+		} else if (c == '\t') {
+			esc[1] = 't';
+		} else if (c != '"' && c != '\\') {
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			k = 6;
+		}
+		if (k > cap - o)
+			break;
+		memcpy(out + o, src, k);
+		o += k;
+		i += used;
+	}
+	*outlen = o;
+	return i;
+}
+
 enum pb_status pb__buf_json_str(struct pb_buf *b, const char *s, size_t n)
 {
 	enum pb_status st = pb__buf_addc(b, '"');
-	for (size_t i = 0; i < n && !st; i++) {
-		unsigned char c = (unsigned char)s[i];
-		switch (c) {
-		case '"':
-			st = pb__buf_add(b, "\\\"", 2);
+	size_t i = 0;
+	while (!st && i < n) {
+		/* room for the worst case of a slice (6 bytes out per byte in),
+		 * a slice at a time so a long string near the limit still fits */
+		size_t want = (n - i < 1024 ? n - i : 1024) * 6, got;
+		if (want > b->limit - b->len)
+			want = b->limit - b->len;
+		if ((st = pb__buf_reserve(b, want)))
 			break;
-		case '\\':
-			st = pb__buf_add(b, "\\\\", 2);
-			break;
-		case '\n':
-			st = pb__buf_add(b, "\\n", 2);
-			break;
-		case '\r':
-			st = pb__buf_add(b, "\\r", 2);
-			break;
-		case '\t':
-			st = pb__buf_add(b, "\\t", 2);
-			break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				st = pb__buf_printf(b, "\\u%04x", c);
-			else
-				st = pb__buf_addc(b, (char)c);
-		}
+		size_t used = pb__json_escape(b->data + b->len, want, &got, s + i, n - i);
+		b->len += got;
+		b->data[b->len] = '\0';
+		if (!used)
+			st = PB_ELIMIT;
+		i += used;
 	}
 	if (!st)
 		st = pb__buf_addc(b, '"');

@@ -90,8 +90,18 @@ enum pb_status pb__buf_add(struct pb_buf *b, const void *p, size_t n);
 enum pb_status pb__buf_adds(struct pb_buf *b, const char *s);
 enum pb_status pb__buf_addc(struct pb_buf *b, char c);
 enum pb_status pb__buf_printf(struct pb_buf *b, const char *fmt, ...) PB_PRINTF(2, 3);
-/* Appends s as a JSON string literal (quoted, escaped). */
+/* Appends s as a JSON string literal (quoted, escaped as pb__json_escape). */
 enum pb_status pb__buf_json_str(struct pb_buf *b, const char *s, size_t n);
+/* Escapes s[0..n) as the inside of a JSON string into out (cap bytes, not
+ * terminated): '"', '\\' and controls escaped, valid UTF-8 copied, every byte
+ * of an invalid UTF-8 sequence written as \ufffd, so the result is always
+ * valid JSON. Stops before the first unit that does not fit. Returns the input
+ * bytes consumed and sets *outlen to the bytes written. The one JSON string
+ * escaper: the CLI's, the server's and the decision log's. */
+size_t pb__json_escape(char *out, size_t cap, size_t *outlen, const char *s, size_t n);
+/* The length (1 to 4) of the well-formed UTF-8 sequence at s[0..n), n > 0,
+ * or 0 when s does not start one (RFC 3629). */
+size_t pb__utf8_seq(const char *s, size_t n);
 /* Appends s as one CSV field (RFC 4180: quoted when needed, quotes doubled). */
 enum pb_status pb__buf_csv_field(struct pb_buf *b, const char *s, size_t n);
 

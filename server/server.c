@@ -65,7 +65,7 @@ struct table {
 };
 
 struct counters {
-	_Atomic uint64_t allow, deny, bad_request, not_found, other_error;
+	_Atomic uint64_t allow, deny, bad_request, not_found, bad_method, other_error;
 	_Atomic uint64_t hist[NBUCKETS + 1];
 	_Atomic uint64_t hist_sum_ns, requests, accepted, closed_timeout, refused;
 };
@@ -208,6 +208,44 @@ static enum pb_status table_load(struct server *s, struct pb_ws *ws, int64_t ver
 	}
 	*out = t;
 	return PB_OK;
+}
+
+/* The table to start with: the newest version that verifies. A newer one
+ * that fails its check is named on stderr and counted as a reload failure,
+ * and the last good one serves, as a failed reload would leave it (the
+ * reloader keeps retrying the newest). When none verifies, the newest one's
+ * error. */
+static enum pb_status first_table(struct server *s, struct pb_ws *ws, struct table **out,
+                                  struct pb_error *err)
+{
+	int64_t latest;
+	enum pb_status st = pb_entitlements_latest(ws, &latest, err);
+	if (st || latest <= 0)
+		return st ? st : table_load(s, ws, 0, out, err);
+	struct pb_error newest = { 0 };
+	for (int64_t v = latest; v > 0; v--) {
+		struct pb_error e = { 0 };
+		if (!(st = table_load(s, ws, v, out, &e))) {
+			if (v != latest)
+				logf_(s, "serving entitlements version %lld, the newest that verifies",
+				      (long long)v);
+			return PB_OK;
+		}
+		if (st == PB_ENOENT && v != latest)
+			continue; /* a gap in the numbering */
+		if (st != PB_EVERIFY) {
+			if (err)
+				*err = e;
+			return st;
+		}
+		if (v == latest)
+			newest = e;
+		logf_(s, "%s: not served%s", e.message, v > 1 ? ", trying the version before it" : "");
+		inc(&s->reload_failures, 1);
+	}
+	if (err)
+		*err = newest;
+	return PB_EVERIFY;
 }
 
 struct retired {
@@ -510,8 +548,10 @@ static void respond_error(struct worker *w, struct conn *c, int code, const char
 	pb__buf_release(&b);
 	if (code == 400 || code == 413 || code == 414 || code == 431 || code == 408)
 		inc(&w->c.bad_request, 1);
-	else if (code == 404 || code == 405)
+	else if (code == 404)
 		inc(&w->c.not_found, 1);
+	else if (code == 405)
+		inc(&w->c.bad_method, 1);
 	respond(w, c, code, "application/json", extra, body, (size_t)n, false);
 }
 
@@ -730,6 +770,7 @@ static void metrics(struct worker *w, struct conn *c, bool head_only)
 		ADD(deny);
 		ADD(bad_request);
 		ADD(not_found);
+		ADD(bad_method);
 		ADD(other_error);
 		ADD(hist_sum_ns);
 		ADD(requests);
@@ -790,6 +831,7 @@ static void metrics(struct worker *w, struct conn *c, bool head_only)
 	               "# TYPE probity_http_errors_total counter\n"
 	               "probity_http_errors_total{kind=\"bad-request\"} %llu\n"
 	               "probity_http_errors_total{kind=\"not-found\"} %llu\n"
+	               "probity_http_errors_total{kind=\"method-not-allowed\"} %llu\n"
 	               "probity_http_errors_total{kind=\"server\"} %llu\n"
 	               "# HELP probity_connections Open client connections.\n"
 	               "# TYPE probity_connections gauge\n"
@@ -802,7 +844,8 @@ static void metrics(struct worker *w, struct conn *c, bool head_only)
 	               "probity_connections_closed_total{why=\"timeout\"} %llu\n"
 	               "probity_connections_closed_total{why=\"limit\"} %llu\n",
 	               (unsigned long long)sum.requests, (unsigned long long)sum.bad_request,
-	               (unsigned long long)sum.not_found, (unsigned long long)sum.other_error,
+	               (unsigned long long)sum.not_found, (unsigned long long)sum.bad_method,
+	               (unsigned long long)sum.other_error,
 	               (unsigned long long)open_conns, (unsigned long long)sum.accepted,
 	               (unsigned long long)sum.closed_timeout, (unsigned long long)sum.refused);
 	respond(w, c, 200, "text/plain; version=0.0.4", NULL, b.data ? b.data : "", b.len, head_only);
@@ -1376,7 +1419,7 @@ int serve_run(const struct serve_options *o)
 
 	/* the first table: without it there is nothing to serve */
 	if (pb_catalog_load(o->catalog_dir, &s.cat, &err) || pb_ws_open(o->ws_path, PB_WS_READONLY, &ws, &err) ||
-	    table_load(&s, ws, 0, &t, &err)) {
+	    first_table(&s, ws, &t, &err)) {
 		cli_fail(&err);
 		goto out;
 	}

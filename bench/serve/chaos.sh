@@ -1,6 +1,9 @@
 #!/bin/bash
 # bench/serve/chaos.sh - 60 s of wrk against probity serve while a plan is
-# applied and rolled back every 100 ms. Pass: zero socket errors and non-2xx
+# applied and rolled back every 100 ms. The flips are made with tools/pb-entitle
+# publish and remove (the versions an apply and a rollback publish), not with
+# `probity plan apply` / `plan rollback`: this tests the server's hot reload,
+# not the plan workflow (approvals, audit log). Pass: zero socket errors and non-2xx
 # answers, and every logged decision agrees with the version in force (checked
 # from the decision log: the version it names was the latest published at that
 # moment, or had been superseded less than 1 s before, and its result is what

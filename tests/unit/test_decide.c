@@ -235,6 +235,40 @@ static void t_empty_and_missing(void)
 	free(dir);
 }
 
+/* The decision JSON (CLI, server, decision log) stays valid JSON whatever
+ * bytes the caller sent: invalid UTF-8 becomes U+FFFD, and the 256-byte cut
+ * of a long value never splits a character. */
+static void t_json_bad_utf8(void)
+{
+	char *dir;
+	struct pb_ws *ws = new_ws(&dir);
+	struct pb_error err = { 0 };
+	struct pb_entitlements *e = NULL;
+	CHECK_OK(pb_entitlements_load(ws, 0, &e, &err), &err);
+	struct pb_decider *d = NULL;
+	CHECK_OK(pb_decider_new(e, cat, &d, &err), &err);
+	char longv[301];
+	for (size_t i = 0; i < 300; i += 3)
+		memcpy(longv + i, "\xe2\x82\xac", 3);
+	longv[300] = '\0';
+	struct pb_decide_request q = { pb__cstr("A\xff\xfe"), pb__cstr(longv), pb__cstr("Key Vault"),
+		                       pb__cstr("west\xc3" "europe"), { 0 }, { 0 }, 0 };
+	struct pb_decision r;
+	pb_decide(d, &q, &r);
+	char j[4096];
+	size_t n = pb_decision_json(&r, &q, "id-1", j, sizeof(j));
+	CHECK(n > 0);
+	CHECK(pb__utf8_valid(j, n, NULL));
+	CHECK(strstr(j, "\"account\":\"A\\ufffd\\ufffd\"") != NULL);
+	CHECK(strstr(j, "\"region\":\"west\\ufffdeurope\"") != NULL);
+	CHECK(strstr(j, "\xe2\x82\xac\xe2\x82\xac\"") != NULL);
+	pb_decider_free(d);
+	pb_entitlements_free(e);
+	pb_ws_close(ws);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
 /* ---- the reference evaluator -------------------------------------------- */
 
 static bool ieq(const char *a, const char *b)
@@ -602,6 +636,7 @@ int main(void)
 	RUN(t_demo_plan);
 	RUN(t_keeps_and_plans);
 	RUN(t_empty_and_missing);
+	RUN(t_json_bad_utf8);
 	RUN(t_random_agreement);
 	pb_catalog_free(cat);
 	return UNIT_END("decide");

@@ -206,6 +206,43 @@ static void t_buf_limit(void)
 	pb__buf_release(&b);
 }
 
+/* Invalid UTF-8 must never reach JSON output: each bad byte becomes U+FFFD,
+ * valid UTF-8 passes through, and a cut buffer stops between units. */
+static void t_json_utf8(void)
+{
+	struct pb_buf b;
+	pb__buf_init(&b, 1000);
+	CHECK_INT(pb__buf_json_str(&b, "a\xff\xfe", 3), PB_OK);
+	CHECK_STR(b.data, "\"a\\ufffd\\ufffd\"");
+	pb__buf_reset(&b);
+	CHECK_INT(pb__buf_json_str(&b, "caf\xc3\xa9 \xf0\x9f\x98\x80\x7f", 11), PB_OK);
+	CHECK_STR(b.data, "\"caf\xc3\xa9 \xf0\x9f\x98\x80\\u007f\"");
+	pb__buf_reset(&b);
+	/* overlong, surrogate, past U+10FFFF, cut short before a quote */
+	CHECK_INT(pb__buf_json_str(&b, "\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82\"", 12), PB_OK);
+	CHECK_STR(b.data, "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"
+	                  "\\ufffd\\ufffd\\\"\"");
+	pb__buf_release(&b);
+	/* a long string crosses the escaper's slices without splitting a character */
+	char big[3001];
+	for (size_t i = 0; i < 3000; i += 3)
+		memcpy(big + i, "\xe2\x82\xac", 3);
+	pb__buf_init(&b, 10000);
+	CHECK_INT(pb__buf_json_str(&b, big, 3000), PB_OK);
+	CHECK_INT(b.len, 3002);
+	CHECK(pb__utf8_valid(b.data, b.len, NULL));
+	pb__buf_release(&b);
+	pb__buf_init(&b, 8);
+	CHECK_INT(pb__buf_json_str(&b, "abcdefghij", 10), PB_ELIMIT);
+	pb__buf_release(&b);
+	char out[8];
+	size_t got;
+	CHECK_INT(pb__json_escape(out, 7, &got, "ab\xff\xe2\x82\xac", 6), 2);
+	CHECK_INT(got, 2);
+	CHECK_INT(pb__json_escape(out, 8, &got, "ab\xff\xe2\x82\xac", 6), 3);
+	CHECK_INT(got, 8);
+}
+
 static void t_sha256(void)
 {
 	uint8_t h[32];
@@ -274,6 +311,7 @@ int main(void)
 	RUN(t_civil_roundtrip);
 	RUN(t_utf8);
 	RUN(t_buf_limit);
+	RUN(t_json_utf8);
 	RUN(t_sha256);
 	RUN(t_atomic_write);
 	RUN(t_error_format);

@@ -33,6 +33,10 @@ code=$(curl -s -o "$TMP/b" -w '%{http_code}' "$B/v1/decide?account=A%zz&service=
 check "decide: bad percent-encoding is 400" test "$code" = 400
 check "unknown path is 404" test "$(curl -s -o /dev/null -w '%{http_code}' "$B/nope")" = 404
 check "wrong method is 405" test "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$B/v1/decide?$Q")" = 405
+m=$(curl -s "$B/metrics")
+check "metrics: the 404 counted as not-found" grep -q '^probity_http_errors_total{kind="not-found"} 1$' <<<"$m"
+check "metrics: the 405 counted as method-not-allowed" \
+	grep -q '^probity_http_errors_total{kind="method-not-allowed"} 1$' <<<"$m"
 
 # OPA data API
 out=$(curl -s "$B/v1/data/probity/allow" -d '{"input":{"account":"IMOD-7F3A","service":"Amazon Transcribe","region":"us-east-1"}}')
