@@ -1781,6 +1781,11 @@ void pb_mail_result_free(struct pb_mail_result *r);
  * text (free with free()). */
 enum pb_status pb_mail_query_check(const char *query, char **canonical, struct pb_error *err);
 
+/* A message hit by a term of a hit report. */
+struct pb_mail_term_message {
+	int64_t id;              /* the message number in this workspace */
+	char *message_id;
+};
 /* Hit report of one term (one query) among a list. */
 struct pb_mail_term_report {
 	char *query;
@@ -1788,6 +1793,8 @@ struct pb_mail_term_report {
 	uint64_t unique_hits;    /* hit by this query and by no other of the list */
 	uint64_t with_family;    /* hits plus every other message of their threads */
 	char result_sha256[65];
+	size_t nmessages;        /* = hits: every message hit, oldest first (as a search) */
+	struct pb_mail_term_message *messages;
 };
 struct pb_mail_hit_report {
 	size_t nterms;

@@ -560,8 +560,12 @@ void pb_mail_hit_report_free(struct pb_mail_hit_report *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->nterms; i++)
+	for (size_t i = 0; i < r->nterms; i++) {
 		free(r->terms[i].query);
+		for (size_t k = 0; k < r->terms[i].nmessages; k++)
+			free(r->terms[i].messages[k].message_id);
+		free(r->terms[i].messages);
+	}
 	free(r->terms);
 	free(r);
 }
@@ -683,6 +687,22 @@ enum pb_status pb_mail_hit_report(struct pb_ws *ws, const char *case_ref,
 			t->unique_hits += count[hits[i].ids[k]] == 1;
 		t->with_family = family(&hits[i], sizes, tmax);
 		memcpy(t->result_sha256, hits[i].sha256, sizeof(t->result_sha256));
+		if (hits[i].n && !(t->messages = calloc(hits[i].n, sizeof(*t->messages)))) {
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t k = 0; k < hits[i].n; k++) {
+			/* lines[k] is "<message-id>\t<body-sha256>", in result order */
+			const char *line = hits[i].lines[k];
+			const char *tab = strchr(line, '\t');
+			t->messages[k].id = hits[i].ids[k];
+			if (!(t->messages[k].message_id =
+			              pb__strndup(line, tab ? (size_t)(tab - line) : strlen(line)))) {
+				st = pb__err(err, PB_ENOMEM, "out of memory");
+				goto out;
+			}
+			t->nmessages++;
+		}
 		struct pb_buf d;
 		pb__buf_init(&d, 1u << 22);
 		char extra[160];
