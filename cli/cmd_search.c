@@ -48,7 +48,8 @@ static const char usage_text[] =
 	"  --newest          newest first (default: oldest first)\n"
 	"  --threads         group the hits by thread\n"
 	"  --ids             print only the Message-IDs of the hits, sorted, each once\n"
-	"  --json            print the result as JSON (all hits unless --limit)\n"
+	"  --json            print the result as JSON (all hits unless --limit), with\n"
+	"                    every field: Bcc, In-Reply-To, References, attachments...\n"
 	"  --terms FILE      hit report: one query a line ('#' starts a comment); per\n"
 	"                    term the messages hit, the unique hits (hit by no other\n"
 	"                    term) and the hits with their thread family; with --json\n"
@@ -171,8 +172,10 @@ static void print_json(const struct pb_mail_result *r, const char *case_ref)
 		else
 			printf("null");
 		const char *kv[][2] = { { "from", h->from },       { "to", h->to },
-			                { "cc", h->cc },           { "subject", h->subject },
-			                { "channel", h->channel }, { "custodians", h->custodians },
+			                { "cc", h->cc },           { "bcc", h->bcc },
+			                { "subject", h->subject }, { "channel", h->channel },
+			                { "in_reply_to", h->in_reply_to },
+			                { "custodians", h->custodians },
 			                { "tags", h->tags },       { "snippet", h->snippet },
 			                { "body_sha256", h->body_sha256 },
 			                { "raw_sha256", h->raw_sha256 } };
@@ -180,6 +183,32 @@ static void print_json(const struct pb_mail_result *r, const char *case_ref)
 			printf(",\"%s\":", kv[k][0]);
 			cli_json_str(stdout, kv[k][1]);
 		}
+		/* references: one Message-ID a line in the library, an array here */
+		printf(",\"references\":[");
+		int nr = 0;
+		for (const char *p = h->references; p && *p;) {
+			size_t l = strcspn(p, "\n");
+			char *one = strndup(p, l);
+			printf("%s", nr++ ? "," : "");
+			cli_json_str(stdout, one ? one : "");
+			free(one);
+			p += l + (p[l] == '\n');
+		}
+		printf("],\"attachments\":[");
+		for (size_t k = 0; k < h->nattach; k++) {
+			const struct pb_mail_hit_attachment *a = &h->attach[k];
+			printf("%s{\"name\":", k ? "," : "");
+			cli_json_str(stdout, a->name);
+			printf(",\"type\":");
+			cli_json_str(stdout, a->type);
+			printf(",\"size\":%llu,\"sha256\":", (unsigned long long)a->size);
+			if (*a->sha256)
+				cli_json_str(stdout, a->sha256);
+			else
+				printf("null");
+			printf("}");
+		}
+		printf("]");
 		printf(",\"thread\":%lld,\"thread_size\":%u,\"locations\":%u,\"flags\":[",
 		       (long long)h->thread, h->thread_size, h->locations);
 		int n = 0;

@@ -1727,6 +1727,12 @@ struct pb_mail_stats {
 enum pb_status pb_mail_stats_get(struct pb_ws *ws, struct pb_mail_stats *out,
                                  struct pb_error *err);
 
+/* An attachment of a hit, as listed at ingest. */
+struct pb_mail_hit_attachment {
+	const char *name, *type;
+	uint64_t size;           /* decoded bytes */
+	const char *sha256;      /* of the decoded bytes; "" for chat files (not exported) */
+};
 /* One hit of a search. Strings are owned by the pb_mail_result. */
 struct pb_mail_hit {
 	int64_t id;              /* the message number in this workspace */
@@ -1745,6 +1751,11 @@ struct pb_mail_hit {
 	unsigned flags;          /* PB_MAIL_* */
 	const char *body_sha256; /* with message_id, the dedupe key */
 	const char *raw_sha256;  /* of the source bytes of its first location */
+	const char *bcc;
+	const char *in_reply_to; /* "" when none */
+	const char *references;  /* Message-IDs, one a line; "" when none */
+	size_t nattach;
+	struct pb_mail_hit_attachment *attach;
 };
 
 struct pb_mail_result {
