@@ -10,7 +10,7 @@
 
 static const char usage_text[] =
 	"usage: probity search WS CASE QUERY [options]\n"
-	"       probity search WS CASE --terms FILE [--csv | --json]\n"
+	"       probity search WS CASE --terms FILE [--csv [--per-message] | --json]\n"
 	"       probity search WS CASE QUERY --export DIR [--prefix PFX]\n"
 	"\n"
 	"Searches the mail and chat ingested into workspace WS, inside case CASE. Every\n"
@@ -48,11 +48,15 @@ static const char usage_text[] =
 	"  --newest          newest first (default: oldest first)\n"
 	"  --threads         group the hits by thread\n"
 	"  --ids             print only the Message-IDs of the hits, sorted, each once\n"
-	"  --json            print the result as JSON (all hits unless --limit)\n"
+	"  --json            print the result as JSON (all hits unless --limit), with\n"
+	"                    every field: Bcc, In-Reply-To, References, attachments...\n"
 	"  --terms FILE      hit report: one query a line ('#' starts a comment); per\n"
 	"                    term the messages hit, the unique hits (hit by no other\n"
-	"                    term) and the hits with their thread family\n"
+	"                    term) and the hits with their thread family; with --json\n"
+	"                    also every message each term hits (number and Message-ID)\n"
 	"  --csv             the hit report as CSV\n"
+	"  --per-message     with --terms and --csv: one row per term and message hit\n"
+	"                    (term,message_number,message_id), oldest first per term\n"
 	"  --export DIR      write every hit to DIR (absent or empty): natives/ (the\n"
 	"                    original bytes, .eml or .json), text/ (extracted text),\n"
 	"                    manifest.csv (SHA-256 of each), export.dat (Concordance load\n"
@@ -67,6 +71,7 @@ static const char usage_text[] =
 	"  probity search review CASE-7 'storage AND (\"West Europe\" OR westeurope)'\n"
 	"  probity search review CASE-7 'from:alice date:2025-01-01..2025-06-30 capacity NEAR/5 petabyte*'\n"
 	"  probity search review CASE-7 --terms terms.txt --csv > hit-report.csv\n"
+	"  probity search review CASE-7 --terms terms.txt --csv --per-message > hits.csv\n"
 	"  probity search review CASE-7 'tag:relevant' --export review-export\n";
 
 /* The acting user: --as, else the workspace's default (probity.conf's user). */
@@ -167,8 +172,10 @@ static void print_json(const struct pb_mail_result *r, const char *case_ref)
 		else
 			printf("null");
 		const char *kv[][2] = { { "from", h->from },       { "to", h->to },
-			                { "cc", h->cc },           { "subject", h->subject },
-			                { "channel", h->channel }, { "custodians", h->custodians },
+			                { "cc", h->cc },           { "bcc", h->bcc },
+			                { "subject", h->subject }, { "channel", h->channel },
+			                { "in_reply_to", h->in_reply_to },
+			                { "custodians", h->custodians },
 			                { "tags", h->tags },       { "snippet", h->snippet },
 			                { "body_sha256", h->body_sha256 },
 			                { "raw_sha256", h->raw_sha256 } };
@@ -176,6 +183,32 @@ static void print_json(const struct pb_mail_result *r, const char *case_ref)
 			printf(",\"%s\":", kv[k][0]);
 			cli_json_str(stdout, kv[k][1]);
 		}
+		/* references: one Message-ID a line in the library, an array here */
+		printf(",\"references\":[");
+		int nr = 0;
+		for (const char *p = h->references; p && *p;) {
+			size_t l = strcspn(p, "\n");
+			char *one = strndup(p, l);
+			printf("%s", nr++ ? "," : "");
+			cli_json_str(stdout, one ? one : "");
+			free(one);
+			p += l + (p[l] == '\n');
+		}
+		printf("],\"attachments\":[");
+		for (size_t k = 0; k < h->nattach; k++) {
+			const struct pb_mail_hit_attachment *a = &h->attach[k];
+			printf("%s{\"name\":", k ? "," : "");
+			cli_json_str(stdout, a->name);
+			printf(",\"type\":");
+			cli_json_str(stdout, a->type);
+			printf(",\"size\":%llu,\"sha256\":", (unsigned long long)a->size);
+			if (*a->sha256)
+				cli_json_str(stdout, a->sha256);
+			else
+				printf("null");
+			printf("}");
+		}
+		printf("]");
 		printf(",\"thread\":%lld,\"thread_size\":%u,\"locations\":%u,\"flags\":[",
 		       (long long)h->thread, h->thread_size, h->locations);
 		int n = 0;
@@ -238,7 +271,7 @@ static int read_terms(const char *path, char ***terms, size_t **lines, size_t *n
 }
 
 static int hit_report(struct pb_ws *ws, const char *case_ref, const char *file,
-                      const char *actor, bool csv, bool json)
+                      const char *actor, bool csv, bool per_message, bool json)
 {
 	char **terms = NULL;
 	size_t *lines = NULL, n = 0;
@@ -269,12 +302,30 @@ static int hit_report(struct pb_ws *ws, const char *case_ref, const char *file,
 			printf("%s\n{\"term\":", i ? "," : "");
 			cli_json_str(stdout, t->query);
 			printf(",\"hits\":%llu,\"unique_hits\":%llu,\"with_family\":%llu,"
-			       "\"result_sha256\":\"%s\"}",
+			       "\"result_sha256\":\"%s\",\"messages\":[",
 			       (unsigned long long)t->hits, (unsigned long long)t->unique_hits,
 			       (unsigned long long)t->with_family, t->result_sha256);
+			for (size_t k = 0; k < t->nmessages; k++) {
+				printf("%s{\"id\":%lld,\"message_id\":", k ? "," : "",
+				       (long long)t->messages[k].id);
+				cli_json_str(stdout, t->messages[k].message_id);
+				printf("}");
+			}
+			printf("]}");
 		}
 		printf("\n],\"total_hits\":%llu,\"total_with_family\":%llu}\n",
 		       (unsigned long long)r->total_hits, (unsigned long long)r->total_family);
+	} else if (csv && per_message) {
+		printf("term,message_number,message_id\r\n");
+		for (size_t i = 0; i < r->nterms; i++) {
+			const struct pb_mail_term_report *t = &r->terms[i];
+			for (size_t k = 0; k < t->nmessages; k++) {
+				csv_str(stdout, t->query);
+				printf(",%lld,", (long long)t->messages[k].id);
+				csv_str(stdout, t->messages[k].message_id);
+				printf("\r\n");
+			}
+		}
 	} else if (csv) {
 		printf("term,hits,unique_hits,with_family,result_sha256\r\n");
 		for (size_t i = 0; i < r->nterms; i++) {
@@ -324,12 +375,13 @@ int cmd_search(int argc, char **argv)
 		{ "ids", no_argument, NULL, 'i' },        { "json", no_argument, NULL, 'j' },
 		{ "csv", no_argument, NULL, 'c' },        { "terms", required_argument, NULL, 'T' },
 		{ "export", required_argument, NULL, 'e' }, { "prefix", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
+		{ "per-message", no_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *as = NULL, *terms = NULL, *export_dir = NULL, *prefix = NULL;
 	unsigned long limit = 50;
 	bool limit_set = false, newest = false, threads = false, ids = false, json = false,
-	     csv = false;
+	     csv = false, per_message = false;
 	int c;
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -357,6 +409,9 @@ int cmd_search(int argc, char **argv)
 		case 'c':
 			csv = true;
 			break;
+		case 'P':
+			per_message = true;
+			break;
 		case 'T':
 			terms = optarg;
 			break;
@@ -378,6 +433,8 @@ int cmd_search(int argc, char **argv)
 		                                 : "expected WS CASE QUERY (quote the query)");
 	if (csv && !terms)
 		return cli_usage("search", "--csv is for the hit report (--terms FILE)");
+	if (per_message && !(terms && csv))
+		return cli_usage("search", "--per-message goes with --terms FILE --csv");
 	if (export_dir && (terms || ids || json || threads))
 		return cli_usage("search", "--export does not combine with --terms, --ids, --json "
 		                           "or --threads");
@@ -397,7 +454,7 @@ int cmd_search(int argc, char **argv)
 	}
 	struct pb_error err = { 0 };
 	if (terms) {
-		rc = hit_report(ws, case_ref, terms, actor, csv, json);
+		rc = hit_report(ws, case_ref, terms, actor, csv, per_message, json);
 		pb_ws_close(ws);
 		return rc;
 	}

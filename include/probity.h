@@ -1730,6 +1730,12 @@ struct pb_mail_stats {
 enum pb_status pb_mail_stats_get(struct pb_ws *ws, struct pb_mail_stats *out,
                                  struct pb_error *err);
 
+/* An attachment of a hit, as listed at ingest. */
+struct pb_mail_hit_attachment {
+	const char *name, *type;
+	uint64_t size;           /* decoded bytes */
+	const char *sha256;      /* of the decoded bytes; "" for chat files (not exported) */
+};
 /* One hit of a search. Strings are owned by the pb_mail_result. */
 struct pb_mail_hit {
 	int64_t id;              /* the message number in this workspace */
@@ -1748,6 +1754,11 @@ struct pb_mail_hit {
 	unsigned flags;          /* PB_MAIL_* */
 	const char *body_sha256; /* with message_id, the dedupe key */
 	const char *raw_sha256;  /* of the source bytes of its first location */
+	const char *bcc;
+	const char *in_reply_to; /* "" when none */
+	const char *references;  /* Message-IDs, one a line; "" when none */
+	size_t nattach;
+	struct pb_mail_hit_attachment *attach;
 };
 
 struct pb_mail_result {
@@ -1784,6 +1795,11 @@ void pb_mail_result_free(struct pb_mail_result *r);
  * text (free with free()). */
 enum pb_status pb_mail_query_check(const char *query, char **canonical, struct pb_error *err);
 
+/* A message hit by a term of a hit report. */
+struct pb_mail_term_message {
+	int64_t id;              /* the message number in this workspace */
+	char *message_id;
+};
 /* Hit report of one term (one query) among a list. */
 struct pb_mail_term_report {
 	char *query;
@@ -1791,6 +1807,8 @@ struct pb_mail_term_report {
 	uint64_t unique_hits;    /* hit by this query and by no other of the list */
 	uint64_t with_family;    /* hits plus every other message of their threads */
 	char result_sha256[65];
+	size_t nmessages;        /* = hits: every message hit, oldest first (as a search) */
+	struct pb_mail_term_message *messages;
 };
 struct pb_mail_hit_report {
 	size_t nterms;

@@ -44,20 +44,22 @@ enum pb_status pb__mail_read_location(const char *path, const char *member, uint
 	if (length > PB__MAIL_MAX_MEMBER * 4ull)
 		return pb__err(err, PB_ELIMIT, "'%s': %llu bytes at %llu is too large to read", path,
 		               (unsigned long long)length, (unsigned long long)offset);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pb__err_at(err, pb__errno_status(errno), path, 0, 0, "cannot read the archive: %s",
-		                  pb__errno_text(errno));
-	struct stat sb;
+	/* the path comes from the workspace or a manifest: a pipe or device put
+	 * in the archive's place is refused, not opened (it could block) */
+	int fd;
+	uint64_t fsize;
+	const char *what;
+	int oe = pb__open_regular(path, &fd, &fsize, &what);
+	if (oe < 0)
+		return pb__err_at(err, PB_EVERIFY, path, 0, 0,
+		                  "cannot read the archive: not a regular file (%s)", what);
+	if (oe)
+		return pb__err_at(err, pb__errno_status(oe), path, 0, 0, "cannot read the archive: %s",
+		                  pb__errno_text(oe));
 	enum pb_status st = PB_OK;
-	if (fstat(fd, &sb) != 0) {
-		st = pb__err_at(err, PB_EIO, path, 0, 0, "cannot read the archive: %s",
-		                pb__errno_text(errno));
-		goto out;
-	}
 	if (member && *member) {
-		void *map = sb.st_size ? mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0)
-		                       : MAP_FAILED;
+		void *map = fsize ? mmap(NULL, (size_t)fsize, PROT_READ, MAP_PRIVATE, fd, 0)
+		                  : MAP_FAILED;
 		if (map == MAP_FAILED) {
 			st = pb__err_at(err, PB_EIO, path, 0, 0, "cannot read the archive");
 			goto out;
@@ -65,7 +67,7 @@ enum pb_status pb__mail_read_location(const char *path, const char *member, uint
 		struct pb__zip z;
 		struct pb_buf m;
 		pb__buf_init(&m, PB__MAIL_MAX_MEMBER);
-		if (!(st = pb__zip_open(&z, map, (size_t)sb.st_size, path, err))) {
+		if (!(st = pb__zip_open(&z, map, (size_t)fsize, path, err))) {
 			const struct pb__zip_entry *e = pb__zip_find(&z, member);
 			if (!e)
 				st = pb__err_at(err, PB_ENOENT, path, 0, 0, "zip member '%s' is gone", member);
@@ -81,10 +83,10 @@ enum pb_status pb__mail_read_location(const char *path, const char *member, uint
 			st = pb__buf_add(out, m.data + offset, (size_t)length);
 		}
 		pb__buf_release(&m);
-		munmap(map, (size_t)sb.st_size);
+		munmap(map, (size_t)fsize);
 		goto out;
 	}
-	if ((uint64_t)sb.st_size < offset || (uint64_t)sb.st_size - offset < length) {
+	if (fsize < offset || fsize - offset < length) {
 		st = pb__err_at(err, PB_EVERIFY, path, 0, 0,
 		                "the archive file is shorter than the recorded range %llu+%llu",
 		                (unsigned long long)offset, (unsigned long long)length);
@@ -723,7 +725,7 @@ static bool hash_file(struct vctx *v, const char *dir, const char *rel, char hex
 	char *data = NULL;
 	size_t n = 0;
 	struct pb_error e = { 0 };
-	bool ok = p && pb__read_file(p, SIZE_MAX / 2, &data, &n, &e) == PB_OK;
+	bool ok = p && pb__read_regular_file(p, SIZE_MAX / 2, &data, &n, &e) == PB_OK;
 	if (!ok) {
 		problem(v, rel, "cannot read the file: %s%s", e.message, NULL);
 	} else {
@@ -814,20 +816,20 @@ enum pb_status pb_mail_export_verify(const char *dir, const struct pb_mail_verif
 	size_t sn = 0, mn = 0, jn = 0;
 	enum pb_status st;
 	char *p = pb__path_join(dir, "SHA256SUMS");
-	st = p ? pb__read_file(p, 1u << 30, &sums, &sn, err) : PB_ENOMEM;
+	st = p ? pb__read_regular_file(p, 1u << 30, &sums, &sn, err) : PB_ENOMEM;
 	free(p);
 	if (st)
 		return pb__err(err, st == PB_ENOENT ? PB_ENOENT : st,
 		               "'%s' is not a probity export: no readable SHA256SUMS", dir);
 	p = pb__path_join(dir, "manifest.csv");
-	st = p ? pb__read_file(p, 1u << 30, &man, &mn, err) : PB_ENOMEM;
+	st = p ? pb__read_regular_file(p, 1u << 30, &man, &mn, err) : PB_ENOMEM;
 	free(p);
 	if (st) {
 		free(sums);
 		return pb__err(err, st, "'%s': no readable manifest.csv", dir);
 	}
 	p = pb__path_join(dir, "export.json");
-	st = p ? pb__read_file(p, 1u << 24, &ej, &jn, err) : PB_ENOMEM;
+	st = p ? pb__read_regular_file(p, 1u << 24, &ej, &jn, err) : PB_ENOMEM;
 	free(p);
 	if (st) {
 		free(sums);

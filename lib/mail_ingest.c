@@ -37,34 +37,35 @@ struct mapped {
 	void *map;
 };
 
-static int map_file(const char *path, struct mapped *m)
+/* Maps a regular file. Returns 0, an errno value, or -1 when the path is a
+ * named pipe, socket or device (*what names it): those are never opened, so a
+ * pipe in a maildir cannot make the ingest wait for a writer. */
+static int map_file(const char *path, struct mapped *m, const char **what)
 {
 	memset(m, 0, sizeof(*m));
 	m->data = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	struct stat sb;
-	if (fstat(fd, &sb) != 0) {
-		int e = errno;
-		close(fd);
+	int fd;
+	uint64_t size;
+	const char *w;
+	int e = pb__open_regular(path, &fd, &size, &w);
+	if (what)
+		*what = w;
+	if (e)
 		return e;
-	}
-	if (!S_ISREG(sb.st_mode)) {
+	if (size > SIZE_MAX) {
 		close(fd);
-		return EISDIR;
+		return EFBIG;
 	}
-	if (sb.st_size > 0) {
-		void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (size > 0) {
+		void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (p == MAP_FAILED) {
-			int e = errno;
+			e = errno;
 			close(fd);
 			return e;
 		}
-		/* a test read: an unreadable file can still map */
 		m->map = p;
 		m->data = p;
-		m->len = (size_t)sb.st_size;
+		m->len = (size_t)size;
 		madvise(p, m->len, MADV_SEQUENTIAL);
 	}
 	close(fd);
@@ -729,11 +730,16 @@ static enum pb_status ingest_file(struct ing *g, const char *path, const char *f
 	if (!realpath(path, abs))
 		pb__strlcpy(abs, path, sizeof(abs));
 	struct mapped mf;
-	int e = map_file(path, &mf);
+	const char *what;
+	int e = map_file(path, &mf, &what);
 	if (e) {
 		g->rep.files_seen++;
 		g->rep.files_failed++;
 		char why[300];
+		if (e < 0) {
+			snprintf(why, sizeof(why), "not a regular file (%s); not opened", what);
+			return file_failed(g, abs, "", "not-a-regular-file", why, err);
+		}
 		snprintf(why, sizeof(why), "cannot read the file: %s", pb__errno_text(e));
 		return file_failed(g, abs, "", "unreadable-file", why, err);
 	}
@@ -896,7 +902,7 @@ static enum pb_status slack_lists(struct ing *g, const char *dir, struct chat_di
 		if (!p)
 			return pb__err(err, PB_ENOMEM, "out of memory");
 		struct mapped mf;
-		if (access(p, F_OK) == 0 && map_file(p, &mf) == 0) {
+		if (access(p, F_OK) == 0 && map_file(p, &mf, NULL) == 0) {
 			struct pb_error merr = { 0 };
 			enum pb_status ms = pb__slack_dir_load(dirs->slack, meta[k], mf.data, mf.len, &merr);
 			if (ms) {
@@ -943,7 +949,7 @@ static enum pb_status teams_lists(struct ing *g, const char *dir, unsigned depth
 			st = teams_lists(g, p, depth + 1, dirs, err);
 		} else if (which) {
 			struct mapped mf;
-			if (map_file(p, &mf) == 0) {
+			if (map_file(p, &mf, NULL) == 0) {
 				struct pb_error merr = { 0 };
 				enum pb_status ms = pb__teams_dir_load(dirs->teams, which, mf.data, mf.len,
 				                                       &merr);

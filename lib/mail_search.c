@@ -278,6 +278,15 @@ void pb_mail_result_free(struct pb_mail_result *r)
 		free((char *)h->snippet);
 		free((char *)h->body_sha256);
 		free((char *)h->raw_sha256);
+		free((char *)h->bcc);
+		free((char *)h->in_reply_to);
+		free((char *)h->references);
+		for (size_t k = 0; k < h->nattach; k++) {
+			free((char *)h->attach[k].name);
+			free((char *)h->attach[k].type);
+			free((char *)h->attach[k].sha256);
+		}
+		free(h->attach);
 	}
 	free(r->hits);
 	free(r->query);
@@ -313,12 +322,53 @@ static enum pb_status fill_hit(struct pb_ws *ws, sqlite3_stmt *s, int64_t id,
 	h->custodians = dup_col(s, 13);
 	h->locations = (uint32_t)sqlite3_column_int64(s, 14);
 	h->tags = dup_col(s, 15);
+	h->bcc = dup_col(s, 16);
+	h->in_reply_to = dup_col(s, 17);
+	h->references = dup_col(s, 18);
 	sqlite3_reset(s);
 	if (!h->message_id || !h->from || !h->to || !h->cc || !h->subject || !h->channel ||
-	    !h->body_sha256 || !h->raw_sha256 || !h->custodians || !h->tags)
+	    !h->body_sha256 || !h->raw_sha256 || !h->custodians || !h->tags || !h->bcc ||
+	    !h->in_reply_to || !h->references)
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	return PB_OK;
 }
+
+/* The attachments of a hit, in their order (a, from attach_sql). */
+static enum pb_status fill_attach(struct pb_ws *ws, sqlite3_stmt *a, struct pb_mail_hit *h,
+                                  struct pb_error *err)
+{
+	sqlite3_bind_int64(a, 1, h->id);
+	size_t cap = 0;
+	int rc;
+	enum pb_status st = PB_OK;
+	while ((rc = sqlite3_step(a)) == SQLITE_ROW) {
+		if (h->nattach == cap) {
+			cap = cap ? cap * 2 : 4;
+			struct pb_mail_hit_attachment *n = realloc(h->attach, cap * sizeof(*n));
+			if (!n) {
+				st = pb__err(err, PB_ENOMEM, "out of memory");
+				break;
+			}
+			h->attach = n;
+		}
+		struct pb_mail_hit_attachment *t = &h->attach[h->nattach++];
+		t->name = dup_col(a, 0);
+		t->type = dup_col(a, 1);
+		t->size = (uint64_t)sqlite3_column_int64(a, 2);
+		t->sha256 = dup_col(a, 3);
+		if (!t->name || !t->type || !t->sha256) {
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+			break;
+		}
+	}
+	if (!st && rc != SQLITE_DONE)
+		st = pb__db_err(ws->db, err, "cannot read attachments");
+	sqlite3_reset(a);
+	return st;
+}
+
+static const char attach_sql[] =
+	"SELECT name, type, size, sha256 FROM mail_attach WHERE msg_id = ?1 ORDER BY seq";
 
 static const char hit_sql[] =
 	"SELECT m.message_id, m.kind, m.date, m.from_addr, m.to_addr, m.cc_addr, m.subject,"
@@ -328,7 +378,8 @@ static const char hit_sql[] =
 	"   WHERE msg_id = m.id AND custodian IS NOT NULL ORDER BY custodian)),"
 	" (SELECT count(*) FROM mail_loc WHERE msg_id = m.id),"
 	" (SELECT group_concat(tag, ',') FROM (SELECT tag FROM mail_tag WHERE case_id = ?2"
-	"   AND msg_id = m.id ORDER BY tag))"
+	"   AND msg_id = m.id ORDER BY tag)),"
+	" m.bcc_addr, m.in_reply_to, m.refs"
 	" FROM mail_msg m WHERE m.id = ?1";
 
 /* Snippets for the hits described: one pass over the index with the positive
@@ -462,7 +513,7 @@ enum pb_status pb_mail_search(struct pb_ws *ws, const char *case_ref, const char
 	struct pb_mail_result *r = NULL;
 	struct pb_buf det;
 	pb__buf_init(&det, 1u << 22);
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s = NULL, *sa = NULL;
 	if ((st = case_begin(ws, case_ref, opts->actor, "search", &case_id, err)))
 		goto done;
 	if ((st = pb__mail_run(ws, q, case_id, opts->newest_first, &h, err)))
@@ -502,12 +553,14 @@ enum pb_status pb_mail_search(struct pb_ws *ws, const char *case_ref, const char
 				}
 			}
 		} else {
-			if ((st = pb__db_prepare(ws->db, hit_sql, &s, err)))
+			if ((st = pb__db_prepare(ws->db, hit_sql, &s, err)) ||
+			    (st = pb__db_prepare(ws->db, attach_sql, &sa, err)))
 				goto fail;
 			sqlite3_bind_int64(s, 2, case_id);
 			for (size_t i = 0; i < want; i++) {
 				r->nhits = i + 1;
-				if ((st = fill_hit(ws, s, h.ids[i], &r->hits[i], err)))
+				if ((st = fill_hit(ws, s, h.ids[i], &r->hits[i], err)) ||
+				    (st = fill_attach(ws, sa, &r->hits[i], err)))
 					goto fail;
 			}
 			if ((st = snippets(ws, r, h.highlight, opts->hl_open ? opts->hl_open : "[",
@@ -519,7 +572,8 @@ enum pb_status pb_mail_search(struct pb_ws *ws, const char *case_ref, const char
 	if ((st = pb__mail_case_record(ws, case_id, opts->actor, "mail.search", det.data, err)))
 		goto fail;
 	sqlite3_finalize(s);
-	s = NULL;
+	sqlite3_finalize(sa);
+	s = sa = NULL;
 	if ((st = pb__ws_commit(ws, err)))
 		goto done;
 	*out = r;
@@ -527,10 +581,12 @@ enum pb_status pb_mail_search(struct pb_ws *ws, const char *case_ref, const char
 	goto done;
 fail:
 	sqlite3_finalize(s);
-	s = NULL;
+	sqlite3_finalize(sa);
+	s = sa = NULL;
 	pb__ws_rollback(ws);
 done:
 	sqlite3_finalize(s);
+	sqlite3_finalize(sa);
 	pb_mail_result_free(r);
 	pb__mail_hits_release(&h);
 	pb__buf_release(&det);
@@ -560,8 +616,12 @@ void pb_mail_hit_report_free(struct pb_mail_hit_report *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->nterms; i++)
+	for (size_t i = 0; i < r->nterms; i++) {
 		free(r->terms[i].query);
+		for (size_t k = 0; k < r->terms[i].nmessages; k++)
+			free(r->terms[i].messages[k].message_id);
+		free(r->terms[i].messages);
+	}
 	free(r->terms);
 	free(r);
 }
@@ -683,6 +743,22 @@ enum pb_status pb_mail_hit_report(struct pb_ws *ws, const char *case_ref,
 			t->unique_hits += count[hits[i].ids[k]] == 1;
 		t->with_family = family(&hits[i], sizes, tmax);
 		memcpy(t->result_sha256, hits[i].sha256, sizeof(t->result_sha256));
+		if (hits[i].n && !(t->messages = calloc(hits[i].n, sizeof(*t->messages)))) {
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t k = 0; k < hits[i].n; k++) {
+			/* lines[k] is "<message-id>\t<body-sha256>", in result order */
+			const char *line = hits[i].lines[k];
+			const char *tab = strchr(line, '\t');
+			t->messages[k].id = hits[i].ids[k];
+			if (!(t->messages[k].message_id =
+			              pb__strndup(line, tab ? (size_t)(tab - line) : strlen(line)))) {
+				st = pb__err(err, PB_ENOMEM, "out of memory");
+				goto out;
+			}
+			t->nmessages++;
+		}
 		struct pb_buf d;
 		pb__buf_init(&d, 1u << 22);
 		char extra[160];

@@ -1135,13 +1135,53 @@ out:
 	return st;
 }
 
-enum pb_status pb__read_file(const char *path, size_t limit, char **out, size_t *len,
-                             struct pb_error *err)
+static const char *file_type(mode_t m)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return pb__err(err, pb__errno_status(errno), "cannot open '%s': %s", path,
-		               pb__errno_text(errno));
+	return S_ISFIFO(m)  ? "a named pipe"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	                     : "not a regular file";
+}
+
+int pb__open_regular(const char *path, int *fd, uint64_t *size, const char **what)
+{
+	*fd = -1;
+	*size = 0;
+	*what = NULL;
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return errno;
+	if (S_ISDIR(sb.st_mode))
+		return EISDIR;
+	if (!S_ISREG(sb.st_mode)) {
+		*what = file_type(sb.st_mode);
+		return -1;
+	}
+	int f = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (f < 0)
+		return errno;
+	if (fstat(f, &sb) != 0) {
+		int e = errno;
+		close(f);
+		return e;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(f);
+		if (S_ISDIR(sb.st_mode))
+			return EISDIR;
+		*what = file_type(sb.st_mode);
+		return -1;
+	}
+	*fd = f;
+	*size = (uint64_t)sb.st_size;
+	return 0;
+}
+
+/* Reads fd to its end into a new heap buffer, and closes it. */
+static enum pb_status read_all(int fd, const char *path, size_t limit, char **out, size_t *len,
+                               struct pb_error *err)
+{
 	struct pb_buf b;
 	pb__buf_init(&b, limit);
 	enum pb_status st = PB_OK;
@@ -1187,4 +1227,30 @@ fail:
 	close(fd);
 	pb__buf_release(&b);
 	return st;
+}
+
+enum pb_status pb__read_file(const char *path, size_t limit, char **out, size_t *len,
+                             struct pb_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pb__err(err, pb__errno_status(errno), "cannot open '%s': %s", path,
+		               pb__errno_text(errno));
+	return read_all(fd, path, limit, out, len, err);
+}
+
+enum pb_status pb__read_regular_file(const char *path, size_t limit, char **out, size_t *len,
+                                     struct pb_error *err)
+{
+	int fd;
+	uint64_t size;
+	const char *what;
+	int e = pb__open_regular(path, &fd, &size, &what);
+	if (e < 0)
+		return pb__err(err, PB_EINVAL, "cannot open '%s': not a regular file (%s)", path,
+		               what);
+	if (e)
+		return pb__err(err, pb__errno_status(e), "cannot open '%s': %s", path,
+		               pb__errno_text(e));
+	return read_all(fd, path, limit, out, len, err);
 }

@@ -201,6 +201,17 @@ enum pb_status pb__write_file_atomic(const char *path, const void *data, size_t 
 /* Reads a whole file of at most limit bytes into a new heap buffer (NUL-terminated). */
 enum pb_status pb__read_file(const char *path, size_t limit, char **out, size_t *len,
                              struct pb_error *err);
+/* Opens a file for reading only if it is a regular file (symbolic links
+ * followed), never blocking: a named pipe, socket or device is refused before
+ * it is opened (opening a pipe waits for a writer; opening a device can act on
+ * it) and again on the open descriptor, in case the path changed between.
+ * Returns 0 with *fd and *size; an errno value (EISDIR for a folder); or -1
+ * when it is another kind of file, with *what naming it ("a named pipe"). */
+int pb__open_regular(const char *path, int *fd, uint64_t *size, const char **what);
+/* pb__read_file of a regular file only (pb__open_regular): a pipe or device
+ * is an error, never waited on. For paths that must name stored files. */
+enum pb_status pb__read_regular_file(const char *path, size_t limit, char **out, size_t *len,
+                                     struct pb_error *err);
 /* fsync of a folder, so a rename or create in it is durable. */
 enum pb_status pb__fsync_dir(const char *dir, struct pb_error *err);
 

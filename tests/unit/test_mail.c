@@ -1015,6 +1015,13 @@ static void t_search_report_tags_log(void)
 		CHECK_INT(hr->terms[1].hits, 1);
 		CHECK_INT(hr->terms[1].unique_hits, 0);
 		CHECK_INT(hr->terms[1].with_family, 2);
+		/* each term lists the messages it hits */
+		CHECK_INT(hr->terms[0].nmessages, 2);
+		CHECK_INT(hr->terms[1].nmessages, 1);
+		if (hr->terms[1].nmessages == 1) {
+			CHECK_STR(hr->terms[1].messages[0].message_id, "s1@provider.example");
+			CHECK(hr->terms[1].messages[0].id > 0);
+		}
 		CHECK_INT(hr->terms[2].unique_hits, 1);
 		CHECK_INT(hr->total_hits, 3);
 		CHECK_INT(hr->total_family, 3);

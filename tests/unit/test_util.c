@@ -2,6 +2,7 @@
 #include "unit.h"
 #include "util.h"
 
+#include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -287,6 +288,45 @@ static void t_atomic_write(void)
 	free(dir);
 }
 
+/* Only regular files are opened; a named pipe is refused without blocking. */
+static void t_open_regular(void)
+{
+	char *dir = unit_tmpdir();
+	char *f = pb__path_join(dir, "f.txt"), *fifo = pb__path_join(dir, "pipe"),
+	     *link = pb__path_join(dir, "link");
+	struct pb_error err = { 0 };
+	CHECK_OK(pb__write_file_atomic(f, "four", 4, 0600, &err), &err);
+	CHECK(mkfifo(fifo, 0600) == 0);
+	CHECK(symlink(fifo, link) == 0);
+	int fd;
+	uint64_t size;
+	const char *what;
+	CHECK_INT(pb__open_regular(f, &fd, &size, &what), 0);
+	CHECK(fd >= 0);
+	CHECK_INT(size, 4);
+	if (fd >= 0)
+		close(fd);
+	CHECK_INT(pb__open_regular(fifo, &fd, &size, &what), -1);
+	CHECK_INT(fd, -1);
+	CHECK_STR(what, "a named pipe");
+	CHECK_INT(pb__open_regular(link, &fd, &size, &what), -1); /* links are followed */
+	CHECK_INT(pb__open_regular(dir, &fd, &size, &what), EISDIR);
+	CHECK_INT(pb__open_regular("/dev/null", &fd, &size, &what), -1);
+	CHECK_STR(what, "a character device");
+	char *text = NULL;
+	size_t n = 0;
+	CHECK_INT(pb__read_regular_file(fifo, 100, &text, &n, &err), PB_EINVAL);
+	CHECK(strstr(err.message, "not a regular file (a named pipe)") != NULL);
+	CHECK_OK(pb__read_regular_file(f, 100, &text, &n, &err), &err);
+	CHECK_STR(text, "four");
+	free(text);
+	free(f);
+	free(fifo);
+	free(link);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
 static void t_error_format(void)
 {
 	struct pb_error err = { 0 };
@@ -314,6 +354,7 @@ int main(void)
 	RUN(t_json_utf8);
 	RUN(t_sha256);
 	RUN(t_atomic_write);
+	RUN(t_open_regular);
 	RUN(t_error_format);
 	return UNIT_END("util");
 }
