@@ -695,7 +695,11 @@ enum pb_profile_driver_dim {
 /* One sudden change of a series. */
 struct pb_profile_change {
 	size_t series;
-	struct pb_change change;     /* the detector's finding; indices are days of the series */
+	struct pb_change change;     /* the detector's finding, indices days of the series,
+	                                measured by the profile against the pre-change level:
+	                                end is the last day away from `expected`, actual the
+	                                mean of the change's last 7 days (the level reached),
+	                                delta, pct and event_mean follow (docs/profile.md) */
 	char start[11], detected[11], end[11]; /* days */
 	bool ongoing;                /* still away from the expected level at the end */
 	double price;                /* cost per unit over the change */

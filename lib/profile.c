@@ -1146,6 +1146,53 @@ static int cmp_change(const void *x, const void *y)
 	return (a->change.start > b->change.start) - (a->change.start < b->change.start);
 }
 
+/* Days a series must stay back on the expected side before a change is over:
+ * a week, so the weekly dip of billing data does not end it. */
+#define CHANGE_BACK_DAYS 7
+/* ACTUAL/DAY is the level a change reached: the mean of its last days. */
+#define CHANGE_LEVEL_DAYS 7
+
+/* The change as a profile reports it (docs/profile.md, "Sudden changes"). The
+ * detector ends a change once its baseline has absorbed the new level, and
+ * measures it when it fires; a review wants it against the level before it.
+ * So the expected value stays the detector's pre-change baseline, and the
+ * change lasts as long as the series stays beyond the halfway line between
+ * that and the level at detection (the detector's own start and end test),
+ * until it has been back for CHANGE_BACK_DAYS days or the series' next change
+ * starts (limit). actual becomes the level reached: the mean of the change's
+ * last CHANGE_LEVEL_DAYS days; delta, pct and event_mean follow. */
+static void measure_change(const struct pb_profile_series *ps, struct pb_change *c, size_t limit)
+{
+	size_t n = limit < ps->n ? limit : ps->n;
+	size_t e = c->end < n ? c->end : (n ? n - 1 : 0);
+	if (e < c->start)
+		e = c->start;
+	double half = c->expected + c->delta / 2;
+	size_t back = 0;
+	for (size_t d = e + 1; d < n && back < CHANGE_BACK_DAYS; d++) {
+		double v = ps->points[d].v;
+		if (c->direction > 0 ? v > half : v < half) {
+			e = d;
+			back = 0;
+		} else {
+			back++;
+		}
+	}
+	c->end = e;
+	c->t_end = ps->points[e].t;
+	double sum = 0, tail = 0;
+	for (size_t d = c->start; d <= e; d++)
+		sum += ps->points[d].v;
+	size_t from = e + 1 - c->start > CHANGE_LEVEL_DAYS ? e + 1 - CHANGE_LEVEL_DAYS : c->start;
+	for (size_t d = from; d <= e; d++)
+		tail += ps->points[d].v;
+	c->event_mean = sum / (double)(e + 1 - c->start);
+	c->actual = tail / (double)(e + 1 - from);
+	c->delta = c->actual - c->expected;
+	c->pct = c->expected != 0 ? 100 * c->delta / fabs(c->expected)
+	                          : (c->delta < 0 ? -INFINITY : INFINITY);
+}
+
 static enum pb_status detect(struct build *b, struct pb_error *err)
 {
 	struct pb_profile *p = b->p;
@@ -1197,28 +1244,30 @@ static enum pb_status detect(struct build *b, struct pb_error *err)
 			memset(&pc, 0, sizeof(pc));
 			pc.series = s;
 			pc.change = ch[k];
-			size_t a = ch[k].start, e = ch[k].end < ps->n ? ch[k].end : ps->n - 1;
+			measure_change(ps, &pc.change, k + 1 < nch ? ch[k + 1].start : ps->n);
+			const struct pb_change *h = &pc.change;
+			size_t a = h->start, e = h->end;
 			double q = 0, c = 0, ex = 0;
 			for (size_t d = a; d <= e; d++) {
 				q += ps->points[d].v;
 				c += ps->cost[d];
-				ex += ps->points[d].v - ch[k].expected;
+				ex += ps->points[d].v - h->expected;
 			}
 			if (!(q > 0)) { /* a drop to nothing: the price before it */
 				q = c = 0;
-				for (size_t d = ch[k].base_from; d < ch[k].base_to && d < ps->n; d++) {
+				for (size_t d = h->base_from; d < h->base_to && d < ps->n; d++) {
 					q += ps->points[d].v;
 					c += ps->cost[d];
 				}
 			}
 			pc.price = q > 0 ? c / q : 0;
-			pc.cost_delta = ch[k].delta * pc.price;
+			pc.cost_delta = h->delta * pc.price;
 			pc.excess = ex;
 			pc.excess_cost = ex * pc.price;
 			if (fabs(pc.cost_delta) < o->min_cost_per_day)
 				continue;
 			pb__day_format(b->d0 + (int64_t)a, pc.start);
-			pb__day_format(b->d0 + (int64_t)ch[k].detected, pc.detected);
+			pb__day_format(b->d0 + (int64_t)h->detected, pc.detected);
 			pb__day_format(b->d0 + (int64_t)e, pc.end);
 			pc.ongoing = e + 1 >= ps->n;
 			if ((st = explain(b, idx + start[s], start[s + 1] - start[s], &pc, err)))
