@@ -400,7 +400,8 @@ static json_t *profile_json(const struct pb_profile *p)
 		json_object_set_new(j, "growth_prev", jnum(l->growth_prev));
 		json_object_set_new(j, "growth_window", jnum(l->growth_window));
 		json_object_set_new(j, "first_period", json_string(l->first_period));
-		json_object_set_new(j, "all_quantity", json_string(l->all_quantity));
+		json_object_set_new(j, "all_quantity",
+		                    l->all_quantity[0] ? json_string(l->all_quantity) : json_null());
 		json_object_set_new(j, "others", json_boolean(l->others));
 		json_object_set_new(j, "share_of_all", jnum(l->share_of_all));
 		json_array_append_new(lines, j);

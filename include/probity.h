@@ -654,7 +654,10 @@ struct pb_profile_line {
 	double growth_window;        /* ... against the series' first period with usage */
 	char first_period[11];       /* that first period: "2025-03" or a day */
 	char all_quantity[PB_PROFILE_DEC]; /* everyone's usage of the same dimensions
-	                                      (without account and sub-account) and unit */
+	                                      (without account and sub-account), unit,
+	                                      service, capability and region; "" when
+	                                      the line's series mixes several services,
+	                                      capabilities or regions */
 	bool others;                 /* all_quantity includes other customers' usage */
 	double share_of_all;         /* quantity / all_quantity; NAN unless others */
 };

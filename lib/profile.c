@@ -894,10 +894,25 @@ static enum pb_status make_lines(struct build *b, struct pb_error *err)
 
 #define PKEY (NCOL + 1)
 
+/* The kind of usage OF ALL compares like with like: the same service,
+ * capability and region, whether or not they are grouped (docs/profile.md). A
+ * line whose series mixes several values of one of them has no share. */
+static bool kind_col(int c)
+{
+	return c == C_SERVICE || c == C_CAPABILITY || c == C_REGION;
+}
+
+/* Columns a peer must match: the grouped ones and the kind, never the
+ * customer's own accounts. */
+static bool peer_col(const struct build *b, int c)
+{
+	return (b->grouped[c] || kind_col(c)) && c != C_ACCOUNT && c != C_SUB;
+}
+
 static void peer_key(const struct build *b, const int64_t *id, int64_t day, int64_t *key)
 {
 	for (int c = 0; c < NCOL; c++)
-		key[c] = (b->grouped[c] && c != C_ACCOUNT && c != C_SUB) ? id[c] : 0;
+		key[c] = peer_col(b, c) ? id[c] : 0;
 	key[NCOL] = b->time_dim == PB_PROFILE_MONTH ? month_of_day(day)
 	            : b->time_dim == PB_PROFILE_DAY ? day
 	                                            : 0;
@@ -916,20 +931,50 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 	size_t *line_peer = malloc(p->nlines * sizeof(size_t));
 	size_t npeers = 0;
 	uint64_t *bits = NULL;
+	int64_t *skey = NULL;
+	bool *mixed = NULL;
 	if (!pv || !line_peer) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* each series' values of the peer columns (by sorted position, as rows
+	 * and lines point at them): its key, and the single value of each kind
+	 * column it is not grouped by (mixed: several) */
+	skey = malloc((b->nser ? b->nser : 1) * sizeof(int64_t) * NCOL);
+	mixed = calloc(b->nser ? b->nser : 1, sizeof(bool));
+	if (!skey || !mixed) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < b->nser; i++)
+		for (int c = 0; c < NCOL; c++)
+			skey[i * NCOL + c] = peer_col(b, c) && b->grouped[c] ? sorted_ser(b, i)->key[c] : -1;
+	for (size_t i = 0; i < b->r.nrows; i++) {
+		const struct row *w = &b->r.rows[i];
+		int64_t *k = &skey[(size_t)w->series * NCOL];
+		for (int c = 0; c < NCOL; c++) {
+			if (!peer_col(b, c) || b->grouped[c])
+				continue;
+			if (k[c] < 0)
+				k[c] = w->id[c];
+			else if (k[c] != w->id[c])
+				mixed[w->series] = true;
+		}
+	}
 	bool line_months = b->time_dim == PB_PROFILE_MONTH;
 	for (size_t li = 0; li < p->nlines; li++) {
-		const struct ser *s = sorted_ser(b, p->lines[li].series);
+		size_t si = p->lines[li].series;
+		if (mixed[si]) {
+			line_peer[li] = SIZE_MAX;
+			continue;
+		}
 		int64_t key[PKEY], day = b->d0;
 		if (b->time_dim >= 0) {
 			int64_t first = line_months ? month_of_day(b->d0) : b->d0;
 			int64_t bk = first + (int64_t)b->line_bucket[li];
 			day = line_months ? month_first_day(bk) : bk;
 		}
-		peer_key(b, s->key, day, key);
+		peer_key(b, &skey[si * NCOL], day, key);
 		void *v = pb__hmap_get(&map, (const char *)key, sizeof(key));
 		if (!v) {
 			v = (void *)(uintptr_t)(++npeers);
@@ -950,7 +995,7 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 	int cols[NCOL], ncols = 0;
 	char sql[512] = "SELECT day, quantity";
 	for (int c = 0; c < NCOL; c++)
-		if (b->grouped[c] || c == C_ACCOUNT || c == C_SUB) {
+		if (peer_col(b, c) || c == C_ACCOUNT || c == C_SUB) {
 			cols[ncols++] = c;
 			size_t l = strlen(sql);
 			pb__snprintf(sql + l, sizeof(sql) - l, ", %s", col_sql[c]);
@@ -960,20 +1005,20 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 		pb__snprintf(sql + l, sizeof(sql) - l, " FROM usage_day WHERE day BETWEEN ?1 AND ?2");
 	}
 	int64_t maxid = 0;
-	for (size_t i = 0; i < p->nseries; i++)
-		for (int c = 0; c < NCOL; c++)
-			if (sorted_ser(b, i)->key[c] > maxid)
-				maxid = sorted_ser(b, i)->key[c];
+	for (size_t i = 0; i < b->nser * NCOL; i++)
+		if (skey[i] > maxid)
+			maxid = skey[i];
 	size_t words = (size_t)maxid / 64 + 1;
 	bits = calloc(words * NCOL, sizeof(uint64_t));
 	if (!bits) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < p->nseries; i++)
-		for (int c = 0; c < NCOL; c++) {
-			int64_t id = sorted_ser(b, i)->key[c];
-			bits[(size_t)c * words + (size_t)id / 64] |= (uint64_t)1 << (id % 64);
+	for (size_t i = 0; i < b->nser; i++)
+		for (int c = 0; c < NCOL && !mixed[i]; c++) {
+			int64_t id = skey[i * NCOL + c];
+			if (id >= 0)
+				bits[(size_t)c * words + (size_t)id / 64] |= (uint64_t)1 << (id % 64);
 		}
 	st = pb__db_prepare(b->ws->db, sql, &q, err);
 	if (st)
@@ -988,7 +1033,7 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 			int c = cols[k];
 			int64_t v = sqlite3_column_int64(q, 2 + k);
 			id[c] = v;
-			if (b->grouped[c] && c != C_ACCOUNT && c != C_SUB)
+			if (peer_col(b, c))
 				may = v >= 0 && v <= maxid &&
 				      (bits[(size_t)c * words + (size_t)v / 64] >> (v % 64) & 1);
 		}
@@ -1037,6 +1082,12 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 	}
 	for (size_t li = 0; li < p->nlines; li++) {
 		struct pb_profile_line *l = &p->lines[li];
+		if (line_peer[li] == SIZE_MAX) { /* several kinds: no share */
+			l->all_quantity[0] = '\0';
+			l->others = false;
+			l->share_of_all = NAN;
+			continue;
+		}
 		const struct peer *pe = &pv[line_peer[li]];
 		dec_text(pe->qty, l->all_quantity);
 		l->others = pe->others;
@@ -1050,6 +1101,8 @@ out:
 	free(pv);
 	free(line_peer);
 	free(bits);
+	free(skey);
+	free(mixed);
 	return st;
 }
 

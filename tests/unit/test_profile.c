@@ -273,6 +273,63 @@ static void t_lines_and_shares(void)
 	teardown(&f);
 }
 
+/* OF ALL compares the same service, capability and region even when they
+ * are not grouped, and shows nothing for a line that mixes several. */
+static void t_share_of_all_kind(void)
+{
+	struct fx f;
+	setup(&f);
+	struct pb_error err = { 0 };
+	pb__db_exec(f.ws->db, "BEGIN", &err);
+	for (int64_t d = 0; d < 90; d++) {
+		/* Acme also runs 10 Hours of VMs a day in westeurope; BA-3 (nobody's)
+		 * 30 there, and 500 Hours of Defender there */
+		use(&f, D0 + d, "BA-1", "s1", "Compute", "Virtual Machines", "D4s", "virtual-machines",
+		    "westeurope", "NL", "Hours", "10", "1");
+		use(&f, D0 + d, "BA-3", "s5", "Compute", "Virtual Machines", "D4s", "virtual-machines",
+		    "westeurope", "NL", "Hours", "30", "3");
+		use(&f, D0 + d, "BA-3", "s5", "Security", "Defender", "Servers", "security-monitoring",
+		    "westeurope", "NL", "Hours", "500", "5");
+	}
+	pb__db_exec(f.ws->db, "COMMIT", &err);
+	struct pb_profile_options o;
+	pb_profile_options_init(&o);
+	CHECK_OK(pb_profile_parse_by("country", &o, &err), &err);
+	struct pb_profile *p = NULL;
+	CHECK_OK(pb_profile_build(f.ws, "Acme", &o, &p, &err), &err);
+	const struct pb_profile_line *nl = NULL;
+	for (size_t i = 0; p && i < p->nlines; i++)
+		if (strcmp(p->lines[i].dims[0], "NL") == 0 && strcmp(p->lines[i].unit, "Hours") == 0)
+			nl = &p->lines[i];
+	CHECK(nl != NULL);
+	if (nl) {
+		/* the VM hours in westeurope, not the Defender hours: 90 x (10 + 30) */
+		CHECK_STR(nl->quantity, "900");
+		CHECK_STR(nl->all_quantity, "3600");
+		CHECK(nl->others);
+		CHECK(near(nl->share_of_all, 0.25));
+	}
+	pb_profile_free(p);
+	/* by category: Acme's Compute hours are VMs in eastus and in westeurope,
+	 * two regions: no share */
+	CHECK_OK(pb_profile_parse_by("category", &o, &err), &err);
+	p = NULL;
+	CHECK_OK(pb_profile_build(f.ws, "Acme", &o, &p, &err), &err);
+	const struct pb_profile_line *cp = p ? find_line(p, "Compute", NULL) : NULL;
+	CHECK(cp != NULL);
+	if (cp) {
+		CHECK_STR(cp->quantity, "3060");
+		CHECK_STR(cp->all_quantity, "");
+		CHECK(!cp->others);
+		CHECK(isnan(cp->share_of_all));
+	}
+	/* its storage is one service in one region: a share */
+	const struct pb_profile_line *sl = p ? find_line(p, "Storage", NULL) : NULL;
+	CHECK(sl && strcmp(sl->all_quantity, "51300") == 0 && sl->others);
+	pb_profile_free(p);
+	teardown(&f);
+}
+
 static void t_subaccount_customer(void)
 {
 	struct fx f;
@@ -528,6 +585,7 @@ int main(void)
 	RUN(t_parse_by);
 	RUN(t_parse_day);
 	RUN(t_lines_and_shares);
+	RUN(t_share_of_all_kind);
 	RUN(t_subaccount_customer);
 	RUN(t_shift_and_driver);
 	RUN(t_ramp);
