@@ -1748,8 +1748,13 @@ enum pb_status pb_profile_chart_series(const struct pb_profile *p, size_t series
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	size_t k = 0;
 	for (size_t i = 0; i < p->nchanges; i++)
-		if (p->changes[i].series == series)
-			ch[k++] = p->changes[i].change;
+		if (p->changes[i].series == series) {
+			ch[k] = p->changes[i].change;
+			/* the chart draws a closed change's mean; show the level reached,
+			 * the ACTUAL/DAY of the table */
+			ch[k].event_mean = ch[k].actual;
+			k++;
+		}
 	/* in time order, as the chart draws them */
 	for (size_t i = 1; i < k; i++)
 		for (size_t j = i; j > 0 && ch[j].start < ch[j - 1].start; j--) {
