@@ -19,7 +19,8 @@ static const char usage_text[] =
 	"service, ... and unit), the customer's share of everyone's usage. Lines are\n"
 	"kept apart by unit and currency. Then the sudden changes of each series\n"
 	"(the line's daily consumption): level shifts and spikes, when they started,\n"
-	"expected against actual, their size in units and money, and the driver: the\n"
+	"the level before against the level reached, their size in units and money\n"
+	"over as long as the series stays away from that level, and the driver: the\n"
 	"sub-account, service, region or SKU that explains most of the change.\n"
 	"docs/profile.md explains every figure and the detection method.\n"
 	"\n"
@@ -69,6 +70,34 @@ enum { O_CSV = 256, O_JSON, O_CHANGES, O_NODETECT, O_MINCOST, O_MINPCT, O_CHART,
 static const char *dash(const char *s)
 {
 	return s && s[0] ? s : "-";
+}
+
+/* Decimals of quantities and costs in the table; CSV and JSON keep the exact
+ * sums. */
+#define TABLE_DECIMALS 2
+
+/* An exact sum as the table shows it: rounded half away from zero to
+ * TABLE_DECIMALS places, on the exact decimal ("49782185.394019266666666" ->
+ * "49782185.39"). buf needs PB_DEC_BUFSZ + TABLE_DECIMALS bytes. */
+static const char *fixed(const char *exact, char *buf)
+{
+	pb_dec v;
+	if (!exact[0] || pb__dec_parse(exact, strlen(exact), &v, NULL) != PB_OK)
+		return dash(exact);
+	pb_dec unit = PB_DEC_ONE;
+	for (int i = 0; i < TABLE_DECIMALS; i++)
+		unit /= 10;
+	pb_dec half = unit / 2;
+	v = (v >= 0 ? v + half : v - half) / unit * unit;
+	size_t n = pb__dec_format(v, buf);
+	char *dot = strchr(buf, '.');
+	size_t have = dot ? n - (size_t)(dot - buf) - 1 : 0;
+	if (!dot)
+		buf[n++] = '.';
+	while (have++ < TABLE_DECIMALS)
+		buf[n++] = '0';
+	buf[n] = '\0';
+	return buf;
 }
 
 static void pct(double r, bool sign, char *buf, size_t cap)
@@ -139,6 +168,7 @@ static void print_lines(const struct pb_profile *p)
 		const struct pb_profile_line *l = &p->lines[i];
 		const char *c[PB_PROFILE_DIM_COUNT + 12];
 		char spend[16], prev[24], grow[24], all[24];
+		char qty[PB_DEC_BUFSZ + TABLE_DECIMALS], cost[PB_DEC_BUFSZ + TABLE_DECIMALS];
 		size_t k = 0;
 		for (size_t d = 0; d < p->nby; d++)
 			c[k++] = dash(l->dims[d]);
@@ -149,8 +179,8 @@ static void print_lines(const struct pb_profile *p)
 		pct(l->growth_window, true, grow, sizeof(grow));
 		pct(l->share_of_all, false, all, sizeof(all));
 		c[k++] = dash(l->unit);
-		c[k++] = l->quantity;
-		c[k++] = l->cost;
+		c[k++] = fixed(l->quantity, qty);
+		c[k++] = fixed(l->cost, cost);
 		c[k++] = l->currency;
 		c[k++] = spend;
 		c[k++] = prev;
@@ -165,18 +195,19 @@ static void print_lines(const struct pb_profile *p)
 
 static void print_totals(const struct pb_profile *p)
 {
+	char q[PB_DEC_BUFSZ + TABLE_DECIMALS], c[PB_DEC_BUFSZ + TABLE_DECIMALS];
 	printf("\ntotals:\n");
 	for (size_t i = 0; i < p->ntotals; i++) {
 		const struct pb_profile_total *t = &p->totals[i];
 		if (!t->unit)
-			printf("  %s %s billed, all usage (%llu daily aggregates)\n", t->cost, t->currency,
-			       (unsigned long long)t->rows);
+			printf("  %s %s billed, all usage (%llu daily aggregates)\n", fixed(t->cost, c),
+			       t->currency, (unsigned long long)t->rows);
 	}
 	for (size_t i = 0; i < p->ntotals; i++) {
 		const struct pb_profile_total *t = &p->totals[i];
 		if (t->unit)
-			printf("  %s %s for %s %s\n", t->quantity, t->unit[0] ? t->unit : "(no unit)",
-			       t->cost, t->currency);
+			printf("  %s %s for %s %s\n", fixed(t->quantity, q),
+			       t->unit[0] ? t->unit : "(no unit)", fixed(t->cost, c), t->currency);
 	}
 }
 
@@ -399,7 +430,8 @@ static json_t *profile_json(const struct pb_profile *p)
 		json_object_set_new(j, "growth_prev", jnum(l->growth_prev));
 		json_object_set_new(j, "growth_window", jnum(l->growth_window));
 		json_object_set_new(j, "first_period", json_string(l->first_period));
-		json_object_set_new(j, "all_quantity", json_string(l->all_quantity));
+		json_object_set_new(j, "all_quantity",
+		                    l->all_quantity[0] ? json_string(l->all_quantity) : json_null());
 		json_object_set_new(j, "others", json_boolean(l->others));
 		json_object_set_new(j, "share_of_all", jnum(l->share_of_all));
 		json_array_append_new(lines, j);

@@ -657,7 +657,10 @@ struct pb_profile_line {
 	double growth_window;        /* ... against the series' first period with usage */
 	char first_period[11];       /* that first period: "2025-03" or a day */
 	char all_quantity[PB_PROFILE_DEC]; /* everyone's usage of the same dimensions
-	                                      (without account and sub-account) and unit */
+	                                      (without account and sub-account), unit,
+	                                      service, capability and region; "" when
+	                                      the line's series mixes several services,
+	                                      capabilities or regions */
 	bool others;                 /* all_quantity includes other customers' usage */
 	double share_of_all;         /* quantity / all_quantity; NAN unless others */
 };
@@ -698,7 +701,11 @@ enum pb_profile_driver_dim {
 /* One sudden change of a series. */
 struct pb_profile_change {
 	size_t series;
-	struct pb_change change;     /* the detector's finding; indices are days of the series */
+	struct pb_change change;     /* the detector's finding, indices days of the series,
+	                                measured by the profile against the pre-change level:
+	                                end is the last day away from `expected`, actual the
+	                                mean of the change's last 7 days (the level reached),
+	                                delta, pct and event_mean follow (docs/profile.md) */
 	char start[11], detected[11], end[11]; /* days */
 	bool ongoing;                /* still away from the expected level at the end */
 	double price;                /* cost per unit over the change */

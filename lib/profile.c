@@ -894,10 +894,25 @@ static enum pb_status make_lines(struct build *b, struct pb_error *err)
 
 #define PKEY (NCOL + 1)
 
+/* The kind of usage OF ALL compares like with like: the same service,
+ * capability and region, whether or not they are grouped (docs/profile.md). A
+ * line whose series mixes several values of one of them has no share. */
+static bool kind_col(int c)
+{
+	return c == C_SERVICE || c == C_CAPABILITY || c == C_REGION;
+}
+
+/* Columns a peer must match: the grouped ones and the kind, never the
+ * customer's own accounts. */
+static bool peer_col(const struct build *b, int c)
+{
+	return (b->grouped[c] || kind_col(c)) && c != C_ACCOUNT && c != C_SUB;
+}
+
 static void peer_key(const struct build *b, const int64_t *id, int64_t day, int64_t *key)
 {
 	for (int c = 0; c < NCOL; c++)
-		key[c] = (b->grouped[c] && c != C_ACCOUNT && c != C_SUB) ? id[c] : 0;
+		key[c] = peer_col(b, c) ? id[c] : 0;
 	key[NCOL] = b->time_dim == PB_PROFILE_MONTH ? month_of_day(day)
 	            : b->time_dim == PB_PROFILE_DAY ? day
 	                                            : 0;
@@ -916,20 +931,50 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 	size_t *line_peer = malloc(p->nlines * sizeof(size_t));
 	size_t npeers = 0;
 	uint64_t *bits = NULL;
+	int64_t *skey = NULL;
+	bool *mixed = NULL;
 	if (!pv || !line_peer) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* each series' values of the peer columns (by sorted position, as rows
+	 * and lines point at them): its key, and the single value of each kind
+	 * column it is not grouped by (mixed: several) */
+	skey = malloc((b->nser ? b->nser : 1) * sizeof(int64_t) * NCOL);
+	mixed = calloc(b->nser ? b->nser : 1, sizeof(bool));
+	if (!skey || !mixed) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < b->nser; i++)
+		for (int c = 0; c < NCOL; c++)
+			skey[i * NCOL + c] = peer_col(b, c) && b->grouped[c] ? sorted_ser(b, i)->key[c] : -1;
+	for (size_t i = 0; i < b->r.nrows; i++) {
+		const struct row *w = &b->r.rows[i];
+		int64_t *k = &skey[(size_t)w->series * NCOL];
+		for (int c = 0; c < NCOL; c++) {
+			if (!peer_col(b, c) || b->grouped[c])
+				continue;
+			if (k[c] < 0)
+				k[c] = w->id[c];
+			else if (k[c] != w->id[c])
+				mixed[w->series] = true;
+		}
+	}
 	bool line_months = b->time_dim == PB_PROFILE_MONTH;
 	for (size_t li = 0; li < p->nlines; li++) {
-		const struct ser *s = sorted_ser(b, p->lines[li].series);
+		size_t si = p->lines[li].series;
+		if (mixed[si]) {
+			line_peer[li] = SIZE_MAX;
+			continue;
+		}
 		int64_t key[PKEY], day = b->d0;
 		if (b->time_dim >= 0) {
 			int64_t first = line_months ? month_of_day(b->d0) : b->d0;
 			int64_t bk = first + (int64_t)b->line_bucket[li];
 			day = line_months ? month_first_day(bk) : bk;
 		}
-		peer_key(b, s->key, day, key);
+		peer_key(b, &skey[si * NCOL], day, key);
 		void *v = pb__hmap_get(&map, (const char *)key, sizeof(key));
 		if (!v) {
 			v = (void *)(uintptr_t)(++npeers);
@@ -950,7 +995,7 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 	int cols[NCOL], ncols = 0;
 	char sql[512] = "SELECT day, quantity";
 	for (int c = 0; c < NCOL; c++)
-		if (b->grouped[c] || c == C_ACCOUNT || c == C_SUB) {
+		if (peer_col(b, c) || c == C_ACCOUNT || c == C_SUB) {
 			cols[ncols++] = c;
 			size_t l = strlen(sql);
 			pb__snprintf(sql + l, sizeof(sql) - l, ", %s", col_sql[c]);
@@ -960,20 +1005,20 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 		pb__snprintf(sql + l, sizeof(sql) - l, " FROM usage_day WHERE day BETWEEN ?1 AND ?2");
 	}
 	int64_t maxid = 0;
-	for (size_t i = 0; i < p->nseries; i++)
-		for (int c = 0; c < NCOL; c++)
-			if (sorted_ser(b, i)->key[c] > maxid)
-				maxid = sorted_ser(b, i)->key[c];
+	for (size_t i = 0; i < b->nser * NCOL; i++)
+		if (skey[i] > maxid)
+			maxid = skey[i];
 	size_t words = (size_t)maxid / 64 + 1;
 	bits = calloc(words * NCOL, sizeof(uint64_t));
 	if (!bits) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < p->nseries; i++)
-		for (int c = 0; c < NCOL; c++) {
-			int64_t id = sorted_ser(b, i)->key[c];
-			bits[(size_t)c * words + (size_t)id / 64] |= (uint64_t)1 << (id % 64);
+	for (size_t i = 0; i < b->nser; i++)
+		for (int c = 0; c < NCOL && !mixed[i]; c++) {
+			int64_t id = skey[i * NCOL + c];
+			if (id >= 0)
+				bits[(size_t)c * words + (size_t)id / 64] |= (uint64_t)1 << (id % 64);
 		}
 	st = pb__db_prepare(b->ws->db, sql, &q, err);
 	if (st)
@@ -988,7 +1033,7 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 			int c = cols[k];
 			int64_t v = sqlite3_column_int64(q, 2 + k);
 			id[c] = v;
-			if (b->grouped[c] && c != C_ACCOUNT && c != C_SUB)
+			if (peer_col(b, c))
 				may = v >= 0 && v <= maxid &&
 				      (bits[(size_t)c * words + (size_t)v / 64] >> (v % 64) & 1);
 		}
@@ -1037,6 +1082,12 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 	}
 	for (size_t li = 0; li < p->nlines; li++) {
 		struct pb_profile_line *l = &p->lines[li];
+		if (line_peer[li] == SIZE_MAX) { /* several kinds: no share */
+			l->all_quantity[0] = '\0';
+			l->others = false;
+			l->share_of_all = NAN;
+			continue;
+		}
 		const struct peer *pe = &pv[line_peer[li]];
 		dec_text(pe->qty, l->all_quantity);
 		l->others = pe->others;
@@ -1050,6 +1101,8 @@ out:
 	free(pv);
 	free(line_peer);
 	free(bits);
+	free(skey);
+	free(mixed);
 	return st;
 }
 
@@ -1146,6 +1199,53 @@ static int cmp_change(const void *x, const void *y)
 	return (a->change.start > b->change.start) - (a->change.start < b->change.start);
 }
 
+/* Days a series must stay back on the expected side before a change is over:
+ * a week, so the weekly dip of billing data does not end it. */
+#define CHANGE_BACK_DAYS 7
+/* ACTUAL/DAY is the level a change reached: the mean of its last days. */
+#define CHANGE_LEVEL_DAYS 7
+
+/* The change as a profile reports it (docs/profile.md, "Sudden changes"). The
+ * detector ends a change once its baseline has absorbed the new level, and
+ * measures it when it fires; a review wants it against the level before it.
+ * So the expected value stays the detector's pre-change baseline, and the
+ * change lasts as long as the series stays beyond the halfway line between
+ * that and the level at detection (the detector's own start and end test),
+ * until it has been back for CHANGE_BACK_DAYS days or the series' next change
+ * starts (limit). actual becomes the level reached: the mean of the change's
+ * last CHANGE_LEVEL_DAYS days; delta, pct and event_mean follow. */
+static void measure_change(const struct pb_profile_series *ps, struct pb_change *c, size_t limit)
+{
+	size_t n = limit < ps->n ? limit : ps->n;
+	size_t e = c->end < n ? c->end : (n ? n - 1 : 0);
+	if (e < c->start)
+		e = c->start;
+	double half = c->expected + c->delta / 2;
+	size_t back = 0;
+	for (size_t d = e + 1; d < n && back < CHANGE_BACK_DAYS; d++) {
+		double v = ps->points[d].v;
+		if (c->direction > 0 ? v > half : v < half) {
+			e = d;
+			back = 0;
+		} else {
+			back++;
+		}
+	}
+	c->end = e;
+	c->t_end = ps->points[e].t;
+	double sum = 0, tail = 0;
+	for (size_t d = c->start; d <= e; d++)
+		sum += ps->points[d].v;
+	size_t from = e + 1 - c->start > CHANGE_LEVEL_DAYS ? e + 1 - CHANGE_LEVEL_DAYS : c->start;
+	for (size_t d = from; d <= e; d++)
+		tail += ps->points[d].v;
+	c->event_mean = sum / (double)(e + 1 - c->start);
+	c->actual = tail / (double)(e + 1 - from);
+	c->delta = c->actual - c->expected;
+	c->pct = c->expected != 0 ? 100 * c->delta / fabs(c->expected)
+	                          : (c->delta < 0 ? -INFINITY : INFINITY);
+}
+
 static enum pb_status detect(struct build *b, struct pb_error *err)
 {
 	struct pb_profile *p = b->p;
@@ -1197,28 +1297,30 @@ static enum pb_status detect(struct build *b, struct pb_error *err)
 			memset(&pc, 0, sizeof(pc));
 			pc.series = s;
 			pc.change = ch[k];
-			size_t a = ch[k].start, e = ch[k].end < ps->n ? ch[k].end : ps->n - 1;
+			measure_change(ps, &pc.change, k + 1 < nch ? ch[k + 1].start : ps->n);
+			const struct pb_change *h = &pc.change;
+			size_t a = h->start, e = h->end;
 			double q = 0, c = 0, ex = 0;
 			for (size_t d = a; d <= e; d++) {
 				q += ps->points[d].v;
 				c += ps->cost[d];
-				ex += ps->points[d].v - ch[k].expected;
+				ex += ps->points[d].v - h->expected;
 			}
 			if (!(q > 0)) { /* a drop to nothing: the price before it */
 				q = c = 0;
-				for (size_t d = ch[k].base_from; d < ch[k].base_to && d < ps->n; d++) {
+				for (size_t d = h->base_from; d < h->base_to && d < ps->n; d++) {
 					q += ps->points[d].v;
 					c += ps->cost[d];
 				}
 			}
 			pc.price = q > 0 ? c / q : 0;
-			pc.cost_delta = ch[k].delta * pc.price;
+			pc.cost_delta = h->delta * pc.price;
 			pc.excess = ex;
 			pc.excess_cost = ex * pc.price;
 			if (fabs(pc.cost_delta) < o->min_cost_per_day)
 				continue;
 			pb__day_format(b->d0 + (int64_t)a, pc.start);
-			pb__day_format(b->d0 + (int64_t)ch[k].detected, pc.detected);
+			pb__day_format(b->d0 + (int64_t)h->detected, pc.detected);
 			pb__day_format(b->d0 + (int64_t)e, pc.end);
 			pc.ongoing = e + 1 >= ps->n;
 			if ((st = explain(b, idx + start[s], start[s + 1] - start[s], &pc, err)))
@@ -1646,8 +1748,13 @@ enum pb_status pb_profile_chart_series(const struct pb_profile *p, size_t series
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	size_t k = 0;
 	for (size_t i = 0; i < p->nchanges; i++)
-		if (p->changes[i].series == series)
-			ch[k++] = p->changes[i].change;
+		if (p->changes[i].series == series) {
+			ch[k] = p->changes[i].change;
+			/* the chart draws a closed change's mean; show the level reached,
+			 * the ACTUAL/DAY of the table */
+			ch[k].event_mean = ch[k].actual;
+			k++;
+		}
 	/* in time order, as the chart draws them */
 	for (size_t i = 1; i < k; i++)
 		for (size_t j = i; j > 0 && ch[j].start < ch[j - 1].start; j--) {
