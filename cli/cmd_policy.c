@@ -8,7 +8,7 @@
 
 static const char usage_text[] =
 	"usage: probity policy check FILE...\n"
-	"       probity policy sql [--dialect D] [--at DATE] FILE\n"
+	"       probity policy sql [--dialect D] [--at DATE] [--by account|customer] FILE\n"
 	"       probity policy tables [--dialect D] [--usage] [WS]\n"
 	"\n"
 	"Policy files say, in YAML, what a breach of the acceptable-use policy looks\n"
@@ -23,21 +23,28 @@ static const char usage_text[] =
 	"           probity_region, probity_unit, probity_capability. The query gives\n"
 	"           one row per billing account and indicator (entity, kind, name,\n"
 	"           period, figure, infinite, fired, severity) and one per matched\n"
-	"           rule: the same findings as 'probity scan --all'.\n"
+	"           rule: the same findings as 'probity scan --all'. With --by\n"
+	"           customer, one row per customer of the table probity_customer\n"
+	"           instead: the same findings as 'probity scan' (every customer).\n"
 	"  tables   print the DDL of those tables and the rows of the catalog tables\n"
 	"           (with WS: the capability of every service/meter/category seen in\n"
-	"           it; with --usage, also WS's daily aggregates as FOCUS rows)\n"
+	"           it, and its customers as probity_customer rows; with --usage,\n"
+	"           also WS's daily aggregates as FOCUS rows)\n"
 	"\n"
 	"options:\n"
 	"  -d, --dialect D   sqlite, postgresql, duckdb, trino or spark (default sqlite)\n"
 	"      --at DATE     scan date YYYY-MM-DD; windows end the day before (default:\n"
 	"                    today, UTC)\n"
+	"  -b, --by E        sql: evaluate per 'account' (billing account, the default)\n"
+	"                    or per 'customer' (rows mapped by probity_customer)\n"
 	"  -u, --usage       tables: include the workspace's usage rows\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"examples:\n"
 	"  probity policy check policies/*.yaml\n"
-	"  probity policy sql --dialect postgresql --at 2026-11-01 policies/no-mass-surveillance.yaml\n";
+	"  probity policy sql --dialect postgresql --at 2026-11-01 policies/no-mass-surveillance.yaml\n"
+	"  probity policy sql --dialect postgresql --by customer policies/no-mass-surveillance.yaml\n"
+	"  probity policy tables --dialect postgresql review > tables.sql\n";
 
 static int load_cat(struct pb_catalog **cat, char *dir, size_t cap)
 {
@@ -80,11 +87,14 @@ int cmd_policy(int argc, char **argv)
 		{ "dialect", required_argument, NULL, 'd' },
 		{ "at", required_argument, NULL, 'T' },
 		{ "usage", no_argument, NULL, 'u' },
+		{ "by", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum pb_sql_dialect d = PB_SQL_SQLITE;
 	const char *at = NULL;
+	enum pb_sql_entity by = PB_SQL_BY_ACCOUNT;
+	bool by_set = false;
 	bool usage = false;
 	int c;
 	cli_getopt_reset();
@@ -99,7 +109,7 @@ int cmd_policy(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "d:uh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:ub:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (!pb_sql_dialect_parse(optarg, &d))
@@ -112,12 +122,24 @@ int cmd_policy(int argc, char **argv)
 		case 'u':
 			usage = true;
 			break;
+		case 'b':
+			if (!strcmp(optarg, "account") || !strcmp(optarg, "accounts"))
+				by = PB_SQL_BY_ACCOUNT;
+			else if (!strcmp(optarg, "customer") || !strcmp(optarg, "customers"))
+				by = PB_SQL_BY_CUSTOMER;
+			else
+				return cli_usage("policy", "--by expects 'account' or 'customer', not '%s'",
+				                 optarg);
+			by_set = true;
+			break;
 		case 'h':
 			return cli_help(usage_text);
 		default:
 			return cli_usage("policy", "unknown option");
 		}
 	}
+	if (by_set && strcmp(sub, "sql"))
+		return cli_usage("policy", "--by applies to 'policy sql' only");
 	if (!strcmp(sub, "check")) {
 		if (optind >= argc)
 			return cli_usage("policy", "check expects one or more policy files");
@@ -142,7 +164,7 @@ int cmd_policy(int argc, char **argv)
 			return rc;
 		struct pb_policy *p = NULL;
 		char *sql = NULL;
-		if (pb_policy_load(argv[optind], cat, &p, &err) || pb_policy_sql(p, d, day, &sql, &err))
+		if (pb_policy_load(argv[optind], cat, &p, &err) || pb_policy_sql_by(p, d, day, by, &sql, &err))
 			rc = cli_fail(&err);
 		else
 			fputs(sql, stdout);

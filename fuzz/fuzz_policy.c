@@ -23,10 +23,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	for (int d = 0; d < PB_SQL_DIALECT_COUNT; d++) {
-		char *sql = NULL;
-		if (pb_policy_sql(p, (enum pb_sql_dialect)d, 20000, &sql, &err) || !sql)
-			abort();
-		free(sql);
+		for (int by = 0; by < 2; by++) {
+			char *sql = NULL;
+			if (pb_policy_sql_by(p, (enum pb_sql_dialect)d, 20000, (enum pb_sql_entity)by, &sql,
+			                     &err) ||
+			    !sql)
+				abort();
+			free(sql);
+		}
 	}
 	pb_policy_free(p);
 	return 0;

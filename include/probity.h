@@ -858,17 +858,33 @@ const char *pb_sql_dialect_name(enum pb_sql_dialect d);
  * focus_cost_and_usage and the catalog tables (docs/policy.md), for a scan at
  * day at_day. The query returns one row per billing account and indicator,
  * and one per matched rule: (entity, kind, name, period, figure, infinite,
- * fired, severity). *out is a heap string (free()). */
+ * fired, severity), as 'probity scan --all'. *out is a heap string (free()).
+ * Same as pb_policy_sql_by(p, d, at_day, PB_SQL_BY_ACCOUNT, out, err). */
 enum pb_status pb_policy_sql(const struct pb_policy *p, enum pb_sql_dialect d, int64_t at_day,
                              char **out, struct pb_error *err);
 
+/* What the compiled SQL evaluates the indicators for. */
+enum pb_sql_entity {
+	PB_SQL_BY_ACCOUNT = 0, /* every BillingAccountId of focus_cost_and_usage */
+	PB_SQL_BY_CUSTOMER,    /* every customer of the table probity_customer */
+};
+/* As pb_policy_sql, with entity by: by customer, a usage row belongs to the
+ * customer owning its whole billing account, else to the one owning its
+ * sub-account (table probity_customer), else to nobody (it then counts only
+ * in the totals of share-of-region), as in the native per-customer scan; the
+ * entity column holds the customer's name. */
+enum pb_status pb_policy_sql_by(const struct pb_policy *p, enum pb_sql_dialect d, int64_t at_day,
+                                enum pb_sql_entity by, char **out, struct pb_error *err);
+
 /* Writes, for dialect d, the DDL of the tables the compiled SQL reads and the
  * rows of the catalog tables (regions and their spellings, units, and the
- * capability of each service, meter and category triple seen in ws); with
+ * capability of each service, meter and category triple seen in ws), and
+ * ws's customers as probity_customer rows (one per billing account or
+ * sub-account a customer owns); with
  * with_usage, also the workspace's daily aggregates as focus_cost_and_usage
  * rows. Region and unit spellings are read from the catalog files in
  * catalog_dir and resolved through cat. ws may be NULL (then no capability
- * triples and no usage). */
+ * triples, no customers and no usage). */
 enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *cat,
                                     const char *catalog_dir, enum pb_sql_dialect d,
                                     bool with_usage, FILE *f, struct pb_error *err);

@@ -9,6 +9,11 @@
  * flags. Day and month numbers are integers, so windows need no date
  * arithmetic in any dialect; only the few expressions in struct dialect
  * differ.
+ *
+ * The entity is the billing account, or (by customer) the customer that
+ * owns the row in probity_customer: the owner of its whole billing account,
+ * else the owner of its sub-account, as the native scan maps rows. Rows of
+ * no customer still count in the totals of share-of-region.
  */
 #include "policy.h"
 #include "catalog.h"
@@ -199,7 +204,7 @@ static void expr_sql(struct pb_buf *b, const struct pb_policy *p, const struct p
 }
 
 static void indicator_sql(struct pb_buf *b, enum pb_sql_dialect dd, const struct pb_policy *p,
-                          size_t k, int64_t at)
+                          size_t k, int64_t at, bool bycust)
 {
 	const struct dialect *d = &dialects[dd];
 	const struct pb__indicator *ind = &p->ind[k];
@@ -219,13 +224,16 @@ static void indicator_sql(struct pb_buf *b, enum pb_sql_dialect dd, const struct
 	for (int w = 0; w < (growth ? 2 : 1); w++) {
 		if (w)
 			pb__buf_adds(b, "\n  UNION ALL\n");
-		pb__buf_printf(b, "  SELECT account AS entity, %s AS p, %s AS grp, mn AS sub, %s AS cur, "
+		pb__buf_printf(b, "  SELECT %s AS entity, %s AS p, %s AS grp, mn AS sub, %s AS cur, "
 		               "%s AS prev FROM u",
-		               every ? (w ? "mn + 1" : "mn") : "0", grpx, w ? "0" : meas_u[ind->measure],
-		               w ? meas_u[ind->measure] : "0");
+		               bycust ? "entity" : "account", every ? (w ? "mn + 1" : "mn") : "0", grpx,
+		               w ? "0" : meas_u[ind->measure], w ? meas_u[ind->measure] : "0");
 		if (every)
 			pb__buf_adds(b, " CROSS JOIN bounds");
 		pb__buf_printf(b, " WHERE 1 = 1");
+		/* rows of no customer matter only to the totals of shares */
+		if (bycust && ind->agg != PB_AGG_SHARE)
+			pb__buf_adds(b, " AND entity IS NOT NULL");
 		sel_pred(b, d, ind);
 		if (grp)
 			pb__buf_printf(b, " AND %s IS NOT NULL", grp);
@@ -335,8 +343,17 @@ static void indicator_sql(struct pb_buf *b, enum pb_sql_dialect dd, const struct
 enum pb_status pb_policy_sql(const struct pb_policy *p, enum pb_sql_dialect dd, int64_t at,
                              char **out, struct pb_error *err)
 {
+	return pb_policy_sql_by(p, dd, at, PB_SQL_BY_ACCOUNT, out, err);
+}
+
+enum pb_status pb_policy_sql_by(const struct pb_policy *p, enum pb_sql_dialect dd, int64_t at,
+                                enum pb_sql_entity by, char **out, struct pb_error *err)
+{
 	if (dd >= PB_SQL_DIALECT_COUNT)
 		return pb__err(err, PB_EINVAL, "unknown SQL dialect");
+	if (by != PB_SQL_BY_ACCOUNT && by != PB_SQL_BY_CUSTOMER)
+		return pb__err(err, PB_EINVAL, "unknown SQL entity (by account or by customer)");
+	bool bycust = by == PB_SQL_BY_CUSTOMER;
 	const struct dialect *d = &dialects[dd];
 	struct pb_buf b;
 	char atb[16];
@@ -346,13 +363,21 @@ enum pb_status pb_policy_sql(const struct pb_policy *p, enum pb_sql_dialect dd, 
 	pb__buf_init(&b, 64u << 20);
 	for (size_t k = 0; k < p->nind; k++)
 		every |= !p->ind[k].when && p->ind[k].window == PB_WIN_EVERY_MONTH;
-	pb__buf_printf(&b, "-- probity policy '%s' (sha256 %s), compiled for %s, scan at %s\n"
-	               "-- Reads focus_cost_and_usage and the catalog tables probity_region,\n"
-	               "-- probity_unit and probity_capability (docs/policy.md). One row per billing\n"
-	               "-- account and indicator, and one per matched rule.\n",
+	pb__buf_printf(&b, "-- probity policy '%s' (sha256 %s), compiled for %s, scan at %s\n",
 	               p->name, p->sha256, d->name, atb);
+	if (bycust)
+		pb__buf_adds(&b, "-- Reads focus_cost_and_usage, the customers in probity_customer and the\n"
+		                 "-- catalog tables probity_region, probity_unit and probity_capability\n"
+		                 "-- (docs/policy.md). One row per customer and indicator, and one per\n"
+		                 "-- matched rule.\n");
+	else
+		pb__buf_adds(&b, "-- Reads focus_cost_and_usage and the catalog tables probity_region,\n"
+		                 "-- probity_unit and probity_capability (docs/policy.md). One row per billing\n"
+		                 "-- account and indicator, and one per matched rule.\n");
 	pb__buf_printf(&b, "WITH %su AS (\n  SELECT f.BillingAccountId AS account, ",
 	               d->recursive && every ? "RECURSIVE " : "");
+	if (bycust)
+		pb__buf_adds(&b, "coalesce(cb.customer, cs.customer) AS entity, ");
 	day_expr(&b, dd, "f.ChargePeriodStart");
 	pb__buf_adds(&b, " AS dn, ");
 	month_expr(&b, dd, "f.ChargePeriodStart");
@@ -372,10 +397,21 @@ enum pb_status pb_policy_sql(const struct pb_policy *p, enum pb_sql_dialect dd, 
 	               "  LEFT JOIN probity_unit un ON un.spelling = lower(f.ConsumedUnit)\n"
 	               "  LEFT JOIN probity_capability cap ON cap.service_name = f.ServiceName AND "
 	               "cap.sku_meter = coalesce(f.SkuMeter, '') AND cap.category = "
-	               "coalesce(f.ServiceCategory, '')\n)",
+	               "coalesce(f.ServiceCategory, '')",
 	               d->num, d->num, d->num, d->num, d->num, d->num);
-	pb__buf_adds(&b, ",\nent AS (SELECT DISTINCT BillingAccountId AS entity FROM "
-	                 "focus_cost_and_usage)");
+	if (bycust) /* one owner per account, should the table list one twice */
+		pb__buf_adds(&b, "\n  LEFT JOIN (SELECT billing_account_id, min(customer) AS customer FROM "
+		                 "probity_customer WHERE sub_account_id IS NULL GROUP BY "
+		                 "billing_account_id) cb ON cb.billing_account_id = f.BillingAccountId\n"
+		                 "  LEFT JOIN (SELECT sub_account_id, min(customer) AS customer FROM "
+		                 "probity_customer WHERE sub_account_id IS NOT NULL GROUP BY "
+		                 "sub_account_id) cs ON cs.sub_account_id = f.SubAccountId");
+	pb__buf_adds(&b, "\n)");
+	if (bycust)
+		pb__buf_adds(&b, ",\nent AS (SELECT DISTINCT customer AS entity FROM probity_customer)");
+	else
+		pb__buf_adds(&b, ",\nent AS (SELECT DISTINCT BillingAccountId AS entity FROM "
+		                 "focus_cost_and_usage)");
 	pb__buf_adds(&b, ",\nbounds AS (SELECT min(mn) AS m0 FROM u)");
 	if (every) {
 		switch (dd) {
@@ -409,7 +445,7 @@ enum pb_status pb_policy_sql(const struct pb_policy *p, enum pb_sql_dialect dd, 
 	for (size_t k = 0; k < p->nind; k++) {
 		if (p->ind[k].when)
 			continue;
-		indicator_sql(&b, dd, p, k, at);
+		indicator_sql(&b, dd, p, k, at, bycust);
 	}
 	/* all measuring indicators */
 	pb__buf_adds(&b, ",\nind AS (");
@@ -664,8 +700,11 @@ enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *c
 	           "BIGINT);\n"
 	           "DROP TABLE IF EXISTS probity_capability;\n"
 	           "CREATE TABLE probity_capability (service_name %s, sku_meter %s, category %s, "
-	           "capability %s);\n",
-	           tx, tx, tx, tx, tx, nm, tx, tx, tx, tx);
+	           "capability %s);\n"
+	           "DROP TABLE IF EXISTS probity_customer;\n"
+	           "CREATE TABLE probity_customer (customer %s, billing_account_id %s, "
+	           "sub_account_id %s);\n",
+	           tx, tx, tx, tx, tx, nm, tx, tx, tx, tx, tx, tx, tx);
 	if (catalog_dir) {
 		static const int rcols[] = { 1, 2, 4 }, scols[] = { 0, 1, 2 };
 		t.table = "probity_region";
@@ -706,6 +745,33 @@ enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *c
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			pb__buf_reset(&t.b);
 			for (int i = 0; i < 4; i++) {
+				if (i)
+					pb__buf_adds(&t.b, ", ");
+				tw_lit(&t, (const char *)sqlite3_column_text(q, i));
+			}
+			tw_row(&t, t.b.data);
+		}
+		sqlite3_finalize(q);
+		q = NULL;
+		tw_end(&t);
+		/* customers: a whole billing account (no sub-account), or a
+		 * sub-account with the billing account the exports bill it under
+		 * when there is exactly one (for reference: the SQL, like the native
+		 * scan, matches a sub-account by its id alone) */
+		t.table = "probity_customer";
+		if ((st = pb__db_prepare(ws->db,
+		                         "SELECT c.name, CASE WHEN ca.kind = 'billing' THEN ca.account_id "
+		                         "ELSE (SELECT CASE WHEN count(DISTINCT a.billing_account_id) = 1 "
+		                         "THEN max(a.billing_account_id) END FROM account a WHERE a.kind = "
+		                         "'sub' AND a.account_id = ca.account_id) END, CASE WHEN ca.kind = "
+		                         "'sub' THEN ca.account_id END FROM customer c JOIN "
+		                         "customer_account ca ON ca.customer_id = c.id ORDER BY c.name, "
+		                         "ca.kind, ca.account_id",
+		                         &q, err)))
+			goto out;
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			pb__buf_reset(&t.b);
+			for (int i = 0; i < 3; i++) {
 				if (i)
 					pb__buf_adds(&t.b, ", ");
 				tw_lit(&t, (const char *)sqlite3_column_text(q, i));

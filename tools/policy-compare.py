@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """policy-compare.py NATIVE.json SQL.csv - compare the findings of
-'probity scan --all --json' with the rows of the compiled SQL (CSV with a
-header: entity, kind, name, period, figure, infinite, fired, severity).
+'probity scan --all --json' (per billing account) or 'probity scan --json'
+(per customer) with the rows of the compiled SQL ('policy sql --by account'
+or '--by customer'; CSV with a header: entity, kind, name, period, figure,
+infinite, fired, severity).
 
-Every (account, indicator) must agree on fired, infinite and period exactly,
+Both must have the same entities (accounts or customers, by name); every
+(entity, indicator) must agree on fired, infinite and period exactly,
 and on the figure within a relative 1e-9 (engines that sum in binary floating
 point); the matched rules must be the same. Prints the differences and exits
 1 when there are any; prints 'compared N' otherwise."""
@@ -60,7 +63,8 @@ def compare(native, sqlcsv):
         bad.append("rule %s only in %s" % (r, "native" if r in nrules else "sql"))
     if bad:
         return False, "; ".join(bad[:5]) + " (%d differences)" % len(bad)
-    return True, "compared %d indicator results, %d findings" % (len(nat), len(nrules))
+    return True, "compared %d indicator results of %d %s, %d findings" % (
+        len(nat), len(doc["results"]), doc.get("scope", "entities"), len(nrules))
 
 def main():
     # --pairs LIST: one "label native.json sql.csv" a line; prints PASS/FAIL lines

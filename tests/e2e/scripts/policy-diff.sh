@@ -1,32 +1,55 @@
 #!/bin/bash
 # policy-diff.sh - differential test of the policy engines: for every policy
-# of tests/data/policy/diff/ and two scan dates, the native scan's findings
-# (probity scan --all) equal those of the compiled SQL run on SQLite (sqlite3)
-# and on a real PostgreSQL server started here (Debian's postgresql, its own
-# cluster in $TMP on a private Unix socket, stopped at the end), both loaded
-# with the same rows (tests/data/policy/usage.csv, raw units and all).
+# of tests/data/policy/diff/ and policies/, two scan dates and both entities,
+# the native scan's findings (probity scan --all: per billing account;
+# probity scan: per customer) equal those of the compiled SQL (policy sql
+# --by account / --by customer) run on SQLite (sqlite3) and on a real
+# PostgreSQL server started here (Debian's postgresql, its own cluster in
+# $TMP on a private Unix socket, stopped at the end), both loaded with the
+# same rows (tests/data/policy/usage.csv, raw units and all) and the
+# workspace's customers (policy tables WS).
 . "$(dirname "$0")/../lib.sh"
 SCRIPT_NAME=policy-diff
 CMP="python3 $ROOT/tools/policy-compare.py"
 CSV=$DATA/policy/usage.csv
+# a billing account A9 in A1's regions and services (every other row of A1,
+# its sub-accounts renamed a9-...), so that customers share regions with
+# usage of no customer and their shares of a region are not all 1
+CSV9=$TMP/usage-a9.csv
+awk -F, 'NR == 1 || ($1 == "A1" && NR % 2 == 0)' "$CSV" | sed '2,$ s/^A1,a1-/A9,a9-/' > "$CSV9"
 WS=$TMP/ws
 DATES="2026-03-01 2025-09-15"
-"$PROBITY" init "$WS" >/dev/null && "$PROBITY" ingest -q "$WS" "$CSV" >/dev/null
-check "ingest the fixture" test -f "$WS/probity.db"
+# customers as 'probity customer add' defines them: whole billing accounts,
+# single sub-accounts, both, one without usage, and accounts of nobody (A3,
+# A4, A5, A1's a1-store, A9's a9-ai). Two are added before the usage, so
+# the workspace cannot see that sub-account a8 is under A8: the billing
+# account's owner gets its rows, in both engines.
+"$PROBITY" init "$WS" >/dev/null &&
+	"$PROBITY" customer add "$WS" "Early Whole" --account A8 >/dev/null &&
+	"$PROBITY" customer add "$WS" "Late Sub" --subaccount a8 >/dev/null &&
+	"$PROBITY" ingest -q "$WS" "$CSV" >/dev/null && "$PROBITY" ingest -q "$WS" "$CSV9" >/dev/null &&
+	"$PROBITY" customer add "$WS" "Whole Co" --account A2 --account A6 >/dev/null &&
+	"$PROBITY" customer add "$WS" "O'Brien Subs" --subaccount a1-ai >/dev/null &&
+	"$PROBITY" customer add "$WS" "Mixed" --account A7 --subaccount a9-store >/dev/null &&
+	"$PROBITY" customer add "$WS" "Ghost" --subaccount never-seen >/dev/null
+check "ingest the fixture, add the customers" test "$(sqlite3 "$WS/probity.db" 'SELECT count(*) FROM customer')" = 6
+NROWS=$(($(wc -l < "$CSV") + $(wc -l < "$CSV9") - 2))
 # the same workspace without its monthly totals: a read-only scan then reads
 # every day from usage_day, and must find exactly what the totals give
 WSD=$TMP/ws-days
 cp -r "$WS" "$WSD"
 sqlite3 "$WSD/probity.db" "DELETE FROM usage_month; DELETE FROM usage_month_source"
-check "monthly totals were built at ingest" test "$(sqlite3 "$WS/probity.db" 'SELECT count(*) FROM usage_month_source')" = 1
+check "monthly totals were built at ingest" test "$(sqlite3 "$WS/probity.db" 'SELECT count(*) FROM usage_month_source')" = 2
 
 # SQLite: the catalog tables, then the raw rows (empty fields are NULL)
 DB=$TMP/sqlite.db
 "$PROBITY" policy tables --dialect sqlite "$WS" > "$TMP/tables-sqlite.sql"
 sqlite3 "$DB" < "$TMP/tables-sqlite.sql"
 sqlite3 "$DB" ".import --csv --skip 1 $CSV focus_cost_and_usage" \
+	".import --csv --skip 1 $CSV9 focus_cost_and_usage" \
 	"UPDATE focus_cost_and_usage SET SubAccountId = NULLIF(SubAccountId, ''), SkuMeter = NULLIF(SkuMeter, '')"
-check "rows loaded into SQLite" test "$(sqlite3 "$DB" 'SELECT count(*) FROM focus_cost_and_usage')" = "$(($(wc -l < "$CSV") - 1))"
+check "rows loaded into SQLite" test "$(sqlite3 "$DB" 'SELECT count(*) FROM focus_cost_and_usage')" = "$NROWS"
+check "customers loaded into SQLite" test "$(sqlite3 "$DB" 'SELECT count(*), count(DISTINCT customer), count(sub_account_id) FROM probity_customer')" = "8|6|4"
 
 # PostgreSQL: a private cluster, when the server is installed
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -50,8 +73,10 @@ if [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ]; then
 		"$PROBITY" policy tables --dialect postgresql "$WS" > "$TMP/tables-pg.sql"
 		$PG < "$TMP/tables-pg.sql" >"$TMP/pgload.log" 2>&1 &&
 			$PG -c "\\copy focus_cost_and_usage FROM STDIN WITH (FORMAT csv, HEADER true)" < "$CSV" \
+				>>"$TMP/pgload.log" 2>&1 &&
+			$PG -c "\\copy focus_cost_and_usage FROM STDIN WITH (FORMAT csv, HEADER true)" < "$CSV9" \
 				>>"$TMP/pgload.log" 2>&1
-		check "rows loaded into PostgreSQL" test "$($PG -At -c 'SELECT count(*) FROM focus_cost_and_usage')" = "$(($(wc -l < "$CSV") - 1))"
+		check "rows loaded into PostgreSQL" test "$($PG -At -c 'SELECT count(*) FROM focus_cost_and_usage')" = "$NROWS"
 	else
 		fail "cannot start PostgreSQL: $(tail -3 "$TMP/initdb.log" "$TMP/pgstart.log" "$PGDIR/log" 2>/dev/null)"
 		PG=""
@@ -65,26 +90,30 @@ n=0
 for pol in "$DATA"/policy/diff/*.yaml "$ROOT"/policies/*.yaml; do
 	name=$(basename "$pol" .yaml)
 	for at in $DATES; do
-		n=$((n + 1))
-		o=$TMP/out-$name-$at
-		"$PROBITY" scan -n --all --json --at "$at" "$WS" "$pol" > "$o.json" ||
-			{ fail "$name at $at: native scan failed"; continue; }
-		"$PROBITY" scan -n --all --json --at "$at" "$WSD" "$pol" > "$o.days.json"
-		check "$name at $at: monthly totals and daily rows give the same scan" cmp -s "$o.json" "$o.days.json"
-		"$PROBITY" policy sql --dialect sqlite --at "$at" "$pol" > "$o.sqlite.sql"
-		if sqlite3 -csv -header "$DB" < "$o.sqlite.sql" > "$o.sqlite.csv" 2>"$o.sqlite.err"; then
-			echo "$name@$at/sqlite $o.json $o.sqlite.csv" >> "$TMP/pairs"
-		else
-			fail "$name at $at: SQLite failed: $(head -3 "$o.sqlite.err")"
-		fi
-		if [ -n "$PG" ]; then
-			"$PROBITY" policy sql --dialect postgresql --at "$at" "$pol" > "$o.pg.sql"
-			if $PG --csv < "$o.pg.sql" > "$o.pg.csv" 2>"$o.pg.err"; then
-				echo "$name@$at/postgresql $o.json $o.pg.csv" >> "$TMP/pairs"
+		for by in account customer; do
+			n=$((n + 1))
+			o=$TMP/out-$name-$at-$by
+			scope=--all
+			[ "$by" = customer ] && scope=""
+			"$PROBITY" scan -n $scope --json --at "$at" "$WS" "$pol" > "$o.json" ||
+				{ fail "$name at $at by $by: native scan failed"; continue; }
+			"$PROBITY" scan -n $scope --json --at "$at" "$WSD" "$pol" > "$o.days.json"
+			check "$name at $at by $by: monthly totals and daily rows give the same scan" cmp -s "$o.json" "$o.days.json"
+			"$PROBITY" policy sql --dialect sqlite --by "$by" --at "$at" "$pol" > "$o.sqlite.sql"
+			if sqlite3 -csv -header "$DB" < "$o.sqlite.sql" > "$o.sqlite.csv" 2>"$o.sqlite.err"; then
+				echo "$name@$at/$by/sqlite $o.json $o.sqlite.csv" >> "$TMP/pairs"
 			else
-				fail "$name at $at: PostgreSQL failed: $(head -3 "$o.pg.err")"
+				fail "$name at $at by $by: SQLite failed: $(head -3 "$o.sqlite.err")"
 			fi
-		fi
+			if [ -n "$PG" ]; then
+				"$PROBITY" policy sql --dialect postgresql --by "$by" --at "$at" "$pol" > "$o.pg.sql"
+				if $PG --csv < "$o.pg.sql" > "$o.pg.csv" 2>"$o.pg.err"; then
+					echo "$name@$at/$by/postgresql $o.json $o.pg.csv" >> "$TMP/pairs"
+				else
+					fail "$name at $at by $by: PostgreSQL failed: $(head -3 "$o.pg.err")"
+				fi
+			fi
+		done
 	done
 done
 # one comparison run for all pairs (fired, infinite and period exact; figures
@@ -93,7 +122,7 @@ while read -r verdict rest; do
 	if [ "$verdict" = PASS ]; then ok; else fail "$rest"; fi
 done < <($CMP --pairs "$TMP/pairs")
 check "every pair compared" test "$(wc -l < "$TMP/pairs")" -ge "$n"
-check "at least 30 policies ran" test "$n" -ge 60
+check "at least 30 policies ran, at two dates, by account and by customer" test "$n" -ge 120
 if [ -n "$PG" ]; then
 	$AS "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1 ||
 		kill "$(head -1 "$PGDIR/data/postmaster.pid")" 2>/dev/null
