@@ -573,6 +573,28 @@ static void tw_lit(struct tw *t, const char *s)
 		lit(&t->b, t->d, s);
 }
 
+/* Writes table t->table from a query of ncols text columns, each a literal. */
+static enum pb_status tw_query(struct tw *t, sqlite3 *db, const char *sql, int ncols,
+                               struct pb_error *err)
+{
+	sqlite3_stmt *q;
+	enum pb_status st = pb__db_prepare(db, sql, &q, err);
+	if (st)
+		return st;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		pb__buf_reset(&t->b);
+		for (int i = 0; i < ncols; i++) {
+			if (i)
+				pb__buf_adds(&t->b, ", ");
+			tw_lit(t, (const char *)sqlite3_column_text(q, i));
+		}
+		tw_row(t, t->b.data);
+	}
+	sqlite3_finalize(q);
+	tw_end(t);
+	return PB_OK;
+}
+
 static void region_row(struct tw *t, const struct pb_catalog *cat, const char *spelling)
 {
 	const struct pb_region *r = pb_catalog_region(cat, pb__cstr(spelling));
@@ -736,51 +758,27 @@ enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *c
 	tw_end(&t);
 	if (ws) {
 		t.table = "probity_capability";
-		if ((st = pb__db_prepare(ws->db,
-		                         "SELECT DISTINCT service, coalesce(sku_meter, ''), "
-		                         "coalesce(category, ''), capability FROM usage WHERE capability IS "
-		                         "NOT NULL ORDER BY 1, 2, 3",
-		                         &q, err)))
+		if ((st = tw_query(&t, ws->db,
+		                   "SELECT DISTINCT service, coalesce(sku_meter, ''), "
+		                   "coalesce(category, ''), capability FROM usage WHERE capability IS "
+		                   "NOT NULL ORDER BY 1, 2, 3",
+		                   4, err)))
 			goto out;
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			pb__buf_reset(&t.b);
-			for (int i = 0; i < 4; i++) {
-				if (i)
-					pb__buf_adds(&t.b, ", ");
-				tw_lit(&t, (const char *)sqlite3_column_text(q, i));
-			}
-			tw_row(&t, t.b.data);
-		}
-		sqlite3_finalize(q);
-		q = NULL;
-		tw_end(&t);
 		/* customers: a whole billing account (no sub-account), or a
 		 * sub-account with the billing account the exports bill it under
 		 * when there is exactly one (for reference: the SQL, like the native
 		 * scan, matches a sub-account by its id alone) */
 		t.table = "probity_customer";
-		if ((st = pb__db_prepare(ws->db,
-		                         "SELECT c.name, CASE WHEN ca.kind = 'billing' THEN ca.account_id "
-		                         "ELSE (SELECT CASE WHEN count(DISTINCT a.billing_account_id) = 1 "
-		                         "THEN max(a.billing_account_id) END FROM account a WHERE a.kind = "
-		                         "'sub' AND a.account_id = ca.account_id) END, CASE WHEN ca.kind = "
-		                         "'sub' THEN ca.account_id END FROM customer c JOIN "
-		                         "customer_account ca ON ca.customer_id = c.id ORDER BY c.name, "
-		                         "ca.kind, ca.account_id",
-		                         &q, err)))
+		if ((st = tw_query(&t, ws->db,
+		                   "SELECT c.name, CASE WHEN ca.kind = 'billing' THEN ca.account_id "
+		                   "ELSE (SELECT CASE WHEN count(DISTINCT a.billing_account_id) = 1 "
+		                   "THEN max(a.billing_account_id) END FROM account a WHERE a.kind = "
+		                   "'sub' AND a.account_id = ca.account_id) END, CASE WHEN ca.kind = "
+		                   "'sub' THEN ca.account_id END FROM customer c JOIN "
+		                   "customer_account ca ON ca.customer_id = c.id ORDER BY c.name, "
+		                   "ca.kind, ca.account_id",
+		                   3, err)))
 			goto out;
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			pb__buf_reset(&t.b);
-			for (int i = 0; i < 3; i++) {
-				if (i)
-					pb__buf_adds(&t.b, ", ");
-				tw_lit(&t, (const char *)sqlite3_column_text(q, i));
-			}
-			tw_row(&t, t.b.data);
-		}
-		sqlite3_finalize(q);
-		q = NULL;
-		tw_end(&t);
 	}
 	if (ws && with_usage) {
 		t.table = "focus_cost_and_usage";
