@@ -7,6 +7,9 @@
 #           instance with as many workers as probity: a process of its own,
 #           like probity (the in-process peer saves a process hop; this
 #           tells that cost from probity's own)
+#  gateway-unix: the gateway chain with both deciders on Unix sockets,
+#           probity as a one-worker sidecar (the deployment docs/gateways.md
+#           recommends) against nginx deciding in the same instance
 # Each figure: 3 runs (RUNS) of `timeout 20 wrk -t2 -c50 -d10s --latency`
 # (DUR) after a warm-up, alternating the two sides; a deny case is run too,
 # so the check is known to be consulted. Beside each figure, the CPU time the
@@ -33,6 +36,9 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 PP=$(port); NP=$(port); GP=$(port); GD=$(port); UP=$(port); SD=$(port)
 $P serve "$T/ws" --listen 127.0.0.1:$PP --workers "$W" --quiet 2>"$T/serve.err" &
 SPID=$!
+# the sidecar form: one worker on a Unix socket (docs/gateways.md)
+$P serve "$T/ws" --listen "unix:$T/p.sock" --workers 1 --quiet 2>"$T/serve-unix.err" &
+UPID=$!
 USER_LINE=""; [ "$(id -u)" = 0 ] && USER_LINE="user root;"
 cat >"$T/ng/nginx.conf" <<NG
 $USER_LINE
@@ -48,14 +54,25 @@ http {
   upstream ngdecider { server 127.0.0.1:$GD; keepalive 64; }
   upstream up { server 127.0.0.1:$UP; keepalive 64; }
   upstream sepdecider { server 127.0.0.1:$SD; keepalive 64; }
+  upstream probity_unix { server unix:$T/p.sock; keepalive 64; }
+  upstream ngdecider_unix { server unix:$T/g.sock; keepalive 64; }
   server { listen 127.0.0.1:$NP; location / { return 204; } }
   server { listen 127.0.0.1:$GD; location / { return 204; } }
+  server { listen unix:$T/g.sock; location / { return 204; } }
   server { listen 127.0.0.1:$UP; location / { return 200 "ok\n"; } }
   server {
     listen 127.0.0.1:$GP;
     location /p/ { auth_request /_pb; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://up; }
     location /n/ { auth_request /_ng; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://up; }
     location /s/ { auth_request /_sd; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://up; }
+    location /pu/ { auth_request /_pbu; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://up; }
+    location /nu/ { auth_request /_ngu; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://up; }
+    location = /_pbu { internal; proxy_pass http://probity_unix/v1/authz; proxy_http_version 1.1;
+      proxy_set_header Connection ""; proxy_pass_request_body off; proxy_set_header Content-Length "";
+      proxy_set_header X-Probity-Account \$http_x_tenant; proxy_set_header X-Probity-Service \$http_x_service;
+      proxy_set_header X-Probity-Region westeurope; }
+    location = /_ngu { internal; proxy_pass http://ngdecider_unix/; proxy_http_version 1.1;
+      proxy_set_header Connection ""; proxy_pass_request_body off; proxy_set_header Content-Length ""; }
     location = /_pb { internal; proxy_pass http://probity/v1/authz; proxy_http_version 1.1;
       proxy_set_header Connection ""; proxy_pass_request_body off; proxy_set_header Content-Length "";
       proxy_set_header X-Probity-Account \$http_x_tenant; proxy_set_header X-Probity-Service \$http_x_service;
@@ -83,9 +100,13 @@ http {
 NG
 nginx -p "$T/ng" -c "$T/ng/nginx.conf" -e "$T/ng/logs/error.log"
 nginx -p "$T/sd" -c "$T/sd/nginx.conf" -e "$T/sd/logs/error.log"
-cleanup() { kill $SPID 2>/dev/null || true; kill "$(cat "$T/ng/nginx.pid")" "$(cat "$T/sd/nginx.pid")" 2>/dev/null || true; sleep 0.3; rm -rf "$T"; }
+cleanup() { kill $SPID $UPID 2>/dev/null || true; kill "$(cat "$T/ng/nginx.pid")" "$(cat "$T/sd/nginx.pid")" 2>/dev/null || true; sleep 0.3; rm -rf "$T"; }
 trap cleanup EXIT
-sleep 0.5
+# wait (5 s at most) until both probity servers answer
+for i in $(seq 50); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:$PP/v1/authz)" != 000 ] && [ -S "$T/p.sock" ] && break
+	sleep 0.1
+done
 HA=(-H 'X-Probity-Account: IMOD-7F3A' -H 'X-Probity-Service: Key Vault' -H 'X-Probity-Region: westeurope')
 HD=(-H 'X-Probity-Account: IMOD-7F3A' -H 'X-Probity-Service: Storage Accounts' -H 'X-Probity-Region: westeurope')
 test "$(curl -s -o /dev/null -w '%{http_code}' "${HD[@]}" 127.0.0.1:$PP/v1/authz)" = 403
@@ -94,6 +115,9 @@ test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Tenant: OTHER' -H 'X-Servic
 # the gateway consults probity: the flagged customer's storage is cut, Key Vault kept
 test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Tenant: IMOD-7F3A' -H 'X-Service: Storage Accounts' 127.0.0.1:$GP/p/x)" = 403
 test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Tenant: IMOD-7F3A' -H 'X-Service: Key Vault' 127.0.0.1:$GP/p/x)" = 200
+test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Tenant: IMOD-7F3A' -H 'X-Service: Storage Accounts' 127.0.0.1:$GP/pu/x)" = 403
+test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Tenant: IMOD-7F3A' -H 'X-Service: Key Vault' 127.0.0.1:$GP/pu/x)" = 200
+test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Tenant: OTHER' -H 'X-Service: Key Vault' 127.0.0.1:$GP/nu/x)" = 200
 run() { timeout 20 wrk -t2 -c50 -d${DUR:-10}s --latency "$@" 2>&1; }
 rps() { sed -nE 's/^Requests\/sec: +([0-9.]+)/\1/p'; }
 p99() { sed -nE 's/^ +99% +([0-9.]+)(us|ms|s)$/\1 \2/p' | awk '{v=$1; if($2=="ms")v*=1000; if($2=="s")v*=1e6; print v}'; }
@@ -135,6 +159,7 @@ compare direct-deny "$NG" "$SPID" "http://127.0.0.1:$NP/" -- "${HD[@]}" "http://
 G=(-H 'X-Tenant: OTHER' -H 'X-Service: Key Vault')
 compare gateway "$NG" "$NG $SPID" "${G[@]}" "http://127.0.0.1:$GP/n/x" -- "${G[@]}" "http://127.0.0.1:$GP/p/x"
 compare gateway-separate "$NG $SDP" "$NG $SPID" "${G[@]}" "http://127.0.0.1:$GP/s/x" -- "${G[@]}" "http://127.0.0.1:$GP/p/x"
+compare gateway-unix "$NG" "$NG $UPID" "${G[@]}" "http://127.0.0.1:$GP/nu/x" -- "${G[@]}" "http://127.0.0.1:$GP/pu/x"
 if [ "${CHAOS:-60}" != 0 ]; then
 	cleanup; trap - EXIT
 	bench/serve/chaos.sh "${CHAOS:-60}" "$W"
