@@ -12,8 +12,11 @@ static const char usage_text[] =
 	"                      [--json]\n"
 	"\n"
 	"Answers whether billing account A may use service NAME in region R, from the\n"
-	"entitlements in force in workspace WS (the latest version unless --version),\n"
-	"and says why: the plan, case, selector and entitlements version that decided.\n"
+	"entitlements in force in workspace WS, and says why: the plan, case, selector\n"
+	"and entitlements version that decided, and the time that version was in force.\n"
+	"The version is the latest; with --at, the one in force at TIME (the newest\n"
+	"published at or before it; none before the first: allow); --version N forces\n"
+	"one, and --at then only sets the time its rules' windows are evaluated at.\n"
 	"It compiles the same decision table that 'probity serve' answers from.\n"
 	"Exit status is 0 for allow and for deny; 1 when the question cannot be asked\n"
 	"(no workspace, no catalog), 2 for bad usage.\n"
@@ -31,20 +34,30 @@ static const char usage_text[] =
 	"  --region R         region id or any spelling the catalog knows (required)\n"
 	"  --capability C     the capability the call exercises (speech-to-text, ...)\n"
 	"  --sku-meter M      the SKU meter, to tell capabilities of one service apart\n"
-	"  --at TIME          decide at this ISO 8601 time (default: now); rules'\n"
-	"                     effective windows are evaluated at TIME\n"
-	"  --version N        use entitlements version N instead of the latest\n"
+	"  --at TIME          decide at this ISO 8601 time (default: now), from the\n"
+	"                     entitlements version in force then and its rules'\n"
+	"                     windows at TIME\n"
+	"  --version N        use entitlements version N (wins over the version --at\n"
+	"                     would choose; the answer says when N was not in force)\n"
 	"  --json             print the decision as one JSON object\n"
 	"  -h, --help         show this help\n"
 	"\n"
 	"example:\n"
 	"  probity decide review-2025 --account 7f3a-imod --service 'Storage Accounts' \\\n"
-	"      --region westeurope\n";
+	"      --region westeurope --at 2026-03-04T10:00:00Z\n";
 
 static struct pb_str sv(const char *s)
 {
 	struct pb_str v = { s, s ? strlen(s) : 0 };
 	return v;
+}
+
+/* "2026-03-01T09:12:00.123Z" for ms since the epoch, as versions record it */
+static void ms_text(int64_t ms, char *buf)
+{
+	char t[32];
+	pb__time_format(ms / 1000, t);
+	snprintf(buf, 40, "%.19s.%03dZ", t, (int)(ms % 1000));
 }
 
 int cmd_decide(int argc, char **argv)
@@ -109,11 +122,26 @@ int cmd_decide(int argc, char **argv)
 	rc = 1;
 	char catdir[4200];
 	snprintf(catdir, sizeof(catdir), "%s/catalog", cli_data_dir());
-	if (pb_catalog_load(catdir, &cat, &err) || pb_entitlements_load(ws, (int64_t)version, &e, &err) ||
-	    pb_decider_new(e, cat, &d, &err)) {
+	/* which version: --version forces one; else the one in force at --at;
+	 * else the latest */
+	enum pb_status st = version ? pb_entitlements_load(ws, (int64_t)version, &e, &err)
+	                    : at   ? pb_entitlements_load_at(ws, when, &e, &err)
+	                           : pb_entitlements_load(ws, 0, &e, &err);
+	int64_t until_ms = 0;
+	if (st || pb_entitlements_superseded_ms(ws, pb_entitlements_version(e), &until_ms, &err) ||
+	    pb_catalog_load(catdir, &cat, &err) || pb_decider_new(e, cat, &d, &err)) {
 		cli_fail(&err);
 		goto out;
 	}
+	int64_t vers = pb_entitlements_version(e), from_ms = pb_entitlements_created_ms(e);
+	const char *chosen = version ? "version" : at ? "at" : "latest";
+	/* in force at the request's time: published by the end of its second
+	 * and not superseded by then (version 0 from always) */
+	bool in_force = (vers == 0 || from_ms / 1000 <= when) && (until_ms == 0 || until_ms / 1000 > when);
+	char from_s[40], until_s[40], when_s[32];
+	ms_text(from_ms, from_s);
+	ms_text(until_ms, until_s);
+	pb__time_format(when, when_s);
 	struct pb_decide_request q = {
 		sv(acct), sv(sub), sv(svc), sv(region),
 		sv(capab), sv(meter), when,
@@ -122,17 +150,35 @@ int cmd_decide(int argc, char **argv)
 	pb_decide(d, &q, &r);
 	if (json) {
 		char buf[8192];
-		if (!pb_decision_json(&r, &q, NULL, buf, sizeof(buf))) {
+		size_t n = pb_decision_json(&r, &q, NULL, buf, sizeof(buf));
+		/* the server's object, plus which version answered and why */
+		char ent[320];
+		int m = snprintf(ent, sizeof(ent),
+		                 ",\"entitlements\":{\"version\":%lld,\"chosen_by\":\"%s\","
+		                 "\"in_force_from\":%s%s%s,\"in_force_until\":%s%s%s,\"in_force_at\":%s}}",
+		                 (long long)vers, chosen, vers ? "\"" : "", vers ? from_s : "null",
+		                 vers ? "\"" : "", until_ms ? "\"" : "", until_ms ? until_s : "null",
+		                 until_ms ? "\"" : "", in_force ? "true" : "false");
+		if (!n || buf[n - 1] != '}' || m < 0 || (size_t)m >= sizeof(ent) ||
+		    n - 1 + (size_t)m >= sizeof(buf)) {
 			cli_failf("decision too large to print");
 			goto out;
 		}
+		memcpy(buf + n - 1, ent, (size_t)m + 1);
 		printf("%s\n", buf);
 	} else {
 		char fl[160], sel[512];
 		printf("%s\n", r.allow ? "allow" : "deny");
 		switch (r.why) {
 		case PB_WHY_NO_RULES:
-			printf("reason: no rule in force names account '%s'\n", acct);
+			if (vers == 0 && at && until_ms)
+				printf("reason: no entitlements were in force at %s (the first version was "
+				       "published at %s)\n", when_s, until_s);
+			else if (vers == 0 && at)
+				printf("reason: no entitlements were in force at %s (none has been "
+				       "published)\n", when_s);
+			else
+				printf("reason: no rule in force names account '%s'\n", acct);
 			break;
 		case PB_WHY_NO_MATCH:
 			printf("reason: no rule in force for account '%s' applies to this request\n", acct);
@@ -158,7 +204,21 @@ int cmd_decide(int argc, char **argv)
 				printf("ignored: SKU meter '%s' names no capability of service '%s' "
 				       "(capability-ignored); decided on the service alone\n", meter, svc);
 		}
-		printf("entitlements: version %lld\n", (long long)r.version);
+		printf("entitlements: version %lld", (long long)vers);
+		if (vers == 0)
+			printf(", none published %s%s", until_ms ? "before " : "yet",
+			       until_ms ? until_s : "");
+		else
+			printf(", in force from %s %s%s", from_s, until_ms ? "to " : "until now (the latest)",
+			       until_ms ? until_s : "");
+		if (!strcmp(chosen, "at"))
+			printf("; the version in force at %s\n", when_s);
+		else if (!strcmp(chosen, "version"))
+			printf("; chosen by --version%s%s\n", in_force ? "" : ", not the version in force at ",
+			       in_force ? "" : when_s);
+		else
+			printf("; the latest%s%s\n", in_force ? "" : ", not the version in force at ",
+			       in_force ? "" : when_s);
 	}
 	rc = 0;
 out:

@@ -1586,6 +1586,19 @@ struct pb_entitlements;
 enum pb_status pb_entitlements_load(struct pb_ws *ws, int64_t version,
                                     struct pb_entitlements **out, struct pb_error *err);
 void pb_entitlements_free(struct pb_entitlements *e);
+/* Loads the version that was in force at time t (seconds since the epoch):
+ * the newest version published at or before t, by its publication time
+ * (pb_entitlements_created_ms; times are whole seconds, so a version
+ * published during the second t names counts). When no version had been
+ * published by t, the empty version 0 (everything allowed). Free with
+ * pb_entitlements_free. */
+enum pb_status pb_entitlements_load_at(struct pb_ws *ws, int64_t t,
+                                       struct pb_entitlements **out, struct pb_error *err);
+/* *ms gets the publication time (ms since the epoch) of version+1, the one
+ * that ended version's time in force; 0 when version is the latest. For
+ * version 0 that is when the first version was published. */
+enum pb_status pb_entitlements_superseded_ms(struct pb_ws *ws, int64_t version, int64_t *ms,
+                                             struct pb_error *err);
 /* The latest version number (0 when none); a cheap query for reloaders. */
 enum pb_status pb_entitlements_latest(struct pb_ws *ws, int64_t *version,
                                       struct pb_error *err);

@@ -661,8 +661,10 @@ fail:
 	return st;
 }
 
-enum pb_status pb_entitlements_load(struct pb_ws *ws, int64_t version,
-                                    struct pb_entitlements **out, struct pb_error *err)
+/* pb_entitlements_load, where version 0 is the latest when zero_is_latest and
+ * the empty version 0 otherwise (pb_entitlements_load_at before the first). */
+static enum pb_status load_version(struct pb_ws *ws, int64_t version, bool zero_is_latest,
+                                   struct pb_entitlements **out, struct pb_error *err)
 {
 	*out = NULL;
 	enum pb_status st = PB_OK;
@@ -679,7 +681,7 @@ enum pb_status pb_entitlements_load(struct pb_ws *ws, int64_t version,
 		             (long long)version);
 		goto fail;
 	}
-	if (version == 0 && (st = pb_entitlements_latest(ws, &version, err)))
+	if (version == 0 && zero_is_latest && (st = pb_entitlements_latest(ws, &version, err)))
 		goto fail;
 	if (version == 0) { /* nothing ever published: the empty version 0 */
 		pb__hex((const uint8_t *)"\xe3\xb0\xc4\x42\x98\xfc\x1c\x14\x9a\xfb\xf4\xc8\x99\x6f\xb9\x24"
@@ -796,5 +798,64 @@ fail:
 	sqlite3_finalize(qr);
 	pb__buf_release(&line);
 	pb_entitlements_free(e);
+	return st;
+}
+
+enum pb_status pb_entitlements_load(struct pb_ws *ws, int64_t version,
+                                    struct pb_entitlements **out, struct pb_error *err)
+{
+	return load_version(ws, version, true, out, err);
+}
+
+/* The first ms after the second t: a version published during the second t
+ * names counts as published at t (times are whole seconds everywhere else). */
+static int64_t second_end_ms(int64_t t)
+{
+	if (t >= INT64_MAX / 1000 - 1)
+		return INT64_MAX;
+	if (t <= INT64_MIN / 1000 + 1)
+		return INT64_MIN;
+	return (t + 1) * 1000;
+}
+
+enum pb_status pb_entitlements_load_at(struct pb_ws *ws, int64_t t, struct pb_entitlements **out,
+                                       struct pb_error *err)
+{
+	*out = NULL;
+	sqlite3_stmt *q = NULL;
+	enum pb_status st = pb__db_prepare(ws->db,
+	                                   "SELECT coalesce(max(version), 0) FROM entitlement_version"
+	                                   " WHERE created_ms < ?",
+	                                   &q, err);
+	if (st)
+		return st;
+	sqlite3_bind_int64(q, 1, second_end_ms(t));
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		st = pb__db_err(ws->db, err, "cannot read entitlement versions");
+		sqlite3_finalize(q);
+		return st;
+	}
+	int64_t version = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return load_version(ws, version, false, out, err);
+}
+
+enum pb_status pb_entitlements_superseded_ms(struct pb_ws *ws, int64_t version, int64_t *ms,
+                                             struct pb_error *err)
+{
+	*ms = 0;
+	sqlite3_stmt *q = NULL;
+	enum pb_status st = pb__db_prepare(ws->db,
+	                                   "SELECT created_ms FROM entitlement_version WHERE version = ?",
+	                                   &q, err);
+	if (st)
+		return st;
+	sqlite3_bind_int64(q, 1, version + 1);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*ms = sqlite3_column_int64(q, 0);
+	else if (rc != SQLITE_DONE)
+		st = pb__db_err(ws->db, err, "cannot read entitlement versions");
+	sqlite3_finalize(q);
 	return st;
 }

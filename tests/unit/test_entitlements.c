@@ -3,6 +3,8 @@
 #include "entitlements.h"
 #include "unit.h"
 
+#include <unistd.h>
+
 static const char *const A1[] = { "acct-1" };
 static const char *const STORAGE[] = { "Storage" };
 static const char *const NL[] = { "NL" };
@@ -99,6 +101,50 @@ static void t_publish_and_load(void)
 	CHECK_OK(pb_entitlements_load(ws, 0, &e, &err), &err);
 	CHECK_INT(e ? pb_entitlements_version(e) : -1, 2);
 	pb_entitlements_free(e);
+	pb_ws_close(ws);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
+/* pb_entitlements_load_at: the newest version published by the end of the
+ * second asked; the empty version 0 before the first. */
+static void t_load_at(void)
+{
+	char *dir;
+	struct pb_ws *ws = new_ws(&dir);
+	struct pb_error err = { 0 };
+	struct pb_rule r = mkrule("12", PB_EFFECT_DISABLE);
+	struct pb_entitlements *e = NULL;
+	int64_t ms = -1;
+	CHECK_OK(pb_entitlements_load_at(ws, 1758758400, &e, &err), &err); /* nothing published */
+	CHECK_INT(e ? pb_entitlements_version(e) : -1, 0);
+	pb_entitlements_free(e);
+	CHECK_OK(pb_entitlements_superseded_ms(ws, 0, &ms, &err), &err);
+	CHECK_INT(ms, 0);
+	CHECK_OK(pb__entitlements_publish(ws, &r, 1, "apply plan 12", NULL, &err), &err);
+	CHECK_OK(pb_entitlements_load(ws, 1, &e, &err), &err);
+	int64_t c1 = e ? pb_entitlements_created_ms(e) : 0;
+	pb_entitlements_free(e);
+	/* the next version in a later second */
+	usleep((useconds_t)(1000 - c1 % 1000 + 20) * 1000);
+	CHECK_OK(pb__entitlements_publish(ws, NULL, 0, "roll back plan 12", NULL, &err), &err);
+	CHECK_OK(pb_entitlements_superseded_ms(ws, 1, &ms, &err), &err);
+	CHECK(ms / 1000 > c1 / 1000);
+	int64_t c2 = ms;
+	CHECK_OK(pb_entitlements_superseded_ms(ws, 0, &ms, &err), &err);
+	CHECK_INT(ms, c1);
+	CHECK_OK(pb_entitlements_superseded_ms(ws, 2, &ms, &err), &err);
+	CHECK_INT(ms, 0); /* the latest */
+	const struct { int64_t t, v; } at[] = {
+		{ c1 / 1000 - 1, 0 }, { c1 / 1000, 1 }, { c2 / 1000 - 1, 1 }, { c2 / 1000, 2 },
+		{ c2 / 1000 + 86400, 2 }, { INT64_MIN, 0 }, { INT64_MAX, 2 },
+	};
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		CHECK_OK(pb_entitlements_load_at(ws, at[i].t, &e, &err), &err);
+		CHECK_INT(e ? pb_entitlements_version(e) : -1, at[i].v);
+		CHECK_INT(e ? (int64_t)pb_entitlements_count(e) : -1, at[i].v == 1 ? 1 : 0);
+		pb_entitlements_free(e);
+	}
 	pb_ws_close(ws);
 	unit_rm_rf(dir);
 	free(dir);
@@ -233,6 +279,7 @@ int main(void)
 {
 	RUN(t_empty_version_zero);
 	RUN(t_publish_and_load);
+	RUN(t_load_at);
 	RUN(t_refusals);
 	RUN(t_inside_caller_transaction);
 	RUN(t_immutable_and_tamper);
