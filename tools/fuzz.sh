@@ -5,7 +5,15 @@
 # build/fuzz/artifacts/. Run from the repository root (make fuzz does).
 set -eu
 T=${1:-60}
-command -v clang >/dev/null || { echo "fuzz: needs clang (apt-get install clang)"; exit 2; }
+# clang is for fuzzing only, so make deps does not install it; fetch it here
+if ! command -v clang >/dev/null; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "fuzz: installing clang"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang >/dev/null
+	else
+		echo "fuzz: needs clang (apt-get install clang)"; exit 2
+	fi
+fi
 make --no-print-directory VARIANT=fuzz CC=clang fuzzers
 mkdir -p build/fuzz/artifacts
 status=0
