@@ -1702,7 +1702,13 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 	if ((st = eval_indicators(&s, &dc)))
 		goto out;
 	bool *fired = calloc(p->nind + 1, sizeof(bool));
-	if (!fired) {
+	/* per rule: fired, and the group of a same: rule */
+	bool *rfired = calloc(p->nrules + 1, sizeof(bool));
+	int64_t *rgroup = calloc(p->nrules + 1, sizeof(int64_t));
+	if (!fired || !rfired || !rgroup) {
+		free(fired);
+		free(rfired);
+		free(rgroup);
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -1731,16 +1737,6 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 			fired[k] = row[k].fired;
 		}
 		json_t *fs = json_array();
-		int64_t *rgroup = calloc(p->nrules + 1, sizeof(*rgroup));
-		bool *rfired = calloc(p->nrules + 1, sizeof(*rfired));
-		if (!rgroup || !rfired) {
-			free(rgroup);
-			free(rfired);
-			json_decref(fs);
-			free(fired);
-			st = pb__err(err, PB_ENOMEM, "out of memory");
-			goto out;
-		}
 		for (size_t r = 0; r < p->nrules; r++)
 			if ((rfired[r] = ex_eval(&s, e, p->rules[r].when, fired, &rgroup[r]))) {
 				json_t *f = json_object();
@@ -1821,8 +1817,6 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 			}
 			json_array_append_new(rules, ro);
 		}
-		free(rgroup);
-		free(rfired);
 		json_object_set_new(eo, "rules", rules);
 		json_object_set_new(eo, "findings", fs);
 		matched += hit;
@@ -1830,6 +1824,8 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 		json_array_append_new(results, eo);
 	}
 	free(fired);
+	free(rfired);
+	free(rgroup);
 	json_object_set_new(doc, "matched", json_integer((json_int_t)matched));
 	json_object_set_new(doc, "findings", json_integer((json_int_t)nfind));
 	json_object_set_new(doc, "scan_id", json_null());
