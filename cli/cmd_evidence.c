@@ -91,8 +91,11 @@ int cmd_evidence(int argc, char **argv)
 		for (size_t i = 0; i < json_array_size(fs); i++) {
 			json_t *x = json_array_get(fs, i);
 			json_t *cf = json_object_get(x, "cited");
-			printf("  %-5s figure %s: cited %s, recomputed %s\n",
+			/* a part of a 'same:' finding, in the finding's group */
+			json_t *g = json_object_get(x, "group");
+			printf("  %-5s figure %s%s%s: cited %s, recomputed %s\n",
 			       json_is_true(json_object_get(x, "match")) ? "ok" : "DIFF", js(x, "indicator"),
+			       json_is_string(g) ? " in " : "", json_is_string(g) ? json_string_value(g) : "",
 			       json_is_string(cf) ? json_string_value(cf) : "null", js(x, "recomputed"));
 		}
 		printf("%s\n", json_is_true(json_object_get(r, "verified")) ? "verified"

@@ -25,7 +25,8 @@ static const char usage_text[] =
 	"      --at DATE         scan as of DATE (YYYY-MM-DD): windows end the day\n"
 	"                        before (default: the day after the last usage day)\n"
 	"  -e, --explain         for entities that did not match, show each indicator's\n"
-	"                        figure and how far it is from its threshold\n"
+	"                        figure and how far it is from its threshold, and what\n"
+	"                        each rule lacked (parts that fired in different countries)\n"
 	"  -n, --no-store        do not record the scan or its findings (read-only)\n"
 	"      --as USER         the acting user (analyst or admin) when the scan is recorded;\n"
 	"                        default: probity.conf's user. A recorded scan is an entry of\n"
@@ -140,9 +141,31 @@ static void print_text(json_t *doc, bool explain)
 				printf("  FINDING F%lld", (long long)json_integer_value(id));
 			else
 				printf("  FINDING (not stored)");
-			printf("  severity %s  rule %s\n", jstr(f, "severity"), jstr(f, "rule"));
+			printf("  severity %s  rule %s", jstr(f, "severity"), jstr(f, "rule"));
+			if (json_is_string(json_object_get(f, "group")))
+				printf("  in %s %s", jstr(f, "same"), jstr(f, "group"));
+			printf("\n");
 			if (json_is_string(json_object_get(f, "description")))
 				printf("    %s\n", jstr(f, "description"));
+			/* the parts in the finding's group, where that is not the
+			 * group the indicator reports below (its best) */
+			json_t *parts = json_object_get(f, "parts"), *inds = json_object_get(r, "indicators");
+			bool head = false;
+			for (size_t k = 0; k < json_array_size(parts); k++) {
+				json_t *pt = json_array_get(parts, k);
+				bool same = false;
+				for (size_t m = 0; m < json_array_size(inds); m++) {
+					json_t *io = json_array_get(inds, m);
+					if (!strcmp(jstr(io, "name"), jstr(pt, "name")))
+						same = !strcmp(jstr(io, "group"), jstr(pt, "group"));
+				}
+				if (same)
+					continue;
+				if (!head)
+					printf("    in %s %s:\n", jstr(f, "same"), jstr(f, "group"));
+				head = true;
+				print_indicator(pt, true);
+			}
 		}
 		if (!hit) {
 			printf("  no rule matched:");
@@ -151,6 +174,10 @@ static void print_text(json_t *doc, bool explain)
 				printf("%s %s (%s)", j ? "," : "", jstr(json_array_get(rules, j), "name"),
 				       jstr(json_array_get(rules, j), "severity"));
 			printf("\n");
+			for (size_t j = 0; j < json_array_size(rules); j++)
+				if (json_is_string(json_object_get(json_array_get(rules, j), "explain")))
+					printf("    rule %s: %s\n", jstr(json_array_get(rules, j), "name"),
+					       jstr(json_array_get(rules, j), "explain"));
 		}
 		json_t *inds = json_object_get(r, "indicators");
 		for (size_t j = 0; j < json_array_size(inds); j++)

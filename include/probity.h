@@ -793,7 +793,8 @@ struct pb_policy;
 /* Parses and checks a policy against the catalog (capabilities, regions,
  * services, units). Errors carry file, line and column and a hint:
  * PB_EFORMAT (malformed YAML), PB_EINVAL (unknown field, wrong type, unknown
- * catalog value, unit mismatch, undefined indicator, cycle), PB_ELIMIT (over
+ * catalog value, unit mismatch, undefined indicator, cycle, 'same:' over
+ * parts of another grouping), PB_ELIMIT (over
  * 1 MiB, nested deeper than 32, too many nodes). file names the input in
  * messages (may be NULL). */
 enum pb_status pb_policy_parse(const char *text, size_t len, const char *file,
@@ -834,8 +835,9 @@ struct pb_scan_options {
  * figure, threshold, window and whether it fired; for entities a rule matched,
  * the findings (with ids when stored) and the citations of each fired
  * indicator (source SHA-256, path, line ranges, aggregate keys, per-source
- * sums). PB_ENOENT for an unknown customer; PB_EPERM when storing into a
- * read-only workspace. */
+ * sums); a finding of a 'same:' rule names its group and cites its parts'
+ * figures in that group. PB_ENOENT for an unknown customer; PB_EPERM when
+ * storing into a read-only workspace. */
 enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
                               const struct pb_scan_options *o, char **json,
                               struct pb_error *err);

@@ -5,8 +5,9 @@
  * error, never a stack overflow; aliases are refused (no billion laughs).
  * The checker then walks the tree and reports the first problem as
  * "file:line:column: message (hint)", naming unknown fields with the closest
- * known one, unknown catalog values, unit mismatches, undefined indicators
- * and cycles between composite indicators.
+ * known one, unknown catalog values, unit mismatches, undefined indicators,
+ * cycles between composite indicators and 'same:' over parts of another
+ * grouping.
  */
 #include "policy.h"
 #include "catalog.h"
@@ -704,6 +705,39 @@ static size_t find_ind(const struct pb_policy *p, const char *name)
 	return (size_t)-1;
 }
 
+/* 'same: G' names the grouping of at least two of its direct parts (measuring
+ * indicators with per: G), and no direct part is per the other grouping.
+ * Parts without per:, and composite parts, count as usual. */
+static enum pb_status check_same(struct pctx *c, const struct ynode *at, struct pb__expr *e)
+{
+	const char *g = e->same == PB_PER_COUNTRY ? "country" : "region";
+	size_t n = 0;
+	for (size_t i = 0; i < e->nkids; i++) {
+		const struct pb__expr *k = e->kids[i];
+		if (k->kind != PB_EX_REF || c->p->ind[k->ref].when)
+			continue;
+		const struct pb__indicator *ind = &c->p->ind[k->ref];
+		if (ind->per == e->same)
+			n++;
+		else if (ind->per != PB_PER_NONE)
+			return pb__err_at(c->err, PB_EINVAL, c->file, k->line, k->col,
+			                  "'%s' is evaluated per %s, but 'same: %s' asks for one %s "
+			                  "(hint: give the parts the same 'per:', or move '%s' into a "
+			                  "composite indicator)",
+			                  ind->name, ind->per == PB_PER_COUNTRY ? "country" : "region", g,
+			                  g, ind->name);
+	}
+	if (n < 2)
+		return perr(c, PB_EINVAL, at, "'same: %s' needs at least two parts with 'per: %s', "
+		            "this one has %zu (hint: name the indicators with 'per: %s' directly in "
+		            "the list)", g, g, n, g);
+	for (size_t i = 0; i < e->nkids; i++)
+		if (e->kids[i]->kind == PB_EX_REF && c->p->ind[e->kids[i]->ref].per == e->same &&
+		    !c->p->ind[e->kids[i]->ref].when)
+			c->p->ind[e->kids[i]->ref].same_part = true;
+	return PB_OK;
+}
+
 static enum pb_status parse_expr(struct pctx *c, const struct ynode *y, int depth, size_t *count,
                                  struct pb__expr **out)
 {
@@ -738,27 +772,42 @@ static enum pb_status parse_expr(struct pctx *c, const struct ynode *y, int dept
 	if (y->kind != Y_MAP)
 		return perr(c, PB_EINVAL, y, "a 'when' expression is an indicator name or a mapping "
 		            "with all, any, not or at-least (hint: 'all: [a, b]')");
-	static const char *const ops[] = { "all", "any", "not", "at-least", "of" };
+	static const char *const ops[] = { "all", "any", "not", "at-least", "of", "same" };
 	if ((st = check_keys(c, y, "a 'when' expression", ops, PB_ARRAY_LEN(ops))))
 		return st;
-	const struct ynode *args;
+	const struct ynode *args, *same = get(y, "same");
+	size_t extra = same ? 2 : 0;
 	if ((args = get(y, "at-least"))) {
 		int64_t n;
 		if (args->kind != Y_SCALAR || !parse_int(args->str, args->len, 1, 1000, &n))
 			return perr(c, PB_EINVAL, args, "'at-least' takes a whole number N, with 'of: [...]'");
 		e->kind = PB_EX_ATLEAST;
 		e->atleast = (size_t)n;
-		if (y->n != 4 || !(args = get(y, "of")))
-			return perr(c, PB_EINVAL, y, "'at-least: N' needs 'of: [indicators]' and nothing else");
+		if (y->n != 4 + extra || !(args = get(y, "of")))
+			return perr(c, PB_EINVAL, y, "'at-least: N' needs 'of: [indicators]' and nothing else "
+			            "(but 'same')");
 	} else {
-		if (y->n != 2)
+		if (y->n != 2 + extra)
 			return perr(c, PB_EINVAL, y, "a 'when' mapping holds exactly one of all, any, not, "
-			            "at-least");
-		const char *k = y->kids[0]->str;
-		args = y->kids[1];
+			            "at-least%s", same ? " (with 'same')" : "");
+		size_t ki = same && !strcmp(y->kids[0]->str, "same") ? 2 : 0;
+		const char *k = y->kids[ki]->str;
+		args = y->kids[ki + 1];
 		if (!strcmp(k, "of"))
 			return perr(c, PB_EINVAL, y, "'of' goes with 'at-least: N'");
 		e->kind = !strcmp(k, "all") ? PB_EX_ALL : !strcmp(k, "any") ? PB_EX_ANY : PB_EX_NOT;
+	}
+	if (same) {
+		if (e->kind != PB_EX_ALL && e->kind != PB_EX_ATLEAST)
+			return perr(c, PB_EINVAL, same, "'same' goes with 'all' or 'at-least: N' (hint: "
+			            "'when: {all: [a, b], same: country}')");
+		if (same->kind == Y_SCALAR && !strcmp(same->str, "country"))
+			e->same = PB_PER_COUNTRY;
+		else if (same->kind == Y_SCALAR && !strcmp(same->str, "region"))
+			e->same = PB_PER_REGION;
+		else
+			return perr(c, PB_EINVAL, same, "'same' takes a grouping, country or region (hint: "
+			            "the 'per:' of the parts that must fire in one and the same group)");
 	}
 	if (e->kind == PB_EX_NOT) {
 		e->kids = calloc(1, sizeof(*e->kids));
@@ -781,7 +830,7 @@ static enum pb_status parse_expr(struct pctx *c, const struct ynode *y, int dept
 		if ((st = parse_expr(c, args->kids[i], depth + 1, count, &e->kids[i])))
 			return st;
 	}
-	return PB_OK;
+	return same ? check_same(c, same, e) : PB_OK;
 }
 
 bool pb__expr_eval(const struct pb__expr *e, const bool *fired)

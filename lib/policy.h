@@ -56,6 +56,10 @@ struct pb__expr {
 	enum pb__expr_kind kind;
 	size_t ref;              /* PB_EX_REF: indicator index */
 	size_t atleast;          /* PB_EX_ATLEAST: N */
+	/* PB_EX_ALL, PB_EX_ATLEAST with 'same: country|region': the kids that
+	 * are measuring indicators per that grouping must fire in one and the
+	 * same group; other kids count as usual. PB_PER_NONE otherwise. */
+	enum pb__per same;
 	struct pb__expr **kids;
 	size_t nkids;
 	uint32_t line, col;
@@ -80,6 +84,7 @@ struct pb__indicator {
 	enum pb__thr thr_kind;
 	pb_dec thr;                  /* in the stored unit; factor or share as a plain number */
 	char *thr_text;              /* as written */
+	bool same_part;              /* a direct part of some 'same:' expression */
 };
 
 struct pb__rule {
@@ -118,7 +123,9 @@ struct pb__span pb__month_span(const struct pb__indicator *ind, int64_t m);
 /* Days in a window (for daily-average). */
 int64_t pb__span_days(const struct pb__span *s);
 
-/* Evaluates a when: expression over fired flags (one per indicator). */
+/* Evaluates a when: expression over fired flags (one per indicator). A
+ * 'same:' expression counts here as its plain all or at-least: the groups
+ * its parts fired in are the native scan's (policy_scan.c ex_eval). */
 bool pb__expr_eval(const struct pb__expr *e, const bool *fired);
 
 /* ---- findings ---------------------------------------------------------- */

@@ -167,7 +167,7 @@ enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat
 {
 	struct pb__finding f;
 	enum pb_status st = pb__finding_get(ws, ref, &f, err);
-	json_t *doc = NULL, *rep = NULL;
+	json_t *doc = NULL, *rep = NULL, *inds = NULL;
 	struct spec *specs = NULL;
 	size_t nspec = 0;
 	bool bad = false;
@@ -181,7 +181,18 @@ enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat
 		goto out;
 	}
 	json_t *result = json_object_get(doc, "result");
-	json_t *inds = json_object_get(result, "indicators");
+	/* the entity's indicators, then the parts of a 'same:' finding in its
+	 * group (figures and citations of that group, not the indicator's best) */
+	inds = json_array();
+	json_array_extend(inds, json_object_get(result, "indicators"));
+	size_t nown = json_array_size(inds);
+	json_t *fs = json_object_get(result, "findings");
+	for (size_t i = 0; i < json_array_size(fs); i++) {
+		json_t *fi = json_array_get(fs, i), *parts = json_object_get(fi, "parts");
+		const char *rule = json_string_value(json_object_get(fi, "rule"));
+		if (rule && !strcmp(rule, f.rule) && json_is_array(parts))
+			json_array_extend(inds, parts);
+	}
 	rep = json_object();
 	json_object_set_new(rep, "finding", json_integer(f.id));
 	json_object_set_new(rep, "policy", json_string(f.policy));
@@ -322,6 +333,8 @@ enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat
 		json_t *fig = json_object_get(ind, "figure");
 		json_t *fo = json_object();
 		json_object_set_new(fo, "indicator", json_incref(json_object_get(ind, "name")));
+		if (i >= nown)
+			json_object_set_new(fo, "group", json_incref(json_object_get(ind, "group")));
 		json_object_set_new(fo, "cited", json_incref(fig));
 		bool match;
 		char buf[64];
@@ -368,6 +381,7 @@ enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat
 		st = pb__err(err, PB_EVERIFY, "finding F%lld: the cited evidence does not verify",
 		             (long long)f.id);
 out:
+	json_decref(inds);
 	json_decref(doc);
 	json_decref(rep);
 	free(specs);

@@ -6,8 +6,11 @@
  * entity (a customer or a billing account), period and group, and summed
  * exactly (pb_dec) in a hash table keyed by (entity, period, group, month).
  * The best candidate per entity is then chosen by the order docs/policy.md
- * states, which the compiled SQL follows too. Citations are gathered only for
- * the entities a rule matched, by reading their contributing aggregates again.
+ * states, which the compiled SQL follows too. Indicators that are parts of a
+ * 'same:' expression also keep their fired candidate in each group, so the
+ * expression can ask for one group where its parts all fired and report it.
+ * Citations are gathered only for the entities a rule matched, by reading
+ * their contributing aggregates again.
  */
 #include "case.h"
 #include "policy.h"
@@ -123,6 +126,15 @@ struct ires {
 	pb_dec s, r, t;   /* cur, prev, total sums behind the figure */
 };
 
+/* The groups in which a 'same:' part fired for one entity: its best fired
+ * candidate in each (every month: the best month of the group). */
+struct glist {
+	struct ires *v;
+	size_t n, cap;
+};
+
+struct dimcache;
+
 struct scan {
 	struct pb_ws *ws;
 	const struct pb_policy *p;
@@ -134,6 +146,8 @@ struct scan {
 	int32_t *acc_map, *sub_map; /* dim id -> entity, -1 */
 	int64_t ndim;               /* max dim id + 1 */
 	struct ires *res;           /* nent x nind */
+	struct glist *grp;          /* nent x nind: fired groups of 'same:' parts */
+	struct dimcache *dc;
 	int64_t first_month;        /* earliest month with usage */
 	bool months;                /* usage_month holds every source's totals */
 };
@@ -791,6 +805,29 @@ static const char *dim_text(struct scan *s, struct dimcache *c, int64_t id)
 	return c->v[id] ? c->v[id] : "";
 }
 
+/* Keeps candidate c as the part's result in its group: the first of the
+ * group, or a better one (another month of an every-month indicator). */
+static enum pb_status glist_add(struct scan *s, struct glist *l, const struct pb__indicator *ind,
+                                const struct ires *c)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].group == c->group) {
+			if (better(ind, c, &l->v[i], NULL, NULL))
+				l->v[i] = *c;
+			return PB_OK;
+		}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4;
+		struct ires *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return pb__err(s->err, PB_ENOMEM, "out of memory");
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *c;
+	return PB_OK;
+}
+
 /* The selection of indicator k as " AND u.col IN (ids)" terms; *none when it
  * selects nothing. */
 static enum pb_status sel_where(struct scan *s, const struct pb__indicator *ind, struct pb_buf *b,
@@ -914,6 +951,11 @@ static enum pb_status ieval_finish(struct scan *s, size_t k, struct ieval *ev, s
 				}
 				candidate(ind, &c);
 				const char *cg = dim_text(s, dc, c.group);
+				if (ind->same_part && c.fired &&
+				    (st = glist_add(s, &s->grp[e * s->p->nind + k], ind, &c))) {
+					free(tot.v);
+					goto out;
+				}
 				if (!have || better(ind, &c, &best, cg, bg)) {
 					best = c;
 					bg = cg;
@@ -964,6 +1006,115 @@ static enum pb_status eval_indicators(struct scan *s, struct dimcache *dc)
 		ieval_release(&ev[k]);
 	free(ev);
 	return st;
+}
+
+/* ---- when: expressions, with 'same:' ------------------------------------------ */
+
+/* A direct part of 'same:' expression x that must fire in x's one group. */
+static bool is_same_part(const struct scan *s, const struct pb__expr *x, const struct pb__expr *k)
+{
+	return k->kind == PB_EX_REF && !s->p->ind[k->ref].when && s->p->ind[k->ref].per == x->same;
+}
+
+/* Part k's result in group g for entity e when it fired there, else NULL. */
+static const struct ires *in_group(const struct scan *s, size_t e, size_t k, int64_t g)
+{
+	const struct glist *l = &s->grp[e * s->p->nind + k];
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].group == g)
+			return &l->v[i];
+	return NULL;
+}
+
+/* Group a is a better report than group b for 'same:' expression x: the
+ * first part (in the order written) that tells them apart decides, fired
+ * before not fired, then by the order of best candidates (largest figure,
+ * smallest for < and <= thresholds, ...); then the group's name. */
+static bool group_better(struct scan *s, size_t e, const struct pb__expr *x, int64_t a, int64_t b)
+{
+	for (size_t i = 0; i < x->nkids; i++) {
+		if (!is_same_part(s, x, x->kids[i]))
+			continue;
+		const struct pb__indicator *ind = &s->p->ind[x->kids[i]->ref];
+		const struct ires *ra = in_group(s, e, x->kids[i]->ref, a);
+		const struct ires *rb = in_group(s, e, x->kids[i]->ref, b);
+		if (!ra != !rb)
+			return ra != NULL;
+		if (ra && better(ind, ra, rb, NULL, NULL))
+			return true;
+		if (ra && better(ind, rb, ra, NULL, NULL))
+			return false;
+	}
+	const char *ga = dim_text(s, s->dc, a), *gb = dim_text(s, s->dc, b);
+	return strcmp(ga ? ga : "", gb ? gb : "") < 0;
+}
+
+static bool ex_eval(struct scan *s, size_t e, const struct pb__expr *x, const bool *fired,
+                    int64_t *group);
+
+/* A 'same:' expression holds when, in some group, its parts per that
+ * grouping that fired there and its other parts that fired reach the count
+ * it needs (all, or at least N). *group: the best such group (group_better),
+ * or -1 when the other parts alone reach the count and no group does. */
+static bool same_eval(struct scan *s, size_t e, const struct pb__expr *x, const bool *fired,
+                      int64_t *group)
+{
+	size_t need = x->kind == PB_EX_ALL ? x->nkids : x->atleast, others = 0;
+	int64_t best = -1;
+	*group = -1;
+	for (size_t i = 0; i < x->nkids; i++)
+		if (!is_same_part(s, x, x->kids[i]))
+			others += ex_eval(s, e, x->kids[i], fired, NULL);
+	for (size_t i = 0; i < x->nkids; i++) {
+		if (!is_same_part(s, x, x->kids[i]))
+			continue;
+		const struct glist *l = &s->grp[e * s->p->nind + x->kids[i]->ref];
+		for (size_t j = 0; j < l->n; j++) {
+			int64_t g = l->v[j].group;
+			size_t n = others;
+			for (size_t i2 = 0; i2 < x->nkids; i2++)
+				n += is_same_part(s, x, x->kids[i2]) &&
+				     in_group(s, e, x->kids[i2]->ref, g) != NULL;
+			if (n >= need && g != best && (best < 0 || group_better(s, e, x, g, best)))
+				best = g;
+		}
+	}
+	*group = best;
+	return best >= 0 || others >= need;
+}
+
+/* pb__expr_eval for entity e, with 'same:' expressions; *group (when not
+ * NULL) the group of a 'same:' expression at the top, else -1. */
+static bool ex_eval(struct scan *s, size_t e, const struct pb__expr *x, const bool *fired,
+                    int64_t *group)
+{
+	int64_t g;
+	size_t n = 0;
+	if (group)
+		*group = -1;
+	if (x->same != PB_PER_NONE)
+		return same_eval(s, e, x, fired, group ? group : &g);
+	switch (x->kind) {
+	case PB_EX_REF:
+		return fired[x->ref];
+	case PB_EX_NOT:
+		return !ex_eval(s, e, x->kids[0], fired, NULL);
+	case PB_EX_ALL:
+		for (size_t i = 0; i < x->nkids; i++)
+			if (!ex_eval(s, e, x->kids[i], fired, NULL))
+				return false;
+		return true;
+	case PB_EX_ANY:
+		for (size_t i = 0; i < x->nkids; i++)
+			if (ex_eval(s, e, x->kids[i], fired, NULL))
+				return true;
+		return false;
+	case PB_EX_ATLEAST:
+		for (size_t i = 0; i < x->nkids; i++)
+			n += ex_eval(s, e, x->kids[i], fired, NULL);
+		return n >= x->atleast;
+	}
+	return false;
 }
 
 /* ---- output ------------------------------------------------------------------ */
@@ -1068,26 +1219,59 @@ static void explain_expr(struct scan *s, size_t e, const struct pb__expr *x, con
 		break;
 	}
 	size_t nf = 0;
+	const char *gname = x->same == PB_PER_COUNTRY ? "country" : "region";
+	char in[32] = "";
+	if (x->same != PB_PER_NONE)
+		snprintf(in, sizeof(in), " in one %s", gname);
 	for (size_t i = 0; i < x->nkids; i++)
-		nf += pb__expr_eval(x->kids[i], fired);
+		nf += ex_eval(s, e, x->kids[i], fired, NULL);
 	if (x->kind == PB_EX_ALL)
-		pb__buf_printf(b, "needs all %zu, %zu fired", x->nkids, nf);
+		pb__buf_printf(b, "needs all %zu%s, %zu fired", x->nkids, in, nf);
 	else if (x->kind == PB_EX_ANY)
 		pb__buf_printf(b, "needs any of %zu, none fired", x->nkids);
 	else
-		pb__buf_printf(b, "needs at least %zu of %zu, %zu fired", x->atleast, x->nkids, nf);
+		pb__buf_printf(b, "needs at least %zu of %zu%s, %zu fired", x->atleast, x->nkids, in, nf);
+	if (x->same != PB_PER_NONE) {
+		/* where each part per that grouping fired: parts that fired, but in
+		 * different groups, are why it did not hold */
+		bool any = false;
+		size_t nparts = 0;
+		for (size_t i = 0; i < x->nkids; i++)
+			nparts += is_same_part(s, x, x->kids[i]) && s->grp[e * s->p->nind + x->kids[i]->ref].n;
+		for (size_t i = 0; i < x->nkids && nparts >= 2; i++) {
+			if (!is_same_part(s, x, x->kids[i]))
+				continue;
+			const struct glist *l = &s->grp[e * s->p->nind + x->kids[i]->ref];
+			if (!l->n)
+				continue;
+			if (any)
+				pb__buf_adds(b, "; ");
+			else
+				pb__buf_printf(b, ", but not in one and the same %s (", gname);
+			pb__buf_printf(b, "%s fired in", s->p->ind[x->kids[i]->ref].name);
+			any = true;
+			for (size_t j2 = 0; j2 < l->n && j2 < 8; j2++)
+				pb__buf_printf(b, " %s", dim_text(s, s->dc, l->v[j2].group));
+			if (l->n > 8)
+				pb__buf_printf(b, " and %zu more", l->n - 8);
+		}
+		if (any)
+			pb__buf_adds(b, ")");
+	}
 	for (size_t i = 0; i < x->nkids; i++)
-		if (!pb__expr_eval(x->kids[i], fired)) {
+		if (!ex_eval(s, e, x->kids[i], fired, NULL)) {
 			pb__buf_adds(b, "; ");
 			explain_expr(s, e, x->kids[i], fired, b);
 		}
 }
 
-static json_t *indicator_json(struct scan *s, size_t e, size_t k, struct dimcache *dc,
-                              bool explain)
+/* Indicator k's result for entity e: its own (over NULL), or the result
+ * over of a 'same:' part in the group a finding reports. */
+static json_t *indicator_json(struct scan *s, size_t e, size_t k, const struct ires *over,
+                              struct dimcache *dc, bool explain)
 {
 	const struct pb__indicator *ind = &s->p->ind[k];
-	const struct ires *r = &s->res[e * s->p->nind + k];
+	const struct ires *r = over ? over : &s->res[e * s->p->nind + k];
 	json_t *o = json_object();
 	json_object_set_new(o, "name", json_string(ind->name));
 	if (ind->description)
@@ -1095,6 +1279,9 @@ static json_t *indicator_json(struct scan *s, size_t e, size_t k, struct dimcach
 	json_object_set_new(o, "fired", json_boolean(r->fired));
 	if (ind->when) {
 		json_object_set_new(o, "kind", json_string("composite"));
+		if (ind->when->same != PB_PER_NONE && r->fired)
+			json_object_set_new(o, "group", r->group >= 0 ? json_string(dim_text(s, dc, r->group))
+			                                              : json_null());
 		if (explain && !r->fired) {
 			bool *fired = malloc(s->p->nind * sizeof(*fired));
 			struct pb_buf b;
@@ -1156,11 +1343,12 @@ static json_t *indicator_json(struct scan *s, size_t e, size_t k, struct dimcach
 	return o;
 }
 
-/* Citations of one fired measuring indicator for one entity. */
-static enum pb_status cite(struct scan *s, size_t e, size_t k, json_t *io)
+/* Citations of one fired measuring indicator for one entity (of result over
+ * when not NULL, as indicator_json). */
+static enum pb_status cite(struct scan *s, size_t e, size_t k, const struct ires *over, json_t *io)
 {
 	const struct pb__indicator *ind = &s->p->ind[k];
-	const struct ires *r = &s->res[e * s->p->nind + k];
+	const struct ires *r = over ? over : &s->res[e * s->p->nind + k];
 	const struct entity *en = &s->ent[e];
 	enum pb_status st = PB_OK;
 	struct pb_buf b;
@@ -1505,14 +1693,22 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 		goto out;
 	s.months = v == 0;
 	s.res = calloc(s.nent * p->nind + 1, sizeof(*s.res));
-	if (!s.res) {
+	s.grp = calloc(s.nent * p->nind + 1, sizeof(*s.grp));
+	s.dc = &dc;
+	if (!s.res || !s.grp) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
 	if ((st = eval_indicators(&s, &dc)))
 		goto out;
 	bool *fired = calloc(p->nind + 1, sizeof(bool));
-	if (!fired) {
+	/* per rule: fired, and the group of a same: rule */
+	bool *rfired = calloc(p->nrules + 1, sizeof(bool));
+	int64_t *rgroup = calloc(p->nrules + 1, sizeof(int64_t));
+	if (!fired || !rfired || !rgroup) {
+		free(fired);
+		free(rfired);
+		free(rgroup);
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -1535,14 +1731,14 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 			size_t k = p->order[j];
 			if (p->ind[k].when) {
 				memset(&row[k], 0, sizeof(row[k]));
-				row[k].fired = pb__expr_eval(p->ind[k].when, fired);
-				row[k].period = row[k].group = row[k].sub = -1;
+				row[k].period = row[k].sub = -1;
+				row[k].fired = ex_eval(&s, e, p->ind[k].when, fired, &row[k].group);
 			}
 			fired[k] = row[k].fired;
 		}
 		json_t *fs = json_array();
 		for (size_t r = 0; r < p->nrules; r++)
-			if (pb__expr_eval(p->rules[r].when, fired)) {
+			if ((rfired[r] = ex_eval(&s, e, p->rules[r].when, fired, &rgroup[r]))) {
 				json_t *f = json_object();
 				json_object_set_new(f, "rule", json_string(p->rules[r].name));
 				json_object_set_new(f, "severity", json_string(p->rules[r].severity));
@@ -1558,17 +1754,47 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 		json_t *eo = entity_json(&s, e, hit);
 		json_object_set_new(eo, "matched", json_boolean(hit));
 		json_t *inds = json_array();
-		for (size_t k = 0; k < p->nind; k++) {
-			json_t *io = indicator_json(&s, e, k, &dc, !hit && o->explain);
-			if (hit && !p->ind[k].when && row[k].fired && (st = cite(&s, e, k, io))) {
-				json_decref(io);
-				json_decref(inds);
-				json_decref(eo);
-				json_decref(fs);
-				free(fired);
-				goto out;
-			}
+		for (size_t k = 0; k < p->nind && !st; k++) {
+			json_t *io = indicator_json(&s, e, k, NULL, &dc, !hit && o->explain);
+			if (hit && !p->ind[k].when && row[k].fired)
+				st = cite(&s, e, k, NULL, io);
 			json_array_append_new(inds, io);
+		}
+		/* a finding of a 'same:' rule: the group, and its parts' figures
+		 * and citations in that group */
+		for (size_t r = 0, fi = 0; r < p->nrules && !st; r++) {
+			if (!rfired[r])
+				continue;
+			json_t *f = json_array_get(fs, fi++);
+			const struct pb__expr *x = p->rules[r].when;
+			if (x->same == PB_PER_NONE)
+				continue;
+			json_object_set_new(f, "same", json_string(x->same == PB_PER_COUNTRY ? "country"
+			                                                                       : "region"));
+			json_object_set_new(f, "group", rgroup[r] >= 0
+			                                    ? json_string(dim_text(&s, &dc, rgroup[r]))
+			                                    : json_null());
+			json_t *parts = json_array();
+			json_object_set_new(f, "parts", parts);
+			for (size_t i = 0; i < x->nkids && rgroup[r] >= 0 && !st; i++) {
+				if (!is_same_part(&s, x, x->kids[i]))
+					continue;
+				const struct ires *pr = in_group(&s, e, x->kids[i]->ref, rgroup[r]);
+				if (!pr)
+					continue;
+				json_t *io = indicator_json(&s, e, x->kids[i]->ref, pr, &dc, false);
+				st = cite(&s, e, x->kids[i]->ref, pr, io);
+				json_array_append_new(parts, io);
+			}
+		}
+		if (st) {
+			json_decref(inds);
+			json_decref(eo);
+			json_decref(fs);
+			free(rgroup);
+			free(rfired);
+			free(fired);
+			goto out;
 		}
 		json_object_set_new(eo, "indicators", inds);
 		json_t *rules = json_array();
@@ -1576,7 +1802,19 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 			json_t *ro = json_object();
 			json_object_set_new(ro, "name", json_string(p->rules[r].name));
 			json_object_set_new(ro, "severity", json_string(p->rules[r].severity));
-			json_object_set_new(ro, "matched", json_boolean(pb__expr_eval(p->rules[r].when, fired)));
+			json_object_set_new(ro, "matched", json_boolean(rfired[r]));
+			if (rfired[r] && p->rules[r].when->same != PB_PER_NONE)
+				json_object_set_new(ro, "group",
+				                    rgroup[r] >= 0 ? json_string(dim_text(&s, &dc, rgroup[r]))
+				                                   : json_null());
+			if (!rfired[r] && !hit && o->explain) {
+				struct pb_buf b;
+				pb__buf_init(&b, 1 << 16);
+				explain_expr(&s, e, p->rules[r].when, fired, &b);
+				if (b.data)
+					json_object_set_new(ro, "explain", json_stringn(b.data, b.len));
+				pb__buf_release(&b);
+			}
 			json_array_append_new(rules, ro);
 		}
 		json_object_set_new(eo, "rules", rules);
@@ -1586,6 +1824,8 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 		json_array_append_new(results, eo);
 	}
 	free(fired);
+	free(rfired);
+	free(rgroup);
 	json_object_set_new(doc, "matched", json_integer((json_int_t)matched));
 	json_object_set_new(doc, "findings", json_integer((json_int_t)nfind));
 	json_object_set_new(doc, "scan_id", json_null());
@@ -1610,6 +1850,9 @@ out:
 	free(s.acc_map);
 	free(s.sub_map);
 	free(s.res);
+	for (size_t i = 0; s.grp && i < s.nent * p->nind; i++)
+		free(s.grp[i].v);
+	free(s.grp);
 	if (dc.v)
 		for (int64_t i = 0; i < dc.n; i++)
 			free(dc.v[i]);

@@ -6,9 +6,10 @@
  * rows (c_), sums per entity, period and group (g_), candidates with figure
  * and fired flag (k_), the best candidate per entity (b_, ROW_NUMBER in the
  * same order as the native scan), and rules as 0/1 arithmetic over the fired
- * flags. Day and month numbers are integers, so windows need no date
- * arithmetic in any dialect; only the few expressions in struct dialect
- * differ.
+ * flags. A 'same:' expression is a column of its own, from the fired flags
+ * of its parts per entity and group (gs, sv). Day and month numbers are
+ * integers, so windows need no date arithmetic in any dialect; only the few
+ * expressions in struct dialect differ.
  *
  * The entity is the billing account, or (by customer) the customer that
  * owns the row in probity_customer: the owner of its whole billing account,
@@ -172,20 +173,63 @@ static bool up(enum pb__op op)
 	return op == PB_OP_GE || op == PB_OP_GT;
 }
 
-/* The 0/1 expression of a when: over fl's columns. */
-static void expr_sql(struct pb_buf *b, const struct pb_policy *p, const struct pb__expr *e)
+/* The 'same:' expressions of a policy, inner ones first: expression i is
+ * the 0/1 column x<i> of fl. */
+struct samel {
+	const struct pb__expr **v;
+	size_t n, cap;
+};
+
+static bool same_collect(struct samel *l, const struct pb_policy *p, const struct pb__expr *e)
 {
+	for (size_t i = 0; i < e->nkids; i++)
+		if (!same_collect(l, p, e->kids[i]))
+			return false;
+	if (e->kind == PB_EX_REF && p->ind[e->ref].when && !same_collect(l, p, p->ind[e->ref].when))
+		return false;
+	if (e->same == PB_PER_NONE)
+		return true;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] == e)
+			return true;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		const struct pb__expr **v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return false;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = e;
+	return true;
+}
+
+/* A direct part of 'same:' expression x that must fire in x's one group. */
+static bool same_part(const struct pb_policy *p, const struct pb__expr *x, const struct pb__expr *k)
+{
+	return k->kind == PB_EX_REF && !p->ind[k->ref].when && p->ind[k->ref].per == x->same;
+}
+
+/* The 0/1 expression of a when: over fl's columns. */
+static void expr_sql(struct pb_buf *b, const struct pb_policy *p, const struct pb__expr *e,
+                     const struct samel *sl)
+{
+	for (size_t i = 0; sl && e->same != PB_PER_NONE && i < sl->n; i++)
+		if (sl->v[i] == e) {
+			pb__buf_printf(b, "x%zu", i);
+			return;
+		}
 	switch (e->kind) {
 	case PB_EX_REF:
 		if (p->ind[e->ref].when) {
-			expr_sql(b, p, p->ind[e->ref].when);
+			expr_sql(b, p, p->ind[e->ref].when, sl);
 		} else {
 			pb__buf_printf(b, "f%zu", e->ref);
 		}
 		break;
 	case PB_EX_NOT:
 		pb__buf_adds(b, "(1 - ");
-		expr_sql(b, p, e->kids[0]);
+		expr_sql(b, p, e->kids[0], sl);
 		pb__buf_adds(b, ")");
 		break;
 	case PB_EX_ALL:
@@ -195,7 +239,7 @@ static void expr_sql(struct pb_buf *b, const struct pb_policy *p, const struct p
 		for (size_t i = 0; i < e->nkids; i++) {
 			if (i)
 				pb__buf_adds(b, " + ");
-			expr_sql(b, p, e->kids[i]);
+			expr_sql(b, p, e->kids[i], sl);
 		}
 		pb__buf_printf(b, ") >= %zu THEN 1 ELSE 0 END)",
 		               e->kind == PB_EX_ALL ? e->nkids : e->kind == PB_EX_ANY ? 1 : e->atleast);
@@ -457,7 +501,18 @@ enum pb_status pb_policy_sql_by(const struct pb_policy *p, enum pb_sql_dialect d
 		first = false;
 	}
 	pb__buf_adds(&b, ")");
-	pb__buf_adds(&b, ",\nfl AS (SELECT entity");
+	/* 'same:' expressions: per entity and group, the fired flags of their
+	 * parts per that grouping (fired in some candidate of the group); the
+	 * expression holds when some group (or none, the other parts alone)
+	 * reaches its count. Each adds its column x<i> to fl. */
+	struct samel sl = { 0 };
+	for (size_t k = 0; k < p->nind; k++)
+		if (p->ind[k].when && !same_collect(&sl, p, p->ind[k].when))
+			goto nomem;
+	for (size_t r = 0; r < p->nrules; r++)
+		if (!same_collect(&sl, p, p->rules[r].when))
+			goto nomem;
+	pb__buf_printf(&b, ",\nfl%s AS (SELECT entity", sl.n ? "0" : "");
 	for (size_t k = 0; k < p->nind; k++) {
 		if (p->ind[k].when)
 			continue;
@@ -465,7 +520,45 @@ enum pb_status pb_policy_sql_by(const struct pb_policy *p, enum pb_sql_dialect d
 		lit(&b, d, p->ind[k].name);
 		pb__buf_printf(&b, " THEN fired ELSE 0 END) AS f%zu", k);
 	}
-	pb__buf_adds(&b, " FROM ind GROUP BY entity)\n");
+	pb__buf_adds(&b, " FROM ind GROUP BY entity)");
+	for (size_t i = 0; i < sl.n; i++) {
+		const struct pb__expr *x = sl.v[i];
+		size_t z = 0;
+		pb__buf_printf(&b, ",\ngs%zu AS (SELECT entity, grp", i);
+		for (size_t j = 0; j < x->nkids; j++)
+			if (same_part(p, x, x->kids[j])) {
+				pb__buf_printf(&b, ", max(CASE WHEN z = %zu THEN fired ELSE 0 END) AS h%zu", z, z);
+				z++;
+			}
+		pb__buf_adds(&b, " FROM (");
+		z = 0;
+		for (size_t j = 0; j < x->nkids; j++)
+			if (same_part(p, x, x->kids[j])) {
+				pb__buf_printf(&b, "%sSELECT entity, grp, fired, %zu AS z FROM k%zu", z ? " UNION ALL " : "",
+				               z, x->kids[j]->ref);
+				z++;
+			}
+		pb__buf_adds(&b, ") w GROUP BY entity, grp)");
+		pb__buf_printf(&b, ",\nsv%zu AS (SELECT a.entity, max(CASE WHEN (", i);
+		z = 0;
+		for (size_t j = 0; j < x->nkids; j++) {
+			if (j)
+				pb__buf_adds(&b, " + ");
+			if (same_part(p, x, x->kids[j]))
+				pb__buf_printf(&b, "coalesce(g.h%zu, 0)", z++);
+			else
+				expr_sql(&b, p, x->kids[j], &sl);
+		}
+		pb__buf_printf(&b, ") >= %zu THEN 1 ELSE 0 END) AS v FROM fl%zu a LEFT JOIN gs%zu g ON "
+		               "g.entity = a.entity GROUP BY a.entity)",
+		               x->kind == PB_EX_ALL ? x->nkids : x->atleast, i, i);
+		pb__buf_printf(&b, ",\nfl");
+		if (i + 1 < sl.n)
+			pb__buf_printf(&b, "%zu", i + 1);
+		pb__buf_printf(&b, " AS (SELECT a.*, sv.v AS x%zu FROM fl%zu a JOIN sv%zu sv ON sv.entity "
+		               "= a.entity)", i, i, i);
+	}
+	pb__buf_adds(&b, "\n");
 	pb__buf_printf(&b, "SELECT entity, CAST('indicator' AS %s) AS kind, indicator AS name, period, "
 	               "figure, inf AS infinite, fired, CAST(NULL AS %s) AS severity FROM ind\n",
 	               d->text, d->text);
@@ -475,7 +568,7 @@ enum pb_status pb_policy_sql_by(const struct pb_policy *p, enum pb_sql_dialect d
 		pb__buf_adds(&b, "UNION ALL SELECT entity, 'indicator', ");
 		lit(&b, d, p->ind[k].name);
 		pb__buf_printf(&b, ", CAST(NULL AS BIGINT), CAST(NULL AS %s), 0, ", d->num);
-		expr_sql(&b, p, p->ind[k].when);
+		expr_sql(&b, p, p->ind[k].when, &sl);
 		pb__buf_printf(&b, ", CAST(NULL AS %s) FROM fl\n", d->text);
 	}
 	for (size_t r = 0; r < p->nrules; r++) {
@@ -484,16 +577,21 @@ enum pb_status pb_policy_sql_by(const struct pb_policy *p, enum pb_sql_dialect d
 		pb__buf_printf(&b, ", CAST(NULL AS BIGINT), CAST(NULL AS %s), 0, 1, ", d->num);
 		lit(&b, d, p->rules[r].severity);
 		pb__buf_adds(&b, " FROM fl WHERE ");
-		expr_sql(&b, p, p->rules[r].when);
+		expr_sql(&b, p, p->rules[r].when, &sl);
 		pb__buf_adds(&b, " = 1\n");
 	}
 	pb__buf_adds(&b, "ORDER BY entity, kind, name;\n");
+	free(sl.v);
 	if (b.len >= b.limit - 1) {
 		pb__buf_release(&b);
 		return pb__err(err, PB_ELIMIT, "compiled SQL is over %zu bytes", (size_t)(64u << 20));
 	}
 	*out = b.data;
 	return PB_OK;
+nomem:
+	free(sl.v);
+	pb__buf_release(&b);
+	return pb__err(err, PB_ENOMEM, "out of memory");
 }
 
 /* ---- the tables the compiled SQL reads --------------------------------------- */

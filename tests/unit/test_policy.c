@@ -337,6 +337,57 @@ static void t_expressions(void)
 	pb_policy_free(p);
 }
 
+#define SAME_INDS                                                                        \
+	"indicators:\n"                                                                  \
+	"  c1: {select: {capability: object-storage}, per: country, window: last 3 days, "   \
+	"threshold: '>= 1 GB-Months'}\n"                                                   \
+	"  c2: {select: {capability: object-storage}, per: country, window: last 9 days, "   \
+	"threshold: '>= 1 GB-Months'}\n"                                                   \
+	"  r1: {select: {capability: object-storage}, per: region, window: last 3 days, "    \
+	"threshold: '>= 1 GB-Months'}\n"                                                   \
+	"  n1: {select: {capability: llm}, unit: Tokens, window: last 3 days, threshold: "   \
+	"'>= 1 Tokens'}\n"                                                                 \
+	"rules:\n  r:\n    severity: high\n"
+
+/* 'same:' asks the parts per a grouping to fire in one group: only with all
+ * or at-least, only naming the grouping of its per-group parts */
+static void t_same(void)
+{
+	struct pb_error e;
+	struct pb_policy *p;
+	CHECK_OK(parse(SAME_INDS "    when: {at-least: 2, of: [c1, c2, n1], same: country}\n", &e, &p),
+	         &e);
+	if (p) {
+		CHECK_INT(p->rules[0].when->same, PB_PER_COUNTRY);
+		CHECK_INT(p->rules[0].when->kind, PB_EX_ATLEAST);
+		CHECK(p->ind[0].same_part && p->ind[1].same_part);
+		CHECK(!p->ind[2].same_part && !p->ind[3].same_part);
+		pb_policy_free(p);
+	}
+	CHECK_OK(parse(SAME_INDS "    when:\n      same: country\n      all: [c1, c2, n1]\n", &e, &p),
+	         &e);
+	if (p) {
+		CHECK_INT(p->rules[0].when->kind, PB_EX_ALL);
+		pb_policy_free(p);
+	}
+	BAD(SAME_INDS "    when: {any: [c1, c2], same: country}\n", PB_EINVAL, 12, 33,
+	    "'same' goes with 'all' or 'at-least: N' (hint:");
+	BAD(SAME_INDS "    when: {not: c1, same: country}\n", PB_EINVAL, 12, 0, "'same' goes with");
+	BAD(SAME_INDS "    when: {all: [c1, c2], same: continent}\n", PB_EINVAL, 12, 33,
+	    "'same' takes a grouping, country or region (hint:");
+	BAD(SAME_INDS "    when: {all: [c1, c2], same: [country]}\n", PB_EINVAL, 12, 0,
+	    "'same' takes a grouping");
+	BAD(SAME_INDS "    when: {all: [c1, r1], same: country}\n", PB_EINVAL, 12, 22,
+	    "'r1' is evaluated per region, but 'same: country' asks for one country (hint:");
+	BAD(SAME_INDS "    when: {all: [c1, n1], same: country}\n", PB_EINVAL, 12, 33,
+	    "'same: country' needs at least two parts with 'per: country', this one has 1 (hint:");
+	BAD(SAME_INDS "    when: {all: [c1, c2], same: region}\n", PB_EINVAL, 12, 18,
+	    "'c1' is evaluated per country");
+	BAD(SAME_INDS "    when: {same: country}\n", PB_EINVAL, 12, 11, "exactly one of all");
+	BAD(SAME_INDS "    when: {of: [c1, c2], same: country}\n", PB_EINVAL, 12, 11,
+	    "'of' goes with 'at-least: N'");
+}
+
 static void t_shipped_policies(void)
 {
 	static const char *const files[] = { "policies/no-mass-surveillance.yaml",
@@ -372,6 +423,7 @@ int main(void)
 	RUN(t_limits);
 	RUN(t_windows);
 	RUN(t_expressions);
+	RUN(t_same);
 	RUN(t_shipped_policies);
 	pb_catalog_free(cat);
 	return UNIT_END("policy");

@@ -1,4 +1,4 @@
--- probity policy 'no-mass-surveillance' (sha256 aae09a4ab4b0c879234c921816453075eb4c0238e58581c0b7cdd1b48739c545), compiled for trino, scan at 2026-11-01
+-- probity policy 'no-mass-surveillance' (sha256 c1b30d1b8d083fea15650b146e26d8395965fb120301eca35afb851cc66eccb4), compiled for trino, scan at 2026-11-01
 -- Reads focus_cost_and_usage, the customers in probity_customer and the
 -- catalog tables probity_region, probity_unit and probity_capability
 -- (docs/policy.md). One row per customer and indicator, and one per
@@ -62,9 +62,16 @@ k3 AS (SELECT entity, p, grp, s / 90 AS figure, 0 AS inf, 1 AS defd, CASE WHEN s
 b3 AS (SELECT entity, p, figure, inf, defd, fired, ROW_NUMBER() OVER (PARTITION BY entity ORDER BY fired DESC, inf DESC, defd DESC, CASE WHEN defd = 1 AND inf = 0 THEN figure ELSE 0 END DESC, p ASC, grp ASC) AS rn FROM k3),
 r3 AS (SELECT e.entity, 'translation-industrial' AS indicator, CAST(NULL AS BIGINT) AS period, CASE WHEN b.entity IS NULL THEN CAST(0 AS DOUBLE) ELSE CAST(b.figure AS DOUBLE) END AS figure, coalesce(b.inf, 0) AS inf, CASE WHEN b.entity IS NULL THEN 0 ELSE b.fired END AS fired FROM ent e LEFT JOIN b3 b ON b.entity = e.entity AND b.rn = 1),
 ind AS (SELECT * FROM r0 UNION ALL SELECT * FROM r1 UNION ALL SELECT * FROM r2 UNION ALL SELECT * FROM r3),
-fl AS (SELECT entity, max(CASE WHEN indicator = 'bulk-storage' THEN fired ELSE 0 END) AS f0, max(CASE WHEN indicator = 'storage-growth' THEN fired ELSE 0 END) AS f1, max(CASE WHEN indicator = 'speech-industrial' THEN fired ELSE 0 END) AS f2, max(CASE WHEN indicator = 'translation-industrial' THEN fired ELSE 0 END) AS f3 FROM ind GROUP BY entity)
+fl0 AS (SELECT entity, max(CASE WHEN indicator = 'bulk-storage' THEN fired ELSE 0 END) AS f0, max(CASE WHEN indicator = 'storage-growth' THEN fired ELSE 0 END) AS f1, max(CASE WHEN indicator = 'speech-industrial' THEN fired ELSE 0 END) AS f2, max(CASE WHEN indicator = 'translation-industrial' THEN fired ELSE 0 END) AS f3 FROM ind GROUP BY entity),
+gs0 AS (SELECT entity, grp, max(CASE WHEN z = 0 THEN fired ELSE 0 END) AS h0, max(CASE WHEN z = 1 THEN fired ELSE 0 END) AS h1 FROM (SELECT entity, grp, fired, 0 AS z FROM k0 UNION ALL SELECT entity, grp, fired, 1 AS z FROM k1) w GROUP BY entity, grp),
+sv0 AS (SELECT a.entity, max(CASE WHEN (coalesce(g.h0, 0) + coalesce(g.h1, 0)) >= 2 THEN 1 ELSE 0 END) AS v FROM fl0 a LEFT JOIN gs0 g ON g.entity = a.entity GROUP BY a.entity),
+fl1 AS (SELECT a.*, sv.v AS x0 FROM fl0 a JOIN sv0 sv ON sv.entity = a.entity),
+gs1 AS (SELECT entity, grp, max(CASE WHEN z = 0 THEN fired ELSE 0 END) AS h0, max(CASE WHEN z = 1 THEN fired ELSE 0 END) AS h1 FROM (SELECT entity, grp, fired, 0 AS z FROM k0 UNION ALL SELECT entity, grp, fired, 1 AS z FROM k1) w GROUP BY entity, grp),
+sv1 AS (SELECT a.entity, max(CASE WHEN (coalesce(g.h0, 0) + coalesce(g.h1, 0) + (CASE WHEN (f2 + f3) >= 1 THEN 1 ELSE 0 END)) >= 3 THEN 1 ELSE 0 END) AS v FROM fl1 a LEFT JOIN gs1 g ON g.entity = a.entity GROUP BY a.entity),
+fl AS (SELECT a.*, sv.v AS x1 FROM fl1 a JOIN sv1 sv ON sv.entity = a.entity)
 SELECT entity, CAST('indicator' AS VARCHAR) AS kind, indicator AS name, period, figure, inf AS infinite, fired, CAST(NULL AS VARCHAR) AS severity FROM ind
 UNION ALL SELECT entity, 'indicator', 'surveillance-ai', CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE), 0, (CASE WHEN (f2 + f3) >= 1 THEN 1 ELSE 0 END), CAST(NULL AS VARCHAR) FROM fl
-UNION ALL SELECT entity, 'rule', 'mass-surveillance', CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE), 0, 1, 'high' FROM fl WHERE (CASE WHEN (f0 + f1 + (CASE WHEN (f2 + f3) >= 1 THEN 1 ELSE 0 END)) >= 3 THEN 1 ELSE 0 END) = 1
-UNION ALL SELECT entity, 'rule', 'bulk-processing', CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE), 0, 1, 'medium' FROM fl WHERE (CASE WHEN (f2 + f3 + (1 - f1)) >= 3 THEN 1 ELSE 0 END) = 1
+UNION ALL SELECT entity, 'indicator', 'storage-pattern', CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE), 0, x0, CAST(NULL AS VARCHAR) FROM fl
+UNION ALL SELECT entity, 'rule', 'mass-surveillance', CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE), 0, 1, 'high' FROM fl WHERE x1 = 1
+UNION ALL SELECT entity, 'rule', 'bulk-processing', CAST(NULL AS BIGINT), CAST(NULL AS DOUBLE), 0, 1, 'medium' FROM fl WHERE (CASE WHEN (f2 + f3 + (1 - x0)) >= 3 THEN 1 ELSE 0 END) = 1
 ORDER BY entity, kind, name;
