@@ -4,6 +4,7 @@
 #include "util.h" /* pb__time_parse */
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,23 @@ static const char *jstr(json_t *o, const char *k)
 	return s ? s : "";
 }
 
+/* A figure as the text shows it: the exact decimal when it is short,
+ * else 2 decimals from 100 up and 6 significant digits below (the JSON keeps
+ * the exact value: "144795.781171477777778" -> "144795.78"). */
+static const char *shown_figure(const char *exact)
+{
+	static char buf[64];
+	const char *dot = strchr(exact, '.');
+	if (!dot || strlen(dot + 1) <= 2)
+		return exact;
+	double v = strtod(exact, NULL);
+	if (fabs(v) >= 100)
+		snprintf(buf, sizeof(buf), "%.2f", v);
+	else
+		snprintf(buf, sizeof(buf), "%.6g", v);
+	return buf;
+}
+
 static void print_indicator(json_t *io, bool cites)
 {
 	const char *kind = jstr(io, "kind");
@@ -68,7 +86,7 @@ static void print_indicator(json_t *io, bool cites)
 		else if (!strcmp(unit, "x"))
 			printf(" = %.4gx", strtod(json_string_value(fig), NULL));
 		else
-			printf(" = %s %s", json_string_value(fig), unit);
+			printf(" = %s %s", shown_figure(json_string_value(fig)), unit);
 	} else
 		printf(" = undefined");
 	printf(", threshold %s", jstr(io, "threshold"));
