@@ -2,20 +2,13 @@
  * equivalent GROUP BY over the same CSV with N threads (BENCH.md).
  *
  * DuckDB is not in Debian; bench/ingest/run.sh fetches the npm package
- * @duckdb/node-bindings-linux-x64, which ships libduckdb.so without a header,
- * so the handful of C-API functions used are declared here (handles are
- * opaque pointers, states are ints).
+ * @duckdb/node-bindings-linux-x64, which ships libduckdb.so without a header:
+ * bench/duckdb_api.h declares the calls used.
  * usage: duckdb_query THREADS FILE OUT.csv */
 #include <stdio.h>
 #include <stdlib.h>
 
-typedef void *duckdb_database;
-typedef void *duckdb_connection;
-int duckdb_open(const char *path, duckdb_database *out);
-int duckdb_connect(duckdb_database db, duckdb_connection *out);
-int duckdb_query(duckdb_connection con, const char *sql, void *result);
-void duckdb_disconnect(duckdb_connection *con);
-void duckdb_close(duckdb_database *db);
+#include "../duckdb_api.h"
 
 int main(int argc, char **argv)
 {

@@ -3,20 +3,14 @@
  *
  * DuckDB is not in Debian; bench/policy/run.sh fetches libduckdb.so from the
  * npm package @duckdb/node-bindings-linux-x64 (as bench/ingest does), which
- * ships no header, so the few C-API functions used are declared here
- * (handles are opaque pointers, states are ints). The benchmark wraps the
- * compiled query in COPY (...) TO 'file.csv', so no result API is needed.
+ * ships no header: bench/duckdb_api.h declares the calls used. The benchmark
+ * wraps the compiled query in COPY (...) TO 'file.csv', so no result API is
+ * needed.
  * usage: duckdb_run DB.duckdb FILE.sql... */
 #include <stdio.h>
 #include <stdlib.h>
 
-typedef void *duckdb_database;
-typedef void *duckdb_connection;
-int duckdb_open(const char *path, duckdb_database *out);
-int duckdb_connect(duckdb_database db, duckdb_connection *out);
-int duckdb_query(duckdb_connection con, const char *sql, void *result);
-void duckdb_disconnect(duckdb_connection *con);
-void duckdb_close(duckdb_database *db);
+#include "../duckdb_api.h"
 
 static char *slurp(const char *path)
 {
