@@ -1713,24 +1713,9 @@ enum pb_status pb_plan_list(struct pb_ws *ws, int64_t case_id,
 	if (st)
 		return st;
 	sqlite3_bind_int64(q, 1, case_id);
-	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 32;
-			int64_t *ni = realloc(ids, nc * sizeof(*ni));
-			if (!ni) {
-				st = pb__err(err, PB_ENOMEM, "out of memory");
-				break;
-			}
-			ids = ni;
-			cap = nc;
-		}
-		ids[n++] = sqlite3_column_int64(q, 0);
-	}
-	if (!st && rc != SQLITE_DONE)
-		st = pb__db_err(ws->db, err, "cannot list plans");
+	int64_t *ids;
+	size_t n;
+	st = pb__db_ids(ws->db, q, &ids, &n, "plans", err);
 	sqlite3_finalize(q);
 	for (size_t i = 0; i < n && !st; i++) {
 		struct pb_plan *p;

@@ -59,6 +59,35 @@ enum pb_status pb__db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
 	return PB_OK;
 }
 
+enum pb_status pb__db_ids(sqlite3 *db, sqlite3_stmt *q, int64_t **ids, size_t *n,
+                          const char *what, struct pb_error *err)
+{
+	size_t cap = 0;
+	int rc;
+	*ids = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		void *grown = pb__grow(*ids, &cap, *n, sizeof(**ids));
+		if (!grown) {
+			free(*ids);
+			*ids = NULL;
+			*n = 0;
+			return pb__err(err, PB_ENOMEM, "out of memory");
+		}
+		*ids = grown;
+		(*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		char msg[96];
+		snprintf(msg, sizeof(msg), "cannot read %s", what);
+		return pb__db_err(db, err, msg);
+	}
+	return PB_OK;
+}
+
 /* ---- SQL functions every connection gets ------------------------------ */
 
 /* pb_dsum(x): exact sum of decimal text (see pb_dec), returned as text. */
@@ -205,26 +234,11 @@ enum pb_status pb__usage_rollup(sqlite3 *db, int64_t source_id, struct pb_error 
 	 * per source; else all of them in one transaction */
 	sqlite3_stmt *find = NULL;
 	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	enum pb_status st = pb__db_prepare(db, rollup_missing_sql, &find, err);
 	if (st)
 		return st;
-	int rc;
-	while ((rc = sqlite3_step(find)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			int64_t *ni = realloc(ids, nc * sizeof(*ni));
-			if (!ni) {
-				st = pb__err(err, PB_ENOMEM, "out of memory");
-				break;
-			}
-			ids = ni;
-			cap = nc;
-		}
-		ids[n++] = sqlite3_column_int64(find, 0);
-	}
-	if (st == PB_OK && rc != SQLITE_DONE)
-		st = pb__db_err(db, err, "cannot read sources");
+	st = pb__db_ids(db, find, &ids, &n, "sources", err);
 	sqlite3_finalize(find);
 	if (st == PB_OK && n) {
 		st = pb__db_exec(db, "BEGIN IMMEDIATE", err);

@@ -54,6 +54,11 @@ enum pb_status pb__db_exec(sqlite3 *db, const char *sql, struct pb_error *err);
 /* Prepares one statement; on failure fills err. */
 enum pb_status pb__db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
                               struct pb_error *err);
+/* Steps a prepared (and bound) statement to its end, collecting column 0 of
+ * each row as an integer into *ids (heap, *n of them; free it). Does not
+ * finalize q. On failure fills err ("cannot read <what>") and frees *ids. */
+enum pb_status pb__db_ids(sqlite3 *db, sqlite3_stmt *q, int64_t **ids, size_t *n,
+                          const char *what, struct pb_error *err);
 
 /* Transactions. begin takes the write lock at once (BEGIN IMMEDIATE). */
 enum pb_status pb__ws_begin(struct pb_ws *ws, struct pb_error *err);
