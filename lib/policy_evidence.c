@@ -14,10 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "banned.h"
 
@@ -123,35 +120,6 @@ static bool on_agg(void *ctx, const struct pb__usage_agg *a)
 		s->aggs++;
 	}
 	return true;
-}
-
-/* True when the file at path reads to the end and its SHA-256 is not
- * sha_hex: a source that no longer decodes is then reported as changed (its
- * bytes are not the ones cited), not merely unreadable. */
-static bool file_hash_differs(const char *path, const char *sha_hex, char got_hex[65])
-{
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return false;
-	struct pb_sha256 h;
-	if (pb__sha256_init(&h)) {
-		close(fd);
-		return false;
-	}
-	static __thread char buf[1 << 16];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0)
-			pb__sha256_update(&h, buf, (size_t)n);
-	close(fd);
-	if (n < 0) {
-		pb__sha256_release(&h);
-		return false;
-	}
-	uint8_t d[32];
-	pb__sha256_final(&h, d);
-	pb__hex(d, 32, got_hex);
-	return strcmp(got_hex, sha_hex) != 0;
 }
 
 static bool dec_of(json_t *j, pb_dec *out)
@@ -270,20 +238,9 @@ enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat
 			json_object_set_new(so, "detail", json_string("the cited file is not there"));
 			bad = true;
 		} else if (pb__usage_recompute(ws, cat, path, sha, on_agg, &v, &e2) != PB_OK) {
-			char got[65];
-			if (e2.code != PB_EVERIFY && file_hash_differs(path, sha, got)) {
-				char msg[sizeof(e2.message) + 200];
-				snprintf(msg, sizeof(msg),
-				         "the file's SHA-256 is %s, not the cited %s (reading it: %s)", got,
-				         sha, e2.message);
-				json_object_set_new(so, "status", json_string("changed"));
-				json_object_set_new(so, "detail", json_string(msg));
-			} else {
-				json_object_set_new(so, "status",
-				                    json_string(e2.code == PB_EVERIFY ? "changed"
-				                                                      : "unreadable"));
-				json_object_set_new(so, "detail", json_string(e2.message));
-			}
+			json_object_set_new(so, "status", json_string(e2.code == PB_EVERIFY ? "changed"
+			                                                                     : "unreadable"));
+			json_object_set_new(so, "detail", json_string(e2.message));
 			bad = true;
 		} else {
 			json_object_set_new(so, "status", json_string("ok"));

@@ -324,6 +324,17 @@ enum pb_status pb__source_read(struct pb_source *s, char *buf, size_t cap, size_
 	return st;
 }
 
+enum pb_status pb__source_hash_rest(struct pb_source *s, struct pb_error *err)
+{
+	char buf[65536];
+	size_t n;
+	enum pb_status st;
+	do
+		st = read_raw(s, buf, sizeof(buf), &n, err);
+	while (st == PB_OK && n > 0);
+	return st;
+}
+
 void pb__source_digest(struct pb_source *s, uint8_t out[32])
 {
 	pb__sha256_final(&s->sha, out);

@@ -46,6 +46,10 @@ enum pb_status pb__source_open(struct pb_source *s, const char *path, int tee_fd
  * PB_EFORMAT on a corrupt or truncated stream, PB_EIO on a read error. */
 enum pb_status pb__source_read(struct pb_source *s, char *buf, size_t cap, size_t *n,
                                struct pb_error *err);
+/* After a failed read: hashes the raw bytes not read yet, to the end of the
+ * input, so that pb__source_digest gives the whole file's SHA-256 even when
+ * its contents no longer decode. */
+enum pb_status pb__source_hash_rest(struct pb_source *s, struct pb_error *err);
 /* After the end: the SHA-256 of all raw bytes. */
 void pb__source_digest(struct pb_source *s, uint8_t out[32]);
 void pb__source_close(struct pb_source *s);

@@ -1413,6 +1413,29 @@ static enum pb_status fill(struct pb_source *s, char *buf, size_t cap, size_t *l
 	return PB_OK;
 }
 
+/* When checking evidence (expect_sha), a source that no longer reads to its
+ * end is reported as changed if its bytes are not the cited ones (the read
+ * error goes with it); else the read error stands. */
+static enum pb_status read_failed(struct pb_source *src, const char *path,
+                                  const char *expect_sha, enum pb_status st,
+                                  struct pb_error *err)
+{
+	struct pb_error e2 = { 0 };
+	if (!expect_sha || pb__source_hash_rest(src, &e2) != PB_OK)
+		return st;
+	uint8_t d[32];
+	char hex[65];
+	pb__source_digest(src, d);
+	pb__hex(d, 32, hex);
+	if (strcmp(hex, expect_sha) == 0)
+		return st;
+	char was[sizeof(err->message)];
+	pb__strlcpy(was, err->message, sizeof(was));
+	return pb__err(err, PB_EVERIFY,
+	               "'%s' has changed: the file's SHA-256 is %s, not the cited %s (reading it: %s)",
+	               path, hex, expect_sha, was);
+}
+
 /* Collects finished chunks in order; returns false when a chunk failed. */
 static bool collect(struct ingest *in, uint64_t *next_seq, struct pb_ingest_report *rep,
                     struct tmpf *rejf, bool *have_rejf, struct rej ***rejs, size_t *nrej,
@@ -1603,8 +1626,10 @@ go:;
 	struct chunk *cur = &in.chunks[0];
 	bool eof = false;
 	cur->len = 0;
-	if ((st = fill(&src, cur->buf, cur->cap, &cur->len, &eof, err)))
+	if ((st = fill(&src, cur->buf, cur->cap, &cur->len, &eof, err))) {
+		st = read_failed(&src, path, expect_sha, st, err);
 		goto out;
+	}
 	{
 		size_t off = 0;
 		if (cur->len >= 3 && memcmp(cur->buf, "\xEF\xBB\xBF", 3) == 0)
@@ -1804,8 +1829,10 @@ go:;
 		if (eof)
 			break;
 		cur = next;
-		if ((st = fill(&src, cur->buf, cur->cap, &cur->len, &eof, err)))
+		if ((st = fill(&src, cur->buf, cur->cap, &cur->len, &eof, err))) {
+			st = read_failed(&src, path, expect_sha, st, err);
 			goto out;
+		}
 	}
 	/* drain: help with what is queued, then wait for the rest */
 	pthread_mutex_lock(&in.mu);
