@@ -693,17 +693,24 @@ static enum pb_status tw_query(struct tw *t, sqlite3 *db, const char *sql, int n
 	return PB_OK;
 }
 
+/* The spelling lower-cased into key; false when empty or already written
+ * (catalog spellings differ only in case: one row each). */
+static bool first_spelling(struct tw *t, const char *spelling, char key[256])
+{
+	size_t n = 0;
+	for (const char *s = spelling; *s && n + 1 < 256; s++)
+		key[n++] = (char)tolower((unsigned char)*s);
+	key[n] = '\0';
+	return n && pb__hmap_put(&t->seen, key, n, (void *)1, NULL) == PB_OK;
+}
+
 static void region_row(struct tw *t, const struct pb_catalog *cat, const char *spelling)
 {
 	const struct pb_region *r = pb_catalog_region(cat, pb__cstr(spelling));
 	if (!r)
 		return;
 	char key[256];
-	size_t n = 0;
-	for (const char *s = spelling; *s && n + 1 < sizeof(key); s++)
-		key[n++] = (char)tolower((unsigned char)*s);
-	key[n] = '\0';
-	if (!n || pb__hmap_put(&t->seen, key, n, (void *)1, NULL) != PB_OK)
+	if (!first_spelling(t, spelling, key))
 		return;
 	pb__buf_reset(&t->b);
 	tw_lit(t, key);
@@ -720,11 +727,7 @@ static void unit_row(struct tw *t, const struct pb_catalog *cat, const char *spe
 	if (!u)
 		return;
 	char key[256];
-	size_t n = 0;
-	for (const char *s = spelling; *s && n + 1 < sizeof(key); s++)
-		key[n++] = (char)tolower((unsigned char)*s);
-	key[n] = '\0';
-	if (!n || pb__hmap_put(&t->seen, key, n, (void *)1, NULL) != PB_OK)
+	if (!first_spelling(t, spelling, key))
 		return;
 	const struct pb__unit_factor *fa = pb__catalog_unit_factor(u);
 	char num[PB_DEC_BUFSZ];
