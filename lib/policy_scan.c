@@ -853,6 +853,22 @@ static enum pb_status sel_where(struct scan *s, const struct pb__indicator *ind,
 	return st;
 }
 
+/* Adds one sum of a candidate's key run to it: the month with the largest
+ * total for a monthly maximum (its first month seen sets it), else the
+ * window's sum and the previous window's. */
+static inline void take(struct ires *c, const struct acc *a, bool mmax, int64_t m_lo,
+                        bool *firstsub)
+{
+	if (!mmax) {
+		c->s = a->cur;
+		c->r = a->prev;
+	} else if (a->seen && (*firstsub || a->cur > c->s)) {
+		c->s = a->cur;
+		c->sub = m_lo + (int64_t)KS(a->key);
+		*firstsub = false;
+	}
+}
+
 /* Turns one indicator's sums into its result for every entity. */
 static enum pb_status ieval_finish(struct scan *s, size_t k, struct ieval *ev, struct dimcache *dc)
 {
@@ -904,19 +920,8 @@ static enum pb_status ieval_finish(struct scan *s, size_t k, struct ieval *ev, s
 				c.group = -1;
 				c.sub = -1;
 				bool firstsub = true;
-				while (i < na && KE(all[i].key) == e && (int64_t)KP(all[i].key) == p) {
-					if (mmax) {
-						if (all[i].seen && (firstsub || all[i].cur > c.s)) {
-							c.s = all[i].cur;
-							c.sub = m_lo + (int64_t)KS(all[i].key);
-							firstsub = false;
-						}
-					} else {
-						c.s = all[i].cur;
-						c.r = all[i].prev;
-					}
-					i++;
-				}
+				while (i < na && KE(all[i].key) == e && (int64_t)KP(all[i].key) == p)
+					take(&c, &all[i++], mmax, m_lo, &firstsub);
 				candidate(ind, &c);
 				if (!have || better(ind, &c, &best, NULL, NULL))
 					best = c;
@@ -932,19 +937,8 @@ static enum pb_status ieval_finish(struct scan *s, size_t k, struct ieval *ev, s
 				c.sub = -1;
 				bool firstsub = true;
 				while (i < na && KE(all[i].key) == e && KP(all[i].key) == p &&
-				       KG(all[i].key) == g) {
-					if (mmax) {
-						if (all[i].seen && (firstsub || all[i].cur > c.s)) {
-							c.s = all[i].cur;
-							c.sub = m_lo + (int64_t)KS(all[i].key);
-							firstsub = false;
-						}
-					} else {
-						c.s = all[i].cur;
-						c.r = all[i].prev;
-					}
-					i++;
-				}
+				       KG(all[i].key) == g)
+					take(&c, &all[i++], mmax, m_lo, &firstsub);
 				if (share) {
 					struct acc *x = acc_get(&tot, kmake(K_TOTAL, p, g, 0));
 					c.t = x ? x->cur : 0;
