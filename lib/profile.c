@@ -219,35 +219,42 @@ static enum pb_status keep_string(struct internal *in, char *s, struct pb_error 
 	return PB_OK;
 }
 
-/* The text of a dimension id ("" for none), cached for the profile's life. */
-static enum pb_status dim_text(struct pb_ws *ws, struct internal *in, sqlite3_stmt *q, int64_t id,
-                               const char **out, struct pb_error *err)
+/* Steps q (reset and bound by the caller after a cache miss) and keeps its
+ * first column's text ("" for no row) in map under key, for the profile's
+ * life. */
+static enum pb_status cache_fill(struct pb_ws *ws, struct internal *in, struct pb_hmap *map,
+                                 sqlite3_stmt *q, const char *key, size_t klen, const char *what,
+                                 const char **out, struct pb_error *err)
 {
-	if (id == 0) {
-		*out = "";
-		return PB_OK;
-	}
-	char *v = pb__hmap_get(&in->text, (const char *)&id, sizeof(id));
-	if (v) {
-		*out = v;
-		return PB_OK;
-	}
-	sqlite3_reset(q);
-	sqlite3_bind_int64(q, 1, id);
 	int rc = sqlite3_step(q);
 	const unsigned char *t = rc == SQLITE_ROW ? sqlite3_column_text(q, 0) : NULL;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return pb__db_err(ws->db, err, "cannot read a dimension");
-	v = pb__strndup(t ? (const char *)t : "", t ? strlen((const char *)t) : 0);
+		return pb__db_err(ws->db, err, what);
+	char *v = pb__strndup(t ? (const char *)t : "", t ? strlen((const char *)t) : 0);
 	if (!v)
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	enum pb_status st = keep_string(in, v, err);
 	if (st)
 		return st;
-	if (pb__hmap_put(&in->text, (const char *)&id, sizeof(id), v, NULL) == PB_ENOMEM)
+	if (pb__hmap_put(map, key, klen, v, NULL) == PB_ENOMEM)
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	*out = v;
 	return PB_OK;
+}
+
+/* The text of a dimension id ("" for none), cached for the profile's life. */
+static enum pb_status dim_text(struct pb_ws *ws, struct internal *in, sqlite3_stmt *q, int64_t id,
+                               const char **out, struct pb_error *err)
+{
+	*out = "";
+	if (id == 0)
+		return PB_OK;
+	if ((*out = pb__hmap_get(&in->text, (const char *)&id, sizeof(id))))
+		return PB_OK;
+	sqlite3_reset(q);
+	sqlite3_bind_int64(q, 1, id);
+	return cache_fill(ws, in, &in->text, q, (const char *)&id, sizeof(id),
+	                  "cannot read a dimension", out, err);
 }
 
 /* The stored name of a sub-account ("" when unknown), cached. */
@@ -257,27 +264,12 @@ static enum pb_status sub_name(struct pb_ws *ws, struct internal *in, sqlite3_st
 	*out = "";
 	if (!sub[0])
 		return PB_OK;
-	char *v = pb__hmap_get(&in->names, sub, strlen(sub));
-	if (v) {
-		*out = v;
+	if ((*out = pb__hmap_get(&in->names, sub, strlen(sub))))
 		return PB_OK;
-	}
 	sqlite3_reset(q);
 	sqlite3_bind_text(q, 1, sub, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	const unsigned char *t = rc == SQLITE_ROW ? sqlite3_column_text(q, 0) : NULL;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return pb__db_err(ws->db, err, "cannot read a sub-account's name");
-	v = pb__strndup(t ? (const char *)t : "", t ? strlen((const char *)t) : 0);
-	if (!v)
-		return pb__err(err, PB_ENOMEM, "out of memory");
-	enum pb_status st = keep_string(in, v, err);
-	if (st)
-		return st;
-	if (pb__hmap_put(&in->names, sub, strlen(sub), v, NULL) == PB_ENOMEM)
-		return pb__err(err, PB_ENOMEM, "out of memory");
-	*out = v;
-	return PB_OK;
+	return cache_fill(ws, in, &in->names, q, sub, strlen(sub),
+	                  "cannot read a sub-account's name", out, err);
 }
 
 void pb_profile_free(struct pb_profile *p)
