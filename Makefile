@@ -57,7 +57,7 @@ endif
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 LDFLAGS_ALL = $(LDSAN) $(LDFLAGS)
 
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(wildcard lib/*/*.c)
 CLI_SRC := $(wildcard cli/*.c) $(wildcard server/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 TOOL_SRC := $(wildcard tools/*.c)

@@ -1,6 +1,6 @@
 /* cmd_decide.c - probity decide: allow or deny one request, with the reason. */
 #include "cli.h"
-#include "util.h" /* pb__time_parse */
+#include "util/util.h" /* pb__time_parse */
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* cmd_policy.c - probity policy: check a policy file, compile it to SQL, and
  * print the tables the compiled SQL reads. */
 #include "cli.h"
-#include "util.h" /* pb__time_parse, pb__now */
+#include "util/util.h" /* pb__time_parse, pb__now */
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* cmd_profile.c - probity profile: what a customer consumes, where, how much,
  * and how it changed; with charts. */
 #include "cli.h"
-#include "util.h"
+#include "util/util.h"
 
 #include <jansson.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* cmd_scan.c - probity scan: evaluate a policy's indicators over a workspace
  * and print the findings, each figure with the records it came from. */
 #include "cli.h"
-#include "util.h" /* pb__time_parse */
+#include "util/util.h" /* pb__time_parse */
 
 #include <jansson.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* common.c - helpers shared by the command handlers: errors, usage, tables,
  * workspace opening, progress display. */
 #include "cli.h"
-#include "util.h"
+#include "util/util.h"
 
 #include <errno.h>
 #include <limits.h>

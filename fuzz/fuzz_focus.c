@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
-#include "focus.h"
+#include "usage/catalog.h"
+#include "usage/focus.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* fuzz_http.c - libFuzzer target for what probity serve parses from clients:
  * the request head, query strings, and OPA JSON inputs. Invariants: the head
  * length is within the input, views point inside it, decoded values fit. */
-#include "http.h"
+#include "decide/http.h"
 
 #include <assert.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* fuzz_mail_chat.c - Slack and Teams JSON: every reported span lies inside
  * the input and starts where a JSON value starts. */
-#include "mail.h"
+#include "mail/mail.h"
 
 #include <stdlib.h>
 

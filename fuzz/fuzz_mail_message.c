@@ -1,7 +1,7 @@
 /* fuzz_mail_message.c - the message ingest path: kind sniffing, mbox
  * splitting, GMime parsing into a record, HTML to text. Invariants: every
  * split range lies inside the input, and every text kept is valid UTF-8. */
-#include "mail.h"
+#include "mail/mail.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* fuzz_mail_query.c - the query parser and compiler. Invariants: a query
  * that parses also renders and compiles to SQL that SQLite accepts. */
-#include "mail.h"
+#include "mail/mail.h"
 
 #include <stdlib.h>
 #include <string.h>

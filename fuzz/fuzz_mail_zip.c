@@ -1,6 +1,6 @@
 /* fuzz_mail_zip.c - the zip reader: whatever the archive claims, no member
  * inflates past the caps given, and the running total stays under its limit. */
-#include "mail.h"
+#include "mail/mail.h"
 
 #include <stdlib.h>
 

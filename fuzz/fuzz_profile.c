@@ -3,7 +3,7 @@
  * accepted --by list holds known, distinct dimensions, and an accepted date
  * formats back to itself. */
 #include "probity.h"
-#include "util.h"
+#include "util/util.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -19,9 +19,9 @@
 #include "server.h"
 
 #include "../cli/cli.h"
-#include "entitlements.h"
-#include "http.h"
-#include "util.h"
+#include "decide/entitlements.h"
+#include "decide/http.h"
+#include "util/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "util/util.h"
 
 static uint64_t rng_state = 0x5eed;
 

@@ -12,7 +12,7 @@
  *
  * usage: pb-bench-decide WS CATALOG_DIR [RULES] [REQUESTS] [ROUNDS]
  */
-#include "entitlements.h"
+#include "decide/entitlements.h"
 
 #include <stdio.h>
 #include <stdlib.h>

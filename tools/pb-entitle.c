@@ -12,7 +12,7 @@
  *        pb-entitle WS show [VERSION]          print a version as a rules file
  * Prints "version N" for the version written. FILE may be '-' for stdin.
  */
-#include "entitlements.h"
+#include "decide/entitlements.h"
 
 #include <stdio.h>
 #include <stdlib.h>

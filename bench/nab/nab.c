@@ -18,7 +18,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
-#include "util.h"
+#include "util/util.h"
 
 const struct nab_profile nab_profiles[NAB_NPROFILES] = {
 	{ "standard", 1.0, 0.11, 1.0 },

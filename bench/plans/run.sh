@@ -13,7 +13,7 @@
 #           sqlite3 shell running the dry run's aggregation query on the same
 #           database. Same answer: the customer's spend in the month.
 #  decide:  the compiled table with 100,000 plan rules (bench/decide/run.sh,
-#           whose engine is lib/decide.c), run here for the record.
+#           whose engine is lib/decide/decide.c), run here for the record.
 #
 # usage: bench/plans/run.sh [RULES]   (after `make release`; default 100000)
 set -eu

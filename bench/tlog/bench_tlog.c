@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "audit.h"
-#include "case.h"
-#include "tlog.h"
+#include "log/audit.h"
+#include "case/case.h"
+#include "log/tlog.h"
 
 static double now(void)
 {

@@ -8,7 +8,7 @@
  * (a kill at exactly that step) or returns SQLITE_IOERR (a failed write).
  */
 #include "unit.h"
-#include "case.h"
+#include "case/case.h"
 
 #include <signal.h>
 #include <sys/stat.h>

@@ -2,7 +2,7 @@
  * policies and decisions depend on; bad catalog files are refused with a position. */
 #include "unit.h"
 #include "probity.h"
-#include "catalog.h"
+#include "usage/catalog.h"
 
 static struct pb_catalog *cat;
 

@@ -1,7 +1,7 @@
 /* test_csv.c - the record parsers (bitmap and field-at-a-time agree), cuts
  * between records, the small reader. */
 #include "unit.h"
-#include "csv.h"
+#include "usage/csv.h"
 
 static size_t parse(const char *s, struct pb_csv_field *f, struct pb_csv_record *rec,
                     const char **next)

@@ -2,7 +2,7 @@
  * describes, and agreement with a plain reference evaluator (the obvious loop
  * over the rules, written here from the documented semantics) on 1,000,000
  * random (rule set, request) pairs. */
-#include "entitlements.h"
+#include "decide/entitlements.h"
 #include "unit.h"
 
 #include <strings.h>

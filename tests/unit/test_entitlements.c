@@ -1,6 +1,6 @@
 /* test_entitlements.c - versions of the rules in force: publish, load,
  * immutability, tamper detection, the JSON rules format. */
-#include "entitlements.h"
+#include "decide/entitlements.h"
 #include "unit.h"
 
 #include <unistd.h>

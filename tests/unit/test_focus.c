@@ -1,8 +1,8 @@
 /* test_focus.c - header mapping (versions, aliases, missing columns), the JSON
  * object check, and row checks with the shipped catalog. */
 #include "unit.h"
-#include "focus.h"
-#include "catalog.h"
+#include "usage/focus.h"
+#include "usage/catalog.h"
 
 static struct pb_catalog *cat;
 

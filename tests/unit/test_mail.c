@@ -3,7 +3,7 @@
  * dedupe and threads, search in a case, hit reports, tags, export and verify,
  * and bad input. Runs from the repository root (data in tests/data/mail). */
 #include "unit.h"
-#include "mail.h"
+#include "mail/mail.h"
 
 #include <errno.h>
 #include <fcntl.h>

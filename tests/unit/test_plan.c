@@ -5,7 +5,7 @@
  * (plan set, request) pairs. */
 #include "unit.h"
 
-#include "plan.h"
+#include "plan/plan.h"
 
 #include <strings.h>
 #include <unistd.h>

@@ -2,7 +2,7 @@
  * error at its position; windows and expressions. */
 #include "unit.h"
 
-#include "policy.h"
+#include "policy/policy.h"
 
 static struct pb_catalog *cat;
 

@@ -3,7 +3,7 @@
  * of probity_customer by the native scan's rules (run here on SQLite). */
 #include "unit.h"
 
-#include "policy.h"
+#include "policy/policy.h"
 
 #include <sqlite3.h>
 

@@ -5,7 +5,7 @@
  * bad options, and the charts. */
 #include "unit.h"
 #include "probity.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <math.h>
 

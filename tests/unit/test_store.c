@@ -2,7 +2,7 @@
  * migration of a database written at schema version 1 to the current one. */
 #include "unit.h"
 #include "probity.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <sys/stat.h>
 

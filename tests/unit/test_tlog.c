@@ -4,7 +4,7 @@
  * tile paths, cosignatures and proof documents; plus round trips against an
  * independent recursive reference and tamper checks on written folders. */
 #include "unit.h"
-#include "tlog.h"
+#include "log/tlog.h"
 
 #include <dirent.h>
 #include <jansson.h>

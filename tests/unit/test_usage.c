@@ -3,8 +3,8 @@
  * the read-only and interrupted paths change nothing. */
 #include "unit.h"
 #include "probity.h"
-#include "store.h"
-#include "usage.h"
+#include "store/store.h"
+#include "usage/usage.h"
 
 static struct pb_catalog *cat;
 

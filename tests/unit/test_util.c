@@ -1,6 +1,6 @@
 /* test_util.c - decimals, times, UTF-8, buffers, hashes, atomic files. */
 #include "unit.h"
-#include "util.h"
+#include "util/util.h"
 
 #include <errno.h>
 #include <sys/stat.h>

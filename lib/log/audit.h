@@ -1,0 +1,78 @@
+/* audit.h - the workspace audit log: how other modules record what they do.
+ *
+ * Every state change of a case, a plan, an approval, an apply or rollback,
+ * a search ... is one entry of the workspace's tamper-evident log, written in
+ * the SAME SQLite transaction as the change. The pattern for a module:
+ *
+ *     if ((st = pb__ws_begin(ws, err)))                 // BEGIN IMMEDIATE
+ *             return st;
+ *     ... check the actor: pb__user_require_role(ws, actor, "analyst", err) ...
+ *     ... change your own tables ...
+ *     st = pb__audit_append(ws, actor, "plan.approve", case_id, "plan/12",
+ *                           "{\"approver\":\"bob\"}", &index, err);
+ *     if (st) { pb__ws_rollback(ws); return st; }
+ *     return pb__ws_commit(ws, err);                    // both or neither
+ *
+ * A change whose entry is not in the log did not happen: if the append
+ * fails, roll back. Checkpoints are signed later (pb_audit_checkpoint), after
+ * commit, and only over committed entries.
+ *
+ * An entry is canonical JSON (keys sorted, no spaces, UTF-8):
+ *   {"action":"case.note","actor":"alice","case":3,"details":{...},
+ *    "index":17,"subject":"case/3","time":"2025-03-01T10:00:00Z","v":1}
+ * "case", "subject" and "details" are left out when not given. details is
+ * the caller's JSON object, re-serialised canonically; put the SHA-256 of
+ * any evidence in it ("sha256": hex), never the evidence itself. An entry is
+ * at most 65,535 bytes (the tile bundle format); larger ones fail with
+ * PB_ELIMIT.
+ */
+#ifndef PB_AUDIT_H
+#define PB_AUDIT_H
+
+#include "store/store.h"
+
+#define PB_AUDIT_DETAILS_MAX 60000
+
+/* Appends one entry; must be called inside a transaction (PB_ESTATE
+ * otherwise). action: lower-case word with dots, e.g. "case.open"; actor:
+ * an existing user name (not checked here: check roles before); case_id: 0
+ * for none; subject: what the action is about ("case/3", "plan/12") or NULL;
+ * details_json: a JSON object or NULL. *index_out (may be NULL) gets the
+ * entry's index in the log. */
+enum pb_status pb__audit_append(struct pb_ws *ws, const char *actor, const char *action,
+                                int64_t case_id, const char *subject, const char *details_json,
+                                uint64_t *index_out, struct pb_error *err);
+
+/* Many appends in one transaction, without re-reading the tree head or
+ * re-preparing statements for each (the batched path of the benchmark):
+ * begin inside the caller's transaction, append, then end (which writes the
+ * tree head) before committing; on any failure, abort and roll back. An
+ * error from append leaves the batch usable for nothing but abort. */
+struct pb__audit_batch;
+enum pb_status pb__audit_batch_begin(struct pb_ws *ws, struct pb__audit_batch **out,
+                                     struct pb_error *err);
+enum pb_status pb__audit_batch_append(struct pb__audit_batch *b, const char *actor,
+                                      const char *action, int64_t case_id, const char *subject,
+                                      const char *details_json, uint64_t *index_out,
+                                      struct pb_error *err);
+enum pb_status pb__audit_batch_end(struct pb__audit_batch *b, struct pb_error *err);
+void pb__audit_batch_abort(struct pb__audit_batch *b);
+
+/* The log's current size (committed or inside the caller's transaction). */
+enum pb_status pb__audit_size(struct pb_ws *ws, uint64_t *size, struct pb_error *err);
+
+/* The hash of the perfect subtree (level, index) from the stored tree:
+ * a pb_tlog_hash_fn with ctx = ws. */
+enum pb_status pb__audit_hash(void *ws, unsigned level, uint64_t index, uint8_t out[32],
+                              struct pb_error *err);
+
+/* The workspace signing key (created on first use as signing.key, 32
+ * random bytes, mode 0600) under the log's origin. */
+enum pb_status pb__audit_signer(struct pb_ws *ws, struct pb_signer *out, struct pb_error *err);
+
+/* The log origin: fixed in the database at the first entry; before that,
+ * probity.conf's log_origin, else "probity.example/<workspace name>". */
+enum pb_status pb__audit_origin(struct pb_ws *ws, char out[PB_NOTE_NAME_MAX + 1],
+                                struct pb_error *err);
+
+#endif /* PB_AUDIT_H */

@@ -1,0 +1,994 @@
+/* mail_export.c - export the hits of a search with their hashes, and verify
+ * an export offline.
+ *
+ * An export folder holds, per hit, the original bytes as found in the archive
+ * (natives/PB000001.eml, or .json for a chat message) and its extracted text
+ * (text/PB000001.txt); manifest.csv ties each document to its Message-ID,
+ * its place in the archive and the SHA-256 of every file; export.dat is the
+ * same as a Concordance load file (UTF-8 with BOM, DC4 field separator, þ
+ * qualifier, ® for line breaks inside a field); export.json says what was
+ * searched, by whom, and the result hash; SHA256SUMS covers every file
+ * (`sha256sum -c SHA256SUMS` works).
+ *
+ * The native bytes are re-read from the archive and must hash to what ingest
+ * recorded, so an export can only contain what was indexed. The folder is
+ * built beside its final name and renamed into place just before the export
+ * is recorded in the case log; if the record fails, the folder is removed.
+ */
+#include "mail/mail.h"
+#include "mail/mail_case.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/banned.h"
+
+#define DAT_SEP "\x14"        /* DC4, shown as ¶ by review tools */
+#define DAT_QUOTE "\xC3\xBE"  /* þ in UTF-8 */
+#define DAT_NL "\xC2\xAE"     /* ® in UTF-8 */
+
+/* ---- reading a location ----------------------------------------------------- */
+
+enum pb_status pb__mail_read_location(const char *path, const char *member, uint64_t offset,
+                                      uint64_t length, struct pb_buf *out,
+                                      struct pb_error *err)
+{
+	pb__buf_reset(out);
+	if (length > PB__MAIL_MAX_MEMBER * 4ull)
+		return pb__err(err, PB_ELIMIT, "'%s': %llu bytes at %llu is too large to read", path,
+		               (unsigned long long)length, (unsigned long long)offset);
+	/* the path comes from the workspace or a manifest: a pipe or device put
+	 * in the archive's place is refused, not opened (it could block) */
+	int fd;
+	uint64_t fsize;
+	const char *what;
+	int oe = pb__open_regular(path, &fd, &fsize, &what);
+	if (oe < 0)
+		return pb__err_at(err, PB_EVERIFY, path, 0, 0,
+		                  "cannot read the archive: not a regular file (%s)", what);
+	if (oe)
+		return pb__err_at(err, pb__errno_status(oe), path, 0, 0, "cannot read the archive: %s",
+		                  pb__errno_text(oe));
+	enum pb_status st = PB_OK;
+	if (member && *member) {
+		void *map = fsize ? mmap(NULL, (size_t)fsize, PROT_READ, MAP_PRIVATE, fd, 0)
+		                  : MAP_FAILED;
+		if (map == MAP_FAILED) {
+			st = pb__err_at(err, PB_EIO, path, 0, 0, "cannot read the archive");
+			goto out;
+		}
+		struct pb__zip z;
+		struct pb_buf m;
+		pb__buf_init(&m, PB__MAIL_MAX_MEMBER);
+		if (!(st = pb__zip_open(&z, map, (size_t)fsize, path, err))) {
+			const struct pb__zip_entry *e = pb__zip_find(&z, member);
+			if (!e)
+				st = pb__err_at(err, PB_ENOENT, path, 0, 0, "zip member '%s' is gone", member);
+			else
+				st = pb__zip_read(&z, e, PB__MAIL_MAX_MEMBER, &m, err);
+			pb__zip_close(&z);
+		}
+		if (!st && (offset > m.len || length > m.len - offset))
+			st = pb__err_at(err, PB_EVERIFY, path, 0, 0,
+			                "zip member '%s' is shorter than the recorded range", member);
+		if (!st) {
+			out->limit = length + 1;
+			st = pb__buf_add(out, m.data + offset, (size_t)length);
+		}
+		pb__buf_release(&m);
+		munmap(map, (size_t)fsize);
+		goto out;
+	}
+	if (fsize < offset || fsize - offset < length) {
+		st = pb__err_at(err, PB_EVERIFY, path, 0, 0,
+		                "the archive file is shorter than the recorded range %llu+%llu",
+		                (unsigned long long)offset, (unsigned long long)length);
+		goto out;
+	}
+	out->limit = length + 1;
+	if ((st = pb__buf_reserve(out, (size_t)length))) {
+		st = pb__err(err, st, "out of memory");
+		goto out;
+	}
+	size_t got = 0;
+	while (got < length) {
+		ssize_t r = pread(fd, out->data + got, (size_t)length - got, (off_t)(offset + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			st = pb__err_at(err, PB_EIO, path, 0, 0, "cannot read the archive: %s",
+			                r < 0 ? pb__errno_text(errno) : "unexpected end");
+			goto out;
+		}
+		got += (size_t)r;
+	}
+	out->len = got;
+	out->data[got] = '\0';
+out:
+	close(fd);
+	return st;
+}
+
+/* ---- files ------------------------------------------------------------------------ */
+
+static enum pb_status write_file(const char *dir, const char *rel, const void *data, size_t n,
+                                 char sha_out[65], struct pb_error *err)
+{
+	char *p = pb__path_join(dir, rel);
+	if (!p)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	enum pb_status st = PB_OK;
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		st = pb__err(err, pb__errno_status(errno), "cannot create '%s': %s", p,
+		             pb__errno_text(errno));
+		goto out;
+	}
+	const char *c = data;
+	size_t left = n;
+	while (left) {
+		ssize_t w = write(fd, c, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			st = pb__err(err, PB_EIO, "cannot write '%s': %s", p, pb__errno_text(errno));
+			break;
+		}
+		c += w;
+		left -= (size_t)w;
+	}
+	if (!st && fsync(fd) != 0)
+		st = pb__err(err, PB_EIO, "cannot write '%s': %s", p, pb__errno_text(errno));
+	close(fd);
+	if (!st && sha_out) {
+		uint8_t h[32];
+		pb__sha256(data, n, h);
+		pb__hex(h, 32, sha_out);
+	}
+out:
+	free(p);
+	return st;
+}
+
+static void rm_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d) {
+		unlink(path);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char *p = pb__path_join(path, e->d_name);
+		if (!p)
+			continue;
+		struct stat sb;
+		if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+			rm_tree(p);
+		else
+			unlink(p);
+		free(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+/* ---- load-file fields ------------------------------------------------------------- */
+
+/* A DAT value: þ-quoted; line breaks become ®; a þ inside becomes U+FFFD
+ * (Concordance has no escape for its qualifier). */
+static void dat_field(struct pb_buf *b, const char *s, bool first)
+{
+	if (!first)
+		pb__buf_adds(b, DAT_SEP);
+	pb__buf_adds(b, DAT_QUOTE);
+	for (const char *c = s ? s : ""; *c; c++) {
+		if (*c == '\r') {
+			pb__buf_adds(b, DAT_NL);
+			if (c[1] == '\n')
+				c++;
+		} else if (*c == '\n') {
+			pb__buf_adds(b, DAT_NL);
+		} else if ((unsigned char)c[0] == 0xC3 && (unsigned char)c[1] == 0xBE) {
+			pb__buf_adds(b, "\xEF\xBF\xBD");
+			c++;
+		} else {
+			pb__buf_addc(b, *c);
+		}
+	}
+	pb__buf_adds(b, DAT_QUOTE);
+}
+
+static void csv_field(struct pb_buf *b, const char *s, bool first)
+{
+	if (!first)
+		pb__buf_addc(b, ',');
+	pb__buf_csv_field(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+static const char *const manifest_cols[] = {
+	"doc_id",        "message_number", "message_id",    "kind",          "date",
+	"from",          "subject",        "custodians",    "thread",        "native_file",
+	"native_sha256", "native_size",    "text_file",     "text_sha256",   "text_size",
+	"source_path",   "source_member",  "source_offset", "source_length", "source_file_sha256",
+	"body_sha256",
+};
+#define NCOLS PB_ARRAY_LEN(manifest_cols)
+
+static const char *const dat_cols[] = {
+	"BEGDOC",    "ENDDOC",  "BEGATTACH", "ENDATTACH", "CUSTODIAN",  "FROM",     "TO",
+	"CC",        "BCC",     "SUBJECT",   "DATESENT",  "MESSAGEID",  "THREADID", "KIND",
+	"CHANNEL",   "ATTACHMENTS", "SHA256", "TEXTSHA256", "NATIVEPATH", "TEXTPATH", "SOURCEFILE",
+	"SOURCEMEMBER", "SOURCEOFFSET", "SOURCELENGTH",
+};
+
+/* ---- export ----------------------------------------------------------------------- */
+
+struct doc {
+	char *mid, *kind, *from, *to, *cc, *bcc, *subject, *channel, *custodians, *body_sha256;
+	char *body, *extra, *attach;
+	int64_t date;
+	bool has_date;
+	int64_t thread;
+};
+
+static void doc_free(struct doc *d)
+{
+	char **f[] = { &d->mid,     &d->kind,       &d->from,        &d->to,   &d->cc,
+		       &d->bcc,     &d->subject,    &d->channel,     &d->custodians,
+		       &d->body_sha256, &d->body,   &d->extra,       &d->attach };
+	for (size_t i = 0; i < PB_ARRAY_LEN(f); i++)
+		free(*f[i]);
+	memset(d, 0, sizeof(*d));
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(s, i);
+	return pb__strndup(t ? t : "", t ? (size_t)sqlite3_column_bytes(s, i) : 0);
+}
+
+static enum pb_status load_doc(struct pb_ws *ws, sqlite3_stmt *s, int64_t id, struct doc *d,
+                               struct pb_error *err)
+{
+	sqlite3_bind_int64(s, 1, id);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return pb__db_err(ws->db, err, "cannot read a hit");
+	}
+	d->mid = col_dup(s, 0);
+	d->kind = col_dup(s, 1);
+	d->has_date = sqlite3_column_type(s, 2) != SQLITE_NULL;
+	d->date = sqlite3_column_int64(s, 2);
+	d->from = col_dup(s, 3);
+	d->to = col_dup(s, 4);
+	d->cc = col_dup(s, 5);
+	d->bcc = col_dup(s, 6);
+	d->subject = col_dup(s, 7);
+	d->channel = col_dup(s, 8);
+	d->thread = sqlite3_column_int64(s, 9);
+	d->body_sha256 = col_dup(s, 10);
+	d->body = col_dup(s, 11);
+	d->extra = col_dup(s, 12);
+	d->attach = col_dup(s, 13);
+	d->custodians = col_dup(s, 14);
+	sqlite3_reset(s);
+	if (!d->mid || !d->kind || !d->from || !d->to || !d->cc || !d->bcc || !d->subject ||
+	    !d->channel || !d->body_sha256 || !d->body || !d->extra || !d->attach || !d->custodians)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	return PB_OK;
+}
+
+static const char doc_sql[] =
+	"SELECT m.message_id, m.kind, m.date, m.from_addr, m.to_addr, m.cc_addr, m.bcc_addr,"
+	" m.subject, m.channel, m.thread_id, m.body_sha256, d.body, d.extra, d.attach,"
+	" (SELECT group_concat(c, ',') FROM (SELECT DISTINCT custodian AS c FROM mail_loc"
+	"   WHERE msg_id = m.id AND custodian IS NOT NULL ORDER BY custodian))"
+	" FROM mail_msg m JOIN mail_doc d ON d.id = m.id WHERE m.id = ?1";
+
+static const char loc_sql[] =
+	"SELECT f.path, l.member, l.offset, l.length, l.sha256, f.sha256 FROM mail_loc l"
+	" JOIN mail_file f ON f.id = l.file_id WHERE l.msg_id = ?1 ORDER BY l.id";
+
+/* The extracted text: a header block, the text, then the other text. */
+static void text_of(const struct doc *d, struct pb_buf *t)
+{
+	const struct {
+		const char *k;
+		const char *v;
+	} h[] = { { "From", d->from },    { "To", d->to },           { "Cc", d->cc },
+		  { "Bcc", d->bcc },      { "Subject", d->subject }, { "Channel", d->channel },
+		  { "Message-ID", d->mid } };
+	char date[24] = "";
+	if (d->has_date)
+		pb__time_format(d->date, date);
+	for (size_t i = 0; i < PB_ARRAY_LEN(h); i++) {
+		if (i == 4 && date[0])
+			pb__buf_printf(t, "Date: %s\n", date);
+		if (h[i].v && *h[i].v)
+			pb__buf_printf(t, "%s: %s\n", h[i].k, h[i].v);
+	}
+	if (*d->attach) {
+		pb__buf_adds(t, "Attachments: ");
+		for (const char *c = d->attach; *c; c++) {
+			if (*c == '\n')
+				pb__buf_adds(t, "; ");
+			else
+				pb__buf_addc(t, *c);
+		}
+		pb__buf_addc(t, '\n');
+	}
+	pb__buf_addc(t, '\n');
+	pb__buf_adds(t, d->body);
+	if (*d->extra) {
+		pb__buf_adds(t, "\n\n----- other text (alternatives, attachments, inner messages) -----\n\n");
+		pb__buf_adds(t, d->extra);
+	}
+	if (t->len && t->data[t->len - 1] != '\n')
+		pb__buf_addc(t, '\n');
+}
+
+static enum pb_status check_target(const char *dir, struct pb_error *err)
+{
+	struct stat sb;
+	if (stat(dir, &sb) != 0)
+		return errno == ENOENT ? PB_OK
+		                       : pb__err(err, pb__errno_status(errno), "cannot use '%s': %s", dir,
+		                                 pb__errno_text(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return pb__err(err, PB_EEXIST, "cannot export to '%s': a file is in the way", dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return pb__err(err, pb__errno_status(errno), "cannot read '%s': %s", dir,
+		               pb__errno_text(errno));
+	struct dirent *e;
+	bool empty = true;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			empty = false;
+	closedir(d);
+	if (!empty)
+		return pb__err(err, PB_EEXIST,
+		               "cannot export to '%s': the folder is not empty; an export is never "
+		               "written over another",
+		               dir);
+	return PB_OK;
+}
+
+struct sumline {
+	char *path;
+	char sha[65];
+};
+
+static int sum_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct sumline *)a)->path, ((const struct sumline *)b)->path);
+}
+
+enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char *query,
+                              const char *dir, const struct pb_mail_export_options *opts,
+                              struct pb_mail_export_report *rep, struct pb_error *err)
+{
+	struct pb_mail_export_options defaults = { 0 };
+	if (!opts)
+		opts = &defaults;
+	if (rep)
+		memset(rep, 0, sizeof(*rep));
+	const char *prefix = opts->prefix && *opts->prefix ? opts->prefix : "PB";
+	if (strlen(prefix) > 20 || strpbrk(prefix, "/\\ .\t\n"))
+		return pb__err(err, PB_EINVAL,
+		               "document prefix '%s': up to 20 characters, no spaces, dots or slashes",
+		               prefix);
+	if (!dir || !*dir)
+		return pb__err(err, PB_EINVAL, "no export folder given");
+	enum pb_status st = check_target(dir, err);
+	if (st)
+		return st;
+	struct pb__mail_query *q;
+	if ((st = pb__mail_query_parse(query, &q, err)))
+		return st;
+	struct pb_buf canon;
+	pb__buf_init(&canon, 1u << 20);
+	pb__mail_query_render(q, &canon);
+
+	int64_t case_id;
+	struct pb__mail_hits h = { 0 };
+	char tmp[PATH_MAX], absdir[PATH_MAX];
+	bool tmp_made = false, moved = false, in_txn = false;
+	struct pb_buf manifest, dat, text, src, json, sums, det;
+	pb__buf_init(&manifest, SIZE_MAX / 2);
+	pb__buf_init(&dat, SIZE_MAX / 2);
+	pb__buf_init(&text, 2 * PB__MAIL_MAX_TEXT + (1u << 20));
+	pb__buf_init(&src, PB__MAIL_MAX_MEMBER);
+	pb__buf_init(&json, 1u << 22);
+	pb__buf_init(&sums, SIZE_MAX / 2);
+	pb__buf_init(&det, 1u << 22);
+	struct sumline *sl = NULL;
+	size_t nsl = 0;
+	sqlite3_stmt *ds = NULL, *ls = NULL;
+	struct doc d = { 0 };
+	uint64_t native_bytes = 0;
+
+	if ((st = pb__ws_require_writable(ws, "export", err)))
+		goto out;
+	if (!opts->actor || !*opts->actor) {
+		st = pb__err(err, PB_EINVAL, "cannot export: no acting user");
+		goto out;
+	}
+	if ((st = pb__ws_begin(ws, err)))
+		goto out;
+	in_txn = true;
+	if ((st = pb__mail_case_check(ws, case_ref, opts->actor, &case_id, err)))
+		goto out;
+	if ((st = pb__mail_run(ws, q, case_id, false, &h, err)))
+		goto out;
+	if (h.n > 999999) {
+		st = pb__err(err, PB_ELIMIT, "%zu hits: an export holds at most 999999 documents", h.n);
+		goto out;
+	}
+	/* build beside the target, then rename */
+	{
+		size_t dl = strlen(dir);
+		while (dl > 1 && dir[dl - 1] == '/')
+			dl--;
+		if (!pb__snprintf(tmp, sizeof(tmp), "%.*s.export-%ld.tmp", (int)dl, dir,
+		                  (long)getpid())) {
+			st = pb__err(err, PB_ELIMIT, "export folder name too long");
+			goto out;
+		}
+	}
+	if (mkdir(tmp, 0755) != 0) {
+		st = pb__err(err, pb__errno_status(errno), "cannot create '%s': %s", tmp,
+		             pb__errno_text(errno));
+		goto out;
+	}
+	tmp_made = true;
+	{
+		char *n1 = pb__path_join(tmp, "natives"), *n2 = pb__path_join(tmp, "text");
+		bool ok = n1 && n2 && mkdir(n1, 0755) == 0 && mkdir(n2, 0755) == 0;
+		free(n1);
+		free(n2);
+		if (!ok) {
+			st = pb__err(err, PB_EIO, "cannot create folders in '%s'", tmp);
+			goto out;
+		}
+	}
+	if ((st = pb__db_prepare(ws->db, doc_sql, &ds, err)) ||
+	    (st = pb__db_prepare(ws->db, loc_sql, &ls, err)))
+		goto out;
+	if (!(sl = calloc(2 * h.n + 4, sizeof(*sl)))) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t c = 0; c < NCOLS; c++)
+		csv_field(&manifest, manifest_cols[c], c == 0);
+	pb__buf_adds(&manifest, "\r\n");
+	pb__buf_adds(&dat, "\xEF\xBB\xBF");
+	for (size_t c = 0; c < PB_ARRAY_LEN(dat_cols); c++)
+		dat_field(&dat, dat_cols[c], c == 0);
+	pb__buf_adds(&dat, "\r\n");
+
+	for (size_t i = 0; i < h.n; i++) {
+		char docid[48], native[80], textf[80];
+		snprintf(docid, sizeof(docid), "%s%06zu", prefix, i + 1);
+		if ((st = load_doc(ws, ds, h.ids[i], &d, err)))
+			goto out;
+		bool chat = strcmp(d.kind, "email") != 0;
+		snprintf(native, sizeof(native), "natives/%s.%s", docid, chat ? "json" : "eml");
+		snprintf(textf, sizeof(textf), "text/%s.txt", docid);
+		/* the first location whose bytes still hash as recorded */
+		char *lpath = NULL, *lmember = NULL, *lfile_sha = NULL;
+		int64_t loff = 0, llen = 0;
+		char problem[700] = "";
+		sqlite3_bind_int64(ls, 1, h.ids[i]);
+		while (sqlite3_step(ls) == SQLITE_ROW) {
+			const char *p = (const char *)sqlite3_column_text(ls, 0);
+			const char *mem = (const char *)sqlite3_column_text(ls, 1);
+			int64_t off = sqlite3_column_int64(ls, 2), len = sqlite3_column_int64(ls, 3);
+			const char *want = (const char *)sqlite3_column_text(ls, 4);
+			struct pb_error rerr = { 0 };
+			if (pb__mail_read_location(p, mem, (uint64_t)off, (uint64_t)len, &src, &rerr)) {
+				snprintf(problem, sizeof(problem), "%s", rerr.message);
+				continue;
+			}
+			uint8_t hh[32];
+			char hex[65];
+			pb__sha256(src.data ? src.data : "", src.len, hh);
+			pb__hex(hh, 32, hex);
+			if (strcmp(hex, want)) {
+				snprintf(problem, sizeof(problem),
+				         "'%s'%s%s at byte %lld no longer hashes to %.16s...: the archive "
+				         "changed",
+				         p, *mem ? " member " : "", mem, (long long)off, want);
+				continue;
+			}
+			lpath = pb__strndup(p, strlen(p));
+			lmember = pb__strndup(mem, strlen(mem));
+			lfile_sha = col_dup(ls, 5);
+			loff = off;
+			llen = len;
+			break;
+		}
+		sqlite3_reset(ls);
+		if (!lpath || !lmember || !lfile_sha) {
+			free(lpath);
+			free(lmember);
+			free(lfile_sha);
+			st = pb__err(err, PB_EVERIFY, "cannot export message %lld (%s): %s",
+			             (long long)h.ids[i], d.mid, problem[0] ? problem : "no location");
+			goto out;
+		}
+		char nsha[65], tsha[65];
+		st = write_file(tmp, native, src.data ? src.data : "", src.len, nsha, err);
+		native_bytes += src.len;
+		size_t nsize = src.len;
+		pb__buf_reset(&text);
+		text_of(&d, &text);
+		if (!st)
+			st = write_file(tmp, textf, text.data ? text.data : "", text.len, tsha, err);
+		if (st) {
+			free(lpath);
+			free(lmember);
+			free(lfile_sha);
+			goto out;
+		}
+		sl[nsl].path = pb__strndup(native, strlen(native));
+		memcpy(sl[nsl++].sha, nsha, 65);
+		sl[nsl].path = pb__strndup(textf, strlen(textf));
+		memcpy(sl[nsl++].sha, tsha, 65);
+		char date[24] = "", num[32], thread[32], nsz[32], tsz[32], off[32], len[32];
+		if (d.has_date)
+			pb__time_format(d.date, date);
+		snprintf(num, sizeof(num), "%lld", (long long)h.ids[i]);
+		snprintf(thread, sizeof(thread), "%lld", (long long)d.thread);
+		snprintf(nsz, sizeof(nsz), "%zu", nsize);
+		snprintf(tsz, sizeof(tsz), "%zu", text.len);
+		snprintf(off, sizeof(off), "%lld", (long long)loff);
+		snprintf(len, sizeof(len), "%lld", (long long)llen);
+		const char *row[NCOLS] = { docid,  num,    d.mid,   d.kind,       date,   d.from,
+			                   d.subject, d.custodians, thread, native, nsha, nsz,
+			                   textf,  tsha,   tsz,     lpath,        lmember, off,
+			                   len,    lfile_sha, d.body_sha256 };
+		for (size_t c = 0; c < NCOLS; c++)
+			csv_field(&manifest, row[c], c == 0);
+		pb__buf_adds(&manifest, "\r\n");
+		char attach[4096];
+		size_t ai = 0;
+		for (const char *c = d.attach; *c && ai + 2 < sizeof(attach); c++)
+			attach[ai++] = *c == '\n' ? ';' : *c;
+		attach[ai] = '\0';
+		const char *drow[] = { docid,  docid,   docid,    docid,   d.custodians, d.from,
+			               d.to,   d.cc,    d.bcc,    d.subject, date,       d.mid,
+			               thread, d.kind,  d.channel, attach,  nsha,        tsha,
+			               native, textf,   lpath,    lmember, off,          len };
+		for (size_t c = 0; c < PB_ARRAY_LEN(drow); c++)
+			dat_field(&dat, drow[c], c == 0);
+		pb__buf_adds(&dat, "\r\n");
+		free(lpath);
+		free(lmember);
+		free(lfile_sha);
+		doc_free(&d);
+	}
+	char msha[65], dsha[65], jsha[65];
+	if ((st = write_file(tmp, "manifest.csv", manifest.data, manifest.len, msha, err)) ||
+	    (st = write_file(tmp, "export.dat", dat.data, dat.len, dsha, err)))
+		goto out;
+	if (!realpath(tmp, absdir))
+		pb__strlcpy(absdir, tmp, sizeof(absdir));
+	{
+		/* the final path, for the record */
+		char *slash = strrchr(absdir, '/');
+		const char *base = strrchr(dir, '/');
+		base = base && base[1] ? base + 1 : dir;
+		if (slash)
+			snprintf(slash + 1, sizeof(absdir) - (size_t)(slash + 1 - absdir), "%s", base);
+	}
+	char at[24];
+	pb__time_format(pb__now(), at);
+	pb__buf_printf(&json, "{\n  \"probity\": \"%s\",\n  \"case\": ", PB_VERSION);
+	pb__mail_json_str(&json, case_ref);
+	pb__buf_printf(&json, ",\n  \"case_id\": %lld,\n  \"actor\": ", (long long)case_id);
+	pb__mail_json_str(&json, opts->actor);
+	pb__buf_printf(&json, ",\n  \"exported_at\": \"%s\",\n  \"query\": ", at);
+	pb__mail_json_str(&json, query);
+	pb__buf_adds(&json, ",\n  \"parsed\": ");
+	pb__mail_json_str(&json, canon.data);
+	pb__buf_printf(&json,
+	               ",\n  \"documents\": %zu,\n  \"result_sha256\": \"%s\",\n"
+	               "  \"manifest_sha256\": \"%s\",\n  \"dat_sha256\": \"%s\",\n"
+	               "  \"hash\": \"SHA-256\",\n"
+	               "  \"result_hash_rule\": \"SHA-256 of the sorted lines "
+	               "'<message_id>\\\\t<body_sha256>\\\\n' of manifest.csv\",\n"
+	               "  \"dat\": {\"encoding\": \"UTF-8 with BOM\", \"field\": \"U+0014\","
+	               " \"quote\": \"U+00FE\", \"newline\": \"U+00AE\", \"multi\": \";\","
+	               " \"record_end\": \"CRLF\"}\n}\n",
+	               h.n, h.sha256, msha, dsha);
+	if ((st = write_file(tmp, "export.json", json.data, json.len, jsha, err)))
+		goto out;
+	sl[nsl].path = pb__strndup("manifest.csv", 12);
+	memcpy(sl[nsl++].sha, msha, 65);
+	sl[nsl].path = pb__strndup("export.dat", 10);
+	memcpy(sl[nsl++].sha, dsha, 65);
+	sl[nsl].path = pb__strndup("export.json", 11);
+	memcpy(sl[nsl++].sha, jsha, 65);
+	for (size_t i = 0; i < nsl; i++)
+		if (!sl[i].path) {
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+			goto out;
+		}
+	qsort(sl, nsl, sizeof(*sl), sum_cmp);
+	for (size_t i = 0; i < nsl; i++)
+		pb__buf_printf(&sums, "%s  %s\n", sl[i].sha, sl[i].path);
+	if ((st = write_file(tmp, "SHA256SUMS", sums.data, sums.len, NULL, err)))
+		goto out;
+	if ((st = pb__fsync_dir(tmp, err)))
+		goto out;
+
+	/* into place, then on record */
+	rmdir(dir); /* an empty target folder, if any */
+	if (rename(tmp, dir) != 0) {
+		st = pb__err(err, pb__errno_status(errno), "cannot move the export to '%s': %s", dir,
+		             pb__errno_text(errno));
+		goto out;
+	}
+	tmp_made = false;
+	moved = true;
+	{
+		char *parent = pb__strndup(absdir, strlen(absdir));
+		char *slash = parent ? strrchr(parent, '/') : NULL;
+		if (slash && slash != parent) {
+			*slash = '\0';
+			pb__fsync_dir(parent, NULL);
+		}
+		free(parent);
+	}
+	pb__buf_adds(&det, "{\"query\":");
+	pb__mail_json_str(&det, query);
+	pb__mail_json_parsed(&det, canon.data);
+	pb__buf_printf(&det, ",\"hits\":%zu,\"result_sha256\":\"%s\",\"export\":", h.n, h.sha256);
+	pb__mail_json_str(&det, absdir);
+	pb__buf_printf(&det, ",\"prefix\":");
+	pb__mail_json_str(&det, prefix);
+	pb__buf_printf(&det, ",\"manifest_sha256\":\"%s\",\"export_json_sha256\":\"%s\"}", msha,
+	               jsha);
+	if ((st = pb__mail_case_record(ws, case_id, opts->actor, "mail.export", det.data, err)))
+		goto out;
+	sqlite3_finalize(ds);
+	sqlite3_finalize(ls);
+	ds = ls = NULL;
+	st = pb__ws_commit(ws, err);
+	in_txn = false;
+	if (!st && rep) {
+		rep->documents = h.n;
+		rep->bytes = native_bytes;
+		memcpy(rep->result_sha256, h.sha256, 65);
+		memcpy(rep->manifest_sha256, msha, 65);
+	}
+out:
+	sqlite3_finalize(ds);
+	sqlite3_finalize(ls);
+	if (in_txn)
+		pb__ws_rollback(ws);
+	if (st && tmp_made)
+		rm_tree(tmp);
+	if (st && moved)
+		rm_tree(dir);
+	doc_free(&d);
+	for (size_t i = 0; i < nsl; i++)
+		free(sl[i].path);
+	free(sl);
+	pb__buf_release(&manifest);
+	pb__buf_release(&dat);
+	pb__buf_release(&text);
+	pb__buf_release(&src);
+	pb__buf_release(&json);
+	pb__buf_release(&sums);
+	pb__buf_release(&det);
+	pb__buf_release(&canon);
+	pb__mail_hits_release(&h);
+	pb__mail_query_free(q);
+	return st;
+}
+
+/* ---- verify --------------------------------------------------------------------------- */
+
+struct vctx {
+	pb_mail_verify_fn fn;
+	void *ctx;
+	struct pb_mail_verify_report *rep;
+};
+
+static void problem(struct vctx *v, const char *doc, const char *fmt, const char *a,
+                    const char *b)
+{
+	char msg[800];
+	snprintf(msg, sizeof(msg), fmt, a ? a : "", b ? b : "");
+	v->rep->problems++;
+	if (v->fn)
+		v->fn(v->ctx, doc, msg);
+}
+
+/* Hashes a file of the export; false with a problem when it cannot be read. */
+static bool hash_file(struct vctx *v, const char *dir, const char *rel, char hex[65],
+                      uint64_t *size)
+{
+	char *p = pb__path_join(dir, rel);
+	char *data = NULL;
+	size_t n = 0;
+	struct pb_error e = { 0 };
+	bool ok = p && pb__read_regular_file(p, SIZE_MAX / 2, &data, &n, &e) == PB_OK;
+	if (!ok) {
+		problem(v, rel, "cannot read the file: %s%s", e.message, NULL);
+	} else {
+		uint8_t h[32];
+		pb__sha256(data, n, h);
+		pb__hex(h, 32, hex);
+		if (size)
+			*size = n;
+		v->rep->files_checked++;
+	}
+	free(p);
+	free(data);
+	return ok;
+}
+
+/* One CSV record of s starting at *i: fields into f (up to max); false at the end. */
+static bool csv_record(const char *s, size_t n, size_t *i, char **f, size_t max, size_t *nf)
+{
+	*nf = 0;
+	if (*i >= n)
+		return false;
+	for (;;) {
+		struct pb_buf b;
+		pb__buf_init(&b, 1u << 24);
+		if (*i < n && s[*i] == '"') {
+			(*i)++;
+			while (*i < n) {
+				if (s[*i] == '"') {
+					if (*i + 1 < n && s[*i + 1] == '"') {
+						pb__buf_addc(&b, '"');
+						*i += 2;
+						continue;
+					}
+					(*i)++;
+					break;
+				}
+				pb__buf_addc(&b, s[(*i)++]);
+			}
+		}
+		while (*i < n && s[*i] != ',' && s[*i] != '\r' && s[*i] != '\n')
+			pb__buf_addc(&b, s[(*i)++]);
+		if (*nf < max)
+			f[(*nf)++] = b.data ? b.data : pb__strndup("", 0);
+		else
+			pb__buf_release(&b);
+		if (*i < n && s[*i] == ',') {
+			(*i)++;
+			continue;
+		}
+		if (*i < n && s[*i] == '\r')
+			(*i)++;
+		if (*i < n && s[*i] == '\n')
+			(*i)++;
+		return true;
+	}
+}
+
+static const char *json_field(const char *json, const char *key, char *out, size_t cap)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\": \"", key);
+	const char *p = strstr(json, pat);
+	out[0] = '\0';
+	if (!p)
+		return NULL;
+	p += strlen(pat);
+	const char *e = strchr(p, '"');
+	if (!e || (size_t)(e - p) >= cap)
+		return NULL;
+	memcpy(out, p, (size_t)(e - p));
+	out[e - p] = '\0';
+	return out;
+}
+
+enum pb_status pb_mail_export_verify(const char *dir, const struct pb_mail_verify_options *opts,
+                                     pb_mail_verify_fn fn, void *ctx,
+                                     struct pb_mail_verify_report *rep, struct pb_error *err)
+{
+	struct pb_mail_verify_options defaults = { 0 };
+	if (!opts)
+		opts = &defaults;
+	struct pb_mail_verify_report local;
+	if (!rep)
+		rep = &local;
+	memset(rep, 0, sizeof(*rep));
+	struct vctx v = { fn, ctx, rep };
+	char *sums = NULL, *man = NULL, *ej = NULL;
+	size_t sn = 0, mn = 0, jn = 0;
+	enum pb_status st;
+	char *p = pb__path_join(dir, "SHA256SUMS");
+	st = p ? pb__read_regular_file(p, 1u << 30, &sums, &sn, err) : PB_ENOMEM;
+	free(p);
+	if (st)
+		return pb__err(err, st == PB_ENOENT ? PB_ENOENT : st,
+		               "'%s' is not a probity export: no readable SHA256SUMS", dir);
+	p = pb__path_join(dir, "manifest.csv");
+	st = p ? pb__read_regular_file(p, 1u << 30, &man, &mn, err) : PB_ENOMEM;
+	free(p);
+	if (st) {
+		free(sums);
+		return pb__err(err, st, "'%s': no readable manifest.csv", dir);
+	}
+	p = pb__path_join(dir, "export.json");
+	st = p ? pb__read_regular_file(p, 1u << 24, &ej, &jn, err) : PB_ENOMEM;
+	free(p);
+	if (st) {
+		free(sums);
+		free(man);
+		return pb__err(err, st, "'%s': no readable export.json", dir);
+	}
+	st = PB_OK;
+	/* 1. every file listed in SHA256SUMS */
+	size_t listed = 0;
+	for (char *line = sums; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (strlen(line) > 66 && line[64] == ' ' && line[65] == ' ') {
+			char hex[65];
+			line[64] = '\0';
+			const char *rel = line + 66;
+			listed++;
+			if (strstr(rel, "..") || rel[0] == '/')
+				problem(&v, rel, "SHA256SUMS names a path outside the export%s%s", NULL,
+				        NULL);
+			else if (hash_file(&v, dir, rel, hex, NULL) && strcmp(hex, line))
+				problem(&v, rel, "SHA-256 differs from SHA256SUMS (now %.16s..., listed %.16s...)",
+				        hex, line);
+		} else if (*line) {
+			problem(&v, "SHA256SUMS", "a line is not '<sha256>  <file>'%s%s", NULL, NULL);
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	/* files that SHA256SUMS does not list */
+	const char *subs[] = { "natives", "text" };
+	size_t present = 3;
+	for (size_t k = 0; k < 2; k++) {
+		char *sd = pb__path_join(dir, subs[k]);
+		DIR *d = sd ? opendir(sd) : NULL;
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.')
+				present++;
+		if (d)
+			closedir(d);
+		free(sd);
+	}
+	if (present != listed) {
+		char a[24], b[24];
+		snprintf(a, sizeof(a), "%zu", listed);
+		snprintf(b, sizeof(b), "%zu", present);
+		problem(&v, "SHA256SUMS", "lists %s files; the export holds %s", a, b);
+	}
+	/* 2. the manifest: each document's files and its source bytes */
+	size_t i = 0, nf;
+	char *f[NCOLS + 4];
+	char **lines = NULL;
+	size_t nlines = 0, docs = 0;
+	struct pb_buf src;
+	pb__buf_init(&src, PB__MAIL_MAX_MEMBER);
+	bool header = true;
+	while (csv_record(man, mn, &i, f, NCOLS + 4, &nf)) {
+		if (header) {
+			header = false;
+			bool bad = nf != NCOLS || strcmp(f[0], "doc_id");
+			if (bad)
+				problem(&v, "manifest.csv", "the header is not a probity manifest%s%s", NULL,
+				        NULL);
+			for (size_t k = 0; k < nf; k++)
+				free(f[k]);
+			if (bad)
+				break;
+			continue;
+		}
+		if (nf == 1 && !*f[0]) {
+			free(f[0]);
+			continue;
+		}
+		docs++;
+		if (nf != NCOLS) {
+			problem(&v, nf ? f[0] : "manifest.csv", "a manifest row has the wrong number of fields%s%s",
+			        NULL, NULL);
+			for (size_t k = 0; k < nf; k++)
+				free(f[k]);
+			continue;
+		}
+		const char *doc = f[0];
+		char hex[65];
+		uint64_t size;
+		if (hash_file(&v, dir, f[9], hex, &size)) {
+			if (strcmp(hex, f[10]))
+				problem(&v, doc, "native %s does not hash to the manifest's SHA-256%s", f[9],
+				        NULL);
+			else if (size != strtoull(f[11], NULL, 10))
+				problem(&v, doc, "native %s has the wrong size%s", f[9], NULL);
+		}
+		if (hash_file(&v, dir, f[12], hex, NULL) && strcmp(hex, f[13]))
+			problem(&v, doc, "text %s does not hash to the manifest's SHA-256%s", f[12], NULL);
+		if (!opts->skip_archive) {
+			char path[PATH_MAX];
+			const char *from = opts->archive_from;
+			if (opts->archive_root && from && !strncmp(f[15], from, strlen(from)))
+				snprintf(path, sizeof(path), "%s%s", opts->archive_root, f[15] + strlen(from));
+			else
+				snprintf(path, sizeof(path), "%s", f[15]);
+			struct pb_error rerr = { 0 };
+			enum pb_status rs = pb__mail_read_location(path, f[16], strtoull(f[17], NULL, 10),
+			                                           strtoull(f[18], NULL, 10), &src, &rerr);
+			if (rs) {
+				problem(&v, doc, "archive: %s%s", rerr.message, NULL);
+			} else {
+				uint8_t hh[32];
+				pb__sha256(src.data ? src.data : "", src.len, hh);
+				pb__hex(hh, 32, hex);
+				rep->archive_checked++;
+				if (strcmp(hex, f[10]))
+					problem(&v, doc,
+					        "the archive bytes at %s differ from the exported native: the "
+					        "archive or the export changed%s",
+					        path, NULL);
+			}
+		}
+		/* for the result hash */
+		char **nl2 = realloc(lines, (nlines + 1) * sizeof(*nl2));
+		if (nl2) {
+			lines = nl2;
+			size_t a = strlen(f[2]), b = strlen(f[20]);
+			char *ln = malloc(a + b + 2);
+			if (ln) {
+				memcpy(ln, f[2], a);
+				ln[a] = '\t';
+				memcpy(ln + a + 1, f[20], b + 1);
+				lines[nlines++] = ln;
+			}
+		}
+		for (size_t k = 0; k < nf; k++)
+			free(f[k]);
+	}
+	pb__buf_release(&src);
+	rep->documents = docs;
+	/* 3. the manifest against export.json: same documents, same result */
+	char want[80], have[65];
+	pb__mail_hash_lines(lines, nlines, have);
+	for (size_t k = 0; k < nlines; k++)
+		free(lines[k]);
+	free(lines);
+	if (!json_field(ej, "result_sha256", want, sizeof(want)) || strcmp(want, have))
+		problem(&v, "export.json",
+		        "the result hash of manifest.csv (%.16s...) is not the one recorded (%.16s...)",
+		        have, want);
+	{
+		uint8_t h[32];
+		char mh[65];
+		pb__sha256(man, mn, h);
+		pb__hex(h, 32, mh);
+		if (!json_field(ej, "manifest_sha256", want, sizeof(want)) || strcmp(want, mh))
+			problem(&v, "export.json", "manifest.csv is not the one recorded%s%s", NULL, NULL);
+	}
+	free(sums);
+	free(man);
+	free(ej);
+	if (rep->problems)
+		return pb__err(err, PB_EVERIFY, "export '%s' failed verification: %llu problem%s", dir,
+		               (unsigned long long)rep->problems, rep->problems == 1 ? "" : "s");
+	return PB_OK;
+}

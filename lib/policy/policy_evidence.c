@@ -1,0 +1,347 @@
+/* policy_evidence.c - evidence verify: the figures of a stored finding
+ * recomputed from the cited source files.
+ *
+ * Each cited source is re-read through the ingest pipeline without writing
+ * (pb__usage_recompute), with its SHA-256 checked, and every daily aggregate
+ * that matches a citation (selection, unit or currency, days, group, the
+ * entity's accounts) is summed again. The per-source sums and the figures
+ * derived from them must equal what the finding says.
+ */
+#include "policy/policy.h"
+#include "usage/usage.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/banned.h"
+
+struct spec {
+	json_t *ind;       /* the indicator object */
+	json_t *cit;       /* the citation */
+	json_t *result;    /* the entity's result */
+	int64_t lo, hi;    /* days */
+	bool total;        /* role total: every account */
+	pb_dec sum;
+	uint64_t aggs;
+};
+
+struct vctx {
+	struct spec *s;
+	size_t n;
+};
+
+static bool day_of(const char *s, int64_t *out)
+{
+	int64_t t;
+	unsigned fl;
+	if (!s || !pb__time_parse(s, strlen(s), &t, &fl))
+		return false;
+	*out = pb__floordiv(t, 86400);
+	return true;
+}
+
+static bool in_list(json_t *a, struct pb_str v)
+{
+	if (!v.ptr)
+		return false;
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+		if (s && pb__str_eq_cstr(v, s))
+			return true;
+	}
+	return false;
+}
+
+static struct pb_str agg_dim(const struct pb__usage_agg *a, const char *key)
+{
+	static const struct {
+		const char *k;
+		size_t off;
+	} m[] = {
+		{ "account", offsetof(struct pb__usage_agg, account) },
+		{ "subaccount", offsetof(struct pb__usage_agg, subaccount) },
+		{ "provider", offsetof(struct pb__usage_agg, provider) },
+		{ "category", offsetof(struct pb__usage_agg, category) },
+		{ "subcategory", offsetof(struct pb__usage_agg, subcategory) },
+		{ "service", offsetof(struct pb__usage_agg, service) },
+		{ "capability", offsetof(struct pb__usage_agg, capability) },
+		{ "region", offsetof(struct pb__usage_agg, region) },
+		{ "country", offsetof(struct pb__usage_agg, country) },
+		{ "charge_category", offsetof(struct pb__usage_agg, charge_category) },
+		{ "unit", offsetof(struct pb__usage_agg, unit) },
+		{ "currency", offsetof(struct pb__usage_agg, currency) },
+	};
+	for (size_t i = 0; i < PB_ARRAY_LEN(m); i++)
+		if (!strcmp(m[i].k, key))
+			return *(const struct pb_str *)((const char *)a + m[i].off);
+	return pb__str(NULL, 0);
+}
+
+static bool on_agg(void *ctx, const struct pb__usage_agg *a)
+{
+	struct vctx *v = ctx;
+	for (size_t i = 0; i < v->n; i++) {
+		struct spec *s = &v->s[i];
+		if (a->day < s->lo || a->day >= s->hi)
+			continue;
+		const char *measure = json_string_value(json_object_get(s->ind, "measure"));
+		const char *in = json_string_value(json_object_get(s->ind, "measured_in"));
+		bool qty = measure && !strcmp(measure, "quantity");
+		if (!in || !pb__str_eq_cstr(qty ? a->unit : a->currency, in))
+			continue;
+		json_t *sel = json_object_get(s->ind, "selection");
+		const char *key;
+		json_t *vals;
+		bool ok = true;
+		json_object_foreach(sel, key, vals)
+		{
+			if (!in_list(vals, agg_dim(a, key))) {
+				ok = false;
+				break;
+			}
+		}
+		if (!ok)
+			continue;
+		const char *per = json_string_value(json_object_get(s->ind, "per"));
+		const char *grp = json_string_value(json_object_get(s->ind, "group"));
+		if (per && strcmp(per, "none") && grp && !pb__str_eq_cstr(agg_dim(a, per), grp))
+			continue;
+		if (!s->total && !in_list(json_object_get(s->result, "accounts"), a->account) &&
+		    !in_list(json_object_get(s->result, "subaccounts"), a->subaccount))
+			continue;
+		pb_dec m = qty ? a->quantity
+		           : !strcmp(measure, "billed-cost")    ? a->billed
+		           : !strcmp(measure, "effective-cost") ? a->effective
+		                                                : a->list;
+		pb__dec_add(&s->sum, m);
+		s->aggs++;
+	}
+	return true;
+}
+
+static bool dec_of(json_t *j, pb_dec *out)
+{
+	const char *s = json_string_value(j);
+	unsigned fl;
+	*out = 0;
+	return s && pb__dec_parse(s, strlen(s), out, &fl) == PB_OK;
+}
+
+enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat,
+                                  const char *ref, char **json, struct pb_error *err)
+{
+	struct pb__finding f;
+	enum pb_status st = pb__finding_get(ws, ref, &f, err);
+	json_t *doc = NULL, *rep = NULL, *inds = NULL;
+	struct spec *specs = NULL;
+	size_t nspec = 0;
+	bool bad = false;
+	*json = NULL;
+	if (st)
+		return st;
+	json_error_t je;
+	if (!(doc = json_loads(f.detail, 0, &je))) {
+		st = pb__err(err, PB_EVERIFY, "finding %lld: stored detail is not JSON: %s",
+		             (long long)f.id, je.text);
+		goto out;
+	}
+	json_t *result = json_object_get(doc, "result");
+	/* the entity's indicators, then the parts of a 'same:' finding in its
+	 * group (figures and citations of that group, not the indicator's best) */
+	inds = json_array();
+	json_array_extend(inds, json_object_get(result, "indicators"));
+	size_t nown = json_array_size(inds);
+	json_t *fs = json_object_get(result, "findings");
+	for (size_t i = 0; i < json_array_size(fs); i++) {
+		json_t *fi = json_array_get(fs, i), *parts = json_object_get(fi, "parts");
+		const char *rule = json_string_value(json_object_get(fi, "rule"));
+		if (rule && !strcmp(rule, f.rule) && json_is_array(parts))
+			json_array_extend(inds, parts);
+	}
+	rep = json_object();
+	json_object_set_new(rep, "finding", json_integer(f.id));
+	json_object_set_new(rep, "policy", json_string(f.policy));
+	json_object_set_new(rep, "rule", json_string(f.rule));
+	json_object_set_new(rep, "entity", json_string(f.entity));
+	json_object_set_new(rep, "at", json_string(f.at));
+	json_t *sources = json_array(), *figures = json_array();
+	json_object_set_new(rep, "sources", sources);
+	json_object_set_new(rep, "figures", figures);
+	/* one spec per citation */
+	size_t cap = 0;
+	for (size_t i = 0; i < json_array_size(inds); i++) {
+		json_t *ind = json_array_get(inds, i);
+		json_t *cits = json_object_get(ind, "citations");
+		for (size_t j = 0; j < json_array_size(cits); j++) {
+			json_t *c = json_array_get(cits, j);
+			if (nspec == cap) {
+				cap = cap ? cap * 2 : 16;
+				struct spec *ns = realloc(specs, cap * sizeof(*ns));
+				if (!ns) {
+					st = pb__err(err, PB_ENOMEM, "out of memory");
+					goto out;
+				}
+				specs = ns;
+			}
+			struct spec *s = &specs[nspec++];
+			memset(s, 0, sizeof(*s));
+			s->ind = ind;
+			s->cit = c;
+			s->result = result;
+			const char *role = json_string_value(json_object_get(c, "role"));
+			s->total = role && !strcmp(role, "total");
+			if (!day_of(json_string_value(json_object_get(c, "from")), &s->lo) ||
+			    !day_of(json_string_value(json_object_get(c, "to")), &s->hi)) {
+				st = pb__err(err, PB_EVERIFY, "finding %lld: a citation has no valid days",
+				             (long long)f.id);
+				goto out;
+			}
+			s->hi++;
+		}
+	}
+	/* each distinct source once */
+	for (size_t i = 0; i < nspec; i++) {
+		const char *sha = json_string_value(json_object_get(specs[i].cit, "sha256"));
+		bool done = false;
+		for (size_t j = 0; j < i && !done; j++)
+			done = !strcmp(sha, json_string_value(json_object_get(specs[j].cit, "sha256")));
+		if (done)
+			continue;
+		/* the specs of this source, moved to a context of their own */
+		struct spec *mine = calloc(nspec, sizeof(*mine));
+		size_t *idx = calloc(nspec, sizeof(*idx));
+		size_t nm = 0;
+		if (!mine || !idx) {
+			free(mine);
+			free(idx);
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t j = i; j < nspec; j++)
+			if (!strcmp(sha, json_string_value(json_object_get(specs[j].cit, "sha256")))) {
+				idx[nm] = j;
+				mine[nm++] = specs[j];
+			}
+		const char *path = json_string_value(json_object_get(specs[i].cit, "path"));
+		json_t *so = json_object();
+		json_object_set_new(so, "sha256", json_string(sha));
+		json_object_set_new(so, "path", json_string(path ? path : ""));
+		json_array_append_new(sources, so);
+		struct stat sb;
+		struct pb_error e2 = { 0 };
+		struct vctx v = { mine, nm };
+		if (!path || stat(path, &sb) != 0) {
+			json_object_set_new(so, "status", json_string("missing"));
+			json_object_set_new(so, "detail", json_string("the cited file is not there"));
+			bad = true;
+		} else if (pb__usage_recompute(ws, cat, path, sha, on_agg, &v, &e2) != PB_OK) {
+			json_object_set_new(so, "status", json_string(e2.code == PB_EVERIFY ? "changed"
+			                                                                     : "unreadable"));
+			json_object_set_new(so, "detail", json_string(e2.message));
+			bad = true;
+		} else {
+			json_object_set_new(so, "status", json_string("ok"));
+			for (size_t j = 0; j < nm; j++) {
+				specs[idx[j]].sum = mine[j].sum;
+				specs[idx[j]].aggs = mine[j].aggs;
+			}
+			/* per-citation sums */
+			json_t *cs = json_array();
+			for (size_t j = 0; j < nm; j++) {
+				struct spec *s = &specs[idx[j]];
+				pb_dec cited;
+				dec_of(json_object_get(s->cit, "sum"), &cited);
+				char a[PB_DEC_BUFSZ], b[PB_DEC_BUFSZ];
+				pb__dec_format(cited, a);
+				pb__dec_format(s->sum, b);
+				json_t *co = json_object();
+				json_object_set_new(co, "indicator", json_incref(json_object_get(s->ind, "name")));
+				json_object_set_new(co, "role", json_incref(json_object_get(s->cit, "role")));
+				json_object_set_new(co, "cited", json_string(a));
+				json_object_set_new(co, "recomputed", json_string(b));
+				json_object_set_new(co, "aggregates", json_integer((json_int_t)s->aggs));
+				json_object_set_new(co, "match", json_boolean(cited == s->sum));
+				if (cited != s->sum)
+					bad = true;
+				json_array_append_new(cs, co);
+			}
+			json_object_set_new(so, "citations", cs);
+		}
+		free(mine);
+		free(idx);
+	}
+	/* figures from the recomputed sums */
+	for (size_t i = 0; i < json_array_size(inds); i++) {
+		json_t *ind = json_array_get(inds, i);
+		if (!json_object_get(ind, "citations"))
+			continue;
+		pb_dec w = 0, p = 0, t = 0;
+		for (size_t j = 0; j < nspec; j++) {
+			if (specs[j].ind != ind)
+				continue;
+			const char *role = json_string_value(json_object_get(specs[j].cit, "role"));
+			pb__dec_add(!strcmp(role, "window") ? &w : !strcmp(role, "previous") ? &p : &t,
+			            specs[j].sum);
+		}
+		const char *agg = json_string_value(json_object_get(ind, "aggregate"));
+		json_t *fig = json_object_get(ind, "figure");
+		json_t *fo = json_object();
+		json_object_set_new(fo, "indicator", json_incref(json_object_get(ind, "name")));
+		if (i >= nown)
+			json_object_set_new(fo, "group", json_incref(json_object_get(ind, "group")));
+		json_object_set_new(fo, "cited", json_incref(fig));
+		bool match;
+		char buf[64];
+		if (!strcmp(agg, "growth") || !strcmp(agg, "share-of-region")) {
+			pb_dec base = !strcmp(agg, "growth") ? p : t;
+			if (json_is_null(fig)) {
+				match = base <= 0;
+				snprintf(buf, sizeof(buf), "%s", base <= 0 ? "null" : "defined");
+			} else {
+				double r = base > 0 ? (double)((long double)w / (long double)base) : NAN;
+				snprintf(buf, sizeof(buf), "%.15g", r);
+				double c = strtod(json_string_value(fig), NULL);
+				match = base > 0 && fabs(r - c) <= 1e-12 * fabs(c);
+			}
+		} else {
+			pb_dec v = w, cited;
+			if (!strcmp(agg, "daily-average")) {
+				json_t *win = json_object_get(ind, "window");
+				int64_t lo, hi;
+				if (day_of(json_string_value(json_object_get(win, "from")), &lo) &&
+				    day_of(json_string_value(json_object_get(win, "to")), &hi)) {
+					int64_t nd = hi - lo + 1;
+					pb_dec q = w / nd, rem = w % nd, twice = (rem < 0 ? -rem : rem) * 2;
+					if (twice > nd || (twice == nd && (q & 1)))
+						q += w < 0 ? -1 : 1;
+					v = q;
+				}
+			}
+			pb__dec_format(v, buf);
+			match = dec_of(fig, &cited) && cited == v;
+		}
+		json_object_set_new(fo, "recomputed", json_string(buf));
+		json_object_set_new(fo, "match", json_boolean(match));
+		if (!match)
+			bad = true;
+		json_array_append_new(figures, fo);
+	}
+	json_object_set_new(rep, "verified", json_boolean(!bad));
+	if (!(*json = json_dumps(rep, JSON_COMPACT))) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (bad)
+		st = pb__err(err, PB_EVERIFY, "finding F%lld: the cited evidence does not verify",
+		             (long long)f.id);
+out:
+	json_decref(inds);
+	json_decref(doc);
+	json_decref(rep);
+	free(specs);
+	free(f.detail);
+	return st;
+}

@@ -1,0 +1,998 @@
+/* detect.c - streaming detection of level shifts and spikes, and the driver
+ * that explains a change.
+ *
+ * Design. Each point is compared with an expected value on several scales:
+ * the point itself and the means of the last 4, 16, 64 points. The expected
+ * value is the median of the last `window` points (level baseline) or, when
+ * the series has a period that predicts it better, the median of the same
+ * scale's mean one, two and three periods ago (seasonal baseline). A scale
+ * "fires" when its deviation is larger than the largest deviation it saw in
+ * the last `memory` points (a record, ratio > min_ratio): that makes the
+ * detector scale-free and self-calibrating, so one configuration fits every
+ * series. After a change is raised the detector stays quiet until the ratio
+ * has dropped for a while, so one shift gives one alert; only a record more
+ * than escalate_ratio times the open change raises a new one meanwhile.
+ *
+ * Costs per point: a binary search and one memmove in the sorted window
+ * (O(window) bytes, a few hundred ns at the default), O(1) per scale.
+ * Memory: the window, a ring of recent values, and per scale a ring of three
+ * periods of means when a season is used.
+ */
+#include "util/util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/banned.h"
+
+#define MAX_SCALES 6
+#define SCALE_FACTOR 4
+#define RESUM_EVERY 4096 /* recompute running sums exactly this often */
+#define STEP_SAMPLES 8   /* gaps looked at to find the time step */
+
+/* One deviation stream: level or seasonal, on one scale. The largest earlier
+ * deviation is kept per block of memory/8 points, so that "the largest in the
+ * last `memory` points" costs O(1) a point (the span is memory - memory/8 to
+ * memory points). */
+#define MEM_BLOCKS 8
+struct stream {
+	double block_max[MEM_BLOCKS]; /* maxima of the last full blocks (ring) */
+	uint64_t nblocks;
+	double cur_max;      /* maximum of the block being filled */
+	uint64_t in_cur;     /* deviations in it */
+	double max_dev;      /* largest deviation in memory (all of them when memory is 0) */
+	double ew;           /* exponentially weighted mean deviation, not bias-corrected */
+	double ew_pow;       /* decay^count, for the bias correction */
+	uint64_t count;      /* deviations seen */
+};
+
+struct scale {
+	uint32_t k;
+	double sum;          /* sum of the last k values */
+	struct stream level, season;
+	double *means;       /* ring of this scale's means over 3 periods + 1 (NULL: no season) */
+};
+
+struct pb_detector {
+	struct pb_detect_config cfg;
+	uint64_t n;          /* points fed */
+	int64_t t_last;
+	/* the last rcap values and times, in a ring indexed by point number */
+	double *vals;
+	int64_t *times;
+	size_t rcap;
+	/* the last `window` values, sorted */
+	double *sorted;
+	size_t nsorted;
+	struct scale sc[MAX_SCALES];
+	uint32_t nscales;
+	uint32_t kmax;
+	/* season */
+	uint32_t period;     /* 0: none (yet) */
+	bool period_known;
+	size_t mcap;         /* length of each means ring: 3 period + 1 */
+	double ew_decay;
+	uint64_t mem_block;  /* points per memory block; 0 = remember everything */
+	/* the open change */
+	bool open;
+	struct pb_change cur;
+	uint64_t quiet_run;
+	double ev_sum;       /* sum of values from start to the current point */
+	double ev_sum_end;   /* ... to cur.end */
+	double halfway;      /* values beyond this (in the change's direction) are "away" */
+	double ev_dev[MAX_SCALES]; /* largest deviation per scale since the change opened */
+};
+
+const char *pb_change_kind_name(enum pb_change_kind k)
+{
+	return k == PB_CHANGE_SPIKE ? "spike" : "shift";
+}
+
+void pb_detect_config_init(struct pb_detect_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->window = 700;
+	cfg->scales = 4;
+	cfg->period = 0;
+	cfg->season_gain = 0.7;
+	cfg->season_halflife = 1000;
+	cfg->noise_floor = 0.1;
+	cfg->min_ratio = 1.0;
+	cfg->release_ratio = 0.5;
+	cfg->quiet = 5;
+	cfg->hold = 25;
+	cfg->escalate_ratio = 2.0;
+	cfg->warmup = 64;
+	cfg->memory = 5000;
+	cfg->min_impact = 0;
+	cfg->min_pct = 0;
+}
+
+enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct pb_error *err)
+{
+	if (c->window < 8 || c->window > PB_DETECT_MAX_WINDOW)
+		return pb__err(err, PB_EINVAL, "detector window must be 8 to %u points, not %u",
+		               PB_DETECT_MAX_WINDOW, c->window);
+	if (c->scales < 1 || c->scales > MAX_SCALES)
+		return pb__err(err, PB_EINVAL, "detector scales must be 1 to %d, not %u", MAX_SCALES,
+		               c->scales);
+	if (c->period != PB_DETECT_NO_SEASON && c->period > PB_DETECT_MAX_PERIOD)
+		return pb__err(err, PB_EINVAL, "detector period must be at most %u points, not %u",
+		               PB_DETECT_MAX_PERIOD, c->period);
+	if (c->period == 1)
+		return pb__err(err, PB_EINVAL, "detector period must be at least 2 points");
+	if (!(c->season_gain >= 0 && c->season_gain <= 1))
+		return pb__err(err, PB_EINVAL, "detector season_gain must be in [0, 1]");
+	if (c->season_halflife < 1)
+		return pb__err(err, PB_EINVAL, "detector season_halflife must be at least 1 point");
+	if (!(c->noise_floor >= 0 && c->noise_floor < 1e6))
+		return pb__err(err, PB_EINVAL, "detector noise_floor must be >= 0");
+	if (!(c->min_ratio >= 0 && c->min_ratio < 1e12))
+		return pb__err(err, PB_EINVAL, "detector min_ratio must be >= 0");
+	if (!(c->escalate_ratio == 0 || (c->escalate_ratio >= 1 && c->escalate_ratio < 1e12)))
+		return pb__err(err, PB_EINVAL, "detector escalate_ratio must be 0 or at least 1");
+	if (!(c->release_ratio >= 0 && c->release_ratio <= c->min_ratio))
+		return pb__err(err, PB_EINVAL, "detector release_ratio must be in [0, min_ratio]");
+	if (c->memory != 0 && c->memory < MEM_BLOCKS)
+		return pb__err(err, PB_EINVAL, "detector memory must be 0 or at least %d points",
+		               MEM_BLOCKS);
+	if (!(c->min_impact >= 0 && isfinite(c->min_impact)))
+		return pb__err(err, PB_EINVAL, "detector min_impact must be >= 0");
+	if (!(c->min_pct >= 0 && isfinite(c->min_pct)))
+		return pb__err(err, PB_EINVAL, "detector min_pct must be >= 0");
+	return PB_OK;
+}
+
+enum pb_status pb_detector_new(const struct pb_detect_config *cfg, struct pb_detector **out,
+                               struct pb_error *err)
+{
+	struct pb_detect_config def;
+	struct pb_detector *d = NULL;
+	enum pb_status st;
+	*out = NULL;
+	if (!cfg) {
+		pb_detect_config_init(&def);
+		cfg = &def;
+	}
+	st = pb_detect_config_check(cfg, err);
+	if (st != PB_OK)
+		goto fail;
+	st = PB_ENOMEM;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		goto nomem;
+	d->cfg = *cfg;
+	d->nscales = cfg->scales;
+	uint32_t k = 1;
+	for (uint32_t j = 0; j < d->nscales; j++) {
+		d->sc[j].k = k;
+		d->sc[j].level.ew_pow = 1;
+		d->sc[j].season.ew_pow = 1;
+		d->kmax = k;
+		k *= SCALE_FACTOR;
+	}
+	d->rcap = (cfg->window > d->kmax ? cfg->window : d->kmax) + 1;
+	if (d->rcap < STEP_SAMPLES + 2)
+		d->rcap = STEP_SAMPLES + 2;
+	d->vals = malloc(d->rcap * sizeof(*d->vals));
+	d->times = malloc(d->rcap * sizeof(*d->times));
+	d->sorted = malloc(cfg->window * sizeof(*d->sorted));
+	if (!d->vals || !d->times || !d->sorted)
+		goto nomem;
+	d->ew_decay = pow(0.5, 1.0 / cfg->season_halflife);
+	d->mem_block = cfg->memory / MEM_BLOCKS;
+	if (cfg->period == PB_DETECT_NO_SEASON)
+		d->period_known = true; /* and period stays 0 */
+	*out = d;
+	return PB_OK;
+nomem:
+	pb__err(err, PB_ENOMEM, "out of memory for a detector");
+fail:
+	pb_detector_free(d);
+	return st;
+}
+
+void pb_detector_free(struct pb_detector *d)
+{
+	if (!d)
+		return;
+	for (uint32_t j = 0; j < MAX_SCALES; j++)
+		free(d->sc[j].means);
+	free(d->vals);
+	free(d->times);
+	free(d->sorted);
+	free(d);
+}
+
+/* ---- the sorted window -------------------------------------------------- */
+
+static size_t lower_bound(const double *a, size_t n, double x)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Adds x to the window and, when drop is true, removes old (which is in it). */
+static void window_update(struct pb_detector *d, double x, bool drop, double old)
+{
+	double *a = d->sorted;
+	size_t n = d->nsorted;
+	if (!drop) {
+		size_t i = lower_bound(a, n, x);
+		memmove(a + i + 1, a + i, (n - i) * sizeof(*a));
+		a[i] = x;
+		d->nsorted = n + 1;
+		return;
+	}
+	/* Replace old by x and slide only the values between the two places. */
+	size_t o = lower_bound(a, n, old);
+	if (x == old) {
+		return;
+	} else if (x > old) {
+		size_t i = lower_bound(a, n, x); /* first >= x; x goes at i - 1 after the shift */
+		memmove(a + o, a + o + 1, (i - o - 1) * sizeof(*a));
+		a[i - 1] = x;
+	} else {
+		size_t i = lower_bound(a, o, x);
+		memmove(a + i + 1, a + i, (o - i) * sizeof(*a));
+		a[i] = x;
+	}
+}
+
+/* Quantile q of the window by linear interpolation between order statistics. */
+static double window_quantile(const struct pb_detector *d, double q)
+{
+	size_t n = d->nsorted;
+	double p = q * (double)(n - 1);
+	size_t i = (size_t)p;
+	double f = p - (double)i;
+	if (i + 1 >= n)
+		return d->sorted[n - 1];
+	return d->sorted[i] * (1 - f) + d->sorted[i + 1] * f;
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static double val_at(const struct pb_detector *d, uint64_t i)
+{
+	return d->vals[i % d->rcap];
+}
+
+static int64_t time_at(const struct pb_detector *d, uint64_t i)
+{
+	return d->times[i % d->rcap];
+}
+
+/* Mean of the k values ending at point i (all within the ring). */
+static double mean_at(const struct pb_detector *d, uint64_t i, uint32_t k)
+{
+	double s = 0;
+	for (uint32_t j = 0; j < k; j++)
+		s += val_at(d, i - j);
+	return s / k;
+}
+
+static double median3(double a, double b, double c)
+{
+	if (a > b) {
+		double t = a;
+		a = b;
+		b = t;
+	}
+	if (b > c)
+		b = c;
+	return a > b ? a : b;
+}
+
+static int cmp_i64(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* Picks the seasonal period from the time step of the first points: a day
+ * for sub-daily series, a week for daily ones; none otherwise. */
+static uint32_t auto_period(const struct pb_detector *d)
+{
+	int64_t gaps[STEP_SAMPLES];
+	for (int i = 0; i < STEP_SAMPLES; i++)
+		gaps[i] = time_at(d, (uint64_t)i + 1) - time_at(d, (uint64_t)i);
+	qsort(gaps, STEP_SAMPLES, sizeof(gaps[0]), cmp_i64);
+	double step = (double)(gaps[STEP_SAMPLES / 2 - 1] + gaps[STEP_SAMPLES / 2]) / 2;
+	double p;
+	if (step < 86400)
+		p = 86400 / step;
+	else if (step < 7 * 86400)
+		p = 7 * 86400 / step;
+	else
+		return 0;
+	p = floor(p + 0.5);
+	if (p < 2 || p > PB_DETECT_MAX_PERIOD)
+		return 0;
+	return (uint32_t)p;
+}
+
+/* Sets up the seasonal rings once the period is known; fills them with the
+ * means of the points already seen (all still in the value ring). */
+static enum pb_status start_season(struct pb_detector *d, uint32_t period, struct pb_error *err)
+{
+	d->period_known = true;
+	d->period = period;
+	if (!period)
+		return PB_OK;
+	d->mcap = 3 * (size_t)period + 1;
+	for (uint32_t j = 0; j < d->nscales; j++) {
+		struct scale *s = &d->sc[j];
+		s->means = malloc(d->mcap * sizeof(*s->means));
+		if (!s->means) {
+			d->period = 0;
+			return pb__err(err, PB_ENOMEM, "out of memory for a seasonal detector");
+		}
+		uint64_t from = d->n > d->rcap - 1 ? d->n - (d->rcap - 1) : 0;
+		for (uint64_t i = from; i < d->n; i++)
+			if (i + 1 >= s->k)
+				s->means[i % d->mcap] = mean_at(d, i, s->k);
+	}
+	return PB_OK;
+}
+
+/* Bias-corrected typical deviation of a stream (before adding the current one). */
+static double typical(const struct stream *s)
+{
+	return s->count ? s->ew / (1 - s->ew_pow) : 0;
+}
+
+static void stream_add(struct stream *s, double dev, double ew_decay, uint64_t mem_block)
+{
+	if (!mem_block) {
+		if (dev > s->max_dev)
+			s->max_dev = dev;
+	} else {
+		if (dev > s->cur_max)
+			s->cur_max = dev;
+		if (++s->in_cur == mem_block) {
+			s->block_max[s->nblocks % MEM_BLOCKS] = s->cur_max;
+			s->nblocks++;
+			s->cur_max = 0;
+			s->in_cur = 0;
+		}
+		double m = s->cur_max;
+		for (uint64_t b = 0; b < MEM_BLOCKS && b < s->nblocks; b++)
+			if (s->block_max[b] > m)
+				m = s->block_max[b];
+		s->max_dev = m;
+	}
+	s->ew = s->ew * ew_decay + (1 - ew_decay) * dev;
+	s->ew_pow *= ew_decay;
+	s->count++;
+}
+
+/* The current deviation against the largest earlier one. */
+static double stream_ratio(const struct stream *s, double dev)
+{
+	if (s->max_dev > 0)
+		return dev / s->max_dev;
+	return dev > 0 ? INFINITY : 0;
+}
+
+static double ratio_score(double r)
+{
+	return isinf(r) ? 1.0 : r / (1 + r);
+}
+
+/* What the strongest scale says about the current point. */
+struct verdict {
+	double ratio;
+	uint32_t scale;     /* index */
+	bool seasonal;
+	double expected, actual;
+};
+
+/* Closes the open change as of point `last` (the last point fed). */
+static void close_change(struct pb_detector *d, struct pb_change *out)
+{
+	struct pb_change *c = &d->cur;
+	c->closed = true;
+	c->t_end = time_at(d, c->end);
+	size_t len = c->end - c->start + 1;
+	c->event_mean = d->ev_sum_end / (double)len;
+	/* A spike came back within `hold` points of its detection; a shift stayed
+	 * away longer, or had not come back by the last point. */
+	bool back = c->end + 1 < d->n;
+	c->kind = back && c->end - c->detected < d->cfg.hold ? PB_CHANGE_SPIKE : PB_CHANGE_SHIFT;
+	*out = *c;
+	d->open = false;
+}
+
+bool pb_detector_finish(struct pb_detector *d, struct pb_change *out)
+{
+	if (!d->open)
+		return false;
+	close_change(d, out);
+	return true;
+}
+
+enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
+                                struct pb_detect_step *step, struct pb_error *err)
+{
+	const struct pb_detect_config *cfg = &d->cfg;
+	enum pb_status st;
+	memset(step, 0, sizeof(*step));
+	if (!isfinite(v))
+		return pb__err(err, PB_EINVAL, "point %llu: value is not a finite number",
+		               (unsigned long long)d->n);
+	if (d->n > 0 && t < d->t_last)
+		return pb__err(err, PB_EINVAL, "point %llu: time is before the previous point's",
+		               (unsigned long long)d->n);
+	const uint64_t i = d->n;
+	double old = i >= cfg->window ? val_at(d, i - cfg->window) : 0;
+	d->vals[i % d->rcap] = v;
+	d->times[i % d->rcap] = t;
+	d->t_last = t;
+	d->n++;
+	window_update(d, v, i >= cfg->window, old);
+
+	if (!d->period_known) {
+		if (cfg->period != 0) {
+			st = start_season(d, cfg->period, err);
+			if (st != PB_OK)
+				return st;
+		} else if (d->n == STEP_SAMPLES + 1) {
+			st = start_season(d, auto_period(d), err);
+			if (st != PB_OK)
+				return st;
+		}
+	}
+
+	const double med = window_quantile(d, 0.5);
+	const double floor_dev = cfg->noise_floor *
+	                         (window_quantile(d, 0.75) - window_quantile(d, 0.25));
+	struct verdict best = { 0, 0, false, 0, 0 };
+	const uint32_t P = d->period;
+	double dev_now[MAX_SCALES] = { 0 }; /* each scale's deviation from its chosen baseline */
+
+	for (uint32_t j = 0; j < d->nscales; j++) {
+		struct scale *s = &d->sc[j];
+		const uint32_t k = s->k;
+		if (k == 1) {
+			s->sum = v;
+		} else {
+			s->sum += v;
+			if (i >= k)
+				s->sum -= val_at(d, i - k);
+			if (i % RESUM_EVERY == 0 && i + 1 >= k)
+				s->sum = mean_at(d, i, k) * k;
+		}
+		if (i + 1 < k)
+			continue;
+		const double y = s->sum / k;
+
+		double dev_l = fabs(y - med);
+		if (dev_l < floor_dev)
+			dev_l = 0;
+		double r = cfg->warmup <= s->level.count ? stream_ratio(&s->level, dev_l) : 0;
+		bool seasonal = false;
+		double expected = med;
+
+		if (P && s->means) {
+			s->means[i % d->mcap] = y;
+			if (i >= (uint64_t)P + k - 1) {
+				double ys = s->means[(i - P) % d->mcap];
+				if (i >= 3 * (uint64_t)P + k - 1)
+					ys = median3(ys, s->means[(i - 2 * (uint64_t)P) % d->mcap],
+					             s->means[(i - 3 * (uint64_t)P) % d->mcap]);
+				double dev_s = fabs(y - ys);
+				if (dev_s < floor_dev)
+					dev_s = 0;
+				if (s->season.count > 0 &&
+				    typical(&s->season) < cfg->season_gain * typical(&s->level)) {
+					seasonal = true;
+					expected = ys;
+					r = cfg->warmup <= s->season.count
+					            ? stream_ratio(&s->season, dev_s)
+					            : 0;
+				}
+				stream_add(&s->season, dev_s, d->ew_decay, d->mem_block);
+			}
+		}
+		stream_add(&s->level, dev_l, d->ew_decay, d->mem_block);
+		dev_now[j] = fabs(y - expected);
+		if (r > best.ratio) {
+			best.ratio = r;
+			best.scale = j;
+			best.seasonal = seasonal;
+			best.expected = expected;
+			best.actual = y;
+		}
+	}
+
+	/* Follow or close the open change. */
+	if (d->open) {
+		struct pb_change *c = &d->cur;
+		d->ev_sum += v;
+		if ((double)c->direction * (v - d->halfway) >= 0) {
+			c->end = (size_t)i;
+			d->ev_sum_end = d->ev_sum;
+		}
+		if (i - c->detected > cfg->hold && best.ratio < cfg->release_ratio) {
+			if (++d->quiet_run >= cfg->quiet) {
+				close_change(d, &step->closed_change);
+				step->closed = true;
+			}
+		} else {
+			d->quiet_run = 0;
+		}
+	}
+	/* A new record much larger than the open change, and than anything its
+	 * scale saw since the change opened, is news even while that change is
+	 * open (a jump on top of a ramp): close it and raise a new one. */
+	if (d->open && cfg->escalate_ratio > 0 && best.ratio > cfg->min_ratio) {
+		double ref = fabs(d->cur.delta);
+		if (d->ev_dev[best.scale] > ref)
+			ref = d->ev_dev[best.scale];
+		if (dev_now[best.scale] > cfg->escalate_ratio * ref) {
+			close_change(d, &step->closed_change);
+			step->closed = true;
+		}
+	}
+	for (uint32_t j = 0; j < d->nscales; j++)
+		if (dev_now[j] > d->ev_dev[j])
+			d->ev_dev[j] = dev_now[j];
+	if (d->open)
+		return PB_OK;
+
+	step->score = ratio_score(best.ratio);
+	if (!(best.ratio > cfg->min_ratio))
+		return PB_OK;
+	const double delta = best.actual - best.expected;
+	const double pct = best.expected != 0 ? 100 * delta / fabs(best.expected)
+	                                      : (delta > 0 ? INFINITY : -INFINITY);
+	if (fabs(delta) < cfg->min_impact || fabs(pct) < cfg->min_pct)
+		return PB_OK;
+
+	/* Raise a change. Its start is the first of the averaged points that is
+	 * already more than halfway to the new value. */
+	struct pb_change *c = &d->cur;
+	memset(c, 0, sizeof(*c));
+	const uint32_t k = d->sc[best.scale].k;
+	c->direction = delta > 0 ? 1 : -1;
+	d->halfway = best.expected + delta / 2;
+	c->start = (size_t)i;
+	for (uint64_t p = i + 1 - k; p <= i; p++)
+		if ((double)c->direction * (val_at(d, p) - d->halfway) >= 0) {
+			c->start = (size_t)p;
+			break;
+		}
+	c->detected = (size_t)i;
+	c->end = (size_t)i;
+	c->t_start = time_at(d, c->start);
+	c->t_detected = t;
+	c->t_end = t;
+	c->kind = k == 1 ? PB_CHANGE_SPIKE : PB_CHANGE_SHIFT;
+	c->seasonal = best.seasonal;
+	c->closed = false;
+	c->scale = k;
+	c->period = P;
+	c->expected = best.expected;
+	c->actual = best.actual;
+	c->delta = delta;
+	c->pct = pct;
+	c->ratio = best.ratio;
+	c->score = ratio_score(best.ratio);
+	if (best.seasonal) {
+		c->base_from = c->start - P;
+		c->base_to = (size_t)i + 1 - P;
+	} else {
+		c->base_from = c->start > cfg->window ? c->start - cfg->window : 0;
+		c->base_to = c->start;
+	}
+	d->ev_sum = 0;
+	for (uint64_t p = c->start; p <= i; p++)
+		d->ev_sum += val_at(d, p);
+	d->ev_sum_end = d->ev_sum;
+	c->event_mean = d->ev_sum / (double)(i - c->start + 1);
+	d->open = true;
+	d->quiet_run = 0;
+	memcpy(d->ev_dev, dev_now, sizeof(d->ev_dev));
+	step->raised = true;
+	step->change = *c;
+	return PB_OK;
+}
+
+/* ---- whole series ------------------------------------------------------- */
+
+enum pb_status pb_detect_series(const struct pb_detect_config *cfg, const struct pb_point *pts,
+                                size_t n, struct pb_change **changes, size_t *nchanges,
+                                double *scores, struct pb_error *err)
+{
+	struct pb_detector *d = NULL;
+	struct pb_change *out = NULL;
+	size_t count = 0, cap = 0;
+	enum pb_status st;
+	*changes = NULL;
+	*nchanges = 0;
+	st = pb_detector_new(cfg, &d, err);
+	if (st != PB_OK)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		struct pb_detect_step step;
+		st = pb_detector_push(d, pts[i].t, pts[i].v, &step, err);
+		if (st != PB_OK)
+			goto fail;
+		if (scores)
+			scores[i] = step.score;
+		if (step.closed)
+			out[count - 1] = step.closed_change; /* the open one is always the last */
+		if (step.raised) {
+			if (count == cap) {
+				size_t nc = cap ? 2 * cap : 8;
+				struct pb_change *p = realloc(out, nc * sizeof(*p));
+				if (!p) {
+					st = pb__err(err, PB_ENOMEM, "out of memory for changes");
+					goto fail;
+				}
+				out = p;
+				cap = nc;
+			}
+			out[count++] = step.change;
+		}
+	}
+	if (count)
+		pb_detector_finish(d, &out[count - 1]);
+	pb_detector_free(d);
+	*changes = out;
+	*nchanges = count;
+	return PB_OK;
+fail:
+	pb_detector_free(d);
+	free(out);
+	return st;
+}
+
+/* ---- drivers -------------------------------------------------------------- */
+
+static int driver_cmp(const void *x, const void *y, int dir)
+{
+	const struct pb_driver *a = x, *b = y;
+	double ca = dir * a->delta, cb = dir * b->delta;
+	if (ca != cb)
+		return ca > cb ? -1 : 1;
+	return (a->component > b->component) - (a->component < b->component);
+}
+
+static int driver_cmp_up(const void *x, const void *y)
+{
+	return driver_cmp(x, y, 1);
+}
+
+static int driver_cmp_down(const void *x, const void *y)
+{
+	return driver_cmp(x, y, -1);
+}
+
+enum pb_status pb_detect_drivers(const struct pb_change *ch, const struct pb_detect_component *comps,
+                                 size_t ncomp, size_t n, struct pb_driver *out,
+                                 struct pb_error *err)
+{
+	if (ch->base_from >= ch->base_to)
+		return pb__err(err, PB_EINVAL, "the change has no baseline points to compare with");
+	if (ch->base_to > n || ch->start > ch->end || ch->end >= n)
+		return pb__err(err, PB_EINVAL, "the change's points are not inside the series of %zu points",
+		               n);
+	double total = 0;
+	for (size_t c = 0; c < ncomp; c++) {
+		double sb = 0, sa = 0;
+		if (!comps[c].values)
+			return pb__err(err, PB_EINVAL, "component %zu has no values", c);
+		for (size_t i = ch->base_from; i < ch->base_to; i++)
+			sb += comps[c].values[i];
+		for (size_t i = ch->start; i <= ch->end; i++)
+			sa += comps[c].values[i];
+		if (!isfinite(sb) || !isfinite(sa))
+			return pb__err(err, PB_EINVAL, "component '%s' has a value that is not finite",
+			               comps[c].name ? comps[c].name : "?");
+		out[c].component = c;
+		out[c].expected = sb / (double)(ch->base_to - ch->base_from);
+		out[c].actual = sa / (double)(ch->end - ch->start + 1);
+		out[c].delta = out[c].actual - out[c].expected;
+		total += out[c].delta;
+	}
+	for (size_t c = 0; c < ncomp; c++)
+		out[c].share = total != 0 ? out[c].delta / total : 0;
+	qsort(out, ncomp, sizeof(*out), ch->direction >= 0 ? driver_cmp_up : driver_cmp_down);
+	return PB_OK;
+}
+
+/* ---- series tables from CSV ------------------------------------------------- */
+
+struct csv_in {
+	const char *p, *end;
+	const char *file;
+	uint64_t line;       /* line of the current field's start */
+	uint32_t col;        /* 1-based field number in the record */
+	char field[PB_SERIES_MAX_FIELD + 1];
+	size_t flen;
+};
+
+enum field_end { FIELD_MORE, FIELD_LAST, FIELD_NONE };
+
+/* Reads the next field into in->field. *how says whether the record goes on,
+ * ended with this field, or there was nothing left (end of input). */
+static enum pb_status csv_field(struct csv_in *in, enum field_end *how, struct pb_error *err)
+{
+	in->flen = 0;
+	if (in->p >= in->end) {
+		*how = FIELD_NONE;
+		return PB_OK;
+	}
+	bool quoted = *in->p == '"';
+	if (quoted)
+		in->p++;
+	for (;;) {
+		if (in->p >= in->end) {
+			if (quoted)
+				return pb__err_at(err, PB_EFORMAT, in->file, in->line, in->col,
+				                  "a quoted field is not closed");
+			*how = FIELD_LAST;
+			break;
+		}
+		char c = *in->p;
+		if (quoted && c == '"') {
+			if (in->p + 1 < in->end && in->p[1] == '"') {
+				in->p++;
+			} else {
+				in->p++;
+				quoted = false;
+				if (in->p < in->end && *in->p != ',' && *in->p != '\n' && *in->p != '\r')
+					return pb__err_at(err, PB_EFORMAT, in->file, in->line, in->col,
+					                  "text after a closing quote");
+				continue;
+			}
+		} else if (!quoted && c == ',') {
+			in->p++;
+			*how = FIELD_MORE;
+			break;
+		} else if (!quoted && (c == '\n' || c == '\r')) {
+			if (c == '\r' && (in->p + 1 >= in->end || in->p[1] != '\n'))
+				return pb__err_at(err, PB_EFORMAT, in->file, in->line, in->col,
+				                  "a carriage return without a line feed");
+			in->p += c == '\r' ? 2 : 1;
+			*how = FIELD_LAST;
+			break;
+		} else if (!quoted && c == '"') {
+			return pb__err_at(err, PB_EFORMAT, in->file, in->line, in->col,
+			                  "a quote inside an unquoted field");
+		} else if (c == '\n') {
+			in->line++; /* inside quotes */
+		}
+		if (in->flen == PB_SERIES_MAX_FIELD)
+			return pb__err_at(err, PB_ELIMIT, in->file, in->line, in->col,
+			                  "a field is longer than %d bytes", PB_SERIES_MAX_FIELD);
+		in->field[in->flen++] = *in->p++;
+	}
+	in->field[in->flen] = '\0';
+	return PB_OK;
+}
+
+/* A decimal number as CSV exports write it: [-+]digits[.digits][e[-+]digits]
+ * (also ".5"); no hex, no inf or nan. */
+static bool parse_number(const char *s, size_t n, double *out)
+{
+	size_t i = 0, digits = 0;
+	if (i < n && (s[i] == '-' || s[i] == '+'))
+		i++;
+	while (i < n && s[i] >= '0' && s[i] <= '9') {
+		i++;
+		digits++;
+	}
+	if (i < n && s[i] == '.') {
+		i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			i++;
+			digits++;
+		}
+	}
+	if (!digits)
+		return false;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		size_t ed = 0;
+		i++;
+		if (i < n && (s[i] == '-' || s[i] == '+'))
+			i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			i++;
+			ed++;
+		}
+		if (!ed)
+			return false;
+	}
+	if (i != n)
+		return false;
+	char *end;
+	double v = strtod(s, &end);
+	if (end != s + n || !isfinite(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+void pb_series_table_release(struct pb_series_table *t)
+{
+	if (!t)
+		return;
+	for (size_t c = 0; c < t->ncols; c++)
+		free(t->names ? t->names[c] : NULL);
+	free(t->names);
+	free(t->times);
+	free(t->values);
+	free(t->total);
+	memset(t, 0, sizeof(*t));
+}
+
+enum pb_status pb_series_table_parse(const char *data, size_t len, const char *file,
+                                     struct pb_series_table *out, struct pb_error *err)
+{
+	struct csv_in in = { data, data + len, file ? file : "", 1, 1, { 0 }, 0 };
+	double *rows = NULL; /* row-major while reading */
+	size_t cap = 0;
+	enum field_end how = FIELD_MORE;
+	enum pb_status st;
+	memset(out, 0, sizeof(*out));
+	if (len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3))
+		in.p += 3; /* a byte order mark */
+
+	/* header */
+	size_t ncap = 0;
+	while (how == FIELD_MORE) {
+		st = csv_field(&in, &how, err);
+		if (st != PB_OK)
+			goto fail;
+		if (how == FIELD_NONE)
+			break;
+		if (in.col == 1) {
+			in.col++;
+			continue; /* the time column's name does not matter */
+		}
+		if (out->ncols == PB_SERIES_MAX_COLS) {
+			st = pb__err_at(err, PB_ELIMIT, in.file, in.line, in.col,
+			                "more than %d value columns", PB_SERIES_MAX_COLS);
+			goto fail;
+		}
+		if (!pb__utf8_valid(in.field, in.flen, NULL)) {
+			st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
+			                "the column name is not UTF-8");
+			goto fail;
+		}
+		if (out->ncols == ncap) {
+			ncap = ncap ? 2 * ncap : 8;
+			char **nn = realloc(out->names, ncap * sizeof(*nn));
+			if (!nn)
+				goto nomem;
+			out->names = nn;
+		}
+		out->names[out->ncols] = pb__strndup(in.field, in.flen);
+		if (!out->names[out->ncols])
+			goto nomem;
+		out->ncols++;
+		in.col++;
+	}
+	if (out->ncols == 0) {
+		st = pb__err_at(err, PB_EFORMAT, in.file, 1, 0,
+		                "the header needs a time column and at least one value column");
+		goto fail;
+	}
+
+	/* rows */
+	const size_t w = out->ncols;
+	for (;;) {
+		in.line++;
+		in.col = 1;
+		int64_t t = 0;
+		size_t got = 0;
+		how = FIELD_MORE;
+		while (how == FIELD_MORE) {
+			st = csv_field(&in, &how, err);
+			if (st != PB_OK)
+				goto fail;
+			if (how == FIELD_NONE)
+				break;
+			if (got == 0 && how == FIELD_LAST && in.flen == 0)
+				break; /* an empty line */
+			if (got == w + 1) {
+				st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
+				                "more fields than the header's %zu", w + 1);
+				goto fail;
+			}
+			if (got == 0) {
+				if (out->n == PB_SERIES_MAX_ROWS || (out->n + 1) * w > PB_SERIES_MAX_CELLS) {
+					st = pb__err_at(err, PB_ELIMIT, in.file, in.line, 0,
+					                "more than %u rows or %u cells", PB_SERIES_MAX_ROWS,
+					                PB_SERIES_MAX_CELLS);
+					goto fail;
+				}
+				if (out->n == cap) {
+					size_t nc = cap ? 2 * cap : 256;
+					double *nr = realloc(rows, nc * w * sizeof(*nr));
+					int64_t *nt = realloc(out->times, nc * sizeof(*nt));
+					if (nr)
+						rows = nr;
+					if (nt)
+						out->times = nt;
+					if (!nr || !nt)
+						goto nomem;
+					cap = nc;
+				}
+				if (!pb__time_parse(in.field, in.flen, &t, NULL)) {
+					st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
+					                "'%.40s' is not a date or time", in.field);
+					goto fail;
+				}
+				if (out->n > 0 && t < out->times[out->n - 1]) {
+					st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
+					                "time %.40s is before the previous row's", in.field);
+					goto fail;
+				}
+			} else {
+				double v = 0;
+				if (in.flen > 0 && !parse_number(in.field, in.flen, &v)) {
+					st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
+					                "'%.40s' is not a number", in.field);
+					goto fail;
+				}
+				rows[out->n * w + got - 1] = v;
+			}
+			got++;
+			in.col++;
+		}
+		if (how == FIELD_NONE && got == 0)
+			break;
+		if (got == 0)
+			continue;
+		if (got != w + 1) {
+			st = pb__err_at(err, PB_EFORMAT, in.file, in.line, (uint32_t)got,
+			                "%zu fields, the header has %zu", got, w + 1);
+			goto fail;
+		}
+		out->times[out->n++] = t;
+		if (how == FIELD_NONE)
+			break;
+	}
+	if (out->n == 0) {
+		st = pb__err_at(err, PB_EINVAL, in.file, 0, 0, "no rows after the header");
+		goto fail;
+	}
+
+	out->values = malloc(out->n * w * sizeof(*out->values));
+	out->total = malloc(out->n * sizeof(*out->total));
+	if (!out->values || !out->total)
+		goto nomem;
+	for (size_t i = 0; i < out->n; i++) {
+		double sum = 0;
+		for (size_t c = 0; c < w; c++) {
+			out->values[c * out->n + i] = rows[i * w + c];
+			sum += rows[i * w + c];
+		}
+		if (!isfinite(sum)) {
+			st = pb__err_at(err, PB_EFORMAT, in.file, 0, 0, "row %zu sums to more than a double holds",
+			                i + 1);
+			goto fail;
+		}
+		out->total[i].t = out->times[i];
+		out->total[i].v = sum;
+	}
+	free(rows);
+	return PB_OK;
+nomem:
+	st = pb__err(err, PB_ENOMEM, "out of memory reading '%s'", in.file);
+fail:
+	free(rows);
+	return st;
+}

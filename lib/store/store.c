@@ -1,0 +1,831 @@
+/* store.c - the workspace: creating, opening and migrating it; transactions.
+ *
+ * A workspace is a folder holding probity.db (SQLite in WAL mode), probity.conf
+ * (key = value settings) and pseudonym.key (32 random bytes, mode 0600).
+ * pb_ws_init builds the whole folder under a temporary name beside the target
+ * and renames it into place, so a crash never leaves half a workspace.
+ * The schema version is SQLite's user_version; pb_ws_open migrates older
+ * databases forward in one transaction.
+ */
+#include "store/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "util/banned.h"
+
+#define CONF_LIMIT (64 * 1024)
+
+/* ---- SQL helpers ----------------------------------------------------- */
+
+enum pb_status pb__db_err(sqlite3 *db, struct pb_error *err, const char *what)
+{
+	int rc = sqlite3_extended_errcode(db);
+	enum pb_status st = PB_EDB;
+	if ((rc & 0xff) == SQLITE_FULL)
+		return pb__err(err, PB_EIO, "%s: no space left on device", what);
+	if ((rc & 0xff) == SQLITE_READONLY)
+		st = PB_EPERM;
+	if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
+		st = PB_EVERIFY;
+	if ((rc & 0xff) == SQLITE_IOERR)
+		st = PB_EIO;
+	return pb__err(err, st, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+enum pb_status pb__db_exec(sqlite3 *db, const char *sql, struct pb_error *err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		enum pb_status st = pb__db_err(db, err, "database");
+		sqlite3_free(msg);
+		return st;
+	}
+	return PB_OK;
+}
+
+enum pb_status pb__db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
+                              struct pb_error *err)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+		return pb__db_err(db, err, "database");
+	return PB_OK;
+}
+
+enum pb_status pb__db_ids(sqlite3 *db, sqlite3_stmt *q, int64_t **ids, size_t *n,
+                          const char *what, struct pb_error *err)
+{
+	size_t cap = 0;
+	int rc;
+	*ids = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		void *grown = pb__grow(*ids, &cap, *n, sizeof(**ids));
+		if (!grown) {
+			free(*ids);
+			*ids = NULL;
+			*n = 0;
+			return pb__err(err, PB_ENOMEM, "out of memory");
+		}
+		*ids = grown;
+		(*ids)[(*n)++] = sqlite3_column_int64(q, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		char msg[96];
+		snprintf(msg, sizeof(msg), "cannot read %s", what);
+		return pb__db_err(db, err, msg);
+	}
+	return PB_OK;
+}
+
+/* ---- SQL functions every connection gets ------------------------------ */
+
+/* pb_dsum(x): exact sum of decimal text (see pb_dec), returned as text. */
+/* SQLite hands out 8-byte aligned aggregate memory, and pb_dec needs 16:
+ * the sum is kept as bytes and copied in and out. */
+struct dsum_ctx {
+	unsigned char acc[sizeof(pb_dec)];
+	bool overflow;
+	bool bad;
+	bool any;
+};
+
+static void dsum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	struct dsum_ctx *d = sqlite3_aggregate_context(ctx, sizeof(*d));
+	if (!d)
+		return;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		return;
+	const char *s = (const char *)sqlite3_value_text(argv[0]);
+	int n = sqlite3_value_bytes(argv[0]);
+	pb_dec v;
+	if (!s || pb__dec_parse(s, (size_t)n, &v, NULL) != PB_OK) {
+		d->bad = true;
+		return;
+	}
+	d->any = true;
+	pb_dec acc;
+	memcpy(&acc, d->acc, sizeof(acc));
+	if (!pb__dec_add(&acc, v))
+		d->overflow = true;
+	memcpy(d->acc, &acc, sizeof(acc));
+}
+
+static void dsum_final(sqlite3_context *ctx)
+{
+	struct dsum_ctx *d = sqlite3_aggregate_context(ctx, 0);
+	if (!d || !d->any) {
+		sqlite3_result_text(ctx, "0", 1, SQLITE_STATIC);
+		return;
+	}
+	if (d->bad) {
+		sqlite3_result_error(ctx, "pb_dsum: not a decimal number", -1);
+		return;
+	}
+	if (d->overflow) {
+		sqlite3_result_error(ctx, "pb_dsum: sum out of range", -1);
+		return;
+	}
+	char buf[PB_DEC_BUFSZ];
+	pb_dec acc;
+	memcpy(&acc, d->acc, sizeof(acc));
+	size_t n = pb__dec_format(acc, buf);
+	sqlite3_result_text(ctx, buf, (int)n, SQLITE_TRANSIENT);
+}
+
+/* pb_day(n): 'YYYY-MM-DD' of a day number; pb_month(n): 'YYYY-MM'. */
+static void day_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		return;
+	char buf[16];
+	pb__day_format(sqlite3_value_int64(argv[0]), buf);
+	sqlite3_result_text(ctx, buf, 10, SQLITE_TRANSIENT);
+}
+
+static void month_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		return;
+	char buf[16];
+	pb__day_format(sqlite3_value_int64(argv[0]), buf);
+	sqlite3_result_text(ctx, buf, 7, SQLITE_TRANSIENT);
+}
+
+/* pb_month_no(n): the month number (year * 12 + month - 1) of a day number. */
+static void month_no_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		return;
+	sqlite3_result_int64(ctx, pb__month_of_day(sqlite3_value_int64(argv[0])));
+}
+
+static int register_functions(sqlite3 *db)
+{
+	int rc = sqlite3_create_function(db, "pb_dsum", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+	                                 NULL, NULL, dsum_step, dsum_final);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(db, "pb_day", 1,
+		                             SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, day_fn,
+		                             NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(db, "pb_month_no", 1,
+		                             SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, month_no_fn,
+		                             NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(db, "pb_month", 1,
+		                             SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, month_fn,
+		                             NULL, NULL);
+	return rc;
+}
+
+/* ---- derived tables ---------------------------------------------------- */
+
+static const char rollup_missing_sql[] =
+	"SELECT id FROM source s WHERE NOT EXISTS (SELECT 1 FROM usage_month_source m "
+	"WHERE m.source_id = s.id) ORDER BY id";
+
+static enum pb_status rollup_one(sqlite3 *db, int64_t source_id, struct pb_error *err)
+{
+	static const char roll[] =
+		"INSERT INTO usage_month(source_id, month, account, subaccount, provider, category, "
+		"subcategory, service, capability, region, country, unit, charge_category, currency, "
+		"quantity, billed_cost, effective_cost, list_cost, rows) "
+		"SELECT source_id, pb_month_no(day), account, subaccount, provider, category, "
+		"subcategory, service, capability, region, country, unit, charge_category, currency, "
+		"pb_dsum(quantity), pb_dsum(billed_cost), pb_dsum(effective_cost), pb_dsum(list_cost), "
+		"sum(rows) FROM usage_day WHERE source_id = ?1 "
+		"GROUP BY 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14";
+	sqlite3_stmt *ins = NULL, *done = NULL;
+	enum pb_status st;
+	if ((st = pb__db_prepare(db, roll, &ins, err)) == PB_OK &&
+	    (st = pb__db_prepare(db, "INSERT INTO usage_month_source(source_id) VALUES (?1)", &done,
+	                         err)) == PB_OK) {
+		sqlite3_bind_int64(ins, 1, source_id);
+		sqlite3_bind_int64(done, 1, source_id);
+		if (sqlite3_step(ins) != SQLITE_DONE || sqlite3_step(done) != SQLITE_DONE)
+			st = pb__db_err(db, err, "cannot total usage by month");
+	}
+	sqlite3_finalize(ins);
+	sqlite3_finalize(done);
+	return st;
+}
+
+enum pb_status pb__usage_rollup(sqlite3 *db, int64_t source_id, struct pb_error *err)
+{
+	if (source_id >= 0)
+		return rollup_one(db, source_id, err);
+	/* every source without its totals: usually none, found by an index probe
+	 * per source; else all of them in one transaction */
+	sqlite3_stmt *find = NULL;
+	int64_t *ids = NULL;
+	size_t n = 0;
+	enum pb_status st = pb__db_prepare(db, rollup_missing_sql, &find, err);
+	if (st)
+		return st;
+	st = pb__db_ids(db, find, &ids, &n, "sources", err);
+	sqlite3_finalize(find);
+	if (st == PB_OK && n) {
+		st = pb__db_exec(db, "BEGIN IMMEDIATE", err);
+		for (size_t i = 0; i < n && st == PB_OK; i++)
+			st = rollup_one(db, ids[i], err);
+		if (st == PB_OK)
+			st = pb__db_exec(db, "COMMIT", err);
+		else
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	free(ids);
+	return st;
+}
+
+/* ---- migrations ------------------------------------------------------ */
+
+int pb_schema_version_current(void)
+{
+	return pb__migrations[pb__migrations_count - 1].version;
+}
+
+static int db_user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+enum pb_status pb__ws_migrate(sqlite3 *db, int target, struct pb_error *err)
+{
+	int have = db_user_version(db);
+	if (have < 0)
+		return pb__db_err(db, err, "cannot read schema version");
+	if (have > pb_schema_version_current())
+		return pb__err(err, PB_ESTATE,
+		               "workspace schema version %d is newer than this probity "
+		               "understands (%d): upgrade probity",
+		               have, pb_schema_version_current());
+	if (have >= target)
+		return PB_OK;
+	enum pb_status st = pb__db_exec(db, "BEGIN IMMEDIATE", err);
+	if (st)
+		return st;
+	/* another process may have migrated while we waited for the lock */
+	have = db_user_version(db);
+	for (size_t i = 0; i < pb__migrations_count; i++) {
+		const struct pb__migration *m = &pb__migrations[i];
+		if (m->version <= have || m->version > target)
+			continue;
+		if ((st = pb__db_exec(db, m->sql, err)) != PB_OK) {
+			pb__err_prefix(err, "migration to schema %d (%s) failed", m->version,
+			               m->what);
+			goto fail;
+		}
+		char sql[64];
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", m->version);
+		if ((st = pb__db_exec(db, sql, err)) != PB_OK)
+			goto fail;
+	}
+	if ((st = pb__db_exec(db, "COMMIT", err)) != PB_OK)
+		goto fail;
+	return PB_OK;
+fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return st;
+}
+
+/* ---- settings file ----------------------------------------------------- */
+
+static void settings_free(struct pb_ws *ws)
+{
+	for (size_t i = 0; i < ws->nsettings; i++) {
+		free(ws->settings[i].key);
+		free(ws->settings[i].value);
+	}
+	free(ws->settings);
+	ws->settings = NULL;
+	ws->nsettings = 0;
+}
+
+/* Parses "key = value" lines; '#' starts a comment line. */
+static enum pb_status settings_parse(struct pb_ws *ws, const char *path, const char *text,
+                                     struct pb_error *err)
+{
+	uint64_t lineno = 0;
+	const char *p = text;
+	while (*p) {
+		lineno++;
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		struct pb_str line = pb__str_trim(pb__str(p, len));
+		if (line.len && line.ptr[line.len - 1] == '\r')
+			line.len--;
+		p += len + (eol ? 1 : 0);
+		if (line.len == 0 || line.ptr[0] == '#')
+			continue;
+		const char *eq = memchr(line.ptr, '=', line.len);
+		if (!eq)
+			return pb__err_at(err, PB_EFORMAT, path, lineno, 1,
+			                  "expected 'key = value'");
+		struct pb_str k = pb__str_trim(pb__str(line.ptr, (size_t)(eq - line.ptr)));
+		struct pb_str v = pb__str_trim(
+			pb__str(eq + 1, line.len - (size_t)(eq + 1 - line.ptr)));
+		if (k.len == 0)
+			return pb__err_at(err, PB_EFORMAT, path, lineno, 1, "empty key");
+		struct pb_ws_setting *ns =
+			realloc(ws->settings, (ws->nsettings + 1) * sizeof(*ns));
+		if (!ns)
+			return pb__err(err, PB_ENOMEM, "out of memory");
+		ws->settings = ns;
+		ns[ws->nsettings].key = pb__strndup(k.ptr, k.len);
+		ns[ws->nsettings].value = pb__strndup(v.ptr, v.len);
+		ws->nsettings++;
+		if (!ns[ws->nsettings - 1].key || !ns[ws->nsettings - 1].value)
+			return pb__err(err, PB_ENOMEM, "out of memory");
+	}
+	return PB_OK;
+}
+
+const char *pb_ws_setting(const struct pb_ws *ws, const char *key)
+{
+	/* the last occurrence wins, as in most config files */
+	for (size_t i = ws->nsettings; i > 0; i--)
+		if (strcmp(ws->settings[i - 1].key, key) == 0)
+			return ws->settings[i - 1].value;
+	return NULL;
+}
+
+/* ---- init ------------------------------------------------------------ */
+
+static bool dir_is_empty(const char *path, int *errn)
+{
+	DIR *d = opendir(path);
+	if (!d) {
+		*errn = errno;
+		return false;
+	}
+	struct dirent *e;
+	bool empty = true;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	}
+	closedir(d);
+	*errn = 0;
+	return empty;
+}
+
+static enum pb_status rm_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return unlink(path) == 0 ? PB_OK : PB_EIO;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char *p = pb__path_join(path, e->d_name);
+		if (p) {
+			struct stat sb;
+			if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+				rm_tree(p);
+			else
+				unlink(p);
+			free(p);
+		}
+	}
+	closedir(d);
+	return rmdir(path) == 0 ? PB_OK : PB_EIO;
+}
+
+static enum pb_status write_new_file(const char *path, const void *data, size_t n,
+                                     mode_t mode, struct pb_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return pb__err(err, pb__errno_status(errno), "cannot create '%s': %s", path,
+		               pb__errno_text(errno));
+	const char *p = data;
+	size_t left = n;
+	while (left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			return pb__err(err, PB_EIO, "cannot write '%s': %s", path, pb__errno_text(e));
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0)
+		return pb__err(err, PB_EIO, "cannot write '%s': %s", path, pb__errno_text(errno));
+	return PB_OK;
+}
+
+enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts,
+                          struct pb_error *err)
+{
+	struct pb_ws_init_options defaults = { 0 };
+	if (!opts)
+		opts = &defaults;
+	if (!dir || !*dir)
+		return pb__err(err, PB_EINVAL, "no workspace folder given");
+	if (opts->log_origin && !pb_note_name_valid(opts->log_origin, strlen(opts->log_origin)))
+		return pb__err(err, PB_EINVAL,
+		               "log origin '%s' is not a valid key name: 1 to %d bytes, no '+', no "
+		               "spaces or control characters (e.g. review.provider.example/case-7)",
+		               opts->log_origin, PB_NOTE_NAME_MAX);
+
+	struct stat sb;
+	bool exists = stat(dir, &sb) == 0;
+	if (exists) {
+		if (!S_ISDIR(sb.st_mode))
+			return pb__err(err, PB_EEXIST, "cannot create workspace '%s': a file is in the way",
+			               dir);
+		char *db = pb__path_join(dir, PB_WS_DB);
+		bool is_ws = db && access(db, F_OK) == 0;
+		free(db);
+		if (is_ws)
+			return pb__err(err, PB_EEXIST,
+			               "'%s' is already a probity workspace; refusing to overwrite it",
+			               dir);
+		int e;
+		if (!dir_is_empty(dir, &e)) {
+			if (e)
+				return pb__err(err, pb__errno_status(e), "cannot read folder '%s': %s",
+				               dir, pb__errno_text(e));
+			return pb__err(err, PB_EEXIST,
+			               "cannot create workspace in '%s': the folder is not empty", dir);
+		}
+	} else if (errno != ENOENT) {
+		return pb__err(err, pb__errno_status(errno), "cannot use '%s': %s", dir,
+		               pb__errno_text(errno));
+	}
+
+	/* Build everything in a sibling temporary folder, then rename. */
+	size_t dl = strlen(dir);
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	char *clean = pb__strndup(dir, dl);
+	char *tmp = malloc(dl + 48);
+	if (!clean || !tmp) {
+		free(clean);
+		free(tmp);
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	}
+	snprintf(tmp, dl + 48, "%s.init-%ld.tmp", clean, (long)getpid());
+	enum pb_status st = PB_OK;
+	sqlite3 *db = NULL;
+	char *p = NULL;
+	if (mkdir(tmp, 0755) != 0) {
+		st = pb__err(err, pb__errno_status(errno), "cannot create workspace '%s': %s", dir,
+		             pb__errno_text(errno));
+		goto out_noclean;
+	}
+	const char *subdirs[] = { PB_WS_REJECTS, PB_WS_SOURCES };
+	for (size_t i = 0; i < PB_ARRAY_LEN(subdirs); i++) {
+		p = pb__path_join(tmp, subdirs[i]);
+		if (!p || mkdir(p, 0755) != 0) {
+			st = pb__err(err, PB_EIO, "cannot create '%s': %s", p ? p : subdirs[i],
+			             pb__errno_text(errno));
+			goto out;
+		}
+		free(p);
+		p = NULL;
+	}
+
+	/* key */
+	uint8_t key[32];
+	pb__random(key, sizeof(key));
+	p = pb__path_join(tmp, PB_WS_KEY);
+	if (!p || (st = write_new_file(p, key, sizeof(key), 0600, err)) != PB_OK)
+		goto out;
+	sodium_memzero(key, sizeof(key));
+	free(p);
+	p = NULL;
+
+	/* settings */
+	{
+		char created[24];
+		pb__time_format(pb__now(), created);
+		struct pb_buf conf;
+		pb__buf_init(&conf, CONF_LIMIT);
+		pb__buf_printf(&conf,
+		               "# probity workspace settings: key = value, one a line.\n"
+		               "# Changing keep_names applies to later ingests only; each source\n"
+		               "# records which choice it was loaded under.\n"
+		               "name = %s\n"
+		               "created = %s\n"
+		               "# keep_names = true stores customer-chosen names (account,\n"
+		               "# sub-account) in clear instead of keyed pseudonyms.\n"
+		               "keep_names = %s\n",
+		               opts->name ? opts->name : "workspace", created,
+		               opts->keep_names ? "true" : "false");
+		if (opts->user)
+			pb__buf_printf(&conf,
+			               "# the acting user when a command is given no --as\n"
+			               "user = %s\n",
+			               opts->user);
+		if (opts->log_origin)
+			pb__buf_printf(&conf,
+			               "# the audit log's origin, also its signing key's name; fixed\n"
+			               "# at the log's first entry\n"
+			               "log_origin = %s\n",
+			               opts->log_origin);
+		p = pb__path_join(tmp, PB_WS_CONF);
+		if (!p || !conf.data) {
+			pb__buf_release(&conf);
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+			goto out;
+		}
+		st = write_new_file(p, conf.data, conf.len, 0644, err);
+		pb__buf_release(&conf);
+		free(p);
+		p = NULL;
+		if (st)
+			goto out;
+	}
+
+	/* database */
+	p = pb__path_join(tmp, PB_WS_DB);
+	if (!p) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		st = pb__db_err(db, err, "cannot create workspace database");
+		goto out;
+	}
+	if ((st = pb__db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err)))
+		goto out;
+	if ((st = pb__ws_migrate(db, pb_schema_version_current(), err)))
+		goto out;
+	{
+		sqlite3_stmt *ins;
+		if ((st = pb__db_prepare(db,
+		                         "INSERT INTO setting_change(at, key, value, actor) "
+		                         "VALUES (?1, 'keep_names', ?2, 'init')",
+		                         &ins, err)))
+			goto out;
+		char now[24];
+		pb__time_format(pb__now(), now);
+		sqlite3_bind_text(ins, 1, now, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 2, opts->keep_names ? "true" : "false", -1, SQLITE_STATIC);
+		int rc = sqlite3_step(ins);
+		sqlite3_finalize(ins);
+		if (rc != SQLITE_DONE) {
+			st = pb__db_err(db, err, "cannot record settings");
+			goto out;
+		}
+	}
+	/* checkpoint so the folder holds one self-contained database file */
+	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (sqlite3_close(db) != SQLITE_OK) {
+		st = pb__err(err, PB_EDB, "cannot close the new database");
+		db = NULL;
+		goto out;
+	}
+	db = NULL;
+	if ((st = pb__fsync_dir(tmp, err)))
+		goto out;
+	if (rename(tmp, clean) != 0) {
+		st = pb__err(err, pb__errno_status(errno), "cannot create workspace '%s': %s", dir,
+		             pb__errno_text(errno));
+		goto out;
+	}
+	{
+		char *parent = pb__strndup(clean, dl);
+		char *slash = parent ? strrchr(parent, '/') : NULL;
+		if (parent) {
+			if (slash)
+				*(slash == parent ? slash + 1 : slash) = '\0';
+			else
+				parent[0] = '.', parent[1] = '\0';
+			pb__fsync_dir(parent, NULL);
+		}
+		free(parent);
+	}
+out:
+	if (db)
+		sqlite3_close(db);
+	if (st)
+		rm_tree(tmp);
+out_noclean:
+	free(p);
+	free(tmp);
+	free(clean);
+	return st;
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+enum pb_status pb_ws_open(const char *dir, unsigned flags, struct pb_ws **out,
+                          struct pb_error *err)
+{
+	*out = NULL;
+	struct stat sb;
+	if (!dir || stat(dir, &sb) != 0)
+		return pb__err(err, PB_ENOENT, "no workspace at '%s': %s", dir ? dir : "",
+		               pb__errno_text(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return pb__err(err, PB_ENOENT, "'%s' is not a probity workspace (not a folder)", dir);
+	struct pb_ws *ws = calloc(1, sizeof(*ws));
+	if (!ws)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	ws->flags = flags;
+	enum pb_status st = PB_OK;
+	char *dbp = NULL, *confp = NULL, *keyp = NULL, *conf = NULL;
+	ws->path = pb__strndup(dir, strlen(dir));
+	dbp = pb__path_join(dir, PB_WS_DB);
+	confp = pb__path_join(dir, PB_WS_CONF);
+	keyp = pb__path_join(dir, PB_WS_KEY);
+	if (!ws->path || !dbp || !confp || !keyp) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (access(dbp, F_OK) != 0 || access(confp, F_OK) != 0) {
+		st = pb__err(err, PB_ENOENT,
+		             "'%s' is not a probity workspace (no %s); create one with 'probity init'",
+		             dir, access(dbp, F_OK) != 0 ? PB_WS_DB : PB_WS_CONF);
+		goto fail;
+	}
+	size_t conflen;
+	if ((st = pb__read_file(confp, CONF_LIMIT, &conf, &conflen, err)))
+		goto fail;
+	if ((st = settings_parse(ws, confp, conf, err)))
+		goto fail;
+	{
+		int fd = open(keyp, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t r = read(fd, ws->pseudo_key, sizeof(ws->pseudo_key));
+			ws->have_key = r == (ssize_t)sizeof(ws->pseudo_key);
+			close(fd);
+		}
+	}
+
+	bool ro = flags & PB_WS_READONLY;
+	bool dir_writable = access(dir, W_OK) == 0 && access(dbp, W_OK) == 0;
+	int oflags = ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	oflags |= SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX;
+	char *uri = NULL;
+	{
+		/* A read-only folder cannot hold WAL's shared-memory file; open the
+		 * database as immutable then (nothing else can be writing it). */
+		char *enc = sqlite3_mprintf("file:%s%s", dbp,
+		                            ro && !dir_writable ? "?immutable=1" : "");
+		uri = enc ? pb__strndup(enc, strlen(enc)) : NULL;
+		sqlite3_free(enc);
+	}
+	if (!uri) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto fail;
+	}
+	int rc = sqlite3_open_v2(uri, &ws->db, oflags, NULL);
+	free(uri);
+	if (rc != SQLITE_OK) {
+		st = pb__db_err(ws->db, err, "cannot open workspace database");
+		goto fail;
+	}
+	sqlite3_busy_timeout(ws->db, 10000);
+	sqlite3_extended_result_codes(ws->db, 1);
+	if (register_functions(ws->db) != SQLITE_OK) {
+		st = pb__db_err(ws->db, err, "cannot register SQL functions");
+		goto fail;
+	}
+	if (!ro) {
+		if (!dir_writable) {
+			st = pb__err(err, PB_EPERM, "workspace '%s' is read-only", dir);
+			goto fail;
+		}
+		if ((st = pb__db_exec(ws->db,
+		                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+		                      "PRAGMA foreign_keys=ON;",
+		                      err)))
+			goto fail;
+		if ((st = pb__ws_migrate(ws->db, pb_schema_version_current(), err)))
+			goto fail;
+		if ((st = pb__usage_rollup(ws->db, -1, err)))
+			goto fail;
+	} else {
+		int v = db_user_version(ws->db);
+		if (v < 0) {
+			st = pb__db_err(ws->db, err, "cannot read workspace database");
+			goto fail;
+		}
+		if (v != pb_schema_version_current()) {
+			st = pb__err(err, PB_ESTATE,
+			             "workspace '%s' has schema version %d; this probity reads %d "
+			             "(open it once read-write to migrate)",
+			             dir, v, pb_schema_version_current());
+			goto fail;
+		}
+	}
+	ws->schema_version = db_user_version(ws->db);
+	free(dbp);
+	free(confp);
+	free(keyp);
+	free(conf);
+	*out = ws;
+	return PB_OK;
+fail:
+	free(dbp);
+	free(confp);
+	free(keyp);
+	free(conf);
+	pb_ws_close(ws);
+	return st;
+}
+
+void pb_ws_close(struct pb_ws *ws)
+{
+	if (!ws)
+		return;
+	if (ws->db)
+		sqlite3_close_v2(ws->db);
+	settings_free(ws);
+	sodium_memzero(ws->pseudo_key, sizeof(ws->pseudo_key));
+	free(ws->path);
+	free(ws);
+}
+
+const char *pb_ws_path(const struct pb_ws *ws)
+{
+	return ws->path;
+}
+
+int pb_ws_schema_version(const struct pb_ws *ws)
+{
+	return ws->schema_version;
+}
+
+char *pb__ws_file(const struct pb_ws *ws, const char *name)
+{
+	return pb__path_join(ws->path, name);
+}
+
+enum pb_status pb__ws_require_writable(struct pb_ws *ws, const char *doing,
+                                       struct pb_error *err)
+{
+	if (ws->flags & PB_WS_READONLY)
+		return pb__err(err, PB_EPERM, "cannot %s: workspace '%s' was opened read-only", doing,
+		               ws->path);
+	if (access(ws->path, W_OK) != 0)
+		return pb__err(err, PB_EPERM, "cannot %s: workspace '%s' is read-only", doing,
+		               ws->path);
+	return PB_OK;
+}
+
+enum pb_status pb__ws_pseudo_key(struct pb_ws *ws, const uint8_t **key, struct pb_error *err)
+{
+	if (!ws->have_key)
+		return pb__err(err, PB_ENOENT,
+		               "workspace '%s' has no usable %s (32 bytes expected)", ws->path,
+		               PB_WS_KEY);
+	*key = ws->pseudo_key;
+	return PB_OK;
+}
+
+enum pb_status pb__ws_begin(struct pb_ws *ws, struct pb_error *err)
+{
+	if (sqlite3_exec(ws->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return pb__db_err(ws->db, err, "cannot start a transaction");
+	return PB_OK;
+}
+
+enum pb_status pb__ws_commit(struct pb_ws *ws, struct pb_error *err)
+{
+	if (sqlite3_exec(ws->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		enum pb_status st = pb__db_err(ws->db, err, "cannot commit");
+		sqlite3_exec(ws->db, "ROLLBACK", NULL, NULL, NULL);
+		return st;
+	}
+	return PB_OK;
+}
+
+void pb__ws_rollback(struct pb_ws *ws)
+{
+	if (!sqlite3_get_autocommit(ws->db))
+		sqlite3_exec(ws->db, "ROLLBACK", NULL, NULL, NULL);
+}

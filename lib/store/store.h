@@ -1,0 +1,94 @@
+/* store.h - the workspace: one SQLite database, its schema versions, transactions. */
+#ifndef PB_STORE_H
+#define PB_STORE_H
+
+#include "util/util.h"
+
+#include <sqlite3.h>
+
+#define PB_WS_DB "probity.db"
+#define PB_WS_CONF "probity.conf"
+#define PB_WS_KEY "pseudonym.key"
+#define PB_WS_REJECTS "rejects"
+#define PB_WS_SOURCES "sources"
+
+struct pb_ws_setting {
+	char *key;
+	char *value;
+};
+
+struct pb_ws {
+	char *path;      /* folder as given */
+	sqlite3 *db;
+	unsigned flags;  /* PB_WS_* */
+	int schema_version;
+	uint8_t pseudo_key[32];
+	bool have_key;
+	struct pb_ws_setting *settings;
+	size_t nsettings;
+};
+
+/* One step of the schema history: applying sql to a database at version-1
+ * gives version. Steps are never edited once released; new ones are added. */
+struct pb__migration {
+	int version;
+	const char *what;
+	const char *sql;
+};
+extern const struct pb__migration pb__migrations[];
+extern const size_t pb__migrations_count;
+
+/* Applies migrations up to `target` (<= current) in one transaction. Used by
+ * pb_ws_open with the current version, and by tests to build old databases. */
+enum pb_status pb__ws_migrate(sqlite3 *db, int target, struct pb_error *err);
+
+/* Fills usage_month (monthly totals of usage_day; see schema.c) for one
+ * source, inside the caller's transaction; or, with source_id < 0, for every
+ * source without them, in a transaction of its own (pb_ws_open does this). */
+enum pb_status pb__usage_rollup(sqlite3 *db, int64_t source_id, struct pb_error *err);
+
+/* Fills err from the database's last error: "<what>: <sqlite message>". */
+enum pb_status pb__db_err(sqlite3 *db, struct pb_error *err, const char *what);
+/* Runs SQL without results. */
+enum pb_status pb__db_exec(sqlite3 *db, const char *sql, struct pb_error *err);
+/* Prepares one statement; on failure fills err. */
+enum pb_status pb__db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
+                              struct pb_error *err);
+/* Steps a prepared (and bound) statement to its end, collecting column 0 of
+ * each row as an integer into *ids (heap, *n of them; free it). Does not
+ * finalize q. On failure fills err ("cannot read <what>") and frees *ids. */
+enum pb_status pb__db_ids(sqlite3 *db, sqlite3_stmt *q, int64_t **ids, size_t *n,
+                          const char *what, struct pb_error *err);
+
+/* Transactions. begin takes the write lock at once (BEGIN IMMEDIATE). */
+enum pb_status pb__ws_begin(struct pb_ws *ws, struct pb_error *err);
+enum pb_status pb__ws_commit(struct pb_ws *ws, struct pb_error *err);
+void pb__ws_rollback(struct pb_ws *ws);
+
+/* Fails with PB_EPERM when the workspace was opened read-only or its folder
+ * or database cannot be written; `doing` names the operation for the message. */
+enum pb_status pb__ws_require_writable(struct pb_ws *ws, const char *doing,
+                                       struct pb_error *err);
+
+/* The workspace's pseudonym key; fails when the key file is missing. */
+enum pb_status pb__ws_pseudo_key(struct pb_ws *ws, const uint8_t **key, struct pb_error *err);
+
+/* A path inside the workspace folder (heap string). */
+char *pb__ws_file(const struct pb_ws *ws, const char *name);
+
+/* Copies a text column into out (cap bytes, cut if longer; "" for NULL). */
+static inline void pb__col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
+{
+	const unsigned char *v = sqlite3_column_text(q, i);
+	pb__strlcpy(out, v ? (const char *)v : "", cap);
+}
+
+/* Bind helpers for views. */
+static inline int pb__bind_str(sqlite3_stmt *st, int i, struct pb_str s)
+{
+	if (!s.ptr)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, s.ptr, (int)s.len, SQLITE_TRANSIENT);
+}
+
+#endif /* PB_STORE_H */
