@@ -1,6 +1,6 @@
 /* cmd_decide.c - probity decide: allow or deny one request, with the reason. */
 #include "cli.h"
-#include "util/util.h" /* pb__time_parse */
+#include "util/util.h" /* pb_time_parse */
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +56,7 @@ static struct pb_str sv(const char *s)
 static void ms_text(int64_t ms, char *buf)
 {
 	char t[32];
-	pb__time_format(ms / 1000, t);
+	pb_time_format(ms / 1000, t);
 	snprintf(buf, 40, "%.19s.%03dZ", t, (int)(ms % 1000));
 }
 
@@ -108,7 +108,7 @@ int cmd_decide(int argc, char **argv)
 	if (!region || !*region)
 		return cli_usage("decide", "--region is required");
 	int64_t when = (int64_t)time(NULL);
-	if (at && !pb__time_parse(at, strlen(at), &when, NULL))
+	if (at && !pb_time_parse(at, strlen(at), &when, NULL))
 		return cli_usage("decide", "--at expects an ISO 8601 time like 2025-09-25T12:00:00Z, not '%s'", at);
 
 	struct pb_ws *ws = NULL;
@@ -141,7 +141,7 @@ int cmd_decide(int argc, char **argv)
 	char from_s[40], until_s[40], when_s[32];
 	ms_text(from_ms, from_s);
 	ms_text(until_ms, until_s);
-	pb__time_format(when, when_s);
+	pb_time_format(when, when_s);
 	struct pb_decide_request q = {
 		sv(acct), sv(sub), sv(svc), sv(region),
 		sv(capab), sv(meter), when,

@@ -1,7 +1,7 @@
 /* cmd_policy.c - probity policy: check a policy file, compile it to SQL, and
  * print the tables the compiled SQL reads. */
 #include "cli.h"
-#include "util/util.h" /* pb__time_parse, pb__now */
+#include "util/util.h" /* pb_time_parse, pb_now */
 
 #include <stdlib.h>
 #include <string.h>
@@ -152,13 +152,13 @@ int cmd_policy(int argc, char **argv)
 	if (!strcmp(sub, "sql")) {
 		if (argc - optind != 1)
 			return cli_usage("policy", "sql expects one policy file");
-		int64_t day = pb__floordiv(pb__now(), 86400);
+		int64_t day = pb_floordiv(pb_now(), 86400);
 		if (at) {
 			int64_t t;
 			unsigned fl;
-			if (strlen(at) != 10 || !pb__time_parse(at, strlen(at), &t, &fl))
+			if (strlen(at) != 10 || !pb_time_parse(at, strlen(at), &t, &fl))
 				return cli_usage("policy", "--at expects a date YYYY-MM-DD, not '%s'", at);
-			day = pb__floordiv(t, 86400);
+			day = pb_floordiv(t, 86400);
 		}
 		if ((rc = load_cat(&cat, dir, sizeof(dir))))
 			return rc;

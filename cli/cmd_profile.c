@@ -264,8 +264,8 @@ static void print_changes(const struct pb_profile *p, bool heading)
 		const struct pb_change *h = &c->change;
 		char b0[16], b1[16];
 		int64_t d0 = p->series[c->series].first_day;
-		pb__day_format(d0 + (int64_t)h->base_from, b0);
-		pb__day_format(d0 + (int64_t)(h->base_to ? h->base_to - 1 : 0), b1);
+		pb_day_format(d0 + (int64_t)h->base_from, b0);
+		pb_day_format(d0 + (int64_t)(h->base_to ? h->base_to - 1 : 0), b1);
 		if (h->seasonal)
 			printf("  %zu. expected: the same days of the previous %u-day periods (latest "
 			       "%s to %s)",
@@ -402,14 +402,14 @@ static json_t *profile_json(const struct pb_profile *p)
 	/* an open end of an empty profile has no date */
 	bool has_from = p->from_day != PB_PROFILE_DAY_MIN, has_to = p->to_day != PB_PROFILE_DAY_MAX;
 	if (has_from)
-		pb__day_format(p->from_day, a);
+		pb_day_format(p->from_day, a);
 	if (has_to)
-		pb__day_format(p->to_day, e);
+		pb_day_format(p->to_day, e);
 	json_object_set_new(o, "from", has_from ? json_string(a) : json_null());
 	json_object_set_new(o, "to", has_to ? json_string(e) : json_null());
 	if (any) {
-		pb__day_format(p->first_day, a);
-		pb__day_format(p->last_day, e);
+		pb_day_format(p->first_day, a);
+		pb_day_format(p->last_day, e);
 	}
 	json_object_set_new(o, "first_day", any ? json_string(a) : json_null());
 	json_object_set_new(o, "last_day", any ? json_string(e) : json_null());
@@ -457,7 +457,7 @@ static json_t *profile_json(const struct pb_profile *p)
 		json_object_set_new(j, "dims", dims_json(p, s->dims));
 		json_object_set_new(j, "unit", json_string(s->unit));
 		json_object_set_new(j, "currency", json_string(s->currency));
-		pb__day_format(s->first_day, a);
+		pb_day_format(s->first_day, a);
 		json_object_set_new(j, "first_day", json_string(a));
 		json_object_set_new(j, "days", json_integer((json_int_t)s->n));
 		json_object_set_new(j, "quantity", json_string(s->quantity));
@@ -486,8 +486,8 @@ static json_t *profile_json(const struct pb_profile *p)
 		json_object_set_new(j, "scale", json_integer(h->scale));
 		json_object_set_new(j, "ratio", jpct(h->ratio));
 		int64_t d0 = p->series[c->series].first_day;
-		pb__day_format(d0 + (int64_t)h->base_from, a);
-		pb__day_format(d0 + (int64_t)(h->base_to ? h->base_to - 1 : 0), e);
+		pb_day_format(d0 + (int64_t)h->base_from, a);
+		pb_day_format(d0 + (int64_t)(h->base_to ? h->base_to - 1 : 0), e);
 		json_object_set_new(j, "baseline_from", json_string(a));
 		json_object_set_new(j, "baseline_to", json_string(e));
 		json_object_set_new(j, "price", jnum(c->price));
@@ -672,17 +672,17 @@ int cmd_profile(int argc, char **argv)
 	} else if (empty) {
 		char a[16] = "", e[16] = "";
 		if (from)
-			pb__day_format(o.from_day, a);
+			pb_day_format(o.from_day, a);
 		if (to)
-			pb__day_format(o.to_day, e);
+			pb_day_format(o.to_day, e);
 		printf("no usage of '%s' in the period%s%s%s%s%s\n", p->customer, from ? " from " : "",
 		       from ? a : "", to ? " to " : "", to ? e : "", o.unit ? " in that unit" : "");
 	} else {
 		char a[16], e[16], f[16], l[16], by[160] = "";
-		pb__day_format(p->from_day, a);
-		pb__day_format(p->to_day, e);
-		pb__day_format(p->first_day, f);
-		pb__day_format(p->last_day, l);
+		pb_day_format(p->from_day, a);
+		pb_day_format(p->to_day, e);
+		pb_day_format(p->first_day, f);
+		pb_day_format(p->last_day, l);
 		for (size_t k = 0; k < p->nby; k++)
 			snprintf(by + strlen(by), sizeof(by) - strlen(by), "%s%s", k ? ", " : "",
 			         pb_profile_dim_name(p->by[k]));

@@ -1,7 +1,7 @@
 /* cmd_scan.c - probity scan: evaluate a policy's indicators over a workspace
  * and print the findings, each figure with the records it came from. */
 #include "cli.h"
-#include "util/util.h" /* pb__time_parse */
+#include "util/util.h" /* pb_time_parse */
 
 #include <jansson.h>
 #include <math.h>
@@ -259,9 +259,9 @@ int cmd_scan(int argc, char **argv)
 	if (at) {
 		int64_t t;
 		unsigned fl;
-		if (strlen(at) != 10 || !pb__time_parse(at, strlen(at), &t, &fl))
+		if (strlen(at) != 10 || !pb_time_parse(at, strlen(at), &t, &fl))
 			return cli_usage("scan", "--at expects a date YYYY-MM-DD, not '%s'", at);
-		o.at_day = pb__floordiv(t, 86400);
+		o.at_day = pb_floordiv(t, 86400);
 	}
 	struct pb_error err = { 0 };
 	struct pb_catalog *cat = NULL;

@@ -321,7 +321,7 @@ void cli_json_str(FILE *f, const char *s)
 	fputc('"', f);
 	while (n) {
 		/* the escaper stops between characters when out is full */
-		size_t used = pb__json_escape(out, sizeof(out), &got, s, n);
+		size_t used = pb_json_escape(out, sizeof(out), &got, s, n);
 		fwrite(out, 1, got, f);
 		s += used;
 		n -= used;

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rec.problem || size == 0)
 		return 0;
 	for (size_t i = 0; i < rec.nfields; i++)
-		names[i] = pb__str(f[i].ptr, f[i].len);
+		names[i] = pb_str_of(f[i].ptr, f[i].len);
 	struct pb_focus_map m;
 	char missing[1024];
 	if (pb__focus_map_header(names, rec.nfields, &m, missing, sizeof(missing), NULL) != PB_OK)

@@ -18,7 +18,7 @@ static enum pb_status on_msg(void *vctx, struct pb__mail_msg *m, uint64_t off, u
 	struct ctx *c = vctx;
 	if (off > c->n || len > c->n - off || len == 0)
 		abort();
-	if (m->body.len && !pb__utf8_valid(m->body.data, m->body.len, NULL))
+	if (m->body.len && !pb_utf8_valid(m->body.data, m->body.len, NULL))
 		abort();
 	return pb__mail_msg_finish(m, c->d + off, (size_t)len);
 }

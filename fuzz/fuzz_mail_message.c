@@ -10,10 +10,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_msg(const struct pb__mail_msg *m)
 {
-	if (!pb__utf8_valid(m->body.data ? m->body.data : "", m->body.len, NULL) ||
-	    !pb__utf8_valid(m->extra.data ? m->extra.data : "", m->extra.len, NULL) ||
-	    (m->subject && !pb__utf8_valid(m->subject, strlen(m->subject), NULL)) ||
-	    (m->from && !pb__utf8_valid(m->from, strlen(m->from), NULL)))
+	if (!pb_utf8_valid(m->body.data ? m->body.data : "", m->body.len, NULL) ||
+	    !pb_utf8_valid(m->extra.data ? m->extra.data : "", m->extra.len, NULL) ||
+	    (m->subject && !pb_utf8_valid(m->subject, strlen(m->subject), NULL)) ||
+	    (m->from && !pb_utf8_valid(m->from, strlen(m->from), NULL)))
 		abort();
 }
 
@@ -52,8 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		one(d, size);
 	}
 	struct pb_buf t;
-	pb__buf_init(&t, 1u << 20);
+	pb_buf_init(&t, 1u << 20);
 	pb__mail_html_to_text(d, size, &t);
-	pb__buf_release(&t);
+	pb_buf_release(&t);
 	return 0;
 }

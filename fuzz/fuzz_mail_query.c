@@ -15,10 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pb__mail_query *pq;
 	if (pb__mail_query_parse(q, &pq, NULL) == PB_OK) {
 		struct pb_buf r;
-		pb__buf_init(&r, 1u << 24);
+		pb_buf_init(&r, 1u << 24);
 		if (pb__mail_query_render(pq, &r) != PB_OK)
 			abort();
-		pb__buf_release(&r);
+		pb_buf_release(&r);
 		struct pb__mail_sql sql;
 		struct pb_error err = { 0 };
 		if (pb__mail_query_sql(pq, 1, &sql, &err) != PB_OK) {

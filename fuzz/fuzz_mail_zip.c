@@ -13,14 +13,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	z.total_limit = 4u << 20;
 	struct pb_buf out;
-	pb__buf_init(&out, 1u << 20);
+	pb_buf_init(&out, 1u << 20);
 	for (size_t i = 0; i < z.nentries; i++) {
 		if (pb__zip_read(&z, &z.entries[i], 1u << 20, &out, NULL) == PB_OK && out.len > (1u << 20))
 			abort();
 		if (z.inflated_total > z.total_limit)
 			abort();
 	}
-	pb__buf_release(&out);
+	pb_buf_release(&out);
 	pb__zip_close(&z);
 	return 0;
 }

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int64_t day;
 		if (pb_profile_parse_day(s, end, &day, &err) == PB_OK) {
 			char buf[16];
-			pb__day_format(day, buf);
+			pb_day_format(day, buf);
 			assert(strlen(s) == 7 ? strncmp(buf, s, 7) == 0 : strcmp(buf, s) == 0);
 		}
 	}

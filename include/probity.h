@@ -89,6 +89,93 @@ struct pb_progress {
 typedef bool (*pb_progress_fn)(void *ctx, const struct pb_progress *p);
 
 /* ===================================================================== */
+/* Text, times and buffers the fronts share                              */
+/* ===================================================================== */
+/* Small domain-free helpers the library uses and the fronts (cli/, server/)
+ * need for the same job: views, hex, JSON and CSV text, UTC times and days. */
+
+#if defined(__GNUC__)
+#define PB_PRINTF_(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PB_PRINTF_(f, a)
+#endif
+
+/* A view of n bytes at s. */
+static inline struct pb_str pb_str_of(const char *s, size_t n)
+{
+	struct pb_str v = { s, n };
+	return v;
+}
+
+struct pb_str pb_cstr(const char *s);
+bool pb_str_eq(struct pb_str a, struct pb_str b);
+bool pb_str_eq_cstr(struct pb_str a, const char *s);
+bool pb_str_ieq_cstr(struct pb_str a, const char *s);  /* ASCII case-insensitive */
+struct pb_str pb_str_trim(struct pb_str s);             /* ASCII spaces and tabs */
+
+/* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
+ * On failure *bad (if not NULL) gets the offset of the first bad byte. */
+bool pb_utf8_valid(const char *s, size_t n, size_t *bad);
+
+/* Lower-case hex of n bytes into out (2n+1 bytes). */
+void pb_hex(const uint8_t *in, size_t n, char *out);
+/* Parses exactly 2n hex digits into out; false on a bad digit or length. */
+bool pb_unhex(const char *hex, size_t hexlen, uint8_t *out, size_t n);
+
+/* A byte buffer that refuses to grow past limit (PB_ELIMIT). data is always
+ * NUL-terminated after len (the NUL is not counted). */
+struct pb_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t limit;
+};
+void pb_buf_init(struct pb_buf *b, size_t limit);
+void pb_buf_release(struct pb_buf *b);
+void pb_buf_reset(struct pb_buf *b);
+enum pb_status pb_buf_reserve(struct pb_buf *b, size_t extra);
+enum pb_status pb_buf_add(struct pb_buf *b, const void *p, size_t n);
+enum pb_status pb_buf_adds(struct pb_buf *b, const char *s);
+enum pb_status pb_buf_addc(struct pb_buf *b, char c);
+enum pb_status pb_buf_printf(struct pb_buf *b, const char *fmt, ...) PB_PRINTF_(2, 3);
+/* Appends s as a JSON string literal (quoted, escaped as pb_json_escape). */
+enum pb_status pb_buf_json_str(struct pb_buf *b, const char *s, size_t n);
+/* Escapes s[0..n) as the inside of a JSON string into out (cap bytes, not
+ * terminated): '"', '\\' and controls escaped, valid UTF-8 copied, every byte
+ * of an invalid UTF-8 sequence written as \ufffd, so the result is always
+ * valid JSON. Stops before the first unit that does not fit. Returns the input
+ * bytes consumed and sets *outlen to the bytes written. The one JSON string
+ * escaper: the CLI's, the server's and the decision log's. */
+size_t pb_json_escape(char *out, size_t cap, size_t *outlen, const char *s, size_t n);
+/* Appends s as one CSV field (RFC 4180: quoted when needed, quotes doubled). */
+enum pb_status pb_buf_csv_field(struct pb_buf *b, const char *s, size_t n);
+
+#define PB_TIME_NONISO 0x1  /* parsed, but not the spec form YYYY-MM-DDTHH:MM:SSZ */
+#define PB_TIME_DATEONLY 0x2 /* only a date was given */
+
+/* Parses an ISO 8601 date-time as real exports write it: "2024-09-18T22:00:00Z",
+ * "2024-09-18 22:00:00", with fractions of a second, without seconds, with an
+ * offset (+02:00, +0200) or none (read as UTC), or a date alone. Fractions are
+ * dropped. *flags gets PB_TIME_* bits. Returns false when it does not parse. */
+bool pb_time_parse(const char *s, size_t n, int64_t *out, unsigned *flags);
+/* "2024-09-18T22:00:00Z" into buf (at least 21 bytes). */
+void pb_time_format(int64_t t, char *buf);
+/* "2024-09-18" into buf (at least 11 bytes) for a day number. */
+void pb_day_format(int64_t day, char *buf);
+
+/* Floor division that works for negatives. */
+static inline int64_t pb_floordiv(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+/* Current time in seconds since 1970 (UTC). */
+int64_t pb_now(void);
+
+/* Fills buf with cryptographically secure random bytes. */
+void pb_random(void *buf, size_t n);
+
+/* ===================================================================== */
 /* Workspace                                                             */
 /* ===================================================================== */
 /* A workspace is a folder: probity.db (SQLite, WAL), probity.conf (settings,

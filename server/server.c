@@ -99,7 +99,7 @@ struct worker {
 	size_t date_len;
 	time_t date_at;
 	double now;        /* monotonic time after the last epoll_wait */
-	char ts[32];       /* decision time (seconds) as pb__time_format writes it */
+	char ts[32];       /* decision time (seconds) as pb_time_format writes it */
 	int64_t ts_at;
 	char pad[64];
 };
@@ -159,7 +159,7 @@ static void logf_(const struct server *s, const char *fmt, ...)
 {
 	(void)s;
 	char ts[32];
-	pb__time_format((int64_t)time(NULL), ts);
+	pb_time_format((int64_t)time(NULL), ts);
 	va_list ap;
 	va_start(ap, fmt);
 	char msg[1024];
@@ -405,7 +405,7 @@ static void log_flush(struct worker *w)
 			log_rotate_locked(s);
 	}
 	pthread_mutex_unlock(&s->log_mu);
-	pb__buf_reset(&w->log);
+	pb_buf_reset(&w->log);
 }
 
 /* ---- output ----------------------------------------------------------------- */
@@ -542,10 +542,10 @@ static void respond_error(struct worker *w, struct conn *c, int code, const char
 {
 	char body[600];
 	struct pb_buf b;
-	pb__buf_init(&b, 512);
-	pb__buf_json_str(&b, msg, strlen(msg));
+	pb_buf_init(&b, 512);
+	pb_buf_json_str(&b, msg, strlen(msg));
 	int n = snprintf(body, sizeof(body), "{\"error\":%s,\"status\":%d}\n", b.data ? b.data : "\"\"", code);
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 	if (code == 400 || code == 413 || code == 414 || code == 431 || code == 408)
 		inc(&w->c.bad_request, 1);
 	else if (code == 404)
@@ -575,7 +575,7 @@ static const char *in_missing(const struct input *in, char *msg, size_t cap)
 {
 	static const int req[] = { SERVE_IN_ACCOUNT, SERVE_IN_SERVICE, SERVE_IN_REGION };
 	for (size_t i = 0; i < PB_ARRAY_LEN(req); i++)
-		if (!in->val[req[i]].ptr || !pb__str_trim(in->val[req[i]]).len) {
+		if (!in->val[req[i]].ptr || !pb_str_trim(in->val[req[i]]).len) {
 			snprintf(msg, cap, "missing %s", in_names[req[i]]);
 			return msg;
 		}
@@ -602,7 +602,7 @@ struct decided {
 static const char *worker_ts(struct worker *w, int64_t at)
 {
 	if (at != w->ts_at) {
-		pb__time_format(at, w->ts);
+		pb_time_format(at, w->ts);
 		w->ts_at = at;
 	}
 	return w->ts;
@@ -653,9 +653,9 @@ static void decide(struct worker *w, const struct input *in, struct decided *out
 	char *p = PUT(head, "{\"time_ms\":");
 	p = put_size(p, (size_t)real_ms());
 	*p++ = ',';
-	pb__buf_add(&w->log, head, (size_t)(p - head));
-	pb__buf_add(&w->log, line + 1, n - 1); /* the decision's fields after its '{' */
-	pb__buf_addc(&w->log, '\n');
+	pb_buf_add(&w->log, head, (size_t)(p - head));
+	pb_buf_add(&w->log, line + 1, n - 1); /* the decision's fields after its '{' */
+	pb_buf_addc(&w->log, '\n');
 	if (w->log.len >= LOG_FLUSH)
 		log_flush(w);
 }
@@ -675,7 +675,7 @@ static int inputs_from_query(struct pb_str query, struct input *in, char *msg, s
 			         PB_RULE_VALUE_LEN_MAX);
 			return -1;
 		}
-		in->val[k] = r == 1 ? pb__str(in->buf[k], len) : pb__str(NULL, 0);
+		in->val[k] = r == 1 ? pb_str_of(in->buf[k], len) : pb_str_of(NULL, 0);
 	}
 	return 0;
 }
@@ -686,12 +686,12 @@ static int inputs_from_headers(const struct server *s, const struct pb__http_req
                                struct input *in, char *msg, size_t cap)
 {
 	for (int k = 0; k < SERVE_IN_COUNT; k++)
-		in->val[k] = pb__str(NULL, 0);
+		in->val[k] = pb_str_of(NULL, 0);
 	for (size_t i = 0; i < rq->nheaders; i++) {
 		struct pb_str name = rq->headers[i].name;
 		for (int k = 0; k < SERVE_IN_COUNT; k++) {
 			if (name.len != s->hlen[k] || in->val[k].ptr ||
-			    !pb__str_ieq_cstr(name, s->o->header[k]))
+			    !pb_str_ieq_cstr(name, s->o->header[k]))
 				continue;
 			struct pb_str v = rq->headers[i].value;
 			if (v.len > PB_RULE_VALUE_LEN_MAX) {
@@ -699,7 +699,7 @@ static int inputs_from_headers(const struct server *s, const struct pb__http_req
 				         PB_RULE_VALUE_LEN_MAX);
 				return -1;
 			}
-			in->val[k] = v.ptr ? v : pb__str(name.ptr + name.len, 0);
+			in->val[k] = v.ptr ? v : pb_str_of(name.ptr + name.len, 0);
 		}
 	}
 	return 0;
@@ -783,30 +783,30 @@ static void metrics(struct worker *w, struct conn *c, bool head_only)
 		open_conns += s->w[i].nconns;
 	}
 	struct pb_buf b;
-	pb__buf_init(&b, 1 << 20);
-	pb__buf_printf(&b,
+	pb_buf_init(&b, 1 << 20);
+	pb_buf_printf(&b,
 	               "# HELP probity_decisions_total Decisions answered, by result.\n"
 	               "# TYPE probity_decisions_total counter\n"
 	               "probity_decisions_total{result=\"allow\"} %llu\n"
 	               "probity_decisions_total{result=\"deny\"} %llu\n",
 	               (unsigned long long)sum.allow, (unsigned long long)sum.deny);
-	pb__buf_printf(&b,
+	pb_buf_printf(&b,
 	               "# HELP probity_decision_duration_seconds Time from a parsed request to its "
 	               "composed answer.\n# TYPE probity_decision_duration_seconds histogram\n");
 	uint64_t cum = 0;
 	for (int i = 0; i < NBUCKETS; i++) {
 		cum += sum.hist[i];
-		pb__buf_printf(&b, "probity_decision_duration_seconds_bucket{le=\"%g\"} %llu\n",
+		pb_buf_printf(&b, "probity_decision_duration_seconds_bucket{le=\"%g\"} %llu\n",
 		               bucket_le[i], (unsigned long long)cum);
 	}
 	cum += sum.hist[NBUCKETS];
-	pb__buf_printf(&b,
+	pb_buf_printf(&b,
 	               "probity_decision_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
 	               "probity_decision_duration_seconds_sum %.9f\n"
 	               "probity_decision_duration_seconds_count %llu\n",
 	               (unsigned long long)cum, (double)sum.hist_sum_ns * 1e-9,
 	               (unsigned long long)cum);
-	pb__buf_printf(&b,
+	pb_buf_printf(&b,
 	               "# HELP probity_entitlements_version Entitlements version in service.\n"
 	               "# TYPE probity_entitlements_version gauge\n"
 	               "probity_entitlements_version %lld\n"
@@ -823,7 +823,7 @@ static void metrics(struct worker *w, struct conn *c, bool head_only)
 	               (long long)atomic_load(&s->version), (long long)atomic_load(&s->loaded_at),
 	               (unsigned long long)atomic_load(&s->reloads),
 	               (unsigned long long)atomic_load(&s->reload_failures));
-	pb__buf_printf(&b,
+	pb_buf_printf(&b,
 	               "# HELP probity_http_requests_total HTTP requests answered.\n"
 	               "# TYPE probity_http_requests_total counter\n"
 	               "probity_http_requests_total %llu\n"
@@ -849,14 +849,14 @@ static void metrics(struct worker *w, struct conn *c, bool head_only)
 	               (unsigned long long)open_conns, (unsigned long long)sum.accepted,
 	               (unsigned long long)sum.closed_timeout, (unsigned long long)sum.refused);
 	respond(w, c, 200, "text/plain; version=0.0.4", NULL, b.data ? b.data : "", b.len, head_only);
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 }
 
 /* ---- routing ---------------------------------------------------------- */
 
 static bool str_is(struct pb_str s, const char *lit)
 {
-	return pb__str_eq_cstr(s, lit);
+	return pb_str_eq_cstr(s, lit);
 }
 
 static void handle(struct worker *w, struct conn *c, const struct pb__http_req *rq,
@@ -936,7 +936,7 @@ static void handle(struct worker *w, struct conn *c, const struct pb__http_req *
 			return;
 		}
 		for (int k = 0; k < SERVE_IN_COUNT; k++) {
-			in.val[k] = pb__str(NULL, 0);
+			in.val[k] = pb_str_of(NULL, 0);
 			if (oi.off[k] < 0)
 				continue;
 			const char *v = oi.store + oi.off[k];
@@ -947,7 +947,7 @@ static void handle(struct worker *w, struct conn *c, const struct pb__http_req *
 				respond_error(w, c, 400, msg, NULL);
 				return;
 			}
-			in.val[k] = pb__str(v, n);
+			in.val[k] = pb_str_of(v, n);
 		}
 		if (in_missing(&in, msg, sizeof(msg))) {
 			respond_error(w, c, 400, msg, NULL);
@@ -1411,8 +1411,8 @@ int serve_run(const struct serve_options *o)
 	pthread_mutex_init(&s.rl_mu, NULL);
 	pthread_cond_init(&s.rl_cv, NULL);
 	uint8_t rnd[4];
-	pb__random(rnd, sizeof(rnd));
-	pb__hex(rnd, 4, s.instance);
+	pb_random(rnd, sizeof(rnd));
+	pb_hex(rnd, 4, s.instance);
 	s.allow_period = o->log_allow_sample <= 0 ? 0
 	               : o->log_allow_sample >= 1 ? 1
 	                                          : (uint64_t)llround(1.0 / o->log_allow_sample);
@@ -1467,7 +1467,7 @@ int serve_run(const struct serve_options *o)
 		w->id = (int)i;
 		w->s = &s;
 		w->max_conns = o->max_conns / s.nw ? o->max_conns / s.nw : 1;
-		pb__buf_init(&w->log, 1 << 24);
+		pb_buf_init(&w->log, 1 << 24);
 		w->ep = epoll_create1(EPOLL_CLOEXEC);
 		if (w->ep < 0 || pthread_create(&w->th, NULL, worker_main, w) != 0) {
 			cli_failf("cannot start worker %u: %s", i, strerror(errno));
@@ -1499,7 +1499,7 @@ int serve_run(const struct serve_options *o)
 		total += atomic_load(&s.w[i].c.requests);
 		if (s.w[i].ep >= 0)
 			close(s.w[i].ep);
-		pb__buf_release(&s.w[i].log);
+		pb_buf_release(&s.w[i].log);
 	}
 	if (rc == 0)
 		logf_(&s, "stopped after %llu requests", (unsigned long long)total);

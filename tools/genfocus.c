@@ -185,15 +185,15 @@ static void out_row(const struct row *r)
 	fmt_num(qty, sizeof(qty), r->quantity, 6);
 	fmt_num(unit_price, sizeof(unit_price), r->p->price, 6);
 	fmt_num(eff_price, sizeof(eff_price), r->p->price * (1.0 - r->discount), 6);
-	pb__time_format(r->start, t0);
-	pb__time_format(r->end, t1);
+	pb_time_format(r->start, t0);
+	pb_time_format(r->end, t1);
 	int y;
 	unsigned m, d;
-	pb__civil_from_days(pb__floordiv(r->start, 86400), &y, &m, &d);
+	pb__civil_from_days(pb_floordiv(r->start, 86400), &y, &m, &d);
 	int64_t mstart = pb__days_from_civil(y, m, 1) * 86400;
 	int64_t mend = pb__days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) * 86400;
-	pb__time_format(mstart, bp0);
-	pb__time_format(mend, bp1);
+	pb_time_format(mstart, bp0);
+	pb_time_format(mend, bp1);
 	snprintf(sku_price, sizeof(sku_price), "%s/%s", r->p->sku, r->region);
 	snprintf(inv, sizeof(inv), "G%04d%02u-%s", y, m, r->account);
 	snprintf(price_details, sizeof(price_details), "{\"x_MeterUnit\": \"%s\", \"x_Tier\": \"%s\"}",

@@ -55,18 +55,18 @@ static int read_rules(const char *file, struct pb__ruleset *rs, struct pb_error 
 static void print_version(const struct pb_entitlements *e)
 {
 	struct pb_buf b;
-	pb__buf_init(&b, (size_t)1 << 30);
+	pb_buf_init(&b, (size_t)1 << 30);
 	printf("{\"version\": %lld, \"reason\": ", (long long)pb_entitlements_version(e));
-	pb__buf_json_str(&b, pb_entitlements_reason(e), strlen(pb_entitlements_reason(e)));
+	pb_buf_json_str(&b, pb_entitlements_reason(e), strlen(pb_entitlements_reason(e)));
 	printf("%s, \"sha256\": \"%s\", \"rules\": [\n", b.data ? b.data : "\"\"",
 	       pb_entitlements_sha256(e));
 	for (size_t i = 0; i < pb_entitlements_count(e); i++) {
-		pb__buf_reset(&b);
+		pb_buf_reset(&b);
 		pb__rule_json(&b, pb_entitlements_rule(e, i));
 		printf("  %s%s\n", b.data, i + 1 < pb_entitlements_count(e) ? "," : "");
 	}
 	printf("]}\n");
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 }
 
 int main(int argc, char **argv)

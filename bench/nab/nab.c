@@ -341,7 +341,7 @@ int nab_csv_read(const char *path, const char *const *cols, size_t ncols, double
 				found++;
 				if (!strcmp(cols[k], "timestamp")) {
 					int64_t t;
-					if (!pb__time_parse(p, l, &t, NULL)) {
+					if (!pb_time_parse(p, l, &t, NULL)) {
 						errf(errbuf, errcap, "%s:%llu: bad timestamp", path,
 						     (unsigned long long)lineno);
 						goto out;
@@ -435,8 +435,8 @@ int nab_windows_load(const char *json_path, struct nab_corpus *c, char *errbuf, 
 			const char *e = json_string_value(json_array_get(pair, 1));
 			int64_t ts, te;
 			int ok1, ok2;
-			if (!s || !e || !pb__time_parse(s, strlen(s), &ts, NULL) ||
-			    !pb__time_parse(e, strlen(e), &te, NULL)) {
+			if (!s || !e || !pb_time_parse(s, strlen(s), &ts, NULL) ||
+			    !pb_time_parse(e, strlen(e), &te, NULL)) {
 				errf(errbuf, errcap, "%s: %s: bad window %zu", json_path, f->name, k);
 				goto out;
 			}

@@ -108,7 +108,7 @@ static enum pb_status gen_next(void *ctx, uint64_t i, struct pb_str *e, struct p
 	                   "\"time\":\"2025-01-01T00:00:00Z\",\"v\":1}",
 	                   (unsigned long long)(i / 1000 + 1), details, (unsigned long long)i,
 	                   (unsigned long long)(i / 1000 + 1));
-	*e = pb__str(buf, (size_t)len);
+	*e = pb_str_of(buf, (size_t)len);
 	return PB_OK;
 }
 

@@ -66,7 +66,7 @@ enum pb_status pb__text_check(const char *what, const char *s, bool required,
 	size_t n = strlen(s), bad;
 	if (n > PB__TEXT_MAX)
 		return pb__err(err, PB_ELIMIT, "%s is longer than %d bytes", what, PB__TEXT_MAX);
-	if (!pb__utf8_valid(s, n, &bad))
+	if (!pb_utf8_valid(s, n, &bad))
 		return pb__err(err, PB_EINVAL, "%s is not valid UTF-8 (byte %zu)", what, bad);
 	return PB_OK;
 }
@@ -229,7 +229,7 @@ enum pb_status pb_user_add(struct pb_ws *ws, const char *actor, const char *name
 	                         &st, err)))
 		return pb__ws_finish(ws, rc, err);
 	char now[24];
-	pb__time_format(pb__now(), now);
+	pb_time_format(pb_now(), now);
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
@@ -387,11 +387,11 @@ enum pb_status pb_case_open(struct pb_ws *ws, const char *actor,
 	if (o->trigger_date && *o->trigger_date) {
 		int64_t t;
 		unsigned fl;
-		if (!pb__time_parse(o->trigger_date, strlen(o->trigger_date), &t, &fl) ||
+		if (!pb_time_parse(o->trigger_date, strlen(o->trigger_date), &t, &fl) ||
 		    !(fl & PB_TIME_DATEONLY))
 			return pb__err(err, PB_EINVAL, "--trigger-date '%s' is not a date (YYYY-MM-DD)",
 			               o->trigger_date);
-		pb__day_format(pb__floordiv(t, 86400), date);
+		pb_day_format(pb_floordiv(t, 86400), date);
 	}
 	if ((rc = pb__ws_begin_as(ws, actor, "analyst", "open a case", err)))
 		return rc;
@@ -417,7 +417,7 @@ enum pb_status pb_case_open(struct pb_ws *ws, const char *actor,
 	                         &st, err)))
 		return pb__ws_finish(ws, rc, err);
 	char now[24];
-	pb__time_format(pb__now(), now);
+	pb_time_format(pb_now(), now);
 	sqlite3_bind_int64(st, 1, cust);
 	sqlite3_bind_text(st, 2, o->title, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, o->trigger, -1, SQLITE_STATIC);
@@ -522,7 +522,7 @@ static enum pb_status add_evidence(struct pb_ws *ws, int64_t case_id, const char
 	                         &st, err)))
 		goto out;
 	char now[24];
-	pb__time_format(pb__now(), now);
+	pb_time_format(pb_now(), now);
 	sqlite3_bind_int64(st, 1, case_id);
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
 	if (ref)
@@ -563,12 +563,12 @@ enum pb_status pb_case_note(struct pb_ws *ws, const char *actor, int64_t id, con
 		return pb__err(err, PB_EINVAL, "the note is empty");
 	if (n > NOTE_MAX)
 		return pb__err(err, PB_ELIMIT, "the note is larger than %d bytes", NOTE_MAX);
-	if (!pb__utf8_valid(text, n, &bad) || memchr(text, '\0', n))
+	if (!pb_utf8_valid(text, n, &bad) || memchr(text, '\0', n))
 		return pb__err(err, PB_EINVAL, "the note is not UTF-8 text (byte %zu)", bad);
 	uint8_t h[32];
 	char hex[65];
 	pb__sha256(text, n, h);
-	pb__hex(h, 32, hex);
+	pb_hex(h, 32, hex);
 	json_t *summary = json_object();
 	json_object_set_new(summary, "text", json_stringn(text, n));
 	json_object_set_new(summary, "bytes", json_integer((json_int_t)n));
@@ -659,7 +659,7 @@ static enum pb_status store_document(struct pb_ws *ws, const char *path, char he
 	uint8_t d[32];
 	pb__sha256_final(&h, d);
 	h.ctx = NULL;
-	pb__hex(d, 32, hex);
+	pb_hex(d, 32, hex);
 	if (fsync(out) != 0) {
 		rc = pb__err(err, PB_EIO, "cannot write '%s': %s", tmp, pb__errno_text(errno));
 		goto done;
@@ -715,7 +715,7 @@ enum pb_status pb_case_attach(struct pb_ws *ws, const char *actor, int64_t id, c
 	                         &st, err)))
 		return pb__ws_finish(ws, rc, err);
 	char now[24];
-	pb__time_format(pb__now(), now);
+	pb_time_format(pb_now(), now);
 	sqlite3_bind_text(st, 1, sha256_hex, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
@@ -784,7 +784,7 @@ enum pb_status pb__case_finding_lookup(struct pb_ws *ws, const char *id, char **
 				uint8_t h[32];
 				char hx[65];
 				pb__sha256(t ? t : "", tl, h);
-				pb__hex(h, 32, hx);
+				pb_hex(h, 32, hx);
 				v = json_string(hx);
 				name = "detail_sha256";
 				if (!own_hash) {
@@ -810,7 +810,7 @@ enum pb_status pb__case_finding_lookup(struct pb_ws *ws, const char *id, char **
 	} else {
 		uint8_t h[32];
 		pb__sha256(sj, strlen(sj), h);
-		pb__hex(h, 32, sha256_hex);
+		pb_hex(h, 32, sha256_hex);
 	}
 	*summary_json = sj;
 out:
@@ -854,7 +854,7 @@ enum pb_status pb_case_close(struct pb_ws *ws, const char *actor, int64_t id,
 	                         &st, err)))
 		return pb__ws_finish(ws, rc, err);
 	char now[24];
-	pb__time_format(pb__now(), now);
+	pb_time_format(pb_now(), now);
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);

@@ -184,7 +184,7 @@ static inline bool words_eq(const char *a, const char *b, size_t n)
 static inline struct pb_str trim_key(struct pb_str s)
 {
 	if (!s.ptr)
-		return pb__str(NULL, SIZE_MAX);
+		return pb_str_of(NULL, SIZE_MAX);
 	/* nothing to trim when both ends are above ' ' (the common case) */
 	if (PB_UNLIKELY(!s.len || (unsigned char)s.ptr[0] <= ' ' ||
 	                (unsigned char)s.ptr[s.len - 1] <= ' ')) {
@@ -565,15 +565,15 @@ static int cmp_u64(const void *a, const void *b)
 /* The folded, canonical key of a rule value in dimension d (zero-padded). */
 static size_t canon_key(const struct pb_catalog *cat, int d, const char *v, char *out)
 {
-	struct pb_str s = pb__str_trim(pb__cstr(v));
+	struct pb_str s = pb_str_trim(pb_cstr(v));
 	if (d == PB_DIM_SERVICE) {
 		const struct pb_service *svc = cat ? pb_catalog_service(cat, s) : NULL;
 		if (svc)
-			s = pb__cstr(svc->name);
+			s = pb_cstr(svc->name);
 	} else if (d == PB_DIM_REGION) {
 		const struct pb_region *r = cat ? pb_catalog_region(cat, s) : NULL;
 		if (r)
-			s = pb__cstr(r->id);
+			s = pb_cstr(r->id);
 	}
 	return pad_key(s.ptr, s.len, out);
 }
@@ -744,7 +744,7 @@ enum pb_status pb__decider_new_tuned(const struct pb_entitlements *e, const stru
 	d->reg_memo = calloc(1, sizeof(struct memo));
 	d->cls_memo = calloc(1, sizeof(struct cls_memo));
 	d->rtext = calloc(n ? n : 1, sizeof(*d->rtext));
-	pb__random(&d->seed, sizeof(d->seed));
+	pb_random(&d->seed, sizeof(d->seed));
 	loc = calloc(n ? n : 1, sizeof(*loc));
 	rshape = calloc(n ? n : 1, sizeof(uint32_t));
 	if (!d->svc_memo || !d->reg_memo || !d->cls_memo || !d->rtext || !loc || !rshape || !u32v_room(&blob, 16))
@@ -773,7 +773,7 @@ enum pb_status pb__decider_new_tuned(const struct pb_entitlements *e, const stru
 					if (!r2)
 						goto nomem;
 					araw = r2;
-					araw[id] = pb__str_trim(pb__cstr(r->values[dim][j]));
+					araw[id] = pb_str_trim(pb_cstr(r->values[dim][j]));
 					nraw = id;
 				}
 			}
@@ -1111,7 +1111,7 @@ static const struct svc_info *resolve_service(const struct pb_decider *d, struct
 	char key[KEYBUF];
 	size_t n = fold_key(name, key);
 	const struct pb_service *svc = n != SIZE_MAX && n > 0 && d->cat
-	                             ? pb_catalog_service(d->cat, pb__str(key, n)) : NULL;
+	                             ? pb_catalog_service(d->cat, pb_str_of(key, n)) : NULL;
 	if (svc) {
 		tmp->known = true;
 		tmp->svc = svc;
@@ -1160,7 +1160,7 @@ static const struct reg_info *resolve_region(const struct pb_decider *d, struct 
 	char key[KEYBUF];
 	size_t n = fold_key(name, key);
 	const struct pb_region *r = n != SIZE_MAX && n > 0 && d->cat
-	                          ? pb_catalog_region(d->cat, pb__str(key, n)) : NULL;
+	                          ? pb_catalog_region(d->cat, pb_str_of(key, n)) : NULL;
 	if (r) {
 		tmp->known = true;
 		tmp->region = lookup_text(d, PB_DIM_REGION, r->id);
@@ -1187,7 +1187,7 @@ static const struct reg_info *resolve_region(const struct pb_decider *d, struct 
 
 static bool str_present(struct pb_str s)
 {
-	return s.ptr && pb__str_trim(s).len > 0;
+	return s.ptr && pb_str_trim(s).len > 0;
 }
 
 /* Does the known service offer capability c (folded)? */
@@ -1261,7 +1261,7 @@ static __attribute__((noinline)) void resolve(const struct pb_decider *d,
 		bool asked = false;
 		if (str_present(q->capability)) {
 			asked = true;
-			struct pb_str c = pb__str_trim(q->capability);
+			struct pb_str c = pb_str_trim(q->capability);
 			capname = c.ptr;
 			caplen = c.len;
 		} else if (str_present(q->sku_meter)) {
@@ -1273,7 +1273,7 @@ static __attribute__((noinline)) void resolve(const struct pb_decider *d,
 		}
 		if (capname && (n = pad_key(capname, caplen, key)) != SIZE_MAX && n > 0 &&
 		    (si->known ? service_offers(si->svc, key, n)
-		               : (d->cat && pb_catalog_capability_known(d->cat, pb__str(key, n))))) {
+		               : (d->cat && pb_catalog_capability_known(d->cat, pb_str_of(key, n))))) {
 			rs->capbuf[0] = lookup(d, PB_DIM_CAPABILITY, key, n);
 			rs->caps = rs->capbuf;
 			rs->ncaps = 1;
@@ -1764,7 +1764,7 @@ static void w_json(struct w *w, const char *s, size_t n)
 	if (!w->ok)
 		return;
 	size_t got;
-	if (pb__json_escape(w->buf + w->len, w->cap - w->len, &got, s, n) < n) {
+	if (pb_json_escape(w->buf + w->len, w->cap - w->len, &got, s, n) < n) {
 		w->ok = false;
 		return;
 	}
@@ -1922,7 +1922,7 @@ size_t pb__decision_json_cached(const struct pb_decider *dec, const struct pb_de
 {
 	char tsbuf[32];
 	if (!ts) {
-		pb__time_format(q->at, tsbuf);
+		pb_time_format(q->at, tsbuf);
 		ts = tsbuf;
 	}
 	const char *reason = NULL;

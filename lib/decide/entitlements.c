@@ -106,7 +106,7 @@ size_t pb__fold(const char *s, size_t n, char *out, size_t cap)
 
 static struct pb_str trimmed(const char *s)
 {
-	return pb__str_trim(pb__cstr(s));
+	return pb_str_trim(pb_cstr(s));
 }
 
 /* Appends v to the selector text, quoted when it holds a space, comma or quote. */
@@ -177,61 +177,61 @@ bool pb_rule_selector(const struct pb_rule *r, bool with_accounts, char *buf, si
 static enum pb_status json_time(struct pb_buf *b, int64_t t, bool open)
 {
 	if (open)
-		return pb__buf_adds(b, "null");
+		return pb_buf_adds(b, "null");
 	char ts[32];
-	pb__time_format(t, ts);
-	return pb__buf_printf(b, "\"%s\"", ts);
+	pb_time_format(t, ts);
+	return pb_buf_printf(b, "\"%s\"", ts);
 }
 
 static enum pb_status selector_json(struct pb_buf *b, const struct pb_rule *r)
 {
-	enum pb_status st = pb__buf_addc(b, '{');
+	enum pb_status st = pb_buf_addc(b, '{');
 	bool first = true;
 	for (int d = 0; d < PB_DIM_COUNT && !st; d++) {
 		if (!r->nvalues[d])
 			continue;
-		st = pb__buf_printf(b, "%s\"%s\":[", first ? "" : ",", dim_names[d]);
+		st = pb_buf_printf(b, "%s\"%s\":[", first ? "" : ",", dim_names[d]);
 		for (size_t i = 0; i < r->nvalues[d] && !st; i++) {
 			struct pb_str v = trimmed(r->values[d][i]);
 			if (i)
-				st = pb__buf_addc(b, ',');
+				st = pb_buf_addc(b, ',');
 			if (!st)
-				st = pb__buf_json_str(b, v.ptr, v.len);
+				st = pb_buf_json_str(b, v.ptr, v.len);
 		}
 		if (!st)
-			st = pb__buf_addc(b, ']');
+			st = pb_buf_addc(b, ']');
 		first = false;
 	}
 	if (!st)
-		st = pb__buf_addc(b, '}');
+		st = pb_buf_addc(b, '}');
 	return st;
 }
 
 enum pb_status pb__rule_json(struct pb_buf *b, const struct pb_rule *r)
 {
 	struct pb_str plan = trimmed(r->plan), cs = trimmed(r->case_ref);
-	enum pb_status st = pb__buf_adds(b, "{\"plan\":");
+	enum pb_status st = pb_buf_adds(b, "{\"plan\":");
 	if (!st)
-		st = pb__buf_json_str(b, plan.ptr, plan.len);
+		st = pb_buf_json_str(b, plan.ptr, plan.len);
 	if (!st)
-		st = pb__buf_adds(b, ",\"case\":");
+		st = pb_buf_adds(b, ",\"case\":");
 	if (!st)
-		st = pb__buf_json_str(b, cs.ptr, cs.len);
+		st = pb_buf_json_str(b, cs.ptr, cs.len);
 	if (!st)
-		st = pb__buf_printf(b, ",\"effect\":\"%s\",\"from\":",
+		st = pb_buf_printf(b, ",\"effect\":\"%s\",\"from\":",
 		                    r->effect == PB_EFFECT_KEEP ? "keep" : "disable");
 	if (!st)
 		st = json_time(b, r->from, r->from == PB_TIME_OPEN_START);
 	if (!st)
-		st = pb__buf_adds(b, ",\"until\":");
+		st = pb_buf_adds(b, ",\"until\":");
 	if (!st)
 		st = json_time(b, r->until, r->until == PB_TIME_OPEN_END);
 	if (!st)
-		st = pb__buf_adds(b, ",\"selector\":");
+		st = pb_buf_adds(b, ",\"selector\":");
 	if (!st)
 		st = selector_json(b, r);
 	if (!st)
-		st = pb__buf_addc(b, '}');
+		st = pb_buf_addc(b, '}');
 	return st;
 }
 
@@ -248,7 +248,7 @@ static enum pb_status check_text(const char *s, size_t ri, const char *what,
 	if (v.len > PB_RULE_VALUE_LEN_MAX)
 		return pb__err(err, PB_ELIMIT, "rule %zu: %s longer than %d bytes", ri + 1, what,
 		               PB_RULE_VALUE_LEN_MAX);
-	if (!pb__utf8_valid(v.ptr, v.len, NULL))
+	if (!pb_utf8_valid(v.ptr, v.len, NULL))
 		return pb__err(err, PB_EINVAL, "rule %zu: %s is not valid UTF-8", ri + 1, what);
 	for (size_t i = 0; i < v.len; i++)
 		if ((unsigned char)v.ptr[i] < 0x20 || v.ptr[i] == 0x7f)
@@ -307,8 +307,8 @@ enum pb_status pb__entitlements_publish(struct pb_ws *ws, const struct pb_rule *
 	struct pb_buf line, sel;
 	struct pb_sha256 h = { 0 };
 	bool own_txn = false, have_h = false;
-	pb__buf_init(&line, 1u << 24);
-	pb__buf_init(&sel, 1u << 24);
+	pb_buf_init(&line, 1u << 24);
+	pb_buf_init(&sel, 1u << 24);
 	if (!reason || !trimmed(reason).len) {
 		st = pb__err(err, PB_EINVAL, "cannot publish entitlements: no reason given");
 		goto fail;
@@ -352,8 +352,8 @@ enum pb_status pb__entitlements_publish(struct pb_ws *ws, const struct pb_rule *
 	}
 	have_h = true;
 	for (size_t i = 0; i < nrules; i++) {
-		pb__buf_reset(&line);
-		if ((st = pb__rule_json(&line, &rules[i])) || (st = pb__buf_addc(&line, '\n'))) {
+		pb_buf_reset(&line);
+		if ((st = pb__rule_json(&line, &rules[i])) || (st = pb_buf_addc(&line, '\n'))) {
 			st = pb__err(err, st, "cannot publish entitlements: rule %zu too large", i + 1);
 			goto fail;
 		}
@@ -363,7 +363,7 @@ enum pb_status pb__entitlements_publish(struct pb_ws *ws, const struct pb_rule *
 	char hex[65];
 	pb__sha256_final(&h, digest);
 	have_h = false;
-	pb__hex(digest, 32, hex);
+	pb_hex(digest, 32, hex);
 	if ((st = pb__db_prepare(ws->db,
 	                         "INSERT INTO entitlement_version (version, created_at, created_ms,"
 	                         " reason, nrules, sha256) VALUES (?,?,?,?,?,?)",
@@ -371,7 +371,7 @@ enum pb_status pb__entitlements_publish(struct pb_ws *ws, const struct pb_rule *
 		goto fail;
 	int64_t ms = now_ms();
 	char ts[32];
-	pb__time_format(ms / 1000, ts);
+	pb_time_format(ms / 1000, ts);
 	char tsms[40];
 	pb__snprintf(tsms, sizeof(tsms), "%.19s.%03dZ", ts, (int)(ms % 1000));
 	sqlite3_bind_int64(ins_v, 1, version);
@@ -386,7 +386,7 @@ enum pb_status pb__entitlements_publish(struct pb_ws *ws, const struct pb_rule *
 	}
 	for (size_t i = 0; i < nrules; i++) {
 		const struct pb_rule *r = &rules[i];
-		pb__buf_reset(&sel);
+		pb_buf_reset(&sel);
 		if ((st = selector_json(&sel, r))) {
 			st = pb__err(err, st, "cannot publish entitlements: rule %zu too large", i + 1);
 			goto fail;
@@ -419,8 +419,8 @@ enum pb_status pb__entitlements_publish(struct pb_ws *ws, const struct pb_rule *
 	sqlite3_finalize(q);
 	sqlite3_finalize(ins_v);
 	sqlite3_finalize(ins_r);
-	pb__buf_release(&line);
-	pb__buf_release(&sel);
+	pb_buf_release(&line);
+	pb_buf_release(&sel);
 	return PB_OK;
 fail:
 	if (have_h)
@@ -430,8 +430,8 @@ fail:
 	sqlite3_finalize(ins_r);
 	if (own_txn)
 		pb__ws_rollback(ws);
-	pb__buf_release(&line);
-	pb__buf_release(&sel);
+	pb_buf_release(&line);
+	pb_buf_release(&sel);
 	return st;
 }
 
@@ -523,7 +523,7 @@ static enum pb_status json_time_value(json_t *v, int64_t open, int64_t *out, con
 		*out = open;
 		return PB_OK;
 	}
-	if (json_is_string(v) && pb__time_parse(json_string_value(v), json_string_length(v), out, NULL))
+	if (json_is_string(v) && pb_time_parse(json_string_value(v), json_string_length(v), out, NULL))
 		return PB_OK;
 	return pb__err_at(err, PB_EFORMAT, file, 0, 0,
 	                  "rule %zu: '%s' must be an ISO 8601 time or null", ri + 1, key);
@@ -672,7 +672,7 @@ static enum pb_status load_version(struct pb_ws *ws, int64_t version, bool zero_
 	struct pb_buf line;
 	struct pb_sha256 h = { 0 };
 	bool have_h = false;
-	pb__buf_init(&line, 1u << 24);
+	pb_buf_init(&line, 1u << 24);
 	struct pb_entitlements *e = calloc(1, sizeof(*e));
 	if (!e)
 		return pb__err(err, PB_ENOMEM, "out of memory");
@@ -684,11 +684,11 @@ static enum pb_status load_version(struct pb_ws *ws, int64_t version, bool zero_
 	if (version == 0 && zero_is_latest && (st = pb_entitlements_latest(ws, &version, err)))
 		goto fail;
 	if (version == 0) { /* nothing ever published: the empty version 0 */
-		pb__hex((const uint8_t *)"\xe3\xb0\xc4\x42\x98\xfc\x1c\x14\x9a\xfb\xf4\xc8\x99\x6f\xb9\x24"
+		pb_hex((const uint8_t *)"\xe3\xb0\xc4\x42\x98\xfc\x1c\x14\x9a\xfb\xf4\xc8\x99\x6f\xb9\x24"
 		                         "\x27\xae\x41\xe4\x64\x9b\x93\x4c\xa4\x95\x99\x1b\x78\x52\xb8\x55",
 		        32, e->sha256); /* SHA-256 of no bytes */
 		*out = e;
-		pb__buf_release(&line);
+		pb_buf_release(&line);
 		return PB_OK;
 	}
 	if ((st = pb__db_prepare(ws->db,
@@ -760,8 +760,8 @@ static enum pb_status load_version(struct pb_ws *ws, int64_t version, bool zero_
 			goto fail;
 		r->from = sqlite3_column_type(qr, 4) == SQLITE_NULL ? PB_TIME_OPEN_START : sqlite3_column_int64(qr, 4);
 		r->until = sqlite3_column_type(qr, 5) == SQLITE_NULL ? PB_TIME_OPEN_END : sqlite3_column_int64(qr, 5);
-		pb__buf_reset(&line);
-		if ((st = pb__rule_json(&line, r)) || (st = pb__buf_addc(&line, '\n'))) {
+		pb_buf_reset(&line);
+		if ((st = pb__rule_json(&line, r)) || (st = pb_buf_addc(&line, '\n'))) {
 			st = pb__err(err, st, "entitlements version %lld: rule %zu too large",
 			             (long long)version, n + 1);
 			goto fail;
@@ -778,7 +778,7 @@ static enum pb_status load_version(struct pb_ws *ws, int64_t version, bool zero_
 	char hex[65];
 	pb__sha256_final(&h, digest);
 	have_h = false;
-	pb__hex(digest, 32, hex);
+	pb_hex(digest, 32, hex);
 	if ((int64_t)n != nrules || strcmp(hex, e->sha256) != 0) {
 		st = pb__err(err, PB_EVERIFY,
 		             "entitlements version %lld does not match its hash: the rules were "
@@ -788,7 +788,7 @@ static enum pb_status load_version(struct pb_ws *ws, int64_t version, bool zero_
 	}
 	sqlite3_finalize(qv);
 	sqlite3_finalize(qr);
-	pb__buf_release(&line);
+	pb_buf_release(&line);
 	*out = e;
 	return PB_OK;
 fail:
@@ -796,7 +796,7 @@ fail:
 		pb__sha256_release(&h);
 	sqlite3_finalize(qv);
 	sqlite3_finalize(qr);
-	pb__buf_release(&line);
+	pb_buf_release(&line);
 	pb_entitlements_free(e);
 	return st;
 }

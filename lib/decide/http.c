@@ -49,7 +49,7 @@ static bool has_token(struct pb_str list, const char *tok)
 		size_t j = i;
 		while (j < list.len && list.ptr[j] != ',')
 			j++;
-		struct pb_str t = pb__str_trim(pb__str(list.ptr + i, j - i));
+		struct pb_str t = pb_str_trim(pb_str_of(list.ptr + i, j - i));
 		if (ieq(t, tok))
 			return true;
 		i = j + 1;
@@ -85,7 +85,7 @@ int pb__http_parse(const char *buf, size_t len, struct pb__http_req *req)
 		p++;
 	if (p == i || p >= end || buf[p] != ' ')
 		return -400;
-	req->method = pb__str(buf + i, p - i);
+	req->method = pb_str_of(buf + i, p - i);
 	size_t t0 = ++p;
 	while (p < end && buf[p] != ' ') {
 		unsigned char c = (unsigned char)buf[p];
@@ -95,7 +95,7 @@ int pb__http_parse(const char *buf, size_t len, struct pb__http_req *req)
 	}
 	if (p == t0 || p >= end)
 		return -400;
-	req->target = pb__str(buf + t0, p - t0);
+	req->target = pb_str_of(buf + t0, p - t0);
 	p++;
 	if (end - p != 8 || memcmp(buf + p, "HTTP/1.", 7) != 0) {
 		if (end - p >= 5 && memcmp(buf + p, "HTTP/", 5) == 0)
@@ -109,11 +109,11 @@ int pb__http_parse(const char *buf, size_t len, struct pb__http_req *req)
 		return -400;
 	const char *q = memchr(req->target.ptr, '?', req->target.len);
 	if (q) {
-		req->path = pb__str(req->target.ptr, (size_t)(q - req->target.ptr));
-		req->query = pb__str(q + 1, req->target.len - req->path.len - 1);
+		req->path = pb_str_of(req->target.ptr, (size_t)(q - req->target.ptr));
+		req->query = pb_str_of(q + 1, req->target.len - req->path.len - 1);
 	} else {
 		req->path = req->target;
-		req->query = pb__str(q, 0);
+		req->query = pb_str_of(q, 0);
 	}
 	/* header fields */
 	bool conn_close = false, conn_keep = false, have_cl = false;
@@ -139,13 +139,13 @@ int pb__http_parse(const char *buf, size_t len, struct pb__http_req *req)
 			p++;
 		if (p == i || p >= end || buf[p] != ':')
 			return -400;
-		struct pb_str name = pb__str(buf + i, p - i);
+		struct pb_str name = pb_str_of(buf + i, p - i);
 		for (size_t k = p + 1; k < end; k++) {
 			unsigned char c = (unsigned char)buf[k];
 			if ((c < 0x20 && c != '\t') || c == 0x7f)
 				return -400;
 		}
-		struct pb_str value = pb__str_trim(pb__str(buf + p + 1, end - p - 1));
+		struct pb_str value = pb_str_trim(pb_str_of(buf + p + 1, end - p - 1));
 		if (req->nheaders == PB__HTTP_HEADERS_MAX)
 			return -431;
 		req->headers[req->nheaders++] = (struct pb__http_header){ name, value };
@@ -185,7 +185,7 @@ struct pb_str pb__http_header(const struct pb__http_req *req, const char *name)
 	for (size_t i = 0; i < req->nheaders; i++)
 		if (ieq(req->headers[i].name, name))
 			return req->headers[i].value;
-	return pb__str(NULL, 0);
+	return pb_str_of(NULL, 0);
 }
 
 static int hexval(char c)

@@ -151,7 +151,7 @@ static enum pb_status load_seed(struct pb_ws *ws, bool create, uint8_t seed[32],
 		char tmp[4200];
 		pb__snprintf(tmp, sizeof(tmp), "%s.new.%ld", path, (long)getpid());
 		uint8_t fresh[32];
-		pb__random(fresh, sizeof(fresh));
+		pb_random(fresh, sizeof(fresh));
 		st = pb__write_file_atomic(tmp, fresh, sizeof(fresh), 0600, err);
 		sodium_memzero(fresh, sizeof(fresh));
 		if (st)
@@ -410,7 +410,7 @@ enum pb_status pb__audit_batch_append(struct pb__audit_batch *b, const char *act
 	struct state *s = &b->s;
 	uint64_t index = s->range.size;
 	char now[24];
-	pb__time_format(pb__now(), now);
+	pb_time_format(pb_now(), now);
 	entry = json_object();
 	if (!entry || json_object_set_new(entry, "v", json_integer(1)) ||
 	    json_object_set_new(entry, "index", json_integer((json_int_t)index)) ||
@@ -527,7 +527,7 @@ enum pb_status pb_audit_list(struct pb_ws *ws, int64_t case_id, uint64_t from, u
 			.case_id = sqlite3_column_int64(st, 4),
 			.subject = (const char *)sqlite3_column_text(st, 5),
 		};
-		e.data = pb__str(sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6));
+		e.data = pb_str_of(sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6));
 		if (!fn(ctx, &e))
 			break;
 	}
@@ -679,9 +679,9 @@ enum pb_status pb_audit_checkpoint(struct pb_ws *ws, const char *actor, char **n
 	if ((rc = pb_note_signature_line(&sg, text, tl, 0, line, sizeof(line), err)))
 		goto fail;
 	struct pb_buf note;
-	pb__buf_init(&note, sizeof(text) + sizeof(line) + 4);
-	if (pb__buf_printf(&note, "%s\n%s", text, line)) {
-		pb__buf_release(&note);
+	pb_buf_init(&note, sizeof(text) + sizeof(line) + 4);
+	if (pb_buf_printf(&note, "%s\n%s", text, line)) {
+		pb_buf_release(&note);
 		rc = pb__err(err, PB_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -690,23 +690,23 @@ enum pb_status pb_audit_checkpoint(struct pb_ws *ws, const char *actor, char **n
 	               "INSERT INTO audit_checkpoint(size, root, note, signed_at, signed_by) "
 	               "VALUES (?1, ?2, ?3, ?4, ?5)",
 	               &st, err))) {
-		pb__buf_release(&note);
+		pb_buf_release(&note);
 		goto fail;
 	}
 	char now[24];
-	pb__time_format(pb__now(), now);
+	pb_time_format(pb_now(), now);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)c.size);
 	sqlite3_bind_blob(st, 2, c.root, 32, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, note.data, (int)note.len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, actor ? actor : "", -1, SQLITE_STATIC);
 	if ((rc = step_done(ws, st, "cannot store the checkpoint", err))) {
-		pb__buf_release(&note);
+		pb_buf_release(&note);
 		goto fail;
 	}
 	/* the checkpoint is handed out only once it is durably stored */
 	if ((rc = pb__ws_commit(ws, err))) {
-		pb__buf_release(&note);
+		pb_buf_release(&note);
 		goto out;
 	}
 	*note_out = note.data;
@@ -780,14 +780,14 @@ static enum pb_status need_ckpt(struct pb_ws *ws, uint64_t size, struct ckpt *c,
 static enum pb_status proof_doc(struct pb_buf *b, const char *head, const uint8_t (*proof)[32],
                                 size_t n, const char *note)
 {
-	enum pb_status rc = pb__buf_adds(b, head);
+	enum pb_status rc = pb_buf_adds(b, head);
 	for (size_t i = 0; !rc && i < n; i++) {
 		char b64[PB_B64_LEN(32) + 1];
 		pb__b64_encode(proof[i], 32, b64);
-		rc = pb__buf_printf(b, "%s\n", b64);
+		rc = pb_buf_printf(b, "%s\n", b64);
 	}
 	if (!rc)
-		rc = pb__buf_printf(b, "\n%s", note);
+		rc = pb_buf_printf(b, "\n%s", note);
 	return rc;
 }
 
@@ -815,12 +815,12 @@ enum pb_status pb_audit_prove_inclusion(struct pb_ws *ws, uint64_t index, uint64
 	                                   c.root, err)))
 		goto out;
 	struct pb_buf b;
-	pb__buf_init(&b, PB_NOTE_MAX_SIZE + 8192);
+	pb_buf_init(&b, PB_NOTE_MAX_SIZE + 8192);
 	char head[96];
 	pb__snprintf(head, sizeof(head), "c2sp.org/tlog-proof@v1\nindex %llu\n",
 	             (unsigned long long)index);
 	if (proof_doc(&b, head, (const uint8_t(*)[32])proof, np, c.note)) {
-		pb__buf_release(&b);
+		pb_buf_release(&b);
 		rc = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -861,11 +861,11 @@ enum pb_status pb_audit_prove_consistency(struct pb_ws *ws, uint64_t old_size, u
 			goto out;
 	}
 	struct pb_buf b;
-	pb__buf_init(&b, PB_NOTE_MAX_SIZE + 8192);
+	pb_buf_init(&b, PB_NOTE_MAX_SIZE + 8192);
 	char head[64];
 	pb__snprintf(head, sizeof(head), "old %llu\n", (unsigned long long)old_size);
 	if (proof_doc(&b, head, (const uint8_t(*)[32])proof, np, c.note)) {
-		pb__buf_release(&b);
+		pb_buf_release(&b);
 		rc = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -894,7 +894,7 @@ static enum pb_status export_next(void *ctx, uint64_t index, struct pb_str *e,
 		               : pb__db_err(x->ws->db, err, "cannot read the audit log");
 	if ((uint64_t)sqlite3_column_int64(x->st, 0) != index)
 		return pb__err(err, PB_EVERIFY, "audit_entry %llu is missing", (unsigned long long)index);
-	*e = pb__str(sqlite3_column_blob(x->st, 1), (size_t)sqlite3_column_bytes(x->st, 1));
+	*e = pb_str_of(sqlite3_column_blob(x->st, 1), (size_t)sqlite3_column_bytes(x->st, 1));
 	return PB_OK;
 }
 
@@ -1384,7 +1384,7 @@ enum pb_status pb_audit_entry_check(void *ctx, uint64_t index, struct pb_str *en
 {
 	(void)ctx;
 	size_t bad;
-	if (!pb__utf8_valid(entry->ptr, entry->len, &bad))
+	if (!pb_utf8_valid(entry->ptr, entry->len, &bad))
 		return pb__err(err, PB_EFORMAT, "invalid UTF-8 at byte %zu", bad);
 	struct canon c = { .p = entry->ptr, .end = entry->ptr + entry->len };
 	if (entry->len == 0 || *c.p != '{')

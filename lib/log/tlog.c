@@ -517,7 +517,7 @@ static size_t utf8_cp(const char *s, size_t n, size_t i, uint32_t *cp)
 	const unsigned char *u = (const unsigned char *)s;
 	size_t bad;
 	size_t len = u[i] < 0x80 ? 1 : u[i] < 0xE0 ? 2 : u[i] < 0xF0 ? 3 : 4;
-	if (i + len > n || !pb__utf8_valid(s + i, len, &bad))
+	if (i + len > n || !pb_utf8_valid(s + i, len, &bad))
 		return 0;
 	if (len == 1)
 		*cp = u[i];
@@ -574,7 +574,7 @@ static bool parse_hex32(const char *s, size_t n, uint32_t *out)
 	for (size_t i = 0; i < 8; i++) /* lower case only, as the spec writes it */
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
-	if (!pb__unhex(s, 8, b, 4))
+	if (!pb_unhex(s, 8, b, 4))
 		return false;
 	*out = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 	return true;
@@ -715,9 +715,9 @@ static const char dash[] = "\xe2\x80\x94 "; /* U+2014 EM DASH, space */
 /* The message a cosignature (type 0x04) signs. */
 static enum pb_status cosig_message(const char *text, size_t n, uint64_t ts, struct pb_buf *b)
 {
-	enum pb_status st = pb__buf_printf(b, "cosignature/v1\ntime %llu\n", (unsigned long long)ts);
+	enum pb_status st = pb_buf_printf(b, "cosignature/v1\ntime %llu\n", (unsigned long long)ts);
 	if (!st)
-		st = pb__buf_add(b, text, n);
+		st = pb_buf_add(b, text, n);
 	return st;
 }
 
@@ -725,7 +725,7 @@ static enum pb_status cosig_message(const char *text, size_t n, uint64_t ts, str
 static enum pb_status note_chars(const char *s, size_t n, struct pb_error *err)
 {
 	size_t bad;
-	if (!pb__utf8_valid(s, n, &bad))
+	if (!pb_utf8_valid(s, n, &bad))
 		return pb__err(err, PB_EFORMAT, "malformed note: invalid UTF-8 at byte %zu", bad);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -756,12 +756,12 @@ enum pb_status pb_note_open(const char *msg, size_t n, const struct pb_vkey *key
 		}
 	if (split == n || split < 1)
 		return pb__err(err, PB_EFORMAT, "malformed note: no blank line before the signatures");
-	out->text = pb__str(msg, split);
+	out->text = pb_str_of(msg, split);
 	const char *p = msg + split + 1, *end = msg + n;
 	if (p == end)
 		return pb__err(err, PB_EFORMAT, "malformed note: no signature lines");
 	struct pb_buf cos;
-	pb__buf_init(&cos, PB_NOTE_MAX_SIZE + 64);
+	pb_buf_init(&cos, PB_NOTE_MAX_SIZE + 64);
 	size_t lineno = 0;
 	while (p < end) {
 		lineno++;
@@ -828,7 +828,7 @@ enum pb_status pb_note_open(const char *msg, size_t n, const struct pb_vkey *key
 				uint64_t ts = 0;
 				for (int i = 0; i < 8; i++)
 					ts = ts << 8 | sg->sig[i];
-				pb__buf_reset(&cos);
+				pb_buf_reset(&cos);
 				if ((st = cosig_message(msg, out->text.len, ts, &cos))) {
 					pb__err(err, st, "out of memory");
 					goto fail;
@@ -849,7 +849,7 @@ enum pb_status pb_note_open(const char *msg, size_t n, const struct pb_vkey *key
 		}
 		p = eol + 1;
 	}
-	pb__buf_release(&cos);
+	pb_buf_release(&cos);
 	if (nkeys > 0 && out->nverified == 0) {
 		pb_note_release(out);
 		return pb__err(err, PB_EVERIFY, "note has no signature by a trusted key ('%s')",
@@ -857,7 +857,7 @@ enum pb_status pb_note_open(const char *msg, size_t n, const struct pb_vkey *key
 	}
 	return PB_OK;
 fail:
-	pb__buf_release(&cos);
+	pb_buf_release(&cos);
 	pb_note_release(out);
 	return st;
 }
@@ -887,15 +887,15 @@ enum pb_status pb_note_signature_line(const struct pb_signer *s, const char *tex
 	raw[3] = (uint8_t)s->vkey.key_id;
 	if (s->vkey.type == 0x04) {
 		struct pb_buf b;
-		pb__buf_init(&b, PB_NOTE_MAX_SIZE + 64);
+		pb_buf_init(&b, PB_NOTE_MAX_SIZE + 64);
 		if ((st = cosig_message(text, n, timestamp, &b))) {
-			pb__buf_release(&b);
+			pb_buf_release(&b);
 			return pb__err(err, st, "note too large to cosign");
 		}
 		for (int i = 0; i < 8; i++)
 			raw[4 + i] = (uint8_t)(timestamp >> (56 - 8 * i));
 		crypto_sign_ed25519_detached(raw + 12, NULL, (const uint8_t *)b.data, b.len, s->sk);
-		pb__buf_release(&b);
+		pb_buf_release(&b);
 		rl += 72;
 	} else {
 		crypto_sign_ed25519_detached(raw + 4, NULL, (const uint8_t *)text, n, s->sk);
@@ -932,7 +932,7 @@ enum pb_status pb_checkpoint_parse(const char *text, size_t n, struct pb_checkpo
 			return pb__err(err, PB_EFORMAT,
 			               "malformed checkpoint: expected origin, size and root hash lines");
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		line[i] = pb__str(p, (size_t)(eol - p));
+		line[i] = pb_str_of(p, (size_t)(eol - p));
 		p = eol + 1;
 	}
 	if (line[0].len == 0)
@@ -1021,13 +1021,13 @@ enum pb_status pb_tlog_proof_doc_parse(const char *doc, size_t n, struct pb_tlog
 			return pb__err_at(err, PB_EFORMAT, NULL, lineno + 1, 0,            \
 			                  "proof document ends early (no blank line and "  \
 			                  "checkpoint)");                                  \
-		l = pb__str(p, (size_t)(eol_ - p));                                     \
+		l = pb_str_of(p, (size_t)(eol_ - p));                                     \
 		p = eol_ + 1;                                                          \
 		lineno++;                                                              \
 	} while (0)
 	struct pb_str l;
 	NEXT_LINE(l);
-	if (pb__str_eq_cstr(l, hdr)) {
+	if (pb_str_eq_cstr(l, hdr)) {
 		NEXT_LINE(l);
 		if (l.len > 6 && memcmp(l.ptr, "extra ", 6) == 0) {
 			if (!pb__b64_decode(l.ptr + 6, l.len - 6, out->extra, sizeof(out->extra),
@@ -1064,7 +1064,7 @@ enum pb_status pb_tlog_proof_doc_parse(const char *doc, size_t n, struct pb_tlog
 		out->nproof++;
 	}
 #undef NEXT_LINE
-	out->note = pb__str(p, (size_t)(end - p));
+	out->note = pb_str_of(p, (size_t)(end - p));
 	if (out->note.len == 0)
 		return pb__err_at(err, PB_EFORMAT, NULL, lineno + 1, 0,
 		                  "proof document has no checkpoint after the blank line");

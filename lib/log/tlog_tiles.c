@@ -167,7 +167,7 @@ enum pb_status pb_tlog_write_tiles(const char *dir, uint64_t size, pb_tlog_entry
 {
 	struct writer w = { .dir = dir };
 	struct pb_buf bundle;
-	pb__buf_init(&bundle, BUNDLE_MAX);
+	pb_buf_init(&bundle, BUNDLE_MAX);
 	pb_tlog_range_init(&w.range);
 	enum pb_status st = pb__hasher_init(&w.h, err);
 	if (st)
@@ -193,7 +193,7 @@ enum pb_status pb_tlog_write_tiles(const char *dir, uint64_t size, pb_tlog_entry
 			goto out;
 		}
 		uint8_t lenb[2] = { (uint8_t)(e.len >> 8), (uint8_t)e.len };
-		if ((st = pb__buf_add(&bundle, lenb, 2)) || (st = pb__buf_add(&bundle, e.ptr, e.len))) {
+		if ((st = pb_buf_add(&bundle, lenb, 2)) || (st = pb_buf_add(&bundle, e.ptr, e.len))) {
 			pb__err(err, st, "out of memory");
 			goto out;
 		}
@@ -204,7 +204,7 @@ enum pb_status pb_tlog_write_tiles(const char *dir, uint64_t size, pb_tlog_entry
 		if (w.lv[0].count == 0) { /* a level-0 tile just filled: its bundle too */
 			if ((st = write_tile(&w, -1, nbundles++, W, bundle.data, bundle.len, err)))
 				goto out;
-			pb__buf_reset(&bundle);
+			pb_buf_reset(&bundle);
 		}
 	}
 	/* the last partial tiles */
@@ -233,7 +233,7 @@ enum pb_status pb_tlog_write_tiles(const char *dir, uint64_t size, pb_tlog_entry
 		close(fd);
 	}
 out:
-	pb__buf_release(&bundle);
+	pb_buf_release(&bundle);
 	pb__hasher_release(&w.h);
 	free(w.lv);
 	return st;

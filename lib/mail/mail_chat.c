@@ -233,7 +233,7 @@ static enum pb_status slack_channel(struct pb__slack_dir *d, json_t *c, const ch
 	const char *id = jstr(c, "id");
 	const char *name = nonempty(jstr(c, "name"));
 	struct pb_buf members;
-	pb__buf_init(&members, PB__MAIL_MAX_HEADER / 2);
+	pb_buf_init(&members, PB__MAIL_MAX_HEADER / 2);
 	json_t *mem = json_object_get(c, "members");
 	size_t i;
 	json_t *v;
@@ -244,8 +244,8 @@ static enum pb_status slack_channel(struct pb__slack_dir *d, json_t *c, const ch
 		const char *uid = json_string_value(v);
 		const char *un = user_name(d, uid, strlen(uid));
 		if (members.len)
-			pb__buf_adds(&members, ", ");
-		pb__buf_adds(&members, un ? un : uid);
+			pb_buf_adds(&members, ", ");
+		pb_buf_adds(&members, un ? un : uid);
 	}
 	char label[512];
 	if (!strcmp(which, "dms"))
@@ -259,7 +259,7 @@ static enum pb_status slack_channel(struct pb__slack_dir *d, json_t *c, const ch
 		st = map_put(&d->by_name, name ? name : id, id, NULL);
 	if (!st && id && name)
 		st = map_put(&d->by_name, id, id, NULL);
-	pb__buf_release(&members);
+	pb_buf_release(&members);
 	return st;
 }
 
@@ -390,10 +390,10 @@ static enum pb_status slack_elem(void *vctx, json_t *o, size_t off, size_t len,
 		const char *text = jstr(o, "text");
 		if (text) {
 			struct pb_buf tb;
-			pb__buf_init(&tb, PB__MAIL_MAX_TEXT);
+			pb_buf_init(&tb, PB__MAIL_MAX_TEXT);
 			pb__mail_mrkdwn_to_text(text, strlen(text), user_name, c->d, &tb);
 			pb__mail_add_text(&m, &m.body, tb.data ? tb.data : "", tb.len);
-			pb__buf_release(&tb);
+			pb_buf_release(&tb);
 		}
 		/* link unfurls and bot attachments carry text too */
 		json_t *atts = json_object_get(o, "attachments");
@@ -549,7 +549,7 @@ static enum pb_status teams_elem(void *vctx, json_t *o, size_t off, size_t len,
 		pb__mail_add_ref(&m, buf, strlen(buf));
 	}
 	const char *created = jstr(o, "CreatedDateTime");
-	if (created && pb__time_parse(created, strlen(created), &m.date, NULL))
+	if (created && pb_time_parse(created, strlen(created), &m.date, NULL))
 		m.have_date = true;
 	else
 		pb__mail_warn(&m, false, "bad-date", "CreatedDateTime '%.60s' is not a time",
@@ -581,13 +581,13 @@ static enum pb_status teams_elem(void *vctx, json_t *o, size_t off, size_t len,
 	const char *ctype = jstr(body, "ContentType");
 	if (content) {
 		struct pb_buf t;
-		pb__buf_init(&t, PB__MAIL_MAX_TEXT);
+		pb_buf_init(&t, PB__MAIL_MAX_TEXT);
 		if (ctype && !strcasecmp(ctype, "html"))
 			pb__mail_html_to_text(content, strlen(content), &t);
 		else
-			pb__buf_add(&t, content, strlen(content));
+			pb_buf_add(&t, content, strlen(content));
 		pb__mail_add_text(&m, &m.body, t.data ? t.data : "", t.len);
-		pb__buf_release(&t);
+		pb_buf_release(&t);
 	}
 	json_t *atts = json_object_get(o, "Attachments");
 	size_t i;

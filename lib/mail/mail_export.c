@@ -40,7 +40,7 @@ enum pb_status pb__mail_read_location(const char *path, const char *member, uint
                                       uint64_t length, struct pb_buf *out,
                                       struct pb_error *err)
 {
-	pb__buf_reset(out);
+	pb_buf_reset(out);
 	if (length > PB__MAIL_MAX_MEMBER * 4ull)
 		return pb__err(err, PB_ELIMIT, "'%s': %llu bytes at %llu is too large to read", path,
 		               (unsigned long long)length, (unsigned long long)offset);
@@ -66,7 +66,7 @@ enum pb_status pb__mail_read_location(const char *path, const char *member, uint
 		}
 		struct pb__zip z;
 		struct pb_buf m;
-		pb__buf_init(&m, PB__MAIL_MAX_MEMBER);
+		pb_buf_init(&m, PB__MAIL_MAX_MEMBER);
 		if (!(st = pb__zip_open(&z, map, (size_t)fsize, path, err))) {
 			const struct pb__zip_entry *e = pb__zip_find(&z, member);
 			if (!e)
@@ -80,9 +80,9 @@ enum pb_status pb__mail_read_location(const char *path, const char *member, uint
 			                "zip member '%s' is shorter than the recorded range", member);
 		if (!st) {
 			out->limit = length + 1;
-			st = pb__buf_add(out, m.data + offset, (size_t)length);
+			st = pb_buf_add(out, m.data + offset, (size_t)length);
 		}
-		pb__buf_release(&m);
+		pb_buf_release(&m);
 		munmap(map, (size_t)fsize);
 		goto out;
 	}
@@ -93,7 +93,7 @@ enum pb_status pb__mail_read_location(const char *path, const char *member, uint
 		goto out;
 	}
 	out->limit = length + 1;
-	if ((st = pb__buf_reserve(out, (size_t)length))) {
+	if ((st = pb_buf_reserve(out, (size_t)length))) {
 		st = pb__err(err, st, "out of memory");
 		goto out;
 	}
@@ -150,7 +150,7 @@ static enum pb_status write_file(const char *dir, const char *rel, const void *d
 	if (!st && sha_out) {
 		uint8_t h[32];
 		pb__sha256(data, n, h);
-		pb__hex(h, 32, sha_out);
+		pb_hex(h, 32, sha_out);
 	}
 out:
 	free(p);
@@ -189,30 +189,30 @@ static void rm_tree(const char *path)
 static void dat_field(struct pb_buf *b, const char *s, bool first)
 {
 	if (!first)
-		pb__buf_adds(b, DAT_SEP);
-	pb__buf_adds(b, DAT_QUOTE);
+		pb_buf_adds(b, DAT_SEP);
+	pb_buf_adds(b, DAT_QUOTE);
 	for (const char *c = s ? s : ""; *c; c++) {
 		if (*c == '\r') {
-			pb__buf_adds(b, DAT_NL);
+			pb_buf_adds(b, DAT_NL);
 			if (c[1] == '\n')
 				c++;
 		} else if (*c == '\n') {
-			pb__buf_adds(b, DAT_NL);
+			pb_buf_adds(b, DAT_NL);
 		} else if ((unsigned char)c[0] == 0xC3 && (unsigned char)c[1] == 0xBE) {
-			pb__buf_adds(b, "\xEF\xBF\xBD");
+			pb_buf_adds(b, "\xEF\xBF\xBD");
 			c++;
 		} else {
-			pb__buf_addc(b, *c);
+			pb_buf_addc(b, *c);
 		}
 	}
-	pb__buf_adds(b, DAT_QUOTE);
+	pb_buf_adds(b, DAT_QUOTE);
 }
 
 static void csv_field(struct pb_buf *b, const char *s, bool first)
 {
 	if (!first)
-		pb__buf_addc(b, ',');
-	pb__buf_csv_field(b, s ? s : "", s ? strlen(s) : 0);
+		pb_buf_addc(b, ',');
+	pb_buf_csv_field(b, s ? s : "", s ? strlen(s) : 0);
 }
 
 static const char *const manifest_cols[] = {
@@ -310,31 +310,31 @@ static void text_of(const struct doc *d, struct pb_buf *t)
 		  { "Message-ID", d->mid } };
 	char date[24] = "";
 	if (d->has_date)
-		pb__time_format(d->date, date);
+		pb_time_format(d->date, date);
 	for (size_t i = 0; i < PB_ARRAY_LEN(h); i++) {
 		if (i == 4 && date[0])
-			pb__buf_printf(t, "Date: %s\n", date);
+			pb_buf_printf(t, "Date: %s\n", date);
 		if (h[i].v && *h[i].v)
-			pb__buf_printf(t, "%s: %s\n", h[i].k, h[i].v);
+			pb_buf_printf(t, "%s: %s\n", h[i].k, h[i].v);
 	}
 	if (*d->attach) {
-		pb__buf_adds(t, "Attachments: ");
+		pb_buf_adds(t, "Attachments: ");
 		for (const char *c = d->attach; *c; c++) {
 			if (*c == '\n')
-				pb__buf_adds(t, "; ");
+				pb_buf_adds(t, "; ");
 			else
-				pb__buf_addc(t, *c);
+				pb_buf_addc(t, *c);
 		}
-		pb__buf_addc(t, '\n');
+		pb_buf_addc(t, '\n');
 	}
-	pb__buf_addc(t, '\n');
-	pb__buf_adds(t, d->body);
+	pb_buf_addc(t, '\n');
+	pb_buf_adds(t, d->body);
 	if (*d->extra) {
-		pb__buf_adds(t, "\n\n----- other text (alternatives, attachments, inner messages) -----\n\n");
-		pb__buf_adds(t, d->extra);
+		pb_buf_adds(t, "\n\n----- other text (alternatives, attachments, inner messages) -----\n\n");
+		pb_buf_adds(t, d->extra);
 	}
 	if (t->len && t->data[t->len - 1] != '\n')
-		pb__buf_addc(t, '\n');
+		pb_buf_addc(t, '\n');
 }
 
 static enum pb_status check_target(const char *dir, struct pb_error *err)
@@ -397,7 +397,7 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 	if ((st = pb__mail_query_parse(query, &q, err)))
 		return st;
 	struct pb_buf canon;
-	pb__buf_init(&canon, 1u << 20);
+	pb_buf_init(&canon, 1u << 20);
 	pb__mail_query_render(q, &canon);
 
 	int64_t case_id;
@@ -405,13 +405,13 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 	char tmp[PATH_MAX], absdir[PATH_MAX];
 	bool tmp_made = false, moved = false, in_txn = false;
 	struct pb_buf manifest, dat, text, src, json, sums, det;
-	pb__buf_init(&manifest, SIZE_MAX / 2);
-	pb__buf_init(&dat, SIZE_MAX / 2);
-	pb__buf_init(&text, 2 * PB__MAIL_MAX_TEXT + (1u << 20));
-	pb__buf_init(&src, PB__MAIL_MAX_MEMBER);
-	pb__buf_init(&json, 1u << 22);
-	pb__buf_init(&sums, SIZE_MAX / 2);
-	pb__buf_init(&det, 1u << 22);
+	pb_buf_init(&manifest, SIZE_MAX / 2);
+	pb_buf_init(&dat, SIZE_MAX / 2);
+	pb_buf_init(&text, 2 * PB__MAIL_MAX_TEXT + (1u << 20));
+	pb_buf_init(&src, PB__MAIL_MAX_MEMBER);
+	pb_buf_init(&json, 1u << 22);
+	pb_buf_init(&sums, SIZE_MAX / 2);
+	pb_buf_init(&det, 1u << 22);
 	struct sumline *sl = NULL;
 	size_t nsl = 0;
 	sqlite3_stmt *ds = NULL, *ls = NULL;
@@ -471,11 +471,11 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 	}
 	for (size_t c = 0; c < NCOLS; c++)
 		csv_field(&manifest, manifest_cols[c], c == 0);
-	pb__buf_adds(&manifest, "\r\n");
-	pb__buf_adds(&dat, "\xEF\xBB\xBF");
+	pb_buf_adds(&manifest, "\r\n");
+	pb_buf_adds(&dat, "\xEF\xBB\xBF");
 	for (size_t c = 0; c < PB_ARRAY_LEN(dat_cols); c++)
 		dat_field(&dat, dat_cols[c], c == 0);
-	pb__buf_adds(&dat, "\r\n");
+	pb_buf_adds(&dat, "\r\n");
 
 	for (size_t i = 0; i < h.n; i++) {
 		char docid[48], native[80], textf[80];
@@ -503,7 +503,7 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 			uint8_t hh[32];
 			char hex[65];
 			pb__sha256(src.data ? src.data : "", src.len, hh);
-			pb__hex(hh, 32, hex);
+			pb_hex(hh, 32, hex);
 			if (strcmp(hex, want)) {
 				snprintf(problem, sizeof(problem),
 				         "'%s'%s%s at byte %lld no longer hashes to %.16s...: the archive "
@@ -531,7 +531,7 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 		st = write_file(tmp, native, src.data ? src.data : "", src.len, nsha, err);
 		native_bytes += src.len;
 		size_t nsize = src.len;
-		pb__buf_reset(&text);
+		pb_buf_reset(&text);
 		text_of(&d, &text);
 		if (!st)
 			st = write_file(tmp, textf, text.data ? text.data : "", text.len, tsha, err);
@@ -547,7 +547,7 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 		memcpy(sl[nsl++].sha, tsha, 65);
 		char date[24] = "", num[32], thread[32], nsz[32], tsz[32], off[32], len[32];
 		if (d.has_date)
-			pb__time_format(d.date, date);
+			pb_time_format(d.date, date);
 		snprintf(num, sizeof(num), "%lld", (long long)h.ids[i]);
 		snprintf(thread, sizeof(thread), "%lld", (long long)d.thread);
 		snprintf(nsz, sizeof(nsz), "%zu", nsize);
@@ -560,7 +560,7 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 			                   len,    lfile_sha, d.body_sha256 };
 		for (size_t c = 0; c < NCOLS; c++)
 			csv_field(&manifest, row[c], c == 0);
-		pb__buf_adds(&manifest, "\r\n");
+		pb_buf_adds(&manifest, "\r\n");
 		char attach[4096];
 		size_t ai = 0;
 		for (const char *c = d.attach; *c && ai + 2 < sizeof(attach); c++)
@@ -572,7 +572,7 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 			               native, textf,   lpath,    lmember, off,          len };
 		for (size_t c = 0; c < PB_ARRAY_LEN(drow); c++)
 			dat_field(&dat, drow[c], c == 0);
-		pb__buf_adds(&dat, "\r\n");
+		pb_buf_adds(&dat, "\r\n");
 		free(lpath);
 		free(lmember);
 		free(lfile_sha);
@@ -593,16 +593,16 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 			snprintf(slash + 1, sizeof(absdir) - (size_t)(slash + 1 - absdir), "%s", base);
 	}
 	char at[24];
-	pb__time_format(pb__now(), at);
-	pb__buf_printf(&json, "{\n  \"probity\": \"%s\",\n  \"case\": ", PB_VERSION);
+	pb_time_format(pb_now(), at);
+	pb_buf_printf(&json, "{\n  \"probity\": \"%s\",\n  \"case\": ", PB_VERSION);
 	pb__mail_json_str(&json, case_ref);
-	pb__buf_printf(&json, ",\n  \"case_id\": %lld,\n  \"actor\": ", (long long)case_id);
+	pb_buf_printf(&json, ",\n  \"case_id\": %lld,\n  \"actor\": ", (long long)case_id);
 	pb__mail_json_str(&json, opts->actor);
-	pb__buf_printf(&json, ",\n  \"exported_at\": \"%s\",\n  \"query\": ", at);
+	pb_buf_printf(&json, ",\n  \"exported_at\": \"%s\",\n  \"query\": ", at);
 	pb__mail_json_str(&json, query);
-	pb__buf_adds(&json, ",\n  \"parsed\": ");
+	pb_buf_adds(&json, ",\n  \"parsed\": ");
 	pb__mail_json_str(&json, canon.data);
-	pb__buf_printf(&json,
+	pb_buf_printf(&json,
 	               ",\n  \"documents\": %zu,\n  \"result_sha256\": \"%s\",\n"
 	               "  \"manifest_sha256\": \"%s\",\n  \"dat_sha256\": \"%s\",\n"
 	               "  \"hash\": \"SHA-256\",\n"
@@ -627,7 +627,7 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 		}
 	qsort(sl, nsl, sizeof(*sl), sum_cmp);
 	for (size_t i = 0; i < nsl; i++)
-		pb__buf_printf(&sums, "%s  %s\n", sl[i].sha, sl[i].path);
+		pb_buf_printf(&sums, "%s  %s\n", sl[i].sha, sl[i].path);
 	if ((st = write_file(tmp, "SHA256SUMS", sums.data, sums.len, NULL, err)))
 		goto out;
 	if ((st = pb__fsync_dir(tmp, err)))
@@ -651,14 +651,14 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 		}
 		free(parent);
 	}
-	pb__buf_adds(&det, "{\"query\":");
+	pb_buf_adds(&det, "{\"query\":");
 	pb__mail_json_str(&det, query);
 	pb__mail_json_parsed(&det, canon.data);
-	pb__buf_printf(&det, ",\"hits\":%zu,\"result_sha256\":\"%s\",\"export\":", h.n, h.sha256);
+	pb_buf_printf(&det, ",\"hits\":%zu,\"result_sha256\":\"%s\",\"export\":", h.n, h.sha256);
 	pb__mail_json_str(&det, absdir);
-	pb__buf_printf(&det, ",\"prefix\":");
+	pb_buf_printf(&det, ",\"prefix\":");
 	pb__mail_json_str(&det, prefix);
-	pb__buf_printf(&det, ",\"manifest_sha256\":\"%s\",\"export_json_sha256\":\"%s\"}", msha,
+	pb_buf_printf(&det, ",\"manifest_sha256\":\"%s\",\"export_json_sha256\":\"%s\"}", msha,
 	               jsha);
 	if ((st = pb__mail_case_record(ws, case_id, opts->actor, "mail.export", det.data, err)))
 		goto out;
@@ -686,14 +686,14 @@ out:
 	for (size_t i = 0; i < nsl; i++)
 		free(sl[i].path);
 	free(sl);
-	pb__buf_release(&manifest);
-	pb__buf_release(&dat);
-	pb__buf_release(&text);
-	pb__buf_release(&src);
-	pb__buf_release(&json);
-	pb__buf_release(&sums);
-	pb__buf_release(&det);
-	pb__buf_release(&canon);
+	pb_buf_release(&manifest);
+	pb_buf_release(&dat);
+	pb_buf_release(&text);
+	pb_buf_release(&src);
+	pb_buf_release(&json);
+	pb_buf_release(&sums);
+	pb_buf_release(&det);
+	pb_buf_release(&canon);
 	pb__mail_hits_release(&h);
 	pb__mail_query_free(q);
 	return st;
@@ -731,7 +731,7 @@ static bool hash_file(struct vctx *v, const char *dir, const char *rel, char hex
 	} else {
 		uint8_t h[32];
 		pb__sha256(data, n, h);
-		pb__hex(h, 32, hex);
+		pb_hex(h, 32, hex);
 		if (size)
 			*size = n;
 		v->rep->files_checked++;
@@ -749,28 +749,28 @@ static bool csv_record(const char *s, size_t n, size_t *i, char **f, size_t max,
 		return false;
 	for (;;) {
 		struct pb_buf b;
-		pb__buf_init(&b, 1u << 24);
+		pb_buf_init(&b, 1u << 24);
 		if (*i < n && s[*i] == '"') {
 			(*i)++;
 			while (*i < n) {
 				if (s[*i] == '"') {
 					if (*i + 1 < n && s[*i + 1] == '"') {
-						pb__buf_addc(&b, '"');
+						pb_buf_addc(&b, '"');
 						*i += 2;
 						continue;
 					}
 					(*i)++;
 					break;
 				}
-				pb__buf_addc(&b, s[(*i)++]);
+				pb_buf_addc(&b, s[(*i)++]);
 			}
 		}
 		while (*i < n && s[*i] != ',' && s[*i] != '\r' && s[*i] != '\n')
-			pb__buf_addc(&b, s[(*i)++]);
+			pb_buf_addc(&b, s[(*i)++]);
 		if (*nf < max)
 			f[(*nf)++] = b.data ? b.data : pb__strndup("", 0);
 		else
-			pb__buf_release(&b);
+			pb_buf_release(&b);
 		if (*i < n && s[*i] == ',') {
 			(*i)++;
 			continue;
@@ -885,7 +885,7 @@ enum pb_status pb_mail_export_verify(const char *dir, const struct pb_mail_verif
 	char **lines = NULL;
 	size_t nlines = 0, docs = 0;
 	struct pb_buf src;
-	pb__buf_init(&src, PB__MAIL_MAX_MEMBER);
+	pb_buf_init(&src, PB__MAIL_MAX_MEMBER);
 	bool header = true;
 	while (csv_record(man, mn, &i, f, NCOLS + 4, &nf)) {
 		if (header) {
@@ -939,7 +939,7 @@ enum pb_status pb_mail_export_verify(const char *dir, const struct pb_mail_verif
 			} else {
 				uint8_t hh[32];
 				pb__sha256(src.data ? src.data : "", src.len, hh);
-				pb__hex(hh, 32, hex);
+				pb_hex(hh, 32, hex);
 				rep->archive_checked++;
 				if (strcmp(hex, f[10]))
 					problem(&v, doc,
@@ -964,7 +964,7 @@ enum pb_status pb_mail_export_verify(const char *dir, const struct pb_mail_verif
 		for (size_t k = 0; k < nf; k++)
 			free(f[k]);
 	}
-	pb__buf_release(&src);
+	pb_buf_release(&src);
 	rep->documents = docs;
 	/* 3. the manifest against export.json: same documents, same result */
 	char want[80], have[65];
@@ -980,7 +980,7 @@ enum pb_status pb_mail_export_verify(const char *dir, const struct pb_mail_verif
 		uint8_t h[32];
 		char mh[65];
 		pb__sha256(man, mn, h);
-		pb__hex(h, 32, mh);
+		pb_hex(h, 32, mh);
 		if (!json_field(ej, "manifest_sha256", want, sizeof(want)) || strcmp(want, mh))
 			problem(&v, "export.json", "manifest.csv is not the one recorded%s%s", NULL, NULL);
 	}

@@ -210,10 +210,10 @@ static enum pb_status exception(struct ing *g, int64_t file_id, int64_t msg_id,
 	bind_text(s, 9, kind);
 	/* the detail may quote input: keep it valid UTF-8 */
 	struct pb_buf d;
-	pb__buf_init(&d, 2048);
+	pb_buf_init(&d, 2048);
 	pb__mail_utf8_append(&d, detail, strlen(detail));
 	sqlite3_bind_text(s, 10, d.data ? d.data : "", (int)d.len, SQLITE_TRANSIENT);
-	pb__buf_release(&d);
+	pb_buf_release(&d);
 	g->rep.exceptions++;
 	return step_done(g, s, err);
 }
@@ -298,11 +298,11 @@ static enum pb_status insert_message(struct ing *g, const struct pb__mail_msg *m
 	if ((st = assign_thread(g, m, &tid, err)))
 		return st;
 	struct pb_buf *refs = &g->tmp;
-	pb__buf_reset(refs);
+	pb_buf_reset(refs);
 	for (size_t i = 0; i < m->nrefs; i++) {
 		if (i)
-			pb__buf_addc(refs, '\n');
-		pb__buf_adds(refs, m->refs[i]);
+			pb_buf_addc(refs, '\n');
+		pb_buf_adds(refs, m->refs[i]);
 	}
 	sqlite3_stmt *s = g->st[S_INS_MSG];
 	bind_text(s, 1, m->message_id);
@@ -332,13 +332,13 @@ static enum pb_status insert_message(struct ing *g, const struct pb__mail_msg *m
 
 	/* recipients: To, Cc and Bcc in one column, for to: */
 	struct pb_buf rcpt;
-	pb__buf_init(&rcpt, 3 * PB__MAIL_MAX_HEADER + 8);
+	pb_buf_init(&rcpt, 3 * PB__MAIL_MAX_HEADER + 8);
 	const char *parts[] = { m->to, m->cc, m->bcc };
 	for (size_t i = 0; i < 3; i++)
 		if (parts[i] && *parts[i]) {
 			if (rcpt.len)
-				pb__buf_addc(&rcpt, '\n');
-			pb__buf_adds(&rcpt, parts[i]);
+				pb_buf_addc(&rcpt, '\n');
+			pb_buf_adds(&rcpt, parts[i]);
 		}
 	for (int q = S_INS_DOC; q <= S_INS_FTS; q++) {
 		s = g->st[q];
@@ -352,7 +352,7 @@ static enum pb_status insert_message(struct ing *g, const struct pb__mail_msg *m
 		if ((st = step_done(g, s, err)))
 			break;
 	}
-	pb__buf_release(&rcpt);
+	pb_buf_release(&rcpt);
 	if (st)
 		return st;
 	for (size_t i = 0; i < m->natt; i++) {
@@ -444,7 +444,7 @@ static enum pb_status email_at(struct ing *g, struct where *w, const char *raw, 
 		const char *he = memmem(raw, len > (1u << 20) ? (1u << 20) : len, "\n\n", 2);
 		size_t hl = he ? (size_t)(he - raw) + 2 : (len > (1u << 20) ? (1u << 20) : len);
 		st = pb__mail_parse_email(raw, hl, &m, err);
-		pb__buf_reset(&m.body);
+		pb_buf_reset(&m.body);
 		m.flags |= PB_MAIL_UNPARSED;
 		pb__mail_warn(&m, true, "too-large",
 		              "the message is %zu bytes, over %u: only its headers are indexed", len,
@@ -504,7 +504,7 @@ static enum pb_status register_file(struct ing *g, const char *path, const char 
 	uint8_t h[32];
 	char hex[65];
 	pb__sha256(data, len, h);
-	pb__hex(h, 32, hex);
+	pb_hex(h, 32, hex);
 	sqlite3_stmt *s = g->st[S_FILE_SEEN];
 	bind_text(s, 1, hex);
 	bind_text(s, 2, g->opts->custodian);
@@ -585,7 +585,7 @@ static enum pb_status ingest_zip(struct ing *g, struct where *w, const char *dat
 	}
 	struct chat_dirs dirs = { NULL, NULL };
 	struct pb_buf buf;
-	pb__buf_init(&buf, PB__MAIL_MAX_MEMBER);
+	pb_buf_init(&buf, PB__MAIL_MAX_MEMBER);
 	/* a Slack export may sit under one top folder */
 	char prefix[PATH_MAX] = "";
 	if (!pb__zip_find(&z, "channels.json") && !pb__zip_find(&z, "users.json")) {
@@ -652,7 +652,7 @@ static enum pb_status ingest_zip(struct ing *g, struct where *w, const char *dat
 		                  buf.len, &dirs, err);
 		w->messages += mw.messages;
 	}
-	pb__buf_release(&buf);
+	pb_buf_release(&buf);
 	pb__slack_dir_free(dirs.slack);
 	pb__teams_dir_free(dirs.teams);
 	pb__zip_close(&z);
@@ -1025,7 +1025,7 @@ enum pb_status pb_mail_ingest(struct pb_ws *ws, const char *const *paths, size_t
 	g.ws = ws;
 	g.opts = opts;
 	g.t0 = pb__mono();
-	pb__buf_init(&g.tmp, PB__MAIL_MAX_REFS * 1000 + 1024);
+	pb_buf_init(&g.tmp, PB__MAIL_MAX_REFS * 1000 + 1024);
 	if ((st = pb__ws_begin(ws, err)))
 		goto out;
 	const char *actor;
@@ -1053,16 +1053,16 @@ enum pb_status pb_mail_ingest(struct pb_ws *ws, const char *const *paths, size_t
 		sqlite3_finalize(s);
 
 		struct pb_buf pj;
-		pb__buf_init(&pj, 1u << 20);
-		pb__buf_addc(&pj, '[');
+		pb_buf_init(&pj, 1u << 20);
+		pb_buf_addc(&pj, '[');
 		for (size_t i = 0; i < npaths; i++) {
 			if (i)
-				pb__buf_addc(&pj, ',');
-			pb__buf_json_str(&pj, paths[i], strlen(paths[i]));
+				pb_buf_addc(&pj, ',');
+			pb_buf_json_str(&pj, paths[i], strlen(paths[i]));
 		}
-		pb__buf_addc(&pj, ']');
+		pb_buf_addc(&pj, ']');
 		char now[24];
-		pb__time_format(pb__now(), now);
+		pb_time_format(pb_now(), now);
 		st = pb__db_prepare(ws->db,
 		                    "INSERT INTO mail_batch (started_at, actor, custodian, paths,"
 		                    " files_seen, files_ingested, files_skipped, files_failed,"
@@ -1078,7 +1078,7 @@ enum pb_status pb_mail_ingest(struct pb_ws *ws, const char *const *paths, size_t
 				st = db_fail(&g, err, "cannot record the ingest");
 			sqlite3_finalize(s);
 		}
-		pb__buf_release(&pj);
+		pb_buf_release(&pj);
 		if (st)
 			goto fail;
 		g.batch_id = sqlite3_last_insert_rowid(ws->db);
@@ -1145,6 +1145,6 @@ fail:
 	}
 	pb__ws_rollback(ws);
 out:
-	pb__buf_release(&g.tmp);
+	pb_buf_release(&g.tmp);
 	return st;
 }

@@ -26,9 +26,9 @@ void pb__mail_msg_init(struct pb__mail_msg *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->kind = "email";
-	pb__buf_init(&m->body, PB__MAIL_MAX_TEXT);
-	pb__buf_init(&m->extra, PB__MAIL_MAX_TEXT);
-	pb__buf_init(&m->attach_names, PB__MAIL_MAX_HEADER);
+	pb_buf_init(&m->body, PB__MAIL_MAX_TEXT);
+	pb_buf_init(&m->extra, PB__MAIL_MAX_TEXT);
+	pb_buf_init(&m->attach_names, PB__MAIL_MAX_HEADER);
 }
 
 void pb__mail_msg_release(struct pb__mail_msg *m)
@@ -45,9 +45,9 @@ void pb__mail_msg_release(struct pb__mail_msg *m)
 	for (size_t i = 0; i < m->nrefs; i++)
 		free(m->refs[i]);
 	free(m->refs);
-	pb__buf_release(&m->body);
-	pb__buf_release(&m->extra);
-	pb__buf_release(&m->attach_names);
+	pb_buf_release(&m->body);
+	pb_buf_release(&m->extra);
+	pb_buf_release(&m->attach_names);
 	for (size_t i = 0; i < m->natt; i++) {
 		free(m->att[i].name);
 		free(m->att[i].type);
@@ -87,7 +87,7 @@ void pb__mail_warn(struct pb__mail_msg *m, bool error, const char *kind, const c
 	va_end(ap);
 	/* details quote input: keep them valid UTF-8 */
 	struct pb_buf b;
-	pb__buf_init(&b, sizeof(buf) * 2);
+	pb_buf_init(&b, sizeof(buf) * 2);
 	pb__mail_utf8_append(&b, buf, strlen(buf));
 	w->detail = b.data ? b.data : pb__strndup("", 0);
 	m->nwarn++;
@@ -101,7 +101,7 @@ enum pb_status pb__mail_set_header(struct pb__mail_msg *m, char **dst, const cha
 	if (!s)
 		return PB_OK;
 	struct pb_buf b;
-	pb__buf_init(&b, PB__MAIL_MAX_HEADER);
+	pb_buf_init(&b, PB__MAIL_MAX_HEADER);
 	size_t bad = pb__mail_utf8_append(&b, s, n);
 	if (bad == (size_t)-1)
 		pb__mail_warn(m, false, "header-too-long",
@@ -182,13 +182,13 @@ enum pb_status pb__mail_add_att(struct pb__mail_msg *m, const char *name, const 
 	if (data) {
 		uint8_t h[32];
 		pb__sha256(data, size, h);
-		pb__hex(h, 32, a->sha256);
+		pb_hex(h, 32, a->sha256);
 	}
 	m->natt++;
 	if (*nm) {
 		if (m->attach_names.len)
-			pb__buf_addc(&m->attach_names, '\n');
-		if (pb__buf_adds(&m->attach_names, nm) != PB_OK)
+			pb_buf_addc(&m->attach_names, '\n');
+		if (pb_buf_adds(&m->attach_names, nm) != PB_OK)
 			m->flags |= PB_MAIL_TRUNCATED;
 	}
 	return PB_OK;
@@ -198,7 +198,7 @@ void pb__mail_add_text(struct pb__mail_msg *m, struct pb_buf *col, const char *s
 {
 	if (!n)
 		return;
-	if (col->len && pb__buf_add(col, "\n\n", 2) != PB_OK)
+	if (col->len && pb_buf_add(col, "\n\n", 2) != PB_OK)
 		goto full;
 	size_t bad = pb__mail_utf8_append(col, s, n);
 	if (bad == (size_t)-1)
@@ -219,7 +219,7 @@ enum pb_status pb__mail_msg_finish(struct pb__mail_msg *m, const void *raw, size
 {
 	uint8_t h[32];
 	pb__sha256(raw, rawlen, h);
-	pb__hex(h, 32, m->raw_sha256);
+	pb_hex(h, 32, m->raw_sha256);
 	m->raw_len = rawlen;
 	if (!m->message_id || !*m->message_id) {
 		char id[96];
@@ -245,7 +245,7 @@ enum pb_status pb__mail_msg_finish(struct pb__mail_msg *m, const void *raw, size
 		pb__sha256_update(&s, m->att[i].sha256, strlen(m->att[i].sha256));
 	}
 	pb__sha256_final(&s, h);
-	pb__hex(h, 32, m->body_sha256);
+	pb_hex(h, 32, m->body_sha256);
 	return PB_OK;
 }
 
@@ -394,7 +394,7 @@ static void add_part_text(struct walk *w, GMimeObject *obj, const char *data, si
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	const char *charset = ct ? g_mime_content_type_get_parameter(ct, "charset") : NULL;
 	struct pb_buf u;
-	pb__buf_init(&u, PB__MAIL_MAX_TEXT);
+	pb_buf_init(&u, PB__MAIL_MAX_TEXT);
 	bool unknown, lossy;
 	enum pb_status st = pb__mail_charset_to_utf8(charset, data, len, &u, &unknown, &lossy);
 	if (unknown)
@@ -412,10 +412,10 @@ static void add_part_text(struct walk *w, GMimeObject *obj, const char *data, si
 	}
 	if (html) {
 		struct pb_buf t;
-		pb__buf_init(&t, PB__MAIL_MAX_TEXT);
+		pb_buf_init(&t, PB__MAIL_MAX_TEXT);
 		pb__mail_html_to_text(u.data ? u.data : "", u.len, &t);
 		pb__mail_add_text(w->m, col, t.data ? t.data : "", t.len);
-		pb__buf_release(&t);
+		pb_buf_release(&t);
 	} else {
 		pb__mail_add_text(w->m, col, u.data ? u.data : "", u.len);
 	}
@@ -424,7 +424,7 @@ static void add_part_text(struct walk *w, GMimeObject *obj, const char *data, si
 		pb__mail_warn(w->m, false, "encrypted",
 		              "an inline PGP encrypted block is not decrypted or indexed");
 	}
-	pb__buf_release(&u);
+	pb_buf_release(&u);
 }
 
 static void walk(struct walk *w, GMimeObject *obj, unsigned depth, struct pb_buf *col);

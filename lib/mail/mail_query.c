@@ -145,23 +145,23 @@ static char *read_quoted(struct parser *p, size_t *i)
 {
 	size_t j = *i + 1;
 	struct pb_buf b;
-	pb__buf_init(&b, PB__MAIL_MAX_QUERY);
+	pb_buf_init(&b, PB__MAIL_MAX_QUERY);
 	for (;;) {
 		if (j >= p->n) {
-			pb__buf_release(&b);
+			pb_buf_release(&b);
 			perr(p, *i + 1, "a quote is not closed%s", NULL);
 			return NULL;
 		}
 		if (p->s[j] == '"') {
 			if (j + 1 < p->n && p->s[j + 1] == '"') {
-				pb__buf_addc(&b, '"');
+				pb_buf_addc(&b, '"');
 				j += 2;
 				continue;
 			}
 			j++;
 			break;
 		}
-		pb__buf_addc(&b, p->s[j]);
+		pb_buf_addc(&b, p->s[j]);
 		j++;
 	}
 	*i = j;
@@ -485,7 +485,7 @@ static bool date_point(const char *s, size_t n, bool upper, int64_t *out)
 	}
 	int64_t t;
 	unsigned flags;
-	if (!pb__time_parse(s, n, &t, &flags))
+	if (!pb_time_parse(s, n, &t, &flags))
 		return false;
 	*out = t + (upper && n <= 16 ? 59 : 0);
 	return true;
@@ -967,7 +967,7 @@ enum pb_status pb__mail_query_parse(const char *text, struct pb__mail_query **ou
 	size_t n = strlen(text);
 	if (n > PB__MAIL_MAX_QUERY)
 		return pb__err(err, PB_ELIMIT, "query: %zu bytes, over %u", n, PB__MAIL_MAX_QUERY);
-	if (!pb__utf8_valid(text, n, NULL))
+	if (!pb_utf8_valid(text, n, NULL))
 		return pb__err(err, PB_EINVAL, "query: not valid UTF-8");
 	struct parser p = { text, n, 0, { 0 }, err, 0, 0, PB_OK, 0 };
 	next(&p);
@@ -1021,39 +1021,39 @@ static enum pb_status render(const struct qnode *n, struct pb_buf *b)
 		[Q_CHANNEL] = "channel", [Q_FOLDER] = "folder", [Q_DATE] = "date",
 		[Q_IS] = "is",         [Q_KIND] = "kind",
 	};
-	enum pb_status st = pb__buf_printf(b, "(%s",
+	enum pb_status st = pb_buf_printf(b, "(%s",
 	                                   n->kind == Q_OR && n->near == -1 ? "xor" : names[n->kind]);
 	if (st)
 		return st;
 	switch (n->kind) {
 	case Q_TEXT:
-		pb__buf_addc(b, ' ');
+		pb_buf_addc(b, ' ');
 		if (n->cols == C_ALL)
-			pb__buf_adds(b, "*");
+			pb_buf_adds(b, "*");
 		else
 			for (int c = 0, first = 1; c < 6; c++)
 				if (n->cols & (1u << c)) {
-					pb__buf_printf(b, "%s%s", first ? "" : ",", col_names[c]);
+					pb_buf_printf(b, "%s%s", first ? "" : ",", col_names[c]);
 					first = 0;
 				}
-		pb__buf_addc(b, ' ');
-		pb__buf_json_str(b, n->text, strlen(n->text));
+		pb_buf_addc(b, ' ');
+		pb_buf_json_str(b, n->text, strlen(n->text));
 		if (n->prefix)
-			pb__buf_addc(b, '*');
+			pb_buf_addc(b, '*');
 		break;
 	case Q_NEAR:
-		pb__buf_printf(b, " %d", n->near);
+		pb_buf_printf(b, " %d", n->near);
 		break;
 	case Q_THREAD:
-		pb__buf_printf(b, " %lld", (long long)n->lo);
+		pb_buf_printf(b, " %lld", (long long)n->lo);
 		break;
 	case Q_DATE: {
 		char a[24] = "..", z[24] = "..";
 		if (n->lo != INT64_MIN)
-			pb__time_format(n->lo, a);
+			pb_time_format(n->lo, a);
 		if (n->hi != INT64_MAX)
-			pb__time_format(n->hi, z);
-		pb__buf_printf(b, " %s %s", a, z);
+			pb_time_format(n->hi, z);
+		pb_buf_printf(b, " %s %s", a, z);
 		break;
 	}
 	case Q_ID:
@@ -1063,18 +1063,18 @@ static enum pb_status render(const struct qnode *n, struct pb_buf *b)
 	case Q_FOLDER:
 	case Q_IS:
 	case Q_KIND:
-		pb__buf_addc(b, ' ');
-		pb__buf_json_str(b, n->text, strlen(n->text));
+		pb_buf_addc(b, ' ');
+		pb_buf_json_str(b, n->text, strlen(n->text));
 		break;
 	default:
 		break;
 	}
 	for (size_t i = 0; i < n->nkids; i++) {
-		pb__buf_addc(b, ' ');
+		pb_buf_addc(b, ' ');
 		if ((st = render(n->kids[i], b)))
 			return st;
 	}
-	return pb__buf_addc(b, ')');
+	return pb_buf_addc(b, ')');
 }
 
 enum pb_status pb__mail_query_render(const struct pb__mail_query *q, struct pb_buf *out)
@@ -1120,15 +1120,15 @@ static bool fts_able(const struct qnode *n)
 
 static enum pb_status fts_phrase(const struct qnode *n, struct pb_buf *b)
 {
-	pb__buf_addc(b, '"');
+	pb_buf_addc(b, '"');
 	for (const char *c = n->text; *c; c++) {
 		if (*c == '"')
-			pb__buf_addc(b, '"');
-		pb__buf_addc(b, *c);
+			pb_buf_addc(b, '"');
+		pb_buf_addc(b, *c);
 	}
-	pb__buf_addc(b, '"');
+	pb_buf_addc(b, '"');
 	if (n->prefix)
-		pb__buf_adds(b, " *");
+		pb_buf_adds(b, " *");
 	return PB_OK;
 }
 
@@ -1136,13 +1136,13 @@ static void fts_cols(unsigned cols, struct pb_buf *b)
 {
 	if (cols == C_ALL)
 		return;
-	pb__buf_addc(b, '{');
+	pb_buf_addc(b, '{');
 	for (int c = 0, first = 1; c < 6; c++)
 		if (cols & (1u << c)) {
-			pb__buf_printf(b, "%s%s", first ? "" : " ", col_names[c]);
+			pb_buf_printf(b, "%s%s", first ? "" : " ", col_names[c]);
 			first = 0;
 		}
-	pb__buf_adds(b, "} : ");
+	pb_buf_adds(b, "} : ");
 }
 
 static enum pb_status fts_expr(const struct qnode *n, struct pb_buf *b)
@@ -1156,44 +1156,44 @@ static enum pb_status fts_expr(const struct qnode *n, struct pb_buf *b)
 		 * with N = words between first and last = n + k - 3 */
 		int dist = n->near + (int)n->nkids - 3;
 		if (dist < 0 || n->near < 1) {
-			pb__buf_adds(b, "\"\x01\""); /* never matches: NEAR/0 */
+			pb_buf_adds(b, "\"\x01\""); /* never matches: NEAR/0 */
 			return PB_OK;
 		}
 		fts_cols(n->kids[0]->cols, b);
-		pb__buf_adds(b, "NEAR(");
+		pb_buf_adds(b, "NEAR(");
 		for (size_t i = 0; i < n->nkids; i++) {
 			if (i)
-				pb__buf_addc(b, ' ');
+				pb_buf_addc(b, ' ');
 			fts_phrase(n->kids[i], b);
 		}
-		return pb__buf_printf(b, ", %d)", dist);
+		return pb_buf_printf(b, ", %d)", dist);
 	}
 	case Q_OR:
-		pb__buf_addc(b, '(');
+		pb_buf_addc(b, '(');
 		for (size_t i = 0; i < n->nkids; i++) {
 			if (i)
-				pb__buf_adds(b, " OR ");
+				pb_buf_adds(b, " OR ");
 			fts_expr(n->kids[i], b);
 		}
-		return pb__buf_addc(b, ')');
+		return pb_buf_addc(b, ')');
 	case Q_AND: {
-		pb__buf_adds(b, "((");
+		pb_buf_adds(b, "((");
 		size_t np = 0, nn = 0;
 		for (size_t i = 0; i < n->nkids; i++)
 			if (n->kids[i]->kind != Q_NOT) {
 				if (np++)
-					pb__buf_adds(b, " AND ");
+					pb_buf_adds(b, " AND ");
 				fts_expr(n->kids[i], b);
 			}
-		pb__buf_addc(b, ')');
+		pb_buf_addc(b, ')');
 		for (size_t i = 0; i < n->nkids; i++)
 			if (n->kids[i]->kind == Q_NOT) {
-				pb__buf_adds(b, nn++ ? " OR " : " NOT (");
+				pb_buf_adds(b, nn++ ? " OR " : " NOT (");
 				fts_expr(n->kids[i]->kids[0], b);
 			}
 		if (nn)
-			pb__buf_addc(b, ')');
-		return pb__buf_addc(b, ')');
+			pb_buf_addc(b, ')');
+		return pb_buf_addc(b, ')');
 	}
 	default:
 		return PB_EINVAL;
@@ -1240,11 +1240,11 @@ static void emit(struct compile *c, const struct qnode *n);
 static void emit_match(struct compile *c, const struct qnode *n)
 {
 	struct pb_buf f;
-	pb__buf_init(&f, 4 * PB__MAIL_MAX_QUERY);
+	pb_buf_init(&f, 4 * PB__MAIL_MAX_QUERY);
 	fts_expr(n, &f);
-	pb__buf_adds(&c->out->sql, "m.id IN (SELECT rowid FROM mail_fts WHERE mail_fts MATCH ?)");
+	pb_buf_adds(&c->out->sql, "m.id IN (SELECT rowid FROM mail_fts WHERE mail_fts MATCH ?)");
 	bind_s(c, f.data ? f.data : "");
-	pb__buf_release(&f);
+	pb_buf_release(&f);
 }
 
 static void emit(struct compile *c, const struct qnode *n)
@@ -1259,98 +1259,98 @@ static void emit(struct compile *c, const struct qnode *n)
 	case Q_OR:
 		if (n->kind == Q_OR && n->near == -1) {
 			/* XOR: an odd number of the terms hold */
-			pb__buf_adds(s, "((");
+			pb_buf_adds(s, "((");
 			for (size_t i = 0; i < n->nkids; i++) {
 				if (i)
-					pb__buf_adds(s, " + ");
-				pb__buf_addc(s, '(');
+					pb_buf_adds(s, " + ");
+				pb_buf_addc(s, '(');
 				emit(c, n->kids[i]);
-				pb__buf_addc(s, ')');
+				pb_buf_addc(s, ')');
 			}
-			pb__buf_adds(s, ") % 2 = 1)");
+			pb_buf_adds(s, ") % 2 = 1)");
 			return;
 		}
-		pb__buf_addc(s, '(');
+		pb_buf_addc(s, '(');
 		for (size_t i = 0; i < n->nkids; i++) {
 			if (i)
-				pb__buf_adds(s, n->kind == Q_AND ? " AND " : " OR ");
+				pb_buf_adds(s, n->kind == Q_AND ? " AND " : " OR ");
 			emit(c, n->kids[i]);
 		}
-		pb__buf_addc(s, ')');
+		pb_buf_addc(s, ')');
 		return;
 	case Q_NOT:
-		pb__buf_adds(s, "NOT (");
+		pb_buf_adds(s, "NOT (");
 		emit(c, n->kids[0]);
-		pb__buf_addc(s, ')');
+		pb_buf_addc(s, ')');
 		return;
 	case Q_ALL:
-		pb__buf_adds(s, "1");
+		pb_buf_adds(s, "1");
 		return;
 	case Q_NONE:
-		pb__buf_adds(s, "0");
+		pb_buf_adds(s, "0");
 		return;
 	case Q_ID:
-		pb__buf_adds(s, "m.message_id = ?");
+		pb_buf_adds(s, "m.message_id = ?");
 		bind_s(c, n->text);
 		return;
 	case Q_THREAD:
-		pb__buf_adds(s, "m.thread_id = ?");
+		pb_buf_adds(s, "m.thread_id = ?");
 		bind_i(c, n->lo);
 		return;
 	case Q_THREADQ:
-		pb__buf_adds(s, "m.thread_id IN (SELECT m.thread_id FROM mail_msg m WHERE ");
+		pb_buf_adds(s, "m.thread_id IN (SELECT m.thread_id FROM mail_msg m WHERE ");
 		emit(c, n->kids[0]);
-		pb__buf_addc(s, ')');
+		pb_buf_addc(s, ')');
 		return;
 	case Q_TAG:
-		pb__buf_adds(s, "m.id IN (SELECT msg_id FROM mail_tag WHERE case_id = ? AND tag = ?)");
+		pb_buf_adds(s, "m.id IN (SELECT msg_id FROM mail_tag WHERE case_id = ? AND tag = ?)");
 		bind_i(c, c->case_id);
 		bind_s(c, n->text);
 		return;
 	case Q_CUSTODIAN:
-		pb__buf_adds(s, "m.id IN (SELECT msg_id FROM mail_loc WHERE custodian = ?"
+		pb_buf_adds(s, "m.id IN (SELECT msg_id FROM mail_loc WHERE custodian = ?"
 		                " COLLATE NOCASE)");
 		bind_s(c, n->text);
 		return;
 	case Q_FOLDER:
-		pb__buf_adds(s, "m.id IN (SELECT msg_id FROM mail_loc WHERE folder = ?)");
+		pb_buf_adds(s, "m.id IN (SELECT msg_id FROM mail_loc WHERE folder = ?)");
 		bind_s(c, n->text);
 		return;
 	case Q_CHANNEL:
 		/* "#general" for Slack, "Team / Channel" for Teams: either the whole
 		 * name or its part after the team */
-		pb__buf_adds(s, "(ltrim(m.channel, '#') = ? COLLATE NOCASE OR"
+		pb_buf_adds(s, "(ltrim(m.channel, '#') = ? COLLATE NOCASE OR"
 		                " (instr(m.channel, ' / ') > 0 AND"
 		                " substr(m.channel, instr(m.channel, ' / ') + 3) = ? COLLATE NOCASE))");
 		bind_s(c, n->text);
 		bind_s(c, n->text);
 		return;
 	case Q_DATE:
-		pb__buf_adds(s, "(m.date IS NOT NULL");
+		pb_buf_adds(s, "(m.date IS NOT NULL");
 		if (n->lo != INT64_MIN) {
-			pb__buf_adds(s, " AND m.date >= ?");
+			pb_buf_adds(s, " AND m.date >= ?");
 			bind_i(c, n->lo);
 		}
 		if (n->hi != INT64_MAX) {
-			pb__buf_adds(s, " AND m.date <= ?");
+			pb_buf_adds(s, " AND m.date <= ?");
 			bind_i(c, n->hi);
 		}
-		pb__buf_addc(s, ')');
+		pb_buf_addc(s, ')');
 		return;
 	case Q_IS:
 		if (!strcmp(n->text, "duplicate")) {
-			pb__buf_adds(s, "m.id IN (SELECT msg_id FROM mail_loc GROUP BY msg_id"
+			pb_buf_adds(s, "m.id IN (SELECT msg_id FROM mail_loc GROUP BY msg_id"
 			                " HAVING count(*) > 1)");
 		} else if (!strcmp(n->text, "tagged")) {
-			pb__buf_adds(s, "m.id IN (SELECT msg_id FROM mail_tag WHERE case_id = ?)");
+			pb_buf_adds(s, "m.id IN (SELECT msg_id FROM mail_tag WHERE case_id = ?)");
 			bind_i(c, c->case_id);
 		} else {
-			pb__buf_adds(s, "(m.flags & ?) != 0");
+			pb_buf_adds(s, "(m.flags & ?) != 0");
 			bind_i(c, n->lo);
 		}
 		return;
 	case Q_KIND:
-		pb__buf_adds(s, "m.kind = ?");
+		pb_buf_adds(s, "m.kind = ?");
 		bind_s(c, n->text);
 		return;
 	case Q_TEXT:
@@ -1369,7 +1369,7 @@ static void highlight_terms(const struct qnode *n, bool neg, struct pb_buf *b)
 		if (neg)
 			return;
 		if (b->len)
-			pb__buf_adds(b, " OR ");
+			pb_buf_adds(b, " OR ");
 		fts_expr(n, b);
 		return;
 	case Q_NOT:
@@ -1387,19 +1387,19 @@ enum pb_status pb__mail_query_sql(const struct pb__mail_query *q, int64_t case_i
                                   struct pb__mail_sql *out, struct pb_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	pb__buf_init(&out->sql, 64 * PB__MAIL_MAX_QUERY);
+	pb_buf_init(&out->sql, 64 * PB__MAIL_MAX_QUERY);
 	struct compile c = { out, case_id, PB_OK };
 	const struct qnode *r = q->root;
 	struct pb_buf *s = &out->sql;
 	if (fts_able(r)) {
 		/* driven by the index alone */
 		struct pb_buf f;
-		pb__buf_init(&f, 4 * PB__MAIL_MAX_QUERY);
+		pb_buf_init(&f, 4 * PB__MAIL_MAX_QUERY);
 		fts_expr(r, &f);
-		pb__buf_adds(s, "SELECT m.id FROM mail_fts JOIN mail_msg m ON m.id = mail_fts.rowid"
+		pb_buf_adds(s, "SELECT m.id FROM mail_fts JOIN mail_msg m ON m.id = mail_fts.rowid"
 		                " WHERE mail_fts MATCH ?");
 		bind_s(&c, f.data ? f.data : "");
-		pb__buf_release(&f);
+		pb_buf_release(&f);
 	} else if (r->kind == Q_AND) {
 		/* the index part drives, the rest filters */
 		struct qnode sub = { .kind = Q_AND };
@@ -1420,15 +1420,15 @@ enum pb_status pb__mail_query_sql(const struct pb__mail_query *q, int64_t case_i
 			sub.kids = kids;
 			sub.nkids = nk;
 			struct pb_buf f;
-			pb__buf_init(&f, 4 * PB__MAIL_MAX_QUERY);
+			pb_buf_init(&f, 4 * PB__MAIL_MAX_QUERY);
 			if (nk == 1)
 				fts_expr(kids[0], &f);
 			else
 				fts_expr(&sub, &f);
-			pb__buf_adds(s, "SELECT m.id FROM mail_fts JOIN mail_msg m ON"
+			pb_buf_adds(s, "SELECT m.id FROM mail_fts JOIN mail_msg m ON"
 			                " m.id = mail_fts.rowid WHERE mail_fts MATCH ?");
 			bind_s(&c, f.data ? f.data : "");
-			pb__buf_release(&f);
+			pb_buf_release(&f);
 			for (size_t i = 0; i < r->nkids; i++) {
 				const struct qnode *k = r->kids[i];
 				bool used = false;
@@ -1436,24 +1436,24 @@ enum pb_status pb__mail_query_sql(const struct pb__mail_query *q, int64_t case_i
 					used |= kids[j] == k;
 				if (used)
 					continue;
-				pb__buf_adds(s, " AND ");
+				pb_buf_adds(s, " AND ");
 				emit(&c, k);
 			}
 		} else {
-			pb__buf_adds(s, "SELECT m.id FROM mail_msg m WHERE ");
+			pb_buf_adds(s, "SELECT m.id FROM mail_msg m WHERE ");
 			emit(&c, r);
 		}
 	} else {
-		pb__buf_adds(s, "SELECT m.id FROM mail_msg m WHERE ");
+		pb_buf_adds(s, "SELECT m.id FROM mail_msg m WHERE ");
 		emit(&c, r);
 	}
 	struct pb_buf h;
-	pb__buf_init(&h, 8 * PB__MAIL_MAX_QUERY);
+	pb_buf_init(&h, 8 * PB__MAIL_MAX_QUERY);
 	highlight_terms(r, false, &h);
 	if (h.len)
 		out->highlight = h.data;
 	else
-		pb__buf_release(&h);
+		pb_buf_release(&h);
 	if (c.st == PB_OK && s->len >= s->limit)
 		c.st = PB_ELIMIT;
 	if (c.st) {
@@ -1465,7 +1465,7 @@ enum pb_status pb__mail_query_sql(const struct pb__mail_query *q, int64_t case_i
 
 void pb__mail_sql_release(struct pb__mail_sql *s)
 {
-	pb__buf_release(&s->sql);
+	pb_buf_release(&s->sql);
 	for (size_t i = 0; i < s->nbinds; i++)
 		free(s->binds[i].s);
 	free(s->binds);

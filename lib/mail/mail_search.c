@@ -41,23 +41,23 @@ const char *pb_mail_flag_name(unsigned bit)
 enum pb_status pb__mail_json_str(struct pb_buf *b, const char *s)
 {
 	if (!s)
-		return pb__buf_adds(b, "null");
-	return pb__buf_json_str(b, s, strlen(s));
+		return pb_buf_adds(b, "null");
+	return pb_buf_json_str(b, s, strlen(s));
 }
 
 void pb__mail_json_parsed(struct pb_buf *b, const char *canon)
 {
 	size_t n = canon ? strlen(canon) : 0;
 	if (n <= 8192) {
-		pb__buf_adds(b, ",\"parsed\":");
+		pb_buf_adds(b, ",\"parsed\":");
 		pb__mail_json_str(b, canon);
 		return;
 	}
 	uint8_t h[32];
 	char hex[65];
 	pb__sha256(canon, n, h);
-	pb__hex(h, 32, hex);
-	pb__buf_printf(b, ",\"parsed_sha256\":\"%s\"", hex);
+	pb_hex(h, 32, hex);
+	pb_buf_printf(b, ",\"parsed_sha256\":\"%s\"", hex);
 }
 
 static char *dup_col(sqlite3_stmt *s, int i)
@@ -86,7 +86,7 @@ void pb__mail_hash_lines(char **lines, size_t n, char out[65])
 		pb__sha256_update(&h, "\n", 1);
 	}
 	pb__sha256_final(&h, d);
-	pb__hex(d, 32, out);
+	pb_hex(d, 32, out);
 }
 
 void pb__mail_hits_release(struct pb__mail_hits *h)
@@ -110,11 +110,11 @@ enum pb_status pb__mail_run(struct pb_ws *ws, const struct pb__mail_query *q, in
 		return st;
 	/* the compiled query selects m.id; widen it to what the hash needs */
 	struct pb_buf full;
-	pb__buf_init(&full, sql.sql.limit + 256);
+	pb_buf_init(&full, sql.sql.limit + 256);
 	const char *body = sql.sql.data + strlen("SELECT m.id");
-	pb__buf_adds(&full, "SELECT m.id, m.thread_id, m.message_id, m.body_sha256");
-	pb__buf_adds(&full, body);
-	pb__buf_adds(&full, newest_first ? " ORDER BY m.date IS NULL DESC, m.date DESC, m.id DESC"
+	pb_buf_adds(&full, "SELECT m.id, m.thread_id, m.message_id, m.body_sha256");
+	pb_buf_adds(&full, body);
+	pb_buf_adds(&full, newest_first ? " ORDER BY m.date IS NULL DESC, m.date DESC, m.id DESC"
 	                                 : " ORDER BY m.date IS NULL, m.date, m.id");
 	sqlite3_stmt *s = NULL;
 	char **lines = NULL;
@@ -184,7 +184,7 @@ out:
 		free(lines);
 	}
 	sqlite3_finalize(s);
-	pb__buf_release(&full);
+	pb_buf_release(&full);
 	pb__mail_sql_release(&sql);
 	if (st)
 		pb__mail_hits_release(out);
@@ -390,28 +390,28 @@ static enum pb_status snippets(struct pb_ws *ws, struct pb_mail_result *r, const
 	if (!r->nhits)
 		return PB_OK;
 	struct pb_buf sql;
-	pb__buf_init(&sql, 1024 + r->nhits * 24);
+	pb_buf_init(&sql, 1024 + r->nhits * 24);
 	enum pb_status st = PB_OK;
 	if (hl)
-		st = pb__buf_adds(&sql, "SELECT rowid, snippet(mail_fts, -1, ?2, ?3, '…', 24) FROM"
+		st = pb_buf_adds(&sql, "SELECT rowid, snippet(mail_fts, -1, ?2, ?3, '…', 24) FROM"
 		                        " mail_fts WHERE mail_fts MATCH ?1 AND rowid IN (");
 	else
-		st = pb__buf_adds(&sql, "SELECT id, substr(CASE WHEN length(body) > 0 THEN body"
+		st = pb_buf_adds(&sql, "SELECT id, substr(CASE WHEN length(body) > 0 THEN body"
 		                        " ELSE extra END, 1, 160) FROM mail_doc WHERE id IN (");
 	for (size_t i = 0; i < r->nhits && !st; i++)
-		st = pb__buf_printf(&sql, "%s%lld", i ? "," : "", (long long)r->hits[i].id);
+		st = pb_buf_printf(&sql, "%s%lld", i ? "," : "", (long long)r->hits[i].id);
 	if (!st)
-		st = pb__buf_addc(&sql, ')');
+		st = pb_buf_addc(&sql, ')');
 	if (st) {
-		pb__buf_release(&sql);
+		pb_buf_release(&sql);
 		return pb__err(err, st, "out of memory");
 	}
 	sqlite3_stmt *s;
 	if ((st = pb__db_prepare(ws->db, sql.data, &s, err))) {
-		pb__buf_release(&sql);
+		pb_buf_release(&sql);
 		return st;
 	}
-	pb__buf_release(&sql);
+	pb_buf_release(&sql);
 	if (hl) {
 		sqlite3_bind_text(s, 1, hl, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, open, -1, SQLITE_STATIC);
@@ -470,11 +470,11 @@ static enum pb_status parse_query(const char *query, struct pb__mail_query **q,
 	enum pb_status st = pb__mail_query_parse(query, q, err);
 	if (st)
 		return st;
-	pb__buf_init(canon, 1u << 20);
+	pb_buf_init(canon, 1u << 20);
 	if ((st = pb__mail_query_render(*q, canon))) {
 		pb__mail_query_free(*q);
 		*q = NULL;
-		pb__buf_release(canon);
+		pb_buf_release(canon);
 		return pb__err(err, st, "out of memory");
 	}
 	return PB_OK;
@@ -485,14 +485,14 @@ static enum pb_status search_details(struct pb_buf *d, const char *query, const 
                                      const struct pb__mail_hits *h, uint64_t threads,
                                      const char *extra_key, const char *extra_json)
 {
-	pb__buf_adds(d, "{\"query\":");
+	pb_buf_adds(d, "{\"query\":");
 	pb__mail_json_str(d, query);
 	pb__mail_json_parsed(d, canon);
-	pb__buf_printf(d, ",\"hits\":%zu,\"threads\":%llu,\"result_sha256\":\"%s\"", h->n,
+	pb_buf_printf(d, ",\"hits\":%zu,\"threads\":%llu,\"result_sha256\":\"%s\"", h->n,
 	               (unsigned long long)threads, h->sha256);
 	if (extra_key)
-		pb__buf_printf(d, ",\"%s\":%s", extra_key, extra_json);
-	return pb__buf_addc(d, '}');
+		pb_buf_printf(d, ",\"%s\":%s", extra_key, extra_json);
+	return pb_buf_addc(d, '}');
 }
 
 enum pb_status pb_mail_search(struct pb_ws *ws, const char *case_ref, const char *query,
@@ -512,7 +512,7 @@ enum pb_status pb_mail_search(struct pb_ws *ws, const char *case_ref, const char
 	struct pb__mail_hits h = { 0 };
 	struct pb_mail_result *r = NULL;
 	struct pb_buf det;
-	pb__buf_init(&det, 1u << 22);
+	pb_buf_init(&det, 1u << 22);
 	sqlite3_stmt *s = NULL, *sa = NULL;
 	if ((st = case_begin(ws, case_ref, opts->actor, "search", &case_id, err)))
 		goto done;
@@ -589,8 +589,8 @@ done:
 	sqlite3_finalize(sa);
 	pb_mail_result_free(r);
 	pb__mail_hits_release(&h);
-	pb__buf_release(&det);
-	pb__buf_release(&canon);
+	pb_buf_release(&det);
+	pb_buf_release(&canon);
 	pb__mail_query_free(q);
 	return st;
 }
@@ -605,7 +605,7 @@ enum pb_status pb_mail_query_check(const char *query, char **canonical, struct p
 	if (canonical)
 		*canonical = canon.data;
 	else
-		pb__buf_release(&canon);
+		pb_buf_release(&canon);
 	pb__mail_query_free(q);
 	return PB_OK;
 }
@@ -760,7 +760,7 @@ enum pb_status pb_mail_hit_report(struct pb_ws *ws, const char *case_ref,
 			t->nmessages++;
 		}
 		struct pb_buf d;
-		pb__buf_init(&d, 1u << 22);
+		pb_buf_init(&d, 1u << 22);
 		char extra[160];
 		snprintf(extra, sizeof(extra),
 		         "{\"term\":%zu,\"of\":%zu,\"unique_hits\":%llu,\"with_family\":%llu}", i + 1, n,
@@ -770,7 +770,7 @@ enum pb_status pb_mail_hit_report(struct pb_ws *ws, const char *case_ref,
 		free(dt);
 		search_details(&d, queries[i], canon[i].data, &hits[i], nthreads, "hit_report", extra);
 		st = pb__mail_case_record(ws, r->case_id, actor, "mail.search", d.data, err);
-		pb__buf_release(&d);
+		pb_buf_release(&d);
 		if (st)
 			goto out;
 	}
@@ -782,7 +782,7 @@ out:
 	for (size_t i = 0; i < n && qs; i++) {
 		pb__mail_query_free(qs[i]);
 		if (canon)
-			pb__buf_release(&canon[i]);
+			pb_buf_release(&canon[i]);
 		if (hits)
 			pb__mail_hits_release(&hits[i]);
 	}
@@ -831,7 +831,7 @@ static enum pb_status tag_one(struct pb_ws *ws, int64_t case_id, int64_t id, con
 	if (st)
 		return st;
 	char at[24];
-	pb__time_format(pb__now(), at);
+	pb_time_format(pb_now(), at);
 	sqlite3_bind_int64(s, 1, case_id);
 	sqlite3_bind_int64(s, 2, id);
 	sqlite3_bind_text(s, 3, tag, -1, SQLITE_STATIC);
@@ -874,16 +874,16 @@ enum pb_status pb_mail_tag(struct pb_ws *ws, const char *case_ref, const char *m
 			sqlite3_finalize(s);
 		}
 		struct pb_buf d;
-		pb__buf_init(&d, 1u << 16);
-		pb__buf_printf(&d, "{\"message\":%lld,\"message_id\":", (long long)id);
+		pb_buf_init(&d, 1u << 16);
+		pb_buf_printf(&d, "{\"message\":%lld,\"message_id\":", (long long)id);
 		pb__mail_json_str(&d, mid);
-		pb__buf_adds(&d, ",\"tag\":");
+		pb_buf_adds(&d, ",\"tag\":");
 		pb__mail_json_str(&d, tag);
-		pb__buf_addc(&d, '}');
+		pb_buf_addc(&d, '}');
 		free(mid);
 		st = pb__mail_case_record(ws, case_id, actor, remove ? "mail.untag" : "mail.tag",
 		                          d.data, err);
-		pb__buf_release(&d);
+		pb_buf_release(&d);
 		if (st)
 			goto fail;
 	}
@@ -925,21 +925,21 @@ enum pb_status pb_mail_tag_query(struct pb_ws *ws, const char *case_ref, const c
 	}
 	{
 		struct pb_buf d;
-		pb__buf_init(&d, 1u << 22);
+		pb_buf_init(&d, 1u << 22);
 		char extra[64 + 3 * 64];
 		struct pb_buf t;
-		pb__buf_init(&t, 256);
+		pb_buf_init(&t, 256);
 		pb__mail_json_str(&t, tag);
 		snprintf(extra, sizeof(extra), "%s,\"changed\":%llu", t.data,
 		         (unsigned long long)changed);
-		pb__buf_release(&t);
+		pb_buf_release(&t);
 		int64_t *dt;
 		uint64_t nthreads = distinct(h.threads, h.n, &dt);
 		free(dt);
 		search_details(&d, query, canon.data, &h, nthreads, "tag", extra);
 		st = pb__mail_case_record(ws, case_id, actor, remove ? "mail.untag" : "mail.tag",
 		                          d.data, err);
-		pb__buf_release(&d);
+		pb_buf_release(&d);
 		if (st)
 			goto fail;
 	}
@@ -952,7 +952,7 @@ fail:
 	pb__ws_rollback(ws);
 done:
 	pb__mail_hits_release(&h);
-	pb__buf_release(&canon);
+	pb_buf_release(&canon);
 	pb__mail_query_free(q);
 	return st;
 }
@@ -962,9 +962,9 @@ done:
 static void json_kv(struct pb_buf *b, const char *key, const char *val, bool first)
 {
 	if (!first)
-		pb__buf_addc(b, ',');
+		pb_buf_addc(b, ',');
 	pb__mail_json_str(b, key);
-	pb__buf_addc(b, ':');
+	pb_buf_addc(b, ':');
 	pb__mail_json_str(b, val);
 }
 
@@ -980,30 +980,30 @@ static enum pb_status json_rows(struct pb_ws *ws, struct pb_buf *b, const char *
 	sqlite3_bind_int64(s, 1, id);
 	if (sqlite3_bind_parameter_count(s) > 1)
 		sqlite3_bind_int64(s, 2, id2);
-	pb__buf_printf(b, ",\"%s\":[", key);
+	pb_buf_printf(b, ",\"%s\":[", key);
 	int rows = 0;
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		pb__buf_adds(b, rows++ ? ",{" : "{");
+		pb_buf_adds(b, rows++ ? ",{" : "{");
 		for (int c = 0; c < sqlite3_column_count(s); c++) {
 			if (c)
-				pb__buf_addc(b, ',');
+				pb_buf_addc(b, ',');
 			pb__mail_json_str(b, sqlite3_column_name(s, c));
-			pb__buf_addc(b, ':');
+			pb_buf_addc(b, ':');
 			switch (sqlite3_column_type(s, c)) {
 			case SQLITE_INTEGER:
-				pb__buf_printf(b, "%lld", (long long)sqlite3_column_int64(s, c));
+				pb_buf_printf(b, "%lld", (long long)sqlite3_column_int64(s, c));
 				break;
 			case SQLITE_NULL:
-				pb__buf_adds(b, "null");
+				pb_buf_adds(b, "null");
 				break;
 			default:
 				pb__mail_json_str(b, (const char *)sqlite3_column_text(s, c));
 			}
 		}
-		pb__buf_addc(b, '}');
+		pb_buf_addc(b, '}');
 	}
 	sqlite3_finalize(s);
-	return pb__buf_addc(b, ']');
+	return pb_buf_addc(b, ']');
 }
 
 enum pb_status pb_mail_show(struct pb_ws *ws, const char *case_ref, const char *msg_ref,
@@ -1015,7 +1015,7 @@ enum pb_status pb_mail_show(struct pb_ws *ws, const char *case_ref, const char *
 	if (st)
 		return st;
 	struct pb_buf b;
-	pb__buf_init(&b, 4u * PB__MAIL_MAX_TEXT + (8u << 20));
+	pb_buf_init(&b, 4u * PB__MAIL_MAX_TEXT + (8u << 20));
 	sqlite3_stmt *s = NULL;
 	if ((st = pb__mail_resolve(ws, msg_ref, &id, err)))
 		goto fail;
@@ -1034,12 +1034,12 @@ enum pb_status pb_mail_show(struct pb_ws *ws, const char *case_ref, const char *
 		goto fail;
 	}
 #define COL(i) ((const char *)sqlite3_column_text(s, (i)))
-	pb__buf_printf(&b, "{\"id\":%lld", (long long)id);
+	pb_buf_printf(&b, "{\"id\":%lld", (long long)id);
 	json_kv(&b, "message_id", COL(0), false);
 	json_kv(&b, "kind", COL(1), false);
 	if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
 		char t[24];
-		pb__time_format(sqlite3_column_int64(s, 2), t);
+		pb_time_format(sqlite3_column_int64(s, 2), t);
 		json_kv(&b, "date", t, false);
 	} else {
 		json_kv(&b, "date", NULL, false);
@@ -1052,7 +1052,7 @@ enum pb_status pb_mail_show(struct pb_ws *ws, const char *case_ref, const char *
 	json_kv(&b, "subject", COL(8), false);
 	json_kv(&b, "channel", COL(9), false);
 	json_kv(&b, "in_reply_to", COL(10), false);
-	pb__buf_adds(&b, ",\"references\":[");
+	pb_buf_adds(&b, ",\"references\":[");
 	{
 		const char *refs = COL(11);
 		int k = 0;
@@ -1060,12 +1060,12 @@ enum pb_status pb_mail_show(struct pb_ws *ws, const char *case_ref, const char *
 			const char *nl = strchr(refs, '\n');
 			size_t l = nl ? (size_t)(nl - refs) : strlen(refs);
 			if (k++)
-				pb__buf_addc(&b, ',');
-			pb__buf_json_str(&b, refs, l);
+				pb_buf_addc(&b, ',');
+			pb_buf_json_str(&b, refs, l);
 			refs += l + (nl ? 1 : 0);
 		}
 	}
-	pb__buf_printf(&b, "],\"thread\":%lld,\"thread_size\":%lld,\"flags\":[",
+	pb_buf_printf(&b, "],\"thread\":%lld,\"thread_size\":%lld,\"flags\":[",
 	               (long long)sqlite3_column_int64(s, 12), (long long)sqlite3_column_int64(s, 20));
 	{
 		unsigned f = (unsigned)sqlite3_column_int64(s, 13);
@@ -1073,15 +1073,15 @@ enum pb_status pb_mail_show(struct pb_ws *ws, const char *case_ref, const char *
 		for (unsigned bit = 1; bit < (1u << PB_MAIL_FLAG_COUNT); bit <<= 1)
 			if (f & bit) {
 				if (k++)
-					pb__buf_addc(&b, ',');
+					pb_buf_addc(&b, ',');
 				pb__mail_json_str(&b, pb_mail_flag_name(bit));
 			}
 	}
-	pb__buf_addc(&b, ']');
+	pb_buf_addc(&b, ']');
 	json_kv(&b, "raw_sha256", COL(14), false);
-	pb__buf_printf(&b, ",\"raw_size\":%lld", (long long)sqlite3_column_int64(s, 15));
+	pb_buf_printf(&b, ",\"raw_size\":%lld", (long long)sqlite3_column_int64(s, 15));
 	json_kv(&b, "body_sha256", COL(16), false);
-	pb__buf_printf(&b, ",\"message_id_synthetic\":%s",
+	pb_buf_printf(&b, ",\"message_id_synthetic\":%s",
 	               sqlite3_column_int(s, 17) ? "true" : "false");
 	if (!no_text) {
 		json_kv(&b, "text", COL(18), false);
@@ -1109,16 +1109,16 @@ enum pb_status pb_mail_show(struct pb_ws *ws, const char *case_ref, const char *
 	                    " ORDER BY tag",
 	                    id, case_id, err)))
 		goto fail;
-	if (pb__buf_addc(&b, '}') != PB_OK) {
+	if (pb_buf_addc(&b, '}') != PB_OK) {
 		st = pb__err(err, PB_ELIMIT, "the message is too large to show");
 		goto fail;
 	}
 	{
 		struct pb_buf d;
-		pb__buf_init(&d, 1u << 16);
-		pb__buf_printf(&d, "{\"message\":%lld}", (long long)id);
+		pb_buf_init(&d, 1u << 16);
+		pb_buf_printf(&d, "{\"message\":%lld}", (long long)id);
 		st = pb__mail_case_record(ws, case_id, actor, "mail.view", d.data, err);
-		pb__buf_release(&d);
+		pb_buf_release(&d);
 		if (st)
 			goto fail;
 	}
@@ -1131,7 +1131,7 @@ fail:
 	sqlite3_finalize(s);
 	pb__ws_rollback(ws);
 out:
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 	return st;
 }
 

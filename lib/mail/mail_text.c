@@ -51,12 +51,12 @@ static bool add_capped(struct pb_buf *out, const unsigned char *p, size_t n)
 {
 	size_t room = out->limit > out->len ? out->limit - out->len : 0;
 	if (n <= room)
-		return pb__buf_add(out, p, n) == PB_OK;
+		return pb_buf_add(out, p, n) == PB_OK;
 	size_t k = room;
 	while (k > 0 && (p[k] & 0xC0) == 0x80)
 		k--;
 	if (k)
-		pb__buf_add(out, p, k);
+		pb_buf_add(out, p, k);
 	return false;
 }
 
@@ -137,7 +137,7 @@ static enum pb_status add_cp(struct pb_buf *out, unsigned cp)
 static enum pb_status from_cp1252(const unsigned char *s, size_t n, struct pb_buf *out)
 {
 	struct pb_buf tmp;
-	pb__buf_init(&tmp, out->limit);
+	pb_buf_init(&tmp, out->limit);
 	enum pb_status st = PB_OK;
 	for (size_t i = 0; i < n && st == PB_OK; i++) {
 		unsigned c = s[i];
@@ -148,7 +148,7 @@ static enum pb_status from_cp1252(const unsigned char *s, size_t n, struct pb_bu
 	/* through the repair, for the line ends and controls */
 	if (pb__mail_utf8_append(out, tmp.data ? tmp.data : "", tmp.len) == (size_t)-1)
 		st = PB_ELIMIT;
-	pb__buf_release(&tmp);
+	pb_buf_release(&tmp);
 	return st;
 }
 
@@ -165,7 +165,7 @@ enum pb_status pb__mail_charset_to_utf8(const char *charset, const char *str, si
 	*lossy = false;
 	const unsigned char *s = (const unsigned char *)str;
 	if (is_utf8_name(charset)) {
-		if (pb__utf8_valid(str, n, NULL))
+		if (pb_utf8_valid(str, n, NULL))
 			return pb__mail_utf8_append(out, str, n) == (size_t)-1 ? PB_ELIMIT : PB_OK;
 		/* 8-bit text that is not UTF-8: the usual culprit is windows-1252 */
 		*lossy = true;
@@ -176,13 +176,13 @@ enum pb_status pb__mail_charset_to_utf8(const char *charset, const char *str, si
 	iconv_t cd = iconv_open("UTF-8", name ? name : charset);
 	if (cd == (iconv_t)-1) {
 		*unknown = true;
-		if (pb__utf8_valid(str, n, NULL))
+		if (pb_utf8_valid(str, n, NULL))
 			return pb__mail_utf8_append(out, str, n) == (size_t)-1 ? PB_ELIMIT : PB_OK;
 		return from_cp1252(s, n, out);
 	}
 	enum pb_status st = PB_OK;
 	struct pb_buf conv;
-	pb__buf_init(&conv, (size_t)out->limit + 64);
+	pb_buf_init(&conv, (size_t)out->limit + 64);
 	char chunk[8192];
 	char *in = (char *)(uintptr_t)str;
 	size_t inleft = n;
@@ -191,14 +191,14 @@ enum pb_status pb__mail_charset_to_utf8(const char *charset, const char *str, si
 		size_t oleft = sizeof(chunk);
 		size_t r = iconv(cd, &in, &inleft, &o, &oleft);
 		int e = errno;
-		if (o > chunk && pb__buf_add(&conv, chunk, (size_t)(o - chunk)) != PB_OK)
+		if (o > chunk && pb_buf_add(&conv, chunk, (size_t)(o - chunk)) != PB_OK)
 			st = PB_ELIMIT;
 		if (r == (size_t)-1) {
 			if (e == E2BIG)
 				continue;
 			/* EILSEQ or EINVAL (cut sequence at the end): one byte becomes U+FFFD */
 			*lossy = true;
-			if (pb__buf_add(&conv, "\xEF\xBF\xBD", 3) != PB_OK)
+			if (pb_buf_add(&conv, "\xEF\xBF\xBD", 3) != PB_OK)
 				st = PB_ELIMIT;
 			in++;
 			inleft--;
@@ -210,13 +210,13 @@ enum pb_status pb__mail_charset_to_utf8(const char *charset, const char *str, si
 		char *o = chunk;
 		size_t oleft = sizeof(chunk);
 		iconv(cd, NULL, NULL, &o, &oleft);
-		if (o > chunk && st == PB_OK && pb__buf_add(&conv, chunk, (size_t)(o - chunk)))
+		if (o > chunk && st == PB_OK && pb_buf_add(&conv, chunk, (size_t)(o - chunk)))
 			st = PB_ELIMIT;
 	}
 	iconv_close(cd);
 	if (pb__mail_utf8_append(out, conv.data ? conv.data : "", conv.len) == (size_t)-1)
 		st = PB_ELIMIT;
-	pb__buf_release(&conv);
+	pb_buf_release(&conv);
 	return st;
 }
 
@@ -265,10 +265,10 @@ static void ho_flush_ws(struct html_out *h)
 	}
 	if (h->newlines) {
 		if (h->st == PB_OK)
-			h->st = pb__buf_add(h->out, "\n\n", (size_t)(h->newlines > 1 ? 2 : 1));
+			h->st = pb_buf_add(h->out, "\n\n", (size_t)(h->newlines > 1 ? 2 : 1));
 	} else if (h->space) {
 		if (h->st == PB_OK)
-			h->st = pb__buf_addc(h->out, ' ');
+			h->st = pb_buf_addc(h->out, ' ');
 	}
 	h->space = false;
 	h->newlines = 0;
@@ -278,7 +278,7 @@ static void ho_bytes(struct html_out *h, const char *p, size_t n)
 {
 	ho_flush_ws(h);
 	if (h->st == PB_OK)
-		h->st = pb__buf_add(h->out, p, n);
+		h->st = pb_buf_add(h->out, p, n);
 	h->any = true;
 }
 
@@ -437,7 +437,7 @@ enum pb_status pb__mail_html_to_text(const char *s, size_t n, struct pb_buf *out
 		i = j;
 	}
 	if (h.st == PB_OK && out->len && out->data[out->len - 1] != '\n')
-		h.st = pb__buf_addc(out, '\n');
+		h.st = pb_buf_addc(out, '\n');
 	return h.st;
 }
 
@@ -460,7 +460,7 @@ static enum pb_status add_entity_text(struct pb_buf *out, const char *s, size_t 
 		size_t j = i + 1;
 		while (j < n && s[j] != '&')
 			j++;
-		enum pb_status st = pb__buf_add(out, s + i, j - i);
+		enum pb_status st = pb_buf_add(out, s + i, j - i);
 		if (st)
 			return st;
 		i = j;
@@ -493,37 +493,37 @@ enum pb_status pb__mail_mrkdwn_to_text(const char *s, size_t n, pb__mail_user_lo
 		size_t labellen = bar ? (size_t)(gt - label) : 0;
 		if (inlen && in[0] == '@') {
 			const char *name = lookup ? lookup(ctx, in + 1, keylen - 1) : NULL;
-			st = pb__buf_addc(out, '@');
+			st = pb_buf_addc(out, '@');
 			if (!st) {
 				if (label && labellen)
 					st = add_entity_text(out, label[0] == '@' ? label + 1 : label,
 					                     label[0] == '@' ? labellen - 1 : labellen);
 				else if (name)
-					st = pb__buf_adds(out, name);
+					st = pb_buf_adds(out, name);
 				else
-					st = pb__buf_add(out, in + 1, keylen - 1);
+					st = pb_buf_add(out, in + 1, keylen - 1);
 			}
 		} else if (inlen && in[0] == '#') {
-			st = pb__buf_addc(out, '#');
+			st = pb_buf_addc(out, '#');
 			if (!st)
 				st = label ? add_entity_text(out, label, labellen)
-				           : pb__buf_add(out, in + 1, keylen - 1);
+				           : pb_buf_add(out, in + 1, keylen - 1);
 		} else if (inlen && in[0] == '!') {
 			if (label)
 				st = add_entity_text(out, label, labellen);
 			else {
-				st = pb__buf_addc(out, '@');
+				st = pb_buf_addc(out, '@');
 				if (!st)
-					st = pb__buf_add(out, in + 1, keylen - 1);
+					st = pb_buf_add(out, in + 1, keylen - 1);
 			}
 		} else if (label) {
 			st = add_entity_text(out, label, labellen);
 			if (!st)
-				st = pb__buf_adds(out, " <");
+				st = pb_buf_adds(out, " <");
 			if (!st)
 				st = add_entity_text(out, in, keylen);
 			if (!st)
-				st = pb__buf_addc(out, '>');
+				st = pb_buf_addc(out, '>');
 		} else {
 			st = add_entity_text(out, in, inlen);
 		}

@@ -187,7 +187,7 @@ enum pb_status pb__zip_read(struct pb__zip *z, const struct pb__zip_entry *e, si
                             struct pb_buf *out, struct pb_error *err)
 {
 	const unsigned char *d = z->data;
-	pb__buf_reset(out);
+	pb_buf_reset(out);
 	if (e->method == 0xFFFF)
 		return pb__err(err, PB_EFORMAT, "zip member '%s' is encrypted", e->name);
 	if (e->method != 0 && e->method != 8)
@@ -218,7 +218,7 @@ enum pb_status pb__zip_read(struct pb__zip *z, const struct pb__zip_entry *e, si
 	if (e->method == 0) {
 		if (e->csize != e->usize)
 			return pb__err(err, PB_EFORMAT, "zip member '%s': stored sizes differ", e->name);
-		if ((st = pb__buf_add(out, d + dstart, (size_t)e->csize)))
+		if ((st = pb_buf_add(out, d + dstart, (size_t)e->csize)))
 			return pb__err(err, st, "zip member '%s' is too large", e->name);
 	} else {
 		z_stream zs;
@@ -252,7 +252,7 @@ enum pb_status pb__zip_read(struct pb__zip *z, const struct pb__zip_entry *e, si
 				             e->name);
 				break;
 			}
-			if (got && pb__buf_add(out, chunk, got) != PB_OK) {
+			if (got && pb_buf_add(out, chunk, got) != PB_OK) {
 				st = pb__err(err, PB_ELIMIT, "zip member '%s' is over %zu bytes", e->name,
 				             cap);
 				break;

@@ -53,7 +53,7 @@ static void add(struct doc *d, enum block_kind k, const char *label, const char 
 		d->cap = nc;
 	}
 	struct pb_buf t;
-	pb__buf_init(&t, NOTICE_MAX);
+	pb_buf_init(&t, NOTICE_MAX);
 	va_list ap;
 	va_start(ap, fmt);
 	char small[1024];
@@ -63,14 +63,14 @@ static void add(struct doc *d, enum block_kind k, const char *label, const char 
 		/* long text: format again into the capped buffer */
 		va_start(ap, fmt);
 		size_t need = len > 0 ? (size_t)len + 1 : 1;
-		if (pb__buf_reserve(&t, need) == PB_OK) {
+		if (pb_buf_reserve(&t, need) == PB_OK) {
 			vsnprintf(t.data, need, fmt, ap);
 			t.len = need - 1;
 		} else {
 			d->oom = true;
 		}
 		va_end(ap);
-	} else if (pb__buf_add(&t, small, (size_t)len)) {
+	} else if (pb_buf_add(&t, small, (size_t)len)) {
 		d->oom = true;
 	}
 	struct block *b = &d->b[d->n];
@@ -100,7 +100,7 @@ static void doc_release(struct doc *d)
 static enum pb_status wrap(struct pb_buf *o, const char *text, const char *first,
                            const char *rest, size_t width)
 {
-	enum pb_status st = pb__buf_adds(o, first);
+	enum pb_status st = pb_buf_adds(o, first);
 	size_t col = strlen(first);
 	const char *p = text;
 	bool start = true;
@@ -114,21 +114,21 @@ static enum pb_status wrap(struct pb_buf *o, const char *text, const char *first
 		if (!wl)
 			break;
 		if (!start && col + 1 + wl > width) {
-			st = pb__buf_addc(o, '\n');
+			st = pb_buf_addc(o, '\n');
 			if (!st)
-				st = pb__buf_adds(o, rest);
+				st = pb_buf_adds(o, rest);
 			col = strlen(rest);
 		} else if (!start) {
-			st = pb__buf_addc(o, ' ');
+			st = pb_buf_addc(o, ' ');
 			col++;
 		}
 		if (!st)
-			st = pb__buf_add(o, p, wl);
+			st = pb_buf_add(o, p, wl);
 		col += wl;
 		start = false;
 		p = e;
 	}
-	return st ? st : pb__buf_addc(o, '\n');
+	return st ? st : pb_buf_addc(o, '\n');
 }
 
 static enum pb_status out_text(const struct doc *d, struct pb_buf *o)
@@ -140,37 +140,37 @@ static enum pb_status out_text(const struct doc *d, struct pb_buf *o)
 		bool prev_field = i && d->b[i - 1].kind == B_FIELD;
 		switch (b->kind) {
 		case B_TITLE:
-			st = pb__buf_printf(o, "%s\n", b->text);
+			st = pb_buf_printf(o, "%s\n", b->text);
 			for (size_t k = 0, n = strlen(b->text); k < n && !st; k++)
-				st = pb__buf_addc(o, '=');
+				st = pb_buf_addc(o, '=');
 			if (!st)
-				st = pb__buf_adds(o, "\n\n");
+				st = pb_buf_adds(o, "\n\n");
 			break;
 		case B_FIELD: {
 			char lab[64];
 			pb__snprintf(lab, sizeof(lab), "%-18s", b->label);
 			st = wrap(o, b->text, lab, "                  ", 78);
 			if (!st && (i + 1 == d->n || d->b[i + 1].kind != B_FIELD))
-				st = pb__buf_addc(o, '\n');
+				st = pb_buf_addc(o, '\n');
 			break;
 		}
 		case B_HEAD:
 			if (prev_item)
-				st = pb__buf_addc(o, '\n');
+				st = pb_buf_addc(o, '\n');
 			if (!st)
-				st = pb__buf_printf(o, "%s\n", b->text);
+				st = pb_buf_printf(o, "%s\n", b->text);
 			for (size_t k = 0, n = strlen(b->text); k < n && !st; k++)
-				st = pb__buf_addc(o, '-');
+				st = pb_buf_addc(o, '-');
 			if (!st)
-				st = pb__buf_addc(o, '\n');
+				st = pb_buf_addc(o, '\n');
 			break;
 		case B_PARA:
 			if (prev_item || prev_field)
-				st = prev_item ? pb__buf_addc(o, '\n') : PB_OK;
+				st = prev_item ? pb_buf_addc(o, '\n') : PB_OK;
 			if (!st)
 				st = wrap(o, b->text, "", "", 78);
 			if (!st && (i + 1 == d->n || d->b[i + 1].kind != B_ITEM))
-				st = pb__buf_addc(o, '\n');
+				st = pb_buf_addc(o, '\n');
 			break;
 		case B_ITEM:
 			st = wrap(o, b->text, "  - ", "    ", 78);
@@ -187,9 +187,9 @@ static enum pb_status md_escaped(struct pb_buf *o, const char *s)
 	enum pb_status st = PB_OK;
 	for (; *s && !st; s++) {
 		if (strchr("\\`*_[]<>#|", *s))
-			st = pb__buf_addc(o, '\\');
+			st = pb_buf_addc(o, '\\');
 		if (!st)
-			st = pb__buf_addc(o, *s);
+			st = pb_buf_addc(o, *s);
 	}
 	return st;
 }
@@ -202,41 +202,41 @@ static enum pb_status out_markdown(const struct doc *d, struct pb_buf *o)
 		bool next_same = i + 1 < d->n && d->b[i + 1].kind == b->kind;
 		switch (b->kind) {
 		case B_TITLE:
-			st = pb__buf_adds(o, "# ");
+			st = pb_buf_adds(o, "# ");
 			if (!st)
 				st = md_escaped(o, b->text);
 			if (!st)
-				st = pb__buf_adds(o, "\n\n");
+				st = pb_buf_adds(o, "\n\n");
 			break;
 		case B_HEAD:
-			st = pb__buf_adds(o, "## ");
+			st = pb_buf_adds(o, "## ");
 			if (!st)
 				st = md_escaped(o, b->text);
 			if (!st)
-				st = pb__buf_adds(o, "\n\n");
+				st = pb_buf_adds(o, "\n\n");
 			break;
 		case B_FIELD:
-			st = pb__buf_adds(o, "**");
+			st = pb_buf_adds(o, "**");
 			if (!st)
 				st = md_escaped(o, b->label);
 			if (!st)
-				st = pb__buf_adds(o, ":** ");
+				st = pb_buf_adds(o, ":** ");
 			if (!st)
 				st = md_escaped(o, b->text);
 			if (!st)
-				st = pb__buf_adds(o, next_same ? "  \n" : "\n\n");
+				st = pb_buf_adds(o, next_same ? "  \n" : "\n\n");
 			break;
 		case B_PARA:
 			st = md_escaped(o, b->text);
 			if (!st)
-				st = pb__buf_adds(o, "\n\n");
+				st = pb_buf_adds(o, "\n\n");
 			break;
 		case B_ITEM:
-			st = pb__buf_adds(o, "- ");
+			st = pb_buf_adds(o, "- ");
 			if (!st)
 				st = md_escaped(o, b->text);
 			if (!st)
-				st = pb__buf_adds(o, next_same ? "\n" : "\n\n");
+				st = pb_buf_adds(o, next_same ? "\n" : "\n\n");
 			break;
 		}
 	}
@@ -248,12 +248,12 @@ static enum pb_status html_escaped(struct pb_buf *o, const char *s)
 	enum pb_status st = PB_OK;
 	for (; *s && !st; s++) {
 		switch (*s) {
-		case '&': st = pb__buf_adds(o, "&amp;"); break;
-		case '<': st = pb__buf_adds(o, "&lt;"); break;
-		case '>': st = pb__buf_adds(o, "&gt;"); break;
-		case '"': st = pb__buf_adds(o, "&quot;"); break;
-		case '\'': st = pb__buf_adds(o, "&#39;"); break;
-		default: st = pb__buf_addc(o, *s);
+		case '&': st = pb_buf_adds(o, "&amp;"); break;
+		case '<': st = pb_buf_adds(o, "&lt;"); break;
+		case '>': st = pb_buf_adds(o, "&gt;"); break;
+		case '"': st = pb_buf_adds(o, "&quot;"); break;
+		case '\'': st = pb_buf_adds(o, "&#39;"); break;
+		default: st = pb_buf_addc(o, *s);
 		}
 	}
 	return st;
@@ -262,12 +262,12 @@ static enum pb_status html_escaped(struct pb_buf *o, const char *s)
 static enum pb_status out_html(const struct doc *d, struct pb_buf *o)
 {
 	const char *title = d->n && d->b[0].kind == B_TITLE ? d->b[0].text : "Notice";
-	enum pb_status st = pb__buf_adds(o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+	enum pb_status st = pb_buf_adds(o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	                                    "<meta charset=\"utf-8\">\n<title>");
 	if (!st)
 		st = html_escaped(o, title);
 	if (!st)
-		st = pb__buf_adds(o,
+		st = pb_buf_adds(o,
 		                  "</title>\n<style>\nbody{font-family:Georgia,serif;max-width:46em;"
 		                  "margin:2em auto;padding:0 1em;line-height:1.45;color:#111}\n"
 		                  "h1{font-size:1.5em;border-bottom:2px solid #111}\n"
@@ -290,9 +290,9 @@ static enum pb_status out_html(const struct doc *d, struct pb_buf *o)
 			break;
 		case B_FIELD:
 			if (!prev_same)
-				st = pb__buf_adds(o, "<table>\n");
+				st = pb_buf_adds(o, "<table>\n");
 			if (!st)
-				st = pb__buf_adds(o, "<tr><th>");
+				st = pb_buf_adds(o, "<tr><th>");
 			if (!st)
 				st = html_escaped(o, b->label);
 			open = "</th><td>";
@@ -300,18 +300,18 @@ static enum pb_status out_html(const struct doc *d, struct pb_buf *o)
 			break;
 		}
 		if (!st)
-			st = pb__buf_adds(o, open);
+			st = pb_buf_adds(o, open);
 		if (!st && b->kind == B_PARA && !strncmp(b->text, "DRAFT", 5))
-			st = pb__buf_adds(o, "<span class=\"draft\">");
+			st = pb_buf_adds(o, "<span class=\"draft\">");
 		if (!st)
 			st = html_escaped(o, b->text);
 		if (!st && b->kind == B_PARA && !strncmp(b->text, "DRAFT", 5))
-			st = pb__buf_adds(o, "</span>");
+			st = pb_buf_adds(o, "</span>");
 		if (!st)
-			st = pb__buf_adds(o, close);
+			st = pb_buf_adds(o, close);
 	}
 	if (!st)
-		st = pb__buf_adds(o, "</body>\n</html>\n");
+		st = pb_buf_adds(o, "</body>\n</html>\n");
 	return st;
 }
 
@@ -324,15 +324,15 @@ static void join(struct pb_buf *b, const char *const *v, size_t n, const char *(
 {
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			pb__buf_adds(b, i + 1 == n ? " and " : ", ");
-		pb__buf_adds(b, name ? name(v[i], ctx) : v[i]);
+			pb_buf_adds(b, i + 1 == n ? " and " : ", ");
+		pb_buf_adds(b, name ? name(v[i], ctx) : v[i]);
 	}
 }
 
 static const char *region_name(const char *id, void *ctx)
 {
 	const struct pb_catalog *cat = ctx;
-	const struct pb_region *g = pb_catalog_region(cat, pb__cstr(id));
+	const struct pb_region *g = pb_catalog_region(cat, pb_cstr(id));
 	return g && g->name && *g->name ? g->name : id;
 }
 
@@ -340,56 +340,56 @@ static const char *region_name(const char *id, void *ctx)
 static char *selector_words(const struct pb_catalog *cat, const struct pb_rule *r)
 {
 	struct pb_buf b;
-	pb__buf_init(&b, NOTICE_MAX);
+	pb_buf_init(&b, NOTICE_MAX);
 	bool what = false;
 	if (r->nvalues[PB_DIM_CAPABILITY]) {
-		pb__buf_adds(&b, "the ");
+		pb_buf_adds(&b, "the ");
 		join(&b, r->values[PB_DIM_CAPABILITY], r->nvalues[PB_DIM_CAPABILITY], NULL, NULL);
-		pb__buf_printf(&b, " capabilit%s", r->nvalues[PB_DIM_CAPABILITY] > 1 ? "ies" : "y");
+		pb_buf_printf(&b, " capabilit%s", r->nvalues[PB_DIM_CAPABILITY] > 1 ? "ies" : "y");
 		what = true;
 	}
 	if (r->nvalues[PB_DIM_SERVICE]) {
-		pb__buf_adds(&b, what ? " of " : "");
-		pb__buf_printf(&b, "the service%s ", r->nvalues[PB_DIM_SERVICE] > 1 ? "s" : "");
+		pb_buf_adds(&b, what ? " of " : "");
+		pb_buf_printf(&b, "the service%s ", r->nvalues[PB_DIM_SERVICE] > 1 ? "s" : "");
 		join(&b, r->values[PB_DIM_SERVICE], r->nvalues[PB_DIM_SERVICE], NULL, NULL);
 		what = true;
 	}
 	if (r->nvalues[PB_DIM_CATEGORY] || r->nvalues[PB_DIM_SUBCATEGORY]) {
-		pb__buf_adds(&b, what ? ", among " : "");
-		pb__buf_adds(&b, "services in the ");
+		pb_buf_adds(&b, what ? ", among " : "");
+		pb_buf_adds(&b, "services in the ");
 		if (r->nvalues[PB_DIM_CATEGORY]) {
-			pb__buf_printf(&b, "categor%s ", r->nvalues[PB_DIM_CATEGORY] > 1 ? "ies" : "y");
+			pb_buf_printf(&b, "categor%s ", r->nvalues[PB_DIM_CATEGORY] > 1 ? "ies" : "y");
 			join(&b, r->values[PB_DIM_CATEGORY], r->nvalues[PB_DIM_CATEGORY], NULL, NULL);
 		}
 		if (r->nvalues[PB_DIM_SUBCATEGORY]) {
-			pb__buf_adds(&b, r->nvalues[PB_DIM_CATEGORY] ? ", subcategor" : "subcategor");
-			pb__buf_printf(&b, "%s ", r->nvalues[PB_DIM_SUBCATEGORY] > 1 ? "ies" : "y");
+			pb_buf_adds(&b, r->nvalues[PB_DIM_CATEGORY] ? ", subcategor" : "subcategor");
+			pb_buf_printf(&b, "%s ", r->nvalues[PB_DIM_SUBCATEGORY] > 1 ? "ies" : "y");
 			join(&b, r->values[PB_DIM_SUBCATEGORY], r->nvalues[PB_DIM_SUBCATEGORY], NULL, NULL);
 		}
 		what = true;
 	}
 	if (!what)
-		pb__buf_adds(&b, "all services");
+		pb_buf_adds(&b, "all services");
 	if (r->nvalues[PB_DIM_REGION]) {
-		pb__buf_printf(&b, ", in the region%s ", r->nvalues[PB_DIM_REGION] > 1 ? "s" : "");
+		pb_buf_printf(&b, ", in the region%s ", r->nvalues[PB_DIM_REGION] > 1 ? "s" : "");
 		for (size_t i = 0; i < r->nvalues[PB_DIM_REGION]; i++) {
 			if (i)
-				pb__buf_adds(&b, i + 1 == r->nvalues[PB_DIM_REGION] ? " and " : ", ");
+				pb_buf_adds(&b, i + 1 == r->nvalues[PB_DIM_REGION] ? " and " : ", ");
 			const char *nm = region_name(r->values[PB_DIM_REGION][i], (void *)cat);
-			pb__buf_adds(&b, r->values[PB_DIM_REGION][i]);
+			pb_buf_adds(&b, r->values[PB_DIM_REGION][i]);
 			if (strcmp(nm, r->values[PB_DIM_REGION][i]))
-				pb__buf_printf(&b, " (%s)", nm);
+				pb_buf_printf(&b, " (%s)", nm);
 		}
 	}
 	if (r->nvalues[PB_DIM_COUNTRY]) {
-		pb__buf_printf(&b, ", in region%s located in ",
+		pb_buf_printf(&b, ", in region%s located in ",
 		               r->nvalues[PB_DIM_REGION] ? "s among these" : "s");
 		join(&b, r->values[PB_DIM_COUNTRY], r->nvalues[PB_DIM_COUNTRY], NULL, NULL);
 	}
 	if (!r->nvalues[PB_DIM_REGION] && !r->nvalues[PB_DIM_COUNTRY])
-		pb__buf_adds(&b, ", in every region");
+		pb_buf_adds(&b, ", in every region");
 	if (r->nvalues[PB_DIM_SUBACCOUNT]) {
-		pb__buf_printf(&b, ", for the sub-account%s ",
+		pb_buf_printf(&b, ", for the sub-account%s ",
 		               r->nvalues[PB_DIM_SUBACCOUNT] > 1 ? "s" : "");
 		join(&b, r->values[PB_DIM_SUBACCOUNT], r->nvalues[PB_DIM_SUBACCOUNT], NULL, NULL);
 	}
@@ -407,13 +407,13 @@ static const struct pb_rule *sel_rule(const struct pb_plan *p, size_t s)
 
 static void day_text(int64_t t, char out[11])
 {
-	pb__day_format(pb__floordiv(t, 86400), out);
+	pb_day_format(pb_floordiv(t, 86400), out);
 }
 
 static void when_text(int64_t t, char out[40])
 {
 	char ts[24];
-	pb__time_format(t, ts);
+	pb_time_format(t, ts);
 	pb__snprintf(out, 40, "%.10s %.5s UTC", ts, ts + 11);
 }
 
@@ -433,7 +433,7 @@ static void plan_accounts(const struct pb_plan *p, int dim, struct pb_buf *b)
 				}
 			if (dup)
 				continue;
-			pb__buf_printf(b, "%s%s", shown ? ", " : "", v);
+			pb_buf_printf(b, "%s%s", shown ? ", " : "", v);
 			shown++;
 		}
 }
@@ -501,15 +501,15 @@ static enum pb_status build_doc(struct pb_ws *ws, const struct pb_catalog *cat,
 	if (o->draft)
 		add(doc, B_PARA, NULL, "DRAFT - not issued; for review only.");
 	struct pb_buf acc;
-	pb__buf_init(&acc, NOTICE_MAX);
+	pb_buf_init(&acc, NOTICE_MAX);
 	plan_accounts(p, PB_DIM_ACCOUNT, &acc);
 	add(doc, B_FIELD, "To", "%s", p->customer);
 	add(doc, B_FIELD, "Billing accounts", "%s", acc.data ? acc.data : "");
-	pb__buf_reset(&acc);
+	pb_buf_reset(&acc);
 	plan_accounts(p, PB_DIM_SUBACCOUNT, &acc);
 	if (acc.len)
 		add(doc, B_FIELD, "Sub-accounts", "%s", acc.data);
-	pb__buf_release(&acc);
+	pb_buf_release(&acc);
 	add(doc, B_FIELD, "From", "%s", provider);
 	add(doc, B_FIELD, "Date", "%s", today);
 	add(doc, B_FIELD, "Reference", "%s", ref);
@@ -629,7 +629,7 @@ enum pb_status pb_notice_make(struct pb_ws *ws, const struct pb_catalog *cat, co
 		o = &def;
 	if ((unsigned)o->format > PB_NOTICE_HTML)
 		return pb__err(err, PB_EINVAL, "unknown notice format");
-	pb__buf_init(&out, NOTICE_MAX);
+	pb_buf_init(&out, NOTICE_MAX);
 	if (!o->draft) {
 		if ((st = pb__ws_require_writable(ws, "issue a notice", err)))
 			return st;
@@ -659,7 +659,7 @@ enum pb_status pb_notice_make(struct pb_ws *ws, const struct pb_catalog *cat, co
 	}
 	if ((st = pb_plan_dryrun(ws, cat, p, NULL, &d, err)))
 		goto out;
-	int64_t now = o->now ? o->now : pb__now();
+	int64_t now = o->now ? o->now : pb_now();
 	char respond[11];
 	if ((st = build_doc(ws, cat, p, d, o, now, respond, &doc))) {
 		st = pb__err(err, st, "cannot write the notice: out of memory");
@@ -678,7 +678,7 @@ enum pb_status pb_notice_make(struct pb_ws *ws, const struct pb_catalog *cat, co
 		uint8_t h[32];
 		char hex[65];
 		pb__sha256(out.data, out.len, h);
-		pb__hex(h, 32, hex);
+		pb_hex(h, 32, hex);
 		char *dj = NULL;
 		json_t *dt = json_pack("{s:s, s:s, s:s, s:I, s:s}", "format", names[o->format],
 		                       "notice_sha256", hex, "respond_by", respond, "bytes",
@@ -704,7 +704,7 @@ enum pb_status pb_notice_make(struct pb_ws *ws, const struct pb_catalog *cat, co
 out:
 	if (txn)
 		pb__ws_rollback(ws);
-	pb__buf_release(&out);
+	pb_buf_release(&out);
 	doc_release(&doc);
 	pb_plan_dryrun_free(d);
 	pb_plan_free(p);

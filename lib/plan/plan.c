@@ -27,7 +27,7 @@
 
 static void time_text(int64_t t, char out[24])
 {
-	pb__time_format(t, out);
+	pb_time_format(t, out);
 }
 
 static json_t *json_time_or_null(int64_t t, bool open)
@@ -455,7 +455,7 @@ static enum pb_status parse_time(const char *what, const char *s, bool date_only
                                  struct pb_error *err)
 {
 	unsigned fl = 0;
-	if (!pb__time_parse(s, strlen(s), out, &fl) || (date_only && !(fl & PB_TIME_DATEONLY)))
+	if (!pb_time_parse(s, strlen(s), out, &fl) || (date_only && !(fl & PB_TIME_DATEONLY)))
 		return pb__err(err, PB_EINVAL, "%s '%s' is not %s", what, s,
 		               date_only ? "a date (YYYY-MM-DD)"
 		                         : "an ISO 8601 time (like 2025-09-25T00:00:00Z)");
@@ -493,10 +493,10 @@ static enum pb_status build(struct pb_ws *ws, const struct pb_catalog *cat, int6
 		if ((st = parse_time("--review-by", t->review_by, true, &rb, err)))
 			return st;
 		if (r->effective != PB_TIME_OPEN_START &&
-		    pb__floordiv(rb, 86400) < pb__floordiv(r->effective, 86400))
+		    pb_floordiv(rb, 86400) < pb_floordiv(r->effective, 86400))
 			return pb__err(err, PB_EINVAL, "--review-by %s is before the plan takes effect",
 			               t->review_by);
-		pb__day_format(pb__floordiv(rb, 86400), r->review_by);
+		pb_day_format(pb_floordiv(rb, 86400), r->review_by);
 	}
 	unsigned min_appr;
 	if ((st = pb__plan_setting_uint(ws, "plan_approvals", PB_PLAN_APPROVALS_MIN,
@@ -563,7 +563,7 @@ static const char *arena_json_str(struct pb__arena *a, json_t *v)
 static int64_t body_time(json_t *v, int64_t open)
 {
 	int64_t t;
-	if (!json_is_string(v) || !pb__time_parse(json_string_value(v), json_string_length(v), &t, NULL))
+	if (!json_is_string(v) || !pb_time_parse(json_string_value(v), json_string_length(v), &t, NULL))
 		return open;
 	return t;
 }
@@ -743,7 +743,7 @@ static enum pb_status plan_row(struct pb_ws *ws, int64_t id, struct plan_row *p,
 		uint8_t h[32];
 		char hex[65];
 		pb__sha256(p->body, strlen(p->body), h);
-		pb__hex(h, 32, hex);
+		pb_hex(h, 32, hex);
 		if (strcmp(hex, p->sha256))
 			st = pb__err(err, PB_EVERIFY, "plan %lld: its stored body does not match its hash",
 			             (long long)id);
@@ -848,7 +848,7 @@ static enum pb_status record(struct pb_ws *ws, const char *actor, int64_t id, in
 	                         &q, err)))
 		goto out;
 	char now[24];
-	time_text(pb__now(), now);
+	time_text(pb_now(), now);
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_text(q, 2, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, actor, -1, SQLITE_STATIC);
@@ -919,7 +919,7 @@ static void sha_hex(const char *s, char out[65])
 {
 	uint8_t h[32];
 	pb__sha256(s, strlen(s), h);
-	pb__hex(h, 32, out);
+	pb_hex(h, 32, out);
 }
 
 /* ---- new, edit ------------------------------------------------------------------------------ */
@@ -963,7 +963,7 @@ enum pb_status pb_plan_new(struct pb_ws *ws, const struct pb_catalog *cat, const
 	                         &q, err)))
 		goto out;
 	char now[24];
-	time_text(pb__now(), now);
+	time_text(pb_now(), now);
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_int64(q, 2, case_id);
 	sqlite3_bind_int64(q, 3, c.customer_id);
@@ -1225,20 +1225,20 @@ static enum pb_status publish(struct pb_ws *ws, const char *plan_id, const struc
 		st = pb__err(err, st, "cannot hash the entitlements");
 		goto out;
 	}
-	pb__buf_init(&line, 1u << 24);
+	pb_buf_init(&line, 1u << 24);
 	for (size_t i = 0; i < k && !st; i++) {
-		pb__buf_reset(&line);
-		if ((st = pb__rule_json(&line, &all[i])) || (st = pb__buf_addc(&line, '\n')))
+		pb_buf_reset(&line);
+		if ((st = pb__rule_json(&line, &all[i])) || (st = pb_buf_addc(&line, '\n')))
 			st = pb__err(err, st, "cannot hash the entitlements");
 		else
 			pb__sha256_update(&h, line.data, line.len);
 	}
-	pb__buf_release(&line);
+	pb_buf_release(&line);
 	uint8_t digest[32];
 	pb__sha256_final(&h, digest);
 	if (st)
 		goto out;
-	pb__hex(digest, 32, sha_out);
+	pb_hex(digest, 32, sha_out);
 	sqlite3_stmt *q;
 	if ((st = pb__db_prepare(ws->db, "SELECT sha256 FROM entitlement_version WHERE version = ?1",
 	                         &q, err)))
@@ -1309,7 +1309,7 @@ enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
 		             (long long)id, have, r.approvals, r.approvals - have);
 		goto out;
 	}
-	int64_t now = pb__now();
+	int64_t now = pb_now();
 	if (r.until != PB_TIME_OPEN_END && r.until <= now) {
 		char u[24];
 		time_text(r.until, u);
@@ -1556,7 +1556,7 @@ static void state_line(struct plan_obj *o, char *buf, size_t cap)
 {
 	struct pb_plan *p = &o->pub;
 	char t[24], u[24];
-	int64_t now = pb__now();
+	int64_t now = pb_now();
 	if (!strcmp(p->status, "draft")) {
 		size_t n = 0;
 		bool ok = pb__snprintf(buf, cap, "draft: %u of %u approvals", p->approvals,

@@ -145,7 +145,7 @@ static enum pb_status add_usage(struct dry_obj *o, const struct pb_catalog *cat,
 	                  (size_t)sqlite3_column_bytes(q, 8), &cost, NULL))
 		return pb__err(err, PB_EDB, "a usage sum is not a decimal");
 	int64_t last = sqlite3_column_int64(q, 9);
-	const char *cap = svc ? pb_catalog_capability(cat, pb__cstr(svc), pb__cstr(meter ? meter : ""))
+	const char *cap = svc ? pb_catalog_capability(cat, pb_cstr(svc), pb_cstr(meter ? meter : ""))
 	                      : NULL;
 	for (size_t i = 0; i < o->nrows; i++) {
 		struct row *r = &o->rows[i];
@@ -171,7 +171,7 @@ static enum pb_status add_usage(struct dry_obj *o, const struct pb_catalog *cat,
 	struct row *r = &o->rows[o->nrows];
 	memset(r, 0, sizeof(*r));
 	struct pb__arena *a = &o->arena;
-	const struct pb_region *g = region ? pb_catalog_region(cat, pb__cstr(region)) : NULL;
+	const struct pb_region *g = region ? pb_catalog_region(cat, pb_cstr(region)) : NULL;
 	r->pub.account = astr(a, acct);
 	r->pub.subaccount = astr(a, sub);
 	r->pub.service = astr(a, svc);
@@ -293,8 +293,8 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 	sqlite3_finalize(q);
 	q = NULL;
 	if (o->nrows) {
-		pb__day_format(first, d->first_day);
-		pb__day_format(last, d->last_day);
+		pb_day_format(first, d->first_day);
+		pb_day_format(last, d->last_day);
 	}
 
 	/* put every key to the plan's rules */
@@ -315,12 +315,12 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 	unsigned unknown_rows = 0;
 	for (size_t i = 0; i < o->nrows; i++) {
 		struct row *r = &o->rows[i];
-		struct pb__req rq = { pb__cstr(r->pub.account),
-			              r->pub.subaccount[0] ? pb__cstr(r->pub.subaccount)
+		struct pb__req rq = { pb_cstr(r->pub.account),
+			              r->pub.subaccount[0] ? pb_cstr(r->pub.subaccount)
 			                                   : (struct pb_str){ NULL, 0 },
-			              pb__cstr(r->pub.service),
-			              r->pub.region[0] ? pb__cstr(r->pub.region) : (struct pb_str){ NULL, 0 },
-			              r->pub.capability[0] ? pb__cstr(r->pub.capability)
+			              pb_cstr(r->pub.service),
+			              r->pub.region[0] ? pb_cstr(r->pub.region) : (struct pb_str){ NULL, 0 },
+			              r->pub.capability[0] ? pb_cstr(r->pub.capability)
 			                                   : (struct pb_str){ NULL, 0 },
 			              { NULL, 0 } };
 		struct pb__req_facts f;
@@ -439,7 +439,7 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 		r->pub.quantity = dec_text(&o->arena, r->qty);
 		r->pub.cost = dec_text(&o->arena, r->cost);
 		char day[11];
-		pb__day_format(r->last_day, day);
+		pb_day_format(r->last_day, day);
 		r->pub.last_day = astr(&o->arena, day);
 		if (!r->pub.quantity || !r->pub.cost || !r->pub.last_day) {
 			free(tot);
@@ -551,7 +551,7 @@ static json_t *time_or_null(int64_t t, bool open)
 	if (open)
 		return json_null();
 	char b[24];
-	pb__time_format(t, b);
+	pb_time_format(t, b);
 	return json_string(b);
 }
 

@@ -16,7 +16,7 @@
 
 bool pb__ieq(const char *a, const char *b)
 {
-	struct pb_str x = pb__str_trim(pb__cstr(a)), y = pb__str_trim(pb__cstr(b));
+	struct pb_str x = pb_str_trim(pb_cstr(a)), y = pb_str_trim(pb_cstr(b));
 	if (x.len != y.len)
 		return false;
 	for (size_t i = 0; i < x.len; i++) {
@@ -33,7 +33,7 @@ bool pb__ieq(const char *a, const char *b)
 
 static bool present(struct pb_str s)
 {
-	return s.ptr && pb__str_trim(s).len > 0;
+	return s.ptr && pb_str_trim(s).len > 0;
 }
 
 /* ---- parsing -------------------------------------------------------------- */
@@ -129,13 +129,13 @@ static const char *dim_help(int d)
 static const char *canon_value(struct parse *p, struct pb__arena *a, const struct pb_catalog *cat,
                                int d, const char *v, size_t n)
 {
-	struct pb_str t = pb__str_trim(pb__str(v, n));
+	struct pb_str t = pb_str_trim(pb_str_of(v, n));
 	if (!t.len) {
 		perr(p, PB_EINVAL, "empty value for '%s'", pb_dim_name((enum pb_dim)d));
 		return NULL;
 	}
 	size_t bad;
-	if (!pb__utf8_valid(t.ptr, t.len, &bad)) {
+	if (!pb_utf8_valid(t.ptr, t.len, &bad)) {
 		perr(p, PB_EINVAL, "a value for '%s' is not valid UTF-8", pb_dim_name((enum pb_dim)d));
 		return NULL;
 	}
@@ -221,7 +221,7 @@ enum pb_status pb__sel_parse(struct pb__arena *a, const struct pb_catalog *cat, 
 		return perr(&p, PB_ELIMIT, "longer than %s bytes", "65536");
 	if (memchr(text, '\0', len))
 		return perr(&p, PB_EINVAL, "holds a NUL byte%s", "");
-	struct pb_str whole = pb__str_trim(pb__str(text, len));
+	struct pb_str whole = pb_str_trim(pb_str_of(text, len));
 	while (whole.len && is_space(whole.ptr[whole.len - 1]))
 		whole.len--;
 	while (whole.len && is_space(whole.ptr[0])) {
@@ -233,7 +233,7 @@ enum pb_status pb__sel_parse(struct pb__arena *a, const struct pb_catalog *cat, 
 		            "empty selector (name what it applies to, e.g. 'category=Storage', or "
 		            "'all' for every service of the customer)%s",
 		            "");
-	if (pb__str_ieq_cstr(whole, "all"))
+	if (pb_str_ieq_cstr(whole, "all"))
 		goto done;
 	/* values are gathered per dimension in scratch arrays, then copied */
 	const char **vals[PB_DIM_COUNT] = { 0 };
@@ -362,33 +362,33 @@ char *pb__sel_text(struct pb__arena *a, const char *const *const values[PB_DIM_C
                    const size_t n[PB_DIM_COUNT])
 {
 	struct pb_buf b;
-	pb__buf_init(&b, (size_t)64 << 20);
+	pb_buf_init(&b, (size_t)64 << 20);
 	enum pb_status st = PB_OK;
 	bool any = false;
 	for (int d = 0; d < PB_DIM_COUNT && !st; d++) {
 		if (!n[d])
 			continue;
-		st = pb__buf_printf(&b, "%s%s=", any ? " " : "", pb_dim_name((enum pb_dim)d));
+		st = pb_buf_printf(&b, "%s%s=", any ? " " : "", pb_dim_name((enum pb_dim)d));
 		for (size_t i = 0; i < n[d] && !st; i++) {
 			const char *v = values[d][i];
 			if (i)
-				st = pb__buf_addc(&b, ',');
+				st = pb_buf_addc(&b, ',');
 			if (!st && strpbrk(v, " \t,'\"=")) {
-				st = pb__buf_addc(&b, '\'');
+				st = pb_buf_addc(&b, '\'');
 				for (const char *c = v; *c && !st; c++)
-					st = *c == '\'' ? pb__buf_adds(&b, "''") : pb__buf_addc(&b, *c);
+					st = *c == '\'' ? pb_buf_adds(&b, "''") : pb_buf_addc(&b, *c);
 				if (!st)
-					st = pb__buf_addc(&b, '\'');
+					st = pb_buf_addc(&b, '\'');
 			} else if (!st) {
-				st = pb__buf_adds(&b, v);
+				st = pb_buf_adds(&b, v);
 			}
 		}
 		any = true;
 	}
 	if (!st && !any)
-		st = pb__buf_adds(&b, "all");
+		st = pb_buf_adds(&b, "all");
 	char *out = st ? NULL : pb__arena_strndup(a, b.data, b.len);
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 	return out;
 }
 
@@ -398,9 +398,9 @@ void pb__req_facts(const struct pb_catalog *cat, const struct pb__req *q, struct
 {
 	memset(f, 0, sizeof(*f));
 	if (present(q->service))
-		f->service = pb_catalog_service(cat, pb__str_trim(q->service));
+		f->service = pb_catalog_service(cat, pb_str_trim(q->service));
 	if (present(q->region))
-		f->region = pb_catalog_region(cat, pb__str_trim(q->region));
+		f->region = pb_catalog_region(cat, pb_str_trim(q->region));
 	if (!f->service)
 		f->flags |= PB_DECIDE_UNKNOWN_SERVICE;
 	if (!f->region)
@@ -412,7 +412,7 @@ void pb__req_facts(const struct pb_catalog *cat, const struct pb__req *q, struct
 	bool asked = false;
 	if (present(q->capability)) {
 		asked = true;
-		struct pb_str c = pb__str_trim(q->capability);
+		struct pb_str c = pb_str_trim(q->capability);
 		if (c.len < sizeof(capbuf)) {
 			memcpy(capbuf, c.ptr, c.len);
 			capbuf[c.len] = '\0';
@@ -421,8 +421,8 @@ void pb__req_facts(const struct pb_catalog *cat, const struct pb__req *q, struct
 	} else if (present(q->sku_meter)) {
 		asked = true;
 		if (f->service)
-			named = pb_catalog_capability(cat, pb__str_trim(q->service),
-			                              pb__str_trim(q->sku_meter));
+			named = pb_catalog_capability(cat, pb_str_trim(q->service),
+			                              pb_str_trim(q->sku_meter));
 	}
 	if (named) {
 		if (f->service) {
@@ -432,7 +432,7 @@ void pb__req_facts(const struct pb_catalog *cat, const struct pb__req *q, struct
 					f->ncaps = 1;
 					return;
 				}
-		} else if (pb_catalog_capability_known(cat, pb__cstr(named))) {
+		} else if (pb_catalog_capability_known(cat, pb_cstr(named))) {
 			/* a known capability of an unknown service (only --capability can
 			 * name one then): the request's own value, compared from q */
 			f->ncaps = -2;
@@ -465,9 +465,9 @@ static bool has(const struct pb_rule *r, int d, const char *v)
 
 static bool has_str(const struct pb_rule *r, int d, struct pb_str v)
 {
-	struct pb_str t = pb__str_trim(v);
+	struct pb_str t = pb_str_trim(v);
 	for (size_t i = 0; i < r->nvalues[d]; i++) {
-		struct pb_str x = pb__str_trim(pb__cstr(r->values[d][i]));
+		struct pb_str x = pb_str_trim(pb_cstr(r->values[d][i]));
 		if (x.len != t.len)
 			continue;
 		size_t j = 0;
@@ -501,7 +501,7 @@ static int dim_match(const struct pb_rule *r, int d, const struct pb_catalog *ca
 		if (!f->service)
 			return -1;
 		for (size_t i = 0; i < r->nvalues[d]; i++) {
-			const struct pb_service *s = pb_catalog_service(cat, pb__cstr(r->values[d][i]));
+			const struct pb_service *s = pb_catalog_service(cat, pb_cstr(r->values[d][i]));
 			if (pb__ieq(s ? s->name : r->values[d][i], f->service->name))
 				return 1;
 		}
@@ -517,7 +517,7 @@ static int dim_match(const struct pb_rule *r, int d, const struct pb_catalog *ca
 		if (!f->region)
 			return -1;
 		for (size_t i = 0; i < r->nvalues[d]; i++) {
-			const struct pb_region *g = pb_catalog_region(cat, pb__cstr(r->values[d][i]));
+			const struct pb_region *g = pb_catalog_region(cat, pb_cstr(r->values[d][i]));
 			if (pb__ieq(g ? g->id : r->values[d][i], f->region->id))
 				return 1;
 		}
@@ -590,7 +590,7 @@ bool pb__keep_covers(const struct pb_catalog *cat, const struct pb_rule *k, cons
 			ok = true;
 			for (size_t i = 0; i < d->nvalues[PB_DIM_SERVICE] && ok; i++) {
 				const struct pb_service *s =
-					pb_catalog_service(cat, pb__cstr(d->values[PB_DIM_SERVICE][i]));
+					pb_catalog_service(cat, pb_cstr(d->values[PB_DIM_SERVICE][i]));
 				if (!s) {
 					ok = false;
 				} else if (dim == PB_DIM_CAPABILITY) {
@@ -606,7 +606,7 @@ bool pb__keep_covers(const struct pb_catalog *cat, const struct pb_rule *k, cons
 			ok = true;
 			for (size_t i = 0; i < d->nvalues[PB_DIM_REGION] && ok; i++) {
 				const struct pb_region *g =
-					pb_catalog_region(cat, pb__cstr(d->values[PB_DIM_REGION][i]));
+					pb_catalog_region(cat, pb_cstr(d->values[PB_DIM_REGION][i]));
 				ok = g && g->country && *g->country && has(k, dim, g->country);
 			}
 		}

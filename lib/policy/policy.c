@@ -340,7 +340,7 @@ static const char *const charge_categories[] = { "Usage", "Purchase", "Tax", "Cr
 /* Canonical spelling of one selector value; NULL (and an error) if unknown. */
 static enum pb_status canon_value(struct pctx *c, enum pb__sel s, const struct ynode *v, char **out)
 {
-	struct pb_str str = pb__str_trim(pb__str(v->str, v->len));
+	struct pb_str str = pb_str_trim(pb_str_of(v->str, v->len));
 	const char *canon = NULL;
 	char buf[16];
 	*out = NULL;
@@ -405,7 +405,7 @@ static enum pb_status canon_value(struct pctx *c, enum pb__sel s, const struct y
 		break;
 	case PB_SEL_CHARGE_CATEGORY:
 		for (size_t i = 0; i < PB_ARRAY_LEN(charge_categories); i++)
-			if (pb__str_ieq_cstr(str, charge_categories[i]))
+			if (pb_str_ieq_cstr(str, charge_categories[i]))
 				canon = charge_categories[i];
 		if (!canon)
 			return perr(c, PB_EINVAL, v,
@@ -596,22 +596,22 @@ static enum pb_status parse_threshold(struct pctx *c, const struct ynode *v,
 		            v->str);
 	while (s < e && *s == ' ')
 		s++;
-	struct pb_str unit = pb__str_trim(pb__str(s, (size_t)(e - s)));
+	struct pb_str unit = pb_str_trim(pb_str_of(s, (size_t)(e - s)));
 	bool per_day = false;
-	if (unit.len > 4 && pb__str_ieq_cstr(pb__str(unit.ptr + unit.len - 4, 4), "/day")) {
+	if (unit.len > 4 && pb_str_ieq_cstr(pb_str_of(unit.ptr + unit.len - 4, 4), "/day")) {
 		per_day = true;
 		unit.len -= 4;
-		unit = pb__str_trim(unit);
+		unit = pb_str_trim(unit);
 	}
 	if (unit.len == 0)
 		return perr(c, PB_EINVAL, v,
 		            "threshold '%s' has no unit (hint: write the unit, e.g. '>= 1 PB-Months', "
 		            "'>= 50000 EUR', '>= 3x', '>= 40%%')",
 		            v->str);
-	if (pb__str_eq_cstr(unit, "x")) {
+	if (pb_str_eq_cstr(unit, "x")) {
 		ind->thr_kind = PB_THR_FACTOR;
 		ind->thr = n;
-	} else if (pb__str_eq_cstr(unit, "%")) {
+	} else if (pb_str_eq_cstr(unit, "%")) {
 		if (ind->agg == PB_AGG_GROWTH) {
 			ind->thr_kind = PB_THR_FACTOR; /* +200% = 3x */
 			ind->thr = PB_DEC_ONE + n / 100;
@@ -928,7 +928,7 @@ static enum pb_status check_unit_fits(struct pctx *c, const struct ynode *at,
 		for (size_t j = 0; known && !fits && j < ind->nvalues[key]; j++) {
 			const char *v = ind->values[key][j];
 			if (key == PB_SEL_CAPABILITY) {
-				const char *u = pb__catalog_capability_units(c->cat, pb__str(v, strlen(v)));
+				const char *u = pb__catalog_capability_units(c->cat, pb_str_of(v, strlen(v)));
 				if (!u)
 					known = false;
 				else if (pb__catalog_unit_in(u, ind->unit))
@@ -938,12 +938,12 @@ static enum pb_status check_unit_fits(struct pctx *c, const struct ynode *at,
 				continue;
 			}
 			/* a service: its rows are in the units of any of its capabilities */
-			const struct pb_service *sv = pb_catalog_service(c->cat, pb__str(v, strlen(v)));
+			const struct pb_service *sv = pb_catalog_service(c->cat, pb_str_of(v, strlen(v)));
 			if (!sv || !sv->ncapabilities)
 				known = false;
 			for (size_t i = 0; known && !fits && i < sv->ncapabilities; i++) {
 				const char *sc = sv->capabilities[i];
-				const char *u = pb__catalog_capability_units(c->cat, pb__str(sc, strlen(sc)));
+				const char *u = pb__catalog_capability_units(c->cat, pb_str_of(sc, strlen(sc)));
 				if (!u)
 					known = false;
 				else if (pb__catalog_unit_in(u, ind->unit))
@@ -1070,14 +1070,14 @@ static enum pb_status parse_indicator(struct pctx *c, const struct ynode *k, con
 		if (v->kind != Y_SCALAR)
 			return perr(c, PB_EINVAL, v, "'unit' must be a scalar");
 		if (ind->measure == PB_MEAS_QUANTITY) {
-			const struct pb_unit *u = pb_catalog_unit(c->cat, pb__str(v->str, v->len));
+			const struct pb_unit *u = pb_catalog_unit(c->cat, pb_str_of(v->str, v->len));
 			if (!u)
 				return perr(c, PB_EINVAL, v, "unknown unit '%s' (hint: see data/catalog/units.csv)",
 				            v->str);
 			if (!(ind->unit = pb__strndup(u->normalised, strlen(u->normalised))))
 				return pb__err(c->err, PB_ENOMEM, "out of memory");
 		} else {
-			if (!pb__catalog_currency_known(c->cat, pb__str(v->str, v->len)))
+			if (!pb__catalog_currency_known(c->cat, pb_str_of(v->str, v->len)))
 				return perr(c, PB_EINVAL, v, "unit mismatch: a cost is measured in a currency "
 				            "(ISO 4217 code such as EUR), not '%s'", v->str);
 			if (!(ind->currency = pb__strndup(v->str, v->len)))
@@ -1300,7 +1300,7 @@ enum pb_status pb_policy_parse(const char *text, size_t len, const char *file,
 		                  "files)",
 		                  PB_POLICY_MAX_BYTES);
 	size_t bad;
-	if (!pb__utf8_valid(text, len, &bad))
+	if (!pb_utf8_valid(text, len, &bad))
 		return pb__err_at(err, PB_EFORMAT, file, 0, 0, "policy file is not UTF-8 (byte %zu) (hint: save it as "
 		                  "UTF-8)",
 		                  bad);
@@ -1318,7 +1318,7 @@ enum pb_status pb_policy_parse(const char *text, size_t len, const char *file,
 	p->text_len = len;
 	uint8_t h[32];
 	pb__sha256(text, len, h);
-	pb__hex(h, 32, p->sha256);
+	pb_hex(h, 32, p->sha256);
 	if ((st = yaml_tree(&c, text, len, &root)))
 		goto fail;
 	if ((st = parse_policy(&c, root)))

@@ -37,9 +37,9 @@ static bool day_of(const char *s, int64_t *out)
 {
 	int64_t t;
 	unsigned fl;
-	if (!s || !pb__time_parse(s, strlen(s), &t, &fl))
+	if (!s || !pb_time_parse(s, strlen(s), &t, &fl))
 		return false;
-	*out = pb__floordiv(t, 86400);
+	*out = pb_floordiv(t, 86400);
 	return true;
 }
 
@@ -49,7 +49,7 @@ static bool in_list(json_t *a, struct pb_str v)
 		return false;
 	for (size_t i = 0; i < json_array_size(a); i++) {
 		const char *s = json_string_value(json_array_get(a, i));
-		if (s && pb__str_eq_cstr(v, s))
+		if (s && pb_str_eq_cstr(v, s))
 			return true;
 	}
 	return false;
@@ -77,7 +77,7 @@ static struct pb_str agg_dim(const struct pb__usage_agg *a, const char *key)
 	for (size_t i = 0; i < PB_ARRAY_LEN(m); i++)
 		if (!strcmp(m[i].k, key))
 			return *(const struct pb_str *)((const char *)a + m[i].off);
-	return pb__str(NULL, 0);
+	return pb_str_of(NULL, 0);
 }
 
 static bool on_agg(void *ctx, const struct pb__usage_agg *a)
@@ -90,7 +90,7 @@ static bool on_agg(void *ctx, const struct pb__usage_agg *a)
 		const char *measure = json_string_value(json_object_get(s->ind, "measure"));
 		const char *in = json_string_value(json_object_get(s->ind, "measured_in"));
 		bool qty = measure && !strcmp(measure, "quantity");
-		if (!in || !pb__str_eq_cstr(qty ? a->unit : a->currency, in))
+		if (!in || !pb_str_eq_cstr(qty ? a->unit : a->currency, in))
 			continue;
 		json_t *sel = json_object_get(s->ind, "selection");
 		const char *key;
@@ -107,7 +107,7 @@ static bool on_agg(void *ctx, const struct pb__usage_agg *a)
 			continue;
 		const char *per = json_string_value(json_object_get(s->ind, "per"));
 		const char *grp = json_string_value(json_object_get(s->ind, "group"));
-		if (per && strcmp(per, "none") && grp && !pb__str_eq_cstr(agg_dim(a, per), grp))
+		if (per && strcmp(per, "none") && grp && !pb_str_eq_cstr(agg_dim(a, per), grp))
 			continue;
 		if (!s->total && !in_list(json_object_get(s->result, "accounts"), a->account) &&
 		    !in_list(json_object_get(s->result, "subaccounts"), a->subaccount))

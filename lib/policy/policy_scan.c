@@ -633,28 +633,28 @@ static enum pb_status scan_usage(struct scan *s, struct ieval *ev, size_t nev)
 	/* the selected columns, and the selections OR-ed */
 	int pos[QC_N];
 	struct pb_buf cols, sel;
-	pb__buf_init(&cols, 1 << 16);
-	pb__buf_init(&sel, 1 << 20);
+	pb_buf_init(&cols, 1 << 16);
+	pb_buf_init(&sel, 1 << 20);
 	int ncol = 0;
 	for (int c = 0; c < QC_N; c++) {
 		pos[c] = need[c] ? ncol++ : -1;
 		if (need[c] && c != QC_DAY)
-			pb__buf_printf(&cols, ", %s", qc_sql[c]);
+			pb_buf_printf(&cols, ", %s", qc_sql[c]);
 	}
 	size_t done = 0;
 	for (size_t k = 0; k < nev; k++) {
 		if (!ev[k].active)
 			continue;
-		pb__buf_adds(&sel, done++ ? " OR (1" : "(1");
+		pb_buf_adds(&sel, done++ ? " OR (1" : "(1");
 		for (int c = QC_SEL; c < QC_MEAS; c++) {
 			if (!ev[k].ids[c])
 				continue;
-			pb__buf_printf(&sel, " AND %s IN (", qc_sql[c]);
+			pb_buf_printf(&sel, " AND %s IN (", qc_sql[c]);
 			for (size_t i = 0; i < ev[k].nids[c]; i++)
-				pb__buf_printf(&sel, "%s%lld", i ? "," : "", (long long)ev[k].ids[c][i]);
-			pb__buf_adds(&sel, ")");
+				pb_buf_printf(&sel, "%s%lld", i ? "," : "", (long long)ev[k].ids[c][i]);
+			pb_buf_adds(&sel, ")");
 		}
-		pb__buf_adds(&sel, ")");
+		pb_buf_adds(&sel, ")");
 	}
 	/* pos[QC_DAY] is column 0 (day or month), the others follow in order */
 	for (int c = 0, i = 1; c < QC_N; c++)
@@ -667,8 +667,8 @@ static enum pb_status scan_usage(struct scan *s, struct ieval *ev, size_t nev)
 		dq = sqlite3_mprintf("SELECT day%s FROM usage_day WHERE day >= ?1 AND day < ?2 AND (%s)",
 		                     cols.data, sel.data);
 	}
-	pb__buf_release(&cols);
-	pb__buf_release(&sel);
+	pb_buf_release(&cols);
+	pb_buf_release(&sel);
 	if (!mq || !dq)
 		st = pb__err(s->err, PB_ENOMEM, "out of memory");
 	if (st == PB_OK && mlo < mhi)
@@ -844,10 +844,10 @@ static enum pb_status sel_where(struct scan *s, const struct pb__indicator *ind,
 	for (int c = QC_SEL; c < QC_MEAS && st == PB_OK && !*none; c++) {
 		if (!ev.ids[c])
 			continue;
-		pb__buf_printf(b, " AND u.%s IN (", qc_sql[c]);
+		pb_buf_printf(b, " AND u.%s IN (", qc_sql[c]);
 		for (size_t i = 0; i < ev.nids[c]; i++)
-			pb__buf_printf(b, "%s%lld", i ? "," : "", (long long)ev.ids[c][i]);
-		st = pb__buf_adds(b, ")");
+			pb_buf_printf(b, "%s%lld", i ? "," : "", (long long)ev.ids[c][i]);
+		st = pb_buf_adds(b, ")");
 	}
 	ieval_release(&ev);
 	return st;
@@ -1120,7 +1120,7 @@ static const char *const agg_name[] = { "sum", "daily-average", "monthly-max", "
 static json_t *jday(int64_t day)
 {
 	char b[16];
-	pb__day_format(day, b);
+	pb_day_format(day, b);
 	return json_string(b);
 }
 
@@ -1129,8 +1129,8 @@ static json_t *jmonth(int64_t m)
 	if (m < 0)
 		return json_null();
 	char b[16];
-	snprintf(b, sizeof(b), "%04lld-%02lld", (long long)pb__floordiv(m, 12),
-	         (long long)(m - pb__floordiv(m, 12) * 12 + 1));
+	snprintf(b, sizeof(b), "%04lld-%02lld", (long long)pb_floordiv(m, 12),
+	         (long long)(m - pb_floordiv(m, 12) * 12 + 1));
 	return json_string(b);
 }
 
@@ -1193,20 +1193,20 @@ static void explain_expr(struct scan *s, size_t e, const struct pb__expr *x, con
 	case PB_EX_REF: {
 		const struct pb__indicator *ind = &s->p->ind[x->ref];
 		if (fired[x->ref]) {
-			pb__buf_printf(b, "%s fired", ind->name);
+			pb_buf_printf(b, "%s fired", ind->name);
 		} else if (ind->when) {
-			pb__buf_printf(b, "%s did not fire (", ind->name);
+			pb_buf_printf(b, "%s did not fire (", ind->name);
 			explain_expr(s, e, ind->when, fired, b);
-			pb__buf_adds(b, ")");
+			pb_buf_adds(b, ")");
 		} else {
 			char why[200];
 			explain_measure(ind, &row[x->ref], why, sizeof(why));
-			pb__buf_printf(b, "%s did not fire: %s", ind->name, why);
+			pb_buf_printf(b, "%s did not fire: %s", ind->name, why);
 		}
 		return;
 	}
 	case PB_EX_NOT:
-		pb__buf_adds(b, "needs the opposite of: ");
+		pb_buf_adds(b, "needs the opposite of: ");
 		explain_expr(s, e, x->kids[0], fired, b);
 		return;
 	default:
@@ -1220,11 +1220,11 @@ static void explain_expr(struct scan *s, size_t e, const struct pb__expr *x, con
 	for (size_t i = 0; i < x->nkids; i++)
 		nf += ex_eval(s, e, x->kids[i], fired, NULL);
 	if (x->kind == PB_EX_ALL)
-		pb__buf_printf(b, "needs all %zu%s, %zu fired", x->nkids, in, nf);
+		pb_buf_printf(b, "needs all %zu%s, %zu fired", x->nkids, in, nf);
 	else if (x->kind == PB_EX_ANY)
-		pb__buf_printf(b, "needs any of %zu, none fired", x->nkids);
+		pb_buf_printf(b, "needs any of %zu, none fired", x->nkids);
 	else
-		pb__buf_printf(b, "needs at least %zu of %zu%s, %zu fired", x->atleast, x->nkids, in, nf);
+		pb_buf_printf(b, "needs at least %zu of %zu%s, %zu fired", x->atleast, x->nkids, in, nf);
 	if (x->same != PB_PER_NONE) {
 		/* where each part per that grouping fired: parts that fired, but in
 		 * different groups, are why it did not hold */
@@ -1239,22 +1239,22 @@ static void explain_expr(struct scan *s, size_t e, const struct pb__expr *x, con
 			if (!l->n)
 				continue;
 			if (any)
-				pb__buf_adds(b, "; ");
+				pb_buf_adds(b, "; ");
 			else
-				pb__buf_printf(b, ", but not in one and the same %s (", gname);
-			pb__buf_printf(b, "%s fired in", s->p->ind[x->kids[i]->ref].name);
+				pb_buf_printf(b, ", but not in one and the same %s (", gname);
+			pb_buf_printf(b, "%s fired in", s->p->ind[x->kids[i]->ref].name);
 			any = true;
 			for (size_t j2 = 0; j2 < l->n && j2 < 8; j2++)
-				pb__buf_printf(b, " %s", dim_text(s, s->dc, l->v[j2].group));
+				pb_buf_printf(b, " %s", dim_text(s, s->dc, l->v[j2].group));
 			if (l->n > 8)
-				pb__buf_printf(b, " and %zu more", l->n - 8);
+				pb_buf_printf(b, " and %zu more", l->n - 8);
 		}
 		if (any)
-			pb__buf_adds(b, ")");
+			pb_buf_adds(b, ")");
 	}
 	for (size_t i = 0; i < x->nkids; i++)
 		if (!ex_eval(s, e, x->kids[i], fired, NULL)) {
-			pb__buf_adds(b, "; ");
+			pb_buf_adds(b, "; ");
 			explain_expr(s, e, x->kids[i], fired, b);
 		}
 }
@@ -1279,7 +1279,7 @@ static json_t *indicator_json(struct scan *s, size_t e, size_t k, const struct i
 		if (explain && !r->fired) {
 			bool *fired = malloc(s->p->nind * sizeof(*fired));
 			struct pb_buf b;
-			pb__buf_init(&b, 1 << 16);
+			pb_buf_init(&b, 1 << 16);
 			if (fired) {
 				for (size_t i = 0; i < s->p->nind; i++)
 					fired[i] = s->res[e * s->p->nind + i].fired;
@@ -1288,7 +1288,7 @@ static json_t *indicator_json(struct scan *s, size_t e, size_t k, const struct i
 			/* a capped buffer keeps what fits: an explanation cut short, not an error */
 			if (b.data)
 				json_object_set_new(o, "explain", json_stringn(b.data, b.len));
-			pb__buf_release(&b);
+			pb_buf_release(&b);
 			free(fired);
 		}
 		return o;
@@ -1374,8 +1374,8 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, const struct ires
 			lo = ml > lo ? ml : lo;
 			hi = mh < hi ? mh : hi;
 		}
-		pb__buf_init(&b, 1 << 22);
-		pb__buf_printf(&b,
+		pb_buf_init(&b, 1 << 22);
+		pb_buf_printf(&b,
 		               "SELECT s.sha256, coalesce(s.path, s.name), s.name, u.day, sa.value, sv.value, "
 		               "m.value, r.value, u.%s, u.first_line, u.last_line, u.rows FROM usage_day u "
 		               "JOIN source s ON s.id = u.source_id LEFT JOIN dim sa ON sa.id = u.subaccount "
@@ -1383,37 +1383,37 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, const struct ires
 		               "LEFT JOIN dim r ON r.id = u.region WHERE u.day >= %lld AND u.day < %lld",
 		               meas_col[ind->measure], (long long)lo, (long long)hi);
 		if ((st = sel_where(s, ind, &b, &none))) {
-			pb__buf_release(&b);
+			pb_buf_release(&b);
 			return st;
 		}
 		if (r->group >= 0)
-			pb__buf_printf(&b, " AND u.%s = %lld", ind->per == PB_PER_COUNTRY ? "country" : "region",
+			pb_buf_printf(&b, " AND u.%s = %lld", ind->per == PB_PER_COUNTRY ? "country" : "region",
 			               (long long)r->group);
 		if (role != 2) {
-			pb__buf_adds(&b, " AND (u.account IN (SELECT id FROM dim WHERE value IN (");
+			pb_buf_adds(&b, " AND (u.account IN (SELECT id FROM dim WHERE value IN (");
 			for (size_t j = 0; j < en->nacc; j++) {
-				pb__buf_adds(&b, j ? "," : "");
+				pb_buf_adds(&b, j ? "," : "");
 				char *lit = sqlite3_mprintf("%Q", en->accounts[j]);
-				pb__buf_adds(&b, lit ? lit : "NULL");
+				pb_buf_adds(&b, lit ? lit : "NULL");
 				sqlite3_free(lit);
 			}
-			pb__buf_adds(&b, ")) OR u.subaccount IN (SELECT id FROM dim WHERE value IN (");
+			pb_buf_adds(&b, ")) OR u.subaccount IN (SELECT id FROM dim WHERE value IN (");
 			for (size_t j = 0; j < en->nsub; j++) {
-				pb__buf_adds(&b, j ? "," : "");
+				pb_buf_adds(&b, j ? "," : "");
 				char *lit = sqlite3_mprintf("%Q", en->subs[j]);
-				pb__buf_adds(&b, lit ? lit : "NULL");
+				pb_buf_adds(&b, lit ? lit : "NULL");
 				sqlite3_free(lit);
 			}
-			pb__buf_adds(&b, ")))");
+			pb_buf_adds(&b, ")))");
 		}
-		pb__buf_adds(&b, " ORDER BY s.id, u.day, u.first_line");
+		pb_buf_adds(&b, " ORDER BY s.id, u.day, u.first_line");
 		sqlite3_stmt *q = NULL;
 		if (none) {
-			pb__buf_release(&b);
+			pb_buf_release(&b);
 			continue;
 		}
 		if ((st = pb__db_prepare(s->ws->db, b.data, &q, s->err))) {
-			pb__buf_release(&b);
+			pb_buf_release(&b);
 			return st;
 		}
 		json_t *c = NULL, *aggs = NULL, *lines = NULL;
@@ -1510,7 +1510,7 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, const struct ires
 			}
 		}
 		sqlite3_finalize(q);
-		pb__buf_release(&b);
+		pb_buf_release(&b);
 		if (rc != SQLITE_DONE)
 			return pb__db_err(s->ws->db, s->err, "cannot read cited usage");
 	}
@@ -1542,8 +1542,8 @@ static enum pb_status store_scan(struct scan *s, json_t *doc, const struct pb_sc
 	enum pb_status st;
 	sqlite3_stmt *q = NULL;
 	char now[32], at[16];
-	pb__time_format(pb__now(), now);
-	pb__day_format(s->at, at);
+	pb_time_format(pb_now(), now);
+	pb_day_format(s->at, at);
 	if ((st = pb__ws_require_writable(s->ws, "store scan findings", s->err)))
 		return st;
 	if ((st = pb__ws_begin(s->ws, s->err)))
@@ -1674,7 +1674,7 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 	if ((st = q_int(ws->db, "SELECT max(last_day) FROM source WHERE rows_accepted > 0", &v, &null,
 	                err)))
 		goto out;
-	s.at = o->at_day != INT64_MIN ? o->at_day : null ? pb__floordiv(pb__now(), 86400) : v + 1;
+	s.at = o->at_day != INT64_MIN ? o->at_day : null ? pb_floordiv(pb_now(), 86400) : v + 1;
 	s.first_month = pb__month_of_day(null ? s.at : first);
 	if (s.first_month > pb__month_of_day(s.at))
 		s.first_month = pb__month_of_day(s.at);
@@ -1708,7 +1708,7 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 	}
 	doc = json_object();
 	char at[16];
-	pb__day_format(s.at, at);
+	pb_day_format(s.at, at);
 	json_object_set_new(doc, "policy", json_string(p->name));
 	json_object_set_new(doc, "title", json_string(p->title ? p->title : p->name));
 	json_object_set_new(doc, "clause", json_string(p->clause));
@@ -1803,11 +1803,11 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 				                                   : json_null());
 			if (!rfired[r] && !hit && o->explain) {
 				struct pb_buf b;
-				pb__buf_init(&b, 1 << 16);
+				pb_buf_init(&b, 1 << 16);
 				explain_expr(&s, e, p->rules[r].when, fired, &b);
 				if (b.data)
 					json_object_set_new(ro, "explain", json_stringn(b.data, b.len));
-				pb__buf_release(&b);
+				pb_buf_release(&b);
 			}
 			json_array_append_new(rules, ro);
 		}
@@ -1892,7 +1892,7 @@ enum pb_status pb__finding_get(struct pb_ws *ws, const char *ref, struct pb__fin
 		COL(7, entity);
 		COL(9, created_at);
 #undef COL
-		pb__day_format(sqlite3_column_int64(q, 8), out->at);
+		pb_day_format(sqlite3_column_int64(q, 8), out->at);
 		const char *dt = (const char *)sqlite3_column_text(q, 10);
 		out->detail = pb__strndup(dt ? dt : "{}", dt ? strlen(dt) : 2);
 		if (!out->detail)

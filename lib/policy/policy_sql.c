@@ -71,15 +71,15 @@ const char *pb_sql_dialect_name(enum pb_sql_dialect d)
 
 static void lit(struct pb_buf *b, const struct dialect *d, const char *s)
 {
-	pb__buf_addc(b, '\'');
+	pb_buf_addc(b, '\'');
 	for (; *s; s++) {
 		if (*s == '\'')
-			pb__buf_addc(b, '\'');
+			pb_buf_addc(b, '\'');
 		if (*s == '\\' && d->backslash)
-			pb__buf_addc(b, '\\');
-		pb__buf_addc(b, *s);
+			pb_buf_addc(b, '\\');
+		pb_buf_addc(b, *s);
 	}
-	pb__buf_addc(b, '\'');
+	pb_buf_addc(b, '\'');
 }
 
 /* A threshold as a literal of the sum type (no integer overflow when scaled). */
@@ -87,7 +87,7 @@ static void dec(struct pb_buf *b, const struct dialect *d, pb_dec v)
 {
 	char t[PB_DEC_BUFSZ];
 	pb__dec_format(v, t);
-	pb__buf_printf(b, "CAST(%s AS %s)", t, d->num);
+	pb_buf_printf(b, "CAST(%s AS %s)", t, d->num);
 }
 
 /* Days since 1970-01-01 and month number (y*12+m-1) of a timestamp column. */
@@ -95,18 +95,18 @@ static void day_expr(struct pb_buf *b, enum pb_sql_dialect d, const char *col)
 {
 	switch (d) {
 	case PB_SQL_SQLITE:
-		pb__buf_printf(b, "CAST(julianday(substr(%s, 1, 10)) - 2440587.5 AS INTEGER)", col);
+		pb_buf_printf(b, "CAST(julianday(substr(%s, 1, 10)) - 2440587.5 AS INTEGER)", col);
 		break;
 	case PB_SQL_POSTGRESQL:
-		pb__buf_printf(b, "(CAST(%s AS DATE) - DATE '1970-01-01')", col);
+		pb_buf_printf(b, "(CAST(%s AS DATE) - DATE '1970-01-01')", col);
 		break;
 	case PB_SQL_DUCKDB:
 	case PB_SQL_TRINO:
-		pb__buf_printf(b, "date_diff('day', DATE '1970-01-01', CAST(%s AS DATE))", col);
+		pb_buf_printf(b, "date_diff('day', DATE '1970-01-01', CAST(%s AS DATE))", col);
 		break;
 	case PB_SQL_SPARK:
 	default:
-		pb__buf_printf(b, "datediff(CAST(%s AS DATE), DATE '1970-01-01')", col);
+		pb_buf_printf(b, "datediff(CAST(%s AS DATE), DATE '1970-01-01')", col);
 		break;
 	}
 }
@@ -114,34 +114,34 @@ static void day_expr(struct pb_buf *b, enum pb_sql_dialect d, const char *col)
 static void month_expr(struct pb_buf *b, enum pb_sql_dialect d, const char *col)
 {
 	if (d == PB_SQL_SQLITE)
-		pb__buf_printf(b, "(CAST(substr(%s, 1, 4) AS INTEGER) * 12 + CAST(substr(%s, 6, 2) AS "
+		pb_buf_printf(b, "(CAST(substr(%s, 1, 4) AS INTEGER) * 12 + CAST(substr(%s, 6, 2) AS "
 		               "INTEGER) - 1)", col, col);
 	else
-		pb__buf_printf(b, "(CAST(EXTRACT(YEAR FROM %s) AS INTEGER) * 12 + CAST(EXTRACT(MONTH "
+		pb_buf_printf(b, "(CAST(EXTRACT(YEAR FROM %s) AS INTEGER) * 12 + CAST(EXTRACT(MONTH "
 		               "FROM %s) AS INTEGER) - 1)", col, col);
 }
 
 static void idiv(struct pb_buf *b, enum pb_sql_dialect d, const char *a, int n)
 {
 	if (d == PB_SQL_DUCKDB)
-		pb__buf_printf(b, "(%s // %d)", a, n);
+		pb_buf_printf(b, "(%s // %d)", a, n);
 	else if (d == PB_SQL_SPARK)
-		pb__buf_printf(b, "(%s div %d)", a, n);
+		pb_buf_printf(b, "(%s div %d)", a, n);
 	else
-		pb__buf_printf(b, "(%s / %d)", a, n);
+		pb_buf_printf(b, "(%s / %d)", a, n);
 }
 
 /* Days in month number p (a column), for daily averages of every month. */
 static void month_days(struct pb_buf *b, enum pb_sql_dialect d, const char *p)
 {
 	struct pb_buf y;
-	pb__buf_init(&y, 1024);
+	pb_buf_init(&y, 1024);
 	idiv(&y, d, p, 12);
-	pb__buf_printf(b, "(CASE (%s - 12 * %s) WHEN 1 THEN (CASE WHEN (%s %% 4 = 0 AND %s %% 100 "
+	pb_buf_printf(b, "(CASE (%s - 12 * %s) WHEN 1 THEN (CASE WHEN (%s %% 4 = 0 AND %s %% 100 "
 	               "<> 0) OR %s %% 400 = 0 THEN 29 ELSE 28 END) WHEN 3 THEN 30 WHEN 5 THEN "
 	               "30 WHEN 8 THEN 30 WHEN 10 THEN 30 ELSE 31 END)",
 	               p, y.data, y.data, y.data, y.data);
-	pb__buf_release(&y);
+	pb_buf_release(&y);
 }
 
 static const char *const sel_u[PB_SEL_COUNT] = {
@@ -156,15 +156,15 @@ static void sel_pred(struct pb_buf *b, const struct dialect *d, const struct pb_
 	for (int k = 0; k < PB_SEL_COUNT; k++) {
 		if (!ind->nvalues[k] || k == PB_SEL_UNIT)
 			continue;
-		pb__buf_printf(b, " AND %s IN (", sel_u[k]);
+		pb_buf_printf(b, " AND %s IN (", sel_u[k]);
 		for (size_t i = 0; i < ind->nvalues[k]; i++) {
 			if (i)
-				pb__buf_adds(b, ", ");
+				pb_buf_adds(b, ", ");
 			lit(b, d, ind->values[k][i]);
 		}
-		pb__buf_adds(b, ")");
+		pb_buf_adds(b, ")");
 	}
-	pb__buf_printf(b, " AND %s = ", ind->measure == PB_MEAS_QUANTITY ? "unit" : "currency");
+	pb_buf_printf(b, " AND %s = ", ind->measure == PB_MEAS_QUANTITY ? "unit" : "currency");
 	lit(b, d, ind->measure == PB_MEAS_QUANTITY ? ind->unit : ind->currency);
 }
 
@@ -216,7 +216,7 @@ static void expr_sql(struct pb_buf *b, const struct pb_policy *p, const struct p
 {
 	for (size_t i = 0; sl && e->same != PB_PER_NONE && i < sl->n; i++)
 		if (sl->v[i] == e) {
-			pb__buf_printf(b, "x%zu", i);
+			pb_buf_printf(b, "x%zu", i);
 			return;
 		}
 	switch (e->kind) {
@@ -224,24 +224,24 @@ static void expr_sql(struct pb_buf *b, const struct pb_policy *p, const struct p
 		if (p->ind[e->ref].when) {
 			expr_sql(b, p, p->ind[e->ref].when, sl);
 		} else {
-			pb__buf_printf(b, "f%zu", e->ref);
+			pb_buf_printf(b, "f%zu", e->ref);
 		}
 		break;
 	case PB_EX_NOT:
-		pb__buf_adds(b, "(1 - ");
+		pb_buf_adds(b, "(1 - ");
 		expr_sql(b, p, e->kids[0], sl);
-		pb__buf_adds(b, ")");
+		pb_buf_adds(b, ")");
 		break;
 	case PB_EX_ALL:
 	case PB_EX_ANY:
 	case PB_EX_ATLEAST:
-		pb__buf_adds(b, "(CASE WHEN (");
+		pb_buf_adds(b, "(CASE WHEN (");
 		for (size_t i = 0; i < e->nkids; i++) {
 			if (i)
-				pb__buf_adds(b, " + ");
+				pb_buf_adds(b, " + ");
 			expr_sql(b, p, e->kids[i], sl);
 		}
-		pb__buf_printf(b, ") >= %zu THEN 1 ELSE 0 END)",
+		pb_buf_printf(b, ") >= %zu THEN 1 ELSE 0 END)",
 		               e->kind == PB_EX_ALL ? e->nkids : e->kind == PB_EX_ANY ? 1 : e->atleast);
 		break;
 	}
@@ -264,105 +264,105 @@ static void indicator_sql(struct pb_buf *b, enum pb_sql_dialect dd, const struct
 		snprintf(grpx, sizeof(grpx), "CAST(NULL AS STRING)");
 
 	/* contributing rows: (entity, period, group, month, cur, prev) */
-	pb__buf_printf(b, ",\n-- indicator '%s'\nc%zu AS (\n", ind->name, k);
+	pb_buf_printf(b, ",\n-- indicator '%s'\nc%zu AS (\n", ind->name, k);
 	for (int w = 0; w < (growth ? 2 : 1); w++) {
 		if (w)
-			pb__buf_adds(b, "\n  UNION ALL\n");
-		pb__buf_printf(b, "  SELECT %s AS entity, %s AS p, %s AS grp, mn AS sub, %s AS cur, "
+			pb_buf_adds(b, "\n  UNION ALL\n");
+		pb_buf_printf(b, "  SELECT %s AS entity, %s AS p, %s AS grp, mn AS sub, %s AS cur, "
 		               "%s AS prev FROM u",
 		               bycust ? "entity" : "account", every ? (w ? "mn + 1" : "mn") : "0", grpx,
 		               w ? "0" : meas_u[ind->measure], w ? meas_u[ind->measure] : "0");
 		if (every)
-			pb__buf_adds(b, " CROSS JOIN bounds");
-		pb__buf_printf(b, " WHERE 1 = 1");
+			pb_buf_adds(b, " CROSS JOIN bounds");
+		pb_buf_printf(b, " WHERE 1 = 1");
 		/* rows of no customer matter only to the totals of shares */
 		if (bycust && ind->agg != PB_AGG_SHARE)
-			pb__buf_adds(b, " AND entity IS NOT NULL");
+			pb_buf_adds(b, " AND entity IS NOT NULL");
 		sel_pred(b, d, ind);
 		if (grp)
-			pb__buf_printf(b, " AND %s IS NOT NULL", grp);
+			pb_buf_printf(b, " AND %s IS NOT NULL", grp);
 		if (every)
-			pb__buf_printf(b, " AND %s >= bounds.m0 AND %s < %lld", w ? "mn + 1" : "mn",
+			pb_buf_printf(b, " AND %s >= bounds.m0 AND %s < %lld", w ? "mn + 1" : "mn",
 			               w ? "mn + 1" : "mn", (long long)am);
 		else if (w)
-			pb__buf_printf(b, " AND dn >= %lld AND dn < %lld", (long long)sp.plo, (long long)sp.phi);
+			pb_buf_printf(b, " AND dn >= %lld AND dn < %lld", (long long)sp.plo, (long long)sp.phi);
 		else
-			pb__buf_printf(b, " AND dn >= %lld AND dn < %lld", (long long)sp.lo, (long long)sp.hi);
+			pb_buf_printf(b, " AND dn >= %lld AND dn < %lld", (long long)sp.lo, (long long)sp.hi);
 	}
-	pb__buf_adds(b, "\n)");
+	pb_buf_adds(b, "\n)");
 	/* sums */
 	if (ind->agg == PB_AGG_MONTHLY_MAX && !every)
-		pb__buf_printf(b, ",\nm%zu AS (SELECT entity, p, grp, sub, sum(cur) AS s FROM c%zu GROUP BY "
+		pb_buf_printf(b, ",\nm%zu AS (SELECT entity, p, grp, sub, sum(cur) AS s FROM c%zu GROUP BY "
 		               "entity, p, grp, sub),\ng%zu AS (SELECT entity, p, grp, max(s) AS s, 0 AS r "
 		               "FROM m%zu GROUP BY entity, p, grp)",
 		               k, k, k, k);
 	else
-		pb__buf_printf(b, ",\ng%zu AS (SELECT entity, p, grp, sum(cur) AS s, sum(prev) AS r FROM "
+		pb_buf_printf(b, ",\ng%zu AS (SELECT entity, p, grp, sum(cur) AS s, sum(prev) AS r FROM "
 		               "c%zu GROUP BY entity, p, grp)",
 		               k, k);
 	if (ind->agg == PB_AGG_SHARE)
-		pb__buf_printf(b, ",\nt%zu AS (SELECT p, grp, sum(cur) AS t FROM c%zu GROUP BY p, grp)", k,
+		pb_buf_printf(b, ",\nt%zu AS (SELECT p, grp, sum(cur) AS t FROM c%zu GROUP BY p, grp)", k,
 		               k);
 	/* candidates */
-	pb__buf_printf(b, ",\nq%zu AS (", k);
+	pb_buf_printf(b, ",\nq%zu AS (", k);
 	if (grp) {
-		pb__buf_printf(b, "SELECT g.entity, g.p, g.grp, g.s, g.r, %s AS t FROM g%zu g",
+		pb_buf_printf(b, "SELECT g.entity, g.p, g.grp, g.s, g.r, %s AS t FROM g%zu g",
 		               ind->agg == PB_AGG_SHARE ? "tt.t" : "0", k);
 		if (ind->agg == PB_AGG_SHARE)
-			pb__buf_printf(b, " LEFT JOIN t%zu tt ON tt.p = g.p AND tt.grp = g.grp", k);
+			pb_buf_printf(b, " LEFT JOIN t%zu tt ON tt.p = g.p AND tt.grp = g.grp", k);
 	} else if (every) {
-		pb__buf_printf(b, "SELECT e.entity, mo.mn AS p, %s AS grp, coalesce(g.s, 0) AS s, "
+		pb_buf_printf(b, "SELECT e.entity, mo.mn AS p, %s AS grp, coalesce(g.s, 0) AS s, "
 		               "coalesce(g.r, 0) AS r, 0 AS t FROM ent e CROSS JOIN months mo LEFT JOIN "
 		               "g%zu g ON g.entity = e.entity AND g.p = mo.mn",
 		               grpx, k);
 	} else {
-		pb__buf_printf(b, "SELECT e.entity, 0 AS p, %s AS grp, coalesce(g.s, 0) AS s, "
+		pb_buf_printf(b, "SELECT e.entity, 0 AS p, %s AS grp, coalesce(g.s, 0) AS s, "
 		               "coalesce(g.r, 0) AS r, 0 AS t FROM ent e LEFT JOIN g%zu g ON g.entity = "
 		               "e.entity",
 		               grpx, k);
 	}
-	pb__buf_adds(b, ")");
+	pb_buf_adds(b, ")");
 	/* figure, infinite, defined, fired */
 	const char *op = ops[ind->op];
-	pb__buf_printf(b, ",\nk%zu AS (SELECT entity, p, grp, ", k);
+	pb_buf_printf(b, ",\nk%zu AS (SELECT entity, p, grp, ", k);
 	switch (ind->agg) {
 	case PB_AGG_SUM:
 	case PB_AGG_MONTHLY_MAX:
-		pb__buf_printf(b, "s AS figure, 0 AS inf, 1 AS defd, CASE WHEN s %s ", op);
+		pb_buf_printf(b, "s AS figure, 0 AS inf, 1 AS defd, CASE WHEN s %s ", op);
 		dec(b, d, ind->thr);
-		pb__buf_adds(b, " THEN 1 ELSE 0 END AS fired");
+		pb_buf_adds(b, " THEN 1 ELSE 0 END AS fired");
 		break;
 	case PB_AGG_DAILY_AVG: {
 		struct pb_buf nd;
-		pb__buf_init(&nd, 1024);
+		pb_buf_init(&nd, 1024);
 		if (every)
 			month_days(&nd, dd, "p");
 		else
-			pb__buf_printf(&nd, "%lld", (long long)pb__span_days(&sp));
-		pb__buf_printf(b, "s / %s AS figure, 0 AS inf, 1 AS defd, CASE WHEN s %s ", nd.data, op);
+			pb_buf_printf(&nd, "%lld", (long long)pb__span_days(&sp));
+		pb_buf_printf(b, "s / %s AS figure, 0 AS inf, 1 AS defd, CASE WHEN s %s ", nd.data, op);
 		dec(b, d, ind->thr);
-		pb__buf_printf(b, " * %s THEN 1 ELSE 0 END AS fired", nd.data);
-		pb__buf_release(&nd);
+		pb_buf_printf(b, " * %s THEN 1 ELSE 0 END AS fired", nd.data);
+		pb_buf_release(&nd);
 		break;
 	}
 	case PB_AGG_GROWTH:
-		pb__buf_printf(b, "CASE WHEN r > 0 THEN s / r END AS figure, CASE WHEN r <= 0 AND s > 0 "
+		pb_buf_printf(b, "CASE WHEN r > 0 THEN s / r END AS figure, CASE WHEN r <= 0 AND s > 0 "
 		               "THEN 1 ELSE 0 END AS inf, CASE WHEN r > 0 OR s > 0 THEN 1 ELSE 0 END AS "
 		               "defd, CASE WHEN r > 0 THEN (CASE WHEN s %s ", op);
 		dec(b, d, ind->thr);
-		pb__buf_printf(b, " * r THEN 1 ELSE 0 END) WHEN s > 0 THEN %d ELSE 0 END AS fired",
+		pb_buf_printf(b, " * r THEN 1 ELSE 0 END) WHEN s > 0 THEN %d ELSE 0 END AS fired",
 		               up(ind->op) ? 1 : 0);
 		break;
 	case PB_AGG_SHARE:
-		pb__buf_printf(b, "CASE WHEN t > 0 THEN s / t END AS figure, 0 AS inf, CASE WHEN t > 0 "
+		pb_buf_printf(b, "CASE WHEN t > 0 THEN s / t END AS figure, 0 AS inf, CASE WHEN t > 0 "
 		               "THEN 1 ELSE 0 END AS defd, CASE WHEN t > 0 AND s %s ", op);
 		dec(b, d, ind->thr);
-		pb__buf_adds(b, " * t THEN 1 ELSE 0 END AS fired");
+		pb_buf_adds(b, " * t THEN 1 ELSE 0 END AS fired");
 		break;
 	}
-	pb__buf_printf(b, " FROM q%zu)", k);
+	pb_buf_printf(b, " FROM q%zu)", k);
 	/* the best candidate */
-	pb__buf_printf(b, ",\nb%zu AS (SELECT entity, p, figure, inf, defd, fired, ROW_NUMBER() OVER "
+	pb_buf_printf(b, ",\nb%zu AS (SELECT entity, p, figure, inf, defd, fired, ROW_NUMBER() OVER "
 	               "(PARTITION BY entity ORDER BY fired DESC, inf DESC, defd DESC, CASE WHEN "
 	               "defd = 1 AND inf = 0 THEN figure ELSE 0 END %s, p ASC, grp ASC) AS rn FROM k%zu)",
 	               k, up(ind->op) ? "DESC" : "ASC", k);
@@ -374,9 +374,9 @@ static void indicator_sql(struct pb_buf *b, enum pb_sql_dialect dd, const struct
 	                             : ind->op == PB_OP_GT ? c0 > 0
 	                             : ind->op == PB_OP_LE ? c0 <= 0
 	                                                   : c0 < 0);
-	pb__buf_printf(b, ",\nr%zu AS (SELECT e.entity, ", k);
+	pb_buf_printf(b, ",\nr%zu AS (SELECT e.entity, ", k);
 	lit(b, d, ind->name);
-	pb__buf_printf(b, " AS indicator, %s AS period, CASE WHEN b.entity IS NULL THEN CAST(%s AS "
+	pb_buf_printf(b, " AS indicator, %s AS period, CASE WHEN b.entity IS NULL THEN CAST(%s AS "
 	               "%s) ELSE CAST(b.figure AS %s) END AS figure, coalesce(b.inf, 0) AS inf, CASE "
 	               "WHEN b.entity IS NULL THEN %d ELSE b.fired END AS fired FROM ent e LEFT JOIN "
 	               "b%zu b ON b.entity = e.entity AND b.rn = 1)",
@@ -403,29 +403,29 @@ enum pb_status pb_policy_sql_by(const struct pb_policy *p, enum pb_sql_dialect d
 	char atb[16];
 	bool every = false;
 	int64_t am = pb__month_of_day(at);
-	pb__day_format(at, atb);
-	pb__buf_init(&b, 64u << 20);
+	pb_day_format(at, atb);
+	pb_buf_init(&b, 64u << 20);
 	for (size_t k = 0; k < p->nind; k++)
 		every |= !p->ind[k].when && p->ind[k].window == PB_WIN_EVERY_MONTH;
-	pb__buf_printf(&b, "-- probity policy '%s' (sha256 %s), compiled for %s, scan at %s\n",
+	pb_buf_printf(&b, "-- probity policy '%s' (sha256 %s), compiled for %s, scan at %s\n",
 	               p->name, p->sha256, d->name, atb);
 	if (bycust)
-		pb__buf_adds(&b, "-- Reads focus_cost_and_usage, the customers in probity_customer and the\n"
+		pb_buf_adds(&b, "-- Reads focus_cost_and_usage, the customers in probity_customer and the\n"
 		                 "-- catalog tables probity_region, probity_unit and probity_capability\n"
 		                 "-- (docs/policy.md). One row per customer and indicator, and one per\n"
 		                 "-- matched rule.\n");
 	else
-		pb__buf_adds(&b, "-- Reads focus_cost_and_usage and the catalog tables probity_region,\n"
+		pb_buf_adds(&b, "-- Reads focus_cost_and_usage and the catalog tables probity_region,\n"
 		                 "-- probity_unit and probity_capability (docs/policy.md). One row per billing\n"
 		                 "-- account and indicator, and one per matched rule.\n");
-	pb__buf_printf(&b, "WITH %su AS (\n  SELECT f.BillingAccountId AS account, ",
+	pb_buf_printf(&b, "WITH %su AS (\n  SELECT f.BillingAccountId AS account, ",
 	               d->recursive && every ? "RECURSIVE " : "");
 	if (bycust)
-		pb__buf_adds(&b, "coalesce(cb.customer, cs.customer) AS entity, ");
+		pb_buf_adds(&b, "coalesce(cb.customer, cs.customer) AS entity, ");
 	day_expr(&b, dd, "f.ChargePeriodStart");
-	pb__buf_adds(&b, " AS dn, ");
+	pb_buf_adds(&b, " AS dn, ");
 	month_expr(&b, dd, "f.ChargePeriodStart");
-	pb__buf_printf(&b,
+	pb_buf_printf(&b,
 	               " AS mn,\n    f.SubAccountId AS subaccount, f.ProviderName AS provider, "
 	               "f.ServiceCategory AS category,\n    f.ServiceSubcategory AS subcategory, "
 	               "f.ServiceName AS service, cap.capability AS capability,\n    "
@@ -444,43 +444,43 @@ enum pb_status pb_policy_sql_by(const struct pb_policy *p, enum pb_sql_dialect d
 	               "coalesce(f.ServiceCategory, '')",
 	               d->num, d->num, d->num, d->num, d->num, d->num);
 	if (bycust) /* one owner per account, should the table list one twice */
-		pb__buf_adds(&b, "\n  LEFT JOIN (SELECT billing_account_id, min(customer) AS customer FROM "
+		pb_buf_adds(&b, "\n  LEFT JOIN (SELECT billing_account_id, min(customer) AS customer FROM "
 		                 "probity_customer WHERE sub_account_id IS NULL GROUP BY "
 		                 "billing_account_id) cb ON cb.billing_account_id = f.BillingAccountId\n"
 		                 "  LEFT JOIN (SELECT sub_account_id, min(customer) AS customer FROM "
 		                 "probity_customer WHERE sub_account_id IS NOT NULL GROUP BY "
 		                 "sub_account_id) cs ON cs.sub_account_id = f.SubAccountId");
-	pb__buf_adds(&b, "\n)");
+	pb_buf_adds(&b, "\n)");
 	if (bycust)
-		pb__buf_adds(&b, ",\nent AS (SELECT DISTINCT customer AS entity FROM probity_customer)");
+		pb_buf_adds(&b, ",\nent AS (SELECT DISTINCT customer AS entity FROM probity_customer)");
 	else
-		pb__buf_adds(&b, ",\nent AS (SELECT DISTINCT BillingAccountId AS entity FROM "
+		pb_buf_adds(&b, ",\nent AS (SELECT DISTINCT BillingAccountId AS entity FROM "
 		                 "focus_cost_and_usage)");
-	pb__buf_adds(&b, ",\nbounds AS (SELECT min(mn) AS m0 FROM u)");
+	pb_buf_adds(&b, ",\nbounds AS (SELECT min(mn) AS m0 FROM u)");
 	if (every) {
 		switch (dd) {
 		case PB_SQL_SQLITE:
-			pb__buf_printf(&b, ",\nmonths(mn) AS (SELECT m0 FROM bounds WHERE m0 < %lld UNION ALL "
+			pb_buf_printf(&b, ",\nmonths(mn) AS (SELECT m0 FROM bounds WHERE m0 < %lld UNION ALL "
 			               "SELECT mn + 1 FROM months WHERE mn + 1 < %lld)",
 			               (long long)am, (long long)am);
 			break;
 		case PB_SQL_POSTGRESQL:
-			pb__buf_printf(&b, ",\nmonths AS (SELECT generate_series(m0, %lld) AS mn FROM bounds "
+			pb_buf_printf(&b, ",\nmonths AS (SELECT generate_series(m0, %lld) AS mn FROM bounds "
 			               "WHERE m0 < %lld)",
 			               (long long)am - 1, (long long)am);
 			break;
 		case PB_SQL_DUCKDB:
-			pb__buf_printf(&b, ",\nmonths AS (SELECT unnest(range(m0, %lld)) AS mn FROM bounds "
+			pb_buf_printf(&b, ",\nmonths AS (SELECT unnest(range(m0, %lld)) AS mn FROM bounds "
 			               "WHERE m0 < %lld)",
 			               (long long)am, (long long)am);
 			break;
 		case PB_SQL_TRINO:
-			pb__buf_printf(&b, ",\nmonths AS (SELECT mn FROM bounds CROSS JOIN "
+			pb_buf_printf(&b, ",\nmonths AS (SELECT mn FROM bounds CROSS JOIN "
 			               "UNNEST(sequence(m0, %lld)) AS x(mn) WHERE m0 < %lld)",
 			               (long long)am - 1, (long long)am);
 			break;
 		default:
-			pb__buf_printf(&b, ",\nmonths AS (SELECT explode(sequence(m0, %lld)) AS mn FROM bounds "
+			pb_buf_printf(&b, ",\nmonths AS (SELECT explode(sequence(m0, %lld)) AS mn FROM bounds "
 			               "WHERE m0 < %lld)",
 			               (long long)am - 1, (long long)am);
 			break;
@@ -492,15 +492,15 @@ enum pb_status pb_policy_sql_by(const struct pb_policy *p, enum pb_sql_dialect d
 		indicator_sql(&b, dd, p, k, at, bycust);
 	}
 	/* all measuring indicators */
-	pb__buf_adds(&b, ",\nind AS (");
+	pb_buf_adds(&b, ",\nind AS (");
 	bool first = true;
 	for (size_t k = 0; k < p->nind; k++) {
 		if (p->ind[k].when)
 			continue;
-		pb__buf_printf(&b, "%sSELECT * FROM r%zu", first ? "" : " UNION ALL ", k);
+		pb_buf_printf(&b, "%sSELECT * FROM r%zu", first ? "" : " UNION ALL ", k);
 		first = false;
 	}
-	pb__buf_adds(&b, ")");
+	pb_buf_adds(&b, ")");
 	/* 'same:' expressions: per entity and group, the fired flags of their
 	 * parts per that grouping (fired in some candidate of the group); the
 	 * expression holds when some group (or none, the other parts alone)
@@ -512,85 +512,85 @@ enum pb_status pb_policy_sql_by(const struct pb_policy *p, enum pb_sql_dialect d
 	for (size_t r = 0; r < p->nrules; r++)
 		if (!same_collect(&sl, p, p->rules[r].when))
 			goto nomem;
-	pb__buf_printf(&b, ",\nfl%s AS (SELECT entity", sl.n ? "0" : "");
+	pb_buf_printf(&b, ",\nfl%s AS (SELECT entity", sl.n ? "0" : "");
 	for (size_t k = 0; k < p->nind; k++) {
 		if (p->ind[k].when)
 			continue;
-		pb__buf_adds(&b, ", max(CASE WHEN indicator = ");
+		pb_buf_adds(&b, ", max(CASE WHEN indicator = ");
 		lit(&b, d, p->ind[k].name);
-		pb__buf_printf(&b, " THEN fired ELSE 0 END) AS f%zu", k);
+		pb_buf_printf(&b, " THEN fired ELSE 0 END) AS f%zu", k);
 	}
-	pb__buf_adds(&b, " FROM ind GROUP BY entity)");
+	pb_buf_adds(&b, " FROM ind GROUP BY entity)");
 	for (size_t i = 0; i < sl.n; i++) {
 		const struct pb__expr *x = sl.v[i];
 		size_t z = 0;
-		pb__buf_printf(&b, ",\ngs%zu AS (SELECT entity, grp", i);
+		pb_buf_printf(&b, ",\ngs%zu AS (SELECT entity, grp", i);
 		for (size_t j = 0; j < x->nkids; j++)
 			if (same_part(p, x, x->kids[j])) {
-				pb__buf_printf(&b, ", max(CASE WHEN z = %zu THEN fired ELSE 0 END) AS h%zu", z, z);
+				pb_buf_printf(&b, ", max(CASE WHEN z = %zu THEN fired ELSE 0 END) AS h%zu", z, z);
 				z++;
 			}
-		pb__buf_adds(&b, " FROM (");
+		pb_buf_adds(&b, " FROM (");
 		z = 0;
 		for (size_t j = 0; j < x->nkids; j++)
 			if (same_part(p, x, x->kids[j])) {
-				pb__buf_printf(&b, "%sSELECT entity, grp, fired, %zu AS z FROM k%zu", z ? " UNION ALL " : "",
+				pb_buf_printf(&b, "%sSELECT entity, grp, fired, %zu AS z FROM k%zu", z ? " UNION ALL " : "",
 				               z, x->kids[j]->ref);
 				z++;
 			}
-		pb__buf_adds(&b, ") w GROUP BY entity, grp)");
-		pb__buf_printf(&b, ",\nsv%zu AS (SELECT a.entity, max(CASE WHEN (", i);
+		pb_buf_adds(&b, ") w GROUP BY entity, grp)");
+		pb_buf_printf(&b, ",\nsv%zu AS (SELECT a.entity, max(CASE WHEN (", i);
 		z = 0;
 		for (size_t j = 0; j < x->nkids; j++) {
 			if (j)
-				pb__buf_adds(&b, " + ");
+				pb_buf_adds(&b, " + ");
 			if (same_part(p, x, x->kids[j]))
-				pb__buf_printf(&b, "coalesce(g.h%zu, 0)", z++);
+				pb_buf_printf(&b, "coalesce(g.h%zu, 0)", z++);
 			else
 				expr_sql(&b, p, x->kids[j], &sl);
 		}
-		pb__buf_printf(&b, ") >= %zu THEN 1 ELSE 0 END) AS v FROM fl%zu a LEFT JOIN gs%zu g ON "
+		pb_buf_printf(&b, ") >= %zu THEN 1 ELSE 0 END) AS v FROM fl%zu a LEFT JOIN gs%zu g ON "
 		               "g.entity = a.entity GROUP BY a.entity)",
 		               x->kind == PB_EX_ALL ? x->nkids : x->atleast, i, i);
-		pb__buf_printf(&b, ",\nfl");
+		pb_buf_printf(&b, ",\nfl");
 		if (i + 1 < sl.n)
-			pb__buf_printf(&b, "%zu", i + 1);
-		pb__buf_printf(&b, " AS (SELECT a.*, sv.v AS x%zu FROM fl%zu a JOIN sv%zu sv ON sv.entity "
+			pb_buf_printf(&b, "%zu", i + 1);
+		pb_buf_printf(&b, " AS (SELECT a.*, sv.v AS x%zu FROM fl%zu a JOIN sv%zu sv ON sv.entity "
 		               "= a.entity)", i, i, i);
 	}
-	pb__buf_adds(&b, "\n");
-	pb__buf_printf(&b, "SELECT entity, CAST('indicator' AS %s) AS kind, indicator AS name, period, "
+	pb_buf_adds(&b, "\n");
+	pb_buf_printf(&b, "SELECT entity, CAST('indicator' AS %s) AS kind, indicator AS name, period, "
 	               "figure, inf AS infinite, fired, CAST(NULL AS %s) AS severity FROM ind\n",
 	               d->text, d->text);
 	for (size_t k = 0; k < p->nind; k++) {
 		if (!p->ind[k].when)
 			continue;
-		pb__buf_adds(&b, "UNION ALL SELECT entity, 'indicator', ");
+		pb_buf_adds(&b, "UNION ALL SELECT entity, 'indicator', ");
 		lit(&b, d, p->ind[k].name);
-		pb__buf_printf(&b, ", CAST(NULL AS BIGINT), CAST(NULL AS %s), 0, ", d->num);
+		pb_buf_printf(&b, ", CAST(NULL AS BIGINT), CAST(NULL AS %s), 0, ", d->num);
 		expr_sql(&b, p, p->ind[k].when, &sl);
-		pb__buf_printf(&b, ", CAST(NULL AS %s) FROM fl\n", d->text);
+		pb_buf_printf(&b, ", CAST(NULL AS %s) FROM fl\n", d->text);
 	}
 	for (size_t r = 0; r < p->nrules; r++) {
-		pb__buf_adds(&b, "UNION ALL SELECT entity, 'rule', ");
+		pb_buf_adds(&b, "UNION ALL SELECT entity, 'rule', ");
 		lit(&b, d, p->rules[r].name);
-		pb__buf_printf(&b, ", CAST(NULL AS BIGINT), CAST(NULL AS %s), 0, 1, ", d->num);
+		pb_buf_printf(&b, ", CAST(NULL AS BIGINT), CAST(NULL AS %s), 0, 1, ", d->num);
 		lit(&b, d, p->rules[r].severity);
-		pb__buf_adds(&b, " FROM fl WHERE ");
+		pb_buf_adds(&b, " FROM fl WHERE ");
 		expr_sql(&b, p, p->rules[r].when, &sl);
-		pb__buf_adds(&b, " = 1\n");
+		pb_buf_adds(&b, " = 1\n");
 	}
-	pb__buf_adds(&b, "ORDER BY entity, kind, name;\n");
+	pb_buf_adds(&b, "ORDER BY entity, kind, name;\n");
 	free(sl.v);
 	if (b.len >= b.limit - 1) {
-		pb__buf_release(&b);
+		pb_buf_release(&b);
 		return pb__err(err, PB_ELIMIT, "compiled SQL is over %zu bytes", (size_t)(64u << 20));
 	}
 	*out = b.data;
 	return PB_OK;
 nomem:
 	free(sl.v);
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 	return pb__err(err, PB_ENOMEM, "out of memory");
 }
 
@@ -666,7 +666,7 @@ static void tw_end(struct tw *t)
 static void tw_lit(struct tw *t, const char *s)
 {
 	if (!s)
-		pb__buf_adds(&t->b, "NULL");
+		pb_buf_adds(&t->b, "NULL");
 	else
 		lit(&t->b, t->d, s);
 }
@@ -680,10 +680,10 @@ static enum pb_status tw_query(struct tw *t, sqlite3 *db, const char *sql, int n
 	if (st)
 		return st;
 	while (sqlite3_step(q) == SQLITE_ROW) {
-		pb__buf_reset(&t->b);
+		pb_buf_reset(&t->b);
 		for (int i = 0; i < ncols; i++) {
 			if (i)
-				pb__buf_adds(&t->b, ", ");
+				pb_buf_adds(&t->b, ", ");
 			tw_lit(t, (const char *)sqlite3_column_text(q, i));
 		}
 		tw_row(t, t->b.data);
@@ -706,24 +706,24 @@ static bool first_spelling(struct tw *t, const char *spelling, char key[256])
 
 static void region_row(struct tw *t, const struct pb_catalog *cat, const char *spelling)
 {
-	const struct pb_region *r = pb_catalog_region(cat, pb__cstr(spelling));
+	const struct pb_region *r = pb_catalog_region(cat, pb_cstr(spelling));
 	if (!r)
 		return;
 	char key[256];
 	if (!first_spelling(t, spelling, key))
 		return;
-	pb__buf_reset(&t->b);
+	pb_buf_reset(&t->b);
 	tw_lit(t, key);
-	pb__buf_adds(&t->b, ", ");
+	pb_buf_adds(&t->b, ", ");
 	tw_lit(t, r->id);
-	pb__buf_adds(&t->b, ", ");
+	pb_buf_adds(&t->b, ", ");
 	tw_lit(t, r->country[0] ? r->country : NULL);
 	tw_row(t, t->b.data);
 }
 
 static void unit_row(struct tw *t, const struct pb_catalog *cat, const char *spelling)
 {
-	const struct pb_unit *u = pb_catalog_unit(cat, pb__cstr(spelling));
+	const struct pb_unit *u = pb_catalog_unit(cat, pb_cstr(spelling));
 	if (!u)
 		return;
 	char key[256];
@@ -732,11 +732,11 @@ static void unit_row(struct tw *t, const struct pb_catalog *cat, const char *spe
 	const struct pb__unit_factor *fa = pb__catalog_unit_factor(u);
 	char num[PB_DEC_BUFSZ];
 	pb__dec_format(fa ? fa->num : PB_DEC_ONE, num);
-	pb__buf_reset(&t->b);
+	pb_buf_reset(&t->b);
 	tw_lit(t, key);
-	pb__buf_adds(&t->b, ", ");
+	pb_buf_adds(&t->b, ", ");
 	tw_lit(t, u->normalised);
-	pb__buf_printf(&t->b, ", %s, %lld", num, (long long)(fa ? fa->den : 1));
+	pb_buf_printf(&t->b, ", %s, %lld", num, (long long)(fa ? fa->den : 1));
 	tw_row(t, t->b.data);
 }
 
@@ -803,7 +803,7 @@ enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *c
 	struct tw t = { .f = f, .d = d };
 	enum pb_status st = PB_OK;
 	sqlite3_stmt *q = NULL;
-	pb__buf_init(&t.b, 1 << 20);
+	pb_buf_init(&t.b, 1 << 20);
 	pb__hmap_init(&t.seen);
 	const char *tx = d->text, *nm = d->ddl_num;
 	fprintf(f, "-- tables read by probity's compiled policies (%s); docs/policy.md\n", d->name);
@@ -891,18 +891,18 @@ enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *c
 		                         &q, err)))
 			goto out;
 		while (sqlite3_step(q) == SQLITE_ROW) {
-			pb__buf_reset(&t.b);
+			pb_buf_reset(&t.b);
 			for (int i = 0; i < 17; i++) {
 				const char *v = (const char *)sqlite3_column_text(q, i);
 				if (i)
-					pb__buf_adds(&t.b, ", ");
+					pb_buf_adds(&t.b, ", ");
 				if (i == 10 || i == 11) {
 					if (dd == PB_SQL_SQLITE)
-						pb__buf_printf(&t.b, "'%s 00:00:00'", v ? v : "1970-01-01");
+						pb_buf_printf(&t.b, "'%s 00:00:00'", v ? v : "1970-01-01");
 					else
-						pb__buf_printf(&t.b, "TIMESTAMP '%s 00:00:00'", v ? v : "1970-01-01");
+						pb_buf_printf(&t.b, "TIMESTAMP '%s 00:00:00'", v ? v : "1970-01-01");
 				} else if (i == 12 || i >= 14) {
-					pb__buf_adds(&t.b, v ? v : "NULL");
+					pb_buf_adds(&t.b, v ? v : "NULL");
 				} else {
 					tw_lit(&t, v);
 				}
@@ -917,7 +917,7 @@ enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *c
 		st = pb__err(err, PB_EIO, "cannot write the tables: %s", pb__errno_text(errno));
 out:
 	sqlite3_finalize(q);
-	pb__buf_release(&t.b);
+	pb_buf_release(&t.b);
 	pb__hmap_release(&t.seen);
 	return st;
 }

@@ -66,35 +66,35 @@ static enum pb_status add_text(struct pb_buf *b, const char *s, size_t max_chars
 	if (!s)
 		return PB_OK;
 	size_t n = strlen(s), chars = 0;
-	bool valid = pb__utf8_valid(s, n, NULL);
+	bool valid = pb_utf8_valid(s, n, NULL);
 	for (size_t i = 0; i < n && st == PB_OK;) {
 		unsigned char c = (unsigned char)s[i];
 		size_t len = 1;
 		if (c >= 0x80 && valid)
 			len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 		if (max_chars && chars == max_chars - 1 && i + len < n) {
-			st = pb__buf_adds(b, "\xe2\x80\xa6"); /* an ellipsis */
+			st = pb_buf_adds(b, "\xe2\x80\xa6"); /* an ellipsis */
 			break;
 		}
 		chars++;
 		if (c >= 0x80 && !valid)
-			st = pb__buf_addc(b, '?');
+			st = pb_buf_addc(b, '?');
 		else if (c >= 0x80)
-			st = pb__buf_add(b, s + i, len);
+			st = pb_buf_add(b, s + i, len);
 		else if (c < 0x20 || c == 0x7f)
-			st = pb__buf_addc(b, ' ');
+			st = pb_buf_addc(b, ' ');
 		else if (c == '&')
-			st = pb__buf_adds(b, "&amp;");
+			st = pb_buf_adds(b, "&amp;");
 		else if (c == '<')
-			st = pb__buf_adds(b, "&lt;");
+			st = pb_buf_adds(b, "&lt;");
 		else if (c == '>')
-			st = pb__buf_adds(b, "&gt;");
+			st = pb_buf_adds(b, "&gt;");
 		else if (c == '"')
-			st = pb__buf_adds(b, "&quot;");
+			st = pb_buf_adds(b, "&quot;");
 		else if (c == '\'')
-			st = pb__buf_adds(b, "&apos;");
+			st = pb_buf_adds(b, "&apos;");
 		else
-			st = pb__buf_addc(b, (char)c);
+			st = pb_buf_addc(b, (char)c);
 		i += len;
 	}
 	return st;
@@ -228,7 +228,7 @@ static void value_range(struct frame *f, double lo, double hi, bool from_zero, d
 
 static enum pb_status begin_svg(struct pb_buf *b, const struct frame *f, const char *title)
 {
-	enum pb_status st = pb__buf_printf(
+	enum pb_status st = pb_buf_printf(
 		b,
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
@@ -238,15 +238,15 @@ static enum pb_status begin_svg(struct pb_buf *b, const struct frame *f, const c
 	if (st == PB_OK)
 		st = add_text(b, title ? title : "chart", 0);
 	if (st == PB_OK)
-		st = pb__buf_printf(b, "</title>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
+		st = pb_buf_printf(b, "</title>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
 	if (st == PB_OK && title) {
-		st = pb__buf_printf(b, "<text class=\"chart-title\" x=\"%.1f\" y=\"22\" font-size=\"15\" "
+		st = pb_buf_printf(b, "<text class=\"chart-title\" x=\"%.1f\" y=\"22\" font-size=\"15\" "
 		                       "font-weight=\"bold\" fill=\"#222\">",
 		                    f->x0);
 		if (st == PB_OK)
 			st = add_text(b, title, 0);
 		if (st == PB_OK)
-			st = pb__buf_adds(b, "</text>\n");
+			st = pb_buf_adds(b, "</text>\n");
 	}
 	return st;
 }
@@ -254,21 +254,21 @@ static enum pb_status begin_svg(struct pb_buf *b, const struct frame *f, const c
 static enum pb_status y_axis(struct pb_buf *b, const struct frame *f, double step,
                              const struct pb_chart_options *o)
 {
-	enum pb_status st = pb__buf_adds(b, "<g class=\"y-axis\">\n");
+	enum pb_status st = pb_buf_adds(b, "<g class=\"y-axis\">\n");
 	int guard = 0;
 	for (double v = f->v0; st == PB_OK && v <= f->v1 + step * 1e-6 && guard < 100;
 	     v += step, guard++) {
 		char lab[48];
 		double y = py(f, v);
 		fmt_num(v, step, fabs(f->v0) > fabs(f->v1) ? f->v0 : f->v1, lab, sizeof(lab));
-		st = pb__buf_printf(b,
+		st = pb_buf_printf(b,
 		                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>"
 		                    "<text class=\"tick-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
 		                    "fill=\"#444\">%s</text>\n",
 		                    f->x0, y, f->x1, y, f->x0 - 6, y + 4, lab);
 	}
 	if (st == PB_OK)
-		st = pb__buf_printf(b,
+		st = pb_buf_printf(b,
 		                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n"
 		                    "<text class=\"axis-label\" transform=\"translate(16 %.1f) rotate(-90)\" "
 		                    "text-anchor=\"middle\" fill=\"#222\">",
@@ -276,14 +276,14 @@ static enum pb_status y_axis(struct pb_buf *b, const struct frame *f, double ste
 	if (st == PB_OK)
 		st = add_text(b, o->y_label ? o->y_label : "Value", 48);
 	if (st == PB_OK && o->unit && *o->unit) {
-		st = pb__buf_adds(b, " (");
+		st = pb_buf_adds(b, " (");
 		if (st == PB_OK)
 			st = add_text(b, o->unit, 24);
 		if (st == PB_OK)
-			st = pb__buf_addc(b, ')');
+			st = pb_buf_addc(b, ')');
 	}
 	if (st == PB_OK)
-		st = pb__buf_adds(b, "</text>\n</g>\n");
+		st = pb_buf_adds(b, "</text>\n</g>\n");
 	return st;
 }
 
@@ -305,13 +305,13 @@ static int64_t month_index(int64_t t)
 {
 	int y;
 	unsigned m, d;
-	pb__civil_from_days(pb__floordiv(t, 86400), &y, &m, &d);
+	pb__civil_from_days(pb_floordiv(t, 86400), &y, &m, &d);
 	return (int64_t)y * 12 + (int64_t)(m - 1);
 }
 
 static int64_t month_start(int64_t mi)
 {
-	int64_t y = pb__floordiv(mi, 12);
+	int64_t y = pb_floordiv(mi, 12);
 	unsigned m = (unsigned)(mi - y * 12) + 1;
 	return pb__days_from_civil(y, m, 1) * 86400;
 }
@@ -320,7 +320,7 @@ static void time_label(int64_t t, const struct tick_step *s, bool with_year, cha
 {
 	int y;
 	unsigned mo, d;
-	int64_t day = pb__floordiv(t, 86400), sec = t - day * 86400;
+	int64_t day = pb_floordiv(t, 86400), sec = t - day * 86400;
 	pb__civil_from_days(day, &y, &mo, &d);
 	if (s->unit == TU_MONTH && s->n >= 12)
 		pb__snprintf(out, cap, "%04d", y);
@@ -349,16 +349,16 @@ static enum pb_status x_axis(struct pb_buf *b, const struct frame *f)
 	}
 	int y0, y1;
 	unsigned m, d;
-	pb__civil_from_days(pb__floordiv(f->t0, 86400), &y0, &m, &d);
-	pb__civil_from_days(pb__floordiv(f->t1, 86400), &y1, &m, &d);
+	pb__civil_from_days(pb_floordiv(f->t0, 86400), &y0, &m, &d);
+	pb__civil_from_days(pb_floordiv(f->t1, 86400), &y1, &m, &d);
 	bool with_year = y0 != y1 || s->n >= 7 * 86400;
-	enum pb_status st = pb__buf_adds(b, "<g class=\"x-axis\">\n");
+	enum pb_status st = pb_buf_adds(b, "<g class=\"x-axis\">\n");
 	int64_t t;
 	if (s->unit == TU_SEC) {
-		t = pb__floordiv(f->t0 + s->n - 1, s->n) * s->n;
+		t = pb_floordiv(f->t0 + s->n - 1, s->n) * s->n;
 	} else {
 		int64_t mi = month_index(f->t0);
-		mi = pb__floordiv(mi + s->n - 1, s->n) * s->n;
+		mi = pb_floordiv(mi + s->n - 1, s->n) * s->n;
 		if (month_start(mi) < f->t0)
 			mi += s->n;
 		t = month_start(mi);
@@ -367,7 +367,7 @@ static enum pb_status x_axis(struct pb_buf *b, const struct frame *f)
 		char lab[40];
 		double x = px(f, t);
 		time_label(t, s, with_year, lab, sizeof(lab));
-		st = pb__buf_printf(b,
+		st = pb_buf_printf(b,
 		                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>"
 		                    "<text class=\"tick-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
 		                    "fill=\"#444\">%s</text>\n",
@@ -378,7 +378,7 @@ static enum pb_status x_axis(struct pb_buf *b, const struct frame *f)
 			t = month_start(month_index(t) + s->n);
 	}
 	if (st == PB_OK)
-		st = pb__buf_printf(b,
+		st = pb_buf_printf(b,
 		                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n"
 		                    "<text class=\"axis-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
 		                    "fill=\"#222\">%s (UTC)</text>\n</g>\n",
@@ -393,12 +393,12 @@ static enum pb_status legend_entry(struct pb_buf *b, const struct frame *f, int 
 	double x = f->x1 + 18, y = f->y0 + row * ROW;
 	enum pb_status st;
 	if (!strcmp(kind, "swatch"))
-		st = pb__buf_printf(b,
+		st = pb_buf_printf(b,
 		                    "<g class=\"legend-entry\"><rect x=\"%.1f\" y=\"%.1f\" width=\"12\" "
 		                    "height=\"12\" fill=\"%s\"/><text x=\"%.1f\" y=\"%.1f\" fill=\"#222\">",
 		                    x, y, color, x + 18, y + 10);
 	else
-		st = pb__buf_printf(b,
+		st = pb_buf_printf(b,
 		                    "<g class=\"legend-entry\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
 		                    "y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/><text x=\"%.1f\" "
 		                    "y=\"%.1f\" fill=\"#222\">",
@@ -408,7 +408,7 @@ static enum pb_status legend_entry(struct pb_buf *b, const struct frame *f, int 
 	if (st == PB_OK)
 		st = add_text(b, name, fit_chars(name, NAME_EM1000));
 	if (st == PB_OK)
-		st = pb__buf_adds(b, "</text></g>\n");
+		st = pb_buf_adds(b, "</text></g>\n");
 	return st;
 }
 
@@ -432,9 +432,9 @@ static void frame_init(struct frame *f, const struct pb_chart_options *o, size_t
 
 static enum pb_status finish(struct pb_buf *b, char **svg, size_t *len, struct pb_error *err)
 {
-	enum pb_status st = pb__buf_adds(b, "</svg>\n");
+	enum pb_status st = pb_buf_adds(b, "</svg>\n");
 	if (st != PB_OK) {
-		pb__buf_release(b);
+		pb_buf_release(b);
 		return pb__err(err, st, st == PB_ELIMIT ? "chart is larger than %u MB" : "out of memory for a chart",
 		               SVG_LIMIT >> 20);
 	}
@@ -495,7 +495,7 @@ enum pb_status pb_chart_stacked(const int64_t *times, size_t n, const struct pb_
 	size_t maxcols = (size_t)(f.x1 - f.x0);
 	if (ncols > maxcols)
 		ncols = maxcols;
-	pb__buf_init(&b, SVG_LIMIT);
+	pb_buf_init(&b, SVG_LIMIT);
 	cum = calloc((nseries + 1) * ncols, sizeof(*cum));
 	col_of = malloc(n * sizeof(*col_of));
 	double *col_t = calloc(ncols, sizeof(*col_t));
@@ -537,9 +537,9 @@ enum pb_status pb_chart_stacked(const int64_t *times, size_t n, const struct pb_
 	if (st == PB_OK)
 		st = x_axis(&b, &f);
 	if (st == PB_OK)
-		st = pb__buf_adds(&b, "<g class=\"areas\">\n");
+		st = pb_buf_adds(&b, "<g class=\"areas\">\n");
 	for (size_t s = 1; s <= nseries && st == PB_OK; s++) {
-		st = pb__buf_printf(&b, "<path class=\"area\" fill=\"%s\" fill-opacity=\"0.85\" "
+		st = pb_buf_printf(&b, "<path class=\"area\" fill=\"%s\" fill-opacity=\"0.85\" "
 		                        "stroke=\"#ffffff\" stroke-width=\"0.5\" d=\"",
 		                    palette[(s - 1) % PB_ARRAY_LEN(palette)]);
 		bool first = true;
@@ -547,30 +547,30 @@ enum pb_status pb_chart_stacked(const int64_t *times, size_t n, const struct pb_
 			if (!col_n[c])
 				continue;
 			double x = px(&f, f.t0 + (int64_t)(col_t[c] / (double)col_n[c]));
-			st = pb__buf_printf(&b, "%s%.1f %.1f", first ? "M" : "L", x, py(&f, cum[s * ncols + c]));
+			st = pb_buf_printf(&b, "%s%.1f %.1f", first ? "M" : "L", x, py(&f, cum[s * ncols + c]));
 			first = false;
 		}
 		for (size_t c = ncols; c-- > 0 && st == PB_OK;) {
 			if (!col_n[c])
 				continue;
 			double x = px(&f, f.t0 + (int64_t)(col_t[c] / (double)col_n[c]));
-			st = pb__buf_printf(&b, "L%.1f %.1f", x, py(&f, cum[(s - 1) * ncols + c]));
+			st = pb_buf_printf(&b, "L%.1f %.1f", x, py(&f, cum[(s - 1) * ncols + c]));
 		}
 		if (st == PB_OK)
-			st = pb__buf_adds(&b, "Z\"><title>");
+			st = pb_buf_adds(&b, "Z\"><title>");
 		if (st == PB_OK)
 			st = add_text(&b, series[s - 1].name ? series[s - 1].name : "?", 0);
 		if (st == PB_OK)
-			st = pb__buf_adds(&b, "</title></path>\n");
+			st = pb_buf_adds(&b, "</title></path>\n");
 	}
 	if (st == PB_OK)
-		st = pb__buf_adds(&b, "</g>\n<g class=\"legend\">\n");
+		st = pb_buf_adds(&b, "</g>\n<g class=\"legend\">\n");
 	/* the legend lists the top band first, like the stack */
 	for (size_t s = nseries; s-- > 0 && st == PB_OK;)
 		st = legend_entry(&b, &f, (int)(nseries - 1 - s), palette[s % PB_ARRAY_LEN(palette)],
 		                  "swatch", series[s].name ? series[s].name : "?");
 	if (st == PB_OK)
-		st = pb__buf_adds(&b, "</g>\n");
+		st = pb_buf_adds(&b, "</g>\n");
 	if (st != PB_OK)
 		goto too_big;
 	st = finish(&b, svg, len, err);
@@ -587,7 +587,7 @@ fail:
 	free(col_of);
 	free(col_t);
 	free(col_n);
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 	return st;
 }
 
@@ -641,7 +641,7 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 	double step;
 	value_range(&f, lo, hi, lo >= 0 && lo < 0.25 * hi, &step);
 
-	pb__buf_init(&b, SVG_LIMIT);
+	pb_buf_init(&b, SVG_LIMIT);
 	st = begin_svg(&b, &f, opts->title);
 	if (st == PB_OK)
 		st = y_axis(&b, &f, step, opts);
@@ -654,7 +654,7 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 		double xa = px(&f, pts[c->start].t), xb = px(&f, pts[c->end].t);
 		if (xb - xa < 2)
 			xb = xa + 2;
-		st = pb__buf_printf(&b,
+		st = pb_buf_printf(&b,
 		                    "<rect class=\"change-span\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
 		                    "height=\"%.1f\" fill=\"%s\" fill-opacity=\"0.12\"/>\n",
 		                    xa, f.y0, xb - xa, f.y1 - f.y0, c->direction > 0 ? "#e15759" : "#4e79a7");
@@ -662,13 +662,13 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 
 	/* the series: every point, or the min and max of each pixel column */
 	if (st == PB_OK)
-		st = pb__buf_adds(&b, "<path class=\"series-line\" fill=\"none\" stroke=\"#4e79a7\" "
+		st = pb_buf_adds(&b, "<path class=\"series-line\" fill=\"none\" stroke=\"#4e79a7\" "
 		                      "stroke-width=\"1.2\" stroke-linejoin=\"round\" d=\"");
 	size_t maxcols = (size_t)(f.x1 - f.x0);
 	bool first = true;
 	if (n <= 2 * maxcols) {
 		for (size_t i = 0; i < n && st == PB_OK; i++) {
-			st = pb__buf_printf(&b, "%s%.1f %.1f", first ? "M" : "L", px(&f, pts[i].t), py(&f, pts[i].v));
+			st = pb_buf_printf(&b, "%s%.1f %.1f", first ? "M" : "L", px(&f, pts[i].t), py(&f, pts[i].v));
 			first = false;
 		}
 	} else {
@@ -684,15 +684,15 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 					hi_i = j;
 			}
 			size_t a = lo_i < hi_i ? lo_i : hi_i, c2 = lo_i < hi_i ? hi_i : lo_i;
-			st = pb__buf_printf(&b, "%s%.1f %.1f", first ? "M" : "L", px(&f, pts[a].t), py(&f, pts[a].v));
+			st = pb_buf_printf(&b, "%s%.1f %.1f", first ? "M" : "L", px(&f, pts[a].t), py(&f, pts[a].v));
 			first = false;
 			if (st == PB_OK && c2 != a)
-				st = pb__buf_printf(&b, "L%.1f %.1f", px(&f, pts[c2].t), py(&f, pts[c2].v));
+				st = pb_buf_printf(&b, "L%.1f %.1f", px(&f, pts[c2].t), py(&f, pts[c2].v));
 			i = j;
 		}
 	}
 	if (st == PB_OK)
-		st = pb__buf_adds(&b, "\"/>\n<g class=\"changes\">\n");
+		st = pb_buf_adds(&b, "\"/>\n<g class=\"changes\">\n");
 	double row_end[LABEL_ROWS];
 	for (int r = 0; r < LABEL_ROWS; r++)
 		row_end[r] = -1;
@@ -706,7 +706,7 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 		char when[32], ex[48], ac[48], pct[32];
 		int y;
 		unsigned mo, d;
-		int64_t day = pb__floordiv(pts[c->start].t, 86400);
+		int64_t day = pb_floordiv(pts[c->start].t, 86400);
 		pb__civil_from_days(day, &y, &mo, &d);
 		int64_t sec = pts[c->start].t - day * 86400;
 		if (sec)
@@ -741,7 +741,7 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 		if (row == LABEL_ROWS)
 			row = -1;
 		double ly = f.y0 + 12 + (double)(row < 0 ? 0 : row) * 14;
-		st = pb__buf_printf(
+		st = pb_buf_printf(
 			&b,
 			"<g class=\"change\">"
 			"<line class=\"change-start\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
@@ -756,15 +756,15 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 			py(&f, actual), xe, py(&f, actual), px(&f, pts[c->detected].t),
 			py(&f, pts[c->detected].v), text);
 		if (st == PB_OK && row >= 0)
-			st = pb__buf_printf(&b,
+			st = pb_buf_printf(&b,
 			                    "<text class=\"change-label\" x=\"%.1f\" y=\"%.1f\" "
 			                    "font-size=\"11\" fill=\"#222\">%s</text>",
 			                    la, ly, text);
 		if (st == PB_OK)
-			st = pb__buf_adds(&b, "</g>\n");
+			st = pb_buf_adds(&b, "</g>\n");
 	}
 	if (st == PB_OK)
-		st = pb__buf_adds(&b, "</g>\n<g class=\"legend\">\n");
+		st = pb_buf_adds(&b, "</g>\n<g class=\"legend\">\n");
 	if (st == PB_OK)
 		st = legend_entry(&b, &f, 0, "#4e79a7", "line", name ? name : "series");
 	if (st == PB_OK)
@@ -772,12 +772,12 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 	if (st == PB_OK)
 		st = legend_entry(&b, &f, 2, "#e15759", "line", "actual (change)");
 	if (st == PB_OK)
-		st = pb__buf_adds(&b, "</g>\n");
+		st = pb_buf_adds(&b, "</g>\n");
 	if (st != PB_OK)
 		goto fail;
 	return finish(&b, svg, len, err);
 fail:
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 	return pb__err(err, st, st == PB_ELIMIT ? "chart is larger than %u MB" : "out of memory for a chart",
 	               SVG_LIMIT >> 20);
 }

@@ -59,7 +59,7 @@ static enum pb_status owner_of(struct pb_ws *ws, const char *kind, const char *i
 static bool valid_name(const char *s)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n > 120 || !pb__utf8_valid(s, n, NULL))
+	if (n == 0 || n > 120 || !pb_utf8_valid(s, n, NULL))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20)
@@ -139,7 +139,7 @@ enum pb_status pb_customer_add(struct pb_ws *ws, const char *as, const char *nam
 	                         "INSERT INTO customer(name, created_at) VALUES (?1, ?2)", &q, err)))
 		goto fail;
 	char now[24];
-	pb__time_format(pb__now(), now);
+	pb_time_format(pb_now(), now);
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, now, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) != SQLITE_DONE) {

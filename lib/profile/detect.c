@@ -866,7 +866,7 @@ enum pb_status pb_series_table_parse(const char *data, size_t len, const char *f
 			                "more than %d value columns", PB_SERIES_MAX_COLS);
 			goto fail;
 		}
-		if (!pb__utf8_valid(in.field, in.flen, NULL)) {
+		if (!pb_utf8_valid(in.field, in.flen, NULL)) {
 			st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
 			                "the column name is not UTF-8");
 			goto fail;
@@ -930,7 +930,7 @@ enum pb_status pb_series_table_parse(const char *data, size_t len, const char *f
 						goto nomem;
 					cap = nc;
 				}
-				if (!pb__time_parse(in.field, in.flen, &t, NULL)) {
+				if (!pb_time_parse(in.field, in.flen, &t, NULL)) {
 					st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
 					                "'%.40s' is not a date or time", in.field);
 					goto fail;

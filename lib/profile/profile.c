@@ -108,16 +108,16 @@ enum pb_status pb_profile_parse_by(const char *spec, struct pb_profile_options *
 	while (*p) {
 		const char *e = strchr(p, ',');
 		size_t len = e ? (size_t)(e - p) : strlen(p);
-		struct pb_str name = pb__str_trim(pb__str(p, len));
+		struct pb_str name = pb_str_trim(pb_str_of(p, len));
 		int found = -1;
 		for (int d = 0; d < PB_PROFILE_DIM_COUNT && found < 0; d++)
-			if (pb__str_ieq_cstr(name, dim_names[d]))
+			if (pb_str_ieq_cstr(name, dim_names[d]))
 				found = d;
 		/* a few spellings people use */
-		if (found < 0 && (pb__str_ieq_cstr(name, "sub-account") ||
-		                  pb__str_ieq_cstr(name, "sub_account")))
+		if (found < 0 && (pb_str_ieq_cstr(name, "sub-account") ||
+		                  pb_str_ieq_cstr(name, "sub_account")))
 			found = PB_PROFILE_SUBACCOUNT;
-		if (found < 0 && pb__str_ieq_cstr(name, "sku_meter"))
+		if (found < 0 && pb_str_ieq_cstr(name, "sku_meter"))
 			found = PB_PROFILE_SKU;
 		if (found < 0)
 			return pb__err(err, PB_EINVAL, "unknown dimension '%.*s' in --by; valid: %s",
@@ -321,14 +321,14 @@ static int64_t month_of_day(int64_t day)
 
 static int64_t month_first_day(int64_t month)
 {
-	int64_t y = pb__floordiv(month, 12);
+	int64_t y = pb_floordiv(month, 12);
 	return pb__days_from_civil(y, (unsigned)(month - y * 12 + 1), 1);
 }
 
 static void period_text(int64_t bucket, bool months, char *out)
 {
 	char buf[16];
-	pb__day_format(months ? month_first_day(bucket) : bucket, buf);
+	pb_day_format(months ? month_first_day(bucket) : bucket, buf);
 	if (months)
 		buf[7] = '\0';
 	pb__strlcpy(out, buf, 11);
@@ -1311,9 +1311,9 @@ static enum pb_status detect(struct build *b, struct pb_error *err)
 			pc.excess_cost = ex * pc.price;
 			if (fabs(pc.cost_delta) < o->min_cost_per_day)
 				continue;
-			pb__day_format(b->d0 + (int64_t)a, pc.start);
-			pb__day_format(b->d0 + (int64_t)h->detected, pc.detected);
-			pb__day_format(b->d0 + (int64_t)e, pc.end);
+			pb_day_format(b->d0 + (int64_t)a, pc.start);
+			pb_day_format(b->d0 + (int64_t)h->detected, pc.detected);
+			pb_day_format(b->d0 + (int64_t)e, pc.end);
 			pc.ongoing = e + 1 >= ps->n;
 			if ((st = explain(b, idx + start[s], start[s + 1] - start[s], &pc, err)))
 				break;
@@ -1365,7 +1365,7 @@ static enum pb_status filter_unit(struct build *b, const char *unit, struct pb_e
 {
 	int64_t keep[64], drop[64];
 	size_t nkeep = 0, ndrop = 0, n = 0;
-	struct pb_str want = pb__cstr(unit);
+	struct pb_str want = pb_cstr(unit);
 	for (size_t i = 0; i < b->r.nrows; i++) {
 		int64_t u = b->r.rows[i].id[C_UNIT];
 		bool ok = in_ids(keep, nkeep, u);
@@ -1374,7 +1374,7 @@ static enum pb_status filter_unit(struct build *b, const char *unit, struct pb_e
 			enum pb_status st = dim_text(b->ws, b->in, b->qdim, u, &t, err);
 			if (st)
 				return st;
-			ok = pb__str_ieq_cstr(want, t) && t[0];
+			ok = pb_str_ieq_cstr(want, t) && t[0];
 			if (ok && nkeep < PB_ARRAY_LEN(keep))
 				keep[nkeep++] = u;
 			else if (!ok && ndrop < PB_ARRAY_LEN(drop))
@@ -1401,8 +1401,8 @@ enum pb_status pb_profile_build(struct pb_ws *ws, const char *name,
 		return pb__err(err, PB_EINVAL, "a profile needs a customer");
 	if (o->from_day > o->to_day) {
 		char a[16], e[16];
-		pb__day_format(o->from_day, a);
-		pb__day_format(o->to_day, e);
+		pb_day_format(o->from_day, a);
+		pb_day_format(o->to_day, e);
 		return pb__err(err, PB_EINVAL, "the period is empty: it starts on %s, after its end %s",
 		               a, e);
 	}

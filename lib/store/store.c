@@ -152,7 +152,7 @@ static void day_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
 		return;
 	char buf[16];
-	pb__day_format(sqlite3_value_int64(argv[0]), buf);
+	pb_day_format(sqlite3_value_int64(argv[0]), buf);
 	sqlite3_result_text(ctx, buf, 10, SQLITE_TRANSIENT);
 }
 
@@ -162,7 +162,7 @@ static void month_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
 		return;
 	char buf[16];
-	pb__day_format(sqlite3_value_int64(argv[0]), buf);
+	pb_day_format(sqlite3_value_int64(argv[0]), buf);
 	sqlite3_result_text(ctx, buf, 7, SQLITE_TRANSIENT);
 }
 
@@ -334,7 +334,7 @@ static enum pb_status settings_parse(struct pb_ws *ws, const char *path, const c
 		lineno++;
 		const char *eol = strchr(p, '\n');
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
-		struct pb_str line = pb__str_trim(pb__str(p, len));
+		struct pb_str line = pb_str_trim(pb_str_of(p, len));
 		if (line.len && line.ptr[line.len - 1] == '\r')
 			line.len--;
 		p += len + (eol ? 1 : 0);
@@ -344,9 +344,9 @@ static enum pb_status settings_parse(struct pb_ws *ws, const char *path, const c
 		if (!eq)
 			return pb__err_at(err, PB_EFORMAT, path, lineno, 1,
 			                  "expected 'key = value'");
-		struct pb_str k = pb__str_trim(pb__str(line.ptr, (size_t)(eq - line.ptr)));
-		struct pb_str v = pb__str_trim(
-			pb__str(eq + 1, line.len - (size_t)(eq + 1 - line.ptr)));
+		struct pb_str k = pb_str_trim(pb_str_of(line.ptr, (size_t)(eq - line.ptr)));
+		struct pb_str v = pb_str_trim(
+			pb_str_of(eq + 1, line.len - (size_t)(eq + 1 - line.ptr)));
 		if (k.len == 0)
 			return pb__err_at(err, PB_EFORMAT, path, lineno, 1, "empty key");
 		struct pb_ws_setting *ns =
@@ -517,7 +517,7 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 
 	/* key */
 	uint8_t key[32];
-	pb__random(key, sizeof(key));
+	pb_random(key, sizeof(key));
 	p = pb__path_join(tmp, PB_WS_KEY);
 	if (!p || (st = write_new_file(p, key, sizeof(key), 0600, err)) != PB_OK)
 		goto out;
@@ -528,10 +528,10 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 	/* settings */
 	{
 		char created[24];
-		pb__time_format(pb__now(), created);
+		pb_time_format(pb_now(), created);
 		struct pb_buf conf;
-		pb__buf_init(&conf, CONF_LIMIT);
-		pb__buf_printf(&conf,
+		pb_buf_init(&conf, CONF_LIMIT);
+		pb_buf_printf(&conf,
 		               "# probity workspace settings: key = value, one a line.\n"
 		               "# Changing keep_names applies to later ingests only; each source\n"
 		               "# records which choice it was loaded under.\n"
@@ -543,24 +543,24 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 		               opts->name ? opts->name : "workspace", created,
 		               opts->keep_names ? "true" : "false");
 		if (opts->user)
-			pb__buf_printf(&conf,
+			pb_buf_printf(&conf,
 			               "# the acting user when a command is given no --as\n"
 			               "user = %s\n",
 			               opts->user);
 		if (opts->log_origin)
-			pb__buf_printf(&conf,
+			pb_buf_printf(&conf,
 			               "# the audit log's origin, also its signing key's name; fixed\n"
 			               "# at the log's first entry\n"
 			               "log_origin = %s\n",
 			               opts->log_origin);
 		p = pb__path_join(tmp, PB_WS_CONF);
 		if (!p || !conf.data) {
-			pb__buf_release(&conf);
+			pb_buf_release(&conf);
 			st = pb__err(err, PB_ENOMEM, "out of memory");
 			goto out;
 		}
 		st = write_new_file(p, conf.data, conf.len, 0644, err);
-		pb__buf_release(&conf);
+		pb_buf_release(&conf);
 		free(p);
 		p = NULL;
 		if (st)
@@ -590,7 +590,7 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 		                         &ins, err)))
 			goto out;
 		char now[24];
-		pb__time_format(pb__now(), now);
+		pb_time_format(pb_now(), now);
 		sqlite3_bind_text(ins, 1, now, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(ins, 2, opts->keep_names ? "true" : "false", -1, SQLITE_STATIC);
 		int rc = sqlite3_step(ins);

@@ -93,7 +93,7 @@ static char *keep(struct pb_catalog *c, const char *s, size_t n)
 /* Lower-cased, trimmed key into buf (cap bytes); returns its length. */
 static size_t key_of(struct pb_str s, char *buf, size_t cap)
 {
-	s = pb__str_trim(s);
+	s = pb_str_trim(s);
 	size_t n = s.len < cap ? s.len : cap;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s.ptr[i];
@@ -107,7 +107,7 @@ static size_t key_of(struct pb_str s, char *buf, size_t cap)
 static void *get_ci(const struct pb_hmap *m, struct pb_str s)
 {
 	char k[KEYBUF];
-	if (pb__str_trim(s).len > KEYBUF)
+	if (pb_str_trim(s).len > KEYBUF)
 		return NULL;
 	size_t n = key_of(s, k, sizeof(k));
 	return pb__hmap_get(m, k, n);
@@ -117,7 +117,7 @@ static void *get_ci(const struct pb_hmap *m, struct pb_str s)
 static enum pb_status put_ci(struct pb_hmap *m, struct pb_str s, void *v, void **old)
 {
 	char k[KEYBUF];
-	if (pb__str_trim(s).len > KEYBUF)
+	if (pb_str_trim(s).len > KEYBUF)
 		return PB_ELIMIT;
 	size_t n = key_of(s, k, sizeof(k));
 	return pb__hmap_put(m, k, n, v, old);
@@ -130,8 +130,8 @@ static size_t split_bars(struct pb_str list, struct pb_str *out, size_t cap)
 	while (list.len && n < cap) {
 		const char *bar = memchr(list.ptr, '|', list.len);
 		size_t l = bar ? (size_t)(bar - list.ptr) : list.len;
-		out[n++] = pb__str(list.ptr, l);
-		list = bar ? pb__str(bar + 1, list.len - l - 1) : pb__str(list.ptr + l, 0);
+		out[n++] = pb_str_of(list.ptr, l);
+		list = bar ? pb_str_of(bar + 1, list.len - l - 1) : pb_str_of(list.ptr + l, 0);
 	}
 	return n;
 }
@@ -206,7 +206,7 @@ static enum pb_status load_csv(struct pb_catalog *c, const char *dir, const char
 		goto out;
 	}
 	for (size_t i = 0; i < ncols; i++)
-		if (!pb__str_eq_cstr(f[i], header[i])) {
+		if (!pb_str_eq_cstr(f[i], header[i])) {
 			st = pb__err_at(err, PB_EFORMAT, path, r.line, (uint32_t)i + 1,
 			                "catalog header: expected column '%s', found '%.*s'", header[i],
 			                (int)f[i].len, f[i].ptr);
@@ -272,7 +272,7 @@ static enum pb_status capability_row(struct pb_catalog *c, const char *file, uin
 		return pb__err_at(err, PB_EFORMAT, file, line, 1, "capability '%s' listed twice", cap);
 	if (st != PB_OK)
 		return pb__err(err, PB_ENOMEM, "out of memory");
-	struct pb_str us = pb__str_trim(f[2]);
+	struct pb_str us = pb_str_trim(f[2]);
 	char *units = keep(c, us.ptr, us.len);
 	if (!units || put_ci(&c->cap_units, f[0], units, NULL) != PB_OK)
 		return pb__err(err, PB_ENOMEM, "out of memory");
@@ -290,7 +290,7 @@ static enum pb_status capability_row(struct pb_catalog *c, const char *file, uin
 static enum pb_status region_row(struct pb_catalog *c, const char *file, uint64_t line,
                                  const struct pb_str *f, size_t n, struct pb_error *err)
 {
-	struct pb_str country = pb__str_trim(f[3]);
+	struct pb_str country = pb_str_trim(f[3]);
 	if (country.len != 0 &&
 	    (country.len != 2 || country.ptr[0] < 'A' || country.ptr[0] > 'Z' ||
 	     country.ptr[1] < 'A' || country.ptr[1] > 'Z'))
@@ -415,9 +415,9 @@ static enum pb_status rule_row(struct pb_catalog *c, const char *file, uint64_t 
 		return pb__err_at(err, PB_EFORMAT, file, line, 1, "service '%.*s' is not in services.csv",
 		                  (int)f[0].len, f[0].ptr);
 	const char *field;
-	if (pb__str_eq_cstr(f[1], "sku_meter"))
+	if (pb_str_eq_cstr(f[1], "sku_meter"))
 		field = "sku_meter";
-	else if (pb__str_eq_cstr(f[1], "category"))
+	else if (pb_str_eq_cstr(f[1], "category"))
 		field = "category";
 	else
 		return pb__err_at(err, PB_EFORMAT, file, line, 2,
@@ -479,7 +479,7 @@ static enum pb_status unit_row(struct pb_catalog *c, const char *file, uint64_t 
                                const struct pb_str *f, size_t n, struct pb_error *err)
 {
 	struct unit *u = &c->units[c->nunits++];
-	if (!parse_factor(pb__str_trim(f[2]), &u->factor))
+	if (!parse_factor(pb_str_trim(f[2]), &u->factor))
 		return pb__err_at(err, PB_EFORMAT, file, line, 3,
 		                  "factor '%.*s': expected a positive decimal or a fraction a/b",
 		                  (int)f[2].len, f[2].ptr);
@@ -501,11 +501,11 @@ static enum pb_status check_capability_units(struct pb_catalog *c, struct pb_err
 {
 	for (size_t i = 0; i < c->ncapu; i++) {
 		struct pb_str part[64];
-		size_t np = split_bars(pb__str(c->capu[i].units, strlen(c->capu[i].units)), part, 64);
+		size_t np = split_bars(pb_str_of(c->capu[i].units, strlen(c->capu[i].units)), part, 64);
 		for (size_t j = 0; j < np; j++) {
 			bool found = false;
 			for (size_t k = 0; k < c->nunits && !found; k++)
-				found = pb__str_eq_cstr(part[j], c->units[k].pub.normalised);
+				found = pb_str_eq_cstr(part[j], c->units[k].pub.normalised);
 			if (!found)
 				return pb__err_at(err, PB_EFORMAT, c->cap_file, c->capu[i].line, 3,
 				                  "capability '%s': unit '%.*s' is not a normalised unit of "
@@ -519,7 +519,7 @@ static enum pb_status check_capability_units(struct pb_catalog *c, struct pb_err
 static enum pb_status currency_row(struct pb_catalog *c, const char *file, uint64_t line,
                                    const struct pb_str *f, size_t n, struct pb_error *err)
 {
-	struct pb_str code = pb__str_trim(f[1]);
+	struct pb_str code = pb_str_trim(f[1]);
 	if (code.len != 3)
 		return pb__err_at(err, PB_EFORMAT, file, line, 2,
 		                  "currency '%.*s': expected a 3-letter ISO 4217 code", (int)code.len,
@@ -659,7 +659,7 @@ enum pb_status pb_catalog_load(const char *dir, struct pb_catalog **out, struct 
 		goto fail;
 	uint8_t d[32];
 	pb__sha256_final(&h, d);
-	pb__hex(d, 32, c->sha256);
+	pb_hex(d, 32, c->sha256);
 	*out = c;
 	return PB_OK;
 fail:
@@ -733,7 +733,7 @@ const char *pb_catalog_capability(const struct pb_catalog *c, struct pb_str serv
                                   struct pb_str sku_meter)
 {
 	return pb__catalog_capability_row(c, pb_catalog_service(c, service), sku_meter,
-	                                  pb__str(NULL, 0));
+	                                  pb_str_of(NULL, 0));
 }
 
 bool pb_catalog_capability_known(const struct pb_catalog *c, struct pb_str name)
@@ -750,9 +750,9 @@ const char *pb__catalog_capability_units(const struct pb_catalog *c, struct pb_s
 bool pb__catalog_unit_in(const char *units, const char *unit)
 {
 	struct pb_str part[64];
-	size_t np = split_bars(pb__str(units, strlen(units)), part, 64);
+	size_t np = split_bars(pb_str_of(units, strlen(units)), part, 64);
 	for (size_t j = 0; j < np; j++)
-		if (pb__str_eq_cstr(part[j], unit))
+		if (pb_str_eq_cstr(part[j], unit))
 			return true;
 	return false;
 }

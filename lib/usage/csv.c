@@ -410,10 +410,10 @@ enum pb_status pb__csv_reader_next(struct pb_csv_reader *r, struct pb_str *out, 
 			size_t m = pb__csv_unescape(f, r->scratch + so, r->scratch_cap - so);
 			if (m == SIZE_MAX)
 				return pb__err(err, PB_ELIMIT, "field too long");
-			out[i] = pb__str(r->scratch + so, m);
+			out[i] = pb_str_of(r->scratch + so, m);
 			so += m;
 		} else {
-			out[i] = pb__str(f->ptr, f->len);
+			out[i] = pb_str_of(f->ptr, f->len);
 		}
 	}
 	*n = rec.nfields;

@@ -39,7 +39,7 @@ static const struct {
 int pb__fcol_lookup(struct pb_str name)
 {
 	for (int i = 0; i < FC_COUNT; i++)
-		if (pb__str_eq_cstr(name, pb__fcols[i].name))
+		if (pb_str_eq_cstr(name, pb__fcols[i].name))
 			return i;
 	return -1;
 }
@@ -123,16 +123,16 @@ enum pb_status pb__focus_map_header(const struct pb_str *names, size_t n, struct
 	int rank = 0;
 	bool exact[FC_COUNT] = { false };
 	for (size_t i = 0; i < n; i++) {
-		struct pb_str name = pb__str_trim(names[i]);
+		struct pb_str name = pb_str_trim(names[i]);
 		int c = pb__fcol_lookup(name);
 		bool is_exact = c >= 0;
 		if (c < 0) {
 			/* tolerate other letter case (SkuPriceid) and old names */
 			for (int k = 0; k < FC_COUNT && c < 0; k++)
-				if (pb__str_ieq_cstr(name, pb__fcols[k].name))
+				if (pb_str_ieq_cstr(name, pb__fcols[k].name))
 					c = k;
 			for (size_t k = 0; k < PB_ARRAY_LEN(aliases) && c < 0; k++)
-				if (pb__str_eq_cstr(name, aliases[k].name)) {
+				if (pb_str_eq_cstr(name, aliases[k].name)) {
 					c = (int)aliases[k].col;
 					old_names = true;
 				}
@@ -156,20 +156,20 @@ enum pb_status pb__focus_map_header(const struct pb_str *names, size_t n, struct
 		snprintf(m->version, sizeof(m->version), "1.%d", rank);
 
 	struct pb_buf miss;
-	pb__buf_init(&miss, 4096);
+	pb_buf_init(&miss, 4096);
 	for (size_t i = 0; i < PB_ARRAY_LEN(required); i++)
 		if (m->col[required[i]] < 0)
-			pb__buf_printf(&miss, "%s%s", miss.len ? ", " : "", pb__fcols[required[i]].name);
+			pb_buf_printf(&miss, "%s%s", miss.len ? ", " : "", pb__fcols[required[i]].name);
 	if (miss.len) {
 		struct pb_error nerr = { 0 };
 		if (pb__native_map_header(names, n, m, &nerr)) {
 			m->ncols = n;
-			pb__buf_release(&miss);
+			pb_buf_release(&miss);
 			missing_mandatory[0] = '\0';
 			return PB_OK;
 		}
 		if (nerr.code) {
-			pb__buf_release(&miss);
+			pb_buf_release(&miss);
 			if (err)
 				*err = nerr;
 			return nerr.code;
@@ -178,10 +178,10 @@ enum pb_status pb__focus_map_header(const struct pb_str *names, size_t n, struct
 		                            "not a FOCUS export probity can use: the header lacks %s "
 		                            "(needed to attribute and measure usage)",
 		                            miss.data);
-		pb__buf_release(&miss);
+		pb_buf_release(&miss);
 		return st;
 	}
-	pb__buf_reset(&miss);
+	pb_buf_reset(&miss);
 	/* mandatory columns of the detected version that are absent: reported */
 	int vr = version_rank(m->version[0] == '0' ? "1.0" : m->version);
 	for (int c = 0; c < FC_COUNT; c++) {
@@ -191,10 +191,10 @@ enum pb_status pb__focus_map_header(const struct pb_str *names, size_t n, struct
 			continue;
 		if (c == FC_ServiceProviderName || c == FC_HostProviderName)
 			continue; /* 1.3 only when the file is 1.3, which has them */
-		pb__buf_printf(&miss, "%s%s", miss.len ? ", " : "", pb__fcols[c].name);
+		pb_buf_printf(&miss, "%s%s", miss.len ? ", " : "", pb__fcols[c].name);
 	}
 	pb__strlcpy(missing_mandatory, miss.data ? miss.data : "", cap);
-	pb__buf_release(&miss);
+	pb_buf_release(&miss);
 	/* the plan: what to do with each column present, in record order */
 	m->nplan = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -281,13 +281,13 @@ static const char *enum_check(const struct pb_focus_ctx *c, enum pb_fcol col, st
 	else {
 		const char *const *vals = enum_values(col);
 		for (size_t i = 0; vals && vals[i] && !canon; i++)
-			if (pb__str_ieq_cstr(v, vals[i]))
+			if (pb_str_ieq_cstr(v, vals[i]))
 				canon = vals[i];
 	}
 	if (!canon)
 		*w = FW_ENUM_BAD;
 	else
-		*w = pb__str_eq_cstr(v, canon) ? FW_COUNT : FW_ENUM_CASE;
+		*w = pb_str_eq_cstr(v, canon) ? FW_COUNT : FW_ENUM_CASE;
 	return canon;
 }
 
@@ -515,7 +515,7 @@ bool pb__focus_field_text(struct pb_focus_ctx *c, const struct pb_csv_field *f,
                           struct pb_str *out)
 {
 	if (!f->escaped) {
-		*out = pb__str(f->ptr, f->len);
+		*out = pb_str_of(f->ptr, f->len);
 		return true;
 	}
 	/* the scratch holds a whole record (pb__focus_ctx_init), so the fields of
@@ -525,7 +525,7 @@ bool pb__focus_field_text(struct pb_focus_ctx *c, const struct pb_csv_field *f,
 	size_t n = pb__csv_unescape(f, c->scratch + c->scratch_len, c->scratch_cap - c->scratch_len);
 	if (n == SIZE_MAX)
 		return false;
-	*out = pb__str(c->scratch + c->scratch_len, n);
+	*out = pb_str_of(c->scratch + c->scratch_len, n);
 	c->scratch_len += n;
 	return true;
 }
@@ -659,8 +659,8 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 		case FA_DATE_USED: {
 			unsigned fl;
 			int64_t t;
-			if (!pb__time_parse(fld->ptr, fld->len, &t, &fl)) {
-				show_value(col, pb__str(fld->ptr, fld->len), shown, sizeof(shown));
+			if (!pb_time_parse(fld->ptr, fld->len, &t, &fl)) {
+				show_value(col, pb_str_of(fld->ptr, fld->len), shown, sizeof(shown));
 				REJECT(col, "%s: expected a date-time like 2024-09-18T22:00:00Z, got %s",
 				       d->name, shown);
 			}
@@ -677,7 +677,7 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 			unsigned fl = 0;
 			enum pb_status ps = pb__dec_parse(fld->ptr, fld->len, &val, &fl);
 			if (ps) {
-				show_value(col, pb__str(fld->ptr, fld->len), shown, sizeof(shown));
+				show_value(col, pb_str_of(fld->ptr, fld->len), shown, sizeof(shown));
 				REJECT(col, "%s: %s, got %s", d->name,
 				       ps == PB_ELIMIT ? "number out of range (|x| < 1.7e23)"
 				                       : "expected a decimal number",
@@ -743,7 +743,7 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 				case FA_DATE_CHECK: {
 					unsigned fl;
 					int64_t t;
-					if (!pb__time_parse(v.ptr, v.len, &t, &fl))
+					if (!pb_time_parse(v.ptr, v.len, &t, &fl))
 						w = FW_DATETIME_BAD;
 					else if (fl & PB_TIME_NONISO)
 						w = FW_DATETIME_FORM;
@@ -759,15 +759,15 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 			}
 			if (st->action == FA_ENUM) {
 				if (!canon && (col == FC_ChargeCategory || col == FC_ServiceCategory)) {
-					show_value(col, pb__str(fld->ptr, fld->len), shown, sizeof(shown));
+					show_value(col, pb_str_of(fld->ptr, fld->len), shown, sizeof(shown));
 					REJECT(col, "%s: %s is not an allowed value", d->name, shown);
 				}
 				if (col == FC_ChargeCategory)
-					row->charge_category = pb__cstr(canon);
+					row->charge_category = pb_cstr(canon);
 				else if (col == FC_ServiceCategory)
-					row->category = pb__cstr(canon);
+					row->category = pb_cstr(canon);
 				else if (col == FC_ServiceSubcategory && canon)
-					row->subcategory = pb__cstr(canon);
+					row->subcategory = pb_cstr(canon);
 			} else if (col == FC_BillingCurrency) {
 				if (!pb__focus_field_text(c, fld, &v))
 					REJECT(col, "%s: field too long", d->name);

@@ -77,7 +77,7 @@ static int find_col(const struct pb_str *names, size_t n, const char *const alts
 		if (!alts[a])
 			continue;
 		for (size_t i = 0; i < n; i++)
-			if (pb__str_eq_cstr(pb__str_trim(names[i]), alts[a]))
+			if (pb_str_eq_cstr(pb_str_trim(names[i]), alts[a]))
 				return (int)i;
 	}
 	return -1;
@@ -135,7 +135,7 @@ bool pb__native_map_header(const struct pb_str *names, size_t n, struct pb_focus
 static bool text(struct pb_focus_ctx *c, const struct pb_csv_field *f, int idx,
                  struct pb_str *out)
 {
-	*out = pb__str(NULL, 0);
+	*out = pb_str_of(NULL, 0);
 	if (idx < 0)
 		return true;
 	struct pb_str v;
@@ -187,7 +187,7 @@ static struct pb_str resource_type(struct pb_str id, char *buf, size_t cap)
 		if (strncasecmp(id.ptr + i, key, 11) == 0)
 			p = id.ptr + i + 11;
 	if (!p)
-		return pb__str(NULL, 0);
+		return pb_str_of(NULL, 0);
 	const char *end = id.ptr + id.len;
 	size_t o = 0;
 	int seg = 0;
@@ -206,7 +206,7 @@ static struct pb_str resource_type(struct pb_str id, char *buf, size_t cap)
 			break;
 		p = slash + 1;
 	}
-	return seg >= 2 ? pb__str(buf, o) : pb__str(NULL, 0);
+	return seg >= 2 ? pb_str_of(buf, o) : pb_str_of(NULL, 0);
 }
 
 #define NREJECT(idx, ...)                                                  \
@@ -224,7 +224,7 @@ static bool decimal(struct pb_focus_ctx *c, const struct pb_csv_field *f, int id
 	*present = false;
 	if (idx < 0)
 		return true;
-	struct pb_str v = pb__str(f[idx].ptr, f[idx].len);
+	struct pb_str v = pb_str_of(f[idx].ptr, f[idx].len);
 	if (pb__focus_is_null(v.ptr, v.len))
 		return true;
 	unsigned fl;
@@ -264,7 +264,7 @@ static const char *aws_charge_category(struct pb_str t)
 		{ "Refund", "Credit" },
 	};
 	for (size_t i = 0; i < PB_ARRAY_LEN(map); i++)
-		if (pb__str_eq_cstr(t, map[i].type))
+		if (pb_str_eq_cstr(t, map[i].type))
 			return map[i].cat;
 	return NULL;
 }
@@ -283,7 +283,7 @@ static const char *azure_charge_category(struct pb_str t)
 		{ "Tax", "Tax" },
 	};
 	for (size_t i = 0; i < PB_ARRAY_LEN(map); i++)
-		if (pb__str_ieq_cstr(t, map[i].type))
+		if (pb_str_ieq_cstr(t, map[i].type))
 			return map[i].cat;
 	return NULL;
 }
@@ -332,11 +332,11 @@ bool pb__native_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t
 		if (!cat)
 			NREJECT(nc[NC_AWS_TYPE], "lineItem/LineItemType: '%.*s' is not a known type",
 			        (int)(type.len > 40 ? 40 : type.len), type.ptr);
-		row->charge_category = pb__cstr(cat);
+		row->charge_category = pb_cstr(cat);
 		unsigned fl;
-		if (!start.ptr || !pb__time_parse(start.ptr, start.len, &row->start, &fl))
+		if (!start.ptr || !pb_time_parse(start.ptr, start.len, &row->start, &fl))
 			NREJECT(nc[NC_AWS_START], "lineItem/UsageStartDate: expected a date-time");
-		if (!end.ptr || !pb__time_parse(end.ptr, end.len, &row->end, &fl))
+		if (!end.ptr || !pb_time_parse(end.ptr, end.len, &row->end, &fl))
 			NREJECT(nc[NC_AWS_END], "lineItem/UsageEndDate: expected a date-time");
 		pb_dec net;
 		bool have_net;
@@ -357,19 +357,19 @@ bool pb__native_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t
 		row->effective = row->billed;
 		pb_dec e;
 		bool he;
-		if (pb__str_eq_cstr(type, "DiscountedUsage")) {
+		if (pb_str_eq_cstr(type, "DiscountedUsage")) {
 			if (!decimal(c, f, nc[NC_AWS_RI_EFFECTIVE], "reservation/EffectiveCost", &e, &he,
 			             reason, cap, bad_field))
 				return false;
 			if (he)
 				row->effective = e;
-		} else if (pb__str_eq_cstr(type, "SavingsPlanCoveredUsage")) {
+		} else if (pb_str_eq_cstr(type, "SavingsPlanCoveredUsage")) {
 			if (!decimal(c, f, nc[NC_AWS_SP_EFFECTIVE], "savingsPlan/SavingsPlanEffectiveCost",
 			             &e, &he, reason, cap, bad_field))
 				return false;
 			if (he)
 				row->effective = e;
-		} else if (pb__str_eq_cstr(type, "SavingsPlanNegation")) {
+		} else if (pb_str_eq_cstr(type, "SavingsPlanNegation")) {
 			row->effective = 0;
 		}
 	} else {
@@ -394,8 +394,8 @@ bool pb__native_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t
 		unsigned fl;
 		if (date.ptr && us_date(date, &day)) {
 			row->start = day * 86400;
-		} else if (date.ptr && pb__time_parse(date.ptr, date.len, &row->start, &fl)) {
-			row->start = pb__floordiv(row->start, 86400) * 86400;
+		} else if (date.ptr && pb_time_parse(date.ptr, date.len, &row->start, &fl)) {
+			row->start = pb_floordiv(row->start, 86400) * 86400;
 		} else {
 			NREJECT(nc[NC_AZ_DATE], "Date: expected MM/DD/YYYY or YYYY-MM-DD, got '%.*s'",
 			        (int)(date.len > 40 ? 40 : date.len), date.ptr ? date.ptr : "");
@@ -405,12 +405,12 @@ bool pb__native_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t
 		if (!cat)
 			NREJECT(nc[NC_AZ_CHARGE_TYPE], "ChargeType: '%.*s' is not a known type",
 			        (int)(ctype.len > 40 ? 40 : ctype.len), ctype.ptr);
-		row->charge_category = pb__cstr(cat);
+		row->charge_category = pb_cstr(cat);
 		/* the service: Microsoft's table, else the meter category */
 		char tbuf[256];
-		struct pb_str rtype = rid.ptr ? resource_type(rid, tbuf, sizeof(tbuf)) : pb__str(NULL, 0);
+		struct pb_str rtype = rid.ptr ? resource_type(rid, tbuf, sizeof(tbuf)) : pb_str_of(NULL, 0);
 		const char *svc = pb__catalog_azure_service(c->cat, consumed, rtype);
-		row->service = svc ? pb__cstr(svc) : mcat.ptr ? mcat : consumed;
+		row->service = svc ? pb_cstr(svc) : mcat.ptr ? mcat : consumed;
 		if (!row->service.ptr)
 			NREJECT(nc[NC_AZ_METER_CATEGORY], "no ConsumedService or MeterCategory to name the "
 			                                  "service");

@@ -91,7 +91,7 @@ static void decode_key(const char *k, int32_t *day, struct pb_str out[K_COUNT])
 		uint16_t l;
 		memcpy(&l, k + o, 2);
 		o += 2;
-		out[i] = pb__str(l ? k + o : NULL, l);
+		out[i] = pb_str_of(l ? k + o : NULL, l);
 		o += l;
 	}
 }
@@ -302,24 +302,24 @@ static bool rej_add(struct chunk *ch, uint64_t line, uint32_t field, const char 
 	r->line = line;
 	r->field = field;
 	r->reason_off = ch->reasons.len;
-	if (pb__buf_add(&ch->reasons, reason, strlen(reason) + 1))
+	if (pb_buf_add(&ch->reasons, reason, strlen(reason) + 1))
 		return false;
 	/* rejects file: line,column,reason,record (original bytes, CSV-quoted) */
 	while (rec_len && (rec[rec_len - 1] == '\n' || rec[rec_len - 1] == '\r'))
 		rec_len--;
-	enum pb_status st = pb__buf_printf(&ch->rej_csv, "%llu,", (unsigned long long)line);
+	enum pb_status st = pb_buf_printf(&ch->rej_csv, "%llu,", (unsigned long long)line);
 	if (!st)
-		st = pb__buf_csv_field(&ch->rej_csv, colname, strlen(colname));
+		st = pb_buf_csv_field(&ch->rej_csv, colname, strlen(colname));
 	if (!st)
-		st = pb__buf_addc(&ch->rej_csv, ',');
+		st = pb_buf_addc(&ch->rej_csv, ',');
 	if (!st)
-		st = pb__buf_csv_field(&ch->rej_csv, reason, strlen(reason));
+		st = pb_buf_csv_field(&ch->rej_csv, reason, strlen(reason));
 	if (!st)
-		st = pb__buf_addc(&ch->rej_csv, ',');
+		st = pb_buf_addc(&ch->rej_csv, ',');
 	if (!st)
-		st = pb__buf_csv_field(&ch->rej_csv, rec, rec_len);
+		st = pb_buf_csv_field(&ch->rej_csv, rec, rec_len);
 	if (!st)
-		st = pb__buf_addc(&ch->rej_csv, '\n');
+		st = pb_buf_addc(&ch->rej_csv, '\n');
 	return st == PB_OK;
 }
 
@@ -364,7 +364,7 @@ static void process_chunk(struct worker *w, struct chunk *ch)
 			goto reject;
 		}
 		size_t badoff;
-		if (!pb__utf8_valid(rs, rl, &badoff)) {
+		if (!pb_utf8_valid(rs, rl, &badoff)) {
 			/* find the field holding the bad byte */
 			const char *at = rs + badoff;
 			bad = 1;
@@ -391,7 +391,7 @@ static void process_chunk(struct worker *w, struct chunk *ch)
 					goto reject;
 				}
 		}
-		int32_t day = (int32_t)pb__floordiv(row.start, 86400);
+		int32_t day = (int32_t)pb_floordiv(row.start, 86400);
 		size_t kl = build_key(w->kb, day, &row);
 		uint64_t h = hash_key(w->kb, kl);
 		struct agg *a = aggtab_get(&w->tab, w->kb, kl, h);
@@ -475,7 +475,7 @@ static enum pb_status tmpf_open(struct tmpf *t, const char *dir, struct pb_error
 	if (!t->named)
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	uint32_t r;
-	pb__random(&r, sizeof(r));
+	pb_random(&r, sizeof(r));
 	snprintf(t->named, n, "%s/.tmp-%ld-%08x", dir, (long)getpid(), r);
 	t->fd = open(t->named, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
 	if (t->fd < 0)
@@ -768,7 +768,7 @@ static bool already_by_size(struct pb_ws *ws, const char *path, char *sha_out)
 	uint8_t d[32];
 	pb__source_digest(&s, d);
 	pb__source_close(&s);
-	pb__hex(d, 32, sha_out);
+	pb_hex(d, 32, sha_out);
 	if (sqlite3_prepare_v2(ws->db, "SELECT 1 FROM source WHERE sha256 = ?1", -1, &q, NULL))
 		return false;
 	sqlite3_bind_text(q, 1, sha_out, 64, SQLITE_STATIC);
@@ -815,9 +815,9 @@ static void fill_report_from_db(struct pb_ws *ws, const char *sha, struct pb_ing
 
 static enum pb_status report_json(const struct pb_ingest_report *rep, struct pb_buf *b)
 {
-	pb__buf_printf(b, "{\"name\":");
-	pb__buf_json_str(b, rep->name, strlen(rep->name));
-	pb__buf_printf(b,
+	pb_buf_printf(b, "{\"name\":");
+	pb_buf_json_str(b, rep->name, strlen(rep->name));
+	pb_buf_printf(b,
 	               ",\"sha256\":\"%s\",\"size\":%llu,\"compression\":\"%s\",\"format\":\"%s\","
 	               "\"version\":\"%s\",\"rows_read\":%llu,\"rows_accepted\":%llu,"
 	               "\"rows_rejected\":%llu,\"rows_with_warnings\":%llu,\"blank_lines\":%llu,"
@@ -829,18 +829,18 @@ static enum pb_status report_json(const struct pb_ingest_report *rep, struct pb_
 	               (unsigned long long)rep->rows_with_warnings,
 	               (unsigned long long)rep->blank_lines, (unsigned long long)rep->aggregates,
 	               rep->columns, rep->columns_ignored, rep->threads, rep->seconds);
-	pb__buf_json_str(b, rep->missing_mandatory, strlen(rep->missing_mandatory));
-	pb__buf_adds(b, ",\"warnings\":[");
+	pb_buf_json_str(b, rep->missing_mandatory, strlen(rep->missing_mandatory));
+	pb_buf_adds(b, ",\"warnings\":[");
 	for (size_t i = 0; i < rep->nwarnings; i++) {
 		const struct pb_ingest_warning *w = &rep->warnings[i];
-		pb__buf_printf(b, "%s{\"kind\":\"%s\",\"column\":\"%s\",\"count\":%llu,\"first_line\":%llu,"
+		pb_buf_printf(b, "%s{\"kind\":\"%s\",\"column\":\"%s\",\"count\":%llu,\"first_line\":%llu,"
 		                  "\"example\":",
 		               i ? "," : "", w->kind, w->column, (unsigned long long)w->count,
 		               (unsigned long long)w->first_line);
-		pb__buf_json_str(b, w->example, strlen(w->example));
-		pb__buf_addc(b, '}');
+		pb_buf_json_str(b, w->example, strlen(w->example));
+		pb_buf_addc(b, '}');
 	}
-	return pb__buf_adds(b, "]}");
+	return pb_buf_adds(b, "]}");
 }
 
 static int fin_cmp(const void *x, const void *y)
@@ -883,7 +883,7 @@ static enum pb_status finalize(struct pb_ws *ws, struct ingest *in, struct aggta
 	size_t npseudo = 0;
 	sqlite3_stmt *ins = NULL, *insrc = NULL, *insw = NULL, *insr = NULL, *inacct = NULL;
 	struct pb_buf json;
-	pb__buf_init(&json, 1u << 24);
+	pb_buf_init(&json, 1u << 24);
 	struct unknowns unk;
 	memset(&unk, 0, sizeof(unk));
 	char rejects_rel[128] = "", rejects_abs[1024] = "", copy_abs[1024] = "";
@@ -947,9 +947,9 @@ mapping:
 			if (!r && k[K_REGION].ptr && k[K_REGION_NAME].ptr)
 				r = pb_catalog_region(in->cat, k[K_REGION_NAME]);
 			if (r) {
-				region = pb__cstr(r->id);
+				region = pb_cstr(r->id);
 				if (r->country[0])
-					country = pb__cstr(r->country);
+					country = pb_cstr(r->country);
 			} else {
 				note_unknown(&unk, FW_UNKNOWN_REGION, a, region);
 			}
@@ -960,13 +960,13 @@ mapping:
 		if (!svc)
 			note_unknown(&unk, FW_UNKNOWN_SERVICE, a, k[K_SERVICE]);
 		if (!category.ptr && svc) {
-			category = pb__cstr(svc->category);
+			category = pb_cstr(svc->category);
 			if (in->map.kind == PB_FORMAT_FOCUS) /* native exports never have one */
 				note_unknown(&unk, FW_CATEGORY_FROM_CATALOG, a, k[K_SERVICE]);
 		}
 		if (!subcategory.ptr && svc && category.ptr && strcmp(svc->category, category.ptr) == 0 &&
 		    in->map.col[FC_ServiceSubcategory] < 0)
-			subcategory = pb__cstr(svc->subcategory);
+			subcategory = pb_cstr(svc->subcategory);
 		const char *cap = pb__catalog_capability_row(in->cat, svc, k[K_METER], category);
 		if (svc && !cap && svc->ncapabilities > 1)
 			note_unknown(&unk, FW_UNKNOWN_CAPABILITY, a, k[K_SERVICE]);
@@ -976,7 +976,7 @@ mapping:
 		if (unit.ptr) {
 			const struct pb_unit *u = pb_catalog_unit(in->cat, unit);
 			if (u) {
-				unit = pb__cstr(u->normalised);
+				unit = pb_cstr(u->normalised);
 				if (!pb__unit_apply(pb__catalog_unit_factor(u), a->q, &norm.q)) {
 					st = pb__err(err, PB_ELIMIT,
 					             "a quantity is out of range after converting '%.*s' to "
@@ -995,7 +995,7 @@ mapping:
 		struct pb_str vals[N_COUNT] = {
 			[N_ACCOUNT] = k[K_ACCOUNT], [N_SUB] = k[K_SUB], [N_PROVIDER] = k[K_PROVIDER],
 			[N_CATEGORY] = category, [N_SUBCATEGORY] = subcategory,
-			[N_SERVICE] = k[K_SERVICE], [N_METER] = k[K_METER], [N_CAPABILITY] = pb__cstr(cap),
+			[N_SERVICE] = k[K_SERVICE], [N_METER] = k[K_METER], [N_CAPABILITY] = pb_cstr(cap),
 			[N_REGION] = region, [N_COUNTRY] = country, [N_UNIT] = unit,
 			[N_CHARGE] = k[K_CHARGE_CATEGORY], [N_CURRENCY] = k[K_CURRENCY],
 		};
@@ -1059,7 +1059,7 @@ mapping:
 				memset(ac, 0, sizeof(*ac));
 				ac->kind = kind ? 's' : 'b';
 				ac->id = id;
-				ac->billing = kind ? billing : pb__str("", 0);
+				ac->billing = kind ? billing : pb_str_of("", 0);
 				ac->first_day = INT32_MAX;
 				ac->last_day = INT32_MIN;
 				if (pb__hmap_put(&acctmap, keybuf, kl, (void *)(intptr_t)nacct, NULL) ==
@@ -1100,7 +1100,7 @@ mapping:
 			};
 			for (int j = 1; j < N_COUNT; j++)
 				if (f->id[j] > 0)
-					*dst[j] = pb__cstr(dc.strs[f->id[j] - 1]);
+					*dst[j] = pb_cstr(dc.strs[f->id[j] - 1]);
 			a.quantity = f->a.q;
 			a.billed = f->a.billed;
 			a.effective = f->a.eff;
@@ -1166,8 +1166,8 @@ mapping:
 	/* the source */
 	rep->aggregates = nfin;
 	if (first_day <= last_day) {
-		pb__day_format(first_day, rep->first_day);
-		pb__day_format(last_day, rep->last_day);
+		pb_day_format(first_day, rep->first_day);
+		pb_day_format(last_day, rep->last_day);
 	}
 	report_json(rep, &json);
 	if ((st = pb__db_prepare(ws->db,
@@ -1181,7 +1181,7 @@ mapping:
 		goto fail;
 	{
 		char now[24];
-		pb__time_format(pb__now(), now);
+		pb_time_format(pb_now(), now);
 		char abspath[4096] = "";
 		if (copy_abs[0]) {
 			if (!realpath(copy_abs, abspath))
@@ -1339,10 +1339,10 @@ mapping:
 		char details[1024];
 		char esc_name[600];
 		struct pb_buf nb;
-		pb__buf_init(&nb, sizeof(esc_name) - 1);
-		pb__buf_json_str(&nb, rep->name, strlen(rep->name) > 500 ? 500 : strlen(rep->name));
+		pb_buf_init(&nb, sizeof(esc_name) - 1);
+		pb_buf_json_str(&nb, rep->name, strlen(rep->name) > 500 ? 500 : strlen(rep->name));
 		pb__strlcpy(esc_name, nb.data ? nb.data : "\"\"", sizeof(esc_name));
-		pb__buf_release(&nb);
+		pb_buf_release(&nb);
 		pb__snprintf(details, sizeof(details),
 		             "{\"sha256\":\"%s\",\"name\":%s,\"format\":\"%s\",\"version\":\"%s\","
 		             "\"rows_read\":%llu,\"rows_accepted\":%llu,\"rows_rejected\":%llu,"
@@ -1385,7 +1385,7 @@ out:
 	pb__hmap_release(&acctmap);
 	free(fins);
 	free(accts);
-	pb__buf_release(&json);
+	pb_buf_release(&json);
 	return st;
 }
 
@@ -1426,7 +1426,7 @@ static enum pb_status read_failed(struct pb_source *src, const char *path,
 	uint8_t d[32];
 	char hex[65];
 	pb__source_digest(src, d);
-	pb__hex(d, 32, hex);
+	pb_hex(d, 32, hex);
 	if (strcmp(hex, expect_sha) == 0)
 		return st;
 	char was[sizeof(err->message)];
@@ -1480,7 +1480,7 @@ static bool collect(struct ingest *in, uint64_t *next_seq, struct pb_ingest_repo
 				return false;
 			}
 			size_t base = reasons->len;
-			if (pb__buf_add(reasons, ch->reasons.data, ch->reasons.len)) {
+			if (pb_buf_add(reasons, ch->reasons.data, ch->reasons.len)) {
 				pb__err(err, PB_ENOMEM, "out of memory");
 				return false;
 			}
@@ -1507,8 +1507,8 @@ static bool collect(struct ingest *in, uint64_t *next_seq, struct pb_ingest_repo
 		}
 		ch->rows = ch->accepted = ch->rejected = ch->warned = ch->blank = 0;
 		ch->nrej = 0;
-		pb__buf_reset(&ch->rej_csv);
-		pb__buf_reset(&ch->reasons);
+		pb_buf_reset(&ch->rej_csv);
+		pb_buf_reset(&ch->reasons);
 		ch->state = CH_FREE;
 		(*next_seq)++;
 	}
@@ -1565,7 +1565,7 @@ go:;
 	struct rej **rejs = NULL;
 	size_t nrej = 0, caprej = 0;
 	struct pb_buf reasons;
-	pb__buf_init(&reasons, SIZE_MAX / 2);
+	pb_buf_init(&reasons, SIZE_MAX / 2);
 	struct aggtab all;
 	memset(&all, 0, sizeof(all));
 	struct pb_focus_ctx fxsum;
@@ -1614,8 +1614,8 @@ go:;
 	for (size_t i = 0; i < in.nchunks; i++) {
 		in.chunks[i].cap = chunk_size;
 		in.chunks[i].buf = malloc(chunk_size);
-		pb__buf_init(&in.chunks[i].rej_csv, SIZE_MAX / 2);
-		pb__buf_init(&in.chunks[i].reasons, SIZE_MAX / 2);
+		pb_buf_init(&in.chunks[i].rej_csv, SIZE_MAX / 2);
+		pb_buf_init(&in.chunks[i].reasons, SIZE_MAX / 2);
 		if (!in.chunks[i].buf) {
 			st = pb__err(err, PB_ENOMEM, "out of memory");
 			goto out;
@@ -1669,7 +1669,7 @@ go:;
 			goto out;
 		}
 		size_t bad;
-		if (!pb__utf8_valid(cur->buf + off, hl, &bad)) {
+		if (!pb_utf8_valid(cur->buf + off, hl, &bad)) {
 			st = pb__err_at(err, PB_EFORMAT, src.name, 1, 0,
 			                "the header line is not valid UTF-8 (byte %zu): not a CSV usage "
 			                "export",
@@ -1689,7 +1689,7 @@ go:;
 		size_t so = 0;
 		for (size_t i = 0; i < hrec.nfields; i++) {
 			size_t n = pb__csv_unescape(&hf[i], hdr_scratch + so, hl + 1 - so);
-			names[i] = pb__str_trim(pb__str(hdr_scratch + so, n));
+			names[i] = pb_str_trim(pb_str_of(hdr_scratch + so, n));
 			in.colnames[i] = pb__strndup(names[i].ptr, names[i].len);
 			so += n;
 		}
@@ -1872,7 +1872,7 @@ go:;
 	/* hash and compare */
 	uint8_t digest[32];
 	pb__source_digest(&src, digest);
-	pb__hex(digest, 32, rep->sha256);
+	pb_hex(digest, 32, rep->sha256);
 	rep->size = src.raw_bytes;
 
 	/* merge the workers' tables and warning counts */
@@ -1949,8 +1949,8 @@ out:
 	for (size_t i = 0; in.chunks && i < in.nchunks; i++) {
 		free(in.chunks[i].buf);
 		free(in.chunks[i].rej);
-		pb__buf_release(&in.chunks[i].rej_csv);
-		pb__buf_release(&in.chunks[i].reasons);
+		pb_buf_release(&in.chunks[i].rej_csv);
+		pb_buf_release(&in.chunks[i].reasons);
 	}
 	free(in.chunks);
 	free(in.queue);
@@ -1961,7 +1961,7 @@ out:
 	for (size_t i = 0; i < nrej; i++)
 		free(rejs[i]);
 	free(rejs);
-	pb__buf_release(&reasons);
+	pb_buf_release(&reasons);
 	aggtab_release(&all);
 	if (fxsum_init)
 		pb__focus_ctx_release(&fxsum);

@@ -168,17 +168,17 @@ const char *pb__errno_text(int e)
 /* strings                                                               */
 /* ===================================================================== */
 
-struct pb_str pb__cstr(const char *s)
+struct pb_str pb_cstr(const char *s)
 {
-	return pb__str(s, s ? strlen(s) : 0);
+	return pb_str_of(s, s ? strlen(s) : 0);
 }
 
-bool pb__str_eq(struct pb_str a, struct pb_str b)
+bool pb_str_eq(struct pb_str a, struct pb_str b)
 {
 	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
-bool pb__str_eq_cstr(struct pb_str a, const char *s)
+bool pb_str_eq_cstr(struct pb_str a, const char *s)
 {
 	size_t n = strlen(s);
 	return a.len == n && memcmp(a.ptr, s, n) == 0;
@@ -189,7 +189,7 @@ static inline char ascii_lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 }
 
-bool pb__str_ieq_cstr(struct pb_str a, const char *s)
+bool pb_str_ieq_cstr(struct pb_str a, const char *s)
 {
 	size_t n = strlen(s);
 	if (a.len != n)
@@ -200,7 +200,7 @@ bool pb__str_ieq_cstr(struct pb_str a, const char *s)
 	return true;
 }
 
-struct pb_str pb__str_trim(struct pb_str s)
+struct pb_str pb_str_trim(struct pb_str s)
 {
 	while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {
 		s.ptr++;
@@ -265,7 +265,7 @@ size_t pb__utf8_seq(const char *str, size_t n)
 	return 4;
 }
 
-bool pb__utf8_valid(const char *str, size_t n, size_t *bad)
+bool pb_utf8_valid(const char *str, size_t n, size_t *bad)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
@@ -303,7 +303,7 @@ fail:
 	return false;
 }
 
-void pb__hex(const uint8_t *in, size_t n, char *out)
+void pb_hex(const uint8_t *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
 	for (size_t i = 0; i < n; i++) {
@@ -324,7 +324,7 @@ static int hexval(char c)
 	return -1;
 }
 
-bool pb__unhex(const char *hex, size_t hexlen, uint8_t *out, size_t n)
+bool pb_unhex(const char *hex, size_t hexlen, uint8_t *out, size_t n)
 {
 	if (hexlen != 2 * n)
 		return false;
@@ -354,7 +354,7 @@ void *pb__grow(void *arr, size_t *cap, size_t n, size_t elem)
 	return p;
 }
 
-void pb__buf_init(struct pb_buf *b, size_t limit)
+void pb_buf_init(struct pb_buf *b, size_t limit)
 {
 	b->data = NULL;
 	b->len = 0;
@@ -362,21 +362,21 @@ void pb__buf_init(struct pb_buf *b, size_t limit)
 	b->limit = limit;
 }
 
-void pb__buf_release(struct pb_buf *b)
+void pb_buf_release(struct pb_buf *b)
 {
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
 
-void pb__buf_reset(struct pb_buf *b)
+void pb_buf_reset(struct pb_buf *b)
 {
 	b->len = 0;
 	if (b->data)
 		b->data[0] = '\0';
 }
 
-enum pb_status pb__buf_reserve(struct pb_buf *b, size_t extra)
+enum pb_status pb_buf_reserve(struct pb_buf *b, size_t extra)
 {
 	if (extra > b->limit || b->len > b->limit - extra)
 		return PB_ELIMIT;
@@ -396,9 +396,9 @@ enum pb_status pb__buf_reserve(struct pb_buf *b, size_t extra)
 	return PB_OK;
 }
 
-enum pb_status pb__buf_add(struct pb_buf *b, const void *p, size_t n)
+enum pb_status pb_buf_add(struct pb_buf *b, const void *p, size_t n)
 {
-	enum pb_status st = pb__buf_reserve(b, n);
+	enum pb_status st = pb_buf_reserve(b, n);
 	if (st)
 		return st;
 	if (n)
@@ -408,17 +408,17 @@ enum pb_status pb__buf_add(struct pb_buf *b, const void *p, size_t n)
 	return PB_OK;
 }
 
-enum pb_status pb__buf_adds(struct pb_buf *b, const char *s)
+enum pb_status pb_buf_adds(struct pb_buf *b, const char *s)
 {
-	return pb__buf_add(b, s, strlen(s));
+	return pb_buf_add(b, s, strlen(s));
 }
 
-enum pb_status pb__buf_addc(struct pb_buf *b, char c)
+enum pb_status pb_buf_addc(struct pb_buf *b, char c)
 {
-	return pb__buf_add(b, &c, 1);
+	return pb_buf_add(b, &c, 1);
 }
 
-enum pb_status pb__buf_printf(struct pb_buf *b, const char *fmt, ...)
+enum pb_status pb_buf_printf(struct pb_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -426,7 +426,7 @@ enum pb_status pb__buf_printf(struct pb_buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return PB_EINVAL;
-	enum pb_status st = pb__buf_reserve(b, (size_t)n);
+	enum pb_status st = pb_buf_reserve(b, (size_t)n);
 	if (st)
 		return st;
 	va_start(ap, fmt);
@@ -458,7 +458,7 @@ static const bool json_plain[256] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-size_t pb__json_escape(char *out, size_t cap, size_t *outlen, const char *s, size_t n)
+size_t pb_json_escape(char *out, size_t cap, size_t *outlen, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i = 0, o = 0;
@@ -511,9 +511,9 @@ size_t pb__json_escape(char *out, size_t cap, size_t *outlen, const char *s, siz
 	return i;
 }
 
-enum pb_status pb__buf_json_str(struct pb_buf *b, const char *s, size_t n)
+enum pb_status pb_buf_json_str(struct pb_buf *b, const char *s, size_t n)
 {
-	enum pb_status st = pb__buf_addc(b, '"');
+	enum pb_status st = pb_buf_addc(b, '"');
 	size_t i = 0;
 	while (!st && i < n) {
 		/* room for the worst case of a slice (6 bytes out per byte in),
@@ -521,9 +521,9 @@ enum pb_status pb__buf_json_str(struct pb_buf *b, const char *s, size_t n)
 		size_t want = (n - i < 1024 ? n - i : 1024) * 6, got;
 		if (want > b->limit - b->len)
 			want = b->limit - b->len;
-		if ((st = pb__buf_reserve(b, want)))
+		if ((st = pb_buf_reserve(b, want)))
 			break;
-		size_t used = pb__json_escape(b->data + b->len, want, &got, s + i, n - i);
+		size_t used = pb_json_escape(b->data + b->len, want, &got, s + i, n - i);
 		b->len += got;
 		b->data[b->len] = '\0';
 		if (!used)
@@ -531,11 +531,11 @@ enum pb_status pb__buf_json_str(struct pb_buf *b, const char *s, size_t n)
 		i += used;
 	}
 	if (!st)
-		st = pb__buf_addc(b, '"');
+		st = pb_buf_addc(b, '"');
 	return st;
 }
 
-enum pb_status pb__buf_csv_field(struct pb_buf *b, const char *s, size_t n)
+enum pb_status pb_buf_csv_field(struct pb_buf *b, const char *s, size_t n)
 {
 	bool quote = false;
 	for (size_t i = 0; i < n; i++)
@@ -544,16 +544,16 @@ enum pb_status pb__buf_csv_field(struct pb_buf *b, const char *s, size_t n)
 			break;
 		}
 	if (!quote)
-		return pb__buf_add(b, s, n);
-	enum pb_status st = pb__buf_addc(b, '"');
+		return pb_buf_add(b, s, n);
+	enum pb_status st = pb_buf_addc(b, '"');
 	for (size_t i = 0; i < n && !st; i++) {
 		if (s[i] == '"')
-			st = pb__buf_addc(b, '"');
+			st = pb_buf_addc(b, '"');
 		if (!st)
-			st = pb__buf_addc(b, s[i]);
+			st = pb_buf_addc(b, s[i]);
 	}
 	if (!st)
-		st = pb__buf_addc(b, '"');
+		st = pb_buf_addc(b, '"');
 	return st;
 }
 
@@ -566,7 +566,7 @@ enum pb_status pb__buf_csv_field(struct pb_buf *b, const char *s, size_t n)
 int64_t pb__days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	y -= m <= 2;
-	int64_t era = pb__floordiv(y, 400);
+	int64_t era = pb_floordiv(y, 400);
 	int64_t yoe = y - era * 400;                              /* [0, 399] */
 	int64_t mp = (m + 9) % 12;                                /* March = 0 */
 	int64_t doy = (153 * mp + 2) / 5 + d - 1;                 /* [0, 365] */
@@ -577,7 +577,7 @@ int64_t pb__days_from_civil(int64_t y, unsigned m, unsigned d)
 void pb__civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
 {
 	z += 719468;
-	int64_t era = pb__floordiv(z, 146097);
+	int64_t era = pb_floordiv(z, 146097);
 	int64_t doe = z - era * 146097;
 	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	int64_t yy = yoe + era * 400;
@@ -600,7 +600,7 @@ int64_t pb__month_of_day(int64_t day)
 
 int64_t pb__month_first_day(int64_t month)
 {
-	int64_t y = pb__floordiv(month, 12);
+	int64_t y = pb_floordiv(month, 12);
 	return pb__days_from_civil(y, (unsigned)(month - y * 12 + 1), 1);
 }
 
@@ -627,7 +627,7 @@ static unsigned days_in_month(int y, unsigned m)
 	return dm[m - 1];
 }
 
-bool pb__time_parse(const char *s, size_t n, int64_t *out, unsigned *flags)
+bool pb_time_parse(const char *s, size_t n, int64_t *out, unsigned *flags)
 {
 	int y, mo, d, hh = 0, mi = 0, ss = 0;
 	unsigned fl = 0;
@@ -702,9 +702,9 @@ done:
 	return true;
 }
 
-void pb__time_format(int64_t t, char *buf)
+void pb_time_format(int64_t t, char *buf)
 {
-	int64_t day = pb__floordiv(t, 86400);
+	int64_t day = pb_floordiv(t, 86400);
 	int64_t sec = t - day * 86400;
 	int y;
 	unsigned m, d;
@@ -713,7 +713,7 @@ void pb__time_format(int64_t t, char *buf)
 	         (int)(sec / 60 % 60), (int)(sec % 60));
 }
 
-void pb__day_format(int64_t day, char *buf)
+void pb_day_format(int64_t day, char *buf)
 {
 	int y;
 	unsigned m, d;
@@ -721,7 +721,7 @@ void pb__day_format(int64_t day, char *buf)
 	snprintf(buf, 11, "%04d-%02u-%02u", y, m, d);
 }
 
-int64_t pb__now(void)
+int64_t pb_now(void)
 {
 	return (int64_t)time(NULL);
 }
@@ -1028,7 +1028,7 @@ void pb__hmac_sha256(const uint8_t key[32], const void *p, size_t n, uint8_t out
 	crypto_auth_hmacsha256_final(&st, out);
 }
 
-void pb__random(void *buf, size_t n)
+void pb_random(void *buf, size_t n)
 {
 	if (sodium_init() < 0) /* idempotent and thread-safe; < 0 only without entropy */
 		abort();
@@ -1183,7 +1183,7 @@ static enum pb_status read_all(int fd, const char *path, size_t limit, char **ou
                                struct pb_error *err)
 {
 	struct pb_buf b;
-	pb__buf_init(&b, limit);
+	pb_buf_init(&b, limit);
 	enum pb_status st = PB_OK;
 	for (;;) {
 		if (b.len >= limit) {
@@ -1197,7 +1197,7 @@ static enum pb_status read_all(int fd, const char *path, size_t limit, char **ou
 			goto fail;
 		}
 		size_t want = limit - b.len < 65536 ? limit - b.len : 65536;
-		if ((st = pb__buf_reserve(&b, want)) != PB_OK) {
+		if ((st = pb_buf_reserve(&b, want)) != PB_OK) {
 			pb__err(err, st, "out of memory reading '%s'", path);
 			goto fail;
 		}
@@ -1214,8 +1214,8 @@ static enum pb_status read_all(int fd, const char *path, size_t limit, char **ou
 		b.data[b.len] = '\0';
 	}
 	close(fd);
-	if (!b.data && pb__buf_reserve(&b, 0) != PB_OK) {
-		pb__buf_release(&b);
+	if (!b.data && pb_buf_reserve(&b, 0) != PB_OK) {
+		pb_buf_release(&b);
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	}
 	b.data[b.len] = '\0';
@@ -1225,7 +1225,7 @@ static enum pb_status read_all(int fd, const char *path, size_t limit, char **ou
 	return PB_OK;
 fail:
 	close(fd);
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 	return st;
 }
 

@@ -41,16 +41,6 @@ const char *pb__errno_text(int e);
 
 /* ---- strings and views ---------------------------------------------- */
 
-static inline struct pb_str pb__str(const char *s, size_t n)
-{
-	struct pb_str v = { s, n };
-	return v;
-}
-struct pb_str pb__cstr(const char *s);
-bool pb__str_eq(struct pb_str a, struct pb_str b);
-bool pb__str_eq_cstr(struct pb_str a, const char *s);
-bool pb__str_ieq_cstr(struct pb_str a, const char *s);  /* ASCII case-insensitive */
-struct pb_str pb__str_trim(struct pb_str s);             /* ASCII spaces and tabs */
 /* Copies a view into a new NUL-terminated heap string (NULL on ENOMEM). */
 char *pb__strndup(const char *s, size_t n);
 /* snprintf that never overflows and always terminates; returns false when cut. */
@@ -58,52 +48,17 @@ bool pb__snprintf(char *buf, size_t cap, const char *fmt, ...) PB_PRINTF(3, 4);
 /* Copies src into dst of size cap, cutting if needed; always terminates. */
 void pb__strlcpy(char *dst, const char *src, size_t cap);
 
-/* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
- * On failure *bad (if not NULL) gets the offset of the first bad byte. */
-bool pb__utf8_valid(const char *s, size_t n, size_t *bad);
 
-/* Lower-case hex of n bytes into out (2n+1 bytes). */
-void pb__hex(const uint8_t *in, size_t n, char *out);
-/* Parses exactly 2n hex digits into out; false on a bad digit or length. */
-bool pb__unhex(const char *hex, size_t hexlen, uint8_t *out, size_t n);
 
 /* Makes room for one more element in arr (*cap elements of size elem, n
  * used), doubling as needed; returns the (maybe moved) array, or NULL when
  * out of memory (arr is then still valid and must still be freed). */
 void *pb__grow(void *arr, size_t *cap, size_t n, size_t elem);
 
-/* ---- capped growable buffer ----------------------------------------- */
 
-/* A byte buffer that refuses to grow past limit (PB_ELIMIT). data is always
- * NUL-terminated after len (the NUL is not counted). */
-struct pb_buf {
-	char *data;
-	size_t len;
-	size_t cap;
-	size_t limit;
-};
-void pb__buf_init(struct pb_buf *b, size_t limit);
-void pb__buf_release(struct pb_buf *b);
-void pb__buf_reset(struct pb_buf *b);
-enum pb_status pb__buf_reserve(struct pb_buf *b, size_t extra);
-enum pb_status pb__buf_add(struct pb_buf *b, const void *p, size_t n);
-enum pb_status pb__buf_adds(struct pb_buf *b, const char *s);
-enum pb_status pb__buf_addc(struct pb_buf *b, char c);
-enum pb_status pb__buf_printf(struct pb_buf *b, const char *fmt, ...) PB_PRINTF(2, 3);
-/* Appends s as a JSON string literal (quoted, escaped as pb__json_escape). */
-enum pb_status pb__buf_json_str(struct pb_buf *b, const char *s, size_t n);
-/* Escapes s[0..n) as the inside of a JSON string into out (cap bytes, not
- * terminated): '"', '\\' and controls escaped, valid UTF-8 copied, every byte
- * of an invalid UTF-8 sequence written as \ufffd, so the result is always
- * valid JSON. Stops before the first unit that does not fit. Returns the input
- * bytes consumed and sets *outlen to the bytes written. The one JSON string
- * escaper: the CLI's, the server's and the decision log's. */
-size_t pb__json_escape(char *out, size_t cap, size_t *outlen, const char *s, size_t n);
 /* The length (1 to 4) of the well-formed UTF-8 sequence at s[0..n), n > 0,
  * or 0 when s does not start one (RFC 3629). */
 size_t pb__utf8_seq(const char *s, size_t n);
-/* Appends s as one CSV field (RFC 4180: quoted when needed, quotes doubled). */
-enum pb_status pb__buf_csv_field(struct pb_buf *b, const char *s, size_t n);
 
 /* ---- time ----------------------------------------------------------- */
 
@@ -114,26 +69,8 @@ void pb__civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d);
 int64_t pb__month_of_day(int64_t day);
 int64_t pb__month_first_day(int64_t month); /* the day number of its first day */
 
-#define PB_TIME_NONISO 0x1  /* parsed, but not the spec form YYYY-MM-DDTHH:MM:SSZ */
-#define PB_TIME_DATEONLY 0x2 /* only a date was given */
 
-/* Parses an ISO 8601 date-time as real exports write it: "2024-09-18T22:00:00Z",
- * "2024-09-18 22:00:00", with fractions of a second, without seconds, with an
- * offset (+02:00, +0200) or none (read as UTC), or a date alone. Fractions are
- * dropped. *flags gets PB_TIME_* bits. Returns false when it does not parse. */
-bool pb__time_parse(const char *s, size_t n, int64_t *out, unsigned *flags);
-/* "2024-09-18T22:00:00Z" into buf (at least 21 bytes). */
-void pb__time_format(int64_t t, char *buf);
-/* "2024-09-18" into buf (at least 11 bytes) for a day number. */
-void pb__day_format(int64_t day, char *buf);
-/* Floor division that works for negatives. */
-static inline int64_t pb__floordiv(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-	return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-/* Current time in seconds, and a monotonic clock in seconds. */
-int64_t pb__now(void);
+/* A monotonic clock in seconds. */
 double pb__mono(void);
 
 /* ---- exact decimals -------------------------------------------------- */
@@ -187,8 +124,6 @@ void pb__sha256_release(struct pb_sha256 *h);
 void pb__sha256(const void *p, size_t n, uint8_t out[32]);
 /* HMAC-SHA256 (libsodium). */
 void pb__hmac_sha256(const uint8_t key[32], const void *p, size_t n, uint8_t out[32]);
-/* Fills buf with cryptographically secure random bytes. */
-void pb__random(void *buf, size_t n);
 
 /* ---- files ---------------------------------------------------------- */
 

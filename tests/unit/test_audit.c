@@ -466,7 +466,7 @@ static void t_append_in_txn(void)
 	CHECK(strstr(entry, "\"details\":{\"a\":{\"b\":3,\"y\":2},\"z\":1}") != NULL);
 	static const char head[] = "{\"action\":\"a.b\",\"actor\":\"alice\",\"case\":7,\"details\"";
 	CHECK(strncmp(entry, head, sizeof(head) - 1) == 0);
-	struct pb_str e = pb__cstr(entry);
+	struct pb_str e = pb_cstr(entry);
 	CHECK_OK(pb_audit_entry_check(NULL, idx, &e, &err), &err);
 	CHECK_INT(pb_audit_entry_check(NULL, idx + 1, &e, &err), PB_EFORMAT);
 	free(entry);
@@ -489,12 +489,12 @@ static void t_append_in_txn(void)
 		"[1]", "", "{}",
 	};
 	for (size_t i = 0; i < PB_ARRAY_LEN(good); i++) {
-		struct pb_str g = pb__cstr(good[i]);
+		struct pb_str g = pb_cstr(good[i]);
 		if (pb_audit_entry_check(NULL, 5, &g, &err) != PB_OK)
 			UNIT_FAIL_("good %zu refused: %s", i, err.message);
 	}
 	for (size_t i = 0; i < PB_ARRAY_LEN(badj); i++) {
-		struct pb_str g = pb__cstr(badj[i]);
+		struct pb_str g = pb_cstr(badj[i]);
 		if (pb_audit_entry_check(NULL, 5, &g, &err) == PB_OK)
 			UNIT_FAIL_("bad %zu accepted", i);
 	}

@@ -183,12 +183,12 @@ static void t_reader(void)
 	CHECK_OK(pb__csv_reader_next(&r, f, &n, &err), &err);
 	CHECK_INT(n, 2);
 	CHECK_INT(r.line, 2);
-	CHECK(pb__str_eq_cstr(f[0], "name"));
+	CHECK(pb_str_eq_cstr(f[0], "name"));
 	CHECK_OK(pb__csv_reader_next(&r, f, &n, &err), &err);
 	CHECK_INT(r.line, 4);
-	CHECK(pb__str_eq_cstr(f[0], "x,y") && pb__str_eq_cstr(f[1], "1\""));
+	CHECK(pb_str_eq_cstr(f[0], "x,y") && pb_str_eq_cstr(f[1], "1\""));
 	CHECK_OK(pb__csv_reader_next(&r, f, &n, &err), &err);
-	CHECK(n == 2 && pb__str_eq_cstr(f[0], "last"));
+	CHECK(n == 2 && pb_str_eq_cstr(f[0], "last"));
 	CHECK_OK(pb__csv_reader_next(&r, f, &n, &err), &err);
 	CHECK_INT(n, 0);
 	pb__csv_reader_release(&r);

@@ -80,7 +80,7 @@ static struct pb_ws *new_ws(char **dir)
 
 static struct pb_str S(const char *s)
 {
-	return s ? pb__cstr(s) : pb__str(NULL, 0);
+	return s ? pb_cstr(s) : pb_str_of(NULL, 0);
 }
 
 static struct pb_decision ask(struct pb_decider *d, const char *acct, const char *sub,
@@ -251,14 +251,14 @@ static void t_json_bad_utf8(void)
 	for (size_t i = 0; i < 300; i += 3)
 		memcpy(longv + i, "\xe2\x82\xac", 3);
 	longv[300] = '\0';
-	struct pb_decide_request q = { pb__cstr("A\xff\xfe"), pb__cstr(longv), pb__cstr("Key Vault"),
-		                       pb__cstr("west\xc3" "europe"), { 0 }, { 0 }, 0 };
+	struct pb_decide_request q = { pb_cstr("A\xff\xfe"), pb_cstr(longv), pb_cstr("Key Vault"),
+		                       pb_cstr("west\xc3" "europe"), { 0 }, { 0 }, 0 };
 	struct pb_decision r;
 	pb_decide(d, &q, &r);
 	char j[4096];
 	size_t n = pb_decision_json(&r, &q, "id-1", j, sizeof(j));
 	CHECK(n > 0);
-	CHECK(pb__utf8_valid(j, n, NULL));
+	CHECK(pb_utf8_valid(j, n, NULL));
 	CHECK(strstr(j, "\"account\":\"A\\ufffd\\ufffd\"") != NULL);
 	CHECK(strstr(j, "\"region\":\"west\\ufffdeurope\"") != NULL);
 	CHECK(strstr(j, "\xe2\x82\xac\xe2\x82\xac\"") != NULL);
@@ -273,13 +273,13 @@ static void t_json_bad_utf8(void)
 
 static bool ieq(const char *a, const char *b)
 {
-	struct pb_str x = pb__str_trim(pb__cstr(a)), y = pb__str_trim(pb__cstr(b));
+	struct pb_str x = pb_str_trim(pb_cstr(a)), y = pb_str_trim(pb_cstr(b));
 	return x.len == y.len && strncasecmp(x.ptr, y.ptr, x.len) == 0;
 }
 
 static bool present(const char *s)
 {
-	return s && pb__str_trim(pb__cstr(s)).len > 0;
+	return s && pb_str_trim(pb_cstr(s)).len > 0;
 }
 
 struct req {
@@ -297,7 +297,7 @@ struct capset {
 static struct capset ref_caps(const struct req *q)
 {
 	struct capset cs = { .n = 0 };
-	const struct pb_service *s = present(q->svc) ? pb_catalog_service(cat, pb__cstr(q->svc)) : NULL;
+	const struct pb_service *s = present(q->svc) ? pb_catalog_service(cat, pb_cstr(q->svc)) : NULL;
 	const char *named = NULL;
 	bool asked = false;
 	if (present(q->cap)) {
@@ -305,7 +305,7 @@ static struct capset ref_caps(const struct req *q)
 		named = q->cap;
 	} else if (present(q->meter)) {
 		asked = true;
-		named = s ? pb_catalog_capability(cat, pb__cstr(q->svc), pb__cstr(q->meter)) : NULL;
+		named = s ? pb_catalog_capability(cat, pb_cstr(q->svc), pb_cstr(q->meter)) : NULL;
 	}
 	if (named) {
 		bool ok = false;
@@ -313,7 +313,7 @@ static struct capset ref_caps(const struct req *q)
 			for (size_t i = 0; i < s->ncapabilities; i++)
 				ok |= ieq(s->capabilities[i], named);
 		} else {
-			ok = pb_catalog_capability_known(cat, pb__str_trim(pb__cstr(named)));
+			ok = pb_catalog_capability_known(cat, pb_str_trim(pb_cstr(named)));
 		}
 		if (ok) {
 			cs.v[0] = named;
@@ -337,8 +337,8 @@ static struct capset ref_caps(const struct req *q)
 /* 1 = the rule's dimension holds the value, 0 = not, -1 = cannot tell */
 static int ref_dim(const struct pb_rule *r, int d, const struct req *q)
 {
-	const struct pb_service *s = present(q->svc) ? pb_catalog_service(cat, pb__cstr(q->svc)) : NULL;
-	const struct pb_region *g = present(q->region) ? pb_catalog_region(cat, pb__cstr(q->region)) : NULL;
+	const struct pb_service *s = present(q->svc) ? pb_catalog_service(cat, pb_cstr(q->svc)) : NULL;
+	const struct pb_region *g = present(q->region) ? pb_catalog_region(cat, pb_cstr(q->region)) : NULL;
 	const char *val = NULL;
 	switch (d) {
 	case PB_DIM_ACCOUNT: val = present(q->acct) ? q->acct : NULL; break;
@@ -351,7 +351,7 @@ static int ref_dim(const struct pb_rule *r, int d, const struct req *q)
 		if (!s)
 			return -1;
 		for (size_t i = 0; i < r->nvalues[d]; i++) {
-			const struct pb_service *rs = pb_catalog_service(cat, pb__cstr(r->values[d][i]));
+			const struct pb_service *rs = pb_catalog_service(cat, pb_cstr(r->values[d][i]));
 			if (ieq(rs ? rs->name : r->values[d][i], s->name))
 				return 1;
 		}
@@ -362,7 +362,7 @@ static int ref_dim(const struct pb_rule *r, int d, const struct req *q)
 		if (!g)
 			return -1;
 		for (size_t i = 0; i < r->nvalues[d]; i++) {
-			const struct pb_region *rg = pb_catalog_region(cat, pb__cstr(r->values[d][i]));
+			const struct pb_region *rg = pb_catalog_region(cat, pb_cstr(r->values[d][i]));
 			if (ieq(rg ? rg->id : r->values[d][i], g->id))
 				return 1;
 		}
@@ -434,9 +434,9 @@ static struct pb_decision reference(const struct pb_entitlements *e, const struc
 	out.flags = cs.flags;
 	if (!present(q->sub))
 		out.flags |= PB_DECIDE_NO_SUBACCOUNT;
-	if (!present(q->svc) || !pb_catalog_service(cat, pb__cstr(q->svc)))
+	if (!present(q->svc) || !pb_catalog_service(cat, pb_cstr(q->svc)))
 		out.flags |= PB_DECIDE_UNKNOWN_SERVICE;
-	if (!present(q->region) || !pb_catalog_region(cat, pb__cstr(q->region)))
+	if (!present(q->region) || !pb_catalog_region(cat, pb_cstr(q->region)))
 		out.flags |= PB_DECIDE_UNKNOWN_REGION;
 	out.why = PB_WHY_NO_MATCH;
 	for (size_t i = 0; i < n; i++) {
@@ -582,7 +582,7 @@ static void t_random_agreement(void)
 			if (k % 4 == 0) { /* the server's renderer writes the same text */
 				char j1[4096], j2[4096], ts[32];
 				pb_decide(decs[0], &dq, &got);
-				pb__time_format(dq.at, ts);
+				pb_time_format(dq.at, ts);
 				size_t l1 = pb_decision_json(&got, &dq, "id-1", j1, sizeof(j1));
 				size_t l2 = pb__decision_json_cached(decs[0], &got, &dq, "id-1", k % 8 ? ts : NULL,
 				                                     j2, sizeof(j2));

@@ -13,7 +13,7 @@ static void split(const char *line, struct pb_str *out, size_t *n)
 	for (;;) {
 		const char *c = strchr(p, ',');
 		size_t l = c ? (size_t)(c - p) : strlen(p);
-		out[(*n)++] = pb__str(p, l);
+		out[(*n)++] = pb_str_of(p, l);
 		if (!c)
 			break;
 		p = c + 1;
@@ -146,7 +146,7 @@ static void t_rows(void)
 	CHECK(pb__focus_row(&ctx, f, nf, 2, &row, reason, sizeof(reason), &bad, &warned));
 	CHECK(warned); /* "usage" for "Usage" */
 	CHECK_STR(row.charge_category.ptr, "Usage");
-	CHECK(pb__str_eq_cstr(row.account, "A1") && pb__str_eq_cstr(row.region, "westeurope"));
+	CHECK(pb_str_eq_cstr(row.account, "A1") && pb_str_eq_cstr(row.region, "westeurope"));
 	CHECK_INT(ctx.warn_count[FW_ENUM_CASE][FC_ChargeCategory], 1);
 	CHECK_INT(ctx.warn_line[FW_ENUM_CASE][FC_ChargeCategory], 2);
 	/* cached the second time: same verdict, counted again */

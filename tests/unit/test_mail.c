@@ -100,17 +100,17 @@ static uint64_t count_hits(struct pb_ws *ws, const char *query)
 static void t_utf8_repair(void)
 {
 	struct pb_buf b;
-	pb__buf_init(&b, 1024);
+	pb_buf_init(&b, 1024);
 	size_t bad = pb__mail_utf8_append(&b, "a\xff" "b\r\nc\rd\x01" "e\xc3\xa9", 12);
 	CHECK_INT(bad, 1);
 	CHECK_STR(b.data, "a\xEF\xBF\xBD" "b\nc\nd e\xc3\xa9");
-	CHECK(pb__utf8_valid(b.data, b.len, NULL));
+	CHECK(pb_utf8_valid(b.data, b.len, NULL));
 	/* a cap cuts on a character boundary and says so */
-	pb__buf_release(&b);
-	pb__buf_init(&b, 4);
+	pb_buf_release(&b);
+	pb_buf_init(&b, 4);
 	CHECK_INT(pb__mail_utf8_append(&b, "ab\xc3\xa9\xc3\xa9", 6), (size_t)-1);
 	CHECK_STR(b.data, "ab\xc3\xa9");
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 }
 
 static void check_charset(const char *file, const char *cs, const char *want_file)
@@ -119,8 +119,8 @@ static void check_charset(const char *file, const char *cs, const char *want_fil
 	char *in = slurp(file, &n);
 	char *want = slurp(want_file, &wn);
 	struct pb_buf out, w;
-	pb__buf_init(&out, 1u << 20);
-	pb__buf_init(&w, 1u << 20);
+	pb_buf_init(&out, 1u << 20);
+	pb_buf_init(&w, 1u << 20);
 	bool unknown, lossy;
 	CHECK_INT(pb__mail_charset_to_utf8(cs, in, n, &out, &unknown, &lossy), PB_OK);
 	CHECK(!unknown);
@@ -128,8 +128,8 @@ static void check_charset(const char *file, const char *cs, const char *want_fil
 	pb__mail_utf8_append(&w, want, wn); /* the same line-end rules */
 	if (out.len != w.len || memcmp(out.data, w.data, w.len))
 		UNIT_FAIL_("%s as %s does not decode to %s", file, cs, want_file);
-	pb__buf_release(&out);
-	pb__buf_release(&w);
+	pb_buf_release(&out);
+	pb_buf_release(&w);
 	free(in);
 	free(want);
 }
@@ -158,7 +158,7 @@ static void t_charset_big5_subset(void)
 	char *in = slurp(MAILDATA "gmime/charsets/chinese.big5.txt", &n);
 	char *want = slurp(MAILDATA "gmime/charsets/chinese.utf-8.txt", &wn);
 	struct pb_buf out;
-	pb__buf_init(&out, 1u << 20);
+	pb_buf_init(&out, 1u << 20);
 	bool unknown, lossy;
 	CHECK_INT(pb__mail_charset_to_utf8("big5", in, n, &out, &unknown, &lossy), PB_OK);
 	CHECK(!lossy);
@@ -174,7 +174,7 @@ static void t_charset_big5_subset(void)
 	}
 	CHECK_INT(matched, out.len);
 	CHECK(out.len * 10 >= wn * 7);
-	pb__buf_release(&out);
+	pb_buf_release(&out);
 	free(in);
 	free(want);
 }
@@ -184,28 +184,28 @@ static void t_charset_fallbacks(void)
 	size_t n;
 	char *in = slurp(MAILDATA "gmime/charsets/french-fable.cp1252.txt", &n);
 	struct pb_buf out;
-	pb__buf_init(&out, 1u << 20);
+	pb_buf_init(&out, 1u << 20);
 	bool unknown, lossy;
 	/* mislabelled as UTF-8: read as windows-1252, and flagged */
 	CHECK_INT(pb__mail_charset_to_utf8("utf-8", in, n, &out, &unknown, &lossy), PB_OK);
 	CHECK(lossy);
 	CHECK(memmem(out.data, out.len, "Ma\xC3\xAEtre Corbeau", 15) != NULL);
 	CHECK(memmem(out.data, out.len, "l\xE2\x80\x99odeur", 9) != NULL); /* 0x92 is U+2019 */
-	pb__buf_reset(&out);
+	pb_buf_reset(&out);
 	/* an unknown charset: the same fallback, reported as unknown */
 	CHECK_INT(pb__mail_charset_to_utf8("x-no-such-charset", in, n, &out, &unknown, &lossy),
 	          PB_OK);
 	CHECK(unknown);
 	CHECK(memmem(out.data, out.len, "Ma\xC3\xAEtre", 7) != NULL);
-	CHECK(pb__utf8_valid(out.data, out.len, NULL));
+	CHECK(pb_utf8_valid(out.data, out.len, NULL));
 	/* invalid bytes inside a known multibyte charset become U+FFFD */
-	pb__buf_reset(&out);
+	pb_buf_reset(&out);
 	CHECK_INT(pb__mail_charset_to_utf8("shift_jis", "ok\x81\x20ok", 6, &out, &unknown, &lossy),
 	          PB_OK);
 	CHECK(lossy);
-	CHECK(pb__utf8_valid(out.data, out.len, NULL));
+	CHECK(pb_utf8_valid(out.data, out.len, NULL));
 	CHECK(memmem(out.data, out.len, "ok", 2) == out.data);
-	pb__buf_release(&out);
+	pb_buf_release(&out);
 	free(in);
 }
 
@@ -217,7 +217,7 @@ static void t_html_to_text(void)
 		"<div>grew &amp; grew &#8212; &#x41;&lt;B&gt;</div><!-- a comment -->"
 		"<table><tr><td>a</td><td>b</td></tr></table>x &unknown; y</body></html>";
 	struct pb_buf out;
-	pb__buf_init(&out, 4096);
+	pb_buf_init(&out, 4096);
 	CHECK_INT(pb__mail_html_to_text(html, strlen(html), &out), PB_OK);
 	CHECK(strstr(out.data, "Storage in West Europe") != NULL);
 	CHECK(strstr(out.data, "grew & grew \xE2\x80\x94 A<B>") != NULL);
@@ -227,7 +227,7 @@ static void t_html_to_text(void)
 	CHECK(!strstr(out.data, "secret"));
 	CHECK(!strstr(out.data, "color"));
 	CHECK(!strstr(out.data, "comment"));
-	pb__buf_release(&out);
+	pb_buf_release(&out);
 }
 
 static const char *lookup_user(void *ctx, const char *id, size_t n)
@@ -241,11 +241,11 @@ static void t_mrkdwn(void)
 	const char *s = "<@U42> see <https://x.example/a|the doc> and <#C1|general>, <!here> &amp; "
 	                "<@U99>";
 	struct pb_buf out;
-	pb__buf_init(&out, 4096);
+	pb_buf_init(&out, 4096);
 	CHECK_INT(pb__mail_mrkdwn_to_text(s, strlen(s), lookup_user, NULL, &out), PB_OK);
 	CHECK_STR(out.data, "@Ada Lovelace see the doc <https://x.example/a> and #general, @here & "
 	                    "@U99");
-	pb__buf_release(&out);
+	pb_buf_release(&out);
 }
 
 /* ---- MIME --------------------------------------------------------------------- */
@@ -285,17 +285,17 @@ static void t_parse_qp_oracle(void)
 	char *qp = slurp(MAILDATA "gmime/encodings/wikipedia.qp", &qn);
 	char *txt = slurp(MAILDATA "gmime/encodings/wikipedia.txt", &tn);
 	struct pb_buf msg;
-	pb__buf_init(&msg, 1u << 20);
-	pb__buf_adds(&msg, "From: a@example.org\nSubject: qp\nMIME-Version: 1.0\n"
+	pb_buf_init(&msg, 1u << 20);
+	pb_buf_adds(&msg, "From: a@example.org\nSubject: qp\nMIME-Version: 1.0\n"
 	                   "Content-Type: text/plain; charset=utf-8\n"
 	                   "Content-Transfer-Encoding: quoted-printable\n\n");
-	pb__buf_add(&msg, qp, qn);
+	pb_buf_add(&msg, qp, qn);
 	struct pb__mail_msg m;
 	pb__mail_msg_init(&m);
 	struct pb_error err = { 0 };
 	CHECK_OK(pb__mail_parse_email(msg.data, msg.len, &m, &err), &err);
 	struct pb_buf want;
-	pb__buf_init(&want, 1u << 20);
+	pb_buf_init(&want, 1u << 20);
 	pb__mail_utf8_append(&want, txt, tn);
 	/* the same text, give or take the final newline */
 	while (want.len && want.data[want.len - 1] == '\n')
@@ -306,8 +306,8 @@ static void t_parse_qp_oracle(void)
 	CHECK(m.body.len == want.len && !memcmp(m.body.data, want.data, want.len));
 	CHECK_INT(m.nwarn, 0);
 	pb__mail_msg_release(&m);
-	pb__buf_release(&msg);
-	pb__buf_release(&want);
+	pb_buf_release(&msg);
+	pb_buf_release(&want);
 	free(qp);
 	free(txt);
 }
@@ -366,7 +366,7 @@ static void t_parse_html_alternative_and_attachments(void)
 		uint8_t h[32];
 		char hex[65];
 		pb__sha256("%PDF-1.4\n", 9, h);
-		pb__hex(h, 32, hex);
+		pb_hex(h, 32, hex);
 		CHECK_STR(m.att[1].sha256, hex);
 	}
 	CHECK(m.flags & PB_MAIL_ATTACHMENT);
@@ -507,7 +507,7 @@ struct zipw {
 static void put16(struct pb_buf *b, unsigned v)
 {
 	unsigned char c[2] = { (unsigned char)v, (unsigned char)(v >> 8) };
-	pb__buf_add(b, c, 2);
+	pb_buf_add(b, c, 2);
 }
 
 static void put32(struct pb_buf *b, uint32_t v)
@@ -550,8 +550,8 @@ static void zip_add(struct zipw *z, const char *name, const void *data, size_t n
 	put32(&z->b, us);
 	put16(&z->b, (unsigned)strlen(name));
 	put16(&z->b, 0);
-	pb__buf_adds(&z->b, name);
-	pb__buf_add(&z->b, comp, cn);
+	pb_buf_adds(&z->b, name);
+	pb_buf_add(&z->b, comp, cn);
 	put32(&z->cd, 0x02014b50);
 	put16(&z->cd, 20);
 	put16(&z->cd, 20);
@@ -568,7 +568,7 @@ static void zip_add(struct zipw *z, const char *name, const void *data, size_t n
 	put16(&z->cd, 0);
 	put32(&z->cd, 0);
 	put32(&z->cd, off);
-	pb__buf_adds(&z->cd, name);
+	pb_buf_adds(&z->cd, name);
 	z->n++;
 	free(comp);
 }
@@ -576,7 +576,7 @@ static void zip_add(struct zipw *z, const char *name, const void *data, size_t n
 static void zip_end(struct zipw *z)
 {
 	uint32_t off = (uint32_t)z->b.len;
-	pb__buf_add(&z->b, z->cd.data, z->cd.len);
+	pb_buf_add(&z->b, z->cd.data, z->cd.len);
 	put32(&z->b, 0x06054b50);
 	put16(&z->b, 0);
 	put16(&z->b, 0);
@@ -590,8 +590,8 @@ static void zip_end(struct zipw *z)
 static void t_zip_read_and_bombs(void)
 {
 	struct zipw z = { .n = 0 };
-	pb__buf_init(&z.b, 1u << 26);
-	pb__buf_init(&z.cd, 1u << 20);
+	pb_buf_init(&z.b, 1u << 26);
+	pb_buf_init(&z.cd, 1u << 20);
 	zip_add(&z, "a.txt", "hello", 5, 0, 0);
 	char *zeros = calloc(8u << 20, 1);
 	zip_add(&z, "bomb.json", zeros, 8u << 20, 8, 0); /* 8 MiB of zeros: ratio ~1000 */
@@ -602,7 +602,7 @@ static void t_zip_read_and_bombs(void)
 	CHECK_OK(pb__zip_open(&zr, z.b.data, z.b.len, "t.zip", &err), &err);
 	CHECK_INT(zr.nentries, 3);
 	struct pb_buf out;
-	pb__buf_init(&out, PB__MAIL_MAX_MEMBER);
+	pb_buf_init(&out, PB__MAIL_MAX_MEMBER);
 	CHECK_OK(pb__zip_read(&zr, pb__zip_find(&zr, "a.txt"), 1u << 20, &out, &err), &err);
 	CHECK_STR(out.data, "hello");
 	CHECK_INT(pb__zip_read(&zr, pb__zip_find(&zr, "bomb.json"), PB__MAIL_MAX_MEMBER, &out, &err),
@@ -616,22 +616,22 @@ static void t_zip_read_and_bombs(void)
 	CHECK_INT(pb__zip_open(&zr, z.b.data, z.b.len - 30, "t.zip", &err), PB_EFORMAT);
 	/* overlapping members (two entries, one local header) are refused */
 	struct zipw o = { .n = 0 };
-	pb__buf_init(&o.b, 1u << 20);
-	pb__buf_init(&o.cd, 1u << 20);
+	pb_buf_init(&o.b, 1u << 20);
+	pb_buf_init(&o.cd, 1u << 20);
 	zip_add(&o, "x", "0123456789", 10, 0, 0);
 	size_t elen = o.cd.len;
 	char *entry = pb__strndup(o.cd.data, elen);
-	pb__buf_add(&o.cd, entry, elen); /* the same central entry twice */
+	pb_buf_add(&o.cd, entry, elen); /* the same central entry twice */
 	free(entry);
 	o.n = 2;
 	zip_end(&o);
 	CHECK_INT(pb__zip_open(&zr, o.b.data, o.b.len, "o.zip", &err), PB_ELIMIT);
 	CHECK(strstr(err.message, "overlap") != NULL);
-	pb__buf_release(&o.b);
-	pb__buf_release(&o.cd);
-	pb__buf_release(&out);
-	pb__buf_release(&z.b);
-	pb__buf_release(&z.cd);
+	pb_buf_release(&o.b);
+	pb_buf_release(&o.cd);
+	pb_buf_release(&out);
+	pb_buf_release(&z.b);
+	pb_buf_release(&z.cd);
 	free(zeros);
 }
 
@@ -728,7 +728,7 @@ static void check_render(const char *q, const char *want)
 		return;
 	}
 	struct pb_buf b;
-	pb__buf_init(&b, 1u << 16);
+	pb_buf_init(&b, 1u << 16);
 	pb__mail_query_render(pq, &b);
 	if (strcmp(b.data, want))
 		UNIT_FAIL_("'%s' parsed as %s, expected %s", q, b.data, want);
@@ -738,7 +738,7 @@ static void check_render(const char *q, const char *want)
 		UNIT_FAIL_("'%s' does not compile: %s", q, err.message);
 	else
 		pb__mail_sql_release(&sql);
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 	pb__mail_query_free(pq);
 }
 
@@ -822,22 +822,22 @@ static void t_query_errors(void)
 	check_query_error("thread:{thread:{thread:{thread:{a}}}}", "nests more than 3 deep", 1);
 	/* operators nest at most 16 deep, so the SQL stays within SQLite's parser */
 	struct pb_buf nest;
-	pb__buf_init(&nest, 1u << 16);
-	pb__buf_adds(&nest, "tag:q");
+	pb_buf_init(&nest, 1u << 16);
+	pb_buf_adds(&nest, "tag:q");
 	for (int i = 0; i < 9; i++) {
 		char *prev = pb__strndup(nest.data, nest.len);
-		pb__buf_reset(&nest);
-		pb__buf_printf(&nest, "(tag:x%d AND NOT (%s))", i, prev);
+		pb_buf_reset(&nest);
+		pb_buf_printf(&nest, "(tag:x%d AND NOT (%s))", i, prev);
 		free(prev);
 	}
 	check_query_error(nest.data, "nests operators more than 16 deep", 0);
-	pb__buf_release(&nest);
+	pb_buf_release(&nest);
 	struct pb_buf big;
-	pb__buf_init(&big, 1u << 20);
+	pb_buf_init(&big, 1u << 20);
 	for (int i = 0; i < 1200; i++)
-		pb__buf_adds(&big, "w ");
+		pb_buf_adds(&big, "w ");
 	check_query_error(big.data, "too large", 0);
-	pb__buf_release(&big);
+	pb_buf_release(&big);
 }
 
 /* ---- workspace: ingest, search, report, tags, export --------------------------------- */
@@ -1159,23 +1159,23 @@ static void t_bad_input(void)
 	char *in = join(dir, "in");
 	mkdir(in, 0755);
 	struct pb_buf b;
-	pb__buf_init(&b, 64u << 20);
+	pb_buf_init(&b, 64u << 20);
 	/* a header line of 1 MB */
-	pb__buf_adds(&b, "From: a@example.org\nMessage-ID: <long@x>\nSubject: ");
+	pb_buf_adds(&b, "From: a@example.org\nMessage-ID: <long@x>\nSubject: ");
 	for (int i = 0; i < (1 << 20); i++)
-		pb__buf_addc(&b, 'a' + (i % 26));
-	pb__buf_adds(&b, "\n\nbody after a long header\n");
+		pb_buf_addc(&b, 'a' + (i % 26));
+	pb_buf_adds(&b, "\n\nbody after a long header\n");
 	char *p = join(in, "long-header.eml");
 	spit(p, b.data, b.len);
 	free(p);
 	/* 10,000 nested multiparts */
-	pb__buf_reset(&b);
-	pb__buf_adds(&b, "From: a@example.org\nMessage-ID: <deep@x>\nMIME-Version: 1.0\n");
+	pb_buf_reset(&b);
+	pb_buf_adds(&b, "From: a@example.org\nMessage-ID: <deep@x>\nMIME-Version: 1.0\n");
 	for (int i = 0; i < 10000; i++)
-		pb__buf_printf(&b, "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", i, i);
-	pb__buf_adds(&b, "Content-Type: text/plain\n\ndeepest words\n");
+		pb_buf_printf(&b, "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", i, i);
+	pb_buf_adds(&b, "Content-Type: text/plain\n\ndeepest words\n");
 	for (int i = 9999; i >= 0; i--)
-		pb__buf_printf(&b, "--b%d--\n", i);
+		pb_buf_printf(&b, "--b%d--\n", i);
 	p = join(in, "deep.eml");
 	spit(p, b.data, b.len);
 	free(p);
@@ -1234,13 +1234,13 @@ static void t_bad_input(void)
 		rows++;
 		for (int c = 0; c < 4; c++) {
 			const char *t = (const char *)sqlite3_column_text(s, c);
-			if (t && !pb__utf8_valid(t, (size_t)sqlite3_column_bytes(s, c), NULL))
+			if (t && !pb_utf8_valid(t, (size_t)sqlite3_column_bytes(s, c), NULL))
 				UNIT_FAIL_("row %d column %d is not valid UTF-8", rows, c);
 		}
 	}
 	sqlite3_finalize(s);
 	CHECK_INT(rows, 4);
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 	pb_ws_close(ws);
 	free(in);
 	unit_rm_rf(dir);

@@ -396,7 +396,7 @@ static void t_lifecycle(void)
 			CHECK_INT(r->nvalues[PB_DIM_ACCOUNT], 1);
 			CHECK_STR(r->values[PB_DIM_ACCOUNT][0], "EA-1");
 		}
-		CHECK(p->in_force_from > 0 && p->in_force_from <= pb__now());
+		CHECK(p->in_force_from > 0 && p->in_force_from <= pb_now());
 		CHECK_STR(p->status, "applied");
 		/* the apply entry pins the exact entitlements */
 		char *data = NULL;
@@ -415,7 +415,7 @@ static void t_lifecycle(void)
 	if (e) {
 		CHECK_OK(pb_decider_new(e, cat, &dec, &err), &err);
 		struct pb_decide_request q = { PB_STR("EA-1"), PB_STR("s-int"), PB_STR("Storage Accounts"),
-			                       PB_STR("westeurope"), { 0 }, { 0 }, pb__now() + 5 };
+			                       PB_STR("westeurope"), { 0 }, { 0 }, pb_now() + 5 };
 		struct pb_decision dd;
 		pb_decide(dec, &q, &dd);
 		CHECK(!dd.allow);
@@ -669,7 +669,7 @@ static void t_accounts(void)
 		CHECK_OK(pb_decider_new(e, cat, &dec, &err), &err);
 	if (dec) {
 		struct pb_decide_request q = { PB_STR("EA-2"), PB_STR("x-9"), PB_STR("Storage Accounts"),
-			                       PB_STR("westeurope"), { 0 }, { 0 }, pb__now() + 5 };
+			                       PB_STR("westeurope"), { 0 }, { 0 }, pb_now() + 5 };
 		struct pb_decision d;
 		pb_decide(dec, &q, &d);
 		CHECK(!d.allow);
@@ -704,8 +704,8 @@ static void t_windows(void)
 	CHECK_OK(pb_plan_apply(ws, "alice", id, &v, NULL, &err), &err);
 	struct pb_plan *p = get(ws, id);
 	int64_t eff = 0, until = 0;
-	pb__time_parse("2090-01-01T00:00:00Z", 20, &eff, NULL);
-	pb__time_parse("2090-02-01T00:00:00Z", 20, &until, NULL);
+	pb_time_parse("2090-01-01T00:00:00Z", 20, &eff, NULL);
+	pb_time_parse("2090-02-01T00:00:00Z", 20, &until, NULL);
 	if (p) {
 		CHECK_INT(p->in_force_from, eff);
 		CHECK(strstr(p->state, "in force from 2090-01-01") != NULL);
@@ -740,11 +740,11 @@ static void t_windows(void)
 	CHECK_OK(pb_plan_new(ws, cat, "alice", 1, &t, &id, NULL, &err), &err);
 	CHECK_OK(pb_plan_approve(ws, "bob", id, NULL, NULL, NULL, NULL, &err), &err);
 	CHECK_OK(pb_plan_approve(ws, "dana", id, NULL, NULL, NULL, NULL, &err), &err);
-	int64_t before = pb__now();
+	int64_t before = pb_now();
 	CHECK_OK(pb_plan_apply(ws, "alice", id, &v, NULL, &err), &err);
 	p = get(ws, id);
 	if (p)
-		CHECK(p->in_force_from >= before && p->in_force_from <= pb__now());
+		CHECK(p->in_force_from >= before && p->in_force_from <= pb_now());
 	pb_plan_free(p);
 	/* a window that has ended cannot be applied */
 	t.effective = NULL;
@@ -875,11 +875,11 @@ static void t_dryrun(void)
 		CHECK_OK(pb_decider_new(e, cat, &dec, &err), &err);
 	for (size_t i = 0; dec && i < d->nrows; i++) {
 		const struct pb_plan_usage *u = &d->rows[i];
-		struct pb_decide_request q = { pb__cstr(u->account), pb__cstr(u->subaccount),
-			                       pb__cstr(u->service), pb__cstr(u->region),
-			                       u->capability[0] ? pb__cstr(u->capability)
+		struct pb_decide_request q = { pb_cstr(u->account), pb_cstr(u->subaccount),
+			                       pb_cstr(u->service), pb_cstr(u->region),
+			                       u->capability[0] ? pb_cstr(u->capability)
 			                                        : (struct pb_str){ NULL, 0 },
-			                       { 0 }, pb__now() + 5 };
+			                       { 0 }, pb_now() + 5 };
 		struct pb_decision r;
 		pb_decide(dec, &q, &r);
 		if (r.allow == u->cut)
@@ -941,7 +941,7 @@ static void t_notice(void)
 	int64_t id;
 	CHECK_OK(pb_plan_new(ws, cat, "alice", 1, &t, &id, NULL, &err), &err);
 	int64_t when = 0;
-	pb__time_parse("2025-10-01T00:00:00Z", 20, &when, NULL);
+	pb_time_parse("2025-10-01T00:00:00Z", 20, &when, NULL);
 	struct pb_notice_options o = { PB_NOTICE_TEXT, false, when };
 	char *text = NULL;
 	REFUSED(ws, pb_notice_make(ws, cat, "alice", id, &o, &text, NULL, E), PB_ESTATE,
@@ -998,7 +998,7 @@ static void t_notice(void)
 		char hex[65], *data = NULL;
 		size_t len;
 		pb__sha256(text, strlen(text), h);
-		pb__hex(h, 32, hex);
+		pb_hex(h, 32, hex);
 		CHECK_OK(pb_audit_entry_data(ws, idx, &data, &len, &err), &err);
 		CHECK(data && strstr(data, hex));
 		CHECK(data && strstr(data, "\"respond_by\":\"2025-10-15\""));
@@ -1164,10 +1164,10 @@ static int ref_accounts(const struct gplan *p, const struct gsel *s, const struc
 
 static int ref_caps(const struct greq *q, const char **caps)
 {
-	const struct pb_service *s = pb_catalog_service(cat, pb__cstr(q->svc));
+	const struct pb_service *s = pb_catalog_service(cat, pb_cstr(q->svc));
 	const char *named = q->cap;
 	if (!named && q->meter && s)
-		named = pb_catalog_capability(cat, pb__cstr(q->svc), pb__cstr(q->meter));
+		named = pb_catalog_capability(cat, pb_cstr(q->svc), pb_cstr(q->meter));
 	if (named) {
 		if (s) {
 			for (size_t i = 0; i < s->ncapabilities; i++)
@@ -1175,7 +1175,7 @@ static int ref_caps(const struct greq *q, const char **caps)
 					caps[0] = s->capabilities[i];
 					return 1;
 				}
-		} else if (pb_catalog_capability_known(cat, pb__cstr(named))) {
+		} else if (pb_catalog_capability_known(cat, pb_cstr(named))) {
 			caps[0] = named;
 			return 1;
 		}
@@ -1190,8 +1190,8 @@ static int ref_caps(const struct greq *q, const char **caps)
 static bool ref_applies(const struct gplan *p, const struct gsel *s, const struct greq *q,
                         bool may)
 {
-	const struct pb_service *sv = pb_catalog_service(cat, pb__cstr(q->svc));
-	const struct pb_region *g = pb_catalog_region(cat, pb__cstr(q->region));
+	const struct pb_service *sv = pb_catalog_service(cat, pb_cstr(q->svc));
+	const struct pb_region *g = pb_catalog_region(cat, pb_cstr(q->region));
 	int m = ref_accounts(p, s, q);
 	if (m == 0 || (m < 0 && !may))
 		return false;
@@ -1225,8 +1225,8 @@ static bool ref_applies(const struct gplan *p, const struct gsel *s, const struc
 				switch (d) {
 				case PB_DIM_CATEGORY: r = ieq(v, sv->category); break;
 				case PB_DIM_SUBCATEGORY: r = ieq(v, sv->subcategory); break;
-				case PB_DIM_SERVICE: r = ieq(pb_catalog_service(cat, pb__cstr(v))->name, sv->name); break;
-				case PB_DIM_REGION: r = ieq(pb_catalog_region(cat, pb__cstr(v))->id, g->id); break;
+				case PB_DIM_SERVICE: r = ieq(pb_catalog_service(cat, pb_cstr(v))->name, sv->name); break;
+				case PB_DIM_REGION: r = ieq(pb_catalog_region(cat, pb_cstr(v))->id, g->id); break;
 				case PB_DIM_COUNTRY: r = g->country[0] && ieq(v, g->country); break;
 				}
 			}
@@ -1362,7 +1362,7 @@ static void t_random_agreement(void)
 	CHECK_OK(pb_case_open(ws, "alice", &o, NULL, NULL, &err), &err); /* case 3 */
 	o.customer = "Beta";
 	CHECK_OK(pb_case_open(ws, "alice", &o, NULL, NULL, &err), &err); /* case 4 */
-	int64_t now = pb__now();
+	int64_t now = pb_now();
 	const size_t sets = 200, per = 5000;
 	long pairs = 0, denies = 0, mismatches = 0, keeps_won = 0, eval_mismatches = 0;
 	for (size_t s = 0; s < sets && !mismatches; s++) {
@@ -1388,11 +1388,11 @@ static void t_random_agreement(void)
 			char eff[24], until[24];
 			int64_t e = rnd(2) ? now + 1000 * (1 + (int64_t)rnd(3)) : 0;
 			if (e) {
-				pb__time_format(e, eff);
+				pb_time_format(e, eff);
 				t.effective = eff;
 			}
 			if (rnd(2)) {
-				pb__time_format((e ? e : now) + 1500 + 1000 * (int64_t)rnd(3), until);
+				pb_time_format((e ? e : now) + 1500 + 1000 * (int64_t)rnd(3), until);
 				t.until = until;
 			}
 			if (pb_plan_new(ws, cat, "alice", 3 + p->customer, &t, &p->id, NULL, &err) ||
@@ -1431,11 +1431,11 @@ static void t_random_agreement(void)
 			struct greq q = { PICK(q_accts), rnd(3) ? PICK(q_subs) : NULL, PICK(q_svcs),
 				          PICK(q_regions), rnd(5) ? NULL : PICK(g_caps),
 				          rnd(4) ? NULL : PICK(q_meters), now + PICK(offs) };
-			struct pb_decide_request dq = { pb__cstr(q.acct),
-				                        q.sub ? pb__cstr(q.sub) : (struct pb_str){ 0 },
-				                        pb__cstr(q.svc), pb__cstr(q.region),
-				                        q.cap ? pb__cstr(q.cap) : (struct pb_str){ 0 },
-				                        q.meter ? pb__cstr(q.meter) : (struct pb_str){ 0 },
+			struct pb_decide_request dq = { pb_cstr(q.acct),
+				                        q.sub ? pb_cstr(q.sub) : (struct pb_str){ 0 },
+				                        pb_cstr(q.svc), pb_cstr(q.region),
+				                        q.cap ? pb_cstr(q.cap) : (struct pb_str){ 0 },
+				                        q.meter ? pb_cstr(q.meter) : (struct pb_str){ 0 },
 				                        q.at };
 			struct pb_decision got;
 			pb_decide(dec, &dq, &got);

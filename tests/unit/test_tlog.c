@@ -38,14 +38,14 @@ static uint64_t ju64(json_t *v)
 static size_t unhexs(const char *hex, uint8_t *out, size_t cap)
 {
 	size_t n = strlen(hex) / 2;
-	if (n > cap || !pb__unhex(hex, n * 2, out, n))
+	if (n > cap || !pb_unhex(hex, n * 2, out, n))
 		return (size_t)-1;
 	return n;
 }
 
 static void hexs(const uint8_t *h, size_t n, char *out)
 {
-	pb__hex(h, n, out);
+	pb_hex(h, n, out);
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -450,7 +450,7 @@ static enum pb_status tess_next(void *ctx, uint64_t i, struct pb_str *e, struct 
 {
 	(void)ctx;
 	(void)err;
-	*e = pb__cstr(tess_leaves[i]);
+	*e = pb_cstr(tess_leaves[i]);
 	return PB_OK;
 }
 
@@ -972,7 +972,7 @@ static enum pb_status rnd_next(void *ctx, uint64_t i, struct pb_str *e, struct p
 {
 	struct rnd_entries *r = ctx;
 	(void)err;
-	*e = pb__str(r->e[i], r->len[i]);
+	*e = pb_str_of(r->e[i], r->len[i]);
 	return PB_OK;
 }
 
@@ -982,7 +982,7 @@ static void t_round_trip(void)
 	struct memtree mt = { calloc(N, 32), N };
 	uint8_t buf[64];
 	for (int i = 0; i < N; i++) {
-		pb__random(buf, sizeof(buf));
+		pb_random(buf, sizeof(buf));
 		pb_tlog_leaf_hash(buf, (size_t)(buf[0] % 64), mt.leaf[i]);
 	}
 	struct pb_error err = { 0 };

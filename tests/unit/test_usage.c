@@ -16,12 +16,12 @@ static bool collect_fn(void *ctx, const struct pb__usage_agg *a)
 {
 	struct collect *c = ctx;
 	char d[11], q[PB_DEC_BUFSZ], b[PB_DEC_BUFSZ], e[PB_DEC_BUFSZ], l[PB_DEC_BUFSZ];
-	pb__day_format(a->day, d);
+	pb_day_format(a->day, d);
 	pb__dec_format(a->quantity, q);
 	pb__dec_format(a->billed, b);
 	pb__dec_format(a->effective, e);
 	pb__dec_format(a->list, l);
-	pb__buf_printf(&c->text, "%s|%.*s|%.*s|%.*s|%.*s|%s|%s|%s|%s|%llu|%llu|%llu\n", d,
+	pb_buf_printf(&c->text, "%s|%.*s|%.*s|%.*s|%.*s|%s|%s|%s|%s|%llu|%llu|%llu\n", d,
 	               (int)a->account.len, a->account.ptr ? a->account.ptr : "",
 	               (int)a->service.len, a->service.ptr ? a->service.ptr : "",
 	               (int)a->capability.len, a->capability.ptr ? a->capability.ptr : "",
@@ -54,10 +54,10 @@ static void sort_lines(struct pb_buf *b)
 		*p++ = '\0';
 	}
 	qsort(lines, n, sizeof(char *), cmp_str);
-	pb__buf_reset(b);
+	pb_buf_reset(b);
 	for (size_t i = 0; i < n; i++) {
-		pb__buf_adds(b, lines[i]);
-		pb__buf_addc(b, '\n');
+		pb_buf_adds(b, lines[i]);
+		pb_buf_addc(b, '\n');
 	}
 	free(lines);
 	free(copy);
@@ -91,7 +91,7 @@ static void t_recompute_matches_store(void)
 	pb_ingest_report_release(&rep);
 	/* what the database holds, in the same order and form */
 	struct pb_buf stored;
-	pb__buf_init(&stored, 1u << 24);
+	pb_buf_init(&stored, 1u << 24);
 	sqlite3_stmt *q;
 	CHECK_OK(pb__db_prepare(ws->db,
 	                        "SELECT date, account, service, coalesce(capability, ''), "
@@ -103,13 +103,13 @@ static void t_recompute_matches_store(void)
 	size_t nstored = 0;
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		for (int i = 0; i < 12; i++)
-			pb__buf_printf(&stored, "%s%s", i ? "|" : "", sqlite3_column_text(q, i));
-		pb__buf_addc(&stored, '\n');
+			pb_buf_printf(&stored, "%s%s", i ? "|" : "", sqlite3_column_text(q, i));
+		pb_buf_addc(&stored, '\n');
 		nstored++;
 	}
 	sqlite3_finalize(q);
 	struct collect c;
-	pb__buf_init(&c.text, 1u << 24);
+	pb_buf_init(&c.text, 1u << 24);
 	CHECK_OK(pb__usage_recompute(ws, cat, file, sha, collect_fn, &c, &err), &err);
 	CHECK(nstored > 700);
 	sort_lines(&c.text);
@@ -122,13 +122,13 @@ static void t_recompute_matches_store(void)
 	CHECK(sqlite3_step(cnt) == SQLITE_ROW && sqlite3_column_int(cnt, 0) == 1);
 	sqlite3_finalize(cnt);
 	/* a different file than the one cited */
-	pb__buf_reset(&c.text);
+	pb_buf_reset(&c.text);
 	CHECK_INT(pb__usage_recompute(ws, cat, "tests/data/ingest/good-1.2.csv", sha, collect_fn, &c,
 	                              &err),
 	          PB_EVERIFY);
 	CHECK(strstr(err.message, "has changed") != NULL);
-	pb__buf_release(&c.text);
-	pb__buf_release(&stored);
+	pb_buf_release(&c.text);
+	pb_buf_release(&stored);
 	pb_ws_close(ws);
 	unit_rm_rf(dir);
 	free(wsdir);

@@ -132,32 +132,32 @@ static void t_time_forms(void)
 	int64_t t;
 	unsigned fl;
 	char buf[32];
-	CHECK(pb__time_parse("2024-09-18T22:00:00Z", 20, &t, &fl));
-	pb__time_format(t, buf);
+	CHECK(pb_time_parse("2024-09-18T22:00:00Z", 20, &t, &fl));
+	pb_time_format(t, buf);
 	CHECK_STR(buf, "2024-09-18T22:00:00Z");
 	CHECK_INT(fl, 0);
-	CHECK(pb__time_parse("2024-09-18 22:00:00", 19, &t, &fl));
-	pb__time_format(t, buf);
+	CHECK(pb_time_parse("2024-09-18 22:00:00", 19, &t, &fl));
+	pb_time_format(t, buf);
 	CHECK_STR(buf, "2024-09-18T22:00:00Z");
 	CHECK(fl & PB_TIME_NONISO);
-	CHECK(pb__time_parse("2023-11-01T00:00:00.000Z", 24, &t, &fl));
-	pb__time_format(t, buf);
+	CHECK(pb_time_parse("2023-11-01T00:00:00.000Z", 24, &t, &fl));
+	pb_time_format(t, buf);
 	CHECK_STR(buf, "2023-11-01T00:00:00Z");
-	CHECK(pb__time_parse("2023-11-13T10:00Z", 17, &t, &fl));
-	pb__time_format(t, buf);
+	CHECK(pb_time_parse("2023-11-13T10:00Z", 17, &t, &fl));
+	pb_time_format(t, buf);
 	CHECK_STR(buf, "2023-11-13T10:00:00Z");
-	CHECK(pb__time_parse("2024-01-01T01:30:00+02:00", 25, &t, &fl));
-	pb__time_format(t, buf);
+	CHECK(pb_time_parse("2024-01-01T01:30:00+02:00", 25, &t, &fl));
+	pb_time_format(t, buf);
 	CHECK_STR(buf, "2023-12-31T23:30:00Z");
-	CHECK(pb__time_parse("2024-02-29", 10, &t, &fl));
+	CHECK(pb_time_parse("2024-02-29", 10, &t, &fl));
 	CHECK(fl & PB_TIME_DATEONLY);
-	CHECK(!pb__time_parse("2023-02-29", 10, &t, &fl));
-	CHECK(!pb__time_parse("5/1/25", 6, &t, &fl));
-	CHECK(!pb__time_parse("2024-13-01T00:00:00Z", 20, &t, &fl));
-	CHECK(!pb__time_parse("2024-01-01T24:00:00Z", 20, &t, &fl));
-	CHECK(!pb__time_parse("2024-01-01T00:00:00Zjunk", 24, &t, &fl));
-	CHECK(!pb__time_parse("", 0, &t, &fl));
-	CHECK(pb__time_parse("1969-12-31T23:59:59Z", 20, &t, &fl));
+	CHECK(!pb_time_parse("2023-02-29", 10, &t, &fl));
+	CHECK(!pb_time_parse("5/1/25", 6, &t, &fl));
+	CHECK(!pb_time_parse("2024-13-01T00:00:00Z", 20, &t, &fl));
+	CHECK(!pb_time_parse("2024-01-01T24:00:00Z", 20, &t, &fl));
+	CHECK(!pb_time_parse("2024-01-01T00:00:00Zjunk", 24, &t, &fl));
+	CHECK(!pb_time_parse("", 0, &t, &fl));
+	CHECK(pb_time_parse("1969-12-31T23:59:59Z", 20, &t, &fl));
 	CHECK_INT(t, -1);
 }
 
@@ -179,32 +179,32 @@ static void t_civil_roundtrip(void)
 static void t_utf8(void)
 {
 	size_t bad = 99;
-	CHECK(pb__utf8_valid("plain ascii text, long enough", 29, NULL));
-	CHECK(pb__utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, NULL));
-	CHECK(!pb__utf8_valid("abc\xff", 4, &bad));
+	CHECK(pb_utf8_valid("plain ascii text, long enough", 29, NULL));
+	CHECK(pb_utf8_valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, NULL));
+	CHECK(!pb_utf8_valid("abc\xff", 4, &bad));
 	CHECK_INT(bad, 3);
-	CHECK(!pb__utf8_valid("\xc0\xaf", 2, NULL));          /* overlong */
-	CHECK(!pb__utf8_valid("\xed\xa0\x80", 3, NULL));      /* surrogate */
-	CHECK(!pb__utf8_valid("ab\xe2\x82", 4, &bad));        /* cut short */
+	CHECK(!pb_utf8_valid("\xc0\xaf", 2, NULL));          /* overlong */
+	CHECK(!pb_utf8_valid("\xed\xa0\x80", 3, NULL));      /* surrogate */
+	CHECK(!pb_utf8_valid("ab\xe2\x82", 4, &bad));        /* cut short */
 	CHECK_INT(bad, 2);
-	CHECK(!pb__utf8_valid("\xf4\x90\x80\x80", 4, NULL));  /* > U+10FFFF */
+	CHECK(!pb_utf8_valid("\xf4\x90\x80\x80", 4, NULL));  /* > U+10FFFF */
 }
 
 static void t_buf_limit(void)
 {
 	struct pb_buf b;
-	pb__buf_init(&b, 10);
-	CHECK_INT(pb__buf_adds(&b, "0123456789"), PB_OK);
-	CHECK_INT(pb__buf_addc(&b, 'x'), PB_ELIMIT);
+	pb_buf_init(&b, 10);
+	CHECK_INT(pb_buf_adds(&b, "0123456789"), PB_OK);
+	CHECK_INT(pb_buf_addc(&b, 'x'), PB_ELIMIT);
 	CHECK_INT(b.len, 10);
-	pb__buf_reset(&b);
-	CHECK_INT(pb__buf_csv_field(&b, "a,\"b", 4), PB_OK);
+	pb_buf_reset(&b);
+	CHECK_INT(pb_buf_csv_field(&b, "a,\"b", 4), PB_OK);
 	CHECK_STR(b.data, "\"a,\"\"b\"");
-	pb__buf_release(&b);
-	pb__buf_init(&b, 100);
-	pb__buf_json_str(&b, "a\"\n\x01", 4);
+	pb_buf_release(&b);
+	pb_buf_init(&b, 100);
+	pb_buf_json_str(&b, "a\"\n\x01", 4);
 	CHECK_STR(b.data, "\"a\\\"\\n\\u0001\"");
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 }
 
 /* Invalid UTF-8 must never reach JSON output: each bad byte becomes U+FFFD,
@@ -212,35 +212,35 @@ static void t_buf_limit(void)
 static void t_json_utf8(void)
 {
 	struct pb_buf b;
-	pb__buf_init(&b, 1000);
-	CHECK_INT(pb__buf_json_str(&b, "a\xff\xfe", 3), PB_OK);
+	pb_buf_init(&b, 1000);
+	CHECK_INT(pb_buf_json_str(&b, "a\xff\xfe", 3), PB_OK);
 	CHECK_STR(b.data, "\"a\\ufffd\\ufffd\"");
-	pb__buf_reset(&b);
-	CHECK_INT(pb__buf_json_str(&b, "caf\xc3\xa9 \xf0\x9f\x98\x80\x7f", 11), PB_OK);
+	pb_buf_reset(&b);
+	CHECK_INT(pb_buf_json_str(&b, "caf\xc3\xa9 \xf0\x9f\x98\x80\x7f", 11), PB_OK);
 	CHECK_STR(b.data, "\"caf\xc3\xa9 \xf0\x9f\x98\x80\\u007f\"");
-	pb__buf_reset(&b);
+	pb_buf_reset(&b);
 	/* overlong, surrogate, past U+10FFFF, cut short before a quote */
-	CHECK_INT(pb__buf_json_str(&b, "\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82\"", 12), PB_OK);
+	CHECK_INT(pb_buf_json_str(&b, "\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82\"", 12), PB_OK);
 	CHECK_STR(b.data, "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"
 	                  "\\ufffd\\ufffd\\\"\"");
-	pb__buf_release(&b);
+	pb_buf_release(&b);
 	/* a long string crosses the escaper's slices without splitting a character */
 	char big[3001];
 	for (size_t i = 0; i < 3000; i += 3)
 		memcpy(big + i, "\xe2\x82\xac", 3);
-	pb__buf_init(&b, 10000);
-	CHECK_INT(pb__buf_json_str(&b, big, 3000), PB_OK);
+	pb_buf_init(&b, 10000);
+	CHECK_INT(pb_buf_json_str(&b, big, 3000), PB_OK);
 	CHECK_INT(b.len, 3002);
-	CHECK(pb__utf8_valid(b.data, b.len, NULL));
-	pb__buf_release(&b);
-	pb__buf_init(&b, 8);
-	CHECK_INT(pb__buf_json_str(&b, "abcdefghij", 10), PB_ELIMIT);
-	pb__buf_release(&b);
+	CHECK(pb_utf8_valid(b.data, b.len, NULL));
+	pb_buf_release(&b);
+	pb_buf_init(&b, 8);
+	CHECK_INT(pb_buf_json_str(&b, "abcdefghij", 10), PB_ELIMIT);
+	pb_buf_release(&b);
 	char out[8];
 	size_t got;
-	CHECK_INT(pb__json_escape(out, 7, &got, "ab\xff\xe2\x82\xac", 6), 2);
+	CHECK_INT(pb_json_escape(out, 7, &got, "ab\xff\xe2\x82\xac", 6), 2);
 	CHECK_INT(got, 2);
-	CHECK_INT(pb__json_escape(out, 8, &got, "ab\xff\xe2\x82\xac", 6), 3);
+	CHECK_INT(pb_json_escape(out, 8, &got, "ab\xff\xe2\x82\xac", 6), 3);
 	CHECK_INT(got, 8);
 }
 
@@ -253,15 +253,15 @@ static void t_sha256(void)
 	pb__sha256_update(&s, "ab", 2);
 	pb__sha256_update(&s, "c", 1);
 	pb__sha256_final(&s, h);
-	pb__hex(h, 32, hex);
+	pb_hex(h, 32, hex);
 	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	pb__sha256("abc", 3, h);
-	pb__hex(h, 32, hex);
+	pb_hex(h, 32, hex);
 	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	uint8_t back[32];
-	CHECK(pb__unhex(hex, 64, back, 32));
+	CHECK(pb_unhex(hex, 64, back, 32));
 	CHECK(memcmp(back, h, 32) == 0);
-	CHECK(!pb__unhex("zz", 2, back, 1));
+	CHECK(!pb_unhex("zz", 2, back, 1));
 }
 
 static void t_atomic_write(void)
