@@ -12,10 +12,37 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The command-line word for an argument the library names in err->field:
+ * "--" and the name with '-' for '_', except where the flag is another word. */
+static void field_flag(const char *field, char *out, size_t cap)
+{
+	static const struct {
+		const char *field, *flag;
+	} words[] = {
+		{ "actor", "--as USER" },
+	};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(field, words[i].field) == 0) {
+			snprintf(out, cap, "%s", words[i].flag);
+			return;
+		}
+	size_t n = snprintf(out, cap, "--%s", field);
+	for (size_t i = 2; i < n && i < cap; i++)
+		if (out[i] == '_')
+			out[i] = '-';
+}
+
 int cli_fail(const struct pb_error *err)
 {
 	char buf[1024];
-	fprintf(stderr, "probity: %s\n", pb_error_format(err, buf, sizeof(buf)));
+	pb_error_format(err, buf, sizeof(buf));
+	if (err->field[0]) {
+		char flag[64];
+		field_flag(err->field, flag, sizeof(flag));
+		fprintf(stderr, "probity: %s (%s)\n", buf, flag);
+	} else {
+		fprintf(stderr, "probity: %s\n", buf);
+	}
 	return 1;
 }
 

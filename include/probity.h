@@ -65,6 +65,11 @@ struct pb_error {
 	char file[256];     /* input file the error is about, or "" */
 	uint64_t line;      /* 1-based line in file, or 0 */
 	uint32_t column;    /* 1-based column (field number for CSV), or 0 */
+	/* The caller's argument the error is about, by its name in this API
+	 * ("actor", "reason", "until", "max_record", ...), or "". Messages name
+	 * arguments this way too, never a front's word for them (a command-line
+	 * flag, a form field): each front maps field to its own word. */
+	char field[32];
 };
 
 /* Formats err as "file:line:column: message" (parts that are unset are left

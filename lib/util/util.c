@@ -49,6 +49,7 @@ static void err_vset(struct pb_error *err, enum pb_status code, const char *fmt,
 {
 	err->code = code;
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	err->field[0] = '\0';
 }
 
 enum pb_status pb__err(struct pb_error *err, enum pb_status code, const char *fmt, ...)
@@ -62,6 +63,22 @@ enum pb_status pb__err(struct pb_error *err, enum pb_status code, const char *fm
 	err->file[0] = '\0';
 	err->line = 0;
 	err->column = 0;
+	return code;
+}
+
+enum pb_status pb__err_field(struct pb_error *err, enum pb_status code, const char *field,
+                             const char *fmt, ...)
+{
+	if (!err)
+		return code;
+	va_list ap;
+	va_start(ap, fmt);
+	err_vset(err, code, fmt, ap);
+	va_end(ap);
+	err->file[0] = '\0';
+	err->line = 0;
+	err->column = 0;
+	pb__strlcpy(err->field, field ? field : "", sizeof(err->field));
 	return code;
 }
 

@@ -29,6 +29,11 @@
  * line and column. Returns code, so callers can `return pb__err(...)`. */
 enum pb_status pb__err(struct pb_error *err, enum pb_status code, const char *fmt, ...)
 	PB_PRINTF(3, 4);
+/* Same, naming the caller's argument the error is about (err->field), by
+ * its API name: "actor", "reason", "until". The message names it the same
+ * way ('until' must be after 'effective'), never by a command-line flag. */
+enum pb_status pb__err_field(struct pb_error *err, enum pb_status code, const char *field,
+                             const char *fmt, ...) PB_PRINTF(4, 5);
 /* Same, with the position in an input file. */
 enum pb_status pb__err_at(struct pb_error *err, enum pb_status code, const char *file,
                           uint64_t line, uint32_t column, const char *fmt, ...)
