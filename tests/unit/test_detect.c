@@ -5,13 +5,6 @@
 
 #include <math.h>
 
-#define CHECK_NEAR(a, b, tol)                                                          \
-	do {                                                                           \
-		double a_ = (a), b_ = (b);                                             \
-		if (!(fabs(a_ - b_) <= (tol)))                                         \
-			UNIT_FAIL_("%s == %s: got %.9g, expected %.9g", #a, #b, a_, b_); \
-	} while (0)
-
 /* A small deterministic generator (xorshift64*), so tests never flake. */
 static uint64_t rng_state;
 static void rng_seed(uint64_t s)

@@ -18,13 +18,6 @@ static int close_to(double a, double b, double tol)
 	return fabs(a - b) <= tol;
 }
 
-#define CHECK_NEAR(a, b, tol)                                                      \
-	do {                                                                       \
-		double a_ = (a), b_ = (b);                                         \
-		if (!close_to(a_, b_, (tol)))                                      \
-			UNIT_FAIL_("%s == %s: got %.10f, expected %.10f", #a, #b, a_, b_); \
-	} while (0)
-
 static void t_sigmoid_and_probation(void)
 {
 	CHECK_NEAR(nab_sigmoid(-1), 0.9866142981514305, 1e-15);

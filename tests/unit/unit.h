@@ -9,6 +9,7 @@
 #define PB_UNIT_H
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,15 @@ static const char *unit_cur_name;
 		if (!a_ || !b_ || strcmp(a_, b_) != 0)                                 \
 			UNIT_FAIL_("%s == %s: got \"%s\", expected \"%s\"", #a, #b,    \
 			           a_ ? a_ : "(null)", b_ ? b_ : "(null)");            \
+	} while (0)
+
+/* Checks that two doubles are within tol of each other (tol 0: equal); NaN
+ * never is. */
+#define CHECK_NEAR(a, b, tol)                                                           \
+	do {                                                                            \
+		double a_ = (a), b_ = (b);                                              \
+		if (!(fabs(a_ - b_) <= (tol)))                                          \
+			UNIT_FAIL_("%s == %s: got %.17g, expected %.17g", #a, #b, a_, b_); \
 	} while (0)
 
 /* Checks that a pb_status call succeeded; prints the error message if not. */
