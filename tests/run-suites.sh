@@ -64,5 +64,15 @@ done
 echo "fuzz-replay ($VARIANT): $rp passed, $rf failed"
 add $rp $rf
 
+# the layers of docs/ARCHITECTURE.md, and the layer checker's own test
+line=$(tests/layers.sh | tee "$LOG/layers.out" | tail -1)
+grep -E '^  ' "$LOG/layers.out" | head -40
+p=$(echo "$line" | sed -nE 's/^layers: ([0-9]+) passed, ([0-9]+) failed$/\1/p')
+f=$(echo "$line" | sed -nE 's/^layers: ([0-9]+) passed, ([0-9]+) failed$/\2/p')
+[ -z "$p" ] && { p=0; f=1; echo "  layers suite failed: $line"; }
+grep -E '^layers: [0-9]+ known' "$LOG/layers.out"
+echo "layers ($VARIANT): $p passed, $f failed"
+add $p $f
+
 echo "total ($VARIANT): $total_p passed, $total_f failed"
 [ $total_f = 0 ]

@@ -1,0 +1,2 @@
+/* cli.h */
+#include "probity.h"

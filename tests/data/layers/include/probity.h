@@ -1,0 +1,1 @@
+/* probity.h - the public header of the fake tree */

@@ -1,0 +1,2 @@
+/* case.h: case may use log */
+#include "log/audit.h"

@@ -1,0 +1,2 @@
+/* audit.h */
+#include "util/util.h"

@@ -1,0 +1,2 @@
+/* a.h and b.h include each other: a loop */
+#include "mail/b.h"

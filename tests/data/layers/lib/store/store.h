@@ -1,0 +1,2 @@
+/* store.h: store may use util */
+#include "util/util.h"

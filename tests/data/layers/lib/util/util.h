@@ -1,0 +1,2 @@
+/* util.h */
+#include "probity.h"

@@ -1,0 +1,2 @@
+/* server.c */
+#include "../cli/cli.h"
