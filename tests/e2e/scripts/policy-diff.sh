@@ -7,7 +7,10 @@
 # PostgreSQL server started here (Debian's postgresql, its own cluster in
 # $TMP on a private Unix socket, stopped at the end), both loaded with the
 # same rows (tests/data/policy/usage.csv, raw units and all) and the
-# workspace's customers (policy tables WS).
+# workspace's customers (policy tables WS); and on DuckDB (libduckdb.so from
+# the npm registry, tools/npm-deps.sh, through tests/e2e/duckdb_sql.c), the
+# oracle of the duckdb dialect. Trino and Spark SQL are checked against golden
+# files only (tests/data/policy/golden, e2e cases).
 . "$(dirname "$0")/../lib.sh"
 SCRIPT_NAME=policy-diff
 CMP="python3 $ROOT/tools/policy-compare.py"
@@ -85,6 +88,28 @@ else
 	fail "PostgreSQL is not installed (tools/deps.sh installs postgresql)"
 fi
 
+# DuckDB: the pinned engine from npm, installed once under build/npm
+DUCK=""
+duck_csv() { # sql-file out.csv: the query's rows as CSV with a header
+	$DUCK "COPY (
+$(sed '$ s/;[[:space:]]*$//' "$1")
+) TO '$2' (FORMAT csv, HEADER true)"
+}
+if DUCKDIR=$("$ROOT/tools/npm-deps.sh" 2>"$TMP/npm.log") &&
+	cc -O1 -o "$TMP/duckdb_sql" "$ROOT/tests/e2e/duckdb_sql.c" -L"$DUCKDIR" -lduckdb \
+		-Wl,-rpath,"$DUCKDIR" 2>"$TMP/duckcc.log"; then
+	DUCK="$TMP/duckdb_sql $TMP/duck.duckdb"
+	"$PROBITY" policy tables --dialect duckdb "$WS" > "$TMP/tables-duck.sql"
+	echo "SELECT count(*) AS n FROM focus_cost_and_usage;" > "$TMP/count-duck.sql"
+	$DUCK "$(cat "$TMP/tables-duck.sql")" \
+		"COPY focus_cost_and_usage FROM '$CSV' (FORMAT csv, HEADER true)" \
+		"COPY focus_cost_and_usage FROM '$CSV9' (FORMAT csv, HEADER true)" 2>"$TMP/duckload.log" &&
+		duck_csv "$TMP/count-duck.sql" "$TMP/count-duck.csv" 2>>"$TMP/duckload.log"
+	check "rows loaded into DuckDB" test "$(tail -1 "$TMP/count-duck.csv" 2>/dev/null)" = "$NROWS"
+else
+	fail "cannot have DuckDB from npm: $(tail -3 "$TMP/npm.log" "$TMP/duckcc.log" 2>/dev/null)"
+fi
+
 n=0
 : > "$TMP/pairs"
 for pol in "$DATA"/policy/diff/*.yaml "$ROOT"/policies/*.yaml; do
@@ -111,6 +136,14 @@ for pol in "$DATA"/policy/diff/*.yaml "$ROOT"/policies/*.yaml; do
 					echo "$name@$at/$by/postgresql $o.json $o.pg.csv" >> "$TMP/pairs"
 				else
 					fail "$name at $at by $by: PostgreSQL failed: $(head -3 "$o.pg.err")"
+				fi
+			fi
+			if [ -n "$DUCK" ]; then
+				"$PROBITY" policy sql --dialect duckdb --by "$by" --at "$at" "$pol" > "$o.duck.sql"
+				if duck_csv "$o.duck.sql" "$o.duck.csv" 2>"$o.duck.err"; then
+					echo "$name@$at/$by/duckdb $o.json $o.duck.csv" >> "$TMP/pairs"
+				else
+					fail "$name at $at by $by: DuckDB failed: $(head -3 "$o.duck.err")"
 				fi
 			fi
 		done
