@@ -1,6 +1,5 @@
 /* cmd_decide.c - probity decide: allow or deny one request, with the reason. */
 #include "cli.h"
-#include "util/util.h" /* pb_time_parse */
 
 #include <stdlib.h>
 #include <string.h>

@@ -19,8 +19,6 @@
 #include "server.h"
 
 #include "../cli/cli.h"
-#include "decide/entitlements.h"
-#include "decide/http.h"
 #include "util/util.h"
 
 #include <arpa/inet.h>
@@ -44,7 +42,7 @@
 #include <unistd.h>
 
 #define RBUF_MIN 4096
-#define RBUF_MAX (PB__HTTP_HEAD_MAX + PB__HTTP_BODY_MAX)
+#define RBUF_MAX (PB_HTTP_HEAD_MAX + PB_HTTP_BODY_MAX)
 #define WBUF_HIGH (256 * 1024) /* stop reading requests while this much is unsent */
 #define LOG_FLUSH (32 * 1024)
 #define TICK_MS 100
@@ -612,7 +610,7 @@ static const char *worker_ts(struct worker *w, int64_t at)
 static size_t decision_json(struct worker *w, const struct decided *r, const char *id,
                             bool nl, char *buf, size_t cap)
 {
-	size_t n = pb__decision_json_cached(r->t->dec, &r->d, &r->q, id, worker_ts(w, r->q.at), buf,
+	size_t n = pb_decision_json_cached(r->t->dec, &r->d, &r->q, id, worker_ts(w, r->q.at), buf,
 	                                    cap - 1);
 	if (nl)
 		buf[n++] = '\n';
@@ -665,7 +663,7 @@ static int inputs_from_query(struct pb_str query, struct input *in, char *msg, s
 {
 	for (int k = 0; k < SERVE_IN_COUNT; k++) {
 		size_t len = 0;
-		int r = pb__http_query(query, in_names[k], in->buf[k], sizeof(in->buf[k]), &len);
+		int r = pb_http_query_get(query, in_names[k], in->buf[k], sizeof(in->buf[k]), &len);
 		if (r == -1) {
 			snprintf(msg, cap, "bad percent-encoding in '%s'", in_names[k]);
 			return -1;
@@ -682,7 +680,7 @@ static int inputs_from_query(struct pb_str query, struct input *in, char *msg, s
 
 /* Reads the inputs from the request's headers, in one pass over them; the
  * values are views into the request. A header given twice: the first counts. */
-static int inputs_from_headers(const struct server *s, const struct pb__http_req *rq,
+static int inputs_from_headers(const struct server *s, const struct pb_http_req *rq,
                                struct input *in, char *msg, size_t cap)
 {
 	for (int k = 0; k < SERVE_IN_COUNT; k++)
@@ -859,7 +857,7 @@ static bool str_is(struct pb_str s, const char *lit)
 	return pb_str_eq_cstr(s, lit);
 }
 
-static void handle(struct worker *w, struct conn *c, const struct pb__http_req *rq,
+static void handle(struct worker *w, struct conn *c, const struct pb_http_req *rq,
                    const char *body, size_t blen)
 {
 	struct server *s = w->s;
@@ -929,9 +927,9 @@ static void handle(struct worker *w, struct conn *c, const struct pb__http_req *
 			respond_error(w, c, 405, "use POST with {\"input\": {...}}", "Allow: POST\r\n");
 			return;
 		}
-		struct pb__opa_input oi;
+		struct pb_opa_input oi;
 		struct pb_error err = { 0 };
-		if (pb__opa_input_parse(body, blen, &oi, &err)) {
+		if (pb_opa_input_parse(body, blen, &oi, &err)) {
 			respond_error(w, c, 400, err.message, NULL);
 			return;
 		}
@@ -1079,10 +1077,10 @@ static bool conn_flush(struct worker *w, struct conn *c)
 static void conn_process(struct worker *w, struct conn *c)
 {
 	while (c->rlen > c->rpos && !c->closing && c->wlen - c->woff < WBUF_HIGH) {
-		struct pb__http_req rq;
+		struct pb_http_req rq;
 		const char *p = c->rbuf + c->rpos;
 		size_t avail = c->rlen - c->rpos;
-		int r = pb__http_parse(p, avail, &rq);
+		int r = pb_http_req_parse(p, avail, &rq);
 		if (r == 0) {
 			if (c->req_start == 0)
 				c->req_start = mono();

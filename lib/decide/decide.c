@@ -1883,7 +1883,7 @@ static size_t decision_json(const struct pb_decision *d, const struct pb_decide_
 size_t pb_decision_json(const struct pb_decision *d, const struct pb_decide_request *q,
                         const char *id, char *buf, size_t cap)
 {
-	return pb__decision_json_cached(NULL, d, q, id, NULL, buf, cap);
+	return pb_decision_json_cached(NULL, d, q, id, NULL, buf, cap);
 }
 
 /* The reason text of rule i of d's version, rendered once and kept (racing
@@ -1916,7 +1916,7 @@ static const char *rule_reason(const struct pb_decider *d, size_t i, size_t *len
 	return t + 4;
 }
 
-size_t pb__decision_json_cached(const struct pb_decider *dec, const struct pb_decision *d,
+size_t pb_decision_json_cached(const struct pb_decider *dec, const struct pb_decision *d,
                                 const struct pb_decide_request *q, const char *id,
                                 const char *ts, char *buf, size_t cap)
 {
