@@ -157,17 +157,23 @@ static void lru_unlink(struct worker *w, struct conn *c)
 	c->prev = c->next = NULL;
 }
 
-static void lru_touch(struct worker *w, struct conn *c)
+/* Links c (not linked) as the most recently active. */
+static void lru_append(struct worker *w, struct conn *c)
 {
-	if (w->tail == c)
-		return;
-	lru_unlink(w, c);
 	c->prev = w->tail;
 	if (w->tail)
 		w->tail->next = c;
 	else
 		w->head = c;
 	w->tail = c;
+}
+
+static void lru_touch(struct worker *w, struct conn *c)
+{
+	if (w->tail == c)
+		return;
+	lru_unlink(w, c);
+	lru_append(w, c);
 }
 
 static void conn_close(struct worker *w, struct conn *c)
@@ -369,12 +375,7 @@ static void accept_all(struct worker *w)
 		}
 		w->nconns++;
 		inc(&w->c.accepted, 1);
-		c->prev = w->tail;
-		if (w->tail)
-			w->tail->next = c;
-		else
-			w->head = c;
-		w->tail = c;
+		lru_append(w, c);
 	}
 }
 
