@@ -268,23 +268,23 @@ static bool on_envoy(struct worker *w, struct conn *c, const struct request *rq)
 }
 
 /* Decides {"input": {...}} of an OPA data API request into r; false when
- * it answered an error instead. */
+ * it answered an error instead. The request's strings are views into *oi,
+ * which must live as long as r. */
 static bool opa_decide(struct worker *w, struct conn *c, const struct request *rq,
-                       struct decided *r)
+                       struct pb_opa_input *oi, struct decided *r)
 {
 	char msg[400];
 	struct input in;
-	struct pb_opa_input oi;
 	struct pb_error err = { 0 };
-	if (pb_opa_input_parse(rq->body, rq->blen, &oi, &err)) {
+	if (pb_opa_input_parse(rq->body, rq->blen, oi, &err)) {
 		respond_error(w, c, 400, err.message, NULL);
 		return false;
 	}
 	for (int k = 0; k < SERVE_IN_COUNT; k++) {
 		in.val[k] = pb_str_of(NULL, 0);
-		if (oi.off[k] < 0)
+		if (oi->off[k] < 0)
 			continue;
-		const char *v = oi.store + oi.off[k];
+		const char *v = oi->store + oi->off[k];
 		size_t n = strlen(v);
 		if (n > PB_RULE_VALUE_LEN_MAX) {
 			snprintf(msg, sizeof(msg), "'%s' is longer than %d bytes", in_names[k],
@@ -305,8 +305,9 @@ static bool opa_decide(struct worker *w, struct conn *c, const struct request *r
 /* POST /v1/data/probity/allow: {"result": true|false, "decision_id": ..}. */
 static bool on_opa_allow(struct worker *w, struct conn *c, const struct request *rq)
 {
+	struct pb_opa_input oi;
 	struct decided r;
-	if (!opa_decide(w, c, rq, &r))
+	if (!opa_decide(w, c, rq, &oi, &r))
 		return false;
 	char json[128];
 	size_t n = (size_t)snprintf(json, sizeof(json), "{\"result\":%s,\"decision_id\":\"%s\"}\n",
@@ -318,8 +319,9 @@ static bool on_opa_allow(struct worker *w, struct conn *c, const struct request 
 /* POST /v1/data/probity/decision: the whole decision as the result. */
 static bool on_opa_decision(struct worker *w, struct conn *c, const struct request *rq)
 {
+	struct pb_opa_input oi;
 	struct decided r;
-	if (!opa_decide(w, c, rq, &r))
+	if (!opa_decide(w, c, rq, &oi, &r))
 		return false;
 	char json[2800];
 	memcpy(json, "{\"result\":", 10);
