@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t body = size - (size_t)r;
 		struct pb_opa_input in;
 		if (pb_opa_input_parse(buf + r, body < rq.content_length ? body : rq.content_length,
-		                        &in, NULL) == PB_OK)
+		                       &in, NULL) == PB_OK)
 			for (int k = 0; k < 6; k++)
 				assert(in.off[k] < (int)sizeof(in.store));
 	} else {

@@ -1996,8 +1996,8 @@ static const char *rule_reason(const struct pb_decider *d, size_t i, size_t *len
 }
 
 size_t pb_decision_json_cached(const struct pb_decider *dec, const struct pb_decision *d,
-                                const struct pb_decide_request *q, const char *id,
-                                const char *ts, char *buf, size_t cap)
+                               const struct pb_decide_request *q, const char *id,
+                               const char *ts, char *buf, size_t cap)
 {
 	char tsbuf[32];
 	if (!ts) {

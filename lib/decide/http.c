@@ -226,7 +226,8 @@ static int decode(const char *s, size_t n, char *out, size_t cap, size_t *outlen
 	return 1;
 }
 
-int pb_http_query_get(struct pb_str query, const char *key, char *out, size_t cap, size_t *outlen)
+int pb_http_query_get(struct pb_str query, const char *key, char *out, size_t cap,
+                      size_t *outlen)
 {
 	size_t klen = strlen(key), i = 0;
 	*outlen = 0;
@@ -249,7 +250,7 @@ int pb_http_query_get(struct pb_str query, const char *key, char *out, size_t ca
 }
 
 enum pb_status pb_opa_input_parse(const char *body, size_t len, struct pb_opa_input *out,
-                                   struct pb_error *err)
+                                  struct pb_error *err)
 {
 	static const char *const keys[6] = { "account", "subaccount", "service",
 		                             "region", "capability", "sku_meter" };
