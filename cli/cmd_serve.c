@@ -1,6 +1,6 @@
 /* cmd_serve.c - probity serve: the decision service for API gateways. */
 #include "cli.h"
-#include "../server/server.h"
+#include "../server/serve.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -170,5 +170,8 @@ int cmd_serve(int argc, char **argv)
 	static char catdir[4200];
 	snprintf(catdir, sizeof(catdir), "%s/catalog", cli_data_dir());
 	o.catalog_dir = catdir;
-	return serve_run(&o);
+	struct pb_error err = { 0 };
+	if (serve_run(&o, &err))
+		return cli_fail(&err);
+	return 0;
 }

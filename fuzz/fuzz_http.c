@@ -1,7 +1,7 @@
 /* fuzz_http.c - libFuzzer target for what probity serve parses from clients:
  * the request head, query strings, and OPA JSON inputs. Invariants: the head
  * length is within the input, views point inside it, decoded values fit. */
-#include "decide/http.h"
+#include "probity.h"
 
 #include <assert.h>
 #include <stdint.h>
@@ -12,27 +12,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *buf = (const char *)data;
-	struct pb__http_req rq;
-	int r = pb__http_parse(buf, size, &rq);
+	struct pb_http_req rq;
+	int r = pb_http_req_parse(buf, size, &rq);
 	if (r > 0) {
 		assert((size_t)r <= size && (size_t)r == rq.head_len);
 		assert(rq.path.ptr >= buf && rq.path.ptr + rq.path.len <= buf + size);
-		assert(rq.nheaders <= PB__HTTP_HEADERS_MAX);
-		assert(rq.content_length <= PB__HTTP_BODY_MAX);
+		assert(rq.nheaders <= PB_HTTP_HEADERS_MAX);
+		assert(rq.content_length <= PB_HTTP_BODY_MAX);
 		static const char *const keys[] = { "account", "service", "region", "subaccount" };
 		for (size_t i = 0; i < 4; i++) {
 			char out[257];
 			size_t n = 0;
-			int q = pb__http_query(rq.query, keys[i], out, sizeof(out), &n);
+			int q = pb_http_query_get(rq.query, keys[i], out, sizeof(out), &n);
 			assert(q >= -2 && q <= 1);
 			if (q == 1)
 				assert(n < sizeof(out) && strlen(out) == n);
 		}
-		(void)pb__http_header(&rq, "x-probity-account");
+		(void)pb_http_req_header(&rq, "x-probity-account");
 		size_t body = size - (size_t)r;
-		struct pb__opa_input in;
-		if (pb__opa_input_parse(buf + r, body < rq.content_length ? body : rq.content_length,
-		                        &in, NULL) == PB_OK)
+		struct pb_opa_input in;
+		if (pb_opa_input_parse(buf + r, body < rq.content_length ? body : rq.content_length,
+		                       &in, NULL) == PB_OK)
 			for (int k = 0; k < 6; k++)
 				assert(in.off[k] < (int)sizeof(in.store));
 	} else {

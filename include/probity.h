@@ -1617,7 +1617,7 @@ enum pb_status pb_notice_make(struct pb_ws *ws, const struct pb_catalog *cat, co
 /* Entitlements are the set of enforcement rules in force, kept in the
  * workspace as numbered versions. A version is immutable once written; the
  * plan module writes version N+1 when a plan is applied or rolled back (see
- * lib/entitlements.h, pb__entitlements_publish). The decision engine compiles
+ * lib/decide/entitlements.h, pb__entitlements_publish). The decision engine compiles
  * one version into an in-memory table and answers allow/deny for a request.
  * The semantics are in docs/enforcement.md; in short: a request is denied when
  * some plan has an in-force disable that may apply to it and no in-force keep
@@ -1772,6 +1772,80 @@ const char *pb_decide_flags(unsigned flags, const char *sep, char *buf, size_t c
  * or 0 when cap is too small (then buf holds an empty string). */
 size_t pb_decision_json(const struct pb_decision *d, const struct pb_decide_request *req,
                         const char *id, char *buf, size_t cap);
+/* pb_decision_json for a server: the same text, faster. dec (may be NULL) is
+ * the decider that decided d: the "reason" of each rule is rendered once per
+ * decider and kept for its lifetime (thread-safe, so workers share dec). ts
+ * (may be NULL) is req->at as pb_time_format writes it, which a server
+ * formats once a second instead of once a request. */
+size_t pb_decision_json_cached(const struct pb_decider *dec, const struct pb_decision *d,
+                               const struct pb_decide_request *req, const char *id,
+                               const char *ts, char *buf, size_t cap);
+
+/* ---- decision requests over HTTP ---------------------------------------- */
+/* The request side of HTTP/1.1 for a decision service (probity serve):
+ * parsing a request head, percent-decoding a query string, reading an
+ * OPA-style JSON input. Pure functions over bytes, no I/O, fuzzed
+ * (fuzz/fuzz_http.c); every view points into the caller's buffer, which must
+ * outlive it. A server keeps the socket loop and calls these. */
+
+#define PB_HTTP_LINE_MAX 8192   /* request line; longer -> 414 */
+#define PB_HTTP_HEAD_MAX 16384  /* request line + headers; longer -> 431 */
+#define PB_HTTP_HEADERS_MAX 64  /* header fields; more -> 431 */
+#define PB_HTTP_BODY_MAX 65536  /* request body; larger -> 413 */
+
+struct pb_http_header {
+	struct pb_str name, value; /* value trimmed of spaces and tabs */
+};
+
+/* A parsed request head. */
+struct pb_http_req {
+	struct pb_str method, target, path, query; /* query without '?', may be empty */
+	int minor;                                  /* HTTP/1.minor: 0 or 1 */
+	struct pb_http_header headers[PB_HTTP_HEADERS_MAX];
+	size_t nheaders;
+	size_t head_len;        /* bytes of the head, through the blank line */
+	size_t content_length;  /* 0 when absent */
+	bool keep_alive;        /* after this request (HTTP/1.1 default, Connection header) */
+	bool expect_continue;   /* Expect: 100-continue */
+};
+
+/* Parses the request head at buf[0..len) into req. Returns the head length
+ * (> 0) when complete, 0 when more bytes are needed, or a negative HTTP
+ * status for a request to refuse: -400 (malformed), -413 (body over
+ * PB_HTTP_BODY_MAX), -414 (request line too long), -431 (head too large or
+ * too many headers), -501 (chunked or other transfer codings), -505 (not
+ * HTTP/1.x). Bare LF line ends are accepted; obsolete line folding is
+ * refused. The body, content_length bytes, follows the head in buf. */
+int pb_http_req_parse(const char *buf, size_t len, struct pb_http_req *req);
+
+/* The value of header name in req (ASCII case-insensitive; the first of
+ * several), or {NULL, 0} when absent. */
+struct pb_str pb_http_req_header(const struct pb_http_req *req, const char *name);
+
+/* Finds key in an application/x-www-form-urlencoded query and percent-decodes
+ * its value ('+' is a space) into out (cap bytes, NUL-terminated). Returns 1
+ * when found, 0 when absent, -1 for bad percent-encoding, -2 when the decoded
+ * value does not fit or holds a NUL. *outlen gets the decoded length. */
+int pb_http_query_get(struct pb_str query, const char *key, char *out, size_t cap,
+                      size_t *outlen);
+
+/* Decision inputs as OPA's data API sends them: {"input": {"account": ..,
+ * "subaccount": .., "service": .., "region": .., "capability": ..,
+ * "sku_meter": ..}}, read by pb_opa_input_parse into a flat store of
+ * NUL-terminated strings; off[k] is the offset of field k (in the order
+ * above) in store, or -1 when absent. */
+struct pb_opa_input {
+	int off[6]; /* account, subaccount, service, region, capability, sku_meter */
+	char store[2048];
+};
+
+/* Reads body[0..len) into out. Non-string values, strings holding a NUL or
+ * not fitting the store, and other keys in "input" are left absent (the
+ * caller reports what it requires). Returns PB_OK; PB_ELIMIT for a body over
+ * PB_HTTP_BODY_MAX; PB_EFORMAT with a short reason for JSON that is not an
+ * object with an "input" object. */
+enum pb_status pb_opa_input_parse(const char *body, size_t len, struct pb_opa_input *out,
+                                  struct pb_error *err);
 
 /* ===================================================================== */
 /* Internal communications                                               */

@@ -714,317 +714,396 @@ enum pb_status pb_decider_new(const struct pb_entitlements *e, const struct pb_c
 	return pb__decider_new_tuned(e, cat, &normal, out, err);
 }
 
-enum pb_status pb__decider_new_tuned(const struct pb_entitlements *e, const struct pb_catalog *cat,
-                                     const struct pb__decider_tuning *tune,
-                                     struct pb_decider **out, struct pb_error *err)
+/* ---- compiling: the steps of pb__decider_new_tuned ---------------------- */
+
+/* What compiling one version carries from step to step. Each step returns
+ * false when out of memory; compile_release frees what is left. */
+struct compile {
+	const struct pb_entitlements *e;
+	const struct pb_catalog *cat;
+	struct pb_decider *d;
+	size_t n;                         /* rules */
+	struct u32v ids;                  /* every rule's id lists, dimension after dimension */
+	uint32_t (*loc)[2][PB_DIM_COUNT]; /* per rule and dimension: offset, count in ids */
+	struct dict plans;                /* plan id -> number */
+	struct triple *tr;                /* (account, plan, rule) for the index */
+	size_t ntr, trcap;
+	struct pb_str *araw;              /* per account id, its first spelling (trimmed) */
+	uint32_t nraw;
+	struct shape_tab stab;
+	uint32_t *rshape;                 /* per rule, its shape */
+	struct u32v blob;                 /* the account blocks */
+	uint64_t *ahash;                  /* per account id, its hash */
+	uint32_t *aoff;                   /* per account id, its block in blob (0: none) */
+};
+
+static void compile_release(struct compile *c)
 {
-	*out = NULL;
-	enum pb_status st = PB_OK;
-	struct u32v ids = { 0 };       /* every rule's id lists, dimension after dimension */
-	struct u32v blob = { 0 };
-	struct shape_tab stab = { 0 };
-	stab.fast_max = tune->fast_max < FASTMAX ? tune->fast_max : FASTMAX;
-	struct triple *tr = NULL;
-	struct dict plans = { 0 };
-	uint32_t(*loc)[2][PB_DIM_COUNT] = NULL; /* per rule and dimension: offset, count in ids */
-	uint32_t *rshape = NULL, *cnt = NULL;
-	const char **akey = NULL;
-	uint32_t *alen = NULL;
-	struct pb_str *araw = NULL; /* per account id, its first spelling (trimmed) */
-	uint32_t nraw = 0;
-	size_t ntr = 0, trcap = 0;
-	struct pb_decider *d = calloc(1, sizeof(*d));
-	if (!d)
-		return pb__err(err, PB_ENOMEM, "out of memory");
-	d->ents = e;
-	d->cat = cat;
-	d->version = pb_entitlements_version(e);
-	size_t n = pb_entitlements_count(e);
-	d->svc_memo = calloc(1, sizeof(struct memo));
-	d->reg_memo = calloc(1, sizeof(struct memo));
-	d->cls_memo = calloc(1, sizeof(struct cls_memo));
-	d->rtext = calloc(n ? n : 1, sizeof(*d->rtext));
-	pb_random(&d->seed, sizeof(d->seed));
-	loc = calloc(n ? n : 1, sizeof(*loc));
-	rshape = calloc(n ? n : 1, sizeof(uint32_t));
-	if (!d->svc_memo || !d->reg_memo || !d->cls_memo || !d->rtext || !loc || !rshape || !u32v_room(&blob, 16))
-		goto nomem;
-	blob.v[blob.n++] = 0; /* offset 0 means "empty slot" */
-	char key[KEYBUF];
+	free(c->blob.v);
+	free(c->stab.slot);
+	free(c->stab.v);
+	free(c->stab.hash);
+	free(c->stab.keys.v);
+	free(c->stab.at.v);
+	free(c->ids.v);
+	free(c->tr);
+	free(c->loc);
+	free(c->rshape);
+	free(c->araw);
+	free(c->ahash);
+	free(c->aoff);
+	dict_release(&c->plans);
+}
 
-	/* 1. intern every value; the account triples */
-	for (size_t i = 0; i < n; i++) {
-		const struct pb_rule *r = pb_entitlements_rule(e, i);
-		size_t kl = pad_key(r->plan, strlen(r->plan), key);
-		uint32_t plan = dict_intern(&plans, &d->arena, key, kl == SIZE_MAX ? 0 : kl);
-		if (!plan)
-			goto nomem;
-		for (int dim = 0; dim < PB_DIM_COUNT; dim++) {
-			loc[i][0][dim] = (uint32_t)ids.n;
-			for (size_t j = 0; j < r->nvalues[dim]; j++) {
-				size_t len = canon_key(cat, dim, r->values[dim][j], key);
-				if (len == SIZE_MAX)
-					continue; /* longer than any request key can be */
-				uint32_t id = dict_intern(&d->dicts[dim], &d->arena, key, len);
-				if (!id || !u32v_push(&ids, id))
-					goto nomem;
-				if (dim == PB_DIM_ACCOUNT && id > nraw) { /* its first spelling */
-					struct pb_str *r2 = realloc(araw, ((size_t)id + 1) * sizeof(*r2));
-					if (!r2)
-						goto nomem;
-					araw = r2;
-					araw[id] = pb_str_trim(pb_cstr(r->values[dim][j]));
-					nraw = id;
-				}
-			}
-			loc[i][1][dim] = (uint32_t)ids.n - loc[i][0][dim];
-			if (dim != PB_DIM_ACCOUNT)
-				continue;
-			for (size_t j = loc[i][0][dim]; j < ids.n; j++) {
-				if (ntr == trcap) {
-					size_t cap = trcap ? trcap * 2 : 1024;
-					struct triple *t2 = realloc(tr, cap * sizeof(*tr));
-					if (!t2)
-						goto nomem;
-					tr = t2;
-					trcap = cap;
-				}
-				tr[ntr++] = (struct triple){ ids.v[j], plan, (uint32_t)i };
-			}
-		}
+static bool push_triple(struct compile *c, struct triple t)
+{
+	if (c->ntr == c->trcap) {
+		size_t cap = c->trcap ? c->trcap * 2 : 1024;
+		struct triple *t2 = realloc(c->tr, cap * sizeof(*t2));
+		if (!t2)
+			return false;
+		c->tr = t2;
+		c->trcap = cap;
 	}
+	c->tr[c->ntr++] = t;
+	return true;
+}
 
-	/* 2. the values most rules mention get the small ids (the fast bit tests) */
-	for (int dim = 1; dim < PB_DIM_COUNT; dim++) {
-		free(cnt);
-		cnt = calloc((size_t)d->dicts[dim].n + 1, sizeof(uint32_t));
-		if (!cnt)
-			goto nomem;
-		for (size_t i = 0; i < n; i++)
-			for (uint32_t j = 0; j < loc[i][1][dim]; j++)
-				cnt[ids.v[loc[i][0][dim] + j]]++;
-		uint32_t nd = d->dicts[dim].n;
-		uint64_t *order = malloc(((size_t)nd + 1) * sizeof(uint64_t));
-		uint32_t *newid = malloc(((size_t)nd + 1) * sizeof(uint32_t));
-		if (!order || !newid) {
-			free(order);
-			free(newid);
-			goto nomem;
+/* Step 1: every value of rule i interned into its dimension's dictionary,
+ * its ids appended to ids; an (account, plan, rule) triple per account. */
+static bool intern_rule(struct compile *c, size_t i)
+{
+	struct pb_decider *d = c->d;
+	const struct pb_rule *r = pb_entitlements_rule(c->e, i);
+	char key[KEYBUF];
+	size_t kl = pad_key(r->plan, strlen(r->plan), key);
+	uint32_t plan = dict_intern(&c->plans, &d->arena, key, kl == SIZE_MAX ? 0 : kl);
+	if (!plan)
+		return false;
+	for (int dim = 0; dim < PB_DIM_COUNT; dim++) {
+		c->loc[i][0][dim] = (uint32_t)c->ids.n;
+		for (size_t j = 0; j < r->nvalues[dim]; j++) {
+			size_t len = canon_key(c->cat, dim, r->values[dim][j], key);
+			if (len == SIZE_MAX)
+				continue; /* longer than any request key can be */
+			uint32_t id = dict_intern(&d->dicts[dim], &d->arena, key, len);
+			if (!id || !u32v_push(&c->ids, id))
+				return false;
+			if (dim == PB_DIM_ACCOUNT && id > c->nraw) { /* its first spelling */
+				struct pb_str *r2 = realloc(c->araw, ((size_t)id + 1) * sizeof(*r2));
+				if (!r2)
+					return false;
+				c->araw = r2;
+				c->araw[id] = pb_str_trim(pb_cstr(r->values[dim][j]));
+				c->nraw = id;
+			}
 		}
-		for (uint32_t id = 1; id <= nd; id++)
-			order[id - 1] = ((uint64_t)(UINT32_MAX - cnt[id]) << 32) | id;
-		if (nd)
-			qsort(order, nd, sizeof(uint64_t), cmp_u64);
-		newid[0] = NONE;
-		for (uint32_t k = 0; k < nd; k++)
-			newid[(uint32_t)order[k]] = k + 1;
-		struct dict *dc = &d->dicts[dim];
-		for (uint32_t s = 0; dc->slots && s <= dc->mask; s++)
-			dc->slots[s].id = newid[dc->slots[s].id];
-		for (size_t i = 0; i < n; i++)
-			for (uint32_t j = 0; j < loc[i][1][dim]; j++)
-				ids.v[loc[i][0][dim] + j] = newid[ids.v[loc[i][0][dim] + j]];
+		c->loc[i][1][dim] = (uint32_t)c->ids.n - c->loc[i][0][dim];
+		if (dim != PB_DIM_ACCOUNT)
+			continue;
+		for (size_t j = c->loc[i][0][dim]; j < c->ids.n; j++)
+			if (!push_triple(c, (struct triple){ c->ids.v[j], plan, (uint32_t)i }))
+				return false;
+	}
+	return true;
+}
+
+/* Step 2: in dimension dim, the values most rules mention get the small ids
+ * (the fast bit tests); the dictionary and the rules' ids are renumbered. */
+static bool rank_ids(struct compile *c, int dim)
+{
+	struct dict *dc = &c->d->dicts[dim];
+	uint32_t nd = dc->n;
+	uint32_t *cnt = calloc((size_t)nd + 1, sizeof(uint32_t));
+	uint64_t *order = malloc(((size_t)nd + 1) * sizeof(uint64_t));
+	uint32_t *newid = malloc(((size_t)nd + 1) * sizeof(uint32_t));
+	if (!cnt || !order || !newid) {
+		free(cnt);
 		free(order);
 		free(newid);
+		return false;
 	}
+	for (size_t i = 0; i < c->n; i++)
+		for (uint32_t j = 0; j < c->loc[i][1][dim]; j++)
+			cnt[c->ids.v[c->loc[i][0][dim] + j]]++;
+	for (uint32_t id = 1; id <= nd; id++)
+		order[id - 1] = ((uint64_t)(UINT32_MAX - cnt[id]) << 32) | id;
+	if (nd)
+		qsort(order, nd, sizeof(uint64_t), cmp_u64);
+	newid[0] = NONE;
+	for (uint32_t k = 0; k < nd; k++)
+		newid[(uint32_t)order[k]] = k + 1;
+	for (uint32_t s = 0; dc->slots && s <= dc->mask; s++)
+		dc->slots[s].id = newid[dc->slots[s].id];
+	for (size_t i = 0; i < c->n; i++)
+		for (uint32_t j = 0; j < c->loc[i][1][dim]; j++)
+			c->ids.v[c->loc[i][0][dim] + j] = newid[c->ids.v[c->loc[i][0][dim] + j]];
+	free(cnt);
+	free(order);
+	free(newid);
+	return true;
+}
 
-	/* 3. shapes */
-	for (size_t i = 0; i < n; i++) {
-		const struct pb_rule *r = pb_entitlements_rule(e, i);
-		size_t k0 = stab.keys.n;
-		uint64_t f = (uint64_t)r->from, u = (uint64_t)r->until;
-		if (!u32v_push(&stab.keys, (uint32_t)f) || !u32v_push(&stab.keys, (uint32_t)(f >> 32)) ||
-		    !u32v_push(&stab.keys, (uint32_t)u) || !u32v_push(&stab.keys, (uint32_t)(u >> 32)))
-			goto nomem;
-		for (int dim = 1; dim < PB_DIM_COUNT; dim++) {
-			uint32_t *v = ids.v + loc[i][0][dim], m = 0, k = loc[i][1][dim];
-			if (k > 1)
-				qsort(v, k, sizeof(uint32_t), cmp_u32);
-			for (uint32_t j = 0; j < k; j++)
-				if (!m || v[m - 1] != v[j])
-					v[m++] = v[j];
-			/* a dimension whose values are all too long still constrains:
-			 * it holds no id, and no request value can match it */
-			if (!m && r->nvalues[dim]) {
-				if (!u32v_push(&stab.keys, 1) || !u32v_push(&stab.keys, UINT32_MAX - 1))
-					goto nomem;
-				continue;
-			}
-			if (!u32v_push(&stab.keys, m))
-				goto nomem;
-			for (uint32_t j = 0; j < m; j++)
-				if (!u32v_push(&stab.keys, v[j]))
-					goto nomem;
+/* Step 3: rule i's shape, its key built from its window and its sorted,
+ * deduplicated ids per dimension, then interned. */
+static bool shape_rule(struct compile *c, size_t i)
+{
+	struct shape_tab *st = &c->stab;
+	const struct pb_rule *r = pb_entitlements_rule(c->e, i);
+	size_t k0 = st->keys.n;
+	uint64_t f = (uint64_t)r->from, u = (uint64_t)r->until;
+	if (!u32v_push(&st->keys, (uint32_t)f) || !u32v_push(&st->keys, (uint32_t)(f >> 32)) ||
+	    !u32v_push(&st->keys, (uint32_t)u) || !u32v_push(&st->keys, (uint32_t)(u >> 32)))
+		return false;
+	for (int dim = 1; dim < PB_DIM_COUNT; dim++) {
+		uint32_t *v = c->ids.v + c->loc[i][0][dim], m = 0, k = c->loc[i][1][dim];
+		if (k > 1)
+			qsort(v, k, sizeof(uint32_t), cmp_u32);
+		for (uint32_t j = 0; j < k; j++)
+			if (!m || v[m - 1] != v[j])
+				v[m++] = v[j];
+		/* a dimension whose values are all too long still constrains:
+		 * it holds no id, and no request value can match it */
+		if (!m && r->nvalues[dim]) {
+			if (!u32v_push(&st->keys, 1) || !u32v_push(&st->keys, UINT32_MAX - 1))
+				return false;
+			continue;
 		}
-		rshape[i] = shape_intern(&stab, k0);
-		if (rshape[i] == UINT32_MAX)
-			goto nomem;
+		if (!u32v_push(&st->keys, m))
+			return false;
+		for (uint32_t j = 0; j < m; j++)
+			if (!u32v_push(&st->keys, v[j]))
+				return false;
 	}
+	c->rshape[i] = shape_intern(st, k0);
+	return c->rshape[i] != UINT32_MAX;
+}
 
-	/* 4. the account index: one block per account, then the slots */
-	if (ntr)
-		qsort(tr, ntr, sizeof(*tr), cmp_triple);
-	struct dict *ad = &d->dicts[PB_DIM_ACCOUNT];
-	uint32_t nacct = ad->n;
-	d->packed = tune->pack && stab.n <= PACK_SHAPES;
-	d->use_memo = tune->memo;
-	akey = calloc((size_t)nacct + 1, sizeof(char *));
-	alen = calloc((size_t)nacct + 1, sizeof(uint32_t));
-	uint64_t *ahash = calloc((size_t)nacct + 1, sizeof(uint64_t));
-	uint32_t *aoff = calloc((size_t)nacct + 1, sizeof(uint32_t));
-	if (!akey || !alen || !ahash || !aoff) {
-		free(ahash);
-		free(aoff);
-		goto nomem;
+/* The words of the block of the account whose triples are tr[i..j): header,
+ * key, per plan a header (3 words when the counts do not fit 16 bits), per
+ * distinct rule an entry. *nplans gets the number of plans. */
+static size_t block_words(const struct compile *c, size_t i, size_t j, uint32_t klen,
+                          size_t *nplans)
+{
+	const struct triple *tr = c->tr;
+	size_t words = 1 + (klen + 3) / 4;
+	*nplans = 0;
+	for (size_t k = i; k < j;) {
+		size_t m = k, nr = 0;
+		for (; m < j && tr[m].plan == tr[k].plan; m++)
+			nr += m == k || tr[m].rule != tr[m - 1].rule;
+		(*nplans)++;
+		words += (nr >= 0xffff ? 3 : 1) + nr * (c->d->packed ? 1 : 2);
+		k = m;
 	}
-	for (uint32_t s = 0; ad->slots && s <= ad->mask; s++) {
+	return words;
+}
+
+/* Appends one plan's part of a block: the plan's triples tr[k..m), its
+ * header, then its disables and its keeps in version order. BLK_SOME goes
+ * into *flags for a rule always in force; *not_always is set for one that
+ * is not. */
+static void emit_plan(struct compile *c, size_t k, size_t m, uint32_t *flags, bool *not_always)
+{
+	const struct triple *tr = c->tr;
+	struct u32v *blob = &c->blob;
+	size_t gh = blob->n++;
+	uint32_t ndis = 0, nkeep = 0;
+	for (size_t x = k; x < m; x++)
+		if (x == k || tr[x - 1].rule != tr[x].rule) {
+			if (pb_entitlements_rule(c->e, tr[x].rule)->effect == PB_EFFECT_DISABLE)
+				ndis++;
+			else
+				nkeep++;
+		}
+	if (ndis >= 0xffff || nkeep >= 0xffff) {
+		blob->v[gh] = UINT32_MAX;
+		blob->v[blob->n++] = ndis;
+		blob->v[blob->n++] = nkeep;
+	} else {
+		blob->v[gh] = ndis | nkeep << 16;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		enum pb_effect eff = pass == 0 ? PB_EFFECT_DISABLE : PB_EFFECT_KEEP;
+		for (size_t x = k; x < m; x++) {
+			uint32_t ri = tr[x].rule;
+			if ((x > k && tr[x - 1].rule == ri) || pb_entitlements_rule(c->e, ri)->effect != eff)
+				continue;
+			const struct shape *sh = &c->stab.v[c->rshape[ri]];
+			if (sh->from == PB_TIME_OPEN_START && sh->until == PB_TIME_OPEN_END)
+				*flags |= BLK_SOME;
+			else
+				*not_always = true;
+			if (c->d->packed) {
+				blob->v[blob->n++] = ri << PACK_SHIFT | c->rshape[ri];
+			} else {
+				blob->v[blob->n++] = ri;
+				blob->v[blob->n++] = c->rshape[ri];
+			}
+		}
+	}
+}
+
+/* Step 4: the block of account a, whose triples are tr[i..j) (sorted), at
+ * the end of blob; its key is key[0..klen). */
+static bool emit_block(struct compile *c, uint32_t a, size_t i, size_t j, const char *key,
+                       uint32_t klen)
+{
+	struct u32v *blob = &c->blob;
+	size_t nplans;
+	size_t words = block_words(c, i, j, klen, &nplans);
+	if (!u32v_room(blob, words + 16))
+		return false;
+	if (words <= 16 && (blob->n % 16) + words > 16)
+		while (blob->n % 16) /* keep a block that fits in a line in one line */
+			blob->v[blob->n++] = 0;
+	size_t at = blob->n;
+	uint32_t flags = 0;
+	bool not_always = false;
+	blob->v[blob->n++] = 0;
+	blob->v[blob->n + (klen + 3) / 4 - 1] = 0;
+	memcpy(blob->v + blob->n, key, klen);
+	blob->n += (klen + 3) / 4;
+	for (size_t k = i; k < j;) {
+		size_t m = k;
+		while (m < j && c->tr[m].plan == c->tr[k].plan)
+			m++;
+		emit_plan(c, k, m, &flags, &not_always);
+		k = m;
+	}
+	if (!not_always)
+		flags |= BLK_ALL;
+	blob->v[at] = klen | flags << 9 | (uint32_t)nplans << 11;
+	c->aoff[a] = (uint32_t)at;
+	return true;
+}
+
+/* Step 4: one block per account in blob, in account order. */
+static bool emit_blocks(struct compile *c)
+{
+	const struct dict *ad = &c->d->dicts[PB_DIM_ACCOUNT];
+	uint32_t nacct = ad->n;
+	const char **akey = calloc((size_t)nacct + 1, sizeof(char *));
+	uint32_t *alen = calloc((size_t)nacct + 1, sizeof(uint32_t));
+	c->ahash = calloc((size_t)nacct + 1, sizeof(uint64_t));
+	c->aoff = calloc((size_t)nacct + 1, sizeof(uint32_t));
+	bool ok = akey && alen && c->ahash && c->aoff;
+	for (uint32_t s = 0; ok && ad->slots && s <= ad->mask; s++) {
 		uint32_t id = ad->slots[s].id;
 		if (!id)
 			continue;
-		akey[id] = araw[id].ptr;
+		akey[id] = c->araw[id].ptr;
 		alen[id] = ad->slots[s].len;
-		ahash[id] = ad->slots[s].hash;
+		c->ahash[id] = ad->slots[s].hash;
 	}
-	for (size_t i = 0; i < ntr;) {
-		uint32_t a = tr[i].acct;
+	if (ok && c->ntr)
+		qsort(c->tr, c->ntr, sizeof(*c->tr), cmp_triple);
+	for (size_t i = 0; ok && i < c->ntr;) {
+		uint32_t a = c->tr[i].acct;
 		size_t j = i;
-		while (j < ntr && tr[j].acct == a)
+		while (j < c->ntr && c->tr[j].acct == a)
 			j++;
-		/* size in words: header, key, per plan a header (3 words when the
-		 * counts do not fit 16 bits), per distinct rule an entry */
-		size_t words = 1 + (alen[a] + 3) / 4, nplans = 0;
-		for (size_t k = i; k < j;) {
-			size_t m = k, nr = 0;
-			for (; m < j && tr[m].plan == tr[k].plan; m++)
-				nr += m == k || tr[m].rule != tr[m - 1].rule;
-			nplans++;
-			words += (nr >= 0xffff ? 3 : 1) + nr * (d->packed ? 1 : 2);
-			k = m;
-		}
-		if (!u32v_room(&blob, words + 16)) {
-			free(ahash);
-			free(aoff);
-			goto nomem;
-		}
-		if (words <= 16 && (blob.n % 16) + words > 16)
-			while (blob.n % 16) /* keep a block that fits in a line in one line */
-				blob.v[blob.n++] = 0;
-		size_t at = blob.n;
-		uint32_t flags = 0;
-		bool not_always = false;
-		blob.v[blob.n++] = 0;
-		blob.v[blob.n + (alen[a] + 3) / 4 - 1] = 0;
-		memcpy(blob.v + blob.n, akey[a], alen[a]);
-		blob.n += (alen[a] + 3) / 4;
-		for (size_t k = i; k < j;) {
-			size_t m = k;
-			while (m < j && tr[m].plan == tr[k].plan)
-				m++;
-			size_t gh = blob.n++;
-			uint32_t ndis = 0, nkeep = 0;
-			for (size_t x = k; x < m; x++)
-				if (x == k || tr[x - 1].rule != tr[x].rule) {
-					if (pb_entitlements_rule(e, tr[x].rule)->effect == PB_EFFECT_DISABLE)
-						ndis++;
-					else
-						nkeep++;
-				}
-			if (ndis >= 0xffff || nkeep >= 0xffff) {
-				blob.v[gh] = UINT32_MAX;
-				blob.v[blob.n++] = ndis;
-				blob.v[blob.n++] = nkeep;
-			} else {
-				blob.v[gh] = ndis | nkeep << 16;
-			}
-			for (int pass = 0; pass < 2; pass++) {
-				enum pb_effect eff = pass == 0 ? PB_EFFECT_DISABLE : PB_EFFECT_KEEP;
-				for (size_t x = k; x < m; x++) {
-					uint32_t ri = tr[x].rule;
-					if ((x > k && tr[x - 1].rule == ri) ||
-					    pb_entitlements_rule(e, ri)->effect != eff)
-						continue;
-					const struct shape *sh = &stab.v[rshape[ri]];
-					if (sh->from == PB_TIME_OPEN_START && sh->until == PB_TIME_OPEN_END)
-						flags |= BLK_SOME;
-					else
-						not_always = true;
-					if (d->packed) {
-						blob.v[blob.n++] = ri << PACK_SHIFT | rshape[ri];
-					} else {
-						blob.v[blob.n++] = ri;
-						blob.v[blob.n++] = rshape[ri];
-					}
-				}
-			}
-			k = m;
-		}
-		if (!not_always)
-			flags |= BLK_ALL;
-		blob.v[at] = alen[a] | flags << 9 | (uint32_t)nplans << 11;
-		aoff[a] = (uint32_t)at;
+		ok = emit_block(c, a, i, j, akey[a], alen[a]);
 		i = j;
 	}
+	free(akey);
+	free(alen);
+	return ok;
+}
+
+/* Step 5: the account index over the blocks (struct pb_decider, GROUP). */
+static bool build_index(struct compile *c)
+{
+	struct pb_decider *d = c->d;
+	uint32_t nacct = d->dicts[PB_DIM_ACCOUNT].n;
 	uint32_t ngroups = 2;
 	while ((uint64_t)ngroups * GROUP < (uint64_t)nacct * 5 / 4 + GROUP)
 		ngroups *= 2;
 	d->ctrl = calloc(ngroups, GROUP);
 	d->slots = calloc(ngroups, GROUP * sizeof(uint32_t));
-	if (!d->ctrl || !d->slots) {
-		free(ahash);
-		free(aoff);
-		goto nomem;
-	}
+	if (!d->ctrl || !d->slots)
+		return false;
 	d->group_mask = ngroups - 1;
 	for (uint32_t a = 1; a <= nacct; a++) {
-		if (!aoff[a])
+		if (!c->aoff[a])
 			continue; /* named only by values that were too long */
-		uint32_t g = (uint32_t)ahash[a] & d->group_mask;
+		uint32_t g = (uint32_t)c->ahash[a] & d->group_mask;
 		for (;; g = (g + 1) & d->group_mask) {
 			uint32_t k = 0;
 			while (k < GROUP && d->ctrl[g * GROUP + k])
 				k++;
 			if (k < GROUP) {
-				d->ctrl[g * GROUP + k] = tag_of(ahash[a]);
-				d->slots[g * GROUP + k] = aoff[a];
+				d->ctrl[g * GROUP + k] = tag_of(c->ahash[a]);
+				d->slots[g * GROUP + k] = c->aoff[a];
 				break;
 			}
 		}
 	}
-	free(ahash);
-	free(aoff);
-	dict_release(ad); /* the blocks hold the account ids now */
+	dict_release(&d->dicts[PB_DIM_ACCOUNT]); /* the blocks hold the account ids now */
+	return true;
+}
 
-	d->blob = blob.v;
-	d->shapes = stab.v;
-	d->nshapes = (uint32_t)stab.n;
-	d->pool = stab.keys.v;
-	blob.v = NULL;
-	stab.v = NULL;
-	stab.keys.v = NULL;
-	st = PB_OK;
-	*out = d;
-	d = NULL;
-	goto done;
-nomem:
-	st = pb__err(err, PB_ENOMEM, "out of memory compiling entitlements version %lld",
-	             (long long)pb_entitlements_version(e));
-done:
-	free(blob.v);
-	free(stab.slot);
-	free(stab.v);
-	free(stab.hash);
-	free(stab.keys.v);
-	free(stab.at.v);
-	free(ids.v);
-	free(tr);
-	free(loc);
-	free(rshape);
-	free(cnt);
-	free(akey);
-	free(alen);
-	free(araw);
-	dict_release(&plans);
-	pb_decider_free(d);
+/* The decider's own parts: memos, per-rule texts, the seed. */
+static bool decider_alloc(struct compile *c)
+{
+	struct pb_decider *d = c->d;
+	size_t n = c->n;
+	d->ents = c->e;
+	d->cat = c->cat;
+	d->version = pb_entitlements_version(c->e);
+	d->svc_memo = calloc(1, sizeof(struct memo));
+	d->reg_memo = calloc(1, sizeof(struct memo));
+	d->cls_memo = calloc(1, sizeof(struct cls_memo));
+	d->rtext = calloc(n ? n : 1, sizeof(*d->rtext));
+	pb_random(&d->seed, sizeof(d->seed));
+	c->loc = calloc(n ? n : 1, sizeof(*c->loc));
+	c->rshape = calloc(n ? n : 1, sizeof(uint32_t));
+	if (!d->svc_memo || !d->reg_memo || !d->cls_memo || !d->rtext || !c->loc || !c->rshape ||
+	    !u32v_room(&c->blob, 16))
+		return false;
+	c->blob.v[c->blob.n++] = 0; /* offset 0 means "empty slot" */
+	return true;
+}
+
+enum pb_status pb__decider_new_tuned(const struct pb_entitlements *e, const struct pb_catalog *cat,
+                                     const struct pb__decider_tuning *tune,
+                                     struct pb_decider **out, struct pb_error *err)
+{
+	*out = NULL;
+	struct compile c = { .e = e, .cat = cat, .n = pb_entitlements_count(e) };
+	c.stab.fast_max = tune->fast_max < FASTMAX ? tune->fast_max : FASTMAX;
+	if (!(c.d = calloc(1, sizeof(*c.d))))
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	bool ok = decider_alloc(&c);
+	for (size_t i = 0; ok && i < c.n; i++)
+		ok = intern_rule(&c, i);
+	for (int dim = 1; ok && dim < PB_DIM_COUNT; dim++)
+		ok = rank_ids(&c, dim);
+	for (size_t i = 0; ok && i < c.n; i++)
+		ok = shape_rule(&c, i);
+	if (ok) {
+		c.d->packed = tune->pack && c.stab.n <= PACK_SHAPES;
+		c.d->use_memo = tune->memo;
+		ok = emit_blocks(&c) && build_index(&c);
+	}
+	enum pb_status st = PB_OK;
+	if (ok) {
+		struct pb_decider *d = c.d;
+		d->blob = c.blob.v;
+		d->shapes = c.stab.v;
+		d->nshapes = (uint32_t)c.stab.n;
+		d->pool = c.stab.keys.v;
+		c.blob.v = NULL;
+		c.stab.v = NULL;
+		c.stab.keys.v = NULL;
+		*out = d;
+		c.d = NULL;
+	} else {
+		st = pb__err(err, PB_ENOMEM, "out of memory compiling entitlements version %lld",
+		             (long long)pb_entitlements_version(e));
+	}
+	compile_release(&c);
+	pb_decider_free(c.d);
 	return st;
 }
 
@@ -1883,7 +1962,7 @@ static size_t decision_json(const struct pb_decision *d, const struct pb_decide_
 size_t pb_decision_json(const struct pb_decision *d, const struct pb_decide_request *q,
                         const char *id, char *buf, size_t cap)
 {
-	return pb__decision_json_cached(NULL, d, q, id, NULL, buf, cap);
+	return pb_decision_json_cached(NULL, d, q, id, NULL, buf, cap);
 }
 
 /* The reason text of rule i of d's version, rendered once and kept (racing
@@ -1916,9 +1995,9 @@ static const char *rule_reason(const struct pb_decider *d, size_t i, size_t *len
 	return t + 4;
 }
 
-size_t pb__decision_json_cached(const struct pb_decider *dec, const struct pb_decision *d,
-                                const struct pb_decide_request *q, const char *id,
-                                const char *ts, char *buf, size_t cap)
+size_t pb_decision_json_cached(const struct pb_decider *dec, const struct pb_decision *d,
+                               const struct pb_decide_request *q, const char *id,
+                               const char *ts, char *buf, size_t cap)
 {
 	char tsbuf[32];
 	if (!ts) {

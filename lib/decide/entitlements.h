@@ -73,12 +73,4 @@ enum pb_status pb__decider_new_tuned(const struct pb_entitlements *e, const stru
                                      const struct pb__decider_tuning *t, struct pb_decider **out,
                                      struct pb_error *err);
 
-/* pb_decision_json for servers: the same text, faster. dec (may be NULL) is
- * the decider that decided d: the "reason" of each rule is rendered once
- * per decider and kept (thread-safe). ts (may be NULL) is q->at as
- * pb_time_format writes it, which a server formats once a second. */
-size_t pb__decision_json_cached(const struct pb_decider *dec, const struct pb_decision *d,
-                                const struct pb_decide_request *q, const char *id,
-                                const char *ts, char *buf, size_t cap);
-
 #endif /* PB_ENTITLEMENTS_H */

@@ -7,9 +7,10 @@
  * nginx's ~170-174k, i.e. 0.95-0.97x before any decision, logging or metrics
  * work (bench/serve/mhd_probe.c, bench/serve/mhd.sh). The target is >= 1.0x,
  * so server/ runs its own epoll loop over this parser, which is fuzzed
- * (fuzz/fuzz_http.c) and keeps every input under a cap.
+ * (fuzz/fuzz_http.c) and keeps every input under a cap. The API is in
+ * probity.h, "decision requests over HTTP": server/ is a front over it.
  */
-#include "decide/http.h"
+#include "util/util.h"
 
 #include <string.h>
 
@@ -57,10 +58,10 @@ static bool has_token(struct pb_str list, const char *tok)
 	return false;
 }
 
-int pb__http_parse(const char *buf, size_t len, struct pb__http_req *req)
+int pb_http_req_parse(const char *buf, size_t len, struct pb_http_req *req)
 {
 	memset(req, 0, sizeof(*req));
-	size_t limit = len < PB__HTTP_HEAD_MAX ? len : PB__HTTP_HEAD_MAX;
+	size_t limit = len < PB_HTTP_HEAD_MAX ? len : PB_HTTP_HEAD_MAX;
 	size_t i = 0;
 	/* tolerate empty lines before a request (RFC 9112 2.2) */
 	while (i < limit && (buf[i] == '\r' || buf[i] == '\n'))
@@ -70,12 +71,12 @@ int pb__http_parse(const char *buf, size_t len, struct pb__http_req *req)
 	/* request line */
 	const char *eol = memchr(buf + i, '\n', limit - i);
 	if (!eol) {
-		if (len - i > PB__HTTP_LINE_MAX)
+		if (len - i > PB_HTTP_LINE_MAX)
 			return -414;
-		return len >= PB__HTTP_HEAD_MAX ? -431 : 0;
+		return len >= PB_HTTP_HEAD_MAX ? -431 : 0;
 	}
 	size_t le = (size_t)(eol - buf);
-	if (le - i > PB__HTTP_LINE_MAX)
+	if (le - i > PB_HTTP_LINE_MAX)
 		return -414;
 	size_t end = le;
 	if (end > i && buf[end - 1] == '\r')
@@ -120,10 +121,10 @@ int pb__http_parse(const char *buf, size_t len, struct pb__http_req *req)
 	i = le + 1;
 	for (;;) {
 		if (i >= limit)
-			return len >= PB__HTTP_HEAD_MAX ? -431 : 0;
+			return len >= PB_HTTP_HEAD_MAX ? -431 : 0;
 		eol = memchr(buf + i, '\n', limit - i);
 		if (!eol)
-			return len >= PB__HTTP_HEAD_MAX ? -431 : 0;
+			return len >= PB_HTTP_HEAD_MAX ? -431 : 0;
 		le = (size_t)(eol - buf);
 		end = le;
 		if (end > i && buf[end - 1] == '\r')
@@ -146,9 +147,9 @@ int pb__http_parse(const char *buf, size_t len, struct pb__http_req *req)
 				return -400;
 		}
 		struct pb_str value = pb_str_trim(pb_str_of(buf + p + 1, end - p - 1));
-		if (req->nheaders == PB__HTTP_HEADERS_MAX)
+		if (req->nheaders == PB_HTTP_HEADERS_MAX)
 			return -431;
-		req->headers[req->nheaders++] = (struct pb__http_header){ name, value };
+		req->headers[req->nheaders++] = (struct pb_http_header){ name, value };
 		if (ieq(name, "content-length")) {
 			size_t v = 0;
 			if (!value.len || value.len > 12)
@@ -174,13 +175,13 @@ int pb__http_parse(const char *buf, size_t len, struct pb__http_req *req)
 		}
 		i = le + 1;
 	}
-	if (req->content_length > PB__HTTP_BODY_MAX)
+	if (req->content_length > PB_HTTP_BODY_MAX)
 		return -413;
 	req->keep_alive = req->minor == 1 ? !conn_close : (conn_keep && !conn_close);
 	return (int)req->head_len;
 }
 
-struct pb_str pb__http_header(const struct pb__http_req *req, const char *name)
+struct pb_str pb_http_req_header(const struct pb_http_req *req, const char *name)
 {
 	for (size_t i = 0; i < req->nheaders; i++)
 		if (ieq(req->headers[i].name, name))
@@ -225,7 +226,8 @@ static int decode(const char *s, size_t n, char *out, size_t cap, size_t *outlen
 	return 1;
 }
 
-int pb__http_query(struct pb_str query, const char *key, char *out, size_t cap, size_t *outlen)
+int pb_http_query_get(struct pb_str query, const char *key, char *out, size_t cap,
+                      size_t *outlen)
 {
 	size_t klen = strlen(key), i = 0;
 	*outlen = 0;
@@ -247,15 +249,15 @@ int pb__http_query(struct pb_str query, const char *key, char *out, size_t cap, 
 	return 0;
 }
 
-enum pb_status pb__opa_input_parse(const char *body, size_t len, struct pb__opa_input *out,
-                                   struct pb_error *err)
+enum pb_status pb_opa_input_parse(const char *body, size_t len, struct pb_opa_input *out,
+                                  struct pb_error *err)
 {
 	static const char *const keys[6] = { "account", "subaccount", "service",
 		                             "region", "capability", "sku_meter" };
 	for (int k = 0; k < 6; k++)
 		out->off[k] = -1;
-	if (len > PB__HTTP_BODY_MAX)
-		return pb__err(err, PB_ELIMIT, "request body over %d bytes", PB__HTTP_BODY_MAX);
+	if (len > PB_HTTP_BODY_MAX)
+		return pb__err(err, PB_ELIMIT, "request body over %d bytes", PB_HTTP_BODY_MAX);
 	json_error_t je;
 	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root)

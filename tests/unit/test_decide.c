@@ -584,8 +584,8 @@ static void t_random_agreement(void)
 				pb_decide(decs[0], &dq, &got);
 				pb_time_format(dq.at, ts);
 				size_t l1 = pb_decision_json(&got, &dq, "id-1", j1, sizeof(j1));
-				size_t l2 = pb__decision_json_cached(decs[0], &got, &dq, "id-1", k % 8 ? ts : NULL,
-				                                     j2, sizeof(j2));
+				size_t l2 = pb_decision_json_cached(decs[0], &got, &dq, "id-1", k % 8 ? ts : NULL,
+				                                    j2, sizeof(j2));
 				if (l1 == 0 || l1 != l2 || memcmp(j1, j2, l1) != 0) {
 					if (json_diffs++ < 3)
 						UNIT_FAIL_("set %zu: json differs:\n  %s\n  %s", s, j1, j2);

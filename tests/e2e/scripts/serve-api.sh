@@ -45,6 +45,7 @@ out=$(curl -s "$B/v1/data/probity/allow" -d '{"input":{"account":"IMOD-7F3A","se
 check "opa: result true" grep -q '"result":true' <<<"$out"
 out=$(curl -s "$B/v1/data/probity/decision" -d '{"input":{"account":"IMOD-7F3A","service":"Amazon Transcribe","region":"us-east-1"}}')
 check "opa: whole decision" grep -q '"result":{"result":"deny"' <<<"$out"
+check "opa: the decision echoes the input" grep -q '"input":{"account":"IMOD-7F3A","service":"Amazon Transcribe","region":"us-east-1"}' <<<"$out"
 check "opa: bad JSON is 400" test "$(curl -s -o /dev/null -w '%{http_code}' "$B/v1/data/probity/allow" -d '{"input":')" = 400
 
 # nginx auth_request and Envoy ext_authz contracts
