@@ -4,7 +4,7 @@
 #ifndef PB_PLAN_H
 #define PB_PLAN_H
 
-#include "case/case.h"
+#include "store/store.h"
 #include "decide/entitlements.h"
 
 /* One parsed selector. Values are canonical: services by their catalog name,
