@@ -995,27 +995,20 @@ static enum pb_status blame(char *bad, size_t cap, struct pb_error *err, const c
 	return pb__err(err, PB_EVERIFY, "%s: %s", obj, msg);
 }
 
-enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
-                              struct pb_error *err)
+/* pb_audit_check, step 1: every entry (index, leaf hash, form) and the
+ * tree rebuilt from them against the stored head. */
+static enum pb_status check_entries(struct pb_ws *ws, const struct state *s, char *bad_object,
+                                    size_t cap, struct pb_error *err)
 {
-	if (bad_object && cap)
-		bad_object[0] = '\0';
-	struct state s;
 	sqlite3_stmt *st = NULL;
 	char obj[128];
-	enum pb_status rc = state_load(ws, &s, err);
-	if (rc) {
-		if (rc == PB_EVERIFY && bad_object)
-			pb__strlcpy(bad_object, "audit_state", cap);
-		return rc;
-	}
-	/* entries and the tree rebuilt from them */
+	enum pb_status rc;
+	int q;
 	struct pb_tlog_range r;
 	pb_tlog_range_init(&r);
 	if ((rc = prep(ws, "SELECT idx, data, leaf_hash FROM audit_entry ORDER BY idx", &st, err)))
 		return rc;
 	uint64_t expect = 0;
-	int q;
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
 		pb__snprintf(obj, sizeof(obj), "audit_entry %llu", (unsigned long long)idx);
@@ -1045,28 +1038,42 @@ enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (expect != s.range.size) {
+	if (expect != s->range.size) {
 		rc = blame(bad_object, cap, err, "audit_state",
 		           "tree size does not match the number of entries");
 		goto out;
 	}
 	uint8_t root[32];
 	pb_tlog_range_root(&r, root);
-	if (memcmp(root, s.root, 32) != 0 || r.n != s.range.n ||
-	    memcmp(r.hash, s.range.hash, r.n * 32) != 0) {
+	if (memcmp(root, s->root, 32) != 0 || r.n != s->range.n ||
+	    memcmp(r.hash, s->range.hash, r.n * 32) != 0) {
 		rc = blame(bad_object, cap, err, "audit_state", "tree head does not match the entries");
 		goto out;
 	}
-	/* every stored subtree hash */
+	rc = PB_OK;
+out:
+	if (st)
+		sqlite3_finalize(st);
+	return rc;
+}
+
+/* Step 2: every stored subtree hash against its two children. */
+static enum pb_status check_nodes(struct pb_ws *ws, const struct state *s, char *bad_object,
+                                  size_t cap, struct pb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char obj[128];
+	enum pb_status rc;
+	int q;
 	if ((rc = prep(ws, "SELECT level, idx, hash FROM audit_node ORDER BY level, idx", &st, err)))
-		goto out;
+		return rc;
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
 		unsigned level = (unsigned)sqlite3_column_int(st, 0);
 		uint64_t idx = (uint64_t)sqlite3_column_int64(st, 1);
 		pb__snprintf(obj, sizeof(obj), "audit_node level %u index %llu", level,
 		             (unsigned long long)idx);
 		uint8_t l[32], rr[32], h[32];
-		if (level < 1 || level > 63 || ((idx + 1) << level) > s.range.size) {
+		if (level < 1 || level > 63 || ((idx + 1) << level) > s->range.size) {
 			rc = blame(bad_object, cap, err, obj, "not a subtree of this tree");
 			goto out;
 		}
@@ -1083,13 +1090,21 @@ enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
 			goto out;
 		}
 	}
-	if (q != SQLITE_DONE) {
-		rc = pb__db_err(ws->db, err, "cannot read the audit log");
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	/* every signed checkpoint: our signature, and the root at its size */
+	rc = q == SQLITE_DONE ? PB_OK : pb__db_err(ws->db, err, "cannot read the audit log");
+out:
+	if (st)
+		sqlite3_finalize(st);
+	return rc;
+}
+
+/* Step 3: every signed checkpoint: our signature, and the root at its size. */
+static enum pb_status check_checkpoints(struct pb_ws *ws, const struct state *s,
+                                        char *bad_object, size_t cap, struct pb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char obj[128];
+	enum pb_status rc;
+	int q;
 	struct pb_signer sg;
 	memset(&sg, 0, sizeof(sg));
 	bool have_key = false;
@@ -1098,7 +1113,7 @@ enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
 		if ((rc = load_seed(ws, false, seed, &have_key, err)))
 			goto out;
 		if (have_key) {
-			rc = pb_signer_from_seed(s.exists ? s.origin : "x", 0x01, seed, &sg, err);
+			rc = pb_signer_from_seed(s->exists ? s->origin : "x", 0x01, seed, &sg, err);
 			sodium_memzero(seed, sizeof(seed));
 			if (rc)
 				goto out;
@@ -1117,7 +1132,7 @@ enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
 			rc = blame(bad_object, cap, err, obj, "signed, but the signing key is missing");
 			goto out;
 		}
-		if (pb_checkpoint_open(note, strlen(note), &sg.vkey, 1, s.origin, &cp, &e2) != PB_OK) {
+		if (pb_checkpoint_open(note, strlen(note), &sg.vkey, 1, s->origin, &cp, &e2) != PB_OK) {
 			rc = blame(bad_object, cap, err, obj, e2.message);
 			goto out;
 		}
@@ -1127,7 +1142,7 @@ enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
 			rc = blame(bad_object, cap, err, obj, "stored size or root differs from the note");
 			goto out;
 		}
-		if (size > s.range.size) {
+		if (size > s->range.size) {
 			rc = blame(bad_object, cap, err, obj, "larger than the log: entries were removed");
 			goto out;
 		}
@@ -1145,6 +1160,24 @@ out:
 	if (st)
 		sqlite3_finalize(st);
 	return rc;
+}
+
+enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
+                              struct pb_error *err)
+{
+	if (bad_object && cap)
+		bad_object[0] = '\0';
+	struct state s;
+	enum pb_status rc = state_load(ws, &s, err);
+	if (rc) {
+		if (rc == PB_EVERIFY && bad_object)
+			pb__strlcpy(bad_object, "audit_state", cap);
+		return rc;
+	}
+	if ((rc = check_entries(ws, &s, bad_object, cap, err)) ||
+	    (rc = check_nodes(ws, &s, bad_object, cap, err)))
+		return rc;
+	return check_checkpoints(ws, &s, bad_object, cap, err);
 }
 
 /* A one-pass checker for the canonical JSON that pb__audit_append writes

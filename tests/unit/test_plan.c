@@ -179,7 +179,7 @@ static void sel_ok(const char *in, const char *want)
 	struct pb__arena a = { 0 };
 	struct pb__sel s;
 	struct pb_error err = { 0 };
-	CHECK_OK(pb__sel_parse(&a, cat, in, strlen(in), "--disable 1", &s, &err), &err);
+	CHECK_OK(pb__sel_parse(&a, cat, in, strlen(in), "disable selector 1", &s, &err), &err);
 	if (!err.code) {
 		CHECK_STR(s.text, want);
 		/* the canonical text reads back to itself */
@@ -196,9 +196,9 @@ static void sel_bad(const char *in, size_t len, int code, const char *text)
 	struct pb__arena a = { 0 };
 	struct pb__sel s;
 	struct pb_error err = { 0 };
-	int st = pb__sel_parse(&a, cat, in, len, "--keep 2", &s, &err);
+	int st = pb__sel_parse(&a, cat, in, len, "keep selector 2", &s, &err);
 	CHECK_INT(st, code);
-	if (!strstr(err.message, text) || !strstr(err.message, "--keep 2"))
+	if (!strstr(err.message, text) || !strstr(err.message, "keep selector 2"))
 		UNIT_FAIL_("'%.60s': message '%s' lacks '%s' or the selector's name", in, err.message,
 		           text);
 	pb__arena_release(&a);
