@@ -20,6 +20,7 @@ static void field_flag(const char *field, char *out, size_t cap)
 		const char *field, *flag;
 	} words[] = {
 		{ "actor", "--as USER" },
+		{ "sha256", "--hash" }, /* pb_plan_approve/refuse: the hash reviewed */
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strcmp(field, words[i].field) == 0) {

@@ -16,7 +16,6 @@
 #include <time.h>
 
 #include "log/audit.h"
-#include "case/case.h"
 #include "log/tlog.h"
 
 static double now(void)

@@ -1,9 +1,11 @@
-/* case.c - users and roles, review cases, notes, documents, evidence and
- * decisions. Every mutation checks the actor's role and appends its audit
- * entry in the same transaction as the change (audit.h).
+/* case.c - review cases, notes, documents, evidence and decisions. Every
+ * mutation checks the actor's role (auth/auth.h) and appends its audit entry
+ * in the same transaction as the change (log/audit.h).
  */
 #include "case/case.h"
-#include "log/tlog.h"
+#include "auth/auth.h"
+#include "log/audit.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,334 +22,6 @@
 #define NOTE_INLINE_MAX (16 * 1024)
 #define DOC_MAX ((uint64_t)4 << 30)
 #define DOCS_DIR "documents"
-
-static const char *const roles_known[] = { "analyst", "approver", "auditor", "admin" };
-
-/* ---- helpers ---------------------------------------------------------------- */
-
-static bool role_valid(const char *r)
-{
-	for (size_t i = 0; i < PB_ARRAY_LEN(roles_known); i++)
-		if (r && !strcmp(r, roles_known[i]))
-			return true;
-	return false;
-}
-
-static bool user_name_valid(const char *n)
-{
-	size_t l = n ? strlen(n) : 0;
-	if (l == 0 || l > PB_USER_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < l; i++) {
-		char c = n[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* A JSON object built with jansson, dumped canonically (heap). */
-char *pb__json_text(json_t *o)
-{
-	char *t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(o);
-	return t;
-}
-
-enum pb_status pb__text_check(const char *what, const char *s, bool required,
-                              struct pb_error *err)
-{
-	if (!s || !*s) {
-		if (required)
-			return pb__err(err, PB_EINVAL, "%s is required", what);
-		return PB_OK;
-	}
-	size_t n = strlen(s), bad;
-	if (n > PB__TEXT_MAX)
-		return pb__err(err, PB_ELIMIT, "%s is longer than %d bytes", what, PB__TEXT_MAX);
-	if (!pb_utf8_valid(s, n, &bad))
-		return pb__err(err, PB_EINVAL, "%s is not valid UTF-8 (byte %zu)", what, bad);
-	return PB_OK;
-}
-
-/* Begins a write: writable workspace, transaction, actor with a role. */
-enum pb_status pb__ws_begin_as(struct pb_ws *ws, const char *actor, const char *roles,
-                               const char *doing, struct pb_error *err)
-{
-	enum pb_status rc = pb__ws_require_writable(ws, doing, err);
-	if (rc)
-		return rc;
-	if ((rc = pb__ws_begin(ws, err)))
-		return rc;
-	if ((rc = pb__user_require_role(ws, actor, roles, err))) {
-		pb__ws_rollback(ws);
-		return rc;
-	}
-	return PB_OK;
-}
-
-enum pb_status pb__ws_finish(struct pb_ws *ws, enum pb_status rc, struct pb_error *err)
-{
-	if (rc) {
-		pb__ws_rollback(ws);
-		return rc;
-	}
-	return pb__ws_commit(ws, err);
-}
-
-/* ---- users -------------------------------------------------------------------- */
-
-enum pb_status pb__user_require_role(struct pb_ws *ws, const char *user, const char *roles,
-                                     struct pb_error *err)
-{
-	if (!user || !*user)
-		return pb__err(err, PB_EPERM,
-		               "no acting user: pass --as USER or set 'user = NAME' in probity.conf");
-	sqlite3_stmt *st;
-	enum pb_status rc =
-		pb__db_prepare(ws->db, "SELECT role, disabled FROM app_user WHERE name = ?1", &st, err);
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	if (r == SQLITE_DONE) {
-		rc = pb__err(err, PB_EPERM, "no user '%s' in this workspace (see 'probity user list')",
-		             user);
-	} else if (r != SQLITE_ROW) {
-		rc = pb__db_err(ws->db, err, "cannot read users");
-	} else if (sqlite3_column_int(st, 1)) {
-		rc = pb__err(err, PB_EPERM, "user '%s' is disabled", user);
-	} else {
-		const char *role = (const char *)sqlite3_column_text(st, 0);
-		size_t rl = strlen(role);
-		bool ok = false;
-		for (const char *p = roles; *p;) {
-			const char *comma = strchr(p, ',');
-			size_t n = comma ? (size_t)(comma - p) : strlen(p);
-			if (n == rl && !memcmp(p, role, n))
-				ok = true;
-			p += n + (comma ? 1 : 0);
-		}
-		if (!ok)
-			rc = pb__err(err, PB_EPERM, "user '%s' is %s %s; this needs the role %s", user,
-			             role[0] == 'a' ? "an" : "a", role, roles);
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-enum pb_status pb__acting_user(struct pb_ws *ws, const char *as, const char **user_out,
-                               struct pb_error *err)
-{
-	const char *u = as && *as ? as : pb_ws_setting(ws, "user");
-	*user_out = NULL;
-	if (!u || !*u)
-		return pb__err(err, PB_EINVAL,
-		               "no acting user: pass --as USER or set 'user = NAME' in probity.conf");
-	sqlite3_stmt *st;
-	enum pb_status rc =
-		pb__db_prepare(ws->db, "SELECT disabled FROM app_user WHERE name = ?1", &st, err);
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, u, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	if (r == SQLITE_DONE)
-		rc = pb__err(err, PB_EPERM, "no user '%s' in this workspace (see 'probity user list')", u);
-	else if (r != SQLITE_ROW)
-		rc = pb__db_err(ws->db, err, "cannot read users");
-	else if (sqlite3_column_int(st, 0))
-		rc = pb__err(err, PB_EPERM, "user '%s' is disabled", u);
-	sqlite3_finalize(st);
-	if (!rc)
-		*user_out = u;
-	return rc;
-}
-
-enum pb_status pb_acting_user(struct pb_ws *ws, const char *as, char out[PB_USER_NAME_MAX + 1],
-                              struct pb_error *err)
-{
-	const char *u;
-	enum pb_status rc = pb__acting_user(ws, as, &u, err);
-	if (!rc)
-		pb__strlcpy(out, u, PB_USER_NAME_MAX + 1);
-	return rc;
-}
-
-static enum pb_status count_users(struct pb_ws *ws, const char *where, int64_t *n,
-                                  struct pb_error *err)
-{
-	char sql[160];
-	pb__snprintf(sql, sizeof(sql), "SELECT count(*) FROM app_user %s", where);
-	sqlite3_stmt *st;
-	enum pb_status rc = pb__db_prepare(ws->db, sql, &st, err);
-	if (rc)
-		return rc;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
-	else
-		rc = pb__db_err(ws->db, err, "cannot read users");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-enum pb_status pb_user_add(struct pb_ws *ws, const char *actor, const char *name,
-                           const char *role, uint64_t *index_out, struct pb_error *err)
-{
-	if (!user_name_valid(name))
-		return pb__err(err, PB_EINVAL,
-		               "bad user name '%s': use 1-%d characters of A-Z a-z 0-9 . _ -",
-		               name ? name : "", PB_USER_NAME_MAX);
-	if (!role_valid(role))
-		return pb__err(err, PB_EINVAL,
-		               "unknown role '%s': one of analyst, approver, auditor, admin",
-		               role ? role : "");
-	enum pb_status rc = pb__ws_require_writable(ws, "add a user", err);
-	if (rc)
-		return rc;
-	if ((rc = pb__ws_begin(ws, err)))
-		return rc;
-	int64_t n = 0;
-	if ((rc = count_users(ws, "", &n, err)))
-		return pb__ws_finish(ws, rc, err);
-	if (n == 0) {
-		/* bootstrap: the first user is an admin and vouches for itself */
-		if (strcmp(role, "admin") != 0)
-			return pb__ws_finish(ws,
-			              pb__err(err, PB_EPERM,
-			                      "the first user of a workspace must be an admin "
-			                      "(probity user add WS NAME --role admin)"),
-			              err);
-		actor = name;
-	} else if ((rc = pb__user_require_role(ws, actor, "admin", err))) {
-		return pb__ws_finish(ws, rc, err);
-	}
-	sqlite3_stmt *st;
-	if ((rc = pb__db_prepare(ws->db,
-	                         "INSERT INTO app_user(name, role, created_at, created_by) "
-	                         "VALUES (?1, ?2, ?3, ?4)",
-	                         &st, err)))
-		return pb__ws_finish(ws, rc, err);
-	char now[24];
-	pb_time_format(pb_now(), now);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, actor, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (r == SQLITE_CONSTRAINT || (r & 0xff) == SQLITE_CONSTRAINT)
-		return pb__ws_finish(ws, pb__err(err, PB_EEXIST, "user '%s' already exists", name), err);
-	if (r != SQLITE_DONE)
-		return pb__ws_finish(ws, pb__db_err(ws->db, err, "cannot add the user"), err);
-	json_t *d = json_pack("{s:s, s:s}", "name", name, "role", role);
-	char *dj = pb__json_text(d);
-	char subject[100];
-	pb__snprintf(subject, sizeof(subject), "user/%s", name);
-	rc = dj ? pb__audit_append(ws, actor, "user.add", 0, subject, dj, index_out, err)
-	        : pb__err(err, PB_ENOMEM, "out of memory");
-	free(dj);
-	return pb__ws_finish(ws, rc, err);
-}
-
-static enum pb_status user_change(struct pb_ws *ws, const char *actor, const char *name,
-                                  const char *role, uint64_t *index_out, struct pb_error *err)
-{
-	enum pb_status rc = pb__ws_begin_as(ws, actor, "admin", role ? "change a role" : "disable a user",
-	                             err);
-	if (rc)
-		return rc;
-	sqlite3_stmt *st;
-	if ((rc = pb__db_prepare(ws->db, "SELECT role, disabled FROM app_user WHERE name = ?1", &st,
-	                         err)))
-		return pb__ws_finish(ws, rc, err);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	bool was_admin = false, disabled = false;
-	int r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		was_admin = !strcmp((const char *)sqlite3_column_text(st, 0), "admin");
-		disabled = sqlite3_column_int(st, 1) != 0;
-	}
-	sqlite3_finalize(st);
-	if (r != SQLITE_ROW)
-		return pb__ws_finish(ws, pb__err(err, PB_ENOENT, "no user '%s'", name ? name : ""), err);
-	if (disabled)
-		return pb__ws_finish(ws, pb__err(err, PB_ESTATE, "user '%s' is disabled", name), err);
-	if (was_admin && (!role || strcmp(role, "admin") != 0)) {
-		int64_t admins = 0;
-		if ((rc = count_users(ws, "WHERE role = 'admin' AND disabled = 0", &admins, err)))
-			return pb__ws_finish(ws, rc, err);
-		if (admins <= 1)
-			return pb__ws_finish(ws,
-			              pb__err(err, PB_ESTATE,
-			                      "'%s' is the last admin; add another admin first", name),
-			              err);
-	}
-	if ((rc = pb__db_prepare(ws->db,
-	                         role ? "UPDATE app_user SET role = ?2 WHERE name = ?1"
-	                              : "UPDATE app_user SET disabled = 1 WHERE name = ?1",
-	                         &st, err)))
-		return pb__ws_finish(ws, rc, err);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (role)
-		sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
-	r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (r != SQLITE_DONE)
-		return pb__ws_finish(ws, pb__db_err(ws->db, err, "cannot change the user"), err);
-	json_t *d = role ? json_pack("{s:s, s:s}", "name", name, "role", role)
-	                 : json_pack("{s:s}", "name", name);
-	char *dj = pb__json_text(d);
-	char subject[100];
-	pb__snprintf(subject, sizeof(subject), "user/%s", name);
-	rc = dj ? pb__audit_append(ws, actor, role ? "user.role" : "user.disable", 0, subject, dj,
-	                           index_out, err)
-	        : pb__err(err, PB_ENOMEM, "out of memory");
-	free(dj);
-	return pb__ws_finish(ws, rc, err);
-}
-
-enum pb_status pb_user_set_role(struct pb_ws *ws, const char *actor, const char *name,
-                                const char *role, uint64_t *index_out, struct pb_error *err)
-{
-	if (!role_valid(role))
-		return pb__err(err, PB_EINVAL,
-		               "unknown role '%s': one of analyst, approver, auditor, admin",
-		               role ? role : "");
-	return user_change(ws, actor, name, role, index_out, err);
-}
-
-enum pb_status pb_user_disable(struct pb_ws *ws, const char *actor, const char *name,
-                               uint64_t *index_out, struct pb_error *err)
-{
-	return user_change(ws, actor, name, NULL, index_out, err);
-}
-
-enum pb_status pb_user_list(struct pb_ws *ws, bool (*fn)(void *ctx, const struct pb_user *u),
-                            void *ctx, struct pb_error *err)
-{
-	sqlite3_stmt *st;
-	enum pb_status rc = pb__db_prepare(
-		ws->db,
-		"SELECT name, role, created_at, created_by, disabled FROM app_user ORDER BY name", &st,
-		err);
-	if (rc)
-		return rc;
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		struct pb_user u = {
-			(const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-			(const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
-			sqlite3_column_int(st, 4) != 0,
-		};
-		if (!fn(ctx, &u))
-			break;
-	}
-	if (r != SQLITE_ROW && r != SQLITE_DONE)
-		rc = pb__db_err(ws->db, err, "cannot read users");
-	sqlite3_finalize(st);
-	return rc;
-}
 
 /* ---- cases ------------------------------------------------------------------------ */
 
@@ -377,11 +51,11 @@ enum pb_status pb_case_open(struct pb_ws *ws, const char *actor,
                             uint64_t *index_out, struct pb_error *err)
 {
 	enum pb_status rc;
-	if ((rc = pb__text_check("--customer", o->customer, true, err)) ||
-	    (rc = pb__text_check("--title", o->title, true, err)) ||
-	    (rc = pb__text_check("--trigger", o->trigger, true, err)) ||
-	    (rc = pb__text_check("--trigger-url", o->trigger_url, false, err)) ||
-	    (rc = pb__text_check("--trigger-date", o->trigger_date, false, err)))
+	if ((rc = pb__text_check("customer", o->customer, true, err)) ||
+	    (rc = pb__text_check("title", o->title, true, err)) ||
+	    (rc = pb__text_check("trigger", o->trigger, true, err)) ||
+	    (rc = pb__text_check("trigger_url", o->trigger_url, false, err)) ||
+	    (rc = pb__text_check("trigger_date", o->trigger_date, false, err)))
 		return rc;
 	char date[16] = "";
 	if (o->trigger_date && *o->trigger_date) {
@@ -389,8 +63,9 @@ enum pb_status pb_case_open(struct pb_ws *ws, const char *actor,
 		unsigned fl;
 		if (!pb_time_parse(o->trigger_date, strlen(o->trigger_date), &t, &fl) ||
 		    !(fl & PB_TIME_DATEONLY))
-			return pb__err(err, PB_EINVAL, "--trigger-date '%s' is not a date (YYYY-MM-DD)",
-			               o->trigger_date);
+			return pb__err_field(err, PB_EINVAL, "trigger_date",
+			                     "'%s' is not a date (YYYY-MM-DD)",
+			                     o->trigger_date);
 		pb_day_format(pb_floordiv(t, 86400), date);
 	}
 	if ((rc = pb__ws_begin_as(ws, actor, "analyst", "open a case", err)))
@@ -840,7 +515,7 @@ enum pb_status pb_case_add_finding(struct pb_ws *ws, const char *actor, int64_t 
 enum pb_status pb_case_close(struct pb_ws *ws, const char *actor, int64_t id,
                              const char *decision, uint64_t *index_out, struct pb_error *err)
 {
-	enum pb_status rc = pb__text_check("--decision", decision, true, err);
+	enum pb_status rc = pb__text_check("decision", decision, true, err);
 	if (rc)
 		return rc;
 	if ((rc = pb__ws_begin_as(ws, actor, "analyst,approver", "close a case", err)))

@@ -14,7 +14,6 @@
  * the same tree head gives the same bytes.
  */
 #include "log/audit.h"
-#include "case/case.h"
 #include "log/tlog.h"
 
 #include <dirent.h>
@@ -618,57 +617,54 @@ static enum pb_status root_at(struct pb_ws *ws, uint64_t size, uint8_t out[32],
 	return pb_tlog_subtree_hash(0, size, pb__audit_hash, ws, out, err);
 }
 
-enum pb_status pb_audit_checkpoint(struct pb_ws *ws, const char *actor, char **note_out,
-                                   struct pb_error *err)
+/* Public entry point: pb_audit_checkpoint in lib/auth/auth.c, which checks
+ * the actor's role around this (the log knows entries, not users). */
+enum pb_status pb__audit_checkpoint_sign(struct pb_ws *ws, const char *actor, char **note_out,
+                                         struct pb_error *err)
 {
 	*note_out = NULL;
+	if (sqlite3_get_autocommit(ws->db))
+		return pb__err(err, PB_ESTATE, "a checkpoint is signed inside the caller's transaction");
 	struct pb_signer sg;
 	struct ckpt last = { 0 };
-	enum pb_status rc = pb__ws_require_writable(ws, "sign a checkpoint", err);
-	if (rc)
-		return rc;
 	memset(&sg, 0, sizeof(sg));
-	if ((rc = pb__ws_begin(ws, err)))
-		return rc;
-	if ((rc = pb__user_require_role(ws, actor, "analyst,approver,auditor,admin", err)))
-		goto fail;
+	enum pb_status rc;
 	struct state s;
 	if ((rc = state_load(ws, &s, err)))
-		goto fail;
+		goto out;
 	if (!s.exists) {
 		if ((rc = pb__audit_origin(ws, s.origin, err)))
-			goto fail;
+			goto out;
 		/* fix the origin now: the key name is signed into every checkpoint */
 		if ((rc = state_save(ws, &s, err)))
-			goto fail;
+			goto out;
 	}
 	if ((rc = pb__audit_signer(ws, &sg, err)))
-		goto fail;
+		goto out;
 	if ((rc = ckpt_get(ws, 0, true, &last, err)))
-		goto fail;
+		goto out;
 	if (last.found) {
 		if (last.size > s.range.size) {
 			rc = pb__err(err, PB_EVERIFY,
 			             "the log has %llu entries but a checkpoint of size %llu was signed: "
 			             "entries were removed",
 			             (unsigned long long)s.range.size, (unsigned long long)last.size);
-			goto fail;
+			goto out;
 		}
 		uint8_t r[32];
 		if ((rc = root_at(ws, last.size, r, err)))
-			goto fail;
+			goto out;
 		if (memcmp(r, last.root, 32) != 0) {
 			rc = pb__err(err, PB_EVERIFY,
 			             "the stored log is not consistent with the checkpoint of size %llu "
 			             "signed earlier; refusing to sign (run 'probity log check')",
 			             (unsigned long long)last.size);
-			goto fail;
+			goto out;
 		}
 		if (last.size == s.range.size) {
-			pb__ws_rollback(ws);
 			*note_out = last.note;
-			pb_signer_release(&sg);
-			return PB_OK;
+			last.note = NULL;
+			goto out;
 		}
 	}
 	struct pb_checkpoint c = { .size = s.range.size };
@@ -677,13 +673,13 @@ enum pb_status pb_audit_checkpoint(struct pb_ws *ws, const char *actor, char **n
 	char text[PB_NOTE_NAME_MAX + 128], line[PB_NOTE_NAME_MAX + 160];
 	size_t tl = pb_checkpoint_format(&c, text, sizeof(text));
 	if ((rc = pb_note_signature_line(&sg, text, tl, 0, line, sizeof(line), err)))
-		goto fail;
+		goto out;
 	struct pb_buf note;
 	pb_buf_init(&note, sizeof(text) + sizeof(line) + 4);
 	if (pb_buf_printf(&note, "%s\n%s", text, line)) {
 		pb_buf_release(&note);
 		rc = pb__err(err, PB_ENOMEM, "out of memory");
-		goto fail;
+		goto out;
 	}
 	sqlite3_stmt *st;
 	if ((rc = prep(ws,
@@ -691,7 +687,7 @@ enum pb_status pb_audit_checkpoint(struct pb_ws *ws, const char *actor, char **n
 	               "VALUES (?1, ?2, ?3, ?4, ?5)",
 	               &st, err))) {
 		pb_buf_release(&note);
-		goto fail;
+		goto out;
 	}
 	char now[24];
 	pb_time_format(pb_now(), now);
@@ -702,17 +698,9 @@ enum pb_status pb_audit_checkpoint(struct pb_ws *ws, const char *actor, char **n
 	sqlite3_bind_text(st, 5, actor ? actor : "", -1, SQLITE_STATIC);
 	if ((rc = step_done(ws, st, "cannot store the checkpoint", err))) {
 		pb_buf_release(&note);
-		goto fail;
-	}
-	/* the checkpoint is handed out only once it is durably stored */
-	if ((rc = pb__ws_commit(ws, err))) {
-		pb_buf_release(&note);
 		goto out;
 	}
 	*note_out = note.data;
-	goto out;
-fail:
-	pb__ws_rollback(ws);
 out:
 	free(last.note);
 	pb_signer_release(&sg);
@@ -1007,27 +995,20 @@ static enum pb_status blame(char *bad, size_t cap, struct pb_error *err, const c
 	return pb__err(err, PB_EVERIFY, "%s: %s", obj, msg);
 }
 
-enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
-                              struct pb_error *err)
+/* pb_audit_check, step 1: every entry (index, leaf hash, form) and the
+ * tree rebuilt from them against the stored head. */
+static enum pb_status check_entries(struct pb_ws *ws, const struct state *s, char *bad_object,
+                                    size_t cap, struct pb_error *err)
 {
-	if (bad_object && cap)
-		bad_object[0] = '\0';
-	struct state s;
 	sqlite3_stmt *st = NULL;
 	char obj[128];
-	enum pb_status rc = state_load(ws, &s, err);
-	if (rc) {
-		if (rc == PB_EVERIFY && bad_object)
-			pb__strlcpy(bad_object, "audit_state", cap);
-		return rc;
-	}
-	/* entries and the tree rebuilt from them */
+	enum pb_status rc;
+	int q;
 	struct pb_tlog_range r;
 	pb_tlog_range_init(&r);
 	if ((rc = prep(ws, "SELECT idx, data, leaf_hash FROM audit_entry ORDER BY idx", &st, err)))
 		return rc;
 	uint64_t expect = 0;
-	int q;
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
 		pb__snprintf(obj, sizeof(obj), "audit_entry %llu", (unsigned long long)idx);
@@ -1057,28 +1038,42 @@ enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (expect != s.range.size) {
+	if (expect != s->range.size) {
 		rc = blame(bad_object, cap, err, "audit_state",
 		           "tree size does not match the number of entries");
 		goto out;
 	}
 	uint8_t root[32];
 	pb_tlog_range_root(&r, root);
-	if (memcmp(root, s.root, 32) != 0 || r.n != s.range.n ||
-	    memcmp(r.hash, s.range.hash, r.n * 32) != 0) {
+	if (memcmp(root, s->root, 32) != 0 || r.n != s->range.n ||
+	    memcmp(r.hash, s->range.hash, r.n * 32) != 0) {
 		rc = blame(bad_object, cap, err, "audit_state", "tree head does not match the entries");
 		goto out;
 	}
-	/* every stored subtree hash */
+	rc = PB_OK;
+out:
+	if (st)
+		sqlite3_finalize(st);
+	return rc;
+}
+
+/* Step 2: every stored subtree hash against its two children. */
+static enum pb_status check_nodes(struct pb_ws *ws, const struct state *s, char *bad_object,
+                                  size_t cap, struct pb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char obj[128];
+	enum pb_status rc;
+	int q;
 	if ((rc = prep(ws, "SELECT level, idx, hash FROM audit_node ORDER BY level, idx", &st, err)))
-		goto out;
+		return rc;
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
 		unsigned level = (unsigned)sqlite3_column_int(st, 0);
 		uint64_t idx = (uint64_t)sqlite3_column_int64(st, 1);
 		pb__snprintf(obj, sizeof(obj), "audit_node level %u index %llu", level,
 		             (unsigned long long)idx);
 		uint8_t l[32], rr[32], h[32];
-		if (level < 1 || level > 63 || ((idx + 1) << level) > s.range.size) {
+		if (level < 1 || level > 63 || ((idx + 1) << level) > s->range.size) {
 			rc = blame(bad_object, cap, err, obj, "not a subtree of this tree");
 			goto out;
 		}
@@ -1095,13 +1090,21 @@ enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
 			goto out;
 		}
 	}
-	if (q != SQLITE_DONE) {
-		rc = pb__db_err(ws->db, err, "cannot read the audit log");
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	/* every signed checkpoint: our signature, and the root at its size */
+	rc = q == SQLITE_DONE ? PB_OK : pb__db_err(ws->db, err, "cannot read the audit log");
+out:
+	if (st)
+		sqlite3_finalize(st);
+	return rc;
+}
+
+/* Step 3: every signed checkpoint: our signature, and the root at its size. */
+static enum pb_status check_checkpoints(struct pb_ws *ws, const struct state *s,
+                                        char *bad_object, size_t cap, struct pb_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char obj[128];
+	enum pb_status rc;
+	int q;
 	struct pb_signer sg;
 	memset(&sg, 0, sizeof(sg));
 	bool have_key = false;
@@ -1110,7 +1113,7 @@ enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
 		if ((rc = load_seed(ws, false, seed, &have_key, err)))
 			goto out;
 		if (have_key) {
-			rc = pb_signer_from_seed(s.exists ? s.origin : "x", 0x01, seed, &sg, err);
+			rc = pb_signer_from_seed(s->exists ? s->origin : "x", 0x01, seed, &sg, err);
 			sodium_memzero(seed, sizeof(seed));
 			if (rc)
 				goto out;
@@ -1129,7 +1132,7 @@ enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
 			rc = blame(bad_object, cap, err, obj, "signed, but the signing key is missing");
 			goto out;
 		}
-		if (pb_checkpoint_open(note, strlen(note), &sg.vkey, 1, s.origin, &cp, &e2) != PB_OK) {
+		if (pb_checkpoint_open(note, strlen(note), &sg.vkey, 1, s->origin, &cp, &e2) != PB_OK) {
 			rc = blame(bad_object, cap, err, obj, e2.message);
 			goto out;
 		}
@@ -1139,7 +1142,7 @@ enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
 			rc = blame(bad_object, cap, err, obj, "stored size or root differs from the note");
 			goto out;
 		}
-		if (size > s.range.size) {
+		if (size > s->range.size) {
 			rc = blame(bad_object, cap, err, obj, "larger than the log: entries were removed");
 			goto out;
 		}
@@ -1157,6 +1160,24 @@ out:
 	if (st)
 		sqlite3_finalize(st);
 	return rc;
+}
+
+enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
+                              struct pb_error *err)
+{
+	if (bad_object && cap)
+		bad_object[0] = '\0';
+	struct state s;
+	enum pb_status rc = state_load(ws, &s, err);
+	if (rc) {
+		if (rc == PB_EVERIFY && bad_object)
+			pb__strlcpy(bad_object, "audit_state", cap);
+		return rc;
+	}
+	if ((rc = check_entries(ws, &s, bad_object, cap, err)) ||
+	    (rc = check_nodes(ws, &s, bad_object, cap, err)))
+		return rc;
+	return check_checkpoints(ws, &s, bad_object, cap, err);
 }
 
 /* A one-pass checker for the canonical JSON that pb__audit_append writes

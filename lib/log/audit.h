@@ -4,18 +4,20 @@
  * a search ... is one entry of the workspace's tamper-evident log, written in
  * the SAME SQLite transaction as the change. The pattern for a module:
  *
- *     if ((st = pb__ws_begin(ws, err)))                 // BEGIN IMMEDIATE
+ *     // BEGIN IMMEDIATE, then check the actor's role (auth/auth.h)
+ *     if ((st = pb__ws_begin_as(ws, actor, "approver", "approve a plan", err)))
  *             return st;
- *     ... check the actor: pb__user_require_role(ws, actor, "analyst", err) ...
  *     ... change your own tables ...
  *     st = pb__audit_append(ws, actor, "plan.approve", case_id, "plan/12",
  *                           "{\"approver\":\"bob\"}", &index, err);
- *     if (st) { pb__ws_rollback(ws); return st; }
- *     return pb__ws_commit(ws, err);                    // both or neither
+ *     return pb__ws_finish(ws, st, err);                // both or neither
  *
  * A change whose entry is not in the log did not happen: if the append
  * fails, roll back. Checkpoints are signed later (pb_audit_checkpoint), after
  * commit, and only over committed entries.
+ *
+ * The log knows entries, not users: it never checks an actor (auth does,
+ * above it), so log/ includes only util and store.
  *
  * An entry is canonical JSON (keys sorted, no spaces, UTF-8):
  *   {"action":"case.note","actor":"alice","case":3,"details":{...},
@@ -57,6 +59,16 @@ enum pb_status pb__audit_batch_append(struct pb__audit_batch *b, const char *act
                                       struct pb_error *err);
 enum pb_status pb__audit_batch_end(struct pb__audit_batch *b, struct pb_error *err);
 void pb__audit_batch_abort(struct pb__audit_batch *b);
+
+/* Signs a checkpoint of the log as committed so far, inside the caller's
+ * transaction (PB_ESTATE otherwise), after checking that the stored tree is
+ * consistent with the latest signed checkpoint (PB_EVERIFY). *note_out
+ * (heap) gets the signed note: the latest one when it already covers the
+ * whole log, else a new one stored in audit_checkpoint, signed_by actor,
+ * which the caller hands out only once committed. The caller checks the
+ * actor's role: the public entry point is pb_audit_checkpoint (auth.c). */
+enum pb_status pb__audit_checkpoint_sign(struct pb_ws *ws, const char *actor, char **note_out,
+                                         struct pb_error *err);
 
 /* The log's current size (committed or inside the caller's transaction). */
 enum pb_status pb__audit_size(struct pb_ws *ws, uint64_t *size, struct pb_error *err);

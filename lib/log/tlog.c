@@ -10,7 +10,6 @@
 
 #include <string.h>
 
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "util/banned.h"
@@ -19,77 +18,35 @@
 /* hashing                                                               */
 /* ===================================================================== */
 
-void pb_tlog_leaf_hash(const void *entry, size_t n, uint8_t out[32])
-{
-	crypto_hash_sha256_state st;
-	static const uint8_t zero = 0;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, &zero, 1);
-	crypto_hash_sha256_update(&st, entry, n);
-	crypto_hash_sha256_final(&st, out);
-}
-
-void pb_tlog_node_hash(const uint8_t left[32], const uint8_t right[32], uint8_t out[32])
-{
-	uint8_t buf[65];
-	buf[0] = 1;
-	memcpy(buf + 1, left, 32);
-	memcpy(buf + 33, right, 32);
-	crypto_hash_sha256(out, buf, sizeof(buf));
-}
-
-enum pb_status pb__hasher_init(struct pb__hasher *h, struct pb_error *err)
-{
-	h->ctx = EVP_MD_CTX_new();
-	h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (!h->ctx || !h->md) {
-		pb__hasher_release(h);
-		return pb__err(err, PB_ENOMEM, "cannot set up SHA-256");
-	}
-	return PB_OK;
-}
-
-void pb__hasher_release(struct pb__hasher *h)
-{
-	EVP_MD_CTX_free(h->ctx);
-	EVP_MD_free(h->md);
-	h->ctx = NULL;
-	h->md = NULL;
-}
-
-static void hasher_two(struct pb__hasher *h, const void *a, size_t na, const void *b, size_t nb,
-                       uint8_t out[32])
-{
-	unsigned len = 32;
-	if (EVP_DigestInit_ex(h->ctx, h->md, NULL) != 1 ||
-	    EVP_DigestUpdate(h->ctx, a, na) != 1 || (nb && EVP_DigestUpdate(h->ctx, b, nb) != 1) ||
-	    EVP_DigestFinal_ex(h->ctx, out, &len) != 1) {
-		/* OpenSSL only fails here on allocation failure; fall back. */
-		crypto_hash_sha256_state st;
-		crypto_hash_sha256_init(&st);
-		crypto_hash_sha256_update(&st, a, na);
-		crypto_hash_sha256_update(&st, b, nb);
-		crypto_hash_sha256_final(&st, out);
-	}
-}
-
-void pb__hasher_leaf(struct pb__hasher *h, const void *entry, size_t n, uint8_t out[32])
+/* All hashing goes through util's SHA-256 (util.c says which library and
+ * why); with h NULL, pb__sha256_pair is a one-shot. */
+void pb__hasher_leaf(struct pb_sha256 *h, const void *entry, size_t n, uint8_t out[32])
 {
 	static const uint8_t zero = 0;
-	hasher_two(h, &zero, 1, entry, n, out);
+	pb__sha256_pair(h, &zero, 1, entry, n, out);
 }
 
-void pb__hasher_node(struct pb__hasher *h, const uint8_t l[32], const uint8_t r[32],
+void pb__hasher_node(struct pb_sha256 *h, const uint8_t l[32], const uint8_t r[32],
                      uint8_t out[32])
 {
 	uint8_t buf[65];
 	buf[0] = 1;
 	memcpy(buf + 1, l, 32);
 	memcpy(buf + 33, r, 32);
-	hasher_two(h, buf, sizeof(buf), NULL, 0, out);
+	pb__sha256_pair(h, buf, sizeof(buf), NULL, 0, out);
 }
 
-void pb__hasher_root(struct pb__hasher *h, const uint8_t (*hashes)[32], size_t n,
+void pb_tlog_leaf_hash(const void *entry, size_t n, uint8_t out[32])
+{
+	pb__hasher_leaf(NULL, entry, n, out);
+}
+
+void pb_tlog_node_hash(const uint8_t left[32], const uint8_t right[32], uint8_t out[32])
+{
+	pb__hasher_node(NULL, left, right, out);
+}
+
+void pb__hasher_root(struct pb_sha256 *h, const uint8_t (*hashes)[32], size_t n,
                      uint8_t out[32])
 {
 	if (n == 1) {
@@ -146,7 +103,7 @@ enum pb_status pb_tlog_range_append_subtree(struct pb_tlog_range *r, unsigned le
 void pb_tlog_range_root(const struct pb_tlog_range *r, uint8_t out[32])
 {
 	if (r->n == 0) {
-		crypto_hash_sha256(out, NULL, 0);
+		pb__sha256("", 0, out);
 		return;
 	}
 	uint8_t h[32];
@@ -555,14 +512,9 @@ bool pb_note_name_valid(const char *name, size_t n)
 
 static uint32_t key_id(const char *name, size_t n, uint8_t type, const uint8_t pub[32])
 {
-	crypto_hash_sha256_state st;
-	uint8_t h[32], nl = '\n';
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const uint8_t *)name, n);
-	crypto_hash_sha256_update(&st, &nl, 1);
-	crypto_hash_sha256_update(&st, &type, 1);
-	crypto_hash_sha256_update(&st, pub, 32);
-	crypto_hash_sha256_final(&st, h);
+	uint8_t h[32], tail[34] = { '\n', type };
+	memcpy(tail + 2, pub, 32);
+	pb__sha256_pair(NULL, name, n, tail, sizeof(tail), h);
 	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
 }
 

@@ -1,5 +1,5 @@
 /* tlog.h - internals of the Merkle tree log shared with the audit module:
- * base64, a fast reusable SHA-256 hasher for bulk work, file helpers. */
+ * base64, Merkle hashing on a reused SHA-256 context for bulk work. */
 #ifndef PB_TLOG_H
 #define PB_TLOG_H
 
@@ -13,19 +13,15 @@ size_t pb__b64_encode(const uint8_t *in, size_t n, char *out);
 bool pb__b64_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *outlen);
 #define PB_B64_LEN(n) ((((n) + 2) / 3) * 4)
 
-/* A SHA-256 context kept across many small hashes (about three times faster
- * than one-shot calls for 65-byte node inputs). Not shareable across threads. */
-struct pb__hasher {
-	void *ctx; /* EVP_MD_CTX */
-	void *md;  /* EVP_MD */
-};
-enum pb_status pb__hasher_init(struct pb__hasher *h, struct pb_error *err);
-void pb__hasher_release(struct pb__hasher *h);
-void pb__hasher_leaf(struct pb__hasher *h, const void *entry, size_t n, uint8_t out[32]);
-void pb__hasher_node(struct pb__hasher *h, const uint8_t l[32], const uint8_t r[32],
+/* RFC 6962 hashing on a reused SHA-256 context (util's pb__sha256_pair;
+ * about three times faster than one-shot calls for 65-byte node inputs):
+ * h comes from pb__sha256_init and is released with pb__sha256_release.
+ * Not shareable across threads. */
+void pb__hasher_leaf(struct pb_sha256 *h, const void *entry, size_t n, uint8_t out[32]);
+void pb__hasher_node(struct pb_sha256 *h, const uint8_t l[32], const uint8_t r[32],
                      uint8_t out[32]);
 /* Merkle root of n >= 1 consecutive hashes at one level (e.g. a tile). */
-void pb__hasher_root(struct pb__hasher *h, const uint8_t (*hashes)[32], size_t n,
+void pb__hasher_root(struct pb_sha256 *h, const uint8_t (*hashes)[32], size_t n,
                      uint8_t out[32]);
 
 /* Largest power of two strictly less than n (n >= 2). */

@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sodium.h>
 
 #include "util/banned.h"
 
@@ -123,7 +122,7 @@ struct level_buf {
 
 struct writer {
 	const char *dir;
-	struct pb__hasher h;
+	struct pb_sha256 h;
 	struct level_buf *lv; /* MAX_LEVELS */
 	struct pb_tlog_range range;
 };
@@ -169,9 +168,11 @@ enum pb_status pb_tlog_write_tiles(const char *dir, uint64_t size, pb_tlog_entry
 	struct pb_buf bundle;
 	pb_buf_init(&bundle, BUNDLE_MAX);
 	pb_tlog_range_init(&w.range);
-	enum pb_status st = pb__hasher_init(&w.h, err);
-	if (st)
+	enum pb_status st = pb__sha256_init(&w.h);
+	if (st) {
+		pb__err(err, st, "cannot set up SHA-256");
 		goto out;
+	}
 	w.lv = calloc(MAX_LEVELS, sizeof(*w.lv));
 	if (!w.lv) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
@@ -234,7 +235,7 @@ enum pb_status pb_tlog_write_tiles(const char *dir, uint64_t size, pb_tlog_entry
 	}
 out:
 	pb_buf_release(&bundle);
-	pb__hasher_release(&w.h);
+	pb__sha256_release(&w.h);
 	free(w.lv);
 	return st;
 }
@@ -245,7 +246,7 @@ struct verifier {
 	const char *dir;
 	const struct pb_tlog_verify_options *o;
 	struct pb_tlog_verify_result *res;
-	struct pb__hasher h;
+	struct pb_sha256 h;
 	struct level_buf *lv;
 	uint64_t size;
 	/* the first level-0 tile that disagreed with its entry bundle */
@@ -533,8 +534,8 @@ enum pb_status pb_tlog_verify_dir(const char *dir, const struct pb_tlog_verify_o
 	enum pb_status st;
 	if (!opts || opts->nkeys == 0)
 		return pb__err(err, PB_EINVAL, "no verifier key given");
-	if ((st = pb__hasher_init(&v.h, err)))
-		return st;
+	if ((st = pb__sha256_init(&v.h)))
+		return pb__err(err, st, "cannot set up SHA-256");
 	v.lv = calloc(MAX_LEVELS, sizeof(*v.lv));
 	leaves = malloc(W * 32);
 	if (!v.lv || !leaves) {
@@ -563,9 +564,12 @@ enum pb_status pb_tlog_verify_dir(const char *dir, const struct pb_tlog_verify_o
 	struct pb_checkpoint old = { 0 };
 	bool have_old = opts->since != NULL;
 	if (have_old) {
-		if ((st = open_checkpoint(&v, "--since checkpoint", opts->since, opts->since_len, &old,
-		                          err)))
+		if ((st = open_checkpoint(&v, "earlier checkpoint", opts->since, opts->since_len, &old,
+		                          err))) {
+			if (err) /* the caller's argument: opts->since */
+				pb__strlcpy(err->field, "since", sizeof(err->field));
 			goto out;
+		}
 		res->since_size = old.size;
 		if (strcmp(old.origin, c->origin) != 0) {
 			st = bad(&v, "checkpoint", PB_EVERIFY, err,
@@ -659,6 +663,6 @@ out:
 	free(cp);
 	free(leaves);
 	free(v.lv);
-	pb__hasher_release(&v.h);
+	pb__sha256_release(&v.h);
 	return st;
 }

@@ -1,7 +1,7 @@
 /* mail_case.c - the mail module's boundary with cases and the audit log. */
 #include "mail/mail_case.h"
 #include "log/audit.h"
-#include "case/case.h"
+#include "auth/auth.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -14,7 +14,7 @@
  * with referenced-but-missing ids ("ghosts") holding threads together, kept
  * incrementally in mail_mid.
  */
-#include "case/case.h"
+#include "auth/auth.h"
 #include "mail/mail.h"
 
 #include <dirent.h>

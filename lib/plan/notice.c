@@ -8,6 +8,7 @@
  * same transaction that reads the plan.
  */
 #include "plan/plan.h"
+#include "auth/auth.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -650,10 +651,10 @@ enum pb_status pb_notice_make(struct pb_ws *ws, const struct pb_catalog *cat, co
 			goto out;
 		}
 		if (!strcmp(p->status, "draft") && !approved) {
-			st = pb__err(err, PB_ESTATE,
-			             "plan %lld is not approved (%s); a notice announces an approved "
-			             "plan (--draft previews one without issuing it)",
-			             (long long)id, p->state);
+			st = pb__err_field(err, PB_ESTATE, "draft",
+			                   "plan %lld is not approved (%s); a notice announces an "
+			                   "approved plan; a draft previews one without issuing it",
+			                   (long long)id, p->state);
 			goto out;
 		}
 	}

@@ -8,9 +8,12 @@
  * apply will put in force, and any change (even of the customer's accounts,
  * picked up by an edit) needs new approvals. Every step checks the actor's
  * role and writes one audit-log entry in the same transaction as the change
- * (lib/audit.h); plan_event keeps the steps for queries.
+ * (log/audit.h); plan_event keeps the steps for queries.
  */
 #include "plan/plan.h"
+#include "auth/auth.h"
+#include "log/audit.h"
+#include "util/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +304,20 @@ static const struct sub *known_sub(const struct accounts *acc, const char *id)
 	return s;
 }
 
+/* A selector in messages: "disable selector 2"; errors about it name the
+ * caller's list (err->field "disable" or "keep"). */
+static void sel_label(bool keep, unsigned number, char what[32])
+{
+	pb__snprintf(what, 32, "%s selector %u", keep ? "keep" : "disable", number);
+}
+
+static enum pb_status sel_failed(enum pb_status st, bool keep, struct pb_error *err)
+{
+	if (st && err)
+		pb__strlcpy(err->field, keep ? "keep" : "disable", sizeof(err->field));
+	return st;
+}
+
 static enum pb_status resolve_sel(struct resolved *r, size_t sel, const struct accounts *acc,
                                   struct pb_error *err)
 {
@@ -309,7 +326,7 @@ static enum pb_status resolve_sel(struct resolved *r, size_t sel, const struct a
 	const char *const *S = (const char *const *)s->values[PB_DIM_SUBACCOUNT];
 	size_t na = s->n[PB_DIM_ACCOUNT], ns = s->n[PB_DIM_SUBACCOUNT];
 	char what[32];
-	pb__snprintf(what, sizeof(what), "--%s %u", s->keep ? "keep" : "disable", s->number);
+	sel_label(s->keep, s->number, what);
 	if (na) {
 		for (size_t i = 0; i < na; i++) {
 			if (in_list(acc->billing, acc->nbilling, A[i]))
@@ -451,12 +468,12 @@ static enum pb_status case_row(struct pb_ws *ws, int64_t case_id, struct case_ro
 	return st;
 }
 
-static enum pb_status parse_time(const char *what, const char *s, bool date_only, int64_t *out,
+static enum pb_status parse_time(const char *field, const char *s, bool date_only, int64_t *out,
                                  struct pb_error *err)
 {
 	unsigned fl = 0;
 	if (!pb_time_parse(s, strlen(s), out, &fl) || (date_only && !(fl & PB_TIME_DATEONLY)))
-		return pb__err(err, PB_EINVAL, "%s '%s' is not %s", what, s,
+		return pb__err_field(err, PB_EINVAL, field, "'%s' is not %s", s,
 		               date_only ? "a date (YYYY-MM-DD)"
 		                         : "an ISO 8601 time (like 2025-09-25T00:00:00Z)");
 	return PB_OK;
@@ -476,26 +493,28 @@ static enum pb_status build(struct pb_ws *ws, const struct pb_catalog *cat, int6
 	r->effective = PB_TIME_OPEN_START;
 	r->until = PB_TIME_OPEN_END;
 	if (!t->ndisable)
-		return pb__err(err, PB_EINVAL, "a plan needs at least one --disable selector");
+		return pb__err_field(err, PB_EINVAL, "disable",
+		                     "a plan needs at least one selector to disable");
 	if (t->ndisable + t->nkeep > PB_PLAN_SELECTORS_MAX)
 		return pb__err(err, PB_ELIMIT, "a plan has at most %d selectors", PB_PLAN_SELECTORS_MAX);
-	if ((st = pb__text_check("--clause", t->clause, false, err)))
+	if ((st = pb__text_check("clause", t->clause, false, err)))
 		return st;
 	if (t->effective && *t->effective &&
-	    (st = parse_time("--effective", t->effective, false, &r->effective, err)))
+	    (st = parse_time("effective", t->effective, false, &r->effective, err)))
 		return st;
-	if (t->until && *t->until && (st = parse_time("--until", t->until, false, &r->until, err)))
+	if (t->until && *t->until && (st = parse_time("until", t->until, false, &r->until, err)))
 		return st;
 	if (r->until <= r->effective)
-		return pb__err(err, PB_EINVAL, "--until must be after --effective");
+		return pb__err_field(err, PB_EINVAL, "until", "'until' must be after 'effective'");
 	if (t->review_by && *t->review_by) {
 		int64_t rb;
-		if ((st = parse_time("--review-by", t->review_by, true, &rb, err)))
+		if ((st = parse_time("review_by", t->review_by, true, &rb, err)))
 			return st;
 		if (r->effective != PB_TIME_OPEN_START &&
 		    pb_floordiv(rb, 86400) < pb_floordiv(r->effective, 86400))
-			return pb__err(err, PB_EINVAL, "--review-by %s is before the plan takes effect",
-			               t->review_by);
+			return pb__err_field(err, PB_EINVAL, "review_by",
+			                     "the review date %s is before the plan takes effect",
+			                     t->review_by);
 		pb_day_format(pb_floordiv(rb, 86400), r->review_by);
 	}
 	unsigned min_appr;
@@ -504,24 +523,30 @@ static enum pb_status build(struct pb_ws *ws, const struct pb_catalog *cat, int6
 		return st;
 	r->approvals = t->approvals ? t->approvals : min_appr;
 	if (r->approvals < min_appr)
-		return pb__err(err, PB_EINVAL,
+		return pb__err_field(err, PB_EINVAL, "approvals",
 		               "a plan needs at least %u approvals (%s), not %u", min_appr,
 		               min_appr > PB_PLAN_APPROVALS_MIN ? "probity.conf plan_approvals"
 		                                                : "two distinct approvers",
 		               r->approvals);
 	if (r->approvals > APPROVALS_MAX)
-		return pb__err(err, PB_EINVAL, "--approvals is at most %d", APPROVALS_MAX);
+		return pb__err_field(err, PB_EINVAL, "approvals", "'approvals' is at most %d",
+		                     APPROVALS_MAX);
 	if ((st = pb__plan_setting_uint(ws, "appeal_days", 30, 1, 3650, &r->appeal_days, err)))
 		return st;
 	if (t->appeal_days)
 		r->appeal_days = t->appeal_days;
 	if (r->appeal_days > 3650)
-		return pb__err(err, PB_EINVAL, "--appeal-days is at most 3650");
+		return pb__err_field(err, PB_EINVAL, "appeal_days", "'appeal_days' is at most 3650");
 	const char *clause = t->clause && *t->clause ? t->clause : pb_ws_setting(ws, "policy_clause");
 	if (!clause || !*clause)
 		clause = "the acceptable-use policy";
-	if ((st = pb__text_check("probity.conf policy_clause", clause, false, err)))
+	if ((st = pb__text_check("policy_clause", clause, false, err))) {
+		/* the setting is no argument of the caller: name the file instead */
+		if (err)
+			err->field[0] = '\0';
+		pb__err_prefix(err, "probity.conf");
 		return st;
+	}
 	if (!(r->clause = pb__arena_strndup(&r->arena, clause, strlen(clause))))
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	r->nsel = t->ndisable + t->nkeep;
@@ -533,11 +558,12 @@ static enum pb_status build(struct pb_ws *ws, const struct pb_catalog *cat, int6
 		const char *text = keep ? t->keep[i - t->ndisable] : t->disable[i];
 		unsigned number = (unsigned)(keep ? i - t->ndisable + 1 : i + 1);
 		char what[32];
-		pb__snprintf(what, sizeof(what), "--%s %u", keep ? "keep" : "disable", number);
+		sel_label(keep, number, what);
 		if (!text)
-			return pb__err(err, PB_EINVAL, "%s: no selector", what);
+			return pb__err_field(err, PB_EINVAL, keep ? "keep" : "disable", "%s: no selector",
+			                     what);
 		if ((st = pb__sel_parse(&r->arena, cat, text, strlen(text), what, &r->sels[i], err)))
-			return st;
+			return sel_failed(st, keep, err);
 		r->sels[i].keep = keep;
 		r->sels[i].number = number;
 	}
@@ -547,7 +573,7 @@ static enum pb_status build(struct pb_ws *ws, const struct pb_catalog *cat, int6
 		return st;
 	for (size_t i = 0; i < r->nsel; i++)
 		if ((st = resolve_sel(r, i, &acc, err)))
-			return st;
+			return sel_failed(st, r->sels[i].keep, err);
 	return PB_OK;
 }
 
@@ -753,6 +779,26 @@ static enum pb_status plan_row(struct pb_ws *ws, int64_t id, struct plan_row *p,
 		p->body = NULL;
 	}
 	return st;
+}
+
+/* The opening every step on an existing plan shares: the text it takes
+ * (field: its API name, or NULL for none), a write step as actor with one of
+ * roles, and the plan's row. On failure nothing is left open: the step is
+ * rolled back and p holds no body. */
+static enum pb_status step_begin(struct pb_ws *ws, const char *actor, const char *roles,
+                                 const char *doing, int64_t id, const char *field,
+                                 const char *text, bool required, struct plan_row *p,
+                                 struct pb_error *err)
+{
+	enum pb_status st;
+	memset(p, 0, sizeof(*p));
+	if (field && (st = pb__text_check(field, text, required, err)))
+		return st;
+	if ((st = pb__ws_begin_as(ws, actor, roles, doing, err)))
+		return st;
+	if ((st = plan_row(ws, id, p, err)))
+		return pb__ws_finish(ws, st, err);
+	return PB_OK;
 }
 
 /* Distinct actors with a `kind` step on plan id (bound to sha, when not NULL).
@@ -998,10 +1044,9 @@ enum pb_status pb_plan_edit(struct pb_ws *ws, const struct pb_catalog *cat, cons
 	enum pb_status st;
 	if (!terms)
 		return pb__err(err, PB_EINVAL, "no plan terms");
-	if ((st = pb__ws_begin_as(ws, actor, "analyst,approver", "change a plan", err)))
+	if ((st = step_begin(ws, actor, "analyst,approver", "change a plan", id, NULL, NULL, false,
+	                     &p, err)))
 		return st;
-	if ((st = plan_row(ws, id, &p, err)))
-		goto out;
 	if (strcmp(p.status, "draft")) {
 		st = pb__err(err, PB_ESTATE, "plan %lld is %s; only a draft can be changed (make a new "
 		                             "plan instead)",
@@ -1080,14 +1125,12 @@ static enum pb_status vote(struct pb_ws *ws, const char *actor, int64_t id, cons
 {
 	struct plan_row p = { 0 };
 	struct resolved r = { 0 };
-	enum pb_status st = pb__text_check(approve ? "--comment" : "--reason", text, !approve, err);
+	const char *verb = approve ? "approve" : "refuse";
+	enum pb_status st = step_begin(ws, actor, "approver",
+	                               approve ? "approve a plan" : "refuse a plan", id,
+	                               approve ? "comment" : "reason", text, !approve, &p, err);
 	if (st)
 		return st;
-	const char *verb = approve ? "approve" : "refuse";
-	if ((st = pb__ws_begin_as(ws, actor, "approver", approve ? "approve a plan" : "refuse a plan", err)))
-		return st;
-	if ((st = plan_row(ws, id, &p, err)))
-		goto out;
 	if (strcmp(p.status, "draft")) {
 		st = pb__err(err, PB_ESTATE, "plan %lld is %s; only a draft can be %s", (long long)id,
 		             p.status, approve ? "approved" : "refused");
@@ -1095,9 +1138,10 @@ static enum pb_status vote(struct pb_ws *ws, const char *actor, int64_t id, cons
 	}
 	size_t hl = sha ? strlen(sha) : 0;
 	if (hl && (hl < 12 || hl > 64 || strspn(sha, "0123456789abcdef") != hl)) {
-		st = pb__err(err, PB_EINVAL, "--hash '%s' is not the plan's SHA-256 (64 lower-case hex "
-		                             "digits, or at least the first 12)",
-		             sha);
+		st = pb__err_field(err, PB_EINVAL, "sha256",
+		                   "'%s' is not the plan's SHA-256 (64 lower-case hex digits, or at "
+		                   "least the first 12)",
+		                   sha);
 		goto out;
 	}
 	if (hl && strncmp(sha, p.sha256, hl)) {
@@ -1265,11 +1309,10 @@ enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
 	struct plan_row p = { 0 };
 	struct resolved r = { 0 };
 	sqlite3_stmt *q = NULL;
-	enum pb_status st;
-	if ((st = pb__ws_begin_as(ws, actor, "analyst,approver", "apply a plan", err)))
+	enum pb_status st = step_begin(ws, actor, "analyst,approver", "apply a plan", id, NULL,
+	                               NULL, false, &p, err);
+	if (st)
 		return st;
-	if ((st = plan_row(ws, id, &p, err)))
-		goto out;
 	if (!strcmp(p.status, "applied")) {
 		st = pb__err(err, PB_ESTATE, "plan %lld is already applied (entitlements version %lld)",
 		             (long long)id, (long long)p.applied_version);
@@ -1380,13 +1423,10 @@ enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
                                 unsigned *need_out, uint64_t *index_out, struct pb_error *err)
 {
 	struct plan_row p = { 0 };
-	enum pb_status st = pb__text_check("--reason", reason, true, err);
+	enum pb_status st = step_begin(ws, actor, "approver", "roll back a plan", id, "reason",
+	                               reason, true, &p, err);
 	if (st)
 		return st;
-	if ((st = pb__ws_begin_as(ws, actor, "approver", "roll back a plan", err)))
-		return st;
-	if ((st = plan_row(ws, id, &p, err)))
-		goto out;
 	if (strcmp(p.status, "applied")) {
 		st = pb__err(err, PB_ESTATE, "plan %lld is not in force (it is %s); only an applied plan "
 		                             "can be rolled back",
@@ -1456,13 +1496,10 @@ enum pb_status pb_plan_withdraw(struct pb_ws *ws, const char *actor, int64_t id,
                                 const char *reason, uint64_t *index_out, struct pb_error *err)
 {
 	struct plan_row p = { 0 };
-	enum pb_status st = pb__text_check("--reason", reason, true, err);
+	enum pb_status st = step_begin(ws, actor, "analyst,approver", "withdraw a plan", id,
+	                               "reason", reason, true, &p, err);
 	if (st)
 		return st;
-	if ((st = pb__ws_begin_as(ws, actor, "analyst,approver", "withdraw a plan", err)))
-		return st;
-	if ((st = plan_row(ws, id, &p, err)))
-		goto out;
 	if (strcmp(p.status, "draft")) {
 		st = pb__err(err, PB_ESTATE, "plan %lld is %s; only a draft can be withdrawn%s",
 		             (long long)id, p.status,

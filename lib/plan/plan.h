@@ -4,7 +4,7 @@
 #ifndef PB_PLAN_H
 #define PB_PLAN_H
 
-#include "case/case.h"
+#include "store/store.h"
 #include "decide/entitlements.h"
 
 /* One parsed selector. Values are canonical: services by their catalog name,
@@ -21,7 +21,7 @@ struct pb__sel {
  * terms separated by spaces; values may be quoted with '...' ('' inside
  * for a quote) or "...". Keys and catalog values are checked (account and
  * subaccount values are not: the caller checks them against the customer).
- * what names the selector in messages ("--disable 2"). Strings go into a. */
+ * what names the selector in messages ("disable selector 2"). Strings go into a. */
 enum pb_status pb__sel_parse(struct pb__arena *a, const struct pb_catalog *cat, const char *text,
                              size_t len, const char *what, struct pb__sel *out,
                              struct pb_error *err);

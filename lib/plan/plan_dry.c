@@ -227,14 +227,11 @@ static enum pb_status note(struct dry_obj *o, size_t *cap, const char *text, str
 	return PB_OK;
 }
 
-enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
-                              const struct pb_plan *p, const char *month,
-                              struct pb_plan_dryrun **out, struct pb_error *err)
+/* Step 1: the customer's usage in the month, one row per key (account,
+ * sub-account, service, capability, region, unit, currency). */
+static enum pb_status load_usage(struct pb_ws *ws, struct dry_obj *o, const struct pb_catalog *cat,
+                                 const struct pb_plan *p, const char *month, struct pb_error *err)
 {
-	*out = NULL;
-	struct dry_obj *o = calloc(1, sizeof(*o));
-	if (!o)
-		return pb__err(err, PB_ENOMEM, "out of memory");
 	struct pb_plan_dryrun *d = &o->pub;
 	sqlite3_stmt *q = NULL;
 	enum pb_status st;
@@ -244,19 +241,17 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 	else
 		st = last_full_month(ws, &d0, &d1, d->month, err);
 	if (st)
-		goto fail;
+		return st;
 	int64_t customer = 0;
 	if ((st = pb__db_prepare(ws->db, "SELECT customer_id FROM plan WHERE id = ?1", &q, err)))
-		goto fail;
+		return st;
 	sqlite3_bind_int64(q, 1, p->id);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		customer = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
 	q = NULL;
-	if (!customer) {
-		st = pb__err(err, PB_ENOENT, "no plan %lld", (long long)p->id);
-		goto fail;
-	}
+	if (!customer)
+		return pb__err(err, PB_ENOENT, "no plan %lld", (long long)p->id);
 	if ((st = pb__db_prepare(
 		     ws->db,
 		     "WITH u AS (" PB_CUSTOMER_USAGE_SQL ") "
@@ -271,7 +266,7 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 		     "GROUP BY u.account, u.subaccount, u.service, u.sku_meter, u.region, u.unit, "
 		     " u.currency",
 		     &q, err)))
-		goto fail;
+		return st;
 	sqlite3_bind_int64(q, 1, customer);
 	sqlite3_bind_int64(q, 2, d0);
 	sqlite3_bind_int64(q, 3, d1);
@@ -279,40 +274,44 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 	int64_t first = INT64_MAX, last = INT64_MIN;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		if ((st = add_usage(o, cat, q, err)))
-			goto fail;
+			break;
 		int64_t l = sqlite3_column_int64(q, 9), f = sqlite3_column_int64(q, 10);
 		if (l > last)
 			last = l;
 		if (f < first)
 			first = f;
 	}
-	if (rc != SQLITE_DONE) {
+	if (!st && rc != SQLITE_DONE)
 		st = pb__db_err(ws->db, err, "cannot read the customer's usage");
-		goto fail;
-	}
 	sqlite3_finalize(q);
-	q = NULL;
+	if (st)
+		return st;
 	if (o->nrows) {
 		pb_day_format(first, d->first_day);
 		pb_day_format(last, d->last_day);
 	}
+	return PB_OK;
+}
 
-	/* put every key to the plan's rules */
+/* What step 2 learns per selector, for step 3. */
+struct tally {
+	size_t *kept_rows;     /* per disable: rows a keep wins back */
+	long *first_keep;      /* per disable: the first keep that does, or -1 */
+	bool *hit;             /* scratch: the selectors one key matches */
+	unsigned unknown_rows; /* disabled keys naming a service or region the catalog lacks */
+};
+
+/* Step 2: puts every key to the plan's rules: which disable cuts it, which
+ * keep wins it back, and how often each selector matches. */
+static void match_rules(struct dry_obj *o, const struct pb_catalog *cat, const struct pb_plan *p,
+                        struct tally *t)
+{
 	size_t nsel = p->nselectors;
-	o->matches = calloc(nsel ? nsel : 1, sizeof(size_t));
-	size_t *kept_rows = calloc(nsel ? nsel : 1, sizeof(size_t)); /* per disable: rows kept */
-	long *first_keep = malloc((nsel ? nsel : 1) * sizeof(long));
-	bool *hit = malloc((nsel ? nsel : 1) * sizeof(bool));
-	if (!o->matches || !kept_rows || !first_keep || !hit) {
-		free(kept_rows);
-		free(first_keep);
-		free(hit);
-		st = pb__err(err, PB_ENOMEM, "out of memory");
-		goto fail;
-	}
+	size_t *kept_rows = t->kept_rows;
+	long *first_keep = t->first_keep;
+	bool *hit = t->hit;
 	for (size_t i = 0; i < nsel; i++)
 		first_keep[i] = -1;
-	unsigned unknown_rows = 0;
 	for (size_t i = 0; i < o->nrows; i++) {
 		struct row *r = &o->rows[i];
 		struct pb__req rq = { pb_cstr(r->pub.account),
@@ -353,19 +352,19 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 		r->pub.flags = f.flags & (PB_DECIDE_UNKNOWN_SERVICE | PB_DECIDE_UNKNOWN_REGION |
 		                          PB_DECIDE_SEVERAL_CAPS);
 		if (dis >= 0 && (f.flags & (PB_DECIDE_UNKNOWN_SERVICE | PB_DECIDE_UNKNOWN_REGION)))
-			unknown_rows++;
+			t->unknown_rows++;
 	}
+}
 
-	/* keeps that cancel a disable: always (by the catalog), or on this usage */
-	o->cancels = malloc((nsel ? nsel : 1) * sizeof(*o->cancels));
-	o->always = malloc((nsel ? nsel : 1) * sizeof(bool));
-	if (!o->cancels || !o->always) {
-		free(kept_rows);
-		free(first_keep);
-		free(hit);
-		st = pb__err(err, PB_ENOMEM, "out of memory");
-		goto fail;
-	}
+/* Step 3: keeps that cancel a disable: always (by the catalog), or on this
+ * usage (every row the disable matches is won back). */
+static void find_cancels(struct dry_obj *o, const struct pb_catalog *cat, const struct pb_plan *p,
+                         const struct tally *t)
+{
+	struct pb_plan_dryrun *d = &o->pub;
+	size_t nsel = p->nselectors;
+	const size_t *kept_rows = t->kept_rows;
+	const long *first_keep = t->first_keep;
 	for (size_t s = 0; s < nsel; s++) {
 		if (p->selectors[s].keep)
 			continue;
@@ -398,18 +397,19 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 			d->ncancels++;
 		}
 	}
-	free(kept_rows);
-	free(first_keep);
-	free(hit);
+}
 
-	/* figures, then order */
+/* Step 4: spend per currency (total, cut, kept), each row's share and text
+ * figures, then the rows in order: cut first, then by cost. */
+static enum pb_status figures(struct dry_obj *o, struct pb_error *err)
+{
+	struct pb_plan_dryrun *d = &o->pub;
 	size_t ncur = 0;
 	o->spend = calloc(o->nrows ? o->nrows : 1, sizeof(*o->spend));
 	pb_dec *tot = calloc(o->nrows ? o->nrows : 1, 3 * sizeof(pb_dec));
 	if (!o->spend || !tot) {
 		free(tot);
-		st = pb__err(err, PB_ENOMEM, "out of memory");
-		goto fail;
+		return pb__err(err, PB_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < o->nrows; i++) {
 		struct row *r = &o->rows[i];
@@ -425,8 +425,7 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 			ok = ok && pb__dec_add(&tot[3 * c + 2], r->cost);
 		if (!ok) {
 			free(tot);
-			st = pb__err(err, PB_ELIMIT, "the customer's spend is out of range");
-			goto fail;
+			return pb__err(err, PB_ELIMIT, "the customer's spend is out of range");
 		}
 	}
 	for (size_t i = 0; i < o->nrows; i++) {
@@ -443,8 +442,7 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 		r->pub.last_day = astr(&o->arena, day);
 		if (!r->pub.quantity || !r->pub.cost || !r->pub.last_day) {
 			free(tot);
-			st = pb__err(err, PB_ENOMEM, "out of memory");
-			goto fail;
+			return pb__err(err, PB_ENOMEM, "out of memory");
 		}
 		if (r->pub.cut)
 			d->ncut++;
@@ -458,8 +456,7 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 		s->cut_share = t > 0 ? pb__dec_to_double(tot[3 * c + 1]) / t : 0;
 		if (!s->total || !s->cut || !s->kept) {
 			free(tot);
-			st = pb__err(err, PB_ENOMEM, "out of memory");
-			goto fail;
+			return pb__err(err, PB_ENOMEM, "out of memory");
 		}
 	}
 	free(tot);
@@ -468,14 +465,20 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 	if (o->nrows)
 		qsort(o->rows, o->nrows, sizeof(*o->rows), row_cmp);
 	o->out_rows = malloc((o->nrows ? o->nrows : 1) * sizeof(*o->out_rows));
-	if (!o->out_rows) {
-		st = pb__err(err, PB_ENOMEM, "out of memory");
-		goto fail;
-	}
+	if (!o->out_rows)
+		return pb__err(err, PB_ENOMEM, "out of memory");
 	for (size_t i = 0; i < o->nrows; i++)
 		o->out_rows[i] = o->rows[i].pub;
+	return PB_OK;
+}
 
-	/* notes for people */
+/* Step 5: notes for people (no usage, a split service, sub-accounts,
+ * unknown services or regions). */
+static enum pb_status add_notes(struct dry_obj *o, const struct pb_plan *p, unsigned unknown_rows,
+                                struct pb_error *err)
+{
+	struct pb_plan_dryrun *d = &o->pub;
+	enum pb_status st;
 	size_t ncap = 0;
 	char buf[768];
 	if (!o->nrows) {
@@ -483,12 +486,12 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 		                               "cannot show what the plan would cut",
 		             p->customer);
 		if ((st = note(o, &ncap, buf, err)))
-			goto fail;
+			return st;
 	} else if (d->month[0] && strcmp(d->last_day, d->month) < 0) {
 		pb__snprintf(buf, sizeof(buf), "the customer's usage ends on %s, before %s",
 		             d->last_day, d->month);
 		if ((st = note(o, &ncap, buf, err)))
-			goto fail;
+			return st;
 	}
 	for (size_t i = 0; i < o->nrows; i++) {
 		const struct pb_plan_usage *a = &o->out_rows[i];
@@ -510,7 +513,7 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 			             "(docs/gateways.md)",
 			             a->service);
 			if ((st = note(o, &ncap, buf, err)))
-				goto fail;
+				return st;
 		}
 	}
 	bool subs = false;
@@ -520,15 +523,44 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 	                       "a disable names sub-accounts: gateway calls that do not name the "
 	                       "sub-account are denied for the billing account (no-subaccount)",
 	                       err)))
-		goto fail;
+		return st;
 	if (unknown_rows) {
 		pb__snprintf(buf, sizeof(buf),
 		             "%u usage keys name a service or region the catalog does not know; a "
 		             "disable that could apply to them applies (fail closed)",
 		             unknown_rows);
 		if ((st = note(o, &ncap, buf, err)))
-			goto fail;
+			return st;
 	}
+	return PB_OK;
+}
+
+enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
+                              const struct pb_plan *p, const char *month,
+                              struct pb_plan_dryrun **out, struct pb_error *err)
+{
+	*out = NULL;
+	struct dry_obj *o = calloc(1, sizeof(*o));
+	if (!o)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	struct pb_plan_dryrun *d = &o->pub;
+	size_t nsel = p->nselectors ? p->nselectors : 1;
+	struct tally t = { calloc(nsel, sizeof(size_t)), malloc(nsel * sizeof(long)),
+		           malloc(nsel * sizeof(bool)), 0 };
+	enum pb_status st = load_usage(ws, o, cat, p, month, err);
+	if (st)
+		goto out;
+	o->matches = calloc(nsel, sizeof(size_t));
+	o->cancels = malloc(nsel * sizeof(*o->cancels));
+	o->always = malloc(nsel * sizeof(bool));
+	if (!t.kept_rows || !t.first_keep || !t.hit || !o->matches || !o->cancels || !o->always) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	match_rules(o, cat, p, &t);
+	find_cancels(o, cat, p, &t);
+	if ((st = figures(o, err)) || (st = add_notes(o, p, t.unknown_rows, err)))
+		goto out;
 	d->rows = o->out_rows;
 	d->nrows = o->nrows;
 	d->matches = o->matches;
@@ -537,10 +569,12 @@ enum pb_status pb_plan_dryrun(struct pb_ws *ws, const struct pb_catalog *cat,
 	d->notes = o->notes;
 	d->nnotes = o->nnotes;
 	*out = d;
-	return PB_OK;
-fail:
-	sqlite3_finalize(q);
-	pb_plan_dryrun_free(d);
+out:
+	free(t.kept_rows);
+	free(t.first_keep);
+	free(t.hit);
+	if (st)
+		pb_plan_dryrun_free(d);
 	return st;
 }
 

@@ -206,6 +206,9 @@ static const char *canon_value(struct parse *p, struct pb__arena *a, const struc
 	return c;
 }
 
+/* One scan of the selector grammar (docs/plans.md) from first byte to last,
+ * kept as one function of about 150 lines so it reads in the grammar's
+ * order; the per-value work is in its own helpers above. */
 enum pb_status pb__sel_parse(struct pb__arena *a, const struct pb_catalog *cat, const char *text,
                              size_t len, const char *what, struct pb__sel *out,
                              struct pb_error *err)

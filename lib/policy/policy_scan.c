@@ -12,7 +12,7 @@
  * Citations are gathered only for the entities a rule matched, by reading
  * their contributing aggregates again.
  */
-#include "case/case.h"
+#include "auth/auth.h"
 #include "policy/policy.h"
 #include "profile/customer.h"
 #include "util/hmap.h"

@@ -7,7 +7,7 @@
  * named, inside one transaction.
  */
 #include "probity.h"
-#include "case/case.h"
+#include "auth/auth.h"
 #include "profile/customer.h"
 #include "store/store.h"
 

@@ -27,7 +27,7 @@
 #include "usage/source.h"
 #include "store/store.h"
 #include "usage/usage.h"
-#include "case/case.h"
+#include "auth/auth.h"
 
 #include <dirent.h>
 #include <errno.h>

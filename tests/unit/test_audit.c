@@ -8,7 +8,9 @@
  * (a kill at exactly that step) or returns SQLITE_IOERR (a failed write).
  */
 #include "unit.h"
+#include "auth/auth.h"
 #include "case/case.h"
+#include "util/json.h"
 
 #include <signal.h>
 #include <sys/stat.h>

@@ -5,6 +5,7 @@
  * (plan set, request) pairs. */
 #include "unit.h"
 
+#include "log/audit.h"
 #include "plan/plan.h"
 
 #include <strings.h>
@@ -178,7 +179,7 @@ static void sel_ok(const char *in, const char *want)
 	struct pb__arena a = { 0 };
 	struct pb__sel s;
 	struct pb_error err = { 0 };
-	CHECK_OK(pb__sel_parse(&a, cat, in, strlen(in), "--disable 1", &s, &err), &err);
+	CHECK_OK(pb__sel_parse(&a, cat, in, strlen(in), "disable selector 1", &s, &err), &err);
 	if (!err.code) {
 		CHECK_STR(s.text, want);
 		/* the canonical text reads back to itself */
@@ -195,9 +196,9 @@ static void sel_bad(const char *in, size_t len, int code, const char *text)
 	struct pb__arena a = { 0 };
 	struct pb__sel s;
 	struct pb_error err = { 0 };
-	int st = pb__sel_parse(&a, cat, in, len, "--keep 2", &s, &err);
+	int st = pb__sel_parse(&a, cat, in, len, "keep selector 2", &s, &err);
 	CHECK_INT(st, code);
-	if (!strstr(err.message, text) || !strstr(err.message, "--keep 2"))
+	if (!strstr(err.message, text) || !strstr(err.message, "keep selector 2"))
 		UNIT_FAIL_("'%.60s': message '%s' lacks '%s' or the selector's name", in, err.message,
 		           text);
 	pb__arena_release(&a);
@@ -264,14 +265,14 @@ static void t_lifecycle(void)
 	const char *bad[] = { "category=Storage colour=red" };
 	struct pb_plan_terms tb = terms(bad, 1, NULL, 0);
 	REFUSED(ws, pb_plan_new(ws, cat, "alice", 1, &tb, &id, NULL, E), PB_EINVAL,
-	        "--disable 1 'category=Storage colour=red': unknown key 'colour'");
+	        "disable selector 1 'category=Storage colour=red': unknown key 'colour'");
 	const char *badk[] = { "region=atlantis-1" };
 	struct pb_plan_terms tk = terms(dis, 1, badk, 1);
 	REFUSED(ws, pb_plan_new(ws, cat, "alice", 1, &tk, &id, NULL, E), PB_EINVAL,
-	        "--keep 1 'region=atlantis-1': unknown region");
+	        "keep selector 1 'region=atlantis-1': unknown region");
 	struct pb_plan_terms t0 = terms(NULL, 0, keep, 1);
 	REFUSED(ws, pb_plan_new(ws, cat, "alice", 1, &t0, &id, NULL, E), PB_EINVAL,
-	        "at least one --disable");
+	        "at least one selector to disable");
 	struct pb_plan_terms t1 = t;
 	t1.approvals = 1;
 	REFUSED(ws, pb_plan_new(ws, cat, "alice", 1, &t1, &id, NULL, E), PB_EINVAL,
@@ -280,7 +281,7 @@ static void t_lifecycle(void)
 	t1.effective = "2030-01-01T00:00:00Z";
 	t1.until = "2029-01-01T00:00:00Z";
 	REFUSED(ws, pb_plan_new(ws, cat, "alice", 1, &t1, &id, NULL, E), PB_EINVAL,
-	        "--until must be after --effective");
+	        "'until' must be after 'effective'");
 	t1 = t;
 	t1.effective = "next tuesday";
 	REFUSED(ws, pb_plan_new(ws, cat, "alice", 1, &t1, &id, NULL, E), PB_EINVAL,
@@ -438,7 +439,7 @@ static void t_lifecycle(void)
 	REFUSED(ws, pb_plan_rollback(ws, "alice", 1, "why not", NULL, NULL, NULL, NULL, E), PB_EPERM,
 	        "needs the role approver");
 	REFUSED(ws, pb_plan_rollback(ws, "bob", 1, NULL, NULL, NULL, NULL, NULL, E), PB_EINVAL,
-	        "--reason is required");
+	        "'reason' is required");
 	CHECK_OK(pb_plan_rollback(ws, "bob", 1, "appeal upheld", &v, NULL, NULL, NULL, &err), &err);
 	CHECK_INT(v, 2);
 	CHECK_OK(pb_entitlements_load(ws, 0, &e, &err), &err);
@@ -458,7 +459,7 @@ static void t_lifecycle(void)
 	CHECK_OK(pb_plan_new(ws, cat, "alice", 1, &t, &id3, NULL, &err), &err);
 	CHECK_OK(pb_plan_approve(ws, "bob", id3, NULL, NULL, NULL, NULL, &err), &err);
 	REFUSED(ws, pb_plan_refuse(ws, "erin", id3, NULL, NULL, NULL, E), PB_EINVAL,
-	        "--reason is required");
+	        "'reason' is required");
 	CHECK_OK(pb_plan_refuse(ws, "erin", id3, NULL, "not proportionate", NULL, &err), &err);
 	REFUSED(ws, pb_plan_approve(ws, "erin", id3, NULL, NULL, NULL, NULL, E), PB_EEXIST,
 	        "already refused plan 3");

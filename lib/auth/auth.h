@@ -1,0 +1,48 @@
+/* auth.h - who may act: users and roles, the acting user, and the opening
+ * and closing of a write step on the workspace's behalf (the internal API
+ * other modules call; the public one is in probity.h, "users and roles").
+ *
+ * auth sits above the log (it records user changes and signs checkpoints)
+ * and below every area that changes the case file. Later it will hold keys
+ * and sessions (signed actors, web sign-in).
+ */
+#ifndef PB_AUTH_H
+#define PB_AUTH_H
+
+/* A write step is pb__ws_begin_as, the change, pb__audit_append, then
+ * pb__ws_finish: the log's internal API comes with this header, so an area
+ * that may reach auth but not log (usage) can record its steps. */
+#include "log/audit.h"
+#include "store/store.h"
+
+/* Fails with PB_EPERM unless user exists, is enabled and has one of roles,
+ * a comma-separated list ("analyst,approver"). A missing user names the
+ * field "actor". */
+enum pb_status pb__user_require_role(struct pb_ws *ws, const char *user, const char *roles,
+                                     struct pb_error *err);
+
+/* The acting user: as when not NULL, else probity.conf's `user`. *user_out
+ * points at as or into ws's settings. It must exist and be enabled. */
+enum pb_status pb__acting_user(struct pb_ws *ws, const char *as, const char **user_out,
+                               struct pb_error *err);
+
+/* Longest one-line text (title, reason, name...) a step accepts, in bytes. */
+#define PB__TEXT_MAX 4096
+
+/* PB_OK when s is empty and not required, or valid UTF-8 of at most
+ * PB__TEXT_MAX bytes; else an error about the caller's argument `field`
+ * (its API name: "reason", "title"), which also fills err->field. */
+enum pb_status pb__text_check(const char *field, const char *s, bool required,
+                              struct pb_error *err);
+
+/* Begins a write: a writable workspace, a transaction, and an actor with one
+ * of roles; rolls back what it began when the actor may not act. `doing`
+ * names the operation for messages ("approve a plan"). */
+enum pb_status pb__ws_begin_as(struct pb_ws *ws, const char *actor, const char *roles,
+                               const char *doing, struct pb_error *err);
+
+/* Ends what pb__ws_begin_as began: commits when rc is PB_OK, else rolls back
+ * and returns rc. */
+enum pb_status pb__ws_finish(struct pb_ws *ws, enum pb_status rc, struct pb_error *err);
+
+#endif /* PB_AUTH_H */
