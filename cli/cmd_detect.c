@@ -20,6 +20,10 @@ static const char usage_text[] =
 	"...) and one or more value columns, for example one per sub-account, region\n"
 	"or service; the series is their sum, and the driver of a change is the\n"
 	"column whose own change explains most of it. Empty cells count as 0.\n"
+	"Rows stay in file order: a time before the previous row's (a clock that\n"
+	"stepped back, a late row) is taken as that row's time, a repeated time is\n"
+	"its own point, and a missing time is a gap (not a zero); all three are\n"
+	"counted on the 'clock:' line (on standard error with --csv or --json).\n"
 	"\n"
 	"Each change is reported with its start, the point that raised it, its kind\n"
 	"(spike: back within a few points; shift: the level stayed), the expected\n"
@@ -133,6 +137,25 @@ static void print_csv_row(const char *const *cells, size_t n)
 		putchar('"');
 	}
 	putchar('\n');
+}
+
+/* What the series' clock did (docs/detection.md, "Real clocks"), or "" when
+ * every row came after the one before at the usual step. */
+static void clock_note(const struct pb_series_table *t, char *buf, size_t cap)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	if (t->clamped)
+		len += (size_t)snprintf(buf + len, cap - len,
+		                        "%zu row%s before an earlier row's time (kept in file order, "
+		                        "time taken as the previous row's)",
+		                        t->clamped, t->clamped == 1 ? "" : "s");
+	if (t->repeated && len < cap)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%zu repeated time%s (kept as points)",
+		                        len ? "; " : "", t->repeated, t->repeated == 1 ? "" : "s");
+	if (t->gaps && len < cap)
+		snprintf(buf + len, cap - len, "%s%zu gap%s longer than the usual step (skipped, not zeros)",
+		         len ? "; " : "", t->gaps, t->gaps == 1 ? "" : "s");
 }
 
 static int write_svg(const char *path, char *svg, size_t len, struct pb_error *err)
@@ -265,6 +288,11 @@ int cmd_detect(int argc, char **argv)
 			dr[k * tab.ncols].component = SIZE_MAX; /* no baseline: no driver */
 	}
 
+	char note[320];
+	clock_note(&tab, note, sizeof(note));
+	if (note[0] && (csv || json))
+		fprintf(stderr, "probity: clock: %s\n", note);
+
 	bool dates = true;
 	for (size_t i = 0; i < tab.n && dates; i++)
 		dates = tab.times[i] % 86400 == 0;
@@ -358,6 +386,8 @@ int cmd_detect(int argc, char **argv)
 				cli_table_print(&t, stdout);
 			printf("%zu change%s in %zu points from %s to %s%s%s\n", nch, nch == 1 ? "" : "s",
 			       tab.n, t0, t1, unit ? "; values in " : "", unit ? unit : "");
+			if (note[0])
+				printf("clock: %s\n", note);
 		}
 		cli_table_release(&t);
 	}

@@ -499,8 +499,11 @@ void pb_detect_config_init(struct pb_detect_config *cfg);
 /* Checks a configuration; PB_EINVAL names the first bad field. */
 enum pb_status pb_detect_config_check(const struct pb_detect_config *cfg, struct pb_error *err);
 
-/* One point of a series. Times never decrease (equal times are allowed, as
- * exports repeat an hour when clocks change); values are finite. */
+/* One point of a series, fed in the order the values were recorded. Values
+ * are finite. Times should not decrease; when one does (a clock stepped back,
+ * a late row) the point is kept in its place and its time is taken as the
+ * previous point's ("keep order, clamp", docs/detection.md); equal times are
+ * kept as two points (exports repeat an hour when clocks change). */
 struct pb_point {
 	int64_t t;  /* seconds since the epoch */
 	double v;
@@ -551,12 +554,15 @@ struct pb_detect_step {
 	                          strongest scale, 0 while a change is open */
 	bool raised;           /* this point raised a new change (in change) */
 	bool closed;           /* a change closed at this point (in closed_change) */
+	bool clamped;          /* the point's time was before the previous point's
+	                          and was taken as that one's */
 	struct pb_change change;
 	struct pb_change closed_change;
 };
 
-/* Feeds the next point. Fails with PB_EINVAL (and changes nothing) when t is
- * before the previous point's time or v is not finite. */
+/* Feeds the next point. A time before the previous point's is clamped to it
+ * (step->clamped). Fails with PB_EINVAL (and changes nothing) when v is not
+ * finite. */
 enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
                                 struct pb_detect_step *step, struct pb_error *err);
 /* Closes the open change, if any, as of the last point fed; returns true and
@@ -608,7 +614,12 @@ const char *pb_change_kind_name(enum pb_change_kind k);
  * CRLF): a header line, then one row per time. The first column is the time
  * (ISO 8601 as exports write it: "2024-03-01", "2024-03-01T10:00:00Z", ...),
  * every other column one component's value (a decimal number; an empty cell
- * is 0). The series is the row sum. Times must not go backwards. */
+ * is 0). The series is the row sum. Rows stay in file order: a row whose time
+ * is before the previous row's (a clock stepped back, a late row) keeps its
+ * place and takes the previous row's time (counted in `clamped`); a row with
+ * the same time as the previous one is kept as its own point (`repeated`). A
+ * missing time is a gap, not a zero: the series goes on with the next row
+ * (`gaps` counts the steps more than 1.5 times the median step). */
 struct pb_series_table {
 	size_t n;            /* rows */
 	size_t ncols;        /* value columns, 1 to PB_SERIES_MAX_COLS */
@@ -616,6 +627,10 @@ struct pb_series_table {
 	int64_t *times;      /* n times */
 	double *values;      /* column-major: values[c * n + i] */
 	struct pb_point *total; /* n points: (time, row sum) */
+	size_t clamped;      /* rows whose time stepped back, clamped */
+	size_t repeated;     /* rows with the same time as the row before (as read) */
+	size_t gaps;         /* steps longer than 1.5 times the median step */
+	int64_t step;        /* the median step between rows, seconds (0: one row) */
 };
 #define PB_SERIES_MAX_COLS 64
 #define PB_SERIES_MAX_ROWS 10000000u
@@ -624,8 +639,8 @@ struct pb_series_table {
 
 /* Parses data[0..len) into *out (released with pb_series_table_release, also
  * after a failure). file names the input in errors, which give its line and
- * column: PB_EFORMAT for bad CSV, a bad time or number, a wrong field count,
- * times going backwards; PB_ELIMIT over the caps above; PB_EINVAL for no rows. */
+ * column: PB_EFORMAT for bad CSV, a bad time or number, a wrong field count;
+ * PB_ELIMIT over the caps above; PB_EINVAL for no rows. */
 enum pb_status pb_series_table_parse(const char *data, size_t len, const char *file,
                                      struct pb_series_table *out, struct pb_error *err);
 void pb_series_table_release(struct pb_series_table *t);

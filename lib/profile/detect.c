@@ -429,9 +429,10 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	if (!isfinite(v))
 		return pb__err(err, PB_EINVAL, "point %llu: value is not a finite number",
 		               (unsigned long long)d->n);
-	if (d->n > 0 && t < d->t_last)
-		return pb__err(err, PB_EINVAL, "point %llu: time is before the previous point's",
-		               (unsigned long long)d->n);
+	if (d->n > 0 && t < d->t_last) {
+		t = d->t_last; /* keep order, clamp (docs/detection.md, "Real clocks") */
+		step->clamped = true;
+	}
 	const uint64_t i = d->n;
 	double old = i >= cfg->window ? val_at(d, i - cfg->window) : 0;
 	d->vals[i % d->rcap] = v;
@@ -824,6 +825,29 @@ static bool parse_number(const char *s, size_t n, double *out)
 	return true;
 }
 
+/* The median step between rows (ties to the lower middle) and the number of
+ * steps longer than 1.5 times it: the gaps. Repeated times are not steps. */
+static enum pb_status count_gaps(struct pb_series_table *t)
+{
+	size_t m = 0;
+	int64_t *st = malloc((t->n > 1 ? t->n - 1 : 1) * sizeof(*st));
+	if (!st)
+		return PB_ENOMEM;
+	for (size_t i = 1; i < t->n; i++)
+		if (t->times[i] > t->times[i - 1])
+			st[m++] = t->times[i] - t->times[i - 1];
+	t->step = 0;
+	t->gaps = 0;
+	if (m) {
+		qsort(st, m, sizeof(*st), cmp_i64);
+		t->step = st[(m - 1) / 2];
+		for (size_t i = 0; i < m; i++)
+			t->gaps += 2 * st[i] > 3 * t->step;
+	}
+	free(st);
+	return PB_OK;
+}
+
 void pb_series_table_release(struct pb_series_table *t)
 {
 	if (!t)
@@ -935,10 +959,13 @@ enum pb_status pb_series_table_parse(const char *data, size_t len, const char *f
 					                "'%.40s' is not a date or time", in.field);
 					goto fail;
 				}
-				if (out->n > 0 && t < out->times[out->n - 1]) {
-					st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
-					                "time %.40s is before the previous row's", in.field);
-					goto fail;
+				if (out->n > 0 && t <= out->times[out->n - 1]) {
+					if (t < out->times[out->n - 1]) {
+						t = out->times[out->n - 1]; /* keep order, clamp */
+						out->clamped++;
+					} else {
+						out->repeated++;
+					}
 				}
 			} else {
 				double v = 0;
@@ -973,6 +1000,8 @@ enum pb_status pb_series_table_parse(const char *data, size_t len, const char *f
 	out->values = malloc(out->n * w * sizeof(*out->values));
 	out->total = malloc(out->n * sizeof(*out->total));
 	if (!out->values || !out->total)
+		goto nomem;
+	if (count_gaps(out) != PB_OK)
 		goto nomem;
 	for (size_t i = 0; i < out->n; i++) {
 		double sum = 0;
