@@ -10,6 +10,7 @@
  *        nab_bench --results DETECTOR [--nab DIR]   score NAB's published
  *                                                   per-row results
  */
+#include "detect_set.h"
 #include "nab.h"
 #include "probity.h"
 
@@ -74,34 +75,6 @@ static void windowed_gaussian(const double *v, size_t n, double *score)
 	}
 }
 
-static int set_option(struct pb_detect_config *c, const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-	if (!eq)
-		return -1;
-	size_t l = (size_t)(eq - kv);
-	char *end;
-	double x = strtod(eq + 1, &end);
-	if (*end)
-		return -1;
-#define U(name)                                                   \
-	if (l == strlen(#name) && !strncmp(kv, #name, l)) {        \
-		c->name = (uint32_t)x;                             \
-		return 0;                                          \
-	}
-#define D(name)                                                   \
-	if (l == strlen(#name) && !strncmp(kv, #name, l)) {        \
-		c->name = x;                                       \
-		return 0;                                          \
-	}
-	U(window) U(scales) U(period) U(season_halflife) U(quiet) U(hold) U(warmup) U(memory)
-	D(season_gain) D(noise_floor) D(min_ratio) D(release_ratio) D(escalate_ratio)
-	D(min_impact) D(min_pct)
-#undef U
-#undef D
-	return -1;
-}
-
 /* Scores NAB's published per-row results of one detector at its stored
  * thresholds and by a fresh sweep. */
 static int score_results(const char *root, struct nab_corpus *c, const char *det)
@@ -163,7 +136,7 @@ int main(int argc, char **argv)
 		case 'R': results = optarg; break;
 		case 'f': per_file = 1; break;
 		case 's':
-			if (set_option(&cfg, optarg) != 0) {
+			if (detect_set(&cfg, optarg) != 0) {
 				fprintf(stderr, "nab_bench: bad --set '%s'\n", optarg);
 				return 2;
 			}
