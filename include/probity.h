@@ -489,6 +489,10 @@ struct pb_detect_config {
 	                          this, in the series' unit; 0 = no floor */
 	double min_pct;        /* ... and when it is >= this percentage of
 	                          |expected| (always true when expected is 0); 0 */
+	/* pb_detect_regimes (offline segmentation) */
+	double regime_penalty; /* a split must raise the log-likelihood by more
+	                          than this times ln(n); 7 */
+	uint32_t regime_min_len; /* points in the shortest regime, >= 3; 5 */
 };
 #define PB_DETECT_NO_SEASON UINT32_MAX
 #define PB_DETECT_MAX_WINDOW 1000000u
@@ -512,6 +516,8 @@ struct pb_point {
 enum pb_change_kind {
 	PB_CHANGE_SPIKE,  /* the series went back within a few points */
 	PB_CHANGE_SHIFT,  /* the series stayed at the new level */
+	PB_CHANGE_TREND,  /* the series' growth rate changed (a ramp started,
+	                     stopped or turned); pb_detect_regimes only */
 };
 
 /* One detected change. Indices are point positions in the series as fed. */
@@ -607,7 +613,37 @@ enum pb_status pb_detect_drivers(const struct pb_change *ch, const struct pb_det
                                  size_t ncomp, size_t n, struct pb_driver *out,
                                  struct pb_error *err);
 
-/* A short name for a change kind: "spike", "shift". */
+/* Regimes: an offline segmentation of a whole series, for "when did the
+ * consumption regime change" over a history (docs/detection.md, "Regimes").
+ * Within a regime the series follows y[i] = a + b y[i-1] + noise (a level,
+ * or with b near 1 a drift: a ramp; a random walk), with its own a, b and
+ * noise variance. Binary segmentation: the span is split where the Gaussian
+ * log-likelihood gains most, when the gain (twice the log-likelihood ratio)
+ * exceeds regime_penalty ln(n); then each side in turn. Scale-free (no unit,
+ * no threshold in the series' unit), O(n) per split. */
+struct pb_regime_change {
+	size_t at;             /* first point of the new regime */
+	int64_t t;             /* its time */
+	enum pb_change_kind kind; /* PB_CHANGE_SHIFT (the level jumped) or
+	                          PB_CHANGE_TREND (the step per point changed) */
+	double before, after;  /* mean of the (up to) 3 points before `at`, and
+	                          of the 3 from it */
+	double slope_before, slope_after; /* mean step per point in the regime
+	                          before and after (its last / first change) */
+	double gain;           /* the statistic: twice the log-likelihood ratio */
+	double threshold;      /* what it had to exceed: regime_penalty ln(n) */
+	size_t from, to;       /* the span [from, to) the split was searched in */
+};
+
+/* Segments pts[0..n) (times non-decreasing, values finite) into regimes;
+ * *changes gets a new array (free()) of the changes between them in time
+ * order, NULL when none. cfg NULL means the defaults. PB_EINVAL for a value
+ * that is not finite or a bad configuration, PB_ENOMEM. */
+enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struct pb_point *pts,
+                                 size_t n, struct pb_regime_change **changes, size_t *nchanges,
+                                 struct pb_error *err);
+
+/* A short name for a change kind: "spike", "shift", "trend". */
 const char *pb_change_kind_name(enum pb_change_kind k);
 
 /* A series and its components read from CSV text (RFC 4180, UTF-8, LF or

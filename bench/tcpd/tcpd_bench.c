@@ -5,10 +5,11 @@
  *    the published default F1 and cover of every series, and PELT as
  *    TCPDBench runs it by default (pelt.c) is re-run and scored beside its
  *    published scores.
- * 2. Runs pb_detect_series with the default configuration on every
- *    univariate series and prints its F1 and cover per series beside the
+ * 2. Runs pb_detect_regimes (the offline segmentation) and pb_detect_series
+ *    (the streaming detector), both with the default configuration, on every
+ *    univariate series and prints their F1 and cover per series beside the
  *    published default scores of binseg, PELT, BOCPD and zero, and the means.
- * 3. Times the detector on daily series of 1,000 points.
+ * 3. Times both on daily series of 1,000 points, against the PELT re-run.
  *
  * usage: tcpd_bench [--tcpd DIR] [--set NAME=VALUE]... [--json FILE] [--quiet]
  */
@@ -42,8 +43,9 @@ static double published(json_t *scores, const char *series, const char *method)
  * returns the change starts as indices of the full series. Series without
  * time stamps get one point a year: no seasonal period is assumed. */
 static size_t run_detector(const struct pb_detect_config *cfg, const struct tcpd_series *s,
-                           size_t **out)
+                           bool regimes, size_t **out)
 {
+	struct pb_regime_change *rg = NULL;
 	struct pb_point *p = malloc(s->n * sizeof(*p));
 	size_t *map = malloc(s->n * sizeof(*map));
 	size_t m = 0, nc = 0;
@@ -59,7 +61,8 @@ static size_t run_detector(const struct pb_detect_config *cfg, const struct tcpd
 		p[m].v = s->v[i];
 		map[m++] = i;
 	}
-	if (pb_detect_series(cfg, p, m, &ch, &nc, NULL, &err) != PB_OK) {
+	if ((regimes ? pb_detect_regimes(cfg, p, m, &rg, &nc, &err)
+	             : pb_detect_series(cfg, p, m, &ch, &nc, NULL, &err)) != PB_OK) {
 		fprintf(stderr, "tcpd_bench: %s: %s\n", s->name, err.message);
 		goto fail;
 	}
@@ -67,13 +70,15 @@ static size_t run_detector(const struct pb_detect_config *cfg, const struct tcpd
 	if (!*out)
 		goto fail;
 	for (size_t k = 0; k < nc; k++)
-		(*out)[k] = map[ch[k].start];
+		(*out)[k] = map[regimes ? rg[k].at : ch[k].start];
 	free(ch);
+	free(rg);
 	free(p);
 	free(map);
 	return nc;
 fail:
 	free(ch);
+	free(rg);
 	free(p);
 	free(map);
 	return (size_t)-1;
@@ -82,7 +87,9 @@ fail:
 /* Points per second of pb_detect_series (or, with peer, of the PELT re-run)
  * on `count` daily series of 1,000 points (a level, a weekly pattern, noise
  * and one shift each). */
-static double speed(const struct pb_detect_config *cfg, size_t count, bool peer)
+enum mode { REGIMES, STREAM, PEER };
+
+static double speed(const struct pb_detect_config *cfg, size_t count, enum mode mode)
 {
 	const size_t n = 1000;
 	struct pb_point *p = malloc(n * sizeof(*p));
@@ -101,7 +108,7 @@ static double speed(const struct pb_detect_config *cfg, size_t count, bool peer)
 				p[i].t = 1704067200 + (long long)i * 86400;
 				p[i].v = 100 + (i % 7 >= 5 ? -20 : 0) + 10 * noise + (i > 500 + s % 300 ? 40 : 0);
 			}
-			if (peer) {
+			if (mode == PEER) {
 				double x[1000];
 				size_t *cp = NULL;
 				for (size_t i = 0; i < n; i++)
@@ -111,11 +118,14 @@ static double speed(const struct pb_detect_config *cfg, size_t count, bool peer)
 				continue;
 			}
 			struct pb_change *ch = NULL;
+			struct pb_regime_change *rg = NULL;
 			size_t nc = 0;
 			struct pb_error err = { 0 };
-			if (pb_detect_series(cfg, p, n, &ch, &nc, NULL, &err) == PB_OK)
+			if ((mode == REGIMES ? pb_detect_regimes(cfg, p, n, &rg, &nc, &err)
+			                     : pb_detect_series(cfg, p, n, &ch, &nc, NULL, &err)) == PB_OK)
 				sink += (double)nc;
 			free(ch);
+			free(rg);
 		}
 		double rate = (double)(count * n) / (mono() - t0);
 		if (rate > best && sink >= 0)
@@ -192,14 +202,17 @@ int main(int argc, char **argv)
 	enum { NM = 4 };
 	/* means: [0] over all univariate series (avail), [1] TCPDBench's
 	 * "paper-style" subset (no quality_control_*, no uk_coal_employ) */
-	struct mean mf[2][NM + 2], mc[2][NM + 2];
+	/* columns: 0 probity regimes, 1 PELT re-run, 2.. published, NM + 2
+	 * probity's streaming detector */
+	struct mean mf[2][NM + 3], mc[2][NM + 3];
 	memset(mf, 0, sizeof(mf));
 	memset(mc, 0, sizeof(mc));
 	double zero_err = 0, pelt_f1_err = 0, pelt_cov_err = 0;
 	size_t pelt_same = 0, pelt_n = 0, nseries = 0;
 	if (!quiet) {
-		printf("%-20s %4s | %-13s | %-13s | %-13s %-13s %-13s %-13s\n", "series", "n",
-		       "probity F1 cov", "PELT re-run", "binseg", "pelt", "bocpd", "zero");
+		printf("%-18s %4s | %-13s %-13s | %-13s | %-13s %-13s %-13s %-13s\n", "series", "n",
+		       "regimes F1 cov", "stream F1 cov", "PELT re-run", "binseg", "pelt", "bocpd",
+		       "zero");
 	}
 	const char *name;
 	json_t *unused;
@@ -249,16 +262,22 @@ int main(int argc, char **argv)
 		}
 		/* probity */
 		size_t *cp;
-		size_t k = run_detector(&cfg, &s, &cp);
-		if (k == (size_t)-1)
+		size_t *sp;
+		size_t k = run_detector(&cfg, &s, true, &cp), ks = run_detector(&cfg, &s, false, &sp);
+		if (k == (size_t)-1 || ks == (size_t)-1)
 			return 1;
 		double f = tcpd_f1(&s.annot, cp, k, TCPD_MARGIN);
 		double cv = tcpd_cover(&s.annot, cp, k, s.n);
+		double sf = tcpd_f1(&s.annot, sp, ks, TCPD_MARGIN);
+		double sc = tcpd_cover(&s.annot, sp, ks, s.n);
+		free(sp);
 		for (int b = 0; b < 2; b++) {
 			if (b == 1 && !paper)
 				continue;
 			add(&mf[b][0], f);
 			add(&mc[b][0], cv);
+			add(&mf[b][NM + 2], sf);
+			add(&mc[b][NM + 2], sc);
 			add(&mf[b][1], rf);
 			add(&mc[b][1], rc);
 			for (int m = 0; m < NM; m++) {
@@ -267,7 +286,8 @@ int main(int argc, char **argv)
 			}
 		}
 		if (!quiet) {
-			printf("%-20s %4zu | %6.3f %6.3f | %6.3f %6.3f |", name, s.n, f, cv, rf, rc);
+			printf("%-18s %4zu | %6.3f %6.3f  %6.3f %6.3f | %6.3f %6.3f |", name, s.n, f, cv,
+			       sf, sc, rf, rc);
 			for (int m = 0; m < NM; m++)
 				printf(" %6.3f %6.3f", published(pf1, name, methods[m]),
 				       published(pcov, name, methods[m]));
@@ -297,25 +317,32 @@ int main(int argc, char **argv)
 	       pelt_n, pelt_same, pelt_f1_err, pelt_cov_err);
 	static const char *const bn[2] = { "all univariate (avail)", "paper-style (18)" };
 	for (int b = 0; b < 2; b++) {
-		printf("mean over %-22s  F1 / cover: probity %.3f / %.3f (%zu)  PELT re-run %.3f / %.3f",
-		       bn[b], avg(&mf[b][0]), avg(&mc[b][0]), mf[b][0].n, avg(&mf[b][1]), avg(&mc[b][1]));
+		printf("mean over %s (%zu series), F1 / cover:\n  probity regimes %.3f / %.3f, probity "
+		       "streaming %.3f / %.3f, PELT re-run %.3f / %.3f\n ",
+		       bn[b], mf[b][0].n, avg(&mf[b][0]), avg(&mc[b][0]), avg(&mf[b][NM + 2]),
+		       avg(&mc[b][NM + 2]), avg(&mf[b][1]), avg(&mc[b][1]));
 		for (int m = 0; m < NM; m++)
 			printf("  %s %.3f / %.3f", methods[m], avg(&mf[b][m + 2]), avg(&mc[b][m + 2]));
 		printf("\n");
 	}
-	double pps = nspeed ? speed(&cfg, nspeed, false) : 0;
-	double peer = nspeed ? speed(&cfg, nspeed, true) : 0;
+	double pps = nspeed ? speed(&cfg, nspeed, REGIMES) : 0;
+	double spps = nspeed ? speed(&cfg, nspeed, STREAM) : 0;
+	double peer = nspeed ? speed(&cfg, nspeed, PEER) : 0;
 	/* the figure lines (bench/README.md) */
-	printf("tcpd mean F1 (%zu univariate series): probity %.3f, peer binseg (published) %.3f, "
+	printf("tcpd mean F1 (%zu univariate series): probity regimes %.3f, peer binseg (published) %.3f, "
 	       "ratio %.2f\n",
 	       mf[0][0].n, avg(&mf[0][0]), avg(&mf[0][2]), avg(&mf[0][0]) / avg(&mf[0][2]));
-	printf("tcpd mean cover (%zu univariate series): probity %.3f, peer binseg (published) %.3f, "
+	printf("tcpd mean cover (%zu univariate series): probity regimes %.3f, peer binseg (published) %.3f, "
 	       "ratio %.2f\n",
 	       mc[0][0].n, avg(&mc[0][0]), avg(&mc[0][2]), avg(&mc[0][0]) / avg(&mc[0][2]));
-	if (nspeed)
-		printf("tcpd speed, daily series of 1,000 points, one core (best of 3 x %zu series): "
-		       "probity %.2f Mpoints/s, peer PELT re-run %.2f Mpoints/s, ratio %.2f\n",
+	if (nspeed) {
+		printf("tcpd speed, regimes, daily series of 1,000 points, one core (best of 3 x %zu "
+		       "series): probity %.2f Mpoints/s, peer PELT re-run %.2f Mpoints/s, ratio %.2f\n",
 		       nspeed, pps / 1e6, peer / 1e6, pps / peer);
+		printf("tcpd speed, streaming detector, the same series: probity %.2f Mpoints/s, peer "
+		       "PELT re-run %.2f Mpoints/s, ratio %.2f\n",
+		       spps / 1e6, peer / 1e6, spps / peer);
+	}
 	if (jout) {
 		json_t *top = json_object();
 		json_object_set_new(top, "series", res);

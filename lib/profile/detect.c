@@ -86,7 +86,7 @@ struct pb_detector {
 
 const char *pb_change_kind_name(enum pb_change_kind k)
 {
-	return k == PB_CHANGE_SPIKE ? "spike" : "shift";
+	return k == PB_CHANGE_SPIKE ? "spike" : k == PB_CHANGE_TREND ? "trend" : "shift";
 }
 
 void pb_detect_config_init(struct pb_detect_config *cfg)
@@ -107,6 +107,8 @@ void pb_detect_config_init(struct pb_detect_config *cfg)
 	cfg->memory = 5000;
 	cfg->min_impact = 0;
 	cfg->min_pct = 0;
+	cfg->regime_penalty = 7;
+	cfg->regime_min_len = 5;
 }
 
 enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct pb_error *err)
@@ -141,6 +143,10 @@ enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct p
 		return pb__err(err, PB_EINVAL, "detector min_impact must be >= 0");
 	if (!(c->min_pct >= 0 && isfinite(c->min_pct)))
 		return pb__err(err, PB_EINVAL, "detector min_pct must be >= 0");
+	if (!(c->regime_penalty >= 0 && c->regime_penalty < 1e12))
+		return pb__err(err, PB_EINVAL, "detector regime_penalty must be >= 0");
+	if (c->regime_min_len < 3)
+		return pb__err(err, PB_EINVAL, "detector regime_min_len must be at least 3 points");
 	return PB_OK;
 }
 
@@ -656,6 +662,192 @@ fail:
 	pb_detector_free(d);
 	free(out);
 	return st;
+}
+
+/* ---- regimes: offline segmentation ----------------------------------------- */
+
+/* Prefix sums for the regression y[i] = a + b p[i] (p[i] = y[i-1], y[0] for
+ * the first point) over any span: count, p, p^2, y, p y, y^2. Values are
+ * centred and scaled first, so the sums stay well conditioned. */
+enum { RS_P, RS_PP, RS_Y, RS_PY, RS_YY, RS_N };
+
+struct regimes {
+	const double *y;  /* centred, scaled values */
+	double *sum;      /* (n + 1) x RS_N prefix sums */
+	double var_floor; /* smallest variance a regime may have */
+	size_t n, min_len;
+};
+
+/* -2 log-likelihood (up to constants) of the span [a, b): its length times
+ * the log of the residual variance of the least-squares fit. */
+static double regime_cost(const struct regimes *r, size_t a, size_t b)
+{
+	const double *A = r->sum + a * RS_N, *B = r->sum + b * RS_N;
+	double m = (double)(b - a);
+	double sp = B[RS_P] - A[RS_P], spp = B[RS_PP] - A[RS_PP], sy = B[RS_Y] - A[RS_Y];
+	double spy = B[RS_PY] - A[RS_PY], syy = B[RS_YY] - A[RS_YY];
+	double vp = spp - sp * sp / m, cpy = spy - sp * sy / m, vy = syy - sy * sy / m;
+	double sse = vy;
+	if (vp > 1e-12 * (spp + 1e-300))
+		sse -= cpy * cpy / vp;
+	double var = sse / m;
+	if (!(var > r->var_floor))
+		var = r->var_floor;
+	return m * log(var);
+}
+
+/* The best split of [a, b): *at and the gain; gain -INFINITY when the span is
+ * too short to split. */
+static double regime_split(const struct regimes *r, size_t a, size_t b, size_t *at)
+{
+	double best = -INFINITY;
+	if (b - a < 2 * r->min_len)
+		return best;
+	double whole = regime_cost(r, a, b);
+	for (size_t t = a + r->min_len; t + r->min_len <= b; t++) {
+		double g = whole - regime_cost(r, a, t) - regime_cost(r, t, b);
+		if (g > best) {
+			best = g;
+			*at = t;
+		}
+	}
+	return best;
+}
+
+static int cmp_regime(const void *x, const void *y)
+{
+	const struct pb_regime_change *a = x, *b = y;
+	return (a->at > b->at) - (a->at < b->at);
+}
+
+/* Mean of v over [a, b) clipped to [0, n). */
+static double span_mean(const struct pb_point *p, size_t a, size_t b)
+{
+	double s = 0;
+	for (size_t i = a; i < b; i++)
+		s += p[i].v;
+	return b > a ? s / (double)(b - a) : 0;
+}
+
+/* Fills what a reader needs: levels around the change, the step per point
+ * in the regimes on each side, and the kind. */
+static void describe_regime(const struct pb_point *p, struct pb_regime_change *c, size_t lo,
+                            size_t hi)
+{
+	size_t at = c->at;
+	size_t k = 3;
+	c->t = p[at].t;
+	c->before = span_mean(p, at >= lo + k ? at - k : lo, at);
+	c->after = span_mean(p, at, at + k <= hi ? at + k : hi);
+	c->slope_before = at - 1 > lo ? (p[at - 1].v - p[lo].v) / (double)(at - 1 - lo) : 0;
+	c->slope_after = hi - 1 > at ? (p[hi - 1].v - p[at].v) / (double)(hi - 1 - at) : 0;
+	/* A trend change when the change in step per point, over the shorter
+	 * regime, moves the series more than the jump at the change does. */
+	size_t len = at - lo < hi - at ? at - lo : hi - at;
+	double jump = fabs(c->after - c->before - 1.5 * (c->slope_before + c->slope_after));
+	double turn = fabs(c->slope_after - c->slope_before) * (double)len;
+	c->kind = turn > 2 * jump ? PB_CHANGE_TREND : PB_CHANGE_SHIFT;
+}
+
+enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struct pb_point *pts,
+                                 size_t n, struct pb_regime_change **changes, size_t *nchanges,
+                                 struct pb_error *err)
+{
+	struct pb_detect_config def;
+	struct regimes r = { 0 };
+	struct pb_regime_change *out = NULL;
+	size_t (*todo)[2] = NULL;
+	size_t count = 0, cap = 0, ntodo = 0;
+	double *y = NULL;
+	enum pb_status st;
+	*changes = NULL;
+	*nchanges = 0;
+	if (!cfg) {
+		pb_detect_config_init(&def);
+		cfg = &def;
+	}
+	if ((st = pb_detect_config_check(cfg, err)) != PB_OK)
+		return st;
+	double mean = 0, var = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(pts[i].v))
+			return pb__err(err, PB_EINVAL, "point %zu: value is not a finite number", i);
+		mean += pts[i].v;
+	}
+	if (n < 2 * (size_t)cfg->regime_min_len)
+		return PB_OK;
+	mean /= (double)n;
+	for (size_t i = 0; i < n; i++)
+		var += (pts[i].v - mean) * (pts[i].v - mean);
+	var /= (double)n;
+	if (!(var > 0))
+		return PB_OK; /* a constant series has one regime */
+	double sd = sqrt(var);
+	y = malloc(n * sizeof(*y));
+	r.sum = calloc((n + 1) * RS_N, sizeof(*r.sum));
+	todo = malloc(n * sizeof(*todo));
+	if (!y || !r.sum || !todo)
+		goto nomem;
+	for (size_t i = 0; i < n; i++)
+		y[i] = (pts[i].v - mean) / sd;
+	for (size_t i = 0; i < n; i++) {
+		double pv = i ? y[i - 1] : y[0], v = y[i];
+		const double add[RS_N] = { pv, pv * pv, v, pv * v, v * v };
+		for (int j = 0; j < RS_N; j++)
+			r.sum[(i + 1) * RS_N + j] = r.sum[i * RS_N + j] + add[j];
+	}
+	r.y = y;
+	r.n = n;
+	r.min_len = cfg->regime_min_len;
+	r.var_floor = 1e-4; /* of the whole series' variance (1 after scaling) */
+	const double threshold = cfg->regime_penalty * log((double)n);
+	todo[ntodo][0] = 0;
+	todo[ntodo][1] = n;
+	ntodo++;
+	while (ntodo) {
+		ntodo--;
+		size_t a = todo[ntodo][0], b = todo[ntodo][1], at = 0;
+		double gain = regime_split(&r, a, b, &at);
+		if (!(gain > threshold))
+			continue;
+		if (count == cap) {
+			size_t nc = cap ? 2 * cap : 8;
+			struct pb_regime_change *v = realloc(out, nc * sizeof(*v));
+			if (!v)
+				goto nomem;
+			out = v;
+			cap = nc;
+		}
+		struct pb_regime_change *c = &out[count++];
+		memset(c, 0, sizeof(*c));
+		c->at = at;
+		c->gain = gain;
+		c->threshold = threshold;
+		c->from = a;
+		c->to = b;
+		/* each split adds one span net: at most n / min_len spans wait */
+		todo[ntodo][0] = a;
+		todo[ntodo][1] = at;
+		todo[ntodo + 1][0] = at;
+		todo[ntodo + 1][1] = b;
+		ntodo += 2;
+	}
+	if (count)
+		qsort(out, count, sizeof(*out), cmp_regime);
+	for (size_t k = 0; k < count; k++)
+		describe_regime(pts, &out[k], k ? out[k - 1].at : 0, k + 1 < count ? out[k + 1].at : n);
+	free(y);
+	free(r.sum);
+	free(todo);
+	*changes = out;
+	*nchanges = count;
+	return PB_OK;
+nomem:
+	free(y);
+	free(r.sum);
+	free(todo);
+	free(out);
+	return pb__err(err, PB_ENOMEM, "out of memory for regimes of %zu points", n);
 }
 
 /* ---- drivers -------------------------------------------------------------- */
