@@ -562,6 +562,10 @@ struct pb_detect_step {
 	bool closed;           /* a change closed at this point (in closed_change) */
 	bool clamped;          /* the point's time was before the previous point's
 	                          and was taken as that one's */
+	double expected;       /* the point's expected value (its baseline on scale 1) */
+	double lower, upper;   /* expected -/+ the largest earlier deviation on scale
+	                          1: a point outside is a record; NAN until the
+	                          scale has seen `warmup` deviations */
 	struct pb_change change;
 	struct pb_change closed_change;
 };
@@ -624,12 +628,14 @@ enum pb_status pb_detect_drivers(const struct pb_change *ch, const struct pb_det
 struct pb_regime_change {
 	size_t at;             /* first point of the new regime */
 	int64_t t;             /* its time */
-	enum pb_change_kind kind; /* PB_CHANGE_SHIFT (the level jumped) or
-	                          PB_CHANGE_TREND (the step per point changed) */
-	double before, after;  /* mean of the (up to) 3 points before `at`, and
-	                          of the 3 from it */
-	double slope_before, slope_after; /* mean step per point in the regime
-	                          before and after (its last / first change) */
+	enum pb_change_kind kind; /* PB_CHANGE_SHIFT (the level jumped),
+	                          PB_CHANGE_TREND (the step per point changed) or
+	                          PB_CHANGE_SPIKE (the first point was far off and
+	                          the series came back) */
+	double before, after;  /* median of the (up to) 7 points before `at`, and
+	                          of the 7 from it */
+	double slope_before, slope_after; /* median step per point in the regime
+	                          before and in the one after */
 	double gain;           /* the statistic: twice the log-likelihood ratio */
 	double threshold;      /* what it had to exceed: regime_penalty ln(n) */
 	size_t from, to;       /* the span [from, to) the split was searched in */

@@ -153,6 +153,70 @@ static double avg(const struct mean *m)
 	return m->n ? m->sum / (double)m->n : NAN;
 }
 
+/* Leave one series out: for each univariate series, the regime settings
+ * (penalty x shortest regime, on a small grid around the defaults) with the
+ * best mean F1 + cover on the other series are used to score it. Prints the
+ * mean of those out-of-sample scores: what a setting chosen without seeing a
+ * series scores on it. */
+static int leave_one_out(const char *dir, json_t *ann, const struct pb_detect_config *base)
+{
+	static const double pens[] = { 3, 4, 5, 6, 7, 8, 10, 12 };
+	static const unsigned lens[] = { 3, 5, 8 };
+	enum { NP = sizeof(pens) / sizeof(pens[0]), NL = sizeof(lens) / sizeof(lens[0]),
+	       NG = NP * NL, MAXS = 64 };
+	double f[NG][MAXS], cv[NG][MAXS];
+	size_t ns = 0;
+	const char *name;
+	json_t *unused;
+	json_object_foreach(ann, name, unused) {
+		struct tcpd_series s;
+		char why[512];
+		if (!tcpd_load(dir, name, ann, &s, why, sizeof(why)))
+			return 1;
+		if (s.dims != 1 || ns == MAXS) {
+			tcpd_series_free(&s);
+			continue;
+		}
+		for (int g = 0; g < NG; g++) {
+			struct pb_detect_config c = *base;
+			c.regime_penalty = pens[g / NL];
+			c.regime_min_len = lens[g % NL];
+			size_t *cp;
+			size_t k = run_detector(&c, &s, true, &cp);
+			if (k == (size_t)-1)
+				return 1;
+			f[g][ns] = tcpd_f1(&s.annot, cp, k, TCPD_MARGIN);
+			cv[g][ns] = tcpd_cover(&s.annot, cp, k, s.n);
+			free(cp);
+		}
+		ns++;
+		tcpd_series_free(&s);
+	}
+	double sf = 0, sc = 0;
+	size_t same = 0;
+	for (size_t i = 0; i < ns; i++) {
+		int best = 0;
+		double bv = -1;
+		for (int g = 0; g < NG; g++) {
+			double v = 0;
+			for (size_t j = 0; j < ns; j++)
+				if (j != i)
+					v += f[g][j] + cv[g][j];
+			if (v > bv + 1e-12) {
+				bv = v;
+				best = g;
+			}
+		}
+		sf += f[best][i];
+		sc += cv[best][i];
+		same += pens[best / NL] == base->regime_penalty && lens[best % NL] == base->regime_min_len;
+	}
+	printf("leave one series out (regime penalty 3-12 x shortest regime 3-8 chosen on the "
+	       "other %zu series): mean F1 %.3f, cover %.3f; the defaults chosen for %zu of %zu\n",
+	       ns ? ns - 1 : 0, sf / (double)ns, sc / (double)ns, same, ns);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -325,6 +389,8 @@ int main(int argc, char **argv)
 			printf("  %s %.3f / %.3f", methods[m], avg(&mf[b][m + 2]), avg(&mc[b][m + 2]));
 		printf("\n");
 	}
+	if (leave_one_out(dir, ann, &cfg) != 0)
+		return 1;
 	double pps = nspeed ? speed(&cfg, nspeed, REGIMES) : 0;
 	double spps = nspeed ? speed(&cfg, nspeed, STREAM) : 0;
 	double peer = nspeed ? speed(&cfg, nspeed, PEER) : 0;

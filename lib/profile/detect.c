@@ -488,6 +488,8 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		double r = cfg->warmup <= s->level.count ? stream_ratio(&s->level, dev_l) : 0;
 		bool seasonal = false;
 		double expected = med;
+		double smax = 0;     /* the seasonal stream's largest deviation and count */
+		uint64_t scount = 0; /* before this point */
 
 		if (P && s->means) {
 			s->means[i % d->mcap] = y;
@@ -507,7 +509,18 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 					            ? stream_ratio(&s->season, dev_s)
 					            : 0;
 				}
+				smax = s->season.max_dev;
+				scount = s->season.count;
 				stream_add(&s->season, dev_s, d->ew_decay, d->mem_block);
+			}
+		}
+		if (j == 0) {
+			double band = seasonal ? smax : s->level.max_dev;
+			step->expected = expected;
+			step->lower = step->upper = NAN;
+			if (cfg->warmup <= (seasonal ? scount : s->level.count)) {
+				step->lower = expected - band;
+				step->upper = expected + band;
 			}
 		}
 		stream_add(&s->level, dev_l, d->ew_decay, d->mem_block);
@@ -682,8 +695,11 @@ struct regimes {
  * the log of the residual variance of the least-squares fit. */
 static double regime_cost(const struct regimes *r, size_t a, size_t b)
 {
-	const double *A = r->sum + a * RS_N, *B = r->sum + b * RS_N;
-	double m = (double)(b - a);
+	/* the transitions inside the span: points a + 1 .. b - 1 on their
+	 * predecessors; the first point gets the span's variance, not a residual
+	 * (its predecessor belongs to the regime before) */
+	const double *A = r->sum + (a + 1) * RS_N, *B = r->sum + b * RS_N;
+	double m = (double)(b - a - 1);
 	double sp = B[RS_P] - A[RS_P], spp = B[RS_PP] - A[RS_PP], sy = B[RS_Y] - A[RS_Y];
 	double spy = B[RS_PY] - A[RS_PY], syy = B[RS_YY] - A[RS_YY];
 	double vp = spp - sp * sp / m, cpy = spy - sp * sy / m, vy = syy - sy * sy / m;
@@ -693,7 +709,7 @@ static double regime_cost(const struct regimes *r, size_t a, size_t b)
 	double var = sse / m;
 	if (!(var > r->var_floor))
 		var = r->var_floor;
-	return m * log(var);
+	return (double)(b - a) * log(var);
 }
 
 /* The best split of [a, b): *at and the gain; gain -INFINITY when the span is
@@ -720,33 +736,64 @@ static int cmp_regime(const void *x, const void *y)
 	return (a->at > b->at) - (a->at < b->at);
 }
 
-/* Mean of v over [a, b) clipped to [0, n). */
-static double span_mean(const struct pb_point *p, size_t a, size_t b)
+static int cmp_dbl(const void *x, const void *y)
 {
-	double s = 0;
-	for (size_t i = a; i < b; i++)
-		s += p[i].v;
-	return b > a ? s / (double)(b - a) : 0;
+	double a = *(const double *)x, b = *(const double *)y;
+	return (a > b) - (a < b);
 }
 
-/* Fills what a reader needs: levels around the change, the step per point
- * in the regimes on each side, and the kind. */
+/* Median of tmp[0..n) (reorders it); 0 when n is 0. */
+static double median_of(double *tmp, size_t n)
+{
+	if (!n)
+		return 0;
+	qsort(tmp, n, sizeof(*tmp), cmp_dbl);
+	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+/* Median level of the points [a, b), and median step per point over them. */
+static double level_of(const struct pb_point *p, size_t a, size_t b, double *tmp)
+{
+	for (size_t i = a; i < b; i++)
+		tmp[i - a] = p[i].v;
+	return median_of(tmp, b - a);
+}
+
+static double step_of(const struct pb_point *p, size_t a, size_t b, double *tmp)
+{
+	size_t m = 0;
+	for (size_t i = a + 1; i < b; i++)
+		tmp[m++] = p[i].v - p[i - 1].v;
+	return median_of(tmp, m);
+}
+
+#define REGIME_EDGE 7 /* points on each side that make the level around a change */
+
+/* Fills what a reader needs: the levels on each side of the change (medians
+ * of up to REGIME_EDGE points), the median step per point of the regimes on
+ * each side, and the kind: a spike when the first point is far off and the
+ * series then returns to the level before, a trend change when the change of
+ * step over the shorter regime moves the series more than the jump, else a
+ * level shift. */
 static void describe_regime(const struct pb_point *p, struct pb_regime_change *c, size_t lo,
-                            size_t hi)
+                            size_t hi, double *tmp)
 {
 	size_t at = c->at;
-	size_t k = 3;
+	size_t k = REGIME_EDGE;
 	c->t = p[at].t;
-	c->before = span_mean(p, at >= lo + k ? at - k : lo, at);
-	c->after = span_mean(p, at, at + k <= hi ? at + k : hi);
-	c->slope_before = at - 1 > lo ? (p[at - 1].v - p[lo].v) / (double)(at - 1 - lo) : 0;
-	c->slope_after = hi - 1 > at ? (p[hi - 1].v - p[at].v) / (double)(hi - 1 - at) : 0;
-	/* A trend change when the change in step per point, over the shorter
-	 * regime, moves the series more than the jump at the change does. */
+	c->before = level_of(p, at >= lo + k ? at - k : lo, at, tmp);
+	c->after = level_of(p, at, at + k <= hi ? at + k : hi, tmp);
+	c->slope_before = step_of(p, lo, at, tmp);
+	c->slope_after = step_of(p, at, hi, tmp);
+	double jump = fabs(c->after - c->before);
 	size_t len = at - lo < hi - at ? at - lo : hi - at;
-	double jump = fabs(c->after - c->before - 1.5 * (c->slope_before + c->slope_after));
 	double turn = fabs(c->slope_after - c->slope_before) * (double)len;
-	c->kind = turn > 2 * jump ? PB_CHANGE_TREND : PB_CHANGE_SHIFT;
+	if (jump < 0.5 * fabs(p[at].v - c->before))
+		c->kind = PB_CHANGE_SPIKE;
+	else if (turn > 2 * jump)
+		c->kind = PB_CHANGE_TREND;
+	else
+		c->kind = PB_CHANGE_SHIFT;
 }
 
 enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struct pb_point *pts,
@@ -834,8 +881,8 @@ enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struc
 	}
 	if (count)
 		qsort(out, count, sizeof(*out), cmp_regime);
-	for (size_t k = 0; k < count; k++)
-		describe_regime(pts, &out[k], k ? out[k - 1].at : 0, k + 1 < count ? out[k + 1].at : n);
+	for (size_t k = 0; k < count; k++) /* y is free for scratch now */
+		describe_regime(pts, &out[k], k ? out[k - 1].at : 0, k + 1 < count ? out[k + 1].at : n, y);
 	free(y);
 	free(r.sum);
 	free(todo);

@@ -472,6 +472,97 @@ static void t_clock_rules(void)
 	free(b);
 }
 
+/* Regimes: n daily points, level 100, a weekly dip of 20 at weekends,
+ * noise sd 3. */
+static struct pb_point *daily_series(size_t n, uint64_t seed)
+{
+	struct pb_point *p = malloc(n * sizeof(*p));
+	rng_seed(seed);
+	for (size_t i = 0; i < n; i++) {
+		p[i].t = 1704067200 + (int64_t)i * 86400; /* 2024-01-01, a Monday */
+		p[i].v = 100 + (i % 7 >= 5 ? -20 : 0) + 3 * rng_normal();
+	}
+	return p;
+}
+
+static size_t regimes(const struct pb_point *p, size_t n, struct pb_regime_change **rg)
+{
+	size_t nr = 0;
+	struct pb_error err = { 0 };
+	CHECK_OK(pb_detect_regimes(NULL, p, n, rg, &nr, &err), &err);
+	return nr;
+}
+
+static void t_regimes(void)
+{
+	struct pb_regime_change *rg = NULL;
+	/* weekly seasonality alone raises nothing, over several seeds */
+	for (uint64_t seed = 1; seed <= 5; seed++) {
+		struct pb_point *p = daily_series(1000, seed);
+		size_t nr = regimes(p, 1000, &rg);
+		if (nr)
+			UNIT_FAIL_("seed %llu: %zu regime changes in a weekly series, the first at %zu",
+			           (unsigned long long)seed, nr, rg[0].at);
+		free(rg);
+		free(p);
+	}
+	/* a level shift: one change, on its day, a shift up */
+	struct pb_point *p = daily_series(400, 9);
+	for (size_t i = 247; i < 400; i++) /* a Wednesday */
+		p[i].v += 40;
+	size_t nr = regimes(p, 400, &rg);
+	CHECK_INT(nr, 1);
+	if (nr == 1) {
+		CHECK_INT(rg[0].at, 247);
+		CHECK_INT(rg[0].kind, PB_CHANGE_SHIFT);
+		CHECK(rg[0].after - rg[0].before > 30 && rg[0].after - rg[0].before < 50);
+		CHECK(rg[0].gain > rg[0].threshold);
+		CHECK_NEAR(rg[0].threshold, 7 * log(400.0), 1e-9);
+		CHECK_INT(rg[0].from, 0);
+		CHECK_INT(rg[0].to, 400);
+		CHECK_INT(rg[0].t, p[247].t);
+	}
+	free(rg);
+	free(p);
+	/* a slow S-curve (storage filling over two months): the first change is
+	 * a trend change that starts with the ramp, not where it crossed a band */
+	p = daily_series(500, 10);
+	for (size_t i = 0; i < 500; i++)
+		p[i].v += 900 / (1 + exp(-((double)i - 230) / 8));
+	nr = regimes(p, 500, &rg);
+	CHECK(nr >= 1);
+	if (nr >= 1) {
+		CHECK_STR(pb_change_kind_name(rg[0].kind), "trend");
+		if (rg[0].at < 190 || rg[0].at > 225)
+			UNIT_FAIL_("the ramp's trend change starts at %zu, not in 190..225", rg[0].at);
+		CHECK(rg[0].slope_after > rg[0].slope_before);
+	}
+	free(rg);
+	free(p);
+	/* a one-day spike is reported as a spike, if at all */
+	p = daily_series(400, 11);
+	p[200].v += 300;
+	nr = regimes(p, 400, &rg);
+	for (size_t k = 0; k < nr; k++)
+		CHECK(rg[k].at != 200 || rg[k].kind == PB_CHANGE_SPIKE);
+	free(rg);
+	/* constant and short series have one regime; bad values are refused */
+	for (size_t i = 0; i < 400; i++)
+		p[i].v = 5;
+	CHECK_INT(regimes(p, 400, &rg), 0);
+	CHECK_INT(regimes(p, 3, &rg), 0);
+	p[7].v = NAN;
+	struct pb_error err = { 0 };
+	CHECK_INT(pb_detect_regimes(NULL, p, 400, &rg, &nr, &err), PB_EINVAL);
+	CHECK(rg == NULL);
+	struct pb_detect_config c;
+	pb_detect_config_init(&c);
+	c.regime_min_len = 2;
+	CHECK_INT(pb_detect_regimes(&c, p, 400, &rg, &nr, &err), PB_EINVAL);
+	CHECK(strstr(err.message, "regime_min_len") != NULL);
+	free(p);
+}
+
 /* Pushing point by point gives exactly what pb_detect_series gives. */
 static void t_streaming_equals_batch(void)
 {
@@ -634,6 +725,7 @@ int main(void)
 	RUN(t_floors);
 	RUN(t_bad_input);
 	RUN(t_clock_rules);
+	RUN(t_regimes);
 	RUN(t_streaming_equals_batch);
 	RUN(t_window_median_exact);
 	RUN(t_drivers);
