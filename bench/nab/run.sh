@@ -5,7 +5,9 @@
 # three NAB profiles, probity's normalised score (threshold swept as NAB does,
 # and at the detector's own default threshold) against NAB's windowed-Gaussian
 # baseline run in the same process, the detector's speed against that peer
-# (median of 5 runs after a warm-up, one core), and for reference the scores
+# (median of 5 runs after a warm-up, one core), the out-of-sample score
+# (leave one category out: settings and threshold chosen on the others),
+# and for reference the scores
 # that NAB's published detectors reach on the same copy of the corpus.
 #
 # usage: bench/nab/run.sh [NAB_DIR]   (default: $NAB_DIR, else ../shared/data/nab)
@@ -29,7 +31,7 @@ cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Iinclude -Ilib -Ibench/nab -o "$BIN
 echo "== NAB scorer check: NAB's own windowed-Gaussian results on this copy"
 "$BIN" --nab "$NAB" --results windowedGaussian
 echo "== probity detector (default configuration)"
-"$BIN" --nab "$NAB" --runs 5 --json bench/results/nab.json
+"$BIN" --nab "$NAB" --runs 5 --loco --json bench/results/nab.json
 echo "== published detectors on this copy (sum of NAB's per-series score tables)"
 nwin=$(grep -c '"20[0-9][0-9]-' "$NAB/labels/combined_windows.json" || true)
 nwin=$((nwin / 2))
