@@ -558,8 +558,10 @@ void pb_detector_free(struct pb_detector *d);
 struct pb_detect_step {
 	double score;          /* anomaly score in [0, 1]: ratio / (1 + ratio) of the
 	                          strongest scale, 0 while a change is open */
-	bool raised;           /* this point raised a new change (in change) */
-	bool closed;           /* a change closed at this point (in closed_change) */
+	bool raised;           /* this point raised a new change (in change, which
+	                          is left as it was otherwise) */
+	bool closed;           /* a change closed at this point (in closed_change,
+	                          likewise) */
 	bool clamped;          /* the point's time was before the previous point's
 	                          and was taken as that one's */
 	double expected;       /* the point's expected value (its baseline on scale 1) */

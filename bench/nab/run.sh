@@ -16,6 +16,7 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 NAB=${1:-${NAB_DIR:-$ROOT/../shared/data/nab}}
+[ -d "$NAB" ] || [ $# -gt 0 ] || [ -n "${NAB_DIR:-}" ] || NAB=$ROOT/../../shared/data/nab # from a worktree
 if [ ! -d "$NAB/data" ] || [ ! -f "$NAB/labels/combined_windows.json" ]; then
 	echo "bench/nab: no NAB corpus at '$NAB' (give a NAB checkout: git clone" \
 	     "https://github.com/numenta/NAB)" >&2

@@ -72,6 +72,9 @@ struct pb_detector {
 	uint32_t period;     /* 0: none (yet) */
 	bool period_known;
 	size_t mcap;         /* length of each means ring: 3 period + 1 */
+	size_t rpos;         /* the current point's place in the value ring (n % rcap) */
+	size_t mpos;         /* ... and in the means rings (valid once mpos_set) */
+	bool mpos_set;
 	double ew_decay;
 	uint64_t mem_block;  /* points per memory block; 0 = remember everything */
 	/* the open change */
@@ -267,6 +270,12 @@ static double window_quantile(const struct pb_detector *d, double q)
 
 /* ---- helpers -------------------------------------------------------------- */
 
+/* The place k points before pos in a ring of cap (k <= cap). */
+static inline size_t ring_back(size_t pos, size_t k, size_t cap)
+{
+	return pos >= k ? pos - k : pos + cap - k;
+}
+
 static double val_at(const struct pb_detector *d, uint64_t i)
 {
 	return d->vals[i % d->rcap];
@@ -431,7 +440,10 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 {
 	const struct pb_detect_config *cfg = &d->cfg;
 	enum pb_status st;
-	memset(step, 0, sizeof(*step));
+	/* change and closed_change are filled only when raised / closed: no
+	 * clearing of two changes a point (they are most of the step) */
+	step->score = 0;
+	step->raised = step->closed = step->clamped = false;
 	if (!isfinite(v))
 		return pb__err(err, PB_EINVAL, "point %llu: value is not a finite number",
 		               (unsigned long long)d->n);
@@ -440,9 +452,11 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		step->clamped = true;
 	}
 	const uint64_t i = d->n;
-	double old = i >= cfg->window ? val_at(d, i - cfg->window) : 0;
-	d->vals[i % d->rcap] = v;
-	d->times[i % d->rcap] = t;
+	const size_t rp = d->rpos; /* i % rcap, kept without a division */
+	d->rpos = rp + 1 == d->rcap ? 0 : rp + 1;
+	double old = i >= cfg->window ? d->vals[ring_back(rp, cfg->window, d->rcap)] : 0;
+	d->vals[rp] = v;
+	d->times[rp] = t;
 	d->t_last = t;
 	d->n++;
 	window_update(d, v, i >= cfg->window, old);
@@ -459,6 +473,14 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		}
 	}
 
+	if (d->mcap) { /* i % mcap, kept without a division */
+		if (d->mpos_set) {
+			d->mpos = d->mpos + 1 == d->mcap ? 0 : d->mpos + 1;
+		} else {
+			d->mpos = (size_t)(i % d->mcap);
+			d->mpos_set = true;
+		}
+	}
 	const double med = window_quantile(d, 0.5);
 	const double floor_dev = cfg->noise_floor *
 	                         (window_quantile(d, 0.75) - window_quantile(d, 0.25));
@@ -474,7 +496,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		} else {
 			s->sum += v;
 			if (i >= k)
-				s->sum -= val_at(d, i - k);
+				s->sum -= d->vals[ring_back(rp, k, d->rcap)];
 			if (i % RESUM_EVERY == 0 && i + 1 >= k)
 				s->sum = mean_at(d, i, k) * k;
 		}
@@ -492,12 +514,13 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		uint64_t scount = 0; /* before this point */
 
 		if (P && s->means) {
-			s->means[i % d->mcap] = y;
+			const size_t mp = d->mpos, mc = d->mcap;
+			s->means[mp] = y;
 			if (i >= (uint64_t)P + k - 1) {
-				double ys = s->means[(i - P) % d->mcap];
+				double ys = s->means[ring_back(mp, P, mc)];
 				if (i >= 3 * (uint64_t)P + k - 1)
-					ys = median3(ys, s->means[(i - 2 * (uint64_t)P) % d->mcap],
-					             s->means[(i - 3 * (uint64_t)P) % d->mcap]);
+					ys = median3(ys, s->means[ring_back(mp, 2 * (size_t)P, mc)],
+					             s->means[ring_back(mp, 3 * (size_t)P, mc)]);
 				double dev_s = fabs(y - ys);
 				if (dev_s < floor_dev)
 					dev_s = 0;
@@ -736,10 +759,36 @@ static int cmp_regime(const void *x, const void *y)
 	return (a->at > b->at) - (a->at < b->at);
 }
 
-static int cmp_dbl(const void *x, const void *y)
+/* Puts the k-th smallest of a[0..n) at a[k], smaller ones before it and
+ * larger ones after (quickselect, middle pivot); O(n) expected. */
+static void select_kth(double *a, size_t n, size_t k)
 {
-	double a = *(const double *)x, b = *(const double *)y;
-	return (a > b) - (a < b);
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		double pivot = a[lo + (hi - lo) / 2];
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (a[i] < pivot)
+				i++;
+			while (a[j] > pivot)
+				j--;
+			if (i <= j) {
+				double t = a[i];
+				a[i] = a[j];
+				a[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
 }
 
 /* Median of tmp[0..n) (reorders it); 0 when n is 0. */
@@ -747,8 +796,15 @@ static double median_of(double *tmp, size_t n)
 {
 	if (!n)
 		return 0;
-	qsort(tmp, n, sizeof(*tmp), cmp_dbl);
-	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+	select_kth(tmp, n, n / 2);
+	double hi = tmp[n / 2];
+	if (n % 2)
+		return hi;
+	double lo = tmp[0]; /* the largest of the lower half */
+	for (size_t i = 1; i < n / 2; i++)
+		if (tmp[i] > lo)
+			lo = tmp[i];
+	return (lo + hi) / 2;
 }
 
 /* Median level of the points [a, b), and median step per point over them. */
