@@ -165,6 +165,27 @@ static void clock_note(const struct pb_series_table *t, char *buf, size_t cap)
 		         len ? "; " : "", t->gaps, t->gaps == 1 ? "" : "s");
 }
 
+/* True when every time of the table is a midnight: times print as dates. */
+static bool all_dates(const struct pb_series_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->times[i] % 86400 != 0)
+			return false;
+	return true;
+}
+
+/* The table's value columns as components for pb_detect_drivers (a new
+ * array, free()), NULL when out of memory. */
+static struct pb_detect_component *components(const struct pb_series_table *t)
+{
+	struct pb_detect_component *comps = calloc(t->ncols, sizeof(*comps));
+	for (size_t k = 0; comps && k < t->ncols; k++) {
+		comps[k].name = t->names[k];
+		comps[k].values = t->values + k * t->n;
+	}
+	return comps;
+}
+
 /* Why a change of the streaming detector was raised, in one line. */
 static void explain_change(const struct pb_detect_config *cfg, const struct pb_change *x,
                            bool dates, char *buf, size_t cap)
@@ -202,7 +223,7 @@ static int print_regimes(const struct pb_detect_config *cfg, const struct pb_ser
 	size_t nr = 0;
 	if (pb_detect_regimes(cfg, tab->total, tab->n, &rg, &nr, &err) != PB_OK)
 		return cli_fail(&err);
-	struct pb_detect_component *comps = calloc(tab->ncols, sizeof(*comps));
+	struct pb_detect_component *comps = components(tab);
 	struct pb_driver *dr = calloc(tab->ncols, sizeof(*dr));
 	json_t *a = json ? json_array() : NULL;
 	int rc = 1;
@@ -210,13 +231,7 @@ static int print_regimes(const struct pb_detect_config *cfg, const struct pb_ser
 		cli_failf("out of memory");
 		goto out;
 	}
-	for (size_t k = 0; k < tab->ncols; k++) {
-		comps[k].name = tab->names[k];
-		comps[k].values = tab->values + k * tab->n;
-	}
-	bool dates = true;
-	for (size_t i = 0; i < tab->n && dates; i++)
-		dates = tab->times[i] % 86400 == 0;
+	bool dates = all_dates(tab);
 	static const char *const hdr[] = { "start", "kind", "dir", ">before", ">after", ">change",
 	                                   ">step before", ">step after", "driver", ">share" };
 	struct cli_table t;
@@ -376,9 +391,7 @@ static int print_daily(const struct pb_detect_config *cfg, const struct pb_serie
 	for (size_t k = 0; k < nch; k++)
 		for (size_t i = ch[k].start; i <= ch[k].end && i < tab->n; i++)
 			id[i] = (uint32_t)(k + 1);
-	bool dates = true;
-	for (size_t i = 0; i < tab->n && dates; i++)
-		dates = tab->times[i] % 86400 == 0;
+	bool dates = all_dates(tab);
 	puts("date,actual,expected,lower_bound,upper_bound,change,change_id");
 	for (size_t i = 0; i < tab->n; i++) {
 		char ts[32], ac[32], ex[32], lo[32] = "", hi[32] = "", cid[16] = "";
@@ -525,15 +538,11 @@ int cmd_detect(int argc, char **argv)
 		cli_fail(&err);
 		goto out;
 	}
-	comps = calloc(tab.ncols, sizeof(*comps));
+	comps = components(&tab);
 	dr = calloc(tab.ncols * (nch ? nch : 1), sizeof(*dr));
 	if (!comps || !dr) {
 		cli_failf("out of memory");
 		goto out;
-	}
-	for (size_t k = 0; k < tab.ncols; k++) {
-		comps[k].name = tab.names[k];
-		comps[k].values = tab.values + k * tab.n;
 	}
 	for (size_t k = 0; k < nch; k++) {
 		if (ch[k].base_from < ch[k].base_to &&
@@ -550,9 +559,7 @@ int cmd_detect(int argc, char **argv)
 	if (note[0] && (csv || json))
 		fprintf(stderr, "probity: clock: %s\n", note);
 
-	bool dates = true;
-	for (size_t i = 0; i < tab.n && dates; i++)
-		dates = tab.times[i] % 86400 == 0;
+	bool dates = all_dates(&tab);
 
 	if (json) {
 		json_t *a = json_array();
