@@ -22,7 +22,8 @@ static size_t make_set(const size_t *v, size_t n, size_t **out)
 	if (!s)
 		return 0;
 	s[0] = 0;
-	memcpy(s + 1, v, n * sizeof(*v));
+	if (n)
+		memcpy(s + 1, v, n * sizeof(*v));
 	qsort(s, n + 1, sizeof(*s), cmp_size);
 	size_t m = 0;
 	for (size_t i = 0; i <= n; i++)
@@ -76,7 +77,8 @@ double tcpd_f1(const struct tcpd_annot *a, const size_t *pred, size_t npred, siz
 		goto out;
 	tot = 0;
 	for (size_t k = 0; k < a->k; k++) {
-		memcpy(cat + tot, a->cp[k], a->ncp[k] * sizeof(*cat));
+		if (a->ncp[k])
+			memcpy(cat + tot, a->cp[k], a->ncp[k] * sizeof(*cat));
 		tot += a->ncp[k];
 	}
 	size_t nall = make_set(cat, tot, &all);
