@@ -20,6 +20,10 @@ static const char usage_text[] =
 	"...) and one or more value columns, for example one per sub-account, region\n"
 	"or service; the series is their sum, and the driver of a change is the\n"
 	"column whose own change explains most of it. Empty cells count as 0.\n"
+	"Rows stay in file order: a time before the previous row's (a clock that\n"
+	"stepped back, a late row) is taken as that row's time, a repeated time is\n"
+	"its own point, and a missing time is a gap (not a zero); all three are\n"
+	"counted on the 'clock:' line (on standard error with --csv or --json).\n"
 	"\n"
 	"Each change is reported with its start, the point that raised it, its kind\n"
 	"(spike: back within a few points; shift: the level stayed), the expected\n"
@@ -42,6 +46,13 @@ static const char usage_text[] =
 	"                           sub-daily series, a week for daily ones)\n"
 	"  --warmup N               deviations seen before a change may be raised\n"
 	"                           (default 64)\n"
+	"  --regimes                segment the whole series into regimes instead and\n"
+	"                           print the changes between them: level shifts and\n"
+	"                           trend changes (a ramp starting, stopping, turning)\n"
+	"  --explain                after each change, say why it was raised: the\n"
+	"                           statistic, the threshold it beat, the window\n"
+	"  --daily                  print one row per point: time, actual, expected,\n"
+	"                           lower and upper bound, change flag, change id (CSV)\n"
 	"  --csv                    print the changes as CSV\n"
 	"  --json                   print the changes as a JSON array\n"
 	"  -h, --help               show this help\n"
@@ -135,6 +146,275 @@ static void print_csv_row(const char *const *cells, size_t n)
 	putchar('\n');
 }
 
+/* What the series' clock did (docs/detection.md, "Real clocks"), or "" when
+ * every row came after the one before at the usual step. */
+static void clock_note(const struct pb_series_table *t, char *buf, size_t cap)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	if (t->clamped)
+		len += (size_t)snprintf(buf + len, cap - len,
+		                        "%zu row%s before an earlier row's time (kept in file order, "
+		                        "time taken as the previous row's)",
+		                        t->clamped, t->clamped == 1 ? "" : "s");
+	if (t->repeated && len < cap)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%zu repeated time%s (kept as points)",
+		                        len ? "; " : "", t->repeated, t->repeated == 1 ? "" : "s");
+	if (t->gaps && len < cap)
+		snprintf(buf + len, cap - len, "%s%zu gap%s longer than the usual step (skipped, not zeros)",
+		         len ? "; " : "", t->gaps, t->gaps == 1 ? "" : "s");
+}
+
+/* True when every time of the table is a midnight: times print as dates. */
+static bool all_dates(const struct pb_series_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->times[i] % 86400 != 0)
+			return false;
+	return true;
+}
+
+/* The table's value columns as components for pb_detect_drivers (a new
+ * array, free()), NULL when out of memory. */
+static struct pb_detect_component *components(const struct pb_series_table *t)
+{
+	struct pb_detect_component *comps = calloc(t->ncols, sizeof(*comps));
+	for (size_t k = 0; comps && k < t->ncols; k++) {
+		comps[k].name = t->names[k];
+		comps[k].values = t->values + k * t->n;
+	}
+	return comps;
+}
+
+/* Why a change of the streaming detector was raised, in one line. */
+static void explain_change(const struct pb_detect_config *cfg, const struct pb_change *x,
+                           bool dates, char *buf, size_t cap)
+{
+	char ts[32], td[32], base[96];
+	fmt_time(x->t_start, dates, ts, sizeof(ts));
+	fmt_time(x->t_detected, dates, td, sizeof(td));
+	if (x->seasonal)
+		snprintf(base, sizeof(base), "the median of the same point in the last 3 periods of %u",
+		         x->period);
+	else
+		snprintf(base, sizeof(base), "the median of the last %u points", cfg->window);
+	double largest = isfinite(x->ratio) && x->ratio > 0 ? fabs(x->delta) / x->ratio : 0;
+	if (isfinite(x->ratio))
+		snprintf(buf, cap,
+		         "%s: raised on %s: the mean of the last %u point%s was %.6g away from %s "
+		         "(%.6g), %.3g times the largest deviation of the last %u points on that "
+		         "scale (%.6g); threshold %.3g times",
+		         ts, td, x->scale, x->scale == 1 ? "" : "s", fabs(x->delta), base, x->expected,
+		         x->ratio, cfg->memory, largest, cfg->min_ratio);
+	else
+		snprintf(buf, cap,
+		         "%s: raised on %s: the mean of the last %u point%s moved %.6g from %s "
+		         "(%.6g) after %u points without any deviation on that scale",
+		         ts, td, x->scale, x->scale == 1 ? "" : "s", fabs(x->delta), base, x->expected,
+		         cfg->warmup);
+}
+
+/* probity detect --regimes: the changes between regimes, with drivers. */
+static int print_regimes(const struct pb_detect_config *cfg, const struct pb_series_table *tab,
+                         bool csv, bool json, bool explain, const char *unit)
+{
+	struct pb_error err = { 0 };
+	struct pb_regime_change *rg = NULL;
+	size_t nr = 0;
+	if (pb_detect_regimes(cfg, tab->total, tab->n, &rg, &nr, &err) != PB_OK)
+		return cli_fail(&err);
+	struct pb_detect_component *comps = components(tab);
+	struct pb_driver *dr = calloc(tab->ncols, sizeof(*dr));
+	json_t *a = json ? json_array() : NULL;
+	int rc = 1;
+	if (!comps || !dr) {
+		cli_failf("out of memory");
+		goto out;
+	}
+	bool dates = all_dates(tab);
+	static const char *const hdr[] = { "start", "kind", "dir", ">before", ">after", ">change",
+	                                   ">step before", ">step after", "driver", ">share" };
+	struct cli_table t;
+	cli_table_init(&t, 10, hdr);
+	if (csv)
+		puts("start,kind,direction,before,after,change,step_before,step_after,driver,share");
+	for (size_t k = 0; k < nr; k++) {
+		const struct pb_regime_change *x = &rg[k];
+		/* the driver: the component whose mean moved most between the
+		 * regime before and the one after */
+		struct pb_change c;
+		memset(&c, 0, sizeof(c));
+		c.base_from = k ? rg[k - 1].at : 0;
+		c.base_to = x->at;
+		c.start = x->at;
+		c.end = x->kind == PB_CHANGE_SPIKE ? x->at : (k + 1 < nr ? rg[k + 1].at : tab->n) - 1;
+		double moved = x->kind == PB_CHANGE_TREND   ? x->slope_after - x->slope_before
+		               : x->kind == PB_CHANGE_SPIKE ? tab->total[x->at].v - x->before
+		                                            : x->after - x->before;
+		/* the driver explains the move of the series' mean from the regime
+		 * before to this one (for a spike: to the spike) */
+		double mb = 0, ma = 0;
+		for (size_t i = c.base_from; i < c.base_to; i++)
+			mb += tab->total[i].v;
+		for (size_t i = c.start; i <= c.end; i++)
+			ma += tab->total[i].v;
+		mb /= (double)(c.base_to - c.base_from);
+		ma /= (double)(c.end - c.start + 1);
+		c.direction = ma >= mb ? 1 : -1;
+		if (pb_detect_drivers(&c, comps, tab->ncols, tab->n, dr, &err) != PB_OK) {
+			cli_fail(&err);
+			goto out;
+		}
+		char ts[32], bf[32], af[32], de[32], sb[32], sa[32], sh[32];
+		fmt_time(x->t, dates, ts, sizeof(ts));
+		fmt_num(x->before, bf, sizeof(bf));
+		fmt_num(x->after, af, sizeof(af));
+		fmt_num(x->kind == PB_CHANGE_SPIKE ? moved : x->after - x->before, de, sizeof(de));
+		fmt_num(x->slope_before, sb, sizeof(sb));
+		fmt_num(x->slope_after, sa, sizeof(sa));
+		snprintf(sh, sizeof(sh), "%.0f%%", 100 * dr[0].share);
+		const char *dir = moved >= 0 ? "up" : "down";
+		if (json) {
+			json_t *o = json_object();
+			json_object_set_new(o, "start", json_string(ts));
+			json_object_set_new(o, "start_index", json_integer((json_int_t)x->at));
+			json_object_set_new(o, "kind", json_string(pb_change_kind_name(x->kind)));
+			json_object_set_new(o, "direction", json_string(dir));
+			json_object_set_new(o, "before", json_real(x->before));
+			json_object_set_new(o, "after", json_real(x->after));
+			json_object_set_new(o, "step_before", json_real(x->slope_before));
+			json_object_set_new(o, "step_after", json_real(x->slope_after));
+			json_object_set_new(o, "statistic", json_real(x->gain));
+			json_object_set_new(o, "threshold", json_real(x->threshold));
+			json_object_set_new(o, "window_from", json_integer((json_int_t)x->from));
+			json_object_set_new(o, "window_to", json_integer((json_int_t)x->to));
+			json_object_set_new(o, "driver", json_string(tab->names[dr[0].component]));
+			json_object_set_new(o, "share", json_real(dr[0].share));
+			json_array_append_new(a, o);
+			continue;
+		}
+		const char *cells[] = { ts, pb_change_kind_name(x->kind), dir, bf, af, de, sb, sa,
+		                        tab->names[dr[0].component], sh };
+		if (csv)
+			print_csv_row(cells, 10);
+		else
+			cli_table_add(&t, cells);
+	}
+	if (json) {
+		char *s = json_dumps(a, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+		if (s)
+			puts(s);
+		free(s);
+	} else {
+		if (!csv && nr)
+			cli_table_print(&t, stdout);
+		for (size_t k = 0; explain && k < nr; k++) {
+			const struct pb_regime_change *x = &rg[k];
+			char ts[32], f0[32], f1[32];
+			fmt_time(x->t, dates, ts, sizeof(ts));
+			fmt_time(tab->times[x->from], dates, f0, sizeof(f0));
+			fmt_time(tab->times[x->to - 1], dates, f1, sizeof(f1));
+			printf("%s%s: splitting %s to %s (%zu points) there raises the log-likelihood "
+			       "ratio statistic to %.4g; threshold %.4g (%.3g ln %zu)\n",
+			       csv ? "# " : "  ", ts, f0, f1, x->to - x->from, x->gain, x->threshold,
+			       cfg->regime_penalty, tab->n);
+		}
+		if (!csv) {
+			char t0[32], t1[32];
+			fmt_time(tab->times[0], dates, t0, sizeof(t0));
+			fmt_time(tab->times[tab->n - 1], dates, t1, sizeof(t1));
+			printf("%zu regime change%s in %zu points from %s to %s%s%s\n", nr,
+			       nr == 1 ? "" : "s", tab->n, t0, t1, unit ? "; values in " : "",
+			       unit ? unit : "");
+		}
+	}
+	rc = 0;
+out:
+	cli_table_release(&t);
+	json_decref(a);
+	free(comps);
+	free(dr);
+	free(rg);
+	return rc;
+}
+
+/* probity detect --daily: one CSV row per point in the shape cost-anomaly
+ * tools use. expected is the detector's baseline for the point, the bounds
+ * the band beyond which the point is a record (empty during the warm-up),
+ * change_id the 1-based number of the change the point belongs to. */
+static int print_daily(const struct pb_detect_config *cfg, const struct pb_series_table *tab)
+{
+	struct pb_error err = { 0 };
+	struct pb_detector *d = NULL;
+	struct pb_detect_step *steps = calloc(tab->n, sizeof(*steps));
+	uint32_t *id = calloc(tab->n, sizeof(*id));
+	struct pb_change *ch = NULL;
+	size_t nch = 0, cap = 0;
+	int rc = 1;
+	if (!steps || !id) {
+		cli_failf("out of memory");
+		goto out;
+	}
+	if (pb_detector_new(cfg, &d, &err) != PB_OK) {
+		cli_fail(&err);
+		goto out;
+	}
+	for (size_t i = 0; i <= tab->n; i++) {
+		struct pb_change last;
+		bool closed = false;
+		if (i < tab->n) {
+			if (pb_detector_push(d, tab->total[i].t, tab->total[i].v, &steps[i], &err) != PB_OK) {
+				cli_fail(&err);
+				goto out;
+			}
+			if (steps[i].closed) {
+				last = steps[i].closed_change;
+				closed = true;
+			}
+		} else {
+			closed = pb_detector_finish(d, &last);
+		}
+		if (closed) {
+			if (nch == cap) {
+				size_t nc = cap ? 2 * cap : 8;
+				struct pb_change *v = realloc(ch, nc * sizeof(*v));
+				if (!v) {
+					cli_failf("out of memory");
+					goto out;
+				}
+				ch = v;
+				cap = nc;
+			}
+			ch[nch++] = last;
+		}
+	}
+	for (size_t k = 0; k < nch; k++)
+		for (size_t i = ch[k].start; i <= ch[k].end && i < tab->n; i++)
+			id[i] = (uint32_t)(k + 1);
+	bool dates = all_dates(tab);
+	puts("date,actual,expected,lower_bound,upper_bound,change,change_id");
+	for (size_t i = 0; i < tab->n; i++) {
+		char ts[32], ac[32], ex[32], lo[32] = "", hi[32] = "", cid[16] = "";
+		fmt_time(tab->times[i], dates, ts, sizeof(ts));
+		fmt_num(tab->total[i].v, ac, sizeof(ac));
+		fmt_num(steps[i].expected, ex, sizeof(ex));
+		if (isfinite(steps[i].lower)) {
+			fmt_num(steps[i].lower, lo, sizeof(lo));
+			fmt_num(steps[i].upper, hi, sizeof(hi));
+		}
+		if (id[i])
+			snprintf(cid, sizeof(cid), "%u", id[i]);
+		printf("%s,%s,%s,%s,%s,%d,%s\n", ts, ac, ex, lo, hi, id[i] ? 1 : 0, cid);
+	}
+	rc = 0;
+out:
+	pb_detector_free(d);
+	free(ch);
+	free(steps);
+	free(id);
+	return rc;
+}
+
 static int write_svg(const char *path, char *svg, size_t len, struct pb_error *err)
 {
 	enum pb_status st = pb_chart_save(path, svg, len, err);
@@ -155,13 +435,16 @@ int cmd_detect(int argc, char **argv)
 		{ "window", required_argument, NULL, 'w' },
 		{ "period", required_argument, NULL, 'p' },
 		{ "warmup", required_argument, NULL, 'W' },
+		{ "regimes", no_argument, NULL, 'R' },
+		{ "explain", no_argument, NULL, 'E' },
+		{ "daily", no_argument, NULL, 'D' },
 		{ "csv", no_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *chart = NULL, *stacked = NULL, *title = NULL, *label = NULL, *unit = NULL;
-	bool csv = false, json = false;
+	bool csv = false, json = false, regimes = false, explain = false, daily = false;
 	struct pb_detect_config cfg;
 	pb_detect_config_init(&cfg);
 	unsigned long ul;
@@ -176,6 +459,9 @@ int cmd_detect(int argc, char **argv)
 		case 'l': label = optarg; break;
 		case 'u': unit = optarg; break;
 		case 'C': csv = true; break;
+		case 'R': regimes = true; break;
+		case 'E': explain = true; break;
+		case 'D': daily = true; break;
 		case 'J': json = true; break;
 		case 'I':
 		case 'P': {
@@ -219,8 +505,10 @@ int cmd_detect(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage("detect", "expected one CSV file");
-	if (csv && json)
-		return cli_usage("detect", "--csv and --json exclude each other");
+	if (csv + json + daily > 1)
+		return cli_usage("detect", "--csv, --json and --daily exclude each other");
+	if (daily && regimes)
+		return cli_usage("detect", "--daily prints the streaming detector's bands, not --regimes");
 	const char *path = argv[optind];
 	if (!title)
 		title = path;
@@ -241,19 +529,20 @@ int cmd_detect(int argc, char **argv)
 		cli_fail(&err);
 		goto out;
 	}
+	if (regimes || daily) {
+		rc = regimes ? print_regimes(&cfg, &tab, csv, json, explain, unit)
+		             : print_daily(&cfg, &tab);
+		goto out;
+	}
 	if (pb_detect_series(&cfg, tab.total, tab.n, &ch, &nch, NULL, &err) != PB_OK) {
 		cli_fail(&err);
 		goto out;
 	}
-	comps = calloc(tab.ncols, sizeof(*comps));
+	comps = components(&tab);
 	dr = calloc(tab.ncols * (nch ? nch : 1), sizeof(*dr));
 	if (!comps || !dr) {
 		cli_failf("out of memory");
 		goto out;
-	}
-	for (size_t k = 0; k < tab.ncols; k++) {
-		comps[k].name = tab.names[k];
-		comps[k].values = tab.values + k * tab.n;
 	}
 	for (size_t k = 0; k < nch; k++) {
 		if (ch[k].base_from < ch[k].base_to &&
@@ -265,9 +554,12 @@ int cmd_detect(int argc, char **argv)
 			dr[k * tab.ncols].component = SIZE_MAX; /* no baseline: no driver */
 	}
 
-	bool dates = true;
-	for (size_t i = 0; i < tab.n && dates; i++)
-		dates = tab.times[i] % 86400 == 0;
+	char note[320];
+	clock_note(&tab, note, sizeof(note));
+	if (note[0] && (csv || json))
+		fprintf(stderr, "probity: clock: %s\n", note);
+
+	bool dates = all_dates(&tab);
 
 	if (json) {
 		json_t *a = json_array();
@@ -350,14 +642,23 @@ int cmd_detect(int argc, char **argv)
 			else
 				cli_table_add(&t, cells);
 		}
+		if (explain && !csv && nch && !json)
+			cli_table_print(&t, stdout);
+		for (size_t k = 0; explain && !json && k < nch; k++) {
+			char why[400];
+			explain_change(&cfg, &ch[k], dates, why, sizeof(why));
+			printf(csv ? "# %s\n" : "  %s\n", why);
+		}
 		if (!csv) {
 			char t0[32], t1[32];
 			fmt_time(tab.times[0], dates, t0, sizeof(t0));
 			fmt_time(tab.times[tab.n - 1], dates, t1, sizeof(t1));
-			if (nch)
+			if (nch && !explain)
 				cli_table_print(&t, stdout);
 			printf("%zu change%s in %zu points from %s to %s%s%s\n", nch, nch == 1 ? "" : "s",
 			       tab.n, t0, t1, unit ? "; values in " : "", unit ? unit : "");
+			if (note[0])
+				printf("clock: %s\n", note);
 		}
 		cli_table_release(&t);
 	}

@@ -489,6 +489,10 @@ struct pb_detect_config {
 	                          this, in the series' unit; 0 = no floor */
 	double min_pct;        /* ... and when it is >= this percentage of
 	                          |expected| (always true when expected is 0); 0 */
+	/* pb_detect_regimes (offline segmentation) */
+	double regime_penalty; /* a split must raise the log-likelihood by more
+	                          than this times ln(n); 7 */
+	uint32_t regime_min_len; /* points in the shortest regime, >= 3; 5 */
 };
 #define PB_DETECT_NO_SEASON UINT32_MAX
 #define PB_DETECT_MAX_WINDOW 1000000u
@@ -499,8 +503,11 @@ void pb_detect_config_init(struct pb_detect_config *cfg);
 /* Checks a configuration; PB_EINVAL names the first bad field. */
 enum pb_status pb_detect_config_check(const struct pb_detect_config *cfg, struct pb_error *err);
 
-/* One point of a series. Times never decrease (equal times are allowed, as
- * exports repeat an hour when clocks change); values are finite. */
+/* One point of a series, fed in the order the values were recorded. Values
+ * are finite. Times should not decrease; when one does (a clock stepped back,
+ * a late row) the point is kept in its place and its time is taken as the
+ * previous point's ("keep order, clamp", docs/detection.md); equal times are
+ * kept as two points (exports repeat an hour when clocks change). */
 struct pb_point {
 	int64_t t;  /* seconds since the epoch */
 	double v;
@@ -509,6 +516,8 @@ struct pb_point {
 enum pb_change_kind {
 	PB_CHANGE_SPIKE,  /* the series went back within a few points */
 	PB_CHANGE_SHIFT,  /* the series stayed at the new level */
+	PB_CHANGE_TREND,  /* the series' growth rate changed (a ramp started,
+	                     stopped or turned); pb_detect_regimes only */
 };
 
 /* One detected change. Indices are point positions in the series as fed. */
@@ -549,14 +558,23 @@ void pb_detector_free(struct pb_detector *d);
 struct pb_detect_step {
 	double score;          /* anomaly score in [0, 1]: ratio / (1 + ratio) of the
 	                          strongest scale, 0 while a change is open */
-	bool raised;           /* this point raised a new change (in change) */
-	bool closed;           /* a change closed at this point (in closed_change) */
+	bool raised;           /* this point raised a new change (in change, which
+	                          is left as it was otherwise) */
+	bool closed;           /* a change closed at this point (in closed_change,
+	                          likewise) */
+	bool clamped;          /* the point's time was before the previous point's
+	                          and was taken as that one's */
+	double expected;       /* the point's expected value (its baseline on scale 1) */
+	double lower, upper;   /* expected -/+ the largest earlier deviation on scale
+	                          1: a point outside is a record; NAN until the
+	                          scale has seen `warmup` deviations */
 	struct pb_change change;
 	struct pb_change closed_change;
 };
 
-/* Feeds the next point. Fails with PB_EINVAL (and changes nothing) when t is
- * before the previous point's time or v is not finite. */
+/* Feeds the next point. A time before the previous point's is clamped to it
+ * (step->clamped). Fails with PB_EINVAL (and changes nothing) when v is not
+ * finite. */
 enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
                                 struct pb_detect_step *step, struct pb_error *err);
 /* Closes the open change, if any, as of the last point fed; returns true and
@@ -601,14 +619,51 @@ enum pb_status pb_detect_drivers(const struct pb_change *ch, const struct pb_det
                                  size_t ncomp, size_t n, struct pb_driver *out,
                                  struct pb_error *err);
 
-/* A short name for a change kind: "spike", "shift". */
+/* Regimes: an offline segmentation of a whole series, for "when did the
+ * consumption regime change" over a history (docs/detection.md, "Regimes").
+ * Within a regime the series follows y[i] = a + b y[i-1] + noise (a level,
+ * or with b near 1 a drift: a ramp; a random walk), with its own a, b and
+ * noise variance. Binary segmentation: the span is split where the Gaussian
+ * log-likelihood gains most, when the gain (twice the log-likelihood ratio)
+ * exceeds regime_penalty ln(n); then each side in turn. Scale-free (no unit,
+ * no threshold in the series' unit), O(n) per split. */
+struct pb_regime_change {
+	size_t at;             /* first point of the new regime */
+	int64_t t;             /* its time */
+	enum pb_change_kind kind; /* PB_CHANGE_SHIFT (the level jumped),
+	                          PB_CHANGE_TREND (the step per point changed) or
+	                          PB_CHANGE_SPIKE (the first point was far off and
+	                          the series came back) */
+	double before, after;  /* median of the (up to) 7 points before `at`, and
+	                          of the 7 from it */
+	double slope_before, slope_after; /* median step per point in the regime
+	                          before and in the one after */
+	double gain;           /* the statistic: twice the log-likelihood ratio */
+	double threshold;      /* what it had to exceed: regime_penalty ln(n) */
+	size_t from, to;       /* the span [from, to) the split was searched in */
+};
+
+/* Segments pts[0..n) (times non-decreasing, values finite) into regimes;
+ * *changes gets a new array (free()) of the changes between them in time
+ * order, NULL when none. cfg NULL means the defaults. PB_EINVAL for a value
+ * that is not finite or a bad configuration, PB_ENOMEM. */
+enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struct pb_point *pts,
+                                 size_t n, struct pb_regime_change **changes, size_t *nchanges,
+                                 struct pb_error *err);
+
+/* A short name for a change kind: "spike", "shift", "trend". */
 const char *pb_change_kind_name(enum pb_change_kind k);
 
 /* A series and its components read from CSV text (RFC 4180, UTF-8, LF or
  * CRLF): a header line, then one row per time. The first column is the time
  * (ISO 8601 as exports write it: "2024-03-01", "2024-03-01T10:00:00Z", ...),
  * every other column one component's value (a decimal number; an empty cell
- * is 0). The series is the row sum. Times must not go backwards. */
+ * is 0). The series is the row sum. Rows stay in file order: a row whose time
+ * is before the previous row's (a clock stepped back, a late row) keeps its
+ * place and takes the previous row's time (counted in `clamped`); a row with
+ * the same time as the previous one is kept as its own point (`repeated`). A
+ * missing time is a gap, not a zero: the series goes on with the next row
+ * (`gaps` counts the steps more than 1.5 times the median step). */
 struct pb_series_table {
 	size_t n;            /* rows */
 	size_t ncols;        /* value columns, 1 to PB_SERIES_MAX_COLS */
@@ -616,6 +671,10 @@ struct pb_series_table {
 	int64_t *times;      /* n times */
 	double *values;      /* column-major: values[c * n + i] */
 	struct pb_point *total; /* n points: (time, row sum) */
+	size_t clamped;      /* rows whose time stepped back, clamped */
+	size_t repeated;     /* rows with the same time as the row before (as read) */
+	size_t gaps;         /* steps longer than 1.5 times the median step */
+	int64_t step;        /* the median step between rows, seconds (0: one row) */
 };
 #define PB_SERIES_MAX_COLS 64
 #define PB_SERIES_MAX_ROWS 10000000u
@@ -624,8 +683,8 @@ struct pb_series_table {
 
 /* Parses data[0..len) into *out (released with pb_series_table_release, also
  * after a failure). file names the input in errors, which give its line and
- * column: PB_EFORMAT for bad CSV, a bad time or number, a wrong field count,
- * times going backwards; PB_ELIMIT over the caps above; PB_EINVAL for no rows. */
+ * column: PB_EFORMAT for bad CSV, a bad time or number, a wrong field count;
+ * PB_ELIMIT over the caps above; PB_EINVAL for no rows. */
 enum pb_status pb_series_table_parse(const char *data, size_t len, const char *file,
                                      struct pb_series_table *out, struct pb_error *err);
 void pb_series_table_release(struct pb_series_table *t);

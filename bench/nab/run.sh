@@ -5,7 +5,9 @@
 # three NAB profiles, probity's normalised score (threshold swept as NAB does,
 # and at the detector's own default threshold) against NAB's windowed-Gaussian
 # baseline run in the same process, the detector's speed against that peer
-# (median of 5 runs after a warm-up, one core), and for reference the scores
+# (median of 5 runs after a warm-up, one core), the out-of-sample score
+# (leave one category out: settings and threshold chosen on the others),
+# and for reference the scores
 # that NAB's published detectors reach on the same copy of the corpus.
 #
 # usage: bench/nab/run.sh [NAB_DIR]   (default: $NAB_DIR, else ../shared/data/nab)
@@ -14,6 +16,7 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 NAB=${1:-${NAB_DIR:-$ROOT/../shared/data/nab}}
+[ -d "$NAB" ] || [ $# -gt 0 ] || [ -n "${NAB_DIR:-}" ] || NAB=$ROOT/../../shared/data/nab # from a worktree
 if [ ! -d "$NAB/data" ] || [ ! -f "$NAB/labels/combined_windows.json" ]; then
 	echo "bench/nab: no NAB corpus at '$NAB' (give a NAB checkout: git clone" \
 	     "https://github.com/numenta/NAB)" >&2
@@ -29,7 +32,7 @@ cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Iinclude -Ilib -Ibench/nab -o "$BIN
 echo "== NAB scorer check: NAB's own windowed-Gaussian results on this copy"
 "$BIN" --nab "$NAB" --results windowedGaussian
 echo "== probity detector (default configuration)"
-"$BIN" --nab "$NAB" --runs 5 --json bench/results/nab.json
+"$BIN" --nab "$NAB" --runs 5 --loco --json bench/results/nab.json
 echo "== published detectors on this copy (sum of NAB's per-series score tables)"
 nwin=$(grep -c '"20[0-9][0-9]-' "$NAB/labels/combined_windows.json" || true)
 nwin=$((nwin / 2))

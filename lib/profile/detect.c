@@ -72,6 +72,9 @@ struct pb_detector {
 	uint32_t period;     /* 0: none (yet) */
 	bool period_known;
 	size_t mcap;         /* length of each means ring: 3 period + 1 */
+	size_t rpos;         /* the current point's place in the value ring (n % rcap) */
+	size_t mpos;         /* ... and in the means rings (valid once mpos_set) */
+	bool mpos_set;
 	double ew_decay;
 	uint64_t mem_block;  /* points per memory block; 0 = remember everything */
 	/* the open change */
@@ -86,7 +89,7 @@ struct pb_detector {
 
 const char *pb_change_kind_name(enum pb_change_kind k)
 {
-	return k == PB_CHANGE_SPIKE ? "spike" : "shift";
+	return k == PB_CHANGE_SPIKE ? "spike" : k == PB_CHANGE_TREND ? "trend" : "shift";
 }
 
 void pb_detect_config_init(struct pb_detect_config *cfg)
@@ -107,6 +110,8 @@ void pb_detect_config_init(struct pb_detect_config *cfg)
 	cfg->memory = 5000;
 	cfg->min_impact = 0;
 	cfg->min_pct = 0;
+	cfg->regime_penalty = 7;
+	cfg->regime_min_len = 5;
 }
 
 enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct pb_error *err)
@@ -141,6 +146,10 @@ enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct p
 		return pb__err(err, PB_EINVAL, "detector min_impact must be >= 0");
 	if (!(c->min_pct >= 0 && isfinite(c->min_pct)))
 		return pb__err(err, PB_EINVAL, "detector min_pct must be >= 0");
+	if (!(c->regime_penalty >= 0 && c->regime_penalty < 1e12))
+		return pb__err(err, PB_EINVAL, "detector regime_penalty must be >= 0");
+	if (c->regime_min_len < 3)
+		return pb__err(err, PB_EINVAL, "detector regime_min_len must be at least 3 points");
 	return PB_OK;
 }
 
@@ -260,6 +269,12 @@ static double window_quantile(const struct pb_detector *d, double q)
 }
 
 /* ---- helpers -------------------------------------------------------------- */
+
+/* The place k points before pos in a ring of cap (k <= cap). */
+static inline size_t ring_back(size_t pos, size_t k, size_t cap)
+{
+	return pos >= k ? pos - k : pos + cap - k;
+}
 
 static double val_at(const struct pb_detector *d, uint64_t i)
 {
@@ -425,17 +440,23 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 {
 	const struct pb_detect_config *cfg = &d->cfg;
 	enum pb_status st;
-	memset(step, 0, sizeof(*step));
+	/* change and closed_change are filled only when raised / closed: no
+	 * clearing of two changes a point (they are most of the step) */
+	step->score = 0;
+	step->raised = step->closed = step->clamped = false;
 	if (!isfinite(v))
 		return pb__err(err, PB_EINVAL, "point %llu: value is not a finite number",
 		               (unsigned long long)d->n);
-	if (d->n > 0 && t < d->t_last)
-		return pb__err(err, PB_EINVAL, "point %llu: time is before the previous point's",
-		               (unsigned long long)d->n);
+	if (d->n > 0 && t < d->t_last) {
+		t = d->t_last; /* keep order, clamp (docs/detection.md, "Real clocks") */
+		step->clamped = true;
+	}
 	const uint64_t i = d->n;
-	double old = i >= cfg->window ? val_at(d, i - cfg->window) : 0;
-	d->vals[i % d->rcap] = v;
-	d->times[i % d->rcap] = t;
+	const size_t rp = d->rpos; /* i % rcap, kept without a division */
+	d->rpos = rp + 1 == d->rcap ? 0 : rp + 1;
+	double old = i >= cfg->window ? d->vals[ring_back(rp, cfg->window, d->rcap)] : 0;
+	d->vals[rp] = v;
+	d->times[rp] = t;
 	d->t_last = t;
 	d->n++;
 	window_update(d, v, i >= cfg->window, old);
@@ -452,6 +473,14 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		}
 	}
 
+	if (d->mcap) { /* i % mcap, kept without a division */
+		if (d->mpos_set) {
+			d->mpos = d->mpos + 1 == d->mcap ? 0 : d->mpos + 1;
+		} else {
+			d->mpos = (size_t)(i % d->mcap);
+			d->mpos_set = true;
+		}
+	}
 	const double med = window_quantile(d, 0.5);
 	const double floor_dev = cfg->noise_floor *
 	                         (window_quantile(d, 0.75) - window_quantile(d, 0.25));
@@ -467,7 +496,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		} else {
 			s->sum += v;
 			if (i >= k)
-				s->sum -= val_at(d, i - k);
+				s->sum -= d->vals[ring_back(rp, k, d->rcap)];
 			if (i % RESUM_EVERY == 0 && i + 1 >= k)
 				s->sum = mean_at(d, i, k) * k;
 		}
@@ -481,14 +510,17 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		double r = cfg->warmup <= s->level.count ? stream_ratio(&s->level, dev_l) : 0;
 		bool seasonal = false;
 		double expected = med;
+		double smax = 0;     /* the seasonal stream's largest deviation and count */
+		uint64_t scount = 0; /* before this point */
 
 		if (P && s->means) {
-			s->means[i % d->mcap] = y;
+			const size_t mp = d->mpos, mc = d->mcap;
+			s->means[mp] = y;
 			if (i >= (uint64_t)P + k - 1) {
-				double ys = s->means[(i - P) % d->mcap];
+				double ys = s->means[ring_back(mp, P, mc)];
 				if (i >= 3 * (uint64_t)P + k - 1)
-					ys = median3(ys, s->means[(i - 2 * (uint64_t)P) % d->mcap],
-					             s->means[(i - 3 * (uint64_t)P) % d->mcap]);
+					ys = median3(ys, s->means[ring_back(mp, 2 * (size_t)P, mc)],
+					             s->means[ring_back(mp, 3 * (size_t)P, mc)]);
 				double dev_s = fabs(y - ys);
 				if (dev_s < floor_dev)
 					dev_s = 0;
@@ -500,7 +532,18 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 					            ? stream_ratio(&s->season, dev_s)
 					            : 0;
 				}
+				smax = s->season.max_dev;
+				scount = s->season.count;
 				stream_add(&s->season, dev_s, d->ew_decay, d->mem_block);
+			}
+		}
+		if (j == 0) {
+			double band = seasonal ? smax : s->level.max_dev;
+			step->expected = expected;
+			step->lower = step->upper = NAN;
+			if (cfg->warmup <= (seasonal ? scount : s->level.count)) {
+				step->lower = expected - band;
+				step->upper = expected + band;
 			}
 		}
 		stream_add(&s->level, dev_l, d->ew_decay, d->mem_block);
@@ -655,6 +698,259 @@ fail:
 	pb_detector_free(d);
 	free(out);
 	return st;
+}
+
+/* ---- regimes: offline segmentation ----------------------------------------- */
+
+/* Prefix sums for the regression y[i] = a + b p[i] (p[i] = y[i-1], y[0] for
+ * the first point) over any span: count, p, p^2, y, p y, y^2. Values are
+ * centred and scaled first, so the sums stay well conditioned. */
+enum { RS_P, RS_PP, RS_Y, RS_PY, RS_YY, RS_N };
+
+struct regimes {
+	const double *y;  /* centred, scaled values */
+	double *sum;      /* (n + 1) x RS_N prefix sums */
+	double var_floor; /* smallest variance a regime may have */
+	size_t n, min_len;
+};
+
+/* -2 log-likelihood (up to constants) of the span [a, b): its length times
+ * the log of the residual variance of the least-squares fit. */
+static double regime_cost(const struct regimes *r, size_t a, size_t b)
+{
+	/* the transitions inside the span: points a + 1 .. b - 1 on their
+	 * predecessors; the first point gets the span's variance, not a residual
+	 * (its predecessor belongs to the regime before) */
+	const double *A = r->sum + (a + 1) * RS_N, *B = r->sum + b * RS_N;
+	double m = (double)(b - a - 1);
+	double sp = B[RS_P] - A[RS_P], spp = B[RS_PP] - A[RS_PP], sy = B[RS_Y] - A[RS_Y];
+	double spy = B[RS_PY] - A[RS_PY], syy = B[RS_YY] - A[RS_YY];
+	double vp = spp - sp * sp / m, cpy = spy - sp * sy / m, vy = syy - sy * sy / m;
+	double sse = vy;
+	if (vp > 1e-12 * (spp + 1e-300))
+		sse -= cpy * cpy / vp;
+	double var = sse / m;
+	if (!(var > r->var_floor))
+		var = r->var_floor;
+	return (double)(b - a) * log(var);
+}
+
+/* The best split of [a, b): *at and the gain; gain -INFINITY when the span is
+ * too short to split. */
+static double regime_split(const struct regimes *r, size_t a, size_t b, size_t *at)
+{
+	double best = -INFINITY;
+	if (b - a < 2 * r->min_len)
+		return best;
+	double whole = regime_cost(r, a, b);
+	for (size_t t = a + r->min_len; t + r->min_len <= b; t++) {
+		double g = whole - regime_cost(r, a, t) - regime_cost(r, t, b);
+		if (g > best) {
+			best = g;
+			*at = t;
+		}
+	}
+	return best;
+}
+
+static int cmp_regime(const void *x, const void *y)
+{
+	const struct pb_regime_change *a = x, *b = y;
+	return (a->at > b->at) - (a->at < b->at);
+}
+
+/* Puts the k-th smallest of a[0..n) at a[k], smaller ones before it and
+ * larger ones after (quickselect, middle pivot); O(n) expected. */
+static void select_kth(double *a, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		double pivot = a[lo + (hi - lo) / 2];
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (a[i] < pivot)
+				i++;
+			while (a[j] > pivot)
+				j--;
+			if (i <= j) {
+				double t = a[i];
+				a[i] = a[j];
+				a[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
+}
+
+/* Median of tmp[0..n) (reorders it); 0 when n is 0. */
+static double median_of(double *tmp, size_t n)
+{
+	if (!n)
+		return 0;
+	select_kth(tmp, n, n / 2);
+	double hi = tmp[n / 2];
+	if (n % 2)
+		return hi;
+	double lo = tmp[0]; /* the largest of the lower half */
+	for (size_t i = 1; i < n / 2; i++)
+		if (tmp[i] > lo)
+			lo = tmp[i];
+	return (lo + hi) / 2;
+}
+
+/* Median level of the points [a, b), and median step per point over them. */
+static double level_of(const struct pb_point *p, size_t a, size_t b, double *tmp)
+{
+	for (size_t i = a; i < b; i++)
+		tmp[i - a] = p[i].v;
+	return median_of(tmp, b - a);
+}
+
+static double step_of(const struct pb_point *p, size_t a, size_t b, double *tmp)
+{
+	size_t m = 0;
+	for (size_t i = a + 1; i < b; i++)
+		tmp[m++] = p[i].v - p[i - 1].v;
+	return median_of(tmp, m);
+}
+
+#define REGIME_EDGE 7 /* points on each side that make the level around a change */
+
+/* Fills what a reader needs: the levels on each side of the change (medians
+ * of up to REGIME_EDGE points), the median step per point of the regimes on
+ * each side, and the kind: a spike when the first point is far off and the
+ * series then returns to the level before, a trend change when the change of
+ * step over the shorter regime moves the series more than the jump, else a
+ * level shift. */
+static void describe_regime(const struct pb_point *p, struct pb_regime_change *c, size_t lo,
+                            size_t hi, double *tmp)
+{
+	size_t at = c->at;
+	size_t k = REGIME_EDGE;
+	c->t = p[at].t;
+	c->before = level_of(p, at >= lo + k ? at - k : lo, at, tmp);
+	c->after = level_of(p, at, at + k <= hi ? at + k : hi, tmp);
+	c->slope_before = step_of(p, lo, at, tmp);
+	c->slope_after = step_of(p, at, hi, tmp);
+	double jump = fabs(c->after - c->before);
+	size_t len = at - lo < hi - at ? at - lo : hi - at;
+	double turn = fabs(c->slope_after - c->slope_before) * (double)len;
+	if (jump < 0.5 * fabs(p[at].v - c->before))
+		c->kind = PB_CHANGE_SPIKE;
+	else if (turn > 2 * jump)
+		c->kind = PB_CHANGE_TREND;
+	else
+		c->kind = PB_CHANGE_SHIFT;
+}
+
+enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struct pb_point *pts,
+                                 size_t n, struct pb_regime_change **changes, size_t *nchanges,
+                                 struct pb_error *err)
+{
+	struct pb_detect_config def;
+	struct regimes r = { 0 };
+	struct pb_regime_change *out = NULL;
+	size_t (*todo)[2] = NULL;
+	size_t count = 0, cap = 0, ntodo = 0;
+	double *y = NULL;
+	enum pb_status st;
+	*changes = NULL;
+	*nchanges = 0;
+	if (!cfg) {
+		pb_detect_config_init(&def);
+		cfg = &def;
+	}
+	if ((st = pb_detect_config_check(cfg, err)) != PB_OK)
+		return st;
+	double mean = 0, var = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(pts[i].v))
+			return pb__err(err, PB_EINVAL, "point %zu: value is not a finite number", i);
+		mean += pts[i].v;
+	}
+	if (n < 2 * (size_t)cfg->regime_min_len)
+		return PB_OK;
+	mean /= (double)n;
+	for (size_t i = 0; i < n; i++)
+		var += (pts[i].v - mean) * (pts[i].v - mean);
+	var /= (double)n;
+	if (!(var > 0))
+		return PB_OK; /* a constant series has one regime */
+	double sd = sqrt(var);
+	y = malloc(n * sizeof(*y));
+	r.sum = calloc((n + 1) * RS_N, sizeof(*r.sum));
+	todo = malloc(n * sizeof(*todo));
+	if (!y || !r.sum || !todo)
+		goto nomem;
+	for (size_t i = 0; i < n; i++)
+		y[i] = (pts[i].v - mean) / sd;
+	for (size_t i = 0; i < n; i++) {
+		double pv = i ? y[i - 1] : y[0], v = y[i];
+		const double add[RS_N] = { pv, pv * pv, v, pv * v, v * v };
+		for (int j = 0; j < RS_N; j++)
+			r.sum[(i + 1) * RS_N + j] = r.sum[i * RS_N + j] + add[j];
+	}
+	r.y = y;
+	r.n = n;
+	r.min_len = cfg->regime_min_len;
+	r.var_floor = 1e-4; /* of the whole series' variance (1 after scaling) */
+	const double threshold = cfg->regime_penalty * log((double)n);
+	todo[ntodo][0] = 0;
+	todo[ntodo][1] = n;
+	ntodo++;
+	while (ntodo) {
+		ntodo--;
+		size_t a = todo[ntodo][0], b = todo[ntodo][1], at = 0;
+		double gain = regime_split(&r, a, b, &at);
+		if (!(gain > threshold))
+			continue;
+		if (count == cap) {
+			size_t nc = cap ? 2 * cap : 8;
+			struct pb_regime_change *v = realloc(out, nc * sizeof(*v));
+			if (!v)
+				goto nomem;
+			out = v;
+			cap = nc;
+		}
+		struct pb_regime_change *c = &out[count++];
+		memset(c, 0, sizeof(*c));
+		c->at = at;
+		c->gain = gain;
+		c->threshold = threshold;
+		c->from = a;
+		c->to = b;
+		/* each split adds one span net: at most n / min_len spans wait */
+		todo[ntodo][0] = a;
+		todo[ntodo][1] = at;
+		todo[ntodo + 1][0] = at;
+		todo[ntodo + 1][1] = b;
+		ntodo += 2;
+	}
+	if (count)
+		qsort(out, count, sizeof(*out), cmp_regime);
+	for (size_t k = 0; k < count; k++) /* y is free for scratch now */
+		describe_regime(pts, &out[k], k ? out[k - 1].at : 0, k + 1 < count ? out[k + 1].at : n, y);
+	free(y);
+	free(r.sum);
+	free(todo);
+	*changes = out;
+	*nchanges = count;
+	return PB_OK;
+nomem:
+	free(y);
+	free(r.sum);
+	free(todo);
+	free(out);
+	return pb__err(err, PB_ENOMEM, "out of memory for regimes of %zu points", n);
 }
 
 /* ---- drivers -------------------------------------------------------------- */
@@ -824,6 +1120,29 @@ static bool parse_number(const char *s, size_t n, double *out)
 	return true;
 }
 
+/* The median step between rows (ties to the lower middle) and the number of
+ * steps longer than 1.5 times it: the gaps. Repeated times are not steps. */
+static enum pb_status count_gaps(struct pb_series_table *t)
+{
+	size_t m = 0;
+	int64_t *st = malloc((t->n > 1 ? t->n - 1 : 1) * sizeof(*st));
+	if (!st)
+		return PB_ENOMEM;
+	for (size_t i = 1; i < t->n; i++)
+		if (t->times[i] > t->times[i - 1])
+			st[m++] = t->times[i] - t->times[i - 1];
+	t->step = 0;
+	t->gaps = 0;
+	if (m) {
+		qsort(st, m, sizeof(*st), cmp_i64);
+		t->step = st[(m - 1) / 2];
+		for (size_t i = 0; i < m; i++)
+			t->gaps += 2 * st[i] > 3 * t->step;
+	}
+	free(st);
+	return PB_OK;
+}
+
 void pb_series_table_release(struct pb_series_table *t)
 {
 	if (!t)
@@ -935,10 +1254,13 @@ enum pb_status pb_series_table_parse(const char *data, size_t len, const char *f
 					                "'%.40s' is not a date or time", in.field);
 					goto fail;
 				}
-				if (out->n > 0 && t < out->times[out->n - 1]) {
-					st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
-					                "time %.40s is before the previous row's", in.field);
-					goto fail;
+				if (out->n > 0 && t <= out->times[out->n - 1]) {
+					if (t < out->times[out->n - 1]) {
+						t = out->times[out->n - 1]; /* keep order, clamp */
+						out->clamped++;
+					} else {
+						out->repeated++;
+					}
 				}
 			} else {
 				double v = 0;
@@ -973,6 +1295,8 @@ enum pb_status pb_series_table_parse(const char *data, size_t len, const char *f
 	out->values = malloc(out->n * w * sizeof(*out->values));
 	out->total = malloc(out->n * sizeof(*out->total));
 	if (!out->values || !out->total)
+		goto nomem;
+	if (count_gaps(out) != PB_OK)
 		goto nomem;
 	for (size_t i = 0; i < out->n; i++) {
 		double sum = 0;

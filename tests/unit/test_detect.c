@@ -390,8 +390,9 @@ static void t_bad_input(void)
 		return;
 	CHECK_INT(pb_detector_push(d, 100, 1.0, &st, &err), PB_OK);
 	CHECK_INT(pb_detector_push(d, 100, 1.0, &st, &err), PB_OK); /* same time is fine */
-	CHECK_INT(pb_detector_push(d, 99, 1.0, &st, &err), PB_EINVAL);
-	CHECK(strstr(err.message, "point 2") != NULL);
+	CHECK(!st.clamped);
+	CHECK_INT(pb_detector_push(d, 99, 1.0, &st, &err), PB_OK); /* clamped, not refused */
+	CHECK(st.clamped);
 	CHECK_INT(pb_detector_push(d, 101, NAN, &st, &err), PB_EINVAL);
 	CHECK_INT(pb_detector_push(d, 101, INFINITY, &st, &err), PB_EINVAL);
 	CHECK(strstr(err.message, "finite") != NULL);
@@ -400,7 +401,7 @@ static void t_bad_input(void)
 	CHECK(!pb_detector_finish(d, &c));
 	pb_detector_free(d);
 
-	struct pb_point p[3] = { { 10, 1 }, { 20, 2 }, { 15, 3 } };
+	struct pb_point p[3] = { { 10, 1 }, { 20, NAN }, { 15, 3 } };
 	struct pb_change *ch = (struct pb_change *)p;
 	size_t nc = 9;
 	CHECK_INT(pb_detect_series(NULL, p, 3, &ch, &nc, NULL, &err), PB_EINVAL);
@@ -408,6 +409,151 @@ static void t_bad_input(void)
 	CHECK_INT(nc, 0);
 	CHECK_INT(pb_detect_series(NULL, p, 0, &ch, &nc, NULL, &err), PB_OK);
 	CHECK_INT(nc, 0);
+}
+
+/* Real clocks: a clock that steps back (NAB's 55 minutes once) or repeats an
+ * hour is processed in file order, counted, never refused; a missing day is
+ * a gap, counted, and the series goes on (no zero is invented). */
+static void t_clock_rules(void)
+{
+	static const char csv[] = "time,a,b\n"
+	                          "2024-03-31T00:00:00Z,1,1\n"
+	                          "2024-03-31T01:00:00Z,2,1\n"
+	                          "2024-03-31T02:00:00Z,3,1\n"
+	                          "2024-03-31T01:05:00Z,4,1\n" /* stepped back 55 minutes */
+	                          "2024-03-31T01:10:00Z,5,1\n" /* still behind */
+	                          "2024-03-31T03:00:00Z,6,1\n"
+	                          "2024-03-31T03:00:00Z,7,1\n" /* repeated */
+	                          "2024-03-31T06:00:00Z,8,1\n" /* two hours missing */
+	                          "2024-03-31T07:00:00Z,9,1\n";
+	struct pb_series_table t;
+	struct pb_error err = { 0 };
+	CHECK_OK(pb_series_table_parse(csv, sizeof(csv) - 1, "clock.csv", &t, &err), &err);
+	CHECK_INT(t.n, 9);
+	CHECK_INT(t.clamped, 2);
+	CHECK_INT(t.repeated, 1);
+	CHECK_INT(t.gaps, 1);
+	CHECK_INT(t.step, 3600);
+	for (size_t i = 0; i < t.n; i++) {
+		CHECK_NEAR(t.total[i].v, (double)(i + 2), 0); /* file order kept */
+		CHECK(i == 0 || t.times[i] >= t.times[i - 1]);
+	}
+	CHECK_INT(t.times[3], t.times[2]); /* clamped to the row before */
+	CHECK_INT(t.times[4], t.times[2]);
+	pb_series_table_release(&t);
+
+	/* The same rule in the streaming detector, and it changes nothing else:
+	 * a series whose clock steps back once gives the changes of the same
+	 * series with a clean clock. */
+	const size_t n = 3000;
+	struct pb_point *a = noise_series(n, 300, 10, 1, 11);
+	for (size_t i = 1500; i < n; i++)
+		a[i].v += 8;
+	struct pb_point *b = malloc(n * sizeof(*b));
+	memcpy(b, a, n * sizeof(*b));
+	for (size_t i = 1000; i < 1011; i++)
+		b[i].t -= 3300;
+	struct pb_change *ca = NULL, *cb = NULL;
+	size_t na = detect(NULL, a, n, &ca, NULL), nb = detect(NULL, b, n, &cb, NULL);
+	CHECK_INT(na, nb);
+	for (size_t k = 0; k < na && k < nb; k++)
+		CHECK_INT(ca[k].start, cb[k].start);
+	CHECK(na >= 1);
+	free(ca);
+	free(cb);
+	free(a);
+	free(b);
+}
+
+/* Regimes: n daily points, level 100, a weekly dip of 20 at weekends,
+ * noise sd 3. */
+static struct pb_point *daily_series(size_t n, uint64_t seed)
+{
+	struct pb_point *p = malloc(n * sizeof(*p));
+	rng_seed(seed);
+	for (size_t i = 0; i < n; i++) {
+		p[i].t = 1704067200 + (int64_t)i * 86400; /* 2024-01-01, a Monday */
+		p[i].v = 100 + (i % 7 >= 5 ? -20 : 0) + 3 * rng_normal();
+	}
+	return p;
+}
+
+static size_t regimes(const struct pb_point *p, size_t n, struct pb_regime_change **rg)
+{
+	size_t nr = 0;
+	struct pb_error err = { 0 };
+	CHECK_OK(pb_detect_regimes(NULL, p, n, rg, &nr, &err), &err);
+	return nr;
+}
+
+static void t_regimes(void)
+{
+	struct pb_regime_change *rg = NULL;
+	/* weekly seasonality alone raises nothing, over several seeds */
+	for (uint64_t seed = 1; seed <= 5; seed++) {
+		struct pb_point *p = daily_series(1000, seed);
+		size_t nr = regimes(p, 1000, &rg);
+		if (nr)
+			UNIT_FAIL_("seed %llu: %zu regime changes in a weekly series, the first at %zu",
+			           (unsigned long long)seed, nr, rg[0].at);
+		free(rg);
+		free(p);
+	}
+	/* a level shift: one change, on its day, a shift up */
+	struct pb_point *p = daily_series(400, 9);
+	for (size_t i = 247; i < 400; i++) /* a Wednesday */
+		p[i].v += 40;
+	size_t nr = regimes(p, 400, &rg);
+	CHECK_INT(nr, 1);
+	if (nr == 1) {
+		CHECK_INT(rg[0].at, 247);
+		CHECK_INT(rg[0].kind, PB_CHANGE_SHIFT);
+		CHECK(rg[0].after - rg[0].before > 30 && rg[0].after - rg[0].before < 50);
+		CHECK(rg[0].gain > rg[0].threshold);
+		CHECK_NEAR(rg[0].threshold, 7 * log(400.0), 1e-9);
+		CHECK_INT(rg[0].from, 0);
+		CHECK_INT(rg[0].to, 400);
+		CHECK_INT(rg[0].t, p[247].t);
+	}
+	free(rg);
+	free(p);
+	/* a slow S-curve (storage filling over two months): the first change is
+	 * a trend change that starts with the ramp, not where it crossed a band */
+	p = daily_series(500, 10);
+	for (size_t i = 0; i < 500; i++)
+		p[i].v += 900 / (1 + exp(-((double)i - 230) / 8));
+	nr = regimes(p, 500, &rg);
+	CHECK(nr >= 1);
+	if (nr >= 1) {
+		CHECK_STR(pb_change_kind_name(rg[0].kind), "trend");
+		if (rg[0].at < 190 || rg[0].at > 225)
+			UNIT_FAIL_("the ramp's trend change starts at %zu, not in 190..225", rg[0].at);
+		CHECK(rg[0].slope_after > rg[0].slope_before);
+	}
+	free(rg);
+	free(p);
+	/* a one-day spike is reported as a spike, if at all */
+	p = daily_series(400, 11);
+	p[200].v += 300;
+	nr = regimes(p, 400, &rg);
+	for (size_t k = 0; k < nr; k++)
+		CHECK(rg[k].at != 200 || rg[k].kind == PB_CHANGE_SPIKE);
+	free(rg);
+	/* constant and short series have one regime; bad values are refused */
+	for (size_t i = 0; i < 400; i++)
+		p[i].v = 5;
+	CHECK_INT(regimes(p, 400, &rg), 0);
+	CHECK_INT(regimes(p, 3, &rg), 0);
+	p[7].v = NAN;
+	struct pb_error err = { 0 };
+	CHECK_INT(pb_detect_regimes(NULL, p, 400, &rg, &nr, &err), PB_EINVAL);
+	CHECK(rg == NULL);
+	struct pb_detect_config c;
+	pb_detect_config_init(&c);
+	c.regime_min_len = 2;
+	CHECK_INT(pb_detect_regimes(&c, p, 400, &rg, &nr, &err), PB_EINVAL);
+	CHECK(strstr(err.message, "regime_min_len") != NULL);
+	free(p);
 }
 
 /* Pushing point by point gives exactly what pb_detect_series gives. */
@@ -571,6 +717,8 @@ int main(void)
 	RUN(t_weekly_period);
 	RUN(t_floors);
 	RUN(t_bad_input);
+	RUN(t_clock_rules);
+	RUN(t_regimes);
 	RUN(t_streaming_equals_batch);
 	RUN(t_window_median_exact);
 	RUN(t_drivers);
