@@ -246,6 +246,8 @@ static struct {
 	ngx_uint_t fail_open;
 	ngx_flag_t timing;
 	uint64_t decisions, ns;
+	int64_t failed;   /* the version that failed to load last (-2: the workspace) */
+	time_t failed_at;
 } rl;
 
 static void table_release(struct table *t)
@@ -282,8 +284,10 @@ static void swap_tick(ngx_event_t *ev)
 
 /* One poll of the workspace: a new version is compiled and handed over; one
  * that fails leaves the last good one serving, and is retried after 5 s. */
-static void reload_once(struct pb_ws **ws, int64_t *failed, time_t *failed_at)
+static void reload_once(struct pb_ws **ws)
 {
+	int64_t *failed = &rl.failed;
+	time_t *failed_at = &rl.failed_at;
 	struct pb_error err = { 0 };
 	time_t now = time(NULL);
 	if (!*ws && pb_ws_open(rl.workspace, PB_WS_READONLY, ws, &err)) {
@@ -338,8 +342,6 @@ static void reload_once(struct pb_ws **ws, int64_t *failed, time_t *failed_at)
 static void *reloader_main(void *arg)
 {
 	struct pb_ws *ws = NULL;
-	int64_t failed = -1;
-	time_t failed_at = 0;
 	pthread_mutex_lock(&rl_mu);
 	while (!rl_stop) {
 		struct timespec dl;
@@ -358,7 +360,7 @@ static void *reloader_main(void *arg)
 			gone = next;
 		}
 		if (!stop)
-			reload_once(&ws, &failed, &failed_at);
+			reload_once(&ws);
 		pthread_mutex_lock(&rl_mu);
 	}
 	pthread_mutex_unlock(&rl_mu);
@@ -383,6 +385,14 @@ static ngx_int_t ngx_http_probity_init_process(ngx_cycle_t *cycle)
 	rl.have = cur ? cur->version : -1;
 	rl.fail_open = mcf->fail == MODE_OFF;
 	rl.timing = mcf->timing;
+	rl.failed = -1;
+	/* a worker started long after the master read its configuration (one
+	 * respawned after a crash) must not serve the master's old version
+	 * until its thread catches up: look once before serving */
+	struct pb_ws *ws = NULL;
+	reload_once(&ws);
+	pb_ws_close(ws);
+	table_take();
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""agree.py - the nginx module, probity serve and probity decide answer alike.
+
+Generates N random requests (seeded: accounts under the workspace's rules and
+others, sub-accounts, catalog services and aliases, regions in any spelling,
+capabilities, and names the catalog does not know), asks
+  - nginx with the module: GET PATH with the inputs in X-Probity-* headers,
+    a location answering $probity_json;
+  - probity serve: GET /v1/decide?... (when --serve is given);
+  - probity decide --json, for the first --decide of them (one process each);
+and compares the decision objects (result, version, reason, unknown, input;
+not the decision id or the time). Prints one line per peer and exits 1 on any
+disagreement.
+
+usage: agree.py --nginx HOST:PORT [--path /agree] [--serve HOST:PORT]
+                --ws WS --probity BIN --data DIR [--n N] [--decide K]
+                [--seed S] [--procs P] [--accounts A,B,...]
+"""
+import argparse
+import csv
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import subprocess
+import sys
+import urllib.parse
+
+FIELDS = ("account", "subaccount", "service", "region", "capability", "sku_meter")
+
+
+def catalog(data):
+    def rows(name):
+        with open(os.path.join(data, "catalog", name), newline="") as f:
+            return list(csv.DictReader(line for line in f if not line.startswith("#")))
+    services, caps = [], set()
+    for r in rows("services.csv"):
+        services.append(r["service_name"])
+        services += [a for a in r["aliases"].split("|") if a]
+        caps.update(c for c in r["capabilities"].split("|") if c)
+    regions = []
+    for r in rows("regions.csv"):
+        regions.append(r["region_id"])
+        regions += [a for a in r["aliases"].split("|") if a]
+    return services, regions, sorted(caps)
+
+
+def requests(n, seed, accounts, data):
+    services, regions, caps = catalog(data)
+    rnd = random.Random(seed)
+    others = ["OTHER-%d" % i for i in range(50)]
+    subs = ["", "", "s-int", "s-ext", "sub-%d" % rnd.randrange(10)]
+    out = []
+    for _ in range(n):
+        q = {
+            "account": rnd.choice(accounts) if rnd.random() < 0.7 else rnd.choice(others),
+            "subaccount": rnd.choice(subs),
+            "service": rnd.choice(services) if rnd.random() < 0.95 else "No Such Service",
+            "region": rnd.choice(regions) if rnd.random() < 0.95 else "moon-1",
+            "capability": rnd.choice(caps) if rnd.random() < 0.3 else "",
+            "sku_meter": "",
+        }
+        if rnd.random() < 0.2:
+            q["account"] = q["account"].lower()  # case is ignored
+        out.append(q)
+    return out
+
+
+def strip(d):
+    """The parts of a decision every peer must agree on."""
+    return {k: d.get(k) for k in ("result", "version", "reason", "unknown", "input")}
+
+
+def ask_nginx(args, qs):
+    host, port = args.nginx.rsplit(":", 1)
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+    out = []
+    for q in qs:
+        h = {"X-Probity-" + k.replace("_", "-").title(): v.encode() for k, v in q.items() if v}
+        c.request("GET", args.path, headers=h)
+        r = c.getresponse()
+        body = r.read()
+        out.append(strip(json.loads(body)) if r.status == 200 else {"status": r.status, "body": body[:200]})
+    return out
+
+
+def ask_serve(args, qs):
+    host, port = args.serve.rsplit(":", 1)
+    c = http.client.HTTPConnection(host, int(port), timeout=10)
+    out = []
+    for q in qs:
+        c.request("GET", "/v1/decide?" + urllib.parse.urlencode({k: v for k, v in q.items() if v}))
+        r = c.getresponse()
+        out.append(strip(json.loads(r.read())))
+    return out
+
+
+def ask_decide(args, q):
+    cmd = [args.probity, "decide", args.ws, "--json"]
+    for k, v in q.items():
+        if v:
+            cmd += ["--" + k.replace("_", "-"), v]
+    env = dict(os.environ, PROBITY_DATA=args.data)
+    return strip(json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout))
+
+
+def chunks(xs, n):
+    k = (len(xs) + n - 1) // n
+    return [xs[i:i + k] for i in range(0, len(xs), k)]
+
+
+def ask_all(fn, args, qs):
+    if args.procs <= 1 or len(qs) < 1000:
+        return fn(args, qs)
+    with multiprocessing.Pool(args.procs) as p:
+        parts = p.starmap(fn, [(args, c) for c in chunks(qs, args.procs * 4)])
+    return [x for part in parts for x in part]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nginx", required=True)
+    ap.add_argument("--path", default="/agree")
+    ap.add_argument("--serve")
+    ap.add_argument("--ws", required=True)
+    ap.add_argument("--probity", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--decide", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--procs", type=int, default=1)
+    ap.add_argument("--accounts", default="IMOD-7F3A")
+    args = ap.parse_args()
+    qs = requests(args.n, args.seed, args.accounts.split(","), args.data)
+    mod = ask_all(ask_nginx, args, qs)
+    bad = 0
+    denies = sum(1 for m in mod if m.get("result") == "deny")
+    if args.serve:
+        srv = ask_all(ask_serve, args, qs)
+        diff = [i for i in range(len(qs)) if mod[i] != srv[i]]
+        print("agree: module and probity serve: %d of %d differ (%d denies)" % (len(diff), len(qs), denies))
+        for i in diff[:3]:
+            print("  request %s\n    module %s\n    serve  %s" % (qs[i], mod[i], srv[i]))
+        bad += len(diff)
+    k = min(args.decide, len(qs))
+    diff = []
+    for i in range(k):
+        d = ask_decide(args, qs[i])
+        if d != mod[i]:
+            diff.append((i, d))
+    print("agree: module and probity decide: %d of %d differ" % (len(diff), k))
+    for i, d in diff[:3]:
+        print("  request %s\n    module %s\n    decide %s" % (qs[i], mod[i], d))
+    bad += len(diff)
+    if not denies:
+        print("agree: no request was denied: the rules were not exercised")
+        bad += 1
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
