@@ -567,9 +567,6 @@ static ngx_int_t add_header(ngx_http_request_t *r, const char *key, u_char *val,
 
 static ngx_int_t deny_headers(ngx_http_request_t *r, const ngx_http_probity_ctx_t *ctx)
 {
-	const char *why = ctx_reason(ctx);
-	if (add_header(r, "X-Probity-Decision", (u_char *)why, ngx_strlen(why)) != NGX_OK)
-		return NGX_ERROR;
 	if (!ctx->t)
 		return NGX_OK;
 	if (add_header(r, "X-Probity-Version", ctx->t->version_text, ctx->t->version_len) != NGX_OK)
@@ -898,6 +895,8 @@ static ngx_flag_t some_location_decides(ngx_conf_t *cf)
 static ngx_int_t ngx_http_probity_postconf(ngx_conf_t *cf)
 {
 	ngx_http_probity_main_conf_t *mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_probity_module);
+	if (ngx_process == NGX_PROCESS_SIGNALLER)
+		return NGX_OK; /* nginx -s: it only sends a signal */
 	/* always: a location that enforces with no table fails closed */
 	ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 	ngx_http_handler_pt *h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
