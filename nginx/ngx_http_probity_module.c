@@ -43,7 +43,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-enum { MODE_UNSET = 0, MODE_OFF, MODE_ENFORCE, MODE_DRY_RUN };
+enum { MODE_OFF = 1, MODE_ENFORCE, MODE_DRY_RUN };
 enum { IN_ACCOUNT, IN_SUBACCOUNT, IN_SERVICE, IN_REGION, IN_CAPABILITY, IN_SKU_METER, IN_COUNT };
 
 static const char *const in_names[IN_COUNT] = { "account", "subaccount", "service",
@@ -741,7 +741,7 @@ static void *ngx_http_probity_create_loc_conf(ngx_conf_t *cf)
 	ngx_http_probity_loc_conf_t *lcf = ngx_pcalloc(cf->pool, sizeof(*lcf));
 	if (!lcf)
 		return NULL;
-	lcf->mode = MODE_UNSET;
+	lcf->mode = NGX_CONF_UNSET_UINT;
 	lcf->deny_status = NGX_CONF_UNSET_UINT;
 	lcf->deny_headers = NGX_CONF_UNSET;
 	return lcf;
@@ -766,8 +766,7 @@ static ngx_int_t compile(ngx_conf_t *cf, ngx_str_t *value, ngx_http_complex_valu
 static char *ngx_http_probity_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
 	ngx_http_probity_loc_conf_t *prev = parent, *conf = child;
-	if (conf->mode == MODE_UNSET)
-		conf->mode = prev->mode == MODE_UNSET ? MODE_OFF : prev->mode;
+	ngx_conf_merge_uint_value(conf->mode, prev->mode, MODE_OFF);
 	for (int k = 0; k < IN_COUNT; k++) {
 		if (!conf->in[k])
 			conf->in[k] = prev->in[k];
@@ -783,25 +782,30 @@ static char *ngx_http_probity_merge_loc_conf(ngx_conf_t *cf, void *parent, void 
 	return NGX_CONF_OK;
 }
 
+/* *out = values[i] for the directive's argument words[i] (words ends with
+ * NULL); another word is refused, naming the ones expected. */
+static char *one_of(ngx_conf_t *cf, const char *const *words, const ngx_uint_t *values,
+                    const char *expected, ngx_uint_t *out)
+{
+	ngx_str_t *value = cf->args->elts;
+	if (*out != NGX_CONF_UNSET_UINT)
+		return "is duplicate";
+	for (ngx_uint_t i = 0; words[i]; i++)
+		if (ngx_strcmp(value[1].data, words[i]) == 0) {
+			*out = values[i];
+			return NGX_CONF_OK;
+		}
+	ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid value \"%V\" in \"%V\": expected %s",
+	                   &value[1], &value[0], expected);
+	return NGX_CONF_ERROR;
+}
+
 static char *ngx_http_probity_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+	static const char *const words[] = { "enforce", "on", "dry-run", "off", NULL };
+	static const ngx_uint_t values[] = { MODE_ENFORCE, MODE_ENFORCE, MODE_DRY_RUN, MODE_OFF };
 	ngx_http_probity_loc_conf_t *lcf = conf;
-	ngx_str_t *value = cf->args->elts;
-	if (lcf->mode != MODE_UNSET)
-		return "is duplicate";
-	if (ngx_strcmp(value[1].data, "enforce") == 0 || ngx_strcmp(value[1].data, "on") == 0)
-		lcf->mode = MODE_ENFORCE;
-	else if (ngx_strcmp(value[1].data, "dry-run") == 0)
-		lcf->mode = MODE_DRY_RUN;
-	else if (ngx_strcmp(value[1].data, "off") == 0)
-		lcf->mode = MODE_OFF;
-	else {
-		ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-		                   "invalid mode \"%V\" in \"probity\": expected enforce, dry-run or off",
-		                   &value[1]);
-		return NGX_CONF_ERROR;
-	}
-	return NGX_CONF_OK;
+	return one_of(cf, words, values, "enforce, dry-run or off", &lcf->mode);
 }
 
 static char *ngx_http_probity_input(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -818,21 +822,10 @@ static char *ngx_http_probity_input(ngx_conf_t *cf, ngx_command_t *cmd, void *co
 
 static char *ngx_http_probity_fail(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+	static const char *const words[] = { "closed", "open", NULL };
+	static const ngx_uint_t values[] = { MODE_ENFORCE, MODE_OFF };
 	ngx_http_probity_main_conf_t *mcf = conf;
-	ngx_str_t *value = cf->args->elts;
-	if (mcf->fail != NGX_CONF_UNSET_UINT)
-		return "is duplicate";
-	if (ngx_strcmp(value[1].data, "closed") == 0)
-		mcf->fail = MODE_ENFORCE;
-	else if (ngx_strcmp(value[1].data, "open") == 0)
-		mcf->fail = MODE_OFF;
-	else {
-		ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-		                   "invalid value \"%V\" in \"probity_fail\": expected closed or open",
-		                   &value[1]);
-		return NGX_CONF_ERROR;
-	}
-	return NGX_CONF_OK;
+	return one_of(cf, words, values, "closed or open", &mcf->fail);
 }
 
 static char *ngx_http_probity_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)

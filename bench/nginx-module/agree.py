@@ -10,11 +10,13 @@ capabilities, and names the catalog does not know), asks
   - probity decide --json, for the first --decide of them (one process each);
 and compares the decision objects (result, version, reason, unknown, input;
 not the decision id or the time). Prints one line per peer and exits 1 on any
-disagreement.
+disagreement. With --wrk (for a million requests) the requests to nginx and
+serve are sent by wrk (agree.lua: two threads, each its share of the list,
+writing every answer to a file) and the answers are matched by their input.
 
 usage: agree.py --nginx HOST:PORT [--path /agree] [--serve HOST:PORT]
                 --ws WS --probity BIN --data DIR [--n N] [--decide K]
-                [--seed S] [--procs P] [--accounts A,B,...]
+                [--seed S] [--procs P] [--accounts A,B,...] [--wrk TMPDIR]
 """
 import argparse
 import csv
@@ -23,8 +25,10 @@ import json
 import multiprocessing
 import os
 import random
+import signal
 import subprocess
 import sys
+import time
 import urllib.parse
 
 FIELDS = ("account", "subaccount", "service", "region", "capability", "sku_meter")
@@ -105,6 +109,53 @@ def ask_decide(args, q):
     return strip(json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout))
 
 
+def ask_wrk(args, qs, target):
+    """Answers by input, from wrk sending every request of qs once."""
+    base = os.path.join(args.wrk, target)
+    with open(base + ".req", "w") as f:
+        for q in qs:
+            qs_ = urllib.parse.urlencode({k: v for k, v in q.items() if v})
+            f.write("\t".join([qs_] + [q[k] for k in FIELDS[:5]]) + "\n")
+    lua = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agree.lua")
+    url = "http://%s" % (args.nginx if target == "nginx" else args.serve)
+    # two threads, four connections each: once a thread's file holds its
+    # share plus four answers, every request of its share was answered
+    shares = [len(qs[t::2]) for t in range(2)]
+    for t in (1, 2):
+        open("%s.out.%d" % (base, t), "w").close()
+    w = subprocess.Popen(["wrk", "-t2", "-c8", "-d3600s", "-s", lua, url, "--", base + ".req", base + ".out",
+                          "2", "serve" if target == "serve" else args.path],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lines, offs = [0, 0], [0, 0]
+    while any(lines[t] < shares[t] + 4 for t in range(2)):
+        if w.poll() is not None:
+            raise SystemExit("agree: wrk ended early (%s)" % w.returncode)
+        time.sleep(0.5)
+        for t in range(2):
+            with open("%s.out.%d" % (base, t + 1), "rb") as f:
+                f.seek(offs[t])
+                chunk = f.read()
+                end = chunk.rfind(b"\n") + 1
+                lines[t] += chunk[:end].count(b"\n")
+                offs[t] += end
+    w.send_signal(signal.SIGINT)
+    w.wait(timeout=30)
+    got = {}
+    for t in (1, 2):
+        with open("%s.out.%d" % (base, t), encoding="utf-8", errors="replace") as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    continue
+                d = strip(json.loads(line))
+                got[key(d["input"])] = d
+    return [got.get(key(q), {"missing": True}) for q in qs]
+
+
+def key(inp):
+    return tuple(inp.get(k) or "" for k in FIELDS)
+
+
 def chunks(xs, n):
     k = (len(xs) + n - 1) // n
     return [xs[i:i + k] for i in range(0, len(xs), k)]
@@ -131,13 +182,14 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--procs", type=int, default=1)
     ap.add_argument("--accounts", default="IMOD-7F3A")
+    ap.add_argument("--wrk")
     args = ap.parse_args()
     qs = requests(args.n, args.seed, args.accounts.split(","), args.data)
-    mod = ask_all(ask_nginx, args, qs)
+    mod = ask_wrk(args, qs, "nginx") if args.wrk else ask_all(ask_nginx, args, qs)
     bad = 0
     denies = sum(1 for m in mod if m.get("result") == "deny")
     if args.serve:
-        srv = ask_all(ask_serve, args, qs)
+        srv = ask_wrk(args, qs, "serve") if args.wrk else ask_all(ask_serve, args, qs)
         diff = [i for i in range(len(qs)) if mod[i] != srv[i]]
         print("agree: module and probity serve: %d of %d differ (%d denies)" % (len(diff), len(qs), denies))
         for i in diff[:3]:

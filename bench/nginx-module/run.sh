@@ -10,8 +10,9 @@
 # Each figure: RUNS (3) runs of DUR (5) s after a warm-up, alternating the
 # sides; median requests/s and p99, and the CPU time of the servers per
 # request (from /proc: steadier than req/s on a shared machine).
-# Then: ns per decision inside the module (probity_timing on: pb_decide timed
-# in the workers, printed at their exit), the memory of 100,000 rules (workers'
+# Then: ns per decision inside the module (probity_timing on in every run:
+# pb_decide timed in the workers, two clock reads against some 15-30 us per
+# request, printed at their exit), the memory of 100,000 rules (workers'
 # private and proportional RSS from smaps_rollup, at start when the workers
 # share the master's table and after a hot reload when each compiled its own),
 # and the agreement of the module, probity serve and probity decide on AGREE_N
@@ -84,7 +85,7 @@ http {
 }
 NG
 }
-conf "$T/ws" off >"$T/ng/nginx.conf"
+conf "$T/ws" on >"$T/ng/nginx.conf"
 nginx -p "$T/ng" -c "$T/ng/nginx.conf" -e "$T/ng/logs/error.log"
 cleanup() { kill $SPID 2>/dev/null || true; [ -f "$T/ng/nginx.pid" ] && kill "$(cat "$T/ng/nginx.pid")" 2>/dev/null || true; sleep 0.3; rm -rf "$T"; }
 trap cleanup EXIT
@@ -134,14 +135,18 @@ compare() { # name, peer pids, module pids, peer-args..., --, module-args...
 		"$NAME" "$a" "$b" "$c" "$d" "$e" "$f" >>bench/results/nginx-module.jsonl
 }
 NG=$(ngx_pids)
+[ "${GATEWAY:-1}" = 1 ] && {
 compare gateway-allow "$NG" "$NG" "${A[@]}" "$G/n/x" -- "${A[@]}" "$G/m/x"
 compare gateway-deny "$NG" "$NG" "${D[@]}" "$G/n/x" -- "${D[@]}" "$G/m/x"
 compare gateway-serve "$NG $SPID" "$NG" "${A[@]}" "$G/p/x" -- "${A[@]}" "$G/m/x"
+}
 
 # ns per decision inside the module, over 100,000 rules (pb-bench-decide's
 # deterministic set: plans of two disables and a keep on accounts acct-NNNNNNN)
 kill "$(cat "$T/ng/nginx.pid")"; kill $SPID; wait $SPID 2>/dev/null || true
-sleep 0.5
+for i in $(seq 50); do [ -f "$T/ng/nginx.pid" ] || break; sleep 0.1; done
+grep -o 'probity: [0-9]* decisions in this worker, [0-9.]* ns each.*' "$T/ng/logs/error.log" |
+	sed 's/^/module timing, demo plan (3 rules), gateway runs: /'
 build/release/tools/pb-bench-decide "$T/big" data/catalog 100000 1000 1 >"$T/big.out"
 conf "$T/big" on >"$T/ng/nginx.conf"
 : >"$T/ng/logs/error.log"
@@ -186,12 +191,13 @@ if [ "$AGREE_N" != 0 ]; then
 	accts=$(python3 -c 'print(",".join("acct-%07d" % i for i in range(0, 60000, 10)))')
 	t0=$(date +%s)
 	python3 bench/nginx-module/agree.py --nginx 127.0.0.1:$GP --serve 127.0.0.1:$PP --ws "$T/big" \
-		--probity $P --data data --n "$AGREE_N" --decide "${AGREE_DECIDE:-1000}" --procs 2 --seed 11 \
-		--accounts "$accts" | tee "$T/agree.out"
+		--probity $P --data data --n "$AGREE_N" --decide "${AGREE_DECIDE:-1000}" --seed 11 \
+		--accounts "$accts" --wrk "$T" | tee "$T/agree.out"
 	echo "agreement: $AGREE_N requests in $(( $(date +%s) - t0 )) s"
 fi
 kill -TERM "$(cat "$T/ng/nginx.pid")"
 for i in $(seq 50); do [ -f "$T/ng/nginx.pid" ] || break; sleep 0.1; done
-grep -o 'probity: [0-9]* decisions in this worker, [0-9.]* ns each.*' "$T/ng/logs/error.log" | sed 's/^/module timing: /'
+grep -o 'probity: [0-9]* decisions in this worker, [0-9.]* ns each.*' "$T/ng/logs/error.log" |
+	sed 's/^/module timing, 100,000 rules (mix and agreement): /'
 echo "library floor for comparison: bench/decide/run.sh (pb-bench-decide, one thread, no nginx)"
 grep -E 'ns/decision' "$T/big.out" | sed 's/^/pb-bench-decide (1,000 requests, 1 round): /'

@@ -234,7 +234,7 @@ badconf() { # DESCRIPTION EXPECTED-MESSAGE SED-EXPRESSION
 	ngx -t -p "$NG" -c "$TMP/bad.conf" -e "$NG/logs/error.log" >"$TMP/bad.out" 2>&1
 	check "nginx -t refuses $1" grep -q "$2" "$TMP/bad.out"
 }
-badconf "a bad mode" 'invalid mode "maybe" in "probity": expected enforce, dry-run or off' 's/probity enforce;/probity maybe;/'
+badconf "a bad mode" 'invalid value "maybe" in "probity": expected enforce, dry-run or off' 's/probity enforce;/probity maybe;/'
 badconf "a deny status outside 400-599" 'invalid status "200" in "probity_deny_status"' 's/probity_deny_status 451/probity_deny_status 200/'
 badconf "a missing workspace" 'probity_workspace "/nonexistent" is not a folder' "s|probity_workspace .*;|probity_workspace /nonexistent;|"
 badconf "enforce with no workspace" '"probity_workspace" is not' '/probity_workspace/d'
