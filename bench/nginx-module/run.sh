@@ -17,7 +17,8 @@
 # share the master's table and after a hot reload when each compiled its own),
 # and the agreement of the module, probity serve and probity decide on AGREE_N
 # (1,000,000) random requests over the 100,000 rules (probity decide on the
-# first AGREE_DECIDE, 1,000, of them: one process each).
+# first AGREE_DECIDE, 100, of them: one process each, compiling the 100,000
+# rules every time).
 # 127.0.0.1 only; servers stopped by pid. The machine is shared: compare the
 # ratios of one run, not absolute figures across runs.
 # usage: bench/nginx-module/run.sh [WORKERS]
@@ -191,7 +192,7 @@ if [ "$AGREE_N" != 0 ]; then
 	accts=$(python3 -c 'print(",".join("acct-%07d" % i for i in range(0, 60000, 10)))')
 	t0=$(date +%s)
 	python3 bench/nginx-module/agree.py --nginx 127.0.0.1:$GP --serve 127.0.0.1:$PP --ws "$T/big" \
-		--probity $P --data data --n "$AGREE_N" --decide "${AGREE_DECIDE:-1000}" --seed 11 \
+		--probity $P --data data --n "$AGREE_N" --decide "${AGREE_DECIDE:-100}" --seed 11 \
 		--accounts "$accts" --wrk "$T" | tee "$T/agree.out"
 	echo "agreement: $AGREE_N requests in $(( $(date +%s) - t0 )) s"
 fi
