@@ -595,19 +595,24 @@ static ngx_int_t deny_headers(ngx_http_request_t *r, const ngx_http_probity_ctx_
 static void log_deny(ngx_http_request_t *r, const ngx_http_probity_ctx_t *ctx, ngx_uint_t mode)
 {
 	const char *what = mode == MODE_DRY_RUN ? "dry-run, not enforced" : "denied";
+	/* a dry run is there to be read; enforced denies are in the access log
+	 * ($probity_*) and, at info, here */
+	ngx_uint_t level = mode == MODE_DRY_RUN ? NGX_LOG_NOTICE : NGX_LOG_INFO;
+	if (r->connection->log->log_level < level)
+		return;
 	const struct pb_decide_request *q = &ctx->q;
 	if (ctx->bad) {
-		ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+		ngx_log_error(level, r->connection->log, 0,
 		              "probity: %s: %s %s", what, ctx->bad_long ? "over-long" : "missing", ctx->bad);
 		return;
 	}
 	if (!ctx->t) {
-		ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+		ngx_log_error(level, r->connection->log, 0,
 		              "probity: %s: no entitlements table loaded (failing closed)", what);
 		return;
 	}
 	const struct pb_rule *rule = ctx->d.rule;
-	ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+	ngx_log_error(level, r->connection->log, 0,
 	              "probity: %s: account \"%*s\" service \"%*s\" region \"%*s\" by plan %s (case %s), "
 	              "entitlements version %L",
 	              what, q->account.len, q->account.ptr, q->service.len, q->service.ptr,
