@@ -10,6 +10,7 @@
 #   make deps           apt-get install the Debian packages probity needs (no-op when present)
 #   make bench          the benchmarks (see bench/README.md)
 #   make install        install the binary and docs under PREFIX (default /usr/local)
+#   make nginx-module   the nginx dynamic module (nginx/) in build/<variant>/nginx/
 #
 # WERROR=1 turns warnings into errors (CI sets it).
 
@@ -72,7 +73,7 @@ REPLAY_BIN := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIBA := $(BUILD)/libprobity.a
 PROBITY := $(BUILD)/probity
 
-.PHONY: all release san check check-variant demo deps fuzz fuzzers bench install clean
+.PHONY: all release san check check-variant demo deps fuzz fuzzers bench install clean nginx-module
 .DEFAULT_GOAL := all
 
 all: $(PROBITY) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
@@ -120,6 +121,49 @@ $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(LIBA)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ fuzz/replay.c $< $(LIBA) $(LIBS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- nginx module ----------------------------------------------------------
+
+# ngx_http_probity_module.so, built the way Debian builds its libnginx-mod-*
+# packages: nginx's configure from nginx-dev's sources (NGINX_SRC) with the
+# flags Debian's nginx binary was configured with (conf_flags; --with-compat
+# makes the module loadable by that binary), then `make modules`. The module
+# links a position-independent libprobity.a (build/<variant>/pic/). Part of
+# `all` when nginx-dev is installed, so the tests load the module of the
+# variant under test (ASan and UBSan ones in build/san).
+NGINX_SRC ?= /usr/share/nginx/src
+NGX_DIR := $(BUILD)/nginx
+NGX_MOD := $(NGX_DIR)/ngx_http_probity_module.so
+PIC_LIBA := $(BUILD)/pic/libprobity.a
+PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+
+nginx-module: $(NGX_MOD)
+ifneq ($(wildcard $(NGINX_SRC)/conf_flags),)
+all: $(NGX_MOD)
+endif
+
+$(BUILD)/pic/lib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -DPB_LIBRARY -MMD -MP -c $< -o $@
+
+$(PIC_LIBA): $(PIC_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(NGX_DIR)/objs/Makefile: nginx/config $(NGINX_SRC)/conf_flags
+	@test -f $(NGINX_SRC)/conf_flags || { echo "nginx-module: install nginx-dev (make deps)"; exit 1; }
+	@rm -rf $(NGX_DIR) && mkdir -p $(NGX_DIR) && cp -r $(NGINX_SRC)/. $(NGX_DIR)/
+	cd $(NGX_DIR) && PROBITY_ROOT=$(CURDIR) PROBITY_LIBA=$(CURDIR)/$(PIC_LIBA) \
+		PROBITY_LIBS="$(LIBS)" bash -c '. ./conf_flags && ./configure "$${NGX_CONF_FLAGS[@]}" \
+		--with-cc-opt="-g -fPIC $(OPT)" --with-ld-opt="-fPIC $(LDSAN)" \
+		--add-dynamic-module=$(CURDIR)/nginx' >$(CURDIR)/$(NGX_DIR)/configure.log 2>&1 \
+		|| { tail -20 $(NGX_DIR)/configure.log; exit 1; }
+
+$(NGX_MOD): nginx/ngx_http_probity_module.c include/probity.h $(PIC_LIBA) $(NGX_DIR)/objs/Makefile
+	@rm -f $(NGX_DIR)/objs/ngx_http_probity_module.so
+	$(MAKE) --no-print-directory -C $(NGX_DIR) -f objs/Makefile modules >$(NGX_DIR)/build.log 2>&1 \
+		|| { cat $(NGX_DIR)/build.log; exit 1; }
+	cp $(NGX_DIR)/objs/ngx_http_probity_module.so $@
 
 # ---- tests ---------------------------------------------------------------
 

@@ -11,7 +11,7 @@ PACKAGES="
   libgmime-3.0-dev notmuch
   postgresql
   sqlite3 python3 gzip zstd
-  nginx curl
+  nginx nginx-dev curl
   golang-go golang-golang-x-mod-dev
   chromium npm
 "

@@ -1,0 +1,204 @@
+#!/bin/bash
+# bench/nginx-module/run.sh - decisions inside nginx (ngx_http_probity_module)
+# against the same nginx deciding itself with map/if over the same rules, and
+# against probity serve behind auth_request. One nginx instance, WORKERS
+# workers (default 2), wrk -t2 -c50 on 127.0.0.1, keepalive everywhere; every
+# chain proxies to the same toy upstream (a server block of that nginx).
+#   gateway-allow: requests the rules allow (an account under no plan)
+#   gateway-deny:  requests the rules deny (403), module vs map/if
+#   gateway-serve: the module vs probity serve behind auth_request (allow)
+# Each figure: RUNS (3) runs of DUR (5) s after a warm-up, alternating the
+# sides; median requests/s and p99, and the CPU time of the servers per
+# request (from /proc: steadier than req/s on a shared machine).
+# Then: ns per decision inside the module (probity_timing on in every run:
+# pb_decide timed in the workers, two clock reads against some 15-30 us per
+# request, printed at their exit), the memory of 100,000 rules (workers'
+# private and proportional RSS from smaps_rollup, at start when the workers
+# share the master's table and after a hot reload when each compiled its own),
+# and the agreement of the module, probity serve and probity decide on AGREE_N
+# (1,000,000) random requests over the 100,000 rules (probity decide on the
+# first AGREE_DECIDE, 100, of them: one process each, compiling the 100,000
+# rules every time).
+# 127.0.0.1 only; servers stopped by pid. The machine is shared: compare the
+# ratios of one run, not absolute figures across runs.
+# usage: bench/nginx-module/run.sh [WORKERS]
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+W=${1:-2}
+RUNS=${RUNS:-3}; DUR=${DUR:-5}
+command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
+make --no-print-directory VARIANT=release all nginx-module >/dev/null
+P=build/release/probity
+MOD=$ROOT/build/release/nginx/ngx_http_probity_module.so
+T=$(mktemp -d)
+mkdir -p "$T/ng/logs" "$T/ng/tmp" bench/results
+export PROBITY_DATA=$ROOT/data
+$P init "$T/ws" >/dev/null
+build/release/tools/pb-entitle "$T/ws" publish tests/data/decide/demo-plan.json >/dev/null
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PP=$(port); GP=$(port); UP=$(port)
+$P serve "$T/ws" --listen 127.0.0.1:$PP --workers "$W" --quiet 2>"$T/serve.err" &
+SPID=$!
+USER_LINE=""; [ "$(id -u)" = 0 ] && USER_LINE="user root;"
+conf() { # WORKSPACE TIMING
+	cat <<NG
+load_module $MOD;
+$USER_LINE
+worker_processes $W;
+pid $T/ng/nginx.pid;
+error_log $T/ng/logs/error.log notice;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $T/ng/tmp/b; proxy_temp_path $T/ng/tmp/p; fastcgi_temp_path $T/ng/tmp/f;
+  uwsgi_temp_path $T/ng/tmp/u; scgi_temp_path $T/ng/tmp/s;
+  probity_workspace $1;
+  probity_data $ROOT/data;
+  probity_timing $2;
+  upstream probity { server 127.0.0.1:$PP; keepalive 64; }
+  upstream up { server 127.0.0.1:$UP; keepalive 64; }
+  server { listen 127.0.0.1:$UP; location / { return 200 "ok\n"; } }
+  # the peer: the demo plan's rules (tests/data/decide/demo-plan.json) as
+  # nginx itself would decide them: storage in NL and speech/translation off
+  # for IMOD-7F3A (map keys ignore case, like probity), Security kept
+  map \$http_x_tenant \$ng_flagged { default 0; IMOD-7F3A 1; }
+  map "\$ng_flagged|\$http_x_service|\$http_x_region" \$ng_deny {
+    default 0;
+    "~^1\\|(Storage Accounts|Azure Blob Storage|Azure Files)\\|(westeurope|west europe|netherlands)\$" 1;
+    "~^1\\|(Azure AI Services|Speech Services|Translator)\\|" 1;
+  }
+  server {
+    listen 127.0.0.1:$GP;
+    proxy_http_version 1.1; proxy_set_header Connection "";
+    location /m/ { probity enforce; probity_account \$http_x_tenant; probity_service \$http_x_service;
+                   probity_region \$http_x_region; proxy_pass http://up; }
+    location /n/ { if (\$ng_deny) { return 403; } proxy_pass http://up; }
+    location /p/ { auth_request /_pb; proxy_pass http://up; }
+    location = /_pb { internal; proxy_pass http://probity/v1/authz; proxy_http_version 1.1;
+      proxy_set_header Connection ""; proxy_pass_request_body off; proxy_set_header Content-Length "";
+      proxy_set_header X-Probity-Account \$http_x_tenant; proxy_set_header X-Probity-Service \$http_x_service;
+      proxy_set_header X-Probity-Region \$http_x_region; }
+    location = /agree { probity_account \$http_x_probity_account; probity_subaccount \$http_x_probity_subaccount;
+      probity_service \$http_x_probity_service; probity_region \$http_x_probity_region;
+      default_type application/json; return 200 '\$probity_json'; }
+  }
+}
+NG
+}
+conf "$T/ws" on >"$T/ng/nginx.conf"
+nginx -p "$T/ng" -c "$T/ng/nginx.conf" -e "$T/ng/logs/error.log"
+cleanup() { kill $SPID 2>/dev/null || true; [ -f "$T/ng/nginx.pid" ] && kill "$(cat "$T/ng/nginx.pid")" 2>/dev/null || true; sleep 0.3; rm -rf "$T"; }
+trap cleanup EXIT
+for i in $(seq 50); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:$PP/healthz)" = 200 ] && [ -f "$T/ng/nginx.pid" ] && break
+	sleep 0.1
+done
+G=http://127.0.0.1:$GP
+A=(-H 'X-Tenant: OTHER' -H 'X-Service: Key Vault' -H 'X-Region: westeurope')
+D=(-H 'X-Tenant: IMOD-7F3A' -H 'X-Service: Storage Accounts' -H 'X-Region: westeurope')
+for path in m n p; do
+	test "$(curl -s -o /dev/null -w '%{http_code}' "${A[@]}" $G/$path/x)" = 200
+	test "$(curl -s -o /dev/null -w '%{http_code}' "${D[@]}" $G/$path/x)" = 403
+done
+run() { timeout $((DUR + 10)) wrk -t2 -c50 -d${DUR}s --latency "$@" 2>&1; }
+rps() { sed -nE 's/^Requests\/sec: +([0-9.]+)/\1/p'; }
+p99() { sed -nE 's/^ +99% +([0-9.]+)(us|ms|s)$/\1 \2/p' | awk '{v=$1; if($2=="ms")v*=1000; if($2=="s")v*=1e6; print v}'; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+cpu_ticks() { local t=0 f a; for p in "$@"; do for f in /proc/$p/task/*/stat; do
+	a=($(sed 's/^.*) //' "$f" 2>/dev/null)); t=$((t + ${a[11]:-0} + ${a[12]:-0})); done; done; echo $t; }
+ngx_pids() { echo "$(cat "$T/ng/nginx.pid") $(pgrep -P "$(cat "$T/ng/nginx.pid")" | tr '\n' ' ')"; }
+TICK=$(getconf CLK_TCK)
+measure() { local pids=$1; shift
+	local c0 c1 o n; c0=$(cpu_ticks $pids); o=$(run "$@"); c1=$(cpu_ticks $pids)
+	grep -q 'Non-2xx' <<<"$o" && [ "$NAME" != gateway-deny ] && echo "  warning: non-2xx answers in $NAME" >&2
+	n=$(sed -nE 's/^ +([0-9]+) requests in.*/\1/p' <<<"$o")
+	echo "$(rps <<<"$o") $(p99 <<<"$o") $(python3 -c "print(round(($c1 - $c0) * 1e6 / $TICK / max($n, 1), 2))")"
+}
+: >bench/results/nginx-module.jsonl
+compare() { # name, peer pids, module pids, peer-args..., --, module-args...
+	NAME=$1; local ppids=$2 opids=$3; shift 3
+	local peer=() ours=()
+	while [ "$1" != -- ]; do peer+=("$1"); shift; done; shift; ours=("$@")
+	run "${peer[@]}" >/dev/null; run "${ours[@]}" >/dev/null
+	local pr=() orr=() pp=() op=() pc=() oc=() x
+	for i in $(seq "$RUNS"); do
+		read -r -a x < <(measure "$ppids" "${peer[@]}"); pr+=("${x[0]}"); pp+=("${x[1]}"); pc+=("${x[2]}")
+		read -r -a x < <(measure "$opids" "${ours[@]}"); orr+=("${x[0]}"); op+=("${x[1]}"); oc+=("${x[2]}")
+	done
+	local a b c d e f
+	a=$(printf '%s\n' "${orr[@]}" | median); b=$(printf '%s\n' "${pr[@]}" | median)
+	c=$(printf '%s\n' "${op[@]}" | median); d=$(printf '%s\n' "${pp[@]}" | median)
+	e=$(printf '%s\n' "${oc[@]}" | median); f=$(printf '%s\n' "${pc[@]}" | median)
+	echo "$NAME: module $a req/s, peer $b req/s, ratio $(python3 -c "print(round($a/$b,3))") (runs: ${orr[*]} vs ${pr[*]}); p99 module ${c} us, peer ${d} us, ratio $(python3 -c "print(round($c/$d,2))")"
+	echo "$NAME-cpu: module $e us/request, peer $f us/request, ratio $(python3 -c "print(round($e/$f,3))")"
+	printf '{"name":"%s","module_rps":%s,"peer_rps":%s,"module_p99_us":%s,"peer_p99_us":%s,"module_cpu_us":%s,"peer_cpu_us":%s}\n' \
+		"$NAME" "$a" "$b" "$c" "$d" "$e" "$f" >>bench/results/nginx-module.jsonl
+}
+NG=$(ngx_pids)
+[ "${GATEWAY:-1}" = 1 ] && {
+compare gateway-allow "$NG" "$NG" "${A[@]}" "$G/n/x" -- "${A[@]}" "$G/m/x"
+compare gateway-deny "$NG" "$NG" "${D[@]}" "$G/n/x" -- "${D[@]}" "$G/m/x"
+compare gateway-serve "$NG $SPID" "$NG" "${A[@]}" "$G/p/x" -- "${A[@]}" "$G/m/x"
+}
+
+# ns per decision inside the module, over 100,000 rules (pb-bench-decide's
+# deterministic set: plans of two disables and a keep on accounts acct-NNNNNNN)
+kill "$(cat "$T/ng/nginx.pid")"; kill $SPID; wait $SPID 2>/dev/null || true
+for i in $(seq 50); do [ -f "$T/ng/nginx.pid" ] || break; sleep 0.1; done
+grep -o 'probity: [0-9]* decisions in this worker, [0-9.]* ns each.*' "$T/ng/logs/error.log" |
+	sed 's/^/module timing, demo plan (3 rules), gateway runs: /'
+build/release/tools/pb-bench-decide "$T/big" data/catalog 100000 1000 1 >"$T/big.out"
+conf "$T/big" on >"$T/ng/nginx.conf"
+: >"$T/ng/logs/error.log"
+nginx -p "$T/ng" -c "$T/ng/nginx.conf" -e "$T/ng/logs/error.log"
+for i in $(seq 100); do curl -s -o /dev/null "$G/" && break; sleep 0.1; done
+cat >"$T/mix.lua" <<'LUA'
+local svcs = { "Storage Accounts", "Azure AI Services", "Key Vault", "Virtual Machines" }
+local regions = { "westeurope", "northeurope", "eastus", "germanywestcentral" }
+local n = 0
+request = function()
+  n = n + 1
+  local h = { ["X-Tenant"] = string.format("acct-%07d", (n * 7919) % 80000),
+              ["X-Service"] = svcs[(n % 4) + 1], ["X-Region"] = regions[(n % 3) + 1] }
+  return wrk.format("GET", "/m/x", h)
+end
+LUA
+mem() { # label: private and proportional RSS of the workers, kB
+	local priv=0 pss=0 p
+	for p in $(pgrep -P "$(cat "$T/ng/nginx.pid")"); do
+		priv=$((priv + $(awk '/^Private_(Clean|Dirty):/ {s+=$2} END {print s}' /proc/$p/smaps_rollup)))
+		pss=$((pss + $(awk '/^Pss:/ {print $2}' /proc/$p/smaps_rollup)))
+	done
+	local m; m=$(awk '/^Rss:/ {print $2}' /proc/"$(cat "$T/ng/nginx.pid")"/smaps_rollup)
+	echo "$1: workers private $priv kB, workers PSS $pss kB, master RSS $m kB"
+}
+M0=$(mem "memory, 100,000 rules, at start (the master's table, shared by fork)")
+timeout $((DUR + 10)) wrk -t2 -c50 -d${DUR}s -s "$T/mix.lua" "$G" >"$T/mix.out" 2>&1
+echo "decisions over 100,000 rules: $(rps <"$T/mix.out") req/s ($(grep -c Non-2xx "$T/mix.out" || true) non-2xx lines: denies expected)"
+build/release/tools/pb-entitle "$T/big" remove 1 >/dev/null # a new version: each worker compiles its own
+for i in $(seq 100); do grep -c 'serving entitlements version 2' "$T/ng/logs/error.log" | grep -q "^$W$" && break; sleep 0.1; done
+curl -s -o /dev/null "${A[@]}" "$G/m/x"; curl -s -o /dev/null "${A[@]}" "$G/m/x"; sleep 0.5
+M1=$(mem "memory, 100,000 rules, after a hot reload (a table per worker)")
+echo "$M0"; echo "$M1"
+grep -o 'compiled in [0-9.]* ms' "$T/ng/logs/error.log" | head -2 | sed 's/^/hot reload: /'
+
+# agreement on AGREE_N random requests over the 100,000 rules
+AGREE_N=${AGREE_N:-1000000}
+if [ "$AGREE_N" != 0 ]; then
+	$P serve "$T/big" --listen 127.0.0.1:$PP --workers "$W" --quiet 2>"$T/serve2.err" &
+	SPID=$!
+	for i in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:$PP/healthz)" = 200 ] && break; sleep 0.1; done
+	accts=$(python3 -c 'print(",".join("acct-%07d" % i for i in range(0, 60000, 10)))')
+	t0=$(date +%s)
+	python3 bench/nginx-module/agree.py --nginx 127.0.0.1:$GP --serve 127.0.0.1:$PP --ws "$T/big" \
+		--probity $P --data data --n "$AGREE_N" --decide "${AGREE_DECIDE:-100}" --seed 11 \
+		--accounts "$accts" --wrk "$T" | tee "$T/agree.out"
+	echo "agreement: $AGREE_N requests in $(( $(date +%s) - t0 )) s"
+fi
+kill -TERM "$(cat "$T/ng/nginx.pid")"
+for i in $(seq 50); do [ -f "$T/ng/nginx.pid" ] || break; sleep 0.1; done
+grep -o 'probity: [0-9]* decisions in this worker, [0-9.]* ns each.*' "$T/ng/logs/error.log" |
+	sed 's/^/module timing, 100,000 rules (mix and agreement): /'
+echo "library floor for comparison: bench/decide/run.sh (pb-bench-decide, one thread, no nginx)"
+grep -E 'ns/decision' "$T/big.out" | sed 's/^/pb-bench-decide (1,000 requests, 1 round): /'
