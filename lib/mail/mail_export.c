@@ -871,6 +871,195 @@ static const char *json_field(const char *json, const char *key, char *out, size
 	return out;
 }
 
+/* 1. every file listed in SHA256SUMS (sums is changed in place); returns how
+ * many files it lists. */
+static size_t check_sums(struct vctx *v, const char *dir, char *sums)
+{
+	size_t listed = 0;
+	for (char *line = sums; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (strlen(line) > 66 && line[64] == ' ' && line[65] == ' ') {
+			char hex[65];
+			line[64] = '\0';
+			const char *rel = line + 66;
+			listed++;
+			if (strstr(rel, "..") || rel[0] == '/')
+				problem(v, rel, "SHA256SUMS names a path outside the export%s%s", NULL,
+				        NULL);
+			else if (hash_file(v, dir, rel, hex, NULL) && strcmp(hex, line))
+				problem(v, rel, "SHA-256 differs from SHA256SUMS (now %.16s..., listed %.16s...)",
+				        hex, line);
+		} else if (*line) {
+			problem(v, "SHA256SUMS", "a line is not '<sha256>  <file>'%s%s", NULL, NULL);
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return listed;
+}
+
+/* Files that SHA256SUMS does not list: the three top files and those in
+ * natives/ and text/ must be as many as it lists. */
+static void check_unlisted(struct vctx *v, const char *dir, size_t listed)
+{
+	const char *subs[] = { "natives", "text" };
+	size_t present = 3;
+	for (size_t k = 0; k < 2; k++) {
+		char *sd = pb__path_join(dir, subs[k]);
+		DIR *d = sd ? opendir(sd) : NULL;
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.')
+				present++;
+		if (d)
+			closedir(d);
+		free(sd);
+	}
+	if (present != listed) {
+		char a[24], b[24];
+		snprintf(a, sizeof(a), "%zu", listed);
+		snprintf(b, sizeof(b), "%zu", present);
+		problem(v, "SHA256SUMS", "lists %s files; the export holds %s", a, b);
+	}
+}
+
+/* The bytes a manifest row f points at in the archive must hash to its native's. */
+static void check_archive(struct vctx *v, const struct pb_mail_verify_options *opts, char **f,
+                          struct pb_buf *src)
+{
+	const char *doc = f[0];
+	char path[PATH_MAX], hex[65];
+	const char *from = opts->archive_from;
+	if (opts->archive_root && from && !strncmp(f[15], from, strlen(from)))
+		snprintf(path, sizeof(path), "%s%s", opts->archive_root, f[15] + strlen(from));
+	else
+		snprintf(path, sizeof(path), "%s", f[15]);
+	struct pb_error rerr = { 0 };
+	enum pb_status rs = pb__mail_read_location(path, f[16], strtoull(f[17], NULL, 10),
+	                                           strtoull(f[18], NULL, 10), src, &rerr);
+	if (rs) {
+		problem(v, doc, "archive: %s%s", rerr.message, NULL);
+		return;
+	}
+	uint8_t hh[32];
+	pb__sha256(src->data ? src->data : "", src->len, hh);
+	pb_hex(hh, 32, hex);
+	v->rep->archive_checked++;
+	if (strcmp(hex, f[10]))
+		problem(v, doc,
+		        "the archive bytes at %s differ from the exported native: the "
+		        "archive or the export changed%s",
+		        path, NULL);
+}
+
+/* One document row f of the manifest: its files, its source bytes. */
+static void check_doc(struct vctx *v, const char *dir, const struct pb_mail_verify_options *opts,
+                      char **f, struct pb_buf *src)
+{
+	const char *doc = f[0];
+	char hex[65];
+	uint64_t size;
+	if (hash_file(v, dir, f[9], hex, &size)) {
+		if (strcmp(hex, f[10]))
+			problem(v, doc, "native %s does not hash to the manifest's SHA-256%s", f[9], NULL);
+		else if (size != strtoull(f[11], NULL, 10))
+			problem(v, doc, "native %s has the wrong size%s", f[9], NULL);
+	}
+	if (hash_file(v, dir, f[12], hex, NULL) && strcmp(hex, f[13]))
+		problem(v, doc, "text %s does not hash to the manifest's SHA-256%s", f[12], NULL);
+	if (!opts->skip_archive)
+		check_archive(v, opts, f, src);
+}
+
+/* The lines '<message_id>\t<body_sha256>' of the result hash, one a document. */
+struct result_lines {
+	char **lines;
+	size_t n;
+};
+
+static void result_add(struct result_lines *r, const char *mid, const char *body_sha)
+{
+	char **nl2 = realloc(r->lines, (r->n + 1) * sizeof(*nl2));
+	if (!nl2)
+		return;
+	r->lines = nl2;
+	size_t a = strlen(mid), b = strlen(body_sha);
+	char *ln = malloc(a + b + 2);
+	if (!ln)
+		return;
+	memcpy(ln, mid, a);
+	ln[a] = '\t';
+	memcpy(ln + a + 1, body_sha, b + 1);
+	r->lines[r->n++] = ln;
+}
+
+static void free_fields(char **f, size_t nf)
+{
+	for (size_t k = 0; k < nf; k++)
+		free(f[k]);
+}
+
+/* 2. the manifest: each document's files and its source bytes; returns how
+ * many documents it lists, and their result-hash lines in r. */
+static size_t check_manifest(struct vctx *v, const char *dir,
+                             const struct pb_mail_verify_options *opts, const char *man,
+                             size_t mn, struct result_lines *r)
+{
+	size_t i = 0, nf, docs = 0;
+	char *f[NCOLS + 4];
+	struct pb_buf src;
+	pb_buf_init(&src, PB__MAIL_MAX_MEMBER);
+	bool header = true;
+	while (csv_record(man, mn, &i, f, NCOLS + 4, &nf)) {
+		if (header) {
+			header = false;
+			bool bad = nf != NCOLS || strcmp(f[0], "doc_id");
+			if (bad)
+				problem(v, "manifest.csv", "the header is not a probity manifest%s%s", NULL,
+				        NULL);
+			free_fields(f, nf);
+			if (bad)
+				break;
+			continue;
+		}
+		if (nf == 1 && !*f[0]) {
+			free(f[0]);
+			continue;
+		}
+		docs++;
+		if (nf != NCOLS) {
+			problem(v, nf ? f[0] : "manifest.csv", "a manifest row has the wrong number of fields%s%s",
+			        NULL, NULL);
+			free_fields(f, nf);
+			continue;
+		}
+		check_doc(v, dir, opts, f, &src);
+		result_add(r, f[2], f[20]);
+		free_fields(f, nf);
+	}
+	pb_buf_release(&src);
+	return docs;
+}
+
+/* 3. the manifest against export.json: same documents, same result. */
+static void check_export_json(struct vctx *v, const char *ej, const char *man, size_t mn,
+                              const struct result_lines *r)
+{
+	char want[80], have[65];
+	pb__mail_hash_lines(r->lines, r->n, have);
+	if (!json_field(ej, "result_sha256", want, sizeof(want)) || strcmp(want, have))
+		problem(v, "export.json",
+		        "the result hash of manifest.csv (%.16s...) is not the one recorded (%.16s...)",
+		        have, want);
+	uint8_t h[32];
+	char mh[65];
+	pb__sha256(man, mn, h);
+	pb_hex(h, 32, mh);
+	if (!json_field(ej, "manifest_sha256", want, sizeof(want)) || strcmp(want, mh))
+		problem(v, "export.json", "manifest.csv is not the one recorded%s%s", NULL, NULL);
+}
+
 enum pb_status pb_mail_export_verify(const char *dir, const struct pb_mail_verify_options *opts,
                                      pb_mail_verify_fn fn, void *ctx,
                                      struct pb_mail_verify_report *rep, struct pb_error *err)
@@ -907,154 +1096,13 @@ enum pb_status pb_mail_export_verify(const char *dir, const struct pb_mail_verif
 		free(man);
 		return pb__err(err, st, "'%s': no readable export.json", dir);
 	}
-	st = PB_OK;
-	/* 1. every file listed in SHA256SUMS */
-	size_t listed = 0;
-	for (char *line = sums; line && *line;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		if (strlen(line) > 66 && line[64] == ' ' && line[65] == ' ') {
-			char hex[65];
-			line[64] = '\0';
-			const char *rel = line + 66;
-			listed++;
-			if (strstr(rel, "..") || rel[0] == '/')
-				problem(&v, rel, "SHA256SUMS names a path outside the export%s%s", NULL,
-				        NULL);
-			else if (hash_file(&v, dir, rel, hex, NULL) && strcmp(hex, line))
-				problem(&v, rel, "SHA-256 differs from SHA256SUMS (now %.16s..., listed %.16s...)",
-				        hex, line);
-		} else if (*line) {
-			problem(&v, "SHA256SUMS", "a line is not '<sha256>  <file>'%s%s", NULL, NULL);
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	/* files that SHA256SUMS does not list */
-	const char *subs[] = { "natives", "text" };
-	size_t present = 3;
-	for (size_t k = 0; k < 2; k++) {
-		char *sd = pb__path_join(dir, subs[k]);
-		DIR *d = sd ? opendir(sd) : NULL;
-		struct dirent *e;
-		while (d && (e = readdir(d)) != NULL)
-			if (e->d_name[0] != '.')
-				present++;
-		if (d)
-			closedir(d);
-		free(sd);
-	}
-	if (present != listed) {
-		char a[24], b[24];
-		snprintf(a, sizeof(a), "%zu", listed);
-		snprintf(b, sizeof(b), "%zu", present);
-		problem(&v, "SHA256SUMS", "lists %s files; the export holds %s", a, b);
-	}
-	/* 2. the manifest: each document's files and its source bytes */
-	size_t i = 0, nf;
-	char *f[NCOLS + 4];
-	char **lines = NULL;
-	size_t nlines = 0, docs = 0;
-	struct pb_buf src;
-	pb_buf_init(&src, PB__MAIL_MAX_MEMBER);
-	bool header = true;
-	while (csv_record(man, mn, &i, f, NCOLS + 4, &nf)) {
-		if (header) {
-			header = false;
-			bool bad = nf != NCOLS || strcmp(f[0], "doc_id");
-			if (bad)
-				problem(&v, "manifest.csv", "the header is not a probity manifest%s%s", NULL,
-				        NULL);
-			for (size_t k = 0; k < nf; k++)
-				free(f[k]);
-			if (bad)
-				break;
-			continue;
-		}
-		if (nf == 1 && !*f[0]) {
-			free(f[0]);
-			continue;
-		}
-		docs++;
-		if (nf != NCOLS) {
-			problem(&v, nf ? f[0] : "manifest.csv", "a manifest row has the wrong number of fields%s%s",
-			        NULL, NULL);
-			for (size_t k = 0; k < nf; k++)
-				free(f[k]);
-			continue;
-		}
-		const char *doc = f[0];
-		char hex[65];
-		uint64_t size;
-		if (hash_file(&v, dir, f[9], hex, &size)) {
-			if (strcmp(hex, f[10]))
-				problem(&v, doc, "native %s does not hash to the manifest's SHA-256%s", f[9],
-				        NULL);
-			else if (size != strtoull(f[11], NULL, 10))
-				problem(&v, doc, "native %s has the wrong size%s", f[9], NULL);
-		}
-		if (hash_file(&v, dir, f[12], hex, NULL) && strcmp(hex, f[13]))
-			problem(&v, doc, "text %s does not hash to the manifest's SHA-256%s", f[12], NULL);
-		if (!opts->skip_archive) {
-			char path[PATH_MAX];
-			const char *from = opts->archive_from;
-			if (opts->archive_root && from && !strncmp(f[15], from, strlen(from)))
-				snprintf(path, sizeof(path), "%s%s", opts->archive_root, f[15] + strlen(from));
-			else
-				snprintf(path, sizeof(path), "%s", f[15]);
-			struct pb_error rerr = { 0 };
-			enum pb_status rs = pb__mail_read_location(path, f[16], strtoull(f[17], NULL, 10),
-			                                           strtoull(f[18], NULL, 10), &src, &rerr);
-			if (rs) {
-				problem(&v, doc, "archive: %s%s", rerr.message, NULL);
-			} else {
-				uint8_t hh[32];
-				pb__sha256(src.data ? src.data : "", src.len, hh);
-				pb_hex(hh, 32, hex);
-				rep->archive_checked++;
-				if (strcmp(hex, f[10]))
-					problem(&v, doc,
-					        "the archive bytes at %s differ from the exported native: the "
-					        "archive or the export changed%s",
-					        path, NULL);
-			}
-		}
-		/* for the result hash */
-		char **nl2 = realloc(lines, (nlines + 1) * sizeof(*nl2));
-		if (nl2) {
-			lines = nl2;
-			size_t a = strlen(f[2]), b = strlen(f[20]);
-			char *ln = malloc(a + b + 2);
-			if (ln) {
-				memcpy(ln, f[2], a);
-				ln[a] = '\t';
-				memcpy(ln + a + 1, f[20], b + 1);
-				lines[nlines++] = ln;
-			}
-		}
-		for (size_t k = 0; k < nf; k++)
-			free(f[k]);
-	}
-	pb_buf_release(&src);
-	rep->documents = docs;
-	/* 3. the manifest against export.json: same documents, same result */
-	char want[80], have[65];
-	pb__mail_hash_lines(lines, nlines, have);
-	for (size_t k = 0; k < nlines; k++)
-		free(lines[k]);
-	free(lines);
-	if (!json_field(ej, "result_sha256", want, sizeof(want)) || strcmp(want, have))
-		problem(&v, "export.json",
-		        "the result hash of manifest.csv (%.16s...) is not the one recorded (%.16s...)",
-		        have, want);
-	{
-		uint8_t h[32];
-		char mh[65];
-		pb__sha256(man, mn, h);
-		pb_hex(h, 32, mh);
-		if (!json_field(ej, "manifest_sha256", want, sizeof(want)) || strcmp(want, mh))
-			problem(&v, "export.json", "manifest.csv is not the one recorded%s%s", NULL, NULL);
-	}
+	check_unlisted(&v, dir, check_sums(&v, dir, sums));
+	struct result_lines r = { 0 };
+	rep->documents = check_manifest(&v, dir, opts, man, mn, &r);
+	check_export_json(&v, ej, man, mn, &r);
+	for (size_t k = 0; k < r.n; k++)
+		free(r.lines[k]);
+	free(r.lines);
 	free(sums);
 	free(man);
 	free(ej);
