@@ -1339,17 +1339,9 @@ static json_t *indicator_json(struct scan *s, size_t e, size_t k, const struct i
 
 /* Citations of one fired measuring indicator for one entity (of result over
  * when not NULL, as indicator_json). */
-static enum pb_status cite(struct scan *s, size_t e, size_t k, const struct ires *over, json_t *io)
+/* The selection of ind into io, so evidence verify can recompute it. */
+static void cite_selection(const struct pb__indicator *ind, json_t *io)
 {
-	const struct pb__indicator *ind = &s->p->ind[k];
-	const struct ires *r = over ? over : &s->res[e * s->p->nind + k];
-	const struct entity *en = &s->ent[e];
-	enum pb_status st = PB_OK;
-	struct pb_buf b;
-	bool none;
-	json_t *cits = json_array();
-	json_object_set_new(io, "citations", cits);
-	/* the selection, so evidence verify can recompute it */
 	json_t *sel = json_object();
 	for (int d = 0; d < PB_SEL_COUNT; d++)
 		if (ind->nvalues[d]) {
@@ -1359,6 +1351,196 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, const struct ires
 			json_object_set_new(sel, sel_col[d], a);
 		}
 	json_object_set_new(io, "selection", sel);
+}
+
+/* ",'a','b'..." for an SQL IN list of names. */
+static void sql_names(struct pb_buf *b, char *const *v, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		pb_buf_adds(b, j ? "," : "");
+		char *lit = sqlite3_mprintf("%Q", v[j]);
+		pb_buf_adds(b, lit ? lit : "NULL");
+		sqlite3_free(lit);
+	}
+}
+
+/* The citations of one role being built from the rows of its query: a
+ * citation per source file, in the order of the rows. */
+struct citer {
+	json_t *cits;
+	int role; /* 0 window, 1 previous, 2 total */
+	int64_t lo, hi;
+	json_t *c, *aggs, *lines; /* the citation open, its keys and line ranges */
+	pb_dec sum;
+	size_t nagg;
+	uint64_t nrows, rlo, rhi; /* rlo-rhi: the line range being merged */
+	char cur_sha[65];
+};
+
+/* The aggregates of one role of r: the query over usage_day into b; *none
+ * when the selection matches nothing. */
+static enum pb_status cite_sql(struct scan *s, const struct pb__indicator *ind,
+                               const struct ires *r, const struct entity *en,
+                               const struct citer *ci, struct pb_buf *b, bool *none)
+{
+	pb_buf_printf(b,
+	              "SELECT s.sha256, coalesce(s.path, s.name), s.name, u.day, sa.value, sv.value, "
+	              "m.value, r.value, u.%s, u.first_line, u.last_line, u.rows FROM usage_day u "
+	              "JOIN source s ON s.id = u.source_id LEFT JOIN dim sa ON sa.id = u.subaccount "
+	              "JOIN dim sv ON sv.id = u.service LEFT JOIN dim m ON m.id = u.sku_meter "
+	              "LEFT JOIN dim r ON r.id = u.region WHERE u.day >= %lld AND u.day < %lld",
+	              meas_col[ind->measure], (long long)ci->lo, (long long)ci->hi);
+	enum pb_status st = sel_where(s, ind, b, none);
+	if (st)
+		return st;
+	if (r->group >= 0)
+		pb_buf_printf(b, " AND u.%s = %lld", ind->per == PB_PER_COUNTRY ? "country" : "region",
+		              (long long)r->group);
+	if (ci->role != 2) {
+		pb_buf_adds(b, " AND (u.account IN (SELECT id FROM dim WHERE value IN (");
+		sql_names(b, en->accounts, en->nacc);
+		pb_buf_adds(b, ")) OR u.subaccount IN (SELECT id FROM dim WHERE value IN (");
+		sql_names(b, en->subs, en->nsub);
+		pb_buf_adds(b, ")))");
+	}
+	pb_buf_adds(b, " ORDER BY s.id, u.day, u.first_line");
+	return PB_OK;
+}
+
+/* The line range being merged, onto the citation's lines. */
+static void cite_flush_lines(struct citer *ci)
+{
+	if (!ci->rhi)
+		return;
+	char lr[48];
+	snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)ci->rlo,
+	         (unsigned long long)ci->rhi);
+	json_array_append_new(ci->lines, json_string(lr));
+}
+
+/* The open citation, complete, onto the list. */
+static void cite_close(struct citer *ci)
+{
+	json_t *c = ci->c;
+	cite_flush_lines(ci);
+	json_object_set_new(c, "sum", jdec(ci->sum));
+	json_object_set_new(c, "aggregates", json_integer((json_int_t)ci->nagg));
+	json_object_set_new(c, "rows", json_integer((json_int_t)ci->nrows));
+	json_object_set_new(c, "listed", json_integer((json_int_t)json_array_size(ci->aggs)));
+	json_decref(ci->aggs);
+	json_array_append_new(ci->cits, c);
+	ci->c = NULL;
+}
+
+/* A new citation for the source of row q. */
+static void cite_open(struct citer *ci, sqlite3_stmt *q, const char *sha)
+{
+	json_t *c = ci->c = json_object();
+	pb__strlcpy(ci->cur_sha, sha, sizeof(ci->cur_sha));
+	json_object_set_new(c, "role", json_string(ci->role == 0   ? "window"
+	                                           : ci->role == 1 ? "previous"
+	                                                           : "total"));
+	json_object_set_new(c, "sha256", json_string(sha));
+	json_object_set_new(c, "path", json_string((const char *)sqlite3_column_text(q, 1)));
+	json_object_set_new(c, "name", json_string((const char *)sqlite3_column_text(q, 2)));
+	json_object_set_new(c, "from", jday(ci->lo));
+	json_object_set_new(c, "to", jday(ci->hi - 1));
+	ci->aggs = json_array();
+	ci->lines = json_array();
+	json_object_set_new(c, "lines", ci->lines);
+	/* A total sums every account's rows: its lines are cited, but
+	 * not its keys, which would put other customers' sub-accounts
+	 * into this entity's finding. */
+	if (ci->role != 2)
+		json_object_set_new(c, "keys", json_incref(ci->aggs));
+	ci->sum = 0;
+	ci->nagg = 0;
+	ci->nrows = 0;
+	ci->rlo = ci->rhi = 0;
+}
+
+/* Row q into the open citation: its sum, rows, lines and (up to
+ * CITE_MAX_AGGS) its key. */
+static void cite_row(struct citer *ci, sqlite3_stmt *q)
+{
+	const char *txt = (const char *)sqlite3_column_text(q, 8);
+	pb_dec v = 0;
+	unsigned fl;
+	if (txt)
+		pb__dec_parse(txt, strlen(txt), &v, &fl);
+	pb__dec_add(&ci->sum, v);
+	ci->nagg++;
+	ci->nrows += (uint64_t)sqlite3_column_int64(q, 11);
+	uint64_t fl1 = (uint64_t)sqlite3_column_int64(q, 9), ll = (uint64_t)sqlite3_column_int64(q, 10);
+	/* merge line ranges that touch (or overlap: a total's aggregates
+	 * share lines across accounts) */
+	if (ci->rhi && fl1 >= ci->rlo && fl1 <= ci->rhi + 1 && ll >= fl1) {
+		if (ll > ci->rhi)
+			ci->rhi = ll;
+	} else {
+		cite_flush_lines(ci);
+		ci->rlo = fl1;
+		ci->rhi = ll;
+	}
+	if (ci->role == 2 || json_array_size(ci->aggs) >= CITE_MAX_AGGS)
+		return;
+	json_t *a = json_object();
+	json_object_set_new(a, "day", jday(sqlite3_column_int64(q, 3)));
+	for (int col = 4; col <= 7; col++) {
+		static const char *const nm[] = { "subaccount", "service", "sku_meter", "region" };
+		const char *v2 = (const char *)sqlite3_column_text(q, col);
+		json_object_set_new(a, nm[col - 4], v2 ? json_string(v2) : json_null());
+	}
+	json_object_set_new(a, "value", json_string(txt ? txt : "0"));
+	char lr[48];
+	snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)fl1, (unsigned long long)ll);
+	json_object_set_new(a, "lines", json_string(lr));
+	json_array_append_new(ci->aggs, a);
+}
+
+/* The citations of one role: the rows of its query, a citation per source. */
+static enum pb_status cite_role(struct scan *s, const struct pb__indicator *ind,
+                                const struct ires *r, const struct entity *en,
+                                struct citer *ci)
+{
+	struct pb_buf b;
+	bool none;
+	sqlite3_stmt *q = NULL;
+	pb_buf_init(&b, 1 << 22);
+	enum pb_status st = cite_sql(s, ind, r, en, ci, &b, &none);
+	if (st || none)
+		goto out;
+	if ((st = pb__db_prepare(s->ws->db, b.data, &q, s->err)))
+		goto out;
+	int rc;
+	for (;;) {
+		rc = sqlite3_step(q);
+		const char *sha = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+		if (ci->c && (!sha || strcmp(sha, ci->cur_sha)))
+			cite_close(ci);
+		if (!sha)
+			break;
+		if (!ci->c)
+			cite_open(ci, q, sha);
+		cite_row(ci, q);
+	}
+	if (rc != SQLITE_DONE)
+		st = pb__db_err(s->ws->db, s->err, "cannot read cited usage");
+out:
+	sqlite3_finalize(q);
+	pb_buf_release(&b);
+	return st;
+}
+
+static enum pb_status cite(struct scan *s, size_t e, size_t k, const struct ires *over, json_t *io)
+{
+	const struct pb__indicator *ind = &s->p->ind[k];
+	const struct ires *r = over ? over : &s->res[e * s->p->nind + k];
+	const struct entity *en = &s->ent[e];
+	enum pb_status st = PB_OK;
+	json_t *cits = json_array();
+	json_object_set_new(io, "citations", cits);
+	cite_selection(ind, io);
 	for (int role = 0; role < 3; role++) { /* 0 cur, 1 prev, 2 total */
 		int64_t lo = r->span.lo, hi = r->span.hi;
 		if (role == 1) {
@@ -1374,145 +1556,9 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, const struct ires
 			lo = ml > lo ? ml : lo;
 			hi = mh < hi ? mh : hi;
 		}
-		pb_buf_init(&b, 1 << 22);
-		pb_buf_printf(&b,
-		               "SELECT s.sha256, coalesce(s.path, s.name), s.name, u.day, sa.value, sv.value, "
-		               "m.value, r.value, u.%s, u.first_line, u.last_line, u.rows FROM usage_day u "
-		               "JOIN source s ON s.id = u.source_id LEFT JOIN dim sa ON sa.id = u.subaccount "
-		               "JOIN dim sv ON sv.id = u.service LEFT JOIN dim m ON m.id = u.sku_meter "
-		               "LEFT JOIN dim r ON r.id = u.region WHERE u.day >= %lld AND u.day < %lld",
-		               meas_col[ind->measure], (long long)lo, (long long)hi);
-		if ((st = sel_where(s, ind, &b, &none))) {
-			pb_buf_release(&b);
+		struct citer ci = { .cits = cits, .role = role, .lo = lo, .hi = hi };
+		if ((st = cite_role(s, ind, r, en, &ci)))
 			return st;
-		}
-		if (r->group >= 0)
-			pb_buf_printf(&b, " AND u.%s = %lld", ind->per == PB_PER_COUNTRY ? "country" : "region",
-			               (long long)r->group);
-		if (role != 2) {
-			pb_buf_adds(&b, " AND (u.account IN (SELECT id FROM dim WHERE value IN (");
-			for (size_t j = 0; j < en->nacc; j++) {
-				pb_buf_adds(&b, j ? "," : "");
-				char *lit = sqlite3_mprintf("%Q", en->accounts[j]);
-				pb_buf_adds(&b, lit ? lit : "NULL");
-				sqlite3_free(lit);
-			}
-			pb_buf_adds(&b, ")) OR u.subaccount IN (SELECT id FROM dim WHERE value IN (");
-			for (size_t j = 0; j < en->nsub; j++) {
-				pb_buf_adds(&b, j ? "," : "");
-				char *lit = sqlite3_mprintf("%Q", en->subs[j]);
-				pb_buf_adds(&b, lit ? lit : "NULL");
-				sqlite3_free(lit);
-			}
-			pb_buf_adds(&b, ")))");
-		}
-		pb_buf_adds(&b, " ORDER BY s.id, u.day, u.first_line");
-		sqlite3_stmt *q = NULL;
-		if (none) {
-			pb_buf_release(&b);
-			continue;
-		}
-		if ((st = pb__db_prepare(s->ws->db, b.data, &q, s->err))) {
-			pb_buf_release(&b);
-			return st;
-		}
-		json_t *c = NULL, *aggs = NULL, *lines = NULL;
-		pb_dec sum = 0;
-		size_t nagg = 0;
-		uint64_t nrows = 0, rlo = 0, rhi = 0;
-		char cur_sha[65] = "";
-		int rc;
-		for (;;) {
-			rc = sqlite3_step(q);
-			const char *sha = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
-			if (c && (!sha || strcmp(sha, cur_sha))) {
-				if (rhi) {
-					char lr[48];
-					snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)rlo,
-					         (unsigned long long)rhi);
-					json_array_append_new(lines, json_string(lr));
-				}
-				json_object_set_new(c, "sum", jdec(sum));
-				json_object_set_new(c, "aggregates", json_integer((json_int_t)nagg));
-				json_object_set_new(c, "rows", json_integer((json_int_t)nrows));
-				json_object_set_new(c, "listed", json_integer((json_int_t)json_array_size(aggs)));
-				json_decref(aggs);
-				json_array_append_new(cits, c);
-				c = NULL;
-			}
-			if (!sha)
-				break;
-			if (!c) {
-				c = json_object();
-				pb__strlcpy(cur_sha, sha, sizeof(cur_sha));
-				json_object_set_new(c, "role", json_string(role == 0 ? "window"
-				                                           : role == 1 ? "previous"
-				                                                       : "total"));
-				json_object_set_new(c, "sha256", json_string(sha));
-				json_object_set_new(c, "path", json_string((const char *)sqlite3_column_text(q, 1)));
-				json_object_set_new(c, "name", json_string((const char *)sqlite3_column_text(q, 2)));
-				json_object_set_new(c, "from", jday(lo));
-				json_object_set_new(c, "to", jday(hi - 1));
-				aggs = json_array();
-				lines = json_array();
-				json_object_set_new(c, "lines", lines);
-				/* A total sums every account's rows: its lines are cited, but
-				 * not its keys, which would put other customers' sub-accounts
-				 * into this entity's finding. */
-				if (role != 2)
-					json_object_set_new(c, "keys", json_incref(aggs));
-				sum = 0;
-				nagg = 0;
-				nrows = 0;
-				rlo = rhi = 0;
-			}
-			const char *txt = (const char *)sqlite3_column_text(q, 8);
-			pb_dec v = 0;
-			unsigned fl;
-			if (txt)
-				pb__dec_parse(txt, strlen(txt), &v, &fl);
-			pb__dec_add(&sum, v);
-			nagg++;
-			nrows += (uint64_t)sqlite3_column_int64(q, 11);
-			uint64_t fl1 = (uint64_t)sqlite3_column_int64(q, 9), ll = (uint64_t)sqlite3_column_int64(q, 10);
-			/* merge line ranges that touch (or overlap: a total's aggregates
-			 * share lines across accounts) */
-			if (rhi && fl1 >= rlo && fl1 <= rhi + 1 && ll >= fl1) {
-				if (ll > rhi)
-					rhi = ll;
-			} else {
-				if (rhi) {
-					char lr[48];
-					snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)rlo,
-					         (unsigned long long)rhi);
-					json_array_append_new(lines, json_string(lr));
-				}
-				rlo = fl1;
-				rhi = ll;
-			}
-			if (role != 2) {
-				if (json_array_size(aggs) < CITE_MAX_AGGS) {
-					json_t *a = json_object();
-					json_object_set_new(a, "day", jday(sqlite3_column_int64(q, 3)));
-					for (int col = 4; col <= 7; col++) {
-						static const char *const nm[] = { "subaccount", "service", "sku_meter",
-							                          "region" };
-						const char *v2 = (const char *)sqlite3_column_text(q, col);
-						json_object_set_new(a, nm[col - 4], v2 ? json_string(v2) : json_null());
-					}
-					json_object_set_new(a, "value", json_string(txt ? txt : "0"));
-					char lr[48];
-					snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)fl1,
-					         (unsigned long long)ll);
-					json_object_set_new(a, "lines", json_string(lr));
-					json_array_append_new(aggs, a);
-				}
-			}
-		}
-		sqlite3_finalize(q);
-		pb_buf_release(&b);
-		if (rc != SQLITE_DONE)
-			return pb__db_err(s->ws->db, s->err, "cannot read cited usage");
 	}
 	return st;
 }
