@@ -1698,6 +1698,228 @@ fail:
 	return st;
 }
 
+/* The scan date and what the workspace holds: s->at, s->first_month, s->months. */
+static enum pb_status scan_bounds(struct scan *s, const struct pb_scan_options *o)
+{
+	sqlite3 *db = s->ws->db;
+	int64_t v;
+	bool null;
+	enum pb_status st;
+	if ((st = q_int(db, "SELECT min(first_day) FROM source WHERE rows_accepted > 0", &v, &null,
+	                s->err)))
+		return st;
+	int64_t first = null ? 0 : v;
+	if ((st = q_int(db, "SELECT max(last_day) FROM source WHERE rows_accepted > 0", &v, &null,
+	                s->err)))
+		return st;
+	s->at = o->at_day != INT64_MIN ? o->at_day : null ? pb_floordiv(pb_now(), 86400) : v + 1;
+	s->first_month = pb__month_of_day(null ? s->at : first);
+	if (s->first_month > pb__month_of_day(s->at))
+		s->first_month = pb__month_of_day(s->at);
+	/* whole months come from usage_month when it holds every source (a
+	 * workspace opened read-only may not have been brought up to date) */
+	if ((st = q_int(db,
+	                "SELECT count(*) FROM source s WHERE NOT EXISTS (SELECT 1 FROM "
+	                "usage_month_source m WHERE m.source_id = s.id)",
+	                &v, &null, s->err)))
+		return st;
+	s->months = v == 0;
+	return PB_OK;
+}
+
+/* The rules of one entity: which indicators fired, which rules fired and the
+ * group of a same: rule. Reused from one entity to the next. */
+struct rules_eval {
+	bool *fired;    /* per indicator */
+	bool *rfired;   /* per rule */
+	int64_t *rgroup; /* per rule */
+};
+
+/* Entity e's 'when:' indicators and rules; its findings, one a fired rule. */
+static json_t *eval_rules(struct scan *s, size_t e, struct rules_eval *re)
+{
+	const struct pb_policy *p = s->p;
+	struct ires *row = &s->res[e * p->nind];
+	for (size_t j = 0; j < p->nind; j++) {
+		size_t k = p->order[j];
+		if (p->ind[k].when) {
+			memset(&row[k], 0, sizeof(row[k]));
+			row[k].period = row[k].sub = -1;
+			row[k].fired = ex_eval(s, e, p->ind[k].when, re->fired, &row[k].group);
+		}
+		re->fired[k] = row[k].fired;
+	}
+	json_t *fs = json_array();
+	for (size_t r = 0; r < p->nrules; r++)
+		if ((re->rfired[r] = ex_eval(s, e, p->rules[r].when, re->fired, &re->rgroup[r]))) {
+			json_t *f = json_object();
+			json_object_set_new(f, "rule", json_string(p->rules[r].name));
+			json_object_set_new(f, "severity", json_string(p->rules[r].severity));
+			if (p->rules[r].description)
+				json_object_set_new(f, "description", json_string(p->rules[r].description));
+			json_array_append_new(fs, f);
+		}
+	return fs;
+}
+
+/* A finding of a 'same:' rule: the group, and its parts' figures and
+ * citations in that group. */
+static enum pb_status same_parts(struct scan *s, size_t e, const struct rules_eval *re,
+                                 json_t *fs)
+{
+	const struct pb_policy *p = s->p;
+	enum pb_status st = PB_OK;
+	for (size_t r = 0, fi = 0; r < p->nrules && !st; r++) {
+		if (!re->rfired[r])
+			continue;
+		json_t *f = json_array_get(fs, fi++);
+		const struct pb__expr *x = p->rules[r].when;
+		int64_t g = re->rgroup[r];
+		if (x->same == PB_PER_NONE)
+			continue;
+		json_object_set_new(f, "same", json_string(x->same == PB_PER_COUNTRY ? "country"
+		                                                                       : "region"));
+		json_object_set_new(f, "group", g >= 0 ? json_string(dim_text(s, s->dc, g))
+		                                       : json_null());
+		json_t *parts = json_array();
+		json_object_set_new(f, "parts", parts);
+		for (size_t i = 0; i < x->nkids && g >= 0 && !st; i++) {
+			if (!is_same_part(s, x, x->kids[i]))
+				continue;
+			const struct ires *pr = in_group(s, e, x->kids[i]->ref, g);
+			if (!pr)
+				continue;
+			json_t *io = indicator_json(s, e, x->kids[i]->ref, pr, s->dc, false);
+			st = cite(s, e, x->kids[i]->ref, pr, io);
+			json_array_append_new(parts, io);
+		}
+	}
+	return st;
+}
+
+/* Entity e's rules, matched or not, with why not when explaining. */
+static json_t *rules_json(struct scan *s, size_t e, const struct rules_eval *re, bool hit,
+                          const struct pb_scan_options *o)
+{
+	const struct pb_policy *p = s->p;
+	json_t *rules = json_array();
+	for (size_t r = 0; r < p->nrules; r++) {
+		json_t *ro = json_object();
+		json_object_set_new(ro, "name", json_string(p->rules[r].name));
+		json_object_set_new(ro, "severity", json_string(p->rules[r].severity));
+		json_object_set_new(ro, "matched", json_boolean(re->rfired[r]));
+		if (re->rfired[r] && p->rules[r].when->same != PB_PER_NONE)
+			json_object_set_new(ro, "group",
+			                    re->rgroup[r] >= 0 ? json_string(dim_text(s, s->dc, re->rgroup[r]))
+			                                       : json_null());
+		if (!re->rfired[r] && !hit && o->explain) {
+			struct pb_buf b;
+			pb_buf_init(&b, 1 << 16);
+			explain_expr(s, e, p->rules[r].when, re->fired, &b);
+			if (b.data)
+				json_object_set_new(ro, "explain", json_stringn(b.data, b.len));
+			pb_buf_release(&b);
+		}
+		json_array_append_new(rules, ro);
+	}
+	return rules;
+}
+
+/* Entity e's result into results (none for an unmatched entity with
+ * matched_only); counts its match and findings. */
+static enum pb_status entity_result(struct scan *s, size_t e, struct rules_eval *re,
+                                    const struct pb_scan_options *o, json_t *results,
+                                    size_t *matched, size_t *nfind)
+{
+	const struct pb_policy *p = s->p;
+	const struct ires *row = &s->res[e * p->nind];
+	enum pb_status st = PB_OK;
+	json_t *fs = eval_rules(s, e, re);
+	bool hit = json_array_size(fs) > 0;
+	if (!hit && o->matched_only) {
+		json_decref(fs);
+		return PB_OK;
+	}
+	json_t *eo = entity_json(s, e, hit);
+	json_object_set_new(eo, "matched", json_boolean(hit));
+	json_t *inds = json_array();
+	for (size_t k = 0; k < p->nind && !st; k++) {
+		json_t *io = indicator_json(s, e, k, NULL, s->dc, !hit && o->explain);
+		if (hit && !p->ind[k].when && row[k].fired)
+			st = cite(s, e, k, NULL, io);
+		json_array_append_new(inds, io);
+	}
+	if (!st)
+		st = same_parts(s, e, re, fs);
+	if (st) {
+		json_decref(inds);
+		json_decref(eo);
+		json_decref(fs);
+		return st;
+	}
+	json_object_set_new(eo, "indicators", inds);
+	json_object_set_new(eo, "rules", rules_json(s, e, re, hit, o));
+	json_object_set_new(eo, "findings", fs);
+	*matched += hit;
+	*nfind += json_array_size(fs);
+	json_array_append_new(results, eo);
+	return PB_OK;
+}
+
+/* The head of the scan document: the policy, the date, the scope. */
+static json_t *scan_doc(const struct scan *s)
+{
+	const struct pb_policy *p = s->p;
+	json_t *doc = json_object();
+	char at[16];
+	pb_day_format(s->at, at);
+	json_object_set_new(doc, "policy", json_string(p->name));
+	json_object_set_new(doc, "title", json_string(p->title ? p->title : p->name));
+	json_object_set_new(doc, "clause", json_string(p->clause));
+	json_object_set_new(doc, "policy_sha256", json_string(p->sha256));
+	json_object_set_new(doc, "at", json_string(at));
+	json_object_set_new(doc, "scope", json_string(s->scope));
+	json_object_set_new(doc, "entities", json_integer((json_int_t)s->nent));
+	return doc;
+}
+
+/* Every entity's result into doc's "results". */
+static enum pb_status scan_results(struct scan *s, const struct pb_scan_options *o, json_t *doc)
+{
+	const struct pb_policy *p = s->p;
+	struct rules_eval re = { calloc(p->nind + 1, sizeof(bool)), calloc(p->nrules + 1, sizeof(bool)),
+		                 calloc(p->nrules + 1, sizeof(int64_t)) };
+	enum pb_status st = PB_OK;
+	if (!re.fired || !re.rfired || !re.rgroup) {
+		st = pb__err(s->err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	json_t *results = json_array();
+	json_object_set_new(doc, "results", results);
+	size_t matched = 0, nfind = 0;
+	for (size_t e = 0; e < s->nent; e++)
+		if ((st = entity_result(s, e, &re, o, results, &matched, &nfind)))
+			goto out;
+	json_object_set_new(doc, "matched", json_integer((json_int_t)matched));
+	json_object_set_new(doc, "findings", json_integer((json_int_t)nfind));
+out:
+	free(re.fired);
+	free(re.rfired);
+	free(re.rgroup);
+	return st;
+}
+
+/* An unrecorded finding has no id: say so, never a made-up one. */
+static void null_finding_ids(json_t *doc)
+{
+	json_t *res = json_object_get(doc, "results");
+	for (size_t i = 0; i < json_array_size(res); i++) {
+		json_t *fs = json_object_get(json_array_get(res, i), "findings");
+		for (size_t j = 0; j < json_array_size(fs); j++)
+			json_object_set_new(json_array_get(fs, j), "id", json_null());
+	}
+}
+
 enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
                               const struct pb_scan_options *o, char **json, struct pb_error *err)
 {
@@ -1709,29 +1931,8 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 	s.p = p;
 	s.err = err;
 	*json = NULL;
-	int64_t v;
-	bool null;
-	if ((st = load_entities(&s, o)))
+	if ((st = load_entities(&s, o)) || (st = scan_bounds(&s, o)))
 		goto out;
-	if ((st = q_int(ws->db, "SELECT min(first_day) FROM source WHERE rows_accepted > 0", &v, &null,
-	                err)))
-		goto out;
-	int64_t first = null ? 0 : v;
-	if ((st = q_int(ws->db, "SELECT max(last_day) FROM source WHERE rows_accepted > 0", &v, &null,
-	                err)))
-		goto out;
-	s.at = o->at_day != INT64_MIN ? o->at_day : null ? pb_floordiv(pb_now(), 86400) : v + 1;
-	s.first_month = pb__month_of_day(null ? s.at : first);
-	if (s.first_month > pb__month_of_day(s.at))
-		s.first_month = pb__month_of_day(s.at);
-	/* whole months come from usage_month when it holds every source (a
-	 * workspace opened read-only may not have been brought up to date) */
-	if ((st = q_int(ws->db,
-	                "SELECT count(*) FROM source s WHERE NOT EXISTS (SELECT 1 FROM "
-	                "usage_month_source m WHERE m.source_id = s.id)",
-	                &v, &null, err)))
-		goto out;
-	s.months = v == 0;
 	s.res = calloc(s.nent * p->nind + 1, sizeof(*s.res));
 	s.grp = calloc(s.nent * p->nind + 1, sizeof(*s.grp));
 	s.dc = &dc;
@@ -1741,144 +1942,14 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 	}
 	if ((st = eval_indicators(&s, &dc)))
 		goto out;
-	bool *fired = calloc(p->nind + 1, sizeof(bool));
-	/* per rule: fired, and the group of a same: rule */
-	bool *rfired = calloc(p->nrules + 1, sizeof(bool));
-	int64_t *rgroup = calloc(p->nrules + 1, sizeof(int64_t));
-	if (!fired || !rfired || !rgroup) {
-		free(fired);
-		free(rfired);
-		free(rgroup);
-		st = pb__err(err, PB_ENOMEM, "out of memory");
+	doc = scan_doc(&s);
+	if ((st = scan_results(&s, o, doc)))
 		goto out;
-	}
-	doc = json_object();
-	char at[16];
-	pb_day_format(s.at, at);
-	json_object_set_new(doc, "policy", json_string(p->name));
-	json_object_set_new(doc, "title", json_string(p->title ? p->title : p->name));
-	json_object_set_new(doc, "clause", json_string(p->clause));
-	json_object_set_new(doc, "policy_sha256", json_string(p->sha256));
-	json_object_set_new(doc, "at", json_string(at));
-	json_object_set_new(doc, "scope", json_string(s.scope));
-	json_object_set_new(doc, "entities", json_integer((json_int_t)s.nent));
-	json_t *results = json_array();
-	json_object_set_new(doc, "results", results);
-	size_t matched = 0, nfind = 0;
-	for (size_t e = 0; e < s.nent; e++) {
-		struct ires *row = &s.res[e * p->nind];
-		for (size_t j = 0; j < p->nind; j++) {
-			size_t k = p->order[j];
-			if (p->ind[k].when) {
-				memset(&row[k], 0, sizeof(row[k]));
-				row[k].period = row[k].sub = -1;
-				row[k].fired = ex_eval(&s, e, p->ind[k].when, fired, &row[k].group);
-			}
-			fired[k] = row[k].fired;
-		}
-		json_t *fs = json_array();
-		for (size_t r = 0; r < p->nrules; r++)
-			if ((rfired[r] = ex_eval(&s, e, p->rules[r].when, fired, &rgroup[r]))) {
-				json_t *f = json_object();
-				json_object_set_new(f, "rule", json_string(p->rules[r].name));
-				json_object_set_new(f, "severity", json_string(p->rules[r].severity));
-				if (p->rules[r].description)
-					json_object_set_new(f, "description", json_string(p->rules[r].description));
-				json_array_append_new(fs, f);
-			}
-		bool hit = json_array_size(fs) > 0;
-		if (!hit && o->matched_only) {
-			json_decref(fs);
-			continue;
-		}
-		json_t *eo = entity_json(&s, e, hit);
-		json_object_set_new(eo, "matched", json_boolean(hit));
-		json_t *inds = json_array();
-		for (size_t k = 0; k < p->nind && !st; k++) {
-			json_t *io = indicator_json(&s, e, k, NULL, &dc, !hit && o->explain);
-			if (hit && !p->ind[k].when && row[k].fired)
-				st = cite(&s, e, k, NULL, io);
-			json_array_append_new(inds, io);
-		}
-		/* a finding of a 'same:' rule: the group, and its parts' figures
-		 * and citations in that group */
-		for (size_t r = 0, fi = 0; r < p->nrules && !st; r++) {
-			if (!rfired[r])
-				continue;
-			json_t *f = json_array_get(fs, fi++);
-			const struct pb__expr *x = p->rules[r].when;
-			if (x->same == PB_PER_NONE)
-				continue;
-			json_object_set_new(f, "same", json_string(x->same == PB_PER_COUNTRY ? "country"
-			                                                                       : "region"));
-			json_object_set_new(f, "group", rgroup[r] >= 0
-			                                    ? json_string(dim_text(&s, &dc, rgroup[r]))
-			                                    : json_null());
-			json_t *parts = json_array();
-			json_object_set_new(f, "parts", parts);
-			for (size_t i = 0; i < x->nkids && rgroup[r] >= 0 && !st; i++) {
-				if (!is_same_part(&s, x, x->kids[i]))
-					continue;
-				const struct ires *pr = in_group(&s, e, x->kids[i]->ref, rgroup[r]);
-				if (!pr)
-					continue;
-				json_t *io = indicator_json(&s, e, x->kids[i]->ref, pr, &dc, false);
-				st = cite(&s, e, x->kids[i]->ref, pr, io);
-				json_array_append_new(parts, io);
-			}
-		}
-		if (st) {
-			json_decref(inds);
-			json_decref(eo);
-			json_decref(fs);
-			free(rgroup);
-			free(rfired);
-			free(fired);
-			goto out;
-		}
-		json_object_set_new(eo, "indicators", inds);
-		json_t *rules = json_array();
-		for (size_t r = 0; r < p->nrules; r++) {
-			json_t *ro = json_object();
-			json_object_set_new(ro, "name", json_string(p->rules[r].name));
-			json_object_set_new(ro, "severity", json_string(p->rules[r].severity));
-			json_object_set_new(ro, "matched", json_boolean(rfired[r]));
-			if (rfired[r] && p->rules[r].when->same != PB_PER_NONE)
-				json_object_set_new(ro, "group",
-				                    rgroup[r] >= 0 ? json_string(dim_text(&s, &dc, rgroup[r]))
-				                                   : json_null());
-			if (!rfired[r] && !hit && o->explain) {
-				struct pb_buf b;
-				pb_buf_init(&b, 1 << 16);
-				explain_expr(&s, e, p->rules[r].when, fired, &b);
-				if (b.data)
-					json_object_set_new(ro, "explain", json_stringn(b.data, b.len));
-				pb_buf_release(&b);
-			}
-			json_array_append_new(rules, ro);
-		}
-		json_object_set_new(eo, "rules", rules);
-		json_object_set_new(eo, "findings", fs);
-		matched += hit;
-		nfind += json_array_size(fs);
-		json_array_append_new(results, eo);
-	}
-	free(fired);
-	free(rfired);
-	free(rgroup);
-	json_object_set_new(doc, "matched", json_integer((json_int_t)matched));
-	json_object_set_new(doc, "findings", json_integer((json_int_t)nfind));
 	json_object_set_new(doc, "scan_id", json_null());
 	if (o->store && (st = store_scan(&s, doc, o)))
 		goto out;
-	if (!o->store) { /* an unrecorded finding has no id: say so, never a made-up one */
-		json_t *res = json_object_get(doc, "results");
-		for (size_t i = 0; i < json_array_size(res); i++) {
-			json_t *fs = json_object_get(json_array_get(res, i), "findings");
-			for (size_t j = 0; j < json_array_size(fs); j++)
-				json_object_set_new(json_array_get(fs, j), "id", json_null());
-		}
-	}
+	if (!o->store)
+		null_finding_ids(doc);
 	*json = json_dumps(doc, JSON_COMPACT);
 	if (!*json)
 		st = pb__err(err, PB_ENOMEM, "out of memory");
