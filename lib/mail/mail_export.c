@@ -157,31 +157,6 @@ out:
 	return st;
 }
 
-static void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char *p = pb__path_join(path, e->d_name);
-		if (!p)
-			continue;
-		struct stat sb;
-		if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
-			rm_tree(p);
-		else
-			unlink(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 /* ---- load-file fields ------------------------------------------------------------- */
 
 /* A DAT value: þ-quoted; line breaks become ®; a þ inside becomes U+FFFD
@@ -600,18 +575,6 @@ static void final_path(struct export *x)
 		snprintf(slash + 1, sizeof(x->absdir) - (size_t)(slash + 1 - x->absdir), "%s", base);
 }
 
-/* Syncs the folder that holds the export, so the rename is durable. */
-static void sync_parent(const char *absdir)
-{
-	char *parent = pb__strndup(absdir, strlen(absdir));
-	char *slash = parent ? strrchr(parent, '/') : NULL;
-	if (slash && slash != parent) {
-		*slash = '\0';
-		pb__fsync_dir(parent, NULL);
-	}
-	free(parent);
-}
-
 /* The export in the case log. */
 static enum pb_status record_export(struct export *x, struct pb_error *err)
 {
@@ -729,7 +692,7 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 	}
 	x->tmp[0] = '\0';
 	moved = true;
-	sync_parent(x->absdir);
+	pb__fsync_parent(x->absdir);
 	if ((st = record_export(x, err)))
 		goto out;
 	sqlite3_finalize(x->ds);
@@ -749,9 +712,9 @@ out:
 	if (in_txn)
 		pb__ws_rollback(ws);
 	if (st && x->tmp[0])
-		rm_tree(x->tmp);
+		pb__rm_tree(x->tmp);
 	if (st && moved)
-		rm_tree(dir);
+		pb__rm_tree(dir);
 	doc_free(&x->d);
 	for (size_t i = 0; i < x->nsl; i++)
 		free(x->sl[i].path);

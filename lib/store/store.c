@@ -394,7 +394,7 @@ static bool dir_is_empty(const char *path, int *errn)
 	return empty;
 }
 
-static enum pb_status rm_tree(const char *path)
+enum pb_status pb__rm_tree(const char *path)
 {
 	DIR *d = opendir(path);
 	if (!d)
@@ -407,7 +407,7 @@ static enum pb_status rm_tree(const char *path)
 		if (p) {
 			struct stat sb;
 			if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
-				rm_tree(p);
+				pb__rm_tree(p);
 			else
 				unlink(p);
 			free(p);
@@ -570,10 +570,9 @@ out:
 	return st;
 }
 
-/* Syncs the folder that holds path (of length len), so a rename is durable. */
-static void sync_parent(const char *path, size_t len)
+void pb__fsync_parent(const char *path)
 {
-	char *parent = pb__strndup(path, len);
+	char *parent = pb__strndup(path, strlen(path));
 	char *slash = parent ? strrchr(parent, '/') : NULL;
 	if (parent) {
 		if (slash)
@@ -638,10 +637,10 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 		             pb__errno_text(errno));
 		goto out;
 	}
-	sync_parent(clean, dl);
+	pb__fsync_parent(clean);
 out:
 	if (st)
-		rm_tree(tmp);
+		pb__rm_tree(tmp);
 out_noclean:
 	free(p);
 	free(tmp);
