@@ -120,11 +120,11 @@ enum pb_status pb_profile_parse_by(const char *spec, struct pb_profile_options *
 		if (found < 0 && pb_str_ieq_cstr(name, "sku_meter"))
 			found = PB_PROFILE_SKU;
 		if (found < 0)
-			return pb__err(err, PB_EINVAL, "unknown dimension '%.*s' in --by; valid: %s",
-			               (int)(name.len > 64 ? 64 : name.len), name.ptr, valid);
+			return pb__err_field(err, PB_EINVAL, "by", "unknown dimension '%.*s'; valid: %s",
+			                     (int)(name.len > 64 ? 64 : name.len), name.ptr, valid);
 		if (seen[found])
-			return pb__err(err, PB_EINVAL, "dimension '%s' is listed twice in --by",
-			               dim_names[found]);
+			return pb__err_field(err, PB_EINVAL, "by", "dimension '%s' is listed twice",
+			                     dim_names[found]);
 		seen[found] = true;
 		o->by[n++] = (enum pb_profile_dim)found;
 		p += len;
@@ -132,9 +132,9 @@ enum pb_status pb_profile_parse_by(const char *spec, struct pb_profile_options *
 			p++;
 	}
 	if (n == 0)
-		return pb__err(err, PB_EINVAL, "--by needs at least one dimension; valid: %s", valid);
+		return pb__err_field(err, PB_EINVAL, "by", "no dimension given; valid: %s", valid);
 	if (seen[PB_PROFILE_MONTH] && seen[PB_PROFILE_DAY])
-		return pb__err(err, PB_EINVAL, "--by takes month or day, not both");
+		return pb__err_field(err, PB_EINVAL, "by", "month and day cannot be grouped by together");
 	o->nby = n;
 	return PB_OK;
 }
@@ -1643,9 +1643,8 @@ enum pb_status pb_profile_chart_stacked(const struct pb_profile *p, size_t max_s
 		one_currency = one_currency && strcmp(p->series[i].currency, p->series[0].currency) == 0;
 	}
 	if (!one_unit && !one_currency)
-		return pb__err(err, PB_EINVAL,
-		               "the series have different units and currencies; chart one unit "
-		               "with --unit");
+		return pb__err_field(err, PB_EINVAL, "unit",
+		                     "the series have different units and currencies; chart one unit");
 	size_t ndays = p->series[0].n;
 	bool months = ndays > 92;
 	int64_t d0 = p->series[0].first_day, d1 = d0 + (int64_t)ndays - 1;
