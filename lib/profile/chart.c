@@ -762,7 +762,7 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 	*len = 0;
 	if (!opts)
 		opts = &defo;
-	double lo, hi;
+	double lo = 0, hi = 0;
 	if ((st = changes_range(pts, n, changes, nchanges, &lo, &hi, err)))
 		return st;
 
