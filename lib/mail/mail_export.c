@@ -157,31 +157,6 @@ out:
 	return st;
 }
 
-static void rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char *p = pb__path_join(path, e->d_name);
-		if (!p)
-			continue;
-		struct stat sb;
-		if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
-			rm_tree(p);
-		else
-			unlink(p);
-		free(p);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 /* ---- load-file fields ------------------------------------------------------------- */
 
 /* A DAT value: þ-quoted; line breaks become ®; a þ inside becomes U+FFFD
@@ -374,6 +349,275 @@ static int sum_cmp(const void *a, const void *b)
 	return strcmp(((const struct sumline *)a)->path, ((const struct sumline *)b)->path);
 }
 
+/* One export in the making: what pb_mail_export's steps share. */
+struct export {
+	struct pb_ws *ws;
+	const char *case_ref, *query, *dir, *prefix, *actor;
+	struct pb__mail_query *q;
+	struct pb_buf canon;
+	int64_t case_id;
+	struct pb__mail_hits h;
+	char tmp[PATH_MAX], absdir[PATH_MAX];
+	struct pb_buf manifest, dat, text, src, json, sums, det;
+	struct sumline *sl; /* one line of SHA256SUMS a file written */
+	size_t nsl;
+	sqlite3_stmt *ds, *ls;
+	struct doc d;
+	uint64_t native_bytes;
+	char msha[65], dsha[65], jsha[65];
+};
+
+/* Where a message's bytes were found: the first recorded location whose
+ * bytes still hash as recorded. */
+struct loc {
+	char *path, *member, *file_sha;
+	int64_t off, len;
+};
+
+static void loc_free(struct loc *l)
+{
+	free(l->path);
+	free(l->member);
+	free(l->file_sha);
+}
+
+static void sum_add(struct export *x, const char *path, const char sha[65])
+{
+	x->sl[x->nsl].path = pb__strndup(path, strlen(path));
+	memcpy(x->sl[x->nsl++].sha, sha, 65);
+}
+
+/* The folder beside the target, with its natives/ and text/. */
+static enum pb_status make_tmp(struct export *x, struct pb_error *err)
+{
+	size_t dl = strlen(x->dir);
+	while (dl > 1 && x->dir[dl - 1] == '/')
+		dl--;
+	if (!pb__snprintf(x->tmp, sizeof(x->tmp), "%.*s.export-%ld.tmp", (int)dl, x->dir,
+	                  (long)getpid())) {
+		x->tmp[0] = '\0';
+		return pb__err(err, PB_ELIMIT, "export folder name too long");
+	}
+	if (mkdir(x->tmp, 0755) != 0) {
+		enum pb_status st = pb__err(err, pb__errno_status(errno), "cannot create '%s': %s",
+		                            x->tmp, pb__errno_text(errno));
+		x->tmp[0] = '\0';
+		return st;
+	}
+	char *n1 = pb__path_join(x->tmp, "natives"), *n2 = pb__path_join(x->tmp, "text");
+	bool ok = n1 && n2 && mkdir(n1, 0755) == 0 && mkdir(n2, 0755) == 0;
+	free(n1);
+	free(n2);
+	if (!ok)
+		return pb__err(err, PB_EIO, "cannot create folders in '%s'", x->tmp);
+	return PB_OK;
+}
+
+/* Reads message id's native bytes into x->src from the first location that
+ * still hashes as recorded. */
+static enum pb_status find_location(struct export *x, int64_t id, struct loc *l,
+                                    struct pb_error *err)
+{
+	char problem[700] = "";
+	sqlite3_stmt *ls = x->ls;
+	sqlite3_bind_int64(ls, 1, id);
+	while (sqlite3_step(ls) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(ls, 0);
+		const char *mem = (const char *)sqlite3_column_text(ls, 1);
+		int64_t off = sqlite3_column_int64(ls, 2), len = sqlite3_column_int64(ls, 3);
+		const char *want = (const char *)sqlite3_column_text(ls, 4);
+		struct pb_error rerr = { 0 };
+		if (pb__mail_read_location(p, mem, (uint64_t)off, (uint64_t)len, &x->src, &rerr)) {
+			snprintf(problem, sizeof(problem), "%s", rerr.message);
+			continue;
+		}
+		uint8_t hh[32];
+		char hex[65];
+		pb__sha256(x->src.data ? x->src.data : "", x->src.len, hh);
+		pb_hex(hh, 32, hex);
+		if (strcmp(hex, want)) {
+			snprintf(problem, sizeof(problem),
+			         "'%s'%s%s at byte %lld no longer hashes to %.16s...: the archive "
+			         "changed",
+			         p, *mem ? " member " : "", mem, (long long)off, want);
+			continue;
+		}
+		l->path = pb__strndup(p, strlen(p));
+		l->member = pb__strndup(mem, strlen(mem));
+		l->file_sha = col_dup(ls, 5);
+		l->off = off;
+		l->len = len;
+		break;
+	}
+	sqlite3_reset(ls);
+	if (!l->path || !l->member || !l->file_sha)
+		return pb__err(err, PB_EVERIFY, "cannot export message %lld (%s): %s", (long long)id,
+		               x->d.mid, problem[0] ? problem : "no location");
+	return PB_OK;
+}
+
+/* Hit i: its native and text files, its manifest and load-file rows. */
+static enum pb_status export_doc(struct export *x, size_t i, struct pb_error *err)
+{
+	struct doc *d = &x->d;
+	struct loc l = { 0 };
+	char docid[48], native[80], textf[80];
+	snprintf(docid, sizeof(docid), "%s%06zu", x->prefix, i + 1);
+	enum pb_status st = load_doc(x->ws, x->ds, x->h.ids[i], d, err);
+	if (st)
+		return st;
+	bool chat = strcmp(d->kind, "email") != 0;
+	snprintf(native, sizeof(native), "natives/%s.%s", docid, chat ? "json" : "eml");
+	snprintf(textf, sizeof(textf), "text/%s.txt", docid);
+	if ((st = find_location(x, x->h.ids[i], &l, err)))
+		goto out;
+	char nsha[65], tsha[65];
+	st = write_file(x->tmp, native, x->src.data ? x->src.data : "", x->src.len, nsha, err);
+	x->native_bytes += x->src.len;
+	size_t nsize = x->src.len;
+	pb_buf_reset(&x->text);
+	text_of(d, &x->text);
+	if (!st)
+		st = write_file(x->tmp, textf, x->text.data ? x->text.data : "", x->text.len, tsha,
+		                err);
+	if (st)
+		goto out;
+	sum_add(x, native, nsha);
+	sum_add(x, textf, tsha);
+	char date[24] = "", num[32], thread[32], nsz[32], tsz[32], off[32], len[32];
+	if (d->has_date)
+		pb_time_format(d->date, date);
+	snprintf(num, sizeof(num), "%lld", (long long)x->h.ids[i]);
+	snprintf(thread, sizeof(thread), "%lld", (long long)d->thread);
+	snprintf(nsz, sizeof(nsz), "%zu", nsize);
+	snprintf(tsz, sizeof(tsz), "%zu", x->text.len);
+	snprintf(off, sizeof(off), "%lld", (long long)l.off);
+	snprintf(len, sizeof(len), "%lld", (long long)l.len);
+	const char *row[NCOLS] = { docid,  num,    d->mid,   d->kind,       date,   d->from,
+		                   d->subject, d->custodians, thread, native, nsha, nsz,
+		                   textf,  tsha,   tsz,     l.path,        l.member, off,
+		                   len,    l.file_sha, d->body_sha256 };
+	for (size_t c = 0; c < NCOLS; c++)
+		csv_field(&x->manifest, row[c], c == 0);
+	pb_buf_adds(&x->manifest, "\r\n");
+	char attach[4096];
+	size_t ai = 0;
+	for (const char *c = d->attach; *c && ai + 2 < sizeof(attach); c++)
+		attach[ai++] = *c == '\n' ? ';' : *c;
+	attach[ai] = '\0';
+	const char *drow[] = { docid,  docid,   docid,    docid,   d->custodians, d->from,
+		               d->to,   d->cc,    d->bcc,    d->subject, date,       d->mid,
+		               thread, d->kind,  d->channel, attach,  nsha,        tsha,
+		               native, textf,   l.path,    l.member, off,          len };
+	for (size_t c = 0; c < PB_ARRAY_LEN(drow); c++)
+		dat_field(&x->dat, drow[c], c == 0);
+	pb_buf_adds(&x->dat, "\r\n");
+	doc_free(d);
+out:
+	loc_free(&l);
+	return st;
+}
+
+/* export.json: what was searched, by whom, and the hashes. */
+static enum pb_status write_export_json(struct export *x, struct pb_error *err)
+{
+	struct pb_buf *json = &x->json;
+	char at[24];
+	pb_time_format(pb_now(), at);
+	pb_buf_printf(json, "{\n  \"probity\": \"%s\",\n  \"case\": ", PB_VERSION);
+	pb__mail_json_str(json, x->case_ref);
+	pb_buf_printf(json, ",\n  \"case_id\": %lld,\n  \"actor\": ", (long long)x->case_id);
+	pb__mail_json_str(json, x->actor);
+	pb_buf_printf(json, ",\n  \"exported_at\": \"%s\",\n  \"query\": ", at);
+	pb__mail_json_str(json, x->query);
+	pb_buf_adds(json, ",\n  \"parsed\": ");
+	pb__mail_json_str(json, x->canon.data);
+	pb_buf_printf(json,
+	               ",\n  \"documents\": %zu,\n  \"result_sha256\": \"%s\",\n"
+	               "  \"manifest_sha256\": \"%s\",\n  \"dat_sha256\": \"%s\",\n"
+	               "  \"hash\": \"SHA-256\",\n"
+	               "  \"result_hash_rule\": \"SHA-256 of the sorted lines "
+	               "'<message_id>\\\\t<body_sha256>\\\\n' of manifest.csv\",\n"
+	               "  \"dat\": {\"encoding\": \"UTF-8 with BOM\", \"field\": \"U+0014\","
+	               " \"quote\": \"U+00FE\", \"newline\": \"U+00AE\", \"multi\": \";\","
+	               " \"record_end\": \"CRLF\"}\n}\n",
+	               x->h.n, x->h.sha256, x->msha, x->dsha);
+	return write_file(x->tmp, "export.json", json->data, json->len, x->jsha, err);
+}
+
+/* SHA256SUMS over every file written, sorted by path, then the folder synced. */
+static enum pb_status write_sums(struct export *x, struct pb_error *err)
+{
+	sum_add(x, "manifest.csv", x->msha);
+	sum_add(x, "export.dat", x->dsha);
+	sum_add(x, "export.json", x->jsha);
+	for (size_t i = 0; i < x->nsl; i++)
+		if (!x->sl[i].path)
+			return pb__err(err, PB_ENOMEM, "out of memory");
+	qsort(x->sl, x->nsl, sizeof(*x->sl), sum_cmp);
+	for (size_t i = 0; i < x->nsl; i++)
+		pb_buf_printf(&x->sums, "%s  %s\n", x->sl[i].sha, x->sl[i].path);
+	enum pb_status st = write_file(x->tmp, "SHA256SUMS", x->sums.data, x->sums.len, NULL, err);
+	if (!st)
+		st = pb__fsync_dir(x->tmp, err);
+	return st;
+}
+
+/* The final absolute path of the export, for the record. */
+static void final_path(struct export *x)
+{
+	if (!realpath(x->tmp, x->absdir))
+		pb__strlcpy(x->absdir, x->tmp, sizeof(x->absdir));
+	char *slash = strrchr(x->absdir, '/');
+	const char *base = strrchr(x->dir, '/');
+	base = base && base[1] ? base + 1 : x->dir;
+	if (slash)
+		snprintf(slash + 1, sizeof(x->absdir) - (size_t)(slash + 1 - x->absdir), "%s", base);
+}
+
+/* The export in the case log. */
+static enum pb_status record_export(struct export *x, struct pb_error *err)
+{
+	struct pb_buf *det = &x->det;
+	pb_buf_adds(det, "{\"query\":");
+	pb__mail_json_str(det, x->query);
+	pb__mail_json_parsed(det, x->canon.data);
+	pb_buf_printf(det, ",\"hits\":%zu,\"result_sha256\":\"%s\",\"export\":", x->h.n,
+	              x->h.sha256);
+	pb__mail_json_str(det, x->absdir);
+	pb_buf_printf(det, ",\"prefix\":");
+	pb__mail_json_str(det, x->prefix);
+	pb_buf_printf(det, ",\"manifest_sha256\":\"%s\",\"export_json_sha256\":\"%s\"}", x->msha,
+	              x->jsha);
+	return pb__mail_case_record(x->ws, x->case_id, x->actor, "mail.export", det->data, err);
+}
+
+/* The hits, their files and the two load files, in x->tmp. */
+static enum pb_status write_documents(struct export *x, struct pb_error *err)
+{
+	enum pb_status st;
+	if ((st = pb__db_prepare(x->ws->db, doc_sql, &x->ds, err)) ||
+	    (st = pb__db_prepare(x->ws->db, loc_sql, &x->ls, err)))
+		return st;
+	if (!(x->sl = calloc(2 * x->h.n + 4, sizeof(*x->sl))))
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	for (size_t c = 0; c < NCOLS; c++)
+		csv_field(&x->manifest, manifest_cols[c], c == 0);
+	pb_buf_adds(&x->manifest, "\r\n");
+	pb_buf_adds(&x->dat, "\xEF\xBB\xBF");
+	for (size_t c = 0; c < PB_ARRAY_LEN(dat_cols); c++)
+		dat_field(&x->dat, dat_cols[c], c == 0);
+	pb_buf_adds(&x->dat, "\r\n");
+	for (size_t i = 0; i < x->h.n; i++)
+		if ((st = export_doc(x, i, err)))
+			return st;
+	if ((st = write_file(x->tmp, "manifest.csv", x->manifest.data, x->manifest.len, x->msha,
+	                     err)) ||
+	    (st = write_file(x->tmp, "export.dat", x->dat.data, x->dat.len, x->dsha, err)))
+		return st;
+	return PB_OK;
+}
+
 enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char *query,
                               const char *dir, const struct pb_mail_export_options *opts,
                               struct pb_mail_export_report *rep, struct pb_error *err)
@@ -396,27 +640,23 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 	struct pb__mail_query *q;
 	if ((st = pb__mail_query_parse(query, &q, err)))
 		return st;
-	struct pb_buf canon;
-	pb_buf_init(&canon, 1u << 20);
-	pb__mail_query_render(q, &canon);
-
-	int64_t case_id;
-	struct pb__mail_hits h = { 0 };
-	char tmp[PATH_MAX], absdir[PATH_MAX];
-	bool tmp_made = false, moved = false, in_txn = false;
-	struct pb_buf manifest, dat, text, src, json, sums, det;
-	pb_buf_init(&manifest, SIZE_MAX / 2);
-	pb_buf_init(&dat, SIZE_MAX / 2);
-	pb_buf_init(&text, 2 * PB__MAIL_MAX_TEXT + (1u << 20));
-	pb_buf_init(&src, PB__MAIL_MAX_MEMBER);
-	pb_buf_init(&json, 1u << 22);
-	pb_buf_init(&sums, SIZE_MAX / 2);
-	pb_buf_init(&det, 1u << 22);
-	struct sumline *sl = NULL;
-	size_t nsl = 0;
-	sqlite3_stmt *ds = NULL, *ls = NULL;
-	struct doc d = { 0 };
-	uint64_t native_bytes = 0;
+	struct export *x = calloc(1, sizeof(*x));
+	if (!x) {
+		pb__mail_query_free(q);
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	}
+	*x = (struct export){ .ws = ws, .case_ref = case_ref, .query = query, .dir = dir,
+		              .prefix = prefix, .actor = opts->actor, .q = q };
+	pb_buf_init(&x->canon, 1u << 20);
+	pb__mail_query_render(q, &x->canon);
+	bool moved = false, in_txn = false;
+	pb_buf_init(&x->manifest, SIZE_MAX / 2);
+	pb_buf_init(&x->dat, SIZE_MAX / 2);
+	pb_buf_init(&x->text, 2 * PB__MAIL_MAX_TEXT + (1u << 20));
+	pb_buf_init(&x->src, PB__MAIL_MAX_MEMBER);
+	pb_buf_init(&x->json, 1u << 22);
+	pb_buf_init(&x->sums, SIZE_MAX / 2);
+	pb_buf_init(&x->det, 1u << 22);
 
 	if ((st = pb__ws_require_writable(ws, "export", err)))
 		goto out;
@@ -427,275 +667,69 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 	if ((st = pb__ws_begin(ws, err)))
 		goto out;
 	in_txn = true;
-	if ((st = pb__mail_case_check(ws, case_ref, opts->actor, &case_id, err)))
+	if ((st = pb__mail_case_check(ws, case_ref, opts->actor, &x->case_id, err)))
 		goto out;
-	if ((st = pb__mail_run(ws, q, case_id, false, &h, err)))
+	if ((st = pb__mail_run(ws, q, x->case_id, false, &x->h, err)))
 		goto out;
-	if (h.n > 999999) {
-		st = pb__err(err, PB_ELIMIT, "%zu hits: an export holds at most 999999 documents", h.n);
+	if (x->h.n > 999999) {
+		st = pb__err(err, PB_ELIMIT, "%zu hits: an export holds at most 999999 documents",
+		             x->h.n);
 		goto out;
 	}
 	/* build beside the target, then rename */
-	{
-		size_t dl = strlen(dir);
-		while (dl > 1 && dir[dl - 1] == '/')
-			dl--;
-		if (!pb__snprintf(tmp, sizeof(tmp), "%.*s.export-%ld.tmp", (int)dl, dir,
-		                  (long)getpid())) {
-			st = pb__err(err, PB_ELIMIT, "export folder name too long");
-			goto out;
-		}
-	}
-	if (mkdir(tmp, 0755) != 0) {
-		st = pb__err(err, pb__errno_status(errno), "cannot create '%s': %s", tmp,
-		             pb__errno_text(errno));
+	if ((st = make_tmp(x, err)) || (st = write_documents(x, err)))
 		goto out;
-	}
-	tmp_made = true;
-	{
-		char *n1 = pb__path_join(tmp, "natives"), *n2 = pb__path_join(tmp, "text");
-		bool ok = n1 && n2 && mkdir(n1, 0755) == 0 && mkdir(n2, 0755) == 0;
-		free(n1);
-		free(n2);
-		if (!ok) {
-			st = pb__err(err, PB_EIO, "cannot create folders in '%s'", tmp);
-			goto out;
-		}
-	}
-	if ((st = pb__db_prepare(ws->db, doc_sql, &ds, err)) ||
-	    (st = pb__db_prepare(ws->db, loc_sql, &ls, err)))
-		goto out;
-	if (!(sl = calloc(2 * h.n + 4, sizeof(*sl)))) {
-		st = pb__err(err, PB_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t c = 0; c < NCOLS; c++)
-		csv_field(&manifest, manifest_cols[c], c == 0);
-	pb_buf_adds(&manifest, "\r\n");
-	pb_buf_adds(&dat, "\xEF\xBB\xBF");
-	for (size_t c = 0; c < PB_ARRAY_LEN(dat_cols); c++)
-		dat_field(&dat, dat_cols[c], c == 0);
-	pb_buf_adds(&dat, "\r\n");
-
-	for (size_t i = 0; i < h.n; i++) {
-		char docid[48], native[80], textf[80];
-		snprintf(docid, sizeof(docid), "%s%06zu", prefix, i + 1);
-		if ((st = load_doc(ws, ds, h.ids[i], &d, err)))
-			goto out;
-		bool chat = strcmp(d.kind, "email") != 0;
-		snprintf(native, sizeof(native), "natives/%s.%s", docid, chat ? "json" : "eml");
-		snprintf(textf, sizeof(textf), "text/%s.txt", docid);
-		/* the first location whose bytes still hash as recorded */
-		char *lpath = NULL, *lmember = NULL, *lfile_sha = NULL;
-		int64_t loff = 0, llen = 0;
-		char problem[700] = "";
-		sqlite3_bind_int64(ls, 1, h.ids[i]);
-		while (sqlite3_step(ls) == SQLITE_ROW) {
-			const char *p = (const char *)sqlite3_column_text(ls, 0);
-			const char *mem = (const char *)sqlite3_column_text(ls, 1);
-			int64_t off = sqlite3_column_int64(ls, 2), len = sqlite3_column_int64(ls, 3);
-			const char *want = (const char *)sqlite3_column_text(ls, 4);
-			struct pb_error rerr = { 0 };
-			if (pb__mail_read_location(p, mem, (uint64_t)off, (uint64_t)len, &src, &rerr)) {
-				snprintf(problem, sizeof(problem), "%s", rerr.message);
-				continue;
-			}
-			uint8_t hh[32];
-			char hex[65];
-			pb__sha256(src.data ? src.data : "", src.len, hh);
-			pb_hex(hh, 32, hex);
-			if (strcmp(hex, want)) {
-				snprintf(problem, sizeof(problem),
-				         "'%s'%s%s at byte %lld no longer hashes to %.16s...: the archive "
-				         "changed",
-				         p, *mem ? " member " : "", mem, (long long)off, want);
-				continue;
-			}
-			lpath = pb__strndup(p, strlen(p));
-			lmember = pb__strndup(mem, strlen(mem));
-			lfile_sha = col_dup(ls, 5);
-			loff = off;
-			llen = len;
-			break;
-		}
-		sqlite3_reset(ls);
-		if (!lpath || !lmember || !lfile_sha) {
-			free(lpath);
-			free(lmember);
-			free(lfile_sha);
-			st = pb__err(err, PB_EVERIFY, "cannot export message %lld (%s): %s",
-			             (long long)h.ids[i], d.mid, problem[0] ? problem : "no location");
-			goto out;
-		}
-		char nsha[65], tsha[65];
-		st = write_file(tmp, native, src.data ? src.data : "", src.len, nsha, err);
-		native_bytes += src.len;
-		size_t nsize = src.len;
-		pb_buf_reset(&text);
-		text_of(&d, &text);
-		if (!st)
-			st = write_file(tmp, textf, text.data ? text.data : "", text.len, tsha, err);
-		if (st) {
-			free(lpath);
-			free(lmember);
-			free(lfile_sha);
-			goto out;
-		}
-		sl[nsl].path = pb__strndup(native, strlen(native));
-		memcpy(sl[nsl++].sha, nsha, 65);
-		sl[nsl].path = pb__strndup(textf, strlen(textf));
-		memcpy(sl[nsl++].sha, tsha, 65);
-		char date[24] = "", num[32], thread[32], nsz[32], tsz[32], off[32], len[32];
-		if (d.has_date)
-			pb_time_format(d.date, date);
-		snprintf(num, sizeof(num), "%lld", (long long)h.ids[i]);
-		snprintf(thread, sizeof(thread), "%lld", (long long)d.thread);
-		snprintf(nsz, sizeof(nsz), "%zu", nsize);
-		snprintf(tsz, sizeof(tsz), "%zu", text.len);
-		snprintf(off, sizeof(off), "%lld", (long long)loff);
-		snprintf(len, sizeof(len), "%lld", (long long)llen);
-		const char *row[NCOLS] = { docid,  num,    d.mid,   d.kind,       date,   d.from,
-			                   d.subject, d.custodians, thread, native, nsha, nsz,
-			                   textf,  tsha,   tsz,     lpath,        lmember, off,
-			                   len,    lfile_sha, d.body_sha256 };
-		for (size_t c = 0; c < NCOLS; c++)
-			csv_field(&manifest, row[c], c == 0);
-		pb_buf_adds(&manifest, "\r\n");
-		char attach[4096];
-		size_t ai = 0;
-		for (const char *c = d.attach; *c && ai + 2 < sizeof(attach); c++)
-			attach[ai++] = *c == '\n' ? ';' : *c;
-		attach[ai] = '\0';
-		const char *drow[] = { docid,  docid,   docid,    docid,   d.custodians, d.from,
-			               d.to,   d.cc,    d.bcc,    d.subject, date,       d.mid,
-			               thread, d.kind,  d.channel, attach,  nsha,        tsha,
-			               native, textf,   lpath,    lmember, off,          len };
-		for (size_t c = 0; c < PB_ARRAY_LEN(drow); c++)
-			dat_field(&dat, drow[c], c == 0);
-		pb_buf_adds(&dat, "\r\n");
-		free(lpath);
-		free(lmember);
-		free(lfile_sha);
-		doc_free(&d);
-	}
-	char msha[65], dsha[65], jsha[65];
-	if ((st = write_file(tmp, "manifest.csv", manifest.data, manifest.len, msha, err)) ||
-	    (st = write_file(tmp, "export.dat", dat.data, dat.len, dsha, err)))
-		goto out;
-	if (!realpath(tmp, absdir))
-		pb__strlcpy(absdir, tmp, sizeof(absdir));
-	{
-		/* the final path, for the record */
-		char *slash = strrchr(absdir, '/');
-		const char *base = strrchr(dir, '/');
-		base = base && base[1] ? base + 1 : dir;
-		if (slash)
-			snprintf(slash + 1, sizeof(absdir) - (size_t)(slash + 1 - absdir), "%s", base);
-	}
-	char at[24];
-	pb_time_format(pb_now(), at);
-	pb_buf_printf(&json, "{\n  \"probity\": \"%s\",\n  \"case\": ", PB_VERSION);
-	pb__mail_json_str(&json, case_ref);
-	pb_buf_printf(&json, ",\n  \"case_id\": %lld,\n  \"actor\": ", (long long)case_id);
-	pb__mail_json_str(&json, opts->actor);
-	pb_buf_printf(&json, ",\n  \"exported_at\": \"%s\",\n  \"query\": ", at);
-	pb__mail_json_str(&json, query);
-	pb_buf_adds(&json, ",\n  \"parsed\": ");
-	pb__mail_json_str(&json, canon.data);
-	pb_buf_printf(&json,
-	               ",\n  \"documents\": %zu,\n  \"result_sha256\": \"%s\",\n"
-	               "  \"manifest_sha256\": \"%s\",\n  \"dat_sha256\": \"%s\",\n"
-	               "  \"hash\": \"SHA-256\",\n"
-	               "  \"result_hash_rule\": \"SHA-256 of the sorted lines "
-	               "'<message_id>\\\\t<body_sha256>\\\\n' of manifest.csv\",\n"
-	               "  \"dat\": {\"encoding\": \"UTF-8 with BOM\", \"field\": \"U+0014\","
-	               " \"quote\": \"U+00FE\", \"newline\": \"U+00AE\", \"multi\": \";\","
-	               " \"record_end\": \"CRLF\"}\n}\n",
-	               h.n, h.sha256, msha, dsha);
-	if ((st = write_file(tmp, "export.json", json.data, json.len, jsha, err)))
-		goto out;
-	sl[nsl].path = pb__strndup("manifest.csv", 12);
-	memcpy(sl[nsl++].sha, msha, 65);
-	sl[nsl].path = pb__strndup("export.dat", 10);
-	memcpy(sl[nsl++].sha, dsha, 65);
-	sl[nsl].path = pb__strndup("export.json", 11);
-	memcpy(sl[nsl++].sha, jsha, 65);
-	for (size_t i = 0; i < nsl; i++)
-		if (!sl[i].path) {
-			st = pb__err(err, PB_ENOMEM, "out of memory");
-			goto out;
-		}
-	qsort(sl, nsl, sizeof(*sl), sum_cmp);
-	for (size_t i = 0; i < nsl; i++)
-		pb_buf_printf(&sums, "%s  %s\n", sl[i].sha, sl[i].path);
-	if ((st = write_file(tmp, "SHA256SUMS", sums.data, sums.len, NULL, err)))
-		goto out;
-	if ((st = pb__fsync_dir(tmp, err)))
+	final_path(x);
+	if ((st = write_export_json(x, err)) || (st = write_sums(x, err)))
 		goto out;
 
 	/* into place, then on record */
 	rmdir(dir); /* an empty target folder, if any */
-	if (rename(tmp, dir) != 0) {
+	if (rename(x->tmp, dir) != 0) {
 		st = pb__err(err, pb__errno_status(errno), "cannot move the export to '%s': %s", dir,
 		             pb__errno_text(errno));
 		goto out;
 	}
-	tmp_made = false;
+	x->tmp[0] = '\0';
 	moved = true;
-	{
-		char *parent = pb__strndup(absdir, strlen(absdir));
-		char *slash = parent ? strrchr(parent, '/') : NULL;
-		if (slash && slash != parent) {
-			*slash = '\0';
-			pb__fsync_dir(parent, NULL);
-		}
-		free(parent);
-	}
-	pb_buf_adds(&det, "{\"query\":");
-	pb__mail_json_str(&det, query);
-	pb__mail_json_parsed(&det, canon.data);
-	pb_buf_printf(&det, ",\"hits\":%zu,\"result_sha256\":\"%s\",\"export\":", h.n, h.sha256);
-	pb__mail_json_str(&det, absdir);
-	pb_buf_printf(&det, ",\"prefix\":");
-	pb__mail_json_str(&det, prefix);
-	pb_buf_printf(&det, ",\"manifest_sha256\":\"%s\",\"export_json_sha256\":\"%s\"}", msha,
-	               jsha);
-	if ((st = pb__mail_case_record(ws, case_id, opts->actor, "mail.export", det.data, err)))
+	pb__fsync_parent(x->absdir);
+	if ((st = record_export(x, err)))
 		goto out;
-	sqlite3_finalize(ds);
-	sqlite3_finalize(ls);
-	ds = ls = NULL;
+	sqlite3_finalize(x->ds);
+	sqlite3_finalize(x->ls);
+	x->ds = x->ls = NULL;
 	st = pb__ws_commit(ws, err);
 	in_txn = false;
 	if (!st && rep) {
-		rep->documents = h.n;
-		rep->bytes = native_bytes;
-		memcpy(rep->result_sha256, h.sha256, 65);
-		memcpy(rep->manifest_sha256, msha, 65);
+		rep->documents = x->h.n;
+		rep->bytes = x->native_bytes;
+		memcpy(rep->result_sha256, x->h.sha256, 65);
+		memcpy(rep->manifest_sha256, x->msha, 65);
 	}
 out:
-	sqlite3_finalize(ds);
-	sqlite3_finalize(ls);
+	sqlite3_finalize(x->ds);
+	sqlite3_finalize(x->ls);
 	if (in_txn)
 		pb__ws_rollback(ws);
-	if (st && tmp_made)
-		rm_tree(tmp);
+	if (st && x->tmp[0])
+		pb__rm_tree(x->tmp);
 	if (st && moved)
-		rm_tree(dir);
-	doc_free(&d);
-	for (size_t i = 0; i < nsl; i++)
-		free(sl[i].path);
-	free(sl);
-	pb_buf_release(&manifest);
-	pb_buf_release(&dat);
-	pb_buf_release(&text);
-	pb_buf_release(&src);
-	pb_buf_release(&json);
-	pb_buf_release(&sums);
-	pb_buf_release(&det);
-	pb_buf_release(&canon);
-	pb__mail_hits_release(&h);
+		pb__rm_tree(dir);
+	doc_free(&x->d);
+	for (size_t i = 0; i < x->nsl; i++)
+		free(x->sl[i].path);
+	free(x->sl);
+	pb_buf_release(&x->manifest);
+	pb_buf_release(&x->dat);
+	pb_buf_release(&x->text);
+	pb_buf_release(&x->src);
+	pb_buf_release(&x->json);
+	pb_buf_release(&x->sums);
+	pb_buf_release(&x->det);
+	pb_buf_release(&x->canon);
+	pb__mail_hits_release(&x->h);
 	pb__mail_query_free(q);
+	free(x);
 	return st;
 }
 
@@ -800,6 +834,195 @@ static const char *json_field(const char *json, const char *key, char *out, size
 	return out;
 }
 
+/* 1. every file listed in SHA256SUMS (sums is changed in place); returns how
+ * many files it lists. */
+static size_t check_sums(struct vctx *v, const char *dir, char *sums)
+{
+	size_t listed = 0;
+	for (char *line = sums; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (strlen(line) > 66 && line[64] == ' ' && line[65] == ' ') {
+			char hex[65];
+			line[64] = '\0';
+			const char *rel = line + 66;
+			listed++;
+			if (strstr(rel, "..") || rel[0] == '/')
+				problem(v, rel, "SHA256SUMS names a path outside the export%s%s", NULL,
+				        NULL);
+			else if (hash_file(v, dir, rel, hex, NULL) && strcmp(hex, line))
+				problem(v, rel, "SHA-256 differs from SHA256SUMS (now %.16s..., listed %.16s...)",
+				        hex, line);
+		} else if (*line) {
+			problem(v, "SHA256SUMS", "a line is not '<sha256>  <file>'%s%s", NULL, NULL);
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return listed;
+}
+
+/* Files that SHA256SUMS does not list: the three top files and those in
+ * natives/ and text/ must be as many as it lists. */
+static void check_unlisted(struct vctx *v, const char *dir, size_t listed)
+{
+	const char *subs[] = { "natives", "text" };
+	size_t present = 3;
+	for (size_t k = 0; k < 2; k++) {
+		char *sd = pb__path_join(dir, subs[k]);
+		DIR *d = sd ? opendir(sd) : NULL;
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.')
+				present++;
+		if (d)
+			closedir(d);
+		free(sd);
+	}
+	if (present != listed) {
+		char a[24], b[24];
+		snprintf(a, sizeof(a), "%zu", listed);
+		snprintf(b, sizeof(b), "%zu", present);
+		problem(v, "SHA256SUMS", "lists %s files; the export holds %s", a, b);
+	}
+}
+
+/* The bytes a manifest row f points at in the archive must hash to its native's. */
+static void check_archive(struct vctx *v, const struct pb_mail_verify_options *opts, char **f,
+                          struct pb_buf *src)
+{
+	const char *doc = f[0];
+	char path[PATH_MAX], hex[65];
+	const char *from = opts->archive_from;
+	if (opts->archive_root && from && !strncmp(f[15], from, strlen(from)))
+		snprintf(path, sizeof(path), "%s%s", opts->archive_root, f[15] + strlen(from));
+	else
+		snprintf(path, sizeof(path), "%s", f[15]);
+	struct pb_error rerr = { 0 };
+	enum pb_status rs = pb__mail_read_location(path, f[16], strtoull(f[17], NULL, 10),
+	                                           strtoull(f[18], NULL, 10), src, &rerr);
+	if (rs) {
+		problem(v, doc, "archive: %s%s", rerr.message, NULL);
+		return;
+	}
+	uint8_t hh[32];
+	pb__sha256(src->data ? src->data : "", src->len, hh);
+	pb_hex(hh, 32, hex);
+	v->rep->archive_checked++;
+	if (strcmp(hex, f[10]))
+		problem(v, doc,
+		        "the archive bytes at %s differ from the exported native: the "
+		        "archive or the export changed%s",
+		        path, NULL);
+}
+
+/* One document row f of the manifest: its files, its source bytes. */
+static void check_doc(struct vctx *v, const char *dir, const struct pb_mail_verify_options *opts,
+                      char **f, struct pb_buf *src)
+{
+	const char *doc = f[0];
+	char hex[65];
+	uint64_t size;
+	if (hash_file(v, dir, f[9], hex, &size)) {
+		if (strcmp(hex, f[10]))
+			problem(v, doc, "native %s does not hash to the manifest's SHA-256%s", f[9], NULL);
+		else if (size != strtoull(f[11], NULL, 10))
+			problem(v, doc, "native %s has the wrong size%s", f[9], NULL);
+	}
+	if (hash_file(v, dir, f[12], hex, NULL) && strcmp(hex, f[13]))
+		problem(v, doc, "text %s does not hash to the manifest's SHA-256%s", f[12], NULL);
+	if (!opts->skip_archive)
+		check_archive(v, opts, f, src);
+}
+
+/* The lines '<message_id>\t<body_sha256>' of the result hash, one a document. */
+struct result_lines {
+	char **lines;
+	size_t n;
+};
+
+static void result_add(struct result_lines *r, const char *mid, const char *body_sha)
+{
+	char **nl2 = realloc(r->lines, (r->n + 1) * sizeof(*nl2));
+	if (!nl2)
+		return;
+	r->lines = nl2;
+	size_t a = strlen(mid), b = strlen(body_sha);
+	char *ln = malloc(a + b + 2);
+	if (!ln)
+		return;
+	memcpy(ln, mid, a);
+	ln[a] = '\t';
+	memcpy(ln + a + 1, body_sha, b + 1);
+	r->lines[r->n++] = ln;
+}
+
+static void free_fields(char **f, size_t nf)
+{
+	for (size_t k = 0; k < nf; k++)
+		free(f[k]);
+}
+
+/* 2. the manifest: each document's files and its source bytes; returns how
+ * many documents it lists, and their result-hash lines in r. */
+static size_t check_manifest(struct vctx *v, const char *dir,
+                             const struct pb_mail_verify_options *opts, const char *man,
+                             size_t mn, struct result_lines *r)
+{
+	size_t i = 0, nf, docs = 0;
+	char *f[NCOLS + 4];
+	struct pb_buf src;
+	pb_buf_init(&src, PB__MAIL_MAX_MEMBER);
+	bool header = true;
+	while (csv_record(man, mn, &i, f, NCOLS + 4, &nf)) {
+		if (header) {
+			header = false;
+			bool bad = nf != NCOLS || strcmp(f[0], "doc_id");
+			if (bad)
+				problem(v, "manifest.csv", "the header is not a probity manifest%s%s", NULL,
+				        NULL);
+			free_fields(f, nf);
+			if (bad)
+				break;
+			continue;
+		}
+		if (nf == 1 && !*f[0]) {
+			free(f[0]);
+			continue;
+		}
+		docs++;
+		if (nf != NCOLS) {
+			problem(v, nf ? f[0] : "manifest.csv", "a manifest row has the wrong number of fields%s%s",
+			        NULL, NULL);
+			free_fields(f, nf);
+			continue;
+		}
+		check_doc(v, dir, opts, f, &src);
+		result_add(r, f[2], f[20]);
+		free_fields(f, nf);
+	}
+	pb_buf_release(&src);
+	return docs;
+}
+
+/* 3. the manifest against export.json: same documents, same result. */
+static void check_export_json(struct vctx *v, const char *ej, const char *man, size_t mn,
+                              const struct result_lines *r)
+{
+	char want[80], have[65];
+	pb__mail_hash_lines(r->lines, r->n, have);
+	if (!json_field(ej, "result_sha256", want, sizeof(want)) || strcmp(want, have))
+		problem(v, "export.json",
+		        "the result hash of manifest.csv (%.16s...) is not the one recorded (%.16s...)",
+		        have, want);
+	uint8_t h[32];
+	char mh[65];
+	pb__sha256(man, mn, h);
+	pb_hex(h, 32, mh);
+	if (!json_field(ej, "manifest_sha256", want, sizeof(want)) || strcmp(want, mh))
+		problem(v, "export.json", "manifest.csv is not the one recorded%s%s", NULL, NULL);
+}
+
 enum pb_status pb_mail_export_verify(const char *dir, const struct pb_mail_verify_options *opts,
                                      pb_mail_verify_fn fn, void *ctx,
                                      struct pb_mail_verify_report *rep, struct pb_error *err)
@@ -836,154 +1059,13 @@ enum pb_status pb_mail_export_verify(const char *dir, const struct pb_mail_verif
 		free(man);
 		return pb__err(err, st, "'%s': no readable export.json", dir);
 	}
-	st = PB_OK;
-	/* 1. every file listed in SHA256SUMS */
-	size_t listed = 0;
-	for (char *line = sums; line && *line;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		if (strlen(line) > 66 && line[64] == ' ' && line[65] == ' ') {
-			char hex[65];
-			line[64] = '\0';
-			const char *rel = line + 66;
-			listed++;
-			if (strstr(rel, "..") || rel[0] == '/')
-				problem(&v, rel, "SHA256SUMS names a path outside the export%s%s", NULL,
-				        NULL);
-			else if (hash_file(&v, dir, rel, hex, NULL) && strcmp(hex, line))
-				problem(&v, rel, "SHA-256 differs from SHA256SUMS (now %.16s..., listed %.16s...)",
-				        hex, line);
-		} else if (*line) {
-			problem(&v, "SHA256SUMS", "a line is not '<sha256>  <file>'%s%s", NULL, NULL);
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-	/* files that SHA256SUMS does not list */
-	const char *subs[] = { "natives", "text" };
-	size_t present = 3;
-	for (size_t k = 0; k < 2; k++) {
-		char *sd = pb__path_join(dir, subs[k]);
-		DIR *d = sd ? opendir(sd) : NULL;
-		struct dirent *e;
-		while (d && (e = readdir(d)) != NULL)
-			if (e->d_name[0] != '.')
-				present++;
-		if (d)
-			closedir(d);
-		free(sd);
-	}
-	if (present != listed) {
-		char a[24], b[24];
-		snprintf(a, sizeof(a), "%zu", listed);
-		snprintf(b, sizeof(b), "%zu", present);
-		problem(&v, "SHA256SUMS", "lists %s files; the export holds %s", a, b);
-	}
-	/* 2. the manifest: each document's files and its source bytes */
-	size_t i = 0, nf;
-	char *f[NCOLS + 4];
-	char **lines = NULL;
-	size_t nlines = 0, docs = 0;
-	struct pb_buf src;
-	pb_buf_init(&src, PB__MAIL_MAX_MEMBER);
-	bool header = true;
-	while (csv_record(man, mn, &i, f, NCOLS + 4, &nf)) {
-		if (header) {
-			header = false;
-			bool bad = nf != NCOLS || strcmp(f[0], "doc_id");
-			if (bad)
-				problem(&v, "manifest.csv", "the header is not a probity manifest%s%s", NULL,
-				        NULL);
-			for (size_t k = 0; k < nf; k++)
-				free(f[k]);
-			if (bad)
-				break;
-			continue;
-		}
-		if (nf == 1 && !*f[0]) {
-			free(f[0]);
-			continue;
-		}
-		docs++;
-		if (nf != NCOLS) {
-			problem(&v, nf ? f[0] : "manifest.csv", "a manifest row has the wrong number of fields%s%s",
-			        NULL, NULL);
-			for (size_t k = 0; k < nf; k++)
-				free(f[k]);
-			continue;
-		}
-		const char *doc = f[0];
-		char hex[65];
-		uint64_t size;
-		if (hash_file(&v, dir, f[9], hex, &size)) {
-			if (strcmp(hex, f[10]))
-				problem(&v, doc, "native %s does not hash to the manifest's SHA-256%s", f[9],
-				        NULL);
-			else if (size != strtoull(f[11], NULL, 10))
-				problem(&v, doc, "native %s has the wrong size%s", f[9], NULL);
-		}
-		if (hash_file(&v, dir, f[12], hex, NULL) && strcmp(hex, f[13]))
-			problem(&v, doc, "text %s does not hash to the manifest's SHA-256%s", f[12], NULL);
-		if (!opts->skip_archive) {
-			char path[PATH_MAX];
-			const char *from = opts->archive_from;
-			if (opts->archive_root && from && !strncmp(f[15], from, strlen(from)))
-				snprintf(path, sizeof(path), "%s%s", opts->archive_root, f[15] + strlen(from));
-			else
-				snprintf(path, sizeof(path), "%s", f[15]);
-			struct pb_error rerr = { 0 };
-			enum pb_status rs = pb__mail_read_location(path, f[16], strtoull(f[17], NULL, 10),
-			                                           strtoull(f[18], NULL, 10), &src, &rerr);
-			if (rs) {
-				problem(&v, doc, "archive: %s%s", rerr.message, NULL);
-			} else {
-				uint8_t hh[32];
-				pb__sha256(src.data ? src.data : "", src.len, hh);
-				pb_hex(hh, 32, hex);
-				rep->archive_checked++;
-				if (strcmp(hex, f[10]))
-					problem(&v, doc,
-					        "the archive bytes at %s differ from the exported native: the "
-					        "archive or the export changed%s",
-					        path, NULL);
-			}
-		}
-		/* for the result hash */
-		char **nl2 = realloc(lines, (nlines + 1) * sizeof(*nl2));
-		if (nl2) {
-			lines = nl2;
-			size_t a = strlen(f[2]), b = strlen(f[20]);
-			char *ln = malloc(a + b + 2);
-			if (ln) {
-				memcpy(ln, f[2], a);
-				ln[a] = '\t';
-				memcpy(ln + a + 1, f[20], b + 1);
-				lines[nlines++] = ln;
-			}
-		}
-		for (size_t k = 0; k < nf; k++)
-			free(f[k]);
-	}
-	pb_buf_release(&src);
-	rep->documents = docs;
-	/* 3. the manifest against export.json: same documents, same result */
-	char want[80], have[65];
-	pb__mail_hash_lines(lines, nlines, have);
-	for (size_t k = 0; k < nlines; k++)
-		free(lines[k]);
-	free(lines);
-	if (!json_field(ej, "result_sha256", want, sizeof(want)) || strcmp(want, have))
-		problem(&v, "export.json",
-		        "the result hash of manifest.csv (%.16s...) is not the one recorded (%.16s...)",
-		        have, want);
-	{
-		uint8_t h[32];
-		char mh[65];
-		pb__sha256(man, mn, h);
-		pb_hex(h, 32, mh);
-		if (!json_field(ej, "manifest_sha256", want, sizeof(want)) || strcmp(want, mh))
-			problem(&v, "export.json", "manifest.csv is not the one recorded%s%s", NULL, NULL);
-	}
+	check_unlisted(&v, dir, check_sums(&v, dir, sums));
+	struct result_lines r = { 0 };
+	rep->documents = check_manifest(&v, dir, opts, man, mn, &r);
+	check_export_json(&v, ej, man, mn, &r);
+	for (size_t k = 0; k < r.n; k++)
+		free(r.lines[k]);
+	free(r.lines);
 	free(sums);
 	free(man);
 	free(ej);

@@ -1000,6 +1000,117 @@ static enum pb_status ingest_path(struct ing *g, const char *path, struct pb_err
 
 /* ---- the entry point ---------------------------------------------------------- */
 
+/* The first thread id free: past those of messages and of ghost threads
+ * (mail_mid holds those too). */
+static enum pb_status first_free_thread(struct ing *g, struct pb_error *err)
+{
+	static const char *const sql[] = {
+		"SELECT COALESCE(MAX(thread_id), 0) + 1 FROM mail_msg",
+		"SELECT COALESCE(MAX(thread_id), 0) + 1 FROM mail_mid",
+	};
+	g->next_thread = 0;
+	for (size_t i = 0; i < PB_ARRAY_LEN(sql); i++) {
+		sqlite3_stmt *s;
+		enum pb_status st = pb__db_prepare(g->ws->db, sql[i], &s, err);
+		if (st)
+			return st;
+		sqlite3_step(s);
+		if (sqlite3_column_int64(s, 0) > g->next_thread)
+			g->next_thread = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	return PB_OK;
+}
+
+/* The batch row, its counts zero until finish_batch: g->batch_id. */
+static enum pb_status start_batch(struct ing *g, const char *const *paths, size_t npaths,
+                                  const char *actor, struct pb_error *err)
+{
+	sqlite3_stmt *s;
+	struct pb_buf pj;
+	pb_buf_init(&pj, 1u << 20);
+	pb_buf_addc(&pj, '[');
+	for (size_t i = 0; i < npaths; i++) {
+		if (i)
+			pb_buf_addc(&pj, ',');
+		pb_buf_json_str(&pj, paths[i], strlen(paths[i]));
+	}
+	pb_buf_addc(&pj, ']');
+	char now[24];
+	pb_time_format(pb_now(), now);
+	enum pb_status st = pb__db_prepare(g->ws->db,
+	                                   "INSERT INTO mail_batch (started_at, actor, custodian, paths,"
+	                                   " files_seen, files_ingested, files_skipped, files_failed,"
+	                                   " messages_seen, messages_new, duplicates, exceptions, bytes)"
+	                                   " VALUES (?1, ?2, ?3, ?4, 0,0,0,0,0,0,0,0,0)",
+	                                   &s, err);
+	if (!st) {
+		bind_text(s, 1, now);
+		bind_text(s, 2, actor);
+		bind_text(s, 3, g->opts->custodian);
+		bind_text(s, 4, pj.data ? pj.data : "[]");
+		if (sqlite3_step(s) != SQLITE_DONE)
+			st = db_fail(g, err, "cannot record the ingest");
+		sqlite3_finalize(s);
+	}
+	pb_buf_release(&pj);
+	if (!st)
+		g->batch_id = sqlite3_last_insert_rowid(g->ws->db);
+	return st;
+}
+
+/* The batch row's counts, from g->rep. */
+static enum pb_status finish_batch(struct ing *g, struct pb_error *err)
+{
+	sqlite3_stmt *s;
+	enum pb_status st = pb__db_prepare(g->ws->db,
+	                                   "UPDATE mail_batch SET files_seen=?2, files_ingested=?3,"
+	                                   " files_skipped=?4, files_failed=?5, messages_seen=?6,"
+	                                   " messages_new=?7, duplicates=?8, exceptions=?9, bytes=?10,"
+	                                   " seconds=?11 WHERE id=?1",
+	                                   &s, err);
+	if (st)
+		return st;
+	uint64_t v[] = { g->rep.files_seen,    g->rep.files_ingested, g->rep.files_skipped,
+		         g->rep.files_failed,  g->rep.messages_seen,  g->rep.messages_new,
+		         g->rep.duplicates,    g->rep.exceptions,     g->rep.bytes };
+	sqlite3_bind_int64(s, 1, g->batch_id);
+	for (size_t i = 0; i < PB_ARRAY_LEN(v); i++)
+		sqlite3_bind_int64(s, (int)i + 2, (int64_t)v[i]);
+	sqlite3_bind_double(s, 11, g->rep.seconds);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(g, err, "cannot record the ingest");
+	return PB_OK;
+}
+
+/* The archives loaded are on the record, with their counts. */
+static enum pb_status audit_batch(struct ing *g, const char *actor, struct pb_error *err)
+{
+	char d[512], subject[48];
+	pb__snprintf(d, sizeof(d),
+	             "{\"batch\":%lld,\"files_seen\":%llu,\"files_ingested\":%llu,"
+	             "\"messages_seen\":%llu,\"messages_new\":%llu,\"duplicates\":%llu,"
+	             "\"exceptions\":%llu,\"bytes\":%llu}",
+	             (long long)g->batch_id, (unsigned long long)g->rep.files_seen,
+	             (unsigned long long)g->rep.files_ingested,
+	             (unsigned long long)g->rep.messages_seen,
+	             (unsigned long long)g->rep.messages_new,
+	             (unsigned long long)g->rep.duplicates,
+	             (unsigned long long)g->rep.exceptions, (unsigned long long)g->rep.bytes);
+	pb__snprintf(subject, sizeof(subject), "mail-batch/%lld", (long long)g->batch_id);
+	return pb__audit_append(g->ws, actor, "mail.ingest", 0, subject, d, NULL, err);
+}
+
+static void finalize_all(struct ing *g)
+{
+	for (int i = 0; i < S_COUNT; i++) {
+		sqlite3_finalize(g->st[i]);
+		g->st[i] = NULL;
+	}
+}
+
 enum pb_status pb_mail_ingest(struct pb_ws *ws, const char *const *paths, size_t npaths,
                               const struct pb_mail_ingest_options *opts,
                               struct pb_mail_ingest_report *rep, struct pb_error *err)
@@ -1035,114 +1146,26 @@ enum pb_status pb_mail_ingest(struct pb_ws *ws, const char *const *paths, size_t
 	for (int i = 0; i < S_COUNT; i++)
 		if ((st = pb__db_prepare(ws->db, sql_text[i], &g.st[i], err)))
 			goto fail;
-	{
-		sqlite3_stmt *s;
-		if ((st = pb__db_prepare(ws->db, "SELECT COALESCE(MAX(thread_id), 0) + 1 FROM mail_msg",
-		                         &s, err)))
-			goto fail;
-		sqlite3_step(s);
-		g.next_thread = sqlite3_column_int64(s, 0);
-		sqlite3_finalize(s);
-		/* mail_mid holds ghost threads too */
-		if ((st = pb__db_prepare(ws->db, "SELECT COALESCE(MAX(thread_id), 0) + 1 FROM mail_mid",
-		                         &s, err)))
-			goto fail;
-		sqlite3_step(s);
-		if (sqlite3_column_int64(s, 0) > g.next_thread)
-			g.next_thread = sqlite3_column_int64(s, 0);
-		sqlite3_finalize(s);
-
-		struct pb_buf pj;
-		pb_buf_init(&pj, 1u << 20);
-		pb_buf_addc(&pj, '[');
-		for (size_t i = 0; i < npaths; i++) {
-			if (i)
-				pb_buf_addc(&pj, ',');
-			pb_buf_json_str(&pj, paths[i], strlen(paths[i]));
-		}
-		pb_buf_addc(&pj, ']');
-		char now[24];
-		pb_time_format(pb_now(), now);
-		st = pb__db_prepare(ws->db,
-		                    "INSERT INTO mail_batch (started_at, actor, custodian, paths,"
-		                    " files_seen, files_ingested, files_skipped, files_failed,"
-		                    " messages_seen, messages_new, duplicates, exceptions, bytes)"
-		                    " VALUES (?1, ?2, ?3, ?4, 0,0,0,0,0,0,0,0,0)",
-		                    &s, err);
-		if (!st) {
-			bind_text(s, 1, now);
-			bind_text(s, 2, actor);
-			bind_text(s, 3, opts->custodian);
-			bind_text(s, 4, pj.data ? pj.data : "[]");
-			if (sqlite3_step(s) != SQLITE_DONE)
-				st = db_fail(&g, err, "cannot record the ingest");
-			sqlite3_finalize(s);
-		}
-		pb_buf_release(&pj);
-		if (st)
-			goto fail;
-		g.batch_id = sqlite3_last_insert_rowid(ws->db);
-	}
+	if ((st = first_free_thread(&g, err)) || (st = start_batch(&g, paths, npaths, actor, err)))
+		goto fail;
 	for (size_t i = 0; i < npaths && !st; i++)
 		st = ingest_path(&g, paths[i], err);
 	if (st)
 		goto fail;
 	g.rep.batch_id = g.batch_id;
 	g.rep.seconds = pb__mono() - g.t0;
-	{
-		sqlite3_stmt *s;
-		if ((st = pb__db_prepare(ws->db,
-		                         "UPDATE mail_batch SET files_seen=?2, files_ingested=?3,"
-		                         " files_skipped=?4, files_failed=?5, messages_seen=?6,"
-		                         " messages_new=?7, duplicates=?8, exceptions=?9, bytes=?10,"
-		                         " seconds=?11 WHERE id=?1",
-		                         &s, err)))
-			goto fail;
-		uint64_t v[] = { g.rep.files_seen,    g.rep.files_ingested, g.rep.files_skipped,
-			         g.rep.files_failed,  g.rep.messages_seen,  g.rep.messages_new,
-			         g.rep.duplicates,    g.rep.exceptions,     g.rep.bytes };
-		sqlite3_bind_int64(s, 1, g.batch_id);
-		for (size_t i = 0; i < PB_ARRAY_LEN(v); i++)
-			sqlite3_bind_int64(s, (int)i + 2, (int64_t)v[i]);
-		sqlite3_bind_double(s, 11, g.rep.seconds);
-		int rc = sqlite3_step(s);
-		sqlite3_finalize(s);
-		if (rc != SQLITE_DONE) {
-			st = db_fail(&g, err, "cannot record the ingest");
-			goto fail;
-		}
-	}
-	for (int i = 0; i < S_COUNT; i++) {
-		sqlite3_finalize(g.st[i]);
-		g.st[i] = NULL;
-	}
-	{
-		/* the archives loaded are on the record, with their counts */
-		char d[512], subject[48];
-		pb__snprintf(d, sizeof(d),
-		             "{\"batch\":%lld,\"files_seen\":%llu,\"files_ingested\":%llu,"
-		             "\"messages_seen\":%llu,\"messages_new\":%llu,\"duplicates\":%llu,"
-		             "\"exceptions\":%llu,\"bytes\":%llu}",
-		             (long long)g.batch_id, (unsigned long long)g.rep.files_seen,
-		             (unsigned long long)g.rep.files_ingested,
-		             (unsigned long long)g.rep.messages_seen,
-		             (unsigned long long)g.rep.messages_new,
-		             (unsigned long long)g.rep.duplicates,
-		             (unsigned long long)g.rep.exceptions, (unsigned long long)g.rep.bytes);
-		pb__snprintf(subject, sizeof(subject), "mail-batch/%lld", (long long)g.batch_id);
-		if ((st = pb__audit_append(ws, actor, "mail.ingest", 0, subject, d, NULL, err)))
-			goto fail;
-	}
+	if ((st = finish_batch(&g, err)))
+		goto fail;
+	finalize_all(&g);
+	if ((st = audit_batch(&g, actor, err)))
+		goto fail;
 	if ((st = pb__ws_commit(ws, err)))
 		goto out;
 	if (rep)
 		*rep = g.rep;
 	goto out;
 fail:
-	for (int i = 0; i < S_COUNT; i++) {
-		sqlite3_finalize(g.st[i]);
-		g.st[i] = NULL;
-	}
+	finalize_all(&g);
 	pb__ws_rollback(ws);
 out:
 	pb_buf_release(&g.tmp);

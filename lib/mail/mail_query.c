@@ -202,6 +202,103 @@ static void tok_clear(struct tok *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* A field token: name ':' value (quoted, braced or plain); w is the word,
+ * fl the length of its name, v where its value starts, j where the word ends. */
+static void field_token(struct parser *p, struct tok *t, const char *w, size_t fl, size_t v,
+                        size_t j)
+{
+	t->kind = T_FIELD;
+	snprintf(t->field, sizeof(t->field), "%.*s", (int)fl, w);
+	for (char *f = t->field; *f; f++)
+		*f = (char)tolower((unsigned char)*f);
+	if (!strcmp(t->field, "mid"))
+		pb__strlcpy(t->field, "id", sizeof(t->field));
+	if (v < p->n && p->s[v] == '"') {
+		t->text = read_quoted(p, &v);
+		t->quoted = true;
+		if (!t->text) {
+			t->kind = T_END;
+			return;
+		}
+		if (!strcmp(t->field, "thread") && t->text[0] == '{') {
+			size_t tl = strlen(t->text);
+			if (tl < 2 || t->text[tl - 1] != '}') {
+				perr(p, t->col, "thread:\"{...}\" needs a closing brace%s", NULL);
+				t->kind = T_END;
+				return;
+			}
+			memmove(t->text, t->text + 1, tl - 2);
+			t->text[tl - 2] = '\0';
+			t->braced = true;
+		}
+		/* a quoted value may be followed by '*' */
+		star_after(p, t, &v);
+		p->i = v;
+		return;
+	}
+	if (v < p->n && p->s[v] == '{' && !strcmp(t->field, "thread")) {
+		int depth = 0;
+		size_t k = v;
+		for (; k < p->n; k++) {
+			if (p->s[k] == '{')
+				depth++;
+			else if (p->s[k] == '}' && --depth == 0)
+				break;
+		}
+		if (k >= p->n) {
+			perr(p, t->col, "thread:{ is not closed%s", NULL);
+			t->kind = T_END;
+			return;
+		}
+		t->text = pb__strndup(p->s + v + 1, k - v - 1);
+		t->braced = true;
+		p->i = k + 1;
+		return;
+	}
+	t->text = pb__strndup(p->s + v, j - v);
+	p->i = j;
+	if (!*t->text) {
+		perr(p, t->col, "field '%s:' has no value", t->field);
+		t->kind = T_END;
+	}
+}
+
+/* An operator (AND, OR, NOT, XOR, NEAR/n) or a plain word: w, wl bytes. */
+static void word_token(struct parser *p, struct tok *t, const char *w, size_t wl)
+{
+	if ((wl == 3 && !strncasecmp(w, "and", 3)))
+		t->kind = T_AND;
+	else if (wl == 2 && !strncasecmp(w, "or", 2))
+		t->kind = T_OR;
+	else if (wl == 3 && !strncasecmp(w, "not", 3))
+		t->kind = T_NOT;
+	else if (wl == 3 && !strncasecmp(w, "xor", 3))
+		t->kind = T_XOR;
+	else if (wl >= 4 && !strncasecmp(w, "near", 4) && (wl == 4 || w[4] == '/')) {
+		t->kind = T_NEAR;
+		t->near = 10;
+		if (wl > 4) {
+			int v = 0;
+			size_t k = 5;
+			for (; k < wl && w[k] >= '0' && w[k] <= '9' && v < 100000; k++)
+				v = v * 10 + (w[k] - '0');
+			if (k == 5 || k != wl || v > 1000) {
+				perr(p, t->col, "NEAR/n needs a number from 0 to 1000%s", NULL);
+				t->kind = T_END;
+				return;
+			}
+			t->near = v;
+		}
+	} else if (wl >= 3 && !strncasecmp(w, "adj", 3) && (wl == 3 || w[3] == '/')) {
+		perr(p, t->col, "ADJ is not supported; use NEAR/n, or a \"phrase\" for words in order%s",
+		     NULL);
+		t->kind = T_END;
+	} else {
+		t->kind = T_WORD;
+		t->text = pb__strndup(w, wl);
+	}
+}
+
 static void next(struct parser *p)
 {
 	tok_clear(&p->t);
@@ -257,96 +354,12 @@ static void next(struct parser *p)
 			return;
 		}
 		if (letters) {
-			t->kind = T_FIELD;
-			snprintf(t->field, sizeof(t->field), "%.*s", (int)fl, w);
-			for (char *f = t->field; *f; f++)
-				*f = (char)tolower((unsigned char)*f);
-			if (!strcmp(t->field, "mid"))
-				pb__strlcpy(t->field, "id", sizeof(t->field));
-			size_t v = (size_t)(colon - p->s) + 1;
-			if (v < p->n && p->s[v] == '"') {
-				t->text = read_quoted(p, &v);
-				t->quoted = true;
-				if (!t->text) {
-					t->kind = T_END;
-					return;
-				}
-				if (!strcmp(t->field, "thread") && t->text[0] == '{') {
-					size_t tl = strlen(t->text);
-					if (tl < 2 || t->text[tl - 1] != '}') {
-						perr(p, t->col, "thread:\"{...}\" needs a closing brace%s", NULL);
-						t->kind = T_END;
-						return;
-					}
-					memmove(t->text, t->text + 1, tl - 2);
-					t->text[tl - 2] = '\0';
-					t->braced = true;
-				}
-				/* a quoted value may be followed by '*' */
-				star_after(p, t, &v);
-				p->i = v;
-				return;
-			}
-			if (v < p->n && p->s[v] == '{' && !strcmp(t->field, "thread")) {
-				int depth = 0;
-				size_t k = v;
-				for (; k < p->n; k++) {
-					if (p->s[k] == '{')
-						depth++;
-					else if (p->s[k] == '}' && --depth == 0)
-						break;
-				}
-				if (k >= p->n) {
-					perr(p, t->col, "thread:{ is not closed%s", NULL);
-					t->kind = T_END;
-					return;
-				}
-				t->text = pb__strndup(p->s + v + 1, k - v - 1);
-				t->braced = true;
-				p->i = k + 1;
-				return;
-			}
-			t->text = pb__strndup(p->s + v, j - v);
-			p->i = j;
-			if (!*t->text) {
-				perr(p, t->col, "field '%s:' has no value", t->field);
-				t->kind = T_END;
-			}
+			field_token(p, t, w, fl, (size_t)(colon - p->s) + 1, j);
 			return;
 		}
 	}
 	p->i = j;
-	if ((wl == 3 && !strncasecmp(w, "and", 3)))
-		t->kind = T_AND;
-	else if (wl == 2 && !strncasecmp(w, "or", 2))
-		t->kind = T_OR;
-	else if (wl == 3 && !strncasecmp(w, "not", 3))
-		t->kind = T_NOT;
-	else if (wl == 3 && !strncasecmp(w, "xor", 3))
-		t->kind = T_XOR;
-	else if (wl >= 4 && !strncasecmp(w, "near", 4) && (wl == 4 || w[4] == '/')) {
-		t->kind = T_NEAR;
-		t->near = 10;
-		if (wl > 4) {
-			int v = 0;
-			size_t k = 5;
-			for (; k < wl && w[k] >= '0' && w[k] <= '9' && v < 100000; k++)
-				v = v * 10 + (w[k] - '0');
-			if (k == 5 || k != wl || v > 1000) {
-				perr(p, t->col, "NEAR/n needs a number from 0 to 1000%s", NULL);
-				t->kind = T_END;
-				return;
-			}
-			t->near = v;
-		}
-	} else if (wl >= 3 && !strncasecmp(w, "adj", 3) && (wl == 3 || w[3] == '/')) {
-		perr(p, t->col, "ADJ is not supported; use NEAR/n, or a \"phrase\" for words in order%s",
-		     NULL);
-		t->kind = T_END;
-	} else {
-		t->kind = T_WORD;
-		t->text = pb__strndup(w, wl);
-	}
+	word_token(p, t, w, wl);
 }
 
 /* ---- the tree ------------------------------------------------------------- */

@@ -981,91 +981,11 @@ static enum pb_status check_unit_fits(struct pctx *c, const struct ynode *at,
 	return PB_OK;
 }
 
-static enum pb_status parse_indicator(struct pctx *c, const struct ynode *k, const struct ynode *m,
-                                      struct pb__indicator *ind)
+/* unit: chooses the measured unit when the threshold has none (growth,
+ * share); a select unit must agree with it, or is it. */
+static enum pb_status parse_unit(struct pctx *c, const struct ynode *m, struct pb__indicator *ind)
 {
-	static const char *const known[] = { "description", "select", "measure", "unit", "window",
-		                             "aggregate", "per", "threshold", "when" };
-	enum pb_status st;
-	char what[120];
-	snprintf(what, sizeof(what), "indicator '%s'", k->str);
-	ind->line = k->line;
-	ind->col = k->col;
-	if ((st = expect(c, m, Y_MAP, what)) || (st = check_keys(c, m, what, known, PB_ARRAY_LEN(known))))
-		return st;
-	if ((st = get_str(c, m, "description", what, false, &ind->description)))
-		return st;
-	if (get(m, "when")) {
-		static const char *const meas_keys[] = { "select", "measure", "unit", "window",
-			                                 "aggregate", "per", "threshold" };
-		for (size_t i = 0; i < PB_ARRAY_LEN(meas_keys); i++)
-			if (get(m, meas_keys[i]))
-				return perr(c, PB_EINVAL, get(m, meas_keys[i]),
-				            "%s combines other indicators with 'when', so it cannot have "
-				            "'%s' (hint: make a separate indicator)",
-				            what, meas_keys[i]);
-		return PB_OK; /* parsed once every indicator has a name */
-	}
 	const struct ynode *v;
-	if ((v = get(m, "select")) && (st = parse_select(c, v, ind)))
-		return st;
-	char *s = NULL;
-	ind->measure = PB_MEAS_QUANTITY;
-	if ((st = get_str(c, m, "measure", what, false, &s)))
-		return st;
-	if (s) {
-		size_t i = 0;
-		if (!strcmp(s, "cost"))
-			i = 1;
-		else
-			for (i = 0; i < PB_ARRAY_LEN(measures) && strcmp(s, measures[i]); i++)
-				;
-		if (i == PB_ARRAY_LEN(measures)) {
-			const char *near = closest(s, measures, PB_ARRAY_LEN(measures));
-			st = perr(c, PB_EINVAL, get(m, "measure"), "unknown measure '%s' (hint: %s%s%s)", s,
-			          near ? "did you mean '" : "quantity, billed-cost, effective-cost or list-cost",
-			          near ? near : "", near ? "'?" : "");
-			free(s);
-			return st;
-		}
-		ind->measure = (enum pb__measure)i;
-		free(s);
-	}
-	if ((st = get_str(c, m, "aggregate", what, false, &s)))
-		return st;
-	ind->agg = PB_AGG_SUM;
-	if (s) {
-		size_t i;
-		for (i = 0; i < PB_ARRAY_LEN(aggs) && strcmp(s, aggs[i]); i++)
-			;
-		if (i == PB_ARRAY_LEN(aggs)) {
-			const char *near = closest(s, aggs, PB_ARRAY_LEN(aggs));
-			st = perr(c, PB_EINVAL, get(m, "aggregate"), "unknown aggregate '%s' (hint: %s%s%s)", s,
-			          near ? "did you mean '" : "sum, daily-average, monthly-max, growth or "
-			          "share-of-region", near ? near : "", near ? "'?" : "");
-			free(s);
-			return st;
-		}
-		ind->agg = (enum pb__agg)i;
-		free(s);
-	}
-	if ((st = get_str(c, m, "per", what, false, &s)))
-		return st;
-	ind->per = ind->agg == PB_AGG_SHARE ? PB_PER_REGION : PB_PER_NONE;
-	if (s) {
-		if (!strcmp(s, "region"))
-			ind->per = PB_PER_REGION;
-		else if (!strcmp(s, "country"))
-			ind->per = PB_PER_COUNTRY;
-		else {
-			st = perr(c, PB_EINVAL, get(m, "per"), "unknown 'per' value '%s' (hint: region or "
-			          "country)", s);
-			free(s);
-			return st;
-		}
-		free(s);
-	}
-	/* unit: chooses the measured unit when the threshold has none (growth, share) */
 	if ((v = get(m, "unit"))) {
 		if (v->kind != Y_SCALAR)
 			return perr(c, PB_EINVAL, v, "'unit' must be a scalar");
@@ -1096,6 +1016,93 @@ static enum pb_status parse_indicator(struct pctx *c, const struct ynode *k, con
 		                                            strlen(ind->values[PB_SEL_UNIT][0]))))
 			return pb__err(c->err, PB_ENOMEM, "out of memory");
 	}
+	return PB_OK;
+}
+
+/* The value of key in m, one of names (its index into *i; *i unchanged when
+ * the key is absent); "cost" is the measure billed-cost. */
+static enum pb_status pick(struct pctx *c, const struct ynode *m, const char *key,
+                           const char *what, const char *const *names, size_t n,
+                           const char *hint, size_t *i)
+{
+	char *s = NULL;
+	enum pb_status st = get_str(c, m, key, what, false, &s);
+	if (st || !s)
+		return st;
+	size_t k = 0;
+	if (!strcmp(key, "measure") && !strcmp(s, "cost"))
+		k = 1;
+	else
+		for (k = 0; k < n && strcmp(s, names[k]); k++)
+			;
+	if (k == n) {
+		const char *near = closest(s, names, n);
+		st = perr(c, PB_EINVAL, get(m, key), "unknown %s '%s' (hint: %s%s%s)", key, s,
+		          near ? "did you mean '" : hint, near ? near : "", near ? "'?" : "");
+	} else {
+		*i = k;
+	}
+	free(s);
+	return st;
+}
+
+static enum pb_status parse_indicator(struct pctx *c, const struct ynode *k, const struct ynode *m,
+                                      struct pb__indicator *ind)
+{
+	static const char *const known[] = { "description", "select", "measure", "unit", "window",
+		                             "aggregate", "per", "threshold", "when" };
+	enum pb_status st;
+	char what[120];
+	snprintf(what, sizeof(what), "indicator '%s'", k->str);
+	ind->line = k->line;
+	ind->col = k->col;
+	if ((st = expect(c, m, Y_MAP, what)) || (st = check_keys(c, m, what, known, PB_ARRAY_LEN(known))))
+		return st;
+	if ((st = get_str(c, m, "description", what, false, &ind->description)))
+		return st;
+	if (get(m, "when")) {
+		static const char *const meas_keys[] = { "select", "measure", "unit", "window",
+			                                 "aggregate", "per", "threshold" };
+		for (size_t i = 0; i < PB_ARRAY_LEN(meas_keys); i++)
+			if (get(m, meas_keys[i]))
+				return perr(c, PB_EINVAL, get(m, meas_keys[i]),
+				            "%s combines other indicators with 'when', so it cannot have "
+				            "'%s' (hint: make a separate indicator)",
+				            what, meas_keys[i]);
+		return PB_OK; /* parsed once every indicator has a name */
+	}
+	const struct ynode *v;
+	if ((v = get(m, "select")) && (st = parse_select(c, v, ind)))
+		return st;
+	size_t i = PB_MEAS_QUANTITY;
+	if ((st = pick(c, m, "measure", what, measures, PB_ARRAY_LEN(measures),
+	               "quantity, billed-cost, effective-cost or list-cost", &i)))
+		return st;
+	ind->measure = (enum pb__measure)i;
+	i = PB_AGG_SUM;
+	if ((st = pick(c, m, "aggregate", what, aggs, PB_ARRAY_LEN(aggs),
+	               "sum, daily-average, monthly-max, growth or share-of-region", &i)))
+		return st;
+	ind->agg = (enum pb__agg)i;
+	char *s = NULL;
+	if ((st = get_str(c, m, "per", what, false, &s)))
+		return st;
+	ind->per = ind->agg == PB_AGG_SHARE ? PB_PER_REGION : PB_PER_NONE;
+	if (s) {
+		if (!strcmp(s, "region"))
+			ind->per = PB_PER_REGION;
+		else if (!strcmp(s, "country"))
+			ind->per = PB_PER_COUNTRY;
+		else {
+			st = perr(c, PB_EINVAL, get(m, "per"), "unknown 'per' value '%s' (hint: region or "
+			          "country)", s);
+			free(s);
+			return st;
+		}
+		free(s);
+	}
+	if ((st = parse_unit(c, m, ind)))
+		return st;
 	if (!(v = get(m, "window")))
 		return perr(c, PB_EINVAL, m, "%s has no 'window' (hint: 'window: last 90 days')", what);
 	if ((st = parse_window(c, v, ind)))

@@ -130,18 +130,207 @@ static bool dec_of(json_t *j, pb_dec *out)
 	return s && pb__dec_parse(s, strlen(s), out, &fl) == PB_OK;
 }
 
+/* One verification: what pb_evidence_verify's steps share. */
+struct everify {
+	struct pb_ws *ws;
+	const struct pb_catalog *cat;
+	long long id; /* the finding */
+	struct spec *specs;
+	size_t nspec, cap;
+	bool bad; /* something does not verify */
+};
+
+/* One spec per citation of the indicators inds. */
+static enum pb_status collect_specs(struct everify *ev, json_t *inds, json_t *result,
+                                    struct pb_error *err)
+{
+	for (size_t i = 0; i < json_array_size(inds); i++) {
+		json_t *ind = json_array_get(inds, i);
+		json_t *cits = json_object_get(ind, "citations");
+		for (size_t j = 0; j < json_array_size(cits); j++) {
+			json_t *c = json_array_get(cits, j);
+			if (ev->nspec == ev->cap) {
+				ev->cap = ev->cap ? ev->cap * 2 : 16;
+				struct spec *ns = realloc(ev->specs, ev->cap * sizeof(*ns));
+				if (!ns)
+					return pb__err(err, PB_ENOMEM, "out of memory");
+				ev->specs = ns;
+			}
+			struct spec *s = &ev->specs[ev->nspec++];
+			memset(s, 0, sizeof(*s));
+			s->ind = ind;
+			s->cit = c;
+			s->result = result;
+			const char *role = json_string_value(json_object_get(c, "role"));
+			s->total = role && !strcmp(role, "total");
+			if (!day_of(json_string_value(json_object_get(c, "from")), &s->lo) ||
+			    !day_of(json_string_value(json_object_get(c, "to")), &s->hi))
+				return pb__err(err, PB_EVERIFY, "finding %lld: a citation has no valid days",
+				               ev->id);
+			s->hi++;
+		}
+	}
+	return PB_OK;
+}
+
+static const char *spec_sha(const struct spec *s)
+{
+	return json_string_value(json_object_get(s->cit, "sha256"));
+}
+
+/* The cited and recomputed sum of each spec in idx, into so's "citations". */
+static void cite_sums(struct everify *ev, const size_t *idx, size_t nm, json_t *so)
+{
+	json_t *cs = json_array();
+	for (size_t j = 0; j < nm; j++) {
+		struct spec *s = &ev->specs[idx[j]];
+		pb_dec cited;
+		dec_of(json_object_get(s->cit, "sum"), &cited);
+		char a[PB_DEC_BUFSZ], b[PB_DEC_BUFSZ];
+		pb__dec_format(cited, a);
+		pb__dec_format(s->sum, b);
+		json_t *co = json_object();
+		json_object_set_new(co, "indicator", json_incref(json_object_get(s->ind, "name")));
+		json_object_set_new(co, "role", json_incref(json_object_get(s->cit, "role")));
+		json_object_set_new(co, "cited", json_string(a));
+		json_object_set_new(co, "recomputed", json_string(b));
+		json_object_set_new(co, "aggregates", json_integer((json_int_t)s->aggs));
+		json_object_set_new(co, "match", json_boolean(cited == s->sum));
+		if (cited != s->sum)
+			ev->bad = true;
+		json_array_append_new(cs, co);
+	}
+	json_object_set_new(so, "citations", cs);
+}
+
+/* Source of spec i (its first spec): re-read once for all its specs, which
+ * get their sums; its status into sources. */
+static enum pb_status verify_source(struct everify *ev, size_t i, json_t *sources,
+                                    struct pb_error *err)
+{
+	struct spec *specs = ev->specs;
+	const char *sha = spec_sha(&specs[i]);
+	/* the specs of this source, moved to a context of their own */
+	struct spec *mine = calloc(ev->nspec, sizeof(*mine));
+	size_t *idx = calloc(ev->nspec, sizeof(*idx));
+	size_t nm = 0;
+	if (!mine || !idx) {
+		free(mine);
+		free(idx);
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	}
+	for (size_t j = i; j < ev->nspec; j++)
+		if (!strcmp(sha, spec_sha(&specs[j]))) {
+			idx[nm] = j;
+			mine[nm++] = specs[j];
+		}
+	const char *path = json_string_value(json_object_get(specs[i].cit, "path"));
+	json_t *so = json_object();
+	json_object_set_new(so, "sha256", json_string(sha));
+	json_object_set_new(so, "path", json_string(path ? path : ""));
+	json_array_append_new(sources, so);
+	struct stat sb;
+	struct pb_error e2 = { 0 };
+	struct vctx v = { mine, nm };
+	if (!path || stat(path, &sb) != 0) {
+		json_object_set_new(so, "status", json_string("missing"));
+		json_object_set_new(so, "detail", json_string("the cited file is not there"));
+		ev->bad = true;
+	} else if (pb__usage_recompute(ev->ws, ev->cat, path, sha, on_agg, &v, &e2) != PB_OK) {
+		json_object_set_new(so, "status", json_string(e2.code == PB_EVERIFY ? "changed"
+		                                                                     : "unreadable"));
+		json_object_set_new(so, "detail", json_string(e2.message));
+		ev->bad = true;
+	} else {
+		json_object_set_new(so, "status", json_string("ok"));
+		for (size_t j = 0; j < nm; j++) {
+			specs[idx[j]].sum = mine[j].sum;
+			specs[idx[j]].aggs = mine[j].aggs;
+		}
+		cite_sums(ev, idx, nm, so);
+	}
+	free(mine);
+	free(idx);
+	return PB_OK;
+}
+
+/* The figure of ind from the recomputed sums (w window, p previous, t
+ * total), printed into buf; whether it matches the cited figure fig. */
+static bool recompute_figure(json_t *ind, json_t *fig, pb_dec w, pb_dec p, pb_dec t,
+                             char buf[64])
+{
+	const char *agg = json_string_value(json_object_get(ind, "aggregate"));
+	if (!strcmp(agg, "growth") || !strcmp(agg, "share-of-region")) {
+		pb_dec base = !strcmp(agg, "growth") ? p : t;
+		if (json_is_null(fig)) {
+			snprintf(buf, 64, "%s", base <= 0 ? "null" : "defined");
+			return base <= 0;
+		}
+		double r = base > 0 ? (double)((long double)w / (long double)base) : NAN;
+		snprintf(buf, 64, "%.15g", r);
+		double c = strtod(json_string_value(fig), NULL);
+		return base > 0 && fabs(r - c) <= 1e-12 * fabs(c);
+	}
+	pb_dec v = w, cited;
+	if (!strcmp(agg, "daily-average")) {
+		json_t *win = json_object_get(ind, "window");
+		int64_t lo, hi;
+		if (day_of(json_string_value(json_object_get(win, "from")), &lo) &&
+		    day_of(json_string_value(json_object_get(win, "to")), &hi)) {
+			int64_t nd = hi - lo + 1;
+			pb_dec q = w / nd, rem = w % nd, twice = (rem < 0 ? -rem : rem) * 2;
+			if (twice > nd || (twice == nd && (q & 1)))
+				q += w < 0 ? -1 : 1;
+			v = q;
+		}
+	}
+	pb__dec_format(v, buf);
+	return dec_of(fig, &cited) && cited == v;
+}
+
+/* The figures of the indicators inds (the first nown the entity's own, the
+ * rest parts of a group) from the recomputed sums, into figures. */
+static void verify_figures(struct everify *ev, json_t *inds, size_t nown, json_t *figures)
+{
+	for (size_t i = 0; i < json_array_size(inds); i++) {
+		json_t *ind = json_array_get(inds, i);
+		if (!json_object_get(ind, "citations"))
+			continue;
+		pb_dec w = 0, p = 0, t = 0;
+		for (size_t j = 0; j < ev->nspec; j++) {
+			if (ev->specs[j].ind != ind)
+				continue;
+			const char *role = json_string_value(json_object_get(ev->specs[j].cit, "role"));
+			pb__dec_add(!strcmp(role, "window") ? &w : !strcmp(role, "previous") ? &p : &t,
+			            ev->specs[j].sum);
+		}
+		json_t *fig = json_object_get(ind, "figure");
+		json_t *fo = json_object();
+		json_object_set_new(fo, "indicator", json_incref(json_object_get(ind, "name")));
+		if (i >= nown)
+			json_object_set_new(fo, "group", json_incref(json_object_get(ind, "group")));
+		json_object_set_new(fo, "cited", json_incref(fig));
+		char buf[64];
+		bool match = recompute_figure(ind, fig, w, p, t, buf);
+		json_object_set_new(fo, "recomputed", json_string(buf));
+		json_object_set_new(fo, "match", json_boolean(match));
+		if (!match)
+			ev->bad = true;
+		json_array_append_new(figures, fo);
+	}
+}
+
 enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat,
                                   const char *ref, char **json, struct pb_error *err)
 {
 	struct pb__finding f;
 	enum pb_status st = pb__finding_get(ws, ref, &f, err);
 	json_t *doc = NULL, *rep = NULL, *inds = NULL;
-	struct spec *specs = NULL;
-	size_t nspec = 0;
-	bool bad = false;
+	struct everify ev = { .ws = ws, .cat = cat };
 	*json = NULL;
 	if (st)
 		return st;
+	ev.id = (long long)f.id;
 	json_error_t je;
 	if (!(doc = json_loads(f.detail, 0, &je))) {
 		st = pb__err(err, PB_EVERIFY, "finding %lld: stored detail is not JSON: %s",
@@ -170,178 +359,31 @@ enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat
 	json_t *sources = json_array(), *figures = json_array();
 	json_object_set_new(rep, "sources", sources);
 	json_object_set_new(rep, "figures", figures);
-	/* one spec per citation */
-	size_t cap = 0;
-	for (size_t i = 0; i < json_array_size(inds); i++) {
-		json_t *ind = json_array_get(inds, i);
-		json_t *cits = json_object_get(ind, "citations");
-		for (size_t j = 0; j < json_array_size(cits); j++) {
-			json_t *c = json_array_get(cits, j);
-			if (nspec == cap) {
-				cap = cap ? cap * 2 : 16;
-				struct spec *ns = realloc(specs, cap * sizeof(*ns));
-				if (!ns) {
-					st = pb__err(err, PB_ENOMEM, "out of memory");
-					goto out;
-				}
-				specs = ns;
-			}
-			struct spec *s = &specs[nspec++];
-			memset(s, 0, sizeof(*s));
-			s->ind = ind;
-			s->cit = c;
-			s->result = result;
-			const char *role = json_string_value(json_object_get(c, "role"));
-			s->total = role && !strcmp(role, "total");
-			if (!day_of(json_string_value(json_object_get(c, "from")), &s->lo) ||
-			    !day_of(json_string_value(json_object_get(c, "to")), &s->hi)) {
-				st = pb__err(err, PB_EVERIFY, "finding %lld: a citation has no valid days",
-				             (long long)f.id);
-				goto out;
-			}
-			s->hi++;
-		}
-	}
+	if ((st = collect_specs(&ev, inds, result, err)))
+		goto out;
 	/* each distinct source once */
-	for (size_t i = 0; i < nspec; i++) {
-		const char *sha = json_string_value(json_object_get(specs[i].cit, "sha256"));
+	for (size_t i = 0; i < ev.nspec; i++) {
+		const char *sha = spec_sha(&ev.specs[i]);
 		bool done = false;
 		for (size_t j = 0; j < i && !done; j++)
-			done = !strcmp(sha, json_string_value(json_object_get(specs[j].cit, "sha256")));
-		if (done)
-			continue;
-		/* the specs of this source, moved to a context of their own */
-		struct spec *mine = calloc(nspec, sizeof(*mine));
-		size_t *idx = calloc(nspec, sizeof(*idx));
-		size_t nm = 0;
-		if (!mine || !idx) {
-			free(mine);
-			free(idx);
-			st = pb__err(err, PB_ENOMEM, "out of memory");
+			done = !strcmp(sha, spec_sha(&ev.specs[j]));
+		if (!done && (st = verify_source(&ev, i, sources, err)))
 			goto out;
-		}
-		for (size_t j = i; j < nspec; j++)
-			if (!strcmp(sha, json_string_value(json_object_get(specs[j].cit, "sha256")))) {
-				idx[nm] = j;
-				mine[nm++] = specs[j];
-			}
-		const char *path = json_string_value(json_object_get(specs[i].cit, "path"));
-		json_t *so = json_object();
-		json_object_set_new(so, "sha256", json_string(sha));
-		json_object_set_new(so, "path", json_string(path ? path : ""));
-		json_array_append_new(sources, so);
-		struct stat sb;
-		struct pb_error e2 = { 0 };
-		struct vctx v = { mine, nm };
-		if (!path || stat(path, &sb) != 0) {
-			json_object_set_new(so, "status", json_string("missing"));
-			json_object_set_new(so, "detail", json_string("the cited file is not there"));
-			bad = true;
-		} else if (pb__usage_recompute(ws, cat, path, sha, on_agg, &v, &e2) != PB_OK) {
-			json_object_set_new(so, "status", json_string(e2.code == PB_EVERIFY ? "changed"
-			                                                                     : "unreadable"));
-			json_object_set_new(so, "detail", json_string(e2.message));
-			bad = true;
-		} else {
-			json_object_set_new(so, "status", json_string("ok"));
-			for (size_t j = 0; j < nm; j++) {
-				specs[idx[j]].sum = mine[j].sum;
-				specs[idx[j]].aggs = mine[j].aggs;
-			}
-			/* per-citation sums */
-			json_t *cs = json_array();
-			for (size_t j = 0; j < nm; j++) {
-				struct spec *s = &specs[idx[j]];
-				pb_dec cited;
-				dec_of(json_object_get(s->cit, "sum"), &cited);
-				char a[PB_DEC_BUFSZ], b[PB_DEC_BUFSZ];
-				pb__dec_format(cited, a);
-				pb__dec_format(s->sum, b);
-				json_t *co = json_object();
-				json_object_set_new(co, "indicator", json_incref(json_object_get(s->ind, "name")));
-				json_object_set_new(co, "role", json_incref(json_object_get(s->cit, "role")));
-				json_object_set_new(co, "cited", json_string(a));
-				json_object_set_new(co, "recomputed", json_string(b));
-				json_object_set_new(co, "aggregates", json_integer((json_int_t)s->aggs));
-				json_object_set_new(co, "match", json_boolean(cited == s->sum));
-				if (cited != s->sum)
-					bad = true;
-				json_array_append_new(cs, co);
-			}
-			json_object_set_new(so, "citations", cs);
-		}
-		free(mine);
-		free(idx);
 	}
-	/* figures from the recomputed sums */
-	for (size_t i = 0; i < json_array_size(inds); i++) {
-		json_t *ind = json_array_get(inds, i);
-		if (!json_object_get(ind, "citations"))
-			continue;
-		pb_dec w = 0, p = 0, t = 0;
-		for (size_t j = 0; j < nspec; j++) {
-			if (specs[j].ind != ind)
-				continue;
-			const char *role = json_string_value(json_object_get(specs[j].cit, "role"));
-			pb__dec_add(!strcmp(role, "window") ? &w : !strcmp(role, "previous") ? &p : &t,
-			            specs[j].sum);
-		}
-		const char *agg = json_string_value(json_object_get(ind, "aggregate"));
-		json_t *fig = json_object_get(ind, "figure");
-		json_t *fo = json_object();
-		json_object_set_new(fo, "indicator", json_incref(json_object_get(ind, "name")));
-		if (i >= nown)
-			json_object_set_new(fo, "group", json_incref(json_object_get(ind, "group")));
-		json_object_set_new(fo, "cited", json_incref(fig));
-		bool match;
-		char buf[64];
-		if (!strcmp(agg, "growth") || !strcmp(agg, "share-of-region")) {
-			pb_dec base = !strcmp(agg, "growth") ? p : t;
-			if (json_is_null(fig)) {
-				match = base <= 0;
-				snprintf(buf, sizeof(buf), "%s", base <= 0 ? "null" : "defined");
-			} else {
-				double r = base > 0 ? (double)((long double)w / (long double)base) : NAN;
-				snprintf(buf, sizeof(buf), "%.15g", r);
-				double c = strtod(json_string_value(fig), NULL);
-				match = base > 0 && fabs(r - c) <= 1e-12 * fabs(c);
-			}
-		} else {
-			pb_dec v = w, cited;
-			if (!strcmp(agg, "daily-average")) {
-				json_t *win = json_object_get(ind, "window");
-				int64_t lo, hi;
-				if (day_of(json_string_value(json_object_get(win, "from")), &lo) &&
-				    day_of(json_string_value(json_object_get(win, "to")), &hi)) {
-					int64_t nd = hi - lo + 1;
-					pb_dec q = w / nd, rem = w % nd, twice = (rem < 0 ? -rem : rem) * 2;
-					if (twice > nd || (twice == nd && (q & 1)))
-						q += w < 0 ? -1 : 1;
-					v = q;
-				}
-			}
-			pb__dec_format(v, buf);
-			match = dec_of(fig, &cited) && cited == v;
-		}
-		json_object_set_new(fo, "recomputed", json_string(buf));
-		json_object_set_new(fo, "match", json_boolean(match));
-		if (!match)
-			bad = true;
-		json_array_append_new(figures, fo);
-	}
-	json_object_set_new(rep, "verified", json_boolean(!bad));
+	verify_figures(&ev, inds, nown, figures);
+	json_object_set_new(rep, "verified", json_boolean(!ev.bad));
 	if (!(*json = json_dumps(rep, JSON_COMPACT))) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (bad)
+	if (ev.bad)
 		st = pb__err(err, PB_EVERIFY, "finding F%lld: the cited evidence does not verify",
 		             (long long)f.id);
 out:
 	json_decref(inds);
 	json_decref(doc);
 	json_decref(rep);
-	free(specs);
+	free(ev.specs);
 	free(f.detail);
 	return st;
 }

@@ -1339,17 +1339,9 @@ static json_t *indicator_json(struct scan *s, size_t e, size_t k, const struct i
 
 /* Citations of one fired measuring indicator for one entity (of result over
  * when not NULL, as indicator_json). */
-static enum pb_status cite(struct scan *s, size_t e, size_t k, const struct ires *over, json_t *io)
+/* The selection of ind into io, so evidence verify can recompute it. */
+static void cite_selection(const struct pb__indicator *ind, json_t *io)
 {
-	const struct pb__indicator *ind = &s->p->ind[k];
-	const struct ires *r = over ? over : &s->res[e * s->p->nind + k];
-	const struct entity *en = &s->ent[e];
-	enum pb_status st = PB_OK;
-	struct pb_buf b;
-	bool none;
-	json_t *cits = json_array();
-	json_object_set_new(io, "citations", cits);
-	/* the selection, so evidence verify can recompute it */
 	json_t *sel = json_object();
 	for (int d = 0; d < PB_SEL_COUNT; d++)
 		if (ind->nvalues[d]) {
@@ -1359,6 +1351,196 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, const struct ires
 			json_object_set_new(sel, sel_col[d], a);
 		}
 	json_object_set_new(io, "selection", sel);
+}
+
+/* ",'a','b'..." for an SQL IN list of names. */
+static void sql_names(struct pb_buf *b, char *const *v, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		pb_buf_adds(b, j ? "," : "");
+		char *lit = sqlite3_mprintf("%Q", v[j]);
+		pb_buf_adds(b, lit ? lit : "NULL");
+		sqlite3_free(lit);
+	}
+}
+
+/* The citations of one role being built from the rows of its query: a
+ * citation per source file, in the order of the rows. */
+struct citer {
+	json_t *cits;
+	int role; /* 0 window, 1 previous, 2 total */
+	int64_t lo, hi;
+	json_t *c, *aggs, *lines; /* the citation open, its keys and line ranges */
+	pb_dec sum;
+	size_t nagg;
+	uint64_t nrows, rlo, rhi; /* rlo-rhi: the line range being merged */
+	char cur_sha[65];
+};
+
+/* The aggregates of one role of r: the query over usage_day into b; *none
+ * when the selection matches nothing. */
+static enum pb_status cite_sql(struct scan *s, const struct pb__indicator *ind,
+                               const struct ires *r, const struct entity *en,
+                               const struct citer *ci, struct pb_buf *b, bool *none)
+{
+	pb_buf_printf(b,
+	              "SELECT s.sha256, coalesce(s.path, s.name), s.name, u.day, sa.value, sv.value, "
+	              "m.value, r.value, u.%s, u.first_line, u.last_line, u.rows FROM usage_day u "
+	              "JOIN source s ON s.id = u.source_id LEFT JOIN dim sa ON sa.id = u.subaccount "
+	              "JOIN dim sv ON sv.id = u.service LEFT JOIN dim m ON m.id = u.sku_meter "
+	              "LEFT JOIN dim r ON r.id = u.region WHERE u.day >= %lld AND u.day < %lld",
+	              meas_col[ind->measure], (long long)ci->lo, (long long)ci->hi);
+	enum pb_status st = sel_where(s, ind, b, none);
+	if (st)
+		return st;
+	if (r->group >= 0)
+		pb_buf_printf(b, " AND u.%s = %lld", ind->per == PB_PER_COUNTRY ? "country" : "region",
+		              (long long)r->group);
+	if (ci->role != 2) {
+		pb_buf_adds(b, " AND (u.account IN (SELECT id FROM dim WHERE value IN (");
+		sql_names(b, en->accounts, en->nacc);
+		pb_buf_adds(b, ")) OR u.subaccount IN (SELECT id FROM dim WHERE value IN (");
+		sql_names(b, en->subs, en->nsub);
+		pb_buf_adds(b, ")))");
+	}
+	pb_buf_adds(b, " ORDER BY s.id, u.day, u.first_line");
+	return PB_OK;
+}
+
+/* The line range being merged, onto the citation's lines. */
+static void cite_flush_lines(struct citer *ci)
+{
+	if (!ci->rhi)
+		return;
+	char lr[48];
+	snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)ci->rlo,
+	         (unsigned long long)ci->rhi);
+	json_array_append_new(ci->lines, json_string(lr));
+}
+
+/* The open citation, complete, onto the list. */
+static void cite_close(struct citer *ci)
+{
+	json_t *c = ci->c;
+	cite_flush_lines(ci);
+	json_object_set_new(c, "sum", jdec(ci->sum));
+	json_object_set_new(c, "aggregates", json_integer((json_int_t)ci->nagg));
+	json_object_set_new(c, "rows", json_integer((json_int_t)ci->nrows));
+	json_object_set_new(c, "listed", json_integer((json_int_t)json_array_size(ci->aggs)));
+	json_decref(ci->aggs);
+	json_array_append_new(ci->cits, c);
+	ci->c = NULL;
+}
+
+/* A new citation for the source of row q. */
+static void cite_open(struct citer *ci, sqlite3_stmt *q, const char *sha)
+{
+	json_t *c = ci->c = json_object();
+	pb__strlcpy(ci->cur_sha, sha, sizeof(ci->cur_sha));
+	json_object_set_new(c, "role", json_string(ci->role == 0   ? "window"
+	                                           : ci->role == 1 ? "previous"
+	                                                           : "total"));
+	json_object_set_new(c, "sha256", json_string(sha));
+	json_object_set_new(c, "path", json_string((const char *)sqlite3_column_text(q, 1)));
+	json_object_set_new(c, "name", json_string((const char *)sqlite3_column_text(q, 2)));
+	json_object_set_new(c, "from", jday(ci->lo));
+	json_object_set_new(c, "to", jday(ci->hi - 1));
+	ci->aggs = json_array();
+	ci->lines = json_array();
+	json_object_set_new(c, "lines", ci->lines);
+	/* A total sums every account's rows: its lines are cited, but
+	 * not its keys, which would put other customers' sub-accounts
+	 * into this entity's finding. */
+	if (ci->role != 2)
+		json_object_set_new(c, "keys", json_incref(ci->aggs));
+	ci->sum = 0;
+	ci->nagg = 0;
+	ci->nrows = 0;
+	ci->rlo = ci->rhi = 0;
+}
+
+/* Row q into the open citation: its sum, rows, lines and (up to
+ * CITE_MAX_AGGS) its key. */
+static void cite_row(struct citer *ci, sqlite3_stmt *q)
+{
+	const char *txt = (const char *)sqlite3_column_text(q, 8);
+	pb_dec v = 0;
+	unsigned fl;
+	if (txt)
+		pb__dec_parse(txt, strlen(txt), &v, &fl);
+	pb__dec_add(&ci->sum, v);
+	ci->nagg++;
+	ci->nrows += (uint64_t)sqlite3_column_int64(q, 11);
+	uint64_t fl1 = (uint64_t)sqlite3_column_int64(q, 9), ll = (uint64_t)sqlite3_column_int64(q, 10);
+	/* merge line ranges that touch (or overlap: a total's aggregates
+	 * share lines across accounts) */
+	if (ci->rhi && fl1 >= ci->rlo && fl1 <= ci->rhi + 1 && ll >= fl1) {
+		if (ll > ci->rhi)
+			ci->rhi = ll;
+	} else {
+		cite_flush_lines(ci);
+		ci->rlo = fl1;
+		ci->rhi = ll;
+	}
+	if (ci->role == 2 || json_array_size(ci->aggs) >= CITE_MAX_AGGS)
+		return;
+	json_t *a = json_object();
+	json_object_set_new(a, "day", jday(sqlite3_column_int64(q, 3)));
+	for (int col = 4; col <= 7; col++) {
+		static const char *const nm[] = { "subaccount", "service", "sku_meter", "region" };
+		const char *v2 = (const char *)sqlite3_column_text(q, col);
+		json_object_set_new(a, nm[col - 4], v2 ? json_string(v2) : json_null());
+	}
+	json_object_set_new(a, "value", json_string(txt ? txt : "0"));
+	char lr[48];
+	snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)fl1, (unsigned long long)ll);
+	json_object_set_new(a, "lines", json_string(lr));
+	json_array_append_new(ci->aggs, a);
+}
+
+/* The citations of one role: the rows of its query, a citation per source. */
+static enum pb_status cite_role(struct scan *s, const struct pb__indicator *ind,
+                                const struct ires *r, const struct entity *en,
+                                struct citer *ci)
+{
+	struct pb_buf b;
+	bool none;
+	sqlite3_stmt *q = NULL;
+	pb_buf_init(&b, 1 << 22);
+	enum pb_status st = cite_sql(s, ind, r, en, ci, &b, &none);
+	if (st || none)
+		goto out;
+	if ((st = pb__db_prepare(s->ws->db, b.data, &q, s->err)))
+		goto out;
+	int rc;
+	for (;;) {
+		rc = sqlite3_step(q);
+		const char *sha = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+		if (ci->c && (!sha || strcmp(sha, ci->cur_sha)))
+			cite_close(ci);
+		if (!sha)
+			break;
+		if (!ci->c)
+			cite_open(ci, q, sha);
+		cite_row(ci, q);
+	}
+	if (rc != SQLITE_DONE)
+		st = pb__db_err(s->ws->db, s->err, "cannot read cited usage");
+out:
+	sqlite3_finalize(q);
+	pb_buf_release(&b);
+	return st;
+}
+
+static enum pb_status cite(struct scan *s, size_t e, size_t k, const struct ires *over, json_t *io)
+{
+	const struct pb__indicator *ind = &s->p->ind[k];
+	const struct ires *r = over ? over : &s->res[e * s->p->nind + k];
+	const struct entity *en = &s->ent[e];
+	enum pb_status st = PB_OK;
+	json_t *cits = json_array();
+	json_object_set_new(io, "citations", cits);
+	cite_selection(ind, io);
 	for (int role = 0; role < 3; role++) { /* 0 cur, 1 prev, 2 total */
 		int64_t lo = r->span.lo, hi = r->span.hi;
 		if (role == 1) {
@@ -1374,145 +1556,9 @@ static enum pb_status cite(struct scan *s, size_t e, size_t k, const struct ires
 			lo = ml > lo ? ml : lo;
 			hi = mh < hi ? mh : hi;
 		}
-		pb_buf_init(&b, 1 << 22);
-		pb_buf_printf(&b,
-		               "SELECT s.sha256, coalesce(s.path, s.name), s.name, u.day, sa.value, sv.value, "
-		               "m.value, r.value, u.%s, u.first_line, u.last_line, u.rows FROM usage_day u "
-		               "JOIN source s ON s.id = u.source_id LEFT JOIN dim sa ON sa.id = u.subaccount "
-		               "JOIN dim sv ON sv.id = u.service LEFT JOIN dim m ON m.id = u.sku_meter "
-		               "LEFT JOIN dim r ON r.id = u.region WHERE u.day >= %lld AND u.day < %lld",
-		               meas_col[ind->measure], (long long)lo, (long long)hi);
-		if ((st = sel_where(s, ind, &b, &none))) {
-			pb_buf_release(&b);
+		struct citer ci = { .cits = cits, .role = role, .lo = lo, .hi = hi };
+		if ((st = cite_role(s, ind, r, en, &ci)))
 			return st;
-		}
-		if (r->group >= 0)
-			pb_buf_printf(&b, " AND u.%s = %lld", ind->per == PB_PER_COUNTRY ? "country" : "region",
-			               (long long)r->group);
-		if (role != 2) {
-			pb_buf_adds(&b, " AND (u.account IN (SELECT id FROM dim WHERE value IN (");
-			for (size_t j = 0; j < en->nacc; j++) {
-				pb_buf_adds(&b, j ? "," : "");
-				char *lit = sqlite3_mprintf("%Q", en->accounts[j]);
-				pb_buf_adds(&b, lit ? lit : "NULL");
-				sqlite3_free(lit);
-			}
-			pb_buf_adds(&b, ")) OR u.subaccount IN (SELECT id FROM dim WHERE value IN (");
-			for (size_t j = 0; j < en->nsub; j++) {
-				pb_buf_adds(&b, j ? "," : "");
-				char *lit = sqlite3_mprintf("%Q", en->subs[j]);
-				pb_buf_adds(&b, lit ? lit : "NULL");
-				sqlite3_free(lit);
-			}
-			pb_buf_adds(&b, ")))");
-		}
-		pb_buf_adds(&b, " ORDER BY s.id, u.day, u.first_line");
-		sqlite3_stmt *q = NULL;
-		if (none) {
-			pb_buf_release(&b);
-			continue;
-		}
-		if ((st = pb__db_prepare(s->ws->db, b.data, &q, s->err))) {
-			pb_buf_release(&b);
-			return st;
-		}
-		json_t *c = NULL, *aggs = NULL, *lines = NULL;
-		pb_dec sum = 0;
-		size_t nagg = 0;
-		uint64_t nrows = 0, rlo = 0, rhi = 0;
-		char cur_sha[65] = "";
-		int rc;
-		for (;;) {
-			rc = sqlite3_step(q);
-			const char *sha = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
-			if (c && (!sha || strcmp(sha, cur_sha))) {
-				if (rhi) {
-					char lr[48];
-					snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)rlo,
-					         (unsigned long long)rhi);
-					json_array_append_new(lines, json_string(lr));
-				}
-				json_object_set_new(c, "sum", jdec(sum));
-				json_object_set_new(c, "aggregates", json_integer((json_int_t)nagg));
-				json_object_set_new(c, "rows", json_integer((json_int_t)nrows));
-				json_object_set_new(c, "listed", json_integer((json_int_t)json_array_size(aggs)));
-				json_decref(aggs);
-				json_array_append_new(cits, c);
-				c = NULL;
-			}
-			if (!sha)
-				break;
-			if (!c) {
-				c = json_object();
-				pb__strlcpy(cur_sha, sha, sizeof(cur_sha));
-				json_object_set_new(c, "role", json_string(role == 0 ? "window"
-				                                           : role == 1 ? "previous"
-				                                                       : "total"));
-				json_object_set_new(c, "sha256", json_string(sha));
-				json_object_set_new(c, "path", json_string((const char *)sqlite3_column_text(q, 1)));
-				json_object_set_new(c, "name", json_string((const char *)sqlite3_column_text(q, 2)));
-				json_object_set_new(c, "from", jday(lo));
-				json_object_set_new(c, "to", jday(hi - 1));
-				aggs = json_array();
-				lines = json_array();
-				json_object_set_new(c, "lines", lines);
-				/* A total sums every account's rows: its lines are cited, but
-				 * not its keys, which would put other customers' sub-accounts
-				 * into this entity's finding. */
-				if (role != 2)
-					json_object_set_new(c, "keys", json_incref(aggs));
-				sum = 0;
-				nagg = 0;
-				nrows = 0;
-				rlo = rhi = 0;
-			}
-			const char *txt = (const char *)sqlite3_column_text(q, 8);
-			pb_dec v = 0;
-			unsigned fl;
-			if (txt)
-				pb__dec_parse(txt, strlen(txt), &v, &fl);
-			pb__dec_add(&sum, v);
-			nagg++;
-			nrows += (uint64_t)sqlite3_column_int64(q, 11);
-			uint64_t fl1 = (uint64_t)sqlite3_column_int64(q, 9), ll = (uint64_t)sqlite3_column_int64(q, 10);
-			/* merge line ranges that touch (or overlap: a total's aggregates
-			 * share lines across accounts) */
-			if (rhi && fl1 >= rlo && fl1 <= rhi + 1 && ll >= fl1) {
-				if (ll > rhi)
-					rhi = ll;
-			} else {
-				if (rhi) {
-					char lr[48];
-					snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)rlo,
-					         (unsigned long long)rhi);
-					json_array_append_new(lines, json_string(lr));
-				}
-				rlo = fl1;
-				rhi = ll;
-			}
-			if (role != 2) {
-				if (json_array_size(aggs) < CITE_MAX_AGGS) {
-					json_t *a = json_object();
-					json_object_set_new(a, "day", jday(sqlite3_column_int64(q, 3)));
-					for (int col = 4; col <= 7; col++) {
-						static const char *const nm[] = { "subaccount", "service", "sku_meter",
-							                          "region" };
-						const char *v2 = (const char *)sqlite3_column_text(q, col);
-						json_object_set_new(a, nm[col - 4], v2 ? json_string(v2) : json_null());
-					}
-					json_object_set_new(a, "value", json_string(txt ? txt : "0"));
-					char lr[48];
-					snprintf(lr, sizeof(lr), "%llu-%llu", (unsigned long long)fl1,
-					         (unsigned long long)ll);
-					json_object_set_new(a, "lines", json_string(lr));
-					json_array_append_new(aggs, a);
-				}
-			}
-		}
-		sqlite3_finalize(q);
-		pb_buf_release(&b);
-		if (rc != SQLITE_DONE)
-			return pb__db_err(s->ws->db, s->err, "cannot read cited usage");
 	}
 	return st;
 }
@@ -1652,6 +1698,228 @@ fail:
 	return st;
 }
 
+/* The scan date and what the workspace holds: s->at, s->first_month, s->months. */
+static enum pb_status scan_bounds(struct scan *s, const struct pb_scan_options *o)
+{
+	sqlite3 *db = s->ws->db;
+	int64_t v;
+	bool null;
+	enum pb_status st;
+	if ((st = q_int(db, "SELECT min(first_day) FROM source WHERE rows_accepted > 0", &v, &null,
+	                s->err)))
+		return st;
+	int64_t first = null ? 0 : v;
+	if ((st = q_int(db, "SELECT max(last_day) FROM source WHERE rows_accepted > 0", &v, &null,
+	                s->err)))
+		return st;
+	s->at = o->at_day != INT64_MIN ? o->at_day : null ? pb_floordiv(pb_now(), 86400) : v + 1;
+	s->first_month = pb__month_of_day(null ? s->at : first);
+	if (s->first_month > pb__month_of_day(s->at))
+		s->first_month = pb__month_of_day(s->at);
+	/* whole months come from usage_month when it holds every source (a
+	 * workspace opened read-only may not have been brought up to date) */
+	if ((st = q_int(db,
+	                "SELECT count(*) FROM source s WHERE NOT EXISTS (SELECT 1 FROM "
+	                "usage_month_source m WHERE m.source_id = s.id)",
+	                &v, &null, s->err)))
+		return st;
+	s->months = v == 0;
+	return PB_OK;
+}
+
+/* The rules of one entity: which indicators fired, which rules fired and the
+ * group of a same: rule. Reused from one entity to the next. */
+struct rules_eval {
+	bool *fired;    /* per indicator */
+	bool *rfired;   /* per rule */
+	int64_t *rgroup; /* per rule */
+};
+
+/* Entity e's 'when:' indicators and rules; its findings, one a fired rule. */
+static json_t *eval_rules(struct scan *s, size_t e, struct rules_eval *re)
+{
+	const struct pb_policy *p = s->p;
+	struct ires *row = &s->res[e * p->nind];
+	for (size_t j = 0; j < p->nind; j++) {
+		size_t k = p->order[j];
+		if (p->ind[k].when) {
+			memset(&row[k], 0, sizeof(row[k]));
+			row[k].period = row[k].sub = -1;
+			row[k].fired = ex_eval(s, e, p->ind[k].when, re->fired, &row[k].group);
+		}
+		re->fired[k] = row[k].fired;
+	}
+	json_t *fs = json_array();
+	for (size_t r = 0; r < p->nrules; r++)
+		if ((re->rfired[r] = ex_eval(s, e, p->rules[r].when, re->fired, &re->rgroup[r]))) {
+			json_t *f = json_object();
+			json_object_set_new(f, "rule", json_string(p->rules[r].name));
+			json_object_set_new(f, "severity", json_string(p->rules[r].severity));
+			if (p->rules[r].description)
+				json_object_set_new(f, "description", json_string(p->rules[r].description));
+			json_array_append_new(fs, f);
+		}
+	return fs;
+}
+
+/* A finding of a 'same:' rule: the group, and its parts' figures and
+ * citations in that group. */
+static enum pb_status same_parts(struct scan *s, size_t e, const struct rules_eval *re,
+                                 json_t *fs)
+{
+	const struct pb_policy *p = s->p;
+	enum pb_status st = PB_OK;
+	for (size_t r = 0, fi = 0; r < p->nrules && !st; r++) {
+		if (!re->rfired[r])
+			continue;
+		json_t *f = json_array_get(fs, fi++);
+		const struct pb__expr *x = p->rules[r].when;
+		int64_t g = re->rgroup[r];
+		if (x->same == PB_PER_NONE)
+			continue;
+		json_object_set_new(f, "same", json_string(x->same == PB_PER_COUNTRY ? "country"
+		                                                                       : "region"));
+		json_object_set_new(f, "group", g >= 0 ? json_string(dim_text(s, s->dc, g))
+		                                       : json_null());
+		json_t *parts = json_array();
+		json_object_set_new(f, "parts", parts);
+		for (size_t i = 0; i < x->nkids && g >= 0 && !st; i++) {
+			if (!is_same_part(s, x, x->kids[i]))
+				continue;
+			const struct ires *pr = in_group(s, e, x->kids[i]->ref, g);
+			if (!pr)
+				continue;
+			json_t *io = indicator_json(s, e, x->kids[i]->ref, pr, s->dc, false);
+			st = cite(s, e, x->kids[i]->ref, pr, io);
+			json_array_append_new(parts, io);
+		}
+	}
+	return st;
+}
+
+/* Entity e's rules, matched or not, with why not when explaining. */
+static json_t *rules_json(struct scan *s, size_t e, const struct rules_eval *re, bool hit,
+                          const struct pb_scan_options *o)
+{
+	const struct pb_policy *p = s->p;
+	json_t *rules = json_array();
+	for (size_t r = 0; r < p->nrules; r++) {
+		json_t *ro = json_object();
+		json_object_set_new(ro, "name", json_string(p->rules[r].name));
+		json_object_set_new(ro, "severity", json_string(p->rules[r].severity));
+		json_object_set_new(ro, "matched", json_boolean(re->rfired[r]));
+		if (re->rfired[r] && p->rules[r].when->same != PB_PER_NONE)
+			json_object_set_new(ro, "group",
+			                    re->rgroup[r] >= 0 ? json_string(dim_text(s, s->dc, re->rgroup[r]))
+			                                       : json_null());
+		if (!re->rfired[r] && !hit && o->explain) {
+			struct pb_buf b;
+			pb_buf_init(&b, 1 << 16);
+			explain_expr(s, e, p->rules[r].when, re->fired, &b);
+			if (b.data)
+				json_object_set_new(ro, "explain", json_stringn(b.data, b.len));
+			pb_buf_release(&b);
+		}
+		json_array_append_new(rules, ro);
+	}
+	return rules;
+}
+
+/* Entity e's result into results (none for an unmatched entity with
+ * matched_only); counts its match and findings. */
+static enum pb_status entity_result(struct scan *s, size_t e, struct rules_eval *re,
+                                    const struct pb_scan_options *o, json_t *results,
+                                    size_t *matched, size_t *nfind)
+{
+	const struct pb_policy *p = s->p;
+	const struct ires *row = &s->res[e * p->nind];
+	enum pb_status st = PB_OK;
+	json_t *fs = eval_rules(s, e, re);
+	bool hit = json_array_size(fs) > 0;
+	if (!hit && o->matched_only) {
+		json_decref(fs);
+		return PB_OK;
+	}
+	json_t *eo = entity_json(s, e, hit);
+	json_object_set_new(eo, "matched", json_boolean(hit));
+	json_t *inds = json_array();
+	for (size_t k = 0; k < p->nind && !st; k++) {
+		json_t *io = indicator_json(s, e, k, NULL, s->dc, !hit && o->explain);
+		if (hit && !p->ind[k].when && row[k].fired)
+			st = cite(s, e, k, NULL, io);
+		json_array_append_new(inds, io);
+	}
+	if (!st)
+		st = same_parts(s, e, re, fs);
+	if (st) {
+		json_decref(inds);
+		json_decref(eo);
+		json_decref(fs);
+		return st;
+	}
+	json_object_set_new(eo, "indicators", inds);
+	json_object_set_new(eo, "rules", rules_json(s, e, re, hit, o));
+	json_object_set_new(eo, "findings", fs);
+	*matched += hit;
+	*nfind += json_array_size(fs);
+	json_array_append_new(results, eo);
+	return PB_OK;
+}
+
+/* The head of the scan document: the policy, the date, the scope. */
+static json_t *scan_doc(const struct scan *s)
+{
+	const struct pb_policy *p = s->p;
+	json_t *doc = json_object();
+	char at[16];
+	pb_day_format(s->at, at);
+	json_object_set_new(doc, "policy", json_string(p->name));
+	json_object_set_new(doc, "title", json_string(p->title ? p->title : p->name));
+	json_object_set_new(doc, "clause", json_string(p->clause));
+	json_object_set_new(doc, "policy_sha256", json_string(p->sha256));
+	json_object_set_new(doc, "at", json_string(at));
+	json_object_set_new(doc, "scope", json_string(s->scope));
+	json_object_set_new(doc, "entities", json_integer((json_int_t)s->nent));
+	return doc;
+}
+
+/* Every entity's result into doc's "results". */
+static enum pb_status scan_results(struct scan *s, const struct pb_scan_options *o, json_t *doc)
+{
+	const struct pb_policy *p = s->p;
+	struct rules_eval re = { calloc(p->nind + 1, sizeof(bool)), calloc(p->nrules + 1, sizeof(bool)),
+		                 calloc(p->nrules + 1, sizeof(int64_t)) };
+	enum pb_status st = PB_OK;
+	if (!re.fired || !re.rfired || !re.rgroup) {
+		st = pb__err(s->err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	json_t *results = json_array();
+	json_object_set_new(doc, "results", results);
+	size_t matched = 0, nfind = 0;
+	for (size_t e = 0; e < s->nent; e++)
+		if ((st = entity_result(s, e, &re, o, results, &matched, &nfind)))
+			goto out;
+	json_object_set_new(doc, "matched", json_integer((json_int_t)matched));
+	json_object_set_new(doc, "findings", json_integer((json_int_t)nfind));
+out:
+	free(re.fired);
+	free(re.rfired);
+	free(re.rgroup);
+	return st;
+}
+
+/* An unrecorded finding has no id: say so, never a made-up one. */
+static void null_finding_ids(json_t *doc)
+{
+	json_t *res = json_object_get(doc, "results");
+	for (size_t i = 0; i < json_array_size(res); i++) {
+		json_t *fs = json_object_get(json_array_get(res, i), "findings");
+		for (size_t j = 0; j < json_array_size(fs); j++)
+			json_object_set_new(json_array_get(fs, j), "id", json_null());
+	}
+}
+
 enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
                               const struct pb_scan_options *o, char **json, struct pb_error *err)
 {
@@ -1663,29 +1931,8 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 	s.p = p;
 	s.err = err;
 	*json = NULL;
-	int64_t v;
-	bool null;
-	if ((st = load_entities(&s, o)))
+	if ((st = load_entities(&s, o)) || (st = scan_bounds(&s, o)))
 		goto out;
-	if ((st = q_int(ws->db, "SELECT min(first_day) FROM source WHERE rows_accepted > 0", &v, &null,
-	                err)))
-		goto out;
-	int64_t first = null ? 0 : v;
-	if ((st = q_int(ws->db, "SELECT max(last_day) FROM source WHERE rows_accepted > 0", &v, &null,
-	                err)))
-		goto out;
-	s.at = o->at_day != INT64_MIN ? o->at_day : null ? pb_floordiv(pb_now(), 86400) : v + 1;
-	s.first_month = pb__month_of_day(null ? s.at : first);
-	if (s.first_month > pb__month_of_day(s.at))
-		s.first_month = pb__month_of_day(s.at);
-	/* whole months come from usage_month when it holds every source (a
-	 * workspace opened read-only may not have been brought up to date) */
-	if ((st = q_int(ws->db,
-	                "SELECT count(*) FROM source s WHERE NOT EXISTS (SELECT 1 FROM "
-	                "usage_month_source m WHERE m.source_id = s.id)",
-	                &v, &null, err)))
-		goto out;
-	s.months = v == 0;
 	s.res = calloc(s.nent * p->nind + 1, sizeof(*s.res));
 	s.grp = calloc(s.nent * p->nind + 1, sizeof(*s.grp));
 	s.dc = &dc;
@@ -1695,144 +1942,14 @@ enum pb_status pb_policy_scan(struct pb_ws *ws, const struct pb_policy *p,
 	}
 	if ((st = eval_indicators(&s, &dc)))
 		goto out;
-	bool *fired = calloc(p->nind + 1, sizeof(bool));
-	/* per rule: fired, and the group of a same: rule */
-	bool *rfired = calloc(p->nrules + 1, sizeof(bool));
-	int64_t *rgroup = calloc(p->nrules + 1, sizeof(int64_t));
-	if (!fired || !rfired || !rgroup) {
-		free(fired);
-		free(rfired);
-		free(rgroup);
-		st = pb__err(err, PB_ENOMEM, "out of memory");
+	doc = scan_doc(&s);
+	if ((st = scan_results(&s, o, doc)))
 		goto out;
-	}
-	doc = json_object();
-	char at[16];
-	pb_day_format(s.at, at);
-	json_object_set_new(doc, "policy", json_string(p->name));
-	json_object_set_new(doc, "title", json_string(p->title ? p->title : p->name));
-	json_object_set_new(doc, "clause", json_string(p->clause));
-	json_object_set_new(doc, "policy_sha256", json_string(p->sha256));
-	json_object_set_new(doc, "at", json_string(at));
-	json_object_set_new(doc, "scope", json_string(s.scope));
-	json_object_set_new(doc, "entities", json_integer((json_int_t)s.nent));
-	json_t *results = json_array();
-	json_object_set_new(doc, "results", results);
-	size_t matched = 0, nfind = 0;
-	for (size_t e = 0; e < s.nent; e++) {
-		struct ires *row = &s.res[e * p->nind];
-		for (size_t j = 0; j < p->nind; j++) {
-			size_t k = p->order[j];
-			if (p->ind[k].when) {
-				memset(&row[k], 0, sizeof(row[k]));
-				row[k].period = row[k].sub = -1;
-				row[k].fired = ex_eval(&s, e, p->ind[k].when, fired, &row[k].group);
-			}
-			fired[k] = row[k].fired;
-		}
-		json_t *fs = json_array();
-		for (size_t r = 0; r < p->nrules; r++)
-			if ((rfired[r] = ex_eval(&s, e, p->rules[r].when, fired, &rgroup[r]))) {
-				json_t *f = json_object();
-				json_object_set_new(f, "rule", json_string(p->rules[r].name));
-				json_object_set_new(f, "severity", json_string(p->rules[r].severity));
-				if (p->rules[r].description)
-					json_object_set_new(f, "description", json_string(p->rules[r].description));
-				json_array_append_new(fs, f);
-			}
-		bool hit = json_array_size(fs) > 0;
-		if (!hit && o->matched_only) {
-			json_decref(fs);
-			continue;
-		}
-		json_t *eo = entity_json(&s, e, hit);
-		json_object_set_new(eo, "matched", json_boolean(hit));
-		json_t *inds = json_array();
-		for (size_t k = 0; k < p->nind && !st; k++) {
-			json_t *io = indicator_json(&s, e, k, NULL, &dc, !hit && o->explain);
-			if (hit && !p->ind[k].when && row[k].fired)
-				st = cite(&s, e, k, NULL, io);
-			json_array_append_new(inds, io);
-		}
-		/* a finding of a 'same:' rule: the group, and its parts' figures
-		 * and citations in that group */
-		for (size_t r = 0, fi = 0; r < p->nrules && !st; r++) {
-			if (!rfired[r])
-				continue;
-			json_t *f = json_array_get(fs, fi++);
-			const struct pb__expr *x = p->rules[r].when;
-			if (x->same == PB_PER_NONE)
-				continue;
-			json_object_set_new(f, "same", json_string(x->same == PB_PER_COUNTRY ? "country"
-			                                                                       : "region"));
-			json_object_set_new(f, "group", rgroup[r] >= 0
-			                                    ? json_string(dim_text(&s, &dc, rgroup[r]))
-			                                    : json_null());
-			json_t *parts = json_array();
-			json_object_set_new(f, "parts", parts);
-			for (size_t i = 0; i < x->nkids && rgroup[r] >= 0 && !st; i++) {
-				if (!is_same_part(&s, x, x->kids[i]))
-					continue;
-				const struct ires *pr = in_group(&s, e, x->kids[i]->ref, rgroup[r]);
-				if (!pr)
-					continue;
-				json_t *io = indicator_json(&s, e, x->kids[i]->ref, pr, &dc, false);
-				st = cite(&s, e, x->kids[i]->ref, pr, io);
-				json_array_append_new(parts, io);
-			}
-		}
-		if (st) {
-			json_decref(inds);
-			json_decref(eo);
-			json_decref(fs);
-			free(rgroup);
-			free(rfired);
-			free(fired);
-			goto out;
-		}
-		json_object_set_new(eo, "indicators", inds);
-		json_t *rules = json_array();
-		for (size_t r = 0; r < p->nrules; r++) {
-			json_t *ro = json_object();
-			json_object_set_new(ro, "name", json_string(p->rules[r].name));
-			json_object_set_new(ro, "severity", json_string(p->rules[r].severity));
-			json_object_set_new(ro, "matched", json_boolean(rfired[r]));
-			if (rfired[r] && p->rules[r].when->same != PB_PER_NONE)
-				json_object_set_new(ro, "group",
-				                    rgroup[r] >= 0 ? json_string(dim_text(&s, &dc, rgroup[r]))
-				                                   : json_null());
-			if (!rfired[r] && !hit && o->explain) {
-				struct pb_buf b;
-				pb_buf_init(&b, 1 << 16);
-				explain_expr(&s, e, p->rules[r].when, fired, &b);
-				if (b.data)
-					json_object_set_new(ro, "explain", json_stringn(b.data, b.len));
-				pb_buf_release(&b);
-			}
-			json_array_append_new(rules, ro);
-		}
-		json_object_set_new(eo, "rules", rules);
-		json_object_set_new(eo, "findings", fs);
-		matched += hit;
-		nfind += json_array_size(fs);
-		json_array_append_new(results, eo);
-	}
-	free(fired);
-	free(rfired);
-	free(rgroup);
-	json_object_set_new(doc, "matched", json_integer((json_int_t)matched));
-	json_object_set_new(doc, "findings", json_integer((json_int_t)nfind));
 	json_object_set_new(doc, "scan_id", json_null());
 	if (o->store && (st = store_scan(&s, doc, o)))
 		goto out;
-	if (!o->store) { /* an unrecorded finding has no id: say so, never a made-up one */
-		json_t *res = json_object_get(doc, "results");
-		for (size_t i = 0; i < json_array_size(res); i++) {
-			json_t *fs = json_object_get(json_array_get(res, i), "findings");
-			for (size_t j = 0; j < json_array_size(fs); j++)
-				json_object_set_new(json_array_get(fs, j), "id", json_null());
-		}
-	}
+	if (!o->store)
+		null_finding_ids(doc);
 	*json = json_dumps(doc, JSON_COMPACT);
 	if (!*json)
 		st = pb__err(err, PB_ENOMEM, "out of memory");

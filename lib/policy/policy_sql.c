@@ -390,6 +390,173 @@ enum pb_status pb_policy_sql(const struct pb_policy *p, enum pb_sql_dialect dd, 
 	return pb_policy_sql_by(p, dd, at, PB_SQL_BY_ACCOUNT, out, err);
 }
 
+/* The comment at the top of the compiled SQL: what it is and what it reads. */
+static void sql_header(struct pb_buf *b, const struct pb_policy *p, const struct dialect *d,
+                       const char *atb, bool bycust)
+{
+	pb_buf_printf(b, "-- probity policy '%s' (sha256 %s), compiled for %s, scan at %s\n",
+	              p->name, p->sha256, d->name, atb);
+	if (bycust)
+		pb_buf_adds(b, "-- Reads focus_cost_and_usage, the customers in probity_customer and the\n"
+		                "-- catalog tables probity_region, probity_unit and probity_capability\n"
+		                "-- (docs/policy.md). One row per customer and indicator, and one per\n"
+		                "-- matched rule.\n");
+	else
+		pb_buf_adds(b, "-- Reads focus_cost_and_usage and the catalog tables probity_region,\n"
+		                "-- probity_unit and probity_capability (docs/policy.md). One row per billing\n"
+		                "-- account and indicator, and one per matched rule.\n");
+}
+
+/* The CTE u: every FOCUS row with its day, month, catalog names and
+ * normalised quantity, and (by customer) its owner; then ent, the entities. */
+static void sql_usage(struct pb_buf *b, enum pb_sql_dialect dd, const struct dialect *d,
+                      bool every, bool bycust)
+{
+	pb_buf_printf(b, "WITH %su AS (\n  SELECT f.BillingAccountId AS account, ",
+	              d->recursive && every ? "RECURSIVE " : "");
+	if (bycust)
+		pb_buf_adds(b, "coalesce(cb.customer, cs.customer) AS entity, ");
+	day_expr(b, dd, "f.ChargePeriodStart");
+	pb_buf_adds(b, " AS dn, ");
+	month_expr(b, dd, "f.ChargePeriodStart");
+	pb_buf_printf(b,
+	              " AS mn,\n    f.SubAccountId AS subaccount, f.ProviderName AS provider, "
+	              "f.ServiceCategory AS category,\n    f.ServiceSubcategory AS subcategory, "
+	              "f.ServiceName AS service, cap.capability AS capability,\n    "
+	              "coalesce(reg.region_id, f.RegionId) AS region, reg.country AS country,\n    "
+	              "f.ChargeCategory AS charge_category, f.BillingCurrency AS currency,\n    "
+	              "coalesce(un.normalised, f.ConsumedUnit) AS unit,\n    CASE WHEN un.normalised "
+	              "IS NULL THEN coalesce(CAST(f.ConsumedQuantity AS %s), 0) ELSE "
+	              "coalesce(CAST(f.ConsumedQuantity AS %s), 0) * CAST(un.factor_num AS %s) / "
+	              "un.factor_den END AS quantity,\n    coalesce(CAST(f.BilledCost AS %s), 0) AS "
+	              "billed_cost, coalesce(CAST(f.EffectiveCost AS %s), 0) AS effective_cost,\n    "
+	              "coalesce(CAST(f.ListCost AS %s), 0) AS list_cost\n  FROM focus_cost_and_usage f\n"
+	              "  LEFT JOIN probity_region reg ON reg.spelling = lower(f.RegionId)\n"
+	              "  LEFT JOIN probity_unit un ON un.spelling = lower(f.ConsumedUnit)\n"
+	              "  LEFT JOIN probity_capability cap ON cap.service_name = f.ServiceName AND "
+	              "cap.sku_meter = coalesce(f.SkuMeter, '') AND cap.category = "
+	              "coalesce(f.ServiceCategory, '')",
+	              d->num, d->num, d->num, d->num, d->num, d->num);
+	if (bycust) /* one owner per account, should the table list one twice */
+		pb_buf_adds(b, "\n  LEFT JOIN (SELECT billing_account_id, min(customer) AS customer FROM "
+		                "probity_customer WHERE sub_account_id IS NULL GROUP BY "
+		                "billing_account_id) cb ON cb.billing_account_id = f.BillingAccountId\n"
+		                "  LEFT JOIN (SELECT sub_account_id, min(customer) AS customer FROM "
+		                "probity_customer WHERE sub_account_id IS NOT NULL GROUP BY "
+		                "sub_account_id) cs ON cs.sub_account_id = f.SubAccountId");
+	pb_buf_adds(b, "\n)");
+	if (bycust)
+		pb_buf_adds(b, ",\nent AS (SELECT DISTINCT customer AS entity FROM probity_customer)");
+	else
+		pb_buf_adds(b, ",\nent AS (SELECT DISTINCT BillingAccountId AS entity FROM "
+		                "focus_cost_and_usage)");
+}
+
+/* The CTE months: every month from the first of the data to the one before
+ * month am, for indicators measured every month. */
+static void sql_months(struct pb_buf *b, enum pb_sql_dialect dd, int64_t am)
+{
+	switch (dd) {
+	case PB_SQL_SQLITE:
+		pb_buf_printf(b, ",\nmonths(mn) AS (SELECT m0 FROM bounds WHERE m0 < %lld UNION ALL "
+		              "SELECT mn + 1 FROM months WHERE mn + 1 < %lld)",
+		              (long long)am, (long long)am);
+		break;
+	case PB_SQL_POSTGRESQL:
+		pb_buf_printf(b, ",\nmonths AS (SELECT generate_series(m0, %lld) AS mn FROM bounds "
+		              "WHERE m0 < %lld)",
+		              (long long)am - 1, (long long)am);
+		break;
+	case PB_SQL_DUCKDB:
+		pb_buf_printf(b, ",\nmonths AS (SELECT unnest(range(m0, %lld)) AS mn FROM bounds "
+		              "WHERE m0 < %lld)",
+		              (long long)am, (long long)am);
+		break;
+	case PB_SQL_TRINO:
+		pb_buf_printf(b, ",\nmonths AS (SELECT mn FROM bounds CROSS JOIN "
+		              "UNNEST(sequence(m0, %lld)) AS x(mn) WHERE m0 < %lld)",
+		              (long long)am - 1, (long long)am);
+		break;
+	default:
+		pb_buf_printf(b, ",\nmonths AS (SELECT explode(sequence(m0, %lld)) AS mn FROM bounds "
+		              "WHERE m0 < %lld)",
+		              (long long)am - 1, (long long)am);
+		break;
+	}
+}
+
+/* The 'same:' expression sl->v[i]: per entity and group, the fired flags of
+ * its parts (gs<i>), whether some group reaches its count (sv<i>), and fl
+ * with its column x<i>. */
+static void sql_same(struct pb_buf *b, const struct pb_policy *p, const struct samel *sl,
+                     size_t i)
+{
+	const struct pb__expr *x = sl->v[i];
+	size_t z = 0;
+	pb_buf_printf(b, ",\ngs%zu AS (SELECT entity, grp", i);
+	for (size_t j = 0; j < x->nkids; j++)
+		if (same_part(p, x, x->kids[j])) {
+			pb_buf_printf(b, ", max(CASE WHEN z = %zu THEN fired ELSE 0 END) AS h%zu", z, z);
+			z++;
+		}
+	pb_buf_adds(b, " FROM (");
+	z = 0;
+	for (size_t j = 0; j < x->nkids; j++)
+		if (same_part(p, x, x->kids[j])) {
+			pb_buf_printf(b, "%sSELECT entity, grp, fired, %zu AS z FROM k%zu", z ? " UNION ALL " : "",
+			              z, x->kids[j]->ref);
+			z++;
+		}
+	pb_buf_adds(b, ") w GROUP BY entity, grp)");
+	pb_buf_printf(b, ",\nsv%zu AS (SELECT a.entity, max(CASE WHEN (", i);
+	z = 0;
+	for (size_t j = 0; j < x->nkids; j++) {
+		if (j)
+			pb_buf_adds(b, " + ");
+		if (same_part(p, x, x->kids[j]))
+			pb_buf_printf(b, "coalesce(g.h%zu, 0)", z++);
+		else
+			expr_sql(b, p, x->kids[j], sl);
+	}
+	pb_buf_printf(b, ") >= %zu THEN 1 ELSE 0 END) AS v FROM fl%zu a LEFT JOIN gs%zu g ON "
+	              "g.entity = a.entity GROUP BY a.entity)",
+	              x->kind == PB_EX_ALL ? x->nkids : x->atleast, i, i);
+	pb_buf_printf(b, ",\nfl");
+	if (i + 1 < sl->n)
+		pb_buf_printf(b, "%zu", i + 1);
+	pb_buf_printf(b, " AS (SELECT a.*, sv.v AS x%zu FROM fl%zu a JOIN sv%zu sv ON sv.entity "
+	              "= a.entity)", i, i, i);
+}
+
+/* The final SELECT: a row per entity and measuring indicator, per 'when:'
+ * indicator and per rule that holds. */
+static void sql_select(struct pb_buf *b, const struct pb_policy *p, const struct dialect *d,
+                       const struct samel *sl)
+{
+	pb_buf_printf(b, "SELECT entity, CAST('indicator' AS %s) AS kind, indicator AS name, period, "
+	              "figure, inf AS infinite, fired, CAST(NULL AS %s) AS severity FROM ind\n",
+	              d->text, d->text);
+	for (size_t k = 0; k < p->nind; k++) {
+		if (!p->ind[k].when)
+			continue;
+		pb_buf_adds(b, "UNION ALL SELECT entity, 'indicator', ");
+		lit(b, d, p->ind[k].name);
+		pb_buf_printf(b, ", CAST(NULL AS BIGINT), CAST(NULL AS %s), 0, ", d->num);
+		expr_sql(b, p, p->ind[k].when, sl);
+		pb_buf_printf(b, ", CAST(NULL AS %s) FROM fl\n", d->text);
+	}
+	for (size_t r = 0; r < p->nrules; r++) {
+		pb_buf_adds(b, "UNION ALL SELECT entity, 'rule', ");
+		lit(b, d, p->rules[r].name);
+		pb_buf_printf(b, ", CAST(NULL AS BIGINT), CAST(NULL AS %s), 0, 1, ", d->num);
+		lit(b, d, p->rules[r].severity);
+		pb_buf_adds(b, " FROM fl WHERE ");
+		expr_sql(b, p, p->rules[r].when, sl);
+		pb_buf_adds(b, " = 1\n");
+	}
+	pb_buf_adds(b, "ORDER BY entity, kind, name;\n");
+}
+
 enum pb_status pb_policy_sql_by(const struct pb_policy *p, enum pb_sql_dialect dd, int64_t at,
                                 enum pb_sql_entity by, char **out, struct pb_error *err)
 {
@@ -407,85 +574,11 @@ enum pb_status pb_policy_sql_by(const struct pb_policy *p, enum pb_sql_dialect d
 	pb_buf_init(&b, 64u << 20);
 	for (size_t k = 0; k < p->nind; k++)
 		every |= !p->ind[k].when && p->ind[k].window == PB_WIN_EVERY_MONTH;
-	pb_buf_printf(&b, "-- probity policy '%s' (sha256 %s), compiled for %s, scan at %s\n",
-	               p->name, p->sha256, d->name, atb);
-	if (bycust)
-		pb_buf_adds(&b, "-- Reads focus_cost_and_usage, the customers in probity_customer and the\n"
-		                 "-- catalog tables probity_region, probity_unit and probity_capability\n"
-		                 "-- (docs/policy.md). One row per customer and indicator, and one per\n"
-		                 "-- matched rule.\n");
-	else
-		pb_buf_adds(&b, "-- Reads focus_cost_and_usage and the catalog tables probity_region,\n"
-		                 "-- probity_unit and probity_capability (docs/policy.md). One row per billing\n"
-		                 "-- account and indicator, and one per matched rule.\n");
-	pb_buf_printf(&b, "WITH %su AS (\n  SELECT f.BillingAccountId AS account, ",
-	               d->recursive && every ? "RECURSIVE " : "");
-	if (bycust)
-		pb_buf_adds(&b, "coalesce(cb.customer, cs.customer) AS entity, ");
-	day_expr(&b, dd, "f.ChargePeriodStart");
-	pb_buf_adds(&b, " AS dn, ");
-	month_expr(&b, dd, "f.ChargePeriodStart");
-	pb_buf_printf(&b,
-	               " AS mn,\n    f.SubAccountId AS subaccount, f.ProviderName AS provider, "
-	               "f.ServiceCategory AS category,\n    f.ServiceSubcategory AS subcategory, "
-	               "f.ServiceName AS service, cap.capability AS capability,\n    "
-	               "coalesce(reg.region_id, f.RegionId) AS region, reg.country AS country,\n    "
-	               "f.ChargeCategory AS charge_category, f.BillingCurrency AS currency,\n    "
-	               "coalesce(un.normalised, f.ConsumedUnit) AS unit,\n    CASE WHEN un.normalised "
-	               "IS NULL THEN coalesce(CAST(f.ConsumedQuantity AS %s), 0) ELSE "
-	               "coalesce(CAST(f.ConsumedQuantity AS %s), 0) * CAST(un.factor_num AS %s) / "
-	               "un.factor_den END AS quantity,\n    coalesce(CAST(f.BilledCost AS %s), 0) AS "
-	               "billed_cost, coalesce(CAST(f.EffectiveCost AS %s), 0) AS effective_cost,\n    "
-	               "coalesce(CAST(f.ListCost AS %s), 0) AS list_cost\n  FROM focus_cost_and_usage f\n"
-	               "  LEFT JOIN probity_region reg ON reg.spelling = lower(f.RegionId)\n"
-	               "  LEFT JOIN probity_unit un ON un.spelling = lower(f.ConsumedUnit)\n"
-	               "  LEFT JOIN probity_capability cap ON cap.service_name = f.ServiceName AND "
-	               "cap.sku_meter = coalesce(f.SkuMeter, '') AND cap.category = "
-	               "coalesce(f.ServiceCategory, '')",
-	               d->num, d->num, d->num, d->num, d->num, d->num);
-	if (bycust) /* one owner per account, should the table list one twice */
-		pb_buf_adds(&b, "\n  LEFT JOIN (SELECT billing_account_id, min(customer) AS customer FROM "
-		                 "probity_customer WHERE sub_account_id IS NULL GROUP BY "
-		                 "billing_account_id) cb ON cb.billing_account_id = f.BillingAccountId\n"
-		                 "  LEFT JOIN (SELECT sub_account_id, min(customer) AS customer FROM "
-		                 "probity_customer WHERE sub_account_id IS NOT NULL GROUP BY "
-		                 "sub_account_id) cs ON cs.sub_account_id = f.SubAccountId");
-	pb_buf_adds(&b, "\n)");
-	if (bycust)
-		pb_buf_adds(&b, ",\nent AS (SELECT DISTINCT customer AS entity FROM probity_customer)");
-	else
-		pb_buf_adds(&b, ",\nent AS (SELECT DISTINCT BillingAccountId AS entity FROM "
-		                 "focus_cost_and_usage)");
+	sql_header(&b, p, d, atb, bycust);
+	sql_usage(&b, dd, d, every, bycust);
 	pb_buf_adds(&b, ",\nbounds AS (SELECT min(mn) AS m0 FROM u)");
-	if (every) {
-		switch (dd) {
-		case PB_SQL_SQLITE:
-			pb_buf_printf(&b, ",\nmonths(mn) AS (SELECT m0 FROM bounds WHERE m0 < %lld UNION ALL "
-			               "SELECT mn + 1 FROM months WHERE mn + 1 < %lld)",
-			               (long long)am, (long long)am);
-			break;
-		case PB_SQL_POSTGRESQL:
-			pb_buf_printf(&b, ",\nmonths AS (SELECT generate_series(m0, %lld) AS mn FROM bounds "
-			               "WHERE m0 < %lld)",
-			               (long long)am - 1, (long long)am);
-			break;
-		case PB_SQL_DUCKDB:
-			pb_buf_printf(&b, ",\nmonths AS (SELECT unnest(range(m0, %lld)) AS mn FROM bounds "
-			               "WHERE m0 < %lld)",
-			               (long long)am, (long long)am);
-			break;
-		case PB_SQL_TRINO:
-			pb_buf_printf(&b, ",\nmonths AS (SELECT mn FROM bounds CROSS JOIN "
-			               "UNNEST(sequence(m0, %lld)) AS x(mn) WHERE m0 < %lld)",
-			               (long long)am - 1, (long long)am);
-			break;
-		default:
-			pb_buf_printf(&b, ",\nmonths AS (SELECT explode(sequence(m0, %lld)) AS mn FROM bounds "
-			               "WHERE m0 < %lld)",
-			               (long long)am - 1, (long long)am);
-			break;
-		}
-	}
+	if (every)
+		sql_months(&b, dd, am);
 	for (size_t k = 0; k < p->nind; k++) {
 		if (p->ind[k].when)
 			continue;
@@ -521,66 +614,10 @@ enum pb_status pb_policy_sql_by(const struct pb_policy *p, enum pb_sql_dialect d
 		pb_buf_printf(&b, " THEN fired ELSE 0 END) AS f%zu", k);
 	}
 	pb_buf_adds(&b, " FROM ind GROUP BY entity)");
-	for (size_t i = 0; i < sl.n; i++) {
-		const struct pb__expr *x = sl.v[i];
-		size_t z = 0;
-		pb_buf_printf(&b, ",\ngs%zu AS (SELECT entity, grp", i);
-		for (size_t j = 0; j < x->nkids; j++)
-			if (same_part(p, x, x->kids[j])) {
-				pb_buf_printf(&b, ", max(CASE WHEN z = %zu THEN fired ELSE 0 END) AS h%zu", z, z);
-				z++;
-			}
-		pb_buf_adds(&b, " FROM (");
-		z = 0;
-		for (size_t j = 0; j < x->nkids; j++)
-			if (same_part(p, x, x->kids[j])) {
-				pb_buf_printf(&b, "%sSELECT entity, grp, fired, %zu AS z FROM k%zu", z ? " UNION ALL " : "",
-				               z, x->kids[j]->ref);
-				z++;
-			}
-		pb_buf_adds(&b, ") w GROUP BY entity, grp)");
-		pb_buf_printf(&b, ",\nsv%zu AS (SELECT a.entity, max(CASE WHEN (", i);
-		z = 0;
-		for (size_t j = 0; j < x->nkids; j++) {
-			if (j)
-				pb_buf_adds(&b, " + ");
-			if (same_part(p, x, x->kids[j]))
-				pb_buf_printf(&b, "coalesce(g.h%zu, 0)", z++);
-			else
-				expr_sql(&b, p, x->kids[j], &sl);
-		}
-		pb_buf_printf(&b, ") >= %zu THEN 1 ELSE 0 END) AS v FROM fl%zu a LEFT JOIN gs%zu g ON "
-		               "g.entity = a.entity GROUP BY a.entity)",
-		               x->kind == PB_EX_ALL ? x->nkids : x->atleast, i, i);
-		pb_buf_printf(&b, ",\nfl");
-		if (i + 1 < sl.n)
-			pb_buf_printf(&b, "%zu", i + 1);
-		pb_buf_printf(&b, " AS (SELECT a.*, sv.v AS x%zu FROM fl%zu a JOIN sv%zu sv ON sv.entity "
-		               "= a.entity)", i, i, i);
-	}
+	for (size_t i = 0; i < sl.n; i++)
+		sql_same(&b, p, &sl, i);
 	pb_buf_adds(&b, "\n");
-	pb_buf_printf(&b, "SELECT entity, CAST('indicator' AS %s) AS kind, indicator AS name, period, "
-	               "figure, inf AS infinite, fired, CAST(NULL AS %s) AS severity FROM ind\n",
-	               d->text, d->text);
-	for (size_t k = 0; k < p->nind; k++) {
-		if (!p->ind[k].when)
-			continue;
-		pb_buf_adds(&b, "UNION ALL SELECT entity, 'indicator', ");
-		lit(&b, d, p->ind[k].name);
-		pb_buf_printf(&b, ", CAST(NULL AS BIGINT), CAST(NULL AS %s), 0, ", d->num);
-		expr_sql(&b, p, p->ind[k].when, &sl);
-		pb_buf_printf(&b, ", CAST(NULL AS %s) FROM fl\n", d->text);
-	}
-	for (size_t r = 0; r < p->nrules; r++) {
-		pb_buf_adds(&b, "UNION ALL SELECT entity, 'rule', ");
-		lit(&b, d, p->rules[r].name);
-		pb_buf_printf(&b, ", CAST(NULL AS BIGINT), CAST(NULL AS %s), 0, 1, ", d->num);
-		lit(&b, d, p->rules[r].severity);
-		pb_buf_adds(&b, " FROM fl WHERE ");
-		expr_sql(&b, p, p->rules[r].when, &sl);
-		pb_buf_adds(&b, " = 1\n");
-	}
-	pb_buf_adds(&b, "ORDER BY entity, kind, name;\n");
+	sql_select(&b, p, d, &sl);
 	free(sl.v);
 	if (b.len >= b.limit - 1) {
 		pb_buf_release(&b);

@@ -593,6 +593,163 @@ fail:
 
 /* ---- a series and its changes ---------------------------------------------- */
 
+/* The points and changes of a change chart are usable; their value range
+ * into *lo, *hi. */
+static enum pb_status changes_range(const struct pb_point *pts, size_t n,
+                                    const struct pb_change *changes, size_t nchanges, double *lo,
+                                    double *hi, struct pb_error *err)
+{
+	enum pb_status st;
+	if (n < 2)
+		return pb__err(err, PB_EINVAL, "a chart needs at least 2 points, not %zu", n);
+	if (nchanges && !changes)
+		return pb__err(err, PB_EINVAL, "chart: %zu changes but no array", nchanges);
+	for (size_t i = 1; i < n; i++)
+		if ((st = check_span(pts[i - 1].t, pts[i].t, i, err)) != PB_OK)
+			return st;
+	if (pts[n - 1].t == pts[0].t)
+		return pb__err(err, PB_EINVAL, "a chart needs points at two different times");
+	*lo = INFINITY;
+	*hi = -INFINITY;
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(pts[i].v))
+			return pb__err(err, PB_EINVAL, "chart series has a value that is not finite at point %zu", i);
+		if (pts[i].v < *lo)
+			*lo = pts[i].v;
+		if (pts[i].v > *hi)
+			*hi = pts[i].v;
+	}
+	for (size_t k = 0; k < nchanges; k++) {
+		const struct pb_change *c = &changes[k];
+		if (c->start > c->end || c->end >= n || c->detected >= n || !isfinite(c->expected) ||
+		    !isfinite(c->actual) || !isfinite(c->event_mean))
+			return pb__err(err, PB_EINVAL, "chart: change %zu is not inside the series", k);
+		if (c->expected < *lo)
+			*lo = c->expected;
+		if (c->expected > *hi)
+			*hi = c->expected;
+	}
+	return PB_OK;
+}
+
+/* The series as a path: every point, or the min and max of each pixel column. */
+static enum pb_status series_path(struct pb_buf *b, const struct frame *f,
+                                  const struct pb_point *pts, size_t n)
+{
+	enum pb_status st = pb_buf_adds(b, "<path class=\"series-line\" fill=\"none\" stroke=\"#4e79a7\" "
+	                                   "stroke-width=\"1.2\" stroke-linejoin=\"round\" d=\"");
+	size_t maxcols = (size_t)(f->x1 - f->x0);
+	bool first = true;
+	if (n <= 2 * maxcols) {
+		for (size_t i = 0; i < n && st == PB_OK; i++) {
+			st = pb_buf_printf(b, "%s%.1f %.1f", first ? "M" : "L", px(f, pts[i].t), py(f, pts[i].v));
+			first = false;
+		}
+	} else {
+		size_t i = 0;
+		while (i < n && st == PB_OK) {
+			double x = px(f, pts[i].t);
+			long col = (long)x;
+			size_t lo_i = i, hi_i = i, j = i;
+			for (; j < n && (long)px(f, pts[j].t) == col; j++) {
+				if (pts[j].v < pts[lo_i].v)
+					lo_i = j;
+				if (pts[j].v > pts[hi_i].v)
+					hi_i = j;
+			}
+			size_t a = lo_i < hi_i ? lo_i : hi_i, c2 = lo_i < hi_i ? hi_i : lo_i;
+			st = pb_buf_printf(b, "%s%.1f %.1f", first ? "M" : "L", px(f, pts[a].t), py(f, pts[a].v));
+			first = false;
+			if (st == PB_OK && c2 != a)
+				st = pb_buf_printf(b, "L%.1f %.1f", px(f, pts[c2].t), py(f, pts[c2].v));
+			i = j;
+		}
+	}
+	if (st == PB_OK)
+		st = pb_buf_adds(b, "\"/>\n");
+	return st;
+}
+
+/* The label text of change c: "<when>: expected X, actual Y (+P%)". */
+static void change_text(const struct pb_point *pts, const struct pb_change *c, char *text,
+                        size_t cap)
+{
+	double actual = c->closed ? c->event_mean : c->actual;
+	char when[32], ex[48], ac[48], pct[32];
+	int y;
+	unsigned mo, d;
+	int64_t day = pb_floordiv(pts[c->start].t, 86400);
+	pb__civil_from_days(day, &y, &mo, &d);
+	int64_t sec = pts[c->start].t - day * 86400;
+	if (sec)
+		pb__snprintf(when, sizeof(when), "%04d-%02u-%02u %02d:%02d", y, mo, d, (int)(sec / 3600),
+		             (int)(sec % 3600 / 60));
+	else
+		pb__snprintf(when, sizeof(when), "%04d-%02u-%02u", y, mo, d);
+	fmt_value(c->expected, ex, sizeof(ex));
+	fmt_value(actual, ac, sizeof(ac));
+	if (c->expected != 0)
+		pb__snprintf(pct, sizeof(pct), " (%+.0f%%)", 100 * (actual - c->expected) / fabs(c->expected));
+	else
+		pct[0] = '\0';
+	pb__snprintf(text, cap, "%s: expected %s, actual %s%s", when, ex, ac, pct);
+}
+
+/* Change c's marks, tooltip and label; row_end[] says where each label row
+ * is taken up to. */
+static enum pb_status change_mark(struct pb_buf *b, const struct frame *f,
+                                  const struct pb_point *pts, const struct pb_change *c,
+                                  double row_end[LABEL_ROWS])
+{
+	double xs = px(f, pts[c->start].t), xe = px(f, pts[c->end].t);
+	double actual = c->closed ? c->event_mean : c->actual;
+	if (xe - xs < 4)
+		xe = xs + 4;
+	/* The label goes in the first of LABEL_ROWS rows where it does not
+	 * overlap an earlier one; when none is free only the marks are drawn
+	 * (the text stays in the group's tooltip). */
+	char text[200];
+	change_text(pts, c, text, sizeof(text));
+	double tw = 6.2 * (double)strlen(text);
+	double la = xs + 4; /* right of the mark, moved left to stay in the plot */
+	if (la + tw > f->x1)
+		la = f->x1 - tw;
+	if (la < f->x0 + 2)
+		la = f->x0 + 2;
+	double lb = la + tw;
+	int row = lb > f->w ? LABEL_ROWS : -1; /* -1: look for a row */
+	for (int r = 0; r < LABEL_ROWS && row == -1; r++)
+		if (la > row_end[r] + 8 || row_end[r] < 0) {
+			row = r;
+			row_end[r] = lb;
+		}
+	if (row == LABEL_ROWS)
+		row = -1;
+	double ly = f->y0 + 12 + (double)(row < 0 ? 0 : row) * 14;
+	enum pb_status st = pb_buf_printf(
+		b,
+		"<g class=\"change\">"
+		"<line class=\"change-start\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		"stroke=\"#e15759\" stroke-width=\"1.2\" stroke-dasharray=\"5 3\"/>"
+		"<line class=\"change-expected\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		"stroke=\"#555\" stroke-width=\"2\" stroke-dasharray=\"4 3\"/>"
+		"<line class=\"change-actual\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		"stroke=\"#e15759\" stroke-width=\"2\"/>"
+		"<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#e15759\"/>"
+		"<title>%s</title>",
+		xs, f->y0, xs, f->y1, xs, py(f, c->expected), xe, py(f, c->expected), xs,
+		py(f, actual), xe, py(f, actual), px(f, pts[c->detected].t),
+		py(f, pts[c->detected].v), text);
+	if (st == PB_OK && row >= 0)
+		st = pb_buf_printf(b,
+		                   "<text class=\"change-label\" x=\"%.1f\" y=\"%.1f\" "
+		                   "font-size=\"11\" fill=\"#222\">%s</text>",
+		                   la, ly, text);
+	if (st == PB_OK)
+		st = pb_buf_adds(b, "</g>\n");
+	return st;
+}
+
 enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char *name,
                                 const struct pb_change *changes, size_t nchanges,
                                 const struct pb_chart_options *opts, char **svg, size_t *len,
@@ -605,34 +762,9 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 	*len = 0;
 	if (!opts)
 		opts = &defo;
-	if (n < 2)
-		return pb__err(err, PB_EINVAL, "a chart needs at least 2 points, not %zu", n);
-	if (nchanges && !changes)
-		return pb__err(err, PB_EINVAL, "chart: %zu changes but no array", nchanges);
-	for (size_t i = 1; i < n; i++)
-		if ((st = check_span(pts[i - 1].t, pts[i].t, i, err)) != PB_OK)
-			return st;
-	if (pts[n - 1].t == pts[0].t)
-		return pb__err(err, PB_EINVAL, "a chart needs points at two different times");
-	double lo = INFINITY, hi = -INFINITY;
-	for (size_t i = 0; i < n; i++) {
-		if (!isfinite(pts[i].v))
-			return pb__err(err, PB_EINVAL, "chart series has a value that is not finite at point %zu", i);
-		if (pts[i].v < lo)
-			lo = pts[i].v;
-		if (pts[i].v > hi)
-			hi = pts[i].v;
-	}
-	for (size_t k = 0; k < nchanges; k++) {
-		const struct pb_change *c = &changes[k];
-		if (c->start > c->end || c->end >= n || c->detected >= n || !isfinite(c->expected) ||
-		    !isfinite(c->actual) || !isfinite(c->event_mean))
-			return pb__err(err, PB_EINVAL, "chart: change %zu is not inside the series", k);
-		if (c->expected < lo)
-			lo = c->expected;
-		if (c->expected > hi)
-			hi = c->expected;
-	}
+	double lo = 0, hi = 0;
+	if ((st = changes_range(pts, n, changes, nchanges, &lo, &hi, err)))
+		return st;
 
 	struct frame f;
 	frame_init(&f, opts, 3);
@@ -659,110 +791,15 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
 		                    "height=\"%.1f\" fill=\"%s\" fill-opacity=\"0.12\"/>\n",
 		                    xa, f.y0, xb - xa, f.y1 - f.y0, c->direction > 0 ? "#e15759" : "#4e79a7");
 	}
-
-	/* the series: every point, or the min and max of each pixel column */
 	if (st == PB_OK)
-		st = pb_buf_adds(&b, "<path class=\"series-line\" fill=\"none\" stroke=\"#4e79a7\" "
-		                      "stroke-width=\"1.2\" stroke-linejoin=\"round\" d=\"");
-	size_t maxcols = (size_t)(f.x1 - f.x0);
-	bool first = true;
-	if (n <= 2 * maxcols) {
-		for (size_t i = 0; i < n && st == PB_OK; i++) {
-			st = pb_buf_printf(&b, "%s%.1f %.1f", first ? "M" : "L", px(&f, pts[i].t), py(&f, pts[i].v));
-			first = false;
-		}
-	} else {
-		size_t i = 0;
-		while (i < n && st == PB_OK) {
-			double x = px(&f, pts[i].t);
-			long col = (long)x;
-			size_t lo_i = i, hi_i = i, j = i;
-			for (; j < n && (long)px(&f, pts[j].t) == col; j++) {
-				if (pts[j].v < pts[lo_i].v)
-					lo_i = j;
-				if (pts[j].v > pts[hi_i].v)
-					hi_i = j;
-			}
-			size_t a = lo_i < hi_i ? lo_i : hi_i, c2 = lo_i < hi_i ? hi_i : lo_i;
-			st = pb_buf_printf(&b, "%s%.1f %.1f", first ? "M" : "L", px(&f, pts[a].t), py(&f, pts[a].v));
-			first = false;
-			if (st == PB_OK && c2 != a)
-				st = pb_buf_printf(&b, "L%.1f %.1f", px(&f, pts[c2].t), py(&f, pts[c2].v));
-			i = j;
-		}
-	}
+		st = series_path(&b, &f, pts, n);
 	if (st == PB_OK)
-		st = pb_buf_adds(&b, "\"/>\n<g class=\"changes\">\n");
+		st = pb_buf_adds(&b, "<g class=\"changes\">\n");
 	double row_end[LABEL_ROWS];
 	for (int r = 0; r < LABEL_ROWS; r++)
 		row_end[r] = -1;
-
-	for (size_t k = 0; k < nchanges && st == PB_OK; k++) {
-		const struct pb_change *c = &changes[k];
-		double xs = px(&f, pts[c->start].t), xe = px(&f, pts[c->end].t);
-		double actual = c->closed ? c->event_mean : c->actual;
-		if (xe - xs < 4)
-			xe = xs + 4;
-		char when[32], ex[48], ac[48], pct[32];
-		int y;
-		unsigned mo, d;
-		int64_t day = pb_floordiv(pts[c->start].t, 86400);
-		pb__civil_from_days(day, &y, &mo, &d);
-		int64_t sec = pts[c->start].t - day * 86400;
-		if (sec)
-			pb__snprintf(when, sizeof(when), "%04d-%02u-%02u %02d:%02d", y, mo, d, (int)(sec / 3600),
-			             (int)(sec % 3600 / 60));
-		else
-			pb__snprintf(when, sizeof(when), "%04d-%02u-%02u", y, mo, d);
-		fmt_value(c->expected, ex, sizeof(ex));
-		fmt_value(actual, ac, sizeof(ac));
-		if (c->expected != 0)
-			pb__snprintf(pct, sizeof(pct), " (%+.0f%%)", 100 * (actual - c->expected) / fabs(c->expected));
-		else
-			pct[0] = '\0';
-		/* The label goes in the first of LABEL_ROWS rows where it does not
-		 * overlap an earlier one; when none is free only the marks are drawn
-		 * (the text stays in the group's tooltip). */
-		char text[200];
-		pb__snprintf(text, sizeof(text), "%s: expected %s, actual %s%s", when, ex, ac, pct);
-		double tw = 6.2 * (double)strlen(text);
-		double la = xs + 4; /* right of the mark, moved left to stay in the plot */
-		if (la + tw > f.x1)
-			la = f.x1 - tw;
-		if (la < f.x0 + 2)
-			la = f.x0 + 2;
-		double lb = la + tw;
-		int row = lb > f.w ? LABEL_ROWS : -1; /* -1: look for a row */
-		for (int r = 0; r < LABEL_ROWS && row == -1; r++)
-			if (la > row_end[r] + 8 || row_end[r] < 0) {
-				row = r;
-				row_end[r] = lb;
-			}
-		if (row == LABEL_ROWS)
-			row = -1;
-		double ly = f.y0 + 12 + (double)(row < 0 ? 0 : row) * 14;
-		st = pb_buf_printf(
-			&b,
-			"<g class=\"change\">"
-			"<line class=\"change-start\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-			"stroke=\"#e15759\" stroke-width=\"1.2\" stroke-dasharray=\"5 3\"/>"
-			"<line class=\"change-expected\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-			"stroke=\"#555\" stroke-width=\"2\" stroke-dasharray=\"4 3\"/>"
-			"<line class=\"change-actual\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-			"stroke=\"#e15759\" stroke-width=\"2\"/>"
-			"<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#e15759\"/>"
-			"<title>%s</title>",
-			xs, f.y0, xs, f.y1, xs, py(&f, c->expected), xe, py(&f, c->expected), xs,
-			py(&f, actual), xe, py(&f, actual), px(&f, pts[c->detected].t),
-			py(&f, pts[c->detected].v), text);
-		if (st == PB_OK && row >= 0)
-			st = pb_buf_printf(&b,
-			                    "<text class=\"change-label\" x=\"%.1f\" y=\"%.1f\" "
-			                    "font-size=\"11\" fill=\"#222\">%s</text>",
-			                    la, ly, text);
-		if (st == PB_OK)
-			st = pb_buf_adds(&b, "</g>\n");
-	}
+	for (size_t k = 0; k < nchanges && st == PB_OK; k++)
+		st = change_mark(&b, &f, pts, &changes[k], row_end);
 	if (st == PB_OK)
 		st = pb_buf_adds(&b, "</g>\n<g class=\"legend\">\n");
 	if (st == PB_OK)

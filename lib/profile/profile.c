@@ -120,11 +120,11 @@ enum pb_status pb_profile_parse_by(const char *spec, struct pb_profile_options *
 		if (found < 0 && pb_str_ieq_cstr(name, "sku_meter"))
 			found = PB_PROFILE_SKU;
 		if (found < 0)
-			return pb__err(err, PB_EINVAL, "unknown dimension '%.*s' in --by; valid: %s",
-			               (int)(name.len > 64 ? 64 : name.len), name.ptr, valid);
+			return pb__err_field(err, PB_EINVAL, "by", "unknown dimension '%.*s'; valid: %s",
+			                     (int)(name.len > 64 ? 64 : name.len), name.ptr, valid);
 		if (seen[found])
-			return pb__err(err, PB_EINVAL, "dimension '%s' is listed twice in --by",
-			               dim_names[found]);
+			return pb__err_field(err, PB_EINVAL, "by", "dimension '%s' is listed twice",
+			                     dim_names[found]);
 		seen[found] = true;
 		o->by[n++] = (enum pb_profile_dim)found;
 		p += len;
@@ -132,9 +132,9 @@ enum pb_status pb_profile_parse_by(const char *spec, struct pb_profile_options *
 			p++;
 	}
 	if (n == 0)
-		return pb__err(err, PB_EINVAL, "--by needs at least one dimension; valid: %s", valid);
+		return pb__err_field(err, PB_EINVAL, "by", "no dimension given; valid: %s", valid);
 	if (seen[PB_PROFILE_MONTH] && seen[PB_PROFILE_DAY])
-		return pb__err(err, PB_EINVAL, "--by takes month or day, not both");
+		return pb__err_field(err, PB_EINVAL, "by", "month and day cannot be grouped by together");
 	o->nby = n;
 	return PB_OK;
 }
@@ -910,34 +910,29 @@ static void peer_key(const struct build *b, const int64_t *id, int64_t day, int6
 	                                            : 0;
 }
 
-static enum pb_status peers(struct build *b, struct pb_error *err)
+/* The peers of a profile's lines in the making: what peers' steps share. */
+struct peerscan {
+	struct build *b;
+	struct pb_hmap map;   /* peer key -> index + 1 */
+	struct peer *pv;      /* the peers */
+	size_t npeers;
+	size_t *line_peer;    /* per line: its peer, SIZE_MAX for none */
+	int64_t *skey;        /* nser x NCOL: each series' values of the peer columns */
+	bool *mixed;          /* per series: several values of a kind column */
+	uint64_t *bits;       /* NCOL x words: the dim ids of each column some series has */
+	size_t words;
+	int64_t maxid;
+	int cols[NCOL], ncols; /* the columns read, in the order of the query */
+	char sql[512];
+};
+
+/* Each series' values of the peer columns (by sorted position, as rows and
+ * lines point at them): its key, and the single value of each kind column
+ * it is not grouped by (mixed: several). */
+static void series_keys(struct peerscan *ps)
 {
-	struct pb_profile *p = b->p;
-	if (!p->nlines)
-		return PB_OK;
-	struct pb_hmap map;
-	pb__hmap_init(&map);
-	enum pb_status st = PB_OK;
-	sqlite3_stmt *q = NULL;
-	struct peer *pv = calloc(p->nlines, sizeof(*pv));
-	size_t *line_peer = malloc(p->nlines * sizeof(size_t));
-	size_t npeers = 0;
-	uint64_t *bits = NULL;
-	int64_t *skey = NULL;
-	bool *mixed = NULL;
-	if (!pv || !line_peer) {
-		st = pb__err(err, PB_ENOMEM, "out of memory");
-		goto out;
-	}
-	/* each series' values of the peer columns (by sorted position, as rows
-	 * and lines point at them): its key, and the single value of each kind
-	 * column it is not grouped by (mixed: several) */
-	skey = malloc((b->nser ? b->nser : 1) * sizeof(int64_t) * NCOL);
-	mixed = calloc(b->nser ? b->nser : 1, sizeof(bool));
-	if (!skey || !mixed) {
-		st = pb__err(err, PB_ENOMEM, "out of memory");
-		goto out;
-	}
+	struct build *b = ps->b;
+	int64_t *skey = ps->skey;
 	for (size_t i = 0; i < b->nser; i++)
 		for (int c = 0; c < NCOL; c++)
 			skey[i * NCOL + c] = peer_col(b, c) && b->grouped[c] ? sorted_ser(b, i)->key[c] : -1;
@@ -950,14 +945,22 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 			if (k[c] < 0)
 				k[c] = w->id[c];
 			else if (k[c] != w->id[c])
-				mixed[w->series] = true;
+				ps->mixed[w->series] = true;
 		}
 	}
+}
+
+/* Each line's peer: lines of the same peer key (series key and time bucket)
+ * share one. */
+static enum pb_status line_peers(struct peerscan *ps, struct pb_error *err)
+{
+	struct build *b = ps->b;
+	struct pb_profile *p = b->p;
 	bool line_months = b->time_dim == PB_PROFILE_MONTH;
 	for (size_t li = 0; li < p->nlines; li++) {
 		size_t si = p->lines[li].series;
-		if (mixed[si]) {
-			line_peer[li] = SIZE_MAX;
+		if (ps->mixed[si]) {
+			ps->line_peer[li] = SIZE_MAX;
 			continue;
 		}
 		int64_t key[PKEY], day = b->d0;
@@ -966,135 +969,175 @@ static enum pb_status peers(struct build *b, struct pb_error *err)
 			int64_t bk = first + (int64_t)b->line_bucket[li];
 			day = line_months ? month_first_day(bk) : bk;
 		}
-		peer_key(b, &skey[si * NCOL], day, key);
-		void *v = pb__hmap_get(&map, (const char *)key, sizeof(key));
+		peer_key(b, &ps->skey[si * NCOL], day, key);
+		void *v = pb__hmap_get(&ps->map, (const char *)key, sizeof(key));
 		if (!v) {
-			v = (void *)(uintptr_t)(++npeers);
-			if (pb__hmap_put(&map, (const char *)key, sizeof(key), v, NULL) == PB_ENOMEM) {
-				st = pb__err(err, PB_ENOMEM, "out of memory");
-				goto out;
-			}
+			v = (void *)(uintptr_t)(++ps->npeers);
+			if (pb__hmap_put(&ps->map, (const char *)key, sizeof(key), v, NULL) == PB_ENOMEM)
+				return pb__err(err, PB_ENOMEM, "out of memory");
 		}
-		line_peer[li] = (size_t)(uintptr_t)v - 1;
+		ps->line_peer[li] = (size_t)(uintptr_t)v - 1;
 	}
-	/* Only the columns that matter, and a cheap test before the hash: a row
-	 * whose value of some grouped column the customer never has cannot match
-	 * (bitmaps over dim ids). */
+	return PB_OK;
+}
+
+/* Only the columns that matter, and a cheap test before the hash: a row
+ * whose value of some grouped column the customer never has cannot match
+ * (bitmaps over dim ids). */
+static enum pb_status peer_filter(struct peerscan *ps, struct pb_error *err)
+{
 	static const char *const col_sql[NCOL] = {
 		"account", "subaccount", "category", "subcategory", "service", "sku_meter",
 		"capability", "region", "country", "unit", "currency",
 	};
-	int cols[NCOL], ncols = 0;
-	char sql[512] = "SELECT day, quantity";
+	struct build *b = ps->b;
+	pb__snprintf(ps->sql, sizeof(ps->sql), "SELECT day, quantity");
 	for (int c = 0; c < NCOL; c++)
 		if (peer_col(b, c) || c == C_ACCOUNT || c == C_SUB) {
-			cols[ncols++] = c;
-			size_t l = strlen(sql);
-			pb__snprintf(sql + l, sizeof(sql) - l, ", %s", col_sql[c]);
+			ps->cols[ps->ncols++] = c;
+			size_t l = strlen(ps->sql);
+			pb__snprintf(ps->sql + l, sizeof(ps->sql) - l, ", %s", col_sql[c]);
 		}
-	{
-		size_t l = strlen(sql);
-		pb__snprintf(sql + l, sizeof(sql) - l, " FROM usage_day WHERE day BETWEEN ?1 AND ?2");
-	}
-	int64_t maxid = 0;
+	size_t l = strlen(ps->sql);
+	pb__snprintf(ps->sql + l, sizeof(ps->sql) - l, " FROM usage_day WHERE day BETWEEN ?1 AND ?2");
 	for (size_t i = 0; i < b->nser * NCOL; i++)
-		if (skey[i] > maxid)
-			maxid = skey[i];
-	size_t words = (size_t)maxid / 64 + 1;
-	bits = calloc(words * NCOL, sizeof(uint64_t));
-	if (!bits) {
-		st = pb__err(err, PB_ENOMEM, "out of memory");
-		goto out;
-	}
+		if (ps->skey[i] > ps->maxid)
+			ps->maxid = ps->skey[i];
+	size_t words = ps->words = (size_t)ps->maxid / 64 + 1;
+	uint64_t *bits = ps->bits = calloc(words * NCOL, sizeof(uint64_t));
+	if (!bits)
+		return pb__err(err, PB_ENOMEM, "out of memory");
 	for (size_t i = 0; i < b->nser; i++)
-		for (int c = 0; c < NCOL && !mixed[i]; c++) {
-			int64_t id = skey[i * NCOL + c];
+		for (int c = 0; c < NCOL && !ps->mixed[i]; c++) {
+			int64_t id = ps->skey[i * NCOL + c];
 			if (id >= 0)
 				bits[(size_t)c * words + (size_t)id / 64] |= (uint64_t)1 << (id % 64);
 		}
-	st = pb__db_prepare(b->ws->db, sql, &q, err);
+	return PB_OK;
+}
+
+/* Whether the account or sub-account (dim ids) is the customer's, for a
+ * customer with very many accounts: asks the database. */
+static enum pb_status own_in_db(struct build *b, int64_t account, int64_t sub, bool *own,
+                                struct pb_error *err)
+{
+	sqlite3_stmt *o;
+	enum pb_status st = pb__db_prepare(b->ws->db,
+	                                   "SELECT 1 FROM customer_account ca JOIN dim d ON d.value = "
+	                                   "ca.account_id WHERE ca.customer_id = (SELECT id FROM "
+	                                   "customer WHERE name = ?1) AND d.id IN (?2, ?3)",
+	                                   &o, err);
 	if (st)
-		goto out;
-	sqlite3_bind_int64(q, 1, b->d0);
-	sqlite3_bind_int64(q, 2, b->d1);
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t id[NCOL] = { 0 }, key[PKEY];
-		bool may = true;
-		for (int k = 0; k < ncols && may; k++) {
-			int c = cols[k];
-			int64_t v = sqlite3_column_int64(q, 2 + k);
-			id[c] = v;
-			if (peer_col(b, c))
-				may = v >= 0 && v <= maxid &&
-				      (bits[(size_t)c * words + (size_t)v / 64] >> (v % 64) & 1);
-		}
-		if (!may)
-			continue;
-		peer_key(b, id, sqlite3_column_int64(q, 0), key);
-		void *v = pb__hmap_get(&map, (const char *)key, sizeof(key));
-		if (!v)
-			continue;
-		struct peer *pe = &pv[(size_t)(uintptr_t)v - 1];
-		pb_dec qty;
-		if (!col_dec(q, 1, &qty)) {
-			st = pb__err(err, PB_EDB, "a stored quantity is not a decimal number");
-			goto out;
-		}
-		if (!pb__dec_add(&pe->qty, qty)) {
-			st = sum_err(err);
-			goto out;
-		}
-		if (!pe->others) {
-			bool own = in_ids(b->r.bill, b->r.nbill, id[C_ACCOUNT]) ||
-			           in_ids(b->r.subs, b->r.nsubs, id[C_SUB]);
-			if (!own && (b->r.bill_more || b->r.subs_more)) {
-				/* a customer with very many accounts: ask the database */
-				sqlite3_stmt *o;
-				if ((st = pb__db_prepare(
-					     b->ws->db,
-					     "SELECT 1 FROM customer_account ca JOIN dim d ON d.value = "
-					     "ca.account_id WHERE ca.customer_id = (SELECT id FROM customer "
-					     "WHERE name = ?1) AND d.id IN (?2, ?3)",
-					     &o, err)))
-					goto out;
-				sqlite3_bind_text(o, 1, p->customer, -1, SQLITE_STATIC);
-				sqlite3_bind_int64(o, 2, id[C_ACCOUNT]);
-				sqlite3_bind_int64(o, 3, id[C_SUB]);
-				own = sqlite3_step(o) == SQLITE_ROW;
-				sqlite3_finalize(o);
-			}
-			if (!own)
-				pe->others = true;
-		}
+		return st;
+	sqlite3_bind_text(o, 1, b->p->customer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(o, 2, account);
+	sqlite3_bind_int64(o, 3, sub);
+	*own = sqlite3_step(o) == SQLITE_ROW;
+	sqlite3_finalize(o);
+	return PB_OK;
+}
+
+/* Row q of usage_day into the peer it belongs to, if any. */
+static enum pb_status peer_row(struct peerscan *ps, sqlite3_stmt *q, struct pb_error *err)
+{
+	struct build *b = ps->b;
+	int64_t id[NCOL] = { 0 }, key[PKEY];
+	bool may = true;
+	for (int k = 0; k < ps->ncols && may; k++) {
+		int c = ps->cols[k];
+		int64_t v = sqlite3_column_int64(q, 2 + k);
+		id[c] = v;
+		if (peer_col(b, c))
+			may = v >= 0 && v <= ps->maxid &&
+			      (ps->bits[(size_t)c * ps->words + (size_t)v / 64] >> (v % 64) & 1);
 	}
-	if (rc != SQLITE_DONE) {
-		st = pb__db_err(b->ws->db, err, "cannot read the workspace's usage");
-		goto out;
+	if (!may)
+		return PB_OK;
+	peer_key(b, id, sqlite3_column_int64(q, 0), key);
+	void *v = pb__hmap_get(&ps->map, (const char *)key, sizeof(key));
+	if (!v)
+		return PB_OK;
+	struct peer *pe = &ps->pv[(size_t)(uintptr_t)v - 1];
+	pb_dec qty;
+	if (!col_dec(q, 1, &qty))
+		return pb__err(err, PB_EDB, "a stored quantity is not a decimal number");
+	if (!pb__dec_add(&pe->qty, qty))
+		return sum_err(err);
+	if (pe->others)
+		return PB_OK;
+	bool own = in_ids(b->r.bill, b->r.nbill, id[C_ACCOUNT]) ||
+	           in_ids(b->r.subs, b->r.nsubs, id[C_SUB]);
+	if (!own && (b->r.bill_more || b->r.subs_more)) {
+		enum pb_status st = own_in_db(b, id[C_ACCOUNT], id[C_SUB], &own, err);
+		if (st)
+			return st;
 	}
+	if (!own)
+		pe->others = true;
+	return PB_OK;
+}
+
+/* Each line's figures against its peer: everyone's quantity and its share. */
+static void peer_shares(struct peerscan *ps)
+{
+	struct pb_profile *p = ps->b->p;
 	for (size_t li = 0; li < p->nlines; li++) {
 		struct pb_profile_line *l = &p->lines[li];
-		if (line_peer[li] == SIZE_MAX) { /* several kinds: no share */
+		if (ps->line_peer[li] == SIZE_MAX) { /* several kinds: no share */
 			l->all_quantity[0] = '\0';
 			l->others = false;
 			l->share_of_all = NAN;
 			continue;
 		}
-		const struct peer *pe = &pv[line_peer[li]];
+		const struct peer *pe = &ps->pv[ps->line_peer[li]];
 		dec_text(pe->qty, l->all_quantity);
 		l->others = pe->others;
 		pb_dec own = 0;
 		pb__dec_parse(l->quantity, strlen(l->quantity), &own, NULL);
 		l->share_of_all = pe->others ? ratio(own, pe->qty) : NAN;
 	}
+}
+
+static enum pb_status peers(struct build *b, struct pb_error *err)
+{
+	struct pb_profile *p = b->p;
+	if (!p->nlines)
+		return PB_OK;
+	struct peerscan ps = { .b = b };
+	pb__hmap_init(&ps.map);
+	enum pb_status st = PB_OK;
+	sqlite3_stmt *q = NULL;
+	ps.pv = calloc(p->nlines, sizeof(*ps.pv));
+	ps.line_peer = malloc(p->nlines * sizeof(size_t));
+	ps.skey = malloc((b->nser ? b->nser : 1) * sizeof(int64_t) * NCOL);
+	ps.mixed = calloc(b->nser ? b->nser : 1, sizeof(bool));
+	if (!ps.pv || !ps.line_peer || !ps.skey || !ps.mixed) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	series_keys(&ps);
+	if ((st = line_peers(&ps, err)) || (st = peer_filter(&ps, err)) ||
+	    (st = pb__db_prepare(b->ws->db, ps.sql, &q, err)))
+		goto out;
+	sqlite3_bind_int64(q, 1, b->d0);
+	sqlite3_bind_int64(q, 2, b->d1);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		if ((st = peer_row(&ps, q, err)))
+			goto out;
+	if (rc != SQLITE_DONE) {
+		st = pb__db_err(b->ws->db, err, "cannot read the workspace's usage");
+		goto out;
+	}
+	peer_shares(&ps);
 out:
 	sqlite3_finalize(q);
-	pb__hmap_release(&map);
-	free(pv);
-	free(line_peer);
-	free(bits);
-	free(skey);
-	free(mixed);
+	pb__hmap_release(&ps.map);
+	free(ps.pv);
+	free(ps.line_peer);
+	free(ps.bits);
+	free(ps.skey);
+	free(ps.mixed);
 	return st;
 }
 
@@ -1600,9 +1643,8 @@ enum pb_status pb_profile_chart_stacked(const struct pb_profile *p, size_t max_s
 		one_currency = one_currency && strcmp(p->series[i].currency, p->series[0].currency) == 0;
 	}
 	if (!one_unit && !one_currency)
-		return pb__err(err, PB_EINVAL,
-		               "the series have different units and currencies; chart one unit "
-		               "with --unit");
+		return pb__err_field(err, PB_EINVAL, "unit",
+		                     "the series have different units and currencies; chart one unit");
 	size_t ndays = p->series[0].n;
 	bool months = ndays > 92;
 	int64_t d0 = p->series[0].first_day, d1 = d0 + (int64_t)ndays - 1;

@@ -394,7 +394,7 @@ static bool dir_is_empty(const char *path, int *errn)
 	return empty;
 }
 
-static enum pb_status rm_tree(const char *path)
+enum pb_status pb__rm_tree(const char *path)
 {
 	DIR *d = opendir(path);
 	if (!d)
@@ -407,7 +407,7 @@ static enum pb_status rm_tree(const char *path)
 		if (p) {
 			struct stat sb;
 			if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
-				rm_tree(p);
+				pb__rm_tree(p);
 			else
 				unlink(p);
 			free(p);
@@ -443,6 +443,147 @@ static enum pb_status write_new_file(const char *path, const void *data, size_t 
 	return PB_OK;
 }
 
+/* dir may become a workspace: absent, or an empty folder. */
+static enum pb_status init_target_ok(const char *dir, struct pb_error *err)
+{
+	struct stat sb;
+	if (stat(dir, &sb) != 0) {
+		if (errno != ENOENT)
+			return pb__err(err, pb__errno_status(errno), "cannot use '%s': %s", dir,
+			               pb__errno_text(errno));
+		return PB_OK;
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return pb__err(err, PB_EEXIST, "cannot create workspace '%s': a file is in the way",
+		               dir);
+	char *db = pb__path_join(dir, PB_WS_DB);
+	bool is_ws = db && access(db, F_OK) == 0;
+	free(db);
+	if (is_ws)
+		return pb__err(err, PB_EEXIST,
+		               "'%s' is already a probity workspace; refusing to overwrite it", dir);
+	int e;
+	if (!dir_is_empty(dir, &e)) {
+		if (e)
+			return pb__err(err, pb__errno_status(e), "cannot read folder '%s': %s", dir,
+			               pb__errno_text(e));
+		return pb__err(err, PB_EEXIST,
+		               "cannot create workspace in '%s': the folder is not empty", dir);
+	}
+	return PB_OK;
+}
+
+/* A new pseudonym key in the folder tmp. */
+static enum pb_status init_key(const char *tmp, struct pb_error *err)
+{
+	uint8_t key[32];
+	char *p = pb__path_join(tmp, PB_WS_KEY);
+	if (!p)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	pb_random(key, sizeof(key));
+	enum pb_status st = write_new_file(p, key, sizeof(key), 0600, err);
+	sodium_memzero(key, sizeof(key));
+	free(p);
+	return st;
+}
+
+/* The settings file in the folder tmp. */
+static enum pb_status init_conf(const char *tmp, const struct pb_ws_init_options *opts,
+                                struct pb_error *err)
+{
+	char created[24];
+	pb_time_format(pb_now(), created);
+	struct pb_buf conf;
+	pb_buf_init(&conf, CONF_LIMIT);
+	pb_buf_printf(&conf,
+	              "# probity workspace settings: key = value, one a line.\n"
+	              "# Changing keep_names applies to later ingests only; each source\n"
+	              "# records which choice it was loaded under.\n"
+	              "name = %s\n"
+	              "created = %s\n"
+	              "# keep_names = true stores customer-chosen names (account,\n"
+	              "# sub-account) in clear instead of keyed pseudonyms.\n"
+	              "keep_names = %s\n",
+	              opts->name ? opts->name : "workspace", created,
+	              opts->keep_names ? "true" : "false");
+	if (opts->user)
+		pb_buf_printf(&conf,
+		              "# the acting user when a command is given no --as\n"
+		              "user = %s\n",
+		              opts->user);
+	if (opts->log_origin)
+		pb_buf_printf(&conf,
+		              "# the audit log's origin, also its signing key's name; fixed\n"
+		              "# at the log's first entry\n"
+		              "log_origin = %s\n",
+		              opts->log_origin);
+	char *p = pb__path_join(tmp, PB_WS_CONF);
+	enum pb_status st = !p || !conf.data ? pb__err(err, PB_ENOMEM, "out of memory")
+	                                     : write_new_file(p, conf.data, conf.len, 0644, err);
+	pb_buf_release(&conf);
+	free(p);
+	return st;
+}
+
+/* The database in the folder tmp: schema, the first setting, checkpointed
+ * so the folder holds one self-contained database file. */
+static enum pb_status init_db(const char *tmp, const struct pb_ws_init_options *opts,
+                              struct pb_error *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *ins = NULL;
+	enum pb_status st;
+	char *p = pb__path_join(tmp, PB_WS_DB);
+	if (!p)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		st = pb__db_err(db, err, "cannot create workspace database");
+		goto out;
+	}
+	if ((st = pb__db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err)) ||
+	    (st = pb__ws_migrate(db, pb_schema_version_current(), err)))
+		goto out;
+	if ((st = pb__db_prepare(db,
+	                         "INSERT INTO setting_change(at, key, value, actor) "
+	                         "VALUES (?1, 'keep_names', ?2, 'init')",
+	                         &ins, err)))
+		goto out;
+	char now[24];
+	pb_time_format(pb_now(), now);
+	sqlite3_bind_text(ins, 1, now, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(ins, 2, opts->keep_names ? "true" : "false", -1, SQLITE_STATIC);
+	int rc = sqlite3_step(ins);
+	sqlite3_finalize(ins);
+	if (rc != SQLITE_DONE) {
+		st = pb__db_err(db, err, "cannot record settings");
+		goto out;
+	}
+	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (sqlite3_close(db) != SQLITE_OK)
+		st = pb__err(err, PB_EDB, "cannot close the new database");
+	db = NULL;
+out:
+	if (db)
+		sqlite3_close(db);
+	free(p);
+	return st;
+}
+
+void pb__fsync_parent(const char *path)
+{
+	char *parent = pb__strndup(path, strlen(path));
+	char *slash = parent ? strrchr(parent, '/') : NULL;
+	if (parent) {
+		if (slash)
+			*(slash == parent ? slash + 1 : slash) = '\0';
+		else
+			parent[0] = '.', parent[1] = '\0';
+		pb__fsync_dir(parent, NULL);
+	}
+	free(parent);
+}
+
 enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts,
                           struct pb_error *err)
 {
@@ -456,32 +597,9 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 		               "log origin '%s' is not a valid key name: 1 to %d bytes, no '+', no "
 		               "spaces or control characters (e.g. review.provider.example/case-7)",
 		               opts->log_origin, PB_NOTE_NAME_MAX);
-
-	struct stat sb;
-	bool exists = stat(dir, &sb) == 0;
-	if (exists) {
-		if (!S_ISDIR(sb.st_mode))
-			return pb__err(err, PB_EEXIST, "cannot create workspace '%s': a file is in the way",
-			               dir);
-		char *db = pb__path_join(dir, PB_WS_DB);
-		bool is_ws = db && access(db, F_OK) == 0;
-		free(db);
-		if (is_ws)
-			return pb__err(err, PB_EEXIST,
-			               "'%s' is already a probity workspace; refusing to overwrite it",
-			               dir);
-		int e;
-		if (!dir_is_empty(dir, &e)) {
-			if (e)
-				return pb__err(err, pb__errno_status(e), "cannot read folder '%s': %s",
-				               dir, pb__errno_text(e));
-			return pb__err(err, PB_EEXIST,
-			               "cannot create workspace in '%s': the folder is not empty", dir);
-		}
-	} else if (errno != ENOENT) {
-		return pb__err(err, pb__errno_status(errno), "cannot use '%s': %s", dir,
-		               pb__errno_text(errno));
-	}
+	enum pb_status st = init_target_ok(dir, err);
+	if (st)
+		return st;
 
 	/* Build everything in a sibling temporary folder, then rename. */
 	size_t dl = strlen(dir);
@@ -489,15 +607,12 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 		dl--;
 	char *clean = pb__strndup(dir, dl);
 	char *tmp = malloc(dl + 48);
+	char *p = NULL;
 	if (!clean || !tmp) {
-		free(clean);
-		free(tmp);
-		return pb__err(err, PB_ENOMEM, "out of memory");
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out_noclean;
 	}
 	snprintf(tmp, dl + 48, "%s.init-%ld.tmp", clean, (long)getpid());
-	enum pb_status st = PB_OK;
-	sqlite3 *db = NULL;
-	char *p = NULL;
 	if (mkdir(tmp, 0755) != 0) {
 		st = pb__err(err, pb__errno_status(errno), "cannot create workspace '%s': %s", dir,
 		             pb__errno_text(errno));
@@ -514,124 +629,18 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 		free(p);
 		p = NULL;
 	}
-
-	/* key */
-	uint8_t key[32];
-	pb_random(key, sizeof(key));
-	p = pb__path_join(tmp, PB_WS_KEY);
-	if (!p || (st = write_new_file(p, key, sizeof(key), 0600, err)) != PB_OK)
-		goto out;
-	sodium_memzero(key, sizeof(key));
-	free(p);
-	p = NULL;
-
-	/* settings */
-	{
-		char created[24];
-		pb_time_format(pb_now(), created);
-		struct pb_buf conf;
-		pb_buf_init(&conf, CONF_LIMIT);
-		pb_buf_printf(&conf,
-		               "# probity workspace settings: key = value, one a line.\n"
-		               "# Changing keep_names applies to later ingests only; each source\n"
-		               "# records which choice it was loaded under.\n"
-		               "name = %s\n"
-		               "created = %s\n"
-		               "# keep_names = true stores customer-chosen names (account,\n"
-		               "# sub-account) in clear instead of keyed pseudonyms.\n"
-		               "keep_names = %s\n",
-		               opts->name ? opts->name : "workspace", created,
-		               opts->keep_names ? "true" : "false");
-		if (opts->user)
-			pb_buf_printf(&conf,
-			               "# the acting user when a command is given no --as\n"
-			               "user = %s\n",
-			               opts->user);
-		if (opts->log_origin)
-			pb_buf_printf(&conf,
-			               "# the audit log's origin, also its signing key's name; fixed\n"
-			               "# at the log's first entry\n"
-			               "log_origin = %s\n",
-			               opts->log_origin);
-		p = pb__path_join(tmp, PB_WS_CONF);
-		if (!p || !conf.data) {
-			pb_buf_release(&conf);
-			st = pb__err(err, PB_ENOMEM, "out of memory");
-			goto out;
-		}
-		st = write_new_file(p, conf.data, conf.len, 0644, err);
-		pb_buf_release(&conf);
-		free(p);
-		p = NULL;
-		if (st)
-			goto out;
-	}
-
-	/* database */
-	p = pb__path_join(tmp, PB_WS_DB);
-	if (!p) {
-		st = pb__err(err, PB_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
-		st = pb__db_err(db, err, "cannot create workspace database");
-		goto out;
-	}
-	if ((st = pb__db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err)))
-		goto out;
-	if ((st = pb__ws_migrate(db, pb_schema_version_current(), err)))
-		goto out;
-	{
-		sqlite3_stmt *ins;
-		if ((st = pb__db_prepare(db,
-		                         "INSERT INTO setting_change(at, key, value, actor) "
-		                         "VALUES (?1, 'keep_names', ?2, 'init')",
-		                         &ins, err)))
-			goto out;
-		char now[24];
-		pb_time_format(pb_now(), now);
-		sqlite3_bind_text(ins, 1, now, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(ins, 2, opts->keep_names ? "true" : "false", -1, SQLITE_STATIC);
-		int rc = sqlite3_step(ins);
-		sqlite3_finalize(ins);
-		if (rc != SQLITE_DONE) {
-			st = pb__db_err(db, err, "cannot record settings");
-			goto out;
-		}
-	}
-	/* checkpoint so the folder holds one self-contained database file */
-	sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-	if (sqlite3_close(db) != SQLITE_OK) {
-		st = pb__err(err, PB_EDB, "cannot close the new database");
-		db = NULL;
-		goto out;
-	}
-	db = NULL;
-	if ((st = pb__fsync_dir(tmp, err)))
+	if ((st = init_key(tmp, err)) || (st = init_conf(tmp, opts, err)) ||
+	    (st = init_db(tmp, opts, err)) || (st = pb__fsync_dir(tmp, err)))
 		goto out;
 	if (rename(tmp, clean) != 0) {
 		st = pb__err(err, pb__errno_status(errno), "cannot create workspace '%s': %s", dir,
 		             pb__errno_text(errno));
 		goto out;
 	}
-	{
-		char *parent = pb__strndup(clean, dl);
-		char *slash = parent ? strrchr(parent, '/') : NULL;
-		if (parent) {
-			if (slash)
-				*(slash == parent ? slash + 1 : slash) = '\0';
-			else
-				parent[0] = '.', parent[1] = '\0';
-			pb__fsync_dir(parent, NULL);
-		}
-		free(parent);
-	}
+	pb__fsync_parent(clean);
 out:
-	if (db)
-		sqlite3_close(db);
 	if (st)
-		rm_tree(tmp);
+		pb__rm_tree(tmp);
 out_noclean:
 	free(p);
 	free(tmp);

@@ -76,6 +76,15 @@ enum pb_status pb__ws_pseudo_key(struct pb_ws *ws, const uint8_t **key, struct p
 /* A path inside the workspace folder (heap string). */
 char *pb__ws_file(const struct pb_ws *ws, const char *name);
 
+/* Removes path and, for a folder, everything below it (links are removed,
+ * never followed); PB_EIO when path itself is left. For folders built aside
+ * (a new workspace, an export) that a failure must not leave behind. */
+enum pb_status pb__rm_tree(const char *path);
+
+/* Syncs the folder that holds path, so a rename into it is durable; errors
+ * are ignored (the rename itself has succeeded). */
+void pb__fsync_parent(const char *path);
+
 /* Copies a text column into out (cap bytes, cut if longer; "" for NULL). */
 static inline void pb__col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
 {

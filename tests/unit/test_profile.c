@@ -182,10 +182,18 @@ static void t_parse_by(void)
 	CHECK_INT(pb_profile_parse_by("region,planet", &o, &err), PB_EINVAL);
 	CHECK(strstr(err.message, "'planet'") && strstr(err.message, "capability") &&
 	      strstr(err.message, "subaccount"));
+	/* the argument is named by its API name; the CLI turns it into --by */
+	CHECK_STR(err.field, "by");
+	CHECK(strstr(err.message, "--") == NULL);
 	CHECK_INT(pb_profile_parse_by("region,region", &o, &err), PB_EINVAL);
 	CHECK(strstr(err.message, "twice") != NULL);
+	CHECK_STR(err.field, "by");
 	CHECK_INT(pb_profile_parse_by("month,day", &o, &err), PB_EINVAL);
+	CHECK_STR(err.field, "by");
+	CHECK(strstr(err.message, "--") == NULL);
 	CHECK_INT(pb_profile_parse_by("", &o, &err), PB_EINVAL);
+	CHECK_STR(err.field, "by");
+	CHECK(strstr(err.message, "--") == NULL);
 	CHECK_STR(pb_profile_dim_name(PB_PROFILE_SKU), "sku");
 }
 
