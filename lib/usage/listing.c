@@ -6,6 +6,29 @@
 
 #include "util/banned.h"
 
+static enum pb_status source_row(void *ctx, sqlite3_stmt *q, void *row, struct pb_error *err)
+{
+	struct pb_source_info *s = row;
+	s->id = sqlite3_column_int64(q, 0);
+	pb__col_text(q, 1, s->sha256, sizeof(s->sha256));
+	s->size = (uint64_t)sqlite3_column_int64(q, 2);
+	pb__col_text(q, 3, s->name, sizeof(s->name));
+	pb__col_text(q, 4, s->path, sizeof(s->path));
+	pb__col_text(q, 5, s->compression, sizeof(s->compression));
+	pb__col_text(q, 6, s->format, sizeof(s->format));
+	pb__col_text(q, 7, s->version, sizeof(s->version));
+	pb__col_text(q, 8, s->ingested_at, sizeof(s->ingested_at));
+	s->rows_read = (uint64_t)sqlite3_column_int64(q, 9);
+	s->rows_accepted = (uint64_t)sqlite3_column_int64(q, 10);
+	s->rows_rejected = (uint64_t)sqlite3_column_int64(q, 11);
+	s->rows_with_warnings = (uint64_t)sqlite3_column_int64(q, 12);
+	pb__col_text(q, 13, s->first_day, sizeof(s->first_day));
+	pb__col_text(q, 14, s->last_day, sizeof(s->last_day));
+	pb__col_text(q, 15, s->names, sizeof(s->names));
+	pb__col_text(q, 16, s->rejects_file, sizeof(s->rejects_file));
+	return PB_OK;
+}
+
 enum pb_status pb_usage_sources(struct pb_ws *ws, struct pb_source_info **out, size_t *n,
                                 struct pb_error *err)
 {
@@ -21,45 +44,28 @@ enum pb_status pb_usage_sources(struct pb_ws *ws, struct pb_source_info **out, s
 		&q, err);
 	if (st)
 		return st;
-	size_t cap = 0;
-	struct pb_source_info *v = NULL;
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		void *grown = pb__grow(v, &cap, *n, sizeof(*v));
-		if (grown)
-			v = grown;
-		else {
-			free(v);
-			sqlite3_finalize(q);
-			return pb__err(err, PB_ENOMEM, "out of memory");
-		}
-		struct pb_source_info *s = &v[(*n)++];
-		memset(s, 0, sizeof(*s));
-		s->id = sqlite3_column_int64(q, 0);
-		pb__col_text(q, 1, s->sha256, sizeof(s->sha256));
-		s->size = (uint64_t)sqlite3_column_int64(q, 2);
-		pb__col_text(q, 3, s->name, sizeof(s->name));
-		pb__col_text(q, 4, s->path, sizeof(s->path));
-		pb__col_text(q, 5, s->compression, sizeof(s->compression));
-		pb__col_text(q, 6, s->format, sizeof(s->format));
-		pb__col_text(q, 7, s->version, sizeof(s->version));
-		pb__col_text(q, 8, s->ingested_at, sizeof(s->ingested_at));
-		s->rows_read = (uint64_t)sqlite3_column_int64(q, 9);
-		s->rows_accepted = (uint64_t)sqlite3_column_int64(q, 10);
-		s->rows_rejected = (uint64_t)sqlite3_column_int64(q, 11);
-		s->rows_with_warnings = (uint64_t)sqlite3_column_int64(q, 12);
-		pb__col_text(q, 13, s->first_day, sizeof(s->first_day));
-		pb__col_text(q, 14, s->last_day, sizeof(s->last_day));
-		pb__col_text(q, 15, s->names, sizeof(s->names));
-		pb__col_text(q, 16, s->rejects_file, sizeof(s->rejects_file));
-	}
+	void *rows;
+	st = pb__db_rows(ws->db, q, sizeof(**out), source_row, NULL, &rows, n,
+	                 "cannot list sources", err);
 	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		*n = 0;
-		return pb__db_err(ws->db, err, "cannot list sources");
-	}
-	*out = v;
+	*out = rows;
+	return st;
+}
+
+static enum pb_status account_row(void *ctx, sqlite3_stmt *q, void *row, struct pb_error *err)
+{
+	struct pb_account_info *a = row;
+	pb__col_text(q, 0, a->kind, sizeof(a->kind));
+	pb__col_text(q, 1, a->account_id, sizeof(a->account_id));
+	pb__col_text(q, 2, a->billing_account_id, sizeof(a->billing_account_id));
+	pb__col_text(q, 3, a->name, sizeof(a->name));
+	pb__col_text(q, 4, a->provider, sizeof(a->provider));
+	pb__col_text(q, 5, a->first_day, sizeof(a->first_day));
+	pb__col_text(q, 6, a->last_day, sizeof(a->last_day));
+	pb__col_text(q, 7, a->billed_cost, sizeof(a->billed_cost));
+	pb__col_text(q, 8, a->currency, sizeof(a->currency));
+	a->rows = (uint64_t)sqlite3_column_int64(q, 9);
+	pb__col_text(q, 10, a->customer, sizeof(a->customer));
 	return PB_OK;
 }
 
@@ -94,38 +100,10 @@ enum pb_status pb_usage_accounts(struct pb_ws *ws, struct pb_account_info **out,
 		&q, err);
 	if (st)
 		return st;
-	size_t cap = 0;
-	struct pb_account_info *v = NULL;
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		void *grown = pb__grow(v, &cap, *n, sizeof(*v));
-		if (grown)
-			v = grown;
-		else {
-			free(v);
-			sqlite3_finalize(q);
-			return pb__err(err, PB_ENOMEM, "out of memory");
-		}
-		struct pb_account_info *a = &v[(*n)++];
-		memset(a, 0, sizeof(*a));
-		pb__col_text(q, 0, a->kind, sizeof(a->kind));
-		pb__col_text(q, 1, a->account_id, sizeof(a->account_id));
-		pb__col_text(q, 2, a->billing_account_id, sizeof(a->billing_account_id));
-		pb__col_text(q, 3, a->name, sizeof(a->name));
-		pb__col_text(q, 4, a->provider, sizeof(a->provider));
-		pb__col_text(q, 5, a->first_day, sizeof(a->first_day));
-		pb__col_text(q, 6, a->last_day, sizeof(a->last_day));
-		pb__col_text(q, 7, a->billed_cost, sizeof(a->billed_cost));
-		pb__col_text(q, 8, a->currency, sizeof(a->currency));
-		a->rows = (uint64_t)sqlite3_column_int64(q, 9);
-		pb__col_text(q, 10, a->customer, sizeof(a->customer));
-	}
+	void *rows;
+	st = pb__db_rows(ws->db, q, sizeof(**out), account_row, NULL, &rows, n,
+	                 "cannot list accounts", err);
 	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		free(v);
-		*n = 0;
-		return pb__db_err(ws->db, err, "cannot list accounts");
-	}
-	*out = v;
-	return PB_OK;
+	*out = rows;
+	return st;
 }
