@@ -283,18 +283,11 @@ static enum pb_status info_row(void *ctx, sqlite3_stmt *q, void *row, struct pb_
 enum pb_status pb_customer_list(struct pb_ws *ws, struct pb_customer_info **out, size_t *n,
                                 struct pb_error *err)
 {
-	*out = NULL;
-	*n = 0;
-	sqlite3_stmt *q;
 	char sql[1024];
 	snprintf(sql, sizeof(sql), "%s ORDER BY c.name", list_sql);
-	enum pb_status st = pb__db_prepare(ws->db, sql, &q, err);
-	if (st)
-		return st;
 	void *rows;
-	st = pb__db_rows(ws->db, q, sizeof(**out), info_row, ws, &rows, n, "cannot list customers",
-	                 err);
-	sqlite3_finalize(q);
+	enum pb_status st = pb__db_select(ws->db, sql, sizeof(**out), info_row, ws, &rows, n,
+	                                  "cannot list customers", err);
 	*out = rows;
 	return st;
 }

@@ -93,6 +93,21 @@ enum pb_status pb__db_rows(sqlite3 *db, sqlite3_stmt *q, size_t elem, pb__db_row
 	return PB_OK;
 }
 
+enum pb_status pb__db_select(sqlite3 *db, const char *sql, size_t elem, pb__db_row_fn fn,
+                             void *ctx, void **rows, size_t *n, const char *what,
+                             struct pb_error *err)
+{
+	sqlite3_stmt *q;
+	*rows = NULL;
+	*n = 0;
+	enum pb_status st = pb__db_prepare(db, sql, &q, err);
+	if (st)
+		return st;
+	st = pb__db_rows(db, q, elem, fn, ctx, rows, n, what, err);
+	sqlite3_finalize(q);
+	return st;
+}
+
 static enum pb_status id_row(void *ctx, sqlite3_stmt *q, void *row, struct pb_error *err)
 {
 	*(int64_t *)row = sqlite3_column_int64(q, 0);

@@ -66,6 +66,10 @@ typedef enum pb_status (*pb__db_row_fn)(void *ctx, sqlite3_stmt *q, void *row,
 enum pb_status pb__db_rows(sqlite3 *db, sqlite3_stmt *q, size_t elem, pb__db_row_fn fn,
                            void *ctx, void **rows, size_t *n, const char *what,
                            struct pb_error *err);
+/* Prepares sql (without parameters) and collects its rows as pb__db_rows. */
+enum pb_status pb__db_select(sqlite3 *db, const char *sql, size_t elem, pb__db_row_fn fn,
+                             void *ctx, void **rows, size_t *n, const char *what,
+                             struct pb_error *err);
 /* Steps a prepared (and bound) statement to its end, collecting column 0 of
  * each row as an integer into *ids (heap, *n of them; free it). Does not
  * finalize q. On failure fills err ("cannot read <what>") and frees *ids. */

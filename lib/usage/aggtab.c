@@ -88,12 +88,10 @@ struct pb_agg *pb__aggtab_get(struct pb_aggtab *t, const char *kb, size_t kl, ui
 		j = (j + 1) & mask;
 	}
 	if (t->n == t->cap) {
-		size_t nc = t->cap ? t->cap * 2 : 256;
-		struct pb_agg *v = realloc(t->v, nc * sizeof(*v));
-		if (!v)
+		void *grown = pb__grow(t->v, &t->cap, t->n, sizeof(*t->v));
+		if (!grown)
 			return NULL;
-		t->v = v;
-		t->cap = nc;
+		t->v = grown;
 	}
 	if (t->klen + kl > t->kcap) {
 		size_t nc = t->kcap ? t->kcap * 2 : 65536;

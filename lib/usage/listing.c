@@ -32,22 +32,14 @@ static enum pb_status source_row(void *ctx, sqlite3_stmt *q, void *row, struct p
 enum pb_status pb_usage_sources(struct pb_ws *ws, struct pb_source_info **out, size_t *n,
                                 struct pb_error *err)
 {
-	*out = NULL;
-	*n = 0;
-	sqlite3_stmt *q;
-	enum pb_status st = pb__db_prepare(
+	void *rows;
+	enum pb_status st = pb__db_select(
 		ws->db,
 		"SELECT id, sha256, size, name, coalesce(path, ''), compression, format, "
 		"coalesce(focus_version, ''), ingested_at, rows_read, rows_accepted, rows_rejected, "
 		"rows_with_warnings, coalesce(pb_day(first_day), ''), coalesce(pb_day(last_day), ''), "
 		"names, coalesce(rejects_file, '') FROM source ORDER BY id",
-		&q, err);
-	if (st)
-		return st;
-	void *rows;
-	st = pb__db_rows(ws->db, q, sizeof(**out), source_row, NULL, &rows, n,
-	                 "cannot list sources", err);
-	sqlite3_finalize(q);
+		sizeof(**out), source_row, NULL, &rows, n, "cannot list sources", err);
 	*out = rows;
 	return st;
 }
@@ -72,11 +64,9 @@ static enum pb_status account_row(void *ctx, sqlite3_stmt *q, void *row, struct 
 enum pb_status pb_usage_accounts(struct pb_ws *ws, struct pb_account_info **out, size_t *n,
                                  struct pb_error *err)
 {
-	*out = NULL;
-	*n = 0;
-	sqlite3_stmt *q;
+	void *rows;
 	/* sums per account from the aggregates; names and days from account */
-	enum pb_status st = pb__db_prepare(
+	enum pb_status st = pb__db_select(
 		ws->db,
 		"WITH s AS (SELECT 'billing' AS kind, a.value AS id, '' AS billing, "
 		"  pb_dsum(u.billed_cost) AS billed, count(DISTINCT u.currency) AS ncur, "
@@ -97,13 +87,7 @@ enum pb_status pb_usage_accounts(struct pb_ws *ws, struct pb_account_info **out,
 		"FROM account ac LEFT JOIN s ON s.kind = ac.kind AND s.id = ac.account_id AND "
 		" s.billing = ac.billing_account_id "
 		"ORDER BY ac.kind, ac.billing_account_id, ac.account_id",
-		&q, err);
-	if (st)
-		return st;
-	void *rows;
-	st = pb__db_rows(ws->db, q, sizeof(**out), account_row, NULL, &rows, n,
-	                 "cannot list accounts", err);
-	sqlite3_finalize(q);
+		sizeof(**out), account_row, NULL, &rows, n, "cannot list accounts", err);
 	*out = rows;
 	return st;
 }

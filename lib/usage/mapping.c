@@ -37,14 +37,10 @@ void pb__ingest_mapping_release(struct pb_ingest *in)
 /* A string kept by the cache in recompute mode; its id. */
 static int64_t dim_id_local(struct pb_dimcache *dc, struct pb_str v)
 {
-	if (dc->nstrs == dc->cap) {
-		size_t nc = dc->cap ? 2 * dc->cap : 64;
-		char **ns = realloc(dc->strs, nc * sizeof(*ns));
-		if (!ns)
-			return -1;
-		dc->strs = ns;
-		dc->cap = nc;
-	}
+	void *grown = pb__grow(dc->strs, &dc->cap, dc->nstrs, sizeof(*dc->strs));
+	if (!grown)
+		return -1;
+	dc->strs = grown;
 	char *copy = pb__strndup(v.ptr, v.len);
 	if (!copy)
 		return -1;

@@ -30,14 +30,10 @@ const char *pb__ingest_colname(const struct pb_ingest *in, uint32_t field)
 static bool rej_add(struct pb_chunk *ch, uint64_t line, uint32_t field, const char *reason,
                     const char *rec, size_t rec_len, const char *colname)
 {
-	if (ch->nrej == ch->caprej) {
-		size_t nc = ch->caprej ? ch->caprej * 2 : 64;
-		struct pb_rej *r = realloc(ch->rej, nc * sizeof(*r));
-		if (!r)
-			return false;
-		ch->rej = r;
-		ch->caprej = nc;
-	}
+	void *grown = pb__grow(ch->rej, &ch->caprej, ch->nrej, sizeof(*ch->rej));
+	if (!grown)
+		return false;
+	ch->rej = grown;
 	struct pb_rej *r = &ch->rej[ch->nrej++];
 	r->line = line;
 	r->field = field;
