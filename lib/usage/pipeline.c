@@ -358,7 +358,7 @@ static enum pb_status read_failed(struct pb_ingest *in, enum pb_status st, struc
 	if (strcmp(hex, in->expect_sha) == 0)
 		return st;
 	char was[sizeof(err->message)];
-	pb__strlcpy(was, err->message, sizeof(was));
+	pb__strlcpy(was, err ? err->message : "", sizeof(was));
 	return pb__err(err, PB_EVERIFY,
 	               "'%s' has changed: the file's SHA-256 is %s, not the cited %s (reading it: %s)",
 	               in->path, hex, in->expect_sha, was);
@@ -440,8 +440,10 @@ static enum pb_status map_header(struct pb_ingest *in, const char *h, size_t hl,
 	enum pb_status st =
 		pb__focus_map_header(names, nf, &in->map, missing, sizeof(missing), err);
 	if (st) {
-		err->line = 1;
-		pb__strlcpy(err->file, in->src.name, sizeof(err->file));
+		if (err) {
+			err->line = 1;
+			pb__strlcpy(err->file, in->src.name, sizeof(err->file));
+		}
 		return st;
 	}
 	struct pb_ingest_report *rep = in->rep;
