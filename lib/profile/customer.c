@@ -114,8 +114,8 @@ enum pb_status pb_customer_add(struct pb_ws *ws, const char *as, const char *nam
 		               "a customer name is 1 to 120 characters of text, without control "
 		               "characters or spaces at either end");
 	if (naccounts + nsubaccounts == 0)
-		return pb__err(err, PB_EINVAL,
-		               "customer '%s' needs at least one --account or --subaccount", name);
+		return pb__err_field(err, PB_EINVAL, "accounts",
+		                     "customer '%s' needs at least one account or sub-account", name);
 	enum pb_status st = pb__ws_require_writable(ws, "add a customer", err);
 	if (st)
 		return st;
@@ -275,41 +275,30 @@ static const char list_sql[] =
 	" (SELECT count(*) FROM customer_account WHERE customer_id = c.id AND kind = 'sub') "
 	"FROM customer c";
 
+static enum pb_status info_row(void *ctx, sqlite3_stmt *q, void *row, struct pb_error *err)
+{
+	return fill_info(ctx, q, row, err);
+}
+
 enum pb_status pb_customer_list(struct pb_ws *ws, struct pb_customer_info **out, size_t *n,
                                 struct pb_error *err)
 {
-	*out = NULL;
-	*n = 0;
-	sqlite3_stmt *q;
 	char sql[1024];
 	snprintf(sql, sizeof(sql), "%s ORDER BY c.name", list_sql);
-	enum pb_status st = pb__db_prepare(ws->db, sql, &q, err);
-	if (st)
-		return st;
-	size_t cap = 0;
-	struct pb_customer_info *v = NULL;
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		void *grown = pb__grow(v, &cap, *n, sizeof(*v));
-		if (grown)
-			v = grown;
-		else {
-			st = pb__err(err, PB_ENOMEM, "out of memory");
-			break;
-		}
-		if ((st = fill_info(ws, q, &v[*n], err)))
-			break;
-		(*n)++;
-	}
-	sqlite3_finalize(q);
-	if (!st && rc != SQLITE_DONE)
-		st = pb__db_err(ws->db, err, "cannot list customers");
-	if (st) {
-		free(v);
-		*n = 0;
-		return st;
-	}
-	*out = v;
+	void *rows;
+	enum pb_status st = pb__db_select(ws->db, sql, sizeof(**out), info_row, ws, &rows, n,
+	                                  "cannot list customers", err);
+	*out = rows;
+	return st;
+}
+
+static enum pb_status account_row(void *ctx, sqlite3_stmt *q, void *row, struct pb_error *err)
+{
+	struct pb_customer_account *a = row;
+	pb__col_text(q, 0, a->kind, sizeof(a->kind));
+	pb__col_text(q, 1, a->account_id, sizeof(a->account_id));
+	pb__col_text(q, 2, a->name, sizeof(a->name));
+	a->seen = sqlite3_column_int(q, 3) != 0;
 	return PB_OK;
 }
 
@@ -347,26 +336,10 @@ enum pb_status pb_customer_show(struct pb_ws *ws, const char *name, struct pb_cu
 	                         &q, err)))
 		return st;
 	sqlite3_bind_int64(q, 1, info->id);
-	size_t cap = 0;
-	struct pb_customer_account *v = NULL;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		void *grown = pb__grow(v, &cap, *n, sizeof(*v));
-		if (grown)
-			v = grown;
-		else {
-			free(v);
-			sqlite3_finalize(q);
-			*n = 0;
-			return pb__err(err, PB_ENOMEM, "out of memory");
-		}
-		struct pb_customer_account *a = &v[(*n)++];
-		memset(a, 0, sizeof(*a));
-		pb__col_text(q, 0, a->kind, sizeof(a->kind));
-		pb__col_text(q, 1, a->account_id, sizeof(a->account_id));
-		pb__col_text(q, 2, a->name, sizeof(a->name));
-		a->seen = sqlite3_column_int(q, 3) != 0;
-	}
+	void *rows;
+	st = pb__db_rows(ws->db, q, sizeof(**accounts), account_row, NULL, &rows, n,
+	                 "cannot read the customer's accounts", err);
 	sqlite3_finalize(q);
-	*accounts = v;
-	return PB_OK;
+	*accounts = rows;
+	return st;
 }

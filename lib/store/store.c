@@ -59,33 +59,70 @@ enum pb_status pb__db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
 	return PB_OK;
 }
 
+enum pb_status pb__db_rows(sqlite3 *db, sqlite3_stmt *q, size_t elem, pb__db_row_fn fn,
+                           void *ctx, void **rows, size_t *n, const char *what,
+                           struct pb_error *err)
+{
+	size_t cap = 0;
+	char *v = NULL;
+	enum pb_status st = PB_OK;
+	int rc;
+	*rows = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		void *grown = pb__grow(v, &cap, *n, elem);
+		if (!grown) {
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+			break;
+		}
+		v = grown;
+		char *row = v + *n * elem;
+		memset(row, 0, elem);
+		if ((st = fn(ctx, q, row, err)))
+			break;
+		(*n)++;
+	}
+	if (!st && rc != SQLITE_DONE)
+		st = pb__db_err(db, err, what);
+	if (st) {
+		free(v);
+		*n = 0;
+		return st;
+	}
+	*rows = v;
+	return PB_OK;
+}
+
+enum pb_status pb__db_select(sqlite3 *db, const char *sql, size_t elem, pb__db_row_fn fn,
+                             void *ctx, void **rows, size_t *n, const char *what,
+                             struct pb_error *err)
+{
+	sqlite3_stmt *q;
+	*rows = NULL;
+	*n = 0;
+	enum pb_status st = pb__db_prepare(db, sql, &q, err);
+	if (st)
+		return st;
+	st = pb__db_rows(db, q, elem, fn, ctx, rows, n, what, err);
+	sqlite3_finalize(q);
+	return st;
+}
+
+static enum pb_status id_row(void *ctx, sqlite3_stmt *q, void *row, struct pb_error *err)
+{
+	*(int64_t *)row = sqlite3_column_int64(q, 0);
+	return PB_OK;
+}
+
 enum pb_status pb__db_ids(sqlite3 *db, sqlite3_stmt *q, int64_t **ids, size_t *n,
                           const char *what, struct pb_error *err)
 {
-	size_t cap = 0;
-	int rc;
-	*ids = NULL;
-	*n = 0;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		void *grown = pb__grow(*ids, &cap, *n, sizeof(**ids));
-		if (!grown) {
-			free(*ids);
-			*ids = NULL;
-			*n = 0;
-			return pb__err(err, PB_ENOMEM, "out of memory");
-		}
-		*ids = grown;
-		(*ids)[(*n)++] = sqlite3_column_int64(q, 0);
-	}
-	if (rc != SQLITE_DONE) {
-		free(*ids);
-		*ids = NULL;
-		*n = 0;
-		char msg[96];
-		snprintf(msg, sizeof(msg), "cannot read %s", what);
-		return pb__db_err(db, err, msg);
-	}
-	return PB_OK;
+	char msg[96];
+	snprintf(msg, sizeof(msg), "cannot read %s", what);
+	void *rows;
+	enum pb_status st = pb__db_rows(db, q, sizeof(**ids), id_row, NULL, &rows, n, msg, err);
+	*ids = rows;
+	return st;
 }
 
 /* ---- SQL functions every connection gets ------------------------------ */

@@ -54,6 +54,22 @@ enum pb_status pb__db_exec(sqlite3 *db, const char *sql, struct pb_error *err);
 /* Prepares one statement; on failure fills err. */
 enum pb_status pb__db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
                               struct pb_error *err);
+/* Fills row (zeroed, of the size given to pb__db_rows) from the current row
+ * of q; ctx is the caller's. A failure stops the collection. */
+typedef enum pb_status (*pb__db_row_fn)(void *ctx, sqlite3_stmt *q, void *row,
+                                        struct pb_error *err);
+/* Steps a prepared (and bound) statement to its end, growing an array of
+ * elem-byte rows, each filled by fn. Does not finalize q. On success *rows
+ * (heap, *n of them; free it) may be NULL when there were none. On failure
+ * (fn's error, out of memory, or the database's, as "<what>: <sqlite
+ * message>") *rows is NULL and *n 0. */
+enum pb_status pb__db_rows(sqlite3 *db, sqlite3_stmt *q, size_t elem, pb__db_row_fn fn,
+                           void *ctx, void **rows, size_t *n, const char *what,
+                           struct pb_error *err);
+/* Prepares sql (without parameters) and collects its rows as pb__db_rows. */
+enum pb_status pb__db_select(sqlite3 *db, const char *sql, size_t elem, pb__db_row_fn fn,
+                             void *ctx, void **rows, size_t *n, const char *what,
+                             struct pb_error *err);
 /* Steps a prepared (and bound) statement to its end, collecting column 0 of
  * each row as an integer into *ids (heap, *n of them; free it). Does not
  * finalize q. On failure fills err ("cannot read <what>") and frees *ids. */

@@ -603,6 +603,154 @@ static void show_value(int col, struct pb_str v, char *buf, size_t cap)
 		return false;                                              \
 	} while (0)
 
+/* The checks below are the per-field work of every row: helpers called once
+ * each, which the compiler inlines into pb__focus_row's loop. Each returns
+ * false with a reason for a rejected row, else sets *w (FW_COUNT: no
+ * warning). */
+
+/* ChargePeriodStart or ChargePeriodEnd, into the row. */
+static bool take_date(struct pb_focus_ctx *c, int col, const struct pb_csv_field *fld,
+                      struct pb_focus_row *row, enum pb_fwarn *w, char *reason, size_t cap,
+                      uint32_t *bad_field)
+{
+	unsigned fl;
+	int64_t t;
+	if (!pb_time_parse(fld->ptr, fld->len, &t, &fl)) {
+		char shown[64];
+		show_value(col, pb_str_of(fld->ptr, fld->len), shown, sizeof(shown));
+		REJECT(col, "%s: expected a date-time like 2024-09-18T22:00:00Z, got %s",
+		       pb__fcols[col].name, shown);
+	}
+	if (fl & PB_TIME_NONISO)
+		*w = FW_DATETIME_FORM;
+	if (col == FC_ChargePeriodStart)
+		row->start = t;
+	else
+		row->end = t;
+	return true;
+}
+
+/* A decimal probity sums (costs, quantity), into the row. */
+static bool take_decimal(struct pb_focus_ctx *c, int col, const struct pb_csv_field *fld,
+                         struct pb_focus_row *row, enum pb_fwarn *w, char *reason, size_t cap,
+                         uint32_t *bad_field)
+{
+	pb_dec val;
+	unsigned fl = 0;
+	enum pb_status ps = pb__dec_parse(fld->ptr, fld->len, &val, &fl);
+	if (ps) {
+		char shown[64];
+		show_value(col, pb_str_of(fld->ptr, fld->len), shown, sizeof(shown));
+		REJECT(col, "%s: %s, got %s", pb__fcols[col].name,
+		       ps == PB_ELIMIT ? "number out of range (|x| < 1.7e23)"
+		                       : "expected a decimal number",
+		       shown);
+	}
+	if (fl & PB_DEC_ROUNDED)
+		*w = FW_DECIMAL_ROUNDED;
+	else if (fl & PB_DEC_TOLERATED)
+		*w = FW_DECIMAL_FORM;
+	if (col == FC_BilledCost)
+		row->billed = val;
+	else if (col == FC_EffectiveCost)
+		row->effective = val;
+	else if (col == FC_ListCost)
+		row->list = val;
+	else {
+		row->quantity = val;
+		row->has_quantity = true;
+	}
+	return true;
+}
+
+/* The uncached check of an enum, currency, JSON, other date-time or
+ * availability zone (text v, or the raw field for JSON): its warning and
+ * canonical value. */
+static const char *check_value(struct pb_focus_ctx *c, int col, int action, struct pb_str v,
+                               enum pb_fwarn *w)
+{
+	const char *canon = NULL;
+	switch (action) {
+	case FA_ENUM:
+		canon = enum_check(c, (enum pb_fcol)col, v, w);
+		break;
+	case FA_CURRENCY:
+		*w = pb__catalog_currency_known(c->cat, v) ? FW_COUNT : FW_CURRENCY_UNKNOWN;
+		canon = pb__catalog_currency_known(c->cat, v) ? "" : NULL;
+		break;
+	case FA_JSON:
+		*w = pb__json_object_check(v.ptr, v.len,
+		                           col == FC_AllocatedMethodDetails || col == FC_ContractApplied)
+		             ? FW_COUNT
+		             : FW_JSON_BAD;
+		break;
+	case FA_DATE_CHECK: {
+		unsigned fl;
+		int64_t t;
+		if (!pb_time_parse(v.ptr, v.len, &t, &fl))
+			*w = FW_DATETIME_BAD;
+		else if (fl & PB_TIME_NONISO)
+			*w = FW_DATETIME_FORM;
+		break;
+	}
+	case FA_AZ:
+		*w = dec_syntax(v.ptr, v.len) >= 0 ? FW_LOOKS_SHIFTED : FW_COUNT;
+		break;
+	default:
+		break;
+	}
+	return canon;
+}
+
+/* Cached checks: enums, currencies, JSON, other dates, AZ; the category,
+ * sub-category, charge category and currency go into the row. */
+static bool take_checked(struct pb_focus_ctx *c, int col, int action,
+                         const struct pb_csv_field *fld, struct pb_focus_row *row,
+                         enum pb_fwarn *w, char *reason, size_t cap, uint32_t *bad_field)
+{
+	const char *name = pb__fcols[col].name;
+	uint64_t h = vhash(fld->ptr, fld->len);
+	struct pb_focus_cached *e = cache_find(c, col, fld->ptr, fld->len, h);
+	const char *canon = NULL;
+	struct pb_str v;
+	if (e) {
+		*w = (enum pb_fwarn)e->warn;
+		canon = e->canon;
+	} else if (action == FA_JSON) {
+		/* checked on the raw field: no copy to undo doubled quotes */
+		*w = pb__json_object_check_csv(fld->ptr, fld->len,
+		                               col == FC_AllocatedMethodDetails ||
+		                                       col == FC_ContractApplied,
+		                               fld->escaped)
+		             ? FW_COUNT
+		             : FW_JSON_BAD;
+		cache_put(c, col, fld->ptr, fld->len, h, *w, NULL);
+	} else {
+		if (!pb__focus_field_text(c, fld, &v))
+			REJECT(col, "%s: field too long", name);
+		canon = check_value(c, col, action, v, w);
+		cache_put(c, col, fld->ptr, fld->len, h, *w, canon);
+	}
+	if (action == FA_ENUM) {
+		if (!canon && (col == FC_ChargeCategory || col == FC_ServiceCategory)) {
+			char shown[64];
+			show_value(col, pb_str_of(fld->ptr, fld->len), shown, sizeof(shown));
+			REJECT(col, "%s: %s is not an allowed value", name, shown);
+		}
+		if (col == FC_ChargeCategory)
+			row->charge_category = pb_cstr(canon);
+		else if (col == FC_ServiceCategory)
+			row->category = pb_cstr(canon);
+		else if (col == FC_ServiceSubcategory && canon)
+			row->subcategory = pb_cstr(canon);
+	} else if (col == FC_BillingCurrency) {
+		if (!pb__focus_field_text(c, fld, &v))
+			REJECT(col, "%s: field too long", name);
+		row->currency = v;
+	}
+	return true;
+}
+
 bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t nf,
                    uint64_t line, struct pb_focus_row *row, char *reason, size_t cap,
                    uint32_t *bad_field, bool *warned)
@@ -619,7 +767,6 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 	c->scratch_len = 0;
 	memset(row, 0, sizeof(*row));
 	unsigned nwarn = 0;
-	char shown[64];
 	struct pb_str *keep_to[FC_COUNT] = { NULL };
 	keep_to[FC_BillingAccountId] = &row->account;
 	keep_to[FC_BillingAccountName] = &row->account_name;
@@ -646,135 +793,32 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 			}
 			continue;
 		}
-		if (st->action == FA_SKIP)
-			continue;
-		struct pb_str v;
 		enum pb_fwarn w = FW_COUNT;
+		bool ok = true;
 		switch (st->action) {
-		case FA_KEEP:
-			if (!pb__focus_field_text(c, fld, &v))
-				REJECT(col, "%s: field too long", d->name);
-			*keep_to[col] = v;
+		case FA_SKIP:
 			continue;
-		case FA_DATE_USED: {
-			unsigned fl;
-			int64_t t;
-			if (!pb_time_parse(fld->ptr, fld->len, &t, &fl)) {
-				show_value(col, pb_str_of(fld->ptr, fld->len), shown, sizeof(shown));
-				REJECT(col, "%s: expected a date-time like 2024-09-18T22:00:00Z, got %s",
-				       d->name, shown);
-			}
-			if (fl & PB_TIME_NONISO)
-				w = FW_DATETIME_FORM;
-			if (col == FC_ChargePeriodStart)
-				row->start = t;
-			else
-				row->end = t;
+		case FA_KEEP:
+			if (!pb__focus_field_text(c, fld, keep_to[col]))
+				REJECT(col, "%s: field too long", d->name);
+			continue;
+		case FA_DATE_USED:
+			ok = take_date(c, col, fld, row, &w, reason, cap, bad_field);
 			break;
-		}
-		case FA_DEC_SUM: {
-			pb_dec val;
-			unsigned fl = 0;
-			enum pb_status ps = pb__dec_parse(fld->ptr, fld->len, &val, &fl);
-			if (ps) {
-				show_value(col, pb_str_of(fld->ptr, fld->len), shown, sizeof(shown));
-				REJECT(col, "%s: %s, got %s", d->name,
-				       ps == PB_ELIMIT ? "number out of range (|x| < 1.7e23)"
-				                       : "expected a decimal number",
-				       shown);
-			}
-			if (fl & PB_DEC_ROUNDED)
-				w = FW_DECIMAL_ROUNDED;
-			else if (fl & PB_DEC_TOLERATED)
-				w = FW_DECIMAL_FORM;
-			if (col == FC_BilledCost)
-				row->billed = val;
-			else if (col == FC_EffectiveCost)
-				row->effective = val;
-			else if (col == FC_ListCost)
-				row->list = val;
-			else {
-				row->quantity = val;
-				row->has_quantity = true;
-			}
+		case FA_DEC_SUM:
+			ok = take_decimal(c, col, fld, row, &w, reason, cap, bad_field);
 			break;
-		}
 		case FA_DEC_CHECK: {
 			int r = dec_syntax(fld->ptr, fld->len);
 			w = r < 0 ? FW_DECIMAL_BAD : r > 0 ? FW_DECIMAL_FORM : FW_COUNT;
 			break;
 		}
-		default: {
-			/* cached checks: enums, currencies, JSON, other dates, AZ */
-			uint64_t h = vhash(fld->ptr, fld->len);
-			struct pb_focus_cached *e = cache_find(c, col, fld->ptr, fld->len, h);
-			const char *canon = NULL;
-			if (e) {
-				w = (enum pb_fwarn)e->warn;
-				canon = e->canon;
-			} else if (st->action == FA_JSON) {
-				/* checked on the raw field: no copy to undo doubled quotes */
-				w = pb__json_object_check_csv(fld->ptr, fld->len,
-				                              col == FC_AllocatedMethodDetails ||
-				                                      col == FC_ContractApplied,
-				                              fld->escaped)
-				            ? FW_COUNT
-				            : FW_JSON_BAD;
-				cache_put(c, col, fld->ptr, fld->len, h, w, NULL);
-			} else {
-				if (!pb__focus_field_text(c, fld, &v))
-					REJECT(col, "%s: field too long", d->name);
-				switch (st->action) {
-				case FA_ENUM:
-					canon = enum_check(c, (enum pb_fcol)col, v, &w);
-					break;
-				case FA_CURRENCY:
-					w = pb__catalog_currency_known(c->cat, v) ? FW_COUNT
-					                                          : FW_CURRENCY_UNKNOWN;
-					canon = pb__catalog_currency_known(c->cat, v) ? "" : NULL;
-					break;
-				case FA_JSON:
-					w = pb__json_object_check(v.ptr, v.len,
-					                          col == FC_AllocatedMethodDetails ||
-					                                  col == FC_ContractApplied)
-					            ? FW_COUNT
-					            : FW_JSON_BAD;
-					break;
-				case FA_DATE_CHECK: {
-					unsigned fl;
-					int64_t t;
-					if (!pb_time_parse(v.ptr, v.len, &t, &fl))
-						w = FW_DATETIME_BAD;
-					else if (fl & PB_TIME_NONISO)
-						w = FW_DATETIME_FORM;
-					break;
-				}
-				case FA_AZ:
-					w = dec_syntax(v.ptr, v.len) >= 0 ? FW_LOOKS_SHIFTED : FW_COUNT;
-					break;
-				default:
-					break;
-				}
-				cache_put(c, col, fld->ptr, fld->len, h, w, canon);
-			}
-			if (st->action == FA_ENUM) {
-				if (!canon && (col == FC_ChargeCategory || col == FC_ServiceCategory)) {
-					show_value(col, pb_str_of(fld->ptr, fld->len), shown, sizeof(shown));
-					REJECT(col, "%s: %s is not an allowed value", d->name, shown);
-				}
-				if (col == FC_ChargeCategory)
-					row->charge_category = pb_cstr(canon);
-				else if (col == FC_ServiceCategory)
-					row->category = pb_cstr(canon);
-				else if (col == FC_ServiceSubcategory && canon)
-					row->subcategory = pb_cstr(canon);
-			} else if (col == FC_BillingCurrency) {
-				if (!pb__focus_field_text(c, fld, &v))
-					REJECT(col, "%s: field too long", d->name);
-				row->currency = v;
-			}
+		default:
+			ok = take_checked(c, col, st->action, fld, row, &w, reason, cap, bad_field);
+			break;
 		}
-		}
+		if (!ok)
+			return false;
 		if (w != FW_COUNT) {
 			pb__focus_warn(c, w, col, line);
 			nwarn++;

@@ -288,12 +288,153 @@ static const char *azure_charge_category(struct pb_str t)
 	return NULL;
 }
 
+/* A row of an AWS Cost and Usage Report. */
+static bool aws_row(struct pb_focus_ctx *c, const struct pb_csv_field *f,
+                    struct pb_focus_row *row, char *reason, size_t cap, uint32_t *bad_field)
+{
+	const int *nc = c->map->ncol;
+	bool have;
+	struct pb_str type, name, code, start, end;
+	if (!text(c, f, nc[NC_AWS_PAYER], &row->account) ||
+	    !text(c, f, nc[NC_AWS_PAYER_NAME], &row->account_name) ||
+	    !text(c, f, nc[NC_AWS_ACCOUNT], &row->subaccount) ||
+	    !text(c, f, nc[NC_AWS_ACCOUNT_NAME], &row->subaccount_name) ||
+	    !text(c, f, nc[NC_AWS_TYPE], &type) || !text(c, f, nc[NC_AWS_PRODUCT_NAME], &name) ||
+	    !text(c, f, nc[NC_AWS_PRODUCT_CODE], &code) ||
+	    !text(c, f, nc[NC_AWS_USAGE_TYPE], &row->sku_meter) ||
+	    !text(c, f, nc[NC_AWS_REGION], &row->region) ||
+	    !text(c, f, nc[NC_AWS_UNIT], &row->unit) ||
+	    !text(c, f, nc[NC_AWS_CURRENCY], &row->currency) ||
+	    !text(c, f, nc[NC_AWS_START], &start) || !text(c, f, nc[NC_AWS_END], &end))
+		NREJECT(-1, "a field is too long");
+	if (!row->region.ptr)
+		text(c, f, nc[NC_AWS_REGION_CODE], &row->region);
+	if (!row->account.ptr)
+		row->account = row->subaccount; /* a linked-account-only report */
+	if (!row->account.ptr)
+		NREJECT(nc[NC_AWS_PAYER], "bill/PayerAccountId is empty (it is required)");
+	row->provider = PB_STR("AWS");
+	row->service = name.ptr ? name : code;
+	if (!row->service.ptr)
+		NREJECT(nc[NC_AWS_PRODUCT_NAME], "product/ProductName is empty (it is required)");
+	const char *cat = type.ptr ? aws_charge_category(type) : "Usage";
+	if (!cat)
+		NREJECT(nc[NC_AWS_TYPE], "lineItem/LineItemType: '%.*s' is not a known type",
+		        (int)(type.len > 40 ? 40 : type.len), type.ptr);
+	row->charge_category = pb_cstr(cat);
+	unsigned fl;
+	if (!start.ptr || !pb_time_parse(start.ptr, start.len, &row->start, &fl))
+		NREJECT(nc[NC_AWS_START], "lineItem/UsageStartDate: expected a date-time");
+	if (!end.ptr || !pb_time_parse(end.ptr, end.len, &row->end, &fl))
+		NREJECT(nc[NC_AWS_END], "lineItem/UsageEndDate: expected a date-time");
+	pb_dec net;
+	bool have_net;
+	if (!decimal(c, f, nc[NC_AWS_UNBLENDED], "lineItem/UnblendedCost", &row->billed, &have,
+	             reason, cap, bad_field) ||
+	    !decimal(c, f, nc[NC_AWS_NET_UNBLENDED], "lineItem/NetUnblendedCost", &net,
+	             &have_net, reason, cap, bad_field) ||
+	    !decimal(c, f, nc[NC_AWS_AMOUNT], "lineItem/UsageAmount", &row->quantity,
+	             &row->has_quantity, reason, cap, bad_field) ||
+	    !decimal(c, f, nc[NC_AWS_PUBLIC_COST], "pricing/publicOnDemandCost", &row->list, &have,
+	             reason, cap, bad_field))
+		return false;
+	if (have_net)
+		row->billed = net;
+	if (!have)
+		row->list = row->billed;
+	/* effective cost: what a commitment made the usage cost */
+	row->effective = row->billed;
+	pb_dec e;
+	bool he;
+	if (pb_str_eq_cstr(type, "DiscountedUsage")) {
+		if (!decimal(c, f, nc[NC_AWS_RI_EFFECTIVE], "reservation/EffectiveCost", &e, &he,
+		             reason, cap, bad_field))
+			return false;
+		if (he)
+			row->effective = e;
+	} else if (pb_str_eq_cstr(type, "SavingsPlanCoveredUsage")) {
+		if (!decimal(c, f, nc[NC_AWS_SP_EFFECTIVE], "savingsPlan/SavingsPlanEffectiveCost",
+		             &e, &he, reason, cap, bad_field))
+			return false;
+		if (he)
+			row->effective = e;
+	} else if (pb_str_eq_cstr(type, "SavingsPlanNegation")) {
+		row->effective = 0;
+	}
+	return true;
+}
+
+/* A row of an Azure cost details export (one day per row). */
+static bool azure_row(struct pb_focus_ctx *c, const struct pb_csv_field *f,
+                      struct pb_focus_row *row, char *reason, size_t cap, uint32_t *bad_field)
+{
+	const int *nc = c->map->ncol;
+	bool have;
+	struct pb_str date, ctype, consumed, rid, mcat, loc, mregion;
+	if (!text(c, f, nc[NC_AZ_ACCOUNT], &row->account) ||
+	    !text(c, f, nc[NC_AZ_ACCOUNT_NAME], &row->account_name) ||
+	    !text(c, f, nc[NC_AZ_SUB], &row->subaccount) ||
+	    !text(c, f, nc[NC_AZ_SUB_NAME], &row->subaccount_name) ||
+	    !text(c, f, nc[NC_AZ_DATE], &date) || !text(c, f, nc[NC_AZ_CHARGE_TYPE], &ctype) ||
+	    !text(c, f, nc[NC_AZ_CONSUMED], &consumed) ||
+	    !text(c, f, nc[NC_AZ_RESOURCE_ID], &rid) ||
+	    !text(c, f, nc[NC_AZ_METER_CATEGORY], &mcat) ||
+	    !text(c, f, nc[NC_AZ_METER_NAME], &row->sku_meter) ||
+	    !text(c, f, nc[NC_AZ_LOCATION], &loc) || !text(c, f, nc[NC_AZ_METER_REGION], &mregion) ||
+	    !text(c, f, nc[NC_AZ_UNIT], &row->unit) ||
+	    !text(c, f, nc[NC_AZ_CURRENCY], &row->currency))
+		NREJECT(-1, "a field is too long");
+	if (!row->account.ptr)
+		NREJECT(nc[NC_AZ_ACCOUNT], "BillingAccountId is empty (it is required)");
+	row->provider = PB_STR("Microsoft");
+	int64_t day;
+	unsigned fl;
+	if (date.ptr && us_date(date, &day)) {
+		row->start = day * 86400;
+	} else if (date.ptr && pb_time_parse(date.ptr, date.len, &row->start, &fl)) {
+		row->start = pb_floordiv(row->start, 86400) * 86400;
+	} else {
+		NREJECT(nc[NC_AZ_DATE], "Date: expected MM/DD/YYYY or YYYY-MM-DD, got '%.*s'",
+		        (int)(date.len > 40 ? 40 : date.len), date.ptr ? date.ptr : "");
+	}
+	row->end = row->start + 86400;
+	const char *cat = ctype.ptr ? azure_charge_category(ctype) : "Usage";
+	if (!cat)
+		NREJECT(nc[NC_AZ_CHARGE_TYPE], "ChargeType: '%.*s' is not a known type",
+		        (int)(ctype.len > 40 ? 40 : ctype.len), ctype.ptr);
+	row->charge_category = pb_cstr(cat);
+	/* the service: Microsoft's table, else the meter category */
+	char tbuf[256];
+	struct pb_str rtype = rid.ptr ? resource_type(rid, tbuf, sizeof(tbuf)) : pb_str_of(NULL, 0);
+	const char *svc = pb__catalog_azure_service(c->cat, consumed, rtype);
+	row->service = svc ? pb_cstr(svc) : mcat.ptr ? mcat : consumed;
+	if (!row->service.ptr)
+		NREJECT(nc[NC_AZ_METER_CATEGORY], "no ConsumedService or MeterCategory to name the "
+		                                  "service");
+	row->region = loc.ptr ? loc : mregion;
+	bool have_q, have_p;
+	pb_dec price;
+	if (!decimal(c, f, nc[NC_AZ_COST], "Cost", &row->billed, &have, reason, cap, bad_field) ||
+	    !decimal(c, f, nc[NC_AZ_QUANTITY], "Quantity", &row->quantity, &have_q, reason, cap,
+	             bad_field) ||
+	    !decimal(c, f, nc[NC_AZ_PAYG_PRICE], "PayGPrice", &price, &have_p, reason, cap,
+	             bad_field))
+		return false;
+	if (!have)
+		NREJECT(nc[NC_AZ_COST], "the cost is empty (it is required)");
+	row->has_quantity = have_q;
+	row->effective = row->billed;
+	row->list = row->billed;
+	if (have_p && have_q && !pb__dec_mul(row->quantity, price, &row->list))
+		NREJECT(nc[NC_AZ_PAYG_PRICE], "PayGPrice x Quantity is out of range");
+	return true;
+}
+
 bool pb__native_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t nf,
                     uint64_t line, struct pb_focus_row *row, char *reason, size_t cap,
                     uint32_t *bad_field, bool *warned)
 {
 	const struct pb_focus_map *m = c->map;
-	const int *nc = m->ncol;
 	*warned = false;
 	c->line = line;
 	if (nf != m->ncols) {
@@ -303,134 +444,10 @@ bool pb__native_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t
 	}
 	c->scratch_len = 0;
 	memset(row, 0, sizeof(*row));
-	bool have;
-	if (m->kind == PB_FORMAT_AWS_CUR) {
-		struct pb_str type, name, code, start, end;
-		if (!text(c, f, nc[NC_AWS_PAYER], &row->account) ||
-		    !text(c, f, nc[NC_AWS_PAYER_NAME], &row->account_name) ||
-		    !text(c, f, nc[NC_AWS_ACCOUNT], &row->subaccount) ||
-		    !text(c, f, nc[NC_AWS_ACCOUNT_NAME], &row->subaccount_name) ||
-		    !text(c, f, nc[NC_AWS_TYPE], &type) || !text(c, f, nc[NC_AWS_PRODUCT_NAME], &name) ||
-		    !text(c, f, nc[NC_AWS_PRODUCT_CODE], &code) ||
-		    !text(c, f, nc[NC_AWS_USAGE_TYPE], &row->sku_meter) ||
-		    !text(c, f, nc[NC_AWS_REGION], &row->region) ||
-		    !text(c, f, nc[NC_AWS_UNIT], &row->unit) ||
-		    !text(c, f, nc[NC_AWS_CURRENCY], &row->currency) ||
-		    !text(c, f, nc[NC_AWS_START], &start) || !text(c, f, nc[NC_AWS_END], &end))
-			NREJECT(-1, "a field is too long");
-		if (!row->region.ptr)
-			text(c, f, nc[NC_AWS_REGION_CODE], &row->region);
-		if (!row->account.ptr)
-			row->account = row->subaccount; /* a linked-account-only report */
-		if (!row->account.ptr)
-			NREJECT(nc[NC_AWS_PAYER], "bill/PayerAccountId is empty (it is required)");
-		row->provider = PB_STR("AWS");
-		row->service = name.ptr ? name : code;
-		if (!row->service.ptr)
-			NREJECT(nc[NC_AWS_PRODUCT_NAME], "product/ProductName is empty (it is required)");
-		const char *cat = type.ptr ? aws_charge_category(type) : "Usage";
-		if (!cat)
-			NREJECT(nc[NC_AWS_TYPE], "lineItem/LineItemType: '%.*s' is not a known type",
-			        (int)(type.len > 40 ? 40 : type.len), type.ptr);
-		row->charge_category = pb_cstr(cat);
-		unsigned fl;
-		if (!start.ptr || !pb_time_parse(start.ptr, start.len, &row->start, &fl))
-			NREJECT(nc[NC_AWS_START], "lineItem/UsageStartDate: expected a date-time");
-		if (!end.ptr || !pb_time_parse(end.ptr, end.len, &row->end, &fl))
-			NREJECT(nc[NC_AWS_END], "lineItem/UsageEndDate: expected a date-time");
-		pb_dec net;
-		bool have_net;
-		if (!decimal(c, f, nc[NC_AWS_UNBLENDED], "lineItem/UnblendedCost", &row->billed, &have,
-		             reason, cap, bad_field) ||
-		    !decimal(c, f, nc[NC_AWS_NET_UNBLENDED], "lineItem/NetUnblendedCost", &net,
-		             &have_net, reason, cap, bad_field) ||
-		    !decimal(c, f, nc[NC_AWS_AMOUNT], "lineItem/UsageAmount", &row->quantity,
-		             &row->has_quantity, reason, cap, bad_field) ||
-		    !decimal(c, f, nc[NC_AWS_PUBLIC_COST], "pricing/publicOnDemandCost", &row->list, &have,
-		             reason, cap, bad_field))
-			return false;
-		if (have_net)
-			row->billed = net;
-		if (!have)
-			row->list = row->billed;
-		/* effective cost: what a commitment made the usage cost */
-		row->effective = row->billed;
-		pb_dec e;
-		bool he;
-		if (pb_str_eq_cstr(type, "DiscountedUsage")) {
-			if (!decimal(c, f, nc[NC_AWS_RI_EFFECTIVE], "reservation/EffectiveCost", &e, &he,
-			             reason, cap, bad_field))
-				return false;
-			if (he)
-				row->effective = e;
-		} else if (pb_str_eq_cstr(type, "SavingsPlanCoveredUsage")) {
-			if (!decimal(c, f, nc[NC_AWS_SP_EFFECTIVE], "savingsPlan/SavingsPlanEffectiveCost",
-			             &e, &he, reason, cap, bad_field))
-				return false;
-			if (he)
-				row->effective = e;
-		} else if (pb_str_eq_cstr(type, "SavingsPlanNegation")) {
-			row->effective = 0;
-		}
-	} else {
-		struct pb_str date, ctype, consumed, rid, mcat, loc, mregion;
-		if (!text(c, f, nc[NC_AZ_ACCOUNT], &row->account) ||
-		    !text(c, f, nc[NC_AZ_ACCOUNT_NAME], &row->account_name) ||
-		    !text(c, f, nc[NC_AZ_SUB], &row->subaccount) ||
-		    !text(c, f, nc[NC_AZ_SUB_NAME], &row->subaccount_name) ||
-		    !text(c, f, nc[NC_AZ_DATE], &date) || !text(c, f, nc[NC_AZ_CHARGE_TYPE], &ctype) ||
-		    !text(c, f, nc[NC_AZ_CONSUMED], &consumed) ||
-		    !text(c, f, nc[NC_AZ_RESOURCE_ID], &rid) ||
-		    !text(c, f, nc[NC_AZ_METER_CATEGORY], &mcat) ||
-		    !text(c, f, nc[NC_AZ_METER_NAME], &row->sku_meter) ||
-		    !text(c, f, nc[NC_AZ_LOCATION], &loc) || !text(c, f, nc[NC_AZ_METER_REGION], &mregion) ||
-		    !text(c, f, nc[NC_AZ_UNIT], &row->unit) ||
-		    !text(c, f, nc[NC_AZ_CURRENCY], &row->currency))
-			NREJECT(-1, "a field is too long");
-		if (!row->account.ptr)
-			NREJECT(nc[NC_AZ_ACCOUNT], "BillingAccountId is empty (it is required)");
-		row->provider = PB_STR("Microsoft");
-		int64_t day;
-		unsigned fl;
-		if (date.ptr && us_date(date, &day)) {
-			row->start = day * 86400;
-		} else if (date.ptr && pb_time_parse(date.ptr, date.len, &row->start, &fl)) {
-			row->start = pb_floordiv(row->start, 86400) * 86400;
-		} else {
-			NREJECT(nc[NC_AZ_DATE], "Date: expected MM/DD/YYYY or YYYY-MM-DD, got '%.*s'",
-			        (int)(date.len > 40 ? 40 : date.len), date.ptr ? date.ptr : "");
-		}
-		row->end = row->start + 86400;
-		const char *cat = ctype.ptr ? azure_charge_category(ctype) : "Usage";
-		if (!cat)
-			NREJECT(nc[NC_AZ_CHARGE_TYPE], "ChargeType: '%.*s' is not a known type",
-			        (int)(ctype.len > 40 ? 40 : ctype.len), ctype.ptr);
-		row->charge_category = pb_cstr(cat);
-		/* the service: Microsoft's table, else the meter category */
-		char tbuf[256];
-		struct pb_str rtype = rid.ptr ? resource_type(rid, tbuf, sizeof(tbuf)) : pb_str_of(NULL, 0);
-		const char *svc = pb__catalog_azure_service(c->cat, consumed, rtype);
-		row->service = svc ? pb_cstr(svc) : mcat.ptr ? mcat : consumed;
-		if (!row->service.ptr)
-			NREJECT(nc[NC_AZ_METER_CATEGORY], "no ConsumedService or MeterCategory to name the "
-			                                  "service");
-		row->region = loc.ptr ? loc : mregion;
-		bool have_q, have_p;
-		pb_dec price;
-		if (!decimal(c, f, nc[NC_AZ_COST], "Cost", &row->billed, &have, reason, cap, bad_field) ||
-		    !decimal(c, f, nc[NC_AZ_QUANTITY], "Quantity", &row->quantity, &have_q, reason, cap,
-		             bad_field) ||
-		    !decimal(c, f, nc[NC_AZ_PAYG_PRICE], "PayGPrice", &price, &have_p, reason, cap,
-		             bad_field))
-			return false;
-		if (!have)
-			NREJECT(nc[NC_AZ_COST], "the cost is empty (it is required)");
-		row->has_quantity = have_q;
-		row->effective = row->billed;
-		row->list = row->billed;
-		if (have_p && have_q && !pb__dec_mul(row->quantity, price, &row->list))
-			NREJECT(nc[NC_AZ_PAYG_PRICE], "PayGPrice x Quantity is out of range");
-	}
+	bool ok = m->kind == PB_FORMAT_AWS_CUR ? aws_row(c, f, row, reason, cap, bad_field)
+	                                        : azure_row(c, f, row, reason, cap, bad_field);
+	if (!ok)
+		return false;
 	if (row->end < row->start)
 		NREJECT(-1, "the usage ends before it starts");
 	return true;

@@ -1,0 +1,93 @@
+/* listing.c - what the workspace holds of usage, for the listings: the
+ * sources loaded and the accounts seen, with their sums. */
+#include "usage/usage_internal.h"
+
+#include <stdlib.h>
+
+#include "util/banned.h"
+
+static enum pb_status source_row(void *ctx, sqlite3_stmt *q, void *row, struct pb_error *err)
+{
+	struct pb_source_info *s = row;
+	s->id = sqlite3_column_int64(q, 0);
+	pb__col_text(q, 1, s->sha256, sizeof(s->sha256));
+	s->size = (uint64_t)sqlite3_column_int64(q, 2);
+	pb__col_text(q, 3, s->name, sizeof(s->name));
+	pb__col_text(q, 4, s->path, sizeof(s->path));
+	pb__col_text(q, 5, s->compression, sizeof(s->compression));
+	pb__col_text(q, 6, s->format, sizeof(s->format));
+	pb__col_text(q, 7, s->version, sizeof(s->version));
+	pb__col_text(q, 8, s->ingested_at, sizeof(s->ingested_at));
+	s->rows_read = (uint64_t)sqlite3_column_int64(q, 9);
+	s->rows_accepted = (uint64_t)sqlite3_column_int64(q, 10);
+	s->rows_rejected = (uint64_t)sqlite3_column_int64(q, 11);
+	s->rows_with_warnings = (uint64_t)sqlite3_column_int64(q, 12);
+	pb__col_text(q, 13, s->first_day, sizeof(s->first_day));
+	pb__col_text(q, 14, s->last_day, sizeof(s->last_day));
+	pb__col_text(q, 15, s->names, sizeof(s->names));
+	pb__col_text(q, 16, s->rejects_file, sizeof(s->rejects_file));
+	return PB_OK;
+}
+
+enum pb_status pb_usage_sources(struct pb_ws *ws, struct pb_source_info **out, size_t *n,
+                                struct pb_error *err)
+{
+	void *rows;
+	enum pb_status st = pb__db_select(
+		ws->db,
+		"SELECT id, sha256, size, name, coalesce(path, ''), compression, format, "
+		"coalesce(focus_version, ''), ingested_at, rows_read, rows_accepted, rows_rejected, "
+		"rows_with_warnings, coalesce(pb_day(first_day), ''), coalesce(pb_day(last_day), ''), "
+		"names, coalesce(rejects_file, '') FROM source ORDER BY id",
+		sizeof(**out), source_row, NULL, &rows, n, "cannot list sources", err);
+	*out = rows;
+	return st;
+}
+
+static enum pb_status account_row(void *ctx, sqlite3_stmt *q, void *row, struct pb_error *err)
+{
+	struct pb_account_info *a = row;
+	pb__col_text(q, 0, a->kind, sizeof(a->kind));
+	pb__col_text(q, 1, a->account_id, sizeof(a->account_id));
+	pb__col_text(q, 2, a->billing_account_id, sizeof(a->billing_account_id));
+	pb__col_text(q, 3, a->name, sizeof(a->name));
+	pb__col_text(q, 4, a->provider, sizeof(a->provider));
+	pb__col_text(q, 5, a->first_day, sizeof(a->first_day));
+	pb__col_text(q, 6, a->last_day, sizeof(a->last_day));
+	pb__col_text(q, 7, a->billed_cost, sizeof(a->billed_cost));
+	pb__col_text(q, 8, a->currency, sizeof(a->currency));
+	a->rows = (uint64_t)sqlite3_column_int64(q, 9);
+	pb__col_text(q, 10, a->customer, sizeof(a->customer));
+	return PB_OK;
+}
+
+enum pb_status pb_usage_accounts(struct pb_ws *ws, struct pb_account_info **out, size_t *n,
+                                 struct pb_error *err)
+{
+	void *rows;
+	/* sums per account from the aggregates; names and days from account */
+	enum pb_status st = pb__db_select(
+		ws->db,
+		"WITH s AS (SELECT 'billing' AS kind, a.value AS id, '' AS billing, "
+		"  pb_dsum(u.billed_cost) AS billed, count(DISTINCT u.currency) AS ncur, "
+		"  max(cu.value) AS cur, sum(u.rows) AS rows FROM usage_day u JOIN dim a ON a.id = "
+		"  u.account LEFT JOIN dim cu ON cu.id = u.currency GROUP BY u.account "
+		" UNION ALL SELECT 'sub', s.value, a.value, pb_dsum(u.billed_cost), "
+		"  count(DISTINCT u.currency), max(cu.value), sum(u.rows) FROM usage_day u "
+		"  JOIN dim s ON s.id = u.subaccount JOIN dim a ON a.id = u.account "
+		"  LEFT JOIN dim cu ON cu.id = u.currency GROUP BY u.subaccount, u.account) "
+		"SELECT ac.kind, ac.account_id, ac.billing_account_id, coalesce(ac.name, ''), "
+		" coalesce(ac.provider, ''), pb_day(ac.first_day), pb_day(ac.last_day), "
+		" coalesce(s.billed, '0'), CASE WHEN s.ncur = 1 THEN s.cur ELSE '' END, "
+		" coalesce(s.rows, 0), coalesce((SELECT c.name FROM customer_account ca JOIN customer c "
+		"  ON c.id = ca.customer_id WHERE ca.account_id = ac.account_id AND ca.kind = ac.kind), "
+		"  (SELECT c.name FROM customer_account ca JOIN customer c ON c.id = ca.customer_id "
+		"  WHERE ac.kind = 'sub' AND ca.kind = 'billing' AND ca.account_id = "
+		"  ac.billing_account_id), '') "
+		"FROM account ac LEFT JOIN s ON s.kind = ac.kind AND s.id = ac.account_id AND "
+		" s.billing = ac.billing_account_id "
+		"ORDER BY ac.kind, ac.billing_account_id, ac.account_id",
+		sizeof(**out), account_row, NULL, &rows, n, "cannot list accounts", err);
+	*out = rows;
+	return st;
+}
