@@ -47,6 +47,56 @@ void cli_json_str(FILE *f, const char *s);
 /* Resets getopt for a (sub)command's own option parsing. */
 void cli_getopt_reset(void);
 
+/* ---- subcommands ----------------------------------------------------------
+ * A command with subcommands (log, case, plan, ...) is a table of them and
+ * one function each that parses only its own options:
+ *
+ *   static int log_status(int argc, char **argv);   argv[0] is "status"
+ *   static const struct cli_sub log_subs[] = {
+ *       { "status", log_status, "WS" }, ...
+ *   };
+ *   static const struct cli_cmd log_cmd = { "log", log_subs, N, NULL, help_body };
+ *   int cmd_log(int argc, char **argv) { return cli_dispatch(&log_cmd, argc, argv); }
+ *
+ * and each subcommand reads its options with cli_getopt(), which refuses any
+ * option of another subcommand and answers --help with the subcommand's own
+ * usage. */
+struct cli_sub {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
+	/* its usage after "probity CMD NAME ": operands and options; further lines
+	 * start with "\n" and the indentation of the first ("usage: " is 7 wide) */
+	const char *usage;
+};
+struct cli_cmd {
+	const char *name;
+	const struct cli_sub *subs;
+	size_t nsubs;
+	/* the first lines of the command's --help; NULL: "usage: probity CMD SUB
+	 * USAGE" for every subcommand, from the table */
+	const char *usage;
+	/* the rest of the --help text (what the command is, its subcommands,
+	 * options, examples); every subcommand's --help ends with it too */
+	const char *body;
+};
+
+/* Runs the subcommand argv[1] of cmd (argv[0] is the command's name): --help,
+ * -h and "help" print the command's help; no or an unknown subcommand is a
+ * usage error naming the valid ones. Returns the exit code. */
+int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv);
+
+/* getopt_long over the running subcommand's own options, with --help/-h
+ * added; shorts lists its short options beyond -h in getopt's form ("a:s:",
+ * or NULL). Returns the option's val (never 0: give every option a nonzero
+ * val), 0 after the last option (optind at the operands), or -1 when the
+ * subcommand must stop now with *rc as its exit code: 0 after printing its
+ * help, 2 after an unknown option or a missing argument (named, with the
+ * hint to run --help). */
+int cli_getopt(int argc, char **argv, const char *shorts, const struct option *opts, int *rc);
+
+/* "CMD SUB" of the running subcommand (or the command), for cli_usage(). */
+const char *cli_cmd_name(void);
+
 /* Parses a non-negative integer option; returns false (and prints) on error. */
 int cli_parse_uint(const char *cmd, const char *opt, const char *s, unsigned long max,
                    unsigned long *out);

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "util/util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -123,6 +124,119 @@ void cli_getopt_reset(void)
 {
 	optind = 0; /* GNU: full reinitialisation */
 	opterr = 1;
+}
+
+/* ---- subcommands -------------------------------------------------------- */
+
+/* The subcommand cli_dispatch is running, for cli_getopt's messages and help. */
+static const struct cli_cmd *run_cmd;
+static const struct cli_sub *run_sub;
+static char run_name[64];
+
+const char *cli_cmd_name(void)
+{
+	return run_name;
+}
+
+static void sub_usage_line(FILE *f, const char *lead, const struct cli_cmd *cmd,
+                           const struct cli_sub *sub)
+{
+	fprintf(f, "%sprobity %s %s%s%s\n", lead, cmd->name, sub->name, sub->usage[0] ? " " : "",
+	        sub->usage);
+}
+
+static int cmd_help(const struct cli_cmd *cmd)
+{
+	if (cmd->usage)
+		fputs(cmd->usage, stdout);
+	else
+		for (size_t i = 0; i < cmd->nsubs; i++)
+			sub_usage_line(stdout, i ? "       " : "usage: ", cmd, &cmd->subs[i]);
+	return cli_help(cmd->body);
+}
+
+static int sub_help(const struct cli_cmd *cmd, const struct cli_sub *sub)
+{
+	sub_usage_line(stdout, "usage: ", cmd, sub);
+	return cli_help(cmd->body);
+}
+
+/* "a, b, c": the names of cmd's subcommands. */
+static const char *sub_names(const struct cli_cmd *cmd, char *buf, size_t cap)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < cmd->nsubs && o < cap; i++)
+		o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", cmd->subs[i].name);
+	return buf;
+}
+
+static const struct cli_sub *find_sub(const struct cli_cmd *cmd, const char *name)
+{
+	for (size_t i = 0; i < cmd->nsubs; i++)
+		if (!strcmp(cmd->subs[i].name, name))
+			return &cmd->subs[i];
+	return NULL;
+}
+
+int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	char names[512];
+	snprintf(run_name, sizeof(run_name), "%s", cmd->name);
+	if (argc < 2)
+		return cli_usage(cmd->name, "expected a subcommand: %s",
+		                 sub_names(cmd, names, sizeof(names)));
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+		const struct cli_sub *sub = argc > 2 && !strcmp(name, "help") ? find_sub(cmd, argv[2])
+		                                                              : NULL;
+		return sub ? sub_help(cmd, sub) : cmd_help(cmd);
+	}
+	const struct cli_sub *sub = find_sub(cmd, name);
+	if (!sub)
+		return cli_usage(cmd->name, "unknown subcommand '%s' (valid: %s)", name,
+		                 sub_names(cmd, names, sizeof(names)));
+	run_cmd = cmd;
+	run_sub = sub;
+	snprintf(run_name, sizeof(run_name), "%s %s", cmd->name, sub->name);
+	cli_getopt_reset();
+	return sub->run(argc - 1, argv + 1);
+}
+
+int cli_getopt(int argc, char **argv, const char *shorts, const struct option *opts, int *rc)
+{
+	char optstring[64];
+	/* ':' first: a missing argument is ':', not '?', and getopt prints nothing */
+	snprintf(optstring, sizeof(optstring), ":h%s", shorts ? shorts : "");
+	struct option all[40];
+	size_t n = 0;
+	for (; opts && opts[n].name; n++) {
+		assert(n + 2 < sizeof(all) / sizeof(all[0]) && opts[n].val != 'h' && opts[n].val);
+		all[n] = opts[n];
+	}
+	all[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	all[n] = (struct option){ NULL, 0, NULL, 0 };
+	opterr = 0;
+	int c = getopt_long(argc, argv, optstring, all, NULL);
+	if (c == -1)
+		return 0;
+	if (c == 'h') {
+		*rc = run_sub ? sub_help(run_cmd, run_sub) : 0;
+		return -1;
+	}
+	if (c == '?' || c == ':') {
+		/* the option as written: a long one (up to any '='), else its letter */
+		const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+		char opt[64];
+		if (!strncmp(arg, "--", 2) || !optopt)
+			snprintf(opt, sizeof(opt), "%.*s", (int)strcspn(arg, "="), arg);
+		else
+			snprintf(opt, sizeof(opt), "-%c", optopt);
+		*rc = c == ':' ? cli_usage(run_name, "option '%s' requires an argument", opt)
+		               : cli_usage(run_name, "unrecognized option '%s'", opt);
+		return -1;
+	}
+	return c;
 }
 
 int cli_parse_uint(const char *cmd, const char *opt, const char *s, unsigned long max,
