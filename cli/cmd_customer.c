@@ -5,11 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_text[] =
-	"usage: probity customer add [--as USER] WS NAME (--account ID | --subaccount ID)...\n"
-	"       probity customer list [--json] WS\n"
-	"       probity customer show [--json] WS NAME\n"
-	"       probity customer remove [--as USER] WS NAME\n"
+static const char help_body[] =
 	"\n"
 	"A customer is a named set of billing accounts and sub-accounts, the unit a\n"
 	"review is about. A billing account brings every sub-account under it. An\n"
@@ -35,13 +31,12 @@ static const char usage_text[] =
 	"example:\n"
 	"  probity customer add ws 'Varnia Interior Ministry' --account EA-880412\n";
 
-static int cmd_add(int argc, char **argv)
+static int customer_add(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "account", required_argument, NULL, 'a' },
 		{ "subaccount", required_argument, NULL, 's' },
 		{ "as", required_argument, NULL, 'A' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *as = NULL;
@@ -49,28 +44,22 @@ static int cmd_add(int argc, char **argv)
 	const char **sub = calloc((size_t)argc, sizeof(char *));
 	size_t na = 0, ns = 0;
 	int c, rc = 0;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "a:s:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "a:s:", opts, &rc)) > 0) {
 		if (c == 'a')
 			acc[na++] = optarg;
 		else if (c == 's')
 			sub[ns++] = optarg;
-		else if (c == 'A')
+		else
 			as = optarg;
-		else if (c == 'h') {
-			rc = cli_help(usage_text);
-			goto out;
-		} else {
-			rc = cli_usage("customer", "unknown option");
-			goto out;
-		}
 	}
+	if (c < 0)
+		goto out;
 	if (argc - optind != 2) {
-		rc = cli_usage("customer", "add expects a workspace and a customer name");
+		rc = cli_usage(cli_cmd_name(), "expected a workspace and a customer name");
 		goto out;
 	}
 	if (na + ns == 0) {
-		rc = cli_usage("customer", "add needs at least one --account or --subaccount");
+		rc = cli_usage(cli_cmd_name(), "needs at least one --account or --subaccount");
 		goto out;
 	}
 	struct pb_ws *ws;
@@ -89,11 +78,29 @@ out:
 	return rc;
 }
 
-static const char *remove_as;
-
-static int parse_json_flag(int argc, char **argv, bool *json)
+/* Parses the options of list, show (--json) and remove (--as) and checks
+ * that nargs operands follow. Returns 0 to go on, else the exit code, -1
+ * meaning 0 (help was printed). */
+static int simple_args(int argc, char **argv, int nargs, bool *json, const char **as)
 {
-	return cli_basic_opts(argc, argv, "customer", usage_text, json, &remove_as);
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "as", required_argument, NULL, 'A' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, json ? opts : opts + 1, &rc)) > 0) {
+		if (c == 'J')
+			*json = true;
+		else
+			*as = optarg;
+	}
+	if (c < 0)
+		return rc ? rc : -1;
+	if (argc - optind != nargs)
+		return cli_usage(cli_cmd_name(), nargs == 1 ? "expected a workspace"
+		                                            : "expected a workspace and a customer name");
+	return 0;
 }
 
 static json_t *info_json(const struct pb_customer_info *c)
@@ -110,14 +117,12 @@ static json_t *info_json(const struct pb_customer_info *c)
 	return o;
 }
 
-static int cmd_list(int argc, char **argv)
+static int customer_list(int argc, char **argv)
 {
 	bool json = false;
-	int rc = parse_json_flag(argc, argv, &json);
+	int rc = simple_args(argc, argv, 1, &json, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (argc - optind != 1)
-		return cli_usage("customer", "list expects a workspace");
 	struct pb_ws *ws;
 	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
 		return rc;
@@ -158,14 +163,12 @@ static int cmd_list(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_show(int argc, char **argv)
+static int customer_show(int argc, char **argv)
 {
 	bool json = false;
-	int rc = parse_json_flag(argc, argv, &json);
+	int rc = simple_args(argc, argv, 2, &json, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (argc - optind != 2)
-		return cli_usage("customer", "show expects a workspace and a customer name");
 	struct pb_ws *ws;
 	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
 		return rc;
@@ -215,19 +218,17 @@ static int cmd_show(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_remove(int argc, char **argv)
+static int customer_remove(int argc, char **argv)
 {
-	bool json = false;
-	int rc = parse_json_flag(argc, argv, &json);
+	const char *as = NULL;
+	int rc = simple_args(argc, argv, 2, NULL, &as);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (argc - optind != 2)
-		return cli_usage("customer", "remove expects a workspace and a customer name");
 	struct pb_ws *ws;
 	if ((rc = cli_open_ws(argv[optind], 0, &ws)))
 		return rc;
 	struct pb_error err = { 0 };
-	if (pb_customer_remove(ws, remove_as, argv[optind + 1], &err) != PB_OK)
+	if (pb_customer_remove(ws, as, argv[optind + 1], &err) != PB_OK)
 		rc = cli_fail(&err);
 	else
 		printf("removed customer '%s'\n", argv[optind + 1]);
@@ -235,20 +236,17 @@ static int cmd_remove(int argc, char **argv)
 	return rc;
 }
 
+static const struct cli_sub customer_subs[] = {
+	{ "add", customer_add, "[--as USER] WS NAME (--account ID | --subaccount ID)..." },
+	{ "list", customer_list, "[--json] WS" },
+	{ "show", customer_show, "[--json] WS NAME" },
+	{ "remove", customer_remove, "[--as USER] WS NAME" },
+};
+
 int cmd_customer(int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage("customer", "expected add, list, show or remove");
-	const char *sub = argv[1];
-	if (!strcmp(sub, "--help") || !strcmp(sub, "-h"))
-		return cli_help(usage_text);
-	if (!strcmp(sub, "add"))
-		return cmd_add(argc - 1, argv + 1);
-	if (!strcmp(sub, "list"))
-		return cmd_list(argc - 1, argv + 1);
-	if (!strcmp(sub, "show"))
-		return cmd_show(argc - 1, argv + 1);
-	if (!strcmp(sub, "remove"))
-		return cmd_remove(argc - 1, argv + 1);
-	return cli_usage("customer", "'%s' is not a customer command (add, list, show, remove)", sub);
+	static const struct cli_cmd cmd = { "customer", customer_subs,
+		                            sizeof(customer_subs) / sizeof(customer_subs[0]), NULL,
+		                            help_body };
+	return cli_dispatch(&cmd, argc, argv);
 }
