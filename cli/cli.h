@@ -27,6 +27,12 @@ int cli_help(const char *text);
 /* Opens a workspace or prints why not. Returns 0 or an exit code. */
 int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws);
 
+/* Opens a workspace to change it and finds the acting user (as, else the
+ * workspace's default) into actor; prints why not. Returns 0 or an exit code
+ * (then *ws is closed and NULL). */
+int cli_open_ws_as(const char *path, const char *as, struct pb_ws **ws,
+                   char actor[PB_USER_NAME_MAX + 1]);
+
 /* The folder of data files (catalogs): $PROBITY_DATA, else beside the binary
  * (../share/probity/data when installed, the source tree's data/ when built). */
 const char *cli_data_dir(void);

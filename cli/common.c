@@ -83,6 +83,20 @@ int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws)
 	return 0;
 }
 
+int cli_open_ws_as(const char *path, const char *as, struct pb_ws **ws,
+                   char actor[PB_USER_NAME_MAX + 1])
+{
+	struct pb_error err = { 0 };
+	if (pb_ws_open(path, 0, ws, &err) != PB_OK)
+		return cli_fail(&err);
+	if (pb_acting_user(*ws, as, actor, &err) != PB_OK) {
+		pb_ws_close(*ws);
+		*ws = NULL;
+		return cli_fail(&err);
+	}
+	return 0;
+}
+
 int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_text, bool *json,
                    const char **as)
 {
