@@ -84,6 +84,7 @@ struct cli_cmd {
 	/* the rest of the --help text (what the command is, its subcommands,
 	 * options, examples); every subcommand's --help ends with it too */
 	const char *body;
+	const char *more; /* NULL, or more of it (a C literal has at most 4095 bytes) */
 };
 
 /* Runs the subcommand argv[1] of cmd (argv[0] is the command's name): --help,

@@ -412,7 +412,9 @@ static const struct cli_sub case_subs[] = {
 
 int cmd_case(int argc, char **argv)
 {
-	static const struct cli_cmd cmd = { "case", case_subs, sizeof(case_subs) / sizeof(case_subs[0]),
-		                            NULL, help_body };
+	static const struct cli_cmd cmd = {
+		.name = "case", .subs = case_subs, .nsubs = sizeof(case_subs) / sizeof(case_subs[0]),
+		.body = help_body,
+	};
 	return cli_dispatch(&cmd, argc, argv);
 }

@@ -245,8 +245,9 @@ static const struct cli_sub customer_subs[] = {
 
 int cmd_customer(int argc, char **argv)
 {
-	static const struct cli_cmd cmd = { "customer", customer_subs,
-		                            sizeof(customer_subs) / sizeof(customer_subs[0]), NULL,
-		                            help_body };
+	static const struct cli_cmd cmd = {
+		.name = "customer", .subs = customer_subs, .nsubs = sizeof(customer_subs) / sizeof(customer_subs[0]),
+		.body = help_body,
+	};
 	return cli_dispatch(&cmd, argc, argv);
 }

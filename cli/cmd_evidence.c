@@ -110,6 +110,9 @@ static const struct cli_sub evidence_subs[] = {
 
 int cmd_evidence(int argc, char **argv)
 {
-	static const struct cli_cmd cmd = { "evidence", evidence_subs, 1, NULL, help_body };
+	static const struct cli_cmd cmd = {
+		.name = "evidence", .subs = evidence_subs, .nsubs = 1,
+		.body = help_body,
+	};
 	return cli_dispatch(&cmd, argc, argv);
 }

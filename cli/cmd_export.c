@@ -82,6 +82,9 @@ static const struct cli_sub export_subs[] = {
 
 int cmd_export(int argc, char **argv)
 {
-	static const struct cli_cmd cmd = { "export", export_subs, 1, NULL, help_body };
+	static const struct cli_cmd cmd = {
+		.name = "export", .subs = export_subs, .nsubs = 1,
+		.body = help_body,
+	};
 	return cli_dispatch(&cmd, argc, argv);
 }

@@ -546,7 +546,9 @@ static const struct cli_sub log_subs[] = {
 
 int cmd_log(int argc, char **argv)
 {
-	static const struct cli_cmd cmd = { "log", log_subs, sizeof(log_subs) / sizeof(log_subs[0]),
-		                            NULL, help_body };
+	static const struct cli_cmd cmd = {
+		.name = "log", .subs = log_subs, .nsubs = sizeof(log_subs) / sizeof(log_subs[0]),
+		.body = help_body,
+	};
 	return cli_dispatch(&cmd, argc, argv);
 }

@@ -198,8 +198,9 @@ static const struct cli_sub policy_subs[] = {
 
 int cmd_policy(int argc, char **argv)
 {
-	static const struct cli_cmd cmd = { "policy", policy_subs,
-		                            sizeof(policy_subs) / sizeof(policy_subs[0]), NULL,
-		                            help_body };
+	static const struct cli_cmd cmd = {
+		.name = "policy", .subs = policy_subs, .nsubs = sizeof(policy_subs) / sizeof(policy_subs[0]),
+		.body = help_body,
+	};
 	return cli_dispatch(&cmd, argc, argv);
 }

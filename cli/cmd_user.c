@@ -147,7 +147,9 @@ static const struct cli_sub user_subs[] = {
 
 int cmd_user(int argc, char **argv)
 {
-	static const struct cli_cmd cmd = { "user", user_subs, sizeof(user_subs) / sizeof(user_subs[0]),
-		                            NULL, help_body };
+	static const struct cli_cmd cmd = {
+		.name = "user", .subs = user_subs, .nsubs = sizeof(user_subs) / sizeof(user_subs[0]),
+		.body = help_body,
+	};
 	return cli_dispatch(&cmd, argc, argv);
 }

@@ -166,13 +166,15 @@ static int cmd_help(const struct cli_cmd *cmd)
 	else
 		for (size_t i = 0; i < cmd->nsubs; i++)
 			sub_usage_line(stdout, i ? "       " : "usage: ", cmd, &cmd->subs[i]);
-	return cli_help(cmd->body);
+	fputs(cmd->body, stdout);
+	return cli_help(cmd->more ? cmd->more : "");
 }
 
 static int sub_help(const struct cli_cmd *cmd, const struct cli_sub *sub)
 {
 	sub_usage_line(stdout, "usage: ", cmd, sub);
-	return cli_help(cmd->body);
+	fputs(cmd->body, stdout);
+	return cli_help(cmd->more ? cmd->more : "");
 }
 
 /* "a, b, c": the names of cmd's subcommands. */
