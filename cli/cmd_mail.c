@@ -8,8 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char usage_text[] =
-	"usage: probity mail <subcommand> [<args>]\n"
+static const char help_body[] =
 	"\n"
 	"The provider's own mail and chat archives (never the customer's content).\n"
 	"Searching them is 'probity search'; exporting hits is 'probity search --export'.\n"
@@ -76,14 +75,12 @@ static int mail_ingest(int argc, char **argv)
 		{ "as", required_argument, NULL, 'a' },
 		{ "strict", no_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *custodian = NULL, *as = NULL;
 	bool strict = false, json = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'c':
 			custodian = optarg;
@@ -97,18 +94,16 @@ static int mail_ingest(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("mail ingest", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind < 2)
 		return cli_usage("mail ingest", "expected a workspace and at least one file or folder");
 	if (custodian && (!*custodian || strlen(custodian) > 200))
 		return cli_usage("mail ingest", "--custodian needs a name of 1 to 200 characters");
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], 0, &ws);
+	rc = cli_open_ws(argv[optind], 0, &ws);
 	if (rc)
 		return rc;
 	const char *actor = actor_of(ws, as);
@@ -168,18 +163,21 @@ static int mail_ingest(int argc, char **argv)
 static int mail_tag(int argc, char **argv, bool untag)
 {
 	static const struct option opts[] = {
-		{ "remove", no_argument, NULL, 'r' },
 		{ "query", required_argument, NULL, 'q' },
 		{ "as", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "remove", no_argument, NULL, 'r' }, /* tag only: last */
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option untag_opts[] = {
+		{ "query", required_argument, NULL, 'q' },
+		{ "as", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *as = NULL, *query = NULL;
 	bool remove = untag;
-	const char *cmd = untag ? "mail untag" : "mail tag";
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	const char *cmd = cli_cmd_name();
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, untag ? untag_opts : opts, &rc)) > 0) {
 		switch (c) {
 		case 'r':
 			remove = true;
@@ -190,19 +188,17 @@ static int mail_tag(int argc, char **argv, bool untag)
 		case 'a':
 			as = optarg;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage(cmd, "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	int rest = argc - optind;
 	if (query ? rest < 3 : rest < 4)
 		return cli_usage(cmd, query ? "expected WS CASE TAG... with --query"
 		                            : "expected WS CASE MESSAGE TAG...");
 	const char *wsp = argv[optind], *case_ref = argv[optind + 1];
 	struct pb_ws *ws;
-	int rc = cli_open_ws(wsp, 0, &ws);
+	rc = cli_open_ws(wsp, 0, &ws);
 	if (rc)
 		return rc;
 	const char *actor = actor_of(ws, as);
@@ -324,14 +320,12 @@ static int mail_show(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "no-text", no_argument, NULL, 'n' },
 		{ "as", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *as = NULL;
 	bool json = false, no_text = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -342,16 +336,14 @@ static int mail_show(int argc, char **argv)
 		case 'a':
 			as = optarg;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("mail show", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind != 3)
 		return cli_usage("mail show", "expected WS CASE MESSAGE");
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], 0, &ws);
+	rc = cli_open_ws(argv[optind], 0, &ws);
 	if (rc)
 		return rc;
 	const char *actor = actor_of(ws, as);
@@ -421,14 +413,12 @@ static int mail_exceptions(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "batch", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long batch = 0;
 	bool json = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'b':
 			if (!cli_parse_uint("mail exceptions", "--batch", optarg, 1ul << 62, &batch))
@@ -437,16 +427,14 @@ static int mail_exceptions(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("mail exceptions", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind != 1)
 		return cli_usage("mail exceptions", "expected one workspace");
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws);
+	rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws);
 	if (rc)
 		return rc;
 	struct exc_print p = { json, 0 };
@@ -468,27 +456,23 @@ static int mail_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool json = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("mail stats", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind != 1)
 		return cli_usage("mail stats", "expected one workspace");
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws);
+	rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws);
 	if (rc)
 		return rc;
 	struct pb_mail_stats s;
@@ -526,27 +510,32 @@ static int mail_stats(int argc, char **argv)
 	return 0;
 }
 
+static int mail_tag_add(int argc, char **argv)
+{
+	return mail_tag(argc, argv, false);
+}
+
+static int mail_untag(int argc, char **argv)
+{
+	return mail_tag(argc, argv, true);
+}
+
+static const struct cli_sub mail_subs[] = {
+	{ "ingest", mail_ingest, "WS [--custodian NAME] [--as USER] [--strict] [--json] PATH..." },
+	{ "tag", mail_tag_add,
+	  "WS CASE MESSAGE TAG... [--remove] [--as USER]\n"
+	  "       probity mail tag WS CASE --query QUERY TAG [--remove] [--as USER]" },
+	{ "untag", mail_untag, "WS CASE MESSAGE TAG... [--as USER]" },
+	{ "show", mail_show, "WS CASE MESSAGE [--json] [--no-text] [--as USER]" },
+	{ "exceptions", mail_exceptions, "WS [--batch N] [--json]" },
+	{ "stats", mail_stats, "WS [--json]" },
+};
+
 int cmd_mail(int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage("mail", "expected a subcommand (ingest, tag, untag, show, exceptions, "
-		                         "stats)");
-	const char *sub = argv[1];
-	if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help"))
-		return cli_help(usage_text);
-	if (!strcmp(sub, "ingest"))
-		return mail_ingest(argc - 1, argv + 1);
-	if (!strcmp(sub, "tag"))
-		return mail_tag(argc - 1, argv + 1, false);
-	if (!strcmp(sub, "untag"))
-		return mail_tag(argc - 1, argv + 1, true);
-	if (!strcmp(sub, "show"))
-		return mail_show(argc - 1, argv + 1);
-	if (!strcmp(sub, "exceptions"))
-		return mail_exceptions(argc - 1, argv + 1);
-	if (!strcmp(sub, "stats"))
-		return mail_stats(argc - 1, argv + 1);
-	return cli_usage("mail", "'%s' is not a mail subcommand (ingest, tag, untag, show, "
-	                         "exceptions, stats)",
-	                 sub);
+	static const struct cli_cmd cmd = {
+		.name = "mail", .subs = mail_subs, .nsubs = sizeof(mail_subs) / sizeof(mail_subs[0]),
+		.usage = "usage: probity mail <subcommand> [<args>]\n", .body = help_body,
+	};
+	return cli_dispatch(&cmd, argc, argv);
 }
