@@ -8,6 +8,9 @@
 #include <getopt.h>
 #include <stdio.h>
 
+/* The number of elements of an array. */
+#define CLI_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 /* Every command: argv[0] is the command name; returns the exit code
  * (0 ok, 1 failed, 2 usage). */
 typedef int cli_handler(int argc, char **argv);

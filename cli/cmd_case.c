@@ -413,7 +413,7 @@ static const struct cli_sub case_subs[] = {
 int cmd_case(int argc, char **argv)
 {
 	static const struct cli_cmd cmd = {
-		.name = "case", .subs = case_subs, .nsubs = sizeof(case_subs) / sizeof(case_subs[0]),
+		.name = "case", .subs = case_subs, .nsubs = CLI_LEN(case_subs),
 		.body = help_body,
 	};
 	return cli_dispatch(&cmd, argc, argv);

@@ -246,7 +246,7 @@ static const struct cli_sub customer_subs[] = {
 int cmd_customer(int argc, char **argv)
 {
 	static const struct cli_cmd cmd = {
-		.name = "customer", .subs = customer_subs, .nsubs = sizeof(customer_subs) / sizeof(customer_subs[0]),
+		.name = "customer", .subs = customer_subs, .nsubs = CLI_LEN(customer_subs),
 		.body = help_body,
 	};
 	return cli_dispatch(&cmd, argc, argv);

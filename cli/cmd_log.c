@@ -547,7 +547,7 @@ static const struct cli_sub log_subs[] = {
 int cmd_log(int argc, char **argv)
 {
 	static const struct cli_cmd cmd = {
-		.name = "log", .subs = log_subs, .nsubs = sizeof(log_subs) / sizeof(log_subs[0]),
+		.name = "log", .subs = log_subs, .nsubs = CLI_LEN(log_subs),
 		.body = help_body,
 	};
 	return cli_dispatch(&cmd, argc, argv);

@@ -255,7 +255,7 @@ static void print_message(json_t *m)
 		                  { "to", "to" },       { "cc", "cc" },         { "bcc", "bcc" },
 		                  { "subject", "subject" }, { "channel", "channel" },
 		                  { "in_reply_to", "in-reply-to" } };
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (size_t i = 0; i < CLI_LEN(keys); i++) {
 		const char *v = js(m, keys[i][0]);
 		if (*v)
 			printf("%-12s %s\n", keys[i][1], v);
@@ -534,7 +534,7 @@ static const struct cli_sub mail_subs[] = {
 int cmd_mail(int argc, char **argv)
 {
 	static const struct cli_cmd cmd = {
-		.name = "mail", .subs = mail_subs, .nsubs = sizeof(mail_subs) / sizeof(mail_subs[0]),
+		.name = "mail", .subs = mail_subs, .nsubs = CLI_LEN(mail_subs),
 		.usage = "usage: probity mail <subcommand> [<args>]\n", .body = help_body,
 	};
 	return cli_dispatch(&cmd, argc, argv);

@@ -367,10 +367,10 @@ static int terms_opts(int argc, char **argv, bool edit, struct terms_args *A, in
 		{ "no-keep", no_argument, NULL, 'K' }, /* edit only: last */
 		{ NULL, 0, NULL, 0 },
 	};
-	struct option mine[sizeof(opts) / sizeof(opts[0])];
+	struct option mine[CLI_LEN(opts)];
 	memcpy(mine, opts, sizeof(opts));
 	if (!edit)
-		mine[sizeof(opts) / sizeof(opts[0]) - 2] = (struct option){ NULL, 0, NULL, 0 };
+		mine[CLI_LEN(opts) - 2] = (struct option){ NULL, 0, NULL, 0 };
 	const char *cmd = cli_cmd_name();
 	int c, rc = 0;
 	while ((c = cli_getopt(argc, argv, NULL, mine, &rc)) > 0) {
@@ -737,7 +737,7 @@ static const struct cli_sub plan_subs[] = {
 int cmd_plan(int argc, char **argv)
 {
 	static const struct cli_cmd cmd = {
-		.name = "plan", .subs = plan_subs, .nsubs = sizeof(plan_subs) / sizeof(plan_subs[0]),
+		.name = "plan", .subs = plan_subs, .nsubs = CLI_LEN(plan_subs),
 		.body = help_body, .more = help_more,
 	};
 	return cli_dispatch(&cmd, argc, argv);

@@ -199,7 +199,7 @@ static const struct cli_sub policy_subs[] = {
 int cmd_policy(int argc, char **argv)
 {
 	static const struct cli_cmd cmd = {
-		.name = "policy", .subs = policy_subs, .nsubs = sizeof(policy_subs) / sizeof(policy_subs[0]),
+		.name = "policy", .subs = policy_subs, .nsubs = CLI_LEN(policy_subs),
 		.body = help_body,
 	};
 	return cli_dispatch(&cmd, argc, argv);

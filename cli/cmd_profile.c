@@ -1,7 +1,6 @@
 /* cmd_profile.c - probity profile: what a customer consumes, where, how much,
  * and how it changed; with charts. */
 #include "cli.h"
-#include "util/util.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -78,25 +77,12 @@ static const char *dash(const char *s)
 
 /* An exact sum as the table shows it: rounded half away from zero to
  * TABLE_DECIMALS places, on the exact decimal ("49782185.394019266666666" ->
- * "49782185.39"). buf needs PB_DEC_BUFSZ + TABLE_DECIMALS bytes. */
+ * "49782185.39"). buf needs FIXED_BUFSZ bytes. */
+#define FIXED_BUFSZ 64
 static const char *fixed(const char *exact, char *buf)
 {
-	pb_dec v;
-	if (!exact[0] || pb__dec_parse(exact, strlen(exact), &v, NULL) != PB_OK)
+	if (!exact[0] || !pb_dec_text_round(exact, TABLE_DECIMALS, buf, FIXED_BUFSZ))
 		return dash(exact);
-	pb_dec unit = PB_DEC_ONE;
-	for (int i = 0; i < TABLE_DECIMALS; i++)
-		unit /= 10;
-	pb_dec half = unit / 2;
-	v = (v >= 0 ? v + half : v - half) / unit * unit;
-	size_t n = pb__dec_format(v, buf);
-	char *dot = strchr(buf, '.');
-	size_t have = dot ? n - (size_t)(dot - buf) - 1 : 0;
-	if (!dot)
-		buf[n++] = '.';
-	while (have++ < TABLE_DECIMALS)
-		buf[n++] = '0';
-	buf[n] = '\0';
 	return buf;
 }
 
@@ -160,7 +146,7 @@ static void print_lines(const struct pb_profile *p)
 		hdr[nc++] = "NAME";
 	const char *rest[] = { "UNIT", ">QUANTITY", ">COST", "CUR", ">SPEND", ">PREV", ">GROWTH",
 		               "SINCE", ">OF ALL" };
-	for (size_t i = 0; i < PB_ARRAY_LEN(rest); i++)
+	for (size_t i = 0; i < CLI_LEN(rest); i++)
 		hdr[nc++] = rest[i];
 	struct cli_table t;
 	cli_table_init(&t, nc, hdr);
@@ -168,7 +154,7 @@ static void print_lines(const struct pb_profile *p)
 		const struct pb_profile_line *l = &p->lines[i];
 		const char *c[PB_PROFILE_DIM_COUNT + 12];
 		char spend[16], prev[24], grow[24], all[24];
-		char qty[PB_DEC_BUFSZ + TABLE_DECIMALS], cost[PB_DEC_BUFSZ + TABLE_DECIMALS];
+		char qty[FIXED_BUFSZ], cost[FIXED_BUFSZ];
 		size_t k = 0;
 		for (size_t d = 0; d < p->nby; d++)
 			c[k++] = dash(l->dims[d]);
@@ -195,7 +181,7 @@ static void print_lines(const struct pb_profile *p)
 
 static void print_totals(const struct pb_profile *p)
 {
-	char q[PB_DEC_BUFSZ + TABLE_DECIMALS], c[PB_DEC_BUFSZ + TABLE_DECIMALS];
+	char q[FIXED_BUFSZ], c[FIXED_BUFSZ];
 	printf("\ntotals:\n");
 	for (size_t i = 0; i < p->ntotals; i++) {
 		const struct pb_profile_total *t = &p->totals[i];
@@ -236,7 +222,7 @@ static void print_changes(const struct pb_profile *p, bool heading)
 	const char *hdr[] = { "#", "SERIES", "KIND", "START", "END", ">EXPECTED/DAY", ">ACTUAL/DAY",
 		              ">CHANGE", ">COST/DAY", ">COST IN ALL", "DRIVER" };
 	struct cli_table t;
-	cli_table_init(&t, PB_ARRAY_LEN(hdr), hdr);
+	cli_table_init(&t, CLI_LEN(hdr), hdr);
 	for (size_t i = 0; i < p->nchanges; i++) {
 		const struct pb_profile_change *c = &p->changes[i];
 		char no[16], kind[32], ex[32], ac[32], ch[24], cd[32], cc[32], drv[512];

@@ -1,7 +1,6 @@
 /* cmd_scan.c - probity scan: evaluate a policy's indicators over a workspace
  * and print the findings, each figure with the records it came from. */
 #include "cli.h"
-#include "util/util.h" /* pb_time_parse */
 
 #include <jansson.h>
 #include <math.h>

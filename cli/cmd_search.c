@@ -179,7 +179,7 @@ static void print_json(const struct pb_mail_result *r, const char *case_ref)
 			                { "tags", h->tags },       { "snippet", h->snippet },
 			                { "body_sha256", h->body_sha256 },
 			                { "raw_sha256", h->raw_sha256 } };
-		for (size_t k = 0; k < sizeof(kv) / sizeof(kv[0]); k++) {
+		for (size_t k = 0; k < CLI_LEN(kv); k++) {
 			printf(",\"%s\":", kv[k][0]);
 			cli_json_str(stdout, kv[k][1]);
 		}

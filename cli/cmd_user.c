@@ -148,7 +148,7 @@ static const struct cli_sub user_subs[] = {
 int cmd_user(int argc, char **argv)
 {
 	static const struct cli_cmd cmd = {
-		.name = "user", .subs = user_subs, .nsubs = sizeof(user_subs) / sizeof(user_subs[0]),
+		.name = "user", .subs = user_subs, .nsubs = CLI_LEN(user_subs),
 		.body = help_body,
 	};
 	return cli_dispatch(&cmd, argc, argv);

@@ -1,7 +1,6 @@
 /* common.c - helpers shared by the command handlers: errors, usage, tables,
  * workspace opening, progress display. */
 #include "cli.h"
-#include "util/util.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -22,7 +21,7 @@ static void field_flag(const char *field, char *out, size_t cap)
 	} words[] = {
 		{ "actor", "--as USER" },
 	};
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+	for (size_t i = 0; i < CLI_LEN(words); i++)
 		if (strcmp(field, words[i].field) == 0) {
 			snprintf(out, cap, "%s", words[i].flag);
 			return;
@@ -227,7 +226,7 @@ int cli_getopt(int argc, char **argv, const char *shorts, const struct option *o
 	struct option all[40];
 	size_t n = 0;
 	for (; opts && opts[n].name; n++) {
-		assert(n + 2 < sizeof(all) / sizeof(all[0]) && opts[n].val != 'h' && opts[n].val);
+		assert(n + 2 < CLI_LEN(all) && opts[n].val != 'h' && opts[n].val);
 		all[n] = opts[n];
 	}
 	all[n++] = (struct option){ "help", no_argument, NULL, 'h' };
@@ -288,7 +287,7 @@ const char *cli_data_dir(void)
 		if (slash)
 			*slash = '\0';
 		const char *rel[] = { "/../share/probity/data", "/../../data", "/../data" };
-		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		for (size_t i = 0; i < CLI_LEN(rel); i++) {
 			char cand[PATH_MAX + 64];
 			struct stat sb;
 			snprintf(cand, sizeof(cand), "%s%s/catalog", exe, rel[i]);
@@ -404,7 +403,7 @@ const char *cli_bytes(uint64_t n, char *buf, size_t cap)
 	const char *units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
 	double v = (double)n;
 	size_t u = 0;
-	while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
+	while (v >= 1000 && u + 1 < CLI_LEN(units)) {
 		v /= 1000;
 		u++;
 	}

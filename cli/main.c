@@ -33,7 +33,7 @@ static void usage(FILE *f)
 	        "records, keeps the case on a tamper-evident log, and enforces precise cut-offs.\n"
 	        "\n"
 	        "commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < CLI_LEN(commands); i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n'probity <command> --help' shows a command's options; docs/ has the guide.\n");
 }
@@ -55,7 +55,7 @@ int main(int argc, char **argv)
 	const char *name = argv[1];
 	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
 		if (argc > 2 && strcmp(name, "help") == 0) {
-			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			for (size_t i = 0; i < CLI_LEN(commands); i++)
 				if (!strcmp(commands[i].name, argv[2])) {
 					char *hargv[] = { argv[2], (char *)"--help", NULL };
 					return commands[i].handler(2, hargv);
@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(name, "--version"))
 		return cmd_version(0, NULL);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < CLI_LEN(commands); i++)
 		if (!strcmp(commands[i].name, name))
 			return commands[i].handler(argc - 1, argv + 1);
 	fprintf(stderr, "probity: '%s' is not a probity command; see 'probity --help'\n", name);
