@@ -6,6 +6,7 @@
 #include "probity.h"
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 
 /* The number of elements of an array. */
@@ -50,8 +51,20 @@ int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_tex
  * and returns NULL when there is none. The name lives until the next call. */
 const char *cli_actor(struct pb_ws *ws, const char *as);
 
-/* Writes s to f as a JSON string, quoted and escaped; NULL writes "". */
-void cli_json_str(FILE *f, const char *s);
+/* ---- --json output ---------------------------------------------------------
+ * Every command's --json output is a jansson value printed by cli_json_print:
+ * indented by two spaces, keys in the order they were set (the order the
+ * docs list them), reals with 10 significant digits. JSON text the library
+ * builds (plan show, mail show, evidence verify, scan) is printed as it is. */
+
+/* Prints v and a newline to stdout and releases v. Returns 0, or 1 (after
+ * saying why) when v is NULL (out of memory) or cannot be written. */
+int cli_json_print(json_t *v);
+
+/* A JSON string of text that may not be valid UTF-8 (mail headers, file
+ * names): each byte of an invalid sequence becomes U+FFFD, as pb_json_escape
+ * does. NULL gives "". */
+json_t *cli_json_text(const char *s);
 
 /* Resets getopt for a (sub)command's own option parsing. */
 void cli_getopt_reset(void);

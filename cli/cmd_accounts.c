@@ -40,25 +40,23 @@ int cmd_accounts(int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			const struct pb_account_info *x = &v[i];
 			json_t *o = json_object();
-			json_object_set_new(o, "kind", json_string(x->kind));
-			json_object_set_new(o, "account_id", json_string(x->account_id));
+			json_object_set_new(o, "kind", cli_json_text(x->kind));
+			json_object_set_new(o, "account_id", cli_json_text(x->account_id));
 			if (x->billing_account_id[0])
 				json_object_set_new(o, "billing_account_id",
-				                    json_string(x->billing_account_id));
-			json_object_set_new(o, "name", json_string(x->name));
-			json_object_set_new(o, "provider", json_string(x->provider));
-			json_object_set_new(o, "first_day", json_string(x->first_day));
-			json_object_set_new(o, "last_day", json_string(x->last_day));
-			json_object_set_new(o, "billed_cost", json_string(x->billed_cost));
-			json_object_set_new(o, "currency", json_string(x->currency));
+				                    cli_json_text(x->billing_account_id));
+			json_object_set_new(o, "name", cli_json_text(x->name));
+			json_object_set_new(o, "provider", cli_json_text(x->provider));
+			json_object_set_new(o, "first_day", cli_json_text(x->first_day));
+			json_object_set_new(o, "last_day", cli_json_text(x->last_day));
+			json_object_set_new(o, "billed_cost", cli_json_text(x->billed_cost));
+			json_object_set_new(o, "currency", cli_json_text(x->currency));
 			json_object_set_new(o, "rows", json_integer((json_int_t)x->rows));
-			json_object_set_new(o, "customer", x->customer[0] ? json_string(x->customer)
+			json_object_set_new(o, "customer", x->customer[0] ? cli_json_text(x->customer)
 			                                                  : json_null());
 			json_array_append_new(a, o);
 		}
-		json_dumpf(a, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(a);
+		cli_json_print(a);
 	} else if (n == 0) {
 		printf("no accounts yet; load usage with 'probity ingest %s FILE'\n", argv[optind]);
 	} else {

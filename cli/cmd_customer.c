@@ -106,14 +106,14 @@ static int simple_args(int argc, char **argv, int nargs, bool *json, const char 
 static json_t *info_json(const struct pb_customer_info *c)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "name", json_string(c->name));
-	json_object_set_new(o, "created_at", json_string(c->created_at));
+	json_object_set_new(o, "name", cli_json_text(c->name));
+	json_object_set_new(o, "created_at", cli_json_text(c->created_at));
 	json_object_set_new(o, "billing_accounts", json_integer((json_int_t)c->naccounts));
 	json_object_set_new(o, "subaccounts", json_integer((json_int_t)c->nsubaccounts));
-	json_object_set_new(o, "billed_cost", json_string(c->billed_cost));
-	json_object_set_new(o, "currency", json_string(c->currency));
-	json_object_set_new(o, "first_day", json_string(c->first_day));
-	json_object_set_new(o, "last_day", json_string(c->last_day));
+	json_object_set_new(o, "billed_cost", cli_json_text(c->billed_cost));
+	json_object_set_new(o, "currency", cli_json_text(c->currency));
+	json_object_set_new(o, "first_day", cli_json_text(c->first_day));
+	json_object_set_new(o, "last_day", cli_json_text(c->last_day));
 	return o;
 }
 
@@ -137,9 +137,7 @@ static int customer_list(int argc, char **argv)
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(a, info_json(&v[i]));
-		json_dumpf(a, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(a);
+		cli_json_print(a);
 	} else if (n == 0) {
 		printf("no customers yet; define one with 'probity customer add'\n");
 	} else {
@@ -185,16 +183,14 @@ static int customer_show(int argc, char **argv)
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++) {
 			json_t *x = json_object();
-			json_object_set_new(x, "kind", json_string(v[i].kind));
-			json_object_set_new(x, "account_id", json_string(v[i].account_id));
-			json_object_set_new(x, "name", json_string(v[i].name));
+			json_object_set_new(x, "kind", cli_json_text(v[i].kind));
+			json_object_set_new(x, "account_id", cli_json_text(v[i].account_id));
+			json_object_set_new(x, "name", cli_json_text(v[i].name));
 			json_object_set_new(x, "seen_in_usage", json_boolean(v[i].seen));
 			json_array_append_new(a, x);
 		}
 		json_object_set_new(o, "accounts", a);
-		json_dumpf(o, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(o);
+		cli_json_print(o);
 	} else {
 		printf("customer '%s' (since %s)\n", info.name, info.created_at);
 		if (info.first_day[0])

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -128,16 +129,25 @@ static int mail_ingest(int argc, char **argv)
 	char bytes[32];
 	cli_bytes(r.bytes, bytes, sizeof(bytes));
 	if (json) {
-		printf("{\"batch\":%lld,\"files_seen\":%llu,\"files_ingested\":%llu,"
-		       "\"files_skipped\":%llu,\"files_failed\":%llu,\"messages_seen\":%llu,"
-		       "\"messages_new\":%llu,\"duplicates\":%llu,\"exceptions\":%llu,"
-		       "\"messages_with_exceptions\":%llu,\"bytes\":%llu,\"seconds\":%.3f}\n",
-		       (long long)r.batch_id, (unsigned long long)r.files_seen,
-		       (unsigned long long)r.files_ingested, (unsigned long long)r.files_skipped,
-		       (unsigned long long)r.files_failed, (unsigned long long)r.messages_seen,
-		       (unsigned long long)r.messages_new, (unsigned long long)r.duplicates,
-		       (unsigned long long)r.exceptions, (unsigned long long)r.messages_with_exceptions,
-		       (unsigned long long)r.bytes, r.seconds);
+		json_t *j = json_object();
+		const struct {
+			const char *key;
+			uint64_t v;
+		} counts[] = { { "files_seen", r.files_seen },
+			       { "files_ingested", r.files_ingested },
+			       { "files_skipped", r.files_skipped },
+			       { "files_failed", r.files_failed },
+			       { "messages_seen", r.messages_seen },
+			       { "messages_new", r.messages_new },
+			       { "duplicates", r.duplicates },
+			       { "exceptions", r.exceptions },
+			       { "messages_with_exceptions", r.messages_with_exceptions },
+			       { "bytes", r.bytes } };
+		json_object_set_new(j, "batch", json_integer(r.batch_id));
+		for (size_t i = 0; i < CLI_LEN(counts); i++)
+			json_object_set_new(j, counts[i].key, json_integer((json_int_t)counts[i].v));
+		json_object_set_new(j, "seconds", json_real(round(r.seconds * 1000) / 1000));
+		cli_json_print(j);
 	} else {
 		printf("batch %lld: %llu files (%llu read, %llu already held, %llu unreadable), "
 		       "%llu messages (%llu new, %llu duplicates), %llu exceptions in %llu messages; "
@@ -378,33 +388,35 @@ static int mail_show(int argc, char **argv)
 struct exc_print {
 	bool json;
 	unsigned long n;
+	json_t *all; /* --json: the array */
 };
 
+/* One exception: a line of text, or an element of the --json array. */
 static bool print_exception(void *ctx, const struct pb_mail_exception *e)
 {
 	struct exc_print *p = ctx;
-	if (p->json) {
-		printf("%s{\"id\":%lld,\"batch\":%lld,\"message\":%lld,\"path\":", p->n ? "," : "",
-		       (long long)e->id, (long long)e->batch_id, (long long)e->msg_id);
-		cli_json_str(stdout, e->path);
-		printf(",\"member\":");
-		cli_json_str(stdout, e->member);
-		printf(",\"offset\":%llu,\"length\":%llu,\"severity\":\"%s\",\"kind\":\"%s\","
-		       "\"detail\":",
-		       (unsigned long long)e->offset, (unsigned long long)e->length, e->severity,
-		       e->kind);
-		cli_json_str(stdout, e->detail);
-		printf("}\n");
-	} else {
-		printf("%-7s %-24s %s%s%s", e->severity, e->kind, e->path, *e->member ? " member " : "",
-		       e->member);
-		if (e->length)
-			printf(" @%llu+%llu", (unsigned long long)e->offset, (unsigned long long)e->length);
-		if (e->msg_id)
-			printf(" (message %lld)", (long long)e->msg_id);
-		printf(": %s\n", e->detail);
-	}
 	p->n++;
+	if (p->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "id", json_integer(e->id));
+		json_object_set_new(o, "batch", json_integer(e->batch_id));
+		json_object_set_new(o, "message", json_integer(e->msg_id));
+		json_object_set_new(o, "path", cli_json_text(e->path));
+		json_object_set_new(o, "member", cli_json_text(e->member));
+		json_object_set_new(o, "offset", json_integer((json_int_t)e->offset));
+		json_object_set_new(o, "length", json_integer((json_int_t)e->length));
+		json_object_set_new(o, "severity", cli_json_text(e->severity));
+		json_object_set_new(o, "kind", cli_json_text(e->kind));
+		json_object_set_new(o, "detail", cli_json_text(e->detail));
+		return json_array_append_new(p->all, o) == 0;
+	}
+	printf("%-7s %-24s %s%s%s", e->severity, e->kind, e->path, *e->member ? " member " : "",
+	       e->member);
+	if (e->length)
+		printf(" @%llu+%llu", (unsigned long long)e->offset, (unsigned long long)e->length);
+	if (e->msg_id)
+		printf(" (message %lld)", (long long)e->msg_id);
+	printf(": %s\n", e->detail);
 	return true;
 }
 
@@ -437,17 +449,18 @@ static int mail_exceptions(int argc, char **argv)
 	rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws);
 	if (rc)
 		return rc;
-	struct exc_print p = { json, 0 };
+	struct exc_print p = { json, 0, json ? json_array() : NULL };
 	struct pb_error err = { 0 };
-	if (json)
-		printf("[\n");
 	enum pb_status st = pb_mail_exceptions(ws, (int64_t)batch, print_exception, &p, &err);
-	if (json)
-		printf("]\n");
-	else if (!st)
-		printf("%lu processing exceptions\n", p.n);
 	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	if (st) {
+		json_decref(p.all);
+		return cli_fail(&err);
+	}
+	if (json)
+		return cli_json_print(p.all);
+	printf("%lu processing exceptions\n", p.n);
+	return 0;
 }
 
 /* ---- stats ---------------------------------------------------------------------------- */
@@ -489,15 +502,20 @@ static int mail_stats(int argc, char **argv)
 		strftime(b, sizeof(b), "%Y-%m-%d", gmtime_r(&t2, &tm));
 	}
 	if (json) {
-		printf("{\"batches\":%llu,\"files\":%llu,\"messages\":%llu,\"locations\":%llu,"
-		       "\"threads\":%llu,\"attachments\":%llu,\"exceptions\":%llu,\"email\":%llu,"
-		       "\"slack\":%llu,\"teams\":%llu,\"first_date\":\"%s\",\"last_date\":\"%s\"}\n",
-		       (unsigned long long)s.batches, (unsigned long long)s.files,
-		       (unsigned long long)s.messages, (unsigned long long)s.locations,
-		       (unsigned long long)s.threads, (unsigned long long)s.attachments,
-		       (unsigned long long)s.exceptions, (unsigned long long)s.email,
-		       (unsigned long long)s.slack, (unsigned long long)s.teams, a, b);
-		return 0;
+		const struct {
+			const char *key;
+			uint64_t v;
+		} counts[] = { { "batches", s.batches },       { "files", s.files },
+			       { "messages", s.messages },     { "locations", s.locations },
+			       { "threads", s.threads },       { "attachments", s.attachments },
+			       { "exceptions", s.exceptions }, { "email", s.email },
+			       { "slack", s.slack },           { "teams", s.teams } };
+		json_t *o = json_object();
+		for (size_t i = 0; i < CLI_LEN(counts); i++)
+			json_object_set_new(o, counts[i].key, json_integer((json_int_t)counts[i].v));
+		json_object_set_new(o, "first_date", json_string(a));
+		json_object_set_new(o, "last_date", json_string(b));
+		return cli_json_print(o);
 	}
 	printf("batches      %llu\nfiles        %llu\nmessages     %llu (email %llu, slack %llu, "
 	       "teams %llu)\nlocations    %llu\nthreads      %llu\nattachments  %llu\n"

@@ -644,12 +644,7 @@ int cmd_profile(int argc, char **argv)
 	}
 	bool empty = p->nlines == 0;
 	if (json) {
-		json_t *j = profile_json(p);
-		char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-		if (s)
-			puts(s);
-		free(s);
-		json_decref(j);
+		rc = cli_json_print(profile_json(p));
 	} else if (csv) {
 		if (changes_only)
 			csv_changes(p);
@@ -683,9 +678,8 @@ int cmd_profile(int argc, char **argv)
 				print_changes(p, true);
 		}
 	}
-	rc = 0;
 	fflush(stdout);
-	if (chart) {
+	if (chart && !rc) {
 		if (empty) {
 			rc = cli_failf("cannot write the chart '%s': no usage in the period", chart);
 		} else {

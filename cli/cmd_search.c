@@ -146,78 +146,73 @@ static void print_hit(const struct pb_mail_hit *h)
 		printf("       %s\n", h->snippet);
 }
 
-static void print_json(const struct pb_mail_result *r, const char *case_ref)
+/* One hit of --json. */
+static json_t *hit_json(const struct pb_mail_hit *h)
 {
-	printf("{\"case\":");
-	cli_json_str(stdout, case_ref);
-	printf(",\"query\":");
-	cli_json_str(stdout, r->query);
-	printf(",\"hits\":%llu,\"threads\":%llu,\"result_sha256\":\"%s\",\"shown\":%zu,"
-	       "\"messages\":[",
-	       (unsigned long long)r->total, (unsigned long long)r->threads, r->result_sha256,
-	       r->nhits);
-	for (size_t i = 0; i < r->nhits; i++) {
-		const struct pb_mail_hit *h = &r->hits[i];
-		char date[24] = "";
-		if (h->has_date) {
-			time_t t = (time_t)h->date;
-			struct tm tm;
-			strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-		}
-		printf("%s\n{\"id\":%lld,\"message_id\":", i ? "," : "", (long long)h->id);
-		cli_json_str(stdout, h->message_id);
-		printf(",\"kind\":\"%s\",\"date\":", h->kind);
-		if (h->has_date)
-			cli_json_str(stdout, date);
-		else
-			printf("null");
-		const char *kv[][2] = { { "from", h->from },       { "to", h->to },
-			                { "cc", h->cc },           { "bcc", h->bcc },
-			                { "subject", h->subject }, { "channel", h->channel },
-			                { "in_reply_to", h->in_reply_to },
-			                { "custodians", h->custodians },
-			                { "tags", h->tags },       { "snippet", h->snippet },
-			                { "body_sha256", h->body_sha256 },
-			                { "raw_sha256", h->raw_sha256 } };
-		for (size_t k = 0; k < CLI_LEN(kv); k++) {
-			printf(",\"%s\":", kv[k][0]);
-			cli_json_str(stdout, kv[k][1]);
-		}
-		/* references: one Message-ID a line in the library, an array here */
-		printf(",\"references\":[");
-		int nr = 0;
-		for (const char *p = h->references; p && *p;) {
-			size_t l = strcspn(p, "\n");
-			char *one = strndup(p, l);
-			printf("%s", nr++ ? "," : "");
-			cli_json_str(stdout, one ? one : "");
-			free(one);
-			p += l + (p[l] == '\n');
-		}
-		printf("],\"attachments\":[");
-		for (size_t k = 0; k < h->nattach; k++) {
-			const struct pb_mail_hit_attachment *a = &h->attach[k];
-			printf("%s{\"name\":", k ? "," : "");
-			cli_json_str(stdout, a->name);
-			printf(",\"type\":");
-			cli_json_str(stdout, a->type);
-			printf(",\"size\":%llu,\"sha256\":", (unsigned long long)a->size);
-			if (*a->sha256)
-				cli_json_str(stdout, a->sha256);
-			else
-				printf("null");
-			printf("}");
-		}
-		printf("]");
-		printf(",\"thread\":%lld,\"thread_size\":%u,\"locations\":%u,\"flags\":[",
-		       (long long)h->thread, h->thread_size, h->locations);
-		int n = 0;
-		for (unsigned bit = 1; bit < (1u << PB_MAIL_FLAG_COUNT); bit <<= 1)
-			if (h->flags & bit)
-				printf("%s\"%s\"", n++ ? "," : "", pb_mail_flag_name(bit));
-		printf("]}");
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(h->id));
+	json_object_set_new(o, "message_id", cli_json_text(h->message_id));
+	json_object_set_new(o, "kind", cli_json_text(h->kind));
+	char date[24];
+	if (h->has_date)
+		pb_time_format(h->date, date);
+	json_object_set_new(o, "date", h->has_date ? json_string(date) : json_null());
+	const char *kv[][2] = { { "from", h->from },       { "to", h->to },
+		                { "cc", h->cc },           { "bcc", h->bcc },
+		                { "subject", h->subject }, { "channel", h->channel },
+		                { "in_reply_to", h->in_reply_to },
+		                { "custodians", h->custodians },
+		                { "tags", h->tags },       { "snippet", h->snippet },
+		                { "body_sha256", h->body_sha256 },
+		                { "raw_sha256", h->raw_sha256 } };
+	for (size_t k = 0; k < CLI_LEN(kv); k++)
+		json_object_set_new(o, kv[k][0], cli_json_text(kv[k][1]));
+	/* references: one Message-ID a line in the library, an array here */
+	json_t *refs = json_array();
+	for (const char *p = h->references; p && *p;) {
+		size_t l = strcspn(p, "\n");
+		char *one = strndup(p, l);
+		json_array_append_new(refs, cli_json_text(one));
+		free(one);
+		p += l + (p[l] == '\n');
 	}
-	printf("\n]}\n");
+	json_object_set_new(o, "references", refs);
+	json_t *att = json_array();
+	for (size_t k = 0; k < h->nattach; k++) {
+		const struct pb_mail_hit_attachment *a = &h->attach[k];
+		json_t *x = json_object();
+		json_object_set_new(x, "name", cli_json_text(a->name));
+		json_object_set_new(x, "type", cli_json_text(a->type));
+		json_object_set_new(x, "size", json_integer((json_int_t)a->size));
+		json_object_set_new(x, "sha256", *a->sha256 ? json_string(a->sha256) : json_null());
+		json_array_append_new(att, x);
+	}
+	json_object_set_new(o, "attachments", att);
+	json_object_set_new(o, "thread", json_integer(h->thread));
+	json_object_set_new(o, "thread_size", json_integer(h->thread_size));
+	json_object_set_new(o, "locations", json_integer(h->locations));
+	json_t *flags = json_array();
+	for (unsigned bit = 1; bit < (1u << PB_MAIL_FLAG_COUNT); bit <<= 1)
+		if (h->flags & bit)
+			json_array_append_new(flags, json_string(pb_mail_flag_name(bit)));
+	json_object_set_new(o, "flags", flags);
+	return o;
+}
+
+static int print_json(const struct pb_mail_result *r, const char *case_ref)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "case", cli_json_text(case_ref));
+	json_object_set_new(o, "query", cli_json_text(r->query));
+	json_object_set_new(o, "hits", json_integer((json_int_t)r->total));
+	json_object_set_new(o, "threads", json_integer((json_int_t)r->threads));
+	json_object_set_new(o, "result_sha256", json_string(r->result_sha256));
+	json_object_set_new(o, "shown", json_integer((json_int_t)r->nhits));
+	json_t *msgs = json_array();
+	for (size_t i = 0; i < r->nhits; i++)
+		json_array_append_new(msgs, hit_json(&r->hits[i]));
+	json_object_set_new(o, "messages", msgs);
+	return cli_json_print(o);
 }
 
 /* Reads the terms file: one query a line; blank lines and '#' comments
@@ -270,6 +265,33 @@ static int read_terms(const char *path, char ***terms, size_t **lines, size_t *n
 	return rc;
 }
 
+static int print_report_json(const struct pb_mail_hit_report *r, const char *case_ref)
+{
+	json_t *o = json_object(), *terms = json_array();
+	json_object_set_new(o, "case", cli_json_text(case_ref));
+	for (size_t i = 0; i < r->nterms; i++) {
+		const struct pb_mail_term_report *t = &r->terms[i];
+		json_t *x = json_object(), *msgs = json_array();
+		json_object_set_new(x, "term", cli_json_text(t->query));
+		json_object_set_new(x, "hits", json_integer((json_int_t)t->hits));
+		json_object_set_new(x, "unique_hits", json_integer((json_int_t)t->unique_hits));
+		json_object_set_new(x, "with_family", json_integer((json_int_t)t->with_family));
+		json_object_set_new(x, "result_sha256", json_string(t->result_sha256));
+		for (size_t k = 0; k < t->nmessages; k++) {
+			json_t *m = json_object();
+			json_object_set_new(m, "id", json_integer(t->messages[k].id));
+			json_object_set_new(m, "message_id", cli_json_text(t->messages[k].message_id));
+			json_array_append_new(msgs, m);
+		}
+		json_object_set_new(x, "messages", msgs);
+		json_array_append_new(terms, x);
+	}
+	json_object_set_new(o, "terms", terms);
+	json_object_set_new(o, "total_hits", json_integer((json_int_t)r->total_hits));
+	json_object_set_new(o, "total_with_family", json_integer((json_int_t)r->total_family));
+	return cli_json_print(o);
+}
+
 static int hit_report(struct pb_ws *ws, const char *case_ref, const char *file,
                       const char *actor, bool csv, bool per_message, bool json)
 {
@@ -294,27 +316,7 @@ static int hit_report(struct pb_ws *ws, const char *case_ref, const char *file,
 		goto out;
 	}
 	if (json) {
-		printf("{\"case\":");
-		cli_json_str(stdout, case_ref);
-		printf(",\"terms\":[");
-		for (size_t i = 0; i < r->nterms; i++) {
-			const struct pb_mail_term_report *t = &r->terms[i];
-			printf("%s\n{\"term\":", i ? "," : "");
-			cli_json_str(stdout, t->query);
-			printf(",\"hits\":%llu,\"unique_hits\":%llu,\"with_family\":%llu,"
-			       "\"result_sha256\":\"%s\",\"messages\":[",
-			       (unsigned long long)t->hits, (unsigned long long)t->unique_hits,
-			       (unsigned long long)t->with_family, t->result_sha256);
-			for (size_t k = 0; k < t->nmessages; k++) {
-				printf("%s{\"id\":%lld,\"message_id\":", k ? "," : "",
-				       (long long)t->messages[k].id);
-				cli_json_str(stdout, t->messages[k].message_id);
-				printf("}");
-			}
-			printf("]}");
-		}
-		printf("\n],\"total_hits\":%llu,\"total_with_family\":%llu}\n",
-		       (unsigned long long)r->total_hits, (unsigned long long)r->total_family);
+		rc = print_report_json(r, case_ref);
 	} else if (csv && per_message) {
 		printf("term,message_number,message_id\r\n");
 		for (size_t i = 0; i < r->nterms; i++) {
@@ -493,7 +495,7 @@ int cmd_search(int argc, char **argv)
 				puts(ids_sorted[i]);
 		free(ids_sorted);
 	} else if (json) {
-		print_json(r, case_ref);
+		rc = print_json(r, case_ref);
 	} else {
 		printf("case %s: %llu hit%s in %llu thread%s; result sha256 %s\n", case_ref,
 		       (unsigned long long)r->total, r->total == 1 ? "" : "s",

@@ -40,29 +40,27 @@ int cmd_sources(int argc, char **argv)
 			const struct pb_source_info *s = &v[i];
 			json_t *o = json_object();
 			json_object_set_new(o, "id", json_integer(s->id));
-			json_object_set_new(o, "sha256", json_string(s->sha256));
+			json_object_set_new(o, "sha256", cli_json_text(s->sha256));
 			json_object_set_new(o, "size", json_integer((json_int_t)s->size));
-			json_object_set_new(o, "name", json_string(s->name));
-			json_object_set_new(o, "path", json_string(s->path));
-			json_object_set_new(o, "compression", json_string(s->compression));
-			json_object_set_new(o, "format", json_string(s->format));
-			json_object_set_new(o, "focus_version", json_string(s->version));
-			json_object_set_new(o, "ingested_at", json_string(s->ingested_at));
+			json_object_set_new(o, "name", cli_json_text(s->name));
+			json_object_set_new(o, "path", cli_json_text(s->path));
+			json_object_set_new(o, "compression", cli_json_text(s->compression));
+			json_object_set_new(o, "format", cli_json_text(s->format));
+			json_object_set_new(o, "focus_version", cli_json_text(s->version));
+			json_object_set_new(o, "ingested_at", cli_json_text(s->ingested_at));
 			json_object_set_new(o, "rows_read", json_integer((json_int_t)s->rows_read));
 			json_object_set_new(o, "rows_accepted", json_integer((json_int_t)s->rows_accepted));
 			json_object_set_new(o, "rows_rejected", json_integer((json_int_t)s->rows_rejected));
 			json_object_set_new(o, "rows_with_warnings",
 			                    json_integer((json_int_t)s->rows_with_warnings));
-			json_object_set_new(o, "first_day", json_string(s->first_day));
-			json_object_set_new(o, "last_day", json_string(s->last_day));
-			json_object_set_new(o, "names", json_string(s->names));
+			json_object_set_new(o, "first_day", cli_json_text(s->first_day));
+			json_object_set_new(o, "last_day", cli_json_text(s->last_day));
+			json_object_set_new(o, "names", cli_json_text(s->names));
 			json_object_set_new(o, "rejects_file",
-			                    s->rejects_file[0] ? json_string(s->rejects_file) : json_null());
+			                    s->rejects_file[0] ? cli_json_text(s->rejects_file) : json_null());
 			json_array_append_new(a, o);
 		}
-		json_dumpf(a, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(a);
+		cli_json_print(a);
 	} else if (n == 0) {
 		printf("no sources loaded; add some with 'probity ingest %s FILE'\n", argv[optind]);
 	} else {

@@ -468,19 +468,47 @@ void cli_progress_done(struct cli_progress *p)
 	free(p);
 }
 
-/* Writes s as a JSON string (quoted, escaped by the library's one escaper, so
- * invalid UTF-8 comes out as U+FFFD); NULL as "". */
-void cli_json_str(FILE *f, const char *s)
+/* ---- --json output ---------------------------------------------------- */
+
+int cli_json_print(json_t *v)
 {
-	char out[1536];
-	size_t n = s ? strlen(s) : 0, got;
-	fputc('"', f);
-	while (n) {
-		/* the escaper stops between characters when out is full */
-		size_t used = pb_json_escape(out, sizeof(out), &got, s, n);
-		fwrite(out, 1, got, f);
-		s += used;
-		n -= used;
+	if (!v)
+		return cli_failf("out of memory");
+	int rc = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10) | JSON_ENCODE_ANY);
+	json_decref(v);
+	if (rc)
+		return cli_failf("cannot write the JSON output");
+	fputc('\n', stdout);
+	return 0;
+}
+
+json_t *cli_json_text(const char *s)
+{
+	if (!s)
+		s = "";
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	size_t n = strlen(s), o = 0;
+	char *out = malloc(n * 3 + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t len = c < 0x80 ? 1 : c >> 5 == 6 ? 2 : c >> 4 == 14 ? 3 : c >> 3 == 30 ? 4 : 0;
+		json_t *one = len && i + len <= n ? json_stringn(s + i, len) : NULL;
+		if (one) {
+			memcpy(out + o, s + i, len);
+			o += len;
+			i += len;
+			json_decref(one);
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD */
+			o += 3;
+			i++;
+		}
 	}
-	fputc('"', f);
+	j = json_stringn(out, o);
+	free(out);
+	return j;
 }
