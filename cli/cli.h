@@ -137,6 +137,24 @@ void cli_table_add(struct cli_table *t, const char *const *cells);
 void cli_table_print(const struct cli_table *t, FILE *f);
 void cli_table_release(struct cli_table *t);
 
+/* A list command (accounts, sources, customer list): one workspace opened
+ * read-only, its rows fetched, printed as a table or (--json) as an array of
+ * objects, released. */
+#define CLI_LIST_BUFS 8
+struct cli_list {
+	/* fetches the rows: *n elements of size bytes each, released with free() */
+	enum pb_status (*fetch)(struct pb_ws *ws, void **rows, size_t *n, struct pb_error *err);
+	size_t size;
+	json_t *(*json)(const void *row);
+	size_t ncols;
+	const char *const *headers; /* the table's (see cli_table_init) */
+	/* fills the table cells of row; buf is room for cells that are made up */
+	void (*cells)(const void *row, const char **cells, char (*buf)[32]);
+	const char *empty; /* said instead of an empty table; %s is the workspace */
+};
+/* Prints the list of the workspace at path. Returns the exit code. */
+int cli_list_print(const struct cli_list *l, const char *path, bool json);
+
 /* Progress on stderr when it is a terminal: returns a pb_progress_fn context
  * to pass to the library, or NULL when stderr is not a terminal. */
 struct cli_progress;

@@ -117,48 +117,39 @@ static json_t *info_json(const struct pb_customer_info *c)
 	return o;
 }
 
+static enum pb_status fetch(struct pb_ws *ws, void **rows, size_t *n, struct pb_error *err)
+{
+	return pb_customer_list(ws, (struct pb_customer_info **)rows, n, err);
+}
+
+static json_t *list_json(const void *row)
+{
+	return info_json(row);
+}
+
+static void list_cells(const void *row, const char **c, char (*buf)[32])
+{
+	const struct pb_customer_info *v = row;
+	snprintf(buf[0], sizeof(buf[0]), "%zu", v->naccounts);
+	snprintf(buf[1], sizeof(buf[1]), "%zu", v->nsubaccounts);
+	const char *cells[] = { v->name,     buf[0],      buf[1],     v->billed_cost,
+		                v->currency, v->first_day, v->last_day };
+	memcpy(c, cells, sizeof(cells));
+}
+
 static int customer_list(int argc, char **argv)
 {
+	static const char *const h[] = { "CUSTOMER", ">ACCOUNTS", ">SUB-ACCOUNTS", ">BILLED",
+		                         "CUR",      "FROM",      "TO" };
+	static const struct cli_list list = {
+		fetch, sizeof(struct pb_customer_info), list_json, CLI_LEN(h), h, list_cells,
+		"no customers yet; define one with 'probity customer add'",
+	};
 	bool json = false;
 	int rc = simple_args(argc, argv, 1, &json, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	struct pb_ws *ws;
-	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
-		return rc;
-	struct pb_customer_info *v;
-	size_t n;
-	struct pb_error err = { 0 };
-	if (pb_customer_list(ws, &v, &n, &err) != PB_OK) {
-		pb_ws_close(ws);
-		return cli_fail(&err);
-	}
-	if (json) {
-		json_t *a = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, info_json(&v[i]));
-		cli_json_print(a);
-	} else if (n == 0) {
-		printf("no customers yet; define one with 'probity customer add'\n");
-	} else {
-		static const char *const h[] = { "CUSTOMER", ">ACCOUNTS", ">SUB-ACCOUNTS", ">BILLED",
-			                         "CUR", "FROM", "TO" };
-		struct cli_table t;
-		cli_table_init(&t, 7, h);
-		for (size_t i = 0; i < n; i++) {
-			char na[16], ns[16];
-			snprintf(na, sizeof(na), "%zu", v[i].naccounts);
-			snprintf(ns, sizeof(ns), "%zu", v[i].nsubaccounts);
-			const char *cells[] = { v[i].name, na, ns, v[i].billed_cost, v[i].currency,
-				                v[i].first_day, v[i].last_day };
-			cli_table_add(&t, cells);
-		}
-		cli_table_print(&t, stdout);
-		cli_table_release(&t);
-	}
-	free(v);
-	pb_ws_close(ws);
-	return 0;
+	return cli_list_print(&list, argv[optind], json);
 }
 
 static int customer_show(int argc, char **argv)

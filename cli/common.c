@@ -390,6 +390,44 @@ void cli_table_release(struct cli_table *t)
 	t->cells = NULL;
 }
 
+int cli_list_print(const struct cli_list *l, const char *path, bool json)
+{
+	struct pb_ws *ws;
+	int rc = cli_open_ws(path, PB_WS_READONLY, &ws);
+	if (rc)
+		return rc;
+	void *rows;
+	size_t n;
+	struct pb_error err = { 0 };
+	enum pb_status st = l->fetch(ws, &rows, &n, &err);
+	pb_ws_close(ws);
+	if (st)
+		return cli_fail(&err);
+	if (json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, l->json((const char *)rows + i * l->size));
+		rc = cli_json_print(a);
+	} else if (n == 0) {
+		printf(l->empty, path);
+		putchar('\n');
+	} else {
+		struct cli_table t;
+		const char *cells[32];
+		char buf[CLI_LIST_BUFS][32];
+		assert(l->ncols <= CLI_LEN(cells));
+		cli_table_init(&t, l->ncols, l->headers);
+		for (size_t i = 0; i < n; i++) {
+			l->cells((const char *)rows + i * l->size, cells, buf);
+			cli_table_add(&t, cells);
+		}
+		cli_table_print(&t, stdout);
+		cli_table_release(&t);
+	}
+	free(rows);
+	return rc;
+}
+
 /* ---- progress --------------------------------------------------------- */
 
 struct cli_progress {
