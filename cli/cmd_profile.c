@@ -527,7 +527,61 @@ static int write_chart(enum pb_status st, char *svg, size_t len, const char *pat
 	return 0;
 }
 
-int cmd_profile(int argc, char **argv)
+/* What the command line asks for. */
+struct profile_args {
+	struct pb_profile_options o;
+	struct pb_detect_config dcfg;
+	bool csv, json, changes_only;
+	const char *chart, *chart_series, *series_match, *from, *to;
+};
+
+/* One option into a; returns 0 or the exit code. */
+static int profile_opt(int c, struct profile_args *a)
+{
+	struct pb_error err = { 0 };
+	unsigned long w;
+	switch (c) {
+	case 'f': a->from = optarg; break;
+	case 't': a->to = optarg; break;
+	case 'u': a->o.unit = optarg; break;
+	case O_CSV: a->csv = true; break;
+	case O_JSON: a->json = true; break;
+	case O_CHANGES: a->changes_only = true; break;
+	case O_NODETECT: a->o.detect = false; break;
+	case O_CHART: a->chart = optarg; break;
+	case O_CHARTSER: a->chart_series = optarg; break;
+	case O_SERIES: a->series_match = optarg; break;
+	case 'b':
+		if (pb_profile_parse_by(optarg, &a->o, &err) != PB_OK)
+			return cli_usage("profile", "%s", err.message);
+		break;
+	case O_MINCOST:
+		return parse_double("--min-cost", optarg, &a->o.min_cost_per_day) ? 2 : 0;
+	case O_MINPCT:
+		return parse_double("--min-pct", optarg, &a->o.min_pct) ? 2 : 0;
+	case O_WINDOW:
+		if (!cli_parse_uint("profile", "--window", optarg, PB_DETECT_MAX_WINDOW, &w))
+			return 2;
+		a->dcfg.window = (uint32_t)w;
+		a->o.detect_cfg = &a->dcfg;
+		break;
+	case O_MINRATIO:
+		if (parse_double("--min-ratio", optarg, &a->dcfg.min_ratio))
+			return 2;
+		a->o.detect_cfg = &a->dcfg;
+		break;
+	case 'h':
+		cli_help(usage_text);
+		return -1;
+	default:
+		return cli_usage("profile", "unknown option");
+	}
+	return 0;
+}
+
+/* Parses the command line into a; returns 0 to go on, -1 after --help, or
+ * the exit code. */
+static int profile_args(int argc, char **argv, struct profile_args *a)
 {
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'f' },
@@ -548,160 +602,117 @@ int cmd_profile(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pb_profile_options o;
-	pb_profile_options_init(&o);
-	struct pb_detect_config dcfg;
-	pb_profile_detect_config(&dcfg);
+	pb_profile_options_init(&a->o);
+	pb_profile_detect_config(&a->dcfg);
 	struct pb_error err = { 0 };
-	bool csv = false, json = false, changes_only = false;
-	const char *chart = NULL, *chart_series = NULL, *series_match = NULL;
-	const char *from = NULL, *to = NULL;
-	int c;
+	int c, rc;
 	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "f:t:b:u:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			from = optarg;
-			break;
-		case 't':
-			to = optarg;
-			break;
-		case 'b':
-			if (pb_profile_parse_by(optarg, &o, &err) != PB_OK)
-				return cli_usage("profile", "%s", err.message);
-			break;
-		case 'u':
-			o.unit = optarg;
-			break;
-		case O_CSV:
-			csv = true;
-			break;
-		case O_JSON:
-			json = true;
-			break;
-		case O_CHANGES:
-			changes_only = true;
-			break;
-		case O_NODETECT:
-			o.detect = false;
-			break;
-		case O_MINCOST:
-			if (parse_double("--min-cost", optarg, &o.min_cost_per_day))
-				return 2;
-			break;
-		case O_MINPCT:
-			if (parse_double("--min-pct", optarg, &o.min_pct))
-				return 2;
-			break;
-		case O_CHART:
-			chart = optarg;
-			break;
-		case O_CHARTSER:
-			chart_series = optarg;
-			break;
-		case O_SERIES:
-			series_match = optarg;
-			break;
-		case O_WINDOW: {
-			unsigned long w;
-			if (!cli_parse_uint("profile", "--window", optarg, PB_DETECT_MAX_WINDOW, &w))
-				return 2;
-			dcfg.window = (uint32_t)w;
-			o.detect_cfg = &dcfg;
-			break;
-		}
-		case O_MINRATIO:
-			if (parse_double("--min-ratio", optarg, &dcfg.min_ratio))
-				return 2;
-			o.detect_cfg = &dcfg;
-			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("profile", "unknown option");
-		}
-	}
+	while ((c = getopt_long(argc, argv, "f:t:b:u:h", opts, NULL)) != -1)
+		if ((rc = profile_opt(c, a)))
+			return rc;
 	if (argc - optind != 2)
 		return cli_usage("profile", "expects a workspace and a customer name");
-	if (csv && json)
+	if (a->csv && a->json)
 		return cli_usage("profile", "--csv and --json exclude each other");
-	if (changes_only && !o.detect)
+	if (a->changes_only && !a->o.detect)
 		return cli_usage("profile", "--changes and --no-detect exclude each other");
-	if (from && pb_profile_parse_day(from, false, &o.from_day, &err) != PB_OK)
+	if (a->from && pb_profile_parse_day(a->from, false, &a->o.from_day, &err) != PB_OK)
 		return cli_usage("profile", "--from: %s", err.message);
-	if (to && pb_profile_parse_day(to, true, &o.to_day, &err) != PB_OK)
+	if (a->to && pb_profile_parse_day(a->to, true, &a->o.to_day, &err) != PB_OK)
 		return cli_usage("profile", "--to: %s", err.message);
-	if (o.from_day > o.to_day)
-		return cli_usage("profile", "the period is empty: --from %s is after --to %s", from, to);
-	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws);
+	if (a->o.from_day > a->o.to_day)
+		return cli_usage("profile", "the period is empty: --from %s is after --to %s", a->from,
+		                 a->to);
+	return 0;
+}
+
+/* The profile as text: a heading, the lines and totals, the changes. */
+static void print_profile(const struct pb_profile *p, const struct profile_args *a)
+{
+	if (p->nlines == 0) {
+		char f[16] = "", t[16] = "";
+		if (a->from)
+			pb_day_format(a->o.from_day, f);
+		if (a->to)
+			pb_day_format(a->o.to_day, t);
+		printf("no usage of '%s' in the period%s%s%s%s%s\n", p->customer,
+		       a->from ? " from " : "", f, a->to ? " to " : "", t,
+		       a->o.unit ? " in that unit" : "");
+		return;
+	}
+	char from[16], to[16], first[16], last[16], by[160] = "";
+	pb_day_format(p->from_day, from);
+	pb_day_format(p->to_day, to);
+	pb_day_format(p->first_day, first);
+	pb_day_format(p->last_day, last);
+	for (size_t k = 0; k < p->nby; k++)
+		snprintf(by + strlen(by), sizeof(by) - strlen(by), "%s%s", k ? ", " : "",
+		         pb_profile_dim_name(p->by[k]));
+	printf("profile of '%s', %s to %s (usage from %s to %s), by %s%s%s\n", p->customer, from, to,
+	       first, last, by, a->o.unit ? ", unit " : "", a->o.unit ? a->o.unit : "");
+	if (a->changes_only) {
+		print_changes(p, false);
+	} else {
+		print_lines(p);
+		print_totals(p);
+		if (a->o.detect)
+			print_changes(p, true);
+	}
+}
+
+/* --chart and --chart-series. Returns the exit code. */
+static int write_charts(const struct pb_profile *p, const struct profile_args *a)
+{
+	struct pb_error err = { 0 };
+	bool empty = p->nlines == 0;
+	char *svg;
+	size_t len;
+	int rc = 0;
+	if (a->chart && empty)
+		return cli_failf("cannot write the chart '%s': no usage in the period", a->chart);
+	if (a->chart) {
+		enum pb_status st = pb_profile_chart_stacked(p, 0, &svg, &len, &err);
+		if ((rc = write_chart(st, svg, len, a->chart, &err, "stacked")))
+			return rc;
+	}
+	if (!a->chart_series)
+		return 0;
+	size_t s = pb_profile_pick_series(p, a->series_match);
+	if (s == SIZE_MAX)
+		return cli_failf("cannot write the chart '%s': %s", a->chart_series,
+		                 empty ? "no usage in the period"
+		                       : "no series label contains the --series text");
+	enum pb_status st = pb_profile_chart_series(p, s, &svg, &len, &err);
+	return write_chart(st, svg, len, a->chart_series, &err, "series");
+}
+
+int cmd_profile(int argc, char **argv)
+{
+	static struct profile_args a;
+	memset(&a, 0, sizeof(a));
+	int rc = profile_args(argc, argv, &a);
 	if (rc)
+		return rc < 0 ? 0 : rc;
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
 		return rc;
 	struct pb_profile *p = NULL;
-	if (pb_profile_build(ws, argv[optind + 1], &o, &p, &err) != PB_OK) {
+	struct pb_error err = { 0 };
+	if (pb_profile_build(ws, argv[optind + 1], &a.o, &p, &err) != PB_OK) {
 		pb_ws_close(ws);
 		return cli_fail(&err);
 	}
-	bool empty = p->nlines == 0;
-	if (json) {
+	if (a.json)
 		rc = cli_json_print(profile_json(p));
-	} else if (csv) {
-		if (changes_only)
-			csv_changes(p);
-		else
-			csv_lines(p);
-	} else if (empty) {
-		char a[16] = "", e[16] = "";
-		if (from)
-			pb_day_format(o.from_day, a);
-		if (to)
-			pb_day_format(o.to_day, e);
-		printf("no usage of '%s' in the period%s%s%s%s%s\n", p->customer, from ? " from " : "",
-		       from ? a : "", to ? " to " : "", to ? e : "", o.unit ? " in that unit" : "");
-	} else {
-		char a[16], e[16], f[16], l[16], by[160] = "";
-		pb_day_format(p->from_day, a);
-		pb_day_format(p->to_day, e);
-		pb_day_format(p->first_day, f);
-		pb_day_format(p->last_day, l);
-		for (size_t k = 0; k < p->nby; k++)
-			snprintf(by + strlen(by), sizeof(by) - strlen(by), "%s%s", k ? ", " : "",
-			         pb_profile_dim_name(p->by[k]));
-		printf("profile of '%s', %s to %s (usage from %s to %s), by %s%s%s\n", p->customer, a, e,
-		       f, l, by, o.unit ? ", unit " : "", o.unit ? o.unit : "");
-		if (changes_only) {
-			print_changes(p, false);
-		} else {
-			print_lines(p);
-			print_totals(p);
-			if (o.detect)
-				print_changes(p, true);
-		}
-	}
+	else if (a.csv && a.changes_only)
+		csv_changes(p);
+	else if (a.csv)
+		csv_lines(p);
+	else
+		print_profile(p, &a);
 	fflush(stdout);
-	if (chart && !rc) {
-		if (empty) {
-			rc = cli_failf("cannot write the chart '%s': no usage in the period", chart);
-		} else {
-			char *svg;
-			size_t len;
-			enum pb_status st = pb_profile_chart_stacked(p, 0, &svg, &len, &err);
-			rc = write_chart(st, svg, len, chart, &err, "stacked");
-		}
-	}
-	if (chart_series && !rc) {
-		size_t s = pb_profile_pick_series(p, series_match);
-		if (s == SIZE_MAX) {
-			rc = cli_failf("cannot write the chart '%s': %s", chart_series,
-			               empty ? "no usage in the period"
-			                     : "no series label contains the --series text");
-		} else {
-			char *svg;
-			size_t len;
-			enum pb_status st = pb_profile_chart_series(p, s, &svg, &len, &err);
-			rc = write_chart(st, svg, len, chart_series, &err, "series");
-		}
-	}
+	if (!rc)
+		rc = write_charts(p, &a);
 	pb_profile_free(p);
 	pb_ws_close(ws);
 	return rc;
