@@ -41,15 +41,10 @@ int cli_open_ws_as(const char *path, const char *as, struct pb_ws **ws,
  * (../share/probity/data when installed, the source tree's data/ when built). */
 const char *cli_data_dir(void);
 
-/* Parses the options of a command that has only --json, --help and, when
- * as is not NULL, --as USER. Returns 0 to go on (optind at the operands), -1
- * when the usage was printed (exit 0), or an exit code (2) on a bad option. */
-int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_text, bool *json,
-                   const char **as);
-
-/* The acting user: as, else the workspace's default user; prints why not
- * and returns NULL when there is none. The name lives until the next call. */
-const char *cli_actor(struct pb_ws *ws, const char *as);
+/* Parses the options of a command that has only --json and --help. Returns
+ * 0 to go on (optind at the operands), -1 when the usage was printed (exit
+ * 0), or an exit code (2) on a bad option. */
+int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_text, bool *json);
 
 /* ---- --json output ---------------------------------------------------------
  * Every command's --json output is a jansson value printed by cli_json_print:

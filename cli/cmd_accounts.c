@@ -60,7 +60,7 @@ int cmd_accounts(int argc, char **argv)
 		"no accounts yet; load usage with 'probity ingest %s FILE'",
 	};
 	bool json;
-	int rc = cli_basic_opts(argc, argv, "accounts", usage_text, &json, NULL);
+	int rc = cli_basic_opts(argc, argv, "accounts", usage_text, &json);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (argc - optind != 1)

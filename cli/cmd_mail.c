@@ -61,12 +61,6 @@ static const char help_body[] =
 	"  probity mail tag review CASE-7 '<20250301.1234@provider.example>' relevant\n"
 	"  probity mail exceptions review --batch 2\n";
 
-/* The acting user: --as, else the workspace's default (probity.conf's user). */
-static const char *actor_of(struct pb_ws *ws, const char *as)
-{
-	return cli_actor(ws, as);
-}
-
 /* ---- ingest ------------------------------------------------------------------ */
 
 static int mail_ingest(int argc, char **argv)
@@ -104,14 +98,10 @@ static int mail_ingest(int argc, char **argv)
 	if (custodian && (!*custodian || strlen(custodian) > 200))
 		return cli_usage("mail ingest", "--custodian needs a name of 1 to 200 characters");
 	struct pb_ws *ws;
-	rc = cli_open_ws(argv[optind], 0, &ws);
+	char actor[PB_USER_NAME_MAX + 1];
+	rc = cli_open_ws_as(argv[optind], as, &ws, actor);
 	if (rc)
 		return rc;
-	const char *actor = actor_of(ws, as);
-	if (!actor) {
-		pb_ws_close(ws);
-		return 1;
-	}
 	struct pb_mail_ingest_options o = { custodian, actor, cli_progress_cb, NULL };
 	struct cli_progress *prog = cli_progress_new("ingest");
 	o.progress_ctx = prog;
@@ -208,14 +198,10 @@ static int mail_tag(int argc, char **argv, bool untag)
 		                            : "expected WS CASE MESSAGE TAG...");
 	const char *wsp = argv[optind], *case_ref = argv[optind + 1];
 	struct pb_ws *ws;
-	rc = cli_open_ws(wsp, 0, &ws);
+	char actor[PB_USER_NAME_MAX + 1];
+	rc = cli_open_ws_as(wsp, as, &ws, actor);
 	if (rc)
 		return rc;
-	const char *actor = actor_of(ws, as);
-	if (!actor) {
-		pb_ws_close(ws);
-		return 1; /* cli_actor said why */
-	}
 	struct pb_error err = { 0 };
 	int first_tag = optind + (query ? 2 : 3);
 	for (int i = first_tag; i < argc; i++) {
@@ -353,14 +339,10 @@ static int mail_show(int argc, char **argv)
 	if (argc - optind != 3)
 		return cli_usage("mail show", "expected WS CASE MESSAGE");
 	struct pb_ws *ws;
-	rc = cli_open_ws(argv[optind], 0, &ws);
+	char actor[PB_USER_NAME_MAX + 1];
+	rc = cli_open_ws_as(argv[optind], as, &ws, actor);
 	if (rc)
 		return rc;
-	const char *actor = actor_of(ws, as);
-	if (!actor) {
-		pb_ws_close(ws);
-		return 1; /* cli_actor said why */
-	}
 	char *out = NULL;
 	struct pb_error err = { 0 };
 	enum pb_status st =

@@ -74,12 +74,6 @@ static const char usage_text[] =
 	"  probity search review CASE-7 --terms terms.txt --csv --per-message > hits.csv\n"
 	"  probity search review CASE-7 'tag:relevant' --export review-export\n";
 
-/* The acting user: --as, else the workspace's default (probity.conf's user). */
-static const char *actor_of(struct pb_ws *ws, const char *as)
-{
-	return cli_actor(ws, as);
-}
-
 static void csv_str(FILE *f, const char *s)
 {
 	if (!strpbrk(s, ",\"\r\n")) {
@@ -369,6 +363,74 @@ out:
 	return rc;
 }
 
+/* --export DIR: the hits as a load file with natives and text. */
+static int export_hits(struct pb_ws *ws, const char *case_ref, const char *query,
+                       const char *dir, const char *actor, const char *prefix)
+{
+	struct pb_error err = { 0 };
+	struct pb_mail_export_options eo = { actor, prefix };
+	struct pb_mail_export_report er;
+	enum pb_status st = pb_mail_export(ws, case_ref, query, dir, &eo, &er, &err);
+	if (st)
+		return st == PB_EINVAL && err.column ? (cli_fail(&err), 2) : cli_fail(&err);
+	char b[32];
+	printf("exported %llu documents (%s of natives) to %s\n"
+	       "result sha256   %s\nmanifest sha256 %s\n"
+	       "check it with: probity export verify %s\n",
+	       (unsigned long long)er.documents, cli_bytes(er.bytes, b, sizeof(b)), dir,
+	       er.result_sha256, er.manifest_sha256, dir);
+	return 0;
+}
+
+/* --ids: one line per Message-ID (messages that share an id appear once). */
+static void print_ids(const struct pb_mail_result *r)
+{
+	char **ids_sorted = malloc((r->nhits ? r->nhits : 1) * sizeof(*ids_sorted));
+	for (size_t i = 0; ids_sorted && i < r->nhits; i++)
+		ids_sorted[i] = (char *)r->hits[i].message_id;
+	if (ids_sorted && r->nhits)
+		qsort(ids_sorted, r->nhits, sizeof(*ids_sorted), cmp_strp);
+	for (size_t i = 0; ids_sorted && i < r->nhits; i++)
+		if (i == 0 || strcmp(ids_sorted[i], ids_sorted[i - 1]))
+			puts(ids_sorted[i]);
+	free(ids_sorted);
+}
+
+/* The hits as text, one a line or (threads) grouped by thread. */
+static void print_text(const struct pb_mail_result *r, const char *case_ref, bool threads)
+{
+	printf("case %s: %llu hit%s in %llu thread%s; result sha256 %s\n", case_ref,
+	       (unsigned long long)r->total, r->total == 1 ? "" : "s",
+	       (unsigned long long)r->threads, r->threads == 1 ? "" : "s", r->result_sha256);
+	if (r->nhits)
+		printf("\n");
+	if (threads) {
+		bool *done = calloc(r->nhits ? r->nhits : 1, sizeof(*done));
+		for (size_t i = 0; i < r->nhits && done; i++) {
+			if (done[i])
+				continue;
+			size_t hits_in = 0;
+			for (size_t k = i; k < r->nhits; k++)
+				hits_in += r->hits[k].thread == r->hits[i].thread;
+			printf("thread %lld: %zu of %u message%s match\n", (long long)r->hits[i].thread,
+			       hits_in, r->hits[i].thread_size, r->hits[i].thread_size == 1 ? "" : "s");
+			for (size_t k = i; k < r->nhits; k++)
+				if (r->hits[k].thread == r->hits[i].thread) {
+					print_hit(&r->hits[k]);
+					done[k] = true;
+				}
+			printf("\n");
+		}
+		free(done);
+	} else {
+		for (size_t i = 0; i < r->nhits; i++)
+			print_hit(&r->hits[i]);
+	}
+	if (r->nhits < r->total)
+		printf("\n(%zu of %llu hits shown; --limit 0 shows all)\n", r->nhits,
+		       (unsigned long long)r->total);
+}
+
 int cmd_search(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -446,14 +508,10 @@ int cmd_search(int argc, char **argv)
 		return cli_usage("search", "--prefix goes with --export DIR");
 	const char *case_ref = argv[optind + 1];
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], 0, &ws);
+	char actor[PB_USER_NAME_MAX + 1];
+	int rc = cli_open_ws_as(argv[optind], as, &ws, actor);
 	if (rc)
 		return rc;
-	const char *actor = actor_of(ws, as);
-	if (!actor) {
-		pb_ws_close(ws);
-		return 1; /* cli_actor said why */
-	}
 	struct pb_error err = { 0 };
 	if (terms) {
 		rc = hit_report(ws, case_ref, terms, actor, csv, per_message, json);
@@ -462,19 +520,9 @@ int cmd_search(int argc, char **argv)
 	}
 	const char *query = argv[optind + 2];
 	if (export_dir) {
-		struct pb_mail_export_options eo = { actor, prefix };
-		struct pb_mail_export_report er;
-		enum pb_status st = pb_mail_export(ws, case_ref, query, export_dir, &eo, &er, &err);
+		rc = export_hits(ws, case_ref, query, export_dir, actor, prefix);
 		pb_ws_close(ws);
-		if (st)
-			return st == PB_EINVAL && err.column ? (cli_fail(&err), 2) : cli_fail(&err);
-		char b[32];
-		printf("exported %llu documents (%s of natives) to %s\n"
-		       "result sha256   %s\nmanifest sha256 %s\n"
-		       "check it with: probity export verify %s\n",
-		       (unsigned long long)er.documents, cli_bytes(er.bytes, b, sizeof(b)), export_dir,
-		       er.result_sha256, er.manifest_sha256, export_dir);
-		return 0;
+		return rc;
 	}
 	struct pb_mail_search_options so = { actor, 0, newest, NULL, NULL, ids };
 	so.limit = ids ? 0 : json && !limit_set ? 0 : limit;
@@ -483,51 +531,12 @@ int cmd_search(int argc, char **argv)
 	pb_ws_close(ws);
 	if (st)
 		return st == PB_EINVAL && err.column ? (cli_fail(&err), 2) : cli_fail(&err);
-	if (ids) {
-		/* one line per Message-ID (messages that share an id appear once) */
-		char **ids_sorted = malloc((r->nhits ? r->nhits : 1) * sizeof(*ids_sorted));
-		for (size_t i = 0; ids_sorted && i < r->nhits; i++)
-			ids_sorted[i] = (char *)r->hits[i].message_id;
-		if (ids_sorted && r->nhits)
-			qsort(ids_sorted, r->nhits, sizeof(*ids_sorted), cmp_strp);
-		for (size_t i = 0; ids_sorted && i < r->nhits; i++)
-			if (i == 0 || strcmp(ids_sorted[i], ids_sorted[i - 1]))
-				puts(ids_sorted[i]);
-		free(ids_sorted);
-	} else if (json) {
+	if (ids)
+		print_ids(r);
+	else if (json)
 		rc = print_json(r, case_ref);
-	} else {
-		printf("case %s: %llu hit%s in %llu thread%s; result sha256 %s\n", case_ref,
-		       (unsigned long long)r->total, r->total == 1 ? "" : "s",
-		       (unsigned long long)r->threads, r->threads == 1 ? "" : "s", r->result_sha256);
-		if (r->nhits)
-			printf("\n");
-		if (threads) {
-			bool *done = calloc(r->nhits ? r->nhits : 1, sizeof(*done));
-			for (size_t i = 0; i < r->nhits && done; i++) {
-				if (done[i])
-					continue;
-				size_t hits_in = 0;
-				for (size_t k = i; k < r->nhits; k++)
-					hits_in += r->hits[k].thread == r->hits[i].thread;
-				printf("thread %lld: %zu of %u message%s match\n", (long long)r->hits[i].thread,
-				       hits_in, r->hits[i].thread_size, r->hits[i].thread_size == 1 ? "" : "s");
-				for (size_t k = i; k < r->nhits; k++)
-					if (r->hits[k].thread == r->hits[i].thread) {
-						print_hit(&r->hits[k]);
-						done[k] = true;
-					}
-				printf("\n");
-			}
-			free(done);
-		} else {
-			for (size_t i = 0; i < r->nhits; i++)
-				print_hit(&r->hits[i]);
-		}
-		if (r->nhits < r->total)
-			printf("\n(%zu of %llu hits shown; --limit 0 shows all)\n", r->nhits,
-			       (unsigned long long)r->total);
-	}
+	else
+		print_text(r, case_ref, threads);
 	pb_mail_result_free(r);
-	return 0;
+	return rc;
 }

@@ -70,7 +70,7 @@ int cmd_sources(int argc, char **argv)
 		"no sources loaded; add some with 'probity ingest %s FILE'",
 	};
 	bool json;
-	int rc = cli_basic_opts(argc, argv, "sources", usage_text, &json, NULL);
+	int rc = cli_basic_opts(argc, argv, "sources", usage_text, &json);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (argc - optind != 1)

@@ -112,15 +112,13 @@ static int user_change(int argc, char **argv, bool set_role)
 		return rc < 0 ? 0 : rc;
 	const char *name = argv[optind + 1];
 	struct pb_ws *ws;
-	if ((rc = cli_open_ws(argv[optind], 0, &ws)))
+	char actor[PB_USER_NAME_MAX + 1];
+	if ((rc = cli_open_ws_as(argv[optind], as, &ws, actor)))
 		return rc;
 	struct pb_error err = { 0 };
 	uint64_t index = 0;
-	char actor[PB_USER_NAME_MAX + 1] = "";
-	enum pb_status st = pb_acting_user(ws, as, actor, &err);
-	if (!st)
-		st = set_role ? pb_user_set_role(ws, actor, name, role, &index, &err)
-		              : pb_user_disable(ws, actor, name, &index, &err);
+	enum pb_status st = set_role ? pb_user_set_role(ws, actor, name, role, &index, &err)
+	                             : pb_user_disable(ws, actor, name, &index, &err);
 	if (!st)
 		printf("%s user '%s'%s%s; log entry %llu\n", set_role ? "changed" : "disabled", name,
 		       role ? " to " : "", role ? role : "", (unsigned long long)index);

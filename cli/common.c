@@ -96,12 +96,10 @@ int cli_open_ws_as(const char *path, const char *as, struct pb_ws **ws,
 	return 0;
 }
 
-int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_text, bool *json,
-                   const char **as)
+int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_text, bool *json)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'J' },
-		{ "as", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -111,8 +109,6 @@ int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_tex
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'J')
 			*json = true;
-		else if (c == 'A' && as)
-			*as = optarg;
 		else if (c == 'h') {
 			cli_help(usage_text);
 			return -1;
@@ -120,17 +116,6 @@ int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_tex
 			return cli_usage(cmd, "unknown option");
 	}
 	return 0;
-}
-
-const char *cli_actor(struct pb_ws *ws, const char *as)
-{
-	static char name[PB_USER_NAME_MAX + 1];
-	struct pb_error err = { 0 };
-	if (pb_acting_user(ws, as, name, &err) != PB_OK) {
-		cli_fail(&err);
-		return NULL;
-	}
-	return name;
 }
 
 void cli_getopt_reset(void)
