@@ -2,10 +2,20 @@
  *
  * Adding a command takes:
  *  1. cli/cmd_<name>.c with `int cmd_<name>(int argc, char **argv)`, which
- *     parses its options with getopt_long and prints its usage on --help;
+ *     parses its options with getopt_long and prints its usage on --help.
+ *     A command with subcommands (log, case, plan, ...) is instead a table:
+ *     one function per subcommand, each reading only its own options with
+ *     cli_getopt() (which adds --help, printing that subcommand's usage, and
+ *     refuses any other option by name); a `struct cli_sub` table {name,
+ *     function, usage line}; a `struct cli_cmd` with the help text; and
+ *     cmd_<name> is `return cli_dispatch(&cmd, argc, argv);` (cli.h shows
+ *     the whole shape; cli/cmd_user.c is a small example). A new subcommand
+ *     of an existing command is one function and one table line;
  *  2. a line CMD(name, help) in cli/commands.h (the table below is built from it);
- *  3. its page in docs/ (docs/cli.md lists every command);
- *  4. end-to-end cases in tests/e2e/cases/.
+ *  3. its page in docs/ (or a section of the page of its area), and a line
+ *     in README.md's tour when it is part of the everyday flow;
+ *  4. end-to-end cases in tests/e2e/cases/; for each subcommand, its --help
+ *     and a refused foreign option in tests/e2e/cases/cli-subcommands.case.
  */
 #include "cli.h"
 
