@@ -31,6 +31,10 @@ int cli_help(const char *text);
 /* Opens a workspace or prints why not. Returns 0 or an exit code. */
 int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws);
 
+/* Closes ws (NULL: nothing) and gives the exit code of st: 0, or 1 after
+ * printing err. The common end of a command's work. */
+int cli_close(struct pb_ws *ws, enum pb_status st, const struct pb_error *err);
+
 /* Opens a workspace to change it and finds the acting user (as, else the
  * workspace's default) into actor; prints why not. Returns 0 or an exit code
  * (then *ws is closed and NULL). */

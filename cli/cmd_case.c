@@ -139,16 +139,19 @@ static int ws_id_args(int argc, char **argv, int n, int64_t *id)
 	return parse_id(argv[optind + 1], id) ? 0 : 2;
 }
 
-/* The loop of a subcommand whose only option is --as. */
-static int as_only(int argc, char **argv, const char **as)
+/* The options of note, attach, add-finding and close: --as and, when opt
+ * is not NULL, --<opt> VALUE into *value. Returns 0 to go on, -1 after
+ * --help, or the exit code. */
+static int as_opts(int argc, char **argv, const char *opt, const char **value, const char **as)
 {
-	static const struct option opts[] = {
+	const struct option opts[] = {
 		{ "as", required_argument, NULL, 'a' },
+		{ opt, required_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, rc = 0;
 	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0)
-		*as = optarg;
+		*(c == 'v' ? value : as) = optarg;
 	return c < 0 ? (rc ? rc : -1) : 0;
 }
 
@@ -193,8 +196,7 @@ static int case_open(int argc, char **argv)
 	if (!st)
 		printf("opened case %lld on '%s'; log entry %llu\n", (long long)nid, o.customer,
 		       (unsigned long long)index);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 static int case_list(int argc, char **argv)
@@ -224,8 +226,7 @@ static int case_list(int argc, char **argv)
 	if (!st)
 		cli_table_print(&t, stdout);
 	cli_table_release(&t);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 /* The case, its evidence and its timeline. */
@@ -270,27 +271,15 @@ static int case_show(int argc, char **argv)
 		return rc;
 	struct pb_error err = { 0 };
 	enum pb_status st = show_case(ws, id, &err);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 static int case_note(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "file", required_argument, NULL, 'f' },
-		{ "as", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *file = NULL, *as = NULL;
-	int c, rc = 0;
-	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
-		if (c == 'f')
-			file = optarg;
-		else
-			as = optarg;
-	}
-	if (c < 0)
-		return rc;
+	int rc = as_opts(argc, argv, "file", &file, &as);
+	if (rc)
+		return rc < 0 ? 0 : rc;
 	if (argc - optind != (file ? 2 : 3))
 		return cli_usage(cli_cmd_name(), "expected: case note WS ID TEXT, or WS ID --file FILE");
 	int64_t id;
@@ -317,15 +306,14 @@ static int case_note(int argc, char **argv)
 	if (!st)
 		printf("noted on case %lld; log entry %llu\n", (long long)id, (unsigned long long)index);
 	free(note);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 /* attach (a FILE) and add-finding (a FINDING): WS ID ARG [--as USER]. */
 static int case_add(int argc, char **argv, bool attach)
 {
 	const char *as = NULL;
-	int rc = as_only(argc, argv, &as);
+	int rc = as_opts(argc, argv, NULL, NULL, &as);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	int64_t id;
@@ -349,8 +337,7 @@ static int case_add(int argc, char **argv, bool attach)
 			printf("added finding '%s' to case %lld; log entry %llu\n", arg, (long long)id,
 			       (unsigned long long)index);
 	}
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 static int case_attach(int argc, char **argv)
@@ -365,21 +352,10 @@ static int case_add_finding(int argc, char **argv)
 
 static int case_close(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "decision", required_argument, NULL, 'D' },
-		{ "as", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *decision = NULL, *as = NULL;
-	int c, rc = 0;
-	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
-		if (c == 'D')
-			decision = optarg;
-		else
-			as = optarg;
-	}
-	if (c < 0)
-		return rc;
+	int rc = as_opts(argc, argv, "decision", &decision, &as);
+	if (rc)
+		return rc < 0 ? 0 : rc;
 	int64_t id;
 	if ((rc = ws_id_args(argc, argv, 2, &id)))
 		return rc;
@@ -394,8 +370,7 @@ static int case_close(int argc, char **argv)
 	enum pb_status st = pb_case_close(ws, actor, id, decision, &index, &err);
 	if (!st)
 		printf("closed case %lld; log entry %llu\n", (long long)id, (unsigned long long)index);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 static const struct cli_sub case_subs[] = {

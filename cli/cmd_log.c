@@ -287,8 +287,7 @@ static int log_read(int argc, char **argv, bool check)
 		else
 			print_status(&s);
 	}
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 static int log_status(int argc, char **argv)
@@ -330,8 +329,7 @@ static int log_show(int argc, char **argv)
 		return rc;
 	struct pb_error err = { 0 };
 	enum pb_status st = pb_audit_list(ws, (int64_t)case_id, from, count, show_line, &json, &err);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 static int log_entry(int argc, char **argv)
@@ -352,8 +350,16 @@ static int log_entry(int argc, char **argv)
 	if (!st)
 		fwrite(out, 1, len, stdout);
 	free(out);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
+}
+
+/* The end of checkpoint and prove: out (the library's text) when st is ok. */
+static int print_out(struct pb_ws *ws, enum pb_status st, char *out, const struct pb_error *err)
+{
+	if (!st)
+		fputs(out, stdout);
+	free(out);
+	return cli_close(ws, st, err);
 }
 
 static int log_checkpoint(int argc, char **argv)
@@ -377,11 +383,7 @@ static int log_checkpoint(int argc, char **argv)
 	struct pb_error err = { 0 };
 	char *out = NULL;
 	enum pb_status st = pb_audit_checkpoint(ws, actor, &out, &err);
-	if (!st)
-		fputs(out, stdout);
-	free(out);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return print_out(ws, st, out, &err);
 }
 
 static int log_prove(int argc, char **argv)
@@ -419,11 +421,7 @@ static int log_prove(int argc, char **argv)
 	char *out = NULL;
 	enum pb_status st = have_incl ? pb_audit_prove_inclusion(ws, incl, size, &out, &err)
 	                              : pb_audit_prove_consistency(ws, old, new, &out, &err);
-	if (!st)
-		fputs(out, stdout);
-	free(out);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return print_out(ws, st, out, &err);
 }
 
 static int log_export(int argc, char **argv)
@@ -463,8 +461,7 @@ static int log_export(int argc, char **argv)
 		printf("exported %llu entries of %s to '%s' (checkpoint, tile/, vkey)\n",
 		       (unsigned long long)cp.size, cp.origin, dir);
 	free(out);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 /* The options of verify and verify-proof. */

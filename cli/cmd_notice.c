@@ -123,6 +123,5 @@ done:
 	}
 	free(text);
 	pb_catalog_free(cat);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }

@@ -475,8 +475,7 @@ static int plan_terms(int argc, char **argv, bool edit)
 	}
 	pb_plan_free(p);
 	pb_catalog_free(cat);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 static int plan_new(int argc, char **argv)
@@ -546,8 +545,7 @@ static int plan_show(int argc, char **argv)
 		return rc;
 	struct pb_error err = { 0 };
 	enum pb_status st = show_plan(ws, id, month, no_dry, json, &err);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 static int plan_list(int argc, char **argv)
@@ -577,8 +575,7 @@ static int plan_list(int argc, char **argv)
 	if (!st)
 		cli_table_print(&tb, stdout);
 	cli_table_release(&tb);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 /* The steps of a plan's life after new: approve, refuse, apply, rollback,
@@ -690,8 +687,7 @@ static int plan_step(int argc, char **argv, enum step step)
 		return rc;
 	struct pb_error err = { 0 };
 	enum pb_status st = step_run(ws, actor, id, step, &a, &err);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 static int plan_approve(int argc, char **argv)

@@ -78,8 +78,7 @@ static int user_list(int argc, char **argv)
 	if (!st)
 		cli_table_print(&t, stdout);
 	cli_table_release(&t);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 static int user_add(int argc, char **argv)
@@ -99,8 +98,7 @@ static int user_add(int argc, char **argv)
 	enum pb_status st = pb_user_add(ws, who, name, role, &index, &err);
 	if (!st)
 		printf("added user '%s' (%s); log entry %llu\n", name, role, (unsigned long long)index);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 /* set-role (role not NULL) and disable. */
@@ -122,8 +120,7 @@ static int user_change(int argc, char **argv, bool set_role)
 	if (!st)
 		printf("%s user '%s'%s%s; log entry %llu\n", set_role ? "changed" : "disabled", name,
 		       role ? " to " : "", role ? role : "", (unsigned long long)index);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }
 
 static int user_set_role(int argc, char **argv)

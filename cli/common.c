@@ -82,6 +82,12 @@ int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws)
 	return 0;
 }
 
+int cli_close(struct pb_ws *ws, enum pb_status st, const struct pb_error *err)
+{
+	pb_ws_close(ws);
+	return st ? cli_fail(err) : 0;
+}
+
 int cli_open_ws_as(const char *path, const char *as, struct pb_ws **ws,
                    char actor[PB_USER_NAME_MAX + 1])
 {
