@@ -116,6 +116,10 @@ int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv);
  * hint to run --help). */
 int cli_getopt(int argc, char **argv, const char *shorts, const struct option *opts, int *rc);
 
+/* For a command without subcommands that reads its options with
+ * cli_getopt(): names it in messages and gives the text --help prints. */
+void cli_command(const char *name, const char *help);
+
 /* "CMD SUB" of the running subcommand (or the command), for cli_usage(). */
 const char *cli_cmd_name(void);
 

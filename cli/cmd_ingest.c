@@ -153,16 +153,15 @@ int cmd_ingest(int argc, char **argv)
 		{ "catalog", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pb_ingest_options o = { 0 };
 	const char *catalog = NULL;
 	bool json = false, quiet = false;
-	int c;
 	unsigned long v;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "j:qh", opts, NULL)) != -1) {
+	int c, rc = 0;
+	cli_command("ingest", usage_text);
+	while ((c = cli_getopt(argc, argv, "j:q", opts, &rc)) > 0) {
 		switch (c) {
 		case 'j':
 			if (!cli_parse_uint("ingest", "--threads", optarg, 64, &v))
@@ -191,16 +190,14 @@ int cmd_ingest(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("ingest", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind < 2)
 		return cli_usage("ingest", "expected a workspace and at least one file");
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], 0, &ws);
+	rc = cli_open_ws(argv[optind], 0, &ws);
 	if (rc)
 		return rc;
 	char catdir[4096];

@@ -441,7 +441,8 @@ static int log_export(int argc, char **argv)
 			return 2;
 		if (c == 'a')
 			as = optarg;
-		sign &= c == 'a'; /* --size and --no-checkpoint sign nothing */
+		else
+			sign = false; /* --size and --no-checkpoint sign nothing */
 	}
 	if (c < 0)
 		return rc;

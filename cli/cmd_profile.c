@@ -570,11 +570,6 @@ static int profile_opt(int c, struct profile_args *a)
 			return 2;
 		a->o.detect_cfg = &a->dcfg;
 		break;
-	case 'h':
-		cli_help(usage_text);
-		return -1;
-	default:
-		return cli_usage("profile", "unknown option");
 	}
 	return 0;
 }
@@ -599,17 +594,18 @@ static int profile_args(int argc, char **argv, struct profile_args *a)
 		{ "series", required_argument, NULL, O_SERIES },
 		{ "window", required_argument, NULL, O_WINDOW },
 		{ "min-ratio", required_argument, NULL, O_MINRATIO },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pb_profile_options_init(&a->o);
 	pb_profile_detect_config(&a->dcfg);
 	struct pb_error err = { 0 };
-	int c, rc;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "f:t:b:u:h", opts, NULL)) != -1)
+	int c, rc = 0;
+	cli_command("profile", usage_text);
+	while ((c = cli_getopt(argc, argv, "f:t:b:u:", opts, &rc)) > 0)
 		if ((rc = profile_opt(c, a)))
 			return rc;
+	if (c < 0)
+		return rc ? rc : -1;
 	if (argc - optind != 2)
 		return cli_usage("profile", "expects a workspace and a customer name");
 	if (a->csv && a->json)

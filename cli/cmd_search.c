@@ -439,16 +439,16 @@ int cmd_search(int argc, char **argv)
 		{ "ids", no_argument, NULL, 'i' },        { "json", no_argument, NULL, 'j' },
 		{ "csv", no_argument, NULL, 'c' },        { "terms", required_argument, NULL, 'T' },
 		{ "export", required_argument, NULL, 'e' }, { "prefix", required_argument, NULL, 'p' },
-		{ "per-message", no_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
+		{ "per-message", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *as = NULL, *terms = NULL, *export_dir = NULL, *prefix = NULL;
 	unsigned long limit = 50;
 	bool limit_set = false, newest = false, threads = false, ids = false, json = false,
 	     csv = false, per_message = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, rc = 0;
+	cli_command("search", usage_text);
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'a':
 			as = optarg;
@@ -485,12 +485,10 @@ int cmd_search(int argc, char **argv)
 		case 'p':
 			prefix = optarg;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("search", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	int rest = argc - optind;
 	if (terms ? rest != 2 : rest != 3)
 		return cli_usage("search", terms ? "expected WS CASE with --terms FILE"
@@ -509,7 +507,7 @@ int cmd_search(int argc, char **argv)
 	const char *case_ref = argv[optind + 1];
 	struct pb_ws *ws;
 	char actor[PB_USER_NAME_MAX + 1];
-	int rc = cli_open_ws_as(argv[optind], as, &ws, actor);
+	rc = cli_open_ws_as(argv[optind], as, &ws, actor);
 	if (rc)
 		return rc;
 	struct pb_error err = { 0 };

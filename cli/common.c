@@ -106,22 +106,14 @@ int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_tex
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, rc = 0;
 	*json = false;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'J')
-			*json = true;
-		else if (c == 'h') {
-			cli_help(usage_text);
-			return -1;
-		} else
-			return cli_usage(cmd, "unknown option");
-	}
-	return 0;
+	cli_command(cmd, usage_text);
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0)
+		*json = true;
+	return c < 0 ? (rc ? rc : -1) : 0;
 }
 
 void cli_getopt_reset(void)
@@ -135,7 +127,17 @@ void cli_getopt_reset(void)
 /* The subcommand cli_dispatch is running, for cli_getopt's messages and help. */
 static const struct cli_cmd *run_cmd;
 static const struct cli_sub *run_sub;
+static const char *run_help; /* a command without subcommands: its --help */
 static char run_name[64];
+
+void cli_command(const char *name, const char *help)
+{
+	run_cmd = NULL;
+	run_sub = NULL;
+	run_help = help;
+	snprintf(run_name, sizeof(run_name), "%s", name);
+	cli_getopt_reset();
+}
 
 const char *cli_cmd_name(void)
 {
@@ -227,7 +229,7 @@ int cli_getopt(int argc, char **argv, const char *shorts, const struct option *o
 	if (c == -1)
 		return 0;
 	if (c == 'h') {
-		*rc = run_sub ? sub_help(run_cmd, run_sub) : 0;
+		*rc = run_sub ? sub_help(run_cmd, run_sub) : cli_help(run_help ? run_help : "");
 		return -1;
 	}
 	if (c == '?' || c == ':') {

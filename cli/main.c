@@ -2,7 +2,8 @@
  *
  * Adding a command takes:
  *  1. cli/cmd_<name>.c with `int cmd_<name>(int argc, char **argv)`, which
- *     parses its options with getopt_long and prints its usage on --help.
+ *     calls cli_command(name, usage) and reads its options with cli_getopt()
+ *     (--help prints the usage; a bad option is a usage error naming it).
  *     A command with subcommands (log, case, plan, ...) is instead a table:
  *     one function per subcommand, each reading only its own options with
  *     cli_getopt() (which adds --help, printing that subcommand's usage, and
