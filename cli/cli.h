@@ -65,23 +65,35 @@ int cli_json_print(json_t *v);
  * does. NULL gives "". */
 json_t *cli_json_text(const char *s);
 
-/* Resets getopt for a (sub)command's own option parsing. */
+/* Resets getopt, for a command that runs getopt_long itself (cli_getopt's
+ * callers need not: cli_dispatch and cli_command reset it). */
 void cli_getopt_reset(void);
 
 /* ---- subcommands ----------------------------------------------------------
  * A command with subcommands (log, case, plan, ...) is a table of them and
  * one function each that parses only its own options:
  *
- *   static int log_status(int argc, char **argv);   argv[0] is "status"
- *   static const struct cli_sub log_subs[] = {
- *       { "status", log_status, "WS" }, ...
- *   };
- *   static const struct cli_cmd log_cmd = { "log", log_subs, N, NULL, help_body };
- *   int cmd_log(int argc, char **argv) { return cli_dispatch(&log_cmd, argc, argv); }
+ *   static int log_show(int argc, char **argv)      argv[0] is "show"
+ *   {
+ *       static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, ... };
+ *       int c, rc = 0;
+ *       while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0)
+ *           ...;
+ *       if (c < 0)
+ *           return rc;                               --help, or a bad option
+ *       ... the operands are argv[optind..argc) ...
+ *   }
+ *   static const struct cli_sub log_subs[] = { { "show", log_show, "WS [--json]" }, ... };
+ *   int cmd_log(int argc, char **argv)
+ *   {
+ *       static const struct cli_cmd cmd = { .name = "log", .subs = log_subs,
+ *                                           .nsubs = CLI_LEN(log_subs), .body = help_body };
+ *       return cli_dispatch(&cmd, argc, argv);
+ *   }
  *
- * and each subcommand reads its options with cli_getopt(), which refuses any
- * option of another subcommand and answers --help with the subcommand's own
- * usage. */
+ * cli_getopt() refuses, by name, any option that is not the subcommand's and
+ * answers --help with the subcommand's own usage line and the command's
+ * help. */
 struct cli_sub {
 	const char *name;
 	int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
