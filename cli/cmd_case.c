@@ -5,15 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_text[] =
-	"usage: probity case open WS --customer C --title T --trigger TEXT\n"
-	"                            [--trigger-url URL] [--trigger-date YYYY-MM-DD]\n"
-	"       probity case list WS [--status open|closed]\n"
-	"       probity case show WS ID\n"
-	"       probity case note WS ID TEXT | --file FILE\n"
-	"       probity case attach WS ID FILE\n"
-	"       probity case add-finding WS ID FINDING\n"
-	"       probity case close WS ID --decision TEXT\n"
+static const char help_body[] =
 	"\n"
 	"A case is one review of one customer: what prompted it (the trigger, e.g.\n"
 	"a press report and its date), the evidence gathered (findings, searches,\n"
@@ -103,10 +95,10 @@ static bool print_entry(void *ctx, const struct pb_audit_entry *e)
 static int parse_id(const char *s, int64_t *id)
 {
 	unsigned long v = 0;
-	if (!cli_parse_uint("case", "ID", s, 0x7fffffffffffffffUL, &v))
+	if (!cli_parse_uint(cli_cmd_name(), "ID", s, 0x7fffffffffffffffUL, &v))
 		return 0;
 	if (v == 0) {
-		cli_usage("case", "case ids start at 1, not '%s'", s);
+		cli_usage(cli_cmd_name(), "case ids start at 1, not '%s'", s);
 		return 0;
 	}
 	*id = (int64_t)v;
@@ -138,7 +130,32 @@ static char *read_note(const char *file, size_t *n)
 	return buf;
 }
 
-int cmd_case(int argc, char **argv)
+/* The operands WS ID [TEXT...]: exactly n of them; *id is the case. Returns 0
+ * or the exit code. */
+static int ws_id_args(int argc, char **argv, int n, int64_t *id)
+{
+	if (argc - optind != n)
+		return cli_usage(cli_cmd_name(), "expected %s", n == 2 ? "WS ID" : "WS ID FILE|FINDING");
+	return parse_id(argv[optind + 1], id) ? 0 : 2;
+}
+
+/* The options of note, attach, add-finding and close: --as and, when opt
+ * is not NULL, --<opt> VALUE into *value. Returns 0 to go on, -1 after
+ * --help, or the exit code. */
+static int as_opts(int argc, char **argv, const char *opt, const char **value, const char **as)
+{
+	const struct option opts[] = {
+		{ "as", required_argument, NULL, 'a' },
+		{ opt, required_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0)
+		*(c == 'v' ? value : as) = optarg;
+	return c < 0 ? (rc ? rc : -1) : 0;
+}
+
+static int case_open(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "customer", required_argument, NULL, 'c' },
@@ -146,146 +163,233 @@ int cmd_case(int argc, char **argv)
 		{ "trigger", required_argument, NULL, 'g' },
 		{ "trigger-url", required_argument, NULL, 'u' },
 		{ "trigger-date", required_argument, NULL, 'd' },
-		{ "status", required_argument, NULL, 's' },
-		{ "file", required_argument, NULL, 'f' },
-		{ "decision", required_argument, NULL, 'D' },
 		{ "as", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return argc < 2 ? cli_usage("case", "expected a subcommand: open, list, show, note, "
-		                                    "attach, add-finding, close")
-		                : cli_help(usage_text);
-	const char *sub = argv[1];
 	struct pb_case_open_options o = { 0 };
-	const char *status = NULL, *file = NULL, *decision = NULL, *as = NULL;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+	const char *as = NULL;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'c': o.customer = optarg; break;
 		case 't': o.title = optarg; break;
 		case 'g': o.trigger = optarg; break;
 		case 'u': o.trigger_url = optarg; break;
 		case 'd': o.trigger_date = optarg; break;
-		case 's': status = optarg; break;
-		case 'f': file = optarg; break;
-		case 'D': decision = optarg; break;
 		case 'a': as = optarg; break;
-		case 'h': return cli_help(usage_text);
-		default: return cli_usage("case", "unknown option");
 		}
 	}
-	char **pos = argv + 1 + optind;
-	int npos = argc - 1 - optind;
-	static const struct {
-		const char *name;
-		int npos; /* positional arguments, WS included */
-		bool writes;
-	} subs[] = { { "open", 1, true },   { "list", 1, false },        { "show", 2, false },
-		     { "note", -1, true },  { "attach", 3, true },       { "add-finding", 3, true },
-		     { "close", 2, true } };
-	int si = -1;
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (!strcmp(sub, subs[i].name))
-			si = (int)i;
-	if (si < 0)
-		return cli_usage("case", "unknown subcommand '%s'", sub);
-	if (!strcmp(sub, "note")) {
-		if (npos != (file ? 2 : 3))
-			return cli_usage("case", "expected: case note WS ID TEXT, or WS ID --file FILE");
-	} else if (npos != subs[si].npos) {
-		return cli_usage("case", "wrong number of arguments for 'case %s'", sub);
-	}
-	if (!strcmp(sub, "open") && (!o.customer || !o.title || !o.trigger))
-		return cli_usage("case", "open needs --customer, --title and --trigger");
-	if (!strcmp(sub, "close") && !decision)
-		return cli_usage("case", "close needs --decision TEXT");
+	if (c < 0)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage(cli_cmd_name(), "expected WS");
+	if (!o.customer || !o.title || !o.trigger)
+		return cli_usage(cli_cmd_name(), "open needs --customer, --title and --trigger");
+	struct pb_ws *ws;
+	char actor[PB_USER_NAME_MAX + 1];
+	if ((rc = cli_open_ws_as(argv[optind], as, &ws, actor)))
+		return rc;
+	struct pb_error err = { 0 };
+	int64_t nid;
+	uint64_t index = 0;
+	enum pb_status st = pb_case_open(ws, actor, &o, &nid, &index, &err);
+	if (!st)
+		printf("opened case %lld on '%s'; log entry %llu\n", (long long)nid, o.customer,
+		       (unsigned long long)index);
+	return cli_close(ws, st, &err);
+}
+
+static int case_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "status", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *status = NULL;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0)
+		status = optarg;
+	if (c < 0)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage(cli_cmd_name(), "expected WS");
 	if (status && strcmp(status, "open") && strcmp(status, "closed"))
-		return cli_usage("case", "--status is 'open' or 'closed', not '%s'", status);
-	int64_t id = 0;
-	if (npos >= 2 && strcmp(sub, "open") && strcmp(sub, "list") && !parse_id(pos[1], &id))
+		return cli_usage(cli_cmd_name(), "--status is 'open' or 'closed', not '%s'", status);
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
+	struct cli_table t;
+	cli_table_init(&t, 6, (const char *const[]){ ">id", "status", "customer", "title",
+	                                             ">evidence", "opened" });
+	enum pb_status st = pb_case_list(ws, status, print_case_row, &t, &err);
+	if (!st)
+		cli_table_print(&t, stdout);
+	cli_table_release(&t);
+	return cli_close(ws, st, &err);
+}
+
+/* The case, its evidence and its timeline. */
+static enum pb_status show_case(struct pb_ws *ws, int64_t id, struct pb_error *err)
+{
+	enum pb_status st;
+	if ((st = pb_case_get(ws, id, print_case, NULL, err)))
+		return st;
+	struct cli_table t;
+	cli_table_init(&t, 7, (const char *const[]){ ">#", "kind", "ref", "sha256", "by", "added",
+	                                             ">log" });
+	st = pb_case_evidence(ws, id, print_evidence, &t, err);
+	if (!st && t.nrows) {
+		printf("\nevidence:\n");
+		cli_table_print(&t, stdout);
+	}
+	cli_table_release(&t);
+	if (st)
+		return st;
+	cli_table_init(&t, 5, (const char *const[]){ ">entry", "time", "actor", "action", "subject" });
+	st = pb_audit_list(ws, id, 0, 0, print_entry, &t, err);
+	if (!st) {
+		printf("\ntimeline (audit log entries):\n");
+		cli_table_print(&t, stdout);
+	}
+	cli_table_release(&t);
+	return st;
+}
+
+static int case_show(int argc, char **argv)
+{
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, NULL, &rc)) > 0)
+		;
+	if (c < 0)
+		return rc;
+	int64_t id;
+	if ((rc = ws_id_args(argc, argv, 2, &id)))
+		return rc;
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
+	enum pb_status st = show_case(ws, id, &err);
+	return cli_close(ws, st, &err);
+}
+
+static int case_note(int argc, char **argv)
+{
+	const char *file = NULL, *as = NULL;
+	int rc = as_opts(argc, argv, "file", &file, &as);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (argc - optind != (file ? 2 : 3))
+		return cli_usage(cli_cmd_name(), "expected: case note WS ID TEXT, or WS ID --file FILE");
+	int64_t id;
+	if (!parse_id(argv[optind + 1], &id))
 		return 2;
-	char *note = NULL;
-	size_t note_len = 0;
-	if (!strcmp(sub, "note")) {
-		if (file) {
-			if (!(note = read_note(file, &note_len)))
-				return 1;
-		} else {
-			note_len = strlen(pos[2]);
-			note = strdup(pos[2]);
-		}
+	char *note;
+	size_t note_len;
+	if (file) {
+		if (!(note = read_note(file, &note_len)))
+			return 1;
+	} else {
+		note_len = strlen(argv[optind + 2]);
+		note = strdup(argv[optind + 2]);
 	}
 	struct pb_ws *ws;
-	int rc = cli_open_ws(pos[0], subs[si].writes ? 0 : PB_WS_READONLY, &ws);
-	if (rc) {
+	char actor[PB_USER_NAME_MAX + 1];
+	if ((rc = cli_open_ws_as(argv[optind], as, &ws, actor))) {
 		free(note);
 		return rc;
 	}
 	struct pb_error err = { 0 };
-	enum pb_status st = PB_OK;
-	char actor[PB_USER_NAME_MAX + 1];
 	uint64_t index = 0;
-	if (subs[si].writes && (st = pb_acting_user(ws, as, actor, &err)) != PB_OK)
-		goto done;
-	if (!strcmp(sub, "open")) {
-		int64_t nid;
-		if (!(st = pb_case_open(ws, actor, &o, &nid, &index, &err)))
-			printf("opened case %lld on '%s'; log entry %llu\n", (long long)nid, o.customer,
-			       (unsigned long long)index);
-	} else if (!strcmp(sub, "list")) {
-		struct cli_table t;
-		cli_table_init(&t, 6,
-		               (const char *const[]){ ">id", "status", "customer", "title", ">evidence",
-		                                      "opened" });
-		if (!(st = pb_case_list(ws, status, print_case_row, &t, &err)))
-			cli_table_print(&t, stdout);
-		cli_table_release(&t);
-	} else if (!strcmp(sub, "show")) {
-		if ((st = pb_case_get(ws, id, print_case, NULL, &err)))
-			goto done;
-		struct cli_table t;
-		cli_table_init(&t, 7,
-		               (const char *const[]){ ">#", "kind", "ref", "sha256", "by", "added",
-		                                      ">log" });
-		st = pb_case_evidence(ws, id, print_evidence, &t, &err);
-		if (!st && t.nrows) {
-			printf("\nevidence:\n");
-			cli_table_print(&t, stdout);
-		}
-		cli_table_release(&t);
-		if (st)
-			goto done;
-		cli_table_init(&t, 5,
-		               (const char *const[]){ ">entry", "time", "actor", "action", "subject" });
-		st = pb_audit_list(ws, id, 0, 0, print_entry, &t, &err);
-		if (!st) {
-			printf("\ntimeline (audit log entries):\n");
-			cli_table_print(&t, stdout);
-		}
-		cli_table_release(&t);
-	} else if (!strcmp(sub, "note")) {
-		if (!(st = pb_case_note(ws, actor, id, note, note_len, &index, &err)))
-			printf("noted on case %lld; log entry %llu\n", (long long)id,
-			       (unsigned long long)index);
-	} else if (!strcmp(sub, "attach")) {
-		char hex[65];
-		if (!(st = pb_case_attach(ws, actor, id, pos[2], hex, &index, &err)))
-			printf("attached '%s' to case %lld as sha256 %s; log entry %llu\n", pos[2],
+	enum pb_status st = pb_case_note(ws, actor, id, note, note_len, &index, &err);
+	if (!st)
+		printf("noted on case %lld; log entry %llu\n", (long long)id, (unsigned long long)index);
+	free(note);
+	return cli_close(ws, st, &err);
+}
+
+/* attach (a FILE) and add-finding (a FINDING): WS ID ARG [--as USER]. */
+static int case_add(int argc, char **argv, bool attach)
+{
+	const char *as = NULL;
+	int rc = as_opts(argc, argv, NULL, NULL, &as);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	int64_t id;
+	if ((rc = ws_id_args(argc, argv, 3, &id)))
+		return rc;
+	const char *arg = argv[optind + 2];
+	struct pb_ws *ws;
+	char actor[PB_USER_NAME_MAX + 1];
+	if ((rc = cli_open_ws_as(argv[optind], as, &ws, actor)))
+		return rc;
+	struct pb_error err = { 0 };
+	uint64_t index = 0;
+	enum pb_status st;
+	char hex[65];
+	if (attach) {
+		if (!(st = pb_case_attach(ws, actor, id, arg, hex, &index, &err)))
+			printf("attached '%s' to case %lld as sha256 %s; log entry %llu\n", arg,
 			       (long long)id, hex, (unsigned long long)index);
-	} else if (!strcmp(sub, "add-finding")) {
-		if (!(st = pb_case_add_finding(ws, actor, id, pos[2], &index, &err)))
-			printf("added finding '%s' to case %lld; log entry %llu\n", pos[2], (long long)id,
-			       (unsigned long long)index);
-	} else if (!strcmp(sub, "close")) {
-		if (!(st = pb_case_close(ws, actor, id, decision, &index, &err)))
-			printf("closed case %lld; log entry %llu\n", (long long)id,
+	} else {
+		if (!(st = pb_case_add_finding(ws, actor, id, arg, &index, &err)))
+			printf("added finding '%s' to case %lld; log entry %llu\n", arg, (long long)id,
 			       (unsigned long long)index);
 	}
-done:
-	free(note);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
+}
+
+static int case_attach(int argc, char **argv)
+{
+	return case_add(argc, argv, true);
+}
+
+static int case_add_finding(int argc, char **argv)
+{
+	return case_add(argc, argv, false);
+}
+
+static int case_close(int argc, char **argv)
+{
+	const char *decision = NULL, *as = NULL;
+	int rc = as_opts(argc, argv, "decision", &decision, &as);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	int64_t id;
+	if ((rc = ws_id_args(argc, argv, 2, &id)))
+		return rc;
+	if (!decision)
+		return cli_usage(cli_cmd_name(), "close needs --decision TEXT");
+	struct pb_ws *ws;
+	char actor[PB_USER_NAME_MAX + 1];
+	if ((rc = cli_open_ws_as(argv[optind], as, &ws, actor)))
+		return rc;
+	struct pb_error err = { 0 };
+	uint64_t index = 0;
+	enum pb_status st = pb_case_close(ws, actor, id, decision, &index, &err);
+	if (!st)
+		printf("closed case %lld; log entry %llu\n", (long long)id, (unsigned long long)index);
+	return cli_close(ws, st, &err);
+}
+
+static const struct cli_sub case_subs[] = {
+	{ "open", case_open,
+	  "WS --customer C --title T --trigger TEXT\n"
+	  "                            [--trigger-url URL] [--trigger-date YYYY-MM-DD]" },
+	{ "list", case_list, "WS [--status open|closed]" },
+	{ "show", case_show, "WS ID" },
+	{ "note", case_note, "WS ID TEXT | --file FILE" },
+	{ "attach", case_attach, "WS ID FILE" },
+	{ "add-finding", case_add_finding, "WS ID FINDING" },
+	{ "close", case_close, "WS ID --decision TEXT" },
+};
+
+int cmd_case(int argc, char **argv)
+{
+	static const struct cli_cmd cmd = {
+		.name = "case", .subs = case_subs, .nsubs = CLI_LEN(case_subs),
+		.body = help_body,
+	};
+	return cli_dispatch(&cmd, argc, argv);
 }

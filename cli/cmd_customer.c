@@ -5,11 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_text[] =
-	"usage: probity customer add [--as USER] WS NAME (--account ID | --subaccount ID)...\n"
-	"       probity customer list [--json] WS\n"
-	"       probity customer show [--json] WS NAME\n"
-	"       probity customer remove [--as USER] WS NAME\n"
+static const char help_body[] =
 	"\n"
 	"A customer is a named set of billing accounts and sub-accounts, the unit a\n"
 	"review is about. A billing account brings every sub-account under it. An\n"
@@ -35,13 +31,12 @@ static const char usage_text[] =
 	"example:\n"
 	"  probity customer add ws 'Varnia Interior Ministry' --account EA-880412\n";
 
-static int cmd_add(int argc, char **argv)
+static int customer_add(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "account", required_argument, NULL, 'a' },
 		{ "subaccount", required_argument, NULL, 's' },
 		{ "as", required_argument, NULL, 'A' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *as = NULL;
@@ -49,28 +44,22 @@ static int cmd_add(int argc, char **argv)
 	const char **sub = calloc((size_t)argc, sizeof(char *));
 	size_t na = 0, ns = 0;
 	int c, rc = 0;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "a:s:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "a:s:", opts, &rc)) > 0) {
 		if (c == 'a')
 			acc[na++] = optarg;
 		else if (c == 's')
 			sub[ns++] = optarg;
-		else if (c == 'A')
+		else
 			as = optarg;
-		else if (c == 'h') {
-			rc = cli_help(usage_text);
-			goto out;
-		} else {
-			rc = cli_usage("customer", "unknown option");
-			goto out;
-		}
 	}
+	if (c < 0)
+		goto out;
 	if (argc - optind != 2) {
-		rc = cli_usage("customer", "add expects a workspace and a customer name");
+		rc = cli_usage(cli_cmd_name(), "expected a workspace and a customer name");
 		goto out;
 	}
 	if (na + ns == 0) {
-		rc = cli_usage("customer", "add needs at least one --account or --subaccount");
+		rc = cli_usage(cli_cmd_name(), "needs at least one --account or --subaccount");
 		goto out;
 	}
 	struct pb_ws *ws;
@@ -89,83 +78,86 @@ out:
 	return rc;
 }
 
-static const char *remove_as;
-
-static int parse_json_flag(int argc, char **argv, bool *json)
+/* Parses the options of list, show (--json) and remove (--as) and checks
+ * that nargs operands follow. Returns 0 to go on, else the exit code, -1
+ * meaning 0 (help was printed). */
+static int simple_args(int argc, char **argv, int nargs, bool *json, const char **as)
 {
-	return cli_basic_opts(argc, argv, "customer", usage_text, json, &remove_as);
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "as", required_argument, NULL, 'A' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, json ? opts : opts + 1, &rc)) > 0) {
+		if (c == 'J')
+			*json = true;
+		else
+			*as = optarg;
+	}
+	if (c < 0)
+		return rc ? rc : -1;
+	if (argc - optind != nargs)
+		return cli_usage(cli_cmd_name(), nargs == 1 ? "expected a workspace"
+		                                            : "expected a workspace and a customer name");
+	return 0;
 }
 
 static json_t *info_json(const struct pb_customer_info *c)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "name", json_string(c->name));
-	json_object_set_new(o, "created_at", json_string(c->created_at));
+	json_object_set_new(o, "name", cli_json_text(c->name));
+	json_object_set_new(o, "created_at", cli_json_text(c->created_at));
 	json_object_set_new(o, "billing_accounts", json_integer((json_int_t)c->naccounts));
 	json_object_set_new(o, "subaccounts", json_integer((json_int_t)c->nsubaccounts));
-	json_object_set_new(o, "billed_cost", json_string(c->billed_cost));
-	json_object_set_new(o, "currency", json_string(c->currency));
-	json_object_set_new(o, "first_day", json_string(c->first_day));
-	json_object_set_new(o, "last_day", json_string(c->last_day));
+	json_object_set_new(o, "billed_cost", cli_json_text(c->billed_cost));
+	json_object_set_new(o, "currency", cli_json_text(c->currency));
+	json_object_set_new(o, "first_day", cli_json_text(c->first_day));
+	json_object_set_new(o, "last_day", cli_json_text(c->last_day));
 	return o;
 }
 
-static int cmd_list(int argc, char **argv)
+static enum pb_status fetch(struct pb_ws *ws, void **rows, size_t *n, struct pb_error *err)
 {
-	bool json = false;
-	int rc = parse_json_flag(argc, argv, &json);
-	if (rc)
-		return rc < 0 ? 0 : rc;
-	if (argc - optind != 1)
-		return cli_usage("customer", "list expects a workspace");
-	struct pb_ws *ws;
-	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
-		return rc;
-	struct pb_customer_info *v;
-	size_t n;
-	struct pb_error err = { 0 };
-	if (pb_customer_list(ws, &v, &n, &err) != PB_OK) {
-		pb_ws_close(ws);
-		return cli_fail(&err);
-	}
-	if (json) {
-		json_t *a = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, info_json(&v[i]));
-		json_dumpf(a, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(a);
-	} else if (n == 0) {
-		printf("no customers yet; define one with 'probity customer add'\n");
-	} else {
-		static const char *const h[] = { "CUSTOMER", ">ACCOUNTS", ">SUB-ACCOUNTS", ">BILLED",
-			                         "CUR", "FROM", "TO" };
-		struct cli_table t;
-		cli_table_init(&t, 7, h);
-		for (size_t i = 0; i < n; i++) {
-			char na[16], ns[16];
-			snprintf(na, sizeof(na), "%zu", v[i].naccounts);
-			snprintf(ns, sizeof(ns), "%zu", v[i].nsubaccounts);
-			const char *cells[] = { v[i].name, na, ns, v[i].billed_cost, v[i].currency,
-				                v[i].first_day, v[i].last_day };
-			cli_table_add(&t, cells);
-		}
-		cli_table_print(&t, stdout);
-		cli_table_release(&t);
-	}
-	free(v);
-	pb_ws_close(ws);
-	return 0;
+	return pb_customer_list(ws, (struct pb_customer_info **)rows, n, err);
 }
 
-static int cmd_show(int argc, char **argv)
+static json_t *list_json(const void *row)
 {
+	return info_json(row);
+}
+
+static void list_cells(const void *row, const char **c, char (*buf)[32])
+{
+	const struct pb_customer_info *v = row;
+	snprintf(buf[0], sizeof(buf[0]), "%zu", v->naccounts);
+	snprintf(buf[1], sizeof(buf[1]), "%zu", v->nsubaccounts);
+	const char *cells[] = { v->name,     buf[0],      buf[1],     v->billed_cost,
+		                v->currency, v->first_day, v->last_day };
+	memcpy(c, cells, sizeof(cells));
+}
+
+static int customer_list(int argc, char **argv)
+{
+	static const char *const h[] = { "CUSTOMER", ">ACCOUNTS", ">SUB-ACCOUNTS", ">BILLED",
+		                         "CUR",      "FROM",      "TO" };
+	static const struct cli_list list = {
+		fetch, sizeof(struct pb_customer_info), list_json, CLI_LEN(h), h, list_cells,
+		"no customers yet; define one with 'probity customer add'",
+	};
 	bool json = false;
-	int rc = parse_json_flag(argc, argv, &json);
+	int rc = simple_args(argc, argv, 1, &json, NULL);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (argc - optind != 2)
-		return cli_usage("customer", "show expects a workspace and a customer name");
+	return cli_list_print(&list, argv[optind], json);
+}
+
+static int customer_show(int argc, char **argv)
+{
+	bool json = false;
+	int rc = simple_args(argc, argv, 2, &json, NULL);
+	if (rc)
+		return rc < 0 ? 0 : rc;
 	struct pb_ws *ws;
 	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
 		return rc;
@@ -182,16 +174,14 @@ static int cmd_show(int argc, char **argv)
 		json_t *a = json_array();
 		for (size_t i = 0; i < n; i++) {
 			json_t *x = json_object();
-			json_object_set_new(x, "kind", json_string(v[i].kind));
-			json_object_set_new(x, "account_id", json_string(v[i].account_id));
-			json_object_set_new(x, "name", json_string(v[i].name));
+			json_object_set_new(x, "kind", cli_json_text(v[i].kind));
+			json_object_set_new(x, "account_id", cli_json_text(v[i].account_id));
+			json_object_set_new(x, "name", cli_json_text(v[i].name));
 			json_object_set_new(x, "seen_in_usage", json_boolean(v[i].seen));
 			json_array_append_new(a, x);
 		}
 		json_object_set_new(o, "accounts", a);
-		json_dumpf(o, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(o);
+		cli_json_print(o);
 	} else {
 		printf("customer '%s' (since %s)\n", info.name, info.created_at);
 		if (info.first_day[0])
@@ -215,19 +205,17 @@ static int cmd_show(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_remove(int argc, char **argv)
+static int customer_remove(int argc, char **argv)
 {
-	bool json = false;
-	int rc = parse_json_flag(argc, argv, &json);
+	const char *as = NULL;
+	int rc = simple_args(argc, argv, 2, NULL, &as);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (argc - optind != 2)
-		return cli_usage("customer", "remove expects a workspace and a customer name");
 	struct pb_ws *ws;
 	if ((rc = cli_open_ws(argv[optind], 0, &ws)))
 		return rc;
 	struct pb_error err = { 0 };
-	if (pb_customer_remove(ws, remove_as, argv[optind + 1], &err) != PB_OK)
+	if (pb_customer_remove(ws, as, argv[optind + 1], &err) != PB_OK)
 		rc = cli_fail(&err);
 	else
 		printf("removed customer '%s'\n", argv[optind + 1]);
@@ -235,20 +223,18 @@ static int cmd_remove(int argc, char **argv)
 	return rc;
 }
 
+static const struct cli_sub customer_subs[] = {
+	{ "add", customer_add, "[--as USER] WS NAME (--account ID | --subaccount ID)..." },
+	{ "list", customer_list, "[--json] WS" },
+	{ "show", customer_show, "[--json] WS NAME" },
+	{ "remove", customer_remove, "[--as USER] WS NAME" },
+};
+
 int cmd_customer(int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage("customer", "expected add, list, show or remove");
-	const char *sub = argv[1];
-	if (!strcmp(sub, "--help") || !strcmp(sub, "-h"))
-		return cli_help(usage_text);
-	if (!strcmp(sub, "add"))
-		return cmd_add(argc - 1, argv + 1);
-	if (!strcmp(sub, "list"))
-		return cmd_list(argc - 1, argv + 1);
-	if (!strcmp(sub, "show"))
-		return cmd_show(argc - 1, argv + 1);
-	if (!strcmp(sub, "remove"))
-		return cmd_remove(argc - 1, argv + 1);
-	return cli_usage("customer", "'%s' is not a customer command (add, list, show, remove)", sub);
+	static const struct cli_cmd cmd = {
+		.name = "customer", .subs = customer_subs, .nsubs = CLI_LEN(customer_subs),
+		.body = help_body,
+	};
+	return cli_dispatch(&cmd, argc, argv);
 }

@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_text[] =
-	"usage: probity evidence verify [--json] WS FINDING\n"
+static const char help_body[] =
 	"\n"
 	"Re-reads every source file that finding FINDING (an id such as F12 or 12, as\n"
 	"'probity scan' prints it) cites, checks that its SHA-256 is the one cited,\n"
@@ -31,37 +30,30 @@ static const char *js(json_t *o, const char *k)
 	return s ? s : "";
 }
 
-int cmd_evidence(int argc, char **argv)
+static int evidence_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool json = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'J')
-			json = true;
-		else if (c == 'h')
-			return cli_help(usage_text);
-		else
-			return cli_usage("evidence", "unknown option");
-	}
-	if (argc - optind != 3 || strcmp(argv[optind], "verify"))
-		return cli_usage("evidence", "expects: verify WS FINDING");
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0)
+		json = true;
+	if (c < 0)
+		return rc;
+	if (argc - optind != 2)
+		return cli_usage(cli_cmd_name(), "expected WS FINDING");
 	struct pb_error err = { 0 };
 	struct pb_catalog *cat = NULL;
 	struct pb_ws *ws = NULL;
 	char *out = NULL, dir[4096];
-	int rc = 0;
 	snprintf(dir, sizeof(dir), "%s/catalog", cli_data_dir());
 	if (pb_catalog_load(dir, &cat, &err))
 		return cli_fail(&err);
-	if ((rc = cli_open_ws(argv[optind + 1], PB_WS_READONLY, &ws)))
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
 		goto done;
-	enum pb_status st = pb_evidence_verify(ws, cat, argv[optind + 2], &out, &err);
+	enum pb_status st = pb_evidence_verify(ws, cat, argv[optind + 1], &out, &err);
 	if (!out) {
 		rc = cli_fail(&err);
 		goto done;
@@ -110,4 +102,17 @@ done:
 	pb_ws_close(ws);
 	pb_catalog_free(cat);
 	return rc;
+}
+
+static const struct cli_sub evidence_subs[] = {
+	{ "verify", evidence_verify, "[--json] WS FINDING" },
+};
+
+int cmd_evidence(int argc, char **argv)
+{
+	static const struct cli_cmd cmd = {
+		.name = "evidence", .subs = evidence_subs, .nsubs = 1,
+		.body = help_body,
+	};
+	return cli_dispatch(&cmd, argc, argv);
 }

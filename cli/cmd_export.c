@@ -4,8 +4,7 @@
 
 #include <string.h>
 
-static const char usage_text[] =
-	"usage: probity export verify DIR [--skip-archive] [--archive-root NEW --archive-from OLD]\n"
+static const char help_body[] =
 	"\n"
 	"Rechecks an export written by 'probity search ... --export DIR', without the\n"
 	"workspace: every file against SHA256SUMS; every document's native and text\n"
@@ -38,13 +37,11 @@ static int export_verify(int argc, char **argv)
 		{ "skip-archive", no_argument, NULL, 's' },
 		{ "archive-root", required_argument, NULL, 'r' },
 		{ "archive-from", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pb_mail_verify_options o = { 0 };
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 's':
 			o.skip_archive = true;
@@ -55,12 +52,10 @@ static int export_verify(int argc, char **argv)
 		case 'f':
 			o.archive_from = optarg;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("export verify", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind != 1)
 		return cli_usage("export verify", "expected one export folder");
 	if (!o.archive_root != !o.archive_from)
@@ -81,13 +76,15 @@ static int export_verify(int argc, char **argv)
 	return 0;
 }
 
+static const struct cli_sub export_subs[] = {
+	{ "verify", export_verify, "DIR [--skip-archive] [--archive-root NEW --archive-from OLD]" },
+};
+
 int cmd_export(int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage("export", "expected a subcommand (verify)");
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
-		return cli_help(usage_text);
-	if (!strcmp(argv[1], "verify"))
-		return export_verify(argc - 1, argv + 1);
-	return cli_usage("export", "'%s' is not an export subcommand (verify)", argv[1]);
+	static const struct cli_cmd cmd = {
+		.name = "export", .subs = export_subs, .nsubs = 1,
+		.body = help_body,
+	};
+	return cli_dispatch(&cmd, argc, argv);
 }

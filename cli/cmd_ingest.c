@@ -49,18 +49,18 @@ static const char usage_text[] =
 static json_t *report_json(const struct pb_ingest_report *r, const char *error)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "file", json_string(r->name));
+	json_object_set_new(o, "file", cli_json_text(r->name));
 	if (error) {
-		json_object_set_new(o, "error", json_string(error));
+		json_object_set_new(o, "error", cli_json_text(error));
 		return o;
 	}
-	json_object_set_new(o, "sha256", json_string(r->sha256));
+	json_object_set_new(o, "sha256", cli_json_text(r->sha256));
 	json_object_set_new(o, "already_ingested", json_boolean(r->already));
 	json_object_set_new(o, "source_id", json_integer(r->source_id));
 	json_object_set_new(o, "size", json_integer((json_int_t)r->size));
-	json_object_set_new(o, "compression", json_string(r->compression));
-	json_object_set_new(o, "format", json_string(r->format));
-	json_object_set_new(o, "focus_version", json_string(r->version));
+	json_object_set_new(o, "compression", cli_json_text(r->compression));
+	json_object_set_new(o, "format", cli_json_text(r->format));
+	json_object_set_new(o, "focus_version", cli_json_text(r->version));
 	json_object_set_new(o, "rows_read", json_integer((json_int_t)r->rows_read));
 	json_object_set_new(o, "rows_accepted", json_integer((json_int_t)r->rows_accepted));
 	json_object_set_new(o, "rows_rejected", json_integer((json_int_t)r->rows_rejected));
@@ -69,11 +69,11 @@ static json_t *report_json(const struct pb_ingest_report *r, const char *error)
 	json_object_set_new(o, "aggregates", json_integer((json_int_t)r->aggregates));
 	json_object_set_new(o, "columns", json_integer((json_int_t)r->columns));
 	json_object_set_new(o, "columns_ignored", json_integer((json_int_t)r->columns_ignored));
-	json_object_set_new(o, "first_day", json_string(r->first_day));
-	json_object_set_new(o, "last_day", json_string(r->last_day));
-	json_object_set_new(o, "names", json_string(r->names));
-	json_object_set_new(o, "missing_mandatory_columns", json_string(r->missing_mandatory));
-	json_object_set_new(o, "rejects_file", r->rejects_path[0] ? json_string(r->rejects_path)
+	json_object_set_new(o, "first_day", cli_json_text(r->first_day));
+	json_object_set_new(o, "last_day", cli_json_text(r->last_day));
+	json_object_set_new(o, "names", cli_json_text(r->names));
+	json_object_set_new(o, "missing_mandatory_columns", cli_json_text(r->missing_mandatory));
+	json_object_set_new(o, "rejects_file", r->rejects_path[0] ? cli_json_text(r->rejects_path)
 	                                                          : json_null());
 	json_object_set_new(o, "seconds", json_real(r->seconds));
 	json_object_set_new(o, "threads", json_integer(r->threads));
@@ -81,13 +81,13 @@ static json_t *report_json(const struct pb_ingest_report *r, const char *error)
 	for (size_t i = 0; i < r->nwarnings; i++) {
 		const struct pb_ingest_warning *w = &r->warnings[i];
 		json_t *x = json_object();
-		json_object_set_new(x, "kind", json_string(w->kind));
-		json_object_set_new(x, "column", json_string(w->column));
+		json_object_set_new(x, "kind", cli_json_text(w->kind));
+		json_object_set_new(x, "column", cli_json_text(w->column));
 		json_object_set_new(x, "rows", json_integer((json_int_t)w->count));
 		json_object_set_new(x, "first_line", json_integer((json_int_t)w->first_line));
-		json_object_set_new(x, "meaning", json_string(w->text));
+		json_object_set_new(x, "meaning", cli_json_text(w->text));
 		if (w->example[0])
-			json_object_set_new(x, "examples", json_string(w->example));
+			json_object_set_new(x, "examples", cli_json_text(w->example));
 		json_array_append_new(ws, x);
 	}
 	json_object_set_new(o, "warnings", ws);
@@ -153,16 +153,15 @@ int cmd_ingest(int argc, char **argv)
 		{ "catalog", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pb_ingest_options o = { 0 };
 	const char *catalog = NULL;
 	bool json = false, quiet = false;
-	int c;
 	unsigned long v;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "j:qh", opts, NULL)) != -1) {
+	int c, rc = 0;
+	cli_command("ingest", usage_text);
+	while ((c = cli_getopt(argc, argv, "j:q", opts, &rc)) > 0) {
 		switch (c) {
 		case 'j':
 			if (!cli_parse_uint("ingest", "--threads", optarg, 64, &v))
@@ -191,16 +190,14 @@ int cmd_ingest(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("ingest", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind < 2)
 		return cli_usage("ingest", "expected a workspace and at least one file");
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], 0, &ws);
+	rc = cli_open_ws(argv[optind], 0, &ws);
 	if (rc)
 		return rc;
 	char catdir[4096];
@@ -241,9 +238,7 @@ int cmd_ingest(int argc, char **argv)
 		pb_ingest_report_release(&rep);
 	}
 	if (json) {
-		json_dumpf(all, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(all);
+		cli_json_print(all);
 	}
 	pb_catalog_free(cat);
 	pb_ws_close(ws);

@@ -36,15 +36,14 @@ int cmd_init(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "no-user", no_argument, NULL, 'U' },
 		{ "origin", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pb_ws_init_options o = { 0 };
 	const char *user = NULL;
 	bool no_user = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, rc = 0;
+	cli_command("init", usage_text);
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'k':
 			o.keep_names = true;
@@ -61,12 +60,10 @@ int cmd_init(int argc, char **argv)
 		case 'o':
 			o.log_origin = optarg;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("init", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind != 1)
 		return cli_usage("init", "expected one workspace folder");
 	const char *dir = argv[optind];
@@ -85,7 +82,7 @@ int cmd_init(int argc, char **argv)
 		return cli_fail(&err);
 	if (o.user) {
 		struct pb_ws *ws;
-		int rc = cli_open_ws(dir, 0, &ws);
+		rc = cli_open_ws(dir, 0, &ws);
 		if (rc)
 			return rc;
 		if (pb_user_add(ws, NULL, o.user, "admin", NULL, &err) != PB_OK) {

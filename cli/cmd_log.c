@@ -6,17 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char usage_text[] =
-	"usage: probity log status WS\n"
-	"       probity log show WS [--case ID] [--from INDEX] [--count N] [--json]\n"
-	"       probity log entry WS INDEX\n"
-	"       probity log checkpoint WS [--as USER]\n"
-	"       probity log prove WS --inclusion INDEX [--size N]\n"
-	"       probity log prove WS --consistency OLD NEW\n"
-	"       probity log export WS DIR [--size N] [--no-checkpoint] [--as USER]\n"
-	"       probity log check WS\n"
-	"       probity log verify DIR --vkey KEY [--since CHECKPOINT] [--origin ORIGIN] [--generic]\n"
-	"       probity log verify-proof PROOF --vkey KEY (--entry FILE | --since CHECKPOINT)\n"
+static const char help_body[] =
 	"\n"
 	"Every change in a workspace is one entry of its audit log, an RFC 6962\n"
 	"Merkle tree. A checkpoint signs the tree's size and root with the\n"
@@ -194,7 +184,7 @@ static int verify_proof(const char *file, const char *vkey, const char *entry, c
 	}
 	if (!d.consistency) {
 		if (!entry) {
-			rc = cli_usage("log", "an inclusion proof needs --entry FILE");
+			rc = cli_usage(cli_cmd_name(), "an inclusion proof needs --entry FILE");
 			goto out;
 		}
 		if (!(e = slurp(entry, PB_TLOG_ENTRY_MAX, &el)))
@@ -211,7 +201,7 @@ static int verify_proof(const char *file, const char *vkey, const char *entry, c
 		rc = 0;
 	} else {
 		if (!since) {
-			rc = cli_usage("log", "a consistency proof needs --since CHECKPOINT");
+			rc = cli_usage(cli_cmd_name(), "a consistency proof needs --since CHECKPOINT");
 			goto out;
 		}
 		if (!(old = slurp(since, PB_NOTE_MAX_SIZE, &ol)))
@@ -244,170 +234,319 @@ out:
 	return rc;
 }
 
-int cmd_log(int argc, char **argv)
+#define INDEX_MAX 0x7fffffffffffffffUL
+
+/* The operands of a subcommand: exactly n; the first is the workspace. */
+static int want_args(int argc, int n, const char *what)
+{
+	return argc - optind == n ? 0 : cli_usage(cli_cmd_name(), "expected %s", what);
+}
+
+/* A subcommand with no options of its own. */
+static int no_opts(int argc, char **argv)
+{
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, NULL, &rc)) > 0)
+		;
+	return c < 0 ? (rc ? rc : -1) : 0;
+}
+
+static void print_status(const struct pb_audit_status *s)
+{
+	char hex[65];
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", s->root[i]);
+	printf("origin:      %s\n", s->origin);
+	printf("vkey:        %s\n", s->vkey[0] ? s->vkey : "(no signing key yet: sign a checkpoint)");
+	printf("entries:     %llu\n", (unsigned long long)s->size);
+	printf("root:        %s\n", hex);
+	printf("checkpoints: %llu signed", (unsigned long long)s->checkpoints);
+	if (s->checkpoints)
+		printf(", latest of size %llu%s", (unsigned long long)s->checkpoint_size,
+		       s->checkpoint_size < s->size ? " (the log has grown since)" : "");
+	printf("\n");
+}
+
+/* status and check: read-only, WS only. */
+static int log_read(int argc, char **argv, bool check)
+{
+	int rc = no_opts(argc, argv);
+	if (rc || (rc = want_args(argc, 1, "WS")))
+		return rc < 0 ? 0 : rc;
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
+	struct pb_audit_status s;
+	char bad[256];
+	enum pb_status st = check ? pb_audit_check(ws, bad, sizeof(bad), &err) : PB_OK;
+	if (!st && !(st = pb_audit_status(ws, &s, &err))) {
+		if (check)
+			printf("log ok: %llu entries, %llu signed checkpoints, all consistent\n",
+			       (unsigned long long)s.size, (unsigned long long)s.checkpoints);
+		else
+			print_status(&s);
+	}
+	return cli_close(ws, st, &err);
+}
+
+static int log_status(int argc, char **argv)
+{
+	return log_read(argc, argv, false);
+}
+
+static int log_check(int argc, char **argv)
+{
+	return log_read(argc, argv, true);
+}
+
+static int log_show(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "vkey", required_argument, NULL, 'k' },
-		{ "since", required_argument, NULL, 's' },
-		{ "origin", required_argument, NULL, 'o' },
-		{ "entry", required_argument, NULL, 'e' },
-		{ "size", required_argument, NULL, 'n' },
-		{ "inclusion", required_argument, NULL, 'i' },
-		{ "consistency", required_argument, NULL, 'c' },
 		{ "case", required_argument, NULL, 'C' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "count", required_argument, NULL, 'N' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "generic", no_argument, NULL, 'G' },
-		{ "no-checkpoint", no_argument, NULL, 'x' },
-		{ "as", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return argc < 2 ? cli_usage("log", "expected a subcommand (see --help)")
-		                : cli_help(usage_text);
-	const char *sub = argv[1];
-	const char *vkey = NULL, *since = NULL, *origin = NULL, *entry = NULL, *as = NULL;
-	unsigned long size = 0, incl = 0, cons_old = 0, case_id = 0, from = 0, count = 0;
-	bool have_incl = false, have_cons = false, json = false, generic = false, no_ckpt = false, have_size = false;
-	const unsigned long max = 0x7fffffffffffffffUL;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k': vkey = optarg; break;
-		case 's': since = optarg; break;
-		case 'o': origin = optarg; break;
-		case 'e': entry = optarg; break;
-		case 'a': as = optarg; break;
-		case 'j': json = true; break;
-		case 'G': generic = true; break;
-		case 'x': no_ckpt = true; break;
-		case 'n':
-			if (!cli_parse_uint("log", "--size", optarg, max, &size))
-				return 2;
-			have_size = true;
-			break;
-		case 'i':
-			if (!cli_parse_uint("log", "--inclusion", optarg, max, &incl))
-				return 2;
-			have_incl = true;
-			break;
-		case 'c':
-			if (!cli_parse_uint("log", "--consistency", optarg, max, &cons_old))
-				return 2;
-			have_cons = true;
-			break;
-		case 'C':
-			if (!cli_parse_uint("log", "--case", optarg, max, &case_id))
-				return 2;
-			break;
-		case 'f':
-			if (!cli_parse_uint("log", "--from", optarg, max, &from))
-				return 2;
-			break;
-		case 'N':
-			if (!cli_parse_uint("log", "--count", optarg, max, &count))
-				return 2;
-			break;
-		case 'h': return cli_help(usage_text);
-		default: return cli_usage("log", "unknown option");
-		}
+	unsigned long case_id = 0, from = 0, count = 0;
+	bool json = false;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
+		if (c == 'j')
+			json = true;
+		else if (!cli_parse_uint(cli_cmd_name(), c == 'C' ? "--case" : c == 'f' ? "--from" : "--count",
+		                         optarg, INDEX_MAX,
+		                         c == 'C' ? &case_id : c == 'f' ? &from : &count))
+			return 2;
 	}
-	char **pos = argv + 1 + optind;
-	int npos = argc - 1 - optind;
-	/* subcommands that take no workspace */
-	if (!strcmp(sub, "verify")) {
-		if (npos != 1 || !vkey)
-			return cli_usage("log", "expected: log verify DIR --vkey KEY [--since CHECKPOINT]");
-		return verify_dir(pos[0], vkey, since, origin, generic);
-	}
-	if (!strcmp(sub, "verify-proof")) {
-		if (npos != 1 || !vkey)
-			return cli_usage("log", "expected: log verify-proof PROOF --vkey KEY "
-			                        "(--entry FILE | --since CHECKPOINT)");
-		return verify_proof(pos[0], vkey, entry, since);
-	}
-	static const char *const ws_subs[] = { "status", "show",   "entry", "checkpoint",
-		                               "prove",  "export", "check" };
-	bool known = false;
-	for (size_t i = 0; i < sizeof(ws_subs) / sizeof(ws_subs[0]); i++)
-		known |= !strcmp(sub, ws_subs[i]);
-	if (!known)
-		return cli_usage("log", "unknown subcommand '%s'", sub);
-	bool writes = !strcmp(sub, "checkpoint") || (!strcmp(sub, "export") && !no_ckpt && !have_size);
-	int want = !strcmp(sub, "export") ? 2 : !strcmp(sub, "entry") ? 2 : !strcmp(sub, "prove") && have_cons ? 2 : 1;
-	if (npos != want)
-		return cli_usage("log", "wrong number of arguments for 'log %s'", sub);
-	if (!strcmp(sub, "prove") && have_incl == have_cons)
-		return cli_usage("log", "prove needs exactly one of --inclusion INDEX, --consistency OLD NEW");
-	unsigned long cons_new = 0, eidx = 0;
-	if (!strcmp(sub, "prove") && have_cons &&
-	    !cli_parse_uint("log", "NEW", pos[1], max, &cons_new))
-		return 2;
-	if (!strcmp(sub, "entry") && !cli_parse_uint("log", "INDEX", pos[1], max, &eidx))
-		return 2;
+	if (c < 0)
+		return rc;
+	if ((rc = want_args(argc, 1, "WS")))
+		return rc;
 	struct pb_ws *ws;
-	int rc = cli_open_ws(pos[0], writes ? 0 : PB_WS_READONLY, &ws);
-	if (rc)
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
 		return rc;
 	struct pb_error err = { 0 };
-	enum pb_status st = PB_OK;
+	enum pb_status st = pb_audit_list(ws, (int64_t)case_id, from, count, show_line, &json, &err);
+	return cli_close(ws, st, &err);
+}
+
+static int log_entry(int argc, char **argv)
+{
+	int rc = no_opts(argc, argv);
+	if (rc || (rc = want_args(argc, 2, "WS INDEX")))
+		return rc < 0 ? 0 : rc;
+	unsigned long idx;
+	if (!cli_parse_uint(cli_cmd_name(), "INDEX", argv[optind + 1], INDEX_MAX, &idx))
+		return 2;
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
 	char *out = NULL;
+	size_t len;
+	enum pb_status st = pb_audit_entry_data(ws, idx, &out, &len, &err);
+	if (!st)
+		fwrite(out, 1, len, stdout);
+	free(out);
+	return cli_close(ws, st, &err);
+}
+
+/* The end of checkpoint and prove: out (the library's text) when st is ok. */
+static int print_out(struct pb_ws *ws, enum pb_status st, char *out, const struct pb_error *err)
+{
+	if (!st)
+		fputs(out, stdout);
+	free(out);
+	return cli_close(ws, st, err);
+}
+
+static int log_checkpoint(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "as", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *as = NULL;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0)
+		as = optarg;
+	if (c < 0)
+		return rc;
+	if ((rc = want_args(argc, 1, "WS")))
+		return rc;
+	struct pb_ws *ws;
 	char actor[PB_USER_NAME_MAX + 1];
-	if (writes && (st = pb_acting_user(ws, as, actor, &err)))
-		goto done;
-	if (!strcmp(sub, "status")) {
-		struct pb_audit_status s;
-		if (!(st = pb_audit_status(ws, &s, &err))) {
-			char hex[65];
-			for (int i = 0; i < 32; i++)
-				snprintf(hex + 2 * i, 3, "%02x", s.root[i]);
-			printf("origin:      %s\n", s.origin);
-			printf("vkey:        %s\n", s.vkey[0] ? s.vkey : "(no signing key yet: sign a checkpoint)");
-			printf("entries:     %llu\n", (unsigned long long)s.size);
-			printf("root:        %s\n", hex);
-			printf("checkpoints: %llu signed", (unsigned long long)s.checkpoints);
-			if (s.checkpoints)
-				printf(", latest of size %llu%s", (unsigned long long)s.checkpoint_size,
-				       s.checkpoint_size < s.size ? " (the log has grown since)" : "");
-			printf("\n");
-		}
-	} else if (!strcmp(sub, "show")) {
-		st = pb_audit_list(ws, (int64_t)case_id, from, count, show_line, &json, &err);
-	} else if (!strcmp(sub, "entry")) {
-		size_t len;
-		if (!(st = pb_audit_entry_data(ws, eidx, &out, &len, &err)))
-			fwrite(out, 1, len, stdout);
-	} else if (!strcmp(sub, "checkpoint")) {
-		if (!(st = pb_audit_checkpoint(ws, actor, &out, &err)))
-			fputs(out, stdout);
-	} else if (!strcmp(sub, "prove")) {
-		if (have_incl)
-			st = pb_audit_prove_inclusion(ws, incl, size, &out, &err);
+	if ((rc = cli_open_ws_as(argv[optind], as, &ws, actor)))
+		return rc;
+	struct pb_error err = { 0 };
+	char *out = NULL;
+	enum pb_status st = pb_audit_checkpoint(ws, actor, &out, &err);
+	return print_out(ws, st, out, &err);
+}
+
+static int log_prove(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "inclusion", required_argument, NULL, 'i' },
+		{ "consistency", required_argument, NULL, 'c' },
+		{ "size", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long incl = 0, old = 0, size = 0, new = 0;
+	bool have_incl = false, have_cons = false;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
+		const char *opt = c == 'i' ? "--inclusion" : c == 'c' ? "--consistency" : "--size";
+		if (!cli_parse_uint(cli_cmd_name(), opt, optarg, INDEX_MAX,
+		                    c == 'i' ? &incl : c == 'c' ? &old : &size))
+			return 2;
+		have_incl |= c == 'i';
+		have_cons |= c == 'c';
+	}
+	if (c < 0)
+		return rc;
+	if ((rc = want_args(argc, have_cons ? 2 : 1, have_cons ? "WS NEW" : "WS")))
+		return rc;
+	if (have_incl == have_cons)
+		return cli_usage(cli_cmd_name(), "prove needs exactly one of --inclusion INDEX, "
+		                                 "--consistency OLD NEW");
+	if (have_cons && !cli_parse_uint(cli_cmd_name(), "NEW", argv[optind + 1], INDEX_MAX, &new))
+		return 2;
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
+	char *out = NULL;
+	enum pb_status st = have_incl ? pb_audit_prove_inclusion(ws, incl, size, &out, &err)
+	                              : pb_audit_prove_consistency(ws, old, new, &out, &err);
+	return print_out(ws, st, out, &err);
+}
+
+static int log_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "size", required_argument, NULL, 'n' },
+		{ "no-checkpoint", no_argument, NULL, 'x' },
+		{ "as", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long size = 0;
+	bool sign = true;
+	const char *as = NULL;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
+		if (c == 'n' && !cli_parse_uint(cli_cmd_name(), "--size", optarg, INDEX_MAX, &size))
+			return 2;
+		if (c == 'a')
+			as = optarg;
 		else
-			st = pb_audit_prove_consistency(ws, cons_old, cons_new, &out, &err);
-		if (!st)
-			fputs(out, stdout);
-	} else if (!strcmp(sub, "export")) {
-		if (writes && (st = pb_audit_checkpoint(ws, actor, &out, &err)))
-			goto done;
-		struct pb_checkpoint cp;
-		if (!(st = pb_audit_export(ws, pos[1], size, &cp, &err)))
-			printf("exported %llu entries of %s to '%s' (checkpoint, tile/, vkey)\n",
-			       (unsigned long long)cp.size, cp.origin, pos[1]);
-	} else if (!strcmp(sub, "check")) {
-		char bad[256];
-		if (!(st = pb_audit_check(ws, bad, sizeof(bad), &err))) {
-			struct pb_audit_status s;
-			if (!(st = pb_audit_status(ws, &s, &err)))
-				printf("log ok: %llu entries, %llu signed checkpoints, all consistent\n",
-				       (unsigned long long)s.size, (unsigned long long)s.checkpoints);
+			sign = false; /* --size and --no-checkpoint sign nothing */
+	}
+	if (c < 0)
+		return rc;
+	if ((rc = want_args(argc, 2, "WS DIR")))
+		return rc;
+	const char *dir = argv[optind + 1];
+	struct pb_ws *ws;
+	char actor[PB_USER_NAME_MAX + 1];
+	if ((rc = sign ? cli_open_ws_as(argv[optind], as, &ws, actor)
+	               : cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
+	char *out = NULL;
+	struct pb_checkpoint cp;
+	enum pb_status st = sign ? pb_audit_checkpoint(ws, actor, &out, &err) : PB_OK;
+	if (!st && !(st = pb_audit_export(ws, dir, size, &cp, &err)))
+		printf("exported %llu entries of %s to '%s' (checkpoint, tile/, vkey)\n",
+		       (unsigned long long)cp.size, cp.origin, dir);
+	free(out);
+	return cli_close(ws, st, &err);
+}
+
+/* The options of verify and verify-proof. */
+struct verify_args {
+	const char *vkey, *since, *origin, *entry;
+	bool generic;
+};
+
+static int verify_opts(int argc, char **argv, bool proof, struct verify_args *a)
+{
+	static const struct option opts[] = {
+		{ "vkey", required_argument, NULL, 'k' },
+		{ "since", required_argument, NULL, 's' },
+		{ "entry", required_argument, NULL, 'e' },
+		{ "origin", required_argument, NULL, 'o' },
+		{ "generic", no_argument, NULL, 'G' },
+		{ NULL, 0, NULL, 0 },
+	};
+	/* verify-proof: --vkey, --since, --entry; verify: --vkey, --since, --origin, --generic */
+	static const struct option dir_opts[] = {
+		{ "vkey", required_argument, NULL, 'k' },
+		{ "since", required_argument, NULL, 's' },
+		{ "origin", required_argument, NULL, 'o' },
+		{ "generic", no_argument, NULL, 'G' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, proof ? opts : dir_opts, &rc)) > 0) {
+		switch (c) {
+		case 'k': a->vkey = optarg; break;
+		case 's': a->since = optarg; break;
+		case 'e': a->entry = optarg; break;
+		case 'o': a->origin = optarg; break;
+		case 'G': a->generic = true; break;
 		}
 	}
-done:
-	free(out);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	if (c < 0)
+		return rc ? rc : -1;
+	if (argc - optind != 1 || !a->vkey)
+		return cli_usage(cli_cmd_name(), proof ? "expected: log verify-proof PROOF --vkey KEY "
+		                                         "(--entry FILE | --since CHECKPOINT)"
+		                                       : "expected: log verify DIR --vkey KEY "
+		                                         "[--since CHECKPOINT]");
+	return 0;
+}
+
+static int log_verify(int argc, char **argv)
+{
+	struct verify_args a = { 0 };
+	int rc = verify_opts(argc, argv, false, &a);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	return verify_dir(argv[optind], a.vkey, a.since, a.origin, a.generic);
+}
+
+static int log_verify_proof(int argc, char **argv)
+{
+	struct verify_args a = { 0 };
+	int rc = verify_opts(argc, argv, true, &a);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	return verify_proof(argv[optind], a.vkey, a.entry, a.since);
+}
+
+static const struct cli_sub log_subs[] = {
+	{ "status", log_status, "WS" },
+	{ "show", log_show, "WS [--case ID] [--from INDEX] [--count N] [--json]" },
+	{ "entry", log_entry, "WS INDEX" },
+	{ "checkpoint", log_checkpoint, "WS [--as USER]" },
+	{ "prove", log_prove,
+	  "WS --inclusion INDEX [--size N]\n"
+	  "       probity log prove WS --consistency OLD NEW" },
+	{ "export", log_export, "WS DIR [--size N] [--no-checkpoint] [--as USER]" },
+	{ "check", log_check, "WS" },
+	{ "verify", log_verify,
+	  "DIR --vkey KEY [--since CHECKPOINT] [--origin ORIGIN] [--generic]" },
+	{ "verify-proof", log_verify_proof, "PROOF --vkey KEY (--entry FILE | --since CHECKPOINT)" },
+};
+
+int cmd_log(int argc, char **argv)
+{
+	static const struct cli_cmd cmd = {
+		.name = "log", .subs = log_subs, .nsubs = CLI_LEN(log_subs),
+		.body = help_body,
+	};
+	return cli_dispatch(&cmd, argc, argv);
 }

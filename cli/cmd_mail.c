@@ -4,12 +4,12 @@
 
 #include <jansson.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static const char usage_text[] =
-	"usage: probity mail <subcommand> [<args>]\n"
+static const char help_body[] =
 	"\n"
 	"The provider's own mail and chat archives (never the customer's content).\n"
 	"Searching them is 'probity search'; exporting hits is 'probity search --export'.\n"
@@ -61,12 +61,6 @@ static const char usage_text[] =
 	"  probity mail tag review CASE-7 '<20250301.1234@provider.example>' relevant\n"
 	"  probity mail exceptions review --batch 2\n";
 
-/* The acting user: --as, else the workspace's default (probity.conf's user). */
-static const char *actor_of(struct pb_ws *ws, const char *as)
-{
-	return cli_actor(ws, as);
-}
-
 /* ---- ingest ------------------------------------------------------------------ */
 
 static int mail_ingest(int argc, char **argv)
@@ -76,14 +70,12 @@ static int mail_ingest(int argc, char **argv)
 		{ "as", required_argument, NULL, 'a' },
 		{ "strict", no_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *custodian = NULL, *as = NULL;
 	bool strict = false, json = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'c':
 			custodian = optarg;
@@ -97,25 +89,19 @@ static int mail_ingest(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("mail ingest", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind < 2)
 		return cli_usage("mail ingest", "expected a workspace and at least one file or folder");
 	if (custodian && (!*custodian || strlen(custodian) > 200))
 		return cli_usage("mail ingest", "--custodian needs a name of 1 to 200 characters");
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], 0, &ws);
+	char actor[PB_USER_NAME_MAX + 1];
+	rc = cli_open_ws_as(argv[optind], as, &ws, actor);
 	if (rc)
 		return rc;
-	const char *actor = actor_of(ws, as);
-	if (!actor) {
-		pb_ws_close(ws);
-		return 1;
-	}
 	struct pb_mail_ingest_options o = { custodian, actor, cli_progress_cb, NULL };
 	struct cli_progress *prog = cli_progress_new("ingest");
 	o.progress_ctx = prog;
@@ -133,16 +119,25 @@ static int mail_ingest(int argc, char **argv)
 	char bytes[32];
 	cli_bytes(r.bytes, bytes, sizeof(bytes));
 	if (json) {
-		printf("{\"batch\":%lld,\"files_seen\":%llu,\"files_ingested\":%llu,"
-		       "\"files_skipped\":%llu,\"files_failed\":%llu,\"messages_seen\":%llu,"
-		       "\"messages_new\":%llu,\"duplicates\":%llu,\"exceptions\":%llu,"
-		       "\"messages_with_exceptions\":%llu,\"bytes\":%llu,\"seconds\":%.3f}\n",
-		       (long long)r.batch_id, (unsigned long long)r.files_seen,
-		       (unsigned long long)r.files_ingested, (unsigned long long)r.files_skipped,
-		       (unsigned long long)r.files_failed, (unsigned long long)r.messages_seen,
-		       (unsigned long long)r.messages_new, (unsigned long long)r.duplicates,
-		       (unsigned long long)r.exceptions, (unsigned long long)r.messages_with_exceptions,
-		       (unsigned long long)r.bytes, r.seconds);
+		json_t *j = json_object();
+		const struct {
+			const char *key;
+			uint64_t v;
+		} counts[] = { { "files_seen", r.files_seen },
+			       { "files_ingested", r.files_ingested },
+			       { "files_skipped", r.files_skipped },
+			       { "files_failed", r.files_failed },
+			       { "messages_seen", r.messages_seen },
+			       { "messages_new", r.messages_new },
+			       { "duplicates", r.duplicates },
+			       { "exceptions", r.exceptions },
+			       { "messages_with_exceptions", r.messages_with_exceptions },
+			       { "bytes", r.bytes } };
+		json_object_set_new(j, "batch", json_integer(r.batch_id));
+		for (size_t i = 0; i < CLI_LEN(counts); i++)
+			json_object_set_new(j, counts[i].key, json_integer((json_int_t)counts[i].v));
+		json_object_set_new(j, "seconds", json_real(round(r.seconds * 1000) / 1000));
+		cli_json_print(j);
 	} else {
 		printf("batch %lld: %llu files (%llu read, %llu already held, %llu unreadable), "
 		       "%llu messages (%llu new, %llu duplicates), %llu exceptions in %llu messages; "
@@ -168,18 +163,21 @@ static int mail_ingest(int argc, char **argv)
 static int mail_tag(int argc, char **argv, bool untag)
 {
 	static const struct option opts[] = {
-		{ "remove", no_argument, NULL, 'r' },
 		{ "query", required_argument, NULL, 'q' },
 		{ "as", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "remove", no_argument, NULL, 'r' }, /* tag only: last */
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option untag_opts[] = {
+		{ "query", required_argument, NULL, 'q' },
+		{ "as", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *as = NULL, *query = NULL;
 	bool remove = untag;
-	const char *cmd = untag ? "mail untag" : "mail tag";
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	const char *cmd = cli_cmd_name();
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, untag ? untag_opts : opts, &rc)) > 0) {
 		switch (c) {
 		case 'r':
 			remove = true;
@@ -190,26 +188,20 @@ static int mail_tag(int argc, char **argv, bool untag)
 		case 'a':
 			as = optarg;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage(cmd, "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	int rest = argc - optind;
 	if (query ? rest < 3 : rest < 4)
 		return cli_usage(cmd, query ? "expected WS CASE TAG... with --query"
 		                            : "expected WS CASE MESSAGE TAG...");
 	const char *wsp = argv[optind], *case_ref = argv[optind + 1];
 	struct pb_ws *ws;
-	int rc = cli_open_ws(wsp, 0, &ws);
+	char actor[PB_USER_NAME_MAX + 1];
+	rc = cli_open_ws_as(wsp, as, &ws, actor);
 	if (rc)
 		return rc;
-	const char *actor = actor_of(ws, as);
-	if (!actor) {
-		pb_ws_close(ws);
-		return 1; /* cli_actor said why */
-	}
 	struct pb_error err = { 0 };
 	int first_tag = optind + (query ? 2 : 3);
 	for (int i = first_tag; i < argc; i++) {
@@ -259,7 +251,7 @@ static void print_message(json_t *m)
 		                  { "to", "to" },       { "cc", "cc" },         { "bcc", "bcc" },
 		                  { "subject", "subject" }, { "channel", "channel" },
 		                  { "in_reply_to", "in-reply-to" } };
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+	for (size_t i = 0; i < CLI_LEN(keys); i++) {
 		const char *v = js(m, keys[i][0]);
 		if (*v)
 			printf("%-12s %s\n", keys[i][1], v);
@@ -324,14 +316,12 @@ static int mail_show(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "no-text", no_argument, NULL, 'n' },
 		{ "as", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *as = NULL;
 	bool json = false, no_text = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -342,23 +332,17 @@ static int mail_show(int argc, char **argv)
 		case 'a':
 			as = optarg;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("mail show", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind != 3)
 		return cli_usage("mail show", "expected WS CASE MESSAGE");
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], 0, &ws);
+	char actor[PB_USER_NAME_MAX + 1];
+	rc = cli_open_ws_as(argv[optind], as, &ws, actor);
 	if (rc)
 		return rc;
-	const char *actor = actor_of(ws, as);
-	if (!actor) {
-		pb_ws_close(ws);
-		return 1; /* cli_actor said why */
-	}
 	char *out = NULL;
 	struct pb_error err = { 0 };
 	enum pb_status st =
@@ -386,33 +370,35 @@ static int mail_show(int argc, char **argv)
 struct exc_print {
 	bool json;
 	unsigned long n;
+	json_t *all; /* --json: the array */
 };
 
+/* One exception: a line of text, or an element of the --json array. */
 static bool print_exception(void *ctx, const struct pb_mail_exception *e)
 {
 	struct exc_print *p = ctx;
-	if (p->json) {
-		printf("%s{\"id\":%lld,\"batch\":%lld,\"message\":%lld,\"path\":", p->n ? "," : "",
-		       (long long)e->id, (long long)e->batch_id, (long long)e->msg_id);
-		cli_json_str(stdout, e->path);
-		printf(",\"member\":");
-		cli_json_str(stdout, e->member);
-		printf(",\"offset\":%llu,\"length\":%llu,\"severity\":\"%s\",\"kind\":\"%s\","
-		       "\"detail\":",
-		       (unsigned long long)e->offset, (unsigned long long)e->length, e->severity,
-		       e->kind);
-		cli_json_str(stdout, e->detail);
-		printf("}\n");
-	} else {
-		printf("%-7s %-24s %s%s%s", e->severity, e->kind, e->path, *e->member ? " member " : "",
-		       e->member);
-		if (e->length)
-			printf(" @%llu+%llu", (unsigned long long)e->offset, (unsigned long long)e->length);
-		if (e->msg_id)
-			printf(" (message %lld)", (long long)e->msg_id);
-		printf(": %s\n", e->detail);
-	}
 	p->n++;
+	if (p->json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "id", json_integer(e->id));
+		json_object_set_new(o, "batch", json_integer(e->batch_id));
+		json_object_set_new(o, "message", json_integer(e->msg_id));
+		json_object_set_new(o, "path", cli_json_text(e->path));
+		json_object_set_new(o, "member", cli_json_text(e->member));
+		json_object_set_new(o, "offset", json_integer((json_int_t)e->offset));
+		json_object_set_new(o, "length", json_integer((json_int_t)e->length));
+		json_object_set_new(o, "severity", cli_json_text(e->severity));
+		json_object_set_new(o, "kind", cli_json_text(e->kind));
+		json_object_set_new(o, "detail", cli_json_text(e->detail));
+		return json_array_append_new(p->all, o) == 0;
+	}
+	printf("%-7s %-24s %s%s%s", e->severity, e->kind, e->path, *e->member ? " member " : "",
+	       e->member);
+	if (e->length)
+		printf(" @%llu+%llu", (unsigned long long)e->offset, (unsigned long long)e->length);
+	if (e->msg_id)
+		printf(" (message %lld)", (long long)e->msg_id);
+	printf(": %s\n", e->detail);
 	return true;
 }
 
@@ -421,14 +407,12 @@ static int mail_exceptions(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "batch", required_argument, NULL, 'b' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long batch = 0;
 	bool json = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'b':
 			if (!cli_parse_uint("mail exceptions", "--batch", optarg, 1ul << 62, &batch))
@@ -437,29 +421,28 @@ static int mail_exceptions(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("mail exceptions", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind != 1)
 		return cli_usage("mail exceptions", "expected one workspace");
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws);
+	rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws);
 	if (rc)
 		return rc;
-	struct exc_print p = { json, 0 };
+	struct exc_print p = { json, 0, json ? json_array() : NULL };
 	struct pb_error err = { 0 };
-	if (json)
-		printf("[\n");
 	enum pb_status st = pb_mail_exceptions(ws, (int64_t)batch, print_exception, &p, &err);
-	if (json)
-		printf("]\n");
-	else if (!st)
-		printf("%lu processing exceptions\n", p.n);
 	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	if (st) {
+		json_decref(p.all);
+		return cli_fail(&err);
+	}
+	if (json)
+		return cli_json_print(p.all);
+	printf("%lu processing exceptions\n", p.n);
+	return 0;
 }
 
 /* ---- stats ---------------------------------------------------------------------------- */
@@ -468,27 +451,23 @@ static int mail_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool json = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("mail stats", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind != 1)
 		return cli_usage("mail stats", "expected one workspace");
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws);
+	rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws);
 	if (rc)
 		return rc;
 	struct pb_mail_stats s;
@@ -505,15 +484,20 @@ static int mail_stats(int argc, char **argv)
 		strftime(b, sizeof(b), "%Y-%m-%d", gmtime_r(&t2, &tm));
 	}
 	if (json) {
-		printf("{\"batches\":%llu,\"files\":%llu,\"messages\":%llu,\"locations\":%llu,"
-		       "\"threads\":%llu,\"attachments\":%llu,\"exceptions\":%llu,\"email\":%llu,"
-		       "\"slack\":%llu,\"teams\":%llu,\"first_date\":\"%s\",\"last_date\":\"%s\"}\n",
-		       (unsigned long long)s.batches, (unsigned long long)s.files,
-		       (unsigned long long)s.messages, (unsigned long long)s.locations,
-		       (unsigned long long)s.threads, (unsigned long long)s.attachments,
-		       (unsigned long long)s.exceptions, (unsigned long long)s.email,
-		       (unsigned long long)s.slack, (unsigned long long)s.teams, a, b);
-		return 0;
+		const struct {
+			const char *key;
+			uint64_t v;
+		} counts[] = { { "batches", s.batches },       { "files", s.files },
+			       { "messages", s.messages },     { "locations", s.locations },
+			       { "threads", s.threads },       { "attachments", s.attachments },
+			       { "exceptions", s.exceptions }, { "email", s.email },
+			       { "slack", s.slack },           { "teams", s.teams } };
+		json_t *o = json_object();
+		for (size_t i = 0; i < CLI_LEN(counts); i++)
+			json_object_set_new(o, counts[i].key, json_integer((json_int_t)counts[i].v));
+		json_object_set_new(o, "first_date", json_string(a));
+		json_object_set_new(o, "last_date", json_string(b));
+		return cli_json_print(o);
 	}
 	printf("batches      %llu\nfiles        %llu\nmessages     %llu (email %llu, slack %llu, "
 	       "teams %llu)\nlocations    %llu\nthreads      %llu\nattachments  %llu\n"
@@ -526,27 +510,32 @@ static int mail_stats(int argc, char **argv)
 	return 0;
 }
 
+static int mail_tag_add(int argc, char **argv)
+{
+	return mail_tag(argc, argv, false);
+}
+
+static int mail_untag(int argc, char **argv)
+{
+	return mail_tag(argc, argv, true);
+}
+
+static const struct cli_sub mail_subs[] = {
+	{ "ingest", mail_ingest, "WS [--custodian NAME] [--as USER] [--strict] [--json] PATH..." },
+	{ "tag", mail_tag_add,
+	  "WS CASE MESSAGE TAG... [--remove] [--as USER]\n"
+	  "       probity mail tag WS CASE --query QUERY TAG [--remove] [--as USER]" },
+	{ "untag", mail_untag, "WS CASE MESSAGE TAG... [--as USER]" },
+	{ "show", mail_show, "WS CASE MESSAGE [--json] [--no-text] [--as USER]" },
+	{ "exceptions", mail_exceptions, "WS [--batch N] [--json]" },
+	{ "stats", mail_stats, "WS [--json]" },
+};
+
 int cmd_mail(int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage("mail", "expected a subcommand (ingest, tag, untag, show, exceptions, "
-		                         "stats)");
-	const char *sub = argv[1];
-	if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help"))
-		return cli_help(usage_text);
-	if (!strcmp(sub, "ingest"))
-		return mail_ingest(argc - 1, argv + 1);
-	if (!strcmp(sub, "tag"))
-		return mail_tag(argc - 1, argv + 1, false);
-	if (!strcmp(sub, "untag"))
-		return mail_tag(argc - 1, argv + 1, true);
-	if (!strcmp(sub, "show"))
-		return mail_show(argc - 1, argv + 1);
-	if (!strcmp(sub, "exceptions"))
-		return mail_exceptions(argc - 1, argv + 1);
-	if (!strcmp(sub, "stats"))
-		return mail_stats(argc - 1, argv + 1);
-	return cli_usage("mail", "'%s' is not a mail subcommand (ingest, tag, untag, show, "
-	                         "exceptions, stats)",
-	                 sub);
+	static const struct cli_cmd cmd = {
+		.name = "mail", .subs = mail_subs, .nsubs = CLI_LEN(mail_subs),
+		.usage = "usage: probity mail <subcommand> [<args>]\n", .body = help_body,
+	};
+	return cli_dispatch(&cmd, argc, argv);
 }

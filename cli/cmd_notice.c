@@ -44,14 +44,13 @@ int cmd_notice(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "draft", no_argument, NULL, 'd' },
 		{ "as", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pb_notice_options o = { PB_NOTICE_TEXT, false, 0 };
 	const char *output = NULL, *as = NULL;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, rc = 0;
+	cli_command("notice", usage_text);
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "text"))
@@ -67,10 +66,10 @@ int cmd_notice(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'd': o.draft = true; break;
 		case 'a': as = optarg; break;
-		case 'h': return cli_help(usage_text);
-		default: return cli_usage("notice", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind != 2)
 		return cli_usage("notice", "expected WS PLAN");
 	unsigned long plan = 0;
@@ -82,7 +81,7 @@ int cmd_notice(int argc, char **argv)
 	if (output && !(f = fopen(output, "w")))
 		return cli_failf("cannot write '%s': %s", output, strerror(errno));
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], o.draft ? PB_WS_READONLY : 0, &ws);
+	rc = cli_open_ws(argv[optind], o.draft ? PB_WS_READONLY : 0, &ws);
 	if (rc) {
 		if (output) {
 			fclose(f);
@@ -123,6 +122,5 @@ done:
 	}
 	free(text);
 	pb_catalog_free(cat);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return cli_close(ws, st, &err);
 }

@@ -6,18 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char usage_text[] =
-	"usage: probity plan new WS CASE --disable SELECTOR... [--keep SELECTOR...]\n"
-	"                        [--effective TIME] [--until TIME] [--review-by DATE]\n"
-	"                        [--clause TEXT] [--approvals N] [--appeal-days N]\n"
-	"       probity plan edit WS PLAN [the options of new] [--no-keep]\n"
-	"       probity plan show WS PLAN [--month YYYY-MM] [--no-dry-run] [--json]\n"
-	"       probity plan list WS [--case ID]\n"
-	"       probity plan approve WS PLAN [--hash SHA256] [--comment TEXT]\n"
-	"       probity plan refuse WS PLAN --reason TEXT [--hash SHA256]\n"
-	"       probity plan apply WS PLAN\n"
-	"       probity plan rollback WS PLAN --reason TEXT\n"
-	"       probity plan withdraw WS PLAN --reason TEXT\n"
+static const char help_body[] =
 	"\n"
 	"An enforcement plan disables a precise set of services for the customer of a\n"
 	"review case and keeps others running. Selectors name what to disable and\n"
@@ -45,7 +34,8 @@ static const char usage_text[] =
 	"            rollback_approvals distinct approvers, default 1)\n"
 	"  withdraw  abandons a draft (analyst, approver)\n";
 
-static const char usage_more[] =
+/* the rest of the help (one literal would be longer than C compilers must take) */
+static const char help_more[] =
 	"\n"
 	"selectors: space-separated KEY=VALUE[,VALUE...] terms, or 'all'. Keys:\n"
 	"  account, subaccount   billing accounts / sub-accounts of the case's customer\n"
@@ -94,30 +84,24 @@ static const char usage_more[] =
 	"  probity plan apply review-2025 1 --as alice\n"
 	"  probity plan rollback review-2025 1 --as bob --reason 'appeal upheld'\n";
 
-static int help(void)
-{
-	fputs(usage_text, stdout);
-	fputs(usage_more, stdout);
-	return 0;
-}
-
 #define LIST_MAX PB_PLAN_SELECTORS_MAX
 
-struct args {
+/* The options of new and edit: the selectors and terms of a plan. */
+struct terms_args {
 	const char *disable[LIST_MAX], *keep[LIST_MAX];
 	size_t ndisable, nkeep;
-	bool no_keep, json, no_dry;
-	const char *effective, *until, *review_by, *clause, *hash, *comment, *reason, *month, *as;
-	unsigned long approvals, appeal_days, case_id;
+	bool no_keep;
+	const char *effective, *until, *review_by, *clause, *as;
+	unsigned long approvals, appeal_days;
 };
 
 static int parse_id(const char *what, const char *s, int64_t *id)
 {
 	unsigned long v = 0;
-	if (!cli_parse_uint("plan", what, s, 0x7fffffffUL, &v))
+	if (!cli_parse_uint(cli_cmd_name(), what, s, 0x7fffffffUL, &v))
 		return 0;
 	if (v == 0) {
-		cli_usage("plan", "%s numbers start at 1, not '%s'", what, s);
+		cli_usage(cli_cmd_name(), "%s numbers start at 1, not '%s'", what, s);
 		return 0;
 	}
 	*id = (int64_t)v;
@@ -350,229 +334,328 @@ static bool list_row(void *ctx, const struct pb_plan *p)
 static int add_sel(const char **v, size_t *n, const char *s, const char *opt)
 {
 	if (*n >= LIST_MAX) {
-		cli_usage("plan", "at most %d %s selectors", LIST_MAX, opt);
+		cli_usage(cli_cmd_name(), "at most %d %s selectors", LIST_MAX, opt);
 		return 0;
 	}
 	v[(*n)++] = s;
 	return 1;
 }
 
-int cmd_plan(int argc, char **argv)
+/* The operands WS and, when what is not NULL, a CASE or PLAN number. */
+static int ws_id_args(int argc, char **argv, const char *what, int64_t *id)
+{
+	if (argc - optind != (what ? 2 : 1))
+		return cli_usage(cli_cmd_name(), "expected %s for 'plan %s'",
+		                 !what ? "WS" : !strcmp(what, "case") ? "WS CASE" : "WS PLAN", argv[0]);
+	return what && !parse_id(what, argv[optind + 1], id) ? 2 : 0;
+}
+
+/* Parses the options of new (edit false) or edit, and the operands WS CASE
+ * or WS PLAN. Returns 0 to go on, -1 after --help, or an exit code. */
+static int terms_opts(int argc, char **argv, bool edit, struct terms_args *A, int64_t *id)
 {
 	static const struct option opts[] = {
 		{ "disable", required_argument, NULL, 'd' },
 		{ "keep", required_argument, NULL, 'k' },
-		{ "no-keep", no_argument, NULL, 'K' },
 		{ "effective", required_argument, NULL, 'e' },
 		{ "until", required_argument, NULL, 'u' },
 		{ "review-by", required_argument, NULL, 'r' },
 		{ "clause", required_argument, NULL, 'C' },
 		{ "approvals", required_argument, NULL, 'n' },
 		{ "appeal-days", required_argument, NULL, 'D' },
-		{ "hash", required_argument, NULL, 'H' },
-		{ "comment", required_argument, NULL, 'c' },
-		{ "reason", required_argument, NULL, 'R' },
-		{ "month", required_argument, NULL, 'm' },
-		{ "no-dry-run", no_argument, NULL, 'N' },
-		{ "case", required_argument, NULL, 'i' },
-		{ "json", no_argument, NULL, 'j' },
 		{ "as", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "no-keep", no_argument, NULL, 'K' }, /* edit only: last */
 		{ NULL, 0, NULL, 0 },
 	};
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return argc < 2 ? cli_usage("plan", "expected a subcommand: new, edit, show, list, "
-		                                    "approve, refuse, apply, rollback, withdraw")
-		                : help();
-	const char *sub = argv[1];
-	static struct args A;
-	memset(&A, 0, sizeof(A));
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+	struct option mine[CLI_LEN(opts)];
+	memcpy(mine, opts, sizeof(opts));
+	if (!edit)
+		mine[CLI_LEN(opts) - 2] = (struct option){ NULL, 0, NULL, 0 };
+	const char *cmd = cli_cmd_name();
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, mine, &rc)) > 0) {
 		switch (c) {
 		case 'd':
-			if (!add_sel(A.disable, &A.ndisable, optarg, "--disable"))
+			if (!add_sel(A->disable, &A->ndisable, optarg, "--disable"))
 				return 2;
 			break;
 		case 'k':
-			if (!add_sel(A.keep, &A.nkeep, optarg, "--keep"))
+			if (!add_sel(A->keep, &A->nkeep, optarg, "--keep"))
 				return 2;
 			break;
-		case 'K': A.no_keep = true; break;
-		case 'e': A.effective = optarg; break;
-		case 'u': A.until = optarg; break;
-		case 'r': A.review_by = optarg; break;
-		case 'C': A.clause = optarg; break;
+		case 'K': A->no_keep = true; break;
+		case 'e': A->effective = optarg; break;
+		case 'u': A->until = optarg; break;
+		case 'r': A->review_by = optarg; break;
+		case 'C': A->clause = optarg; break;
+		case 'a': A->as = optarg; break;
 		case 'n':
-			if (!cli_parse_uint("plan", "--approvals", optarg, 100, &A.approvals))
+			if (!cli_parse_uint(cmd, "--approvals", optarg, 100, &A->approvals))
 				return 2;
-			if (A.approvals < 2)
-				return cli_usage("plan", "--approvals is at least 2 (two distinct approvers), "
-				                         "not %lu",
-				                 A.approvals);
+			if (A->approvals < 2)
+				return cli_usage(cmd, "--approvals is at least 2 (two distinct approvers), "
+				                      "not %lu",
+				                 A->approvals);
 			break;
 		case 'D':
-			if (!cli_parse_uint("plan", "--appeal-days", optarg, 3650, &A.appeal_days))
+			if (!cli_parse_uint(cmd, "--appeal-days", optarg, 3650, &A->appeal_days))
 				return 2;
-			if (!A.appeal_days)
-				return cli_usage("plan", "--appeal-days is at least 1");
+			if (!A->appeal_days)
+				return cli_usage(cmd, "--appeal-days is at least 1");
 			break;
-		case 'H': A.hash = optarg; break;
-		case 'c': A.comment = optarg; break;
-		case 'R': A.reason = optarg; break;
-		case 'm': A.month = optarg; break;
-		case 'N': A.no_dry = true; break;
-		case 'i':
-			if (!cli_parse_uint("plan", "--case", optarg, 0x7fffffffUL, &A.case_id))
-				return 2;
-			break;
-		case 'j': A.json = true; break;
-		case 'a': A.as = optarg; break;
-		case 'h': return help();
-		default: return cli_usage("plan", "unknown option");
 		}
 	}
-	char **pos = argv + 1 + optind;
-	int npos = argc - 1 - optind;
-	static const struct {
-		const char *name;
-		int npos;
-		bool writes;
-	} subs[] = { { "new", 2, true },      { "edit", 2, true },     { "show", 2, false },
-		     { "list", 1, false },    { "approve", 2, true },  { "refuse", 2, true },
-		     { "apply", 2, true },    { "rollback", 2, true }, { "withdraw", 2, true } };
-	int si = -1;
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (!strcmp(sub, subs[i].name))
-			si = (int)i;
-	if (si < 0)
-		return cli_usage("plan", "unknown subcommand '%s'", sub);
-	if (npos != subs[si].npos)
-		return cli_usage("plan", "expected %s for 'plan %s'",
-		                 subs[si].npos == 1 ? "WS" : !strcmp(sub, "new") ? "WS CASE" : "WS PLAN",
-		                 sub);
-	if (!strcmp(sub, "new") && !A.ndisable)
-		return cli_usage("plan", "new needs at least one --disable SELECTOR");
-	bool terms = A.ndisable || A.nkeep || A.no_keep || A.effective || A.until || A.review_by ||
-	             A.clause || A.approvals || A.appeal_days;
-	if (terms && strcmp(sub, "new") && strcmp(sub, "edit"))
-		return cli_usage("plan", "selectors and plan terms are options of 'plan new' and "
-		                         "'plan edit'");
-	if (!strcmp(sub, "edit") && !terms)
-		return cli_usage("plan", "edit needs something to change (see --help)");
-	if (A.no_keep && A.nkeep)
-		return cli_usage("plan", "--no-keep and --keep exclude each other");
-	if ((!strcmp(sub, "refuse") || !strcmp(sub, "rollback") || !strcmp(sub, "withdraw")) &&
-	    (!A.reason || !*A.reason))
-		return cli_usage("plan", "%s needs --reason TEXT", sub);
-	if (A.reason && strcmp(sub, "refuse") && strcmp(sub, "rollback") && strcmp(sub, "withdraw"))
-		return cli_usage("plan", "--reason is for refuse, rollback and withdraw");
-	if ((A.hash && strcmp(sub, "approve") && strcmp(sub, "refuse")) ||
-	    (A.comment && strcmp(sub, "approve")))
-		return cli_usage("plan", "--hash and --comment are for approve (and --hash refuse)");
-	if ((A.month || A.no_dry || A.json) && strcmp(sub, "show"))
-		return cli_usage("plan", "--month, --no-dry-run and --json are for show");
-	if (A.case_id && strcmp(sub, "list"))
-		return cli_usage("plan", "--case is for list");
-	int64_t id = 0;
-	if (npos == 2 && !parse_id(strcmp(sub, "new") ? "plan" : "case", pos[1], &id))
-		return 2;
-
-	struct pb_ws *ws;
-	int rc = cli_open_ws(pos[0], subs[si].writes ? 0 : PB_WS_READONLY, &ws);
-	if (rc)
+	if (c < 0)
+		return rc ? rc : -1;
+	if (!edit && !A->ndisable)
+		return cli_usage(cmd, "new needs at least one --disable SELECTOR");
+	if ((rc = ws_id_args(argc, argv, edit ? "plan" : "case", id)))
 		return rc;
+	bool terms = A->ndisable || A->nkeep || A->no_keep || A->effective || A->until ||
+	             A->review_by || A->clause || A->approvals || A->appeal_days;
+	if (edit && !terms)
+		return cli_usage(cmd, "edit needs something to change (see --help)");
+	if (A->no_keep && A->nkeep)
+		return cli_usage(cmd, "--no-keep and --keep exclude each other");
+	return 0;
+}
+
+/* The catalog the selectors resolve against; prints why not. */
+static struct pb_catalog *catalog(void)
+{
 	struct pb_error err = { 0 };
-	enum pb_status st = PB_OK;
-	struct pb_catalog *cat = NULL;
-	struct pb_plan *p = NULL;
-	struct pb_plan_dryrun *d = NULL;
-	char actor[PB_USER_NAME_MAX + 1] = "";
-	uint64_t index = 0;
-	if (subs[si].writes && (st = pb_acting_user(ws, A.as, actor, &err)))
-		goto done;
-	bool need_cat = !strcmp(sub, "new") || !strcmp(sub, "edit") ||
-	                (!strcmp(sub, "show") && !A.no_dry);
-	if (need_cat && !(cat = load_catalog(&err))) {
-		st = err.code ? err.code : PB_EIO;
-		goto done;
+	struct pb_catalog *cat = load_catalog(&err);
+	if (!cat)
+		cli_fail(&err);
+	return cat;
+}
+
+/* new (edit false) and edit. */
+static int plan_terms(int argc, char **argv, bool edit)
+{
+	static struct terms_args A;
+	memset(&A, 0, sizeof(A));
+	int64_t id = 0;
+	int rc = terms_opts(argc, argv, edit, &A, &id);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	const char *wsp = argv[optind];
+	struct pb_ws *ws;
+	char actor[PB_USER_NAME_MAX + 1];
+	if ((rc = cli_open_ws_as(wsp, A.as, &ws, actor)))
+		return rc;
+	struct pb_catalog *cat = catalog();
+	if (!cat) {
+		pb_ws_close(ws);
+		return 1;
 	}
 	struct pb_plan_terms t = { A.disable, A.ndisable, A.keep, A.nkeep, A.effective, A.until,
 		                   A.review_by, A.clause, (unsigned)A.approvals,
 		                   (unsigned)A.appeal_days };
-	if (!strcmp(sub, "new")) {
-		int64_t pid;
-		if ((st = pb_plan_new(ws, cat, actor, id, &t, &pid, &index, &err)) ||
-		    (st = pb_plan_get(ws, pid, &p, &err)))
-			goto done;
+	struct pb_error err = { 0 };
+	struct pb_plan *p = NULL;
+	uint64_t index = 0;
+	int64_t pid = id;
+	enum pb_status st = edit ? pb_plan_edit(ws, cat, actor, id, &t, A.no_keep, &index, &err)
+	                         : pb_plan_new(ws, cat, actor, id, &t, &pid, &index, &err);
+	if (!st)
+		st = pb_plan_get(ws, pid, &p, &err);
+	if (!st && edit) {
+		printf("plan %lld changed (revision %d): %zu rules; earlier approvals no longer count; "
+		       "log entry %llu\nsha256 %s\n",
+		       (long long)id, p->revision, p->nrules, (unsigned long long)index, p->sha256);
+	} else if (!st) {
 		printf("plan %lld (draft) on case %lld for customer '%s': %zu rules; log entry %llu\n",
 		       (long long)pid, (long long)id, p->customer, p->nrules,
 		       (unsigned long long)index);
 		printf("sha256 %s\n", p->sha256);
 		printf("next: 'probity plan show %s %lld' (dry run), then %u approvers: 'probity plan "
 		       "approve %s %lld --hash %.12s --as USER'\n",
-		       pos[0], (long long)pid, p->approvals_needed, pos[0], (long long)pid, p->sha256);
-	} else if (!strcmp(sub, "edit")) {
-		if ((st = pb_plan_edit(ws, cat, actor, id, &t, A.no_keep, &index, &err)) ||
-		    (st = pb_plan_get(ws, id, &p, &err)))
-			goto done;
-		printf("plan %lld changed (revision %d): %zu rules; earlier approvals no longer count; "
-		       "log entry %llu\nsha256 %s\n",
-		       (long long)id, p->revision, p->nrules, (unsigned long long)index, p->sha256);
-	} else if (!strcmp(sub, "show")) {
-		if ((st = pb_plan_get(ws, id, &p, &err)))
-			goto done;
-		if (!A.no_dry && (st = pb_plan_dryrun(ws, cat, p, A.month, &d, &err)))
-			goto done;
-		if (A.json) {
-			char *js;
-			if ((st = pb_plan_json(p, d, &js, &err)))
-				goto done;
+		       wsp, (long long)pid, p->approvals_needed, wsp, (long long)pid, p->sha256);
+	}
+	pb_plan_free(p);
+	pb_catalog_free(cat);
+	return cli_close(ws, st, &err);
+}
+
+static int plan_new(int argc, char **argv)
+{
+	return plan_terms(argc, argv, false);
+}
+
+static int plan_edit(int argc, char **argv)
+{
+	return plan_terms(argc, argv, true);
+}
+
+/* The plan, and its dry run unless no_dry. */
+static enum pb_status show_plan(struct pb_ws *ws, int64_t id, const char *month, bool no_dry,
+                                bool json, struct pb_error *err)
+{
+	struct pb_catalog *cat = NULL;
+	struct pb_plan *p = NULL;
+	struct pb_plan_dryrun *d = NULL;
+	char *js = NULL;
+	enum pb_status st;
+	if (!no_dry && !(cat = load_catalog(err)))
+		return err->code ? err->code : PB_EIO;
+	if ((st = pb_plan_get(ws, id, &p, err)) ||
+	    (!no_dry && (st = pb_plan_dryrun(ws, cat, p, month, &d, err))))
+		goto done;
+	if (json) {
+		if (!(st = pb_plan_json(p, d, &js, err)))
 			printf("%s\n", js);
-			free(js);
-		} else {
-			print_plan(p);
-			if (d)
-				print_dryrun(p, d);
+	} else {
+		print_plan(p);
+		if (d)
+			print_dryrun(p, d);
+	}
+done:
+	free(js);
+	pb_plan_dryrun_free(d);
+	pb_plan_free(p);
+	pb_catalog_free(cat);
+	return st;
+}
+
+static int plan_show(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "month", required_argument, NULL, 'm' },
+		{ "no-dry-run", no_argument, NULL, 'N' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *month = NULL;
+	bool no_dry = false, json = false;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
+		if (c == 'm')
+			month = optarg;
+		no_dry |= c == 'N';
+		json |= c == 'j';
+	}
+	if (c < 0)
+		return rc;
+	int64_t id;
+	if ((rc = ws_id_args(argc, argv, "plan", &id)))
+		return rc;
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
+	enum pb_status st = show_plan(ws, id, month, no_dry, json, &err);
+	return cli_close(ws, st, &err);
+}
+
+static int plan_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "case", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long case_id = 0;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0)
+		if (!cli_parse_uint(cli_cmd_name(), "--case", optarg, 0x7fffffffUL, &case_id))
+			return 2;
+	if (c < 0)
+		return rc;
+	if ((rc = ws_id_args(argc, argv, NULL, NULL)))
+		return rc;
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
+	struct cli_table tb;
+	cli_table_init(&tb, 8, (const char *const[]){ ">plan", ">case", "customer", "status",
+	                                              "approvals", "effective", "review by",
+	                                              "state" });
+	enum pb_status st = pb_plan_list(ws, (int64_t)case_id, list_row, &tb, &err);
+	if (!st)
+		cli_table_print(&tb, stdout);
+	cli_table_release(&tb);
+	return cli_close(ws, st, &err);
+}
+
+/* The steps of a plan's life after new: approve, refuse, apply, rollback,
+ * withdraw, each with the options it takes. */
+enum step { APPROVE, REFUSE, APPLY, ROLLBACK, WITHDRAW };
+
+struct step_args {
+	const char *as, *hash, *comment, *reason;
+};
+
+static int step_opts(int argc, char **argv, enum step step, struct step_args *a, int64_t *id)
+{
+	static const struct option as_opt = { "as", required_argument, NULL, 'a' },
+	                           hash = { "hash", required_argument, NULL, 'H' },
+	                           comment = { "comment", required_argument, NULL, 'c' },
+	                           reason = { "reason", required_argument, NULL, 'R' };
+	struct option opts[5] = { as_opt };
+	size_t n = 1;
+	if (step == APPROVE || step == REFUSE)
+		opts[n++] = hash;
+	if (step == APPROVE)
+		opts[n++] = comment;
+	if (step == REFUSE || step == ROLLBACK || step == WITHDRAW)
+		opts[n++] = reason;
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
+		switch (c) {
+		case 'a': a->as = optarg; break;
+		case 'H': a->hash = optarg; break;
+		case 'c': a->comment = optarg; break;
+		case 'R': a->reason = optarg; break;
 		}
-	} else if (!strcmp(sub, "list")) {
-		struct cli_table tb;
-		cli_table_init(&tb, 8, (const char *const[]){ ">plan", ">case", "customer", "status",
-		                                              "approvals", "effective", "review by",
-		                                              "state" });
-		if (!(st = pb_plan_list(ws, (int64_t)A.case_id, list_row, &tb, &err)))
-			cli_table_print(&tb, stdout);
-		cli_table_release(&tb);
-	} else if (!strcmp(sub, "approve")) {
-		unsigned have = 0;
-		if ((st = pb_plan_approve(ws, actor, id, A.hash, A.comment, &have, &index, &err)) ||
-		    (st = pb_plan_get(ws, id, &p, &err)))
-			goto done;
+	}
+	if (c < 0)
+		return rc ? rc : -1;
+	if ((rc = ws_id_args(argc, argv, "plan", id)))
+		return rc;
+	if (n > 1 && opts[n - 1].val == 'R' && (!a->reason || !*a->reason))
+		return cli_usage(cli_cmd_name(), "%s needs --reason TEXT", argv[0]);
+	return 0;
+}
+
+static enum pb_status step_run(struct pb_ws *ws, const char *actor, int64_t id, enum step step,
+                               const struct step_args *a, struct pb_error *err)
+{
+	struct pb_plan *p = NULL;
+	uint64_t index = 0;
+	int64_t v = 0;
+	unsigned have = 0, need = 0;
+	char from[40];
+	enum pb_status st = PB_OK;
+	switch (step) {
+	case APPROVE:
+		if ((st = pb_plan_approve(ws, actor, id, a->hash, a->comment, &have, &index, err)) ||
+		    (st = pb_plan_get(ws, id, &p, err)))
+			break;
 		printf("%s approved plan %lld (sha256 %.12s...): %u of %u approvals%s; log entry %llu\n",
 		       actor, (long long)id, p->sha256, have, p->approvals_needed,
 		       have >= p->approvals_needed ? ", ready to apply" : "",
 		       (unsigned long long)index);
-	} else if (!strcmp(sub, "refuse")) {
-		if (!(st = pb_plan_refuse(ws, actor, id, A.hash, A.reason, &index, &err)))
+		break;
+	case REFUSE:
+		if (!(st = pb_plan_refuse(ws, actor, id, a->hash, a->reason, &index, err)))
 			printf("%s refused plan %lld; it cannot be applied unless it changes; log entry "
 			       "%llu\n",
 			       actor, (long long)id, (unsigned long long)index);
-	} else if (!strcmp(sub, "apply")) {
-		int64_t v = 0;
-		if ((st = pb_plan_apply(ws, actor, id, &v, &index, &err)) ||
-		    (st = pb_plan_get(ws, id, &p, &err)))
-			goto done;
-		char from[40];
+		break;
+	case APPLY:
+		if ((st = pb_plan_apply(ws, actor, id, &v, &index, err)) ||
+		    (st = pb_plan_get(ws, id, &p, err)))
+			break;
 		when(p->in_force_from, false, "", from, sizeof(from));
 		printf("applied plan %lld: entitlements version %lld, in force from %s; log entry "
 		       "%llu\n",
 		       (long long)id, (long long)v, from, (unsigned long long)index);
-	} else if (!strcmp(sub, "rollback")) {
-		int64_t v = 0;
-		unsigned have = 0, need = 0;
-		if ((st = pb_plan_rollback(ws, actor, id, A.reason, &v, &have, &need, &index, &err)))
-			goto done;
+		break;
+	case ROLLBACK:
+		if ((st = pb_plan_rollback(ws, actor, id, a->reason, &v, &have, &need, &index, err)))
+			break;
 		if (v)
 			printf("rolled back plan %lld: entitlements version %lld; log entry %llu\n",
 			       (long long)id, (long long)v, (unsigned long long)index);
@@ -580,15 +663,78 @@ int cmd_plan(int argc, char **argv)
 			printf("rollback of plan %lld asked by %s: %u of %u approvers; it stays in force "
 			       "until the last one asks; log entry %llu\n",
 			       (long long)id, actor, have, need, (unsigned long long)index);
-	} else if (!strcmp(sub, "withdraw")) {
-		if (!(st = pb_plan_withdraw(ws, actor, id, A.reason, &index, &err)))
+		break;
+	case WITHDRAW:
+		if (!(st = pb_plan_withdraw(ws, actor, id, a->reason, &index, err)))
 			printf("withdrew plan %lld; log entry %llu\n", (long long)id,
 			       (unsigned long long)index);
+		break;
 	}
-done:
-	pb_plan_dryrun_free(d);
 	pb_plan_free(p);
-	pb_catalog_free(cat);
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	return st;
+}
+
+static int plan_step(int argc, char **argv, enum step step)
+{
+	struct step_args a = { 0 };
+	int64_t id = 0;
+	int rc = step_opts(argc, argv, step, &a, &id);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	struct pb_ws *ws;
+	char actor[PB_USER_NAME_MAX + 1];
+	if ((rc = cli_open_ws_as(argv[optind], a.as, &ws, actor)))
+		return rc;
+	struct pb_error err = { 0 };
+	enum pb_status st = step_run(ws, actor, id, step, &a, &err);
+	return cli_close(ws, st, &err);
+}
+
+static int plan_approve(int argc, char **argv)
+{
+	return plan_step(argc, argv, APPROVE);
+}
+
+static int plan_refuse(int argc, char **argv)
+{
+	return plan_step(argc, argv, REFUSE);
+}
+
+static int plan_apply(int argc, char **argv)
+{
+	return plan_step(argc, argv, APPLY);
+}
+
+static int plan_rollback(int argc, char **argv)
+{
+	return plan_step(argc, argv, ROLLBACK);
+}
+
+static int plan_withdraw(int argc, char **argv)
+{
+	return plan_step(argc, argv, WITHDRAW);
+}
+
+static const struct cli_sub plan_subs[] = {
+	{ "new", plan_new,
+	  "WS CASE --disable SELECTOR... [--keep SELECTOR...]\n"
+	  "                        [--effective TIME] [--until TIME] [--review-by DATE]\n"
+	  "                        [--clause TEXT] [--approvals N] [--appeal-days N]" },
+	{ "edit", plan_edit, "WS PLAN [the options of new] [--no-keep]" },
+	{ "show", plan_show, "WS PLAN [--month YYYY-MM] [--no-dry-run] [--json]" },
+	{ "list", plan_list, "WS [--case ID]" },
+	{ "approve", plan_approve, "WS PLAN [--hash SHA256] [--comment TEXT]" },
+	{ "refuse", plan_refuse, "WS PLAN --reason TEXT [--hash SHA256]" },
+	{ "apply", plan_apply, "WS PLAN" },
+	{ "rollback", plan_rollback, "WS PLAN --reason TEXT" },
+	{ "withdraw", plan_withdraw, "WS PLAN --reason TEXT" },
+};
+
+int cmd_plan(int argc, char **argv)
+{
+	static const struct cli_cmd cmd = {
+		.name = "plan", .subs = plan_subs, .nsubs = CLI_LEN(plan_subs),
+		.body = help_body, .more = help_more,
+	};
+	return cli_dispatch(&cmd, argc, argv);
 }

@@ -1,15 +1,11 @@
 /* cmd_policy.c - probity policy: check a policy file, compile it to SQL, and
  * print the tables the compiled SQL reads. */
 #include "cli.h"
-#include "util/util.h" /* pb_time_parse, pb_now */
 
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_text[] =
-	"usage: probity policy check FILE...\n"
-	"       probity policy sql [--dialect D] [--at DATE] [--by account|customer] FILE\n"
-	"       probity policy tables [--dialect D] [--usage] [WS]\n"
+static const char help_body[] =
 	"\n"
 	"Policy files say, in YAML, what a breach of the acceptable-use policy looks\n"
 	"like in usage data: indicators (which usage, over which window, aggregated\n"
@@ -55,12 +51,20 @@ static int load_cat(struct pb_catalog **cat, char *dir, size_t cap)
 	return 0;
 }
 
-static int do_check(int argc, char **argv)
+static int policy_check(int argc, char **argv)
 {
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, NULL, &rc)) > 0)
+		;
+	if (c < 0)
+		return rc;
+	if (optind >= argc)
+		return cli_usage(cli_cmd_name(), "expected one or more policy files");
+	argc -= optind;
+	argv += optind;
 	struct pb_catalog *cat = NULL;
 	char dir[4096];
-	int rc = load_cat(&cat, dir, sizeof(dir));
-	if (rc)
+	if ((rc = load_cat(&cat, dir, sizeof(dir))))
 		return rc;
 	for (int i = 0; i < argc; i++) {
 		struct pb_error err = { 0 };
@@ -81,115 +85,122 @@ static int do_check(int argc, char **argv)
 	return rc;
 }
 
-int cmd_policy(int argc, char **argv)
+/* --dialect D */
+static int parse_dialect(const char *s, enum pb_sql_dialect *d)
+{
+	if (!pb_sql_dialect_parse(s, d))
+		return cli_usage(cli_cmd_name(),
+		                 "unknown dialect '%s' (sqlite, postgresql, duckdb, trino, spark)", s);
+	return 0;
+}
+
+static int policy_sql(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dialect", required_argument, NULL, 'd' },
 		{ "at", required_argument, NULL, 'T' },
-		{ "usage", no_argument, NULL, 'u' },
 		{ "by", required_argument, NULL, 'b' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum pb_sql_dialect d = PB_SQL_SQLITE;
-	const char *at = NULL;
 	enum pb_sql_entity by = PB_SQL_BY_ACCOUNT;
-	bool by_set = false;
-	bool usage = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "+d:uh", opts, NULL)) != -1) {
-		if (c == 'h')
-			return cli_help(usage_text);
-		return cli_usage("policy", "options go after the subcommand (check, sql, tables)");
-	}
-	if (optind >= argc)
-		return cli_usage("policy", "expects a subcommand: check, sql or tables");
-	const char *sub = argv[optind];
-	argc -= optind;
-	argv += optind;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "d:ub:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			if (!pb_sql_dialect_parse(optarg, &d))
-				return cli_usage("policy", "unknown dialect '%s' (sqlite, postgresql, duckdb, "
-				                 "trino, spark)", optarg);
-			break;
-		case 'T':
+	const char *at = NULL;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, "d:b:", opts, &rc)) > 0) {
+		if (c == 'd' && (rc = parse_dialect(optarg, &d)))
+			return rc;
+		if (c == 'T')
 			at = optarg;
-			break;
-		case 'u':
-			usage = true;
-			break;
-		case 'b':
-			if (!strcmp(optarg, "account") || !strcmp(optarg, "accounts"))
-				by = PB_SQL_BY_ACCOUNT;
-			else if (!strcmp(optarg, "customer") || !strcmp(optarg, "customers"))
-				by = PB_SQL_BY_CUSTOMER;
-			else
-				return cli_usage("policy", "--by expects 'account' or 'customer', not '%s'",
-				                 optarg);
-			by_set = true;
-			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("policy", "unknown option");
-		}
+		if (c != 'b')
+			continue;
+		if (!strcmp(optarg, "account") || !strcmp(optarg, "accounts"))
+			by = PB_SQL_BY_ACCOUNT;
+		else if (!strcmp(optarg, "customer") || !strcmp(optarg, "customers"))
+			by = PB_SQL_BY_CUSTOMER;
+		else
+			return cli_usage(cli_cmd_name(), "--by expects 'account' or 'customer', not '%s'",
+			                 optarg);
 	}
-	if (by_set && strcmp(sub, "sql"))
-		return cli_usage("policy", "--by applies to 'policy sql' only");
-	if (!strcmp(sub, "check")) {
-		if (optind >= argc)
-			return cli_usage("policy", "check expects one or more policy files");
-		return do_check(argc - optind, argv + optind);
+	if (c < 0)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage(cli_cmd_name(), "expected one policy file");
+	int64_t day = pb_floordiv(pb_now(), 86400);
+	if (at) {
+		int64_t t;
+		unsigned fl;
+		if (strlen(at) != 10 || !pb_time_parse(at, strlen(at), &t, &fl))
+			return cli_usage(cli_cmd_name(), "--at expects a date YYYY-MM-DD, not '%s'", at);
+		day = pb_floordiv(t, 86400);
 	}
 	struct pb_catalog *cat = NULL;
 	struct pb_error err = { 0 };
 	char dir[4096];
-	int rc;
-	if (!strcmp(sub, "sql")) {
-		if (argc - optind != 1)
-			return cli_usage("policy", "sql expects one policy file");
-		int64_t day = pb_floordiv(pb_now(), 86400);
-		if (at) {
-			int64_t t;
-			unsigned fl;
-			if (strlen(at) != 10 || !pb_time_parse(at, strlen(at), &t, &fl))
-				return cli_usage("policy", "--at expects a date YYYY-MM-DD, not '%s'", at);
-			day = pb_floordiv(t, 86400);
-		}
-		if ((rc = load_cat(&cat, dir, sizeof(dir))))
+	if ((rc = load_cat(&cat, dir, sizeof(dir))))
+		return rc;
+	struct pb_policy *p = NULL;
+	char *sql = NULL;
+	if (pb_policy_load(argv[optind], cat, &p, &err) ||
+	    pb_policy_sql_by(p, d, day, by, &sql, &err))
+		rc = cli_fail(&err);
+	else
+		fputs(sql, stdout);
+	free(sql);
+	pb_policy_free(p);
+	pb_catalog_free(cat);
+	return rc;
+}
+
+static int policy_tables(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dialect", required_argument, NULL, 'd' },
+		{ "usage", no_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum pb_sql_dialect d = PB_SQL_SQLITE;
+	bool usage = false;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, "d:u", opts, &rc)) > 0) {
+		if (c == 'd' && (rc = parse_dialect(optarg, &d)))
 			return rc;
-		struct pb_policy *p = NULL;
-		char *sql = NULL;
-		if (pb_policy_load(argv[optind], cat, &p, &err) || pb_policy_sql_by(p, d, day, by, &sql, &err))
-			rc = cli_fail(&err);
-		else
-			fputs(sql, stdout);
-		free(sql);
-		pb_policy_free(p);
+		if (c == 'u')
+			usage = true;
+	}
+	if (c < 0)
+		return rc;
+	if (argc - optind > 1)
+		return cli_usage(cli_cmd_name(), "takes at most one workspace");
+	if (usage && argc - optind != 1)
+		return cli_usage(cli_cmd_name(), "--usage needs a workspace");
+	struct pb_catalog *cat = NULL;
+	struct pb_error err = { 0 };
+	char dir[4096];
+	if ((rc = load_cat(&cat, dir, sizeof(dir))))
+		return rc;
+	struct pb_ws *ws = NULL;
+	if (argc - optind == 1 && (rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws))) {
 		pb_catalog_free(cat);
 		return rc;
 	}
-	if (!strcmp(sub, "tables")) {
-		if (argc - optind > 1)
-			return cli_usage("policy", "tables takes at most one workspace");
-		if (usage && argc - optind != 1)
-			return cli_usage("policy", "--usage needs a workspace");
-		if ((rc = load_cat(&cat, dir, sizeof(dir))))
-			return rc;
-		struct pb_ws *ws = NULL;
-		if (argc - optind == 1 && (rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws))) {
-			pb_catalog_free(cat);
-			return rc;
-		}
-		if (pb_policy_sql_tables(ws, cat, dir, d, usage, stdout, &err))
-			rc = cli_fail(&err);
-		pb_ws_close(ws);
-		pb_catalog_free(cat);
-		return rc;
-	}
-	return cli_usage("policy", "unknown subcommand '%s' (check, sql, tables)", sub);
+	if (pb_policy_sql_tables(ws, cat, dir, d, usage, stdout, &err))
+		rc = cli_fail(&err);
+	pb_ws_close(ws);
+	pb_catalog_free(cat);
+	return rc;
+}
+
+static const struct cli_sub policy_subs[] = {
+	{ "check", policy_check, "FILE..." },
+	{ "sql", policy_sql, "[--dialect D] [--at DATE] [--by account|customer] FILE" },
+	{ "tables", policy_tables, "[--dialect D] [--usage] [WS]" },
+};
+
+int cmd_policy(int argc, char **argv)
+{
+	static const struct cli_cmd cmd = {
+		.name = "policy", .subs = policy_subs, .nsubs = CLI_LEN(policy_subs),
+		.body = help_body,
+	};
+	return cli_dispatch(&cmd, argc, argv);
 }

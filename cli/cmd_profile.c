@@ -1,7 +1,6 @@
 /* cmd_profile.c - probity profile: what a customer consumes, where, how much,
  * and how it changed; with charts. */
 #include "cli.h"
-#include "util/util.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -78,25 +77,12 @@ static const char *dash(const char *s)
 
 /* An exact sum as the table shows it: rounded half away from zero to
  * TABLE_DECIMALS places, on the exact decimal ("49782185.394019266666666" ->
- * "49782185.39"). buf needs PB_DEC_BUFSZ + TABLE_DECIMALS bytes. */
+ * "49782185.39"). buf needs FIXED_BUFSZ bytes. */
+#define FIXED_BUFSZ 64
 static const char *fixed(const char *exact, char *buf)
 {
-	pb_dec v;
-	if (!exact[0] || pb__dec_parse(exact, strlen(exact), &v, NULL) != PB_OK)
+	if (!exact[0] || !pb_dec_text_round(exact, TABLE_DECIMALS, buf, FIXED_BUFSZ))
 		return dash(exact);
-	pb_dec unit = PB_DEC_ONE;
-	for (int i = 0; i < TABLE_DECIMALS; i++)
-		unit /= 10;
-	pb_dec half = unit / 2;
-	v = (v >= 0 ? v + half : v - half) / unit * unit;
-	size_t n = pb__dec_format(v, buf);
-	char *dot = strchr(buf, '.');
-	size_t have = dot ? n - (size_t)(dot - buf) - 1 : 0;
-	if (!dot)
-		buf[n++] = '.';
-	while (have++ < TABLE_DECIMALS)
-		buf[n++] = '0';
-	buf[n] = '\0';
 	return buf;
 }
 
@@ -160,7 +146,7 @@ static void print_lines(const struct pb_profile *p)
 		hdr[nc++] = "NAME";
 	const char *rest[] = { "UNIT", ">QUANTITY", ">COST", "CUR", ">SPEND", ">PREV", ">GROWTH",
 		               "SINCE", ">OF ALL" };
-	for (size_t i = 0; i < PB_ARRAY_LEN(rest); i++)
+	for (size_t i = 0; i < CLI_LEN(rest); i++)
 		hdr[nc++] = rest[i];
 	struct cli_table t;
 	cli_table_init(&t, nc, hdr);
@@ -168,7 +154,7 @@ static void print_lines(const struct pb_profile *p)
 		const struct pb_profile_line *l = &p->lines[i];
 		const char *c[PB_PROFILE_DIM_COUNT + 12];
 		char spend[16], prev[24], grow[24], all[24];
-		char qty[PB_DEC_BUFSZ + TABLE_DECIMALS], cost[PB_DEC_BUFSZ + TABLE_DECIMALS];
+		char qty[FIXED_BUFSZ], cost[FIXED_BUFSZ];
 		size_t k = 0;
 		for (size_t d = 0; d < p->nby; d++)
 			c[k++] = dash(l->dims[d]);
@@ -195,7 +181,7 @@ static void print_lines(const struct pb_profile *p)
 
 static void print_totals(const struct pb_profile *p)
 {
-	char q[PB_DEC_BUFSZ + TABLE_DECIMALS], c[PB_DEC_BUFSZ + TABLE_DECIMALS];
+	char q[FIXED_BUFSZ], c[FIXED_BUFSZ];
 	printf("\ntotals:\n");
 	for (size_t i = 0; i < p->ntotals; i++) {
 		const struct pb_profile_total *t = &p->totals[i];
@@ -236,7 +222,7 @@ static void print_changes(const struct pb_profile *p, bool heading)
 	const char *hdr[] = { "#", "SERIES", "KIND", "START", "END", ">EXPECTED/DAY", ">ACTUAL/DAY",
 		              ">CHANGE", ">COST/DAY", ">COST IN ALL", "DRIVER" };
 	struct cli_table t;
-	cli_table_init(&t, PB_ARRAY_LEN(hdr), hdr);
+	cli_table_init(&t, CLI_LEN(hdr), hdr);
 	for (size_t i = 0; i < p->nchanges; i++) {
 		const struct pb_profile_change *c = &p->changes[i];
 		char no[16], kind[32], ex[32], ac[32], ch[24], cd[32], cc[32], drv[512];
@@ -541,7 +527,56 @@ static int write_chart(enum pb_status st, char *svg, size_t len, const char *pat
 	return 0;
 }
 
-int cmd_profile(int argc, char **argv)
+/* What the command line asks for. */
+struct profile_args {
+	struct pb_profile_options o;
+	struct pb_detect_config dcfg;
+	bool csv, json, changes_only;
+	const char *chart, *chart_series, *series_match, *from, *to;
+};
+
+/* One option into a; returns 0 or the exit code. */
+static int profile_opt(int c, struct profile_args *a)
+{
+	struct pb_error err = { 0 };
+	unsigned long w;
+	switch (c) {
+	case 'f': a->from = optarg; break;
+	case 't': a->to = optarg; break;
+	case 'u': a->o.unit = optarg; break;
+	case O_CSV: a->csv = true; break;
+	case O_JSON: a->json = true; break;
+	case O_CHANGES: a->changes_only = true; break;
+	case O_NODETECT: a->o.detect = false; break;
+	case O_CHART: a->chart = optarg; break;
+	case O_CHARTSER: a->chart_series = optarg; break;
+	case O_SERIES: a->series_match = optarg; break;
+	case 'b':
+		if (pb_profile_parse_by(optarg, &a->o, &err) != PB_OK)
+			return cli_usage("profile", "%s", err.message);
+		break;
+	case O_MINCOST:
+		return parse_double("--min-cost", optarg, &a->o.min_cost_per_day) ? 2 : 0;
+	case O_MINPCT:
+		return parse_double("--min-pct", optarg, &a->o.min_pct) ? 2 : 0;
+	case O_WINDOW:
+		if (!cli_parse_uint("profile", "--window", optarg, PB_DETECT_MAX_WINDOW, &w))
+			return 2;
+		a->dcfg.window = (uint32_t)w;
+		a->o.detect_cfg = &a->dcfg;
+		break;
+	case O_MINRATIO:
+		if (parse_double("--min-ratio", optarg, &a->dcfg.min_ratio))
+			return 2;
+		a->o.detect_cfg = &a->dcfg;
+		break;
+	}
+	return 0;
+}
+
+/* Parses the command line into a; returns 0 to go on, -1 after --help, or
+ * the exit code. */
+static int profile_args(int argc, char **argv, struct profile_args *a)
 {
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'f' },
@@ -559,169 +594,121 @@ int cmd_profile(int argc, char **argv)
 		{ "series", required_argument, NULL, O_SERIES },
 		{ "window", required_argument, NULL, O_WINDOW },
 		{ "min-ratio", required_argument, NULL, O_MINRATIO },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pb_profile_options o;
-	pb_profile_options_init(&o);
-	struct pb_detect_config dcfg;
-	pb_profile_detect_config(&dcfg);
+	pb_profile_options_init(&a->o);
+	pb_profile_detect_config(&a->dcfg);
 	struct pb_error err = { 0 };
-	bool csv = false, json = false, changes_only = false;
-	const char *chart = NULL, *chart_series = NULL, *series_match = NULL;
-	const char *from = NULL, *to = NULL;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "f:t:b:u:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			from = optarg;
-			break;
-		case 't':
-			to = optarg;
-			break;
-		case 'b':
-			if (pb_profile_parse_by(optarg, &o, &err) != PB_OK)
-				return cli_usage("profile", "%s", err.message);
-			break;
-		case 'u':
-			o.unit = optarg;
-			break;
-		case O_CSV:
-			csv = true;
-			break;
-		case O_JSON:
-			json = true;
-			break;
-		case O_CHANGES:
-			changes_only = true;
-			break;
-		case O_NODETECT:
-			o.detect = false;
-			break;
-		case O_MINCOST:
-			if (parse_double("--min-cost", optarg, &o.min_cost_per_day))
-				return 2;
-			break;
-		case O_MINPCT:
-			if (parse_double("--min-pct", optarg, &o.min_pct))
-				return 2;
-			break;
-		case O_CHART:
-			chart = optarg;
-			break;
-		case O_CHARTSER:
-			chart_series = optarg;
-			break;
-		case O_SERIES:
-			series_match = optarg;
-			break;
-		case O_WINDOW: {
-			unsigned long w;
-			if (!cli_parse_uint("profile", "--window", optarg, PB_DETECT_MAX_WINDOW, &w))
-				return 2;
-			dcfg.window = (uint32_t)w;
-			o.detect_cfg = &dcfg;
-			break;
-		}
-		case O_MINRATIO:
-			if (parse_double("--min-ratio", optarg, &dcfg.min_ratio))
-				return 2;
-			o.detect_cfg = &dcfg;
-			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("profile", "unknown option");
-		}
-	}
+	int c, rc = 0;
+	cli_command("profile", usage_text);
+	while ((c = cli_getopt(argc, argv, "f:t:b:u:", opts, &rc)) > 0)
+		if ((rc = profile_opt(c, a)))
+			return rc;
+	if (c < 0)
+		return rc ? rc : -1;
 	if (argc - optind != 2)
 		return cli_usage("profile", "expects a workspace and a customer name");
-	if (csv && json)
+	if (a->csv && a->json)
 		return cli_usage("profile", "--csv and --json exclude each other");
-	if (changes_only && !o.detect)
+	if (a->changes_only && !a->o.detect)
 		return cli_usage("profile", "--changes and --no-detect exclude each other");
-	if (from && pb_profile_parse_day(from, false, &o.from_day, &err) != PB_OK)
+	if (a->from && pb_profile_parse_day(a->from, false, &a->o.from_day, &err) != PB_OK)
 		return cli_usage("profile", "--from: %s", err.message);
-	if (to && pb_profile_parse_day(to, true, &o.to_day, &err) != PB_OK)
+	if (a->to && pb_profile_parse_day(a->to, true, &a->o.to_day, &err) != PB_OK)
 		return cli_usage("profile", "--to: %s", err.message);
-	if (o.from_day > o.to_day)
-		return cli_usage("profile", "the period is empty: --from %s is after --to %s", from, to);
-	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws);
+	if (a->o.from_day > a->o.to_day)
+		return cli_usage("profile", "the period is empty: --from %s is after --to %s", a->from,
+		                 a->to);
+	return 0;
+}
+
+/* The profile as text: a heading, the lines and totals, the changes. */
+static void print_profile(const struct pb_profile *p, const struct profile_args *a)
+{
+	if (p->nlines == 0) {
+		char f[16] = "", t[16] = "";
+		if (a->from)
+			pb_day_format(a->o.from_day, f);
+		if (a->to)
+			pb_day_format(a->o.to_day, t);
+		printf("no usage of '%s' in the period%s%s%s%s%s\n", p->customer,
+		       a->from ? " from " : "", f, a->to ? " to " : "", t,
+		       a->o.unit ? " in that unit" : "");
+		return;
+	}
+	char from[16], to[16], first[16], last[16], by[160] = "";
+	pb_day_format(p->from_day, from);
+	pb_day_format(p->to_day, to);
+	pb_day_format(p->first_day, first);
+	pb_day_format(p->last_day, last);
+	for (size_t k = 0; k < p->nby; k++)
+		snprintf(by + strlen(by), sizeof(by) - strlen(by), "%s%s", k ? ", " : "",
+		         pb_profile_dim_name(p->by[k]));
+	printf("profile of '%s', %s to %s (usage from %s to %s), by %s%s%s\n", p->customer, from, to,
+	       first, last, by, a->o.unit ? ", unit " : "", a->o.unit ? a->o.unit : "");
+	if (a->changes_only) {
+		print_changes(p, false);
+	} else {
+		print_lines(p);
+		print_totals(p);
+		if (a->o.detect)
+			print_changes(p, true);
+	}
+}
+
+/* --chart and --chart-series. Returns the exit code. */
+static int write_charts(const struct pb_profile *p, const struct profile_args *a)
+{
+	struct pb_error err = { 0 };
+	bool empty = p->nlines == 0;
+	char *svg;
+	size_t len;
+	int rc = 0;
+	if (a->chart && empty)
+		return cli_failf("cannot write the chart '%s': no usage in the period", a->chart);
+	if (a->chart) {
+		enum pb_status st = pb_profile_chart_stacked(p, 0, &svg, &len, &err);
+		if ((rc = write_chart(st, svg, len, a->chart, &err, "stacked")))
+			return rc;
+	}
+	if (!a->chart_series)
+		return 0;
+	size_t s = pb_profile_pick_series(p, a->series_match);
+	if (s == SIZE_MAX)
+		return cli_failf("cannot write the chart '%s': %s", a->chart_series,
+		                 empty ? "no usage in the period"
+		                       : "no series label contains the --series text");
+	enum pb_status st = pb_profile_chart_series(p, s, &svg, &len, &err);
+	return write_chart(st, svg, len, a->chart_series, &err, "series");
+}
+
+int cmd_profile(int argc, char **argv)
+{
+	static struct profile_args a;
+	memset(&a, 0, sizeof(a));
+	int rc = profile_args(argc, argv, &a);
 	if (rc)
+		return rc < 0 ? 0 : rc;
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
 		return rc;
 	struct pb_profile *p = NULL;
-	if (pb_profile_build(ws, argv[optind + 1], &o, &p, &err) != PB_OK) {
+	struct pb_error err = { 0 };
+	if (pb_profile_build(ws, argv[optind + 1], &a.o, &p, &err) != PB_OK) {
 		pb_ws_close(ws);
 		return cli_fail(&err);
 	}
-	bool empty = p->nlines == 0;
-	if (json) {
-		json_t *j = profile_json(p);
-		char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-		if (s)
-			puts(s);
-		free(s);
-		json_decref(j);
-	} else if (csv) {
-		if (changes_only)
-			csv_changes(p);
-		else
-			csv_lines(p);
-	} else if (empty) {
-		char a[16] = "", e[16] = "";
-		if (from)
-			pb_day_format(o.from_day, a);
-		if (to)
-			pb_day_format(o.to_day, e);
-		printf("no usage of '%s' in the period%s%s%s%s%s\n", p->customer, from ? " from " : "",
-		       from ? a : "", to ? " to " : "", to ? e : "", o.unit ? " in that unit" : "");
-	} else {
-		char a[16], e[16], f[16], l[16], by[160] = "";
-		pb_day_format(p->from_day, a);
-		pb_day_format(p->to_day, e);
-		pb_day_format(p->first_day, f);
-		pb_day_format(p->last_day, l);
-		for (size_t k = 0; k < p->nby; k++)
-			snprintf(by + strlen(by), sizeof(by) - strlen(by), "%s%s", k ? ", " : "",
-			         pb_profile_dim_name(p->by[k]));
-		printf("profile of '%s', %s to %s (usage from %s to %s), by %s%s%s\n", p->customer, a, e,
-		       f, l, by, o.unit ? ", unit " : "", o.unit ? o.unit : "");
-		if (changes_only) {
-			print_changes(p, false);
-		} else {
-			print_lines(p);
-			print_totals(p);
-			if (o.detect)
-				print_changes(p, true);
-		}
-	}
-	rc = 0;
+	if (a.json)
+		rc = cli_json_print(profile_json(p));
+	else if (a.csv && a.changes_only)
+		csv_changes(p);
+	else if (a.csv)
+		csv_lines(p);
+	else
+		print_profile(p, &a);
 	fflush(stdout);
-	if (chart) {
-		if (empty) {
-			rc = cli_failf("cannot write the chart '%s': no usage in the period", chart);
-		} else {
-			char *svg;
-			size_t len;
-			enum pb_status st = pb_profile_chart_stacked(p, 0, &svg, &len, &err);
-			rc = write_chart(st, svg, len, chart, &err, "stacked");
-		}
-	}
-	if (chart_series && !rc) {
-		size_t s = pb_profile_pick_series(p, series_match);
-		if (s == SIZE_MAX) {
-			rc = cli_failf("cannot write the chart '%s': %s", chart_series,
-			               empty ? "no usage in the period"
-			                     : "no series label contains the --series text");
-		} else {
-			char *svg;
-			size_t len;
-			enum pb_status st = pb_profile_chart_series(p, s, &svg, &len, &err);
-			rc = write_chart(st, svg, len, chart_series, &err, "series");
-		}
-	}
+	if (!rc)
+		rc = write_charts(p, &a);
 	pb_profile_free(p);
 	pb_ws_close(ws);
 	return rc;

@@ -1,7 +1,6 @@
 /* cmd_scan.c - probity scan: evaluate a policy's indicators over a workspace
  * and print the findings, each figure with the records it came from. */
 #include "cli.h"
-#include "util/util.h" /* pb_time_parse */
 
 #include <jansson.h>
 #include <math.h>
@@ -213,15 +212,14 @@ int cmd_scan(int argc, char **argv)
 		{ "no-store", no_argument, NULL, 'n' },
 		{ "as", required_argument, NULL, 'A' },
 		{ "json", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pb_scan_options o = { .scope = PB_SCAN_CUSTOMERS, .at_day = INT64_MIN, .store = true };
 	bool json = false, all = false;
 	const char *at = NULL;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "c:aenh", opts, NULL)) != -1) {
+	int c, rc = 0;
+	cli_command("scan", usage_text);
+	while ((c = cli_getopt(argc, argv, "c:aen", opts, &rc)) > 0) {
 		switch (c) {
 		case 'c':
 			o.customer = optarg;
@@ -246,12 +244,10 @@ int cmd_scan(int argc, char **argv)
 		case 'J':
 			json = true;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("scan", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	if (argc - optind != 2)
 		return cli_usage("scan", "expects a workspace and a policy file");
 	if (all && o.customer)
@@ -268,7 +264,6 @@ int cmd_scan(int argc, char **argv)
 	struct pb_policy *p = NULL;
 	struct pb_ws *ws = NULL;
 	char *out = NULL;
-	int rc = 0;
 	char catdir[4096];
 	snprintf(catdir, sizeof(catdir), "%s/catalog", cli_data_dir());
 	if (pb_catalog_load(catdir, &cat, &err) || pb_policy_load(argv[optind + 1], cat, &p, &err)) {

@@ -74,12 +74,6 @@ static const char usage_text[] =
 	"  probity search review CASE-7 --terms terms.txt --csv --per-message > hits.csv\n"
 	"  probity search review CASE-7 'tag:relevant' --export review-export\n";
 
-/* The acting user: --as, else the workspace's default (probity.conf's user). */
-static const char *actor_of(struct pb_ws *ws, const char *as)
-{
-	return cli_actor(ws, as);
-}
-
 static void csv_str(FILE *f, const char *s)
 {
 	if (!strpbrk(s, ",\"\r\n")) {
@@ -146,78 +140,73 @@ static void print_hit(const struct pb_mail_hit *h)
 		printf("       %s\n", h->snippet);
 }
 
-static void print_json(const struct pb_mail_result *r, const char *case_ref)
+/* One hit of --json. */
+static json_t *hit_json(const struct pb_mail_hit *h)
 {
-	printf("{\"case\":");
-	cli_json_str(stdout, case_ref);
-	printf(",\"query\":");
-	cli_json_str(stdout, r->query);
-	printf(",\"hits\":%llu,\"threads\":%llu,\"result_sha256\":\"%s\",\"shown\":%zu,"
-	       "\"messages\":[",
-	       (unsigned long long)r->total, (unsigned long long)r->threads, r->result_sha256,
-	       r->nhits);
-	for (size_t i = 0; i < r->nhits; i++) {
-		const struct pb_mail_hit *h = &r->hits[i];
-		char date[24] = "";
-		if (h->has_date) {
-			time_t t = (time_t)h->date;
-			struct tm tm;
-			strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-		}
-		printf("%s\n{\"id\":%lld,\"message_id\":", i ? "," : "", (long long)h->id);
-		cli_json_str(stdout, h->message_id);
-		printf(",\"kind\":\"%s\",\"date\":", h->kind);
-		if (h->has_date)
-			cli_json_str(stdout, date);
-		else
-			printf("null");
-		const char *kv[][2] = { { "from", h->from },       { "to", h->to },
-			                { "cc", h->cc },           { "bcc", h->bcc },
-			                { "subject", h->subject }, { "channel", h->channel },
-			                { "in_reply_to", h->in_reply_to },
-			                { "custodians", h->custodians },
-			                { "tags", h->tags },       { "snippet", h->snippet },
-			                { "body_sha256", h->body_sha256 },
-			                { "raw_sha256", h->raw_sha256 } };
-		for (size_t k = 0; k < sizeof(kv) / sizeof(kv[0]); k++) {
-			printf(",\"%s\":", kv[k][0]);
-			cli_json_str(stdout, kv[k][1]);
-		}
-		/* references: one Message-ID a line in the library, an array here */
-		printf(",\"references\":[");
-		int nr = 0;
-		for (const char *p = h->references; p && *p;) {
-			size_t l = strcspn(p, "\n");
-			char *one = strndup(p, l);
-			printf("%s", nr++ ? "," : "");
-			cli_json_str(stdout, one ? one : "");
-			free(one);
-			p += l + (p[l] == '\n');
-		}
-		printf("],\"attachments\":[");
-		for (size_t k = 0; k < h->nattach; k++) {
-			const struct pb_mail_hit_attachment *a = &h->attach[k];
-			printf("%s{\"name\":", k ? "," : "");
-			cli_json_str(stdout, a->name);
-			printf(",\"type\":");
-			cli_json_str(stdout, a->type);
-			printf(",\"size\":%llu,\"sha256\":", (unsigned long long)a->size);
-			if (*a->sha256)
-				cli_json_str(stdout, a->sha256);
-			else
-				printf("null");
-			printf("}");
-		}
-		printf("]");
-		printf(",\"thread\":%lld,\"thread_size\":%u,\"locations\":%u,\"flags\":[",
-		       (long long)h->thread, h->thread_size, h->locations);
-		int n = 0;
-		for (unsigned bit = 1; bit < (1u << PB_MAIL_FLAG_COUNT); bit <<= 1)
-			if (h->flags & bit)
-				printf("%s\"%s\"", n++ ? "," : "", pb_mail_flag_name(bit));
-		printf("]}");
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(h->id));
+	json_object_set_new(o, "message_id", cli_json_text(h->message_id));
+	json_object_set_new(o, "kind", cli_json_text(h->kind));
+	char date[24];
+	if (h->has_date)
+		pb_time_format(h->date, date);
+	json_object_set_new(o, "date", h->has_date ? json_string(date) : json_null());
+	const char *kv[][2] = { { "from", h->from },       { "to", h->to },
+		                { "cc", h->cc },           { "bcc", h->bcc },
+		                { "subject", h->subject }, { "channel", h->channel },
+		                { "in_reply_to", h->in_reply_to },
+		                { "custodians", h->custodians },
+		                { "tags", h->tags },       { "snippet", h->snippet },
+		                { "body_sha256", h->body_sha256 },
+		                { "raw_sha256", h->raw_sha256 } };
+	for (size_t k = 0; k < CLI_LEN(kv); k++)
+		json_object_set_new(o, kv[k][0], cli_json_text(kv[k][1]));
+	/* references: one Message-ID a line in the library, an array here */
+	json_t *refs = json_array();
+	for (const char *p = h->references; p && *p;) {
+		size_t l = strcspn(p, "\n");
+		char *one = strndup(p, l);
+		json_array_append_new(refs, cli_json_text(one));
+		free(one);
+		p += l + (p[l] == '\n');
 	}
-	printf("\n]}\n");
+	json_object_set_new(o, "references", refs);
+	json_t *att = json_array();
+	for (size_t k = 0; k < h->nattach; k++) {
+		const struct pb_mail_hit_attachment *a = &h->attach[k];
+		json_t *x = json_object();
+		json_object_set_new(x, "name", cli_json_text(a->name));
+		json_object_set_new(x, "type", cli_json_text(a->type));
+		json_object_set_new(x, "size", json_integer((json_int_t)a->size));
+		json_object_set_new(x, "sha256", *a->sha256 ? json_string(a->sha256) : json_null());
+		json_array_append_new(att, x);
+	}
+	json_object_set_new(o, "attachments", att);
+	json_object_set_new(o, "thread", json_integer(h->thread));
+	json_object_set_new(o, "thread_size", json_integer(h->thread_size));
+	json_object_set_new(o, "locations", json_integer(h->locations));
+	json_t *flags = json_array();
+	for (unsigned bit = 1; bit < (1u << PB_MAIL_FLAG_COUNT); bit <<= 1)
+		if (h->flags & bit)
+			json_array_append_new(flags, json_string(pb_mail_flag_name(bit)));
+	json_object_set_new(o, "flags", flags);
+	return o;
+}
+
+static int print_json(const struct pb_mail_result *r, const char *case_ref)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "case", cli_json_text(case_ref));
+	json_object_set_new(o, "query", cli_json_text(r->query));
+	json_object_set_new(o, "hits", json_integer((json_int_t)r->total));
+	json_object_set_new(o, "threads", json_integer((json_int_t)r->threads));
+	json_object_set_new(o, "result_sha256", json_string(r->result_sha256));
+	json_object_set_new(o, "shown", json_integer((json_int_t)r->nhits));
+	json_t *msgs = json_array();
+	for (size_t i = 0; i < r->nhits; i++)
+		json_array_append_new(msgs, hit_json(&r->hits[i]));
+	json_object_set_new(o, "messages", msgs);
+	return cli_json_print(o);
 }
 
 /* Reads the terms file: one query a line; blank lines and '#' comments
@@ -270,6 +259,33 @@ static int read_terms(const char *path, char ***terms, size_t **lines, size_t *n
 	return rc;
 }
 
+static int print_report_json(const struct pb_mail_hit_report *r, const char *case_ref)
+{
+	json_t *o = json_object(), *terms = json_array();
+	json_object_set_new(o, "case", cli_json_text(case_ref));
+	for (size_t i = 0; i < r->nterms; i++) {
+		const struct pb_mail_term_report *t = &r->terms[i];
+		json_t *x = json_object(), *msgs = json_array();
+		json_object_set_new(x, "term", cli_json_text(t->query));
+		json_object_set_new(x, "hits", json_integer((json_int_t)t->hits));
+		json_object_set_new(x, "unique_hits", json_integer((json_int_t)t->unique_hits));
+		json_object_set_new(x, "with_family", json_integer((json_int_t)t->with_family));
+		json_object_set_new(x, "result_sha256", json_string(t->result_sha256));
+		for (size_t k = 0; k < t->nmessages; k++) {
+			json_t *m = json_object();
+			json_object_set_new(m, "id", json_integer(t->messages[k].id));
+			json_object_set_new(m, "message_id", cli_json_text(t->messages[k].message_id));
+			json_array_append_new(msgs, m);
+		}
+		json_object_set_new(x, "messages", msgs);
+		json_array_append_new(terms, x);
+	}
+	json_object_set_new(o, "terms", terms);
+	json_object_set_new(o, "total_hits", json_integer((json_int_t)r->total_hits));
+	json_object_set_new(o, "total_with_family", json_integer((json_int_t)r->total_family));
+	return cli_json_print(o);
+}
+
 static int hit_report(struct pb_ws *ws, const char *case_ref, const char *file,
                       const char *actor, bool csv, bool per_message, bool json)
 {
@@ -294,27 +310,7 @@ static int hit_report(struct pb_ws *ws, const char *case_ref, const char *file,
 		goto out;
 	}
 	if (json) {
-		printf("{\"case\":");
-		cli_json_str(stdout, case_ref);
-		printf(",\"terms\":[");
-		for (size_t i = 0; i < r->nterms; i++) {
-			const struct pb_mail_term_report *t = &r->terms[i];
-			printf("%s\n{\"term\":", i ? "," : "");
-			cli_json_str(stdout, t->query);
-			printf(",\"hits\":%llu,\"unique_hits\":%llu,\"with_family\":%llu,"
-			       "\"result_sha256\":\"%s\",\"messages\":[",
-			       (unsigned long long)t->hits, (unsigned long long)t->unique_hits,
-			       (unsigned long long)t->with_family, t->result_sha256);
-			for (size_t k = 0; k < t->nmessages; k++) {
-				printf("%s{\"id\":%lld,\"message_id\":", k ? "," : "",
-				       (long long)t->messages[k].id);
-				cli_json_str(stdout, t->messages[k].message_id);
-				printf("}");
-			}
-			printf("]}");
-		}
-		printf("\n],\"total_hits\":%llu,\"total_with_family\":%llu}\n",
-		       (unsigned long long)r->total_hits, (unsigned long long)r->total_family);
+		rc = print_report_json(r, case_ref);
 	} else if (csv && per_message) {
 		printf("term,message_number,message_id\r\n");
 		for (size_t i = 0; i < r->nterms; i++) {
@@ -367,6 +363,74 @@ out:
 	return rc;
 }
 
+/* --export DIR: the hits as a load file with natives and text. */
+static int export_hits(struct pb_ws *ws, const char *case_ref, const char *query,
+                       const char *dir, const char *actor, const char *prefix)
+{
+	struct pb_error err = { 0 };
+	struct pb_mail_export_options eo = { actor, prefix };
+	struct pb_mail_export_report er;
+	enum pb_status st = pb_mail_export(ws, case_ref, query, dir, &eo, &er, &err);
+	if (st)
+		return st == PB_EINVAL && err.column ? (cli_fail(&err), 2) : cli_fail(&err);
+	char b[32];
+	printf("exported %llu documents (%s of natives) to %s\n"
+	       "result sha256   %s\nmanifest sha256 %s\n"
+	       "check it with: probity export verify %s\n",
+	       (unsigned long long)er.documents, cli_bytes(er.bytes, b, sizeof(b)), dir,
+	       er.result_sha256, er.manifest_sha256, dir);
+	return 0;
+}
+
+/* --ids: one line per Message-ID (messages that share an id appear once). */
+static void print_ids(const struct pb_mail_result *r)
+{
+	char **ids_sorted = malloc((r->nhits ? r->nhits : 1) * sizeof(*ids_sorted));
+	for (size_t i = 0; ids_sorted && i < r->nhits; i++)
+		ids_sorted[i] = (char *)r->hits[i].message_id;
+	if (ids_sorted && r->nhits)
+		qsort(ids_sorted, r->nhits, sizeof(*ids_sorted), cmp_strp);
+	for (size_t i = 0; ids_sorted && i < r->nhits; i++)
+		if (i == 0 || strcmp(ids_sorted[i], ids_sorted[i - 1]))
+			puts(ids_sorted[i]);
+	free(ids_sorted);
+}
+
+/* The hits as text, one a line or (threads) grouped by thread. */
+static void print_text(const struct pb_mail_result *r, const char *case_ref, bool threads)
+{
+	printf("case %s: %llu hit%s in %llu thread%s; result sha256 %s\n", case_ref,
+	       (unsigned long long)r->total, r->total == 1 ? "" : "s",
+	       (unsigned long long)r->threads, r->threads == 1 ? "" : "s", r->result_sha256);
+	if (r->nhits)
+		printf("\n");
+	if (threads) {
+		bool *done = calloc(r->nhits ? r->nhits : 1, sizeof(*done));
+		for (size_t i = 0; i < r->nhits && done; i++) {
+			if (done[i])
+				continue;
+			size_t hits_in = 0;
+			for (size_t k = i; k < r->nhits; k++)
+				hits_in += r->hits[k].thread == r->hits[i].thread;
+			printf("thread %lld: %zu of %u message%s match\n", (long long)r->hits[i].thread,
+			       hits_in, r->hits[i].thread_size, r->hits[i].thread_size == 1 ? "" : "s");
+			for (size_t k = i; k < r->nhits; k++)
+				if (r->hits[k].thread == r->hits[i].thread) {
+					print_hit(&r->hits[k]);
+					done[k] = true;
+				}
+			printf("\n");
+		}
+		free(done);
+	} else {
+		for (size_t i = 0; i < r->nhits; i++)
+			print_hit(&r->hits[i]);
+	}
+	if (r->nhits < r->total)
+		printf("\n(%zu of %llu hits shown; --limit 0 shows all)\n", r->nhits,
+		       (unsigned long long)r->total);
+}
+
 int cmd_search(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -375,16 +439,16 @@ int cmd_search(int argc, char **argv)
 		{ "ids", no_argument, NULL, 'i' },        { "json", no_argument, NULL, 'j' },
 		{ "csv", no_argument, NULL, 'c' },        { "terms", required_argument, NULL, 'T' },
 		{ "export", required_argument, NULL, 'e' }, { "prefix", required_argument, NULL, 'p' },
-		{ "per-message", no_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
+		{ "per-message", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *as = NULL, *terms = NULL, *export_dir = NULL, *prefix = NULL;
 	unsigned long limit = 50;
 	bool limit_set = false, newest = false, threads = false, ids = false, json = false,
 	     csv = false, per_message = false;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	int c, rc = 0;
+	cli_command("search", usage_text);
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'a':
 			as = optarg;
@@ -421,12 +485,10 @@ int cmd_search(int argc, char **argv)
 		case 'p':
 			prefix = optarg;
 			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("search", "unknown option");
 		}
 	}
+	if (c < 0)
+		return rc;
 	int rest = argc - optind;
 	if (terms ? rest != 2 : rest != 3)
 		return cli_usage("search", terms ? "expected WS CASE with --terms FILE"
@@ -444,14 +506,10 @@ int cmd_search(int argc, char **argv)
 		return cli_usage("search", "--prefix goes with --export DIR");
 	const char *case_ref = argv[optind + 1];
 	struct pb_ws *ws;
-	int rc = cli_open_ws(argv[optind], 0, &ws);
+	char actor[PB_USER_NAME_MAX + 1];
+	rc = cli_open_ws_as(argv[optind], as, &ws, actor);
 	if (rc)
 		return rc;
-	const char *actor = actor_of(ws, as);
-	if (!actor) {
-		pb_ws_close(ws);
-		return 1; /* cli_actor said why */
-	}
 	struct pb_error err = { 0 };
 	if (terms) {
 		rc = hit_report(ws, case_ref, terms, actor, csv, per_message, json);
@@ -460,19 +518,9 @@ int cmd_search(int argc, char **argv)
 	}
 	const char *query = argv[optind + 2];
 	if (export_dir) {
-		struct pb_mail_export_options eo = { actor, prefix };
-		struct pb_mail_export_report er;
-		enum pb_status st = pb_mail_export(ws, case_ref, query, export_dir, &eo, &er, &err);
+		rc = export_hits(ws, case_ref, query, export_dir, actor, prefix);
 		pb_ws_close(ws);
-		if (st)
-			return st == PB_EINVAL && err.column ? (cli_fail(&err), 2) : cli_fail(&err);
-		char b[32];
-		printf("exported %llu documents (%s of natives) to %s\n"
-		       "result sha256   %s\nmanifest sha256 %s\n"
-		       "check it with: probity export verify %s\n",
-		       (unsigned long long)er.documents, cli_bytes(er.bytes, b, sizeof(b)), export_dir,
-		       er.result_sha256, er.manifest_sha256, export_dir);
-		return 0;
+		return rc;
 	}
 	struct pb_mail_search_options so = { actor, 0, newest, NULL, NULL, ids };
 	so.limit = ids ? 0 : json && !limit_set ? 0 : limit;
@@ -481,51 +529,12 @@ int cmd_search(int argc, char **argv)
 	pb_ws_close(ws);
 	if (st)
 		return st == PB_EINVAL && err.column ? (cli_fail(&err), 2) : cli_fail(&err);
-	if (ids) {
-		/* one line per Message-ID (messages that share an id appear once) */
-		char **ids_sorted = malloc((r->nhits ? r->nhits : 1) * sizeof(*ids_sorted));
-		for (size_t i = 0; ids_sorted && i < r->nhits; i++)
-			ids_sorted[i] = (char *)r->hits[i].message_id;
-		if (ids_sorted && r->nhits)
-			qsort(ids_sorted, r->nhits, sizeof(*ids_sorted), cmp_strp);
-		for (size_t i = 0; ids_sorted && i < r->nhits; i++)
-			if (i == 0 || strcmp(ids_sorted[i], ids_sorted[i - 1]))
-				puts(ids_sorted[i]);
-		free(ids_sorted);
-	} else if (json) {
-		print_json(r, case_ref);
-	} else {
-		printf("case %s: %llu hit%s in %llu thread%s; result sha256 %s\n", case_ref,
-		       (unsigned long long)r->total, r->total == 1 ? "" : "s",
-		       (unsigned long long)r->threads, r->threads == 1 ? "" : "s", r->result_sha256);
-		if (r->nhits)
-			printf("\n");
-		if (threads) {
-			bool *done = calloc(r->nhits ? r->nhits : 1, sizeof(*done));
-			for (size_t i = 0; i < r->nhits && done; i++) {
-				if (done[i])
-					continue;
-				size_t hits_in = 0;
-				for (size_t k = i; k < r->nhits; k++)
-					hits_in += r->hits[k].thread == r->hits[i].thread;
-				printf("thread %lld: %zu of %u message%s match\n", (long long)r->hits[i].thread,
-				       hits_in, r->hits[i].thread_size, r->hits[i].thread_size == 1 ? "" : "s");
-				for (size_t k = i; k < r->nhits; k++)
-					if (r->hits[k].thread == r->hits[i].thread) {
-						print_hit(&r->hits[k]);
-						done[k] = true;
-					}
-				printf("\n");
-			}
-			free(done);
-		} else {
-			for (size_t i = 0; i < r->nhits; i++)
-				print_hit(&r->hits[i]);
-		}
-		if (r->nhits < r->total)
-			printf("\n(%zu of %llu hits shown; --limit 0 shows all)\n", r->nhits,
-			       (unsigned long long)r->total);
-	}
+	if (ids)
+		print_ids(r);
+	else if (json)
+		rc = print_json(r, case_ref);
+	else
+		print_text(r, case_ref, threads);
 	pb_mail_result_free(r);
-	return 0;
+	return rc;
 }

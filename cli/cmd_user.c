@@ -3,11 +3,7 @@
 
 #include <string.h>
 
-static const char usage_text[] =
-	"usage: probity user add WS NAME --role ROLE [--as USER]\n"
-	"       probity user list WS\n"
-	"       probity user set-role WS NAME --role ROLE [--as USER]\n"
-	"       probity user disable WS NAME [--as USER]\n"
+static const char help_body[] =
 	"\n"
 	"Manages who may do what in the workspace WS. Each user has one role:\n"
 	"  analyst   opens cases, adds notes, documents and findings, closes cases\n"
@@ -36,82 +32,119 @@ static bool print_user(void *ctx, const struct pb_user *u)
 	return true;
 }
 
-int cmd_user(int argc, char **argv)
+static const struct option role_opts[] = {
+	{ "role", required_argument, NULL, 'r' },
+	{ "as", required_argument, NULL, 'a' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The options and operands of add, set-role and disable: WS NAME, --as and,
+ * when role is not NULL, --role (required). Returns 0 or an exit code (-1
+ * after --help). */
+static int change_args(int argc, char **argv, const char **role, const char **as)
 {
-	static const struct option opts[] = {
-		{ "role", required_argument, NULL, 'r' },
-		{ "as", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return argc < 2 ? cli_usage("user", "expected a subcommand: add, list, set-role, disable")
-		                : cli_help(usage_text);
-	const char *sub = argv[1];
-	const char *role = NULL, *as = NULL;
-	int c;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			role = optarg;
-			break;
-		case 'a':
-			as = optarg;
-			break;
-		case 'h':
-			return cli_help(usage_text);
-		default:
-			return cli_usage("user", "unknown option");
-		}
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, role ? role_opts : role_opts + 1, &rc)) > 0) {
+		if (c == 'r')
+			*role = optarg;
+		else
+			*as = optarg;
 	}
-	char **pos = argv + 1 + optind;
-	int npos = argc - 1 - optind;
-	bool list = !strcmp(sub, "list");
-	bool known = list || !strcmp(sub, "add") || !strcmp(sub, "set-role") ||
-	             !strcmp(sub, "disable");
-	if (!known)
-		return cli_usage("user", "unknown subcommand '%s'", sub);
-	if (npos != (list ? 1 : 2))
-		return cli_usage("user", list ? "expected: user list WS" : "expected: user %s WS NAME",
-		                 sub);
-	if ((!strcmp(sub, "add") || !strcmp(sub, "set-role")) && !role)
-		return cli_usage("user", "%s needs --role ROLE", sub);
+	if (c < 0)
+		return rc ? rc : -1;
+	if (argc - optind != 2)
+		return cli_usage(cli_cmd_name(), "expected WS NAME");
+	if (role && !*role)
+		return cli_usage(cli_cmd_name(), "needs --role ROLE");
+	return 0;
+}
+
+static int user_list(int argc, char **argv)
+{
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, NULL, &rc)) > 0)
+		;
+	if (c < 0)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage(cli_cmd_name(), "expected WS");
 	struct pb_ws *ws;
-	int rc = cli_open_ws(pos[0], list ? PB_WS_READONLY : 0, &ws);
-	if (rc)
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
 		return rc;
 	struct pb_error err = { 0 };
-	enum pb_status st = PB_OK;
+	struct cli_table t;
+	cli_table_init(&t, 5, (const char *const[]){ "name", "role", "status", "created", "by" });
+	enum pb_status st = pb_user_list(ws, print_user, &t, &err);
+	if (!st)
+		cli_table_print(&t, stdout);
+	cli_table_release(&t);
+	return cli_close(ws, st, &err);
+}
+
+static int user_add(int argc, char **argv)
+{
+	const char *role = NULL, *as = NULL;
+	int rc = change_args(argc, argv, &role, &as);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	const char *name = argv[optind + 1];
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], 0, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
 	uint64_t index = 0;
-	char actor[PB_USER_NAME_MAX + 1] = "";
-	if (list) {
-		struct cli_table t;
-		cli_table_init(&t, 5,
-		               (const char *const[]){ "name", "role", "status", "created", "by" });
-		st = pb_user_list(ws, print_user, &t, &err);
-		if (!st)
-			cli_table_print(&t, stdout);
-		cli_table_release(&t);
-	} else if (!strcmp(sub, "add")) {
-		/* the first user needs no actor; later ones do (the library checks) */
-		const char *who = as ? as : pb_ws_setting(ws, "user");
-		st = pb_user_add(ws, who, pos[1], role, &index, &err);
-		if (!st)
-			printf("added user '%s' (%s); log entry %llu\n", pos[1], role,
-			       (unsigned long long)index);
-	} else {
-		if ((st = pb_acting_user(ws, as, actor, &err)) == PB_OK) {
-			if (!strcmp(sub, "set-role"))
-				st = pb_user_set_role(ws, actor, pos[1], role, &index, &err);
-			else
-				st = pb_user_disable(ws, actor, pos[1], &index, &err);
-		}
-		if (!st)
-			printf("%s user '%s'%s%s; log entry %llu\n",
-			       strcmp(sub, "disable") ? "changed" : "disabled", pos[1],
-			       role ? " to " : "", role ? role : "", (unsigned long long)index);
-	}
-	pb_ws_close(ws);
-	return st ? cli_fail(&err) : 0;
+	/* the first user needs no actor; later ones do (the library checks) */
+	const char *who = as ? as : pb_ws_setting(ws, "user");
+	enum pb_status st = pb_user_add(ws, who, name, role, &index, &err);
+	if (!st)
+		printf("added user '%s' (%s); log entry %llu\n", name, role, (unsigned long long)index);
+	return cli_close(ws, st, &err);
+}
+
+/* set-role (role not NULL) and disable. */
+static int user_change(int argc, char **argv, bool set_role)
+{
+	const char *role = NULL, *as = NULL;
+	int rc = change_args(argc, argv, set_role ? &role : NULL, &as);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	const char *name = argv[optind + 1];
+	struct pb_ws *ws;
+	char actor[PB_USER_NAME_MAX + 1];
+	if ((rc = cli_open_ws_as(argv[optind], as, &ws, actor)))
+		return rc;
+	struct pb_error err = { 0 };
+	uint64_t index = 0;
+	enum pb_status st = set_role ? pb_user_set_role(ws, actor, name, role, &index, &err)
+	                             : pb_user_disable(ws, actor, name, &index, &err);
+	if (!st)
+		printf("%s user '%s'%s%s; log entry %llu\n", set_role ? "changed" : "disabled", name,
+		       role ? " to " : "", role ? role : "", (unsigned long long)index);
+	return cli_close(ws, st, &err);
+}
+
+static int user_set_role(int argc, char **argv)
+{
+	return user_change(argc, argv, true);
+}
+
+static int user_disable(int argc, char **argv)
+{
+	return user_change(argc, argv, false);
+}
+
+static const struct cli_sub user_subs[] = {
+	{ "add", user_add, "WS NAME --role ROLE [--as USER]" },
+	{ "list", user_list, "WS" },
+	{ "set-role", user_set_role, "WS NAME --role ROLE [--as USER]" },
+	{ "disable", user_disable, "WS NAME [--as USER]" },
+};
+
+int cmd_user(int argc, char **argv)
+{
+	static const struct cli_cmd cmd = {
+		.name = "user", .subs = user_subs, .nsubs = CLI_LEN(user_subs),
+		.body = help_body,
+	};
+	return cli_dispatch(&cmd, argc, argv);
 }

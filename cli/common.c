@@ -1,8 +1,8 @@
 /* common.c - helpers shared by the command handlers: errors, usage, tables,
  * workspace opening, progress display. */
 #include "cli.h"
-#include "util/util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -22,7 +22,7 @@ static void field_flag(const char *field, char *out, size_t cap)
 		{ "actor", "--as USER" },
 		{ "sha256", "--hash" }, /* pb_plan_approve/refuse: the hash reviewed */
 	};
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+	for (size_t i = 0; i < CLI_LEN(words); i++)
 		if (strcmp(field, words[i].field) == 0) {
 			snprintf(out, cap, "%s", words[i].flag);
 			return;
@@ -83,47 +83,169 @@ int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws)
 	return 0;
 }
 
-int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_text, bool *json,
-                   const char **as)
+int cli_close(struct pb_ws *ws, enum pb_status st, const struct pb_error *err)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'J' },
-		{ "as", required_argument, NULL, 'A' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	*json = false;
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'J')
-			*json = true;
-		else if (c == 'A' && as)
-			*as = optarg;
-		else if (c == 'h') {
-			cli_help(usage_text);
-			return -1;
-		} else
-			return cli_usage(cmd, "unknown option");
+	pb_ws_close(ws);
+	return st ? cli_fail(err) : 0;
+}
+
+int cli_open_ws_as(const char *path, const char *as, struct pb_ws **ws,
+                   char actor[PB_USER_NAME_MAX + 1])
+{
+	struct pb_error err = { 0 };
+	if (pb_ws_open(path, 0, ws, &err) != PB_OK)
+		return cli_fail(&err);
+	if (pb_acting_user(*ws, as, actor, &err) != PB_OK) {
+		pb_ws_close(*ws);
+		*ws = NULL;
+		return cli_fail(&err);
 	}
 	return 0;
 }
 
-const char *cli_actor(struct pb_ws *ws, const char *as)
+int cli_basic_opts(int argc, char **argv, const char *cmd, const char *usage_text, bool *json)
 {
-	static char name[PB_USER_NAME_MAX + 1];
-	struct pb_error err = { 0 };
-	if (pb_acting_user(ws, as, name, &err) != PB_OK) {
-		cli_fail(&err);
-		return NULL;
-	}
-	return name;
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, rc = 0;
+	*json = false;
+	cli_command(cmd, usage_text);
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0)
+		*json = true;
+	return c < 0 ? (rc ? rc : -1) : 0;
 }
 
 void cli_getopt_reset(void)
 {
 	optind = 0; /* GNU: full reinitialisation */
 	opterr = 1;
+}
+
+/* ---- subcommands -------------------------------------------------------- */
+
+/* The subcommand cli_dispatch is running, for cli_getopt's messages and help. */
+static const struct cli_cmd *run_cmd;
+static const struct cli_sub *run_sub;
+static const char *run_help; /* a command without subcommands: its --help */
+static char run_name[64];
+
+void cli_command(const char *name, const char *help)
+{
+	run_cmd = NULL;
+	run_sub = NULL;
+	run_help = help;
+	snprintf(run_name, sizeof(run_name), "%s", name);
+	cli_getopt_reset();
+}
+
+const char *cli_cmd_name(void)
+{
+	return run_name;
+}
+
+static void sub_usage_line(FILE *f, const char *lead, const struct cli_cmd *cmd,
+                           const struct cli_sub *sub)
+{
+	fprintf(f, "%sprobity %s %s%s%s\n", lead, cmd->name, sub->name, sub->usage[0] ? " " : "",
+	        sub->usage);
+}
+
+static int cmd_help(const struct cli_cmd *cmd)
+{
+	if (cmd->usage)
+		fputs(cmd->usage, stdout);
+	else
+		for (size_t i = 0; i < cmd->nsubs; i++)
+			sub_usage_line(stdout, i ? "       " : "usage: ", cmd, &cmd->subs[i]);
+	fputs(cmd->body, stdout);
+	return cli_help(cmd->more ? cmd->more : "");
+}
+
+static int sub_help(const struct cli_cmd *cmd, const struct cli_sub *sub)
+{
+	sub_usage_line(stdout, "usage: ", cmd, sub);
+	fputs(cmd->body, stdout);
+	return cli_help(cmd->more ? cmd->more : "");
+}
+
+/* "a, b, c": the names of cmd's subcommands. */
+static const char *sub_names(const struct cli_cmd *cmd, char *buf, size_t cap)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < cmd->nsubs && o < cap; i++)
+		o += (size_t)snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", cmd->subs[i].name);
+	return buf;
+}
+
+static const struct cli_sub *find_sub(const struct cli_cmd *cmd, const char *name)
+{
+	for (size_t i = 0; i < cmd->nsubs; i++)
+		if (!strcmp(cmd->subs[i].name, name))
+			return &cmd->subs[i];
+	return NULL;
+}
+
+int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	char names[512];
+	snprintf(run_name, sizeof(run_name), "%s", cmd->name);
+	if (argc < 2)
+		return cli_usage(cmd->name, "expected a subcommand: %s",
+		                 sub_names(cmd, names, sizeof(names)));
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+		const struct cli_sub *sub = argc > 2 && !strcmp(name, "help") ? find_sub(cmd, argv[2])
+		                                                              : NULL;
+		return sub ? sub_help(cmd, sub) : cmd_help(cmd);
+	}
+	const struct cli_sub *sub = find_sub(cmd, name);
+	if (!sub)
+		return cli_usage(cmd->name, "unknown subcommand '%s' (valid: %s)", name,
+		                 sub_names(cmd, names, sizeof(names)));
+	run_cmd = cmd;
+	run_sub = sub;
+	snprintf(run_name, sizeof(run_name), "%s %s", cmd->name, sub->name);
+	cli_getopt_reset();
+	return sub->run(argc - 1, argv + 1);
+}
+
+int cli_getopt(int argc, char **argv, const char *shorts, const struct option *opts, int *rc)
+{
+	char optstring[64];
+	/* ':' first: a missing argument is ':', not '?', and getopt prints nothing */
+	snprintf(optstring, sizeof(optstring), ":h%s", shorts ? shorts : "");
+	struct option all[40];
+	size_t n = 0;
+	for (; opts && opts[n].name; n++) {
+		assert(n + 2 < CLI_LEN(all) && opts[n].val != 'h' && opts[n].val);
+		all[n] = opts[n];
+	}
+	all[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	all[n] = (struct option){ NULL, 0, NULL, 0 };
+	opterr = 0;
+	int c = getopt_long(argc, argv, optstring, all, NULL);
+	if (c == -1)
+		return 0;
+	if (c == 'h') {
+		*rc = run_sub ? sub_help(run_cmd, run_sub) : cli_help(run_help ? run_help : "");
+		return -1;
+	}
+	if (c == '?' || c == ':') {
+		/* the option as written: a long one (up to any '='), else its letter */
+		const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+		char opt[64];
+		if (!strncmp(arg, "--", 2) || !optopt)
+			snprintf(opt, sizeof(opt), "%.*s", (int)strcspn(arg, "="), arg);
+		else
+			snprintf(opt, sizeof(opt), "-%c", optopt);
+		*rc = c == ':' ? cli_usage(run_name, "option '%s' requires an argument", opt)
+		               : cli_usage(run_name, "unrecognized option '%s'", opt);
+		return -1;
+	}
+	return c;
 }
 
 int cli_parse_uint(const char *cmd, const char *opt, const char *s, unsigned long max,
@@ -159,7 +281,7 @@ const char *cli_data_dir(void)
 		if (slash)
 			*slash = '\0';
 		const char *rel[] = { "/../share/probity/data", "/../../data", "/../data" };
-		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		for (size_t i = 0; i < CLI_LEN(rel); i++) {
 			char cand[PATH_MAX + 64];
 			struct stat sb;
 			snprintf(cand, sizeof(cand), "%s%s/catalog", exe, rel[i]);
@@ -262,6 +384,44 @@ void cli_table_release(struct cli_table *t)
 	t->cells = NULL;
 }
 
+int cli_list_print(const struct cli_list *l, const char *path, bool json)
+{
+	struct pb_ws *ws;
+	int rc = cli_open_ws(path, PB_WS_READONLY, &ws);
+	if (rc)
+		return rc;
+	void *rows;
+	size_t n;
+	struct pb_error err = { 0 };
+	enum pb_status st = l->fetch(ws, &rows, &n, &err);
+	pb_ws_close(ws);
+	if (st)
+		return cli_fail(&err);
+	if (json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, l->json((const char *)rows + i * l->size));
+		rc = cli_json_print(a);
+	} else if (n == 0) {
+		printf(l->empty, path);
+		putchar('\n');
+	} else {
+		struct cli_table t;
+		const char *cells[32];
+		char buf[CLI_LIST_BUFS][32];
+		assert(l->ncols <= CLI_LEN(cells));
+		cli_table_init(&t, l->ncols, l->headers);
+		for (size_t i = 0; i < n; i++) {
+			l->cells((const char *)rows + i * l->size, cells, buf);
+			cli_table_add(&t, cells);
+		}
+		cli_table_print(&t, stdout);
+		cli_table_release(&t);
+	}
+	free(rows);
+	return rc;
+}
+
 /* ---- progress --------------------------------------------------------- */
 
 struct cli_progress {
@@ -275,7 +435,7 @@ const char *cli_bytes(uint64_t n, char *buf, size_t cap)
 	const char *units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
 	double v = (double)n;
 	size_t u = 0;
-	while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
+	while (v >= 1000 && u + 1 < CLI_LEN(units)) {
 		v /= 1000;
 		u++;
 	}
@@ -340,19 +500,47 @@ void cli_progress_done(struct cli_progress *p)
 	free(p);
 }
 
-/* Writes s as a JSON string (quoted, escaped by the library's one escaper, so
- * invalid UTF-8 comes out as U+FFFD); NULL as "". */
-void cli_json_str(FILE *f, const char *s)
+/* ---- --json output ---------------------------------------------------- */
+
+int cli_json_print(json_t *v)
 {
-	char out[1536];
-	size_t n = s ? strlen(s) : 0, got;
-	fputc('"', f);
-	while (n) {
-		/* the escaper stops between characters when out is full */
-		size_t used = pb_json_escape(out, sizeof(out), &got, s, n);
-		fwrite(out, 1, got, f);
-		s += used;
-		n -= used;
+	if (!v)
+		return cli_failf("out of memory");
+	int rc = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10) | JSON_ENCODE_ANY);
+	json_decref(v);
+	if (rc)
+		return cli_failf("cannot write the JSON output");
+	fputc('\n', stdout);
+	return 0;
+}
+
+json_t *cli_json_text(const char *s)
+{
+	if (!s)
+		s = "";
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	size_t n = strlen(s), o = 0;
+	char *out = malloc(n * 3 + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t len = c < 0x80 ? 1 : c >> 5 == 6 ? 2 : c >> 4 == 14 ? 3 : c >> 3 == 30 ? 4 : 0;
+		json_t *one = len && i + len <= n ? json_stringn(s + i, len) : NULL;
+		if (one) {
+			memcpy(out + o, s + i, len);
+			o += len;
+			i += len;
+			json_decref(one);
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD */
+			o += 3;
+			i++;
+		}
 	}
-	fputc('"', f);
+	j = json_stringn(out, o);
+	free(out);
+	return j;
 }

@@ -2,10 +2,21 @@
  *
  * Adding a command takes:
  *  1. cli/cmd_<name>.c with `int cmd_<name>(int argc, char **argv)`, which
- *     parses its options with getopt_long and prints its usage on --help;
+ *     calls cli_command(name, usage) and reads its options with cli_getopt()
+ *     (--help prints the usage; a bad option is a usage error naming it).
+ *     A command with subcommands (log, case, plan, ...) is instead a table:
+ *     one function per subcommand, each reading only its own options with
+ *     cli_getopt() (which adds --help, printing that subcommand's usage, and
+ *     refuses any other option by name); a `struct cli_sub` table {name,
+ *     function, usage line}; a `struct cli_cmd` with the help text; and
+ *     cmd_<name> is `return cli_dispatch(&cmd, argc, argv);` (cli.h shows
+ *     the whole shape; cli/cmd_user.c is a small example). A new subcommand
+ *     of an existing command is one function and one table line;
  *  2. a line CMD(name, help) in cli/commands.h (the table below is built from it);
- *  3. its page in docs/ (docs/cli.md lists every command);
- *  4. end-to-end cases in tests/e2e/cases/.
+ *  3. its page in docs/ (or a section of the page of its area), and a line
+ *     in README.md's tour when it is part of the everyday flow;
+ *  4. end-to-end cases in tests/e2e/cases/; for each subcommand, its --help
+ *     and a refused foreign option in tests/e2e/cases/cli-subcommands.case.
  */
 #include "cli.h"
 
@@ -33,7 +44,7 @@ static void usage(FILE *f)
 	        "records, keeps the case on a tamper-evident log, and enforces precise cut-offs.\n"
 	        "\n"
 	        "commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < CLI_LEN(commands); i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n'probity <command> --help' shows a command's options; docs/ has the guide.\n");
 }
@@ -55,7 +66,7 @@ int main(int argc, char **argv)
 	const char *name = argv[1];
 	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
 		if (argc > 2 && strcmp(name, "help") == 0) {
-			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			for (size_t i = 0; i < CLI_LEN(commands); i++)
 				if (!strcmp(commands[i].name, argv[2])) {
 					char *hargv[] = { argv[2], (char *)"--help", NULL };
 					return commands[i].handler(2, hargv);
@@ -66,7 +77,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(name, "--version"))
 		return cmd_version(0, NULL);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < CLI_LEN(commands); i++)
 		if (!strcmp(commands[i].name, name))
 			return commands[i].handler(argc - 1, argv + 1);
 	fprintf(stderr, "probity: '%s' is not a probity command; see 'probity --help'\n", name);

@@ -155,6 +155,14 @@ size_t pb_json_escape(char *out, size_t cap, size_t *outlen, const char *s, size
 /* Appends s as one CSV field (RFC 4180: quoted when needed, quotes doubled). */
 enum pb_status pb_buf_csv_field(struct pb_buf *b, const char *s, size_t n);
 
+/* Rounds an exact decimal given as text (as the library gives sums and
+ * figures: "49782185.394019266666666", "-0.5") half away from zero to places
+ * decimals (at most 15), for display, and writes it with exactly that many
+ * ("49782185.39" for 2; "3" for 0) into buf (cap bytes; 64 are always
+ * enough). Returns false, writing nothing, when s is not a decimal, places is
+ * over 15 or buf is too small. */
+bool pb_dec_text_round(const char *s, unsigned places, char *buf, size_t cap);
+
 #define PB_TIME_NONISO 0x1  /* parsed, but not the spec form YYYY-MM-DDTHH:MM:SSZ */
 #define PB_TIME_DATEONLY 0x2 /* only a date was given */
 

@@ -990,6 +990,32 @@ size_t pb__dec_format(pb_dec v, char *buf)
 	return o;
 }
 
+bool pb_dec_text_round(const char *s, unsigned places, char *buf, size_t cap)
+{
+	pb_dec v;
+	char out[PB_DEC_BUFSZ + PB_DEC_SCALE_DIGITS + 2];
+	if (places > PB_DEC_SCALE_DIGITS || pb__dec_parse(s, strlen(s), &v, NULL) != PB_OK)
+		return false;
+	pb_dec unit = PB_DEC_ONE;
+	for (unsigned i = 0; i < places; i++)
+		unit /= 10;
+	pb_dec half = unit / 2;
+	if (unit > 1)
+		v = (v >= 0 ? v + half : v - half) / unit * unit;
+	size_t n = pb__dec_format(v, out);
+	char *dot = strchr(out, '.');
+	size_t have = dot ? n - (size_t)(dot - out) - 1 : 0;
+	if (!dot && places)
+		out[n++] = '.';
+	while (have++ < places)
+		out[n++] = '0';
+	out[n] = '\0';
+	if (n >= cap)
+		return false;
+	memcpy(buf, out, n + 1);
+	return true;
+}
+
 double pb__dec_to_double(pb_dec v)
 {
 	pb_dec w = v / PB_DEC_ONE, f = v % PB_DEC_ONE;

@@ -127,6 +127,28 @@ static void t_dec_mul(void)
 	CHECK_STR(dec_text(r), "-0.00244140625");
 }
 
+/* The display rounding the CLI's tables use: half away from zero, on the
+ * exact decimal, with exactly the places asked. */
+static void t_dec_text_round(void)
+{
+	char b[64];
+	CHECK(pb_dec_text_round("49782185.394019266666666", 2, b, sizeof(b)));
+	CHECK_STR(b, "49782185.39");
+	CHECK(pb_dec_text_round("0.125", 2, b, sizeof(b)));
+	CHECK_STR(b, "0.13");
+	CHECK(pb_dec_text_round("-0.125", 2, b, sizeof(b)));
+	CHECK_STR(b, "-0.13");
+	CHECK(pb_dec_text_round("-0.001", 2, b, sizeof(b)));
+	CHECK_STR(b, "0.00");
+	CHECK(pb_dec_text_round("12", 2, b, sizeof(b)));
+	CHECK_STR(b, "12.00");
+	CHECK(pb_dec_text_round("2.5", 0, b, sizeof(b)));
+	CHECK_STR(b, "3");
+	CHECK(!pb_dec_text_round("abc", 2, b, sizeof(b)));
+	CHECK(!pb_dec_text_round("1", 16, b, sizeof(b)));
+	CHECK(!pb_dec_text_round("123456.5", 2, b, 6));
+}
+
 static void t_time_forms(void)
 {
 	int64_t t;
@@ -347,6 +369,7 @@ int main(void)
 	RUN(t_dec_parse_bad);
 	RUN(t_dec_sum_exact);
 	RUN(t_dec_mul);
+	RUN(t_dec_text_round);
 	RUN(t_time_forms);
 	RUN(t_civil_roundtrip);
 	RUN(t_utf8);
