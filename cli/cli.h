@@ -21,6 +21,9 @@ typedef int cli_handler(int argc, char **argv);
 
 /* Prints "probity: <formatted error>" to stderr; returns 1. */
 int cli_fail(const struct pb_error *err);
+/* The command-line word for an argument the library names in a pb_error's
+ * field ("actor" -> "--as USER", "max_record" -> "--max-record") into out. */
+void cli_field_flag(const char *field, char *out, size_t cap);
 /* Prints "probity: <message>" to stderr; returns 1. */
 int cli_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "probity <cmd>: <message>" and a hint to run --help; returns 2. */

@@ -552,8 +552,11 @@ static int profile_opt(int c, struct profile_args *a)
 	case O_CHARTSER: a->chart_series = optarg; break;
 	case O_SERIES: a->series_match = optarg; break;
 	case 'b':
-		if (pb_profile_parse_by(optarg, &a->o, &err) != PB_OK)
-			return cli_usage("profile", "%s", err.message);
+		if (pb_profile_parse_by(optarg, &a->o, &err) != PB_OK) {
+			char flag[64];
+			cli_field_flag(err.field[0] ? err.field : "by", flag, sizeof(flag));
+			return cli_usage("profile", "%s (%s)", err.message, flag);
+		}
 		break;
 	case O_MINCOST:
 		return parse_double("--min-cost", optarg, &a->o.min_cost_per_day) ? 2 : 0;

@@ -14,13 +14,14 @@
 
 /* The command-line word for an argument the library names in err->field:
  * "--" and the name with '-' for '_', except where the flag is another word. */
-static void field_flag(const char *field, char *out, size_t cap)
+void cli_field_flag(const char *field, char *out, size_t cap)
 {
 	static const struct {
 		const char *field, *flag;
 	} words[] = {
 		{ "actor", "--as USER" },
 		{ "sha256", "--hash" }, /* pb_plan_approve/refuse: the hash reviewed */
+		{ "accounts", "--account" }, /* pb_customer_add: --account and --subaccount */
 	};
 	for (size_t i = 0; i < CLI_LEN(words); i++)
 		if (strcmp(field, words[i].field) == 0) {
@@ -39,7 +40,7 @@ int cli_fail(const struct pb_error *err)
 	pb_error_format(err, buf, sizeof(buf));
 	if (err->field[0]) {
 		char flag[64];
-		field_flag(err->field, flag, sizeof(flag));
+		cli_field_flag(err->field, flag, sizeof(flag));
 		fprintf(stderr, "probity: %s (%s)\n", buf, flag);
 	} else {
 		fprintf(stderr, "probity: %s\n", buf);
