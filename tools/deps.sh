@@ -13,7 +13,7 @@ PACKAGES="
   sqlite3 python3 gzip zstd
   nginx nginx-dev curl
   golang-go golang-golang-x-mod-dev
-  chromium npm
+  chromium
 "
 
 missing=""
