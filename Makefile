@@ -173,9 +173,11 @@ check-variant: all
 	@tests/run-suites.sh $(BUILD)
 
 # The whole check: both variants, then one total line.
+# The two builds use every core (JOBS=1 for a serial build).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check: deps
-	@$(MAKE) --no-print-directory VARIANT=debug all
-	@$(MAKE) --no-print-directory VARIANT=san all
+	@$(MAKE) --no-print-directory -j$(JOBS) VARIANT=debug all
+	@$(MAKE) --no-print-directory -j$(JOBS) VARIANT=san all
 	@tests/run-all.sh build/debug build/san
 
 # ---- demo, deps, fuzz, bench ---------------------------------------------

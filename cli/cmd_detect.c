@@ -422,7 +422,15 @@ static int write_svg(const char *path, char *svg, size_t len, struct pb_error *e
 	return st == PB_OK ? 0 : cli_fail(err);
 }
 
-int cmd_detect(int argc, char **argv)
+/* What the command line asked for. */
+struct detect_args {
+	const char *path, *chart, *stacked, *title, *label, *unit;
+	bool csv, json, regimes, explain, daily;
+	struct pb_detect_config cfg;
+};
+
+/* Parses the options into a; returns 0 to go on, -1 after --help, or 2. */
+static int parse_args(int argc, char **argv, struct detect_args *a)
 {
 	static const struct option opts[] = {
 		{ "chart", required_argument, NULL, 'c' },
@@ -443,26 +451,25 @@ int cmd_detect(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *chart = NULL, *stacked = NULL, *title = NULL, *label = NULL, *unit = NULL;
-	bool csv = false, json = false, regimes = false, explain = false, daily = false;
-	struct pb_detect_config cfg;
-	pb_detect_config_init(&cfg);
+	memset(a, 0, sizeof(*a));
+	pb_detect_config_init(&a->cfg);
+	struct pb_detect_config *cfg = &a->cfg;
 	unsigned long ul;
 	int c;
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		char *end;
 		switch (c) {
-		case 'c': chart = optarg; break;
-		case 's': stacked = optarg; break;
-		case 't': title = optarg; break;
-		case 'l': label = optarg; break;
-		case 'u': unit = optarg; break;
-		case 'C': csv = true; break;
-		case 'R': regimes = true; break;
-		case 'E': explain = true; break;
-		case 'D': daily = true; break;
-		case 'J': json = true; break;
+		case 'c': a->chart = optarg; break;
+		case 's': a->stacked = optarg; break;
+		case 't': a->title = optarg; break;
+		case 'l': a->label = optarg; break;
+		case 'u': a->unit = optarg; break;
+		case 'C': a->csv = true; break;
+		case 'R': a->regimes = true; break;
+		case 'E': a->explain = true; break;
+		case 'D': a->daily = true; break;
+		case 'J': a->json = true; break;
 		case 'I':
 		case 'P': {
 			double x = strtod(optarg, &end);
@@ -470,9 +477,9 @@ int cmd_detect(int argc, char **argv)
 				return cli_usage("detect", "%s expects a number of 0 or more, not '%s'",
 				                 c == 'I' ? "--min-impact" : "--min-pct", optarg);
 			if (c == 'I')
-				cfg.min_impact = x;
+				cfg->min_impact = x;
 			else
-				cfg.min_pct = x;
+				cfg->min_pct = x;
 			break;
 		}
 		case 'w':
@@ -480,42 +487,196 @@ int cmd_detect(int argc, char **argv)
 				return 2;
 			if (ul < 8)
 				return cli_usage("detect", "--window needs at least 8 points, not %lu", ul);
-			cfg.window = (uint32_t)ul;
+			cfg->window = (uint32_t)ul;
 			break;
 		case 'W':
 			if (!cli_parse_uint("detect", "--warmup", optarg, 1000000, &ul))
 				return 2;
-			cfg.warmup = (uint32_t)ul;
+			cfg->warmup = (uint32_t)ul;
 			break;
 		case 'p':
 			if (!strcmp(optarg, "auto"))
-				cfg.period = 0;
+				cfg->period = 0;
 			else if (!strcmp(optarg, "none"))
-				cfg.period = PB_DETECT_NO_SEASON;
+				cfg->period = PB_DETECT_NO_SEASON;
 			else if (!cli_parse_uint("detect", "--period", optarg, PB_DETECT_MAX_PERIOD, &ul))
 				return 2;
 			else if (ul < 2)
 				return cli_usage("detect", "--period is auto, none or a number of points from 2");
 			else
-				cfg.period = (uint32_t)ul;
+				cfg->period = (uint32_t)ul;
 			break;
-		case 'h': return cli_help(usage_text);
+		case 'h': cli_help(usage_text); return -1;
 		default: return cli_usage("detect", "unknown option");
 		}
 	}
 	if (argc - optind != 1)
 		return cli_usage("detect", "expected one CSV file");
-	if (csv + json + daily > 1)
+	if (a->csv + a->json + a->daily > 1)
 		return cli_usage("detect", "--csv, --json and --daily exclude each other");
-	if (daily && regimes)
+	if (a->daily && a->regimes)
 		return cli_usage("detect", "--daily prints the streaming detector's bands, not --regimes");
-	const char *path = argv[optind];
-	if (!title)
-		title = path;
+	a->path = argv[optind];
+	if (!a->title)
+		a->title = a->path;
+	return 0;
+}
+
+/* The changes and their drivers as a JSON array on stdout. */
+static void changes_json(const struct pb_series_table *tab, const struct pb_change *ch, size_t nch,
+                         const struct pb_driver *dr, bool dates)
+{
+	json_t *a = json_array();
+	for (size_t k = 0; k < nch; k++) {
+		const struct pb_change *x = &ch[k];
+		const struct pb_driver *d = &dr[k * tab->ncols];
+		char ts[32], td[32], te[32];
+		fmt_time(x->t_start, dates, ts, sizeof(ts));
+		fmt_time(x->t_detected, dates, td, sizeof(td));
+		fmt_time(x->t_end, dates, te, sizeof(te));
+		json_t *o = json_object();
+		json_object_set_new(o, "start", json_string(ts));
+		json_object_set_new(o, "detected", json_string(td));
+		json_object_set_new(o, "end", json_string(te));
+		json_object_set_new(o, "start_index", json_integer((json_int_t)x->start));
+		json_object_set_new(o, "kind", json_string(pb_change_kind_name(x->kind)));
+		json_object_set_new(o, "direction", json_string(x->direction > 0 ? "up" : "down"));
+		json_object_set_new(o, "baseline", json_string(x->seasonal ? "seasonal" : "level"));
+		json_object_set_new(o, "period", json_integer(x->period));
+		json_object_set_new(o, "scale", json_integer(x->scale));
+		json_object_set_new(o, "expected", json_real(x->expected));
+		json_object_set_new(o, "actual", json_real(x->actual));
+		json_object_set_new(o, "delta", json_real(x->delta));
+		json_object_set_new(o, "pct", isfinite(x->pct) ? json_real(x->pct) : json_null());
+		json_object_set_new(o, "ratio", isfinite(x->ratio) ? json_real(x->ratio) : json_null());
+		json_object_set_new(o, "score", json_real(x->score));
+		json_object_set_new(o, "mean_over_change", json_real(x->event_mean));
+		json_t *drv = json_array();
+		for (size_t j = 0; d->component != SIZE_MAX && j < tab->ncols; j++) {
+			json_t *e = json_object();
+			json_object_set_new(e, "name", json_string(tab->names[d[j].component]));
+			json_object_set_new(e, "expected", json_real(d[j].expected));
+			json_object_set_new(e, "actual", json_real(d[j].actual));
+			json_object_set_new(e, "delta", json_real(d[j].delta));
+			json_object_set_new(e, "share", json_real(d[j].share));
+			json_array_append_new(drv, e);
+		}
+		json_object_set_new(o, "drivers", drv);
+		json_array_append_new(a, o);
+	}
+	char *s = json_dumps(a, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+	if (s)
+		puts(s);
+	free(s);
+	json_decref(a);
+}
+
+/* The changes as a table (or CSV), the --explain lines and the summary. */
+static void changes_text(const struct detect_args *a, const struct pb_series_table *tab,
+                         const struct pb_change *ch, size_t nch, const struct pb_driver *dr,
+                         bool dates, const char *note)
+{
+	static const char *const hdr[] = { "start", "kind", "dir", "baseline", ">expected",
+	                                   ">actual", ">change", ">pct", "driver", ">share" };
+	struct cli_table t;
+	cli_table_init(&t, 10, hdr);
+	if (a->csv)
+		puts("start,kind,direction,baseline,expected,actual,change,pct,driver,share");
+	for (size_t k = 0; k < nch; k++) {
+		const struct pb_change *x = &ch[k];
+		const struct pb_driver *d = &dr[k * tab->ncols];
+		char ts[32], ex[32], ac[32], de[32], pc[32], base[32], share[32];
+		fmt_time(x->t_start, dates, ts, sizeof(ts));
+		fmt_num(x->expected, ex, sizeof(ex));
+		fmt_num(x->actual, ac, sizeof(ac));
+		fmt_num(x->delta, de, sizeof(de));
+		if (isfinite(x->pct))
+			snprintf(pc, sizeof(pc), "%+.1f%%", x->pct);
+		else
+			snprintf(pc, sizeof(pc), "new");
+		if (x->seasonal)
+			snprintf(base, sizeof(base), "seasonal/%u", x->period);
+		else
+			snprintf(base, sizeof(base), "level");
+		bool has_driver = d->component != SIZE_MAX;
+		if (has_driver)
+			snprintf(share, sizeof(share), "%.0f%%", 100 * d->share);
+		else
+			snprintf(share, sizeof(share), "-");
+		const char *cells[] = { ts,   pb_change_kind_name(x->kind),
+		                        x->direction > 0 ? "up" : "down",
+		                        base, ex, ac, de, pc,
+		                        has_driver ? tab->names[d->component] : "-", share };
+		if (a->csv)
+			print_csv_row(cells, 10);
+		else
+			cli_table_add(&t, cells);
+	}
+	if (a->explain && !a->csv && nch)
+		cli_table_print(&t, stdout);
+	for (size_t k = 0; a->explain && k < nch; k++) {
+		char why[400];
+		explain_change(&a->cfg, &ch[k], dates, why, sizeof(why));
+		printf(a->csv ? "# %s\n" : "  %s\n", why);
+	}
+	if (!a->csv) {
+		char t0[32], t1[32];
+		fmt_time(tab->times[0], dates, t0, sizeof(t0));
+		fmt_time(tab->times[tab->n - 1], dates, t1, sizeof(t1));
+		if (nch && !a->explain)
+			cli_table_print(&t, stdout);
+		printf("%zu change%s in %zu points from %s to %s%s%s\n", nch, nch == 1 ? "" : "s",
+		       tab->n, t0, t1, a->unit ? "; values in " : "", a->unit ? a->unit : "");
+		if (note[0])
+			printf("clock: %s\n", note);
+	}
+	cli_table_release(&t);
+}
+
+/* --chart and --chart-stacked; returns 0 or 1 after printing why. */
+static int write_charts(const struct detect_args *a, const struct pb_series_table *tab,
+                        const struct pb_change *ch, size_t nch)
+{
+	struct pb_error err = { 0 };
+	struct pb_chart_options o = { .title = a->title, .y_label = a->label, .unit = a->unit };
+	char *svg;
+	size_t slen;
+	if (a->chart) {
+		const char *name = tab->ncols == 1 ? tab->names[0] : "total";
+		if (pb_chart_changes(tab->total, tab->n, name, ch, nch, &o, &svg, &slen, &err) != PB_OK)
+			return cli_fail(&err);
+		if (write_svg(a->chart, svg, slen, &err))
+			return 1;
+	}
+	if (a->stacked) {
+		struct pb_chart_series *ser = calloc(tab->ncols, sizeof(*ser));
+		if (!ser)
+			return cli_failf("out of memory");
+		for (size_t k = 0; k < tab->ncols; k++) {
+			ser[k].name = tab->names[k];
+			ser[k].values = tab->values + k * tab->n;
+		}
+		enum pb_status st =
+			pb_chart_stacked(tab->times, tab->n, ser, tab->ncols, &o, &svg, &slen, &err);
+		free(ser);
+		if (st != PB_OK)
+			return cli_fail(&err);
+		if (write_svg(a->stacked, svg, slen, &err))
+			return 1;
+	}
+	return 0;
+}
+
+int cmd_detect(int argc, char **argv)
+{
+	struct detect_args a;
+	int rc = parse_args(argc, argv, &a);
+	if (rc)
+		return rc < 0 ? 0 : rc;
 
 	char *data = NULL;
 	size_t len = 0;
-	int rc = read_all(path, &data, &len);
+	rc = read_all(a.path, &data, &len);
 	if (rc)
 		return rc;
 	struct pb_error err = { 0 };
@@ -525,16 +686,16 @@ int cmd_detect(int argc, char **argv)
 	struct pb_detect_component *comps = NULL;
 	size_t nch = 0;
 	rc = 1;
-	if (pb_series_table_parse(data, len, path, &tab, &err) != PB_OK) {
+	if (pb_series_table_parse(data, len, a.path, &tab, &err) != PB_OK) {
 		cli_fail(&err);
 		goto out;
 	}
-	if (regimes || daily) {
-		rc = regimes ? print_regimes(&cfg, &tab, csv, json, explain, unit)
-		             : print_daily(&cfg, &tab);
+	if (a.regimes || a.daily) {
+		rc = a.regimes ? print_regimes(&a.cfg, &tab, a.csv, a.json, a.explain, a.unit)
+		               : print_daily(&a.cfg, &tab);
 		goto out;
 	}
-	if (pb_detect_series(&cfg, tab.total, tab.n, &ch, &nch, NULL, &err) != PB_OK) {
+	if (pb_detect_series(&a.cfg, tab.total, tab.n, &ch, &nch, NULL, &err) != PB_OK) {
 		cli_fail(&err);
 		goto out;
 	}
@@ -556,148 +717,14 @@ int cmd_detect(int argc, char **argv)
 
 	char note[320];
 	clock_note(&tab, note, sizeof(note));
-	if (note[0] && (csv || json))
+	if (note[0] && (a.csv || a.json))
 		fprintf(stderr, "probity: clock: %s\n", note);
-
 	bool dates = all_dates(&tab);
-
-	if (json) {
-		json_t *a = json_array();
-		for (size_t k = 0; k < nch; k++) {
-			const struct pb_change *x = &ch[k];
-			const struct pb_driver *d = &dr[k * tab.ncols];
-			char ts[32], td[32], te[32];
-			fmt_time(x->t_start, dates, ts, sizeof(ts));
-			fmt_time(x->t_detected, dates, td, sizeof(td));
-			fmt_time(x->t_end, dates, te, sizeof(te));
-			json_t *o = json_object();
-			json_object_set_new(o, "start", json_string(ts));
-			json_object_set_new(o, "detected", json_string(td));
-			json_object_set_new(o, "end", json_string(te));
-			json_object_set_new(o, "start_index", json_integer((json_int_t)x->start));
-			json_object_set_new(o, "kind", json_string(pb_change_kind_name(x->kind)));
-			json_object_set_new(o, "direction", json_string(x->direction > 0 ? "up" : "down"));
-			json_object_set_new(o, "baseline", json_string(x->seasonal ? "seasonal" : "level"));
-			json_object_set_new(o, "period", json_integer(x->period));
-			json_object_set_new(o, "scale", json_integer(x->scale));
-			json_object_set_new(o, "expected", json_real(x->expected));
-			json_object_set_new(o, "actual", json_real(x->actual));
-			json_object_set_new(o, "delta", json_real(x->delta));
-			json_object_set_new(o, "pct", isfinite(x->pct) ? json_real(x->pct) : json_null());
-			json_object_set_new(o, "ratio", isfinite(x->ratio) ? json_real(x->ratio) : json_null());
-			json_object_set_new(o, "score", json_real(x->score));
-			json_object_set_new(o, "mean_over_change", json_real(x->event_mean));
-			json_t *drv = json_array();
-			for (size_t j = 0; d->component != SIZE_MAX && j < tab.ncols; j++) {
-				json_t *e = json_object();
-				json_object_set_new(e, "name", json_string(tab.names[d[j].component]));
-				json_object_set_new(e, "expected", json_real(d[j].expected));
-				json_object_set_new(e, "actual", json_real(d[j].actual));
-				json_object_set_new(e, "delta", json_real(d[j].delta));
-				json_object_set_new(e, "share", json_real(d[j].share));
-				json_array_append_new(drv, e);
-			}
-			json_object_set_new(o, "drivers", drv);
-			json_array_append_new(a, o);
-		}
-		char *s = json_dumps(a, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-		if (s)
-			puts(s);
-		free(s);
-		json_decref(a);
-	} else {
-		static const char *const hdr[] = { "start", "kind", "dir", "baseline", ">expected",
-		                                   ">actual", ">change", ">pct", "driver", ">share" };
-		struct cli_table t;
-		cli_table_init(&t, 10, hdr);
-		if (csv)
-			puts("start,kind,direction,baseline,expected,actual,change,pct,driver,share");
-		for (size_t k = 0; k < nch; k++) {
-			const struct pb_change *x = &ch[k];
-			const struct pb_driver *d = &dr[k * tab.ncols];
-			char ts[32], ex[32], ac[32], de[32], pc[32], base[32], share[32];
-			fmt_time(x->t_start, dates, ts, sizeof(ts));
-			fmt_num(x->expected, ex, sizeof(ex));
-			fmt_num(x->actual, ac, sizeof(ac));
-			fmt_num(x->delta, de, sizeof(de));
-			if (isfinite(x->pct))
-				snprintf(pc, sizeof(pc), "%+.1f%%", x->pct);
-			else
-				snprintf(pc, sizeof(pc), "new");
-			if (x->seasonal)
-				snprintf(base, sizeof(base), "seasonal/%u", x->period);
-			else
-				snprintf(base, sizeof(base), "level");
-			bool has_driver = d->component != SIZE_MAX;
-			if (has_driver)
-				snprintf(share, sizeof(share), "%.0f%%", 100 * d->share);
-			else
-				snprintf(share, sizeof(share), "-");
-			const char *cells[] = { ts,   pb_change_kind_name(x->kind),
-			                        x->direction > 0 ? "up" : "down",
-			                        base, ex, ac, de, pc,
-			                        has_driver ? tab.names[d->component] : "-", share };
-			if (csv)
-				print_csv_row(cells, 10);
-			else
-				cli_table_add(&t, cells);
-		}
-		if (explain && !csv && nch && !json)
-			cli_table_print(&t, stdout);
-		for (size_t k = 0; explain && !json && k < nch; k++) {
-			char why[400];
-			explain_change(&cfg, &ch[k], dates, why, sizeof(why));
-			printf(csv ? "# %s\n" : "  %s\n", why);
-		}
-		if (!csv) {
-			char t0[32], t1[32];
-			fmt_time(tab.times[0], dates, t0, sizeof(t0));
-			fmt_time(tab.times[tab.n - 1], dates, t1, sizeof(t1));
-			if (nch && !explain)
-				cli_table_print(&t, stdout);
-			printf("%zu change%s in %zu points from %s to %s%s%s\n", nch, nch == 1 ? "" : "s",
-			       tab.n, t0, t1, unit ? "; values in " : "", unit ? unit : "");
-			if (note[0])
-				printf("clock: %s\n", note);
-		}
-		cli_table_release(&t);
-	}
-
-	if (chart) {
-		struct pb_chart_options o = { .title = title, .y_label = label, .unit = unit };
-		char *svg;
-		size_t slen;
-		const char *name = tab.ncols == 1 ? tab.names[0] : "total";
-		if (pb_chart_changes(tab.total, tab.n, name, ch, nch, &o, &svg, &slen, &err) != PB_OK) {
-			cli_fail(&err);
-			goto out;
-		}
-		if (write_svg(chart, svg, slen, &err))
-			goto out;
-	}
-	if (stacked) {
-		struct pb_chart_options o = { .title = title, .y_label = label, .unit = unit };
-		struct pb_chart_series *ser = calloc(tab.ncols, sizeof(*ser));
-		char *svg;
-		size_t slen;
-		if (!ser) {
-			cli_failf("out of memory");
-			goto out;
-		}
-		for (size_t k = 0; k < tab.ncols; k++) {
-			ser[k].name = tab.names[k];
-			ser[k].values = tab.values + k * tab.n;
-		}
-		enum pb_status st = pb_chart_stacked(tab.times, tab.n, ser, tab.ncols, &o, &svg, &slen, &err);
-		free(ser);
-		if (st != PB_OK) {
-			cli_fail(&err);
-			goto out;
-		}
-		if (write_svg(stacked, svg, slen, &err))
-			goto out;
-	}
-	rc = 0;
+	if (a.json)
+		changes_json(&tab, ch, nch, dr, dates);
+	else
+		changes_text(&a, &tab, ch, nch, dr, dates, note);
+	rc = write_charts(&a, &tab, ch, nch);
 out:
 	free(dr);
 	free(comps);

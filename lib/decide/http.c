@@ -189,17 +189,6 @@ struct pb_str pb_http_req_header(const struct pb_http_req *req, const char *name
 	return pb_str_of(NULL, 0);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int decode(const char *s, size_t n, char *out, size_t cap, size_t *outlen)
 {
 	size_t o = 0;
@@ -209,7 +198,7 @@ static int decode(const char *s, size_t n, char *out, size_t cap, size_t *outlen
 			c = ' ';
 		} else if (c == '%') {
 			int h, l;
-			if (i + 2 >= n || (h = hexval(s[i + 1])) < 0 || (l = hexval(s[i + 2])) < 0)
+			if (i + 2 >= n || (h = pb__hexval(s[i + 1])) < 0 || (l = pb__hexval(s[i + 2])) < 0)
 				return -1;
 			c = (char)(h * 16 + l);
 			i += 2;

@@ -779,6 +779,20 @@ static enum pb_status proof_doc(struct pb_buf *b, const char *head, const uint8_
 	return rc;
 }
 
+/* The proof document (head, proof lines, checkpoint note) as a new heap text. */
+static enum pb_status proof_text(const char *head, const uint8_t (*proof)[32], size_t np,
+                                 const char *note, char **doc_out, struct pb_error *err)
+{
+	struct pb_buf b;
+	pb_buf_init(&b, PB_NOTE_MAX_SIZE + 8192);
+	if (proof_doc(&b, head, proof, np, note)) {
+		pb_buf_release(&b);
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	}
+	*doc_out = b.data;
+	return PB_OK;
+}
+
 enum pb_status pb_audit_prove_inclusion(struct pb_ws *ws, uint64_t index, uint64_t size,
                                         char **doc_out, struct pb_error *err)
 {
@@ -802,17 +816,10 @@ enum pb_status pb_audit_prove_inclusion(struct pb_ws *ws, uint64_t index, uint64
 	    (rc = pb_tlog_verify_inclusion(index, c.size, leaf, (const uint8_t(*)[32])proof, np,
 	                                   c.root, err)))
 		goto out;
-	struct pb_buf b;
-	pb_buf_init(&b, PB_NOTE_MAX_SIZE + 8192);
 	char head[96];
 	pb__snprintf(head, sizeof(head), "c2sp.org/tlog-proof@v1\nindex %llu\n",
 	             (unsigned long long)index);
-	if (proof_doc(&b, head, (const uint8_t(*)[32])proof, np, c.note)) {
-		pb_buf_release(&b);
-		rc = pb__err(err, PB_ENOMEM, "out of memory");
-		goto out;
-	}
-	*doc_out = b.data;
+	rc = proof_text(head, (const uint8_t(*)[32])proof, np, c.note, doc_out, err);
 out:
 	free(c.note);
 	return rc;
@@ -848,16 +855,9 @@ enum pb_status pb_audit_prove_consistency(struct pb_ws *ws, uint64_t old_size, u
 		                                     r1, c.root, err)))
 			goto out;
 	}
-	struct pb_buf b;
-	pb_buf_init(&b, PB_NOTE_MAX_SIZE + 8192);
 	char head[64];
 	pb__snprintf(head, sizeof(head), "old %llu\n", (unsigned long long)old_size);
-	if (proof_doc(&b, head, (const uint8_t(*)[32])proof, np, c.note)) {
-		pb_buf_release(&b);
-		rc = pb__err(err, PB_ENOMEM, "out of memory");
-		goto out;
-	}
-	*doc_out = b.data;
+	rc = proof_text(head, (const uint8_t(*)[32])proof, np, c.note, doc_out, err);
 out:
 	free(c.note);
 	return rc;

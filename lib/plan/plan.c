@@ -448,24 +448,17 @@ static enum pb_status case_row(struct pb_ws *ws, int64_t case_id, struct case_ro
                                struct pb_error *err)
 {
 	sqlite3_stmt *q;
-	enum pb_status st = pb__db_prepare(ws->db,
-	                                   "SELECT c.customer_id, cu.name FROM review_case c "
-	                                   "JOIN customer cu ON cu.id = c.customer_id WHERE c.id = ?1",
-	                                   &q, err);
+	enum pb_status st = pb__db_row_by_id(ws->db,
+	                                     "SELECT c.customer_id, cu.name FROM review_case c JOIN "
+	                                     "customer cu ON cu.id = c.customer_id WHERE c.id = ?1",
+	                                     case_id, "no case %lld (see 'probity case list')",
+	                                     "cases", &q, err);
 	if (st)
 		return st;
-	sqlite3_bind_int64(q, 1, case_id);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		c->customer_id = sqlite3_column_int64(q, 0);
-		pb__strlcpy(c->customer, (const char *)sqlite3_column_text(q, 1), sizeof(c->customer));
-	} else if (rc == SQLITE_DONE) {
-		st = pb__err(err, PB_ENOENT, "no case %lld (see 'probity case list')", (long long)case_id);
-	} else {
-		st = pb__db_err(ws->db, err, "cannot read cases");
-	}
+	c->customer_id = sqlite3_column_int64(q, 0);
+	pb__strlcpy(c->customer, (const char *)sqlite3_column_text(q, 1), sizeof(c->customer));
 	sqlite3_finalize(q);
-	return st;
+	return PB_OK;
 }
 
 static enum pb_status parse_time(const char *field, const char *s, bool date_only, int64_t *out,
@@ -734,35 +727,28 @@ static enum pb_status plan_row(struct pb_ws *ws, int64_t id, struct plan_row *p,
 	if (id <= 0)
 		return pb__err(err, PB_EINVAL, "plan ids are positive numbers");
 	sqlite3_stmt *q;
-	enum pb_status st = pb__db_prepare(ws->db,
-	                                   "SELECT id, case_id, customer_id, status, sha256, revision, "
-	                                   "body, coalesce(applied_version, 0), "
-	                                   "coalesce(in_force_from, 0), coalesce(end_version, 0) "
-	                                   "FROM plan WHERE id = ?1",
-	                                   &q, err);
+	enum pb_status st = pb__db_row_by_id(ws->db,
+	                                     "SELECT id, case_id, customer_id, status, sha256, "
+	                                     "revision, body, coalesce(applied_version, 0), "
+	                                     "coalesce(in_force_from, 0), coalesce(end_version, 0) "
+	                                     "FROM plan WHERE id = ?1",
+	                                     id, "no plan %lld (see 'probity plan list')", "plans",
+	                                     &q, err);
 	if (st)
 		return st;
-	sqlite3_bind_int64(q, 1, id);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		p->id = sqlite3_column_int64(q, 0);
-		p->case_id = sqlite3_column_int64(q, 1);
-		p->customer_id = sqlite3_column_int64(q, 2);
-		pb__strlcpy(p->status, (const char *)sqlite3_column_text(q, 3), sizeof(p->status));
-		pb__strlcpy(p->sha256, (const char *)sqlite3_column_text(q, 4), sizeof(p->sha256));
-		p->revision = sqlite3_column_int(q, 5);
-		const char *b = (const char *)sqlite3_column_text(q, 6);
-		p->body = pb__strndup(b, (size_t)sqlite3_column_bytes(q, 6));
-		p->applied_version = sqlite3_column_int64(q, 7);
-		p->in_force_from = sqlite3_column_int64(q, 8);
-		p->end_version = sqlite3_column_int64(q, 9);
-		if (!p->body)
-			st = pb__err(err, PB_ENOMEM, "out of memory");
-	} else if (rc == SQLITE_DONE) {
-		st = pb__err(err, PB_ENOENT, "no plan %lld (see 'probity plan list')", (long long)id);
-	} else {
-		st = pb__db_err(ws->db, err, "cannot read plans");
-	}
+	p->id = sqlite3_column_int64(q, 0);
+	p->case_id = sqlite3_column_int64(q, 1);
+	p->customer_id = sqlite3_column_int64(q, 2);
+	pb__strlcpy(p->status, (const char *)sqlite3_column_text(q, 3), sizeof(p->status));
+	pb__strlcpy(p->sha256, (const char *)sqlite3_column_text(q, 4), sizeof(p->sha256));
+	p->revision = sqlite3_column_int(q, 5);
+	const char *b = (const char *)sqlite3_column_text(q, 6);
+	p->body = pb__strndup(b, (size_t)sqlite3_column_bytes(q, 6));
+	p->applied_version = sqlite3_column_int64(q, 7);
+	p->in_force_from = sqlite3_column_int64(q, 8);
+	p->end_version = sqlite3_column_int64(q, 9);
+	if (!p->body)
+		st = pb__err(err, PB_ENOMEM, "out of memory");
 	sqlite3_finalize(q);
 	if (!st) {
 		/* the body must still hash to the recorded value */

@@ -1988,37 +1988,30 @@ enum pb_status pb__finding_get(struct pb_ws *ws, const char *ref, struct pb__fin
 		return pb__err(err, PB_EINVAL, "'%s' is not a finding id (hint: a number such as 12 or "
 		               "F12, as scan prints it)", ref);
 	sqlite3_stmt *q;
-	enum pb_status st = pb__db_prepare(ws->db,
-	                                   "SELECT id, scan_id, policy, policy_sha256, rule, severity, "
-	                                   "entity_kind, entity, at_day, created_at, detail FROM finding "
-	                                   "WHERE id = ?1",
-	                                   &q, err);
+	enum pb_status st = pb__db_row_by_id(ws->db,
+	                                     "SELECT id, scan_id, policy, policy_sha256, rule, "
+	                                     "severity, entity_kind, entity, at_day, created_at, "
+	                                     "detail FROM finding WHERE id = ?1",
+	                                     id, "no finding %lld in this workspace", "findings", &q,
+	                                     err);
 	if (st)
 		return st;
-	sqlite3_bind_int64(q, 1, id);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		out->id = sqlite3_column_int64(q, 0);
-		out->scan_id = sqlite3_column_int64(q, 1);
+	out->id = sqlite3_column_int64(q, 0);
+	out->scan_id = sqlite3_column_int64(q, 1);
 #define COL(i, f) pb__strlcpy(out->f, sqlite3_column_text(q, i) ? (const char *)sqlite3_column_text(q, i) : "", sizeof(out->f))
-		COL(2, policy);
-		COL(3, policy_sha256);
-		COL(4, rule);
-		COL(5, severity);
-		COL(6, entity_kind);
-		COL(7, entity);
-		COL(9, created_at);
+	COL(2, policy);
+	COL(3, policy_sha256);
+	COL(4, rule);
+	COL(5, severity);
+	COL(6, entity_kind);
+	COL(7, entity);
+	COL(9, created_at);
 #undef COL
-		pb_day_format(sqlite3_column_int64(q, 8), out->at);
-		const char *dt = (const char *)sqlite3_column_text(q, 10);
-		out->detail = pb__strndup(dt ? dt : "{}", dt ? strlen(dt) : 2);
-		if (!out->detail)
-			st = pb__err(err, PB_ENOMEM, "out of memory");
-	} else if (rc == SQLITE_DONE) {
-		st = pb__err(err, PB_ENOENT, "no finding %lld in this workspace", (long long)id);
-	} else {
-		st = pb__db_err(ws->db, err, "cannot read findings");
-	}
+	pb_day_format(sqlite3_column_int64(q, 8), out->at);
+	const char *dt = (const char *)sqlite3_column_text(q, 10);
+	out->detail = pb__strndup(dt ? dt : "{}", dt ? strlen(dt) : 2);
+	if (!out->detail)
+		st = pb__err(err, PB_ENOMEM, "out of memory");
 	sqlite3_finalize(q);
 	return st;
 }

@@ -435,6 +435,11 @@ bool pb_detector_finish(struct pb_detector *d, struct pb_change *out)
 	return true;
 }
 
+/* One function of about 200 lines on purpose: this is the per-point step of
+ * the streaming detector (the profile runs it over thousands of series; the
+ * bench/tcpd figure is points per second), and its phases (the ring buffers,
+ * each scale's baseline and season, following or closing the open change,
+ * raising one) share most of the detector's state; comments mark them. */
 enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
                                 struct pb_detect_step *step, struct pb_error *err)
 {
@@ -1156,58 +1161,70 @@ void pb_series_table_release(struct pb_series_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* The header of a series table: a time column, then the value columns'
+ * names into out->names. */
+static enum pb_status read_header(struct csv_in *in, struct pb_series_table *out,
+                                  struct pb_error *err)
+{
+	enum field_end how = FIELD_MORE;
+	enum pb_status st;
+	size_t ncap = 0;
+	while (how == FIELD_MORE) {
+		st = csv_field(in, &how, err);
+		if (st != PB_OK)
+			return st;
+		if (how == FIELD_NONE)
+			break;
+		if (in->col == 1) {
+			in->col++;
+			continue; /* the time column's name does not matter */
+		}
+		if (out->ncols == PB_SERIES_MAX_COLS) {
+			st = pb__err_at(err, PB_ELIMIT, in->file, in->line, in->col,
+			                "more than %d value columns", PB_SERIES_MAX_COLS);
+			return st;
+		}
+		if (!pb_utf8_valid(in->field, in->flen, NULL)) {
+			st = pb__err_at(err, PB_EFORMAT, in->file, in->line, in->col,
+			                "the column name is not UTF-8");
+			return st;
+		}
+		if (out->ncols == ncap) {
+			ncap = ncap ? 2 * ncap : 8;
+			char **nn = realloc(out->names, ncap * sizeof(*nn));
+			if (!nn)
+				return pb__err(err, PB_ENOMEM, "out of memory reading '%s'", in->file);
+			out->names = nn;
+		}
+		out->names[out->ncols] = pb__strndup(in->field, in->flen);
+		if (!out->names[out->ncols])
+			return pb__err(err, PB_ENOMEM, "out of memory reading '%s'", in->file);
+		out->ncols++;
+		in->col++;
+	}
+	if (out->ncols == 0) {
+		st = pb__err_at(err, PB_EFORMAT, in->file, 1, 0,
+		                "the header needs a time column and at least one value column");
+		return st;
+	}
+	return PB_OK;
+}
+
 enum pb_status pb_series_table_parse(const char *data, size_t len, const char *file,
                                      struct pb_series_table *out, struct pb_error *err)
 {
 	struct csv_in in = { data, data + len, file ? file : "", 1, 1, { 0 }, 0 };
 	double *rows = NULL; /* row-major while reading */
 	size_t cap = 0;
-	enum field_end how = FIELD_MORE;
+	enum field_end how;
 	enum pb_status st;
 	memset(out, 0, sizeof(*out));
 	if (len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3))
 		in.p += 3; /* a byte order mark */
 
 	/* header */
-	size_t ncap = 0;
-	while (how == FIELD_MORE) {
-		st = csv_field(&in, &how, err);
-		if (st != PB_OK)
-			goto fail;
-		if (how == FIELD_NONE)
-			break;
-		if (in.col == 1) {
-			in.col++;
-			continue; /* the time column's name does not matter */
-		}
-		if (out->ncols == PB_SERIES_MAX_COLS) {
-			st = pb__err_at(err, PB_ELIMIT, in.file, in.line, in.col,
-			                "more than %d value columns", PB_SERIES_MAX_COLS);
-			goto fail;
-		}
-		if (!pb_utf8_valid(in.field, in.flen, NULL)) {
-			st = pb__err_at(err, PB_EFORMAT, in.file, in.line, in.col,
-			                "the column name is not UTF-8");
-			goto fail;
-		}
-		if (out->ncols == ncap) {
-			ncap = ncap ? 2 * ncap : 8;
-			char **nn = realloc(out->names, ncap * sizeof(*nn));
-			if (!nn)
-				goto nomem;
-			out->names = nn;
-		}
-		out->names[out->ncols] = pb__strndup(in.field, in.flen);
-		if (!out->names[out->ncols])
-			goto nomem;
-		out->ncols++;
-		in.col++;
-	}
-	if (out->ncols == 0) {
-		st = pb__err_at(err, PB_EFORMAT, in.file, 1, 0,
-		                "the header needs a time column and at least one value column");
+	if ((st = read_header(&in, out, err)))
 		goto fail;
-	}
 
 	/* rows */
 	const size_t w = out->ncols;

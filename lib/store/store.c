@@ -114,6 +114,30 @@ static enum pb_status id_row(void *ctx, sqlite3_stmt *q, void *row, struct pb_er
 	return PB_OK;
 }
 
+enum pb_status pb__db_row_by_id(sqlite3 *db, const char *sql, int64_t id, const char *notfound,
+                                const char *what, sqlite3_stmt **q, struct pb_error *err)
+{
+	enum pb_status st = pb__db_prepare(db, sql, q, err);
+	if (st) {
+		*q = NULL;
+		return st;
+	}
+	sqlite3_bind_int64(*q, 1, id);
+	int rc = sqlite3_step(*q);
+	if (rc == SQLITE_ROW)
+		return PB_OK;
+	if (rc == SQLITE_DONE) {
+		st = pb__err(err, PB_ENOENT, notfound, (long long)id);
+	} else {
+		char what_text[96];
+		pb__snprintf(what_text, sizeof(what_text), "cannot read %s", what);
+		st = pb__db_err(db, err, what_text);
+	}
+	sqlite3_finalize(*q);
+	*q = NULL;
+	return st;
+}
+
 enum pb_status pb__db_ids(sqlite3 *db, sqlite3_stmt *q, int64_t **ids, size_t *n,
                           const char *what, struct pb_error *err)
 {

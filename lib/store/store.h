@@ -73,6 +73,13 @@ enum pb_status pb__db_select(sqlite3 *db, const char *sql, size_t elem, pb__db_r
 /* Steps a prepared (and bound) statement to its end, collecting column 0 of
  * each row as an integer into *ids (heap, *n of them; free it). Does not
  * finalize q. On failure fills err ("cannot read <what>") and frees *ids. */
+/* Prepares sql (one parameter ?1, bound to id) and steps to its first row.
+ * PB_OK: *q is on that row; the caller reads it and finalizes *q.
+ * PB_ENOENT: no row; err says notfound, a format with one %lld for id
+ * ("no plan %lld (see 'probity plan list')"). Else a database error
+ * "cannot read <what>". *q is NULL unless PB_OK. */
+enum pb_status pb__db_row_by_id(sqlite3 *db, const char *sql, int64_t id, const char *notfound,
+                                const char *what, sqlite3_stmt **q, struct pb_error *err);
 enum pb_status pb__db_ids(sqlite3 *db, sqlite3_stmt *q, int64_t **ids, size_t *n,
                           const char *what, struct pb_error *err);
 

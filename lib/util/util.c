@@ -45,55 +45,48 @@ const char *pb_status_name(enum pb_status s)
 	return status_names[s];
 }
 
-static void err_vset(struct pb_error *err, enum pb_status code, const char *fmt, va_list ap)
+/* Sets code, message, where (file/line/column, or none) and field. */
+static enum pb_status err_vset(struct pb_error *err, enum pb_status code, const char *file,
+                               uint64_t line, uint32_t column, const char *field,
+                               const char *fmt, va_list ap)
 {
+	if (!err)
+		return code;
 	err->code = code;
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	err->field[0] = '\0';
+	pb__strlcpy(err->file, file ? file : "", sizeof(err->file));
+	err->line = line;
+	err->column = column;
+	pb__strlcpy(err->field, field ? field : "", sizeof(err->field));
+	return code;
 }
 
 enum pb_status pb__err(struct pb_error *err, enum pb_status code, const char *fmt, ...)
 {
-	if (!err)
-		return code;
 	va_list ap;
 	va_start(ap, fmt);
-	err_vset(err, code, fmt, ap);
+	err_vset(err, code, NULL, 0, 0, NULL, fmt, ap);
 	va_end(ap);
-	err->file[0] = '\0';
-	err->line = 0;
-	err->column = 0;
 	return code;
 }
 
 enum pb_status pb__err_field(struct pb_error *err, enum pb_status code, const char *field,
                              const char *fmt, ...)
 {
-	if (!err)
-		return code;
 	va_list ap;
 	va_start(ap, fmt);
-	err_vset(err, code, fmt, ap);
+	err_vset(err, code, NULL, 0, 0, field, fmt, ap);
 	va_end(ap);
-	err->file[0] = '\0';
-	err->line = 0;
-	err->column = 0;
-	pb__strlcpy(err->field, field ? field : "", sizeof(err->field));
 	return code;
 }
 
 enum pb_status pb__err_at(struct pb_error *err, enum pb_status code, const char *file,
                           uint64_t line, uint32_t column, const char *fmt, ...)
 {
-	if (!err)
-		return code;
 	va_list ap;
 	va_start(ap, fmt);
-	err_vset(err, code, fmt, ap);
+	err_vset(err, code, file, line, column, NULL, fmt, ap);
 	va_end(ap);
-	pb__strlcpy(err->file, file ? file : "", sizeof(err->file));
-	err->line = line;
-	err->column = column;
 	return code;
 }
 
@@ -330,7 +323,7 @@ void pb_hex(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int hexval(char c)
+int pb__hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -346,7 +339,7 @@ bool pb_unhex(const char *hex, size_t hexlen, uint8_t *out, size_t n)
 	if (hexlen != 2 * n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = pb__hexval(hex[2 * i]), lo = pb__hexval(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out[i] = (uint8_t)(hi << 4 | lo);

@@ -55,6 +55,9 @@ void pb__strlcpy(char *dst, const char *src, size_t cap);
 
 
 
+/* The value of one hex digit (either case), or -1. */
+int pb__hexval(char c);
+
 /* Makes room for one more element in arr (*cap elements of size elem, n
  * used), doubling as needed; returns the (maybe moved) array, or NULL when
  * out of memory (arr is then still valid and must still be freed). */
