@@ -1892,7 +1892,9 @@ struct pb_str pb_http_req_header(const struct pb_http_req *req, const char *name
 /* Finds key in an application/x-www-form-urlencoded query and percent-decodes
  * its value ('+' is a space) into out (cap bytes, NUL-terminated). Returns 1
  * when found, 0 when absent, -1 for bad percent-encoding, -2 when the decoded
- * value does not fit or holds a NUL. *outlen gets the decoded length. */
+ * value does not fit or holds a NUL, -3 when key is given more than once
+ * (whatever the values: a decision service refuses it rather than pick one).
+ * *outlen gets the decoded length. */
 int pb_http_query_get(struct pb_str query, const char *key, char *out, size_t cap,
                       size_t *outlen);
 

@@ -124,8 +124,8 @@ void respond(struct worker *w, struct conn *c, int code, const char *ctype,
 	respond_n(w, c, code, ctype, extra, extra ? strlen(extra) : 0, body, blen, head_only);
 }
 
-void respond_error(struct worker *w, struct conn *c, int code, const char *msg,
-                          const char *extra)
+void respond_error_uncounted(struct worker *w, struct conn *c, int code, const char *msg,
+                             const char *extra)
 {
 	char body[600];
 	struct pb_buf b;
@@ -133,13 +133,19 @@ void respond_error(struct worker *w, struct conn *c, int code, const char *msg,
 	pb_buf_json_str(&b, msg, strlen(msg));
 	int n = snprintf(body, sizeof(body), "{\"error\":%s,\"status\":%d}\n", b.data ? b.data : "\"\"", code);
 	pb_buf_release(&b);
+	respond(w, c, code, "application/json", extra, body, (size_t)n, false);
+}
+
+void respond_error(struct worker *w, struct conn *c, int code, const char *msg,
+                   const char *extra)
+{
 	if (code == 400 || code == 413 || code == 414 || code == 431 || code == 408)
 		inc(&w->c.bad_request, 1);
 	else if (code == 404)
 		inc(&w->c.not_found, 1);
 	else if (code == 405)
 		inc(&w->c.bad_method, 1);
-	respond(w, c, code, "application/json", extra, body, (size_t)n, false);
+	respond_error_uncounted(w, c, code, msg, extra);
 }
 
 /* ---- connections ---------------------------------------------------------- */

@@ -30,6 +30,7 @@ void metrics_answer(struct worker *w, struct conn *c, bool head_only)
 		ADD(allow);
 		ADD(deny);
 		ADD(bad_request);
+		ADD(ambiguous);
 		ADD(not_found);
 		ADD(bad_method);
 		ADD(other_error);
@@ -91,6 +92,7 @@ void metrics_answer(struct worker *w, struct conn *c, bool head_only)
 	               "# HELP probity_http_errors_total Requests refused, by kind.\n"
 	               "# TYPE probity_http_errors_total counter\n"
 	               "probity_http_errors_total{kind=\"bad-request\"} %llu\n"
+	               "probity_http_errors_total{kind=\"ambiguous\"} %llu\n"
 	               "probity_http_errors_total{kind=\"not-found\"} %llu\n"
 	               "probity_http_errors_total{kind=\"method-not-allowed\"} %llu\n"
 	               "probity_http_errors_total{kind=\"server\"} %llu\n"
@@ -105,6 +107,7 @@ void metrics_answer(struct worker *w, struct conn *c, bool head_only)
 	               "probity_connections_closed_total{why=\"timeout\"} %llu\n"
 	               "probity_connections_closed_total{why=\"limit\"} %llu\n",
 	               (unsigned long long)sum.requests, (unsigned long long)sum.bad_request,
+	               (unsigned long long)sum.ambiguous,
 	               (unsigned long long)sum.not_found, (unsigned long long)sum.bad_method,
 	               (unsigned long long)sum.other_error,
 	               (unsigned long long)open_conns, (unsigned long long)sum.accepted,

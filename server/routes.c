@@ -100,7 +100,20 @@ static void decide(struct worker *w, const struct input *in, struct decided *out
 		declog_write(w, out);
 }
 
-/* Reads the inputs from the query string (GET /v1/decide). */
+/* Every input is named at most once: a second value (a repeated query key
+ * or header, or a value listing several with commas, which RFC 9110 reads
+ * as the same header given twice) is refused, never resolved to one of
+ * them, so a client cannot slip its own value beside the gateway's. Commas
+ * are allowed in sku_meter only: meter names may hold them. */
+static bool is_list(int k, const char *v, size_t n)
+{
+	return k != SERVE_IN_SKU_METER && n && memchr(v, ',', n);
+}
+
+#define IN_AMBIGUOUS (-2) /* from inputs_from_*: refused as ambiguous, msg says which */
+
+/* Reads the inputs from the query string (GET /v1/decide). Returns 0, -1
+ * for a bad value or IN_AMBIGUOUS, with msg. */
 static int inputs_from_query(struct pb_str query, struct input *in, char *msg, size_t cap)
 {
 	for (int k = 0; k < SERVE_IN_COUNT; k++) {
@@ -115,13 +128,19 @@ static int inputs_from_query(struct pb_str query, struct input *in, char *msg, s
 			         PB_RULE_VALUE_LEN_MAX);
 			return -1;
 		}
+		if (r == -3 || (r == 1 && is_list(k, in->buf[k], len))) {
+			snprintf(msg, cap, "'%s' is given more than once (or as a comma-separated list)",
+			         in_names[k]);
+			return IN_AMBIGUOUS;
+		}
 		in->val[k] = r == 1 ? pb_str_of(in->buf[k], len) : pb_str_of(NULL, 0);
 	}
 	return 0;
 }
 
 /* Reads the inputs from the request's headers, in one pass over them; the
- * values are views into the request. A header given twice: the first counts. */
+ * values are views into the request. Returns 0, -1 for a value too long or
+ * IN_AMBIGUOUS for a header given twice or listing values, with msg. */
 static int inputs_from_headers(const struct server *s, const struct pb_http_req *rq,
                                struct input *in, char *msg, size_t cap)
 {
@@ -130,10 +149,15 @@ static int inputs_from_headers(const struct server *s, const struct pb_http_req 
 	for (size_t i = 0; i < rq->nheaders; i++) {
 		struct pb_str name = rq->headers[i].name;
 		for (int k = 0; k < SERVE_IN_COUNT; k++) {
-			if (name.len != s->hlen[k] || in->val[k].ptr ||
-			    !pb_str_ieq_cstr(name, s->o->header[k]))
+			if (name.len != s->hlen[k] || !pb_str_ieq_cstr(name, s->o->header[k]))
 				continue;
 			struct pb_str v = rq->headers[i].value;
+			if (in->val[k].ptr || is_list(k, v.ptr, v.len)) {
+				snprintf(msg, cap,
+				         "header %s is given more than once (or as a comma-separated list)",
+				         s->o->header[k]);
+				return IN_AMBIGUOUS;
+			}
 			if (v.len > PB_RULE_VALUE_LEN_MAX) {
 				snprintf(msg, cap, "header %s is longer than %d bytes", s->o->header[k],
 				         PB_RULE_VALUE_LEN_MAX);
@@ -210,15 +234,28 @@ struct request {
  * (timed into the decision-time histogram), false otherwise. */
 typedef bool handler_fn(struct worker *w, struct conn *c, const struct request *rq);
 
+/* Refuses a request whose inputs could not be read: 400 with msg, counted
+ * as ambiguous when r is IN_AMBIGUOUS (a value given twice), else as a bad
+ * request. */
+static void refuse_inputs(struct worker *w, struct conn *c, int r, const char *msg)
+{
+	if (r == IN_AMBIGUOUS) {
+		inc(&w->c.ambiguous, 1);
+		respond_error_uncounted(w, c, 400, msg, NULL);
+	} else {
+		respond_error(w, c, 400, msg, NULL);
+	}
+}
+
 /* GET /v1/decide?account=..: the decision as JSON, allow or deny alike. */
 static bool on_decide(struct worker *w, struct conn *c, const struct request *rq)
 {
 	char msg[400], hdrs[1200], json[2600];
 	struct input in;
 	struct decided r;
-	if (inputs_from_query(rq->http->query, &in, msg, sizeof(msg)) ||
-	    in_missing(&in, msg, sizeof(msg))) {
-		respond_error(w, c, 400, msg, NULL);
+	int bad = inputs_from_query(rq->http->query, &in, msg, sizeof(msg));
+	if (bad || in_missing(&in, msg, sizeof(msg))) {
+		refuse_inputs(w, c, bad, msg);
 		return false;
 	}
 	decide(w, &in, &r);
@@ -236,9 +273,9 @@ static bool decide_by_headers(struct worker *w, struct conn *c, const struct req
 	char msg[400], hdrs[1200];
 	struct input in;
 	struct decided r;
-	if (inputs_from_headers(w->s, rq->http, &in, msg, sizeof(msg)) ||
-	    in_missing(&in, msg, sizeof(msg))) {
-		respond_error(w, c, 400, msg, NULL);
+	int bad = inputs_from_headers(w->s, rq->http, &in, msg, sizeof(msg));
+	if (bad || in_missing(&in, msg, sizeof(msg))) {
+		refuse_inputs(w, c, bad, msg);
 		return false;
 	}
 	decide(w, &in, &r);
@@ -277,7 +314,9 @@ static bool opa_decide(struct worker *w, struct conn *c, const struct request *r
 	struct input in;
 	struct pb_error err = { 0 };
 	if (pb_opa_input_parse(rq->body, rq->blen, oi, &err)) {
-		respond_error(w, c, 400, err.message, NULL);
+		/* a key given twice in the JSON is refused by the parser: ambiguous too */
+		refuse_inputs(w, c, strstr(err.message, "duplicate") ? IN_AMBIGUOUS : -1,
+		              err.message);
 		return false;
 	}
 	for (int k = 0; k < SERVE_IN_COUNT; k++) {
@@ -290,6 +329,11 @@ static bool opa_decide(struct worker *w, struct conn *c, const struct request *r
 			snprintf(msg, sizeof(msg), "'%s' is longer than %d bytes", in_names[k],
 			         PB_RULE_VALUE_LEN_MAX);
 			respond_error(w, c, 400, msg, NULL);
+			return false;
+		}
+		if (is_list(k, v, n)) {
+			snprintf(msg, sizeof(msg), "'%s' is a comma-separated list", in_names[k]);
+			refuse_inputs(w, c, IN_AMBIGUOUS, msg);
 			return false;
 		}
 		in.val[k] = pb_str_of(v, n);

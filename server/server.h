@@ -42,7 +42,7 @@ struct table {
 };
 
 struct counters {
-	_Atomic uint64_t allow, deny, bad_request, not_found, bad_method, other_error;
+	_Atomic uint64_t allow, deny, bad_request, ambiguous, not_found, bad_method, other_error;
 	_Atomic uint64_t hist[NBUCKETS + 1];
 	_Atomic uint64_t hist_sum_ns, requests, accepted, closed_timeout, refused;
 };
@@ -174,6 +174,9 @@ void respond(struct worker *w, struct conn *c, int code, const char *ctype, cons
 /* A JSON error answer {"error": msg, "status": code}, counted by kind. */
 void respond_error(struct worker *w, struct conn *c, int code, const char *msg,
                    const char *extra);
+/* The same, not counted (the caller counts it under its own kind). */
+void respond_error_uncounted(struct worker *w, struct conn *c, int code, const char *msg,
+                             const char *extra);
 
 /* routes.c: answers one complete request (head rq, body[0..blen)) on c. */
 void route_request(struct worker *w, struct conn *c, const struct pb_http_req *rq,

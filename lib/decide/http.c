@@ -219,6 +219,8 @@ int pb_http_query_get(struct pb_str query, const char *key, char *out, size_t ca
                       size_t *outlen)
 {
 	size_t klen = strlen(key), i = 0;
+	bool found = false;
+	int r = 0;
 	*outlen = 0;
 	if (cap)
 		out[0] = '\0';
@@ -229,13 +231,15 @@ int pb_http_query_get(struct pb_str query, const char *key, char *out, size_t ca
 		const char *eq = memchr(query.ptr + i, '=', j - i);
 		size_t kl = eq ? (size_t)(eq - (query.ptr + i)) : j - i;
 		if (kl == klen && memcmp(query.ptr + i, key, klen) == 0) {
-			if (!eq)
-				return 1; /* "key" alone: present and empty */
-			return decode(eq + 1, (size_t)(query.ptr + j - eq - 1), out, cap, outlen);
+			if (found)
+				return -3; /* given twice: which one counts is the attacker's choice */
+			found = true;
+			/* "key" alone: present and empty */
+			r = eq ? decode(eq + 1, (size_t)(query.ptr + j - eq - 1), out, cap, outlen) : 1;
 		}
 		i = j + 1;
 	}
-	return 0;
+	return r;
 }
 
 enum pb_status pb_opa_input_parse(const char *body, size_t len, struct pb_opa_input *out,

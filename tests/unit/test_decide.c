@@ -626,6 +626,28 @@ static void t_random_agreement(void)
 	free(dir);
 }
 
+/* A query key given twice is -3 (refused by serve), whatever the values;
+ * once, its value is decoded as before. */
+static void t_query_repeated(void)
+{
+	char out[64];
+	size_t n;
+	struct pb_str q = pb_cstr("account=A%20B&service=x");
+	CHECK_INT(pb_http_query_get(q, "account", out, sizeof(out), &n), 1);
+	CHECK_STR(out, "A B");
+	CHECK_INT(pb_http_query_get(q, "region", out, sizeof(out), &n), 0);
+	q = pb_cstr("account=A&service=x&account=B");
+	CHECK_INT(pb_http_query_get(q, "account", out, sizeof(out), &n), -3);
+	CHECK_INT(pb_http_query_get(q, "service", out, sizeof(out), &n), 1);
+	q = pb_cstr("account=A&account=A");
+	CHECK_INT(pb_http_query_get(q, "account", out, sizeof(out), &n), -3);
+	q = pb_cstr("account&account=B");
+	CHECK_INT(pb_http_query_get(q, "account", out, sizeof(out), &n), -3);
+	q = pb_cstr("account=A&accounts=B&xaccount=C");
+	CHECK_INT(pb_http_query_get(q, "account", out, sizeof(out), &n), 1);
+	CHECK_STR(out, "A");
+}
+
 int main(void)
 {
 	struct pb_error err = { 0 };
@@ -638,6 +660,7 @@ int main(void)
 	RUN(t_empty_and_missing);
 	RUN(t_json_bad_utf8);
 	RUN(t_random_agreement);
+	RUN(t_query_repeated);
 	pb_catalog_free(cat);
 	return UNIT_END("decide");
 }

@@ -61,6 +61,30 @@ check "envoy: 403 deny" test "$code" = 403
 check "envoy: JSON body" grep -q '"selector":"capability=speech-to-text,translation"' "$TMP/b"
 check "envoy: 200 allow" test "$(curl -s -o /dev/null -w '%{http_code}' -X PUT "${H[@]}" -H 'X-Probity-Service: Key Vault' "$B/v1/envoy/kv/secret")" = 200
 
+# a value given twice is refused (400), never resolved to one of them, and
+# counted as ambiguous: a client must not add its own value beside a gateway's
+code=$(curl -s -o "$TMP/b" -w '%{http_code}' "$B/v1/decide?$Q&account=OTHER")
+check "ambiguous: repeated query parameter is 400" test "$code" = 400
+check "... with a JSON error naming it" grep -q '"error":"'"'"'account'"'"' is given more than once' "$TMP/b"
+check "ambiguous: comma-joined query value is 400" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' "$B/v1/decide?account=IMOD-7F3A,OTHER&service=Key+Vault&region=westeurope")" = 400
+code=$(curl -s -o "$TMP/b" -w '%{http_code}' -H 'X-Probity-Account: OTHER' "${H[@]}" -H 'X-Probity-Service: Storage Accounts' "$B/v1/authz")
+check "ambiguous: repeated header is 400" test "$code" = 400
+check "... with a JSON error naming it" grep -q '"error":"header X-Probity-Account is given more than once' "$TMP/b"
+check "ambiguous: comma-joined header is 400" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Probity-Account: OTHER, IMOD-7F3A' -H 'X-Probity-Region: westeurope' -H 'X-Probity-Service: Key Vault' "$B/v1/authz")" = 400
+check "ambiguous: repeated region header at envoy is 400" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' "${H[@]}" -H 'X-Probity-Region: eastus' -H 'X-Probity-Service: Key Vault' "$B/v1/envoy/kv")" = 400
+check "ambiguous: comma-joined OPA input is 400" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' "$B/v1/data/probity/allow" -d '{"input":{"account":"IMOD-7F3A,OTHER","service":"Key Vault","region":"us-east-1"}}')" = 400
+check "ambiguous: repeated OPA input key is 400" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' "$B/v1/data/probity/allow" -d '{"input":{"account":"IMOD-7F3A","account":"OTHER","service":"Key Vault","region":"us-east-1"}}')" = 400
+check "a single value still decides" test "$(curl -s -o /dev/null -w '%{http_code}' "${H[@]}" -H 'X-Probity-Service: Storage Accounts' "$B/v1/authz")" = 403
+check "... and a comma in sku_meter is a value, not a list" \
+	grep -q '"result":"allow"' <<<"$(curl -s "$B/v1/decide?account=OTHER&service=Key+Vault&region=westeurope&sku_meter=a,b")"
+m=$(curl -s "$B/metrics")
+check "metrics: the seven counted as ambiguous" grep -q '^probity_http_errors_total{kind="ambiguous"} 7$' <<<"$m"
+
 # raw sockets: pipelining, oversized lines and heads, slow and idle clients
 cat >"$TMP/raw.py" <<'PY'
 import socket, sys, time
