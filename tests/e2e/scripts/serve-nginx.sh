@@ -44,31 +44,49 @@ trap 'kill $SPID 2>/dev/null; [ -f "$NG/nginx.pid" ] && kill $(cat "$NG/nginx.pi
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PP/healthz" >/dev/null && [ -f "$NG/nginx.pid" ] && break; sleep 0.1; done
 check "nginx started" test -f "$NG/nginx.pid"
 G=http://127.0.0.1:$GP
-call() { # tenant path region -> status; headers in $TMP/h
-	curl -s -D "$TMP/h" -o "$TMP/b" -w '%{http_code}' -H "X-Tenant: $1" -H "X-Region: $3" "$G$2"
+IMOD=key-imod OTHER=key-other # API keys the gateway maps to accounts IMOD-7F3A and OTHER-9
+call() { # api-key path region [curl args] -> status; headers in $TMP/h
+	local key=$1 path=$2 region=$3; shift 3
+	curl -s -D "$TMP/h" -o "$TMP/b" -w '%{http_code}' -H "X-Api-Key: $key" \
+		-H "Host: $region.api.test" "$@" "$G$path"
 }
-check "flagged account: storage in westeurope is 403" test "$(call IMOD-7F3A /storage/blob/x westeurope)" = 403
+check "flagged account: storage in westeurope is 403" test "$(call $IMOD /storage/blob/x westeurope)" = 403
 check "... with the case header" grep -qi $'^X-Probity-Case: 1\r$' "$TMP/h"
 check "... and the plan header" grep -qi $'^X-Probity-Plan: 1\r$' "$TMP/h"
-check "flagged account: speech is 403" test "$(call IMOD-7F3A /speech/recognize eastus)" = 403
-check "flagged account: translation is 403" test "$(call IMOD-7F3A /translate/text eastus)" = 403
-check "flagged account: storage in northeurope passes" test "$(call IMOD-7F3A /storage/blob/x northeurope)" = 200
-check "flagged account: security passes" test "$(call IMOD-7F3A /security/alerts westeurope)" = 200
+check "flagged account: speech is 403" test "$(call $IMOD /speech/recognize eastus)" = 403
+check "flagged account: translation is 403" test "$(call $IMOD /translate/text eastus)" = 403
+check "flagged account: storage in northeurope passes" test "$(call $IMOD /storage/blob/x northeurope)" = 200
+check "flagged account: security passes" test "$(call $IMOD /security/alerts westeurope)" = 200
 check "... and reaches the upstream" grep -q 'upstream security' "$TMP/b"
-check "other customer: storage passes" test "$(call OTHER-9 /storage/blob/x westeurope)" = 200
-check "other customer: speech passes" test "$(call OTHER-9 /speech/recognize eastus)" = 200
-check "no tenant header: refused (500, fail closed)" test "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Region: eastus' "$G/security/alerts")" = 500
+check "other customer: storage passes" test "$(call $OTHER /storage/blob/x westeurope)" = 200
+check "other customer: speech passes" test "$(call $OTHER /speech/recognize eastus)" = 200
+check "no API key: refused (500, fail closed)" test "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: eastus.api.test' "$G/security/alerts")" = 500
+# a client's own X-Probity-* headers never reach probity: the gateway's values decide
+check "forged account header: the key's account decides (403)" \
+	test "$(call $IMOD /storage/blob/x westeurope -H 'X-Probity-Account: OTHER-9')" = 403
+check "forged account header: no lift for another account either (200)" \
+	test "$(call $OTHER /storage/blob/x westeurope -H 'X-Probity-Account: IMOD-7F3A')" = 200
+check "forged comma-joined account header: still the key's account (403)" \
+	test "$(call $IMOD /storage/blob/x westeurope -H 'X-Probity-Account: OTHER-9, IMOD-7F3A')" = 403
+check "forged region header: the routed region decides (403)" \
+	test "$(call $IMOD /storage/blob/x westeurope -H 'X-Probity-Region: northeurope')" = 403
+check "forged capability header: the route's capability decides (403)" \
+	test "$(call $IMOD /speech/recognize eastus -H 'X-Probity-Capability: none')" = 403
+check "unknown API key: refused (500, fail closed)" \
+	test "$(call key-forged /security/alerts eastus -H 'X-Probity-Account: OTHER-9')" = 500
+check "... and probity saw one value of each: nothing ambiguous" \
+	grep -q '^probity_http_errors_total{kind="ambiguous"} 0$' <<<"$(curl -s "http://127.0.0.1:$PP/metrics")"
 # rollback (an approver, with a reason): the same calls pass within a second
 "$PROBITY" plan rollback "$WS" 1 --as bob --reason "appeal upheld" >"$TMP/rollback.log" 2>&1
 check "plan 1 rolled back (version 2)" grep -q 'entitlements version 2' "$TMP/rollback.log"
 t0=$(date +%s%N); ok_all=0
 while [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 1000 ]; do
-	if [ "$(call IMOD-7F3A /storage/blob/x westeurope)" = 200 ] && [ "$(call IMOD-7F3A /speech/recognize eastus)" = 200 ]; then ok_all=1; break; fi
+	if [ "$(call $IMOD /storage/blob/x westeurope)" = 200 ] && [ "$(call $IMOD /speech/recognize eastus)" = 200 ]; then ok_all=1; break; fi
 	sleep 0.02
 done
 check "after rollback: storage and speech pass within 1 s" test $ok_all = 1
 # the decider gone: the gateway fails closed
 kill -TERM $SPID; wait $SPID
-check "probity down: gateway answers 500" test "$(call OTHER-9 /storage/blob/x westeurope)" = 500
+check "probity down: gateway answers 500" test "$(call $OTHER /storage/blob/x westeurope)" = 500
 kill $(cat "$NG/nginx.pid"); trap - EXIT
 finish serve-nginx
