@@ -45,11 +45,12 @@ enum pb_status pb__mail_read_location(const char *path, const char *member, uint
 		return pb__err(err, PB_ELIMIT, "'%s': %llu bytes at %llu is too large to read", path,
 		               (unsigned long long)length, (unsigned long long)offset);
 	/* the path comes from the workspace or a manifest: a pipe or device put
-	 * in the archive's place is refused, not opened (it could block) */
+	 * in the archive's place is refused, not opened (it could block), and so
+	 * is a symbolic link (ingest recorded the real path of a regular file) */
 	int fd;
 	uint64_t fsize;
 	const char *what;
-	int oe = pb__open_regular(path, &fd, &fsize, &what);
+	int oe = pb__open_regular_nofollow(path, &fd, &fsize, &what);
 	if (oe < 0)
 		return pb__err_at(err, PB_EVERIFY, path, 0, 0,
 		                  "cannot read the archive: not a regular file (%s)", what);
