@@ -272,7 +272,7 @@ static enum pb_status store_document(struct pb_ws *ws, const char *path, char he
 	struct pb_sha256 h = { 0 };
 	if (!docs)
 		return pb__err(err, PB_ENOMEM, "out of memory");
-	if (mkdir(docs, 0755) != 0 && errno != EEXIST) {
+	if (mkdir(docs, 0700) != 0 && errno != EEXIST) {
 		rc = pb__err(err, pb__errno_status(errno), "cannot create '%s': %s", docs,
 		             pb__errno_text(errno));
 		goto done;
@@ -294,7 +294,7 @@ static enum pb_status store_document(struct pb_ws *ws, const char *path, char he
 		goto done;
 	}
 	pb__snprintf(tmp, strlen(docs) + 48, "%s/.incoming.%ld", docs, (long)getpid());
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out < 0) {
 		rc = pb__err(err, pb__errno_status(errno), "cannot create '%s': %s", tmp,
 		             pb__errno_text(errno));

@@ -965,13 +965,13 @@ enum pb_status pb_audit_export(struct pb_ws *ws, const char *dir, uint64_t size,
 	size_t vl = strlen(vk);
 	vk[vl++] = '\n';
 	char *vpath = pb__path_join(dir, "vkey");
-	rc = vpath ? pb__write_file_atomic(vpath, vk, vl, 0644, err)
+	rc = vpath ? pb__write_file_atomic(vpath, vk, vl, 0600, err)
 	           : pb__err(err, PB_ENOMEM, "out of memory");
 	free(vpath);
 	if (rc)
 		goto out;
 	/* the checkpoint last: it is what makes the new tiles part of the export */
-	if ((rc = pb__write_file_atomic(cpath, c.note, strlen(c.note), 0644, err)))
+	if ((rc = pb__write_file_atomic(cpath, c.note, strlen(c.note), 0600, err)))
 		goto out;
 	if (exported)
 		*exported = cp;

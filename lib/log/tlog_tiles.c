@@ -32,7 +32,7 @@ static enum pb_status mkdirs(char *path, struct pb_error *err)
 	/* creates every folder of path up to its last '/' */
 	for (char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
 		*s = '\0';
-		int rc = mkdir(path, 0755);
+		int rc = mkdir(path, 0700);
 		int e = errno;
 		*s = '/';
 		if (rc != 0 && e != EEXIST)
@@ -53,7 +53,7 @@ static enum pb_status put_file(const char *dir, const char *rel, const void *dat
 		goto out;
 	char tmp[4200];
 	pb__snprintf(tmp, sizeof(tmp), "%s.tmp", p);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		st = pb__err(err, pb__errno_status(errno), "cannot create '%s': %s", tmp,
 		             pb__errno_text(errno));
@@ -178,7 +178,7 @@ enum pb_status pb_tlog_write_tiles(const char *dir, uint64_t size, pb_tlog_entry
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		st = pb__err(err, pb__errno_status(errno), "cannot create '%s': %s", dir,
 		             pb__errno_text(errno));
 		goto out;

@@ -45,11 +45,12 @@ enum pb_status pb__mail_read_location(const char *path, const char *member, uint
 		return pb__err(err, PB_ELIMIT, "'%s': %llu bytes at %llu is too large to read", path,
 		               (unsigned long long)length, (unsigned long long)offset);
 	/* the path comes from the workspace or a manifest: a pipe or device put
-	 * in the archive's place is refused, not opened (it could block) */
+	 * in the archive's place is refused, not opened (it could block), and so
+	 * is a symbolic link (ingest recorded the real path of a regular file) */
 	int fd;
 	uint64_t fsize;
 	const char *what;
-	int oe = pb__open_regular(path, &fd, &fsize, &what);
+	int oe = pb__open_regular_nofollow(path, &fd, &fsize, &what);
 	if (oe < 0)
 		return pb__err_at(err, PB_EVERIFY, path, 0, 0,
 		                  "cannot read the archive: not a regular file (%s)", what);
@@ -125,7 +126,7 @@ static enum pb_status write_file(const char *dir, const char *rel, const void *d
 	if (!p)
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	enum pb_status st = PB_OK;
-	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		st = pb__err(err, pb__errno_status(errno), "cannot create '%s': %s", p,
 		             pb__errno_text(errno));
@@ -398,14 +399,14 @@ static enum pb_status make_tmp(struct export *x, struct pb_error *err)
 		x->tmp[0] = '\0';
 		return pb__err(err, PB_ELIMIT, "export folder name too long");
 	}
-	if (mkdir(x->tmp, 0755) != 0) {
+	if (mkdir(x->tmp, 0700) != 0) {
 		enum pb_status st = pb__err(err, pb__errno_status(errno), "cannot create '%s': %s",
 		                            x->tmp, pb__errno_text(errno));
 		x->tmp[0] = '\0';
 		return st;
 	}
 	char *n1 = pb__path_join(x->tmp, "natives"), *n2 = pb__path_join(x->tmp, "text");
-	bool ok = n1 && n2 && mkdir(n1, 0755) == 0 && mkdir(n2, 0755) == 0;
+	bool ok = n1 && n2 && mkdir(n1, 0700) == 0 && mkdir(n2, 0700) == 0;
 	free(n1);
 	free(n2);
 	if (!ok)

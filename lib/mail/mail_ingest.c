@@ -40,14 +40,17 @@ struct mapped {
 /* Maps a regular file. Returns 0, an errno value, or -1 when the path is a
  * named pipe, socket or device (*what names it): those are never opened, so a
  * pipe in a maildir cannot make the ingest wait for a writer. */
-static int map_file(const char *path, struct mapped *m, const char **what)
+/* Maps a regular file; inside an archive (nofollow) a symbolic link is ELOOP,
+ * never followed, so a link to a file outside the archive is not read. */
+static int map_file(const char *path, bool nofollow, struct mapped *m, const char **what)
 {
 	memset(m, 0, sizeof(*m));
 	m->data = "";
 	int fd;
 	uint64_t size;
 	const char *w;
-	int e = pb__open_regular(path, &fd, &size, &w);
+	int e = nofollow ? pb__open_regular_nofollow(path, &fd, &size, &w)
+	                 : pb__open_regular(path, &fd, &size, &w);
 	if (what)
 		*what = w;
 	if (e)
@@ -721,17 +724,46 @@ static enum pb_status ingest_bytes(struct ing *g, struct where *w, const char *n
 	return PB_OK;
 }
 
-/* One file on disk. kind_hint overrides the stored kind name ("slack"). */
-static enum pb_status ingest_file(struct ing *g, const char *path, const char *folder,
-                                  const char *folder_name, struct chat_dirs *dirs,
-                                  struct pb_error *err)
+/* A symbolic link found in an archive: recorded under its own path (not its
+ * target's), never followed. */
+static enum pb_status link_refused(struct ing *g, const char *path, struct pb_error *err)
 {
+	char abs[PATH_MAX], dir[PATH_MAX], to[PATH_MAX];
+	pb__strlcpy(dir, path, sizeof(dir));
+	char *sl = strrchr(dir, '/');
+	const char *base = sl ? sl + 1 : path;
+	if (sl)
+		*sl = '\0';
+	char rd[PATH_MAX];
+	if (!realpath(sl ? (*dir ? dir : "/") : ".", rd) ||
+	    !pb__snprintf(abs, sizeof(abs), "%s/%s", strcmp(rd, "/") ? rd : "", base))
+		pb__strlcpy(abs, path, sizeof(abs));
+	ssize_t n = readlink(path, to, sizeof(to) - 1);
+	to[n > 0 ? (size_t)n : 0] = '\0';
+	char why[PATH_MAX + 160];
+	snprintf(why, sizeof(why),
+	         "a symbolic link (to '%s'); not followed: mail ingest never reads a file "
+	         "through a link, so nothing outside the archive is read",
+	         to);
+	return file_failed(g, abs, "", "symlink", why, err);
+}
+
+/* One file on disk; inside a folder (nofollow) a symbolic link is refused. */
+static enum pb_status ingest_file(struct ing *g, const char *path, bool nofollow,
+                                  const char *folder, const char *folder_name,
+                                  struct chat_dirs *dirs, struct pb_error *err)
+{
+	struct mapped mf;
+	const char *what;
+	int e = map_file(path, nofollow, &mf, &what);
+	if (e == ELOOP && nofollow) {
+		g->rep.files_seen++;
+		g->rep.files_failed++;
+		return link_refused(g, path, err);
+	}
 	char abs[PATH_MAX];
 	if (!realpath(path, abs))
 		pb__strlcpy(abs, path, sizeof(abs));
-	struct mapped mf;
-	const char *what;
-	int e = map_file(path, &mf, &what);
 	if (e) {
 		g->rep.files_seen++;
 		g->rep.files_failed++;
@@ -879,7 +911,7 @@ static enum pb_status walk_dir(struct ing *g, const char *dir, const char *rel, 
 				st = walk_dir(g, p, r, depth + 1, dirs, err);
 			}
 		} else {
-			st = ingest_file(g, p, folder, base, dirs, err);
+			st = ingest_file(g, p, true, folder, base, dirs, err);
 		}
 		free(p);
 	}
@@ -902,7 +934,7 @@ static enum pb_status slack_lists(struct ing *g, const char *dir, struct chat_di
 		if (!p)
 			return pb__err(err, PB_ENOMEM, "out of memory");
 		struct mapped mf;
-		if (access(p, F_OK) == 0 && map_file(p, &mf, NULL) == 0) {
+		if (access(p, F_OK) == 0 && map_file(p, true, &mf, NULL) == 0) {
 			struct pb_error merr = { 0 };
 			enum pb_status ms = pb__slack_dir_load(dirs->slack, meta[k], mf.data, mf.len, &merr);
 			if (ms) {
@@ -949,7 +981,7 @@ static enum pb_status teams_lists(struct ing *g, const char *dir, unsigned depth
 			st = teams_lists(g, p, depth + 1, dirs, err);
 		} else if (which) {
 			struct mapped mf;
-			if (map_file(p, &mf, NULL) == 0) {
+			if (map_file(p, true, &mf, NULL) == 0) {
 				struct pb_error merr = { 0 };
 				enum pb_status ms = pb__teams_dir_load(dirs->teams, which, mf.data, mf.len,
 				                                       &merr);
@@ -990,7 +1022,7 @@ static enum pb_status ingest_path(struct ing *g, const char *path, struct pb_err
 			char *pb = strrchr(copy, '/');
 			parent = pb ? pb + 1 : copy;
 		}
-		st = ingest_file(g, path, "", parent, &dirs, err);
+		st = ingest_file(g, path, false, "", parent, &dirs, err);
 		free(copy);
 	}
 	pb__slack_dir_free(dirs.slack);

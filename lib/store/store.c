@@ -580,7 +580,7 @@ static enum pb_status init_conf(const char *tmp, const struct pb_ws_init_options
 		              opts->log_origin);
 	char *p = pb__path_join(tmp, PB_WS_CONF);
 	enum pb_status st = !p || !conf.data ? pb__err(err, PB_ENOMEM, "out of memory")
-	                                     : write_new_file(p, conf.data, conf.len, 0644, err);
+	                                     : write_new_file(p, conf.data, conf.len, 0600, err);
 	pb_buf_release(&conf);
 	free(p);
 	return st;
@@ -597,6 +597,10 @@ static enum pb_status init_db(const char *tmp, const struct pb_ws_init_options *
 	char *p = pb__path_join(tmp, PB_WS_DB);
 	if (!p)
 		return pb__err(err, PB_ENOMEM, "out of memory");
+	/* created here 0600 first: SQLite would make it 0644 less the umask, and
+	 * its -wal and -shm files take the database file's mode */
+	if ((st = write_new_file(p, "", 0, 0600, err)))
+		goto out;
 	if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		st = pb__db_err(db, err, "cannot create workspace database");
@@ -674,7 +678,7 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 		goto out_noclean;
 	}
 	snprintf(tmp, dl + 48, "%s.init-%ld.tmp", clean, (long)getpid());
-	if (mkdir(tmp, 0755) != 0) {
+	if (mkdir(tmp, 0700) != 0) {
 		st = pb__err(err, pb__errno_status(errno), "cannot create workspace '%s': %s", dir,
 		             pb__errno_text(errno));
 		goto out_noclean;
@@ -682,7 +686,7 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 	const char *subdirs[] = { PB_WS_REJECTS, PB_WS_SOURCES };
 	for (size_t i = 0; i < PB_ARRAY_LEN(subdirs); i++) {
 		p = pb__path_join(tmp, subdirs[i]);
-		if (!p || mkdir(p, 0755) != 0) {
+		if (!p || mkdir(p, 0700) != 0) {
 			st = pb__err(err, PB_EIO, "cannot create '%s': %s", p ? p : subdirs[i],
 			             pb__errno_text(errno));
 			goto out;

@@ -1227,21 +1227,25 @@ static const char *file_type(mode_t m)
 	                     : "not a regular file";
 }
 
-int pb__open_regular(const char *path, int *fd, uint64_t *size, const char **what)
+static int open_regular(const char *path, bool nofollow, int *fd, uint64_t *size,
+                        const char **what)
 {
 	*fd = -1;
 	*size = 0;
 	*what = NULL;
 	struct stat sb;
-	if (stat(path, &sb) != 0)
+	if ((nofollow ? lstat(path, &sb) : stat(path, &sb)) != 0)
 		return errno;
+	if (S_ISLNK(sb.st_mode))
+		return ELOOP;
 	if (S_ISDIR(sb.st_mode))
 		return EISDIR;
 	if (!S_ISREG(sb.st_mode)) {
 		*what = file_type(sb.st_mode);
 		return -1;
 	}
-	int f = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int f = open(path,
+	             O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
 	if (f < 0)
 		return errno;
 	if (fstat(f, &sb) != 0) {
@@ -1259,6 +1263,16 @@ int pb__open_regular(const char *path, int *fd, uint64_t *size, const char **wha
 	*fd = f;
 	*size = (uint64_t)sb.st_size;
 	return 0;
+}
+
+int pb__open_regular(const char *path, int *fd, uint64_t *size, const char **what)
+{
+	return open_regular(path, false, fd, size, what);
+}
+
+int pb__open_regular_nofollow(const char *path, int *fd, uint64_t *size, const char **what)
+{
+	return open_regular(path, true, fd, size, what);
 }
 
 /* Reads fd to its end into a new heap buffer, and closes it. */

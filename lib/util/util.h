@@ -162,6 +162,10 @@ enum pb_status pb__read_file(const char *path, size_t limit, char **out, size_t 
  * Returns 0 with *fd and *size; an errno value (EISDIR for a folder); or -1
  * when it is another kind of file, with *what naming it ("a named pipe"). */
 int pb__open_regular(const char *path, int *fd, uint64_t *size, const char **what);
+/* pb__open_regular that never follows a symbolic link in the last part of
+ * the path (O_NOFOLLOW): a link is ELOOP, refused before and at the open.
+ * For files found inside a folder that must not be read outside itself. */
+int pb__open_regular_nofollow(const char *path, int *fd, uint64_t *size, const char **what);
 /* pb__read_file of a regular file only (pb__open_regular): a pipe or device
  * is an error, never waited on. For paths that must name stored files. */
 enum pb_status pb__read_regular_file(const char *path, size_t limit, char **out, size_t *len,

@@ -1,0 +1,47 @@
+#!/bin/bash
+# mail-symlink.sh - a hostile maildir cannot make ingest read outside itself:
+# files that are symbolic links (to a secret outside the archive standing in
+# for /etc/shadow, and to the workspace's own signing.key) are refused, each
+# recorded as a 'symlink' processing exception under the link's path, and
+# neither is searchable nor exported. The real message beside them is read.
+SCRIPT_NAME=mail-symlink
+. "$ROOT/tests/e2e/lib.sh"
+export TZ=UTC
+WS=$TMP/ws
+"$PROBITY" init "$WS" >/dev/null && sh "$ROOT/tests/e2e/mail_setup.sh" "$WS" 1 ||
+	fail "setup failed"
+"$PROBITY" log checkpoint "$WS" >/dev/null 2>&1 # makes signing.key
+[ -s "$WS/signing.key" ] && ok || fail "no signing.key to link to"
+M=$TMP/mail
+mkdir -p "$M/cur" "$M/new" "$M/tmp"
+msg() { # message-id word
+	printf 'From: a@provider.example\nTo: b@provider.example\nSubject: %s\nDate: Mon, 3 Mar 2025 10:00:00 +0000\nMessage-ID: <%s@provider.example>\n\nthe word is %s\n' \
+		"$2" "$1" "$2"
+}
+msg real harmlessword >"$M/cur/1:2,S"
+# the stand-in for /etc/shadow: a well-formed message, so it would be indexed
+msg shadow shadowsecretword >"$TMP/shadow"
+ln -s "$TMP/shadow" "$M/cur/2:2,S"
+ln -s "$WS/signing.key" "$M/new/3"
+# a link to a file inside the archive is refused too (one simple rule)
+ln -s "$M/cur/1:2,S" "$M/cur/4:2,S"
+out=$("$PROBITY" mail ingest "$WS" --custodian alice --as ann --json "$M" 2>&1)
+echo "$out" | grep -q '"exceptions": *3' && ok || fail "ingest did not count 3 exceptions: $out"
+exc=$("$PROBITY" mail exceptions "$WS" 2>&1)
+for f in "cur/2:2,S" "new/3" "cur/4:2,S"; do
+	echo "$exc" | grep -qF "$f" && ok || fail "no exception names '$f': $exc"
+done
+echo "$exc" | grep -q "symbolic link" && ok || fail "the exception does not say why: $exc"
+n=$(sqlite3 "$WS/probity.db" "SELECT count(*) FROM mail_exception WHERE kind = 'symlink'" 2>&1)
+[ "$n" = 3 ] && ok || fail "$n symlink exceptions stored, expected 3"
+ids=$("$PROBITY" search --ids --as ann -- "$WS" 1 "shadowsecretword" 2>&1)
+[ -z "$ids" ] && ok || fail "the outside file is searchable: $ids"
+ids=$("$PROBITY" search --ids --as ann -- "$WS" 1 "harmlessword" 2>&1)
+[ -n "$ids" ] && ok || fail "the real message is not searchable"
+"$PROBITY" search --as ann "$WS" 1 "*" --export "$TMP/out" >/dev/null 2>&1 ||
+	"$PROBITY" search --as ann "$WS" 1 "harmlessword" --export "$TMP/out" >/dev/null 2>&1 ||
+	fail "export failed"
+key=$(head -c 40 "$WS/signing.key" 2>/dev/null)
+if grep -rqF shadowsecretword "$TMP/out"; then fail "the outside file is exported"; else ok; fi
+if [ -n "$key" ] && grep -rqF -- "$key" "$TMP/out"; then fail "the signing key is exported"; else ok; fi
+finish mail-symlink
