@@ -470,7 +470,7 @@ static int plan_terms(int argc, char **argv, bool edit)
 		       (unsigned long long)index);
 		printf("sha256 %s\n", p->sha256);
 		printf("next: 'probity plan show %s %lld' (dry run), then %u approvers: 'probity plan "
-		       "approve %s %lld --hash %.12s --as USER'\n",
+		       "approve %s %lld --hash %.16s --as USER'\n",
 		       wsp, (long long)pid, p->approvals_needed, wsp, (long long)pid, p->sha256);
 	}
 	pb_plan_free(p);

@@ -39,6 +39,45 @@ static bool user_name_valid(const char *n)
 	return true;
 }
 
+/* A name as people read it: lower case, without the punctuation . _ -, so
+ * that 'Bob', 'bob' and 'bob.' are one name for uniqueness. */
+static void user_name_key(const char *n, char out[PB_USER_NAME_MAX + 1])
+{
+	size_t k = 0;
+	for (; *n && k < PB_USER_NAME_MAX; n++)
+		if (*n != '.' && *n != '_' && *n != '-')
+			out[k++] = (char)(*n >= 'A' && *n <= 'Z' ? *n - 'A' + 'a' : *n);
+	out[k] = '\0';
+}
+
+/* PB_EEXIST when a user's name is name, or reads the same (user_name_key). */
+static enum pb_status user_name_free(struct pb_ws *ws, const char *name, struct pb_error *err)
+{
+	sqlite3_stmt *st;
+	enum pb_status rc = pb__db_prepare(ws->db, "SELECT name FROM app_user", &st, err);
+	if (rc)
+		return rc;
+	char want[PB_USER_NAME_MAX + 1], have[PB_USER_NAME_MAX + 1];
+	user_name_key(name, want);
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *other = (const char *)sqlite3_column_text(st, 0);
+		if (!other)
+			continue;
+		user_name_key(other, have);
+		if (strcmp(want, have))
+			continue;
+		rc = strcmp(name, other)
+		             ? pb__err(err, PB_EEXIST, "user '%s' is too close to existing user '%s'",
+		                       name, other)
+		             : pb__err(err, PB_EEXIST, "user '%s' already exists", name);
+		sqlite3_finalize(st);
+		return rc;
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? PB_OK : pb__db_err(ws->db, err, "cannot read the users");
+}
+
 /* ---- write steps -------------------------------------------------------------- */
 
 enum pb_status pb__text_check(const char *field, const char *s, bool required,
@@ -222,6 +261,8 @@ enum pb_status pb_user_add(struct pb_ws *ws, const char *actor, const char *name
 	} else if ((rc = pb__user_require_role(ws, actor, "admin", err))) {
 		return pb__ws_finish(ws, rc, err);
 	}
+	if ((rc = user_name_free(ws, name, err)))
+		return pb__ws_finish(ws, rc, err);
 	sqlite3_stmt *st;
 	if ((rc = pb__db_prepare(ws->db,
 	                         "INSERT INTO app_user(name, role, created_at, created_by) "

@@ -1123,17 +1123,19 @@ static enum pb_status vote(struct pb_ws *ws, const char *actor, int64_t id, cons
 		goto out;
 	}
 	size_t hl = sha ? strlen(sha) : 0;
-	if (hl && (hl < 12 || hl > 64 || strspn(sha, "0123456789abcdef") != hl)) {
+	/* a short prefix is too easy to match by a crafted edit: 16 digits (64
+	 * bits) at least, and it must match the plan's one current hash */
+	if (hl && (hl < 16 || hl > 64 || strspn(sha, "0123456789abcdef") != hl)) {
 		st = pb__err_field(err, PB_EINVAL, "sha256",
 		                   "'%s' is not the plan's SHA-256 (64 lower-case hex digits, or at "
-		                   "least the first 12)",
+		                   "least the first 16)",
 		                   sha);
 		goto out;
 	}
 	if (hl && strncmp(sha, p.sha256, hl)) {
 		st = pb__err(err, PB_ESTATE,
-		             "plan %lld has changed since the version you reviewed (%.12s..., it is now "
-		             "%.12s...): a stale plan is not %s; review it again with 'probity plan "
+		             "plan %lld has changed since the version you reviewed (%.16s..., it is now "
+		             "%.16s...): a stale plan is not %s; review it again with 'probity plan "
 		             "show'",
 		             (long long)id, sha, p.sha256, approve ? "approved" : "refused");
 		goto out;

@@ -553,6 +553,9 @@ static enum pb_status parse_window(struct pctx *c, const struct ynode *v, struct
 }
 
 /* Threshold: "OP NUMBER UNIT". */
+/* What pb__dec_parse holds: 15 decimal places, 23 digits before the point. */
+#define THR_RANGE "from 1e-15 (15 decimal places) to below 1e23"
+
 static enum pb_status parse_threshold(struct pctx *c, const struct ynode *v,
                                       struct pb__indicator *ind)
 {
@@ -582,15 +585,38 @@ static enum pb_status parse_threshold(struct pctx *c, const struct ynode *v,
 	const char *num = s;
 	while (s < e && (isdigit((unsigned char)*s) || *s == '.' || *s == '_' || *s == ','))
 		s++;
+	/* an exponent (1e-3, 2E+6), told from a unit such as EUR by its digit */
+	if (s > num && s + 1 < e && (*s == 'e' || *s == 'E')) {
+		const char *q = s + 1;
+		if ((*q == '-' || *q == '+') && q + 1 < e)
+			q++;
+		if (isdigit((unsigned char)*q)) {
+			while (q < e && isdigit((unsigned char)*q))
+				q++;
+			s = q;
+		}
+	}
 	char digits[64];
 	size_t nd = 0;
-	for (const char *q = num; q < s; q++)
-		if (*q != '_' && *q != ',' && nd + 1 < sizeof(digits))
+	bool too_long = false, nonzero = false;
+	for (const char *q = num; q < s; q++) {
+		if (*q == '_' || *q == ',')
+			continue;
+		if (nd + 1 >= sizeof(digits))
+			too_long = true;
+		else
 			digits[nd++] = *q;
+	}
 	digits[nd] = '\0';
-	pb_dec n;
+	for (const char *q = num; q < s && *q != 'e' && *q != 'E'; q++)
+		nonzero |= *q >= '1' && *q <= '9';
+	pb_dec n = 0;
 	unsigned fl = 0;
-	if (nd == 0 || pb__dec_parse(digits, nd, &n, &fl) != PB_OK)
+	enum pb_status pst = nd ? pb__dec_parse(digits, nd, &n, &fl) : PB_EINVAL;
+	if (too_long || pst == PB_ELIMIT || (pst == PB_OK && nonzero && n == 0))
+		return perr(c, PB_ELIMIT, v, "threshold '%s' is outside the representable range "
+		            "(" THR_RANGE ")", v->str);
+	if (pst != PB_OK)
 		return perr(c, PB_EINVAL, v, "threshold '%s' has no number after the comparison "
 		            "(hint: OP NUMBER UNIT, e.g. '>= 1 PB-Months', '>= 50000 EUR', '>= 3x')",
 		            v->str);
@@ -662,7 +688,8 @@ static enum pb_status parse_threshold(struct pctx *c, const struct ynode *v,
 				return pb__err(c->err, PB_ENOMEM, "out of memory");
 			const struct pb__unit_factor *f = pb__catalog_unit_factor(u);
 			if (!f || !pb__unit_apply(f, n, &ind->thr))
-				return perr(c, PB_ELIMIT, v, "threshold '%s' is out of range", v->str);
+				return perr(c, PB_ELIMIT, v, "threshold '%s' is outside the representable "
+				            "range once in %s (" THR_RANGE ")", v->str, u->normalised);
 		}
 		if (ind->agg == PB_AGG_GROWTH)
 			return perr(c, PB_EINVAL, v,
@@ -682,6 +709,9 @@ static enum pb_status parse_threshold(struct pctx *c, const struct ynode *v,
 		            "'growth'");
 	if (per_day && ind->agg != PB_AGG_DAILY_AVG)
 		return perr(c, PB_EINVAL, v, "a '/day' threshold needs 'aggregate: daily-average'");
+	if (nonzero && ind->thr == 0) /* a percentage or unit factor took it below 10^-15 */
+		return perr(c, PB_ELIMIT, v, "threshold '%s' is outside the representable range "
+		            "(" THR_RANGE ")", v->str);
 	return PB_OK;
 }
 

@@ -137,6 +137,10 @@ enum pb_status pb__focus_map_header(const struct pb_str *names, size_t n, struct
 					old_names = true;
 				}
 		}
+		if (c >= 0 && m->col[c] >= 0 && pb_str_ieq_cstr(name, pb__fcols[c].name) &&
+		    pb_str_ieq_cstr(pb_str_trim(names[m->col[c]]), pb__fcols[c].name))
+			return pb__err(err, PB_EFORMAT, "column '%s' appears twice: fields %d and %zu",
+			               pb__fcols[c].name, m->col[c] + 1, i + 1);
 		if (c < 0 || (m->col[c] >= 0 && (exact[c] || !is_exact))) {
 			m->ignored++;
 			continue;

@@ -71,16 +71,38 @@ static const struct ncol_def azure_cols[] = {
 	{ NC_AZ_CURRENCY, { "BillingCurrencyCode", "BillingCurrency" } },
 };
 
-static int find_col(const struct pb_str *names, size_t n, const char *const alts[2])
+/* The first column of one of the names, or -1; a second column of the
+ * same name goes to *dup (the first one found) for the caller to refuse. */
+struct dup_col {
+	const char *name;
+	size_t first, second;
+};
+
+static int find_col(const struct pb_str *names, size_t n, const char *const alts[2],
+                    struct dup_col *dup)
 {
 	for (int a = 0; a < 2; a++) {
 		if (!alts[a])
 			continue;
-		for (size_t i = 0; i < n; i++)
-			if (pb_str_eq_cstr(pb_str_trim(names[i]), alts[a]))
-				return (int)i;
+		for (size_t i = 0; i < n; i++) {
+			if (!pb_str_eq_cstr(pb_str_trim(names[i]), alts[a]))
+				continue;
+			for (size_t j = i + 1; j < n && dup && !dup->name; j++)
+				if (pb_str_eq_cstr(pb_str_trim(names[j]), alts[a]))
+					*dup = (struct dup_col){ alts[a], i + 1, j + 1 };
+			return (int)i;
+		}
 	}
 	return -1;
+}
+
+static bool dup_refused(const struct dup_col *dup, struct pb_error *err)
+{
+	if (!dup->name)
+		return false;
+	pb__err(err, PB_EFORMAT, "column '%s' appears twice: fields %zu and %zu", dup->name,
+	        dup->first, dup->second);
+	return true;
 }
 
 bool pb__native_map_header(const struct pb_str *names, size_t n, struct pb_focus_map *m,
@@ -89,14 +111,18 @@ bool pb__native_map_header(const struct pb_str *names, size_t n, struct pb_focus
 	for (int i = 0; i < NC_COUNT; i++)
 		m->ncol[i] = -1;
 	size_t used = 0;
+	struct dup_col dup = { 0 };
 	for (size_t i = 0; i < PB_ARRAY_LEN(aws_cols); i++)
-		if ((m->ncol[aws_cols[i].col] = find_col(names, n, aws_cols[i].names)) >= 0)
+		if ((m->ncol[aws_cols[i].col] = find_col(names, n, aws_cols[i].names, &dup)) >= 0)
 			used++;
 	if (m->ncol[NC_AWS_START] >= 0 && m->ncol[NC_AWS_UNBLENDED] >= 0 &&
 	    (m->ncol[NC_AWS_PAYER] >= 0 || m->ncol[NC_AWS_ACCOUNT] >= 0)) {
 		m->kind = PB_FORMAT_AWS_CUR;
 		pb__strlcpy(m->format, "aws-cur", sizeof(m->format));
-		bool v2 = find_col(names, n, (const char *const[2]){ "line_item_usage_start_date", NULL }) >= 0;
+		bool v2 = find_col(names, n, (const char *const[2]){ "line_item_usage_start_date", NULL },
+		                   NULL) >= 0;
+		if (dup_refused(&dup, err))
+			return false;
 		pb__strlcpy(m->version, v2 ? "2.0" : "legacy", sizeof(m->version));
 		const char *missing = m->ncol[NC_AWS_END] < 0 ? "lineItem/UsageEndDate"
 		                      : m->ncol[NC_AWS_PRODUCT_NAME] < 0 && m->ncol[NC_AWS_PRODUCT_CODE] < 0
@@ -112,14 +138,17 @@ bool pb__native_map_header(const struct pb_str *names, size_t n, struct pb_focus
 	for (int i = 0; i < NC_COUNT; i++)
 		m->ncol[i] = -1;
 	used = 0;
+	dup = (struct dup_col){ 0 };
 	for (size_t i = 0; i < PB_ARRAY_LEN(azure_cols); i++)
-		if ((m->ncol[azure_cols[i].col] = find_col(names, n, azure_cols[i].names)) >= 0)
+		if ((m->ncol[azure_cols[i].col] = find_col(names, n, azure_cols[i].names, &dup)) >= 0)
 			used++;
 	if (m->ncol[NC_AZ_SUB] >= 0 && m->ncol[NC_AZ_DATE] >= 0 && m->ncol[NC_AZ_COST] >= 0 &&
 	    (m->ncol[NC_AZ_METER_CATEGORY] >= 0 || m->ncol[NC_AZ_CONSUMED] >= 0)) {
 		m->kind = PB_FORMAT_AZURE;
 		pb__strlcpy(m->format, "azure-cost", sizeof(m->format));
 		pb__strlcpy(m->version, "ea/mca", sizeof(m->version));
+		if (dup_refused(&dup, err))
+			return false;
 		if (m->ncol[NC_AZ_ACCOUNT] < 0) {
 			pb__err(err, PB_EFORMAT, "an Azure cost export without BillingAccountId");
 			return false;

@@ -79,21 +79,25 @@ enum pb_status pb__source_open(struct pb_source *s, const char *path, int tee_fd
 	pb__strlcpy(s->name, is_stdin ? "(standard input)" : path, sizeof(s->name));
 	if (is_stdin) {
 		s->fd = STDIN_FILENO;
-	} else {
-		s->fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (s->fd < 0)
-			return pb__err(err, pb__errno_status(errno), "cannot open '%s': %s", path,
-			               pb__errno_text(errno));
-		s->own_fd = true;
-	}
-	struct stat sb;
-	if (fstat(s->fd, &sb) == 0) {
-		if (S_ISDIR(sb.st_mode)) {
-			pb__source_close(s);
-			return pb__err(err, PB_EINVAL, "cannot read '%s': it is a folder", path);
-		}
-		if (S_ISREG(sb.st_mode))
+		struct stat sb;
+		if (fstat(s->fd, &sb) == 0 && S_ISREG(sb.st_mode))
 			s->size = (uint64_t)sb.st_size;
+	} else {
+		/* a named pipe would wait for a writer and a device may never end:
+		 * only regular files are opened; a pipe is read as "-" */
+		const char *what;
+		int e = pb__open_regular(path, &s->fd, &s->size, &what);
+		if (e == EISDIR)
+			return pb__err(err, PB_EINVAL, "cannot read '%s': it is a folder", path);
+		if (e < 0)
+			return pb__err(err, PB_EINVAL,
+			               "cannot read '%s': not a regular file (%s); not opened "
+			               "(a pipe is read as '-', from standard input)",
+			               path, what);
+		if (e)
+			return pb__err(err, pb__errno_status(e), "cannot open '%s': %s", path,
+			               pb__errno_text(e));
+		s->own_fd = true;
 	}
 #ifdef POSIX_FADV_SEQUENTIAL
 	if (s->size)

@@ -317,7 +317,11 @@ static void t_lifecycle(void)
 	        "is not the plan's SHA-256");
 	REFUSED(ws, pb_plan_approve(ws, "bob", 1, "0123456789abcdef", NULL, NULL, NULL, E), PB_ESTATE,
 	        "a stale plan is not approved");
-	char prefix[13];
+	/* 12 hex digits matching the plan are still too few: 16 at least */
+	char prefix[17];
+	pb__strlcpy(prefix, sha1, 13);
+	REFUSED(ws, pb_plan_approve(ws, "bob", 1, prefix, NULL, NULL, NULL, E), PB_EINVAL,
+	        "or at least the first 16");
 	pb__strlcpy(prefix, sha1, sizeof(prefix));
 	CHECK_OK(pb_plan_approve(ws, "bob", 1, prefix, "evidence holds", &have, NULL, &err), &err);
 	CHECK_INT(have, 1);
