@@ -1911,8 +1911,10 @@ struct pb_opa_input {
 /* Reads body[0..len) into out. Non-string values, strings holding a NUL or
  * not fitting the store, and other keys in "input" are left absent (the
  * caller reports what it requires). Returns PB_OK; PB_ELIMIT for a body over
- * PB_HTTP_BODY_MAX; PB_EFORMAT with a short reason for JSON that is not an
- * object with an "input" object. */
+ * PB_HTTP_BODY_MAX; PB_EEXIST for JSON with a key given twice in one object
+ * (a decision service refuses it rather than pick one); PB_EFORMAT with a
+ * short reason for other bad JSON or JSON that is not an object with an
+ * "input" object. */
 enum pb_status pb_opa_input_parse(const char *body, size_t len, struct pb_opa_input *out,
                                   struct pb_error *err);
 

@@ -313,10 +313,10 @@ static bool opa_decide(struct worker *w, struct conn *c, const struct request *r
 	char msg[400];
 	struct input in;
 	struct pb_error err = { 0 };
-	if (pb_opa_input_parse(rq->body, rq->blen, oi, &err)) {
-		/* a key given twice in the JSON is refused by the parser: ambiguous too */
-		refuse_inputs(w, c, strstr(err.message, "duplicate") ? IN_AMBIGUOUS : -1,
-		              err.message);
+	enum pb_status st = pb_opa_input_parse(rq->body, rq->blen, oi, &err);
+	if (st) {
+		/* a key given twice in the JSON (PB_EEXIST) is ambiguous too */
+		refuse_inputs(w, c, st == PB_EEXIST ? IN_AMBIGUOUS : -1, err.message);
 		return false;
 	}
 	for (int k = 0; k < SERVE_IN_COUNT; k++) {

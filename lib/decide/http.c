@@ -254,7 +254,9 @@ enum pb_status pb_opa_input_parse(const char *body, size_t len, struct pb_opa_in
 	json_error_t je;
 	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root)
-		return pb__err(err, PB_EFORMAT, "body is not valid JSON: %s", je.text);
+		return pb__err(err, json_error_code(&je) == json_error_duplicate_key ? PB_EEXIST
+		                                                                    : PB_EFORMAT,
+		               "body is not valid JSON: %s", je.text);
 	json_t *in = json_object_get(root, "input");
 	if (!json_is_object(in)) {
 		json_decref(root);
