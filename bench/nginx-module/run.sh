@@ -101,41 +101,11 @@ for path in m n p; do
 	test "$(curl -s -o /dev/null -w '%{http_code}' "${A[@]}" $G/$path/x)" = 200
 	test "$(curl -s -o /dev/null -w '%{http_code}' "${D[@]}" $G/$path/x)" = 403
 done
-run() { timeout $((DUR + 10)) wrk -t2 -c50 -d${DUR}s --latency "$@" 2>&1; }
-rps() { sed -nE 's/^Requests\/sec: +([0-9.]+)/\1/p'; }
-p99() { sed -nE 's/^ +99% +([0-9.]+)(us|ms|s)$/\1 \2/p' | awk '{v=$1; if($2=="ms")v*=1000; if($2=="s")v*=1e6; print v}'; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-cpu_ticks() { local t=0 f a; for p in "$@"; do for f in /proc/$p/task/*/stat; do
-	a=($(sed 's/^.*) //' "$f" 2>/dev/null)); t=$((t + ${a[11]:-0} + ${a[12]:-0})); done; done; echo $t; }
-ngx_pids() { echo "$(cat "$T/ng/nginx.pid") $(pgrep -P "$(cat "$T/ng/nginx.pid")" | tr '\n' ' ')"; }
-TICK=$(getconf CLK_TCK)
-measure() { local pids=$1; shift
-	local c0 c1 o n; c0=$(cpu_ticks $pids); o=$(run "$@"); c1=$(cpu_ticks $pids)
-	grep -q 'Non-2xx' <<<"$o" && [ "$NAME" != gateway-deny ] && echo "  warning: non-2xx answers in $NAME" >&2
-	n=$(sed -nE 's/^ +([0-9]+) requests in.*/\1/p' <<<"$o")
-	echo "$(rps <<<"$o") $(p99 <<<"$o") $(python3 -c "print(round(($c1 - $c0) * 1e6 / $TICK / max($n, 1), 2))")"
-}
-: >bench/results/nginx-module.jsonl
-compare() { # name, peer pids, module pids, peer-args..., --, module-args...
-	NAME=$1; local ppids=$2 opids=$3; shift 3
-	local peer=() ours=()
-	while [ "$1" != -- ]; do peer+=("$1"); shift; done; shift; ours=("$@")
-	run "${peer[@]}" >/dev/null; run "${ours[@]}" >/dev/null
-	local pr=() orr=() pp=() op=() pc=() oc=() x
-	for i in $(seq "$RUNS"); do
-		read -r -a x < <(measure "$ppids" "${peer[@]}"); pr+=("${x[0]}"); pp+=("${x[1]}"); pc+=("${x[2]}")
-		read -r -a x < <(measure "$opids" "${ours[@]}"); orr+=("${x[0]}"); op+=("${x[1]}"); oc+=("${x[2]}")
-	done
-	local a b c d e f
-	a=$(printf '%s\n' "${orr[@]}" | median); b=$(printf '%s\n' "${pr[@]}" | median)
-	c=$(printf '%s\n' "${op[@]}" | median); d=$(printf '%s\n' "${pp[@]}" | median)
-	e=$(printf '%s\n' "${oc[@]}" | median); f=$(printf '%s\n' "${pc[@]}" | median)
-	echo "$NAME: module $a req/s, peer $b req/s, ratio $(python3 -c "print(round($a/$b,3))") (runs: ${orr[*]} vs ${pr[*]}); p99 module ${c} us, peer ${d} us, ratio $(python3 -c "print(round($c/$d,2))")"
-	echo "$NAME-cpu: module $e us/request, peer $f us/request, ratio $(python3 -c "print(round($e/$f,3))")"
-	printf '{"name":"%s","module_rps":%s,"peer_rps":%s,"module_p99_us":%s,"peer_p99_us":%s,"module_cpu_us":%s,"peer_cpu_us":%s}\n' \
-		"$NAME" "$a" "$b" "$c" "$d" "$e" "$f" >>bench/results/nginx-module.jsonl
-}
-NG=$(ngx_pids)
+# wrk runs, figures and the peer-vs-ours comparison: bench/wrk.sh
+OURS=module RESULTS=bench/results/nginx-module.jsonl DENY_OK=gateway-deny
+. bench/wrk.sh
+: >"$RESULTS"
+NG=$(ngx_pids "$T/ng")
 [ "${GATEWAY:-1}" = 1 ] && {
 compare gateway-allow "$NG" "$NG" "${A[@]}" "$G/n/x" -- "${A[@]}" "$G/m/x"
 compare gateway-deny "$NG" "$NG" "${D[@]}" "$G/n/x" -- "${D[@]}" "$G/m/x"
