@@ -8,12 +8,13 @@
 
 static const char usage_text[] =
 	"usage: probity init [--keep-names] [--name LABEL] [--user NAME | --no-user]\n"
-	"                    [--origin NAME] WS\n"
+	"                    [--origin NAME] [--key-dir DIR] WS\n"
 	"\n"
 	"Creates the workspace folder WS: probity.db (SQLite, WAL mode), probity.conf\n"
-	"(settings) and pseudonym.key (a 32-byte secret, mode 0600) that turns\n"
-	"customer-chosen names into keyed pseudonyms. WS must not exist or be empty;\n"
-	"an existing workspace is never overwritten.\n"
+	"(settings), pseudonym.key (a 32-byte secret, mode 0600) that turns\n"
+	"customer-chosen names into keyed pseudonyms, and signing.key (0600) that\n"
+	"signs the log's checkpoints. WS must not exist or be empty; an existing\n"
+	"workspace is never overwritten.\n"
 	"\n"
 	"options:\n"
 	"  --keep-names   store account and sub-account names in clear instead of\n"
@@ -23,10 +24,16 @@ static const char usage_text[] =
 	"                 (probity.conf: user = NAME); default: your login name\n"
 	"  --no-user      create no user: the first 'probity user add' must add an admin,\n"
 	"                 and every change then needs --as\n"
+	"  --key-dir DIR  make the two keys in DIR (created 0700 if missing), not in\n"
+	"                 WS, and record it (probity.conf: key_dir = DIR), so a copy\n"
+	"                 of WS holds no key; PROBITY_KEY_DIR, when set, is the\n"
+	"                 default here and overrides the setting in every command\n"
+	"                 (docs/keys.md)\n"
 	"  -h, --help     show this help\n"
 	"\n"
 	"example:\n"
-	"  probity init review-2025\n";
+	"  probity init review-2025\n"
+	"  probity init review-2025 --key-dir /media/keys/review-2025\n";
 
 int cmd_init(int argc, char **argv)
 {
@@ -36,9 +43,10 @@ int cmd_init(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },
 		{ "no-user", no_argument, NULL, 'U' },
 		{ "origin", required_argument, NULL, 'o' },
+		{ "key-dir", required_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pb_ws_init_options o = { 0 };
+	struct pb_ws_init_options o = { .key_dir = getenv("PROBITY_KEY_DIR") };
 	const char *user = NULL;
 	bool no_user = false;
 	int c, rc = 0;
@@ -59,6 +67,9 @@ int cmd_init(int argc, char **argv)
 			break;
 		case 'o':
 			o.log_origin = optarg;
+			break;
+		case 'K':
+			o.key_dir = optarg;
 			break;
 		}
 	}
@@ -97,6 +108,8 @@ int cmd_init(int argc, char **argv)
 	}
 	printf("created workspace '%s' (schema %d, names %s)\n", dir,
 	       pb_schema_version_current(), o.keep_names ? "kept in clear" : "pseudonymised");
+	if (o.key_dir && *o.key_dir)
+		printf("keys in '%s', apart from the workspace\n", o.key_dir);
 	if (o.user)
 		printf("user '%s' (admin) added; it acts when a command has no --as\n", o.user);
 	return 0;

@@ -76,10 +76,17 @@ int cli_help(const char *text)
 	return 0;
 }
 
+/* The workspace, its keys where PROBITY_KEY_DIR says when it is set. */
+static enum pb_status open_ws(const char *path, unsigned flags, struct pb_ws **ws,
+                              struct pb_error *err)
+{
+	return pb_ws_open_keys(path, flags, getenv("PROBITY_KEY_DIR"), ws, err);
+}
+
 int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws)
 {
 	struct pb_error err = { 0 };
-	if (pb_ws_open(path, flags, ws, &err) != PB_OK)
+	if (open_ws(path, flags, ws, &err) != PB_OK)
 		return cli_fail(&err);
 	return 0;
 }
@@ -94,7 +101,7 @@ int cli_open_ws_as(const char *path, const char *as, struct pb_ws **ws,
                    char actor[PB_USER_NAME_MAX + 1])
 {
 	struct pb_error err = { 0 };
-	if (pb_ws_open(path, 0, ws, &err) != PB_OK)
+	if (open_ws(path, 0, ws, &err) != PB_OK)
 		return cli_fail(&err);
 	if (pb_acting_user(*ws, as, actor, &err) != PB_OK) {
 		pb_ws_close(*ws);

@@ -192,8 +192,9 @@ void pb_random(void *buf, size_t n);
 /* Workspace                                                             */
 /* ===================================================================== */
 /* A workspace is a folder: probity.db (SQLite, WAL), probity.conf (settings,
- * key = value lines), pseudonym.key (32 random bytes, mode 0600), plus
- * rejects/ and sources/ folders. */
+ * key = value lines), pseudonym.key and signing.key (32 random bytes each,
+ * mode 0600; or in a key folder apart, docs/keys.md), plus rejects/ and
+ * sources/ folders. */
 
 struct pb_ws;
 
@@ -205,6 +206,10 @@ struct pb_ws_init_options {
 	const char *log_origin; /* the audit log's origin and key name (`log_origin =`),
 	                           or NULL for probity.example/<name>; fixed at the
 	                           log's first entry (docs/caselog.md) */
+	const char *key_dir; /* a folder outside the workspace for pseudonym.key and
+	                        signing.key (created 0700 if missing; it must hold
+	                        neither), recorded as `key_dir =`; NULL: in the
+	                        workspace folder (docs/keys.md) */
 };
 
 /* Creates a new workspace in dir (created if missing; it must be empty or
@@ -220,10 +225,17 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
  * closed with pb_ws_close. */
 enum pb_status pb_ws_open(const char *dir, unsigned flags, struct pb_ws **out,
                           struct pb_error *err);
+/* The same, with the keys looked for in key_dir instead of where the
+ * workspace's `key_dir` setting (or the folder itself) says; key_dir NULL or
+ * "" is pb_ws_open. Fronts pass PROBITY_KEY_DIR here. */
+enum pb_status pb_ws_open_keys(const char *dir, unsigned flags, const char *key_dir,
+                               struct pb_ws **out, struct pb_error *err);
 void pb_ws_close(struct pb_ws *ws);
 
 /* The workspace folder, as given to pb_ws_open. */
 const char *pb_ws_path(const struct pb_ws *ws);
+/* The folder its keys are read from (the workspace folder unless set apart). */
+const char *pb_ws_key_dir(const struct pb_ws *ws);
 /* The schema version of the open database, and the version this library writes. */
 int pb_ws_schema_version(const struct pb_ws *ws);
 int pb_schema_version_current(void);

@@ -29,7 +29,7 @@
 
 #include "util/banned.h"
 
-#define SIGNING_KEY "signing.key"
+#define SIGNING_KEY PB_WS_SIGNING_KEY
 
 /* ---- small SQL helpers -------------------------------------------------- */
 
@@ -117,12 +117,15 @@ enum pb_status pb__audit_origin(struct pb_ws *ws, char out[PB_NOTE_NAME_MAX + 1]
 }
 
 /* Reads signing.key, or creates it (32 random bytes, 0600) when missing and
- * create is set. A new key is linked into place only if none exists, so two
- * processes racing here end up with the same key. */
+ * create is set (workspaces made before init made it). A new key is linked
+ * into place only if none exists, so two processes racing here end up with
+ * the same key. A key folder apart from the workspace is never written: a
+ * key missing there is an error naming it (an unmounted device, another
+ * machine), never a reason to make a new one. */
 static enum pb_status load_seed(struct pb_ws *ws, bool create, uint8_t seed[32], bool *found,
                                 struct pb_error *err)
 {
-	char *path = pb__ws_file(ws, SIGNING_KEY);
+	char *path = pb__ws_key_file(ws, SIGNING_KEY);
 	if (!path)
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	enum pb_status st = PB_OK;
@@ -140,9 +143,13 @@ static enum pb_status load_seed(struct pb_ws *ws, bool create, uint8_t seed[32],
 				*found = true;
 			goto out;
 		}
-		if (errno != ENOENT) {
-			st = pb__err(err, pb__errno_status(errno), "cannot read '%s': %s", path,
-			             pb__errno_text(errno));
+		if (errno != ENOENT || ws->key_dir_apart) {
+			st = pb__err(err, pb__errno_status(errno),
+			             "cannot read the signing key '%s': %s%s", path,
+			             pb__errno_text(errno),
+			             ws->key_dir_apart ? " (the key folder is set by key_dir in "
+			                                 "probity.conf or PROBITY_KEY_DIR)"
+			                               : "");
 			goto out;
 		}
 		if (!create)
@@ -163,7 +170,7 @@ static enum pb_status load_seed(struct pb_ws *ws, bool create, uint8_t seed[32],
 			             pb__errno_text(e));
 			goto out;
 		}
-		pb__fsync_dir(ws->path, NULL);
+		pb__fsync_dir(pb_ws_key_dir(ws), NULL);
 	}
 out:
 	free(path);

@@ -1,7 +1,8 @@
 /* store.c - the workspace: creating, opening and migrating it; transactions.
  *
  * A workspace is a folder holding probity.db (SQLite in WAL mode), probity.conf
- * (key = value settings) and pseudonym.key (32 random bytes, mode 0600).
+ * (key = value settings), pseudonym.key and signing.key (32 random bytes
+ * each, mode 0600), the keys possibly in a folder apart (key_dir).
  * pb_ws_init builds the whole folder under a temporary name beside the target
  * and renames it into place, so a crash never leaves half a workspace.
  * The schema version is SQLite's user_version; pb_ws_open migrates older
@@ -534,23 +535,71 @@ static enum pb_status init_target_ok(const char *dir, struct pb_error *err)
 	return PB_OK;
 }
 
-/* A new pseudonym key in the folder tmp. */
-static enum pb_status init_key(const char *tmp, struct pb_error *err)
+/* The two keys, new, in the folder dir: pseudonym.key (names into
+ * pseudonyms) and signing.key (the log's checkpoints), 32 random bytes each,
+ * 0600. Neither may exist there already; a failure leaves neither. */
+static enum pb_status init_keys(const char *dir, struct pb_error *err)
 {
-	uint8_t key[32];
-	char *p = pb__path_join(tmp, PB_WS_KEY);
-	if (!p)
-		return pb__err(err, PB_ENOMEM, "out of memory");
-	pb_random(key, sizeof(key));
-	enum pb_status st = write_new_file(p, key, sizeof(key), 0600, err);
-	sodium_memzero(key, sizeof(key));
-	free(p);
+	static const char *const names[] = { PB_WS_KEY, PB_WS_SIGNING_KEY };
+	char *made[PB_ARRAY_LEN(names)] = { NULL, NULL };
+	enum pb_status st = PB_OK;
+	for (size_t i = 0; i < PB_ARRAY_LEN(names) && !st; i++) {
+		uint8_t key[32];
+		char *p = pb__path_join(dir, names[i]);
+		if (!p) {
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+			break;
+		}
+		pb_random(key, sizeof(key));
+		st = write_new_file(p, key, sizeof(key), 0600, err);
+		sodium_memzero(key, sizeof(key));
+		if (st && st == PB_EEXIST)
+			st = pb__err(err, PB_EEXIST,
+			             "key folder '%s' already holds %s; refusing to overwrite it (give "
+			             "each workspace a key folder of its own)",
+			             dir, names[i]);
+		if (st)
+			free(p);
+		else
+			made[i] = p;
+	}
+	for (size_t i = 0; i < PB_ARRAY_LEN(names); i++) {
+		if (st && made[i])
+			unlink(made[i]);
+		free(made[i]);
+	}
 	return st;
 }
 
-/* The settings file in the folder tmp. */
+/* The key folder apart from the workspace: created 0700 when missing (an
+ * existing one is left as its owner made it), returned absolute in *abs
+ * (heap), so the setting holds wherever a command runs from. */
+static enum pb_status init_key_dir(const char *dir, char **abs, struct pb_error *err)
+{
+	*abs = NULL;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return pb__err(err, pb__errno_status(errno), "cannot create key folder '%s': %s",
+		               dir, pb__errno_text(errno));
+	struct stat sb;
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return pb__err(err, PB_EINVAL, "key folder '%s' is not a folder", dir);
+	char *r = realpath(dir, NULL);
+	if (!r)
+		return pb__err(err, pb__errno_status(errno), "cannot use key folder '%s': %s", dir,
+		               pb__errno_text(errno));
+	if (strchr(r, '\n') || strchr(r, '#')) {
+		free(r);
+		return pb__err(err, PB_EINVAL,
+		               "key folder '%s' has a newline or '#' in its path; choose another", dir);
+	}
+	*abs = r;
+	return PB_OK;
+}
+
+/* The settings file in the folder tmp; key_dir the absolute key folder or
+ * NULL. */
 static enum pb_status init_conf(const char *tmp, const struct pb_ws_init_options *opts,
-                                struct pb_error *err)
+                                const char *key_dir, struct pb_error *err)
 {
 	char created[24];
 	pb_time_format(pb_now(), created);
@@ -578,6 +627,12 @@ static enum pb_status init_conf(const char *tmp, const struct pb_ws_init_options
 		              "# at the log's first entry\n"
 		              "log_origin = %s\n",
 		              opts->log_origin);
+	if (key_dir)
+		pb_buf_printf(&conf,
+		              "# where pseudonym.key and signing.key are: kept apart from the\n"
+		              "# workspace (docs/keys.md); PROBITY_KEY_DIR overrides it\n"
+		              "key_dir = %s\n",
+		              key_dir);
 	char *p = pb__path_join(tmp, PB_WS_CONF);
 	enum pb_status st = !p || !conf.data ? pb__err(err, PB_ENOMEM, "out of memory")
 	                                     : write_new_file(p, conf.data, conf.len, 0600, err);
@@ -672,7 +727,8 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 		dl--;
 	char *clean = pb__strndup(dir, dl);
 	char *tmp = malloc(dl + 48);
-	char *p = NULL;
+	char *p = NULL, *key_dir = NULL;
+	bool keys_made = false;
 	if (!clean || !tmp) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out_noclean;
@@ -694,8 +750,16 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 		free(p);
 		p = NULL;
 	}
-	if ((st = init_key(tmp, err)) || (st = init_conf(tmp, opts, err)) ||
-	    (st = init_db(tmp, opts, err)) || (st = pb__fsync_dir(tmp, err)))
+	if (opts->key_dir && *opts->key_dir) {
+		if ((st = init_key_dir(opts->key_dir, &key_dir, err)) ||
+		    (st = init_keys(key_dir, err)) || (st = pb__fsync_dir(key_dir, err)))
+			goto out;
+		keys_made = true;
+	} else if ((st = init_keys(tmp, err))) {
+		goto out;
+	}
+	if ((st = init_conf(tmp, opts, key_dir, err)) || (st = init_db(tmp, opts, err)) ||
+	    (st = pb__fsync_dir(tmp, err)))
 		goto out;
 	if (rename(tmp, clean) != 0) {
 		st = pb__err(err, pb__errno_status(errno), "cannot create workspace '%s': %s", dir,
@@ -706,7 +770,14 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 out:
 	if (st)
 		pb__rm_tree(tmp);
+	for (int i = 0; st && keys_made && i < 2; i++) {
+		free(p);
+		p = pb__path_join(key_dir, i ? PB_WS_SIGNING_KEY : PB_WS_KEY);
+		if (p)
+			unlink(p);
+	}
 out_noclean:
+	free(key_dir);
 	free(p);
 	free(tmp);
 	free(clean);
@@ -715,8 +786,48 @@ out_noclean:
 
 /* ---- open / close ------------------------------------------------------ */
 
+/* Where the keys are: key_dir given (PROBITY_KEY_DIR), else the key_dir
+ * setting (relative to the workspace folder), else the folder itself. */
+static enum pb_status key_dir_resolve(struct pb_ws *ws, const char *given,
+                                      struct pb_error *err)
+{
+	const char *set = pb_ws_setting(ws, "key_dir");
+	const char *d = given && *given ? given : set && *set ? set : NULL;
+	if (!d)
+		ws->key_dir = pb__strndup(ws->path, strlen(ws->path));
+	else if (d[0] == '/' || d == given)
+		ws->key_dir = pb__strndup(d, strlen(d));
+	else
+		ws->key_dir = pb__path_join(ws->path, d);
+	if (!ws->key_dir)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	ws->key_dir_apart = d != NULL;
+	return PB_OK;
+}
+
+/* Reads pseudonym.key if it can; pb__ws_pseudo_key tells why not when it
+ * is needed (only ingest is). */
+static void pseudo_key_load(struct pb_ws *ws)
+{
+	char *keyp = pb__ws_key_file(ws, PB_WS_KEY);
+	int fd = keyp ? open(keyp, O_RDONLY | O_CLOEXEC) : -1;
+	ws->key_errno = fd < 0 ? (keyp ? errno : ENOMEM) : 0;
+	if (fd >= 0) {
+		ssize_t r = read(fd, ws->pseudo_key, sizeof(ws->pseudo_key));
+		ws->have_key = r == (ssize_t)sizeof(ws->pseudo_key);
+		close(fd);
+	}
+	free(keyp);
+}
+
 enum pb_status pb_ws_open(const char *dir, unsigned flags, struct pb_ws **out,
                           struct pb_error *err)
+{
+	return pb_ws_open_keys(dir, flags, NULL, out, err);
+}
+
+enum pb_status pb_ws_open_keys(const char *dir, unsigned flags, const char *key_dir,
+                               struct pb_ws **out, struct pb_error *err)
 {
 	*out = NULL;
 	struct stat sb;
@@ -730,12 +841,11 @@ enum pb_status pb_ws_open(const char *dir, unsigned flags, struct pb_ws **out,
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	ws->flags = flags;
 	enum pb_status st = PB_OK;
-	char *dbp = NULL, *confp = NULL, *keyp = NULL, *conf = NULL;
+	char *dbp = NULL, *confp = NULL, *conf = NULL;
 	ws->path = pb__strndup(dir, strlen(dir));
 	dbp = pb__path_join(dir, PB_WS_DB);
 	confp = pb__path_join(dir, PB_WS_CONF);
-	keyp = pb__path_join(dir, PB_WS_KEY);
-	if (!ws->path || !dbp || !confp || !keyp) {
+	if (!ws->path || !dbp || !confp) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -748,16 +858,10 @@ enum pb_status pb_ws_open(const char *dir, unsigned flags, struct pb_ws **out,
 	size_t conflen;
 	if ((st = pb__read_file(confp, CONF_LIMIT, &conf, &conflen, err)))
 		goto fail;
-	if ((st = settings_parse(ws, confp, conf, err)))
+	if ((st = settings_parse(ws, confp, conf, err)) ||
+	    (st = key_dir_resolve(ws, key_dir, err)))
 		goto fail;
-	{
-		int fd = open(keyp, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t r = read(fd, ws->pseudo_key, sizeof(ws->pseudo_key));
-			ws->have_key = r == (ssize_t)sizeof(ws->pseudo_key);
-			close(fd);
-		}
-	}
+	pseudo_key_load(ws);
 
 	bool ro = flags & PB_WS_READONLY;
 	bool dir_writable = access(dir, W_OK) == 0 && access(dbp, W_OK) == 0;
@@ -819,14 +923,12 @@ enum pb_status pb_ws_open(const char *dir, unsigned flags, struct pb_ws **out,
 	ws->schema_version = db_user_version(ws->db);
 	free(dbp);
 	free(confp);
-	free(keyp);
 	free(conf);
 	*out = ws;
 	return PB_OK;
 fail:
 	free(dbp);
 	free(confp);
-	free(keyp);
 	free(conf);
 	pb_ws_close(ws);
 	return st;
@@ -840,6 +942,7 @@ void pb_ws_close(struct pb_ws *ws)
 		sqlite3_close_v2(ws->db);
 	settings_free(ws);
 	sodium_memzero(ws->pseudo_key, sizeof(ws->pseudo_key));
+	free(ws->key_dir);
 	free(ws->path);
 	free(ws);
 }
@@ -854,9 +957,19 @@ int pb_ws_schema_version(const struct pb_ws *ws)
 	return ws->schema_version;
 }
 
+const char *pb_ws_key_dir(const struct pb_ws *ws)
+{
+	return ws->key_dir;
+}
+
 char *pb__ws_file(const struct pb_ws *ws, const char *name)
 {
 	return pb__path_join(ws->path, name);
+}
+
+char *pb__ws_key_file(const struct pb_ws *ws, const char *name)
+{
+	return pb__path_join(ws->key_dir, name);
 }
 
 enum pb_status pb__ws_require_writable(struct pb_ws *ws, const char *doing,
@@ -873,10 +986,21 @@ enum pb_status pb__ws_require_writable(struct pb_ws *ws, const char *doing,
 
 enum pb_status pb__ws_pseudo_key(struct pb_ws *ws, const uint8_t **key, struct pb_error *err)
 {
-	if (!ws->have_key)
-		return pb__err(err, PB_ENOENT,
-		               "workspace '%s' has no usable %s (32 bytes expected)", ws->path,
-		               PB_WS_KEY);
+	if (!ws->have_key) {
+		char *p = pb__ws_key_file(ws, PB_WS_KEY);
+		enum pb_status st =
+			ws->key_errno
+				? pb__err(err, pb__errno_status(ws->key_errno),
+				          "cannot read the pseudonym key '%s': %s%s",
+				          p ? p : PB_WS_KEY, pb__errno_text(ws->key_errno),
+				          ws->key_dir_apart ? " (the key folder is set by key_dir in "
+				                              "probity.conf or PROBITY_KEY_DIR)"
+				                            : "")
+				: pb__err(err, PB_EFORMAT, "'%s' is not a 32-byte pseudonym key",
+				          p ? p : PB_WS_KEY);
+		free(p);
+		return st;
+	}
 	*key = ws->pseudo_key;
 	return PB_OK;
 }

@@ -9,6 +9,7 @@
 #define PB_WS_DB "probity.db"
 #define PB_WS_CONF "probity.conf"
 #define PB_WS_KEY "pseudonym.key"
+#define PB_WS_SIGNING_KEY "signing.key"
 #define PB_WS_REJECTS "rejects"
 #define PB_WS_SOURCES "sources"
 
@@ -22,8 +23,11 @@ struct pb_ws {
 	sqlite3 *db;
 	unsigned flags;  /* PB_WS_* */
 	int schema_version;
+	char *key_dir;   /* where the keys are: the folder, or key_dir / PROBITY_KEY_DIR */
+	bool key_dir_apart; /* key_dir is not the workspace folder: keys are never made here */
 	uint8_t pseudo_key[32];
 	bool have_key;
+	int key_errno;   /* why pseudonym.key could not be read (0: it was, or is short) */
 	struct pb_ws_setting *settings;
 	size_t nsettings;
 };
@@ -98,6 +102,8 @@ enum pb_status pb__ws_pseudo_key(struct pb_ws *ws, const uint8_t **key, struct p
 
 /* A path inside the workspace folder (heap string). */
 char *pb__ws_file(const struct pb_ws *ws, const char *name);
+/* A path inside the workspace's key folder (heap string). */
+char *pb__ws_key_file(const struct pb_ws *ws, const char *name);
 
 /* Removes path and, for a folder, everything below it (links are removed,
  * never followed); PB_EIO when path itself is left. For folders built aside
