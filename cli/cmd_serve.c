@@ -29,8 +29,21 @@ static const char usage_text[] =
 	"       the decision as a JSON body\n"
 	"  GET  /healthz, /readyz (503 while draining), /metrics (Prometheus text)\n"
 	"\n"
+	"guarding it: with --token-file, every request but /healthz and /readyz must\n"
+	"carry 'Authorization: Bearer TOKEN' (401 otherwise); a Unix socket is reached\n"
+	"by whoever its mode lets; an address other than loopback is refused unless\n"
+	"one of them is used, or --insecure-listen is given.\n"
+	"\n"
 	"options:\n"
 	"  --listen ADDR          127.0.0.1:8181 (default), [::1]:8181, or unix:PATH\n"
+	"  --socket PATH          the same as --listen unix:PATH\n"
+	"  --socket-mode MODE     Unix sockets' mode in octal, e.g. 0660 for a gateway in\n"
+	"                         the socket's group (default 0600), whatever the umask\n"
+	"  --token-file FILE      the bearer token (one line, 16 to 256 characters of\n"
+	"                         A-Z a-z 0-9 -._~+/=) in a file others cannot read\n"
+	"  --metrics-listen ADDR  serve /metrics on its own listener (HOST:PORT or\n"
+	"                         unix:PATH); the main listener then answers it 404\n"
+	"  --insecure-listen      allow an address other than loopback without a token\n"
 	"  --workers N            event-loop threads (default: the number of CPUs)\n"
 	"  --header-account H     request header naming the billing account\n"
 	"                         (default X-Probity-Account); likewise --header-subaccount\n"
@@ -77,6 +90,11 @@ int cmd_serve(int argc, char **argv)
 		{ "max-connections", required_argument, NULL, 'c' },
 		{ "drain", required_argument, NULL, 'D' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "socket", required_argument, NULL, 'o' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "token-file", required_argument, NULL, 'T' },
+		{ "metrics-listen", required_argument, NULL, 'P' },
+		{ "insecure-listen", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -155,6 +173,21 @@ int cmd_serve(int argc, char **argv)
 			o.drain_s = (unsigned)v;
 			break;
 		case 'q': o.quiet = true; break;
+		case 'o':
+			if (optarg[0] != '/')
+				return cli_usage("serve", "--socket expects an absolute path, not '%s'", optarg);
+			o.listen = optarg;
+			break;
+		case 'm':
+			v = strtoul(optarg, &end, 8);
+			if (*end || end == optarg || v == 0 || v > 0777)
+				return cli_usage("serve", "--socket-mode expects an octal mode such as 0660, not '%s'",
+				                 optarg);
+			o.socket_mode = (unsigned)v;
+			break;
+		case 'T': o.token_file = optarg; break;
+		case 'P': o.metrics_listen = optarg; break;
+		case 'I': o.insecure_listen = true; break;
 		case 'h': return cli_help(usage_text);
 		default: return cli_usage("serve", "unknown option");
 		}

@@ -1,7 +1,8 @@
 /* loop.c - a worker's event loop: connections, reading requests, writing answers.
  *
- * Each worker has its own epoll set and watches the one listening socket
- * (EPOLLEXCLUSIVE, so a connection wakes one worker). Requests are parsed by
+ * Each worker has its own epoll set and watches the listening sockets (the
+ * main one, and the metrics one when there is one; EPOLLEXCLUSIVE, so a
+ * connection wakes one worker). Requests are parsed by
  * pb_http_req_parse (fuzzed); every buffer is capped; slow or idle clients
  * are timed out; keep-alive and pipelining are supported (answers are
  * written in request order from one output buffer). Connections are kept in
@@ -53,6 +54,7 @@ static const char *reason_phrase(int code)
 	case 200: return "OK";
 	case 204: return "No Content";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
@@ -332,11 +334,23 @@ static void conn_readable(struct worker *w, struct conn *c)
 		conn_flush(w, c);
 }
 
-static void accept_all(struct worker *w)
+/* Listener lfd's events carry NULL, the metrics listener's this. */
+#define METRICS_TAG(s) ((void *)&(s)->mfd)
+
+static void listen_off(struct worker *w)
+{
+	epoll_ctl(w->ep, EPOLL_CTL_DEL, w->s->lfd, NULL);
+	if (w->s->mfd >= 0)
+		epoll_ctl(w->ep, EPOLL_CTL_DEL, w->s->mfd, NULL);
+	w->listening = false;
+}
+
+/* Accepts what waits on listener lfd (metrics: the metrics listener). */
+static void accept_all(struct worker *w, int lfd, bool metrics)
 {
 	struct server *s = w->s;
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR)
 				continue;
@@ -345,11 +359,8 @@ static void accept_all(struct worker *w)
 				conn_close(w, w->head); /* make room: the longest-idle connection goes */
 				continue;
 			}
-			if (errno == EMFILE || errno == ENFILE) {
-				/* nothing to evict: stop listening until the next tick */
-				epoll_ctl(w->ep, EPOLL_CTL_DEL, s->lfd, NULL);
-				w->listening = false;
-			}
+			if (errno == EMFILE || errno == ENFILE)
+				listen_off(w); /* nothing to evict: stop listening until the next tick */
 			return;
 		}
 		if (w->nconns >= w->max_conns) {
@@ -367,11 +378,12 @@ static void accept_all(struct worker *w)
 			close(fd);
 			continue;
 		}
-		if (!s->unix_sock) {
+		if (!(metrics ? s->metrics_unix : s->unix_sock)) {
 			int one = 1;
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		}
 		c->fd = fd;
+		c->metrics_port = metrics;
 		c->last = mono();
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
 		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -390,6 +402,11 @@ static void listen_on(struct worker *w)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = NULL };
 	if (epoll_ctl(w->ep, EPOLL_CTL_ADD, w->s->lfd, &ev) == 0)
 		w->listening = true;
+	if (w->s->mfd >= 0) {
+		struct epoll_event mev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+			                   .data.ptr = METRICS_TAG(w->s) };
+		epoll_ctl(w->ep, EPOLL_CTL_ADD, w->s->mfd, &mev);
+	}
 }
 
 /* Timeouts: idle keep-alive connections, slow requests, stalled writes. */
@@ -430,8 +447,8 @@ void *worker_main(void *arg)
 		w->now = mono(); /* the time of this batch of events (idle timeouts) */
 		for (int i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
-			if (!c) {
-				accept_all(w);
+			if (!c || evs[i].data.ptr == METRICS_TAG(s)) {
+				accept_all(w, c ? s->mfd : s->lfd, c != NULL);
 				continue;
 			}
 			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) {
@@ -461,8 +478,7 @@ void *worker_main(void *arg)
 			if (drain_until == 0) {
 				drain_until = now + s->o->drain_s;
 				if (w->listening)
-					epoll_ctl(w->ep, EPOLL_CTL_DEL, s->lfd, NULL);
-				w->listening = false;
+					listen_off(w);
 			}
 			for (struct conn *c = w->head, *next; c; c = next) {
 				next = c->next;

@@ -39,6 +39,7 @@ void metrics_answer(struct worker *w, struct conn *c, bool head_only)
 		ADD(accepted);
 		ADD(closed_timeout);
 		ADD(refused);
+		ADD(unauthorized);
 		for (int b = 0; b <= NBUCKETS; b++)
 			ADD(hist[b]);
 #undef ADD
@@ -112,6 +113,12 @@ void metrics_answer(struct worker *w, struct conn *c, bool head_only)
 	               (unsigned long long)sum.other_error,
 	               (unsigned long long)open_conns, (unsigned long long)sum.accepted,
 	               (unsigned long long)sum.closed_timeout, (unsigned long long)sum.refused);
+	pb_buf_printf(&b,
+	               "# HELP probity_http_unauthorized_total Requests refused with 401 (no or a "
+	               "wrong bearer token).\n"
+	               "# TYPE probity_http_unauthorized_total counter\n"
+	               "probity_http_unauthorized_total %llu\n",
+	               (unsigned long long)sum.unauthorized);
 	respond(w, c, 200, "text/plain; version=0.0.4", NULL, b.data ? b.data : "", b.len, head_only);
 	pb_buf_release(&b);
 }

@@ -448,12 +448,54 @@ static const struct route *route_find(struct pb_str path)
 	return NULL;
 }
 
+/* With --token-file: exactly one Authorization header, "Bearer <token>". */
+static bool authorized(const struct server *s, const struct pb_http_req *http)
+{
+	struct pb_str v = { NULL, 0 };
+	size_t n = 0;
+	for (size_t i = 0; i < http->nheaders; i++)
+		if (pb_str_ieq_cstr(http->headers[i].name, "Authorization")) {
+			v = http->headers[i].value;
+			n++;
+		}
+	return n == 1 && serve_token_ok(s, v);
+}
+
+/* Who may ask what where (docs/gateways.md, "Guarding the service"): the
+ * metrics listener answers /metrics and the health checks only, and the main
+ * one then 404s /metrics; with a token, everything but the health checks
+ * needs it. False when c has been answered. */
+static bool guard(struct worker *w, struct conn *c, const struct pb_http_req *http,
+                  const struct route *rt)
+{
+	const struct server *s = w->s;
+	bool health = rt && (rt->handler == on_healthz || rt->handler == on_readyz);
+	bool metrics = rt && rt->handler == on_metrics;
+	if ((c->metrics_port && !health && !metrics) ||
+	    (!c->metrics_port && metrics && s->mfd >= 0)) {
+		respond_error(w, c, 404,
+		              c->metrics_port ? "this listener answers /metrics only"
+		                              : "/metrics is on the metrics listener",
+		              NULL);
+		return false;
+	}
+	if (s->token_len && !health && !authorized(s, http)) {
+		inc(&w->c.unauthorized, 1);
+		respond_error_uncounted(w, c, 401, "a bearer token is required",
+		                        "WWW-Authenticate: Bearer realm=\"probity\"\r\n");
+		return false;
+	}
+	return true;
+}
+
 void route_request(struct worker *w, struct conn *c, const struct pb_http_req *http,
                    const char *body, size_t blen)
 {
 	uint64_t t0 = mono_ns();
 	unsigned m = method_bit(http->method);
 	const struct route *rt = route_find(http->path);
+	if (!guard(w, c, http, rt))
+		return;
 	if (!rt) {
 		respond_error(w, c, 404, "no such endpoint (see docs/gateways.md)", NULL);
 		return;

@@ -21,6 +21,13 @@ struct serve_options {
 	const char *ws_path;
 	const char *catalog_dir;
 	const char *listen;          /* "HOST:PORT", "unix:PATH" or "/PATH" */
+	const char *metrics_listen;  /* a second listener that answers /metrics (and /healthz,
+	                                /readyz) only; the main one then 404s /metrics; NULL:
+	                                /metrics on the main one */
+	unsigned socket_mode;        /* Unix sockets' mode, whatever the umask (0: 0600) */
+	const char *token_file;      /* a bearer token every request but /healthz and /readyz
+	                                must carry (401 otherwise); NULL: none */
+	bool insecure_listen;        /* allow an address other than loopback without a token */
 	unsigned workers;            /* event-loop threads */
 	const char *header[SERVE_IN_COUNT]; /* request header names for auth_request / ext_authz */
 	const char *log_path;        /* decision log (JSON lines), NULL for none */
@@ -37,7 +44,8 @@ struct serve_options {
 
 /* Runs the server until SIGTERM or SIGINT, then drains. Returns PB_OK after
  * such a stop; when it cannot start (no catalog, no workspace, no version
- * that verifies, the address, the decision log, a thread), the error in err
+ * that verifies, the address, the decision log, a thread, the token file, an
+ * address other than loopback with no token), the error in err
  * (the caller prints it). While running, it writes its own timestamped lines
  * on stderr: start, reloads, failures, stop. */
 enum pb_status serve_run(const struct serve_options *o, struct pb_error *err);

@@ -9,12 +9,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -47,12 +49,24 @@ enum pb_status serve_fail(struct pb_error *err, enum pb_status code, const char 
 	return code;
 }
 
-/* "unix:PATH" or "/PATH": a Unix socket; a stale one from an earlier run is
- * replaced. */
-static enum pb_status bind_unix(struct server *s, int *fd, struct pb_error *err)
+static bool is_unix(const char *l)
 {
-	const char *l = s->o->listen;
-	const char *path = l[0] == '/' ? l : l + 5;
+	return !strncmp(l, "unix:", 5) || l[0] == '/';
+}
+
+static const char *unix_path(const char *l)
+{
+	return l[0] == '/' ? l : l + 5;
+}
+
+/* "unix:PATH" or "/PATH": a Unix socket, mode o->socket_mode (0600 by
+ * default) whatever the umask: it is bound under umask 0177 (only the main
+ * thread runs yet) and then given its mode. A stale socket from an earlier
+ * run is replaced. */
+static enum pb_status bind_unix(struct server *s, const char *l, int *fd, struct pb_error *err)
+{
+	const char *path = unix_path(l);
+	mode_t mode = s->o->socket_mode ? (mode_t)s->o->socket_mode : 0600;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return serve_fail(err, PB_EINVAL, "cannot listen on '%s': socket path too long", l);
@@ -61,16 +75,36 @@ static enum pb_status bind_unix(struct server *s, int *fd, struct pb_error *err)
 	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
 		unlink(path);
 	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (*fd < 0 || bind(*fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+	if (*fd < 0)
 		return serve_fail(err, PB_EIO, "cannot listen on '%s': %s", l, strerror(errno));
-	s->unix_sock = true;
+	mode_t old = umask(0177);
+	int rc = bind(*fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = errno;
+	umask(old);
+	if (rc != 0)
+		return serve_fail(err, PB_EIO, "cannot listen on '%s': %s", l, strerror(e));
+	if (chmod(path, mode) != 0) {
+		e = errno;
+		unlink(path);
+		return serve_fail(err, PB_EIO, "cannot set the mode of socket '%s': %s", path,
+		                  strerror(e));
+	}
 	return PB_OK;
 }
 
-/* "HOST:PORT", "[V6]:PORT" or ":PORT" (127.0.0.1); HOST an IP address. */
-static enum pb_status bind_ip(struct server *s, int *fd, struct pb_error *err)
+static bool is_loopback(const struct sockaddr_storage *ss)
 {
-	const char *l = s->o->listen;
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+	const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	return IN6_IS_ADDR_LOOPBACK(a) ||
+	       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
+/* "HOST:PORT", "[V6]:PORT" or ":PORT" (127.0.0.1); HOST an IP address.
+ * Anything but loopback needs the token, or o->insecure_listen. */
+static enum pb_status bind_ip(struct server *s, const char *l, int *fd, struct pb_error *err)
+{
 	const char *colon = strrchr(l, ':');
 	if (!colon)
 		return serve_fail(err, PB_EINVAL, "cannot listen on '%s': expected HOST:PORT or unix:PATH", l);
@@ -103,6 +137,12 @@ static enum pb_status bind_ip(struct server *s, int *fd, struct pb_error *err)
 	} else {
 		return serve_fail(err, PB_EINVAL, "cannot listen on '%s': host must be an IP address", l);
 	}
+	if (!is_loopback(&ss) && !s->token_len && !s->o->insecure_listen)
+		return serve_fail(err, PB_EPERM,
+		                  "refusing to listen on '%s': it is not a loopback address and no "
+		                  "--token-file is given, so anyone who reaches it could ask; give a "
+		                  "token, listen on a Unix socket, or say --insecure-listen",
+		                  l);
 	*fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (*fd >= 0)
@@ -112,21 +152,110 @@ static enum pb_status bind_ip(struct server *s, int *fd, struct pb_error *err)
 	return PB_OK;
 }
 
-static enum pb_status open_listener(struct server *s, struct pb_error *err)
+/* A listening socket on address l into *out; *unix_sock says its kind. */
+static enum pb_status open_listener(struct server *s, const char *l, int *out, bool *unix_sock,
+                                    struct pb_error *err)
 {
-	const char *l = s->o->listen;
 	int fd = -1;
-	enum pb_status st = !strncmp(l, "unix:", 5) || l[0] == '/' ? bind_unix(s, &fd, err)
-	                                                          : bind_ip(s, &fd, err);
+	*unix_sock = is_unix(l);
+	enum pb_status st = *unix_sock ? bind_unix(s, l, &fd, err) : bind_ip(s, l, &fd, err);
 	if (!st && listen(fd, 4096) != 0)
 		st = serve_fail(err, PB_EIO, "cannot listen on '%s': %s", l, strerror(errno));
 	if (st) {
 		if (fd >= 0)
 			close(fd);
+		*unix_sock = false;
 		return st;
 	}
-	s->lfd = fd;
+	*out = fd;
 	return PB_OK;
+}
+
+static bool token_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       strchr("-._~+/=", ch) != NULL;
+}
+
+/* The bearer token from o->token_file: one line of 16 to TOKEN_MAX token
+ * characters (RFC 6750's b64token), in a file others cannot read. */
+static enum pb_status token_load(struct server *s, struct pb_error *err)
+{
+	const char *path = s->o->token_file;
+	if (!path)
+		return PB_OK;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return serve_fail(err, PB_ENOENT, "cannot read token file '%s': %s", path,
+		                  strerror(errno));
+	struct stat sb;
+	char buf[TOKEN_MAX + 4];
+	size_t n = 0;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return serve_fail(err, PB_EINVAL, "token file '%s' is not a regular file", path);
+	}
+	if (sb.st_mode & 0007) {
+		close(fd);
+		return serve_fail(err, PB_EPERM,
+		                  "token file '%s' can be read by every user (mode %o); "
+		                  "chmod 600 it",
+		                  path, (unsigned)(sb.st_mode & 0777));
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + n, sizeof(buf) - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == sizeof(buf))
+			break;
+	}
+	close(fd);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
+	             buf[n - 1] == '\t'))
+		n--;
+	if (n > TOKEN_MAX)
+		return serve_fail(err, PB_EINVAL, "token in '%s' is longer than %d bytes", path,
+		                  TOKEN_MAX);
+	if (n < 16)
+		return serve_fail(err, PB_EINVAL,
+		                  "token in '%s' is shorter than 16 characters (make one with "
+		                  "'head -c 32 /dev/urandom | base64')",
+		                  path);
+	for (size_t i = 0; i < n; i++)
+		if (!token_char(buf[i]))
+			return serve_fail(err, PB_EINVAL,
+			                  "token in '%s' holds a character a bearer token cannot "
+			                  "(letters, digits and -._~+/= only, on one line)",
+			                  path);
+	memcpy(s->token, buf, n);
+	s->token_len = n;
+	memset(buf, 0, sizeof(buf));
+	return PB_OK;
+}
+
+bool serve_token_ok(const struct server *s, struct pb_str v)
+{
+	if (v.len < 7 || strncasecmp(v.ptr, "Bearer ", 7) != 0)
+		return false;
+	const char *t = v.ptr + 7;
+	size_t n = v.len - 7;
+	while (n && (*t == ' ' || *t == '\t'))
+		t++, n--;
+	while (n && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+		n--;
+	if (n > TOKEN_MAX)
+		return false;
+	char given[TOKEN_MAX];
+	memset(given, 0, sizeof(given));
+	memcpy(given, t, n);
+	/* every byte of the padded buffers, whatever differs where */
+	volatile unsigned char d = (unsigned char)(n != s->token_len);
+	for (size_t i = 0; i < TOKEN_MAX; i++)
+		d |= (unsigned char)(given[i] ^ s->token[i]);
+	return d == 0;
 }
 
 static void server_init(struct server *s, const struct serve_options *o)
@@ -135,7 +264,7 @@ static void server_init(struct server *s, const struct serve_options *o)
 	s->o = o;
 	for (int k = 0; k < SERVE_IN_COUNT; k++)
 		s->hlen[k] = strlen(o->header[k]);
-	s->lfd = -1;
+	s->lfd = s->mfd = -1;
 	s->log_fd = -1;
 	pthread_mutex_init(&s->log_mu, NULL);
 	pthread_mutex_init(&s->rl_mu, NULL);
@@ -153,8 +282,14 @@ static void server_release(struct server *s)
 	if (s->lfd >= 0) {
 		close(s->lfd);
 		if (s->unix_sock)
-			unlink(s->o->listen[0] == '/' ? s->o->listen : s->o->listen + 5);
+			unlink(unix_path(s->o->listen));
 	}
+	if (s->mfd >= 0) {
+		close(s->mfd);
+		if (s->metrics_unix)
+			unlink(unix_path(s->o->metrics_listen));
+	}
+	memset(s->token, 0, sizeof(s->token));
 	declog_close(s);
 	free(s->w);
 	table_free(atomic_load(&s->cur));
@@ -215,7 +350,9 @@ enum pb_status serve_run(const struct serve_options *o, struct pb_error *err)
 {
 	struct server s;
 	server_init(&s, o);
-	enum pb_status st = load_first(&s, err);
+	enum pb_status st = token_load(&s, err);
+	if (!st)
+		st = load_first(&s, err);
 	if (!st && o->log_path)
 		st = declog_open(&s, err);
 	if (st) {
@@ -228,7 +365,9 @@ enum pb_status serve_run(const struct serve_options *o, struct pb_error *err)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if ((st = open_listener(&s, err))) {
+	if ((st = open_listener(&s, o->listen, &s.lfd, &s.unix_sock, err)) ||
+	    (o->metrics_listen &&
+	     (st = open_listener(&s, o->metrics_listen, &s.mfd, &s.metrics_unix, err)))) {
 		server_release(&s);
 		return st;
 	}
@@ -246,8 +385,11 @@ enum pb_status serve_run(const struct serve_options *o, struct pb_error *err)
 	bool reloader = !st && pthread_create(&s.reloader, NULL, reloader_main, &s) == 0;
 	if (!st) {
 		const struct table *t = atomic_load(&s.cur);
-		serve_logf("listening on %s with %u workers, entitlements version %lld (%zu rules)",
-		           o->listen, s.nw, (long long)t->version, pb_entitlements_count(t->ents));
+		serve_logf("listening on %s%s%s%s with %u workers, entitlements version %lld (%zu rules)",
+		           o->listen, s.token_len ? " (bearer token required)" : "",
+		           o->metrics_listen ? ", /metrics on " : "",
+		           o->metrics_listen ? o->metrics_listen : "", s.nw, (long long)t->version,
+		           pb_entitlements_count(t->ents));
 		int sig = 0;
 		sigwait(&set, &sig);
 		serve_logf("%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");

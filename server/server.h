@@ -28,6 +28,7 @@
 #define LOG_FLUSH (32 * 1024)
 #define TICK_MS 100
 #define NBUCKETS 12 /* of the decision-time histogram (metrics.c) */
+#define TOKEN_MAX 256 /* bytes of a bearer token (--token-file) */
 
 /* ---- shared state --------------------------------------------------------- */
 
@@ -45,6 +46,7 @@ struct counters {
 	_Atomic uint64_t allow, deny, bad_request, ambiguous, not_found, bad_method, other_error;
 	_Atomic uint64_t hist[NBUCKETS + 1];
 	_Atomic uint64_t hist_sum_ns, requests, accepted, closed_timeout, refused;
+	_Atomic uint64_t unauthorized; /* 401: no or a wrong bearer token */
 };
 
 struct server;
@@ -57,6 +59,7 @@ struct conn {
 	size_t woff, wlen, wcap;
 	double last, req_start;
 	bool closing, want_out, continue_sent;
+	bool metrics_port; /* accepted on the metrics listener */
 	struct conn *prev, *next;
 };
 
@@ -85,8 +88,10 @@ struct server {
 	const struct serve_options *o;
 	size_t hlen[SERVE_IN_COUNT]; /* lengths of o->header[] */
 	struct pb_catalog *cat;
-	int lfd;
-	bool unix_sock;
+	int lfd, mfd;          /* listeners: main, metrics (-1: none) */
+	bool unix_sock, metrics_unix;
+	char token[TOKEN_MAX]; /* the bearer token, zero-padded; token_len 0: none */
+	size_t token_len;
 	_Atomic(struct table *) cur;
 	_Atomic int stop;
 	_Atomic uint64_t reloads, reload_failures;
@@ -177,6 +182,10 @@ void respond_error(struct worker *w, struct conn *c, int code, const char *msg,
 /* The same, not counted (the caller counts it under its own kind). */
 void respond_error_uncounted(struct worker *w, struct conn *c, int code, const char *msg,
                              const char *extra);
+
+/* server.c: whether value (an Authorization header) is "Bearer <token>",
+ * compared in time independent of the token's bytes. */
+bool serve_token_ok(const struct server *s, struct pb_str value);
 
 /* routes.c: answers one complete request (head rq, body[0..blen)) on c. */
 void route_request(struct worker *w, struct conn *c, const struct pb_http_req *rq,
