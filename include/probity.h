@@ -746,7 +746,7 @@ enum pb_status pb_chart_changes(const struct pb_point *pts, size_t n, const char
                                 const struct pb_chart_options *opts, char **svg, size_t *len,
                                 struct pb_error *err);
 
-/* Writes an SVG (or any text) to path atomically (mode 0644). */
+/* Writes an SVG (or any text) to path atomically (mode 0600, whatever the umask). */
 enum pb_status pb_chart_save(const char *path, const char *svg, size_t len, struct pb_error *err);
 
 /* ===================================================================== */

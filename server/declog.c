@@ -23,7 +23,7 @@ static int64_t real_ms(void)
 enum pb_status declog_open(struct server *s, struct pb_error *err)
 {
 	const char *p = s->o->log_path;
-	s->log_fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	s->log_fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (s->log_fd < 0)
 		return serve_fail(err, PB_EIO, "cannot open decision log '%s': %s", p, strerror(errno));
 	struct stat sb;
@@ -54,7 +54,7 @@ static void rotate_locked(struct server *s)
 	if (!s->o->log_keep)
 		unlink(p);
 	close(s->log_fd);
-	s->log_fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	s->log_fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	s->log_size = 0;
 	if (s->log_fd < 0)
 		serve_logf("cannot reopen decision log '%s': %s", p, strerror(errno));

@@ -85,13 +85,19 @@ run "$P" profile "$WS" "Varnia Interior Ministry" --by country,month --unit GB-M
 run "$P" profile "$WS" "Varnia Interior Ministry" --by subaccount --unit GB-Months --no-detect \
 	--chart "$DEMO/varnia-storage-by-subaccount.svg"
 # The story, checked: storage in westeurope shifted up in March 2025 (month 5
-# of the export), driven by the new sub-account varnia-intercept-1.
+# of the export), driven by a new sub-account; its name is the workspace's
+# (a keyed pseudonym, as `probity accounts` shows it), not one written here.
 change=$("$P" profile "$WS" "Varnia Interior Ministry" --by capability,region --changes --csv |
 	grep '^"object-storage, westeurope (GB-Months)",' | head -1)
 start=$(echo "$change" | cut -d, -f6)
 driver=$(echo "$change" | awk -F, '{print $(NF-2)}')
-if [ "${start:0:7}" = 2025-03 ] && [ "$driver" = b21e9d07-45c3-4f8e-8d2a-71c0e5a9f316 ]; then
-	echo "storage in westeurope shifted up from $start, driven by sub-account $driver (varnia-intercept-1)"
+driver_name=$("$P" accounts --json "$WS" | python3 -c '
+import json, sys
+print(next((a["name"] for a in json.load(sys.stdin)
+            if a["kind"] == "sub" and a["account_id"] == sys.argv[1]), None) or "")' "$driver")
+if [ "${start:0:7}" = 2025-03 ] && [ "$driver" = b21e9d07-45c3-4f8e-8d2a-71c0e5a9f316 ] &&
+	[ -n "$driver_name" ]; then
+	echo "storage in westeurope shifted up from $start, driven by sub-account $driver ($driver_name)"
 else
 	echo "demo: the storage change is not the expected one: '$change'" >&2
 	exit 1

@@ -821,5 +821,5 @@ fail:
 
 enum pb_status pb_chart_save(const char *path, const char *svg, size_t len, struct pb_error *err)
 {
-	return pb__write_file_atomic(path, svg, len, 0644, err);
+	return pb__write_file_atomic(path, svg, len, 0600, err);
 }

@@ -1191,6 +1191,14 @@ enum pb_status pb__write_file_atomic(const char *path, const void *data, size_t 
 		             pb__errno_text(errno));
 		goto out;
 	}
+	if (fchmod(fd, mode) != 0) { /* mode as asked, whatever the umask */
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		st = pb__err(err, pb__errno_status(e), "cannot set the mode of '%s': %s", tmp,
+		             pb__errno_text(e));
+		goto out;
+	}
 	if (write_all(fd, data, n) != PB_OK || fsync(fd) != 0) {
 		int e = errno;
 		close(fd);
