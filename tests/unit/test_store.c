@@ -5,6 +5,7 @@
 #include "store/store.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void t_init_open(void)
 {
@@ -37,6 +38,60 @@ static void t_init_open(void)
 	CHECK(err.line > 3 && strstr(err.file, "probity.conf"));
 	free(conf);
 	unit_rm_rf(dir);
+	free(ws_dir);
+	free(dir);
+}
+
+/* init --key-dir: both keys in the folder apart (0700, 0600), none in the
+ * workspace, the folder recorded; open finds them there or where key_dir
+ * says; a folder that holds keys already is refused and nothing is left. */
+static void t_key_dir(void)
+{
+	char *dir = unit_tmpdir();
+	char *ws_dir = pb__path_join(dir, "ws");
+	char *keys = pb__path_join(dir, "keys");
+	char *pk = pb__path_join(keys, PB_WS_KEY);
+	char *sk = pb__path_join(keys, PB_WS_SIGNING_KEY);
+	char *wpk = pb__path_join(ws_dir, PB_WS_KEY);
+	struct pb_error err = { 0 };
+	struct pb_ws_init_options o = { .name = "t", .key_dir = keys };
+	CHECK_OK(pb_ws_init(ws_dir, &o, &err), &err);
+	struct stat sb;
+	CHECK(stat(keys, &sb) == 0 && (sb.st_mode & 0777) == 0700);
+	CHECK(stat(pk, &sb) == 0 && (sb.st_mode & 0777) == 0600 && sb.st_size == 32);
+	CHECK(stat(sk, &sb) == 0 && (sb.st_mode & 0777) == 0600 && sb.st_size == 32);
+	CHECK(access(wpk, F_OK) != 0);
+	struct pb_ws *ws;
+	const uint8_t *key;
+	CHECK_OK(pb_ws_open(ws_dir, 0, &ws, &err), &err);
+	CHECK(pb_ws_setting(ws, "key_dir") && pb_ws_setting(ws, "key_dir")[0] == '/');
+	CHECK_OK(pb__ws_pseudo_key(ws, &key, &err), &err);
+	pb_ws_close(ws);
+	/* another folder given: the key is looked for there, and its absence named */
+	CHECK_OK(pb_ws_open_keys(ws_dir, 0, dir, &ws, &err), &err);
+	CHECK_STR(pb_ws_key_dir(ws), dir);
+	CHECK_INT(pb__ws_pseudo_key(ws, &key, &err), PB_ENOENT);
+	CHECK(strstr(err.message, dir) && strstr(err.message, PB_WS_KEY));
+	pb_ws_close(ws);
+	/* a folder with keys already */
+	char *ws2 = pb__path_join(dir, "ws2");
+	CHECK_INT(pb_ws_init(ws2, &o, &err), PB_EEXIST);
+	CHECK(strstr(err.message, "already holds") != NULL);
+	CHECK(access(ws2, F_OK) != 0);
+	CHECK(stat(pk, &sb) == 0); /* the first workspace's keys are untouched */
+	/* without --key-dir both keys are made in the workspace */
+	char *ws3 = pb__path_join(dir, "ws3");
+	char *ws3sk = pb__path_join(ws3, PB_WS_SIGNING_KEY);
+	CHECK_OK(pb_ws_init(ws3, NULL, &err), &err);
+	CHECK(stat(ws3sk, &sb) == 0 && (sb.st_mode & 0777) == 0600 && sb.st_size == 32);
+	unit_rm_rf(dir);
+	free(ws3sk);
+	free(ws3);
+	free(ws2);
+	free(wpk);
+	free(sk);
+	free(pk);
+	free(keys);
 	free(ws_dir);
 	free(dir);
 }
@@ -96,6 +151,7 @@ static void t_migrate_from_v1(void)
 int main(void)
 {
 	RUN(t_init_open);
+	RUN(t_key_dir);
 	RUN(t_migrate_from_v1);
 	return UNIT_END("store");
 }
