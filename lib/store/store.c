@@ -571,26 +571,41 @@ static enum pb_status init_keys(const char *dir, struct pb_error *err)
 	return st;
 }
 
-/* The key folder apart from the workspace: created 0700 when missing (an
- * existing one is left as its owner made it), returned absolute in *abs
- * (heap), so the setting holds wherever a command runs from. */
-static enum pb_status init_key_dir(const char *dir, char **abs, struct pb_error *err)
+/* The key folder apart from the workspace ws_dir: created 0700 when
+ * missing (an existing one is left as its owner made it), returned absolute
+ * in *abs (heap), so the setting holds wherever a command runs from. It may
+ * not be the workspace or inside it: a copy of the workspace would take it. */
+static enum pb_status init_key_dir(const char *dir, const char *ws_dir, char **abs,
+                                   struct pb_error *err)
 {
 	*abs = NULL;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	bool made = mkdir(dir, 0700) == 0;
+	if (!made && errno != EEXIST)
 		return pb__err(err, pb__errno_status(errno), "cannot create key folder '%s': %s",
 		               dir, pb__errno_text(errno));
 	struct stat sb;
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return pb__err(err, PB_EINVAL, "key folder '%s' is not a folder", dir);
 	char *r = realpath(dir, NULL);
+	char *w = realpath(ws_dir, NULL); /* NULL while the workspace folder is absent */
+	enum pb_status st = PB_OK;
+	size_t wl = w ? strlen(w) : 0;
 	if (!r)
-		return pb__err(err, pb__errno_status(errno), "cannot use key folder '%s': %s", dir,
-		               pb__errno_text(errno));
-	if (strchr(r, '\n') || strchr(r, '#')) {
+		st = pb__err(err, pb__errno_status(errno), "cannot use key folder '%s': %s", dir,
+		             pb__errno_text(errno));
+	else if (strpbrk(r, "\r\n"))
+		st = pb__err(err, PB_EINVAL, "key folder '%s' has a line break in its path", dir);
+	else if (w && strncmp(r, w, wl) == 0 && (r[wl] == '\0' || r[wl] == '/'))
+		st = pb__err(err, PB_EINVAL,
+		             "key folder '%s' is inside the workspace '%s': keep it apart, so a "
+		             "copy of the workspace holds no key",
+		             dir, ws_dir);
+	free(w);
+	if (st) {
 		free(r);
-		return pb__err(err, PB_EINVAL,
-		               "key folder '%s' has a newline or '#' in its path; choose another", dir);
+		if (made)
+			rmdir(dir);
+		return st;
 	}
 	*abs = r;
 	return PB_OK;
@@ -751,7 +766,7 @@ enum pb_status pb_ws_init(const char *dir, const struct pb_ws_init_options *opts
 		p = NULL;
 	}
 	if (opts->key_dir && *opts->key_dir) {
-		if ((st = init_key_dir(opts->key_dir, &key_dir, err)) ||
+		if ((st = init_key_dir(opts->key_dir, clean, &key_dir, err)) ||
 		    (st = init_keys(key_dir, err)) || (st = pb__fsync_dir(key_dir, err)))
 			goto out;
 		keys_made = true;

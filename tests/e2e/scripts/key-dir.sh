@@ -60,6 +60,11 @@ b=$(sqlite3 copy/probity.db "$q")
 out=$("$PROBITY" init ws3 --key-dir keys 2>&1) && fail "init into a used key folder succeeded" || ok
 grep -q "already holds" <<<"$out" && ok || fail "no clear refusal: $out"
 [ -e ws3 ] && fail "the refused init left ws3" || ok
+# a key folder inside the workspace would be copied with it: refused
+mkdir ws5
+out=$("$PROBITY" init ws5 --key-dir ws5/keys 2>&1) && fail "a key folder inside the workspace was taken" || ok
+grep -q "is inside the workspace" <<<"$out" && ok || fail "no clear refusal: $out"
+[ -z "$(ls -A ws5)" ] && ok || fail "the refused init left files in ws5: $(ls -A ws5)"
 # init with no --key-dir keeps both keys in the workspace, made at once
 "$PROBITY" init ws4 >/dev/null 2>&1 && ok || fail "plain init"
 [ "$(stat -c '%a %s' ws4/signing.key 2>/dev/null)" = "600 32" ] && ok || fail "plain init made no signing.key"
