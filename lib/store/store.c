@@ -553,7 +553,7 @@ static enum pb_status init_keys(const char *dir, struct pb_error *err)
 		pb_random(key, sizeof(key));
 		st = write_new_file(p, key, sizeof(key), 0600, err);
 		sodium_memzero(key, sizeof(key));
-		if (st && st == PB_EEXIST)
+		if (st == PB_EEXIST)
 			st = pb__err(err, PB_EEXIST,
 			             "key folder '%s' already holds %s; refusing to overwrite it (give "
 			             "each workspace a key folder of its own)",
