@@ -2,6 +2,7 @@
  * immutability, tamper detection, the JSON rules format. */
 #include "decide/entitlements.h"
 #include "unit.h"
+#include "../tools/logged.h"
 
 #include <unistd.h>
 
@@ -70,9 +71,9 @@ static void t_publish_and_load(void)
 	r[1].values[PB_DIM_CATEGORY] = SECURITY;
 	r[1].nvalues[PB_DIM_CATEGORY] = 1;
 	int64_t v = 0;
-	CHECK_OK(pb__entitlements_publish(ws, r, 2, "apply plan 12", &v, &err), &err);
+	CHECK_OK(pb_test_publish_logged(ws, "test", r, 2, "apply plan 12", &v, &err), &err);
 	CHECK_INT(v, 1);
-	CHECK_OK(pb__entitlements_publish(ws, r, 1, "second", &v, &err), &err);
+	CHECK_OK(pb_test_publish_logged(ws, "test", r, 1, "second", &v, &err), &err);
 	CHECK_INT(v, 2);
 	struct pb_entitlements *e = NULL;
 	CHECK_OK(pb_entitlements_load(ws, 1, &e, &err), &err);
@@ -121,13 +122,13 @@ static void t_load_at(void)
 	pb_entitlements_free(e);
 	CHECK_OK(pb_entitlements_superseded_ms(ws, 0, &ms, &err), &err);
 	CHECK_INT(ms, 0);
-	CHECK_OK(pb__entitlements_publish(ws, &r, 1, "apply plan 12", NULL, &err), &err);
+	CHECK_OK(pb_test_publish_logged(ws, "test", &r, 1, "apply plan 12", NULL, &err), &err);
 	CHECK_OK(pb_entitlements_load(ws, 1, &e, &err), &err);
 	int64_t c1 = e ? pb_entitlements_created_ms(e) : 0;
 	pb_entitlements_free(e);
 	/* the next version in a later second */
 	usleep((useconds_t)(1000 - c1 % 1000 + 20) * 1000);
-	CHECK_OK(pb__entitlements_publish(ws, NULL, 0, "roll back plan 12", NULL, &err), &err);
+	CHECK_OK(pb_test_publish_logged(ws, "test", NULL, 0, "roll back plan 12", NULL, &err), &err);
 	CHECK_OK(pb_entitlements_superseded_ms(ws, 1, &ms, &err), &err);
 	CHECK(ms / 1000 > c1 / 1000);
 	int64_t c2 = ms;
@@ -228,7 +229,7 @@ static void t_immutable_and_tamper(void)
 	struct pb_rule r = mkrule("1", PB_EFFECT_DISABLE);
 	r.values[PB_DIM_COUNTRY] = NL;
 	r.nvalues[PB_DIM_COUNTRY] = 1;
-	CHECK_OK(pb__entitlements_publish(ws, &r, 1, "v1", NULL, &err), &err);
+	CHECK_OK(pb_test_publish_logged(ws, "test", &r, 1, "v1", NULL, &err), &err);
 	CHECK(sqlite3_exec(ws->db, "UPDATE entitlement_rule SET effect = 'keep'", NULL, NULL, NULL) != SQLITE_OK);
 	CHECK(sqlite3_exec(ws->db, "DELETE FROM entitlement_version", NULL, NULL, NULL) != SQLITE_OK);
 	/* someone drops the trigger and edits a selector: loading notices */

@@ -26,7 +26,7 @@ if nm -D "$MOD" | grep -q __asan_init; then
 fi
 ngx() { LD_PRELOAD=$PRELOAD "$NGINX" "$@"; }
 WS=$TMP/ws
-PBE=$PB_BUILD/tools/pb-entitle
+PBE=$PB_BUILD/tests/tools/pb-entitle
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 "$PROBITY" init --no-user "$WS" >/dev/null
 {
