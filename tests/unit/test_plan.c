@@ -581,6 +581,93 @@ out:
 	world_end(ws, dir);
 }
 
+/* plan apply counts approvals from the log: at least two whatever the body
+ * says, from approvers enabled with the role at apply time, never authors
+ * (any version), bound to the body hash its last new/edit entry recorded. */
+static void t_apply_rules(void)
+{
+	char *dir;
+	struct pb_ws *ws = world(&dir, false);
+	struct pb_error err = { 0 };
+	const char *dis[] = { "all" };
+	const char *dis2[] = { "category=Storage" };
+	struct pb_plan_terms t = terms(dis, 1, NULL, 0);
+	int64_t id = 0, v = 0;
+	CHECK_OK(pb_plan_new(ws, cat, "alice", 1, &t, &id, NULL, &err), &err);
+	/* the body rewritten to "approvals":0, its hash made to match */
+	CHECK_OK(pb_plan_approve(ws, "bob", id, NULL, NULL, NULL, NULL, &err), &err);
+	char q[512];
+	snprintf(q, sizeof(q), "UPDATE plan SET body = replace(body, '\"approvals\":2', "
+	                       "'\"approvals\":0') WHERE id = %lld",
+	         (long long)id);
+	sql(ws, q);
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM plan WHERE body LIKE '%\"approvals\":0%'"), 1);
+	sql(ws, "CREATE TEMP TABLE h(sha)"); /* the new body's SHA-256, computed here */
+	{
+		sqlite3_stmt *st;
+		snprintf(q, sizeof(q), "SELECT body FROM plan WHERE id = %lld", (long long)id);
+		if (sqlite3_prepare_v2(ws->db, q, -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW) {
+			uint8_t h[32];
+			char hex[65];
+			pb__sha256(sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), h);
+			pb_hex(h, 32, hex);
+			snprintf(q, sizeof(q), "UPDATE plan SET sha256 = '%s' WHERE id = %lld", hex,
+			         (long long)id);
+		}
+		sqlite3_finalize(st);
+		sql(ws, q);
+	}
+	REFUSED(ws, pb_plan_apply(ws, "alice", id, &v, NULL, E), PB_EVERIFY,
+	        "is not the one its last plan.new or plan.edit log entry recorded");
+	sql(ws, "DROP TABLE h");
+
+	/* a fresh plan: an approver disabled after approving no longer counts */
+	int64_t id2 = 0;
+	struct pb_plan_terms t2 = terms(dis2, 1, NULL, 0);
+	CHECK_OK(pb_plan_new(ws, cat, "alice", 1, &t2, &id2, NULL, &err), &err);
+	CHECK_OK(pb_plan_approve(ws, "bob", id2, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_plan_approve(ws, "dana", id2, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_user_disable(ws, "root", "dana", NULL, &err), &err);
+	REFUSED(ws, pb_plan_apply(ws, "alice", id2, &v, NULL, E), PB_ESTATE, "has 1 of the 2");
+	/* ... nor one whose role was changed */
+	CHECK_OK(pb_plan_approve(ws, "erin", id2, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_user_set_role(ws, "root", "erin", "auditor", NULL, &err), &err);
+	REFUSED(ws, pb_plan_apply(ws, "alice", id2, &v, NULL, E), PB_ESTATE, "has 1 of the 2");
+	CHECK_OK(pb_user_set_role(ws, "root", "erin", "approver", NULL, &err), &err);
+	CHECK_OK(pb_plan_apply(ws, "alice", id2, &v, NULL, &err), &err);
+	/* the apply entry lists only the approvals that counted */
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action = 'plan.apply' AND "
+	                      "instr(CAST(data AS TEXT), '\"actor\":\"dana\"') > 0"),
+	          0);
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action = 'plan.apply' AND "
+	                      "instr(CAST(data AS TEXT), '\"actor\":\"erin\"') > 0"),
+	          1);
+	world_end(ws, dir);
+
+	/* A -> B -> A: bob approves A, edits to B (an author now), alice edits
+	 * back to A: bob's approval of A no longer counts */
+	ws = world(&dir, false);
+	CHECK_OK(pb_plan_new(ws, cat, "alice", 1, &t, &id, NULL, &err), &err);
+	struct pb_plan *p = get(ws, id);
+	char sha_a[65] = "";
+	if (p)
+		snprintf(sha_a, sizeof(sha_a), "%s", p->sha256);
+	pb_plan_free(p);
+	CHECK_OK(pb_plan_approve(ws, "bob", id, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_plan_edit(ws, cat, "bob", id, &t2, false, NULL, &err), &err);
+	CHECK_OK(pb_plan_edit(ws, cat, "alice", id, &t, false, NULL, &err), &err);
+	p = get(ws, id);
+	if (p)
+		CHECK_STR(p->sha256, sha_a);
+	pb_plan_free(p);
+	CHECK_OK(pb_plan_approve(ws, "dana", id, NULL, NULL, NULL, NULL, &err), &err);
+	REFUSED(ws, pb_plan_apply(ws, "alice", id, &v, NULL, E), PB_ESTATE, "has 1 of the 2");
+	CHECK_OK(pb_plan_approve(ws, "erin", id, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_plan_apply(ws, "alice", id, &v, NULL, &err), &err);
+	world_end(ws, dir);
+}
+
 /* ---- accounts and sub-accounts --------------------------------------------------------- */
 
 static void rule_accounts(const struct pb_rule *r, char *buf, size_t cap)
@@ -1526,6 +1613,7 @@ int main(void)
 	RUN(t_selectors);
 	RUN(t_lifecycle);
 	RUN(t_rollback_approvals);
+	RUN(t_apply_rules);
 	RUN(t_accounts);
 	RUN(t_windows);
 	RUN(t_dryrun);
