@@ -675,7 +675,8 @@ static enum pb_status named_by_log(struct pb_ws *ws, int64_t version, const char
 	sqlite3_stmt *q = NULL;
 	enum pb_status st = pb__db_prepare(ws->db,
 	                                   "SELECT idx FROM audit_entry WHERE action IN "
-	                                   "('plan.apply', 'plan.rollback') AND "
+	                                   "('plan.apply', 'plan.rollback', 'plan.policy') AND "
+	                                   "action IN ('plan.apply', 'plan.rollback') AND "
 	                                   "instr(CAST(data AS TEXT), ?1) > 0 ORDER BY idx DESC",
 	                                   &q, err);
 	if (st)

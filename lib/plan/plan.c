@@ -1556,6 +1556,75 @@ out:
 	return pb__ws_finish(ws, st, err);
 }
 
+/* ---- the workspace's rollback policy, a log entry -------------------------------------------- */
+
+/* Rollback approvals: PB_PLAN_ROLLBACK_APPROVALS unless the last verified
+ * plan.policy entry of the log says otherwise (pb_plan_set_rollback_approvals,
+ * admin only); probity.conf's rollback_approvals may raise it, never lower
+ * it (a file beside the log is no record of a choice). */
+static enum pb_status rollback_need(struct pb_ws *ws, unsigned *need, struct pb_error *err)
+{
+	unsigned conf;
+	enum pb_status st =
+		pb__plan_setting_uint(ws, "rollback_approvals", 1, 1, APPROVALS_MAX, &conf, err);
+	if (st)
+		return st;
+	*need = PB_PLAN_ROLLBACK_APPROVALS;
+	sqlite3_stmt *q;
+	if ((st = pb__db_prepare(ws->db,
+	                         "SELECT idx FROM audit_entry WHERE action IN ('plan.apply', "
+	                         "'plan.rollback', 'plan.policy') AND action = 'plan.policy' "
+	                         "ORDER BY idx DESC LIMIT 1",
+	                         &q, err)))
+		return st;
+	int rc = sqlite3_step(q);
+	uint64_t idx = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+	sqlite3_finalize(q);
+	if (rc == SQLITE_ROW) {
+		char *data = NULL;
+		size_t len = 0;
+		if ((st = pb__audit_entry_verified(ws, idx, &data, &len, err))) {
+			pb__err_prefix(err, "cannot read the rollback policy");
+			return st;
+		}
+		json_error_t je;
+		json_t *o = json_loadb(data, len, 0, &je);
+		json_t *n = json_object_get(json_object_get(o, "details"), "rollback_approvals");
+		const char *action = json_string_value(json_object_get(o, "action"));
+		bool ok = action && !strcmp(action, "plan.policy") && json_is_integer(n) &&
+		          json_integer_value(n) >= 1 && json_integer_value(n) <= APPROVALS_MAX;
+		if (ok)
+			*need = (unsigned)json_integer_value(n);
+		json_decref(o);
+		free(data);
+		if (!ok)
+			return pb__err(err, PB_EVERIFY, "cannot read the rollback policy: log entry %llu "
+			                                "is not a plan.policy entry",
+			               (unsigned long long)idx);
+	} else if (rc != SQLITE_DONE) {
+		return pb__db_err(ws->db, err, "cannot read the audit log");
+	}
+	if (conf > *need)
+		*need = conf;
+	return PB_OK;
+}
+
+enum pb_status pb_plan_set_rollback_approvals(struct pb_ws *ws, const char *actor, unsigned n,
+                                              uint64_t *index_out, struct pb_error *err)
+{
+	if (n < 1 || n > APPROVALS_MAX)
+		return pb__err_field(err, PB_EINVAL, "rollback_approvals",
+		                     "'rollback_approvals' must be from 1 to %d, not %u", APPROVALS_MAX,
+		                     n);
+	enum pb_status st = pb__ws_begin_as(ws, actor, "admin", "set the rollback policy", err);
+	if (st)
+		return st;
+	char d[64];
+	pb__snprintf(d, sizeof(d), "{\"rollback_approvals\":%u}", n);
+	st = pb__audit_append(ws, actor, "plan.policy", 0, "plans", d, index_out, err);
+	return pb__ws_finish(ws, st, err);
+}
+
 enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
                                 const char *reason, int64_t *version_out, unsigned *have_out,
                                 unsigned *need_out, uint64_t *index_out, struct pb_error *err)
@@ -1573,7 +1642,7 @@ enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
 	}
 	unsigned need, asked;
 	bool yes;
-	if ((st = pb__plan_setting_uint(ws, "rollback_approvals", 1, 1, APPROVALS_MAX, &need, err)) ||
+	if ((st = rollback_need(ws, &need, err)) ||
 	    (st = count_events(ws, id, "rollback-approve", NULL, &asked, err)) ||
 	    (st = has_event(ws, id, "rollback-approve", actor, NULL, &yes, NULL, 0, err)))
 		goto out;
@@ -1822,8 +1891,7 @@ static enum pb_status plan_load(struct pb_ws *ws, int64_t id, struct pb_plan **o
 		goto fail;
 	}
 	if ((st = load_events(ws, o, err)) ||
-	    (st = pb__plan_setting_uint(ws, "rollback_approvals", 1, 1, APPROVALS_MAX,
-	                                &p->rollback_needed, err)))
+	    (st = rollback_need(ws, &p->rollback_needed, err)))
 		goto fail;
 	for (size_t i = 0; i < p->nevents; i++) {
 		const struct pb_plan_event *e = &p->events[i];

@@ -503,12 +503,14 @@ static const char schema_v8[] =
 	");"
 	"CREATE INDEX usage_day_day ON usage_day(day);";
 
-/* The log entries that name entitlement versions (plan.apply and
- * plan.rollback): the entitlements loader finds the one naming a version
- * here and verifies it (lib/decide/entitlements.c), without a scan of the log. */
+/* The log entries enforcement reads: those that name entitlement versions
+ * (plan.apply, plan.rollback; the entitlements loader finds the one naming a
+ * version here and verifies it, lib/decide/entitlements.c) and the rollback
+ * policy (plan.policy, lib/plan/plan.c), without a scan of the log. Queries
+ * repeat the IN list so that SQLite uses this partial index. */
 static const char schema_v9[] =
 	"CREATE INDEX audit_entry_enforce ON audit_entry(action, idx)"
-	"  WHERE action IN ('plan.apply', 'plan.rollback');";
+	"  WHERE action IN ('plan.apply', 'plan.rollback', 'plan.policy');";
 
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },

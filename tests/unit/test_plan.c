@@ -444,7 +444,10 @@ static void t_lifecycle(void)
 	        "needs the role approver");
 	REFUSED(ws, pb_plan_rollback(ws, "bob", 1, NULL, NULL, NULL, NULL, NULL, E), PB_EINVAL,
 	        "'reason' is required");
+	/* two approvers by default: the first asks, the second rolls back */
 	CHECK_OK(pb_plan_rollback(ws, "bob", 1, "appeal upheld", &v, NULL, NULL, NULL, &err), &err);
+	CHECK_INT(v, 0);
+	CHECK_OK(pb_plan_rollback(ws, "erin", 1, "appeal upheld", &v, NULL, NULL, NULL, &err), &err);
 	CHECK_INT(v, 2);
 	CHECK_OK(pb_entitlements_load(ws, 0, &e, &err), &err);
 	if (e) {
@@ -487,7 +490,8 @@ static void t_lifecycle(void)
 
 	/* every step is in the log, in order, under case 1; the log checks */
 	const char *want[] = { "plan.new", "plan.approve", "plan.new", "plan.edit", "plan.approve",
-		               "plan.approve", "plan.apply", "plan.rollback", "plan.new",
+		               "plan.approve", "plan.apply", "plan.rollback-request", "plan.rollback",
+		               "plan.new",
 		               "plan.approve", "plan.refuse", "plan.approve", "plan.edit",
 		               "plan.approve", "plan.approve", "plan.apply", "plan.withdraw" };
 	sqlite3_stmt *q;
@@ -665,6 +669,46 @@ static void t_apply_rules(void)
 	REFUSED(ws, pb_plan_apply(ws, "alice", id, &v, NULL, E), PB_ESTATE, "has 1 of the 2");
 	CHECK_OK(pb_plan_approve(ws, "erin", id, NULL, NULL, NULL, NULL, &err), &err);
 	CHECK_OK(pb_plan_apply(ws, "alice", id, &v, NULL, &err), &err);
+	world_end(ws, dir);
+}
+
+/* Rollback needs two approvers unless an admin lowers it, on the log. */
+static void t_rollback_policy(void)
+{
+	char *dir;
+	struct pb_ws *ws = world(&dir, false);
+	struct pb_error err = { 0 };
+	const char *dis[] = { "all" };
+	struct pb_plan_terms t = terms(dis, 1, NULL, 0);
+	int64_t id = 0, v = 0;
+	unsigned have = 0, need = 0;
+	CHECK_OK(pb_plan_new(ws, cat, "alice", 1, &t, &id, NULL, &err), &err);
+	CHECK_OK(pb_plan_approve(ws, "bob", id, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_plan_approve(ws, "dana", id, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_plan_apply(ws, "alice", id, &v, NULL, &err), &err);
+	CHECK_OK(pb_plan_rollback(ws, "bob", id, "one is not enough", &v, &have, &need, NULL, &err),
+	         &err);
+	CHECK_INT(v, 0);
+	CHECK_INT(need, 2);
+	REFUSED(ws, pb_plan_set_rollback_approvals(ws, "bob", 1, NULL, E), PB_EPERM,
+	        "needs the role admin");
+	REFUSED(ws, pb_plan_set_rollback_approvals(ws, "root", 0, NULL, E), PB_EINVAL,
+	        "'rollback_approvals' must be from 1 to 100");
+	uint64_t idx = 0;
+	CHECK_OK(pb_plan_set_rollback_approvals(ws, "root", 1, &idx, &err), &err);
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action = 'plan.policy' AND "
+	                      "instr(CAST(data AS TEXT), '\"rollback_approvals\":1') > 0"),
+	          1);
+	CHECK_OK(pb_plan_rollback(ws, "dana", id, "now one is", &v, &have, &need, NULL, &err), &err);
+	CHECK(v > 0);
+	CHECK_INT(need, 1);
+	/* probity.conf can raise it, not lower it */
+	conf_add(wsdir(dir), "rollback_approvals = 3");
+	ws = reopen(ws, wsdir(dir));
+	struct pb_plan *p = get(ws, id);
+	if (p)
+		CHECK_INT(p->rollback_needed, 3);
+	pb_plan_free(p);
 	world_end(ws, dir);
 }
 
@@ -1019,6 +1063,7 @@ static void t_notice(void)
 	char *dir;
 	struct pb_ws *ws = world(&dir, true);
 	struct pb_error err = { 0 };
+	CHECK_OK(pb_plan_set_rollback_approvals(ws, "root", 1, NULL, &err), &err); /* one approver rolls back here */
 	conf_add(wsdir(dir), "provider_name = Northwind Cloud");
 	conf_add(wsdir(dir), "appeal_contact = appeals@northwind.example");
 	ws = reopen(ws, wsdir(dir));
@@ -1444,6 +1489,7 @@ static void t_random_agreement(void)
 	char *dir;
 	struct pb_ws *ws = world(&dir, false);
 	struct pb_error err = { 0 };
+	CHECK_OK(pb_plan_set_rollback_approvals(ws, "root", 1, NULL, &err), &err); /* one approver rolls back here */
 	const char *a_bill[] = { "A1", "A2" }, *b_bill[] = { "B1" }, *b_sub[] = { "s9" };
 	CHECK_OK(pb_customer_add(ws, "alice", "Alpha", a_bill, 2, NULL, 0, &err), &err);
 	CHECK_OK(pb_customer_add(ws, "alice", "Beta", b_bill, 1, b_sub, 1, &err), &err);
@@ -1614,6 +1660,7 @@ int main(void)
 	RUN(t_lifecycle);
 	RUN(t_rollback_approvals);
 	RUN(t_apply_rules);
+	RUN(t_rollback_policy);
 	RUN(t_accounts);
 	RUN(t_windows);
 	RUN(t_dryrun);
