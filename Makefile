@@ -108,6 +108,16 @@ $(BUILD)/tools/%: tools/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -MMD -MP -o $@ $< $(LIBA) $(LIBS)
 
+# Test-only tools (tests/tools/, e.g. pb-entitle): never part of `all`,
+# release or install; the suites build them (tests/run-suites.sh runs
+# `make test-tools` for the variant under test).
+TEST_TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+.PHONY: test-tools
+test-tools: $(TEST_TOOL_BIN)
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -MMD -MP -o $@ $< $(LIBA) $(LIBS)
+
 # libFuzzer binaries (VARIANT=fuzz CC=clang; see tools/fuzz.sh).
 FUZZ_BIN := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/fuzz/fuzz_%)
 fuzzers: $(FUZZ_BIN)

@@ -30,9 +30,11 @@ static const char help_body[] =
 	"  approve   approves the plan as it is now (approver; not an author; once)\n"
 	"  refuse    refuses it (approver); a refusal blocks apply until the plan changes\n"
 	"  apply     puts an approved plan in force (analyst, approver)\n"
-	"  rollback  takes an applied plan out of force (approver; probity.conf's\n"
-	"            rollback_approvals distinct approvers, default 1)\n"
-	"  withdraw  abandons a draft (analyst, approver)\n";
+	"  rollback  takes an applied plan out of force (approver; two distinct\n"
+	"            approvers unless 'plan policy' lowered it)\n"
+	"  withdraw  abandons a draft (analyst, approver)\n"
+	"  policy    --rollback-approvals N: how many approvers a rollback needs in this\n"
+	"            workspace (admin; a log entry; probity.conf can only raise it)\n";
 
 /* the rest of the help (one literal would be longer than C compilers must take) */
 static const char help_more[] =
@@ -66,6 +68,7 @@ static const char help_more[] =
 	"                       has changed since\n"
 	"  --comment TEXT       approve: a comment for the record\n"
 	"  --reason TEXT        refuse, rollback, withdraw: why (required)\n"
+	"  --rollback-approvals N  policy: approvers a rollback needs (1 to 100)\n"
 	"  --month YYYY-MM      show: the month of the dry run (default: the last month\n"
 	"                       the loaded usage covers in full)\n"
 	"  --no-dry-run         show: leave the dry run out\n"
@@ -715,6 +718,43 @@ static int plan_withdraw(int argc, char **argv)
 	return plan_step(argc, argv, WITHDRAW);
 }
 
+/* probity plan policy WS --rollback-approvals N --as ADMIN: the workspace's
+ * rollback policy, set on the log (an admin's plan.policy entry). */
+static int plan_policy(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rollback-approvals", required_argument, NULL, 'r' },
+		{ "as", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long n = 0;
+	const char *as = NULL;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
+		if (c == 'a')
+			as = optarg;
+		else if (!cli_parse_uint(cli_cmd_name(), "--rollback-approvals", optarg, 100, &n))
+			return 2;
+	}
+	if (c < 0)
+		return rc;
+	if ((rc = ws_id_args(argc, argv, NULL, NULL)))
+		return rc;
+	if (!n)
+		return cli_usage(cli_cmd_name(), "--rollback-approvals N (1 to 100) is required");
+	struct pb_ws *ws;
+	char actor[PB_USER_NAME_MAX + 1];
+	if ((rc = cli_open_ws_as(argv[optind], as, &ws, actor)))
+		return rc;
+	struct pb_error err = { 0 };
+	uint64_t index = 0;
+	enum pb_status st = pb_plan_set_rollback_approvals(ws, actor, (unsigned)n, &index, &err);
+	if (!st)
+		printf("a rollback now needs %lu distinct approver%s; log entry %llu\n", n,
+		       n == 1 ? "" : "s", (unsigned long long)index);
+	return cli_close(ws, st, &err);
+}
+
 static const struct cli_sub plan_subs[] = {
 	{ "new", plan_new,
 	  "WS CASE --disable SELECTOR... [--keep SELECTOR...]\n"
@@ -728,6 +768,7 @@ static const struct cli_sub plan_subs[] = {
 	{ "apply", plan_apply, "WS PLAN" },
 	{ "rollback", plan_rollback, "WS PLAN --reason TEXT" },
 	{ "withdraw", plan_withdraw, "WS PLAN --reason TEXT" },
+	{ "policy", plan_policy, "WS --rollback-approvals N" },
 };
 
 int cmd_plan(int argc, char **argv)

@@ -1542,9 +1542,11 @@ enum pb_status pb_plan_refuse(struct pb_ws *ws, const char *actor, int64_t id,
 enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
                              int64_t *version_out, uint64_t *index_out, struct pb_error *err);
 /* Rolls back an applied plan (actor: approver, with a reason): publishes the
- * latest rules without the plan's. probity.conf's rollback_approvals (default
- * 1) distinct approvers must ask; until the last one does, the request is
- * recorded and *version_out is 0. PB_ESTATE when the plan is not in force. */
+ * latest rules without the plan's. PB_PLAN_ROLLBACK_APPROVALS distinct
+ * approvers must ask, or the number the last plan.policy log entry set
+ * (pb_plan_set_rollback_approvals; probity.conf's rollback_approvals can
+ * only raise it); until the last one does, the request is recorded and
+ * *version_out is 0. PB_ESTATE when the plan is not in force. */
 enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
                                 const char *reason, int64_t *version_out, unsigned *have_out,
                                 unsigned *need_out, uint64_t *index_out, struct pb_error *err);
@@ -1552,6 +1554,12 @@ enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
  * approved or applied. */
 enum pb_status pb_plan_withdraw(struct pb_ws *ws, const char *actor, int64_t id,
                                 const char *reason, uint64_t *index_out, struct pb_error *err);
+/* Sets how many distinct approvers a rollback needs in this workspace (1 to
+ * 100; actor: admin), as a plan.policy log entry: the choice is on the
+ * record, and rollback reads it from the log. */
+#define PB_PLAN_ROLLBACK_APPROVALS 2 /* the default, until a plan.policy entry says otherwise */
+enum pb_status pb_plan_set_rollback_approvals(struct pb_ws *ws, const char *actor, unsigned n,
+                                              uint64_t *index_out, struct pb_error *err);
 
 /* One selector of a plan. */
 struct pb_plan_selector {

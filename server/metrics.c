@@ -82,10 +82,16 @@ void metrics_answer(struct worker *w, struct conn *c, bool head_only)
 	               "# HELP probity_reload_failures_total Versions that could not be loaded "
 	               "(the last good one kept serving).\n"
 	               "# TYPE probity_reload_failures_total counter\n"
-	               "probity_reload_failures_total %llu\n",
+	               "probity_reload_failures_total %llu\n"
+	               "# HELP probity_entitlements_refused_total Versions refused because they do "
+	               "not verify: no verified plan.apply or plan.rollback log entry names them, "
+	               "or their rules do not match their hash.\n"
+	               "# TYPE probity_entitlements_refused_total counter\n"
+	               "probity_entitlements_refused_total %llu\n",
 	               (long long)atomic_load(&s->version), (long long)atomic_load(&s->loaded_at),
 	               (unsigned long long)atomic_load(&s->reloads),
-	               (unsigned long long)atomic_load(&s->reload_failures));
+	               (unsigned long long)atomic_load(&s->reload_failures),
+	               (unsigned long long)atomic_load(&s->refused_versions));
 	pb_buf_printf(&b,
 	               "# HELP probity_http_requests_total HTTP requests answered.\n"
 	               "# TYPE probity_http_requests_total counter\n"

@@ -26,6 +26,16 @@ void table_free(struct table *t)
 	free(t);
 }
 
+/* A version that does not verify (PB_EVERIFY from the loader: no verified
+ * log entry names it, or its rules are not what was logged) is refused:
+ * counted apart in /metrics as well as a reload failure. */
+static void count_refusal(struct server *s, const struct pb_error *e)
+{
+	inc(&s->reload_failures, 1);
+	if (e->code == PB_EVERIFY)
+		inc(&s->refused_versions, 1);
+}
+
 static enum pb_status table_load(struct server *s, struct pb_ws *ws, int64_t version,
                                  struct table **out, struct pb_error *err)
 {
@@ -83,7 +93,7 @@ enum pb_status table_first(struct server *s, struct pb_ws *ws, struct table **ou
 		if (v == latest)
 			newest = e;
 		serve_logf("%s: not served%s", e.message, v > 1 ? ", trying the version before it" : "");
-		inc(&s->reload_failures, 1);
+		count_refusal(s, &e);
 	}
 	if (err)
 		*err = newest;
@@ -163,7 +173,7 @@ void *reloader_main(void *arg)
 		if (table_load(s, ws, latest, &t, &err)) {
 			serve_logf("reload of entitlements version %lld failed, still serving version %lld: %s",
 			           (long long)latest, (long long)atomic_load(&s->version), err.message);
-			inc(&s->reload_failures, 1);
+			count_refusal(s, &err);
 			failed_version = latest;
 			failed_at = mono();
 			continue;

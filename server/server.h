@@ -95,6 +95,7 @@ struct server {
 	_Atomic(struct table *) cur;
 	_Atomic int stop;
 	_Atomic uint64_t reloads, reload_failures;
+	_Atomic uint64_t refused_versions; /* PB_EVERIFY: not on the log, or not as logged */
 	_Atomic int64_t version;
 	_Atomic int64_t loaded_at;
 	struct worker *w;

@@ -41,6 +41,10 @@ done
 echo "unit ($VARIANT): $up passed, $uf failed"
 add $up $uf
 
+# test-only tools (tests/tools/) the e2e scripts use: never built by `make all`
+make --no-print-directory -s VARIANT="$VARIANT" test-tools >"$LOG/test-tools.out" 2>&1 ||
+	{ echo "  make test-tools failed; see $LOG/test-tools.out"; tail -5 "$LOG/test-tools.out"; }
+
 # end-to-end cases
 line=$(tests/e2e/run.sh "$BUILD" | tee "$LOG/e2e.out" | tail -1)
 grep -E '^  FAIL' "$LOG/e2e.out" | head -40

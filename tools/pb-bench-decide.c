@@ -13,6 +13,7 @@
  * usage: pb-bench-decide WS CATALOG_DIR [RULES] [REQUESTS] [ROUNDS]
  */
 #include "decide/entitlements.h"
+#include "../tests/tools/logged.h" /* versions are enforced only when logged */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,7 +245,7 @@ int main(int argc, char **argv)
 		}
 	}
 	double t0 = now();
-	if (pb__entitlements_publish(ws, rules, nrules, "benchmark", NULL, &err)) {
+	if (pb_test_publish_logged(ws, "benchmark", rules, nrules, "benchmark", NULL, &err)) {
 		fprintf(stderr, "pb-bench-decide: %s\n", err.message);
 		return 1;
 	}

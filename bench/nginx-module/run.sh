@@ -28,14 +28,14 @@ cd "$ROOT"
 W=${1:-2}
 RUNS=${RUNS:-3}; DUR=${DUR:-5}
 command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
-make --no-print-directory VARIANT=release all nginx-module >/dev/null
+make --no-print-directory VARIANT=release all nginx-module test-tools >/dev/null
 P=build/release/probity
 MOD=$ROOT/build/release/nginx/ngx_http_probity_module.so
 T=$(mktemp -d)
 mkdir -p "$T/ng/logs" "$T/ng/tmp" bench/results
 export PROBITY_DATA=$ROOT/data
 $P init "$T/ws" >/dev/null
-build/release/tools/pb-entitle "$T/ws" publish tests/data/decide/demo-plan.json >/dev/null
+build/release/tests/tools/pb-entitle --log-as bench "$T/ws" publish tests/data/decide/demo-plan.json >/dev/null
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PP=$(port); GP=$(port); UP=$(port)
 $P serve "$T/ws" --listen 127.0.0.1:$PP --workers "$W" --quiet 2>"$T/serve.err" &
@@ -146,7 +146,7 @@ mem() { # label: private and proportional RSS of the workers, kB
 M0=$(mem "memory, 100,000 rules, at start (the master's table, shared by fork)")
 timeout $((DUR + 10)) wrk -t2 -c50 -d${DUR}s -s "$T/mix.lua" "$G" >"$T/mix.out" 2>&1
 echo "decisions over 100,000 rules: $(rps <"$T/mix.out") req/s ($(grep -c Non-2xx "$T/mix.out" || true) non-2xx lines: denies expected)"
-build/release/tools/pb-entitle "$T/big" remove 1 >/dev/null # a new version: each worker compiles its own
+build/release/tests/tools/pb-entitle --log-as bench "$T/big" remove 1 >/dev/null # a new version: each worker compiles its own
 for i in $(seq 100); do grep -c 'serving entitlements version 2' "$T/ng/logs/error.log" | grep -q "^$W$" && break; sleep 0.1; done
 curl -s -o /dev/null "${A[@]}" "$G/m/x"; curl -s -o /dev/null "${A[@]}" "$G/m/x"; sleep 0.5
 M1=$(mem "memory, 100,000 rules, after a hot reload (a table per worker)")

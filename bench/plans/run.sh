@@ -22,9 +22,10 @@ cd "$ROOT"
 N=${1:-100000}
 B=build/release
 [ -x $B/probity ] || make release >/dev/null
+make --no-print-directory -s VARIANT=release test-tools >/dev/null # pb-entitle: test-only
 command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
 P=$ROOT/$B/probity
-E=$ROOT/$B/tools/pb-entitle
+E="$ROOT/$B/tests/tools/pb-entitle --log-as bench"
 export PROBITY_DATA=$ROOT/data
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT

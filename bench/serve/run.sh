@@ -27,11 +27,12 @@ W=${1:-2}
 command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 P=build/release/probity
 [ -x $P ] || make release >/dev/null
+make --no-print-directory -s VARIANT=release test-tools >/dev/null # pb-entitle: test-only
 T=$(mktemp -d)
 mkdir -p "$T/ng/logs" "$T/ng/tmp" bench/results
 export PROBITY_DATA=$ROOT/data
 $P init "$T/ws" >/dev/null
-build/release/tools/pb-entitle "$T/ws" publish tests/data/decide/demo-plan.json >/dev/null
+build/release/tests/tools/pb-entitle --log-as bench "$T/ws" publish tests/data/decide/demo-plan.json >/dev/null
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PP=$(port); NP=$(port); GP=$(port); GD=$(port); UP=$(port); SD=$(port)
 $P serve "$T/ws" --listen 127.0.0.1:$PP --workers "$W" --quiet 2>"$T/serve.err" &

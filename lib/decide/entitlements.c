@@ -7,6 +7,7 @@
  * edited behind probity's back fails to load with PB_EVERIFY.
  */
 #include "decide/entitlements.h"
+#include "log/audit.h"
 
 #include <errno.h>
 #include <stdalign.h>
@@ -661,6 +662,61 @@ fail:
 	return st;
 }
 
+/* Whether the log names version (with hash sha) in a plan.apply or
+ * plan.rollback entry that verifies (pb__audit_entry_verified): the only
+ * versions enforced are those the log recorded. Candidates come from the
+ * index audit_entry_enforce; the copied action column only finds them, the
+ * entry's own bytes decide. Version 0 (nothing published) needs no entry. */
+static enum pb_status named_by_log(struct pb_ws *ws, int64_t version, const char *sha,
+                                   struct pb_error *err)
+{
+	char needle[96];
+	pb__snprintf(needle, sizeof(needle), "\"entitlements_sha256\":\"%s\"", sha);
+	sqlite3_stmt *q = NULL;
+	enum pb_status st = pb__db_prepare(ws->db,
+	                                   "SELECT idx FROM audit_entry WHERE action IN "
+	                                   "('plan.apply', 'plan.rollback', 'plan.policy') AND "
+	                                   "action IN ('plan.apply', 'plan.rollback') AND "
+	                                   "instr(CAST(data AS TEXT), ?1) > 0 ORDER BY idx DESC",
+	                                   &q, err);
+	if (st)
+		return st;
+	sqlite3_bind_text(q, 1, needle, -1, SQLITE_STATIC);
+	int rc;
+	bool found = false;
+	while (!found && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		uint64_t idx = (uint64_t)sqlite3_column_int64(q, 0);
+		char *data = NULL;
+		size_t len = 0;
+		struct pb_error e2 = { 0 };
+		if (pb__audit_entry_verified(ws, idx, &data, &len, &e2)) {
+			st = pb__err(err, PB_EVERIFY, "entitlements version %lld is not enforced: %s",
+			             (long long)version, e2.message);
+			break;
+		}
+		json_error_t je;
+		json_t *o = json_loadb(data, len, 0, &je);
+		json_t *d = json_object_get(o, "details");
+		const char *action = json_string_value(json_object_get(o, "action"));
+		const char *esha = json_string_value(json_object_get(d, "entitlements_sha256"));
+		json_t *v = json_object_get(d, "version");
+		found = action && (!strcmp(action, "plan.apply") || !strcmp(action, "plan.rollback")) &&
+		        esha && !strcmp(esha, sha) && json_is_integer(v) &&
+		        json_integer_value(v) == version;
+		json_decref(o);
+		free(data);
+	}
+	if (!st && !found && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		st = pb__db_err(ws->db, err, "cannot read the audit log");
+	else if (!st && !found)
+		st = pb__err(err, PB_EVERIFY,
+		             "entitlements version %lld is not named by any plan.apply or plan.rollback "
+		             "entry of the log: it was written outside probity and is not enforced",
+		             (long long)version);
+	sqlite3_finalize(q);
+	return st;
+}
+
 /* pb_entitlements_load, where version 0 is the latest when zero_is_latest and
  * the empty version 0 otherwise (pb_entitlements_load_at before the first). */
 static enum pb_status load_version(struct pb_ws *ws, int64_t version, bool zero_is_latest,
@@ -715,6 +771,8 @@ static enum pb_status load_version(struct pb_ws *ws, int64_t version, bool zero_
 		goto fail;
 	}
 	memcpy(e->sha256, sha, 65);
+	if ((st = named_by_log(ws, version, e->sha256, err)))
+		goto fail;
 	if (!(e->reason = pb__arena_strndup(&e->rs.arena, reason ? reason : "",
 	                                     reason ? strlen(reason) : 0)) ||
 	    !(e->rs.rules = calloc(nrules ? (size_t)nrules : 1, sizeof(struct pb_rule)))) {

@@ -78,6 +78,14 @@ enum pb_status pb__audit_size(struct pb_ws *ws, uint64_t *size, struct pb_error 
 enum pb_status pb__audit_hash(void *ws, unsigned level, uint64_t index, uint8_t out[32],
                               struct pb_error *err);
 
+/* Reads entry index into *data (heap, *len bytes) only when it verifies on
+ * its own: leaf hash recomputed from the bytes, included (proof from the
+ * stored subtree hashes) in the tree of the stored log head, and that head
+ * consistent with the latest signed checkpoint, when one was signed.
+ * PB_EVERIFY says which step failed. O(log n) stored hashes, no replay. */
+enum pb_status pb__audit_entry_verified(struct pb_ws *ws, uint64_t index, char **data,
+                                        size_t *len, struct pb_error *err);
+
 /* The workspace signing key (created on first use as signing.key, 32
  * random bytes, mode 0600) under the log's origin. */
 enum pb_status pb__audit_signer(struct pb_ws *ws, struct pb_signer *out, struct pb_error *err);

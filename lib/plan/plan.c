@@ -822,6 +822,135 @@ static enum pb_status count_events(struct pb_ws *ws, int64_t id, const char *kin
 	return st;
 }
 
+/* What the log itself says about plan id, read from its entries' JSON text
+ * (never from the actor/action columns audit_entry copies for queries): the
+ * authors (every actor of a plan.new or plan.edit entry, whichever version
+ * they wrote, so A->B->A editing keeps B an author), the hash the last of
+ * those entries recorded, and the approvers of the full hash sha. Entries
+ * are found through the plan's case (index audit_entry_case). */
+struct names {
+	char **v;
+	size_t n;
+};
+
+static void names_release(struct names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static bool names_has(const struct names *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], s))
+			return true;
+	return false;
+}
+
+static bool names_add(struct names *l, const char *s)
+{
+	if (names_has(l, s))
+		return true;
+	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (!v)
+		return false;
+	l->v = v;
+	if (!(l->v[l->n] = pb__strndup(s, strlen(s))))
+		return false;
+	l->n++;
+	return true;
+}
+
+struct plan_log {
+	struct names authors, approvers, counted; /* counted: by approvals_now */
+	char last_sha[65];  /* "" when no plan.new/plan.edit entry names the plan */
+};
+
+static void plan_log_release(struct plan_log *pl)
+{
+	names_release(&pl->authors);
+	names_release(&pl->approvers);
+	names_release(&pl->counted);
+}
+
+static enum pb_status plan_log_read(struct pb_ws *ws, const struct plan_row *p,
+                                    struct plan_log *pl, struct pb_error *err)
+{
+	memset(pl, 0, sizeof(*pl));
+	char subject[48];
+	pb__snprintf(subject, sizeof(subject), "plan/%lld", (long long)p->id);
+	sqlite3_stmt *q;
+	enum pb_status st = pb__db_prepare(ws->db,
+	                                   "SELECT data FROM audit_entry WHERE case_id = ?1 AND "
+	                                   "instr(CAST(data AS TEXT), ?2) > 0 ORDER BY idx",
+	                                   &q, err);
+	if (st)
+		return st;
+	char needle[64];
+	pb__snprintf(needle, sizeof(needle), "\"subject\":\"%s\"", subject);
+	sqlite3_bind_int64(q, 1, p->case_id);
+	sqlite3_bind_text(q, 2, needle, -1, SQLITE_STATIC);
+	int rc;
+	while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		json_error_t je;
+		json_t *o = json_loadb(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), 0,
+		                       &je);
+		json_t *d = json_object_get(o, "details");
+		const char *action = json_string_value(json_object_get(o, "action"));
+		const char *actor = json_string_value(json_object_get(o, "actor"));
+		const char *subj = json_string_value(json_object_get(o, "subject"));
+		const char *sha = json_string_value(json_object_get(d, "sha256"));
+		json_t *plan = json_object_get(d, "plan");
+		if (action && actor && subj && sha && !strcmp(subj, subject) &&
+		    json_is_integer(plan) && json_integer_value(plan) == p->id) {
+			bool ok = true;
+			if (!strcmp(action, "plan.new") || !strcmp(action, "plan.edit")) {
+				ok = names_add(&pl->authors, actor);
+				pb__strlcpy(pl->last_sha, sha, sizeof(pl->last_sha));
+			} else if (!strcmp(action, "plan.approve") && !strcmp(sha, p->sha256)) {
+				ok = names_add(&pl->approvers, actor);
+			}
+			if (!ok)
+				st = pb__err(err, PB_ENOMEM, "out of memory");
+		}
+		json_decref(o);
+	}
+	if (!st && rc != SQLITE_DONE)
+		st = pb__db_err(ws->db, err, "cannot read the audit log");
+	sqlite3_finalize(q);
+	if (st)
+		plan_log_release(pl);
+	return st;
+}
+
+/* The approvals that count at apply: approvers of the plan's full hash
+ * (from the log), who are not its authors and who are, now, enabled users
+ * with the approver role. */
+static enum pb_status approvals_now(struct pb_ws *ws, struct plan_log *pl, unsigned *have,
+                                    struct pb_error *err)
+{
+	*have = 0;
+	for (size_t i = 0; i < pl->approvers.n; i++) {
+		const char *a = pl->approvers.v[i];
+		struct pb_error e2 = { 0 };
+		if (names_has(&pl->authors, a))
+			continue;
+		enum pb_status st = pb__user_require_role(ws, a, "approver", &e2);
+		if (st == PB_EPERM || st == PB_ENOENT || st == PB_EINVAL)
+			continue;
+		if (st) {
+			*err = e2;
+			return st;
+		}
+		if (!names_add(&pl->counted, a))
+			return pb__err(err, PB_ENOMEM, "out of memory");
+		(*have)++;
+	}
+	return PB_OK;
+}
+
 /* Whether actor has an event of one of kinds (comma list) on plan id (and sha). */
 static enum pb_status has_event(struct pb_ws *ws, int64_t id, const char *kinds, const char *actor,
                                 const char *sha, bool *yes, char *kind_out, size_t cap,
@@ -1296,6 +1425,7 @@ enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
 {
 	struct plan_row p = { 0 };
 	struct resolved r = { 0 };
+	struct plan_log pl = { 0 };
 	sqlite3_stmt *q = NULL;
 	enum pb_status st = step_begin(ws, actor, "analyst,approver", "apply a plan", id, NULL,
 	                               NULL, false, &p, err);
@@ -1313,8 +1443,24 @@ enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
 	}
 	if ((st = body_parse(p.body, &r, NULL, err)))
 		goto out;
-	unsigned have, refused;
-	if ((st = count_events(ws, id, "approve", p.sha256, &have, err)) ||
+	unsigned have, refused, floor;
+	if ((st = plan_log_read(ws, &p, &pl, err)))
+		goto out;
+	if (strcmp(pl.last_sha, p.sha256)) {
+		st = pb__err(err, PB_EVERIFY,
+		             "plan %lld: its stored body (%.16s...) is not the one its last plan.new or "
+		             "plan.edit log entry recorded (%.16s...); it was changed outside probity",
+		             (long long)id, p.sha256, pl.last_sha[0] ? pl.last_sha : "none");
+		goto out;
+	}
+	/* the body may raise the approvals needed, never lower them below the
+	 * floor: PB_PLAN_APPROVALS_MIN, or probity.conf's plan_approvals */
+	if ((st = pb__plan_setting_uint(ws, "plan_approvals", PB_PLAN_APPROVALS_MIN,
+	                                PB_PLAN_APPROVALS_MIN, APPROVALS_MAX, &floor, err)))
+		goto out;
+	if (r.approvals < floor)
+		r.approvals = floor;
+	if ((st = approvals_now(ws, &pl, &have, err)) ||
 	    (st = count_events(ws, id, "refuse", p.sha256, &refused, err)))
 		goto out;
 	if (refused) {
@@ -1336,7 +1482,8 @@ enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
 	if (have < r.approvals) {
 		st = pb__err(err, PB_ESTATE,
 		             "plan %lld has %u of the %u approvals it needs; %u more from approvers "
-		             "who did not write it ('probity plan approve')",
+		             "who did not write it ('probity plan approve'; an approval counts while "
+		             "its approver is enabled with the approver role)",
 		             (long long)id, have, r.approvals, r.approvals - have);
 		goto out;
 	}
@@ -1385,9 +1532,11 @@ enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_text(q, 2, p.sha256, -1, SQLITE_STATIC);
 	while (sqlite3_step(q) == SQLITE_ROW)
-		json_array_append_new(who, json_pack("{s:s, s:I}", "actor",
-		                                     (const char *)sqlite3_column_text(q, 0), "index",
-		                                     (json_int_t)sqlite3_column_int64(q, 1)));
+		if (names_has(&pl.counted, (const char *)sqlite3_column_text(q, 0)))
+			json_array_append_new(who, json_pack("{s:s, s:I}", "actor",
+			                                     (const char *)sqlite3_column_text(q, 0),
+			                                     "index",
+			                                     (json_int_t)sqlite3_column_int64(q, 1)));
 	json_object_set_new(d, "approvals", who);
 	json_object_set_new(d, "rules", json_integer((json_int_t)r.nrules));
 	json_object_set_new(d, "from", json_time_or_null(from, false));
@@ -1403,6 +1552,76 @@ out:
 	sqlite3_finalize(q);
 	free(p.body);
 	resolved_release(&r);
+	plan_log_release(&pl);
+	return pb__ws_finish(ws, st, err);
+}
+
+/* ---- the workspace's rollback policy, a log entry -------------------------------------------- */
+
+/* Rollback approvals: PB_PLAN_ROLLBACK_APPROVALS unless the last verified
+ * plan.policy entry of the log says otherwise (pb_plan_set_rollback_approvals,
+ * admin only); probity.conf's rollback_approvals may raise it, never lower
+ * it (a file beside the log is no record of a choice). */
+static enum pb_status rollback_need(struct pb_ws *ws, unsigned *need, struct pb_error *err)
+{
+	unsigned conf;
+	enum pb_status st =
+		pb__plan_setting_uint(ws, "rollback_approvals", 1, 1, APPROVALS_MAX, &conf, err);
+	if (st)
+		return st;
+	*need = PB_PLAN_ROLLBACK_APPROVALS;
+	sqlite3_stmt *q;
+	if ((st = pb__db_prepare(ws->db,
+	                         "SELECT idx FROM audit_entry WHERE action IN ('plan.apply', "
+	                         "'plan.rollback', 'plan.policy') AND action = 'plan.policy' "
+	                         "ORDER BY idx DESC LIMIT 1",
+	                         &q, err)))
+		return st;
+	int rc = sqlite3_step(q);
+	uint64_t idx = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+	sqlite3_finalize(q);
+	if (rc == SQLITE_ROW) {
+		char *data = NULL;
+		size_t len = 0;
+		if ((st = pb__audit_entry_verified(ws, idx, &data, &len, err))) {
+			pb__err_prefix(err, "cannot read the rollback policy");
+			return st;
+		}
+		json_error_t je;
+		json_t *o = json_loadb(data, len, 0, &je);
+		json_t *n = json_object_get(json_object_get(o, "details"), "rollback_approvals");
+		const char *action = json_string_value(json_object_get(o, "action"));
+		bool ok = action && !strcmp(action, "plan.policy") && json_is_integer(n) &&
+		          json_integer_value(n) >= 1 && json_integer_value(n) <= APPROVALS_MAX;
+		if (ok)
+			*need = (unsigned)json_integer_value(n);
+		json_decref(o);
+		free(data);
+		if (!ok)
+			return pb__err(err, PB_EVERIFY, "cannot read the rollback policy: log entry %llu "
+			                                "is not a plan.policy entry",
+			               (unsigned long long)idx);
+	} else if (rc != SQLITE_DONE) {
+		return pb__db_err(ws->db, err, "cannot read the audit log");
+	}
+	if (conf > *need)
+		*need = conf;
+	return PB_OK;
+}
+
+enum pb_status pb_plan_set_rollback_approvals(struct pb_ws *ws, const char *actor, unsigned n,
+                                              uint64_t *index_out, struct pb_error *err)
+{
+	if (n < 1 || n > APPROVALS_MAX)
+		return pb__err_field(err, PB_EINVAL, "rollback_approvals",
+		                     "'rollback_approvals' must be from 1 to %d, not %u", APPROVALS_MAX,
+		                     n);
+	enum pb_status st = pb__ws_begin_as(ws, actor, "admin", "set the rollback policy", err);
+	if (st)
+		return st;
+	char d[64];
+	pb__snprintf(d, sizeof(d), "{\"rollback_approvals\":%u}", n);
+	st = pb__audit_append(ws, actor, "plan.policy", 0, "plans", d, index_out, err);
 	return pb__ws_finish(ws, st, err);
 }
 
@@ -1423,7 +1642,7 @@ enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
 	}
 	unsigned need, asked;
 	bool yes;
-	if ((st = pb__plan_setting_uint(ws, "rollback_approvals", 1, 1, APPROVALS_MAX, &need, err)) ||
+	if ((st = rollback_need(ws, &need, err)) ||
 	    (st = count_events(ws, id, "rollback-approve", NULL, &asked, err)) ||
 	    (st = has_event(ws, id, "rollback-approve", actor, NULL, &yes, NULL, 0, err)))
 		goto out;
@@ -1672,8 +1891,7 @@ static enum pb_status plan_load(struct pb_ws *ws, int64_t id, struct pb_plan **o
 		goto fail;
 	}
 	if ((st = load_events(ws, o, err)) ||
-	    (st = pb__plan_setting_uint(ws, "rollback_approvals", 1, 1, APPROVALS_MAX,
-	                                &p->rollback_needed, err)))
+	    (st = rollback_need(ws, &p->rollback_needed, err)))
 		goto fail;
 	for (size_t i = 0; i < p->nevents; i++) {
 		const struct pb_plan_event *e = &p->events[i];

@@ -503,6 +503,15 @@ static const char schema_v8[] =
 	");"
 	"CREATE INDEX usage_day_day ON usage_day(day);";
 
+/* The log entries enforcement reads: those that name entitlement versions
+ * (plan.apply, plan.rollback; the entitlements loader finds the one naming a
+ * version here and verifies it, lib/decide/entitlements.c) and the rollback
+ * policy (plan.policy, lib/plan/plan.c), without a scan of the log. Queries
+ * repeat the IN list so that SQLite uses this partial index. */
+static const char schema_v9[] =
+	"CREATE INDEX audit_entry_enforce ON audit_entry(action, idx)"
+	"  WHERE action IN ('plan.apply', 'plan.rollback', 'plan.policy');";
+
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
 	{ 2, "users, cases and the tamper-evident audit log", schema_v2 },
@@ -511,5 +520,6 @@ const struct pb__migration pb__migrations[] = {
 	{ 5, "policy scans and findings", schema_v5 },
 	{ 7, "enforcement plans, approvals, notices", schema_v7 },
 	{ 8, "monthly usage totals for policy scans", schema_v8 },
+	{ 9, "an index of the log entries that name entitlement versions", schema_v9 },
 };
 const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

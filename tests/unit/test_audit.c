@@ -428,6 +428,83 @@ static void t_case_flow(void)
 
 /* ---- the append contract ---------------------------------------------------- */
 
+/* pb__audit_entry_verified: one entry against the head and the latest signed
+ * checkpoint, as the entitlements loader uses it. */
+static void append_one(struct pb_ws *w, const char *details)
+{
+	struct pb_error err = { 0 };
+	CHECK_OK(pb__ws_begin(w, &err), &err);
+	CHECK_OK(pb__audit_append(w, "alice", "t.entry", 0, NULL, details, NULL, &err), &err);
+	CHECK_OK(pb__ws_commit(w, &err), &err);
+}
+
+static enum pb_status verified(struct pb_ws *w, uint64_t idx, struct pb_error *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	enum pb_status st = pb__audit_entry_verified(w, idx, &data, &len, err);
+	CHECK(st ? data == NULL : data != NULL && len > 0);
+	free(data);
+	return st;
+}
+
+static void t_entry_verified(void)
+{
+	char *path = make_ws();
+	struct pb_ws *w = open_ws(path);
+	struct pb_error err = { 0 };
+	append_one(w, "{\"n\":1}");
+	uint64_t n = log_size(w);
+	for (uint64_t i = 0; i < n; i++)
+		CHECK_OK(verified(w, i, &err), &err);
+	CHECK_INT(verified(w, n, &err), PB_EVERIFY);
+	CHECK(strstr(err.message, "beyond the log head") != NULL);
+	char *note = NULL;
+	CHECK_OK(pb_audit_checkpoint(w, "alice", &note, &err), &err);
+	free(note);
+	append_one(w, "{\"n\":2}");
+	CHECK_OK(verified(w, n - 1, &err), &err); /* head consistent with the checkpoint */
+	CHECK_OK(verified(w, n, &err), &err);     /* after it, in the head */
+	append_one(w, "{\"n\":3}");
+	CHECK_OK(verified(w, n + 1, &err), &err);
+	/* an entry's bytes edited in place */
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+	         "DROP TRIGGER audit_entry_append_only; UPDATE audit_entry SET data = "
+	         "CAST(replace(CAST(data AS TEXT), '\"n\":2', '\"n\":9') AS BLOB) WHERE idx = %llu",
+	         (unsigned long long)n);
+	CHECK(sqlite3_exec(w->db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_INT(verified(w, n, &err), PB_EVERIFY);
+	CHECK(strstr(err.message, "is not included in the log head") != NULL);
+	/* ... and the whole log rebuilt from scratch, as an attacker with the
+	 * database would: a tree consistent in itself (the same actions
+	 * re-appended, then a forged one), not with the signed checkpoint */
+	pb_ws_close(w);
+	w = open_ws(path);
+	CHECK(sqlite3_exec(w->db,
+	                   "DROP TRIGGER audit_entry_no_delete; DROP TRIGGER audit_node_no_delete;"
+	                   "CREATE TABLE keep AS SELECT actor, action FROM audit_entry ORDER BY idx;"
+	                   "DELETE FROM audit_entry; DELETE FROM audit_node; DELETE FROM audit_state;",
+	                   NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_stmt *q;
+	CHECK(sqlite3_prepare_v2(w->db, "SELECT actor, action FROM keep", -1, &q, NULL) ==
+	      SQLITE_OK);
+	CHECK_OK(pb__ws_begin(w, &err), &err);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		CHECK_OK(pb__audit_append(w, (const char *)sqlite3_column_text(q, 0),
+		                          (const char *)sqlite3_column_text(q, 1), 0, NULL, NULL, NULL,
+		                          &err),
+		         &err);
+	sqlite3_finalize(q);
+	CHECK_OK(pb__audit_append(w, "mallory", "t.entry", 0, NULL, "{\"forged\":1}", NULL, &err),
+	         &err);
+	CHECK_OK(pb__ws_commit(w, &err), &err);
+	CHECK_INT(verified(w, 0, &err), PB_EVERIFY);
+	CHECK(strstr(err.message, "not consistent with the checkpoint") != NULL);
+	pb_ws_close(w);
+	rm_ws(path);
+}
+
 static void t_append_in_txn(void)
 {
 	char *path = make_ws();
@@ -843,6 +920,7 @@ int main(void)
 	RUN(t_users_roles);
 	RUN(t_case_flow);
 	RUN(t_append_in_txn);
+	RUN(t_entry_verified);
 	RUN(t_checkpoints_and_proofs);
 	RUN(t_export);
 	RUN(t_kill_at_every_step);

@@ -4,6 +4,7 @@
  * random (rule set, request) pairs. */
 #include "decide/entitlements.h"
 #include "unit.h"
+#include "../tools/logged.h"
 
 #include <strings.h>
 
@@ -61,7 +62,7 @@ static struct pb_entitlements *publish(struct rb *b, struct pb_ws *ws)
 {
 	struct pb_error err = { 0 };
 	struct pb_entitlements *e = NULL;
-	CHECK_OK(pb__entitlements_publish(ws, b->r, b->n, "test", NULL, &err), &err);
+	CHECK_OK(pb_test_publish_logged(ws, "test", b->r, b->n, "test", NULL, &err), &err);
 	CHECK_OK(pb_entitlements_load(ws, 0, &e, &err), &err);
 	return e;
 }
@@ -557,7 +558,7 @@ static void t_random_agreement(void)
 		}
 		struct pb_entitlements *e = NULL;
 		struct pb_decider *decs[NTUNE] = { NULL };
-		bool ok = !pb__entitlements_publish(ws, rules, n, "random", NULL, &err) &&
+		bool ok = !pb_test_publish_logged(ws, "test", rules, n, "random", NULL, &err) &&
 		          !pb_entitlements_load(ws, 0, &e, &err);
 		for (int v = 0; ok && v < NTUNE; v++)
 			ok = !(v == 0 ? pb_decider_new(e, cat, &decs[v], &err)

@@ -2,6 +2,7 @@
  * immutability, tamper detection, the JSON rules format. */
 #include "decide/entitlements.h"
 #include "unit.h"
+#include "../tools/logged.h"
 
 #include <unistd.h>
 
@@ -70,9 +71,9 @@ static void t_publish_and_load(void)
 	r[1].values[PB_DIM_CATEGORY] = SECURITY;
 	r[1].nvalues[PB_DIM_CATEGORY] = 1;
 	int64_t v = 0;
-	CHECK_OK(pb__entitlements_publish(ws, r, 2, "apply plan 12", &v, &err), &err);
+	CHECK_OK(pb_test_publish_logged(ws, "test", r, 2, "apply plan 12", &v, &err), &err);
 	CHECK_INT(v, 1);
-	CHECK_OK(pb__entitlements_publish(ws, r, 1, "second", &v, &err), &err);
+	CHECK_OK(pb_test_publish_logged(ws, "test", r, 1, "second", &v, &err), &err);
 	CHECK_INT(v, 2);
 	struct pb_entitlements *e = NULL;
 	CHECK_OK(pb_entitlements_load(ws, 1, &e, &err), &err);
@@ -121,13 +122,13 @@ static void t_load_at(void)
 	pb_entitlements_free(e);
 	CHECK_OK(pb_entitlements_superseded_ms(ws, 0, &ms, &err), &err);
 	CHECK_INT(ms, 0);
-	CHECK_OK(pb__entitlements_publish(ws, &r, 1, "apply plan 12", NULL, &err), &err);
+	CHECK_OK(pb_test_publish_logged(ws, "test", &r, 1, "apply plan 12", NULL, &err), &err);
 	CHECK_OK(pb_entitlements_load(ws, 1, &e, &err), &err);
 	int64_t c1 = e ? pb_entitlements_created_ms(e) : 0;
 	pb_entitlements_free(e);
 	/* the next version in a later second */
 	usleep((useconds_t)(1000 - c1 % 1000 + 20) * 1000);
-	CHECK_OK(pb__entitlements_publish(ws, NULL, 0, "roll back plan 12", NULL, &err), &err);
+	CHECK_OK(pb_test_publish_logged(ws, "test", NULL, 0, "roll back plan 12", NULL, &err), &err);
 	CHECK_OK(pb_entitlements_superseded_ms(ws, 1, &ms, &err), &err);
 	CHECK(ms / 1000 > c1 / 1000);
 	int64_t c2 = ms;
@@ -228,7 +229,7 @@ static void t_immutable_and_tamper(void)
 	struct pb_rule r = mkrule("1", PB_EFFECT_DISABLE);
 	r.values[PB_DIM_COUNTRY] = NL;
 	r.nvalues[PB_DIM_COUNTRY] = 1;
-	CHECK_OK(pb__entitlements_publish(ws, &r, 1, "v1", NULL, &err), &err);
+	CHECK_OK(pb_test_publish_logged(ws, "test", &r, 1, "v1", NULL, &err), &err);
 	CHECK(sqlite3_exec(ws->db, "UPDATE entitlement_rule SET effect = 'keep'", NULL, NULL, NULL) != SQLITE_OK);
 	CHECK(sqlite3_exec(ws->db, "DELETE FROM entitlement_version", NULL, NULL, NULL) != SQLITE_OK);
 	/* someone drops the trigger and edits a selector: loading notices */
@@ -239,6 +240,55 @@ static void t_immutable_and_tamper(void)
 	struct pb_entitlements *e = NULL;
 	CHECK_INT(pb_entitlements_load(ws, 1, &e, &err), PB_EVERIFY);
 	CHECK(strstr(err.message, "does not match its hash") != NULL);
+	pb_ws_close(ws);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
+/* Only versions a verified plan.apply/plan.rollback entry names are loaded. */
+static void t_named_by_log(void)
+{
+	char *dir;
+	struct pb_ws *ws = new_ws(&dir);
+	struct pb_error err = { 0 };
+	struct pb_rule r = mkrule("1", PB_EFFECT_DISABLE);
+	struct pb_entitlements *e = NULL;
+	int64_t v = 0;
+	CHECK_OK(pb_test_publish_logged(ws, "test", &r, 1, "logged", &v, &err), &err);
+	CHECK_OK(pb_entitlements_load(ws, 0, &e, &err), &err);
+	pb_entitlements_free(e);
+	e = NULL;
+	/* the same rules again without an entry: same hash, but version 2 is unnamed */
+	CHECK_OK(pb__entitlements_publish(ws, &r, 1, "unlogged", &v, &err), &err);
+	CHECK_INT(v, 2);
+	CHECK_INT(pb_entitlements_load(ws, 0, &e, &err), PB_EVERIFY);
+	CHECK(e == NULL);
+	CHECK(strstr(err.message, "entitlements version 2 is not named by any plan.apply") != NULL);
+	CHECK_INT(pb_entitlements_load_at(ws, INT64_MAX / 2000, &e, &err), PB_EVERIFY);
+	CHECK_OK(pb_entitlements_load(ws, 1, &e, &err), &err); /* the logged one still loads */
+	pb_entitlements_free(e);
+	e = NULL;
+	/* an entry of another action naming it does not count */
+	char d[160];
+	snprintf(d, sizeof(d), "{\"entitlements_sha256\":\"%s\",\"version\":2}",
+	         "0000000000000000000000000000000000000000000000000000000000000000");
+	CHECK_OK(pb__ws_begin(ws, &err), &err);
+	sqlite3_stmt *q;
+	CHECK(sqlite3_prepare_v2(ws->db, "SELECT sha256 FROM entitlement_version WHERE version = 2",
+	                         -1, &q, NULL) == SQLITE_OK);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		snprintf(d, sizeof(d), "{\"entitlements_sha256\":\"%s\",\"version\":2}",
+		         (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	CHECK_OK(pb__audit_append(ws, "test", "plan.note", 0, "plan/0", d, NULL, &err), &err);
+	CHECK_OK(pb__ws_commit(ws, &err), &err);
+	CHECK_INT(pb_entitlements_load(ws, 2, &e, &err), PB_EVERIFY);
+	/* ... a plan.apply one does */
+	CHECK_OK(pb__ws_begin(ws, &err), &err);
+	CHECK_OK(pb__audit_append(ws, "test", "plan.apply", 0, "plan/0", d, NULL, &err), &err);
+	CHECK_OK(pb__ws_commit(ws, &err), &err);
+	CHECK_OK(pb_entitlements_load(ws, 2, &e, &err), &err);
+	pb_entitlements_free(e);
 	pb_ws_close(ws);
 	unit_rm_rf(dir);
 	free(dir);
@@ -283,6 +333,7 @@ int main(void)
 	RUN(t_refusals);
 	RUN(t_inside_caller_transaction);
 	RUN(t_immutable_and_tamper);
+	RUN(t_named_by_log);
 	RUN(t_json_rules);
 	return UNIT_END("entitlements");
 }

@@ -444,7 +444,10 @@ static void t_lifecycle(void)
 	        "needs the role approver");
 	REFUSED(ws, pb_plan_rollback(ws, "bob", 1, NULL, NULL, NULL, NULL, NULL, E), PB_EINVAL,
 	        "'reason' is required");
+	/* two approvers by default: the first asks, the second rolls back */
 	CHECK_OK(pb_plan_rollback(ws, "bob", 1, "appeal upheld", &v, NULL, NULL, NULL, &err), &err);
+	CHECK_INT(v, 0);
+	CHECK_OK(pb_plan_rollback(ws, "erin", 1, "appeal upheld", &v, NULL, NULL, NULL, &err), &err);
 	CHECK_INT(v, 2);
 	CHECK_OK(pb_entitlements_load(ws, 0, &e, &err), &err);
 	if (e) {
@@ -487,7 +490,8 @@ static void t_lifecycle(void)
 
 	/* every step is in the log, in order, under case 1; the log checks */
 	const char *want[] = { "plan.new", "plan.approve", "plan.new", "plan.edit", "plan.approve",
-		               "plan.approve", "plan.apply", "plan.rollback", "plan.new",
+		               "plan.approve", "plan.apply", "plan.rollback-request", "plan.rollback",
+		               "plan.new",
 		               "plan.approve", "plan.refuse", "plan.approve", "plan.edit",
 		               "plan.approve", "plan.approve", "plan.apply", "plan.withdraw" };
 	sqlite3_stmt *q;
@@ -578,6 +582,133 @@ static void t_rollback_approvals(void)
 		REFUSED(ws, pb_plan_new(ws, cat, "alice", 1, &t, &id, NULL, E), PB_EINVAL,
 		        "plan_approvals = '1' must be a whole number from 2");
 out:
+	world_end(ws, dir);
+}
+
+/* plan apply counts approvals from the log: at least two whatever the body
+ * says, from approvers enabled with the role at apply time, never authors
+ * (any version), bound to the body hash its last new/edit entry recorded. */
+static void t_apply_rules(void)
+{
+	char *dir;
+	struct pb_ws *ws = world(&dir, false);
+	struct pb_error err = { 0 };
+	const char *dis[] = { "all" };
+	const char *dis2[] = { "category=Storage" };
+	struct pb_plan_terms t = terms(dis, 1, NULL, 0);
+	int64_t id = 0, v = 0;
+	CHECK_OK(pb_plan_new(ws, cat, "alice", 1, &t, &id, NULL, &err), &err);
+	/* the body rewritten to "approvals":0, its hash made to match */
+	CHECK_OK(pb_plan_approve(ws, "bob", id, NULL, NULL, NULL, NULL, &err), &err);
+	char q[512];
+	snprintf(q, sizeof(q), "UPDATE plan SET body = replace(body, '\"approvals\":2', "
+	                       "'\"approvals\":0') WHERE id = %lld",
+	         (long long)id);
+	sql(ws, q);
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM plan WHERE body LIKE '%\"approvals\":0%'"), 1);
+	sql(ws, "CREATE TEMP TABLE h(sha)"); /* the new body's SHA-256, computed here */
+	{
+		sqlite3_stmt *st;
+		snprintf(q, sizeof(q), "SELECT body FROM plan WHERE id = %lld", (long long)id);
+		if (sqlite3_prepare_v2(ws->db, q, -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW) {
+			uint8_t h[32];
+			char hex[65];
+			pb__sha256(sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0), h);
+			pb_hex(h, 32, hex);
+			snprintf(q, sizeof(q), "UPDATE plan SET sha256 = '%s' WHERE id = %lld", hex,
+			         (long long)id);
+		}
+		sqlite3_finalize(st);
+		sql(ws, q);
+	}
+	REFUSED(ws, pb_plan_apply(ws, "alice", id, &v, NULL, E), PB_EVERIFY,
+	        "is not the one its last plan.new or plan.edit log entry recorded");
+	sql(ws, "DROP TABLE h");
+
+	/* a fresh plan: an approver disabled after approving no longer counts */
+	int64_t id2 = 0;
+	struct pb_plan_terms t2 = terms(dis2, 1, NULL, 0);
+	CHECK_OK(pb_plan_new(ws, cat, "alice", 1, &t2, &id2, NULL, &err), &err);
+	CHECK_OK(pb_plan_approve(ws, "bob", id2, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_plan_approve(ws, "dana", id2, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_user_disable(ws, "root", "dana", NULL, &err), &err);
+	REFUSED(ws, pb_plan_apply(ws, "alice", id2, &v, NULL, E), PB_ESTATE, "has 1 of the 2");
+	/* ... nor one whose role was changed */
+	CHECK_OK(pb_plan_approve(ws, "erin", id2, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_user_set_role(ws, "root", "erin", "auditor", NULL, &err), &err);
+	REFUSED(ws, pb_plan_apply(ws, "alice", id2, &v, NULL, E), PB_ESTATE, "has 1 of the 2");
+	CHECK_OK(pb_user_set_role(ws, "root", "erin", "approver", NULL, &err), &err);
+	CHECK_OK(pb_plan_apply(ws, "alice", id2, &v, NULL, &err), &err);
+	/* the apply entry lists only the approvals that counted */
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action = 'plan.apply' AND "
+	                      "instr(CAST(data AS TEXT), '\"actor\":\"dana\"') > 0"),
+	          0);
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action = 'plan.apply' AND "
+	                      "instr(CAST(data AS TEXT), '\"actor\":\"erin\"') > 0"),
+	          1);
+	world_end(ws, dir);
+
+	/* A -> B -> A: bob approves A, edits to B (an author now), alice edits
+	 * back to A: bob's approval of A no longer counts */
+	ws = world(&dir, false);
+	CHECK_OK(pb_plan_new(ws, cat, "alice", 1, &t, &id, NULL, &err), &err);
+	struct pb_plan *p = get(ws, id);
+	char sha_a[65] = "";
+	if (p)
+		snprintf(sha_a, sizeof(sha_a), "%s", p->sha256);
+	pb_plan_free(p);
+	CHECK_OK(pb_plan_approve(ws, "bob", id, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_plan_edit(ws, cat, "bob", id, &t2, false, NULL, &err), &err);
+	CHECK_OK(pb_plan_edit(ws, cat, "alice", id, &t, false, NULL, &err), &err);
+	p = get(ws, id);
+	if (p)
+		CHECK_STR(p->sha256, sha_a);
+	pb_plan_free(p);
+	CHECK_OK(pb_plan_approve(ws, "dana", id, NULL, NULL, NULL, NULL, &err), &err);
+	REFUSED(ws, pb_plan_apply(ws, "alice", id, &v, NULL, E), PB_ESTATE, "has 1 of the 2");
+	CHECK_OK(pb_plan_approve(ws, "erin", id, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_plan_apply(ws, "alice", id, &v, NULL, &err), &err);
+	world_end(ws, dir);
+}
+
+/* Rollback needs two approvers unless an admin lowers it, on the log. */
+static void t_rollback_policy(void)
+{
+	char *dir;
+	struct pb_ws *ws = world(&dir, false);
+	struct pb_error err = { 0 };
+	const char *dis[] = { "all" };
+	struct pb_plan_terms t = terms(dis, 1, NULL, 0);
+	int64_t id = 0, v = 0;
+	unsigned have = 0, need = 0;
+	CHECK_OK(pb_plan_new(ws, cat, "alice", 1, &t, &id, NULL, &err), &err);
+	CHECK_OK(pb_plan_approve(ws, "bob", id, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_plan_approve(ws, "dana", id, NULL, NULL, NULL, NULL, &err), &err);
+	CHECK_OK(pb_plan_apply(ws, "alice", id, &v, NULL, &err), &err);
+	CHECK_OK(pb_plan_rollback(ws, "bob", id, "one is not enough", &v, &have, &need, NULL, &err),
+	         &err);
+	CHECK_INT(v, 0);
+	CHECK_INT(need, 2);
+	REFUSED(ws, pb_plan_set_rollback_approvals(ws, "bob", 1, NULL, E), PB_EPERM,
+	        "needs the role admin");
+	REFUSED(ws, pb_plan_set_rollback_approvals(ws, "root", 0, NULL, E), PB_EINVAL,
+	        "'rollback_approvals' must be from 1 to 100");
+	uint64_t idx = 0;
+	CHECK_OK(pb_plan_set_rollback_approvals(ws, "root", 1, &idx, &err), &err);
+	CHECK_INT(sql_int(ws, "SELECT count(*) FROM audit_entry WHERE action = 'plan.policy' AND "
+	                      "instr(CAST(data AS TEXT), '\"rollback_approvals\":1') > 0"),
+	          1);
+	CHECK_OK(pb_plan_rollback(ws, "dana", id, "now one is", &v, &have, &need, NULL, &err), &err);
+	CHECK(v > 0);
+	CHECK_INT(need, 1);
+	/* probity.conf can raise it, not lower it */
+	conf_add(wsdir(dir), "rollback_approvals = 3");
+	ws = reopen(ws, wsdir(dir));
+	struct pb_plan *p = get(ws, id);
+	if (p)
+		CHECK_INT(p->rollback_needed, 3);
+	pb_plan_free(p);
 	world_end(ws, dir);
 }
 
@@ -932,6 +1063,7 @@ static void t_notice(void)
 	char *dir;
 	struct pb_ws *ws = world(&dir, true);
 	struct pb_error err = { 0 };
+	CHECK_OK(pb_plan_set_rollback_approvals(ws, "root", 1, NULL, &err), &err); /* one approver rolls back here */
 	conf_add(wsdir(dir), "provider_name = Northwind Cloud");
 	conf_add(wsdir(dir), "appeal_contact = appeals@northwind.example");
 	ws = reopen(ws, wsdir(dir));
@@ -1357,6 +1489,7 @@ static void t_random_agreement(void)
 	char *dir;
 	struct pb_ws *ws = world(&dir, false);
 	struct pb_error err = { 0 };
+	CHECK_OK(pb_plan_set_rollback_approvals(ws, "root", 1, NULL, &err), &err); /* one approver rolls back here */
 	const char *a_bill[] = { "A1", "A2" }, *b_bill[] = { "B1" }, *b_sub[] = { "s9" };
 	CHECK_OK(pb_customer_add(ws, "alice", "Alpha", a_bill, 2, NULL, 0, &err), &err);
 	CHECK_OK(pb_customer_add(ws, "alice", "Beta", b_bill, 1, b_sub, 1, &err), &err);
@@ -1526,6 +1659,8 @@ int main(void)
 	RUN(t_selectors);
 	RUN(t_lifecycle);
 	RUN(t_rollback_approvals);
+	RUN(t_apply_rules);
+	RUN(t_rollback_policy);
 	RUN(t_accounts);
 	RUN(t_windows);
 	RUN(t_dryrun);

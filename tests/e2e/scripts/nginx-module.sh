@@ -26,7 +26,7 @@ if nm -D "$MOD" | grep -q __asan_init; then
 fi
 ngx() { LD_PRELOAD=$PRELOAD "$NGINX" "$@"; }
 WS=$TMP/ws
-PBE=$PB_BUILD/tools/pb-entitle
+PBE=$PB_BUILD/tests/tools/pb-entitle
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 "$PROBITY" init --no-user "$WS" >/dev/null
 {
@@ -160,6 +160,8 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 load 3 &
 LPID=$!
 sleep 0.7
+# a rollback needs two approvers: dana asks (nothing changes yet), bob's request rolls back
+"$PROBITY" plan rollback "$WS" 1 --as dana --reason "appeal upheld" >"$TMP/rollback-ask.log" 2>&1
 t_rb=$(now_ms)
 "$PROBITY" plan rollback "$WS" 1 --as bob --reason "appeal upheld" >"$TMP/rollback.log" 2>&1
 sleep 1.1
@@ -182,6 +184,7 @@ check "new plan in force in every worker within 1 s (last allow ${d_ap} ms after
 check "the workers logged the reload" grep -q 'probity: serving entitlements version 3' "$NG/logs/error.log"
 
 # a worker killed: the respawned one serves the newest version from its first request
+"$PROBITY" plan rollback "$WS" 2 --as dana --reason "appeal upheld" >"$TMP/rollback2-ask.log" 2>&1
 "$PROBITY" plan rollback "$WS" 2 --as bob --reason "appeal upheld" >"$TMP/rollback2.log" 2>&1
 for w in $(pgrep -P "$(cat "$NG/nginx.pid")"); do kill -9 "$w"; done
 sleep 0.5

@@ -4,11 +4,11 @@
 # the server is started here and stopped by pid.
 . "$(dirname "$0")/../lib.sh"
 SCRIPT_NAME=serve-api
-PBE=$PB_BUILD/tools/pb-entitle
+PBE=$PB_BUILD/tests/tools/pb-entitle
 WS=$TMP/ws
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 "$PROBITY" init "$WS" >/dev/null
-"$PBE" "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
+"$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 PORT=$(free_port)
 B=http://127.0.0.1:$PORT
 "$PROBITY" serve "$WS" --listen 127.0.0.1:$PORT --workers 2 --reload-ms 50 --request-timeout 1 \
@@ -131,7 +131,7 @@ check "TLS bytes on the plain port are 400" grep -q '^HTTP/1.1 400' <<<"$(python
 check "2000 idle connections: others still served" grep -q '^HTTP/1.1 200' <<<"$(python3 "$TMP/raw.py" $PORT idle 2000)"
 
 # hot reload: a rollback is in force well within a second
-"$PBE" "$WS" remove 1 >/dev/null
+"$PBE" --log-as fixture "$WS" remove 1 >/dev/null
 t0=$(date +%s%N); passed=0
 while [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 1000 ]; do
 	curl -s "$B/v1/decide?$Q" | grep -q '"result":"allow"' && { passed=1; break; }
@@ -139,7 +139,7 @@ while [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 1000 ]; do
 done
 check "rollback in force within 1 s" test $passed = 1
 # a version that cannot be loaded: the last good one keeps serving
-"$PBE" "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
+"$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 sleep 0.3
 check "re-applied plan denies again" grep -q '"result":"deny"' <<<"$(curl -s "$B/v1/decide?$Q")"
 # a version written behind probity's back (its hash does not match): refused

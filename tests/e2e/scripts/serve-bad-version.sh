@@ -5,15 +5,15 @@
 # 127.0.0.1 only; the server is stopped by pid.
 . "$(dirname "$0")/../lib.sh"
 SCRIPT_NAME=serve-bad-version
-PBE=$PB_BUILD/tools/pb-entitle
+PBE=$PB_BUILD/tests/tools/pb-entitle
 WS=$TMP/ws
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 forge() { # VERSION SHA: a version row that cannot verify
 	sqlite3 "$WS/probity.db" "INSERT INTO entitlement_version VALUES ($1, '2025-01-01T00:00:00.000Z', 0, 'forged', 0, '$2')"
 }
 "$PROBITY" init "$WS" >/dev/null
-"$PBE" "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
-"$PBE" "$WS" remove 1 >/dev/null # version 2: the plan rolled back
+"$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
+"$PBE" --log-as fixture "$WS" remove 1 >/dev/null # version 2: the plan rolled back
 forge 3 bad
 PORT=$(free_port)
 B=http://127.0.0.1:$PORT

@@ -5,12 +5,12 @@
 # is stopped by pid.
 . "$(dirname "$0")/../lib.sh"
 SCRIPT_NAME=serve-log-rotate
-PBE=$PB_BUILD/tools/pb-entitle
+PBE=$PB_BUILD/tests/tools/pb-entitle
 WS=$TMP/ws
 L=$TMP/dl.jsonl
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 "$PROBITY" init "$WS" >/dev/null
-"$PBE" "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
+"$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 PORT=$(free_port)
 "$PROBITY" serve "$WS" --listen 127.0.0.1:$PORT --workers 2 --decision-log "$L" --log-allows 1 \
 	--log-max-mb 1 --log-keep 2 >"$TMP/serve.out" 2>"$TMP/serve.err" &

@@ -77,6 +77,7 @@ check "unknown API key: refused (500, fail closed)" \
 check "... and probity saw one value of each: nothing ambiguous" \
 	grep -q '^probity_http_errors_total{kind="ambiguous"} 0$' <<<"$(curl -s "http://127.0.0.1:$PP/metrics")"
 # rollback (an approver, with a reason): the same calls pass within a second
+"$PROBITY" plan rollback "$WS" 1 --as dana --reason "appeal upheld" >"$TMP/rollback-ask.log" 2>&1 # 1 of 2
 "$PROBITY" plan rollback "$WS" 1 --as bob --reason "appeal upheld" >"$TMP/rollback.log" 2>&1
 check "plan 1 rolled back (version 2)" grep -q 'entitlements version 2' "$TMP/rollback.log"
 t0=$(date +%s%N); ok_all=0

@@ -4,7 +4,7 @@
 # each bad byte comes out as U+FFFD. 127.0.0.1 only; stopped by pid.
 . "$(dirname "$0")/../lib.sh"
 SCRIPT_NAME=serve-utf8
-PBE=$PB_BUILD/tools/pb-entitle
+PBE=$PB_BUILD/tests/tools/pb-entitle
 WS=$TMP/ws
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # valid_json FILE: the whole file is one JSON value, or a JSON value a line
@@ -15,7 +15,7 @@ for line in (data.splitlines() if sys.argv[2] == "lines" else [data]):
     json.loads(line)
 ' "$1" "${2:-one}" 2>/dev/null; }
 "$PROBITY" init "$WS" >/dev/null
-"$PBE" "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
+"$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 PORT=$(free_port)
 B=http://127.0.0.1:$PORT
 "$PROBITY" serve "$WS" --listen 127.0.0.1:$PORT --workers 1 \

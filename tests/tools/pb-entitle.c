@@ -1,18 +1,27 @@
-/* pb-entitle.c - publish entitlement versions from JSON rules files.
+/* pb-entitle.c - test only: write entitlement versions from JSON rules files,
+ * beside the plan module.
  *
- * A stand-in for the plan module (plan apply / plan rollback) until it exists:
- * the e2e scenarios, the nginx integration test and the benchmarks use it to
- * put rules in force. It calls the same internal API the plan module will,
- * pb__entitlements_publish.
+ * Not built by `make`, never installed: the tests that need it build it
+ * (make test-tools; tests/run-suites.sh does). Without --log-as it writes a
+ * version the way an attacker with write access to the database would, with
+ * no log entry, and decide, serve and the nginx module refuse that version
+ * (tests/e2e/scripts/enforce-log.sh shows it). With --log-as USER it also
+ * appends a plan.apply log entry naming the version (tests/tools/logged.h): a
+ * fixture for tests that need rules in force without making and approving
+ * plans; the entry is on the record, not a way around it.
  *
- * usage: pb-entitle WS publish FILE [REASON]   new version = the rules in FILE
- *        pb-entitle WS add FILE [REASON]       new version = latest + FILE's rules
- *        pb-entitle WS remove PLAN [REASON]    new version = latest without PLAN's
- *                                              rules (what a rollback publishes)
- *        pb-entitle WS show [VERSION]          print a version as a rules file
+ * usage: pb-entitle [--log-as USER] WS publish FILE [REASON]
+ *                                      new version = the rules in FILE
+ *        pb-entitle [--log-as USER] WS add FILE [REASON]
+ *                                      new version = latest + FILE's rules
+ *        pb-entitle [--log-as USER] WS remove PLAN [REASON]
+ *                                      new version = latest without PLAN's
+ *                                      rules (what a rollback publishes)
+ *        pb-entitle WS show [VERSION]  print a version as a rules file
  * Prints "version N" for the version written. FILE may be '-' for stdin.
  */
 #include "decide/entitlements.h"
+#include "logged.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +80,15 @@ static void print_version(const struct pb_entitlements *e)
 
 int main(int argc, char **argv)
 {
+	const char *log_as = NULL;
+	if (argc > 2 && !strcmp(argv[1], "--log-as")) {
+		log_as = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: pb-entitle WS publish|add FILE [REASON]\n"
-		                "       pb-entitle WS remove PLAN [REASON]\n"
+		fprintf(stderr, "usage: pb-entitle [--log-as USER] WS publish|add FILE [REASON]\n"
+		                "       pb-entitle [--log-as USER] WS remove PLAN [REASON]\n"
 		                "       pb-entitle WS show [VERSION]\n");
 		return 2;
 	}
@@ -139,7 +154,8 @@ int main(int argc, char **argv)
 		         rs.reason ? rs.reason
 		         : !strcmp(cmd, "remove") ? "pb-entitle remove (rollback)" : "pb-entitle");
 	int64_t v = 0;
-	if (pb__entitlements_publish(ws, all, n, reason, &v, &err)) {
+	if (log_as ? pb_test_publish_logged(ws, log_as, all, n, reason, &v, &err)
+	           : pb__entitlements_publish(ws, all, n, reason, &v, &err)) {
 		rc = fail(&err);
 		goto out;
 	}
