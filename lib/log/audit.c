@@ -177,6 +177,98 @@ out:
 	return st;
 }
 
+/* signing.pub in the workspace folder: the log's public key (vkey text), so
+ * that what only checks (log check, serve, decide, the nginx module, an
+ * auditor's copy) needs no access to a key folder kept apart. Written by the
+ * first signature; when signing.key is readable too, the two must agree. */
+#define SIGNING_PUB "signing.pub"
+
+static enum pb_status read_pub(struct pb_ws *ws, struct pb_vkey *vk, bool *found,
+                               struct pb_error *err)
+{
+	*found = false;
+	char *path = pb__path_join(ws->path, SIGNING_PUB);
+	if (!path)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	char *text = NULL;
+	size_t len = 0;
+	struct pb_error e2 = { 0 };
+	enum pb_status st = pb__read_file(path, 4096, &text, &len, &e2);
+	if (st == PB_ENOENT) {
+		st = PB_OK;
+	} else if (st) {
+		*err = e2;
+	} else {
+		while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+			len--;
+		if ((st = pb_vkey_parse(text, len, vk, err)) == PB_OK)
+			*found = true;
+		else
+			pb__err_prefix(err, "'%s'", path);
+	}
+	free(text);
+	free(path);
+	return st;
+}
+
+/* The log's public key: from signing.key when this process can read it,
+ * else from signing.pub. found is false when neither exists (no key yet). */
+static enum pb_status load_vkey(struct pb_ws *ws, const char *origin, struct pb_vkey *vk,
+                                bool *found, struct pb_error *err)
+{
+	uint8_t seed[32];
+	bool have_seed = false, have_pub = false;
+	struct pb_error seed_err = { 0 };
+	enum pb_status seed_st = load_seed(ws, false, seed, &have_seed, &seed_err);
+	struct pb_vkey pub;
+	enum pb_status st = read_pub(ws, &pub, &have_pub, err);
+	*found = false;
+	if (st)
+		goto out;
+	if (seed_st != PB_OK || !have_seed) {
+		if (have_pub) {
+			*vk = pub;
+			*found = true;
+		} else if (seed_st != PB_OK) {
+			*err = seed_err;
+			st = seed_st;
+		}
+		goto out;
+	}
+	struct pb_signer sg;
+	if ((st = pb_signer_from_seed(origin, 0x01, seed, &sg, err)))
+		goto out;
+	*vk = sg.vkey;
+	pb_signer_release(&sg);
+	*found = true;
+	if (have_pub && (pub.key_id != vk->key_id || memcmp(pub.pub, vk->pub, 32) != 0))
+		st = pb__err(err, PB_EVERIFY, "'%s' in workspace '%s' is not the public key of the "
+		             "signing key", SIGNING_PUB, ws->path);
+out:
+	sodium_memzero(seed, sizeof(seed));
+	return st;
+}
+
+/* Writes signing.pub when it is missing (a signer is at hand). */
+static enum pb_status save_pub(struct pb_ws *ws, const struct pb_vkey *vk, struct pb_error *err)
+{
+	struct pb_vkey old;
+	bool have;
+	enum pb_status st = read_pub(ws, &old, &have, err);
+	if (st || have)
+		return st;
+	char text[PB_NOTE_NAME_MAX + 80];
+	pb_vkey_format(vk, text, sizeof(text) - 1);
+	size_t n = strlen(text);
+	text[n++] = '\n';
+	char *path = pb__path_join(ws->path, SIGNING_PUB);
+	if (!path)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	st = pb__write_file_atomic(path, text, n, 0600, err);
+	free(path);
+	return st;
+}
+
 enum pb_status pb__audit_signer(struct pb_ws *ws, struct pb_signer *out, struct pb_error *err)
 {
 	char origin[PB_NOTE_NAME_MAX + 1];
@@ -191,6 +283,8 @@ enum pb_status pb__audit_signer(struct pb_ws *ws, struct pb_signer *out, struct 
 		return pb__err(err, PB_ENOENT, "workspace '%s' has no signing key yet", ws->path);
 	st = pb_signer_from_seed(origin, 0x01, seed, out, err);
 	sodium_memzero(seed, sizeof(seed));
+	if (st == PB_OK && !(ws->flags & PB_WS_READONLY) && (st = save_pub(ws, &out->vkey, err)))
+		pb_signer_release(out);
 	return st;
 }
 
@@ -728,19 +822,12 @@ enum pb_status pb_audit_status(struct pb_ws *ws, struct pb_audit_status *out,
 		pb__strlcpy(out->origin, s.origin, sizeof(out->origin));
 	else if ((rc = pb__audit_origin(ws, out->origin, err)))
 		return rc;
-	uint8_t seed[32];
+	struct pb_vkey vk;
 	bool found;
-	if ((rc = load_seed(ws, false, seed, &found, err)))
+	if ((rc = load_vkey(ws, out->origin, &vk, &found, err)))
 		return rc;
-	if (found) {
-		struct pb_signer sg;
-		rc = pb_signer_from_seed(out->origin, 0x01, seed, &sg, err);
-		sodium_memzero(seed, sizeof(seed));
-		if (rc)
-			return rc;
-		pb_vkey_format(&sg.vkey, out->vkey, sizeof(out->vkey));
-		pb_signer_release(&sg);
-	}
+	if (found)
+		pb_vkey_format(&vk, out->vkey, sizeof(out->vkey));
 	sqlite3_stmt *st;
 	if ((rc = prep(ws, "SELECT count(*), coalesce(max(size), 0) FROM audit_checkpoint", &st, err)))
 		return rc;
@@ -1112,21 +1199,11 @@ static enum pb_status check_checkpoints(struct pb_ws *ws, const struct state *s,
 	char obj[128];
 	enum pb_status rc;
 	int q;
-	struct pb_signer sg;
-	memset(&sg, 0, sizeof(sg));
+	struct pb_vkey vk;
+	memset(&vk, 0, sizeof(vk));
 	bool have_key = false;
-	{
-		uint8_t seed[32];
-		if ((rc = load_seed(ws, false, seed, &have_key, err)))
-			goto out;
-		if (have_key) {
-			rc = pb_signer_from_seed(s->exists ? s->origin : "x", 0x01, seed, &sg, err);
-			sodium_memzero(seed, sizeof(seed));
-			if (rc)
-				goto out;
-			pb_signer_release(&sg);
-		}
-	}
+	if ((rc = load_vkey(ws, s->exists ? s->origin : "x", &vk, &have_key, err)))
+		goto out;
 	if ((rc = prep(ws, "SELECT size, root, note FROM audit_checkpoint ORDER BY size", &st, err)))
 		goto out;
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1139,7 +1216,7 @@ static enum pb_status check_checkpoints(struct pb_ws *ws, const struct state *s,
 			rc = blame(bad_object, cap, err, obj, "signed, but the signing key is missing");
 			goto out;
 		}
-		if (pb_checkpoint_open(note, strlen(note), &sg.vkey, 1, s->origin, &cp, &e2) != PB_OK) {
+		if (pb_checkpoint_open(note, strlen(note), &vk, 1, s->origin, &cp, &e2) != PB_OK) {
 			rc = blame(bad_object, cap, err, obj, e2.message);
 			goto out;
 		}

@@ -39,8 +39,13 @@ grep -qF "$TMP/keys/pseudonym.key" <<<"$out" && ok || fail "ingest error does no
 out=$("$PROBITY" log checkpoint ws 2>&1) && fail "checkpoint without the key folder succeeded" || ok
 grep -qF "$TMP/keys/signing.key" <<<"$out" && ok || fail "checkpoint error does not name the key: $out"
 [ -e keys ] && fail "a command recreated the key folder" || ok
-# what needs no key still works
+# what needs no key still works: checking the log reads the public key the
+# first checkpoint left in the workspace (signing.pub)
 "$PROBITY" sources ws >/dev/null 2>&1 && ok || fail "sources needs no key"
+[ "$(stat -c %a ws/signing.pub 2>/dev/null)" = 600 ] && ok || fail "no 0600 signing.pub after a checkpoint"
+out=$("$PROBITY" log check ws 2>&1) && ok || fail "log check without the key folder: $out"
+out=$("$PROBITY" log status ws 2>&1) && grep -q "$(cut -d+ -f1 ws/signing.pub)" <<<"$out" && ok ||
+	fail "log status without the key folder does not show the key: $out"
 # PROBITY_KEY_DIR overrides the setting
 PROBITY_KEY_DIR=$TMP/keys.moved "$PROBITY" ingest -q copy b.csv >/dev/null 2>&1 && ok ||
 	fail "ingest with PROBITY_KEY_DIR"
@@ -50,6 +55,13 @@ PROBITY_KEY_DIR=$TMP/keys.moved "$PROBITY" log check copy >/dev/null 2>&1 && ok 
 	fail "log check with PROBITY_KEY_DIR"
 # the same key: the copy pseudonymises as the original did
 mv keys.moved keys
+# a signing.pub that is not the signing key's is caught when the key is at hand
+cp ws/signing.pub pub.saved
+"$PROBITY" init other >/dev/null 2>&1 && "$PROBITY" log checkpoint other >/dev/null 2>&1 || fail "init other"
+cp other/signing.pub ws/signing.pub
+out=$("$PROBITY" log check ws 2>&1) && fail "log check passed with a foreign signing.pub" || ok
+grep -q "signing.pub" <<<"$out" && ok || fail "the error does not name signing.pub: $out"
+cp pub.saved ws/signing.pub
 "$PROBITY" ingest -q ws b.csv >/dev/null 2>&1 && ok || fail "ingest once the folder is back"
 q="SELECT group_concat(name) FROM (SELECT DISTINCT name FROM account ORDER BY 1)"
 a=$(sqlite3 ws/probity.db "$q")
