@@ -558,6 +558,77 @@ static enum pb_status run_checks(struct pb_replay *r, struct pb_error *err)
 
 /* ---- the workspace ------------------------------------------------------------- */
 
+/* The stored copy of every document in a case: documents/<sha256> must be
+ * there and hash to the name the entry recorded (the evidence row is
+ * compared with the entry above). */
+static enum pb_status check_documents(struct pb_replay *r, struct pb_ws *ws, struct pb_error *err)
+{
+	sqlite3_stmt *st;
+	enum pb_status rc = pb__db_prepare(r->db,
+	                                   "SELECT v.id, json_extract(e.d, '$.sha256'), e.idx"
+	                                   " FROM case_evidence v JOIN temp.rp_entry e"
+	                                   " ON e.idx = v.log_index AND e.action = 'case.document'"
+	                                   " ORDER BY v.id",
+	                                   &st, err);
+	if (rc)
+		return rc;
+	int q = SQLITE_DONE;
+	char name[96], what[160], hex[65];
+	enum { BUF = 1 << 16 };
+	char *buf = malloc(BUF);
+	if (!buf) {
+		sqlite3_finalize(st);
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	}
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *row = col(st, 0), *sha = col(st, 1);
+		int64_t idx = sqlite3_column_int64(st, 2);
+		size_t sl = strlen(sha);
+		if (sl != 64 || strspn(sha, "0123456789abcdef") != 64)
+			continue; /* the evidence comparison reports it */
+		pb__snprintf(name, sizeof(name), "documents/%s", sha);
+		char *path = pb__ws_file(ws, name);
+		if (!path) {
+			rc = pb__err(err, PB_ENOMEM, "out of memory");
+			break;
+		}
+		int fd = -1;
+		uint64_t size = 0;
+		const char *kind = NULL;
+		int e = pb__open_regular_nofollow(path, &fd, &size, &kind);
+		free(path);
+		if (e) {
+			pb__snprintf(what, sizeof(what), "stored document %s is %s (entry %lld)", name,
+			             e > 0 ? pb__errno_text(e) : kind, (long long)idx);
+			report(r, "case_document", row, idx, what);
+			continue;
+		}
+		struct pb_sha256 h;
+		if ((rc = pb__sha256_init(&h))) {
+			close(fd);
+			rc = pb__err(err, rc, "out of memory");
+			break;
+		}
+		ssize_t n;
+		while ((n = read(fd, buf, BUF)) > 0)
+			pb__sha256_update(&h, buf, (size_t)n);
+		close(fd);
+		uint8_t d[32];
+		pb__sha256_final(&h, d);
+		pb_hex(d, 32, hex);
+		if (n < 0 || strcmp(hex, sha) != 0) {
+			pb__snprintf(what, sizeof(what), "stored document %s differs from entry %lld",
+			             name, (long long)idx);
+			report(r, "case_document", row, idx, what);
+		}
+	}
+	if (!rc && q != SQLITE_DONE)
+		rc = pb__db_err(r->db, err, "cannot read the case documents");
+	free(buf);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 enum pb_status pb_log_replay_check(struct pb_ws *ws, pb_replay_fn fn, void *ctx,
                                    uint64_t *ndiff, struct pb_error *err)
 {
@@ -578,6 +649,8 @@ enum pb_status pb_log_replay_check(struct pb_ws *ws, pb_replay_fn fn, void *ctx,
 		                 err);
 	if (!rc)
 		rc = run_checks(&r, err);
+	if (!rc)
+		rc = check_documents(&r, ws, err);
 	teardown(&r);
 	if (ndiff)
 		*ndiff = r.ndiff;

@@ -102,6 +102,16 @@ attack "finding clause changed" finding verify \
 	"UPDATE finding SET detail = json_set(detail, '\$.clause', 'none') WHERE id = 77"
 grep -q "^table finding row 77: detail (clause" out && ok || fail "clause: $(cat out)"
 
+# ... a stored document swapped (a file beside the database)
+cp saved.db "$DB"
+doc=$(ls "$WS"/documents/* | head -1)
+cp "$doc" saved.doc
+chmod u+w "$doc" && printf 'another text\n' >"$doc"
+if "$P" log check "$WS" >out 2>err; then fail "swapped document: log check passed"
+elif grep -q "^table case_document row [0-9]*: stored document documents/[0-9a-f]* differs from entry" out
+then ok; else fail "swapped document: $(cat out err)"; fi
+cp saved.doc "$doc"
+
 # ... and the columns audit_entry copies from the entry text (the triggers
 # forbid UPDATE: an attacker drops them first); an export carries the entry
 # text only, so this is log check's alone
