@@ -166,6 +166,10 @@ static enum pb_status setup(struct pb_replay *r, struct pb_error *err)
 	                   "DROP TABLE IF EXISTS temp.rp_user;"
 	                   "CREATE TEMP TABLE rp_entry (idx INTEGER PRIMARY KEY, actor TEXT,"
 	                   " action TEXT, case_id INTEGER, subject TEXT, at TEXT, d TEXT);"
+	                   /* the lookups of the checks: by action and case, or plan */
+	                   "CREATE INDEX temp.rp_entry_case ON rp_entry(action, case_id);"
+	                   "CREATE INDEX temp.rp_entry_plan ON rp_entry(action,"
+	                   " json_extract(d, '$.plan'));"
 	                   "CREATE TEMP TABLE rp_user (name TEXT PRIMARY KEY, role TEXT,"
 	                   " disabled INTEGER, created_by TEXT, added INTEGER, changed INTEGER);",
 	                   err);
