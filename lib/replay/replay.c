@@ -14,7 +14,7 @@
  * as `log verify` reads them. docs/caselog.md lists, table by table, what is
  * derived from the log, what is checked against it, and what is not.
  */
-#include "store/store.h"
+#include "auth/auth.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -232,19 +232,6 @@ static const char *roles_needed(const char *action)
 	return NULL;
 }
 
-static bool role_in(const char *role, const char *roles)
-{
-	size_t rl = strlen(role);
-	for (const char *p = roles; *p;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		if (n == rl && !memcmp(p, role, n))
-			return true;
-		p += n + (comma ? 1 : 0);
-	}
-	return false;
-}
-
 struct ruser {
 	char role[16];
 	char created_by[PB_USER_NAME_MAX + 1];
@@ -294,7 +281,7 @@ static enum pb_status replay_users(struct pb_replay *r, struct pb_error *err)
 			             "actor '%s' of %s was disabled at this position (entry %lld)", actor,
 			             action, (long long)a->changed);
 			report(r, "audit_entry", row, idx, what);
-		} else if (need && !role_in(a->role, need)) {
+		} else if (need && !pb__role_in(a->role, need)) {
 			pb__snprintf(what, sizeof(what),
 			             "actor '%s' was %s at this position; %s needs the role %s", actor,
 			             a->role, action, need);

@@ -37,28 +37,34 @@ if "$P" log verify clean --vkey "$VKEY" >out 2>err && grep -q "tables.db) agrees
 then ok; else fail "clean export: $(cat out err)"; fi
 cp "$DB" saved.db
 
+# found WHAT ERE: log check fails and prints a line matching ERE
+found() {
+	if "$P" log check "$WS" >out 2>err; then fail "$1: log check passed"
+	elif grep -q "$2" out; then ok
+	else fail "$1: $(cat out err)"; fi
+}
+
 n=0
-# attack NAME TABLE [verify] SQL...: the edit is found by log check naming
-# TABLE, and (with verify) by log verify on an export taken after it
+# attack NAME ERE verify|no SQL...: the edit is found by log check, which
+# prints a line matching ERE (the table, the row and what differs), and (with
+# verify) by log verify on an export taken after it, which prints one too
 attack() {
-	local name=$1 table=$2 ver=$3
+	local name=$1 ere=$2 ver=$3
 	shift 3
 	cp saved.db "$DB"
 	rm -f "$DB-wal" "$DB-shm"
 	sqlite3 "$DB" "$@" || { fail "$name: the edit failed"; return; }
-	if "$P" log check "$WS" >out 2>err; then fail "$name: log check passed"
-	elif grep -q "^table $table row" out; then ok
-	else fail "$name: log check does not name $table: $(cat out err)"; fi
+	found "$name" "$ere"
 	[ "$ver" = verify ] || return
 	n=$((n + 1))
 	"$P" log export "$WS" "ex$n" --as admin >/dev/null 2>err || { fail "$name: export: $(cat err)"; return; }
 	if "$P" log verify "ex$n" --vkey "$VKEY" >out 2>err; then fail "$name: log verify passed"
-	elif grep -q "^table $table row" out; then ok
-	else fail "$name: log verify does not name $table: $(cat out err)"; fi
+	elif grep -q "$ere" out; then ok
+	else fail "$name: log verify: $(cat out err)"; fi
 }
 
 # 1. enforcement lifted without a trace: a version with a hash of its own empty body
-attack "inserted entitlements version" entitlement_version verify \
+attack "inserted entitlements version" "^table entitlement_version row" verify \
 	"INSERT INTO entitlement_version VALUES ((SELECT max(version) + 1 FROM entitlement_version),
 	 '2026-12-06T00:00:00Z', 0, 'lifted', 0, '$(printf '[]' | sha256sum | cut -d' ' -f1)')"
 grep -q "no plan.apply or plan.rollback entry names this version" out && ok || fail "version: $(cat out)"
@@ -66,9 +72,7 @@ grep -q "no plan.apply or plan.rollback entry names this version" out && ok || f
 if [ -x "$(dirname "$P")/tools/pb-entitle" ]; then
 	cp saved.db "$DB"
 	if "$(dirname "$P")/tools/pb-entitle" "$WS" remove 1 >/dev/null 2>&1; then
-		if "$P" log check "$WS" >out 2>err; then fail "pb-entitle: log check passed"
-		elif grep -q "^table entitlement_version row" out; then ok
-		else fail "pb-entitle: $(cat out err)"; fi
+		found "pb-entitle" "^table entitlement_version row"
 	fi
 fi
 
@@ -76,75 +80,56 @@ fi
 cp saved.db "$DB"
 body=$(sql "SELECT replace(body, '\"approvals\":2', '\"approvals\":0') FROM plan WHERE id = $PLAN")
 sha=$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)
-attack "plan body rewritten" plan verify \
+attack "plan body rewritten" "^table plan row $PLAN: sha256 differs from entry" verify \
 	"UPDATE plan SET body = replace(body, '\"approvals\":2', '\"approvals\":0'), sha256 = '$sha' WHERE id = $PLAN"
-grep -q "^table plan row $PLAN: sha256 differs from entry" out && ok || fail "plan: $(cat out)"
 "$P" plan apply "$WS" "$PLAN" --as alice >/dev/null 2>&1
-if "$P" log check "$WS" >out 2>err; then fail "plan rewritten and applied: log check passed"
-elif grep -q "^table plan row $PLAN: body differs from entry" out; then ok
-else fail "plan rewritten and applied: $(cat out err)"; fi
+found "plan rewritten and applied" "^table plan row $PLAN: body differs from entry"
 
 # 3. the case file edited in place
-attack "note deleted" case_evidence verify \
+attack "note deleted" "row missing: entry [0-9]* records a note of case $CASE" verify \
 	"DELETE FROM case_evidence WHERE kind = 'note' AND case_id = $CASE"
-grep -q "row missing: entry [0-9]* records a note of case $CASE" out && ok || fail "note deleted: $(cat out)"
-attack "note text changed" case_evidence verify \
+attack "note text changed" "text differs from entry" verify \
 	"UPDATE case_evidence SET summary = json_set(summary, '\$.text', 'nothing to see') WHERE kind = 'note' AND case_id = $CASE"
-grep -q "text differs from entry" out && ok || fail "note text: $(cat out)"
-attack "case title changed" review_case verify "UPDATE review_case SET title = 'Routine check' WHERE id = 1"
-grep -q "^table review_case row 1: title differs from entry" out && ok || fail "title: $(cat out)"
-attack "case decision changed" review_case verify "UPDATE review_case SET decision = 'no action' WHERE id = 1"
-grep -q "^table review_case row 1: decision differs from entry" out && ok || fail "decision: $(cat out)"
-attack "case reopened" review_case verify "UPDATE review_case SET status = 'open', decision = NULL WHERE id = 1"
-attack "finding severity lowered" finding verify "UPDATE finding SET severity = 'low' WHERE id = 77"
-grep -q "^table finding row 77: severity differs from entry" out && ok || fail "severity: $(cat out)"
-attack "finding clause changed" finding verify \
+attack "case title changed" "^table review_case row 1: title differs from entry" verify "UPDATE review_case SET title = 'Routine check' WHERE id = 1"
+attack "case decision changed" "^table review_case row 1: decision differs from entry" verify "UPDATE review_case SET decision = 'no action' WHERE id = 1"
+attack "case reopened" "^table review_case row" verify "UPDATE review_case SET status = 'open', decision = NULL WHERE id = 1"
+attack "finding severity lowered" "^table finding row 77: severity differs from entry" verify "UPDATE finding SET severity = 'low' WHERE id = 77"
+attack "finding clause changed" "^table finding row 77: detail (clause" verify \
 	"UPDATE finding SET detail = json_set(detail, '\$.clause', 'none') WHERE id = 77"
-grep -q "^table finding row 77: detail (clause" out && ok || fail "clause: $(cat out)"
 
 # ... a stored document swapped (a file beside the database)
 cp saved.db "$DB"
 doc=$(ls "$WS"/documents/* | head -1)
 cp "$doc" saved.doc
 chmod u+w "$doc" && printf 'another text\n' >"$doc"
-if "$P" log check "$WS" >out 2>err; then fail "swapped document: log check passed"
-elif grep -q "^table case_document row [0-9]*: stored document documents/[0-9a-f]* differs from entry" out
-then ok; else fail "swapped document: $(cat out err)"; fi
+found "swapped document" "^table case_document row [0-9]*: stored document documents/[0-9a-f]* differs from entry"
 cp saved.doc "$doc"
 
 # ... and the columns audit_entry copies from the entry text (the triggers
 # forbid UPDATE: an attacker drops them first); an export carries the entry
 # text only, so this is log check's alone
 for c in "actor = 'dana'" "action = 'plan.refuse'" "case_id = 2"; do
-	attack "audit_entry $c" audit_entry no \
+	attack "audit_entry $c" "^table audit_entry row 14: ${c%% *} differs from entry 14" no \
 		"DROP TRIGGER audit_entry_append_only; UPDATE audit_entry SET $c WHERE idx = 14"
-	grep -q "^table audit_entry row 14: ${c%% *} differs from entry 14" out && ok || fail "$c: $(cat out)"
 done
 
 # 4. users and roles beside the log
-attack "user inserted" app_user verify \
+attack "user inserted" "^table app_user row eve: no user.add entry" verify \
 	"INSERT INTO app_user(name, role, created_at, created_by) VALUES ('eve', 'approver', '2026-01-01T00:00:00Z', 'admin')"
-grep -q "^table app_user row eve: no user.add entry" out && ok || fail "eve: $(cat out)"
-attack "role raised" app_user verify "UPDATE app_user SET role = 'admin' WHERE name = 'alice'"
-grep -q "^table app_user row alice: role differs from entry" out && ok || fail "alice: $(cat out)"
-attack "user re-enabled" app_user verify "UPDATE app_user SET disabled = 0 WHERE name = 'carol'"
-grep -q "^table app_user row carol: disabled differs from entry" out && ok || fail "carol: $(cat out)"
+attack "role raised" "^table app_user row alice: role differs from entry" verify "UPDATE app_user SET role = 'admin' WHERE name = 'alice'"
+attack "user re-enabled" "^table app_user row carol: disabled differs from entry" verify "UPDATE app_user SET disabled = 0 WHERE name = 'carol'"
 # a raised role used to act: the entry's actor did not hold the role there
 cp saved.db "$DB"
 sql "UPDATE app_user SET role = 'admin' WHERE name = 'alice'"
 q user add "$WS" mallory --role approver --as alice || fail "user add as raised alice: $(cat err)"
 IDX=$(sql "SELECT max(idx) FROM audit_entry")
-if "$P" log check "$WS" >out 2>err; then fail "acting with a raised role: log check passed"
-elif grep -q "^table audit_entry row $IDX: actor 'alice' was analyst at this position; user.add needs the role admin" out
-then ok; else fail "acting with a raised role: $(cat out err)"; fi
+found "acting with a raised role" "^table audit_entry row $IDX: actor 'alice' was analyst at this position; user.add needs the role admin"
 # an inserted user who acts is no user at that position
 cp saved.db "$DB"
 sql "INSERT INTO app_user(name, role, created_at, created_by) VALUES ('eve', 'analyst', 'now', 'admin')"
 q case note "$WS" "$CASE" "planted" --as eve || fail "note as eve: $(cat err)"
 IDX=$(sql "SELECT max(idx) FROM audit_entry")
-if "$P" log check "$WS" >out 2>err; then fail "inserted user acting: log check passed"
-elif grep -q "^table audit_entry row $IDX: actor 'eve' of case.note is not a user at this position" out
-then ok; else fail "inserted user acting: $(cat out err)"; fi
+found "inserted user acting" "^table audit_entry row $IDX: actor 'eve' of case.note is not a user at this position"
 
 # the snapshot in an export is checked too: edited after the export
 cp saved.db "$DB"
