@@ -24,15 +24,20 @@ static const char help_body[] =
 	"                or a consistency proof (the tlog-witness 'old N' form) from\n"
 	"                size OLD, against the signed checkpoint of size N / NEW\n"
 	"                (default: the latest)\n"
-	"  export        writes tiles, entry bundles, checkpoint and vkey into DIR;\n"
-	"                signs a checkpoint of the current tree first unless\n"
-	"                --no-checkpoint or --size is given\n"
+	"  export        writes tiles, entry bundles, checkpoint and vkey into DIR,\n"
+	"                and tables.db (a snapshot of the rows the log vouches for)\n"
+	"                when the export is the whole log; signs a checkpoint of the\n"
+	"                current tree first unless --no-checkpoint or --size is given\n"
 	"  check         checks the log stored in the workspace (entries, hashes,\n"
-	"                tree head, every signed checkpoint) and names the first bad row\n"
+	"                tree head, every signed checkpoint) and names the first bad\n"
+	"                row; then replays the log and prints each row of the tables\n"
+	"                beside it that differs from it (users and roles, cases,\n"
+	"                evidence, findings, plans, approvals, entitlements versions)\n"
 	"  verify        checks an exported folder offline: the checkpoint's\n"
 	"                signature, every entry, every tile, the root, and, with\n"
 	"                --since, that the log extends a checkpoint kept earlier;\n"
-	"                names the first bad object\n"
+	"                names the first bad object; then replays the entries\n"
+	"                against the export's tables.db, when it has one\n"
 	"  verify-proof  checks a proof document from 'log prove' offline\n"
 	"\n"
 	"options:\n"
@@ -120,6 +125,14 @@ static bool show_line(void *ctx, const struct pb_audit_entry *e)
 	return true;
 }
 
+/* One difference between a table and the log, on its own line. */
+static bool print_diff(void *ctx, const struct pb_replay_diff *d)
+{
+	(void)ctx;
+	printf("table %s row %s: %s\n", d->table, d->row, d->what);
+	return true;
+}
+
 static int verify_dir(const char *dir, const char *vkey, const char *since, const char *origin,
                       bool generic)
 {
@@ -133,16 +146,39 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
 	struct pb_tlog_verify_options o = { .keys = &k, .nkeys = 1, .origin = origin,
 		                            .since = old, .since_len = oldlen,
 		                            .check = generic ? NULL : pb_audit_entry_check };
+	/* the export's table snapshot, when it has one, is replayed against
+	 * the entries as they are read */
+	struct pb_replay *rp = NULL;
+	struct pb_error err = { 0 };
+	if (!generic && pb_replay_open(dir, &rp, &err) == PB_OK) {
+		o.check = pb_replay_entry_check;
+		o.check_ctx = rp;
+	} else if (!generic && err.code != PB_ENOENT) {
+		fprintf(stderr, "probity: verification of '%s' failed: %s\n", dir, err.message);
+		free(old);
+		return 1;
+	}
 	struct cli_progress *pr = cli_progress_new("verifying");
 	o.progress = pr ? cli_progress_cb : NULL;
 	o.progress_ctx = pr;
 	struct pb_tlog_verify_result res;
-	struct pb_error err = { 0 };
+	memset(&err, 0, sizeof(err));
 	enum pb_status st = pb_tlog_verify_dir(dir, &o, &res, &err);
 	cli_progress_done(pr);
 	free(old);
+	uint64_t ndiff = 0;
+	if (!st && rp)
+		st = pb_replay_finish(rp, res.checkpoint.size, print_diff, NULL, &ndiff, &err);
+	pb_replay_free(rp);
 	if (st) {
 		fprintf(stderr, "probity: verification of '%s' failed: %s\n", dir, err.message);
+		return 1;
+	}
+	if (ndiff) {
+		fprintf(stderr,
+		        "probity: verification of '%s' failed: %llu difference%s between the "
+		        "table snapshot and the entries\n",
+		        dir, (unsigned long long)ndiff, ndiff == 1 ? "" : "s");
 		return 1;
 	}
 	char hex[65];
@@ -156,6 +192,8 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
 		printf("; consistent with the earlier checkpoint of size %llu",
 		       (unsigned long long)res.since_size);
 	printf("\n");
+	if (rp)
+		printf("the table snapshot (tables.db) agrees with the entries\n");
 	return 0;
 }
 
@@ -280,14 +318,22 @@ static int log_read(int argc, char **argv, bool check)
 	struct pb_audit_status s;
 	char bad[256];
 	enum pb_status st = check ? pb_audit_check(ws, bad, sizeof(bad), &err) : PB_OK;
+	uint64_t ndiff = 0;
+	if (!st && check)
+		st = pb_log_replay_check(ws, print_diff, NULL, &ndiff, &err);
 	if (!st && !(st = pb_audit_status(ws, &s, &err))) {
-		if (check)
-			printf("log ok: %llu entries, %llu signed checkpoints, all consistent\n",
+		if (check && ndiff)
+			fprintf(stderr, "probity: %llu difference%s between the tables and the log\n",
+			        (unsigned long long)ndiff, ndiff == 1 ? "" : "s");
+		else if (check)
+			printf("log ok: %llu entries, %llu signed checkpoints, all consistent; "
+			       "the tables agree with the log\n",
 			       (unsigned long long)s.size, (unsigned long long)s.checkpoints);
 		else
 			print_status(&s);
 	}
-	return cli_close(ws, st, &err);
+	rc = cli_close(ws, st, &err);
+	return rc ? rc : ndiff ? 1 : 0;
 }
 
 static int log_status(int argc, char **argv)
@@ -458,9 +504,19 @@ static int log_export(int argc, char **argv)
 	char *out = NULL;
 	struct pb_checkpoint cp;
 	enum pb_status st = sign ? pb_audit_checkpoint(ws, actor, &out, &err) : PB_OK;
-	if (!st && !(st = pb_audit_export(ws, dir, size, &cp, &err)))
-		printf("exported %llu entries of %s to '%s' (checkpoint, tile/, vkey)\n",
-		       (unsigned long long)cp.size, cp.origin, dir);
+	if (!st && !(st = pb_audit_export(ws, dir, size, &cp, &err))) {
+		/* the rows beside the log, for 'log verify' to compare with the
+		 * entries: only when the export is the whole log */
+		struct pb_error e2 = { 0 };
+		enum pb_status ss = pb_log_snapshot_write(ws, dir, cp.size, &e2);
+		if (ss && ss != PB_ESTATE) {
+			st = ss;
+			err = e2;
+		} else {
+			printf("exported %llu entries of %s to '%s' (checkpoint, tile/, vkey%s)\n",
+			       (unsigned long long)cp.size, cp.origin, dir, ss ? "" : ", tables.db");
+		}
+	}
 	free(out);
 	return cli_close(ws, st, &err);
 }

@@ -1459,6 +1459,52 @@ enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
 enum pb_status pb_audit_entry_check(void *ctx, uint64_t index, struct pb_str *entry,
                                     struct pb_error *err);
 
+/* ---- the tables beside the log (lib/replay; docs/caselog.md) ---------- */
+
+/* One difference between a table and the log: the row `row` of `table` (its
+ * key as text, "-" for a row the log records and the table lacks) against
+ * entry `entry` (-1 when no entry records the row); `what` says what
+ * differs, e.g. "text differs from entry 17". Views valid during the call. */
+struct pb_replay_diff {
+	const char *table;
+	const char *row;
+	int64_t entry;
+	const char *what;
+};
+/* Called for each difference; return false to stop reporting (the count
+ * goes on). */
+typedef bool (*pb_replay_fn)(void *ctx, const struct pb_replay_diff *d);
+
+/* Replays every entry of the workspace log (the entry text, never the
+ * copied columns of audit_entry, which it checks against the text) and
+ * compares the tables with it: users and roles, and each entry's actor
+ * against the users and roles at its position; cases, their evidence
+ * (notes, documents, findings) and decisions; findings in cases; plans'
+ * bodies against their last plan.new/plan.edit; plan steps and approvals;
+ * entitlements versions against the plan.apply/plan.rollback naming them.
+ * Calls fn (may be NULL) for each difference; *ndiff gets their number.
+ * Returns PB_OK when the comparison ran, whatever it found. */
+enum pb_status pb_log_replay_check(struct pb_ws *ws, pb_replay_fn fn, void *ctx,
+                                   uint64_t *ndiff, struct pb_error *err);
+/* Writes dir/tables.db (mode 0600): copies of the tables the replay checks,
+ * for `log verify` to compare with the exported entries; size is the
+ * exported log size (PB_ESTATE when the log has grown past it: an older
+ * checkpoint gets no snapshot, and a stale one in dir is removed). */
+enum pb_status pb_log_snapshot_write(struct pb_ws *ws, const char *dir, uint64_t size,
+                                     struct pb_error *err);
+/* The same replay on an export: open its snapshot (PB_ENOENT when dir has
+ * none), pass pb_replay_entry_check as the check callback of
+ * pb_tlog_verify_dir with the replay as check_ctx (it also does what
+ * pb_audit_entry_check does), then, once the export verified, finish with
+ * the checkpoint's size (PB_EVERIFY when the snapshot is of another size). */
+struct pb_replay;
+enum pb_status pb_replay_open(const char *dir, struct pb_replay **out, struct pb_error *err);
+enum pb_status pb_replay_entry_check(void *replay, uint64_t index, struct pb_str *entry,
+                                     struct pb_error *err);
+enum pb_status pb_replay_finish(struct pb_replay *r, uint64_t size, pb_replay_fn fn, void *ctx,
+                                uint64_t *ndiff, struct pb_error *err);
+void pb_replay_free(struct pb_replay *r);
+
 
 /* ===================================================================== */
 /* Enforcement plans                                                     */

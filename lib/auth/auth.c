@@ -152,6 +152,19 @@ static enum pb_status user_enabled(struct pb_ws *ws, const char *user, char *rol
 	return rc;
 }
 
+bool pb__role_in(const char *role, const char *roles)
+{
+	size_t rl = strlen(role);
+	for (const char *p = roles; *p;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (n == rl && !memcmp(p, role, n))
+			return true;
+		p += n + (comma ? 1 : 0);
+	}
+	return false;
+}
+
 enum pb_status pb__user_require_role(struct pb_ws *ws, const char *user, const char *roles,
                                      struct pb_error *err)
 {
@@ -161,14 +174,8 @@ enum pb_status pb__user_require_role(struct pb_ws *ws, const char *user, const c
 	enum pb_status rc = user_enabled(ws, user, role, sizeof(role), err);
 	if (rc)
 		return rc;
-	size_t rl = strlen(role);
-	for (const char *p = roles; *p;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		if (n == rl && !memcmp(p, role, n))
-			return PB_OK;
-		p += n + (comma ? 1 : 0);
-	}
+	if (pb__role_in(role, roles))
+		return PB_OK;
 	return pb__err(err, PB_EPERM, "user '%s' is %s %s; this needs the role %s", user,
 	               role[0] == 'a' ? "an" : "a", role, roles);
 }

@@ -15,6 +15,8 @@
 #include "log/audit.h"
 #include "store/store.h"
 
+/* True when role is one of roles (comma-separated, e.g. "analyst,approver"). */
+bool pb__role_in(const char *role, const char *roles);
 /* Fails with PB_EPERM unless user exists, is enabled and has one of roles,
  * a comma-separated list ("analyst,approver"). A missing user names the
  * field "actor". */

@@ -1,0 +1,836 @@
+/* replay.c - the log is the truth: replays every audit entry and compares
+ * the tables beside the log with what the entries recorded.
+ *
+ * The entries are read once into a temporary table (rp_entry: index, actor,
+ * action, case, details, all taken from the entry text, never from the
+ * copied columns of audit_entry), then each check is one SQL query over the
+ * tables and rp_entry whose rows are differences. Users and roles are the
+ * one thing replayed step by step, in C: who held which role at each
+ * position decides whether an entry's actor was allowed to act.
+ *
+ * The same checks run on a workspace (pb_log_replay_check) and on an export
+ * (pb_replay_*): there the tables come from the snapshot `log export` writes
+ * (tables.db, copies of the checked tables) and the entries from the tiles
+ * as `log verify` reads them. docs/caselog.md lists, table by table, what is
+ * derived from the log, what is checked against it, and what is not.
+ */
+#include "auth/auth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/hmap.h"
+
+#include "util/banned.h"
+
+#define SNAPSHOT "tables.db"
+
+/* the tables an export's snapshot carries: the ones checked below */
+static const char *const snapshot_tables[] = {
+	"app_user", "customer", "review_case", "case_evidence", "finding",
+	"plan",     "plan_event", "entitlement_version",
+};
+
+struct pb_replay {
+	sqlite3 *db;           /* the tables, and temp.rp_entry */
+	bool own;              /* db opened here (a snapshot) */
+	bool workspace;        /* audit_entry is there: check its copied columns */
+	sqlite3_stmt *ins;     /* one entry into rp_entry (snapshot) */
+	uint64_t entries;      /* fed so far (snapshot) */
+	int64_t snapshot_size; /* entries the snapshot was taken at */
+	pb_replay_fn fn;
+	void *ctx;
+	uint64_t ndiff;
+	bool stop;
+};
+
+/* ---- reporting ------------------------------------------------------------- */
+
+static void report(struct pb_replay *r, const char *table, const char *row, int64_t entry,
+                   const char *what)
+{
+	r->ndiff++;
+	if (r->stop || !r->fn)
+		return;
+	struct pb_replay_diff d = { table, row && *row ? row : "-", entry, what };
+	if (!r->fn(r->ctx, &d))
+		r->stop = true;
+}
+
+/* Runs a query whose rows are differences: (table, row, entry or NULL, what). */
+static enum pb_status diff_query(struct pb_replay *r, const char *sql, struct pb_error *err)
+{
+	sqlite3_stmt *st;
+	enum pb_status rc = pb__db_prepare(r->db, sql, &st, err);
+	if (rc)
+		return rc;
+	int q;
+	while ((q = sqlite3_step(st)) == SQLITE_ROW)
+		report(r, (const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1),
+		       sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 2),
+		       (const char *)sqlite3_column_text(st, 3));
+	if (q != SQLITE_DONE)
+		rc = pb__db_err(r->db, err, "cannot compare the tables with the log");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A row-by-row comparison: `from` joins each row of `table` (key: `row`) with
+ * the entry e that recorded it (e.idx may be NULL: `none` says what is
+ * missing then); each field is a SQL expression that is true when the
+ * column differs from the entry. */
+struct field {
+	const char *label;
+	const char *differs;
+};
+struct compare {
+	const char *table;
+	const char *row;
+	const char *from;
+	const char *none;
+	struct field f[12];
+};
+
+static enum pb_status compare_rows(struct pb_replay *r, const struct compare *c,
+                                   struct pb_error *err)
+{
+	struct pb_buf sql;
+	pb_buf_init(&sql, 1 << 16);
+	enum pb_status rc = pb_buf_printf(&sql, "SELECT %s, e.idx", c->row);
+	size_t nf = 0;
+	for (; !rc && nf < PB_ARRAY_LEN(c->f) && c->f[nf].label; nf++)
+		rc = pb_buf_printf(&sql, ", coalesce((%s), 1)", c->f[nf].differs);
+	if (!rc)
+		rc = pb_buf_printf(&sql, " FROM %s ORDER BY 1", c->from);
+	sqlite3_stmt *st = NULL;
+	rc = rc ? pb__err(err, rc, "cannot build the comparison of '%s'", c->table)
+	        : pb__db_prepare(r->db, sql.data, &st, err);
+	pb_buf_release(&sql);
+	if (rc)
+		return rc;
+	int q;
+	char what[256];
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *row = (const char *)sqlite3_column_text(st, 0);
+		bool have = sqlite3_column_type(st, 1) != SQLITE_NULL;
+		int64_t idx = have ? sqlite3_column_int64(st, 1) : -1;
+		for (size_t i = 0; i < nf; i++) {
+			if (!sqlite3_column_int(st, (int)i + 2))
+				continue;
+			if (have)
+				pb__snprintf(what, sizeof(what), "%s differs from entry %lld", c->f[i].label,
+				             (long long)idx);
+			else
+				pb__snprintf(what, sizeof(what), "%s differs from the log (%s)", c->f[i].label,
+				             c->none ? c->none : "no entry records it");
+			report(r, c->table, row, idx, what);
+		}
+	}
+	if (q != SQLITE_DONE)
+		rc = pb__db_err(r->db, err, "cannot compare the tables with the log");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- SQL helpers -------------------------------------------------------------- */
+
+/* pb_sha256_hex(text): the lower-case hex SHA-256 of its bytes, NULL for NULL. */
+static void sql_sha256_hex(sqlite3_context *c, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_null(c);
+		return;
+	}
+	const void *p = sqlite3_value_text(argv[0]);
+	int n = sqlite3_value_bytes(argv[0]);
+	uint8_t h[32];
+	char hex[65];
+	pb__sha256(p ? p : "", (size_t)n, h);
+	pb_hex(h, 32, hex);
+	sqlite3_result_text(c, hex, 64, SQLITE_TRANSIENT);
+}
+
+static enum pb_status setup(struct pb_replay *r, struct pb_error *err)
+{
+	if (sqlite3_create_function(r->db, "pb_sha256_hex", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+	                            NULL, sql_sha256_hex, NULL, NULL) != SQLITE_OK)
+		return pb__db_err(r->db, err, "cannot set up the replay");
+	return pb__db_exec(r->db,
+	                   "DROP TABLE IF EXISTS temp.rp_entry;"
+	                   "DROP TABLE IF EXISTS temp.rp_user;"
+	                   "CREATE TEMP TABLE rp_entry (idx INTEGER PRIMARY KEY, actor TEXT,"
+	                   " action TEXT, case_id INTEGER, subject TEXT, at TEXT, d TEXT);"
+	                   /* the lookups of the checks: by action and case, or plan */
+	                   "CREATE INDEX temp.rp_entry_case ON rp_entry(action, case_id);"
+	                   "CREATE INDEX temp.rp_entry_plan ON rp_entry(action,"
+	                   " json_extract(d, '$.plan'));"
+	                   "CREATE TEMP TABLE rp_user (name TEXT PRIMARY KEY, role TEXT,"
+	                   " disabled INTEGER, created_by TEXT, added INTEGER, changed INTEGER);",
+	                   err);
+}
+
+static void teardown(struct pb_replay *r)
+{
+	if (r->db)
+		sqlite3_exec(r->db, "DROP TABLE IF EXISTS temp.rp_entry; DROP TABLE IF EXISTS temp.rp_user",
+		             NULL, NULL, NULL);
+}
+
+/* the fields of an entry, taken from its text ?2 */
+#define ENTRY_FIELDS                                                                            \
+	"json_extract(?2, '$.actor'), json_extract(?2, '$.action'), json_extract(?2, '$.case'), " \
+	"json_extract(?2, '$.subject'), json_extract(?2, '$.time'), json_extract(?2, '$.details')"
+
+/* ---- users and roles, step by step ------------------------------------------- */
+
+/* The roles each action needs (as the library checks them when it writes
+ * the entry); an action not listed needs a registered, enabled user. */
+static const struct {
+	const char *action;
+	const char *roles;
+} action_roles[] = {
+	{ "user.add", "admin" },
+	{ "user.role", "admin" },
+	{ "user.disable", "admin" },
+	{ "case.open", "analyst" },
+	{ "case.note", "analyst,approver" },
+	{ "case.document", "analyst" },
+	{ "case.finding", "analyst" },
+	{ "case.close", "analyst,approver" },
+	{ "plan.new", "analyst,approver" },
+	{ "plan.edit", "analyst,approver" },
+	{ "plan.approve", "approver" },
+	{ "plan.refuse", "approver" },
+	{ "plan.apply", "analyst,approver" },
+	{ "plan.rollback-request", "approver" },
+	{ "plan.rollback", "approver" },
+	{ "plan.withdraw", "analyst,approver" },
+	{ "plan.notice", "analyst,approver" },
+	{ "usage.ingest", "analyst,admin" },
+	{ "mail.ingest", "analyst,admin" },
+	{ "mail.search", "analyst,admin" },
+	{ "mail.tag", "analyst,admin" },
+	{ "mail.untag", "analyst,admin" },
+	{ "mail.view", "analyst,admin" },
+	{ "mail.export", "analyst,admin" },
+	{ "policy.scan", "analyst,admin" },
+	{ "customer.add", "analyst,admin" },
+	{ "customer.remove", "analyst,admin" },
+};
+
+static const char *roles_needed(const char *action)
+{
+	for (size_t i = 0; i < PB_ARRAY_LEN(action_roles); i++)
+		if (!strcmp(action, action_roles[i].action))
+			return action_roles[i].roles;
+	return NULL;
+}
+
+struct ruser {
+	char role[16];
+	char created_by[PB_USER_NAME_MAX + 1];
+	bool disabled;
+	int64_t added, changed;
+};
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return s ? s : "";
+}
+
+/* Replays user.add / user.role / user.disable in log order, checks each
+ * entry's actor against the users of its position, and leaves the users
+ * the log describes in temp.rp_user. */
+static enum pb_status replay_users(struct pb_replay *r, struct pb_error *err)
+{
+	struct pb_hmap users;
+	pb__hmap_init(&users);
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	enum pb_status rc = pb__db_prepare(r->db,
+	                                   "SELECT idx, actor, action, json_extract(d, '$.name'),"
+	                                   " json_extract(d, '$.role') FROM temp.rp_entry ORDER BY idx",
+	                                   &st, err);
+	if (rc)
+		goto out;
+	int q;
+	char what[320], row[32];
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t idx = sqlite3_column_int64(st, 0);
+		const char *actor = col(st, 1), *action = col(st, 2), *name = col(st, 3),
+		           *role = col(st, 4);
+		pb__snprintf(row, sizeof(row), "%lld", (long long)idx);
+		bool bootstrap = !strcmp(action, "user.add") && users.count == 0 &&
+		                 !strcmp(actor, name) && !strcmp(role, "admin");
+		struct ruser *a = pb__hmap_get(&users, actor, strlen(actor));
+		const char *need = roles_needed(action);
+		if (bootstrap) {
+			/* the first user vouches for itself */
+		} else if (!a) {
+			pb__snprintf(what, sizeof(what), "actor '%s' of %s is not a user at this position",
+			             actor, action);
+			report(r, "audit_entry", row, idx, what);
+		} else if (a->disabled) {
+			pb__snprintf(what, sizeof(what),
+			             "actor '%s' of %s was disabled at this position (entry %lld)", actor,
+			             action, (long long)a->changed);
+			report(r, "audit_entry", row, idx, what);
+		} else if (need && !pb__role_in(a->role, need)) {
+			pb__snprintf(what, sizeof(what),
+			             "actor '%s' was %s at this position; %s needs the role %s", actor,
+			             a->role, action, need);
+			report(r, "audit_entry", row, idx, what);
+		}
+		if (strncmp(action, "user.", 5) != 0)
+			continue;
+		struct ruser *u = pb__hmap_get(&users, name, strlen(name));
+		if (!strcmp(action, "user.add")) {
+			if (u) {
+				pb__snprintf(what, sizeof(what), "adds user '%s' again (added by entry %lld)",
+				             name, (long long)u->added);
+				report(r, "audit_entry", row, idx, what);
+				continue;
+			}
+			if (!(u = calloc(1, sizeof(*u))) ||
+			    pb__hmap_put(&users, name, strlen(name), u, NULL) != PB_OK) {
+				free(u);
+				rc = pb__err(err, PB_ENOMEM, "out of memory");
+				goto out;
+			}
+			pb__strlcpy(u->role, role, sizeof(u->role));
+			pb__strlcpy(u->created_by, actor, sizeof(u->created_by));
+			u->added = u->changed = idx;
+		} else if (!u) {
+			pb__snprintf(what, sizeof(what), "%s names user '%s', who was never added",
+			             action, name);
+			report(r, "audit_entry", row, idx, what);
+		} else if (!strcmp(action, "user.role")) {
+			pb__strlcpy(u->role, role, sizeof(u->role));
+			u->changed = idx;
+		} else if (!strcmp(action, "user.disable")) {
+			u->disabled = true;
+			u->changed = idx;
+		}
+	}
+	if (q != SQLITE_DONE) {
+		rc = pb__db_err(r->db, err, "cannot read the log");
+		goto out;
+	}
+	if ((rc = pb__db_prepare(r->db, "INSERT INTO temp.rp_user VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	                         &ins, err)))
+		goto out;
+	for (size_t i = 0; i < users.cap; i++) {
+		const struct pb_hmap_slot *s = &users.slots[i];
+		if (!s->key)
+			continue;
+		const struct ruser *u = s->value;
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, s->key, (int)s->len, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, u->role, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ins, 3, u->disabled);
+		sqlite3_bind_text(ins, 4, u->created_by, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 5, u->added);
+		sqlite3_bind_int64(ins, 6, u->changed);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			rc = pb__db_err(r->db, err, "cannot replay the users");
+			goto out;
+		}
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	for (size_t i = 0; i < users.cap; i++)
+		if (users.slots && users.slots[i].key)
+			free(users.slots[i].value);
+	pb__hmap_release(&users);
+	return rc;
+}
+
+/* ---- the checks, table by table ----------------------------------------------- */
+
+#define J(path) "json_extract(e.d, '$." path "')"
+/* a JSON column as canonical text, NULL when it is not JSON */
+#define JSON_OR_NULL(c) "CASE WHEN json_valid(" c ") THEN json(" c ") END"
+
+static const struct compare compares[] = {
+	/* users: the state the user.* entries leave */
+	{ "app_user", "u.name",
+	  "app_user u JOIN temp.rp_user ru ON ru.name = u.name"
+	  " JOIN temp.rp_entry e ON e.idx = ru.changed",
+	  NULL,
+	  { { "role", "u.role IS NOT ru.role" },
+	    { "disabled", "(u.disabled != 0) IS NOT (ru.disabled != 0)" },
+	    { "created_by", "u.created_by IS NOT ru.created_by" } } },
+	/* cases: what case.open recorded */
+	{ "review_case", "c.id",
+	  "review_case c LEFT JOIN customer cu ON cu.id = c.customer_id"
+	  " JOIN temp.rp_entry e ON e.idx = (SELECT min(idx) FROM temp.rp_entry"
+	  "  WHERE action = 'case.open' AND case_id = c.id)",
+	  NULL,
+	  { { "title", "c.title IS NOT " J("title") },
+	    { "trigger_text", "c.trigger_text IS NOT " J("trigger") },
+	    { "trigger_url", "c.trigger_url IS NOT " J("trigger_url") },
+	    { "trigger_date", "c.trigger_date IS NOT " J("trigger_date") },
+	    { "customer", "cu.name IS NOT " J("customer") },
+	    { "opened_by", "c.opened_by IS NOT e.actor" } } },
+	/* cases: status and decision, from case.close */
+	{ "review_case", "c.id",
+	  "review_case c LEFT JOIN temp.rp_entry e ON e.idx = (SELECT min(idx) FROM temp.rp_entry"
+	  "  WHERE action = 'case.close' AND case_id = c.id)",
+	  "no case.close entry",
+	  { { "status", "c.status IS NOT CASE WHEN e.idx IS NULL THEN 'open' ELSE 'closed' END" },
+	    { "decision", "c.decision IS NOT " J("decision") },
+	    { "closed_by", "c.closed_by IS NOT e.actor" } } },
+	/* evidence (notes, documents, findings, ...): the entry at log_index */
+	{ "case_evidence", "v.id",
+	  "case_evidence v JOIN temp.rp_entry e ON e.idx = v.log_index"
+	  " AND e.action LIKE 'case.%' AND json_type(e.d, '$.kind') IS NOT NULL",
+	  NULL,
+	  { { "case_id", "v.case_id IS NOT e.case_id" },
+	    { "kind", "v.kind IS NOT " J("kind") },
+	    { "ref", "v.ref IS NOT " J("ref") },
+	    { "sha256", "v.sha256 IS NOT " J("sha256") },
+	    { "added_by", "v.added_by IS NOT e.actor" },
+	    { "summary", "json_type(e.d, '$.summary') IS NOT NULL AND "
+	                 JSON_OR_NULL("v.summary") " IS NOT " J("summary") },
+	    { "text", "v.kind = 'note' AND (pb_sha256_hex(CASE WHEN json_valid(v.summary) THEN"
+	              " json_extract(v.summary, '$.text') END) IS NOT " J("sha256")
+	              " OR (json_type(e.d, '$.text') IS NOT NULL AND CASE WHEN json_valid(v.summary)"
+	              " THEN json_extract(v.summary, '$.text') END IS NOT " J("text") "))" } } },
+	/* findings in a case: the finding as the case.finding entry recorded it */
+	{ "finding", "f.id",
+	  "temp.rp_entry e JOIN finding f ON f.id = " J("summary.id")
+	  " WHERE e.action = 'case.finding'",
+	  NULL,
+	  { { "scan_id", "f.scan_id IS NOT " J("summary.scan_id") },
+	    { "policy", "f.policy IS NOT " J("summary.policy") },
+	    { "policy_sha256", "f.policy_sha256 IS NOT " J("summary.policy_sha256") },
+	    { "rule", "f.rule IS NOT " J("summary.rule") },
+	    { "severity", "f.severity IS NOT " J("summary.severity") },
+	    { "entity_kind", "f.entity_kind IS NOT " J("summary.entity_kind") },
+	    { "entity", "f.entity IS NOT " J("summary.entity") },
+	    { "at_day", "f.at_day IS NOT " J("summary.at_day") },
+	    { "created_at", "f.created_at IS NOT " J("summary.created_at") },
+	    { "detail (clause, figures, citations)",
+	      "pb_sha256_hex(f.detail) IS NOT " J("summary.detail_sha256") } } },
+	/* plans: the body against the last plan.new / plan.edit */
+	{ "plan", "p.id",
+	  "plan p JOIN temp.rp_entry e ON e.idx = (SELECT max(idx) FROM temp.rp_entry"
+	  "  WHERE action IN ('plan.new', 'plan.edit') AND json_extract(d, '$.plan') = p.id)",
+	  NULL,
+	  { { "sha256", "p.sha256 IS NOT " J("sha256") },
+	    { "body", "pb_sha256_hex(p.body) IS NOT " J("sha256") },
+	    { "case_id", "p.case_id IS NOT e.case_id" },
+	    { "revision", "p.revision IS NOT coalesce(" J("revision") ", 1)" } } },
+	/* plans: status from the last apply / rollback / withdraw */
+	{ "plan", "p.id",
+	  "plan p LEFT JOIN temp.rp_entry e ON e.idx = (SELECT max(idx) FROM temp.rp_entry"
+	  "  WHERE action IN ('plan.apply', 'plan.rollback', 'plan.withdraw')"
+	  "  AND json_extract(d, '$.plan') = p.id)",
+	  "no plan.apply, plan.rollback or plan.withdraw entry",
+	  { { "status", "p.status IS NOT CASE e.action WHEN 'plan.apply' THEN 'applied'"
+	                " WHEN 'plan.rollback' THEN 'rolled-back' WHEN 'plan.withdraw' THEN 'withdrawn'"
+	                " ELSE 'draft' END" },
+	    { "applied_version", "e.action = 'plan.apply' AND p.applied_version IS NOT " J("version") },
+	    { "end_version", "e.action = 'plan.rollback' AND p.end_version IS NOT " J("version") } } },
+	/* plan steps, approvals among them: the entry at log_index */
+	{ "plan_event", "v.id",
+	  "plan_event v JOIN temp.rp_entry e ON e.idx = v.log_index AND e.action LIKE 'plan.%'",
+	  NULL,
+	  { { "kind", "e.action IS NOT 'plan.' || CASE v.kind WHEN 'rollback-approve'"
+	              " THEN 'rollback-request' ELSE v.kind END" },
+	    { "plan_id", "v.plan_id IS NOT " J("plan") },
+	    { "actor", "v.actor IS NOT e.actor" },
+	    { "sha256", "v.sha256 IS NOT " J("sha256") },
+	    { "version", "v.version IS NOT " J("version") },
+	    { "text", "v.text IS NOT coalesce(" J("comment") ", " J("reason") ")" },
+	    { "detail", JSON_OR_NULL("v.detail") " IS NOT e.d" } } },
+	/* entitlements versions: the plan.apply / plan.rollback that wrote them */
+	{ "entitlement_version", "v.version",
+	  "entitlement_version v JOIN temp.rp_entry e ON e.idx = (SELECT min(idx)"
+	  "  FROM temp.rp_entry WHERE action IN ('plan.apply', 'plan.rollback')"
+	  "  AND json_extract(d, '$.version') = v.version)",
+	  NULL,
+	  { { "sha256", "v.sha256 IS NOT " J("entitlements_sha256") },
+	    { "nrules", "v.nrules IS NOT " J("entitlements_rules") } } },
+};
+
+/* Rows the log records and the tables lack. */
+static const char missing_sql[] =
+	"SELECT 'app_user', u.name, NULL, 'no user.add entry records this user' FROM app_user u"
+	"  WHERE NOT EXISTS (SELECT 1 FROM temp.rp_user ru WHERE ru.name = u.name)"
+	" UNION ALL "
+	"SELECT 'review_case', c.id, NULL, 'no case.open entry records this case'"
+	"  FROM review_case c WHERE NOT EXISTS (SELECT 1 FROM temp.rp_entry e"
+	"  WHERE e.action = 'case.open' AND e.case_id = c.id)"
+	" UNION ALL "
+	"SELECT 'plan', p.id, NULL, 'no plan.new entry records this plan' FROM plan p"
+	"  WHERE NOT EXISTS (SELECT 1 FROM temp.rp_entry e WHERE e.action = 'plan.new'"
+	"  AND json_extract(e.d, '$.plan') = p.id)"
+	" UNION ALL "
+	"SELECT 'plan', p.id, NULL, 'sha256 is not the hash of its body' FROM plan p"
+	"  WHERE pb_sha256_hex(p.body) IS NOT p.sha256"
+	" UNION ALL "
+	"SELECT 'entitlement_version', v.version, NULL, 'no plan.apply or plan.rollback entry"
+	" names this version' FROM entitlement_version v WHERE NOT EXISTS (SELECT 1"
+	"  FROM temp.rp_entry e WHERE e.action IN ('plan.apply', 'plan.rollback')"
+	"  AND json_extract(e.d, '$.version') = v.version)"
+	" UNION ALL "
+	"SELECT 'app_user', ru.name, ru.added, 'row missing: user.add entry ' || ru.added"
+	"  || ' added this user' FROM temp.rp_user ru"
+	"  WHERE NOT EXISTS (SELECT 1 FROM app_user u WHERE u.name = ru.name)"
+	" UNION ALL "
+	"SELECT 'review_case', e.case_id, e.idx, 'row missing: entry ' || e.idx || ' opened this case'"
+	"  FROM temp.rp_entry e WHERE e.action = 'case.open'"
+	"  AND NOT EXISTS (SELECT 1 FROM review_case c WHERE c.id = e.case_id)"
+	" UNION ALL "
+	"SELECT 'case_evidence', NULL, e.idx, 'row missing: entry ' || e.idx || ' records a '"
+	"  || json_extract(e.d, '$.kind') || ' of case ' || e.case_id"
+	"  FROM temp.rp_entry e WHERE e.action LIKE 'case.%' AND json_type(e.d, '$.kind') IS NOT NULL"
+	"  AND NOT EXISTS (SELECT 1 FROM case_evidence v WHERE v.log_index = e.idx)"
+	" UNION ALL "
+	"SELECT 'case_evidence', v.id, v.log_index, 'no case entry at its log_index '"
+	"  || v.log_index FROM case_evidence v WHERE NOT EXISTS (SELECT 1 FROM temp.rp_entry e"
+	"  WHERE e.idx = v.log_index AND e.action LIKE 'case.%' AND json_type(e.d, '$.kind')"
+	"  IS NOT NULL)"
+	" UNION ALL "
+	"SELECT 'finding', json_extract(e.d, '$.summary.id'), e.idx, 'row missing: entry ' || e.idx"
+	"  || ' records this finding' FROM temp.rp_entry e WHERE e.action = 'case.finding'"
+	"  AND json_type(e.d, '$.summary.id') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM finding f"
+	"  WHERE f.id = json_extract(e.d, '$.summary.id'))"
+	" UNION ALL "
+	"SELECT 'plan', json_extract(e.d, '$.plan'), e.idx, 'row missing: entry ' || e.idx"
+	"  || ' made this plan' FROM temp.rp_entry e WHERE e.action = 'plan.new'"
+	"  AND NOT EXISTS (SELECT 1 FROM plan p WHERE p.id = json_extract(e.d, '$.plan'))"
+	" UNION ALL "
+	"SELECT 'plan_event', NULL, e.idx, 'row missing: entry ' || e.idx || ' records '"
+	"  || e.action || ' of plan ' || json_extract(e.d, '$.plan') FROM temp.rp_entry e"
+	"  WHERE e.action IN ('plan.new', 'plan.edit', 'plan.approve', 'plan.refuse', 'plan.apply',"
+	"  'plan.rollback-request', 'plan.rollback', 'plan.withdraw', 'plan.notice')"
+	"  AND NOT EXISTS (SELECT 1 FROM plan_event v WHERE v.log_index = e.idx)"
+	" UNION ALL "
+	"SELECT 'plan_event', v.id, v.log_index, 'no plan entry at its log_index ' || v.log_index"
+	"  FROM plan_event v WHERE NOT EXISTS (SELECT 1 FROM temp.rp_entry e"
+	"  WHERE e.idx = v.log_index AND e.action LIKE 'plan.%')"
+	" UNION ALL "
+	"SELECT 'entitlement_version', json_extract(e.d, '$.version'), e.idx, 'row missing: entry '"
+	"  || e.idx || ' wrote this version' FROM temp.rp_entry e"
+	"  WHERE e.action IN ('plan.apply', 'plan.rollback') AND json_type(e.d, '$.version')"
+	"  IS NOT NULL AND NOT EXISTS (SELECT 1 FROM entitlement_version v"
+	"  WHERE v.version = json_extract(e.d, '$.version'))";
+
+/* audit_entry's copied columns against the entry text (workspace only). */
+static const struct compare columns_compare = {
+	"audit_entry", "a.idx", "audit_entry a JOIN temp.rp_entry e ON e.idx = a.idx", NULL,
+	{ { "actor", "a.actor IS NOT e.actor" },
+	  { "action", "a.action IS NOT e.action" },
+	  { "case_id", "a.case_id IS NOT e.case_id" },
+	  { "subject", "a.subject IS NOT e.subject" },
+	  { "at", "a.at IS NOT e.at" } }
+};
+
+static enum pb_status run_checks(struct pb_replay *r, struct pb_error *err)
+{
+	enum pb_status rc = replay_users(r, err);
+	if (!rc && r->workspace)
+		rc = compare_rows(r, &columns_compare, err);
+	for (size_t i = 0; !rc && i < PB_ARRAY_LEN(compares); i++)
+		rc = compare_rows(r, &compares[i], err);
+	if (!rc)
+		rc = diff_query(r, missing_sql, err);
+	return rc;
+}
+
+/* ---- the workspace ------------------------------------------------------------- */
+
+/* The stored copy of every document in a case: documents/<sha256> must be
+ * there and hash to the name the entry recorded (the evidence row is
+ * compared with the entry above). */
+static enum pb_status check_documents(struct pb_replay *r, struct pb_ws *ws, struct pb_error *err)
+{
+	sqlite3_stmt *st;
+	enum pb_status rc = pb__db_prepare(r->db,
+	                                   "SELECT v.id, json_extract(e.d, '$.sha256'), e.idx"
+	                                   " FROM case_evidence v JOIN temp.rp_entry e"
+	                                   " ON e.idx = v.log_index AND e.action = 'case.document'"
+	                                   " ORDER BY v.id",
+	                                   &st, err);
+	if (rc)
+		return rc;
+	int q = SQLITE_DONE;
+	char name[96], what[160], hex[65];
+	enum { BUF = 1 << 16 };
+	char *buf = malloc(BUF);
+	if (!buf) {
+		sqlite3_finalize(st);
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	}
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *row = col(st, 0), *sha = col(st, 1);
+		int64_t idx = sqlite3_column_int64(st, 2);
+		size_t sl = strlen(sha);
+		if (sl != 64 || strspn(sha, "0123456789abcdef") != 64)
+			continue; /* the evidence comparison reports it */
+		pb__snprintf(name, sizeof(name), "documents/%s", sha);
+		char *path = pb__ws_file(ws, name);
+		if (!path) {
+			rc = pb__err(err, PB_ENOMEM, "out of memory");
+			break;
+		}
+		int fd = -1;
+		uint64_t size = 0;
+		const char *kind = NULL;
+		int e = pb__open_regular_nofollow(path, &fd, &size, &kind);
+		free(path);
+		if (e) {
+			pb__snprintf(what, sizeof(what), "stored document %s is %s (entry %lld)", name,
+			             e > 0 ? pb__errno_text(e) : kind, (long long)idx);
+			report(r, "case_document", row, idx, what);
+			continue;
+		}
+		struct pb_sha256 h;
+		if ((rc = pb__sha256_init(&h))) {
+			close(fd);
+			rc = pb__err(err, rc, "out of memory");
+			break;
+		}
+		ssize_t n;
+		while ((n = read(fd, buf, BUF)) > 0)
+			pb__sha256_update(&h, buf, (size_t)n);
+		close(fd);
+		uint8_t d[32];
+		pb__sha256_final(&h, d);
+		pb_hex(d, 32, hex);
+		if (n < 0 || strcmp(hex, sha) != 0) {
+			pb__snprintf(what, sizeof(what), "stored document %s differs from entry %lld",
+			             name, (long long)idx);
+			report(r, "case_document", row, idx, what);
+		}
+	}
+	if (!rc && q != SQLITE_DONE)
+		rc = pb__db_err(r->db, err, "cannot read the case documents");
+	free(buf);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum pb_status pb_log_replay_check(struct pb_ws *ws, pb_replay_fn fn, void *ctx,
+                                   uint64_t *ndiff, struct pb_error *err)
+{
+	struct pb_replay r = { .db = ws->db, .workspace = true, .fn = fn, .ctx = ctx };
+	if (ndiff)
+		*ndiff = 0;
+	enum pb_status rc = setup(&r, err);
+	if (!rc)
+		rc = pb__db_exec(ws->db,
+		                 "INSERT INTO temp.rp_entry SELECT idx,"
+		                 " json_extract(CAST(data AS TEXT), '$.actor'),"
+		                 " json_extract(CAST(data AS TEXT), '$.action'),"
+		                 " json_extract(CAST(data AS TEXT), '$.case'),"
+		                 " json_extract(CAST(data AS TEXT), '$.subject'),"
+		                 " json_extract(CAST(data AS TEXT), '$.time'),"
+		                 " json_extract(CAST(data AS TEXT), '$.details')"
+		                 " FROM main.audit_entry WHERE json_valid(CAST(data AS TEXT))",
+		                 err);
+	if (!rc)
+		rc = run_checks(&r, err);
+	if (!rc)
+		rc = check_documents(&r, ws, err);
+	teardown(&r);
+	if (ndiff)
+		*ndiff = r.ndiff;
+	return rc;
+}
+
+/* ---- an export -------------------------------------------------------------------- */
+
+/* Creates path (mode 0600 whatever the umask) empty, for SQLite to fill. */
+static enum pb_status create_private(const char *path, struct pb_error *err)
+{
+	if (unlink(path) != 0 && errno != ENOENT)
+		return pb__err(err, pb__errno_status(errno), "cannot replace '%s': %s", path,
+		               pb__errno_text(errno));
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fchmod(fd, 0600) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return pb__err(err, pb__errno_status(e), "cannot create '%s': %s", path,
+		               pb__errno_text(e));
+	}
+	close(fd);
+	return PB_OK;
+}
+
+enum pb_status pb_log_snapshot_write(struct pb_ws *ws, const char *dir, uint64_t size,
+                                     struct pb_error *err)
+{
+	char *path = pb__path_join(dir, SNAPSHOT), *tmp = pb__path_join(dir, SNAPSHOT ".tmp"),
+	     *wsdb = pb__ws_file(ws, PB_WS_DB);
+	sqlite3 *db = NULL;
+	enum pb_status rc = PB_OK;
+	if (!path || !tmp || !wsdb) {
+		rc = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = create_private(tmp, err)))
+		goto out;
+	if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		rc = pb__db_err(db, err, "cannot write the table snapshot");
+		goto out;
+	}
+	sqlite3_stmt *st;
+	if ((rc = pb__db_prepare(db, "ATTACH ?1 AS w", &st, err)))
+		goto out;
+	sqlite3_bind_text(st, 1, wsdb, -1, SQLITE_STATIC);
+	int q = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (q != SQLITE_DONE) {
+		rc = pb__db_err(db, err, "cannot read the workspace for the table snapshot");
+		goto out;
+	}
+	if ((rc = pb__db_exec(db, "BEGIN; CREATE TABLE snapshot (size INTEGER NOT NULL);", err)))
+		goto out;
+	/* the rows as of the exported size, read in one transaction with it */
+	if ((rc = pb__db_exec(db,
+	                      "INSERT INTO snapshot SELECT count(*) FROM w.audit_entry", err)))
+		goto out;
+	int64_t have = -1;
+	if (!pb__db_prepare(db, "SELECT size FROM snapshot", &st, NULL)) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			have = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (have != (int64_t)size) {
+		rc = pb__err(err, PB_ESTATE,
+		             "the log has %lld entries, the export %llu: no table snapshot (export the "
+		             "latest checkpoint to include one)",
+		             (long long)have, (unsigned long long)size);
+		goto out;
+	}
+	char sql[128];
+	for (size_t i = 0; i < PB_ARRAY_LEN(snapshot_tables); i++) {
+		pb__snprintf(sql, sizeof(sql), "CREATE TABLE main.%s AS SELECT * FROM w.%s",
+		             snapshot_tables[i], snapshot_tables[i]);
+		if ((rc = pb__db_exec(db, sql, err)))
+			goto out;
+	}
+	if ((rc = pb__db_exec(db, "COMMIT; DETACH w;", err)))
+		goto out;
+	if (sqlite3_close(db) != SQLITE_OK) {
+		rc = pb__err(err, PB_EIO, "cannot write the table snapshot '%s'", tmp);
+		db = NULL;
+		goto out;
+	}
+	db = NULL;
+	if (rename(tmp, path) != 0)
+		rc = pb__err(err, pb__errno_status(errno), "cannot rename '%s': %s", tmp,
+		             pb__errno_text(errno));
+out:
+	if (db)
+		sqlite3_close(db);
+	if (rc && tmp) {
+		unlink(tmp);
+		if (path)
+			unlink(path); /* no stale snapshot of another size */
+	}
+	free(path);
+	free(tmp);
+	free(wsdb);
+	return rc;
+}
+
+enum pb_status pb_replay_open(const char *dir, struct pb_replay **out, struct pb_error *err)
+{
+	*out = NULL;
+	char *path = pb__path_join(dir, SNAPSHOT);
+	if (!path)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	struct stat sb;
+	enum pb_status rc = PB_OK;
+	struct pb_replay *r = NULL;
+	if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		rc = pb__err(err, PB_ENOENT, "'%s' holds no table snapshot (%s)", dir, SNAPSHOT);
+		goto out;
+	}
+	if (!(r = calloc(1, sizeof(*r)))) {
+		rc = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	r->own = true;
+	r->snapshot_size = -1;
+	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		rc = pb__db_err(r->db, err, "cannot open the table snapshot");
+		goto out;
+	}
+	sqlite3_stmt *st;
+	if ((rc = pb__db_prepare(r->db, "SELECT size FROM snapshot", &st, err))) {
+		pb__err_prefix(err, "%s", path);
+		goto out;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		r->snapshot_size = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if ((rc = setup(r, err)) ||
+	    (rc = pb__db_prepare(r->db,
+	                         "INSERT OR REPLACE INTO temp.rp_entry VALUES (?1, " ENTRY_FIELDS ")",
+	                         &r->ins, err)))
+		goto out;
+out:
+	free(path);
+	if (rc)
+		pb_replay_free(r);
+	else
+		*out = r;
+	return rc;
+}
+
+enum pb_status pb_replay_entry_check(void *ctx, uint64_t index, struct pb_str *entry,
+                                     struct pb_error *err)
+{
+	struct pb_replay *r = ctx;
+	enum pb_status rc = pb_audit_entry_check(NULL, index, entry, err);
+	if (rc)
+		return rc;
+	sqlite3_reset(r->ins);
+	sqlite3_bind_int64(r->ins, 1, (sqlite3_int64)index);
+	sqlite3_bind_text(r->ins, 2, entry->ptr, (int)entry->len, SQLITE_TRANSIENT);
+	if (sqlite3_step(r->ins) != SQLITE_DONE)
+		return pb__db_err(r->db, err, "cannot read the entry");
+	r->entries++;
+	return PB_OK;
+}
+
+enum pb_status pb_replay_finish(struct pb_replay *r, uint64_t size, pb_replay_fn fn, void *ctx,
+                                uint64_t *ndiff, struct pb_error *err)
+{
+	r->fn = fn;
+	r->ctx = ctx;
+	r->ndiff = 0;
+	if (ndiff)
+		*ndiff = 0;
+	if (r->snapshot_size != (int64_t)size)
+		return pb__err(err, PB_EVERIFY,
+		               "the table snapshot was taken at %lld entries, the export has %llu",
+		               (long long)r->snapshot_size, (unsigned long long)size);
+	enum pb_status rc = run_checks(r, err);
+	if (ndiff)
+		*ndiff = r->ndiff;
+	return rc;
+}
+
+void pb_replay_free(struct pb_replay *r)
+{
+	if (!r)
+		return;
+	sqlite3_finalize(r->ins);
+	if (r->own)
+		sqlite3_close(r->db);
+	free(r);
+}
