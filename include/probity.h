@@ -659,6 +659,25 @@ enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struc
                                  size_t n, struct pb_regime_change **changes, size_t *nchanges,
                                  struct pb_error *err);
 
+/* One point of a segmentation, in the shape cost-anomaly tools use. */
+struct pb_regime_band {
+	double expected;       /* the regime's one-step forecast a + b y[i-1]; on a
+	                          change's first point the forecast of the regime
+	                          before (what was expected before the change); NAN
+	                          for the first point */
+	double lower, upper;   /* expected -/+ PB_REGIME_BAND_SD residual standard
+	                          deviations of that regime; NAN with expected */
+	size_t change;         /* 1-based number of the change the point belongs to
+	                          (its first point; for a spike, its points still
+	                          outside the bands of the regime before), else 0 */
+};
+#define PB_REGIME_BAND_SD 3
+/* Fills out[0..n) from the changes rg[0..nrg) that pb_detect_regimes gave for
+ * the same points. PB_EINVAL when a change is not inside the series. */
+enum pb_status pb_detect_regime_bands(const struct pb_point *pts, size_t n,
+                                      const struct pb_regime_change *rg, size_t nrg,
+                                      struct pb_regime_band *out, struct pb_error *err);
+
 /* A short name for a change kind: "spike", "shift", "trend". */
 const char *pb_change_kind_name(enum pb_change_kind k);
 
