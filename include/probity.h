@@ -798,12 +798,14 @@ struct pb_profile_options {
 	                              day is at least this; default 1 */
 	double min_pct;            /* ... and at least this percentage of the expected
 	                              level (a start from zero always passes); default 10 */
+	uint32_t base_days;        /* a change's expected level: the median of the last
+	                              this many days of the regime before it; default 28 */
 };
 /* Sets the defaults above. */
 void pb_profile_options_init(struct pb_profile_options *o);
 /* The detector settings profiles use by default: pb_detect_config_init's,
- * with the baseline and thresholds fitted to daily billing series (see
- * docs/profile.md). */
+ * the one configuration `probity detect` uses too; the profile runs the
+ * regimes detector (pb_detect_regimes) on each daily series (docs/profile.md). */
 void pb_profile_detect_config(struct pb_detect_config *cfg);
 /* Parses a --by list, names separated by commas ("capability,region,month"),
  * into o->by. PB_EINVAL for an unknown or repeated name (the message lists
@@ -890,6 +892,8 @@ struct pb_profile_change {
 	double cost_delta;           /* change.delta * price: money a day */
 	double excess;               /* sum over the change of (value - expected), units */
 	double excess_cost;          /* excess * price */
+	double statistic, threshold; /* the regimes' split statistic and what it beat
+	                                (pb_regime_change gain and threshold) */
 	struct pb_profile_driver drivers[PB_DRIVER_COUNT];
 	enum pb_profile_driver_dim driver; /* the dimension that names the driver: the
 	                                      one with several values whose leading

@@ -750,7 +750,10 @@ static double regime_split(const struct regimes *r, size_t a, size_t b, size_t *
 	double whole = regime_cost(r, a, b);
 	for (size_t t = a + r->min_len; t + r->min_len <= b; t++) {
 		double g = whole - regime_cost(r, a, t) - regime_cost(r, t, b);
-		if (g > best) {
+		/* an exact tie (noise-free data, both sides at the variance floor)
+		 * goes to the larger step into the new regime */
+		if (g > best || (g == best && fabs(r->y[t] - r->y[t - 1]) >
+		                                  fabs(r->y[*at] - r->y[*at - 1]))) {
 			best = g;
 			*at = t;
 		}
