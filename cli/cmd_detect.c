@@ -51,8 +51,9 @@ static const char usage_text[] =
 	"                           trend changes (a ramp starting, stopping, turning)\n"
 	"  --explain                after each change, say why it was raised: the\n"
 	"                           statistic, the threshold it beat, the window\n"
-	"  --daily                  print one row per point: time, actual, expected,\n"
-	"                           lower and upper bound, change flag, change id (CSV)\n"
+	"  --daily                  print one row per point from the regimes: time,\n"
+	"                           actual, expected, lower and upper bound, change\n"
+	"                           flag, change id (CSV)\n"
 	"  --csv                    print the changes as CSV\n"
 	"  --json                   print the changes as a JSON array\n"
 	"  -h, --help               show this help\n"
@@ -339,79 +340,45 @@ out:
 }
 
 /* probity detect --daily: one CSV row per point in the shape cost-anomaly
- * tools use. expected is the detector's baseline for the point, the bounds
- * the band beyond which the point is a record (empty during the warm-up),
- * change_id the 1-based number of the change the point belongs to. */
+ * tools use, from the regimes (the profile's detector): expected is the
+ * regime's forecast for the point, the bounds PB_REGIME_BAND_SD residual
+ * standard deviations around it (empty for the first point), change_id the
+ * 1-based number of the regime change the point belongs to. */
 static int print_daily(const struct pb_detect_config *cfg, const struct pb_series_table *tab)
 {
 	struct pb_error err = { 0 };
-	struct pb_detector *d = NULL;
-	struct pb_detect_step *steps = calloc(tab->n, sizeof(*steps));
-	uint32_t *id = calloc(tab->n, sizeof(*id));
-	struct pb_change *ch = NULL;
-	size_t nch = 0, cap = 0;
+	struct pb_regime_change *rg = NULL;
+	size_t nr = 0;
+	struct pb_regime_band *band = calloc(tab->n, sizeof(*band));
 	int rc = 1;
-	if (!steps || !id) {
+	if (!band) {
 		cli_failf("out of memory");
 		goto out;
 	}
-	if (pb_detector_new(cfg, &d, &err) != PB_OK) {
+	if (pb_detect_regimes(cfg, tab->total, tab->n, &rg, &nr, &err) != PB_OK ||
+	    pb_detect_regime_bands(tab->total, tab->n, rg, nr, band, &err) != PB_OK) {
 		cli_fail(&err);
 		goto out;
 	}
-	for (size_t i = 0; i <= tab->n; i++) {
-		struct pb_change last;
-		bool closed = false;
-		if (i < tab->n) {
-			if (pb_detector_push(d, tab->total[i].t, tab->total[i].v, &steps[i], &err) != PB_OK) {
-				cli_fail(&err);
-				goto out;
-			}
-			if (steps[i].closed) {
-				last = steps[i].closed_change;
-				closed = true;
-			}
-		} else {
-			closed = pb_detector_finish(d, &last);
-		}
-		if (closed) {
-			if (nch == cap) {
-				size_t nc = cap ? 2 * cap : 8;
-				struct pb_change *v = realloc(ch, nc * sizeof(*v));
-				if (!v) {
-					cli_failf("out of memory");
-					goto out;
-				}
-				ch = v;
-				cap = nc;
-			}
-			ch[nch++] = last;
-		}
-	}
-	for (size_t k = 0; k < nch; k++)
-		for (size_t i = ch[k].start; i <= ch[k].end && i < tab->n; i++)
-			id[i] = (uint32_t)(k + 1);
 	bool dates = all_dates(tab);
 	puts("date,actual,expected,lower_bound,upper_bound,change,change_id");
 	for (size_t i = 0; i < tab->n; i++) {
-		char ts[32], ac[32], ex[32], lo[32] = "", hi[32] = "", cid[16] = "";
+		char ts[32], ac[32], ex[32] = "", lo[32] = "", hi[32] = "", cid[24] = "";
 		fmt_time(tab->times[i], dates, ts, sizeof(ts));
 		fmt_num(tab->total[i].v, ac, sizeof(ac));
-		fmt_num(steps[i].expected, ex, sizeof(ex));
-		if (isfinite(steps[i].lower)) {
-			fmt_num(steps[i].lower, lo, sizeof(lo));
-			fmt_num(steps[i].upper, hi, sizeof(hi));
+		if (isfinite(band[i].expected)) {
+			fmt_num(band[i].expected, ex, sizeof(ex));
+			fmt_num(band[i].lower, lo, sizeof(lo));
+			fmt_num(band[i].upper, hi, sizeof(hi));
 		}
-		if (id[i])
-			snprintf(cid, sizeof(cid), "%u", id[i]);
-		printf("%s,%s,%s,%s,%s,%d,%s\n", ts, ac, ex, lo, hi, id[i] ? 1 : 0, cid);
+		if (band[i].change)
+			snprintf(cid, sizeof(cid), "%zu", band[i].change);
+		printf("%s,%s,%s,%s,%s,%d,%s\n", ts, ac, ex, lo, hi, band[i].change ? 1 : 0, cid);
 	}
 	rc = 0;
 out:
-	pb_detector_free(d);
-	free(ch);
-	free(steps);
-	free(id);
+	free(rg);
+	free(band);
 	return rc;
 }
 
@@ -514,8 +481,6 @@ static int parse_args(int argc, char **argv, struct detect_args *a)
 		return cli_usage("detect", "expected one CSV file");
 	if (a->csv + a->json + a->daily > 1)
 		return cli_usage("detect", "--csv, --json and --daily exclude each other");
-	if (a->daily && a->regimes)
-		return cli_usage("detect", "--daily prints the streaming detector's bands, not --regimes");
 	a->path = argv[optind];
 	if (!a->title)
 		a->title = a->path;
@@ -691,8 +656,8 @@ int cmd_detect(int argc, char **argv)
 		goto out;
 	}
 	if (a.regimes || a.daily) {
-		rc = a.regimes ? print_regimes(&a.cfg, &tab, a.csv, a.json, a.explain, a.unit)
-		               : print_daily(&a.cfg, &tab);
+		rc = a.daily ? print_daily(&a.cfg, &tab)
+		             : print_regimes(&a.cfg, &tab, a.csv, a.json, a.explain, a.unit);
 		goto out;
 	}
 	if (pb_detect_series(&a.cfg, tab.total, tab.n, &ch, &nch, NULL, &err) != PB_OK) {

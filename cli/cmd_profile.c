@@ -34,6 +34,8 @@ static const char usage_text[] =
 	"                          category,service,region\n"
 	"  -u, --unit UNIT         only usage in this normalised unit (GB-Months, Hours...)\n"
 	"      --csv               the lines (or with --changes the changes) as CSV\n"
+	"      --daily             one CSV row per day per series: actual, expected,\n"
+	"                          lower and upper bound, change flag and number\n"
 	"      --json              everything as one JSON object\n"
 	"      --changes           show the sudden changes only (table or CSV)\n"
 	"      --no-detect         do not look for sudden changes\n"
@@ -41,9 +43,10 @@ static const char usage_text[] =
 	"                          of money a day (default 1)\n"
 	"      --min-pct PCT       ... and at least PCT percent of the expected level\n"
 	"                          (default 10; a start from zero always passes)\n"
-	"      --window DAYS       days in the detector's baseline (median; default 28)\n"
-	"      --min-ratio R       a change must be R times larger than every earlier\n"
-	"                          deviation of its series (default 2)\n"
+	"      --window DAYS       days before a change whose median is its expected\n"
+	"                          level (default 28)\n"
+	"      --penalty P         a regime change must raise the log-likelihood by\n"
+	"                          more than P ln(days) (default 7, as probity detect)\n"
 	"      --chart FILE.svg    write a stacked area chart of consumption over time\n"
 	"                          by the series of --by (billed cost when units differ)\n"
 	"      --chart-series FILE.svg\n"
@@ -64,7 +67,7 @@ static const char usage_text[] =
 	"      --chart storage.svg --chart-series changes.svg --series object-storage\n";
 
 enum { O_CSV = 256, O_JSON, O_CHANGES, O_NODETECT, O_MINCOST, O_MINPCT, O_CHART, O_CHARTSER,
-       O_SERIES, O_WINDOW, O_MINRATIO };
+       O_SERIES, O_WINDOW, O_PENALTY, O_DAILY };
 
 static const char *dash(const char *s)
 {
@@ -258,12 +261,12 @@ static void print_changes(const struct pb_profile *p, bool heading)
 			       i + 1, h->period, b0, b1);
 		else
 			printf("  %zu. expected: the median of %s to %s", i + 1, b0, b1);
-		printf("; detected on %s, when the mean of the last %u day%s stood ", c->detected,
-		       h->scale, h->scale == 1 ? "" : "s");
-		if (isinf(h->ratio))
-			printf("away from a level that had never moved before");
+		if (isnan(c->statistic))
+			printf("; usage started on %s (none before it in the period)", c->start);
 		else
-			printf("%.1f times further from it than any deviation before", h->ratio);
+			printf("; a new regime from %s: splitting the days around it there raises "
+			       "the log-likelihood ratio statistic to %.4g, threshold %.4g",
+			       c->start, c->statistic, c->threshold);
 		printf("; price %.6g %s per %s\n", c->price, p->series[c->series].currency,
 		       dash(p->series[c->series].unit));
 	}
@@ -330,6 +333,59 @@ static void csv_lines(const struct pb_profile *p)
 		csv_field(l->all_quantity, false);
 		csv_num(l->share_of_all, true);
 	}
+}
+
+/* --daily: one CSV row per day per series, in the shape cost-anomaly tools
+ * use: expected and bounds from the same regimes as the changes
+ * (pb_detect_regime_bands), change 1 on the days of a reported change (its
+ * START to END) and change_id its number in the changes table. */
+static int csv_daily(const struct pb_profile *p, const struct pb_detect_config *cfg)
+{
+	struct pb_error err = { 0 };
+	fputs("series,unit,date,actual,expected,lower_bound,upper_bound,change,change_id\n", stdout);
+	for (size_t s = 0; s < p->nseries; s++) {
+		const struct pb_profile_series *ps = &p->series[s];
+		struct pb_regime_band *band = calloc(ps->n ? ps->n : 1, sizeof(*band));
+		size_t *id = calloc(ps->n ? ps->n : 1, sizeof(*id));
+		if (!band || !id) {
+			free(band);
+			free(id);
+			return cli_failf("out of memory");
+		}
+		struct pb_regime_change *rg = NULL;
+		size_t nr = 0;
+		if (pb_detect_regimes(cfg, ps->points, ps->n, &rg, &nr, &err) != PB_OK ||
+		    pb_detect_regime_bands(ps->points, ps->n, rg, nr, band, &err) != PB_OK) {
+			free(rg);
+			free(band);
+			free(id);
+			return cli_fail(&err);
+		}
+		free(rg);
+		for (size_t k = 0; k < p->nchanges; k++)
+			if (p->changes[k].series == s)
+				for (size_t i = p->changes[k].change.start;
+				     i <= p->changes[k].change.end && i < ps->n; i++)
+					id[i] = k + 1;
+		for (size_t i = 0; i < ps->n; i++) {
+			char day[16], cid[24] = "";
+			pb_day_format(ps->first_day + (int64_t)i, day);
+			csv_field(ps->label, false);
+			csv_field(ps->unit ? ps->unit : "", false);
+			csv_field(day, false);
+			csv_num(ps->points[i].v, false);
+			csv_num(band[i].expected, false);
+			csv_num(band[i].lower, false);
+			csv_num(band[i].upper, false);
+			csv_field(id[i] ? "1" : "0", false);
+			if (id[i])
+				snprintf(cid, sizeof(cid), "%zu", id[i]);
+			csv_field(cid, true);
+		}
+		free(band);
+		free(id);
+	}
+	return 0;
 }
 
 static void csv_changes(const struct pb_profile *p)
@@ -531,7 +587,7 @@ static int write_chart(enum pb_status st, char *svg, size_t len, const char *pat
 struct profile_args {
 	struct pb_profile_options o;
 	struct pb_detect_config dcfg;
-	bool csv, json, changes_only;
+	bool csv, json, changes_only, daily;
 	const char *chart, *chart_series, *series_match, *from, *to;
 };
 
@@ -545,6 +601,7 @@ static int profile_opt(int c, struct profile_args *a)
 	case 't': a->to = optarg; break;
 	case 'u': a->o.unit = optarg; break;
 	case O_CSV: a->csv = true; break;
+	case O_DAILY: a->daily = true; break;
 	case O_JSON: a->json = true; break;
 	case O_CHANGES: a->changes_only = true; break;
 	case O_NODETECT: a->o.detect = false; break;
@@ -563,13 +620,14 @@ static int profile_opt(int c, struct profile_args *a)
 	case O_MINPCT:
 		return parse_double("--min-pct", optarg, &a->o.min_pct) ? 2 : 0;
 	case O_WINDOW:
-		if (!cli_parse_uint("profile", "--window", optarg, PB_DETECT_MAX_WINDOW, &w))
+		if (!cli_parse_uint("profile", "--window", optarg, 3650, &w))
 			return 2;
-		a->dcfg.window = (uint32_t)w;
-		a->o.detect_cfg = &a->dcfg;
+		if (w < 1)
+			return cli_usage("profile", "--window needs at least 1 day");
+		a->o.base_days = (uint32_t)w;
 		break;
-	case O_MINRATIO:
-		if (parse_double("--min-ratio", optarg, &a->dcfg.min_ratio))
+	case O_PENALTY:
+		if (parse_double("--penalty", optarg, &a->dcfg.regime_penalty))
 			return 2;
 		a->o.detect_cfg = &a->dcfg;
 		break;
@@ -587,6 +645,7 @@ static int profile_args(int argc, char **argv, struct profile_args *a)
 		{ "by", required_argument, NULL, 'b' },
 		{ "unit", required_argument, NULL, 'u' },
 		{ "csv", no_argument, NULL, O_CSV },
+		{ "daily", no_argument, NULL, O_DAILY },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "changes", no_argument, NULL, O_CHANGES },
 		{ "no-detect", no_argument, NULL, O_NODETECT },
@@ -596,7 +655,7 @@ static int profile_args(int argc, char **argv, struct profile_args *a)
 		{ "chart-series", required_argument, NULL, O_CHARTSER },
 		{ "series", required_argument, NULL, O_SERIES },
 		{ "window", required_argument, NULL, O_WINDOW },
-		{ "min-ratio", required_argument, NULL, O_MINRATIO },
+		{ "penalty", required_argument, NULL, O_PENALTY },
 		{ NULL, 0, NULL, 0 },
 	};
 	pb_profile_options_init(&a->o);
@@ -613,6 +672,8 @@ static int profile_args(int argc, char **argv, struct profile_args *a)
 		return cli_usage("profile", "expects a workspace and a customer name");
 	if (a->csv && a->json)
 		return cli_usage("profile", "--csv and --json exclude each other");
+	if (a->daily && (a->json || a->changes_only || !a->o.detect))
+		return cli_usage("profile", "--daily excludes --json, --changes and --no-detect");
 	if (a->changes_only && !a->o.detect)
 		return cli_usage("profile", "--changes and --no-detect exclude each other");
 	if (a->from && pb_profile_parse_day(a->from, false, &a->o.from_day, &err) != PB_OK)
@@ -703,6 +764,8 @@ int cmd_profile(int argc, char **argv)
 	}
 	if (a.json)
 		rc = cli_json_print(profile_json(p));
+	else if (a.daily)
+		rc = csv_daily(p, &a.dcfg);
 	else if (a.csv && a.changes_only)
 		csv_changes(p);
 	else if (a.csv)

@@ -1,6 +1,6 @@
-/* fuzz_detect.c - series CSV parser, detector, drivers and both charts on
- * arbitrary bytes: nothing may crash, leak or read out of bounds, and every
- * change must lie inside the series. */
+/* fuzz_detect.c - series CSV parser, both detectors (streaming and
+ * regimes), drivers and both charts on arbitrary bytes: nothing may crash,
+ * leak or read out of bounds, and every change must lie inside the series. */
 #include "probity.h"
 
 #include <assert.h>
@@ -47,6 +47,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(dr);
 			free(ch);
 		}
+		/* regimes: short regimes and a low penalty, so short inputs split */
+		cfg.regime_min_len = 3;
+		cfg.regime_penalty = 1;
+		struct pb_regime_change *rg = NULL;
+		size_t nr = 0;
+		if (pb_detect_regimes(&cfg, t.total, t.n, &rg, &nr, &err) == PB_OK) {
+			for (size_t k = 0; k < nr; k++) {
+				assert(rg[k].at >= 3 && rg[k].at + 3 <= t.n);
+				assert(rg[k].from < rg[k].at && rg[k].at < rg[k].to && rg[k].to <= t.n);
+				assert(!k || rg[k - 1].at < rg[k].at);
+			}
+			free(rg);
+		}
+		if (pb_detect_regimes(NULL, t.total, t.n, &rg, &nr, &err) == PB_OK)
+			free(rg);
 	}
 	pb_series_table_release(&t);
 	return 0;

@@ -671,6 +671,25 @@ enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struc
                                  size_t n, struct pb_regime_change **changes, size_t *nchanges,
                                  struct pb_error *err);
 
+/* One point of a segmentation, in the shape cost-anomaly tools use. */
+struct pb_regime_band {
+	double expected;       /* the regime's one-step forecast a + b y[i-1]; on a
+	                          change's first point the forecast of the regime
+	                          before (what was expected before the change); NAN
+	                          for the first point */
+	double lower, upper;   /* expected -/+ PB_REGIME_BAND_SD residual standard
+	                          deviations of that regime; NAN with expected */
+	size_t change;         /* 1-based number of the change the point belongs to
+	                          (its first point; for a spike, its points still
+	                          outside the bands of the regime before), else 0 */
+};
+#define PB_REGIME_BAND_SD 3
+/* Fills out[0..n) from the changes rg[0..nrg) that pb_detect_regimes gave for
+ * the same points. PB_EINVAL when a change is not inside the series. */
+enum pb_status pb_detect_regime_bands(const struct pb_point *pts, size_t n,
+                                      const struct pb_regime_change *rg, size_t nrg,
+                                      struct pb_regime_band *out, struct pb_error *err);
+
 /* A short name for a change kind: "spike", "shift", "trend". */
 const char *pb_change_kind_name(enum pb_change_kind k);
 
@@ -791,12 +810,14 @@ struct pb_profile_options {
 	                              day is at least this; default 1 */
 	double min_pct;            /* ... and at least this percentage of the expected
 	                              level (a start from zero always passes); default 10 */
+	uint32_t base_days;        /* a change's expected level: the median of the last
+	                              this many days of the regime before it; default 28 */
 };
 /* Sets the defaults above. */
 void pb_profile_options_init(struct pb_profile_options *o);
 /* The detector settings profiles use by default: pb_detect_config_init's,
- * with the baseline and thresholds fitted to daily billing series (see
- * docs/profile.md). */
+ * the one configuration `probity detect` uses too; the profile runs the
+ * regimes detector (pb_detect_regimes) on each daily series (docs/profile.md). */
 void pb_profile_detect_config(struct pb_detect_config *cfg);
 /* Parses a --by list, names separated by commas ("capability,region,month"),
  * into o->by. PB_EINVAL for an unknown or repeated name (the message lists
@@ -883,6 +904,8 @@ struct pb_profile_change {
 	double cost_delta;           /* change.delta * price: money a day */
 	double excess;               /* sum over the change of (value - expected), units */
 	double excess_cost;          /* excess * price */
+	double statistic, threshold; /* the regimes' split statistic and what it beat
+	                                (pb_regime_change gain and threshold) */
 	struct pb_profile_driver drivers[PB_DRIVER_COUNT];
 	enum pb_profile_driver_dim driver; /* the dimension that names the driver: the
 	                                      one with several values whose leading

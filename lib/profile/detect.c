@@ -750,7 +750,10 @@ static double regime_split(const struct regimes *r, size_t a, size_t b, size_t *
 	double whole = regime_cost(r, a, b);
 	for (size_t t = a + r->min_len; t + r->min_len <= b; t++) {
 		double g = whole - regime_cost(r, a, t) - regime_cost(r, t, b);
-		if (g > best) {
+		/* an exact tie (noise-free data, both sides at the variance floor)
+		 * goes to the larger step into the new regime */
+		if (g > best || (g == best && fabs(r->y[t] - r->y[t - 1]) >
+		                                  fabs(r->y[*at] - r->y[*at - 1]))) {
 			best = g;
 			*at = t;
 		}
@@ -956,6 +959,92 @@ nomem:
 	free(todo);
 	free(out);
 	return pb__err(err, PB_ENOMEM, "out of memory for regimes of %zu points", n);
+}
+
+/* ---- regime bands ------------------------------------------------------------ */
+
+/* The least-squares fit y[i] = a + b y[i-1] over the transitions of [from,
+ * to) (points from + 1 .. to - 1), and its residual standard deviation
+ * (at least sd_floor). A regime too short to fit predicts its mean. */
+struct regime_fit {
+	double a, b, sd;
+};
+
+static struct regime_fit regime_fit(const struct pb_point *p, size_t from, size_t to,
+                                    double sd_floor)
+{
+	struct regime_fit f = { 0, 0, sd_floor };
+	double m = 0, sp = 0, sy = 0, spp = 0, spy = 0, syy = 0;
+	for (size_t i = from + 1; i < to; i++) {
+		double x = p[i - 1].v, y = p[i].v;
+		m++;
+		sp += x;
+		sy += y;
+		spp += x * x;
+		spy += x * y;
+		syy += y * y;
+	}
+	if (m < 1) {
+		f.a = p[from].v;
+		return f;
+	}
+	double vp = spp - sp * sp / m, cpy = spy - sp * sy / m, vy = syy - sy * sy / m;
+	if (vp > 1e-12 * (spp + 1e-300))
+		f.b = cpy / vp;
+	f.a = (sy - f.b * sp) / m;
+	double sse = vy - f.b * cpy;
+	double sd = sse > 0 ? sqrt(sse / m) : 0;
+	f.sd = sd > sd_floor ? sd : sd_floor;
+	return f;
+}
+
+enum pb_status pb_detect_regime_bands(const struct pb_point *pts, size_t n,
+                                      const struct pb_regime_change *rg, size_t nrg,
+                                      struct pb_regime_band *out, struct pb_error *err)
+{
+	for (size_t k = 0; k < nrg; k++)
+		if (rg[k].at == 0 || rg[k].at >= n || (k && rg[k].at <= rg[k - 1].at))
+			return pb__err(err, PB_EINVAL,
+			               "regime change %zu is not inside the series of %zu points", k + 1, n);
+	/* the variance floor of pb_detect_regimes: 1e-4 of the series' variance */
+	double mean = 0, var = 0;
+	for (size_t i = 0; i < n; i++)
+		mean += pts[i].v;
+	mean /= n ? (double)n : 1;
+	for (size_t i = 0; i < n; i++)
+		var += (pts[i].v - mean) * (pts[i].v - mean);
+	var /= n ? (double)n : 1;
+	const double sd_floor = sqrt(1e-4 * var);
+	struct regime_fit prev = { 0, 0, 0 };
+	for (size_t r = 0; r <= nrg; r++) {
+		size_t from = r ? rg[r - 1].at : 0, to = r < nrg ? rg[r].at : n;
+		struct regime_fit f = regime_fit(pts, from, to, sd_floor);
+		for (size_t i = from; i < to; i++) {
+			struct pb_regime_band *b = &out[i];
+			b->change = 0;
+			if (i == 0) {
+				b->expected = b->lower = b->upper = NAN;
+				continue;
+			}
+			const struct regime_fit *use = i == from ? &prev : &f;
+			b->expected = use->a + use->b * pts[i - 1].v;
+			b->lower = b->expected - PB_REGIME_BAND_SD * use->sd;
+			b->upper = b->expected + PB_REGIME_BAND_SD * use->sd;
+		}
+		if (r) {
+			/* the change's points: its first, and for a spike the ones
+			 * after it still outside the bands of the regime before */
+			const struct pb_regime_change *c = &rg[r - 1];
+			out[from].change = r;
+			for (size_t i = from + 1; c->kind == PB_CHANGE_SPIKE && i < to; i++) {
+				if (fabs(pts[i].v - c->before) <= PB_REGIME_BAND_SD * prev.sd)
+					break;
+				out[i].change = r;
+			}
+		}
+		prev = f;
+	}
+	return PB_OK;
 }
 
 /* ---- drivers -------------------------------------------------------------- */

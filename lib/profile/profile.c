@@ -73,18 +73,14 @@ void pb_profile_options_init(struct pb_profile_options *o)
 	o->detect = true;
 	o->min_cost_per_day = 1.0;
 	o->min_pct = 10.0;
+	o->base_days = 28;
 }
 
 void pb_profile_detect_config(struct pb_detect_config *cfg)
 {
+	/* one configuration: the regimes detector with the settings of
+	 * `probity detect` (docs/detection.md) */
 	pb_detect_config_init(cfg);
-	/* Daily billing series grow for months: a four-week baseline follows
-	 * growth, and a change must beat twice every earlier deviation (measured
-	 * on the demo's 33 customers: only real shifts and new services remain;
-	 * docs/profile.md). */
-	cfg->window = 28;
-	cfg->warmup = 28;
-	cfg->min_ratio = 2.0;
 }
 
 static void valid_dims(char *buf, size_t cap)
@@ -1281,6 +1277,137 @@ static void measure_change(const struct pb_profile_series *ps, struct pb_change 
 	                          : (c->delta < 0 ? -INFINITY : INFINITY);
 }
 
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return (a > b) - (a < b);
+}
+
+/* A regime change as a profile's change: it starts (and is detected) on the
+ * first day of the new regime; expected is the median of the last base_days
+ * days of the regime before (base_from, base_to), actual the level after
+ * (the first day for a spike), delta and pct follow; measure_change then
+ * measures it to its end. tmp holds base_days doubles. */
+static void regime_change(const struct pb_profile_series *ps, const struct pb_regime_change *rg,
+                          size_t k, uint32_t base_days, double *tmp, struct pb_change *c)
+{
+	const struct pb_regime_change *x = &rg[k];
+	size_t prev = k ? rg[k - 1].at : 0;
+	memset(c, 0, sizeof(*c));
+	c->start = c->detected = c->end = x->at;
+	c->t_start = c->t_detected = c->t_end = ps->points[x->at].t;
+	c->kind = x->kind;
+	c->closed = true;
+	c->scale = 1;
+	c->base_to = x->at;
+	c->base_from = x->at - prev > base_days ? x->at - base_days : prev;
+	size_t m = 0;
+	for (size_t i = c->base_from; i < c->base_to; i++)
+		tmp[m++] = ps->points[i].v;
+	qsort(tmp, m, sizeof(*tmp), cmp_double);
+	c->expected = m % 2 ? tmp[m / 2] : (tmp[m / 2 - 1] + tmp[m / 2]) / 2;
+	c->actual = x->kind == PB_CHANGE_SPIKE ? ps->points[x->at].v : x->after;
+	c->delta = c->actual - c->expected;
+	c->direction = c->delta >= 0 ? 1 : -1;
+	c->ratio = x->threshold > 0 ? x->gain / x->threshold : INFINITY;
+	c->score = isinf(c->ratio) ? 1 : c->ratio / (1 + c->ratio);
+}
+
+/* Appends the regime changes of ps's days [from, to) to *out (offset to the
+ * series' days). */
+static enum pb_status span_regimes(const struct pb_detect_config *cfg,
+                                   const struct pb_profile_series *ps, size_t from, size_t to,
+                                   struct pb_regime_change **out, size_t *nout, size_t *cap,
+                                   struct pb_error *err)
+{
+	struct pb_regime_change *rg = NULL;
+	size_t nr = 0;
+	enum pb_status st = pb_detect_regimes(cfg, ps->points + from, to - from, &rg, &nr, err);
+	if (st)
+		return st;
+	if (*nout + nr > *cap) {
+		size_t nc = 2 * (*nout + nr) + 8;
+		struct pb_regime_change *v = realloc(*out, nc * sizeof(*v));
+		if (!v) {
+			free(rg);
+			return pb__err(err, PB_ENOMEM, "out of memory");
+		}
+		*out = v;
+		*cap = nc;
+	}
+	for (size_t k = 0; k < nr; k++) {
+		struct pb_regime_change *c = &(*out)[(*nout)++];
+		*c = rg[k];
+		c->at += from;
+		c->from += from;
+		c->to += from;
+	}
+	free(rg);
+	return PB_OK;
+}
+
+static int cmp_regime_at(const void *x, const void *y)
+{
+	const struct pb_regime_change *a = x, *b = y;
+	return (a->at > b->at) - (a->at < b->at);
+}
+
+/* The regime changes of a daily series, as a profile reads them. A line that
+ * starts in the period (no usage before its first day with usage: a billing
+ * export lists what was used) has a change on that day, a start from zero;
+ * the regimes segment the days from there on, and each regime found is
+ * segmented once more on its own (a ramp that starts small in a series that
+ * later grows a hundredfold is below the whole series' noise floor, not
+ * below its own regime's). *ch is a new array (free()), in day order. */
+static enum pb_status series_regimes(const struct pb_detect_config *cfg,
+                                     const struct pb_profile_series *ps,
+                                     struct pb_regime_change **ch, size_t *nch,
+                                     struct pb_error *err)
+{
+	struct pb_regime_change *out = NULL;
+	size_t n = 0, cap = 0, first = 0;
+	enum pb_status st;
+	*ch = NULL;
+	*nch = 0;
+	while (first < ps->n && ps->points[first].v == 0)
+		first++;
+	if (first == ps->n)
+		return PB_OK;
+	if ((st = span_regimes(cfg, ps, first, ps->n, &out, &n, &cap, err)))
+		goto fail;
+	size_t top = n;
+	for (size_t k = 0; k <= top; k++) {
+		size_t a = k ? out[k - 1].at : first, b = k < top ? out[k].at : ps->n;
+		if ((st = span_regimes(cfg, ps, a, b, &out, &n, &cap, err)))
+			goto fail;
+	}
+	if (first > 0) {
+		struct pb_regime_change z;
+		memset(&z, 0, sizeof(z));
+		z.at = first;
+		z.t = ps->points[first].t;
+		z.kind = PB_CHANGE_SHIFT;
+		z.after = ps->points[first].v;
+		z.gain = z.threshold = NAN; /* a fact, not a test */
+		z.to = ps->n;
+		struct pb_regime_change *v = realloc(out, (n + 1) * sizeof(*v));
+		if (!v) {
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+			goto fail;
+		}
+		out = v;
+		out[n++] = z;
+	}
+	if (n)
+		qsort(out, n, sizeof(*out), cmp_regime_at);
+	*ch = out;
+	*nch = n;
+	return PB_OK;
+fail:
+	free(out);
+	return st;
+}
+
 static enum pb_status detect(struct build *b, struct pb_error *err)
 {
 	struct pb_profile *p = b->p;
@@ -1297,11 +1424,13 @@ static enum pb_status detect(struct build *b, struct pb_error *err)
 	enum pb_status st = pb_detect_config_check(&cfg, err);
 	if (st)
 		return st;
+	const uint32_t base_days = o->base_days ? o->base_days : 28;
 	/* row indices grouped by series (a counting sort) */
 	size_t *start = calloc(p->nseries + 1, sizeof(size_t));
 	size_t *idx = malloc((b->r.nrows ? b->r.nrows : 1) * sizeof(size_t));
+	double *base = malloc(base_days * sizeof(double));
 	size_t cap = 0;
-	if (!start || !idx) {
+	if (!start || !idx || !base) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -1323,17 +1452,32 @@ static enum pb_status detect(struct build *b, struct pb_error *err)
 	}
 	for (size_t s = 0; s < p->nseries && !st; s++) {
 		const struct pb_profile_series *ps = &p->series[s];
-		struct pb_change *ch = NULL;
+		struct pb_regime_change *ch = NULL;
 		size_t nch = 0;
-		if ((st = pb_detect_series(&cfg, ps->points, ps->n, &ch, &nch, NULL, err)))
+		if ((st = series_regimes(&cfg, ps, &ch, &nch, err)))
 			break;
-		for (size_t k = 0; k < nch && !st; k++) {
+		for (size_t k = 0, next = 0; k < nch && !st; k = next) {
 			struct pb_profile_change pc;
 			memset(&pc, 0, sizeof(pc));
 			pc.series = s;
-			pc.change = ch[k];
-			measure_change(ps, &pc.change, k + 1 < nch ? ch[k + 1].start : ps->n);
+			pc.statistic = ch[k].gain;
+			pc.threshold = ch[k].threshold;
+			regime_change(ps, ch, k, base_days, base, &pc.change);
+			/* A later regime change in the same direction while the series
+			 * is still away (a ramp that steepens: the tail of an S-curve)
+			 * is part of this change; one the other way ends it. */
+			size_t limit = k + 1;
+			while (limit < nch &&
+			       (ch[limit].after >= ch[limit].before) == (pc.change.direction > 0))
+				limit++;
+			measure_change(ps, &pc.change, limit < nch ? ch[limit].at : ps->n);
+			for (next = k + 1; next < nch && ch[next].at <= pc.change.end;)
+				next++;
 			const struct pb_change *h = &pc.change;
+			/* the alert floors, on the level reached (a start from 0 passes) */
+			if (fabs(h->delta) < cfg.min_impact ||
+			    (isfinite(h->pct) && fabs(h->pct) < cfg.min_pct))
+				continue;
 			size_t a = h->start, e = h->end;
 			double q = 0, c = 0, ex = 0;
 			for (size_t d = a; d <= e; d++) {
@@ -1379,6 +1523,7 @@ static enum pb_status detect(struct build *b, struct pb_error *err)
 out:
 	free(start);
 	free(idx);
+	free(base);
 	return st;
 }
 

@@ -556,6 +556,40 @@ static void t_regimes(void)
 	free(p);
 }
 
+/* The daily rows of a segmentation: the forecast of the regime a point is
+ * in, of the regime before on a change's first point; the change's points. */
+static void t_regime_bands(void)
+{
+	struct pb_point *p = daily_series(400, 9);
+	for (size_t i = 247; i < 400; i++)
+		p[i].v += 40;
+	struct pb_regime_change *rg = NULL;
+	size_t nr = regimes(p, 400, &rg);
+	struct pb_regime_band *b = calloc(400, sizeof(*b));
+	struct pb_error err = { 0 };
+	CHECK_INT(nr, 1);
+	CHECK_OK(pb_detect_regime_bands(p, 400, rg, nr, b, &err), &err);
+	CHECK(isnan(b[0].expected) && isnan(b[0].lower) && b[0].change == 0);
+	size_t outside = 0, flagged = 0;
+	for (size_t i = 1; i < 400; i++) {
+		CHECK(b[i].lower < b[i].expected && b[i].expected < b[i].upper);
+		outside += i != 247 && (p[i].v < b[i].lower || p[i].v > b[i].upper);
+		flagged += b[i].change != 0;
+	}
+	CHECK(outside < 8); /* 3 standard deviations: a few of 400 at most */
+	CHECK_INT(flagged, 1);
+	CHECK_INT(b[247].change, 1);
+	/* the shift's day is measured against the level before, and is outside */
+	CHECK(b[247].expected > 80 && b[247].expected < 110 && p[247].v > b[247].upper);
+	CHECK(b[248].expected > 120); /* the day after: the new regime's forecast */
+	/* a change outside the series is refused */
+	rg[0].at = 400;
+	CHECK_INT(pb_detect_regime_bands(p, 400, rg, nr, b, &err), PB_EINVAL);
+	free(b);
+	free(rg);
+	free(p);
+}
+
 /* Pushing point by point gives exactly what pb_detect_series gives. */
 static void t_streaming_equals_batch(void)
 {
@@ -719,6 +753,7 @@ int main(void)
 	RUN(t_bad_input);
 	RUN(t_clock_rules);
 	RUN(t_regimes);
+	RUN(t_regime_bands);
 	RUN(t_streaming_equals_batch);
 	RUN(t_window_median_exact);
 	RUN(t_drivers);
