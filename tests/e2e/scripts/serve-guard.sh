@@ -7,7 +7,7 @@
 # Unix socket only and are stopped by pid.
 . "$(dirname "$0")/../lib.sh"
 SCRIPT_NAME=serve-guard
-PBE=$PB_BUILD/tools/pb-entitle
+PBE=$PB_BUILD/tests/tools/pb-entitle
 WS=$TMP/ws
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 code() { curl -s -o "$TMP/body" -w '%{http_code}' "$@"; }
@@ -15,7 +15,7 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done' EXIT
 stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 "$PROBITY" init "$WS" >/dev/null
-"$PBE" "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
+"$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 Q='account=IMOD-7F3A&service=Storage%20Accounts&region=westeurope'
 
 # ---- a bearer token, and /metrics on a listener of its own
