@@ -1679,6 +1679,57 @@ enum pb_status pb_notice_make(struct pb_ws *ws, const struct pb_catalog *cat, co
 
 
 /* ===================================================================== */
+/* Reports                                                               */
+/* ===================================================================== */
+/* What the world reads of a decision (lib/report/, docs/reports.md): the
+ * statement of reasons in the EU DSA Transparency Database's shape, appeals,
+ * the transparency report and the case report. Writing one is a log entry
+ * holding its SHA-256, so a published document can be proven to be the one
+ * probity produced. */
+
+/* ---- statements of reasons ------------------------------------------------ */
+
+/* One rule a statement breaks: the field (the database's name) and why. */
+struct pb_sor_violation {
+	char field[64];
+	char message[240];
+};
+/* Checks a statement of reasons (JSON text, len bytes) against the rules of
+ * the DSA Transparency Database's API version 1: required fields, allowed
+ * values, lengths in characters, date formats and ranges, the conditional
+ * rules (a ground's fields iff that ground, *_other iff OTHER, no
+ * source_identity when voluntary, dates in order), and no field the database
+ * does not know except probity's "x_" additions. Stores the first cap
+ * violations in out and their total in *n_out (0: valid). PB_EINVAL only when
+ * the text is not a JSON object. */
+enum pb_status pb_sor_validate(const char *json, size_t len, struct pb_sor_violation *out,
+                               size_t cap, size_t *n_out, struct pb_error *err);
+
+struct pb_sor_options {
+	bool draft;           /* a preview: any plan, nothing recorded, x_draft true */
+	int64_t now;          /* the statement's date (0: the current time) */
+	const char *category; /* STATEMENT_CATEGORY_* (the prefix may be left out); NULL:
+	                       * probity.conf's sor_category, else OTHER_VIOLATION_TC */
+};
+/* Writes the decision of plan id as a statement of reasons (JSON, API v1
+ * field names; docs/reports.md maps each field to its source): a partial
+ * suspension of services unless the plan cuts everything, the plan's clause
+ * as the incompatible-content ground, the countries cut as territorial scope
+ * (EU/EEA only), dates from the plan's window, facts from the case's evidence
+ * and the dry run's figures (never customer content nor the customer's
+ * name), and in x_ fields the services restricted and kept, the case, the
+ * approvals, and (when applied) a signed checkpoint with the inclusion proof
+ * of the apply entry (a checkpoint is signed first when none covers it).
+ * The statement is checked with pb_sor_validate and refused (PB_EINVAL naming
+ * the first violation) when invalid. Unless draft, the same rules as
+ * pb_notice_make hold and the statement is recorded as a notice of the plan
+ * (format sor-json, its SHA-256). *json_out: heap string (free()). */
+enum pb_status pb_sor_make(struct pb_ws *ws, const struct pb_catalog *cat, const char *actor,
+                           int64_t id, const struct pb_sor_options *o, char **json_out,
+                           uint64_t *index_out, struct pb_error *err);
+
+
+/* ===================================================================== */
 /* Decisions                                                             */
 /* ===================================================================== */
 /* Entitlements are the set of enforcement rules in force, kept in the
