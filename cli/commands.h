@@ -2,6 +2,7 @@
  * main.c turns it into the command table; each cli/cmd_<name>.c defines
  * `int cmd_<name>(int argc, char **argv)`. Keep it in alphabetical order. */
 CMD(accounts, "list billing accounts and sub-accounts seen in the exports")
+CMD(appeal, "record and decide a customer's appeal of a plan, on the audit log")
 CMD(case, "open, document and close review cases")
 CMD(customer, "define customers as sets of billing accounts and sub-accounts")
 CMD(decide, "allow or deny one request, with the reason")

@@ -1728,6 +1728,50 @@ enum pb_status pb_sor_make(struct pb_ws *ws, const struct pb_catalog *cat, const
                            int64_t id, const struct pb_sor_options *o, char **json_out,
                            uint64_t *index_out, struct pb_error *err);
 
+/* ---- appeals --------------------------------------------------------------- */
+
+/* A customer's appeal against a plan's decision lives on the audit log only
+ * (entries appeal.open, appeal.note, appeal.decide on subject "plan/N"): it
+ * is as tamper-evident as the decision. One appeal of a plan is open at a
+ * time; they are numbered 1, 2 ... per plan. */
+struct pb_appeal {
+	int64_t plan, case_id;
+	unsigned number;          /* 1-based among the plan's appeals */
+	const char *received;     /* YYYY-MM-DD: when the customer appealed */
+	const char *opened_at, *opened_by;
+	uint64_t open_index;      /* its appeal.open entry */
+	size_t notes;
+	const char *outcome;      /* "upheld", "partly-upheld", "rejected"; NULL while open */
+	const char *decided_at, *decided_by;
+	int64_t new_plan;         /* the plan that lifts or narrows the cut-off, or 0 */
+	uint64_t decide_index;    /* its appeal.decide entry, or 0 */
+};
+/* Records the appeal of plan id (actor: analyst or approver, who records
+ * what the customer sent): received is the day it came in (YYYY-MM-DD; NULL:
+ * today), summary a staff-written line (may be NULL; kept in the log, never
+ * printed in reports). PB_ESTATE when the plan was never approved or was
+ * withdrawn, or an appeal of it is open. *number_out gets its number. */
+enum pb_status pb_appeal_open(struct pb_ws *ws, const char *actor, int64_t id,
+                              const char *received, const char *summary, unsigned *number_out,
+                              uint64_t *index_out, struct pb_error *err);
+/* Adds a note to the open appeal of plan id (analyst or approver). */
+enum pb_status pb_appeal_note(struct pb_ws *ws, const char *actor, int64_t id, const char *text,
+                              uint64_t *index_out, struct pb_error *err);
+/* Decides the open appeal of plan id: outcome "upheld", "partly-upheld" or
+ * "rejected", with a reason. actor must be an approver who neither wrote nor
+ * approved the plan (an appeal is reviewed by people who did not take the
+ * decision; PB_EPERM). new_plan (0: none) links the plan that lifts or
+ * narrows the cut-off, made and approved as any plan: it must be another
+ * plan of the same case and is refused with "rejected". */
+enum pb_status pb_appeal_decide(struct pb_ws *ws, const char *actor, int64_t id,
+                                const char *outcome, const char *reason, int64_t new_plan,
+                                uint64_t *index_out, struct pb_error *err);
+/* Calls fn for every appeal (id 0) or the appeals of plan id, in the order
+ * they were opened. The strings live until fn returns. */
+enum pb_status pb_appeal_list(struct pb_ws *ws, int64_t id,
+                              bool (*fn)(void *ctx, const struct pb_appeal *a), void *ctx,
+                              struct pb_error *err);
+
 
 /* ===================================================================== */
 /* Decisions                                                             */
