@@ -17,6 +17,7 @@ CMD(notice, "the notice of an enforcement plan to its customer (text, markdown, 
 CMD(plan, "enforcement plans: dry run, two approvers, apply, roll back")
 CMD(policy, "check policy files; compile them to SQL for other engines")
 CMD(profile, "what a customer consumes, where, how much, and how it changed")
+CMD(report, "transparency reports of a period, published on the audit log")
 CMD(scan, "evaluate a policy over the usage: findings with their evidence")
 CMD(search, "search mail and chat inside a case; hit reports; export hits")
 CMD(serve, "serve decisions to API gateways (nginx, Envoy, OPA clients)")

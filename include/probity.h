@@ -1772,6 +1772,38 @@ enum pb_status pb_appeal_list(struct pb_ws *ws, int64_t id,
                               bool (*fn)(void *ctx, const struct pb_appeal *a), void *ctx,
                               struct pb_error *err);
 
+/* ---- transparency report -------------------------------------------------- */
+
+enum pb_report_format { PB_REPORT_CSV = 0, PB_REPORT_JSON, PB_REPORT_HTML };
+
+/* One file of a report: its name (no folder) and bytes. */
+struct pb_report_file {
+	char name[80];
+	char *data;
+	size_t len;
+};
+void pb_report_files_free(struct pb_report_file *f, size_t n);
+
+struct pb_transparency_options {
+	const char *period;        /* "2025", "2025H2", "2025-Q3" */
+	enum pb_report_format format;
+	bool band;                 /* write counts from band_lo to band_hi as "lo-hi" */
+	unsigned band_lo, band_hi;
+	bool draft;                /* nothing recorded, no role needed */
+};
+/* The transparency report of a period (docs/reports.md defines each table):
+ * reviews opened by trigger type, closed by outcome, restrictions by what
+ * and by country, customers affected (a count), median and 90th-percentile
+ * days from trigger to decision and decision to enforcement, appeals and
+ * their outcomes, rollbacks. CSV: one file per table and README.md; JSON
+ * and HTML (with SVG charts): one file. Unless draft, actor (analyst,
+ * approver or auditor) publishes it: a log entry report.transparency holds
+ * the SHA-256 of every file. Free *files_out with pb_report_files_free. */
+enum pb_status pb_report_transparency(struct pb_ws *ws, const char *actor,
+                                      const struct pb_transparency_options *o,
+                                      struct pb_report_file **files_out, size_t *nfiles_out,
+                                      uint64_t *index_out, struct pb_error *err);
+
 
 /* ===================================================================== */
 /* Decisions                                                             */
