@@ -494,8 +494,10 @@ static enum pb_status out_html(const struct table *t, size_t nt, const char *per
 			pb_buf_adds(b, "<tr>");
 			for (size_t c = 0; c < t[i].ncols; c++) {
 				char buf[48];
-				pb_buf_adds(b, (int)c == t[i].count_col || c > 0 ? "<td class=\"n\">" : "<td>");
-				html_text(b, cell(&t[i], r, c, o, buf));
+				const char *v = cell(&t[i], r, c, o, buf);
+				bool num = *v && strspn(v, "0123456789.-") == strlen(v);
+				pb_buf_adds(b, num ? "<td class=\"n\">" : "<td>");
+				html_text(b, v);
 				pb_buf_adds(b, "</td>");
 			}
 			pb_buf_adds(b, "</tr>\n");
