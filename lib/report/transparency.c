@@ -153,21 +153,19 @@ static const char sql_opened[] =
 
 /* A case's outcome: suspension when a plan of it was applied (total when an
  * applied plan disables everything and keeps nothing), else no action. */
-#define TOTAL_PLAN                                                                          \
-	"EXISTS (SELECT 1 FROM plan p, json_each(p.body, '$.rules') r WHERE p.case_id = c.id " \
-	"AND p.applied_version IS NOT NULL AND json_extract(r.value, '$.effect') = 'disable' " \
-	"AND json_extract(r.value, '$.category') IS NULL AND json_extract(r.value, "           \
-	"'$.subcategory') IS NULL AND json_extract(r.value, '$.service') IS NULL AND "         \
-	"json_extract(r.value, '$.capability') IS NULL AND json_extract(r.value, '$.region') " \
-	"IS NULL AND json_extract(r.value, '$.country') IS NULL AND json_array_length(p.body, " \
-	"'$.keep') = 0)"
 static const char sql_outcomes[] =
 	"WITH o(outcome, ord) AS (VALUES ('no-action', 1), ('partial-suspension', 2), "
 	"('total-suspension', 3), ('termination', 4)), "
-	"k AS (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM plan p WHERE p.case_id = c.id AND "
-	"p.applied_version IS NOT NULL) THEN 'no-action' WHEN " TOTAL_PLAN
-	" THEN 'total-suspension' ELSE 'partial-suspension' END AS outcome FROM review_case c "
-	"WHERE c.status = 'closed' AND " IN_PERIOD("c.closed_at") ") "
+	"pc AS (SELECT p.case_id, max(json_array_length(p.body, '$.keep') = 0 AND EXISTS (SELECT "
+	"1 FROM json_each(p.body, '$.rules') r WHERE json_extract(r.value, '$.effect') = 'disable' "
+	"AND json_extract(r.value, '$.category') IS NULL AND json_extract(r.value, "
+	"'$.subcategory') IS NULL AND json_extract(r.value, '$.service') IS NULL AND "
+	"json_extract(r.value, '$.capability') IS NULL AND json_extract(r.value, '$.region') IS "
+	"NULL AND json_extract(r.value, '$.country') IS NULL)) AS total FROM plan p WHERE "
+	"p.applied_version IS NOT NULL GROUP BY p.case_id), "
+	"k AS (SELECT CASE WHEN pc.case_id IS NULL THEN 'no-action' WHEN pc.total THEN "
+	"'total-suspension' ELSE 'partial-suspension' END AS outcome FROM review_case c LEFT JOIN "
+	"pc ON pc.case_id = c.id WHERE c.status = 'closed' AND " IN_PERIOD("c.closed_at") ") "
 	"SELECT o.outcome, (SELECT count(*) FROM k WHERE k.outcome = o.outcome) FROM o ORDER BY o.ord";
 
 /* Plans applied in the period. */
@@ -197,9 +195,11 @@ static const char sql_appeals[] =
 	"op AS (SELECT json_extract(data, '$.details.plan') AS plan, json_extract(data, "
 	"'$.details.appeal') AS n FROM audit_entry WHERE action = 'appeal.open' AND "
 	IN_PERIOD("json_extract(data, '$.details.received')") "), "
-	"k AS (SELECT coalesce((SELECT json_extract(d.data, '$.details.outcome') FROM audit_entry "
-	"d WHERE d.action = 'appeal.decide' AND json_extract(d.data, '$.details.plan') = op.plan "
-	"AND json_extract(d.data, '$.details.appeal') = op.n), 'open') AS outcome FROM op) "
+	"dc AS (SELECT json_extract(data, '$.details.plan') AS plan, json_extract(data, "
+	"'$.details.appeal') AS n, json_extract(data, '$.details.outcome') AS outcome FROM "
+	"audit_entry WHERE action = 'appeal.decide'), "
+	"k AS (SELECT coalesce(dc.outcome, 'open') AS outcome FROM op LEFT JOIN dc ON dc.plan = "
+	"op.plan AND dc.n = op.n) "
 	"SELECT o.outcome, CASE o.outcome WHEN 'received' THEN (SELECT count(*) FROM k) ELSE "
 	"(SELECT count(*) FROM k WHERE k.outcome = o.outcome) END FROM o ORDER BY o.ord";
 static const char sql_rollbacks[] =
@@ -209,13 +209,13 @@ static const char sql_rollbacks[] =
  * else when it was opened) to the decision (the last approval before the
  * apply), and from the decision to the apply. */
 static const char sql_days[] =
-	"WITH " APPLIED ", ap AS (SELECT p.id, p.case_id, (SELECT min(at) FROM plan_event e WHERE "
-	"e.plan_id = p.id AND e.kind = 'apply') AS applied FROM a JOIN plan p ON p.id = a.id) "
-	"SELECT julianday((SELECT max(at) FROM plan_event e WHERE e.plan_id = ap.id AND e.kind = "
-	"'approve' AND e.at <= ap.applied)) - julianday(coalesce(c.trigger_date, "
-	"substr(c.opened_at, 1, 10))), julianday(ap.applied) - julianday((SELECT max(at) FROM "
-	"plan_event e WHERE e.plan_id = ap.id AND e.kind = 'approve' AND e.at <= ap.applied)) "
-	"FROM ap JOIN review_case c ON c.id = ap.case_id";
+	"WITH " APPLIED ", ap AS (SELECT plan_id AS id, min(at) AS applied FROM plan_event WHERE "
+	"kind = 'apply' GROUP BY plan_id), dec AS (SELECT ap.id, max(e.at) AS decided FROM ap JOIN "
+	"plan_event e ON e.plan_id = ap.id AND e.kind = 'approve' AND e.at <= ap.applied GROUP BY "
+	"ap.id) "
+	"SELECT julianday(dec.decided) - julianday(coalesce(c.trigger_date, substr(c.opened_at, 1, "
+	"10))), julianday(ap.applied) - julianday(dec.decided) FROM a JOIN ap ON ap.id = a.id JOIN "
+	"plan p ON p.id = a.id JOIN review_case c ON c.id = p.case_id LEFT JOIN dec ON dec.id = a.id";
 
 static int cmp_double(const void *a, const void *b)
 {
