@@ -11,6 +11,11 @@
 
 #include <jansson.h>
 
+/* The EU member states and the EEA (ISO 3166-1 alpha-2; Greece is GR), in
+ * the database's order, then NULL: the codes a territorial_scope may hold. */
+#define PB__EEA_N 30
+extern const char *const pb__eea[PB__EEA_N + 1];
+
 /* Publishes a report: one log entry `action` whose details are details
  * (borrowed) plus the name, SHA-256 and size of every file, written as actor
  * (analyst, approver or auditor) in its own transaction. */

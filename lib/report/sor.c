@@ -19,10 +19,6 @@
 
 #define FACTS_MAX 5000
 
-static const char *const eea[] = { "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR",
-	                           "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL",
-	                           "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO" };
-#define NEEA (sizeof(eea) / sizeof(eea[0]))
 
 static void day_of(int64_t t, char out[11])
 {
@@ -96,28 +92,28 @@ static json_t *services(const struct pb_catalog *cat, const struct pb_plan_dryru
  * a disable that names neither regions nor countries reaches them all. */
 static json_t *territory(const struct pb_catalog *cat, const struct pb_plan *p)
 {
-	bool in[NEEA] = { false };
+	bool in[PB__EEA_N] = { false };
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct pb_rule *r = &p->rules[i];
 		if (p->selectors[p->rule_selector[i]].keep)
 			continue;
 		size_t nc = r->nvalues[PB_DIM_COUNTRY], nr = r->nvalues[PB_DIM_REGION];
-		for (size_t k = 0; k < NEEA; k++) {
+		for (size_t k = 0; k < PB__EEA_N; k++) {
 			bool hit = !nc && !nr;
 			for (size_t j = 0; j < nc && !hit; j++)
-				hit = !strcmp(r->values[PB_DIM_COUNTRY][j], eea[k]);
+				hit = !strcmp(r->values[PB_DIM_COUNTRY][j], pb__eea[k]);
 			for (size_t j = 0; j < nr && !nc && !hit; j++) {
 				const struct pb_region *g =
 					pb_catalog_region(cat, pb_cstr(r->values[PB_DIM_REGION][j]));
-				hit = g && g->country && !strcmp(g->country, eea[k]);
+				hit = g && g->country && !strcmp(g->country, pb__eea[k]);
 			}
 			in[k] |= hit;
 		}
 	}
 	json_t *a = json_array();
-	for (size_t k = 0; a && k < NEEA; k++)
+	for (size_t k = 0; a && k < PB__EEA_N; k++)
 		if (in[k])
-			json_array_append_new(a, json_string(eea[k]));
+			json_array_append_new(a, json_string(pb__eea[k]));
 	if (a && !json_array_size(a)) {
 		json_decref(a);
 		return json_null();
@@ -337,22 +333,11 @@ enum pb_status pb_sor_make(struct pb_ws *ws, const struct pb_catalog *cat, const
 		return st;
 	if ((st = pb_plan_get(ws, id, &p, err)))
 		return st;
-	if (!o->draft) {
-		bool approved = !strcmp(p->status, "draft") && p->approvals >= p->approvals_needed &&
-		                !p->refusals;
-		if (!strcmp(p->status, "withdrawn")) {
-			st = pb__err(err, PB_ESTATE, "plan %lld was withdrawn; there is nothing to state",
-			             (long long)id);
-			goto out;
-		}
-		if (!strcmp(p->status, "draft") && !approved) {
-			st = pb__err_field(err, PB_ESTATE, "draft",
-			                   "plan %lld is not approved (%s); a statement of reasons "
-			                   "states an approved plan's decision",
-			                   (long long)id, p->state);
-			goto out;
-		}
-	}
+	if (!o->draft &&
+	    (st = pb__plan_require_decided(p, "state",
+	                                   "a statement of reasons states an approved plan's decision",
+	                                   err)))
+		goto out;
 	if ((st = pb_case_get(ws, p->case_id, on_case, &cf, err)) ||
 	    (st = pb_case_evidence(ws, p->case_id, on_evidence, &cf, err)) ||
 	    (st = pb_plan_dryrun(ws, cat, p, NULL, &d, err)))

@@ -72,8 +72,7 @@ static const char *const sources[] = { "SOURCE_ARTICLE_16", "SOURCE_TRUSTED_FLAG
 static const char *const yes_no[] = { "Yes", "No", LIST_END };
 static const char *const automated[] = { "AUTOMATED_DECISION_FULLY", "AUTOMATED_DECISION_PARTIALLY",
 	                                  "AUTOMATED_DECISION_NOT_AUTOMATED", LIST_END };
-/* EU member states and the EEA (ISO 3166-1 alpha-2; Greece is GR). */
-static const char *const eea[] = { "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR",
+const char *const pb__eea[PB__EEA_N + 1] = { "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR",
 	                           "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL",
 	                           "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
 	                           LIST_END };
@@ -110,7 +109,7 @@ static const struct field fields[] = {
 	{ "category_addition", K_MANY, false, categories, 0, NULL, NULL },
 	{ "category_specification", K_KEYWORDS, false, NULL, 0, NULL, NULL },
 	{ "category_specification_other", K_TEXT, false, NULL, 500, NULL, NULL },
-	{ "territorial_scope", K_MANY, false, eea, 0, NULL, NULL },
+	{ "territorial_scope", K_MANY, false, pb__eea, 0, NULL, NULL },
 	{ "content_language", K_LANG, false, NULL, 0, NULL, NULL },
 	{ "content_date", K_DATE, true, NULL, 0, "2000-01-01", "2038-01-01" },
 	{ "application_date", K_DATE, true, NULL, 0, "2020-01-01", "2038-01-01" },
