@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-	"usage: probity notice WS PLAN [--format text|markdown|html] [--output FILE]\n"
-	"                              [--draft] [--as USER]\n"
+	"usage: probity notice WS PLAN [--format text|markdown|html|sor-json] [--output FILE]\n"
+	"                              [--category CATEGORY] [--draft] [--as USER]\n"
 	"\n"
 	"Writes the notice of plan PLAN to its customer: what is disabled and from\n"
 	"when (and until when), which of the customer's services this affects, what\n"
@@ -30,8 +30,14 @@ static const char usage_text[] =
 	"the respond-by date, counted from the notice's date.\n"
 	"\n"
 	"options:\n"
-	"  --format F      text (default), markdown, or html (one self-contained page,\n"
-	"                  printable to PDF)\n"
+	"  --format F      text (default), markdown, html (one self-contained page,\n"
+	"                  printable to PDF), or sor-json: a statement of reasons in\n"
+	"                  the EU DSA Transparency Database's API shape (version 1),\n"
+	"                  checked against the database's rules and refused when it\n"
+	"                  breaks one (docs/reports.md)\n"
+	"  --category C    sor-json: the statement's category (STATEMENT_CATEGORY_*,\n"
+	"                  prefix optional; default probity.conf's sor_category, else\n"
+	"                  OTHER_VIOLATION_TC)\n"
 	"  --output FILE   write the notice to FILE instead of standard output\n"
 	"  --draft         a preview: any plan, nothing recorded\n"
 	"  --as USER       the acting user (default: 'user = NAME' in probity.conf)\n"
@@ -66,10 +72,12 @@ int cmd_notice(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "draft", no_argument, NULL, 'd' },
 		{ "as", required_argument, NULL, 'a' },
+		{ "category", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pb_notice_options o = { PB_NOTICE_TEXT, false, 0 };
-	const char *output = NULL, *as = NULL;
+	const char *output = NULL, *as = NULL, *category = NULL;
+	bool sor = false;
 	int c, rc = 0;
 	cli_command("notice", usage_text);
 	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
@@ -81,19 +89,25 @@ int cmd_notice(int argc, char **argv)
 				o.format = PB_NOTICE_MARKDOWN;
 			else if (!strcmp(optarg, "html"))
 				o.format = PB_NOTICE_HTML;
+			else if (!strcmp(optarg, "sor-json"))
+				sor = true;
 			else
-				return cli_usage("notice", "--format is text, markdown or html, not '%s'",
+				return cli_usage("notice",
+				                 "--format is text, markdown, html or sor-json, not '%s'",
 				                 optarg);
 			break;
 		case 'o': output = optarg; break;
 		case 'd': o.draft = true; break;
 		case 'a': as = optarg; break;
+		case 'c': category = optarg; break;
 		}
 	}
 	if (c < 0)
 		return rc;
 	if (argc - optind != 2)
 		return cli_usage("notice", "expected WS PLAN");
+	if (category && !sor)
+		return cli_usage("notice", "--category goes with --format sor-json");
 	unsigned long plan = 0;
 	if (!cli_parse_uint("notice", "PLAN", argv[optind + 1], 0x7fffffffUL, &plan))
 		return 2;
@@ -119,7 +133,10 @@ int cmd_notice(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s/catalog", cli_data_dir());
 	if ((!o.draft && (st = pb_acting_user(ws, as, actor, &err))) ||
 	    (st = pb_catalog_load(dir, &cat, &err)) ||
-	    (st = pb_notice_make(ws, cat, actor, (int64_t)plan, &o, &text, &index, &err)))
+	    (sor ? (st = pb_sor_make(ws, cat, actor, (int64_t)plan,
+	                             &(struct pb_sor_options){ o.draft, o.now, category }, &text,
+	                             &index, &err))
+	         : (st = pb_notice_make(ws, cat, actor, (int64_t)plan, &o, &text, &index, &err))))
 		goto done;
 	size_t n = strlen(text);
 	if (fwrite(text, 1, n, f) != n || fflush(f)) {

@@ -2,6 +2,7 @@
  * main.c turns it into the command table; each cli/cmd_<name>.c defines
  * `int cmd_<name>(int argc, char **argv)`. Keep it in alphabetical order. */
 CMD(accounts, "list billing accounts and sub-accounts seen in the exports")
+CMD(appeal, "record and decide a customer's appeal of a plan, on the audit log")
 CMD(case, "open, document and close review cases")
 CMD(customer, "define customers as sets of billing accounts and sub-accounts")
 CMD(decide, "allow or deny one request, with the reason")
@@ -16,6 +17,7 @@ CMD(notice, "the notice of an enforcement plan to its customer (text, markdown, 
 CMD(plan, "enforcement plans: dry run, two approvers, apply, roll back")
 CMD(policy, "check policy files; compile them to SQL for other engines")
 CMD(profile, "what a customer consumes, where, how much, and how it changed")
+CMD(report, "transparency reports of a period, published on the audit log")
 CMD(scan, "evaluate a policy over the usage: findings with their evidence")
 CMD(search, "search mail and chat inside a case; hit reports; export hits")
 CMD(serve, "serve decisions to API gateways (nginx, Envoy, OPA clients)")

@@ -1768,6 +1768,133 @@ enum pb_status pb_notice_make(struct pb_ws *ws, const struct pb_catalog *cat, co
 
 
 /* ===================================================================== */
+/* Reports                                                               */
+/* ===================================================================== */
+/* What the world reads of a decision (lib/report/, docs/reports.md): the
+ * statement of reasons in the EU DSA Transparency Database's shape, appeals,
+ * the transparency report and the case report. Writing one is a log entry
+ * holding its SHA-256, so a published document can be proven to be the one
+ * probity produced. */
+
+/* ---- statements of reasons ------------------------------------------------ */
+
+/* One rule a statement breaks: the field (the database's name) and why. */
+struct pb_sor_violation {
+	char field[64];
+	char message[240];
+};
+/* Checks a statement of reasons (JSON text, len bytes) against the rules of
+ * the DSA Transparency Database's API version 1: required fields, allowed
+ * values, lengths in characters, date formats and ranges, the conditional
+ * rules (a ground's fields iff that ground, *_other iff OTHER, no
+ * source_identity when voluntary, dates in order), and no field the database
+ * does not know except probity's "x_" additions. Stores the first cap
+ * violations in out and their total in *n_out (0: valid). PB_EINVAL only when
+ * the text is not a JSON object. */
+enum pb_status pb_sor_validate(const char *json, size_t len, struct pb_sor_violation *out,
+                               size_t cap, size_t *n_out, struct pb_error *err);
+
+struct pb_sor_options {
+	bool draft;           /* a preview: any plan, nothing recorded, x_draft true */
+	int64_t now;          /* the statement's date (0: the current time) */
+	const char *category; /* STATEMENT_CATEGORY_* (the prefix may be left out); NULL:
+	                       * probity.conf's sor_category, else OTHER_VIOLATION_TC */
+};
+/* Writes the decision of plan id as a statement of reasons (JSON, API v1
+ * field names; docs/reports.md maps each field to its source): a partial
+ * suspension of services unless the plan cuts everything, the plan's clause
+ * as the incompatible-content ground, the countries cut as territorial scope
+ * (EU/EEA only), dates from the plan's window, facts from the case's evidence
+ * and the dry run's figures (never customer content nor the customer's
+ * name), and in x_ fields the services restricted and kept, the case, the
+ * approvals, and (when applied) a signed checkpoint with the inclusion proof
+ * of the apply entry (a checkpoint is signed first when none covers it).
+ * The statement is checked with pb_sor_validate and refused (PB_EINVAL naming
+ * the first violation) when invalid. Unless draft, the same rules as
+ * pb_notice_make hold and the statement is recorded as a notice of the plan
+ * (format sor-json, its SHA-256). *json_out: heap string (free()). */
+enum pb_status pb_sor_make(struct pb_ws *ws, const struct pb_catalog *cat, const char *actor,
+                           int64_t id, const struct pb_sor_options *o, char **json_out,
+                           uint64_t *index_out, struct pb_error *err);
+
+/* ---- appeals --------------------------------------------------------------- */
+
+/* A customer's appeal against a plan's decision lives on the audit log only
+ * (entries appeal.open, appeal.note, appeal.decide on subject "plan/N"): it
+ * is as tamper-evident as the decision. One appeal of a plan is open at a
+ * time; they are numbered 1, 2 ... per plan. */
+struct pb_appeal {
+	int64_t plan, case_id;
+	unsigned number;          /* 1-based among the plan's appeals */
+	const char *received;     /* YYYY-MM-DD: when the customer appealed */
+	const char *opened_at, *opened_by;
+	uint64_t open_index;      /* its appeal.open entry */
+	size_t notes;
+	const char *outcome;      /* "upheld", "partly-upheld", "rejected"; NULL while open */
+	const char *decided_at, *decided_by;
+	int64_t new_plan;         /* the plan that lifts or narrows the cut-off, or 0 */
+	uint64_t decide_index;    /* its appeal.decide entry, or 0 */
+};
+/* Records the appeal of plan id (actor: analyst or approver, who records
+ * what the customer sent): received is the day it came in (YYYY-MM-DD; NULL:
+ * today), summary a staff-written line (may be NULL; kept in the log, never
+ * printed in reports). PB_ESTATE when the plan was never approved or was
+ * withdrawn, or an appeal of it is open. *number_out gets its number. */
+enum pb_status pb_appeal_open(struct pb_ws *ws, const char *actor, int64_t id,
+                              const char *received, const char *summary, unsigned *number_out,
+                              uint64_t *index_out, struct pb_error *err);
+/* Adds a note to the open appeal of plan id (analyst or approver). */
+enum pb_status pb_appeal_note(struct pb_ws *ws, const char *actor, int64_t id, const char *text,
+                              uint64_t *index_out, struct pb_error *err);
+/* Decides the open appeal of plan id: outcome "upheld", "partly-upheld" or
+ * "rejected", with a reason. actor must be an approver who neither wrote nor
+ * approved the plan (an appeal is reviewed by people who did not take the
+ * decision; PB_EPERM). new_plan (0: none) links the plan that lifts or
+ * narrows the cut-off, made and approved as any plan: it must be another
+ * plan of the same case and is refused with "rejected". */
+enum pb_status pb_appeal_decide(struct pb_ws *ws, const char *actor, int64_t id,
+                                const char *outcome, const char *reason, int64_t new_plan,
+                                uint64_t *index_out, struct pb_error *err);
+/* Calls fn for every appeal (id 0) or the appeals of plan id, in the order
+ * they were opened. The strings live until fn returns. */
+enum pb_status pb_appeal_list(struct pb_ws *ws, int64_t id,
+                              bool (*fn)(void *ctx, const struct pb_appeal *a), void *ctx,
+                              struct pb_error *err);
+
+/* ---- transparency report -------------------------------------------------- */
+
+enum pb_report_format { PB_REPORT_CSV = 0, PB_REPORT_JSON, PB_REPORT_HTML };
+
+/* One file of a report: its name (no folder) and bytes. */
+struct pb_report_file {
+	char name[80];
+	char *data;
+	size_t len;
+};
+void pb_report_files_free(struct pb_report_file *f, size_t n);
+
+struct pb_transparency_options {
+	const char *period;        /* "2025", "2025H2", "2025-Q3" */
+	enum pb_report_format format;
+	bool band;                 /* write counts from band_lo to band_hi as "lo-hi" */
+	unsigned band_lo, band_hi;
+	bool draft;                /* nothing recorded, no role needed */
+};
+/* The transparency report of a period (docs/reports.md defines each table):
+ * reviews opened by trigger type, closed by outcome, restrictions by what
+ * and by country, customers affected (a count), median and 90th-percentile
+ * days from trigger to decision and decision to enforcement, appeals and
+ * their outcomes, rollbacks. CSV: one file per table and README.md; JSON
+ * and HTML (with SVG charts): one file. Unless draft, actor (analyst,
+ * approver or auditor) publishes it: a log entry report.transparency holds
+ * the SHA-256 of every file. Free *files_out with pb_report_files_free. */
+enum pb_status pb_report_transparency(struct pb_ws *ws, const char *actor,
+                                      const struct pb_transparency_options *o,
+                                      struct pb_report_file **files_out, size_t *nfiles_out,
+                                      uint64_t *index_out, struct pb_error *err);
+
+
+/* ===================================================================== */
 /* Decisions                                                             */
 /* ===================================================================== */
 /* Entitlements are the set of enforcement rules in force, kept in the

@@ -3,7 +3,8 @@
 # disables the flagged customer's storage in the Netherlands and its
 # speech-to-text and translation, keeps its Security services, with a dry run
 # on its usage, two approvals bound to the plan's hash, apply, the notice to
-# the customer, and one allowed and one denied decision.
+# the customer, one allowed and one denied decision, then the statement of
+# reasons and the transparency report of the year.
 #
 # WS is the demo workspace after the case-file step (tools/demo.sh passes it):
 # the flagged customer "Varnia Interior Ministry" (EA-880412) and the case
@@ -58,5 +59,13 @@ SEC=$(q "SELECT DISTINCT subaccount FROM usage WHERE account = 'EA-880412' AND c
 STO=$(q "SELECT subaccount FROM usage WHERE account = 'EA-880412' AND category = 'Storage' GROUP BY subaccount ORDER BY count(*) LIMIT 1")
 say "$P" decide "$WS" --account EA-880412 --subaccount "$SEC" --service 'Microsoft Defender for Cloud' --region westeurope
 say "$P" decide "$WS" --account EA-880412 --subaccount "$STO" --service 'Storage Accounts' --region westeurope
+# the reports the world reads: the statement of reasons, the transparency report
+"$P" notice "$WS" "$PLAN" --as alice --format sor-json --category RISK_FOR_PUBLIC_SECURITY \
+	--output "$OUT/sor-plan-$PLAN.json" >/dev/null
+YEAR=$(date -u +%Y)
+"$P" report transparency "$WS" --period "$YEAR" --format html --output "$OUT/transparency-$YEAR.html" \
+	--as carol >/dev/null
 echo
 echo "notice (html): $OUT/notice-plan-$PLAN.html"
+echo "statement of reasons (DSA Transparency Database, API v1): $OUT/sor-plan-$PLAN.json"
+echo "transparency report $YEAR (html): $OUT/transparency-$YEAR.html"

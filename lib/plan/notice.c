@@ -614,6 +614,22 @@ static enum pb_status build_doc(struct pb_ws *ws, const struct pb_catalog *cat,
 	return doc->oom ? PB_ENOMEM : PB_OK;
 }
 
+enum pb_status pb__plan_require_decided(const struct pb_plan *p, const char *verb,
+                                        const char *purpose, struct pb_error *err)
+{
+	bool approved = !strcmp(p->status, "draft") && p->approvals >= p->approvals_needed &&
+	                !p->refusals;
+	if (!strcmp(p->status, "withdrawn"))
+		return pb__err(err, PB_ESTATE, "plan %lld was withdrawn; there is nothing to %s",
+		               (long long)p->id, verb);
+	if (!strcmp(p->status, "draft") && !approved)
+		return pb__err_field(err, PB_ESTATE, "draft",
+		                     "plan %lld is not approved (%s); %s; a draft previews one without "
+		                     "issuing it",
+		                     (long long)p->id, p->state, purpose);
+	return PB_OK;
+}
+
 enum pb_status pb_notice_make(struct pb_ws *ws, const struct pb_catalog *cat, const char *actor,
                               int64_t id, const struct pb_notice_options *o, char **text_out,
                               uint64_t *index_out, struct pb_error *err)
@@ -642,22 +658,9 @@ enum pb_status pb_notice_make(struct pb_ws *ws, const struct pb_catalog *cat, co
 	}
 	if ((st = pb_plan_get(ws, id, &p, err)))
 		goto out;
-	if (!o->draft) {
-		bool approved = !strcmp(p->status, "draft") && p->approvals >= p->approvals_needed &&
-		                !p->refusals;
-		if (!strcmp(p->status, "withdrawn")) {
-			st = pb__err(err, PB_ESTATE, "plan %lld was withdrawn; there is nothing to notify",
-			             (long long)id);
-			goto out;
-		}
-		if (!strcmp(p->status, "draft") && !approved) {
-			st = pb__err_field(err, PB_ESTATE, "draft",
-			                   "plan %lld is not approved (%s); a notice announces an "
-			                   "approved plan; a draft previews one without issuing it",
-			                   (long long)id, p->state);
-			goto out;
-		}
-	}
+	if (!o->draft && (st = pb__plan_require_decided(p, "notify",
+	                                                "a notice announces an approved plan", err)))
+		goto out;
 	if ((st = pb_plan_dryrun(ws, cat, p, NULL, &d, err)))
 		goto out;
 	int64_t now = o->now ? o->now : pb_now();

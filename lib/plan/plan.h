@@ -68,6 +68,13 @@ bool pb__ieq(const char *a, const char *b);
 enum pb_status pb__plan_setting_uint(struct pb_ws *ws, const char *key, unsigned def, unsigned lo,
                                      unsigned hi, unsigned *out, struct pb_error *err);
 
+/* PB_OK when plan p's decision may be announced (approved, applied or rolled
+ * back); else PB_ESTATE: "plan N was withdrawn; there is nothing to <verb>" or
+ * "plan N is not approved (...); <purpose>; a draft previews one without
+ * issuing it" (field "draft"). */
+enum pb_status pb__plan_require_decided(const struct pb_plan *p, const char *verb,
+                                        const char *purpose, struct pb_error *err);
+
 /* Records a plan step done elsewhere (notice.c): its audit entry (action,
  * with details_json plus plan, sha256 and text) and its plan_event row,
  * inside the caller's transaction. */

@@ -1,0 +1,52 @@
+#!/bin/bash
+# bench/reports/run.sh - the transparency report over N generated review
+# cases (default 10,000; bench/reports/gen.py) against the peer: the sqlite3
+# shell computing the same eight tables from the same database
+# (bench/reports/peer.sql, the report's queries with the period inlined and
+# the percentiles in SQL). Median and min-max of 5 runs after a warm-up, the
+# two sides alternated; both must give the same figures (compared as text).
+#
+# usage: bench/reports/run.sh [N]   (after `make release`)
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+N=${1:-10000}
+B=build/release
+[ -x $B/probity ] || make release >/dev/null
+P=$ROOT/$B/probity
+export PROBITY_DATA=$ROOT/data
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+mkdir -p bench/results
+ns() { date +%s%N; }
+stats() { python3 -c '
+import sys, statistics
+v = [float(x) for x in sys.argv[1:]]
+print("%.4f %.4f %.4f" % (statistics.median(v), min(v), max(v)))' "$@"; }
+
+W=$T/ws
+$P init --no-user "$W" >/dev/null
+python3 bench/reports/gen.py "$N" | sqlite3 -batch "$W/probity.db"
+echo "cases: $(sqlite3 "$W/probity.db" 'SELECT count(*) FROM review_case'), plans: $(sqlite3 "$W/probity.db" 'SELECT count(*) FROM plan'), appeals: $(sqlite3 "$W/probity.db" "SELECT count(*) FROM audit_entry WHERE action = 'appeal.open'")"
+
+ours() { $P report transparency "$W" --period 2025 --format csv --output "$T/csv" --draft >/dev/null; }
+peer() { sqlite3 -batch -list -separator , "$W/probity.db" <bench/reports/peer.sql >"$T/peer.csv"; }
+ours; peer
+# the same figures: every data row of our CSV files, in table order
+for t in reviews-opened reviews-closed restrictions-by-service restrictions-by-country \
+	customers-affected days appeals rollbacks; do tail -n +2 "$T/csv/$t.csv" | tr -d '\r'; done >"$T/ours.csv"
+if ! diff -q "$T/ours.csv" "$T/peer.csv" >/dev/null; then
+	echo "transparency: the peer disagrees:" >&2; diff "$T/ours.csv" "$T/peer.csv" | head >&2; exit 1
+fi
+a=() b=()
+for i in 1 2 3 4 5; do
+	s=$(ns); ours; e=$(ns); a+=($(( (e - s) / 1000 )))
+	s=$(ns); peer; e=$(ns); b+=($(( (e - s) / 1000 )))
+done
+read -r om omin omax <<<"$(stats "${a[@]}")"
+read -r pm pmin pmax <<<"$(stats "${b[@]}")"
+ratio=$(python3 -c "print('%.2f' % ($om / $pm))")
+line="transparency report over $N cases: probity $(python3 -c "print('%.1f' % ($om/1000))") ms (min-max $(python3 -c "print('%.1f-%.1f' % ($omin/1000, $omax/1000))")), peer sqlite3 $(python3 -c "print('%.1f' % ($pm/1000))") ms ($(python3 -c "print('%.1f-%.1f' % ($pmin/1000, $pmax/1000))")), ratio $ratio"
+echo "$line"
+printf '{"name":"transparency","cases":%s,"probity_ms":%s,"peer_ms":%s,"ratio":%s}\n' "$N" \
+	"$(python3 -c "print($om/1000)")" "$(python3 -c "print($pm/1000)")" "$ratio" >bench/results/reports.json

@@ -1,0 +1,153 @@
+/* cmd_report.c - probity report: the reports the world reads (transparency
+ * report; the statement of reasons is 'probity notice --format sor-json'). */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char help_body[] =
+	"\n"
+	"  transparency  the transparency report of a period: reviews opened (by\n"
+	"                trigger type) and closed (by outcome), services restricted by\n"
+	"                what and by country, customers affected (a count, never a\n"
+	"                name), median and 90th-percentile days from trigger to\n"
+	"                decision and from decision to enforcement, appeals and their\n"
+	"                outcomes, plans rolled back (docs/reports.md defines each)\n"
+	"\n"
+	"A report written (not --draft) is published: a log entry holds the SHA-256 of\n"
+	"every file, so the published document can later be proven to be this one.\n"
+	"\n"
+	"options:\n"
+	"  --period P      2025 (a year), 2025H2 (a half) or 2025-Q3 (a quarter)\n"
+	"  --format F      csv (a folder: one RFC 4180 file per table and README.md),\n"
+	"                  json or html (one self-contained page with SVG charts)\n"
+	"  --band LO-HI    write counts from LO to HI as the band \"LO-HI\" (0-9)\n"
+	"  --output PATH   the folder (csv) or file to write (required)\n"
+	"  --draft         nothing recorded (a preview)\n"
+	"  --as USER       the acting user: analyst, approver or auditor\n"
+	"  -h, --help      show this help\n"
+	"\n"
+	"example:\n"
+	"  probity report transparency review-2025 --period 2025H2 --format csv \\\n"
+	"      --band 0-9 --output transparency-2025H2 --as carol\n";
+
+static int write_file(const char *path, const struct pb_report_file *f)
+{
+	FILE *o = fopen(path, "wb");
+	if (!o)
+		return cli_failf("cannot write '%s': %s", path, strerror(errno));
+	bool ok = fwrite(f->data, 1, f->len, o) == f->len;
+	ok = !fclose(o) && ok;
+	if (!ok) {
+		remove(path);
+		return cli_failf("cannot write '%s': %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+static int report_transparency(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "period", required_argument, NULL, 'p' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "band", required_argument, NULL, 'b' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "draft", no_argument, NULL, 'd' },
+		{ "as", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pb_transparency_options o = { 0 };
+	const char *output = NULL, *as = NULL;
+	int c, rc = 0;
+	o.format = PB_REPORT_HTML;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
+		switch (c) {
+		case 'p': o.period = optarg; break;
+		case 'f':
+			if (!strcmp(optarg, "csv"))
+				o.format = PB_REPORT_CSV;
+			else if (!strcmp(optarg, "json"))
+				o.format = PB_REPORT_JSON;
+			else if (!strcmp(optarg, "html"))
+				o.format = PB_REPORT_HTML;
+			else
+				return cli_usage(cli_cmd_name(), "--format is csv, json or html, not '%s'",
+				                 optarg);
+			break;
+		case 'b': {
+			char *e1, *e2;
+			unsigned long lo = strtoul(optarg, &e1, 10), hi = 0;
+			if (e1 != optarg && *e1 == '-')
+				hi = strtoul(e1 + 1, &e2, 10);
+			if (e1 == optarg || *e1 != '-' || e2 == e1 + 1 || *e2 || lo > hi || hi > 1000000)
+				return cli_usage(cli_cmd_name(), "--band is LO-HI (0-9), not '%s'", optarg);
+			o.band = true;
+			o.band_lo = (unsigned)lo;
+			o.band_hi = (unsigned)hi;
+			break;
+		}
+		case 'o': output = optarg; break;
+		case 'd': o.draft = true; break;
+		case 'a': as = optarg; break;
+		}
+	}
+	if (c < 0)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage(cli_cmd_name(), "expected WS");
+	if (!o.period)
+		return cli_usage(cli_cmd_name(), "--period is required");
+	if (!output)
+		return cli_usage(cli_cmd_name(), "--output is required");
+	struct pb_ws *ws;
+	char actor[PB_USER_NAME_MAX + 1] = "";
+	if ((rc = o.draft ? cli_open_ws(argv[optind], PB_WS_READONLY, &ws)
+	                  : cli_open_ws_as(argv[optind], as, &ws, actor)))
+		return rc;
+	struct pb_error err = { 0 };
+	struct pb_report_file *f = NULL;
+	size_t n = 0;
+	uint64_t index = 0;
+	enum pb_status st = pb_report_transparency(ws, actor, &o, &f, &n, &index, &err);
+	if (!st && o.format == PB_REPORT_CSV && mkdir(output, 0777) && errno != EEXIST) {
+		st = PB_EIO;
+		snprintf(err.message, sizeof(err.message), "cannot make the folder '%s': %s", output,
+		         strerror(errno));
+	}
+	for (size_t i = 0; !st && i < n; i++) {
+		char path[4200];
+		if (o.format == PB_REPORT_CSV)
+			snprintf(path, sizeof(path), "%s/%s", output, f[i].name);
+		else
+			snprintf(path, sizeof(path), "%s", output);
+		if (write_file(path, &f[i])) {
+			pb_report_files_free(f, n);
+			cli_close(ws, PB_OK, &err);
+			return 1;
+		}
+	}
+	if (!st && o.draft)
+		printf("transparency report %s written to '%s' (draft: not recorded)\n", o.period, output);
+	else if (!st)
+		printf("transparency report %s written to '%s'; published as log entry %llu\n", o.period,
+		       output, (unsigned long long)index);
+	pb_report_files_free(f, n);
+	return cli_close(ws, st, &err);
+}
+
+static const struct cli_sub report_subs[] = {
+	{ "transparency", report_transparency,
+	  "WS --period P --format csv|json|html --output PATH\n"
+	  "                            [--band LO-HI] [--draft] [--as USER]" },
+};
+
+int cmd_report(int argc, char **argv)
+{
+	static const struct cli_cmd cmd = {
+		.name = "report", .subs = report_subs, .nsubs = CLI_LEN(report_subs),
+		.body = help_body,
+	};
+	return cli_dispatch(&cmd, argc, argv);
+}
