@@ -59,7 +59,7 @@ CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 LDFLAGS_ALL = $(LDSAN) $(LDFLAGS)
 
 LIB_SRC := $(wildcard lib/*/*.c)
-CLI_SRC := $(wildcard cli/*.c) $(wildcard server/*.c)
+CLI_SRC := $(wildcard cli/*.c) $(wildcard server/*.c) $(wildcard web/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 TOOL_SRC := $(wildcard tools/*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)

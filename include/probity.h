@@ -1958,6 +1958,12 @@ struct pb_str pb_http_req_header(const struct pb_http_req *req, const char *name
 int pb_http_query_get(struct pb_str query, const char *key, char *out, size_t cap,
                       size_t *outlen);
 
+/* Finds cookie name in a Cookie header value ("a=1; b=2") and copies its
+ * value, unquoted, into out (cap bytes, NUL-terminated). Returns 1 when found,
+ * 0 when absent, -2 when the value does not fit or holds a NUL, -3 when the
+ * name is given more than once (a planted cookie: refuse rather than pick). */
+int pb_http_cookie_get(struct pb_str header, const char *name, char *out, size_t cap);
+
 /* Decision inputs as OPA's data API sends them: {"input": {"account": ..,
  * "subaccount": .., "service": .., "region": .., "capability": ..,
  * "sku_meter": ..}}, read by pb_opa_input_parse into a flat store of
