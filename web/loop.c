@@ -73,7 +73,7 @@ static void refuse(int fd, int status)
 	int n = snprintf(buf, sizeof(buf),
 	                 "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
 	                 "Content-Length: %zu\r\nConnection: close\r\n"
-	                 "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
+	                 "X-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n"
 	                 "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
 	                 "Cache-Control: no-store\r\n\r\n%s\n",
 	                 status, reason, strlen(reason) + 1, reason);

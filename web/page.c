@@ -5,7 +5,10 @@
  * log entry) goes out through web_esc, which also replaces bytes that are
  * not UTF-8, so a page is always valid UTF-8 with no markup but ours. The
  * Content-Security-Policy allows no script and no style but those carrying
- * this answer's nonce, and nothing from elsewhere.
+ * this answer's nonce, and nothing from elsewhere. Referrer-Policy is
+ * same-origin, not no-referrer: with no-referrer a browser sends "Origin:
+ * null" on form posts, and the Origin check needs the real one; links to
+ * other sites still carry no referrer (so no enrolment token leaks).
  */
 #include "web.h"
 
@@ -210,7 +213,7 @@ void web_answer(struct web_ctx *c, struct pb_buf *b)
 	              "Content-Security-Policy: default-src 'none'; script-src 'nonce-%s'; "
 	              "style-src 'nonce-%s'; img-src 'self' data:; form-action 'self'; "
 	              "frame-ancestors 'none'; base-uri 'none'\r\n"
-	              "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"
+	              "X-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n"
 	              "X-Frame-Options: DENY\r\nCross-Origin-Opener-Policy: same-origin\r\n"
 	              "Cache-Control: no-store\r\n%s",
 	              c->ctype, c->out.len, c->nonce, c->nonce,

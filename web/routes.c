@@ -322,7 +322,7 @@ static void case_row(struct web_ctx *c, const struct pb_case *k)
 }
 
 static const char case_head[] =
-	"<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Case</th><th scope=\"col\">Customer</th>"
+	"<div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Case</th><th scope=\"col\">Customer</th>"
 	"<th scope=\"col\">Title</th><th scope=\"col\">Status</th><th scope=\"col\">Opened</th>"
 	"<th scope=\"col\">By</th></tr></thead><tbody>";
 
@@ -361,7 +361,7 @@ static void page_home(struct web_ctx *c)
 	pb_case_list(c->ws, "open", my_case, c, &err);
 	web_puts(c, "</tbody></table></div>");
 	if (role_in(c, "approver")) {
-		web_puts(c, "<h2>Plans waiting for my approval</h2><div class=\"scroll\"><table><thead><tr>"
+		web_puts(c, "<h2>Plans waiting for my approval</h2><div class=\"scroll\" tabindex=\"0\"><table><thead><tr>"
 		            "<th scope=\"col\">Plan</th><th scope=\"col\">Case</th><th scope=\"col\">Customer</th>"
 		            "<th scope=\"col\">State</th></tr></thead><tbody>");
 		pb_plan_list(c->ws, 0, waiting_plan, c, &err);
@@ -454,7 +454,7 @@ static void post_case_open(struct web_ctx *c)
 static bool case_head_fn(void *ctx, const struct pb_case *k)
 {
 	struct web_ctx *c = ctx;
-	web_puts(c, "<div class=\"scroll\"><table><tbody><tr><th scope=\"row\">Customer</th><td>");
+	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><tbody><tr><th scope=\"row\">Customer</th><td>");
 	web_escs(c, k->customer);
 	web_puts(c, "</td></tr><tr><th scope=\"row\">Title</th><td>");
 	web_escs(c, k->title);
@@ -503,7 +503,7 @@ static bool entry_fn(void *ctx, const struct pb_audit_entry *e)
 }
 
 static const char entry_head[] =
-	"<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Entry</th><th scope=\"col\">Time</th>"
+	"<div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Entry</th><th scope=\"col\">Time</th>"
 	"<th scope=\"col\">Actor</th><th scope=\"col\">Action</th><th scope=\"col\">Hash</th>"
 	"<th scope=\"col\">Entry</th></tr></thead><tbody>";
 
@@ -587,7 +587,7 @@ static void page_customers(struct web_ctx *c)
 		return;
 	}
 	web_page_begin(c, "Customers");
-	web_puts(c, "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Customer</th>"
+	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Customer</th>"
 	            "<th scope=\"col\">Accounts</th><th scope=\"col\">Billed cost</th>"
 	            "<th scope=\"col\">Usage from</th><th scope=\"col\">to</th></tr></thead><tbody>");
 	for (size_t i = 0; i < n; i++) {
@@ -672,7 +672,7 @@ static void page_customer(struct web_ctx *c, const char *name)
 	web_escs(c, to);
 	web_puts(c, "\"><button class=\"go\" type=\"submit\">Show</button></form>");
 
-	web_puts(c, "<h2>Accounts</h2><div class=\"scroll\"><table><thead><tr><th scope=\"col\">Kind</th>"
+	web_puts(c, "<h2>Accounts</h2><div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Kind</th>"
 	            "<th scope=\"col\">Account</th><th scope=\"col\">Name</th><th scope=\"col\">Seen</th>"
 	            "</tr></thead><tbody>");
 	for (size_t i = 0; i < nacc; i++) {
@@ -695,7 +695,7 @@ static void page_customer(struct web_ctx *c, const char *name)
 	}
 	free(svg);
 
-	web_puts(c, "<h2>Totals</h2><div class=\"scroll\"><table><thead><tr><th scope=\"col\">Unit</th>"
+	web_puts(c, "<h2>Totals</h2><div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Unit</th>"
 	            "<th scope=\"col\">Quantity</th><th scope=\"col\">Billed cost</th></tr></thead><tbody>");
 	for (size_t i = 0; i < p->ntotals; i++) {
 		const struct pb_profile_total *t = &p->totals[i];
@@ -716,7 +716,7 @@ static void page_customer(struct web_ctx *c, const char *name)
 	}
 	web_puts(c, "</tbody></table></div>");
 
-	web_puts(c, "<h2>Lines</h2><div class=\"scroll\"><table><thead><tr>");
+	web_puts(c, "<h2>Lines</h2><div class=\"scroll\" tabindex=\"0\"><table><thead><tr>");
 	for (size_t k = 0; k < p->nby; k++)
 		web_printf(c, "<th scope=\"col\">%s</th>", pb_profile_dim_name(p->by[k]));
 	web_puts(c, "<th scope=\"col\">Quantity</th><th scope=\"col\">Unit</th>"
@@ -788,7 +788,7 @@ static void page_log(struct web_ctx *c)
 	char root[65];
 	pb_hex(as.root, 32, root);
 	web_page_begin(c, "The log");
-	web_puts(c, "<div class=\"scroll\"><table><tbody><tr><th scope=\"row\">Origin</th><td>");
+	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><tbody><tr><th scope=\"row\">Origin</th><td>");
 	web_escs(c, as.origin);
 	web_printf(c, "</td></tr><tr><th scope=\"row\">Entries</th><td>%llu</td></tr>"
 	              "<tr><th scope=\"row\">Root</th><td><code>%s</code></td></tr>"
@@ -868,7 +868,7 @@ static void page_users(struct web_ctx *c, const char *invite_link)
 		web_escs(c, invite_link);
 		web_puts(c, "</code></p>");
 	}
-	web_puts(c, "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Role</th>"
+	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Role</th>"
 	            "<th scope=\"col\">Status</th><th scope=\"col\">Created</th><th scope=\"col\">By</th>"
 	            "</tr></thead><tbody>");
 	struct pb_error err = { 0 };
