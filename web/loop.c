@@ -33,6 +33,33 @@
 static volatile sig_atomic_t stopping;
 static atomic_uint active;
 
+/* The open connections, so that a stop can wake threads blocked reading
+ * (shutdown makes their recv return 0) rather than leave them to the timeout. */
+#define OPEN_MAX 4096
+static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
+static int open_fd[OPEN_MAX];
+
+static void open_set(int fd, bool on)
+{
+	pthread_mutex_lock(&open_mu);
+	for (int i = 0; i < OPEN_MAX; i++) {
+		if (on ? open_fd[i] == 0 : open_fd[i] == fd + 1) {
+			open_fd[i] = on ? fd + 1 : 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&open_mu);
+}
+
+static void open_shutdown_all(void)
+{
+	pthread_mutex_lock(&open_mu);
+	for (int i = 0; i < OPEN_MAX; i++)
+		if (open_fd[i])
+			shutdown(open_fd[i] - 1, SHUT_RD);
+	pthread_mutex_unlock(&open_mu);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -149,6 +176,7 @@ done:
 	pb_buf_release(&ans);
 	free(c);
 	free(buf);
+	open_set(k->fd, false);
 	close(k->fd);
 	free(k);
 	atomic_fetch_sub(&active, 1);
@@ -270,9 +298,11 @@ enum pb_status web_run(const struct web_options *o, struct pb_error *err)
 		else
 			snprintf(k->addr, sizeof(k->addr), "unix");
 		atomic_fetch_add(&active, 1);
+		open_set(fd, true);
 		pthread_t t;
 		if (pthread_create(&t, &attr, conn_main, k)) {
 			atomic_fetch_sub(&active, 1);
+			open_set(fd, false);
 			close(fd);
 			free(k);
 		}
@@ -280,7 +310,8 @@ enum pb_status web_run(const struct web_options *o, struct pb_error *err)
 	close(lfd);
 	if (!strncmp(o->listen, "unix:", 5))
 		unlink(o->listen + 5);
-	/* connections in flight: a few seconds to finish */
+	/* connections in flight: a few seconds to finish; idle ones are woken */
+	open_shutdown_all();
 	for (int i = 0; i < 50 && atomic_load(&active); i++) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);

@@ -67,6 +67,24 @@ void web_escs(struct web_ctx *c, const char *s)
 		web_esc(c, s, strlen(s));
 }
 
+void web_cells(struct web_ctx *c, size_t n, const char *const *texts)
+{
+	for (size_t i = 0; i < n; i++) {
+		pb_buf_adds(&c->out, "<td>");
+		web_escs(c, texts[i]);
+		pb_buf_adds(&c->out, "</td>");
+	}
+}
+
+void web_row_th(struct web_ctx *c, const char *label, const char *text)
+{
+	pb_buf_adds(&c->out, "<tr><th scope=\"row\">");
+	web_escs(c, label);
+	pb_buf_adds(&c->out, "</th><td>");
+	web_escs(c, text);
+	pb_buf_adds(&c->out, "</td></tr>");
+}
+
 void web_puts(struct web_ctx *c, const char *s)
 {
 	pb_buf_adds(&c->out, s);
@@ -74,13 +92,16 @@ void web_puts(struct web_ctx *c, const char *s)
 
 void web_printf(struct web_ctx *c, const char *fmt, ...)
 {
-	char tmp[4096];
-	va_list ap;
+	va_list ap, ap2;
 	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	if (n > 0 && pb_buf_reserve(&c->out, (size_t)n + 1) == PB_OK) {
+		vsnprintf(c->out.data + c->out.len, (size_t)n + 1, fmt, ap2);
+		c->out.len += (size_t)n;
+	}
+	va_end(ap2);
 	va_end(ap);
-	if (n > 0)
-		pb_buf_add(&c->out, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
 void web_header(struct web_ctx *c, const char *fmt, ...)
@@ -90,6 +111,7 @@ void web_header(struct web_ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	/* a header line is ours, whole and on one line, or not sent */
 	if (n > 0 && (size_t)n < sizeof(tmp) && !strpbrk(tmp, "\r\n")) {
 		pb_buf_add(&c->head, tmp, (size_t)n);
 		pb_buf_adds(&c->head, "\r\n");
@@ -109,7 +131,7 @@ static const char css[] =
 	".scroll{overflow-x:auto;max-width:100%}"
 	"table{border-collapse:collapse;background:#fff;width:100%}"
 	"th,td{border:1px solid #d5d9de;padding:.35rem .5rem;text-align:left;vertical-align:top}"
-	"th{background:#eef1f4}td.num{text-align:right;font-variant-numeric:tabular-nums}"
+	"td{overflow-wrap:anywhere}th{background:#eef1f4}td.num{text-align:right;font-variant-numeric:tabular-nums}"
 	"code,.mono{font-family:ui-monospace,monospace;font-size:.85em;word-break:break-all}"
 	"pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid #d5d9de;"
 	"padding:.5rem;margin:.25rem 0}"

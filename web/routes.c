@@ -307,18 +307,11 @@ static void post_signout(struct web_ctx *c)
 
 static void case_row(struct web_ctx *c, const struct pb_case *k)
 {
-	web_printf(c, "<tr><td><a href=\"/cases/%lld\">%lld</a></td><td>", (long long)k->id,
+	web_printf(c, "<tr><td><a href=\"/cases/%lld\">%lld</a></td>", (long long)k->id,
 	           (long long)k->id);
-	web_escs(c, k->customer);
-	web_puts(c, "</td><td>");
-	web_escs(c, k->title);
-	web_puts(c, "</td><td>");
-	web_escs(c, k->status);
-	web_puts(c, "</td><td>");
-	web_escs(c, k->opened_at);
-	web_puts(c, "</td><td>");
-	web_escs(c, k->opened_by);
-	web_puts(c, "</td></tr>");
+	web_cells(c, 5, (const char *const[]){ k->customer, k->title, k->status, k->opened_at,
+	                                       k->opened_by });
+	web_puts(c, "</tr>");
 }
 
 static const char case_head[] =
@@ -343,12 +336,10 @@ static bool waiting_plan(void *ctx, const struct pb_plan *p)
 		if (p->events[i].current && !strcmp(p->events[i].actor, c->s.user) &&
 		    (!strcmp(p->events[i].kind, "approve") || !strcmp(p->events[i].kind, "refuse")))
 			return true;
-	web_printf(c, "<tr><td>%lld</td><td><a href=\"/cases/%lld\">%lld</a></td><td>",
+	web_printf(c, "<tr><td>%lld</td><td><a href=\"/cases/%lld\">%lld</a></td>",
 	           (long long)p->id, (long long)p->case_id, (long long)p->case_id);
-	web_escs(c, p->customer);
-	web_puts(c, "</td><td>");
-	web_escs(c, p->state);
-	web_puts(c, "</td></tr>");
+	web_cells(c, 2, (const char *const[]){ p->customer, p->state });
+	web_puts(c, "</tr>");
 	return true;
 }
 
@@ -376,6 +367,10 @@ static void page_home(struct web_ctx *c)
 		              "(<a href=\"/log\">log status</a>).</p><p>Root <code>%s</code></p>",
 		           (unsigned long long)as.size, (unsigned long long)as.checkpoint_size, root);
 	}
+	web_puts(c, "<h2>Sessions</h2><form method=\"post\" action=\"/signout\">");
+	web_csrf_field(c);
+	web_puts(c, "<input type=\"hidden\" name=\"everywhere\" value=\"1\">"
+	            "<button class=\"go\" type=\"submit\">Sign out everywhere</button></form>");
 	web_page_end(c);
 }
 
@@ -430,6 +425,19 @@ static void page_cases(struct web_ctx *c)
 	web_page_end(c);
 }
 
+/* The answer to a change of case id: back to its page, or the error. */
+static void case_written(struct web_ctx *c, enum pb_status st, const struct pb_error *err,
+                         int64_t id)
+{
+	if (st) {
+		lib_error(c, st, err);
+		return;
+	}
+	char to[40];
+	snprintf(to, sizeof(to), "/cases/%lld", (long long)id);
+	web_redirect(c, to);
+}
+
 static void post_case_open(struct web_ctx *c)
 {
 	char customer[512], title[PB_HTTP_BODY_MAX / 4], trigger[PB_HTTP_BODY_MAX / 4];
@@ -442,38 +450,26 @@ static void post_case_open(struct web_ctx *c)
 	struct pb_error err = { 0 };
 	int64_t id = 0;
 	enum pb_status st = pb_case_open(c->ws, c->s.user, &o, &id, NULL, &err);
-	if (st) {
-		lib_error(c, st, &err);
-		return;
-	}
-	char to[40];
-	snprintf(to, sizeof(to), "/cases/%lld", (long long)id);
-	web_redirect(c, to);
+	case_written(c, st, &err, id);
 }
 
 static bool case_head_fn(void *ctx, const struct pb_case *k)
 {
 	struct web_ctx *c = ctx;
-	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><tbody><tr><th scope=\"row\">Customer</th><td>");
-	web_escs(c, k->customer);
-	web_puts(c, "</td></tr><tr><th scope=\"row\">Title</th><td>");
-	web_escs(c, k->title);
-	web_puts(c, "</td></tr><tr><th scope=\"row\">Prompted by</th><td>");
-	web_escs(c, k->trigger);
-	web_puts(c, "</td></tr><tr><th scope=\"row\">Status</th><td id=\"case-status\">");
+	char opened[300];
+	snprintf(opened, sizeof(opened), "%s by %s", k->opened_at, k->opened_by);
+	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><tbody>");
+	web_row_th(c, "Customer", k->customer);
+	web_row_th(c, "Title", k->title);
+	web_row_th(c, "Prompted by", k->trigger);
+	web_puts(c, "<tr><th scope=\"row\">Status</th><td id=\"case-status\">");
 	web_escs(c, k->status);
-	web_puts(c, "</td></tr><tr><th scope=\"row\">Opened</th><td>");
-	web_escs(c, k->opened_at);
-	web_puts(c, " by ");
-	web_escs(c, k->opened_by);
 	web_puts(c, "</td></tr>");
-	if (k->decision) {
-		web_puts(c, "<tr><th scope=\"row\">Decision</th><td>");
-		web_escs(c, k->decision);
-		web_puts(c, " (");
-		web_escs(c, k->closed_at);
-		web_puts(c, ")</td></tr>");
-	}
+	web_row_th(c, "Opened", opened);
+	if (k->decision)
+		web_row_th(c, "Decision", k->decision);
+	if (k->closed_at)
+		web_row_th(c, "Closed", k->closed_at);
 	web_puts(c, "</tbody></table></div>");
 	return true;
 }
@@ -484,14 +480,10 @@ static void entry_row(struct web_ctx *c, const struct pb_audit_entry *e)
 	char hex[65];
 	pb_tlog_leaf_hash(e->data.ptr, e->data.len, h);
 	pb_hex(h, 32, hex);
-	web_printf(c, "<tr><td class=\"num\"><a href=\"/log/%llu\">%llu</a></td><td>",
+	web_printf(c, "<tr><td class=\"num\"><a href=\"/log/%llu\">%llu</a></td>",
 	           (unsigned long long)e->index, (unsigned long long)e->index);
-	web_escs(c, e->time);
-	web_puts(c, "</td><td>");
-	web_escs(c, e->actor);
-	web_puts(c, "</td><td>");
-	web_escs(c, e->action);
-	web_printf(c, "</td><td><code>%.16s…</code></td><td><code>", hex);
+	web_cells(c, 3, (const char *const[]){ e->time, e->actor, e->action });
+	web_printf(c, "<td><code>%s</code></td><td><code>", hex);
 	web_esc(c, e->data.ptr, e->data.len > 2000 ? 2000 : e->data.len);
 	web_puts(c, e->data.len > 2000 ? "…</code></td></tr>" : "</code></td></tr>");
 }
@@ -565,13 +557,23 @@ static void post_case(struct web_ctx *c, int64_t id, const char *what)
 		          : pb_case_close(c->ws, c->s.user, id, text, NULL, &err);
 	}
 	free(text);
-	if (st) {
-		lib_error(c, st, &err);
-		return;
+	case_written(c, st, &err, id);
+}
+
+/* An exact decimal of the library rounded to cents, and its unit or
+ * currency, as a right-aligned cell. */
+static void dec_cell(struct web_ctx *c, const char *dec, const char *suffix)
+{
+	char r[64];
+	if (!pb_dec_text_round(dec, 2, r, sizeof(r)))
+		snprintf(r, sizeof(r), "%s", dec);
+	web_puts(c, "<td class=\"num\">");
+	web_escs(c, r);
+	if (suffix && *suffix) {
+		web_puts(c, " ");
+		web_escs(c, suffix);
 	}
-	char to[40];
-	snprintf(to, sizeof(to), "/cases/%lld", (long long)id);
-	web_redirect(c, to);
+	web_puts(c, "</td>");
 }
 
 /* ---- customers ---------------------------------------------------------------------- */
@@ -591,22 +593,14 @@ static void page_customers(struct web_ctx *c)
 	            "<th scope=\"col\">Accounts</th><th scope=\"col\">Billed cost</th>"
 	            "<th scope=\"col\">Usage from</th><th scope=\"col\">to</th></tr></thead><tbody>");
 	for (size_t i = 0; i < n; i++) {
-		char cost[64];
-		if (!pb_dec_text_round(cu[i].billed_cost, 2, cost, sizeof(cost)))
-			snprintf(cost, sizeof(cost), "%s", cu[i].billed_cost);
 		web_puts(c, "<tr><td><a href=\"/customers/");
 		url_enc(c, cu[i].name);
 		web_puts(c, "\">");
 		web_escs(c, cu[i].name);
-		web_printf(c, "</a></td><td class=\"num\">%zu</td><td class=\"num\">", cu[i].naccounts + cu[i].nsubaccounts);
-		web_escs(c, cost);
-		web_puts(c, " ");
-		web_escs(c, cu[i].currency);
-		web_puts(c, "</td><td>");
-		web_escs(c, cu[i].first_day);
-		web_puts(c, "</td><td>");
-		web_escs(c, cu[i].last_day);
-		web_puts(c, "</td></tr>");
+		web_printf(c, "</a></td><td class=\"num\">%zu</td>", cu[i].naccounts + cu[i].nsubaccounts);
+		dec_cell(c, cu[i].billed_cost, cu[i].currency);
+		web_cells(c, 2, (const char *const[]){ cu[i].first_day, cu[i].last_day });
+		web_puts(c, "</tr>");
 	}
 	free(cu);
 	web_puts(c, "</tbody></table></div>");
@@ -676,13 +670,10 @@ static void page_customer(struct web_ctx *c, const char *name)
 	            "<th scope=\"col\">Account</th><th scope=\"col\">Name</th><th scope=\"col\">Seen</th>"
 	            "</tr></thead><tbody>");
 	for (size_t i = 0; i < nacc; i++) {
-		web_puts(c, "<tr><td>");
-		web_escs(c, acc[i].kind);
-		web_puts(c, "</td><td><code>");
-		web_escs(c, acc[i].account_id);
-		web_puts(c, "</code></td><td>");
-		web_escs(c, acc[i].name);
-		web_printf(c, "</td><td>%s</td></tr>", acc[i].seen ? "yes" : "no");
+		web_puts(c, "<tr>");
+		web_cells(c, 4, (const char *const[]){ acc[i].kind, acc[i].account_id, acc[i].name,
+		                                       acc[i].seen ? "yes" : "no" });
+		web_puts(c, "</tr>");
 	}
 	free(acc);
 	web_puts(c, "</tbody></table></div>");
@@ -699,20 +690,11 @@ static void page_customer(struct web_ctx *c, const char *name)
 	            "<th scope=\"col\">Quantity</th><th scope=\"col\">Billed cost</th></tr></thead><tbody>");
 	for (size_t i = 0; i < p->ntotals; i++) {
 		const struct pb_profile_total *t = &p->totals[i];
-		char q[64], cost[64];
-		if (!pb_dec_text_round(t->quantity, 2, q, sizeof(q)))
-			snprintf(q, sizeof(q), "%s", t->quantity);
-		if (!pb_dec_text_round(t->cost, 2, cost, sizeof(cost)))
-			snprintf(cost, sizeof(cost), "%s", t->cost);
-		web_puts(c, "<tr><td>");
-		web_escs(c, t->unit ? t->unit : "(all)");
-		web_puts(c, "</td><td class=\"num\">");
-		web_escs(c, q);
-		web_puts(c, "</td><td class=\"num\">");
-		web_escs(c, cost);
-		web_puts(c, " ");
-		web_escs(c, t->currency);
-		web_puts(c, "</td></tr>");
+		web_puts(c, "<tr>");
+		web_cells(c, 1, (const char *const[]){ t->unit ? t->unit : "(all)" });
+		dec_cell(c, t->quantity, NULL);
+		dec_cell(c, t->cost, t->currency);
+		web_puts(c, "</tr>");
 	}
 	web_puts(c, "</tbody></table></div>");
 
@@ -724,25 +706,11 @@ static void page_customer(struct web_ctx *c, const char *name)
 	for (size_t i = 0; i < p->nlines && i < 200; i++) {
 		const struct pb_profile_line *l = &p->lines[i];
 		web_puts(c, "<tr>");
-		for (size_t k = 0; k < p->nby; k++) {
-			web_puts(c, "<td>");
-			web_escs(c, l->dims[k]);
-			web_puts(c, "</td>");
-		}
-		char q[64], cost[64];
-		if (!pb_dec_text_round(l->quantity, 2, q, sizeof(q)))
-			snprintf(q, sizeof(q), "%s", l->quantity);
-		if (!pb_dec_text_round(l->cost, 2, cost, sizeof(cost)))
-			snprintf(cost, sizeof(cost), "%s", l->cost);
-		web_puts(c, "<td class=\"num\">");
-		web_escs(c, q);
-		web_puts(c, "</td><td>");
-		web_escs(c, l->unit);
-		web_puts(c, "</td><td class=\"num\">");
-		web_escs(c, cost);
-		web_puts(c, " ");
-		web_escs(c, l->currency);
-		web_printf(c, "</td><td class=\"num\">%.1f %%</td></tr>",
+		web_cells(c, p->nby, l->dims);
+		dec_cell(c, l->quantity, NULL);
+		web_cells(c, 1, &l->unit);
+		dec_cell(c, l->cost, l->currency);
+		web_printf(c, "<td class=\"num\">%.1f %%</td></tr>",
 		           l->share_of_spend == l->share_of_spend ? l->share_of_spend * 100 : 0.0);
 	}
 	web_puts(c, "</tbody></table></div>");
@@ -848,15 +816,10 @@ static void page_log_entry(struct web_ctx *c, uint64_t index)
 static bool user_row(void *ctx, const struct pb_user *u)
 {
 	struct web_ctx *c = ctx;
-	web_puts(c, "<tr><td>");
-	web_escs(c, u->name);
-	web_puts(c, "</td><td>");
-	web_escs(c, u->role);
-	web_printf(c, "</td><td>%s</td><td>", u->disabled ? "disabled" : "active");
-	web_escs(c, u->created_at);
-	web_puts(c, "</td><td>");
-	web_escs(c, u->created_by);
-	web_puts(c, "</td></tr>");
+	web_puts(c, "<tr>");
+	web_cells(c, 5, (const char *const[]){ u->name, u->role, u->disabled ? "disabled" : "active",
+	                                       u->created_at, u->created_by });
+	web_puts(c, "</tr>");
 	return true;
 }
 

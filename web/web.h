@@ -54,6 +54,11 @@ void web_puts(struct web_ctx *c, const char *s);
 /* Appends an extra header line ("Location: /"), CRLF added. */
 void web_header(struct web_ctx *c, const char *fmt, ...) PB_PRINTF_(2, 3);
 
+/* Table cells: <td>text</td> for each of n texts, escaped (NULL: empty). */
+void web_cells(struct web_ctx *c, size_t n, const char *const *texts);
+/* One row of a two-column table: <tr><th scope=row>label</th><td>text</td></tr>. */
+void web_row_th(struct web_ctx *c, const char *label, const char *text);
+
 /* The page shell: opens the document with title (escaped) and the
  * navigation for the signed-in user's role; web_page_end closes it. */
 void web_page_begin(struct web_ctx *c, const char *title);

@@ -11,7 +11,7 @@ SCRIPT_NAME=web-browser
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../browser.sh"
 browser_require web-browser
-if ! NODE_PATH=$("$ROOT/tools/npm-web-deps.sh" 2>"$TMP/npm.err"); then
+if ! NODE_PATH=$("$ROOT/tools/npm-deps.sh" --web 2>"$TMP/npm.err"); then
 	fail "cannot install puppeteer-core: $(tail -3 "$TMP/npm.err")"
 	finish web-browser
 	exit 0
