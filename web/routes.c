@@ -505,6 +505,104 @@ static bool case_open_fn(void *ctx, const struct pb_case *k)
 	return true;
 }
 
+/* The mail search form of case id, with query q (escaped). */
+static void search_form(struct web_ctx *c, int64_t id, const char *q)
+{
+	web_printf(c, "<h2>Search mail</h2><form class=\"box\" method=\"post\" "
+	              "action=\"/cases/%lld/search\">", (long long)id);
+	web_csrf_field(c);
+	web_puts(c, "<label for=\"q\">Query (as <code>probity search</code>: words, \"phrases\", "
+	            "from:, to:, subject:, NEAR/n, AND, OR, NOT)</label>"
+	            "<input type=\"text\" id=\"q\" name=\"q\" required value=\"");
+	web_escs(c, q);
+	web_puts(c, "\"><button class=\"go\" type=\"submit\">Search</button></form>");
+}
+
+/* A snippet whose hits lie between \x01 and \x02: escaped, hits marked. */
+static void snippet(struct web_ctx *c, const char *s)
+{
+	bool in = false;
+	while (s && *s) {
+		size_t n = strcspn(s, "\x01\x02");
+		web_esc(c, s, n);
+		s += n;
+		if (*s == '\x01' && !in)
+			web_puts(c, "<mark>");
+		else if (*s == '\x02' && in)
+			web_puts(c, "</mark>");
+		if (*s) {
+			in = *s == '\x01';
+			s++;
+		}
+	}
+	if (in)
+		web_puts(c, "</mark>");
+}
+
+static void post_search(struct web_ctx *c, int64_t id, bool tag)
+{
+	char q[4096], t[80], ref[32];
+	if (!form(c, "q", q, sizeof(q)) || !form(c, "tag", t, sizeof(t))) {
+		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
+		return;
+	}
+	snprintf(ref, sizeof(ref), "%lld", (long long)id);
+	struct pb_error err = { 0 };
+	enum pb_status st;
+	if (tag) {
+		uint64_t n = 0;
+		if ((st = pb_mail_tag_query(c->ws, ref, q, t, false, c->s.user, &n, &err))) {
+			lib_error(c, st, &err);
+			return;
+		}
+		char msg[200];
+		snprintf(msg, sizeof(msg), "%llu messages newly tagged.", (unsigned long long)n);
+		web_page_message(c, 200, "Tagged", msg);
+		web_printf(c, "<p><a href=\"/cases/%lld\">Back to the case</a></p>", (long long)id);
+		return;
+	}
+	struct pb_mail_search_options o = { .actor = c->s.user, .limit = 200, .hl_open = "\x01",
+		                            .hl_close = "\x02" };
+	struct pb_mail_result *r = NULL;
+	if ((st = pb_mail_search(c->ws, ref, q, &o, &r, &err))) {
+		lib_error(c, st, &err);
+		return;
+	}
+	char title[48];
+	snprintf(title, sizeof(title), "Mail of case %lld", (long long)id);
+	web_page_begin(c, title);
+	web_printf(c, "<p id=\"hits\">%llu hits in %llu threads (the first %zu shown); result hash "
+	              "<code>%s</code>; this search is in the case's log.</p>",
+	           (unsigned long long)r->total, (unsigned long long)r->threads, r->nhits,
+	           r->result_sha256);
+	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Message</th>"
+	            "<th scope=\"col\">Date</th><th scope=\"col\">From</th><th scope=\"col\">Subject</th>"
+	            "<th scope=\"col\">Tags</th><th scope=\"col\">Excerpt</th></tr></thead><tbody>");
+	for (size_t i = 0; i < r->nhits; i++) {
+		const struct pb_mail_hit *h = &r->hits[i];
+		char date[24] = "";
+		if (h->has_date)
+			pb_time_format(h->date, date);
+		web_printf(c, "<tr><td class=\"num\">%lld</td>", (long long)h->id);
+		web_cells(c, 4, (const char *const[]){ date, h->from, h->subject, h->tags });
+		web_puts(c, "<td>");
+		snippet(c, h->snippet);
+		web_puts(c, "</td></tr>");
+	}
+	web_puts(c, "</tbody></table></div>");
+	pb_mail_result_free(r);
+	web_printf(c, "<h2>Tag every hit</h2><form class=\"box\" method=\"post\" "
+	              "action=\"/cases/%lld/tag\">", (long long)id);
+	web_csrf_field(c);
+	web_puts(c, "<input type=\"hidden\" name=\"q\" value=\"");
+	web_escs(c, q);
+	web_puts(c, "\"><label for=\"tag\">Tag</label><input type=\"text\" id=\"tag\" name=\"tag\" "
+	            "required><button class=\"go\" type=\"submit\">Tag</button></form>");
+	search_form(c, id, q);
+	web_printf(c, "<p><a href=\"/cases/%lld\">Back to the case</a></p>", (long long)id);
+	web_page_end(c);
+}
+
 static void page_case(struct web_ctx *c, int64_t id)
 {
 	struct pb_error err = { 0 };
@@ -522,6 +620,8 @@ static void page_case(struct web_ctx *c, int64_t id)
 	web_puts(c, entry_head);
 	st = pb_audit_list(c->ws, id, 0, 0, entry_fn, c, &err);
 	web_puts(c, "</tbody></table></div>");
+	if (open && role_in(c, "analyst,admin"))
+		search_form(c, id, "");
 	if (open && role_in(c, ROLE_WRITE_CASE)) {
 		web_printf(c, "<h2>Add a note</h2><form class=\"box\" method=\"post\" action=\"/cases/%lld/note\">",
 		           (long long)id);
@@ -989,6 +1089,10 @@ void web_route(struct web_ctx *c)
 		struct pb_str rest = pb_str_of(p + n, path.len - 7 - n);
 		if (cid && get && !rest.len)
 			{ page_case(c, cid); return; }
+		if (cid && post && (pb_str_eq_cstr(rest, "/search") || pb_str_eq_cstr(rest, "/tag"))) {
+			post_search(c, cid, rest.ptr[1] == 't');
+			return;
+		}
 		if (cid && post && (pb_str_eq_cstr(rest, "/note") || pb_str_eq_cstr(rest, "/close"))) {
 			if (!role_in(c, ROLE_WRITE_CASE))
 				{ forbid(c, "your role may not change cases"); return; }

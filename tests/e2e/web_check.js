@@ -168,6 +168,18 @@ async function axeCheck(browser, cookies, p, name) {
 		check('alice adds a note', r.status() === 200 && (await a.content()).includes('case.note'));
 		check('the note is escaped', (await a.evaluate(() => document.querySelectorAll('main b').length)) === 0);
 		await shots(a, 'case');
+		r = await submit(a, `form[action="/cases/${caseId}/search"]`, { '#q': 'notmuch <b>x</b>' });
+		check('a mail search with markup in the query is answered', r.status() === 200 || r.status() === 400, 'status ' + r.status());
+		check('...and the query is shown escaped', (await a.evaluate(() => document.querySelectorAll('main b').length)) === 0);
+		await go(a, `/cases/${caseId}`);
+		r = await submit(a, `form[action="/cases/${caseId}/search"]`, { '#q': 'notmuch' });
+		const hits = await a.$eval('#hits', (e) => e.textContent).catch(() => '');
+		check('alice searches the mail of the case', r.status() === 200 && /^[1-9]\d* hits/.test(hits), hits);
+		check('hits are highlighted', (await a.$$('main mark')).length > 0);
+		await shots(a, 'search');
+		r = await submit(a, `form[action="/cases/${caseId}/tag"]`, { '#tag': 'relevant' });
+		check('alice tags the hits', r.status() === 200 && /[1-9]\d* messages newly tagged/.test(await a.content()));
+		await go(a, `/cases/${caseId}`);
 		await axeCheck(browser, cookiesA, `/cases/${caseId}`, 'case page');
 
 		// CSRF: none, wrong

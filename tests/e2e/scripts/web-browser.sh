@@ -1,7 +1,7 @@
 #!/bin/bash
 # web-browser.sh - probity web in a real browser (Debian's headless chromium,
 # driven by puppeteer-core from npm: tests/e2e/web_check.js): enrolment, good
-# and bad sign-in, a review (open a case, note, close) with hostile input
+# and bad sign-in, a review (open a case, note, mail search and tag, close) with hostile input
 # shown escaped, CSRF and Origin refusals, roles (an analyst kept from admin,
 # an auditor who reads but cannot write), a stolen cookie after sign-out,
 # axe-core on every page, screenshots at 1280x800 and 390x844 under
@@ -25,6 +25,7 @@ CUSTOMER="Varnia Interior Ministry"
 "$PROBITY" init ws >/dev/null
 "$PROBITY" ingest -q ws usage.csv
 "$PROBITY" customer add ws "$CUSTOMER" --account EA-880412 >/dev/null
+"$PROBITY" mail ingest ws --custodian nm "$DATA/mail/notmuch/default" >/dev/null 2>&1
 "$PROBITY" user add ws alice --role analyst >/dev/null
 "$PROBITY" user add ws aud --role auditor >/dev/null
 PORT=$(free_port)
@@ -72,7 +73,7 @@ VKEY=$(cat export/vkey 2>/dev/null)
 check "the export verifies offline" "$PROBITY" log verify export --vkey "$VKEY"
 "$PROBITY" log show ws --json >log.json
 for want in 'user.enrol alice' 'web.signin-fail alice' 'web.signin alice' 'case.open alice' \
-	'case.note alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
+	'case.note alice' 'mail.search alice' 'mail.tag alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
 	'web.forbidden aud' "user.add $USER" "user.invite $USER"; do
 	check "the log holds '$want'" python3 -c '
 import json, sys
