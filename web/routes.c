@@ -622,6 +622,14 @@ static void page_case(struct web_ctx *c, int64_t id)
 	web_puts(c, "</tbody></table></div>");
 	if (open && role_in(c, "analyst,admin"))
 		search_form(c, id, "");
+	if (open && role_in(c, "analyst")) {
+		web_printf(c, "<h2>Add a finding</h2><form class=\"box\" method=\"post\" "
+		              "action=\"/cases/%lld/finding\">", (long long)id);
+		web_csrf_field(c);
+		web_puts(c, "<label for=\"finding\">Finding id (from a stored scan: <code>probity scan "
+		            "--store</code>)</label><input type=\"text\" id=\"finding\" name=\"finding\" "
+		            "required><button class=\"go\" type=\"submit\">Add the finding</button></form>");
+	}
 	if (open && role_in(c, ROLE_WRITE_CASE)) {
 		web_printf(c, "<h2>Add a note</h2><form class=\"box\" method=\"post\" action=\"/cases/%lld/note\">",
 		           (long long)id);
@@ -645,16 +653,19 @@ static void post_case(struct web_ctx *c, int64_t id, const char *what)
 		web_page_message(c, 500, "Not done", "out of memory");
 		return;
 	}
-	bool note = !strcmp(what, "note");
+	/* the form field of each change is named as the change */
+	const char *fieldname = !strcmp(what, "note") ? "text" : what;
 	struct pb_error err = { 0 };
 	enum pb_status st;
-	if (!form(c, note ? "text" : "decision", text, PB_HTTP_BODY_MAX + 1)) {
-		snprintf(err.message, sizeof(err.message), "the %s is malformed or given twice",
-		         note ? "note" : "decision");
+	if (!form(c, fieldname, text, PB_HTTP_BODY_MAX + 1)) {
+		snprintf(err.message, sizeof(err.message), "the %s is malformed or given twice", what);
 		st = PB_EINVAL;
+	} else if (!strcmp(what, "note")) {
+		st = pb_case_note(c->ws, c->s.user, id, text, strlen(text), NULL, &err);
+	} else if (!strcmp(what, "finding")) {
+		st = pb_case_add_finding(c->ws, c->s.user, id, text, NULL, &err);
 	} else {
-		st = note ? pb_case_note(c->ws, c->s.user, id, text, strlen(text), NULL, &err)
-		          : pb_case_close(c->ws, c->s.user, id, text, NULL, &err);
+		st = pb_case_close(c->ws, c->s.user, id, text, NULL, &err);
 	}
 	free(text);
 	case_written(c, st, &err, id);
@@ -1071,10 +1082,14 @@ void web_route(struct web_ctx *c)
 		return;
 	}
 	struct pb_str path = c->rq.path;
-	if (post && path_is(c, "/signout"))
-		{ post_signout(c); return; }
-	if (get && path_is(c, "/"))
-		{ page_home(c); return; }
+	if (post && path_is(c, "/signout")) {
+		post_signout(c);
+		return;
+	}
+	if (get && path_is(c, "/")) {
+		page_home(c);
+		return;
+	}
 	if (path_is(c, "/cases")) {
 		if (get)
 			page_cases(c);
@@ -1087,51 +1102,77 @@ void web_route(struct web_ctx *c)
 		size_t n = slash ? (size_t)(slash - p) : path.len - 7;
 		int64_t cid = parse_id(p, n);
 		struct pb_str rest = pb_str_of(p + n, path.len - 7 - n);
-		if (cid && get && !rest.len)
-			{ page_case(c, cid); return; }
+		if (cid && get && !rest.len) {
+			page_case(c, cid);
+			return;
+		}
 		if (cid && post && (pb_str_eq_cstr(rest, "/search") || pb_str_eq_cstr(rest, "/tag"))) {
 			post_search(c, cid, rest.ptr[1] == 't');
 			return;
 		}
-		if (cid && post && (pb_str_eq_cstr(rest, "/note") || pb_str_eq_cstr(rest, "/close"))) {
-			if (!role_in(c, ROLE_WRITE_CASE))
-				{ forbid(c, "your role may not change cases"); return; }
-			{ post_case(c, cid, rest.ptr[1] == 'n' ? "note" : "close"); return; }
+		if (cid && post && (pb_str_eq_cstr(rest, "/note") || pb_str_eq_cstr(rest, "/close") ||
+		                    pb_str_eq_cstr(rest, "/finding"))) {
+			if (!role_in(c, ROLE_WRITE_CASE)) {
+				forbid(c, "your role may not change cases");
+				return;
+			}
+			post_case(c, cid, rest.ptr[1] == 'n'   ? "note"
+			                  : rest.ptr[1] == 'c' ? "decision"
+			                                       : "finding");
+			return;
 		}
 	}
-	if (get && path_is(c, "/customers"))
-		{ page_customers(c); return; }
+	if (get && path_is(c, "/customers")) {
+		page_customers(c);
+		return;
+	}
 	if (get && path.len > 11 && !memcmp(path.ptr, "/customers/", 11)) {
 		char name[512];
-		if (seg_dec(pb_str_of(path.ptr + 11, path.len - 11), name, sizeof(name)))
-			{ page_customer(c, name); return; }
+		if (seg_dec(pb_str_of(path.ptr + 11, path.len - 11), name, sizeof(name))) {
+			page_customer(c, name);
+			return;
+		}
 	}
-	if (get && path_is(c, "/log"))
-		{ page_log(c); return; }
+	if (get && path_is(c, "/log")) {
+		page_log(c);
+		return;
+	}
 	if (get && path_is(c, "/log/entry")) {
 		char n[24];
 		if (query(c, "n", n, sizeof(n)) && (parse_id(n, strlen(n)) || !strcmp(n, "0"))) {
 			char to[48];
 			snprintf(to, sizeof(to), "/log/%s", n);
-			{ web_redirect(c, to); return; }
+			web_redirect(c, to);
+			return;
 		}
-		{ web_page_message(c, 400, "The log", "an entry number is digits"); return; }
+		web_page_message(c, 400, "The log", "an entry number is digits");
+		return;
 	}
 	if (get && path.len > 5 && !memcmp(path.ptr, "/log/", 5)) {
 		int64_t n = parse_id(path.ptr + 5, path.len - 5);
-		if (n || pb_str_eq_cstr(path, "/log/0"))
-			{ page_log_entry(c, (uint64_t)n); return; }
+		if (n || pb_str_eq_cstr(path, "/log/0")) {
+			page_log_entry(c, (uint64_t)n);
+			return;
+		}
 	}
 	if (path.len >= 6 && !memcmp(path.ptr, "/admin", 6) &&
 	    (path.len == 6 || path.ptr[6] == '/')) {
-		if (!role_in(c, "admin"))
-			{ forbid(c, "only an admin may manage users"); return; }
-		if (get && path_is(c, "/admin/users"))
-			{ page_users(c, NULL); return; }
-		if (post && path_is(c, "/admin/users"))
-			{ post_users(c, true); return; }
-		if (post && path_is(c, "/admin/invite"))
-			{ post_users(c, false); return; }
+		if (!role_in(c, "admin")) {
+			forbid(c, "only an admin may manage users");
+			return;
+		}
+		if (get && path_is(c, "/admin/users")) {
+			page_users(c, NULL);
+			return;
+		}
+		if (post && path_is(c, "/admin/users")) {
+			post_users(c, true);
+			return;
+		}
+		if (post && path_is(c, "/admin/invite")) {
+			post_users(c, false);
+			return;
+		}
 	}
 	web_page_message(c, 404, "Not found", "there is no such page");
 }

@@ -202,6 +202,9 @@ async function axeCheck(browser, cookies, p, name) {
 		check('a bad query value is 400, nothing run', r.status() === 400);
 
 		await go(a, `/cases/${caseId}`);
+		r = await submit(a, `form[action="/cases/${caseId}/finding"]`, { '#finding': 'no-such-finding' });
+		check('an unknown finding is 404', r.status() === 404, 'status ' + r.status());
+		await go(a, `/cases/${caseId}`);
 		r = await submit(a, `form[action="/cases/${caseId}/close"]`, { '#decision': 'no action: usage within contract' });
 		check('alice closes the case', r.status() === 200 && (await a.$eval('#case-status', (e) => e.textContent)) === 'closed');
 
