@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-	"usage: probity web WS [--listen ADDR] [options]\n"
+	"usage: probity web WS [--listen ADDR] [--tls-cert FILE --tls-key FILE] [options]\n"
 	"\n"
 	"Serves the web app of workspace WS: each person signs in with the password\n"
 	"set through a one-time link ('probity user invite WS NAME'), sees what the\n"
@@ -19,6 +19,8 @@ static const char usage_text[] =
 	"  --idle-minutes N       a session unused this long ends (default 30)\n"
 	"  --session-hours N      a session ends this long after sign-in (default 12)\n"
 	"  --max-connections N    open connections at most (default 64)\n"
+	"  --tls-cert FILE        serve HTTPS with this PEM certificate chain (OpenSSL);\n"
+	"  --tls-key FILE         ... and its private key. Cookies are then Secure\n"
 	"  --quiet                no lines on stderr when starting and stopping\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -33,6 +35,8 @@ int cmd_web(int argc, char **argv)
 		{ "idle-minutes", required_argument, NULL, 'i' },
 		{ "session-hours", required_argument, NULL, 's' },
 		{ "max-connections", required_argument, NULL, 'c' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -65,6 +69,8 @@ int cmd_web(int argc, char **argv)
 				return v ? 2 : cli_usage("web", "--max-connections must be at least 1");
 			o.max_conns = (unsigned)v;
 			break;
+		case 'C': o.tls_cert = optarg; break;
+		case 'K': o.tls_key = optarg; break;
 		case 'q': o.quiet = true; break;
 		case 'h': return cli_help(usage_text);
 		default: return cli_usage("web", "unknown option");
@@ -72,6 +78,8 @@ int cmd_web(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage("web", "expected one workspace folder");
+	if (!o.tls_cert != !o.tls_key)
+		return cli_usage("web", "--tls-cert and --tls-key go together");
 	o.ws_path = argv[optind];
 	struct pb_error err = { 0 };
 	if (web_run(&o, &err))

@@ -8,8 +8,9 @@
  * 503 and closed), every socket has read and write timeouts (a slow client
  * holds one thread for at most timeout_s per read), and each connection opens
  * its own workspace handle (SQLite connections are not shared between
- * threads). SIGTERM or SIGINT stop accepting; connections in flight get
- * a few seconds to finish.
+ * threads). Under TLS (OpenSSL) each thread does its own handshake, within
+ * the same timeouts. SIGTERM or SIGINT stop accepting; connections in
+ * flight get a few seconds to finish.
  */
 #include "web.h"
 
@@ -29,6 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <netdb.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 static volatile sig_atomic_t stopping;
 static atomic_uint active;
@@ -68,14 +72,37 @@ static void on_signal(int sig)
 
 struct conn {
 	int fd;
+	SSL *ssl; /* under TLS, else NULL */
 	const struct web_options *o;
 	char addr[64];
 };
 
-static bool write_all(int fd, const char *p, size_t n)
+/* Reads what is there (at most n bytes): > 0 bytes, 0 at the end or after
+ * the timeout, < 0 on an error. */
+static ssize_t conn_recv(struct conn *k, char *p, size_t n)
+{
+	if (k->ssl) {
+		int r = SSL_read(k->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+		return r > 0 ? r : -1;
+	}
+	ssize_t r;
+	while ((r = recv(k->fd, p, n, 0)) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
+static bool write_all(struct conn *k, const char *p, size_t n)
 {
 	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (k->ssl) {
+			int w = SSL_write(k->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+			if (w <= 0)
+				return false;
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		ssize_t w = send(k->fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -86,7 +113,7 @@ static bool write_all(int fd, const char *p, size_t n)
 	return true;
 }
 
-static void refuse(int fd, int status)
+static void refuse(struct conn *k, int status)
 {
 	const char *reason = status == 400   ? "Bad Request"
 	                     : status == 413 ? "Content Too Large"
@@ -104,7 +131,7 @@ static void refuse(int fd, int status)
 	                 "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
 	                 "Cache-Control: no-store\r\n\r\n%s\n",
 	                 status, reason, strlen(reason) + 1, reason);
-	write_all(fd, buf, (size_t)n);
+	write_all(k, buf, (size_t)n);
 }
 
 static void *conn_main(void *arg)
@@ -118,6 +145,9 @@ static void *conn_main(void *arg)
 	if (!buf || !c)
 		goto done;
 	c->o = k->o;
+	c->tls = k->ssl != NULL;
+	if (k->ssl && SSL_accept(k->ssl) != 1)
+		goto done; /* not TLS, or a handshake that failed or timed out */
 	snprintf(c->addr, sizeof(c->addr), "%s", k->addr);
 	for (unsigned served = 0; served < 1000 && !stopping; served++) {
 		int r;
@@ -127,24 +157,20 @@ static void *conn_main(void *arg)
 				r = -431;
 				break;
 			}
-			ssize_t n = recv(k->fd, buf + have, cap - have, 0);
-			if (n < 0 && errno == EINTR)
-				continue;
+			ssize_t n = conn_recv(k, buf + have, cap - have);
 			if (n <= 0)
 				goto done; /* closed, or idle past the timeout */
 			have += (size_t)n;
 		}
 		if (r < 0) {
-			refuse(k->fd, -r);
+			refuse(k, -r);
 			goto done;
 		}
 		size_t need = (size_t)r + c->rq.content_length;
 		if (c->rq.expect_continue && have < need)
-			write_all(k->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+			write_all(k, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 		while (have < need) {
-			ssize_t n = recv(k->fd, buf + have, cap - have, 0);
-			if (n < 0 && errno == EINTR)
-				continue;
+			ssize_t n = conn_recv(k, buf + have, cap - have);
 			if (n <= 0)
 				goto done;
 			have += (size_t)n;
@@ -161,7 +187,7 @@ static void *conn_main(void *arg)
 		web_route(c);
 		pb_buf_reset(&ans);
 		web_answer(c, &ans);
-		bool sent = write_all(k->fd, ans.data, ans.len);
+		bool sent = write_all(k, ans.data, ans.len);
 		pb_buf_release(&c->head);
 		pb_buf_release(&c->out);
 		memset(&c->s, 0, sizeof(c->s));
@@ -176,6 +202,10 @@ done:
 	pb_buf_release(&ans);
 	free(c);
 	free(buf);
+	if (k->ssl) {
+		SSL_shutdown(k->ssl);
+		SSL_free(k->ssl);
+	}
 	open_set(k->fd, false);
 	close(k->fd);
 	free(k);
@@ -244,6 +274,28 @@ static int listen_on(const char *spec, struct pb_error *err)
 	return fd;
 }
 
+/* The TLS context of --tls-cert/--tls-key: TLS 1.2 and later, the
+ * certificate chain and its key checked against each other at start. */
+static SSL_CTX *tls_context(const struct web_options *o, struct pb_error *err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		char why[256];
+		ERR_error_string_n(ERR_get_error(), why, sizeof(why));
+		snprintf(err->message, sizeof(err->message),
+		         "cannot use the certificate '%s' with the key '%s': %s", o->tls_cert, o->tls_key,
+		         why);
+		err->code = PB_EINVAL;
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	return ctx;
+}
+
 enum pb_status web_run(const struct web_options *o, struct pb_error *err)
 {
 	/* the workspace must open (and be migrated) before anyone connects */
@@ -252,15 +304,21 @@ enum pb_status web_run(const struct web_options *o, struct pb_error *err)
 	if (rc)
 		return rc;
 	pb_ws_close(ws);
-	int lfd = listen_on(o->listen, err);
-	if (lfd < 0)
+	SSL_CTX *tls = NULL;
+	if (o->tls_cert && !(tls = tls_context(o, err)))
 		return err->code;
+	int lfd = listen_on(o->listen, err);
+	if (lfd < 0) {
+		SSL_CTX_free(tls);
+		return err->code;
+	}
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (!o->quiet)
-		fprintf(stderr, "probity web: serving %s on http://%s/\n", o->ws_path, o->listen);
+		fprintf(stderr, "probity web: serving %s on %s://%s/\n", o->ws_path,
+		        tls ? "https" : "http", o->listen);
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -277,17 +335,27 @@ enum pb_status web_run(const struct web_options *o, struct pb_error *err)
 		struct timeval tv = { .tv_sec = o->timeout_s };
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (atomic_load(&active) >= o->max_conns) {
-			refuse(fd, 503);
-			close(fd);
-			continue;
-		}
 		struct conn *k = calloc(1, sizeof(*k));
 		if (!k) {
 			close(fd);
 			continue;
 		}
 		k->fd = fd;
+		if (tls && (!(k->ssl = SSL_new(tls)) || SSL_set_fd(k->ssl, fd) != 1)) {
+			SSL_free(k->ssl);
+			free(k);
+			close(fd);
+			continue;
+		}
+		if (atomic_load(&active) >= o->max_conns) {
+			/* over TLS the handshake comes first: past the cap, just close */
+			if (!tls)
+				refuse(k, 503);
+			SSL_free(k->ssl);
+			free(k);
+			close(fd);
+			continue;
+		}
 		k->o = o;
 		if (sa_peer.ss_family == AF_INET)
 			inet_ntop(AF_INET, &((struct sockaddr_in *)&sa_peer)->sin_addr, k->addr,
@@ -303,6 +371,7 @@ enum pb_status web_run(const struct web_options *o, struct pb_error *err)
 		if (pthread_create(&t, &attr, conn_main, k)) {
 			atomic_fetch_sub(&active, 1);
 			open_set(fd, false);
+			SSL_free(k->ssl);
 			close(fd);
 			free(k);
 		}
@@ -317,6 +386,8 @@ enum pb_status web_run(const struct web_options *o, struct pb_error *err)
 		nanosleep(&ts, NULL);
 	}
 	pthread_attr_destroy(&attr);
+	if (!atomic_load(&active))
+		SSL_CTX_free(tls); /* else threads still use it: the process ends anyway */
 	if (!o->quiet)
 		fprintf(stderr, "probity web: stopped\n");
 	return PB_OK;

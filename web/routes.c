@@ -142,7 +142,8 @@ static void pre_token(struct web_ctx *c, char out[PB_SECRET_HEX])
 	uint8_t b[32];
 	pb_random(b, sizeof(b));
 	pb_hex(b, sizeof(b), out);
-	web_header(c, "Set-Cookie: " PRE_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict", out);
+	web_header(c, "Set-Cookie: " PRE_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s", out,
+	           c->tls ? "; Secure" : "");
 }
 
 static bool pre_ok(struct web_ctx *c)
@@ -181,10 +182,12 @@ static void signin_form(struct web_ctx *c, int status, const char *msg)
 
 static void session_cookie(struct web_ctx *c, const char *id)
 {
+	const char *secure = c->tls ? "; Secure" : "";
 	if (id)
-		web_header(c, "Set-Cookie: " COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict", id);
+		web_header(c, "Set-Cookie: " COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s", id, secure);
 	else
-		web_header(c, "Set-Cookie: " COOKIE "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+		web_header(c, "Set-Cookie: " COOKIE "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+		           secure);
 }
 
 static void post_signin(struct web_ctx *c)
@@ -1007,8 +1010,10 @@ static bool same_origin(struct web_ctx *c)
 	if (origin.ptr) {
 		if (!host.ptr)
 			return false;
-		static const char *const schemes[] = { "http://", "https://" };
-		for (int i = 0; i < 2; i++) {
+		/* behind a TLS proxy the browser's scheme is https while ours is
+		 * http: accept either scheme, the host must be ours */
+		static const char *const schemes[] = { "https://", "http://" };
+		for (int i = 0; i < (c->tls ? 1 : 2); i++) {
 			size_t sl = strlen(schemes[i]);
 			if (origin.len == sl + host.len && !memcmp(origin.ptr, schemes[i], sl) &&
 			    !memcmp(origin.ptr + sl, host.ptr, host.len))

@@ -18,6 +18,8 @@ struct web_options {
 	int64_t idle_s;          /* a session ends after this long unused */
 	int64_t absolute_s;      /* ... and this long after sign-in in any case */
 	unsigned timeout_s;      /* a slow client's request or a keep-alive wait */
+	const char *tls_cert;    /* PEM chain: serve HTTPS (with tls_key), or NULL */
+	const char *tls_key;
 	bool quiet;
 };
 
@@ -32,6 +34,7 @@ struct web_ctx {
 	struct pb_http_req rq;
 	struct pb_str body;
 	char addr[64];                /* the peer, for the record */
+	bool tls;                     /* cookies get Secure, answers HSTS */
 	bool signed_in;
 	struct pb_session s;
 	char cookie_id[PB_SECRET_HEX]; /* the session id the request carried */
