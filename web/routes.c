@@ -957,10 +957,14 @@ static void page_users(struct web_ctx *c, const char *invite_link)
 	            "<label for=\"role\">Role</label><select id=\"role\" name=\"role\"><option>analyst</option>"
 	            "<option>approver</option><option>auditor</option><option>admin</option></select>"
 	            "<button class=\"go\" type=\"submit\">Add and invite</button></form>"
-	            "<h2>Invite again or disable</h2><form class=\"box\" method=\"post\" action=\"/admin/invite\">");
+	            "<h2>Invite again, change a role or disable</h2><form class=\"box\" method=\"post\" "
+	            "action=\"/admin/invite\">");
 	web_csrf_field(c);
 	web_puts(c, "<label for=\"iname\">Name</label><input type=\"text\" id=\"iname\" name=\"name\" required>"
+	            "<label for=\"nrole\">New role</label><select id=\"nrole\" name=\"role\"><option>analyst</option>"
+	            "<option>approver</option><option>auditor</option><option>admin</option></select>"
 	            "<button class=\"go\" type=\"submit\" name=\"do\" value=\"invite\">New enrolment link</button> "
+	            "<button class=\"go\" type=\"submit\" name=\"do\" value=\"role\">Change the role</button> "
 	            "<button class=\"go\" type=\"submit\" name=\"do\" value=\"disable\">Disable</button></form>");
 	web_page_end(c);
 }
@@ -977,8 +981,10 @@ static void post_users(struct web_ctx *c, bool add)
 	enum pb_status st = PB_OK;
 	if (add)
 		st = pb_user_add(c->ws, c->s.user, name, role, NULL, &err);
-	if (!st && !add && !strcmp(act, "disable")) {
-		if ((st = pb_user_disable(c->ws, c->s.user, name, NULL, &err))) {
+	if (!st && !add && (!strcmp(act, "disable") || !strcmp(act, "role"))) {
+		st = act[0] == 'd' ? pb_user_disable(c->ws, c->s.user, name, NULL, &err)
+		                   : pb_user_set_role(c->ws, c->s.user, name, role, NULL, &err);
+		if (st) {
 			lib_error(c, st, &err);
 			return;
 		}

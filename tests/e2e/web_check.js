@@ -268,6 +268,10 @@ async function axeCheck(browser, cookies, p, name) {
 		r = await submit(ad, 'form[action="/admin/users"]', { '#uname': 'carol', '#role': 'approver' });
 		const link = await ad.$eval('#invite', (e) => e.textContent).catch(() => '');
 		check('the admin adds a user and gets her enrolment link', r.status() === 200 && /\/enrol\?token=[0-9a-f]{64}$/.test(link), link);
+		await ad.$eval('#iname', (e) => { e.value = 'carol'; });
+		await ad.select('#nrole', 'auditor');
+		const [rr] = await Promise.all([ad.waitForNavigation(), ad.click('button[value=role]')]);
+		check('the admin changes a role', rr.status() === 200 && /carol<\/td><td>auditor/.test(await ad.content()), 'status ' + rr.status());
 		await ctxR.close();
 		await ctxA.close();
 	} catch (e) {
