@@ -25,10 +25,11 @@ PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 
 # Libraries, all from Debian 12: SQLite (workspace), libsodium (keys, HMAC,
-# Ed25519), libcrypto (SHA-256 with CPU extensions), zlib, zstd and ISA-L
+# Ed25519), libcrypto (SHA-256 with CPU extensions), libssl (probity web's
+# HTTPS), zlib, zstd and ISA-L
 # (compressed exports), jansson (JSON), libyaml (policies), GMime (mail),
 # libmicrohttpd is not used: server/ has its own fuzzed HTTP/1.1 parser.
-PKGS := sqlite3 libsodium libcrypto zlib libzstd libisal jansson yaml-0.1 gmime-3.0
+PKGS := sqlite3 libsodium libcrypto libssl zlib libzstd libisal jansson yaml-0.1 gmime-3.0
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wvla \
         -Wmissing-prototypes -Wno-unused-parameter
@@ -59,7 +60,7 @@ CFLAGS_ALL = $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 LDFLAGS_ALL = $(LDSAN) $(LDFLAGS)
 
 LIB_SRC := $(wildcard lib/*/*.c)
-CLI_SRC := $(wildcard cli/*.c) $(wildcard server/*.c)
+CLI_SRC := $(wildcard cli/*.c) $(wildcard server/*.c) $(wildcard web/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 TOOL_SRC := $(wildcard tools/*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)

@@ -14,10 +14,15 @@ static const char help_body[] =
 	"must be an admin and needs no --as; after that only an admin may add or\n"
 	"change users. Users are never deleted, only disabled, so the log keeps\n"
 	"naming them; the last enabled admin cannot be demoted or disabled.\n"
+	"'invite' prints a one-time link where the user sets a password for the web\n"
+	"app (probity web); a new invitation replaces an unused one.\n"
 	"\n"
 	"options:\n"
 	"  --role ROLE   analyst, approver, auditor or admin\n"
 	"  --as USER     the acting user (default: 'user = NAME' in probity.conf)\n"
+	"  --url BASE    invite: the web app's address (default: probity.conf's\n"
+	"                web_url, else http://127.0.0.1:8443)\n"
+	"  --hours N     invite: how long the link works (default 72)\n"
 	"  -h, --help    show this help\n"
 	"\n"
 	"examples:\n"
@@ -133,11 +138,58 @@ static int user_disable(int argc, char **argv)
 	return user_change(argc, argv, false);
 }
 
+/* invite: a one-time enrolment link for the web app (docs/web.md). */
+static int user_invite(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "as", required_argument, NULL, 'a' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "hours", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *as = NULL, *url = NULL;
+	unsigned long hours = 72;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
+		if (c == 'a')
+			as = optarg;
+		else if (c == 'u')
+			url = optarg;
+		else if (!cli_parse_uint("user invite", "--hours", optarg, 24 * 90, &hours) || !hours)
+			return hours ? 2 : cli_usage(cli_cmd_name(), "--hours must be at least 1");
+	}
+	if (c < 0)
+		return rc;
+	if (argc - optind != 2)
+		return cli_usage(cli_cmd_name(), "expected WS NAME");
+	struct pb_ws *ws;
+	char actor[PB_USER_NAME_MAX + 1], token[PB_SECRET_HEX];
+	if ((rc = cli_open_ws_as(argv[optind], as, &ws, actor)))
+		return rc;
+	if (!url)
+		url = pb_ws_setting(ws, "web_url");
+	if (!url)
+		url = "http://127.0.0.1:8443";
+	struct pb_error err = { 0 };
+	uint64_t index = 0;
+	const char *name = argv[optind + 1];
+	enum pb_status st = pb_user_invite(ws, actor, name, (int64_t)hours * 3600, token, &index, &err);
+	if (!st) {
+		size_t ul = strlen(url);
+		printf("invited '%s' (log entry %llu); this link sets a password once, within %lu hours:\n"
+		       "%.*s/enrol?token=%s\n",
+		       name, (unsigned long long)index, hours,
+		       (int)(ul && url[ul - 1] == '/' ? ul - 1 : ul), url, token);
+	}
+	return cli_close(ws, st, &err);
+}
+
 static const struct cli_sub user_subs[] = {
 	{ "add", user_add, "WS NAME --role ROLE [--as USER]" },
 	{ "list", user_list, "WS" },
 	{ "set-role", user_set_role, "WS NAME --role ROLE [--as USER]" },
 	{ "disable", user_disable, "WS NAME [--as USER]" },
+	{ "invite", user_invite, "WS NAME [--as USER] [--url BASE] [--hours N]" },
 };
 
 int cmd_user(int argc, char **argv)

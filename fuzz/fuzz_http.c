@@ -1,6 +1,7 @@
 /* fuzz_http.c - libFuzzer target for what probity serve parses from clients:
- * the request head, query strings, and OPA JSON inputs. Invariants: the head
- * length is within the input, views point inside it, decoded values fit. */
+ * the request head, query strings, cookies (probity web) and OPA JSON inputs.
+ * Invariants: the head length is within the input, views point inside it,
+ * decoded values fit. */
 #include "probity.h"
 
 #include <assert.h>
@@ -29,6 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				assert(n < sizeof(out) && strlen(out) == n);
 		}
 		(void)pb_http_req_header(&rq, "x-probity-account");
+		/* probity web: the session cookie and form bodies */
+		char ck[PB_SECRET_HEX];
+		int ok = pb_http_cookie_get(pb_http_req_header(&rq, "cookie"), "pb_session", ck,
+		                           sizeof(ck));
+		assert(ok >= -3 && ok <= 1 && ok != -1);
+		if (ok == 1)
+			assert(strlen(ck) < sizeof(ck));
 		size_t body = size - (size_t)r;
 		struct pb_opa_input in;
 		if (pb_opa_input_parse(buf + r, body < rq.content_length ? body : rq.content_length,

@@ -1356,6 +1356,66 @@ enum pb_status pb_user_list(struct pb_ws *ws, bool (*fn)(void *ctx, const struct
 enum pb_status pb_acting_user(struct pb_ws *ws, const char *as, char out[PB_USER_NAME_MAX + 1],
                               struct pb_error *err);
 
+/* ---- web sign-in: enrolment, passwords, sessions (docs/web.md) ---------
+ * Secrets the browser holds (enrolment tokens, session ids) are 256 random
+ * bits as 64 hex digits; the workspace stores only their SHA-256. Passwords
+ * are stored as Argon2id strings (libsodium crypto_pwhash_str). Sign-in,
+ * failed sign-in, sign-out, enrolment and refused access are log entries. */
+
+#define PB_SECRET_HEX 65           /* 64 hex digits and a NUL */
+#define PB_PASSWORD_MIN 10         /* bytes */
+#define PB_PASSWORD_MAX 1024
+#define PB_SIGNIN_FAILS_MAX 10     /* failures per name or address ... */
+#define PB_SIGNIN_FAILS_WINDOW 900 /* ... within this many seconds lock sign-in */
+
+/* Creates a one-time enrolment token for the existing user name (admin
+ * only), valid for ttl_s seconds; any unused earlier token of that user
+ * stops working. The token goes into token_out; log entry "user.invite". */
+enum pb_status pb_user_invite(struct pb_ws *ws, const char *actor, const char *name,
+                              int64_t ttl_s, char token_out[PB_SECRET_HEX], uint64_t *index_out,
+                              struct pb_error *err);
+/* Sets the password of the user an unused, unexpired token was made for
+ * (PB_EPERM otherwise), and uses the token up. password: PB_PASSWORD_MIN to
+ * PB_PASSWORD_MAX bytes of UTF-8 (field "password"). The user's name goes
+ * into name_out; log entry "user.enrol" with that user as actor. */
+enum pb_status pb_user_enrol(struct pb_ws *ws, const char *token, const char *password,
+                             char name_out[PB_USER_NAME_MAX + 1], uint64_t *index_out,
+                             struct pb_error *err);
+
+struct pb_session {
+	char id[PB_SECRET_HEX];   /* the secret for the cookie (pb_session_signin only) */
+	char csrf[PB_SECRET_HEX]; /* the token every form of this session posts back */
+	char user[PB_USER_NAME_MAX + 1];
+	char role[16];
+	int64_t created_at;       /* seconds since 1970 */
+	int64_t last_seen;
+};
+/* Signs name in with password from address addr (text for the record:
+ * "127.0.0.1"). A wrong or unknown name, a disabled user or a user with no
+ * password all fail alike with PB_EPERM "wrong user name or password", are
+ * counted and logged ("web.signin-fail"); after PB_SIGNIN_FAILS_MAX
+ * failures for that name or that address within PB_SIGNIN_FAILS_WINDOW
+ * seconds, sign-in fails with PB_EPERM without checking the password.
+ * *fails_out (may be NULL) gets the failures counted for the name or address
+ * (the larger), so the caller can slow the answer. On success out holds a
+ * new session; log entry "web.signin". */
+enum pb_status pb_session_signin(struct pb_ws *ws, const char *name, const char *password,
+                                 const char *addr, struct pb_session *out, unsigned *fails_out,
+                                 struct pb_error *err);
+/* The live session whose id is id: PB_ENOENT when it is unknown, signed
+ * out, idle for more than idle_s seconds or older than absolute_s, or its
+ * user is disabled. Notes the use (last_seen). out->id is left empty. */
+enum pb_status pb_session_get(struct pb_ws *ws, const char *id, int64_t idle_s, int64_t absolute_s,
+                              struct pb_session *out, struct pb_error *err);
+/* Ends the session id, or when everywhere every session of its user; log
+ * entry "web.signout". PB_ENOENT when the session is not live. */
+enum pb_status pb_session_signout(struct pb_ws *ws, const char *id, bool everywhere,
+                                  struct pb_error *err);
+/* Records that user was refused `what` (a page or an action, at most 200
+ * bytes kept, any bytes): log entry "web.forbidden". */
+enum pb_status pb_session_forbidden(struct pb_ws *ws, const char *user, const char *what,
+                                    struct pb_error *err);
+
 struct pb_case_open_options {
 	const char *customer;     /* name of an existing customer (required) */
 	const char *title;        /* required */
@@ -2113,6 +2173,12 @@ struct pb_str pb_http_req_header(const struct pb_http_req *req, const char *name
  * *outlen gets the decoded length. */
 int pb_http_query_get(struct pb_str query, const char *key, char *out, size_t cap,
                       size_t *outlen);
+
+/* Finds cookie name in a Cookie header value ("a=1; b=2") and copies its
+ * value, unquoted, into out (cap bytes, NUL-terminated). Returns 1 when found,
+ * 0 when absent, -2 when the value does not fit or holds a NUL, -3 when the
+ * name is given more than once (a planted cookie: refuse rather than pick). */
+int pb_http_cookie_get(struct pb_str header, const char *name, char *out, size_t cap);
 
 /* Decision inputs as OPA's data API sends them: {"input": {"account": ..,
  * "subaccount": .., "service": .., "region": .., "capability": ..,

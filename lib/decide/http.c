@@ -242,6 +242,39 @@ int pb_http_query_get(struct pb_str query, const char *key, char *out, size_t ca
 	return r;
 }
 
+int pb_http_cookie_get(struct pb_str header, const char *name, char *out, size_t cap)
+{
+	size_t klen = strlen(name), i = 0;
+	int r = 0;
+	if (cap)
+		out[0] = '\0';
+	while (i < header.len) {
+		size_t j = i;
+		while (j < header.len && header.ptr[j] != ';')
+			j++;
+		struct pb_str pair = pb_str_trim(pb_str_of(header.ptr + i, j - i));
+		const char *eq = memchr(pair.ptr, '=', pair.len);
+		if (eq) {
+			struct pb_str k = pb_str_trim(pb_str_of(pair.ptr, (size_t)(eq - pair.ptr)));
+			struct pb_str v = pb_str_trim(
+				pb_str_of(eq + 1, pair.len - (size_t)(eq - pair.ptr) - 1));
+			if (k.len == klen && !memcmp(k.ptr, name, klen)) {
+				if (r)
+					return -3;
+				if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"')
+					v = pb_str_of(v.ptr + 1, v.len - 2);
+				if (v.len >= cap || memchr(v.ptr, '\0', v.len))
+					return -2;
+				memcpy(out, v.ptr, v.len);
+				out[v.len] = '\0';
+				r = 1;
+			}
+		}
+		i = j + 1;
+	}
+	return r;
+}
+
 enum pb_status pb_opa_input_parse(const char *body, size_t len, struct pb_opa_input *out,
                                   struct pb_error *err)
 {

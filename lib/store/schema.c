@@ -512,6 +512,40 @@ static const char schema_v9[] =
 	"CREATE INDEX audit_entry_enforce ON audit_entry(action, idx)"
 	"  WHERE action IN ('plan.apply', 'plan.rollback', 'plan.policy');";
 
+/* Web sign-in (lib/auth/session.c, docs/web.md): a password per user
+ * (Argon2id string from libsodium), one-time enrolment tokens and sessions,
+ * both stored only as the SHA-256 of the secret the browser holds, and the
+ * failed sign-ins of the last minutes (per name and per address). */
+static const char schema_v10[] =
+	"CREATE TABLE web_password ("
+	"  user TEXT PRIMARY KEY REFERENCES app_user(name),"
+	"  hash TEXT NOT NULL,"              /* crypto_pwhash_str, $argon2id$ */
+	"  set_at TEXT NOT NULL"
+	");"
+	"CREATE TABLE web_invite ("
+	"  token_sha256 TEXT PRIMARY KEY,"
+	"  user TEXT NOT NULL REFERENCES app_user(name),"
+	"  created_at INTEGER NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  used_at INTEGER"
+	");"
+	"CREATE TABLE web_session ("
+	"  id_sha256 TEXT PRIMARY KEY,"
+	"  user TEXT NOT NULL REFERENCES app_user(name),"
+	"  csrf TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  ended_at INTEGER"
+	");"
+	"CREATE INDEX web_session_user ON web_session(user);"
+	"CREATE TABLE web_signin_fail ("
+	"  at INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  addr TEXT NOT NULL"
+	");"
+	"CREATE INDEX web_signin_fail_at ON web_signin_fail(at);";
+
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
 	{ 2, "users, cases and the tamper-evident audit log", schema_v2 },
@@ -521,5 +555,6 @@ const struct pb__migration pb__migrations[] = {
 	{ 7, "enforcement plans, approvals, notices", schema_v7 },
 	{ 8, "monthly usage totals for policy scans", schema_v8 },
 	{ 9, "an index of the log entries that name entitlement versions", schema_v9 },
+	{ 10, "web sign-in: passwords, invitations, sessions", schema_v10 },
 };
 const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

@@ -1,0 +1,85 @@
+#!/bin/bash
+# web-browser.sh - probity web in a real browser (Debian's headless chromium,
+# driven by puppeteer-core from npm: tests/e2e/web_check.js): enrolment, good
+# and bad sign-in, a review (open a case, note, mail search and tag, close) with hostile input
+# shown escaped, CSRF and Origin refusals, roles (an analyst kept from admin,
+# an auditor who reads but cannot write), a stolen cookie after sign-out,
+# axe-core on every page, screenshots at 1280x800 and 390x844 under
+# build/<variant>/web-screens/. Then the log: an export verifies offline and
+# holds each action with its actor. 127.0.0.1 only; stopped by pid.
+SCRIPT_NAME=web-browser
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../browser.sh"
+browser_require web-browser
+if ! NODE_PATH=$("$ROOT/tools/npm-deps.sh" --web 2>"$TMP/npm.err"); then
+	fail "cannot install puppeteer-core: $(tail -3 "$TMP/npm.err")"
+	finish web-browser
+	exit 0
+fi
+export NODE_PATH
+
+cd "$TMP" || exit 1
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+CUSTOMER="Varnia Interior Ministry"
+"$PB_BUILD/tools/genfocus" demo --months 4 --end 2025-06 >usage.csv
+"$PROBITY" init ws >/dev/null
+"$PROBITY" ingest -q ws usage.csv
+"$PROBITY" customer add ws "$CUSTOMER" --account EA-880412 >/dev/null
+"$PROBITY" mail ingest ws --custodian nm "$DATA/mail/notmuch/default" >/dev/null 2>&1
+"$PROBITY" user add ws alice --role analyst >/dev/null
+"$PROBITY" user add ws aud --role auditor >/dev/null
+PORT=$(free_port)
+export BASE=http://127.0.0.1:$PORT
+link() { "$PROBITY" user invite ws "$1" --url "$BASE" | tail -1; }
+export LINK_ALICE LINK_AUD LINK_ROOT ROOT_NAME=$USER CUSTOMER CHROMIUM
+LINK_ALICE=$(link alice); LINK_AUD=$(link aud); LINK_ROOT=$(link "$USER")
+check "invite printed a link" grep -qE '^http://127.0.0.1:[0-9]+/enrol\?token=[0-9a-f]{64}$' <<<"$LINK_ALICE"
+
+"$PROBITY" web ws --listen 127.0.0.1:$PORT >web.out 2>web.err &
+WPID=$!
+trap 'kill $WPID 2>/dev/null' EXIT
+for _ in $(seq 100); do curl -s -o /dev/null "$BASE/signin" && break; sleep 0.1; done
+
+# without a browser: headers on every answer, and a POST from elsewhere
+curl -s -D h.txt -o /dev/null "$BASE/signin"
+check "security headers on the sign-in page" grep -qi "^content-security-policy: default-src 'none'" h.txt
+check "Referrer-Policy on every answer" grep -qi '^referrer-policy: same-origin' h.txt
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Origin: https://evil.example' --data 'name=alice&password=x' "$BASE/signin")
+check "a POST from another origin is 403 ($code)" test "$code" = 403
+code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/%ff%fe")
+check "a path that is not UTF-8 answers ($code)" test "$code" = 303
+code=$(printf 'GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' | timeout 5 curl -s -o /dev/null -w '%{http_code}' --data-binary @- -H 'Transfer-Encoding: chunked' "$BASE/signin")
+check "chunked bodies are refused (501: $code)" test "$code" = 501
+
+SHOTS=$PB_BUILD/web-screens
+mkdir -p "$SHOTS"
+export SHOTS
+timeout 300 node "$ROOT/tests/e2e/web_check.js" >browser.out 2>browser.err
+while IFS= read -r line; do
+	case $line in
+	ok\ *) ok ;;
+	FAIL\ *) fail "${line#FAIL }" ;;
+	esac
+done <browser.out
+check "the browser run ended cleanly: $(tail -3 browser.err)" test -s browser.out -a ! -s browser.err
+check "the browser checks ran" test "$(grep -c '^ok' browser.out)" -ge 40
+
+kill -TERM $WPID; wait $WPID
+check "probity web stopped cleanly" test $? = 0
+
+# the log: the actions, with their actors, in a verified export
+"$PROBITY" log export ws export >/dev/null 2>export.err
+VKEY=$(cat export/vkey 2>/dev/null)
+check "the export verifies offline" "$PROBITY" log verify export --vkey "$VKEY"
+"$PROBITY" log show ws --json >log.json
+for want in 'user.enrol alice' 'web.signin-fail alice' 'web.signin alice' 'case.open alice' \
+	'case.note alice' 'mail.search alice' 'mail.tag alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
+	'web.forbidden aud' "user.add $USER" "user.invite $USER"; do
+	check "the log holds '$want'" python3 -c '
+import json, sys
+action, actor = sys.argv[2].split(" ")
+entries = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+sys.exit(0 if any(e.get("action") == action and e.get("actor") == actor for e in entries) else 1)
+' log.json "$want"
+done
+finish web-browser

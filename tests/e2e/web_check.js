@@ -1,0 +1,284 @@
+// web_check.js - drives probity web in Debian's headless chromium with
+// puppeteer-core (tests/e2e/scripts/web-browser.sh starts the app and reads
+// these lines): "ok WHAT" or "FAIL WHAT: why", one a check.
+//
+// env: NODE_PATH (puppeteer-core, axe-core), CHROMIUM, BASE (http://127.0.0.1:PORT),
+// LINK_ALICE / LINK_AUD / LINK_ROOT (enrolment links), SHOTS (screenshot folder),
+// CUSTOMER (a customer's name), ROOT_NAME (the admin's name).
+'use strict';
+const puppeteer = require('puppeteer-core');
+const fs = require('fs');
+const path = require('path');
+
+const BASE = process.env.BASE;
+const SHOTS = process.env.SHOTS;
+const PW = { alice: 'alice-password-1', aud: 'auditor-password-1', root: 'admin-password-1' };
+let failed = 0;
+function ok(what) { console.log('ok ' + what); }
+function fail(what, why) { failed++; console.log('FAIL ' + what + ': ' + why); }
+function check(what, cond, why) { if (cond) ok(what); else fail(what, why || 'false'); }
+
+const HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>\'"&' + 'L'.repeat(3000);
+
+async function newPage(ctx) {
+	const page = await ctx.newPage();
+	await page.setViewport({ width: 1280, height: 800 });
+	page.on('dialog', async (d) => { fail('no script of ours or theirs opens a dialog', d.message()); await d.dismiss(); });
+	return page;
+}
+
+async function go(page, p) {
+	const r = await page.goto(BASE + p, { waitUntil: 'load' });
+	return r;
+}
+
+async function submit(page, formSel, fields) {
+	for (const [sel, val] of Object.entries(fields)) {
+		await page.$eval(sel, (e, v) => { e.value = v; }, val);
+	}
+	const [r] = await Promise.all([
+		page.waitForNavigation({ waitUntil: 'load' }),
+		page.$eval(formSel, (f) => f.requestSubmit()),
+	]);
+	return r;
+}
+
+async function enrol(page, link, pw) {
+	await page.goto(link.replace(/^http:\/\/[^/]+/, BASE), { waitUntil: 'load' });
+	const r = await submit(page, 'form[action="/enrol"]', { '#password': pw, '#again': pw });
+	return r.status() === 200 && (await page.content()).includes('Your password is set');
+}
+
+async function signin(page, name, pw) {
+	await go(page, '/signin');
+	const r = await submit(page, 'form[action="/signin"]', { '#name': name, '#password': pw });
+	return r;
+}
+
+// A POST from the page itself (same origin) with exactly this body: a form
+// is built and sent (the app's CSP allows no fetch), and its request body is
+// replaced on the way, so it may carry anything, even percent-encoded bytes
+// that are not UTF-8. Returns the status; the page has navigated.
+async function postFrom(page, p, body) {
+	await page.setRequestInterception(true);
+	const handler = (req) => {
+		if (req.method() === 'POST' && req.url() === BASE + p)
+			req.continue({ postData: body, headers: { ...req.headers(), 'content-type': 'application/x-www-form-urlencoded' } });
+		else
+			req.continue();
+	};
+	page.on('request', handler);
+	const [r] = await Promise.all([
+		page.waitForNavigation({ waitUntil: 'load' }),
+		page.evaluate((p) => {
+			const f = document.createElement('form');
+			f.method = 'post';
+			f.action = p;
+			document.body.appendChild(f);
+			f.submit();
+		}, p),
+	]);
+	page.off('request', handler);
+	await page.setRequestInterception(false);
+	return r.status();
+}
+
+async function csrfOf(page) {
+	return page.$eval('input[name=csrf]', (e) => e.value);
+}
+
+const shotsTaken = [];
+async function shots(page, name) {
+	for (const [w, h, tag] of [[1280, 800, 'desktop'], [390, 844, 'phone']]) {
+		await page.setViewport({ width: w, height: h });
+		const file = path.join(SHOTS, `${name}-${tag}.png`);
+		await page.screenshot({ path: file, fullPage: false });
+		shotsTaken.push(file);
+		const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		check(`${name} at ${w}x${h}: no page-wide horizontal scroll`, over <= 1, `${over}px too wide`);
+	}
+	await page.setViewport({ width: 1280, height: 800 });
+}
+
+async function axeCheck(browser, cookies, p, name) {
+	const ctx = await browser.createBrowserContext();
+	const page = await ctx.newPage();
+	await page.setBypassCSP(true); // axe is injected as a script; the app's own pages carry none
+	if (cookies.length) await page.setCookie(...cookies);
+	await page.goto(BASE + p, { waitUntil: 'load' });
+	await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+	const res = await page.evaluate(async () => {
+		const r = await window.axe.run(document, { resultTypes: ['violations'] });
+		return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+			.map((v) => v.id + ' (' + v.nodes.length + ')');
+	});
+	check(`axe: ${name} has no serious or critical violation`, res.length === 0, res.join(', '));
+	await ctx.close();
+}
+
+(async () => {
+	const browser = await puppeteer.launch({
+		executablePath: process.env.CHROMIUM, headless: true,
+		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	});
+	try {
+		const ctxA = await browser.createBrowserContext();
+		const a = await newPage(ctxA);
+
+		// enrolment links set passwords, once
+		check('alice enrols through her link', await enrol(a, process.env.LINK_ALICE, PW.alice));
+		await a.goto(process.env.LINK_ALICE.replace(/^http:\/\/[^/]+/, BASE));
+		const again = await submit(a, 'form[action="/enrol"]', { '#password': 'x'.repeat(12), '#again': 'x'.repeat(12) });
+		check('an enrolment link works once', again.status() === 403, 'status ' + again.status());
+		check('the auditor enrols', await enrol(a, process.env.LINK_AUD, PW.aud));
+		check('the admin enrols', await enrol(a, process.env.LINK_ROOT, PW.root));
+
+		// sign in: bad, then good
+		let r = await signin(a, 'alice', 'not-her-password');
+		check('a wrong password is refused', r.status() === 403 &&
+			(await a.content()).includes('wrong user name or password'), 'status ' + r.status());
+		await shots(a, 'signin');
+		await axeCheck(browser, [], '/signin', 'sign-in');
+		r = await signin(a, 'alice', PW.alice);
+		check('alice signs in', r.status() === 200 && a.url() === BASE + '/', a.url());
+		const hdr = r.headers();
+		check('CSP with a nonce and frame-ancestors none', /script-src 'nonce-[0-9a-f]+'/.test(hdr['content-security-policy'] || '') &&
+			/frame-ancestors 'none'/.test(hdr['content-security-policy']), hdr['content-security-policy']);
+		check('nosniff and referrer policy', hdr['x-content-type-options'] === 'nosniff' && hdr['referrer-policy'] === 'same-origin');
+		const cookiesA = await a.cookies();
+		const sess = cookiesA.find((c) => c.name === 'pb_session');
+		check('the session cookie is HttpOnly and SameSite=Strict', sess && sess.httpOnly && sess.sameSite === 'Strict',
+			JSON.stringify(sess));
+		check('the session id is 256 bits', sess && /^[0-9a-f]{64}$/.test(sess.value));
+		const jsCookie = await a.evaluate(() => document.cookie);
+		check('scripts cannot read the session cookie', !jsCookie.includes('pb_session'), jsCookie);
+		await shots(a, 'home');
+
+		// a review: open a case with a hostile title, note, close
+		await go(a, '/cases');
+		r = await submit(a, 'form[action="/cases"]', { '#customer': process.env.CUSTOMER, '#title': HOSTILE, '#trigger': 'press report' });
+		const caseUrl = a.url();
+		check('alice opens a case', r.status() === 200 && /\/cases\/\d+$/.test(caseUrl), r.status() + ' ' + caseUrl);
+		const caseId = caseUrl.replace(/.*\//, '');
+		const injected = await a.evaluate(() => document.querySelectorAll('main img, main script').length);
+		check('a hostile title is shown escaped, not run', injected === 0, injected + ' elements injected');
+		check('the hostile title is shown as text', (await a.$eval('main', (m) => m.textContent)).includes('<script>alert(2)</script>'));
+		r = await submit(a, `form[action="/cases/${caseId}/note"]`, { '#text': 'Checked the **accounts**. <b>bold?</b>' });
+		check('alice adds a note', r.status() === 200 && (await a.content()).includes('case.note'));
+		check('the note is escaped', (await a.evaluate(() => document.querySelectorAll('main b').length)) === 0);
+		await shots(a, 'case');
+		r = await submit(a, `form[action="/cases/${caseId}/search"]`, { '#q': 'notmuch <b>x</b>' });
+		check('a mail search with markup in the query is answered', r.status() === 200 || r.status() === 400, 'status ' + r.status());
+		check('...and the query is shown escaped', (await a.evaluate(() => document.querySelectorAll('main b').length)) === 0);
+		await go(a, `/cases/${caseId}`);
+		r = await submit(a, `form[action="/cases/${caseId}/search"]`, { '#q': 'notmuch' });
+		const hits = await a.$eval('#hits', (e) => e.textContent).catch(() => '');
+		check('alice searches the mail of the case', r.status() === 200 && /^[1-9]\d* hits/.test(hits), hits);
+		check('hits are highlighted', (await a.$$('main mark')).length > 0);
+		await shots(a, 'search');
+		r = await submit(a, `form[action="/cases/${caseId}/tag"]`, { '#tag': 'relevant' });
+		check('alice tags the hits', r.status() === 200 && /[1-9]\d* messages newly tagged/.test(await a.content()));
+		await go(a, `/cases/${caseId}`);
+		await axeCheck(browser, cookiesA, `/cases/${caseId}`, 'case page');
+
+		// CSRF: none, wrong
+		check('the page can fetch nothing (CSP)', await a.evaluate(() => fetch('/').then(() => false, () => true)));
+		let st = await postFrom(a, `/cases/${caseId}/note`, 'text=sneaky');
+		check('a POST without a CSRF token is 403', st === 403, 'status ' + st);
+		st = await postFrom(a, `/cases/${caseId}/note`, 'text=sneaky&csrf=' + '0'.repeat(64));
+		check('a POST with a wrong CSRF token is 403', st === 403, 'status ' + st);
+		// invalid UTF-8 in a form: refused cleanly, no page error
+		await go(a, `/cases/${caseId}`);
+		const tok = await csrfOf(a);
+		st = await postFrom(a, `/cases/${caseId}/note`, 'csrf=' + tok + '&text=bad%FF%FEbytes');
+		check('a note that is not UTF-8 is refused with 400', st === 400, 'status ' + st);
+		// invalid UTF-8 and markup in the path and query, shown escaped
+		r = await go(a, '/customers/%FF%3Cb%3Ex%3C%2Fb%3E');
+		check('a bad customer name in the path is 404', r.status() === 404, 'status ' + r.status());
+		check('...and shown escaped', (await a.evaluate(() => document.querySelectorAll('main b').length)) === 0 &&
+			(await a.content()).includes('\ufffd'));
+		r = await go(a, '/cases?status=%3Cscript%3Ealert(3)%3C/script%3E');
+		check('a bad query value is 400, nothing run', r.status() === 400);
+
+		await go(a, `/cases/${caseId}`);
+		r = await submit(a, `form[action="/cases/${caseId}/finding"]`, { '#finding': 'no-such-finding' });
+		check('an unknown finding is 404', r.status() === 404, 'status ' + r.status());
+		await go(a, `/cases/${caseId}`);
+		r = await submit(a, `form[action="/cases/${caseId}/close"]`, { '#decision': 'no action: usage within contract' });
+		check('alice closes the case', r.status() === 200 && (await a.$eval('#case-status', (e) => e.textContent)) === 'closed');
+
+		// pages an analyst reads; admin she may not
+		await go(a, '/customers');
+		await shots(a, 'customers');
+		await axeCheck(browser, cookiesA, '/customers', 'customers');
+		r = await go(a, '/customers/' + encodeURIComponent(process.env.CUSTOMER));
+		check('a customer profile with charts', r.status() === 200 && (await a.$$('main .chart svg')).length >= 1,
+			'status ' + r.status());
+		await shots(a, 'profile');
+		await axeCheck(browser, cookiesA, '/customers/' + encodeURIComponent(process.env.CUSTOMER), 'profile');
+		await go(a, '/log');
+		await shots(a, 'log');
+		await axeCheck(browser, cookiesA, '/log', 'log');
+		r = await go(a, '/log/1');
+		check('a log entry by number', r.status() === 200 && (await a.content()).includes('Leaf hash'));
+		await shots(a, 'log-entry');
+		await go(a, '/cases');
+		await shots(a, 'cases');
+		await axeCheck(browser, cookiesA, '/cases', 'cases');
+		await axeCheck(browser, cookiesA, '/', 'home');
+		r = await go(a, '/admin/users');
+		check('an analyst cannot reach admin pages', r.status() === 403, 'status ' + r.status());
+
+		// sign out; the old cookie, stolen into another browser, is worthless
+		await go(a, '/');
+		const [so] = await Promise.all([a.waitForNavigation(), a.$eval('form[action="/signout"]', (f) => f.requestSubmit())]);
+		check('sign-out lands on sign-in', a.url() === BASE + '/signin', a.url());
+		const thief = await browser.createBrowserContext();
+		const t = await newPage(thief);
+		await t.setCookie({ ...sess, url: BASE });
+		r = await go(t, '/');
+		check('a stolen session cookie after sign-out fails', t.url() === BASE + '/signin', t.url());
+		await thief.close();
+		void so;
+
+		// the auditor reads but cannot write
+		const ctxU = await browser.createBrowserContext();
+		const u = await newPage(ctxU);
+		r = await signin(u, 'aud', PW.aud);
+		check('the auditor signs in', u.url() === BASE + '/', u.url());
+		r = await go(u, `/cases/${caseId}`);
+		check('the auditor reads the case', r.status() === 200);
+		check('...with no forms to change it', (await u.$$('main form')).length === 0);
+		const ut = await csrfOf(u);
+		st = await postFrom(u, '/cases', `csrf=${ut}&customer=${encodeURIComponent(process.env.CUSTOMER)}&title=t&trigger=t`);
+		check('the auditor cannot open a case (403)', st === 403, 'status ' + st);
+		r = await go(u, '/admin/users');
+		check('the auditor cannot reach admin pages', r.status() === 403);
+		await ctxU.close();
+
+		// the admin
+		const ctxR = await browser.createBrowserContext();
+		const ad = await newPage(ctxR);
+		await signin(ad, process.env.ROOT_NAME, PW.root);
+		r = await go(ad, '/admin/users');
+		check('the admin reaches the users page', r.status() === 200 && (await ad.content()).includes('alice'));
+		await shots(ad, 'users');
+		await axeCheck(browser, await ad.cookies(), '/admin/users', 'users');
+		r = await submit(ad, 'form[action="/admin/users"]', { '#uname': 'carol', '#role': 'approver' });
+		const link = await ad.$eval('#invite', (e) => e.textContent).catch(() => '');
+		check('the admin adds a user and gets her enrolment link', r.status() === 200 && /\/enrol\?token=[0-9a-f]{64}$/.test(link), link);
+		await ad.$eval('#iname', (e) => { e.value = 'carol'; });
+		await ad.select('#nrole', 'auditor');
+		const [rr] = await Promise.all([ad.waitForNavigation(), ad.click('button[value=role]')]);
+		check('the admin changes a role', rr.status() === 200 && /carol<\/td><td>auditor/.test(await ad.content()), 'status ' + rr.status());
+		await ctxR.close();
+		await ctxA.close();
+	} catch (e) {
+		fail('the browser run', e.stack || String(e));
+	} finally {
+		await browser.close();
+	}
+	check('screenshots written', shotsTaken.every((f) => fs.statSync(f).size > 1000), shotsTaken.join(' '));
+	process.exit(failed ? 1 : 0);
+})();

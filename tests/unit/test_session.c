@@ -1,0 +1,152 @@
+/* test_session.c - web sign-in in the library: invitations, enrolment,
+ * sign-in and its failures and lock, sessions and their expiry, sign-out,
+ * and the log entries of each; the HTTP cookie reader probity web uses. */
+#include "unit.h"
+#include "probity.h"
+
+#include <string.h>
+
+static struct pb_ws *ws;
+static char *dir;
+
+static void setup(void)
+{
+	struct pb_error err = { 0 };
+	dir = unit_tmpdir();
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/ws", dir);
+	CHECK_OK(pb_ws_init(path, NULL, &err), &err);
+	CHECK_OK(pb_ws_open(path, 0, &ws, &err), &err);
+	CHECK_OK(pb_user_add(ws, NULL, "root", "admin", NULL, &err), &err);
+	CHECK_OK(pb_user_add(ws, "root", "alice", "analyst", NULL, &err), &err);
+}
+
+static void teardown(void)
+{
+	pb_ws_close(ws);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
+static bool last_action(void *ctx, const struct pb_audit_entry *e)
+{
+	snprintf(ctx, 64, "%s %s", e->action, e->actor);
+	return true;
+}
+
+static void last_entry(char out[64])
+{
+	struct pb_audit_status st;
+	struct pb_error err = { 0 };
+	out[0] = '\0';
+	if (pb_audit_status(ws, &st, &err) == PB_OK && st.size)
+		pb_audit_list(ws, 0, st.size - 1, 1, last_action, out, &err);
+}
+
+static void test_invite_enrol_signin(void)
+{
+	struct pb_error err = { 0 };
+	char token[PB_SECRET_HEX], token2[PB_SECRET_HEX], name[PB_USER_NAME_MAX + 1], last[64];
+	CHECK_INT(pb_user_invite(ws, "alice", "alice", 3600, token, NULL, &err), PB_EPERM);
+	CHECK_INT(pb_user_invite(ws, "root", "nobody", 3600, token, NULL, &err), PB_EPERM);
+	CHECK_OK(pb_user_invite(ws, "root", "alice", 3600, token, NULL, &err), &err);
+	CHECK_INT((int)strlen(token), 64);
+	last_entry(last);
+	CHECK_STR(last, "user.invite root");
+	/* a second invitation replaces the first */
+	CHECK_OK(pb_user_invite(ws, "root", "alice", 3600, token2, NULL, &err), &err);
+	CHECK_INT(pb_user_enrol(ws, token, "long enough pw", name, NULL, &err), PB_EPERM);
+	CHECK_INT(pb_user_enrol(ws, token2, "short", name, NULL, &err), PB_EINVAL);
+	CHECK_STR(err.field, "password");
+	CHECK_INT(pb_user_enrol(ws, token2, "bad \xff utf-8 pw", name, NULL, &err), PB_EINVAL);
+	CHECK_OK(pb_user_enrol(ws, token2, "long enough pw", name, NULL, &err), &err);
+	CHECK_STR(name, "alice");
+	last_entry(last);
+	CHECK_STR(last, "user.enrol alice");
+	/* used once only */
+	CHECK_INT(pb_user_enrol(ws, token2, "another long pw", name, NULL, &err), PB_EPERM);
+	CHECK_INT(pb_user_enrol(ws, "zz", "another long pw", name, NULL, &err), PB_EPERM);
+
+	struct pb_session s, g;
+	unsigned fails = 0;
+	CHECK_INT(pb_session_signin(ws, "alice", "wrong password", "10.0.0.1", &s, &fails, &err),
+	          PB_EPERM);
+	CHECK_STR(err.message, "wrong user name or password");
+	CHECK_INT(fails, 1);
+	last_entry(last);
+	CHECK_STR(last, "web.signin-fail alice");
+	CHECK_INT(pb_session_signin(ws, "<script>\xff", "x", "10.0.0.1", &s, &fails, &err), PB_EPERM);
+	CHECK_INT(fails, 2);
+	last_entry(last);
+	CHECK_STR(last, "web.signin-fail -");
+	CHECK_OK(pb_session_signin(ws, "alice", "long enough pw", "10.0.0.1", &s, &fails, &err), &err);
+	CHECK_STR(s.user, "alice");
+	CHECK_STR(s.role, "analyst");
+	CHECK_INT((int)strlen(s.id), 64);
+	CHECK(strcmp(s.id, s.csrf) != 0);
+	last_entry(last);
+	CHECK_STR(last, "web.signin alice");
+
+	CHECK_OK(pb_session_get(ws, s.id, 600, 3600, &g, &err), &err);
+	CHECK_STR(g.user, "alice");
+	CHECK_STR(g.csrf, s.csrf);
+	CHECK_INT(pb_session_get(ws, "00", 600, 3600, &g, &err), PB_ENOENT);
+	/* absolute expiry: a session older than absolute_s is gone */
+	CHECK_INT(pb_session_get(ws, s.id, 600, -1, &g, &err), PB_ENOENT);
+	CHECK_OK(pb_session_signout(ws, s.id, false, &err), &err);
+	last_entry(last);
+	CHECK_STR(last, "web.signout alice");
+	CHECK_INT(pb_session_get(ws, s.id, 600, 3600, &g, &err), PB_ENOENT);
+	CHECK_INT(pb_session_signout(ws, s.id, false, &err), PB_ENOENT);
+
+	/* a disabled user's sessions end */
+	CHECK_OK(pb_session_signin(ws, "alice", "long enough pw", "10.0.0.2", &s, &fails, &err), &err);
+	CHECK_OK(pb_user_disable(ws, "root", "alice", NULL, &err), &err);
+	CHECK_INT(pb_session_get(ws, s.id, 600, 3600, &g, &err), PB_ENOENT);
+	CHECK_INT(pb_session_signin(ws, "alice", "long enough pw", "10.0.0.2", &s, &fails, &err),
+	          PB_EPERM);
+
+	CHECK_OK(pb_session_forbidden(ws, "root", "GET /admin <b>", &err), &err);
+	last_entry(last);
+	CHECK_STR(last, "web.forbidden root");
+	char bad[64];
+	CHECK_OK(pb_audit_check(ws, bad, sizeof(bad), &err), &err);
+}
+
+static void test_lockout(void)
+{
+	struct pb_error err = { 0 };
+	struct pb_session s;
+	unsigned fails = 0;
+	for (int i = 0; i < PB_SIGNIN_FAILS_MAX; i++)
+		CHECK_INT(pb_session_signin(ws, "root", "nope", "10.9.9.9", &s, &fails, &err), PB_EPERM);
+	CHECK_INT(fails, PB_SIGNIN_FAILS_MAX);
+	/* locked for that address, even with another name */
+	CHECK_INT(pb_session_signin(ws, "alice", "nope", "10.9.9.9", &s, &fails, &err), PB_EPERM);
+	CHECK(strstr(err.message, "too many") != NULL);
+}
+
+static void test_cookie(void)
+{
+	char out[PB_SECRET_HEX];
+	const char *h = "a=1; pb_session=abc ; b=\"q\"";
+	CHECK_INT(pb_http_cookie_get(pb_cstr(h), "pb_session", out, sizeof(out)), 1);
+	CHECK_STR(out, "abc");
+	CHECK_INT(pb_http_cookie_get(pb_cstr(h), "b", out, sizeof(out)), 1);
+	CHECK_STR(out, "q");
+	CHECK_INT(pb_http_cookie_get(pb_cstr(h), "pb", out, sizeof(out)), 0);
+	CHECK_INT(pb_http_cookie_get(pb_cstr("x=1;x=2"), "x", out, sizeof(out)), -3);
+	CHECK_INT(pb_http_cookie_get(pb_cstr("x=123456"), "x", out, 4), -2);
+}
+
+int main(void)
+{
+	setup();
+	RUN(test_invite_enrol_signin);
+	teardown();
+	setup();
+	RUN(test_lockout);
+	teardown();
+	RUN(test_cookie);
+	return UNIT_END("session");
+}

@@ -1,0 +1,85 @@
+/* web.h - probity web: the review team's web app (docs/web.md).
+ *
+ * A front like cli/ and server/: it reaches the library only through
+ * probity.h. loop.c accepts connections (a thread each, bounded) and reads
+ * requests with the library's fuzzed HTTP parser (pb_http_req_parse);
+ * page.c builds answers (escaping, the page shell, the security headers on
+ * every answer); routes.c signs people in and serves the pages.
+ */
+#ifndef PB_WEB_H
+#define PB_WEB_H
+
+#include "probity.h"
+
+struct web_options {
+	const char *ws_path;
+	const char *listen;      /* "127.0.0.1:8443", "[::1]:8443" or "unix:PATH" */
+	unsigned max_conns;      /* connection threads at most */
+	int64_t idle_s;          /* a session ends after this long unused */
+	int64_t absolute_s;      /* ... and this long after sign-in in any case */
+	unsigned timeout_s;      /* a slow client's request or a keep-alive wait */
+	const char *tls_cert;    /* PEM chain: serve HTTPS (with tls_key), or NULL */
+	const char *tls_key;
+	bool quiet;
+};
+
+/* Serves until SIGTERM or SIGINT. Fails when it cannot listen. */
+enum pb_status web_run(const struct web_options *o, struct pb_error *err);
+
+/* ---- one request and its answer (page.c) ------------------------------------- */
+
+struct web_ctx {
+	const struct web_options *o;
+	struct pb_ws *ws;             /* this connection's, opened on first use */
+	struct pb_http_req rq;
+	struct pb_str body;
+	char addr[64];                /* the peer, for the record */
+	bool tls;                     /* cookies get Secure, answers HSTS */
+	bool signed_in;
+	struct pb_session s;
+	char cookie_id[PB_SECRET_HEX]; /* the session id the request carried */
+	char nonce[33];               /* CSP nonce of this answer */
+	/* the answer */
+	int status;
+	const char *ctype;
+	struct pb_buf head;           /* extra header lines, each ending CRLF */
+	struct pb_buf out;            /* the body */
+	bool close;
+};
+
+/* Appends s[0..n) HTML-escaped (& < > " '), each byte of invalid UTF-8 and
+ * each control but tab and newline as U+FFFD. */
+void web_esc(struct web_ctx *c, const char *s, size_t n);
+void web_escs(struct web_ctx *c, const char *s); /* NULL: nothing */
+/* Appends formatted text as is (the caller escapes what comes from outside). */
+void web_printf(struct web_ctx *c, const char *fmt, ...) PB_PRINTF_(2, 3);
+void web_puts(struct web_ctx *c, const char *s);
+/* Appends an extra header line ("Location: /"), CRLF added. */
+void web_header(struct web_ctx *c, const char *fmt, ...) PB_PRINTF_(2, 3);
+
+/* Table cells: <td>text</td> for each of n texts, escaped (NULL: empty). */
+void web_cells(struct web_ctx *c, size_t n, const char *const *texts);
+/* One row of a two-column table: <tr><th scope=row>label</th><td>text</td></tr>. */
+void web_row_th(struct web_ctx *c, const char *label, const char *text);
+
+/* The page shell: opens the document with title (escaped) and the
+ * navigation for the signed-in user's role; web_page_end closes it. */
+void web_page_begin(struct web_ctx *c, const char *title);
+void web_page_end(struct web_ctx *c);
+/* A whole small page with a status: title and a message (both escaped). */
+void web_page_message(struct web_ctx *c, int status, const char *title, const char *msg);
+/* A 303 to path (a local path, not escaped: the caller's own). */
+void web_redirect(struct web_ctx *c, const char *path);
+/* The hidden CSRF field of the session, for a form. */
+void web_csrf_field(struct web_ctx *c);
+
+/* The serialised answer: status line, security headers, extra headers and
+ * body into buf. */
+void web_answer(struct web_ctx *c, struct pb_buf *buf);
+
+/* ---- routes.c ---------------------------------------------------------------- */
+
+/* Handles the request in c (c->status and c->out set on return). */
+void web_route(struct web_ctx *c);
+
+#endif /* PB_WEB_H */
