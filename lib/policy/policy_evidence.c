@@ -339,6 +339,18 @@ static json_t *finding_inds(json_t *result, const char *rule, size_t *nown)
 	return inds;
 }
 
+/* The stored detail of finding f, parsed, and its indicators (finding_inds). */
+static enum pb_status finding_doc(const struct pb__finding *f, json_t **doc, json_t **inds,
+                                  size_t *nown, struct pb_error *err)
+{
+	json_error_t je;
+	if (!(*doc = json_loads(f->detail, 0, &je)))
+		return pb__err(err, PB_EVERIFY, "finding %lld: stored detail is not JSON: %s",
+		               (long long)f->id, je.text);
+	*inds = finding_inds(json_object_get(*doc, "result"), f->rule, nown);
+	return PB_OK;
+}
+
 enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat,
                                   const char *ref, char **json, struct pb_error *err)
 {
@@ -350,15 +362,10 @@ enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat
 	if (st)
 		return st;
 	ev.id = (long long)f.id;
-	json_error_t je;
-	if (!(doc = json_loads(f.detail, 0, &je))) {
-		st = pb__err(err, PB_EVERIFY, "finding %lld: stored detail is not JSON: %s",
-		             (long long)f.id, je.text);
-		goto out;
-	}
-	json_t *result = json_object_get(doc, "result");
 	size_t nown;
-	inds = finding_inds(result, f.rule, &nown);
+	if ((st = finding_doc(&f, &doc, &inds, &nown, err)))
+		goto out;
+	json_t *result = json_object_get(doc, "result");
 	rep = json_object();
 	json_object_set_new(rep, "finding", json_integer(f.id));
 	json_object_set_new(rep, "policy", json_string(f.policy));
@@ -458,15 +465,10 @@ enum pb_status pb_evidence_prove(struct pb_ws *ws, const char *ref, const char *
 		return st;
 	struct everify ev = { .ws = ws, .id = (long long)f.id };
 	json_t *doc = NULL, *inds = NULL, *man = NULL;
-	json_error_t je;
-	if (!(doc = json_loads(f.detail, 0, &je))) {
-		st = pb__err(err, PB_EVERIFY, "finding %lld: stored detail is not JSON: %s",
-		             (long long)f.id, je.text);
-		goto out;
-	}
-	json_t *result = json_object_get(doc, "result");
 	size_t nown;
-	inds = finding_inds(result, f.rule, &nown);
+	if ((st = finding_doc(&f, &doc, &inds, &nown, err)))
+		goto out;
+	json_t *result = json_object_get(doc, "result");
 	if ((st = collect_specs(&ev, inds, result, err)))
 		goto out;
 	if (mkdir(dir, 0755) != 0) {

@@ -344,19 +344,7 @@ static bool get_u64(json_t *o, const char *k, uint64_t *v)
 
 static bool unhex32(const char *s, uint8_t out[32])
 {
-	if (!s || strlen(s) != 64)
-		return false;
-	for (int i = 0; i < 64; i++) {
-		char c = s[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-		if (d < 0)
-			return false;
-		if (i % 2 == 0)
-			out[i / 2] = (uint8_t)(d << 4);
-		else
-			out[i / 2] |= (uint8_t)d;
-	}
-	return true;
+	return s && pb_unhex(s, strlen(s), out, 32);
 }
 
 struct got {

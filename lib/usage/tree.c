@@ -130,19 +130,12 @@ bool pb__mth_parse_id(const char *id, size_t *chunk, uint8_t root[32])
 	    c < PB_TREE_CHUNK_MIN || c > PB_TREE_CHUNK_MAX)
 		return false;
 	p++;
-	if (strlen(p) != 64)
+	char canon[65];
+	if (!pb_unhex(p, strlen(p), root, 32))
 		return false;
-	for (int i = 0; i < 32; i++) {
-		int v = 0;
-		for (int j = 0; j < 2; j++) {
-			char ch = p[2 * i + j];
-			int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-			if (d < 0)
-				return false;
-			v = v * 16 + d;
-		}
-		root[i] = (uint8_t)v;
-	}
+	pb_hex(root, 32, canon);
+	if (strcmp(canon, p) != 0) /* lower case only: one text per root */
+		return false;
 	*chunk = c;
 	return true;
 }
