@@ -13,7 +13,9 @@
  *                warnings, rejects, accounts, audit entry
  *   report.c     the ingest report: warnings, JSON, a repeat's report
  *   tmpfile.c    files created unnamed and linked into place at commit
- *   listing.c    sources and accounts for the listings
+ *   listing.c    sources and accounts for the listings; tree hashes of files
+ *   tree.c       the tree hash (tree.h): leaves, roots, identities
+ *   lineproof.c  line proofs: writing a bundle, checking one
  */
 #ifndef PB_USAGE_INTERNAL_H
 #define PB_USAGE_INTERNAL_H
