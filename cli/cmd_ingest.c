@@ -12,9 +12,11 @@ static const char usage_text[] =
 	"column names 1.3 adds), plain, gzip or zstd (told apart by their bytes, not\n"
 	"their names). FILE '-' reads standard input; a copy of it is kept in WS/sources/.\n"
 	"\n"
-	"Each file is registered with its SHA-256, size, FOCUS version and row counts.\n"
+	"Each file is registered with its tree hash (docs/ingest.md: SHA-256 over 1 MiB\n"
+	"chunks, computed by the parsing threads; 'probity tree FILE' computes it alone),\n"
+	"size, FOCUS version and row counts.\n"
 	"Every row is either accepted or rejected with a reason; rejected rows are kept,\n"
-	"with their original text, in WS/rejects/<sha256>.rejects.csv. Rows read always\n"
+	"with their original text, in WS/rejects/<root>.rejects.csv. Rows read always\n"
 	"equal rows accepted plus rows rejected. Departures from the specification that\n"
 	"do not stop a row from being used (Usage-based for Usage-Based, dates without\n"
 	"T or Z, unknown regions ...) are counted as warnings by kind and column.\n"
@@ -33,6 +35,7 @@ static const char usage_text[] =
 	"      --max-record N   longest record in bytes (default 1048576)\n"
 	"      --chunk-size N   bytes handed to a parsing thread at a time (default 4194304;\n"
 	"                       at least twice --max-record)\n"
+	"      --tree-chunk N   bytes a leaf of the tree hash (default 1048576; 64 to 16777216)\n"
 	"      --catalog DIR    catalog folder (default: the one shipped with probity)\n"
 	"      --json           print the ingest reports as JSON\n"
 	"  -q, --quiet          print nothing but errors\n"
@@ -55,6 +58,8 @@ static json_t *report_json(const struct pb_ingest_report *r, const char *error)
 		return o;
 	}
 	json_object_set_new(o, "sha256", cli_json_text(r->sha256));
+	json_object_set_new(o, "tree", r->tree[0] ? cli_json_text(r->tree) : json_null());
+	json_object_set_new(o, "data_tree", r->data_tree[0] ? cli_json_text(r->data_tree) : json_null());
 	json_object_set_new(o, "already_ingested", json_boolean(r->already));
 	json_object_set_new(o, "source_id", json_integer(r->source_id));
 	json_object_set_new(o, "size", json_integer((json_int_t)r->size));
@@ -99,17 +104,19 @@ static void print_report(const struct pb_ingest_report *r)
 	char size[32];
 	cli_bytes(r->size, size, sizeof(size));
 	if (r->already) {
-		printf("'%s': already ingested (source %lld, sha256 %.16s...): nothing changed\n",
+		printf("'%s': already ingested (source %lld, root %.16s...): nothing changed\n",
 		       r->name, (long long)r->source_id, r->sha256);
 		return;
 	}
 	if (strcmp(r->format, "focus") == 0)
-		printf("ingested '%s': FOCUS %s, %s, compression %s, sha256 %s\n", r->name,
-		       r->version, size, r->compression, r->sha256);
+		printf("ingested '%s': FOCUS %s, %s, compression %s, tree %s\n", r->name,
+		       r->version, size, r->compression, r->tree);
 	else
-		printf("ingested '%s': %s %s export mapped onto FOCUS, %s, compression %s, sha256 %s\n",
+		printf("ingested '%s': %s %s export mapped onto FOCUS, %s, compression %s, tree %s\n",
 		       r->name, strcmp(r->format, "aws-cur") == 0 ? "AWS CUR" : "Azure cost", r->version,
-		       size, r->compression, r->sha256);
+		       size, r->compression, r->tree);
+	if (strcmp(r->tree, r->data_tree) != 0)
+		printf("  decompressed bytes: tree %s\n", r->data_tree);
 	printf("  rows: %llu read = %llu accepted + %llu rejected; %llu with warnings",
 	       (unsigned long long)r->rows_read, (unsigned long long)r->rows_accepted,
 	       (unsigned long long)r->rows_rejected, (unsigned long long)r->rows_with_warnings);
@@ -150,6 +157,7 @@ int cmd_ingest(int argc, char **argv)
 		{ "as", required_argument, NULL, 'A' },
 		{ "max-record", required_argument, NULL, 'm' },
 		{ "chunk-size", required_argument, NULL, 'C' },
+		{ "tree-chunk", required_argument, NULL, 'T' },
 		{ "catalog", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -183,6 +191,11 @@ int cmd_ingest(int argc, char **argv)
 			if (!cli_parse_uint("ingest", "--chunk-size", optarg, 1ul << 30, &v) || v < 65536)
 				return cli_usage("ingest", "--chunk-size must be from 65536 to 1073741824");
 			o.chunk_size = v;
+			break;
+		case 'T':
+			if (!cli_parse_uint("ingest", "--tree-chunk", optarg, 16ul << 20, &v) || v < 64)
+				return cli_usage("ingest", "--tree-chunk must be from 64 to 16777216");
+			o.tree_chunk = v;
 			break;
 		case 'J':
 			json = true;

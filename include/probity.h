@@ -316,6 +316,7 @@ struct pb_ingest_options {
 	unsigned threads;          /* threads in all (reading + parsing); 0 = one per CPU */
 	size_t max_record;         /* longest record in bytes; 0 = 1 MiB */
 	size_t chunk_size;         /* bytes handed to a parser at a time; 0 = 4 MiB */
+	size_t tree_chunk;         /* leaf size of the tree hash (64 B to 16 MiB); 0 = 1 MiB */
 	pb_progress_fn progress;   /* may be NULL */
 	void *progress_ctx;
 };
@@ -331,9 +332,14 @@ struct pb_ingest_warning {
 	char example[96];   /* an example value (metadata columns only), or "" */
 };
 
+/* A tree hash as text: "mth-sha256:<chunk>:<64 hex>" (docs/ingest.md). */
+#define PB_TREE_ID_LEN 96
+
 struct pb_ingest_report {
 	char name[256];           /* as given */
-	char sha256[65];
+	char sha256[65];          /* the source's key: the root of `tree` (file SHA-256 before schema 9) */
+	char tree[PB_TREE_ID_LEN];      /* tree hash of the file's bytes: its identity */
+	char data_tree[PB_TREE_ID_LEN]; /* tree hash of the decompressed bytes (= tree when plain) */
 	uint64_t size;            /* raw bytes */
 	char compression[8];      /* none, gzip, zstd */
 	char format[16];          /* focus */
@@ -371,7 +377,10 @@ enum pb_status pb_usage_ingest(struct pb_ws *ws, const struct pb_catalog *cat, c
 /* A loaded source, for listings. */
 struct pb_source_info {
 	int64_t id;
-	char sha256[65];
+	char sha256[65];          /* the key: the root of tree, or (older sources) the file SHA-256 */
+	char tree[PB_TREE_ID_LEN];      /* "" for sources ingested before the tree hash */
+	char data_tree[PB_TREE_ID_LEN];
+	char file_sha256[65];     /* the plain SHA-256, once computed (pb_usage_source_sha256) */
 	uint64_t size;
 	char name[256];
 	char path[1024];
@@ -387,6 +396,29 @@ struct pb_source_info {
 /* All sources in load order; free *out with free(). */
 enum pb_status pb_usage_sources(struct pb_ws *ws, struct pb_source_info **out, size_t *n,
                                 struct pb_error *err);
+/* Reads source id's file once more for its plain SHA-256 (what sha256sum
+ * prints), checks the file still has the recorded tree hash, and stores the
+ * SHA-256 with the source (a read-write workspace; PB_EVERIFY when the file
+ * has changed). */
+enum pb_status pb_usage_source_sha256(struct pb_ws *ws, int64_t id, char out[65],
+                                      struct pb_error *err);
+/* The tree hash of the file at path (raw bytes) at chunk bytes a leaf (0 =
+ * 1 MiB) into id; for a gzip or zstd file also the tree of its decompressed
+ * bytes into data_id (else data_id = id). Either may be NULL. */
+enum pb_status pb_tree_file(const char *path, size_t chunk, char id[PB_TREE_ID_LEN],
+                            char data_id[PB_TREE_ID_LEN], struct pb_error *err);
+/* Checks a line-proof bundle (folder dir, written by pb_evidence_prove)
+ * against the tree hash root ("mth-sha256:..."), with nothing else: every
+ * chunk's inclusion proof, and that each cited line range lies in its
+ * chunks. *json (free()) describes what was checked, also on PB_EVERIFY. */
+enum pb_status pb_line_proof_check(const char *dir, const char *root, char **json,
+                                   struct pb_error *err);
+/* The same over the manifest text alone, with chunk files read by fn (for
+ * the fuzz target); fn returns false when a chunk is not there. */
+typedef bool (*pb_line_proof_chunk_fn)(void *ctx, const char *name, struct pb_buf *out);
+enum pb_status pb_line_proof_check_text(const char *manifest, size_t n, const char *root,
+                                        pb_line_proof_chunk_fn fn, void *ctx, char **json,
+                                        struct pb_error *err);
 
 struct pb_account_info {
 	char kind[8];               /* "billing" or "sub" */
@@ -1093,6 +1125,13 @@ enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *c
  * the catalog the sources were loaded with. */
 enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat,
                                   const char *finding, char **json, struct pb_error *err);
+/* Writes into folder dir (created; must not exist or be empty) a line-proof
+ * bundle for every line range the finding cites: the chunks of the source's
+ * decompressed stream that hold it, their inclusion proofs in the tree
+ * data_tree and the byte offsets of the lines (docs/ingest.md, "Line
+ * proofs"). pb_line_proof_check verifies it. *json (free()) summarises. */
+enum pb_status pb_evidence_prove(struct pb_ws *ws, const char *finding, const char *dir,
+                                 char **json, struct pb_error *err);
 
 /* ===================================================================== */
 /* Tamper-evident log                                                    */

@@ -1,7 +1,10 @@
 /* floor.c - the floors of the ingest benchmark: how fast this machine reads a
  * file (read + memchr over every byte), decompresses it (ISA-L inflate for
- * gzip, libzstd), and hashes it (SHA-256, which probity must compute).
- * usage: floor read|sha256|inflate FILE   (prints bytes of output) */
+ * gzip, libzstd), and hashes it: the plain SHA-256 (one sequential stream)
+ * and the tree hash probity registers (SHA-256 of 0x00 || each 1 MiB chunk,
+ * then the RFC 6962 nodes: docs/ingest.md), on one core; the ingest threads
+ * share the tree's chunks, so its floor divides by the threads.
+ * usage: floor read|sha256|tree|inflate FILE   (prints bytes of output) */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +43,37 @@ int main(int argc, char **argv)
 		unsigned char d[32];
 		unsigned dl;
 		EVP_DigestFinal_ex(c, d, &dl);
+		EVP_MD_CTX_free(c);
+	} else if (!strcmp(argv[1], "tree")) {
+		/* leaf hashes in order; the nodes are folded like a binary counter */
+		unsigned char stack[64][32], leaf[32];
+		unsigned level[64], sp = 0, dl;
+		static const unsigned char zero = 0, one = 1;
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		for (;;) {
+			size_t got = 0;
+			while (got < BUF && (n = read(fd, in + got, BUF - got)) > 0)
+				got += (size_t)n;
+			if (!got)
+				break;
+			EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+			EVP_DigestUpdate(c, &zero, 1);
+			EVP_DigestUpdate(c, in, got);
+			EVP_DigestFinal_ex(c, leaf, &dl);
+			total += got;
+			unsigned lv = 0;
+			while (sp && level[sp - 1] == lv) {
+				EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+				EVP_DigestUpdate(c, &one, 1);
+				EVP_DigestUpdate(c, stack[sp - 1], 32);
+				EVP_DigestUpdate(c, leaf, 32);
+				EVP_DigestFinal_ex(c, leaf, &dl);
+				sp--;
+				lv++;
+			}
+			memcpy(stack[sp], leaf, 32);
+			level[sp++] = lv;
+		}
 		EVP_MD_CTX_free(c);
 	} else if (!strcmp(argv[1], "inflate")) {
 		n = read(fd, in, 4);

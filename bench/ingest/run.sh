@@ -5,11 +5,13 @@
 # (fixed seed), plus gzip -6 and zstd -3 copies, then for each input kind and
 # thread count (1, 2) times, alternating, with hyperfine -w 1 -r 5:
 #   probity ingest -jN into a fresh workspace (every check, the firewall, the
-#     SHA-256, the commit), and
+#     tree hash, the commit), and
 #   DuckDB's equivalent GROUP BY over the same file with threads=N
 #     (BENCH.md; fetched from the npm registry, never by make deps);
 # checks that both computed the same totals, and measures peak memory and the
-# floors (read + memchr, SHA-256, decompression). Prints one line per figure,
+# floors (read + memchr, SHA-256, the tree hash per core, decompression), and
+# the time to prove one finding's cited lines and to check that proof (on the
+# policy fixture, tests/data/policy/usage.csv). Prints one line per figure,
 #   name: probity X MB/s, peer Y MB/s, ratio R
 # and writes the same as JSON to bench/results/ingest.json.
 set -euo pipefail
@@ -60,10 +62,23 @@ line() { # name unit probity peer
 median() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; print(' '.join('%.3f:%.3f:%.3f' % (x['median'], min(x['times']), max(x['times'])) for x in r))" "$1"; }
 
 # floors
-for kind in read sha256; do
+for kind in read sha256 tree; do
 	s=$( { /usr/bin/time -f '%e' "$W/floor" $kind "$F" >/dev/null; } 2>&1 | tail -1)
-	echo "floor-$kind: $(python3 -c "print(f'{$MB / max($s, 1e-9):.0f}')") MB/s"
+	per=""; [ "$kind" = tree ] && per=" per core"
+	echo "floor-$kind: $(python3 -c "print(f'{$MB / max($s, 1e-9):.0f}')") MB/s$per"
 done
+
+# line proofs: prove one finding's citations, then check the bundle alone
+PW=$W/proof-ws
+rm -rf "$PW" "$W/proof"
+"$P" init --user bench "$PW" >/dev/null
+"$P" ingest -q "$PW" tests/data/policy/usage.csv
+"$P" customer add "$PW" Alpha --account A1 >/dev/null
+"$P" scan "$PW" tests/data/policy/diff/02-sum-storage-tb.yaml --at 2026-03-01 >/dev/null
+sp=$( { /usr/bin/time -f '%e' "$P" evidence prove "$PW" F1 --output "$W/proof" >/dev/null; } 2>&1 | tail -1)
+root=$(sqlite3 "$PW/probity.db" 'SELECT data_tree FROM source')
+sc=$( { /usr/bin/time -f '%e' "$P" evidence check "$W/proof" --source-root "$root" >/dev/null; } 2>&1 | tail -1)
+echo "proof: prove F1 ${sp} s, check ${sc} s ($(ls "$W/proof" | wc -l) files)"
 for ext in gz zst; do
 	s=$( { /usr/bin/time -f '%e' "$W/floor" inflate "$F.$ext" >/dev/null; } 2>&1 | tail -1)
 	echo "floor-decompress-$ext: $(python3 -c "print(f'{$MB / max($s, 1e-9):.0f}')") MB/s of CSV"

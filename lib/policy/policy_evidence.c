@@ -10,6 +10,7 @@
 #include "policy/policy.h"
 #include "usage/usage.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -320,6 +321,36 @@ static void verify_figures(struct everify *ev, json_t *inds, size_t nown, json_t
 	}
 }
 
+/* The entity's indicators (*nown of them), then the parts of a 'same:'
+ * finding of rule in its group (figures and citations of that group, not the
+ * indicator's best). */
+static json_t *finding_inds(json_t *result, const char *rule, size_t *nown)
+{
+	json_t *inds = json_array();
+	json_array_extend(inds, json_object_get(result, "indicators"));
+	*nown = json_array_size(inds);
+	json_t *fs = json_object_get(result, "findings");
+	for (size_t i = 0; i < json_array_size(fs); i++) {
+		json_t *fi = json_array_get(fs, i), *parts = json_object_get(fi, "parts");
+		const char *r = json_string_value(json_object_get(fi, "rule"));
+		if (r && !strcmp(r, rule) && json_is_array(parts))
+			json_array_extend(inds, parts);
+	}
+	return inds;
+}
+
+/* The stored detail of finding f, parsed, and its indicators (finding_inds). */
+static enum pb_status finding_doc(const struct pb__finding *f, json_t **doc, json_t **inds,
+                                  size_t *nown, struct pb_error *err)
+{
+	json_error_t je;
+	if (!(*doc = json_loads(f->detail, 0, &je)))
+		return pb__err(err, PB_EVERIFY, "finding %lld: stored detail is not JSON: %s",
+		               (long long)f->id, je.text);
+	*inds = finding_inds(json_object_get(*doc, "result"), f->rule, nown);
+	return PB_OK;
+}
+
 enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat,
                                   const char *ref, char **json, struct pb_error *err)
 {
@@ -331,25 +362,10 @@ enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat
 	if (st)
 		return st;
 	ev.id = (long long)f.id;
-	json_error_t je;
-	if (!(doc = json_loads(f.detail, 0, &je))) {
-		st = pb__err(err, PB_EVERIFY, "finding %lld: stored detail is not JSON: %s",
-		             (long long)f.id, je.text);
+	size_t nown;
+	if ((st = finding_doc(&f, &doc, &inds, &nown, err)))
 		goto out;
-	}
 	json_t *result = json_object_get(doc, "result");
-	/* the entity's indicators, then the parts of a 'same:' finding in its
-	 * group (figures and citations of that group, not the indicator's best) */
-	inds = json_array();
-	json_array_extend(inds, json_object_get(result, "indicators"));
-	size_t nown = json_array_size(inds);
-	json_t *fs = json_object_get(result, "findings");
-	for (size_t i = 0; i < json_array_size(fs); i++) {
-		json_t *fi = json_array_get(fs, i), *parts = json_object_get(fi, "parts");
-		const char *rule = json_string_value(json_object_get(fi, "rule"));
-		if (rule && !strcmp(rule, f.rule) && json_is_array(parts))
-			json_array_extend(inds, parts);
-	}
 	rep = json_object();
 	json_object_set_new(rep, "finding", json_integer(f.id));
 	json_object_set_new(rep, "policy", json_string(f.policy));
@@ -383,6 +399,132 @@ out:
 	json_decref(inds);
 	json_decref(doc);
 	json_decref(rep);
+	free(ev.specs);
+	free(f.detail);
+	return st;
+}
+
+/* ---- line proofs ------------------------------------------------------- */
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct pb__line_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo ? 1 : 0;
+}
+
+/* The cited line ranges ("A-B") of the specs of source sha, sorted and
+ * merged where they touch. */
+static enum pb_status source_ranges(const struct everify *ev, const char *sha,
+                                    struct pb__line_range **out, size_t *nout,
+                                    struct pb_error *err)
+{
+	struct pb__line_range *r = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < ev->nspec; i++) {
+		if (strcmp(sha, spec_sha(&ev->specs[i])))
+			continue;
+		json_t *ls = json_object_get(ev->specs[i].cit, "lines");
+		for (size_t j = 0; j < json_array_size(ls); j++) {
+			const char *t = json_string_value(json_array_get(ls, j));
+			unsigned long long lo, hi;
+			if (!t || sscanf(t, "%llu-%llu", &lo, &hi) != 2 || lo == 0 || hi < lo)
+				continue;
+			void *grown = pb__grow(r, &cap, n, sizeof(*r));
+			if (!grown) {
+				free(r);
+				return pb__err(err, PB_ENOMEM, "out of memory");
+			}
+			r = grown;
+			r[n].lo = lo;
+			r[n++].hi = hi;
+		}
+	}
+	if (n)
+		qsort(r, n, sizeof(*r), range_cmp);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m && r[i].lo <= r[m - 1].hi + 1) {
+			if (r[i].hi > r[m - 1].hi)
+				r[m - 1].hi = r[i].hi;
+		} else {
+			r[m++] = r[i];
+		}
+	}
+	*out = r;
+	*nout = m;
+	return PB_OK;
+}
+
+enum pb_status pb_evidence_prove(struct pb_ws *ws, const char *ref, const char *dir, char **json,
+                                 struct pb_error *err)
+{
+	struct pb__finding f;
+	*json = NULL;
+	enum pb_status st = pb__finding_get(ws, ref, &f, err);
+	if (st)
+		return st;
+	struct everify ev = { .ws = ws, .id = (long long)f.id };
+	json_t *doc = NULL, *inds = NULL, *man = NULL;
+	size_t nown;
+	if ((st = finding_doc(&f, &doc, &inds, &nown, err)))
+		goto out;
+	json_t *result = json_object_get(doc, "result");
+	if ((st = collect_specs(&ev, inds, result, err)))
+		goto out;
+	if (mkdir(dir, 0755) != 0) {
+		st = pb__err(err, errno == EEXIST ? PB_EEXIST : pb__errno_status(errno),
+		             "cannot create the folder '%s': %s", dir,
+		             errno == EEXIST ? "it exists already; give a new one"
+		                             : pb__errno_text(errno));
+		if (err)
+			pb__strlcpy(err->field, "output", sizeof(err->field));
+		goto out;
+	}
+	char fid[32];
+	snprintf(fid, sizeof(fid), "F%lld", (long long)f.id);
+	json_t *sources = json_array();
+	man = json_pack("{s:s, s:s, s:s, s:s, s:o}", "format", "probity-line-proof/1", "finding",
+	                fid, "policy", f.policy, "rule", f.rule, "sources", sources);
+	double t0 = pb__mono();
+	for (size_t i = 0; i < ev.nspec && !st; i++) {
+		const char *sha = spec_sha(&ev.specs[i]);
+		bool done = false;
+		for (size_t j = 0; j < i && !done; j++)
+			done = !strcmp(sha, spec_sha(&ev.specs[j]));
+		if (done)
+			continue;
+		struct pb__line_range *r = NULL;
+		size_t nr = 0;
+		if ((st = source_ranges(&ev, sha, &r, &nr, err)))
+			break;
+		char prefix[32];
+		snprintf(prefix, sizeof(prefix), "s%zu-", json_array_size(sources) + 1);
+		json_t *so = json_object();
+		json_array_append_new(sources, so);
+		st = pb__usage_prove_lines(ws, sha, r, nr, dir, prefix, so, err);
+		free(r);
+	}
+	char *text = st ? NULL : json_dumps(man, JSON_INDENT(2));
+	if (!st && !text)
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+	if (!st) {
+		char *mp = pb__path_join(dir, "manifest.json");
+		size_t tl = strlen(text);
+		st = mp ? pb__write_file_atomic(mp, text, tl, 0644, err)
+		        : pb__err(err, PB_ENOMEM, "out of memory");
+		free(mp);
+	}
+	free(text);
+	if (!st) {
+		json_t *rep = json_pack("{s:s, s:s, s:O, s:f}", "finding", fid, "output", dir,
+		                        "sources", sources, "seconds", pb__mono() - t0);
+		*json = json_dumps(rep, JSON_COMPACT);
+		json_decref(rep);
+	}
+out:
+	json_decref(man);
+	json_decref(inds);
+	json_decref(doc);
 	free(ev.specs);
 	free(f.detail);
 	return st;

@@ -546,6 +546,21 @@ static const char schema_v10[] =
 	");"
 	"CREATE INDEX web_signin_fail_at ON web_signin_fail(at);";
 
+/* Tree hashes of sources (docs/ingest.md, "The tree hash"). A source
+ * ingested from now on is keyed (source.sha256, which citations, rejects
+ * files and the audit log use) by the root of tree, the RFC 6962 tree hash of
+ * its raw bytes; data_tree is the tree of its decompressed bytes (the same
+ * for a plain file) and data_leaves its leaf hashes, 32 bytes each, which
+ * line proofs are cut from. file_sha256 is the plain SHA-256, computed on
+ * demand (probity sources --sha256). Older sources keep the file SHA-256 as
+ * their key, and so have it as file_sha256 too; their tree is NULL. */
+static const char schema_v11[] =
+	"ALTER TABLE source ADD COLUMN tree TEXT;"
+	"ALTER TABLE source ADD COLUMN data_tree TEXT;"
+	"ALTER TABLE source ADD COLUMN data_leaves BLOB;"
+	"ALTER TABLE source ADD COLUMN file_sha256 TEXT;"
+	"UPDATE source SET file_sha256 = sha256;";
+
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
 	{ 2, "users, cases and the tamper-evident audit log", schema_v2 },
@@ -556,5 +571,6 @@ const struct pb__migration pb__migrations[] = {
 	{ 8, "monthly usage totals for policy scans", schema_v8 },
 	{ 9, "an index of the log entries that name entitlement versions", schema_v9 },
 	{ 10, "web sign-in: passwords, invitations, sessions", schema_v10 },
+	{ 11, "tree hashes of sources", schema_v11 },
 };
 const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

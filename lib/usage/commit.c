@@ -113,6 +113,11 @@ static void bind_source(struct pb_ingest *in, sqlite3_stmt *q, const char *repor
 	if (in->rejects_rel[0])
 		sqlite3_bind_text(q, 19, in->rejects_rel, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 20, report, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 21, rep->tree, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 22, rep->data_tree, -1, SQLITE_STATIC);
+	const struct pb__mth *t = &in->data_tree;
+	sqlite3_bind_blob64(q, 23, t->leaves ? (const void *)t->leaves : "", t->nleaves * 32,
+	                    SQLITE_STATIC);
 }
 
 /* The source row, with the report as JSON; sets rep->source_id. */
@@ -131,9 +136,10 @@ static enum pb_status insert_source(struct pb_ingest *in, struct pb_error *err)
 		in->ws->db,
 		"INSERT INTO source(sha256, size, name, path, compression, format, focus_version, "
 		"ingested_at, rows_read, rows_accepted, rows_rejected, rows_with_warnings, columns, "
-		"columns_ignored, names, catalog_sha256, first_day, last_day, rejects_file, report) "
+		"columns_ignored, names, catalog_sha256, first_day, last_day, rejects_file, report, "
+		"tree, data_tree, data_leaves) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-		"?18, ?19, ?20)",
+		"?18, ?19, ?20, ?21, ?22, ?23)",
 		&q, err);
 	if (!st) {
 		bind_source(in, q, json.data ? json.data : "{}");
@@ -274,7 +280,7 @@ static enum pb_status insert_accounts(struct pb_ingest *in, struct pb_error *err
 static enum pb_status audit(struct pb_ingest *in, struct pb_error *err)
 {
 	const struct pb_ingest_report *rep = in->rep;
-	char details[1024];
+	char details[1400];
 	char esc_name[600];
 	struct pb_buf nb;
 	pb_buf_init(&nb, sizeof(esc_name) - 1);
@@ -282,10 +288,10 @@ static enum pb_status audit(struct pb_ingest *in, struct pb_error *err)
 	pb__strlcpy(esc_name, nb.data ? nb.data : "\"\"", sizeof(esc_name));
 	pb_buf_release(&nb);
 	pb__snprintf(details, sizeof(details),
-	             "{\"sha256\":\"%s\",\"name\":%s,\"format\":\"%s\",\"version\":\"%s\","
+	             "{\"sha256\":\"%s\",\"tree\":\"%s\",\"data_tree\":\"%s\",\"name\":%s,\"format\":\"%s\",\"version\":\"%s\","
 	             "\"rows_read\":%llu,\"rows_accepted\":%llu,\"rows_rejected\":%llu,"
 	             "\"aggregates\":%llu,\"names\":\"%s\"}",
-	             rep->sha256, esc_name, in->map.format, in->map.version,
+	             rep->sha256, rep->tree, rep->data_tree, esc_name, in->map.format, in->map.version,
 	             (unsigned long long)rep->rows_read, (unsigned long long)rep->rows_accepted,
 	             (unsigned long long)rep->rows_rejected, (unsigned long long)rep->aggregates,
 	             rep->names);

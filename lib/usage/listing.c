@@ -26,6 +26,9 @@ static enum pb_status source_row(void *ctx, sqlite3_stmt *q, void *row, struct p
 	pb__col_text(q, 14, s->last_day, sizeof(s->last_day));
 	pb__col_text(q, 15, s->names, sizeof(s->names));
 	pb__col_text(q, 16, s->rejects_file, sizeof(s->rejects_file));
+	pb__col_text(q, 17, s->tree, sizeof(s->tree));
+	pb__col_text(q, 18, s->data_tree, sizeof(s->data_tree));
+	pb__col_text(q, 19, s->file_sha256, sizeof(s->file_sha256));
 	return PB_OK;
 }
 
@@ -38,7 +41,8 @@ enum pb_status pb_usage_sources(struct pb_ws *ws, struct pb_source_info **out, s
 		"SELECT id, sha256, size, name, coalesce(path, ''), compression, format, "
 		"coalesce(focus_version, ''), ingested_at, rows_read, rows_accepted, rows_rejected, "
 		"rows_with_warnings, coalesce(pb_day(first_day), ''), coalesce(pb_day(last_day), ''), "
-		"names, coalesce(rejects_file, '') FROM source ORDER BY id",
+		"names, coalesce(rejects_file, ''), coalesce(tree, ''), coalesce(data_tree, ''), "
+		"coalesce(file_sha256, '') FROM source ORDER BY id",
 		sizeof(**out), source_row, NULL, &rows, n, "cannot list sources", err);
 	*out = rows;
 	return st;
@@ -89,5 +93,90 @@ enum pb_status pb_usage_accounts(struct pb_ws *ws, struct pb_account_info **out,
 		"ORDER BY ac.kind, ac.billing_account_id, ac.account_id",
 		sizeof(**out), account_row, NULL, &rows, n, "cannot list accounts", err);
 	*out = rows;
+	return st;
+}
+
+enum pb_status pb_tree_file(const char *path, size_t chunk, char id[PB_TREE_ID_LEN],
+                            char data_id[PB_TREE_ID_LEN], struct pb_error *err)
+{
+	if (!chunk)
+		chunk = PB_TREE_CHUNK_DEFAULT;
+	if (chunk < PB_TREE_CHUNK_MIN || chunk > PB_TREE_CHUNK_MAX) {
+		pb__err(err, PB_EINVAL, "the tree hash chunk must be from %u to %u bytes, not %zu",
+		        PB_TREE_CHUNK_MIN, PB_TREE_CHUNK_MAX, chunk);
+		if (err)
+			pb__strlcpy(err->field, "tree_chunk", sizeof(err->field));
+		return PB_EINVAL;
+	}
+	struct pb_source s;
+	enum pb_status st = pb__source_open_hashed(&s, path, -1, chunk, false, err);
+	if (st)
+		return st;
+	struct pb__mth data;
+	pb__mth_init(&data, chunk, false);
+	char *buf = malloc(1u << 20);
+	size_t n;
+	if (!buf)
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+	while (!st && !(st = pb__source_read(&s, buf, 1u << 20, &n, err)) && n)
+		pb__mth_update(&data, buf, n);
+	free(buf);
+	uint8_t droot[32], rroot[32];
+	if (!st && (pb__mth_final(&data, droot) ||
+	            (s.comp != PB_COMP_NONE && pb__source_tree_root(&s, rroot))))
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+	if (!st) {
+		if (id)
+			pb__mth_id(chunk, s.comp == PB_COMP_NONE ? droot : rroot, id);
+		if (data_id)
+			pb__mth_id(chunk, droot, data_id);
+	}
+	pb__mth_release(&data);
+	pb__source_close(&s);
+	return st;
+}
+
+enum pb_status pb_usage_source_sha256(struct pb_ws *ws, int64_t id, char out[65],
+                                      struct pb_error *err)
+{
+	enum pb_status st = pb__ws_require_writable(ws, "sources --sha256", err);
+	if (st)
+		return st;
+	sqlite3_stmt *q;
+	if ((st = pb__db_prepare(ws->db,
+	                         "SELECT sha256, tree, coalesce(path, name) FROM source WHERE id = ?1",
+	                         &q, err)))
+		return st;
+	sqlite3_bind_int64(q, 1, id);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_finalize(q);
+		return pb__err(err, PB_ENOENT, "no source %lld in the workspace", (long long)id);
+	}
+	char key[65], tree[PB_TREE_ID_LEN], path[4096];
+	pb__col_text(q, 0, key, sizeof(key));
+	pb__col_text(q, 1, tree, sizeof(tree));
+	pb__col_text(q, 2, path, sizeof(path));
+	sqlite3_finalize(q);
+	size_t chunk = 0;
+	uint8_t root[32], got[32], flat[32];
+	bool has_tree = pb__mth_parse_id(tree, &chunk, root);
+	if ((st = pb__file_hashes(path, chunk, has_tree ? got : NULL, flat, err)))
+		return st;
+	char hex[65];
+	pb_hex(has_tree ? got : flat, 32, hex);
+	if (strcmp(hex, key) != 0)
+		return pb__err(err, PB_EVERIFY,
+		               "source %lld: '%s' has changed since it was ingested (its %s is %s, "
+		               "not %s)",
+		               (long long)id, path, has_tree ? "tree hash root" : "SHA-256", hex, key);
+	pb_hex(flat, 32, out);
+	if ((st = pb__db_prepare(ws->db, "UPDATE source SET file_sha256 = ?1 WHERE id = ?2", &q,
+	                         err)))
+		return st;
+	sqlite3_bind_text(q, 1, out, 64, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, id);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		st = pb__db_err(ws->db, err, "cannot store the SHA-256 of a source");
+	sqlite3_finalize(q);
 	return st;
 }

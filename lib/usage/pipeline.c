@@ -1,6 +1,6 @@
 /* pipeline.c - reading an ingest's input: the header, then chunks of whole
  * CSV records parsed and checked by worker threads into their own aggregate
- * tables.
+ * tables, which also compute the leaves of the input's tree hash.
  *
  * The calling thread reads the input (decompressing and hashing it once),
  * cuts it into chunks of whole CSV records and queues them; worker threads
@@ -10,7 +10,17 @@
  * every thread stays busy whichever side is slower. Results of a chunk
  * (counts, rejected rows) are collected in chunk order, so the rejects file
  * lists rows in file order whatever the threads did. Nothing here touches the
- * workspace but the unnamed rejects file and copy of a piped input. */
+ * workspace but the unnamed rejects file and copy of a piped input.
+ *
+ * The tree hash (tree.h) cuts the decompressed stream at fixed offsets, k *
+ * tree_chunk, which know nothing of records. So the reader fills each chunk
+ * buffer only up to such an offset (or the end of the input): the bytes
+ * after the last whole record are copied into the next buffer as ever, but
+ * the leaves are split by fill, not by cut. A buffer hashes the leaves that
+ * start between the previous buffer's fill end and its own, all of which it
+ * holds whole; the leaf hashes are collected in chunk order. A buffer holds
+ * at least max_record + 2 * tree_chunk bytes, so every fill moves on by at
+ * least one leaf whatever the carried-over record. */
 #include "usage/usage_internal.h"
 
 #include <stdlib.h>
@@ -125,6 +135,11 @@ static enum row_fate take_row(struct pb_worker *w, const char *rs, size_t rl,
 static void process_chunk(struct pb_worker *w, struct pb_chunk *ch)
 {
 	struct pb_ingest *in = w->in;
+	ch->nleaf = 0;
+	for (size_t o = ch->tree_lo; o < ch->tree_hi; o += in->tree_chunk) {
+		size_t n = ch->tree_hi - o < in->tree_chunk ? ch->tree_hi - o : in->tree_chunk;
+		pb__mth_leaf(ch->buf + o, n, ch->leaf[ch->nleaf++]);
+	}
 	const char *p = ch->buf + ch->off, *end = ch->buf + ch->len;
 	uint64_t line = ch->line0;
 	char reason[512];
@@ -267,6 +282,18 @@ enum pb_status pb__ingest_open_input(struct pb_ingest *in, struct pb_error *err)
 	in->chunk_size = opts->chunk_size ? opts->chunk_size : PB_USAGE_DEFAULT_CHUNK;
 	if (in->chunk_size < 2 * in->max_record + 4096)
 		in->chunk_size = 2 * in->max_record + 4096;
+	if (!in->tree_chunk)
+		in->tree_chunk = opts->tree_chunk ? opts->tree_chunk : PB_TREE_CHUNK_DEFAULT;
+	if (in->tree_chunk < PB_TREE_CHUNK_MIN || in->tree_chunk > PB_TREE_CHUNK_MAX) {
+		pb__err(err, PB_EINVAL, "the tree hash chunk must be from %u to %u bytes, not %zu",
+		        PB_TREE_CHUNK_MIN, PB_TREE_CHUNK_MAX, in->tree_chunk);
+		if (err)
+			pb__strlcpy(err->field, "tree_chunk", sizeof(err->field));
+		return PB_EINVAL;
+	}
+	if (in->chunk_size < in->max_record + 2 * in->tree_chunk + 4096)
+		in->chunk_size = in->max_record + 2 * in->tree_chunk + 4096;
+	pb__mth_init(&in->data_tree, in->tree_chunk, true);
 	in->threads = opts->threads ? opts->threads : cpu_count();
 	if (in->threads > 64)
 		in->threads = 64;
@@ -276,7 +303,8 @@ enum pb_status pb__ingest_open_input(struct pb_ingest *in, struct pb_error *err)
 	if (strcmp(in->path, "-") == 0 && !in->recompute &&
 	    (st = open_ws_tmpf(in, &in->copy, PB_WS_SOURCES, err)))
 		return st;
-	if ((st = pb__source_open(&in->src, in->path, in->copy.fd, err)))
+	if ((st = pb__source_open_hashed(&in->src, in->path, in->copy.fd, in->tree_chunk,
+	                                 in->want_flat, err)))
 		return st;
 	in->src_open = true;
 	pb__strlcpy(in->rep->compression, pb__compression_name(in->src.comp),
@@ -293,9 +321,10 @@ enum pb_status pb__ingest_open_input(struct pb_ingest *in, struct pb_error *err)
 	for (size_t i = 0; i < in->nchunks; i++) {
 		in->chunks[i].cap = in->chunk_size;
 		in->chunks[i].buf = malloc(in->chunk_size);
+		in->chunks[i].leaf = malloc((in->chunk_size / in->tree_chunk + 2) * 32);
 		pb_buf_init(&in->chunks[i].rej_csv, SIZE_MAX / 2);
 		pb_buf_init(&in->chunks[i].reasons, SIZE_MAX / 2);
-		if (!in->chunks[i].buf)
+		if (!in->chunks[i].buf || !in->chunks[i].leaf)
 			return pb__err(err, PB_ENOMEM, "out of memory");
 	}
 	return PB_OK;
@@ -320,6 +349,7 @@ void pb__ingest_release_input(struct pb_ingest *in)
 	}
 	for (size_t i = 0; in->chunks && i < in->nchunks; i++) {
 		free(in->chunks[i].buf);
+		free(in->chunks[i].leaf);
 		free(in->chunks[i].rej);
 		pb_buf_release(&in->chunks[i].rej_csv);
 		pb_buf_release(&in->chunks[i].reasons);
@@ -335,6 +365,7 @@ void pb__ingest_release_input(struct pb_ingest *in)
 	free(in->rejs);
 	pb_buf_release(&in->reasons);
 	pb__aggtab_release(&in->all);
+	pb__mth_release(&in->data_tree);
 	if (in->fxsum_init)
 		pb__focus_ctx_release(&in->fxsum);
 	if (in->src_open)
@@ -343,33 +374,41 @@ void pb__ingest_release_input(struct pb_ingest *in)
 	pb__tmpf_discard(&in->copy);
 }
 
-/* When checking evidence (expect_sha), a source that no longer reads to its
- * end is reported as changed if its bytes are not the cited ones (the read
- * error goes with it); else the read error stands. */
+/* When checking evidence (expect_sha), a compressed source that no longer
+ * decodes is reported as changed if its bytes are not the cited ones (the
+ * read error goes with it); else the read error stands. */
 static enum pb_status read_failed(struct pb_ingest *in, enum pb_status st, struct pb_error *err)
 {
 	struct pb_error e2 = { 0 };
-	if (!in->expect_sha || pb__source_hash_rest(&in->src, &e2) != PB_OK)
+	if (!in->expect_sha || (!in->want_flat && in->src.comp == PB_COMP_NONE) ||
+	    pb__source_hash_rest(&in->src, &e2) != PB_OK)
 		return st;
 	uint8_t d[32];
 	char hex[65];
-	pb__source_digest(&in->src, d);
+	if (in->want_flat)
+		pb__source_digest(&in->src, d);
+	else if (pb__source_tree_root(&in->src, d) != PB_OK)
+		return st;
 	pb_hex(d, 32, hex);
 	if (strcmp(hex, in->expect_sha) == 0)
 		return st;
 	char was[sizeof(err->message)];
 	pb__strlcpy(was, err ? err->message : "", sizeof(was));
 	return pb__err(err, PB_EVERIFY,
-	               "'%s' has changed: the file's SHA-256 is %s, not the cited %s (reading it: %s)",
-	               in->path, hex, in->expect_sha, was);
+	               "'%s' has changed: the file's %s is %s, not the cited %s (reading it: %s)",
+	               in->path, in->want_flat ? "SHA-256" : "tree hash root", hex, in->expect_sha,
+	               was);
 }
 
-/* Reads until ch holds its capacity or the input ends (in->eof). */
+/* Reads until ch holds its capacity rounded down to a leaf boundary of the
+ * stream, or the input ends (in->eof); then gives ch the leaves to hash. */
 static enum pb_status fill(struct pb_ingest *in, struct pb_chunk *ch, struct pb_error *err)
 {
-	while (ch->len < ch->cap) {
+	uint64_t base = in->src.out_bytes - ch->len; /* stream offset of buf[0] */
+	size_t want = (size_t)((base + ch->cap) / in->tree_chunk * in->tree_chunk - base);
+	while (ch->len < want) {
 		size_t n;
-		enum pb_status st = pb__source_read(&in->src, ch->buf + ch->len, ch->cap - ch->len, &n,
+		enum pb_status st = pb__source_read(&in->src, ch->buf + ch->len, want - ch->len, &n,
 		                                    err);
 		if (st)
 			return read_failed(in, st, err);
@@ -379,6 +418,9 @@ static enum pb_status fill(struct pb_ingest *in, struct pb_chunk *ch, struct pb_
 		}
 		ch->len += n;
 	}
+	ch->tree_lo = (size_t)(in->tree_done - base);
+	ch->tree_hi = ch->len;
+	in->tree_done = base + ch->len;
 	return PB_OK;
 }
 
@@ -549,6 +591,9 @@ static enum pb_status collect(struct pb_ingest *in, struct pb_error *err)
 		rep->rows_rejected += ch->rejected;
 		rep->rows_with_warnings += ch->warned;
 		rep->blank_lines += ch->blank;
+		for (size_t i = 0; i < ch->nleaf; i++)
+			pb__mth_add_leaf(&in->data_tree, ch->leaf[i]);
+		ch->nleaf = 0;
 		enum pb_status st;
 		if (ch->nrej && in->rejf.fd >= 0 && (st = keep_rejects(in, ch, err)))
 			return st;
@@ -685,14 +730,36 @@ enum pb_status pb__ingest_read_rows(struct pb_ingest *in, struct pb_error *err)
 	return drain(in, err);
 }
 
+/* The tree hashes of the input (and its SHA-256 when wanted) into the
+ * report: the raw bytes' root is the source's key. */
+static enum pb_status finish_hashes(struct pb_ingest *in, struct pb_error *err)
+{
+	uint8_t data[32], raw[32];
+	if (pb__mth_final(&in->data_tree, data) != PB_OK)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	if (in->src.comp == PB_COMP_NONE)
+		memcpy(raw, data, 32);
+	else if (pb__source_tree_root(&in->src, raw) != PB_OK)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	pb__mth_id(in->tree_chunk, raw, in->rep->tree);
+	pb__mth_id(in->tree_chunk, data, in->rep->data_tree);
+	pb_hex(raw, 32, in->rep->sha256);
+	if (in->want_flat) {
+		uint8_t d[32];
+		pb__source_digest(&in->src, d);
+		pb_hex(d, 32, in->flat_sha);
+	}
+	return PB_OK;
+}
+
 /* Joins the workers, then merges their tables and warning counts; the
- * SHA-256 and size of the input go to the report. */
+ * hashes and size of the input go to the report. */
 enum pb_status pb__ingest_merge_workers(struct pb_ingest *in, struct pb_error *err)
 {
 	pb__ingest_stop_workers(in);
-	uint8_t digest[32];
-	pb__source_digest(&in->src, digest);
-	pb_hex(digest, 32, in->rep->sha256);
+	enum pb_status st = finish_hashes(in, err);
+	if (st)
+		return st;
 	in->rep->size = in->src.raw_bytes;
 	if (pb__focus_ctx_init(&in->fxsum, &in->map, in->cat, 16) != PB_OK)
 		return pb__err(err, PB_ENOMEM, "out of memory");

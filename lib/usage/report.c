@@ -37,40 +37,33 @@ static enum pb_status add_warning(struct pb_ingest_report *rep, const char *kind
 	return PB_OK;
 }
 
-/* Reads the file once more for its SHA-256 only when a source of the same
- * size exists: a repeat costs one hash, not a parse. */
+/* Reads the file once more for its hash only when a source of the same size
+ * exists: a repeat costs one hash, not a parse. The hash is the one that
+ * source's key is: its tree hash at its chunk size, or the file's SHA-256
+ * for a source from before the tree hash. */
 bool pb__ingest_already(struct pb_ws *ws, const char *path, char *sha_out)
 {
 	struct stat sb;
 	if (strcmp(path, "-") == 0 || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
 		return false;
 	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(ws->db, "SELECT sha256 FROM source WHERE size = ?1", -1, &q, NULL))
+	if (sqlite3_prepare_v2(ws->db, "SELECT sha256, tree FROM source WHERE size = ?1", -1, &q,
+	                       NULL))
 		return false;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)sb.st_size);
-	bool any = sqlite3_step(q) == SQLITE_ROW;
-	sqlite3_finalize(q);
-	if (!any)
-		return false;
-	struct pb_source s;
-	if (pb__source_open(&s, path, -1, NULL) != PB_OK)
-		return false;
-	/* hash the raw bytes without decompressing */
-	s.comp = PB_COMP_NONE;
-	char *buf = malloc(1u << 20);
-	bool ok = buf != NULL;
-	size_t n;
-	while (ok && pb__source_read(&s, buf, 1u << 20, &n, NULL) == PB_OK && n)
-		;
-	free(buf);
-	uint8_t d[32];
-	pb__source_digest(&s, d);
-	pb__source_close(&s);
-	pb_hex(d, 32, sha_out);
-	if (sqlite3_prepare_v2(ws->db, "SELECT 1 FROM source WHERE sha256 = ?1", -1, &q, NULL))
-		return false;
-	sqlite3_bind_text(q, 1, sha_out, 64, SQLITE_STATIC);
-	bool found = sqlite3_step(q) == SQLITE_ROW;
+	bool found = false;
+	while (!found && sqlite3_step(q) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(q, 0);
+		const char *tree = (const char *)sqlite3_column_text(q, 1);
+		size_t chunk = 0;
+		uint8_t root[32], d[32];
+		if (tree && !pb__mth_parse_id(tree, &chunk, root))
+			continue;
+		if (pb__file_hashes(path, chunk, tree ? d : NULL, tree ? NULL : d, NULL) != PB_OK)
+			break;
+		pb_hex(d, 32, sha_out);
+		found = key && strcmp(key, sha_out) == 0;
+	}
 	sqlite3_finalize(q);
 	return found;
 }

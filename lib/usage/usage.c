@@ -46,10 +46,11 @@ static enum pb_status check_read(struct pb_ingest *in, struct pb_error *err)
 	const struct pb_ingest_report *rep = in->rep;
 	if (rep->rows_read != rep->rows_accepted + rep->rows_rejected)
 		return pb__err(err, PB_EINVAL, "internal error: counts do not reconcile");
-	if (in->expect_sha && strcmp(in->expect_sha, rep->sha256) != 0)
+	const char *got = in->want_flat ? in->flat_sha : rep->sha256;
+	if (in->expect_sha && strcmp(in->expect_sha, got) != 0)
 		return pb__err(err, PB_EVERIFY,
-		               "'%s' has changed: its SHA-256 is %s, the evidence cites %s", in->path,
-		               rep->sha256, in->expect_sha);
+		               "'%s' has changed: its %s is %s, the evidence cites %s", in->path,
+		               in->want_flat ? "SHA-256" : "tree hash root", got, in->expect_sha);
 	return PB_OK;
 }
 
@@ -104,6 +105,24 @@ static enum pb_status run(struct pb_ingest *in, struct pb_error *err)
 	return st;
 }
 
+/* Recompute mode: how the cited source's key was made, from its row: its
+ * tree hash at its chunk size, or (a source from before the tree hash, or
+ * none recorded) the file's SHA-256 as well. */
+static void cited_hash(struct pb_ingest *in)
+{
+	sqlite3_stmt *q;
+	in->want_flat = true;
+	if (sqlite3_prepare_v2(in->ws->db, "SELECT tree FROM source WHERE sha256 = ?1", -1, &q,
+	                       NULL))
+		return;
+	sqlite3_bind_text(q, 1, in->expect_sha, -1, SQLITE_STATIC);
+	uint8_t root[32];
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL &&
+	    pb__mth_parse_id((const char *)sqlite3_column_text(q, 0), &in->tree_chunk, root))
+		in->want_flat = false;
+	sqlite3_finalize(q);
+}
+
 static enum pb_status ingest(struct pb_ws *ws, const struct pb_catalog *cat, const char *path,
                              const struct pb_ingest_options *opts, struct pb_ingest_report *rep,
                              pb__usage_agg_fn recompute, void *recompute_ctx,
@@ -123,6 +142,8 @@ static enum pb_status ingest(struct pb_ws *ws, const struct pb_catalog *cat, con
 	in->recompute = recompute;
 	in->recompute_ctx = recompute_ctx;
 	in->expect_sha = expect_sha;
+	if (expect_sha)
+		cited_hash(in);
 	in->t0 = pb__mono();
 	in->copy = none;
 	in->rejf = none;

@@ -26,4 +26,19 @@ enum pb_status pb__usage_recompute(struct pb_ws *ws, const struct pb_catalog *ca
                                    const char *path, const char *expect_sha,
                                    pb__usage_agg_fn fn, void *ctx, struct pb_error *err);
 
+/* A cited line range: physical lines lo to hi (1-based), the record that
+ * starts on line hi included whole. */
+struct pb__line_range {
+	uint64_t lo, hi;
+};
+/* Writes into the existing folder dir the chunks of the decompressed stream
+ * of the source keyed sha that hold the line ranges r (sorted by lo), as
+ * files named prefix + "chunk-<k>.bin", and describes them in src (a jansson
+ * object): the source's trees, each chunk's inclusion proof in data_tree, each
+ * range's byte offsets. The source must have a tree hash (ingested since
+ * schema 9) and its file must still have it (PB_EVERIFY otherwise). */
+enum pb_status pb__usage_prove_lines(struct pb_ws *ws, const char *sha,
+                                     const struct pb__line_range *r, size_t nr, const char *dir,
+                                     const char *prefix, void *src, struct pb_error *err);
+
 #endif

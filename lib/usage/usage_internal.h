@@ -13,7 +13,9 @@
  *                warnings, rejects, accounts, audit entry
  *   report.c     the ingest report: warnings, JSON, a repeat's report
  *   tmpfile.c    files created unnamed and linked into place at commit
- *   listing.c    sources and accounts for the listings
+ *   listing.c    sources and accounts for the listings; tree hashes of files
+ *   tree.c       the tree hash (tree.h): leaves, roots, identities
+ *   lineproof.c  line proofs: writing a bundle, checking one
  */
 #ifndef PB_USAGE_INTERNAL_H
 #define PB_USAGE_INTERNAL_H
@@ -24,6 +26,7 @@
 #include "usage/csv.h"
 #include "usage/focus.h"
 #include "usage/source.h"
+#include "usage/tree.h"
 #include "usage/usage.h"
 #include "util/hmap.h"
 
@@ -177,6 +180,11 @@ struct pb_chunk {
 	size_t nrej, caprej;
 	bool failed;        /* out of memory */
 	uint64_t too_long;  /* line of a record over max_record, or 0 */
+	/* the tree hash: the chunk hashes the leaves buf[tree_lo..tree_hi), which
+	 * start at multiples of the leaf size in the stream (pipeline.c) */
+	size_t tree_lo, tree_hi;
+	uint8_t (*leaf)[32];
+	size_t nleaf;
 };
 
 struct pb_ingest;
@@ -240,7 +248,9 @@ struct pb_ingest {
 	const char *actor;           /* opts->actor, or NULL for the workspace default */
 	pb__usage_agg_fn recompute;  /* recompute mode: no workspace writes */
 	void *recompute_ctx;
-	const char *expect_sha;      /* recompute: the SHA-256 the evidence cites, or NULL */
+	const char *expect_sha;      /* recompute: the source key the evidence cites, or NULL */
+	bool want_flat;              /* the key is the file's SHA-256 (a source from before the
+	                                tree hash): compute it too */
 	double t0;
 
 	/* the input (pipeline.c) */
@@ -256,6 +266,10 @@ struct pb_ingest {
 	size_t max_record, chunk_size;
 	unsigned threads;
 	bool eof;
+	size_t tree_chunk;           /* leaf size of the tree hash */
+	uint64_t tree_done;          /* stream bytes given to chunks to hash */
+	struct pb__mth data_tree;    /* over the decompressed stream; keeps the leaves */
+	char flat_sha[65];           /* with want_flat */
 
 	/* the threads (pipeline.c) */
 	pthread_mutex_t mu;
