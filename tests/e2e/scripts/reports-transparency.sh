@@ -16,7 +16,9 @@ q() { sqlite3 -batch "$WS/probity.db" "$1"; }
 "$P" user add "$WS" erin --role approver --as admin >/dev/null
 "$P" appeal "$WS" 1 open --as alice >/dev/null
 "$P" appeal "$WS" 1 decide --outcome rejected --reason "the evidence stands" --as erin >/dev/null
+# a rollback needs two approvers by default
 "$P" plan rollback "$WS" 1 --reason "demo" --as bob >/dev/null
+"$P" plan rollback "$WS" 1 --reason "demo" --as erin >/dev/null
 check "rolled back" test "$(q "SELECT status FROM plan WHERE id = 1")" = rolled-back
 Y=$(date -u +%Y)
 H=$([ "$(date -u +%m)" -le 6 ] && echo H1 || echo H2)
