@@ -669,6 +669,10 @@ static enum pb_status decode_values(struct pq_ctx *x, int enc, const uint8_t *p,
 			return PB_OK;
 		if (n < 1 || p[0] > 32)
 			return bad(x, "bad dictionary index width");
+		/* 0-bit indices can only name the one entry of a dictionary */
+		if (p[0] == 0 && ndict > 1)
+			return bad(x, "0-bit indices into a dictionary of more than one value "
+			              "(malformed)");
 		uint32_t *idx = malloc(count * sizeof(*idx));
 		if (!idx)
 			return pb__err(x->err, PB_ENOMEM, "out of memory");
