@@ -102,7 +102,7 @@ static void want(struct pb_ingest *in, bool *need, int i)
 
 enum pb_status pb__pq_ingest_open(struct pb_ingest *in, struct pb_error *err)
 {
-	size_t len;
+	size_t len = 0;
 	enum pb_status st = read_all(in, &len, err);
 	if (st)
 		return st;
