@@ -10,14 +10,14 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$1 CSV=$2
 LIBDIR=$("$ROOT/tools/npm-deps.sh" "$ROOT/build/npm" | tail -1)
-SQL=$ROOT/build/duckdb-sql
-cc -O1 -o "$SQL" "$ROOT/tools/duckdb/sql.c" -L"$LIBDIR" -lduckdb -Wl,-rpath,"$LIBDIR"
+SQL="$ROOT/build/duckdb-sql :memory:"
+cc -O1 -o "$ROOT/build/duckdb-sql" "$ROOT/tests/e2e/duckdb_sql.c" -L"$LIBDIR" -lduckdb -Wl,-rpath,"$LIBDIR"
 mkdir -p "$OUT"
 name=$(basename "$CSV" .csv)
 text="read_csv('$CSV', all_varchar = true, header = true)"
 typed="read_csv('$CSV')"
 w() { # variant source options
-	"$SQL" "SET TimeZone='UTC'" "COPY (FROM $2) TO '$OUT/$name-$1.parquet' (FORMAT parquet, $3)"
+	$SQL "SET TimeZone='UTC'" "COPY (FROM $2) TO '$OUT/$name-$1.parquet' (FORMAT parquet, $3)"
 }
 w snappy "$text" "COMPRESSION snappy"
 w zstd "$text" "COMPRESSION zstd"
@@ -31,7 +31,7 @@ w typed-v2 "$typed" "COMPRESSION zstd, PARQUET_VERSION v2"
 # three copies in row groups of 2048 rows: several row groups, read in parallel
 w x3-rg2048 "(FROM $text UNION ALL FROM $text UNION ALL FROM $text)" "COMPRESSION snappy, ROW_GROUP_SIZE 2048"
 # five rows, two of them bad: rejected by row group and row, with their values
-"$SQL" "CREATE TABLE t AS FROM $text LIMIT 5" \
+$SQL "CREATE TABLE t AS FROM $text LIMIT 5" \
 	"UPDATE t SET BilledCost = '\$10.00' WHERE rowid = 1" \
 	"UPDATE t SET ChargeCategory = 'Usages' WHERE rowid = 3" \
 	"COPY t TO '$OUT/$name-bad.parquet' (FORMAT parquet)"

@@ -11,14 +11,14 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$1; shift
 LIBDIR=$("$ROOT/tools/npm-deps.sh" "$ROOT/build/npm" | tail -1)
-SQL=$ROOT/build/duckdb-sql
-cc -O1 -o "$SQL" "$ROOT/tools/duckdb/sql.c" -L"$LIBDIR" -lduckdb -Wl,-rpath,"$LIBDIR"
+SQL="$ROOT/build/duckdb-sql :memory:"
+cc -O1 -o "$ROOT/build/duckdb-sql" "$ROOT/tests/e2e/duckdb_sql.c" -L"$LIBDIR" -lduckdb -Wl,-rpath,"$LIBDIR"
 mkdir -p "$OUT"
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 for f in "$@"; do
 	name=$(basename "$f" .parquet)
 	src="read_parquet('$f')"
-	if ! "$SQL" "COPY (SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM $src)) TO '$T/cols' (HEADER false, DELIMITER '\t')" 2>"$T/err"; then
+	if ! $SQL "COPY (SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM $src)) TO '$T/cols' (HEADER false, DELIMITER '\t')" 2>"$T/err"; then
 		printf 'error: %s\n' "$(head -1 "$T/err")" >"$OUT/$name.golden"; continue
 	fi
 	exprs=""; heads=""
@@ -33,7 +33,7 @@ for f in "$@"; do
 		heads="$heads${heads:+	}$col"
 	done <"$T/cols"
 	printf '%s\n' "$heads" >"$OUT/$name.golden"
-	if "$SQL" "SET TimeZone='UTC'" "COPY (SELECT $exprs FROM $src) TO '$T/rows' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER chr(1))" 2>"$T/err"; then
+	if $SQL "SET TimeZone='UTC'" "COPY (SELECT $exprs FROM $src) TO '$T/rows' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER chr(1))" 2>"$T/err"; then
 		cat "$T/rows" >>"$OUT/$name.golden"
 	else
 		printf 'error: %s\n' "$(head -1 "$T/err")" >"$OUT/$name.golden"

@@ -1023,22 +1023,13 @@ static size_t fmt_time(char *buf, size_t cap, int64_t v, int unit, bool date_onl
 	int64_t frac = v - secs * per[unit];
 	int64_t days = pb_floordiv(secs, 86400);
 	int64_t sod = secs - days * 86400;
-	/* civil from days (Howard Hinnant) */
-	int64_t zd = days + 719468;
-	int64_t era = pb_floordiv(zd, 146097);
-	int64_t doe = zd - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t y = yoe + era * 400;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t d = doy - (153 * mp + 2) / 5 + 1;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-	y += m <= 2;
+	int y;
+	unsigned m, d;
+	pb__civil_from_days(days, &y, &m, &d);
 	if (date_only)
-		return (size_t)snprintf(buf, cap, "%04lld-%02lld-%02lld", (long long)y, (long long)m,
-		                        (long long)d);
-	int n = snprintf(buf, cap, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld", (long long)y,
-	                 (long long)m, (long long)d, (long long)(sod / 3600),
+		return (size_t)snprintf(buf, cap, "%04d-%02u-%02u", y, m, d);
+	int n = snprintf(buf, cap, "%04d-%02u-%02uT%02lld:%02lld:%02lld", y, m, d,
+	                 (long long)(sod / 3600),
 	                 (long long)(sod / 60 % 60), (long long)(sod % 60));
 	if (frac) {
 		static const int digs[] = { 3, 6, 9 };
