@@ -25,18 +25,20 @@ static void put_escaped(const char *p, size_t n)
 	}
 }
 
-static int64_t to_ns(const struct pb_pq_column *c, const struct pb_pq_value *v)
+/* nanoseconds since 1970; false when that overflows 64 bits */
+static bool to_ns(const struct pb_pq_column *c, const struct pb_pq_value *v, int64_t *out)
 {
 	static const int64_t mul[] = { 1000000, 1000, 1 };
 	if (c->type == PQ_INT96) {
-		int64_t ns = 0, jd = 0;
+		int64_t ns = 0, jd = 0, day;
 		for (int i = 7; i >= 0; i--)
 			ns = (int64_t)((uint64_t)ns << 8 | v->u.b.p[i]);
 		for (int i = 11; i >= 8; i--)
 			jd = jd << 8 | v->u.b.p[i];
-		return ((int64_t)(int32_t)jd - 2440588) * 86400000000000LL + ns;
+		return !__builtin_mul_overflow((int64_t)(int32_t)jd - 2440588, 86400000000000LL, &day) &&
+		       !__builtin_add_overflow(day, ns, out);
 	}
-	return v->u.i * mul[c->unit];
+	return !__builtin_mul_overflow(v->u.i, mul[c->unit], out);
 }
 
 static void put_value(const struct pb_pq_column *c, const struct pb_pq_values *vs, size_t i)
@@ -49,7 +51,11 @@ static void put_value(const struct pb_pq_column *c, const struct pb_pq_values *v
 	}
 	const struct pb_pq_value *v = &vs->v[i];
 	if (c->kind == PQK_TIMESTAMP) {
-		printf("%lld", (long long)to_ns(c, v));
+		int64_t ns;
+		if (to_ns(c, v, &ns))
+			printf("%lld", (long long)ns);
+		else
+			fputs("(out of range)", stdout);
 		return;
 	}
 	bool bytes = (c->type == PQ_BYTE_ARRAY || c->type == PQ_FLBA) && c->kind != PQK_STRING &&

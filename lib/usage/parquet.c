@@ -878,7 +878,10 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 				st = bad(&x, "a second dictionary page");
 				break;
 			}
-			if (pg.num_values < 0 || (uint64_t)pg.num_values > un + 1 ||
+			/* every entry takes bytes of the page (a bit for booleans) */
+			size_t wmin = c->type == PQ_BYTE_ARRAY ? 4 : c->type == PQ_BOOLEAN ? 1 : fixed_width(c);
+			uint64_t most = c->type == PQ_BOOLEAN ? (uint64_t)un * 8 : un / wmin;
+			if (pg.num_values < 0 || (uint64_t)pg.num_values > most ||
 			    (pg.encoding != 0 && pg.encoding != 2)) {
 				st = bad(&x, "a bad dictionary page");
 				break;
@@ -1040,6 +1043,16 @@ static size_t fmt_time(char *buf, size_t cap, int64_t v, int unit, bool date_onl
 	return (size_t)n;
 }
 
+/* seconds since 1970 and nanoseconds (0..999999999) */
+static size_t fmt_time_ns(char *buf, size_t cap, int64_t secs, int64_t ns)
+{
+	size_t n = fmt_time(buf, cap, secs * 1000, 0, false, false);
+	if (ns)
+		n += (size_t)snprintf(buf + n, cap - n, ".%09lld", (long long)ns);
+	n += (size_t)snprintf(buf + n, cap - n, "Z");
+	return n;
+}
+
 struct pb_str pb__pq_text(const struct pb_pq_column *c, const struct pb_pq_values *vs, size_t i,
                           char *buf, size_t cap, bool *is_null)
 {
@@ -1060,13 +1073,16 @@ struct pb_str pb__pq_text(const struct pb_pq_column *c, const struct pb_pq_value
 		n = fmt_decimal(buf, cap, u, c->scale);
 		break;
 	}
-	case PQK_DATE: n = fmt_time(buf, cap, v->u.i * 86400, 0, true, false) ; break;
+	case PQK_DATE: n = fmt_time(buf, cap, v->u.i * 86400000, 0, true, false); break;
 	case PQK_TIMESTAMP:
 		if (c->type == PQ_INT96) {
 			/* nanoseconds of the day, then the Julian day */
+			/* nanoseconds of the day, then the Julian day: as seconds and
+			 * nanoseconds, since years far from 1970 overflow 64-bit ns */
 			int64_t ns = (int64_t)le(v->u.b.p, 8);
 			int64_t jd = (int32_t)(uint32_t)le(v->u.b.p + 8, 4);
-			n = fmt_time(buf, cap, (jd - 2440588) * 86400000000000LL + ns, 2, false, true);
+			int64_t secs = (jd - 2440588) * 86400 + pb_floordiv(ns, 1000000000);
+			n = fmt_time_ns(buf, cap, secs, ns - pb_floordiv(ns, 1000000000) * 1000000000);
 		} else {
 			n = fmt_time(buf, cap, v->u.i, c->unit, false, true);
 		}
