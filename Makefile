@@ -29,7 +29,7 @@ PREFIX ?= /usr/local
 # HTTPS), zlib, zstd and ISA-L
 # (compressed exports), jansson (JSON), libyaml (policies), GMime (mail),
 # libmicrohttpd is not used: server/ has its own fuzzed HTTP/1.1 parser.
-PKGS := sqlite3 libsodium libcrypto libssl zlib libzstd libisal jansson yaml-0.1 gmime-3.0
+PKGS := sqlite3 libsodium libcrypto libssl zlib libzstd libisal jansson yaml-0.1 gmime-3.0 snappy liblz4
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wvla \
         -Wmissing-prototypes -Wno-unused-parameter

@@ -7,6 +7,7 @@ set -eu
 PACKAGES="
   gcc make pkg-config
   libsqlite3-dev libsodium-dev libssl-dev zlib1g-dev libzstd-dev libisal-dev
+  libsnappy-dev liblz4-dev
   libjansson-dev libyaml-dev
   libgmime-3.0-dev notmuch
   postgresql

@@ -37,7 +37,7 @@ const char *pb__ingest_colname(const struct pb_ingest *in, uint32_t field)
 
 /* ---- one chunk -------------------------------------------------------- */
 
-static bool rej_add(struct pb_chunk *ch, uint64_t line, uint32_t field, const char *reason,
+bool pb__ingest_rej_add(struct pb_chunk *ch, uint64_t line, uint32_t field, const char *reason,
                     const char *rec, size_t rec_len, const char *colname)
 {
 	void *grown = pb__grow(ch->rej, &ch->caprej, ch->nrej, sizeof(*ch->rej));
@@ -69,12 +69,7 @@ static bool rej_add(struct pb_chunk *ch, uint64_t line, uint32_t field, const ch
 	return st == PB_OK;
 }
 
-enum row_fate { ROW_ACCEPTED, ROW_REJECTED, ROW_FAILED };
-
-/* Checks one record (rs, rl bytes, parsed into w->fields as rec) on line and
- * adds it to the worker's table; a rejected row gets a reason and the field
- * at fault (1-based, 0 for the row). ROW_FAILED when out of memory. */
-static enum row_fate take_row(struct pb_worker *w, const char *rs, size_t rl,
+enum pb_row_fate pb__ingest_take_row(struct pb_worker *w, const char *rs, size_t rl,
                               const struct pb_csv_record *rec, uint64_t line, char *reason,
                               size_t cap, uint32_t *bad, bool *warned)
 {
@@ -135,6 +130,10 @@ static enum row_fate take_row(struct pb_worker *w, const char *rs, size_t rl,
 static void process_chunk(struct pb_worker *w, struct pb_chunk *ch)
 {
 	struct pb_ingest *in = w->in;
+	if (ch->pq_rg) {
+		pb__pq_ingest_rg(w, ch);
+		return;
+	}
 	ch->nleaf = 0;
 	for (size_t o = ch->tree_lo; o < ch->tree_hi; o += in->tree_chunk) {
 		size_t n = ch->tree_hi - o < in->tree_chunk ? ch->tree_hi - o : in->tree_chunk;
@@ -164,8 +163,8 @@ static void process_chunk(struct pb_worker *w, struct pb_chunk *ch)
 		ch->rows++;
 		uint32_t bad = 0;
 		bool warned = false;
-		enum row_fate fate =
-			take_row(w, rs, rl, &rec, this_line, reason, sizeof(reason), &bad, &warned);
+		enum pb_row_fate fate =
+			pb__ingest_take_row(w, rs, rl, &rec, this_line, reason, sizeof(reason), &bad, &warned);
 		if (fate == ROW_ACCEPTED) {
 			ch->accepted++;
 			ch->warned += warned;
@@ -173,7 +172,7 @@ static void process_chunk(struct pb_worker *w, struct pb_chunk *ch)
 		}
 		if (fate == ROW_REJECTED) {
 			ch->rejected++;
-			if (rej_add(ch, this_line, bad, reason, rs, rl, pb__ingest_colname(in, bad)))
+			if (pb__ingest_rej_add(ch, this_line, bad, reason, rs, rl, pb__ingest_colname(in, bad)))
 				continue;
 		}
 		ch->failed = true;
@@ -333,6 +332,7 @@ enum pb_status pb__ingest_open_input(struct pb_ingest *in, struct pb_error *err)
 void pb__ingest_release_input(struct pb_ingest *in)
 {
 	pb__ingest_stop_workers(in);
+	pb__pq_ingest_release(in);
 	for (unsigned i = 0; in->workers && i < in->threads; i++) {
 		struct pb_worker *w = &in->workers[i];
 		pb__aggtab_release(&w->tab);
@@ -478,6 +478,12 @@ static enum pb_status map_header(struct pb_ingest *in, const char *h, size_t hl,
 		so += n;
 	}
 	in->ncolnames = nf;
+	return pb__ingest_map_names(in, names, nf, err);
+}
+
+enum pb_status pb__ingest_map_names(struct pb_ingest *in, const struct pb_str *names, size_t nf,
+                                    struct pb_error *err)
+{
 	char missing[1024] = "";
 	enum pb_status st =
 		pb__focus_map_header(names, nf, &in->map, missing, sizeof(missing), err);
@@ -501,6 +507,8 @@ static enum pb_status map_header(struct pb_ingest *in, const char *h, size_t hl,
  * after it. */
 enum pb_status pb__ingest_read_header(struct pb_ingest *in, struct pb_error *err)
 {
+	if (in->src.parquet)
+		return pb__pq_ingest_open(in, err);
 	struct pb_chunk *cur = &in->chunks[0];
 	cur->len = 0;
 	enum pb_status st = fill(in, cur, err);
@@ -584,6 +592,11 @@ static enum pb_status collect(struct pb_ingest *in, struct pb_error *err)
 			return PB_OK;
 		if (ch->failed)
 			return pb__err(err, PB_ENOMEM, "out of memory while ingesting");
+		if (ch->has_err) {
+			if (err)
+				*err = ch->err;
+			return ch->err.code;
+		}
 		if (ch->too_long)
 			return too_long(in, ch->too_long, err);
 		rep->rows_read += ch->rows;
@@ -702,10 +715,32 @@ static enum pb_status cut(struct pb_ingest *in, struct pb_chunk *cur, uint64_t *
 	return PB_OK;
 }
 
+/* A Parquet input: one chunk a row group, decoded by the workers. */
+static enum pb_status read_row_groups(struct pb_ingest *in, struct pb_error *err)
+{
+	uint64_t before = 0;
+	for (size_t rg = 0; rg < pb__pq_ingest_ngroups(in); rg++) {
+		struct pb_chunk *ch;
+		enum pb_status st = next_free(in, &ch, err);
+		if (st)
+			return st;
+		ch->off = ch->len = 0;
+		ch->pq_rg = rg + 1;
+		ch->line0 = before + 1;
+		before += pb__pq_ingest_group_rows(in, rg);
+		ch->seq = in->seq++;
+		submit(in, ch);
+	}
+	in->eof = true;
+	return drain(in, err);
+}
+
 /* Reads the rows after the header: cut, queue, help, collect; then waits
  * for every chunk to be parsed and collected. */
 enum pb_status pb__ingest_read_rows(struct pb_ingest *in, struct pb_error *err)
 {
+	if (in->pq)
+		return read_row_groups(in, err);
 	struct pb_chunk *cur = &in->chunks[0], *next;
 	uint64_t line = cur->line0;
 	enum pb_status st;

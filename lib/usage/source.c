@@ -135,8 +135,7 @@ enum pb_status pb__source_open_hashed(struct pb_source *s, const char *path, int
 	else if (hl >= 4 && h[0] == 0x28 && h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd)
 		s->comp = PB_COMP_ZSTD;
 	else if (hl >= 4 && memcmp(h, "PAR1", 4) == 0)
-		refuse = "is a Parquet file, which probity does not read yet; convert it to CSV first "
-		         "(e.g. duckdb -c \"COPY (FROM 'x.parquet') TO 'x.csv'\")";
+		s->parquet = true;
 	else if (hl >= 4 && memcmp(h, "PK\x03\x04", 4) == 0)
 		refuse = "is a zip archive; unzip it and ingest the CSV files inside";
 	else if (hl >= 6 && memcmp(h, "\xfd" "7zXZ\x00", 6) == 0)

@@ -18,6 +18,7 @@ struct pb_source {
 	bool own_fd;
 	char name[256];           /* for messages */
 	enum pb_compression comp;
+	bool parquet;             /* PAR1: read whole by pqingest.c */
 	uint64_t size;            /* bytes of a regular file, 0 for a pipe */
 	uint64_t raw_bytes;       /* raw bytes read so far */
 	uint64_t out_bytes;       /* decompressed bytes handed out */
@@ -42,7 +43,7 @@ struct pb_source {
 };
 
 /* Opens path ("-" for standard input). Detects the compression from the first
- * bytes and refuses formats probity cannot read (Parquet, zip, xz, bzip2) with
+ * bytes (and Parquet) and refuses formats probity cannot read (zip, xz, bzip2) with
  * a message saying what to do. tee_fd >= 0 receives a copy of every raw byte. */
 enum pb_status pb__source_open(struct pb_source *s, const char *path, int tee_fd,
                                struct pb_error *err);

@@ -185,6 +185,9 @@ struct pb_chunk {
 	size_t tree_lo, tree_hi;
 	uint8_t (*leaf)[32];
 	size_t nleaf;
+	size_t pq_rg;       /* Parquet: the row group (1-based) this chunk stands for, or 0 */
+	bool has_err;       /* Parquet: the row group did not decode (err says why) */
+	struct pb_error err;
 };
 
 struct pb_ingest;
@@ -197,7 +200,20 @@ struct pb_worker {
 	struct pb_focus_ctx fx;
 	struct pb_csv_field *fields;
 	char *kb;
+	struct pb_pq_work *pq;  /* Parquet: decoded columns and text scratch */
 };
+
+enum pb_row_fate { ROW_ACCEPTED, ROW_REJECTED, ROW_FAILED };
+
+/* Checks one record (rs, rl bytes, parsed into w->fields as rec) on line and
+ * adds it to the worker's table; a rejected row gets a reason and the field
+ * at fault (1-based, 0 for the row). ROW_FAILED when out of memory. */
+enum pb_row_fate pb__ingest_take_row(struct pb_worker *w, const char *rs, size_t rl,
+                                     const struct pb_csv_record *rec, uint64_t line,
+                                     char *reason, size_t cap, uint32_t *bad, bool *warned);
+/* Adds a rejected row to the chunk's rejects; false when out of memory. */
+bool pb__ingest_rej_add(struct pb_chunk *ch, uint64_t line, uint32_t field, const char *reason,
+                        const char *rec, size_t rec_len, const char *colname);
 
 /* ---- mapped aggregates and accounts (mapping.c) ---------------------- */
 
@@ -270,6 +286,9 @@ struct pb_ingest {
 	uint64_t tree_done;          /* stream bytes given to chunks to hash */
 	struct pb__mth data_tree;    /* over the decompressed stream; keeps the leaves */
 	char flat_sha[65];           /* with want_flat */
+	struct pb_pq_file *pq;       /* a Parquet input (pqingest.c), or NULL */
+	uint8_t *pq_data;            /* its bytes */
+	int *pq_leaf;                /* per header field: the leaf column read, or -1 */
 
 	/* the threads (pipeline.c) */
 	pthread_mutex_t mu;
@@ -316,6 +335,19 @@ void pb__ingest_stop_workers(struct pb_ingest *in);
 void pb__ingest_release_input(struct pb_ingest *in);
 /* The column name of field (1-based), or "". */
 const char *pb__ingest_colname(const struct pb_ingest *in, uint32_t field);
+/* Maps the header's column names (kept in in->colnames) onto FOCUS. */
+enum pb_status pb__ingest_map_names(struct pb_ingest *in, const struct pb_str *names, size_t nf,
+                                    struct pb_error *err);
+
+/* pqingest.c: a Parquet input, read whole (hashed on the way), its schema
+ * as the header; then each row group becomes a chunk the workers decode. */
+struct pb_pq_file;
+struct pb_pq_work;
+enum pb_status pb__pq_ingest_open(struct pb_ingest *in, struct pb_error *err);
+size_t pb__pq_ingest_ngroups(const struct pb_ingest *in);
+uint64_t pb__pq_ingest_group_rows(const struct pb_ingest *in, size_t rg);
+void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch);
+void pb__pq_ingest_release(struct pb_ingest *in);
 
 /* mapping.c */
 void pb__ingest_mapping_init(struct pb_ingest *in);

@@ -1,0 +1,1127 @@
+/* parquet.c - the Parquet reader: the schema of a footer turned into leaf
+ * columns, the pages of a column chunk decompressed and decoded into values,
+ * and the text of a value as a CSV export would hold it.
+ *
+ * A column chunk is read page by page: each page header is checked against
+ * the chunk's byte range before its payload is touched, its payload is
+ * decompressed into a buffer of exactly the size the header claims (and the
+ * codec must produce exactly that), and values are decoded with counts
+ * checked against the levels. Values of byte-array types are views into
+ * those buffers, which the values own. Nested columns (repetition levels)
+ * are not read: the caller skips them, or refuses the file. */
+#include "usage/parquet_internal.h"
+
+#include <limits.h>
+#include <lz4.h>
+#include <math.h>
+#include <snappy-c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "util/banned.h"
+
+#define PQ_MAX_PAGE (256u << 20)     /* bytes of one decompressed page */
+#define PQ_MAX_VALUES (1u << 28)     /* values in one column chunk */
+
+static const char *codec_name(int c)
+{
+	static const char *const n[] = { "UNCOMPRESSED", "SNAPPY", "GZIP", "LZO",
+		                         "BROTLI",       "LZ4",    "ZSTD", "LZ4_RAW" };
+	return c >= 0 && c < 8 ? n[c] : "unknown";
+}
+
+static const char *encoding_name(int e)
+{
+	static const char *const n[] = { "PLAIN",
+		                         "GROUP_VAR_INT",
+		                         "PLAIN_DICTIONARY",
+		                         "RLE",
+		                         "BIT_PACKED",
+		                         "DELTA_BINARY_PACKED",
+		                         "DELTA_LENGTH_BYTE_ARRAY",
+		                         "DELTA_BYTE_ARRAY",
+		                         "RLE_DICTIONARY",
+		                         "BYTE_STREAM_SPLIT" };
+	return e >= 0 && e < 10 ? n[e] : "unknown";
+}
+
+bool pb__pq_is_parquet(const uint8_t *data, size_t len)
+{
+	return len >= 12 && memcmp(data, "PAR1", 4) == 0 && memcmp(data + len - 4, "PAR1", 4) == 0;
+}
+
+/* ---- the footer -------------------------------------------------------- */
+
+void pb__pq_release(struct pb_pq_file *f)
+{
+	for (size_t i = 0; f->rgs && i < f->nrgs; i++)
+		free(f->rgs[i].chunks);
+	free(f->rgs);
+	free(f->cols);
+	free(f->tops);
+	free(f->top_nested);
+	free(f->top_group);
+	memset(f, 0, sizeof(*f));
+}
+
+/* The kind of a leaf from its logical type, or its converted type. */
+static enum pb_status leaf_kind(struct pb_pq_file *f, struct pb_pq_column *c,
+                                const struct pq_schema_el *e, struct pb_error *err)
+{
+	c->kind = PQK_PLAIN;
+	c->scale = e->scale;
+	c->precision = e->precision;
+	c->unit = e->unit;
+	c->utc = e->utc;
+	switch (e->logical) {
+	case 0: break;
+	case 1: case 4: case 12: c->kind = PQK_STRING; break; /* STRING, ENUM, JSON */
+	case 5: c->kind = PQK_DECIMAL; break;
+	case 6: c->kind = PQK_DATE; break;
+	case 7: c->kind = PQK_TIME; break;
+	case 8: c->kind = PQK_TIMESTAMP; break;
+	case 10:
+		if (e->int_bits == 8)
+			c->kind = e->int_signed ? PQK_INT8 : PQK_UINT8;
+		else if (e->int_bits == 16)
+			c->kind = e->int_signed ? PQK_INT16 : PQK_UINT16;
+		else if (!e->int_signed)
+			c->kind = PQK_UINT;
+		break;
+	case 15: c->kind = PQK_FLOAT16; break;
+	default: c->kind = PQK_OTHER; break;
+	}
+	if (e->logical == 0) {
+		switch (e->converted) {
+		case 0: case 4: case 19: c->kind = PQK_STRING; break; /* UTF8, ENUM, JSON */
+		case 5: c->kind = PQK_DECIMAL; break;
+		case 6: c->kind = PQK_DATE; break;
+		case 7: c->kind = PQK_TIME; c->unit = 0; c->utc = true; break;
+		case 8: c->kind = PQK_TIME; c->unit = 1; c->utc = true; break;
+		case 9: c->kind = PQK_TIMESTAMP; c->unit = 0; c->utc = true; break;
+		case 10: c->kind = PQK_TIMESTAMP; c->unit = 1; c->utc = true; break;
+		case 11: c->kind = PQK_UINT8; break;
+		case 12: c->kind = PQK_UINT16; break;
+		case 13: case 14: c->kind = PQK_UINT; break;
+		case 15: c->kind = PQK_INT8; break;
+		case 16: c->kind = PQK_INT16; break;
+		default: break;
+		}
+	}
+	if (c->type == PQ_INT96) {
+		c->kind = PQK_TIMESTAMP;
+		c->unit = 2;
+	}
+	/* the kind must fit the physical type */
+	bool ok = true;
+	switch (c->kind) {
+	case PQK_DECIMAL:
+		ok = (c->type == PQ_INT32 || c->type == PQ_INT64 || c->type == PQ_BYTE_ARRAY ||
+		      c->type == PQ_FLBA) &&
+		     c->scale >= 0 && c->scale <= 38 && (c->type != PQ_FLBA || c->type_length <= 16);
+		break;
+	case PQK_DATE: ok = c->type == PQ_INT32; break;
+	case PQK_TIMESTAMP:
+		ok = (c->type == PQ_INT64 || c->type == PQ_INT96) && c->unit >= 0 && c->unit <= 2;
+		break;
+	case PQK_TIME:
+		ok = (c->type == PQ_INT32 || c->type == PQ_INT64) && c->unit >= 0 && c->unit <= 2;
+		break;
+	case PQK_STRING: ok = c->type == PQ_BYTE_ARRAY || c->type == PQ_FLBA; break;
+	case PQK_FLOAT16: ok = c->type == PQ_FLBA && c->type_length == 2; break;
+	case PQK_INT8: case PQK_INT16: case PQK_UINT8: case PQK_UINT16: ok = c->type == PQ_INT32; break;
+	case PQK_UINT: ok = c->type == PQ_INT32 || c->type == PQ_INT64; break;
+	default: break;
+	}
+	if (!ok)
+		return pb__err(err, PB_EFORMAT,
+		               "cannot read '%s': column '%s' has a logical type that does not fit its "
+		               "physical type",
+		               f->name, c->name);
+	return PB_OK;
+}
+
+/* Walks the schema (depth first, children counted) into leaf columns. */
+static enum pb_status build_columns(struct pb_pq_file *f, const struct pq_meta *m,
+                                    struct pb_error *err)
+{
+	struct frame {
+		size_t left;
+		int def, rep;
+		size_t namelen;
+		bool nested;
+		int top;
+	} st[32];
+	const struct pq_schema_el *s = m->schema;
+	if (!s[0].has_children || s[0].num_children < 0)
+		return pb__err(err, PB_EFORMAT, "cannot read '%s': the schema has no root", f->name);
+	f->cols = calloc(m->nleaves ? m->nleaves : 1, sizeof(*f->cols));
+	f->tops = calloc((size_t)s[0].num_children + 1, sizeof(*f->tops));
+	f->top_nested = calloc((size_t)s[0].num_children + 1, sizeof(*f->top_nested));
+	f->top_group = calloc((size_t)s[0].num_children + 1, sizeof(*f->top_group));
+	if (!f->cols || !f->tops || !f->top_nested || !f->top_group)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	char path[256] = "";
+	int depth = 0;
+	st[0] = (struct frame){ (size_t)s[0].num_children, 0, 0, 0, false, -1 };
+	size_t i = 1;
+	while (depth >= 0) {
+		if (st[depth].left == 0) {
+			depth--;
+			if (depth >= 0)
+				path[st[depth + 1].namelen] = 0;
+			continue;
+		}
+		st[depth].left--;
+		if (i >= m->nschema)
+			return pb__err(err, PB_EFORMAT,
+			               "cannot read '%s': the schema counts more children than it has",
+			               f->name);
+		const struct pq_schema_el *e = &s[i++];
+		struct frame fr = st[depth];
+		if (e->repetition < 0 || e->repetition > 2)
+			return pb__err(err, PB_EFORMAT, "cannot read '%s': bad repetition of '%s'",
+			               f->name, e->name);
+		int def = fr.def + (e->repetition != 0);
+		int rep = fr.rep + (e->repetition == 2);
+		int top = depth == 0 ? (int)f->ntops : fr.top;
+		bool nested = fr.nested || e->repetition == 2 || depth > 0;
+		size_t base = strlen(path);
+		pb__strlcpy(path + base, base ? "." : "", sizeof(path) - base);
+		pb__strlcpy(path + strlen(path), e->name, sizeof(path) - strlen(path));
+		if (depth == 0) {
+			pb__strlcpy(f->tops[f->ntops], e->name, sizeof(f->tops[0]));
+			f->top_nested[f->ntops] = e->has_children || e->repetition == 2;
+			f->top_group[f->ntops] = e->has_children ? e->converted : -1;
+			f->ntops++;
+		}
+		if (e->has_children && e->num_children > 0) {
+			if (depth + 1 >= (int)PB_ARRAY_LEN(st))
+				return pb__err(err, PB_EFORMAT, "cannot read '%s': the schema nests too deep",
+				               f->name);
+			depth++;
+			st[depth] = (struct frame){ (size_t)e->num_children, def, rep, base, nested, top };
+			continue;
+		}
+		if (e->has_children) /* an empty group: no column */
+			goto next;
+		if (f->ncols >= m->nleaves || e->type < 0 || e->type > PQ_FLBA)
+			return pb__err(err, PB_EFORMAT, "cannot read '%s': column '%s' has no valid type",
+			               f->name, e->name);
+		struct pb_pq_column *c = &f->cols[f->ncols++];
+		pb__strlcpy(c->name, path, sizeof(c->name));
+		c->type = e->type;
+		c->type_length = e->type_length;
+		if (c->type == PQ_FLBA && (c->type_length <= 0 || c->type_length > (1 << 20)))
+			return pb__err(err, PB_EFORMAT,
+			               "cannot read '%s': column '%s' has a bad fixed length %d", f->name,
+			               c->name, c->type_length);
+		c->max_def = def;
+		c->max_rep = rep;
+		c->nested = nested;
+		c->top = top;
+		enum pb_status rc = leaf_kind(f, c, e, err);
+		if (rc)
+			return rc;
+	next:
+		path[base] = 0;
+	}
+	if (i != m->nschema || f->ncols != m->nleaves)
+		return pb__err(err, PB_EFORMAT,
+		               "cannot read '%s': the schema's child counts do not match its elements",
+		               f->name);
+	return PB_OK;
+}
+
+enum pb_status pb__pq_open(struct pb_pq_file *f, const uint8_t *data, size_t len,
+                           const char *name, struct pb_error *err)
+{
+	memset(f, 0, sizeof(*f));
+	f->data = data;
+	f->len = len;
+	pb__strlcpy(f->name, name, sizeof(f->name));
+	if (len >= 4 && memcmp(data + len - 4, "PARE", 4) == 0)
+		return pb__err(err, PB_EFORMAT,
+		               "cannot read '%s': it is an encrypted Parquet file (not supported)", name);
+	if (!pb__pq_is_parquet(data, len))
+		return pb__err(err, PB_EFORMAT,
+		               "cannot read '%s': not a Parquet file (no 'PAR1' at both ends)", name);
+	const uint8_t *t8 = data + len - 8;
+	uint32_t flen = (uint32_t)t8[0] | (uint32_t)t8[1] << 8 | (uint32_t)t8[2] << 16 |
+	                (uint32_t)t8[3] << 24;
+	if (flen == 0 || flen > len - 12)
+		return pb__err(err, PB_EFORMAT,
+		               "cannot read '%s': its footer length %u does not fit the file's %zu bytes",
+		               name, flen, len);
+	struct pq_thrift t = { t8 - flen, t8, false, false };
+	struct pq_meta m;
+	enum pb_status st = pb__pq_read_meta(&t, &m, err);
+	if (st == PB_EFORMAT)
+		st = pb__err(err, PB_EFORMAT, "cannot read '%s': its footer (FileMetaData) is malformed",
+		             name);
+	if (!st && t.external)
+		st = pb__err(err, PB_EFORMAT,
+		             "cannot read '%s': its columns live in other files (not supported)", name);
+	if (!st)
+		st = build_columns(f, &m, err);
+	f->rgs = m.rgs;
+	f->nrgs = m.nrgs;
+	f->num_rows = m.num_rows;
+	m.rgs = NULL;
+	free(m.schema);
+	for (size_t r = 0; !st && r < f->nrgs; r++) {
+		struct pb_pq_rowgroup *rg = &f->rgs[r];
+		if (!rg->chunks && f->ncols) {
+			st = pb__err(err, PB_EFORMAT, "cannot read '%s': row group %zu has no columns",
+			             name, r + 1);
+			break;
+		}
+		if (rg->num_rows < 0 || rg->num_rows > (int64_t)PQ_MAX_VALUES)
+			st = pb__err(err, PB_EFORMAT, "cannot read '%s': row group %zu claims %lld rows",
+			             name, r + 1, (long long)rg->num_rows);
+		for (size_t c = 0; !st && rg->num_rows > 0 && c < f->ncols; c++) {
+			const struct pb_pq_chunk *ch = &rg->chunks[c];
+			int64_t start = ch->dict_off > 0 && ch->dict_off < ch->data_off ? ch->dict_off
+			                                                                 : ch->data_off;
+			if (!ch->has_meta || start < 4 || ch->size < 0 ||
+			    start > (int64_t)len - 8 || ch->num_values < 0)
+				st = pb__err(err, PB_EFORMAT,
+				             "cannot read '%s': column '%s' of row group %zu has a bad offset "
+				             "or size",
+				             name, f->cols[c].name, r + 1);
+		}
+	}
+	if (st)
+		pb__pq_release(f);
+	return st;
+}
+
+/* ---- decompression ----------------------------------------------------- */
+
+static bool gunzip(const uint8_t *src, size_t sn, uint8_t *dst, size_t dn)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 15 + 32) != Z_OK)
+		return false;
+	z.next_in = (Bytef *)(uintptr_t)src;
+	z.next_out = dst;
+	bool ok = false;
+	size_t in_left = sn, out_left = dn;
+	for (;;) {
+		z.avail_in = (uInt)(in_left > UINT_MAX ? UINT_MAX : in_left);
+		z.avail_out = (uInt)(out_left > UINT_MAX ? UINT_MAX : out_left);
+		uInt ai = z.avail_in, ao = z.avail_out;
+		int rc = inflate(&z, Z_NO_FLUSH);
+		in_left -= ai - z.avail_in;
+		out_left -= ao - z.avail_out;
+		if (rc == Z_STREAM_END) {
+			if (in_left == 0 || out_left == 0) { /* concatenated members go on */
+				ok = out_left == 0;
+				break;
+			}
+			if (inflateReset(&z) != Z_OK)
+				break;
+			continue;
+		}
+		if (rc != Z_OK || (ai == z.avail_in && ao == z.avail_out))
+			break;
+	}
+	inflateEnd(&z);
+	return ok;
+}
+
+/* Hadoop's LZ4 framing: blocks of big-endian (raw size, compressed size). */
+static bool hadoop_lz4(const uint8_t *src, size_t sn, uint8_t *dst, size_t dn)
+{
+	size_t out = 0;
+	while (sn >= 8) {
+		uint32_t raw = (uint32_t)src[0] << 24 | (uint32_t)src[1] << 16 |
+		               (uint32_t)src[2] << 8 | src[3];
+		uint32_t cz = (uint32_t)src[4] << 24 | (uint32_t)src[5] << 16 |
+		              (uint32_t)src[6] << 8 | src[7];
+		src += 8;
+		sn -= 8;
+		if (cz > sn || raw > dn - out || cz > INT_MAX || raw > INT_MAX)
+			return false;
+		int r = LZ4_decompress_safe((const char *)src, (char *)dst + out, (int)cz, (int)raw);
+		if (r < 0 || (uint32_t)r != raw)
+			return false;
+		out += raw;
+		src += cz;
+		sn -= cz;
+	}
+	return sn == 0 && out == dn;
+}
+
+static enum pb_status decompress(const struct pb_pq_file *f, const struct pb_pq_column *c,
+                                 int codec, const uint8_t *src, size_t sn, uint8_t *dst, size_t dn,
+                                 struct pb_error *err)
+{
+	bool ok = false;
+	if (dn == 0 && sn == 0) /* an empty page: nothing to decompress */
+		return PB_OK;
+	switch (codec) {
+	case 0:
+		ok = sn == dn;
+		if (ok && dn)
+			memcpy(dst, src, dn);
+		break;
+	case 1: {
+		size_t n;
+		ok = snappy_uncompressed_length((const char *)src, sn, &n) == SNAPPY_OK && n == dn &&
+		     snappy_uncompress((const char *)src, sn, (char *)dst, &n) == SNAPPY_OK && n == dn;
+		break;
+	}
+	case 2: ok = dn == 0 ? sn == 0 || gunzip(src, sn, dst, dn) : gunzip(src, sn, dst, dn); break;
+	case 5:
+		ok = hadoop_lz4(src, sn, dst, dn);
+		if (!ok && sn <= INT_MAX && dn <= INT_MAX) /* some writers used raw LZ4 here */
+			ok = LZ4_decompress_safe((const char *)src, (char *)dst, (int)sn, (int)dn) ==
+			     (int)dn;
+		break;
+	case 6: {
+		size_t r = ZSTD_decompress(dst, dn, src, sn);
+		ok = !ZSTD_isError(r) && r == dn;
+		break;
+	}
+	case 7:
+		ok = sn <= INT_MAX && dn <= INT_MAX &&
+		     LZ4_decompress_safe((const char *)src, (char *)dst, (int)sn, (int)dn) == (int)dn;
+		break;
+	default:
+		return pb__err(err, PB_EFORMAT,
+		               "cannot read '%s': column '%s' uses %s compression (not supported)",
+		               f->name, c->name, codec_name(codec));
+	}
+	if (!ok)
+		return pb__err(err, PB_EFORMAT,
+		               "cannot read '%s': a %s page of column '%s' does not decompress to its "
+		               "stated size",
+		               f->name, codec_name(codec), c->name);
+	return PB_OK;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+void pb__pq_values_release(struct pb_pq_values *v)
+{
+	for (size_t i = 0; i < v->nbufs; i++)
+		free(v->bufs[i]);
+	free(v->bufs);
+	free(v->null);
+	free(v->v);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Hands buffer b to the values (freed with them); false when out of memory
+ * (b is freed). */
+static bool keep_buf(struct pb_pq_values *v, void *b)
+{
+	void *g = pb__grow(v->bufs, &v->capbufs, v->nbufs, sizeof(*v->bufs));
+	if (!g) {
+		free(b);
+		return false;
+	}
+	v->bufs = g;
+	v->bufs[v->nbufs++] = b;
+	return true;
+}
+
+static size_t fixed_width(const struct pb_pq_column *c)
+{
+	switch (c->type) {
+	case PQ_INT32: case PQ_FLOAT: return 4;
+	case PQ_INT64: case PQ_DOUBLE: return 8;
+	case PQ_INT96: return 12;
+	case PQ_FLBA: return (size_t)c->type_length;
+	default: return 0;
+	}
+}
+
+static uint64_t le(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* One fixed-width value from its little-endian bytes. */
+static void fixed_value(const struct pb_pq_column *c, const uint8_t *p, struct pb_pq_value *o)
+{
+	switch (c->type) {
+	case PQ_INT32: o->u.i = (int32_t)(uint32_t)le(p, 4); break;
+	case PQ_INT64: o->u.i = (int64_t)le(p, 8); break;
+	case PQ_FLOAT: {
+		float x;
+		uint32_t u = (uint32_t)le(p, 4);
+		memcpy(&x, &u, 4);
+		o->u.d = x;
+		break;
+	}
+	case PQ_DOUBLE: {
+		uint64_t u = le(p, 8);
+		memcpy(&o->u.d, &u, 8);
+		break;
+	}
+	default:
+		o->u.b.p = p;
+		o->u.b.n = (uint32_t)fixed_width(c);
+		break;
+	}
+}
+
+/* what decoding a page needs */
+struct pq_ctx {
+	const struct pb_pq_file *f;
+	const struct pb_pq_column *c;
+	struct pb_pq_values *out;
+	struct pb_error *err;
+};
+
+static enum pb_status bad(struct pq_ctx *x, const char *what)
+{
+	return pb__err(x->err, PB_EFORMAT, "cannot read '%s': column '%s': %s", x->f->name,
+	               x->c->name, what);
+}
+
+static enum pb_status plain(struct pq_ctx *x, const uint8_t *p, size_t n, struct pb_pq_value *o,
+                            size_t count)
+{
+	const struct pb_pq_column *c = x->c;
+	if (c->type == PQ_BOOLEAN) {
+		if (count > n * 8)
+			return bad(x, "PLAIN booleans end early");
+		for (size_t i = 0; i < count; i++)
+			o[i].u.i = (p[i >> 3] >> (i & 7)) & 1;
+		return PB_OK;
+	}
+	if (c->type == PQ_BYTE_ARRAY) {
+		const uint8_t *end = p + n;
+		for (size_t i = 0; i < count; i++) {
+			if (end - p < 4)
+				return bad(x, "PLAIN byte arrays end early");
+			uint32_t l = (uint32_t)le(p, 4);
+			p += 4;
+			if (l > (size_t)(end - p))
+				return bad(x, "a PLAIN byte array is longer than its page");
+			o[i].u.b.p = p;
+			o[i].u.b.n = l;
+			p += l;
+		}
+		return PB_OK;
+	}
+	size_t w = fixed_width(c);
+	if (w == 0 || count > n / w)
+		return bad(x, "PLAIN values end early");
+	for (size_t i = 0; i < count; i++)
+		fixed_value(c, p + i * w, &o[i]);
+	return PB_OK;
+}
+
+static enum pb_status byte_stream_split(struct pq_ctx *x, const uint8_t *p, size_t n,
+                                        struct pb_pq_value *o, size_t count)
+{
+	const struct pb_pq_column *c = x->c;
+	size_t w = fixed_width(c);
+	if (w == 0 || c->type == PQ_INT96)
+		return bad(x, "BYTE_STREAM_SPLIT on a type it does not apply to");
+	if (n % w || n / w < count)
+		return bad(x, "BYTE_STREAM_SPLIT data does not hold its values");
+	size_t stride = n / w;
+	uint8_t *buf = malloc(count * w + 1);
+	if (!buf || !keep_buf(x->out, buf))
+		return pb__err(x->err, PB_ENOMEM, "out of memory");
+	for (size_t i = 0; i < count; i++) {
+		for (size_t j = 0; j < w; j++)
+			buf[i * w + j] = p[j * stride + i];
+		fixed_value(c, buf + i * w, &o[i]);
+	}
+	return PB_OK;
+}
+
+static enum pb_status delta_ints(struct pq_ctx *x, const uint8_t *p, size_t n,
+                                 struct pb_pq_value *o, size_t count)
+{
+	if (x->c->type != PQ_INT32 && x->c->type != PQ_INT64)
+		return bad(x, "DELTA_BINARY_PACKED on a type it does not apply to");
+	int64_t *tmp = malloc((count + 1) * sizeof(*tmp));
+	if (!tmp)
+		return pb__err(x->err, PB_ENOMEM, "out of memory");
+	size_t got, used;
+	bool ok = pb__pq_delta(p, n, tmp, count, &got, &used) && got == count;
+	for (size_t i = 0; ok && i < count; i++)
+		o[i].u.i = x->c->type == PQ_INT32 ? (int32_t)(uint32_t)tmp[i] : tmp[i];
+	free(tmp);
+	return ok ? PB_OK : bad(x, "malformed DELTA_BINARY_PACKED data");
+}
+
+/* DELTA_LENGTH_BYTE_ARRAY: lengths, then the bytes one after another. */
+static enum pb_status delta_length(struct pq_ctx *x, const uint8_t *p, size_t n,
+                                   struct pb_pq_value *o, size_t count, size_t *used_out)
+{
+	int64_t *len = malloc((count + 1) * sizeof(*len));
+	if (!len)
+		return pb__err(x->err, PB_ENOMEM, "out of memory");
+	size_t got, used;
+	enum pb_status st = PB_OK;
+	if (!pb__pq_delta(p, n, len, count, &got, &used) || got != count) {
+		st = bad(x, "malformed DELTA_LENGTH_BYTE_ARRAY lengths");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (len[i] < 0 || (uint64_t)len[i] > n - used) {
+			st = bad(x, "a DELTA_LENGTH_BYTE_ARRAY value is longer than its page");
+			goto out;
+		}
+		o[i].u.b.p = p + used;
+		o[i].u.b.n = (uint32_t)len[i];
+		used += (size_t)len[i];
+	}
+	if (used_out)
+		*used_out = used;
+out:
+	free(len);
+	return st;
+}
+
+/* DELTA_BYTE_ARRAY: prefix lengths, then suffixes as DELTA_LENGTH_BYTE_ARRAY;
+ * each value is the previous one's prefix and its suffix. */
+static enum pb_status delta_byte_array(struct pq_ctx *x, const uint8_t *p, size_t n,
+                                       struct pb_pq_value *o, size_t count)
+{
+	int64_t *pre = malloc((count + 1) * sizeof(*pre));
+	uint8_t *buf = NULL;
+	if (!pre)
+		return pb__err(x->err, PB_ENOMEM, "out of memory");
+	size_t got, used;
+	enum pb_status st = PB_OK;
+	if (!pb__pq_delta(p, n, pre, count, &got, &used) || got != count) {
+		st = bad(x, "malformed DELTA_BYTE_ARRAY prefix lengths");
+		goto out;
+	}
+	if ((st = delta_length(x, p + used, n - used, o, count, NULL)))
+		goto out;
+	uint64_t total = 0, prev = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (pre[i] < 0 || (uint64_t)pre[i] > prev) {
+			st = bad(x, "a DELTA_BYTE_ARRAY prefix is longer than the value before");
+			goto out;
+		}
+		prev = (uint64_t)pre[i] + o[i].u.b.n;
+		total += prev;
+		if (total > PQ_MAX_PAGE || prev > UINT32_MAX) {
+			st = pb__err(x->err, PB_ELIMIT,
+			             "cannot read '%s': column '%s': DELTA_BYTE_ARRAY values over %u bytes",
+			             x->f->name, x->c->name, PQ_MAX_PAGE);
+			goto out;
+		}
+	}
+	buf = malloc(total + 1);
+	if (!buf) {
+		st = pb__err(x->err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	uint8_t *w = buf;
+	const uint8_t *last = NULL;
+	for (size_t i = 0; i < count; i++) {
+		size_t pl = (size_t)pre[i];
+		if (pl)
+			memcpy(w, last, pl);
+		if (o[i].u.b.n)
+			memcpy(w + pl, o[i].u.b.p, o[i].u.b.n);
+		o[i].u.b.p = w;
+		o[i].u.b.n += (uint32_t)pl;
+		last = w;
+		w += o[i].u.b.n;
+	}
+	if (x->c->type == PQ_FLBA)
+		for (size_t i = 0; i < count; i++)
+			if (o[i].u.b.n != (uint32_t)x->c->type_length) {
+				st = bad(x, "a DELTA_BYTE_ARRAY value is not of the fixed length");
+				goto out;
+			}
+	if (!keep_buf(x->out, buf))
+		st = pb__err(x->err, PB_ENOMEM, "out of memory");
+	buf = NULL;
+out:
+	free(buf);
+	free(pre);
+	return st;
+}
+
+/* Decodes count non-null values of a data page's value section. */
+static enum pb_status decode_values(struct pq_ctx *x, int enc, const uint8_t *p, size_t n,
+                                    const struct pb_pq_value *dict, size_t ndict,
+                                    struct pb_pq_value *o, size_t count)
+{
+	switch (enc) {
+	case 0: return plain(x, p, n, o, count);
+	case 2:
+	case 8: {
+		if (!dict)
+			return bad(x, "dictionary-encoded page without a dictionary");
+		if (count == 0)
+			return PB_OK;
+		if (n < 1 || p[0] > 32)
+			return bad(x, "bad dictionary index width");
+		/* 0-bit indices can only name the one entry of a dictionary */
+		if (p[0] == 0 && ndict > 1)
+			return bad(x, "0-bit indices into a dictionary of more than one value "
+			              "(malformed)");
+		uint32_t *idx = malloc(count * sizeof(*idx));
+		if (!idx)
+			return pb__err(x->err, PB_ENOMEM, "out of memory");
+		bool ok = pb__pq_rle(p + 1, n - 1, p[0], idx, count);
+		for (size_t i = 0; ok && i < count; i++) {
+			if (idx[i] >= ndict)
+				ok = false;
+			else
+				o[i] = dict[idx[i]];
+		}
+		free(idx);
+		return ok ? PB_OK : bad(x, "bad dictionary indices");
+	}
+	case 3: {
+		if (x->c->type != PQ_BOOLEAN)
+			return bad(x, "RLE values on a type that is not BOOLEAN");
+		if (n < 4 || le(p, 4) > n - 4)
+			return bad(x, "RLE booleans end early");
+		uint32_t *b = malloc((count + 1) * sizeof(*b));
+		if (!b)
+			return pb__err(x->err, PB_ENOMEM, "out of memory");
+		bool ok = pb__pq_rle(p + 4, (size_t)le(p, 4), 1, b, count);
+		for (size_t i = 0; ok && i < count; i++)
+			o[i].u.i = b[i];
+		free(b);
+		return ok ? PB_OK : bad(x, "malformed RLE booleans");
+	}
+	case 5: return delta_ints(x, p, n, o, count);
+	case 6:
+		if (x->c->type != PQ_BYTE_ARRAY)
+			return bad(x, "DELTA_LENGTH_BYTE_ARRAY on a type that is not BYTE_ARRAY");
+		return delta_length(x, p, n, o, count, NULL);
+	case 7:
+		if (x->c->type != PQ_BYTE_ARRAY && x->c->type != PQ_FLBA)
+			return bad(x, "DELTA_BYTE_ARRAY on a type that is not a byte array");
+		return delta_byte_array(x, p, n, o, count);
+	case 9: return byte_stream_split(x, p, n, o, count);
+	default:
+		return pb__err(x->err, PB_EFORMAT,
+		               "cannot read '%s': column '%s' uses the %s encoding (not supported)",
+		               x->f->name, x->c->name, encoding_name(enc));
+	}
+}
+
+static int bit_width(int v)
+{
+	int w = 0;
+	while (v >> w)
+		w++;
+	return w;
+}
+
+/* Grows the output to hold n more values. */
+static enum pb_status out_reserve(struct pq_ctx *x, size_t more, size_t *cap)
+{
+	struct pb_pq_values *o = x->out;
+	if (o->n + more <= *cap)
+		return PB_OK;
+	size_t nc = *cap ? *cap : 1024;
+	while (nc < o->n + more)
+		nc *= 2;
+	void *a = realloc(o->v, nc * sizeof(*o->v));
+	if (!a)
+		return pb__err(x->err, PB_ENOMEM, "out of memory");
+	o->v = a;
+	a = realloc(o->null, nc);
+	if (!a)
+		return pb__err(x->err, PB_ENOMEM, "out of memory");
+	o->null = a;
+	*cap = nc;
+	return PB_OK;
+}
+
+/* One data page (v1 or v2), its payload already decompressed where it is
+ * compressed: levels, then values spread over the non-null slots. */
+static enum pb_status data_page(struct pq_ctx *x, const struct pq_page *pg, const uint8_t *p,
+                                size_t n, const uint8_t *levels, size_t nlev,
+                                const struct pb_pq_value *dict, size_t ndict, size_t limit,
+                                size_t *cap)
+{
+	const struct pb_pq_column *c = x->c;
+	if (pg->num_values < 0 || (uint64_t)pg->num_values > limit)
+		return bad(x, "a page holds more values than its row group");
+	size_t count = (size_t)pg->num_values;
+	enum pb_status st = out_reserve(x, count, cap);
+	if (st)
+		return st;
+	uint8_t *nul = x->out->null + x->out->n;
+	size_t nonnull = count;
+	if (c->max_def > 0) {
+		uint32_t *lv = malloc((count + 1) * sizeof(*lv));
+		if (!lv)
+			return pb__err(x->err, PB_ENOMEM, "out of memory");
+		const uint8_t *lp = levels;
+		size_t ln = nlev;
+		bool ok = true;
+		if (pg->type == 0) { /* v1: the levels lead the page, length-prefixed */
+			if (pg->def_encoding != 3)
+				ok = false;
+			else if (n < 4 || le(p, 4) > n - 4)
+				ok = false;
+			else {
+				lp = p + 4;
+				ln = (size_t)le(p, 4);
+				p += 4 + ln;
+				n -= 4 + ln;
+			}
+		}
+		ok = ok && pb__pq_rle(lp, ln, bit_width(c->max_def), lv, count);
+		nonnull = 0;
+		for (size_t i = 0; ok && i < count; i++) {
+			if (lv[i] > (uint32_t)c->max_def)
+				ok = false;
+			nul[i] = lv[i] != (uint32_t)c->max_def;
+			nonnull += !nul[i];
+		}
+		free(lv);
+		if (!ok)
+			return bad(x, pg->type == 0 && pg->def_encoding != 3
+			                      ? "definition levels in an encoding other than RLE (not supported)"
+			                      : "malformed definition levels");
+	} else {
+		memset(nul, 0, count);
+	}
+	struct pb_pq_value *v = x->out->v + x->out->n;
+	if ((st = decode_values(x, pg->encoding, p, n, dict, ndict, v, nonnull)))
+		return st;
+	/* spread the values over the non-null slots, from the end */
+	if (nonnull != count) {
+		size_t k = nonnull;
+		for (size_t i = count; i-- > 0;) {
+			if (nul[i])
+				memset(&v[i], 0, sizeof(v[i]));
+			else
+				v[i] = v[--k];
+		}
+	}
+	x->out->n += count;
+	return PB_OK;
+}
+
+enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
+                           struct pb_pq_values *out, struct pb_error *err)
+{
+	pb__pq_values_release(out);
+	const struct pb_pq_column *c = &f->cols[col];
+	const struct pb_pq_chunk *ch = &f->rgs[rg].chunks[col];
+	struct pq_ctx x = { f, c, out, err };
+	if (c->max_rep > 0)
+		return pb__err(err, PB_EFORMAT,
+		               "cannot read '%s': column '%s' is nested (repeated; not supported)",
+		               f->name, c->name);
+	size_t rows = (size_t)f->rgs[rg].num_rows;
+	if (rows == 0)
+		return PB_OK;
+	int64_t start = ch->dict_off > 0 && ch->dict_off < ch->data_off ? ch->dict_off : ch->data_off;
+	size_t end = (uint64_t)ch->size > f->len - 8 - (size_t)start ? f->len - 8
+	                                                             : (size_t)start + (size_t)ch->size;
+	const uint8_t *p = f->data + start, *pend = f->data + end;
+	struct pb_pq_value *dict = NULL;
+	size_t ndict = 0, cap = 0;
+	enum pb_status st = PB_OK;
+	while (out->n < rows && p < pend) {
+		struct pq_thrift t = { p, pend, false, false };
+		struct pq_page pg;
+		if (!pb__pq_read_page_header(&t, &pg)) {
+			st = bad(&x, "malformed page header");
+			break;
+		}
+		p = t.p;
+		if (pg.csize < 0 || pg.usize < 0 || (uint64_t)pg.csize > (size_t)(pend - p) ||
+		    pg.usize > PQ_MAX_PAGE) {
+			st = bad(&x, "a page's size does not fit its column chunk");
+			break;
+		}
+		const uint8_t *raw = p;
+		size_t rn = (size_t)pg.csize;
+		p += rn;
+		if (pg.type != 0 && pg.type != 2 && pg.type != 3)
+			continue; /* index pages and the like */
+		/* v2: levels are not compressed and lead the page */
+		size_t lev = 0;
+		if (pg.type == 3) {
+			if (pg.def_len < 0 || pg.rep_len < 0 || (uint64_t)pg.def_len + (uint64_t)pg.rep_len > rn ||
+			    (uint64_t)pg.def_len + (uint64_t)pg.rep_len > (uint64_t)pg.usize) {
+				st = bad(&x, "a v2 page's level lengths do not fit it");
+				break;
+			}
+			lev = (size_t)(pg.def_len + pg.rep_len);
+		}
+		size_t un = (size_t)pg.usize - lev;
+		uint8_t *buf = malloc(un + 1);
+		if (!buf || !keep_buf(out, buf)) {
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+			break;
+		}
+		bool compressed = ch->codec != 0 && (pg.type != 3 || pg.v2_compressed);
+		if ((st = decompress(f, c, compressed ? ch->codec : 0, raw + lev, rn - lev, buf, un,
+		                     err)))
+			break;
+		if (pg.type == 2) {
+			if (dict) {
+				st = bad(&x, "a second dictionary page");
+				break;
+			}
+			/* every entry takes bytes of the page (a bit for booleans) */
+			size_t wmin = c->type == PQ_BYTE_ARRAY ? 4 : c->type == PQ_BOOLEAN ? 1 : fixed_width(c);
+			uint64_t most = c->type == PQ_BOOLEAN ? (uint64_t)un * 8 : un / wmin;
+			if (pg.num_values < 0 || (uint64_t)pg.num_values > most ||
+			    (pg.encoding != 0 && pg.encoding != 2)) {
+				st = bad(&x, "a bad dictionary page");
+				break;
+			}
+			ndict = (size_t)pg.num_values;
+			dict = malloc((ndict + 1) * sizeof(*dict));
+			if (!dict) {
+				st = pb__err(err, PB_ENOMEM, "out of memory");
+				break;
+			}
+			if ((st = plain(&x, buf, un, dict, ndict)))
+				break;
+			continue;
+		}
+		if ((st = data_page(&x, &pg, buf, un, raw + pg.rep_len, (size_t)pg.def_len, dict, ndict,
+		                    rows - out->n, &cap)))
+			break;
+	}
+	free(dict);
+	if (!st && out->n != rows)
+		st = pb__err(err, PB_EFORMAT,
+		             "cannot read '%s': column '%s' of row group %zu holds %zu values, not %zu",
+		             f->name, c->name, rg + 1, out->n, rows);
+	if (st)
+		pb__pq_values_release(out);
+	return st;
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+/* The shortest text that reads back as the same double (or float), as
+ * DuckDB and Python print it: fixed notation with at least one decimal
+ * ("2.0") for exponents -4 to 15, else d.ddde+XX. */
+static int atoi_safe(const char *s)
+{
+	int sign = 1, v = 0;
+	if (*s == '-' || *s == '+')
+		sign = *s++ == '-' ? -1 : 1;
+	while (*s >= '0' && *s <= '9' && v < 10000)
+		v = v * 10 + (*s++ - '0');
+	return sign * v;
+}
+
+static size_t fmt_double(char *buf, size_t cap, double d, bool single)
+{
+	if (isnan(d))
+		return (size_t)snprintf(buf, cap, signbit(d) ? "-nan" : "nan");
+	if (isinf(d))
+		return (size_t)snprintf(buf, cap, d < 0 ? "-inf" : "inf");
+	char e[40];
+	int prec = 0;
+	for (; prec < 17; prec++) {
+		snprintf(e, sizeof(e), "%.*e", prec, d);
+		if (single ? strtof(e, NULL) == (float)d : strtod(e, NULL) == d)
+			break;
+	}
+	snprintf(e, sizeof(e), "%.*e", prec, d);
+	/* e is [-]D[.DDD]e[+-]XX: its digits and exponent */
+	char digits[24];
+	size_t nd = 0;
+	const char *q = e;
+	bool neg = *q == '-';
+	q += neg;
+	for (; *q && *q != 'e'; q++)
+		if (*q != '.' && nd < sizeof(digits) - 1)
+			digits[nd++] = *q;
+	int exp = atoi_safe(q + 1);
+	size_t k = 0;
+	char out[64];
+	if (neg)
+		out[k++] = '-';
+	if (exp < -4 || exp >= 16) {
+		out[k++] = digits[0];
+		if (nd > 1) {
+			out[k++] = '.';
+			for (size_t i = 1; i < nd; i++)
+				out[k++] = digits[i];
+		}
+		k += (size_t)snprintf(out + k, sizeof(out) - k, "e%c%02d", exp < 0 ? '-' : '+',
+		                      exp < 0 ? -exp : exp);
+	} else if (exp < 0) {
+		out[k++] = '0';
+		out[k++] = '.';
+		for (int i = -1; i > exp; i--)
+			out[k++] = '0';
+		for (size_t i = 0; i < nd; i++)
+			out[k++] = digits[i];
+	} else {
+		for (int i = 0; i <= exp; i++)
+			out[k++] = (size_t)i < nd ? digits[i] : '0';
+		out[k++] = '.';
+		if ((size_t)exp + 1 >= nd)
+			out[k++] = '0';
+		for (size_t i = (size_t)exp + 1; i < nd; i++)
+			out[k++] = digits[i];
+	}
+	out[k] = 0;
+	return (size_t)snprintf(buf, cap, "%s", out);
+}
+
+/* an unscaled 128-bit integer with scale digits after the point */
+static size_t fmt_decimal(char *buf, size_t cap, pb_dec v, int scale)
+{
+	char digits[64];
+	bool neg = v < 0;
+	pb_udec u = neg ? -(pb_udec)v : (pb_udec)v;
+	int nd = 0;
+	do {
+		digits[nd++] = (char)('0' + (int)(u % 10));
+		u /= 10;
+	} while (u && nd < 60);
+	while (nd <= scale)
+		digits[nd++] = '0';
+	size_t k = 0;
+	if (neg && k + 1 < cap)
+		buf[k++] = '-';
+	for (int i = nd - 1; i >= 0 && k + 2 < cap; i--) {
+		buf[k++] = digits[i];
+		if (i == scale && scale > 0)
+			buf[k++] = '.';
+	}
+	buf[k] = 0;
+	return k;
+}
+
+/* big-endian two's complement bytes (up to 16) */
+static bool be_int128(const uint8_t *p, size_t n, pb_dec *out)
+{
+	if (n > 16)
+		return false;
+	pb_udec u = n && (p[0] & 0x80) ? ~(pb_udec)0 : 0;
+	for (size_t i = 0; i < n; i++)
+		u = (u << 8) | p[i];
+	*out = (pb_dec)u;
+	return true;
+}
+
+static size_t fmt_time(char *buf, size_t cap, int64_t v, int unit, bool date_only, bool z)
+{
+	static const int64_t per[] = { 1000, 1000000, 1000000000 };
+	int64_t secs = pb_floordiv(v, per[unit]);
+	int64_t frac = v - secs * per[unit];
+	int64_t days = pb_floordiv(secs, 86400);
+	int64_t sod = secs - days * 86400;
+	int y;
+	unsigned m, d;
+	pb__civil_from_days(days, &y, &m, &d);
+	if (date_only)
+		return (size_t)snprintf(buf, cap, "%04d-%02u-%02u", y, m, d);
+	int n = snprintf(buf, cap, "%04d-%02u-%02uT%02lld:%02lld:%02lld", y, m, d,
+	                 (long long)(sod / 3600),
+	                 (long long)(sod / 60 % 60), (long long)(sod % 60));
+	if (frac) {
+		static const int digs[] = { 3, 6, 9 };
+		n += snprintf(buf + n, cap - (size_t)n, ".%0*lld", digs[unit], (long long)frac);
+	}
+	if (z)
+		n += snprintf(buf + n, cap - (size_t)n, "Z");
+	return (size_t)n;
+}
+
+/* seconds since 1970 and nanoseconds (0..999999999) */
+static size_t fmt_time_ns(char *buf, size_t cap, int64_t secs, int64_t ns)
+{
+	size_t n = fmt_time(buf, cap, secs * 1000, 0, false, false);
+	if (ns)
+		n += (size_t)snprintf(buf + n, cap - n, ".%09lld", (long long)ns);
+	n += (size_t)snprintf(buf + n, cap - n, "Z");
+	return n;
+}
+
+struct pb_str pb__pq_text(const struct pb_pq_column *c, const struct pb_pq_values *vs, size_t i,
+                          char *buf, size_t cap, bool *is_null)
+{
+	*is_null = vs->null[i] != 0;
+	if (*is_null)
+		return pb_str_of(buf, 0);
+	const struct pb_pq_value *v = &vs->v[i];
+	size_t n = 0;
+	switch (c->kind) {
+	case PQK_STRING:
+		return pb_str_of((const char *)v->u.b.p, v->u.b.n);
+	case PQK_DECIMAL: {
+		pb_dec u = 0;
+		if (c->type == PQ_INT32 || c->type == PQ_INT64)
+			u = v->u.i;
+		else if (!be_int128(v->u.b.p, v->u.b.n, &u))
+			return pb_str_of(buf, (size_t)snprintf(buf, cap, "(decimal over 16 bytes)"));
+		n = fmt_decimal(buf, cap, u, c->scale);
+		break;
+	}
+	case PQK_DATE: n = fmt_time(buf, cap, v->u.i * 86400000, 0, true, false); break;
+	case PQK_TIMESTAMP:
+		if (c->type == PQ_INT96) {
+			/* nanoseconds of the day, then the Julian day */
+			/* nanoseconds of the day, then the Julian day: as seconds and
+			 * nanoseconds, since years far from 1970 overflow 64-bit ns */
+			int64_t ns = (int64_t)le(v->u.b.p, 8);
+			int64_t jd = (int32_t)(uint32_t)le(v->u.b.p + 8, 4);
+			int64_t secs = (jd - 2440588) * 86400 + pb_floordiv(ns, 1000000000);
+			n = fmt_time_ns(buf, cap, secs, ns - pb_floordiv(ns, 1000000000) * 1000000000);
+		} else {
+			n = fmt_time(buf, cap, v->u.i, c->unit, false, true);
+		}
+		break;
+	case PQK_TIME: {
+		static const int64_t per[] = { 1000, 1000000, 1000000000 };
+		int64_t s = v->u.i / per[c->unit], fr = v->u.i % per[c->unit];
+		static const int digs[] = { 3, 6, 9 };
+		n = (size_t)snprintf(buf, cap, "%02lld:%02lld:%02lld", (long long)(s / 3600),
+		                     (long long)(s / 60 % 60), (long long)(s % 60));
+		if (fr)
+			n += (size_t)snprintf(buf + n, cap - n, ".%0*lld", digs[c->unit], (long long)fr);
+		break;
+	}
+	case PQK_UINT:
+		n = (size_t)snprintf(buf, cap, "%llu",
+		                     (unsigned long long)(c->type == PQ_INT32 ? (uint32_t)v->u.i
+		                                                              : (uint64_t)v->u.i));
+		break;
+	case PQK_INT8: n = (size_t)snprintf(buf, cap, "%d", (int8_t)v->u.i); break;
+	case PQK_INT16: n = (size_t)snprintf(buf, cap, "%d", (int16_t)v->u.i); break;
+	case PQK_UINT8: n = (size_t)snprintf(buf, cap, "%u", (uint8_t)v->u.i); break;
+	case PQK_UINT16: n = (size_t)snprintf(buf, cap, "%u", (uint16_t)v->u.i); break;
+	case PQK_FLOAT16: {
+		uint16_t h = (uint16_t)(v->u.b.p[0] | v->u.b.p[1] << 8);
+		int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+		double d = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
+		n = fmt_double(buf, cap, (h & 0x8000) ? -d : d, true);
+		break;
+	}
+	default:
+		switch (c->type) {
+		case PQ_BOOLEAN: n = (size_t)snprintf(buf, cap, v->u.i ? "true" : "false"); break;
+		case PQ_INT32:
+		case PQ_INT64: n = (size_t)snprintf(buf, cap, "%lld", (long long)v->u.i); break;
+		case PQ_FLOAT: n = fmt_double(buf, cap, v->u.d, true); break;
+		case PQ_DOUBLE: n = fmt_double(buf, cap, v->u.d, false); break;
+		default: return pb_str_of((const char *)v->u.b.p, v->u.b.n);
+		}
+	}
+	return pb_str_of(buf, n < cap ? n : cap - 1);
+}

@@ -1,0 +1,121 @@
+/* parquet.h - a Parquet reader for flat columns: the footer, the column
+ * chunks of a row group decoded into values, and their text.
+ *
+ * The whole file is in memory (the caller reads it, hashing it on the way).
+ * Everything read from it is checked before use: lengths, offsets, counts,
+ * bit widths and the sizes that pages claim; a file that lies gets
+ * PB_EFORMAT naming the column and what is wrong, a feature not read here
+ * (nested columns, BROTLI, ...) PB_EUNSUPPORTED naming it. */
+#ifndef PB_PARQUET_H
+#define PB_PARQUET_H
+
+#include "probity.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* physical types */
+enum { PQ_BOOLEAN, PQ_INT32, PQ_INT64, PQ_INT96, PQ_FLOAT, PQ_DOUBLE, PQ_BYTE_ARRAY, PQ_FLBA };
+
+/* what the values mean (from the logical or legacy converted type) */
+enum pb_pq_kind {
+	PQK_PLAIN,     /* the physical type as it is */
+	PQK_STRING,    /* UTF-8 text (STRING, ENUM, JSON, UTF8) */
+	PQK_DECIMAL,   /* unscaled integer, scale digits */
+	PQK_DATE,      /* days since 1970-01-01 */
+	PQK_TIMESTAMP, /* unit since 1970-01-01 (INT96: legacy nanoseconds) */
+	PQK_TIME,      /* unit since midnight */
+	PQK_UINT,      /* unsigned INT32/INT64 */
+	PQK_INT8,      /* INT32 holding an 8-bit integer */
+	PQK_INT16,
+	PQK_UINT8,
+	PQK_UINT16,
+	PQK_FLOAT16,   /* FLBA(2) */
+	PQK_OTHER,     /* unknown annotation: read as the physical type */
+};
+
+/* a leaf column */
+struct pb_pq_column {
+	char name[256];       /* its path, '.'-separated */
+	int type, type_length;
+	enum pb_pq_kind kind;
+	int scale, precision;
+	int unit;             /* timestamps, times: 0 ms, 1 us, 2 ns */
+	bool utc;             /* timestamps: isAdjustedToUTC */
+	int max_def, max_rep;
+	bool nested;          /* under a group, or repeated */
+	int top;              /* index of its top-level field */
+};
+
+struct pb_pq_chunk {
+	int codec;
+	int64_t num_values;
+	int64_t data_off, dict_off, size;  /* size: total_compressed_size */
+	bool has_meta;
+};
+
+struct pb_pq_rowgroup {
+	int64_t num_rows;
+	struct pb_pq_chunk *chunks; /* one per column */
+};
+
+struct pb_pq_file {
+	const uint8_t *data;
+	size_t len;
+	char name[256];
+	struct pb_pq_column *cols;
+	size_t ncols;
+	char (*tops)[256];          /* top-level field names */
+	bool *top_nested;           /* a group or repeated at top level */
+	int *top_group;             /* converted type of a top-level group (1 MAP, 3 LIST), or -1 */
+	size_t ntops;
+	struct pb_pq_rowgroup *rgs;
+	size_t nrgs;
+	int64_t num_rows;
+};
+
+/* one value: ints, floats and bools in i/d, bytes (BYTE_ARRAY, FLBA, INT96)
+ * as a view */
+struct pb_pq_value {
+	union {
+		int64_t i;
+		double d;
+		struct {
+			const uint8_t *p;
+			uint32_t n;
+		} b;
+	} u;
+};
+
+/* the values of one column chunk */
+struct pb_pq_values {
+	size_t n;
+	uint8_t *null;                /* 1 when the value is null */
+	struct pb_pq_value *v;
+	void **bufs;                  /* what views point into */
+	size_t nbufs, capbufs;
+};
+
+/* Reads the footer of the file data[0..len) (kept, not copied); name is for
+ * messages. */
+enum pb_status pb__pq_open(struct pb_pq_file *f, const uint8_t *data, size_t len,
+                           const char *name, struct pb_error *err);
+void pb__pq_release(struct pb_pq_file *f);
+
+/* Decodes column col of row group rg into out (released first). */
+enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
+                           struct pb_pq_values *out, struct pb_error *err);
+void pb__pq_values_release(struct pb_pq_values *v);
+
+/* The text of value i of column c: the text a CSV export would hold (ISO
+ * dates and times in UTC, exact decimals, shortest round-trip floats; bytes
+ * as they are). Null gives len 0 and *is_null. The text is in buf (cap
+ * bytes, at least 64) or a view into the value. */
+struct pb_str pb__pq_text(const struct pb_pq_column *c, const struct pb_pq_values *v, size_t i,
+                          char *buf, size_t cap, bool *is_null);
+
+/* Is data[0..len) a Parquet file by its magic bytes (PAR1 at both ends)? */
+bool pb__pq_is_parquet(const uint8_t *data, size_t len);
+
+#endif

@@ -1,0 +1,268 @@
+/* pqingest.c - a Parquet export through the same checks as a CSV one.
+ *
+ * The input is read whole (through pb__source_read, so that a piped copy
+ * is kept as for CSV; its bytes then make the source's tree hash), its
+ * footer read, and its top-level field names taken as the header. Each row group then becomes one chunk that a
+ * worker decodes: only the columns the FOCUS row checker looks at (the
+ * mapping's plan) are decompressed; each row becomes the same field array a
+ * CSV record gives (values as the text a CSV export holds: parquet.c), so
+ * that pb__focus_row, the firewall, the aggregation and the rejects are the
+ * CSV ones. A row's "line" is its row number in the file (1-based); a
+ * rejected row's reason names its row group and row, its record holds its
+ * values. A nested column the checker would use (a MAP Tags) is read as
+ * null. */
+#include "usage/parquet.h"
+#include "usage/usage_internal.h"
+
+#include <stdlib.h>
+
+#include "util/banned.h"
+
+#define TEXT_CAP 80 /* bytes of a number's or date's text */
+
+struct pb_pq_work {
+	struct pb_pq_values *v; /* per header field */
+	char *text;             /* TEXT_CAP per header field */
+	struct pb_buf rec;
+};
+
+void pb__pq_ingest_release(struct pb_ingest *in)
+{
+	for (unsigned i = 0; in->workers && i < in->threads; i++) {
+		struct pb_pq_work *pw = in->workers[i].pq;
+		if (!pw)
+			continue;
+		for (size_t k = 0; pw->v && in->pq && k < in->pq->ntops; k++)
+			pb__pq_values_release(&pw->v[k]);
+		free(pw->v);
+		free(pw->text);
+		pb_buf_release(&pw->rec);
+		free(pw);
+		in->workers[i].pq = NULL;
+	}
+	if (in->pq) {
+		pb__pq_release(in->pq);
+		free(in->pq);
+		in->pq = NULL;
+	}
+	free(in->pq_data);
+	in->pq_data = NULL;
+	free(in->pq_leaf);
+	in->pq_leaf = NULL;
+}
+
+size_t pb__pq_ingest_ngroups(const struct pb_ingest *in)
+{
+	return in->pq ? in->pq->nrgs : 0;
+}
+
+uint64_t pb__pq_ingest_group_rows(const struct pb_ingest *in, size_t rg)
+{
+	return (uint64_t)in->pq->rgs[rg].num_rows;
+}
+
+/* Reads the whole input into in->pq_data. */
+static enum pb_status read_all(struct pb_ingest *in, size_t *len, struct pb_error *err)
+{
+	size_t cap = in->src.size ? (size_t)in->src.size + 1 : 1 << 20, n = 0;
+	uint8_t *buf = malloc(cap);
+	if (!buf)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	for (;;) {
+		if (n == cap) {
+			uint8_t *g = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+			if (!g) {
+				free(buf);
+				return pb__err(err, PB_ENOMEM, "out of memory");
+			}
+			buf = g;
+			cap *= 2;
+		}
+		size_t got;
+		enum pb_status st = pb__source_read(&in->src, (char *)buf + n, cap - n, &got, err);
+		if (st) {
+			free(buf);
+			return st;
+		}
+		if (got == 0)
+			break;
+		n += got;
+	}
+	in->pq_data = buf;
+	*len = n;
+	return PB_OK;
+}
+
+/* Marks field i (0-based) as one the checker reads. */
+static void want(struct pb_ingest *in, bool *need, int i)
+{
+	if (i >= 0 && (size_t)i < in->ncolnames)
+		need[i] = true;
+}
+
+enum pb_status pb__pq_ingest_open(struct pb_ingest *in, struct pb_error *err)
+{
+	size_t len = 0;
+	enum pb_status st = read_all(in, &len, err);
+	if (st)
+		return st;
+	/* the source's tree hash: here in one pass over the bytes read (a CSV
+	 * input's leaves are hashed by the workers; a Parquet file is read whole
+	 * before any row group is decoded, and has no lines to prove) */
+	pb__mth_update(&in->data_tree, in->pq_data, len);
+	in->eof = true;
+	in->pq = calloc(1, sizeof(*in->pq));
+	if (!in->pq)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	if ((st = pb__pq_open(in->pq, in->pq_data, len, in->src.name, err))) {
+		free(in->pq);
+		in->pq = NULL;
+		return st;
+	}
+	struct pb_pq_file *f = in->pq;
+	if (f->ntops == 0)
+		return pb__err(err, PB_EFORMAT, "cannot read '%s': the Parquet file has no columns",
+		               in->src.name);
+	struct pb_str *names = calloc(f->ntops, sizeof(*names));
+	in->colnames = calloc(f->ntops, sizeof(char *));
+	in->pq_leaf = calloc(f->ntops, sizeof(int));
+	bool *need = calloc(f->ntops, sizeof(bool));
+	if (!names || !in->colnames || !in->pq_leaf || !need) {
+		free(names);
+		free(need);
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	}
+	in->ncolnames = f->ntops;
+	for (size_t i = 0; i < f->ntops; i++) {
+		in->colnames[i] = pb__strndup(f->tops[i], strlen(f->tops[i]));
+		if (!in->colnames[i]) {
+			free(names);
+			free(need);
+			return pb__err(err, PB_ENOMEM, "out of memory");
+		}
+		names[i] = pb_str_of(in->colnames[i], strlen(in->colnames[i]));
+	}
+	st = pb__ingest_map_names(in, names, f->ntops, err);
+	free(names);
+	if (st) {
+		free(need);
+		return st;
+	}
+	/* the fields the row checker reads */
+	const struct pb_focus_map *m = &in->map;
+	for (size_t k = 0; k < m->nplan; k++)
+		want(in, need, m->plan[k].field);
+	for (int c = 0; c < FC_COUNT; c++)
+		want(in, need, m->col[c]);
+	if (m->kind != PB_FORMAT_FOCUS)
+		for (int c = 0; c < NC_COUNT; c++)
+			want(in, need, m->ncol[c]);
+	for (size_t i = 0; i < f->ntops; i++)
+		in->pq_leaf[i] = -1;
+	for (size_t c = 0; c < f->ncols; c++) {
+		int t = f->cols[c].top;
+		if (t >= 0 && (size_t)t < f->ntops && need[t] && !f->cols[c].nested)
+			in->pq_leaf[t] = (int)c;
+	}
+	free(need);
+	return PB_OK;
+}
+
+static struct pb_pq_work *work_of(struct pb_worker *w)
+{
+	struct pb_ingest *in = w->in;
+	if (w->pq)
+		return w->pq;
+	struct pb_pq_work *pw = calloc(1, sizeof(*pw));
+	if (!pw)
+		return NULL;
+	pw->v = calloc(in->pq->ntops, sizeof(*pw->v));
+	pw->text = malloc(in->pq->ntops * TEXT_CAP);
+	pb_buf_init(&pw->rec, SIZE_MAX / 2);
+	w->pq = pw;
+	if (!pw->v || !pw->text)
+		return NULL;
+	return pw;
+}
+
+/* The values of row r as a CSV line, for the rejects file. */
+static bool row_record(struct pb_pq_work *pw, const struct pb_csv_field *fl, size_t nf)
+{
+	pb_buf_reset(&pw->rec);
+	for (size_t i = 0; i < nf; i++)
+		if ((i && pb_buf_addc(&pw->rec, ',')) || pb_buf_csv_field(&pw->rec, fl[i].ptr, fl[i].len))
+			return false;
+	return true;
+}
+
+void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
+{
+	struct pb_ingest *in = w->in;
+	const struct pb_pq_file *f = in->pq;
+	size_t rg = ch->pq_rg - 1, nf = f->ntops;
+	struct pb_pq_work *pw = work_of(w);
+	if (!pw || nf > PB_USAGE_MAX_FIELDS) {
+		ch->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < nf; i++) {
+		if (in->pq_leaf[i] < 0)
+			continue;
+		if (pb__pq_read(f, rg, (size_t)in->pq_leaf[i], &pw->v[i], &ch->err)) {
+			ch->has_err = true;
+			return;
+		}
+	}
+	size_t rows = (size_t)f->rgs[rg].num_rows;
+	char reason[512], why[400];
+	struct pb_csv_record rec;
+	memset(&rec, 0, sizeof(rec));
+	rec.nfields = nf;
+	for (size_t r = 0; r < rows; r++) {
+		uint64_t line = ch->line0 + r;
+		uint32_t bad = 0;
+		bool warned = false;
+		enum pb_row_fate fate = ROW_ACCEPTED;
+		for (size_t i = 0; i < nf; i++) {
+			struct pb_csv_field *fl = &w->fields[i];
+			fl->quoted = fl->escaped = 0;
+			int c = in->pq_leaf[i];
+			if (c < 0) {
+				fl->ptr = "";
+				fl->len = 0;
+				continue;
+			}
+			bool null;
+			struct pb_str s = pb__pq_text(&f->cols[c], &pw->v[i], r, pw->text + i * TEXT_CAP,
+			                              TEXT_CAP, &null);
+			size_t badoff;
+			if (s.len > UINT32_MAX)
+				s.len = UINT32_MAX;
+			fl->ptr = s.ptr;
+			fl->len = (uint32_t)s.len;
+			if (fate == ROW_ACCEPTED && !pb_utf8_valid(s.ptr, s.len, &badoff)) {
+				snprintf(why, sizeof(why), "invalid UTF-8 (byte %zu of the value)", badoff + 1);
+				bad = (uint32_t)i + 1;
+				fate = ROW_REJECTED;
+			}
+		}
+		if (fate == ROW_ACCEPTED)
+			fate = pb__ingest_take_row(w, "", 0, &rec, line, why, sizeof(why), &bad, &warned);
+		ch->rows++;
+		if (fate == ROW_ACCEPTED) {
+			ch->accepted++;
+			ch->warned += warned;
+			continue;
+		}
+		if (fate == ROW_REJECTED) {
+			ch->rejected++;
+			snprintf(reason, sizeof(reason), "%s (row group %zu, row %zu)", why, rg + 1, r + 1);
+			if (row_record(pw, w->fields, nf) &&
+			    pb__ingest_rej_add(ch, line, bad, reason, pw->rec.data, pw->rec.len,
+			                       pb__ingest_colname(in, bad)))
+				continue;
+		}
+		ch->failed = true;
+		return;
+	}
+}

@@ -1,0 +1,53 @@
+#!/bin/bash
+# parquet-ingest.sh - a FOCUS export in Parquet ingests to exactly the
+# aggregates of the same export in CSV, whatever the codec, dictionary, page
+# version, row groups or column types (tests/data/parquet/focus, written by
+# tools/parquet-focus.sh); bad rows are rejected by row group and row.
+SCRIPT_NAME=parquet-ingest
+. "$(dirname "$0")/../lib.sh"
+CSV=$DATA/focus/samples/focus-1.0-sample-1000.csv
+PQ=$DATA/parquet/focus
+# day, dimensions by value, sums, rows (line numbers differ: rows, not lines)
+Q="SELECT u.day, (SELECT value FROM dim WHERE id=u.account), (SELECT value FROM dim WHERE id=u.subaccount), (SELECT value FROM dim WHERE id=u.provider), (SELECT value FROM dim WHERE id=u.service), (SELECT value FROM dim WHERE id=u.sku_meter), (SELECT value FROM dim WHERE id=u.region), (SELECT value FROM dim WHERE id=u.unit), (SELECT value FROM dim WHERE id=u.charge_category), (SELECT value FROM dim WHERE id=u.currency), quantity, billed_cost, effective_cost, list_cost, rows FROM usage_day u ORDER BY 1,2,3,4,5,6,7,8,9,10,11,12"
+agg() { sqlite3 "$1"/probity.db "$Q"; }
+"$PROBITY" init "$TMP/csv" >/dev/null && "$PROBITY" ingest "$TMP/csv" "$CSV" >/dev/null
+check "the CSV ingests" test $? = 0
+agg "$TMP/csv" >"$TMP/csv.agg"
+check "the CSV gives aggregates" test -s "$TMP/csv.agg"
+for f in "$PQ"/*.parquet; do
+	n=$(basename "$f" .parquet)
+	case $n in *-bad | *-x3-*) continue ;; esac
+	for t in 1 2; do
+		"$PROBITY" init "$TMP/$n-$t" >/dev/null
+		out=$("$PROBITY" ingest --threads $t "$TMP/$n-$t" "$f" 2>&1)
+		if echo "$out" | grep -q "rows: 1000 read = 1000 accepted + 0 rejected"; then ok
+		else fail "$n ($t threads): $(echo "$out" | head -3)"; fi
+		agg "$TMP/$n-$t" >"$TMP/$n.agg"
+		if cmp -s "$TMP/csv.agg" "$TMP/$n.agg"; then ok
+		else fail "$n ($t threads): aggregates differ from the CSV's: $(diff "$TMP/csv.agg" "$TMP/$n.agg" | head -3)"; fi
+		# the source's identity is the tree hash of the file's bytes
+		root=$(sqlite3 "$TMP/$n-$t/probity.db" "SELECT tree FROM source")
+		if [ -n "$root" ] && [ "$root" = "$("$PROBITY" tree "$f" | cut -d' ' -f1)" ]; then ok
+		else fail "$n ($t threads): source tree $root is not the file's tree hash"; fi
+	done
+done
+# three copies in three row groups, read by two threads: each key thrice
+X=$PQ/focus-1.0-sample-1000-x3-rg2048.parquet
+"$PROBITY" init "$TMP/x3" >/dev/null
+out=$("$PROBITY" ingest --threads 2 "$TMP/x3" "$X" 2>&1)
+if echo "$out" | grep -q "rows: 3000 read = 3000 accepted + 0 rejected"; then ok
+else fail "x3: $(echo "$out" | head -3)"; fi
+Q="SELECT count(*), sum(rows) FROM usage_day"
+check "x3: the CSV's keys, thrice the rows" test "$(agg "$TMP/x3")" = "783|3000"
+# bad rows: rejected by row group and row, with their values
+B=$PQ/focus-1.0-sample-1000-bad.parquet
+"$PROBITY" init "$TMP/bad" >/dev/null
+out=$("$PROBITY" ingest "$TMP/bad" "$B" 2>&1)
+if echo "$out" | grep -q "rows: 5 read = 3 accepted + 2 rejected"; then ok
+else fail "bad: $(echo "$out" | head -3)"; fi
+rej=$(cat "$TMP/bad"/rejects/* 2>/dev/null)
+if echo "$rej" | grep -q "^2,BilledCost,\"BilledCost: expected a decimal number, got '\$10.00' (row group 1, row 2)\",\"NULL,\$10.00,"; then ok
+else fail "bad: rejects file: $(echo "$rej" | head -2)"; fi
+if echo "$rej" | grep -q "^4,ChargeCategory,\"ChargeCategory: 'Usages' is not an allowed value (row group 1, row 4)\""; then ok
+else fail "bad: rejects file lacks row 4: $(echo "$rej" | head -3)"; fi
+finish parquet-ingest

@@ -1,0 +1,37 @@
+#!/bin/sh
+# parquet-focus.sh OUTDIR CSV - writes the FOCUS CSV export as Parquet with
+# DuckDB in every codec, with and without dictionaries, in several row-group
+# sizes (DuckDB writes at least 2048 rows a group), page versions 1 and 2, and with its columns as text or typed
+# (DuckDB's detection: timestamps, doubles): OUTDIR/NAME-VARIANT.parquet.
+# Run once to make tests/data/parquet/focus (kept in git with this script);
+# tests/e2e/scripts/parquet-ingest.sh checks each ingests to the CSV's
+# aggregates.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=$1 CSV=$2
+LIBDIR=$("$ROOT/tools/npm-deps.sh" "$ROOT/build/npm" | tail -1)
+SQL="$ROOT/build/duckdb-sql :memory:"
+cc -O1 -o "$ROOT/build/duckdb-sql" "$ROOT/tests/e2e/duckdb_sql.c" -L"$LIBDIR" -lduckdb -Wl,-rpath,"$LIBDIR"
+mkdir -p "$OUT"
+name=$(basename "$CSV" .csv)
+text="read_csv('$CSV', all_varchar = true, header = true)"
+typed="read_csv('$CSV')"
+w() { # variant source options
+	$SQL "SET TimeZone='UTC'" "COPY (FROM $2) TO '$OUT/$name-$1.parquet' (FORMAT parquet, $3)"
+}
+w snappy "$text" "COMPRESSION snappy"
+w zstd "$text" "COMPRESSION zstd"
+w gzip "$text" "COMPRESSION gzip"
+w lz4 "$text" "COMPRESSION lz4_raw"
+w none "$text" "COMPRESSION uncompressed"
+w nodict "$text" "COMPRESSION snappy, DICTIONARY_SIZE_LIMIT 1"
+w v2 "$text" "COMPRESSION snappy, PARQUET_VERSION v2"
+w typed "$typed" "COMPRESSION snappy, ROW_GROUP_SIZE 300"
+w typed-v2 "$typed" "COMPRESSION zstd, PARQUET_VERSION v2"
+# three copies in row groups of 2048 rows: several row groups, read in parallel
+w x3-rg2048 "(FROM $text UNION ALL FROM $text UNION ALL FROM $text)" "COMPRESSION snappy, ROW_GROUP_SIZE 2048"
+# five rows, two of them bad: rejected by row group and row, with their values
+$SQL "CREATE TABLE t AS FROM $text LIMIT 5" \
+	"UPDATE t SET BilledCost = '\$10.00' WHERE rowid = 1" \
+	"UPDATE t SET ChargeCategory = 'Usages' WHERE rowid = 3" \
+	"COPY t TO '$OUT/$name-bad.parquet' (FORMAT parquet)"
