@@ -663,8 +663,9 @@ fail:
 }
 
 /* Whether the log names version (with hash sha) in a plan.apply or
- * plan.rollback entry that verifies (pb__audit_entry_verified): the only
- * versions enforced are those the log recorded. Candidates come from the
+ * plan.rollback entry that verifies and is sealed under a signed checkpoint
+ * (pb__audit_entry_sealed): the only versions enforced are those the log
+ * recorded and the signing key vouched for. Candidates come from the
  * index audit_entry_enforce; the copied action column only finds them, the
  * entry's own bytes decide. Version 0 (nothing published) needs no entry. */
 static enum pb_status named_by_log(struct pb_ws *ws, int64_t version, const char *sha,
@@ -689,7 +690,7 @@ static enum pb_status named_by_log(struct pb_ws *ws, int64_t version, const char
 		char *data = NULL;
 		size_t len = 0;
 		struct pb_error e2 = { 0 };
-		if (pb__audit_entry_verified(ws, idx, &data, &len, &e2)) {
+		if (pb__audit_entry_sealed(ws, idx, &data, &len, &e2)) {
 			st = pb__err(err, PB_EVERIFY, "entitlements version %lld is not enforced: %s",
 			             (long long)version, e2.message);
 			break;

@@ -86,6 +86,15 @@ enum pb_status pb__audit_hash(void *ws, unsigned level, uint64_t index, uint8_t 
 enum pb_status pb__audit_entry_verified(struct pb_ws *ws, uint64_t index, char **data,
                                         size_t *len, struct pb_error *err);
 
+/* pb__audit_entry_verified, and the entry sealed: index below the size of
+ * the latest signed checkpoint, whose signature verifies with the log's
+ * public key (signing.key when readable, else signing.pub). Else PB_EVERIFY
+ * "log entry N is not covered by a signed checkpoint". What enforces
+ * (entitlements) asks for this: an append made without the signing key,
+ * however consistent, enforces nothing. */
+enum pb_status pb__audit_entry_sealed(struct pb_ws *ws, uint64_t index, char **data, size_t *len,
+                                      struct pb_error *err);
+
 /* The workspace signing key (created on first use as signing.key, 32
  * random bytes, mode 0600) under the log's origin. */
 enum pb_status pb__audit_signer(struct pb_ws *ws, struct pb_signer *out, struct pb_error *err);

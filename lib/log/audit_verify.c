@@ -4,8 +4,10 @@
  * recomputed from its bytes, an inclusion proof from the stored subtree
  * hashes ties it to the root of the stored log head, and that head is
  * consistent with the latest signed checkpoint (whose signature is checked
- * with the workspace key). O(log n) stored hashes and no replay: the full
- * walk is pb_audit_check's (probity log check).
+ * with the workspace key). An entry that enforces must also be sealed: its
+ * index below the size of that checkpoint, which plan apply and rollback
+ * sign in their own transaction (pb__audit_entry_sealed). O(log n) stored
+ * hashes and no replay: the full walk is pb_audit_check's (probity log check).
  */
 #include "log/audit.h"
 
@@ -42,8 +44,10 @@ static enum pb_status latest_checkpoint(struct pb_ws *ws, const struct pb_audit_
 	return rc == PB_OK ? PB_OK : PB_EVERIFY;
 }
 
-enum pb_status pb__audit_entry_verified(struct pb_ws *ws, uint64_t index, char **data,
-                                        size_t *len, struct pb_error *err)
+/* pb__audit_entry_verified, and with sealed the entry must also sit under
+ * the latest signed checkpoint (index < its size). */
+static enum pb_status entry_verified(struct pb_ws *ws, uint64_t index, bool sealed, char **data,
+                                     size_t *len, struct pb_error *err)
 {
 	*data = NULL;
 	*len = 0;
@@ -64,6 +68,12 @@ enum pb_status pb__audit_entry_verified(struct pb_ws *ws, uint64_t index, char *
 	    pb_tlog_verify_inclusion(index, s.size, leaf, (const uint8_t(*)[32])proof, np, s.root, &e2)) {
 		rc = pb__err(err, PB_EVERIFY, "log entry %llu is not included in the log head: %s",
 		             (unsigned long long)index, e2.message);
+		goto fail;
+	}
+	if (sealed && !s.checkpoints) {
+		rc = pb__err(err, PB_EVERIFY, "log entry %llu is not covered by a signed checkpoint "
+		                              "(none was signed)",
+		             (unsigned long long)index);
 		goto fail;
 	}
 	if (s.checkpoints) {
@@ -87,6 +97,12 @@ enum pb_status pb__audit_entry_verified(struct pb_ws *ws, uint64_t index, char *
 			             (unsigned long long)cp.size);
 			goto fail;
 		}
+		if (sealed && index >= cp.size) {
+			rc = pb__err(err, PB_EVERIFY, "log entry %llu is not covered by a signed "
+			                              "checkpoint (the latest covers %llu entries)",
+			             (unsigned long long)index, (unsigned long long)cp.size);
+			goto fail;
+		}
 	}
 	return PB_OK;
 fail:
@@ -94,4 +110,16 @@ fail:
 	*data = NULL;
 	*len = 0;
 	return rc;
+}
+
+enum pb_status pb__audit_entry_verified(struct pb_ws *ws, uint64_t index, char **data,
+                                        size_t *len, struct pb_error *err)
+{
+	return entry_verified(ws, index, false, data, len, err);
+}
+
+enum pb_status pb__audit_entry_sealed(struct pb_ws *ws, uint64_t index, char **data, size_t *len,
+                                      struct pb_error *err)
+{
+	return entry_verified(ws, index, true, data, len, err);
 }

@@ -1420,6 +1420,21 @@ out:
 	return st;
 }
 
+/* Signs a checkpoint covering the entry just appended, in the same
+ * transaction: the entitlements loader enforces a version only when the
+ * entry naming it sits under a signed checkpoint (pb__audit_entry_sealed),
+ * so applying or rolling back needs the signing key, and an append made
+ * without it enforces nothing. */
+static enum pb_status seal(struct pb_ws *ws, const char *actor, struct pb_error *err)
+{
+	char *note = NULL;
+	enum pb_status st = pb__audit_checkpoint_sign(ws, actor, &note, err);
+	free(note);
+	if (st)
+		pb__err_prefix(err, "cannot sign the checkpoint that seals this step");
+	return st;
+}
+
 enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
                              int64_t *version_out, uint64_t *index_out, struct pb_error *err)
 {
@@ -1544,7 +1559,8 @@ enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
 	json_object_set_new(d, "entitlements_sha256", json_string(esha));
 	json_object_set_new(d, "entitlements_rules", json_integer((json_int_t)nall));
 	if ((st = record(ws, actor, id, p.case_id, "apply", "plan.apply", p.sha256, NULL, version, d,
-	                 index_out, err)))
+	                 index_out, err)) ||
+	    (st = seal(ws, actor, err)))
 		goto out;
 	if (version_out)
 		*version_out = version;
@@ -1686,7 +1702,8 @@ enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
 	json_object_set_new(d, "entitlements_rules", json_integer((json_int_t)nall));
 	json_object_set_new(d, "rollback_approvals", json_integer(asked + 1));
 	if ((st = record(ws, actor, id, p.case_id, "rollback", "plan.rollback", p.sha256, reason,
-	                 version, d, index_out, err)))
+	                 version, d, index_out, err)) ||
+	    (st = seal(ws, actor, err)))
 		goto out;
 	if (version_out)
 		*version_out = version;

@@ -1,6 +1,7 @@
 /* logged.h - a test fixture: an entitlements version published together with
  * a plan.apply log entry that names it (version and hash), as `plan apply`
- * writes, but without a plan or approvals. The entitlements loader enforces a
+ * writes (and sealed under a signed checkpoint, as plan apply does unless
+ * sealed is false), but without a plan or approvals. The entitlements loader enforces a
  * version only when such an entry verifies (lib/decide/entitlements.c), so
  * unit tests, tests/tools/pb-entitle --log-as and the decide benchmark use
  * this. Test and benchmark code only: never part of the library or the
@@ -13,11 +14,12 @@
 
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 
-static inline enum pb_status pb_test_publish_logged(struct pb_ws *ws, const char *actor,
-                                                    const struct pb_rule *rules, size_t n,
-                                                    const char *reason, int64_t *version_out,
-                                                    struct pb_error *err)
+static inline enum pb_status pb_test_publish_logged_as(struct pb_ws *ws, const char *actor,
+                                                       bool sealed, const struct pb_rule *rules,
+                                                       size_t n, const char *reason,
+                                                       int64_t *version_out, struct pb_error *err)
 {
 	int64_t v = 0;
 	enum pb_status st = pb__ws_begin(ws, err);
@@ -36,8 +38,18 @@ static inline enum pb_status pb_test_publish_logged(struct pb_ws *ws, const char
 		         "{\"entitlements_sha256\":\"%s\",\"fixture\":true,\"version\":%lld}",
 		         (const char *)sqlite3_column_text(q, 0), (long long)v);
 	sqlite3_finalize(q);
-	if ((st = pb__audit_append(ws, actor, "plan.apply", 0, "plan/0", details, NULL, err)) ||
-	    (st = pb__ws_commit(ws, err)))
+	if ((st = pb__audit_append(ws, actor, "plan.apply", 0, "plan/0", details, NULL, err)))
+		goto fail;
+	/* sealed, as plan apply does: the loader enforces only entries under a
+	 * signed checkpoint (unsealed: what an append without the key gives) */
+	if (sealed) {
+		char *note = NULL;
+		st = pb__audit_checkpoint_sign(ws, actor, &note, err);
+		free(note);
+		if (st)
+			goto fail;
+	}
+	if ((st = pb__ws_commit(ws, err)))
 		goto fail;
 	if (version_out)
 		*version_out = v;
@@ -45,6 +57,14 @@ static inline enum pb_status pb_test_publish_logged(struct pb_ws *ws, const char
 fail:
 	pb__ws_rollback(ws);
 	return st;
+}
+
+static inline enum pb_status pb_test_publish_logged(struct pb_ws *ws, const char *actor,
+                                                    const struct pb_rule *rules, size_t n,
+                                                    const char *reason, int64_t *version_out,
+                                                    struct pb_error *err)
+{
+	return pb_test_publish_logged_as(ws, actor, true, rules, n, reason, version_out, err);
 }
 
 #endif /* PB_TEST_LOGGED_H */

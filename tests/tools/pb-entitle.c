@@ -8,9 +8,13 @@
  * (tests/e2e/scripts/enforce-log.sh shows it). With --log-as USER it also
  * appends a plan.apply log entry naming the version (tests/tools/logged.h): a
  * fixture for tests that need rules in force without making and approving
- * plans; the entry is on the record, not a way around it.
+ * plans; the entry is on the record, not a way around it, and it is sealed
+ * under a signed checkpoint as plan apply does (so it needs the signing key).
+ * --log-unsealed USER appends the same entry without signing: what an
+ * attacker with write access to the workspace but not to a key folder apart
+ * can do, and what the loader refuses.
  *
- * usage: pb-entitle [--log-as USER] WS publish FILE [REASON]
+ * usage: pb-entitle [--log-as|--log-unsealed USER] WS publish FILE [REASON]
  *                                      new version = the rules in FILE
  *        pb-entitle [--log-as USER] WS add FILE [REASON]
  *                                      new version = latest + FILE's rules
@@ -81,7 +85,9 @@ static void print_version(const struct pb_entitlements *e)
 int main(int argc, char **argv)
 {
 	const char *log_as = NULL;
-	if (argc > 2 && !strcmp(argv[1], "--log-as")) {
+	bool sealed = true;
+	if (argc > 2 && (!strcmp(argv[1], "--log-as") || !strcmp(argv[1], "--log-unsealed"))) {
+		sealed = !strcmp(argv[1], "--log-as");
 		log_as = argv[2];
 		argv += 2;
 		argc -= 2;
@@ -154,7 +160,7 @@ int main(int argc, char **argv)
 		         rs.reason ? rs.reason
 		         : !strcmp(cmd, "remove") ? "pb-entitle remove (rollback)" : "pb-entitle");
 	int64_t v = 0;
-	if (log_as ? pb_test_publish_logged(ws, log_as, all, n, reason, &v, &err)
+	if (log_as ? pb_test_publish_logged_as(ws, log_as, sealed, all, n, reason, &v, &err)
 	           : pb__entitlements_publish(ws, all, n, reason, &v, &err)) {
 		rc = fail(&err);
 		goto out;
