@@ -287,6 +287,16 @@ static void t_named_by_log(void)
 	CHECK_OK(pb__ws_begin(ws, &err), &err);
 	CHECK_OK(pb__audit_append(ws, "test", "plan.apply", 0, "plan/0", d, NULL, &err), &err);
 	CHECK_OK(pb__ws_commit(ws, &err), &err);
+	/* ... once sealed under a signed checkpoint: a consistent append alone
+	 * (what write access without the key gives) is refused */
+	CHECK_INT(pb_entitlements_load(ws, 2, &e, &err), PB_EVERIFY);
+	CHECK(e == NULL);
+	CHECK(strstr(err.message, "is not covered by a signed checkpoint") != NULL);
+	char *note = NULL;
+	CHECK_OK(pb__ws_begin(ws, &err), &err);
+	CHECK_OK(pb__audit_checkpoint_sign(ws, "test", &note, &err), &err);
+	CHECK_OK(pb__ws_commit(ws, &err), &err);
+	free(note);
 	CHECK_OK(pb_entitlements_load(ws, 2, &e, &err), &err);
 	pb_entitlements_free(e);
 	pb_ws_close(ws);
