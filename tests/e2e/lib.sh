@@ -11,3 +11,18 @@ fail() { _f=$((_f + 1)); echo "  FAIL ${SCRIPT_NAME:-script}: $*"; }
 # check DESCRIPTION COMMAND...: passes when the command succeeds
 check() { local d=$1; shift; if "$@"; then ok; else fail "$d"; fi; }
 finish() { echo "script $1: $_p passed, $_f failed"; }
+# free_port: a TCP port free on 127.0.0.1 now
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# serve_up WS NAME [ARGS...]: starts `probity serve WS ARGS` on 127.0.0.1 (a free
+# port), its output in $TMP/NAME.out and $TMP/NAME.err; sets PORT, B (the base
+# URL) and SPID, kills it at exit, and waits (5 s at most) for /healthz.
+serve_up() {
+	local ws=$1 name=$2
+	shift 2
+	PORT=$(free_port)
+	B=http://127.0.0.1:$PORT
+	"$PROBITY" serve "$ws" --listen "127.0.0.1:$PORT" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	SPID=$!
+	trap 'kill $SPID 2>/dev/null' EXIT
+	for _ in $(seq 50); do curl -sf "$B/healthz" >/dev/null && break; sleep 0.1; done
+}

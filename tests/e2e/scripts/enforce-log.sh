@@ -11,7 +11,6 @@ PBE=$PB_BUILD/tests/tools/pb-entitle
 WS=$TMP/ws
 DB=$WS/probity.db
 EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 # SHA-256 of no rules
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 decide() { "$PROBITY" decide "$WS" --account IMOD-7F3A --service 'Storage Accounts' --region westeurope "$@"; }
 refused() { ! decide 2>"$TMP/$1"; } # refused ERRFILE: decide fails, its stderr in $TMP/ERRFILE
 "$PROBITY" init "$WS" >/dev/null
@@ -19,12 +18,7 @@ refused() { ! decide 2>"$TMP/$1"; } # refused ERRFILE: decide fails, its stderr 
 check "a logged version decides" decide
 "$PROBITY" log checkpoint "$WS" >/dev/null 2>&1
 
-PORT=$(free_port)
-B=http://127.0.0.1:$PORT
-"$PROBITY" serve "$WS" --listen 127.0.0.1:$PORT --workers 1 --reload-ms 50 >"$TMP/serve.out" 2>"$TMP/serve.err" &
-SPID=$!
-trap 'kill $SPID 2>/dev/null' EXIT
-for _ in $(seq 50); do curl -sf "$B/healthz" >/dev/null && break; sleep 0.1; done
+serve_up "$WS" serve --workers 1 --reload-ms 50
 check "serve starts on the logged version 1" grep -q '^probity_entitlements_version 1$' <<<"$(curl -s "$B/metrics")"
 
 # the shipped attack: pb-entitle without a log entry lifts plan 1
@@ -49,11 +43,7 @@ check "... naming it" grep -q 'entitlements version 3 is not named' "$TMP/d3.err
 check "an older logged version still decides on request" decide --version 1
 
 # serve started on an unlogged latest serves the newest that verifies
-PORT=$(free_port)
-B=http://127.0.0.1:$PORT
-"$PROBITY" serve "$WS" --listen 127.0.0.1:$PORT --workers 1 >"$TMP/serve2.out" 2>"$TMP/serve2.err" &
-SPID=$!
-for _ in $(seq 50); do curl -sf "$B/healthz" >/dev/null && break; sleep 0.1; done
+serve_up "$WS" serve2 --workers 1
 m=$(curl -s "$B/metrics")
 check "serve at start serves version 1, the newest logged" grep -q '^probity_entitlements_version 1$' <<<"$m"
 check "... counting versions 3 and 2 refused" grep -q '^probity_entitlements_refused_total 2$' <<<"$m"

@@ -13,7 +13,6 @@ PBE=$PB_BUILD/tests/tools/pb-entitle
 WS=$TMP/ws
 KEYS=$TMP/keys
 DB=$WS/probity.db
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 q() { "$PROBITY" "$@" >"$TMP/out" 2>"$TMP/err"; }
 decide() { "$PROBITY" decide "$WS" --account EA-1 --subaccount s-int --service 'Storage Accounts' --region westeurope "$@"; }
 sql() { sqlite3 "$DB" "$1"; }
@@ -44,12 +43,7 @@ check "... and denies" grep -q '^deny' <<<"$(decide)"
 mv "$KEYS" "$KEYS.away"
 check "decide still enforces version 1 with the key folder away" grep -q 'version 1' <<<"$(decide)"
 
-PORT=$(free_port)
-B=http://127.0.0.1:$PORT
-"$PROBITY" serve "$WS" --listen 127.0.0.1:$PORT --workers 1 --reload-ms 50 >"$TMP/serve.out" 2>"$TMP/serve.err" &
-SPID=$!
-trap 'kill $SPID 2>/dev/null' EXIT
-for _ in $(seq 50); do curl -sf "$B/healthz" >/dev/null && break; sleep 0.1; done
+serve_up "$WS" serve --workers 1 --reload-ms 50
 check "serve starts on the applied version 1" grep -q '^probity_entitlements_version 1$' <<<"$(curl -s "$B/metrics")"
 
 # the attacker cannot seal: signing needs the key

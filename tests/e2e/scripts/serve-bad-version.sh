@@ -7,7 +7,6 @@
 SCRIPT_NAME=serve-bad-version
 PBE=$PB_BUILD/tests/tools/pb-entitle
 WS=$TMP/ws
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 forge() { # VERSION SHA: a version row that cannot verify
 	sqlite3 "$WS/probity.db" "INSERT INTO entitlement_version VALUES ($1, '2025-01-01T00:00:00.000Z', 0, 'forged', 0, '$2')"
 }
@@ -15,12 +14,7 @@ forge() { # VERSION SHA: a version row that cannot verify
 "$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 "$PBE" --log-as fixture "$WS" remove 1 >/dev/null # version 2: the plan rolled back
 forge 3 bad
-PORT=$(free_port)
-B=http://127.0.0.1:$PORT
-"$PROBITY" serve "$WS" --listen 127.0.0.1:$PORT --workers 1 --reload-ms 50 >"$TMP/serve.out" 2>"$TMP/serve.err" &
-SPID=$!
-trap 'kill $SPID 2>/dev/null' EXIT
-for _ in $(seq 50); do curl -sf "$B/healthz" >/dev/null && break; sleep 0.1; done
+serve_up "$WS" serve --workers 1 --reload-ms 50
 check "starts despite a bad newest version" curl -sf "$B/healthz" -o /dev/null
 m=$(curl -s "$B/metrics")
 check "serves version 2, the newest good one" grep -q '^probity_entitlements_version 2$' <<<"$m"
