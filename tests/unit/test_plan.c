@@ -380,6 +380,8 @@ static void t_lifecycle(void)
 	int64_t v = 0;
 	CHECK_OK(pb_plan_apply(ws, "alice", 1, &v, &idx, &err), &err);
 	CHECK_INT(v, 1);
+	/* sealed in the same step: a signed checkpoint covers the apply entry */
+	CHECK_INT(sql_int(ws, "SELECT max(size) FROM audit_checkpoint"), (long long)idx + 1);
 	REFUSED(ws, pb_plan_apply(ws, "alice", 1, NULL, NULL, E), PB_ESTATE,
 	        "plan 1 is already applied (entitlements version 1)");
 	REFUSED(ws, pb_plan_edit(ws, cat, "alice", 1, &te, false, NULL, E), PB_ESTATE,
@@ -449,6 +451,8 @@ static void t_lifecycle(void)
 	CHECK_INT(v, 0);
 	CHECK_OK(pb_plan_rollback(ws, "erin", 1, "appeal upheld", &v, NULL, NULL, NULL, &err), &err);
 	CHECK_INT(v, 2);
+	CHECK_INT(sql_int(ws, "SELECT max(size) FROM audit_checkpoint"),
+	          sql_int(ws, "SELECT count(*) FROM audit_entry"));
 	CHECK_OK(pb_entitlements_load(ws, 0, &e, &err), &err);
 	if (e) {
 		CHECK_INT(pb_entitlements_version(e), 2);
