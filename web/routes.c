@@ -1000,7 +1000,7 @@ static void post_users(struct web_ctx *c, bool add)
 	}
 	struct pb_str host = pb_http_req_header(&c->rq, "host");
 	char link[512];
-	snprintf(link, sizeof(link), "http://%.*s/enrol?token=%s",
+	snprintf(link, sizeof(link), "%s://%.*s/enrol?token=%s", c->tls ? "https" : "http",
 	         (int)(host.len > 200 ? 0 : host.len), host.ptr ? host.ptr : "", token);
 	page_users(c, link);
 }
