@@ -82,6 +82,10 @@ void web_csrf_field(struct web_ctx *c);
  * body into buf. */
 void web_answer(struct web_ctx *c, struct pb_buf *buf);
 
+/* Appends text (a case note) as a small, safe Markdown: escaped first, then
+ * paragraphs, lists, `code`, **strong**, *em* and http(s) links (md.c). */
+void web_markdown(struct web_ctx *c, const char *text, size_t n);
+
 /* ---- routes.c ---------------------------------------------------------------- */
 
 /* Handles the request in c (c->status and c->out set on return). */

@@ -7,6 +7,7 @@
 # throttle. 127.0.0.1 only; stopped by pid.
 SCRIPT_NAME=web-nginx
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../web_lib.sh"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 if [ ! -x "$NGINX" ]; then
 	fail "nginx is not installed (tools/deps.sh installs it)"
@@ -34,23 +35,8 @@ trap 'kill $WPID 2>/dev/null; [ -f "$NG/nginx.pid" ] && kill $(cat "$NG/nginx.pi
 for _ in $(seq 100); do [ -S "$SOCK" ] && [ -f "$NG/nginx.pid" ] && break; sleep 0.1; done
 check "nginx started" test -f "$NG/nginx.pid"
 
-# signin BASE USER JAR [curl args]: enrol USER through BASE, sign in, get /
-signin() {
-	local b=$1 u=$2 j=$3; shift 3
-	local C=(curl -s -b "$j" -c "$j" "$@")
-	local l tok pre
-	l=$("$PROBITY" user invite ws "$u" --url "$b" | tail -1)
-	tok=${l#*token=}
-	"${C[@]}" -D "$j.h0" -o "$j.e" "$b/enrol?token=$tok"
-	pre=$(grep -o 'name="csrf" value="[0-9a-f]*"' "$j.e" | sed 's/.*value="//;s/"//')
-	"${C[@]}" -o /dev/null -H "Origin: $b" \
-		--data "csrf=$pre&token=$tok&password=correct-horse-1&again=correct-horse-1" "$b/enrol"
-	"${C[@]}" -D "$j.h1" -o /dev/null -H "Origin: $b" \
-		--data "csrf=$pre&name=$u&password=correct-horse-1" "$b/signin"
-	"${C[@]}" -o "$j.home" -w '%{http_code}' "$b/"
-}
 S=https://127.0.0.1:$SP
-code=$(signin "$S" alice tls.jar --cacert "$NG/cert.pem")
+code=$(web_signin ws "$S" alice tls.jar --cacert "$NG/cert.pem")
 check "TLS at nginx: sign-in and the home page ($code)" \
 	test "$code" = 200 -a -n "$(grep -o 'alice (analyst)' tls.jar.home)"
 check "... the pre-session cookie is Secure (X-Forwarded-Proto: https)" grep -qi '^set-cookie: pb_pre=.*; Secure' tls.jar.h0
@@ -59,7 +45,7 @@ check "... and HSTS" grep -qi '^strict-transport-security: max-age=' tls.jar.h1
 code=$(curl -s --cacert "$NG/cert.pem" -b tls.jar -o cases.html -w '%{http_code}' "$S/cases")
 check "... a page through nginx ($code)" test "$code" = 200
 G=http://127.0.0.1:$GP
-code=$(signin "$G" bob plain.jar)
+code=$(web_signin ws "$G" bob plain.jar)
 check "plain proxy: sign-in and the home page ($code)" \
 	test "$code" = 200 -a -n "$(grep -o 'bob (auditor)' plain.jar.home)"
 check "... cookies without Secure over http" grep -qi '^set-cookie: pb_session=[0-9a-f]\{64\}; Path=/; HttpOnly; SameSite=Strict'$'\r''$' plain.jar.h1
