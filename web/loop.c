@@ -203,7 +203,7 @@ static void *conn_main(void *arg)
 		client_of(c, k);
 		c->status = 200;
 		c->ctype = "text/html; charset=utf-8";
-		c->close = !c->rq.keep_alive || stopping;
+		c->close = !c->rq.keep_alive || stopping || served + 1 == 1000; /* the last one says so */
 		c->signed_in = false;
 		memset(&c->s, 0, sizeof(c->s));
 		c->cookie_id[0] = '\0';

@@ -5,8 +5,9 @@
 --             (GET PROFILE's place holds the path, no cookie: the sign-in
 --             page of the app, or the same bytes as a file of nginx)
 -- Each request carries the next session of the file (so every connection
--- goes through all of them); done() prints "rps p50 p95 p99 non2xx" with
--- the latencies in microseconds.
+-- goes through all of them); done() prints "rps p50 p95 p99 errors" with
+-- the latencies in microseconds (errors: wrk's, and non-2xx), and on stderr
+-- the count of each status other than 200.
 local sessions, page, paths, q = {}, "mix", {}, ""
 local n, kinds = 0, { "profile", "case", "search" }
 
@@ -38,9 +39,25 @@ function request()
 	return wrk.format("GET", paths[kind], h)
 end
 
+-- answers other than 200, by status: each thread counts, done() adds up
+local threads = {}
+bad = {} -- a global: thread:get reads globals
+function setup(thread) threads[#threads + 1] = thread end
+function response(status)
+	if status ~= 200 then bad[status] = (bad[status] or 0) + 1 end
+end
+
 function done(summary, latency, requests)
 	local bad = summary.errors.status + summary.errors.connect + summary.errors.read +
 	            summary.errors.write + summary.errors.timeout
+	local by = {}
+	for _, t in ipairs(threads) do
+		for code = 100, 599 do
+			local k = t:get("bad")[code]
+			if k then by[code] = (by[code] or 0) + k end
+		end
+	end
+	for code, k in pairs(by) do io.stderr:write(string.format("status %d: %d\n", code, k)) end
 	io.write(string.format("%.1f %d %d %d %d\n", summary.requests / (summary.duration / 1e6),
 		latency:percentile(50), latency:percentile(95), latency:percentile(99), bad))
 end

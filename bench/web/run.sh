@@ -94,12 +94,12 @@ for _ in $(seq 50); do [ -f "$T/ng/nginx.pid" ] && break; sleep 0.1; done
 NPID=$(cat "$T/ng/nginx.pid")
 
 wrk_page() { # base page path -> "rps p50 p95 p99 errors"
-	timeout $((DUR + 20)) wrk -t2 -c50 -d"${DUR}s" -s bench/web/pages.lua "$1" -- \
-		"$T/sessions" "$2" "${3:-$PROFILE}" "$CASE" "$SEARCH" "$Q" 2>&1 | tail -1
+	timeout $((DUR + 30)) wrk -t2 -c50 -d"${DUR}s" --timeout 10s -s bench/web/pages.lua "$1" -- \
+		"$T/sessions" "$2" "${3:-$PROFILE}" "$CASE" "$SEARCH" "$Q" 2>"$T/status" | tail -1
 }
 ms() { python3 -c "print(round($1 / 1000, 1))"; }
 report() { # name rps p50 p95 p99 errors
-	echo "$1: probity $2 req/s, p50 $(ms $3) ms, p95 $(ms $4) ms, p99 $(ms $5) ms ($6 errors or non-2xx)"
+	echo "$1: probity $2 req/s, p50 $(ms $3) ms, p95 $(ms $4) ms, p99 $(ms $5) ms ($6 errors or non-2xx$(sort "$T/status" | tr '\n' ',' | sed 's/^./: &/;s/,$//'))"
 	printf '{"name":"%s","rps":%s,"p50_us":%s,"p95_us":%s,"p99_us":%s,"errors":%s,"dur_s":%s}\n' \
 		"$@" "$DUR" >>"$RESULTS"
 }
