@@ -21,6 +21,9 @@ static const char usage_text[] =
 	"  --max-connections N    open connections at most (default 64)\n"
 	"  --tls-cert FILE        serve HTTPS with this PEM certificate chain (OpenSSL);\n"
 	"  --tls-key FILE         ... and its private key. Cookies are then Secure\n"
+	"  --trusted-proxy ADDR   believe X-Forwarded-For (the client's address, for the\n"
+	"                         sign-in throttle) and X-Forwarded-Proto: https (Secure\n"
+	"                         cookies) from this peer only: 127.0.0.1, or unix\n"
 	"  --quiet                no lines on stderr when starting and stopping\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -37,6 +40,7 @@ int cmd_web(int argc, char **argv)
 		{ "max-connections", required_argument, NULL, 'c' },
 		{ "tls-cert", required_argument, NULL, 'C' },
 		{ "tls-key", required_argument, NULL, 'K' },
+		{ "trusted-proxy", required_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -71,6 +75,7 @@ int cmd_web(int argc, char **argv)
 			break;
 		case 'C': o.tls_cert = optarg; break;
 		case 'K': o.tls_key = optarg; break;
+		case 'P': o.trusted_proxy = optarg; break;
 		case 'q': o.quiet = true; break;
 		case 'h': return cli_help(usage_text);
 		default: return cli_usage("web", "unknown option");

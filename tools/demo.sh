@@ -104,3 +104,13 @@ else
 fi
 echo "charts: $DEMO/varnia-by-capability.svg, $DEMO/varnia-storage-westeurope.svg," \
 	"$DEMO/varnia-storage-by-subaccount.svg"
+
+say "12. The review team's web app on this workspace (docs/web.md)"
+WEB=http://127.0.0.1:8443
+# alice (analyst) gets a one-time enrolment link from the admin; nothing is
+# started here: the app runs until stopped, so the demo only says how.
+link=$("$P" user invite "$WS" alice --as admin --url "$WEB" | tail -1)
+echo "start the app:        $BUILD/probity web build/demo/ws --listen 127.0.0.1:8443"
+echo "alice sets a password (once, within 72 hours): $link"
+echo "then signs in at:     $WEB/signin  (user alice; admin, bob and carol get links with"
+echo "                      $BUILD/probity user invite build/demo/ws NAME --as admin --url $WEB)"

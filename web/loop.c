@@ -134,6 +134,32 @@ static void refuse(struct conn *k, int status)
 	write_all(k, buf, (size_t)n);
 }
 
+/* Behind the trusted proxy (o->trusted_proxy is the peer): the client is the
+ * last address of X-Forwarded-For (the one the proxy saw; those before it are
+ * the client's own word), the scheme its X-Forwarded-Proto. A value that is
+ * not an address leaves the proxy's. */
+static void client_of(struct web_ctx *c, const struct conn *k)
+{
+	snprintf(c->addr, sizeof(c->addr), "%s", k->addr);
+	c->tls = k->ssl != NULL;
+	if (!k->o->trusted_proxy || strcmp(k->o->trusted_proxy, k->addr))
+		return;
+	struct pb_str xff = pb_http_req_header(&c->rq, "x-forwarded-for");
+	if (!xff.ptr)
+		xff = pb_str_of("", 0);
+	size_t i = xff.len;
+	while (i && xff.ptr[i - 1] != ',')
+		i--;
+	struct pb_str last = pb_str_trim(pb_str_of(xff.ptr + i, xff.len - i));
+	bool ok = last.len > 0 && last.len < 46;
+	for (size_t j = 0; ok && j < last.len; j++)
+		ok = strchr("0123456789abcdefABCDEF.:", last.ptr[j]) != NULL;
+	if (ok)
+		snprintf(c->addr, sizeof(c->addr), "%.*s", (int)last.len, last.ptr);
+	if (pb_str_eq_cstr(pb_http_req_header(&c->rq, "x-forwarded-proto"), "https"))
+		c->tls = true;
+}
+
 static void *conn_main(void *arg)
 {
 	struct conn *k = arg;
@@ -145,10 +171,8 @@ static void *conn_main(void *arg)
 	if (!buf || !c)
 		goto done;
 	c->o = k->o;
-	c->tls = k->ssl != NULL;
 	if (k->ssl && SSL_accept(k->ssl) != 1)
 		goto done; /* not TLS, or a handshake that failed or timed out */
-	snprintf(c->addr, sizeof(c->addr), "%s", k->addr);
 	for (unsigned served = 0; served < 1000 && !stopping; served++) {
 		int r;
 		/* read a whole head, then the body */
@@ -176,9 +200,10 @@ static void *conn_main(void *arg)
 			have += (size_t)n;
 		}
 		c->body = pb_str_of(buf + r, c->rq.content_length);
+		client_of(c, k);
 		c->status = 200;
 		c->ctype = "text/html; charset=utf-8";
-		c->close = !c->rq.keep_alive || stopping;
+		c->close = !c->rq.keep_alive || stopping || served + 1 == 1000; /* the last one says so */
 		c->signed_in = false;
 		memset(&c->s, 0, sizeof(c->s));
 		c->cookie_id[0] = '\0';

@@ -135,6 +135,7 @@ static const char css[] =
 	"code,.mono{font-family:ui-monospace,monospace;font-size:.85em;word-break:break-all}"
 	"pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid #d5d9de;"
 	"padding:.5rem;margin:.25rem 0}"
+	".note{border-left:3px solid #d5d9de;padding-left:.75rem;margin:.75rem 0}.note .meta{color:#555;font-size:.9em}"
 	"form.box{background:#fff;border:1px solid #d5d9de;padding:1rem;max-width:40rem}"
 	"label{display:block;margin:.5rem 0 .2rem;font-weight:600}"
 	"input[type=text],input[type=password],textarea,select{width:100%;box-sizing:border-box;"

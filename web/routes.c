@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #define COOKIE "pb_session"
@@ -606,6 +607,35 @@ static void post_search(struct web_ctx *c, int64_t id, bool tag)
 	web_page_end(c);
 }
 
+struct note_ctx {
+	struct web_ctx *c;
+	size_t *n;
+};
+
+/* A note of the case: who, when, its log entry, its text as Markdown. */
+static bool note_fn(void *ctx, const struct pb_evidence *e)
+{
+	struct note_ctx *nc = ctx;
+	struct web_ctx *c = nc->c;
+	if (strcmp(e->kind, "note") || !e->summary)
+		return true;
+	json_t *j = json_loads(e->summary, 0, NULL);
+	json_t *t = json_object_get(j, "text");
+	if (json_is_string(t)) {
+		web_printf(c, "<div class=\"note\"><p class=\"meta\"><a href=\"/log/%llu\">entry %llu</a>, ",
+		           (unsigned long long)e->log_index, (unsigned long long)e->log_index);
+		web_escs(c, e->added_by);
+		web_puts(c, ", ");
+		web_escs(c, e->added_at);
+		web_puts(c, "</p>");
+		web_markdown(c, json_string_value(t), json_string_length(t));
+		web_puts(c, "</div>");
+		(*nc->n)++;
+	}
+	json_decref(j);
+	return true;
+}
+
 static void page_case(struct web_ctx *c, int64_t id)
 {
 	struct pb_error err = { 0 };
@@ -623,6 +653,12 @@ static void page_case(struct web_ctx *c, int64_t id)
 	web_puts(c, entry_head);
 	st = pb_audit_list(c->ws, id, 0, 0, entry_fn, c, &err);
 	web_puts(c, "</tbody></table></div>");
+	web_puts(c, "<h2>Notes</h2>");
+	size_t notes = 0;
+	struct note_ctx nc = { c, &notes };
+	pb_case_evidence(c->ws, id, note_fn, &nc, &err);
+	if (!notes)
+		web_puts(c, "<p>No notes yet.</p>");
 	if (open && role_in(c, "analyst,admin"))
 		search_form(c, id, "");
 	if (open && role_in(c, "analyst")) {
@@ -637,7 +673,7 @@ static void page_case(struct web_ctx *c, int64_t id)
 		web_printf(c, "<h2>Add a note</h2><form class=\"box\" method=\"post\" action=\"/cases/%lld/note\">",
 		           (long long)id);
 		web_csrf_field(c);
-		web_puts(c, "<label for=\"text\">Note</label><textarea id=\"text\" name=\"text\" required></textarea>"
+		web_puts(c, "<label for=\"text\">Note (Markdown: *emphasis*, **strong**, `code`, lists, [links](https://...))</label><textarea id=\"text\" name=\"text\" required></textarea>"
 		            "<button class=\"go\" type=\"submit\">Add the note</button></form>");
 		web_printf(c, "<h2>Close the case</h2><form class=\"box\" method=\"post\" action=\"/cases/%lld/close\">",
 		           (long long)id);
@@ -1000,7 +1036,7 @@ static void post_users(struct web_ctx *c, bool add)
 	}
 	struct pb_str host = pb_http_req_header(&c->rq, "host");
 	char link[512];
-	snprintf(link, sizeof(link), "http://%.*s/enrol?token=%s",
+	snprintf(link, sizeof(link), "%s://%.*s/enrol?token=%s", c->tls ? "https" : "http",
 	         (int)(host.len > 200 ? 0 : host.len), host.ptr ? host.ptr : "", token);
 	page_users(c, link);
 }

@@ -20,6 +20,8 @@ struct web_options {
 	unsigned timeout_s;      /* a slow client's request or a keep-alive wait */
 	const char *tls_cert;    /* PEM chain: serve HTTPS (with tls_key), or NULL */
 	const char *tls_key;
+	const char *trusted_proxy; /* a peer ("127.0.0.1", "unix") whose X-Forwarded-For
+	                            * and X-Forwarded-Proto are believed, or NULL */
 	bool quiet;
 };
 
@@ -33,8 +35,11 @@ struct web_ctx {
 	struct pb_ws *ws;             /* this connection's, opened on first use */
 	struct pb_http_req rq;
 	struct pb_str body;
-	char addr[64];                /* the peer, for the record */
-	bool tls;                     /* cookies get Secure, answers HSTS */
+	char addr[64];                /* the client, for the record and the sign-in
+	                               * throttle: the peer, or the trusted proxy's
+	                               * X-Forwarded-For */
+	bool tls;                     /* cookies get Secure, answers HSTS: our TLS,
+	                               * or the trusted proxy's X-Forwarded-Proto */
 	bool signed_in;
 	struct pb_session s;
 	char cookie_id[PB_SECRET_HEX]; /* the session id the request carried */
@@ -76,6 +81,10 @@ void web_csrf_field(struct web_ctx *c);
 /* The serialised answer: status line, security headers, extra headers and
  * body into buf. */
 void web_answer(struct web_ctx *c, struct pb_buf *buf);
+
+/* Appends text (a case note) as a small, safe Markdown: escaped first, then
+ * paragraphs, lists, `code`, **strong**, *em* and http(s) links (md.c). */
+void web_markdown(struct web_ctx *c, const char *text, size_t n);
 
 /* ---- routes.c ---------------------------------------------------------------- */
 
