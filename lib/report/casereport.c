@@ -1,0 +1,488 @@
+/* casereport.c - the case report: one self-contained HTML file telling a
+ * review case from its audit-log entries (trigger, method, the customer's
+ * profile, findings with their evidence verified again, mail searches, notes,
+ * decision, plans, approvals, notices, entitlements), with the entries'
+ * bytes, their inclusion proofs and the signed checkpoint embedded as JSON;
+ * and its verifier (docs/reports.md, "Case report"). */
+#include "report/report.h"
+
+#include <string.h>
+
+#define REPORT_MAX (64u * 1024 * 1024)
+#define EVIDENCE_OPEN "<script type=\"application/json\" id=\"probity-evidence\">"
+#define EVIDENCE_CLOSE "</script>"
+
+struct entries {
+	json_t *list;      /* [{index, data, proof}] in log order */
+	struct pb_error *err;
+	enum pb_status st;
+};
+
+static bool on_entry(void *ctx, const struct pb_audit_entry *e)
+{
+	struct entries *x = ctx;
+	json_t *o = json_object();
+	json_object_set_new(o, "index", json_integer((json_int_t)e->index));
+	json_object_set_new(o, "data", json_stringn(e->data.ptr, e->data.len));
+	if (!o || json_array_append_new(x->list, o)) {
+		x->st = pb__err(x->err, PB_ENOMEM, "cannot write the case report: out of memory");
+		return false;
+	}
+	return true;
+}
+
+static const char *entry_action(json_t *d)
+{
+	const char *a = json_string_value(json_object_get(d, "action"));
+	return a ? a : "";
+}
+
+static void leaf_hex(const char *data, size_t n, char hex[65])
+{
+	uint8_t h[32];
+	pb_tlog_leaf_hash(data, n, h);
+	pb_hex(h, 32, hex);
+}
+
+/* A scalar of an entry's details as text ("" for objects). */
+static void scalar(json_t *v, char *buf, size_t cap)
+{
+	if (json_is_string(v))
+		pb__snprintf(buf, cap, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		pb__snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		pb__snprintf(buf, cap, "%g", json_real_value(v));
+	else if (json_is_true(v) || json_is_false(v))
+		pb__snprintf(buf, cap, "%s", json_is_true(v) ? "yes" : "no");
+	else if (json_is_array(v)) {
+		size_t i, off = 0;
+		json_t *x;
+		buf[0] = 0;
+		json_array_foreach(v, i, x) {
+			if (!json_is_string(x) || off + 3 >= cap)
+				continue;
+			off += (size_t)snprintf(buf + off, cap - off, "%s%s", i ? "; " : "",
+			                        json_string_value(x));
+			off = off < cap ? off : cap - 1;
+		}
+	} else
+		buf[0] = 0;
+}
+
+/* Fields never shown: mail content unless hits are asked for. */
+static bool hidden(const char *action, const char *key, bool hits)
+{
+	return !hits && !strncmp(action, "mail.", 5) &&
+	       (!strcmp(key, "hits") || !strcmp(key, "bodies") || !strcmp(key, "body") ||
+	        !strcmp(key, "snippets"));
+}
+
+/* One entry as a definition list of its details, citing the entry. */
+static void entry_block(struct pb_buf *b, json_t *d, uint64_t index, bool hits)
+{
+	const char *action = entry_action(d);
+	json_t *det = json_object_get(d, "details");
+	pb_buf_printf(b, "<div class=\"e\"><p class=\"h\">%s by ", action);
+	const char *actor = json_string_value(json_object_get(d, "actor"));
+	const char *time = json_string_value(json_object_get(d, "time"));
+	pb__report_html_text(b, actor ? actor : "");
+	pb_buf_adds(b, " at ");
+	pb__report_html_text(b, time ? time : "");
+	pb_buf_printf(b, " <a href=\"#entry-%llu\">entry %llu</a></p>\n<dl>",
+	              (unsigned long long)index, (unsigned long long)index);
+	const char *k;
+	json_t *v;
+	json_object_foreach(det, k, v) {
+		char buf[2048];
+		if (hidden(action, k, hits))
+			continue;
+		scalar(v, buf, sizeof(buf));
+		if (!buf[0])
+			continue;
+		pb_buf_adds(b, "<dt>");
+		pb__report_html_text(b, k);
+		pb_buf_adds(b, "</dt><dd>");
+		pb__report_html_text(b, buf);
+		pb_buf_adds(b, "</dd>");
+	}
+	pb_buf_adds(b, "</dl></div>\n");
+}
+
+/* The entries whose action starts with one of prefixes (comma-separated). */
+static size_t section(struct pb_buf *b, json_t *parsed, json_t *list, const char *title,
+                      const char *prefixes, bool hits)
+{
+	size_t i, n = 0;
+	json_t *d;
+	pb_buf_adds(b, "<h2>");
+	pb__report_html_text(b, title);
+	pb_buf_adds(b, "</h2>\n");
+	json_array_foreach(parsed, i, d) {
+		const char *a = entry_action(d);
+		bool match = false;
+		for (const char *p = prefixes; *p && !match;) {
+			size_t len = strcspn(p, ",");
+			match = !strncmp(a, p, len) && (p[len - 1] == '.' || !a[len]);
+			p += len + (p[len] == ',');
+		}
+		if (!match)
+			continue;
+		entry_block(b, d, (uint64_t)json_integer_value(
+		                   json_object_get(json_array_get(list, i), "index")), hits);
+		n++;
+	}
+	if (!n)
+		pb_buf_adds(b, "<p>None.</p>\n");
+	return n;
+}
+
+struct case_head {
+	char customer[256];
+	char status[16];
+};
+
+static bool on_case(void *ctx, const struct pb_case *c)
+{
+	struct case_head *h = ctx;
+	pb__snprintf(h->customer, sizeof(h->customer), "%s", c->customer ? c->customer : "");
+	pb__snprintf(h->status, sizeof(h->status), "%s", c->status ? c->status : "");
+	return false;
+}
+
+struct findings {
+	struct pb_ws *ws;
+	const struct pb_catalog *cat;
+	struct pb_buf *b;
+};
+
+static bool on_evidence(void *ctx, const struct pb_evidence *e)
+{
+	struct findings *f = ctx;
+	if (strcmp(e->kind, "finding") || !e->ref)
+		return true;
+	char *json = NULL;
+	struct pb_error err = { 0 };
+	enum pb_status st = pb_evidence_verify(f->ws, f->cat, e->ref, &json, &err);
+	pb_buf_adds(f->b, "<div class=\"e\"><p class=\"h\">finding ");
+	pb__report_html_text(f->b, e->ref);
+	pb_buf_printf(f->b, " <a href=\"#entry-%llu\">entry %llu</a>: evidence verify %s</p>\n",
+	              (unsigned long long)e->log_index, (unsigned long long)e->log_index,
+	              st == PB_OK ? "<b>passed</b>: every cited figure recomputed from its sources"
+	                          : "<b>FAILED</b>");
+	pb_buf_adds(f->b, "<pre>");
+	pb__report_html_text(f->b, json ? json : err.message);
+	pb_buf_adds(f->b, "</pre></div>\n");
+	free(json);
+	return true;
+}
+
+static void profile(struct pb_buf *b, struct pb_ws *ws, const char *customer)
+{
+	struct pb_profile_options po;
+	struct pb_profile *p = NULL;
+	struct pb_error err = { 0 };
+	char *svg = NULL;
+	size_t len = 0;
+	pb_profile_options_init(&po);
+	pb_buf_adds(b, "<h2>Customer profile</h2>\n");
+	if (pb_profile_build(ws, customer, &po, &p, &err)) {
+		pb_buf_adds(b, "<p>No profile: ");
+		pb__report_html_text(b, err.message);
+		pb_buf_adds(b, "</p>\n");
+		return;
+	}
+	char from[11] = "", to[11] = "";
+	if (p->first_day <= p->last_day) {
+		pb_day_format(p->first_day, from);
+		pb_day_format(p->last_day, to);
+	}
+	pb_buf_printf(b, "<p>Usage from %s to %s by category, service and region (the catalog's "
+	                 "names), the largest series first.</p>\n<table>\n<tr><th>series</th>"
+	                 "<th>quantity</th><th>billed cost</th></tr>\n", from, to);
+	for (size_t i = 0; i < p->nseries && i < 20; i++) {
+		const struct pb_profile_series *s = &p->series[i];
+		pb_buf_adds(b, "<tr><td>");
+		pb__report_html_text(b, s->label);
+		pb_buf_adds(b, "</td><td class=\"n\">");
+		pb__report_html_text(b, s->quantity);
+		pb_buf_adds(b, "</td><td class=\"n\">");
+		pb__report_html_text(b, s->total_cost);
+		pb_buf_printf(b, " %s</td></tr>\n", s->currency ? s->currency : "");
+	}
+	pb_buf_adds(b, "</table>\n");
+	if (!pb_profile_chart_stacked(p, 0, &svg, &len, &err))
+		pb_buf_add(b, svg, len);
+	free(svg);
+	pb_profile_free(p);
+}
+
+static const char method_text[] =
+	"<h2>Scope and method</h2>\n<p>This report is written from the workspace's audit log: every "
+	"statement below cites the log entry it comes from, and the entries are embedded at the end "
+	"with a signed checkpoint and an inclusion proof of each. The records used are the "
+	"customer's billing usage exports (FOCUS) and the case's own entries. No customer content "
+	"was accessed: probity reads usage records, never the data stored in the services. Mail is "
+	"searched only through the firewall: searches run inside a case, each is logged with its "
+	"query and count, and message bodies stay out of reports unless asked for.</p>\n";
+
+static enum pb_status write_html(struct pb_ws *ws, const struct pb_catalog *cat, int64_t id,
+                                 const struct case_head *h, json_t *list, json_t *parsed,
+                                 const char *note, bool hits, struct pb_buf *b,
+                                 struct pb_error *err)
+{
+	pb_buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	                 "<title>Case report %lld</title>\n<style>\nbody{font-family:Georgia,serif;"
+	                 "max-width:60em;margin:2em auto;padding:0 1em;color:#111}\ntable{border-"
+	                 "collapse:collapse;margin:.5em 0}\nth,td{border:1px solid #bbb;padding:.2em "
+	                 ".6em;text-align:left}\ntd.n{text-align:right}\ndt{font-weight:bold;float:"
+	                 "left;clear:left;width:12em}\ndd{margin-left:13em}\n.e{border-left:3px solid "
+	                 "#3b6ea5;padding-left:.8em;margin:1em 0}\n.h{font-family:sans-serif;font-size:"
+	                 ".9em;color:#444}\npre,code{font-size:.8em;white-space:pre-wrap;word-break:"
+	                 "break-all}\nsvg{display:block;margin:.5em 0 1.5em;max-width:100%%}\n</style>\n"
+	                 "</head>\n<body>\n<h1>Case report %lld</h1>\n",
+	              (long long)id, (long long)id);
+	pb_buf_adds(b, "<p>Customer: ");
+	pb__report_html_text(b, h->customer);
+	pb_buf_printf(b, ". Case status: %s.</p>\n", h->status);
+	section(b, parsed, list, "Trigger", "case.open", hits);
+	pb_buf_adds(b, method_text);
+	profile(b, ws, h->customer);
+	pb_buf_adds(b, "<h2>Findings and their evidence</h2>\n");
+	size_t before = b->len;
+	struct findings f = { ws, cat, b };
+	enum pb_status st = pb_case_evidence(ws, id, on_evidence, &f, err);
+	if (st)
+		return st;
+	if (b->len == before)
+		pb_buf_adds(b, "<p>None.</p>\n");
+	section(b, parsed, list, "Mail searches", "mail.", hits);
+	section(b, parsed, list, "Notes and documents", "case.note,case.document,case.attach", hits);
+	section(b, parsed, list, "Decision", "case.close", hits);
+	section(b, parsed, list, "Plans and dry runs", "plan.new,plan.dryrun,plan.withdraw", hits);
+	section(b, parsed, list, "Approvals", "plan.approve", hits);
+	section(b, parsed, list, "Enforcement and entitlements versions",
+	        "plan.apply,plan.rollback,plan.policy", hits);
+	section(b, parsed, list, "Notices", "plan.notice", hits);
+	section(b, parsed, list, "Appeals", "appeal.", hits);
+
+	pb_buf_adds(b, "<h2>Log entries this report relies on</h2>\n<p>Signed checkpoint:</p>\n<pre>");
+	pb__report_html_text(b, note);
+	pb_buf_adds(b, "</pre>\n<table>\n<tr><th>entry</th><th>action</th><th>leaf hash (SHA-256 of "
+	               "0x00 and the entry)</th></tr>\n");
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e) {
+		const char *data = json_string_value(json_object_get(e, "data"));
+		char hex[65];
+		leaf_hex(data, json_string_length(json_object_get(e, "data")), hex);
+		unsigned long long idx = (unsigned long long)json_integer_value(json_object_get(e, "index"));
+		pb_buf_printf(b, "<tr id=\"entry-%llu\" data-entry=\"%llu\" data-leaf=\"%s\"><td>%llu</td>"
+		                 "<td>%s</td><td><code>%s</code></td></tr>\n",
+		              idx, idx, hex, idx, entry_action(json_array_get(parsed, i)), hex);
+	}
+	pb_buf_adds(b, "</table>\n<p>Check this report with <code>probity report verify FILE --vkey "
+	               "KEY</code>.</p>\n");
+	return b->data ? PB_OK : pb__err(err, PB_ENOMEM, "cannot write the case report: out of memory");
+}
+
+/* The evidence JSON, with every '<' written as \u003c so that it cannot
+ * close the script element; the verifier re-serialises and compares. */
+static char *evidence_text(json_t *ev)
+{
+	char *s = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!s)
+		return NULL;
+	struct pb_buf b;
+	pb_buf_init(&b, REPORT_MAX);
+	for (const char *p = s; *p; p++)
+		if (*p == '<')
+			pb_buf_adds(&b, "\\u003c");
+		else
+			pb_buf_addc(&b, *p);
+	free(s);
+	return b.data ? b.data : pb__strndup("", 0);
+}
+
+enum pb_status pb_report_case(struct pb_ws *ws, const struct pb_catalog *cat, const char *actor,
+                              int64_t id, const struct pb_case_report_options *o,
+                              struct pb_report_file **file_out, uint64_t *index_out,
+                              struct pb_error *err)
+{
+	struct case_head h = { "", "" };
+	struct entries x = { json_array(), err, PB_OK };
+	json_t *parsed = json_array(), *ev = NULL;
+	char *note = NULL, *evtext = NULL;
+	struct pb_buf b;
+	enum pb_status st;
+	*file_out = NULL;
+	pb_buf_init(&b, REPORT_MAX);
+	if ((st = pb__user_require_role(ws, actor, "analyst,approver,auditor", err)) ||
+	    (st = pb_case_get(ws, id, on_case, &h, err)) ||
+	    (st = pb_audit_list(ws, id, 0, 0, on_entry, &x, err)) || (st = x.st) ||
+	    (st = pb_audit_checkpoint(ws, actor, &note, err)))
+		goto out;
+	size_t i;
+	json_t *e;
+	json_array_foreach(x.list, i, e) {
+		char *proof = NULL;
+		json_t *d = json_loads(json_string_value(json_object_get(e, "data")), 0, NULL);
+		json_array_append_new(parsed, d ? d : json_object());
+		if ((st = pb_audit_prove_inclusion(
+			     ws, (uint64_t)json_integer_value(json_object_get(e, "index")), 0, &proof, err)))
+			goto out;
+		json_object_set_new(e, "proof", json_string(proof));
+		free(proof);
+	}
+	if ((st = write_html(ws, cat, id, &h, x.list, parsed, note, o->include_hits, &b, err)))
+		goto out;
+	uint8_t body[32];
+	char body_hex[65];
+	pb__sha256(b.data, b.len, body);
+	pb_hex(body, 32, body_hex);
+	ev = json_pack("{s:i, s:I, s:s, s:s, s:O}", "v", 1, "case", (json_int_t)id, "checkpoint",
+	               note, "body_sha256", body_hex, "entries", x.list);
+	if (!ev || !(evtext = evidence_text(ev))) {
+		st = pb__err(err, PB_ENOMEM, "cannot write the case report: out of memory");
+		goto out;
+	}
+	pb_buf_printf(&b, "%s%s%s\n</body>\n</html>\n", EVIDENCE_OPEN, evtext, EVIDENCE_CLOSE);
+	struct pb_report_file *f = calloc(1, sizeof(*f));
+	if (!b.data || !f) {
+		free(f);
+		st = pb__err(err, PB_ENOMEM, "cannot write the case report: out of memory");
+		goto out;
+	}
+	pb__snprintf(f->name, sizeof(f->name), "case-%lld.html", (long long)id);
+	f->data = b.data;
+	f->len = b.len;
+	b.data = NULL;
+	json_t *d = json_pack("{s:I, s:s, s:I}", "case", (json_int_t)id, "format", "html",
+	                      "entries", (json_int_t)json_array_size(x.list));
+	st = d ? pb__report_publish(ws, actor, "report.case", d, f, 1, index_out, err)
+	       : pb__err(err, PB_ENOMEM, "cannot record the case report: out of memory");
+	json_decref(d);
+	if (st)
+		pb_report_files_free(f, 1);
+	else
+		*file_out = f;
+out:
+	pb_buf_release(&b);
+	json_decref(x.list);
+	json_decref(parsed);
+	json_decref(ev);
+	free(note);
+	free(evtext);
+	return st;
+}
+
+/* ---- the verifier --------------------------------------------------------------------- */
+
+static enum pb_status bad(struct pb_error *err, const char *what)
+{
+	return pb__err(err, PB_EVERIFY, "the case report does not verify: %s", what);
+}
+
+enum pb_status pb_report_case_verify(const char *html, size_t n, const struct pb_vkey *key,
+                                     struct pb_case_report_check *out, struct pb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	uint8_t h[32];
+	pb__sha256(html, n, h);
+	pb_hex(h, 32, out->sha256);
+	const char *open = memmem(html, n, EVIDENCE_OPEN, strlen(EVIDENCE_OPEN));
+	if (!open)
+		return bad(err, "no embedded evidence ('probity-evidence' script)");
+	const char *js = open + strlen(EVIDENCE_OPEN);
+	const char *close = memmem(js, n - (size_t)(js - html), EVIDENCE_CLOSE, strlen(EVIDENCE_CLOSE));
+	if (!close)
+		return bad(err, "the embedded evidence is not closed");
+	static const char tail[] = "\n</body>\n</html>\n";
+	if ((size_t)(html + n - close) != strlen(EVIDENCE_CLOSE) + strlen(tail) ||
+	    memcmp(close + strlen(EVIDENCE_CLOSE), tail, strlen(tail)))
+		return bad(err, "text after the embedded evidence");
+	json_error_t je;
+	json_t *ev = json_loadb(js, (size_t)(close - js), 0, &je);
+	enum pb_status st = PB_OK;
+	char *again = ev ? evidence_text(ev) : NULL;
+	if (!ev) {
+		st = bad(err, "the embedded evidence is not JSON");
+		goto out;
+	}
+	if (!again || strlen(again) != (size_t)(close - js) || memcmp(again, js, strlen(again))) {
+		st = bad(err, "the embedded evidence is not in its canonical form");
+		goto out;
+	}
+	pb__sha256(html, (size_t)(open - html), h);
+	char hex[65];
+	pb_hex(h, 32, hex);
+	const char *body = json_string_value(json_object_get(ev, "body_sha256"));
+	if (!body || strcmp(body, hex)) {
+		st = bad(err, "the page differs from the one the evidence was written with");
+		goto out;
+	}
+	const char *note = json_string_value(json_object_get(ev, "checkpoint"));
+	struct pb_checkpoint cp;
+	if (!note) {
+		st = bad(err, "no checkpoint");
+		goto out;
+	}
+	if ((st = pb_checkpoint_open(note, strlen(note), key, 1, NULL, &cp, err)))
+		goto out;
+	out->case_id = (int64_t)json_integer_value(json_object_get(ev, "case"));
+	out->checkpoint_size = cp.size;
+	json_t *list = json_object_get(ev, "entries"), *e;
+	size_t i;
+	json_array_foreach(list, i, e) {
+		json_t *dj = json_object_get(e, "data");
+		const char *data = json_string_value(dj), *proof = json_string_value(
+		                                                 json_object_get(e, "proof"));
+		json_int_t idx = json_integer_value(json_object_get(e, "index"));
+		struct pb_tlog_proof_doc doc;
+		uint8_t leaf[32];
+		char want[160], lhex[65];
+		if (!data || !proof || idx < 0) {
+			st = bad(err, "an entry without its bytes, index or proof");
+			goto out;
+		}
+		if ((st = pb_tlog_proof_doc_parse(proof, strlen(proof), &doc, err)))
+			goto out;
+		if (doc.consistency || doc.index != (uint64_t)idx || doc.note.len != strlen(note) ||
+		    memcmp(doc.note.ptr, note, doc.note.len)) {
+			pb__snprintf(want, sizeof(want), "the proof of entry %lld is not against the checkpoint",
+			             (long long)idx);
+			st = bad(err, want);
+			goto out;
+		}
+		pb_tlog_leaf_hash(data, json_string_length(dj), leaf);
+		if ((st = pb_tlog_verify_inclusion((uint64_t)idx, cp.size, leaf,
+		                                   (const uint8_t(*)[32])doc.proof, doc.nproof, cp.root,
+		                                   err))) {
+			pb__snprintf(want, sizeof(want), "entry %lld is not in the log", (long long)idx);
+			st = bad(err, want);
+			goto out;
+		}
+		/* the page shows the entry with this hash, once */
+		pb_hex(leaf, 32, lhex);
+		pb__snprintf(want, sizeof(want), "data-entry=\"%lld\" data-leaf=\"%s\"", (long long)idx,
+		             lhex);
+		const char *at = memmem(html, (size_t)(open - html), want, strlen(want));
+		if (!at || memmem(at + 1, (size_t)(open - at - 1), want, strlen(want))) {
+			pb__snprintf(want, sizeof(want), "the page does not show entry %lld with its hash",
+			             (long long)idx);
+			st = bad(err, want);
+			goto out;
+		}
+		out->entries++;
+	}
+	/* and no entry the page shows is missing from the evidence */
+	size_t shown = 0;
+	for (const char *p = html; (p = memmem(p, (size_t)(open - p), "data-entry=\"", 12)); p++)
+		shown++;
+	if (shown != out->entries)
+		st = bad(err, "the page shows entries the evidence does not hold");
+out:
+	json_decref(ev);
+	free(again);
+	return st;
+}
