@@ -14,7 +14,8 @@ static const char help_body[] =
 	"                their evidence verified, mail searches, notes, decision,\n"
 	"                plans, approvals, notices), with a signed checkpoint and the\n"
 	"                inclusion proof of every entry it relies on embedded\n"
-	"  verify        checks a case report offline with the log's verifier key\n"
+	"  verify        checks a case report offline with the log's verifier key;\n"
+	"                with --ws, also that the workspace's log published it\n"
 	"  transparency  the transparency report of a period: reviews opened (by\n"
 	"                trigger type) and closed (by outcome), services restricted by\n"
 	"                what and by country, customers affected (a count, never a\n"
@@ -28,11 +29,14 @@ static const char help_body[] =
 	"options:\n"
 	"  --period P      2025 (a year), 2025H2 (a half) or 2025-Q3 (a quarter)\n"
 	"  --format F      csv (a folder: one RFC 4180 file per table and README.md),\n"
-	"                  json or html (one self-contained page with SVG charts)\n"
+	"                  json or html (one self-contained page with SVG charts);\n"
+	"                  the case report is html only (PDF is not written yet)\n"
 	"  --band LO-HI    write counts from LO to HI as the band \"LO-HI\" (0-9)\n"
 	"  --output PATH   the folder (csv) or file to write (required)\n"
 	"  --draft         nothing recorded (a preview)\n"
 	"  --as USER       the acting user: analyst, approver or auditor\n"
+	"  --vkey KEY      verify: the log's verifier key, or a file holding it\n"
+	"  --ws WS         verify: the workspace whose log must hold the report\n"
 	"  -h, --help      show this help\n"
 	"\n"
 	"example:\n"
@@ -148,7 +152,6 @@ static int report_case(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "include-hits", no_argument, NULL, 'i' },
 		{ "as", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -163,7 +166,6 @@ static int report_case(int argc, char **argv)
 				                                 "not '%s'", optarg);
 			break;
 		case 'o': output = optarg; break;
-		case 'i': o.include_hits = true; break;
 		case 'a': as = optarg; break;
 		}
 	}
@@ -207,13 +209,17 @@ static int report_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "vkey", required_argument, NULL, 'k' },
+		{ "ws", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *vkey = NULL;
+	const char *vkey = NULL, *wsdir = NULL;
 	int c, rc = 0;
-	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0)
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		if (c == 'k')
 			vkey = optarg;
+		else if (c == 'w')
+			wsdir = optarg;
+	}
 	if (c < 0)
 		return rc;
 	if (argc - optind != 1)
@@ -234,15 +240,24 @@ static int report_verify(int argc, char **argv)
 	if (st)
 		return cli_failf("%s", err.message);
 	printf("case report of case %lld verified: %zu entries proven in the signed checkpoint of "
-	       "size %llu\nsha256 %s (its report.case entry holds it)\n",
+	       "size %llu\nsha256 %s\n",
 	       (long long)out.case_id, out.entries, (unsigned long long)out.checkpoint_size,
 	       out.sha256);
-	return 0;
+	if (!wsdir)
+		return 0;
+	struct pb_ws *ws;
+	uint64_t index = 0;
+	if ((rc = cli_open_ws(wsdir, PB_WS_READONLY, &ws)))
+		return rc;
+	st = pb_report_case_logged(ws, out.sha256, &index, &err);
+	if (!st)
+		printf("published: log entry %llu holds its SHA-256\n", (unsigned long long)index);
+	return cli_close(ws, st, &err);
 }
 
 static const struct cli_sub report_subs[] = {
-	{ "case", report_case, "WS CASE --format html --output FILE [--include-hits] [--as USER]" },
-	{ "verify", report_verify, "FILE --vkey KEY" },
+	{ "case", report_case, "WS CASE --format html --output FILE [--as USER]" },
+	{ "verify", report_verify, "FILE --vkey KEY [--ws WS]" },
 	{ "transparency", report_transparency,
 	  "WS --period P --format csv|json|html --output PATH\n"
 	  "                            [--band LO-HI] [--draft] [--as USER]" },

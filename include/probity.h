@@ -1995,13 +1995,12 @@ enum pb_status pb_report_transparency(struct pb_ws *ws, const char *actor,
 /* ---- case report ---------------------------------------------------------- */
 
 struct pb_case_report_options {
-	bool include_hits;         /* show what mail searches found (default: queries,
-	                              counts and export hashes only) */
+	int reserved_;             /* none yet (no --include-hits: the log holds no bodies) */
 };
 /* The case report of case id: one self-contained HTML page (inline CSS and
  * SVG, no script needed) with the trigger, scope and method, the customer's
  * profile, each finding with the result of pb_evidence_verify, mail searches,
- * notes, decision, plans, approvals, enforcement with its entitlements
+ * notes, decision, plans with their dry run now, approvals, enforcement with its entitlements
  * version, notices and appeals, each citing its log entry; at the end a
  * checkpoint signed now and the case's entries with their inclusion proofs,
  * embedded as JSON (script element "probity-evidence"). actor (analyst,
@@ -2024,6 +2023,10 @@ struct pb_case_report_check {
  * PB_EVERIFY saying what failed. */
 enum pb_status pb_report_case_verify(const char *html, size_t n, const struct pb_vkey *key,
                                      struct pb_case_report_check *out, struct pb_error *err);
+/* Finds the report.case entry of ws holding sha256 (hex): a published report.
+ * PB_EVERIFY when none does. */
+enum pb_status pb_report_case_logged(struct pb_ws *ws, const char *sha256, uint64_t *index_out,
+                                     struct pb_error *err);
 
 
 /* ===================================================================== */

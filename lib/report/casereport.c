@@ -70,16 +70,8 @@ static void scalar(json_t *v, char *buf, size_t cap)
 		buf[0] = 0;
 }
 
-/* Fields never shown: mail content unless hits are asked for. */
-static bool hidden(const char *action, const char *key, bool hits)
-{
-	return !hits && !strncmp(action, "mail.", 5) &&
-	       (!strcmp(key, "hits") || !strcmp(key, "bodies") || !strcmp(key, "body") ||
-	        !strcmp(key, "snippets"));
-}
-
 /* One entry as a definition list of its details, citing the entry. */
-static void entry_block(struct pb_buf *b, json_t *d, uint64_t index, bool hits)
+static void entry_block(struct pb_buf *b, json_t *d, uint64_t index)
 {
 	const char *action = entry_action(d);
 	json_t *det = json_object_get(d, "details");
@@ -95,8 +87,6 @@ static void entry_block(struct pb_buf *b, json_t *d, uint64_t index, bool hits)
 	json_t *v;
 	json_object_foreach(det, k, v) {
 		char buf[2048];
-		if (hidden(action, k, hits))
-			continue;
 		scalar(v, buf, sizeof(buf));
 		if (!buf[0])
 			continue;
@@ -111,7 +101,7 @@ static void entry_block(struct pb_buf *b, json_t *d, uint64_t index, bool hits)
 
 /* The entries whose action starts with one of prefixes (comma-separated). */
 static size_t section(struct pb_buf *b, json_t *parsed, json_t *list, const char *title,
-                      const char *prefixes, bool hits)
+                      const char *prefixes)
 {
 	size_t i, n = 0;
 	json_t *d;
@@ -129,7 +119,7 @@ static size_t section(struct pb_buf *b, json_t *parsed, json_t *list, const char
 		if (!match)
 			continue;
 		entry_block(b, d, (uint64_t)json_integer_value(
-		                   json_object_get(json_array_get(list, i), "index")), hits);
+		                   json_object_get(json_array_get(list, i), "index")));
 		n++;
 	}
 	if (!n)
@@ -211,10 +201,71 @@ static void profile(struct pb_buf *b, struct pb_ws *ws, const char *customer)
 		pb_buf_printf(b, " %s</td></tr>\n", s->currency ? s->currency : "");
 	}
 	pb_buf_adds(b, "</table>\n");
-	if (!pb_profile_chart_stacked(p, 0, &svg, &len, &err))
-		pb_buf_add(b, svg, len);
+	if (!pb_profile_chart_stacked(p, 0, &svg, &len, &err)) {
+		const char *at = strstr(svg, "<svg");
+		at = at ? at : svg;
+		pb_buf_add(b, at, len - (size_t)(at - svg));
+	}
 	free(svg);
 	pb_profile_free(p);
+}
+
+/* The dry run of every plan of the case, computed now from the usage. */
+static void dryruns(struct pb_buf *b, struct pb_ws *ws, const struct pb_catalog *cat,
+                    json_t *parsed)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(parsed, i, d) {
+		if (strcmp(entry_action(d), "plan.new"))
+			continue;
+		json_int_t id = json_integer_value(json_object_get(json_object_get(d, "details"), "plan"));
+		struct pb_plan *p = NULL;
+		struct pb_plan_dryrun *r = NULL;
+		struct pb_error err = { 0 };
+		pb_buf_printf(b, "<h3>Dry run of plan %lld</h3>\n", (long long)id);
+		if (pb_plan_get(ws, id, &p, &err) || pb_plan_dryrun(ws, cat, p, NULL, &r, &err)) {
+			pb_buf_adds(b, "<p>No dry run: ");
+			pb__report_html_text(b, err.message);
+			pb_buf_adds(b, "</p>\n");
+			pb_plan_free(p);
+			continue;
+		}
+		pb_buf_printf(b, "<p>What the plan cuts of the customer's usage in %s (recomputed when "
+		                 "this report was written): %zu of %zu usage rows.</p>\n<table>\n<tr>"
+		                 "<th>currency</th><th>spend</th><th>cut</th><th>kept by a keep</th>"
+		                 "<th>share cut</th></tr>\n", r->month, r->ncut, r->nrows);
+		for (size_t k = 0; k < r->nspend; k++) {
+			const struct pb_plan_spend *sp = &r->spend[k];
+			pb_buf_adds(b, "<tr><td>");
+			pb__report_html_text(b, sp->currency);
+			pb_buf_adds(b, "</td><td class=\"n\">");
+			pb__report_html_text(b, sp->total);
+			pb_buf_adds(b, "</td><td class=\"n\">");
+			pb__report_html_text(b, sp->cut);
+			pb_buf_adds(b, "</td><td class=\"n\">");
+			pb__report_html_text(b, sp->kept);
+			char pct[16];
+			pb__snprintf(pct, sizeof(pct), "%.1f", sp->cut_share * 100.0);
+			if (sp->cut_share > 0.999 && sp->cut_share < 1.0)
+				pb__snprintf(pct, sizeof(pct), ">99.9");
+			pb_buf_printf(b, "</td><td class=\"n\">%s %%</td></tr>\n", pct);
+		}
+		pb_buf_adds(b, "</table>\n<p>Services cut: ");
+		for (size_t k = 0, shown = 0; k < r->ncut; k++) {
+			const char *sv = r->rows[k].service;
+			bool seen = false;
+			for (size_t j = 0; j < k && !seen; j++)
+				seen = !strcmp(r->rows[j].service, sv);
+			if (seen)
+				continue;
+			pb_buf_adds(b, shown++ ? ", " : "");
+			pb__report_html_text(b, sv);
+		}
+		pb_buf_adds(b, r->ncut ? ".</p>\n" : "none.</p>\n");
+		pb_plan_dryrun_free(r);
+		pb_plan_free(p);
+	}
 }
 
 static const char method_text[] =
@@ -224,11 +275,11 @@ static const char method_text[] =
 	"customer's billing usage exports (FOCUS) and the case's own entries. No customer content "
 	"was accessed: probity reads usage records, never the data stored in the services. Mail is "
 	"searched only through the firewall: searches run inside a case, each is logged with its "
-	"query and count, and message bodies stay out of reports unless asked for.</p>\n";
+	"query, its count of hits and the SHA-256 of the result, and no message body enters this report.</p>\n";
 
 static enum pb_status write_html(struct pb_ws *ws, const struct pb_catalog *cat, int64_t id,
                                  const struct case_head *h, json_t *list, json_t *parsed,
-                                 const char *note, bool hits, struct pb_buf *b,
+                                 const char *note, struct pb_buf *b,
                                  struct pb_error *err)
 {
 	pb_buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -245,7 +296,7 @@ static enum pb_status write_html(struct pb_ws *ws, const struct pb_catalog *cat,
 	pb_buf_adds(b, "<p>Customer: ");
 	pb__report_html_text(b, h->customer);
 	pb_buf_printf(b, ". Case status: %s.</p>\n", h->status);
-	section(b, parsed, list, "Trigger", "case.open", hits);
+	section(b, parsed, list, "Trigger", "case.open");
 	pb_buf_adds(b, method_text);
 	profile(b, ws, h->customer);
 	pb_buf_adds(b, "<h2>Findings and their evidence</h2>\n");
@@ -256,15 +307,16 @@ static enum pb_status write_html(struct pb_ws *ws, const struct pb_catalog *cat,
 		return st;
 	if (b->len == before)
 		pb_buf_adds(b, "<p>None.</p>\n");
-	section(b, parsed, list, "Mail searches", "mail.", hits);
-	section(b, parsed, list, "Notes and documents", "case.note,case.document,case.attach", hits);
-	section(b, parsed, list, "Decision", "case.close", hits);
-	section(b, parsed, list, "Plans and dry runs", "plan.new,plan.dryrun,plan.withdraw", hits);
-	section(b, parsed, list, "Approvals", "plan.approve", hits);
+	section(b, parsed, list, "Mail searches", "mail.");
+	section(b, parsed, list, "Notes and documents", "case.note,case.document,case.attach");
+	section(b, parsed, list, "Decision", "case.close");
+	section(b, parsed, list, "Plans and dry runs", "plan.new,plan.dryrun,plan.withdraw");
+	dryruns(b, ws, cat, parsed);
+	section(b, parsed, list, "Approvals", "plan.approve");
 	section(b, parsed, list, "Enforcement and entitlements versions",
-	        "plan.apply,plan.rollback,plan.policy", hits);
-	section(b, parsed, list, "Notices", "plan.notice", hits);
-	section(b, parsed, list, "Appeals", "appeal.", hits);
+	        "plan.apply,plan.rollback,plan.policy");
+	section(b, parsed, list, "Notices", "plan.notice");
+	section(b, parsed, list, "Appeals", "appeal.");
 
 	pb_buf_adds(b, "<h2>Log entries this report relies on</h2>\n<p>Signed checkpoint:</p>\n<pre>");
 	pb__report_html_text(b, note);
@@ -334,7 +386,7 @@ enum pb_status pb_report_case(struct pb_ws *ws, const struct pb_catalog *cat, co
 		json_object_set_new(e, "proof", json_string(proof));
 		free(proof);
 	}
-	if ((st = write_html(ws, cat, id, &h, x.list, parsed, note, o->include_hits, &b, err)))
+	if ((st = write_html(ws, cat, id, &h, x.list, parsed, note, &b, err)))
 		goto out;
 	uint8_t body[32];
 	char body_hex[65];
@@ -485,4 +537,36 @@ out:
 	json_decref(ev);
 	free(again);
 	return st;
+}
+
+struct logged {
+	char want[80];
+	uint64_t index;
+	bool found;
+};
+
+static bool on_report(void *ctx, const struct pb_audit_entry *e)
+{
+	struct logged *l = ctx;
+	if (strcmp(e->action, "report.case") ||
+	    !memmem(e->data.ptr, e->data.len, l->want, strlen(l->want)))
+		return true;
+	l->index = e->index;
+	l->found = true;
+	return false;
+}
+
+enum pb_status pb_report_case_logged(struct pb_ws *ws, const char *sha256, uint64_t *index_out,
+                                     struct pb_error *err)
+{
+	struct logged l = { "", 0, false };
+	pb__snprintf(l.want, sizeof(l.want), "\"sha256\":\"%s\"", sha256);
+	enum pb_status st = pb_audit_list(ws, 0, 0, 0, on_report, &l, err);
+	if (st)
+		return st;
+	if (!l.found)
+		return pb__err(err, PB_EVERIFY,
+		               "no report.case entry of the log holds the report's SHA-256 '%s'", sha256);
+	*index_out = l.index;
+	return PB_OK;
 }
