@@ -35,6 +35,8 @@ static const char help_body[] =
 	"  --output PATH   the folder (csv) or file to write (required)\n"
 	"  --draft         nothing recorded (a preview)\n"
 	"  --as USER       the acting user: analyst, approver or auditor\n"
+	"  --include-hits  case: run the case's mail searches again (logged) and list\n"
+	"                  their hits with excerpts\n"
 	"  --vkey KEY      verify: the log's verifier key, or a file holding it\n"
 	"  --ws WS         verify: the workspace whose log must hold the report\n"
 	"  -h, --help      show this help\n"
@@ -152,6 +154,7 @@ static int report_case(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "include-hits", no_argument, NULL, 'i' },
 		{ "as", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -166,6 +169,7 @@ static int report_case(int argc, char **argv)
 				                                 "not '%s'", optarg);
 			break;
 		case 'o': output = optarg; break;
+		case 'i': o.include_hits = true; break;
 		case 'a': as = optarg; break;
 		}
 	}
@@ -256,7 +260,8 @@ static int report_verify(int argc, char **argv)
 }
 
 static const struct cli_sub report_subs[] = {
-	{ "case", report_case, "WS CASE --format html --output FILE [--as USER]" },
+	{ "case", report_case, "WS CASE --format html --output FILE\n"
+	  "                            [--include-hits] [--as USER]" },
 	{ "verify", report_verify, "FILE --vkey KEY [--ws WS]" },
 	{ "transparency", report_transparency,
 	  "WS --period P --format csv|json|html --output PATH\n"

@@ -1995,7 +1995,9 @@ enum pb_status pb_report_transparency(struct pb_ws *ws, const char *actor,
 /* ---- case report ---------------------------------------------------------- */
 
 struct pb_case_report_options {
-	int reserved_;             /* none yet (no --include-hits: the log holds no bodies) */
+	bool include_hits;         /* run the case's mail searches again (each run is
+	                              logged) and list their hits with excerpts; by
+	                              default only queries, counts and hashes */
 };
 /* The case report of case id: one self-contained HTML page (inline CSS and
  * SVG, no script needed) with the trigger, scope and method, the customer's

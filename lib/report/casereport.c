@@ -268,6 +268,57 @@ static void dryruns(struct pb_buf *b, struct pb_ws *ws, const struct pb_catalog 
 	}
 }
 
+/* With include_hits: every search of the case run again now (each run is
+ * logged, as any search is) and its hits listed; the result's SHA-256 says
+ * whether the mail still gives what the logged search found. */
+static enum pb_status rerun(struct pb_ws *ws, const char *actor, int64_t id, json_t *parsed,
+                            struct pb_buf *b, struct pb_error *err)
+{
+	size_t i;
+	json_t *d;
+	char ref[32];
+	pb__snprintf(ref, sizeof(ref), "%lld", (long long)id);
+	json_array_foreach(parsed, i, d) {
+		json_t *det = json_object_get(d, "details");
+		const char *query = json_string_value(json_object_get(det, "query"));
+		const char *was = json_string_value(json_object_get(det, "result_sha256"));
+		if (strcmp(entry_action(d), "mail.search") || !query)
+			continue;
+		struct pb_mail_search_options so = { .actor = actor, .limit = 50 };
+		struct pb_mail_result *r = NULL;
+		struct pb_error e2 = { 0 };
+		pb_buf_printf(b, "<h3>Hits of the search of entry %lld, run again</h3>\n",
+		              (long long)json_integer_value(json_object_get(d, "index")));
+		enum pb_status st = pb_mail_search(ws, ref, query, &so, &r, &e2);
+		if (st == PB_ENOMEM)
+			return pb__err(err, st, "%s", e2.message);
+		if (st) {
+			pb_buf_adds(b, "<p>Not run again: ");
+			pb__report_html_text(b, e2.message);
+			pb_buf_adds(b, "</p>\n");
+			continue;
+		}
+		pb_buf_printf(b, "<p>%llu hits; the result %s the logged search's.</p>\n<table>\n"
+		                 "<tr><th>message</th><th>from</th><th>subject</th><th>excerpt</th></tr>\n",
+		              (unsigned long long)r->total,
+		              was && !strcmp(was, r->result_sha256) ? "is the same as" : "differs from");
+		for (size_t k = 0; k < r->nhits; k++) {
+			const struct pb_mail_hit *h = &r->hits[k];
+			const char *cells[] = { h->message_id, h->from, h->subject, h->snippet };
+			pb_buf_adds(b, "<tr>");
+			for (size_t c = 0; c < 4; c++) {
+				pb_buf_adds(b, "<td>");
+				pb__report_html_text(b, cells[c] ? cells[c] : "");
+				pb_buf_adds(b, "</td>");
+			}
+			pb_buf_adds(b, "</tr>\n");
+		}
+		pb_buf_adds(b, "</table>\n");
+		pb_mail_result_free(r);
+	}
+	return PB_OK;
+}
+
 static const char method_text[] =
 	"<h2>Scope and method</h2>\n<p>This report is written from the workspace's audit log: every "
 	"statement below cites the log entry it comes from, and the entries are embedded at the end "
@@ -279,7 +330,7 @@ static const char method_text[] =
 
 static enum pb_status write_html(struct pb_ws *ws, const struct pb_catalog *cat, int64_t id,
                                  const struct case_head *h, json_t *list, json_t *parsed,
-                                 const char *note, struct pb_buf *b,
+                                 const char *note, const struct pb_buf *hits, struct pb_buf *b,
                                  struct pb_error *err)
 {
 	pb_buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -308,6 +359,8 @@ static enum pb_status write_html(struct pb_ws *ws, const struct pb_catalog *cat,
 	if (b->len == before)
 		pb_buf_adds(b, "<p>None.</p>\n");
 	section(b, parsed, list, "Mail searches", "mail.");
+	if (hits->len)
+		pb_buf_add(b, hits->data, hits->len);
 	section(b, parsed, list, "Notes and documents", "case.note,case.document,case.attach");
 	section(b, parsed, list, "Decision", "case.close");
 	section(b, parsed, list, "Plans and dry runs", "plan.new,plan.dryrun,plan.withdraw");
@@ -365,17 +418,32 @@ enum pb_status pb_report_case(struct pb_ws *ws, const struct pb_catalog *cat, co
 	struct entries x = { json_array(), err, PB_OK };
 	json_t *parsed = json_array(), *ev = NULL;
 	char *note = NULL, *evtext = NULL;
-	struct pb_buf b;
+	struct pb_buf b, hits;
 	enum pb_status st;
-	*file_out = NULL;
-	pb_buf_init(&b, REPORT_MAX);
-	if ((st = pb__user_require_role(ws, actor, "analyst,approver,auditor", err)) ||
-	    (st = pb_case_get(ws, id, on_case, &h, err)) ||
-	    (st = pb_audit_list(ws, id, 0, 0, on_entry, &x, err)) || (st = x.st) ||
-	    (st = pb_audit_checkpoint(ws, actor, &note, err)))
-		goto out;
 	size_t i;
 	json_t *e;
+	*file_out = NULL;
+	pb_buf_init(&b, REPORT_MAX);
+	pb_buf_init(&hits, REPORT_MAX);
+	if ((st = pb__user_require_role(ws, actor, "analyst,approver,auditor", err)) ||
+	    (st = pb_case_get(ws, id, on_case, &h, err)) ||
+	    (st = pb_audit_list(ws, id, 0, 0, on_entry, &x, err)) || (st = x.st))
+		goto out;
+	if (o->include_hits) {
+		json_array_foreach(x.list, i, e) {
+			json_t *d = json_loads(json_string_value(json_object_get(e, "data")), 0, NULL);
+			json_array_append_new(parsed, d ? d : json_object());
+		}
+		/* the searches run again are entries of the case too */
+		if ((st = rerun(ws, actor, id, parsed, &hits, err)))
+			goto out;
+		json_array_clear(x.list);
+		json_array_clear(parsed);
+		if ((st = pb_audit_list(ws, id, 0, 0, on_entry, &x, err)) || (st = x.st))
+			goto out;
+	}
+	if ((st = pb_audit_checkpoint(ws, actor, &note, err)))
+		goto out;
 	json_array_foreach(x.list, i, e) {
 		char *proof = NULL;
 		json_t *d = json_loads(json_string_value(json_object_get(e, "data")), 0, NULL);
@@ -386,7 +454,7 @@ enum pb_status pb_report_case(struct pb_ws *ws, const struct pb_catalog *cat, co
 		json_object_set_new(e, "proof", json_string(proof));
 		free(proof);
 	}
-	if ((st = write_html(ws, cat, id, &h, x.list, parsed, note, &b, err)))
+	if ((st = write_html(ws, cat, id, &h, x.list, parsed, note, &hits, &b, err)))
 		goto out;
 	uint8_t body[32];
 	char body_hex[65];
@@ -420,6 +488,7 @@ enum pb_status pb_report_case(struct pb_ws *ws, const struct pb_catalog *cat, co
 		*file_out = f;
 out:
 	pb_buf_release(&b);
+	pb_buf_release(&hits);
 	json_decref(x.list);
 	json_decref(parsed);
 	json_decref(ev);

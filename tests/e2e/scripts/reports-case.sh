@@ -105,6 +105,30 @@ check "wrong key says why" grep -qi "signature" <<<"$e"
 # an unpublished copy: verify --ws refuses a file the log does not hold
 check "unlogged copy refused" bash -c "! '$P' report verify '$TMP/t1.html' --vkey '$vkey' --ws '$WS' >/dev/null 2>&1"
 
+# mail searches (the mail demo's case): queries, counts and hashes; bodies
+# only with --include-hits, which runs the searches again (logged)
+W2=$TMP/mail/ws
+"$ROOT/tools/demo-mail.sh" "$PB_BUILD" "$W2" >"$TMP/mail.out" 2>&1
+check "mail demo exits 0" test $? = 0
+m() { sqlite3 -batch "$W2/probity.db" "$1"; }
+check "mail report written" bash -c "'$P' report case '$W2' 1 --format html --output '$TMP/m.html' --as rita >/dev/null"
+for row in $(m "SELECT idx || ':' || json_extract(data, '\$.details.hits') || ':' || json_extract(data, '\$.details.result_sha256') FROM audit_entry WHERE case_id = 1 AND action = 'mail.search'"); do
+	IFS=: read -r i hits rs <<<"$row"
+	check "search $i with its count" grep -q "<a href=\"#entry-$i\">entry $i</a></p>\$" "$TMP/m.html"
+	check "search $i count $hits and hash" bash -c "grep -A1 'entry $i</a></p>\$' '$TMP/m.html' | grep -q '<dt>hits</dt><dd>$hits</dd>.*<dd>$rs</dd>'"
+done
+man=$(m "SELECT json_extract(data, '\$.details.manifest_sha256') FROM audit_entry WHERE case_id = 1 AND action = 'mail.export'")
+check "export with its manifest hash" grep -q "<dd>$man</dd>" "$TMP/m.html"
+check "no body without --include-hits" bash -c "! grep -q 'Heads up: Meridian wants' '$TMP/m.html'"
+n0=$(m "SELECT count(*) FROM audit_entry WHERE case_id = 1 AND action = 'mail.search'")
+check "hits report written" bash -c "'$P' report case '$W2' 1 --format html --include-hits --output '$TMP/mh.html' --as rita >/dev/null"
+check "searches run again are logged" test "$(m "SELECT count(*) FROM audit_entry WHERE case_id = 1 AND action = 'mail.search'")" = $((n0 * 2))
+check "hits listed" grep -q "Heads up: Meridian wants" "$TMP/mh.html"
+check "same result as logged" grep -q "hits; the result is the same as the logged search's" "$TMP/mh.html"
+check "no differing result" bash -c "! grep -q 'differs from the logged' '$TMP/mh.html'"
+k2=$("$P" log status "$W2" | sed -n 's/^vkey: *//p')
+check "hits report verifies" bash -c "'$P' report verify '$TMP/mh.html' --vkey '$k2' --ws '$W2' >/dev/null"
+
 # a screenshot when chromium is there (not required)
 . "$(dirname "$0")/../browser.sh"
 if [ -n "$CHROMIUM" ]; then
