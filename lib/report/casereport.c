@@ -127,6 +127,18 @@ static size_t section(struct pb_buf *b, json_t *parsed, json_t *list, const char
 	return n;
 }
 
+/* One table row: cells from first_num on are figures (right-aligned). */
+static void html_row(struct pb_buf *b, const char *const *cells, size_t n, size_t first_num)
+{
+	pb_buf_adds(b, "<tr>");
+	for (size_t c = 0; c < n; c++) {
+		pb_buf_adds(b, c >= first_num ? "<td class=\"n\">" : "<td>");
+		pb__report_html_text(b, cells[c] ? cells[c] : "");
+		pb_buf_adds(b, "</td>");
+	}
+	pb_buf_adds(b, "</tr>\n");
+}
+
 struct case_head {
 	char customer[256];
 	char status[16];
@@ -189,16 +201,11 @@ static void profile(struct pb_buf *b, struct pb_ws *ws, const char *customer)
 	}
 	pb_buf_printf(b, "<p>Usage from %s to %s by category, service and region (the catalog's "
 	                 "names), the largest series first.</p>\n<table>\n<tr><th>series</th>"
-	                 "<th>quantity</th><th>billed cost</th></tr>\n", from, to);
+	                 "<th>quantity</th><th>billed cost</th><th>currency</th></tr>\n", from, to);
 	for (size_t i = 0; i < p->nseries && i < 20; i++) {
-		const struct pb_profile_series *s = &p->series[i];
-		pb_buf_adds(b, "<tr><td>");
-		pb__report_html_text(b, s->label);
-		pb_buf_adds(b, "</td><td class=\"n\">");
-		pb__report_html_text(b, s->quantity);
-		pb_buf_adds(b, "</td><td class=\"n\">");
-		pb__report_html_text(b, s->total_cost);
-		pb_buf_printf(b, " %s</td></tr>\n", s->currency ? s->currency : "");
+		const struct pb_profile_series *sr = &p->series[i];
+		const char *cells[] = { sr->label, sr->quantity, sr->total_cost, sr->currency };
+		html_row(b, cells, 4, 1);
 	}
 	pb_buf_adds(b, "</table>\n");
 	if (!pb_profile_chart_stacked(p, 0, &svg, &len, &err)) {
@@ -237,19 +244,12 @@ static void dryruns(struct pb_buf *b, struct pb_ws *ws, const struct pb_catalog 
 		                 "<th>share cut</th></tr>\n", r->month, r->ncut, r->nrows);
 		for (size_t k = 0; k < r->nspend; k++) {
 			const struct pb_plan_spend *sp = &r->spend[k];
-			pb_buf_adds(b, "<tr><td>");
-			pb__report_html_text(b, sp->currency);
-			pb_buf_adds(b, "</td><td class=\"n\">");
-			pb__report_html_text(b, sp->total);
-			pb_buf_adds(b, "</td><td class=\"n\">");
-			pb__report_html_text(b, sp->cut);
-			pb_buf_adds(b, "</td><td class=\"n\">");
-			pb__report_html_text(b, sp->kept);
 			char pct[16];
-			pb__snprintf(pct, sizeof(pct), "%.1f", sp->cut_share * 100.0);
+			pb__snprintf(pct, sizeof(pct), "%.1f %%", sp->cut_share * 100.0);
 			if (sp->cut_share > 0.999 && sp->cut_share < 1.0)
-				pb__snprintf(pct, sizeof(pct), ">99.9");
-			pb_buf_printf(b, "</td><td class=\"n\">%s %%</td></tr>\n", pct);
+				pb__snprintf(pct, sizeof(pct), ">99.9 %%");
+			const char *cells[] = { sp->currency, sp->total, sp->cut, sp->kept, pct };
+			html_row(b, cells, 5, 1);
 		}
 		pb_buf_adds(b, "</table>\n<p>Services cut: ");
 		for (size_t k = 0, shown = 0; k < r->ncut; k++) {
@@ -305,13 +305,7 @@ static enum pb_status rerun(struct pb_ws *ws, const char *actor, int64_t id, jso
 		for (size_t k = 0; k < r->nhits; k++) {
 			const struct pb_mail_hit *h = &r->hits[k];
 			const char *cells[] = { h->message_id, h->from, h->subject, h->snippet };
-			pb_buf_adds(b, "<tr>");
-			for (size_t c = 0; c < 4; c++) {
-				pb_buf_adds(b, "<td>");
-				pb__report_html_text(b, cells[c] ? cells[c] : "");
-				pb_buf_adds(b, "</td>");
-			}
-			pb_buf_adds(b, "</tr>\n");
+			html_row(b, cells, 4, 4);
 		}
 		pb_buf_adds(b, "</table>\n");
 		pb_mail_result_free(r);
