@@ -99,24 +99,40 @@ static void entry_block(struct pb_buf *b, json_t *d, uint64_t index)
 	pb_buf_adds(b, "</dl></div>\n");
 }
 
-/* The entries whose action starts with one of prefixes (comma-separated). */
-static size_t section(struct pb_buf *b, json_t *parsed, json_t *list, const char *title,
-                      const char *prefixes)
+/* The sections that show entries, by the actions they show ("x." is a prefix). */
+static const char *const sections[][2] = {
+	{ "Trigger", "case.open" },
+	{ "Mail searches", "mail." },
+	{ "Notes and documents", "case.note,case.document,case.attach" },
+	{ "Decision", "case.close" },
+	{ "Plans and dry runs", "plan.new,plan.dryrun,plan.withdraw" },
+	{ "Approvals", "plan.approve" },
+	{ "Enforcement and entitlements versions", "plan.apply,plan.rollback,plan.policy" },
+	{ "Notices", "plan.notice" },
+	{ "Appeals", "appeal." },
+};
+enum { S_TRIGGER, S_MAIL, S_NOTES, S_DECISION, S_PLANS, S_APPROVALS, S_ENFORCE, S_NOTICES,
+       S_APPEALS, S_COUNT };
+
+static bool matches(const char *action, const char *prefixes)
+{
+	for (const char *p = prefixes; *p;) {
+		size_t len = strcspn(p, ",");
+		if (!strncmp(action, p, len) && (p[len - 1] == '.' || !action[len]))
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
+/* The blocks of the entries section k shows. */
+static void section(struct pb_buf *b, json_t *parsed, json_t *list, int k)
 {
 	size_t i, n = 0;
 	json_t *d;
-	pb_buf_adds(b, "<h2>");
-	pb__report_html_text(b, title);
-	pb_buf_adds(b, "</h2>\n");
+	pb_buf_printf(b, "<h2>%s</h2>\n", sections[k][0]);
 	json_array_foreach(parsed, i, d) {
-		const char *a = entry_action(d);
-		bool match = false;
-		for (const char *p = prefixes; *p && !match;) {
-			size_t len = strcspn(p, ",");
-			match = !strncmp(a, p, len) && (p[len - 1] == '.' || !a[len]);
-			p += len + (p[len] == ',');
-		}
-		if (!match)
+		if (!matches(entry_action(d), sections[k][1]))
 			continue;
 		entry_block(b, d, (uint64_t)json_integer_value(
 		                   json_object_get(json_array_get(list, i), "index")));
@@ -124,7 +140,6 @@ static size_t section(struct pb_buf *b, json_t *parsed, json_t *list, const char
 	}
 	if (!n)
 		pb_buf_adds(b, "<p>None.</p>\n");
-	return n;
 }
 
 /* One table row: cells from first_num on are figures (right-aligned). */
@@ -341,7 +356,7 @@ static enum pb_status write_html(struct pb_ws *ws, const struct pb_catalog *cat,
 	pb_buf_adds(b, "<p>Customer: ");
 	pb__report_html_text(b, h->customer);
 	pb_buf_printf(b, ". Case status: %s.</p>\n", h->status);
-	section(b, parsed, list, "Trigger", "case.open");
+	section(b, parsed, list, S_TRIGGER);
 	pb_buf_adds(b, method_text);
 	profile(b, ws, h->customer);
 	pb_buf_adds(b, "<h2>Findings and their evidence</h2>\n");
@@ -352,18 +367,17 @@ static enum pb_status write_html(struct pb_ws *ws, const struct pb_catalog *cat,
 		return st;
 	if (b->len == before)
 		pb_buf_adds(b, "<p>None.</p>\n");
-	section(b, parsed, list, "Mail searches", "mail.");
+	section(b, parsed, list, S_MAIL);
 	if (hits->len)
 		pb_buf_add(b, hits->data, hits->len);
-	section(b, parsed, list, "Notes and documents", "case.note,case.document,case.attach");
-	section(b, parsed, list, "Decision", "case.close");
-	section(b, parsed, list, "Plans and dry runs", "plan.new,plan.dryrun,plan.withdraw");
+	section(b, parsed, list, S_NOTES);
+	section(b, parsed, list, S_DECISION);
+	section(b, parsed, list, S_PLANS);
 	dryruns(b, ws, cat, parsed);
-	section(b, parsed, list, "Approvals", "plan.approve");
-	section(b, parsed, list, "Enforcement and entitlements versions",
-	        "plan.apply,plan.rollback,plan.policy");
-	section(b, parsed, list, "Notices", "plan.notice");
-	section(b, parsed, list, "Appeals", "appeal.");
+	section(b, parsed, list, S_APPROVALS);
+	section(b, parsed, list, S_ENFORCE);
+	section(b, parsed, list, S_NOTICES);
+	section(b, parsed, list, S_APPEALS);
 
 	pb_buf_adds(b, "<h2>Log entries this report relies on</h2>\n<p>Signed checkpoint:</p>\n<pre>");
 	pb__report_html_text(b, note);
@@ -588,6 +602,27 @@ enum pb_status pb_report_case_verify(const char *html, size_t n, const struct pb
 			st = bad(err, want);
 			goto out;
 		}
+		/* what the page says of the entry is what its bytes say */
+		json_t *d = json_loadb(data, json_string_length(dj), 0, NULL);
+		bool in = false;
+		for (int k = 0; d && k < S_COUNT && !in; k++)
+			in = matches(entry_action(d), sections[k][1]);
+		if (in) {
+			struct pb_buf blk;
+			pb_buf_init(&blk, REPORT_MAX);
+			entry_block(&blk, d, (uint64_t)idx);
+			in = blk.data && memmem(html, (size_t)(open - html), blk.data, blk.len);
+			pb_buf_release(&blk);
+			if (!in) {
+				json_decref(d);
+				pb__snprintf(want, sizeof(want),
+				             "what the page shows of entry %lld is not what the entry holds",
+				             (long long)idx);
+				st = bad(err, want);
+				goto out;
+			}
+		}
+		json_decref(d);
 		out->entries++;
 	}
 	/* and no entry the page shows is missing from the evidence */

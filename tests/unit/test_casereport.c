@@ -1,6 +1,6 @@
 /* test_casereport.c - the case report's verifier on pages built here: a log
  * of one entry signed with a test key passes; a changed byte of the entry,
- * the evidence JSON or the page, another key, a missing or unclosed block,
+ * the evidence JSON or the page, another key, a shown entry without its block, a missing or unclosed block,
  * text after it and a page listing an entry the evidence lacks all fail. */
 #include "unit.h"
 
@@ -13,18 +13,19 @@
 #include "util/util.h"
 
 #define OPEN "<script type=\"application/json\" id=\"probity-evidence\">"
-#define ENTRY "{\"action\":\"case.note\",\"index\":0}"
+#define ENTRY "{\"action\":\"report.case\",\"index\":0}"
+#define NOTE "{\"action\":\"case.note\",\"details\":{\"text\":\"hi\"},\"index\":0}"
 
 static struct pb_signer key, other;
 
 /* A page (heap) for one entry: the body shows the entry with leaf (hex) and,
  * when extra, a second entry; the evidence JSON as jansson writes it. */
-static char *page(const char *leaf, bool extra, const char *entry)
+static char *page(const char *leaf, bool extra, const char *entry, const char *logged)
 {
 	struct pb_error err = { 0 };
 	uint8_t h[32], root[32];
 	char root64[64], note[1024], line[512], body[1024], bhex[65];
-	pb_tlog_leaf_hash(ENTRY, strlen(ENTRY), root);
+	pb_tlog_leaf_hash(logged, strlen(logged), root);
 	root64[pb__b64_encode(root, 32, root64)] = 0;
 	snprintf(note, sizeof(note), "test.example/log\n1\n%s\n", root64);
 	if (pb_note_signature_line(&key, note, strlen(note), 0, line, sizeof(line), &err))
@@ -66,24 +67,32 @@ static void t_verify(void)
 	pb_tlog_leaf_hash(ENTRY, strlen(ENTRY), leaf);
 	pb_hex(leaf, 32, lhex);
 
-	char *good = page(lhex, false, ENTRY);
+	char *good = page(lhex, false, ENTRY, ENTRY);
 	CHECK(good != NULL);
 	CHECK_INT(verify(good, &key, msg, sizeof(msg)), PB_OK);
 	CHECK_INT(verify(good, &other, msg, sizeof(msg)), PB_EVERIFY);
 
-	char *p = page(lhex, false, "{\"action\":\"case.note\",\"index\":1}");
+	char *p = page(lhex, false, "{\"action\":\"report.case\",\"index\":1}", ENTRY);
 	CHECK_INT(verify(p, &key, msg, sizeof(msg)), PB_EVERIFY);
 	CHECK(strstr(msg, "entry 0 is not in the log") != NULL);
 	free(p);
 
-	p = page("00", false, ENTRY);
+	p = page("00", false, ENTRY, ENTRY);
 	CHECK_INT(verify(p, &key, msg, sizeof(msg)), PB_EVERIFY);
 	CHECK(strstr(msg, "does not show entry 0") != NULL);
 	free(p);
 
-	p = page(lhex, true, ENTRY);
+	p = page(lhex, true, ENTRY, ENTRY);
 	CHECK_INT(verify(p, &key, msg, sizeof(msg)), PB_EVERIFY);
 	CHECK(strstr(msg, "entries the evidence does not hold") != NULL);
+	free(p);
+
+	/* an entry a section shows (a note) whose block the page lacks */
+	pb_tlog_leaf_hash(NOTE, strlen(NOTE), leaf);
+	pb_hex(leaf, 32, lhex);
+	p = page(lhex, false, NOTE, NOTE);
+	CHECK_INT(verify(p, &key, msg, sizeof(msg)), PB_EVERIFY);
+	CHECK(strstr(msg, "what the page shows of entry 0 is not what the entry holds") != NULL);
 	free(p);
 
 	/* a byte of the page, of the JSON's form, text after, no block, unclosed */

@@ -81,20 +81,26 @@ bad "changed JSON form" "$TMP/t2.html" "canonical form"
 sed '0,/<dd>2027-01-05<\/dd>/s//<dd>2027-01-06<\/dd>/' "$R" >"$TMP/t3.html"
 check "t3 changed" bash -c "! cmp -s '$R' '$TMP/t3.html'"
 bad "changed page byte" "$TMP/t3.html" "page differs"
-# a listed hash in the page, with the page hash recomputed: caught by the entry check
-python3 - "$R" "$TMP/t4.html" <<'PY'
+# the page changed and its hash in the evidence recomputed: caught by the
+# entries (a listed hash; a figure of an entry's block)
+forge() { # in out regex replacement
+	python3 - "$@" <<'PY'
 import hashlib, json, re, sys
 s = open(sys.argv[1]).read()
 head, sep, tail = s.partition('<script type="application/json" id="probity-evidence">')
-m = re.search(r'data-leaf="([0-9a-f])', head)
-head = head[:m.start(1)] + ('0' if m.group(1) != '0' else '1') + head[m.end(1):]
+head = re.sub(sys.argv[3], sys.argv[4], head, count=1)
 ev, rest = tail.split('</script>', 1)
 d = json.loads(ev)
 d['body_sha256'] = hashlib.sha256(head.encode()).hexdigest()
 ev = json.dumps(d, separators=(',', ':'), sort_keys=True, ensure_ascii=False).replace('<', '\\u003c')
 open(sys.argv[2], 'w').write(head + sep + ev + '</script>' + rest)
 PY
+}
+forge "$R" "$TMP/t4.html" 'data-leaf="(.)' 'data-leaf="x'
 bad "changed listed hash" "$TMP/t4.html" "does not show entry"
+forge "$R" "$TMP/t5.html" '<dd>2027-01-05</dd>' '<dd>2027-01-06</dd>'
+check "t5 changed" bash -c "! cmp -s '$R' '$TMP/t5.html'"
+bad "changed figure, page hash forged" "$TMP/t5.html" "is not what the entry holds"
 # another log's key, same origin
 "$P" init "$TMP/other" --name demo >/dev/null 2>&1
 okey=$("$P" log status "$TMP/other" | sed -n 's/^vkey: *//p')
