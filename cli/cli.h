@@ -26,6 +26,12 @@ int cli_fail(const struct pb_error *err);
 void cli_field_flag(const char *field, char *out, size_t cap);
 /* Prints "probity: <message>" to stderr; returns 1. */
 int cli_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reads a file ("-": standard input) of at most cap bytes, NUL-terminated
+ * (cmd_log.c); prints the error and returns NULL on failure. */
+char *cli_slurp(const char *path, size_t cap, size_t *len);
+/* --vkey: a key string, or a file holding one (first line), into k (cmd_log.c);
+ * returns 1 after printing the error. */
+int cli_load_vkey(const char *arg, struct pb_vkey *k);
 /* Prints "probity <cmd>: <message>" and a hint to run --help; returns 2. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints text (the command's usage) to stdout; returns 0. */

@@ -61,7 +61,7 @@ static const char help_body[] =
 	"  probity log verify /media/audit/log --vkey \"$(cat review.vkey)\" --since kept.checkpoint\n";
 
 /* Reads a small text file fully (NUL-terminated); prints on failure. */
-static char *slurp(const char *path, size_t cap, size_t *len)
+char *cli_slurp(const char *path, size_t cap, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if (!f) {
@@ -87,14 +87,14 @@ static char *slurp(const char *path, size_t cap, size_t *len)
 }
 
 /* --vkey: a key string, or a file holding one (first line). */
-static int load_vkey(const char *arg, struct pb_vkey *k)
+int cli_load_vkey(const char *arg, struct pb_vkey *k)
 {
 	char buf[1024];
 	const char *s = arg;
 	struct stat sb;
 	if (stat(arg, &sb) == 0 && S_ISREG(sb.st_mode)) {
 		size_t n;
-		char *d = slurp(arg, sizeof(buf) - 1, &n);
+		char *d = cli_slurp(arg, sizeof(buf) - 1, &n);
 		if (!d)
 			return 1;
 		char *nl = strchr(d, '\n');
@@ -137,11 +137,11 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
                       bool generic)
 {
 	struct pb_vkey k;
-	if (load_vkey(vkey, &k))
+	if (cli_load_vkey(vkey, &k))
 		return 1;
 	char *old = NULL;
 	size_t oldlen = 0;
-	if (since && !(old = slurp(since, PB_NOTE_MAX_SIZE, &oldlen)))
+	if (since && !(old = cli_slurp(since, PB_NOTE_MAX_SIZE, &oldlen)))
 		return 1;
 	struct pb_tlog_verify_options o = { .keys = &k, .nkeys = 1, .origin = origin,
 		                            .since = old, .since_len = oldlen,
@@ -200,10 +200,10 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
 static int verify_proof(const char *file, const char *vkey, const char *entry, const char *since)
 {
 	struct pb_vkey k;
-	if (load_vkey(vkey, &k))
+	if (cli_load_vkey(vkey, &k))
 		return 1;
 	size_t n, el = 0, ol = 0;
-	char *doc = slurp(file, PB_NOTE_MAX_SIZE + 8192, &n), *e = NULL, *old = NULL;
+	char *doc = cli_slurp(file, PB_NOTE_MAX_SIZE + 8192, &n), *e = NULL, *old = NULL;
 	if (!doc)
 		return 1;
 	struct pb_tlog_proof_doc d;
@@ -225,7 +225,7 @@ static int verify_proof(const char *file, const char *vkey, const char *entry, c
 			rc = cli_usage(cli_cmd_name(), "an inclusion proof needs --entry FILE");
 			goto out;
 		}
-		if (!(e = slurp(entry, PB_TLOG_ENTRY_MAX, &el)))
+		if (!(e = cli_slurp(entry, PB_TLOG_ENTRY_MAX, &el)))
 			goto out;
 		uint8_t leaf[32];
 		pb_tlog_leaf_hash(e, el, leaf);
@@ -242,7 +242,7 @@ static int verify_proof(const char *file, const char *vkey, const char *entry, c
 			rc = cli_usage(cli_cmd_name(), "a consistency proof needs --since CHECKPOINT");
 			goto out;
 		}
-		if (!(old = slurp(since, PB_NOTE_MAX_SIZE, &ol)))
+		if (!(old = cli_slurp(since, PB_NOTE_MAX_SIZE, &ol)))
 			goto out;
 		if (pb_checkpoint_open(old, ol, &k, 1, cp.origin, &oc, &err) != PB_OK) {
 			cli_failf("%s: %s", since, err.message);

@@ -9,6 +9,13 @@
 
 static const char help_body[] =
 	"\n"
+	"  case          the case report: one self-contained HTML page telling the case\n"
+	"                from its log entries (trigger, method, profile, findings with\n"
+	"                their evidence verified, mail searches, notes, decision,\n"
+	"                plans, approvals, notices), with a signed checkpoint and the\n"
+	"                inclusion proof of every entry it relies on embedded\n"
+	"  verify        checks a case report offline with the log's verifier key;\n"
+	"                with --ws, also that the workspace's log published it\n"
 	"  transparency  the transparency report of a period: reviews opened (by\n"
 	"                trigger type) and closed (by outcome), services restricted by\n"
 	"                what and by country, customers affected (a count, never a\n"
@@ -22,11 +29,16 @@ static const char help_body[] =
 	"options:\n"
 	"  --period P      2025 (a year), 2025H2 (a half) or 2025-Q3 (a quarter)\n"
 	"  --format F      csv (a folder: one RFC 4180 file per table and README.md),\n"
-	"                  json or html (one self-contained page with SVG charts)\n"
+	"                  json or html (one self-contained page with SVG charts);\n"
+	"                  the case report is html only (PDF is not written yet)\n"
 	"  --band LO-HI    write counts from LO to HI as the band \"LO-HI\" (0-9)\n"
 	"  --output PATH   the folder (csv) or file to write (required)\n"
 	"  --draft         nothing recorded (a preview)\n"
 	"  --as USER       the acting user: analyst, approver or auditor\n"
+	"  --include-hits  case: run the case's mail searches again (logged) and list\n"
+	"                  their hits with excerpts\n"
+	"  --vkey KEY      verify: the log's verifier key, or a file holding it\n"
+	"  --ws WS         verify: the workspace whose log must hold the report\n"
 	"  -h, --help      show this help\n"
 	"\n"
 	"example:\n"
@@ -137,7 +149,120 @@ static int report_transparency(int argc, char **argv)
 	return cli_close(ws, st, &err);
 }
 
+static int report_case(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "include-hits", no_argument, NULL, 'i' },
+		{ "as", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pb_case_report_options o = { 0 };
+	const char *output = NULL, *as = NULL;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
+		switch (c) {
+		case 'f':
+			if (strcmp(optarg, "html"))
+				return cli_usage(cli_cmd_name(), "--format is html (pdf is not written yet), "
+				                                 "not '%s'", optarg);
+			break;
+		case 'o': output = optarg; break;
+		case 'i': o.include_hits = true; break;
+		case 'a': as = optarg; break;
+		}
+	}
+	if (c < 0)
+		return rc;
+	if (argc - optind != 2)
+		return cli_usage(cli_cmd_name(), "expected WS CASE");
+	char *end;
+	long long id = strtoll(argv[optind + 1], &end, 10);
+	if (*end || id <= 0)
+		return cli_usage(cli_cmd_name(), "CASE is a case number, not '%s'", argv[optind + 1]);
+	if (!output)
+		return cli_usage(cli_cmd_name(), "--output is required");
+	struct pb_ws *ws;
+	char actor[PB_USER_NAME_MAX + 1] = "", dir[4200];
+	if ((rc = cli_open_ws_as(argv[optind], as, &ws, actor)))
+		return rc;
+	struct pb_error err = { 0 };
+	struct pb_catalog *cat = NULL;
+	struct pb_report_file *f = NULL;
+	uint64_t index = 0;
+	snprintf(dir, sizeof(dir), "%s/catalog", cli_data_dir());
+	enum pb_status st = pb_catalog_load(dir, &cat, &err);
+	if (!st)
+		st = pb_report_case(ws, cat, actor, id, &o, &f, &index, &err);
+	if (!st && write_file(output, f)) {
+		pb_report_files_free(f, 1);
+		pb_catalog_free(cat);
+		cli_close(ws, PB_OK, &err);
+		return 1;
+	}
+	if (!st)
+		printf("case report %lld written to '%s'; published as log entry %llu\n", id, output,
+		       (unsigned long long)index);
+	pb_report_files_free(f, f ? 1 : 0);
+	pb_catalog_free(cat);
+	return cli_close(ws, st, &err);
+}
+
+static int report_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "vkey", required_argument, NULL, 'k' },
+		{ "ws", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *vkey = NULL, *wsdir = NULL;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
+		if (c == 'k')
+			vkey = optarg;
+		else if (c == 'w')
+			wsdir = optarg;
+	}
+	if (c < 0)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage(cli_cmd_name(), "expected FILE");
+	if (!vkey)
+		return cli_usage(cli_cmd_name(), "--vkey is required");
+	struct pb_vkey k;
+	if (cli_load_vkey(vkey, &k))
+		return 1;
+	struct pb_error err = { 0 };
+	struct pb_case_report_check out;
+	size_t n = 0;
+	char *html = cli_slurp(argv[optind], 256u * 1024 * 1024, &n);
+	if (!html)
+		return 1;
+	enum pb_status st = pb_report_case_verify(html, n, &k, &out, &err);
+	free(html);
+	if (st)
+		return cli_failf("%s", err.message);
+	printf("case report of case %lld verified: %zu entries proven in the signed checkpoint of "
+	       "size %llu\nsha256 %s\n",
+	       (long long)out.case_id, out.entries, (unsigned long long)out.checkpoint_size,
+	       out.sha256);
+	if (!wsdir)
+		return 0;
+	struct pb_ws *ws;
+	uint64_t index = 0;
+	if ((rc = cli_open_ws(wsdir, PB_WS_READONLY, &ws)))
+		return rc;
+	st = pb_report_case_logged(ws, out.sha256, &index, &err);
+	if (!st)
+		printf("published: log entry %llu holds its SHA-256\n", (unsigned long long)index);
+	return cli_close(ws, st, &err);
+}
+
 static const struct cli_sub report_subs[] = {
+	{ "case", report_case, "WS CASE --format html --output FILE\n"
+	  "                            [--include-hits] [--as USER]" },
+	{ "verify", report_verify, "FILE --vkey KEY [--ws WS]" },
 	{ "transparency", report_transparency,
 	  "WS --period P --format csv|json|html --output PATH\n"
 	  "                            [--band LO-HI] [--draft] [--as USER]" },

@@ -1992,6 +1992,44 @@ enum pb_status pb_report_transparency(struct pb_ws *ws, const char *actor,
                                       struct pb_report_file **files_out, size_t *nfiles_out,
                                       uint64_t *index_out, struct pb_error *err);
 
+/* ---- case report ---------------------------------------------------------- */
+
+struct pb_case_report_options {
+	bool include_hits;         /* run the case's mail searches again (each run is
+	                              logged) and list their hits with excerpts; by
+	                              default only queries, counts and hashes */
+};
+/* The case report of case id: one self-contained HTML page (inline CSS and
+ * SVG, no script needed) with the trigger, scope and method, the customer's
+ * profile, each finding with the result of pb_evidence_verify, mail searches,
+ * notes, decision, plans with their dry run now, approvals, enforcement with its entitlements
+ * version, notices and appeals, each citing its log entry; at the end a
+ * checkpoint signed now and the case's entries with their inclusion proofs,
+ * embedded as JSON (script element "probity-evidence"). actor (analyst,
+ * approver or auditor) publishes it: a log entry report.case holds its
+ * SHA-256. *file_out (one file) is freed with pb_report_files_free(f, 1). */
+enum pb_status pb_report_case(struct pb_ws *ws, const struct pb_catalog *cat, const char *actor,
+                              int64_t id, const struct pb_case_report_options *o,
+                              struct pb_report_file **file_out, uint64_t *index_out,
+                              struct pb_error *err);
+struct pb_case_report_check {
+	int64_t case_id;
+	uint64_t checkpoint_size;
+	size_t entries;            /* entries proven */
+	char sha256[65];           /* of the whole file: look for its report.case entry */
+};
+/* Verifies a case report offline: the checkpoint's signature by key, the
+ * inclusion proof of every embedded entry against it, that the page shows
+ * each entry with its leaf hash and no other, that the embedded JSON is in
+ * its canonical form and that the page is the one it was written with.
+ * PB_EVERIFY saying what failed. */
+enum pb_status pb_report_case_verify(const char *html, size_t n, const struct pb_vkey *key,
+                                     struct pb_case_report_check *out, struct pb_error *err);
+/* Finds the report.case entry of ws holding sha256 (hex): a published report.
+ * PB_EVERIFY when none does. */
+enum pb_status pb_report_case_logged(struct pb_ws *ws, const char *sha256, uint64_t *index_out,
+                                     struct pb_error *err);
+
 
 /* ===================================================================== */
 /* Decisions                                                             */

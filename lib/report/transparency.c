@@ -415,7 +415,7 @@ static json_t *out_json(const struct table *t, const struct pb_transparency_opti
 	return json_pack("{s:s, s:o}", "title", t->title, "rows", rows);
 }
 
-static enum pb_status html_text(struct pb_buf *o, const char *s)
+enum pb_status pb__report_html_text(struct pb_buf *o, const char *s)
 {
 	enum pb_status st = PB_OK;
 	for (; *s && !st; s++)
@@ -440,7 +440,7 @@ static void svg_bars(struct pb_buf *b, const struct table *t)
 	              "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"%zu\" "
 	              "role=\"img\" aria-label=\"",
 	              rows * 22 + 8);
-	html_text(b, t->title);
+	pb__report_html_text(b, t->title);
 	pb_buf_adds(b, "\">\n");
 	for (size_t r = 0; r < rows; r++) {
 		struct pb_buf lab;
@@ -450,7 +450,7 @@ static void svg_bars(struct pb_buf *b, const struct table *t)
 		unsigned long long n = strtoull(t->cells[r * t->ncols + (size_t)t->count_col], NULL, 10);
 		double w = 380.0 * (double)n / (double)max;
 		pb_buf_printf(b, "<text x=\"0\" y=\"%zu\" font-size=\"12\">", r * 22 + 18);
-		html_text(b, lab.data ? lab.data : "");
+		pb__report_html_text(b, lab.data ? lab.data : "");
 		pb_buf_printf(b,
 		              "</text><rect x=\"220\" y=\"%zu\" width=\"%.1f\" height=\"16\" "
 		              "fill=\"#3b6ea5\"/><text x=\"%.1f\" y=\"%zu\" font-size=\"12\">%llu</text>\n",
@@ -466,15 +466,15 @@ static enum pb_status out_html(const struct table *t, size_t nt, const char *per
 {
 	pb_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	               "<title>Transparency report ");
-	html_text(b, period);
+	pb__report_html_text(b, period);
 	pb_buf_adds(b, "</title>\n<style>\nbody{font-family:Georgia,serif;max-width:52em;margin:2em "
 	               "auto;padding:0 1em;color:#111}\ntable{border-collapse:collapse;margin:.5em 0}"
 	               "\nth,td{border:1px solid #bbb;padding:.2em .6em;text-align:left}\n"
 	               "td.n{text-align:right}\nsvg{display:block;margin:.5em 0 1.5em}\n</style>\n"
 	               "</head>\n<body>\n<h1>Transparency report ");
-	html_text(b, period);
+	pb__report_html_text(b, period);
 	pb_buf_adds(b, "</h1>\n<p>");
-	html_text(b, provider);
+	pb__report_html_text(b, provider);
 	pb_buf_printf(b, ": service restrictions from %s to the day before %s.", from, to);
 	if (o->band)
 		pb_buf_printf(b, " Counts from %u to %u are shown as the band %u-%u.", o->band_lo,
@@ -482,11 +482,11 @@ static enum pb_status out_html(const struct table *t, size_t nt, const char *per
 	pb_buf_adds(b, " No customer is named.</p>\n");
 	for (size_t i = 0; i < nt; i++) {
 		pb_buf_adds(b, "<h2>");
-		html_text(b, t[i].title);
+		pb__report_html_text(b, t[i].title);
 		pb_buf_adds(b, "</h2>\n<table>\n<tr>");
 		for (size_t c = 0; c < t[i].ncols; c++) {
 			pb_buf_adds(b, "<th>");
-			html_text(b, t[i].cols[c]);
+			pb__report_html_text(b, t[i].cols[c]);
 			pb_buf_adds(b, "</th>");
 		}
 		pb_buf_adds(b, "</tr>\n");
@@ -497,7 +497,7 @@ static enum pb_status out_html(const struct table *t, size_t nt, const char *per
 				const char *v = cell(&t[i], r, c, o, buf);
 				bool num = *v && strspn(v, "0123456789.-") == strlen(v);
 				pb_buf_adds(b, num ? "<td class=\"n\">" : "<td>");
-				html_text(b, v);
+				pb__report_html_text(b, v);
 				pb_buf_adds(b, "</td>");
 			}
 			pb_buf_adds(b, "</tr>\n");
