@@ -46,7 +46,7 @@ check "an older logged version still decides on request" decide --version 1
 serve_up "$WS" serve2 --workers 1
 m=$(curl -s "$B/metrics")
 check "serve at start serves version 1, the newest logged" grep -q '^probity_entitlements_version 1$' <<<"$m"
-check "... counting versions 3 and 2 refused" grep -q '^probity_entitlements_refused_total 2$' <<<"$m"
+check "... counting versions 3 and 2 refused (at least once each; a reload may try again)" grep -Eq '^probity_entitlements_refused_total ([2-9]|[1-9][0-9]+)$' <<<"$m"
 check "... and naming them" grep -q 'entitlements version 3 is not named.*not served' "$TMP/serve2.err"
 kill -TERM $SPID; wait $SPID
 
