@@ -44,6 +44,7 @@ static const char usage_text[] =
 	"  --metrics-listen ADDR  serve /metrics on its own listener (HOST:PORT or\n"
 	"                         unix:PATH); the main listener then answers it 404\n"
 	"  --insecure-listen      allow an address other than loopback without a token\n"
+	"  --vkey KEY             pin the log's public key (default: PROBITY_VKEY)\n"
 	"  --workers N            event-loop threads (default: the number of CPUs)\n"
 	"  --header-account H     request header naming the billing account\n"
 	"                         (default X-Probity-Account); likewise --header-subaccount\n"
@@ -95,11 +96,13 @@ int cmd_serve(int argc, char **argv)
 		{ "token-file", required_argument, NULL, 'T' },
 		{ "metrics-listen", required_argument, NULL, 'P' },
 		{ "insecure-listen", no_argument, NULL, 'I' },
+		{ "vkey", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct serve_options o = {
 		.listen = "127.0.0.1:8181",
+		.vkey = getenv("PROBITY_VKEY"),
 		.header = { "X-Probity-Account", "X-Probity-Subaccount", "X-Probity-Service",
 		            "X-Probity-Region", "X-Probity-Capability", "X-Probity-Sku-Meter" },
 		.log_allow_sample = 0.01,
@@ -186,6 +189,7 @@ int cmd_serve(int argc, char **argv)
 			o.socket_mode = (unsigned)v;
 			break;
 		case 'T': o.token_file = optarg; break;
+		case 'V': o.vkey = optarg; break;
 		case 'P': o.metrics_listen = optarg; break;
 		case 'I': o.insecure_listen = true; break;
 		case 'h': return cli_help(usage_text);

@@ -76,11 +76,20 @@ int cli_help(const char *text)
 	return 0;
 }
 
-/* The workspace, its keys where PROBITY_KEY_DIR says when it is set. */
+/* The workspace, its keys where PROBITY_KEY_DIR says when it is set, and
+ * the log's public key pinned when PROBITY_VKEY gives it. */
 static enum pb_status open_ws(const char *path, unsigned flags, struct pb_ws **ws,
                               struct pb_error *err)
 {
-	return pb_ws_open_keys(path, flags, getenv("PROBITY_KEY_DIR"), ws, err);
+	enum pb_status st = pb_ws_open_keys(path, flags, getenv("PROBITY_KEY_DIR"), ws, err);
+	const char *vkey = getenv("PROBITY_VKEY");
+	if (!st && vkey && *vkey && (st = pb_ws_pin_vkey(*ws, vkey, err))) {
+		pb_ws_close(*ws);
+		*ws = NULL;
+		if (err)
+			err->field[0] = '\0'; /* an environment variable, not a flag */
+	}
+	return st;
 }
 
 int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws)

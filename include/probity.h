@@ -1546,6 +1546,15 @@ struct pb_audit_status {
 	uint64_t checkpoint_size;          /* of the latest signed checkpoint */
 	uint64_t checkpoints;              /* number signed */
 };
+/* Pins the log's public key (vkey text, as `log status` prints it) for this
+ * handle: every signature check (log check, the entitlements loader of
+ * decide, serve and the nginx module) then uses this key only, and the
+ * workspace's signing.pub and a readable signing.key must be this key, else
+ * PB_EVERIFY. Without a pin the key is taken from signing.key, else from
+ * signing.pub in the workspace folder, which whoever can write the folder
+ * can replace: a service that enforces should be given the key from outside
+ * the workspace (docs/keys.md). */
+enum pb_status pb_ws_pin_vkey(struct pb_ws *ws, const char *vkey, struct pb_error *err);
 enum pb_status pb_audit_status(struct pb_ws *ws, struct pb_audit_status *out,
                                struct pb_error *err);
 /* Signs a checkpoint of the current tree with the workspace key, after

@@ -146,7 +146,7 @@ void *reloader_main(void *arg)
 		}
 		if (atomic_load(&s->stop))
 			break;
-		if (!ws && pb_ws_open(s->o->ws_path, PB_WS_READONLY, &ws, &err)) {
+		if (!ws && server_ws_open(s->o, &ws, &err)) {
 			ws = NULL;
 			if (failed_version != -2 || mono() - failed_at > 5) {
 				serve_logf("reload failed: %s", err.message);

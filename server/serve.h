@@ -28,6 +28,8 @@ struct serve_options {
 	const char *token_file;      /* a bearer token every request but /healthz and /readyz
 	                                must carry (401 otherwise); NULL: none */
 	bool insecure_listen;        /* allow an address other than loopback without a token */
+	const char *vkey;            /* the log's public key, pinned (pb_ws_pin_vkey); NULL: the
+	                                workspace's signing.key or signing.pub */
 	unsigned workers;            /* event-loop threads */
 	const char *header[SERVE_IN_COUNT]; /* request header names for auth_request / ext_authz */
 	const char *log_path;        /* decision log (JSON lines), NULL for none */

@@ -299,6 +299,18 @@ static void server_release(struct server *s)
 	pthread_cond_destroy(&s->rl_cv);
 }
 
+/* The workspace, read-only, with the log's key pinned when it was given. */
+enum pb_status server_ws_open(const struct serve_options *o, struct pb_ws **ws,
+                              struct pb_error *err)
+{
+	enum pb_status st = pb_ws_open(o->ws_path, PB_WS_READONLY, ws, err);
+	if (!st && o->vkey && (st = pb_ws_pin_vkey(*ws, o->vkey, err))) {
+		pb_ws_close(*ws);
+		*ws = NULL;
+	}
+	return st;
+}
+
 /* The first table: without it there is nothing to serve. */
 static enum pb_status load_first(struct server *s, struct pb_error *err)
 {
@@ -306,7 +318,7 @@ static enum pb_status load_first(struct server *s, struct pb_error *err)
 	struct table *t = NULL;
 	enum pb_status st = pb_catalog_load(s->o->catalog_dir, &s->cat, err);
 	if (!st)
-		st = pb_ws_open(s->o->ws_path, PB_WS_READONLY, &ws, err);
+		st = server_ws_open(s->o, &ws, err);
 	if (!st)
 		st = table_first(s, ws, &t, err);
 	pb_ws_close(ws);

@@ -166,6 +166,9 @@ static inline char *put_size(char *p, size_t v)
 /* server.c: a timestamped line "probity serve: ..." on stderr (the server's
  * own log; the library never prints), and errors for serve_run's caller. */
 void serve_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The workspace, read-only, with the log's key pinned when serve was given it. */
+enum pb_status server_ws_open(const struct serve_options *o, struct pb_ws **ws,
+                              struct pb_error *err);
 enum pb_status serve_fail(struct pb_error *err, enum pb_status code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -211,8 +211,29 @@ static enum pb_status read_pub(struct pb_ws *ws, struct pb_vkey *vk, bool *found
 	return st;
 }
 
-/* The log's public key: from signing.key when this process can read it,
- * else from signing.pub. found is false when neither exists (no key yet). */
+enum pb_status pb_ws_pin_vkey(struct pb_ws *ws, const char *vkey, struct pb_error *err)
+{
+	struct pb_vkey vk;
+	struct pb_error e2 = { 0 };
+	if (pb_vkey_parse(vkey, strlen(vkey), &vk, &e2) != PB_OK)
+		return pb__err_field(err, PB_EINVAL, "vkey", "the pinned log key is not a verifier key: %s",
+		                     e2.message);
+	char *copy = strdup(vkey);
+	if (!copy)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	free(ws->pinned_vkey);
+	ws->pinned_vkey = copy;
+	return PB_OK;
+}
+
+static bool same_key(const struct pb_vkey *a, const struct pb_vkey *b)
+{
+	return a->key_id == b->key_id && memcmp(a->pub, b->pub, 32) == 0;
+}
+
+/* The log's public key: the pinned one when the caller gave it, else from
+ * signing.key when this process can read it, else from signing.pub. found
+ * is false when none exists (no key yet). The keys that exist must agree. */
 static enum pb_status load_vkey(struct pb_ws *ws, const char *origin, struct pb_vkey *vk,
                                 bool *found, struct pb_error *err)
 {
@@ -225,6 +246,27 @@ static enum pb_status load_vkey(struct pb_ws *ws, const char *origin, struct pb_
 	*found = false;
 	if (st)
 		goto out;
+	if (ws->pinned_vkey) {
+		if ((st = pb_vkey_parse(ws->pinned_vkey, strlen(ws->pinned_vkey), vk, err)))
+			goto out;
+		*found = true;
+		if (have_pub && !same_key(&pub, vk)) {
+			st = pb__err(err, PB_EVERIFY, "'%s' in workspace '%s' is not the pinned log key",
+			             SIGNING_PUB, ws->path);
+			goto out;
+		}
+		if (seed_st == PB_OK && have_seed) {
+			struct pb_signer sg;
+			if ((st = pb_signer_from_seed(origin, 0x01, seed, &sg, err)))
+				goto out;
+			bool same = same_key(&sg.vkey, vk);
+			pb_signer_release(&sg);
+			if (!same)
+				st = pb__err(err, PB_EVERIFY,
+				             "the workspace signing key is not the pinned log key");
+		}
+		goto out;
+	}
 	if (seed_st != PB_OK || !have_seed) {
 		if (have_pub) {
 			*vk = pub;
@@ -241,7 +283,7 @@ static enum pb_status load_vkey(struct pb_ws *ws, const char *origin, struct pb_
 	*vk = sg.vkey;
 	pb_signer_release(&sg);
 	*found = true;
-	if (have_pub && (pub.key_id != vk->key_id || memcmp(pub.pub, vk->pub, 32) != 0))
+	if (have_pub && !same_key(&pub, vk))
 		st = pb__err(err, PB_EVERIFY, "'%s' in workspace '%s' is not the public key of the "
 		             "signing key", SIGNING_PUB, ws->path);
 out:

@@ -958,6 +958,7 @@ void pb_ws_close(struct pb_ws *ws)
 	settings_free(ws);
 	sodium_memzero(ws->pseudo_key, sizeof(ws->pseudo_key));
 	free(ws->key_dir);
+	free(ws->pinned_vkey);
 	free(ws->path);
 	free(ws);
 }

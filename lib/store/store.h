@@ -28,6 +28,7 @@ struct pb_ws {
 	uint8_t pseudo_key[32];
 	bool have_key;
 	int key_errno;   /* why pseudonym.key could not be read (0: it was, or is short) */
+	char *pinned_vkey; /* the log's public key as the caller knows it (pb_ws_pin_vkey), or NULL */
 	struct pb_ws_setting *settings;
 	size_t nsettings;
 };

@@ -65,6 +65,25 @@ out=$(curl -s "$B/v1/decide?account=EA-1&subaccount=s-int&service=Storage%20Acco
 check "... and still denies under plan 1" grep -q '"result":"deny".*"version":1' <<<"$out"
 kill -TERM $SPID; wait $SPID
 
+# signing.pub sits in the workspace: an attacker who can write the folder
+# can swap in a key of their own (and would then re-sign the checkpoints with
+# it). A service given the log's key from outside (PROBITY_VKEY, serve
+# --vkey) checks with that key only and refuses the swapped one.
+VKEY=$(cat "$WS/signing.pub")
+check "decide with the pinned key enforces version 1" grep -q 'version 1' <<<"$(PROBITY_VKEY=$VKEY decide --version 1)"
+"$PROBITY" init "$TMP/evil" >/dev/null 2>&1 && "$PROBITY" log checkpoint "$TMP/evil" >/dev/null 2>&1 ||
+	fail "a second workspace for the attacker's key"
+cp "$WS/signing.pub" "$TMP/pub.saved"
+cp "$TMP/evil/signing.pub" "$WS/signing.pub"
+check "pinned: decide refuses a swapped signing.pub" not env PROBITY_VKEY="$VKEY" "$PROBITY" decide "$WS" --account EA-1 --service 'Storage Accounts' --region westeurope --version 1 >/dev/null 2>"$TMP/p.err"
+check "... naming it" grep -q "signing.pub' in workspace '.*' is not the pinned log key" "$TMP/p.err"
+check "pinned: serve will not start on it" not "$PROBITY" serve "$WS" --vkey "$VKEY" --listen "127.0.0.1:$(free_port)" >/dev/null 2>"$TMP/s.err"
+check "... saying why" grep -q "not the pinned log key" "$TMP/s.err"
+check "a malformed pinned key is refused" not env PROBITY_VKEY=nonsense "$PROBITY" log status "$WS" >/dev/null 2>"$TMP/m.err"
+check "... as a verifier key error" grep -q "the pinned log key is not a verifier key" "$TMP/m.err"
+cp "$TMP/pub.saved" "$WS/signing.pub"
+check "pinned with another log's key, log check fails" not env PROBITY_VKEY="$(cat "$TMP/evil/signing.pub")" "$PROBITY" log check "$WS" >/dev/null 2>&1
+
 # with no checkpoint at all, an appended entry is refused too
 WS=$TMP/ws2
 DB=$WS/probity.db
