@@ -721,7 +721,8 @@ static enum pb_status named_by_log(struct pb_ws *ws, int64_t version, const char
 /* pb_entitlements_load, where version 0 is the latest when zero_is_latest and
  * the empty version 0 otherwise (pb_entitlements_load_at before the first). */
 static enum pb_status load_version(struct pb_ws *ws, int64_t version, bool zero_is_latest,
-                                   struct pb_entitlements **out, struct pb_error *err)
+                                   bool by_log, struct pb_entitlements **out,
+                                   struct pb_error *err)
 {
 	*out = NULL;
 	enum pb_status st = PB_OK;
@@ -772,7 +773,7 @@ static enum pb_status load_version(struct pb_ws *ws, int64_t version, bool zero_
 		goto fail;
 	}
 	memcpy(e->sha256, sha, 65);
-	if ((st = named_by_log(ws, version, e->sha256, err)))
+	if (by_log && (st = named_by_log(ws, version, e->sha256, err)))
 		goto fail;
 	if (!(e->reason = pb__arena_strndup(&e->rs.arena, reason ? reason : "",
 	                                     reason ? strlen(reason) : 0)) ||
@@ -863,7 +864,7 @@ fail:
 enum pb_status pb_entitlements_load(struct pb_ws *ws, int64_t version,
                                     struct pb_entitlements **out, struct pb_error *err)
 {
-	return load_version(ws, version, true, out, err);
+	return load_version(ws, version, true, true, out, err);
 }
 
 /* The first ms after the second t: a version published during the second t
@@ -896,7 +897,7 @@ enum pb_status pb_entitlements_load_at(struct pb_ws *ws, int64_t t, struct pb_en
 	}
 	int64_t version = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
-	return load_version(ws, version, false, out, err);
+	return load_version(ws, version, false, true, out, err);
 }
 
 enum pb_status pb_entitlements_superseded_ms(struct pb_ws *ws, int64_t version, int64_t *ms,
@@ -916,5 +917,14 @@ enum pb_status pb_entitlements_superseded_ms(struct pb_ws *ws, int64_t version, 
 	else if (rc != SQLITE_DONE)
 		st = pb__db_err(ws->db, err, "cannot read entitlement versions");
 	sqlite3_finalize(q);
+	return st;
+}
+
+enum pb_status pb__entitlements_rules_check(struct pb_ws *ws, int64_t version,
+                                            struct pb_error *err)
+{
+	struct pb_entitlements *e = NULL;
+	enum pb_status st = load_version(ws, version, false, false, &e, err);
+	pb_entitlements_free(e);
 	return st;
 }

@@ -54,6 +54,12 @@ enum pb_status pb__rules_from_json(const char *text, size_t len, const char *fil
 /* Appends the canonical JSON of rule r (one line, no newline) to b: keys in a
  * fixed order, empty dimensions left out, times as ISO 8601 or null. */
 enum pb_status pb__rule_json(struct pb_buf *b, const struct pb_rule *r);
+/* The rules of one stored version against the version row's count and hash
+ * (what every load checks, without asking the log who named it): PB_EVERIFY
+ * when rule rows were added, removed or changed beside probity. For the
+ * replay of `log check` (lib/replay). */
+enum pb_status pb__entitlements_rules_check(struct pb_ws *ws, int64_t version,
+                                            struct pb_error *err);
 
 /* ASCII case folding plus trimming of spaces and tabs, into out (cap bytes);
  * returns the folded length, or SIZE_MAX when it does not fit. */

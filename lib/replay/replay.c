@@ -15,6 +15,7 @@
  * derived from the log, what is checked against it, and what is not.
  */
 #include "auth/auth.h"
+#include "decide/entitlements.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -626,6 +627,36 @@ static enum pb_status check_documents(struct pb_replay *r, struct pb_ws *ws, str
 	return rc;
 }
 
+/* Each entitlements version's rule rows against its row's count and hash
+ * (the row itself is checked against the log by run_checks). */
+static enum pb_status check_rules(struct pb_replay *r, struct pb_ws *ws, struct pb_error *err)
+{
+	sqlite3_stmt *st;
+	enum pb_status rc = pb__db_prepare(ws->db,
+	                                   "SELECT version FROM entitlement_version ORDER BY version",
+	                                   &st, err);
+	if (rc)
+		return rc;
+	int q;
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(st, 0);
+		struct pb_error e2 = { 0 };
+		enum pb_status vs = pb__entitlements_rules_check(ws, v, &e2);
+		if (vs == PB_ENOMEM) {
+			sqlite3_finalize(st);
+			return pb__err(err, PB_ENOMEM, "out of memory");
+		}
+		if (vs != PB_OK) {
+			char row[32];
+			pb__snprintf(row, sizeof(row), "%lld", (long long)v);
+			report(r, "entitlement_rule", row, -1, e2.message);
+		}
+	}
+	rc = q == SQLITE_DONE ? PB_OK : pb__db_err(ws->db, err, "cannot read entitlements");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 enum pb_status pb_log_replay_check(struct pb_ws *ws, pb_replay_fn fn, void *ctx,
                                    uint64_t *ndiff, struct pb_error *err)
 {
@@ -648,6 +679,8 @@ enum pb_status pb_log_replay_check(struct pb_ws *ws, pb_replay_fn fn, void *ctx,
 		rc = run_checks(&r, err);
 	if (!rc)
 		rc = check_documents(&r, ws, err);
+	if (!rc)
+		rc = check_rules(&r, ws, err);
 	teardown(&r);
 	if (ndiff)
 		*ndiff = r.ndiff;

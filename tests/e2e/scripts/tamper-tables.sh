@@ -68,13 +68,17 @@ attack "inserted entitlements version" "^table entitlement_version row" verify \
 	"INSERT INTO entitlement_version VALUES ((SELECT max(version) + 1 FROM entitlement_version),
 	 '2026-12-06T00:00:00Z', 0, 'lifted', 0, '$(printf '[]' | sha256sum | cut -d' ' -f1)')"
 grep -q "no plan.apply or plan.rollback entry names this version" out && ok || fail "version: $(cat out)"
-# ... the same done by the test tool, while it exists
-if [ -x "$(dirname "$P")/tools/pb-entitle" ]; then
-	cp saved.db "$DB"
-	if "$(dirname "$P")/tools/pb-entitle" "$WS" remove 1 >/dev/null 2>&1; then
-		found "pb-entitle" "^table entitlement_version row"
-	fi
-fi
+# ... the same done by the test tool (built by make test-tools for the suites)
+PBE=$PB_BUILD/tests/tools/pb-entitle
+cp saved.db "$DB"
+rm -f "$DB-wal" "$DB-shm"
+if "$PBE" "$WS" remove 1 >/dev/null 2>err; then found "pb-entitle" "^table entitlement_version row"
+else fail "pb-entitle: $(cat err)"; fi
+# ... or the rules of the version in force changed in place (the triggers
+# that forbid it dropped first, as an attacker would)
+attack "entitlement rule changed in place" "^table entitlement_rule row 1: entitlements version 1 does not match its hash" no \
+	"DROP TRIGGER entitlement_rule_no_update;
+	 UPDATE entitlement_rule SET effect = 'keep' WHERE version = 1"
 
 # 2. a plan rewritten to need no approvals, its hash made to match, then applied
 cp saved.db "$DB"
