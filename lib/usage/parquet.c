@@ -1201,7 +1201,7 @@ enum pb_status pb__pq_map_json(const struct pb_pq_file *f, size_t rg, size_t kco
 	size_t rows = (size_t)f->rgs[rg].num_rows;
 	int entry = kc->max_def - kc->optional;
 	if (!st && (kc->max_rep != 1 || vc->max_rep != 1 || k.n != v.n || entry < 1 ||
-	            memcmp(k.rep, v.rep, k.n) != 0))
+	            (k.n && memcmp(k.rep, v.rep, k.n) != 0)))
 		st = pb__err(err, PB_EFORMAT,
 		             "cannot read '%s': the key and value columns of map '%s' do not match",
 		             f->name, f->tops[kc->top]);
