@@ -981,7 +981,7 @@ static int atoi_safe(const char *s)
 	return sign * v;
 }
 
-static size_t fmt_double(char *buf, size_t cap, double d, bool single)
+static size_t fmt_double_search(char *buf, size_t cap, double d, bool single)
 {
 	if (isnan(d))
 		return (size_t)snprintf(buf, cap, signbit(d) ? "-nan" : "nan");
@@ -1036,6 +1036,35 @@ static size_t fmt_double(char *buf, size_t cap, double d, bool single)
 	}
 	out[k] = 0;
 	return (size_t)snprintf(buf, cap, "%s", out);
+}
+
+/* The same text without the search, for the common double that is a short
+ * decimal (a cost, a quantity): the fewest k fractional digits (up to 9)
+ * whose n / 10^k reads back as d, with |n| < 2^52 so that one integer at
+ * most lies within d's rounding interval, which is then the one that the
+ * correctly rounded %.*e of the search gives. */
+static size_t fmt_double(char *buf, size_t cap, double d, bool single)
+{
+	static const double p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
+	static const uint64_t u10[] = { 1,      10,      100,      1000,      10000,
+		                        100000, 1000000, 10000000, 100000000, 1000000000 };
+	double a = fabs(d);
+	if (single || !(a >= 1e-4) || !(a < 1e15) || cap < 40)
+		return fmt_double_search(buf, cap, d, single);
+	for (int k = 0; k < 10; k++) {
+		double x = a * p10[k];
+		if (x >= 4503599627370496.0) /* 2^52 */
+			break;
+		double n = rint(x);
+		if (n / p10[k] != a)
+			continue;
+		uint64_t u = (uint64_t)n;
+		uint64_t ip = u / u10[k], fp = u % u10[k];
+		int len = snprintf(buf, cap, "%s%llu.%0*llu", d < 0 ? "-" : "", (unsigned long long)ip,
+		                   k ? k : 1, (unsigned long long)fp);
+		return (size_t)len;
+	}
+	return fmt_double_search(buf, cap, d, single);
 }
 
 /* an unscaled 128-bit integer with scale digits after the point */
