@@ -987,13 +987,19 @@ static size_t fmt_double_search(char *buf, size_t cap, double d, bool single)
 		return (size_t)snprintf(buf, cap, signbit(d) ? "-nan" : "nan");
 	if (isinf(d))
 		return (size_t)snprintf(buf, cap, d < 0 ? "-inf" : "inf");
+	/* the fewest digits that read back: a binary search, since with p + 1
+	 * digits the correctly rounded text is at least as near as with p */
 	char e[40];
-	int prec = 0;
-	for (; prec < 17; prec++) {
+	int lo = 0, hi = 16;
+	while (lo < hi) {
+		int prec = (lo + hi) / 2;
 		snprintf(e, sizeof(e), "%.*e", prec, d);
 		if (single ? strtof(e, NULL) == (float)d : strtod(e, NULL) == d)
-			break;
+			hi = prec;
+		else
+			lo = prec + 1;
 	}
+	int prec = lo;
 	snprintf(e, sizeof(e), "%.*e", prec, d);
 	/* e is [-]D[.DDD]e[+-]XX: its digits and exponent */
 	char digits[24];
