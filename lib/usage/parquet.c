@@ -1044,6 +1044,25 @@ static size_t fmt_double_search(char *buf, size_t cap, double d, bool single)
 	return (size_t)snprintf(buf, cap, "%s", out);
 }
 
+/* v in exactly width digits (zero-padded; width 1..20) at p; the end */
+static char *put_fixed(char *p, uint64_t v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + width;
+}
+
+/* v in decimal at p; the end */
+static char *put_u64(char *p, uint64_t v)
+{
+	int w = 1;
+	for (uint64_t t = v; t >= 10; t /= 10)
+		w++;
+	return put_fixed(p, v, w);
+}
+
 /* The same text without the search, for the common double that is a short
  * decimal (a cost, a quantity): the fewest k fractional digits (up to 9)
  * whose n / 10^k reads back as d, with |n| < 2^52 so that one integer at
@@ -1065,10 +1084,14 @@ static size_t fmt_double(char *buf, size_t cap, double d, bool single)
 		if (n / p10[k] != a)
 			continue;
 		uint64_t u = (uint64_t)n;
-		uint64_t ip = u / u10[k], fp = u % u10[k];
-		int len = snprintf(buf, cap, "%s%llu.%0*llu", d < 0 ? "-" : "", (unsigned long long)ip,
-		                   k ? k : 1, (unsigned long long)fp);
-		return (size_t)len;
+		char *q = buf;
+		if (d < 0)
+			*q++ = '-';
+		q = put_u64(q, u / u10[k]);
+		*q++ = '.';
+		q = put_fixed(q, u % u10[k], k ? k : 1);
+		*q = 0;
+		return (size_t)(q - buf);
 	}
 	return fmt_double_search(buf, cap, d, single);
 }
@@ -1120,6 +1143,30 @@ static size_t fmt_time(char *buf, size_t cap, int64_t v, int unit, bool date_onl
 	int y;
 	unsigned m, d;
 	pb__civil_from_days(days, &y, &m, &d);
+	if (y >= 0 && y <= 9999 && cap >= 40) { /* the common case, without printf */
+		static const int digs[] = { 3, 6, 9 };
+		char *q = put_fixed(buf, (uint64_t)y, 4);
+		*q++ = '-';
+		q = put_fixed(q, m, 2);
+		*q++ = '-';
+		q = put_fixed(q, d, 2);
+		if (!date_only) {
+			*q++ = 'T';
+			q = put_fixed(q, (uint64_t)(sod / 3600), 2);
+			*q++ = ':';
+			q = put_fixed(q, (uint64_t)(sod / 60 % 60), 2);
+			*q++ = ':';
+			q = put_fixed(q, (uint64_t)(sod % 60), 2);
+			if (frac) {
+				*q++ = '.';
+				q = put_fixed(q, (uint64_t)frac, digs[unit]);
+			}
+			if (z)
+				*q++ = 'Z';
+		}
+		*q = 0;
+		return (size_t)(q - buf);
+	}
 	if (date_only)
 		return (size_t)snprintf(buf, cap, "%04d-%02u-%02u", y, m, d);
 	int n = snprintf(buf, cap, "%04d-%02u-%02uT%02lld:%02lld:%02lld", y, m, d,
