@@ -1064,21 +1064,25 @@ static char *put_u64(char *p, uint64_t v)
 }
 
 /* The same text without the search, for the common double that is a short
- * decimal (a cost, a quantity): the fewest k fractional digits (up to 9)
- * whose n / 10^k reads back as d, with |n| < 2^52 so that one integer at
- * most lies within d's rounding interval, which is then the one that the
- * correctly rounded %.*e of the search gives. */
+ * decimal (a cost, a quantity): the fewest k fractional digits (up to 15)
+ * whose n / 10^k reads back as d (both exact, so the division is correctly
+ * rounded), with |n| < 2^50 so that one integer at most lies within d's
+ * rounding interval, rint finds it, and it is the one that the correctly
+ * rounded %.*e of the search gives. */
 static size_t fmt_double(char *buf, size_t cap, double d, bool single)
 {
-	static const double p10[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
-	static const uint64_t u10[] = { 1,      10,      100,      1000,      10000,
-		                        100000, 1000000, 10000000, 100000000, 1000000000 };
+	static const double p10[] = { 1,    1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+		                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+	uint64_t u10[16];
+	u10[0] = 1;
+	for (int i = 1; i < 16; i++)
+		u10[i] = u10[i - 1] * 10;
 	double a = fabs(d);
 	if (single || !(a >= 1e-4) || !(a < 1e15) || cap < 40)
 		return fmt_double_search(buf, cap, d, single);
-	for (int k = 0; k < 10; k++) {
+	for (int k = 0; k < 16; k++) {
 		double x = a * p10[k];
-		if (x >= 4503599627370496.0) /* 2^52 */
+		if (x >= 1125899906842624.0) /* 2^50 */
 			break;
 		double n = rint(x);
 		if (n / p10[k] != a)
