@@ -1,12 +1,26 @@
 /* fuzz_parquet.c - the Parquet reader on any bytes: the Thrift footer, page
- * headers, codecs, levels and every encoding of every flat column, and the
- * text of every value; no crash, no hang, refusals only as errors. */
+ * headers, codecs, levels and every encoding of every column (repeated ones
+ * too, and any two leaves of a field as a MAP's key and value), and the text
+ * of every value; no crash, no hang, refusals only as errors. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "usage/parquet.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const struct pb_pq_column map_text = { .type = PQ_BYTE_ARRAY, .kind = PQK_STRING };
+
+static void text_all(const struct pb_pq_column *c, const struct pb_pq_values *v, char *buf,
+                     size_t cap)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		bool null;
+		struct pb_str s = pb__pq_text(c, v, i, buf, cap, &null);
+		if (s.len && !s.ptr)
+			abort();
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -18,14 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char buf[96];
 	for (size_t r = 0; r < f.nrgs; r++)
 		for (size_t c = 0; c < f.ncols; c++) {
-			if (f.cols[c].nested || pb__pq_read(&f, r, c, &v, &err))
-				continue;
-			for (size_t i = 0; i < v.n; i++) {
-				bool null;
-				struct pb_str s = pb__pq_text(&f.cols[c], &v, i, buf, sizeof(buf), &null);
-				if (s.len && !s.ptr)
-					abort();
-			}
+			if (!pb__pq_read(&f, r, c, &v, &err))
+				text_all(&f.cols[c], &v, buf, sizeof(buf));
+			if (c + 1 < f.ncols && f.cols[c].top == f.cols[c + 1].top &&
+			    f.cols[c].max_rep == 1 && !pb__pq_map_json(&f, r, c, c + 1, &v, &err))
+				text_all(&map_text, &v, buf, sizeof(buf));
 		}
 	pb__pq_values_release(&v);
 	pb__pq_release(&f);

@@ -35,3 +35,13 @@ $SQL "CREATE TABLE t AS FROM $text LIMIT 5" \
 	"UPDATE t SET BilledCost = '\$10.00' WHERE rowid = 1" \
 	"UPDATE t SET ChargeCategory = 'Usages' WHERE rowid = 3" \
 	"COPY t TO '$OUT/$name-bad.parquet' (FORMAT parquet)"
+
+# Tags as a MAP(VARCHAR, VARCHAR) (Azure's and AWS's Parquet exports), with
+# nested columns that are not read (a LIST, a STRUCT, a MAP of STRUCTs): the
+# same aggregates and checks as the CSV, a warning for each skipped column
+maptags="CASE WHEN Tags = 'NULL' THEN NULL ELSE CAST(CAST(Tags AS JSON) AS MAP(VARCHAR, VARCHAR)) END"
+nested="[BilledCost, ListCost] AS x_List, {'a': ServiceName, 'b': 1} AS x_Struct, MAP {'k': {'c': RegionId}} AS x_MapOfStruct"
+w map "(SELECT * REPLACE ($maptags AS Tags), $nested FROM $text)" "COMPRESSION snappy, ROW_GROUP_SIZE 300"
+w map-v2 "(SELECT * REPLACE ($maptags AS Tags) FROM $text)" "COMPRESSION zstd, PARQUET_VERSION v2"
+# Tags as a LIST: a nested column the checks would read, skipped with a warning
+w tagslist "(SELECT * REPLACE ([Tags] AS Tags) FROM $text LIMIT 5)" "COMPRESSION snappy"

@@ -222,6 +222,7 @@ static enum pb_status build_columns(struct pb_pq_file *f, const struct pq_meta *
 		c->max_def = def;
 		c->max_rep = rep;
 		c->nested = nested;
+		c->optional = e->repetition == 1;
 		c->top = top;
 		enum pb_status rc = leaf_kind(f, c, e, err);
 		if (rc)
@@ -413,6 +414,8 @@ void pb__pq_values_release(struct pb_pq_values *v)
 		free(v->bufs[i]);
 	free(v->bufs);
 	free(v->null);
+	free(v->def);
+	free(v->rep);
 	free(v->v);
 	memset(v, 0, sizeof(*v));
 }
@@ -742,6 +745,14 @@ static enum pb_status out_reserve(struct pq_ctx *x, size_t more, size_t *cap)
 	if (!a)
 		return pb__err(x->err, PB_ENOMEM, "out of memory");
 	o->null = a;
+	if (x->c->max_rep > 0) {
+		if (!(a = realloc(o->def, nc)))
+			return pb__err(x->err, PB_ENOMEM, "out of memory");
+		o->def = a;
+		if (!(a = realloc(o->rep, nc)))
+			return pb__err(x->err, PB_ENOMEM, "out of memory");
+		o->rep = a;
+	}
 	*cap = nc;
 	return PB_OK;
 }
@@ -749,7 +760,8 @@ static enum pb_status out_reserve(struct pq_ctx *x, size_t more, size_t *cap)
 /* One data page (v1 or v2), its payload already decompressed where it is
  * compressed: levels, then values spread over the non-null slots. */
 static enum pb_status data_page(struct pq_ctx *x, const struct pq_page *pg, const uint8_t *p,
-                                size_t n, const uint8_t *levels, size_t nlev,
+                                size_t n, const uint8_t *reps, size_t nrep,
+                                const uint8_t *levels, size_t nlev,
                                 const struct pb_pq_value *dict, size_t ndict, size_t limit,
                                 size_t *cap)
 {
@@ -762,6 +774,27 @@ static enum pb_status data_page(struct pq_ctx *x, const struct pq_page *pg, cons
 		return st;
 	uint8_t *nul = x->out->null + x->out->n;
 	size_t nonnull = count;
+	if (c->max_rep > 0) { /* repetition levels lead the page (v1: length-prefixed) */
+		if (pg->type == 0) {
+			if (pg->rep_encoding != 3 || n < 4 || le(p, 4) > n - 4)
+				return bad(x, "malformed repetition levels");
+			reps = p + 4;
+			nrep = (size_t)le(p, 4);
+			p += 4 + nrep;
+			n -= 4 + nrep;
+		}
+		uint32_t *lv = malloc((count + 1) * sizeof(*lv));
+		if (!lv)
+			return pb__err(x->err, PB_ENOMEM, "out of memory");
+		bool ok = pb__pq_rle(reps, nrep, bit_width(c->max_rep), lv, count);
+		for (size_t i = 0; ok && i < count; i++) {
+			ok = lv[i] <= (uint32_t)c->max_rep && (x->out->n + i > 0 || lv[i] == 0);
+			x->out->rep[x->out->n + i] = (uint8_t)lv[i];
+		}
+		free(lv);
+		if (!ok)
+			return bad(x, "malformed repetition levels");
+	}
 	if (c->max_def > 0) {
 		uint32_t *lv = malloc((count + 1) * sizeof(*lv));
 		if (!lv)
@@ -788,6 +821,8 @@ static enum pb_status data_page(struct pq_ctx *x, const struct pq_page *pg, cons
 				ok = false;
 			nul[i] = lv[i] != (uint32_t)c->max_def;
 			nonnull += !nul[i];
+			if (ok && x->out->def)
+				x->out->def[x->out->n + i] = (uint8_t)lv[i];
 		}
 		free(lv);
 		if (!ok)
@@ -796,6 +831,8 @@ static enum pb_status data_page(struct pq_ctx *x, const struct pq_page *pg, cons
 			                      : "malformed definition levels");
 	} else {
 		memset(nul, 0, count);
+		if (x->out->def)
+			memset(x->out->def + x->out->n, 0, count);
 	}
 	struct pb_pq_value *v = x->out->v + x->out->n;
 	if ((st = decode_values(x, pg->encoding, p, n, dict, ndict, v, nonnull)))
@@ -821,11 +858,21 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 	const struct pb_pq_column *c = &f->cols[col];
 	const struct pb_pq_chunk *ch = &f->rgs[rg].chunks[col];
 	struct pq_ctx x = { f, c, out, err };
-	if (c->max_rep > 0)
+	if (c->max_rep > 1 || c->max_def > 255)
 		return pb__err(err, PB_EFORMAT,
-		               "cannot read '%s': column '%s' is nested (repeated; not supported)",
+		               "cannot read '%s': column '%s' is nested more than one level (not "
+		               "supported)",
 		               f->name, c->name);
 	size_t rows = (size_t)f->rgs[rg].num_rows;
+	/* a repeated column holds the chunk's count of level entries, not rows */
+	size_t want = rows;
+	if (c->max_rep > 0) {
+		if (ch->num_values < (int64_t)rows || ch->num_values > (int64_t)PQ_MAX_VALUES)
+			return pb__err(err, PB_EFORMAT,
+			               "cannot read '%s': column '%s' of row group %zu claims %lld values",
+			               f->name, c->name, rg + 1, (long long)ch->num_values);
+		want = (size_t)ch->num_values;
+	}
 	if (rows == 0)
 		return PB_OK;
 	int64_t start = ch->dict_off > 0 && ch->dict_off < ch->data_off ? ch->dict_off : ch->data_off;
@@ -835,7 +882,7 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 	struct pb_pq_value *dict = NULL;
 	size_t ndict = 0, cap = 0;
 	enum pb_status st = PB_OK;
-	while (out->n < rows && p < pend) {
+	while (out->n < want && p < pend) {
 		struct pq_thrift t = { p, pend, false, false };
 		struct pq_page pg;
 		if (!pb__pq_read_page_header(&t, &pg)) {
@@ -896,15 +943,24 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 				break;
 			continue;
 		}
-		if ((st = data_page(&x, &pg, buf, un, raw + pg.rep_len, (size_t)pg.def_len, dict, ndict,
-		                    rows - out->n, &cap)))
+		if ((st = data_page(&x, &pg, buf, un, raw, (size_t)pg.rep_len, raw + pg.rep_len,
+		                    (size_t)pg.def_len, dict, ndict, want - out->n, &cap)))
 			break;
 	}
 	free(dict);
-	if (!st && out->n != rows)
+	if (!st && out->n != want)
 		st = pb__err(err, PB_EFORMAT,
 		             "cannot read '%s': column '%s' of row group %zu holds %zu values, not %zu",
-		             f->name, c->name, rg + 1, out->n, rows);
+		             f->name, c->name, rg + 1, out->n, want);
+	if (!st && c->max_rep > 0) {
+		size_t starts = 0;
+		for (size_t i = 0; i < out->n; i++)
+			starts += out->rep[i] == 0;
+		if (starts != rows)
+			st = pb__err(err, PB_EFORMAT,
+			             "cannot read '%s': column '%s' of row group %zu holds %zu rows, not %zu",
+			             f->name, c->name, rg + 1, starts, rows);
+	}
 	if (st)
 		pb__pq_values_release(out);
 	return st;
@@ -925,19 +981,25 @@ static int atoi_safe(const char *s)
 	return sign * v;
 }
 
-static size_t fmt_double(char *buf, size_t cap, double d, bool single)
+static size_t fmt_double_search(char *buf, size_t cap, double d, bool single)
 {
 	if (isnan(d))
 		return (size_t)snprintf(buf, cap, signbit(d) ? "-nan" : "nan");
 	if (isinf(d))
 		return (size_t)snprintf(buf, cap, d < 0 ? "-inf" : "inf");
+	/* the fewest digits that read back: a binary search, since with p + 1
+	 * digits the correctly rounded text is at least as near as with p */
 	char e[40];
-	int prec = 0;
-	for (; prec < 17; prec++) {
+	int lo = 0, hi = 16;
+	while (lo < hi) {
+		int prec = (lo + hi) / 2;
 		snprintf(e, sizeof(e), "%.*e", prec, d);
 		if (single ? strtof(e, NULL) == (float)d : strtod(e, NULL) == d)
-			break;
+			hi = prec;
+		else
+			lo = prec + 1;
 	}
+	int prec = lo;
 	snprintf(e, sizeof(e), "%.*e", prec, d);
 	/* e is [-]D[.DDD]e[+-]XX: its digits and exponent */
 	char digits[24];
@@ -980,6 +1042,62 @@ static size_t fmt_double(char *buf, size_t cap, double d, bool single)
 	}
 	out[k] = 0;
 	return (size_t)snprintf(buf, cap, "%s", out);
+}
+
+/* v in exactly width digits (zero-padded; width 1..20) at p; the end */
+static char *put_fixed(char *p, uint64_t v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + width;
+}
+
+/* v in decimal at p; the end */
+static char *put_u64(char *p, uint64_t v)
+{
+	int w = 1;
+	for (uint64_t t = v; t >= 10; t /= 10)
+		w++;
+	return put_fixed(p, v, w);
+}
+
+/* The same text without the search, for the common double that is a short
+ * decimal (a cost, a quantity): the fewest k fractional digits (up to 15)
+ * whose n / 10^k reads back as d (both exact, so the division is correctly
+ * rounded), with |n| < 2^50 so that one integer at most lies within d's
+ * rounding interval, rint finds it, and it is the one that the correctly
+ * rounded %.*e of the search gives. */
+static size_t fmt_double(char *buf, size_t cap, double d, bool single)
+{
+	static const double p10[] = { 1,    1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+		                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+	uint64_t u10[16];
+	u10[0] = 1;
+	for (int i = 1; i < 16; i++)
+		u10[i] = u10[i - 1] * 10;
+	double a = fabs(d);
+	if (single || !(a >= 1e-4) || !(a < 1e15) || cap < 40)
+		return fmt_double_search(buf, cap, d, single);
+	for (int k = 0; k < 16; k++) {
+		double x = a * p10[k];
+		if (x >= 1125899906842624.0) /* 2^50 */
+			break;
+		double n = rint(x);
+		if (n / p10[k] != a)
+			continue;
+		uint64_t u = (uint64_t)n;
+		char *q = buf;
+		if (d < 0)
+			*q++ = '-';
+		q = put_u64(q, u / u10[k]);
+		*q++ = '.';
+		q = put_fixed(q, u % u10[k], k ? k : 1);
+		*q = 0;
+		return (size_t)(q - buf);
+	}
+	return fmt_double_search(buf, cap, d, single);
 }
 
 /* an unscaled 128-bit integer with scale digits after the point */
@@ -1029,6 +1147,30 @@ static size_t fmt_time(char *buf, size_t cap, int64_t v, int unit, bool date_onl
 	int y;
 	unsigned m, d;
 	pb__civil_from_days(days, &y, &m, &d);
+	if (y >= 0 && y <= 9999 && cap >= 40) { /* the common case, without printf */
+		static const int digs[] = { 3, 6, 9 };
+		char *q = put_fixed(buf, (uint64_t)y, 4);
+		*q++ = '-';
+		q = put_fixed(q, m, 2);
+		*q++ = '-';
+		q = put_fixed(q, d, 2);
+		if (!date_only) {
+			*q++ = 'T';
+			q = put_fixed(q, (uint64_t)(sod / 3600), 2);
+			*q++ = ':';
+			q = put_fixed(q, (uint64_t)(sod / 60 % 60), 2);
+			*q++ = ':';
+			q = put_fixed(q, (uint64_t)(sod % 60), 2);
+			if (frac) {
+				*q++ = '.';
+				q = put_fixed(q, (uint64_t)frac, digs[unit]);
+			}
+			if (z)
+				*q++ = 'Z';
+		}
+		*q = 0;
+		return (size_t)(q - buf);
+	}
 	if (date_only)
 		return (size_t)snprintf(buf, cap, "%04d-%02u-%02u", y, m, d);
 	int n = snprintf(buf, cap, "%04d-%02u-%02uT%02lld:%02lld:%02lld", y, m, d,
@@ -1124,4 +1266,82 @@ struct pb_str pb__pq_text(const struct pb_pq_column *c, const struct pb_pq_value
 		}
 	}
 	return pb_str_of(buf, n < cap ? n : cap - 1);
+}
+
+/* ---- maps -------------------------------------------------------------- */
+
+/* A MAP's key_value group is repeated, its key required: an entry is there
+ * when the key's definition level reaches the group's, the map is null below
+ * the map field's own level (one less) and empty at it. */
+enum pb_status pb__pq_map_json(const struct pb_pq_file *f, size_t rg, size_t kcol, size_t vcol,
+                               struct pb_pq_values *out, struct pb_error *err)
+{
+	pb__pq_values_release(out);
+	const struct pb_pq_column *kc = &f->cols[kcol], *vc = &f->cols[vcol];
+	struct pb_pq_values k, v;
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	enum pb_status st = pb__pq_read(f, rg, kcol, &k, err);
+	if (!st)
+		st = pb__pq_read(f, rg, vcol, &v, err);
+	size_t rows = (size_t)f->rgs[rg].num_rows;
+	int entry = kc->max_def - kc->optional;
+	if (!st && (kc->max_rep != 1 || vc->max_rep != 1 || k.n != v.n || entry < 1 ||
+	            (k.n && memcmp(k.rep, v.rep, k.n) != 0)))
+		st = pb__err(err, PB_EFORMAT,
+		             "cannot read '%s': the key and value columns of map '%s' do not match",
+		             f->name, f->tops[kc->top]);
+	struct pb_buf b;
+	pb_buf_init(&b, SIZE_MAX / 2);
+	size_t *off = NULL;
+	if (!st && (!(out->v = calloc(rows + 1, sizeof(*out->v))) ||
+	            !(out->null = calloc(rows + 1, 1)) || !(off = calloc(rows + 1, sizeof(*off)))))
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+	char kt[80], vt[80];
+	size_t r = 0, i = 0;
+	bool fail = false;
+	for (; !st && i < k.n && r < rows; r++) {
+		/* entries i.. up to the next row start are row r's */
+		off[r] = b.len;
+		bool null = k.def[i] < entry - 1, first = true;
+		out->null[r] = null;
+		fail |= !null && pb_buf_addc(&b, '{') != PB_OK;
+		do {
+			if (!null && k.def[i] >= entry) {
+				bool kn, vn;
+				struct pb_str ks = pb__pq_text(kc, &k, i, kt, sizeof(kt), &kn);
+				struct pb_str vs = pb__pq_text(vc, &v, i, vt, sizeof(vt), &vn);
+				fail |= (!first && pb_buf_addc(&b, ',')) ||
+				        pb_buf_json_str(&b, ks.ptr, ks.len) || pb_buf_addc(&b, ':') ||
+				        (vn ? pb_buf_adds(&b, "null") : pb_buf_json_str(&b, vs.ptr, vs.len));
+				first = false;
+			}
+			i++;
+		} while (i < k.n && k.rep[i] != 0);
+		fail |= !null && pb_buf_addc(&b, '}') != PB_OK;
+		off[r + 1] = b.len;
+	}
+	if (!st && fail)
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+	if (!st && (r != rows || i != k.n))
+		st = pb__err(err, PB_EFORMAT, "cannot read '%s': map '%s' holds %zu rows, not %zu",
+		             f->name, f->tops[kc->top], r, rows);
+	if (!st) {
+		char *text = b.data ? b.data : malloc(1);
+		b.data = NULL;
+		if (!text || !keep_buf(out, text))
+			st = pb__err(err, PB_ENOMEM, "out of memory");
+		for (size_t j = 0; !st && j < rows; j++) {
+			out->v[j].u.b.p = (const uint8_t *)text + off[j];
+			out->v[j].u.b.n = (uint32_t)(off[j + 1] - off[j]);
+		}
+		out->n = rows;
+	}
+	free(off);
+	pb_buf_release(&b);
+	pb__pq_values_release(&k);
+	pb__pq_values_release(&v);
+	if (st)
+		pb__pq_values_release(out);
+	return st;
 }

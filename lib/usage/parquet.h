@@ -45,6 +45,7 @@ struct pb_pq_column {
 	bool utc;             /* timestamps: isAdjustedToUTC */
 	int max_def, max_rep;
 	bool nested;          /* under a group, or repeated */
+	bool optional;        /* the leaf itself may be null */
 	int top;              /* index of its top-level field */
 };
 
@@ -92,6 +93,7 @@ struct pb_pq_value {
 struct pb_pq_values {
 	size_t n;
 	uint8_t *null;                /* 1 when the value is null */
+	uint8_t *def, *rep;           /* a repeated column's levels per entry, else NULL */
 	struct pb_pq_value *v;
 	void **bufs;                  /* what views point into */
 	size_t nbufs, capbufs;
@@ -103,10 +105,18 @@ enum pb_status pb__pq_open(struct pb_pq_file *f, const uint8_t *data, size_t len
                            const char *name, struct pb_error *err);
 void pb__pq_release(struct pb_pq_file *f);
 
-/* Decodes column col of row group rg into out (released first). */
+/* Decodes column col of row group rg into out (released first). A repeated
+ * column (max_rep > 0) gives one entry per level pair, with def and rep. */
 enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
                            struct pb_pq_values *out, struct pb_error *err);
 void pb__pq_values_release(struct pb_pq_values *v);
+
+/* Reads the MAP whose key and value leaves are columns kcol and vcol in row
+ * group rg into out: one value a row, the map as the JSON object text a CSV
+ * export's Tags holds ({"key":"value",...}; a null value as null), null
+ * where the map is null. */
+enum pb_status pb__pq_map_json(const struct pb_pq_file *f, size_t rg, size_t kcol, size_t vcol,
+                               struct pb_pq_values *out, struct pb_error *err);
 
 /* The text of value i of column c: the text a CSV export would hold (ISO
  * dates and times in UTC, exact decimals, shortest round-trip floats; bytes

@@ -9,8 +9,10 @@
  * that pb__focus_row, the firewall, the aggregation and the rejects are the
  * CSV ones. A row's "line" is its row number in the file (1-based); a
  * rejected row's reason names its row group and row, its record holds its
- * values. A nested column the checker would use (a MAP Tags) is read as
- * null. */
+ * values. A MAP column (FOCUS Tags in Azure's and AWS's exports) becomes
+ * the JSON object text a CSV Tags holds, so it meets the same checks; any
+ * other nested column (a LIST, a struct, a map of groups) is not read: the
+ * checks see it as null and the report counts a warning for it. */
 #include "usage/parquet.h"
 #include "usage/usage_internal.h"
 
@@ -49,6 +51,10 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 	in->pq_data = NULL;
 	free(in->pq_leaf);
 	in->pq_leaf = NULL;
+	free(in->pq_mapval);
+	in->pq_mapval = NULL;
+	free(in->pq_skipped);
+	in->pq_skipped = NULL;
 }
 
 size_t pb__pq_ingest_ngroups(const struct pb_ingest *in)
@@ -93,6 +99,8 @@ static enum pb_status read_all(struct pb_ingest *in, size_t *len, struct pb_erro
 	return PB_OK;
 }
 
+static bool is_map(const struct pb_pq_file *f, size_t t, int *k, int *v);
+
 /* Marks field i (0-based) as one the checker reads. */
 static void want(struct pb_ingest *in, bool *need, int i)
 {
@@ -126,8 +134,10 @@ enum pb_status pb__pq_ingest_open(struct pb_ingest *in, struct pb_error *err)
 	struct pb_str *names = calloc(f->ntops, sizeof(*names));
 	in->colnames = calloc(f->ntops, sizeof(char *));
 	in->pq_leaf = calloc(f->ntops, sizeof(int));
+	in->pq_mapval = calloc(f->ntops, sizeof(int));
+	in->pq_skipped = calloc(f->ntops, sizeof(bool));
 	bool *need = calloc(f->ntops, sizeof(bool));
-	if (!names || !in->colnames || !in->pq_leaf || !need) {
+	if (!names || !in->colnames || !in->pq_leaf || !in->pq_mapval || !in->pq_skipped || !need) {
 		free(names);
 		free(need);
 		return pb__err(err, PB_ENOMEM, "out of memory");
@@ -158,14 +168,43 @@ enum pb_status pb__pq_ingest_open(struct pb_ingest *in, struct pb_error *err)
 		for (int c = 0; c < NC_COUNT; c++)
 			want(in, need, m->ncol[c]);
 	for (size_t i = 0; i < f->ntops; i++)
-		in->pq_leaf[i] = -1;
+		in->pq_leaf[i] = in->pq_mapval[i] = -1;
 	for (size_t c = 0; c < f->ncols; c++) {
 		int t = f->cols[c].top;
 		if (t >= 0 && (size_t)t < f->ntops && need[t] && !f->cols[c].nested)
 			in->pq_leaf[t] = (int)c;
 	}
+	for (size_t t = 0; t < f->ntops; t++) {
+		if (!f->top_nested[t])
+			continue;
+		int k, v;
+		if (!is_map(f, t, &k, &v))
+			in->pq_skipped[t] = true;
+		else if (need[t]) {
+			in->pq_leaf[t] = k;
+			in->pq_mapval[t] = v;
+		}
+	}
 	free(need);
 	return PB_OK;
+}
+
+/* Is top-level field t a MAP of two leaves (key, value) one level deep? */
+static bool is_map(const struct pb_pq_file *f, size_t t, int *k, int *v)
+{
+	if (f->top_group[t] != 1 && f->top_group[t] != 2) /* MAP, MAP_KEY_VALUE */
+		return false;
+	int n = 0;
+	for (size_t c = 0; c < f->ncols; c++) {
+		if (f->cols[c].top != (int)t)
+			continue;
+		const char *nm = f->cols[c].name, *d1 = strchr(nm, '.');
+		const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+		if (f->cols[c].max_rep != 1 || n >= 2 || !d2 || strchr(d2 + 1, '.'))
+			return false; /* a leaf of MAP.key_value itself, not of a group in it */
+		*(n++ ? v : k) = (int)c;
+	}
+	return n == 2 && f->cols[*k].max_def >= 1;
 }
 
 static struct pb_pq_work *work_of(struct pb_worker *w)
@@ -208,11 +247,16 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 	for (size_t i = 0; i < nf; i++) {
 		if (in->pq_leaf[i] < 0)
 			continue;
-		if (pb__pq_read(f, rg, (size_t)in->pq_leaf[i], &pw->v[i], &ch->err)) {
+		if (in->pq_mapval[i] >= 0
+		            ? pb__pq_map_json(f, rg, (size_t)in->pq_leaf[i], (size_t)in->pq_mapval[i],
+		                              &pw->v[i], &ch->err)
+		            : pb__pq_read(f, rg, (size_t)in->pq_leaf[i], &pw->v[i], &ch->err)) {
 			ch->has_err = true;
 			return;
 		}
 	}
+	/* a MAP's values are its JSON text */
+	static const struct pb_pq_column map_text = { .type = PQ_BYTE_ARRAY, .kind = PQK_STRING };
 	size_t rows = (size_t)f->rgs[rg].num_rows;
 	char reason[512], why[400];
 	struct pb_csv_record rec;
@@ -233,8 +277,8 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 				continue;
 			}
 			bool null;
-			struct pb_str s = pb__pq_text(&f->cols[c], &pw->v[i], r, pw->text + i * TEXT_CAP,
-			                              TEXT_CAP, &null);
+			struct pb_str s = pb__pq_text(in->pq_mapval[i] >= 0 ? &map_text : &f->cols[c],
+			                              &pw->v[i], r, pw->text + i * TEXT_CAP, TEXT_CAP, &null);
 			size_t badoff;
 			if (s.len > UINT32_MAX)
 				s.len = UINT32_MAX;

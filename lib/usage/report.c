@@ -155,6 +155,13 @@ enum pb_status pb__ingest_report_warnings(struct pb_ingest *in, struct pb_error 
 	} mapw[] = { { FW_UNKNOWN_REGION, "RegionId" },       { FW_UNKNOWN_SERVICE, "ServiceName" },
 		     { FW_UNKNOWN_UNIT, "ConsumedUnit" },      { FW_UNKNOWN_CAPABILITY, "SkuMeter" },
 		     { FW_CATEGORY_FROM_CATALOG, "ServiceCategory" } };
+	/* Parquet: nested columns not read (one warning each, every row) */
+	for (size_t i = 0; in->pq_skipped && i < in->ncolnames; i++)
+		if (in->pq_skipped[i] &&
+		    add_warning(rep, "nested-column-skipped", in->colnames[i], rep->rows_read,
+		                rep->rows_read ? 1 : 0,
+		                "a nested column (list, struct or map of groups) is not read", NULL))
+			return pb__err(err, PB_ENOMEM, "out of memory");
 	const struct pb_unknowns *u = &in->unk;
 	for (size_t i = 0; i < PB_ARRAY_LEN(mapw); i++)
 		if (u->count[mapw[i].w] &&

@@ -288,7 +288,9 @@ struct pb_ingest {
 	char flat_sha[65];           /* with want_flat */
 	struct pb_pq_file *pq;       /* a Parquet input (pqingest.c), or NULL */
 	uint8_t *pq_data;            /* its bytes */
-	int *pq_leaf;                /* per header field: the leaf column read, or -1 */
+	int *pq_leaf;                /* per header field: the leaf column read (a MAP's key), or -1 */
+	int *pq_mapval;              /* per header field: a MAP's value column, or -1 */
+	bool *pq_skipped;            /* per header field: a nested column not read (warned) */
 
 	/* the threads (pipeline.c) */
 	pthread_mutex_t mu;

@@ -5,6 +5,8 @@
 #include "unit.h"
 #include "probity.h"
 #include "store/store.h"
+#include "usage/parquet.h"
+#include "util/util.h"
 #include "usage/usage.h"
 
 static struct pb_catalog *cat;
@@ -407,6 +409,55 @@ static void t_interrupt_and_readonly(void)
 	free(dir);
 }
 
+/* A MAP column as the JSON object text of a CSV Tags: null maps null, empty
+ * maps {}, null values null, keys and values escaped, numbers quoted. */
+static void t_parquet_map_json(void)
+{
+	size_t len = 0;
+	char *data = NULL;
+	struct pb_error err = { 0 };
+	CHECK_INT(pb__read_file("tests/data/parquet/maps.parquet", 1 << 20, &data, &len, &err), PB_OK);
+	if (!data)
+		return;
+	struct pb_pq_file f;
+	CHECK_INT(pb__pq_open(&f, (const uint8_t *)data, len, "maps.parquet", &err), PB_OK);
+	CHECK_INT(f.ntops, 3);
+	CHECK_INT(f.ncols, 5); /* id, m.key_value.key, m...value, mi...key, mi...value */
+	static const char *const want_m[] = { "{\"a\":\"x\",\"b\":\"y\"}", NULL, "{}",
+		                              "{\"k\":null}", "{\"q\\\"t\":\"\u00e9\\n\"}" };
+	static const char *const want_mi[] = { "{\"n\":\"1\"}", NULL, "{\"m\":\"-2\"}", "{}",
+		                               "{\"z\":\"3\"}" };
+	static const struct pb_pq_column text = { .type = PQ_BYTE_ARRAY, .kind = PQK_STRING };
+	struct pb_pq_values v = { 0 };
+	for (int m = 0; m < 2; m++) {
+		CHECK_INT(pb__pq_map_json(&f, 0, 1 + 2 * (size_t)m, 2 + 2 * (size_t)m, &v, &err), PB_OK);
+		CHECK_INT(v.n, 5);
+		for (size_t r = 0; r < v.n && r < 5; r++) {
+			const char *want = m ? want_mi[r] : want_m[r];
+			char buf[80];
+			bool null;
+			struct pb_str s = pb__pq_text(&text, &v, r, buf, sizeof(buf), &null);
+			CHECK_INT(null, want == NULL);
+			if (want && (s.len != strlen(want) || memcmp(s.ptr, want, s.len) != 0))
+				UNIT_FAIL_("row %zu: got '%.*s', expected '%s'", r + 1, (int)s.len, s.ptr,
+				           want);
+		}
+	}
+	/* a leaf read alone gives one entry a level pair, with its levels */
+	CHECK_INT(pb__pq_read(&f, 0, 1, &v, &err), PB_OK);
+	CHECK_INT(v.n, 6); /* a, b, null map, empty map, k, q"t */
+	CHECK(v.rep != NULL && v.def != NULL);
+	if (v.rep && v.n == 6) {
+		CHECK_INT(v.rep[1], 1);
+		CHECK_INT(v.def[2], 0);
+		CHECK_INT(v.def[3], 1);
+		CHECK_INT(v.def[4], 2);
+	}
+	pb__pq_values_release(&v);
+	pb__pq_release(&f);
+	free(data);
+}
+
 int main(void)
 {
 	struct pb_error err = { 0 };
@@ -416,6 +467,7 @@ int main(void)
 	}
 	RUN(t_recompute_matches_store);
 	RUN(t_interrupt_and_readonly);
+	RUN(t_parquet_map_json);
 	pb_catalog_free(cat);
 	return UNIT_END("usage");
 }

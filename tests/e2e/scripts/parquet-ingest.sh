@@ -2,7 +2,9 @@
 # parquet-ingest.sh - a FOCUS export in Parquet ingests to exactly the
 # aggregates of the same export in CSV, whatever the codec, dictionary, page
 # version, row groups or column types (tests/data/parquet/focus, written by
-# tools/parquet-focus.sh); bad rows are rejected by row group and row.
+# tools/parquet-focus.sh); bad rows are rejected by row group and row. Tags
+# given as a MAP go through the same checks as the CSV's JSON Tags; other
+# nested columns are skipped with a warning each.
 SCRIPT_NAME=parquet-ingest
 . "$(dirname "$0")/../lib.sh"
 CSV=$DATA/focus/samples/focus-1.0-sample-1000.csv
@@ -16,7 +18,7 @@ agg "$TMP/csv" >"$TMP/csv.agg"
 check "the CSV gives aggregates" test -s "$TMP/csv.agg"
 for f in "$PQ"/*.parquet; do
 	n=$(basename "$f" .parquet)
-	case $n in *-bad | *-x3-*) continue ;; esac
+	case $n in *-bad | *-x3-* | *-tagslist) continue ;; esac
 	for t in 1 2; do
 		"$PROBITY" init "$TMP/$n-$t" >/dev/null
 		out=$("$PROBITY" ingest --threads $t "$TMP/$n-$t" "$f" 2>&1)
@@ -31,6 +33,30 @@ for f in "$PQ"/*.parquet; do
 		else fail "$n ($t threads): source tree $root is not the file's tree hash"; fi
 	done
 done
+# the report's warnings (kind, column, rows) of a workspace's one source
+warns() { sqlite3 "$1"/probity.db "SELECT json_extract(value, '\$.kind') || ' ' || json_extract(value, '\$.column') || ' ' || json_extract(value, '\$.count') FROM source, json_each(source.report, '\$.warnings') ORDER BY 1"; }
+warns "$TMP/csv" >"$TMP/csv.warn"
+check "the CSV's report has warnings" test -s "$TMP/csv.warn"
+# Tags as a MAP: the checks and warnings of the CSV, plus one warning for each
+# nested column that is not read (a LIST, a STRUCT, a MAP of STRUCTs)
+warns "$TMP/focus-1.0-sample-1000-map-v2-2" >"$TMP/map-v2.warn"
+if cmp -s "$TMP/csv.warn" "$TMP/map-v2.warn"; then ok
+else fail "map-v2: warnings differ from the CSV's: $(diff "$TMP/csv.warn" "$TMP/map-v2.warn" | head -3)"; fi
+warns "$TMP/focus-1.0-sample-1000-map-2" >"$TMP/map.warn"
+{ cat "$TMP/csv.warn"; for c in x_List x_MapOfStruct x_Struct; do echo "nested-column-skipped $c 1000"; done; } | LC_ALL=C sort >"$TMP/map.want"
+LC_ALL=C sort "$TMP/map.warn" >"$TMP/map.got"
+if cmp -s "$TMP/map.want" "$TMP/map.got"; then ok
+else fail "map: warnings are not the CSV's plus the nested ones: $(diff "$TMP/map.want" "$TMP/map.got" | head -3)"; fi
+out=$("$PROBITY" ingest "$TMP/focus-1.0-sample-1000-map-1" "$PQ/focus-1.0-sample-1000-map.parquet" 2>&1)
+check "map: a repeat changes nothing" test $? = 0
+# Tags as a LIST: not read (a nested column the checks would read), warned, no crash
+"$PROBITY" init "$TMP/tl" >/dev/null
+out=$("$PROBITY" ingest "$TMP/tl" "$PQ/focus-1.0-sample-1000-tagslist.parquet" 2>&1)
+if echo "$out" | grep -q "rows: 5 read = 5 accepted + 0 rejected"; then ok
+else fail "tagslist: $(echo "$out" | head -3)"; fi
+if echo "$out" | grep -q "nested-column-skipped *Tags *5 rows"; then ok
+else fail "tagslist: no warning for the skipped Tags: $(echo "$out" | head -12)"; fi
+check "tagslist: the warning is in the report's JSON" test "$(warns "$TMP/tl" | grep nested)" = "nested-column-skipped Tags 5"
 # three copies in three row groups, read by two threads: each key thrice
 X=$PQ/focus-1.0-sample-1000-x3-rg2048.parquet
 "$PROBITY" init "$TMP/x3" >/dev/null
