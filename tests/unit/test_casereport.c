@@ -101,7 +101,8 @@ static void t_verify(void)
 	CHECK_INT(verify(p, &key, msg, sizeof(msg)), PB_EVERIFY);
 	CHECK(strstr(msg, "page differs") != NULL);
 	free(p);
-	p = strdup(good);
+	p = malloc(strlen(good) + 2); /* room for the byte put in */
+	memcpy(p, good, strlen(good) + 1);
 	char *at = strstr(p, OPEN) + strlen(OPEN);
 	memmove(at + 1, at, strlen(at) + 1);
 	*at = ' ';
