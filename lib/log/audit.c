@@ -237,58 +237,45 @@ static bool same_key(const struct pb_vkey *a, const struct pb_vkey *b)
 static enum pb_status load_vkey(struct pb_ws *ws, const char *origin, struct pb_vkey *vk,
                                 bool *found, struct pb_error *err)
 {
-	uint8_t seed[32];
-	bool have_seed = false, have_pub = false;
-	struct pb_error seed_err = { 0 };
-	enum pb_status seed_st = load_seed(ws, false, seed, &have_seed, &seed_err);
-	struct pb_vkey pub;
-	enum pb_status st = read_pub(ws, &pub, &have_pub, err);
 	*found = false;
-	if (st)
-		goto out;
-	if (ws->pinned_vkey) {
-		if ((st = pb_vkey_parse(ws->pinned_vkey, strlen(ws->pinned_vkey), vk, err)))
-			goto out;
-		*found = true;
-		if (have_pub && !same_key(&pub, vk)) {
-			st = pb__err(err, PB_EVERIFY, "'%s' in workspace '%s' is not the pinned log key",
-			             SIGNING_PUB, ws->path);
-			goto out;
-		}
-		if (seed_st == PB_OK && have_seed) {
-			struct pb_signer sg;
-			if ((st = pb_signer_from_seed(origin, 0x01, seed, &sg, err)))
-				goto out;
-			bool same = same_key(&sg.vkey, vk);
-			pb_signer_release(&sg);
-			if (!same)
-				st = pb__err(err, PB_EVERIFY,
-				             "the workspace signing key is not the pinned log key");
-		}
-		goto out;
+	/* the three places a key can come from, each when present */
+	struct pb_vkey pin, pub, own;
+	bool have_pin = ws->pinned_vkey != NULL, have_pub = false, have_own = false;
+	enum pb_status st = PB_OK;
+	if (have_pin && (st = pb_vkey_parse(ws->pinned_vkey, strlen(ws->pinned_vkey), &pin, err)))
+		return st;
+	if ((st = read_pub(ws, &pub, &have_pub, err)))
+		return st;
+	uint8_t seed[32];
+	struct pb_error seed_err = { 0 };
+	enum pb_status seed_st = load_seed(ws, false, seed, &have_own, &seed_err);
+	if (seed_st == PB_OK && have_own) {
+		struct pb_signer sg;
+		st = pb_signer_from_seed(origin, 0x01, seed, &sg, err);
+		sodium_memzero(seed, sizeof(seed));
+		if (st)
+			return st;
+		own = sg.vkey;
+		pb_signer_release(&sg);
+	} else {
+		have_own = false;
 	}
-	if (seed_st != PB_OK || !have_seed) {
-		if (have_pub) {
-			*vk = pub;
-			*found = true;
-		} else if (seed_st != PB_OK) {
+	/* the pin, else the signing key, else signing.pub; the others must agree */
+	const struct pb_vkey *use = have_pin ? &pin : have_own ? &own : have_pub ? &pub : NULL;
+	if (!use) {
+		if (seed_st != PB_OK)
 			*err = seed_err;
-			st = seed_st;
-		}
-		goto out;
+		return seed_st;
 	}
-	struct pb_signer sg;
-	if ((st = pb_signer_from_seed(origin, 0x01, seed, &sg, err)))
-		goto out;
-	*vk = sg.vkey;
-	pb_signer_release(&sg);
+	if (have_pin && have_own && !same_key(&own, use))
+		return pb__err(err, PB_EVERIFY, "the workspace signing key is not the pinned log key");
+	if (have_pub && !same_key(&pub, use))
+		return pb__err(err, PB_EVERIFY, "'%s' in workspace '%s' is not %s", SIGNING_PUB,
+		               ws->path,
+		               have_pin ? "the pinned log key" : "the public key of the signing key");
+	*vk = *use;
 	*found = true;
-	if (have_pub && !same_key(&pub, vk))
-		st = pb__err(err, PB_EVERIFY, "'%s' in workspace '%s' is not the public key of the "
-		             "signing key", SIGNING_PUB, ws->path);
-out:
-	sodium_memzero(seed, sizeof(seed));
-	return st;
+	return PB_OK;
 }
 
 /* Writes signing.pub when it is missing (a signer is at hand). */
