@@ -186,8 +186,16 @@ enum pb_status pb_user_enrol(struct pb_ws *ws, const char *token, const char *pa
 		               now, (const char *const[]){ user, NULL }, err);
 	char subject[100];
 	pb__snprintf(subject, sizeof(subject), "user/%s", user);
+	/* the entry records the stored hash's SHA-256 (the Argon2id string holds
+	 * its own salt: this reveals nothing), so that log check can tell a
+	 * password set beside the log */
+	uint8_t ph[32];
+	char phex[65];
+	pb__sha256(stored, strlen(stored), ph);
+	pb_hex(ph, 32, phex);
 	if (!rc)
-		rc = entry(ws, user, "user.enrol", subject, NULL, index_out, err);
+		rc = entry(ws, user, "user.enrol", subject, json_pack("{s:s}", "password_sha256", phex),
+		           index_out, err);
 	sodium_memzero(stored, sizeof(stored));
 	if (!(rc = pb__ws_finish(ws, rc, err)))
 		pb__strlcpy(name_out, user, PB_USER_NAME_MAX + 1);

@@ -532,6 +532,16 @@ static const char missing_sql[] =
 	"  IS NOT NULL AND NOT EXISTS (SELECT 1 FROM entitlement_version v"
 	"  WHERE v.version = json_extract(e.d, '$.version'))";
 
+/* Web passwords (workspace only: an export never carries them): each must
+ * be the one its user's last user.enrol entry recorded, by SHA-256. */
+static const char passwords_sql[] =
+	"SELECT 'web_password', w.user, e.idx, CASE WHEN e.idx IS NULL"
+	"  THEN 'no user.enrol entry records a password for this user'"
+	"  ELSE 'the password is not the one entry ' || e.idx || ' recorded' END"
+	" FROM web_password w LEFT JOIN temp.rp_entry e ON e.idx = (SELECT max(idx)"
+	"  FROM temp.rp_entry WHERE action = 'user.enrol' AND actor = w.user)"
+	" WHERE e.idx IS NULL OR pb_sha256_hex(w.hash) IS NOT json_extract(e.d, '$.password_sha256')";
+
 /* audit_entry's copied columns against the entry text (workspace only). */
 static const struct compare columns_compare = {
 	"audit_entry", "a.idx", "audit_entry a JOIN temp.rp_entry e ON e.idx = a.idx", NULL,
@@ -547,6 +557,8 @@ static enum pb_status run_checks(struct pb_replay *r, struct pb_error *err)
 	enum pb_status rc = replay_users(r, err);
 	if (!rc && r->workspace)
 		rc = compare_rows(r, &columns_compare, err);
+	if (!rc && r->workspace)
+		rc = diff_query(r, passwords_sql, err);
 	for (size_t i = 0; !rc && i < PB_ARRAY_LEN(compares); i++)
 		rc = compare_rows(r, &compares[i], err);
 	if (!rc)

@@ -80,6 +80,10 @@ attack "entitlement rule changed in place" "^table entitlement_rule row 1: entit
 	"DROP TRIGGER entitlement_rule_no_update;
 	 UPDATE entitlement_rule SET effect = 'keep' WHERE version = 1"
 
+# ... or a web password set for a user beside the log (to sign in as them)
+attack "web password set beside the log" "^table web_password row bob: no user.enrol entry" no \
+	"INSERT INTO web_password VALUES ('bob', '\$argon2id\$v=19\$m=65536,t=2,p=1\$x\$y', 'now')"
+
 # 2. a plan rewritten to need no approvals, its hash made to match, then applied
 cp saved.db "$DB"
 body=$(sql "SELECT replace(body, '\"approvals\":2', '\"approvals\":0') FROM plan WHERE id = $PLAN")

@@ -54,4 +54,10 @@ kill -TERM $WPID; wait $WPID
 notes=$("$PROBITY" log show ws --case 1 | grep -c 'case.note')
 check "the log holds each note once ($notes of $((6 * N)))" test "$notes" = $((6 * N))
 out=$("$PROBITY" log check ws 2>&1) && ok || fail "the stored log checks: $(head -c 600 <<<"$out")"
+# an enrolled user's password replaced beside the log is a difference
+u=$(sqlite3 ws/probity.db "SELECT user FROM web_password LIMIT 1")
+sqlite3 ws/probity.db "UPDATE web_password SET hash = hash || 'x' WHERE user = '$u'"
+out=$("$PROBITY" log check ws 2>&1) && fail "log check passed with a password set beside the log" ||
+	{ grep -q "^table web_password row $u: the password is not the one entry [0-9]* recorded" <<<"$out" && ok ||
+		fail "log check does not name the password: $out"; }
 finish web-concurrent
