@@ -26,6 +26,9 @@ int cli_fail(const struct pb_error *err);
 void cli_field_flag(const char *field, char *out, size_t cap);
 /* Prints "probity: <message>" to stderr; returns 1. */
 int cli_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Opens path for writing, created or truncated, mode 0600 whatever the
+ * umask; NULL with errno on failure. */
+FILE *cli_open_private(const char *path);
 /* Reads a file ("-": standard input) of at most cap bytes, NUL-terminated
  * (cmd_log.c); prints the error and returns NULL on failure. */
 char *cli_slurp(const char *path, size_t cap, size_t *len);

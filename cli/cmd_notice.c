@@ -2,10 +2,8 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage_text[] =
@@ -45,25 +43,6 @@ static const char usage_text[] =
 	"\n"
 	"example:\n"
 	"  probity notice review-2025 1 --format html --output notice-plan-1.html --as alice\n";
-
-/* The notice file: 0600 whatever the umask, as every file probity writes
- * (it names the customer and what is cut). */
-static FILE *open_private(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return NULL;
-	struct stat sb;
-	FILE *f = NULL;
-	if (fstat(fd, &sb) == 0 && (!S_ISREG(sb.st_mode) || fchmod(fd, 0600) == 0))
-		f = fdopen(fd, "w");
-	if (!f) {
-		int e = errno;
-		close(fd);
-		errno = e;
-	}
-	return f;
-}
 
 int cmd_notice(int argc, char **argv)
 {
@@ -114,7 +93,7 @@ int cmd_notice(int argc, char **argv)
 	if (!plan)
 		return cli_usage("notice", "plan numbers start at 1");
 	FILE *f = stdout;
-	if (output && !(f = open_private(output)))
+	if (output && !(f = cli_open_private(output)))
 		return cli_failf("cannot write '%s': %s", output, strerror(errno));
 	struct pb_ws *ws;
 	rc = cli_open_ws(argv[optind], o.draft ? PB_WS_READONLY : 0, &ws);

@@ -47,7 +47,7 @@ static const char help_body[] =
 
 static int write_file(const char *path, const struct pb_report_file *f)
 {
-	FILE *o = fopen(path, "wb");
+	FILE *o = cli_open_private(path);
 	if (!o)
 		return cli_failf("cannot write '%s': %s", path, strerror(errno));
 	bool ok = fwrite(f->data, 1, f->len, o) == f->len;
@@ -123,7 +123,7 @@ static int report_transparency(int argc, char **argv)
 	size_t n = 0;
 	uint64_t index = 0;
 	enum pb_status st = pb_report_transparency(ws, actor, &o, &f, &n, &index, &err);
-	if (!st && o.format == PB_REPORT_CSV && mkdir(output, 0777) && errno != EEXIST) {
+	if (!st && o.format == PB_REPORT_CSV && mkdir(output, 0700) && errno != EEXIST) {
 		st = PB_EIO;
 		snprintf(err.message, sizeof(err.message), "cannot make the folder '%s': %s", output,
 		         strerror(errno));

@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -560,4 +561,23 @@ json_t *cli_json_text(const char *s)
 	j = json_stringn(out, o);
 	free(out);
 	return j;
+}
+
+/* A file the user asked for (a notice, a report): 0600 whatever the umask,
+ * as every file probity writes (they name the customer and what is cut). */
+FILE *cli_open_private(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	struct stat sb;
+	FILE *f = NULL;
+	if (fstat(fd, &sb) == 0 && (!S_ISREG(sb.st_mode) || fchmod(fd, 0600) == 0))
+		f = fdopen(fd, "w");
+	if (!f) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return f;
 }

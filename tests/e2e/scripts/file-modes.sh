@@ -1,7 +1,7 @@
 #!/bin/bash
 # file-modes.sh - what init (and its key folder apart), ingest (usage and
 # mail), case attach, a checkpoint, the mail export, the log export, profile
-# charts and a notice create is 0700 (folders) and 0600 (files), whatever the
+# charts, a notice and reports create is 0700 (folders) and 0600 (files), whatever the
 # umask: the workspace holds customer data and keys, and an export is handed
 # on deliberately, not read by whoever shares the machine.
 SCRIPT_NAME=file-modes
@@ -30,7 +30,10 @@ run() { # umask
 		"$PROBITY" profile "$WS" Sample --chart "$d/out/area.svg" \
 			--chart-series "$d/out/series.svg" >/dev/null &&
 		"$PROBITY" plan new "$WS" 1 --as ann --disable 'category=Storage' >/dev/null &&
-		"$PROBITY" notice "$WS" 1 --draft --format html --output "$d/out/notice.html" >/dev/null
+		"$PROBITY" notice "$WS" 1 --draft --format html --output "$d/out/notice.html" >/dev/null &&
+		"$PROBITY" report case "$WS" 1 --format html --output "$d/out/case.html" --as ann >/dev/null &&
+		"$PROBITY" report transparency "$WS" --period "$(date -u +%Y)" --format csv \
+			--output "$d/out/transparency" --as ann >/dev/null
 	) || { fail "umask $1: a step failed"; return 1; }
 	ok
 	local bad
@@ -43,8 +46,9 @@ run() { # umask
 	done
 	[ -e "$d/ws/documents" ] && ok || fail "umask $1: no documents folder"
 	[ -z "$(find "$d/ws" -name '*.key')" ] && ok || fail "umask $1: keys in the workspace"
-	[ "$(find "$d/keys" "$d/out" -type f | wc -l)" = 5 ] && ok ||
-		fail "umask $1: expected 2 keys, 2 charts and a notice: $(find "$d/keys" "$d/out" -type f)"
+	[ "$(find "$d/keys" "$d/out" -maxdepth 1 -type f | wc -l)" = 6 ] && ok ||
+		fail "umask $1: expected 2 keys, 2 charts, a notice and a case report: $(find "$d/keys" "$d/out" -maxdepth 1 -type f)"
+	[ -n "$(find "$d/out/transparency" -name '*.csv')" ] && ok || fail "umask $1: no transparency tables"
 }
 run 022
 run 000
