@@ -265,9 +265,9 @@ static enum pb_status days_table(struct pb_ws *ws, struct table *t, const char *
 	static const char *const names[] = { "trigger-to-decision", "decision-to-enforcement" };
 	for (int k = 0; k < 2 && !rc; k++) {
 		char cnt[24], med[24] = "", p90[24] = "";
-		qsort(v[k], n[k], sizeof(double), cmp_double);
 		pb__snprintf(cnt, sizeof(cnt), "%zu", n[k]);
-		if (n[k]) {
+		if (n[k]) { /* v[k] is NULL when nothing was decided in the period */
+			qsort(v[k], n[k], sizeof(double), cmp_double);
 			pb__snprintf(med, sizeof(med), "%.1f", pct(v[k], n[k], 0.5));
 			pb__snprintf(p90, sizeof(p90), "%.1f", pct(v[k], n[k], 0.9));
 		}
