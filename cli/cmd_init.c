@@ -8,7 +8,7 @@
 
 static const char usage_text[] =
 	"usage: probity init [--keep-names] [--name LABEL] [--user NAME | --no-user]\n"
-	"                    [--origin NAME] [--key-dir DIR] WS\n"
+	"                    [--origin NAME] [--key-dir DIR] [--unsigned] WS\n"
 	"\n"
 	"Creates the workspace folder WS: probity.db (SQLite, WAL mode), probity.conf\n"
 	"(settings), pseudonym.key (a 32-byte secret, mode 0600) that turns\n"
@@ -29,6 +29,9 @@ static const char usage_text[] =
 	"                 of WS holds no key; PROBITY_KEY_DIR, when set, is the\n"
 	"                 default here and overrides the setting in every command\n"
 	"                 (docs/keys.md)\n"
+	"  --unsigned     actors are claimed names, not signed by their own keys: for\n"
+	"                 demos and tests only; the choice is fixed at the log's first\n"
+	"                 entry and every command on WS says so (docs/identity.md)\n"
 	"  -h, --help     show this help\n"
 	"\n"
 	"example:\n"
@@ -44,6 +47,7 @@ int cmd_init(int argc, char **argv)
 		{ "no-user", no_argument, NULL, 'U' },
 		{ "origin", required_argument, NULL, 'o' },
 		{ "key-dir", required_argument, NULL, 'K' },
+		{ "unsigned", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pb_ws_init_options o = { .key_dir = getenv("PROBITY_KEY_DIR") };
@@ -70,6 +74,9 @@ int cmd_init(int argc, char **argv)
 			break;
 		case 'K':
 			o.key_dir = optarg;
+			break;
+		case 'S':
+			o.unsigned_actors = true;
 			break;
 		}
 	}

@@ -210,6 +210,11 @@ struct pb_ws_init_options {
 	                        signing.key (created 0700 if missing; it must hold
 	                        neither), recorded as `key_dir =`; NULL: in the
 	                        workspace folder (docs/keys.md) */
+	bool unsigned_actors; /* false (the default): every state change must be
+	                         signed by its actor's own SSH key (docs/identity.md);
+	                         true: actors are claimed names, said by every
+	                         command that reads the workspace. Recorded as
+	                         `actors =` and fixed at the log's first entry. */
 };
 
 /* Creates a new workspace in dir (created if missing; it must be empty or

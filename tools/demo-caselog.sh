@@ -22,7 +22,7 @@ else
 	WS=$OUT/ws
 fi
 say() { printf '\n$ %s\n' "$*"; "$@"; }
-[ -d "$WS" ] || "$P" init "$WS" --name demo >/dev/null
+[ -d "$WS" ] || "$P" init --unsigned "$WS" --name demo >/dev/null
 q() { sqlite3 -batch "$WS/probity.db" "$1"; }
 if [ "$(q 'SELECT count(*) FROM customer')" = 0 ]; then
 	q "INSERT INTO customer(name, created_at, note) VALUES ('Ministry of Interior (demo)', strftime('%Y-%m-%dT%H:%M:%SZ','now'), 'demo customer')"

@@ -25,7 +25,7 @@ rm -rf "$OUT"
 if [ -z "$CASE" ]; then
 	rm -rf "$WS"
 	mkdir -p "$(dirname "$WS")"
-	step "a workspace for the review" "$P" init "$WS"
+	step "a workspace for the review" "$P" init --unsigned "$WS"
 	"$P" customer add "$WS" "Meridian Logistics (demo)" --account EA-000001 >/dev/null
 	"$P" user add "$WS" rita --role analyst >/dev/null
 	step "a review case to search in" "$P" case open "$WS" --as rita \

@@ -23,7 +23,7 @@ else
 	OUT=$(mktemp -d "${TMPDIR:-/tmp}/probity-demo.XXXXXX")
 	WS=$OUT/ws
 	"$BUILD/tools/genfocus" demo --months 7 --end 2026-10 > "$OUT/usage.csv"
-	"$P" init "$WS" --name demo >/dev/null
+	"$P" init --unsigned "$WS" --name demo >/dev/null
 	"$P" ingest "$WS" "$OUT/usage.csv" >/dev/null
 	"$P" customer add "$WS" "Varnia Interior Ministry" --account EA-880412 >/dev/null
 	"$ROOT/tools/demo-caselog.sh" "$BUILD" "$WS" >/dev/null

@@ -21,7 +21,7 @@ say "1. The provider's usage export: 24 months, 33 customers (FOCUS 1.2, gzip)"
 ls -l "$DEMO/usage-2024-11_2026-10.csv.gz" | awk '{printf "%s bytes\n", $5}'
 
 say "2. A workspace, and the export loaded into it"
-run "$P" init "$WS"
+run "$P" init --unsigned "$WS"
 run "$P" ingest "$WS" "$DEMO/usage-2024-11_2026-10.csv.gz"
 run "$P" sources "$WS"
 

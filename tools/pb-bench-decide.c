@@ -190,7 +190,7 @@ int main(int argc, char **argv)
 	struct pb_error err = { 0 };
 	struct pb_ws *ws = NULL;
 	struct pb_catalog *cat = NULL;
-	if (pb_ws_init(argv[1], NULL, &err) || pb_ws_open(argv[1], 0, &ws, &err) ||
+	if (pb_ws_init(argv[1], &(struct pb_ws_init_options){ .unsigned_actors = true }, &err) || pb_ws_open(argv[1], 0, &ws, &err) ||
 	    pb_catalog_load(argv[2], &cat, &err)) {
 		fprintf(stderr, "pb-bench-decide: %s\n", err.message);
 		return 1;

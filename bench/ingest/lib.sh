@@ -67,7 +67,7 @@ bench_input() { # kind input
 	for j in 1 2; do
 		local name=ingest-$1-j$j
 		hyperfine -w 1 -r "$RUNS" --export-json "$W/$name.json" \
-			--prepare "rm -rf $W/ws && $P init --user bench $W/ws" --prepare true \
+			--prepare "rm -rf $W/ws && $P init --unsigned --user bench $W/ws" --prepare true \
 			-n probity "$P ingest -q -j$j $W/ws $2" \
 			-n duckdb "$W/duckdb_query $j $2 $W/duckdb.out" >/dev/null
 		check_same "$W/ws" "$W/duckdb.out"
@@ -76,7 +76,7 @@ bench_input() { # kind input
 		line "$name" MB/s "$(python3 -c "print(f'{$MB / $pm:.0f}')")" "$(python3 -c "print(f'{$MB / $dm:.0f}')")"
 		echo "  (medians $pm s and $dm s; probity min-max ${pt#*:}, duckdb min-max ${dt#*:})" | tr ':' '-'
 	done
-	rm -rf "$W/ws" && "$P" init --user bench "$W/ws" >/dev/null
+	rm -rf "$W/ws" && "$P" init --unsigned --user bench "$W/ws" >/dev/null
 	pk=$( { /usr/bin/time -f '%M' "$P" ingest -q -j2 "$W/ws" "$2" >/dev/null; } 2>&1 | tail -1)
 	dk=$( { /usr/bin/time -f '%M' "$W/duckdb_query" 2 "$2" "$W/duckdb.out" >/dev/null; } 2>&1 | tail -1)
 	line "peak-memory-$1-j2" KiB "$pk" "$dk"

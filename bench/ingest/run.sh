@@ -32,7 +32,7 @@ done
 # line proofs: prove one finding's citations, then check the bundle alone
 PW=$W/proof-ws
 rm -rf "$PW" "$W/proof"
-"$P" init --user bench "$PW" >/dev/null
+"$P" init --unsigned --user bench "$PW" >/dev/null
 "$P" ingest -q "$PW" tests/data/policy/usage.csv
 "$P" customer add "$PW" Alpha --account A1 >/dev/null
 "$P" scan "$PW" tests/data/policy/diff/02-sum-storage-tb.yaml --at 2026-03-01 >/dev/null

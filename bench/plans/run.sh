@@ -38,7 +38,7 @@ print("%.4f %.4f %.4f" % (statistics.median(v), min(v), max(v)))' "$@"; }
 
 # ---- apply on top of N rules ------------------------------------------------
 W=$T/ws
-$P init --no-user "$W" >/dev/null
+$P init --unsigned --no-user "$W" >/dev/null
 python3 - "$N" >"$T/rules.json" <<'PY'
 import json, sys
 n = int(sys.argv[1]); rules = []; i = 0
@@ -100,7 +100,7 @@ echo "apply ($N rules in force): probity $am s (min $amin, max $amax; $ma KiB), 
 # ---- dry run on the demo export ----------------------------------------------
 D=$T/demo
 $B/tools/genfocus demo --months 24 --end 2026-10 >"$T/usage.csv"
-$P init --no-user "$D" >/dev/null
+$P init --unsigned --no-user "$D" >/dev/null
 {
 	$P user add "$D" root --role admin
 	$P user add "$D" alice --role analyst --as root

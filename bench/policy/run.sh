@@ -20,7 +20,7 @@ W=$(mktemp -d /tmp/pbbench-policy.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 POL=$ROOT/policies/no-mass-surveillance.yaml
 AT=2026-11-01
-"$P" init "$W/ws" >/dev/null
+"$P" init --unsigned "$W/ws" >/dev/null
 sqlite3 "$W/ws/probity.db" <<SQL
 PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
 BEGIN;

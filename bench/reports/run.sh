@@ -25,7 +25,7 @@ v = [float(x) for x in sys.argv[1:]]
 print("%.4f %.4f %.4f" % (statistics.median(v), min(v), max(v)))' "$@"; }
 
 W=$T/ws
-$P init --no-user "$W" >/dev/null
+$P init --unsigned --no-user "$W" >/dev/null
 python3 bench/reports/gen.py "$N" | sqlite3 -batch "$W/probity.db"
 echo "cases: $(sqlite3 "$W/probity.db" 'SELECT count(*) FROM review_case'), plans: $(sqlite3 "$W/probity.db" 'SELECT count(*) FROM plan'), appeals: $(sqlite3 "$W/probity.db" "SELECT count(*) FROM audit_entry WHERE action = 'appeal.open'")"
 

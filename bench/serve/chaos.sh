@@ -21,7 +21,7 @@ P=build/release/probity
 T=$(mktemp -d)
 export PROBITY_DATA=$ROOT/data
 WS=$T/ws
-$P init --no-user "$WS" >/dev/null
+$P init --unsigned --no-user "$WS" >/dev/null
 $P user add "$WS" root --role admin >/dev/null
 for u in alice:analyst bob:approver dana:approver; do
 	$P user add "$WS" "${u%%:*}" --role "${u##*:}" --as root >/dev/null

@@ -31,7 +31,7 @@ make --no-print-directory -s VARIANT=release test-tools >/dev/null # pb-entitle:
 T=$(mktemp -d)
 mkdir -p "$T/ng/logs" "$T/ng/tmp" bench/results
 export PROBITY_DATA=$ROOT/data
-$P init "$T/ws" >/dev/null
+$P init --unsigned "$T/ws" >/dev/null
 build/release/tests/tools/pb-entitle --log-as bench "$T/ws" publish tests/data/decide/demo-plan.json >/dev/null
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PP=$(port); NP=$(port); GP=$(port); GD=$(port); UP=$(port); SD=$(port)

@@ -31,7 +31,7 @@ static int append(const char *path, long n, long batch)
 {
 	struct pb_error err = { 0 };
 	struct pb_ws *ws;
-	if (pb_ws_init(path, NULL, &err) || pb_ws_open(path, 0, &ws, &err) ||
+	if (pb_ws_init(path, &(struct pb_ws_init_options){ .unsigned_actors = true }, &err) || pb_ws_open(path, 0, &ws, &err) ||
 	    pb_user_add(ws, NULL, "root", "admin", NULL, &err)) {
 		fprintf(stderr, "%s\n", err.message);
 		return 1;

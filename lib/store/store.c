@@ -642,6 +642,11 @@ static enum pb_status init_conf(const char *tmp, const struct pb_ws_init_options
 		              "# at the log's first entry\n"
 		              "log_origin = %s\n",
 		              opts->log_origin);
+	pb_buf_printf(&conf,
+	              "# signed: every change is signed by its actor's SSH key;\n"
+	              "# unsigned: actors are claimed names. Fixed at the log's first entry\n"
+	              "actors = %s\n",
+	              opts->unsigned_actors ? "unsigned" : "signed");
 	if (key_dir)
 		pb_buf_printf(&conf,
 		              "# where pseudonym.key and signing.key are: kept apart from the\n"

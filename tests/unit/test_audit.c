@@ -208,7 +208,7 @@ static char *make_ws(void)
 	snprintf(ws, strlen(dir) + 8, "%s/ws", dir);
 	free(dir);
 	struct pb_error err = { 0 };
-	struct pb_ws_init_options o = { .name = "unit test" };
+	struct pb_ws_init_options o = { .unsigned_actors = true, .name = "unit test" };
 	if (pb_ws_init(ws, &o, &err) != PB_OK) {
 		fprintf(stderr, "init: %s\n", err.message);
 		exit(2);
@@ -268,7 +268,7 @@ static void t_users_roles(void)
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/ws", dir);
 	struct pb_error err = { 0 };
-	CHECK_OK(pb_ws_init(path, NULL, &err), &err);
+	CHECK_OK(pb_ws_init(path, &(struct pb_ws_init_options){ .unsigned_actors = true }, &err), &err);
 	struct pb_ws *w = open_ws(path);
 	/* bootstrap: the first user must be an admin */
 	CHECK_INT(pb_user_add(w, NULL, "alice", "analyst", NULL, &err), PB_EPERM);

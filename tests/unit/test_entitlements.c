@@ -31,7 +31,7 @@ static struct pb_ws *new_ws(char **dir)
 	struct pb_ws *ws = NULL;
 	*dir = unit_tmpdir();
 	char *p = pb__path_join(*dir, "ws");
-	CHECK_OK(pb_ws_init(p, NULL, &err), &err);
+	CHECK_OK(pb_ws_init(p, &(struct pb_ws_init_options){ .unsigned_actors = true }, &err), &err);
 	CHECK_OK(pb_ws_open(p, 0, &ws, &err), &err);
 	free(p);
 	return ws;

@@ -51,7 +51,7 @@ static struct pb_ws *new_ws(char **dir)
 	char *w = join(*dir, "ws");
 	struct pb_error err = { 0 };
 	struct pb_ws *ws = NULL;
-	struct pb_ws_init_options wo = { .user = "admin" };
+	struct pb_ws_init_options wo = { .unsigned_actors = true, .user = "admin" };
 	const char *acct[] = { "MAIL-0001" };
 	struct pb_case_open_options co = { .customer = "Mail review", .title = "t",
 		                           .trigger = "test" };

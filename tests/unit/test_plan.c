@@ -65,7 +65,7 @@ static struct pb_ws *world(char **dir_out, bool usage)
 	char ws_dir[4200];
 	snprintf(ws_dir, sizeof(ws_dir), "%s/ws", dir);
 	struct pb_ws *ws = NULL;
-	CHECK_OK(pb_ws_init(ws_dir, NULL, &err), &err);
+	CHECK_OK(pb_ws_init(ws_dir, &(struct pb_ws_init_options){ .unsigned_actors = true }, &err), &err);
 	CHECK_OK(pb_ws_open(ws_dir, 0, &ws, &err), &err);
 	if (!ws)
 		exit(2);

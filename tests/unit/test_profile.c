@@ -98,7 +98,7 @@ static void setup(struct fx *f)
 	D0 = pb__days_from_civil(2025, 1, 1);
 	f->dir = unit_tmpdir();
 	f->wsdir = pb__path_join(f->dir, "ws");
-	CHECK_OK(pb_ws_init(f->wsdir, NULL, &err), &err);
+	CHECK_OK(pb_ws_init(f->wsdir, &(struct pb_ws_init_options){ .unsigned_actors = true }, &err), &err);
 	CHECK_OK(pb_ws_open(f->wsdir, 0, &f->ws, &err), &err);
 	pb__db_exec(f->ws->db,
 	            "INSERT INTO source(id, sha256, size, name, compression, format, ingested_at, "

@@ -51,7 +51,7 @@ static struct pb_ws *make_ws(char **dir_out, uint64_t *note_index)
 	*dir_out = dir;
 	struct pb_error err = { 0 };
 	struct pb_ws *w = NULL;
-	CHECK_OK(pb_ws_init(path, NULL, &err), &err);
+	CHECK_OK(pb_ws_init(path, &(struct pb_ws_init_options){ .unsigned_actors = true }, &err), &err);
 	CHECK_OK(pb_ws_open(path, 0, &w, &err), &err);
 	sql(w, "INSERT INTO customer(name, created_at) VALUES ('Ministry X', '2025-01-01')");
 	CHECK_OK(pb_user_add(w, NULL, "root", "admin", NULL, &err), &err);

@@ -15,7 +15,7 @@ static void setup(void)
 	dir = unit_tmpdir();
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/ws", dir);
-	CHECK_OK(pb_ws_init(path, NULL, &err), &err);
+	CHECK_OK(pb_ws_init(path, &(struct pb_ws_init_options){ .unsigned_actors = true }, &err), &err);
 	CHECK_OK(pb_ws_open(path, 0, &ws, &err), &err);
 	CHECK_OK(pb_user_add(ws, NULL, "root", "admin", NULL, &err), &err);
 	CHECK_OK(pb_user_add(ws, "root", "alice", "analyst", NULL, &err), &err);

@@ -12,9 +12,9 @@ static void t_init_open(void)
 	char *dir = unit_tmpdir();
 	char *ws_dir = pb__path_join(dir, "ws");
 	struct pb_error err = { 0 };
-	struct pb_ws_init_options o = { .keep_names = true, .name = "t" };
+	struct pb_ws_init_options o = { .unsigned_actors = true, .keep_names = true, .name = "t" };
 	CHECK_OK(pb_ws_init(ws_dir, &o, &err), &err);
-	CHECK_INT(pb_ws_init(ws_dir, NULL, &err), PB_EEXIST);
+	CHECK_INT(pb_ws_init(ws_dir, &(struct pb_ws_init_options){ .unsigned_actors = true }, &err), PB_EEXIST);
 	struct pb_ws *ws;
 	CHECK_OK(pb_ws_open(ws_dir, 0, &ws, &err), &err);
 	CHECK_STR(pb_ws_setting(ws, "keep_names"), "true");
@@ -54,7 +54,7 @@ static void t_key_dir(void)
 	char *sk = pb__path_join(keys, PB_WS_SIGNING_KEY);
 	char *wpk = pb__path_join(ws_dir, PB_WS_KEY);
 	struct pb_error err = { 0 };
-	struct pb_ws_init_options o = { .name = "t", .key_dir = keys };
+	struct pb_ws_init_options o = { .unsigned_actors = true, .name = "t", .key_dir = keys };
 	CHECK_OK(pb_ws_init(ws_dir, &o, &err), &err);
 	struct stat sb;
 	CHECK(stat(keys, &sb) == 0 && (sb.st_mode & 0777) == 0700);
@@ -82,7 +82,7 @@ static void t_key_dir(void)
 	/* without --key-dir both keys are made in the workspace */
 	char *ws3 = pb__path_join(dir, "ws3");
 	char *ws3sk = pb__path_join(ws3, PB_WS_SIGNING_KEY);
-	CHECK_OK(pb_ws_init(ws3, NULL, &err), &err);
+	CHECK_OK(pb_ws_init(ws3, &(struct pb_ws_init_options){ .unsigned_actors = true }, &err), &err);
 	CHECK(stat(ws3sk, &sb) == 0 && (sb.st_mode & 0777) == 0600 && sb.st_size == 32);
 	unit_rm_rf(dir);
 	free(ws3sk);
@@ -101,7 +101,7 @@ static void t_migrate_from_v1(void)
 	char *dir = unit_tmpdir();
 	char *ws_dir = pb__path_join(dir, "ws");
 	struct pb_error err = { 0 };
-	CHECK_OK(pb_ws_init(ws_dir, NULL, &err), &err);
+	CHECK_OK(pb_ws_init(ws_dir, &(struct pb_ws_init_options){ .unsigned_actors = true }, &err), &err);
 	/* replace the database with one written at version 1, holding a source */
 	char *dbp = pb__path_join(ws_dir, PB_WS_DB);
 	char cmd[4200];

@@ -284,7 +284,7 @@ static struct pb_ws *fresh_ws(char **dir, char **wsdir)
 	*dir = unit_tmpdir();
 	*wsdir = pb__path_join(*dir, "ws");
 	struct pb_error err = { 0 };
-	struct pb_ws_init_options wo = { .user = "tester" };
+	struct pb_ws_init_options wo = { .unsigned_actors = true, .user = "tester" };
 	struct pb_ws *ws = NULL;
 	CHECK_OK(pb_ws_init(*wsdir, &wo, &err), &err);
 	CHECK_OK(pb_ws_open(*wsdir, 0, &ws, &err), &err);

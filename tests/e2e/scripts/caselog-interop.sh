@@ -24,7 +24,7 @@ ok
 
 WS=$TMP/ws
 q() { "$P" "$@" >/dev/null 2>"$TMP/err" || echo "  setup failed: $* $(cat "$TMP/err")"; }
-"$P" init --no-user "$WS" --name interop >/dev/null
+"$P" init --unsigned --no-user "$WS" --name interop >/dev/null
 sqlite3 "$WS/probity.db" "INSERT INTO customer(name, created_at) VALUES ('Ministry X', '2025-01-01')"
 q user add "$WS" root --role admin
 q user add "$WS" alice --role analyst --as root

@@ -10,7 +10,7 @@ P=$PROBITY
 WS=$TMP/ws
 q() { "$P" "$@" >/dev/null 2>"$TMP/err"; }
 
-"$P" init --no-user "$WS" --name tamper >/dev/null
+"$P" init --unsigned --no-user "$WS" --name tamper >/dev/null
 sqlite3 "$WS/probity.db" "INSERT INTO customer(name, created_at) VALUES ('Ministry X', '2025-01-01')"
 q user add "$WS" root --role admin
 q user add "$WS" alice --role analyst --as root
@@ -71,7 +71,7 @@ elif grep -q "rolled back" err; then ok; else fail "rollback: $(cat err)"; fi
 cp saved out/checkpoint
 
 # a checkpoint that is not signed by the log's key
-"$P" init --no-user ws-other --name tamper >/dev/null
+"$P" init --unsigned --no-user ws-other --name tamper >/dev/null
 sqlite3 ws-other/probity.db "INSERT INTO customer(name, created_at) VALUES ('Ministry X', '2025-01-01')"
 q user add ws-other root --role admin
 "$P" log checkpoint ws-other --as root > other.ckpt

@@ -13,7 +13,7 @@ DB=$WS/probity.db
 EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 # SHA-256 of no rules
 decide() { "$PROBITY" decide "$WS" --account IMOD-7F3A --service 'Storage Accounts' --region westeurope "$@"; }
 refused() { ! decide 2>"$TMP/$1"; } # refused ERRFILE: decide fails, its stderr in $TMP/ERRFILE
-"$PROBITY" init "$WS" >/dev/null
+"$PROBITY" init --unsigned "$WS" >/dev/null
 "$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 check "a logged version decides" decide
 "$PROBITY" log checkpoint "$WS" >/dev/null 2>&1
@@ -53,7 +53,7 @@ kill -TERM $SPID; wait $SPID
 # the apply entry edited in place (trigger dropped): it no longer verifies
 WS=$TMP/ws2
 DB=$WS/probity.db
-"$PROBITY" init "$WS" >/dev/null
+"$PROBITY" init --unsigned "$WS" >/dev/null
 "$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 sqlite3 "$DB" "DROP TRIGGER audit_entry_append_only; UPDATE audit_entry SET data = CAST(replace(CAST(data AS TEXT), '\"fixture\":true', '\"fixture\":false') AS BLOB) WHERE action = 'plan.apply'"
 check "decide refuses a version whose entry was edited" refused d4.err
@@ -62,7 +62,7 @@ check "... saying the entry is not in the log" grep -q 'entitlements version 1 i
 # a forged apply entry appended without the tree: refused
 WS=$TMP/ws3
 DB=$WS/probity.db
-"$PROBITY" init "$WS" >/dev/null
+"$PROBITY" init --unsigned "$WS" >/dev/null
 "$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 "$PBE" "$WS" remove 1 >/dev/null
 sha=$(sqlite3 "$DB" 'SELECT sha256 FROM entitlement_version WHERE version = 2')

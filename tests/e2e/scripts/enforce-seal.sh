@@ -18,7 +18,7 @@ decide() { "$PROBITY" decide "$WS" --account EA-1 --subaccount s-int --service '
 sql() { sqlite3 "$DB" "$1"; }
 not() { ! "$@"; }
 
-q init --no-user --key-dir "$KEYS" "$WS" || fail "init: $(cat "$TMP/err")"
+q init --unsigned --no-user --key-dir "$KEYS" "$WS" || fail "init: $(cat "$TMP/err")"
 q user add "$WS" root --role admin
 q user add "$WS" alice --role analyst --as root
 q user add "$WS" bob --role approver --as root
@@ -71,7 +71,7 @@ kill -TERM $SPID; wait $SPID
 # --vkey) checks with that key only and refuses the swapped one.
 VKEY=$(cat "$WS/signing.pub")
 check "decide with the pinned key enforces version 1" grep -q 'version 1' <<<"$(PROBITY_VKEY=$VKEY decide --version 1)"
-"$PROBITY" init "$TMP/evil" >/dev/null 2>&1 && "$PROBITY" log checkpoint "$TMP/evil" >/dev/null 2>&1 ||
+"$PROBITY" init --unsigned "$TMP/evil" >/dev/null 2>&1 && "$PROBITY" log checkpoint "$TMP/evil" >/dev/null 2>&1 ||
 	fail "a second workspace for the attacker's key"
 cp "$WS/signing.pub" "$TMP/pub.saved"
 cp "$TMP/evil/signing.pub" "$WS/signing.pub"
@@ -87,7 +87,7 @@ check "pinned with another log's key, log check fails" not env PROBITY_VKEY="$(c
 # with no checkpoint at all, an appended entry is refused too
 WS=$TMP/ws2
 DB=$WS/probity.db
-q init --no-user "$WS"
+q init --unsigned --no-user "$WS"
 "$PBE" --log-unsealed fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null 2>"$TMP/e3.err" || fail "unsealed publish: $(cat "$TMP/e3.err")"
 check "no checkpoint was signed" test "$(sql 'SELECT count(*) FROM audit_checkpoint')" = 0
 check "decide refuses an entry when none was signed" not "$PROBITY" decide "$WS" --account IMOD-7F3A --service 'Storage Accounts' --region westeurope >/dev/null 2>"$TMP/d2.err"

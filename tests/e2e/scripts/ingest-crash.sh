@@ -6,7 +6,7 @@ SCRIPT_NAME=ingest-crash
 . "$(dirname "$0")/../lib.sh"
 cd "$TMP"
 "$PB_BUILD/tools/genfocus" bench --size 20000000 --seed 3 > big.csv 2>/dev/null
-"$PROBITY" init ws >/dev/null
+"$PROBITY" init --unsigned ws >/dev/null
 "$PROBITY" ingest ws "$ROOT/tests/data/ingest/bad-rows.csv" >/dev/null   # some prior state
 state() { # a logical dump of the database and the list of files
 	sqlite3 ws/probity.db .dump
@@ -24,7 +24,7 @@ for delay in 0.02 0.05 0.1 0.15 0.2 0.3 0.45 0.6; do
 		ok
 	elif grep -q "big.csv" after.txt; then
 		ok # the ingest finished before the kill: fine, but reset for the next round
-		rm -rf ws && "$PROBITY" init ws >/dev/null &&
+		rm -rf ws && "$PROBITY" init --unsigned ws >/dev/null &&
 			"$PROBITY" ingest ws "$ROOT/tests/data/ingest/bad-rows.csv" >/dev/null && state > before.txt
 	else
 		fail "killed after ${delay}s: workspace changed"
@@ -33,7 +33,7 @@ for delay in 0.02 0.05 0.1 0.15 0.2 0.3 0.45 0.6; do
 done
 # the rerun completes, with the totals of an uninterrupted run elsewhere
 check "rerun succeeds" "$PROBITY" ingest -q ws big.csv
-"$PROBITY" init clean >/dev/null
+"$PROBITY" init --unsigned clean >/dev/null
 "$PROBITY" ingest -q clean big.csv
 q="SELECT rows_read, rows_accepted, rows_rejected FROM source WHERE name LIKE '%big.csv'"
 check "same counts" test "$(sqlite3 ws/probity.db "$q")" = "$(sqlite3 clean/probity.db "$q")"

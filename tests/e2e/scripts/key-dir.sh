@@ -14,7 +14,7 @@ head -n 400 "$CSV" >a.csv
 { head -n 1 "$CSV"; sed -n '401,800p' "$CSV"; } >b.csv
 { head -n 1 "$CSV"; sed -n '801,$p' "$CSV"; } >c.csv
 
-(umask 022 && "$PROBITY" init ws --key-dir keys >init.out 2>&1) || fail "init --key-dir: $(cat init.out)"
+(umask 022 && "$PROBITY" init --unsigned ws --key-dir keys >init.out 2>&1) || fail "init --key-dir: $(cat init.out)"
 grep -q "keys in 'keys'" init.out && ok || fail "init does not say where the keys are"
 for k in pseudonym.key signing.key; do
 	[ "$(stat -c '%a %s' "keys/$k" 2>/dev/null)" = "600 32" ] && ok || fail "keys/$k not 0600, 32 bytes"
@@ -57,7 +57,7 @@ PROBITY_KEY_DIR=$TMP/keys.moved "$PROBITY" log check copy >/dev/null 2>&1 && ok 
 mv keys.moved keys
 # a signing.pub that is not the signing key's is caught when the key is at hand
 cp ws/signing.pub pub.saved
-"$PROBITY" init other >/dev/null 2>&1 && "$PROBITY" log checkpoint other >/dev/null 2>&1 || fail "init other"
+"$PROBITY" init --unsigned other >/dev/null 2>&1 && "$PROBITY" log checkpoint other >/dev/null 2>&1 || fail "init other"
 cp other/signing.pub ws/signing.pub
 out=$("$PROBITY" log check ws 2>&1) && fail "log check passed with a foreign signing.pub" || ok
 grep -q "signing.pub" <<<"$out" && ok || fail "the error does not name signing.pub: $out"
@@ -69,15 +69,15 @@ b=$(sqlite3 copy/probity.db "$q")
 [ -n "$a" ] && [ "$a" = "$b" ] && ok || fail "pseudonyms differ between the workspace and its copy: $a / $b"
 
 # a key folder that holds keys already is refused, and nothing is left behind
-out=$("$PROBITY" init ws3 --key-dir keys 2>&1) && fail "init into a used key folder succeeded" || ok
+out=$("$PROBITY" init --unsigned ws3 --key-dir keys 2>&1) && fail "init into a used key folder succeeded" || ok
 grep -q "already holds" <<<"$out" && ok || fail "no clear refusal: $out"
 [ -e ws3 ] && fail "the refused init left ws3" || ok
 # a key folder inside the workspace would be copied with it: refused
 mkdir ws5
-out=$("$PROBITY" init ws5 --key-dir ws5/keys 2>&1) && fail "a key folder inside the workspace was taken" || ok
+out=$("$PROBITY" init --unsigned ws5 --key-dir ws5/keys 2>&1) && fail "a key folder inside the workspace was taken" || ok
 grep -q "is inside the workspace" <<<"$out" && ok || fail "no clear refusal: $out"
 [ -z "$(ls -A ws5)" ] && ok || fail "the refused init left files in ws5: $(ls -A ws5)"
 # init with no --key-dir keeps both keys in the workspace, made at once
-"$PROBITY" init ws4 >/dev/null 2>&1 && ok || fail "plain init"
+"$PROBITY" init --unsigned ws4 >/dev/null 2>&1 && ok || fail "plain init"
 [ "$(stat -c '%a %s' ws4/signing.key 2>/dev/null)" = "600 32" ] && ok || fail "plain init made no signing.key"
 finish key-dir

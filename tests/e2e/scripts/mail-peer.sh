@@ -23,7 +23,7 @@ setup() { # name corpus
 		"$dir/mail" >"$dir/notmuch-config"
 	NOTMUCH_CONFIG=$dir/notmuch-config notmuch new --quiet >"$dir/new.log" 2>&1 ||
 		fail "$1: notmuch new failed: $(head -3 "$dir/new.log")"
-	"$PROBITY" init "$dir/ws" >/dev/null &&
+	"$PROBITY" init --unsigned "$dir/ws" >/dev/null &&
 	sh "$ROOT/tests/e2e/mail_setup.sh" "$dir/ws" 1 &&
 		"$PROBITY" mail ingest "$dir/ws" "$dir/mail" >/dev/null 2>&1 ||
 		fail "$1: probity ingest failed"

@@ -8,7 +8,7 @@ SCRIPT_NAME=mail-symlink
 . "$ROOT/tests/e2e/lib.sh"
 export TZ=UTC
 WS=$TMP/ws
-"$PROBITY" init "$WS" >/dev/null && sh "$ROOT/tests/e2e/mail_setup.sh" "$WS" 1 ||
+"$PROBITY" init --unsigned "$WS" >/dev/null && sh "$ROOT/tests/e2e/mail_setup.sh" "$WS" 1 ||
 	fail "setup failed"
 "$PROBITY" log checkpoint "$WS" >/dev/null 2>&1 # makes signing.key
 [ -s "$WS/signing.key" ] && ok || fail "no signing.key to link to"

@@ -28,7 +28,7 @@ ngx() { LD_PRELOAD=$PRELOAD "$NGINX" "$@"; }
 WS=$TMP/ws
 PBE=$PB_BUILD/tests/tools/pb-entitle
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-"$PROBITY" init --no-user "$WS" >/dev/null
+"$PROBITY" init --unsigned --no-user "$WS" >/dev/null
 {
 	"$PROBITY" user add "$WS" root --role admin
 	"$PROBITY" user add "$WS" alice --role analyst --as root
@@ -216,7 +216,7 @@ fi
 
 # no table at start: fail closed (503) or open, said at startup
 WS2=$TMP/ws2
-"$PROBITY" init "$WS2" >/dev/null
+"$PROBITY" init --unsigned "$WS2" >/dev/null
 sqlite3 "$WS2/probity.db" "INSERT INTO entitlement_version VALUES (1, '2025-01-01T00:00:00.000Z', 0, 'forged', 0, 'bad')"
 for mode in closed open; do
 	conf "$WS2" $mode >"$NG/nginx.conf"

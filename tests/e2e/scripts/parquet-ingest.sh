@@ -12,7 +12,7 @@ PQ=$DATA/parquet/focus
 # day, dimensions by value, sums, rows (line numbers differ: rows, not lines)
 Q="SELECT u.day, (SELECT value FROM dim WHERE id=u.account), (SELECT value FROM dim WHERE id=u.subaccount), (SELECT value FROM dim WHERE id=u.provider), (SELECT value FROM dim WHERE id=u.service), (SELECT value FROM dim WHERE id=u.sku_meter), (SELECT value FROM dim WHERE id=u.region), (SELECT value FROM dim WHERE id=u.unit), (SELECT value FROM dim WHERE id=u.charge_category), (SELECT value FROM dim WHERE id=u.currency), quantity, billed_cost, effective_cost, list_cost, rows FROM usage_day u ORDER BY 1,2,3,4,5,6,7,8,9,10,11,12"
 agg() { sqlite3 "$1"/probity.db "$Q"; }
-"$PROBITY" init "$TMP/csv" >/dev/null && "$PROBITY" ingest "$TMP/csv" "$CSV" >/dev/null
+"$PROBITY" init --unsigned "$TMP/csv" >/dev/null && "$PROBITY" ingest "$TMP/csv" "$CSV" >/dev/null
 check "the CSV ingests" test $? = 0
 agg "$TMP/csv" >"$TMP/csv.agg"
 check "the CSV gives aggregates" test -s "$TMP/csv.agg"
@@ -20,7 +20,7 @@ for f in "$PQ"/*.parquet; do
 	n=$(basename "$f" .parquet)
 	case $n in *-bad | *-x3-* | *-tagslist) continue ;; esac
 	for t in 1 2; do
-		"$PROBITY" init "$TMP/$n-$t" >/dev/null
+		"$PROBITY" init --unsigned "$TMP/$n-$t" >/dev/null
 		out=$("$PROBITY" ingest --threads $t "$TMP/$n-$t" "$f" 2>&1)
 		if echo "$out" | grep -q "rows: 1000 read = 1000 accepted + 0 rejected"; then ok
 		else fail "$n ($t threads): $(echo "$out" | head -3)"; fi
@@ -50,7 +50,7 @@ else fail "map: warnings are not the CSV's plus the nested ones: $(diff "$TMP/ma
 out=$("$PROBITY" ingest "$TMP/focus-1.0-sample-1000-map-1" "$PQ/focus-1.0-sample-1000-map.parquet" 2>&1)
 check "map: a repeat changes nothing" test $? = 0
 # Tags as a LIST: not read (a nested column the checks would read), warned, no crash
-"$PROBITY" init "$TMP/tl" >/dev/null
+"$PROBITY" init --unsigned "$TMP/tl" >/dev/null
 out=$("$PROBITY" ingest "$TMP/tl" "$PQ/focus-1.0-sample-1000-tagslist.parquet" 2>&1)
 if echo "$out" | grep -q "rows: 5 read = 5 accepted + 0 rejected"; then ok
 else fail "tagslist: $(echo "$out" | head -3)"; fi
@@ -59,7 +59,7 @@ else fail "tagslist: no warning for the skipped Tags: $(echo "$out" | head -12)"
 check "tagslist: the warning is in the report's JSON" test "$(warns "$TMP/tl" | grep nested)" = "nested-column-skipped Tags 5"
 # three copies in three row groups, read by two threads: each key thrice
 X=$PQ/focus-1.0-sample-1000-x3-rg2048.parquet
-"$PROBITY" init "$TMP/x3" >/dev/null
+"$PROBITY" init --unsigned "$TMP/x3" >/dev/null
 out=$("$PROBITY" ingest --threads 2 "$TMP/x3" "$X" 2>&1)
 if echo "$out" | grep -q "rows: 3000 read = 3000 accepted + 0 rejected"; then ok
 else fail "x3: $(echo "$out" | head -3)"; fi
@@ -67,7 +67,7 @@ Q="SELECT count(*), sum(rows) FROM usage_day"
 check "x3: the CSV's keys, thrice the rows" test "$(agg "$TMP/x3")" = "783|3000"
 # bad rows: rejected by row group and row, with their values
 B=$PQ/focus-1.0-sample-1000-bad.parquet
-"$PROBITY" init "$TMP/bad" >/dev/null
+"$PROBITY" init --unsigned "$TMP/bad" >/dev/null
 out=$("$PROBITY" ingest "$TMP/bad" "$B" 2>&1)
 if echo "$out" | grep -q "rows: 5 read = 3 accepted + 2 rejected"; then ok
 else fail "bad: $(echo "$out" | head -3)"; fi

@@ -27,7 +27,7 @@ DATES="2026-03-01 2025-09-15"
 # A4, A5, A1's a1-store, A9's a9-ai). Two are added before the usage, so
 # the workspace cannot see that sub-account a8 is under A8: the billing
 # account's owner gets its rows, in both engines.
-"$PROBITY" init "$WS" >/dev/null &&
+"$PROBITY" init --unsigned "$WS" >/dev/null &&
 	"$PROBITY" customer add "$WS" "Early Whole" --account A8 >/dev/null &&
 	"$PROBITY" customer add "$WS" "Late Sub" --subaccount a8 >/dev/null &&
 	"$PROBITY" ingest -q "$WS" "$CSV" >/dev/null && "$PROBITY" ingest -q "$WS" "$CSV9" >/dev/null &&

@@ -11,7 +11,7 @@ browser_require profile-charts
 
 cd "$TMP" || exit 1
 "$PB_BUILD/tools/genfocus" demo --months 8 --end 2025-06 >usage.csv
-"$PROBITY" init ws >/dev/null
+"$PROBITY" init --unsigned ws >/dev/null
 "$PROBITY" ingest -q ws usage.csv
 "$PROBITY" customer add ws "Varnia Interior Ministry" --account EA-880412 >/dev/null
 # consumption of one unit by sub-account, and the storage series with its change

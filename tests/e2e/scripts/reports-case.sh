@@ -102,7 +102,7 @@ forge "$R" "$TMP/t5.html" '<dd>2027-01-05</dd>' '<dd>2027-01-06</dd>'
 check "t5 changed" bash -c "! cmp -s '$R' '$TMP/t5.html'"
 bad "changed figure, page hash forged" "$TMP/t5.html" "is not what the entry holds"
 # another log's key, same origin
-"$P" init "$TMP/other" --name demo >/dev/null 2>&1
+"$P" init --unsigned "$TMP/other" --name demo >/dev/null 2>&1
 okey=$("$P" log status "$TMP/other" | sed -n 's/^vkey: *//p')
 check "other key differs" test -n "$okey" -a "$okey" != "$vkey"
 e=$("$P" report verify "$R" --vkey "$okey" 2>&1)

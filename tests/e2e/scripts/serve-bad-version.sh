@@ -10,7 +10,7 @@ WS=$TMP/ws
 forge() { # VERSION SHA: a version row that cannot verify
 	sqlite3 "$WS/probity.db" "INSERT INTO entitlement_version VALUES ($1, '2025-01-01T00:00:00.000Z', 0, 'forged', 0, '$2')"
 }
-"$PROBITY" init "$WS" >/dev/null
+"$PROBITY" init --unsigned "$WS" >/dev/null
 "$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 "$PBE" --log-as fixture "$WS" remove 1 >/dev/null # version 2: the plan rolled back
 forge 3 bad
@@ -27,7 +27,7 @@ kill -TERM $SPID; wait $SPID
 
 # nothing verifies: refuse to start, naming the newest version
 WS=$TMP/ws2
-"$PROBITY" init "$WS" >/dev/null
+"$PROBITY" init --unsigned "$WS" >/dev/null
 forge 1 bad
 forge 2 "$(printf '0%.0s' $(seq 64))"
 "$PROBITY" serve "$WS" --listen 127.0.0.1:$(free_port) --workers 1 >"$TMP/serve2.out" 2>"$TMP/serve2.err" &

@@ -14,7 +14,7 @@ code() { curl -s -o "$TMP/body" -w '%{http_code}' "$@"; }
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done' EXIT
 stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-"$PROBITY" init "$WS" >/dev/null
+"$PROBITY" init --unsigned "$WS" >/dev/null
 "$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 Q='account=IMOD-7F3A&service=Storage%20Accounts&region=westeurope'
 

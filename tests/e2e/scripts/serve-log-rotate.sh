@@ -9,7 +9,7 @@ PBE=$PB_BUILD/tests/tools/pb-entitle
 WS=$TMP/ws
 L=$TMP/dl.jsonl
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-"$PROBITY" init "$WS" >/dev/null
+"$PROBITY" init --unsigned "$WS" >/dev/null
 "$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 PORT=$(free_port)
 "$PROBITY" serve "$WS" --listen 127.0.0.1:$PORT --workers 2 --decision-log "$L" --log-allows 1 \

@@ -16,7 +16,7 @@ fi
 PBE=$PB_BUILD/tests/tools/pb-entitle
 WS=$TMP/ws
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-"$PROBITY" init "$WS" >/dev/null
+"$PROBITY" init --unsigned "$WS" >/dev/null
 "$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 TOKEN=gw-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 printf '%s\n' "$TOKEN" >"$TMP/token"

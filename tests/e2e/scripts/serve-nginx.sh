@@ -15,7 +15,7 @@ if [ ! -x "$NGINX" ]; then
 fi
 WS=$TMP/ws
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-"$PROBITY" init --no-user "$WS" >/dev/null
+"$PROBITY" init --unsigned --no-user "$WS" >/dev/null
 {
 	"$PROBITY" user add "$WS" root --role admin
 	"$PROBITY" user add "$WS" alice --role analyst --as root

@@ -14,7 +14,7 @@ data = open(sys.argv[1], "rb").read().decode("utf-8")
 for line in (data.splitlines() if sys.argv[2] == "lines" else [data]):
     json.loads(line)
 ' "$1" "${2:-one}" 2>/dev/null; }
-"$PROBITY" init "$WS" >/dev/null
+"$PROBITY" init --unsigned "$WS" >/dev/null
 "$PBE" --log-as fixture "$WS" publish "$DATA/decide/demo-plan.json" >/dev/null
 PORT=$(free_port)
 B=http://127.0.0.1:$PORT

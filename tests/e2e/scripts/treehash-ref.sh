@@ -39,7 +39,7 @@ for chunk in 64 1000 $SIZE $((SIZE - 1)) 1048576; do
 	want=$(ref $chunk "$CSV")
 	for j in 1 2 3; do
 		n=$((n + 1))
-		"$PROBITY" init ws$n >/dev/null
+		"$PROBITY" init --unsigned ws$n >/dev/null
 		got=$("$PROBITY" ingest --json -j $j --chunk-size 65536 --max-record 4096 --tree-chunk $chunk ws$n "$CSV" |
 			python3 -c 'import json,sys; r=json.load(sys.stdin); r=r[0] if isinstance(r,list) else r; print(r["tree"], r["data_tree"])')
 		check "ingest tree = reference (chunk $chunk, $j threads)" test "$got" = "$want $want"
@@ -47,7 +47,7 @@ for chunk in 64 1000 $SIZE $((SIZE - 1)) 1048576; do
 done
 check "the key is the root" test "$(sqlite3 ws$n/probity.db 'SELECT sha256 FROM source')" = "${want##*:}"
 gzip -c "$CSV" > s.csv.gz
-"$PROBITY" init wsz >/dev/null
+"$PROBITY" init --unsigned wsz >/dev/null
 "$PROBITY" ingest -q --tree-chunk 4096 wsz s.csv.gz
 check "gzip: tree over the compressed bytes" test "$(sqlite3 wsz/probity.db 'SELECT tree FROM source')" = "$(ref 4096 s.csv.gz)"
 check "gzip: data_tree over the decompressed bytes" test "$(sqlite3 wsz/probity.db 'SELECT data_tree FROM source')" = "$(ref 4096 "$CSV")"
@@ -60,7 +60,7 @@ check "probity tree shows both trees of a gzip file" test "$("$PROBITY" tree --c
 # line proofs
 U=$DATA/policy/usage.csv
 gzip -c "$U" > usage.csv.gz
-"$PROBITY" init wp >/dev/null
+"$PROBITY" init --unsigned wp >/dev/null
 "$PROBITY" ingest -q --tree-chunk 1024 wp usage.csv.gz
 "$PROBITY" customer add wp Alpha --account A1 >/dev/null
 "$PROBITY" scan wp "$DATA/policy/diff/02-sum-storage-tb.yaml" --at 2026-03-01 >/dev/null
@@ -123,7 +123,7 @@ PY
 expect_fail "a chunk file outside the folder" "has no valid index" b7 "$ROOTID"
 # a source changed in a cited line is refused when proving
 cp "$U" u.csv
-"$PROBITY" init wq >/dev/null
+"$PROBITY" init --unsigned wq >/dev/null
 "$PROBITY" ingest -q --tree-chunk 1024 wq u.csv
 "$PROBITY" customer add wq Alpha --account A1 >/dev/null
 "$PROBITY" scan wq "$DATA/policy/diff/02-sum-storage-tb.yaml" --at 2026-03-01 >/dev/null

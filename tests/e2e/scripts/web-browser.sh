@@ -22,7 +22,7 @@ cd "$TMP" || exit 1
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 CUSTOMER="Varnia Interior Ministry"
 "$PB_BUILD/tools/genfocus" demo --months 4 --end 2025-06 >usage.csv
-"$PROBITY" init ws >/dev/null
+"$PROBITY" init --unsigned ws >/dev/null
 "$PROBITY" ingest -q ws usage.csv
 "$PROBITY" customer add ws "$CUSTOMER" --account EA-880412 >/dev/null
 "$PROBITY" mail ingest ws --custodian nm "$DATA/mail/notmuch/default" >/dev/null 2>&1

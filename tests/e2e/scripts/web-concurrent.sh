@@ -8,7 +8,7 @@ SCRIPT_NAME=web-concurrent
 . "$(dirname "$0")/../lib.sh"
 cd "$TMP" || exit 1
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-"$PROBITY" init ws >/dev/null
+"$PROBITY" init --unsigned ws >/dev/null
 "$PROBITY" customer add ws acme --account A1 >/dev/null
 "$PROBITY" user add ws alice --role analyst >/dev/null
 "$PROBITY" user add ws bob --role analyst >/dev/null

@@ -9,7 +9,7 @@ SCRIPT_NAME=web-markdown
 . "$(dirname "$0")/../web_lib.sh"
 cd "$TMP" || exit 1
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-"$PROBITY" init ws >/dev/null
+"$PROBITY" init --unsigned ws >/dev/null
 {
 	"$PROBITY" user add ws alice --role analyst
 	"$PROBITY" customer add ws "Acme" --account A-1 --as alice

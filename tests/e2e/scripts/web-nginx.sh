@@ -20,7 +20,7 @@ NG=$TMP/nginx
 mkdir -p "$NG/logs" "$NG/tmp"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
 	-keyout "$NG/key.pem" -out "$NG/cert.pem" >/dev/null 2>&1
-"$PROBITY" init ws >/dev/null
+"$PROBITY" init --unsigned ws >/dev/null
 "$PROBITY" user add ws alice --role analyst >/dev/null
 "$PROBITY" user add ws bob --role auditor >/dev/null
 GP=$(free_port); SP=$(free_port)

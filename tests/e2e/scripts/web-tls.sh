@@ -12,7 +12,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 	-keyout key.pem -out cert.pem >/dev/null 2>&1
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=other \
 	-keyout other.pem -out other-cert.pem >/dev/null 2>&1
-"$PROBITY" init ws >/dev/null
+"$PROBITY" init --unsigned ws >/dev/null
 "$PROBITY" user add ws alice --role analyst >/dev/null
 PORT=$(free_port)
 B=https://127.0.0.1:$PORT
