@@ -5,10 +5,18 @@
  * sk-ssh-ed25519 vector built here with libsodium. */
 #include "unit.h"
 #include "ident/ident.h"
+#include "ident/ident_internal.h"
 #include "util/util.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define D "tests/data/ident/"
@@ -490,6 +498,226 @@ static void t_sk_built(void)
 	pb__sshsig_release(&s);
 }
 
+/* ---- the agent signer, against a real ssh-agent ------------------------ */
+
+/* Starts `ssh-agent -D -a SOCK` (foreground, so the pid is its own) and
+ * waits up to 5 s for the socket. */
+static pid_t agent_start(const char *sock)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execlp("ssh-agent", "ssh-agent", "-D", "-a", sock, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		struct stat st;
+		if (stat(sock, &st) == 0)
+			return pid;
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			fprintf(stderr, "ssh-agent exited (status %d): is openssh-client installed?\n",
+			        status);
+			return -1;
+		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static void agent_stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static bool ssh_add(const char *sock, const char *key)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "SSH_AUTH_SOCK='%s' ssh-add -q '%s' </dev/null >/dev/null 2>&1",
+	         sock, key);
+	return system(cmd) == 0;
+}
+
+static void t_agent_signer(void)
+{
+	char *tmp = unit_tmpdir();
+	char *sock = pb__path_join(tmp, "agent.sock");
+	pid_t pid = agent_start(sock);
+	CHECK(pid > 0);
+	if (pid <= 0)
+		goto out;
+	size_t mn, sn;
+	char *msg = slurp(D "msg.txt", &mn);
+	char *want = slurp(D "alice-msg.sig", &sn);
+	struct pb_sshkey alice, bob;
+	CHECK(load_key(D "alice.pub", &alice));
+	CHECK(load_key(D "bob.pub", &bob));
+	struct pb_sshsigner *s = NULL;
+	struct pb_error err = { 0 };
+	const struct pb_sshkey *keys = NULL;
+	size_t n = 99;
+	CHECK_OK(pb__sshsigner_agent(sock, &s, &err), &err);
+	if (!s)
+		goto done;
+	/* an empty agent */
+	CHECK_OK(pb__sshsigner_keys(s, &keys, &n, &err), &err);
+	CHECK_INT(n, 0);
+
+	/* alice's key and an ECDSA key (listed by the agent, not by us) */
+	char *path = private_copy(tmp, D "alice", 0600);
+	CHECK(ssh_add(sock, path));
+	free(path);
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "ssh-keygen -q -t ecdsa -N '' -f '%s/ecdsa' >/dev/null", tmp);
+	CHECK(system(cmd) == 0);
+	path = pb__path_join(tmp, "ecdsa");
+	CHECK(ssh_add(sock, path));
+	free(path);
+	CHECK_OK(pb__sshsigner_keys(s, &keys, &n, &err), &err);
+	CHECK_INT(n, 1);
+	if (n == 1) {
+		CHECK(pb__sshkey_equal(&keys[0], &alice));
+		uint8_t *bin = NULL;
+		size_t bin_len = 0;
+		CHECK_OK(pb__sshsigner_sign(s, &alice, "probity@v1", msg, mn, &bin, &bin_len, &err),
+		         &err);
+		/* the agent's Ed25519 signature is ssh-keygen's, byte for byte */
+		char *arm = bin ? pb__sshsig_armour(bin, bin_len) : NULL;
+		CHECK_STR(arm, want);
+		free(arm);
+		free(bin);
+		/* many signs on one connection */
+		for (int i = 0; i < 20; i++) {
+			CHECK_OK(pb__sshsigner_sign(s, &keys[0], "probity-approve@v1", &i, sizeof(i), &bin,
+			                            &bin_len, &err),
+			         &err);
+			struct pb_sshsig sig;
+			CHECK_OK(pb__sshsig_decode(bin, bin_len, &sig, &err), &err);
+			CHECK_OK(pb__sshsig_verify(&sig, &alice, "probity-approve@v1", &i, sizeof(i), &err),
+			         &err);
+			pb__sshsig_release(&sig);
+			free(bin);
+		}
+		/* a key the agent does not hold */
+		CHECK_INT(pb__sshsigner_sign(s, &bob, "probity@v1", msg, mn, &bin, &bin_len, &err),
+		          PB_EPERM);
+		CHECK(contains(err.message, "refused to sign"));
+		CHECK_STR(err.field, "agent");
+	}
+	pb__sshsigner_close(s);
+
+	/* the agent gone: an error, not a hang */
+	agent_stop(pid);
+	pid = -1;
+	CHECK(pb__sshsigner_agent(sock, &s, &err) != PB_OK); /* ENOENT: it removes its socket */
+	CHECK(contains(err.message, "cannot connect to ssh-agent"));
+done:
+	pb__sshkey_release(&alice);
+	pb__sshkey_release(&bob);
+	free(msg);
+	free(want);
+out:
+	agent_stop(pid);
+	free(sock);
+	unit_rm_rf(tmp);
+	free(tmp);
+}
+
+/* A fake agent: a listening socket this test answers (or not) by hand. */
+static int fake_listen(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 4) != 0) {
+		perror("fake agent");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void t_agent_broken(void)
+{
+	char *tmp = unit_tmpdir();
+	char *sock = pb__path_join(tmp, "fake.sock");
+	struct pb_sshsigner *s = NULL;
+	struct pb_error err = { 0 };
+	const struct pb_sshkey *keys;
+	size_t n;
+
+	CHECK_INT(pb__sshsigner_agent(sock, &s, &err), PB_ENOENT);
+	CHECK_INT(pb__sshsigner_agent("", &s, &err), PB_EINVAL);
+	CHECK(contains(err.message, "SSH_AUTH_SOCK"));
+
+	int l = fake_listen(sock);
+	CHECK(l >= 0);
+	/* accepted by the kernel, never answered: a timeout */
+	CHECK_OK(pb__sshsigner_agent(sock, &s, &err), &err);
+	if (s) {
+		s->timeout_s = 1;
+		time_t t0 = time(NULL);
+		CHECK_INT(pb__sshsigner_keys(s, &keys, &n, &err), PB_EIO);
+		CHECK(contains(err.message, "did not answer within 1 s"));
+		CHECK(time(NULL) - t0 <= 3);
+		/* and the connection is not reused out of step */
+		CHECK_INT(pb__sshsigner_keys(s, &keys, &n, &err), PB_EIO);
+		CHECK(contains(err.message, "was lost"));
+		pb__sshsigner_close(s);
+	}
+	int c = accept(l, NULL, NULL);
+	close(c);
+
+	/* closes the connection */
+	CHECK_OK(pb__sshsigner_agent(sock, &s, &err), &err);
+	c = accept(l, NULL, NULL);
+	close(c);
+	if (s) {
+		CHECK_INT(pb__sshsigner_keys(s, &keys, &n, &err), PB_EIO);
+		pb__sshsigner_close(s);
+	}
+
+	/* lies about the length of its answer, or sends a truncated list */
+	static const uint8_t huge[] = { 0xff, 0xff, 0xff, 0xff, 12 };
+	static const uint8_t cut[] = { 0, 0, 0, 9, 12, 0, 0, 0, 1, 0, 0, 0, 40 };
+	static const uint8_t many[] = { 0, 0, 0, 5, 12, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t fail[] = { 0, 0, 0, 1, 5 };
+	const struct {
+		const uint8_t *p;
+		size_t n;
+		const char *reason;
+	} lies[] = {
+		{ huge, sizeof(huge), "sent an answer of 4294967295 bytes" },
+		{ cut, 9 + 4, "key 1 is cut short" },
+		{ many, sizeof(many), "expected a key count" },
+		{ fail, sizeof(fail), "did not list its keys" },
+	};
+	for (size_t i = 0; i < PB_ARRAY_LEN(lies); i++) {
+		CHECK_OK(pb__sshsigner_agent(sock, &s, &err), &err);
+		c = accept(l, NULL, NULL);
+		CHECK(write(c, lies[i].p, lies[i].n) == (ssize_t)lies[i].n);
+		if (s) {
+			s->timeout_s = 2;
+			CHECK(pb__sshsigner_keys(s, &keys, &n, &err) != PB_OK);
+			CHECK(contains(err.message, lies[i].reason));
+			pb__sshsigner_close(s);
+		}
+		close(c);
+	}
+	close(l);
+	free(sock);
+	unit_rm_rf(tmp);
+	free(tmp);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -501,5 +729,7 @@ int main(void)
 	RUN(t_sig_malformed);
 	RUN(t_file_signer);
 	RUN(t_sk_built);
+	RUN(t_agent_signer);
+	RUN(t_agent_broken);
 	return UNIT_END("ident");
 }
