@@ -1,8 +1,10 @@
 /* test_ident.c - lib/ident against the real OpenSSH: keys, fingerprints and
  * signatures made by ssh-keygen (tests/data/ident, make.sh there), the key
  * file signer (whose Ed25519 signatures, being deterministic, must equal
- * ssh-keygen's byte for byte), refusals with their reasons, and an
- * sk-ssh-ed25519 vector built here with libsodium. */
+ * ssh-keygen's byte for byte), refusals with their reasons, sk-ssh-ed25519
+ * from OpenSSH's own regress vector (tests/data/ident/openssh) and from one
+ * built here with libsodium (to have a valid one without user presence),
+ * and the agent signer against a real ssh-agent and a fake, broken one. */
 #include "unit.h"
 #include "ident/ident.h"
 #include "ident/ident_internal.h"
@@ -392,6 +394,8 @@ static void t_file_signer(void)
 }
 
 /* ---- sk-ssh-ed25519, a vector built here with libsodium ---------------- */
+/* OpenSSH's own vector (t_sk_openssh) has user presence set; this one is
+ * built here so a valid signature WITHOUT user presence can be tested. */
 
 /* Built independently of lib/ident from PROTOCOL.sshsig and PROTOCOL.u2f:
  * key blob, signed data, the authenticator's message and the SSHSIG blob. */
@@ -496,6 +500,60 @@ static void t_sk_built(void)
 	CHECK_INT(pb__sshsig_verify(&s, NULL, "probity@v1", msg, strlen(msg), &err), PB_EVERIFY);
 	CHECK(contains(err.message, "bad signature"));
 	pb__sshsig_release(&s);
+}
+
+/* ---- sk-ssh-ed25519, OpenSSH's own vector ------------------------------ */
+
+/* tests/data/ident/openssh/README says where it comes from: a signature made
+ * by ssh-keygen with OpenSSH's sk-dummy authenticator. */
+static void t_sk_openssh(void)
+{
+	size_t n, sn, mn;
+	char *line = slurp(D "openssh/ed25519_sk.pub", &n);
+	char *text = slurp(D "openssh/ed25519_sk.sig", &sn);
+	char *msg = slurp(D "openssh/signed-data", &mn);
+	char *ns = slurp(D "openssh/namespace", NULL);
+	struct pb_sshkey k;
+	char *comment = NULL;
+	struct pb_error err = { 0 };
+	CHECK_OK(pb__sshkey_parse(line, n, &k, &comment, &err), &err);
+	CHECK_INT(k.type, PB_SSHKEY_SK_ED25519);
+	CHECK_STR(k.application, "ssh:");
+	CHECK_STR(comment, "ED25519-SK test key");
+	char fp[PB_SSHKEY_FP_MAX];
+	pb__sshkey_fingerprint(&k, fp);
+	CHECK_STR(fp, "SHA256:pbI9wlyrFSsUbp+GTiIAOqNMvoajbF2tHsPMECyrMYU"); /* ssh-keygen -l */
+	struct pb_sshsig s;
+	uint8_t *bin = NULL;
+	size_t bin_len = 0;
+	CHECK_OK(pb__sshsig_parse(text, sn, &s, &bin, &bin_len, &err), &err);
+	CHECK_STR(s.ns, "unittest");
+	CHECK_STR(ns, "unittest");
+	CHECK(pb__sshkey_equal(&s.key, &k));
+	CHECK_OK(pb__sshsig_verify(&s, &k, "unittest", msg, mn, &err), &err);
+	/* flags 0x01 and counter 0x12345678 end the signature blob */
+	static const uint8_t tail[] = { 0x01, 0x12, 0x34, 0x56, 0x78 };
+	CHECK(s.sig_len > 5 && memcmp(s.sig + s.sig_len - 5, tail, 5) == 0);
+	/* the user-presence flag cleared: the signature covers the flags, so
+	 * the authenticator's signature no longer verifies */
+	s.sig[s.sig_len - 5] = 0x00;
+	CHECK_INT(pb__sshsig_verify(&s, &k, "unittest", msg, mn, &err), PB_EVERIFY);
+	CHECK(contains(err.message, "bad signature"));
+	s.sig[s.sig_len - 5] = 0x01;
+	/* the counter is covered too */
+	s.sig[s.sig_len - 1] ^= 1;
+	CHECK_INT(pb__sshsig_verify(&s, &k, "unittest", msg, mn, &err), PB_EVERIFY);
+	s.sig[s.sig_len - 1] ^= 1;
+	CHECK_INT(pb__sshsig_verify(&s, &k, "probity@v1", msg, mn, &err), PB_EVERIFY);
+	CHECK_OK(pb__sshsig_verify(&s, NULL, "unittest", msg, mn, &err), &err);
+	pb__sshsig_release(&s);
+	pb__sshkey_release(&k);
+	free(bin);
+	free(comment);
+	free(line);
+	free(text);
+	free(msg);
+	free(ns);
 }
 
 /* ---- the agent signer, against a real ssh-agent ------------------------ */
@@ -729,6 +787,7 @@ int main(void)
 	RUN(t_sig_malformed);
 	RUN(t_file_signer);
 	RUN(t_sk_built);
+	RUN(t_sk_openssh);
 	RUN(t_agent_signer);
 	RUN(t_agent_broken);
 	return UNIT_END("ident");
