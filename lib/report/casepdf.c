@@ -762,6 +762,7 @@ enum pb_status pb__report_pdf(const char *html, size_t n, const struct pb__stack
 	struct toc first[MAX_TOC];
 	char date[32];
 	enum pb_status st;
+	pb_buf_init(out, 64u * 1024 * 1024);
 	pb_time_format(now, date);
 	p.title = title;
 	p.html = html;

@@ -94,6 +94,7 @@ enum pb_status pb__pdf_attach(const char *pdf, size_t n, const char *ev, size_t 
 {
 	const char *end = pdf + n, *p;
 	size_t prev = 0, size = 0, first = 0, root, info, names = 0, dests = 0;
+	pb_buf_init(out, 0);
 	/* the tail cairo writes: "startxref\nP\n%%EOF\n" */
 	size_t tail = n < 40 ? n : 40;
 	const char *sx = NULL;
