@@ -180,7 +180,20 @@ static PangoLayout *layout(struct pdf *p, int font, double width, const char *ma
 		pango_layout_set_width(l, (int)(width * PANGO_SCALE));
 		pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
 	}
-	pango_layout_set_markup(l, markup, -1);
+	/* text that is not valid markup (or UTF-8) is shown as text, made valid,
+	 * rather than dropped with a GLib warning on stderr */
+	PangoAttrList *attrs = NULL;
+	char *text = NULL;
+	if (pango_parse_markup(markup, -1, 0, &attrs, &text, NULL, NULL)) {
+		pango_layout_set_text(l, text, -1);
+		pango_layout_set_attributes(l, attrs);
+		pango_attr_list_unref(attrs);
+		g_free(text);
+	} else {
+		text = g_utf8_make_valid(markup, -1);
+		pango_layout_set_text(l, text, -1);
+		g_free(text);
+	}
 	return l;
 }
 
@@ -297,8 +310,10 @@ static void para(struct pdf *p, int font, const char *s, const char *e, double x
 static PangoLayout *text_layout(struct pdf *p, int font, const char *text)
 {
 	PangoLayout *l = pango_layout_new(p->pc);
+	char *valid = g_utf8_make_valid(text, -1);
 	pango_layout_set_font_description(l, p->font[font]);
-	pango_layout_set_text(l, text, -1);
+	pango_layout_set_text(l, valid, -1);
+	g_free(valid);
 	return l;
 }
 
