@@ -418,8 +418,27 @@ static const char *row_cells(const char *s, const char *end, struct cell *c, siz
 	return close + 5;
 }
 
+static PangoLayout *text_layout(struct pdf *p, int font, const char *text);
+
+/* The width a cell asks for: all of its text on one line; for a head cell,
+ * its widest word (heads wrap, figures do not). */
 static double cell_natural(struct pdf *p, const struct cell *c)
 {
+	if (c->head) {
+		char text[256];
+		double w = 0;
+		plain_text(c->s, c->e, text, sizeof(text));
+		for (char *word = text, *sp; *word; word = sp + (*sp != 0)) {
+			sp = word + strcspn(word, " ");
+			char keep = *sp;
+			*sp = 0;
+			PangoLayout *l = text_layout(p, F_SMALLB, word);
+			w = layout_w(l) > w ? layout_w(l) : w;
+			g_object_unref(l);
+			*sp = keep;
+		}
+		return w;
+	}
 	struct inl in;
 	inline_markup(p, c->s, c->e, &in);
 	PangoLayout *l = layout(p, c->head ? F_SMALLB : F_SMALL, 0, in.markup.data ? in.markup.data : "");
@@ -790,6 +809,9 @@ enum pb_status pb__report_pdf(const char *html, size_t n, const struct pb__stack
 			g_object_unref(p.fm);
 		return pb__err(err, PB_ENOMEM, "cannot write the case report as PDF: no font map");
 	}
+	/* a PDF's unit is the point: sizes in points are sizes on paper (pango's
+	 * cairo contexts assume 96 units an inch otherwise) */
+	pango_cairo_context_set_resolution(p.pc, 72);
 	for (int i = 0; i < F_COUNT; i++)
 		p.font[i] = pango_font_description_from_string(fonts[i]);
 	if ((st = pass(&p, NULL, date, err)))
