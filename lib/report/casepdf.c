@@ -119,7 +119,7 @@ static void inline_markup(const struct pdf *p, const char *s, const char *e, str
 				pb_buf_adds(&o->markup, "<span font_family=\"DejaVu Sans Mono\" size=\"7168\">");
 			else if (len == 7 && !memcmp(s, "</code>", 7))
 				pb_buf_adds(&o->markup, "</span>");
-			else if (!memcmp(s, "<a href=\"#entry-", 16) &&
+			else if (len > 16 && !memcmp(s, "<a href=\"#entry-", 16) &&
 			         sscanf(s + 16, "%llu", &entry) == 1) {
 				pb_buf_adds(&o->markup, "<span foreground=\"#1f4e8c\">");
 				in_link = o->nlinks < MAX_LINKS && has_entry(p, entry);
@@ -162,8 +162,9 @@ static void plain_text(const char *s, const char *e, char *out, size_t cap)
 			static const char *const ent[][2] = {
 				{ "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" }, { "&quot;", "\"" } };
 			size_t k;
-			for (k = 0; k < 4 && strncmp(s, ent[k][0], strlen(ent[k][0])); k++)
-				;
+			for (k = 0; k < 4; k++)
+				if ((size_t)(e - s) >= strlen(ent[k][0]) && !memcmp(s, ent[k][0], strlen(ent[k][0])))
+					break;
 			out[o++] = k < 4 ? ent[k][1][0] : '&';
 			s += k < 4 ? strlen(ent[k][0]) : 1;
 		} else
