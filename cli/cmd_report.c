@@ -9,13 +9,15 @@
 
 static const char help_body[] =
 	"\n"
-	"  case          the case report: one self-contained HTML page telling the case\n"
-	"                from its log entries (trigger, method, profile, findings with\n"
-	"                their evidence verified, mail searches, notes, decision,\n"
-	"                plans, approvals, notices), with a signed checkpoint and the\n"
-	"                inclusion proof of every entry it relies on embedded\n"
-	"  verify        checks a case report offline with the log's verifier key;\n"
-	"                with --ws, also that the workspace's log published it\n"
+	"  case          the case report: one self-contained HTML page (or a PDF)\n"
+	"                telling the case from its log entries (trigger, method,\n"
+	"                profile, findings with their evidence verified, mail\n"
+	"                searches, notes, decision, plans, approvals, notices), with\n"
+	"                a signed checkpoint and the inclusion proof of every entry\n"
+	"                it relies on embedded (attached to the PDF)\n"
+	"  verify        checks a case report (HTML or PDF) offline with the log's\n"
+	"                verifier key; with --ws, also that the workspace's log\n"
+	"                published it\n"
 	"  transparency  the transparency report of a period: reviews opened (by\n"
 	"                trigger type) and closed (by outcome), services restricted by\n"
 	"                what and by country, customers affected (a count, never a\n"
@@ -30,7 +32,7 @@ static const char help_body[] =
 	"  --period P      2025 (a year), 2025H2 (a half) or 2025-Q3 (a quarter)\n"
 	"  --format F      csv (a folder: one RFC 4180 file per table and README.md),\n"
 	"                  json or html (one self-contained page with SVG charts);\n"
-	"                  the case report is html only (PDF is not written yet)\n"
+	"                  the case report is html or pdf (A4, the evidence attached)\n"
 	"  --band LO-HI    write counts from LO to HI as the band \"LO-HI\" (0-9)\n"
 	"  --output PATH   the folder (csv) or file to write (required)\n"
 	"  --draft         nothing recorded (a preview)\n"
@@ -164,9 +166,9 @@ static int report_case(int argc, char **argv)
 	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0) {
 		switch (c) {
 		case 'f':
-			if (strcmp(optarg, "html"))
-				return cli_usage(cli_cmd_name(), "--format is html (pdf is not written yet), "
-				                                 "not '%s'", optarg);
+			if (strcmp(optarg, "html") && strcmp(optarg, "pdf"))
+				return cli_usage(cli_cmd_name(), "--format is html or pdf, not '%s'", optarg);
+			o.pdf = !strcmp(optarg, "pdf");
 			break;
 		case 'o': output = optarg; break;
 		case 'i': o.include_hits = true; break;
@@ -260,7 +262,7 @@ static int report_verify(int argc, char **argv)
 }
 
 static const struct cli_sub report_subs[] = {
-	{ "case", report_case, "WS CASE --format html --output FILE\n"
+	{ "case", report_case, "WS CASE --format html|pdf --output FILE\n"
 	  "                            [--include-hits] [--as USER]" },
 	{ "verify", report_verify, "FILE --vkey KEY [--ws WS]" },
 	{ "transparency", report_transparency,

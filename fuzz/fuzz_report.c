@@ -4,7 +4,10 @@
  * and must refuse what does not verify. The key is fixed (the signer of a
  * zero seed, origin test.example/log): a page signed with another key gets as
  * far as the signature; fuzz/corpus/report/ holds a real report written by
- * `probity report case` on the plans demo and pieces of it. */
+ * `probity report case` on the plans demo and pieces of it, and a PDF with
+ * its evidence attached signed with the target's key (signed.pdf, verifies),
+ * truncated and with an entry byte edited: the verifier reads a PDF's
+ * cross-reference and attachment, pdfattach.c. */
 #include <stdlib.h>
 #include <string.h>
 

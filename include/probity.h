@@ -2012,6 +2012,11 @@ struct pb_case_report_options {
 	bool include_hits;         /* run the case's mail searches again (each run is
 	                              logged) and list their hits with excerpts; by
 	                              default only queries, counts and hashes */
+	bool pdf;                  /* write the report as PDF (cairo, pango): the
+	                              same page laid out on A4 with a table of
+	                              contents, page numbers and the chart as
+	                              vectors, the evidence JSON attached as the
+	                              file probity-evidence.json */
 };
 /* The case report of case id: one self-contained HTML page (inline CSS and
  * SVG, no script needed) with the trigger, scope and method, the customer's
@@ -2021,7 +2026,9 @@ struct pb_case_report_options {
  * checkpoint signed now and the case's entries with their inclusion proofs,
  * embedded as JSON (script element "probity-evidence"). actor (analyst,
  * approver or auditor) publishes it: a log entry report.case holds its
- * SHA-256. *file_out (one file) is freed with pb_report_files_free(f, 1). */
+ * SHA-256. With o->pdf the page is written as PDF (docs/reports.md) and the
+ * evidence, whose body_sha256 is then the PDF's before the attachment, is an
+ * attached file. *file_out (one file) is freed with pb_report_files_free(f, 1). */
 enum pb_status pb_report_case(struct pb_ws *ws, const struct pb_catalog *cat, const char *actor,
                               int64_t id, const struct pb_case_report_options *o,
                               struct pb_report_file **file_out, uint64_t *index_out,
@@ -2036,6 +2043,10 @@ struct pb_case_report_check {
  * inclusion proof of every embedded entry against it, that the page shows
  * each entry with its leaf hash and no other, that the embedded JSON is in
  * its canonical form and that the page is the one it was written with.
+ * A PDF (starting "%PDF-") is checked the same way for its attached
+ * evidence, that the PDF before the attachment is the one the evidence
+ * names and that the attachment is byte for byte the one probity writes;
+ * what its pages show of each entry is not read back (docs/reports.md).
  * PB_EVERIFY saying what failed. */
 enum pb_status pb_report_case_verify(const char *html, size_t n, const struct pb_vkey *key,
                                      struct pb_case_report_check *out, struct pb_error *err);

@@ -4,7 +4,7 @@
 # speech-to-text and translation, keeps its Security services, with a dry run
 # on its usage, two approvals bound to the plan's hash, apply, the notice to
 # the customer, one allowed and one denied decision, then the statement of
-# reasons and the transparency report of the year.
+# reasons, the transparency report of the year and the case report as PDF.
 #
 # WS is the demo workspace after the case-file step (tools/demo.sh passes it):
 # the flagged customer "Varnia Interior Ministry" (EA-880412) and the case
@@ -65,7 +65,10 @@ say "$P" decide "$WS" --account EA-880412 --subaccount "$STO" --service 'Storage
 YEAR=$(date -u +%Y)
 "$P" report transparency "$WS" --period "$YEAR" --format html --output "$OUT/transparency-$YEAR.html" \
 	--as carol >/dev/null
+CASE=$(q "SELECT case_id FROM plan WHERE id = $PLAN")
+"$P" report case "$WS" "$CASE" --format pdf --output "$OUT/case-$CASE.pdf" --as carol >/dev/null
 echo
 echo "notice (html): $OUT/notice-plan-$PLAN.html"
 echo "statement of reasons (DSA Transparency Database, API v1): $OUT/sor-plan-$PLAN.json"
 echo "transparency report $YEAR (html): $OUT/transparency-$YEAR.html"
+echo "case report $CASE (pdf, evidence attached): $OUT/case-$CASE.pdf"

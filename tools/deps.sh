@@ -9,6 +9,7 @@ PACKAGES="
   libsqlite3-dev libsodium-dev libssl-dev zlib1g-dev libzstd-dev libisal-dev
   libsnappy-dev liblz4-dev
   libjansson-dev libyaml-dev
+  libcairo2-dev libpango1.0-dev fonts-dejavu-core poppler-utils
   libgmime-3.0-dev notmuch
   postgresql
   sqlite3 python3 gzip zstd openssh-client

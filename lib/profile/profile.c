@@ -15,6 +15,7 @@
 #include "probity.h"
 #include "util/hmap.h"
 #include "store/store.h"
+#include "profile/profile.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -1770,11 +1771,17 @@ static void cut_label(const char *s, size_t max, char *out, size_t cap)
 	pb__snprintf(out, cap, "%.*s\xe2\x80\xa6", (int)j, s);
 }
 
-enum pb_status pb_profile_chart_stacked(const struct pb_profile *p, size_t max_series,
-                                        char **svg, size_t *len, struct pb_error *err)
+void pb__profile_stacked_release(struct pb__stacked *s)
 {
-	*svg = NULL;
-	*len = 0;
+	free(s->times);
+	free(s->vals);
+	memset(s, 0, sizeof(*s));
+}
+
+enum pb_status pb__profile_stacked(const struct pb_profile *p, size_t max_series,
+                                   struct pb__stacked *out, struct pb_error *err)
+{
+	memset(out, 0, sizeof(*out));
 	if (!p->nseries)
 		return pb__err(err, PB_EINVAL, "no usage in the period to chart");
 	if (max_series == 0)
@@ -1807,8 +1814,8 @@ enum pb_status pb_profile_chart_stacked(const struct pb_profile *p, size_t max_s
 	double *vals = calloc((shown + 1) * nb, sizeof(double));
 	double *tot = calloc(nser, sizeof(double));
 	size_t *ord = malloc(nser * sizeof(size_t));
-	struct pb_chart_series cs[64];
-	char names[64][LEGEND_CHARS * 4 + 4];
+	struct pb_chart_series *cs = out->series;
+	char(*names)[PB__STACKED_NAME] = out->names;
 	if (!times || !vals || !tot || !ord) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
@@ -1899,13 +1906,36 @@ enum pb_status pb_profile_chart_stacked(const struct pb_profile *p, size_t max_s
 	             one_unit ? (p->series[0].unit[0] ? p->series[0].unit : "units")
 	                      : p->series[0].currency,
 	             months ? "monthly" : "daily");
-	struct pb_chart_options co = { title, one_unit ? "Consumption" : "Billed cost", unit, 0, 0 };
-	st = pb_chart_stacked(times, nb, cs, ncs, &co, svg, len, err);
+	pb__strlcpy(out->title, title, sizeof(out->title));
+	pb__strlcpy(out->unit, unit, sizeof(out->unit));
+	out->y_label = one_unit ? "Consumption" : "Billed cost";
+	out->times = times;
+	out->n = nb;
+	out->vals = vals;
+	out->nseries = ncs;
+	out->months = months;
+	times = NULL;
+	vals = NULL;
 out:
 	free(times);
 	free(vals);
 	free(tot);
 	free(ord);
+	return st;
+}
+
+enum pb_status pb_profile_chart_stacked(const struct pb_profile *p, size_t max_series,
+                                        char **svg, size_t *len, struct pb_error *err)
+{
+	struct pb__stacked sd;
+	*svg = NULL;
+	*len = 0;
+	enum pb_status st = pb__profile_stacked(p, max_series, &sd, err);
+	if (st)
+		return st;
+	struct pb_chart_options co = { sd.title, sd.y_label, sd.unit, 0, 0 };
+	st = pb_chart_stacked(sd.times, sd.n, sd.series, sd.nseries, &co, svg, len, err);
+	pb__profile_stacked_release(&sd);
 	return st;
 }
 

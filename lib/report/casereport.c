@@ -5,6 +5,7 @@
  * bytes, their inclusion proofs and the signed checkpoint embedded as JSON;
  * and its verifier (docs/reports.md, "Case report"). */
 #include "report/report.h"
+#include "profile/profile.h"
 
 #include <string.h>
 
@@ -194,7 +195,9 @@ static bool on_evidence(void *ctx, const struct pb_evidence *e)
 	return true;
 }
 
-static void profile(struct pb_buf *b, struct pb_ws *ws, const char *customer)
+/* The customer's profile; with chart (the PDF), also the chart's data. */
+static void profile(struct pb_buf *b, struct pb_ws *ws, const char *customer,
+                    struct pb__stacked *chart)
 {
 	struct pb_profile_options po;
 	struct pb_profile *p = NULL;
@@ -227,6 +230,9 @@ static void profile(struct pb_buf *b, struct pb_ws *ws, const char *customer)
 		const char *at = strstr(svg, "<svg");
 		at = at ? at : svg;
 		pb_buf_add(b, at, len - (size_t)(at - svg));
+		/* the PDF draws the same chart from the same data */
+		if (chart && pb__profile_stacked(p, 0, chart, &err))
+			pb__profile_stacked_release(chart);
 	}
 	free(svg);
 	pb_profile_free(p);
@@ -339,8 +345,8 @@ static const char method_text[] =
 
 static enum pb_status write_html(struct pb_ws *ws, const struct pb_catalog *cat, int64_t id,
                                  const struct case_head *h, json_t *list, json_t *parsed,
-                                 const char *note, const struct pb_buf *hits, struct pb_buf *b,
-                                 struct pb_error *err)
+                                 const char *note, const struct pb_buf *hits,
+                                 struct pb__stacked *chart, struct pb_buf *b, struct pb_error *err)
 {
 	pb_buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	                 "<title>Case report %lld</title>\n<style>\nbody{font-family:Georgia,serif;"
@@ -358,7 +364,7 @@ static enum pb_status write_html(struct pb_ws *ws, const struct pb_catalog *cat,
 	pb_buf_printf(b, ". Case status: %s.</p>\n", h->status);
 	section(b, parsed, list, S_TRIGGER);
 	pb_buf_adds(b, method_text);
-	profile(b, ws, h->customer);
+	profile(b, ws, h->customer, chart);
 	pb_buf_adds(b, "<h2>Findings and their evidence</h2>\n");
 	size_t before = b->len;
 	struct findings f = { ws, cat, b };
@@ -426,13 +432,15 @@ enum pb_status pb_report_case(struct pb_ws *ws, const struct pb_catalog *cat, co
 	struct entries x = { json_array(), err, PB_OK };
 	json_t *parsed = json_array(), *ev = NULL;
 	char *note = NULL, *evtext = NULL;
-	struct pb_buf b, hits;
+	struct pb_buf b, hits, pdf;
+	struct pb__stacked chart = { 0 };
 	enum pb_status st;
 	size_t i;
 	json_t *e;
 	*file_out = NULL;
 	pb_buf_init(&b, REPORT_MAX);
 	pb_buf_init(&hits, REPORT_MAX);
+	pb_buf_init(&pdf, REPORT_MAX);
 	if ((st = pb__user_require_role(ws, actor, "analyst,approver,auditor", err)) ||
 	    (st = pb_case_get(ws, id, on_case, &h, err)) ||
 	    (st = pb_audit_list(ws, id, 0, 0, on_entry, &x, err)) || (st = x.st))
@@ -462,11 +470,20 @@ enum pb_status pb_report_case(struct pb_ws *ws, const struct pb_catalog *cat, co
 		json_object_set_new(e, "proof", json_string(proof));
 		free(proof);
 	}
-	if ((st = write_html(ws, cat, id, &h, x.list, parsed, note, &hits, &b, err)))
+	if ((st = write_html(ws, cat, id, &h, x.list, parsed, note, &hits, o->pdf ? &chart : NULL,
+	                     &b, err)))
 		goto out;
+	if (o->pdf) { /* the page laid out as PDF: its bytes are the body the evidence names */
+		char title[64];
+		pb__snprintf(title, sizeof(title), "Case report %lld", (long long)id);
+		if ((st = pb__report_pdf(b.data, b.len, chart.n ? &chart : NULL, title, pb_now(), &pdf,
+		                         err)))
+			goto out;
+	}
+	const struct pb_buf *body_of = o->pdf ? &pdf : &b;
 	uint8_t body[32];
 	char body_hex[65];
-	pb__sha256(b.data, b.len, body);
+	pb__sha256(body_of->data, body_of->len, body);
 	pb_hex(body, 32, body_hex);
 	ev = json_pack("{s:i, s:I, s:s, s:s, s:O}", "v", 1, "case", (json_int_t)id, "checkpoint",
 	               note, "body_sha256", body_hex, "entries", x.list);
@@ -474,18 +491,23 @@ enum pb_status pb_report_case(struct pb_ws *ws, const struct pb_catalog *cat, co
 		st = pb__err(err, PB_ENOMEM, "cannot write the case report: out of memory");
 		goto out;
 	}
-	pb_buf_printf(&b, "%s%s%s\n</body>\n</html>\n", EVIDENCE_OPEN, evtext, EVIDENCE_CLOSE);
+	if (o->pdf) {
+		pb_buf_release(&b);
+		if ((st = pb__pdf_attach(pdf.data, pdf.len, evtext, strlen(evtext), &b, err)))
+			goto out;
+	} else
+		pb_buf_printf(&b, "%s%s%s\n</body>\n</html>\n", EVIDENCE_OPEN, evtext, EVIDENCE_CLOSE);
 	struct pb_report_file *f = calloc(1, sizeof(*f));
 	if (!b.data || !f) {
 		free(f);
 		st = pb__err(err, PB_ENOMEM, "cannot write the case report: out of memory");
 		goto out;
 	}
-	pb__snprintf(f->name, sizeof(f->name), "case-%lld.html", (long long)id);
+	pb__snprintf(f->name, sizeof(f->name), "case-%lld.%s", (long long)id, o->pdf ? "pdf" : "html");
 	f->data = b.data;
 	f->len = b.len;
 	b.data = NULL;
-	json_t *d = json_pack("{s:I, s:s, s:I}", "case", (json_int_t)id, "format", "html",
+	json_t *d = json_pack("{s:I, s:s, s:I}", "case", (json_int_t)id, "format", o->pdf ? "pdf" : "html",
 	                      "entries", (json_int_t)json_array_size(x.list));
 	st = d ? pb__report_publish(ws, actor, "report.case", d, f, 1, index_out, err)
 	       : pb__err(err, PB_ENOMEM, "cannot record the case report: out of memory");
@@ -497,6 +519,8 @@ enum pb_status pb_report_case(struct pb_ws *ws, const struct pb_catalog *cat, co
 out:
 	pb_buf_release(&b);
 	pb_buf_release(&hits);
+	pb_buf_release(&pdf);
+	pb__profile_stacked_release(&chart);
 	json_decref(x.list);
 	json_decref(parsed);
 	json_decref(ev);
@@ -512,42 +536,36 @@ static enum pb_status bad(struct pb_error *err, const char *what)
 	return pb__err(err, PB_EVERIFY, "the case report does not verify: %s", what);
 }
 
-enum pb_status pb_report_case_verify(const char *html, size_t n, const struct pb_vkey *key,
+/* Checks the evidence js[0..len): in its canonical form, naming the SHA-256
+ * of body[0..blen), its checkpoint signed by key, every entry proven in it.
+ * page (the HTML before the evidence, blen bytes; NULL for a PDF, whose pages
+ * are not read back) must show every entry with its leaf hash once and no
+ * other, and for the entries a section shows, the block written again from
+ * the entry's bytes. */
+static enum pb_status check_evidence(const char *js, size_t len, const char *body, size_t blen,
+                                     const char *page, const struct pb_vkey *key,
                                      struct pb_case_report_check *out, struct pb_error *err)
 {
-	memset(out, 0, sizeof(*out));
 	uint8_t h[32];
-	pb__sha256(html, n, h);
-	pb_hex(h, 32, out->sha256);
-	const char *open = memmem(html, n, EVIDENCE_OPEN, strlen(EVIDENCE_OPEN));
-	if (!open)
-		return bad(err, "no embedded evidence ('probity-evidence' script)");
-	const char *js = open + strlen(EVIDENCE_OPEN);
-	const char *close = memmem(js, n - (size_t)(js - html), EVIDENCE_CLOSE, strlen(EVIDENCE_CLOSE));
-	if (!close)
-		return bad(err, "the embedded evidence is not closed");
-	static const char tail[] = "\n</body>\n</html>\n";
-	if ((size_t)(html + n - close) != strlen(EVIDENCE_CLOSE) + strlen(tail) ||
-	    memcmp(close + strlen(EVIDENCE_CLOSE), tail, strlen(tail)))
-		return bad(err, "text after the embedded evidence");
 	json_error_t je;
-	json_t *ev = json_loadb(js, (size_t)(close - js), 0, &je);
+	json_t *ev = json_loadb(js, len, 0, &je);
 	enum pb_status st = PB_OK;
 	char *again = ev ? evidence_text(ev) : NULL;
 	if (!ev) {
 		st = bad(err, "the embedded evidence is not JSON");
 		goto out;
 	}
-	if (!again || strlen(again) != (size_t)(close - js) || memcmp(again, js, strlen(again))) {
+	if (!again || strlen(again) != len || memcmp(again, js, len)) {
 		st = bad(err, "the embedded evidence is not in its canonical form");
 		goto out;
 	}
-	pb__sha256(html, (size_t)(open - html), h);
+	pb__sha256(body, blen, h);
 	char hex[65];
 	pb_hex(h, 32, hex);
-	const char *body = json_string_value(json_object_get(ev, "body_sha256"));
-	if (!body || strcmp(body, hex)) {
-		st = bad(err, "the page differs from the one the evidence was written with");
+	const char *bsha = json_string_value(json_object_get(ev, "body_sha256"));
+	if (!bsha || strcmp(bsha, hex)) {
+		st = bad(err, page ? "the page differs from the one the evidence was written with"
+		                   : "the PDF differs from the one the evidence was written with");
 		goto out;
 	}
 	const char *note = json_string_value(json_object_get(ev, "checkpoint"));
@@ -591,12 +609,15 @@ enum pb_status pb_report_case_verify(const char *html, size_t n, const struct pb
 			st = bad(err, want);
 			goto out;
 		}
+		out->entries++;
+		if (!page)
+			continue;
 		/* the page shows the entry with this hash, once */
 		pb_hex(leaf, 32, lhex);
 		pb__snprintf(want, sizeof(want), "data-entry=\"%lld\" data-leaf=\"%s\"", (long long)idx,
 		             lhex);
-		const char *at = memmem(html, (size_t)(open - html), want, strlen(want));
-		if (!at || memmem(at + 1, (size_t)(open - at - 1), want, strlen(want))) {
+		const char *at = memmem(page, blen, want, strlen(want));
+		if (!at || memmem(at + 1, (size_t)(page + blen - at - 1), want, strlen(want))) {
 			pb__snprintf(want, sizeof(want), "the page does not show entry %lld with its hash",
 			             (long long)idx);
 			st = bad(err, want);
@@ -611,7 +632,7 @@ enum pb_status pb_report_case_verify(const char *html, size_t n, const struct pb
 			struct pb_buf blk;
 			pb_buf_init(&blk, REPORT_MAX);
 			entry_block(&blk, d, (uint64_t)idx);
-			in = blk.data && memmem(html, (size_t)(open - html), blk.data, blk.len);
+			in = blk.data && memmem(page, blen, blk.data, blk.len);
 			pb_buf_release(&blk);
 			if (!in) {
 				json_decref(d);
@@ -623,18 +644,65 @@ enum pb_status pb_report_case_verify(const char *html, size_t n, const struct pb
 			}
 		}
 		json_decref(d);
-		out->entries++;
 	}
 	/* and no entry the page shows is missing from the evidence */
 	size_t shown = 0;
-	for (const char *p = html; (p = memmem(p, (size_t)(open - p), "data-entry=\"", 12)); p++)
+	for (const char *p = page; p && (p = memmem(p, (size_t)(page + blen - p), "data-entry=\"", 12));
+	     p++)
 		shown++;
-	if (shown != out->entries)
+	if (page && shown != out->entries)
 		st = bad(err, "the page shows entries the evidence does not hold");
 out:
 	json_decref(ev);
 	free(again);
 	return st;
+}
+
+/* A PDF: the attachment is the one pb__pdf_attach writes for the PDF before
+ * it and the evidence it holds (so no byte after the body can change), then
+ * the evidence as for a page. */
+static enum pb_status verify_pdf(const char *pdf, size_t n, const struct pb_vkey *key,
+                                 struct pb_case_report_check *out, struct pb_error *err)
+{
+	size_t blen, evlen;
+	const char *ev;
+	struct pb_buf again;
+	struct pb_error e2 = { 0 };
+	enum pb_status st = pb__pdf_attached(pdf, n, &blen, &ev, &evlen, err);
+	if (st)
+		return st;
+	if ((st = pb__pdf_attach(pdf, blen, ev, evlen, &again, &e2)))
+		return st == PB_ENOMEM ? pb__err(err, st, "%s", e2.message)
+		                       : bad(err, "the PDF before the attachment is not one probity writes");
+	bool same = again.len == n && !memcmp(again.data, pdf, n);
+	pb_buf_release(&again);
+	if (!same)
+		return bad(err, "the attachment is not the one probity writes for this PDF");
+	return check_evidence(ev, evlen, pdf, blen, NULL, key, out, err);
+}
+
+enum pb_status pb_report_case_verify(const char *html, size_t n, const struct pb_vkey *key,
+                                     struct pb_case_report_check *out, struct pb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	uint8_t h[32];
+	pb__sha256(html, n, h);
+	pb_hex(h, 32, out->sha256);
+	if (n >= 5 && !memcmp(html, "%PDF-", 5))
+		return verify_pdf(html, n, key, out, err);
+	const char *open = memmem(html, n, EVIDENCE_OPEN, strlen(EVIDENCE_OPEN));
+	if (!open)
+		return bad(err, "no embedded evidence ('probity-evidence' script)");
+	const char *js = open + strlen(EVIDENCE_OPEN);
+	const char *close = memmem(js, n - (size_t)(js - html), EVIDENCE_CLOSE, strlen(EVIDENCE_CLOSE));
+	if (!close)
+		return bad(err, "the embedded evidence is not closed");
+	static const char tail[] = "\n</body>\n</html>\n";
+	if ((size_t)(html + n - close) != strlen(EVIDENCE_CLOSE) + strlen(tail) ||
+	    memcmp(close + strlen(EVIDENCE_CLOSE), tail, strlen(tail)))
+		return bad(err, "text after the embedded evidence");
+	return check_evidence(js, (size_t)(close - js), html, (size_t)(open - html), html, key, out,
+	                      err);
 }
 
 struct logged {

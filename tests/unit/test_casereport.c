@@ -1,7 +1,8 @@
 /* test_casereport.c - the case report's verifier on pages built here: a log
  * of one entry signed with a test key passes; a changed byte of the entry,
  * the evidence JSON or the page, another key, a shown entry without its block, a missing or unclosed block,
- * text after it and a page listing an entry the evidence lacks all fail. */
+ * text after it and a page listing an entry the evidence lacks all fail; the
+ * same for a PDF written here with its evidence attached. */
 #include "unit.h"
 
 #include <jansson.h>
@@ -10,6 +11,7 @@
 
 #include "probity.h"
 #include "log/tlog.h"
+#include "report/report.h"
 #include "util/util.h"
 
 #define OPEN "<script type=\"application/json\" id=\"probity-evidence\">"
@@ -18,13 +20,13 @@
 
 static struct pb_signer key, other;
 
-/* A page (heap) for one entry: the body shows the entry with leaf (hex) and,
- * when extra, a second entry; the evidence JSON as jansson writes it. */
-static char *page(const char *leaf, bool extra, const char *entry, const char *logged)
+/* The evidence JSON (heap, as jansson writes it) of a log of one entry,
+ * logged, signed with key: entry as its bytes, body[0..n) as the body. */
+static char *evidence(const char *body, size_t n, const char *entry, const char *logged)
 {
 	struct pb_error err = { 0 };
 	uint8_t h[32], root[32];
-	char root64[64], note[1024], line[512], body[1024], bhex[65];
+	char root64[64], note[1024], line[512], bhex[65];
 	pb_tlog_leaf_hash(logged, strlen(logged), root);
 	root64[pb__b64_encode(root, 32, root64)] = 0;
 	snprintf(note, sizeof(note), "test.example/log\n1\n%s\n", root64);
@@ -32,10 +34,7 @@ static char *page(const char *leaf, bool extra, const char *entry, const char *l
 		return NULL;
 	strcat(note, "\n");
 	strcat(note, line);
-	snprintf(body, sizeof(body),
-	         "<!DOCTYPE html>\n<html><body>\n<tr data-entry=\"0\" data-leaf=\"%s\"></tr>\n%s", leaf,
-	         extra ? "<tr data-entry=\"1\" data-leaf=\"00\"></tr>\n" : "");
-	pb__sha256(body, strlen(body), h);
+	pb__sha256(body, n, h);
 	pb_hex(h, 32, bhex);
 	char *proof = malloc(strlen(note) + 64);
 	sprintf(proof, "c2sp.org/tlog-proof@v1\nindex 0\n\n%s", note);
@@ -43,11 +42,25 @@ static char *page(const char *leaf, bool extra, const char *entry, const char *l
 	                       "checkpoint", note, "body_sha256", bhex, "entries", "index", 0,
 	                       "data", entry, "proof", proof);
 	char *js = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+	free(proof);
+	json_decref(ev);
+	return js;
+}
+
+/* A page (heap) for one entry: the body shows the entry with leaf (hex) and,
+ * when extra, a second entry; the evidence JSON as jansson writes it. */
+static char *page(const char *leaf, bool extra, const char *entry, const char *logged)
+{
+	char body[1024];
+	snprintf(body, sizeof(body),
+	         "<!DOCTYPE html>\n<html><body>\n<tr data-entry=\"0\" data-leaf=\"%s\"></tr>\n%s", leaf,
+	         extra ? "<tr data-entry=\"1\" data-leaf=\"00\"></tr>\n" : "");
+	char *js = evidence(body, strlen(body), entry, logged);
+	if (!js)
+		return NULL;
 	char *out = malloc(strlen(body) + strlen(js) + 128);
 	sprintf(out, "%s" OPEN "%s</script>\n</body>\n</html>\n", body, js);
 	free(js);
-	free(proof);
-	json_decref(ev);
 	return out;
 }
 
@@ -121,6 +134,59 @@ static void t_verify(void)
 	free(good);
 }
 
+/* The PDF: a page laid out by cairo, the evidence attached; verify passes,
+ * and a byte flipped anywhere, a truncation, another key, evidence naming
+ * another body all fail; a PDF not in cairo's form is refused. */
+static void t_pdf(void)
+{
+	static const char html[] =
+		"<body>\n<h1>Case report 1</h1>\n<h2>Trigger</h2>\n<div class=\"e\"><p class=\"h\">"
+		"report.case by a at t <a href=\"#entry-0\">entry 0</a></p>\n<dl><dt>k</dt><dd>v &amp; "
+		"w</dd></dl></div>\n<h2>Log</h2>\n<pre>a\nb</pre>\n<table>\n<tr><th>entry</th></tr>\n"
+		"<tr id=\"entry-0\" data-entry=\"0\"><td>0</td><td><code>ab</code></td></tr>\n</table>\n";
+	struct pb_error err = { 0 };
+	struct pb_buf pdf, file;
+	struct pb_case_report_check out;
+	char msg[256];
+	CHECK_INT(pb__report_pdf(html, strlen(html), NULL, "Case report 1", 0, &pdf, &err), PB_OK);
+	CHECK(pdf.len > 1000 && !memcmp(pdf.data, "%PDF-", 5));
+	char *ev = evidence(pdf.data, pdf.len, ENTRY, ENTRY);
+	CHECK_INT(pb__pdf_attach(pdf.data, pdf.len, ev, strlen(ev), &file, &err), PB_OK);
+	CHECK(file.len > pdf.len + strlen(ev) && !memcmp(file.data, pdf.data, pdf.len));
+	CHECK(memmem(file.data + pdf.len, file.len - pdf.len, "/EmbeddedFiles", 14) != NULL);
+	CHECK_INT(pb_report_case_verify(file.data, file.len, &key.vkey, &out, &err), PB_OK);
+	CHECK_INT(out.entries, 1);
+	CHECK_INT(pb_report_case_verify(file.data, file.len, &other.vkey, &out, &err), PB_EVERIFY);
+
+	size_t failed = 0, tried = 0;
+	for (size_t i = 0; i < file.len; i += 1 + file.len / 300, tried++) {
+		file.data[i] ^= 1;
+		/* PB_EVERIFY, or the parser's code for a checkpoint no longer well formed */
+		failed += pb_report_case_verify(file.data, file.len, &key.vkey, &out, &err) != PB_OK;
+		file.data[i] ^= 1;
+	}
+	CHECK_INT(failed, tried);
+	CHECK_INT(pb_report_case_verify(file.data, file.len - 1, &key.vkey, &out, &err), PB_EVERIFY);
+	snprintf(msg, sizeof(msg), "%s", err.message);
+	CHECK(strstr(msg, "no attached evidence") != NULL);
+	pb_buf_release(&file);
+
+	/* evidence naming another body */
+	free(ev);
+	ev = evidence("x", 1, ENTRY, ENTRY);
+	CHECK_INT(pb__pdf_attach(pdf.data, pdf.len, ev, strlen(ev), &file, &err), PB_OK);
+	CHECK_INT(pb_report_case_verify(file.data, file.len, &key.vkey, &out, &err), PB_EVERIFY);
+	CHECK(strstr(err.message, "the PDF differs") != NULL);
+	pb_buf_release(&file);
+	/* not cairo's form: no trailer, or nothing at all */
+	static const char odd[] = "%PDF-1.4\n1 0 obj\n<< >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+	CHECK_INT(pb__pdf_attach(odd, strlen(odd), ev, strlen(ev), &file, &err), PB_EFORMAT);
+	CHECK_INT(pb__pdf_attach("", 0, ev, strlen(ev), &file, &err), PB_EFORMAT);
+	CHECK_INT(pb_report_case_verify(odd, strlen(odd), &key.vkey, &out, &err), PB_EVERIFY);
+	free(ev);
+	pb_buf_release(&pdf);
+}
+
 int main(void)
 {
 	struct pb_error err = { 0 };
@@ -129,5 +195,6 @@ int main(void)
 	    pb_signer_from_seed("test.example/log", 1, seed2, &other, &err))
 		return 1;
 	RUN(t_verify);
+	RUN(t_pdf);
 	return UNIT_END("casereport");
 }
