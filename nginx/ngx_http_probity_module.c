@@ -15,9 +15,18 @@
  * each request that decided on it, so the rule's texts stay valid for the
  * headers and the access log); one no longer used goes back to the reloader,
  * which frees it off the request path. Only the public API of
- * include/probity.h is used: a table built by the library lives in its own
- * heap, so after a change each worker holds its own copy (libprobity has no
- * way to compile a table into shared memory or a mapped file).
+ * include/probity.h is used.
+ *
+ * One copy per machine (probity_table). A table built by the library lives
+ * in its own heap, so after a change each worker would hold its own copy.
+ * With probity_table the table is a compiled entitlements file (pb_etab_*):
+ * the master writes it at start, the first worker (ngx_worker 0) on each new
+ * version, renamed over the old; every worker maps it read-only, so the page
+ * cache holds the one copy. The other workers' reloaders stat the file and
+ * map it when it changed, after its own checks and the log's word
+ * (pb_etab_verify); a bad or older file is refused and the first worker
+ * writes its version again. probity_vkey pins the log's key for every open
+ * of the workspace.
  *
  * Requests. The decision is taken once per request, the first time it is
  * needed: by the precontent-phase handler (after access checks such as
