@@ -46,6 +46,7 @@
 
 #include <probity.h>
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -252,6 +253,12 @@ static enum pb_status table_load(struct pb_ws *ws, int64_t version, const struct
 		st = pb_etab_write(t->dec, file, 0644, err);
 	if (st || file) {
 		table_free(t);
+#ifdef __GLIBC__
+		/* the compile's heap goes back to the system: freed, it would stay
+		 * in this thread's malloc arena, a private copy after all */
+		if (file)
+			malloc_trim(0);
+#endif
 		return st ? st : table_map(ws, file, cat, out, err);
 	}
 	t->version = pb_entitlements_version(t->ents);
@@ -545,6 +552,13 @@ static ngx_int_t ngx_http_probity_init_process(ngx_cycle_t *cycle)
 	rl.vkey = mcf->vkey.len ? (const char *)mcf->vkey.data : NULL;
 	/* one worker writes the file (a respawned worker 0 takes over) */
 	rl.compiler = ngx_process == NGX_PROCESS_SINGLE || ngx_worker == 0;
+#ifdef __GLIBC__
+	/* what a compile allocates in big blocks is mapped and unmapped on its
+	 * own, not kept in the heap (glibc would raise the threshold to the
+	 * largest block freed, and keep the next compile's blocks) */
+	if (rl.file && rl.compiler)
+		mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+#endif
 	rl.file_sb = mcf->initial_sb;
 	rl.cat = mcf->cat;
 	rl.interval = mcf->reload;
