@@ -194,6 +194,11 @@ check "the workers logged the reload" grep -q 'probity: serving entitlements ver
 check "... one compiled it into the shared file" grep -q 'probity: serving entitlements version 3 (.*compiled into the shared file' "$NG/logs/error.log"
 check "... the other mapped it" grep -q 'probity: serving entitlements version 3 (.*mapped in' "$NG/logs/error.log"
 check "... which holds version 3" bash -c "'$PROBITY' entitlements check '$NG/entitlements.etab' | grep -q 'entitlements version 3,'"
+maps=0
+for w in $(pgrep -P "$(cat "$NG/nginx.pid")"); do
+	grep -q " $NG/entitlements.etab\$" /proc/$w/maps && maps=$((maps + 1))
+done
+check "every worker maps the one file ($maps of 2)" test "$maps" = 2
 # a damaged compiled table: refused (the last good serves), written again
 cp "$NG/entitlements.etab" "$TMP/good.etab"
 printf 'X' | dd of="$TMP/good.etab" bs=1 seek=700 conv=notrunc 2>/dev/null
