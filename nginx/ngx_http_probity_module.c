@@ -418,10 +418,9 @@ static void reload_file(struct pb_ws *ws)
 	struct table *t = NULL;
 	struct pb_error err = { 0 };
 	if (!table_map(ws, rl.file, rl.cat, &t, &err) && t->version >= rl.have) {
-		if (t->version == rl.have)
-			table_free(t); /* the same version written again */
-		else
-			hand_over(t, "mapped", &t0);
+		/* the same version written again too: the old file is let go, so
+		 * the page cache does not hold two copies */
+		hand_over(t, "mapped", &t0);
 		return;
 	}
 	if (t) {

@@ -207,6 +207,13 @@ sleep 0.4
 check "damaged table: still denied as version 3" test "$(call IMOD-7F3A /speech/x eastus)" = 403
 check "... refused in the error log" grep -q 'compiled table ".*" not loaded, still serving version 3: .*checksum' "$NG/logs/error.log"
 check "... and written again" bash -c "'$PROBITY' entitlements check '$NG/entitlements.etab' | grep -q 'entitlements version 3,'"
+sleep 0.3
+maps=0; stale=0
+for w in $(pgrep -P "$(cat "$NG/nginx.pid")"); do
+	grep -q " $NG/entitlements.etab\$" /proc/$w/maps && maps=$((maps + 1))
+	grep -q " $NG/entitlements.etab.* (deleted)\$" /proc/$w/maps && stale=$((stale + 1))
+done
+check "... which every worker maps again, letting the old file go ($maps of 2, $stale stale)" test "$maps" = 2 -a "$stale" = 0
 
 # a worker killed: the respawned one serves the newest version from its first request
 "$PROBITY" plan rollback "$WS" 2 --as dana --reason "appeal upheld" >"$TMP/rollback2-ask.log" 2>&1
