@@ -9,7 +9,8 @@
 #   make fuzz           build the libFuzzer targets with clang and run each for FUZZ_TIME s
 #   make deps           apt-get install the Debian packages probity needs (no-op when present)
 #   make bench          the benchmarks (see bench/README.md)
-#   make install        install the binary and docs under PREFIX (default /usr/local)
+#   make install        install the binary, its data, the docs and the nginx module (when
+#                       built) under DESTDIR/PREFIX (default /usr/local); make uninstall
 #   make nginx-module   the nginx dynamic module (nginx/) in build/<variant>/nginx/
 #
 # WERROR=1 turns warnings into errors (CI sets it).
@@ -76,7 +77,7 @@ REPLAY_BIN := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIBA := $(BUILD)/libprobity.a
 PROBITY := $(BUILD)/probity
 
-.PHONY: all release san check check-variant demo deps fuzz fuzzers bench install clean nginx-module
+.PHONY: all release san check check-variant demo deps fuzz fuzzers bench install uninstall clean nginx-module
 .DEFAULT_GOAL := all
 
 all: $(PROBITY) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
@@ -210,10 +211,30 @@ bench:
 	@$(MAKE) --no-print-directory VARIANT=release all
 	@bench/run.sh
 
-install: release
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/probity
-	install -m 0755 build/release/probity $(DESTDIR)$(PREFIX)/bin/probity
+# install: the release build, or INSTALL_FROM=build/<variant> as it is (the
+# e2e test installs the build under test into a DESTDIR). The binary finds its
+# data in ../share/probity/data; the nginx module goes where Debian's nginx
+# keeps modules under a prefix (load_module PREFIX/lib/nginx/modules/...).
+INSTALL_FROM ?=
+IFROM := $(or $(INSTALL_FROM),build/release)
+NGX_SO := ngx_http_probity_module.so
+install: $(if $(INSTALL_FROM),,release)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/probity $(DESTDIR)$(PREFIX)/share/doc/probity
+	install -m 0755 $(IFROM)/probity $(DESTDIR)$(PREFIX)/bin/probity
 	cp -r data $(DESTDIR)$(PREFIX)/share/probity/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/probity/
+	if [ -f $(IFROM)/nginx/$(NGX_SO) ]; then \
+		install -d $(DESTDIR)$(PREFIX)/lib/nginx/modules && \
+		install -m 0644 $(IFROM)/nginx/$(NGX_SO) $(DESTDIR)$(PREFIX)/lib/nginx/modules/$(NGX_SO); fi
+
+# uninstall: what install wrote, then the folders it made if they are empty
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/probity $(DESTDIR)$(PREFIX)/lib/nginx/modules/$(NGX_SO)
+	rm -rf $(DESTDIR)$(PREFIX)/share/probity/data
+	rm -f $(DESTDIR)$(PREFIX)/share/doc/probity/README.md \
+		$(patsubst docs/%,$(DESTDIR)$(PREFIX)/share/doc/probity/%,$(wildcard docs/*.md))
+	-rmdir $(DESTDIR)$(PREFIX)/share/probity $(DESTDIR)$(PREFIX)/share/doc/probity \
+		$(DESTDIR)$(PREFIX)/lib/nginx/modules $(DESTDIR)$(PREFIX)/lib/nginx 2>/dev/null
 
 clean:
 	rm -rf build

@@ -2161,6 +2161,8 @@ struct pb_decider;
 enum pb_status pb_decider_new(const struct pb_entitlements *e, const struct pb_catalog *cat,
                               struct pb_decider **out, struct pb_error *err);
 void pb_decider_free(struct pb_decider *d);
+/* The version d was compiled from; NULL for one read from a compiled file
+ * (pb_etab_decider). */
 const struct pb_entitlements *pb_decider_entitlements(const struct pb_decider *d);
 
 /* A question. Absent fields have ptr == NULL (or len 0). */
@@ -2225,6 +2227,47 @@ size_t pb_decision_json(const struct pb_decision *d, const struct pb_decide_requ
 size_t pb_decision_json_cached(const struct pb_decider *dec, const struct pb_decision *d,
                                const struct pb_decide_request *req, const char *id,
                                const char *ts, char *buf, size_t cap);
+
+/* ---- compiled entitlements files ------------------------------------------ */
+/* One version's decision table written to a file that any number of
+ * processes map read-only, so that a machine holds one copy of a large table
+ * however many processes decide (the nginx module's workers,
+ * docs/gateways.md). The layout (docs/enforcement.md, "Compiled entitlements
+ * files") holds offsets, never pointers, so it means the same wherever it is
+ * mapped; it is for the byte order and struct layout that wrote it (checked).
+ * A file is replaced by renaming a new one over it, never rewritten in
+ * place: a process that maps the old one keeps reading it. */
+struct pb_etab;
+
+/* Writes dec's table (built by pb_decider_new) with its version's rules,
+ * number, SHA-256 and reason to path, atomically (a temporary file renamed
+ * over path), with file mode mode. PB_EINVAL for a decider that came from a
+ * file; PB_EIO, PB_ENOMEM. */
+enum pb_status pb_etab_write(const struct pb_decider *dec, const char *path, unsigned mode,
+                             struct pb_error *err);
+/* Maps a compiled file read-only and checks it: its checksum, every offset
+ * and index, and that its rules hash to the version's SHA-256 it names.
+ * PB_EFORMAT for another format, probity or machine; PB_EVERIFY naming what
+ * is wrong; PB_ENOENT, PB_EIO. The file alone does not say that its version
+ * is one the log vouches for: pb_etab_verify does. cat is the catalog to
+ * resolve requests with (the one the file was compiled with, for the same
+ * answers). The decider (pb_etab_decider) lives as long as t; its
+ * pb_decider_entitlements is NULL; a rule a decision names is built from the
+ * file the first time (once per process). Free with pb_etab_free. */
+enum pb_status pb_etab_open(const char *path, const struct pb_catalog *cat, struct pb_etab **out,
+                            struct pb_error *err);
+/* Whether ws's log names t's version and SHA-256 in a plan.apply or
+ * plan.rollback entry that verifies and is sealed under a signed checkpoint,
+ * the check pb_entitlements_load makes (with the key pinned by
+ * pb_ws_pin_vkey, if any): PB_EVERIFY when not. */
+enum pb_status pb_etab_verify(const struct pb_etab *t, struct pb_ws *ws, struct pb_error *err);
+void pb_etab_free(struct pb_etab *t);
+const struct pb_decider *pb_etab_decider(const struct pb_etab *t);
+int64_t pb_etab_version(const struct pb_etab *t);
+int64_t pb_etab_created_ms(const struct pb_etab *t);
+const char *pb_etab_sha256(const struct pb_etab *t); /* hex */
+const char *pb_etab_reason(const struct pb_etab *t);
+size_t pb_etab_count(const struct pb_etab *t);
 
 /* ---- decision requests over HTTP ---------------------------------------- */
 /* The request side of HTTP/1.1 for a decision service (probity serve):

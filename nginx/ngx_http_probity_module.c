@@ -15,9 +15,18 @@
  * each request that decided on it, so the rule's texts stay valid for the
  * headers and the access log); one no longer used goes back to the reloader,
  * which frees it off the request path. Only the public API of
- * include/probity.h is used: a table built by the library lives in its own
- * heap, so after a change each worker holds its own copy (libprobity has no
- * way to compile a table into shared memory or a mapped file).
+ * include/probity.h is used.
+ *
+ * One copy per machine (probity_table). A table built by the library lives
+ * in its own heap, so after a change each worker would hold its own copy.
+ * With probity_table the table is a compiled entitlements file (pb_etab_*):
+ * the master writes it at start, the first worker (ngx_worker 0) on each new
+ * version, renamed over the old; every worker maps it read-only, so the page
+ * cache holds the one copy. The other workers' reloaders stat the file and
+ * map it when it changed, after its own checks and the log's word
+ * (pb_etab_verify); a bad or older file is refused and the first worker
+ * writes its version again. probity_vkey pins the log's key for every open
+ * of the workspace.
  *
  * Requests. The decision is taken once per request, the first time it is
  * needed: by the precontent-phase handler (after access checks such as
@@ -37,6 +46,7 @@
 
 #include <probity.h>
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -55,9 +65,11 @@ static const char *const in_defaults[IN_COUNT] = {
 };
 
 struct table {
-	struct pb_entitlements *ents;
-	struct pb_decider *dec;
+	struct pb_entitlements *ents; /* NULL for a mapped file */
+	struct pb_etab *etab;         /* the compiled file mapped, or NULL */
+	struct pb_decider *dec;       /* the etab's when mapped */
 	int64_t version;
+	size_t count;                 /* rules */
 	ngx_uint_t refs;    /* worker thread only */
 	struct table *next; /* on the retired list */
 	u_char version_text[24];
@@ -66,12 +78,15 @@ struct table {
 
 typedef struct {
 	ngx_str_t workspace; /* NUL-terminated; empty when not set */
+	ngx_str_t table;     /* the compiled entitlements file; empty: a table per worker */
+	ngx_str_t vkey;      /* the log key pinned; empty: the workspace's own */
 	ngx_str_t data;      /* probity's data folder (its catalog/) */
 	ngx_msec_t reload;
 	ngx_uint_t fail;     /* MODE_ENFORCE: closed, MODE_OFF: open */
 	ngx_flag_t timing;
 	struct pb_catalog *cat;
 	struct table *initial; /* loaded by the master; the worker takes it */
+	struct stat initial_sb; /* the file it maps, when probity_table is set */
 } ngx_http_probity_main_conf_t;
 
 typedef struct {
@@ -109,6 +124,10 @@ static ngx_command_t ngx_http_probity_commands[] = {
 	  ngx_http_probity_mode, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
 	{ ngx_string("probity_workspace"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
 	  NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_probity_main_conf_t, workspace), NULL },
+	{ ngx_string("probity_table"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
+	  NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_probity_main_conf_t, table), NULL },
+	{ ngx_string("probity_vkey"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
+	  NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_probity_main_conf_t, vkey), NULL },
 	{ ngx_string("probity_data"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
 	  NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_probity_main_conf_t, data), NULL },
 	{ ngx_string("probity_reload_interval"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
@@ -162,30 +181,89 @@ static void table_free(struct table *t)
 {
 	if (!t)
 		return;
-	pb_decider_free(t->dec);
+	if (t->etab)
+		pb_etab_free(t->etab);
+	else
+		pb_decider_free(t->dec);
 	pb_entitlements_free(t->ents);
 	free(t);
 }
 
-static enum pb_status table_load(struct pb_ws *ws, int64_t version, const struct pb_catalog *cat,
-                                 struct table **out, struct pb_error *err)
+static enum pb_status oom(struct pb_error *err)
+{
+	err->code = PB_ENOMEM;
+	ngx_cpystrn((u_char *)err->message, (u_char *)"out of memory", sizeof(err->message));
+	return PB_ENOMEM;
+}
+
+static void table_named(struct table *t)
+{
+	t->version_len = (size_t)(ngx_snprintf(t->version_text, sizeof(t->version_text), "%L",
+	                                       (int64_t)t->version) - t->version_text);
+}
+
+/* The compiled file at path mapped, checked, and vouched for by ws's log. */
+static enum pb_status table_map(struct pb_ws *ws, const char *path, const struct pb_catalog *cat,
+                                struct table **out, struct pb_error *err)
 {
 	struct table *t = calloc(1, sizeof(*t));
-	if (!t) {
-		err->code = PB_ENOMEM;
-		ngx_cpystrn((u_char *)err->message, (u_char *)"out of memory", sizeof(err->message));
-		return PB_ENOMEM;
-	}
-	enum pb_status st = pb_entitlements_load(ws, version, &t->ents, err);
+	if (!t)
+		return oom(err);
+	enum pb_status st = pb_etab_open(path, cat, &t->etab, err);
 	if (!st)
-		st = pb_decider_new(t->ents, cat, &t->dec, err);
+		st = pb_etab_verify(t->etab, ws, err);
 	if (st) {
 		table_free(t);
 		return st;
 	}
+	t->dec = (struct pb_decider *)pb_etab_decider(t->etab);
+	t->version = pb_etab_version(t->etab);
+	t->count = pb_etab_count(t->etab);
+	table_named(t);
+	*out = t;
+	return PB_OK;
+}
+
+/* Version `version` of ws (0: the latest) compiled in this process; with
+ * file set (probity_table), written into that file and served from its
+ * mapping instead, unless the file holds that version already. */
+static enum pb_status table_load(struct pb_ws *ws, int64_t version, const struct pb_catalog *cat,
+                                 const char *file, struct table **out, struct pb_error *err)
+{
+	enum pb_status st;
+	if (file) {
+		struct pb_error e2 = { 0 };
+		int64_t want = version;
+		if (!want && (st = pb_entitlements_latest(ws, &want, err)))
+			return st;
+		if (!table_map(ws, file, cat, out, &e2)) {
+			if ((*out)->version == want)
+				return PB_OK;
+			table_free(*out);
+			*out = NULL;
+		}
+	}
+	struct table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return oom(err);
+	st = pb_entitlements_load(ws, version, &t->ents, err);
+	if (!st)
+		st = pb_decider_new(t->ents, cat, &t->dec, err);
+	if (!st && file)
+		st = pb_etab_write(t->dec, file, 0644, err);
+	if (st || file) {
+		table_free(t);
+#ifdef __GLIBC__
+		/* the compile's heap goes back to the system: freed, it would stay
+		 * in this thread's malloc arena, a private copy after all */
+		if (file)
+			malloc_trim(0);
+#endif
+		return st ? st : table_map(ws, file, cat, out, err);
+	}
 	t->version = pb_entitlements_version(t->ents);
-	t->version_len = (size_t)(ngx_snprintf(t->version_text, sizeof(t->version_text), "%L",
-	                                       (int64_t)t->version) - t->version_text);
+	t->count = pb_entitlements_count(t->ents);
+	table_named(t);
 	*out = t;
 	return PB_OK;
 }
@@ -194,16 +272,17 @@ static enum pb_status table_load(struct pb_ws *ws, int64_t version, const struct
  * that fails its check is named in the log and skipped. When none verifies,
  * the newest one's error. */
 static enum pb_status table_newest_good(struct pb_ws *ws, const struct pb_catalog *cat,
-                                        ngx_log_t *log, struct table **out, struct pb_error *err)
+                                        const char *file, ngx_log_t *log, struct table **out,
+                                        struct pb_error *err)
 {
 	int64_t latest;
 	enum pb_status st = pb_entitlements_latest(ws, &latest, err);
 	if (st || latest <= 0)
-		return st ? st : table_load(ws, 0, cat, out, err);
+		return st ? st : table_load(ws, 0, cat, file, out, err);
 	struct pb_error newest = { 0 };
 	for (int64_t v = latest; v > 0; v--) {
 		struct pb_error e = { 0 };
-		if (!(st = table_load(ws, v, cat, out, &e))) {
+		if (!(st = table_load(ws, v, cat, file, out, &e))) {
 			if (v != latest)
 				ngx_log_error(NGX_LOG_WARN, log, 0,
 				              "probity: serving entitlements version %L, the newest that verifies",
@@ -239,6 +318,10 @@ static ngx_connection_t swap_dummy;       /* a timer event needs ev->data */
 
 static struct {
 	const char *workspace;
+	const char *file;   /* probity_table, or NULL */
+	const char *vkey;   /* probity_vkey, or NULL */
+	ngx_flag_t compiler; /* this worker writes the file (worker 0) */
+	struct stat file_sb; /* the file last mapped or refused */
 	const struct pb_catalog *cat;
 	ngx_msec_t interval;
 	ngx_log_t *log;
@@ -282,15 +365,97 @@ static void swap_tick(ngx_event_t *ev)
 		ngx_add_timer(ev, rl.interval);
 }
 
+/* The workspace, read-only, with the log key pinned when probity_vkey is set:
+ * a workspace whose log key differs is refused. */
+static enum pb_status ws_open(const char *path, const char *vkey, struct pb_ws **ws,
+                              struct pb_error *err)
+{
+	enum pb_status st = pb_ws_open(path, PB_WS_READONLY, ws, err);
+	if (!st && vkey && (st = pb_ws_pin_vkey(*ws, vkey, err))) {
+		pb_ws_close(*ws);
+		*ws = NULL;
+	}
+	return st;
+}
+
+static ngx_flag_t same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Hands t to the worker thread (which takes it at its next decision). */
+static void hand_over(struct table *t, const char *how, const struct timespec *t0)
+{
+	ngx_log_error(NGX_LOG_NOTICE, rl.log, 0,
+	              "probity: serving entitlements version %L (%uz rules), %s in %.1f ms",
+	              (int64_t)t->version, t->count, how, ms_since(t0));
+	rl.have = t->version;
+	table_free(atomic_exchange_explicit(&pending, t, memory_order_acq_rel));
+}
+
+/* With probity_table: the file replaced since it was last looked at (by the
+ * compiling worker, an nginx reload or `probity entitlements compile`) is
+ * mapped, checked and vouched for by the log, and served unless it is older
+ * than the version in service (versions only grow: a rollback is a new one).
+ * A file that fails is logged and the last good table keeps serving; the
+ * compiling worker then writes its version into the file again. */
+static void reload_file(struct pb_ws *ws)
+{
+	struct stat sb;
+	if (stat(rl.file, &sb) != 0 || same_file(&sb, &rl.file_sb))
+		return;
+	rl.file_sb = sb;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct table *t = NULL;
+	struct pb_error err = { 0 };
+	if (!table_map(ws, rl.file, rl.cat, &t, &err) && t->version >= rl.have) {
+		/* the same version written again too: the old file is let go, so
+		 * the page cache does not hold two copies */
+		hand_over(t, "mapped", &t0);
+		return;
+	}
+	if (t) {
+		err.code = PB_EVERIFY;
+		ngx_snprintf((u_char *)err.message, sizeof(err.message),
+		             "it holds version %L, older than the one in service%Z", (int64_t)t->version);
+		table_free(t);
+		t = NULL;
+	}
+	ngx_log_error(NGX_LOG_ERR, rl.log, 0,
+	              "probity: compiled table \"%s\" not loaded, still serving version %L: %s",
+	              rl.file, (int64_t)rl.have, err.message);
+	if (!rl.compiler || rl.have < 0)
+		return;
+	if (table_load(ws, rl.have, rl.cat, rl.file, &t, &err)) {
+		ngx_log_error(NGX_LOG_ERR, rl.log, 0, "probity: cannot write \"%s\" again: %s", rl.file,
+		              err.message);
+		return;
+	}
+	if (stat(rl.file, &rl.file_sb) != 0)
+		ngx_memzero(&rl.file_sb, sizeof(rl.file_sb));
+	hand_over(t, "written again", &t0);
+}
+
 /* One poll of the workspace: a new version is compiled and handed over; one
- * that fails leaves the last good one serving, and is retried after 5 s. */
+ * that fails leaves the last good one serving, and is retried after 5 s.
+ * With probity_table only the compiling worker compiles, into the file; the
+ * others map the file when it changes. */
 static void reload_once(struct pb_ws **ws)
 {
 	int64_t *failed = &rl.failed;
 	time_t *failed_at = &rl.failed_at;
 	struct pb_error err = { 0 };
 	time_t now = time(NULL);
-	if (!*ws && pb_ws_open(rl.workspace, PB_WS_READONLY, ws, &err)) {
+	if (!*ws && ws_open(rl.workspace, rl.vkey, ws, &err)) {
 		*ws = NULL;
 		if (*failed != -2 || now - *failed_at >= 5)
 			ngx_log_error(NGX_LOG_ERR, rl.log, 0, "probity: reload failed: %s", err.message);
@@ -305,13 +470,20 @@ static void reload_once(struct pb_ws **ws)
 		*ws = NULL;
 		return;
 	}
-	if (latest == rl.have || (latest == *failed && now - *failed_at < 5))
+	if (rl.file && !rl.compiler) {
+		reload_file(*ws);
 		return;
-	struct timespec t0, t1;
+	}
+	if (latest == rl.have || (latest == *failed && now - *failed_at < 5)) {
+		if (rl.file)
+			reload_file(*ws);
+		return;
+	}
+	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	struct table *t = NULL;
-	enum pb_status st = rl.have < 0 ? table_newest_good(*ws, rl.cat, rl.log, &t, &err)
-	                                : table_load(*ws, latest, rl.cat, &t, &err);
+	enum pb_status st = rl.have < 0 ? table_newest_good(*ws, rl.cat, rl.file, rl.log, &t, &err)
+	                                : table_load(*ws, latest, rl.cat, rl.file, &t, &err);
 	if (st) {
 		if (rl.have < 0) {
 			ngx_log_error(NGX_LOG_ERR, rl.log, 0,
@@ -326,17 +498,13 @@ static void reload_once(struct pb_ws **ws)
 		*failed_at = now;
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ngx_log_error(NGX_LOG_NOTICE, rl.log, 0,
-	              "probity: serving entitlements version %L (%uz rules), compiled in %.1f ms",
-	              (int64_t)t->version, pb_entitlements_count(t->ents),
-	              (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-	rl.have = t->version;
 	if (t->version != latest) { /* the newest did not verify: do not retry it at once */
 		*failed = latest;
 		*failed_at = now;
 	}
-	table_free(atomic_exchange_explicit(&pending, t, memory_order_acq_rel));
+	if (rl.file && stat(rl.file, &rl.file_sb) != 0)
+		ngx_memzero(&rl.file_sb, sizeof(rl.file_sb));
+	hand_over(t, rl.file ? "compiled into the shared file" : "compiled", &t0);
 }
 
 static void *reloader_main(void *arg)
@@ -379,6 +547,18 @@ static ngx_int_t ngx_http_probity_init_process(ngx_cycle_t *cycle)
 	if (cur)
 		cur->refs = 1;
 	rl.workspace = (const char *)mcf->workspace.data;
+	rl.file = mcf->table.len ? (const char *)mcf->table.data : NULL;
+	rl.vkey = mcf->vkey.len ? (const char *)mcf->vkey.data : NULL;
+	/* one worker writes the file (a respawned worker 0 takes over) */
+	rl.compiler = ngx_process == NGX_PROCESS_SINGLE || ngx_worker == 0;
+#ifdef __GLIBC__
+	/* what a compile allocates in big blocks is mapped and unmapped on its
+	 * own, not kept in the heap (glibc would raise the threshold to the
+	 * largest block freed, and keep the next compile's blocks) */
+	if (rl.file && rl.compiler)
+		mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+#endif
+	rl.file_sb = mcf->initial_sb;
 	rl.cat = mcf->cat;
 	rl.interval = mcf->reload;
 	rl.log = cycle->log;
@@ -745,6 +925,8 @@ static char *ngx_http_probity_init_main_conf(ngx_conf_t *cf, void *conf)
 	/* relative paths are under nginx's prefix, like other paths nginx reads */
 	if (mcf->workspace.len && ngx_conf_full_name(cf->cycle, &mcf->workspace, 0) != NGX_OK)
 		return NGX_CONF_ERROR;
+	if (mcf->table.len && ngx_conf_full_name(cf->cycle, &mcf->table, 0) != NGX_OK)
+		return NGX_CONF_ERROR;
 	if (ngx_conf_full_name(cf->cycle, &mcf->data, 0) != NGX_OK)
 		return NGX_CONF_ERROR;
 	return NGX_CONF_OK;
@@ -911,6 +1093,12 @@ static ngx_int_t ngx_http_probity_postconf(ngx_conf_t *cf)
 		return NGX_ERROR;
 	*h = ngx_http_probity_handler;
 	if (!mcf->workspace.len) {
+		if (mcf->table.len || mcf->vkey.len) {
+			ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+			              "probity: \"%s\" needs \"probity_workspace\": the workspace whose log "
+			              "vouches for the table", mcf->table.len ? "probity_table" : "probity_vkey");
+			return NGX_ERROR;
+		}
 		if (some_location_decides(cf)) {
 			ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
 			              "probity: \"probity enforce\" or \"dry-run\" is set but \"probity_workspace\" "
@@ -943,17 +1131,30 @@ static ngx_int_t ngx_http_probity_postconf(ngx_conf_t *cf)
 	struct pb_ws *ws = NULL;
 	const char *how = mcf->fail == MODE_OFF ? "open: every request is allowed"
 	                                        : "closed: enforcing locations answer 503";
-	if (pb_ws_open((const char *)mcf->workspace.data, PB_WS_READONLY, &ws, &err) ||
-	    table_newest_good(ws, mcf->cat, cf->log, &mcf->initial, &err)) {
+	const char *vkey = mcf->vkey.len ? (const char *)mcf->vkey.data : NULL;
+	if (!pb_ws_open((const char *)mcf->workspace.data, PB_WS_READONLY, &ws, &err) && vkey &&
+	    pb_ws_pin_vkey(ws, vkey, &err)) {
+		ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "probity: probity_vkey: workspace \"%V\" refused: %s",
+		              &mcf->workspace, err.message);
+		pb_ws_close(ws);
+		return NGX_ERROR;
+	}
+	/* nginx -t compiles in memory: only a running nginx writes probity_table */
+	const char *file = mcf->table.len && !ngx_test_config ? (const char *)mcf->table.data : NULL;
+	if (!ws || table_newest_good(ws, mcf->cat, file, cf->log, &mcf->initial, &err)) {
 		ngx_log_error(NGX_LOG_WARN, cf->log, 0,
 		              "probity: no entitlements table loads from \"%V\": %s; failing %s until one does",
 		              &mcf->workspace, err.message, how);
 		mcf->initial = NULL;
 	} else {
 		ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
-		              "probity: entitlements version %L (%uz rules) from \"%V\"; if none loads: fail %s",
-		              (int64_t)mcf->initial->version, pb_entitlements_count(mcf->initial->ents),
-		              &mcf->workspace, mcf->fail == MODE_OFF ? "open" : "closed");
+		              "probity: entitlements version %L (%uz rules) from \"%V\"%s%s%s; if none "
+		              "loads: fail %s",
+		              (int64_t)mcf->initial->version, mcf->initial->count, &mcf->workspace,
+		              file ? ", mapped from \"" : "", file ? file : "", file ? "\"" : "",
+		              mcf->fail == MODE_OFF ? "open" : "closed");
+		if (file && stat(file, &mcf->initial_sb) != 0)
+			ngx_memzero(&mcf->initial_sb, sizeof(mcf->initial_sb));
 	}
 	pb_ws_close(ws); /* before the workers fork: each opens its own */
 	return NGX_OK;

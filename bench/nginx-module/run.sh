@@ -41,7 +41,7 @@ PP=$(port); GP=$(port); UP=$(port)
 $P serve "$T/ws" --listen 127.0.0.1:$PP --workers "$W" --quiet 2>"$T/serve.err" &
 SPID=$!
 USER_LINE=""; [ "$(id -u)" = 0 ] && USER_LINE="user root;"
-conf() { # WORKSPACE TIMING
+conf() { # WORKSPACE TIMING [EXTRA-LINES]
 	cat <<NG
 load_module $MOD;
 $USER_LINE
@@ -56,6 +56,7 @@ http {
   probity_workspace $1;
   probity_data $ROOT/data;
   probity_timing $2;
+  ${3:-}
   upstream probity { server 127.0.0.1:$PP; keepalive 64; }
   upstream up { server 127.0.0.1:$UP; keepalive 64; }
   server { listen 127.0.0.1:$UP; location / { return 200 "ok\n"; } }
@@ -150,8 +151,26 @@ build/release/tests/tools/pb-entitle --log-as bench "$T/big" remove 1 >/dev/null
 for i in $(seq 100); do grep -c 'serving entitlements version 2' "$T/ng/logs/error.log" | grep -q "^$W$" && break; sleep 0.1; done
 curl -s -o /dev/null "${A[@]}" "$G/m/x"; curl -s -o /dev/null "${A[@]}" "$G/m/x"; sleep 0.5
 M1=$(mem "memory, 100,000 rules, after a hot reload (a table per worker)")
-echo "$M0"; echo "$M1"
 grep -o 'compiled in [0-9.]* ms' "$T/ng/logs/error.log" | head -2 | sed 's/^/hot reload: /'
+# the same with the compiled file every worker maps (probity_table)
+kill -TERM "$(cat "$T/ng/nginx.pid")"
+for i in $(seq 50); do [ -f "$T/ng/nginx.pid" ] || break; sleep 0.1; done
+grep -o 'probity: [0-9]* decisions in this worker, [0-9.]* ns each.*' "$T/ng/logs/error.log" |
+	sed 's/^/module timing, 100,000 rules, a table per worker (mix): /'
+conf "$T/big" on "probity_table $T/big.etab;" >"$T/ng/nginx.conf"
+: >"$T/ng/logs/error.log"
+nginx -p "$T/ng" -c "$T/ng/nginx.conf" -e "$T/ng/logs/error.log"
+for i in $(seq 100); do curl -s -o /dev/null "$G/" && break; sleep 0.1; done
+M2=$(mem "memory, 100,000 rules, shared file, at start")
+timeout $((DUR + 10)) wrk -t2 -c50 -d${DUR}s -s "$T/mix.lua" "$G" >"$T/mix2.out" 2>&1
+echo "decisions over 100,000 rules, shared file: $(rps <"$T/mix2.out") req/s"
+build/release/tests/tools/pb-entitle --log-as bench "$T/big" remove 2 >/dev/null
+for i in $(seq 100); do grep -c 'serving entitlements version 3' "$T/ng/logs/error.log" | grep -q "^$W$" && break; sleep 0.1; done
+timeout $((DUR + 10)) wrk -t2 -c50 -d${DUR}s -s "$T/mix.lua" "$G" >"$T/mix3.out" 2>&1
+M3=$(mem "memory, 100,000 rules, shared file, after a hot reload and a wrk run")
+echo "decisions over 100,000 rules, shared file after the reload: $(rps <"$T/mix3.out") req/s"
+grep -oE 'version 3 \([0-9]+ rules\), [a-z ]+ in [0-9.]+ ms' "$T/ng/logs/error.log" | sed 's/^/hot reload, shared file: /'
+echo "$M0"; echo "$M1"; echo "$M2"; echo "$M3"
 
 # agreement on AGREE_N random requests over the 100,000 rules
 AGREE_N=${AGREE_N:-1000000}

@@ -38,6 +38,7 @@
  * disable with the lowest index among those not kept.
  */
 #include "decide/entitlements.h"
+#include "decide/decider.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -473,7 +474,20 @@ struct pb_decider {
 	struct cls_memo *cls_memo;
 	uint64_t seed; /* of the request memo's hash */
 	_Atomic(char *) *rtext; /* per rule, its reason as answers give it (rule_reason) */
+	size_t nrules, nblob, npool;
+	/* a table over a compiled entitlements file (etab.c): ents is NULL, the
+	 * rules come from rule_fn, and ctrl, slots, blob, shapes and pool are
+	 * views into the file's mapping, not the decider's to free */
+	const struct pb_rule *(*rule_fn)(void *ctx, size_t i);
+	void *rule_ctx;
+	bool mapped;
 };
+
+/* Rule i of the decider's version. */
+static inline const struct pb_rule *rule_at(const struct pb_decider *d, size_t i)
+{
+	return d->ents ? pb_entitlements_rule(d->ents, i) : d->rule_fn(d->rule_ctx, i);
+}
 
 static void cls_release(struct cls_memo *m);
 
@@ -488,11 +502,13 @@ void pb_decider_free(struct pb_decider *d)
 		return;
 	for (int i = 0; i < PB_DIM_COUNT; i++)
 		dict_release(&d->dicts[i]);
-	free(d->ctrl);
-	free(d->slots);
-	free(d->blob);
-	free(d->shapes);
-	free(d->pool);
+	if (!d->mapped) {
+		free(d->ctrl);
+		free(d->slots);
+		free(d->blob);
+		free(d->shapes);
+		free(d->pool);
+	}
 	if (d->svc_memo)
 		memo_release(d->svc_memo);
 	if (d->reg_memo)
@@ -503,7 +519,7 @@ void pb_decider_free(struct pb_decider *d)
 		cls_release(d->cls_memo);
 	free(d->cls_memo);
 	if (d->rtext) {
-		for (size_t i = 0; i < pb_entitlements_count(d->ents); i++)
+		for (size_t i = 0; i < d->nrules; i++)
 			free(atomic_load_explicit(&d->rtext[i], memory_order_relaxed));
 		free(d->rtext);
 	}
@@ -1093,6 +1109,9 @@ enum pb_status pb__decider_new_tuned(const struct pb_entitlements *e, const stru
 		d->shapes = c.stab.v;
 		d->nshapes = (uint32_t)c.stab.n;
 		d->pool = c.stab.keys.v;
+		d->nrules = c.n;
+		d->nblob = c.blob.n;
+		d->npool = c.stab.keys.n;
 		c.blob.v = NULL;
 		c.stab.v = NULL;
 		c.stab.keys.v = NULL;
@@ -1744,11 +1763,11 @@ static __attribute__((noinline)) void decide_block(const struct pb_decider *d,
 		out->allow = false;
 		out->why = PB_WHY_DISABLED;
 		out->rule_index = deny;
-		out->rule = pb_entitlements_rule(d->ents, deny);
+		out->rule = rule_at(d, deny);
 	} else if (kept_keep != NOIDX) {
 		out->why = PB_WHY_KEPT;
 		out->rule_index = kept_keep;
-		out->rule = pb_entitlements_rule(d->ents, kept_keep);
+		out->rule = rule_at(d, kept_keep);
 	} else {
 		out->why = PB_WHY_NO_MATCH;
 	}
@@ -1972,7 +1991,9 @@ static const char *rule_reason(const struct pb_decider *d, size_t i, size_t *len
 {
 	char *t = atomic_load_explicit(&d->rtext[i], memory_order_acquire);
 	if (!t) {
-		const struct pb_rule *r = pb_entitlements_rule(d->ents, i);
+		const struct pb_rule *r = rule_at(d, i);
+		if (!r)
+			return NULL;
 		char tmp[2048];
 		struct w w = { tmp, sizeof(tmp), 0, true };
 		w_reason(&w, r->effect == PB_EFFECT_KEEP ? PB_WHY_KEPT : PB_WHY_DISABLED, r, i);
@@ -2007,8 +2028,7 @@ size_t pb_decision_json_cached(const struct pb_decider *dec, const struct pb_dec
 	const char *reason = NULL;
 	size_t rlen = 0;
 	const struct pb_rule *r = d->rule;
-	if (r && dec && d->rule_index < pb_entitlements_count(dec->ents) &&
-	    pb_entitlements_rule(dec->ents, d->rule_index) == r &&
+	if (r && dec && d->rule_index < dec->nrules && rule_at(dec, d->rule_index) == r &&
 	    d->why == (r->effect == PB_EFFECT_KEEP ? PB_WHY_KEPT : PB_WHY_DISABLED))
 		reason = rule_reason(dec, d->rule_index, &rlen);
 	if (reason)
@@ -2022,4 +2042,209 @@ size_t pb_decision_json_cached(const struct pb_decider *dec, const struct pb_dec
 		return 0;
 	}
 	return decision_json(d, q, id, ts, tmp, w.len, buf, cap);
+}
+
+/* ---- the flat parts, for compiled entitlements files (decider.h) -------- */
+
+size_t pb__shape_size(void)
+{
+	return sizeof(struct shape);
+}
+
+void pb__dtab_release(struct pb__dtab *t)
+{
+	for (int dim = 0; dim < PB_DIM_COUNT; dim++) {
+		free(t->keys[dim]);
+		free(t->klen[dim]);
+		t->keys[dim] = NULL;
+		t->klen[dim] = NULL;
+		t->nkeys[dim] = 0;
+	}
+}
+
+enum pb_status pb__decider_export(const struct pb_decider *d, struct pb__dtab *t,
+                                  struct pb_error *err)
+{
+	memset(t, 0, sizeof(*t));
+	if (d->mapped)
+		return pb__err(err, PB_EINVAL, "a table read from a compiled file cannot be written again");
+	t->ctrl = d->ctrl;
+	t->slots = d->slots;
+	t->ngroups = d->group_mask + 1;
+	t->packed = d->packed;
+	t->use_memo = d->use_memo;
+	t->blob = d->blob;
+	t->nblob = d->nblob;
+	t->shapes = d->shapes;
+	t->nshapes = d->nshapes;
+	t->pool = d->pool;
+	t->npool = d->npool;
+	for (int dim = 1; dim < PB_DIM_COUNT; dim++) {
+		const struct dict *dc = &d->dicts[dim];
+		t->nkeys[dim] = dc->n;
+		t->keys[dim] = calloc((size_t)dc->n + 1, sizeof(char *));
+		t->klen[dim] = calloc((size_t)dc->n + 1, sizeof(uint32_t));
+		if (!t->keys[dim] || !t->klen[dim]) {
+			pb__dtab_release(t);
+			return pb__err(err, PB_ENOMEM, "out of memory");
+		}
+		for (uint32_t s = 0; dc->slots && s <= dc->mask; s++) {
+			const struct slot *sl = &dc->slots[s];
+			if (!sl->id)
+				continue;
+			t->keys[dim][sl->id - 1] = sl->key;
+			t->klen[dim][sl->id - 1] = sl->len;
+		}
+	}
+	return PB_OK;
+}
+
+/* Is the block at blob[o] whole, every rule and shape it names in range? */
+static bool block_ok(const struct pb__dtab *t, size_t nrules, size_t o)
+{
+	const uint32_t *b = t->blob;
+	size_t n = t->nblob;
+	if (o == 0 || o >= n)
+		return false;
+	uint32_t hdr = b[o];
+	uint32_t klen = hdr & 0x1ff, nplans = hdr >> 11;
+	if (klen == 0 || klen > KEYMAX)
+		return false;
+	size_t at = o + 1 + (klen + 3) / 4;
+	const size_t width = t->packed ? 1 : 2;
+	for (uint32_t p = 0; p < nplans; p++) {
+		if (at >= n)
+			return false;
+		uint32_t ndis, nkeep;
+		if (b[at] != UINT32_MAX) {
+			ndis = b[at] & 0xffff;
+			nkeep = b[at] >> 16;
+			at += 1;
+		} else {
+			if (at + 3 > n)
+				return false;
+			ndis = b[at + 1];
+			nkeep = b[at + 2];
+			at += 3;
+		}
+		uint64_t words = ((uint64_t)ndis + nkeep) * width;
+		if (words > n - at)
+			return false;
+		for (size_t k = 0; k < ndis + (size_t)nkeep; k++) {
+			uint32_t rule, shape;
+			if (t->packed) {
+				rule = b[at + k] >> PACK_SHIFT;
+				shape = b[at + k] & (PACK_SHAPES - 1);
+			} else {
+				rule = b[at + 2 * k];
+				shape = b[at + 2 * k + 1];
+			}
+			if (rule >= nrules || shape >= t->nshapes)
+				return false;
+		}
+		at += (size_t)words;
+	}
+	return at <= n;
+}
+
+static bool shape_ok(const struct pb__dtab *t, const struct shape *sh)
+{
+	if (sh->kind > SH_SLOW || sh->d0 >= PB_DIM_COUNT || sh->d1 >= PB_DIM_COUNT ||
+	    (sh->mask & ~0xfeu) != 0)
+		return false;
+	for (int dim = 1; dim < PB_DIM_COUNT; dim++) {
+		if (!(sh->mask & (1u << dim)))
+			continue;
+		size_t off = sh->set[dim];
+		if (off >= t->npool || t->pool[off] > t->npool - off - 1)
+			return false;
+	}
+	return true;
+}
+
+/* The dictionary of dimension dim over t's keys (pointing at them). */
+static bool dict_import(struct dict *dc, const struct pb__dtab *t, int dim)
+{
+	for (uint32_t i = 0; i < t->nkeys[dim]; i++) {
+		const char *k = t->keys[dim][i];
+		uint32_t n = t->klen[dim][i];
+		if ((!dc->slots || (dc->n + 1) * 2 > dc->mask + 1) && !dict_grow(dc))
+			return false;
+		uint64_t h = hash_ci(k, n);
+		uint32_t j = (uint32_t)h & dc->mask;
+		while (dc->slots[j].id)
+			j = (j + 1) & dc->mask;
+		dc->slots[j] = (struct slot){ h, k, n, ++dc->n };
+	}
+	return true;
+}
+
+enum pb_status pb__decider_import(const struct pb__dtab *t, const struct pb_catalog *cat,
+                                  int64_t version, size_t nrules,
+                                  const struct pb_rule *(*rule_fn)(void *ctx, size_t i), void *ctx,
+                                  struct pb_decider **out, struct pb_error *err)
+{
+	*out = NULL;
+	const char *bad = NULL;
+	if (nrules > PB_RULES_MAX)
+		bad = "too many rules";
+	else if (!t->ngroups || (t->ngroups & (t->ngroups - 1)) || t->ngroups > (1u << 28))
+		bad = "the account index is not a power of two";
+	else if (!t->nblob || t->blob[0] != 0)
+		bad = "the blocks do not start with the empty word";
+	else if (t->packed && t->nshapes > PACK_SHAPES)
+		bad = "too many shapes for packed entries";
+	for (uint32_t i = 0; !bad && i < t->nshapes; i++)
+		if (!shape_ok(t, (const struct shape *)t->shapes + i))
+			bad = "a shape is out of range";
+	bool empty = false;
+	for (size_t i = 0; !bad && i < (size_t)t->ngroups * GROUP; i++) {
+		if (!t->ctrl[i])
+			empty = true;
+		else if (!(t->ctrl[i] & 0x80) || !block_ok(t, nrules, t->slots[i]))
+			bad = "an account block is out of range";
+	}
+	if (!bad && !empty)
+		bad = "the account index has no empty slot";
+	for (int dim = 1; !bad && dim < PB_DIM_COUNT; dim++)
+		for (uint32_t i = 0; !bad && i < t->nkeys[dim]; i++)
+			if (!t->klen[dim][i] || t->klen[dim][i] > KEYMAX)
+				bad = "a value of the dictionaries is out of range";
+	if (bad)
+		return pb__err(err, PB_EVERIFY, "compiled entitlements version %lld: %s",
+		               (long long)version, bad);
+	struct pb_decider *d = calloc(1, sizeof(*d));
+	if (!d)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	d->mapped = true;
+	d->cat = cat;
+	d->version = version;
+	d->ctrl = (uint8_t *)t->ctrl;
+	d->slots = (uint32_t *)t->slots;
+	d->group_mask = t->ngroups - 1;
+	d->packed = t->packed;
+	d->use_memo = t->use_memo;
+	d->blob = (uint32_t *)t->blob;
+	d->nblob = t->nblob;
+	d->shapes = (struct shape *)t->shapes;
+	d->nshapes = t->nshapes;
+	d->pool = (uint32_t *)t->pool;
+	d->npool = t->npool;
+	d->nrules = nrules;
+	d->rule_fn = rule_fn;
+	d->rule_ctx = ctx;
+	d->svc_memo = calloc(1, sizeof(struct memo));
+	d->reg_memo = calloc(1, sizeof(struct memo));
+	d->cls_memo = calloc(1, sizeof(struct cls_memo));
+	d->rtext = calloc(nrules ? nrules : 1, sizeof(*d->rtext));
+	bool ok = d->svc_memo && d->reg_memo && d->cls_memo && d->rtext;
+	for (int dim = 1; ok && dim < PB_DIM_COUNT; dim++)
+		ok = dict_import(&d->dicts[dim], t, dim);
+	if (!ok) {
+		pb_decider_free(d);
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	}
+	pb_random(&d->seed, sizeof(d->seed));
+	*out = d;
+	return PB_OK;
 }

@@ -718,6 +718,12 @@ static enum pb_status named_by_log(struct pb_ws *ws, int64_t version, const char
 	return st;
 }
 
+enum pb_status pb__entitlements_named(struct pb_ws *ws, int64_t version, const char *sha,
+                                      struct pb_error *err)
+{
+	return version == 0 ? PB_OK : named_by_log(ws, version, sha, err);
+}
+
 /* pb_entitlements_load, where version 0 is the latest when zero_is_latest and
  * the empty version 0 otherwise (pb_entitlements_load_at before the first). */
 static enum pb_status load_version(struct pb_ws *ws, int64_t version, bool zero_is_latest,

@@ -61,6 +61,13 @@ enum pb_status pb__rule_json(struct pb_buf *b, const struct pb_rule *r);
 enum pb_status pb__entitlements_rules_check(struct pb_ws *ws, int64_t version,
                                             struct pb_error *err);
 
+/* Whether the log names version (with hex SHA-256 sha) in a plan.apply or
+ * plan.rollback entry that verifies and is sealed, the check every load
+ * makes (version 0 needs none): PB_EVERIFY when not. For the compiled
+ * entitlements files (etab.c). */
+enum pb_status pb__entitlements_named(struct pb_ws *ws, int64_t version, const char *sha,
+                                      struct pb_error *err);
+
 /* ASCII case folding plus trimming of spaces and tabs, into out (cap bytes);
  * returns the folded length, or SIZE_MAX when it does not fit. */
 size_t pb__fold(const char *s, size_t n, char *out, size_t cap);

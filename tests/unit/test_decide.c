@@ -515,12 +515,23 @@ static const struct pb__decider_tuning tunings[NTUNE] = {
 	{ 62, true, true }, { 0, false, false }, { 4, true, true }, { 62, false, false },
 };
 
+/* Do a and b render as the same JSON (the rule as answers show it)? */
+static bool json_same(const struct pb_decision *a, const struct pb_decision *b,
+                                const struct pb_decide_request *q)
+{
+	char j1[4096], j2[4096];
+	size_t l1 = pb_decision_json(a, q, NULL, j1, sizeof(j1));
+	size_t l2 = pb_decision_json(b, q, NULL, j2, sizeof(j2));
+	return l1 && l1 == l2 && memcmp(j1, j2, l1) == 0;
+}
+
 static void t_random_agreement(void)
 {
 	char *dir;
 	struct pb_ws *ws = new_ws(&dir);
 	struct pb_error err = { 0 };
 	long pairs = 0, mismatches = 0, denies = 0, kept = 0, renders = 0, json_diffs = 0;
+	long file_sets = 0;
 	static const char *vals[24][PB_DIM_COUNT][4];
 	const size_t sets = 2000, per = 500;
 	for (size_t s = 0; s < sets; s++) {
@@ -570,6 +581,21 @@ static void t_random_agreement(void)
 			pb_entitlements_free(e);
 			break;
 		}
+		/* every tenth set, also the tables as compiled files map them
+		 * (etab.c): the shipped engine's and the two-word, memo-less one */
+		struct pb_etab *files[2] = { NULL, NULL };
+		const struct pb_decider *fdec[2] = { NULL, NULL };
+		for (int f = 0; s % 10 == 0 && f < 2; f++) {
+			char path[600];
+			snprintf(path, sizeof(path), "%s/t%d.etab", dir, f);
+			if (pb_etab_write(decs[f], path, 0600, &err) ||
+			    pb_etab_open(path, cat, &files[f], &err)) {
+				UNIT_FAIL_("set %zu, file %d: %s", s, f, err.message);
+				continue;
+			}
+			fdec[f] = pb_etab_decider(files[f]);
+			file_sets += f == 0;
+		}
 		for (size_t k = 0; k < per; k++) {
 			struct req q = { PICK(accts), rnd(2) ? PICK(subs) : NULL, PICK(svcs), PICK(regions),
 			                 rnd(4) == 0 ? PICK(caps) : NULL, rnd(4) == 0 ? PICK(meters) : NULL,
@@ -593,6 +619,25 @@ static void t_random_agreement(void)
 				}
 				renders++;
 			}
+			for (int f = 0; f < 2; f++) {
+				if (!fdec[f])
+					continue;
+				pb_decide(fdec[f], &dq, &got);
+				if (got.allow == want.allow && got.why == want.why && got.flags == want.flags &&
+				    got.version == want.version &&
+				    (!want.rule || (got.rule && got.rule_index == want.rule_index &&
+				                    !strcmp(got.rule->plan, want.rule->plan) &&
+				                    got.rule->effect == want.rule->effect &&
+				                    json_same(&got, &want, &dq))))
+					continue;
+				if (mismatches++ < 5)
+					UNIT_FAIL_("set %zu, file %d: %s/%s/%s/%s at=%lld: got %s/%s #%zu, want "
+					           "%s/%s #%zu", s, f, q.acct, q.sub ? q.sub : "-", q.svc,
+					           q.region, (long long)q.at, pb_why_name(got.why),
+					           got.allow ? "allow" : "deny", got.rule_index,
+					           pb_why_name(want.why), want.allow ? "allow" : "deny",
+					           want.rule_index);
+			}
 			for (int v = 0; v < NTUNE; v++) {
 				pb_decide(decs[v], &dq, &got);
 				if (got.allow == want.allow && got.why == want.why &&
@@ -611,8 +656,11 @@ static void t_random_agreement(void)
 		}
 		for (int v = 0; v < NTUNE; v++)
 			pb_decider_free(decs[v]);
+		pb_etab_free(files[0]);
+		pb_etab_free(files[1]);
 		pb_entitlements_free(e);
 	}
+	CHECK_INT(file_sets, (long)(sets / 10));
 	CHECK_INT(pairs, (long)(sets * per));
 	CHECK_INT(mismatches, 0);
 	CHECK_INT(json_diffs, 0);
@@ -622,6 +670,69 @@ static void t_random_agreement(void)
 	CHECK(kept > pairs / 200);
 	fprintf(stderr, "random agreement: %ld pairs, %ld denies, %ld kept, %ld mismatches "
 	        "(%d engines)\n", pairs, denies, kept, mismatches, NTUNE);
+	pb_ws_close(ws);
+	unit_rm_rf(dir);
+	free(dir);
+}
+
+/* A compiled file answers as the table it was written from; a damaged,
+ * cut or foreign one is refused with what is wrong, and its version is
+ * vouched for only by a log that names it. */
+static void t_etab_file(void)
+{
+	char *dir;
+	struct pb_ws *ws = new_ws(&dir);
+	struct rb b = { 0 };
+	add(&b, "12", PB_EFFECT_DISABLE, "account=A1\tcountry=NL");
+	add(&b, "12", PB_EFFECT_KEEP, "account=A1\tcategory=Security");
+	struct pb_entitlements *e = publish(&b, ws);
+	struct pb_decider *d = NULL;
+	struct pb_error err = { 0 };
+	CHECK_INT(pb_decider_new(e, cat, &d, &err), PB_OK);
+	char path[600], bad[600];
+	snprintf(path, sizeof(path), "%s/e.etab", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.etab", dir);
+	CHECK_INT(pb_etab_write(d, path, 0600, &err), PB_OK);
+	struct pb_etab *t = NULL;
+	CHECK_INT(pb_etab_open(path, cat, &t, &err), PB_OK);
+	if (t) {
+		CHECK_INT(pb_etab_version(t), pb_entitlements_version(e));
+		CHECK_INT(pb_etab_count(t), 2);
+		CHECK_STR(pb_etab_sha256(t), pb_entitlements_sha256(e));
+		CHECK_INT(pb_etab_verify(t, ws, &err), PB_OK);
+		char *dir2; /* another workspace's log does not vouch for it */
+		struct pb_ws *ws2 = new_ws(&dir2);
+		CHECK_INT(pb_etab_verify(t, ws2, &err), PB_EVERIFY);
+		pb_ws_close(ws2);
+		unit_rm_rf(dir2);
+		free(dir2);
+		struct pb_decision got = ask((struct pb_decider *)pb_etab_decider(t), "a1", NULL,
+		                             "Storage Accounts", "westeurope", NULL, NULL, 100);
+		CHECK(!got.allow);
+		CHECK(got.rule && !strcmp(got.rule->plan, "12") && !strcmp(got.rule->values[0][0], "A1"));
+		CHECK(pb_decider_entitlements(pb_etab_decider(t)) == NULL);
+		CHECK_INT(pb_etab_write(pb_etab_decider(t), bad, 0600, &err), PB_EINVAL);
+		pb_etab_free(t);
+	}
+	char *data = NULL;
+	size_t n = 0;
+	CHECK_INT(pb__read_file(path, 1 << 20, &data, &n, &err), PB_OK);
+	if (data && n > 400) {
+		data[n - 3] ^= 1; /* a damaged byte */
+		CHECK_INT(pb__write_file_atomic(bad, data, n, 0600, &err), PB_OK);
+		CHECK_INT(pb_etab_open(bad, cat, &t, &err), PB_EVERIFY);
+		CHECK(strstr(err.message, "checksum") != NULL);
+		data[n - 3] ^= 1;
+		CHECK_INT(pb__write_file_atomic(bad, data, n - 8, 0600, &err), PB_OK); /* cut */
+		CHECK_INT(pb_etab_open(bad, cat, &t, &err), PB_EVERIFY);
+		data[0] = 'X';
+		CHECK_INT(pb__write_file_atomic(bad, data, n, 0600, &err), PB_OK);
+		CHECK_INT(pb_etab_open(bad, cat, &t, &err), PB_EFORMAT);
+	}
+	free(data);
+	CHECK_INT(pb_etab_open(dir, cat, &t, &err), PB_EIO); /* a folder */
+	pb_decider_free(d);
+	pb_entitlements_free(e);
 	pb_ws_close(ws);
 	unit_rm_rf(dir);
 	free(dir);
@@ -661,6 +772,7 @@ int main(void)
 	RUN(t_empty_and_missing);
 	RUN(t_json_bad_utf8);
 	RUN(t_random_agreement);
+	RUN(t_etab_file);
 	RUN(t_query_repeated);
 	pb_catalog_free(cat);
 	return UNIT_END("decide");

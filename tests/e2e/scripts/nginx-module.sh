@@ -50,7 +50,7 @@ GP=$(free_port); UP=$(free_port); PP=$(free_port)
 NG=$TMP/nginx
 mkdir -p "$NG/logs" "$NG/tmp"
 USER_LINE=""; [ "$(id -u)" = 0 ] && USER_LINE="user root;"
-conf() { # WORKSPACE FAIL -> an nginx.conf on stdout
+conf() { # WORKSPACE FAIL [TABLE-LINE] -> an nginx.conf on stdout
 	cat <<NGX
 load_module $MOD;
 $USER_LINE
@@ -67,6 +67,7 @@ http {
   probity_data $ROOT/data;
   probity_reload_interval 50ms;
   probity_fail $2;
+  ${3:-}
   upstream provider { server 127.0.0.1:$UP; keepalive 8; }
   server { listen 127.0.0.1:$UP; access_log off; location / { return 200 "upstream \$uri\n"; } }
   server {
@@ -91,10 +92,15 @@ http {
 }
 NGX
 }
-conf "$WS" closed >"$NG/nginx.conf"
+# the workers share one table: the compiled file the first worker writes and
+# every worker maps (probity_table), the log's key pinned (probity_vkey)
+VKEY=$("$PROBITY" log status "$WS" | awk '/^vkey:/ {print $2}')
+TABLE_LINES="probity_table $NG/entitlements.etab; probity_vkey \"$VKEY\";"
+conf "$WS" closed "$TABLE_LINES" >"$NG/nginx.conf"
 ngx -t -p "$NG" -c "$NG/nginx.conf" -e "$NG/logs/error.log" >"$TMP/t.out" 2>&1
 check "nginx -t accepts the configuration" grep -q 'test is successful' "$TMP/t.out"
 check "... and names the version it would serve" grep -q 'probity: entitlements version 1 (3 rules)' "$NG/logs/error.log"
+check "... without writing the table (nginx -t)" test ! -e "$NG/entitlements.etab"
 ngx -p "$NG" -c "$NG/nginx.conf" -e "$NG/logs/error.log" 2>"$TMP/nginx.err"
 "$PROBITY" serve "$WS" --listen 127.0.0.1:$PP --workers 1 --reload-ms 50 --quiet 2>"$TMP/serve.err" &
 SPID=$!
@@ -104,6 +110,9 @@ for _ in $(seq 50); do
 	curl -sf "http://127.0.0.1:$PP/healthz" >/dev/null && curl -s -o /dev/null "http://127.0.0.1:$GP/" && break
 	sleep 0.1
 done
+check "the master wrote the compiled table" grep -q "entitlements version 1 (3 rules) from .*mapped from \"$NG/entitlements.etab\"" "$NG/logs/error.log"
+check "... readable by workers of another user (0644)" test "$(stat -c %a "$NG/entitlements.etab")" = 644
+check "... vouched for by the log" "$PROBITY" entitlements check "$NG/entitlements.etab" --ws "$WS" --vkey "$VKEY"
 G=http://127.0.0.1:$GP
 call() { # tenant path region -> status; headers in $TMP/h, body in $TMP/b
 	curl -s -D "$TMP/h" -o "$TMP/b" -w '%{http_code}' -H "X-Tenant: $1" -H "X-Region: $3" "$G$2"
@@ -182,6 +191,29 @@ check "before the rollback every request is denied ($early not)" test "$early" =
 check "rollback in force in every worker within 1 s (last deny ${d_rb} ms after)" test "$d_rb" -lt 1000
 check "new plan in force in every worker within 1 s (last allow ${d_ap} ms after)" test "$d_ap" -lt 1000
 check "the workers logged the reload" grep -q 'probity: serving entitlements version 3' "$NG/logs/error.log"
+check "... one compiled it into the shared file" grep -q 'probity: serving entitlements version 3 (.*compiled into the shared file' "$NG/logs/error.log"
+check "... the other mapped it" grep -q 'probity: serving entitlements version 3 (.*mapped in' "$NG/logs/error.log"
+check "... which holds version 3" bash -c "'$PROBITY' entitlements check '$NG/entitlements.etab' | grep -q 'entitlements version 3,'"
+maps=0
+for w in $(pgrep -P "$(cat "$NG/nginx.pid")"); do
+	grep -q " $NG/entitlements.etab\$" /proc/$w/maps && maps=$((maps + 1))
+done
+check "every worker maps the one file ($maps of 2)" test "$maps" = 2
+# a damaged compiled table: refused (the last good serves), written again
+cp "$NG/entitlements.etab" "$TMP/good.etab"
+printf 'X' | dd of="$TMP/good.etab" bs=1 seek=700 conv=notrunc 2>/dev/null
+mv "$TMP/good.etab" "$NG/entitlements.etab"
+sleep 0.4
+check "damaged table: still denied as version 3" test "$(call IMOD-7F3A /speech/x eastus)" = 403
+check "... refused in the error log" grep -q 'compiled table ".*" not loaded, still serving version 3: .*checksum' "$NG/logs/error.log"
+check "... and written again" bash -c "'$PROBITY' entitlements check '$NG/entitlements.etab' | grep -q 'entitlements version 3,'"
+sleep 0.3
+maps=0; stale=0
+for w in $(pgrep -P "$(cat "$NG/nginx.pid")"); do
+	grep -q " $NG/entitlements.etab\$" /proc/$w/maps && maps=$((maps + 1))
+	grep -q " $NG/entitlements.etab.* (deleted)\$" /proc/$w/maps && stale=$((stale + 1))
+done
+check "... which every worker maps again, letting the old file go ($maps of 2, $stale stale)" test "$maps" = 2 -a "$stale" = 0
 
 # a worker killed: the respawned one serves the newest version from its first request
 "$PROBITY" plan rollback "$WS" 2 --as dana --reason "appeal upheld" >"$TMP/rollback2-ask.log" 2>&1
@@ -243,4 +275,8 @@ badconf "a missing workspace" 'probity_workspace "/nonexistent" is not a folder'
 badconf "enforce with no workspace" '"probity_workspace" is not' '/probity_workspace/d'
 badconf "a bad probity_fail" 'invalid value "maybe" in "probity_fail"' 's/probity_fail closed/probity_fail maybe/'
 badconf "a catalog that does not load" 'cannot load the catalog' "s|probity_data .*;|probity_data /nonexistent;|"
+badconf "a log key that is not the workspace's" 'probity_vkey: workspace .* refused' \
+	"s|probity_fail closed;|probity_fail closed; probity_vkey \"probity.example/other+01234567+ASptCSP5StyT+a+Wixl1OAHLbCOW7JBUifdsPDi2+Z4R\";|"
+badconf "probity_table without a workspace" '"probity_table" needs "probity_workspace"' \
+	"s|probity_workspace .*;|probity_table /tmp/x.etab;|"
 finish nginx-module
