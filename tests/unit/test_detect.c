@@ -486,19 +486,24 @@ static size_t regimes(const struct pb_point *p, size_t n, struct pb_regime_chang
 	return nr;
 }
 
+/* Fails unless p[0..n) has a single regime; frees p. */
+static void one_regime(struct pb_point *p, size_t n, uint64_t seed, const char *what)
+{
+	struct pb_regime_change *rg = NULL;
+	size_t nr = regimes(p, n, &rg);
+	if (nr)
+		UNIT_FAIL_("seed %llu: %zu regime changes in %s, the first at %zu",
+		           (unsigned long long)seed, nr, what, rg[0].at);
+	free(rg);
+	free(p);
+}
+
 static void t_regimes(void)
 {
 	struct pb_regime_change *rg = NULL;
 	/* weekly seasonality alone raises nothing, over several seeds */
-	for (uint64_t seed = 1; seed <= 5; seed++) {
-		struct pb_point *p = daily_series(1000, seed);
-		size_t nr = regimes(p, 1000, &rg);
-		if (nr)
-			UNIT_FAIL_("seed %llu: %zu regime changes in a weekly series, the first at %zu",
-			           (unsigned long long)seed, nr, rg[0].at);
-		free(rg);
-		free(p);
-	}
+	for (uint64_t seed = 1; seed <= 5; seed++)
+		one_regime(daily_series(1000, seed), 1000, seed, "a weekly series");
 	/* a level shift: one change, on its day, a shift up */
 	struct pb_point *p = daily_series(400, 9);
 	for (size_t i = 247; i < 400; i++) /* a Wednesday */
@@ -569,17 +574,12 @@ static void t_regime_noise(void)
 		struct pb_point *p = noise_series(730, 86400, 100, 3, seed);
 		for (size_t i = 0; i < 730; i++)
 			p[i].v += 0.05 * (double)i;
-		size_t nr = regimes(p, 730, &rg);
-		if (nr)
-			UNIT_FAIL_("seed %llu: %zu regime changes in a steady ramp, the first at %zu",
-			           (unsigned long long)seed, nr, rg[0].at);
-		free(rg);
+		one_regime(p, 730, seed, "a steady ramp");
 		/* a step of 2 sd after 84 of 300 points (the Nile's shape, longer) */
-		free(p);
 		p = noise_series(300, 86400 * 365, 0, 1, seed);
 		for (size_t i = 84; i < 300; i++)
 			p[i].v -= 2;
-		nr = regimes(p, 300, &rg);
+		size_t nr = regimes(p, 300, &rg);
 		if (nr != 1 || rg[0].at < 78 || rg[0].at > 90) /* to within 6 points */
 			UNIT_FAIL_("seed %llu: %zu regime changes for a step at 84, the first at %zu",
 			           (unsigned long long)seed, nr, nr ? rg[0].at : 0);
