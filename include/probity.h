@@ -700,6 +700,10 @@ struct pb_regime_change {
 	double gain;           /* the statistic: twice the log-likelihood ratio */
 	double threshold;      /* what it had to exceed: regime_penalty ln(n) */
 	size_t from, to;       /* the span [from, to) the split was searched in */
+	bool lines;            /* the series' regimes are levels or lines in time
+	                          (independent noise), not AR(1) */
+	double noise_r1;       /* what decided it: the lag-1 autocorrelation of the
+	                          series' day-to-day differences (below -0.25: lines) */
 };
 
 /* Segments pts[0..n) (times non-decreasing, values finite) into regimes;

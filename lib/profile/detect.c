@@ -965,7 +965,8 @@ enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struc
 	r.n = n;
 	r.min_len = cfg->regime_min_len;
 	r.var_floor = 1e-4; /* of the whole series' variance (1 after scaling) */
-	r.lines = regime_noise(y, n) < REGIME_NOISE_R1;
+	const double r1 = regime_noise(y, n);
+	r.lines = r1 < REGIME_NOISE_R1;
 	r.slope_cost = log((double)n);
 	const double threshold = cfg->regime_penalty * log((double)n);
 	todo[ntodo][0] = 0;
@@ -992,6 +993,8 @@ enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struc
 		c->threshold = threshold;
 		c->from = a;
 		c->to = b;
+		c->lines = r.lines;
+		c->noise_r1 = r1;
 		/* each split adds one span net: at most n / min_len spans wait */
 		todo[ntodo][0] = a;
 		todo[ntodo][1] = at;
