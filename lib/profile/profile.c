@@ -1370,9 +1370,10 @@ static enum pb_status span_regimes(const struct pb_detect_config *cfg,
 		logs &= pts[i].v >= 0;
 	}
 	mean /= m ? (double)m : 1;
-	struct pb_point *lg = logs && mean > 0 ? malloc(m * sizeof(*lg)) : NULL;
+	logs &= mean > 0 && isfinite(mean);
+	struct pb_point *lg = logs ? malloc(m * sizeof(*lg)) : NULL;
 	double *lv = lg ? malloc(3 * m * sizeof(*lv)) : NULL;
-	if (logs && mean > 0 && (!lg || !lv)) {
+	if (logs && (!lg || !lv)) {
 		free(lg);
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	}
