@@ -289,6 +289,8 @@ static int print_regimes(const struct pb_detect_config *cfg, const struct pb_ser
 			json_object_set_new(o, "threshold", json_real(x->threshold));
 			json_object_set_new(o, "window_from", json_integer((json_int_t)x->from));
 			json_object_set_new(o, "window_to", json_integer((json_int_t)x->to));
+			json_object_set_new(o, "model", json_string(x->lines ? "level-or-line" : "ar1"));
+			json_object_set_new(o, "noise_r1", json_real(x->noise_r1));
 			json_object_set_new(o, "driver", json_string(tab->names[dr[0].component]));
 			json_object_set_new(o, "share", json_real(dr[0].share));
 			json_array_append_new(a, o);
@@ -320,6 +322,13 @@ static int print_regimes(const struct pb_detect_config *cfg, const struct pb_ser
 			       csv ? "# " : "  ", ts, f0, f1, x->to - x->from, x->gain, x->threshold,
 			       cfg->regime_penalty, tab->n);
 		}
+		if (explain && nr)
+			printf("%sregimes: %s; the day-to-day differences' lag-1 autocorrelation is %.3g, "
+			       "%s -0.25\n",
+			       csv ? "# " : "  ",
+			       rg[0].lines ? "each a level or a line in time (independent noise)"
+			                   : "y[i] = a + b y[i-1] (AR(1): a level, a drift or a random walk)",
+			       rg[0].noise_r1, rg[0].lines ? "below" : "above");
 		if (!csv) {
 			char t0[32], t1[32];
 			fmt_time(tab->times[0], dates, t0, sizeof(t0));

@@ -680,7 +680,9 @@ enum pb_status pb_detect_drivers(const struct pb_change *ch, const struct pb_det
  * consumption regime change" over a history (docs/detection.md, "Regimes").
  * Within a regime the series follows y[i] = a + b y[i-1] + noise (a level,
  * or with b near 1 a drift: a ramp; a random walk), with its own a, b and
- * noise variance. Binary segmentation: the span is split where the Gaussian
+ * noise variance; a series whose day-to-day differences are anti-correlated
+ * (independent noise around a level or a smooth path) has regimes that are
+ * each a level or a line in time instead. Binary segmentation: the span is split where the Gaussian
  * log-likelihood gains most, when the gain (twice the log-likelihood ratio)
  * exceeds regime_penalty ln(n); then each side in turn. Scale-free (no unit,
  * no threshold in the series' unit), O(n) per split. */
@@ -698,6 +700,10 @@ struct pb_regime_change {
 	double gain;           /* the statistic: twice the log-likelihood ratio */
 	double threshold;      /* what it had to exceed: regime_penalty ln(n) */
 	size_t from, to;       /* the span [from, to) the split was searched in */
+	bool lines;            /* the series' regimes are levels or lines in time
+	                          (independent noise), not AR(1) */
+	double noise_r1;       /* what decided it: the lag-1 autocorrelation of the
+	                          series' day-to-day differences (below -0.25: lines) */
 };
 
 /* Segments pts[0..n) (times non-decreasing, values finite) into regimes;

@@ -1,12 +1,14 @@
 /* genfocus.c - a deterministic generator of synthetic FOCUS 1.2 usage exports.
  *
- *   genfocus demo [--months N] [--end YYYY-MM] > export.csv
+ *   genfocus demo [--months N] [--end YYYY-MM] [--seed N] > export.csv
  *       A provider's export for a few dozen customers over N months (24 by
  *       default), daily rows per sub-account, service, meter and region. One
  *       government customer's object storage in westeurope grows to petabytes
  *       from a new sub-account while its speech-to-text and translation usage
  *       grows to industrial scale; a media company stores a lot without any
- *       speech; a hospital runs moderate speech-to-text; the rest are ordinary.
+ *       speech; a hospital runs moderate speech-to-text; the rest are ordinary
+ *       (steady growth, noise, some services starting mid-way: no other
+ *       change). --seed N draws other ordinary customers (0: the demo's).
  *   genfocus bench --size BYTES [--seed N] > export.csv
  *       The benchmark file of BENCH.md: ~750-byte rows of 57 columns, every row
  *       with quoted fields holding commas and doubled quotes, JSON tags, 20
@@ -24,6 +26,7 @@
 #include "util/util.h"
 
 static uint64_t rng_state = 0x5eed;
+static uint64_t demo_seed; /* demo --seed: other ordinary customers */
 
 static uint64_t rnd(void)
 {
@@ -385,7 +388,7 @@ static int demo(int months, int end_year, int end_month)
 		},
 		4,
 	};
-	rng_state = 0xdec0de;
+	rng_state = 0xdec0de + demo_seed;
 	for (int i = 0; i < 30; i++)
 		ordinary(&cs[nc++], i);
 
@@ -499,7 +502,7 @@ static int bench(uint64_t size)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: genfocus demo [--months N] [--end YYYY-MM] > file.csv\n"
+	fprintf(stderr, "usage: genfocus demo [--months N] [--end YYYY-MM] [--seed N] > file.csv\n"
 	                "       genfocus bench --size BYTES [--seed N] > file.csv\n");
 }
 
@@ -525,7 +528,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--size") && i + 1 < argc)
 			size = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-			rng_state = strtoull(argv[++i], NULL, 10);
+			rng_state = demo_seed = strtoull(argv[++i], NULL, 10);
 		else {
 			usage();
 			return 2;

@@ -707,22 +707,75 @@ fail:
 
 /* ---- regimes: offline segmentation ----------------------------------------- */
 
-/* Prefix sums for the regression y[i] = a + b p[i] (p[i] = y[i-1], y[0] for
- * the first point) over any span: count, p, p^2, y, p y, y^2. Values are
- * centred and scaled first, so the sums stay well conditioned. */
-enum { RS_P, RS_PP, RS_Y, RS_PY, RS_YY, RS_N };
+/* Prefix sums over any span for the regression y[i] = a + b p[i] (p[i] =
+ * y[i-1], y[0] for the first point): p, p^2, y, p y, y^2; and for the line
+ * y[i] = c + d t[i] (t[i] = i / n): t, t^2, t y. Values are centred and
+ * scaled first, so the sums stay well conditioned. */
+enum { RS_P, RS_PP, RS_Y, RS_PY, RS_YY, RS_T, RS_TT, RS_TY, RS_N };
 
 struct regimes {
 	const double *y;  /* centred, scaled values */
 	double *sum;      /* (n + 1) x RS_N prefix sums */
 	double var_floor; /* smallest variance a regime may have */
+	bool lines;       /* regimes are levels or lines, not AR(1) (regime_noise) */
+	double slope_cost; /* what a line's slope costs over a level: ln n */
 	size_t n, min_len;
 };
 
+/* Which regime model a series gets, from its day-to-day differences: the
+ * lag-1 autocorrelation of the differences (around their mean) is about 0
+ * for a random walk or a drift, whose next value starts from the last one
+ * (AR(1) regimes), and about -0.5 for independent noise around a level or
+ * a smooth path, where a high point is followed by a fall back (level or
+ * line regimes: an AR(1) fit there takes a steady trend for a run of
+ * changes). The boundary is the midpoint, -0.25. A level shift or a spike
+ * moves a few differences only. Returns the autocorrelation (0 when the
+ * differences are constant). */
+#define REGIME_NOISE_R1 (-0.25)
+static double regime_noise(const double *y, size_t n)
+{
+	if (n < 3)
+		return 0;
+	double dm = (y[n - 1] - y[0]) / (double)(n - 1), c0 = 0, c1 = 0, prev = 0;
+	for (size_t i = 1; i < n; i++) {
+		double d = y[i] - y[i - 1] - dm;
+		c0 += d * d;
+		if (i > 1)
+			c1 += d * prev;
+		prev = d;
+	}
+	return c0 > 0 ? c1 / c0 : 0;
+}
+
+/* The cost of [a, b) as a level or a line in time, the cheaper one: m
+ * ln(variance around the level), or m ln(variance around the line) plus
+ * the slope's cost (BIC: one more parameter, ln n). A pure level shift is
+ * then two levels, not a line through the step. */
+static double line_cost(const struct regimes *r, size_t a, size_t b)
+{
+	const double *A = r->sum + a * RS_N, *B = r->sum + b * RS_N;
+	double m = (double)(b - a);
+	double st = B[RS_T] - A[RS_T], stt = B[RS_TT] - A[RS_TT], sy = B[RS_Y] - A[RS_Y];
+	double sty = B[RS_TY] - A[RS_TY], syy = B[RS_YY] - A[RS_YY];
+	double vt = stt - st * st / m, cty = sty - st * sy / m, vy = syy - sy * sy / m;
+	double var_level = vy / m, var_line = var_level;
+	if (vt > 0)
+		var_line = (vy - cty * cty / vt) / m;
+	if (!(var_level > r->var_floor))
+		var_level = r->var_floor;
+	if (!(var_line > r->var_floor))
+		var_line = r->var_floor;
+	double level = m * log(var_level), line = m * log(var_line) + r->slope_cost;
+	return level < line ? level : line;
+}
+
 /* -2 log-likelihood (up to constants) of the span [a, b): its length times
- * the log of the residual variance of the least-squares fit. */
+ * the log of the residual variance of the least-squares fit (plus, for a
+ * line, its slope's cost). */
 static double regime_cost(const struct regimes *r, size_t a, size_t b)
 {
+	if (r->lines)
+		return line_cost(r, a, b);
 	/* the transitions inside the span: points a + 1 .. b - 1 on their
 	 * predecessors; the first point gets the span's variance, not a residual
 	 * (its predecessor belongs to the regime before) */
@@ -903,7 +956,8 @@ enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struc
 		y[i] = (pts[i].v - mean) / sd;
 	for (size_t i = 0; i < n; i++) {
 		double pv = i ? y[i - 1] : y[0], v = y[i];
-		const double add[RS_N] = { pv, pv * pv, v, pv * v, v * v };
+		double t = (double)i / (double)n;
+		const double add[RS_N] = { pv, pv * pv, v, pv * v, v * v, t, t * t, t * v };
 		for (int j = 0; j < RS_N; j++)
 			r.sum[(i + 1) * RS_N + j] = r.sum[i * RS_N + j] + add[j];
 	}
@@ -911,6 +965,9 @@ enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struc
 	r.n = n;
 	r.min_len = cfg->regime_min_len;
 	r.var_floor = 1e-4; /* of the whole series' variance (1 after scaling) */
+	const double r1 = regime_noise(y, n);
+	r.lines = r1 < REGIME_NOISE_R1;
+	r.slope_cost = log((double)n);
 	const double threshold = cfg->regime_penalty * log((double)n);
 	todo[ntodo][0] = 0;
 	todo[ntodo][1] = n;
@@ -936,6 +993,8 @@ enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struc
 		c->threshold = threshold;
 		c->from = a;
 		c->to = b;
+		c->lines = r.lines;
+		c->noise_r1 = r1;
 		/* each split adds one span net: at most n / min_len spans wait */
 		todo[ntodo][0] = a;
 		todo[ntodo][1] = at;

@@ -1314,16 +1314,88 @@ static void regime_change(const struct pb_profile_series *ps, const struct pb_re
 	c->score = isinf(c->ratio) ? 1 : c->ratio / (1 + c->ratio);
 }
 
+/* Takes the weekly pattern out of v[0..n) (daily values, logs) in place: the
+ * effect of each weekday is the median, over the weeks, of the value less
+ * the mean of the 7 days around it (a level shift or a ramp moves that mean
+ * with the series, so it stays out of the effects); the effects, centred to
+ * sum 0, are subtracted. Needs three weeks; tmp holds 2 n doubles. O(n log n). */
+static void deseason_weekly(double *v, size_t n, double *tmp)
+{
+	enum { P = 7, H = P / 2 };
+	if (n < 3 * P)
+		return;
+	double eff[P], win = 0, mean = 0, *dev = tmp, *day = tmp + n;
+	for (size_t i = 0; i < P; i++)
+		win += v[i];
+	/* dev[k] is day H + k, whose window [k, k + P) is inside the series */
+	size_t m = 0;
+	for (size_t i = H; i + P - H <= n; i++) {
+		dev[m++] = v[i] - win / P;
+		if (i + P - H < n)
+			win += v[i + P - H] - v[i - H];
+	}
+	for (size_t j = 0; j < P; j++) {
+		size_t c = 0;
+		for (size_t k = (j + P - H) % P; k < m; k += P)
+			day[c++] = dev[k];
+		qsort(day, c, sizeof(*day), cmp_double);
+		eff[j] = c % 2 ? day[c / 2] : (day[c / 2 - 1] + day[c / 2]) / 2;
+		mean += eff[j] / P;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] -= eff[i % P] - mean;
+}
+
 /* Appends the regime changes of ps's days [from, to) to *out (offset to the
- * series' days). */
+ * series' days). The regimes are searched on the logarithm of the quantity
+ * (plus 1e-3 of its mean, so that a day without usage is a deep dip, not
+ * minus infinity): billing quantities grow by a share a month and vary by a
+ * share of their level, so on the log scale compound growth is a line and
+ * the noise is the same at 1,000 and at 100,000 units a day; and with the
+ * weekly pattern taken out (deseason_weekly), so that a weekend dip is
+ * neither a change nor noise that hides one. Levels come back on the
+ * quantity scale (weekday-adjusted). A span with a negative quantity (a
+ * credit) is searched as it is. */
 static enum pb_status span_regimes(const struct pb_detect_config *cfg,
                                    const struct pb_profile_series *ps, size_t from, size_t to,
                                    struct pb_regime_change **out, size_t *nout, size_t *cap,
                                    struct pb_error *err)
 {
 	struct pb_regime_change *rg = NULL;
-	size_t nr = 0;
-	enum pb_status st = pb_detect_regimes(cfg, ps->points + from, to - from, &rg, &nr, err);
+	size_t nr = 0, m = to - from;
+	const struct pb_point *pts = ps->points + from;
+	double mean = 0, eps = 0;
+	bool logs = true;
+	for (size_t i = 0; i < m; i++) {
+		mean += pts[i].v;
+		logs &= pts[i].v >= 0;
+	}
+	mean /= m ? (double)m : 1;
+	logs &= mean > 0 && isfinite(mean);
+	struct pb_point *lg = logs ? malloc(m * sizeof(*lg)) : NULL;
+	double *lv = lg ? malloc(3 * m * sizeof(*lv)) : NULL;
+	if (logs && (!lg || !lv)) {
+		free(lg);
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	}
+	if (lg) {
+		eps = 1e-3 * mean;
+		for (size_t i = 0; i < m; i++)
+			lv[i] = log(pts[i].v + eps);
+		deseason_weekly(lv, m, lv + m);
+		for (size_t i = 0; i < m; i++) {
+			lg[i].t = pts[i].t;
+			lg[i].v = lv[i];
+		}
+		free(lv);
+		pts = lg;
+	}
+	enum pb_status st = pb_detect_regimes(cfg, pts, m, &rg, &nr, err);
+	for (size_t k = 0; lg && k < nr; k++) {
+		rg[k].before = exp(rg[k].before) - eps;
+		rg[k].after = exp(rg[k].after) - eps;
+	}
+	free(lg);
 	if (st)
 		return st;
 	if (*nout + nr > *cap) {
@@ -1356,10 +1428,8 @@ static int cmp_regime_at(const void *x, const void *y)
 /* The regime changes of a daily series, as a profile reads them. A line that
  * starts in the period (no usage before its first day with usage: a billing
  * export lists what was used) has a change on that day, a start from zero;
- * the regimes segment the days from there on, and each regime found is
- * segmented once more on its own (a ramp that starts small in a series that
- * later grows a hundredfold is below the whole series' noise floor, not
- * below its own regime's). *ch is a new array (free()), in day order. */
+ * the regimes segment the days from there on, on the log scale
+ * (span_regimes). *ch is a new array (free()), in day order. */
 static enum pb_status series_regimes(const struct pb_detect_config *cfg,
                                      const struct pb_profile_series *ps,
                                      struct pb_regime_change **ch, size_t *nch,
@@ -1376,12 +1446,6 @@ static enum pb_status series_regimes(const struct pb_detect_config *cfg,
 		return PB_OK;
 	if ((st = span_regimes(cfg, ps, first, ps->n, &out, &n, &cap, err)))
 		goto fail;
-	size_t top = n;
-	for (size_t k = 0; k <= top; k++) {
-		size_t a = k ? out[k - 1].at : first, b = k < top ? out[k].at : ps->n;
-		if ((st = span_regimes(cfg, ps, a, b, &out, &n, &cap, err)))
-			goto fail;
-	}
 	if (first > 0) {
 		struct pb_regime_change z;
 		memset(&z, 0, sizeof(z));
@@ -1466,12 +1530,21 @@ static enum pb_status detect(struct build *b, struct pb_error *err)
 			regime_change(ps, ch, k, base_days, base, &pc.change);
 			/* A later regime change in the same direction while the series
 			 * is still away (a ramp that steepens: the tail of an S-curve)
-			 * is part of this change; one the other way ends it. */
+			 * is part of this change; one the other way ends it, unless it
+			 * is a spike (the series came back: a dip in a ramp). */
 			size_t limit = k + 1;
 			while (limit < nch &&
-			       (ch[limit].after >= ch[limit].before) == (pc.change.direction > 0))
+			       ((ch[limit].after >= ch[limit].before) == (pc.change.direction > 0) ||
+			        ch[limit].kind == PB_CHANGE_SPIKE))
 				limit++;
 			measure_change(ps, &pc.change, limit < nch ? ch[limit].at : ps->n);
+			/* A change from a level whose level reached is more than twice
+			 * its first week's step is growth, not a step: a trend (the
+			 * demo's storage, +50 % on its first day, +7,300 % at the end).
+			 * A start from zero stays a start. */
+			if (pc.change.kind == PB_CHANGE_SHIFT && pc.change.expected != 0 &&
+			    fabs(pc.change.delta) > 2 * fabs(ch[k].after - pc.change.expected))
+				pc.change.kind = PB_CHANGE_TREND;
 			for (next = k + 1; next < nch && ch[next].at <= pc.change.end;)
 				next++;
 			const struct pb_change *h = &pc.change;

@@ -486,19 +486,24 @@ static size_t regimes(const struct pb_point *p, size_t n, struct pb_regime_chang
 	return nr;
 }
 
+/* Fails unless p[0..n) has a single regime; frees p. */
+static void one_regime(struct pb_point *p, size_t n, uint64_t seed, const char *what)
+{
+	struct pb_regime_change *rg = NULL;
+	size_t nr = regimes(p, n, &rg);
+	if (nr)
+		UNIT_FAIL_("seed %llu: %zu regime changes in %s, the first at %zu",
+		           (unsigned long long)seed, nr, what, rg[0].at);
+	free(rg);
+	free(p);
+}
+
 static void t_regimes(void)
 {
 	struct pb_regime_change *rg = NULL;
 	/* weekly seasonality alone raises nothing, over several seeds */
-	for (uint64_t seed = 1; seed <= 5; seed++) {
-		struct pb_point *p = daily_series(1000, seed);
-		size_t nr = regimes(p, 1000, &rg);
-		if (nr)
-			UNIT_FAIL_("seed %llu: %zu regime changes in a weekly series, the first at %zu",
-			           (unsigned long long)seed, nr, rg[0].at);
-		free(rg);
-		free(p);
-	}
+	for (uint64_t seed = 1; seed <= 5; seed++)
+		one_regime(daily_series(1000, seed), 1000, seed, "a weekly series");
 	/* a level shift: one change, on its day, a shift up */
 	struct pb_point *p = daily_series(400, 9);
 	for (size_t i = 247; i < 400; i++) /* a Wednesday */
@@ -553,6 +558,46 @@ static void t_regimes(void)
 	c.regime_min_len = 2;
 	CHECK_INT(pb_detect_regimes(&c, p, 400, &rg, &nr, &err), PB_EINVAL);
 	CHECK(strstr(err.message, "regime_min_len") != NULL);
+	free(p);
+}
+
+/* The regime model follows the noise: independent noise around a level or a
+ * line (differences anti-correlated) gets level-or-line regimes, so a steady
+ * ramp is one regime and a small step in the mean is found; a random walk
+ * keeps AR(1) regimes. */
+static void t_regime_noise(void)
+{
+	struct pb_regime_change *rg = NULL;
+	for (uint64_t seed = 1; seed <= 5; seed++) {
+		/* two years of slow steady growth (36 over the two years), noise
+		 * sd 3: no change (AR(1) regimes took it for 4 or 5 changes) */
+		struct pb_point *p = noise_series(730, 86400, 100, 3, seed);
+		for (size_t i = 0; i < 730; i++)
+			p[i].v += 0.05 * (double)i;
+		one_regime(p, 730, seed, "a steady ramp");
+		/* a step of 2 sd after 84 of 300 points (the Nile's shape, longer) */
+		p = noise_series(300, 86400 * 365, 0, 1, seed);
+		for (size_t i = 84; i < 300; i++)
+			p[i].v -= 2;
+		size_t nr = regimes(p, 300, &rg);
+		if (nr != 1 || rg[0].at < 78 || rg[0].at > 90) /* to within 6 points */
+			UNIT_FAIL_("seed %llu: %zu regime changes for a step at 84, the first at %zu",
+			           (unsigned long long)seed, nr, nr ? rg[0].at : 0);
+		free(rg);
+		free(p);
+	}
+	/* a random walk with a drift that stops at 250: AR(1) regimes, a change
+	 * near there (a random walk dates it loosely) */
+	struct pb_point *p = noise_series(400, 86400, 0, 1, 7);
+	for (size_t i = 1; i < 400; i++)
+		p[i].v += p[i - 1].v + (i < 250 ? 1.0 : 0);
+	size_t nr = regimes(p, 400, &rg);
+	CHECK(nr >= 1);
+	bool near = false;
+	for (size_t k = 0; k < nr; k++)
+		near |= rg[k].at >= 225 && rg[k].at <= 265;
+	CHECK(near);
+	free(rg);
 	free(p);
 }
 
@@ -753,6 +798,7 @@ int main(void)
 	RUN(t_bad_input);
 	RUN(t_clock_rules);
 	RUN(t_regimes);
+	RUN(t_regime_noise);
 	RUN(t_regime_bands);
 	RUN(t_streaming_equals_batch);
 	RUN(t_window_median_exact);
