@@ -417,6 +417,7 @@ void pb__pq_values_release(struct pb_pq_values *v)
 	free(v->def);
 	free(v->rep);
 	free(v->v);
+	free(v->dix);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -657,38 +658,55 @@ out:
 	return st;
 }
 
-/* Decodes count non-null values of a data page's value section. */
+static enum pb_status decode_plain(struct pq_ctx *x, int enc, const uint8_t *p, size_t n,
+                                   struct pb_pq_value *o, size_t count);
+
+/* Decodes count non-null values of a data page's value section; dix (when
+ * not NULL) gets each value's dictionary index, PB_PQ_NODICT for a page not
+ * dictionary-encoded. */
 static enum pb_status decode_values(struct pq_ctx *x, int enc, const uint8_t *p, size_t n,
                                     const struct pb_pq_value *dict, size_t ndict,
-                                    struct pb_pq_value *o, size_t count)
+                                    struct pb_pq_value *o, uint32_t *dix, size_t count)
+{
+	if (enc != 2 && enc != 8) {
+		enum pb_status st = decode_plain(x, enc, p, n, o, count);
+		for (size_t i = 0; !st && dix && i < count; i++)
+			dix[i] = PB_PQ_NODICT;
+		return st;
+	}
+	if (!dict)
+		return bad(x, "dictionary-encoded page without a dictionary");
+	if (count == 0)
+		return PB_OK;
+	if (n < 1 || p[0] > 32)
+		return bad(x, "bad dictionary index width");
+	/* 0-bit indices can only name the one entry of a dictionary */
+	if (p[0] == 0 && ndict > 1)
+		return bad(x, "0-bit indices into a dictionary of more than one value "
+		              "(malformed)");
+	uint32_t *idx = dix ? dix : malloc(count * sizeof(*idx));
+	if (!idx)
+		return pb__err(x->err, PB_ENOMEM, "out of memory");
+	bool ok = pb__pq_rle(p + 1, n - 1, p[0], idx, count);
+	for (size_t i = 0; ok && i < count; i++) {
+		if (idx[i] >= ndict)
+			ok = false;
+		else
+			o[i] = dict[idx[i]];
+	}
+	if (idx != dix)
+		free(idx);
+	return ok ? PB_OK : bad(x, "bad dictionary indices");
+}
+
+/* The encodings other than the dictionary's. */
+static enum pb_status decode_plain(struct pq_ctx *x, int enc, const uint8_t *p, size_t n,
+                                   struct pb_pq_value *o, size_t count)
 {
 	switch (enc) {
 	case 0: return plain(x, p, n, o, count);
 	case 2:
-	case 8: {
-		if (!dict)
-			return bad(x, "dictionary-encoded page without a dictionary");
-		if (count == 0)
-			return PB_OK;
-		if (n < 1 || p[0] > 32)
-			return bad(x, "bad dictionary index width");
-		/* 0-bit indices can only name the one entry of a dictionary */
-		if (p[0] == 0 && ndict > 1)
-			return bad(x, "0-bit indices into a dictionary of more than one value "
-			              "(malformed)");
-		uint32_t *idx = malloc(count * sizeof(*idx));
-		if (!idx)
-			return pb__err(x->err, PB_ENOMEM, "out of memory");
-		bool ok = pb__pq_rle(p + 1, n - 1, p[0], idx, count);
-		for (size_t i = 0; ok && i < count; i++) {
-			if (idx[i] >= ndict)
-				ok = false;
-			else
-				o[i] = dict[idx[i]];
-		}
-		free(idx);
-		return ok ? PB_OK : bad(x, "bad dictionary indices");
-	}
+	case 8: return bad(x, "dictionary indices where values were expected");
 	case 3: {
 		if (x->c->type != PQ_BOOLEAN)
 			return bad(x, "RLE values on a type that is not BOOLEAN");
@@ -741,6 +759,11 @@ static enum pb_status out_reserve(struct pq_ctx *x, size_t more, size_t *cap)
 	if (!a)
 		return pb__err(x->err, PB_ENOMEM, "out of memory");
 	o->v = a;
+	if (o->dix) {
+		if (!(a = realloc(o->dix, nc * sizeof(*o->dix))))
+			return pb__err(x->err, PB_ENOMEM, "out of memory");
+		o->dix = a;
+	}
 	a = realloc(o->null, nc);
 	if (!a)
 		return pb__err(x->err, PB_ENOMEM, "out of memory");
@@ -835,16 +858,22 @@ static enum pb_status data_page(struct pq_ctx *x, const struct pq_page *pg, cons
 			memset(x->out->def + x->out->n, 0, count);
 	}
 	struct pb_pq_value *v = x->out->v + x->out->n;
-	if ((st = decode_values(x, pg->encoding, p, n, dict, ndict, v, nonnull)))
+	uint32_t *dix = x->out->dix ? x->out->dix + x->out->n : NULL;
+	if ((st = decode_values(x, pg->encoding, p, n, dict, ndict, v, dix, nonnull)))
 		return st;
 	/* spread the values over the non-null slots, from the end */
 	if (nonnull != count) {
 		size_t k = nonnull;
 		for (size_t i = count; i-- > 0;) {
-			if (nul[i])
+			if (nul[i]) {
 				memset(&v[i], 0, sizeof(v[i]));
-			else
+				if (dix)
+					dix[i] = PB_PQ_NODICT;
+			} else {
 				v[i] = v[--k];
+				if (dix)
+					dix[i] = dix[k];
+			}
 		}
 	}
 	x->out->n += count;
@@ -941,6 +970,16 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 			}
 			if ((st = plain(&x, buf, un, dict, ndict)))
 				break;
+			/* the values of this chunk's pages name their entry (when the
+			 * dictionary leads them, as it should) */
+			if (out->n == 0 && ndict) {
+				out->dix = malloc((cap ? cap : 1) * sizeof(*out->dix));
+				if (!out->dix) {
+					st = pb__err(err, PB_ENOMEM, "out of memory");
+					break;
+				}
+				out->ndict = ndict;
+			}
 			continue;
 		}
 		if ((st = data_page(&x, &pg, buf, un, raw, (size_t)pg.rep_len, raw + pg.rep_len,

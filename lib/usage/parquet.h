@@ -89,12 +89,18 @@ struct pb_pq_value {
 	} u;
 };
 
+#define PB_PQ_NODICT UINT32_MAX
+
 /* the values of one column chunk */
 struct pb_pq_values {
 	size_t n;
 	uint8_t *null;                /* 1 when the value is null */
 	uint8_t *def, *rep;           /* a repeated column's levels per entry, else NULL */
 	struct pb_pq_value *v;
+	uint32_t *dix;                /* per value, its entry in the chunk's dictionary
+	                                 (PB_PQ_NODICT: null, or a page not dictionary-
+	                                 encoded); NULL when the chunk has no dictionary */
+	size_t ndict;                 /* entries of that dictionary */
 	void **bufs;                  /* what views point into */
 	size_t nbufs, capbufs;
 };

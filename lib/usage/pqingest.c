@@ -22,9 +22,26 @@
 
 #define TEXT_CAP 80 /* bytes of a number's or date's text */
 
+/* The text of a dictionary entry, made and checked once per row group
+ * rather than once per row. */
+struct dict_text {
+	const char *view; /* into the values, or NULL: arena[off..off+len) */
+	uint32_t off, len;
+	uint32_t state;   /* 0 not made yet, 1 valid UTF-8, else 2 + the offset of the bad byte */
+};
+
+struct dict_cache {
+	struct dict_text *e;
+	size_t cap;
+	char *arena;
+	size_t alen, acap;
+};
+
 struct pb_pq_work {
 	struct pb_pq_values *v; /* per header field */
+	struct dict_cache *dc;  /* per header field */
 	char *text;             /* TEXT_CAP per header field */
+	size_t rg;              /* the row group decoded in v (1-based), or 0 */
 	struct pb_buf rec;
 };
 
@@ -36,7 +53,12 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 			continue;
 		for (size_t k = 0; pw->v && in->pq && k < in->pq->ntops; k++)
 			pb__pq_values_release(&pw->v[k]);
+		for (size_t k = 0; pw->dc && in->pq && k < in->pq->ntops; k++) {
+			free(pw->dc[k].e);
+			free(pw->dc[k].arena);
+		}
 		free(pw->v);
+		free(pw->dc);
 		free(pw->text);
 		pb_buf_release(&pw->rec);
 		free(pw);
@@ -216,10 +238,11 @@ static struct pb_pq_work *work_of(struct pb_worker *w)
 	if (!pw)
 		return NULL;
 	pw->v = calloc(in->pq->ntops, sizeof(*pw->v));
+	pw->dc = calloc(in->pq->ntops, sizeof(*pw->dc));
 	pw->text = malloc(in->pq->ntops * TEXT_CAP);
 	pb_buf_init(&pw->rec, SIZE_MAX / 2);
 	w->pq = pw;
-	if (!pw->v || !pw->text)
+	if (!pw->v || !pw->dc || !pw->text)
 		return NULL;
 	return pw;
 }
@@ -234,6 +257,90 @@ static bool row_record(struct pb_pq_work *pw, const struct pb_csv_field *fl, siz
 	return true;
 }
 
+/* Decodes the columns of row group rg (0-based) the checker reads into pw,
+ * and empties the dictionary caches; false with ch->err set, or ch->failed. */
+static bool decode_group(struct pb_ingest *in, struct pb_pq_work *pw, size_t rg,
+                         struct pb_chunk *ch)
+{
+	const struct pb_pq_file *f = in->pq;
+	pw->rg = 0;
+	for (size_t i = 0; i < f->ntops; i++) {
+		if (in->pq_leaf[i] < 0)
+			continue;
+		if (in->pq_mapval[i] >= 0
+		            ? pb__pq_map_json(f, rg, (size_t)in->pq_leaf[i], (size_t)in->pq_mapval[i],
+		                              &pw->v[i], &ch->err)
+		            : pb__pq_read(f, rg, (size_t)in->pq_leaf[i], &pw->v[i], &ch->err)) {
+			ch->has_err = true;
+			return false;
+		}
+		struct dict_cache *dc = &pw->dc[i];
+		size_t nd = pw->v[i].dix ? pw->v[i].ndict : 0;
+		if (nd > dc->cap) {
+			free(dc->e);
+			dc->cap = 0;
+			if (!(dc->e = malloc(nd * sizeof(*dc->e)))) {
+				ch->failed = true;
+				return false;
+			}
+			dc->cap = nd;
+		}
+		if (nd)
+			memset(dc->e, 0, nd * sizeof(*dc->e));
+		dc->alen = 0;
+	}
+	pw->rg = rg + 1;
+	return true;
+}
+
+/* The text of field i of row r (its column c) in *out; *bad_at is 0 when it
+ * is valid UTF-8, else 1 + the offset of the first bad byte (checked only
+ * when check). A dictionary entry's text is made and checked once. False when
+ * out of memory. */
+static bool field_text(struct pb_pq_work *pw, const struct pb_pq_column *c, size_t i, size_t r,
+                       bool check, struct pb_str *out, size_t *bad_at)
+{
+	const struct pb_pq_values *v = &pw->v[i];
+	char *tb = pw->text + i * TEXT_CAP;
+	uint32_t k = v->dix ? v->dix[r] : PB_PQ_NODICT;
+	bool null;
+	size_t bo;
+	if (k == PB_PQ_NODICT) {
+		*out = pb__pq_text(c, v, r, tb, TEXT_CAP, &null);
+		*bad_at = check && !pb_utf8_valid(out->ptr, out->len, &bo) ? bo + 1 : 0;
+		return true;
+	}
+	struct dict_cache *dc = &pw->dc[i];
+	struct dict_text *e = &dc->e[k];
+	if (!e->state) {
+		struct pb_str s = pb__pq_text(c, v, r, tb, TEXT_CAP, &null);
+		if (s.len > UINT32_MAX - 2)
+			s.len = UINT32_MAX - 2;
+		e->view = s.ptr;
+		if (s.ptr >= tb && s.ptr < tb + TEXT_CAP) {
+			if (dc->alen + s.len > dc->acap) {
+				size_t nc = dc->acap ? dc->acap * 2 : 4096;
+				while (nc < dc->alen + s.len)
+					nc *= 2;
+				char *g = realloc(dc->arena, nc);
+				if (!g)
+					return false;
+				dc->arena = g;
+				dc->acap = nc;
+			}
+			memcpy(dc->arena + dc->alen, s.ptr, s.len);
+			e->view = NULL;
+			e->off = (uint32_t)dc->alen;
+			dc->alen += s.len;
+		}
+		e->len = (uint32_t)s.len;
+		e->state = pb_utf8_valid(s.ptr, s.len, &bo) ? 1 : 2 + (uint32_t)bo;
+	}
+	*out = pb_str_of(e->view ? e->view : dc->arena + e->off, e->len);
+	*bad_at = check && e->state > 1 ? e->state - 1 : 0;
+	return true;
+}
+
 void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 {
 	struct pb_ingest *in = w->in;
@@ -244,26 +351,16 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 		ch->failed = true;
 		return;
 	}
-	for (size_t i = 0; i < nf; i++) {
-		if (in->pq_leaf[i] < 0)
-			continue;
-		if (in->pq_mapval[i] >= 0
-		            ? pb__pq_map_json(f, rg, (size_t)in->pq_leaf[i], (size_t)in->pq_mapval[i],
-		                              &pw->v[i], &ch->err)
-		            : pb__pq_read(f, rg, (size_t)in->pq_leaf[i], &pw->v[i], &ch->err)) {
-			ch->has_err = true;
-			return;
-		}
-	}
+	if (pw->rg != ch->pq_rg && !decode_group(in, pw, rg, ch))
+		return;
 	/* a MAP's values are its JSON text */
 	static const struct pb_pq_column map_text = { .type = PQ_BYTE_ARRAY, .kind = PQK_STRING };
-	size_t rows = (size_t)f->rgs[rg].num_rows;
 	char reason[512], why[400];
 	struct pb_csv_record rec;
 	memset(&rec, 0, sizeof(rec));
 	rec.nfields = nf;
-	for (size_t r = 0; r < rows; r++) {
-		uint64_t line = ch->line0 + r;
+	for (size_t r = ch->pq_r0; r < ch->pq_r1; r++) {
+		uint64_t line = ch->line0 + (r - ch->pq_r0);
 		uint32_t bad = 0;
 		bool warned = false;
 		enum pb_row_fate fate = ROW_ACCEPTED;
@@ -276,16 +373,19 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 				fl->len = 0;
 				continue;
 			}
-			bool null;
-			struct pb_str s = pb__pq_text(in->pq_mapval[i] >= 0 ? &map_text : &f->cols[c],
-			                              &pw->v[i], r, pw->text + i * TEXT_CAP, TEXT_CAP, &null);
-			size_t badoff;
+			struct pb_str s;
+			size_t bad_at;
+			if (!field_text(pw, in->pq_mapval[i] >= 0 ? &map_text : &f->cols[c], i, r,
+			                fate == ROW_ACCEPTED, &s, &bad_at)) {
+				ch->failed = true;
+				return;
+			}
 			if (s.len > UINT32_MAX)
 				s.len = UINT32_MAX;
 			fl->ptr = s.ptr;
 			fl->len = (uint32_t)s.len;
-			if (fate == ROW_ACCEPTED && !pb_utf8_valid(s.ptr, s.len, &badoff)) {
-				snprintf(why, sizeof(why), "invalid UTF-8 (byte %zu of the value)", badoff + 1);
+			if (bad_at) {
+				snprintf(why, sizeof(why), "invalid UTF-8 (byte %zu of the value)", bad_at);
 				bad = (uint32_t)i + 1;
 				fate = ROW_REJECTED;
 			}

@@ -186,6 +186,7 @@ struct pb_chunk {
 	uint8_t (*leaf)[32];
 	size_t nleaf;
 	size_t pq_rg;       /* Parquet: the row group (1-based) this chunk stands for, or 0 */
+	size_t pq_r0, pq_r1; /* Parquet: its rows [r0, r1) (0-based in the row group) */
 	bool has_err;       /* Parquet: the row group did not decode (err says why) */
 	struct pb_error err;
 };
