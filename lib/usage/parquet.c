@@ -418,6 +418,7 @@ void pb__pq_values_release(struct pb_pq_values *v)
 	free(v->rep);
 	free(v->v);
 	free(v->dix);
+	free(v->dict);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -691,7 +692,7 @@ static enum pb_status decode_values(struct pq_ctx *x, int enc, const uint8_t *p,
 	for (size_t i = 0; ok && i < count; i++) {
 		if (idx[i] >= ndict)
 			ok = false;
-		else
+		else if (o)
 			o[i] = dict[idx[i]];
 	}
 	if (idx != dix)
@@ -755,10 +756,12 @@ static enum pb_status out_reserve(struct pq_ctx *x, size_t more, size_t *cap)
 	size_t nc = *cap ? *cap : 1024;
 	while (nc < o->n + more)
 		nc *= 2;
-	void *a = realloc(o->v, nc * sizeof(*o->v));
-	if (!a)
-		return pb__err(x->err, PB_ENOMEM, "out of memory");
-	o->v = a;
+	void *a;
+	if (o->v || !o->dix) { /* values only in the dictionary need no copy */
+		if (!(a = realloc(o->v, nc * sizeof(*o->v))))
+			return pb__err(x->err, PB_ENOMEM, "out of memory");
+		o->v = a;
+	}
 	if (o->dix) {
 		if (!(a = realloc(o->dix, nc * sizeof(*o->dix))))
 			return pb__err(x->err, PB_ENOMEM, "out of memory");
@@ -857,7 +860,18 @@ static enum pb_status data_page(struct pq_ctx *x, const struct pq_page *pg, cons
 		if (x->out->def)
 			memset(x->out->def + x->out->n, 0, count);
 	}
-	struct pb_pq_value *v = x->out->v + x->out->n;
+	if (!x->out->v && pg->encoding != 2 && pg->encoding != 8) {
+		/* a page of plain values after dictionary pages (a writer's
+		 * fallback): the values so far become copies too */
+		struct pb_pq_values *o = x->out;
+		struct pb_pq_value *all = malloc((*cap ? *cap : 1) * sizeof(*all));
+		if (!all)
+			return pb__err(x->err, PB_ENOMEM, "out of memory");
+		for (size_t i = 0; i < o->n; i++)
+			all[i] = *pb__pq_value(o, i);
+		o->v = all;
+	}
+	struct pb_pq_value *v = x->out->v ? x->out->v + x->out->n : NULL;
 	uint32_t *dix = x->out->dix ? x->out->dix + x->out->n : NULL;
 	if ((st = decode_values(x, pg->encoding, p, n, dict, ndict, v, dix, nonnull)))
 		return st;
@@ -865,15 +879,11 @@ static enum pb_status data_page(struct pq_ctx *x, const struct pq_page *pg, cons
 	if (nonnull != count) {
 		size_t k = nonnull;
 		for (size_t i = count; i-- > 0;) {
-			if (nul[i]) {
-				memset(&v[i], 0, sizeof(v[i]));
-				if (dix)
-					dix[i] = PB_PQ_NODICT;
-			} else {
-				v[i] = v[--k];
-				if (dix)
-					dix[i] = dix[k];
-			}
+			k -= !nul[i];
+			if (v)
+				v[i] = nul[i] ? (struct pb_pq_value){ 0 } : v[k];
+			if (dix)
+				dix[i] = nul[i] ? PB_PQ_NODICT : dix[k];
 		}
 	}
 	x->out->n += count;
@@ -979,6 +989,7 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 					break;
 				}
 				out->ndict = ndict;
+				out->dict = dict;
 			}
 			continue;
 		}
@@ -986,7 +997,8 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 		                    (size_t)pg.def_len, dict, ndict, want - out->n, &cap)))
 			break;
 	}
-	free(dict);
+	if (dict != out->dict)
+		free(dict);
 	if (!st && out->n != want)
 		st = pb__err(err, PB_EFORMAT,
 		             "cannot read '%s': column '%s' of row group %zu holds %zu values, not %zu",
@@ -1240,7 +1252,7 @@ struct pb_str pb__pq_text(const struct pb_pq_column *c, const struct pb_pq_value
 	*is_null = vs->null[i] != 0;
 	if (*is_null)
 		return pb_str_of(buf, 0);
-	const struct pb_pq_value *v = &vs->v[i];
+	const struct pb_pq_value *v = pb__pq_value(vs, i);
 	size_t n = 0;
 	switch (c->kind) {
 	case PQK_STRING:
