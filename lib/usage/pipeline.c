@@ -737,6 +737,7 @@ static enum pb_status read_row_groups(struct pb_ingest *in, struct pb_error *err
 			ch->pq_rg = rg + 1;
 			ch->pq_r0 = r0;
 			ch->pq_r1 = rows - r0 < per ? rows : r0 + per;
+			ch->pq_nslices = rows ? (rows + per - 1) / per : 1;
 			ch->line0 = before + r0 + 1;
 			ch->seq = in->seq++;
 			submit(in, ch);

@@ -38,11 +38,29 @@ struct dict_cache {
 };
 
 struct pb_pq_work {
-	struct pb_pq_values *v; /* per header field */
 	struct dict_cache *dc;  /* per header field */
 	char *text;             /* TEXT_CAP per header field */
-	size_t rg;              /* the row group decoded in v (1-based), or 0 */
+	size_t rg;              /* the row group the caches are of (1-based), or 0 */
 	struct pb_buf rec;
+};
+
+/* A row group's decoded columns, shared by the workers that take its slices:
+ * the first decodes, the others wait for it; the last slice done frees it.
+ * One slot a chunk, and one for the group being cut. */
+struct pq_group {
+	size_t rg;              /* 1-based; 0: a free slot */
+	enum { G_DECODING, G_READY, G_FAILED } state;
+	size_t slices_left;
+	struct pb_pq_values *v; /* per header field */
+	bool oom;
+	struct pb_error err;
+};
+
+struct pb_pq_groups {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct pq_group *g;
+	size_t n;
 };
 
 void pb__pq_ingest_release(struct pb_ingest *in)
@@ -51,18 +69,28 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 		struct pb_pq_work *pw = in->workers[i].pq;
 		if (!pw)
 			continue;
-		for (size_t k = 0; pw->v && in->pq && k < in->pq->ntops; k++)
-			pb__pq_values_release(&pw->v[k]);
 		for (size_t k = 0; pw->dc && in->pq && k < in->pq->ntops; k++) {
 			free(pw->dc[k].e);
 			free(pw->dc[k].arena);
 		}
-		free(pw->v);
 		free(pw->dc);
 		free(pw->text);
 		pb_buf_release(&pw->rec);
 		free(pw);
 		in->workers[i].pq = NULL;
+	}
+	struct pb_pq_groups *gs = in->pq_groups;
+	for (size_t i = 0; gs && i < gs->n; i++) {
+		for (size_t k = 0; gs->g[i].v && in->pq && k < in->pq->ntops; k++)
+			pb__pq_values_release(&gs->g[i].v[k]);
+		free(gs->g[i].v);
+	}
+	if (gs) {
+		pthread_mutex_destroy(&gs->mu);
+		pthread_cond_destroy(&gs->cv);
+		free(gs->g);
+		free(gs);
+		in->pq_groups = NULL;
 	}
 	if (in->pq) {
 		pb__pq_release(in->pq);
@@ -122,6 +150,23 @@ static enum pb_status read_all(struct pb_ingest *in, size_t *len, struct pb_erro
 }
 
 static bool is_map(const struct pb_pq_file *f, size_t t, int *k, int *v);
+
+/* The slots of decoded row groups: one a chunk in flight, and one. */
+static enum pb_status groups_init(struct pb_ingest *in, struct pb_error *err)
+{
+	struct pb_pq_groups *gs = calloc(1, sizeof(*gs));
+	if (!gs)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	pthread_mutex_init(&gs->mu, NULL);
+	pthread_cond_init(&gs->cv, NULL);
+	in->pq_groups = gs;
+	if (!(gs->g = calloc(in->nchunks + 1, sizeof(*gs->g))))
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	gs->n = in->nchunks + 1;
+	for (size_t i = 0; i < gs->n; i++)
+		gs->g[i].v = calloc(in->pq->ntops, sizeof(*gs->g[i].v)); /* NULL: out of memory later */
+	return PB_OK;
+}
 
 /* Marks field i (0-based) as one the checker reads. */
 static void want(struct pb_ingest *in, bool *need, int i)
@@ -208,7 +253,7 @@ enum pb_status pb__pq_ingest_open(struct pb_ingest *in, struct pb_error *err)
 		}
 	}
 	free(need);
-	return PB_OK;
+	return groups_init(in, err);
 }
 
 /* Is top-level field t a MAP of two leaves (key, value) one level deep? */
@@ -237,12 +282,11 @@ static struct pb_pq_work *work_of(struct pb_worker *w)
 	struct pb_pq_work *pw = calloc(1, sizeof(*pw));
 	if (!pw)
 		return NULL;
-	pw->v = calloc(in->pq->ntops, sizeof(*pw->v));
 	pw->dc = calloc(in->pq->ntops, sizeof(*pw->dc));
 	pw->text = malloc(in->pq->ntops * TEXT_CAP);
 	pb_buf_init(&pw->rec, SIZE_MAX / 2);
 	w->pq = pw;
-	if (!pw->v || !pw->dc || !pw->text)
+	if (!pw->dc || !pw->text)
 		return NULL;
 	return pw;
 }
@@ -257,39 +301,106 @@ static bool row_record(struct pb_pq_work *pw, const struct pb_csv_field *fl, siz
 	return true;
 }
 
-/* Decodes the columns of row group rg (0-based) the checker reads into pw,
- * and empties the dictionary caches; false with ch->err set, or ch->failed. */
-static bool decode_group(struct pb_ingest *in, struct pb_pq_work *pw, size_t rg,
-                         struct pb_chunk *ch)
+/* Decodes the columns of row group rg (0-based) the checker reads into v. */
+static enum pb_status decode_group(struct pb_ingest *in, struct pb_pq_values *v, size_t rg,
+                                   struct pb_error *err)
 {
 	const struct pb_pq_file *f = in->pq;
-	pw->rg = 0;
 	for (size_t i = 0; i < f->ntops; i++) {
 		if (in->pq_leaf[i] < 0)
 			continue;
-		if (in->pq_mapval[i] >= 0
-		            ? pb__pq_map_json(f, rg, (size_t)in->pq_leaf[i], (size_t)in->pq_mapval[i],
-		                              &pw->v[i], &ch->err)
-		            : pb__pq_read(f, rg, (size_t)in->pq_leaf[i], &pw->v[i], &ch->err)) {
-			ch->has_err = true;
-			return false;
-		}
+		enum pb_status st =
+			in->pq_mapval[i] >= 0
+				? pb__pq_map_json(f, rg, (size_t)in->pq_leaf[i], (size_t)in->pq_mapval[i],
+			                          &v[i], err)
+				: pb__pq_read(f, rg, (size_t)in->pq_leaf[i], &v[i], err);
+		if (st)
+			return st;
+	}
+	return PB_OK;
+}
+
+/* The decoded group of chunk ch, decoded here when no worker has yet;
+ * ch->has_err or ch->failed is set when it did not decode. */
+static struct pq_group *group_of(struct pb_ingest *in, struct pb_chunk *ch)
+{
+	struct pb_pq_groups *gs = in->pq_groups;
+	struct pq_group *g = NULL, *free_slot = NULL;
+	pthread_mutex_lock(&gs->mu);
+	for (size_t i = 0; i < gs->n && !g; i++) {
+		if (gs->g[i].rg == ch->pq_rg)
+			g = &gs->g[i];
+		else if (!gs->g[i].rg && !free_slot)
+			free_slot = &gs->g[i];
+	}
+	bool mine = !g;
+	if (mine && !free_slot) { /* cannot be: a slot a chunk in flight, plus one */
+		pthread_mutex_unlock(&gs->mu);
+		ch->failed = true;
+		return NULL;
+	}
+	if (mine) {
+		g = free_slot;
+		g->rg = ch->pq_rg;
+		g->state = G_DECODING;
+		g->slices_left = ch->pq_nslices;
+		g->oom = false;
+	}
+	pthread_mutex_unlock(&gs->mu);
+	if (mine) {
+		enum pb_status st = g->v ? decode_group(in, g->v, ch->pq_rg - 1, &g->err) : PB_ENOMEM;
+		pthread_mutex_lock(&gs->mu);
+		g->oom = !g->v;
+		g->state = st ? G_FAILED : G_READY;
+		pthread_cond_broadcast(&gs->cv);
+	} else {
+		pthread_mutex_lock(&gs->mu);
+		while (g->state == G_DECODING)
+			pthread_cond_wait(&gs->cv, &gs->mu);
+	}
+	pthread_mutex_unlock(&gs->mu);
+	if (g->state == G_FAILED && g->oom)
+		ch->failed = true;
+	else if (g->state == G_FAILED) {
+		ch->has_err = true;
+		ch->err = g->err;
+	}
+	return g;
+}
+
+/* A slice of group g is done: the last one frees its values. */
+static void group_done(struct pb_ingest *in, struct pq_group *g)
+{
+	struct pb_pq_groups *gs = in->pq_groups;
+	pthread_mutex_lock(&gs->mu);
+	if (--g->slices_left == 0) {
+		for (size_t k = 0; g->v && k < in->pq->ntops; k++)
+			pb__pq_values_release(&g->v[k]);
+		g->rg = 0;
+	}
+	pthread_mutex_unlock(&gs->mu);
+}
+
+/* Empties the dictionary caches for the values of group g; false when out
+ * of memory. */
+static bool reset_caches(struct pb_ingest *in, struct pb_pq_work *pw, const struct pq_group *g)
+{
+	pw->rg = 0;
+	for (size_t i = 0; i < in->pq->ntops; i++) {
 		struct dict_cache *dc = &pw->dc[i];
-		size_t nd = pw->v[i].dix ? pw->v[i].ndict : 0;
+		size_t nd = g->v[i].dix ? g->v[i].ndict : 0;
 		if (nd > dc->cap) {
 			free(dc->e);
 			dc->cap = 0;
-			if (!(dc->e = malloc(nd * sizeof(*dc->e)))) {
-				ch->failed = true;
+			if (!(dc->e = malloc(nd * sizeof(*dc->e))))
 				return false;
-			}
 			dc->cap = nd;
 		}
 		if (nd)
 			memset(dc->e, 0, nd * sizeof(*dc->e));
 		dc->alen = 0;
 	}
-	pw->rg = rg + 1;
+	pw->rg = g->rg;
 	return true;
 }
 
@@ -297,10 +408,10 @@ static bool decode_group(struct pb_ingest *in, struct pb_pq_work *pw, size_t rg,
  * is valid UTF-8, else 1 + the offset of the first bad byte (checked only
  * when check). A dictionary entry's text is made and checked once. False when
  * out of memory. */
-static bool field_text(struct pb_pq_work *pw, const struct pb_pq_column *c, size_t i, size_t r,
-                       bool check, struct pb_str *out, size_t *bad_at)
+static bool field_text(struct pb_pq_work *pw, const struct pb_pq_values *v,
+                       const struct pb_pq_column *c, size_t i, size_t r, bool check,
+                       struct pb_str *out, size_t *bad_at)
 {
-	const struct pb_pq_values *v = &pw->v[i];
 	char *tb = pw->text + i * TEXT_CAP;
 	uint32_t k = v->dix ? v->dix[r] : PB_PQ_NODICT;
 	bool null;
@@ -351,8 +462,13 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 		ch->failed = true;
 		return;
 	}
-	if (pw->rg != ch->pq_rg && !decode_group(in, pw, rg, ch))
-		return;
+	struct pq_group *g = group_of(in, ch);
+	if (ch->failed || ch->has_err)
+		goto done;
+	if (pw->rg != ch->pq_rg && !reset_caches(in, pw, g)) {
+		ch->failed = true;
+		goto done;
+	}
 	/* a MAP's values are its JSON text */
 	static const struct pb_pq_column map_text = { .type = PQ_BYTE_ARRAY, .kind = PQK_STRING };
 	char reason[512], why[400];
@@ -375,10 +491,10 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 			}
 			struct pb_str s;
 			size_t bad_at;
-			if (!field_text(pw, in->pq_mapval[i] >= 0 ? &map_text : &f->cols[c], i, r,
-			                fate == ROW_ACCEPTED, &s, &bad_at)) {
+			if (!field_text(pw, &g->v[i], in->pq_mapval[i] >= 0 ? &map_text : &f->cols[c],
+			                i, r, fate == ROW_ACCEPTED, &s, &bad_at)) {
 				ch->failed = true;
-				return;
+				goto done;
 			}
 			if (s.len > UINT32_MAX)
 				s.len = UINT32_MAX;
@@ -407,6 +523,9 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 				continue;
 		}
 		ch->failed = true;
-		return;
+		break;
 	}
+done:
+	if (g)
+		group_done(in, g);
 }

@@ -187,6 +187,7 @@ struct pb_chunk {
 	size_t nleaf;
 	size_t pq_rg;       /* Parquet: the row group (1-based) this chunk stands for, or 0 */
 	size_t pq_r0, pq_r1; /* Parquet: its rows [r0, r1) (0-based in the row group) */
+	size_t pq_nslices;  /* Parquet: the chunks its row group is cut into */
 	bool has_err;       /* Parquet: the row group did not decode (err says why) */
 	struct pb_error err;
 };
@@ -292,6 +293,7 @@ struct pb_ingest {
 	int *pq_leaf;                /* per header field: the leaf column read (a MAP's key), or -1 */
 	int *pq_mapval;              /* per header field: a MAP's value column, or -1 */
 	bool *pq_skipped;            /* per header field: a nested column not read (warned) */
+	struct pb_pq_groups *pq_groups; /* row groups decoded, shared by the workers */
 
 	/* the threads (pipeline.c) */
 	pthread_mutex_t mu;
@@ -346,6 +348,7 @@ enum pb_status pb__ingest_map_names(struct pb_ingest *in, const struct pb_str *n
  * as the header; then each row group becomes a chunk the workers decode. */
 struct pb_pq_file;
 struct pb_pq_work;
+struct pb_pq_groups;
 enum pb_status pb__pq_ingest_open(struct pb_ingest *in, struct pb_error *err);
 size_t pb__pq_ingest_ngroups(const struct pb_ingest *in);
 uint64_t pb__pq_ingest_group_rows(const struct pb_ingest *in, size_t rg);
