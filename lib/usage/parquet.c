@@ -486,6 +486,7 @@ struct pq_ctx {
 	const struct pb_pq_column *c;
 	struct pb_pq_values *out;
 	struct pb_error *err;
+	size_t want;  /* entries the chunk holds: the last growth stops there */
 };
 
 static enum pb_status bad(struct pq_ctx *x, const char *what)
@@ -756,6 +757,8 @@ static enum pb_status out_reserve(struct pq_ctx *x, size_t more, size_t *cap)
 	size_t nc = *cap ? *cap : 1024;
 	while (nc < o->n + more)
 		nc *= 2;
+	if (nc > x->want && x->want >= o->n + more)
+		nc = x->want;
 	void *a;
 	if (o->v || !o->dix) { /* values only in the dictionary need no copy */
 		if (!(a = realloc(o->v, nc * sizeof(*o->v))))
@@ -896,7 +899,7 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 	pb__pq_values_release(out);
 	const struct pb_pq_column *c = &f->cols[col];
 	const struct pb_pq_chunk *ch = &f->rgs[rg].chunks[col];
-	struct pq_ctx x = { f, c, out, err };
+	struct pq_ctx x = { f, c, out, err, 0 };
 	if (c->max_rep > 1 || c->max_def > 255)
 		return pb__err(err, PB_EFORMAT,
 		               "cannot read '%s': column '%s' is nested more than one level (not "
@@ -914,6 +917,13 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 	}
 	if (rows == 0)
 		return PB_OK;
+	x.want = want;
+	/* values of these types are copied out of their page, whose buffer is
+	 * then reused; others are views into it and keep it */
+	bool copied = c->type == PQ_BOOLEAN || c->type == PQ_INT32 || c->type == PQ_INT64 ||
+	              c->type == PQ_FLOAT || c->type == PQ_DOUBLE;
+	uint8_t *scratch = NULL;
+	size_t scap = 0;
 	int64_t start = ch->dict_off > 0 && ch->dict_off < ch->data_off ? ch->dict_off : ch->data_off;
 	size_t end = (uint64_t)ch->size > f->len - 8 - (size_t)start ? f->len - 8
 	                                                             : (size_t)start + (size_t)ch->size;
@@ -950,8 +960,20 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 			lev = (size_t)(pg.def_len + pg.rep_len);
 		}
 		size_t un = (size_t)pg.usize - lev;
-		uint8_t *buf = malloc(un + 1);
-		if (!buf || !keep_buf(out, buf)) {
+		uint8_t *buf;
+		if (copied && pg.type != 2) { /* a dictionary's values are copied too, but once */
+			if (un + 1 > scap) {
+				free(scratch);
+				scap = un + 1;
+				if (!(scratch = malloc(scap)))
+					scap = 0;
+			}
+			buf = scratch;
+			if (!buf) {
+				st = pb__err(err, PB_ENOMEM, "out of memory");
+				break;
+			}
+		} else if (!(buf = malloc(un + 1)) || !keep_buf(out, buf)) {
 			st = pb__err(err, PB_ENOMEM, "out of memory");
 			break;
 		}
@@ -999,6 +1021,7 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 	}
 	if (dict != out->dict)
 		free(dict);
+	free(scratch);
 	if (!st && out->n != want)
 		st = pb__err(err, PB_EFORMAT,
 		             "cannot read '%s': column '%s' of row group %zu holds %zu values, not %zu",
