@@ -21,6 +21,7 @@
 #include "util/banned.h"
 
 #define TEXT_CAP 80 /* bytes of a number's or date's text */
+#define BLOCK 64    /* rows whose fields are made column by column */
 
 /* The text of a dictionary entry, made and checked once per row group
  * rather than once per row. */
@@ -39,7 +40,10 @@ struct dict_cache {
 
 struct pb_pq_work {
 	struct dict_cache *dc;  /* per header field */
-	char *text;             /* TEXT_CAP per header field */
+	char *text;             /* TEXT_CAP per header field and row of a block */
+	struct pb_csv_field *blk; /* the fields of a block's rows, row by row */
+	uint32_t bad_i[BLOCK];  /* per row of a block: its first field not UTF-8 (1-based), or 0 */
+	size_t bad_at[BLOCK];   /* and the offset of the bad byte + 1 */
 	size_t rg;              /* the row group the caches are of (1-based), or 0 */
 	struct pb_buf rec;
 };
@@ -75,6 +79,7 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 		}
 		free(pw->dc);
 		free(pw->text);
+		free(pw->blk);
 		pb_buf_release(&pw->rec);
 		free(pw);
 		in->workers[i].pq = NULL;
@@ -283,10 +288,11 @@ static struct pb_pq_work *work_of(struct pb_worker *w)
 	if (!pw)
 		return NULL;
 	pw->dc = calloc(in->pq->ntops, sizeof(*pw->dc));
-	pw->text = malloc(in->pq->ntops * TEXT_CAP);
+	pw->text = malloc(in->pq->ntops * BLOCK * TEXT_CAP);
+	pw->blk = malloc(in->pq->ntops * BLOCK * sizeof(*pw->blk));
 	pb_buf_init(&pw->rec, SIZE_MAX / 2);
 	w->pq = pw;
-	if (!pw->dc || !pw->text)
+	if (!pw->dc || !pw->text || !pw->blk)
 		return NULL;
 	return pw;
 }
@@ -404,51 +410,80 @@ static bool reset_caches(struct pb_ingest *in, struct pb_pq_work *pw, const stru
 	return true;
 }
 
-/* The text of field i of row r (its column c) in *out; *bad_at is 0 when it
- * is valid UTF-8, else 1 + the offset of the first bad byte (checked only
- * when check). A dictionary entry's text is made and checked once. False when
- * out of memory. */
-static bool field_text(struct pb_pq_work *pw, const struct pb_pq_values *v,
-                       const struct pb_pq_column *c, size_t i, size_t r, bool check,
-                       struct pb_str *out, size_t *bad_at)
+/* Makes the text of dictionary entry k of field i (column c) from row r
+ * that holds it, and checks it, unless done; tb is TEXT_CAP bytes of scratch.
+ * False when out of memory. */
+static bool dict_entry(struct pb_pq_work *pw, const struct pb_pq_values *v,
+                       const struct pb_pq_column *c, size_t i, uint32_t k, size_t r, char *tb)
 {
-	char *tb = pw->text + i * TEXT_CAP;
-	uint32_t k = v->dix ? v->dix[r] : PB_PQ_NODICT;
-	bool null;
-	size_t bo;
-	if (k == PB_PQ_NODICT) {
-		*out = pb__pq_text(c, v, r, tb, TEXT_CAP, &null);
-		*bad_at = check && !pb_utf8_valid(out->ptr, out->len, &bo) ? bo + 1 : 0;
-		return true;
-	}
 	struct dict_cache *dc = &pw->dc[i];
 	struct dict_text *e = &dc->e[k];
-	if (!e->state) {
-		struct pb_str s = pb__pq_text(c, v, r, tb, TEXT_CAP, &null);
-		if (s.len > UINT32_MAX - 2)
-			s.len = UINT32_MAX - 2;
-		e->view = s.ptr;
-		if (s.ptr >= tb && s.ptr < tb + TEXT_CAP) {
-			if (dc->alen + s.len > dc->acap) {
-				size_t nc = dc->acap ? dc->acap * 2 : 4096;
-				while (nc < dc->alen + s.len)
-					nc *= 2;
-				char *g = realloc(dc->arena, nc);
-				if (!g)
-					return false;
-				dc->arena = g;
-				dc->acap = nc;
-			}
-			memcpy(dc->arena + dc->alen, s.ptr, s.len);
-			e->view = NULL;
-			e->off = (uint32_t)dc->alen;
-			dc->alen += s.len;
+	if (e->state)
+		return true;
+	bool null;
+	size_t bo;
+	struct pb_str s = pb__pq_text(c, v, r, tb, TEXT_CAP, &null);
+	if (s.len > UINT32_MAX - 2)
+		s.len = UINT32_MAX - 2;
+	e->view = s.ptr;
+	if (s.ptr >= tb && s.ptr < tb + TEXT_CAP) {
+		if (dc->alen + s.len > dc->acap) {
+			size_t nc = dc->acap ? dc->acap * 2 : 4096;
+			while (nc < dc->alen + s.len)
+				nc *= 2;
+			char *g = realloc(dc->arena, nc);
+			if (!g)
+				return false;
+			dc->arena = g;
+			dc->acap = nc;
 		}
-		e->len = (uint32_t)s.len;
-		e->state = pb_utf8_valid(s.ptr, s.len, &bo) ? 1 : 2 + (uint32_t)bo;
+		memcpy(dc->arena + dc->alen, s.ptr, s.len);
+		e->view = NULL;
+		e->off = (uint32_t)dc->alen;
+		dc->alen += s.len;
 	}
-	*out = pb_str_of(e->view ? e->view : dc->arena + e->off, e->len);
-	*bad_at = check && e->state > 1 ? e->state - 1 : 0;
+	e->len = (uint32_t)s.len;
+	e->state = pb_utf8_valid(s.ptr, s.len, &bo) ? 1 : 2 + (uint32_t)bo;
+	return true;
+}
+
+/* Field i (column c) of the rows b0.. of a block (nb rows) into the block's
+ * fields, noting the first field of a row that is not UTF-8. A dictionary
+ * entry's text is made and checked once a row group; its rows point to it.
+ * False when out of memory. */
+static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
+                         const struct pb_pq_column *c, size_t i, size_t nf, size_t b0,
+                         size_t nb)
+{
+	char *tb = pw->text + i * BLOCK * TEXT_CAP;
+	const uint32_t *dix = v->dix ? v->dix + b0 : NULL;
+	/* the dictionary entries first: the arena may move while they are made */
+	for (size_t k = 0; dix && k < nb; k++)
+		if (dix[k] != PB_PQ_NODICT && !dict_entry(pw, v, c, i, dix[k], b0 + k, tb))
+			return false;
+	const struct dict_cache *dc = &pw->dc[i];
+	for (size_t k = 0; k < nb; k++) {
+		struct pb_csv_field *fl = &pw->blk[k * nf + i];
+		struct pb_str s;
+		size_t bad_at = 0, bo;
+		if (dix && dix[k] != PB_PQ_NODICT) {
+			const struct dict_text *e = &dc->e[dix[k]];
+			s = pb_str_of(e->view ? e->view : dc->arena + e->off, e->len);
+			bad_at = e->state > 1 ? e->state - 1 : 0;
+		} else {
+			bool null;
+			s = pb__pq_text(c, v, b0 + k, tb + k * TEXT_CAP, TEXT_CAP, &null);
+			if (!pw->bad_i[k] && !pb_utf8_valid(s.ptr, s.len, &bo))
+				bad_at = bo + 1;
+		}
+		fl->ptr = s.ptr;
+		fl->len = s.len > UINT32_MAX ? UINT32_MAX : (uint32_t)s.len;
+		fl->quoted = fl->escaped = 0;
+		if (bad_at && !pw->bad_i[k]) {
+			pw->bad_i[k] = (uint32_t)i + 1;
+			pw->bad_at[k] = bad_at;
+		}
+	}
 	return true;
 }
 
@@ -476,35 +511,35 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 	memset(&rec, 0, sizeof(rec));
 	rec.nfields = nf;
 	for (size_t r = ch->pq_r0; r < ch->pq_r1; r++) {
+		size_t k = (r - ch->pq_r0) % BLOCK;
+		if (k == 0) { /* the next block's fields, column by column */
+			size_t nb = ch->pq_r1 - r < BLOCK ? ch->pq_r1 - r : BLOCK;
+			memset(pw->bad_i, 0, sizeof(pw->bad_i));
+			for (size_t i = 0; i < nf; i++) {
+				int c = in->pq_leaf[i];
+				if (c >= 0 &&
+				    !block_column(pw, &g->v[i], in->pq_mapval[i] >= 0 ? &map_text : &f->cols[c],
+				                  i, nf, r, nb)) {
+					ch->failed = true;
+					goto done;
+				}
+				for (size_t j = 0; c < 0 && j < nb; j++) {
+					struct pb_csv_field *fl = &pw->blk[j * nf + i];
+					fl->ptr = "";
+					fl->len = 0;
+					fl->quoted = fl->escaped = 0;
+				}
+			}
+		}
+		memcpy(w->fields, pw->blk + k * nf, nf * sizeof(*w->fields));
 		uint64_t line = ch->line0 + (r - ch->pq_r0);
 		uint32_t bad = 0;
 		bool warned = false;
 		enum pb_row_fate fate = ROW_ACCEPTED;
-		for (size_t i = 0; i < nf; i++) {
-			struct pb_csv_field *fl = &w->fields[i];
-			fl->quoted = fl->escaped = 0;
-			int c = in->pq_leaf[i];
-			if (c < 0) {
-				fl->ptr = "";
-				fl->len = 0;
-				continue;
-			}
-			struct pb_str s;
-			size_t bad_at;
-			if (!field_text(pw, &g->v[i], in->pq_mapval[i] >= 0 ? &map_text : &f->cols[c],
-			                i, r, fate == ROW_ACCEPTED, &s, &bad_at)) {
-				ch->failed = true;
-				goto done;
-			}
-			if (s.len > UINT32_MAX)
-				s.len = UINT32_MAX;
-			fl->ptr = s.ptr;
-			fl->len = (uint32_t)s.len;
-			if (bad_at) {
-				snprintf(why, sizeof(why), "invalid UTF-8 (byte %zu of the value)", bad_at);
-				bad = (uint32_t)i + 1;
-				fate = ROW_REJECTED;
-			}
+		if (pw->bad_i[k]) {
+			snprintf(why, sizeof(why), "invalid UTF-8 (byte %zu of the value)", pw->bad_at[k]);
+			bad = pw->bad_i[k];
+			fate = ROW_REJECTED;
 		}
 		if (fate == ROW_ACCEPTED)
 			fate = pb__ingest_take_row(w, "", 0, &rec, line, why, sizeof(why), &bad, &warned);
