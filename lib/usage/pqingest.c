@@ -2,12 +2,16 @@
  *
  * The input is read whole (through pb__source_read, so that a piped copy
  * is kept as for CSV; its bytes then make the source's tree hash), its
- * footer read, and its top-level field names taken as the header. Each row group then becomes one chunk that a
- * worker decodes: only the columns the FOCUS row checker looks at (the
- * mapping's plan) are decompressed; each row becomes the same field array a
- * CSV record gives (values as the text a CSV export holds: parquet.c), so
- * that pb__focus_row, the firewall, the aggregation and the rejects are the
- * CSV ones. A row's "line" is its row number in the file (1-based); a
+ * footer read, and its top-level field names taken as the header. Each row
+ * group then becomes one chunk, or several slices of its rows when there are
+ * fewer than two groups a thread (pipeline.c); the first worker to take one
+ * decodes the group into a slot the others share (the last slice frees it):
+ * only the columns the FOCUS row checker looks at (the mapping's plan) are
+ * decompressed. Each row becomes the same field array a CSV record gives
+ * (values as the text a CSV export holds: parquet.c), so that
+ * pb__focus_row, the firewall, the aggregation and the rejects are the CSV
+ * ones; the fields of a block of rows are made column by column, and the
+ * text of a dictionary entry once per group, in the worker's cache. A row's "line" is its row number in the file (1-based); a
  * rejected row's reason names its row group and row, its record holds its
  * values. A MAP column (FOCUS Tags in Azure's and AWS's exports) becomes
  * the JSON object text a CSV Tags holds, so it meets the same checks; any

@@ -345,7 +345,8 @@ enum pb_status pb__ingest_map_names(struct pb_ingest *in, const struct pb_str *n
                                     struct pb_error *err);
 
 /* pqingest.c: a Parquet input, read whole (hashed on the way), its schema
- * as the header; then each row group becomes a chunk the workers decode. */
+ * as the header; then each row group becomes a chunk (or slices of its rows,
+ * pq_r0..pq_r1) the workers check over one shared decoded copy. */
 struct pb_pq_file;
 struct pb_pq_work;
 struct pb_pq_groups;
