@@ -30,7 +30,7 @@
 /* The text of a dictionary entry, made and checked once per row group
  * rather than once per row. */
 struct dict_text {
-	const char *view; /* into the values, or NULL: arena[off..off+len) */
+	const char *view; /* into the values, or NULL: arena.data[off..off+len) */
 	uint32_t off, len;
 	uint32_t state;   /* 0 not made yet, 1 valid UTF-8, else 2 + the offset of the bad byte */
 };
@@ -38,8 +38,7 @@ struct dict_text {
 struct dict_cache {
 	struct dict_text *e;
 	size_t cap;
-	char *arena;
-	size_t alen, acap;
+	struct pb_buf arena; /* texts made in the scratch */
 };
 
 struct pb_pq_work {
@@ -79,7 +78,7 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 			continue;
 		for (size_t k = 0; pw->dc && in->pq && k < in->pq->ntops; k++) {
 			free(pw->dc[k].e);
-			free(pw->dc[k].arena);
+			pb_buf_release(&pw->dc[k].arena);
 		}
 		free(pw->dc);
 		free(pw->text);
@@ -292,6 +291,8 @@ static struct pb_pq_work *work_of(struct pb_worker *w)
 	if (!pw)
 		return NULL;
 	pw->dc = calloc(in->pq->ntops, sizeof(*pw->dc));
+	for (size_t i = 0; pw->dc && i < in->pq->ntops; i++)
+		pb_buf_init(&pw->dc[i].arena, UINT32_MAX - 1); /* offsets are 32-bit */
 	pw->text = malloc(in->pq->ntops * BLOCK * TEXT_CAP);
 	pw->blk = malloc(in->pq->ntops * BLOCK * sizeof(*pw->blk));
 	pb_buf_init(&pw->rec, SIZE_MAX / 2);
@@ -408,7 +409,7 @@ static bool reset_caches(struct pb_ingest *in, struct pb_pq_work *pw, const stru
 		}
 		if (nd)
 			memset(dc->e, 0, nd * sizeof(*dc->e));
-		dc->alen = 0;
+		pb_buf_reset(&dc->arena);
 	}
 	pw->rg = g->rg;
 	return true;
@@ -431,20 +432,10 @@ static bool dict_entry(struct pb_pq_work *pw, const struct pb_pq_values *v,
 		s.len = UINT32_MAX - 2;
 	e->view = s.ptr;
 	if (s.ptr >= tb && s.ptr < tb + TEXT_CAP) {
-		if (dc->alen + s.len > dc->acap) {
-			size_t nc = dc->acap ? dc->acap * 2 : 4096;
-			while (nc < dc->alen + s.len)
-				nc *= 2;
-			char *g = realloc(dc->arena, nc);
-			if (!g)
-				return false;
-			dc->arena = g;
-			dc->acap = nc;
-		}
-		memcpy(dc->arena + dc->alen, s.ptr, s.len);
 		e->view = NULL;
-		e->off = (uint32_t)dc->alen;
-		dc->alen += s.len;
+		e->off = (uint32_t)dc->arena.len;
+		if (pb_buf_add(&dc->arena, s.ptr, s.len))
+			return false;
 	}
 	e->len = (uint32_t)s.len;
 	e->state = pb_utf8_valid(s.ptr, s.len, &bo) ? 1 : 2 + (uint32_t)bo;
@@ -472,7 +463,7 @@ static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
 		size_t bad_at = 0, bo;
 		if (dix && dix[k] != PB_PQ_NODICT) {
 			const struct dict_text *e = &dc->e[dix[k]];
-			s = pb_str_of(e->view ? e->view : dc->arena + e->off, e->len);
+			s = pb_str_of(e->view ? e->view : dc->arena.data + e->off, e->len);
 			bad_at = e->state > 1 ? e->state - 1 : 0;
 		} else {
 			bool null;
