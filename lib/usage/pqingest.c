@@ -58,6 +58,9 @@ struct pq_group {
 	size_t rg;              /* 1-based; 0: a free slot */
 	enum { G_DECODING, G_READY, G_FAILED } state;
 	size_t slices_left;
+	size_t next_field;      /* while decoding: the next field to take */
+	size_t fields_done;
+	size_t err_field;       /* the first field that failed, or SIZE_MAX */
 	struct pb_pq_values *v; /* per header field */
 	bool oom;
 	struct pb_error err;
@@ -312,31 +315,29 @@ static bool row_record(struct pb_pq_work *pw, const struct pb_csv_field *fl, siz
 	return true;
 }
 
-/* Decodes the columns of row group rg (0-based) the checker reads into v. */
-static enum pb_status decode_group(struct pb_ingest *in, struct pb_pq_values *v, size_t rg,
-                                   struct pb_error *err)
+/* Decodes field i of row group rg (0-based) into v, when the checker reads it. */
+static enum pb_status decode_field(struct pb_ingest *in, struct pb_pq_values *v, size_t rg,
+                                   size_t i, struct pb_error *err)
 {
 	const struct pb_pq_file *f = in->pq;
-	for (size_t i = 0; i < f->ntops; i++) {
-		if (in->pq_leaf[i] < 0)
-			continue;
-		enum pb_status st =
-			in->pq_mapval[i] >= 0
-				? pb__pq_map_json(f, rg, (size_t)in->pq_leaf[i], (size_t)in->pq_mapval[i],
-			                          &v[i], err)
-				: pb__pq_read(f, rg, (size_t)in->pq_leaf[i], &v[i], err);
-		if (st)
-			return st;
-	}
-	return PB_OK;
+	if (in->pq_leaf[i] < 0)
+		return PB_OK;
+	return in->pq_mapval[i] >= 0
+	               ? pb__pq_map_json(f, rg, (size_t)in->pq_leaf[i], (size_t)in->pq_mapval[i], v,
+	                                 err)
+	               : pb__pq_read(f, rg, (size_t)in->pq_leaf[i], v, err);
 }
 
-/* The decoded group of chunk ch, decoded here when no worker has yet;
- * ch->has_err or ch->failed is set when it did not decode. */
+/* The decoded group of chunk ch. Every worker that takes one of its slices
+ * while it is being decoded decodes its next column not yet taken (column
+ * chunks on every core), then waits for the rest; when columns fail, the
+ * error is the first column's, as one thread would find. ch->has_err or
+ * ch->failed is set when it did not decode. */
 static struct pq_group *group_of(struct pb_ingest *in, struct pb_chunk *ch)
 {
 	struct pb_pq_groups *gs = in->pq_groups;
 	struct pq_group *g = NULL, *free_slot = NULL;
+	size_t nf = in->pq->ntops;
 	pthread_mutex_lock(&gs->mu);
 	for (size_t i = 0; i < gs->n && !g; i++) {
 		if (gs->g[i].rg == ch->pq_rg)
@@ -344,30 +345,38 @@ static struct pq_group *group_of(struct pb_ingest *in, struct pb_chunk *ch)
 		else if (!gs->g[i].rg && !free_slot)
 			free_slot = &gs->g[i];
 	}
-	bool mine = !g;
-	if (mine && !free_slot) { /* cannot be: a slot a chunk in flight, plus one */
+	if (!g && !free_slot) { /* cannot be: a slot a chunk in flight, plus one */
 		pthread_mutex_unlock(&gs->mu);
 		ch->failed = true;
 		return NULL;
 	}
-	if (mine) {
+	if (!g) {
 		g = free_slot;
 		g->rg = ch->pq_rg;
-		g->state = G_DECODING;
 		g->slices_left = ch->pq_nslices;
-		g->oom = false;
-	}
-	pthread_mutex_unlock(&gs->mu);
-	if (mine) {
-		enum pb_status st = g->v ? decode_group(in, g->v, ch->pq_rg - 1, &g->err) : PB_ENOMEM;
-		pthread_mutex_lock(&gs->mu);
 		g->oom = !g->v;
-		g->state = st ? G_FAILED : G_READY;
-		pthread_cond_broadcast(&gs->cv);
-	} else {
-		pthread_mutex_lock(&gs->mu);
-		while (g->state == G_DECODING)
+		g->state = g->oom ? G_FAILED : G_DECODING;
+		g->next_field = g->fields_done = 0;
+		g->err_field = SIZE_MAX;
+	}
+	while (g->state == G_DECODING) {
+		if (g->next_field == nf) {
 			pthread_cond_wait(&gs->cv, &gs->mu);
+			continue;
+		}
+		size_t i = g->next_field++;
+		pthread_mutex_unlock(&gs->mu);
+		struct pb_error e;
+		enum pb_status st = decode_field(in, &g->v[i], ch->pq_rg - 1, i, &e);
+		pthread_mutex_lock(&gs->mu);
+		if (st && i < g->err_field) {
+			g->err_field = i;
+			g->err = e;
+		}
+		if (++g->fields_done == nf) {
+			g->state = g->err_field == SIZE_MAX ? G_READY : G_FAILED;
+			pthread_cond_broadcast(&gs->cv);
+		}
 	}
 	pthread_mutex_unlock(&gs->mu);
 	if (g->state == G_FAILED && g->oom)
