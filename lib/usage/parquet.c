@@ -760,7 +760,7 @@ static enum pb_status out_reserve(struct pq_ctx *x, size_t more, size_t *cap)
 	if (nc > x->want && x->want >= o->n + more)
 		nc = x->want;
 	void *a;
-	if (o->v || !o->dix) { /* values only in the dictionary need no copy */
+	if (o->v) { /* made when a value needs a copy (data_page) */
 		if (!(a = realloc(o->v, nc * sizeof(*o->v))))
 			return pb__err(x->err, PB_ENOMEM, "out of memory");
 		o->v = a;
@@ -863,9 +863,11 @@ static enum pb_status data_page(struct pq_ctx *x, const struct pq_page *pg, cons
 		if (x->out->def)
 			memset(x->out->def + x->out->n, 0, count);
 	}
-	if (!x->out->v && pg->encoding != 2 && pg->encoding != 8) {
-		/* a page of plain values after dictionary pages (a writer's
-		 * fallback): the values so far become copies too */
+	bool by_dict = (pg->encoding == 2 || pg->encoding == 8) && x->out->dix;
+	if (!x->out->v && nonnull && !by_dict) {
+		/* the first values that are not nulls or dictionary indices
+		 * (a chunk of nulls needs no copies, nor does one whose pages are
+		 * all dictionary-encoded): the values so far become copies too */
 		struct pb_pq_values *o = x->out;
 		struct pb_pq_value *all = malloc((*cap ? *cap : 1) * sizeof(*all));
 		if (!all)
@@ -876,7 +878,9 @@ static enum pb_status data_page(struct pq_ctx *x, const struct pq_page *pg, cons
 	}
 	struct pb_pq_value *v = x->out->v ? x->out->v + x->out->n : NULL;
 	uint32_t *dix = x->out->dix ? x->out->dix + x->out->n : NULL;
-	if ((st = decode_values(x, pg->encoding, p, n, dict, ndict, v, dix, nonnull)))
+	struct pb_pq_value none[1]; /* no values to decode: still checked as a page */
+	if ((st = decode_values(x, pg->encoding, p, n, dict, ndict, v || by_dict ? v : none, dix,
+	                        nonnull)))
 		return st;
 	/* spread the values over the non-null slots, from the end */
 	if (nonnull != count) {

@@ -96,8 +96,8 @@ struct pb_pq_values {
 	size_t n;
 	uint8_t *null;                /* 1 when the value is null */
 	uint8_t *def, *rep;           /* a repeated column's levels per entry, else NULL */
-	struct pb_pq_value *v;        /* NULL while every value is in dix: read them
-	                                 with pb__pq_value */
+	struct pb_pq_value *v;        /* NULL while every value is null or in dix: read
+	                                 them with pb__pq_value */
 	uint32_t *dix;                /* per value, its entry in the chunk's dictionary
 	                                 (PB_PQ_NODICT: null, or a page not dictionary-
 	                                 encoded); NULL when the chunk has no dictionary */
@@ -113,7 +113,7 @@ static inline const struct pb_pq_value *pb__pq_value(const struct pb_pq_values *
 	static const struct pb_pq_value none;
 	if (vs->v)
 		return &vs->v[i];
-	return vs->dix[i] == PB_PQ_NODICT ? &none : &vs->dict[vs->dix[i]];
+	return !vs->dix || vs->dix[i] == PB_PQ_NODICT ? &none : &vs->dict[vs->dix[i]];
 }
 
 /* Reads the footer of the file data[0..len) (kept, not copied); name is for
