@@ -717,13 +717,13 @@ static enum pb_status cut(struct pb_ingest *in, struct pb_chunk *cur, uint64_t *
 
 /* A Parquet input: chunks of rows of a row group, decoded by the workers.
  * With fewer than two row groups a thread, each is cut into slices of rows
- * so that every thread has work (each worker decodes the row group's
- * columns once, whichever of its slices it takes). */
+ * so that every thread has work (over one decoded copy of the group that
+ * the workers share: pqingest.c). */
 static enum pb_status read_row_groups(struct pb_ingest *in, struct pb_error *err)
 {
 	uint64_t before = 0;
 	size_t ng = pb__pq_ingest_ngroups(in), slices = 1;
-	if (in->threads > 1 && ng < 2 * (size_t)in->threads)
+	if (in->threads > 1 && ng > 0 && ng < 2 * (size_t)in->threads)
 		slices = (2 * (size_t)in->threads + ng - 1) / ng;
 	for (size_t rg = 0; rg < ng; rg++) {
 		size_t rows = (size_t)pb__pq_ingest_group_rows(in, rg);
