@@ -35,6 +35,16 @@ $SQL "CREATE TABLE t AS FROM $text LIMIT 5" \
 	"UPDATE t SET BilledCost = '\$10.00' WHERE rowid = 1" \
 	"UPDATE t SET ChargeCategory = 'Usages' WHERE rowid = 3" \
 	"COPY t TO '$OUT/$name-bad.parquet' (FORMAT parquet)"
+# 1500 rows in one row group (cut into slices of rows for two threads), bad
+# rows in both halves: a bad decimal, a bad enum, and invalid UTF-8 in a
+# dictionary entry (ServiceName as BLOB: DuckDB's text is valid UTF-8)
+$SQL "CREATE TABLE t AS SELECT * REPLACE (CAST(ServiceName AS BLOB) AS ServiceName) FROM (FROM $text UNION ALL (FROM $text LIMIT 500))" \
+	"UPDATE t SET BilledCost = '\$10.00' WHERE rowid = 1" \
+	"UPDATE t SET ChargeCategory = 'Usages' WHERE rowid = 700" \
+	"UPDATE t SET ServiceName = '\\xC3\\x28'::BLOB WHERE rowid IN (800, 1499)" \
+	"COPY t TO '$OUT/$name-x15-bad.parquet' (FORMAT parquet, COMPRESSION snappy)"
+# no rows, no row groups: nothing to cut into slices
+w empty "(FROM $text LIMIT 0)" "COMPRESSION snappy"
 
 # Tags as a MAP(VARCHAR, VARCHAR) (Azure's and AWS's Parquet exports), with
 # nested columns that are not read (a LIST, a STRUCT, a MAP of STRUCTs): the

@@ -49,7 +49,7 @@ static void put_value(const struct pb_pq_column *c, const struct pb_pq_values *v
 		fputs("\\N", stdout);
 		return;
 	}
-	const struct pb_pq_value *v = &vs->v[i];
+	const struct pb_pq_value *v = pb__pq_value(vs, i);
 	if (c->kind == PQK_TIMESTAMP) {
 		int64_t ns;
 		if (to_ns(c, v, &ns))

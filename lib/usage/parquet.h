@@ -89,15 +89,32 @@ struct pb_pq_value {
 	} u;
 };
 
+#define PB_PQ_NODICT UINT32_MAX
+
 /* the values of one column chunk */
 struct pb_pq_values {
 	size_t n;
 	uint8_t *null;                /* 1 when the value is null */
 	uint8_t *def, *rep;           /* a repeated column's levels per entry, else NULL */
-	struct pb_pq_value *v;
+	struct pb_pq_value *v;        /* NULL while every value is null or in dix: read
+	                                 them with pb__pq_value */
+	uint32_t *dix;                /* per value, its entry in the chunk's dictionary
+	                                 (PB_PQ_NODICT: null, or a page not dictionary-
+	                                 encoded); NULL when the chunk has no dictionary */
+	struct pb_pq_value *dict;     /* that dictionary (with dix) */
+	size_t ndict;                 /* its entries */
 	void **bufs;                  /* what views point into */
 	size_t nbufs, capbufs;
 };
+
+/* Value i of vs (zero for a null). */
+static inline const struct pb_pq_value *pb__pq_value(const struct pb_pq_values *vs, size_t i)
+{
+	static const struct pb_pq_value none;
+	if (vs->v)
+		return &vs->v[i];
+	return !vs->dix || vs->dix[i] == PB_PQ_NODICT ? &none : &vs->dict[vs->dix[i]];
+}
 
 /* Reads the footer of the file data[0..len) (kept, not copied); name is for
  * messages. */

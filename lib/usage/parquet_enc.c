@@ -65,7 +65,17 @@ bool pb__pq_rle(const uint8_t *p, size_t n, int w, uint32_t *out, size_t count)
 					return false;
 				bytes = avail;
 			}
-			for (size_t i = 0; i < m && k < count; i++)
+			size_t i = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			/* while 8 bytes are there to load, one load a value */
+			uint64_t mask = ((uint64_t)1 << w) - 1;
+			for (; i < m && k < count && ((i * (size_t)w) >> 3) + 8 <= avail; i++) {
+				uint64_t x;
+				memcpy(&x, p + ((i * (size_t)w) >> 3), 8);
+				out[k++] = (uint32_t)((x >> ((i * (size_t)w) & 7)) & mask);
+			}
+#endif
+			for (; i < m && k < count; i++)
 				out[k++] = (uint32_t)unpack(p, i, w);
 			p += bytes;
 		} else { /* a run of one value */

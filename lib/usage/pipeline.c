@@ -715,21 +715,34 @@ static enum pb_status cut(struct pb_ingest *in, struct pb_chunk *cur, uint64_t *
 	return PB_OK;
 }
 
-/* A Parquet input: one chunk a row group, decoded by the workers. */
+/* A Parquet input: chunks of rows of a row group, decoded by the workers.
+ * With fewer than two row groups a thread, each is cut into slices of rows
+ * so that every thread has work (over one decoded copy of the group that
+ * the workers share: pqingest.c). */
 static enum pb_status read_row_groups(struct pb_ingest *in, struct pb_error *err)
 {
 	uint64_t before = 0;
-	for (size_t rg = 0; rg < pb__pq_ingest_ngroups(in); rg++) {
-		struct pb_chunk *ch;
-		enum pb_status st = next_free(in, &ch, err);
-		if (st)
-			return st;
-		ch->off = ch->len = 0;
-		ch->pq_rg = rg + 1;
-		ch->line0 = before + 1;
-		before += pb__pq_ingest_group_rows(in, rg);
-		ch->seq = in->seq++;
-		submit(in, ch);
+	size_t ng = pb__pq_ingest_ngroups(in), slices = 1;
+	if (in->threads > 1 && ng > 0 && ng < 2 * (size_t)in->threads)
+		slices = (2 * (size_t)in->threads + ng - 1) / ng;
+	for (size_t rg = 0; rg < ng; rg++) {
+		size_t rows = (size_t)pb__pq_ingest_group_rows(in, rg);
+		size_t per = rows / slices + 1 > 512 ? rows / slices + 1 : 512;
+		for (size_t r0 = 0; r0 < rows || (rows == 0 && r0 == 0); r0 += per) {
+			struct pb_chunk *ch;
+			enum pb_status st = next_free(in, &ch, err);
+			if (st)
+				return st;
+			ch->off = ch->len = 0;
+			ch->pq_rg = rg + 1;
+			ch->pq_r0 = r0;
+			ch->pq_r1 = rows - r0 < per ? rows : r0 + per;
+			ch->pq_nslices = rows ? (rows + per - 1) / per : 1;
+			ch->line0 = before + r0 + 1;
+			ch->seq = in->seq++;
+			submit(in, ch);
+		}
+		before += rows;
 	}
 	in->eof = true;
 	return drain(in, err);

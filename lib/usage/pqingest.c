@@ -2,12 +2,16 @@
  *
  * The input is read whole (through pb__source_read, so that a piped copy
  * is kept as for CSV; its bytes then make the source's tree hash), its
- * footer read, and its top-level field names taken as the header. Each row group then becomes one chunk that a
- * worker decodes: only the columns the FOCUS row checker looks at (the
- * mapping's plan) are decompressed; each row becomes the same field array a
- * CSV record gives (values as the text a CSV export holds: parquet.c), so
- * that pb__focus_row, the firewall, the aggregation and the rejects are the
- * CSV ones. A row's "line" is its row number in the file (1-based); a
+ * footer read, and its top-level field names taken as the header. Each row
+ * group then becomes one chunk, or several slices of its rows when there are
+ * fewer than two groups a thread (pipeline.c); the first worker to take one
+ * decodes the group into a slot the others share (the last slice frees it):
+ * only the columns the FOCUS row checker looks at (the mapping's plan) are
+ * decompressed. Each row becomes the same field array a CSV record gives
+ * (values as the text a CSV export holds: parquet.c), so that
+ * pb__focus_row, the firewall, the aggregation and the rejects are the CSV
+ * ones; the fields of a block of rows are made column by column, and the
+ * text of a dictionary entry once per group, in the worker's cache. A row's "line" is its row number in the file (1-based); a
  * rejected row's reason names its row group and row, its record holds its
  * values. A MAP column (FOCUS Tags in Azure's and AWS's exports) becomes
  * the JSON object text a CSV Tags holds, so it meets the same checks; any
@@ -21,11 +25,52 @@
 #include "util/banned.h"
 
 #define TEXT_CAP 80 /* bytes of a number's or date's text */
+#define BLOCK 64    /* rows whose fields are made column by column */
+
+/* The text of a dictionary entry, made and checked once per row group
+ * rather than once per row. */
+struct dict_text {
+	const char *view; /* into the values, or NULL: arena.data[off..off+len) */
+	uint32_t off, len;
+	uint32_t state;   /* 0 not made yet, 1 valid UTF-8, else 2 + the offset of the bad byte */
+};
+
+struct dict_cache {
+	struct dict_text *e;
+	size_t cap;
+	struct pb_buf arena; /* texts made in the scratch */
+};
 
 struct pb_pq_work {
-	struct pb_pq_values *v; /* per header field */
-	char *text;             /* TEXT_CAP per header field */
+	struct dict_cache *dc;  /* per header field */
+	char *text;             /* TEXT_CAP per header field and row of a block */
+	struct pb_csv_field *blk; /* the fields of a block's rows, row by row */
+	uint32_t bad_i[BLOCK];  /* per row of a block: its first field not UTF-8 (1-based), or 0 */
+	size_t bad_at[BLOCK];   /* and the offset of the bad byte + 1 */
+	size_t rg;              /* the row group the caches are of (1-based), or 0 */
 	struct pb_buf rec;
+};
+
+/* A row group's decoded columns, shared by the workers that take its slices:
+ * the first decodes, the others wait for it; the last slice done frees it.
+ * One slot a chunk, and one for the group being cut. */
+struct pq_group {
+	size_t rg;              /* 1-based; 0: a free slot */
+	enum { G_DECODING, G_READY, G_FAILED } state;
+	size_t slices_left;
+	size_t next_field;      /* while decoding: the next field to take */
+	size_t fields_done;
+	size_t err_field;       /* the first field that failed, or SIZE_MAX */
+	struct pb_pq_values *v; /* per header field */
+	bool oom;
+	struct pb_error err;
+};
+
+struct pb_pq_groups {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct pq_group *g;
+	size_t n;
 };
 
 void pb__pq_ingest_release(struct pb_ingest *in)
@@ -34,13 +79,29 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 		struct pb_pq_work *pw = in->workers[i].pq;
 		if (!pw)
 			continue;
-		for (size_t k = 0; pw->v && in->pq && k < in->pq->ntops; k++)
-			pb__pq_values_release(&pw->v[k]);
-		free(pw->v);
+		for (size_t k = 0; pw->dc && in->pq && k < in->pq->ntops; k++) {
+			free(pw->dc[k].e);
+			pb_buf_release(&pw->dc[k].arena);
+		}
+		free(pw->dc);
 		free(pw->text);
+		free(pw->blk);
 		pb_buf_release(&pw->rec);
 		free(pw);
 		in->workers[i].pq = NULL;
+	}
+	struct pb_pq_groups *gs = in->pq_groups;
+	for (size_t i = 0; gs && i < gs->n; i++) {
+		for (size_t k = 0; gs->g[i].v && in->pq && k < in->pq->ntops; k++)
+			pb__pq_values_release(&gs->g[i].v[k]);
+		free(gs->g[i].v);
+	}
+	if (gs) {
+		pthread_mutex_destroy(&gs->mu);
+		pthread_cond_destroy(&gs->cv);
+		free(gs->g);
+		free(gs);
+		in->pq_groups = NULL;
 	}
 	if (in->pq) {
 		pb__pq_release(in->pq);
@@ -100,6 +161,23 @@ static enum pb_status read_all(struct pb_ingest *in, size_t *len, struct pb_erro
 }
 
 static bool is_map(const struct pb_pq_file *f, size_t t, int *k, int *v);
+
+/* The slots of decoded row groups: one a chunk in flight, and one. */
+static enum pb_status groups_init(struct pb_ingest *in, struct pb_error *err)
+{
+	struct pb_pq_groups *gs = calloc(1, sizeof(*gs));
+	if (!gs)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	pthread_mutex_init(&gs->mu, NULL);
+	pthread_cond_init(&gs->cv, NULL);
+	in->pq_groups = gs;
+	if (!(gs->g = calloc(in->nchunks + 1, sizeof(*gs->g))))
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	gs->n = in->nchunks + 1;
+	for (size_t i = 0; i < gs->n; i++)
+		gs->g[i].v = calloc(in->pq->ntops, sizeof(*gs->g[i].v)); /* NULL: out of memory later */
+	return PB_OK;
+}
 
 /* Marks field i (0-based) as one the checker reads. */
 static void want(struct pb_ingest *in, bool *need, int i)
@@ -186,7 +264,7 @@ enum pb_status pb__pq_ingest_open(struct pb_ingest *in, struct pb_error *err)
 		}
 	}
 	free(need);
-	return PB_OK;
+	return groups_init(in, err);
 }
 
 /* Is top-level field t a MAP of two leaves (key, value) one level deep? */
@@ -215,11 +293,14 @@ static struct pb_pq_work *work_of(struct pb_worker *w)
 	struct pb_pq_work *pw = calloc(1, sizeof(*pw));
 	if (!pw)
 		return NULL;
-	pw->v = calloc(in->pq->ntops, sizeof(*pw->v));
-	pw->text = malloc(in->pq->ntops * TEXT_CAP);
+	pw->dc = calloc(in->pq->ntops, sizeof(*pw->dc));
+	for (size_t i = 0; pw->dc && i < in->pq->ntops; i++)
+		pb_buf_init(&pw->dc[i].arena, UINT32_MAX - 1); /* offsets are 32-bit */
+	pw->text = malloc(in->pq->ntops * BLOCK * TEXT_CAP);
+	pw->blk = malloc(in->pq->ntops * BLOCK * sizeof(*pw->blk));
 	pb_buf_init(&pw->rec, SIZE_MAX / 2);
 	w->pq = pw;
-	if (!pw->v || !pw->text)
+	if (!pw->dc || !pw->text || !pw->blk)
 		return NULL;
 	return pw;
 }
@@ -234,6 +315,182 @@ static bool row_record(struct pb_pq_work *pw, const struct pb_csv_field *fl, siz
 	return true;
 }
 
+/* Decodes field i of row group rg (0-based) into v, when the checker reads it. */
+static enum pb_status decode_field(struct pb_ingest *in, struct pb_pq_values *v, size_t rg,
+                                   size_t i, struct pb_error *err)
+{
+	const struct pb_pq_file *f = in->pq;
+	if (in->pq_leaf[i] < 0)
+		return PB_OK;
+	return in->pq_mapval[i] >= 0
+	               ? pb__pq_map_json(f, rg, (size_t)in->pq_leaf[i], (size_t)in->pq_mapval[i], v,
+	                                 err)
+	               : pb__pq_read(f, rg, (size_t)in->pq_leaf[i], v, err);
+}
+
+/* The decoded group of chunk ch. Every worker that takes one of its slices
+ * while it is being decoded decodes its next column not yet taken (column
+ * chunks on every core), then waits for the rest; when columns fail, the
+ * error is the first column's, as one thread would find. ch->has_err or
+ * ch->failed is set when it did not decode. */
+static struct pq_group *group_of(struct pb_ingest *in, struct pb_chunk *ch)
+{
+	struct pb_pq_groups *gs = in->pq_groups;
+	struct pq_group *g = NULL, *free_slot = NULL;
+	size_t nf = in->pq->ntops;
+	pthread_mutex_lock(&gs->mu);
+	for (size_t i = 0; i < gs->n && !g; i++) {
+		if (gs->g[i].rg == ch->pq_rg)
+			g = &gs->g[i];
+		else if (!gs->g[i].rg && !free_slot)
+			free_slot = &gs->g[i];
+	}
+	if (!g && !free_slot) { /* cannot be: a slot a chunk in flight, plus one */
+		pthread_mutex_unlock(&gs->mu);
+		ch->failed = true;
+		return NULL;
+	}
+	if (!g) {
+		g = free_slot;
+		g->rg = ch->pq_rg;
+		g->slices_left = ch->pq_nslices;
+		g->oom = !g->v;
+		g->state = g->oom ? G_FAILED : G_DECODING;
+		g->next_field = g->fields_done = 0;
+		g->err_field = SIZE_MAX;
+	}
+	while (g->state == G_DECODING) {
+		if (g->next_field == nf) {
+			pthread_cond_wait(&gs->cv, &gs->mu);
+			continue;
+		}
+		size_t i = g->next_field++;
+		pthread_mutex_unlock(&gs->mu);
+		struct pb_error e;
+		enum pb_status st = decode_field(in, &g->v[i], ch->pq_rg - 1, i, &e);
+		pthread_mutex_lock(&gs->mu);
+		if (st && i < g->err_field) {
+			g->err_field = i;
+			g->err = e;
+		}
+		if (++g->fields_done == nf) {
+			g->state = g->err_field == SIZE_MAX ? G_READY : G_FAILED;
+			pthread_cond_broadcast(&gs->cv);
+		}
+	}
+	pthread_mutex_unlock(&gs->mu);
+	if (g->state == G_FAILED && g->oom)
+		ch->failed = true;
+	else if (g->state == G_FAILED) {
+		ch->has_err = true;
+		ch->err = g->err;
+	}
+	return g;
+}
+
+/* A slice of group g is done: the last one frees its values. */
+static void group_done(struct pb_ingest *in, struct pq_group *g)
+{
+	struct pb_pq_groups *gs = in->pq_groups;
+	pthread_mutex_lock(&gs->mu);
+	if (--g->slices_left == 0) {
+		for (size_t k = 0; g->v && k < in->pq->ntops; k++)
+			pb__pq_values_release(&g->v[k]);
+		g->rg = 0;
+	}
+	pthread_mutex_unlock(&gs->mu);
+}
+
+/* Empties the dictionary caches for the values of group g; false when out
+ * of memory. */
+static bool reset_caches(struct pb_ingest *in, struct pb_pq_work *pw, const struct pq_group *g)
+{
+	pw->rg = 0;
+	for (size_t i = 0; i < in->pq->ntops; i++) {
+		struct dict_cache *dc = &pw->dc[i];
+		size_t nd = g->v[i].dix ? g->v[i].ndict : 0;
+		if (nd > dc->cap) {
+			free(dc->e);
+			dc->cap = 0;
+			if (!(dc->e = malloc(nd * sizeof(*dc->e))))
+				return false;
+			dc->cap = nd;
+		}
+		if (nd)
+			memset(dc->e, 0, nd * sizeof(*dc->e));
+		pb_buf_reset(&dc->arena);
+	}
+	pw->rg = g->rg;
+	return true;
+}
+
+/* Makes the text of dictionary entry k of field i (column c) from row r
+ * that holds it, and checks it, unless done; tb is TEXT_CAP bytes of scratch.
+ * False when out of memory. */
+static bool dict_entry(struct pb_pq_work *pw, const struct pb_pq_values *v,
+                       const struct pb_pq_column *c, size_t i, uint32_t k, size_t r, char *tb)
+{
+	struct dict_cache *dc = &pw->dc[i];
+	struct dict_text *e = &dc->e[k];
+	if (e->state)
+		return true;
+	bool null;
+	size_t bo;
+	struct pb_str s = pb__pq_text(c, v, r, tb, TEXT_CAP, &null);
+	if (s.len > UINT32_MAX - 2)
+		s.len = UINT32_MAX - 2;
+	e->view = s.ptr;
+	if (s.ptr >= tb && s.ptr < tb + TEXT_CAP) {
+		e->view = NULL;
+		e->off = (uint32_t)dc->arena.len;
+		if (pb_buf_add(&dc->arena, s.ptr, s.len))
+			return false;
+	}
+	e->len = (uint32_t)s.len;
+	e->state = pb_utf8_valid(s.ptr, s.len, &bo) ? 1 : 2 + (uint32_t)bo;
+	return true;
+}
+
+/* Field i (column c) of the rows b0.. of a block (nb rows) into the block's
+ * fields, noting the first field of a row that is not UTF-8. A dictionary
+ * entry's text is made and checked once a row group; its rows point to it.
+ * False when out of memory. */
+static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
+                         const struct pb_pq_column *c, size_t i, size_t nf, size_t b0,
+                         size_t nb)
+{
+	char *tb = pw->text + i * BLOCK * TEXT_CAP;
+	const uint32_t *dix = v->dix ? v->dix + b0 : NULL;
+	/* the dictionary entries first: the arena may move while they are made */
+	for (size_t k = 0; dix && k < nb; k++)
+		if (dix[k] != PB_PQ_NODICT && !dict_entry(pw, v, c, i, dix[k], b0 + k, tb))
+			return false;
+	const struct dict_cache *dc = &pw->dc[i];
+	for (size_t k = 0; k < nb; k++) {
+		struct pb_csv_field *fl = &pw->blk[k * nf + i];
+		struct pb_str s;
+		size_t bad_at = 0, bo;
+		if (dix && dix[k] != PB_PQ_NODICT) {
+			const struct dict_text *e = &dc->e[dix[k]];
+			s = pb_str_of(e->view ? e->view : dc->arena.data + e->off, e->len);
+			bad_at = e->state > 1 ? e->state - 1 : 0;
+		} else {
+			bool null;
+			s = pb__pq_text(c, v, b0 + k, tb + k * TEXT_CAP, TEXT_CAP, &null);
+			if (!pw->bad_i[k] && !pb_utf8_valid(s.ptr, s.len, &bo))
+				bad_at = bo + 1;
+		}
+		fl->ptr = s.ptr;
+		fl->len = s.len > UINT32_MAX ? UINT32_MAX : (uint32_t)s.len;
+		fl->quoted = fl->escaped = 0;
+		if (bad_at && !pw->bad_i[k]) {
+			pw->bad_i[k] = (uint32_t)i + 1;
+			pw->bad_at[k] = bad_at;
+		}
+	}
+	return true;
+}
+
 void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 {
 	struct pb_ingest *in = w->in;
@@ -244,51 +501,49 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 		ch->failed = true;
 		return;
 	}
-	for (size_t i = 0; i < nf; i++) {
-		if (in->pq_leaf[i] < 0)
-			continue;
-		if (in->pq_mapval[i] >= 0
-		            ? pb__pq_map_json(f, rg, (size_t)in->pq_leaf[i], (size_t)in->pq_mapval[i],
-		                              &pw->v[i], &ch->err)
-		            : pb__pq_read(f, rg, (size_t)in->pq_leaf[i], &pw->v[i], &ch->err)) {
-			ch->has_err = true;
-			return;
-		}
+	struct pq_group *g = group_of(in, ch);
+	if (ch->failed || ch->has_err)
+		goto done;
+	if (pw->rg != ch->pq_rg && !reset_caches(in, pw, g)) {
+		ch->failed = true;
+		goto done;
 	}
 	/* a MAP's values are its JSON text */
 	static const struct pb_pq_column map_text = { .type = PQ_BYTE_ARRAY, .kind = PQK_STRING };
-	size_t rows = (size_t)f->rgs[rg].num_rows;
 	char reason[512], why[400];
 	struct pb_csv_record rec;
 	memset(&rec, 0, sizeof(rec));
 	rec.nfields = nf;
-	for (size_t r = 0; r < rows; r++) {
-		uint64_t line = ch->line0 + r;
+	for (size_t r = ch->pq_r0; r < ch->pq_r1; r++) {
+		size_t k = (r - ch->pq_r0) % BLOCK;
+		if (k == 0) { /* the next block's fields, column by column */
+			size_t nb = ch->pq_r1 - r < BLOCK ? ch->pq_r1 - r : BLOCK;
+			memset(pw->bad_i, 0, sizeof(pw->bad_i));
+			for (size_t i = 0; i < nf; i++) {
+				int c = in->pq_leaf[i];
+				if (c >= 0 &&
+				    !block_column(pw, &g->v[i], in->pq_mapval[i] >= 0 ? &map_text : &f->cols[c],
+				                  i, nf, r, nb)) {
+					ch->failed = true;
+					goto done;
+				}
+				for (size_t j = 0; c < 0 && j < nb; j++) {
+					struct pb_csv_field *fl = &pw->blk[j * nf + i];
+					fl->ptr = "";
+					fl->len = 0;
+					fl->quoted = fl->escaped = 0;
+				}
+			}
+		}
+		memcpy(w->fields, pw->blk + k * nf, nf * sizeof(*w->fields));
+		uint64_t line = ch->line0 + (r - ch->pq_r0);
 		uint32_t bad = 0;
 		bool warned = false;
 		enum pb_row_fate fate = ROW_ACCEPTED;
-		for (size_t i = 0; i < nf; i++) {
-			struct pb_csv_field *fl = &w->fields[i];
-			fl->quoted = fl->escaped = 0;
-			int c = in->pq_leaf[i];
-			if (c < 0) {
-				fl->ptr = "";
-				fl->len = 0;
-				continue;
-			}
-			bool null;
-			struct pb_str s = pb__pq_text(in->pq_mapval[i] >= 0 ? &map_text : &f->cols[c],
-			                              &pw->v[i], r, pw->text + i * TEXT_CAP, TEXT_CAP, &null);
-			size_t badoff;
-			if (s.len > UINT32_MAX)
-				s.len = UINT32_MAX;
-			fl->ptr = s.ptr;
-			fl->len = (uint32_t)s.len;
-			if (fate == ROW_ACCEPTED && !pb_utf8_valid(s.ptr, s.len, &badoff)) {
-				snprintf(why, sizeof(why), "invalid UTF-8 (byte %zu of the value)", badoff + 1);
-				bad = (uint32_t)i + 1;
-				fate = ROW_REJECTED;
-			}
+		if (pw->bad_i[k]) {
+			snprintf(why, sizeof(why), "invalid UTF-8 (byte %zu of the value)", pw->bad_at[k]);
+			bad = pw->bad_i[k];
+			fate = ROW_REJECTED;
 		}
 		if (fate == ROW_ACCEPTED)
 			fate = pb__ingest_take_row(w, "", 0, &rec, line, why, sizeof(why), &bad, &warned);
@@ -307,6 +562,9 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 				continue;
 		}
 		ch->failed = true;
-		return;
+		break;
 	}
+done:
+	if (g)
+		group_done(in, g);
 }

@@ -186,6 +186,8 @@ struct pb_chunk {
 	uint8_t (*leaf)[32];
 	size_t nleaf;
 	size_t pq_rg;       /* Parquet: the row group (1-based) this chunk stands for, or 0 */
+	size_t pq_r0, pq_r1; /* Parquet: its rows [r0, r1) (0-based in the row group) */
+	size_t pq_nslices;  /* Parquet: the chunks its row group is cut into */
 	bool has_err;       /* Parquet: the row group did not decode (err says why) */
 	struct pb_error err;
 };
@@ -291,6 +293,7 @@ struct pb_ingest {
 	int *pq_leaf;                /* per header field: the leaf column read (a MAP's key), or -1 */
 	int *pq_mapval;              /* per header field: a MAP's value column, or -1 */
 	bool *pq_skipped;            /* per header field: a nested column not read (warned) */
+	struct pb_pq_groups *pq_groups; /* row groups decoded, shared by the workers */
 
 	/* the threads (pipeline.c) */
 	pthread_mutex_t mu;
@@ -342,9 +345,11 @@ enum pb_status pb__ingest_map_names(struct pb_ingest *in, const struct pb_str *n
                                     struct pb_error *err);
 
 /* pqingest.c: a Parquet input, read whole (hashed on the way), its schema
- * as the header; then each row group becomes a chunk the workers decode. */
+ * as the header; then each row group becomes a chunk (or slices of its rows,
+ * pq_r0..pq_r1) the workers check over one shared decoded copy. */
 struct pb_pq_file;
 struct pb_pq_work;
+struct pb_pq_groups;
 enum pb_status pb__pq_ingest_open(struct pb_ingest *in, struct pb_error *err);
 size_t pb__pq_ingest_ngroups(const struct pb_ingest *in);
 uint64_t pb__pq_ingest_group_rows(const struct pb_ingest *in, size_t rg);
