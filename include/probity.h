@@ -989,6 +989,14 @@ enum pb_status pb_profile_build(struct pb_ws *ws, const char *name,
                                 const struct pb_profile_options *o, struct pb_profile **out,
                                 struct pb_error *err);
 void pb_profile_free(struct pb_profile *p);
+/* What profiles show changes only together with a log entry usage.ingest,
+ * customer.add or customer.remove, in the same transaction. Reads, as one
+ * snapshot, the log's size into *size and the index of the last such entry
+ * at or after index `from` into *last (-1 when there is none there): a front
+ * that caches profiles keys them by that index and next time reads from the
+ * size it saw (probity web's profile cache, docs/web.md). PB_EDB. */
+enum pb_status pb_profile_data_version(struct pb_ws *ws, uint64_t from, uint64_t *size,
+                                       int64_t *last, struct pb_error *err);
 
 /* The index of the series whose label contains `match` (ASCII case folded),
  * preferring the one with the largest change; with match NULL, the series of

@@ -769,38 +769,24 @@ static void chart(struct web_ctx *c, const char *svg, size_t len)
 	web_puts(c, "</div>");
 }
 
-static void page_customer(struct web_ctx *c, const char *name)
+/* The body of a profile page, for the cache: the library's customer and
+ * profile, the pickers, tables and charts. Nothing of the user, the session
+ * or the answer (no nonce, no token) goes in. */
+static enum pb_status profile_body(struct web_ctx *c, const char *name, const char *by,
+                                   const char *from, const char *to,
+                                   const struct pb_profile_options *o, struct pb_error *err)
 {
-	char from[16], to[16], by[200];
-	struct pb_error err = { 0 };
-	struct pb_profile_options o;
-	pb_profile_options_init(&o);
-	if (!query(c, "from", from, sizeof(from)) || !query(c, "to", to, sizeof(to)) ||
-	    !query(c, "by", by, sizeof(by))) {
-		web_page_message(c, 400, "Profile", "from, to and by are short values, each given once");
-		return;
-	}
-	enum pb_status st = PB_OK;
-	if (from[0])
-		st = pb_profile_parse_day(from, false, &o.from_day, &err);
-	if (!st && to[0])
-		st = pb_profile_parse_day(to, true, &o.to_day, &err);
-	if (!st && by[0])
-		st = pb_profile_parse_by(by, &o, &err);
 	struct pb_customer_info info;
 	struct pb_customer_account *acc = NULL;
 	size_t nacc = 0;
-	if (!st)
-		st = pb_customer_show(c->ws, name, &info, &acc, &nacc, &err);
+	enum pb_status st = pb_customer_show(c->ws, name, &info, &acc, &nacc, err);
 	struct pb_profile *p = NULL;
 	if (!st)
-		st = pb_profile_build(c->ws, name, &o, &p, &err);
+		st = pb_profile_build(c->ws, name, o, &p, err);
 	if (st) {
 		free(acc);
-		lib_error(c, st, &err);
-		return;
+		return st;
 	}
-	web_page_begin(c, name);
 	web_puts(c, "<form method=\"get\" class=\"box\"><label for=\"by\">Group by</label>"
 	            "<select id=\"by\" name=\"by\">");
 	static const char *const bys[] = { "category,service,region", "service", "region",
@@ -815,7 +801,6 @@ static void page_customer(struct web_ctx *c, const char *name)
 	web_puts(c, "\"><label for=\"to\">To</label><input type=\"text\" id=\"to\" name=\"to\" value=\"");
 	web_escs(c, to);
 	web_puts(c, "\"><button class=\"go\" type=\"submit\">Show</button></form>");
-
 	web_puts(c, "<h2>Accounts</h2><div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Kind</th>"
 	            "<th scope=\"col\">Account</th><th scope=\"col\">Name</th><th scope=\"col\">Seen</th>"
 	            "</tr></thead><tbody>");
@@ -889,6 +874,53 @@ static void page_customer(struct web_ctx *c, const char *name)
 		svg = NULL;
 	}
 	pb_profile_free(p);
+	return PB_OK;
+}
+
+static void page_customer(struct web_ctx *c, const char *name)
+{
+	char from[16], to[16], by[200];
+	struct pb_error err = { 0 };
+	struct pb_profile_options o;
+	pb_profile_options_init(&o);
+	if (!query(c, "from", from, sizeof(from)) || !query(c, "to", to, sizeof(to)) ||
+	    !query(c, "by", by, sizeof(by))) {
+		web_page_message(c, 400, "Profile", "from, to and by are short values, each given once");
+		return;
+	}
+	enum pb_status st = PB_OK;
+	if (from[0])
+		st = pb_profile_parse_day(from, false, &o.from_day, &err);
+	if (!st && to[0])
+		st = pb_profile_parse_day(to, true, &o.to_day, &err);
+	if (!st && by[0])
+		st = pb_profile_parse_by(by, &o, &err);
+	int64_t version = -1;
+	if (!st)
+		st = web_pcache_version(c->ws, &version, &err);
+	if (st) {
+		lib_error(c, st, &err);
+		return;
+	}
+	/* the key: every input of the body but the data version */
+	char key[sizeof(from) + sizeof(to) + sizeof(by) + 512 + 4];
+	snprintf(key, sizeof(key), "%s\n%s\n%s\n%s", name, from, to, by);
+	web_page_begin(c, name);
+	if (web_pcache_get(c, version, key)) {
+		web_header(c, "X-Probity-Cache: hit");
+		web_page_end(c);
+		return;
+	}
+	size_t start = c->out.len;
+	st = profile_body(c, name, by, from, to, &o, &err);
+	if (st) {
+		web_pcache_done();
+		pb_buf_reset(&c->out);
+		lib_error(c, st, &err);
+		return;
+	}
+	web_pcache_put(version, key, c->out.data + start, c->out.len - start);
+	web_header(c, "X-Probity-Cache: miss");
 	web_page_end(c);
 }
 

@@ -86,6 +86,18 @@ void web_answer(struct web_ctx *c, struct pb_buf *buf);
  * paragraphs, lists, `code`, **strong**, *em* and http(s) links (md.c). */
 void web_markdown(struct web_ctx *c, const char *text, size_t n);
 
+/* ---- the profile page cache (pcache.c) ------------------------------------- */
+
+/* The data version of profiles now (pb_profile_data_version, read from the
+ * log size seen last time). */
+enum pb_status web_pcache_version(struct pb_ws *ws, int64_t *version, struct pb_error *err);
+/* Appends the page body stored for key at version to c->out: true. Else
+ * false, and the caller holds the build lock (one build at a time) until it
+ * calls web_pcache_put with the body it built, or web_pcache_done. */
+bool web_pcache_get(struct web_ctx *c, int64_t version, const char *key);
+void web_pcache_put(int64_t version, const char *key, const char *body, size_t len);
+void web_pcache_done(void);
+
 /* ---- routes.c ---------------------------------------------------------------- */
 
 /* Handles the request in c (c->status and c->out set on return). */
