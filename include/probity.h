@@ -1487,6 +1487,13 @@ enum pb_status pb_case_note(struct pb_ws *ws, const char *actor, int64_t id, con
  * documents/ folder under its SHA-256 (hex into sha256_hex) and recorded. */
 enum pb_status pb_case_attach(struct pb_ws *ws, const char *actor, int64_t id, const char *path,
                               char sha256_hex[65], uint64_t *index_out, struct pb_error *err);
+/* Opens document sha256_hex (64 lower-case hex) of case id for reading:
+ * *fd (the caller closes it), its size, and the name it was attached under
+ * into name. PB_ENOENT when the case has no such document, PB_EINVAL for a
+ * malformed hash, PB_EIO (and the like) when the stored file cannot be opened. */
+enum pb_status pb_case_document_open(struct pb_ws *ws, int64_t id, const char *sha256_hex,
+                                     int *fd, uint64_t *size, char name[256],
+                                     struct pb_error *err);
 /* Adds a finding of the policy module (analyst): looked up by id in the
  * `finding` table; "no finding 'X'" (PB_ENOENT) when it or the table is missing. */
 enum pb_status pb_case_add_finding(struct pb_ws *ws, const char *actor, int64_t id,

@@ -15,6 +15,7 @@
 #include "web.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -160,6 +161,63 @@ static void client_of(struct web_ctx *c, const struct conn *k)
 		c->tls = true;
 }
 
+/* An upload's body, len bytes, of which buf[0..have) came with the head:
+ * read into a temporary file, unlinked at once. Returns its descriptor, or
+ * -1 when the client went away or the file cannot be written. */
+static int spool(struct conn *k, const char *buf, size_t have, size_t len)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[512];
+	snprintf(path, sizeof(path), "%s/probity-web-XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	char chunk[65536];
+	size_t got = 0;
+	while (got < len) {
+		const char *p = chunk;
+		ssize_t n;
+		if (have) { /* what came with the head first */
+			p = buf;
+			n = (ssize_t)(have < len ? have : len);
+			have = 0;
+		} else {
+			n = conn_recv(k, chunk, len - got < sizeof(chunk) ? len - got : sizeof(chunk));
+		}
+		if (n <= 0)
+			goto fail;
+		for (ssize_t o = 0; o < n;) {
+			ssize_t w = write(fd, p + o, (size_t)(n - o));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				goto fail;
+			o += w;
+		}
+		got += (size_t)n;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* Sends n bytes of file fd after the head (a download). */
+static bool send_file(struct conn *k, int fd, uint64_t n)
+{
+	char chunk[65536];
+	while (n) {
+		ssize_t r = read(fd, chunk, n < sizeof(chunk) ? (size_t)n : sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || !write_all(k, chunk, (size_t)r))
+			return false; /* a file that shrank: the client sees a short body */
+		n -= (uint64_t)r;
+	}
+	return true;
+}
+
 static void *conn_main(void *arg)
 {
 	struct conn *k = arg;
@@ -186,11 +244,30 @@ static void *conn_main(void *arg)
 				goto done; /* closed, or idle past the timeout */
 			have += (size_t)n;
 		}
+		c->upload_fd = -1;
+		c->upload_len = 0;
+		if (r == -413 && c->rq.content_length <= WEB_UPLOAD_MAX) {
+			/* the head is whole and parsed: an upload may be that large */
+			client_of(c, k);
+			c->signed_in = false;
+			if (web_upload_accept(c)) {
+				if (c->rq.expect_continue)
+					write_all(k, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+				size_t head = c->rq.head_len;
+				c->upload_fd = spool(k, buf + head, have - head, c->rq.content_length);
+				if (c->upload_fd < 0)
+					goto done;
+				c->upload_len = c->rq.content_length;
+				r = (int)head;
+				have = head; /* the connection closes after an upload */
+			}
+			memset(&c->s, 0, sizeof(c->s));
+		}
 		if (r < 0) {
 			refuse(k, -r);
 			goto done;
 		}
-		size_t need = (size_t)r + c->rq.content_length;
+		size_t need = (size_t)r + (c->upload_fd >= 0 ? 0 : c->rq.content_length);
 		if (c->rq.expect_continue && have < need)
 			write_all(k, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 		while (have < need) {
@@ -203,7 +280,9 @@ static void *conn_main(void *arg)
 		client_of(c, k);
 		c->status = 200;
 		c->ctype = "text/html; charset=utf-8";
-		c->close = !c->rq.keep_alive || stopping || served + 1 == 1000; /* the last one says so */
+		c->close = !c->rq.keep_alive || stopping || served + 1 == 1000 || /* the last one says so */
+		           c->upload_fd >= 0; /* keep_alive is not parsed past a 413 */
+		c->send_fd = -1;
 		c->signed_in = false;
 		memset(&c->s, 0, sizeof(c->s));
 		c->cookie_id[0] = '\0';
@@ -213,6 +292,15 @@ static void *conn_main(void *arg)
 		pb_buf_reset(&ans);
 		web_answer(c, &ans);
 		bool sent = write_all(k, ans.data, ans.len);
+		if (c->send_fd >= 0) {
+			sent = sent && send_file(k, c->send_fd, c->send_len);
+			close(c->send_fd);
+			c->send_fd = -1;
+		}
+		if (c->upload_fd >= 0) {
+			close(c->upload_fd);
+			c->upload_fd = -1;
+		}
 		pb_buf_release(&c->head);
 		pb_buf_release(&c->out);
 		memset(&c->s, 0, sizeof(c->s));

@@ -239,11 +239,12 @@ void web_answer(struct web_ctx *c, struct pb_buf *b)
 	              "X-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n"
 	              "X-Frame-Options: DENY\r\nCross-Origin-Opener-Policy: same-origin\r\n"
 	              "Cache-Control: no-store\r\n%s%s",
-	              c->ctype, c->out.len, c->nonce, c->nonce,
+	              c->ctype, c->send_fd >= 0 ? (size_t)c->send_len : c->out.len, c->nonce, c->nonce,
 	              c->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
 	              c->close ? "Connection: close\r\n" : "");
 	pb_buf_add(b, c->head.data ? c->head.data : "", c->head.len);
 	pb_buf_adds(b, "\r\n");
-	pb_buf_add(b, c->out.data ? c->out.data : "", c->out.len);
+	if (c->send_fd < 0)
+		pb_buf_add(b, c->out.data ? c->out.data : "", c->out.len);
 	c->nonce[0] = '\0';
 }

@@ -9,10 +9,15 @@
  */
 #include "web.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -636,6 +641,267 @@ static bool note_fn(void *ctx, const struct pb_evidence *e)
 	return true;
 }
 
+struct doc_ctx {
+	struct web_ctx *c;
+	int64_t id;
+	size_t *n;
+};
+
+/* A document of the case: its name as a download link, size, hash, who
+ * attached it and when, its log entry. */
+static bool doc_fn(void *ctx, const struct pb_evidence *e)
+{
+	struct doc_ctx *dc = ctx;
+	struct web_ctx *c = dc->c;
+	if (strcmp(e->kind, "document") || !e->sha256)
+		return true;
+	if (!(*dc->n)++)
+		web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><thead><tr>"
+		            "<th scope=\"col\">Document</th><th scope=\"col\">Bytes</th>"
+		            "<th scope=\"col\">SHA-256</th><th scope=\"col\">Attached</th>"
+		            "<th scope=\"col\">Entry</th></tr></thead><tbody>");
+	json_t *j = e->summary ? json_loads(e->summary, 0, NULL) : NULL;
+	json_int_t bytes = json_integer_value(json_object_get(j, "bytes"));
+	json_decref(j);
+	web_printf(c, "<tr><td><a href=\"/cases/%lld/documents/", (long long)dc->id);
+	web_escs(c, e->sha256);
+	web_puts(c, "\" download>");
+	web_escs(c, e->ref && *e->ref ? e->ref : "document");
+	web_printf(c, "</a></td><td class=\"num\">%lld</td><td><code>", (long long)bytes);
+	web_escs(c, e->sha256);
+	web_puts(c, "</code></td><td>");
+	web_escs(c, e->added_by);
+	web_puts(c, ", ");
+	web_escs(c, e->added_at);
+	web_printf(c, "</td><td><a href=\"/log/%llu\">%llu</a></td></tr>",
+	           (unsigned long long)e->log_index, (unsigned long long)e->log_index);
+	return true;
+}
+
+/* ---- documents: upload (multipart/form-data) and download ---------------- */
+
+struct part {
+	struct pb_str name, filename, data;
+};
+
+/* The value of parameter key ("name", "filename") in a Content-Disposition
+ * line, quoted or not; false when absent. */
+static bool disp_param(struct pb_str line, const char *key, struct pb_str *out)
+{
+	size_t kl = strlen(key);
+	for (size_t i = 0; i + kl + 1 < line.len; i++) {
+		if ((line.ptr[i] != ';' && line.ptr[i] != ' ') || i + 1 + kl + 1 > line.len)
+			continue;
+		size_t j = i + 1;
+		while (j < line.len && line.ptr[j] == ' ')
+			j++;
+		if (j + kl >= line.len || strncasecmp(line.ptr + j, key, kl) || line.ptr[j + kl] != '=')
+			continue;
+		j += kl + 1;
+		if (j < line.len && line.ptr[j] == '"') {
+			const char *q = memchr(line.ptr + j + 1, '"', line.len - j - 1);
+			if (!q)
+				return false;
+			*out = pb_str_of(line.ptr + j + 1, (size_t)(q - line.ptr - j - 1));
+		} else {
+			size_t e = j;
+			while (e < line.len && line.ptr[e] != ';')
+				e++;
+			*out = pb_str_trim(pb_str_of(line.ptr + j, e - j));
+		}
+		return true;
+	}
+	return false;
+}
+
+/* The next part of a multipart body at *pos (delim is "\r\n--BOUNDARY"):
+ * true with *p filled, false at the closing delimiter or on a malformed
+ * body (*bad set). */
+static bool multipart_next(struct pb_str body, struct pb_str delim, size_t *pos, struct part *p,
+                           bool *bad)
+{
+	*bad = true;
+	size_t i = *pos;
+	if (i == 0) { /* the first delimiter has no CRLF before it */
+		if (body.len < delim.len - 2 || memcmp(body.ptr, delim.ptr + 2, delim.len - 2))
+			return false;
+		i = delim.len - 2;
+	}
+	if (body.len - i >= 2 && !memcmp(body.ptr + i, "--", 2)) {
+		*bad = false;
+		return false;
+	}
+	if (body.len - i < 2 || memcmp(body.ptr + i, "\r\n", 2))
+		return false;
+	i += 2;
+	memset(p, 0, sizeof(*p));
+	for (;;) { /* header lines, up to a blank one */
+		const char *eol = memmem(body.ptr + i, body.len - i, "\r\n", 2);
+		if (!eol || eol - (body.ptr + i) > 4096)
+			return false;
+		struct pb_str line = pb_str_of(body.ptr + i, (size_t)(eol - body.ptr) - i);
+		i = (size_t)(eol - body.ptr) + 2;
+		if (!line.len)
+			break;
+		if (line.len > 20 && !strncasecmp(line.ptr, "content-disposition:", 20)) {
+			disp_param(line, "name", &p->name);
+			disp_param(line, "filename", &p->filename);
+		}
+	}
+	const char *end = memmem(body.ptr + i, body.len - i, delim.ptr, delim.len);
+	if (!end || !p->name.ptr)
+		return false;
+	p->data = pb_str_of(body.ptr + i, (size_t)(end - body.ptr) - i);
+	*pos = (size_t)(end - body.ptr) + delim.len;
+	*bad = false;
+	return true;
+}
+
+/* A file name from a browser, as the name to attach under: its last path
+ * component, controls as '_', at most 200 bytes (cut at a character);
+ * "document" when nothing is left. */
+static void upload_name(struct pb_str f, char out[256])
+{
+	size_t i = f.len;
+	while (i && f.ptr[i - 1] != '/' && f.ptr[i - 1] != '\\')
+		i--;
+	size_t n = f.len - i > 200 ? 200 : f.len - i;
+	while (n && n < f.len - i && ((unsigned char)f.ptr[i + n] & 0xc0) == 0x80)
+		n--; /* not inside a UTF-8 sequence */
+	for (size_t k = 0; k < n; k++) {
+		unsigned char ch = (unsigned char)f.ptr[i + k];
+		out[k] = ch < 0x20 || ch == 0x7f ? '_' : (char)ch;
+	}
+	out[n] = '\0';
+	if (!n || !strcmp(out, ".") || !strcmp(out, ".."))
+		snprintf(out, 256, "document");
+}
+
+/* Writes data to dir/name in a new private folder and attaches it to case
+ * id as the user (the library copies it into the workspace's documents). */
+static enum pb_status attach_upload(struct web_ctx *c, int64_t id, const char *name,
+                                    struct pb_str data, char hex[65], struct pb_error *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[512], path[800];
+	snprintf(dir, sizeof(dir), "%s/probity-up-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		snprintf(err->message, sizeof(err->message), "cannot make a folder for the upload: %s",
+		         strerror(errno));
+		return err->code = PB_EIO;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	enum pb_status st = PB_OK;
+	FILE *f = fopen(path, "wbx");
+	bool ok = f && fwrite(data.ptr ? data.ptr : "", 1, data.len, f) == data.len;
+	if (f && fclose(f))
+		ok = false;
+	if (!ok) {
+		snprintf(err->message, sizeof(err->message), "cannot write the upload: %s",
+		         strerror(errno));
+		st = err->code = PB_EIO;
+	}
+	if (!st)
+		st = pb_case_attach(c->ws, c->s.user, id, path, hex, NULL, err);
+	unlink(path);
+	rmdir(dir);
+	return st;
+}
+
+static void post_document(struct web_ctx *c, int64_t id)
+{
+	struct pb_str ct = pb_http_req_header(&c->rq, "content-type");
+	struct pb_str b = { 0 };
+	if (ct.ptr && ct.len > 20 && !strncasecmp(ct.ptr, "multipart/form-data", 19))
+		disp_param(pb_str_of(ct.ptr + 19, ct.len - 19), "boundary", &b);
+	if (!b.len || b.len > 70) {
+		web_page_message(c, 400, "Not attached", "send the document as multipart/form-data");
+		return;
+	}
+	char delim[80];
+	snprintf(delim, sizeof(delim), "\r\n--%.*s", (int)b.len, b.ptr);
+	struct pb_str body = c->body;
+	void *map = NULL;
+	if (c->upload_fd >= 0 && c->upload_len) {
+		map = mmap(NULL, c->upload_len, PROT_READ, MAP_PRIVATE, c->upload_fd, 0);
+		if (map == MAP_FAILED) {
+			web_page_message(c, 500, "Not attached", "cannot read the upload");
+			return;
+		}
+		body = pb_str_of(map, c->upload_len);
+	}
+	struct part p, file = { 0 };
+	char csrf[PB_SECRET_HEX] = "";
+	size_t pos = 0, nfile = 0;
+	bool bad = false;
+	while (multipart_next(body, pb_str_of(delim, strlen(delim)), &pos, &p, &bad)) {
+		if (pb_str_eq_cstr(p.name, "csrf") && p.data.len == 64) {
+			memcpy(csrf, p.data.ptr, 64);
+			csrf[64] = '\0';
+		} else if (pb_str_eq_cstr(p.name, "file")) {
+			file = p;
+			nfile++;
+		}
+	}
+	if (strlen(csrf) != 64 || sodium_memcmp(csrf, c->s.csrf, 64) != 0) {
+		forbid(c, "the form's token is missing or wrong: reload the page");
+	} else if (bad || nfile != 1 || !file.filename.ptr) {
+		web_page_message(c, 400, "Not attached", "the upload is malformed: one file, please");
+	} else {
+		char name[256], hex[65];
+		struct pb_error err = { 0 };
+		upload_name(file.filename, name);
+		enum pb_status st = attach_upload(c, id, name, file.data, hex, &err);
+		if (st) {
+			lib_error(c, st, &err);
+		} else {
+			char to[48];
+			snprintf(to, sizeof(to), "/cases/%lld#documents", (long long)id);
+			web_redirect(c, to);
+		}
+	}
+	if (map)
+		munmap(map, c->upload_len);
+}
+
+/* A document as a download: never shown by the browser (attachment,
+ * application/octet-stream, and nosniff as on every answer). */
+static void get_document(struct web_ctx *c, int64_t id, struct pb_str hash)
+{
+	char hex[65], name[256];
+	if (hash.len != 64) {
+		web_page_message(c, 404, "Not found", "there is no such document");
+		return;
+	}
+	memcpy(hex, hash.ptr, 64);
+	hex[64] = '\0';
+	struct pb_error err = { 0 };
+	int fd;
+	uint64_t size;
+	enum pb_status st = pb_case_document_open(c->ws, id, hex, &fd, &size, name, &err);
+	if (st) {
+		lib_error(c, st, &err);
+		return;
+	}
+	c->ctype = "application/octet-stream";
+	c->send_fd = fd;
+	c->send_len = size;
+	/* an ASCII name for old clients, the UTF-8 one percent-encoded (RFC 6266) */
+	char ascii[256], enc[256 * 3 + 1];
+	size_t n = 0, e = 0;
+	for (size_t i = 0; name[i]; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		ascii[n++] = isalnum(ch) || strchr("._- ", ch) ? (char)ch : '_';
+		if (isalnum(ch) || strchr("._-", ch))
+			enc[e++] = (char)ch;
+		else
+			e += (size_t)snprintf(enc + e, 4, "%%%02X", ch);
+	}
+	ascii[n] = enc[e] = '\0';
+	web_header(c, "Content-Disposition: attachment; filename=\"%s\"; filename*=UTF-8''%s",
+	           ascii, enc);
+}
+
 static void page_case(struct web_ctx *c, int64_t id)
 {
 	struct pb_error err = { 0 };
@@ -659,6 +925,23 @@ static void page_case(struct web_ctx *c, int64_t id)
 	pb_case_evidence(c->ws, id, note_fn, &nc, &err);
 	if (!notes)
 		web_puts(c, "<p>No notes yet.</p>");
+	web_puts(c, "<h2 id=\"documents\">Documents</h2>");
+	size_t docs = 0;
+	struct doc_ctx dc = { c, id, &docs };
+	pb_case_evidence(c->ws, id, doc_fn, &dc, &err);
+	if (docs)
+		web_puts(c, "</tbody></table></div>");
+	else
+		web_puts(c, "<p>No documents yet.</p>");
+	if (open && role_in(c, "analyst")) {
+		web_printf(c, "<form class=\"box\" method=\"post\" enctype=\"multipart/form-data\" "
+		              "action=\"/cases/%lld/documents\">", (long long)id);
+		web_csrf_field(c);
+		web_printf(c, "<label for=\"file\">Attach a document (at most %zu MiB)</label>"
+		              "<input type=\"file\" id=\"file\" name=\"file\" required>"
+		              "<button class=\"go\" type=\"submit\">Attach</button></form>",
+		           WEB_UPLOAD_MAX >> 20);
+	}
 	if (open && role_in(c, "analyst,admin"))
 		search_form(c, id, "");
 	if (open && role_in(c, "analyst")) {
@@ -1111,6 +1394,40 @@ static bool path_is(struct web_ctx *c, const char *p)
 	return pb_str_eq_cstr(c->rq.path, p);
 }
 
+/* The case of an upload's path, POST /cases/N/documents, else 0. */
+static int64_t upload_route(struct web_ctx *c)
+{
+	struct pb_str path = c->rq.path;
+	if (!pb_str_eq_cstr(c->rq.method, "POST") || path.len < 18 || memcmp(path.ptr, "/cases/", 7) ||
+	    memcmp(path.ptr + path.len - 10, "/documents", 10))
+		return 0;
+	return parse_id(path.ptr + 7, path.len - 17);
+}
+
+/* The request's session from its cookie: c->signed_in and c->s. */
+static void session_of(struct web_ctx *c)
+{
+	char id[PB_SECRET_HEX];
+	if (pb_http_cookie_get(pb_http_req_header(&c->rq, "cookie"), COOKIE, id, sizeof(id)) == 1 &&
+	    pb_session_get(c->ws, id, c->o->idle_s, c->o->absolute_s, &c->s, NULL) == PB_OK) {
+		c->signed_in = true;
+		memcpy(c->cookie_id, id, sizeof(id));
+	}
+}
+
+bool web_upload_accept(struct web_ctx *c)
+{
+	struct pb_error err = { 0 };
+	if (!upload_route(c) || !same_origin(c))
+		return false;
+	if (!c->ws && pb_ws_open(c->o->ws_path, 0, &c->ws, &err)) {
+		c->ws = NULL;
+		return false;
+	}
+	session_of(c);
+	return c->signed_in && role_in(c, "analyst");
+}
+
 void web_route(struct web_ctx *c)
 {
 	struct pb_error err = { 0 };
@@ -1125,12 +1442,7 @@ void web_route(struct web_ctx *c)
 		web_page_message(c, 503, "Unavailable", err.message);
 		return;
 	}
-	char id[PB_SECRET_HEX];
-	if (pb_http_cookie_get(pb_http_req_header(&c->rq, "cookie"), COOKIE, id, sizeof(id)) == 1 &&
-	    pb_session_get(c->ws, id, c->o->idle_s, c->o->absolute_s, &c->s, NULL) == PB_OK) {
-		c->signed_in = true;
-		memcpy(c->cookie_id, id, sizeof(id));
-	}
+	session_of(c);
 	if (post && !same_origin(c)) {
 		forbid(c, "this form was not sent from this site");
 		return;
@@ -1154,6 +1466,14 @@ void web_route(struct web_ctx *c)
 			web_redirect(c, "/signin");
 		else
 			web_page_message(c, 403, "Forbidden", "sign in first");
+		return;
+	}
+	int64_t upload_case = upload_route(c);
+	if (post && upload_case) { /* multipart: the token is a part of it */
+		if (!role_in(c, "analyst"))
+			forbid(c, "your role may not attach documents");
+		else
+			post_document(c, upload_case);
 		return;
 	}
 	if (post && !csrf_ok(c)) {
@@ -1183,6 +1503,10 @@ void web_route(struct web_ctx *c)
 		struct pb_str rest = pb_str_of(p + n, path.len - 7 - n);
 		if (cid && get && !rest.len) {
 			page_case(c, cid);
+			return;
+		}
+		if (cid && get && rest.len > 11 && !memcmp(rest.ptr, "/documents/", 11)) {
+			get_document(c, cid, pb_str_of(rest.ptr + 11, rest.len - 11));
 			return;
 		}
 		if (cid && post && (pb_str_eq_cstr(rest, "/search") || pb_str_eq_cstr(rest, "/tag"))) {

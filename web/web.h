@@ -50,7 +50,17 @@ struct web_ctx {
 	struct pb_buf head;           /* extra header lines, each ending CRLF */
 	struct pb_buf out;            /* the body */
 	bool close;
+	int send_fd;                  /* a file sent as the body instead of out
+	                               * (send_len bytes; loop.c closes it), or -1 */
+	uint64_t send_len;
+	int upload_fd;                /* an upload's body over PB_HTTP_BODY_MAX, read
+	                               * to an unlinked file (upload_len bytes), or -1 */
+	size_t upload_len;
 };
+
+/* Uploads (a case's documents) may be this large: their bodies are read to
+ * a temporary file, not held in memory. */
+#define WEB_UPLOAD_MAX ((size_t)32 << 20)
 
 /* Appends s[0..n) HTML-escaped (& < > " '), each byte of invalid UTF-8 and
  * each control but tab and newline as U+FFFD. */
@@ -102,5 +112,9 @@ void web_pcache_done(void);
 
 /* Handles the request in c (c->status and c->out set on return). */
 void web_route(struct web_ctx *c);
+/* May the request in c, whose body is over PB_HTTP_BODY_MAX, send it? Only
+ * an upload to a route that takes one, from a signed-in user whose role may
+ * make it, from our own origin: loop.c then reads the body to a file. */
+bool web_upload_accept(struct web_ctx *c);
 
 #endif /* PB_WEB_H */

@@ -167,6 +167,37 @@ async function axeCheck(browser, cookies, p, name) {
 		r = await submit(a, `form[action="/cases/${caseId}/note"]`, { '#text': 'Checked the **accounts**. <b>bold?</b>' });
 		check('alice adds a note', r.status() === 200 && (await a.content()).includes('case.note'));
 		check('the note is escaped', (await a.evaluate(() => document.querySelectorAll('main b').length)) === 0);
+		// a document: uploaded through the form (multipart), listed, downloaded
+		// by its hash as an attachment that is never shown as a page
+		const docName = '<b>doc<i>.html';
+		const docBody = '<script>alert(4)</script>' + 'D'.repeat(200000); // over 64 KiB: streamed
+		const docPath = path.join(process.cwd(), docName);
+		fs.writeFileSync(docPath, docBody);
+		const input = await a.$(`form[action="/cases/${caseId}/documents"] input[type=file]`);
+		await input.uploadFile(docPath);
+		const [up] = await Promise.all([
+			a.waitForNavigation({ waitUntil: 'load' }),
+			a.$eval(`form[action="/cases/${caseId}/documents"]`, (f) => f.requestSubmit()),
+		]);
+		const docHash = require('crypto').createHash('sha256').update(docBody).digest('hex');
+		const docLink = await a.$eval(`a[href="/cases/${caseId}/documents/${docHash}"]`, (e) => e.textContent).catch(() => '');
+		check('alice attaches a document through the form', up.status() === 200 && docLink === docName,
+			up.status() + ' ' + docLink);
+		check('...its name shown escaped', (await a.evaluate(() => document.querySelectorAll('main b, main i').length)) === 0);
+		const jar = (await a.cookies()).map((c) => c.name + '=' + c.value).join('; ');
+		const dl = await fetch(`${BASE}/cases/${caseId}/documents/${docHash}`, { headers: { cookie: jar } });
+		const got = Buffer.from(await dl.arrayBuffer()).toString();
+		check('the document downloads by its hash, the same bytes', dl.status === 200 && got === docBody,
+			'status ' + dl.status + ', ' + got.length + ' bytes');
+		check('...as an attachment, application/octet-stream, nosniff',
+			/^attachment; filename="_b_doc_i_.html"; filename\*=UTF-8''%3Cb%3Edoc%3Ci%3E.html$/.test(dl.headers.get('content-disposition') || '') &&
+			dl.headers.get('content-type') === 'application/octet-stream' &&
+			dl.headers.get('x-content-type-options') === 'nosniff',
+			`${dl.headers.get('content-type')} | ${dl.headers.get('content-disposition')}`);
+		const dl2 = await fetch(`${BASE}/cases/${caseId}/documents/${'0'.repeat(64)}`, { headers: { cookie: jar } });
+		check('a hash the case does not hold is 404', dl2.status === 404, 'status ' + dl2.status);
+		const dl3 = await fetch(`${BASE}/cases/${caseId}/documents/${docHash}`, { redirect: 'manual' });
+		check('no download without a session: to sign-in', dl3.status === 303, 'status ' + dl3.status);
 		await shots(a, 'case');
 		r = await submit(a, `form[action="/cases/${caseId}/search"]`, { '#q': 'notmuch <b>x</b>' });
 		check('a mail search with markup in the query is answered', r.status() === 200 || r.status() === 400, 'status ' + r.status());

@@ -73,7 +73,7 @@ VKEY=$(cat export/vkey 2>/dev/null)
 check "the export verifies offline" "$PROBITY" log verify export --vkey "$VKEY"
 "$PROBITY" log show ws --json >log.json
 for want in 'user.enrol alice' 'web.signin-fail alice' 'web.signin alice' 'case.open alice' \
-	'case.note alice' 'mail.search alice' 'mail.tag alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
+	'case.note alice' 'case.document alice' 'mail.search alice' 'mail.tag alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
 	'web.forbidden aud' "user.add $USER" "user.invite $USER"; do
 	check "the log holds '$want'" python3 -c '
 import json, sys
