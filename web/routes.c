@@ -11,6 +11,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1233,13 +1235,76 @@ static void page_log(struct web_ctx *c)
 	web_puts(c, "</code></td></tr></tbody></table></div>"
 	            "<form method=\"get\" action=\"/log/entry\" class=\"box\"><label for=\"n\">Entry number</label>"
 	            "<input type=\"text\" id=\"n\" name=\"n\" inputmode=\"numeric\">"
-	            "<button class=\"go\" type=\"submit\">Show</button></form>");
+	            "<button class=\"go\" type=\"submit\">Show</button></form>"
+	            "<h2>Export</h2><form method=\"post\" action=\"/log/export\" class=\"box\">");
+	web_csrf_field(c);
+	web_puts(c, "<p>Signs a checkpoint of the log as it is now, then downloads the export "
+	            "(tiles, entry bundles, checkpoint, verifier key) as a tar archive: "
+	            "<code>probity log verify DIR --vkey KEY</code> checks it offline.</p>"
+	            "<button class=\"go\" type=\"submit\">Download an export (tar)</button></form>");
 	uint64_t from = as.size > 50 ? as.size - 50 : 0;
 	web_printf(c, "<h2>Latest entries</h2>");
 	web_puts(c, entry_head);
 	pb_audit_list(c->ws, 0, from, 50, entry_fn, c, &err);
 	web_puts(c, "</tbody></table></div>");
 	web_page_end(c);
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* POST /log/export: signs a checkpoint of the tree as the user (as `probity
+ * log export` does), exports the log at it and answers the export as a tar
+ * archive, sent from an unlinked file. */
+static void post_log_export(struct web_ctx *c)
+{
+	struct pb_error err = { 0 };
+	char *note = NULL;
+	enum pb_status st = pb_audit_checkpoint(c->ws, c->s.user, &note, &err);
+	free(note);
+	if (st) {
+		lib_error(c, st, &err);
+		return;
+	}
+	const char *tmp = getenv("TMPDIR");
+	char dir[512], sub[600];
+	snprintf(dir, sizeof(dir), "%s/probity-export-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		web_page_message(c, 500, "Not exported", "cannot make a folder for the export");
+		return;
+	}
+	snprintf(sub, sizeof(sub), "%s/log", dir);
+	struct pb_checkpoint cp;
+	int fd = -1;
+	st = pb_audit_export(c->ws, sub, 0, &cp, &err);
+	if (!st) {
+		char tpath[600];
+		snprintf(tpath, sizeof(tpath), "%s/export.tar", dir);
+		if ((fd = open(tpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+			snprintf(err.message, sizeof(err.message), "cannot make the archive: %s",
+			         strerror(errno));
+			st = err.code = PB_EIO;
+		}
+	}
+	char name[64];
+	snprintf(name, sizeof(name), "probity-log-%llu", (unsigned long long)cp.size);
+	if (!st)
+		st = web_tar_dir(sub, name, fd, &err);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); /* the open archive stays readable */
+	off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+	if (st || size < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		if (fd >= 0)
+			close(fd);
+		lib_error(c, st ? st : PB_EIO, &err);
+		return;
+	}
+	c->ctype = "application/x-tar";
+	c->send_fd = fd;
+	c->send_len = (uint64_t)size;
+	web_header(c, "Content-Disposition: attachment; filename=\"%s.tar\"", name);
 }
 
 static void page_log_entry(struct web_ctx *c, uint64_t index)
@@ -1538,6 +1603,10 @@ void web_route(struct web_ctx *c)
 	}
 	if (get && path_is(c, "/log")) {
 		page_log(c);
+		return;
+	}
+	if (post && path_is(c, "/log/export")) {
+		post_log_export(c);
 		return;
 	}
 	if (get && path_is(c, "/log/entry")) {

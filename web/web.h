@@ -108,6 +108,10 @@ bool web_pcache_get(struct web_ctx *c, int64_t version, const char *key);
 void web_pcache_put(int64_t version, const char *key, const char *body, size_t len);
 void web_pcache_done(void);
 
+/* Writes folder dir, as name/ and everything in it, as a ustar archive
+ * (with its end blocks) to fd (tar.c). */
+enum pb_status web_tar_dir(const char *dir, const char *name, int fd, struct pb_error *err);
+
 /* ---- routes.c ---------------------------------------------------------------- */
 
 /* Handles the request in c (c->status and c->out set on return). */

@@ -250,6 +250,21 @@ async function axeCheck(browser, cookies, p, name) {
 		await axeCheck(browser, cookiesA, '/customers/' + encodeURIComponent(process.env.CUSTOMER), 'profile');
 		await go(a, '/log');
 		await shots(a, 'log');
+		{ // the export, as the page's form posts it: a tar archive the script verifies
+			const jar = (await a.cookies()).map((c) => c.name + '=' + c.value).join('; ');
+			const ex = await fetch(`${BASE}/log/export`, { method: 'POST', headers: { cookie: jar, origin: BASE,
+				'content-type': 'application/x-www-form-urlencoded' }, body: 'csrf=' + await csrfOf(a) });
+			const tar = Buffer.from(await ex.arrayBuffer());
+			fs.writeFileSync('web-export.tar', tar);
+			check('the log page downloads an export as a tar archive', ex.status === 200 &&
+				ex.headers.get('content-type') === 'application/x-tar' &&
+				/^attachment; filename="probity-log-\d+\.tar"$/.test(ex.headers.get('content-disposition') || '') &&
+				tar.length % 512 === 0 && tar.subarray(257, 262).toString() === 'ustar',
+				ex.status + ' ' + ex.headers.get('content-disposition') + ' ' + tar.length);
+			const ex2 = await fetch(`${BASE}/log/export`, { method: 'POST', headers: { cookie: jar, origin: BASE,
+				'content-type': 'application/x-www-form-urlencoded' }, body: 'csrf=' + '0'.repeat(64) });
+			check('...not without the form\'s token', ex2.status === 403, 'status ' + ex2.status);
+		}
 		await axeCheck(browser, cookiesA, '/log', 'log');
 		r = await go(a, '/log/1');
 		check('a log entry by number', r.status() === 200 && (await a.content()).includes('Leaf hash'));

@@ -71,6 +71,10 @@ check "probity web stopped cleanly" test $? = 0
 "$PROBITY" log export ws export >/dev/null 2>export.err
 VKEY=$(cat export/vkey 2>/dev/null)
 check "the export verifies offline" "$PROBITY" log verify export --vkey "$VKEY"
+mkdir -p web-export && tar -xf web-export.tar -C web-export 2>tar.err
+WX=$(ls -d web-export/probity-log-* 2>/dev/null | head -1)
+check "the export downloaded from the log page verifies offline ($(head -c 300 tar.err))" \
+	"$PROBITY" log verify "${WX:-web-export}" --vkey "$VKEY"
 "$PROBITY" log show ws --json >log.json
 for want in 'user.enrol alice' 'web.signin-fail alice' 'web.signin alice' 'case.open alice' \
 	'case.note alice' 'case.document alice' 'mail.search alice' 'mail.tag alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
