@@ -1138,6 +1138,13 @@ enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *c
  * the catalog the sources were loaded with. */
 enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat,
                                   const char *finding, char **json, struct pb_error *err);
+/* The stored finding `finding` (12 or F12) as the JSON document its scan
+ * wrote (figures, thresholds, and each fired indicator's citations: source
+ * SHA-256, name, line ranges), into *json (free()); viewing it is a log entry
+ * "evidence.view" by actor (any role), subject finding/ID: who looked at
+ * what, when (*index_out, may be NULL). PB_ENOENT for an unknown finding. */
+enum pb_status pb_finding_view(struct pb_ws *ws, const char *actor, const char *finding,
+                               char **json, uint64_t *index_out, struct pb_error *err);
 /* Writes into folder dir (created; must not exist or be empty) a line-proof
  * bundle for every line range the finding cites: the chunks of the source's
  * decompressed stream that hold it, their inclusion proofs in the tree

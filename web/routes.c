@@ -10,6 +10,7 @@
 #include "web.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -1209,6 +1210,398 @@ static void page_customer(struct web_ctx *c, const char *name)
 	web_page_end(c);
 }
 
+/* ---- scans and findings ------------------------------------------------------ */
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
+
+/* The shipped policies: the .yaml files of o->policies_dir, sorted. */
+static int policy_files(struct web_ctx *c, struct dirent ***out)
+{
+	*out = NULL;
+	if (!c->o->policies_dir)
+		return 0;
+	int n = scandir(c->o->policies_dir, out, NULL, alphasort);
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		const char *e = (*out)[i]->d_name;
+		size_t l = strlen(e);
+		if (e[0] != '.' && l > 5 && !strcmp(e + l - 5, ".yaml"))
+			(*out)[k++] = (*out)[i];
+		else
+			free((*out)[i]);
+	}
+	return n < 0 ? 0 : k;
+}
+
+static void free_dirents(struct dirent **d, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(d[i]);
+	free(d);
+}
+
+static void scan_form(struct web_ctx *c)
+{
+	if (!role_in(c, "analyst,admin")) {
+		web_puts(c, "<p>Analysts and admins run scans; a finding's page shows its evidence "
+		            "to every role.</p>");
+		return;
+	}
+	web_puts(c, "<form class=\"box\" method=\"post\" action=\"/scans\">");
+	web_csrf_field(c);
+	web_puts(c, "<label for=\"policy\">Policy</label><select id=\"policy\" name=\"policy\">");
+	struct dirent **d;
+	int n = policy_files(c, &d);
+	for (int i = 0; i < n; i++) {
+		web_puts(c, "<option>");
+		web_escs(c, d[i]->d_name);
+		web_puts(c, "</option>");
+	}
+	free_dirents(d, n);
+	web_puts(c, "</select><label for=\"text\">Or paste a policy (YAML; used instead when "
+	            "given)</label><textarea id=\"text\" name=\"text\"></textarea>"
+	            "<label for=\"customer\">Customers</label><select id=\"customer\" name=\"customer\">"
+	            "<option value=\"\">every customer</option>");
+	struct pb_customer_info *cu = NULL;
+	size_t nc = 0;
+	if (pb_customer_list(c->ws, &cu, &nc, NULL) == PB_OK) {
+		for (size_t i = 0; i < nc; i++) {
+			web_puts(c, "<option>");
+			web_escs(c, cu[i].name);
+			web_puts(c, "</option>");
+		}
+	}
+	free(cu);
+	web_puts(c, "</select><label><input type=\"checkbox\" name=\"explain\" value=\"1\"> "
+	            "Explain, for customers no rule matched, how far each indicator is from "
+	            "firing</label><button class=\"go\" type=\"submit\">Run the scan</button></form>");
+}
+
+static void page_scans(struct web_ctx *c)
+{
+	web_page_begin(c, "Scans");
+	if (!c->o->cat)
+		web_puts(c, "<p class=\"err\">The catalog could not be loaded: scans are not "
+		            "available (see <code>PROBITY_DATA</code>).</p>");
+	else
+		scan_form(c);
+	web_page_end(c);
+}
+
+/* An indicator as a table row: name, fired, figure, threshold, window, and
+ * the explain text when there is one. */
+static void indicator_row(struct web_ctx *c, json_t *io)
+{
+	bool fired = json_is_true(json_object_get(io, "fired"));
+	web_puts(c, "<tr><td>");
+	web_escs(c, jstr(io, "name"));
+	web_printf(c, "</td><td>%s</td><td class=\"num\">", fired ? "<strong>fired</strong>" : "no");
+	if (json_is_true(json_object_get(io, "infinite")))
+		web_puts(c, "infinite (grew from zero)");
+	else if (json_is_string(json_object_get(io, "figure"))) {
+		char r[64];
+		const char *fig = jstr(io, "figure");
+		web_escs(c, pb_dec_text_round(fig, 2, r, sizeof(r)) ? r : fig);
+		web_puts(c, " ");
+		web_escs(c, jstr(io, "unit"));
+	}
+	web_puts(c, "</td><td>");
+	web_escs(c, jstr(io, "threshold"));
+	json_t *w = json_object_get(io, "window");
+	web_puts(c, "</td><td>");
+	if (w) {
+		web_escs(c, jstr(w, "from"));
+		web_puts(c, " to ");
+		web_escs(c, jstr(w, "to"));
+	}
+	if (json_is_string(json_object_get(io, "group"))) {
+		web_puts(c, ", ");
+		web_escs(c, jstr(io, "group"));
+	}
+	web_puts(c, "</td><td>");
+	web_escs(c, jstr(io, "explain"));
+	web_puts(c, "</td></tr>");
+}
+
+static const char indicator_head[] =
+	"<div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Indicator</th>"
+	"<th scope=\"col\">Fired</th><th scope=\"col\">Figure</th><th scope=\"col\">Threshold</th>"
+	"<th scope=\"col\">Window</th><th scope=\"col\">Explain</th></tr></thead><tbody>";
+
+static void scan_result(struct web_ctx *c, json_t *doc)
+{
+	web_puts(c, "<h2>");
+	web_escs(c, jstr(doc, "policy"));
+	web_puts(c, ": ");
+	web_escs(c, jstr(doc, "title"));
+	web_puts(c, "</h2><p>");
+	web_escs(c, jstr(doc, "clause"));
+	web_puts(c, "</p><p id=\"scan-summary\">Scan at ");
+	web_escs(c, jstr(doc, "at"));
+	web_printf(c, ": %lld screened, %lld matched, %lld findings",
+	           (long long)json_integer_value(json_object_get(doc, "entities")),
+	           (long long)json_integer_value(json_object_get(doc, "matched")),
+	           (long long)json_integer_value(json_object_get(doc, "findings")));
+	if (json_is_integer(json_object_get(doc, "scan_id")))
+		web_printf(c, " (stored as scan %lld)",
+		           (long long)json_integer_value(json_object_get(doc, "scan_id")));
+	web_puts(c, ".</p>");
+	json_t *res = json_object_get(doc, "results");
+	for (size_t i = 0; i < json_array_size(res); i++) {
+		json_t *r = json_array_get(res, i), *fs = json_object_get(r, "findings");
+		web_puts(c, "<h3>");
+		web_escs(c, jstr(r, "kind"));
+		web_puts(c, " ");
+		web_escs(c, jstr(r, "entity"));
+		web_puts(c, "</h3>");
+		for (size_t j = 0; j < json_array_size(fs); j++) {
+			json_t *f = json_array_get(fs, j), *id = json_object_get(f, "id");
+			web_puts(c, "<p class=\"finding\">");
+			if (json_is_integer(id))
+				web_printf(c, "<a href=\"/findings/%lld\">Finding F%lld</a>: ",
+				           (long long)json_integer_value(id), (long long)json_integer_value(id));
+			web_puts(c, "severity <strong>");
+			web_escs(c, jstr(f, "severity"));
+			web_puts(c, "</strong>, rule ");
+			web_escs(c, jstr(f, "rule"));
+			if (*jstr(f, "description")) {
+				web_puts(c, ": ");
+				web_escs(c, jstr(f, "description"));
+			}
+			web_puts(c, "</p>");
+		}
+		json_t *rules = json_object_get(r, "rules");
+		if (!json_is_true(json_object_get(r, "matched"))) {
+			web_puts(c, "<p>No rule matched.</p><ul>");
+			for (size_t j = 0; j < json_array_size(rules); j++) {
+				json_t *ru = json_array_get(rules, j);
+				web_puts(c, "<li>rule ");
+				web_escs(c, jstr(ru, "name"));
+				web_puts(c, " (");
+				web_escs(c, jstr(ru, "severity"));
+				web_puts(c, ")");
+				if (*jstr(ru, "explain")) {
+					web_puts(c, ": ");
+					web_escs(c, jstr(ru, "explain"));
+				}
+				web_puts(c, "</li>");
+			}
+			web_puts(c, "</ul>");
+		}
+		json_t *inds = json_object_get(r, "indicators");
+		web_puts(c, indicator_head);
+		for (size_t j = 0; j < json_array_size(inds); j++)
+			indicator_row(c, json_array_get(inds, j));
+		web_puts(c, "</tbody></table></div>");
+	}
+}
+
+static void post_scan(struct web_ctx *c)
+{
+	if (!role_in(c, "analyst,admin")) {
+		forbid(c, "your role may not run scans");
+		return;
+	}
+	char *text = malloc(PB_HTTP_BODY_MAX + 1);
+	char policy[256], customer[512], explain[4];
+	struct pb_error err = { 0 };
+	struct pb_policy *p = NULL;
+	char *out = NULL;
+	enum pb_status st = PB_OK;
+	if (!text) {
+		web_page_message(c, 500, "Not scanned", "out of memory");
+		return;
+	}
+	if (!form(c, "policy", policy, sizeof(policy)) || !form(c, "text", text, PB_HTTP_BODY_MAX + 1) ||
+	    !form(c, "customer", customer, sizeof(customer)) ||
+	    !form(c, "explain", explain, sizeof(explain))) {
+		web_page_message(c, 400, "Not scanned", "a field is malformed, too long or given twice");
+		goto out;
+	}
+	if (!c->o->cat) {
+		web_page_message(c, 503, "Not scanned", "the catalog could not be loaded");
+		goto out;
+	}
+	if (pb_str_trim(pb_str_of(text, strlen(text))).len) {
+		st = pb_policy_parse(text, strlen(text), "pasted policy", c->o->cat, &p, &err);
+	} else {
+		/* only a file the form offers */
+		struct dirent **d;
+		int n = policy_files(c, &d);
+		bool known = false;
+		for (int i = 0; i < n; i++)
+			known |= !strcmp(d[i]->d_name, policy);
+		free_dirents(d, n);
+		if (!known) {
+			web_page_message(c, 400, "Not scanned", "choose a policy of the list or paste one");
+			goto out;
+		}
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", c->o->policies_dir, policy);
+		st = pb_policy_load(path, c->o->cat, &p, &err);
+	}
+	struct pb_scan_options o = { .scope = customer[0] ? PB_SCAN_CUSTOMER : PB_SCAN_CUSTOMERS,
+		                     .customer = customer[0] ? customer : NULL,
+		                     .at_day = INT64_MIN,
+		                     .store = true,
+		                     .actor = c->s.user,
+		                     .explain = explain[0] != '\0',
+		                     .matched_only = explain[0] == '\0' };
+	if (!st)
+		st = pb_policy_scan(c->ws, p, &o, &out, &err);
+	json_t *doc = st ? NULL : json_loads(out, 0, NULL);
+	if (st || !doc) {
+		lib_error(c, st ? st : PB_EINVAL, &err);
+		goto out;
+	}
+	web_page_begin(c, "Scans");
+	scan_form(c);
+	scan_result(c, doc);
+	json_decref(doc);
+	web_page_end(c);
+out:
+	pb_policy_free(p);
+	free(out);
+	free(text);
+}
+
+/* A citation's line ranges: the first 12, then how many more. */
+static void line_ranges(struct web_ctx *c, json_t *lines)
+{
+	size_t n = json_array_size(lines);
+	for (size_t k = 0; k < n && k < 12; k++) {
+		web_puts(c, k ? ", " : "");
+		web_escs(c, json_string_value(json_array_get(lines, k)));
+	}
+	if (n > 12)
+		web_printf(c, " and %zu more", n - 12);
+}
+
+/* A stored finding: what fired, and each indicator's citations (source,
+ * SHA-256, line ranges). Viewing it is a log entry (pb_finding_view). */
+static void page_finding(struct web_ctx *c, int64_t id, const char *verified)
+{
+	char ref[32], *out = NULL;
+	snprintf(ref, sizeof(ref), "%lld", (long long)id);
+	struct pb_error err = { 0 };
+	uint64_t idx = 0;
+	enum pb_status st = pb_finding_view(c->ws, c->s.user, ref, &out, &idx, &err);
+	json_t *doc = st ? NULL : json_loads(out, 0, NULL);
+	free(out);
+	if (st || !doc) {
+		lib_error(c, st ? st : PB_EINVAL, &err);
+		return;
+	}
+	char title[40];
+	snprintf(title, sizeof(title), "Finding F%lld", (long long)id);
+	web_page_begin(c, title);
+	json_t *r = json_object_get(doc, "result");
+	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><tbody>");
+	web_row_th(c, "Entity", jstr(r, "entity"));
+	web_row_th(c, "Policy", jstr(doc, "policy"));
+	web_row_th(c, "Clause", jstr(doc, "clause"));
+	web_row_th(c, "Rule", jstr(doc, "rule"));
+	web_row_th(c, "Severity", jstr(doc, "severity"));
+	web_row_th(c, "Scan at", jstr(doc, "at"));
+	web_printf(c, "</tbody></table></div><p>This view is <a href=\"/log/%llu\">log entry %llu</a>.</p>",
+	           (unsigned long long)idx, (unsigned long long)idx);
+	if (verified)
+		web_puts(c, verified);
+	web_printf(c, "<form class=\"box\" method=\"post\" action=\"/findings/%lld/verify\">",
+	           (long long)id);
+	web_csrf_field(c);
+	web_puts(c, "<p>Re-reads every cited source by its SHA-256 and recomputes each cited "
+	            "figure (<code>probity evidence verify</code>).</p>"
+	            "<button class=\"go\" type=\"submit\">Verify the evidence</button></form>");
+	json_t *inds = json_object_get(r, "indicators");
+	web_puts(c, "<h2>Indicators</h2>");
+	web_puts(c, indicator_head);
+	for (size_t j = 0; j < json_array_size(inds); j++)
+		indicator_row(c, json_array_get(inds, j));
+	web_puts(c, "</tbody></table></div><h2>Citations</h2><div class=\"scroll\" tabindex=\"0\">"
+	            "<table><thead><tr><th scope=\"col\">Indicator</th><th scope=\"col\">Role</th>"
+	            "<th scope=\"col\">Source</th><th scope=\"col\">SHA-256</th>"
+	            "<th scope=\"col\">Days</th><th scope=\"col\">Lines</th></tr></thead><tbody>");
+	for (size_t j = 0; j < json_array_size(inds); j++) {
+		json_t *io = json_array_get(inds, j), *cs = json_object_get(io, "citations");
+		for (size_t k = 0; k < json_array_size(cs); k++) {
+			json_t *ci = json_array_get(cs, k);
+			const char *name = jstr(ci, "name"), *slash = strrchr(name, '/');
+			web_puts(c, "<tr>");
+			web_cells(c, 3, (const char *const[]){ jstr(io, "name"), jstr(ci, "role"),
+			                                       slash ? slash + 1 : name });
+			web_puts(c, "<td><code>");
+			web_escs(c, jstr(ci, "sha256"));
+			web_puts(c, "</code></td><td>");
+			web_escs(c, jstr(ci, "from"));
+			web_puts(c, " to ");
+			web_escs(c, jstr(ci, "to"));
+			web_puts(c, "</td><td>");
+			line_ranges(c, json_object_get(ci, "lines"));
+			web_puts(c, "</td></tr>");
+		}
+	}
+	web_puts(c, "</tbody></table></div>");
+	json_decref(doc);
+	web_page_end(c);
+}
+
+/* "Verify evidence": pb_evidence_verify's report, then the finding. */
+static void post_verify(struct web_ctx *c, int64_t id)
+{
+	if (!c->o->cat) {
+		web_page_message(c, 503, "Not verified", "the catalog could not be loaded");
+		return;
+	}
+	char ref[32], *out = NULL;
+	snprintf(ref, sizeof(ref), "%lld", (long long)id);
+	struct pb_error err = { 0 };
+	enum pb_status st = pb_evidence_verify(c->ws, c->o->cat, ref, &out, &err);
+	json_t *rep = out ? json_loads(out, 0, NULL) : NULL;
+	free(out);
+	if ((st && st != PB_EVERIFY) || !rep) {
+		lib_error(c, st ? st : PB_EINVAL, &err);
+		return;
+	}
+	struct web_ctx sub = *c; /* the report is built apart, then shown in the page */
+	pb_buf_init(&sub.out, (size_t)1 << 20);
+	bool ok = !st && json_is_true(json_object_get(rep, "verified"));
+	web_printf(&sub, "<div id=\"verified\" class=\"%s\"><p><strong>%s</strong></p>",
+	           ok ? "ok" : "err",
+	           ok ? "Evidence verified: every cited source is unchanged and every cited figure "
+	                "recomputes to the same value."
+	              : "Evidence NOT verified: a source is missing or changed, or a figure differs.");
+	web_puts(&sub, "<div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Source</th>"
+	               "<th scope=\"col\">Status</th><th scope=\"col\">Figures</th></tr></thead><tbody>");
+	json_t *srcs = json_object_get(rep, "sources");
+	for (size_t i = 0; i < json_array_size(srcs); i++) {
+		json_t *so = json_array_get(srcs, i), *cits = json_object_get(so, "citations");
+		size_t match = 0;
+		for (size_t k = 0; k < json_array_size(cits); k++)
+			match += json_is_true(json_object_get(json_array_get(cits, k), "match"));
+		web_puts(&sub, "<tr><td><code>");
+		web_escs(&sub, jstr(so, "sha256"));
+		web_puts(&sub, "</code></td><td>");
+		web_escs(&sub, jstr(so, "status"));
+		web_printf(&sub, "</td><td>%zu of %zu match</td></tr>", match, json_array_size(cits));
+	}
+	web_puts(&sub, "</tbody></table></div></div>");
+	json_decref(rep);
+	if (sub.out.data) {
+		char *html = strdup(sub.out.data);
+		pb_buf_release(&sub.out);
+		page_finding(c, id, html);
+		free(html);
+	} else {
+		pb_buf_release(&sub.out);
+		page_finding(c, id, NULL);
+	}
+}
+
 /* ---- the log ---------------------------------------------------------------------- */
 
 static void page_log(struct web_ctx *c)
@@ -1598,6 +1991,27 @@ void web_route(struct web_ctx *c)
 		char name[512];
 		if (seg_dec(pb_str_of(path.ptr + 11, path.len - 11), name, sizeof(name))) {
 			page_customer(c, name);
+			return;
+		}
+	}
+	if (path_is(c, "/scans")) {
+		if (get)
+			page_scans(c);
+		else
+			post_scan(c);
+		return;
+	}
+	if (path.len > 10 && !memcmp(path.ptr, "/findings/", 10)) {
+		const char *p = path.ptr + 10, *slash = memchr(p, '/', path.len - 10);
+		size_t n = slash ? (size_t)(slash - p) : path.len - 10;
+		int64_t fid = parse_id(p, n);
+		struct pb_str rest = pb_str_of(p + n, path.len - 10 - n);
+		if (fid && get && !rest.len) {
+			page_finding(c, fid, NULL);
+			return;
+		}
+		if (fid && post && pb_str_eq_cstr(rest, "/verify")) {
+			post_verify(c, fid);
 			return;
 		}
 	}

@@ -23,6 +23,8 @@ struct web_options {
 	const char *trusted_proxy; /* a peer ("127.0.0.1", "unix") whose X-Forwarded-For
 	                            * and X-Forwarded-Proto are believed, or NULL */
 	bool quiet;
+	const struct pb_catalog *cat; /* for scans and evidence checks, or NULL */
+	const char *policies_dir;     /* the shipped policies a scan offers, or NULL */
 };
 
 /* Serves until SIGTERM or SIGINT. Fails when it cannot listen. */

@@ -232,6 +232,43 @@ async function axeCheck(browser, cookies, p, name) {
 		r = await go(a, '/cases?status=%3Cscript%3Ealert(3)%3C/script%3E');
 		check('a bad query value is 400, nothing run', r.status() === 400);
 
+		// scans: a shipped policy over every customer, explained; a finding's
+		// citations (a log entry), "verify evidence", the finding added to the case
+		r = await go(a, '/scans');
+		check('alice reaches the scans page', r.status() === 200 && (await a.$$('#policy option')).length >= 3);
+		await shots(a, 'scans');
+		await axeCheck(browser, cookiesA, '/scans', 'scans');
+		await a.select('#policy', 'no-mass-surveillance.yaml');
+		await a.$eval('input[name=explain]', (e) => { e.checked = true; });
+		r = await submit(a, 'form[action="/scans"]', {});
+		const summary = await a.$eval('#scan-summary', (e) => e.textContent).catch(() => '');
+		check('alice runs a scan over every customer', r.status() === 200 && /2 screened, 1 matched, 1 findings \(stored as scan \d+\)/.test(summary), summary);
+		const main = await a.$eval('main', (m) => m.textContent);
+		check('...with the indicators and the explain text of the customer no rule matched',
+			main.includes('No rule matched') && /did not fire/.test(main) && main.includes('bulk-storage'));
+		await shots(a, 'scan-result');
+		const fhref = await a.$eval('a[href^="/findings/"]', (e) => e.getAttribute('href')).catch(() => '');
+		const fid = fhref.replace('/findings/', '');
+		r = await go(a, fhref || '/findings/0');
+		const cites = await a.$$eval('main table', (ts) => {
+			const t = ts[ts.length - 1];
+			return [...t.querySelectorAll('tbody tr')].map((tr) => [...tr.cells].map((td) => td.textContent));
+		}).catch(() => []);
+		check('the finding page lists its citations: source, SHA-256, line ranges', r.status() === 200 && cites.length > 0 &&
+			cites.every((c) => c.length === 6 && /^[0-9a-f]{64}$/.test(c[3]) && /^\d+-\d+/.test(c[5])),
+			JSON.stringify(cites.slice(0, 2)));
+		check('...and says its view is a log entry', /This view is log entry \d+/.test(await a.$eval('main', (m) => m.textContent)));
+		await shots(a, 'finding');
+		await axeCheck(browser, cookiesA, fhref, 'finding');
+		r = await submit(a, `form[action="/findings/${fid}/verify"]`, {});
+		check('verify evidence: every figure recomputes', r.status() === 200 &&
+			(await a.$eval('#verified', (e) => e.className + ' ' + e.textContent).catch(() => '')).startsWith('ok Evidence verified'));
+		await shots(a, 'verify');
+		await go(a, `/cases/${caseId}`);
+		r = await submit(a, `form[action="/cases/${caseId}/finding"]`, { '#finding': 'F' + fid });
+		check('alice adds the finding of the scan to the case', r.status() === 200 && (await a.content()).includes('case.finding'),
+			'status ' + r.status());
+
 		await go(a, `/cases/${caseId}`);
 		r = await submit(a, `form[action="/cases/${caseId}/finding"]`, { '#finding': 'no-such-finding' });
 		check('an unknown finding is 404', r.status() === 404, 'status ' + r.status());
@@ -301,6 +338,12 @@ async function axeCheck(browser, cookies, p, name) {
 		check('the auditor cannot open a case (403)', st === 403, 'status ' + st);
 		r = await go(u, '/admin/users');
 		check('the auditor cannot reach admin pages', r.status() === 403);
+		r = await go(u, '/scans');
+		check('the auditor sees the scans page without the form', r.status() === 200 && (await u.$$('main form')).length === 0);
+		st = await postFrom(u, '/scans', `csrf=${await csrfOf(u)}&policy=no-mass-surveillance.yaml&text=&customer=&explain=`);
+		check('the auditor cannot run a scan (403)', st === 403, 'status ' + st);
+		r = await go(u, '/findings/1');
+		check('the auditor reads a finding\'s citations', r.status() === 200 && (await u.$$('main code')).length > 0);
 		await ctxU.close();
 
 		// the admin
