@@ -111,6 +111,12 @@ static int64_t parse_id(const char *s, size_t n)
 	return v;
 }
 
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
+}
+
 /* ---- answers ---------------------------------------------------------------------- */
 
 /* 403, and a log entry naming what was refused. */
@@ -595,7 +601,8 @@ static void post_search(struct web_ctx *c, int64_t id, bool tag)
 		char date[24] = "";
 		if (h->has_date)
 			pb_time_format(h->date, date);
-		web_printf(c, "<tr><td class=\"num\">%lld</td>", (long long)h->id);
+		web_printf(c, "<tr><td class=\"num\"><a href=\"/cases/%lld/messages/%lld\">%lld</a></td>",
+		           (long long)id, (long long)h->id, (long long)h->id);
 		web_cells(c, 4, (const char *const[]){ date, h->from, h->subject, h->tags });
 		web_puts(c, "<td>");
 		snippet(c, h->snippet);
@@ -612,6 +619,51 @@ static void post_search(struct web_ctx *c, int64_t id, bool tag)
 	            "required><button class=\"go\" type=\"submit\">Tag</button></form>");
 	search_form(c, id, q);
 	web_printf(c, "<p><a href=\"/cases/%lld\">Back to the case</a></p>", (long long)id);
+	web_page_end(c);
+}
+
+/* One message of a hit list: its headers, hashes, where it was found and
+ * its text. The library records the view in the case's log (mail.view),
+ * as `probity mail show` does: who looked at what, when. */
+static void page_message(struct web_ctx *c, int64_t id, int64_t msg)
+{
+	char ref[32], mref[32], *out = NULL;
+	snprintf(ref, sizeof(ref), "%lld", (long long)id);
+	snprintf(mref, sizeof(mref), "%lld", (long long)msg);
+	struct pb_error err = { 0 };
+	enum pb_status st = pb_mail_show(c->ws, ref, mref, c->s.user, false, &out, &err);
+	json_t *m = st ? NULL : json_loads(out, 0, NULL);
+	free(out);
+	if (st || !m) {
+		lib_error(c, st ? st : PB_EINVAL, &err);
+		return;
+	}
+	char title[64];
+	snprintf(title, sizeof(title), "Message %lld of case %lld", (long long)msg, (long long)id);
+	web_page_begin(c, title);
+	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><tbody>");
+	static const char *const rows[][2] = { { "Date", "date" },       { "From", "from" },
+		                               { "To", "to" },           { "Cc", "cc" },
+		                               { "Subject", "subject" }, { "Message-ID", "message_id" },
+		                               { "SHA-256 of the source bytes", "raw_sha256" } };
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (json_is_string(json_object_get(m, rows[i][1])))
+			web_row_th(c, rows[i][0], json_string_value(json_object_get(m, rows[i][1])));
+	json_t *locs = json_object_get(m, "locations");
+	for (size_t i = 0; i < json_array_size(locs); i++) {
+		json_t *l = json_array_get(locs, i);
+		const char *path = json_string_value(json_object_get(l, "path"));
+		const char *slash = path ? strrchr(path, '/') : NULL;
+		char where[600];
+		snprintf(where, sizeof(where), "%s (custodian %s), bytes at %lld, file SHA-256 %s",
+		         slash ? slash + 1 : path ? path : "", jstr(l, "custodian"),
+		         (long long)json_integer_value(json_object_get(l, "offset")), jstr(l, "file_sha256"));
+		web_row_th(c, "Found in", where);
+	}
+	web_puts(c, "</tbody></table></div><p>This view is recorded in the case's log.</p><h2>Text</h2><pre>");
+	web_escs(c, jstr(m, "text"));
+	web_printf(c, "</pre><p><a href=\"/cases/%lld\">Back to the case</a></p>", (long long)id);
+	json_decref(m);
 	web_page_end(c);
 }
 
@@ -1211,12 +1263,6 @@ static void page_customer(struct web_ctx *c, const char *name)
 }
 
 /* ---- scans and findings ------------------------------------------------------ */
-
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-	return v ? v : "";
-}
 
 /* The shipped policies: the .yaml files of o->policies_dir, sorted. */
 static int policy_files(struct web_ctx *c, struct dirent ***out)
@@ -1962,6 +2008,13 @@ void web_route(struct web_ctx *c)
 		if (cid && get && !rest.len) {
 			page_case(c, cid);
 			return;
+		}
+		if (cid && get && rest.len > 10 && !memcmp(rest.ptr, "/messages/", 10)) {
+			int64_t mid = parse_id(rest.ptr + 10, rest.len - 10);
+			if (mid) {
+				page_message(c, cid, mid);
+				return;
+			}
 		}
 		if (cid && get && rest.len > 11 && !memcmp(rest.ptr, "/documents/", 11)) {
 			get_document(c, cid, pb_str_of(rest.ptr + 11, rest.len - 11));

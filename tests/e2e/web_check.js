@@ -208,6 +208,18 @@ async function axeCheck(browser, cookies, p, name) {
 		check('alice searches the mail of the case', r.status() === 200 && /^[1-9]\d* hits/.test(hits), hits);
 		check('hits are highlighted', (await a.$$('main mark')).length > 0);
 		await shots(a, 'search');
+		const mhref = await a.$eval('#hits ~ div a[href*="/messages/"]', (e) => e.getAttribute('href')).catch(() => '');
+		if (mhref) {
+			r = await go(a, mhref);
+			check('a message of the hit list opens, its text shown', r.status() === 200 &&
+				(await a.$$('main pre')).length === 1, 'status ' + r.status());
+			await shots(a, 'message');
+			await axeCheck(browser, cookiesA, mhref, 'message');
+			await go(a, `/cases/${caseId}`);
+			r = await submit(a, `form[action="/cases/${caseId}/search"]`, { '#q': 'notmuch' });
+		} else {
+			check('hits link to their messages', false, 'no link');
+		}
 		r = await submit(a, `form[action="/cases/${caseId}/tag"]`, { '#tag': 'relevant' });
 		check('alice tags the hits', r.status() === 200 && /[1-9]\d* messages newly tagged/.test(await a.content()));
 		await go(a, `/cases/${caseId}`);

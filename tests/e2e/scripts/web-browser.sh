@@ -78,7 +78,7 @@ check "the export downloaded from the log page verifies offline ($(head -c 300 t
 	"$PROBITY" log verify "${WX:-web-export}" --vkey "$VKEY"
 "$PROBITY" log show ws --json >log.json
 for want in 'user.enrol alice' 'web.signin-fail alice' 'web.signin alice' 'case.open alice' \
-	'case.note alice' 'case.document alice' 'policy.scan alice' 'evidence.view alice' 'evidence.view aud' 'case.finding alice' 'mail.search alice' 'mail.tag alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
+	'case.note alice' 'case.document alice' 'policy.scan alice' 'evidence.view alice' 'evidence.view aud' 'case.finding alice' 'mail.search alice' 'mail.view alice' 'mail.tag alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
 	'web.forbidden aud' "user.add $USER" "user.invite $USER"; do
 	check "the log holds '$want'" python3 -c '
 import json, sys
