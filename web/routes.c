@@ -911,7 +911,7 @@ static void post_document(struct web_ctx *c, int64_t id)
 			lib_error(c, st, &err);
 		} else {
 			char to[48];
-			snprintf(to, sizeof(to), "/cases/%lld#documents", (long long)id);
+			snprintf(to, sizeof(to), "/cases/%lld", (long long)id);
 			web_redirect(c, to);
 		}
 	}
@@ -980,7 +980,7 @@ static void page_case(struct web_ctx *c, int64_t id)
 	pb_case_evidence(c->ws, id, note_fn, &nc, &err);
 	if (!notes)
 		web_puts(c, "<p>No notes yet.</p>");
-	web_puts(c, "<h2 id=\"documents\">Documents</h2>");
+	web_puts(c, "<h2>Documents</h2>");
 	size_t docs = 0;
 	struct doc_ctx dc = { c, id, &docs };
 	pb_case_evidence(c->ws, id, doc_fn, &dc, &err);
