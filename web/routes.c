@@ -1505,8 +1505,9 @@ static void post_scan(struct web_ctx *c)
 		goto out;
 	}
 	web_page_begin(c, "Scans");
+	scan_result(c, doc); /* the result first; the form again below it */
+	web_puts(c, "<h2>Another scan</h2>");
 	scan_form(c);
-	scan_result(c, doc);
 	json_decref(doc);
 	web_page_end(c);
 out:
