@@ -1894,6 +1894,20 @@ static bool csrf_ok(struct web_ctx *c)
 	       sodium_memcmp(sent, c->s.csrf, 64) == 0;
 }
 
+/* A path "PREFIX<id>" or "PREFIX<id>/...": the id (0 when there is none)
+ * and in *rest what follows it ("" or "/..."). */
+static int64_t path_id(struct pb_str path, const char *prefix, struct pb_str *rest)
+{
+	size_t pl = strlen(prefix);
+	*rest = pb_str_of("", 0);
+	if (path.len <= pl || memcmp(path.ptr, prefix, pl))
+		return 0;
+	const char *p = path.ptr + pl, *slash = memchr(p, '/', path.len - pl);
+	size_t n = slash ? (size_t)(slash - p) : path.len - pl;
+	*rest = pb_str_of(p + n, path.len - pl - n);
+	return parse_id(p, n);
+}
+
 static bool path_is(struct web_ctx *c, const char *p)
 {
 	return pb_str_eq_cstr(c->rq.path, p);
@@ -1902,11 +1916,9 @@ static bool path_is(struct web_ctx *c, const char *p)
 /* The case of an upload's path, POST /cases/N/documents, else 0. */
 static int64_t upload_route(struct web_ctx *c)
 {
-	struct pb_str path = c->rq.path;
-	if (!pb_str_eq_cstr(c->rq.method, "POST") || path.len < 18 || memcmp(path.ptr, "/cases/", 7) ||
-	    memcmp(path.ptr + path.len - 10, "/documents", 10))
-		return 0;
-	return parse_id(path.ptr + 7, path.len - 17);
+	struct pb_str rest;
+	int64_t id = path_id(c->rq.path, "/cases/", &rest);
+	return pb_str_eq_cstr(c->rq.method, "POST") && pb_str_eq_cstr(rest, "/documents") ? id : 0;
 }
 
 /* The request's session from its cookie: c->signed_in and c->s. */
@@ -2001,31 +2013,28 @@ void web_route(struct web_ctx *c)
 			post_case_open(c);
 		return;
 	}
-	if (path.len > 7 && !memcmp(path.ptr, "/cases/", 7)) {
-		const char *p = path.ptr + 7, *slash = memchr(p, '/', path.len - 7);
-		size_t n = slash ? (size_t)(slash - p) : path.len - 7;
-		int64_t cid = parse_id(p, n);
-		struct pb_str rest = pb_str_of(p + n, path.len - 7 - n);
-		if (cid && get && !rest.len) {
+	struct pb_str rest;
+	int64_t cid = path_id(path, "/cases/", &rest);
+	if (cid) {
+		if (get && !rest.len) {
 			page_case(c, cid);
 			return;
 		}
-		if (cid && get && rest.len > 10 && !memcmp(rest.ptr, "/messages/", 10)) {
-			int64_t mid = parse_id(rest.ptr + 10, rest.len - 10);
-			if (mid) {
-				page_message(c, cid, mid);
-				return;
-			}
+		struct pb_str tail;
+		int64_t mid = path_id(rest, "/messages/", &tail);
+		if (get && mid && !tail.len) {
+			page_message(c, cid, mid);
+			return;
 		}
-		if (cid && get && rest.len > 11 && !memcmp(rest.ptr, "/documents/", 11)) {
+		if (get && rest.len > 11 && !memcmp(rest.ptr, "/documents/", 11)) {
 			get_document(c, cid, pb_str_of(rest.ptr + 11, rest.len - 11));
 			return;
 		}
-		if (cid && post && (pb_str_eq_cstr(rest, "/search") || pb_str_eq_cstr(rest, "/tag"))) {
+		if (post && (pb_str_eq_cstr(rest, "/search") || pb_str_eq_cstr(rest, "/tag"))) {
 			post_search(c, cid, rest.ptr[1] == 't');
 			return;
 		}
-		if (cid && post && (pb_str_eq_cstr(rest, "/note") || pb_str_eq_cstr(rest, "/close") ||
+		if (post && (pb_str_eq_cstr(rest, "/note") || pb_str_eq_cstr(rest, "/close") ||
 		                    pb_str_eq_cstr(rest, "/finding"))) {
 			if (!role_in(c, ROLE_WRITE_CASE)) {
 				forbid(c, "your role may not change cases");
@@ -2055,16 +2064,13 @@ void web_route(struct web_ctx *c)
 			post_scan(c);
 		return;
 	}
-	if (path.len > 10 && !memcmp(path.ptr, "/findings/", 10)) {
-		const char *p = path.ptr + 10, *slash = memchr(p, '/', path.len - 10);
-		size_t n = slash ? (size_t)(slash - p) : path.len - 10;
-		int64_t fid = parse_id(p, n);
-		struct pb_str rest = pb_str_of(p + n, path.len - 10 - n);
-		if (fid && get && !rest.len) {
+	int64_t fid = path_id(path, "/findings/", &rest);
+	if (fid) {
+		if (get && !rest.len) {
 			page_finding(c, fid, NULL);
 			return;
 		}
-		if (fid && post && pb_str_eq_cstr(rest, "/verify")) {
+		if (post && pb_str_eq_cstr(rest, "/verify")) {
 			post_verify(c, fid);
 			return;
 		}
