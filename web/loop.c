@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -63,6 +64,30 @@ static void open_shutdown_all(void)
 		if (open_fd[i])
 			shutdown(open_fd[i] - 1, SHUT_RD);
 	pthread_mutex_unlock(&open_mu);
+}
+
+/* At most 2 requests a core are computed at once: the others wait for a
+ * slot rather than share the cores, so each page is done in one go (50
+ * clients on 2 cores: the profile page's p95 went from about 50 ms to about
+ * 23 ms, bench/web). A request that holds its slot long (a scan, a
+ * slowed sign-in, a busy database) must not stall the rest: nobody waits
+ * more than BUSY_WAIT_MS for one, then goes on without. */
+#define BUSY_WAIT_MS 50
+static sem_t busy;
+
+static bool busy_enter(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += BUSY_WAIT_MS * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	int r;
+	while ((r = sem_timedwait(&busy, &ts)) != 0 && errno == EINTR)
+		;
+	return r == 0;
 }
 
 static void on_signal(int sig)
@@ -226,6 +251,10 @@ static void *conn_main(void *arg)
 	struct web_ctx *c = calloc(1, sizeof(*c));
 	struct pb_buf ans;
 	pb_buf_init(&ans, (size_t)64 << 20);
+	if (c) {
+		pb_buf_init(&c->head, 8192);
+		pb_buf_init(&c->out, (size_t)32 << 20);
+	}
 	if (!buf || !c)
 		goto done;
 	c->o = k->o;
@@ -286,9 +315,18 @@ static void *conn_main(void *arg)
 		c->signed_in = false;
 		memset(&c->s, 0, sizeof(c->s));
 		c->cookie_id[0] = '\0';
-		pb_buf_init(&c->head, 8192);
-		pb_buf_init(&c->out, (size_t)32 << 20);
+		/* the connection's buffers, kept from one request to the next:
+		 * a page of 50 kB is not a malloc and a free each time */
+		if (c->out.cap > ((size_t)1 << 20)) { /* but not a large one kept idle */
+			pb_buf_release(&c->out);
+			pb_buf_init(&c->out, (size_t)32 << 20);
+		}
+		pb_buf_reset(&c->head);
+		pb_buf_reset(&c->out);
+		bool slot = busy_enter();
 		web_route(c);
+		if (slot)
+			sem_post(&busy);
 		pb_buf_reset(&ans);
 		web_answer(c, &ans);
 		bool sent = write_all(k, ans.data, ans.len);
@@ -301,8 +339,6 @@ static void *conn_main(void *arg)
 			close(c->upload_fd);
 			c->upload_fd = -1;
 		}
-		pb_buf_release(&c->head);
-		pb_buf_release(&c->out);
 		memset(&c->s, 0, sizeof(c->s));
 		if (!sent || c->close)
 			goto done;
@@ -313,6 +349,10 @@ done:
 	if (c && c->ws)
 		pb_ws_close(c->ws);
 	pb_buf_release(&ans);
+	if (c) {
+		pb_buf_release(&c->head);
+		pb_buf_release(&c->out);
+	}
 	free(c);
 	free(buf);
 	if (k->ssl) {
@@ -411,6 +451,8 @@ static SSL_CTX *tls_context(const struct web_options *o, struct pb_error *err)
 
 enum pb_status web_run(const struct web_options *o, struct pb_error *err)
 {
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	sem_init(&busy, 0, (unsigned)(ncpu > 0 && ncpu < 256 ? 2 * ncpu : 4));
 	/* the workspace must open (and be migrated) before anyone connects */
 	struct pb_ws *ws;
 	enum pb_status rc = pb_ws_open(o->ws_path, 0, &ws, err);

@@ -13,24 +13,35 @@
  * new as V, so a page is never older than the data version its request saw.
  *
  * Bounded: PCACHE_ENTRIES bodies and PCACHE_BYTES in all, least recently
- * used first out. One mutex guards the list; a second one lets a single
+ * used first out. One mutex guards the list (a hit copies its body out
+ * after letting go of it: bodies are reference-counted); a second one lets a single
  * thread build at a time, so 50 clients asking for the same new page make
  * one build, not 50 (the others wait and then find it).
  */
 #include "web.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PCACHE_ENTRIES 64
 #define PCACHE_BYTES ((size_t)32 << 20)
 
+/* A body, shared by the cache and the readers copying it out: readers
+ * copy outside the lock, so a body dropped meanwhile lives until the last
+ * of them lets go. */
+struct body {
+	atomic_uint refs;
+	size_t len;
+	char data[];
+};
+
 struct entry {
 	struct entry *prev, *next; /* most recently used first */
 	int64_t version;
 	char *key;
-	char *body;
+	struct body *body;
 	size_t len;
 };
 
@@ -65,13 +76,19 @@ static void push_front(struct entry *e)
 		tail = e;
 }
 
+static void body_release(struct body *b)
+{
+	if (b && atomic_fetch_sub(&b->refs, 1) == 1)
+		free(b);
+}
+
 static void drop(struct entry *e)
 {
 	unlink_entry(e);
 	count--;
 	bytes -= e->len;
 	free(e->key);
-	free(e->body);
+	body_release(e->body);
 	free(e);
 }
 
@@ -99,17 +116,21 @@ enum pb_status web_pcache_version(struct pb_ws *ws, int64_t *out, struct pb_erro
 /* Appends the body stored under (v, key) to c->out; false when none. */
 static bool lookup(struct web_ctx *c, int64_t v, const char *key)
 {
-	bool hit = false;
+	struct body *b = NULL;
 	pthread_mutex_lock(&mu);
 	for (struct entry *e = head; e; e = e->next) {
 		if (e->version == v && !strcmp(e->key, key)) {
 			unlink_entry(e);
 			push_front(e);
-			hit = pb_buf_add(&c->out, e->body, e->len) == PB_OK;
+			b = e->body;
+			atomic_fetch_add(&b->refs, 1);
 			break;
 		}
 	}
 	pthread_mutex_unlock(&mu);
+	bool hit = b && pb_buf_reserve(&c->out, b->len + 4096) == PB_OK &&
+	           pb_buf_add(&c->out, b->data, b->len) == PB_OK;
+	body_release(b);
 	return hit;
 }
 
@@ -138,9 +159,11 @@ void web_pcache_put(int64_t v, const char *key, const char *body, size_t len)
 	if (len > PCACHE_BYTES / 4)
 		goto out;
 	e = calloc(1, sizeof(*e));
-	if (!e || !(e->key = strdup(key)) || !(e->body = malloc(len ? len : 1)))
+	if (!e || !(e->key = strdup(key)) || !(e->body = malloc(sizeof(struct body) + len)))
 		goto fail;
-	memcpy(e->body, body, len);
+	atomic_init(&e->body->refs, 1);
+	e->body->len = len;
+	memcpy(e->body->data, body, len);
 	e->len = len;
 	e->version = v;
 	pthread_mutex_lock(&mu);
