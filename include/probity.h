@@ -2293,6 +2293,24 @@ int pb_http_query_get(struct pb_str query, const char *key, char *out, size_t ca
  * name is given more than once (a planted cookie: refuse rather than pick). */
 int pb_http_cookie_get(struct pb_str header, const char *name, char *out, size_t cap);
 
+/* multipart/form-data bodies (RFC 7578, probity web's uploads). A part, as
+ * views into the body: the form field's name and filename (Content-
+ * Disposition; filename {NULL, 0} when absent) and its bytes. */
+struct pb_http_part {
+	struct pb_str name, filename, data;
+};
+/* The boundary of a Content-Type "multipart/form-data; boundary=B" (quoted
+ * or not) into out (cap bytes, NUL-terminated): false when it is not that
+ * type or the boundary is empty, over 70 bytes or does not fit. */
+bool pb_http_multipart_boundary(struct pb_str content_type, char *out, size_t cap);
+/* Reads the part of body at *pos (0 for the first) into *part and moves
+ * *pos past it: 1 for a part, 0 at the closing delimiter, -1 for a body
+ * that is malformed there (no delimiter where one must be, a head line over
+ * 4 KiB or more than 16 of them, a part without a name, no closing
+ * delimiter). */
+int pb_http_multipart_next(struct pb_str body, const char *boundary, size_t *pos,
+                           struct pb_http_part *part);
+
 /* Decision inputs as OPA's data API sends them: {"input": {"account": ..,
  * "subaccount": .., "service": .., "region": .., "capability": ..,
  * "sku_meter": ..}}, read by pb_opa_input_parse into a flat store of

@@ -735,83 +735,6 @@ static bool doc_fn(void *ctx, const struct pb_evidence *e)
 
 /* ---- documents: upload (multipart/form-data) and download ---------------- */
 
-struct part {
-	struct pb_str name, filename, data;
-};
-
-/* The value of parameter key ("name", "filename") in a Content-Disposition
- * line, quoted or not; false when absent. */
-static bool disp_param(struct pb_str line, const char *key, struct pb_str *out)
-{
-	size_t kl = strlen(key);
-	for (size_t i = 0; i + kl + 1 < line.len; i++) {
-		if ((line.ptr[i] != ';' && line.ptr[i] != ' ') || i + 1 + kl + 1 > line.len)
-			continue;
-		size_t j = i + 1;
-		while (j < line.len && line.ptr[j] == ' ')
-			j++;
-		if (j + kl >= line.len || strncasecmp(line.ptr + j, key, kl) || line.ptr[j + kl] != '=')
-			continue;
-		j += kl + 1;
-		if (j < line.len && line.ptr[j] == '"') {
-			const char *q = memchr(line.ptr + j + 1, '"', line.len - j - 1);
-			if (!q)
-				return false;
-			*out = pb_str_of(line.ptr + j + 1, (size_t)(q - line.ptr - j - 1));
-		} else {
-			size_t e = j;
-			while (e < line.len && line.ptr[e] != ';')
-				e++;
-			*out = pb_str_trim(pb_str_of(line.ptr + j, e - j));
-		}
-		return true;
-	}
-	return false;
-}
-
-/* The next part of a multipart body at *pos (delim is "\r\n--BOUNDARY"):
- * true with *p filled, false at the closing delimiter or on a malformed
- * body (*bad set). */
-static bool multipart_next(struct pb_str body, struct pb_str delim, size_t *pos, struct part *p,
-                           bool *bad)
-{
-	*bad = true;
-	size_t i = *pos;
-	if (i == 0) { /* the first delimiter has no CRLF before it */
-		if (body.len < delim.len - 2 || memcmp(body.ptr, delim.ptr + 2, delim.len - 2))
-			return false;
-		i = delim.len - 2;
-	}
-	if (body.len - i >= 2 && !memcmp(body.ptr + i, "--", 2)) {
-		*bad = false;
-		return false;
-	}
-	if (body.len - i < 2 || memcmp(body.ptr + i, "\r\n", 2))
-		return false;
-	i += 2;
-	memset(p, 0, sizeof(*p));
-	for (;;) { /* header lines, up to a blank one */
-		const char *eol = memmem(body.ptr + i, body.len - i, "\r\n", 2);
-		if (!eol || eol - (body.ptr + i) > 4096)
-			return false;
-		struct pb_str line = pb_str_of(body.ptr + i, (size_t)(eol - body.ptr) - i);
-		i = (size_t)(eol - body.ptr) + 2;
-		if (!line.len)
-			break;
-		if (line.len > 20 && !strncasecmp(line.ptr, "content-disposition:", 20)) {
-			disp_param(line, "name", &p->name);
-			disp_param(line, "filename", &p->filename);
-		}
-	}
-	const char *end = memmem(body.ptr + i, body.len - i, delim.ptr, delim.len);
-	if (!end || !p->name.ptr)
-		return false;
-	p->data = pb_str_of(body.ptr + i, (size_t)(end - body.ptr) - i);
-	*pos = (size_t)(end - body.ptr) + delim.len;
-	*bad = false;
-	return true;
-}
-
 /* A file name from a browser, as the name to attach under: its last path
  * component, controls as '_', at most 200 bytes (cut at a character);
  * "document" when nothing is left. */
@@ -865,16 +788,12 @@ static enum pb_status attach_upload(struct web_ctx *c, int64_t id, const char *n
 
 static void post_document(struct web_ctx *c, int64_t id)
 {
-	struct pb_str ct = pb_http_req_header(&c->rq, "content-type");
-	struct pb_str b = { 0 };
-	if (ct.ptr && ct.len > 20 && !strncasecmp(ct.ptr, "multipart/form-data", 19))
-		disp_param(pb_str_of(ct.ptr + 19, ct.len - 19), "boundary", &b);
-	if (!b.len || b.len > 70) {
+	char boundary[80];
+	if (!pb_http_multipart_boundary(pb_http_req_header(&c->rq, "content-type"), boundary,
+	                                sizeof(boundary))) {
 		web_page_message(c, 400, "Not attached", "send the document as multipart/form-data");
 		return;
 	}
-	char delim[80];
-	snprintf(delim, sizeof(delim), "\r\n--%.*s", (int)b.len, b.ptr);
 	struct pb_str body = c->body;
 	void *map = NULL;
 	if (c->upload_fd >= 0 && c->upload_len) {
@@ -885,11 +804,11 @@ static void post_document(struct web_ctx *c, int64_t id)
 		}
 		body = pb_str_of(map, c->upload_len);
 	}
-	struct part p, file = { 0 };
+	struct pb_http_part p, file = { 0 };
 	char csrf[PB_SECRET_HEX] = "";
 	size_t pos = 0, nfile = 0;
-	bool bad = false;
-	while (multipart_next(body, pb_str_of(delim, strlen(delim)), &pos, &p, &bad)) {
+	int r;
+	while ((r = pb_http_multipart_next(body, boundary, &pos, &p)) == 1) {
 		if (pb_str_eq_cstr(p.name, "csrf") && p.data.len == 64) {
 			memcpy(csrf, p.data.ptr, 64);
 			csrf[64] = '\0';
@@ -898,6 +817,7 @@ static void post_document(struct web_ctx *c, int64_t id)
 			nfile++;
 		}
 	}
+	bool bad = r < 0;
 	if (strlen(csrf) != 64 || sodium_memcmp(csrf, c->s.csrf, 64) != 0) {
 		forbid(c, "the form's token is missing or wrong: reload the page");
 	} else if (bad || nfile != 1 || !file.filename.ptr) {
