@@ -191,9 +191,8 @@ static void client_of(struct web_ctx *c, const struct conn *k)
  * -1 when the client went away or the file cannot be written. */
 static int spool(struct conn *k, const char *buf, size_t have, size_t len)
 {
-	const char *dir = getenv("TMPDIR");
 	char path[512];
-	snprintf(path, sizeof(path), "%s/probity-web-XXXXXX", dir && *dir ? dir : "/tmp");
+	web_tmp_template(path, sizeof(path), "probity-web");
 	int fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0)
 		return -1;

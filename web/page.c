@@ -14,6 +14,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Length of the UTF-8 sequence at s (n bytes left), 0 when invalid. */
@@ -248,4 +249,10 @@ void web_answer(struct web_ctx *c, struct pb_buf *b)
 	if (c->send_fd < 0)
 		pb_buf_add(b, c->out.data ? c->out.data : "", c->out.len);
 	c->nonce[0] = '\0';
+}
+
+void web_tmp_template(char *out, size_t cap, const char *prefix)
+{
+	const char *dir = getenv("TMPDIR");
+	snprintf(out, cap, "%s/%s-XXXXXX", dir && *dir ? dir : "/tmp", prefix);
 }

@@ -667,15 +667,18 @@ static void page_message(struct web_ctx *c, int64_t id, int64_t msg)
 	web_page_end(c);
 }
 
-struct note_ctx {
+/* What the case page's evidence callbacks need: the page, the case, and a
+ * count of what they showed. */
+struct ev_ctx {
 	struct web_ctx *c;
+	int64_t id;
 	size_t *n;
 };
 
 /* A note of the case: who, when, its log entry, its text as Markdown. */
 static bool note_fn(void *ctx, const struct pb_evidence *e)
 {
-	struct note_ctx *nc = ctx;
+	struct ev_ctx *nc = ctx;
 	struct web_ctx *c = nc->c;
 	if (strcmp(e->kind, "note") || !e->summary)
 		return true;
@@ -696,17 +699,11 @@ static bool note_fn(void *ctx, const struct pb_evidence *e)
 	return true;
 }
 
-struct doc_ctx {
-	struct web_ctx *c;
-	int64_t id;
-	size_t *n;
-};
-
 /* A document of the case: its name as a download link, size, hash, who
  * attached it and when, its log entry. */
 static bool doc_fn(void *ctx, const struct pb_evidence *e)
 {
-	struct doc_ctx *dc = ctx;
+	struct ev_ctx *dc = ctx;
 	struct web_ctx *c = dc->c;
 	if (strcmp(e->kind, "document") || !e->sha256)
 		return true;
@@ -760,9 +757,8 @@ static void upload_name(struct pb_str f, char out[256])
 static enum pb_status attach_upload(struct web_ctx *c, int64_t id, const char *name,
                                     struct pb_str data, char hex[65], struct pb_error *err)
 {
-	const char *tmp = getenv("TMPDIR");
 	char dir[512], path[800];
-	snprintf(dir, sizeof(dir), "%s/probity-up-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	web_tmp_template(dir, sizeof(dir), "probity-up");
 	if (!mkdtemp(dir)) {
 		snprintf(err->message, sizeof(err->message), "cannot make a folder for the upload: %s",
 		         strerror(errno));
@@ -896,13 +892,13 @@ static void page_case(struct web_ctx *c, int64_t id)
 	web_puts(c, "</tbody></table></div>");
 	web_puts(c, "<h2>Notes</h2>");
 	size_t notes = 0;
-	struct note_ctx nc = { c, &notes };
+	struct ev_ctx nc = { c, id, &notes };
 	pb_case_evidence(c->ws, id, note_fn, &nc, &err);
 	if (!notes)
 		web_puts(c, "<p>No notes yet.</p>");
 	web_puts(c, "<h2>Documents</h2>");
 	size_t docs = 0;
-	struct doc_ctx dc = { c, id, &docs };
+	struct ev_ctx dc = { c, id, &docs };
 	pb_case_evidence(c->ws, id, doc_fn, &dc, &err);
 	if (docs)
 		web_puts(c, "</tbody></table></div>");
@@ -1629,9 +1625,8 @@ static void post_log_export(struct web_ctx *c)
 		lib_error(c, st, &err);
 		return;
 	}
-	const char *tmp = getenv("TMPDIR");
 	char dir[512], sub[600];
-	snprintf(dir, sizeof(dir), "%s/probity-export-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	web_tmp_template(dir, sizeof(dir), "probity-export");
 	if (!mkdtemp(dir)) {
 		web_page_message(c, 500, "Not exported", "cannot make a folder for the export");
 		return;

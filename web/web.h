@@ -110,6 +110,10 @@ bool web_pcache_get(struct web_ctx *c, int64_t version, const char *key);
 void web_pcache_put(int64_t version, const char *key, const char *body, size_t len);
 void web_pcache_done(void);
 
+/* A template for mkostemp or mkdtemp: "$TMPDIR/prefix-XXXXXX" (else /tmp):
+ * uploads and exports pass through there. */
+void web_tmp_template(char *out, size_t cap, const char *prefix);
+
 /* Writes folder dir, as name/ and everything in it, as a ustar archive
  * (with its end blocks) to fd (tar.c). */
 enum pb_status web_tar_dir(const char *dir, const char *name, int fd, struct pb_error *err);
