@@ -24,6 +24,8 @@ static const char usage_text[] =
 	"  --trusted-proxy ADDR   believe X-Forwarded-For (the client's address, for the\n"
 	"                         sign-in throttle) and X-Forwarded-Proto: https (Secure\n"
 	"                         cookies) from this peer only: 127.0.0.1, or unix\n"
+	"  --policies DIR         the policies the scans page offers (default: the\n"
+	"                         policies folder beside the data folder)\n"
 	"  --quiet                no lines on stderr when starting and stopping\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -42,6 +44,7 @@ int cmd_web(int argc, char **argv)
 		{ "tls-key", required_argument, NULL, 'K' },
 		{ "trusted-proxy", required_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "policies", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -77,6 +80,7 @@ int cmd_web(int argc, char **argv)
 		case 'K': o.tls_key = optarg; break;
 		case 'P': o.trusted_proxy = optarg; break;
 		case 'q': o.quiet = true; break;
+		case 'p': o.policies_dir = optarg; break;
 		case 'h': return cli_help(usage_text);
 		default: return cli_usage("web", "unknown option");
 		}
@@ -87,7 +91,19 @@ int cmd_web(int argc, char **argv)
 		return cli_usage("web", "--tls-cert and --tls-key go together");
 	o.ws_path = argv[optind];
 	struct pb_error err = { 0 };
-	if (web_run(&o, &err))
-		return cli_fail(&err);
-	return 0;
+	/* scans need the catalog; without it the app runs and the scans page
+	 * says why it cannot */
+	char catdir[4096], pol[4096];
+	struct pb_catalog *cat = NULL;
+	snprintf(catdir, sizeof(catdir), "%s/catalog", cli_data_dir());
+	if (pb_catalog_load(catdir, &cat, NULL))
+		cat = NULL;
+	o.cat = cat;
+	if (!o.policies_dir) {
+		snprintf(pol, sizeof(pol), "%s/../policies", cli_data_dir());
+		o.policies_dir = pol;
+	}
+	int rc = web_run(&o, &err) ? cli_fail(&err) : 0;
+	pb_catalog_free(cat);
+	return rc;
 }

@@ -1,5 +1,6 @@
 /* fuzz_http.c - libFuzzer target for what probity serve parses from clients:
- * the request head, query strings, cookies (probity web) and OPA JSON inputs.
+ * the request head, query strings, cookies and multipart uploads (probity web)
+ * and OPA JSON inputs.
  * Invariants: the head length is within the input, views point inside it,
  * decoded values fit. */
 #include "probity.h"
@@ -38,6 +39,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ok == 1)
 			assert(strlen(ck) < sizeof(ck));
 		size_t body = size - (size_t)r;
+		/* probity web: a document upload's multipart body; parts are views
+		 * inside the body, one after the other */
+		char bnd[80];
+		if (pb_http_multipart_boundary(pb_http_req_header(&rq, "content-type"), bnd,
+		                               sizeof(bnd))) {
+			assert(strlen(bnd) >= 1 && strlen(bnd) <= 70);
+			struct pb_str b = pb_str_of(buf + r, body);
+			struct pb_http_part part;
+			size_t pos = 0, last = 0;
+			int m;
+			while ((m = pb_http_multipart_next(b, bnd, &pos, &part)) == 1) {
+				assert(pos > last && pos <= body);
+				assert(part.data.ptr >= b.ptr && part.data.ptr + part.data.len <= b.ptr + pos);
+				assert(part.name.ptr >= b.ptr && part.name.ptr + part.name.len <= b.ptr + pos);
+				last = pos;
+			}
+			assert(m == 0 || m == -1);
+		}
 		struct pb_opa_input in;
 		if (pb_opa_input_parse(buf + r, body < rq.content_length ? body : rq.content_length,
 		                       &in, NULL) == PB_OK)

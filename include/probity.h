@@ -995,6 +995,14 @@ enum pb_status pb_profile_build(struct pb_ws *ws, const char *name,
                                 const struct pb_profile_options *o, struct pb_profile **out,
                                 struct pb_error *err);
 void pb_profile_free(struct pb_profile *p);
+/* What profiles show changes only together with a log entry usage.ingest,
+ * customer.add or customer.remove, in the same transaction. Reads, as one
+ * snapshot, the log's size into *size and the index of the last such entry
+ * at or after index `from` into *last (-1 when there is none there): a front
+ * that caches profiles keys them by that index and next time reads from the
+ * size it saw (probity web's profile cache, docs/web.md). PB_EDB. */
+enum pb_status pb_profile_data_version(struct pb_ws *ws, uint64_t from, uint64_t *size,
+                                       int64_t *last, struct pb_error *err);
 
 /* The index of the series whose label contains `match` (ASCII case folded),
  * preferring the one with the largest change; with match NULL, the series of
@@ -1136,6 +1144,13 @@ enum pb_status pb_policy_sql_tables(struct pb_ws *ws, const struct pb_catalog *c
  * the catalog the sources were loaded with. */
 enum pb_status pb_evidence_verify(struct pb_ws *ws, const struct pb_catalog *cat,
                                   const char *finding, char **json, struct pb_error *err);
+/* The stored finding `finding` (12 or F12) as the JSON document its scan
+ * wrote (figures, thresholds, and each fired indicator's citations: source
+ * SHA-256, name, line ranges), into *json (free()); viewing it is a log entry
+ * "evidence.view" by actor (any role), subject finding/ID: who looked at
+ * what, when (*index_out, may be NULL). PB_ENOENT for an unknown finding. */
+enum pb_status pb_finding_view(struct pb_ws *ws, const char *actor, const char *finding,
+                               char **json, uint64_t *index_out, struct pb_error *err);
 /* Writes into folder dir (created; must not exist or be empty) a line-proof
  * bundle for every line range the finding cites: the chunks of the source's
  * decompressed stream that hold it, their inclusion proofs in the tree
@@ -1485,6 +1500,13 @@ enum pb_status pb_case_note(struct pb_ws *ws, const char *actor, int64_t id, con
  * documents/ folder under its SHA-256 (hex into sha256_hex) and recorded. */
 enum pb_status pb_case_attach(struct pb_ws *ws, const char *actor, int64_t id, const char *path,
                               char sha256_hex[65], uint64_t *index_out, struct pb_error *err);
+/* Opens document sha256_hex (64 lower-case hex) of case id for reading:
+ * *fd (the caller closes it), its size, and the name it was attached under
+ * into name. PB_ENOENT when the case has no such document, PB_EINVAL for a
+ * malformed hash, PB_EIO (and the like) when the stored file cannot be opened. */
+enum pb_status pb_case_document_open(struct pb_ws *ws, int64_t id, const char *sha256_hex,
+                                     int *fd, uint64_t *size, char name[256],
+                                     struct pb_error *err);
 /* Adds a finding of the policy module (analyst): looked up by id in the
  * `finding` table; "no finding 'X'" (PB_ENOENT) when it or the table is missing. */
 enum pb_status pb_case_add_finding(struct pb_ws *ws, const char *actor, int64_t id,
@@ -2330,6 +2352,24 @@ int pb_http_query_get(struct pb_str query, const char *key, char *out, size_t ca
  * 0 when absent, -2 when the value does not fit or holds a NUL, -3 when the
  * name is given more than once (a planted cookie: refuse rather than pick). */
 int pb_http_cookie_get(struct pb_str header, const char *name, char *out, size_t cap);
+
+/* multipart/form-data bodies (RFC 7578, probity web's uploads). A part, as
+ * views into the body: the form field's name and filename (Content-
+ * Disposition; filename {NULL, 0} when absent) and its bytes. */
+struct pb_http_part {
+	struct pb_str name, filename, data;
+};
+/* The boundary of a Content-Type "multipart/form-data; boundary=B" (quoted
+ * or not) into out (cap bytes, NUL-terminated): false when it is not that
+ * type or the boundary is empty, over 70 bytes or does not fit. */
+bool pb_http_multipart_boundary(struct pb_str content_type, char *out, size_t cap);
+/* Reads the part of body at *pos (0 for the first) into *part and moves
+ * *pos past it: 1 for a part, 0 at the closing delimiter, -1 for a body
+ * that is malformed there (no delimiter where one must be, a head line over
+ * 4 KiB or more than 16 of them, a part without a name, no closing
+ * delimiter). */
+int pb_http_multipart_next(struct pb_str body, const char *boundary, size_t *pos,
+                           struct pb_http_part *part);
 
 /* Decision inputs as OPA's data API sends them: {"input": {"account": ..,
  * "subaccount": .., "service": .., "region": .., "capability": ..,

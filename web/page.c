@@ -14,6 +14,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Length of the UTF-8 sequence at s (n bytes left), 0 when invalid. */
@@ -168,7 +169,8 @@ void web_page_begin(struct web_ctx *c, const char *title)
 	web_puts(c, "<a href=\"/\"><strong>probity</strong></a>");
 	if (c->signed_in) {
 		web_puts(c, "<nav aria-label=\"main\"><a href=\"/cases\">Cases</a> "
-		            "<a href=\"/customers\">Customers</a> <a href=\"/log\">Log</a>");
+		            "<a href=\"/customers\">Customers</a> <a href=\"/scans\">Scans</a> "
+		            "<a href=\"/log\">Log</a>");
 		if (!strcmp(c->s.role, "admin"))
 			web_puts(c, " <a href=\"/admin/users\">Users</a>");
 		web_puts(c, "</nav><span class=\"who\">");
@@ -239,11 +241,18 @@ void web_answer(struct web_ctx *c, struct pb_buf *b)
 	              "X-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n"
 	              "X-Frame-Options: DENY\r\nCross-Origin-Opener-Policy: same-origin\r\n"
 	              "Cache-Control: no-store\r\n%s%s",
-	              c->ctype, c->out.len, c->nonce, c->nonce,
+	              c->ctype, c->send_fd >= 0 ? (size_t)c->send_len : c->out.len, c->nonce, c->nonce,
 	              c->tls ? "Strict-Transport-Security: max-age=31536000\r\n" : "",
 	              c->close ? "Connection: close\r\n" : "");
 	pb_buf_add(b, c->head.data ? c->head.data : "", c->head.len);
 	pb_buf_adds(b, "\r\n");
-	pb_buf_add(b, c->out.data ? c->out.data : "", c->out.len);
+	if (c->send_fd < 0)
+		pb_buf_add(b, c->out.data ? c->out.data : "", c->out.len);
 	c->nonce[0] = '\0';
+}
+
+void web_tmp_template(char *out, size_t cap, const char *prefix)
+{
+	const char *dir = getenv("TMPDIR");
+	snprintf(out, cap, "%s/%s-XXXXXX", dir && *dir ? dir : "/tmp", prefix);
 }

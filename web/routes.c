@@ -9,10 +9,18 @@
  */
 #include "web.h"
 
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -101,6 +109,12 @@ static int64_t parse_id(const char *s, size_t n)
 		v = v * 10 + (s[i] - '0');
 	}
 	return v;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "";
 }
 
 /* ---- answers ---------------------------------------------------------------------- */
@@ -587,7 +601,8 @@ static void post_search(struct web_ctx *c, int64_t id, bool tag)
 		char date[24] = "";
 		if (h->has_date)
 			pb_time_format(h->date, date);
-		web_printf(c, "<tr><td class=\"num\">%lld</td>", (long long)h->id);
+		web_printf(c, "<tr><td class=\"num\"><a href=\"/cases/%lld/messages/%lld\">%lld</a></td>",
+		           (long long)id, (long long)h->id, (long long)h->id);
 		web_cells(c, 4, (const char *const[]){ date, h->from, h->subject, h->tags });
 		web_puts(c, "<td>");
 		snippet(c, h->snippet);
@@ -607,15 +622,63 @@ static void post_search(struct web_ctx *c, int64_t id, bool tag)
 	web_page_end(c);
 }
 
-struct note_ctx {
+/* One message of a hit list: its headers, hashes, where it was found and
+ * its text. The library records the view in the case's log (mail.view),
+ * as `probity mail show` does: who looked at what, when. */
+static void page_message(struct web_ctx *c, int64_t id, int64_t msg)
+{
+	char ref[32], mref[32], *out = NULL;
+	snprintf(ref, sizeof(ref), "%lld", (long long)id);
+	snprintf(mref, sizeof(mref), "%lld", (long long)msg);
+	struct pb_error err = { 0 };
+	enum pb_status st = pb_mail_show(c->ws, ref, mref, c->s.user, false, &out, &err);
+	json_t *m = st ? NULL : json_loads(out, 0, NULL);
+	free(out);
+	if (st || !m) {
+		lib_error(c, st ? st : PB_EINVAL, &err);
+		return;
+	}
+	char title[64];
+	snprintf(title, sizeof(title), "Message %lld of case %lld", (long long)msg, (long long)id);
+	web_page_begin(c, title);
+	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><tbody>");
+	static const char *const rows[][2] = { { "Date", "date" },       { "From", "from" },
+		                               { "To", "to" },           { "Cc", "cc" },
+		                               { "Subject", "subject" }, { "Message-ID", "message_id" },
+		                               { "SHA-256 of the source bytes", "raw_sha256" } };
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (json_is_string(json_object_get(m, rows[i][1])))
+			web_row_th(c, rows[i][0], json_string_value(json_object_get(m, rows[i][1])));
+	json_t *locs = json_object_get(m, "locations");
+	for (size_t i = 0; i < json_array_size(locs); i++) {
+		json_t *l = json_array_get(locs, i);
+		const char *path = json_string_value(json_object_get(l, "path"));
+		const char *slash = path ? strrchr(path, '/') : NULL;
+		char where[600];
+		snprintf(where, sizeof(where), "%s (custodian %s), bytes at %lld, file SHA-256 %s",
+		         slash ? slash + 1 : path ? path : "", jstr(l, "custodian"),
+		         (long long)json_integer_value(json_object_get(l, "offset")), jstr(l, "file_sha256"));
+		web_row_th(c, "Found in", where);
+	}
+	web_puts(c, "</tbody></table></div><p>This view is recorded in the case's log.</p><h2>Text</h2><pre>");
+	web_escs(c, jstr(m, "text"));
+	web_printf(c, "</pre><p><a href=\"/cases/%lld\">Back to the case</a></p>", (long long)id);
+	json_decref(m);
+	web_page_end(c);
+}
+
+/* What the case page's evidence callbacks need: the page, the case, and a
+ * count of what they showed. */
+struct ev_ctx {
 	struct web_ctx *c;
+	int64_t id;
 	size_t *n;
 };
 
 /* A note of the case: who, when, its log entry, its text as Markdown. */
 static bool note_fn(void *ctx, const struct pb_evidence *e)
 {
-	struct note_ctx *nc = ctx;
+	struct ev_ctx *nc = ctx;
 	struct web_ctx *c = nc->c;
 	if (strcmp(e->kind, "note") || !e->summary)
 		return true;
@@ -634,6 +697,180 @@ static bool note_fn(void *ctx, const struct pb_evidence *e)
 	}
 	json_decref(j);
 	return true;
+}
+
+/* A document of the case: its name as a download link, size, hash, who
+ * attached it and when, its log entry. */
+static bool doc_fn(void *ctx, const struct pb_evidence *e)
+{
+	struct ev_ctx *dc = ctx;
+	struct web_ctx *c = dc->c;
+	if (strcmp(e->kind, "document") || !e->sha256)
+		return true;
+	if (!(*dc->n)++)
+		web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><thead><tr>"
+		            "<th scope=\"col\">Document</th><th scope=\"col\">Bytes</th>"
+		            "<th scope=\"col\">SHA-256</th><th scope=\"col\">Attached</th>"
+		            "<th scope=\"col\">Entry</th></tr></thead><tbody>");
+	json_t *j = e->summary ? json_loads(e->summary, 0, NULL) : NULL;
+	json_int_t bytes = json_integer_value(json_object_get(j, "bytes"));
+	json_decref(j);
+	web_printf(c, "<tr><td><a href=\"/cases/%lld/documents/", (long long)dc->id);
+	web_escs(c, e->sha256);
+	web_puts(c, "\" download>");
+	web_escs(c, e->ref && *e->ref ? e->ref : "document");
+	web_printf(c, "</a></td><td class=\"num\">%lld</td><td><code>", (long long)bytes);
+	web_escs(c, e->sha256);
+	web_puts(c, "</code></td><td>");
+	web_escs(c, e->added_by);
+	web_puts(c, ", ");
+	web_escs(c, e->added_at);
+	web_printf(c, "</td><td><a href=\"/log/%llu\">%llu</a></td></tr>",
+	           (unsigned long long)e->log_index, (unsigned long long)e->log_index);
+	return true;
+}
+
+/* ---- documents: upload (multipart/form-data) and download ---------------- */
+
+/* A file name from a browser, as the name to attach under: its last path
+ * component, controls as '_', at most 200 bytes (cut at a character);
+ * "document" when nothing is left. */
+static void upload_name(struct pb_str f, char out[256])
+{
+	size_t i = f.len;
+	while (i && f.ptr[i - 1] != '/' && f.ptr[i - 1] != '\\')
+		i--;
+	size_t n = f.len - i > 200 ? 200 : f.len - i;
+	while (n && n < f.len - i && ((unsigned char)f.ptr[i + n] & 0xc0) == 0x80)
+		n--; /* not inside a UTF-8 sequence */
+	for (size_t k = 0; k < n; k++) {
+		unsigned char ch = (unsigned char)f.ptr[i + k];
+		out[k] = ch < 0x20 || ch == 0x7f ? '_' : (char)ch;
+	}
+	out[n] = '\0';
+	if (!n || !strcmp(out, ".") || !strcmp(out, ".."))
+		snprintf(out, 256, "document");
+}
+
+/* Writes data to dir/name in a new private folder and attaches it to case
+ * id as the user (the library copies it into the workspace's documents). */
+static enum pb_status attach_upload(struct web_ctx *c, int64_t id, const char *name,
+                                    struct pb_str data, char hex[65], struct pb_error *err)
+{
+	char dir[512], path[800];
+	web_tmp_template(dir, sizeof(dir), "probity-up");
+	if (!mkdtemp(dir)) {
+		snprintf(err->message, sizeof(err->message), "cannot make a folder for the upload: %s",
+		         strerror(errno));
+		return err->code = PB_EIO;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	enum pb_status st = PB_OK;
+	FILE *f = fopen(path, "wbx");
+	bool ok = f && fwrite(data.ptr ? data.ptr : "", 1, data.len, f) == data.len;
+	if (f && fclose(f))
+		ok = false;
+	if (!ok) {
+		snprintf(err->message, sizeof(err->message), "cannot write the upload: %s",
+		         strerror(errno));
+		st = err->code = PB_EIO;
+	}
+	if (!st)
+		st = pb_case_attach(c->ws, c->s.user, id, path, hex, NULL, err);
+	unlink(path);
+	rmdir(dir);
+	return st;
+}
+
+static void post_document(struct web_ctx *c, int64_t id)
+{
+	char boundary[80];
+	if (!pb_http_multipart_boundary(pb_http_req_header(&c->rq, "content-type"), boundary,
+	                                sizeof(boundary))) {
+		web_page_message(c, 400, "Not attached", "send the document as multipart/form-data");
+		return;
+	}
+	struct pb_str body = c->body;
+	void *map = NULL;
+	if (c->upload_fd >= 0 && c->upload_len) {
+		map = mmap(NULL, c->upload_len, PROT_READ, MAP_PRIVATE, c->upload_fd, 0);
+		if (map == MAP_FAILED) {
+			web_page_message(c, 500, "Not attached", "cannot read the upload");
+			return;
+		}
+		body = pb_str_of(map, c->upload_len);
+	}
+	struct pb_http_part p, file = { 0 };
+	char csrf[PB_SECRET_HEX] = "";
+	size_t pos = 0, nfile = 0;
+	int r;
+	while ((r = pb_http_multipart_next(body, boundary, &pos, &p)) == 1) {
+		if (pb_str_eq_cstr(p.name, "csrf") && p.data.len == 64) {
+			memcpy(csrf, p.data.ptr, 64);
+			csrf[64] = '\0';
+		} else if (pb_str_eq_cstr(p.name, "file")) {
+			file = p;
+			nfile++;
+		}
+	}
+	bool bad = r < 0;
+	if (strlen(csrf) != 64 || sodium_memcmp(csrf, c->s.csrf, 64) != 0) {
+		forbid(c, "the form's token is missing or wrong: reload the page");
+	} else if (bad || nfile != 1 || !file.filename.ptr) {
+		web_page_message(c, 400, "Not attached", "the upload is malformed: one file, please");
+	} else {
+		char name[256], hex[65];
+		struct pb_error err = { 0 };
+		upload_name(file.filename, name);
+		enum pb_status st = attach_upload(c, id, name, file.data, hex, &err);
+		if (st) {
+			lib_error(c, st, &err);
+		} else {
+			char to[48];
+			snprintf(to, sizeof(to), "/cases/%lld", (long long)id);
+			web_redirect(c, to);
+		}
+	}
+	if (map)
+		munmap(map, c->upload_len);
+}
+
+/* A document as a download: never shown by the browser (attachment,
+ * application/octet-stream, and nosniff as on every answer). */
+static void get_document(struct web_ctx *c, int64_t id, struct pb_str hash)
+{
+	char hex[65], name[256];
+	if (hash.len != 64) {
+		web_page_message(c, 404, "Not found", "there is no such document");
+		return;
+	}
+	memcpy(hex, hash.ptr, 64);
+	hex[64] = '\0';
+	struct pb_error err = { 0 };
+	int fd;
+	uint64_t size;
+	enum pb_status st = pb_case_document_open(c->ws, id, hex, &fd, &size, name, &err);
+	if (st) {
+		lib_error(c, st, &err);
+		return;
+	}
+	c->ctype = "application/octet-stream";
+	c->send_fd = fd;
+	c->send_len = size;
+	/* an ASCII name for old clients, the UTF-8 one percent-encoded (RFC 6266) */
+	char ascii[256], enc[256 * 3 + 1];
+	size_t n = 0, e = 0;
+	for (size_t i = 0; name[i]; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		ascii[n++] = isalnum(ch) || strchr("._- ", ch) ? (char)ch : '_';
+		if (isalnum(ch) || strchr("._-", ch))
+			enc[e++] = (char)ch;
+		else
+			e += (size_t)snprintf(enc + e, 4, "%%%02X", ch);
+	}
+	ascii[n] = enc[e] = '\0';
+	web_header(c, "Content-Disposition: attachment; filename=\"%s\"; filename*=UTF-8''%s",
+	           ascii, enc);
 }
 
 static void page_case(struct web_ctx *c, int64_t id)
@@ -655,10 +892,27 @@ static void page_case(struct web_ctx *c, int64_t id)
 	web_puts(c, "</tbody></table></div>");
 	web_puts(c, "<h2>Notes</h2>");
 	size_t notes = 0;
-	struct note_ctx nc = { c, &notes };
+	struct ev_ctx nc = { c, id, &notes };
 	pb_case_evidence(c->ws, id, note_fn, &nc, &err);
 	if (!notes)
 		web_puts(c, "<p>No notes yet.</p>");
+	web_puts(c, "<h2>Documents</h2>");
+	size_t docs = 0;
+	struct ev_ctx dc = { c, id, &docs };
+	pb_case_evidence(c->ws, id, doc_fn, &dc, &err);
+	if (docs)
+		web_puts(c, "</tbody></table></div>");
+	else
+		web_puts(c, "<p>No documents yet.</p>");
+	if (open && role_in(c, "analyst")) {
+		web_printf(c, "<form class=\"box\" method=\"post\" enctype=\"multipart/form-data\" "
+		              "action=\"/cases/%lld/documents\">", (long long)id);
+		web_csrf_field(c);
+		web_printf(c, "<label for=\"file\">Attach a document (at most %zu MiB)</label>"
+		              "<input type=\"file\" id=\"file\" name=\"file\" required>"
+		              "<button class=\"go\" type=\"submit\">Attach</button></form>",
+		           WEB_UPLOAD_MAX >> 20);
+	}
 	if (open && role_in(c, "analyst,admin"))
 		search_form(c, id, "");
 	if (open && role_in(c, "analyst")) {
@@ -769,38 +1023,24 @@ static void chart(struct web_ctx *c, const char *svg, size_t len)
 	web_puts(c, "</div>");
 }
 
-static void page_customer(struct web_ctx *c, const char *name)
+/* The body of a profile page, for the cache: the library's customer and
+ * profile, the pickers, tables and charts. Nothing of the user, the session
+ * or the answer (no nonce, no token) goes in. */
+static enum pb_status profile_body(struct web_ctx *c, const char *name, const char *by,
+                                   const char *from, const char *to,
+                                   const struct pb_profile_options *o, struct pb_error *err)
 {
-	char from[16], to[16], by[200];
-	struct pb_error err = { 0 };
-	struct pb_profile_options o;
-	pb_profile_options_init(&o);
-	if (!query(c, "from", from, sizeof(from)) || !query(c, "to", to, sizeof(to)) ||
-	    !query(c, "by", by, sizeof(by))) {
-		web_page_message(c, 400, "Profile", "from, to and by are short values, each given once");
-		return;
-	}
-	enum pb_status st = PB_OK;
-	if (from[0])
-		st = pb_profile_parse_day(from, false, &o.from_day, &err);
-	if (!st && to[0])
-		st = pb_profile_parse_day(to, true, &o.to_day, &err);
-	if (!st && by[0])
-		st = pb_profile_parse_by(by, &o, &err);
 	struct pb_customer_info info;
 	struct pb_customer_account *acc = NULL;
 	size_t nacc = 0;
-	if (!st)
-		st = pb_customer_show(c->ws, name, &info, &acc, &nacc, &err);
+	enum pb_status st = pb_customer_show(c->ws, name, &info, &acc, &nacc, err);
 	struct pb_profile *p = NULL;
 	if (!st)
-		st = pb_profile_build(c->ws, name, &o, &p, &err);
+		st = pb_profile_build(c->ws, name, o, &p, err);
 	if (st) {
 		free(acc);
-		lib_error(c, st, &err);
-		return;
+		return st;
 	}
-	web_page_begin(c, name);
 	web_puts(c, "<form method=\"get\" class=\"box\"><label for=\"by\">Group by</label>"
 	            "<select id=\"by\" name=\"by\">");
 	static const char *const bys[] = { "category,service,region", "service", "region",
@@ -815,7 +1055,6 @@ static void page_customer(struct web_ctx *c, const char *name)
 	web_puts(c, "\"><label for=\"to\">To</label><input type=\"text\" id=\"to\" name=\"to\" value=\"");
 	web_escs(c, to);
 	web_puts(c, "\"><button class=\"go\" type=\"submit\">Show</button></form>");
-
 	web_puts(c, "<h2>Accounts</h2><div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Kind</th>"
 	            "<th scope=\"col\">Account</th><th scope=\"col\">Name</th><th scope=\"col\">Seen</th>"
 	            "</tr></thead><tbody>");
@@ -889,7 +1128,441 @@ static void page_customer(struct web_ctx *c, const char *name)
 		svg = NULL;
 	}
 	pb_profile_free(p);
+	return PB_OK;
+}
+
+static void page_customer(struct web_ctx *c, const char *name)
+{
+	char from[16], to[16], by[200];
+	struct pb_error err = { 0 };
+	struct pb_profile_options o;
+	pb_profile_options_init(&o);
+	if (!query(c, "from", from, sizeof(from)) || !query(c, "to", to, sizeof(to)) ||
+	    !query(c, "by", by, sizeof(by))) {
+		web_page_message(c, 400, "Profile", "from, to and by are short values, each given once");
+		return;
+	}
+	enum pb_status st = PB_OK;
+	if (from[0])
+		st = pb_profile_parse_day(from, false, &o.from_day, &err);
+	if (!st && to[0])
+		st = pb_profile_parse_day(to, true, &o.to_day, &err);
+	if (!st && by[0])
+		st = pb_profile_parse_by(by, &o, &err);
+	int64_t version = -1;
+	if (!st)
+		st = web_pcache_version(c->ws, &version, &err);
+	if (st) {
+		lib_error(c, st, &err);
+		return;
+	}
+	/* the key: every input of the body but the data version */
+	char key[sizeof(from) + sizeof(to) + sizeof(by) + 512 + 4];
+	snprintf(key, sizeof(key), "%s\n%s\n%s\n%s", name, from, to, by);
+	web_page_begin(c, name);
+	if (web_pcache_get(c, version, key)) {
+		web_header(c, "X-Probity-Cache: hit");
+		web_page_end(c);
+		return;
+	}
+	size_t start = c->out.len;
+	st = profile_body(c, name, by, from, to, &o, &err);
+	if (st) {
+		web_pcache_done();
+		pb_buf_reset(&c->out);
+		lib_error(c, st, &err);
+		return;
+	}
+	web_pcache_put(version, key, c->out.data + start, c->out.len - start);
+	web_header(c, "X-Probity-Cache: miss");
 	web_page_end(c);
+}
+
+/* ---- scans and findings ------------------------------------------------------ */
+
+/* The shipped policies: the .yaml files of o->policies_dir, sorted. */
+static int policy_files(struct web_ctx *c, struct dirent ***out)
+{
+	*out = NULL;
+	if (!c->o->policies_dir)
+		return 0;
+	int n = scandir(c->o->policies_dir, out, NULL, alphasort);
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		const char *e = (*out)[i]->d_name;
+		size_t l = strlen(e);
+		if (e[0] != '.' && l > 5 && !strcmp(e + l - 5, ".yaml"))
+			(*out)[k++] = (*out)[i];
+		else
+			free((*out)[i]);
+	}
+	return n < 0 ? 0 : k;
+}
+
+static void free_dirents(struct dirent **d, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(d[i]);
+	free(d);
+}
+
+static void scan_form(struct web_ctx *c)
+{
+	if (!role_in(c, "analyst,admin")) {
+		web_puts(c, "<p>Analysts and admins run scans; a finding's page shows its evidence "
+		            "to every role.</p>");
+		return;
+	}
+	web_puts(c, "<form class=\"box\" method=\"post\" action=\"/scans\">");
+	web_csrf_field(c);
+	web_puts(c, "<label for=\"policy\">Policy</label><select id=\"policy\" name=\"policy\">");
+	struct dirent **d;
+	int n = policy_files(c, &d);
+	for (int i = 0; i < n; i++) {
+		web_puts(c, "<option>");
+		web_escs(c, d[i]->d_name);
+		web_puts(c, "</option>");
+	}
+	free_dirents(d, n);
+	web_puts(c, "</select><label for=\"text\">Or paste a policy (YAML; used instead when "
+	            "given)</label><textarea id=\"text\" name=\"text\"></textarea>"
+	            "<label for=\"customer\">Customers</label><select id=\"customer\" name=\"customer\">"
+	            "<option value=\"\">every customer</option>");
+	struct pb_customer_info *cu = NULL;
+	size_t nc = 0;
+	if (pb_customer_list(c->ws, &cu, &nc, NULL) == PB_OK) {
+		for (size_t i = 0; i < nc; i++) {
+			web_puts(c, "<option>");
+			web_escs(c, cu[i].name);
+			web_puts(c, "</option>");
+		}
+	}
+	free(cu);
+	web_puts(c, "</select><label><input type=\"checkbox\" name=\"explain\" value=\"1\"> "
+	            "Explain, for customers no rule matched, how far each indicator is from "
+	            "firing</label><button class=\"go\" type=\"submit\">Run the scan</button></form>");
+}
+
+static void page_scans(struct web_ctx *c)
+{
+	web_page_begin(c, "Scans");
+	if (!c->o->cat)
+		web_puts(c, "<p class=\"err\">The catalog could not be loaded: scans are not "
+		            "available (see <code>PROBITY_DATA</code>).</p>");
+	else
+		scan_form(c);
+	web_page_end(c);
+}
+
+/* An indicator as a table row: name, fired, figure, threshold, window, and
+ * the explain text when there is one. */
+static void indicator_row(struct web_ctx *c, json_t *io)
+{
+	bool fired = json_is_true(json_object_get(io, "fired"));
+	web_puts(c, "<tr><td>");
+	web_escs(c, jstr(io, "name"));
+	web_printf(c, "</td><td>%s</td><td class=\"num\">", fired ? "<strong>fired</strong>" : "no");
+	if (json_is_true(json_object_get(io, "infinite")))
+		web_puts(c, "infinite (grew from zero)");
+	else if (json_is_string(json_object_get(io, "figure"))) {
+		char r[64];
+		const char *fig = jstr(io, "figure");
+		web_escs(c, pb_dec_text_round(fig, 2, r, sizeof(r)) ? r : fig);
+		web_puts(c, " ");
+		web_escs(c, jstr(io, "unit"));
+	}
+	web_puts(c, "</td><td>");
+	web_escs(c, jstr(io, "threshold"));
+	json_t *w = json_object_get(io, "window");
+	web_puts(c, "</td><td>");
+	if (w) {
+		web_escs(c, jstr(w, "from"));
+		web_puts(c, " to ");
+		web_escs(c, jstr(w, "to"));
+	}
+	if (json_is_string(json_object_get(io, "group"))) {
+		web_puts(c, ", ");
+		web_escs(c, jstr(io, "group"));
+	}
+	web_puts(c, "</td><td>");
+	web_escs(c, jstr(io, "explain"));
+	web_puts(c, "</td></tr>");
+}
+
+static const char indicator_head[] =
+	"<div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Indicator</th>"
+	"<th scope=\"col\">Fired</th><th scope=\"col\">Figure</th><th scope=\"col\">Threshold</th>"
+	"<th scope=\"col\">Window</th><th scope=\"col\">Explain</th></tr></thead><tbody>";
+
+static void scan_result(struct web_ctx *c, json_t *doc)
+{
+	web_puts(c, "<h2>");
+	web_escs(c, jstr(doc, "policy"));
+	web_puts(c, ": ");
+	web_escs(c, jstr(doc, "title"));
+	web_puts(c, "</h2><p>");
+	web_escs(c, jstr(doc, "clause"));
+	web_puts(c, "</p><p id=\"scan-summary\">Scan at ");
+	web_escs(c, jstr(doc, "at"));
+	web_printf(c, ": %lld screened, %lld matched, %lld findings",
+	           (long long)json_integer_value(json_object_get(doc, "entities")),
+	           (long long)json_integer_value(json_object_get(doc, "matched")),
+	           (long long)json_integer_value(json_object_get(doc, "findings")));
+	if (json_is_integer(json_object_get(doc, "scan_id")))
+		web_printf(c, " (stored as scan %lld)",
+		           (long long)json_integer_value(json_object_get(doc, "scan_id")));
+	web_puts(c, ".</p>");
+	json_t *res = json_object_get(doc, "results");
+	for (size_t i = 0; i < json_array_size(res); i++) {
+		json_t *r = json_array_get(res, i), *fs = json_object_get(r, "findings");
+		web_puts(c, "<h3>");
+		web_escs(c, jstr(r, "kind"));
+		web_puts(c, " ");
+		web_escs(c, jstr(r, "entity"));
+		web_puts(c, "</h3>");
+		for (size_t j = 0; j < json_array_size(fs); j++) {
+			json_t *f = json_array_get(fs, j), *id = json_object_get(f, "id");
+			web_puts(c, "<p class=\"finding\">");
+			if (json_is_integer(id))
+				web_printf(c, "<a href=\"/findings/%lld\">Finding F%lld</a>: ",
+				           (long long)json_integer_value(id), (long long)json_integer_value(id));
+			web_puts(c, "severity <strong>");
+			web_escs(c, jstr(f, "severity"));
+			web_puts(c, "</strong>, rule ");
+			web_escs(c, jstr(f, "rule"));
+			if (*jstr(f, "description")) {
+				web_puts(c, ": ");
+				web_escs(c, jstr(f, "description"));
+			}
+			web_puts(c, "</p>");
+		}
+		json_t *rules = json_object_get(r, "rules");
+		if (!json_is_true(json_object_get(r, "matched"))) {
+			web_puts(c, "<p>No rule matched.</p><ul>");
+			for (size_t j = 0; j < json_array_size(rules); j++) {
+				json_t *ru = json_array_get(rules, j);
+				web_puts(c, "<li>rule ");
+				web_escs(c, jstr(ru, "name"));
+				web_puts(c, " (");
+				web_escs(c, jstr(ru, "severity"));
+				web_puts(c, ")");
+				if (*jstr(ru, "explain")) {
+					web_puts(c, ": ");
+					web_escs(c, jstr(ru, "explain"));
+				}
+				web_puts(c, "</li>");
+			}
+			web_puts(c, "</ul>");
+		}
+		json_t *inds = json_object_get(r, "indicators");
+		web_puts(c, indicator_head);
+		for (size_t j = 0; j < json_array_size(inds); j++)
+			indicator_row(c, json_array_get(inds, j));
+		web_puts(c, "</tbody></table></div>");
+	}
+}
+
+static void post_scan(struct web_ctx *c)
+{
+	if (!role_in(c, "analyst,admin")) {
+		forbid(c, "your role may not run scans");
+		return;
+	}
+	char *text = malloc(PB_HTTP_BODY_MAX + 1);
+	char policy[256], customer[512], explain[4];
+	struct pb_error err = { 0 };
+	struct pb_policy *p = NULL;
+	char *out = NULL;
+	enum pb_status st = PB_OK;
+	if (!text) {
+		web_page_message(c, 500, "Not scanned", "out of memory");
+		return;
+	}
+	if (!form(c, "policy", policy, sizeof(policy)) || !form(c, "text", text, PB_HTTP_BODY_MAX + 1) ||
+	    !form(c, "customer", customer, sizeof(customer)) ||
+	    !form(c, "explain", explain, sizeof(explain))) {
+		web_page_message(c, 400, "Not scanned", "a field is malformed, too long or given twice");
+		goto out;
+	}
+	if (!c->o->cat) {
+		web_page_message(c, 503, "Not scanned", "the catalog could not be loaded");
+		goto out;
+	}
+	if (pb_str_trim(pb_str_of(text, strlen(text))).len) {
+		st = pb_policy_parse(text, strlen(text), "pasted policy", c->o->cat, &p, &err);
+	} else {
+		/* only a file the form offers */
+		struct dirent **d;
+		int n = policy_files(c, &d);
+		bool known = false;
+		for (int i = 0; i < n; i++)
+			known |= !strcmp(d[i]->d_name, policy);
+		free_dirents(d, n);
+		if (!known) {
+			web_page_message(c, 400, "Not scanned", "choose a policy of the list or paste one");
+			goto out;
+		}
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", c->o->policies_dir, policy);
+		st = pb_policy_load(path, c->o->cat, &p, &err);
+	}
+	struct pb_scan_options o = { .scope = customer[0] ? PB_SCAN_CUSTOMER : PB_SCAN_CUSTOMERS,
+		                     .customer = customer[0] ? customer : NULL,
+		                     .at_day = INT64_MIN,
+		                     .store = true,
+		                     .actor = c->s.user,
+		                     .explain = explain[0] != '\0',
+		                     .matched_only = explain[0] == '\0' };
+	if (!st)
+		st = pb_policy_scan(c->ws, p, &o, &out, &err);
+	json_t *doc = st ? NULL : json_loads(out, 0, NULL);
+	if (st || !doc) {
+		lib_error(c, st ? st : PB_EINVAL, &err);
+		goto out;
+	}
+	web_page_begin(c, "Scans");
+	scan_result(c, doc); /* the result first; the form again below it */
+	web_puts(c, "<h2>Another scan</h2>");
+	scan_form(c);
+	json_decref(doc);
+	web_page_end(c);
+out:
+	pb_policy_free(p);
+	free(out);
+	free(text);
+}
+
+/* A citation's line ranges: the first 12, then how many more. */
+static void line_ranges(struct web_ctx *c, json_t *lines)
+{
+	size_t n = json_array_size(lines);
+	for (size_t k = 0; k < n && k < 12; k++) {
+		web_puts(c, k ? ", " : "");
+		web_escs(c, json_string_value(json_array_get(lines, k)));
+	}
+	if (n > 12)
+		web_printf(c, " and %zu more", n - 12);
+}
+
+/* A stored finding: what fired, and each indicator's citations (source,
+ * SHA-256, line ranges). Viewing it is a log entry (pb_finding_view). */
+static void page_finding(struct web_ctx *c, int64_t id, const char *verified)
+{
+	char ref[32], *out = NULL;
+	snprintf(ref, sizeof(ref), "%lld", (long long)id);
+	struct pb_error err = { 0 };
+	uint64_t idx = 0;
+	enum pb_status st = pb_finding_view(c->ws, c->s.user, ref, &out, &idx, &err);
+	json_t *doc = st ? NULL : json_loads(out, 0, NULL);
+	free(out);
+	if (st || !doc) {
+		lib_error(c, st ? st : PB_EINVAL, &err);
+		return;
+	}
+	char title[40];
+	snprintf(title, sizeof(title), "Finding F%lld", (long long)id);
+	web_page_begin(c, title);
+	json_t *r = json_object_get(doc, "result");
+	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><tbody>");
+	web_row_th(c, "Entity", jstr(r, "entity"));
+	web_row_th(c, "Policy", jstr(doc, "policy"));
+	web_row_th(c, "Clause", jstr(doc, "clause"));
+	web_row_th(c, "Rule", jstr(doc, "rule"));
+	web_row_th(c, "Severity", jstr(doc, "severity"));
+	web_row_th(c, "Scan at", jstr(doc, "at"));
+	web_printf(c, "</tbody></table></div><p>This view is <a href=\"/log/%llu\">log entry %llu</a>.</p>",
+	           (unsigned long long)idx, (unsigned long long)idx);
+	if (verified)
+		web_puts(c, verified);
+	web_printf(c, "<form class=\"box\" method=\"post\" action=\"/findings/%lld/verify\">",
+	           (long long)id);
+	web_csrf_field(c);
+	web_puts(c, "<p>Re-reads every cited source by its SHA-256 and recomputes each cited "
+	            "figure (<code>probity evidence verify</code>).</p>"
+	            "<button class=\"go\" type=\"submit\">Verify the evidence</button></form>");
+	json_t *inds = json_object_get(r, "indicators");
+	web_puts(c, "<h2>Indicators</h2>");
+	web_puts(c, indicator_head);
+	for (size_t j = 0; j < json_array_size(inds); j++)
+		indicator_row(c, json_array_get(inds, j));
+	web_puts(c, "</tbody></table></div><h2>Citations</h2><div class=\"scroll\" tabindex=\"0\">"
+	            "<table><thead><tr><th scope=\"col\">Indicator</th><th scope=\"col\">Role</th>"
+	            "<th scope=\"col\">Source</th><th scope=\"col\">SHA-256</th>"
+	            "<th scope=\"col\">Days</th><th scope=\"col\">Lines</th></tr></thead><tbody>");
+	for (size_t j = 0; j < json_array_size(inds); j++) {
+		json_t *io = json_array_get(inds, j), *cs = json_object_get(io, "citations");
+		for (size_t k = 0; k < json_array_size(cs); k++) {
+			json_t *ci = json_array_get(cs, k);
+			const char *name = jstr(ci, "name"), *slash = strrchr(name, '/');
+			web_puts(c, "<tr>");
+			web_cells(c, 3, (const char *const[]){ jstr(io, "name"), jstr(ci, "role"),
+			                                       slash ? slash + 1 : name });
+			web_puts(c, "<td><code>");
+			web_escs(c, jstr(ci, "sha256"));
+			web_puts(c, "</code></td><td>");
+			web_escs(c, jstr(ci, "from"));
+			web_puts(c, " to ");
+			web_escs(c, jstr(ci, "to"));
+			web_puts(c, "</td><td>");
+			line_ranges(c, json_object_get(ci, "lines"));
+			web_puts(c, "</td></tr>");
+		}
+	}
+	web_puts(c, "</tbody></table></div>");
+	json_decref(doc);
+	web_page_end(c);
+}
+
+/* "Verify evidence": pb_evidence_verify's report, then the finding. */
+static void post_verify(struct web_ctx *c, int64_t id)
+{
+	if (!c->o->cat) {
+		web_page_message(c, 503, "Not verified", "the catalog could not be loaded");
+		return;
+	}
+	char ref[32], *out = NULL;
+	snprintf(ref, sizeof(ref), "%lld", (long long)id);
+	struct pb_error err = { 0 };
+	enum pb_status st = pb_evidence_verify(c->ws, c->o->cat, ref, &out, &err);
+	json_t *rep = out ? json_loads(out, 0, NULL) : NULL;
+	free(out);
+	if ((st && st != PB_EVERIFY) || !rep) {
+		lib_error(c, st ? st : PB_EINVAL, &err);
+		return;
+	}
+	struct web_ctx sub = *c; /* the report is built apart, then shown in the page */
+	pb_buf_init(&sub.out, (size_t)1 << 20);
+	bool ok = !st && json_is_true(json_object_get(rep, "verified"));
+	web_printf(&sub, "<div id=\"verified\" class=\"%s\"><p><strong>%s</strong></p>",
+	           ok ? "ok" : "err",
+	           ok ? "Evidence verified: every cited source is unchanged and every cited figure "
+	                "recomputes to the same value."
+	              : "Evidence NOT verified: a source is missing or changed, or a figure differs.");
+	web_puts(&sub, "<div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Source</th>"
+	               "<th scope=\"col\">Status</th><th scope=\"col\">Figures</th></tr></thead><tbody>");
+	json_t *srcs = json_object_get(rep, "sources");
+	for (size_t i = 0; i < json_array_size(srcs); i++) {
+		json_t *so = json_array_get(srcs, i), *cits = json_object_get(so, "citations");
+		size_t match = 0;
+		for (size_t k = 0; k < json_array_size(cits); k++)
+			match += json_is_true(json_object_get(json_array_get(cits, k), "match"));
+		web_puts(&sub, "<tr><td><code>");
+		web_escs(&sub, jstr(so, "sha256"));
+		web_puts(&sub, "</code></td><td>");
+		web_escs(&sub, jstr(so, "status"));
+		web_printf(&sub, "</td><td>%zu of %zu match</td></tr>", match, json_array_size(cits));
+	}
+	web_puts(&sub, "</tbody></table></div></div>");
+	json_decref(rep);
+	if (sub.out.data) {
+		char *html = strdup(sub.out.data);
+		pb_buf_release(&sub.out);
+		page_finding(c, id, html);
+		free(html);
+	} else {
+		pb_buf_release(&sub.out);
+		page_finding(c, id, NULL);
+	}
 }
 
 /* ---- the log ---------------------------------------------------------------------- */
@@ -918,13 +1591,75 @@ static void page_log(struct web_ctx *c)
 	web_puts(c, "</code></td></tr></tbody></table></div>"
 	            "<form method=\"get\" action=\"/log/entry\" class=\"box\"><label for=\"n\">Entry number</label>"
 	            "<input type=\"text\" id=\"n\" name=\"n\" inputmode=\"numeric\">"
-	            "<button class=\"go\" type=\"submit\">Show</button></form>");
+	            "<button class=\"go\" type=\"submit\">Show</button></form>"
+	            "<h2>Export</h2><form method=\"post\" action=\"/log/export\" class=\"box\">");
+	web_csrf_field(c);
+	web_puts(c, "<p>Signs a checkpoint of the log as it is now, then downloads the export "
+	            "(tiles, entry bundles, checkpoint, verifier key) as a tar archive: "
+	            "<code>probity log verify DIR --vkey KEY</code> checks it offline.</p>"
+	            "<button class=\"go\" type=\"submit\">Download an export (tar)</button></form>");
 	uint64_t from = as.size > 50 ? as.size - 50 : 0;
 	web_printf(c, "<h2>Latest entries</h2>");
 	web_puts(c, entry_head);
 	pb_audit_list(c->ws, 0, from, 50, entry_fn, c, &err);
 	web_puts(c, "</tbody></table></div>");
 	web_page_end(c);
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* POST /log/export: signs a checkpoint of the tree as the user (as `probity
+ * log export` does), exports the log at it and answers the export as a tar
+ * archive, sent from an unlinked file. */
+static void post_log_export(struct web_ctx *c)
+{
+	struct pb_error err = { 0 };
+	char *note = NULL;
+	enum pb_status st = pb_audit_checkpoint(c->ws, c->s.user, &note, &err);
+	free(note);
+	if (st) {
+		lib_error(c, st, &err);
+		return;
+	}
+	char dir[512], sub[600];
+	web_tmp_template(dir, sizeof(dir), "probity-export");
+	if (!mkdtemp(dir)) {
+		web_page_message(c, 500, "Not exported", "cannot make a folder for the export");
+		return;
+	}
+	snprintf(sub, sizeof(sub), "%s/log", dir);
+	struct pb_checkpoint cp;
+	int fd = -1;
+	st = pb_audit_export(c->ws, sub, 0, &cp, &err);
+	if (!st) {
+		char tpath[600];
+		snprintf(tpath, sizeof(tpath), "%s/export.tar", dir);
+		if ((fd = open(tpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+			snprintf(err.message, sizeof(err.message), "cannot make the archive: %s",
+			         strerror(errno));
+			st = err.code = PB_EIO;
+		}
+	}
+	char name[64];
+	snprintf(name, sizeof(name), "probity-log-%llu", (unsigned long long)cp.size);
+	if (!st)
+		st = web_tar_dir(sub, name, fd, &err);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); /* the open archive stays readable */
+	off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+	if (st || size < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		if (fd >= 0)
+			close(fd);
+		lib_error(c, st ? st : PB_EIO, &err);
+		return;
+	}
+	c->ctype = "application/x-tar";
+	c->send_fd = fd;
+	c->send_len = (uint64_t)size;
+	web_header(c, "Content-Disposition: attachment; filename=\"%s.tar\"", name);
 }
 
 static void page_log_entry(struct web_ctx *c, uint64_t index)
@@ -1074,9 +1809,55 @@ static bool csrf_ok(struct web_ctx *c)
 	       sodium_memcmp(sent, c->s.csrf, 64) == 0;
 }
 
+/* A path "PREFIX<id>" or "PREFIX<id>/...": the id (0 when there is none)
+ * and in *rest what follows it ("" or "/..."). */
+static int64_t path_id(struct pb_str path, const char *prefix, struct pb_str *rest)
+{
+	size_t pl = strlen(prefix);
+	*rest = pb_str_of("", 0);
+	if (path.len <= pl || memcmp(path.ptr, prefix, pl))
+		return 0;
+	const char *p = path.ptr + pl, *slash = memchr(p, '/', path.len - pl);
+	size_t n = slash ? (size_t)(slash - p) : path.len - pl;
+	*rest = pb_str_of(p + n, path.len - pl - n);
+	return parse_id(p, n);
+}
+
 static bool path_is(struct web_ctx *c, const char *p)
 {
 	return pb_str_eq_cstr(c->rq.path, p);
+}
+
+/* The case of an upload's path, POST /cases/N/documents, else 0. */
+static int64_t upload_route(struct web_ctx *c)
+{
+	struct pb_str rest;
+	int64_t id = path_id(c->rq.path, "/cases/", &rest);
+	return pb_str_eq_cstr(c->rq.method, "POST") && pb_str_eq_cstr(rest, "/documents") ? id : 0;
+}
+
+/* The request's session from its cookie: c->signed_in and c->s. */
+static void session_of(struct web_ctx *c)
+{
+	char id[PB_SECRET_HEX];
+	if (pb_http_cookie_get(pb_http_req_header(&c->rq, "cookie"), COOKIE, id, sizeof(id)) == 1 &&
+	    pb_session_get(c->ws, id, c->o->idle_s, c->o->absolute_s, &c->s, NULL) == PB_OK) {
+		c->signed_in = true;
+		memcpy(c->cookie_id, id, sizeof(id));
+	}
+}
+
+bool web_upload_accept(struct web_ctx *c)
+{
+	struct pb_error err = { 0 };
+	if (!upload_route(c) || !same_origin(c))
+		return false;
+	if (!c->ws && pb_ws_open(c->o->ws_path, 0, &c->ws, &err)) {
+		c->ws = NULL;
+		return false;
+	}
+	session_of(c);
+	return c->signed_in && role_in(c, "analyst");
 }
 
 void web_route(struct web_ctx *c)
@@ -1093,12 +1874,7 @@ void web_route(struct web_ctx *c)
 		web_page_message(c, 503, "Unavailable", err.message);
 		return;
 	}
-	char id[PB_SECRET_HEX];
-	if (pb_http_cookie_get(pb_http_req_header(&c->rq, "cookie"), COOKIE, id, sizeof(id)) == 1 &&
-	    pb_session_get(c->ws, id, c->o->idle_s, c->o->absolute_s, &c->s, NULL) == PB_OK) {
-		c->signed_in = true;
-		memcpy(c->cookie_id, id, sizeof(id));
-	}
+	session_of(c);
 	if (post && !same_origin(c)) {
 		forbid(c, "this form was not sent from this site");
 		return;
@@ -1124,6 +1900,14 @@ void web_route(struct web_ctx *c)
 			web_page_message(c, 403, "Forbidden", "sign in first");
 		return;
 	}
+	int64_t upload_case = upload_route(c);
+	if (post && upload_case) { /* multipart: the token is a part of it */
+		if (!role_in(c, "analyst"))
+			forbid(c, "your role may not attach documents");
+		else
+			post_document(c, upload_case);
+		return;
+	}
 	if (post && !csrf_ok(c)) {
 		forbid(c, "the form's token is missing or wrong: reload the page");
 		return;
@@ -1144,20 +1928,28 @@ void web_route(struct web_ctx *c)
 			post_case_open(c);
 		return;
 	}
-	if (path.len > 7 && !memcmp(path.ptr, "/cases/", 7)) {
-		const char *p = path.ptr + 7, *slash = memchr(p, '/', path.len - 7);
-		size_t n = slash ? (size_t)(slash - p) : path.len - 7;
-		int64_t cid = parse_id(p, n);
-		struct pb_str rest = pb_str_of(p + n, path.len - 7 - n);
-		if (cid && get && !rest.len) {
+	struct pb_str rest;
+	int64_t cid = path_id(path, "/cases/", &rest);
+	if (cid) {
+		if (get && !rest.len) {
 			page_case(c, cid);
 			return;
 		}
-		if (cid && post && (pb_str_eq_cstr(rest, "/search") || pb_str_eq_cstr(rest, "/tag"))) {
+		struct pb_str tail;
+		int64_t mid = path_id(rest, "/messages/", &tail);
+		if (get && mid && !tail.len) {
+			page_message(c, cid, mid);
+			return;
+		}
+		if (get && rest.len > 11 && !memcmp(rest.ptr, "/documents/", 11)) {
+			get_document(c, cid, pb_str_of(rest.ptr + 11, rest.len - 11));
+			return;
+		}
+		if (post && (pb_str_eq_cstr(rest, "/search") || pb_str_eq_cstr(rest, "/tag"))) {
 			post_search(c, cid, rest.ptr[1] == 't');
 			return;
 		}
-		if (cid && post && (pb_str_eq_cstr(rest, "/note") || pb_str_eq_cstr(rest, "/close") ||
+		if (post && (pb_str_eq_cstr(rest, "/note") || pb_str_eq_cstr(rest, "/close") ||
 		                    pb_str_eq_cstr(rest, "/finding"))) {
 			if (!role_in(c, ROLE_WRITE_CASE)) {
 				forbid(c, "your role may not change cases");
@@ -1180,8 +1972,30 @@ void web_route(struct web_ctx *c)
 			return;
 		}
 	}
+	if (path_is(c, "/scans")) {
+		if (get)
+			page_scans(c);
+		else
+			post_scan(c);
+		return;
+	}
+	int64_t fid = path_id(path, "/findings/", &rest);
+	if (fid) {
+		if (get && !rest.len) {
+			page_finding(c, fid, NULL);
+			return;
+		}
+		if (post && pb_str_eq_cstr(rest, "/verify")) {
+			post_verify(c, fid);
+			return;
+		}
+	}
 	if (get && path_is(c, "/log")) {
 		page_log(c);
+		return;
+	}
+	if (post && path_is(c, "/log/export")) {
+		post_log_export(c);
 		return;
 	}
 	if (get && path_is(c, "/log/entry")) {

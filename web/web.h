@@ -23,6 +23,8 @@ struct web_options {
 	const char *trusted_proxy; /* a peer ("127.0.0.1", "unix") whose X-Forwarded-For
 	                            * and X-Forwarded-Proto are believed, or NULL */
 	bool quiet;
+	const struct pb_catalog *cat; /* for scans and evidence checks, or NULL */
+	const char *policies_dir;     /* the shipped policies a scan offers, or NULL */
 };
 
 /* Serves until SIGTERM or SIGINT. Fails when it cannot listen. */
@@ -50,7 +52,17 @@ struct web_ctx {
 	struct pb_buf head;           /* extra header lines, each ending CRLF */
 	struct pb_buf out;            /* the body */
 	bool close;
+	int send_fd;                  /* a file sent as the body instead of out
+	                               * (send_len bytes; loop.c closes it), or -1 */
+	uint64_t send_len;
+	int upload_fd;                /* an upload's body over PB_HTTP_BODY_MAX, read
+	                               * to an unlinked file (upload_len bytes), or -1 */
+	size_t upload_len;
 };
+
+/* Uploads (a case's documents) may be this large: their bodies are read to
+ * a temporary file, not held in memory. */
+#define WEB_UPLOAD_MAX ((size_t)32 << 20)
 
 /* Appends s[0..n) HTML-escaped (& < > " '), each byte of invalid UTF-8 and
  * each control but tab and newline as U+FFFD. */
@@ -86,9 +98,33 @@ void web_answer(struct web_ctx *c, struct pb_buf *buf);
  * paragraphs, lists, `code`, **strong**, *em* and http(s) links (md.c). */
 void web_markdown(struct web_ctx *c, const char *text, size_t n);
 
+/* ---- the profile page cache (pcache.c) ------------------------------------- */
+
+/* The data version of profiles now (pb_profile_data_version, read from the
+ * log size seen last time). */
+enum pb_status web_pcache_version(struct pb_ws *ws, int64_t *version, struct pb_error *err);
+/* Appends the page body stored for key at version to c->out: true. Else
+ * false, and the caller holds the build lock (one build at a time) until it
+ * calls web_pcache_put with the body it built, or web_pcache_done. */
+bool web_pcache_get(struct web_ctx *c, int64_t version, const char *key);
+void web_pcache_put(int64_t version, const char *key, const char *body, size_t len);
+void web_pcache_done(void);
+
+/* A template for mkostemp or mkdtemp: "$TMPDIR/prefix-XXXXXX" (else /tmp):
+ * uploads and exports pass through there. */
+void web_tmp_template(char *out, size_t cap, const char *prefix);
+
+/* Writes folder dir, as name/ and everything in it, as a ustar archive
+ * (with its end blocks) to fd (tar.c). */
+enum pb_status web_tar_dir(const char *dir, const char *name, int fd, struct pb_error *err);
+
 /* ---- routes.c ---------------------------------------------------------------- */
 
 /* Handles the request in c (c->status and c->out set on return). */
 void web_route(struct web_ctx *c);
+/* May the request in c, whose body is over PB_HTTP_BODY_MAX, send it? Only
+ * an upload to a route that takes one, from a signed-in user whose role may
+ * make it, from our own origin: loop.c then reads the body to a file. */
+bool web_upload_accept(struct web_ctx *c);
 
 #endif /* PB_WEB_H */

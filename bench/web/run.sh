@@ -9,16 +9,17 @@
 #  web-mix      the three in turn
 #  web-static   the sign-in page (no session) against nginx serving the
 #               same bytes from disk, in the same run, as many workers as cores
-# Each: `wrk -t2 -c50 -dDURs` after a warm-up (DUR, default 10; the issue's
-# figure is 60), 50 sessions of one analyst, each request carrying the next
+# Each: `wrk -t2 -c50 -dDURs` after a warm-up (DUR: BENCH_SECONDS, default
+# 60, the issue's figure), 50 sessions of one analyst, each request carrying the next
 # session, so every connection is a signed-in client. Prints throughput and
 # p50/p95/p99 per page (bench/web/pages.lua), and appends the same as JSON
 # to bench/results/web.json. Servers stopped by pid.
-# usage: [DUR=60] bench/web/run.sh   (after `make release`)
+# usage: [BENCH_SECONDS=60] [PAGES="profile case search mix static"] bench/web/run.sh
+# (after `make release`; DUR= is the older name of BENCH_SECONDS)
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-DUR=${DUR:-10}
+DUR=${BENCH_SECONDS:-${DUR:-60}}
 command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 BUILD=${BUILD:-build/release} # BUILD=build/debug: try the script, not for figures
@@ -104,10 +105,12 @@ report() { # name rps p50 p95 p99 errors
 		"$@" "$DUR" >>"$RESULTS"
 }
 DUR0=$DUR; DUR=3; wrk_page "$B" mix >/dev/null; DUR=$DUR0 # warm-up
-for page in profile case search mix; do
+for page in ${PAGES:-profile case search mix}; do
+	[ "$page" = static ] && continue
 	read -r -a x < <(wrk_page "$B" $page)
 	report "web-$page" "${x[@]}"
 done
+case " ${PAGES:-static} " in *" static "*) ;; *) exit 0 ;; esac
 read -r -a o < <(wrk_page "$B" static /signin)
 read -r -a n < <(wrk_page "http://127.0.0.1:$NP" static /signin.html)
 echo "web-static: probity ${o[0]} req/s, peer nginx ${n[0]} req/s, ratio $(python3 -c "print(round(${o[0]}/${n[0]},3))"); p99 probity $(ms ${o[3]}) ms, nginx $(ms ${n[3]}) ms (errors or non-2xx: ${o[4]}, ${n[4]})"

@@ -293,8 +293,9 @@ static enum pb_status store_document(struct pb_ws *ws, const char *path, char he
 		rc = pb__err(err, PB_ENOMEM, "out of memory");
 		goto done;
 	}
-	pb__snprintf(tmp, strlen(docs) + 48, "%s/.incoming.%ld", docs, (long)getpid());
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a name of its own per call: the threads of probity web attach at once */
+	pb__snprintf(tmp, strlen(docs) + 48, "%s/.incoming.XXXXXX", docs);
+	out = mkostemp(tmp, O_CLOEXEC);
 	if (out < 0) {
 		rc = pb__err(err, pb__errno_status(errno), "cannot create '%s': %s", tmp,
 		             pb__errno_text(errno));
@@ -612,6 +613,57 @@ enum pb_status pb_case_get(struct pb_ws *ws, int64_t id,
 	enum pb_status rc = case_rows(ws, id, NULL, fn, ctx, &any, err);
 	if (!rc && !any)
 		rc = pb__err(err, PB_ENOENT, "no case %lld (see 'probity case list')", (long long)id);
+	return rc;
+}
+
+enum pb_status pb_case_document_open(struct pb_ws *ws, int64_t id, const char *sha256_hex,
+                                     int *fd, uint64_t *size, char name[256],
+                                     struct pb_error *err)
+{
+	*fd = -1;
+	bool hex = sha256_hex && strlen(sha256_hex) == 64;
+	for (size_t i = 0; hex && i < 64; i++)
+		hex = strchr("0123456789abcdef", sha256_hex[i]) != NULL;
+	if (!hex)
+		return pb__err_field(err, PB_EINVAL, "sha256",
+		                     "a document is named by its SHA-256: 64 lower-case hex digits");
+	sqlite3_stmt *st;
+	enum pb_status rc = pb__db_prepare(ws->db,
+	                                   "SELECT ref FROM case_evidence WHERE case_id = ?1 AND "
+	                                   "kind = 'document' AND sha256 = ?2 ORDER BY id LIMIT 1",
+	                                   &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, sha256_hex, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		pb__col_text(st, 0, name, 256);
+	else if (r == SQLITE_DONE)
+		rc = pb__err(err, PB_ENOENT, "case %lld has no document '%s'", (long long)id, sha256_hex);
+	else
+		rc = pb__db_err(ws->db, err, "cannot read evidence");
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	char *docs = pb__ws_file(ws, DOCS_DIR), *path = docs ? pb__path_join(docs, sha256_hex) : NULL;
+	struct stat sb;
+	if (!path) {
+		rc = pb__err(err, PB_ENOMEM, "out of memory");
+	} else if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(*fd, &sb) != 0) {
+		rc = pb__err(err, pb__errno_status(errno), "cannot open the document '%s': %s",
+		             sha256_hex, pb__errno_text(errno));
+	} else if (!S_ISREG(sb.st_mode)) {
+		rc = pb__err(err, PB_EINVAL, "the document '%s' is not a regular file", sha256_hex);
+	} else {
+		*size = (uint64_t)sb.st_size;
+	}
+	if (rc && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	free(path);
+	free(docs);
 	return rc;
 }
 

@@ -311,3 +311,98 @@ enum pb_status pb_opa_input_parse(const char *body, size_t len, struct pb_opa_in
 	json_decref(root);
 	return PB_OK;
 }
+
+/* ---- multipart/form-data (RFC 7578) ------------------------------------ */
+
+/* ASCII case-insensitive prefix test. */
+static bool iprefix(const char *p, size_t n, const char *pre)
+{
+	size_t l = strlen(pre);
+	return n >= l && ieq(pb_str_of(p, l), pre);
+}
+
+/* The value of parameter key ("name", "filename", "boundary") in a header
+ * value's "; key=value" list, quoted or not; false when absent. */
+static bool param(struct pb_str v, const char *key, struct pb_str *out)
+{
+	size_t kl = strlen(key);
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.ptr[i] != ';')
+			continue;
+		size_t j = i + 1;
+		while (j < v.len && (v.ptr[j] == ' ' || v.ptr[j] == '\t'))
+			j++;
+		if (j + kl >= v.len || !iprefix(v.ptr + j, v.len - j, key) || v.ptr[j + kl] != '=')
+			continue;
+		j += kl + 1;
+		if (j < v.len && v.ptr[j] == '"') {
+			const char *q = memchr(v.ptr + j + 1, '"', v.len - j - 1);
+			if (!q)
+				return false;
+			*out = pb_str_of(v.ptr + j + 1, (size_t)(q - v.ptr) - j - 1);
+		} else {
+			size_t e = j;
+			while (e < v.len && v.ptr[e] != ';')
+				e++;
+			*out = pb_str_trim(pb_str_of(v.ptr + j, e - j));
+		}
+		return true;
+	}
+	return false;
+}
+
+bool pb_http_multipart_boundary(struct pb_str content_type, char *out, size_t cap)
+{
+	struct pb_str b = { 0 };
+	if (!content_type.ptr || !iprefix(content_type.ptr, content_type.len, "multipart/form-data") ||
+	    !param(pb_str_of(content_type.ptr + 19, content_type.len - 19), "boundary", &b) ||
+	    !b.len || b.len > 70 || b.len >= cap || memchr(b.ptr, '\0', b.len))
+		return false;
+	memcpy(out, b.ptr, b.len);
+	out[b.len] = '\0';
+	return true;
+}
+
+int pb_http_multipart_next(struct pb_str body, const char *boundary, size_t *pos,
+                           struct pb_http_part *part)
+{
+	char delim[80]; /* "\r\n--" boundary */
+	size_t bl = strlen(boundary), dl = bl + 4, i = *pos;
+	if (!bl || bl > 70 || i > body.len)
+		return -1;
+	memcpy(delim, "\r\n--", 4);
+	memcpy(delim + 4, boundary, bl);
+	if (i == 0) { /* the first delimiter has no line end before it */
+		if (body.len < dl - 2 || memcmp(body.ptr, delim + 2, dl - 2))
+			return -1;
+		i = dl - 2;
+	}
+	if (body.len - i >= 2 && !memcmp(body.ptr + i, "--", 2)) {
+		*pos = body.len;
+		return 0;
+	}
+	if (body.len - i < 2 || memcmp(body.ptr + i, "\r\n", 2))
+		return -1;
+	i += 2;
+	memset(part, 0, sizeof(*part));
+	for (size_t lines = 0;; lines++) { /* header lines, up to a blank one */
+		const char *eol = memmem(body.ptr + i, body.len - i, "\r\n", 2);
+		if (!eol || (size_t)(eol - body.ptr) - i > 4096 || lines > 16)
+			return -1;
+		struct pb_str line = pb_str_of(body.ptr + i, (size_t)(eol - body.ptr) - i);
+		i = (size_t)(eol - body.ptr) + 2;
+		if (!line.len)
+			break;
+		if (iprefix(line.ptr, line.len, "content-disposition:")) {
+			struct pb_str v = pb_str_of(line.ptr + 20, line.len - 20);
+			param(v, "name", &part->name);
+			param(v, "filename", &part->filename);
+		}
+	}
+	const char *end = memmem(body.ptr + i, body.len - i, delim, dl);
+	if (!end || !part->name.ptr)
+		return -1;
+	part->data = pb_str_of(body.ptr + i, (size_t)(end - body.ptr) - i);
+	*pos = (size_t)(end - body.ptr) + dl;
+	return 1;
+}

@@ -8,6 +8,7 @@
  * derived from them must equal what the finding says.
  */
 #include "policy/policy.h"
+#include "auth/auth.h"
 #include "usage/usage.h"
 
 #include <errno.h>
@@ -527,5 +528,31 @@ out:
 	json_decref(doc);
 	free(ev.specs);
 	free(f.detail);
+	return st;
+}
+
+enum pb_status pb_finding_view(struct pb_ws *ws, const char *actor, const char *ref, char **json,
+                               uint64_t *index_out, struct pb_error *err)
+{
+	*json = NULL;
+	struct pb__finding f;
+	enum pb_status st = pb__finding_get(ws, ref, &f, err);
+	if (st)
+		return st;
+	if ((st = pb__ws_begin_as(ws, actor, "analyst,approver,auditor,admin", "view evidence", err))) {
+		free(f.detail);
+		return st;
+	}
+	char subject[48], details[200];
+	pb__snprintf(subject, sizeof(subject), "finding/%lld", (long long)f.id);
+	pb__snprintf(details, sizeof(details), "{\"finding\":%lld,\"what\":\"citations\"}",
+	             (long long)f.id);
+	st = pb__ws_finish(ws, pb__audit_append(ws, actor, "evidence.view", 0, subject, details,
+	                                        index_out, err),
+	                   err);
+	if (st)
+		free(f.detail);
+	else
+		*json = f.detail;
 	return st;
 }

@@ -2054,3 +2054,28 @@ enum pb_status pb_profile_chart_series(const struct pb_profile *p, size_t series
 	free(ch);
 	return st;
 }
+
+enum pb_status pb_profile_data_version(struct pb_ws *ws, uint64_t from, uint64_t *size,
+                                       int64_t *last, struct pb_error *err)
+{
+	/* one statement: one read transaction, so size and last agree; the
+	 * range on idx (the rowid) reads only the entries since `from` */
+	sqlite3_stmt *q;
+	enum pb_status st = pb__db_prepare(
+		ws->db,
+		"SELECT (SELECT size FROM audit_state WHERE id = 1),"
+		"  (SELECT max(idx) FROM audit_entry WHERE idx >= ?1 AND action IN"
+		"   ('usage.ingest', 'customer.add', 'customer.remove'))",
+		&q, err);
+	if (st)
+		return st;
+	sqlite3_bind_int64(q, 1, from > INT64_MAX ? INT64_MAX : (int64_t)from);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		st = pb__db_err(ws->db, err, "cannot read the log's size");
+	} else {
+		*size = (uint64_t)sqlite3_column_int64(q, 0);
+		*last = sqlite3_column_type(q, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	return st;
+}

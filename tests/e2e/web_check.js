@@ -116,6 +116,18 @@ async function axeCheck(browser, cookies, p, name) {
 	await ctx.close();
 }
 
+// axe on the page as it is (an answer to a POST, which axeCheck cannot load
+// again): the page must have been loaded with page.setBypassCSP(true).
+async function axeHere(page, name) {
+	await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+	const res = await page.evaluate(async () => {
+		const r = await window.axe.run(document, { resultTypes: ['violations'] });
+		return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+			.map((v) => v.id + ' (' + v.nodes.length + ')');
+	});
+	check(`axe: ${name} has no serious or critical violation`, res.length === 0, res.join(', '));
+}
+
 (async () => {
 	const browser = await puppeteer.launch({
 		executablePath: process.env.CHROMIUM, headless: true,
@@ -167,6 +179,37 @@ async function axeCheck(browser, cookies, p, name) {
 		r = await submit(a, `form[action="/cases/${caseId}/note"]`, { '#text': 'Checked the **accounts**. <b>bold?</b>' });
 		check('alice adds a note', r.status() === 200 && (await a.content()).includes('case.note'));
 		check('the note is escaped', (await a.evaluate(() => document.querySelectorAll('main b').length)) === 0);
+		// a document: uploaded through the form (multipart), listed, downloaded
+		// by its hash as an attachment that is never shown as a page
+		const docName = '<b>doc<i>.html';
+		const docBody = '<script>alert(4)</script>' + 'D'.repeat(200000); // over 64 KiB: streamed
+		const docPath = path.join(process.cwd(), docName);
+		fs.writeFileSync(docPath, docBody);
+		const input = await a.$(`form[action="/cases/${caseId}/documents"] input[type=file]`);
+		await input.uploadFile(docPath);
+		const [up] = await Promise.all([
+			a.waitForNavigation({ waitUntil: 'load' }),
+			a.$eval(`form[action="/cases/${caseId}/documents"]`, (f) => f.requestSubmit()),
+		]);
+		const docHash = require('crypto').createHash('sha256').update(docBody).digest('hex');
+		const docLink = await a.$eval(`a[href="/cases/${caseId}/documents/${docHash}"]`, (e) => e.textContent).catch(() => '');
+		check('alice attaches a document through the form', up.status() === 200 && docLink === docName,
+			up.status() + ' ' + docLink);
+		check('...its name shown escaped', (await a.evaluate(() => document.querySelectorAll('main b, main i').length)) === 0);
+		const jar = (await a.cookies()).map((c) => c.name + '=' + c.value).join('; ');
+		const dl = await fetch(`${BASE}/cases/${caseId}/documents/${docHash}`, { headers: { cookie: jar } });
+		const got = Buffer.from(await dl.arrayBuffer()).toString();
+		check('the document downloads by its hash, the same bytes', dl.status === 200 && got === docBody,
+			'status ' + dl.status + ', ' + got.length + ' bytes');
+		check('...as an attachment, application/octet-stream, nosniff',
+			/^attachment; filename="_b_doc_i_.html"; filename\*=UTF-8''%3Cb%3Edoc%3Ci%3E.html$/.test(dl.headers.get('content-disposition') || '') &&
+			dl.headers.get('content-type') === 'application/octet-stream' &&
+			dl.headers.get('x-content-type-options') === 'nosniff',
+			`${dl.headers.get('content-type')} | ${dl.headers.get('content-disposition')}`);
+		const dl2 = await fetch(`${BASE}/cases/${caseId}/documents/${'0'.repeat(64)}`, { headers: { cookie: jar } });
+		check('a hash the case does not hold is 404', dl2.status === 404, 'status ' + dl2.status);
+		const dl3 = await fetch(`${BASE}/cases/${caseId}/documents/${docHash}`, { redirect: 'manual' });
+		check('no download without a session: to sign-in', dl3.status === 303, 'status ' + dl3.status);
 		await shots(a, 'case');
 		r = await submit(a, `form[action="/cases/${caseId}/search"]`, { '#q': 'notmuch <b>x</b>' });
 		check('a mail search with markup in the query is answered', r.status() === 200 || r.status() === 400, 'status ' + r.status());
@@ -177,6 +220,18 @@ async function axeCheck(browser, cookies, p, name) {
 		check('alice searches the mail of the case', r.status() === 200 && /^[1-9]\d* hits/.test(hits), hits);
 		check('hits are highlighted', (await a.$$('main mark')).length > 0);
 		await shots(a, 'search');
+		const mhref = await a.$eval('#hits ~ div a[href*="/messages/"]', (e) => e.getAttribute('href')).catch(() => '');
+		if (mhref) {
+			r = await go(a, mhref);
+			check('a message of the hit list opens, its text shown', r.status() === 200 &&
+				(await a.$$('main pre')).length === 1, 'status ' + r.status());
+			await shots(a, 'message');
+			await axeCheck(browser, cookiesA, mhref, 'message');
+			await go(a, `/cases/${caseId}`);
+			r = await submit(a, `form[action="/cases/${caseId}/search"]`, { '#q': 'notmuch' });
+		} else {
+			check('hits link to their messages', false, 'no link');
+		}
 		r = await submit(a, `form[action="/cases/${caseId}/tag"]`, { '#tag': 'relevant' });
 		check('alice tags the hits', r.status() === 200 && /[1-9]\d* messages newly tagged/.test(await a.content()));
 		await go(a, `/cases/${caseId}`);
@@ -201,6 +256,47 @@ async function axeCheck(browser, cookies, p, name) {
 		r = await go(a, '/cases?status=%3Cscript%3Ealert(3)%3C/script%3E');
 		check('a bad query value is 400, nothing run', r.status() === 400);
 
+		// scans: a shipped policy over every customer, explained; a finding's
+		// citations (a log entry), "verify evidence", the finding added to the case
+		r = await go(a, '/scans');
+		check('alice reaches the scans page', r.status() === 200 && (await a.$$('#policy option')).length >= 3);
+		await shots(a, 'scans');
+		await axeCheck(browser, cookiesA, '/scans', 'scans');
+		await a.select('#policy', 'no-mass-surveillance.yaml');
+		await a.$eval('input[name=explain]', (e) => { e.checked = true; });
+		await a.setBypassCSP(true); // for axe on the answers to the POSTs below
+		r = await submit(a, 'form[action="/scans"]', {});
+		await axeHere(a, 'scan result');
+		const summary = await a.$eval('#scan-summary', (e) => e.textContent).catch(() => '');
+		check('alice runs a scan over every customer', r.status() === 200 && /2 screened, 1 matched, 1 findings \(stored as scan \d+\)/.test(summary), summary);
+		const main = await a.$eval('main', (m) => m.textContent);
+		check('...with the indicators and the explain text of the customer no rule matched',
+			main.includes('No rule matched') && /did not fire/.test(main) && main.includes('bulk-storage'));
+		await shots(a, 'scan-result');
+		const fhref = await a.$eval('a[href^="/findings/"]', (e) => e.getAttribute('href')).catch(() => '');
+		const fid = fhref.replace('/findings/', '');
+		r = await go(a, fhref || '/findings/0');
+		const cites = await a.$$eval('main table', (ts) => {
+			const t = ts[ts.length - 1];
+			return [...t.querySelectorAll('tbody tr')].map((tr) => [...tr.cells].map((td) => td.textContent));
+		}).catch(() => []);
+		check('the finding page lists its citations: source, SHA-256, line ranges', r.status() === 200 && cites.length > 0 &&
+			cites.every((c) => c.length === 6 && /^[0-9a-f]{64}$/.test(c[3]) && /^\d+-\d+/.test(c[5])),
+			JSON.stringify(cites.slice(0, 2)));
+		check('...and says its view is a log entry', /This view is log entry \d+/.test(await a.$eval('main', (m) => m.textContent)));
+		await shots(a, 'finding');
+		await axeCheck(browser, cookiesA, fhref, 'finding');
+		r = await submit(a, `form[action="/findings/${fid}/verify"]`, {});
+		check('verify evidence: every figure recomputes', r.status() === 200 &&
+			(await a.$eval('#verified', (e) => e.className + ' ' + e.textContent).catch(() => '')).startsWith('ok Evidence verified'));
+		await axeHere(a, 'verified finding');
+		await a.setBypassCSP(false);
+		await shots(a, 'verify');
+		await go(a, `/cases/${caseId}`);
+		r = await submit(a, `form[action="/cases/${caseId}/finding"]`, { '#finding': 'F' + fid });
+		check('alice adds the finding of the scan to the case', r.status() === 200 && (await a.content()).includes('case.finding'),
+			'status ' + r.status());
+
 		await go(a, `/cases/${caseId}`);
 		r = await submit(a, `form[action="/cases/${caseId}/finding"]`, { '#finding': 'no-such-finding' });
 		check('an unknown finding is 404', r.status() === 404, 'status ' + r.status());
@@ -219,6 +315,21 @@ async function axeCheck(browser, cookies, p, name) {
 		await axeCheck(browser, cookiesA, '/customers/' + encodeURIComponent(process.env.CUSTOMER), 'profile');
 		await go(a, '/log');
 		await shots(a, 'log');
+		{ // the export, as the page's form posts it: a tar archive the script verifies
+			const jar = (await a.cookies()).map((c) => c.name + '=' + c.value).join('; ');
+			const ex = await fetch(`${BASE}/log/export`, { method: 'POST', headers: { cookie: jar, origin: BASE,
+				'content-type': 'application/x-www-form-urlencoded' }, body: 'csrf=' + await csrfOf(a) });
+			const tar = Buffer.from(await ex.arrayBuffer());
+			fs.writeFileSync('web-export.tar', tar);
+			check('the log page downloads an export as a tar archive', ex.status === 200 &&
+				ex.headers.get('content-type') === 'application/x-tar' &&
+				/^attachment; filename="probity-log-\d+\.tar"$/.test(ex.headers.get('content-disposition') || '') &&
+				tar.length % 512 === 0 && tar.subarray(257, 262).toString() === 'ustar',
+				ex.status + ' ' + ex.headers.get('content-disposition') + ' ' + tar.length);
+			const ex2 = await fetch(`${BASE}/log/export`, { method: 'POST', headers: { cookie: jar, origin: BASE,
+				'content-type': 'application/x-www-form-urlencoded' }, body: 'csrf=' + '0'.repeat(64) });
+			check('...not without the form\'s token', ex2.status === 403, 'status ' + ex2.status);
+		}
 		await axeCheck(browser, cookiesA, '/log', 'log');
 		r = await go(a, '/log/1');
 		check('a log entry by number', r.status() === 200 && (await a.content()).includes('Leaf hash'));
@@ -255,6 +366,12 @@ async function axeCheck(browser, cookies, p, name) {
 		check('the auditor cannot open a case (403)', st === 403, 'status ' + st);
 		r = await go(u, '/admin/users');
 		check('the auditor cannot reach admin pages', r.status() === 403);
+		r = await go(u, '/scans');
+		check('the auditor sees the scans page without the form', r.status() === 200 && (await u.$$('main form')).length === 0);
+		st = await postFrom(u, '/scans', `csrf=${await csrfOf(u)}&policy=no-mass-surveillance.yaml&text=&customer=&explain=`);
+		check('the auditor cannot run a scan (403)', st === 403, 'status ' + st);
+		r = await go(u, '/findings/1');
+		check('the auditor reads a finding\'s citations', r.status() === 200 && (await u.$$('main code')).length > 0);
 		await ctxU.close();
 
 		// the admin

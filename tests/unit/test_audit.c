@@ -380,6 +380,21 @@ static void t_case_flow(void)
 	snprintf(stored, sizeof(stored), "%s/documents/%s", path, hex);
 	CHECK(access(stored, R_OK) == 0);
 	CHECK_INT(pb_case_attach(w, "alice", id, "/nonexistent/file", hex, NULL, &err), PB_ENOENT);
+	/* ... and opened by that hash, for this case only, under its name */
+	int dfd;
+	uint64_t dsize = 0;
+	char dname[256];
+	CHECK_OK(pb_case_document_open(w, id, hex, &dfd, &dsize, dname, &err), &err);
+	char dbuf[16] = { 0 };
+	CHECK_INT(read(dfd, dbuf, sizeof(dbuf)), 6);
+	close(dfd);
+	CHECK_STR(dbuf, "hello\n");
+	CHECK_INT(dsize, 6);
+	CHECK_STR(dname, "memo.txt");
+	CHECK_INT(pb_case_document_open(w, id + 1, hex, &dfd, &dsize, dname, &err), PB_ENOENT);
+	CHECK_INT(dfd, -1);
+	CHECK_INT(pb_case_document_open(w, id, "../../etc/passwd", &dfd, &dsize, dname, &err), PB_EINVAL);
+	CHECK_STR(err.field, "sha256");
 	/* findings: the policy module is not there yet */
 	uint64_t sz = log_size(w);
 	CHECK_INT(pb_case_add_finding(w, "alice", id, "F-1", NULL, &err), PB_ENOENT);
@@ -393,6 +408,21 @@ static void t_case_flow(void)
 	CHECK_INT(pb_case_add_finding(w, "alice", id, "2", NULL, &err), PB_ENOENT);
 	CHECK_INT(log_size(w), sz);
 	CHECK_OK(pb_case_add_finding(w, "alice", id, "1", &idx, &err), &err);
+	/* viewing a finding's evidence is an entry of the viewer, any role */
+	char *fj = NULL;
+	uint64_t vidx;
+	CHECK_OK(pb_finding_view(w, "carol", "F1", &fj, &vidx, &err), &err);
+	CHECK_STR(fj, "{}");
+	free(fj);
+	pb_audit_list(w, 0, vidx, 1, grab_entry, entry, &err);
+	CHECK(strstr(entry, "\"action\":\"evidence.view\"") != NULL);
+	CHECK(strstr(entry, "\"actor\":\"carol\"") != NULL);
+	CHECK(strstr(entry, "finding/1") != NULL);
+	sz = log_size(w);
+	CHECK_INT(pb_finding_view(w, "carol", "F9", &fj, NULL, &err), PB_ENOENT);
+	CHECK(fj == NULL);
+	CHECK_INT(pb_finding_view(w, "nobody", "F1", &fj, NULL, &err), PB_EPERM);
+	CHECK_INT(log_size(w), sz);
 	pb_audit_list(w, 0, idx, 1, grab_entry, entry, &err);
 	CHECK(strstr(entry, "\"action\":\"case.finding\"") != NULL);
 	CHECK(strstr(entry, "\"ref\":\"1\"") != NULL);

@@ -449,6 +449,32 @@ static void t_shift_and_driver(void)
 /* A step followed by steady growth (the demo's storage): the change is
  * measured against the level before the step for as long as the series stays
  * away from it, and its actual level is the one reached at the end. */
+/* The data version web caches profiles by: the last usage.ingest or
+ * customer.* entry, read from a given index on; other entries leave it. */
+static void t_data_version(void)
+{
+	struct fx f;
+	setup(&f);
+	struct pb_error err = { 0 };
+	uint64_t size = 0, size2 = 0;
+	int64_t last = -2, last2 = -2;
+	CHECK_OK(pb_profile_data_version(f.ws, 0, &size, &last, &err), &err);
+	CHECK_INT(size, 3); /* user.add, customer.add twice */
+	CHECK_INT(last, 2);
+	CHECK_OK(pb_profile_data_version(f.ws, size, &size2, &last2, &err), &err);
+	CHECK_INT(size2, 3);
+	CHECK_INT(last2, -1); /* nothing from 3 on */
+	CHECK_OK(pb_user_add(f.ws, "root", "ann", "analyst", NULL, &err), &err);
+	CHECK_OK(pb_profile_data_version(f.ws, size, &size2, &last2, &err), &err);
+	CHECK_INT(size2, 4);
+	CHECK_INT(last2, -1); /* a user is no change of a profile */
+	CHECK_OK(pb_customer_remove(f.ws, "root", "Beta", &err), &err);
+	CHECK_OK(pb_profile_data_version(f.ws, size2, &size, &last, &err), &err);
+	CHECK_INT(size, 5);
+	CHECK_INT(last, 4);
+	teardown(&f);
+}
+
 static void t_ramp(void)
 {
 	struct fx f;
@@ -596,6 +622,7 @@ int main(void)
 	RUN(t_share_of_all_kind);
 	RUN(t_subaccount_customer);
 	RUN(t_shift_and_driver);
+	RUN(t_data_version);
 	RUN(t_ramp);
 	RUN(t_periods_and_errors);
 	RUN(t_charts);

@@ -21,10 +21,11 @@ export NODE_PATH
 cd "$TMP" || exit 1
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 CUSTOMER="Varnia Interior Ministry"
-"$PB_BUILD/tools/genfocus" demo --months 4 --end 2025-06 >usage.csv
+"$PB_BUILD/tools/genfocus" demo --months 8 --end 2025-06 >usage.csv # 8: a finding for the scans page
 "$PROBITY" init --unsigned ws >/dev/null
 "$PROBITY" ingest -q ws usage.csv
 "$PROBITY" customer add ws "$CUSTOMER" --account EA-880412 >/dev/null
+"$PROBITY" customer add ws "Lumen Media Group" --account EA-771203 >/dev/null
 "$PROBITY" mail ingest ws --custodian nm "$DATA/mail/notmuch/default" >/dev/null 2>&1
 "$PROBITY" user add ws alice --role analyst >/dev/null
 "$PROBITY" user add ws aud --role auditor >/dev/null
@@ -71,9 +72,13 @@ check "probity web stopped cleanly" test $? = 0
 "$PROBITY" log export ws export >/dev/null 2>export.err
 VKEY=$(cat export/vkey 2>/dev/null)
 check "the export verifies offline" "$PROBITY" log verify export --vkey "$VKEY"
+mkdir -p web-export && tar -xf web-export.tar -C web-export 2>tar.err
+WX=$(ls -d web-export/probity-log-* 2>/dev/null | head -1)
+check "the export downloaded from the log page verifies offline ($(head -c 300 tar.err))" \
+	"$PROBITY" log verify "${WX:-web-export}" --vkey "$VKEY"
 "$PROBITY" log show ws --json >log.json
 for want in 'user.enrol alice' 'web.signin-fail alice' 'web.signin alice' 'case.open alice' \
-	'case.note alice' 'mail.search alice' 'mail.tag alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
+	'case.note alice' 'case.document alice' 'policy.scan alice' 'evidence.view alice' 'evidence.view aud' 'case.finding alice' 'mail.search alice' 'mail.view alice' 'mail.tag alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
 	'web.forbidden aud' "user.add $USER" "user.invite $USER"; do
 	check "the log holds '$want'" python3 -c '
 import json, sys
