@@ -1665,6 +1665,37 @@ enum pb_status pb_plan_set_rollback_approvals(struct pb_ws *ws, const char *acto
 	return pb__ws_finish(ws, st, err);
 }
 
+/* The rollback requests the rollback counted, as its entry's "approvals"
+ * (index, actor and, signed, the key that signed each): the entry that
+ * completes them is the rollback itself. One per actor, the first. */
+static enum pb_status rollback_requests(struct pb_ws *ws, int64_t id, json_t *d,
+                                        struct pb_error *err)
+{
+	sqlite3_stmt *q;
+	enum pb_status st = pb__db_prepare(
+		ws->db,
+		"SELECT e.actor, min(e.log_index), json_extract(CAST(a.data AS TEXT), '$.sig.key_fp') "
+		"FROM plan_event e JOIN audit_entry a ON a.idx = e.log_index AND a.actor = e.actor "
+		"AND a.action = 'plan.rollback-request' WHERE e.plan_id = ?1 AND "
+		"e.kind = 'rollback-approve' GROUP BY e.actor ORDER BY 2",
+		&q, err);
+	if (st)
+		return st;
+	sqlite3_bind_int64(q, 1, id);
+	json_t *who = json_array();
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		json_t *one = json_pack("{s:s, s:I}", "actor", (const char *)sqlite3_column_text(q, 0),
+		                        "index", (json_int_t)sqlite3_column_int64(q, 1));
+		if (sqlite3_column_type(q, 2) != SQLITE_NULL)
+			json_object_set_new(one, "key_fp",
+			                    json_string((const char *)sqlite3_column_text(q, 2)));
+		json_array_append_new(who, one);
+	}
+	sqlite3_finalize(q);
+	json_object_set_new(d, "approvals", who);
+	return PB_OK;
+}
+
 enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
                                 const char *reason, int64_t *version_out, unsigned *have_out,
                                 unsigned *need_out, uint64_t *index_out, struct pb_error *err)
@@ -1725,6 +1756,10 @@ enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
 	json_object_set_new(d, "entitlements_sha256", json_string(esha));
 	json_object_set_new(d, "entitlements_rules", json_integer((json_int_t)nall));
 	json_object_set_new(d, "rollback_approvals", json_integer(asked + 1));
+	if ((st = rollback_requests(ws, id, d, err))) {
+		json_decref(d);
+		goto out;
+	}
 	if ((st = record(ws, actor, id, p.case_id, "rollback", "plan.rollback", p.sha256, reason,
 	                 version, d, index_out, err)) ||
 	    (st = seal(ws, actor, err)))
