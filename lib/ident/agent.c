@@ -55,6 +55,16 @@ static enum pb_status io_error(const struct pb_sshsigner *s, int e, int seconds,
 	                     s->path, pb__errno_text(e));
 }
 
+/* After a failed send or receive the connection is out of step: closed, so
+ * later calls fail at once rather than read a stale answer. */
+static enum pb_status lost(struct pb_sshsigner *s, int e, int seconds, struct pb_error *err)
+{
+	enum pb_status st = io_error(s, e, seconds, err);
+	close(s->fd);
+	s->fd = -1;
+	return st;
+}
+
 /* Sends one request (type + payload) and reads one answer into *ans (heap,
  * type byte first). */
 static enum pb_status transact(struct pb_sshsigner *s, uint8_t type, const struct pb_buf *payload,
@@ -83,14 +93,8 @@ static enum pb_status transact(struct pb_sshsigner *s, uint8_t type, const struc
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			int e = n < 0 ? errno : 0;
 			pb_buf_release(&msg);
-			goto broken_e;
-		broken_e:
-			st = io_error(s, e, seconds, err);
-			close(s->fd);
-			s->fd = -1;
-			return st;
+			return lost(s, n < 0 ? errno : 0, seconds, err);
 		}
 		off += (size_t)n;
 	}
@@ -105,13 +109,9 @@ static enum pb_status transact(struct pb_sshsigner *s, uint8_t type, const struc
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
-				int e = n < 0 ? errno : 0;
 				if (buf != hdr)
 					free(buf);
-				st = io_error(s, e, seconds, err);
-				close(s->fd);
-				s->fd = -1;
-				return st;
+				return lost(s, n < 0 ? errno : 0, seconds, err);
 			}
 			off += (size_t)n;
 		}
@@ -126,8 +126,11 @@ static enum pb_status transact(struct pb_sshsigner *s, uint8_t type, const struc
 				                     s->path, want, ANSWER_MAX);
 			}
 			buf = malloc(want);
-			if (!buf)
+			if (!buf) {
+				close(s->fd);
+				s->fd = -1;
 				return pb__err(err, PB_ENOMEM, "out of memory");
+			}
 		}
 	}
 	*ans = buf;
@@ -154,6 +157,7 @@ enum pb_status pb__sshsigner_agent(const char *socket_path, struct pb_sshsigner 
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	}
 	s->kind = PB__SIGNER_AGENT;
+	s->timeout_s = TIMEOUT_S;
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
 		int e = errno;
@@ -199,7 +203,7 @@ enum pb_status pb__agent_keys(struct pb_sshsigner *s, struct pb_error *err)
 	drop_keys(s);
 	uint8_t *ans;
 	size_t len;
-	enum pb_status st = transact(s, AGENTC_REQUEST_IDENTITIES, NULL, TIMEOUT_S, &ans, &len, err);
+	enum pb_status st = transact(s, AGENTC_REQUEST_IDENTITIES, NULL, s->timeout_s, &ans, &len, err);
 	if (st != PB_OK)
 		return st;
 	struct pb__sshr r = pb__sshr_of(ans, len);
@@ -258,7 +262,7 @@ enum pb_status pb__agent_sign(struct pb_sshsigner *s, const struct pb_sshkey *ke
 		pb_buf_release(&req);
 		return pb__err(err, st, "agent request too long");
 	}
-	int seconds = key->type == PB_SSHKEY_SK_ED25519 ? TIMEOUT_TOUCH_S : TIMEOUT_S;
+	int seconds = key->type == PB_SSHKEY_SK_ED25519 ? TIMEOUT_TOUCH_S : s->timeout_s;
 	uint8_t *ans;
 	size_t ans_len;
 	st = transact(s, AGENTC_SIGN_REQUEST, &req, seconds, &ans, &ans_len, err);

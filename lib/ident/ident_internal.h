@@ -102,6 +102,7 @@ struct pb_sshsigner {
 	uint8_t sk[64];         /* file: the secret key (wiped on close) */
 	int fd;                 /* agent: the connection, or -1 */
 	char *path;             /* agent: the socket's path */
+	int timeout_s;          /* agent: per answer (tests shorten it) */
 };
 
 /* The agent's half of the signer calls (agent.c). */

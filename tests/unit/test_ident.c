@@ -1,14 +1,24 @@
 /* test_ident.c - lib/ident against the real OpenSSH: keys, fingerprints and
  * signatures made by ssh-keygen (tests/data/ident, make.sh there), the key
  * file signer (whose Ed25519 signatures, being deterministic, must equal
- * ssh-keygen's byte for byte), refusals with their reasons, and an
- * sk-ssh-ed25519 vector built here with libsodium. */
+ * ssh-keygen's byte for byte), refusals with their reasons, sk-ssh-ed25519
+ * from OpenSSH's own regress vector (tests/data/ident/openssh) and from one
+ * built here with libsodium (to have a valid one without user presence),
+ * and the agent signer against a real ssh-agent and a fake, broken one. */
 #include "unit.h"
 #include "ident/ident.h"
+#include "ident/ident_internal.h"
 #include "util/util.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define D "tests/data/ident/"
@@ -67,6 +77,31 @@ static char *private_copy(const char *tmp, const char *name, unsigned mode)
 		fprintf(stderr, "cannot copy %s: %s\n", name, err.message);
 	free(s);
 	return path;
+}
+
+/* What several tests use: msg.txt, ssh-keygen's signature of it by alice
+ * (probity@v1), and alice's and bob's public keys. */
+struct fx {
+	char *msg, *sig;
+	size_t mn, sn;
+	struct pb_sshkey alice, bob;
+};
+
+static void fx_load(struct fx *f)
+{
+	f->msg = slurp(D "msg.txt", &f->mn);
+	f->sig = slurp(D "alice-msg.sig", &f->sn);
+	CHECK(f->msg && f->sig);
+	CHECK(load_key(D "alice.pub", &f->alice));
+	CHECK(load_key(D "bob.pub", &f->bob));
+}
+
+static void fx_release(struct fx *f)
+{
+	pb__sshkey_release(&f->alice);
+	pb__sshkey_release(&f->bob);
+	free(f->msg);
+	free(f->sig);
 }
 
 /* ---- keys ------------------------------------------------------------- */
@@ -182,26 +217,23 @@ static void t_key_refused(void)
 
 static void t_sig_verify(void)
 {
-	size_t sn, mn;
-	char *text = slurp(D "alice-msg.sig", &sn);
-	char *msg = slurp(D "msg.txt", &mn);
-	struct pb_sshkey alice, bob;
-	CHECK(load_key(D "alice.pub", &alice));
-	CHECK(load_key(D "bob.pub", &bob));
+	size_t sn;
+	struct fx f;
+	fx_load(&f);
 	struct pb_sshsig s;
 	uint8_t *bin = NULL;
 	size_t bin_len = 0;
 	struct pb_error err = { 0 };
-	CHECK_OK(pb__sshsig_parse(text, sn, &s, &bin, &bin_len, &err), &err);
+	CHECK_OK(pb__sshsig_parse(f.sig, f.sn, &s, &bin, &bin_len, &err), &err);
 	CHECK_STR(s.ns, "probity@v1");
 	CHECK_STR(s.hash_alg, "sha512");
-	CHECK(pb__sshkey_equal(&s.key, &alice));
-	CHECK_OK(pb__sshsig_verify(&s, &alice, "probity@v1", msg, mn, &err), &err);
-	CHECK_OK(pb__sshsig_verify(&s, NULL, "probity@v1", msg, mn, &err), &err);
+	CHECK(pb__sshkey_equal(&s.key, &f.alice));
+	CHECK_OK(pb__sshsig_verify(&s, &f.alice, "probity@v1", f.msg, f.mn, &err), &err);
+	CHECK_OK(pb__sshsig_verify(&s, NULL, "probity@v1", f.msg, f.mn, &err), &err);
 
 	/* armour gives back ssh-keygen's text byte for byte */
 	char *arm = pb__sshsig_armour(bin, bin_len);
-	CHECK_STR(arm, text);
+	CHECK_STR(arm, f.sig);
 	free(arm);
 
 	/* the binary decodes the same */
@@ -211,39 +243,36 @@ static void t_sig_verify(void)
 	pb__sshsig_release(&s2);
 
 	/* refusals, each with its reason */
-	CHECK_INT(pb__sshsig_verify(&s, &alice, "probity-approve@v1", msg, mn, &err), PB_EVERIFY);
+	CHECK_INT(pb__sshsig_verify(&s, &f.alice, "probity-approve@v1", f.msg, f.mn, &err), PB_EVERIFY);
 	CHECK(contains(err.message, "namespace 'probity@v1', expected 'probity-approve@v1'"));
-	CHECK_INT(pb__sshsig_verify(&s, &bob, "probity@v1", msg, mn, &err), PB_EVERIFY);
+	CHECK_INT(pb__sshsig_verify(&s, &f.bob, "probity@v1", f.msg, f.mn, &err), PB_EVERIFY);
 	CHECK(contains(err.message, "another key"));
-	msg[0] ^= 1;
-	CHECK_INT(pb__sshsig_verify(&s, &alice, "probity@v1", msg, mn, &err), PB_EVERIFY);
+	f.msg[0] ^= 1;
+	CHECK_INT(pb__sshsig_verify(&s, &f.alice, "probity@v1", f.msg, f.mn, &err), PB_EVERIFY);
 	CHECK(contains(err.message, "bad signature"));
-	msg[0] ^= 1;
-	CHECK_INT(pb__sshsig_verify(&s, &alice, "probity@v1", msg, mn - 1, &err), PB_EVERIFY);
+	f.msg[0] ^= 1;
+	CHECK_INT(pb__sshsig_verify(&s, &f.alice, "probity@v1", f.msg, f.mn - 1, &err), PB_EVERIFY);
 
 	/* every flipped bit of the signature itself is refused */
 	for (size_t i = 0; i < s.sig_len * 8; i += 7) {
 		s.sig[i / 8] ^= (uint8_t)(1u << (i % 8));
-		CHECK(pb__sshsig_verify(&s, &alice, "probity@v1", msg, mn, &err) != PB_OK);
+		CHECK(pb__sshsig_verify(&s, &f.alice, "probity@v1", f.msg, f.mn, &err) != PB_OK);
 		s.sig[i / 8] ^= (uint8_t)(1u << (i % 8));
 	}
-	CHECK_OK(pb__sshsig_verify(&s, &alice, "probity@v1", msg, mn, &err), &err);
+	CHECK_OK(pb__sshsig_verify(&s, &f.alice, "probity@v1", f.msg, f.mn, &err), &err);
 
 	/* bob's approval, another namespace */
 	struct pb_sshsig b;
 	char *btext = slurp(D "bob-approve.sig", &sn);
 	CHECK_OK(pb__sshsig_parse(btext, sn, &b, NULL, NULL, &err), &err);
-	CHECK_OK(pb__sshsig_verify(&b, &bob, "probity-approve@v1", msg, mn, &err), &err);
-	CHECK_INT(pb__sshsig_verify(&b, &bob, "probity@v1", msg, mn, &err), PB_EVERIFY);
+	CHECK_OK(pb__sshsig_verify(&b, &f.bob, "probity-approve@v1", f.msg, f.mn, &err), &err);
+	CHECK_INT(pb__sshsig_verify(&b, &f.bob, "probity@v1", f.msg, f.mn, &err), PB_EVERIFY);
 	pb__sshsig_release(&b);
 	free(btext);
 
 	pb__sshsig_release(&s);
-	pb__sshkey_release(&alice);
-	pb__sshkey_release(&bob);
 	free(bin);
-	free(text);
-	free(msg);
+	fx_release(&f);
 }
 
 static void t_sig_malformed(void)
@@ -298,13 +327,32 @@ static void t_sig_malformed(void)
 
 /* ---- the key file signer ----------------------------------------------- */
 
+/* key is alice's; the signer's signature of msg.txt verifies and, Ed25519
+ * being deterministic, is ssh-keygen -Y sign's byte for byte. */
+static void signs_like_keygen(struct pb_sshsigner *s, const struct pb_sshkey *key,
+                              const struct fx *f)
+{
+	struct pb_error err = { 0 };
+	uint8_t *bin = NULL;
+	size_t bin_len = 0;
+	CHECK(pb__sshkey_equal(key, &f->alice));
+	CHECK_OK(pb__sshsigner_sign(s, key, "probity@v1", f->msg, f->mn, &bin, &bin_len, &err), &err);
+	char *arm = bin ? pb__sshsig_armour(bin, bin_len) : NULL;
+	CHECK_STR(arm, f->sig);
+	struct pb_sshsig sig;
+	CHECK_OK(pb__sshsig_decode(bin, bin_len, &sig, &err), &err);
+	CHECK_OK(pb__sshsig_verify(&sig, &f->alice, "probity@v1", f->msg, f->mn, &err), &err);
+	pb__sshsig_release(&sig);
+	free(arm);
+	free(bin);
+}
+
 static void t_file_signer(void)
 {
 	char *tmp = unit_tmpdir();
 	char *path = private_copy(tmp, D "alice", 0600);
-	size_t mn, sn;
-	char *msg = slurp(D "msg.txt", &mn);
-	char *want = slurp(D "alice-msg.sig", &sn);
+	struct fx f;
+	fx_load(&f);
 	struct pb_sshsigner *s = NULL;
 	struct pb_error err = { 0 };
 	CHECK_OK(pb__sshsigner_file(path, &s, &err), &err);
@@ -313,29 +361,15 @@ static void t_file_signer(void)
 	if (s)
 		CHECK_OK(pb__sshsigner_keys(s, &keys, &n, &err), &err);
 	CHECK_INT(n, 1);
-	struct pb_sshkey alice, bob;
-	CHECK(load_key(D "alice.pub", &alice));
-	CHECK(load_key(D "bob.pub", &bob));
 	if (n == 1) {
-		CHECK(pb__sshkey_equal(&keys[0], &alice));
+		signs_like_keygen(s, &keys[0], &f);
 		uint8_t *bin = NULL;
 		size_t bin_len = 0;
-		CHECK_OK(pb__sshsigner_sign(s, &keys[0], "probity@v1", msg, mn, &bin, &bin_len, &err),
-		         &err);
-		/* Ed25519 is deterministic: the same bytes as ssh-keygen -Y sign */
-		char *arm = bin ? pb__sshsig_armour(bin, bin_len) : NULL;
-		CHECK_STR(arm, want);
-		struct pb_sshsig sig;
-		CHECK_OK(pb__sshsig_decode(bin, bin_len, &sig, &err), &err);
-		CHECK_OK(pb__sshsig_verify(&sig, &alice, "probity@v1", msg, mn, &err), &err);
-		pb__sshsig_release(&sig);
-		free(arm);
-		free(bin);
 		/* not the file's key */
-		CHECK_INT(pb__sshsigner_sign(s, &bob, "probity@v1", msg, mn, &bin, &bin_len, &err),
+		CHECK_INT(pb__sshsigner_sign(s, &f.bob, "probity@v1", f.msg, f.mn, &bin, &bin_len, &err),
 		          PB_ENOENT);
 		CHECK(bin == NULL);
-		CHECK_INT(pb__sshsigner_sign(s, &keys[0], "", msg, mn, &bin, &bin_len, &err),
+		CHECK_INT(pb__sshsigner_sign(s, &keys[0], "", f.msg, f.mn, &bin, &bin_len, &err),
 		          PB_EINVAL);
 		CHECK_STR(err.field, "ns");
 	}
@@ -375,15 +409,14 @@ static void t_file_signer(void)
 	free(path);
 	free(key);
 
-	pb__sshkey_release(&alice);
-	pb__sshkey_release(&bob);
-	free(msg);
-	free(want);
+	fx_release(&f);
 	unit_rm_rf(tmp);
 	free(tmp);
 }
 
 /* ---- sk-ssh-ed25519, a vector built here with libsodium ---------------- */
+/* OpenSSH's own vector (t_sk_openssh) has user presence set; this one is
+ * built here so a valid signature WITHOUT user presence can be tested. */
 
 /* Built independently of lib/ident from PROTOCOL.sshsig and PROTOCOL.u2f:
  * key blob, signed data, the authenticator's message and the SSHSIG blob. */
@@ -490,6 +523,266 @@ static void t_sk_built(void)
 	pb__sshsig_release(&s);
 }
 
+/* ---- sk-ssh-ed25519, OpenSSH's own vector ------------------------------ */
+
+/* tests/data/ident/openssh/README says where it comes from: a signature made
+ * by ssh-keygen with OpenSSH's sk-dummy authenticator. */
+static void t_sk_openssh(void)
+{
+	size_t n, sn, mn;
+	char *line = slurp(D "openssh/ed25519_sk.pub", &n);
+	char *text = slurp(D "openssh/ed25519_sk.sig", &sn);
+	char *msg = slurp(D "openssh/signed-data", &mn);
+	char *ns = slurp(D "openssh/namespace", NULL);
+	struct pb_sshkey k;
+	char *comment = NULL;
+	struct pb_error err = { 0 };
+	CHECK_OK(pb__sshkey_parse(line, n, &k, &comment, &err), &err);
+	CHECK_INT(k.type, PB_SSHKEY_SK_ED25519);
+	CHECK_STR(k.application, "ssh:");
+	CHECK_STR(comment, "ED25519-SK test key");
+	char fp[PB_SSHKEY_FP_MAX];
+	pb__sshkey_fingerprint(&k, fp);
+	CHECK_STR(fp, "SHA256:pbI9wlyrFSsUbp+GTiIAOqNMvoajbF2tHsPMECyrMYU"); /* ssh-keygen -l */
+	struct pb_sshsig s;
+	uint8_t *bin = NULL;
+	size_t bin_len = 0;
+	CHECK_OK(pb__sshsig_parse(text, sn, &s, &bin, &bin_len, &err), &err);
+	CHECK_STR(s.ns, "unittest");
+	CHECK_STR(ns, "unittest");
+	CHECK(pb__sshkey_equal(&s.key, &k));
+	CHECK_OK(pb__sshsig_verify(&s, &k, "unittest", msg, mn, &err), &err);
+	/* flags 0x01 and counter 0x12345678 end the signature blob */
+	static const uint8_t tail[] = { 0x01, 0x12, 0x34, 0x56, 0x78 };
+	CHECK(s.sig_len > 5 && memcmp(s.sig + s.sig_len - 5, tail, 5) == 0);
+	/* the user-presence flag cleared: the signature covers the flags, so
+	 * the authenticator's signature no longer verifies */
+	s.sig[s.sig_len - 5] = 0x00;
+	CHECK_INT(pb__sshsig_verify(&s, &k, "unittest", msg, mn, &err), PB_EVERIFY);
+	CHECK(contains(err.message, "bad signature"));
+	s.sig[s.sig_len - 5] = 0x01;
+	/* the counter is covered too */
+	s.sig[s.sig_len - 1] ^= 1;
+	CHECK_INT(pb__sshsig_verify(&s, &k, "unittest", msg, mn, &err), PB_EVERIFY);
+	s.sig[s.sig_len - 1] ^= 1;
+	CHECK_INT(pb__sshsig_verify(&s, &k, "probity@v1", msg, mn, &err), PB_EVERIFY);
+	CHECK_OK(pb__sshsig_verify(&s, NULL, "unittest", msg, mn, &err), &err);
+	pb__sshsig_release(&s);
+	pb__sshkey_release(&k);
+	free(bin);
+	free(comment);
+	free(line);
+	free(text);
+	free(msg);
+	free(ns);
+}
+
+/* ---- the agent signer, against a real ssh-agent ------------------------ */
+
+/* Starts `ssh-agent -D -a SOCK` (foreground, so the pid is its own) and
+ * waits up to 5 s for the socket. */
+static pid_t agent_start(const char *sock)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execlp("ssh-agent", "ssh-agent", "-D", "-a", sock, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		struct stat st;
+		if (stat(sock, &st) == 0)
+			return pid;
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			fprintf(stderr, "ssh-agent exited (status %d): is openssh-client installed?\n",
+			        status);
+			return -1;
+		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static void agent_stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static bool ssh_add(const char *sock, const char *key)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "SSH_AUTH_SOCK='%s' ssh-add -q '%s' </dev/null >/dev/null 2>&1",
+	         sock, key);
+	return system(cmd) == 0;
+}
+
+static void t_agent_signer(void)
+{
+	char *tmp = unit_tmpdir();
+	char *sock = pb__path_join(tmp, "agent.sock");
+	pid_t pid = agent_start(sock);
+	CHECK(pid > 0);
+	if (pid <= 0)
+		goto out;
+	struct fx f;
+	fx_load(&f);
+	struct pb_sshsigner *s = NULL;
+	struct pb_error err = { 0 };
+	const struct pb_sshkey *keys = NULL;
+	size_t n = 99;
+	CHECK_OK(pb__sshsigner_agent(sock, &s, &err), &err);
+	if (!s)
+		goto done;
+	/* an empty agent */
+	CHECK_OK(pb__sshsigner_keys(s, &keys, &n, &err), &err);
+	CHECK_INT(n, 0);
+
+	/* alice's key and an ECDSA key (listed by the agent, not by us) */
+	char *path = private_copy(tmp, D "alice", 0600);
+	CHECK(ssh_add(sock, path));
+	free(path);
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "ssh-keygen -q -t ecdsa -N '' -f '%s/ecdsa' >/dev/null", tmp);
+	CHECK(system(cmd) == 0);
+	path = pb__path_join(tmp, "ecdsa");
+	CHECK(ssh_add(sock, path));
+	free(path);
+	CHECK_OK(pb__sshsigner_keys(s, &keys, &n, &err), &err);
+	CHECK_INT(n, 1);
+	if (n == 1) {
+		signs_like_keygen(s, &keys[0], &f);
+		uint8_t *bin = NULL;
+		size_t bin_len = 0;
+		/* many signs on one connection */
+		for (int i = 0; i < 20; i++) {
+			CHECK_OK(pb__sshsigner_sign(s, &keys[0], "probity-approve@v1", &i, sizeof(i), &bin,
+			                            &bin_len, &err),
+			         &err);
+			struct pb_sshsig sig;
+			CHECK_OK(pb__sshsig_decode(bin, bin_len, &sig, &err), &err);
+			CHECK_OK(pb__sshsig_verify(&sig, &f.alice, "probity-approve@v1", &i, sizeof(i), &err),
+			         &err);
+			pb__sshsig_release(&sig);
+			free(bin);
+		}
+		/* a key the agent does not hold */
+		CHECK_INT(pb__sshsigner_sign(s, &f.bob, "probity@v1", f.msg, f.mn, &bin, &bin_len, &err),
+		          PB_EPERM);
+		CHECK(contains(err.message, "refused to sign"));
+		CHECK_STR(err.field, "agent");
+	}
+	pb__sshsigner_close(s);
+
+	/* the agent gone: an error, not a hang */
+	agent_stop(pid);
+	pid = -1;
+	CHECK(pb__sshsigner_agent(sock, &s, &err) != PB_OK); /* ENOENT: it removes its socket */
+	CHECK(contains(err.message, "cannot connect to ssh-agent"));
+done:
+	fx_release(&f);
+out:
+	agent_stop(pid);
+	free(sock);
+	unit_rm_rf(tmp);
+	free(tmp);
+}
+
+/* A fake agent: a listening socket this test answers (or not) by hand. */
+static int fake_listen(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 4) != 0) {
+		perror("fake agent");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void t_agent_broken(void)
+{
+	char *tmp = unit_tmpdir();
+	char *sock = pb__path_join(tmp, "fake.sock");
+	struct pb_sshsigner *s = NULL;
+	struct pb_error err = { 0 };
+	const struct pb_sshkey *keys;
+	size_t n;
+
+	CHECK_INT(pb__sshsigner_agent(sock, &s, &err), PB_ENOENT);
+	CHECK_INT(pb__sshsigner_agent("", &s, &err), PB_EINVAL);
+	CHECK(contains(err.message, "SSH_AUTH_SOCK"));
+
+	int l = fake_listen(sock);
+	CHECK(l >= 0);
+	/* accepted by the kernel, never answered: a timeout */
+	CHECK_OK(pb__sshsigner_agent(sock, &s, &err), &err);
+	if (s) {
+		s->timeout_s = 1;
+		time_t t0 = time(NULL);
+		CHECK_INT(pb__sshsigner_keys(s, &keys, &n, &err), PB_EIO);
+		CHECK(contains(err.message, "did not answer within 1 s"));
+		CHECK(time(NULL) - t0 <= 3);
+		/* and the connection is not reused out of step */
+		CHECK_INT(pb__sshsigner_keys(s, &keys, &n, &err), PB_EIO);
+		CHECK(contains(err.message, "was lost"));
+		pb__sshsigner_close(s);
+	}
+	int c = accept(l, NULL, NULL);
+	close(c);
+
+	/* closes the connection */
+	CHECK_OK(pb__sshsigner_agent(sock, &s, &err), &err);
+	c = accept(l, NULL, NULL);
+	close(c);
+	if (s) {
+		CHECK_INT(pb__sshsigner_keys(s, &keys, &n, &err), PB_EIO);
+		pb__sshsigner_close(s);
+	}
+
+	/* lies about the length of its answer, or sends a truncated list */
+	static const uint8_t huge[] = { 0xff, 0xff, 0xff, 0xff, 12 };
+	static const uint8_t cut[] = { 0, 0, 0, 9, 12, 0, 0, 0, 1, 0, 0, 0, 40 };
+	static const uint8_t many[] = { 0, 0, 0, 5, 12, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t fail[] = { 0, 0, 0, 1, 5 };
+	const struct {
+		const uint8_t *p;
+		size_t n;
+		const char *reason;
+	} lies[] = {
+		{ huge, sizeof(huge), "sent an answer of 4294967295 bytes" },
+		{ cut, 9 + 4, "key 1 is cut short" },
+		{ many, sizeof(many), "expected a key count" },
+		{ fail, sizeof(fail), "did not list its keys" },
+	};
+	for (size_t i = 0; i < PB_ARRAY_LEN(lies); i++) {
+		CHECK_OK(pb__sshsigner_agent(sock, &s, &err), &err);
+		c = accept(l, NULL, NULL);
+		CHECK(write(c, lies[i].p, lies[i].n) == (ssize_t)lies[i].n);
+		if (s) {
+			s->timeout_s = 2;
+			CHECK(pb__sshsigner_keys(s, &keys, &n, &err) != PB_OK);
+			CHECK(contains(err.message, lies[i].reason));
+			pb__sshsigner_close(s);
+		}
+		close(c);
+	}
+	close(l);
+	free(sock);
+	unit_rm_rf(tmp);
+	free(tmp);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -501,5 +794,8 @@ int main(void)
 	RUN(t_sig_malformed);
 	RUN(t_file_signer);
 	RUN(t_sk_built);
+	RUN(t_sk_openssh);
+	RUN(t_agent_signer);
+	RUN(t_agent_broken);
 	return UNIT_END("ident");
 }
