@@ -133,14 +133,14 @@ int cmd_init(int argc, char **argv)
 		if (st == PB_ESTATEMENT)
 			return cli_close(ws, st, &err);
 		if (st != PB_OK) {
-			pb_ws_close(ws);
+			cli_ws_close(ws);
 			cli_fail(&err);
 			fprintf(stderr, "probity: the workspace was created without a user; add one with "
 			                "'probity user add %s NAME --role admin'\n",
 			        dir);
 			return 1;
 		}
-		pb_ws_close(ws);
+		cli_ws_close(ws);
 	}
 	printf("created workspace '%s' (schema %d, names %s)\n", dir,
 	       pb_schema_version_current(), o.keep_names ? "kept in clear" : "pseudonymised");
