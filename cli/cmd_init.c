@@ -130,8 +130,16 @@ int cmd_init(int argc, char **argv)
 		}
 		enum pb_status st = pb_user_add_key(ws, NULL, o.user, "admin", line, NULL, &err);
 		free(line);
-		if (st == PB_ESTATEMENT)
-			return cli_close(ws, st, &err);
+		if (st == PB_ESTATEMENT) {
+			/* the detached flow: the folder is made, its first user is not */
+			rc = cli_close(ws, st, &err);
+			fprintf(stderr,
+			        "probity: workspace '%s' was created without its first user: add it with "
+			        "'probity user add %s %s --role admin --key-file KEY.pub --signature "
+			        "FILE.sig'\n",
+			        dir, dir, o.user);
+			return rc;
+		}
 		if (st != PB_OK) {
 			cli_ws_close(ws);
 			cli_fail(&err);
