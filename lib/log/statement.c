@@ -23,9 +23,13 @@
 #include "util/banned.h"
 
 /* Entries the server records about a session rather than a decision: they
- * carry no signature (the browser signs later, issue 14). */
+ * carry no signature (the browser signs later, issue 14). Records of
+ * reading (a finding's citations, a message) are witnessed the same way by
+ * the front that served them: they change nothing, and a reviewer who may
+ * read must be able to read in a signed workspace from the browser too. */
 static const char *const exempt_actions[] = {
 	"web.signin", "web.signin-fail", "web.signout", "web.forbidden", "user.enrol",
+	"evidence.view", "mail.view",
 };
 
 /* Actions whose signatures count toward the two-person rule: their own
