@@ -32,8 +32,8 @@
 
 /* the tables an export's snapshot carries: the ones checked below */
 static const char *const snapshot_tables[] = {
-	"app_user", "customer", "review_case", "case_evidence", "finding",
-	"plan",     "plan_event", "entitlement_version",
+	"app_user", "customer",   "customer_account",    "review_case", "case_evidence",
+	"finding",  "plan",       "plan_event", "entitlement_version",
 };
 
 struct pb_replay {
@@ -171,6 +171,8 @@ static enum pb_status setup(struct pb_replay *r, struct pb_error *err)
 	                   "CREATE INDEX temp.rp_entry_case ON rp_entry(action, case_id);"
 	                   "CREATE INDEX temp.rp_entry_plan ON rp_entry(action,"
 	                   " json_extract(d, '$.plan'));"
+	                   "CREATE INDEX temp.rp_entry_customer ON rp_entry(action,"
+	                   " json_extract(d, '$.customer'));"
 	                   "CREATE TEMP TABLE rp_user (name TEXT PRIMARY KEY, role TEXT,"
 	                   " disabled INTEGER, created_by TEXT, added INTEGER, changed INTEGER);",
 	                   err);
@@ -435,6 +437,13 @@ static const struct compare compares[] = {
 	    { "body", "pb_sha256_hex(p.body) IS NOT " J("sha256") },
 	    { "case_id", "p.case_id IS NOT e.case_id" },
 	    { "revision", "p.revision IS NOT coalesce(" J("revision") ", 1)" } } },
+	/* plans: the author, from plan.new (who counts as an author decides
+	 * who may approve) */
+	{ "plan", "p.id",
+	  "plan p JOIN temp.rp_entry e ON e.idx = (SELECT min(idx) FROM temp.rp_entry"
+	  "  WHERE action = 'plan.new' AND json_extract(d, '$.plan') = p.id)",
+	  NULL,
+	  { { "created_by", "p.created_by IS NOT e.actor" } } },
 	/* plans: status from the last apply / rollback / withdraw */
 	{ "plan", "p.id",
 	  "plan p LEFT JOIN temp.rp_entry e ON e.idx = (SELECT max(idx) FROM temp.rp_entry"
@@ -532,6 +541,44 @@ static const char missing_sql[] =
 	"  IS NOT NULL AND NOT EXISTS (SELECT 1 FROM entitlement_version v"
 	"  WHERE v.version = json_extract(e.d, '$.version'))";
 
+/* Customers and their accounts: each name's last customer.add or
+ * customer.remove entry says whether it exists, and the add which accounts
+ * (billing) and sub-accounts it holds. */
+#define LAST_CUSTOMER_ENTRY(name)                                                        \
+	"(SELECT max(idx) FROM temp.rp_entry WHERE action IN ('customer.add',"          \
+	" 'customer.remove') AND json_extract(d, '$.customer') = " name ")"
+static const char customers_sql[] =
+	"WITH last AS (SELECT c.id, c.name, e.idx, e.d FROM customer c JOIN temp.rp_entry e"
+	"  ON e.idx = " LAST_CUSTOMER_ENTRY("c.name") " AND e.action = 'customer.add'),"
+	" logged AS (SELECT l.id, l.name, l.idx, 'billing' AS kind, j.value AS account_id"
+	"  FROM last l, json_each(l.d, '$.accounts') j UNION ALL SELECT l.id, l.name, l.idx,"
+	"  'sub', j.value FROM last l, json_each(l.d, '$.subaccounts') j)"
+	"SELECT 'customer', c.name, e.idx, CASE WHEN e.idx IS NULL"
+	"  THEN 'no customer.add entry records this customer'"
+	"  ELSE 'entry ' || e.idx || ' removed this customer' END"
+	" FROM customer c LEFT JOIN temp.rp_entry e ON e.idx = " LAST_CUSTOMER_ENTRY("c.name")
+	" WHERE e.idx IS NULL OR e.action = 'customer.remove'"
+	" UNION ALL "
+	"SELECT 'customer', json_extract(e.d, '$.customer'), e.idx, 'row missing: entry ' || e.idx"
+	"  || ' added this customer' FROM temp.rp_entry e WHERE e.action = 'customer.add'"
+	"  AND e.idx = " LAST_CUSTOMER_ENTRY("json_extract(e.d, '$.customer')")
+	"  AND NOT EXISTS (SELECT 1 FROM customer c WHERE c.name = json_extract(e.d, '$.customer'))"
+	" UNION ALL "
+	"SELECT 'customer_account', l.name || ' ' || ca.kind || ' ' || ca.account_id, l.idx,"
+	"  'not among the accounts entry ' || l.idx || ' gave this customer'"
+	" FROM last l JOIN customer_account ca ON ca.customer_id = l.id WHERE NOT EXISTS"
+	"  (SELECT 1 FROM logged g WHERE g.id = l.id AND g.kind = ca.kind"
+	"  AND g.account_id = ca.account_id)"
+	" UNION ALL "
+	"SELECT 'customer_account', g.name || ' ' || g.kind || ' ' || g.account_id, g.idx,"
+	"  'row missing: entry ' || g.idx || ' gave this customer this account' FROM logged g"
+	" WHERE NOT EXISTS (SELECT 1 FROM customer_account ca WHERE ca.customer_id = g.id"
+	"  AND ca.kind = g.kind AND ca.account_id = g.account_id)"
+	" UNION ALL "
+	"SELECT 'customer_account', ca.kind || ' ' || ca.account_id, NULL,"
+	"  'customer id ' || ca.customer_id || ' is no customer' FROM customer_account ca"
+	" WHERE NOT EXISTS (SELECT 1 FROM customer c WHERE c.id = ca.customer_id)";
+
 /* Web passwords (workspace only: an export never carries them): each must
  * be the one its user's last user.enrol entry recorded, by SHA-256. */
 static const char passwords_sql[] =
@@ -563,6 +610,8 @@ static enum pb_status run_checks(struct pb_replay *r, struct pb_error *err)
 		rc = compare_rows(r, &compares[i], err);
 	if (!rc)
 		rc = diff_query(r, missing_sql, err);
+	if (!rc)
+		rc = diff_query(r, customers_sql, err);
 	return rc;
 }
 

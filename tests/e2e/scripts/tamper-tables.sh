@@ -139,6 +139,28 @@ q case note "$WS" "$CASE" "planted" --as eve || fail "note as eve: $(cat err)"
 IDX=$(sql "SELECT max(idx) FROM audit_entry")
 found "inserted user acting" "^table audit_entry row $IDX: actor 'eve' of case.note is not a user at this position"
 
+# customers and their accounts beside customer.add / customer.remove
+attack "customer inserted" "^table customer row Planted Co: no customer.add entry" verify \
+	"INSERT INTO customer(name, created_at) VALUES ('Planted Co', '2026-01-01T00:00:00Z')"
+attack "account given to a customer" "^table customer_account row Varnia Interior Ministry sub X-1: not among the accounts entry [0-9]*" verify \
+	"INSERT INTO customer_account VALUES ((SELECT id FROM customer WHERE name = 'Varnia Interior Ministry'), 'sub', 'X-1')"
+attack "account taken from a customer" "^table customer_account row Varnia Interior Ministry billing EA-880412: row missing: entry [0-9]*" verify \
+	"DELETE FROM customer_account WHERE account_id = 'EA-880412'"
+cp saved.db "$DB"
+q customer add "$WS" "Gone Co" --account GC-1 --as alice || fail "customer add: $(cat err)"
+q customer remove "$WS" "Gone Co" --as alice || fail "customer remove: $(cat err)"
+check "an added and removed customer checks" "$P" log check "$WS"
+cp "$DB" saved2.db
+cp saved.db saved0.db
+cp saved2.db saved.db
+attack "removed customer put back" "^table customer row Gone Co: entry [0-9]* removed this customer" verify \
+	"INSERT INTO customer(name, created_at) VALUES ('Gone Co', '2026-01-01T00:00:00Z')"
+cp saved0.db saved.db
+
+# a plan's author rewritten (authors may not approve their own plan)
+attack "plan author changed" "^table plan row $PLAN: created_by differs from entry" verify \
+	"UPDATE plan SET created_by = 'bob' WHERE id = $PLAN"
+
 # the snapshot in an export is checked too: edited after the export
 cp saved.db "$DB"
 cp -r clean snap
