@@ -1742,6 +1742,21 @@ enum pb_status pb_plan_withdraw(struct pb_ws *ws, const char *actor, int64_t id,
 #define PB_PLAN_ROLLBACK_APPROVALS 2 /* the default, until a plan.policy entry says otherwise */
 enum pb_status pb_plan_set_rollback_approvals(struct pb_ws *ws, const char *actor, unsigned n,
                                               uint64_t *index_out, struct pb_error *err);
+/* The rollback policy in force. A plan.policy entry counts once it is
+ * sealed (under a signed checkpoint; pb_plan_set_rollback_approvals seals
+ * it), like an apply: a later entry no checkpoint covers yet is reported
+ * as pending and changes nothing. */
+struct pb_plan_rollback_policy {
+	unsigned need;          /* distinct approvers a rollback needs now */
+	unsigned logged;        /* what the log says: the default or the entry's */
+	bool from_entry;        /* a sealed plan.policy entry set `logged` ... */
+	uint64_t index;         /* ... this one */
+	unsigned conf;          /* probity.conf rollback_approvals (1 when unset): raises only */
+	bool pending;           /* a later plan.policy entry is not sealed yet ... */
+	uint64_t pending_index; /* ... this one */
+};
+enum pb_status pb_plan_rollback_policy(struct pb_ws *ws, struct pb_plan_rollback_policy *out,
+                                       struct pb_error *err);
 
 /* One selector of a plan. */
 struct pb_plan_selector {

@@ -161,6 +161,14 @@ cp saved0.db saved.db
 attack "plan author changed" "^table plan row $PLAN: created_by differs from entry" verify \
 	"UPDATE plan SET created_by = 'bob' WHERE id = $PLAN"
 
+# an approval row inserted beside the log: log check names it, and plan
+# show counts approvals from the log's entries, as apply does, not the row
+attack "approval row inserted" "^table plan_event row [0-9]*: no plan entry at its log_index 3" verify \
+	"INSERT INTO plan_event(plan_id, kind, actor, at, sha256, log_index) VALUES ($PLAN, 'approve',
+	 'bob', '2026-01-01T00:00:00Z', (SELECT sha256 FROM plan WHERE id = $PLAN), 3)"
+if "$P" plan show "$WS" "$PLAN" --no-dry-run 2>&1 | grep -q "draft: 0 of 2 approvals"; then ok
+else fail "plan show counted the inserted approval: $("$P" plan show "$WS" "$PLAN" --no-dry-run 2>&1 | head -5)"; fi
+
 # the snapshot in an export is checked too: edited after the export
 cp saved.db "$DB"
 cp -r clean snap
