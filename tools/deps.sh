@@ -11,7 +11,7 @@ PACKAGES="
   libjansson-dev libyaml-dev
   libgmime-3.0-dev notmuch
   postgresql
-  sqlite3 python3 gzip zstd
+  sqlite3 python3 gzip zstd openssh-client
   nginx nginx-dev curl
   golang-go golang-golang-x-mod-dev
   chromium

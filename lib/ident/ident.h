@@ -19,6 +19,19 @@
  * Everything here parses outside input (a key pasted by an admin, a .sig
  * file from a reviewer's laptop, an agent's answer): bounded, never trusts
  * a length, returns PB_EFORMAT with what was expected.
+ *
+ * Where the formats come from (all in openssh-portable unless said):
+ * PROTOCOL.sshsig (the SSHSIG blob, its armour and signed data), RFC 4251
+ * section 5 (the wire encoding), RFC 8709 (ssh-ed25519 keys and
+ * signatures), PROTOCOL.u2f (sk-ssh-ed25519@openssh.com keys and the
+ * flags/counter signature), PROTOCOL.key (the openssh-key-v1 private key
+ * file), draft-miller-ssh-agent (the agent protocol). Checked against
+ * Debian's ssh-keygen 9.2 in tests/unit/test_ident.c and
+ * tests/e2e/scripts/ident-interop.sh.
+ *
+ * Errors name the argument they are about in err->field: "key" (a key
+ * line or blob), "signature", "ns", "identity" (a private key file),
+ * "agent" (the agent's socket or answers).
  */
 #ifndef PB_IDENT_H
 #define PB_IDENT_H
@@ -116,7 +129,7 @@ enum pb_status pb__sshsigner_keys(struct pb_sshsigner *s, const struct pb_sshkey
                                   size_t *n, struct pb_error *err);
 
 /* Signs msg in namespace ns with key (one of pb__sshsigner_keys) and
- * returns the binary SSHSIG blob (heap) in *bin/*bin_len, hash sha512. */
+ * returns the binary SSHSIG blob (heap) in *bin and *bin_len, hash sha512. */
 enum pb_status pb__sshsigner_sign(struct pb_sshsigner *s, const struct pb_sshkey *key,
                                   const char *ns, const void *msg, size_t msg_len, uint8_t **bin,
                                   size_t *bin_len, struct pb_error *err);

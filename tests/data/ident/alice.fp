@@ -1,0 +1,1 @@
+SHA256:orx6W0WFNjI1LPomQzFVb+GzRzgF4Txhkji2bq61zMY

@@ -1,0 +1,1 @@
+SHA256:EitA238qkne3oTyXk7JLoBCwyXjBNFsTek/yiJitjKs
