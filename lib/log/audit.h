@@ -104,4 +104,35 @@ enum pb_status pb__audit_signer(struct pb_ws *ws, struct pb_signer *out, struct 
 enum pb_status pb__audit_origin(struct pb_ws *ws, char out[PB_NOTE_NAME_MAX + 1],
                                 struct pb_error *err);
 
+/* ---- statements (statement.c): what an actor signs for one entry ------- */
+
+/* SSHSIG namespaces: approvals and what counts them have their own, so no
+ * other signature can be presented as one. */
+#define PB_STATEMENT_NS "probity@v1"
+#define PB_STATEMENT_NS_APPROVE "probity-approve@v1"
+
+struct json_t; /* jansson's json_t */
+
+/* The statement (canonical JSON, heap in *out) an actor signs for an entry
+ * of a signed workspace; the writer and every verifier call this one
+ * function:
+ *   {"action":A,"actor":U,"case":C?,"details":{...}?,
+ *    "log":{"root":"<64 hex>","size":S},"nonce":"<32 hex>","subject":X?,
+ *    "type":"probity statement","v":1}
+ * case (when > 0), details (may be NULL) and subject (may be NULL) as in the
+ * entry; log_size/log_root: the log the statement was made against;
+ * nonce_hex: 16 random bytes as 32 lower-case hex digits. PB_EINVAL on a
+ * malformed argument. */
+enum pb_status pb__statement_text(const char *action, const char *actor, int64_t case_id,
+                                  const char *subject, const struct json_t *details,
+                                  uint64_t log_size, const uint8_t log_root[32],
+                                  const char nonce_hex[33], char **out, struct pb_error *err);
+/* The namespace an action's signature must use: PB_STATEMENT_NS_APPROVE for
+ * plan.approve, plan.refuse, plan.apply and plan.rollback, else
+ * PB_STATEMENT_NS. */
+const char *pb__statement_ns(const char *action);
+/* True for the entries the server records about a web session (sign-in,
+ * sign-out, refusals, enrolment): they carry no signature. */
+bool pb__statement_exempt(const char *action);
+
 #endif /* PB_AUDIT_H */
