@@ -158,6 +158,17 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
 		free(old);
 		return 1;
 	}
+	bool snapshot = rp != NULL;
+	/* without a snapshot, the entries alone: their signatures, when signed */
+	if (!generic && !rp) {
+		if (pb_replay_new_entries(&rp, &err)) {
+			fprintf(stderr, "probity: verification of '%s' failed: %s\n", dir, err.message);
+			free(old);
+			return 1;
+		}
+		o.check = pb_replay_entry_check;
+		o.check_ctx = rp;
+	}
 	struct cli_progress *pr = cli_progress_new("verifying");
 	o.progress = pr ? cli_progress_cb : NULL;
 	o.progress_ctx = pr;
@@ -166,9 +177,10 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
 	enum pb_status st = pb_tlog_verify_dir(dir, &o, &res, &err);
 	cli_progress_done(pr);
 	free(old);
-	uint64_t ndiff = 0;
+	uint64_t ndiff = 0, nsigned = 0;
 	if (!st && rp)
 		st = pb_replay_finish(rp, res.checkpoint.size, print_diff, NULL, &ndiff, &err);
+	bool is_signed = pb_replay_signed(rp, &nsigned);
 	pb_replay_free(rp);
 	if (st) {
 		fprintf(stderr, "probity: verification of '%s' failed: %s\n", dir, err.message);
@@ -177,8 +189,9 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
 	if (ndiff) {
 		fprintf(stderr,
 		        "probity: verification of '%s' failed: %llu difference%s between the "
-		        "table snapshot and the entries\n",
-		        dir, (unsigned long long)ndiff, ndiff == 1 ? "" : "s");
+		        "%s and the entries\n",
+		        dir, (unsigned long long)ndiff, ndiff == 1 ? "" : "s",
+		        snapshot ? "table snapshot" : "signatures");
 		return 1;
 	}
 	char hex[65];
@@ -192,8 +205,16 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
 		printf("; consistent with the earlier checkpoint of size %llu",
 		       (unsigned long long)res.since_size);
 	printf("\n");
-	if (rp)
+	if (snapshot)
 		printf("the table snapshot (tables.db) agrees with the entries\n");
+	if (is_signed)
+		printf("signed actors: %llu signatures verify against the key registry at their "
+		       "position; every apply and rollback holds the two-person rule\n",
+		       (unsigned long long)nsigned);
+	else if (!generic)
+		fprintf(stderr, "probity: the log in '%s' is unsigned: its actors are claimed names, "
+		                "not authenticated\n",
+		        dir);
 	return 0;
 }
 

@@ -1618,6 +1618,14 @@ typedef bool (*pb_replay_fn)(void *ctx, const struct pb_replay_diff *d);
  * (notes, documents, findings) and decisions; findings in cases; plans'
  * bodies against their last plan.new/plan.edit; plan steps and approvals;
  * entitlements versions against the plan.apply/plan.rollback naming them.
+ * In a signed log (entry 0 says "actors":"signed") also every entry's
+ * signature (docs/identity.md, "Read-time rules"): the SSHSIG over the
+ * statement rebuilt from the entry, by a key registered to the actor and
+ * valid at that position, in the action's namespace, made against a root
+ * this log had, with a nonce used once; and the two-person rule of every
+ * plan.apply and plan.rollback over the signed approvals it names. These
+ * are table "audit_entry", row the entry's index. The user_key table is
+ * compared with the log's key registry.
  * Calls fn (may be NULL) for each difference; *ndiff gets their number.
  * Returns PB_OK when the comparison ran, whatever it found. */
 enum pb_status pb_log_replay_check(struct pb_ws *ws, pb_replay_fn fn, void *ctx,
@@ -1640,6 +1648,12 @@ enum pb_status pb_replay_entry_check(void *replay, uint64_t index, struct pb_str
 enum pb_status pb_replay_finish(struct pb_replay *r, uint64_t size, pb_replay_fn fn, void *ctx,
                                 uint64_t *ndiff, struct pb_error *err);
 void pb_replay_free(struct pb_replay *r);
+/* A replay of the entries alone, for an export without a snapshot: the
+ * signatures of a signed log (above) are all it checks. */
+enum pb_status pb_replay_new_entries(struct pb_replay **out, struct pb_error *err);
+/* After pb_replay_finish: whether the log was a signed one (its entries'
+ * signatures were checked), and how many entries carried a signature. */
+bool pb_replay_signed(const struct pb_replay *r, uint64_t *nsigned);
 
 
 /* ===================================================================== */

@@ -1,0 +1,195 @@
+/* sigverify.c - one entry of a signed log checked on its own: the read-time
+ * rules that need nothing but the entry (docs/identity.md).
+ *
+ * An exempt action (a web session's) carries no "sig"; every other entry
+ * does, and its SSHSIG must decode, name the action's namespace, and verify
+ * over the statement rebuilt from the entry (statement.c, the one builder
+ * the writer used) with the key the SSHSIG carries. What needs more than the
+ * entry is the caller's: that key registered to the actor and valid at the
+ * index (the replay's registry, or the user_key table through
+ * pb__user_key_valid), the root at log.size, the nonce never used before.
+ * Thread-safe: the replay runs it on both cores.
+ */
+#include "ident/ident.h"
+#include "log/audit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "util/banned.h"
+
+#define SSHSIG_B64_MAX 8192
+
+static enum pb_status bad(struct pb_error *err, uint64_t index, const char *why)
+{
+	return pb__err(err, PB_EVERIFY, "entry %llu: %s", (unsigned long long)index, why);
+}
+
+enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
+                                   struct pb__entry_sig *out, json_t **entry_out,
+                                   struct pb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (entry_out)
+		*entry_out = NULL;
+	json_error_t je;
+	json_t *e = json_loadb(text, len, 0, &je);
+	enum pb_status rc = PB_OK;
+	char why[256];
+	uint8_t *bin = NULL;
+	char *statement = NULL;
+	struct pb_sshsig sig = { 0 };
+	bool have_sig = false;
+	if (!json_is_object(e)) {
+		rc = bad(err, index, "is not a JSON object");
+		goto out;
+	}
+	const char *action = json_string_value(json_object_get(e, "action"));
+	const char *actor = json_string_value(json_object_get(e, "actor"));
+	if (!action || !actor) {
+		rc = bad(err, index, "has no action or actor");
+		goto out;
+	}
+	pb__strlcpy(out->action, action, sizeof(out->action));
+	pb__strlcpy(out->actor, actor, sizeof(out->actor));
+	json_t *s = json_object_get(e, "sig");
+	out->has_sig = s != NULL;
+	if (pb__statement_exempt(action)) {
+		if (s) {
+			pb__snprintf(why, sizeof(why), "%s is a session entry and carries no signature, "
+			                               "but this one has a \"sig\"", action);
+			rc = bad(err, index, why);
+		}
+		goto out;
+	}
+	if (!s) {
+		pb__snprintf(why, sizeof(why), "%s by '%s' is not signed", action, actor);
+		rc = bad(err, index, why);
+		goto out;
+	}
+	const char *fp = json_string_value(json_object_get(s, "key_fp"));
+	const char *ns = json_string_value(json_object_get(s, "ns"));
+	const char *nonce = json_string_value(json_object_get(s, "nonce"));
+	const char *b64 = json_string_value(json_object_get(s, "sshsig"));
+	json_t *log = json_object_get(s, "log");
+	const char *root = json_string_value(json_object_get(log, "root"));
+	json_t *size = json_object_get(log, "size");
+	if (!fp || !ns || !nonce || !b64 || !root || !json_is_integer(size) ||
+	    json_integer_value(size) < 0 || strlen(nonce) != 32 || strlen(root) != 64 ||
+	    strlen(fp) >= sizeof(out->key_fp)) {
+		rc = bad(err, index, "its \"sig\" lacks key_fp, log, nonce, ns or sshsig");
+		goto out;
+	}
+	pb__strlcpy(out->key_fp, fp, sizeof(out->key_fp));
+	memcpy(out->nonce_hex, nonce, 33);
+	out->log_size = (uint64_t)json_integer_value(size);
+	if (sodium_hex2bin(out->log_root, 32, root, 64, NULL, NULL, NULL) != 0 ||
+	    sodium_hex2bin(out->nonce, 16, nonce, 32, NULL, NULL, NULL) != 0) {
+		rc = bad(err, index, "its \"sig\" has a log root or nonce that is not hex");
+		goto out;
+	}
+	if (out->log_size > index) {
+		pb__snprintf(why, sizeof(why), "its statement names a log of %llu entries, made "
+		                               "after the entry itself",
+		             (unsigned long long)out->log_size);
+		rc = bad(err, index, why);
+		goto out;
+	}
+	const char *want_ns = pb__statement_ns(action);
+	if (strcmp(ns, want_ns)) {
+		pb__snprintf(why, sizeof(why), "%s must be signed in namespace %s, not %.60s", action,
+		             want_ns, ns);
+		rc = bad(err, index, why);
+		goto out;
+	}
+	size_t b64len = strlen(b64), binlen = 0;
+	if (b64len > SSHSIG_B64_MAX || !(bin = malloc(b64len))) {
+		rc = b64len > SSHSIG_B64_MAX ? bad(err, index, "its signature is too long")
+		                             : pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (sodium_base642bin(bin, b64len, b64, b64len, NULL, &binlen, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0) {
+		rc = bad(err, index, "its signature is not base64");
+		goto out;
+	}
+	struct pb_error e2 = { 0 };
+	if (pb__sshsig_decode(bin, binlen, &sig, &e2)) {
+		pb__snprintf(why, sizeof(why), "its signature does not decode: %s", e2.message);
+		rc = bad(err, index, why);
+		goto out;
+	}
+	have_sig = true;
+	pb__sshkey_fingerprint(&sig.key, out->signer_fp);
+	if (strcmp(out->signer_fp, fp)) {
+		pb__snprintf(why, sizeof(why), "its signature is by key %s, but it names key %s",
+		             out->signer_fp, fp);
+		rc = bad(err, index, why);
+		goto out;
+	}
+	json_int_t case_id = json_integer_value(json_object_get(e, "case"));
+	const char *subject = json_string_value(json_object_get(e, "subject"));
+	json_t *details = json_object_get(e, "details");
+	if ((rc = pb__statement_text(action, actor, case_id, subject, details, out->log_size,
+	                             out->log_root, out->nonce_hex, &statement, &e2))) {
+		pb__snprintf(why, sizeof(why), "its statement cannot be rebuilt: %s", e2.message);
+		rc = rc == PB_ENOMEM ? pb__err(err, rc, "out of memory") : bad(err, index, why);
+		goto out;
+	}
+	if (pb__sshsig_verify(&sig, NULL, want_ns, statement, strlen(statement), &e2)) {
+		pb__snprintf(why, sizeof(why), "the signature of '%s' (key %s) does not verify: %s",
+		             actor, fp, e2.message);
+		rc = bad(err, index, why);
+		goto out;
+	}
+out:
+	if (have_sig)
+		pb__sshsig_release(&sig);
+	free(bin);
+	free(statement);
+	if (entry_out && rc != PB_ENOMEM)
+		*entry_out = e;
+	else
+		json_decref(e);
+	return rc;
+}
+
+enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const char *fp,
+                                  uint64_t index, struct pb_error *err)
+{
+	sqlite3_stmt *q;
+	enum pb_status rc = pb__db_prepare(ws->db,
+	                                   "SELECT user, added_idx, revoked_idx FROM user_key "
+	                                   "WHERE fp = ?1",
+	                                   &q, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(q, 1, fp, -1, SQLITE_STATIC);
+	int s = sqlite3_step(q);
+	if (s == SQLITE_ROW) {
+		const char *user = (const char *)sqlite3_column_text(q, 0);
+		uint64_t added = (uint64_t)sqlite3_column_int64(q, 1);
+		bool revoked = sqlite3_column_type(q, 2) != SQLITE_NULL;
+		uint64_t rev = revoked ? (uint64_t)sqlite3_column_int64(q, 2) : 0;
+		if (!user || strcmp(user, actor))
+			rc = pb__err(err, PB_EVERIFY, "entry %llu: key %s is registered to '%s', not '%s'",
+			             (unsigned long long)index, fp, user ? user : "", actor);
+		else if (!(added < index || (added == 0 && index == 0)))
+			rc = pb__err(err, PB_EVERIFY, "entry %llu: key %s of '%s' was registered only at "
+			                              "entry %llu",
+			             (unsigned long long)index, fp, actor, (unsigned long long)added);
+		else if (revoked && index > rev)
+			rc = pb__err(err, PB_EVERIFY, "entry %llu: key %s of '%s' was revoked at entry %llu",
+			             (unsigned long long)index, fp, actor, (unsigned long long)rev);
+	} else if (s == SQLITE_DONE) {
+		rc = pb__err(err, PB_EVERIFY, "entry %llu: key %s is registered to nobody",
+		             (unsigned long long)index, fp);
+	} else {
+		rc = pb__db_err(ws->db, err, "cannot read the key registry");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
