@@ -79,6 +79,31 @@ static char *private_copy(const char *tmp, const char *name, unsigned mode)
 	return path;
 }
 
+/* What several tests use: msg.txt, ssh-keygen's signature of it by alice
+ * (probity@v1), and alice's and bob's public keys. */
+struct fx {
+	char *msg, *sig;
+	size_t mn, sn;
+	struct pb_sshkey alice, bob;
+};
+
+static void fx_load(struct fx *f)
+{
+	f->msg = slurp(D "msg.txt", &f->mn);
+	f->sig = slurp(D "alice-msg.sig", &f->sn);
+	CHECK(f->msg && f->sig);
+	CHECK(load_key(D "alice.pub", &f->alice));
+	CHECK(load_key(D "bob.pub", &f->bob));
+}
+
+static void fx_release(struct fx *f)
+{
+	pb__sshkey_release(&f->alice);
+	pb__sshkey_release(&f->bob);
+	free(f->msg);
+	free(f->sig);
+}
+
 /* ---- keys ------------------------------------------------------------- */
 
 static void t_key_parse(void)
@@ -192,26 +217,23 @@ static void t_key_refused(void)
 
 static void t_sig_verify(void)
 {
-	size_t sn, mn;
-	char *text = slurp(D "alice-msg.sig", &sn);
-	char *msg = slurp(D "msg.txt", &mn);
-	struct pb_sshkey alice, bob;
-	CHECK(load_key(D "alice.pub", &alice));
-	CHECK(load_key(D "bob.pub", &bob));
+	size_t sn;
+	struct fx f;
+	fx_load(&f);
 	struct pb_sshsig s;
 	uint8_t *bin = NULL;
 	size_t bin_len = 0;
 	struct pb_error err = { 0 };
-	CHECK_OK(pb__sshsig_parse(text, sn, &s, &bin, &bin_len, &err), &err);
+	CHECK_OK(pb__sshsig_parse(f.sig, f.sn, &s, &bin, &bin_len, &err), &err);
 	CHECK_STR(s.ns, "probity@v1");
 	CHECK_STR(s.hash_alg, "sha512");
-	CHECK(pb__sshkey_equal(&s.key, &alice));
-	CHECK_OK(pb__sshsig_verify(&s, &alice, "probity@v1", msg, mn, &err), &err);
-	CHECK_OK(pb__sshsig_verify(&s, NULL, "probity@v1", msg, mn, &err), &err);
+	CHECK(pb__sshkey_equal(&s.key, &f.alice));
+	CHECK_OK(pb__sshsig_verify(&s, &f.alice, "probity@v1", f.msg, f.mn, &err), &err);
+	CHECK_OK(pb__sshsig_verify(&s, NULL, "probity@v1", f.msg, f.mn, &err), &err);
 
 	/* armour gives back ssh-keygen's text byte for byte */
 	char *arm = pb__sshsig_armour(bin, bin_len);
-	CHECK_STR(arm, text);
+	CHECK_STR(arm, f.sig);
 	free(arm);
 
 	/* the binary decodes the same */
@@ -221,39 +243,36 @@ static void t_sig_verify(void)
 	pb__sshsig_release(&s2);
 
 	/* refusals, each with its reason */
-	CHECK_INT(pb__sshsig_verify(&s, &alice, "probity-approve@v1", msg, mn, &err), PB_EVERIFY);
+	CHECK_INT(pb__sshsig_verify(&s, &f.alice, "probity-approve@v1", f.msg, f.mn, &err), PB_EVERIFY);
 	CHECK(contains(err.message, "namespace 'probity@v1', expected 'probity-approve@v1'"));
-	CHECK_INT(pb__sshsig_verify(&s, &bob, "probity@v1", msg, mn, &err), PB_EVERIFY);
+	CHECK_INT(pb__sshsig_verify(&s, &f.bob, "probity@v1", f.msg, f.mn, &err), PB_EVERIFY);
 	CHECK(contains(err.message, "another key"));
-	msg[0] ^= 1;
-	CHECK_INT(pb__sshsig_verify(&s, &alice, "probity@v1", msg, mn, &err), PB_EVERIFY);
+	f.msg[0] ^= 1;
+	CHECK_INT(pb__sshsig_verify(&s, &f.alice, "probity@v1", f.msg, f.mn, &err), PB_EVERIFY);
 	CHECK(contains(err.message, "bad signature"));
-	msg[0] ^= 1;
-	CHECK_INT(pb__sshsig_verify(&s, &alice, "probity@v1", msg, mn - 1, &err), PB_EVERIFY);
+	f.msg[0] ^= 1;
+	CHECK_INT(pb__sshsig_verify(&s, &f.alice, "probity@v1", f.msg, f.mn - 1, &err), PB_EVERIFY);
 
 	/* every flipped bit of the signature itself is refused */
 	for (size_t i = 0; i < s.sig_len * 8; i += 7) {
 		s.sig[i / 8] ^= (uint8_t)(1u << (i % 8));
-		CHECK(pb__sshsig_verify(&s, &alice, "probity@v1", msg, mn, &err) != PB_OK);
+		CHECK(pb__sshsig_verify(&s, &f.alice, "probity@v1", f.msg, f.mn, &err) != PB_OK);
 		s.sig[i / 8] ^= (uint8_t)(1u << (i % 8));
 	}
-	CHECK_OK(pb__sshsig_verify(&s, &alice, "probity@v1", msg, mn, &err), &err);
+	CHECK_OK(pb__sshsig_verify(&s, &f.alice, "probity@v1", f.msg, f.mn, &err), &err);
 
 	/* bob's approval, another namespace */
 	struct pb_sshsig b;
 	char *btext = slurp(D "bob-approve.sig", &sn);
 	CHECK_OK(pb__sshsig_parse(btext, sn, &b, NULL, NULL, &err), &err);
-	CHECK_OK(pb__sshsig_verify(&b, &bob, "probity-approve@v1", msg, mn, &err), &err);
-	CHECK_INT(pb__sshsig_verify(&b, &bob, "probity@v1", msg, mn, &err), PB_EVERIFY);
+	CHECK_OK(pb__sshsig_verify(&b, &f.bob, "probity-approve@v1", f.msg, f.mn, &err), &err);
+	CHECK_INT(pb__sshsig_verify(&b, &f.bob, "probity@v1", f.msg, f.mn, &err), PB_EVERIFY);
 	pb__sshsig_release(&b);
 	free(btext);
 
 	pb__sshsig_release(&s);
-	pb__sshkey_release(&alice);
-	pb__sshkey_release(&bob);
 	free(bin);
-	free(text);
-	free(msg);
+	fx_release(&f);
 }
 
 static void t_sig_malformed(void)
@@ -308,13 +327,32 @@ static void t_sig_malformed(void)
 
 /* ---- the key file signer ----------------------------------------------- */
 
+/* key is alice's; the signer's signature of msg.txt verifies and, Ed25519
+ * being deterministic, is ssh-keygen -Y sign's byte for byte. */
+static void signs_like_keygen(struct pb_sshsigner *s, const struct pb_sshkey *key,
+                              const struct fx *f)
+{
+	struct pb_error err = { 0 };
+	uint8_t *bin = NULL;
+	size_t bin_len = 0;
+	CHECK(pb__sshkey_equal(key, &f->alice));
+	CHECK_OK(pb__sshsigner_sign(s, key, "probity@v1", f->msg, f->mn, &bin, &bin_len, &err), &err);
+	char *arm = bin ? pb__sshsig_armour(bin, bin_len) : NULL;
+	CHECK_STR(arm, f->sig);
+	struct pb_sshsig sig;
+	CHECK_OK(pb__sshsig_decode(bin, bin_len, &sig, &err), &err);
+	CHECK_OK(pb__sshsig_verify(&sig, &f->alice, "probity@v1", f->msg, f->mn, &err), &err);
+	pb__sshsig_release(&sig);
+	free(arm);
+	free(bin);
+}
+
 static void t_file_signer(void)
 {
 	char *tmp = unit_tmpdir();
 	char *path = private_copy(tmp, D "alice", 0600);
-	size_t mn, sn;
-	char *msg = slurp(D "msg.txt", &mn);
-	char *want = slurp(D "alice-msg.sig", &sn);
+	struct fx f;
+	fx_load(&f);
 	struct pb_sshsigner *s = NULL;
 	struct pb_error err = { 0 };
 	CHECK_OK(pb__sshsigner_file(path, &s, &err), &err);
@@ -323,29 +361,15 @@ static void t_file_signer(void)
 	if (s)
 		CHECK_OK(pb__sshsigner_keys(s, &keys, &n, &err), &err);
 	CHECK_INT(n, 1);
-	struct pb_sshkey alice, bob;
-	CHECK(load_key(D "alice.pub", &alice));
-	CHECK(load_key(D "bob.pub", &bob));
 	if (n == 1) {
-		CHECK(pb__sshkey_equal(&keys[0], &alice));
+		signs_like_keygen(s, &keys[0], &f);
 		uint8_t *bin = NULL;
 		size_t bin_len = 0;
-		CHECK_OK(pb__sshsigner_sign(s, &keys[0], "probity@v1", msg, mn, &bin, &bin_len, &err),
-		         &err);
-		/* Ed25519 is deterministic: the same bytes as ssh-keygen -Y sign */
-		char *arm = bin ? pb__sshsig_armour(bin, bin_len) : NULL;
-		CHECK_STR(arm, want);
-		struct pb_sshsig sig;
-		CHECK_OK(pb__sshsig_decode(bin, bin_len, &sig, &err), &err);
-		CHECK_OK(pb__sshsig_verify(&sig, &alice, "probity@v1", msg, mn, &err), &err);
-		pb__sshsig_release(&sig);
-		free(arm);
-		free(bin);
 		/* not the file's key */
-		CHECK_INT(pb__sshsigner_sign(s, &bob, "probity@v1", msg, mn, &bin, &bin_len, &err),
+		CHECK_INT(pb__sshsigner_sign(s, &f.bob, "probity@v1", f.msg, f.mn, &bin, &bin_len, &err),
 		          PB_ENOENT);
 		CHECK(bin == NULL);
-		CHECK_INT(pb__sshsigner_sign(s, &keys[0], "", msg, mn, &bin, &bin_len, &err),
+		CHECK_INT(pb__sshsigner_sign(s, &keys[0], "", f.msg, f.mn, &bin, &bin_len, &err),
 		          PB_EINVAL);
 		CHECK_STR(err.field, "ns");
 	}
@@ -385,10 +409,7 @@ static void t_file_signer(void)
 	free(path);
 	free(key);
 
-	pb__sshkey_release(&alice);
-	pb__sshkey_release(&bob);
-	free(msg);
-	free(want);
+	fx_release(&f);
 	unit_rm_rf(tmp);
 	free(tmp);
 }
@@ -612,12 +633,8 @@ static void t_agent_signer(void)
 	CHECK(pid > 0);
 	if (pid <= 0)
 		goto out;
-	size_t mn, sn;
-	char *msg = slurp(D "msg.txt", &mn);
-	char *want = slurp(D "alice-msg.sig", &sn);
-	struct pb_sshkey alice, bob;
-	CHECK(load_key(D "alice.pub", &alice));
-	CHECK(load_key(D "bob.pub", &bob));
+	struct fx f;
+	fx_load(&f);
 	struct pb_sshsigner *s = NULL;
 	struct pb_error err = { 0 };
 	const struct pb_sshkey *keys = NULL;
@@ -642,16 +659,9 @@ static void t_agent_signer(void)
 	CHECK_OK(pb__sshsigner_keys(s, &keys, &n, &err), &err);
 	CHECK_INT(n, 1);
 	if (n == 1) {
-		CHECK(pb__sshkey_equal(&keys[0], &alice));
+		signs_like_keygen(s, &keys[0], &f);
 		uint8_t *bin = NULL;
 		size_t bin_len = 0;
-		CHECK_OK(pb__sshsigner_sign(s, &alice, "probity@v1", msg, mn, &bin, &bin_len, &err),
-		         &err);
-		/* the agent's Ed25519 signature is ssh-keygen's, byte for byte */
-		char *arm = bin ? pb__sshsig_armour(bin, bin_len) : NULL;
-		CHECK_STR(arm, want);
-		free(arm);
-		free(bin);
 		/* many signs on one connection */
 		for (int i = 0; i < 20; i++) {
 			CHECK_OK(pb__sshsigner_sign(s, &keys[0], "probity-approve@v1", &i, sizeof(i), &bin,
@@ -659,13 +669,13 @@ static void t_agent_signer(void)
 			         &err);
 			struct pb_sshsig sig;
 			CHECK_OK(pb__sshsig_decode(bin, bin_len, &sig, &err), &err);
-			CHECK_OK(pb__sshsig_verify(&sig, &alice, "probity-approve@v1", &i, sizeof(i), &err),
+			CHECK_OK(pb__sshsig_verify(&sig, &f.alice, "probity-approve@v1", &i, sizeof(i), &err),
 			         &err);
 			pb__sshsig_release(&sig);
 			free(bin);
 		}
 		/* a key the agent does not hold */
-		CHECK_INT(pb__sshsigner_sign(s, &bob, "probity@v1", msg, mn, &bin, &bin_len, &err),
+		CHECK_INT(pb__sshsigner_sign(s, &f.bob, "probity@v1", f.msg, f.mn, &bin, &bin_len, &err),
 		          PB_EPERM);
 		CHECK(contains(err.message, "refused to sign"));
 		CHECK_STR(err.field, "agent");
@@ -678,10 +688,7 @@ static void t_agent_signer(void)
 	CHECK(pb__sshsigner_agent(sock, &s, &err) != PB_OK); /* ENOENT: it removes its socket */
 	CHECK(contains(err.message, "cannot connect to ssh-agent"));
 done:
-	pb__sshkey_release(&alice);
-	pb__sshkey_release(&bob);
-	free(msg);
-	free(want);
+	fx_release(&f);
 out:
 	agent_stop(pid);
 	free(sock);
