@@ -18,6 +18,12 @@ static const char help_body[] =
 	"  status        size, root, origin, verifier key, last checkpoint\n"
 	"  show          the entries, one a line (--json: the entries themselves)\n"
 	"  entry         the exact bytes of one entry\n"
+	"  statement     what entry INDEX of a signed workspace was signed over (the\n"
+	"                statement, on standard output) and, with --sig FILE, its\n"
+	"                SSHSIG armoured: 'ssh-keygen -Y verify -f SIGNERS -I USER\n"
+	"                -n NAMESPACE -s FILE < statement' checks it by hand, with\n"
+	"                SIGNERS from 'probity user export-signers' (the namespace\n"
+	"                goes to standard error)\n"
 	"  checkpoint    signs the current tree (any user) and prints the checkpoint;\n"
 	"                keep it: it is what a later export must be consistent with\n"
 	"  prove         an inclusion proof (c2sp.org/tlog-proof@v1) of entry INDEX,\n"
@@ -37,7 +43,10 @@ static const char help_body[] =
 	"                signature, every entry, every tile, the root, and, with\n"
 	"                --since, that the log extends a checkpoint kept earlier;\n"
 	"                names the first bad object; then replays the entries\n"
-	"                against the export's tables.db, when it has one\n"
+	"                against the export's tables.db, when it has one, and, in a\n"
+	"                signed log, checks every entry's signature against the key\n"
+	"                registry at its position and the two-person rule of every\n"
+	"                apply and rollback (log check does the same)\n"
 	"  verify-proof  checks a proof document from 'log prove' offline\n"
 	"\n"
 	"options:\n"
@@ -420,6 +429,51 @@ static int log_entry(int argc, char **argv)
 	return cli_close(ws, st, &err);
 }
 
+/* statement WS INDEX [--sig FILE]: an entry's statement and signature, for
+ * ssh-keygen -Y verify (docs/identity.md). */
+static int log_statement(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "sig", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sigpath = NULL;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0)
+		sigpath = optarg;
+	if (c < 0)
+		return rc;
+	if ((rc = want_args(argc, 2, "WS INDEX")))
+		return rc < 0 ? 0 : rc;
+	unsigned long idx;
+	if (!cli_parse_uint(cli_cmd_name(), "INDEX", argv[optind + 1], INDEX_MAX, &idx))
+		return 2;
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
+	char *stmt = NULL, *sig = NULL;
+	const char *ns = NULL;
+	enum pb_status st = pb_log_statement(ws, idx, &stmt, sigpath ? &sig : NULL, &ns, &err);
+	if (!st && sigpath) {
+		FILE *f = fopen(sigpath, "w");
+		if (!f || fputs(sig, f) < 0 || fclose(f) != 0) {
+			free(stmt);
+			free(sig);
+			pb_ws_close(ws);
+			cli_failf("cannot write '%s'", sigpath);
+			return 1;
+		}
+	}
+	if (!st) {
+		fputs(stmt, stdout);
+		fprintf(stderr, "namespace: %s\n", ns);
+	}
+	free(stmt);
+	free(sig);
+	return cli_close(ws, st, &err);
+}
+
 /* The end of checkpoint and prove: out (the library's text) when st is ok. */
 static int print_out(struct pb_ws *ws, enum pb_status st, char *out, const struct pb_error *err)
 {
@@ -608,6 +662,7 @@ static const struct cli_sub log_subs[] = {
 	{ "status", log_status, "WS" },
 	{ "show", log_show, "WS [--case ID] [--from INDEX] [--count N] [--json]" },
 	{ "entry", log_entry, "WS INDEX" },
+	{ "statement", log_statement, "WS INDEX [--sig FILE]" },
 	{ "checkpoint", log_checkpoint, "WS [--as USER]" },
 	{ "prove", log_prove,
 	  "WS --inclusion INDEX [--size N]\n"

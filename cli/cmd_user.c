@@ -1,6 +1,7 @@
 /* cmd_user.c - probity user: the workspace's users and roles. */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char help_body[] =
@@ -16,6 +17,9 @@ static const char help_body[] =
 	"naming them; the last enabled admin cannot be demoted or disabled.\n"
 	"'invite' prints a one-time link where the user sets a password for the web\n"
 	"app (probity web); a new invitation replaces an unused one.\n"
+	"'export-signers' writes the users' keys, as the log registered and revoked\n"
+	"them, as an OpenSSH allowed_signers file: with it and 'probity log\n"
+	"statement', 'ssh-keygen -Y verify' checks any entry's signature by hand.\n"
 	"\n"
 	"options:\n"
 	"  --role ROLE   analyst, approver, auditor or admin\n"
@@ -23,6 +27,7 @@ static const char help_body[] =
 	"  --url BASE    invite: the web app's address (default: probity.conf's\n"
 	"                web_url, else http://127.0.0.1:8443)\n"
 	"  --hours N     invite: how long the link works (default 72)\n"
+	"  -o, --output FILE  export-signers: write FILE (default: standard output)\n"
 	"  -h, --help    show this help\n"
 	"\n"
 	"examples:\n"
@@ -184,12 +189,48 @@ static int user_invite(int argc, char **argv)
 	return cli_close(ws, st, &err);
 }
 
+/* export-signers: the log's key registry as an OpenSSH allowed_signers file,
+ * for `ssh-keygen -Y verify` (docs/identity.md). */
+static int user_export_signers(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, "o:", opts, &rc)) > 0)
+		path = optarg;
+	if (c < 0)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage(cli_cmd_name(), "expected WS");
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
+	char *text = NULL;
+	enum pb_status st = pb_log_keys_allowed_signers(ws, &text, &err);
+	if (!st) {
+		FILE *f = path ? fopen(path, "w") : stdout;
+		if (!f || fputs(text, f) < 0 || (path && fclose(f) != 0)) {
+			free(text);
+			pb_ws_close(ws);
+			cli_failf("cannot write '%s'", path ? path : "stdout");
+			return 1;
+		}
+	}
+	free(text);
+	return cli_close(ws, st, &err);
+}
+
 static const struct cli_sub user_subs[] = {
 	{ "add", user_add, "WS NAME --role ROLE [--as USER]" },
 	{ "list", user_list, "WS" },
 	{ "set-role", user_set_role, "WS NAME --role ROLE [--as USER]" },
 	{ "disable", user_disable, "WS NAME [--as USER]" },
 	{ "invite", user_invite, "WS NAME [--as USER] [--url BASE] [--hours N]" },
+	{ "export-signers", user_export_signers, "WS [-o FILE]" },
 };
 
 int cmd_user(int argc, char **argv)

@@ -1589,6 +1589,36 @@ enum pb_status pb_audit_export(struct pb_ws *ws, const char *dir, uint64_t size,
  * (signature and root). On failure bad_object names the first bad row. */
 enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
                               struct pb_error *err);
+/* Signed actors, read from the log (docs/identity.md). The statement entry
+ * `index` of a signed workspace was signed over (canonical JSON, heap in
+ * *statement), its SSHSIG armoured as `ssh-keygen -Y sign` writes it (heap
+ * in *sig_armoured; may be NULL to skip) and the namespace it was signed in:
+ * what an auditor hands `ssh-keygen -Y verify` with the file
+ * pb_log_keys_allowed_signers writes. PB_ENOENT when the entry carries no
+ * signature (an unsigned workspace, or a web session's entry). */
+enum pb_status pb_log_statement(struct pb_ws *ws, uint64_t index, char **statement,
+                                char **sig_armoured, const char **ns, struct pb_error *err);
+/* One key of the registry as the log records it: registered by a user.add
+ * or user.key-add entry, revoked by the first user.key-revoke naming it. */
+struct pb_log_key {
+	const char *user;
+	const char *key;        /* "ssh-ed25519 AAAA..." */
+	const char *fp;         /* "SHA256:..." */
+	uint64_t added_idx;
+	const char *added_at;   /* the entry's time, RFC 3339 UTC */
+	bool revoked;
+	uint64_t revoked_idx;
+	const char *revoked_at;
+};
+/* Calls fn for every key the log registered, by user then position; views
+ * last for the call; fn returns false to stop. */
+enum pb_status pb_log_keys(struct pb_ws *ws, bool (*fn)(void *ctx, const struct pb_log_key *k),
+                           void *ctx, struct pb_error *err);
+/* The registry as an OpenSSH allowed_signers file (heap text): one line per
+ * key, "USER namespaces=\"probity@v1,probity-approve@v1\",valid-after=
+ * \"YYYYMMDDHHMMSSZ\"[,valid-before=\"...Z\"] KEY", the times those of the
+ * registering and revoking entries (UTC). */
+enum pb_status pb_log_keys_allowed_signers(struct pb_ws *ws, char **out, struct pb_error *err);
 /* Checks that an entry is a probity audit entry for position index (canonical
  * JSON object with v, index, time, actor, action); usable as the check
  * callback of pb_tlog_verify_dir (ctx unused). */

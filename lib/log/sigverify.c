@@ -193,3 +193,179 @@ enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const cha
 	sqlite3_finalize(q);
 	return rc;
 }
+
+/* ---- what an auditor takes to ssh-keygen ---------------------------------------- */
+
+enum pb_status pb_log_statement(struct pb_ws *ws, uint64_t index, char **statement,
+                                char **sig_armoured, const char **ns, struct pb_error *err)
+{
+	*statement = NULL;
+	if (sig_armoured)
+		*sig_armoured = NULL;
+	if (ns)
+		*ns = NULL;
+	char *data = NULL;
+	size_t len = 0;
+	enum pb_status rc = pb_audit_entry_data(ws, index, &data, &len, err);
+	if (rc)
+		return rc;
+	json_error_t je;
+	json_t *e = json_loadb(data, len, 0, &je), *s = json_object_get(e, "sig");
+	free(data);
+	const char *action = json_string_value(json_object_get(e, "action"));
+	const char *actor = json_string_value(json_object_get(e, "actor"));
+	const char *nonce = json_string_value(json_object_get(s, "nonce"));
+	const char *b64 = json_string_value(json_object_get(s, "sshsig"));
+	json_t *log = json_object_get(s, "log");
+	const char *root = json_string_value(json_object_get(log, "root"));
+	json_t *size = json_object_get(log, "size");
+	uint8_t rootb[32], *bin = NULL;
+	size_t binlen = 0;
+	if (!action || !actor || !s) {
+		rc = pb__err(err, PB_ENOENT, "log entry %llu carries no signature",
+		             (unsigned long long)index);
+		goto out;
+	}
+	if (!nonce || strlen(nonce) != 32 || !b64 || !root || !json_is_integer(size) ||
+	    json_integer_value(size) < 0 ||
+	    sodium_hex2bin(rootb, 32, root, strlen(root), NULL, NULL, NULL) != 0) {
+		rc = pb__err(err, PB_EVERIFY, "log entry %llu: its \"sig\" is malformed",
+		             (unsigned long long)index);
+		goto out;
+	}
+	if ((rc = pb__statement_text(action, actor, json_integer_value(json_object_get(e, "case")),
+	                             json_string_value(json_object_get(e, "subject")),
+	                             json_object_get(e, "details"),
+	                             (uint64_t)json_integer_value(size), rootb, nonce, statement,
+	                             err)))
+		goto out;
+	if (ns)
+		*ns = pb__statement_ns(action);
+	if (sig_armoured) {
+		size_t bl = strlen(b64);
+		if (bl > SSHSIG_B64_MAX || !(bin = malloc(bl + 1)) ||
+		    sodium_base642bin(bin, bl, b64, bl, NULL, &binlen, NULL,
+		                      sodium_base64_VARIANT_ORIGINAL) != 0) {
+			rc = bin ? pb__err(err, PB_EVERIFY, "log entry %llu: its signature is not base64",
+			                   (unsigned long long)index)
+			         : pb__err(err, PB_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (!(*sig_armoured = pb__sshsig_armour(bin, binlen)))
+			rc = pb__err(err, PB_ENOMEM, "out of memory");
+	}
+out:
+	if (rc) {
+		free(*statement);
+		*statement = NULL;
+	}
+	free(bin);
+	json_decref(e);
+	return rc;
+}
+
+enum pb_status pb_log_keys(struct pb_ws *ws, bool (*fn)(void *ctx, const struct pb_log_key *k),
+                           void *ctx, struct pb_error *err)
+{
+	/* the entries' own text, found through the copied action column */
+	static const char sql[] =
+		"WITH reg AS (SELECT idx, json_extract(CAST(data AS TEXT), '$.action') AS a,"
+		"  json_extract(CAST(data AS TEXT), '$.time') AS t,"
+		"  json_extract(CAST(data AS TEXT), '$.details') AS d FROM audit_entry"
+		"  WHERE action IN ('user.add', 'user.key-add', 'user.key-revoke')"
+		"  AND json_valid(CAST(data AS TEXT)))"
+		" SELECT CASE r.a WHEN 'user.add' THEN json_extract(r.d, '$.name')"
+		"  ELSE json_extract(r.d, '$.user') END AS u, json_extract(r.d, '$.key'),"
+		"  json_extract(r.d, '$.key_fp') AS fp, r.idx, r.t, v.idx, v.t"
+		" FROM reg r LEFT JOIN reg v ON v.idx = (SELECT min(x.idx) FROM reg x"
+		"  WHERE x.a = 'user.key-revoke' AND json_extract(x.d, '$.key_fp') ="
+		"  json_extract(r.d, '$.key_fp') AND x.idx > r.idx)"
+		" WHERE r.a IN ('user.add', 'user.key-add') AND json_extract(r.d, '$.key_fp') IS NOT NULL"
+		"  AND json_extract(r.d, '$.key') IS NOT NULL ORDER BY u, r.idx";
+	sqlite3_stmt *q;
+	enum pb_status rc = pb__db_prepare(ws->db, sql, &q, err);
+	if (rc)
+		return rc;
+	int s;
+	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+		struct pb_log_key k = {
+			.user = (const char *)sqlite3_column_text(q, 0),
+			.key = (const char *)sqlite3_column_text(q, 1),
+			.fp = (const char *)sqlite3_column_text(q, 2),
+			.added_idx = (uint64_t)sqlite3_column_int64(q, 3),
+			.added_at = (const char *)sqlite3_column_text(q, 4),
+			.revoked = sqlite3_column_type(q, 5) != SQLITE_NULL,
+			.revoked_idx = (uint64_t)sqlite3_column_int64(q, 5),
+			.revoked_at = (const char *)sqlite3_column_text(q, 6),
+		};
+		if (!k.user || !k.key || !k.fp)
+			continue;
+		if (!k.added_at)
+			k.added_at = "";
+		if (!fn(ctx, &k))
+			break;
+	}
+	if (s != SQLITE_ROW && s != SQLITE_DONE)
+		rc = pb__db_err(ws->db, err, "cannot read the key registry from the log");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* "2026-12-06T21:20:05Z" -> "20261206212005Z" (ssh-keygen's time, UTC) */
+static bool ssh_time(const char *t, char out[16])
+{
+	size_t n = 0;
+	for (const char *p = t; p && *p && *p != 'Z' && n < 14; p++)
+		if (*p >= '0' && *p <= '9')
+			out[n++] = *p;
+	if (n != 14)
+		return false;
+	out[n++] = 'Z';
+	out[n] = '\0';
+	return true;
+}
+
+struct signers {
+	struct pb_buf b;
+	enum pb_status rc;
+};
+
+static bool signer_line(void *ctx, const struct pb_log_key *k)
+{
+	struct signers *s = ctx;
+	char after[16], before[16];
+	if (!ssh_time(k->added_at, after)) {
+		s->rc = PB_EVERIFY;
+		return false;
+	}
+	for (const char *p = k->user; *p; p++) /* names are [A-Za-z0-9._-]: no quoting */
+		if (!(p[0] == '.' || p[0] == '_' || p[0] == '-' || (p[0] >= '0' && p[0] <= '9') ||
+		      ((p[0] | 0x20) >= 'a' && (p[0] | 0x20) <= 'z'))) {
+			s->rc = PB_EVERIFY;
+			return false;
+		}
+	s->rc = pb_buf_printf(&s->b, "%s namespaces=\"%s,%s\",valid-after=\"%s\"", k->user,
+	                      PB_STATEMENT_NS, PB_STATEMENT_NS_APPROVE, after);
+	if (!s->rc && k->revoked && ssh_time(k->revoked_at, before))
+		s->rc = pb_buf_printf(&s->b, ",valid-before=\"%s\"", before);
+	if (!s->rc)
+		s->rc = pb_buf_printf(&s->b, " %s\n", k->key);
+	return !s->rc;
+}
+
+enum pb_status pb_log_keys_allowed_signers(struct pb_ws *ws, char **out, struct pb_error *err)
+{
+	*out = NULL;
+	struct signers s = { .rc = PB_OK };
+	pb_buf_init(&s.b, 1 << 24);
+	enum pb_status rc = pb_log_keys(ws, signer_line, &s, err);
+	if (!rc && s.rc)
+		rc = s.rc == PB_EVERIFY
+		             ? pb__err(err, PB_EVERIFY, "the log's key registry holds a user name or "
+		                                        "time an allowed_signers file cannot")
+		             : pb__err(err, s.rc, "out of memory");
+	if (!rc && !(*out = pb__strndup(s.b.data ? s.b.data : "", s.b.len)))
+		rc = pb__err(err, PB_ENOMEM, "out of memory");
+	pb_buf_release(&s.b);
+	return rc;
+}
