@@ -35,6 +35,10 @@ char *cli_slurp(const char *path, size_t cap, size_t *len);
 /* --vkey: a key string, or a file holding one (first line), into k (cmd_log.c);
  * returns 1 after printing the error. */
 int cli_load_vkey(const char *arg, struct pb_vkey *k);
+/* --key LINE or --key-file FILE.pub (its first line): an OpenSSH public
+ * key line, heap; NULL after printing why (both given, unreadable file)
+ * (cmd_user.c). */
+char *cli_key_line(const char *line, const char *file);
 /* Prints "probity <cmd>: <message>" and a hint to run --help; returns 2. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints text (the command's usage) to stdout; returns 0. */

@@ -8,7 +8,8 @@
 
 static const char usage_text[] =
 	"usage: probity init [--keep-names] [--name LABEL] [--user NAME | --no-user]\n"
-	"                    [--origin NAME] [--key-dir DIR] [--unsigned] WS\n"
+	"                    [--origin NAME] [--key-dir DIR]\n"
+	"                    [--key LINE | --key-file FILE.pub | --unsigned] WS\n"
 	"\n"
 	"Creates the workspace folder WS: probity.db (SQLite, WAL mode), probity.conf\n"
 	"(settings), pseudonym.key (a 32-byte secret, mode 0600) that turns\n"
@@ -29,13 +30,18 @@ static const char usage_text[] =
 	"                 of WS holds no key; PROBITY_KEY_DIR, when set, is the\n"
 	"                 default here and overrides the setting in every command\n"
 	"                 (docs/keys.md)\n"
+	"  --key LINE     the first user's OpenSSH public key ('ssh-ed25519 AAAA...'):\n"
+	"                 every change of a signed workspace (the default) is signed by\n"
+	"                 its actor's own key, the first one too: sign it with -i\n"
+	"                 KEYFILE or an ssh-agent holding the key (docs/identity.md)\n"
+	"  --key-file F   the same from a file (ssh-keygen's KEY.pub)\n"
 	"  --unsigned     actors are claimed names, not signed by their own keys: for\n"
 	"                 demos and tests only; the choice is fixed at the log's first\n"
 	"                 entry and every command on WS says so (docs/identity.md)\n"
 	"  -h, --help     show this help\n"
 	"\n"
 	"example:\n"
-	"  probity init review-2025\n"
+	"  probity init review-2025 --key-file ~/.ssh/id_ed25519.pub\n"
 	"  probity init review-2025 --key-dir /media/keys/review-2025\n";
 
 int cmd_init(int argc, char **argv)
@@ -48,8 +54,11 @@ int cmd_init(int argc, char **argv)
 		{ "origin", required_argument, NULL, 'o' },
 		{ "key-dir", required_argument, NULL, 'K' },
 		{ "unsigned", no_argument, NULL, 'S' },
+		{ "key", required_argument, NULL, 'y' },
+		{ "key-file", required_argument, NULL, 'Y' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *key = NULL, *key_file = NULL;
 	struct pb_ws_init_options o = { .key_dir = getenv("PROBITY_KEY_DIR") };
 	const char *user = NULL;
 	bool no_user = false;
@@ -78,6 +87,12 @@ int cmd_init(int argc, char **argv)
 		case 'S':
 			o.unsigned_actors = true;
 			break;
+		case 'y':
+			key = optarg;
+			break;
+		case 'Y':
+			key_file = optarg;
+			break;
 		}
 	}
 	if (c < 0)
@@ -95,15 +110,29 @@ int cmd_init(int argc, char **argv)
 		user = login && *login ? login : pw && pw->pw_name ? pw->pw_name : "admin";
 	}
 	o.user = no_user ? NULL : user;
+	if (o.user && !o.unsigned_actors && !key && !key_file)
+		return cli_usage("init", "a signed workspace's first user needs its public key: "
+		                         "--key LINE or --key-file FILE.pub (or --unsigned, or --no-user)");
+	char *line = NULL;
+	if (o.user && (key || key_file) && !(line = cli_key_line(key, key_file)))
+		return 1;
 	struct pb_error err = { 0 };
-	if (pb_ws_init(dir, &o, &err) != PB_OK)
+	if (pb_ws_init(dir, &o, &err) != PB_OK) {
+		free(line);
 		return cli_fail(&err);
+	}
 	if (o.user) {
 		struct pb_ws *ws;
 		rc = cli_open_ws(dir, 0, &ws);
-		if (rc)
+		if (rc) {
+			free(line);
 			return rc;
-		if (pb_user_add(ws, NULL, o.user, "admin", NULL, &err) != PB_OK) {
+		}
+		enum pb_status st = pb_user_add_key(ws, NULL, o.user, "admin", line, NULL, &err);
+		free(line);
+		if (st == PB_ESTATEMENT)
+			return cli_close(ws, st, &err);
+		if (st != PB_OK) {
 			pb_ws_close(ws);
 			cli_fail(&err);
 			fprintf(stderr, "probity: the workspace was created without a user; add one with "

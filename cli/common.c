@@ -71,9 +71,17 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return 2;
 }
 
+/* The one line every command's help ends with: changes to a signed
+ * workspace are signed (cli_getopt takes these options everywhere). */
+static const char sign_help[] =
+	"\nsigning, in a signed workspace (docs/identity.md): -i/--identity KEYFILE, else\n"
+	"the ssh-agent at $SSH_AUTH_SOCK; --statement prints what to sign and writes\n"
+	"nothing; --signature FILE.sig [--statement-file FILE] writes with it.\n";
+
 int cli_help(const char *text)
 {
 	fputs(text, stdout);
+	fputs(sign_help, stdout);
 	return 0;
 }
 
@@ -90,7 +98,69 @@ static enum pb_status open_ws(const char *path, unsigned flags, struct pb_ws **w
 		if (err)
 			err->field[0] = '\0'; /* an environment variable, not a flag */
 	}
+	/* said once per command, however many times it opens the workspace */
+	static bool told;
+	if (!st && !told && !pb_ws_actors_signed(*ws)) {
+		told = true;
+		fprintf(stderr,
+		        "probity: workspace '%s' is unsigned: its actors are claimed names, "
+		        "not authenticated\n",
+		        path);
+	}
 	return st;
+}
+
+/* ---- signing (docs/identity.md) ----------------------------------------- */
+
+/* The signing options cli_getopt takes on every subcommand. */
+static struct {
+	const char *identity;       /* -i/--identity FILE */
+	bool statement;             /* --statement */
+	const char *signature;      /* --signature FILE */
+	const char *statement_file; /* --statement-file FILE */
+} sign_args;
+
+/* Hands the signing options (and $SSH_AUTH_SOCK without -i) to a workspace
+ * opened for writing. Returns 0 or an exit code, having said why. */
+static int set_signing(struct pb_ws *ws)
+{
+	struct pb_sign_opts o = {
+		.identity_file = sign_args.identity,
+		.agent_socket = sign_args.identity ? NULL : getenv("SSH_AUTH_SOCK"),
+		.statement_only = sign_args.statement,
+	};
+	if ((sign_args.statement || sign_args.signature) && !pb_ws_actors_signed(ws))
+		return cli_failf("workspace '%s' is unsigned: its changes have no statement to sign "
+		                 "(--%s)",
+		                 pb_ws_path(ws), sign_args.statement ? "statement" : "signature");
+	char *sig = NULL, *stmt = NULL, *spath = NULL;
+	size_t sig_len = 0, stmt_len = 0;
+	if (sign_args.signature) {
+		size_t n = strlen(sign_args.signature);
+		if (sign_args.statement_file)
+			spath = strdup(sign_args.statement_file);
+		else if (n > 4 && !strcmp(sign_args.signature + n - 4, ".sig"))
+			spath = strndup(sign_args.signature, n - 4);
+		else
+			return cli_usage(cli_cmd_name(), "--signature FILE: the statement is read from "
+			                                 "FILE without its .sig, or --statement-file");
+		if (!spath || !(sig = cli_slurp(sign_args.signature, 16384, &sig_len)) ||
+		    !(stmt = cli_slurp(spath, 1 << 20, &stmt_len))) {
+			free(spath);
+			free(sig);
+			return 1;
+		}
+		o.signature = sig;
+		o.signature_len = sig_len;
+		o.statement = stmt;
+		o.statement_len = stmt_len;
+	}
+	struct pb_error err = { 0 };
+	enum pb_status st = pb_ws_set_signing(ws, &o, &err);
+	free(spath);
+	free(sig);
+	free(stmt);
+	return st ? cli_fail(&err) : 0;
 }
 
 int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws)
@@ -98,21 +168,46 @@ int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws)
 	struct pb_error err = { 0 };
 	if (open_ws(path, flags, ws, &err) != PB_OK)
 		return cli_fail(&err);
+	int rc = flags & PB_WS_READONLY ? 0 : set_signing(*ws);
+	if (rc) {
+		pb_ws_close(*ws);
+		*ws = NULL;
+	}
+	return rc;
+}
+
+/* --statement: the change stopped before writing, to hand out what its
+ * actor signs. Prints it (no newline: ssh-keygen signs the file's bytes). */
+static int print_statement(struct pb_ws *ws)
+{
+	const char *ns = NULL;
+	const char *t = ws ? pb_ws_statement(ws, &ns) : NULL;
+	if (!t)
+		return cli_failf("this change stopped for its statement, which was lost");
+	fputs(t, stdout);
+	fflush(stdout);
+	fprintf(stderr,
+	        "probity: nothing was written; sign the statement (saved as FILE) with\n"
+	        "  ssh-keygen -Y sign -f KEY -n %s FILE\n"
+	        "then run this command again with --signature FILE.sig instead of --statement\n",
+	        ns ? ns : "probity@v1");
 	return 0;
 }
 
 int cli_close(struct pb_ws *ws, enum pb_status st, const struct pb_error *err)
 {
+	int rc = st == PB_ESTATEMENT ? print_statement(ws) : 0;
 	pb_ws_close(ws);
-	return st ? cli_fail(err) : 0;
+	return st && st != PB_ESTATEMENT ? cli_fail(err) : rc;
 }
 
 int cli_open_ws_as(const char *path, const char *as, struct pb_ws **ws,
                    char actor[PB_USER_NAME_MAX + 1])
 {
 	struct pb_error err = { 0 };
-	if (open_ws(path, 0, ws, &err) != PB_OK)
-		return cli_fail(&err);
+	int rc;
+	if ((rc = cli_open_ws(path, 0, ws)))
+		return rc;
 	if (pb_acting_user(*ws, as, actor, &err) != PB_OK) {
 		pb_ws_close(*ws);
 		*ws = NULL;
@@ -230,23 +325,53 @@ int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv)
 	return sub->run(argc - 1, argv + 1);
 }
 
+enum { OPT_IDENTITY = 0x2000, OPT_STATEMENT, OPT_SIGNATURE, OPT_STATEMENT_FILE };
+
 int cli_getopt(int argc, char **argv, const char *shorts, const struct option *opts, int *rc)
 {
 	char optstring[64];
 	/* ':' first: a missing argument is ':', not '?', and getopt prints nothing */
-	snprintf(optstring, sizeof(optstring), ":h%s", shorts ? shorts : "");
-	struct option all[40];
+	snprintf(optstring, sizeof(optstring), ":hi:%s", shorts ? shorts : "");
+	struct option all[48];
 	size_t n = 0;
 	for (; opts && opts[n].name; n++) {
-		assert(n + 2 < CLI_LEN(all) && opts[n].val != 'h' && opts[n].val);
+		assert(n + 6 < CLI_LEN(all) && opts[n].val != 'h' && opts[n].val);
 		all[n] = opts[n];
 	}
 	all[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	/* every subcommand: how a signed workspace's changes are signed */
+	all[n++] = (struct option){ "identity", required_argument, NULL, OPT_IDENTITY };
+	all[n++] = (struct option){ "statement", no_argument, NULL, OPT_STATEMENT };
+	all[n++] = (struct option){ "signature", required_argument, NULL, OPT_SIGNATURE };
+	all[n++] = (struct option){ "statement-file", required_argument, NULL, OPT_STATEMENT_FILE };
 	all[n] = (struct option){ NULL, 0, NULL, 0 };
 	opterr = 0;
-	int c = getopt_long(argc, argv, optstring, all, NULL);
-	if (c == -1)
-		return 0;
+	int c, li;
+	for (;;) {
+		li = -1;
+		c = getopt_long(argc, argv, optstring, all, &li);
+		if (c == 'i' && li < 0)
+			c = OPT_IDENTITY; /* -i, not a long option whose val is 'i' */
+		if (c == OPT_IDENTITY)
+			sign_args.identity = optarg;
+		else if (c == OPT_STATEMENT)
+			sign_args.statement = true;
+		else if (c == OPT_SIGNATURE)
+			sign_args.signature = optarg;
+		else if (c == OPT_STATEMENT_FILE)
+			sign_args.statement_file = optarg;
+		else
+			break;
+	}
+	if (c == -1) {
+		if (sign_args.statement && sign_args.signature)
+			*rc = cli_usage(run_name, "--statement and --signature do not go together");
+		else if (sign_args.statement_file && !sign_args.signature)
+			*rc = cli_usage(run_name, "--statement-file goes with --signature");
+		else
+			return 0;
+		return -1;
+	}
 	if (c == 'h') {
 		*rc = run_sub ? sub_help(run_cmd, run_sub) : cli_help(run_help ? run_help : "");
 		return -1;

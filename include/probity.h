@@ -53,6 +53,8 @@ enum pb_status {
 	PB_EDB,       /* the workspace database failed */
 	PB_EVERIFY,   /* a verification failed: tampering or corruption */
 	PB_EINTR,     /* interrupted by the caller (progress callback) */
+	PB_ESTATEMENT, /* the write was stopped to hand out its statement
+	                  (pb_sign_opts.statement_only; pb_ws_statement) */
 	PB_STATUS_COUNT
 };
 
@@ -248,6 +250,49 @@ int pb_schema_version_current(void);
 /* Reads a setting from probity.conf; returns NULL when unset. The string is
  * owned by ws. */
 const char *pb_ws_setting(const struct pb_ws *ws, const char *key);
+
+/* True when the workspace's actors are signed: every state change carries a
+ * signature by its actor's own key (docs/identity.md). The log's first entry
+ * decides ("actors":"signed"; a first entry without the member, made before
+ * signed actors, is unsigned); before it exists, probity.conf's `actors`
+ * (anything but "unsigned" or absent is signed). Fronts say on stderr, once,
+ * when it is false: the actors of such a workspace are claimed names. */
+bool pb_ws_actors_signed(struct pb_ws *ws);
+
+/* How the writes of a signed workspace are signed (docs/identity.md). Every
+ * log entry but a web session's carries an OpenSSH SSHSIG signature by its
+ * actor's own key over a canonical statement of what it does and the log
+ * it was made against; the library refuses, at write time, a signature that
+ * does not verify against a key registered to the actor and valid now, a
+ * statement made against another log, or a nonce used before.
+ *   identity_file  an unencrypted OpenSSH private key file (as ssh -i), or
+ *   agent_socket   an ssh-agent (fronts pass $SSH_AUTH_SOCK): the first of
+ *                  its keys registered to the actor signs;
+ *   statement_only the detached flow, step 1: the first write that needs a
+ *                  signature stops with PB_ESTATEMENT, nothing written, and
+ *                  pb_ws_statement() gives the statement to sign elsewhere
+ *                  (ssh-keygen -Y sign -n NAMESPACE);
+ *   statement, signature  step 3: the statement handed out and its armoured
+ *                  signature ("-----BEGIN SSH SIGNATURE-----"): the write
+ *                  must be the one the statement says (else PB_EVERIFY), and
+ *                  a command that writes more than one signed entry is
+ *                  refused (PB_ESTATE).
+ * The strings are copied. Unsigned workspaces ignore all of it. */
+struct pb_sign_opts {
+	const char *agent_socket;
+	const char *identity_file;
+	bool statement_only;
+	const char *statement;
+	size_t statement_len;
+	const char *signature;
+	size_t signature_len;
+};
+enum pb_status pb_ws_set_signing(struct pb_ws *ws, const struct pb_sign_opts *opts,
+                                 struct pb_error *err);
+/* After PB_ESTATEMENT: the statement (text, owned by ws) and the SSHSIG
+ * namespace it must be signed in ("probity@v1", "probity-approve@v1");
+ * NULL before. */
+const char *pb_ws_statement(const struct pb_ws *ws, const char **ns);
 
 /* ===================================================================== */
 /* Catalog: regions, services, capabilities, units                       */
@@ -1378,6 +1423,40 @@ enum pb_status pb_tlog_verify_dir(const char *dir, const struct pb_tlog_verify_o
  * Names: 1-64 characters of [A-Za-z0-9._-]. */
 enum pb_status pb_user_add(struct pb_ws *ws, const char *actor, const char *name,
                            const char *role, uint64_t *index_out, struct pb_error *err);
+/* pb_user_add, registering an OpenSSH public key for the user in the same
+ * log entry (key_line: "ssh-ed25519 AAAA... [comment]" or
+ * "sk-ssh-ed25519@openssh.com ..."; NULL: none, which is pb_user_add). The
+ * first user of a signed workspace needs one: its entry is signed by the
+ * key it registers. A key is one user's, ever (PB_EEXIST "key SHA256:... is
+ * already registered to 'bob'"). */
+enum pb_status pb_user_add_key(struct pb_ws *ws, const char *actor, const char *name,
+                               const char *role, const char *key_line, uint64_t *index_out,
+                               struct pb_error *err);
+/* Registers another key for user (admin only; valid for the entries after
+ * this one). The line's comment is kept. */
+enum pb_status pb_user_key_add(struct pb_ws *ws, const char *actor, const char *user,
+                               const char *key_line, uint64_t *index_out, struct pb_error *err);
+/* Revokes user's key (key: its "SHA256:..." fingerprint or its line) for
+ * every entry after this one, which it may itself sign; reason is required.
+ * Admin only. */
+enum pb_status pb_user_key_revoke(struct pb_ws *ws, const char *actor, const char *user,
+                                  const char *key, const char *reason, uint64_t *index_out,
+                                  struct pb_error *err);
+struct pb_user_key {
+	const char *user;
+	const char *fp;            /* "SHA256:..." */
+	const char *key;           /* "TYPE BASE64" */
+	const char *comment;       /* or NULL */
+	uint64_t added_idx;        /* the registering log entry */
+	bool revoked;
+	uint64_t revoked_idx;      /* when revoked: the revoking entry */
+	const char *revoke_reason; /* or NULL */
+};
+/* Calls fn for every key of user (NULL: of every user), by user then log
+ * position; views last for the call; fn returns false to stop. */
+enum pb_status pb_user_key_list(struct pb_ws *ws, const char *user,
+                                bool (*fn)(void *ctx, const struct pb_user_key *k), void *ctx,
+                                struct pb_error *err);
 /* Changes a user's role, or disables a user (kept for the record). Admin
  * only; the last enabled admin cannot be demoted or disabled. */
 enum pb_status pb_user_set_role(struct pb_ws *ws, const char *actor, const char *name,

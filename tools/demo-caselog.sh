@@ -22,13 +22,15 @@ else
 	WS=$OUT/ws
 fi
 say() { printf '\n$ %s\n' "$*"; "$@"; }
+# the user's public key, when the demo made keys (DEMO_KEYS): "--key-file=..."
+K() { [ -z "${DEMO_KEYS:-}" ] || echo "--key-file=$DEMO_KEYS/$1.pub"; }
 [ -d "$WS" ] || "$P" init --unsigned "$WS" --name demo >/dev/null
 q() { sqlite3 -batch "$WS/probity.db" "$1"; }
 if [ "$(q "SELECT count(*) FROM app_user WHERE name = 'alice'")" = 0 ]; then
-	say "$P" user add "$WS" admin --role admin
-	say "$P" user add "$WS" alice --role analyst --as admin
-	say "$P" user add "$WS" bob --role approver --as admin
-	say "$P" user add "$WS" carol --role auditor --as admin
+	say "$P" user add "$WS" admin --role admin $(K admin)
+	say "$P" user add "$WS" alice --role analyst $(K alice) --as admin
+	say "$P" user add "$WS" bob --role approver $(K bob) --as admin
+	say "$P" user add "$WS" carol --role auditor $(K carol) --as admin
 fi
 # customers are log entries like everything else (log check compares the table)
 if [ "$(q 'SELECT count(*) FROM customer')" = 0 ]; then

@@ -21,19 +21,21 @@ step() {
 	"${@:2}"
 }
 
+# the user's public key, when the demo made keys (DEMO_KEYS): "--key-file=..."
+K() { [ -z "${DEMO_KEYS:-}" ] || echo "--key-file=$DEMO_KEYS/$1.pub"; }
 rm -rf "$OUT"
 if [ -z "$CASE" ]; then
 	rm -rf "$WS"
 	mkdir -p "$(dirname "$WS")"
 	step "a workspace for the review" "$P" init --unsigned "$WS"
 	"$P" customer add "$WS" "Meridian Logistics (demo)" --account EA-000001 >/dev/null
-	"$P" user add "$WS" rita --role analyst >/dev/null
+	"$P" user add "$WS" rita --role analyst $(K rita) >/dev/null
 	step "a review case to search in" "$P" case open "$WS" --as rita \
 		--customer "Meridian Logistics (demo)" --title "Storage expansion in West Europe" \
 		--trigger "Account team escalation"
 	CASE=$(sqlite3 "$WS/probity.db" "SELECT max(id) FROM review_case")
 elif [ "$(sqlite3 "$WS/probity.db" "SELECT count(*) FROM app_user WHERE name = 'rita'")" = 0 ]; then
-	"$P" user add "$WS" rita --role analyst >/dev/null
+	"$P" user add "$WS" rita --role analyst $(K rita) >/dev/null
 fi
 step "Alice's mailbox (an mbox and a stray copy of Bob's reply)" \
 	"$P" mail ingest "$WS" --custodian alice --as rita "$A/alice"

@@ -33,6 +33,8 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 say() { printf '\n$'; printf ' %q' "$@" | sed "s|$ROOT/||g"; printf '\n'; "$@"; }
 q() { sqlite3 -batch "$WS/probity.db" "$1"; }
+# the user's public key, when the demo made keys (DEMO_KEYS): "--key-file=..."
+K() { [ -z "${DEMO_KEYS:-}" ] || echo "--key-file=$DEMO_KEYS/$1.pub"; }
 CASE=$(q "SELECT max(c.id) FROM review_case c JOIN customer u ON u.id = c.customer_id WHERE u.name = 'Varnia Interior Ministry'")
 [ -n "$CASE" ] || { echo "demo-plans: no case on 'Varnia Interior Ministry' in $WS" >&2; exit 1; }
 # who sends notices, where the customer answers: workspace settings
@@ -41,7 +43,7 @@ provider_name = Northwind Cloud
 appeal_contact = trust-and-safety@northwind.example
 policy_clause = the Northwind Acceptable Use Policy, section 3(b) (mass surveillance of civilians)
 CONF
-q "SELECT 1 FROM app_user WHERE name = 'dana'" | grep -q 1 || say "$P" user add "$WS" dana --role approver --as admin
+q "SELECT 1 FROM app_user WHERE name = 'dana'" | grep -q 1 || say "$P" user add "$WS" dana --role approver --as admin $(K dana)
 say "$P" plan new "$WS" "$CASE" --as alice \
 	--disable 'category=Storage country=NL' \
 	--disable 'capability=speech-to-text,translation' \

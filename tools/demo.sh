@@ -20,8 +20,21 @@ say "1. The provider's usage export: 24 months, 33 customers (FOCUS 1.2, gzip)"
 "$ROOT/$BUILD/tools/genfocus" demo --months 24 --end 2026-10 | gzip -6 > "$DEMO/usage-2024-11_2026-10.csv.gz"
 ls -l "$DEMO/usage-2024-11_2026-10.csv.gz" | awk '{printf "%s bytes\n", $5}'
 
-say "2. A workspace, and the export loaded into it"
-run "$P" init --unsigned "$WS"
+say "2. A workspace where every change is signed by its actor's own SSH key, and the export loaded into it"
+# each demo user's Ed25519 key, made here; an ssh-agent started (and stopped
+# at exit) holds them, as each person's own agent would (docs/identity.md)
+KEYS=$DEMO/keys
+mkdir -m 700 "$KEYS"
+ME=${USER:-$(id -un)}
+for u in "$ME" admin alice bob carol dana rita; do
+	[ -e "$KEYS/$u" ] || ssh-keygen -q -t ed25519 -N '' -C "$u@probity-demo" -f "$KEYS/$u"
+done
+eval "$(ssh-agent -s)" >/dev/null
+stop_agent() { kill "$SSH_AGENT_PID" 2>/dev/null || true; }
+trap stop_agent EXIT
+ssh-add -q $(ls "$KEYS"/* | grep -v '\.pub$') 2>/dev/null
+export DEMO_KEYS=$KEYS
+run "$P" init "$WS" --key-file "$KEYS/$ME.pub"
 run "$P" ingest "$WS" "$DEMO/usage-2024-11_2026-10.csv.gz"
 run "$P" sources "$WS"
 
@@ -58,7 +71,7 @@ PORT=$((18000 + RANDOM % 2000))
 "$P" serve "$WS" --listen "127.0.0.1:$PORT" --workers 1 --decision-log "$DEMO/decisions.jsonl" \
 	> "$DEMO/serve.log" 2>&1 &
 SERVE=$!
-trap 'kill "$SERVE" 2>/dev/null || true' EXIT
+trap 'kill "$SERVE" 2>/dev/null || true; stop_agent' EXIT
 for _ in $(seq 50); do curl -sf "127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 ask() { printf '$ curl %s\n' "$1"; curl -s "127.0.0.1:$PORT$1"; echo; }
 ask "/v1/decide?account=EA-880412&subaccount=b21e9d07-45c3-4f8e-8d2a-71c0e5a9f316&service=Storage%20Accounts&region=westeurope&capability=object-storage"
@@ -73,7 +86,7 @@ printf '$ curl /metrics | grep probity_decisions\n'
 curl -s "127.0.0.1:$PORT/metrics" | grep '^probity_decisions' || true
 kill -TERM "$SERVE"
 wait "$SERVE" || true
-trap - EXIT
+trap stop_agent EXIT
 echo "server stopped; $(wc -l < "$DEMO/decisions.jsonl") decisions logged in build/demo/decisions.jsonl"
 
 say "11. The profile of the flagged customer: what it uses, where, how much, and what changed"

@@ -120,6 +120,14 @@ static void forbid(struct web_ctx *c, const char *why)
 static void lib_error(struct web_ctx *c, enum pb_status st, const struct pb_error *err)
 {
 	int status;
+	/* a signed workspace: the change needs its actor's own key (log/sign.c) */
+	if (st == PB_EPERM && !strcmp(err->field, "identity")) {
+		web_page_message(c, 403, "Not done",
+		                 "this workspace is signed: every change carries its author's own "
+		                 "key, which the browser cannot sign with yet (passkeys come later); "
+		                 "make this change with the probity command line");
+		return;
+	}
 	switch (st) {
 	case PB_EPERM: forbid(c, err->message); return;
 	case PB_ENOENT: status = 404; break;

@@ -224,11 +224,16 @@ static enum pb_status count_users(struct pb_ws *ws, const char *where, int64_t *
 /* The log entry of a change to user `name` (role: its new role, or NULL),
  * inside the caller's transaction. */
 static enum pb_status user_entry(struct pb_ws *ws, const char *actor, const char *action,
-                                 const char *name, const char *role, uint64_t *index_out,
-                                 struct pb_error *err)
+                                 const char *name, const char *role, const struct pb__newkey *k,
+                                 uint64_t *index_out, struct pb_error *err)
 {
 	json_t *d = role ? json_pack("{s:s, s:s}", "name", name, "role", role)
 	                 : json_pack("{s:s}", "name", name);
+	if (d && k && (json_object_set_new(d, "key", json_string(k->line)) ||
+	               json_object_set_new(d, "key_fp", json_string(k->fp)))) {
+		json_decref(d);
+		d = NULL;
+	}
 	char *dj = pb__json_text(d);
 	char subject[100];
 	pb__snprintf(subject, sizeof(subject), "user/%s", name);
@@ -240,6 +245,48 @@ static enum pb_status user_entry(struct pb_ws *ws, const char *actor, const char
 
 enum pb_status pb_user_add(struct pb_ws *ws, const char *actor, const char *name,
                            const char *role, uint64_t *index_out, struct pb_error *err)
+{
+	return pb_user_add_key(ws, actor, name, role, NULL, index_out, err);
+}
+
+/* The user row, its user.add entry (with the key, when one is given) and
+ * the key's registry row, once the entry's index is known. */
+static enum pb_status user_insert(struct pb_ws *ws, const char *actor, const char *name,
+                                  const char *role, const struct pb__newkey *k,
+                                  uint64_t *index_out, struct pb_error *err)
+{
+	sqlite3_stmt *st;
+	enum pb_status rc;
+	if ((rc = pb__db_prepare(ws->db,
+	                         "INSERT INTO app_user(name, role, created_at, created_by) "
+	                         "VALUES (?1, ?2, ?3, ?4)",
+	                         &st, err)))
+		return rc;
+	char now[24];
+	pb_time_format(pb_now(), now);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, actor, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r == SQLITE_CONSTRAINT || (r & 0xff) == SQLITE_CONSTRAINT)
+		return pb__err(err, PB_EEXIST, "user '%s' already exists", name);
+	if (r != SQLITE_DONE)
+		return pb__db_err(ws->db, err, "cannot add the user");
+	uint64_t index = 0;
+	if ((rc = user_entry(ws, actor, "user.add", name, role, k, &index, err)))
+		return rc;
+	if (k && (rc = pb__key_store(ws, name, k, false, index, err)))
+		return rc;
+	if (index_out)
+		*index_out = index;
+	return PB_OK;
+}
+
+enum pb_status pb_user_add_key(struct pb_ws *ws, const char *actor, const char *name,
+                               const char *role, const char *key_line, uint64_t *index_out,
+                               struct pb_error *err)
 {
 	if (!user_name_valid(name))
 		return pb__err(err, PB_EINVAL,
@@ -270,25 +317,18 @@ enum pb_status pb_user_add(struct pb_ws *ws, const char *actor, const char *name
 	}
 	if ((rc = user_name_free(ws, name, err)))
 		return pb__ws_finish(ws, rc, err);
-	sqlite3_stmt *st;
-	if ((rc = pb__db_prepare(ws->db,
-	                         "INSERT INTO app_user(name, role, created_at, created_by) "
-	                         "VALUES (?1, ?2, ?3, ?4)",
-	                         &st, err)))
+	if (n == 0 && !key_line && pb_ws_actors_signed(ws))
+		return pb__ws_finish(ws,
+		                     pb__err_field(err, PB_EPERM, "key",
+		                                   "the first admin of a signed workspace needs a key: "
+		                                   "its entry is signed by the key it registers"),
+		                     err);
+	struct pb__newkey k = { 0 };
+	if (key_line && (rc = pb__key_prepare(ws, key_line, &k, err)))
 		return pb__ws_finish(ws, rc, err);
-	char now[24];
-	pb_time_format(pb_now(), now);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, actor, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (r == SQLITE_CONSTRAINT || (r & 0xff) == SQLITE_CONSTRAINT)
-		return pb__ws_finish(ws, pb__err(err, PB_EEXIST, "user '%s' already exists", name), err);
-	if (r != SQLITE_DONE)
-		return pb__ws_finish(ws, pb__db_err(ws->db, err, "cannot add the user"), err);
-	return pb__ws_finish(ws, user_entry(ws, actor, "user.add", name, role, index_out, err), err);
+	rc = user_insert(ws, actor, name, role, key_line ? &k : NULL, index_out, err);
+	pb__newkey_release(&k);
+	return pb__ws_finish(ws, rc, err);
 }
 
 static enum pb_status user_change(struct pb_ws *ws, const char *actor, const char *name,
@@ -338,7 +378,7 @@ static enum pb_status user_change(struct pb_ws *ws, const char *actor, const cha
 		return pb__ws_finish(ws, pb__db_err(ws->db, err, "cannot change the user"), err);
 	return pb__ws_finish(ws,
 	                     user_entry(ws, actor, role ? "user.role" : "user.disable", name, role,
-	                                index_out, err),
+	                                NULL, index_out, err),
 	                     err);
 }
 

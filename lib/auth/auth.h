@@ -12,6 +12,7 @@
 /* A write step is pb__ws_begin_as, the change, pb__audit_append, then
  * pb__ws_finish: the log's internal API comes with this header, so an area
  * that may reach auth but not log (usage) can record its steps. */
+#include "ident/ident.h"
 #include "log/audit.h"
 #include "store/store.h"
 
@@ -46,5 +47,24 @@ enum pb_status pb__ws_begin_as(struct pb_ws *ws, const char *actor, const char *
 /* Ends what pb__ws_begin_as began: commits when rc is PB_OK, else rolls back
  * and returns rc. */
 enum pb_status pb__ws_finish(struct pb_ws *ws, enum pb_status rc, struct pb_error *err);
+
+/* ---- the key registry (keys.c) ---------------------------------------------- */
+
+/* A key about to be registered: its line without comment, fingerprint and
+ * comment (heap; release with pb__newkey_release). */
+struct pb__newkey {
+	char *line;
+	char fp[PB_SSHKEY_FP_MAX];
+	char *comment;
+};
+void pb__newkey_release(struct pb__newkey *k);
+/* Parses key_line (field "key" in errors) and checks that no user holds
+ * the key, or ever did: a key is one user's (PB_EEXIST). */
+enum pb_status pb__key_prepare(struct pb_ws *ws, const char *key_line, struct pb__newkey *k,
+                               struct pb_error *err);
+/* The registry row of k for user, registered by log entry index (with its
+ * comment when with_comment: the user.key-add entry records it). */
+enum pb_status pb__key_store(struct pb_ws *ws, const char *user, const struct pb__newkey *k,
+                             bool with_comment, uint64_t index, struct pb_error *err);
 
 #endif /* PB_AUTH_H */

@@ -435,6 +435,41 @@ static bool action_valid(const char *a)
 	return true;
 }
 
+/* ---- the workspace's mode: signed or unsigned actors ------------------------ */
+
+/* probity.conf's choice, which the log's first entry records: anything but
+ * "unsigned" (or no setting, a workspace made before signed actors) signs. */
+static bool conf_signed(const struct pb_ws *ws)
+{
+	const char *a = pb_ws_setting(ws, "actors");
+	return a && strcmp(a, "unsigned") != 0;
+}
+
+bool pb_ws_actors_signed(struct pb_ws *ws)
+{
+	if (ws->actors)
+		return ws->actors == 2;
+	sqlite3_stmt *st = NULL;
+	if (prep(ws, "SELECT data FROM audit_entry WHERE idx = 0", &st, NULL))
+		return true; /* cannot tell: the strict answer */
+	int r = sqlite3_step(st);
+	bool is_signed = true;
+	if (r == SQLITE_DONE) {
+		is_signed = conf_signed(ws); /* no entry yet: not fixed, not cached */
+	} else if (r == SQLITE_ROW) {
+		json_t *e = json_loadb(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+		                       0, NULL);
+		json_t *a = json_object_get(e, "actors");
+		/* a first entry without the member predates signed actors */
+		is_signed = a && !(json_is_string(a) && !strcmp(json_string_value(a), "unsigned"));
+		if (e)
+			ws->actors = is_signed ? 2 : 1;
+		json_decref(e);
+	}
+	sqlite3_finalize(st);
+	return is_signed;
+}
+
 struct pb__audit_batch {
 	struct pb_ws *ws;
 	struct state s;
@@ -538,6 +573,12 @@ enum pb_status pb__audit_batch_append(struct pb__audit_batch *b, const char *act
 	}
 	struct state *s = &b->s;
 	uint64_t index = s->range.size;
+	json_t *sig = NULL;
+	if ((rc = pb__sign_entry(ws, index, s->root, actor, action, case_id, subject, details, &sig,
+	                         err))) {
+		json_decref(details);
+		return rc;
+	}
 	char now[24];
 	pb_time_format(pb_now(), now);
 	entry = json_object();
@@ -548,7 +589,10 @@ enum pb_status pb__audit_batch_append(struct pb__audit_batch *b, const char *act
 	    json_object_set_new(entry, "action", json_string(action)) ||
 	    (case_id > 0 && json_object_set_new(entry, "case", json_integer(case_id))) ||
 	    (subject && json_object_set_new(entry, "subject", json_string(subject))) ||
-	    (details && json_object_set(entry, "details", details))) {
+	    (details && json_object_set(entry, "details", details)) ||
+	    (sig && json_object_set(entry, "sig", sig)) ||
+	    (index == 0 && json_object_set_new(entry, "actors",
+	                                       json_string(conf_signed(ws) ? "signed" : "unsigned")))) {
 		rc = pb__err(err, PB_EINVAL, "cannot build the audit entry (invalid UTF-8 in a field?)");
 		goto out;
 	}
@@ -610,6 +654,7 @@ out:
 	free(text);
 	json_decref(entry);
 	json_decref(details);
+	json_decref(sig);
 	return rc;
 }
 
@@ -1302,7 +1347,7 @@ struct canon {
 	const char *p, *end;
 	int depth;
 	/* top-level fields */
-	bool have_v, have_index, have_time, have_actor, have_action;
+	bool have_v, have_index, have_time, have_actor, have_action, have_actors;
 	uint64_t index;
 };
 
@@ -1444,6 +1489,11 @@ static bool c_object(struct canon *c, bool top)
 				c->have_actor = true;
 			else
 				c->have_action = true;
+		} else if (top && kl == 6 && !memcmp(k, "actors", 6)) {
+			/* entry 0's mode: "signed" or "unsigned", nothing else */
+			if (!c_lit(c, "\"signed\"") && !c_lit(c, "\"unsigned\""))
+				return false;
+			c->have_actors = true;
 		} else if (!c_value(c, false)) {
 			return false;
 		}
@@ -1531,5 +1581,7 @@ enum pb_status pb_audit_entry_check(void *ctx, uint64_t index, struct pb_str *en
 	if (c.index != index)
 		return pb__err(err, PB_EFORMAT, "entry says it is index %llu, but it is at %llu",
 		               (unsigned long long)c.index, (unsigned long long)index);
+	if (c.have_actors && index != 0)
+		return pb__err(err, PB_EFORMAT, "only the log's first entry says whether actors sign");
 	return PB_OK;
 }

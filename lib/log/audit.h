@@ -166,4 +166,19 @@ enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
 enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const char *fp,
                                   uint64_t index, struct pb_error *err);
 
+/* ---- signing (sign.c) ------------------------------------------------------ */
+
+/* For an entry of a signed workspace whose action is not exempt: has its
+ * statement signed as pb_ws_set_signing said (or takes the detached
+ * signature given), made against the log as it is (index entries, root
+ * cur_root), and checks it as a verifier would (registry, namespace,
+ * signature, log, unused nonce, which it records). *sig_out gets the entry's
+ * "sig" member, or NULL when the entry carries none. PB_ESTATEMENT in the
+ * statement-only flow; PB_EPERM/PB_EVERIFY naming the actor, the key and why
+ * otherwise. Inside the caller's transaction. */
+enum pb_status pb__sign_entry(struct pb_ws *ws, uint64_t index, const uint8_t cur_root[32],
+                              const char *actor, const char *action, int64_t case_id,
+                              const char *subject, const struct json_t *details,
+                              struct json_t **sig_out, struct pb_error *err);
+
 #endif /* PB_AUDIT_H */

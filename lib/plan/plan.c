@@ -865,6 +865,7 @@ static bool names_add(struct names *l, const char *s)
 
 struct plan_log {
 	struct names authors, approvers, counted; /* counted: by approvals_now */
+	struct names keys; /* signed workspace: the keys (fingerprints) approvals were signed with */
 	char last_sha[65];  /* "" when no plan.new/plan.edit entry names the plan */
 };
 
@@ -873,6 +874,7 @@ static void plan_log_release(struct plan_log *pl)
 	names_release(&pl->authors);
 	names_release(&pl->approvers);
 	names_release(&pl->counted);
+	names_release(&pl->keys);
 }
 
 static enum pb_status plan_log_read(struct pb_ws *ws, const struct plan_row *p,
@@ -893,6 +895,7 @@ static enum pb_status plan_log_read(struct pb_ws *ws, const struct plan_row *p,
 	sqlite3_bind_int64(q, 1, p->case_id);
 	sqlite3_bind_text(q, 2, needle, -1, SQLITE_STATIC);
 	int rc;
+	bool is_signed = pb_ws_actors_signed(ws);
 	while (!st && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		json_error_t je;
 		json_t *o = json_loadb(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0), 0,
@@ -910,7 +913,14 @@ static enum pb_status plan_log_read(struct pb_ws *ws, const struct plan_row *p,
 				ok = names_add(&pl->authors, actor);
 				pb__strlcpy(pl->last_sha, sha, sizeof(pl->last_sha));
 			} else if (!strcmp(action, "plan.approve") && !strcmp(sha, p->sha256)) {
-				ok = names_add(&pl->approvers, actor);
+				/* signed: an approval counts only signed, one per key
+				 * (the write-time check tied the key to the actor) */
+				const char *fp = json_string_value(
+					json_object_get(json_object_get(o, "sig"), "key_fp"));
+				if (!is_signed)
+					ok = names_add(&pl->approvers, actor);
+				else if (fp && !names_has(&pl->keys, fp) && !names_has(&pl->approvers, actor))
+					ok = names_add(&pl->approvers, actor) && names_add(&pl->keys, fp);
 			}
 			if (!ok)
 				st = pb__err(err, PB_ENOMEM, "out of memory");
@@ -1536,9 +1546,13 @@ enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
 	json_t *who = json_array();
 	sqlite3_finalize(q);
 	q = NULL;
+	/* the approvals counted, each with the key that signed it (signed
+	 * workspaces; the entitlements loader checks each on its own) */
 	if ((st = pb__db_prepare(ws->db,
-	                         "SELECT actor, log_index FROM plan_event WHERE plan_id = ?1 AND "
-	                         "kind = 'approve' AND sha256 = ?2 ORDER BY id",
+	                         "SELECT e.actor, e.log_index, json_extract(CAST(a.data AS TEXT), "
+	                         "'$.sig.key_fp') FROM plan_event e LEFT JOIN audit_entry a ON "
+	                         "a.idx = e.log_index WHERE e.plan_id = ?1 AND e.kind = 'approve' "
+	                         "AND e.sha256 = ?2 ORDER BY e.id",
 	                         &q, err))) {
 		json_decref(d);
 		json_decref(who);
@@ -1546,12 +1560,22 @@ enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
 	}
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_text(q, 2, p.sha256, -1, SQLITE_STATIC);
-	while (sqlite3_step(q) == SQLITE_ROW)
-		if (names_has(&pl.counted, (const char *)sqlite3_column_text(q, 0)))
-			json_array_append_new(who, json_pack("{s:s, s:I}", "actor",
-			                                     (const char *)sqlite3_column_text(q, 0),
-			                                     "index",
-			                                     (json_int_t)sqlite3_column_int64(q, 1)));
+	bool is_signed = pb_ws_actors_signed(ws);
+	struct names seen = { 0 };
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *a = (const char *)sqlite3_column_text(q, 0);
+		const char *fp = (const char *)sqlite3_column_text(q, 2);
+		if (!a || !names_has(&pl.counted, a) || names_has(&seen, a) ||
+		    (is_signed && (!fp || !names_has(&pl.keys, fp))))
+			continue;
+		json_t *one = json_pack("{s:s, s:I}", "actor", a, "index",
+		                        (json_int_t)sqlite3_column_int64(q, 1));
+		if (is_signed)
+			json_object_set_new(one, "key_fp", json_string(fp));
+		json_array_append_new(who, one);
+		names_add(&seen, a);
+	}
+	names_release(&seen);
 	json_object_set_new(d, "approvals", who);
 	json_object_set_new(d, "rules", json_integer((json_int_t)r.nrules));
 	json_object_set_new(d, "from", json_time_or_null(from, false));
@@ -1674,6 +1698,37 @@ enum pb_status pb_plan_set_rollback_approvals(struct pb_ws *ws, const char *acto
 	return pb__ws_finish(ws, st, err);
 }
 
+/* The rollback requests the rollback counted, as its entry's "approvals"
+ * (index, actor and, signed, the key that signed each): the entry that
+ * completes them is the rollback itself. One per actor, the first. */
+static enum pb_status rollback_requests(struct pb_ws *ws, int64_t id, json_t *d,
+                                        struct pb_error *err)
+{
+	sqlite3_stmt *q;
+	enum pb_status st = pb__db_prepare(
+		ws->db,
+		"SELECT e.actor, min(e.log_index), json_extract(CAST(a.data AS TEXT), '$.sig.key_fp') "
+		"FROM plan_event e JOIN audit_entry a ON a.idx = e.log_index AND a.actor = e.actor "
+		"AND a.action = 'plan.rollback-request' WHERE e.plan_id = ?1 AND "
+		"e.kind = 'rollback-approve' GROUP BY e.actor ORDER BY 2",
+		&q, err);
+	if (st)
+		return st;
+	sqlite3_bind_int64(q, 1, id);
+	json_t *who = json_array();
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		json_t *one = json_pack("{s:s, s:I}", "actor", (const char *)sqlite3_column_text(q, 0),
+		                        "index", (json_int_t)sqlite3_column_int64(q, 1));
+		if (sqlite3_column_type(q, 2) != SQLITE_NULL)
+			json_object_set_new(one, "key_fp",
+			                    json_string((const char *)sqlite3_column_text(q, 2)));
+		json_array_append_new(who, one);
+	}
+	sqlite3_finalize(q);
+	json_object_set_new(d, "approvals", who);
+	return PB_OK;
+}
+
 enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
                                 const char *reason, int64_t *version_out, unsigned *have_out,
                                 unsigned *need_out, uint64_t *index_out, struct pb_error *err)
@@ -1734,6 +1789,10 @@ enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
 	json_object_set_new(d, "entitlements_sha256", json_string(esha));
 	json_object_set_new(d, "entitlements_rules", json_integer((json_int_t)nall));
 	json_object_set_new(d, "rollback_approvals", json_integer(asked + 1));
+	if ((st = rollback_requests(ws, id, d, err))) {
+		json_decref(d);
+		goto out;
+	}
 	if ((st = record(ws, actor, id, p.case_id, "rollback", "plan.rollback", p.sha256, reason,
 	                 version, d, index_out, err)) ||
 	    (st = seal(ws, actor, err)))

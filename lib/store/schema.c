@@ -561,6 +561,29 @@ static const char schema_v11[] =
 	"ALTER TABLE source ADD COLUMN file_sha256 TEXT;"
 	"UPDATE source SET file_sha256 = sha256;";
 
+/* Signed actors (issue 12, docs/identity.md): the key registry, which the
+ * log holds (user.add with a key, user.key-add, user.key-revoke) and this
+ * table mirrors for the write-time check (a key is one user's, ever: fp is
+ * the key), and the nonce of every signed statement, so none is used twice.
+ * added_idx/revoked_idx are the log indexes of the registering and revoking
+ * entries; log check rebuilds both tables from the log. */
+static const char schema_v12[] =
+	"CREATE TABLE user_key ("
+	"  user TEXT NOT NULL REFERENCES app_user(name),"
+	"  fp TEXT NOT NULL,"                /* SHA256:... as ssh-keygen -l prints */
+	"  key TEXT NOT NULL,"               /* TYPE BASE64, no comment */
+	"  comment TEXT,"
+	"  added_idx INTEGER NOT NULL,"
+	"  revoked_idx INTEGER,"
+	"  revoke_reason TEXT,"
+	"  PRIMARY KEY(fp)"
+	");"
+	"CREATE INDEX user_key_user ON user_key(user);"
+	"CREATE TABLE sig_nonce ("
+	"  nonce TEXT PRIMARY KEY,"          /* 32 hex */
+	"  idx INTEGER NOT NULL"             /* the entry that used it */
+	");";
+
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
 	{ 2, "users, cases and the tamper-evident audit log", schema_v2 },
@@ -572,5 +595,6 @@ const struct pb__migration pb__migrations[] = {
 	{ 9, "an index of the log entries that name entitlement versions", schema_v9 },
 	{ 10, "web sign-in: passwords, invitations, sessions", schema_v10 },
 	{ 11, "tree hashes of sources", schema_v11 },
+	{ 12, "signed actors: the key registry and used statement nonces", schema_v12 },
 };
 const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

@@ -961,6 +961,8 @@ void pb_ws_close(struct pb_ws *ws)
 	if (ws->db)
 		sqlite3_close_v2(ws->db);
 	settings_free(ws);
+	if (ws->signing && ws->signing_free)
+		ws->signing_free(ws->signing);
 	sodium_memzero(ws->pseudo_key, sizeof(ws->pseudo_key));
 	free(ws->key_dir);
 	free(ws->pinned_vkey);

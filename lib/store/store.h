@@ -31,6 +31,9 @@ struct pb_ws {
 	char *pinned_vkey; /* the log's public key as the caller knows it (pb_ws_pin_vkey), or NULL */
 	struct pb_ws_setting *settings;
 	size_t nsettings;
+	int actors;      /* 0: not read yet; 1: unsigned; 2: signed (pb_ws_actors_signed) */
+	void *signing;   /* what pb_ws_set_signing set, or NULL (log/sign.c) */
+	void (*signing_free)(void *signing); /* how pb_ws_close releases it */
 };
 
 /* One step of the schema history: applying sql to a database at version-1

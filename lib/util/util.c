@@ -36,6 +36,7 @@ static const char *const status_names[PB_STATUS_COUNT] = {
 	[PB_EDB] = "database",
 	[PB_EVERIFY] = "verify",
 	[PB_EINTR] = "interrupted",
+	[PB_ESTATEMENT] = "statement",
 };
 
 const char *pb_status_name(enum pb_status s)
