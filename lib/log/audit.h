@@ -160,9 +160,11 @@ struct pb__entry_sig {
 enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
                                    struct pb__entry_sig *out, struct json_t **entry_out,
                                    struct pb_error *err);
-/* Whether key fp was, by the user_key table, actor's and valid at entry
- * index (registered before it, or at it when index is 0; not revoked before
- * it). PB_EVERIFY saying why not. */
+/* Whether key fp was actor's and valid at entry index by the log itself
+ * (never the user_key table, which sits beside it): registered by a
+ * user.add or user.key-add entry before it (or at it when index is 0) that
+ * verifies and was signed by a key valid at its own position, back to
+ * entry 0, and not revoked before it. PB_EVERIFY saying why not. */
 enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const char *fp,
                                   uint64_t index, struct pb_error *err);
 

@@ -157,41 +157,89 @@ out:
 	return rc;
 }
 
-enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const char *fp,
-                                  uint64_t index, struct pb_error *err)
+/* The first entry of action in `actions` whose details.key_fp is fp, after
+ * `after` (-1: any): its index in *idx, *found false when none. */
+static enum pb_status key_entry(struct pb_ws *ws, const char *actions, const char *fp,
+                                int64_t after, bool *found, uint64_t *idx, struct pb_error *err)
 {
 	sqlite3_stmt *q;
 	enum pb_status rc = pb__db_prepare(ws->db,
-	                                   "SELECT user, added_idx, revoked_idx FROM user_key "
-	                                   "WHERE fp = ?1",
+	                                   "SELECT min(idx) FROM audit_entry WHERE instr(?1, action) > 0"
+	                                   " AND action LIKE 'user.%' AND idx > ?3 AND"
+	                                   " json_extract(CAST(data AS TEXT), '$.details.key_fp') = ?2",
 	                                   &q, err);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(q, 1, fp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, actions, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, fp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, after);
 	int s = sqlite3_step(q);
-	if (s == SQLITE_ROW) {
-		const char *user = (const char *)sqlite3_column_text(q, 0);
-		uint64_t added = (uint64_t)sqlite3_column_int64(q, 1);
-		bool revoked = sqlite3_column_type(q, 2) != SQLITE_NULL;
-		uint64_t rev = revoked ? (uint64_t)sqlite3_column_int64(q, 2) : 0;
-		if (!user || strcmp(user, actor))
-			rc = pb__err(err, PB_EVERIFY, "entry %llu: key %s is registered to '%s', not '%s'",
-			             (unsigned long long)index, fp, user ? user : "", actor);
-		else if (!(added < index || (added == 0 && index == 0)))
-			rc = pb__err(err, PB_EVERIFY, "entry %llu: key %s of '%s' was registered only at "
-			                              "entry %llu",
-			             (unsigned long long)index, fp, actor, (unsigned long long)added);
-		else if (revoked && index > rev)
-			rc = pb__err(err, PB_EVERIFY, "entry %llu: key %s of '%s' was revoked at entry %llu",
-			             (unsigned long long)index, fp, actor, (unsigned long long)rev);
-	} else if (s == SQLITE_DONE) {
-		rc = pb__err(err, PB_EVERIFY, "entry %llu: key %s is registered to nobody",
-		             (unsigned long long)index, fp);
-	} else {
-		rc = pb__db_err(ws->db, err, "cannot read the key registry");
-	}
+	*found = s == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
+	*idx = *found ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
 	sqlite3_finalize(q);
-	return rc;
+	return s == SQLITE_ROW ? PB_OK : pb__db_err(ws->db, err, "cannot read the key registry");
+}
+
+/* pb__user_key_valid, from the log itself: the registering entry must
+ * verify (its leaf in the stored tree), name actor, and, unless it is entry
+ * 0 (the first admin, signed by the key it registers), be signed by a key
+ * valid at its own position, and so on back to entry 0. */
+static enum pb_status key_valid(struct pb_ws *ws, const char *actor, const char *fp,
+                                uint64_t index, int depth, struct pb_error *err)
+{
+	if (depth > 16)
+		return pb__err(err, PB_EVERIFY, "entry %llu: the key registry chain of %s is too long",
+		               (unsigned long long)index, fp);
+	bool found;
+	uint64_t r, rv;
+	enum pb_status rc = key_entry(ws, "user.add user.key-add", fp, -1, &found, &r, err);
+	if (rc)
+		return rc;
+	if (!found)
+		return pb__err(err, PB_EVERIFY, "entry %llu: key %s is registered to nobody in the log",
+		               (unsigned long long)index, fp);
+	char *data = NULL;
+	size_t len = 0;
+	if ((rc = pb__audit_entry_verified(ws, r, &data, &len, err)))
+		return rc == PB_ENOMEM ? rc : PB_EVERIFY;
+	json_error_t je;
+	json_t *e = json_loadb(data, len, 0, &je), *d = json_object_get(e, "details");
+	const char *action = json_string_value(json_object_get(e, "action"));
+	const char *user = json_string_value(
+		json_object_get(d, action && !strcmp(action, "user.add") ? "name" : "user"));
+	const char *efp = json_string_value(json_object_get(d, "key_fp"));
+	if (!user || !efp || strcmp(efp, fp))
+		rc = pb__err(err, PB_EVERIFY, "entry %llu: the entry registering key %s does not "
+		                              "name it",
+		             (unsigned long long)index, fp);
+	else if (strcmp(user, actor))
+		rc = pb__err(err, PB_EVERIFY, "entry %llu: key %s is registered to '%s', not '%s'",
+		             (unsigned long long)index, fp, user, actor);
+	else if (!(r < index || (r == 0 && index == 0)))
+		rc = pb__err(err, PB_EVERIFY, "entry %llu: key %s of '%s' was registered only at "
+		                              "entry %llu",
+		             (unsigned long long)index, fp, actor, (unsigned long long)r);
+	json_decref(e);
+	if (!rc && r > 0) { /* who registered it, with which key */
+		struct pb__entry_sig s;
+		if (!(rc = pb__entry_sig_check(data, len, r, &s, NULL, err)))
+			rc = key_valid(ws, s.actor, s.key_fp, r, depth + 1, err);
+	}
+	free(data);
+	if (rc)
+		return rc;
+	if ((rc = key_entry(ws, "user.key-revoke", fp, (int64_t)r, &found, &rv, err)))
+		return rc;
+	if (found && index > rv)
+		return pb__err(err, PB_EVERIFY, "entry %llu: key %s of '%s' was revoked at entry %llu",
+		               (unsigned long long)index, fp, actor, (unsigned long long)rv);
+	return PB_OK;
+}
+
+enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const char *fp,
+                                  uint64_t index, struct pb_error *err)
+{
+	return key_valid(ws, actor, fp, index, 0, err);
 }
 
 /* ---- what an auditor takes to ssh-keygen ---------------------------------------- */
