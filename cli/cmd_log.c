@@ -455,23 +455,15 @@ static int log_statement(int argc, char **argv)
 	char *stmt = NULL, *sig = NULL;
 	const char *ns = NULL;
 	enum pb_status st = pb_log_statement(ws, idx, &stmt, sigpath ? &sig : NULL, &ns, &err);
-	if (!st && sigpath) {
-		FILE *f = fopen(sigpath, "w");
-		if (!f || fputs(sig, f) < 0 || fclose(f) != 0) {
-			free(stmt);
-			free(sig);
-			pb_ws_close(ws);
-			cli_failf("cannot write '%s'", sigpath);
-			return 1;
-		}
-	}
-	if (!st) {
+	if (!st && sigpath && cli_write_text(sigpath, sig))
+		rc = 1;
+	else if (!st) {
 		fputs(stmt, stdout);
 		fprintf(stderr, "namespace: %s\n", ns);
 	}
 	free(stmt);
 	free(sig);
-	return cli_close(ws, st, &err);
+	return rc ? (pb_ws_close(ws), rc) : cli_close(ws, st, &err);
 }
 
 /* The end of checkpoint and prove: out (the library's text) when st is ok. */

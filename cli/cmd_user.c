@@ -369,17 +369,12 @@ static int user_export_signers(int argc, char **argv)
 	struct pb_error err = { 0 };
 	char *text = NULL;
 	enum pb_status st = pb_log_keys_allowed_signers(ws, &text, &err);
-	if (!st) {
-		FILE *f = path ? fopen(path, "w") : stdout;
-		if (!f || fputs(text, f) < 0 || (path && fclose(f) != 0)) {
-			free(text);
-			pb_ws_close(ws);
-			cli_failf("cannot write '%s'", path ? path : "stdout");
-			return 1;
-		}
-	}
+	if (!st && path)
+		rc = cli_write_text(path, text);
+	else if (!st)
+		fputs(text, stdout);
 	free(text);
-	return cli_close(ws, st, &err);
+	return rc ? (pb_ws_close(ws), rc) : cli_close(ws, st, &err);
 }
 
 static const struct cli_sub user_subs[] = {

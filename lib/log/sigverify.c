@@ -23,6 +23,28 @@
 
 #define SSHSIG_B64_MAX 8192
 
+/* The members of an entry's "sig", NULL where missing or malformed: ok when
+ * all are there in their forms (nonce 32 hex digits, root 64, size >= 0). */
+struct sig_fields {
+	const char *fp, *ns, *nonce, *b64, *root;
+	uint64_t size;
+	bool ok;
+};
+
+static void sig_fields(json_t *s, struct sig_fields *f)
+{
+	json_t *log = json_object_get(s, "log"), *size = json_object_get(log, "size");
+	f->fp = json_string_value(json_object_get(s, "key_fp"));
+	f->ns = json_string_value(json_object_get(s, "ns"));
+	f->nonce = json_string_value(json_object_get(s, "nonce"));
+	f->b64 = json_string_value(json_object_get(s, "sshsig"));
+	f->root = json_string_value(json_object_get(log, "root"));
+	f->size = (uint64_t)json_integer_value(size);
+	f->ok = f->fp && f->ns && f->nonce && f->b64 && f->root && json_is_integer(size) &&
+	        json_integer_value(size) >= 0 && strlen(f->nonce) == 32 && strlen(f->root) == 64 &&
+	        strlen(f->fp) < 64;
+}
+
 static enum pb_status bad(struct pb_error *err, uint64_t index, const char *why)
 {
 	return pb__err(err, PB_EVERIFY, "entry %llu: %s", (unsigned long long)index, why);
@@ -70,24 +92,18 @@ enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
 		rc = bad(err, index, why);
 		goto out;
 	}
-	const char *fp = json_string_value(json_object_get(s, "key_fp"));
-	const char *ns = json_string_value(json_object_get(s, "ns"));
-	const char *nonce = json_string_value(json_object_get(s, "nonce"));
-	const char *b64 = json_string_value(json_object_get(s, "sshsig"));
-	json_t *log = json_object_get(s, "log");
-	const char *root = json_string_value(json_object_get(log, "root"));
-	json_t *size = json_object_get(log, "size");
-	if (!fp || !ns || !nonce || !b64 || !root || !json_is_integer(size) ||
-	    json_integer_value(size) < 0 || strlen(nonce) != 32 || strlen(root) != 64 ||
-	    strlen(fp) >= sizeof(out->key_fp)) {
+	struct sig_fields f;
+	sig_fields(s, &f);
+	if (!f.ok) {
 		rc = bad(err, index, "its \"sig\" lacks key_fp, log, nonce, ns or sshsig");
 		goto out;
 	}
+	const char *fp = f.fp, *ns = f.ns, *b64 = f.b64;
 	pb__strlcpy(out->key_fp, fp, sizeof(out->key_fp));
-	memcpy(out->nonce_hex, nonce, 33);
-	out->log_size = (uint64_t)json_integer_value(size);
-	if (sodium_hex2bin(out->log_root, 32, root, 64, NULL, NULL, NULL) != 0 ||
-	    sodium_hex2bin(out->nonce, 16, nonce, 32, NULL, NULL, NULL) != 0) {
+	memcpy(out->nonce_hex, f.nonce, 33);
+	out->log_size = f.size;
+	if (sodium_hex2bin(out->log_root, 32, f.root, 64, NULL, NULL, NULL) != 0 ||
+	    sodium_hex2bin(out->nonce, 16, f.nonce, 32, NULL, NULL, NULL) != 0) {
 		rc = bad(err, index, "its \"sig\" has a log root or nonce that is not hex");
 		goto out;
 	}
@@ -262,11 +278,9 @@ enum pb_status pb_log_statement(struct pb_ws *ws, uint64_t index, char **stateme
 	free(data);
 	const char *action = json_string_value(json_object_get(e, "action"));
 	const char *actor = json_string_value(json_object_get(e, "actor"));
-	const char *nonce = json_string_value(json_object_get(s, "nonce"));
-	const char *b64 = json_string_value(json_object_get(s, "sshsig"));
-	json_t *log = json_object_get(s, "log");
-	const char *root = json_string_value(json_object_get(log, "root"));
-	json_t *size = json_object_get(log, "size");
+	struct sig_fields f;
+	sig_fields(s, &f);
+	const char *nonce = f.nonce, *b64 = f.b64;
 	uint8_t rootb[32], *bin = NULL;
 	size_t binlen = 0;
 	if (!action || !actor || !s) {
@@ -274,17 +288,14 @@ enum pb_status pb_log_statement(struct pb_ws *ws, uint64_t index, char **stateme
 		             (unsigned long long)index);
 		goto out;
 	}
-	if (!nonce || strlen(nonce) != 32 || !b64 || !root || !json_is_integer(size) ||
-	    json_integer_value(size) < 0 ||
-	    sodium_hex2bin(rootb, 32, root, strlen(root), NULL, NULL, NULL) != 0) {
+	if (!f.ok || sodium_hex2bin(rootb, 32, f.root, 64, NULL, NULL, NULL) != 0) {
 		rc = pb__err(err, PB_EVERIFY, "log entry %llu: its \"sig\" is malformed",
 		             (unsigned long long)index);
 		goto out;
 	}
 	if ((rc = pb__statement_text(action, actor, json_integer_value(json_object_get(e, "case")),
 	                             json_string_value(json_object_get(e, "subject")),
-	                             json_object_get(e, "details"),
-	                             (uint64_t)json_integer_value(size), rootb, nonce, statement,
+	                             json_object_get(e, "details"), f.size, rootb, nonce, statement,
 	                             err)))
 		goto out;
 	if (ns)
