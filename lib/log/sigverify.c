@@ -50,60 +50,210 @@ static enum pb_status bad(struct pb_error *err, uint64_t index, const char *why)
 	return pb__err(err, PB_EVERIFY, "entry %llu: %s", (unsigned long long)index, why);
 }
 
-enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
-                                   struct pb__entry_sig *out, json_t **entry_out,
-                                   struct pb_error *err)
+/* ---- the fast path: the statement spliced from the entry's own bytes ----------
+
+ * An entry is canonical JSON (audit.c checks it: keys sorted, no spaces,
+ * jansson's escaping), and so is a statement, built from the same members
+ * by the same serialiser: the statement of an entry is its "action",
+ * "actor", "case" and "details" members as they stand, then "log" and
+ * "nonce" from its "sig", then its "subject", then the two constants. So
+ * for most entries no JSON tree is built at all. When in doubt (an escape
+ * in a name, a case that is not a positive number) the slow path decides;
+ * a statement spliced wrong could only fail to verify, never pass. */
+
+struct member {
+	const char *key; /* raw, without quotes */
+	size_t klen;
+	const char *start, *end; /* "key":value */
+	const char *val;         /* value */
+};
+
+/* Skips the JSON value at p; NULL when it does not end before end. */
+static const char *skip_value(const char *p, const char *end)
 {
-	memset(out, 0, sizeof(*out));
-	if (entry_out)
-		*entry_out = NULL;
-	json_error_t je;
-	json_t *e = json_loadb(text, len, 0, &je);
+	if (p >= end)
+		return NULL;
+	if (*p == '"') {
+		for (p++; p < end; p++)
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				return p + 1;
+		return NULL;
+	}
+	if (*p == '{' || *p == '[') {
+		int depth = 0;
+		while (p < end) {
+			if (*p == '"') {
+				if (!(p = skip_value(p, end)))
+					return NULL;
+				continue;
+			}
+			if (*p == '{' || *p == '[')
+				depth++;
+			else if ((*p == '}' || *p == ']') && --depth == 0)
+				return p + 1;
+			p++;
+		}
+		return NULL;
+	}
+	while (p < end && *p != ',' && *p != '}' && *p != ']')
+		p++;
+	return p;
+}
+
+/* The members of the object at [p, end), at most cap; -1 when malformed. */
+static int members(const char *p, const char *end, struct member *m, int cap)
+{
+	if (p >= end || *p++ != '{')
+		return -1;
+	int n = 0;
+	if (p < end && *p == '}')
+		return 0;
+	while (p < end && *p == '"') {
+		const char *ke = skip_value(p, end), *ve;
+		if (!ke || ke >= end || *ke != ':' || !(ve = skip_value(ke + 1, end)))
+			return -1;
+		if (n < cap)
+			m[n++] = (struct member){ p + 1, (size_t)(ke - 1 - (p + 1)), p, ve, ke + 1 };
+		p = ve;
+		if (p < end && *p == '}')
+			return n;
+		if (p >= end || *p++ != ',')
+			return -1;
+	}
+	return -1;
+}
+
+static const struct member *find(const struct member *m, int n, const char *key)
+{
+	size_t kl = strlen(key);
+	for (int i = 0; i < n; i++)
+		if (m[i].klen == kl && !memcmp(m[i].key, key, kl))
+			return &m[i];
+	return NULL;
+}
+
+/* A string member without escapes into buf (cap bytes); false otherwise. */
+static bool plain_string(const struct member *m, char *buf, size_t cap)
+{
+	if (!m || *m->val != '"')
+		return false;
+	size_t n = (size_t)(m->end - m->val) - 2;
+	if (n >= cap || memchr(m->val + 1, '\\', n))
+		return false;
+	memcpy(buf, m->val + 1, n);
+	buf[n] = '\0';
+	return true;
+}
+
+struct fast {
+	char action[65], actor[PB_USER_NAME_MAX + 1];
+	char fp[64], ns[128], nonce[33], root[65];
+	char *b64;
+	bool has_sig;
+	struct sig_fields f;
+	struct pb_buf statement;
+};
+
+/* Fills x from the entry's bytes; false when the slow path must decide. */
+static bool fast_parts(const char *text, size_t len, struct fast *x)
+{
+	const char *end = text + len;
+	struct member m[16], sm[8], lm[4];
+	int n = members(text, end, m, 16);
+	if (n < 0 || n >= 16 || !plain_string(find(m, n, "action"), x->action, sizeof(x->action)) ||
+	    !plain_string(find(m, n, "actor"), x->actor, sizeof(x->actor)))
+		return false;
+	const struct member *sig = find(m, n, "sig"), *cs = find(m, n, "case"),
+	                    *det = find(m, n, "details"), *sub = find(m, n, "subject");
+	x->has_sig = sig != NULL;
+	if (!sig || pb__statement_exempt(x->action))
+		return true; /* nothing to splice: the checks need no statement */
+	if (cs && (*cs->val < '1' || *cs->val > '9'))
+		return false;
+	int ns = members(sig->val, sig->end, sm, 8);
+	const struct member *log = ns > 0 ? find(sm, ns, "log") : NULL, *size;
+	int nl = log ? members(log->val, log->end, lm, 4) : -1;
+	size = nl > 0 ? find(lm, nl, "size") : NULL;
+	const struct member *b64 = ns > 0 ? find(sm, ns, "sshsig") : NULL;
+	if (!size || *size->val < '0' || *size->val > '9' || size->end - size->val > 20 ||
+	    !plain_string(find(sm, ns, "key_fp"), x->fp, sizeof(x->fp)) ||
+	    !plain_string(find(sm, ns, "ns"), x->ns, sizeof(x->ns)) ||
+	    !plain_string(find(sm, ns, "nonce"), x->nonce, sizeof(x->nonce)) ||
+	    !plain_string(find(lm, nl, "root"), x->root, sizeof(x->root)) || !b64 ||
+	    b64->end - b64->val > SSHSIG_B64_MAX || !(x->b64 = malloc(SSHSIG_B64_MAX + 1)) ||
+	    !plain_string(b64, x->b64, SSHSIG_B64_MAX + 1))
+		return false;
+	uint64_t sz = 0;
+	for (const char *p = size->val; p < size->end; p++) {
+		if (*p < '0' || *p > '9' || sz > (UINT64_MAX - 9) / 10)
+			return false;
+		sz = sz * 10 + (uint64_t)(*p - '0');
+	}
+	x->f = (struct sig_fields){ x->fp, x->ns, x->nonce, x->b64, x->root, sz,
+		                    strlen(x->nonce) == 32 && strlen(x->root) == 64 };
+	if (!x->f.ok)
+		return false;
+	const struct member *a = find(m, n, "action"), *u = find(m, n, "actor");
+	struct pb_buf *b = &x->statement;
+	enum pb_status rc = pb_buf_printf(b, "{%.*s,%.*s", (int)(a->end - a->start), a->start,
+	                                  (int)(u->end - u->start), u->start);
+	if (!rc && cs)
+		rc = pb_buf_printf(b, ",%.*s", (int)(cs->end - cs->start), cs->start);
+	if (!rc && det)
+		rc = pb_buf_printf(b, ",%.*s", (int)(det->end - det->start), det->start);
+	if (!rc)
+		rc = pb_buf_printf(b, ",\"log\":{\"root\":\"%s\",\"size\":%llu},\"nonce\":\"%s\"", x->root,
+		                   (unsigned long long)sz, x->nonce);
+	if (!rc && sub)
+		rc = pb_buf_printf(b, ",%.*s", (int)(sub->end - sub->start), sub->start);
+	if (!rc)
+		rc = pb_buf_printf(b, ",\"type\":\"probity statement\",\"v\":1}");
+	return rc == PB_OK;
+}
+
+/* ---- the checks ------------------------------------------------------------------ */
+
+/* The read-time rules of one entry once its parts are known. statement: the
+ * spliced statement, or NULL to build it from e (the parsed entry). */
+static enum pb_status check_parts(const char *action, const char *actor, bool has_sig,
+                                  const struct sig_fields *f, const char *statement, json_t *e,
+                                  uint64_t index, struct pb__entry_sig *out,
+                                  struct pb_error *err)
+{
 	enum pb_status rc = PB_OK;
 	char why[256];
 	uint8_t *bin = NULL;
-	char *statement = NULL;
+	char *built = NULL;
 	struct pb_sshsig sig = { 0 };
 	bool have_sig = false;
-	if (!json_is_object(e)) {
-		rc = bad(err, index, "is not a JSON object");
-		goto out;
-	}
-	const char *action = json_string_value(json_object_get(e, "action"));
-	const char *actor = json_string_value(json_object_get(e, "actor"));
-	if (!action || !actor) {
-		rc = bad(err, index, "has no action or actor");
-		goto out;
-	}
 	pb__strlcpy(out->action, action, sizeof(out->action));
 	pb__strlcpy(out->actor, actor, sizeof(out->actor));
-	json_t *s = json_object_get(e, "sig");
-	out->has_sig = s != NULL;
+	out->has_sig = has_sig;
 	if (pb__statement_exempt(action)) {
-		if (s) {
+		if (has_sig) {
 			pb__snprintf(why, sizeof(why), "%s is a session entry and carries no signature, "
 			                               "but this one has a \"sig\"", action);
 			rc = bad(err, index, why);
 		}
 		goto out;
 	}
-	if (!s) {
+	if (!has_sig) {
 		pb__snprintf(why, sizeof(why), "%s by '%s' is not signed", action, actor);
 		rc = bad(err, index, why);
 		goto out;
 	}
-	struct sig_fields f;
-	sig_fields(s, &f);
-	if (!f.ok) {
+	if (!f->ok) {
 		rc = bad(err, index, "its \"sig\" lacks key_fp, log, nonce, ns or sshsig");
 		goto out;
 	}
-	const char *fp = f.fp, *ns = f.ns, *b64 = f.b64;
+	const char *fp = f->fp, *ns = f->ns, *b64 = f->b64;
 	pb__strlcpy(out->key_fp, fp, sizeof(out->key_fp));
-	memcpy(out->nonce_hex, f.nonce, 33);
-	out->log_size = f.size;
-	if (sodium_hex2bin(out->log_root, 32, f.root, 64, NULL, NULL, NULL) != 0 ||
-	    sodium_hex2bin(out->nonce, 16, f.nonce, 32, NULL, NULL, NULL) != 0) {
+	memcpy(out->nonce_hex, f->nonce, 33);
+	out->log_size = f->size;
+	if (sodium_hex2bin(out->log_root, 32, f->root, 64, NULL, NULL, NULL) != 0 ||
+	    sodium_hex2bin(out->nonce, 16, f->nonce, 32, NULL, NULL, NULL) != 0) {
 		rc = bad(err, index, "its \"sig\" has a log root or nonce that is not hex");
 		goto out;
 	}
@@ -122,7 +272,7 @@ enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
 		goto out;
 	}
 	size_t b64len = strlen(b64), binlen = 0;
-	if (b64len > SSHSIG_B64_MAX || !(bin = malloc(b64len))) {
+	if (b64len > SSHSIG_B64_MAX || !(bin = malloc(b64len + 1))) {
 		rc = b64len > SSHSIG_B64_MAX ? bad(err, index, "its signature is too long")
 		                             : pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
@@ -146,14 +296,17 @@ enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
 		rc = bad(err, index, why);
 		goto out;
 	}
-	json_int_t case_id = json_integer_value(json_object_get(e, "case"));
-	const char *subject = json_string_value(json_object_get(e, "subject"));
-	json_t *details = json_object_get(e, "details");
-	if ((rc = pb__statement_text(action, actor, case_id, subject, details, out->log_size,
-	                             out->log_root, out->nonce_hex, &statement, &e2))) {
-		pb__snprintf(why, sizeof(why), "its statement cannot be rebuilt: %s", e2.message);
-		rc = rc == PB_ENOMEM ? pb__err(err, rc, "out of memory") : bad(err, index, why);
-		goto out;
+	if (!statement) {
+		json_int_t case_id = json_integer_value(json_object_get(e, "case"));
+		const char *subject = json_string_value(json_object_get(e, "subject"));
+		json_t *details = json_object_get(e, "details");
+		if ((rc = pb__statement_text(action, actor, case_id, subject, details, out->log_size,
+		                             out->log_root, out->nonce_hex, &built, &e2))) {
+			pb__snprintf(why, sizeof(why), "its statement cannot be rebuilt: %s", e2.message);
+			rc = rc == PB_ENOMEM ? pb__err(err, rc, "out of memory") : bad(err, index, why);
+			goto out;
+		}
+		statement = built;
 	}
 	if (pb__sshsig_verify(&sig, NULL, want_ns, statement, strlen(statement), &e2)) {
 		pb__snprintf(why, sizeof(why), "the signature of '%s' (key %s) does not verify: %s",
@@ -165,7 +318,45 @@ out:
 	if (have_sig)
 		pb__sshsig_release(&sig);
 	free(bin);
-	free(statement);
+	free(built);
+	return rc;
+}
+
+enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
+                                   struct pb__entry_sig *out, json_t **entry_out,
+                                   struct pb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (entry_out)
+		*entry_out = NULL;
+	enum pb_status rc;
+	if (!entry_out) {
+		struct fast x = { 0 };
+		pb_buf_init(&x.statement, PB_AUDIT_DETAILS_MAX + 8192);
+		bool ok = fast_parts(text, len, &x);
+		if (ok)
+			rc = check_parts(x.action, x.actor, x.has_sig, &x.f,
+			                 x.statement.len ? x.statement.data : NULL, NULL, index, out, err);
+		free(x.b64);
+		pb_buf_release(&x.statement);
+		/* a signed entry always gets its statement spliced, so NULL above
+		 * only reaches check_parts for entries it rejects before using it */
+		if (ok)
+			return rc;
+	}
+	json_error_t je;
+	json_t *e = json_loadb(text, len, 0, &je);
+	const char *action = json_string_value(json_object_get(e, "action"));
+	const char *actor = json_string_value(json_object_get(e, "actor"));
+	if (!json_is_object(e) || !action || !actor) {
+		rc = bad(err, index, !json_is_object(e) ? "is not a JSON object"
+		                                        : "has no action or actor");
+	} else {
+		json_t *s = json_object_get(e, "sig");
+		struct sig_fields f;
+		sig_fields(s, &f);
+		rc = check_parts(action, actor, s != NULL, &f, NULL, e, index, out, err);
+	}
 	if (entry_out && rc != PB_ENOMEM)
 		*entry_out = e;
 	else

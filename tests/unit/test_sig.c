@@ -143,6 +143,16 @@ static void t_clean(void)
 	approve(&l, BOB, SHA);   /* 5 */
 	approve(&l, CAROL, SHA); /* 6 */
 	apply(&l, 2, (uint64_t[]){ 5, 6 }, (int[]){ BOB, CAROL });
+	/* escapes and non-ASCII in details and subject: the statement spliced
+	 * from the entry's bytes is the one jansson built for the signer */
+	{
+		uint8_t root[32];
+		pb_tlog_range_root(&l.r, root);
+		add(&l, pb_test_signed_entry(&K[BOB], l.n, "bob", "case.note", 12, "case/12 \"x\"",
+		                             "{\"text\":\"line\\nwith \\\"quotes\\\" \u00e9 / \\u0001 \\\\\","
+		                             "\"z\":[1,{\"b\":null,\"a\":-2.5}]}",
+		                             l.n, root, NULL, NULL, NULL));
+	}
 	CHECK_INT(replay(&l, &f), 0);
 	release(&l);
 }
