@@ -156,5 +156,12 @@ wait $SPID 2>/dev/null
 restore
 check "the restored workspace checks" q log check "$WS"
 
+# a revoked key's line ends its window at the revoking entry's time
+cp -r "$WS" ws2
+q user key revoke ws2 bob "$(fp bob)" --reason "laptop lost" --as root || fail "revoke: $(cat "$TMP/err")"
+q user export-signers ws2
+check "a revoked key gets valid-before" grep -qE '^bob namespaces="probity@v1,probity-approve@v1",valid-after="[0-9]{14}Z",valid-before="[0-9]{14}Z" ssh-ed25519 ' "$TMP/out"
+check "... and the revocation checks" q log check ws2
+
 kill "$AGENT" 2>/dev/null
 finish sign-forgery
