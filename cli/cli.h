@@ -19,7 +19,9 @@ typedef int cli_handler(int argc, char **argv);
 #include "commands.h"
 #undef CMD
 
-/* Prints "probity: <formatted error>" to stderr; returns 1. */
+/* Prints "probity: <formatted error>" to stderr; returns 1. PB_ESTATEMENT
+ * (--statement) is no error: prints the statement kept by cli_ws_close and
+ * returns 0. */
 int cli_fail(const struct pb_error *err);
 /* The command-line word for an argument the library names in a pb_error's
  * field ("actor" -> "--as USER", "max_record" -> "--max-record") into out. */
@@ -50,8 +52,14 @@ int cli_help(const char *text);
 /* Opens a workspace or prints why not. Returns 0 or an exit code. */
 int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws);
 
+/* Closes ws (NULL: nothing), keeping the statement a --statement run
+ * stopped for (PB_ESTATEMENT), which cli_fail then prints. Commands close
+ * workspaces with this, never pb_ws_close. */
+void cli_ws_close(struct pb_ws *ws);
+
 /* Closes ws (NULL: nothing) and gives the exit code of st: 0, or 1 after
- * printing err. The common end of a command's work. */
+ * printing err (PB_ESTATEMENT: 0 after printing the statement). The common
+ * end of a command's work. */
 int cli_close(struct pb_ws *ws, enum pb_status st, const struct pb_error *err);
 
 /* Opens a workspace to change it and finds the acting user (as, else the

@@ -71,7 +71,7 @@ static int customer_add(int argc, char **argv)
 	else
 		printf("added customer '%s' (%zu account%s, %zu sub-account%s)\n", argv[optind + 1], na,
 		       na == 1 ? "" : "s", ns, ns == 1 ? "" : "s");
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 out:
 	free(acc);
 	free(sub);
@@ -166,7 +166,7 @@ static int customer_show(int argc, char **argv)
 	size_t n;
 	struct pb_error err = { 0 };
 	if (pb_customer_show(ws, argv[optind + 1], &info, &v, &n, &err) != PB_OK) {
-		pb_ws_close(ws);
+		cli_ws_close(ws);
 		return cli_fail(&err);
 	}
 	if (json) {
@@ -201,7 +201,7 @@ static int customer_show(int argc, char **argv)
 		cli_table_release(&t);
 	}
 	free(v);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	return 0;
 }
 
@@ -219,7 +219,7 @@ static int customer_remove(int argc, char **argv)
 		rc = cli_fail(&err);
 	else
 		printf("removed customer '%s'\n", argv[optind + 1]);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	return rc;
 }
 

@@ -267,6 +267,6 @@ out:
 	pb_decider_free(d);
 	pb_entitlements_free(e);
 	pb_catalog_free(cat);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	return rc;
 }

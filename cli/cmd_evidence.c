@@ -114,7 +114,7 @@ static int evidence_verify(int argc, char **argv)
 	}
 done:
 	free(out);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	pb_catalog_free(cat);
 	return rc;
 }
@@ -164,7 +164,7 @@ static int evidence_prove(int argc, char **argv)
 		json_decref(r);
 	}
 	free(out);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	return rc;
 }
 

@@ -221,7 +221,7 @@ int cmd_ingest(int argc, char **argv)
 	struct pb_catalog *cat;
 	struct pb_error err = { 0 };
 	if (pb_catalog_load(catdir, &cat, &err) != PB_OK) {
-		pb_ws_close(ws);
+		cli_ws_close(ws);
 		return cli_fail(&err);
 	}
 	json_t *all = json ? json_array() : NULL;
@@ -254,6 +254,6 @@ int cmd_ingest(int argc, char **argv)
 		cli_json_print(all);
 	}
 	pb_catalog_free(cat);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	return failed ? 1 : 0;
 }

@@ -130,17 +130,25 @@ int cmd_init(int argc, char **argv)
 		}
 		enum pb_status st = pb_user_add_key(ws, NULL, o.user, "admin", line, NULL, &err);
 		free(line);
-		if (st == PB_ESTATEMENT)
-			return cli_close(ws, st, &err);
+		if (st == PB_ESTATEMENT) {
+			/* the detached flow: the folder is made, its first user is not */
+			rc = cli_close(ws, st, &err);
+			fprintf(stderr,
+			        "probity: workspace '%s' was created without its first user: add it with "
+			        "'probity user add %s %s --role admin --key-file KEY.pub --signature "
+			        "FILE.sig'\n",
+			        dir, dir, o.user);
+			return rc;
+		}
 		if (st != PB_OK) {
-			pb_ws_close(ws);
+			cli_ws_close(ws);
 			cli_fail(&err);
 			fprintf(stderr, "probity: the workspace was created without a user; add one with "
 			                "'probity user add %s NAME --role admin'\n",
 			        dir);
 			return 1;
 		}
-		pb_ws_close(ws);
+		cli_ws_close(ws);
 	}
 	printf("created workspace '%s' (schema %d, names %s)\n", dir,
 	       pb_schema_version_current(), o.keep_names ? "kept in clear" : "pseudonymised");

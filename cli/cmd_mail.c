@@ -113,7 +113,7 @@ static int mail_ingest(int argc, char **argv)
 	                                   (size_t)(argc - optind - 1), &o, &r, &err);
 	cli_progress_done(prog);
 	if (st) {
-		pb_ws_close(ws);
+		cli_ws_close(ws);
 		return cli_fail(&err);
 	}
 	char bytes[32];
@@ -154,7 +154,7 @@ static int mail_ingest(int argc, char **argv)
 		        "probity: %llu processing exceptions recorded; see 'probity mail exceptions "
 		        "%s --batch %lld'\n",
 		        (unsigned long long)r.exceptions, argv[optind], (long long)r.batch_id);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	return strict && r.exceptions ? 1 : 0;
 }
 
@@ -223,11 +223,11 @@ static int mail_tag(int argc, char **argv, bool untag)
 				       argv[i], changed ? "" : " (nothing changed)");
 		}
 		if (st) {
-			pb_ws_close(ws);
+			cli_ws_close(ws);
 			return cli_fail(&err);
 		}
 	}
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	return 0;
 }
 
@@ -347,7 +347,7 @@ static int mail_show(int argc, char **argv)
 	struct pb_error err = { 0 };
 	enum pb_status st =
 		pb_mail_show(ws, argv[optind + 1], argv[optind + 2], actor, no_text, &out, &err);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	if (st)
 		return cli_fail(&err);
 	if (json) {
@@ -434,7 +434,7 @@ static int mail_exceptions(int argc, char **argv)
 	struct exc_print p = { json, 0, json ? json_array() : NULL };
 	struct pb_error err = { 0 };
 	enum pb_status st = pb_mail_exceptions(ws, (int64_t)batch, print_exception, &p, &err);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	if (st) {
 		json_decref(p.all);
 		return cli_fail(&err);
@@ -473,7 +473,7 @@ static int mail_stats(int argc, char **argv)
 	struct pb_mail_stats s;
 	struct pb_error err = { 0 };
 	enum pb_status st = pb_mail_stats_get(ws, &s, &err);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	if (st)
 		return cli_fail(&err);
 	char a[24] = "-", b[24] = "-";

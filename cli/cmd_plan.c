@@ -450,7 +450,7 @@ static int plan_terms(int argc, char **argv, bool edit)
 		return rc;
 	struct pb_catalog *cat = catalog();
 	if (!cat) {
-		pb_ws_close(ws);
+		cli_ws_close(ws);
 		return 1;
 	}
 	struct pb_plan_terms t = { A.disable, A.ndisable, A.keep, A.nkeep, A.effective, A.until,

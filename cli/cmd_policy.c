@@ -185,7 +185,7 @@ static int policy_tables(int argc, char **argv)
 	}
 	if (pb_policy_sql_tables(ws, cat, dir, d, usage, stdout, &err))
 		rc = cli_fail(&err);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	pb_catalog_free(cat);
 	return rc;
 }

@@ -759,7 +759,7 @@ int cmd_profile(int argc, char **argv)
 	struct pb_profile *p = NULL;
 	struct pb_error err = { 0 };
 	if (pb_profile_build(ws, argv[optind + 1], &a.o, &p, &err) != PB_OK) {
-		pb_ws_close(ws);
+		cli_ws_close(ws);
 		return cli_fail(&err);
 	}
 	if (a.json)
@@ -776,6 +776,6 @@ int cmd_profile(int argc, char **argv)
 	if (!rc)
 		rc = write_charts(p, &a);
 	pb_profile_free(p);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	return rc;
 }

@@ -292,7 +292,7 @@ int cmd_scan(int argc, char **argv)
 	}
 out:
 	free(out);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	pb_policy_free(p);
 	pb_catalog_free(cat);
 	return rc;

@@ -513,20 +513,20 @@ int cmd_search(int argc, char **argv)
 	struct pb_error err = { 0 };
 	if (terms) {
 		rc = hit_report(ws, case_ref, terms, actor, csv, per_message, json);
-		pb_ws_close(ws);
+		cli_ws_close(ws);
 		return rc;
 	}
 	const char *query = argv[optind + 2];
 	if (export_dir) {
 		rc = export_hits(ws, case_ref, query, export_dir, actor, prefix);
-		pb_ws_close(ws);
+		cli_ws_close(ws);
 		return rc;
 	}
 	struct pb_mail_search_options so = { actor, 0, newest, NULL, NULL, ids };
 	so.limit = ids ? 0 : json && !limit_set ? 0 : limit;
 	struct pb_mail_result *r;
 	enum pb_status st = pb_mail_search(ws, case_ref, query, &so, &r, &err);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	if (st)
 		return st == PB_EINVAL && err.column ? (cli_fail(&err), 2) : cli_fail(&err);
 	if (ids)

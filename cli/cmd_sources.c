@@ -109,7 +109,7 @@ static int sources_sha256(const char *path, bool json)
 	else
 		json_decref(a);
 	free(v);
-	pb_ws_close(ws);
+	cli_ws_close(ws);
 	return rc;
 }
 

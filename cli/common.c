@@ -35,8 +35,13 @@ void cli_field_flag(const char *field, char *out, size_t cap)
 			out[i] = '-';
 }
 
+static int print_statement(void);
+static struct pb_ws *writing_ws; /* the workspace open for writing, if any */
+
 int cli_fail(const struct pb_error *err)
 {
+	if (err->code == PB_ESTATEMENT)
+		return print_statement();
 	char buf[1024];
 	pb_error_format(err, buf, sizeof(buf));
 	if (err->field[0]) {
@@ -93,7 +98,7 @@ static enum pb_status open_ws(const char *path, unsigned flags, struct pb_ws **w
 	enum pb_status st = pb_ws_open_keys(path, flags, getenv("PROBITY_KEY_DIR"), ws, err);
 	const char *vkey = getenv("PROBITY_VKEY");
 	if (!st && vkey && *vkey && (st = pb_ws_pin_vkey(*ws, vkey, err))) {
-		pb_ws_close(*ws);
+		cli_ws_close(*ws);
 		*ws = NULL;
 		if (err)
 			err->field[0] = '\0'; /* an environment variable, not a flag */
@@ -170,35 +175,56 @@ int cli_open_ws(const char *path, unsigned flags, struct pb_ws **ws)
 		return cli_fail(&err);
 	int rc = flags & PB_WS_READONLY ? 0 : set_signing(*ws);
 	if (rc) {
-		pb_ws_close(*ws);
+		cli_ws_close(*ws);
 		*ws = NULL;
+	} else if (!(flags & PB_WS_READONLY)) {
+		writing_ws = *ws;
 	}
 	return rc;
 }
 
 /* --statement: the change stopped before writing, to hand out what its
- * actor signs. Prints it (no newline: ssh-keygen signs the file's bytes). */
-static int print_statement(struct pb_ws *ws)
+ * actor signs; cli_ws_close keeps it from the workspace it came from. */
+static char *statement;
+static const char *statement_ns;
+
+static void keep_statement(struct pb_ws *ws)
 {
 	const char *ns = NULL;
 	const char *t = ws ? pb_ws_statement(ws, &ns) : NULL;
-	if (!t)
-		return cli_failf("this change stopped for its statement, which was lost");
-	fputs(t, stdout);
+	if (t && !statement && (statement = strdup(t)))
+		statement_ns = ns; /* a constant of the library */
+}
+
+void cli_ws_close(struct pb_ws *ws)
+{
+	keep_statement(ws);
+	if (ws && ws == writing_ws)
+		writing_ws = NULL;
+	pb_ws_close(ws);
+}
+
+/* Prints it (no newline: ssh-keygen signs the file's bytes) and how to sign
+ * it; the command exits 0 having written nothing. */
+static int print_statement(void)
+{
+	keep_statement(writing_ws); /* cli_fail before the workspace is closed */
+	if (!statement)
+		return cli_failf("this change stopped to hand out its statement, which was lost");
+	fputs(statement, stdout);
 	fflush(stdout);
 	fprintf(stderr,
 	        "probity: nothing was written; sign the statement (saved as FILE) with\n"
 	        "  ssh-keygen -Y sign -f KEY -n %s FILE\n"
 	        "then run this command again with --signature FILE.sig instead of --statement\n",
-	        ns ? ns : "probity@v1");
+	        statement_ns ? statement_ns : "probity@v1");
 	return 0;
 }
 
 int cli_close(struct pb_ws *ws, enum pb_status st, const struct pb_error *err)
 {
-	int rc = st == PB_ESTATEMENT ? print_statement(ws) : 0;
-	pb_ws_close(ws);
-	return st && st != PB_ESTATEMENT ? cli_fail(err) : rc;
+	cli_ws_close(ws);
+	return st ? cli_fail(err) : 0;
 }
 
 int cli_open_ws_as(const char *path, const char *as, struct pb_ws **ws,
@@ -209,7 +235,7 @@ int cli_open_ws_as(const char *path, const char *as, struct pb_ws **ws,
 	if ((rc = cli_open_ws(path, 0, ws)))
 		return rc;
 	if (pb_acting_user(*ws, as, actor, &err) != PB_OK) {
-		pb_ws_close(*ws);
+		cli_ws_close(*ws);
 		*ws = NULL;
 		return cli_fail(&err);
 	}

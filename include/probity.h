@@ -277,7 +277,8 @@ bool pb_ws_actors_signed(struct pb_ws *ws);
  *                  must be the one the statement says (else PB_EVERIFY), and
  *                  a command that writes more than one signed entry is
  *                  refused (PB_ESTATE).
- * The strings are copied. Unsigned workspaces ignore all of it. */
+ * The strings are copied; opts NULL: nothing to sign with. Unsigned
+ * workspaces ignore all of it. */
 struct pb_sign_opts {
 	const char *agent_socket;
 	const char *identity_file;

@@ -234,6 +234,13 @@ static enum pb_status user_entry(struct pb_ws *ws, const char *actor, const char
 		json_decref(d);
 		d = NULL;
 	}
+	return pb__user_log(ws, actor, action, name, d, index_out, err);
+}
+
+enum pb_status pb__user_log(struct pb_ws *ws, const char *actor, const char *action,
+                            const char *name, json_t *d, uint64_t *index_out,
+                            struct pb_error *err)
+{
 	char *dj = pb__json_text(d);
 	char subject[100];
 	pb__snprintf(subject, sizeof(subject), "user/%s", name);

@@ -48,6 +48,12 @@ enum pb_status pb__ws_begin_as(struct pb_ws *ws, const char *actor, const char *
  * and returns rc. */
 enum pb_status pb__ws_finish(struct pb_ws *ws, enum pb_status rc, struct pb_error *err);
 
+/* The log entry of a change to user name (subject "user/NAME"), details d
+ * (consumed), inside the caller's transaction. */
+enum pb_status pb__user_log(struct pb_ws *ws, const char *actor, const char *action,
+                            const char *name, struct json_t *d, uint64_t *index_out,
+                            struct pb_error *err);
+
 /* ---- the key registry (keys.c) ---------------------------------------------- */
 
 /* A key about to be registered: its line without comment, fingerprint and

@@ -124,19 +124,6 @@ static enum pb_status user_known(struct pb_ws *ws, const char *user, struct pb_e
 	return rc;
 }
 
-static enum pb_status key_entry(struct pb_ws *ws, const char *actor, const char *action,
-                                const char *user, json_t *d, uint64_t *index_out,
-                                struct pb_error *err)
-{
-	char subject[100];
-	pb__snprintf(subject, sizeof(subject), "user/%s", user);
-	char *dj = pb__json_text(d);
-	enum pb_status rc = dj ? pb__audit_append(ws, actor, action, 0, subject, dj, index_out, err)
-	                       : pb__err(err, PB_ENOMEM, "out of memory");
-	free(dj);
-	return rc;
-}
-
 enum pb_status pb_user_key_add(struct pb_ws *ws, const char *actor, const char *user,
                                const char *key_line, uint64_t *index_out, struct pb_error *err)
 {
@@ -152,7 +139,7 @@ enum pb_status pb_user_key_add(struct pb_ws *ws, const char *actor, const char *
 	if (d && k.comment && *k.comment)
 		json_object_set_new(d, "comment", json_string(k.comment));
 	uint64_t index = 0;
-	rc = key_entry(ws, actor, "user.key-add", user, d, &index, err);
+	rc = pb__user_log(ws, actor, "user.key-add", user, d, &index, err);
 	if (!rc)
 		rc = pb__key_store(ws, user, &k, true, index, err);
 	if (!rc && index_out)
@@ -197,7 +184,7 @@ enum pb_status pb_user_key_revoke(struct pb_ws *ws, const char *actor, const cha
 		                             user),
 		                     err);
 	uint64_t index = 0;
-	rc = key_entry(ws, actor, "user.key-revoke", user,
+	rc = pb__user_log(ws, actor, "user.key-revoke", user,
 	               json_pack("{s:s,s:s,s:s}", "user", user, "key_fp", fp, "reason", reason),
 	               &index, err);
 	sqlite3_stmt *st = NULL;

@@ -68,6 +68,9 @@ static char *dup_n(const char *p, size_t n)
 enum pb_status pb_ws_set_signing(struct pb_ws *ws, const struct pb_sign_opts *o,
                                  struct pb_error *err)
 {
+	static const struct pb_sign_opts none;
+	if (!o)
+		o = &none;
 	struct signing *s = calloc(1, sizeof(*s));
 	if (!s)
 		return pb__err(err, PB_ENOMEM, "out of memory");

@@ -138,6 +138,19 @@ static void test_signed_first_admin(void)
 	int n = 0;
 	CHECK_OK(pb_user_key_list(ws, NULL, count_key, &n, &err), &err);
 	CHECK_INT(n, 2);
+	/* web sessions sign nothing: with no signer at all, an invited user
+	 * enrols, signs in and out (exempt entries); a change still needs a key */
+	char token[PB_SECRET_HEX], name[PB_USER_NAME_MAX + 1];
+	CHECK_OK(pb_user_invite(ws, "alice", "alice", 3600, token, NULL, &err), &err);
+	CHECK_OK(pb_ws_set_signing(ws, &(struct pb_sign_opts){ 0 }, &err), &err);
+	CHECK_OK(pb_user_enrol(ws, token, "long enough pw", name, NULL, &err), &err);
+	struct pb_session sess;
+	unsigned fails = 0;
+	CHECK_OK(pb_session_signin(ws, "alice", "long enough pw", "127.0.0.1", &sess, &fails, &err),
+	         &err);
+	CHECK_OK(pb_session_signout(ws, sess.id, false, &err), &err);
+	CHECK_INT(pb_user_disable(ws, "alice", "bob", NULL, &err), PB_EPERM);
+	CHECK_STR(err.field, "identity");
 	free(alice);
 	free(bob);
 	pb_ws_close(ws);
