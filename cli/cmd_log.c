@@ -463,7 +463,7 @@ static int log_statement(int argc, char **argv)
 	}
 	free(stmt);
 	free(sig);
-	return rc ? (pb_ws_close(ws), rc) : cli_close(ws, st, &err);
+	return rc ? (cli_ws_close(ws), rc) : cli_close(ws, st, &err);
 }
 
 /* The end of checkpoint and prove: out (the library's text) when st is ok. */

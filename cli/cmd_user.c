@@ -374,7 +374,7 @@ static int user_export_signers(int argc, char **argv)
 	else if (!st)
 		fputs(text, stdout);
 	free(text);
-	return rc ? (pb_ws_close(ws), rc) : cli_close(ws, st, &err);
+	return rc ? (cli_ws_close(ws), rc) : cli_close(ws, st, &err);
 }
 
 static const struct cli_sub user_subs[] = {
