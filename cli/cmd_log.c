@@ -357,8 +357,10 @@ static int log_read(int argc, char **argv, bool check)
 			        (unsigned long long)ndiff, ndiff == 1 ? "" : "s");
 		else if (check)
 			printf("log ok: %llu entries, %llu signed checkpoints, all consistent; "
-			       "the tables agree with the log\n",
-			       (unsigned long long)s.size, (unsigned long long)s.checkpoints);
+			       "the tables agree with the log%s\n",
+			       (unsigned long long)s.size, (unsigned long long)s.checkpoints,
+			       pb_ws_actors_signed(ws) ? "; every signature verifies against the key "
+			                                 "registry at its position" : "");
 		else
 			print_status(&s);
 	}

@@ -53,6 +53,7 @@ q plan apply "$WS" 1 --as alice || fail "apply: $(cat "$TMP/err")"
 
 # the clean workspace and its export
 check "log check passes on the signed workspace" q log check "$WS"
+check "... saying the signatures verify" grep -q "every signature verifies against the key registry at its position" "$TMP/out"
 q log export "$WS" clean --as root || fail "export: $(cat "$TMP/err")"
 VKEY=$(cat clean/vkey)
 n=$(sql "SELECT count(*) FROM audit_entry")
