@@ -31,6 +31,9 @@ int cli_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Opens path for writing, created or truncated, mode 0600 whatever the
  * umask; NULL with errno on failure. */
 FILE *cli_open_private(const char *path);
+/* Writes text to path through cli_open_private; returns 1 after printing
+ * the error. */
+int cli_write_text(const char *path, const char *text);
 /* Reads a file ("-": standard input) of at most cap bytes, NUL-terminated
  * (cmd_log.c); prints the error and returns NULL on failure. */
 char *cli_slurp(const char *path, size_t cap, size_t *len);

@@ -18,6 +18,12 @@ static const char help_body[] =
 	"  status        size, root, origin, verifier key, last checkpoint\n"
 	"  show          the entries, one a line (--json: the entries themselves)\n"
 	"  entry         the exact bytes of one entry\n"
+	"  statement     what entry INDEX of a signed workspace was signed over (the\n"
+	"                statement, on standard output) and, with --sig FILE, its\n"
+	"                SSHSIG armoured: 'ssh-keygen -Y verify -f SIGNERS -I USER\n"
+	"                -n NAMESPACE -s FILE < statement' checks it by hand, with\n"
+	"                SIGNERS from 'probity user export-signers' (the namespace\n"
+	"                goes to standard error)\n"
 	"  checkpoint    signs the current tree (any user) and prints the checkpoint;\n"
 	"                keep it: it is what a later export must be consistent with\n"
 	"  prove         an inclusion proof (c2sp.org/tlog-proof@v1) of entry INDEX,\n"
@@ -37,7 +43,10 @@ static const char help_body[] =
 	"                signature, every entry, every tile, the root, and, with\n"
 	"                --since, that the log extends a checkpoint kept earlier;\n"
 	"                names the first bad object; then replays the entries\n"
-	"                against the export's tables.db, when it has one\n"
+	"                against the export's tables.db, when it has one, and, in a\n"
+	"                signed log, checks every entry's signature against the key\n"
+	"                registry at its position and the two-person rule of every\n"
+	"                apply and rollback (log check does the same)\n"
 	"  verify-proof  checks a proof document from 'log prove' offline\n"
 	"\n"
 	"options:\n"
@@ -158,6 +167,17 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
 		free(old);
 		return 1;
 	}
+	bool snapshot = rp != NULL;
+	/* without a snapshot, the entries alone: their signatures, when signed */
+	if (!generic && !rp) {
+		if (pb_replay_new_entries(&rp, &err)) {
+			fprintf(stderr, "probity: verification of '%s' failed: %s\n", dir, err.message);
+			free(old);
+			return 1;
+		}
+		o.check = pb_replay_entry_check;
+		o.check_ctx = rp;
+	}
 	struct cli_progress *pr = cli_progress_new("verifying");
 	o.progress = pr ? cli_progress_cb : NULL;
 	o.progress_ctx = pr;
@@ -166,9 +186,10 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
 	enum pb_status st = pb_tlog_verify_dir(dir, &o, &res, &err);
 	cli_progress_done(pr);
 	free(old);
-	uint64_t ndiff = 0;
+	uint64_t ndiff = 0, nsigned = 0;
 	if (!st && rp)
 		st = pb_replay_finish(rp, res.checkpoint.size, print_diff, NULL, &ndiff, &err);
+	bool is_signed = pb_replay_signed(rp, &nsigned);
 	pb_replay_free(rp);
 	if (st) {
 		fprintf(stderr, "probity: verification of '%s' failed: %s\n", dir, err.message);
@@ -177,8 +198,9 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
 	if (ndiff) {
 		fprintf(stderr,
 		        "probity: verification of '%s' failed: %llu difference%s between the "
-		        "table snapshot and the entries\n",
-		        dir, (unsigned long long)ndiff, ndiff == 1 ? "" : "s");
+		        "%s and the entries\n",
+		        dir, (unsigned long long)ndiff, ndiff == 1 ? "" : "s",
+		        snapshot ? "table snapshot" : "signatures");
 		return 1;
 	}
 	char hex[65];
@@ -192,8 +214,16 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
 		printf("; consistent with the earlier checkpoint of size %llu",
 		       (unsigned long long)res.since_size);
 	printf("\n");
-	if (rp)
+	if (snapshot)
 		printf("the table snapshot (tables.db) agrees with the entries\n");
+	if (is_signed)
+		printf("signed actors: %llu signatures verify against the key registry at their "
+		       "position; every apply and rollback holds the two-person rule\n",
+		       (unsigned long long)nsigned);
+	else if (!generic)
+		fprintf(stderr, "probity: the log in '%s' is unsigned: its actors are claimed names, "
+		                "not authenticated\n",
+		        dir);
 	return 0;
 }
 
@@ -327,8 +357,10 @@ static int log_read(int argc, char **argv, bool check)
 			        (unsigned long long)ndiff, ndiff == 1 ? "" : "s");
 		else if (check)
 			printf("log ok: %llu entries, %llu signed checkpoints, all consistent; "
-			       "the tables agree with the log\n",
-			       (unsigned long long)s.size, (unsigned long long)s.checkpoints);
+			       "the tables agree with the log%s\n",
+			       (unsigned long long)s.size, (unsigned long long)s.checkpoints,
+			       pb_ws_actors_signed(ws) ? "; every signature verifies against the key "
+			                                 "registry at its position" : "");
 		else
 			print_status(&s);
 	}
@@ -397,6 +429,43 @@ static int log_entry(int argc, char **argv)
 		fwrite(out, 1, len, stdout);
 	free(out);
 	return cli_close(ws, st, &err);
+}
+
+/* statement WS INDEX [--sig FILE]: an entry's statement and signature, for
+ * ssh-keygen -Y verify (docs/identity.md). */
+static int log_statement(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "sig", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sigpath = NULL;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, NULL, opts, &rc)) > 0)
+		sigpath = optarg;
+	if (c < 0)
+		return rc;
+	if ((rc = want_args(argc, 2, "WS INDEX")))
+		return rc < 0 ? 0 : rc;
+	unsigned long idx;
+	if (!cli_parse_uint(cli_cmd_name(), "INDEX", argv[optind + 1], INDEX_MAX, &idx))
+		return 2;
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
+	char *stmt = NULL, *sig = NULL;
+	const char *ns = NULL;
+	enum pb_status st = pb_log_statement(ws, idx, &stmt, sigpath ? &sig : NULL, &ns, &err);
+	if (!st && sigpath && cli_write_text(sigpath, sig))
+		rc = 1;
+	else if (!st) {
+		fputs(stmt, stdout);
+		fprintf(stderr, "namespace: %s\n", ns);
+	}
+	free(stmt);
+	free(sig);
+	return rc ? (cli_ws_close(ws), rc) : cli_close(ws, st, &err);
 }
 
 /* The end of checkpoint and prove: out (the library's text) when st is ok. */
@@ -587,6 +656,7 @@ static const struct cli_sub log_subs[] = {
 	{ "status", log_status, "WS" },
 	{ "show", log_show, "WS [--case ID] [--from INDEX] [--count N] [--json]" },
 	{ "entry", log_entry, "WS INDEX" },
+	{ "statement", log_statement, "WS INDEX [--sig FILE]" },
 	{ "checkpoint", log_checkpoint, "WS [--as USER]" },
 	{ "prove", log_prove,
 	  "WS --inclusion INDEX [--size N]\n"

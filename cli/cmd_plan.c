@@ -34,7 +34,8 @@ static const char help_body[] =
 	"            approvers unless 'plan policy' lowered it)\n"
 	"  withdraw  abandons a draft (analyst, approver)\n"
 	"  policy    --rollback-approvals N: how many approvers a rollback needs in this\n"
-	"            workspace (admin; a log entry; probity.conf can only raise it)\n";
+	"            workspace (admin; a log entry, sealed at once; probity.conf can only\n"
+	"            raise it); without it, the policy in force and its entry\n";
 
 /* the rest of the help (one literal would be longer than C compilers must take) */
 static const char help_more[] =
@@ -718,8 +719,9 @@ static int plan_withdraw(int argc, char **argv)
 	return plan_step(argc, argv, WITHDRAW);
 }
 
-/* probity plan policy WS --rollback-approvals N --as ADMIN: the workspace's
- * rollback policy, set on the log (an admin's plan.policy entry). */
+/* probity plan policy WS [--rollback-approvals N --as ADMIN]: the workspace's
+ * rollback policy, set on the log (an admin's plan.policy entry, sealed at
+ * once); without an option, the policy in force and the entry it is from. */
 static int plan_policy(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -735,14 +737,38 @@ static int plan_policy(int argc, char **argv)
 			as = optarg;
 		else if (!cli_parse_uint(cli_cmd_name(), "--rollback-approvals", optarg, 100, &n))
 			return 2;
+		else if (!n)
+			return cli_usage(cli_cmd_name(), "--rollback-approvals N is 1 to 100");
 	}
 	if (c < 0)
 		return rc;
 	if ((rc = ws_id_args(argc, argv, NULL, NULL)))
 		return rc;
-	if (!n)
-		return cli_usage(cli_cmd_name(), "--rollback-approvals N (1 to 100) is required");
 	struct pb_ws *ws;
+	if (!n) { /* no option: show the policy and where it comes from */
+		if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+			return rc;
+		struct pb_error err = { 0 };
+		struct pb_plan_rollback_policy rp;
+		enum pb_status st = pb_plan_rollback_policy(ws, &rp, &err);
+		if (!st) {
+			printf("a rollback needs %u distinct approver%s\n", rp.need,
+			       rp.need == 1 ? "" : "s");
+			if (rp.from_entry)
+				printf("  the log says %u: plan.policy entry %llu (sealed)\n", rp.logged,
+				       (unsigned long long)rp.index);
+			else
+				printf("  the log says %u: the default (no sealed plan.policy entry)\n",
+				       rp.logged);
+			if (rp.conf > rp.logged)
+				printf("  probity.conf rollback_approvals raises it to %u\n", rp.conf);
+			if (rp.pending)
+				printf("  plan.policy entry %llu is not sealed by a signed checkpoint: not in "
+				       "force\n",
+				       (unsigned long long)rp.pending_index);
+		}
+		return cli_close(ws, st, &err);
+	}
 	char actor[PB_USER_NAME_MAX + 1];
 	if ((rc = cli_open_ws_as(argv[optind], as, &ws, actor)))
 		return rc;
@@ -768,7 +794,7 @@ static const struct cli_sub plan_subs[] = {
 	{ "apply", plan_apply, "WS PLAN" },
 	{ "rollback", plan_rollback, "WS PLAN --reason TEXT" },
 	{ "withdraw", plan_withdraw, "WS PLAN --reason TEXT" },
-	{ "policy", plan_policy, "WS --rollback-approvals N" },
+	{ "policy", plan_policy, "WS [--rollback-approvals N]" },
 };
 
 int cmd_plan(int argc, char **argv)

@@ -21,6 +21,9 @@ static const char help_body[] =
 	"(Ed25519, or an sk- security key): 'add --key' registers the user's key,\n"
 	"'key add' another one, 'key revoke' ends one (the key stays the user's:\n"
 	"a key is never registered twice), 'key list' shows them (docs/identity.md).\n"
+	"'export-signers' writes the users' keys, as the log registered and revoked\n"
+	"them, as an OpenSSH allowed_signers file: with it and 'probity log\n"
+	"statement', 'ssh-keygen -Y verify' checks any entry's signature by hand.\n"
 	"\n"
 	"options:\n"
 	"  --role ROLE   analyst, approver, auditor or admin\n"
@@ -31,6 +34,7 @@ static const char help_body[] =
 	"  --url BASE    invite: the web app's address (default: probity.conf's\n"
 	"                web_url, else http://127.0.0.1:8443)\n"
 	"  --hours N     invite: how long the link works (default 72)\n"
+	"  -o, --output FILE  export-signers: write FILE (default: standard output)\n"
 	"  -h, --help    show this help\n"
 	"\n"
 	"examples:\n"
@@ -343,6 +347,36 @@ static int user_key(int argc, char **argv)
 	return cli_dispatch(&cmd, argc, argv);
 }
 
+/* export-signers: the log's key registry as an OpenSSH allowed_signers file,
+ * for `ssh-keygen -Y verify` (docs/identity.md). */
+static int user_export_signers(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	int c, rc = 0;
+	while ((c = cli_getopt(argc, argv, "o:", opts, &rc)) > 0)
+		path = optarg;
+	if (c < 0)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage(cli_cmd_name(), "expected WS");
+	struct pb_ws *ws;
+	if ((rc = cli_open_ws(argv[optind], PB_WS_READONLY, &ws)))
+		return rc;
+	struct pb_error err = { 0 };
+	char *text = NULL;
+	enum pb_status st = pb_log_keys_allowed_signers(ws, &text, &err);
+	if (!st && path)
+		rc = cli_write_text(path, text);
+	else if (!st)
+		fputs(text, stdout);
+	free(text);
+	return rc ? (cli_ws_close(ws), rc) : cli_close(ws, st, &err);
+}
+
 static const struct cli_sub user_subs[] = {
 	{ "add", user_add, "WS NAME --role ROLE [--key LINE|--key-file FILE.pub] [--as USER]" },
 	{ "list", user_list, "WS" },
@@ -350,6 +384,7 @@ static const struct cli_sub user_subs[] = {
 	{ "disable", user_disable, "WS NAME [--as USER]" },
 	{ "invite", user_invite, "WS NAME [--as USER] [--url BASE] [--hours N]" },
 	{ "key", user_key, "add|revoke|list WS NAME ... (see below)" },
+	{ "export-signers", user_export_signers, "WS [-o FILE]" },
 };
 
 int cmd_user(int argc, char **argv)

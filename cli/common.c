@@ -732,3 +732,12 @@ FILE *cli_open_private(const char *path)
 	}
 	return f;
 }
+
+int cli_write_text(const char *path, const char *text)
+{
+	FILE *f = cli_open_private(path);
+	bool ok = f && fputs(text, f) >= 0;
+	if (f && fclose(f) != 0)
+		ok = false;
+	return ok ? 0 : cli_failf("cannot write '%s': %s", path, strerror(errno));
+}

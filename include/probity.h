@@ -1697,6 +1697,36 @@ enum pb_status pb_audit_export(struct pb_ws *ws, const char *dir, uint64_t size,
  * (signature and root). On failure bad_object names the first bad row. */
 enum pb_status pb_audit_check(struct pb_ws *ws, char *bad_object, size_t cap,
                               struct pb_error *err);
+/* Signed actors, read from the log (docs/identity.md). The statement entry
+ * `index` of a signed workspace was signed over (canonical JSON, heap in
+ * *statement), its SSHSIG armoured as `ssh-keygen -Y sign` writes it (heap
+ * in *sig_armoured; may be NULL to skip) and the namespace it was signed in:
+ * what an auditor hands `ssh-keygen -Y verify` with the file
+ * pb_log_keys_allowed_signers writes. PB_ENOENT when the entry carries no
+ * signature (an unsigned workspace, or a web session's entry). */
+enum pb_status pb_log_statement(struct pb_ws *ws, uint64_t index, char **statement,
+                                char **sig_armoured, const char **ns, struct pb_error *err);
+/* One key of the registry as the log records it: registered by a user.add
+ * or user.key-add entry, revoked by the first user.key-revoke naming it. */
+struct pb_log_key {
+	const char *user;
+	const char *key;        /* "ssh-ed25519 AAAA..." */
+	const char *fp;         /* "SHA256:..." */
+	uint64_t added_idx;
+	const char *added_at;   /* the entry's time, RFC 3339 UTC */
+	bool revoked;
+	uint64_t revoked_idx;
+	const char *revoked_at;
+};
+/* Calls fn for every key the log registered, by user then position; views
+ * last for the call; fn returns false to stop. */
+enum pb_status pb_log_keys(struct pb_ws *ws, bool (*fn)(void *ctx, const struct pb_log_key *k),
+                           void *ctx, struct pb_error *err);
+/* The registry as an OpenSSH allowed_signers file (heap text): one line per
+ * key, "USER namespaces=\"probity@v1,probity-approve@v1\",valid-after=
+ * \"YYYYMMDDHHMMSSZ\"[,valid-before=\"...Z\"] KEY", the times those of the
+ * registering and revoking entries (UTC). */
+enum pb_status pb_log_keys_allowed_signers(struct pb_ws *ws, char **out, struct pb_error *err);
 /* Checks that an entry is a probity audit entry for position index (canonical
  * JSON object with v, index, time, actor, action); usable as the check
  * callback of pb_tlog_verify_dir (ctx unused). */
@@ -1726,6 +1756,14 @@ typedef bool (*pb_replay_fn)(void *ctx, const struct pb_replay_diff *d);
  * (notes, documents, findings) and decisions; findings in cases; plans'
  * bodies against their last plan.new/plan.edit; plan steps and approvals;
  * entitlements versions against the plan.apply/plan.rollback naming them.
+ * In a signed log (entry 0 says "actors":"signed") also every entry's
+ * signature (docs/identity.md, "Read-time rules"): the SSHSIG over the
+ * statement rebuilt from the entry, by a key registered to the actor and
+ * valid at that position, in the action's namespace, made against a root
+ * this log had, with a nonce used once; and the two-person rule of every
+ * plan.apply and plan.rollback over the signed approvals it names. These
+ * are table "audit_entry", row the entry's index. The user_key table is
+ * compared with the log's key registry.
  * Calls fn (may be NULL) for each difference; *ndiff gets their number.
  * Returns PB_OK when the comparison ran, whatever it found. */
 enum pb_status pb_log_replay_check(struct pb_ws *ws, pb_replay_fn fn, void *ctx,
@@ -1748,6 +1786,12 @@ enum pb_status pb_replay_entry_check(void *replay, uint64_t index, struct pb_str
 enum pb_status pb_replay_finish(struct pb_replay *r, uint64_t size, pb_replay_fn fn, void *ctx,
                                 uint64_t *ndiff, struct pb_error *err);
 void pb_replay_free(struct pb_replay *r);
+/* A replay of the entries alone, for an export without a snapshot: the
+ * signatures of a signed log (above) are all it checks. */
+enum pb_status pb_replay_new_entries(struct pb_replay **out, struct pb_error *err);
+/* After pb_replay_finish: whether the log was a signed one (its entries'
+ * signatures were checked), and how many entries carried a signature. */
+bool pb_replay_signed(const struct pb_replay *r, uint64_t *nsigned);
 
 
 /* ===================================================================== */
@@ -1850,6 +1894,21 @@ enum pb_status pb_plan_withdraw(struct pb_ws *ws, const char *actor, int64_t id,
 #define PB_PLAN_ROLLBACK_APPROVALS 2 /* the default, until a plan.policy entry says otherwise */
 enum pb_status pb_plan_set_rollback_approvals(struct pb_ws *ws, const char *actor, unsigned n,
                                               uint64_t *index_out, struct pb_error *err);
+/* The rollback policy in force. A plan.policy entry counts once it is
+ * sealed (under a signed checkpoint; pb_plan_set_rollback_approvals seals
+ * it), like an apply: a later entry no checkpoint covers yet is reported
+ * as pending and changes nothing. */
+struct pb_plan_rollback_policy {
+	unsigned need;          /* distinct approvers a rollback needs now */
+	unsigned logged;        /* what the log says: the default or the entry's */
+	bool from_entry;        /* a sealed plan.policy entry set `logged` ... */
+	uint64_t index;         /* ... this one */
+	unsigned conf;          /* probity.conf rollback_approvals (1 when unset): raises only */
+	bool pending;           /* a later plan.policy entry is not sealed yet ... */
+	uint64_t pending_index; /* ... this one */
+};
+enum pb_status pb_plan_rollback_policy(struct pb_ws *ws, struct pb_plan_rollback_policy *out,
+                                       struct pb_error *err);
 
 /* One selector of a plan. */
 struct pb_plan_selector {

@@ -26,18 +26,19 @@ say() { printf '\n$ %s\n' "$*"; "$@"; }
 K() { [ -z "${DEMO_KEYS:-}" ] || echo "--key-file=$DEMO_KEYS/$1.pub"; }
 [ -d "$WS" ] || "$P" init --unsigned "$WS" --name demo >/dev/null
 q() { sqlite3 -batch "$WS/probity.db" "$1"; }
-if [ "$(q 'SELECT count(*) FROM customer')" = 0 ]; then
-	q "INSERT INTO customer(name, created_at, note) VALUES ('Ministry of Interior (demo)', strftime('%Y-%m-%dT%H:%M:%SZ','now'), 'demo customer')"
-fi
-CUSTOMER=$(q "SELECT entity FROM finding WHERE entity_kind = 'customer' GROUP BY entity
-	ORDER BY sum(severity = 'high') DESC, count(*) DESC, entity LIMIT 1" 2>/dev/null || true)
-[ -n "$CUSTOMER" ] || CUSTOMER=$(q 'SELECT name FROM customer ORDER BY id LIMIT 1')
 if [ "$(q "SELECT count(*) FROM app_user WHERE name = 'alice'")" = 0 ]; then
 	say "$P" user add "$WS" admin --role admin $(K admin)
 	say "$P" user add "$WS" alice --role analyst $(K alice) --as admin
 	say "$P" user add "$WS" bob --role approver $(K bob) --as admin
 	say "$P" user add "$WS" carol --role auditor $(K carol) --as admin
 fi
+# customers are log entries like everything else (log check compares the table)
+if [ "$(q 'SELECT count(*) FROM customer')" = 0 ]; then
+	say "$P" customer add "$WS" "Ministry of Interior (demo)" --account DEMO-000001 --as alice
+fi
+CUSTOMER=$(q "SELECT entity FROM finding WHERE entity_kind = 'customer' GROUP BY entity
+	ORDER BY sum(severity = 'high') DESC, count(*) DESC, entity LIMIT 1" 2>/dev/null || true)
+[ -n "$CUSTOMER" ] || CUSTOMER=$(q 'SELECT name FROM customer ORDER BY id LIMIT 1')
 say "$P" case open "$WS" --as alice --customer "$CUSTOMER" \
 	--title "Mass surveillance of civilians reported" \
 	--trigger "Press investigation: intercepted call audio stored and transcribed at scale" \

@@ -662,6 +662,148 @@ fail:
 	return st;
 }
 
+/* The actors of a plan's plan.new and plan.edit entries: its authors, who
+ * may not approve it. *yes when actor is one. */
+static enum pb_status is_author(struct pb_ws *ws, json_int_t plan, const char *actor, bool *yes,
+                                struct pb_error *err)
+{
+	sqlite3_stmt *q;
+	enum pb_status st = pb__db_prepare(
+		ws->db,
+		"SELECT 1 FROM audit_entry WHERE action IN ('plan.new', 'plan.edit') AND "
+		"json_extract(CAST(data AS TEXT), '$.details.plan') = ?1 AND "
+		"json_extract(CAST(data AS TEXT), '$.actor') = ?2 LIMIT 1",
+		&q, err);
+	if (st)
+		return st;
+	sqlite3_bind_int64(q, 1, plan);
+	sqlite3_bind_text(q, 2, actor, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	*yes = rc == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PB_OK
+	                                             : pb__db_err(ws->db, err, "cannot read the log");
+}
+
+/* One signed entry at idx (text data) checked on its own and against the
+ * key registry: the signature, and the key the actor's at idx. */
+static enum pb_status signed_entry(struct pb_ws *ws, uint64_t idx, const char *data, size_t len,
+                                   struct pb__entry_sig *sig, json_t **o, struct pb_error *err)
+{
+	enum pb_status st = pb__entry_sig_check(data, len, idx, sig, o, err);
+	if (!st && !sig->has_sig)
+		st = pb__err(err, PB_EVERIFY, "entry %llu: %s carries no signature",
+		             (unsigned long long)idx, sig->action);
+	if (!st)
+		st = pb__user_key_valid(ws, sig->actor, sig->key_fp, idx, err);
+	return st;
+}
+
+/* Apply carries its approvals (signed workspaces; docs/identity.md): the
+ * plan.apply or plan.rollback entry at idx (parsed: o) must be signed by
+ * its actor's key, and each approval it names must be a sealed, signed
+ * entry of this log, by the actor and key named, a plan.approve of the
+ * plan and hash applied (for a rollback: a plan.rollback-request of the
+ * plan), by distinct users with distinct keys; an apply needs two such
+ * approvals from non-authors, a rollback the number its entry counted
+ * (the rollback's own actor included), at least one. */
+static enum pb_status approvals_verify(struct pb_ws *ws, uint64_t idx, const char *data,
+                                       size_t len, struct pb_error *err)
+{
+	struct pb__entry_sig sig;
+	json_t *o = NULL;
+	enum pb_status st = signed_entry(ws, idx, data, len, &sig, &o, err);
+	if (st) {
+		json_decref(o);
+		return st == PB_ENOMEM ? st : PB_EVERIFY;
+	}
+	json_t *d = json_object_get(o, "details");
+	bool apply = !strcmp(sig.action, "plan.apply");
+	json_int_t plan = json_integer_value(json_object_get(d, "plan"));
+	const char *sha = json_string_value(json_object_get(d, "sha256"));
+	json_t *named = json_object_get(d, "approvals"), *v;
+	char actors[17][PB_USER_NAME_MAX + 1], fps[17][64];
+	size_t n = 0, i;
+	if (!apply) {
+		pb__strlcpy(actors[n], sig.actor, sizeof(actors[n]));
+		pb__strlcpy(fps[n++], sig.key_fp, sizeof(fps[n]));
+	}
+	if (!json_is_array(named) || json_array_size(named) > 16 || !sha) {
+		st = pb__err(err, PB_EVERIFY, "entry %llu: %s names no signed approvals",
+		             (unsigned long long)idx, sig.action);
+		goto out;
+	}
+	json_array_foreach(named, i, v) {
+		json_t *ix = json_object_get(v, "index");
+		const char *na = json_string_value(json_object_get(v, "actor"));
+		const char *nf = json_string_value(json_object_get(v, "key_fp"));
+		if (!json_is_integer(ix) || json_integer_value(ix) < 0 ||
+		    (uint64_t)json_integer_value(ix) >= idx || !na || !nf) {
+			st = pb__err(err, PB_EVERIFY, "entry %llu: approval %zu is not an earlier entry "
+			                              "with an actor and a key",
+			             (unsigned long long)idx, i + 1);
+			goto out;
+		}
+		uint64_t ai = (uint64_t)json_integer_value(ix);
+		char *ad = NULL;
+		size_t al = 0;
+		struct pb__entry_sig as;
+		json_t *ao = NULL;
+		if ((st = pb__audit_entry_sealed(ws, ai, &ad, &al, err)) ||
+		    (st = signed_entry(ws, ai, ad, al, &as, &ao, err))) {
+			free(ad);
+			json_decref(ao);
+			pb__err_prefix(err, "entry %llu names approval %llu", (unsigned long long)idx,
+			               (unsigned long long)ai);
+			st = st == PB_ENOMEM ? st : PB_EVERIFY;
+			goto out;
+		}
+		free(ad);
+		json_t *ad2 = json_object_get(ao, "details");
+		const char *asha = json_string_value(json_object_get(ad2, "sha256"));
+		bool kind = !strcmp(as.action, apply ? "plan.approve" : "plan.rollback-request");
+		bool same = json_integer_value(json_object_get(ad2, "plan")) == plan &&
+		            (!apply || (asha && !strcmp(asha, sha)));
+		bool who = !strcmp(as.actor, na) && !strcmp(as.key_fp, nf);
+		json_decref(ao);
+		if (!kind || !same || !who) {
+			st = pb__err(err, PB_EVERIFY, "entry %llu names entry %llu as an approval: it is %s",
+			             (unsigned long long)idx, (unsigned long long)ai,
+			             !kind ? "of another kind"
+			             : !same ? "of another plan or hash"
+			                     : "by another actor or key than named");
+			goto out;
+		}
+		bool author = false;
+		if (apply && (st = is_author(ws, plan, as.actor, &author, err)))
+			goto out;
+		if (author) {
+			st = pb__err(err, PB_EVERIFY, "entry %llu counts the approval of '%s', an author "
+			                              "of plan %lld",
+			             (unsigned long long)idx, as.actor, (long long)plan);
+			goto out;
+		}
+		for (size_t j = 0; j < n; j++)
+			if (!strcmp(actors[j], as.actor) || !strcmp(fps[j], as.key_fp)) {
+				st = pb__err(err, PB_EVERIFY, "entry %llu counts '%s' twice: approvers must "
+				                              "be distinct users with distinct keys",
+				             (unsigned long long)idx, as.actor);
+				goto out;
+			}
+		pb__strlcpy(actors[n], as.actor, sizeof(actors[n]));
+		pb__strlcpy(fps[n++], as.key_fp, sizeof(fps[n]));
+	}
+	json_int_t counted = json_integer_value(json_object_get(d, "rollback_approvals"));
+	size_t need = apply ? 2 : (counted > 1 ? (size_t)counted : 1);
+	if (n < need)
+		st = pb__err(err, PB_EVERIFY, "entry %llu: %s of plan %lld has %zu distinct signed "
+		                              "approvals; it needs %zu",
+		             (unsigned long long)idx, sig.action, (long long)plan, n, need);
+out:
+	json_decref(o);
+	return st;
+}
+
 /* Whether the log names version (with hash sha) in a plan.apply or
  * plan.rollback entry that verifies and is sealed under a signed checkpoint
  * (pb__audit_entry_sealed): the only versions enforced are those the log
@@ -705,6 +847,14 @@ static enum pb_status named_by_log(struct pb_ws *ws, int64_t version, const char
 		        esha && !strcmp(esha, sha) && json_is_integer(v) &&
 		        json_integer_value(v) == version;
 		json_decref(o);
+		/* a signed workspace enforces only what two signed approvals carried */
+		if (found && pb_ws_actors_signed(ws) &&
+		    (st = approvals_verify(ws, idx, data, len, &e2))) {
+			st = pb__err(err, st, "entitlements version %lld is not enforced: %s",
+			             (long long)version, e2.message);
+			free(data);
+			break;
+		}
 		free(data);
 	}
 	if (!st && !found && rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -135,6 +135,39 @@ const char *pb__statement_ns(const char *action);
  * sign-out, refusals, enrolment): they carry no signature. */
 bool pb__statement_exempt(const char *action);
 
+/* ---- reading signatures (sigverify.c) --------------------------------------- */
+
+/* What one entry of a signed log says about its signature. */
+struct pb__entry_sig {
+	char action[65];
+	char actor[PB_USER_NAME_MAX + 1];
+	bool has_sig;
+	char key_fp[64];     /* sig.key_fp: the key the entry names */
+	char signer_fp[64];  /* the key inside the SSHSIG (equal to key_fp when it checks) */
+	uint64_t log_size;   /* the log the statement was made against */
+	uint8_t log_root[32];
+	uint8_t nonce[16];
+	char nonce_hex[33];
+};
+/* Checks entry `index` of a signed log (text: its canonical JSON) on its own:
+ * an exempt action carries no "sig", any other does; its SSHSIG decodes, is
+ * by the key the entry names, in the action's namespace, and verifies over
+ * the statement rebuilt from the entry; log.size <= index. Left to the
+ * caller: the key registered to the actor and valid at index, the root at
+ * log.size, the nonce unused. PB_EVERIFY "entry N: why" (out is filled as far
+ * as it got); *entry_out (may be NULL) gets the parsed entry, the caller
+ * json_decref()s it. Thread-safe. */
+enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
+                                   struct pb__entry_sig *out, struct json_t **entry_out,
+                                   struct pb_error *err);
+/* Whether key fp was actor's and valid at entry index by the log itself
+ * (never the user_key table, which sits beside it): registered by a
+ * user.add or user.key-add entry before it (or at it when index is 0) that
+ * verifies and was signed by a key valid at its own position, back to
+ * entry 0, and not revoked before it. PB_EVERIFY saying why not. */
+enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const char *fp,
+                                  uint64_t index, struct pb_error *err);
+
 /* ---- signing (sign.c) ------------------------------------------------------ */
 
 /* For an entry of a signed workspace whose action is not exempt: has its

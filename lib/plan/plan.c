@@ -1598,32 +1598,56 @@ out:
 
 /* ---- the workspace's rollback policy, a log entry -------------------------------------------- */
 
-/* Rollback approvals: PB_PLAN_ROLLBACK_APPROVALS unless the last verified
- * plan.policy entry of the log says otherwise (pb_plan_set_rollback_approvals,
- * admin only); probity.conf's rollback_approvals may raise it, never lower
- * it (a file beside the log is no record of a choice). */
-static enum pb_status rollback_need(struct pb_ws *ws, unsigned *need, struct pb_error *err)
+/* The last plan.policy entry below `below` (its index in *idx, and whether
+ * there is one in *found), read from the copied action column: the entry
+ * text is then verified and must agree (log check compares the columns). */
+static enum pb_status last_policy_entry(struct pb_ws *ws, uint64_t below, bool *found,
+                                        uint64_t *idx, struct pb_error *err)
 {
-	unsigned conf;
-	enum pb_status st =
-		pb__plan_setting_uint(ws, "rollback_approvals", 1, 1, APPROVALS_MAX, &conf, err);
+	sqlite3_stmt *q;
+	enum pb_status st = pb__db_prepare(ws->db,
+	                                   "SELECT max(idx) FROM audit_entry WHERE "
+	                                   "action = 'plan.policy' AND idx < ?1",
+	                                   &q, err);
 	if (st)
 		return st;
-	*need = PB_PLAN_ROLLBACK_APPROVALS;
-	sqlite3_stmt *q;
-	if ((st = pb__db_prepare(ws->db,
-	                         "SELECT idx FROM audit_entry WHERE action IN ('plan.apply', "
-	                         "'plan.rollback', 'plan.policy') AND action = 'plan.policy' "
-	                         "ORDER BY idx DESC LIMIT 1",
-	                         &q, err)))
-		return st;
+	sqlite3_bind_int64(q, 1, below > INT64_MAX ? INT64_MAX : (sqlite3_int64)below);
 	int rc = sqlite3_step(q);
-	uint64_t idx = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+	*found = rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
+	*idx = *found ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
 	sqlite3_finalize(q);
-	if (rc == SQLITE_ROW) {
+	return rc == SQLITE_ROW ? PB_OK : pb__db_err(ws->db, err, "cannot read the audit log");
+}
+
+/* Rollback approvals: PB_PLAN_ROLLBACK_APPROVALS unless the last sealed
+ * plan.policy entry of the log says otherwise (pb_plan_set_rollback_approvals,
+ * admin only, seals it at once): like an apply, a choice that weakens
+ * enforcement counts only under a signed checkpoint, so a plan.policy entry
+ * appended beside the checkpoint key changes nothing. probity.conf's
+ * rollback_approvals may raise it, never lower it (a file beside the log is
+ * no record of a choice). */
+enum pb_status pb_plan_rollback_policy(struct pb_ws *ws, struct pb_plan_rollback_policy *out,
+                                       struct pb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	enum pb_status st =
+		pb__plan_setting_uint(ws, "rollback_approvals", 1, 1, APPROVALS_MAX, &out->conf, err);
+	if (st)
+		return st;
+	out->logged = PB_PLAN_ROLLBACK_APPROVALS;
+	struct pb_audit_status as;
+	uint64_t last = 0, idx = 0;
+	bool any, sealed;
+	if ((st = pb_audit_status(ws, &as, err)) ||
+	    (st = last_policy_entry(ws, UINT64_MAX, &any, &last, err)) ||
+	    (st = last_policy_entry(ws, as.checkpoints ? as.checkpoint_size : 0, &sealed, &idx, err)))
+		return st;
+	out->pending = any && (!sealed || last != idx);
+	out->pending_index = out->pending ? last : 0;
+	if (sealed) {
 		char *data = NULL;
 		size_t len = 0;
-		if ((st = pb__audit_entry_verified(ws, idx, &data, &len, err))) {
+		if ((st = pb__audit_entry_sealed(ws, idx, &data, &len, err))) {
 			pb__err_prefix(err, "cannot read the rollback policy");
 			return st;
 		}
@@ -1634,19 +1658,26 @@ static enum pb_status rollback_need(struct pb_ws *ws, unsigned *need, struct pb_
 		bool ok = action && !strcmp(action, "plan.policy") && json_is_integer(n) &&
 		          json_integer_value(n) >= 1 && json_integer_value(n) <= APPROVALS_MAX;
 		if (ok)
-			*need = (unsigned)json_integer_value(n);
+			out->logged = (unsigned)json_integer_value(n);
 		json_decref(o);
 		free(data);
 		if (!ok)
 			return pb__err(err, PB_EVERIFY, "cannot read the rollback policy: log entry %llu "
 			                                "is not a plan.policy entry",
 			               (unsigned long long)idx);
-	} else if (rc != SQLITE_DONE) {
-		return pb__db_err(ws->db, err, "cannot read the audit log");
+		out->from_entry = true;
+		out->index = idx;
 	}
-	if (conf > *need)
-		*need = conf;
+	out->need = out->conf > out->logged ? out->conf : out->logged;
 	return PB_OK;
+}
+
+static enum pb_status rollback_need(struct pb_ws *ws, unsigned *need, struct pb_error *err)
+{
+	struct pb_plan_rollback_policy rp;
+	enum pb_status st = pb_plan_rollback_policy(ws, &rp, err);
+	*need = rp.need;
+	return st;
 }
 
 enum pb_status pb_plan_set_rollback_approvals(struct pb_ws *ws, const char *actor, unsigned n,
@@ -1662,6 +1693,8 @@ enum pb_status pb_plan_set_rollback_approvals(struct pb_ws *ws, const char *acto
 	char d[64];
 	pb__snprintf(d, sizeof(d), "{\"rollback_approvals\":%u}", n);
 	st = pb__audit_append(ws, actor, "plan.policy", 0, "plans", d, index_out, err);
+	if (!st)
+		st = seal(ws, actor, err); /* the policy counts once sealed: now */
 	return pb__ws_finish(ws, st, err);
 }
 
@@ -1969,11 +2002,19 @@ static enum pb_status plan_load(struct pb_ws *ws, int64_t id, struct pb_plan **o
 	if ((st = load_events(ws, o, err)) ||
 	    (st = rollback_need(ws, &p->rollback_needed, err)))
 		goto fail;
+	/* approvals as apply counts them: from the log's entries (plan_event is
+	 * a cache of them that log check compares), by non-authors who hold the
+	 * approver role now */
+	struct plan_log pl;
+	if ((st = plan_log_read(ws, &row, &pl, err)))
+		goto fail;
+	st = approvals_now(ws, &pl, &p->approvals, err);
+	plan_log_release(&pl);
+	if (st)
+		goto fail;
 	for (size_t i = 0; i < p->nevents; i++) {
 		const struct pb_plan_event *e = &p->events[i];
-		if (e->current && !strcmp(e->kind, "approve"))
-			p->approvals++;
-		else if (e->current && !strcmp(e->kind, "refuse"))
+		if (e->current && !strcmp(e->kind, "refuse"))
 			p->refusals++;
 		else if (!strcmp(e->kind, "rollback-approve"))
 			p->rollback_asked++;

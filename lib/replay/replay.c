@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "util/hmap.h"
+#include "replay/sig.h"
 
 #include "util/banned.h"
 
@@ -32,12 +33,23 @@
 
 /* the tables an export's snapshot carries: the ones checked below */
 static const char *const snapshot_tables[] = {
-	"app_user", "customer", "review_case", "case_evidence", "finding",
-	"plan",     "plan_event", "entitlement_version",
+	"app_user", "customer",   "customer_account",    "review_case", "case_evidence",
+	"finding",  "plan",       "plan_event", "entitlement_version",
+};
+
+/* a problem the signature replay found, kept until the report */
+struct sig_problem {
+	int64_t index;
+	char *what;
 };
 
 struct pb_replay {
 	sqlite3 *db;           /* the tables, and temp.rp_entry */
+	struct pb__rsig *sig;  /* the signatures, fed with the entries */
+	struct sig_problem *sp;
+	size_t nsp, capsp;
+	uint64_t sp_dropped;   /* beyond the cap: counted only */
+	bool sp_oom;
 	bool own;              /* db opened here (a snapshot) */
 	bool workspace;        /* audit_entry is there: check its copied columns */
 	sqlite3_stmt *ins;     /* one entry into rp_entry (snapshot) */
@@ -171,6 +183,8 @@ static enum pb_status setup(struct pb_replay *r, struct pb_error *err)
 	                   "CREATE INDEX temp.rp_entry_case ON rp_entry(action, case_id);"
 	                   "CREATE INDEX temp.rp_entry_plan ON rp_entry(action,"
 	                   " json_extract(d, '$.plan'));"
+	                   "CREATE INDEX temp.rp_entry_customer ON rp_entry(action,"
+	                   " json_extract(d, '$.customer'));"
 	                   "CREATE TEMP TABLE rp_user (name TEXT PRIMARY KEY, role TEXT,"
 	                   " disabled INTEGER, created_by TEXT, added INTEGER, changed INTEGER);",
 	                   err);
@@ -200,6 +214,8 @@ static const struct {
 	{ "user.role", "admin" },
 	{ "user.disable", "admin" },
 	{ "user.invite", "admin" },
+	{ "user.key-add", "admin" },
+	{ "user.key-revoke", "admin" },
 	{ "plan.policy", "admin" },
 	{ "case.open", "analyst" },
 	{ "case.note", "analyst,approver" },
@@ -435,6 +451,13 @@ static const struct compare compares[] = {
 	    { "body", "pb_sha256_hex(p.body) IS NOT " J("sha256") },
 	    { "case_id", "p.case_id IS NOT e.case_id" },
 	    { "revision", "p.revision IS NOT coalesce(" J("revision") ", 1)" } } },
+	/* plans: the author, from plan.new (who counts as an author decides
+	 * who may approve) */
+	{ "plan", "p.id",
+	  "plan p JOIN temp.rp_entry e ON e.idx = (SELECT min(idx) FROM temp.rp_entry"
+	  "  WHERE action = 'plan.new' AND json_extract(d, '$.plan') = p.id)",
+	  NULL,
+	  { { "created_by", "p.created_by IS NOT e.actor" } } },
 	/* plans: status from the last apply / rollback / withdraw */
 	{ "plan", "p.id",
 	  "plan p LEFT JOIN temp.rp_entry e ON e.idx = (SELECT max(idx) FROM temp.rp_entry"
@@ -532,6 +555,44 @@ static const char missing_sql[] =
 	"  IS NOT NULL AND NOT EXISTS (SELECT 1 FROM entitlement_version v"
 	"  WHERE v.version = json_extract(e.d, '$.version'))";
 
+/* Customers and their accounts: each name's last customer.add or
+ * customer.remove entry says whether it exists, and the add which accounts
+ * (billing) and sub-accounts it holds. */
+#define LAST_CUSTOMER_ENTRY(name)                                                        \
+	"(SELECT max(idx) FROM temp.rp_entry WHERE action IN ('customer.add',"          \
+	" 'customer.remove') AND json_extract(d, '$.customer') = " name ")"
+static const char customers_sql[] =
+	"WITH last AS (SELECT c.id, c.name, e.idx, e.d FROM customer c JOIN temp.rp_entry e"
+	"  ON e.idx = " LAST_CUSTOMER_ENTRY("c.name") " AND e.action = 'customer.add'),"
+	" logged AS (SELECT l.id, l.name, l.idx, 'billing' AS kind, j.value AS account_id"
+	"  FROM last l, json_each(l.d, '$.accounts') j UNION ALL SELECT l.id, l.name, l.idx,"
+	"  'sub', j.value FROM last l, json_each(l.d, '$.subaccounts') j)"
+	"SELECT 'customer', c.name, e.idx, CASE WHEN e.idx IS NULL"
+	"  THEN 'no customer.add entry records this customer'"
+	"  ELSE 'entry ' || e.idx || ' removed this customer' END"
+	" FROM customer c LEFT JOIN temp.rp_entry e ON e.idx = " LAST_CUSTOMER_ENTRY("c.name")
+	" WHERE e.idx IS NULL OR e.action = 'customer.remove'"
+	" UNION ALL "
+	"SELECT 'customer', json_extract(e.d, '$.customer'), e.idx, 'row missing: entry ' || e.idx"
+	"  || ' added this customer' FROM temp.rp_entry e WHERE e.action = 'customer.add'"
+	"  AND e.idx = " LAST_CUSTOMER_ENTRY("json_extract(e.d, '$.customer')")
+	"  AND NOT EXISTS (SELECT 1 FROM customer c WHERE c.name = json_extract(e.d, '$.customer'))"
+	" UNION ALL "
+	"SELECT 'customer_account', l.name || ' ' || ca.kind || ' ' || ca.account_id, l.idx,"
+	"  'not among the accounts entry ' || l.idx || ' gave this customer'"
+	" FROM last l JOIN customer_account ca ON ca.customer_id = l.id WHERE NOT EXISTS"
+	"  (SELECT 1 FROM logged g WHERE g.id = l.id AND g.kind = ca.kind"
+	"  AND g.account_id = ca.account_id)"
+	" UNION ALL "
+	"SELECT 'customer_account', g.name || ' ' || g.kind || ' ' || g.account_id, g.idx,"
+	"  'row missing: entry ' || g.idx || ' gave this customer this account' FROM logged g"
+	" WHERE NOT EXISTS (SELECT 1 FROM customer_account ca WHERE ca.customer_id = g.id"
+	"  AND ca.kind = g.kind AND ca.account_id = g.account_id)"
+	" UNION ALL "
+	"SELECT 'customer_account', ca.kind || ' ' || ca.account_id, NULL,"
+	"  'customer id ' || ca.customer_id || ' is no customer' FROM customer_account ca"
+	" WHERE NOT EXISTS (SELECT 1 FROM customer c WHERE c.id = ca.customer_id)";
+
 /* Web passwords (workspace only: an export never carries them): each must
  * be the one its user's last user.enrol entry recorded, by SHA-256. */
 static const char passwords_sql[] =
@@ -552,6 +613,127 @@ static const struct compare columns_compare = {
 	  { "at", "a.at IS NOT e.at" } }
 };
 
+/* The key registry (signed workspaces): each user_key row against the
+ * user.add / user.key-add entry at its added_idx and the user.key-revoke
+ * that revoked it; each registering entry must have its row. */
+static const char user_keys_sql[] =
+	"SELECT 'user_key', k.fp, k.added_idx, 'no user.add or user.key-add entry at its added_idx "
+	"registers it for ' || quote(k.user) FROM user_key k WHERE NOT EXISTS (SELECT 1"
+	"  FROM temp.rp_entry e WHERE e.idx = k.added_idx AND ((e.action = 'user.add'"
+	"  AND json_extract(e.d, '$.name') = k.user) OR (e.action = 'user.key-add'"
+	"  AND json_extract(e.d, '$.user') = k.user)) AND json_extract(e.d, '$.key_fp') = k.fp"
+	"  AND json_extract(e.d, '$.key') IS k.key)"
+	" UNION ALL "
+	"SELECT 'user_key', k.fp, e.idx, CASE WHEN e.idx IS NULL THEN 'revoked_idx differs from the"
+	"  log (no user.key-revoke entry)' ELSE 'revoked_idx differs from entry ' || e.idx END"
+	" FROM user_key k LEFT JOIN temp.rp_entry e ON e.idx = (SELECT min(idx) FROM temp.rp_entry"
+	"  WHERE action = 'user.key-revoke' AND json_extract(d, '$.key_fp') = k.fp)"
+	" WHERE k.revoked_idx IS NOT e.idx"
+	" UNION ALL "
+	"SELECT 'user_key', json_extract(e.d, '$.key_fp'), e.idx, 'row missing: entry ' || e.idx"
+	"  || ' registers this key' FROM temp.rp_entry e WHERE e.action IN ('user.add',"
+	"  'user.key-add') AND json_type(e.d, '$.key_fp') IS NOT NULL AND NOT EXISTS (SELECT 1"
+	"  FROM user_key k WHERE k.fp = json_extract(e.d, '$.key_fp'))";
+
+static bool has_table(sqlite3 *db, const char *schema, const char *name)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	pb__snprintf(sql, sizeof(sql), "SELECT 1 FROM %s.sqlite_master WHERE type = 'table' AND "
+	                               "name = ?1", schema);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	bool yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
+}
+
+/* ---- signatures ------------------------------------------------------------------ */
+
+#define SIG_PROBLEMS_MAX 1000
+
+static void sig_report(void *ctx, uint64_t index, const char *what)
+{
+	struct pb_replay *r = ctx;
+	if (r->nsp == SIG_PROBLEMS_MAX) {
+		r->sp_dropped++;
+		return;
+	}
+	if (r->nsp == r->capsp) {
+		size_t cap = r->capsp ? 2 * r->capsp : 16;
+		struct sig_problem *p = realloc(r->sp, cap * sizeof(*p));
+		if (!p) {
+			r->sp_oom = true;
+			return;
+		}
+		r->sp = p;
+		r->capsp = cap;
+	}
+	char *w = pb__strndup(what, strlen(what));
+	if (!w) {
+		r->sp_oom = true;
+		return;
+	}
+	r->sp[r->nsp++] = (struct sig_problem){ (int64_t)index, w };
+}
+
+static enum pb_status sig_begin(struct pb_replay *r, struct pb_error *err)
+{
+	return pb__rsig_new(sig_report, r, &r->sig, err);
+}
+
+/* Waits for the signature checks and reports what they found. */
+static enum pb_status sig_end(struct pb_replay *r, struct pb_error *err)
+{
+	enum pb_status rc = r->sig ? pb__rsig_finish(r->sig, NULL, err) : PB_OK;
+	if (!rc && r->sp_oom)
+		rc = pb__err(err, PB_ENOMEM, "out of memory");
+	char row[32];
+	for (size_t i = 0; !rc && i < r->nsp; i++) {
+		pb__snprintf(row, sizeof(row), "%lld", (long long)r->sp[i].index);
+		report(r, "audit_entry", row, r->sp[i].index, r->sp[i].what);
+	}
+	if (!rc && r->sp_dropped) {
+		char what[96];
+		pb__snprintf(what, sizeof(what), "%llu more signature problems not listed",
+		             (unsigned long long)r->sp_dropped);
+		report(r, "audit_entry", "-", -1, what);
+	}
+	return rc;
+}
+
+static void sig_release(struct pb_replay *r)
+{
+	pb__rsig_free(r->sig);
+	r->sig = NULL;
+	for (size_t i = 0; i < r->nsp; i++)
+		free(r->sp[i].what);
+	free(r->sp);
+	r->sp = NULL;
+	r->nsp = r->capsp = 0;
+}
+
+/* The workspace's entries, in order, through the signature replay. */
+static enum pb_status sig_workspace(struct pb_replay *r, struct pb_error *err)
+{
+	sqlite3_stmt *st;
+	enum pb_status rc = sig_begin(r, err);
+	if (rc || (rc = pb__db_prepare(r->db, "SELECT idx, data FROM main.audit_entry ORDER BY idx",
+	                               &st, err)))
+		return rc;
+	int q;
+	while ((q = sqlite3_step(st)) == SQLITE_ROW && !rc)
+		rc = pb__rsig_feed(r->sig, (uint64_t)sqlite3_column_int64(st, 0),
+		                   sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), err);
+	if (!rc && q != SQLITE_DONE)
+		rc = pb__db_err(r->db, err, "cannot read the audit log");
+	sqlite3_finalize(st);
+	if (!rc)
+		rc = sig_end(r, err);
+	return rc;
+}
+
 static enum pb_status run_checks(struct pb_replay *r, struct pb_error *err)
 {
 	enum pb_status rc = replay_users(r, err);
@@ -563,6 +745,10 @@ static enum pb_status run_checks(struct pb_replay *r, struct pb_error *err)
 		rc = compare_rows(r, &compares[i], err);
 	if (!rc)
 		rc = diff_query(r, missing_sql, err);
+	if (!rc)
+		rc = diff_query(r, customers_sql, err);
+	if (!rc && has_table(r->db, "main", "user_key"))
+		rc = diff_query(r, user_keys_sql, err);
 	return rc;
 }
 
@@ -693,6 +879,9 @@ enum pb_status pb_log_replay_check(struct pb_ws *ws, pb_replay_fn fn, void *ctx,
 		rc = check_documents(&r, ws, err);
 	if (!rc)
 		rc = check_rules(&r, ws, err);
+	if (!rc)
+		rc = sig_workspace(&r, err);
+	sig_release(&r);
 	teardown(&r);
 	if (ndiff)
 		*ndiff = r.ndiff;
@@ -765,13 +954,17 @@ enum pb_status pb_log_snapshot_write(struct pb_ws *ws, const char *dir, uint64_t
 		             (long long)have, (unsigned long long)size);
 		goto out;
 	}
-	char sql[128];
+	char sql[160];
 	for (size_t i = 0; i < PB_ARRAY_LEN(snapshot_tables); i++) {
 		pb__snprintf(sql, sizeof(sql), "CREATE TABLE main.%s AS SELECT * FROM w.%s",
 		             snapshot_tables[i], snapshot_tables[i]);
 		if ((rc = pb__db_exec(db, sql, err)))
 			goto out;
 	}
+	/* the key registry, where the workspace has one (signed actors) */
+	if (has_table(db, "w", "user_key") &&
+	    (rc = pb__db_exec(db, "CREATE TABLE main.user_key AS SELECT * FROM w.user_key", err)))
+		goto out;
 	if ((rc = pb__db_exec(db, "COMMIT; DETACH w;", err)))
 		goto out;
 	if (sqlite3_close(db) != SQLITE_OK) {
@@ -828,7 +1021,7 @@ enum pb_status pb_replay_open(const char *dir, struct pb_replay **out, struct pb
 	if (sqlite3_step(st) == SQLITE_ROW)
 		r->snapshot_size = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if ((rc = setup(r, err)) ||
+	if ((rc = setup(r, err)) || (rc = sig_begin(r, err)) ||
 	    (rc = pb__db_prepare(r->db,
 	                         "INSERT OR REPLACE INTO temp.rp_entry VALUES (?1, " ENTRY_FIELDS ")",
 	                         &r->ins, err)))
@@ -842,6 +1035,28 @@ out:
 	return rc;
 }
 
+enum pb_status pb_replay_new_entries(struct pb_replay **out, struct pb_error *err)
+{
+	*out = NULL;
+	struct pb_replay *r = calloc(1, sizeof(*r));
+	if (!r)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	enum pb_status rc = sig_begin(r, err);
+	if (rc)
+		pb_replay_free(r);
+	else
+		*out = r;
+	return rc;
+}
+
+bool pb_replay_signed(const struct pb_replay *r, uint64_t *nsigned)
+{
+	bool yes = r && r->sig && pb__rsig_signed(r->sig, nsigned);
+	if (!yes && nsigned)
+		*nsigned = 0;
+	return yes;
+}
+
 enum pb_status pb_replay_entry_check(void *ctx, uint64_t index, struct pb_str *entry,
                                      struct pb_error *err)
 {
@@ -849,13 +1064,15 @@ enum pb_status pb_replay_entry_check(void *ctx, uint64_t index, struct pb_str *e
 	enum pb_status rc = pb_audit_entry_check(NULL, index, entry, err);
 	if (rc)
 		return rc;
+	if (!r->db) /* entries alone */
+		return pb__rsig_feed(r->sig, index, entry->ptr, entry->len, err);
 	sqlite3_reset(r->ins);
 	sqlite3_bind_int64(r->ins, 1, (sqlite3_int64)index);
 	sqlite3_bind_text(r->ins, 2, entry->ptr, (int)entry->len, SQLITE_TRANSIENT);
 	if (sqlite3_step(r->ins) != SQLITE_DONE)
 		return pb__db_err(r->db, err, "cannot read the entry");
 	r->entries++;
-	return PB_OK;
+	return pb__rsig_feed(r->sig, index, entry->ptr, entry->len, err);
 }
 
 enum pb_status pb_replay_finish(struct pb_replay *r, uint64_t size, pb_replay_fn fn, void *ctx,
@@ -866,11 +1083,19 @@ enum pb_status pb_replay_finish(struct pb_replay *r, uint64_t size, pb_replay_fn
 	r->ndiff = 0;
 	if (ndiff)
 		*ndiff = 0;
+	if (!r->db) { /* entries alone */
+		enum pb_status rc = sig_end(r, err);
+		if (ndiff)
+			*ndiff = r->ndiff;
+		return rc;
+	}
 	if (r->snapshot_size != (int64_t)size)
 		return pb__err(err, PB_EVERIFY,
 		               "the table snapshot was taken at %lld entries, the export has %llu",
 		               (long long)r->snapshot_size, (unsigned long long)size);
 	enum pb_status rc = run_checks(r, err);
+	if (!rc)
+		rc = sig_end(r, err);
 	if (ndiff)
 		*ndiff = r->ndiff;
 	return rc;
@@ -881,6 +1106,7 @@ void pb_replay_free(struct pb_replay *r)
 	if (!r)
 		return;
 	sqlite3_finalize(r->ins);
+	sig_release(r);
 	if (r->own)
 		sqlite3_close(r->db);
 	free(r);

@@ -22,6 +22,9 @@
  *                                      new version = latest without PLAN's
  *                                      rules (what a rollback publishes)
  *        pb-entitle WS show [VERSION]  print a version as a rules file
+ *        pb-entitle --log-as|--log-unsealed USER WS policy N
+ *                                      a plan.policy entry (rollback needs N
+ *                                      approvers), sealed or not
  * Prints "version N" for the version written. FILE may be '-' for stdin.
  */
 #include "decide/entitlements.h"
@@ -116,6 +119,23 @@ int main(int argc, char **argv)
 		}
 		print_version(e);
 		rc = 0;
+		goto out;
+	}
+	if (!strcmp(cmd, "policy") && log_as && argc > 3) {
+		/* as pb_plan_set_rollback_approvals writes it, sealed or not */
+		char d[64];
+		snprintf(d, sizeof(d), "{\"rollback_approvals\":%ld}", strtol(argv[3], NULL, 10));
+		char *note = NULL;
+		if (pb__ws_begin(ws, &err) ||
+		    pb__audit_append(ws, log_as, "plan.policy", 0, "plans", d, NULL, &err) ||
+		    (sealed && pb__audit_checkpoint_sign(ws, log_as, &note, &err)) ||
+		    pb__ws_commit(ws, &err)) {
+			pb__ws_rollback(ws);
+			rc = fail(&err);
+		} else {
+			rc = 0;
+		}
+		free(note);
 		goto out;
 	}
 	if (argc < 4 || (strcmp(cmd, "publish") && strcmp(cmd, "add") && strcmp(cmd, "remove"))) {

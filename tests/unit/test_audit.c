@@ -215,14 +215,13 @@ static char *make_ws(void)
 	}
 	struct pb_ws *w;
 	pb_ws_open(ws, 0, &w, &err);
-	pb__db_exec(w->db,
-	            "INSERT INTO customer(name, created_at) VALUES ('Ministry X', '2025-01-01'),"
-	            " ('Other Co', '2025-01-01')",
-	            &err);
 	pb_user_add(w, NULL, "root", "admin", NULL, &err);
 	pb_user_add(w, "root", "alice", "analyst", NULL, &err);
 	pb_user_add(w, "root", "bob", "approver", NULL, &err);
 	pb_user_add(w, "root", "carol", "auditor", NULL, &err);
+	const char *a1[] = { "BA-1" }, *a2[] = { "BA-2" };
+	pb_customer_add(w, "root", "Ministry X", a1, 1, NULL, 0, &err);
+	pb_customer_add(w, "root", "Other Co", a2, 1, NULL, 0, &err);
 	pb_ws_close(w);
 	return ws;
 }

@@ -53,9 +53,10 @@ static struct pb_ws *make_ws(char **dir_out, uint64_t *note_index)
 	struct pb_ws *w = NULL;
 	CHECK_OK(pb_ws_init(path, &(struct pb_ws_init_options){ .unsigned_actors = true }, &err), &err);
 	CHECK_OK(pb_ws_open(path, 0, &w, &err), &err);
-	sql(w, "INSERT INTO customer(name, created_at) VALUES ('Ministry X', '2025-01-01')");
 	CHECK_OK(pb_user_add(w, NULL, "root", "admin", NULL, &err), &err);
 	CHECK_OK(pb_user_add(w, "root", "alice", "analyst", NULL, &err), &err);
+	const char *acct[] = { "BA-1" };
+	CHECK_OK(pb_customer_add(w, "alice", "Ministry X", acct, 1, NULL, 0, &err), &err);
 	struct pb_case_open_options o = { "Ministry X", "Report", "Press report", NULL, NULL };
 	int64_t id = 0;
 	CHECK_OK(pb_case_open(w, "alice", &o, &id, NULL, &err), &err);

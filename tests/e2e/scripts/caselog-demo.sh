@@ -6,7 +6,7 @@ ROOT=${ROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
 out=$(TMPDIR=$TMP "$ROOT/tools/demo-caselog.sh" "$(dirname "$PROBITY")" 2>&1)
 rc=$?
 check "demo exits 0" test $rc = 0
-if echo "$out" | grep -q "^verified '.*audit-log': origin probity.example/demo, 10 entries"; then ok
+if echo "$out" | grep -q "^verified '.*audit-log': origin probity.example/demo, 11 entries"; then ok
 else fail "demo log did not verify: $(echo "$out" | tail -5)"; fi
-if echo "$out" | grep -q "closed case 1; log entry 9"; then ok; else fail "demo did not close the case"; fi
+if echo "$out" | grep -q "closed case 1; log entry 10"; then ok; else fail "demo did not close the case"; fi
 finish caselog-demo

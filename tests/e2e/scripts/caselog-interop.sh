@@ -25,9 +25,9 @@ ok
 WS=$TMP/ws
 q() { "$P" "$@" >/dev/null 2>"$TMP/err" || echo "  setup failed: $* $(cat "$TMP/err")"; }
 "$P" init --unsigned --no-user "$WS" --name interop >/dev/null
-sqlite3 "$WS/probity.db" "INSERT INTO customer(name, created_at) VALUES ('Ministry X', '2025-01-01')"
 q user add "$WS" root --role admin
 q user add "$WS" alice --role analyst --as root
+q customer add "$WS" "Ministry X" --account BA-1 --as root
 echo "user = alice" >> "$WS/probity.conf"
 q case open "$WS" --customer "Ministry X" --title T --trigger X
 for i in $(seq 1 5); do q case note "$WS" 1 "note $i"; done

@@ -11,9 +11,9 @@ WS=$TMP/ws
 q() { "$P" "$@" >/dev/null 2>"$TMP/err"; }
 
 "$P" init --unsigned --no-user "$WS" --name tamper >/dev/null
-sqlite3 "$WS/probity.db" "INSERT INTO customer(name, created_at) VALUES ('Ministry X', '2025-01-01')"
 q user add "$WS" root --role admin
 q user add "$WS" alice --role analyst --as root
+q customer add "$WS" "Ministry X" --account BA-1 --as root
 echo "user = alice" >> "$WS/probity.conf"
 q case open "$WS" --customer "Ministry X" --title T --trigger X
 for i in $(seq 1 12); do q case note "$WS" 1 "note $i"; done
@@ -72,7 +72,6 @@ cp saved out/checkpoint
 
 # a checkpoint that is not signed by the log's key
 "$P" init --unsigned --no-user ws-other --name tamper >/dev/null
-sqlite3 ws-other/probity.db "INSERT INTO customer(name, created_at) VALUES ('Ministry X', '2025-01-01')"
 q user add ws-other root --role admin
 "$P" log checkpoint ws-other --as root > other.ckpt
 if "$P" log verify out --vkey "$(cd ws-other && "$P" log status . | sed -n 's/^vkey: *//p')" >/dev/null 2>err
@@ -92,9 +91,9 @@ elif grep -q "not consistent" err; then ok; else fail "fork: $(cat err)"; fi
 
 # tampered rows inside the workspace: log check names them, export refuses
 cp "$WS/probity.db" saved.db
-sqlite3 "$WS/probity.db" "DROP TRIGGER audit_entry_append_only; UPDATE audit_entry SET data = replace(data, 'note 7', 'note 8') WHERE idx = 9"
+sqlite3 "$WS/probity.db" "DROP TRIGGER audit_entry_append_only; UPDATE audit_entry SET data = replace(data, 'note 7', 'note 8') WHERE idx = 10"
 if "$P" log check "$WS" >/dev/null 2>err; then fail "edited entry not found"
-elif grep -q "audit_entry 9" err; then ok; else fail "edited entry: $(cat err)"; fi
+elif grep -q "audit_entry 10" err; then ok; else fail "edited entry: $(cat err)"; fi
 if "$P" log export "$WS" out2 --as alice >/dev/null 2>err; then fail "export of an edited log succeeded"
 elif grep -q "do not hash to the signed root" err; then ok; else fail "export: $(cat err)"; fi
 cp saved.db "$WS/probity.db"
@@ -102,9 +101,9 @@ sqlite3 "$WS/probity.db" "DROP TRIGGER audit_entry_append_only; UPDATE audit_ent
 if "$P" log check "$WS" >/dev/null 2>err; then fail "stored hash flip not found"
 elif grep -q "audit_entry 2: stored leaf hash" err; then ok; else fail "stored hash: $(cat err)"; fi
 cp saved.db "$WS/probity.db"
-sqlite3 "$WS/probity.db" "DROP TRIGGER audit_checkpoint_append_only; UPDATE audit_checkpoint SET note = replace(note, char(10) || '15' || char(10), char(10) || '14' || char(10)) WHERE size = 15"
+sqlite3 "$WS/probity.db" "DROP TRIGGER audit_checkpoint_append_only; UPDATE audit_checkpoint SET note = replace(note, char(10) || '16' || char(10), char(10) || '15' || char(10)) WHERE size = 16"
 if "$P" log check "$WS" >/dev/null 2>err; then fail "edited checkpoint not found"
-elif grep -q "audit_checkpoint 15" err; then ok; else fail "edited checkpoint: $(cat err)"; fi
+elif grep -q "audit_checkpoint 16" err; then ok; else fail "edited checkpoint: $(cat err)"; fi
 cp saved.db "$WS/probity.db"
 check "restored workspace checks" "$P" log check "$WS"
 

@@ -65,6 +65,20 @@ out=$(curl -s "$B/v1/decide?account=EA-1&subaccount=s-int&service=Storage%20Acco
 check "... and still denies under plan 1" grep -q '"result":"deny".*"version":1' <<<"$out"
 kill -TERM $SPID; wait $SPID
 
+# the rollback policy is enforcement too: a plan.policy entry lowers the
+# rule only once sealed. Without the key folder the real command cannot
+# seal, so it writes nothing; the attacker's unsealed entry changes nothing.
+check "the policy shows the default" grep -q "^a rollback needs 2 distinct approvers" <<<"$("$PROBITY" plan policy "$WS")"
+check "plan policy cannot seal without the key" not q plan policy "$WS" --rollback-approvals 1 --as root
+check "... and writes nothing" test "$(sql "SELECT count(*) FROM audit_entry WHERE action = 'plan.policy'")" = 0
+"$PBE" --log-unsealed root "$WS" policy 1 >/dev/null 2>"$TMP/e4.err" || fail "unsealed policy: $(cat "$TMP/e4.err")"
+pol=$(sql "SELECT max(idx) FROM audit_entry WHERE action = 'plan.policy'")
+out=$("$PROBITY" plan policy "$WS")
+check "an unsealed plan.policy entry is not in force" grep -q "^a rollback needs 2 distinct approvers" <<<"$out"
+check "... and plan policy says so" grep -q "plan.policy entry $pol is not sealed by a signed checkpoint: not in force" <<<"$out"
+check "one approver does not roll back" grep -q "1 of 2 approvers" <<<"$("$PROBITY" plan rollback "$WS" 1 --as bob --reason "lifted" 2>&1)"
+check "... plan 1 stays applied" test "$(sql 'SELECT status FROM plan WHERE id = 1')" = applied
+
 # signing.pub sits in the workspace: an attacker who can write the folder
 # can swap in a key of their own (and would then re-sign the checkpoints with
 # it). A service given the log's key from outside (PROBITY_VKEY, serve

@@ -139,6 +139,36 @@ q case note "$WS" "$CASE" "planted" --as eve || fail "note as eve: $(cat err)"
 IDX=$(sql "SELECT max(idx) FROM audit_entry")
 found "inserted user acting" "^table audit_entry row $IDX: actor 'eve' of case.note is not a user at this position"
 
+# customers and their accounts beside customer.add / customer.remove
+attack "customer inserted" "^table customer row Planted Co: no customer.add entry" verify \
+	"INSERT INTO customer(name, created_at) VALUES ('Planted Co', '2026-01-01T00:00:00Z')"
+attack "account given to a customer" "^table customer_account row Varnia Interior Ministry sub X-1: not among the accounts entry [0-9]*" verify \
+	"INSERT INTO customer_account VALUES ((SELECT id FROM customer WHERE name = 'Varnia Interior Ministry'), 'sub', 'X-1')"
+attack "account taken from a customer" "^table customer_account row Varnia Interior Ministry billing EA-880412: row missing: entry [0-9]*" verify \
+	"DELETE FROM customer_account WHERE account_id = 'EA-880412'"
+cp saved.db "$DB"
+q customer add "$WS" "Gone Co" --account GC-1 --as alice || fail "customer add: $(cat err)"
+q customer remove "$WS" "Gone Co" --as alice || fail "customer remove: $(cat err)"
+check "an added and removed customer checks" "$P" log check "$WS"
+cp "$DB" saved2.db
+cp saved.db saved0.db
+cp saved2.db saved.db
+attack "removed customer put back" "^table customer row Gone Co: entry [0-9]* removed this customer" verify \
+	"INSERT INTO customer(name, created_at) VALUES ('Gone Co', '2026-01-01T00:00:00Z')"
+cp saved0.db saved.db
+
+# a plan's author rewritten (authors may not approve their own plan)
+attack "plan author changed" "^table plan row $PLAN: created_by differs from entry" verify \
+	"UPDATE plan SET created_by = 'bob' WHERE id = $PLAN"
+
+# an approval row inserted beside the log: log check names it, and plan
+# show counts approvals from the log's entries, as apply does, not the row
+attack "approval row inserted" "^table plan_event row [0-9]*: no plan entry at its log_index 3" verify \
+	"INSERT INTO plan_event(plan_id, kind, actor, at, sha256, log_index) VALUES ($PLAN, 'approve',
+	 'bob', '2026-01-01T00:00:00Z', (SELECT sha256 FROM plan WHERE id = $PLAN), 3)"
+if "$P" plan show "$WS" "$PLAN" --no-dry-run 2>&1 | grep -q "draft: 0 of 2 approvals"; then ok
+else fail "plan show counted the inserted approval: $("$P" plan show "$WS" "$PLAN" --no-dry-run 2>&1 | head -5)"; fi
+
 # the snapshot in an export is checked too: edited after the export
 cp saved.db "$DB"
 cp -r clean snap

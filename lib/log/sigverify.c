@@ -1,0 +1,621 @@
+/* sigverify.c - one entry of a signed log checked on its own: the read-time
+ * rules that need nothing but the entry (docs/identity.md).
+ *
+ * An exempt action (a web session's) carries no "sig"; every other entry
+ * does, and its SSHSIG must decode, name the action's namespace, and verify
+ * over the statement rebuilt from the entry (statement.c, the one builder
+ * the writer used) with the key the SSHSIG carries. What needs more than the
+ * entry is the caller's: that key registered to the actor and valid at the
+ * index (the replay's registry, or the user_key table through
+ * pb__user_key_valid), the root at log.size, the nonce never used before.
+ * Thread-safe: the replay runs it on both cores.
+ */
+#include "ident/ident.h"
+#include "log/audit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "util/banned.h"
+
+#define SSHSIG_B64_MAX 8192
+
+/* The members of an entry's "sig", NULL where missing or malformed: ok when
+ * all are there in their forms (nonce 32 hex digits, root 64, size >= 0). */
+struct sig_fields {
+	const char *fp, *ns, *nonce, *b64, *root;
+	uint64_t size;
+	bool ok;
+};
+
+static void sig_fields(json_t *s, struct sig_fields *f)
+{
+	json_t *log = json_object_get(s, "log"), *size = json_object_get(log, "size");
+	f->fp = json_string_value(json_object_get(s, "key_fp"));
+	f->ns = json_string_value(json_object_get(s, "ns"));
+	f->nonce = json_string_value(json_object_get(s, "nonce"));
+	f->b64 = json_string_value(json_object_get(s, "sshsig"));
+	f->root = json_string_value(json_object_get(log, "root"));
+	f->size = (uint64_t)json_integer_value(size);
+	f->ok = f->fp && f->ns && f->nonce && f->b64 && f->root && json_is_integer(size) &&
+	        json_integer_value(size) >= 0 && strlen(f->nonce) == 32 && strlen(f->root) == 64 &&
+	        strlen(f->fp) < 64;
+}
+
+static enum pb_status bad(struct pb_error *err, uint64_t index, const char *why)
+{
+	return pb__err(err, PB_EVERIFY, "entry %llu: %s", (unsigned long long)index, why);
+}
+
+/* ---- the fast path: the statement spliced from the entry's own bytes ----------
+
+ * An entry is canonical JSON (audit.c checks it: keys sorted, no spaces,
+ * jansson's escaping), and so is a statement, built from the same members
+ * by the same serialiser: the statement of an entry is its "action",
+ * "actor", "case" and "details" members as they stand, then "log" and
+ * "nonce" from its "sig", then its "subject", then the two constants. So
+ * for most entries no JSON tree is built at all. When in doubt (an escape
+ * in a name, a case that is not a positive number) the slow path decides;
+ * a statement spliced wrong could only fail to verify, never pass. */
+
+struct member {
+	const char *key; /* raw, without quotes */
+	size_t klen;
+	const char *start, *end; /* "key":value */
+	const char *val;         /* value */
+};
+
+/* Skips the JSON value at p; NULL when it does not end before end. */
+static const char *skip_value(const char *p, const char *end)
+{
+	if (p >= end)
+		return NULL;
+	if (*p == '"') {
+		for (p++; p < end; p++)
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				return p + 1;
+		return NULL;
+	}
+	if (*p == '{' || *p == '[') {
+		int depth = 0;
+		while (p < end) {
+			if (*p == '"') {
+				if (!(p = skip_value(p, end)))
+					return NULL;
+				continue;
+			}
+			if (*p == '{' || *p == '[')
+				depth++;
+			else if ((*p == '}' || *p == ']') && --depth == 0)
+				return p + 1;
+			p++;
+		}
+		return NULL;
+	}
+	while (p < end && *p != ',' && *p != '}' && *p != ']')
+		p++;
+	return p;
+}
+
+/* The members of the object at [p, end), at most cap; -1 when malformed. */
+static int members(const char *p, const char *end, struct member *m, int cap)
+{
+	if (p >= end || *p++ != '{')
+		return -1;
+	int n = 0;
+	if (p < end && *p == '}')
+		return 0;
+	while (p < end && *p == '"') {
+		const char *ke = skip_value(p, end), *ve;
+		if (!ke || ke >= end || *ke != ':' || !(ve = skip_value(ke + 1, end)))
+			return -1;
+		if (n < cap)
+			m[n++] = (struct member){ p + 1, (size_t)(ke - 1 - (p + 1)), p, ve, ke + 1 };
+		p = ve;
+		if (p < end && *p == '}')
+			return n;
+		if (p >= end || *p++ != ',')
+			return -1;
+	}
+	return -1;
+}
+
+static const struct member *find(const struct member *m, int n, const char *key)
+{
+	size_t kl = strlen(key);
+	for (int i = 0; i < n; i++)
+		if (m[i].klen == kl && !memcmp(m[i].key, key, kl))
+			return &m[i];
+	return NULL;
+}
+
+/* A string member without escapes into buf (cap bytes); false otherwise. */
+static bool plain_string(const struct member *m, char *buf, size_t cap)
+{
+	if (!m || *m->val != '"')
+		return false;
+	size_t n = (size_t)(m->end - m->val) - 2;
+	if (n >= cap || memchr(m->val + 1, '\\', n))
+		return false;
+	memcpy(buf, m->val + 1, n);
+	buf[n] = '\0';
+	return true;
+}
+
+struct fast {
+	char action[65], actor[PB_USER_NAME_MAX + 1];
+	char fp[64], ns[128], nonce[33], root[65];
+	char *b64;
+	bool has_sig;
+	struct sig_fields f;
+	struct pb_buf statement;
+};
+
+/* Fills x from the entry's bytes; false when the slow path must decide. */
+static bool fast_parts(const char *text, size_t len, struct fast *x)
+{
+	const char *end = text + len;
+	struct member m[16], sm[8], lm[4];
+	int n = members(text, end, m, 16);
+	if (n < 0 || n >= 16 || !plain_string(find(m, n, "action"), x->action, sizeof(x->action)) ||
+	    !plain_string(find(m, n, "actor"), x->actor, sizeof(x->actor)))
+		return false;
+	const struct member *sig = find(m, n, "sig"), *cs = find(m, n, "case"),
+	                    *det = find(m, n, "details"), *sub = find(m, n, "subject");
+	x->has_sig = sig != NULL;
+	if (!sig || pb__statement_exempt(x->action))
+		return true; /* nothing to splice: the checks need no statement */
+	if (cs && (*cs->val < '1' || *cs->val > '9'))
+		return false;
+	int ns = members(sig->val, sig->end, sm, 8);
+	const struct member *log = ns > 0 ? find(sm, ns, "log") : NULL, *size;
+	int nl = log ? members(log->val, log->end, lm, 4) : -1;
+	size = nl > 0 ? find(lm, nl, "size") : NULL;
+	const struct member *b64 = ns > 0 ? find(sm, ns, "sshsig") : NULL;
+	if (!size || *size->val < '0' || *size->val > '9' || size->end - size->val > 20 ||
+	    !plain_string(find(sm, ns, "key_fp"), x->fp, sizeof(x->fp)) ||
+	    !plain_string(find(sm, ns, "ns"), x->ns, sizeof(x->ns)) ||
+	    !plain_string(find(sm, ns, "nonce"), x->nonce, sizeof(x->nonce)) ||
+	    !plain_string(find(lm, nl, "root"), x->root, sizeof(x->root)) || !b64 ||
+	    b64->end - b64->val > SSHSIG_B64_MAX || !(x->b64 = malloc(SSHSIG_B64_MAX + 1)) ||
+	    !plain_string(b64, x->b64, SSHSIG_B64_MAX + 1))
+		return false;
+	uint64_t sz = 0;
+	for (const char *p = size->val; p < size->end; p++) {
+		if (*p < '0' || *p > '9' || sz > (UINT64_MAX - 9) / 10)
+			return false;
+		sz = sz * 10 + (uint64_t)(*p - '0');
+	}
+	x->f = (struct sig_fields){ x->fp, x->ns, x->nonce, x->b64, x->root, sz,
+		                    strlen(x->nonce) == 32 && strlen(x->root) == 64 };
+	if (!x->f.ok)
+		return false;
+	const struct member *a = find(m, n, "action"), *u = find(m, n, "actor");
+	struct pb_buf *b = &x->statement;
+	enum pb_status rc = pb_buf_printf(b, "{%.*s,%.*s", (int)(a->end - a->start), a->start,
+	                                  (int)(u->end - u->start), u->start);
+	if (!rc && cs)
+		rc = pb_buf_printf(b, ",%.*s", (int)(cs->end - cs->start), cs->start);
+	if (!rc && det)
+		rc = pb_buf_printf(b, ",%.*s", (int)(det->end - det->start), det->start);
+	if (!rc)
+		rc = pb_buf_printf(b, ",\"log\":{\"root\":\"%s\",\"size\":%llu},\"nonce\":\"%s\"", x->root,
+		                   (unsigned long long)sz, x->nonce);
+	if (!rc && sub)
+		rc = pb_buf_printf(b, ",%.*s", (int)(sub->end - sub->start), sub->start);
+	if (!rc)
+		rc = pb_buf_printf(b, ",\"type\":\"probity statement\",\"v\":1}");
+	return rc == PB_OK;
+}
+
+/* ---- the checks ------------------------------------------------------------------ */
+
+/* The read-time rules of one entry once its parts are known. statement: the
+ * spliced statement, or NULL to build it from e (the parsed entry). */
+static enum pb_status check_parts(const char *action, const char *actor, bool has_sig,
+                                  const struct sig_fields *f, const char *statement, json_t *e,
+                                  uint64_t index, struct pb__entry_sig *out,
+                                  struct pb_error *err)
+{
+	enum pb_status rc = PB_OK;
+	char why[256];
+	uint8_t *bin = NULL;
+	char *built = NULL;
+	struct pb_sshsig sig = { 0 };
+	bool have_sig = false;
+	pb__strlcpy(out->action, action, sizeof(out->action));
+	pb__strlcpy(out->actor, actor, sizeof(out->actor));
+	out->has_sig = has_sig;
+	if (pb__statement_exempt(action)) {
+		if (has_sig) {
+			pb__snprintf(why, sizeof(why), "%s is a session entry and carries no signature, "
+			                               "but this one has a \"sig\"", action);
+			rc = bad(err, index, why);
+		}
+		goto out;
+	}
+	if (!has_sig) {
+		pb__snprintf(why, sizeof(why), "%s by '%s' is not signed", action, actor);
+		rc = bad(err, index, why);
+		goto out;
+	}
+	if (!f->ok) {
+		rc = bad(err, index, "its \"sig\" lacks key_fp, log, nonce, ns or sshsig");
+		goto out;
+	}
+	const char *fp = f->fp, *ns = f->ns, *b64 = f->b64;
+	pb__strlcpy(out->key_fp, fp, sizeof(out->key_fp));
+	memcpy(out->nonce_hex, f->nonce, 33);
+	out->log_size = f->size;
+	if (sodium_hex2bin(out->log_root, 32, f->root, 64, NULL, NULL, NULL) != 0 ||
+	    sodium_hex2bin(out->nonce, 16, f->nonce, 32, NULL, NULL, NULL) != 0) {
+		rc = bad(err, index, "its \"sig\" has a log root or nonce that is not hex");
+		goto out;
+	}
+	if (out->log_size > index) {
+		pb__snprintf(why, sizeof(why), "its statement names a log of %llu entries, made "
+		                               "after the entry itself",
+		             (unsigned long long)out->log_size);
+		rc = bad(err, index, why);
+		goto out;
+	}
+	const char *want_ns = pb__statement_ns(action);
+	if (strcmp(ns, want_ns)) {
+		pb__snprintf(why, sizeof(why), "%s must be signed in namespace %s, not %.60s", action,
+		             want_ns, ns);
+		rc = bad(err, index, why);
+		goto out;
+	}
+	size_t b64len = strlen(b64), binlen = 0;
+	if (b64len > SSHSIG_B64_MAX || !(bin = malloc(b64len + 1))) {
+		rc = b64len > SSHSIG_B64_MAX ? bad(err, index, "its signature is too long")
+		                             : pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (sodium_base642bin(bin, b64len, b64, b64len, NULL, &binlen, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0) {
+		rc = bad(err, index, "its signature is not base64");
+		goto out;
+	}
+	struct pb_error e2 = { 0 };
+	if (pb__sshsig_decode(bin, binlen, &sig, &e2)) {
+		pb__snprintf(why, sizeof(why), "its signature does not decode: %s", e2.message);
+		rc = bad(err, index, why);
+		goto out;
+	}
+	have_sig = true;
+	pb__sshkey_fingerprint(&sig.key, out->signer_fp);
+	if (strcmp(out->signer_fp, fp)) {
+		pb__snprintf(why, sizeof(why), "its signature is by key %s, but it names key %s",
+		             out->signer_fp, fp);
+		rc = bad(err, index, why);
+		goto out;
+	}
+	if (!statement) {
+		json_int_t case_id = json_integer_value(json_object_get(e, "case"));
+		const char *subject = json_string_value(json_object_get(e, "subject"));
+		json_t *details = json_object_get(e, "details");
+		if ((rc = pb__statement_text(action, actor, case_id, subject, details, out->log_size,
+		                             out->log_root, out->nonce_hex, &built, &e2))) {
+			pb__snprintf(why, sizeof(why), "its statement cannot be rebuilt: %s", e2.message);
+			rc = rc == PB_ENOMEM ? pb__err(err, rc, "out of memory") : bad(err, index, why);
+			goto out;
+		}
+		statement = built;
+	}
+	if (pb__sshsig_verify(&sig, NULL, want_ns, statement, strlen(statement), &e2)) {
+		pb__snprintf(why, sizeof(why), "the signature of '%s' (key %s) does not verify: %s",
+		             actor, fp, e2.message);
+		rc = bad(err, index, why);
+		goto out;
+	}
+out:
+	if (have_sig)
+		pb__sshsig_release(&sig);
+	free(bin);
+	free(built);
+	return rc;
+}
+
+enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
+                                   struct pb__entry_sig *out, json_t **entry_out,
+                                   struct pb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (entry_out)
+		*entry_out = NULL;
+	enum pb_status rc;
+	if (!entry_out) {
+		struct fast x = { 0 };
+		pb_buf_init(&x.statement, PB_AUDIT_DETAILS_MAX + 8192);
+		bool ok = fast_parts(text, len, &x);
+		if (ok)
+			rc = check_parts(x.action, x.actor, x.has_sig, &x.f,
+			                 x.statement.len ? x.statement.data : NULL, NULL, index, out, err);
+		free(x.b64);
+		pb_buf_release(&x.statement);
+		/* a signed entry always gets its statement spliced, so NULL above
+		 * only reaches check_parts for entries it rejects before using it */
+		if (ok)
+			return rc;
+	}
+	json_error_t je;
+	json_t *e = json_loadb(text, len, 0, &je);
+	const char *action = json_string_value(json_object_get(e, "action"));
+	const char *actor = json_string_value(json_object_get(e, "actor"));
+	if (!json_is_object(e) || !action || !actor) {
+		rc = bad(err, index, !json_is_object(e) ? "is not a JSON object"
+		                                        : "has no action or actor");
+	} else {
+		json_t *s = json_object_get(e, "sig");
+		struct sig_fields f;
+		sig_fields(s, &f);
+		rc = check_parts(action, actor, s != NULL, &f, NULL, e, index, out, err);
+	}
+	if (entry_out && rc != PB_ENOMEM)
+		*entry_out = e;
+	else
+		json_decref(e);
+	return rc;
+}
+
+/* The first entry of action in `actions` whose details.key_fp is fp, after
+ * `after` (-1: any): its index in *idx, *found false when none. */
+static enum pb_status key_entry(struct pb_ws *ws, const char *actions, const char *fp,
+                                int64_t after, bool *found, uint64_t *idx, struct pb_error *err)
+{
+	sqlite3_stmt *q;
+	enum pb_status rc = pb__db_prepare(ws->db,
+	                                   "SELECT min(idx) FROM audit_entry WHERE instr(?1, action) > 0"
+	                                   " AND action LIKE 'user.%' AND idx > ?3 AND"
+	                                   " json_extract(CAST(data AS TEXT), '$.details.key_fp') = ?2",
+	                                   &q, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(q, 1, actions, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, fp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, after);
+	int s = sqlite3_step(q);
+	*found = s == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
+	*idx = *found ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+	sqlite3_finalize(q);
+	return s == SQLITE_ROW ? PB_OK : pb__db_err(ws->db, err, "cannot read the key registry");
+}
+
+/* pb__user_key_valid, from the log itself: the registering entry must
+ * verify (its leaf in the stored tree), name actor, and, unless it is entry
+ * 0 (the first admin, signed by the key it registers), be signed by a key
+ * valid at its own position, and so on back to entry 0. */
+static enum pb_status key_valid(struct pb_ws *ws, const char *actor, const char *fp,
+                                uint64_t index, int depth, struct pb_error *err)
+{
+	if (depth > 16)
+		return pb__err(err, PB_EVERIFY, "entry %llu: the key registry chain of %s is too long",
+		               (unsigned long long)index, fp);
+	bool found;
+	uint64_t r, rv;
+	enum pb_status rc = key_entry(ws, "user.add user.key-add", fp, -1, &found, &r, err);
+	if (rc)
+		return rc;
+	if (!found)
+		return pb__err(err, PB_EVERIFY, "entry %llu: key %s is registered to nobody in the log",
+		               (unsigned long long)index, fp);
+	char *data = NULL;
+	size_t len = 0;
+	if ((rc = pb__audit_entry_verified(ws, r, &data, &len, err)))
+		return rc == PB_ENOMEM ? rc : PB_EVERIFY;
+	json_error_t je;
+	json_t *e = json_loadb(data, len, 0, &je), *d = json_object_get(e, "details");
+	const char *action = json_string_value(json_object_get(e, "action"));
+	const char *user = json_string_value(
+		json_object_get(d, action && !strcmp(action, "user.add") ? "name" : "user"));
+	const char *efp = json_string_value(json_object_get(d, "key_fp"));
+	if (!user || !efp || strcmp(efp, fp))
+		rc = pb__err(err, PB_EVERIFY, "entry %llu: the entry registering key %s does not "
+		                              "name it",
+		             (unsigned long long)index, fp);
+	else if (strcmp(user, actor))
+		rc = pb__err(err, PB_EVERIFY, "entry %llu: key %s is registered to '%s', not '%s'",
+		             (unsigned long long)index, fp, user, actor);
+	else if (!(r < index || (r == 0 && index == 0)))
+		rc = pb__err(err, PB_EVERIFY, "entry %llu: key %s of '%s' was registered only at "
+		                              "entry %llu",
+		             (unsigned long long)index, fp, actor, (unsigned long long)r);
+	json_decref(e);
+	if (!rc && r > 0) { /* who registered it, with which key */
+		struct pb__entry_sig s;
+		if (!(rc = pb__entry_sig_check(data, len, r, &s, NULL, err)))
+			rc = key_valid(ws, s.actor, s.key_fp, r, depth + 1, err);
+	}
+	free(data);
+	if (rc)
+		return rc;
+	if ((rc = key_entry(ws, "user.key-revoke", fp, (int64_t)r, &found, &rv, err)))
+		return rc;
+	if (found && index > rv)
+		return pb__err(err, PB_EVERIFY, "entry %llu: key %s of '%s' was revoked at entry %llu",
+		               (unsigned long long)index, fp, actor, (unsigned long long)rv);
+	return PB_OK;
+}
+
+enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const char *fp,
+                                  uint64_t index, struct pb_error *err)
+{
+	return key_valid(ws, actor, fp, index, 0, err);
+}
+
+/* ---- what an auditor takes to ssh-keygen ---------------------------------------- */
+
+enum pb_status pb_log_statement(struct pb_ws *ws, uint64_t index, char **statement,
+                                char **sig_armoured, const char **ns, struct pb_error *err)
+{
+	*statement = NULL;
+	if (sig_armoured)
+		*sig_armoured = NULL;
+	if (ns)
+		*ns = NULL;
+	char *data = NULL;
+	size_t len = 0;
+	enum pb_status rc = pb_audit_entry_data(ws, index, &data, &len, err);
+	if (rc)
+		return rc;
+	json_error_t je;
+	json_t *e = json_loadb(data, len, 0, &je), *s = json_object_get(e, "sig");
+	free(data);
+	const char *action = json_string_value(json_object_get(e, "action"));
+	const char *actor = json_string_value(json_object_get(e, "actor"));
+	struct sig_fields f;
+	sig_fields(s, &f);
+	const char *nonce = f.nonce, *b64 = f.b64;
+	uint8_t rootb[32], *bin = NULL;
+	size_t binlen = 0;
+	if (!action || !actor || !s) {
+		rc = pb__err(err, PB_ENOENT, "log entry %llu carries no signature",
+		             (unsigned long long)index);
+		goto out;
+	}
+	if (!f.ok || sodium_hex2bin(rootb, 32, f.root, 64, NULL, NULL, NULL) != 0) {
+		rc = pb__err(err, PB_EVERIFY, "log entry %llu: its \"sig\" is malformed",
+		             (unsigned long long)index);
+		goto out;
+	}
+	if ((rc = pb__statement_text(action, actor, json_integer_value(json_object_get(e, "case")),
+	                             json_string_value(json_object_get(e, "subject")),
+	                             json_object_get(e, "details"), f.size, rootb, nonce, statement,
+	                             err)))
+		goto out;
+	if (ns)
+		*ns = pb__statement_ns(action);
+	if (sig_armoured) {
+		size_t bl = strlen(b64);
+		if (bl > SSHSIG_B64_MAX || !(bin = malloc(bl + 1)) ||
+		    sodium_base642bin(bin, bl, b64, bl, NULL, &binlen, NULL,
+		                      sodium_base64_VARIANT_ORIGINAL) != 0) {
+			rc = bin ? pb__err(err, PB_EVERIFY, "log entry %llu: its signature is not base64",
+			                   (unsigned long long)index)
+			         : pb__err(err, PB_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (!(*sig_armoured = pb__sshsig_armour(bin, binlen)))
+			rc = pb__err(err, PB_ENOMEM, "out of memory");
+	}
+out:
+	if (rc) {
+		free(*statement);
+		*statement = NULL;
+	}
+	free(bin);
+	json_decref(e);
+	return rc;
+}
+
+enum pb_status pb_log_keys(struct pb_ws *ws, bool (*fn)(void *ctx, const struct pb_log_key *k),
+                           void *ctx, struct pb_error *err)
+{
+	/* the entries' own text, found through the copied action column */
+	static const char sql[] =
+		"WITH reg AS (SELECT idx, json_extract(CAST(data AS TEXT), '$.action') AS a,"
+		"  json_extract(CAST(data AS TEXT), '$.time') AS t,"
+		"  json_extract(CAST(data AS TEXT), '$.details') AS d FROM audit_entry"
+		"  WHERE action IN ('user.add', 'user.key-add', 'user.key-revoke')"
+		"  AND json_valid(CAST(data AS TEXT)))"
+		" SELECT CASE r.a WHEN 'user.add' THEN json_extract(r.d, '$.name')"
+		"  ELSE json_extract(r.d, '$.user') END AS u, json_extract(r.d, '$.key'),"
+		"  json_extract(r.d, '$.key_fp') AS fp, r.idx, r.t, v.idx, v.t"
+		" FROM reg r LEFT JOIN reg v ON v.idx = (SELECT min(x.idx) FROM reg x"
+		"  WHERE x.a = 'user.key-revoke' AND json_extract(x.d, '$.key_fp') ="
+		"  json_extract(r.d, '$.key_fp') AND x.idx > r.idx)"
+		" WHERE r.a IN ('user.add', 'user.key-add') AND json_extract(r.d, '$.key_fp') IS NOT NULL"
+		"  AND json_extract(r.d, '$.key') IS NOT NULL ORDER BY u, r.idx";
+	sqlite3_stmt *q;
+	enum pb_status rc = pb__db_prepare(ws->db, sql, &q, err);
+	if (rc)
+		return rc;
+	int s;
+	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+		struct pb_log_key k = {
+			.user = (const char *)sqlite3_column_text(q, 0),
+			.key = (const char *)sqlite3_column_text(q, 1),
+			.fp = (const char *)sqlite3_column_text(q, 2),
+			.added_idx = (uint64_t)sqlite3_column_int64(q, 3),
+			.added_at = (const char *)sqlite3_column_text(q, 4),
+			.revoked = sqlite3_column_type(q, 5) != SQLITE_NULL,
+			.revoked_idx = (uint64_t)sqlite3_column_int64(q, 5),
+			.revoked_at = (const char *)sqlite3_column_text(q, 6),
+		};
+		if (!k.user || !k.key || !k.fp)
+			continue;
+		if (!k.added_at)
+			k.added_at = "";
+		if (!fn(ctx, &k))
+			break;
+	}
+	if (s != SQLITE_ROW && s != SQLITE_DONE)
+		rc = pb__db_err(ws->db, err, "cannot read the key registry from the log");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* "2026-12-06T21:20:05Z" -> "20261206212005Z" (ssh-keygen's time, UTC) */
+static bool ssh_time(const char *t, char out[16])
+{
+	size_t n = 0;
+	for (const char *p = t; p && *p && *p != 'Z' && n < 14; p++)
+		if (*p >= '0' && *p <= '9')
+			out[n++] = *p;
+	if (n != 14)
+		return false;
+	out[n++] = 'Z';
+	out[n] = '\0';
+	return true;
+}
+
+struct signers {
+	struct pb_buf b;
+	enum pb_status rc;
+};
+
+static bool signer_line(void *ctx, const struct pb_log_key *k)
+{
+	struct signers *s = ctx;
+	char after[16], before[16];
+	if (!ssh_time(k->added_at, after)) {
+		s->rc = PB_EVERIFY;
+		return false;
+	}
+	for (const char *p = k->user; *p; p++) /* names are [A-Za-z0-9._-]: no quoting */
+		if (!(p[0] == '.' || p[0] == '_' || p[0] == '-' || (p[0] >= '0' && p[0] <= '9') ||
+		      ((p[0] | 0x20) >= 'a' && (p[0] | 0x20) <= 'z'))) {
+			s->rc = PB_EVERIFY;
+			return false;
+		}
+	s->rc = pb_buf_printf(&s->b, "%s namespaces=\"%s,%s\",valid-after=\"%s\"", k->user,
+	                      PB_STATEMENT_NS, PB_STATEMENT_NS_APPROVE, after);
+	if (!s->rc && k->revoked && ssh_time(k->revoked_at, before))
+		s->rc = pb_buf_printf(&s->b, ",valid-before=\"%s\"", before);
+	if (!s->rc)
+		s->rc = pb_buf_printf(&s->b, " %s\n", k->key);
+	return !s->rc;
+}
+
+enum pb_status pb_log_keys_allowed_signers(struct pb_ws *ws, char **out, struct pb_error *err)
+{
+	*out = NULL;
+	struct signers s = { .rc = PB_OK };
+	pb_buf_init(&s.b, 1 << 24);
+	enum pb_status rc = pb_log_keys(ws, signer_line, &s, err);
+	if (!rc && s.rc)
+		rc = s.rc == PB_EVERIFY
+		             ? pb__err(err, PB_EVERIFY, "the log's key registry holds a user name or "
+		                                        "time an allowed_signers file cannot")
+		             : pb__err(err, s.rc, "out of memory");
+	if (!rc && !(*out = pb__strndup(s.b.data ? s.b.data : "", s.b.len)))
+		rc = pb__err(err, PB_ENOMEM, "out of memory");
+	pb_buf_release(&s.b);
+	return rc;
+}

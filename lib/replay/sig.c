@@ -1,0 +1,633 @@
+/* sig.c - the signatures of a signed log, replayed (issue 12's read side).
+ *
+ * Entries are fed in log order (from the workspace's audit_entry, or from an
+ * export's tiles as `log verify` reads them). Two worker threads check each
+ * entry on its own (pb__entry_sig_check: the SSHSIG against the statement
+ * rebuilt from the entry, the namespace, the leaf hash); the feeding thread
+ * then takes their results in log order and checks what needs the history:
+ * the key registry at each position (user.add with a key, user.key-add,
+ * user.key-revoke: a key is valid after the entry that registers it, the
+ * first user.add excepted, and up to the entry that revokes it), the root of
+ * the log at the size each statement names (from the leaf hashes fed so
+ * far, kept as the tree's perfect subtrees), nonces used once, and the
+ * two-person rule of every plan.apply and plan.rollback over the signed
+ * approvals it names. Every problem is reported with the entry's index.
+ *
+ * A log whose first entry does not say "actors":"signed" is unsigned:
+ * nothing here applies (its actors are claimed names, and the CLI says so).
+ */
+#include "replay/sig.h"
+
+#include "ident/ident.h"
+#include "log/audit.h"
+#include "util/hmap.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "util/banned.h"
+
+#define BATCH 256
+#define RING 8
+#define WORKERS 2
+#define APPROVALS_MAX 16
+
+struct named {           /* an approval a plan.apply / plan.rollback names */
+	uint64_t index;
+	char actor[PB_USER_NAME_MAX + 1];
+	char fp[64];
+};
+
+struct res {
+	uint64_t index;
+	uint8_t leaf[32];
+	struct pb__entry_sig s;
+	bool bad;
+	char why[320];
+	/* what the sequential checks need from the entry */
+	char mode[16];                 /* entry 0: its "actors" */
+	char name[PB_USER_NAME_MAX + 1]; /* user.add name; user.key-* user */
+	char kfp[64];                  /* the key registered or revoked */
+	int64_t plan;
+	char sha[65];
+	int policy;                    /* plan.policy rollback_approvals */
+	size_t nnamed;
+	bool named_ok;                 /* "approvals" is an array of {index, actor, key_fp} */
+	struct named named[APPROVALS_MAX];
+};
+
+struct batch {
+	size_t n;
+	uint64_t index[BATCH];
+	size_t off[BATCH], len[BATCH];
+	char *buf;
+	size_t used, cap;
+	struct res *r;
+	bool done;
+};
+
+struct key {
+	char user[PB_USER_NAME_MAX + 1];
+	uint64_t added, revoked; /* revoked: UINT64_MAX while valid */
+};
+
+struct approval {
+	bool rollback;           /* a plan.rollback-request, else a plan.approve */
+	int64_t plan;
+	char sha[65];
+	char actor[PB_USER_NAME_MAX + 1];
+	char fp[64];
+};
+
+struct pb__rsig {
+	pthread_t th[WORKERS];
+	size_t nth;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	bool quit;
+	struct batch ring[RING];
+	uint64_t head, tail, next; /* consume, fill, hand to a worker */
+	bool started, decided, is_signed;
+	uint64_t fed;
+	/* the sequential state */
+	struct pb_hmap keys;       /* fp -> struct key */
+	struct pb_hmap nonces;     /* 16 bytes -> entry index + 1 */
+	struct pb_hmap approvals;  /* entry index (8 bytes) -> struct approval */
+	struct pb_hmap authors;    /* "plan\0actor" -> 1 */
+	unsigned policy;           /* rollback approvals the log says */
+	uint8_t *nodes[64];        /* perfect subtree hashes by level */
+	uint64_t nnodes[64], capnodes[64];
+	pb__rsig_report_fn report;
+	void *ctx;
+	uint64_t nbad;
+	uint64_t nsigned;          /* entries whose signature checked */
+};
+
+/* ---- the entry on its own (a worker) -------------------------------------------- */
+
+static void copy_str(char *dst, size_t cap, json_t *v)
+{
+	const char *s = json_string_value(v);
+	pb__strlcpy(dst, s ? s : "", cap);
+}
+
+static void check_one(const char *text, size_t len, uint64_t index, struct res *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->index = index;
+	pb_tlog_leaf_hash(text, len, r->leaf);
+	json_t *e = NULL;
+	struct pb_error err = { 0 };
+	/* the details matter only to entry 0 and the registry's and plans'
+	 * entries; the rest take the path that builds no JSON tree */
+	static const char user[] = "{\"action\":\"user.", plan[] = "{\"action\":\"plan.";
+	bool need = index == 0 || (len >= sizeof(user) && (!memcmp(text, user, sizeof(user) - 1) ||
+	                                                   !memcmp(text, plan, sizeof(plan) - 1)));
+	if (pb__entry_sig_check(text, len, index, &r->s, need ? &e : NULL, &err)) {
+		r->bad = true;
+		const char *m = err.message, *c = strstr(m, ": "); /* "entry N: " said by the report */
+		pb__strlcpy(r->why, !strncmp(m, "entry ", 6) && c ? c + 2 : m, sizeof(r->why));
+	}
+	if (!e)
+		return;
+	json_t *d = json_object_get(e, "details");
+	if (index == 0)
+		copy_str(r->mode, sizeof(r->mode), json_object_get(e, "actors"));
+	const char *a = r->s.action;
+	if (!strcmp(a, "user.add")) {
+		copy_str(r->name, sizeof(r->name), json_object_get(d, "name"));
+		copy_str(r->kfp, sizeof(r->kfp), json_object_get(d, "key_fp"));
+	} else if (!strcmp(a, "user.key-add") || !strcmp(a, "user.key-revoke")) {
+		copy_str(r->name, sizeof(r->name), json_object_get(d, "user"));
+		copy_str(r->kfp, sizeof(r->kfp), json_object_get(d, "key_fp"));
+	} else if (!strcmp(a, "plan.policy")) {
+		r->policy = (int)json_integer_value(json_object_get(d, "rollback_approvals"));
+	} else if (!strncmp(a, "plan.", 5)) {
+		r->plan = json_integer_value(json_object_get(d, "plan"));
+		copy_str(r->sha, sizeof(r->sha), json_object_get(d, "sha256"));
+		json_t *ap = json_object_get(d, "approvals"), *v;
+		size_t i;
+		r->named_ok = json_is_array(ap) && json_array_size(ap) <= APPROVALS_MAX;
+		json_array_foreach(ap, i, v) {
+			json_t *ix = json_object_get(v, "index");
+			if (!json_is_integer(ix) || json_integer_value(ix) < 0 ||
+			    !json_is_string(json_object_get(v, "actor")) ||
+			    !json_is_string(json_object_get(v, "key_fp")) || i >= APPROVALS_MAX) {
+				r->named_ok = false;
+				break;
+			}
+			struct named *n = &r->named[r->nnamed++];
+			n->index = (uint64_t)json_integer_value(ix);
+			copy_str(n->actor, sizeof(n->actor), json_object_get(v, "actor"));
+			copy_str(n->fp, sizeof(n->fp), json_object_get(v, "key_fp"));
+		}
+	}
+	json_decref(e);
+}
+
+static void *worker(void *arg)
+{
+	struct pb__rsig *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->quit && s->next == s->tail)
+			pthread_cond_wait(&s->work, &s->mu);
+		if (s->next == s->tail && s->quit)
+			break;
+		struct batch *b = &s->ring[s->next++ % RING];
+		pthread_mutex_unlock(&s->mu);
+		for (size_t i = 0; i < b->n; i++)
+			check_one(b->buf + b->off[i], b->len[i], b->index[i], &b->r[i]);
+		pthread_mutex_lock(&s->mu);
+		b->done = true;
+		pthread_cond_broadcast(&s->done);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* ---- the history (the feeding thread, in log order) -------------------------------- */
+
+static void problem(struct pb__rsig *s, uint64_t index, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void problem(struct pb__rsig *s, uint64_t index, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	s->nbad++;
+	if (s->report)
+		s->report(s->ctx, index, what);
+}
+
+static bool node_push(struct pb__rsig *s, unsigned level, const uint8_t h[32])
+{
+	if (s->nnodes[level] == s->capnodes[level]) {
+		uint64_t cap = s->capnodes[level] ? 2 * s->capnodes[level] : 1024;
+		uint8_t *p = realloc(s->nodes[level], cap * 32);
+		if (!p)
+			return false;
+		s->nodes[level] = p;
+		s->capnodes[level] = cap;
+	}
+	memcpy(s->nodes[level] + 32 * s->nnodes[level]++, h, 32);
+	return true;
+}
+
+/* Appends a leaf; every pair it completes makes a node one level up. */
+static bool tree_append(struct pb__rsig *s, const uint8_t leaf[32])
+{
+	uint8_t h[32];
+	memcpy(h, leaf, 32);
+	for (unsigned l = 0; l < 63; l++) {
+		if (!node_push(s, l, h))
+			return false;
+		if (s->nnodes[l] % 2)
+			return true;
+		pb_tlog_node_hash(s->nodes[l] + 32 * (s->nnodes[l] - 2), h, h);
+	}
+	return true;
+}
+
+static enum pb_status node_read(void *ctx, unsigned level, uint64_t index, uint8_t out[32],
+                                struct pb_error *err)
+{
+	struct pb__rsig *s = ctx;
+	if (level >= 64 || index >= s->nnodes[level])
+		return pb__err(err, PB_EVERIFY, "no subtree %u/%llu", level, (unsigned long long)index);
+	memcpy(out, s->nodes[level] + 32 * index, 32);
+	return PB_OK;
+}
+
+static bool register_key(struct pb__rsig *s, const struct res *r)
+{
+	struct key *k = pb__hmap_get(&s->keys, r->kfp, strlen(r->kfp));
+	if (k) {
+		problem(s, r->index, "key %s is already registered to '%s' (entry %llu)", r->kfp,
+		        k->user, (unsigned long long)k->added);
+		return true;
+	}
+	if (!(k = calloc(1, sizeof(*k))))
+		return false;
+	pb__strlcpy(k->user, r->name, sizeof(k->user));
+	k->added = r->index;
+	k->revoked = UINT64_MAX;
+	if (pb__hmap_put(&s->keys, r->kfp, strlen(r->kfp), k, NULL) != PB_OK) {
+		free(k);
+		return false;
+	}
+	return true;
+}
+
+static bool author_key(char *buf, size_t cap, int64_t plan, const char *actor, size_t *len)
+{
+	if (!pb__snprintf(buf, cap, "%lld", (long long)plan))
+		return false;
+	size_t n = strlen(buf), al = strlen(actor);
+	if (n + 1 + al >= cap)
+		return false;
+	memcpy(buf + n + 1, actor, al);
+	*len = n + 1 + al;
+	return true;
+}
+
+static bool is_author(struct pb__rsig *s, int64_t plan, const char *actor)
+{
+	char k[128];
+	size_t len;
+	return author_key(k, sizeof(k), plan, actor, &len) && pb__hmap_get(&s->authors, k, len);
+}
+
+/* The two-person rule of a plan.apply or plan.rollback (entry r): the
+ * approvals it names are signed entries of this log that verified, of this
+ * plan (and, for apply, of the hash it applies), by distinct users with
+ * distinct keys, none an author of the plan; at least two for apply, the
+ * rollback policy's number (the rollback's own actor counting) for it. */
+static void two_person(struct pb__rsig *s, const struct res *r)
+{
+	bool apply = !strcmp(r->s.action, "plan.apply");
+	if (!r->named_ok) {
+		problem(s, r->index, "%s of plan %lld names no signed approvals (details.approvals of "
+		                     "{index, actor, key_fp})",
+		        r->s.action, (long long)r->plan);
+		return;
+	}
+	const char *actors[APPROVALS_MAX + 1], *fps[APPROVALS_MAX + 1];
+	size_t n = 0;
+	if (!apply) { /* the last approver of a rollback is its own actor */
+		actors[n] = r->s.actor;
+		fps[n++] = r->s.key_fp;
+	}
+	for (size_t i = 0; i < r->nnamed; i++) {
+		const struct named *nm = &r->named[i];
+		uint64_t key = nm->index;
+		const struct approval *a = nm->index < r->index
+		                                   ? pb__hmap_get(&s->approvals, (const char *)&key, 8)
+		                                   : NULL;
+		const char *want = apply ? "plan.approve" : "plan.rollback-request";
+		if (!a || a->rollback == apply) {
+			problem(s, r->index, "%s of plan %lld names entry %llu as an approval: it is no "
+			                     "signed %s that verified",
+			        r->s.action, (long long)r->plan, (unsigned long long)nm->index, want);
+			continue;
+		}
+		if (a->plan != r->plan || (apply && strcmp(a->sha, r->sha))) {
+			problem(s, r->index, "%s of plan %lld names entry %llu, an approval of plan %lld "
+			                     "hash %.16s, not of this plan%s",
+			        r->s.action, (long long)r->plan, (unsigned long long)nm->index,
+			        (long long)a->plan, a->sha, apply ? " and hash" : "");
+			continue;
+		}
+		if (strcmp(a->actor, nm->actor) || strcmp(a->fp, nm->fp)) {
+			problem(s, r->index, "%s names entry %llu as approved by '%s' with %s; it was '%s' "
+			                     "with %s",
+			        r->s.action, (unsigned long long)nm->index, nm->actor, nm->fp, a->actor,
+			        a->fp);
+			continue;
+		}
+		if (apply && is_author(s, r->plan, a->actor)) {
+			problem(s, r->index, "plan.apply of plan %lld counts the approval of '%s' (entry "
+			                     "%llu), an author of the plan",
+			        (long long)r->plan, a->actor, (unsigned long long)nm->index);
+			continue;
+		}
+		bool dup = false;
+		for (size_t j = 0; j < n; j++)
+			if (!strcmp(actors[j], a->actor) || !strcmp(fps[j], a->fp)) {
+				problem(s, r->index, "%s of plan %lld counts '%s' (%s) twice: approvers must be "
+				                     "distinct users with distinct keys",
+				        r->s.action, (long long)r->plan, a->actor, a->fp);
+				dup = true;
+				break;
+			}
+		if (!dup) {
+			actors[n] = a->actor;
+			fps[n++] = a->fp;
+		}
+	}
+	size_t need = apply ? 2 : s->policy;
+	if (n < need)
+		problem(s, r->index, "%s of plan %lld has %zu distinct signed approval%s; it needs %zu",
+		        r->s.action, (long long)r->plan, n, n == 1 ? "" : "s", need);
+}
+
+static bool consume(struct pb__rsig *s, struct res *r)
+{
+	if (r->index == 0) {
+		s->decided = true;
+		s->is_signed = !strcmp(r->mode, "signed");
+	}
+	/* the root at the statement's size, before this entry's leaf */
+	bool root_ok = true;
+	if (s->is_signed && r->s.has_sig && !r->bad) {
+		uint8_t root[32];
+		struct pb_error e2 = { 0 };
+		bool ok = r->s.log_size == 0
+		                  ? (pb__sha256("", 0, root), true)
+		                  : !pb_tlog_subtree_hash(0, r->s.log_size, node_read, s, root, &e2);
+		root_ok = ok && !memcmp(root, r->s.log_root, 32);
+	}
+	if (!tree_append(s, r->leaf))
+		return false;
+	if (!s->is_signed)
+		return true;
+	if (r->bad) {
+		problem(s, r->index, "%s", r->why);
+		return true;
+	}
+	if (!root_ok) {
+		problem(s, r->index, "its statement was made against a log of %llu entries whose root "
+		                     "is not this log's",
+		        (unsigned long long)r->s.log_size);
+		return true;
+	}
+	const char *a = r->s.action;
+	/* the first admin's key is registered by the entry it signs */
+	if (r->index == 0 && !strcmp(a, "user.add") && r->kfp[0] && !register_key(s, r))
+		return false;
+	if (r->s.has_sig) {
+		struct key *k = pb__hmap_get(&s->keys, r->s.key_fp, strlen(r->s.key_fp));
+		if (!k)
+			problem(s, r->index, "%s by '%s' is signed with key %s, which no entry before it "
+			                     "registered",
+			        a, r->s.actor, r->s.key_fp);
+		else if (strcmp(k->user, r->s.actor))
+			problem(s, r->index, "%s by '%s' is signed with key %s, registered to '%s'", a,
+			        r->s.actor, r->s.key_fp, k->user);
+		else if (!(k->added < r->index || (r->index == 0 && k->added == 0)))
+			problem(s, r->index, "%s by '%s' is signed with key %s, registered only at entry "
+			                     "%llu",
+			        a, r->s.actor, r->s.key_fp, (unsigned long long)k->added);
+		else if (r->index > k->revoked)
+			problem(s, r->index, "%s by '%s' is signed with key %s, revoked at entry %llu", a,
+			        r->s.actor, r->s.key_fp, (unsigned long long)k->revoked);
+		else
+			goto signed_ok;
+		return true;
+	signed_ok:;
+		s->nsigned++;
+		uint64_t *at = malloc(sizeof(*at)), *old = NULL;
+		if (!at)
+			return false;
+		*at = r->index;
+		enum pb_status ps =
+			pb__hmap_put(&s->nonces, (const char *)r->s.nonce, 16, at, (void **)&old);
+		if (ps == PB_ENOMEM) {
+			free(at);
+			return false;
+		}
+		if (ps == PB_EEXIST) {
+			free(at);
+			problem(s, r->index, "its nonce %s was used already by entry %llu", r->s.nonce_hex,
+			        (unsigned long long)*old);
+			return true;
+		}
+	}
+	/* the registry and the plans, from entries that checked */
+	if ((!strcmp(a, "user.add") && r->index > 0 && r->kfp[0]) || !strcmp(a, "user.key-add")) {
+		if (!register_key(s, r))
+			return false;
+	} else if (!strcmp(a, "user.key-revoke")) {
+		struct key *k = pb__hmap_get(&s->keys, r->kfp, strlen(r->kfp));
+		if (!k || strcmp(k->user, r->name))
+			problem(s, r->index, "revokes key %s of '%s', which is not theirs", r->kfp, r->name);
+		else if (k->revoked == UINT64_MAX)
+			k->revoked = r->index;
+	} else if (!strcmp(a, "plan.policy")) {
+		if (r->policy >= 1)
+			s->policy = (unsigned)r->policy;
+	} else if (!strcmp(a, "plan.new") || !strcmp(a, "plan.edit")) {
+		char k[128];
+		size_t len;
+		if (author_key(k, sizeof(k), r->plan, r->s.actor, &len) &&
+		    pb__hmap_put(&s->authors, k, len, (void *)1, NULL) == PB_ENOMEM)
+			return false;
+	} else if (!strcmp(a, "plan.approve") || !strcmp(a, "plan.rollback-request")) {
+		struct approval *ap = calloc(1, sizeof(*ap));
+		uint64_t key = r->index;
+		if (!ap)
+			return false;
+		ap->rollback = !strcmp(a, "plan.rollback-request");
+		ap->plan = r->plan;
+		memcpy(ap->sha, r->sha, sizeof(ap->sha));
+		memcpy(ap->actor, r->s.actor, sizeof(ap->actor));
+		memcpy(ap->fp, r->s.key_fp, sizeof(ap->fp));
+		if (pb__hmap_put(&s->approvals, (const char *)&key, 8, ap, NULL) != PB_OK) {
+			free(ap);
+			return false;
+		}
+	} else if (!strcmp(a, "plan.apply") || !strcmp(a, "plan.rollback")) {
+		two_person(s, r);
+	}
+	return true;
+}
+
+/* ---- the pipeline --------------------------------------------------------------------- */
+
+enum pb_status pb__rsig_new(pb__rsig_report_fn report, void *ctx, struct pb__rsig **out,
+                            struct pb_error *err)
+{
+	struct pb__rsig *s = calloc(1, sizeof(*s));
+	if (!s)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	s->report = report;
+	s->ctx = ctx;
+	s->policy = 2; /* PB_PLAN_ROLLBACK_APPROVALS, until a plan.policy entry */
+	pb__hmap_init(&s->keys);
+	pb__hmap_init(&s->nonces);
+	pb__hmap_init(&s->approvals);
+	pb__hmap_init(&s->authors);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->work, NULL);
+	pthread_cond_init(&s->done, NULL);
+	for (size_t i = 0; i < RING; i++)
+		if (!(s->ring[i].r = malloc(BATCH * sizeof(struct res)))) {
+			pb__rsig_free(s);
+			return pb__err(err, PB_ENOMEM, "out of memory");
+		}
+	*out = s;
+	return PB_OK;
+}
+
+static enum pb_status start(struct pb__rsig *s, struct pb_error *err)
+{
+	s->started = true;
+	for (; s->nth < WORKERS; s->nth++)
+		if (pthread_create(&s->th[s->nth], NULL, worker, s) != 0)
+			break;
+	if (!s->nth)
+		return pb__err(err, PB_ENOMEM, "cannot start the signature checkers");
+	return PB_OK;
+}
+
+/* Takes the oldest batch once a worker has checked it. */
+static enum pb_status consume_head(struct pb__rsig *s, struct pb_error *err)
+{
+	struct batch *b = &s->ring[s->head % RING];
+	pthread_mutex_lock(&s->mu);
+	while (!b->done)
+		pthread_cond_wait(&s->done, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	for (size_t i = 0; i < b->n; i++)
+		if (!consume(s, &b->r[i]))
+			return pb__err(err, PB_ENOMEM, "out of memory");
+	b->n = 0;
+	b->used = 0;
+	b->done = false;
+	s->head++;
+	return PB_OK;
+}
+
+static enum pb_status submit(struct pb__rsig *s, struct pb_error *err)
+{
+	pthread_mutex_lock(&s->mu);
+	s->tail++;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->mu);
+	if (s->tail - s->head == RING)
+		return consume_head(s, err);
+	return PB_OK;
+}
+
+enum pb_status pb__rsig_feed(struct pb__rsig *s, uint64_t index, const char *text, size_t len,
+                             struct pb_error *err)
+{
+	if (index < s->fed)
+		return PB_OK; /* seen already (an entry read twice) */
+	if (index != s->fed)
+		return pb__err(err, PB_EINVAL, "entries must come in order (%llu, expected %llu)",
+		               (unsigned long long)index, (unsigned long long)s->fed);
+	s->fed++;
+	if (s->decided && !s->is_signed)
+		return PB_OK; /* an unsigned log: nothing to check */
+	if (index == 0) { /* entry 0 decides whether the rest is worth the threads */
+		struct res *r = &s->ring[0].r[0];
+		check_one(text, len, 0, r);
+		if (!consume(s, r))
+			return pb__err(err, PB_ENOMEM, "out of memory");
+		return PB_OK;
+	}
+	enum pb_status rc;
+	if (!s->started && (rc = start(s, err)))
+		return rc;
+	struct batch *b = &s->ring[s->tail % RING];
+	if (b->used + len > b->cap) {
+		size_t cap = b->cap ? b->cap : 1 << 18;
+		while (cap < b->used + len)
+			cap *= 2;
+		char *p = realloc(b->buf, cap);
+		if (!p)
+			return pb__err(err, PB_ENOMEM, "out of memory");
+		b->buf = p;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->used, text, len);
+	b->index[b->n] = index;
+	b->off[b->n] = b->used;
+	b->len[b->n++] = len;
+	b->used += len;
+	return b->n == BATCH ? submit(s, err) : PB_OK;
+}
+
+enum pb_status pb__rsig_finish(struct pb__rsig *s, uint64_t *nbad, struct pb_error *err)
+{
+	enum pb_status rc = PB_OK;
+	if (s->started) {
+		if (s->ring[s->tail % RING].n && (rc = submit(s, err)))
+			return rc;
+		while (s->head < s->tail)
+			if ((rc = consume_head(s, err)))
+				return rc;
+	}
+	if (nbad)
+		*nbad = s->nbad;
+	return rc;
+}
+
+bool pb__rsig_signed(const struct pb__rsig *s, uint64_t *nsigned)
+{
+	if (nsigned)
+		*nsigned = s->nsigned;
+	return s->is_signed;
+}
+
+static void free_values(struct pb_hmap *m, bool heap)
+{
+	for (size_t i = 0; heap && m->slots && i < m->cap; i++)
+		if (m->slots[i].key)
+			free(m->slots[i].value);
+	pb__hmap_release(m);
+}
+
+void pb__rsig_free(struct pb__rsig *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->quit = true;
+	pthread_cond_broadcast(&s->work);
+	pthread_mutex_unlock(&s->mu);
+	for (size_t i = 0; i < s->nth; i++)
+		pthread_join(s->th[i], NULL);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->work);
+	pthread_cond_destroy(&s->done);
+	for (size_t i = 0; i < RING; i++) {
+		free(s->ring[i].buf);
+		free(s->ring[i].r);
+	}
+	for (size_t l = 0; l < 64; l++)
+		free(s->nodes[l]);
+	free_values(&s->keys, true);
+	free_values(&s->nonces, true);
+	free_values(&s->approvals, true);
+	free_values(&s->authors, false);
+	free(s);
+}
