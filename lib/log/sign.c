@@ -418,7 +418,7 @@ enum pb_status pb__sign_entry(struct pb_ws *ws, uint64_t index, const uint8_t cu
 		pb__sshkey_fingerprint(&sig.key, fp);
 		s->used = true;
 	} else {
-		const struct pb_sshkey *key;
+		const struct pb_sshkey *key = NULL;
 		if ((rc = pick_key(ws, s, actor, index, action, details, &key, fp, err)) ||
 		    (rc = pb__sshsigner_sign(s->signer, key, ns, text, strlen(text), &bin, &bin_len,
 		                             err)) ||
