@@ -1780,6 +1780,32 @@ static bool user_row(void *ctx, const struct pb_user *u)
 	return true;
 }
 
+/* A pending invitation: who, made by whom and when, until when, and a
+ * form to revoke it (never the token: the workspace keeps only its hash). */
+static bool invite_row(void *ctx, const struct pb_invite *inv)
+{
+	struct web_ctx *c = ((void **)ctx)[0];
+	size_t *n = ((void **)ctx)[1];
+	if (!(*n)++)
+		web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table id=\"invites\"><thead><tr>"
+		            "<th scope=\"col\">Name</th><th scope=\"col\">Made by</th>"
+		            "<th scope=\"col\">Made</th><th scope=\"col\">Expires</th>"
+		            "<th scope=\"col\">Link</th></tr></thead><tbody>");
+	char made[24], until[24];
+	pb_time_format(inv->created_at, made);
+	pb_time_format(inv->expires_at, until);
+	web_puts(c, "<tr>");
+	web_cells(c, 4, (const char *const[]){ inv->user, inv->created_by, made, until });
+	web_puts(c, "<td><form method=\"post\" action=\"/admin/invite-revoke\">");
+	web_csrf_field(c);
+	web_puts(c, "<input type=\"hidden\" name=\"name\" value=\"");
+	web_escs(c, inv->user);
+	web_puts(c, "\"><button class=\"go\" type=\"submit\" aria-label=\"Revoke the invitation of ");
+	web_escs(c, inv->user);
+	web_puts(c, "\">Revoke</button></form></td></tr>");
+	return true;
+}
+
 static void page_users(struct web_ctx *c, const char *invite_link)
 {
 	web_page_begin(c, "Users");
@@ -1793,7 +1819,12 @@ static void page_users(struct web_ctx *c, const char *invite_link)
 	            "</tr></thead><tbody>");
 	struct pb_error err = { 0 };
 	pb_user_list(c->ws, user_row, c, &err);
-	web_puts(c, "</tbody></table></div><h2>Add a user</h2>"
+	web_puts(c, "</tbody></table></div><h2>Invitations</h2>");
+	size_t invites = 0;
+	pb_user_invites(c->ws, invite_row, (void *[]){ c, &invites }, &err);
+	web_puts(c, invites ? "</tbody></table></div>"
+	                    : "<p id=\"no-invites\">No pending invitations.</p>");
+	web_puts(c, "<h2>Add a user</h2>"
 	            "<form class=\"box\" method=\"post\" action=\"/admin/users\">");
 	web_csrf_field(c);
 	web_puts(c, "<label for=\"uname\">Name</label><input type=\"text\" id=\"uname\" name=\"name\" required>"
@@ -1846,6 +1877,23 @@ static void post_users(struct web_ctx *c, bool add)
 	snprintf(link, sizeof(link), "%s://%.*s/enrol?token=%s", c->tls ? "https" : "http",
 	         (int)(host.len > 200 ? 0 : host.len), host.ptr ? host.ptr : "", token);
 	page_users(c, link);
+}
+
+/* POST /admin/invite-revoke: the user's pending enrolment link stops
+ * working (user.invite-revoke in the log). */
+static void post_invite_revoke(struct web_ctx *c)
+{
+	char name[PB_USER_NAME_MAX * 4 + 1];
+	if (!form(c, "name", name, sizeof(name))) {
+		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
+		return;
+	}
+	struct pb_error err = { 0 };
+	enum pb_status st = pb_user_invite_revoke(c->ws, c->s.user, name, NULL, &err);
+	if (st)
+		lib_error(c, st, &err);
+	else
+		web_redirect(c, "/admin/users");
 }
 
 /* ---- dispatch ---------------------------------------------------------------------- */
@@ -2108,6 +2156,10 @@ void web_route(struct web_ctx *c)
 		}
 		if (post && path_is(c, "/admin/users")) {
 			post_users(c, true);
+			return;
+		}
+		if (post && path_is(c, "/admin/invite-revoke")) {
+			post_invite_revoke(c);
 			return;
 		}
 		if (post && path_is(c, "/admin/invite")) {

@@ -200,6 +200,7 @@ static const struct {
 	{ "user.role", "admin" },
 	{ "user.disable", "admin" },
 	{ "user.invite", "admin" },
+	{ "user.invite-revoke", "admin" },
 	{ "plan.policy", "admin" },
 	{ "case.open", "analyst" },
 	{ "case.note", "analyst,approver" },

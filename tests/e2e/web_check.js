@@ -420,6 +420,37 @@ async function axeHere(page, name) {
 		await ad.select('#nrole', 'auditor');
 		const [rr] = await Promise.all([ad.waitForNavigation(), ad.click('button[value=role]')]);
 		check('the admin changes a role', rr.status() === 200 && /carol<\/td><td>auditor/.test(await ad.content()), 'status ' + rr.status());
+		// invitations: carol's link is pending (who, by whom, when; never the
+		// token), the admin revokes it, and then it enrols nobody
+		r = await go(ad, '/admin/users');
+		const invites = await ad.$$eval('#invites tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)))
+			.catch(() => []);
+		const carolRow = invites.find((row) => row[0] === 'carol');
+		check('the admin page lists carol\'s pending invitation, by whom and until when',
+			carolRow && carolRow[1] === process.env.ROOT_NAME && /^\d{4}-\d\d-\d\dT/.test(carolRow[2]) &&
+			/^\d{4}-\d\d-\d\dT/.test(carolRow[3]) && carolRow[3] > carolRow[2], JSON.stringify(invites));
+		const token = link.replace(/.*token=/, '');
+		const html = await ad.content();
+		check('...never its token, nor the token\'s hash', token.length === 64 && !html.includes(token) &&
+			!html.includes(require('crypto').createHash('sha256').update(token).digest('hex')));
+		await ad.$eval('#invites', (e) => e.scrollIntoView());
+		await shots(ad, 'invitations');
+		await axeCheck(browser, await ad.cookies(), '/admin/users', 'users with a pending invitation');
+		const [rv] = await Promise.all([ad.waitForNavigation({ waitUntil: 'load' }), ad.evaluate(() =>
+			[...document.querySelectorAll('#invites form')].find((f) => f.querySelector('input[name=name]').value === 'carol')
+				.requestSubmit())]);
+		const left = await ad.$$eval('#invites tbody tr', (trs) => trs.map((tr) => tr.cells[0].textContent)).catch(() => []);
+		check('the admin revokes it', rv.status() === 200 && ad.url() === BASE + '/admin/users' && !left.includes('carol'),
+			rv.status() + ' ' + ad.url() + ' ' + JSON.stringify(left));
+		await shots(ad, 'invitations-revoked');
+		st = await postFrom(ad, '/admin/invite-revoke', `csrf=${await csrfOf(ad)}&name=carol`);
+		check('...once: nothing is left to revoke (404)', st === 404, 'status ' + st);
+		const ctxC = await browser.createBrowserContext();
+		const cp = await newPage(ctxC);
+		await cp.goto(link.replace(/^http:\/\/[^/]+/, BASE), { waitUntil: 'load' });
+		const ce = await submit(cp, 'form[action="/enrol"]', { '#password': 'carol-password-1', '#again': 'carol-password-1' });
+		check('the revoked link enrols nobody (403)', ce.status() === 403, 'status ' + ce.status());
+		await ctxC.close();
 		await ctxR.close();
 		await ctxA.close();
 	} catch (e) {

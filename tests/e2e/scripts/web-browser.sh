@@ -104,7 +104,7 @@ sys.exit(0 if any(e.get("action") == "mail.export" and e.get("actor") == "alice"
 ' log.json "${MX:-mail-export}"
 for want in 'user.enrol alice' 'web.signin-fail alice' 'web.signin alice' 'case.open alice' \
 	'case.note alice' 'case.document alice' 'policy.scan alice' 'evidence.view alice' 'evidence.view aud' 'case.finding alice' 'mail.search alice' 'mail.view alice' 'mail.tag alice' 'mail.export alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
-	'web.forbidden aud' "user.add $USER" "user.invite $USER"; do
+	'web.forbidden aud' "user.add $USER" "user.invite $USER" "user.invite-revoke $USER"; do
 	check "the log holds '$want'" python3 -c '
 import json, sys
 action, actor = sys.argv[2].split(" ")
