@@ -531,33 +531,40 @@ static bool case_open_fn(void *ctx, const struct pb_case *k)
 	return true;
 }
 
-/* The mail search form of case id, with query q (escaped). */
-static void search_form(struct web_ctx *c, int64_t id, const char *q)
+/* A form of case id that posts a mail query q (escaped) to /cases/id/what:
+ * heading, then intro and the label of the field html_id (markup, ours),
+ * then the button. */
+static void query_form(struct web_ctx *c, int64_t id, const char *what, const char *heading,
+                       const char *intro, const char *html_id, const char *q, const char *button)
 {
-	web_printf(c, "<h2>Search mail</h2><form class=\"box\" method=\"post\" "
-	              "action=\"/cases/%lld/search\">", (long long)id);
+	web_printf(c, "<h2>%s</h2><form class=\"box\" method=\"post\" action=\"/cases/%lld/%s\">",
+	           heading, (long long)id, what);
 	web_csrf_field(c);
-	web_puts(c, "<label for=\"q\">Query (as <code>probity search</code>: words, \"phrases\", "
-	            "from:, to:, subject:, NEAR/n, AND, OR, NOT)</label>"
-	            "<input type=\"text\" id=\"q\" name=\"q\" required value=\"");
+	web_printf(c, "%s<input type=\"text\" id=\"%s\" name=\"q\" required value=\"", intro,
+	           html_id);
 	web_escs(c, q);
-	web_puts(c, "\"><button class=\"go\" type=\"submit\">Search</button></form>");
+	web_printf(c, "\"><button class=\"go\" type=\"submit\">%s</button></form>", button);
 }
 
-/* The form that exports the hits of a query (q, escaped; "" for none) of
- * case id as a download. */
+/* The mail search form of case id, with query q. */
+static void search_form(struct web_ctx *c, int64_t id, const char *q)
+{
+	query_form(c, id, "search", "Search mail",
+	           "<label for=\"q\">Query (as <code>probity search</code>: words, \"phrases\", "
+	           "from:, to:, subject:, NEAR/n, AND, OR, NOT)</label>",
+	           "q", q, "Search");
+}
+
+/* The form that exports the hits of a query q ("" for none) of case id as
+ * a download. */
 static void export_form(struct web_ctx *c, int64_t id, const char *q)
 {
-	web_printf(c, "<h2>Export mail</h2><form class=\"box\" method=\"post\" "
-	              "action=\"/cases/%lld/export\">", (long long)id);
-	web_csrf_field(c);
-	web_puts(c, "<p>Downloads every hit of the query as a tar archive: the messages as they "
-	            "were ingested, their text, manifest.csv and export.dat with the SHA-256 of "
-	            "each file, and SHA256SUMS. The export is recorded in the case's log.</p>"
-	            "<label for=\"xq\">Query</label><input type=\"text\" id=\"xq\" name=\"q\" "
-	            "required value=\"");
-	web_escs(c, q);
-	web_puts(c, "\"><button class=\"go\" type=\"submit\">Download the export (tar)</button></form>");
+	query_form(c, id, "export", "Export mail",
+	           "<p>Downloads every hit of the query as a tar archive: the messages as they "
+	           "were ingested, their text, manifest.csv and export.dat with the SHA-256 of "
+	           "each file, and SHA256SUMS. The export is recorded in the case's log.</p>"
+	           "<label for=\"xq\">Query</label>",
+	           "xq", q, "Download the export (tar)");
 }
 
 /* A snippet whose hits lie between \x01 and \x02: escaped, hits marked. */
