@@ -1,9 +1,11 @@
 #!/bin/bash
 # web-browser.sh - probity web in a real browser (Debian's headless chromium,
 # driven by puppeteer-core from npm: tests/e2e/web_check.js): enrolment, good
-# and bad sign-in, a review (open a case, note, mail search and tag, close) with hostile input
+# and bad sign-in, a review (open a case, note, mail search and tag, mail
+# export downloaded as tar and checked with sha256sum, close) with hostile input
 # shown escaped, CSRF and Origin refusals, roles (an analyst kept from admin,
-# an auditor who reads but cannot write), a stolen cookie after sign-out,
+# an auditor who reads but cannot write), an admin revoking a pending
+# invitation whose link then fails, a stolen cookie after sign-out,
 # axe-core on every page, screenshots at 1280x800 and 390x844 under
 # build/<variant>/web-screens/. Then the log: an export verifies offline and
 # holds each action with its actor. 127.0.0.1 only; stopped by pid.
