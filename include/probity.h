@@ -1519,6 +1519,23 @@ enum pb_status pb_acting_user(struct pb_ws *ws, const char *as, char out[PB_USER
 enum pb_status pb_user_invite(struct pb_ws *ws, const char *actor, const char *name,
                               int64_t ttl_s, char token_out[PB_SECRET_HEX], uint64_t *index_out,
                               struct pb_error *err);
+/* A pending invitation (made, unused, unexpired); its token is never kept. */
+struct pb_invite {
+	const char *user;
+	const char *created_by;
+	int64_t created_at;       /* seconds since 1970 */
+	int64_t expires_at;
+};
+/* Calls fn for every pending invitation, by user; the views last for the
+ * call. fn returns false to stop. */
+enum pb_status pb_user_invites(struct pb_ws *ws,
+                               bool (*fn)(void *ctx, const struct pb_invite *inv), void *ctx,
+                               struct pb_error *err);
+/* Voids the pending invitation of user name (admin only): its link no
+ * longer enrols. PB_ENOENT (field "name") when there is none; log entry
+ * "user.invite-revoke". */
+enum pb_status pb_user_invite_revoke(struct pb_ws *ws, const char *actor, const char *name,
+                                     uint64_t *index_out, struct pb_error *err);
 /* Sets the password of the user an unused, unexpired token was made for
  * (PB_EPERM otherwise), and uses the token up. password: PB_PASSWORD_MIN to
  * PB_PASSWORD_MAX bytes of UTF-8 (field "password"). The user's name goes

@@ -144,6 +144,7 @@ static const char css[] =
 	"textarea{min-height:6rem}"
 	"button.go{margin-top:.75rem;background:#1f5fa8;color:#fff;border:0;border-radius:4px;"
 	"padding:.5rem 1rem;font:inherit}"
+	"td form button.go{margin-top:0;white-space:nowrap;overflow-wrap:normal}"
 	".err{background:#fdecea;border:1px solid #c62828;padding:.5rem;color:#8e1b1b}"
 	".ok{background:#e8f5e9;border:1px solid #2e7d32;padding:.5rem}"
 	".chart svg{max-width:100%;height:auto;background:#fff}"

@@ -531,17 +531,40 @@ static bool case_open_fn(void *ctx, const struct pb_case *k)
 	return true;
 }
 
-/* The mail search form of case id, with query q (escaped). */
+/* A form of case id that posts a mail query q (escaped) to /cases/id/what:
+ * heading, then intro and the label of the field html_id (markup, ours),
+ * then the button. */
+static void query_form(struct web_ctx *c, int64_t id, const char *what, const char *heading,
+                       const char *intro, const char *html_id, const char *q, const char *button)
+{
+	web_printf(c, "<h2>%s</h2><form class=\"box\" method=\"post\" action=\"/cases/%lld/%s\">",
+	           heading, (long long)id, what);
+	web_csrf_field(c);
+	web_printf(c, "%s<input type=\"text\" id=\"%s\" name=\"q\" required value=\"", intro,
+	           html_id);
+	web_escs(c, q);
+	web_printf(c, "\"><button class=\"go\" type=\"submit\">%s</button></form>", button);
+}
+
+/* The mail search form of case id, with query q. */
 static void search_form(struct web_ctx *c, int64_t id, const char *q)
 {
-	web_printf(c, "<h2>Search mail</h2><form class=\"box\" method=\"post\" "
-	              "action=\"/cases/%lld/search\">", (long long)id);
-	web_csrf_field(c);
-	web_puts(c, "<label for=\"q\">Query (as <code>probity search</code>: words, \"phrases\", "
-	            "from:, to:, subject:, NEAR/n, AND, OR, NOT)</label>"
-	            "<input type=\"text\" id=\"q\" name=\"q\" required value=\"");
-	web_escs(c, q);
-	web_puts(c, "\"><button class=\"go\" type=\"submit\">Search</button></form>");
+	query_form(c, id, "search", "Search mail",
+	           "<label for=\"q\">Query (as <code>probity search</code>: words, \"phrases\", "
+	           "from:, to:, subject:, NEAR/n, AND, OR, NOT)</label>",
+	           "q", q, "Search");
+}
+
+/* The form that exports the hits of a query q ("" for none) of case id as
+ * a download. */
+static void export_form(struct web_ctx *c, int64_t id, const char *q)
+{
+	query_form(c, id, "export", "Export mail",
+	           "<p>Downloads every hit of the query as a tar archive: the messages as they "
+	           "were ingested, their text, manifest.csv and export.dat with the SHA-256 of "
+	           "each file, and SHA256SUMS. The export is recorded in the case's log.</p>"
+	           "<label for=\"xq\">Query</label>",
+	           "xq", q, "Download the export (tar)");
 }
 
 /* A snippet whose hits lie between \x01 and \x02: escaped, hits marked. */
@@ -626,6 +649,8 @@ static void post_search(struct web_ctx *c, int64_t id, bool tag)
 	web_puts(c, "\"><label for=\"tag\">Tag</label><input type=\"text\" id=\"tag\" name=\"tag\" "
 	            "required><button class=\"go\" type=\"submit\">Tag</button></form>");
 	search_form(c, id, q);
+	if (role_in(c, "analyst"))
+		export_form(c, id, q);
 	web_printf(c, "<p><a href=\"/cases/%lld\">Back to the case</a></p>", (long long)id);
 	web_page_end(c);
 }
@@ -923,6 +948,8 @@ static void page_case(struct web_ctx *c, int64_t id)
 	}
 	if (open && role_in(c, "analyst,admin"))
 		search_form(c, id, "");
+	if (open && role_in(c, "analyst"))
+		export_form(c, id, "");
 	if (open && role_in(c, "analyst")) {
 		web_printf(c, "<h2>Add a finding</h2><form class=\"box\" method=\"post\" "
 		              "action=\"/cases/%lld/finding\">", (long long)id);
@@ -1620,9 +1647,55 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 	return remove(path);
 }
 
+/* Answers folder sub (made by an export inside the temporary folder dir)
+ * as the tar archive name.tar, sent from an unlinked file; removes dir
+ * whatever happens. st and err: the export's own result (on failure the
+ * answer is its error). */
+static void send_export_tar(struct web_ctx *c, const char *dir, const char *sub,
+                            const char *name, enum pb_status st, struct pb_error *err)
+{
+	int fd = -1;
+	if (!st) {
+		char tpath[600];
+		snprintf(tpath, sizeof(tpath), "%s/export.tar", dir);
+		if ((fd = open(tpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+			snprintf(err->message, sizeof(err->message), "cannot make the archive: %s",
+			         strerror(errno));
+			st = err->code = PB_EIO;
+		}
+	}
+	if (!st)
+		st = web_tar_dir(sub, name, fd, err);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); /* the open archive stays readable */
+	off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+	if (st || size < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		if (fd >= 0)
+			close(fd);
+		lib_error(c, st ? st : PB_EIO, err);
+		return;
+	}
+	c->ctype = "application/x-tar";
+	c->send_fd = fd;
+	c->send_len = (uint64_t)size;
+	web_header(c, "Content-Disposition: attachment; filename=\"%s.tar\"", name);
+}
+
+/* A temporary folder for an export (dir) and the path of the export in it
+ * (sub, "dir/leaf"); false (and a 500 answered) when it cannot be made. */
+static bool export_dirs(struct web_ctx *c, char dir[512], char sub[600], const char *leaf)
+{
+	web_tmp_template(dir, 512, "probity-export");
+	if (!mkdtemp(dir)) {
+		web_page_message(c, 500, "Not exported", "cannot make a folder for the export");
+		return false;
+	}
+	snprintf(sub, 600, "%s/%s", dir, leaf);
+	return true;
+}
+
 /* POST /log/export: signs a checkpoint of the tree as the user (as `probity
  * log export` does), exports the log at it and answers the export as a tar
- * archive, sent from an unlinked file. */
+ * archive. */
 static void post_log_export(struct web_ctx *c)
 {
 	struct pb_error err = { 0 };
@@ -1634,40 +1707,38 @@ static void post_log_export(struct web_ctx *c)
 		return;
 	}
 	char dir[512], sub[600];
-	web_tmp_template(dir, sizeof(dir), "probity-export");
-	if (!mkdtemp(dir)) {
-		web_page_message(c, 500, "Not exported", "cannot make a folder for the export");
+	if (!export_dirs(c, dir, sub, "log"))
 		return;
-	}
-	snprintf(sub, sizeof(sub), "%s/log", dir);
-	struct pb_checkpoint cp;
-	int fd = -1;
+	struct pb_checkpoint cp = { 0 };
 	st = pb_audit_export(c->ws, sub, 0, &cp, &err);
-	if (!st) {
-		char tpath[600];
-		snprintf(tpath, sizeof(tpath), "%s/export.tar", dir);
-		if ((fd = open(tpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-			snprintf(err.message, sizeof(err.message), "cannot make the archive: %s",
-			         strerror(errno));
-			st = err.code = PB_EIO;
-		}
-	}
 	char name[64];
 	snprintf(name, sizeof(name), "probity-log-%llu", (unsigned long long)cp.size);
-	if (!st)
-		st = web_tar_dir(sub, name, fd, &err);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); /* the open archive stays readable */
-	off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
-	if (st || size < 0 || lseek(fd, 0, SEEK_SET) != 0) {
-		if (fd >= 0)
-			close(fd);
-		lib_error(c, st ? st : PB_EIO, &err);
+	send_export_tar(c, dir, sub, name, st, &err);
+}
+
+/* POST /cases/N/export: the hits of a query exported as `probity search
+ * --export` does (natives, text, manifest.csv, export.dat, export.json,
+ * SHA256SUMS; the library records mail.export with the export's hashes in
+ * the case's log), answered as one tar archive. Analysts only (the route
+ * checks). */
+static void post_mail_export(struct web_ctx *c, int64_t id)
+{
+	char q[4096], ref[32];
+	if (!form(c, "q", q, sizeof(q))) {
+		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
 		return;
 	}
-	c->ctype = "application/x-tar";
-	c->send_fd = fd;
-	c->send_len = (uint64_t)size;
-	web_header(c, "Content-Disposition: attachment; filename=\"%s.tar\"", name);
+	snprintf(ref, sizeof(ref), "%lld", (long long)id);
+	char dir[512], sub[600];
+	if (!export_dirs(c, dir, sub, "mail"))
+		return;
+	struct pb_error err = { 0 };
+	struct pb_mail_export_options o = { .actor = c->s.user };
+	struct pb_mail_export_report rep;
+	enum pb_status st = pb_mail_export(c->ws, ref, q, sub, &o, &rep, &err);
+	char name[64];
+	snprintf(name, sizeof(name), "probity-mail-case-%lld", (long long)id);
+	send_export_tar(c, dir, sub, name, st, &err);
 }
 
 static void page_log_entry(struct web_ctx *c, uint64_t index)
@@ -1716,6 +1787,32 @@ static bool user_row(void *ctx, const struct pb_user *u)
 	return true;
 }
 
+/* A pending invitation: who, made by whom and when, until when, and a
+ * form to revoke it (never the token: the workspace keeps only its hash). */
+static bool invite_row(void *ctx, const struct pb_invite *inv)
+{
+	struct web_ctx *c = ((void **)ctx)[0];
+	size_t *n = ((void **)ctx)[1];
+	if (!(*n)++)
+		web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table id=\"invites\"><thead><tr>"
+		            "<th scope=\"col\">Name</th><th scope=\"col\">Made by</th>"
+		            "<th scope=\"col\">Made</th><th scope=\"col\">Expires</th>"
+		            "<th scope=\"col\">Link</th></tr></thead><tbody>");
+	char made[24], until[24];
+	pb_time_format(inv->created_at, made);
+	pb_time_format(inv->expires_at, until);
+	web_puts(c, "<tr>");
+	web_cells(c, 4, (const char *const[]){ inv->user, inv->created_by, made, until });
+	web_puts(c, "<td><form method=\"post\" action=\"/admin/invite-revoke\">");
+	web_csrf_field(c);
+	web_puts(c, "<input type=\"hidden\" name=\"name\" value=\"");
+	web_escs(c, inv->user);
+	web_puts(c, "\"><button class=\"go\" type=\"submit\" aria-label=\"Revoke the invitation of ");
+	web_escs(c, inv->user);
+	web_puts(c, "\">Revoke</button></form></td></tr>");
+	return true;
+}
+
 static void page_users(struct web_ctx *c, const char *invite_link)
 {
 	web_page_begin(c, "Users");
@@ -1729,7 +1826,12 @@ static void page_users(struct web_ctx *c, const char *invite_link)
 	            "</tr></thead><tbody>");
 	struct pb_error err = { 0 };
 	pb_user_list(c->ws, user_row, c, &err);
-	web_puts(c, "</tbody></table></div><h2>Add a user</h2>"
+	web_puts(c, "</tbody></table></div><h2>Invitations</h2>");
+	size_t invites = 0;
+	pb_user_invites(c->ws, invite_row, (void *[]){ c, &invites }, &err);
+	web_puts(c, invites ? "</tbody></table></div>"
+	                    : "<p id=\"no-invites\">No pending invitations.</p>");
+	web_puts(c, "<h2>Add a user</h2>"
 	            "<form class=\"box\" method=\"post\" action=\"/admin/users\">");
 	web_csrf_field(c);
 	web_puts(c, "<label for=\"uname\">Name</label><input type=\"text\" id=\"uname\" name=\"name\" required>"
@@ -1782,6 +1884,23 @@ static void post_users(struct web_ctx *c, bool add)
 	snprintf(link, sizeof(link), "%s://%.*s/enrol?token=%s", c->tls ? "https" : "http",
 	         (int)(host.len > 200 ? 0 : host.len), host.ptr ? host.ptr : "", token);
 	page_users(c, link);
+}
+
+/* POST /admin/invite-revoke: the user's pending enrolment link stops
+ * working (user.invite-revoke in the log). */
+static void post_invite_revoke(struct web_ctx *c)
+{
+	char name[PB_USER_NAME_MAX * 4 + 1];
+	if (!form(c, "name", name, sizeof(name))) {
+		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
+		return;
+	}
+	struct pb_error err = { 0 };
+	enum pb_status st = pb_user_invite_revoke(c->ws, c->s.user, name, NULL, &err);
+	if (st)
+		lib_error(c, st, &err);
+	else
+		web_redirect(c, "/admin/users");
 }
 
 /* ---- dispatch ---------------------------------------------------------------------- */
@@ -1957,6 +2076,14 @@ void web_route(struct web_ctx *c)
 			post_search(c, cid, rest.ptr[1] == 't');
 			return;
 		}
+		if (post && pb_str_eq_cstr(rest, "/export")) {
+			if (!role_in(c, "analyst")) {
+				forbid(c, "your role may not export mail");
+				return;
+			}
+			post_mail_export(c, cid);
+			return;
+		}
 		if (post && (pb_str_eq_cstr(rest, "/note") || pb_str_eq_cstr(rest, "/close") ||
 		                    pb_str_eq_cstr(rest, "/finding"))) {
 			if (!role_in(c, ROLE_WRITE_CASE)) {
@@ -2036,6 +2163,10 @@ void web_route(struct web_ctx *c)
 		}
 		if (post && path_is(c, "/admin/users")) {
 			post_users(c, true);
+			return;
+		}
+		if (post && path_is(c, "/admin/invite-revoke")) {
+			post_invite_revoke(c);
 			return;
 		}
 		if (post && path_is(c, "/admin/invite")) {

@@ -127,6 +127,57 @@ enum pb_status pb_user_invite(struct pb_ws *ws, const char *actor, const char *n
 	return rc;
 }
 
+enum pb_status pb_user_invites(struct pb_ws *ws,
+                               bool (*fn)(void *ctx, const struct pb_invite *inv), void *ctx,
+                               struct pb_error *err)
+{
+	sqlite3_stmt *st;
+	enum pb_status rc = pb__db_prepare(ws->db,
+	                                   "SELECT user, created_by, created_at, expires_at "
+	                                   "FROM web_invite WHERE used_at IS NULL AND expires_at > ?1 "
+	                                   "ORDER BY user, created_at",
+	                                   &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, pb_now());
+	int r;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct pb_invite inv = { (const char *)sqlite3_column_text(st, 0),
+			                 (const char *)sqlite3_column_text(st, 1),
+			                 sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3) };
+		if (!fn(ctx, &inv))
+			break;
+	}
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		rc = pb__db_err(ws->db, err, "cannot read invitations");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+enum pb_status pb_user_invite_revoke(struct pb_ws *ws, const char *actor, const char *name,
+                                     uint64_t *index_out, struct pb_error *err)
+{
+	enum pb_status rc = pb__text_check("name", name, true, err);
+	if (rc)
+		return rc;
+	if ((rc = pb__ws_begin_as(ws, actor, "admin", "revoke an invitation", err)))
+		return rc;
+	int64_t now = pb_now();
+	rc = exec_text(ws,
+	               "UPDATE web_invite SET expires_at = ?9 "
+	               "WHERE user = ?1 AND used_at IS NULL AND expires_at > ?9",
+	               now, (const char *const[]){ name, NULL }, err);
+	if (!rc && sqlite3_changes(ws->db) == 0)
+		rc = pb__err_field(err, PB_ENOENT, "name", "user '%s' has no pending invitation",
+		                   name);
+	char subject[100];
+	pb__snprintf(subject, sizeof(subject), "user/%s", name);
+	if (!rc)
+		rc = entry(ws, actor, "user.invite-revoke", subject, json_pack("{s:s}", "name", name),
+		           index_out, err);
+	return pb__ws_finish(ws, rc, err);
+}
+
 enum pb_status pb_user_enrol(struct pb_ws *ws, const char *token, const char *password,
                              char name_out[PB_USER_NAME_MAX + 1], uint64_t *index_out,
                              struct pb_error *err)

@@ -216,6 +216,7 @@ static const struct {
 	{ "user.invite", "admin" },
 	{ "user.key-add", "admin" },
 	{ "user.key-revoke", "admin" },
+	{ "user.invite-revoke", "admin" },
 	{ "plan.policy", "admin" },
 	{ "case.open", "analyst" },
 	{ "case.note", "analyst,approver" },

@@ -220,6 +220,8 @@ async function axeHere(page, name) {
 		check('alice searches the mail of the case', r.status() === 200 && /^[1-9]\d* hits/.test(hits), hits);
 		check('hits are highlighted', (await a.$$('main mark')).length > 0);
 		await shots(a, 'search');
+		check('the results page offers to export the same query',
+			(await a.$eval(`form[action="/cases/${caseId}/export"] #xq`, (e) => e.value).catch(() => '')) === 'notmuch');
 		const mhref = await a.$eval('#hits ~ div a[href*="/messages/"]', (e) => e.getAttribute('href')).catch(() => '');
 		if (mhref) {
 			r = await go(a, mhref);
@@ -234,6 +236,33 @@ async function axeHere(page, name) {
 		}
 		r = await submit(a, `form[action="/cases/${caseId}/tag"]`, { '#tag': 'relevant' });
 		check('alice tags the hits', r.status() === 200 && /[1-9]\d* messages newly tagged/.test(await a.content()));
+		// the mail export: the hits of the search's query, from the results page
+		// as its form posts it, one tar archive (the script unpacks it and checks
+		// its hashes with sha256sum)
+		{
+			const jar = (await a.cookies()).map((c) => c.name + '=' + c.value).join('; ');
+			const post = (body) => fetch(`${BASE}/cases/${caseId}/export`, { method: 'POST', headers: { cookie: jar,
+				origin: BASE, 'content-type': 'application/x-www-form-urlencoded' }, body });
+			const ex = await post('csrf=' + await csrfOf(a) + '&q=notmuch');
+			const tar = Buffer.from(await ex.arrayBuffer());
+			fs.writeFileSync('web-mail-export.tar', tar);
+			check('alice downloads the mail export of the case as one tar archive', ex.status === 200 &&
+				ex.headers.get('content-type') === 'application/x-tar' &&
+				ex.headers.get('content-disposition') === `attachment; filename="probity-mail-case-${caseId}.tar"` &&
+				ex.headers.get('x-content-type-options') === 'nosniff' &&
+				tar.length % 512 === 0 && tar.subarray(257, 262).toString() === 'ustar',
+				ex.status + ' ' + ex.headers.get('content-disposition') + ' ' + tar.length);
+			const ex2 = await post('csrf=' + '0'.repeat(64) + '&q=notmuch');
+			check('...not without the form\'s token', ex2.status === 403, 'status ' + ex2.status);
+			const ex3 = await post('csrf=' + await csrfOf(a) + '&q=' + encodeURIComponent('(unclosed <b>'));
+			const body3 = await ex3.text();
+			check('...a bad query is 400, shown escaped', ex3.status === 400 && !body3.includes('<b>'),
+				ex3.status + ' ' + body3.slice(0, 200));
+		}
+		await go(a, `/cases/${caseId}`);
+		check('the case page has the export form', (await a.$$(`form[action="/cases/${caseId}/export"]`)).length === 1);
+		await a.$eval(`form[action="/cases/${caseId}/export"]`, (f) => f.scrollIntoView());
+		await shots(a, 'mail-export');
 		await go(a, `/cases/${caseId}`);
 		await axeCheck(browser, cookiesA, `/cases/${caseId}`, 'case page');
 
@@ -364,6 +393,8 @@ async function axeHere(page, name) {
 		const ut = await csrfOf(u);
 		st = await postFrom(u, '/cases', `csrf=${ut}&customer=${encodeURIComponent(process.env.CUSTOMER)}&title=t&trigger=t`);
 		check('the auditor cannot open a case (403)', st === 403, 'status ' + st);
+		st = await postFrom(u, `/cases/${caseId}/export`, `csrf=${await csrfOf(u)}&q=notmuch`);
+		check('the auditor cannot export mail (403)', st === 403, 'status ' + st);
 		r = await go(u, '/admin/users');
 		check('the auditor cannot reach admin pages', r.status() === 403);
 		r = await go(u, '/scans');
@@ -389,6 +420,37 @@ async function axeHere(page, name) {
 		await ad.select('#nrole', 'auditor');
 		const [rr] = await Promise.all([ad.waitForNavigation(), ad.click('button[value=role]')]);
 		check('the admin changes a role', rr.status() === 200 && /carol<\/td><td>auditor/.test(await ad.content()), 'status ' + rr.status());
+		// invitations: carol's link is pending (who, by whom, when; never the
+		// token), the admin revokes it, and then it enrols nobody
+		r = await go(ad, '/admin/users');
+		const invites = await ad.$$eval('#invites tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)))
+			.catch(() => []);
+		const carolRow = invites.find((row) => row[0] === 'carol');
+		check('the admin page lists carol\'s pending invitation, by whom and until when',
+			carolRow && carolRow[1] === process.env.ROOT_NAME && /^\d{4}-\d\d-\d\dT/.test(carolRow[2]) &&
+			/^\d{4}-\d\d-\d\dT/.test(carolRow[3]) && carolRow[3] > carolRow[2], JSON.stringify(invites));
+		const token = link.replace(/.*token=/, '');
+		const html = await ad.content();
+		check('...never its token, nor the token\'s hash', token.length === 64 && !html.includes(token) &&
+			!html.includes(require('crypto').createHash('sha256').update(token).digest('hex')));
+		await ad.$eval('#invites', (e) => e.scrollIntoView());
+		await shots(ad, 'invitations');
+		await axeCheck(browser, await ad.cookies(), '/admin/users', 'users with a pending invitation');
+		const [rv] = await Promise.all([ad.waitForNavigation({ waitUntil: 'load' }), ad.evaluate(() =>
+			[...document.querySelectorAll('#invites form')].find((f) => f.querySelector('input[name=name]').value === 'carol')
+				.requestSubmit())]);
+		const left = await ad.$$eval('#invites tbody tr', (trs) => trs.map((tr) => tr.cells[0].textContent)).catch(() => []);
+		check('the admin revokes it', rv.status() === 200 && ad.url() === BASE + '/admin/users' && !left.includes('carol'),
+			rv.status() + ' ' + ad.url() + ' ' + JSON.stringify(left));
+		await shots(ad, 'invitations-revoked');
+		st = await postFrom(ad, '/admin/invite-revoke', `csrf=${await csrfOf(ad)}&name=carol`);
+		check('...once: nothing is left to revoke (404)', st === 404, 'status ' + st);
+		const ctxC = await browser.createBrowserContext();
+		const cp = await newPage(ctxC);
+		await cp.goto(link.replace(/^http:\/\/[^/]+/, BASE), { waitUntil: 'load' });
+		const ce = await submit(cp, 'form[action="/enrol"]', { '#password': 'carol-password-1', '#again': 'carol-password-1' });
+		check('the revoked link enrols nobody (403)', ce.status() === 403, 'status ' + ce.status());
+		await ctxC.close();
 		await ctxR.close();
 		await ctxA.close();
 	} catch (e) {

@@ -113,6 +113,49 @@ static void test_invite_enrol_signin(void)
 	CHECK_OK(pb_audit_check(ws, bad, sizeof(bad), &err), &err);
 }
 
+static bool replay_diff(void *ctx, const struct pb_replay_diff *d)
+{
+	(void)ctx;
+	printf("replay: %s\n", d->what);
+	return true;
+}
+
+static bool count_invite(void *ctx, const struct pb_invite *inv)
+{
+	char *out = ctx;
+	size_t n = strlen(out);
+	snprintf(out + n, 128 - n, "%s by %s%s;", inv->user, inv->created_by,
+	         inv->expires_at > inv->created_at ? "" : " expired");
+	return true;
+}
+
+/* Pending invitations are listed without their tokens and can be voided. */
+static void test_invite_revoke(void)
+{
+	struct pb_error err = { 0 };
+	char token[PB_SECRET_HEX], name[PB_USER_NAME_MAX + 1], last[64], list[128] = "";
+	CHECK_OK(pb_user_invite(ws, "root", "alice", 3600, token, NULL, &err), &err);
+	CHECK_OK(pb_user_invites(ws, count_invite, list, &err), &err);
+	CHECK_STR(list, "alice by root;");
+	CHECK_INT(pb_user_invite_revoke(ws, "alice", "alice", NULL, &err), PB_EPERM);
+	CHECK_OK(pb_user_invite_revoke(ws, "root", "alice", NULL, &err), &err);
+	last_entry(last);
+	CHECK_STR(last, "user.invite-revoke root");
+	list[0] = '\0';
+	CHECK_OK(pb_user_invites(ws, count_invite, list, &err), &err);
+	CHECK_STR(list, "");
+	CHECK_INT(pb_user_enrol(ws, token, "long enough pw", name, NULL, &err), PB_EPERM);
+	/* nothing left to revoke */
+	CHECK_INT(pb_user_invite_revoke(ws, "root", "alice", NULL, &err), PB_ENOENT);
+	CHECK_STR(err.field, "name");
+	CHECK_INT(pb_user_invite_revoke(ws, "root", "", NULL, &err), PB_EINVAL);
+	char bad[64];
+	CHECK_OK(pb_audit_check(ws, bad, sizeof(bad), &err), &err);
+	uint64_t diffs = 0;
+	CHECK_OK(pb_log_replay_check(ws, replay_diff, NULL, &diffs, &err), &err);
+	CHECK_INT((int)diffs, 0);
+}
+
 static void test_lockout(void)
 {
 	struct pb_error err = { 0 };
@@ -146,6 +189,9 @@ int main(void)
 	teardown();
 	setup();
 	RUN(test_lockout);
+	teardown();
+	setup();
+	RUN(test_invite_revoke);
 	teardown();
 	RUN(test_cookie);
 	return UNIT_END("session");

@@ -1,9 +1,11 @@
 #!/bin/bash
 # web-browser.sh - probity web in a real browser (Debian's headless chromium,
 # driven by puppeteer-core from npm: tests/e2e/web_check.js): enrolment, good
-# and bad sign-in, a review (open a case, note, mail search and tag, close) with hostile input
+# and bad sign-in, a review (open a case, note, mail search and tag, mail
+# export downloaded as tar and checked with sha256sum, close) with hostile input
 # shown escaped, CSRF and Origin refusals, roles (an analyst kept from admin,
-# an auditor who reads but cannot write), a stolen cookie after sign-out,
+# an auditor who reads but cannot write), an admin revoking a pending
+# invitation whose link then fails, a stolen cookie after sign-out,
 # axe-core on every page, screenshots at 1280x800 and 390x844 under
 # build/<variant>/web-screens/. Then the log: an export verifies offline and
 # holds each action with its actor. 127.0.0.1 only; stopped by pid.
@@ -76,10 +78,35 @@ mkdir -p web-export && tar -xf web-export.tar -C web-export 2>tar.err
 WX=$(ls -d web-export/probity-log-* 2>/dev/null | head -1)
 check "the export downloaded from the log page verifies offline ($(head -c 300 tar.err))" \
 	"$PROBITY" log verify "${WX:-web-export}" --vkey "$VKEY"
+# the case's mail export downloaded from the browser: every file as
+# SHA256SUMS and manifest.csv say
+mkdir -p mail-export && tar -xf web-mail-export.tar -C mail-export 2>mtar.err
+MX=$(ls -d mail-export/probity-mail-case-* 2>/dev/null | head -1)
+check "the mail export unpacks ($(head -c 300 mtar.err))" test -s "${MX:-mail-export}/SHA256SUMS"
+check "its files match SHA256SUMS (sha256sum -c)" bash -c 'cd "$1" && sha256sum --quiet -c SHA256SUMS' _ "${MX:-mail-export}"
+check "its natives and texts match manifest.csv" python3 -c '
+import csv, hashlib, os, sys
+d = sys.argv[1]
+rows = list(csv.DictReader(open(os.path.join(d, "manifest.csv"), newline="", encoding="utf-8")))
+assert rows, "no documents"
+for r in rows:
+    for f, h in (("native_file", "native_sha256"), ("text_file", "text_sha256")):
+        assert hashlib.sha256(open(os.path.join(d, r[f]), "rb").read()).hexdigest() == r[h], r[f]
+' "${MX:-mail-export}"
 "$PROBITY" log show ws --json >log.json
+check "the log's mail.export by alice names the downloaded manifest's hash" python3 -c '
+import hashlib, json, os, sys
+m = hashlib.sha256(open(os.path.join(sys.argv[2], "manifest.csv"), "rb").read()).hexdigest()
+entries = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def det(e):
+    d = e.get("details")
+    return json.loads(d) if isinstance(d, str) else (d or {})
+sys.exit(0 if any(e.get("action") == "mail.export" and e.get("actor") == "alice" and
+                  det(e).get("manifest_sha256") == m for e in entries) else 1)
+' log.json "${MX:-mail-export}"
 for want in 'user.enrol alice' 'web.signin-fail alice' 'web.signin alice' 'case.open alice' \
-	'case.note alice' 'case.document alice' 'policy.scan alice' 'evidence.view alice' 'evidence.view aud' 'case.finding alice' 'mail.search alice' 'mail.view alice' 'mail.tag alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
-	'web.forbidden aud' "user.add $USER" "user.invite $USER"; do
+	'case.note alice' 'case.document alice' 'policy.scan alice' 'evidence.view alice' 'evidence.view aud' 'case.finding alice' 'mail.search alice' 'mail.view alice' 'mail.tag alice' 'mail.export alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
+	'web.forbidden aud' "user.add $USER" "user.invite $USER" "user.invite-revoke $USER"; do
 	check "the log holds '$want'" python3 -c '
 import json, sys
 action, actor = sys.argv[2].split(" ")
