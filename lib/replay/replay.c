@@ -635,6 +635,23 @@ static const char user_keys_sql[] =
 	"  'user.key-add') AND json_type(e.d, '$.key_fp') IS NOT NULL AND NOT EXISTS (SELECT 1"
 	"  FROM user_key k WHERE k.fp = json_extract(e.d, '$.key_fp'))";
 
+/* The used statement nonces (signed workspaces, workspace only: an export
+ * carries the nonces in its entries): each sig_nonce row must be the nonce
+ * of the entry at its idx, and every signed entry's nonce must have its row
+ * with that idx. A row missing would let a signature be replayed. */
+#define ENTRY_NONCE "json_extract(CAST(a.data AS TEXT), '$.sig.nonce')"
+static const char nonces_sql[] =
+	"SELECT 'sig_nonce', n.nonce, n.idx, CASE WHEN a.idx IS NULL THEN 'no log entry at its idx '"
+	"  || n.idx ELSE 'entry ' || n.idx || ' was signed with another nonce' END"
+	" FROM sig_nonce n LEFT JOIN audit_entry a ON a.idx = n.idx"
+	" WHERE a.idx IS NULL OR " ENTRY_NONCE " IS NOT n.nonce"
+	" UNION ALL "
+	"SELECT 'sig_nonce', " ENTRY_NONCE ", a.idx, 'row missing: entry ' || a.idx"
+	"  || ' was signed with this nonce' FROM audit_entry a WHERE " ENTRY_NONCE " IS NOT NULL"
+	"  AND NOT EXISTS (SELECT 1 FROM sig_nonce n WHERE n.nonce = " ENTRY_NONCE
+	"  AND n.idx = a.idx)";
+#undef ENTRY_NONCE
+
 static bool has_table(sqlite3 *db, const char *schema, const char *name)
 {
 	char sql[128];
@@ -749,6 +766,8 @@ static enum pb_status run_checks(struct pb_replay *r, struct pb_error *err)
 		rc = diff_query(r, customers_sql, err);
 	if (!rc && has_table(r->db, "main", "user_key"))
 		rc = diff_query(r, user_keys_sql, err);
+	if (!rc && r->workspace && has_table(r->db, "main", "sig_nonce"))
+		rc = diff_query(r, nonces_sql, err);
 	return rc;
 }
 

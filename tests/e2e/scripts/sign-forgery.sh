@@ -9,7 +9,7 @@
 # into the database with sqlite3 as an attacker with write access would: an
 # approval row inserted; an entry's signature bit-flipped; a user_key row
 # added (and used to sign: the write side trusts the table, the log does
-# not); an entitlements version row added; two approvals signed with keys
+# not); a used nonce deleted, added or moved; an entitlements version row added; two approvals signed with keys
 # registered only in the table, then applied. Each is caught by `log check`,
 # by `log verify` on an export where the export carries it, and, where it
 # touches enforcement, refused by `decide` and a running `serve` (which
@@ -121,6 +121,18 @@ if q case note "$WS" 1 "as dana, with mallory's key" --as dana -i keys/mallory; 
 else
 	ok # refused at write time: fine too
 fi
+restore
+
+# 3b. the used nonces: one deleted (its signature could be replayed), one added
+n0=$(sql "SELECT nonce FROM sig_nonce WHERE idx = $ai")
+sql "DELETE FROM sig_nonce WHERE idx = $ai"
+found "nonce row deleted" "^table sig_nonce row $n0: row missing: entry $ai was signed with this nonce"
+restore
+sql "INSERT INTO sig_nonce(nonce, idx) VALUES ('$(printf %032d 7)', $ai)"
+found "nonce row added" "^table sig_nonce row $(printf %032d 7): entry $ai was signed with another nonce"
+restore
+sql "UPDATE sig_nonce SET idx = idx + 1 WHERE idx = $ai"
+found "nonce row moved" "^table sig_nonce row $n0: entry $((ai + 1)) was signed with another nonce"
 restore
 
 # 4. an entitlements version row added by hand
