@@ -638,13 +638,21 @@ static const char user_keys_sql[] =
 /* The used statement nonces (signed workspaces, workspace only: an export
  * carries the nonces in its entries): each sig_nonce row must be the nonce
  * of the entry at its idx, and every signed entry's nonce must have its row
- * with that idx. A row missing would let a signature be replayed. */
+ * with that idx (a checkpoint signed by its actor: the checkpoint's size).
+ * A row missing would let a signature be replayed. */
 #define ENTRY_NONCE "json_extract(CAST(a.data AS TEXT), '$.sig.nonce')"
 static const char nonces_sql[] =
 	"SELECT 'sig_nonce', n.nonce, n.idx, CASE WHEN a.idx IS NULL THEN 'no log entry at its idx '"
 	"  || n.idx ELSE 'entry ' || n.idx || ' was signed with another nonce' END"
 	" FROM sig_nonce n LEFT JOIN audit_entry a ON a.idx = n.idx"
-	" WHERE a.idx IS NULL OR " ENTRY_NONCE " IS NOT n.nonce"
+	" WHERE (a.idx IS NULL OR " ENTRY_NONCE " IS NOT n.nonce) AND NOT EXISTS (SELECT 1"
+	"  FROM audit_checkpoint c WHERE c.size = n.idx"
+	"  AND json_extract(c.actor_sig, '$.nonce') = n.nonce)"
+	" UNION ALL "
+	"SELECT 'sig_nonce', json_extract(c.actor_sig, '$.nonce'), c.size, 'row missing: the"
+	"  checkpoint of size ' || c.size || ' was signed with this nonce' FROM audit_checkpoint c"
+	" WHERE c.actor_sig IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sig_nonce n"
+	"  WHERE n.nonce = json_extract(c.actor_sig, '$.nonce') AND n.idx = c.size)"
 	" UNION ALL "
 	"SELECT 'sig_nonce', " ENTRY_NONCE ", a.idx, 'row missing: entry ' || a.idx"
 	"  || ' was signed with this nonce' FROM audit_entry a WHERE " ENTRY_NONCE " IS NOT NULL"

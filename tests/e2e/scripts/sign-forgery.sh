@@ -50,6 +50,11 @@ q plan new "$WS" 1 --as alice --disable 'category=Storage country=NL' || fail "p
 q plan approve "$WS" 1 --as bob || fail "bob approves: $(cat "$TMP/err")"
 q plan approve "$WS" 1 --as dana || fail "dana approves: $(cat "$TMP/err")"
 q plan apply "$WS" 1 --as alice || fail "apply: $(cat "$TMP/err")"
+q case note "$WS" 1 "before a checkpoint" --as alice || fail "note: $(cat "$TMP/err")"
+q log checkpoint "$WS" --as alice || fail "checkpoint: $(cat "$TMP/err")"
+cs=$(sql "SELECT max(size) FROM audit_checkpoint")
+check "a checkpoint signed on its own carries its actor's signature" test "$(sql "SELECT json_extract(actor_sig, '\$.ns') FROM audit_checkpoint WHERE size = $cs")" = probity@v1
+check "... the one sealing the apply none (the apply entry is signed)" test "$(sql "SELECT count(*) FROM audit_checkpoint WHERE actor_sig IS NULL")" -ge 1
 
 # the clean workspace and its export
 check "log check passes on the signed workspace" q log check "$WS"
@@ -133,6 +138,14 @@ found "nonce row added" "^table sig_nonce row $(printf %032d 7): entry $ai was s
 restore
 sql "UPDATE sig_nonce SET idx = idx + 1 WHERE idx = $ai"
 found "nonce row moved" "^table sig_nonce row $n0: entry $((ai + 1)) was signed with another nonce"
+restore
+
+# 3c. a checkpoint's actor signature removed, or its signer renamed
+sql "DROP TRIGGER audit_checkpoint_append_only; UPDATE audit_checkpoint SET actor_sig = NULL WHERE size = $cs"
+found "checkpoint's actor signature removed" "audit_checkpoint $cs: the workspace is signed, but its actor did not sign this checkpoint"
+restore
+sql "DROP TRIGGER audit_checkpoint_append_only; UPDATE audit_checkpoint SET signed_by = 'bob' WHERE size = $cs"
+found "checkpoint's signer renamed" "audit_checkpoint $cs: .*(does not verify|not 'bob')"
 restore
 
 # 4. an entitlements version row added by hand
