@@ -1071,6 +1071,52 @@ static enum pb_status export_next(void *ctx, uint64_t index, struct pb_str *e,
 	return PB_OK;
 }
 
+/* checkpoint.actor: the actor's signature of the checkpoint of size, when
+ * it carries one ({"actor":U,"sig":{...}}), else none (an older one goes). */
+static enum pb_status export_actor_sig(struct pb_ws *ws, const char *dir, uint64_t size,
+                                       struct pb_error *err)
+{
+	char *path = pb__path_join(dir, "checkpoint.actor"), *text = NULL;
+	sqlite3_stmt *st = NULL;
+	json_t *j = NULL;
+	enum pb_status rc = path ? prep(ws,
+	                                "SELECT signed_by, actor_sig FROM audit_checkpoint"
+	                                " WHERE size = ?1 AND actor_sig IS NOT NULL",
+	                                &st, err)
+	                         : pb__err(err, PB_ENOMEM, "out of memory");
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+	int q = sqlite3_step(st);
+	if (q == SQLITE_DONE) {
+		if (unlink(path) != 0 && errno != ENOENT)
+			rc = pb__err(err, pb__errno_status(errno), "cannot remove '%s': %s", path,
+			             pb__errno_text(errno));
+		goto out;
+	}
+	if (q != SQLITE_ROW) {
+		rc = pb__db_err(ws->db, err, "cannot read checkpoints");
+		goto out;
+	}
+	json_error_t je;
+	j = json_pack("{s:s,s:o}", "actor", (const char *)sqlite3_column_text(st, 0), "sig",
+	              json_loads((const char *)sqlite3_column_text(st, 1), 0, &je));
+	if (!j || !(text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS))) {
+		rc = pb__err(err, PB_EVERIFY, "audit_checkpoint %llu: its actor_sig is not JSON",
+		             (unsigned long long)size);
+		goto out;
+	}
+	size_t tl = strlen(text);
+	rc = pb__write_file_atomic(path, text, tl, 0600, err);
+out:
+	if (st)
+		sqlite3_finalize(st);
+	json_decref(j);
+	free(text);
+	free(path);
+	return rc;
+}
+
 enum pb_status pb_audit_export(struct pb_ws *ws, const char *dir, uint64_t size,
                                struct pb_checkpoint *exported, struct pb_error *err)
 {
@@ -1153,7 +1199,7 @@ enum pb_status pb_audit_export(struct pb_ws *ws, const char *dir, uint64_t size,
 	rc = vpath ? pb__write_file_atomic(vpath, vk, vl, 0600, err)
 	           : pb__err(err, PB_ENOMEM, "out of memory");
 	free(vpath);
-	if (rc)
+	if (rc || (rc = export_actor_sig(ws, dir, cp.size, err)))
 		goto out;
 	/* the checkpoint last: it is what makes the new tiles part of the export */
 	if ((rc = pb__write_file_atomic(cpath, c.note, strlen(c.note), 0600, err)))

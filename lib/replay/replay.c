@@ -1084,6 +1084,28 @@ bool pb_replay_signed(const struct pb_replay *r, uint64_t *nsigned)
 	return yes;
 }
 
+enum pb_status pb_replay_checkpoint(struct pb_replay *r, const char *dir,
+                                   const struct pb_checkpoint *cp, struct pb_error *err)
+{
+	if (!r->sig)
+		return PB_OK;
+	char *path = pb__path_join(dir, "checkpoint.actor"), *text = NULL;
+	if (!path)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	size_t len = 0;
+	struct pb_error e2 = { 0 };
+	enum pb_status rc = pb__read_file(path, 64 * 1024, &text, &len, &e2);
+	free(path);
+	if (rc == PB_ENOENT)
+		rc = PB_OK;
+	else if (rc && err)
+		*err = e2;
+	if (!rc)
+		rc = pb__rsig_checkpoint(r->sig, cp->origin, cp->size, cp->root, text, len, err);
+	free(text);
+	return rc;
+}
+
 enum pb_status pb_replay_entry_check(void *ctx, uint64_t index, struct pb_str *entry,
                                      struct pb_error *err)
 {

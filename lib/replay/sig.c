@@ -106,6 +106,7 @@ struct pb__rsig {
 	void *ctx;
 	uint64_t nbad;
 	uint64_t nsigned;          /* entries whose signature checked */
+	char last_action[65];      /* of the last entry fed */
 };
 
 /* ---- the entry on its own (a worker) -------------------------------------------- */
@@ -376,6 +377,7 @@ static bool consume(struct pb__rsig *s, struct res *r)
 	}
 	if (!tree_append(s, r->leaf))
 		return false;
+	pb__strlcpy(s->last_action, r->s.action, sizeof(s->last_action));
 	if (!s->is_signed)
 		return true;
 	if (r->bad) {
@@ -588,6 +590,62 @@ enum pb_status pb__rsig_finish(struct pb__rsig *s, uint64_t *nbad, struct pb_err
 	}
 	if (nbad)
 		*nbad = s->nbad;
+	return rc;
+}
+
+enum pb_status pb__rsig_checkpoint(struct pb__rsig *s, const char *origin, uint64_t size,
+                                   const uint8_t root[32], const char *actor_json, size_t len,
+                                   struct pb_error *err)
+{
+	if (!s->is_signed)
+		return PB_OK;
+	if (!actor_json) {
+		const char *a = s->last_action;
+		if (size == 0 || !strcmp(a, "plan.apply") || !strcmp(a, "plan.rollback") ||
+		    !strcmp(a, "plan.policy"))
+			return PB_OK;
+		return pb__err(err, PB_EVERIFY,
+		               "checkpoint: the log is signed, but the checkpoint carries no signature "
+		               "by its actor (checkpoint.actor) and seals no plan apply, rollback or "
+		               "policy entry");
+	}
+	json_error_t je;
+	json_t *j = json_loadb(actor_json, len, 0, &je);
+	const char *actor = json_string_value(json_object_get(j, "actor"));
+	char fp[64], why[256];
+	uint8_t nonce[16];
+	enum pb_status rc;
+	if (!actor) {
+		rc = pb__err(err, PB_EVERIFY, "checkpoint.actor: not an object with \"actor\" and "
+		                              "\"sig\"");
+		goto out;
+	}
+	if ((rc = pb__checkpoint_sig_parts(actor, origin, size, root, json_object_get(j, "sig"), fp,
+	                                   nonce, err))) {
+		pb__err_prefix(err, "checkpoint.actor");
+		goto out;
+	}
+	struct key *k = pb__hmap_get(&s->keys, fp, strlen(fp));
+	uint64_t *used = pb__hmap_get(&s->nonces, (const char *)nonce, 16);
+	why[0] = '\0';
+	if (!k)
+		pb__snprintf(why, sizeof(why), "key %s is registered to nobody in the log", fp);
+	else if (strcmp(k->user, actor))
+		pb__snprintf(why, sizeof(why), "key %s is registered to '%s', not '%s'", fp, k->user,
+		             actor);
+	else if (!(k->added < size))
+		pb__snprintf(why, sizeof(why), "key %s of '%s' was registered only at entry %llu", fp,
+		             actor, (unsigned long long)k->added);
+	else if (size > k->revoked)
+		pb__snprintf(why, sizeof(why), "key %s of '%s' was revoked at entry %llu", fp, actor,
+		             (unsigned long long)k->revoked);
+	else if (used)
+		pb__snprintf(why, sizeof(why), "its nonce was used by entry %llu",
+		             (unsigned long long)*used);
+	if (why[0])
+		rc = pb__err(err, PB_EVERIFY, "checkpoint.actor: the signature of '%s': %s", actor, why);
+out:
+	json_decref(j);
 	return rc;
 }
 

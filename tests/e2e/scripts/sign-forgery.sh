@@ -64,6 +64,13 @@ VKEY=$(cat clean/vkey)
 n=$(sql "SELECT count(*) FROM audit_entry")
 q log verify clean --vkey "$VKEY"
 check "log verify checks every signature of the export" grep -q "^signed actors: $n signatures verify" "$TMP/out"
+check "the export carries the checkpoint's actor signature" grep -q '"actor":"alice"' clean/checkpoint.actor
+cp -r clean noactor && rm noactor/checkpoint.actor
+check "log verify wants it (the checkpoint seals no apply)" not q log verify noactor --vkey "$VKEY"
+check "... saying so" grep -q "carries no signature by its actor" "$TMP/err"
+cp -r clean asbob && sed -i 's/"actor":"alice"/"actor":"bob"/' asbob/checkpoint.actor
+check "log verify refuses it claimed by another" not q log verify asbob --vkey "$VKEY"
+check "... saying why" grep -qE "checkpoint.actor: .*(does not verify|not 'bob')" "$TMP/err"
 check "decide enforces the applied version" grep -q 'version 1' <<<"$(decide 2>&1)"
 
 # an auditor by hand: allowed_signers from the log, an entry's statement and signature
