@@ -9,8 +9,11 @@
 # into the database with sqlite3 as an attacker with write access would: an
 # approval row inserted; an entry's signature bit-flipped; a user_key row
 # added (and used to sign: the write side trusts the table, the log does
-# not); a used nonce deleted, added or moved; an entitlements version row added; two approvals signed with keys
-# registered only in the table, then applied. Each is caught by `log check`,
+# not); a used nonce deleted, added or moved; a checkpoint's actor signature
+# removed or its signer renamed (and checkpoint.actor in an export removed or
+# claimed by another); an entitlements version row added; an approver's role
+# raised in app_user only; a plan body rehashed to ask fewer approvals; two
+# approvals signed with keys registered only in the table, then applied. Each is caught by `log check`,
 # by `log verify` on an export where the export carries it, and, where it
 # touches enforcement, refused by `decide` and a running `serve` (which
 # keeps the last good version, logs and counts the refusal). 127.0.0.1 only;
