@@ -328,6 +328,42 @@ static void t_two_person(void)
 	CHECK(has(&f, "names entry 3 as an approval"));
 	release(&l);
 
+	/* the plan body asks for three (its plan.edit says so); two counted */
+	base(&l);
+	put(&l, ALICE, "alice", "plan.edit",
+	    "{\"approvals_needed\":3,\"plan\":1,\"sha256\":\"" SHA2 "\"}"); /* 5 */
+	approve(&l, BOB, SHA2);   /* 6 */
+	approve(&l, CAROL, SHA2); /* 7 */
+	{
+		char d[1024];
+		snprintf(d, sizeof(d),
+		         "{\"approvals\":[{\"actor\":\"bob\",\"index\":6,\"key_fp\":\"%s\"},"
+		         "{\"actor\":\"carol\",\"index\":7,\"key_fp\":\"%s\"}],\"plan\":1,"
+		         "\"sha256\":\"" SHA2 "\",\"version\":1}",
+		         K[BOB].fp, K[CAROL].fp);
+		put(&l, ALICE, "alice", "plan.apply", d);
+	}
+	CHECK_INT(replay(&l, &f), 1);
+	CHECK(has(&f, "has 2 distinct signed approvals; it needs 3"));
+	release(&l);
+
+	/* an apply of a hash no plan.new or plan.edit made */
+	base(&l);
+	approve(&l, BOB, SHA2);
+	approve(&l, CAROL, SHA2);
+	{
+		char d[1024];
+		snprintf(d, sizeof(d),
+		         "{\"approvals\":[{\"actor\":\"bob\",\"index\":5,\"key_fp\":\"%s\"},"
+		         "{\"actor\":\"carol\",\"index\":6,\"key_fp\":\"%s\"}],\"plan\":1,"
+		         "\"sha256\":\"" SHA2 "\",\"version\":1}",
+		         K[BOB].fp, K[CAROL].fp);
+		put(&l, ALICE, "alice", "plan.apply", d);
+	}
+	CHECK_INT(replay(&l, &f), 1);
+	CHECK(has(&f, "which no plan.new or plan.edit before it made"));
+	release(&l);
+
 	/* an apply that names none */
 	base(&l);
 	put(&l, ALICE, "alice", "plan.apply", "{\"plan\":1,\"sha256\":\"" SHA "\"}");
