@@ -189,6 +189,8 @@ static int verify_dir(const char *dir, const char *vkey, const char *since, cons
 	uint64_t ndiff = 0, nsigned = 0;
 	if (!st && rp)
 		st = pb_replay_finish(rp, res.checkpoint.size, print_diff, NULL, &ndiff, &err);
+	if (!st && rp)
+		st = pb_replay_checkpoint(rp, dir, &res.checkpoint, &err);
 	bool is_signed = pb_replay_signed(rp, &nsigned);
 	pb_replay_free(rp);
 	if (st) {

@@ -1809,6 +1809,12 @@ enum pb_status pb_replay_new_entries(struct pb_replay **out, struct pb_error *er
 /* After pb_replay_finish: whether the log was a signed one (its entries'
  * signatures were checked), and how many entries carried a signature. */
 bool pb_replay_signed(const struct pb_replay *r, uint64_t *nsigned);
+/* After pb_replay_finish, for a signed log: the export's checkpoint cp is
+ * signed by its actor (dir/checkpoint.actor, written by pb_audit_export
+ * from a checkpoint signed on its own), or seals a plan apply, rollback or
+ * policy entry. PB_EVERIFY saying why not. */
+enum pb_status pb_replay_checkpoint(struct pb_replay *r, const char *dir,
+                                   const struct pb_checkpoint *cp, struct pb_error *err);
 
 
 /* ===================================================================== */

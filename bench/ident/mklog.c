@@ -146,6 +146,26 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	free(g.text);
+	/* checkpoint.actor: the checkpoint attested by alice, as log export writes it */
+	json_t *cd = pb__checkpoint_details("probity.example/bench", n, root);
+	char *cds = json_dumps(cd, JSON_COMPACT | JSON_SORT_KEYS);
+	char *ce = pb_test_signed_entry(&g.k[1], n, "alice", "log.checkpoint", 0, NULL, cds, n, root,
+	                                NULL, NULL, NULL);
+	json_error_t je;
+	json_t *cj = ce ? json_loads(ce, 0, &je) : NULL;
+	json_t *ca = json_pack("{s:s,s:O}", "actor", "alice", "sig", json_object_get(cj, "sig"));
+	char *cas = ca ? json_dumps(ca, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	snprintf(path, sizeof(path), "%s/checkpoint.actor", dir);
+	if (!cas || pb__write_file_atomic(path, cas, strlen(cas), 0644, &err)) {
+		fprintf(stderr, "cannot write checkpoint.actor\n");
+		return 1;
+	}
+	free(cas);
+	json_decref(ca);
+	json_decref(cj);
+	free(ce);
+	free(cds);
+	json_decref(cd);
 	for (int i = 0; i < 4; i++) {
 		pb_test_key_close(&g.k[i]);
 		snprintf(path, sizeof(path), "%s/%s", dir, NAMES[i]);

@@ -447,7 +447,7 @@ enum pb_status pb_audit_checkpoint(struct pb_ws *ws, const char *actor, char **n
 	if (rc)
 		return rc;
 	/* the checkpoint is handed out only once it is durably stored */
-	if ((rc = pb__ws_finish(ws, pb__audit_checkpoint_sign(ws, actor, &note, err), err))) {
+	if ((rc = pb__ws_finish(ws, pb__audit_checkpoint_sign(ws, actor, true, &note, err), err))) {
 		free(note);
 		return rc;
 	}

@@ -685,6 +685,105 @@ static enum pb_status is_author(struct pb_ws *ws, json_int_t plan, const char *a
 	                                             : pb__db_err(ws->db, err, "cannot read the log");
 }
 
+/* The last entry before `before` that sql finds (binding ?1 text, ?2 num,
+ * ?3 before; it selects idx from audit_entry by the entry's own bytes, not
+ * the copied columns), verified (its leaf in the stored tree) and parsed
+ * into *o; NULL when there is none. */
+static enum pb_status last_entry(struct pb_ws *ws, const char *sql, const char *text,
+                                 int64_t num, uint64_t before, json_t **o, struct pb_error *err)
+{
+	*o = NULL;
+	sqlite3_stmt *q;
+	enum pb_status st = pb__db_prepare(ws->db, sql, &q, err);
+	if (st)
+		return st;
+	sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, num);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)before);
+	int rc = sqlite3_step(q);
+	int64_t at = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return pb__db_err(ws->db, err, "cannot read the log");
+	if (at < 0)
+		return PB_OK;
+	char *data = NULL;
+	size_t len = 0;
+	if ((st = pb__audit_entry_verified(ws, (uint64_t)at, &data, &len, err)))
+		return st;
+	json_error_t je;
+	*o = json_loadb(data, len, 0, &je);
+	free(data);
+	return *o ? PB_OK : pb__err(err, PB_EVERIFY, "entry %lld is not JSON", (long long)at);
+}
+
+#define ENTRY_JSON(path) "json_extract(CAST(data AS TEXT), '$." path "')"
+
+/* The approvals the plan body applied asks for, by the log: the
+ * approvals_needed of the last plan.new or plan.edit of plan with hash sha
+ * before idx (0 when it says none); PB_EVERIFY when no such entry made it. */
+static enum pb_status plan_needs(struct pb_ws *ws, json_int_t plan, const char *sha, uint64_t idx,
+                                 size_t *need, struct pb_error *err)
+{
+	json_t *o;
+	*need = 0;
+	enum pb_status st =
+		last_entry(ws,
+		           "SELECT idx FROM audit_entry WHERE " ENTRY_JSON("action") " IN ('plan.new',"
+		           " 'plan.edit') AND " ENTRY_JSON("details.sha256") " = ?1 AND "
+		           ENTRY_JSON("details.plan") " = ?2 AND idx < ?3 ORDER BY idx DESC LIMIT 1",
+		           sha, plan, idx, &o, err);
+	if (st)
+		return st;
+	if (!o)
+		return pb__err(err, PB_EVERIFY, "entry %llu applies plan %lld with hash %.12s..., which "
+		                                 "no plan.new or plan.edit entry before it made",
+		               (unsigned long long)idx, (long long)plan, sha);
+	json_int_t n = json_integer_value(
+		json_object_get(json_object_get(o, "details"), "approvals_needed"));
+	*need = n > 0 ? (size_t)n : 0;
+	json_decref(o);
+	return PB_OK;
+}
+
+/* Whether user was an enabled approver at idx, by the log: the role of the
+ * last user.add or user.role naming them before idx, and no user.disable
+ * before idx. PB_EVERIFY saying why not. */
+static enum pb_status approver_at(struct pb_ws *ws, const char *user, uint64_t idx,
+                                  struct pb_error *err)
+{
+	json_t *o;
+	enum pb_status st =
+		last_entry(ws,
+		           "SELECT idx FROM audit_entry WHERE " ENTRY_JSON("action") " IN ('user.add',"
+		           " 'user.role') AND " ENTRY_JSON("details.name") " = ?1 AND ?2 = ?2"
+		           " AND idx < ?3 ORDER BY idx DESC LIMIT 1",
+		           user, 0, idx, &o, err);
+	if (st)
+		return st;
+	const char *role = json_string_value(json_object_get(json_object_get(o, "details"), "role"));
+	if (!role || strcmp(role, "approver"))
+		st = pb__err(err, PB_EVERIFY, "entry %llu counts the approval of '%s', who was %s%s "
+		                              "there by the log, not an approver",
+		             (unsigned long long)idx, user, role ? "an " : "",
+		             role ? role : "no user");
+	json_decref(o);
+	if (st)
+		return st;
+	if ((st = last_entry(ws,
+	                     "SELECT idx FROM audit_entry WHERE " ENTRY_JSON("action")
+	                     " = 'user.disable' AND " ENTRY_JSON("details.name") " = ?1 AND ?2 = ?2"
+	                     " AND idx < ?3 ORDER BY idx DESC LIMIT 1",
+	                     user, 0, idx, &o, err)))
+		return st;
+	if (o)
+		st = pb__err(err, PB_EVERIFY, "entry %llu counts the approval of '%s', who was "
+		                              "disabled before it by the log",
+		             (unsigned long long)idx, user);
+	json_decref(o);
+	return st;
+}
+
 /* One signed entry at idx (text data) checked on its own and against the
  * key registry: the signature, and the key the actor's at idx. */
 static enum pb_status signed_entry(struct pb_ws *ws, uint64_t idx, const char *data, size_t len,
@@ -777,6 +876,8 @@ static enum pb_status approvals_verify(struct pb_ws *ws, uint64_t idx, const cha
 		bool author = false;
 		if (apply && (st = is_author(ws, plan, as.actor, &author, err)))
 			goto out;
+		if ((st = approver_at(ws, as.actor, idx, err)))
+			goto out;
 		if (author) {
 			st = pb__err(err, PB_EVERIFY, "entry %llu counts the approval of '%s', an author "
 			                              "of plan %lld",
@@ -794,7 +895,11 @@ static enum pb_status approvals_verify(struct pb_ws *ws, uint64_t idx, const cha
 		pb__strlcpy(fps[n++], as.key_fp, sizeof(fps[n]));
 	}
 	json_int_t counted = json_integer_value(json_object_get(d, "rollback_approvals"));
-	size_t need = apply ? 2 : (counted > 1 ? (size_t)counted : 1);
+	size_t need = apply ? 2 : (counted > 1 ? (size_t)counted : 1), body_need = 0;
+	if (apply && (st = plan_needs(ws, plan, sha, idx, &body_need, err)))
+		goto out;
+	if (body_need > need)
+		need = body_need;
 	if (n < need)
 		st = pb__err(err, PB_EVERIFY, "entry %llu: %s of plan %lld has %zu distinct signed "
 		                              "approvals; it needs %zu",

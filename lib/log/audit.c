@@ -794,9 +794,10 @@ static enum pb_status root_at(struct pb_ws *ws, uint64_t size, uint8_t out[32],
 
 /* Public entry point: pb_audit_checkpoint in lib/auth/auth.c, which checks
  * the actor's role around this (the log knows entries, not users). */
-enum pb_status pb__audit_checkpoint_sign(struct pb_ws *ws, const char *actor, char **note_out,
-                                         struct pb_error *err)
+enum pb_status pb__audit_checkpoint_sign(struct pb_ws *ws, const char *actor, bool actor_signs,
+                                         char **note_out, struct pb_error *err)
 {
+	char *actor_sig = NULL;
 	*note_out = NULL;
 	if (sqlite3_get_autocommit(ws->db))
 		return pb__err(err, PB_ESTATE, "a checkpoint is signed inside the caller's transaction");
@@ -849,6 +850,19 @@ enum pb_status pb__audit_checkpoint_sign(struct pb_ws *ws, const char *actor, ch
 	size_t tl = pb_checkpoint_format(&c, text, sizeof(text));
 	if ((rc = pb_note_signature_line(&sg, text, tl, 0, line, sizeof(line), err)))
 		goto out;
+	if (actor_signs && actor && pb_ws_actors_signed(ws)) {
+		/* the actor's own signature over what it attests (docs/identity.md) */
+		json_t *d = pb__checkpoint_details(c.origin, c.size, c.root), *sig = NULL;
+		rc = d ? pb__sign_entry(ws, c.size, c.root, actor, "log.checkpoint", 0, NULL, d, &sig,
+		                        err)
+		       : pb__err(err, PB_ENOMEM, "out of memory");
+		json_decref(d);
+		if (!rc && sig && !(actor_sig = json_dumps(sig, JSON_COMPACT | JSON_SORT_KEYS)))
+			rc = pb__err(err, PB_ENOMEM, "out of memory");
+		json_decref(sig);
+		if (rc)
+			goto out;
+	}
 	struct pb_buf note;
 	pb_buf_init(&note, sizeof(text) + sizeof(line) + 4);
 	if (pb_buf_printf(&note, "%s\n%s", text, line)) {
@@ -858,8 +872,8 @@ enum pb_status pb__audit_checkpoint_sign(struct pb_ws *ws, const char *actor, ch
 	}
 	sqlite3_stmt *st;
 	if ((rc = prep(ws,
-	               "INSERT INTO audit_checkpoint(size, root, note, signed_at, signed_by) "
-	               "VALUES (?1, ?2, ?3, ?4, ?5)",
+	               "INSERT INTO audit_checkpoint(size, root, note, signed_at, signed_by, "
+	               "actor_sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	               &st, err))) {
 		pb_buf_release(&note);
 		goto out;
@@ -871,12 +885,15 @@ enum pb_status pb__audit_checkpoint_sign(struct pb_ws *ws, const char *actor, ch
 	sqlite3_bind_text(st, 3, note.data, (int)note.len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, actor ? actor : "", -1, SQLITE_STATIC);
+	if (actor_sig)
+		sqlite3_bind_text(st, 6, actor_sig, -1, SQLITE_STATIC);
 	if ((rc = step_done(ws, st, "cannot store the checkpoint", err))) {
 		pb_buf_release(&note);
 		goto out;
 	}
 	*note_out = note.data;
 out:
+	free(actor_sig);
 	free(last.note);
 	pb_signer_release(&sg);
 	return rc;
@@ -1054,6 +1071,52 @@ static enum pb_status export_next(void *ctx, uint64_t index, struct pb_str *e,
 	return PB_OK;
 }
 
+/* checkpoint.actor: the actor's signature of the checkpoint of size, when
+ * it carries one ({"actor":U,"sig":{...}}), else none (an older one goes). */
+static enum pb_status export_actor_sig(struct pb_ws *ws, const char *dir, uint64_t size,
+                                       struct pb_error *err)
+{
+	char *path = pb__path_join(dir, "checkpoint.actor"), *text = NULL;
+	sqlite3_stmt *st = NULL;
+	json_t *j = NULL;
+	enum pb_status rc = path ? prep(ws,
+	                                "SELECT signed_by, actor_sig FROM audit_checkpoint"
+	                                " WHERE size = ?1 AND actor_sig IS NOT NULL",
+	                                &st, err)
+	                         : pb__err(err, PB_ENOMEM, "out of memory");
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)size);
+	int q = sqlite3_step(st);
+	if (q == SQLITE_DONE) {
+		if (unlink(path) != 0 && errno != ENOENT)
+			rc = pb__err(err, pb__errno_status(errno), "cannot remove '%s': %s", path,
+			             pb__errno_text(errno));
+		goto out;
+	}
+	if (q != SQLITE_ROW) {
+		rc = pb__db_err(ws->db, err, "cannot read checkpoints");
+		goto out;
+	}
+	json_error_t je;
+	j = json_pack("{s:s,s:o}", "actor", (const char *)sqlite3_column_text(st, 0), "sig",
+	              json_loads((const char *)sqlite3_column_text(st, 1), 0, &je));
+	if (!j || !(text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS))) {
+		rc = pb__err(err, PB_EVERIFY, "audit_checkpoint %llu: its actor_sig is not JSON",
+		             (unsigned long long)size);
+		goto out;
+	}
+	size_t tl = strlen(text);
+	rc = pb__write_file_atomic(path, text, tl, 0600, err);
+out:
+	if (st)
+		sqlite3_finalize(st);
+	json_decref(j);
+	free(text);
+	free(path);
+	return rc;
+}
+
 enum pb_status pb_audit_export(struct pb_ws *ws, const char *dir, uint64_t size,
                                struct pb_checkpoint *exported, struct pb_error *err)
 {
@@ -1136,7 +1199,7 @@ enum pb_status pb_audit_export(struct pb_ws *ws, const char *dir, uint64_t size,
 	rc = vpath ? pb__write_file_atomic(vpath, vk, vl, 0600, err)
 	           : pb__err(err, PB_ENOMEM, "out of memory");
 	free(vpath);
-	if (rc)
+	if (rc || (rc = export_actor_sig(ws, dir, cp.size, err)))
 		goto out;
 	/* the checkpoint last: it is what makes the new tiles part of the export */
 	if ((rc = pb__write_file_atomic(cpath, c.note, strlen(c.note), 0600, err)))
@@ -1278,7 +1341,15 @@ static enum pb_status check_checkpoints(struct pb_ws *ws, const struct state *s,
 	bool have_key = false;
 	if ((rc = load_vkey(ws, s->exists ? s->origin : "x", &vk, &have_key, err)))
 		goto out;
-	if ((rc = prep(ws, "SELECT size, root, note FROM audit_checkpoint ORDER BY size", &st, err)))
+	bool actors_signed = pb_ws_actors_signed(ws);
+	if ((rc = prep(ws,
+	               "SELECT c.size, c.root, c.note, c.signed_by, c.actor_sig,"
+	               " json_extract(CAST(e.data AS TEXT), '$.action') IN ('plan.apply',"
+	               "  'plan.rollback', 'plan.policy')"
+	               " AND json_extract(CAST(e.data AS TEXT), '$.actor') IS c.signed_by"
+	               " FROM audit_checkpoint c LEFT JOIN audit_entry e ON e.idx = c.size - 1"
+	               " ORDER BY c.size",
+	               &st, err)))
 		goto out;
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t size = (uint64_t)sqlite3_column_int64(st, 0);
@@ -1309,6 +1380,25 @@ static enum pb_status check_checkpoints(struct pb_ws *ws, const struct state *s,
 		if (memcmp(rt, cp.root, 32) != 0) {
 			rc = blame(bad_object, cap, err, obj,
 			           "the log is not consistent with this signed checkpoint");
+			goto out;
+		}
+		if (!actors_signed)
+			continue;
+		/* signed actors: its actor signed it, or it seals the entry the
+		 * actor signed in the same transaction (plan apply, rollback, policy) */
+		const char *by = (const char *)sqlite3_column_text(st, 3);
+		const char *asig = (const char *)sqlite3_column_text(st, 4);
+		if (asig) {
+			if ((rc = pb__checkpoint_sig_check(ws, by ? by : "", s->origin, size, cp.root, asig,
+			                                   &e2))) {
+				rc = rc == PB_ENOMEM ? pb__err(err, rc, "out of memory")
+				                     : blame(bad_object, cap, err, obj, e2.message);
+				goto out;
+			}
+		} else if (size > 0 && sqlite3_column_int(st, 5) != 1) {
+			rc = blame(bad_object, cap, err, obj,
+			           "the workspace is signed, but its actor did not sign this checkpoint and "
+			           "it seals no plan apply, rollback or policy entry of theirs");
 			goto out;
 		}
 	}

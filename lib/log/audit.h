@@ -66,9 +66,13 @@ void pb__audit_batch_abort(struct pb__audit_batch *b);
  * (heap) gets the signed note: the latest one when it already covers the
  * whole log, else a new one stored in audit_checkpoint, signed_by actor,
  * which the caller hands out only once committed. The caller checks the
- * actor's role: the public entry point is pb_audit_checkpoint (auth.c). */
-enum pb_status pb__audit_checkpoint_sign(struct pb_ws *ws, const char *actor, char **note_out,
-                                         struct pb_error *err);
+ * actor's role: the public entry point is pb_audit_checkpoint (auth.c).
+ * actor_signs: in a signed workspace, a new checkpoint also carries the
+ * actor's own signature (pb__sign_entry, action "log.checkpoint", in
+ * actor_sig); false for the checkpoints that seal an entry the actor signed
+ * in the same transaction (plan apply, rollback, policy). */
+enum pb_status pb__audit_checkpoint_sign(struct pb_ws *ws, const char *actor, bool actor_signs,
+                                         char **note_out, struct pb_error *err);
 
 /* The log's current size (committed or inside the caller's transaction). */
 enum pb_status pb__audit_size(struct pb_ws *ws, uint64_t *size, struct pb_error *err);
@@ -131,6 +135,10 @@ enum pb_status pb__statement_text(const char *action, const char *actor, int64_t
  * plan.approve, plan.refuse, plan.apply and plan.rollback, else
  * PB_STATEMENT_NS. */
 const char *pb__statement_ns(const char *action);
+/* The details of a checkpoint's statement (action "log.checkpoint", signed
+ * against the log it describes): {"origin","root" (hex),"size"}. NULL when
+ * out of memory. */
+struct json_t *pb__checkpoint_details(const char *origin, uint64_t size, const uint8_t root[32]);
 /* True for the entries the server records about a web session (sign-in,
  * sign-out, refusals, enrolment): they carry no signature. */
 bool pb__statement_exempt(const char *action);
@@ -167,6 +175,19 @@ enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
  * entry 0, and not revoked before it. PB_EVERIFY saying why not. */
 enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const char *fp,
                                   uint64_t index, struct pb_error *err);
+/* A checkpoint's actor signature (audit_checkpoint.actor_sig, the text of a
+ * "sig" as an entry carries it): over the statement of action
+ * "log.checkpoint" by actor with pb__checkpoint_details, made against a log
+ * no larger than size, by a key valid at size by the log itself
+ * (pb__user_key_valid). PB_EVERIFY saying why not. */
+/* The same on its own (no registry): the signature and statement of sig (the
+ * "sig" object); key_fp and nonce get what it names. */
+enum pb_status pb__checkpoint_sig_parts(const char *actor, const char *origin, uint64_t size,
+                                        const uint8_t root[32], const struct json_t *sig,
+                                        char key_fp[64], uint8_t nonce[16], struct pb_error *err);
+enum pb_status pb__checkpoint_sig_check(struct pb_ws *ws, const char *actor, const char *origin,
+                                        uint64_t size, const uint8_t root[32],
+                                        const char *sig_json, struct pb_error *err);
 
 /* ---- signing (sign.c) ------------------------------------------------------ */
 

@@ -449,6 +449,45 @@ enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const cha
 	return key_valid(ws, actor, fp, index, 0, err);
 }
 
+enum pb_status pb__checkpoint_sig_parts(const char *actor, const char *origin, uint64_t size,
+                                        const uint8_t root[32], const json_t *sig,
+                                        char key_fp[64], uint8_t nonce[16], struct pb_error *err)
+{
+	json_t *e = json_pack("{s:o*}", "details", pb__checkpoint_details(origin, size, root));
+	if (!e || !json_object_get(e, "details")) {
+		json_decref(e);
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	}
+	struct sig_fields f;
+	sig_fields(json_is_object(sig) ? (json_t *)sig : NULL, &f);
+	struct pb__entry_sig out;
+	memset(&out, 0, sizeof(out));
+	enum pb_status rc = check_parts("log.checkpoint", actor, true, &f, NULL, e, size, &out, err);
+	if (!rc && (out.log_size != size || memcmp(out.log_root, root, 32) != 0))
+		rc = bad(err, size, "its actor's statement names another log than the checkpoint");
+	if (!rc) {
+		memcpy(key_fp, out.key_fp, 64);
+		memcpy(nonce, out.nonce, 16);
+	}
+	json_decref(e);
+	return rc;
+}
+
+enum pb_status pb__checkpoint_sig_check(struct pb_ws *ws, const char *actor, const char *origin,
+                                        uint64_t size, const uint8_t root[32],
+                                        const char *sig_json, struct pb_error *err)
+{
+	json_error_t je;
+	json_t *s = json_loads(sig_json, 0, &je);
+	char fp[64];
+	uint8_t nonce[16];
+	enum pb_status rc = pb__checkpoint_sig_parts(actor, origin, size, root, s, fp, nonce, err);
+	if (!rc)
+		rc = pb__user_key_valid(ws, actor, fp, size, err);
+	json_decref(s);
+	return rc;
+}
+
 /* ---- what an auditor takes to ssh-keygen ---------------------------------------- */
 
 enum pb_status pb_log_statement(struct pb_ws *ws, uint64_t index, char **statement,

@@ -108,3 +108,12 @@ out:
 	json_decref(st);
 	return rc;
 }
+
+json_t *pb__checkpoint_details(const char *origin, uint64_t size, const uint8_t root[32])
+{
+	char hex[65];
+	pb_hex(root, 32, hex);
+	if (size > (uint64_t)INT64_MAX)
+		return NULL;
+	return json_pack("{s:s,s:s,s:I}", "origin", origin, "root", hex, "size", (json_int_t)size);
+}

@@ -1438,7 +1438,7 @@ out:
 static enum pb_status seal(struct pb_ws *ws, const char *actor, struct pb_error *err)
 {
 	char *note = NULL;
-	enum pb_status st = pb__audit_checkpoint_sign(ws, actor, &note, err);
+	enum pb_status st = pb__audit_checkpoint_sign(ws, actor, false, &note, err);
 	free(note);
 	if (st)
 		pb__err_prefix(err, "cannot sign the checkpoint that seals this step");

@@ -636,6 +636,31 @@ static const char user_keys_sql[] =
 	"  'user.key-add') AND json_type(e.d, '$.key_fp') IS NOT NULL AND NOT EXISTS (SELECT 1"
 	"  FROM user_key k WHERE k.fp = json_extract(e.d, '$.key_fp'))";
 
+/* The used statement nonces (signed workspaces, workspace only: an export
+ * carries the nonces in its entries): each sig_nonce row must be the nonce
+ * of the entry at its idx, and every signed entry's nonce must have its row
+ * with that idx (a checkpoint signed by its actor: the checkpoint's size).
+ * A row missing would let a signature be replayed. */
+#define ENTRY_NONCE "json_extract(CAST(a.data AS TEXT), '$.sig.nonce')"
+static const char nonces_sql[] =
+	"SELECT 'sig_nonce', n.nonce, n.idx, CASE WHEN a.idx IS NULL THEN 'no log entry at its idx '"
+	"  || n.idx ELSE 'entry ' || n.idx || ' was signed with another nonce' END"
+	" FROM sig_nonce n LEFT JOIN audit_entry a ON a.idx = n.idx"
+	" WHERE (a.idx IS NULL OR " ENTRY_NONCE " IS NOT n.nonce) AND NOT EXISTS (SELECT 1"
+	"  FROM audit_checkpoint c WHERE c.size = n.idx"
+	"  AND json_extract(c.actor_sig, '$.nonce') = n.nonce)"
+	" UNION ALL "
+	"SELECT 'sig_nonce', json_extract(c.actor_sig, '$.nonce'), c.size, 'row missing: the"
+	"  checkpoint of size ' || c.size || ' was signed with this nonce' FROM audit_checkpoint c"
+	" WHERE c.actor_sig IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sig_nonce n"
+	"  WHERE n.nonce = json_extract(c.actor_sig, '$.nonce') AND n.idx = c.size)"
+	" UNION ALL "
+	"SELECT 'sig_nonce', " ENTRY_NONCE ", a.idx, 'row missing: entry ' || a.idx"
+	"  || ' was signed with this nonce' FROM audit_entry a WHERE " ENTRY_NONCE " IS NOT NULL"
+	"  AND NOT EXISTS (SELECT 1 FROM sig_nonce n WHERE n.nonce = " ENTRY_NONCE
+	"  AND n.idx = a.idx)";
+#undef ENTRY_NONCE
+
 static bool has_table(sqlite3 *db, const char *schema, const char *name)
 {
 	char sql[128];
@@ -750,6 +775,8 @@ static enum pb_status run_checks(struct pb_replay *r, struct pb_error *err)
 		rc = diff_query(r, customers_sql, err);
 	if (!rc && has_table(r->db, "main", "user_key"))
 		rc = diff_query(r, user_keys_sql, err);
+	if (!rc && r->workspace && has_table(r->db, "main", "sig_nonce"))
+		rc = diff_query(r, nonces_sql, err);
 	return rc;
 }
 
@@ -1056,6 +1083,28 @@ bool pb_replay_signed(const struct pb_replay *r, uint64_t *nsigned)
 	if (!yes && nsigned)
 		*nsigned = 0;
 	return yes;
+}
+
+enum pb_status pb_replay_checkpoint(struct pb_replay *r, const char *dir,
+                                   const struct pb_checkpoint *cp, struct pb_error *err)
+{
+	if (!r->sig)
+		return PB_OK;
+	char *path = pb__path_join(dir, "checkpoint.actor"), *text = NULL;
+	if (!path)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	size_t len = 0;
+	struct pb_error e2 = { 0 };
+	enum pb_status rc = pb__read_file(path, 64 * 1024, &text, &len, &e2);
+	free(path);
+	if (rc == PB_ENOENT)
+		rc = PB_OK;
+	else if (rc && err)
+		*err = e2;
+	if (!rc)
+		rc = pb__rsig_checkpoint(r->sig, cp->origin, cp->size, cp->root, text, len, err);
+	free(text);
+	return rc;
 }
 
 enum pb_status pb_replay_entry_check(void *ctx, uint64_t index, struct pb_str *entry,

@@ -56,6 +56,7 @@ struct res {
 	int64_t plan;
 	char sha[65];
 	int policy;                    /* plan.policy rollback_approvals */
+	int needed;                    /* plan.new / plan.edit approvals_needed */
 	size_t nnamed;
 	bool named_ok;                 /* "approvals" is an array of {index, actor, key_fp} */
 	struct named named[APPROVALS_MAX];
@@ -99,6 +100,7 @@ struct pb__rsig {
 	struct pb_hmap nonces;     /* 16 bytes -> entry index + 1 */
 	struct pb_hmap approvals;  /* entry index (8 bytes) -> struct approval */
 	struct pb_hmap authors;    /* "plan\0actor" -> 1 */
+	struct pb_hmap bodies;     /* "plan:sha" -> approvals_needed + 1, by plan.new / plan.edit */
 	unsigned policy;           /* rollback approvals the log says */
 	uint8_t *nodes[64];        /* perfect subtree hashes by level */
 	uint64_t nnodes[64], capnodes[64];
@@ -106,6 +108,7 @@ struct pb__rsig {
 	void *ctx;
 	uint64_t nbad;
 	uint64_t nsigned;          /* entries whose signature checked */
+	char last_action[65];      /* of the last entry fed */
 };
 
 /* ---- the entry on its own (a worker) -------------------------------------------- */
@@ -150,6 +153,7 @@ static void check_one(const char *text, size_t len, uint64_t index, struct res *
 	} else if (!strncmp(a, "plan.", 5)) {
 		r->plan = json_integer_value(json_object_get(d, "plan"));
 		copy_str(r->sha, sizeof(r->sha), json_object_get(d, "sha256"));
+		r->needed = (int)json_integer_value(json_object_get(d, "approvals_needed"));
 		json_t *ap = json_object_get(d, "approvals"), *v;
 		size_t i;
 		r->named_ok = json_is_array(ap) && json_array_size(ap) <= APPROVALS_MAX;
@@ -353,6 +357,17 @@ static void two_person(struct pb__rsig *s, const struct res *r)
 		}
 	}
 	size_t need = apply ? 2 : s->policy;
+	if (apply) { /* the plan body's own count, when higher */
+		char k[96];
+		pb__snprintf(k, sizeof(k), "%lld:%s", (long long)r->plan, r->sha);
+		uintptr_t b = (uintptr_t)pb__hmap_get(&s->bodies, k, strlen(k));
+		if (!b)
+			problem(s, r->index, "plan.apply of plan %lld applies hash %.16s, which no plan.new "
+			                     "or plan.edit before it made",
+			        (long long)r->plan, r->sha);
+		else if (b - 1 > need)
+			need = b - 1;
+	}
 	if (n < need)
 		problem(s, r->index, "%s of plan %lld has %zu distinct signed approval%s; it needs %zu",
 		        r->s.action, (long long)r->plan, n, n == 1 ? "" : "s", need);
@@ -376,6 +391,7 @@ static bool consume(struct pb__rsig *s, struct res *r)
 	}
 	if (!tree_append(s, r->leaf))
 		return false;
+	pb__strlcpy(s->last_action, r->s.action, sizeof(s->last_action));
 	if (!s->is_signed)
 		return true;
 	if (r->bad) {
@@ -449,6 +465,11 @@ static bool consume(struct pb__rsig *s, struct res *r)
 		if (author_key(k, sizeof(k), r->plan, r->s.actor, &len) &&
 		    pb__hmap_put(&s->authors, k, len, (void *)1, NULL) == PB_ENOMEM)
 			return false;
+		char b[96];
+		pb__snprintf(b, sizeof(b), "%lld:%s", (long long)r->plan, r->sha);
+		uintptr_t v = (uintptr_t)(r->needed > 0 ? r->needed : 0) + 1;
+		if (pb__hmap_put(&s->bodies, b, strlen(b), (void *)v, NULL) == PB_ENOMEM)
+			return false;
 	} else if (!strcmp(a, "plan.approve") || !strcmp(a, "plan.rollback-request")) {
 		struct approval *ap = calloc(1, sizeof(*ap));
 		uint64_t key = r->index;
@@ -484,6 +505,7 @@ enum pb_status pb__rsig_new(pb__rsig_report_fn report, void *ctx, struct pb__rsi
 	pb__hmap_init(&s->nonces);
 	pb__hmap_init(&s->approvals);
 	pb__hmap_init(&s->authors);
+	pb__hmap_init(&s->bodies);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->done, NULL);
@@ -591,6 +613,62 @@ enum pb_status pb__rsig_finish(struct pb__rsig *s, uint64_t *nbad, struct pb_err
 	return rc;
 }
 
+enum pb_status pb__rsig_checkpoint(struct pb__rsig *s, const char *origin, uint64_t size,
+                                   const uint8_t root[32], const char *actor_json, size_t len,
+                                   struct pb_error *err)
+{
+	if (!s->is_signed)
+		return PB_OK;
+	if (!actor_json) {
+		const char *a = s->last_action;
+		if (size == 0 || !strcmp(a, "plan.apply") || !strcmp(a, "plan.rollback") ||
+		    !strcmp(a, "plan.policy"))
+			return PB_OK;
+		return pb__err(err, PB_EVERIFY,
+		               "checkpoint: the log is signed, but the checkpoint carries no signature "
+		               "by its actor (checkpoint.actor) and seals no plan apply, rollback or "
+		               "policy entry");
+	}
+	json_error_t je;
+	json_t *j = json_loadb(actor_json, len, 0, &je);
+	const char *actor = json_string_value(json_object_get(j, "actor"));
+	char fp[64], why[256];
+	uint8_t nonce[16];
+	enum pb_status rc;
+	if (!actor) {
+		rc = pb__err(err, PB_EVERIFY, "checkpoint.actor: not an object with \"actor\" and "
+		                              "\"sig\"");
+		goto out;
+	}
+	if ((rc = pb__checkpoint_sig_parts(actor, origin, size, root, json_object_get(j, "sig"), fp,
+	                                   nonce, err))) {
+		pb__err_prefix(err, "checkpoint.actor");
+		goto out;
+	}
+	struct key *k = pb__hmap_get(&s->keys, fp, strlen(fp));
+	uint64_t *used = pb__hmap_get(&s->nonces, (const char *)nonce, 16);
+	why[0] = '\0';
+	if (!k)
+		pb__snprintf(why, sizeof(why), "key %s is registered to nobody in the log", fp);
+	else if (strcmp(k->user, actor))
+		pb__snprintf(why, sizeof(why), "key %s is registered to '%s', not '%s'", fp, k->user,
+		             actor);
+	else if (!(k->added < size))
+		pb__snprintf(why, sizeof(why), "key %s of '%s' was registered only at entry %llu", fp,
+		             actor, (unsigned long long)k->added);
+	else if (size > k->revoked)
+		pb__snprintf(why, sizeof(why), "key %s of '%s' was revoked at entry %llu", fp, actor,
+		             (unsigned long long)k->revoked);
+	else if (used)
+		pb__snprintf(why, sizeof(why), "its nonce was used by entry %llu",
+		             (unsigned long long)*used);
+	if (why[0])
+		rc = pb__err(err, PB_EVERIFY, "checkpoint.actor: the signature of '%s': %s", actor, why);
+out:
+	json_decref(j);
+	return rc;
+}
+
 bool pb__rsig_signed(const struct pb__rsig *s, uint64_t *nsigned)
 {
 	if (nsigned)
@@ -629,5 +707,6 @@ void pb__rsig_free(struct pb__rsig *s)
 	free_values(&s->nonces, true);
 	free_values(&s->approvals, true);
 	free_values(&s->authors, false);
+	free_values(&s->bodies, false);
 	free(s);
 }

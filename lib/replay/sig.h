@@ -20,6 +20,15 @@ enum pb_status pb__rsig_feed(struct pb__rsig *s, uint64_t index, const char *tex
 enum pb_status pb__rsig_finish(struct pb__rsig *s, uint64_t *nbad, struct pb_error *err);
 /* Whether the log's entry 0 says "actors":"signed" (after index 0 was fed);
  * *nsigned (may be NULL) gets the entries whose signature checked. */
+/* After pb__rsig_finish, for a signed log: the checkpoint (origin, size,
+ * root) of an export is signed by its actor (actor_json: the export's
+ * checkpoint.actor, {"actor":U,"sig":{...}}) with a key the log registered
+ * to them, valid at size, and a nonce no entry used; or, without one
+ * (NULL), it seals a plan apply, rollback or policy entry (the last one
+ * fed). PB_EVERIFY saying why not. */
+enum pb_status pb__rsig_checkpoint(struct pb__rsig *s, const char *origin, uint64_t size,
+                                   const uint8_t root[32], const char *actor_json, size_t len,
+                                   struct pb_error *err);
 bool pb__rsig_signed(const struct pb__rsig *s, uint64_t *nsigned);
 void pb__rsig_free(struct pb__rsig *s);
 

@@ -584,6 +584,11 @@ static const char schema_v12[] =
 	"  idx INTEGER NOT NULL"             /* the entry that used it */
 	");";
 
+/* A checkpoint signed on its own (`log checkpoint`) in a signed workspace:
+ * its actor's "sig" over the checkpoint's statement (docs/identity.md). */
+static const char schema_v13[] =
+	"ALTER TABLE audit_checkpoint ADD COLUMN actor_sig TEXT;";
+
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
 	{ 2, "users, cases and the tamper-evident audit log", schema_v2 },
@@ -596,5 +601,6 @@ const struct pb__migration pb__migrations[] = {
 	{ 10, "web sign-in: passwords, invitations, sessions", schema_v10 },
 	{ 11, "tree hashes of sources", schema_v11 },
 	{ 12, "signed actors: the key registry and used statement nonces", schema_v12 },
+	{ 13, "checkpoints signed by their actor", schema_v13 },
 };
 const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

@@ -44,7 +44,7 @@ static inline enum pb_status pb_test_publish_logged_as(struct pb_ws *ws, const c
 	 * signed checkpoint (unsealed: what an append without the key gives) */
 	if (sealed) {
 		char *note = NULL;
-		st = pb__audit_checkpoint_sign(ws, actor, &note, err);
+		st = pb__audit_checkpoint_sign(ws, actor, false, &note, err);
 		free(note);
 		if (st)
 			goto fail;

@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 		char *note = NULL;
 		if (pb__ws_begin(ws, &err) ||
 		    pb__audit_append(ws, log_as, "plan.policy", 0, "plans", d, NULL, &err) ||
-		    (sealed && pb__audit_checkpoint_sign(ws, log_as, &note, &err)) ||
+		    (sealed && pb__audit_checkpoint_sign(ws, log_as, false, &note, &err)) ||
 		    pb__ws_commit(ws, &err)) {
 			pb__ws_rollback(ws);
 			rc = fail(&err);

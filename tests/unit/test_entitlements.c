@@ -294,7 +294,7 @@ static void t_named_by_log(void)
 	CHECK(strstr(err.message, "is not covered by a signed checkpoint") != NULL);
 	char *note = NULL;
 	CHECK_OK(pb__ws_begin(ws, &err), &err);
-	CHECK_OK(pb__audit_checkpoint_sign(ws, "test", &note, &err), &err);
+	CHECK_OK(pb__audit_checkpoint_sign(ws, "test", false, &note, &err), &err);
 	CHECK_OK(pb__ws_commit(ws, &err), &err);
 	free(note);
 	CHECK_OK(pb_entitlements_load(ws, 2, &e, &err), &err);

@@ -88,6 +88,18 @@ static void apply(struct log *l, size_t n, const uint64_t *idx, const int *who)
 	put(l, ALICE, "alice", "plan.apply", d);
 }
 
+/* plan.apply by alice of hash SHA2, naming bob's and carol's approvals */
+static void apply_sha2(struct log *l, uint64_t bob, uint64_t carol)
+{
+	char d[1024];
+	snprintf(d, sizeof(d),
+	         "{\"approvals\":[{\"actor\":\"bob\",\"index\":%llu,\"key_fp\":\"%s\"},"
+	         "{\"actor\":\"carol\",\"index\":%llu,\"key_fp\":\"%s\"}],\"plan\":1,"
+	         "\"sha256\":\"" SHA2 "\",\"version\":1}",
+	         (unsigned long long)bob, K[BOB].fp, (unsigned long long)carol, K[CAROL].fp);
+	put(l, ALICE, "alice", "plan.apply", d);
+}
+
 struct found {
 	int n;
 	uint64_t index;
@@ -326,6 +338,26 @@ static void t_two_person(void)
 	apply(&l, 2, (uint64_t[]){ 5, 3 }, (int[]){ BOB, CAROL });
 	CHECK_INT(replay(&l, &f), 2);
 	CHECK(has(&f, "names entry 3 as an approval"));
+	release(&l);
+
+	/* the plan body asks for three (its plan.edit says so); two counted */
+	base(&l);
+	put(&l, ALICE, "alice", "plan.edit",
+	    "{\"approvals_needed\":3,\"plan\":1,\"sha256\":\"" SHA2 "\"}"); /* 5 */
+	approve(&l, BOB, SHA2);   /* 6 */
+	approve(&l, CAROL, SHA2); /* 7 */
+	apply_sha2(&l, 6, 7);
+	CHECK_INT(replay(&l, &f), 1);
+	CHECK(has(&f, "has 2 distinct signed approvals; it needs 3"));
+	release(&l);
+
+	/* an apply of a hash no plan.new or plan.edit made */
+	base(&l);
+	approve(&l, BOB, SHA2);
+	approve(&l, CAROL, SHA2);
+	apply_sha2(&l, 5, 6);
+	CHECK_INT(replay(&l, &f), 1);
+	CHECK(has(&f, "which no plan.new or plan.edit before it made"));
 	release(&l);
 
 	/* an apply that names none */

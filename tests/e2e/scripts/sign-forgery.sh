@@ -9,8 +9,11 @@
 # into the database with sqlite3 as an attacker with write access would: an
 # approval row inserted; an entry's signature bit-flipped; a user_key row
 # added (and used to sign: the write side trusts the table, the log does
-# not); an entitlements version row added; two approvals signed with keys
-# registered only in the table, then applied. Each is caught by `log check`,
+# not); a used nonce deleted, added or moved; a checkpoint's actor signature
+# removed or its signer renamed (and checkpoint.actor in an export removed or
+# claimed by another); an entitlements version row added; an approver's role
+# raised in app_user only; a plan body rehashed to ask fewer approvals; two
+# approvals signed with keys registered only in the table, then applied. Each is caught by `log check`,
 # by `log verify` on an export where the export carries it, and, where it
 # touches enforcement, refused by `decide` and a running `serve` (which
 # keeps the last good version, logs and counts the refusal). 127.0.0.1 only;
@@ -29,7 +32,7 @@ command -v ssh-keygen >/dev/null && command -v ssh-agent >/dev/null ||
 	{ fail "ssh-keygen and ssh-agent are needed (Debian openssh-client)"; finish sign-forgery; exit; }
 
 mkdir -m 700 keys
-for u in root alice bob dana mallory mallory2; do
+for u in root alice bob dana carol mallory mallory2; do
 	ssh-keygen -q -t ed25519 -N '' -C "$u@sign-forgery" -f "keys/$u" || fail "ssh-keygen $u"
 done
 fp() { ssh-keygen -l -f "keys/$1.pub" | awk '{print $2}'; }
@@ -50,6 +53,11 @@ q plan new "$WS" 1 --as alice --disable 'category=Storage country=NL' || fail "p
 q plan approve "$WS" 1 --as bob || fail "bob approves: $(cat "$TMP/err")"
 q plan approve "$WS" 1 --as dana || fail "dana approves: $(cat "$TMP/err")"
 q plan apply "$WS" 1 --as alice || fail "apply: $(cat "$TMP/err")"
+q case note "$WS" 1 "before a checkpoint" --as alice || fail "note: $(cat "$TMP/err")"
+q log checkpoint "$WS" --as alice || fail "checkpoint: $(cat "$TMP/err")"
+cs=$(sql "SELECT max(size) FROM audit_checkpoint")
+check "a checkpoint signed on its own carries its actor's signature" test "$(sql "SELECT json_extract(actor_sig, '\$.ns') FROM audit_checkpoint WHERE size = $cs")" = probity@v1
+check "... the one sealing the apply none (the apply entry is signed)" test "$(sql "SELECT count(*) FROM audit_checkpoint WHERE actor_sig IS NULL")" -ge 1
 
 # the clean workspace and its export
 check "log check passes on the signed workspace" q log check "$WS"
@@ -59,6 +67,13 @@ VKEY=$(cat clean/vkey)
 n=$(sql "SELECT count(*) FROM audit_entry")
 q log verify clean --vkey "$VKEY"
 check "log verify checks every signature of the export" grep -q "^signed actors: $n signatures verify" "$TMP/out"
+check "the export carries the checkpoint's actor signature" grep -q '"actor":"alice"' clean/checkpoint.actor
+cp -r clean noactor && rm noactor/checkpoint.actor
+check "log verify wants it (the checkpoint seals no apply)" not q log verify noactor --vkey "$VKEY"
+check "... saying so" grep -q "carries no signature by its actor" "$TMP/err"
+cp -r clean asbob && sed -i 's/"actor":"alice"/"actor":"bob"/' asbob/checkpoint.actor
+check "log verify refuses it claimed by another" not q log verify asbob --vkey "$VKEY"
+check "... saying why" grep -qE "checkpoint.actor: .*(does not verify|not 'bob')" "$TMP/err"
 check "decide enforces the applied version" grep -q 'version 1' <<<"$(decide 2>&1)"
 
 # an auditor by hand: allowed_signers from the log, an entry's statement and signature
@@ -123,11 +138,59 @@ else
 fi
 restore
 
+# 3b. the used nonces: one deleted (its signature could be replayed), one added
+n0=$(sql "SELECT nonce FROM sig_nonce WHERE idx = $ai")
+sql "DELETE FROM sig_nonce WHERE idx = $ai"
+found "nonce row deleted" "^table sig_nonce row $n0: row missing: entry $ai was signed with this nonce"
+restore
+sql "INSERT INTO sig_nonce(nonce, idx) VALUES ('$(printf %032d 7)', $ai)"
+found "nonce row added" "^table sig_nonce row $(printf %032d 7): entry $ai was signed with another nonce"
+restore
+sql "UPDATE sig_nonce SET idx = idx + 1 WHERE idx = $ai"
+found "nonce row moved" "^table sig_nonce row $n0: entry $((ai + 1)) was signed with another nonce"
+restore
+
+# 3c. a checkpoint's actor signature removed, or its signer renamed
+sql "DROP TRIGGER audit_checkpoint_append_only; UPDATE audit_checkpoint SET actor_sig = NULL WHERE size = $cs"
+found "checkpoint's actor signature removed" "audit_checkpoint $cs: the workspace is signed, but its actor did not sign this checkpoint"
+restore
+sql "DROP TRIGGER audit_checkpoint_append_only; UPDATE audit_checkpoint SET signed_by = 'bob' WHERE size = $cs"
+found "checkpoint's signer renamed" "audit_checkpoint $cs: .*(does not verify|not 'bob')"
+restore
+
 # 4. an entitlements version row added by hand
 sql "INSERT INTO entitlement_version VALUES (2, '2026-12-06T00:00:00Z', 0, 'lifted', 0, '$(printf '[]' | sha256sum | cut -d' ' -f1)')"
 found "entitlements version added" "^table entitlement_version row 2: no plan.apply or plan.rollback entry names this version"
 check "decide refuses the added version" not decide >/dev/null 2>derr
 check "... saying no entry names it" grep -q "entitlements version 2 is not named by any plan.apply" derr
+restore
+
+# 4b. a role raised in the table only: carol, an analyst by the log, approves
+# as an approver (the write side reads app_user); the loader reads the log
+q user add "$WS" carol --role analyst --key-file keys/carol.pub --as root || fail "carol: $(cat "$TMP/err")"
+sql "UPDATE app_user SET role = 'approver' WHERE name = 'carol'"
+q plan new "$WS" 1 --as alice --disable 'category=Compute country=NL' || fail "plan 2: $(cat "$TMP/err")"
+q plan approve "$WS" 2 --as bob || fail "bob approves plan 2: $(cat "$TMP/err")"
+q plan approve "$WS" 2 --as carol -i keys/carol || fail "carol approves plan 2: $(cat "$TMP/err")"
+if q plan apply "$WS" 2 --as alice; then
+	check "decide refuses the version an analyst approved" not decide >/dev/null 2>derr
+	check "... saying she was no approver by the log" grep -q "counts the approval of 'carol', who was an analyst there by the log" derr
+else
+	ok # refused at write time: fine too
+fi
+restore
+
+# 4c. the plan asks for three approvals; its stored body is edited to two
+# and rehashed: approvals of it are taken, but the apply compares the body
+# with the log's plan.new and refuses; the loader would too (no plan.new or plan.edit made that hash,
+# and the one that made the applied hash says three)
+q plan new "$WS" 1 --as alice --approvals 3 --disable 'category=Compute country=NL' || fail "plan 2: $(cat "$TMP/err")"
+sql "SELECT body FROM plan WHERE id = 2" | sed 's/"approvals":3/"approvals":2/' | tr -d '\n' >body2
+sql "UPDATE plan SET body = CAST(readfile('body2') AS TEXT), sha256 = '$(sha256sum <body2 | cut -d' ' -f1)' WHERE id = 2"
+q plan approve "$WS" 2 --as bob || fail "bob approves plan 2: $(cat "$TMP/err")"
+q plan approve "$WS" 2 --as dana || fail "dana approves plan 2: $(cat "$TMP/err")"
+check "the apply of the rehashed body is refused" not q plan apply "$WS" 2 --as alice
+check "... saying the log recorded another body" grep -q "is not the one its last plan.new or plan.edit log entry recorded" "$TMP/err"
 restore
 
 # 5. approvals signed with keys registered in the table only, then applied
