@@ -57,7 +57,8 @@ static enum pb_status gen_next(void *ctx, uint64_t i, struct pb_str *e, struct p
 	} else if (step == 0) {
 		who = 1;
 		action = "plan.new";
-		snprintf(d, sizeof(d), "{\"plan\":%lld,\"sha256\":\"%064lld\"}", (long long)++g->plan,
+		g->plan++; /* apart: an argument list does not order its side effects */
+		snprintf(d, sizeof(d), "{\"plan\":%lld,\"sha256\":\"%064lld\"}", (long long)g->plan,
 		         (long long)g->plan);
 	} else if (step == 1 || step == 2) {
 		who = step + 1;
