@@ -28,7 +28,9 @@ P=$BUILD/probity
 T=$(mktemp -d)
 mkdir -p "$T/ng/logs" "$T/ng/tmp" "$T/ng/static" bench/results
 RESULTS=$ROOT/bench/results/web.json
-tools/demo.sh $BUILD >"$T/demo.log" 2>&1 || { tail "$T/demo.log"; exit 1; }
+# unsigned: the search page is a web write (a log entry), which a signed
+# workspace refuses until the browser signs with passkeys (issue 14)
+DEMO_UNSIGNED=1 tools/demo.sh $BUILD >"$T/demo.log" 2>&1 || { tail "$T/demo.log"; exit 1; }
 cp -r build/demo/ws "$T/ws"
 export PROBITY=$ROOT/$P
 SEARCH_CASE=$($P case open "$T/ws" --as alice --customer "Varnia Interior Ministry" \
