@@ -31,12 +31,7 @@ SSH_AUTH_SOCK=$B/agent.sock ssh-add -q "$B/key"
 mkdir -p bench/results
 out=bench/results/ident.json
 echo "{" > "$out"
-line() { # name probity peer unit
-	local r
-	r=$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2f", a / b }')
-	echo "$1: probity $2 $4, peer $3 $4, ratio $r"
-	printf '  "%s": {"probity": %s, "peer": %s, "unit": "%s", "ratio": %s},\n' "$1" "$2" "$3" "$4" "$r" >> "$out"
-}
+. bench/ratio.sh # line NAME PROBITY PEER UNIT
 
 read -r med p99 < <("$B/bench_ident" agent "$B/agent.sock" "$B/key.pub" "$N")
 line "agent sign, median of $N (peer: the 5 ms target for a signed append)" "$med" 5 ms

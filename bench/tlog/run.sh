@@ -29,12 +29,7 @@ cc -O2 -std=c17 -D_GNU_SOURCE -Iinclude -Ilib bench/tlog/bench_tlog.c build/rele
 mkdir -p bench/results
 out=bench/results/tlog.json
 echo "{" > "$out"
-line() { # name probity peer unit
-	local r
-	r=$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2f", a / b }')
-	echo "$1: probity $2 $4, peer $3 $4, ratio $r"
-	printf '  "%s": {"probity": %s, "peer": %s, "unit": "%s", "ratio": %s},\n' "$1" "$2" "$3" "$4" "$r" >> "$out"
-}
+. bench/ratio.sh # line NAME PROBITY PEER UNIT
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 # appends: 5 runs each, median
