@@ -287,6 +287,14 @@ struct pb_sign_opts {
 	size_t statement_len;
 	const char *signature;
 	size_t signature_len;
+	/* A WebAuthn assertion over the statement (the web app's passkeys,
+	 * docs/identity.md): each base64url without padding, as the browser's
+	 * PublicKeyCredential gives it; statement must be set. The assertion's
+	 * challenge is SHA-256 of the statement (pb_passkey_challenge). */
+	const char *webauthn_credential_id;
+	const char *webauthn_authenticator_data;
+	const char *webauthn_client_data_json;
+	const char *webauthn_signature;
 };
 enum pb_status pb_ws_set_signing(struct pb_ws *ws, const struct pb_sign_opts *opts,
                                  struct pb_error *err);
@@ -1577,6 +1585,96 @@ enum pb_status pb_session_signout(struct pb_ws *ws, const char *id, bool everywh
  * bytes kept, any bytes): log entry "web.forbidden". */
 enum pb_status pb_session_forbidden(struct pb_ws *ws, const char *user, const char *what,
                                     struct pb_error *err);
+
+/* ---- passkeys (WebAuthn; docs/identity.md) -----------------------------
+ * A passkey signs a web user's log entries the way an OpenSSH key signs on
+ * the command line: the WebAuthn challenge is SHA-256 of the entry's
+ * statement. Passkeys are registered in the log ("user.passkey-add",
+ * "user.passkey-revoke"), for the origin and RP ID the workspace declares
+ * there ("web.origin"). Byte fields are base64url without padding. */
+
+#define PB_PASSKEY_FP_MAX 64      /* "webauthn:" + 43 base64url + NUL, rounded */
+#define PB_PASSKEY_ORIGIN_MAX 256
+
+/* Declares the web app's origin ("https://review.example.com",
+ * "http://localhost:8080") and WebAuthn RP ID (NULL: the origin's host).
+ * Admin only; log entry "web.origin". Passkeys made for another RP ID stop
+ * verifying: re-register them. */
+enum pb_status pb_passkey_origin_set(struct pb_ws *ws, const char *actor, const char *origin,
+                                     const char *rp_id, uint64_t *index_out,
+                                     struct pb_error *err);
+/* The declared origin and RP ID; PB_ENOENT when none is. */
+enum pb_status pb_passkey_origin(struct pb_ws *ws, char origin[PB_PASSKEY_ORIGIN_MAX],
+                                 char rp_id[PB_PASSKEY_ORIGIN_MAX], struct pb_error *err);
+/* The challenge for a statement: SHA-256 of its text. */
+void pb_passkey_challenge(const char *statement, size_t len, uint8_t out[32]);
+
+/* A registration (navigator.credentials.create's answer) as the browser
+ * sends it, and what it was made under. */
+struct pb_passkey_reg {
+	const char *user;               /* whose passkey (the actor registers its own) */
+	const char *name;               /* a label ("work laptop"), or NULL */
+	const char *attestation_object; /* base64url */
+	const char *client_data_json;   /* base64url */
+	const uint8_t *challenge;       /* the challenge the server issued for create() */
+	size_t challenge_len;
+	const char *invite_token;       /* the admin's invitation it is made under (a
+	                                 * signed workspace needs one), or NULL */
+};
+/* Checks a registration against the declared origin and RP ID (user
+ * verification required) and records the passkey: log entry
+ * "user.passkey-add" (details: user, key_fp, cred_id, key (COSE, base64url),
+ * alg, rp_id, origin, fmt, aaguid, attestation, client_data_json, name,
+ * invite, token). In a signed workspace the entry is signed by the passkey
+ * it registers (pb_ws_set_signing with its assertion) and names the
+ * invitation (signed by an admin, unused, unexpired, unrevoked) whose token
+ * it uses up. A credential is one user's, ever. The fingerprint goes to
+ * fp_out (may be NULL). */
+enum pb_status pb_passkey_add(struct pb_ws *ws, const char *actor,
+                              const struct pb_passkey_reg *r, char fp_out[PB_PASSKEY_FP_MAX],
+                              uint64_t *index_out, struct pb_error *err);
+/* Revokes a passkey by its fingerprint ("webauthn:...") for every entry
+ * after this one; reason required. An admin, or the passkey's own user;
+ * log entry "user.passkey-revoke". */
+enum pb_status pb_passkey_revoke(struct pb_ws *ws, const char *actor, const char *user,
+                                 const char *fp, const char *reason, uint64_t *index_out,
+                                 struct pb_error *err);
+struct pb_passkey {
+	const char *user;
+	const char *fp;              /* "webauthn:..." */
+	const char *cred_id;         /* base64url */
+	const char *name;            /* or NULL */
+	int alg;                     /* COSE: -7 ES256, -8 EdDSA */
+	const char *rp_id;
+	uint64_t added_idx;
+	bool revoked;
+	uint64_t revoked_idx;
+	const char *revoke_reason;   /* or NULL */
+	uint32_t sign_count;         /* the last counter seen */
+};
+/* Calls fn for every passkey of user (NULL: of everyone), by user then log
+ * position; views last for the call; fn returns false to stop. */
+enum pb_status pb_passkey_list(struct pb_ws *ws, const char *user,
+                               bool (*fn)(void *ctx, const struct pb_passkey *k), void *ctx,
+                               struct pb_error *err);
+/* An assertion (navigator.credentials.get's answer), base64url. */
+struct pb_passkey_assertion {
+	const char *credential_id;
+	const char *authenticator_data;
+	const char *client_data_json;
+	const char *signature;
+};
+/* Signs in with a passkey: the credential must be registered, unrevoked,
+ * its user enabled; the assertion must answer challenge (issued by the
+ * server for this sign-in, single use) for the declared origin and RP ID
+ * with user verification, and its counter must have grown. Failures are
+ * counted and logged as pb_session_signin's; success: a new session in
+ * out, log entry "web.signin" (details: method "passkey", key_fp,
+ * sign_count). */
+enum pb_status pb_session_signin_passkey(struct pb_ws *ws, const struct pb_passkey_assertion *a,
+                                         const uint8_t *challenge, size_t challenge_len,
+                                         const char *addr, struct pb_session *out,
+                                         unsigned *fails_out, struct pb_error *err);
 
 struct pb_case_open_options {
 	const char *customer;     /* name of an existing customer (required) */

@@ -8,7 +8,7 @@ PACKAGES="
   gcc make pkg-config
   libsqlite3-dev libsodium-dev libssl-dev zlib1g-dev libzstd-dev libisal-dev
   libsnappy-dev liblz4-dev
-  libjansson-dev libyaml-dev
+  libjansson-dev libyaml-dev libfido2-dev libcbor-dev
   libcairo2-dev libpango1.0-dev fonts-dejavu-core poppler-utils
   libgmime-3.0-dev notmuch
   postgresql

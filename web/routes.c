@@ -27,131 +27,7 @@
 
 #define COOKIE "pb_session"
 #define PRE_COOKIE "pb_pre"
-#define ROLE_ANY "analyst,approver,auditor,admin"
 #define ROLE_WRITE_CASE "analyst,approver"
-
-static bool role_in(const struct web_ctx *c, const char *roles)
-{
-	size_t rl = strlen(c->s.role);
-	for (const char *p = roles; *p;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		if (rl && n == rl && !memcmp(p, c->s.role, n))
-			return true;
-		p += n + (comma ? 1 : 0);
-	}
-	return false;
-}
-
-/* ---- request values --------------------------------------------------------------- */
-
-/* A form field (POST body) or query value into out; "" when absent. False
- * when it is malformed, too long or given twice. */
-static bool field(struct pb_str from, const char *key, char *out, size_t cap)
-{
-	size_t n;
-	int r = pb_http_query_get(from, key, out, cap, &n);
-	if (r < 0)
-		out[0] = '\0';
-	return r >= 0;
-}
-
-static bool form(struct web_ctx *c, const char *key, char *out, size_t cap)
-{
-	return field(c->body, key, out, cap);
-}
-
-static bool query(struct web_ctx *c, const char *key, char *out, size_t cap)
-{
-	return field(c->rq.query, key, out, cap);
-}
-
-/* Percent-encodes s for a path segment or a query value. */
-static void url_enc(struct web_ctx *c, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-			pb_buf_addc(&c->out, (char)*p);
-		} else {
-			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
-			pb_buf_add(&c->out, e, 3);
-		}
-	}
-}
-
-/* Decodes a path segment (percent-encoding) into out; false when bad. */
-static bool seg_dec(struct pb_str s, char *out, size_t cap)
-{
-	size_t n;
-	/* the query decoder reads '+' as a space: a path has none to read */
-	if (memchr(s.ptr, '+', s.len))
-		return false;
-	char q[600];
-	if (s.len + 2 > sizeof(q))
-		return false;
-	q[0] = 'k';
-	q[1] = '=';
-	memcpy(q + 2, s.ptr, s.len);
-	return pb_http_query_get(pb_str_of(q, s.len + 2), "k", out, cap, &n) == 1 && n > 0;
-}
-
-/* A decimal id > 0 from text; 0 when not one. */
-static int64_t parse_id(const char *s, size_t n)
-{
-	int64_t v = 0;
-	if (!n || n > 15)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-	return v ? v : "";
-}
-
-/* ---- answers ---------------------------------------------------------------------- */
-
-/* 403, and a log entry naming what was refused. */
-static void forbid(struct web_ctx *c, const char *why)
-{
-	char what[300];
-	snprintf(what, sizeof(what), "%.*s %.*s", (int)c->rq.method.len, c->rq.method.ptr,
-	         (int)(c->rq.path.len > 200 ? 200 : c->rq.path.len), c->rq.path.ptr);
-	if (c->signed_in)
-		pb_session_forbidden(c->ws, c->s.user, what, NULL);
-	web_page_message(c, 403, "Forbidden", why);
-}
-
-/* The answer for a library error. */
-static void lib_error(struct web_ctx *c, enum pb_status st, const struct pb_error *err)
-{
-	int status;
-	/* a signed workspace: the change needs its actor's own key (log/sign.c) */
-	if (st == PB_EPERM && !strcmp(err->field, "identity")) {
-		web_page_message(c, 403, "Not done",
-		                 "this workspace is signed: every change carries its author's own "
-		                 "key, which the browser cannot sign with yet (passkeys come later); "
-		                 "make this change with the probity command line");
-		return;
-	}
-	switch (st) {
-	case PB_EPERM: forbid(c, err->message); return;
-	case PB_ENOENT: status = 404; break;
-	case PB_EINVAL: case PB_ELIMIT: case PB_EFORMAT: status = 400; break;
-	case PB_ESTATE: case PB_EEXIST: status = 409; break;
-	case PB_EDB: status = 503; break; /* a busy workspace: try again */
-	default: status = 500; break;
-	}
-	web_page_message(c, status, "Not done", err->message);
-}
 
 /* ---- sign-in, enrolment, sign-out ----------------------------------------------- */
 
@@ -174,7 +50,7 @@ static bool pre_ok(struct web_ctx *c)
 	char have[PB_SECRET_HEX], sent[PB_SECRET_HEX];
 	if (pb_http_cookie_get(pb_http_req_header(&c->rq, "cookie"), PRE_COOKIE, have,
 	                       sizeof(have)) != 1 ||
-	    strlen(have) != 64 || !form(c, "csrf", sent, sizeof(sent)) || strlen(sent) != 64)
+	    strlen(have) != 64 || !web_form(c, "csrf", sent, sizeof(sent)) || strlen(sent) != 64)
 		return false;
 	return sodium_memcmp(have, sent, 64) == 0;
 }
@@ -224,7 +100,7 @@ static void post_signin(struct web_ctx *c)
 		web_page_message(c, 500, "Not done", "out of memory");
 		return;
 	}
-	bool ok = form(c, "name", name, sizeof(name)) & form(c, "password", pw, PB_PASSWORD_MAX + 1);
+	bool ok = web_form(c, "name", name, sizeof(name)) & web_form(c, "password", pw, PB_PASSWORD_MAX + 1);
 	struct pb_session s;
 	struct pb_error err = { 0 };
 	unsigned fails = 0;
@@ -250,8 +126,8 @@ static void post_signin(struct web_ctx *c)
 static void get_enrol(struct web_ctx *c, const char *msg)
 {
 	char token[PB_SECRET_HEX * 2], tok[PB_SECRET_HEX];
-	if (!query(c, "token", token, sizeof(token)) || !token[0])
-		form(c, "token", token, sizeof(token));
+	if (!web_query(c, "token", token, sizeof(token)) || !token[0])
+		web_form(c, "token", token, sizeof(token));
 	pre_token(c, tok);
 	if (msg)
 		c->status = 400;
@@ -290,8 +166,8 @@ static void post_enrol(struct web_ctx *c)
 	enum pb_status st = PB_EINVAL;
 	if (!pw || !again)
 		snprintf(err.message, sizeof(err.message), "out of memory");
-	else if (!form(c, "token", token, sizeof(token)) || !form(c, "password", pw, PB_PASSWORD_MAX + 1) ||
-	         !form(c, "again", again, PB_PASSWORD_MAX + 1))
+	else if (!web_form(c, "token", token, sizeof(token)) || !web_form(c, "password", pw, PB_PASSWORD_MAX + 1) ||
+	         !web_form(c, "again", again, PB_PASSWORD_MAX + 1))
 		snprintf(err.message, sizeof(err.message), "the password is too long");
 	else if (strcmp(pw, again))
 		snprintf(err.message, sizeof(err.message), "the two passwords differ");
@@ -318,11 +194,11 @@ static void post_enrol(struct web_ctx *c)
 static void post_signout(struct web_ctx *c)
 {
 	char all[8];
-	form(c, "everywhere", all, sizeof(all));
+	web_form(c, "everywhere", all, sizeof(all));
 	struct pb_error err = { 0 };
 	enum pb_status st = pb_session_signout(c->ws, c->cookie_id, all[0] != '\0', &err);
 	if (st && st != PB_ENOENT) {
-		lib_error(c, st, &err);
+		web_lib_error(c, st, &err);
 		return;
 	}
 	session_cookie(c, NULL);
@@ -377,7 +253,7 @@ static void page_home(struct web_ctx *c)
 	web_puts(c, case_head);
 	pb_case_list(c->ws, "open", my_case, c, &err);
 	web_puts(c, "</tbody></table></div>");
-	if (role_in(c, "approver")) {
+	if (web_role_in(c, "approver")) {
 		web_puts(c, "<h2>Plans waiting for my approval</h2><div class=\"scroll\" tabindex=\"0\"><table><thead><tr>"
 		            "<th scope=\"col\">Plan</th><th scope=\"col\">Case</th><th scope=\"col\">Customer</th>"
 		            "<th scope=\"col\">State</th></tr></thead><tbody>");
@@ -411,7 +287,7 @@ static bool any_case(void *ctx, const struct pb_case *k)
 static void page_cases(struct web_ctx *c)
 {
 	char status[16];
-	if (!query(c, "status", status, sizeof(status)) ||
+	if (!web_query(c, "status", status, sizeof(status)) ||
 	    (status[0] && strcmp(status, "open") && strcmp(status, "closed"))) {
 		web_page_message(c, 400, "Cases", "status is open, closed or empty");
 		return;
@@ -424,10 +300,10 @@ static void page_cases(struct web_ctx *c)
 	enum pb_status st = pb_case_list(c->ws, status[0] ? status : NULL, any_case, c, &err);
 	web_puts(c, "</tbody></table></div>");
 	if (st) {
-		lib_error(c, st, &err);
+		web_lib_error(c, st, &err);
 		return;
 	}
-	if (role_in(c, "analyst")) {
+	if (web_role_in(c, "analyst")) {
 		struct pb_customer_info *cu = NULL;
 		size_t n = 0;
 		pb_customer_list(c->ws, &cu, &n, NULL);
@@ -456,7 +332,7 @@ static void case_written(struct web_ctx *c, enum pb_status st, const struct pb_e
                          int64_t id)
 {
 	if (st) {
-		lib_error(c, st, err);
+		web_lib_error(c, st, err);
 		return;
 	}
 	char to[40];
@@ -467,8 +343,8 @@ static void case_written(struct web_ctx *c, enum pb_status st, const struct pb_e
 static void post_case_open(struct web_ctx *c)
 {
 	char customer[512], title[PB_HTTP_BODY_MAX / 4], trigger[PB_HTTP_BODY_MAX / 4];
-	if (!form(c, "customer", customer, sizeof(customer)) || !form(c, "title", title, sizeof(title)) ||
-	    !form(c, "trigger", trigger, sizeof(trigger))) {
+	if (!web_form(c, "customer", customer, sizeof(customer)) || !web_form(c, "title", title, sizeof(title)) ||
+	    !web_form(c, "trigger", trigger, sizeof(trigger))) {
 		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
 		return;
 	}
@@ -591,7 +467,7 @@ static void snippet(struct web_ctx *c, const char *s)
 static void post_search(struct web_ctx *c, int64_t id, bool tag)
 {
 	char q[4096], t[80], ref[32];
-	if (!form(c, "q", q, sizeof(q)) || !form(c, "tag", t, sizeof(t))) {
+	if (!web_form(c, "q", q, sizeof(q)) || !web_form(c, "tag", t, sizeof(t))) {
 		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
 		return;
 	}
@@ -601,7 +477,7 @@ static void post_search(struct web_ctx *c, int64_t id, bool tag)
 	if (tag) {
 		uint64_t n = 0;
 		if ((st = pb_mail_tag_query(c->ws, ref, q, t, false, c->s.user, &n, &err))) {
-			lib_error(c, st, &err);
+			web_lib_error(c, st, &err);
 			return;
 		}
 		char msg[200];
@@ -614,7 +490,7 @@ static void post_search(struct web_ctx *c, int64_t id, bool tag)
 		                            .hl_close = "\x02" };
 	struct pb_mail_result *r = NULL;
 	if ((st = pb_mail_search(c->ws, ref, q, &o, &r, &err))) {
-		lib_error(c, st, &err);
+		web_lib_error(c, st, &err);
 		return;
 	}
 	char title[48];
@@ -649,7 +525,7 @@ static void post_search(struct web_ctx *c, int64_t id, bool tag)
 	web_puts(c, "\"><label for=\"tag\">Tag</label><input type=\"text\" id=\"tag\" name=\"tag\" "
 	            "required><button class=\"go\" type=\"submit\">Tag</button></form>");
 	search_form(c, id, q);
-	if (role_in(c, "analyst"))
+	if (web_role_in(c, "analyst"))
 		export_form(c, id, q);
 	web_printf(c, "<p><a href=\"/cases/%lld\">Back to the case</a></p>", (long long)id);
 	web_page_end(c);
@@ -668,7 +544,7 @@ static void page_message(struct web_ctx *c, int64_t id, int64_t msg)
 	json_t *m = st ? NULL : json_loads(out, 0, NULL);
 	free(out);
 	if (st || !m) {
-		lib_error(c, st ? st : PB_EINVAL, &err);
+		web_lib_error(c, st ? st : PB_EINVAL, &err);
 		return;
 	}
 	char title[64];
@@ -689,12 +565,12 @@ static void page_message(struct web_ctx *c, int64_t id, int64_t msg)
 		const char *slash = path ? strrchr(path, '/') : NULL;
 		char where[600];
 		snprintf(where, sizeof(where), "%s (custodian %s), bytes at %lld, file SHA-256 %s",
-		         slash ? slash + 1 : path ? path : "", jstr(l, "custodian"),
-		         (long long)json_integer_value(json_object_get(l, "offset")), jstr(l, "file_sha256"));
+		         slash ? slash + 1 : path ? path : "", web_jstr(l, "custodian"),
+		         (long long)json_integer_value(json_object_get(l, "offset")), web_jstr(l, "file_sha256"));
 		web_row_th(c, "Found in", where);
 	}
 	web_puts(c, "</tbody></table></div><p>This view is recorded in the case's log.</p><h2>Text</h2><pre>");
-	web_escs(c, jstr(m, "text"));
+	web_escs(c, web_jstr(m, "text"));
 	web_printf(c, "</pre><p><a href=\"/cases/%lld\">Back to the case</a></p>", (long long)id);
 	json_decref(m);
 	web_page_end(c);
@@ -848,7 +724,7 @@ static void post_document(struct web_ctx *c, int64_t id)
 	}
 	bool bad = r < 0;
 	if (strlen(csrf) != 64 || sodium_memcmp(csrf, c->s.csrf, 64) != 0) {
-		forbid(c, "the form's token is missing or wrong: reload the page");
+		web_forbid(c, "the form's token is missing or wrong: reload the page");
 	} else if (bad || nfile != 1 || !file.filename.ptr) {
 		web_page_message(c, 400, "Not attached", "the upload is malformed: one file, please");
 	} else {
@@ -857,7 +733,7 @@ static void post_document(struct web_ctx *c, int64_t id)
 		upload_name(file.filename, name);
 		enum pb_status st = attach_upload(c, id, name, file.data, hex, &err);
 		if (st) {
-			lib_error(c, st, &err);
+			web_lib_error(c, st, &err);
 		} else {
 			char to[48];
 			snprintf(to, sizeof(to), "/cases/%lld", (long long)id);
@@ -884,7 +760,7 @@ static void get_document(struct web_ctx *c, int64_t id, struct pb_str hash)
 	uint64_t size;
 	enum pb_status st = pb_case_document_open(c->ws, id, hex, &fd, &size, name, &err);
 	if (st) {
-		lib_error(c, st, &err);
+		web_lib_error(c, st, &err);
 		return;
 	}
 	c->ctype = "application/octet-stream";
@@ -912,7 +788,7 @@ static void page_case(struct web_ctx *c, int64_t id)
 	bool open = false;
 	enum pb_status st = pb_case_get(c->ws, id, case_open_fn, &open, &err);
 	if (st) {
-		lib_error(c, st, &err);
+		web_lib_error(c, st, &err);
 		return;
 	}
 	char title[40];
@@ -937,7 +813,7 @@ static void page_case(struct web_ctx *c, int64_t id)
 		web_puts(c, "</tbody></table></div>");
 	else
 		web_puts(c, "<p>No documents yet.</p>");
-	if (open && role_in(c, "analyst")) {
+	if (open && web_role_in(c, "analyst")) {
 		web_printf(c, "<form class=\"box\" method=\"post\" enctype=\"multipart/form-data\" "
 		              "action=\"/cases/%lld/documents\">", (long long)id);
 		web_csrf_field(c);
@@ -946,11 +822,11 @@ static void page_case(struct web_ctx *c, int64_t id)
 		              "<button class=\"go\" type=\"submit\">Attach</button></form>",
 		           WEB_UPLOAD_MAX >> 20);
 	}
-	if (open && role_in(c, "analyst,admin"))
+	if (open && web_role_in(c, "analyst,admin"))
 		search_form(c, id, "");
-	if (open && role_in(c, "analyst"))
+	if (open && web_role_in(c, "analyst"))
 		export_form(c, id, "");
-	if (open && role_in(c, "analyst")) {
+	if (open && web_role_in(c, "analyst")) {
 		web_printf(c, "<h2>Add a finding</h2><form class=\"box\" method=\"post\" "
 		              "action=\"/cases/%lld/finding\">", (long long)id);
 		web_csrf_field(c);
@@ -958,7 +834,7 @@ static void page_case(struct web_ctx *c, int64_t id)
 		            "--store</code>)</label><input type=\"text\" id=\"finding\" name=\"finding\" "
 		            "required><button class=\"go\" type=\"submit\">Add the finding</button></form>");
 	}
-	if (open && role_in(c, ROLE_WRITE_CASE)) {
+	if (open && web_role_in(c, ROLE_WRITE_CASE)) {
 		web_printf(c, "<h2>Add a note</h2><form class=\"box\" method=\"post\" action=\"/cases/%lld/note\">",
 		           (long long)id);
 		web_csrf_field(c);
@@ -985,7 +861,7 @@ static void post_case(struct web_ctx *c, int64_t id, const char *what)
 	const char *fieldname = !strcmp(what, "note") ? "text" : what;
 	struct pb_error err = { 0 };
 	enum pb_status st;
-	if (!form(c, fieldname, text, PB_HTTP_BODY_MAX + 1)) {
+	if (!web_form(c, fieldname, text, PB_HTTP_BODY_MAX + 1)) {
 		snprintf(err.message, sizeof(err.message), "the %s is malformed or given twice", what);
 		st = PB_EINVAL;
 	} else if (!strcmp(what, "note")) {
@@ -1024,7 +900,7 @@ static void page_customers(struct web_ctx *c)
 	struct pb_error err = { 0 };
 	enum pb_status st = pb_customer_list(c->ws, &cu, &n, &err);
 	if (st) {
-		lib_error(c, st, &err);
+		web_lib_error(c, st, &err);
 		return;
 	}
 	web_page_begin(c, "Customers");
@@ -1033,7 +909,7 @@ static void page_customers(struct web_ctx *c)
 	            "<th scope=\"col\">Usage from</th><th scope=\"col\">to</th></tr></thead><tbody>");
 	for (size_t i = 0; i < n; i++) {
 		web_puts(c, "<tr><td><a href=\"/customers/");
-		url_enc(c, cu[i].name);
+		web_url_enc(c, cu[i].name);
 		web_puts(c, "\">");
 		web_escs(c, cu[i].name);
 		web_printf(c, "</a></td><td class=\"num\">%zu</td>", cu[i].naccounts + cu[i].nsubaccounts);
@@ -1172,8 +1048,8 @@ static void page_customer(struct web_ctx *c, const char *name)
 	struct pb_error err = { 0 };
 	struct pb_profile_options o;
 	pb_profile_options_init(&o);
-	if (!query(c, "from", from, sizeof(from)) || !query(c, "to", to, sizeof(to)) ||
-	    !query(c, "by", by, sizeof(by))) {
+	if (!web_query(c, "from", from, sizeof(from)) || !web_query(c, "to", to, sizeof(to)) ||
+	    !web_query(c, "by", by, sizeof(by))) {
 		web_page_message(c, 400, "Profile", "from, to and by are short values, each given once");
 		return;
 	}
@@ -1188,7 +1064,7 @@ static void page_customer(struct web_ctx *c, const char *name)
 	if (!st)
 		st = web_pcache_version(c->ws, &version, &err);
 	if (st) {
-		lib_error(c, st, &err);
+		web_lib_error(c, st, &err);
 		return;
 	}
 	/* the key: every input of the body but the data version */
@@ -1205,7 +1081,7 @@ static void page_customer(struct web_ctx *c, const char *name)
 	if (st) {
 		web_pcache_done();
 		pb_buf_reset(&c->out);
-		lib_error(c, st, &err);
+		web_lib_error(c, st, &err);
 		return;
 	}
 	web_pcache_put(version, key, c->out.data + start, c->out.len - start);
@@ -1243,7 +1119,7 @@ static void free_dirents(struct dirent **d, int n)
 
 static void scan_form(struct web_ctx *c)
 {
-	if (!role_in(c, "analyst,admin")) {
+	if (!web_role_in(c, "analyst,admin")) {
 		web_puts(c, "<p>Analysts and admins run scans; a finding's page shows its evidence "
 		            "to every role.</p>");
 		return;
@@ -1295,32 +1171,32 @@ static void indicator_row(struct web_ctx *c, json_t *io)
 {
 	bool fired = json_is_true(json_object_get(io, "fired"));
 	web_puts(c, "<tr><td>");
-	web_escs(c, jstr(io, "name"));
+	web_escs(c, web_jstr(io, "name"));
 	web_printf(c, "</td><td>%s</td><td class=\"num\">", fired ? "<strong>fired</strong>" : "no");
 	if (json_is_true(json_object_get(io, "infinite")))
 		web_puts(c, "infinite (grew from zero)");
 	else if (json_is_string(json_object_get(io, "figure"))) {
 		char r[64];
-		const char *fig = jstr(io, "figure");
+		const char *fig = web_jstr(io, "figure");
 		web_escs(c, pb_dec_text_round(fig, 2, r, sizeof(r)) ? r : fig);
 		web_puts(c, " ");
-		web_escs(c, jstr(io, "unit"));
+		web_escs(c, web_jstr(io, "unit"));
 	}
 	web_puts(c, "</td><td>");
-	web_escs(c, jstr(io, "threshold"));
+	web_escs(c, web_jstr(io, "threshold"));
 	json_t *w = json_object_get(io, "window");
 	web_puts(c, "</td><td>");
 	if (w) {
-		web_escs(c, jstr(w, "from"));
+		web_escs(c, web_jstr(w, "from"));
 		web_puts(c, " to ");
-		web_escs(c, jstr(w, "to"));
+		web_escs(c, web_jstr(w, "to"));
 	}
 	if (json_is_string(json_object_get(io, "group"))) {
 		web_puts(c, ", ");
-		web_escs(c, jstr(io, "group"));
+		web_escs(c, web_jstr(io, "group"));
 	}
 	web_puts(c, "</td><td>");
-	web_escs(c, jstr(io, "explain"));
+	web_escs(c, web_jstr(io, "explain"));
 	web_puts(c, "</td></tr>");
 }
 
@@ -1332,13 +1208,13 @@ static const char indicator_head[] =
 static void scan_result(struct web_ctx *c, json_t *doc)
 {
 	web_puts(c, "<h2>");
-	web_escs(c, jstr(doc, "policy"));
+	web_escs(c, web_jstr(doc, "policy"));
 	web_puts(c, ": ");
-	web_escs(c, jstr(doc, "title"));
+	web_escs(c, web_jstr(doc, "title"));
 	web_puts(c, "</h2><p>");
-	web_escs(c, jstr(doc, "clause"));
+	web_escs(c, web_jstr(doc, "clause"));
 	web_puts(c, "</p><p id=\"scan-summary\">Scan at ");
-	web_escs(c, jstr(doc, "at"));
+	web_escs(c, web_jstr(doc, "at"));
 	web_printf(c, ": %lld screened, %lld matched, %lld findings",
 	           (long long)json_integer_value(json_object_get(doc, "entities")),
 	           (long long)json_integer_value(json_object_get(doc, "matched")),
@@ -1351,9 +1227,9 @@ static void scan_result(struct web_ctx *c, json_t *doc)
 	for (size_t i = 0; i < json_array_size(res); i++) {
 		json_t *r = json_array_get(res, i), *fs = json_object_get(r, "findings");
 		web_puts(c, "<h3>");
-		web_escs(c, jstr(r, "kind"));
+		web_escs(c, web_jstr(r, "kind"));
 		web_puts(c, " ");
-		web_escs(c, jstr(r, "entity"));
+		web_escs(c, web_jstr(r, "entity"));
 		web_puts(c, "</h3>");
 		for (size_t j = 0; j < json_array_size(fs); j++) {
 			json_t *f = json_array_get(fs, j), *id = json_object_get(f, "id");
@@ -1362,12 +1238,12 @@ static void scan_result(struct web_ctx *c, json_t *doc)
 				web_printf(c, "<a href=\"/findings/%lld\">Finding F%lld</a>: ",
 				           (long long)json_integer_value(id), (long long)json_integer_value(id));
 			web_puts(c, "severity <strong>");
-			web_escs(c, jstr(f, "severity"));
+			web_escs(c, web_jstr(f, "severity"));
 			web_puts(c, "</strong>, rule ");
-			web_escs(c, jstr(f, "rule"));
-			if (*jstr(f, "description")) {
+			web_escs(c, web_jstr(f, "rule"));
+			if (*web_jstr(f, "description")) {
 				web_puts(c, ": ");
-				web_escs(c, jstr(f, "description"));
+				web_escs(c, web_jstr(f, "description"));
 			}
 			web_puts(c, "</p>");
 		}
@@ -1377,13 +1253,13 @@ static void scan_result(struct web_ctx *c, json_t *doc)
 			for (size_t j = 0; j < json_array_size(rules); j++) {
 				json_t *ru = json_array_get(rules, j);
 				web_puts(c, "<li>rule ");
-				web_escs(c, jstr(ru, "name"));
+				web_escs(c, web_jstr(ru, "name"));
 				web_puts(c, " (");
-				web_escs(c, jstr(ru, "severity"));
+				web_escs(c, web_jstr(ru, "severity"));
 				web_puts(c, ")");
-				if (*jstr(ru, "explain")) {
+				if (*web_jstr(ru, "explain")) {
 					web_puts(c, ": ");
-					web_escs(c, jstr(ru, "explain"));
+					web_escs(c, web_jstr(ru, "explain"));
 				}
 				web_puts(c, "</li>");
 			}
@@ -1399,8 +1275,8 @@ static void scan_result(struct web_ctx *c, json_t *doc)
 
 static void post_scan(struct web_ctx *c)
 {
-	if (!role_in(c, "analyst,admin")) {
-		forbid(c, "your role may not run scans");
+	if (!web_role_in(c, "analyst,admin")) {
+		web_forbid(c, "your role may not run scans");
 		return;
 	}
 	char *text = malloc(PB_HTTP_BODY_MAX + 1);
@@ -1413,9 +1289,9 @@ static void post_scan(struct web_ctx *c)
 		web_page_message(c, 500, "Not scanned", "out of memory");
 		return;
 	}
-	if (!form(c, "policy", policy, sizeof(policy)) || !form(c, "text", text, PB_HTTP_BODY_MAX + 1) ||
-	    !form(c, "customer", customer, sizeof(customer)) ||
-	    !form(c, "explain", explain, sizeof(explain))) {
+	if (!web_form(c, "policy", policy, sizeof(policy)) || !web_form(c, "text", text, PB_HTTP_BODY_MAX + 1) ||
+	    !web_form(c, "customer", customer, sizeof(customer)) ||
+	    !web_form(c, "explain", explain, sizeof(explain))) {
 		web_page_message(c, 400, "Not scanned", "a field is malformed, too long or given twice");
 		goto out;
 	}
@@ -1452,7 +1328,7 @@ static void post_scan(struct web_ctx *c)
 		st = pb_policy_scan(c->ws, p, &o, &out, &err);
 	json_t *doc = st ? NULL : json_loads(out, 0, NULL);
 	if (st || !doc) {
-		lib_error(c, st ? st : PB_EINVAL, &err);
+		web_lib_error(c, st ? st : PB_EINVAL, &err);
 		goto out;
 	}
 	web_page_begin(c, "Scans");
@@ -1491,7 +1367,7 @@ static void page_finding(struct web_ctx *c, int64_t id, const char *verified)
 	json_t *doc = st ? NULL : json_loads(out, 0, NULL);
 	free(out);
 	if (st || !doc) {
-		lib_error(c, st ? st : PB_EINVAL, &err);
+		web_lib_error(c, st ? st : PB_EINVAL, &err);
 		return;
 	}
 	char title[40];
@@ -1499,12 +1375,12 @@ static void page_finding(struct web_ctx *c, int64_t id, const char *verified)
 	web_page_begin(c, title);
 	json_t *r = json_object_get(doc, "result");
 	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><tbody>");
-	web_row_th(c, "Entity", jstr(r, "entity"));
-	web_row_th(c, "Policy", jstr(doc, "policy"));
-	web_row_th(c, "Clause", jstr(doc, "clause"));
-	web_row_th(c, "Rule", jstr(doc, "rule"));
-	web_row_th(c, "Severity", jstr(doc, "severity"));
-	web_row_th(c, "Scan at", jstr(doc, "at"));
+	web_row_th(c, "Entity", web_jstr(r, "entity"));
+	web_row_th(c, "Policy", web_jstr(doc, "policy"));
+	web_row_th(c, "Clause", web_jstr(doc, "clause"));
+	web_row_th(c, "Rule", web_jstr(doc, "rule"));
+	web_row_th(c, "Severity", web_jstr(doc, "severity"));
+	web_row_th(c, "Scan at", web_jstr(doc, "at"));
 	web_printf(c, "</tbody></table></div><p>This view is <a href=\"/log/%llu\">log entry %llu</a>.</p>",
 	           (unsigned long long)idx, (unsigned long long)idx);
 	if (verified)
@@ -1528,16 +1404,16 @@ static void page_finding(struct web_ctx *c, int64_t id, const char *verified)
 		json_t *io = json_array_get(inds, j), *cs = json_object_get(io, "citations");
 		for (size_t k = 0; k < json_array_size(cs); k++) {
 			json_t *ci = json_array_get(cs, k);
-			const char *name = jstr(ci, "name"), *slash = strrchr(name, '/');
+			const char *name = web_jstr(ci, "name"), *slash = strrchr(name, '/');
 			web_puts(c, "<tr>");
-			web_cells(c, 3, (const char *const[]){ jstr(io, "name"), jstr(ci, "role"),
+			web_cells(c, 3, (const char *const[]){ web_jstr(io, "name"), web_jstr(ci, "role"),
 			                                       slash ? slash + 1 : name });
 			web_puts(c, "<td><code>");
-			web_escs(c, jstr(ci, "sha256"));
+			web_escs(c, web_jstr(ci, "sha256"));
 			web_puts(c, "</code></td><td>");
-			web_escs(c, jstr(ci, "from"));
+			web_escs(c, web_jstr(ci, "from"));
 			web_puts(c, " to ");
-			web_escs(c, jstr(ci, "to"));
+			web_escs(c, web_jstr(ci, "to"));
 			web_puts(c, "</td><td>");
 			line_ranges(c, json_object_get(ci, "lines"));
 			web_puts(c, "</td></tr>");
@@ -1562,7 +1438,7 @@ static void post_verify(struct web_ctx *c, int64_t id)
 	json_t *rep = out ? json_loads(out, 0, NULL) : NULL;
 	free(out);
 	if ((st && st != PB_EVERIFY) || !rep) {
-		lib_error(c, st ? st : PB_EINVAL, &err);
+		web_lib_error(c, st ? st : PB_EINVAL, &err);
 		return;
 	}
 	struct web_ctx sub = *c; /* the report is built apart, then shown in the page */
@@ -1582,9 +1458,9 @@ static void post_verify(struct web_ctx *c, int64_t id)
 		for (size_t k = 0; k < json_array_size(cits); k++)
 			match += json_is_true(json_object_get(json_array_get(cits, k), "match"));
 		web_puts(&sub, "<tr><td><code>");
-		web_escs(&sub, jstr(so, "sha256"));
+		web_escs(&sub, web_jstr(so, "sha256"));
 		web_puts(&sub, "</code></td><td>");
-		web_escs(&sub, jstr(so, "status"));
+		web_escs(&sub, web_jstr(so, "status"));
 		web_printf(&sub, "</td><td>%zu of %zu match</td></tr>", match, json_array_size(cits));
 	}
 	web_puts(&sub, "</tbody></table></div></div>");
@@ -1608,7 +1484,7 @@ static void page_log(struct web_ctx *c)
 	struct pb_error err = { 0 };
 	enum pb_status st = pb_audit_status(c->ws, &as, &err);
 	if (st) {
-		lib_error(c, st, &err);
+		web_lib_error(c, st, &err);
 		return;
 	}
 	char root[65];
@@ -1671,7 +1547,7 @@ static void send_export_tar(struct web_ctx *c, const char *dir, const char *sub,
 	if (st || size < 0 || lseek(fd, 0, SEEK_SET) != 0) {
 		if (fd >= 0)
 			close(fd);
-		lib_error(c, st ? st : PB_EIO, err);
+		web_lib_error(c, st ? st : PB_EIO, err);
 		return;
 	}
 	c->ctype = "application/x-tar";
@@ -1703,7 +1579,7 @@ static void post_log_export(struct web_ctx *c)
 	enum pb_status st = pb_audit_checkpoint(c->ws, c->s.user, &note, &err);
 	free(note);
 	if (st) {
-		lib_error(c, st, &err);
+		web_lib_error(c, st, &err);
 		return;
 	}
 	char dir[512], sub[600];
@@ -1724,7 +1600,7 @@ static void post_log_export(struct web_ctx *c)
 static void post_mail_export(struct web_ctx *c, int64_t id)
 {
 	char q[4096], ref[32];
-	if (!form(c, "q", q, sizeof(q))) {
+	if (!web_form(c, "q", q, sizeof(q))) {
 		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
 		return;
 	}
@@ -1748,7 +1624,7 @@ static void page_log_entry(struct web_ctx *c, uint64_t index)
 	struct pb_error err = { 0 };
 	enum pb_status st = pb_audit_entry_data(c->ws, index, &data, &len, &err);
 	if (st) {
-		lib_error(c, st, &err);
+		web_lib_error(c, st, &err);
 		return;
 	}
 	uint8_t h[32];
@@ -1853,8 +1729,8 @@ static void page_users(struct web_ctx *c, const char *invite_link)
 static void post_users(struct web_ctx *c, bool add)
 {
 	char name[PB_USER_NAME_MAX * 4 + 1], role[32], act[16];
-	if (!form(c, "name", name, sizeof(name)) || !form(c, "role", role, sizeof(role)) ||
-	    !form(c, "do", act, sizeof(act))) {
+	if (!web_form(c, "name", name, sizeof(name)) || !web_form(c, "role", role, sizeof(role)) ||
+	    !web_form(c, "do", act, sizeof(act))) {
 		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
 		return;
 	}
@@ -1866,7 +1742,7 @@ static void post_users(struct web_ctx *c, bool add)
 		st = act[0] == 'd' ? pb_user_disable(c->ws, c->s.user, name, NULL, &err)
 		                   : pb_user_set_role(c->ws, c->s.user, name, role, NULL, &err);
 		if (st) {
-			lib_error(c, st, &err);
+			web_lib_error(c, st, &err);
 			return;
 		}
 		web_redirect(c, "/admin/users");
@@ -1876,7 +1752,7 @@ static void post_users(struct web_ctx *c, bool add)
 	if (!st)
 		st = pb_user_invite(c->ws, c->s.user, name, 72 * 3600, token, NULL, &err);
 	if (st) {
-		lib_error(c, st, &err);
+		web_lib_error(c, st, &err);
 		return;
 	}
 	struct pb_str host = pb_http_req_header(&c->rq, "host");
@@ -1891,14 +1767,14 @@ static void post_users(struct web_ctx *c, bool add)
 static void post_invite_revoke(struct web_ctx *c)
 {
 	char name[PB_USER_NAME_MAX * 4 + 1];
-	if (!form(c, "name", name, sizeof(name))) {
+	if (!web_form(c, "name", name, sizeof(name))) {
 		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
 		return;
 	}
 	struct pb_error err = { 0 };
 	enum pb_status st = pb_user_invite_revoke(c->ws, c->s.user, name, NULL, &err);
 	if (st)
-		lib_error(c, st, &err);
+		web_lib_error(c, st, &err);
 	else
 		web_redirect(c, "/admin/users");
 }
@@ -1932,34 +1808,15 @@ static bool same_origin(struct web_ctx *c)
 static bool csrf_ok(struct web_ctx *c)
 {
 	char sent[PB_SECRET_HEX];
-	return form(c, "csrf", sent, sizeof(sent)) && strlen(sent) == 64 &&
+	return web_form(c, "csrf", sent, sizeof(sent)) && strlen(sent) == 64 &&
 	       sodium_memcmp(sent, c->s.csrf, 64) == 0;
-}
-
-/* A path "PREFIX<id>" or "PREFIX<id>/...": the id (0 when there is none)
- * and in *rest what follows it ("" or "/..."). */
-static int64_t path_id(struct pb_str path, const char *prefix, struct pb_str *rest)
-{
-	size_t pl = strlen(prefix);
-	*rest = pb_str_of("", 0);
-	if (path.len <= pl || memcmp(path.ptr, prefix, pl))
-		return 0;
-	const char *p = path.ptr + pl, *slash = memchr(p, '/', path.len - pl);
-	size_t n = slash ? (size_t)(slash - p) : path.len - pl;
-	*rest = pb_str_of(p + n, path.len - pl - n);
-	return parse_id(p, n);
-}
-
-static bool path_is(struct web_ctx *c, const char *p)
-{
-	return pb_str_eq_cstr(c->rq.path, p);
 }
 
 /* The case of an upload's path, POST /cases/N/documents, else 0. */
 static int64_t upload_route(struct web_ctx *c)
 {
 	struct pb_str rest;
-	int64_t id = path_id(c->rq.path, "/cases/", &rest);
+	int64_t id = web_path_id(c->rq.path, "/cases/", &rest);
 	return pb_str_eq_cstr(c->rq.method, "POST") && pb_str_eq_cstr(rest, "/documents") ? id : 0;
 }
 
@@ -1984,8 +1841,13 @@ bool web_upload_accept(struct web_ctx *c)
 		return false;
 	}
 	session_of(c);
-	return c->signed_in && role_in(c, "analyst");
+	return c->signed_in && web_role_in(c, "analyst");
 }
+
+/* The files of pages beyond this one (web.h), asked in turn. */
+static web_pages_fn *const page_files[] = {
+	NULL,
+};
 
 void web_route(struct web_ctx *c)
 {
@@ -2003,17 +1865,17 @@ void web_route(struct web_ctx *c)
 	}
 	session_of(c);
 	if (post && !same_origin(c)) {
-		forbid(c, "this form was not sent from this site");
+		web_forbid(c, "this form was not sent from this site");
 		return;
 	}
-	if (path_is(c, "/signin")) {
+	if (web_path_is(c, "/signin")) {
 		if (get)
 			signin_form(c, 200, NULL);
 		else
 			post_signin(c);
 		return;
 	}
-	if (path_is(c, "/enrol")) {
+	if (web_path_is(c, "/enrol")) {
 		if (get)
 			get_enrol(c, NULL);
 		else
@@ -2029,26 +1891,26 @@ void web_route(struct web_ctx *c)
 	}
 	int64_t upload_case = upload_route(c);
 	if (post && upload_case) { /* multipart: the token is a part of it */
-		if (!role_in(c, "analyst"))
-			forbid(c, "your role may not attach documents");
+		if (!web_role_in(c, "analyst"))
+			web_forbid(c, "your role may not attach documents");
 		else
 			post_document(c, upload_case);
 		return;
 	}
 	if (post && !csrf_ok(c)) {
-		forbid(c, "the form's token is missing or wrong: reload the page");
+		web_forbid(c, "the form's token is missing or wrong: reload the page");
 		return;
 	}
 	struct pb_str path = c->rq.path;
-	if (post && path_is(c, "/signout")) {
+	if (post && web_path_is(c, "/signout")) {
 		post_signout(c);
 		return;
 	}
-	if (get && path_is(c, "/")) {
+	if (get && web_path_is(c, "/")) {
 		page_home(c);
 		return;
 	}
-	if (path_is(c, "/cases")) {
+	if (web_path_is(c, "/cases")) {
 		if (get)
 			page_cases(c);
 		else
@@ -2056,14 +1918,14 @@ void web_route(struct web_ctx *c)
 		return;
 	}
 	struct pb_str rest;
-	int64_t cid = path_id(path, "/cases/", &rest);
+	int64_t cid = web_path_id(path, "/cases/", &rest);
 	if (cid) {
 		if (get && !rest.len) {
 			page_case(c, cid);
 			return;
 		}
 		struct pb_str tail;
-		int64_t mid = path_id(rest, "/messages/", &tail);
+		int64_t mid = web_path_id(rest, "/messages/", &tail);
 		if (get && mid && !tail.len) {
 			page_message(c, cid, mid);
 			return;
@@ -2077,8 +1939,8 @@ void web_route(struct web_ctx *c)
 			return;
 		}
 		if (post && pb_str_eq_cstr(rest, "/export")) {
-			if (!role_in(c, "analyst")) {
-				forbid(c, "your role may not export mail");
+			if (!web_role_in(c, "analyst")) {
+				web_forbid(c, "your role may not export mail");
 				return;
 			}
 			post_mail_export(c, cid);
@@ -2086,8 +1948,8 @@ void web_route(struct web_ctx *c)
 		}
 		if (post && (pb_str_eq_cstr(rest, "/note") || pb_str_eq_cstr(rest, "/close") ||
 		                    pb_str_eq_cstr(rest, "/finding"))) {
-			if (!role_in(c, ROLE_WRITE_CASE)) {
-				forbid(c, "your role may not change cases");
+			if (!web_role_in(c, ROLE_WRITE_CASE)) {
+				web_forbid(c, "your role may not change cases");
 				return;
 			}
 			post_case(c, cid, rest.ptr[1] == 'n'   ? "note"
@@ -2096,25 +1958,25 @@ void web_route(struct web_ctx *c)
 			return;
 		}
 	}
-	if (get && path_is(c, "/customers")) {
+	if (get && web_path_is(c, "/customers")) {
 		page_customers(c);
 		return;
 	}
 	if (get && path.len > 11 && !memcmp(path.ptr, "/customers/", 11)) {
 		char name[512];
-		if (seg_dec(pb_str_of(path.ptr + 11, path.len - 11), name, sizeof(name))) {
+		if (web_seg_dec(pb_str_of(path.ptr + 11, path.len - 11), name, sizeof(name))) {
 			page_customer(c, name);
 			return;
 		}
 	}
-	if (path_is(c, "/scans")) {
+	if (web_path_is(c, "/scans")) {
 		if (get)
 			page_scans(c);
 		else
 			post_scan(c);
 		return;
 	}
-	int64_t fid = path_id(path, "/findings/", &rest);
+	int64_t fid = web_path_id(path, "/findings/", &rest);
 	if (fid) {
 		if (get && !rest.len) {
 			page_finding(c, fid, NULL);
@@ -2125,17 +1987,17 @@ void web_route(struct web_ctx *c)
 			return;
 		}
 	}
-	if (get && path_is(c, "/log")) {
+	if (get && web_path_is(c, "/log")) {
 		page_log(c);
 		return;
 	}
-	if (post && path_is(c, "/log/export")) {
+	if (post && web_path_is(c, "/log/export")) {
 		post_log_export(c);
 		return;
 	}
-	if (get && path_is(c, "/log/entry")) {
+	if (get && web_path_is(c, "/log/entry")) {
 		char n[24];
-		if (query(c, "n", n, sizeof(n)) && (parse_id(n, strlen(n)) || !strcmp(n, "0"))) {
+		if (web_query(c, "n", n, sizeof(n)) && (web_parse_id(n, strlen(n)) || !strcmp(n, "0"))) {
 			char to[48];
 			snprintf(to, sizeof(to), "/log/%s", n);
 			web_redirect(c, to);
@@ -2145,7 +2007,7 @@ void web_route(struct web_ctx *c)
 		return;
 	}
 	if (get && path.len > 5 && !memcmp(path.ptr, "/log/", 5)) {
-		int64_t n = parse_id(path.ptr + 5, path.len - 5);
+		int64_t n = web_parse_id(path.ptr + 5, path.len - 5);
 		if (n || pb_str_eq_cstr(path, "/log/0")) {
 			page_log_entry(c, (uint64_t)n);
 			return;
@@ -2153,26 +2015,29 @@ void web_route(struct web_ctx *c)
 	}
 	if (path.len >= 6 && !memcmp(path.ptr, "/admin", 6) &&
 	    (path.len == 6 || path.ptr[6] == '/')) {
-		if (!role_in(c, "admin")) {
-			forbid(c, "only an admin may manage users");
+		if (!web_role_in(c, "admin")) {
+			web_forbid(c, "only an admin may manage users");
 			return;
 		}
-		if (get && path_is(c, "/admin/users")) {
+		if (get && web_path_is(c, "/admin/users")) {
 			page_users(c, NULL);
 			return;
 		}
-		if (post && path_is(c, "/admin/users")) {
+		if (post && web_path_is(c, "/admin/users")) {
 			post_users(c, true);
 			return;
 		}
-		if (post && path_is(c, "/admin/invite-revoke")) {
+		if (post && web_path_is(c, "/admin/invite-revoke")) {
 			post_invite_revoke(c);
 			return;
 		}
-		if (post && path_is(c, "/admin/invite")) {
+		if (post && web_path_is(c, "/admin/invite")) {
 			post_users(c, false);
 			return;
 		}
 	}
+	for (size_t i = 0; page_files[i]; i++)
+		if (page_files[i](c, get, post))
+			return;
 	web_page_message(c, 404, "Not found", "there is no such page");
 }

@@ -11,6 +11,8 @@
 
 #include "probity.h"
 
+#include <jansson.h>
+
 struct web_options {
 	const char *ws_path;
 	const char *listen;      /* "127.0.0.1:8443", "[::1]:8443" or "unix:PATH" */
@@ -117,6 +119,40 @@ void web_tmp_template(char *out, size_t cap, const char *prefix);
 /* Writes folder dir, as name/ and everything in it, as a ustar archive
  * (with its end blocks) to fd (tar.c). */
 enum pb_status web_tar_dir(const char *dir, const char *name, int fd, struct pb_error *err);
+
+/* ---- req.c: request values, roles, errors ------------------------------------ */
+
+#define WEB_ROLE_ANY "analyst,approver,auditor,admin"
+
+/* Is the signed-in user's role one of roles ("analyst,approver")? */
+bool web_role_in(const struct web_ctx *c, const char *roles);
+/* A form field (POST body) or query value into out; "" when absent. False
+ * when it is malformed, too long or given twice. */
+bool web_form(struct web_ctx *c, const char *key, char *out, size_t cap);
+bool web_query(struct web_ctx *c, const char *key, char *out, size_t cap);
+/* Appends s percent-encoded for a path segment or a query value. */
+void web_url_enc(struct web_ctx *c, const char *s);
+/* Decodes a path segment (percent-encoding) into out; false when bad. */
+bool web_seg_dec(struct pb_str s, char *out, size_t cap);
+/* A decimal id > 0 from text; 0 when not one. */
+int64_t web_parse_id(const char *s, size_t n);
+/* A string member of a JSON object, "" when absent. */
+const char *web_jstr(json_t *o, const char *k);
+/* 403, and a log entry naming what was refused. */
+void web_forbid(struct web_ctx *c, const char *why);
+/* The answer for a library error (status by its code). */
+void web_lib_error(struct web_ctx *c, enum pb_status st, const struct pb_error *err);
+/* A path "PREFIX<id>" or "PREFIX<id>/...": the id (0 when there is none)
+ * and in *rest what follows it ("" or "/..."). */
+int64_t web_path_id(struct pb_str path, const char *prefix, struct pb_str *rest);
+bool web_path_is(struct web_ctx *c, const char *p);
+
+/* ---- page files ------------------------------------------------------------- */
+/* Each file of pages beyond routes.c answers the requests it owns (returns
+ * true) and leaves the others (false). web_route calls them in turn for a
+ * signed-in user, after the Origin and CSRF checks; a page checks its own
+ * roles (web_role_in, web_forbid). */
+typedef bool web_pages_fn(struct web_ctx *c, bool get, bool post);
 
 /* ---- routes.c ---------------------------------------------------------------- */
 
