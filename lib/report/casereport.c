@@ -536,6 +536,18 @@ static enum pb_status bad(struct pb_error *err, const char *what)
 	return pb__err(err, PB_EVERIFY, "the case report does not verify: %s", what);
 }
 
+/* A parser's refusal inside the evidence (a checkpoint, a proof, the PDF
+ * attachment) is the report failing to verify, said with the parser's
+ * reason; running out of memory stays what it is. */
+static enum pb_status bad_part(struct pb_error *err, enum pb_status st, const char *what)
+{
+	if (st == PB_ENOMEM || st == PB_OK)
+		return st;
+	char why[sizeof(err->message)];
+	pb__strlcpy(why, err->message, sizeof(why));
+	return pb__err(err, PB_EVERIFY, "the case report does not verify: %s: %.300s", what, why);
+}
+
 /* Checks the evidence js[0..len): in its canonical form, naming the SHA-256
  * of body[0..blen), its checkpoint signed by key, every entry proven in it.
  * page (the HTML before the evidence, blen bytes; NULL for a PDF, whose pages
@@ -574,9 +586,20 @@ static enum pb_status check_evidence(const char *js, size_t len, const char *bod
 		st = bad(err, "no checkpoint");
 		goto out;
 	}
-	if ((st = pb_checkpoint_open(note, strlen(note), key, 1, NULL, &cp, err)))
+	json_t *v = json_object_get(ev, "v"), *cj = json_object_get(ev, "case");
+	if (!json_is_integer(v) || json_integer_value(v) != 1) {
+		st = bad(err, "the evidence is not of version 1");
 		goto out;
-	out->case_id = (int64_t)json_integer_value(json_object_get(ev, "case"));
+	}
+	if (!json_is_integer(cj) || json_integer_value(cj) <= 0) {
+		st = bad(err, "the evidence names no case");
+		goto out;
+	}
+	if ((st = pb_checkpoint_open(note, strlen(note), key, 1, NULL, &cp, err))) {
+		st = bad_part(err, st, "its checkpoint");
+		goto out;
+	}
+	out->case_id = (int64_t)json_integer_value(cj);
 	out->checkpoint_size = cp.size;
 	json_t *list = json_object_get(ev, "entries"), *e;
 	size_t i;
@@ -592,8 +615,11 @@ static enum pb_status check_evidence(const char *js, size_t len, const char *bod
 			st = bad(err, "an entry without its bytes, index or proof");
 			goto out;
 		}
-		if ((st = pb_tlog_proof_doc_parse(proof, strlen(proof), &doc, err)))
+		if ((st = pb_tlog_proof_doc_parse(proof, strlen(proof), &doc, err))) {
+			pb__snprintf(want, sizeof(want), "the proof of entry %lld", (long long)idx);
+			st = bad_part(err, st, want);
 			goto out;
+		}
 		if (doc.consistency || doc.index != (uint64_t)idx || doc.note.len != strlen(note) ||
 		    memcmp(doc.note.ptr, note, doc.note.len)) {
 			pb__snprintf(want, sizeof(want), "the proof of entry %lld is not against the checkpoint",
@@ -606,6 +632,17 @@ static enum pb_status check_evidence(const char *js, size_t len, const char *bod
 		                                   (const uint8_t(*)[32])doc.proof, doc.nproof, cp.root,
 		                                   err))) {
 			pb__snprintf(want, sizeof(want), "entry %lld is not in the log", (long long)idx);
+			st = bad(err, want);
+			goto out;
+		}
+		/* every entry is of the case the evidence names */
+		json_t *d0 = json_loadb(data, json_string_length(dj), 0, NULL);
+		json_t *ec = json_object_get(d0, "case");
+		bool ours = json_is_integer(ec) && json_integer_value(ec) == out->case_id;
+		json_decref(d0);
+		if (!ours) {
+			pb__snprintf(want, sizeof(want), "entry %lld is not of case %lld", (long long)idx,
+			             (long long)out->case_id);
 			st = bad(err, want);
 			goto out;
 		}
@@ -670,7 +707,7 @@ static enum pb_status verify_pdf(const char *pdf, size_t n, const struct pb_vkey
 	struct pb_error e2 = { 0 };
 	enum pb_status st = pb__pdf_attached(pdf, n, &blen, &ev, &evlen, err);
 	if (st)
-		return st;
+		return bad_part(err, st, "its attachment");
 	if ((st = pb__pdf_attach(pdf, blen, ev, evlen, &again, &e2)))
 		return st == PB_ENOMEM ? pb__err(err, st, "%s", e2.message)
 		                       : bad(err, "the PDF before the attachment is not one probity writes");

@@ -101,6 +101,27 @@ bad "changed listed hash" "$TMP/t4.html" "does not show entry"
 forge "$R" "$TMP/t5.html" '<dd>2027-01-05</dd>' '<dd>2027-01-06</dd>'
 check "t5 changed" bash -c "! cmp -s '$R' '$TMP/t5.html'"
 bad "changed figure, page hash forged" "$TMP/t5.html" "is not what the entry holds"
+# the evidence itself changed, kept canonical: its checkpoint broken in form
+# (a verify failure, exit 1, not a parse error) and the case it names
+evforge() { # in out python-expression-on-d
+	python3 - "$@" <<'PY'
+import json, sys
+s = open(sys.argv[1]).read()
+head, sep, tail = s.partition('<script type="application/json" id="probity-evidence">')
+ev, rest = tail.split('</script>', 1)
+d = json.loads(ev)
+exec(sys.argv[3])
+ev = json.dumps(d, separators=(',', ':'), sort_keys=True, ensure_ascii=False).replace('<', '\\u003c')
+open(sys.argv[2], 'w').write(head + sep + ev + '</script>' + rest)
+PY
+}
+evforge "$R" "$TMP/t6.html" "d['checkpoint'] = d['checkpoint'].replace('\\n', '\\nx', 1)"
+check "t6 changed" bash -c "! cmp -s '$R' '$TMP/t6.html'"
+bad "checkpoint out of form" "$TMP/t6.html" "does not verify: its checkpoint"
+evforge "$R" "$TMP/t7.html" "d['case'] = d['case'] + 1"
+bad "evidence names another case" "$TMP/t7.html" "is not of case $((CASE + 1))"
+evforge "$R" "$TMP/t8.html" "d['v'] = 2"
+bad "evidence of another version" "$TMP/t8.html" "not of version 1"
 # another log's key, same origin
 "$P" init --unsigned "$TMP/other" --name demo >/dev/null 2>&1
 okey=$("$P" log status "$TMP/other" | sed -n 's/^vkey: *//p')
