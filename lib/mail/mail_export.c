@@ -619,6 +619,25 @@ static enum pb_status write_documents(struct export *x, struct pb_error *err)
 	return PB_OK;
 }
 
+/* Under the write lock: the case still takes records and the query still
+ * finds exactly the messages copied (mail ingested or a case closed while
+ * the export was being written makes it stale). */
+static enum pb_status same_hits(struct export *x, struct pb_error *err)
+{
+	int64_t case_id = 0;
+	struct pb__mail_hits now = { 0 };
+	enum pb_status st = pb__mail_case_check(x->ws, x->case_ref, x->actor, &case_id, err);
+	if (!st)
+		st = pb__mail_run(x->ws, x->q, case_id, false, &now, err);
+	if (!st && (case_id != x->case_id || now.n != x->h.n || strcmp(now.sha256, x->h.sha256)))
+		st = pb__err(err, PB_ESTATE,
+		             "the mail changed while the export was written (%zu hits then, %zu now): "
+		             "run the export again",
+		             x->h.n, now.n);
+	pb__mail_hits_release(&now);
+	return st;
+}
+
 enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char *query,
                               const char *dir, const struct pb_mail_export_options *opts,
                               struct pb_mail_export_report *rep, struct pb_error *err)
@@ -665,8 +684,13 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 		st = pb__err(err, PB_EINVAL, "cannot export: no acting user");
 		goto out;
 	}
-	if ((st = pb__ws_begin(ws, err)))
+	/* The copying runs in a read transaction (a snapshot: other writers go
+	 * on, a large export blocks nobody); only the record takes the write
+	 * lock, after checking the hits are still the ones copied. */
+	if (sqlite3_exec(ws->db, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK) {
+		st = pb__db_err(ws->db, err, "cannot start reading");
 		goto out;
+	}
 	in_txn = true;
 	if ((st = pb__mail_case_check(ws, case_ref, opts->actor, &x->case_id, err)))
 		goto out;
@@ -683,6 +707,16 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 	final_path(x);
 	if ((st = write_export_json(x, err)) || (st = write_sums(x, err)))
 		goto out;
+	sqlite3_finalize(x->ds);
+	sqlite3_finalize(x->ls);
+	x->ds = x->ls = NULL;
+	pb__ws_rollback(ws); /* the end of reading: nothing was written */
+	in_txn = false;
+	if ((st = pb__ws_begin(ws, err)))
+		goto out;
+	in_txn = true;
+	if ((st = same_hits(x, err)))
+		goto out;
 
 	/* into place, then on record */
 	rmdir(dir); /* an empty target folder, if any */
@@ -696,9 +730,6 @@ enum pb_status pb_mail_export(struct pb_ws *ws, const char *case_ref, const char
 	pb__fsync_parent(x->absdir);
 	if ((st = record_export(x, err)))
 		goto out;
-	sqlite3_finalize(x->ds);
-	sqlite3_finalize(x->ls);
-	x->ds = x->ls = NULL;
 	st = pb__ws_commit(ws, err);
 	in_txn = false;
 	if (!st && rep) {
