@@ -92,6 +92,10 @@ typedef struct {
 typedef struct {
 	ngx_uint_t mode;
 	ngx_http_complex_value_t *in[IN_COUNT];
+	/* the index of the variable an input is, when it is one alone ("$x"):
+	 * read as it is, without the complex value's two passes and copy;
+	 * NGX_ERROR otherwise */
+	ngx_int_t var[IN_COUNT];
 	ngx_uint_t deny_status;
 	ngx_flag_t deny_headers;
 } ngx_http_probity_loc_conf_t;
@@ -672,8 +676,18 @@ static ngx_http_probity_ctx_t *decide(ngx_http_request_t *r)
 		return NULL;
 	ngx_str_t v[IN_COUNT];
 	for (int k = 0; k < IN_COUNT; k++) {
-		if (ngx_http_complex_value(r, lcf->in[k], &v[k]) != NGX_OK)
-			return NULL;
+		if (lcf->var[k] == NGX_ERROR) {
+			if (ngx_http_complex_value(r, lcf->in[k], &v[k]) != NGX_OK)
+				return NULL;
+		} else {
+			/* flushed: a non-cacheable variable is evaluated again, as a
+			 * complex value would */
+			ngx_http_variable_value_t *vv = ngx_http_get_flushed_variable(r, (ngx_uint_t)lcf->var[k]);
+			if (!vv)
+				return NULL;
+			v[k].len = vv->not_found ? 0 : vv->len;
+			v[k].data = vv->data;
+		}
 		/* as probity serve: no rule can name a longer value */
 		if (v[k].len > PB_RULE_VALUE_LEN_MAX && !ctx->bad) {
 			ctx->bad = in_names[k];
@@ -938,6 +952,8 @@ static void *ngx_http_probity_create_loc_conf(ngx_conf_t *cf)
 	if (!lcf)
 		return NULL;
 	lcf->mode = NGX_CONF_UNSET_UINT;
+	for (int k = 0; k < IN_COUNT; k++)
+		lcf->var[k] = NGX_ERROR;
 	lcf->deny_status = NGX_CONF_UNSET_UINT;
 	lcf->deny_headers = NGX_CONF_UNSET;
 	return lcf;
@@ -959,18 +975,45 @@ static ngx_int_t compile(ngx_conf_t *cf, ngx_str_t *value, ngx_http_complex_valu
 	return NGX_OK;
 }
 
+/* The index of the variable value names when it is one variable alone
+ * ("$name" or "${name}"), else NGX_ERROR. */
+static ngx_int_t one_variable(ngx_conf_t *cf, const ngx_str_t *value)
+{
+	ngx_str_t name = { value->len, value->data };
+	if (name.len < 2 || name.data[0] != '$')
+		return NGX_ERROR;
+	name.data++;
+	name.len--;
+	if (name.data[0] == '{') {
+		if (name.len < 3 || name.data[name.len - 1] != '}')
+			return NGX_ERROR;
+		name.data++;
+		name.len -= 2;
+	}
+	for (size_t i = 0; i < name.len; i++) {
+		u_char c = name.data[i];
+		if (!(c == '_' || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+			return NGX_ERROR;
+	}
+	return ngx_http_get_variable_index(cf, &name);
+}
+
 static char *ngx_http_probity_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
 	ngx_http_probity_loc_conf_t *prev = parent, *conf = child;
 	ngx_conf_merge_uint_value(conf->mode, prev->mode, MODE_OFF);
 	for (int k = 0; k < IN_COUNT; k++) {
-		if (!conf->in[k])
+		if (!conf->in[k]) {
 			conf->in[k] = prev->in[k];
+			conf->var[k] = prev->var[k];
+		}
 		if (!conf->in[k]) {
 			ngx_str_t def = { ngx_strlen(in_defaults[k]), (u_char *)in_defaults[k] };
 			if (compile(cf, &def, &prev->in[k]) != NGX_OK)
 				return NGX_CONF_ERROR;
+			prev->var[k] = one_variable(cf, &def);
 			conf->in[k] = prev->in[k];
+			conf->var[k] = prev->var[k];
 		}
 	}
 	ngx_conf_merge_uint_value(conf->deny_status, prev->deny_status, NGX_HTTP_FORBIDDEN);
@@ -1013,6 +1056,7 @@ static char *ngx_http_probity_input(ngx_conf_t *cf, ngx_command_t *cmd, void *co
 		return "is duplicate";
 	if (compile(cf, &value[1], cv) != NGX_OK)
 		return NGX_CONF_ERROR;
+	lcf->var[cmd->offset] = one_variable(cf, &value[1]);
 	return NGX_CONF_OK;
 }
 
