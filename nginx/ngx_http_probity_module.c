@@ -96,6 +96,12 @@ typedef struct {
 	 * read as it is, without the complex value's two passes and copy;
 	 * NGX_ERROR otherwise */
 	ngx_int_t var[IN_COUNT];
+	/* the request header an input is, when it is "$http_<name>" and no
+	 * variable of that exact name exists: <name> as the variable spells it
+	 * (lower case, '_' for '-'); all of them are found in one walk of the
+	 * request's headers instead of one walk each. Empty otherwise. */
+	ngx_str_t hdr[IN_COUNT];
+	ngx_flag_t any_hdr;
 	ngx_uint_t deny_status;
 	ngx_flag_t deny_headers;
 } ngx_http_probity_loc_conf_t;
@@ -115,6 +121,27 @@ static ngx_int_t ngx_http_probity_postconf(ngx_conf_t *cf);
 static void *ngx_http_probity_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_probity_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_probity_create_loc_conf(ngx_conf_t *cf);
+/* <name> when the variable of index var is nginx's $http_<name> (no
+ * variable of that exact name is defined: $http_host, a map or a set would
+ * be), else empty. Asked while merging, when every variable is declared. */
+static ngx_str_t header_of(ngx_conf_t *cf, ngx_int_t var)
+{
+	ngx_str_t none = { 0, NULL };
+	ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+	if (var == NGX_ERROR || !cmcf->variables_keys)
+		return none;
+	ngx_http_variable_t *all = cmcf->variables.elts;
+	ngx_str_t name = all[var].name;
+	size_t pre = sizeof("http_") - 1;
+	if (name.len <= pre || ngx_strncmp(name.data, "http_", pre) != 0)
+		return none;
+	ngx_hash_key_t *key = cmcf->variables_keys->keys.elts;
+	for (ngx_uint_t i = 0; i < cmcf->variables_keys->keys.nelts; i++)
+		if (key[i].key.len == name.len && ngx_strncasecmp(key[i].key.data, name.data, name.len) == 0)
+			return none;
+	return (ngx_str_t){ name.len - pre, name.data + pre };
+}
+
 static char *ngx_http_probity_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
 static char *ngx_http_probity_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_probity_input(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -663,6 +690,57 @@ static ngx_http_probity_ctx_t *ctx_find(ngx_http_request_t *r)
 	return NULL;
 }
 
+/* Does the header name key (as sent) spell the variable name var (lower
+ * case, '_' for '-'), as nginx's $http_<name> compares them? */
+static ngx_flag_t header_is(const u_char *var, const u_char *key, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		u_char c = key[i];
+		if (c >= 'A' && c <= 'Z')
+			c |= 0x20;
+		else if (c == '-')
+			c = '_';
+		if (var[i] != c)
+			return 0;
+	}
+	return 1;
+}
+
+/* v[k] = the value of the request header of each input that is one
+ * ($http_<name>), in one walk of the headers; empty when absent. Returns the
+ * inputs whose header came more than once: those are read through nginx's
+ * variable, which knows how this nginx joins them. */
+static unsigned headers_read(ngx_http_request_t *r, const ngx_http_probity_loc_conf_t *lcf, ngx_str_t *v)
+{
+	unsigned twice = 0;
+	for (int k = 0; k < IN_COUNT; k++)
+		v[k] = (ngx_str_t){ 0, NULL };
+	ngx_list_part_t *part = &r->headers_in.headers.part;
+	ngx_table_elt_t *h = part->elts;
+	for (ngx_uint_t i = 0;; i++) {
+		if (i >= part->nelts) {
+			if (!part->next)
+				break;
+			part = part->next;
+			h = part->elts;
+			i = 0;
+			if (!part->nelts)
+				continue;
+		}
+		if (!h[i].hash)
+			continue; /* removed */
+		for (int k = 0; k < IN_COUNT; k++) {
+			if (lcf->hdr[k].len != h[i].key.len || !header_is(lcf->hdr[k].data, h[i].key.data, h[i].key.len))
+				continue;
+			if (v[k].data)
+				twice |= 1u << k;
+			else
+				v[k] = h[i].value;
+		}
+	}
+	return twice;
+}
+
 static ngx_http_probity_ctx_t *decide(ngx_http_request_t *r)
 {
 	ngx_http_probity_ctx_t *ctx = ctx_find(r);
@@ -675,8 +753,11 @@ static ngx_http_probity_ctx_t *decide(ngx_http_request_t *r)
 	if (!ctx || !cln)
 		return NULL;
 	ngx_str_t v[IN_COUNT];
+	unsigned twice = lcf->any_hdr ? headers_read(r, lcf, v) : 0;
 	for (int k = 0; k < IN_COUNT; k++) {
-		if (lcf->var[k] == NGX_ERROR) {
+		if (lcf->hdr[k].len && !(twice & (1u << k))) {
+			; /* read by headers_read */
+		} else if (lcf->var[k] == NGX_ERROR) {
 			if (ngx_http_complex_value(r, lcf->in[k], &v[k]) != NGX_OK)
 				return NULL;
 		} else {
@@ -1015,6 +1096,11 @@ static char *ngx_http_probity_merge_loc_conf(ngx_conf_t *cf, void *parent, void 
 			conf->in[k] = prev->in[k];
 			conf->var[k] = prev->var[k];
 		}
+	}
+	conf->any_hdr = 0;
+	for (int k = 0; k < IN_COUNT; k++) {
+		conf->hdr[k] = header_of(cf, conf->var[k]);
+		conf->any_hdr |= conf->hdr[k].len > 0;
 	}
 	ngx_conf_merge_uint_value(conf->deny_status, prev->deny_status, NGX_HTTP_FORBIDDEN);
 	ngx_conf_merge_value(conf->deny_headers, prev->deny_headers, 1);
