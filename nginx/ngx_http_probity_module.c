@@ -84,6 +84,7 @@ typedef struct {
 	ngx_msec_t reload;
 	ngx_uint_t fail;     /* MODE_ENFORCE: closed, MODE_OFF: open */
 	ngx_flag_t timing;
+	ngx_flag_t decides; /* some `probity enforce` or `dry-run` in this configuration */
 	struct pb_catalog *cat;
 	struct table *initial; /* loaded by the master; the worker takes it */
 	struct stat initial_sb; /* the file it maps, when probity_table is set */
@@ -748,10 +749,12 @@ static ngx_http_probity_ctx_t *decide(ngx_http_request_t *r)
 		return ctx;
 	ngx_http_probity_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_probity_module);
 	ngx_http_probity_main_conf_t *mcf = ngx_http_get_module_main_conf(r, ngx_http_probity_module);
-	ctx = ngx_pcalloc(r->pool, sizeof(*ctx));
-	ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, 0);
-	if (!ctx || !cln)
+	/* the decision lives in its cleanup's data: one allocation */
+	ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(*ctx));
+	if (!cln)
 		return NULL;
+	ctx = cln->data;
+	ngx_memzero(ctx, sizeof(*ctx));
 	ngx_str_t v[IN_COUNT];
 	unsigned twice = lcf->any_hdr ? headers_read(r, lcf, v) : 0;
 	for (int k = 0; k < IN_COUNT; k++) {
@@ -789,7 +792,6 @@ static ngx_http_probity_ctx_t *decide(ngx_http_request_t *r)
 	if (cur)
 		cur->refs++;
 	cln->handler = ctx_cleanup;
-	cln->data = ctx;
 	ngx_http_set_ctx(r, ctx, ngx_http_probity_module);
 	if (ctx->bad || !cur)
 		return ctx;
@@ -1130,7 +1132,12 @@ static char *ngx_http_probity_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *con
 	static const char *const words[] = { "enforce", "on", "dry-run", "off", NULL };
 	static const ngx_uint_t values[] = { MODE_ENFORCE, MODE_ENFORCE, MODE_DRY_RUN, MODE_OFF };
 	ngx_http_probity_loc_conf_t *lcf = conf;
-	return one_of(cf, words, values, "enforce, dry-run or off", &lcf->mode);
+	char *rc = one_of(cf, words, values, "enforce, dry-run or off", &lcf->mode);
+	if (rc == NGX_CONF_OK && lcf->mode != MODE_OFF) {
+		ngx_http_probity_main_conf_t *mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_probity_module);
+		mcf->decides = 1;
+	}
+	return rc;
 }
 
 static char *ngx_http_probity_input(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -1182,46 +1189,21 @@ static void main_conf_cleanup(void *data)
 	mcf->cat = NULL;
 }
 
-/* Does some location of the configuration enforce or dry-run? */
-static ngx_flag_t some_location_decides(ngx_conf_t *cf)
-{
-	ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-	ngx_http_core_srv_conf_t **srv = cmcf->servers.elts;
-	ngx_http_probity_loc_conf_t *top = ngx_http_conf_get_module_loc_conf(cf, ngx_http_probity_module);
-	if (top->mode == MODE_ENFORCE || top->mode == MODE_DRY_RUN)
-		return 1;
-	for (ngx_uint_t s = 0; s < cmcf->servers.nelts; s++) {
-		ngx_http_probity_loc_conf_t *l = srv[s]->ctx->loc_conf[ngx_http_probity_module.ctx_index];
-		if (l->mode == MODE_ENFORCE || l->mode == MODE_DRY_RUN)
-			return 1;
-		ngx_http_core_loc_conf_t *clcf = srv[s]->ctx->loc_conf[ngx_http_core_module.ctx_index];
-		if (!clcf->locations)
-			continue;
-		for (ngx_queue_t *q = ngx_queue_head(clcf->locations); q != ngx_queue_sentinel(clcf->locations);
-		     q = ngx_queue_next(q)) {
-			ngx_http_location_queue_t *lq = (ngx_http_location_queue_t *)q;
-			ngx_http_core_loc_conf_t *c = lq->exact ? lq->exact : lq->inclusive;
-			if (!c)
-				continue;
-			l = c->loc_conf[ngx_http_probity_module.ctx_index];
-			if (l->mode == MODE_ENFORCE || l->mode == MODE_DRY_RUN)
-				return 1;
-		}
-	}
-	return 0;
-}
-
 static ngx_int_t ngx_http_probity_postconf(ngx_conf_t *cf)
 {
 	ngx_http_probity_main_conf_t *mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_probity_module);
 	if (ngx_process == NGX_PROCESS_SIGNALLER)
 		return NGX_OK; /* nginx -s: it only sends a signal */
-	/* always: a location that enforces with no table fails closed */
-	ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-	ngx_http_handler_pt *h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-	if (!h)
-		return NGX_ERROR;
-	*h = ngx_http_probity_handler;
+	/* only when some location decides: the phase handler is called in every
+	 * location of every server. Such a location with no table fails closed
+	 * (or open), in the handler. */
+	if (mcf->decides) {
+		ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+		ngx_http_handler_pt *h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+		if (!h)
+			return NGX_ERROR;
+		*h = ngx_http_probity_handler;
+	}
 	if (!mcf->workspace.len) {
 		if (mcf->table.len || mcf->vkey.len) {
 			ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -1229,7 +1211,7 @@ static ngx_int_t ngx_http_probity_postconf(ngx_conf_t *cf)
 			              "vouches for the table", mcf->table.len ? "probity_table" : "probity_vkey");
 			return NGX_ERROR;
 		}
-		if (some_location_decides(cf)) {
+		if (mcf->decides) {
 			ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
 			              "probity: \"probity enforce\" or \"dry-run\" is set but \"probity_workspace\" "
 			              "is not: name the workspace to serve in the http block");
