@@ -273,6 +273,8 @@ badconf "a bad mode" 'invalid value "maybe" in "probity": expected enforce, dry-
 badconf "a deny status outside 400-599" 'invalid status "200" in "probity_deny_status"' 's/probity_deny_status 451/probity_deny_status 200/'
 badconf "a missing workspace" 'probity_workspace "/nonexistent" is not a folder' "s|probity_workspace .*;|probity_workspace /nonexistent;|"
 badconf "enforce with no workspace" '"probity_workspace" is not' '/probity_workspace/d'
+badconf "enforce in a nested location only, with no workspace" '"probity_workspace" is not' \
+	'/probity_workspace/d; /^    probity enforce;/d; s/probity dry-run; //; s|location /security/ { |location /security/ { location /security/n/ { probity enforce; } |'
 badconf "a bad probity_fail" 'invalid value "maybe" in "probity_fail"' 's/probity_fail closed/probity_fail maybe/'
 badconf "a catalog that does not load" 'cannot load the catalog' "s|probity_data .*;|probity_data /nonexistent;|"
 badconf "a log key that is not the workspace's" 'probity_vkey: workspace .* refused' \
