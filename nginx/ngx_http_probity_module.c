@@ -1059,7 +1059,7 @@ static ngx_int_t compile(ngx_conf_t *cf, ngx_str_t *value, ngx_http_complex_valu
 }
 
 /* The index of the variable value names when it is one variable alone
- * ("$name" or "${name}"), else NGX_ERROR. */
+ * ("$name" or "${name}"), else NGX_ERROR (a capture such as "$1" too). */
 static ngx_int_t one_variable(ngx_conf_t *cf, const ngx_str_t *value)
 {
 	ngx_str_t name = { value->len, value->data };
@@ -1073,6 +1073,8 @@ static ngx_int_t one_variable(ngx_conf_t *cf, const ngx_str_t *value)
 		name.data++;
 		name.len -= 2;
 	}
+	if (name.data[0] >= '0' && name.data[0] <= '9')
+		return NGX_ERROR; /* a regex capture ($1), not a variable */
 	for (size_t i = 0; i < name.len; i++) {
 		u_char c = name.data[i];
 		if (!(c == '_' || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
