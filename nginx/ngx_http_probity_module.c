@@ -84,6 +84,7 @@ typedef struct {
 	ngx_msec_t reload;
 	ngx_uint_t fail;     /* MODE_ENFORCE: closed, MODE_OFF: open */
 	ngx_flag_t timing;
+	ngx_flag_t decides; /* some `probity enforce` or `dry-run` in this configuration */
 	struct pb_catalog *cat;
 	struct table *initial; /* loaded by the master; the worker takes it */
 	struct stat initial_sb; /* the file it maps, when probity_table is set */
@@ -92,6 +93,16 @@ typedef struct {
 typedef struct {
 	ngx_uint_t mode;
 	ngx_http_complex_value_t *in[IN_COUNT];
+	/* the index of the variable an input is, when it is one alone ("$x"):
+	 * read as it is, without the complex value's two passes and copy;
+	 * NGX_ERROR otherwise */
+	ngx_int_t var[IN_COUNT];
+	/* the request header an input is, when it is "$http_<name>" and no
+	 * variable of that exact name exists: <name> as the variable spells it
+	 * (lower case, '_' for '-'); all of them are found in one walk of the
+	 * request's headers instead of one walk each. Empty otherwise. */
+	ngx_str_t hdr[IN_COUNT];
+	ngx_flag_t any_hdr;
 	ngx_uint_t deny_status;
 	ngx_flag_t deny_headers;
 } ngx_http_probity_loc_conf_t;
@@ -111,6 +122,27 @@ static ngx_int_t ngx_http_probity_postconf(ngx_conf_t *cf);
 static void *ngx_http_probity_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_probity_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_probity_create_loc_conf(ngx_conf_t *cf);
+/* <name> when the variable of index var is nginx's $http_<name> (no
+ * variable of that exact name is defined: $http_host, a map or a set would
+ * be), else empty. Asked while merging, when every variable is declared. */
+static ngx_str_t header_of(ngx_conf_t *cf, ngx_int_t var)
+{
+	ngx_str_t none = { 0, NULL };
+	ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+	if (var == NGX_ERROR || !cmcf->variables_keys)
+		return none;
+	ngx_http_variable_t *all = cmcf->variables.elts;
+	ngx_str_t name = all[var].name;
+	size_t pre = sizeof("http_") - 1;
+	if (name.len <= pre || ngx_strncmp(name.data, "http_", pre) != 0)
+		return none;
+	ngx_hash_key_t *key = cmcf->variables_keys->keys.elts;
+	for (ngx_uint_t i = 0; i < cmcf->variables_keys->keys.nelts; i++)
+		if (key[i].key.len == name.len && ngx_strncasecmp(key[i].key.data, name.data, name.len) == 0)
+			return none;
+	return (ngx_str_t){ name.len - pre, name.data + pre };
+}
+
 static char *ngx_http_probity_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
 static char *ngx_http_probity_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_probity_input(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -659,6 +691,57 @@ static ngx_http_probity_ctx_t *ctx_find(ngx_http_request_t *r)
 	return NULL;
 }
 
+/* Does the header name key (as sent) spell the variable name var (lower
+ * case, '_' for '-'), as nginx's $http_<name> compares them? */
+static ngx_flag_t header_is(const u_char *var, const u_char *key, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		u_char c = key[i];
+		if (c >= 'A' && c <= 'Z')
+			c |= 0x20;
+		else if (c == '-')
+			c = '_';
+		if (var[i] != c)
+			return 0;
+	}
+	return 1;
+}
+
+/* v[k] = the value of the request header of each input that is one
+ * ($http_<name>), in one walk of the headers; empty when absent. Returns the
+ * inputs whose header came more than once: those are read through nginx's
+ * variable, which knows how this nginx joins them. */
+static unsigned headers_read(ngx_http_request_t *r, const ngx_http_probity_loc_conf_t *lcf, ngx_str_t *v)
+{
+	unsigned twice = 0;
+	for (int k = 0; k < IN_COUNT; k++)
+		v[k] = (ngx_str_t){ 0, NULL };
+	ngx_list_part_t *part = &r->headers_in.headers.part;
+	ngx_table_elt_t *h = part->elts;
+	for (ngx_uint_t i = 0;; i++) {
+		if (i >= part->nelts) {
+			if (!part->next)
+				break;
+			part = part->next;
+			h = part->elts;
+			i = 0;
+			if (!part->nelts)
+				continue;
+		}
+		if (!h[i].hash)
+			continue; /* removed */
+		for (int k = 0; k < IN_COUNT; k++) {
+			if (lcf->hdr[k].len != h[i].key.len || !header_is(lcf->hdr[k].data, h[i].key.data, h[i].key.len))
+				continue;
+			if (v[k].data)
+				twice |= 1u << k;
+			else
+				v[k] = h[i].value;
+		}
+	}
+	return twice;
+}
+
 static ngx_http_probity_ctx_t *decide(ngx_http_request_t *r)
 {
 	ngx_http_probity_ctx_t *ctx = ctx_find(r);
@@ -666,14 +749,29 @@ static ngx_http_probity_ctx_t *decide(ngx_http_request_t *r)
 		return ctx;
 	ngx_http_probity_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_probity_module);
 	ngx_http_probity_main_conf_t *mcf = ngx_http_get_module_main_conf(r, ngx_http_probity_module);
-	ctx = ngx_pcalloc(r->pool, sizeof(*ctx));
-	ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, 0);
-	if (!ctx || !cln)
+	/* the decision lives in its cleanup's data: one allocation */
+	ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, sizeof(*ctx));
+	if (!cln)
 		return NULL;
+	ctx = cln->data;
+	ngx_memzero(ctx, sizeof(*ctx));
 	ngx_str_t v[IN_COUNT];
+	unsigned twice = lcf->any_hdr ? headers_read(r, lcf, v) : 0;
 	for (int k = 0; k < IN_COUNT; k++) {
-		if (ngx_http_complex_value(r, lcf->in[k], &v[k]) != NGX_OK)
-			return NULL;
+		if (lcf->hdr[k].len && !(twice & (1u << k))) {
+			; /* read by headers_read */
+		} else if (lcf->var[k] == NGX_ERROR) {
+			if (ngx_http_complex_value(r, lcf->in[k], &v[k]) != NGX_OK)
+				return NULL;
+		} else {
+			/* flushed: a non-cacheable variable is evaluated again, as a
+			 * complex value would */
+			ngx_http_variable_value_t *vv = ngx_http_get_flushed_variable(r, (ngx_uint_t)lcf->var[k]);
+			if (!vv)
+				return NULL;
+			v[k].len = vv->not_found ? 0 : vv->len;
+			v[k].data = vv->data;
+		}
 		/* as probity serve: no rule can name a longer value */
 		if (v[k].len > PB_RULE_VALUE_LEN_MAX && !ctx->bad) {
 			ctx->bad = in_names[k];
@@ -694,7 +792,6 @@ static ngx_http_probity_ctx_t *decide(ngx_http_request_t *r)
 	if (cur)
 		cur->refs++;
 	cln->handler = ctx_cleanup;
-	cln->data = ctx;
 	ngx_http_set_ctx(r, ctx, ngx_http_probity_module);
 	if (ctx->bad || !cur)
 		return ctx;
@@ -938,6 +1035,8 @@ static void *ngx_http_probity_create_loc_conf(ngx_conf_t *cf)
 	if (!lcf)
 		return NULL;
 	lcf->mode = NGX_CONF_UNSET_UINT;
+	for (int k = 0; k < IN_COUNT; k++)
+		lcf->var[k] = NGX_ERROR;
 	lcf->deny_status = NGX_CONF_UNSET_UINT;
 	lcf->deny_headers = NGX_CONF_UNSET;
 	return lcf;
@@ -959,19 +1058,53 @@ static ngx_int_t compile(ngx_conf_t *cf, ngx_str_t *value, ngx_http_complex_valu
 	return NGX_OK;
 }
 
+/* The index of the variable value names when it is one variable alone
+ * ("$name" or "${name}"), else NGX_ERROR (a capture such as "$1" too). */
+static ngx_int_t one_variable(ngx_conf_t *cf, const ngx_str_t *value)
+{
+	ngx_str_t name = { value->len, value->data };
+	if (name.len < 2 || name.data[0] != '$')
+		return NGX_ERROR;
+	name.data++;
+	name.len--;
+	if (name.data[0] == '{') {
+		if (name.len < 3 || name.data[name.len - 1] != '}')
+			return NGX_ERROR;
+		name.data++;
+		name.len -= 2;
+	}
+	if (name.data[0] >= '0' && name.data[0] <= '9')
+		return NGX_ERROR; /* a regex capture ($1), not a variable */
+	for (size_t i = 0; i < name.len; i++) {
+		u_char c = name.data[i];
+		if (!(c == '_' || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+			return NGX_ERROR;
+	}
+	return ngx_http_get_variable_index(cf, &name);
+}
+
 static char *ngx_http_probity_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
 	ngx_http_probity_loc_conf_t *prev = parent, *conf = child;
 	ngx_conf_merge_uint_value(conf->mode, prev->mode, MODE_OFF);
 	for (int k = 0; k < IN_COUNT; k++) {
-		if (!conf->in[k])
+		if (!conf->in[k]) {
 			conf->in[k] = prev->in[k];
+			conf->var[k] = prev->var[k];
+		}
 		if (!conf->in[k]) {
 			ngx_str_t def = { ngx_strlen(in_defaults[k]), (u_char *)in_defaults[k] };
 			if (compile(cf, &def, &prev->in[k]) != NGX_OK)
 				return NGX_CONF_ERROR;
+			prev->var[k] = one_variable(cf, &def);
 			conf->in[k] = prev->in[k];
+			conf->var[k] = prev->var[k];
 		}
+	}
+	conf->any_hdr = 0;
+	for (int k = 0; k < IN_COUNT; k++) {
+		conf->hdr[k] = header_of(cf, conf->var[k]);
+		conf->any_hdr |= conf->hdr[k].len > 0;
 	}
 	ngx_conf_merge_uint_value(conf->deny_status, prev->deny_status, NGX_HTTP_FORBIDDEN);
 	ngx_conf_merge_value(conf->deny_headers, prev->deny_headers, 1);
@@ -1001,7 +1134,12 @@ static char *ngx_http_probity_mode(ngx_conf_t *cf, ngx_command_t *cmd, void *con
 	static const char *const words[] = { "enforce", "on", "dry-run", "off", NULL };
 	static const ngx_uint_t values[] = { MODE_ENFORCE, MODE_ENFORCE, MODE_DRY_RUN, MODE_OFF };
 	ngx_http_probity_loc_conf_t *lcf = conf;
-	return one_of(cf, words, values, "enforce, dry-run or off", &lcf->mode);
+	char *rc = one_of(cf, words, values, "enforce, dry-run or off", &lcf->mode);
+	if (rc == NGX_CONF_OK && lcf->mode != MODE_OFF) {
+		ngx_http_probity_main_conf_t *mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_probity_module);
+		mcf->decides = 1;
+	}
+	return rc;
 }
 
 static char *ngx_http_probity_input(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -1013,6 +1151,7 @@ static char *ngx_http_probity_input(ngx_conf_t *cf, ngx_command_t *cmd, void *co
 		return "is duplicate";
 	if (compile(cf, &value[1], cv) != NGX_OK)
 		return NGX_CONF_ERROR;
+	lcf->var[cmd->offset] = one_variable(cf, &value[1]);
 	return NGX_CONF_OK;
 }
 
@@ -1052,46 +1191,21 @@ static void main_conf_cleanup(void *data)
 	mcf->cat = NULL;
 }
 
-/* Does some location of the configuration enforce or dry-run? */
-static ngx_flag_t some_location_decides(ngx_conf_t *cf)
-{
-	ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-	ngx_http_core_srv_conf_t **srv = cmcf->servers.elts;
-	ngx_http_probity_loc_conf_t *top = ngx_http_conf_get_module_loc_conf(cf, ngx_http_probity_module);
-	if (top->mode == MODE_ENFORCE || top->mode == MODE_DRY_RUN)
-		return 1;
-	for (ngx_uint_t s = 0; s < cmcf->servers.nelts; s++) {
-		ngx_http_probity_loc_conf_t *l = srv[s]->ctx->loc_conf[ngx_http_probity_module.ctx_index];
-		if (l->mode == MODE_ENFORCE || l->mode == MODE_DRY_RUN)
-			return 1;
-		ngx_http_core_loc_conf_t *clcf = srv[s]->ctx->loc_conf[ngx_http_core_module.ctx_index];
-		if (!clcf->locations)
-			continue;
-		for (ngx_queue_t *q = ngx_queue_head(clcf->locations); q != ngx_queue_sentinel(clcf->locations);
-		     q = ngx_queue_next(q)) {
-			ngx_http_location_queue_t *lq = (ngx_http_location_queue_t *)q;
-			ngx_http_core_loc_conf_t *c = lq->exact ? lq->exact : lq->inclusive;
-			if (!c)
-				continue;
-			l = c->loc_conf[ngx_http_probity_module.ctx_index];
-			if (l->mode == MODE_ENFORCE || l->mode == MODE_DRY_RUN)
-				return 1;
-		}
-	}
-	return 0;
-}
-
 static ngx_int_t ngx_http_probity_postconf(ngx_conf_t *cf)
 {
 	ngx_http_probity_main_conf_t *mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_probity_module);
 	if (ngx_process == NGX_PROCESS_SIGNALLER)
 		return NGX_OK; /* nginx -s: it only sends a signal */
-	/* always: a location that enforces with no table fails closed */
-	ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-	ngx_http_handler_pt *h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-	if (!h)
-		return NGX_ERROR;
-	*h = ngx_http_probity_handler;
+	/* only when some location decides: the phase handler is called in every
+	 * location of every server. Such a location with no table fails closed
+	 * (or open), in the handler. */
+	if (mcf->decides) {
+		ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+		ngx_http_handler_pt *h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+		if (!h)
+			return NGX_ERROR;
+		*h = ngx_http_probity_handler;
+	}
 	if (!mcf->workspace.len) {
 		if (mcf->table.len || mcf->vkey.len) {
 			ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -1099,7 +1213,7 @@ static ngx_int_t ngx_http_probity_postconf(ngx_conf_t *cf)
 			              "vouches for the table", mcf->table.len ? "probity_table" : "probity_vkey");
 			return NGX_ERROR;
 		}
-		if (some_location_decides(cf)) {
+		if (mcf->decides) {
 			ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
 			              "probity: \"probity enforce\" or \"dry-run\" is set but \"probity_workspace\" "
 			              "is not: name the workspace to serve in the http block");

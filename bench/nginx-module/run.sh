@@ -21,6 +21,7 @@
 # rules every time).
 # 127.0.0.1 only; servers stopped by pid. The machine is shared: compare the
 # ratios of one run, not absolute figures across runs.
+# INSTR=1: instructions per request of the gateway chains instead (below).
 # usage: bench/nginx-module/run.sh [WORKERS]
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -102,6 +103,45 @@ for path in m n p; do
 	test "$(curl -s -o /dev/null -w '%{http_code}' "${A[@]}" $G/$path/x)" = 200
 	test "$(curl -s -o /dev/null -w '%{http_code}' "${D[@]}" $G/$path/x)" = 403
 done
+# INSTR=1: instructions per request instead of wrk runs, which callgrind
+# counts the same on a loaded machine: the same configuration in one
+# single-process nginx under valgrind, INSTR_N (3,000) keepalive requests per
+# side after 200 of warm-up, the nginx thread only (not the reloader's).
+if [ "${INSTR:-0}" = 1 ]; then
+	command -v valgrind >/dev/null || apt-get install -y -qq valgrind >/dev/null
+	kill "$(cat "$T/ng/nginx.pid")"
+	for i in $(seq 50); do [ -f "$T/ng/nginx.pid" ] || break; sleep 0.1; done
+	conf "$T/ws" off | sed 's/^worker_processes .*/worker_processes 1; master_process off; daemon off;/' >"$T/ng/cg.conf"
+	valgrind --tool=callgrind --separate-threads=yes --dump-instr=no --callgrind-out-file="$T/cg.%p" \
+		nginx -p "$T/ng" -c "$T/ng/cg.conf" -e "$T/ng/logs/error.log" 2>"$T/vg.err" &
+	VP=$!
+	for i in $(seq 100); do curl -s -o /dev/null "$G/" && break; sleep 0.2; done
+	N=${INSTR_N:-3000}; k=0
+	reqs() { python3 - "$GP" "$@" <<'PY'
+import http.client, sys
+port, path, n, tenant, service = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+c = http.client.HTTPConnection("127.0.0.1", int(port))
+for _ in range(n):
+    c.request("GET", path, headers={"X-Tenant": tenant, "X-Service": service, "X-Region": "westeurope"})
+    r = c.getresponse(); r.read()
+PY
+	}
+	for kind in allow deny; do
+		if [ $kind = allow ]; then who=(OTHER "Key Vault"); else who=(IMOD-7F3A "Storage Accounts"); fi
+		for side in n m; do
+			reqs /$side/x 200 "${who[@]}"
+			callgrind_control -z $VP >/dev/null 2>&1
+			reqs /$side/x "$N" "${who[@]}"
+			callgrind_control -d "$kind-$side" $VP >/dev/null 2>&1
+			k=$((k + 1))
+			ir=$(( $(sed -n 's/^summary: //p' "$T/cg.$VP.$k-01") / N ))
+			if [ $side = n ]; then ir_n=$ir; else ir_m=$ir; fi
+		done
+		echo "instructions per $kind request, the nginx worker's whole request: module $ir_m, peer (map/if) $ir_n, ratio $(python3 -c "print(round($ir_m/$ir_n,3))")"
+	done
+	kill $VP; wait $VP 2>/dev/null || true
+	exit 0
+fi
 # wrk runs, figures and the peer-vs-ours comparison: bench/wrk.sh
 OURS=module RESULTS=bench/results/nginx-module.jsonl DENY_OK=gateway-deny
 . bench/wrk.sh

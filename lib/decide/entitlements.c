@@ -142,14 +142,16 @@ bool pb_rule_selector(const struct pb_rule *r, bool with_accounts, char *buf, si
 	for (int d = with_accounts ? 0 : 1; d < PB_DIM_COUNT && ok; d++) {
 		if (!r->nvalues[d])
 			continue;
-		char head[24];
-		pb__snprintf(head, sizeof(head), "%s%s=", any ? " " : "", dim_names[d]);
-		for (const char *h = head; *h && ok; h++) {
-			if (pos + 1 >= cap)
-				ok = false;
-			else
-				buf[pos++] = *h;
-		}
+		/* copied, not formatted: a deny's reason header is written per
+		 * request (serve, the nginx module), and vsnprintf was half of it */
+		const char *head[3] = { any ? " " : "", dim_names[d], "=" };
+		for (int p = 0; p < 3; p++)
+			for (const char *h = head[p]; *h && ok; h++) {
+				if (pos + 1 >= cap)
+					ok = false;
+				else
+					buf[pos++] = *h;
+			}
 		buf[pos] = '\0';
 		for (size_t i = 0; i < r->nvalues[d] && ok; i++) {
 			if (i) {

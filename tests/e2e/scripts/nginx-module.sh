@@ -83,6 +83,7 @@ http {
     location /security/ { probity_service "Key Vault"; proxy_pass http://provider; }
     location /dry/      { probity dry-run; probity_service "Storage Accounts"; proxy_pass http://provider; }
     location /legal/    { probity_service "Storage Accounts"; probity_deny_status 451; error_page 451 @denied; proxy_pass http://provider; }
+    location ~ ^/by/([^/]+)/ { probity_account \$1; probity_service "Storage Accounts"; proxy_pass http://provider; }
     location @denied    { default_type application/json; return 451 '{"case":"\$probity_case","plan":"\$probity_plan","version":"\$probity_version"}\n'; }
     # the inputs in probity serve's headers, the whole decision as JSON
     location = /agree   { probity off; probity_account \$http_x_probity_account; probity_subaccount \$http_x_probity_subaccount;
@@ -129,6 +130,10 @@ check "flagged account: speech is 403" test "$(call IMOD-7F3A /speech/x eastus)"
 check "flagged account: Key Vault in NL is kept" test "$(call IMOD-7F3A /security/x westeurope)" = 200
 check "... and logged as kept" grep -q '^IMOD-7F3A allow kept 1$' "$NG/logs/access.log"
 check "case is ignored in the account" test "$(call imod-7f3a /storage/x westeurope)" = 403
+check "case is ignored in the header's name" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' -H 'x-TENANT: IMOD-7F3A' -H 'X-Region: westeurope' "$G/storage/x")" = 403
+check "the account from a capture of the path (\$1): 403" test "$(call OTHER-9 /by/IMOD-7F3A/x westeurope)" = 403
+check "... and another account's passes" test "$(call IMOD-7F3A /by/OTHER-9/x westeurope)" = 200
 check "dry-run: the deny is not enforced" test "$(call IMOD-7F3A /dry/x westeurope)" = 200
 check "... but logged in the error log" grep -q 'probity: dry-run, not enforced: account "IMOD-7F3A"' "$NG/logs/error.log"
 check "... and the access log" grep -q '^IMOD-7F3A deny disabled 1$' "$NG/logs/access.log"
@@ -273,6 +278,8 @@ badconf "a bad mode" 'invalid value "maybe" in "probity": expected enforce, dry-
 badconf "a deny status outside 400-599" 'invalid status "200" in "probity_deny_status"' 's/probity_deny_status 451/probity_deny_status 200/'
 badconf "a missing workspace" 'probity_workspace "/nonexistent" is not a folder' "s|probity_workspace .*;|probity_workspace /nonexistent;|"
 badconf "enforce with no workspace" '"probity_workspace" is not' '/probity_workspace/d'
+badconf "enforce in a nested location only, with no workspace" '"probity_workspace" is not' \
+	'/probity_workspace/d; /^    probity enforce;/d; s/probity dry-run; //; s|location /security/ { |location /security/ { location /security/n/ { probity enforce; } |'
 badconf "a bad probity_fail" 'invalid value "maybe" in "probity_fail"' 's/probity_fail closed/probity_fail maybe/'
 badconf "a catalog that does not load" 'cannot load the catalog' "s|probity_data .*;|probity_data /nonexistent;|"
 badconf "a log key that is not the workspace's" 'probity_vkey: workspace .* refused' \
