@@ -2062,6 +2062,81 @@ enum pb_status pb_plan_get(struct pb_ws *ws, int64_t id, struct pb_plan **out,
 	return plan_load(ws, id, out, err);
 }
 
+enum pb_status pb_plan_preview(struct pb_ws *ws, const struct pb_catalog *cat, int64_t case_id,
+                               const struct pb_plan_terms *terms, struct pb_plan **out,
+                               struct pb_error *err)
+{
+	*out = NULL;
+	if (!terms)
+		return pb__err(err, PB_EINVAL, "no plan terms");
+	if (case_id <= 0)
+		return pb__err(err, PB_EINVAL, "case ids are positive numbers");
+	struct case_row c;
+	enum pb_status st = case_row(ws, case_id, &c, err);
+	if (st)
+		return st;
+	struct plan_obj *o = calloc(1, sizeof(*o));
+	if (!o)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	struct pb_plan *p = &o->pub;
+	char *body = NULL;
+	if ((st = build(ws, cat, 0, case_id, &c, terms, &o->r, err)))
+		goto fail;
+	/* build keeps the caller's customer name: the preview outlives c */
+	o->r.customer = pb__arena_strndup(&o->arena, c.customer, strlen(c.customer));
+	if (!o->r.customer || !(body = body_json(&o->r))) {
+		st = pb__err(err, o->r.customer ? PB_EINVAL : PB_ENOMEM,
+		             o->r.customer ? "the plan's text is not valid UTF-8" : "out of memory");
+		goto fail;
+	}
+	if (strlen(body) > BODY_MAX) {
+		st = pb__err(err, PB_ELIMIT, "the plan is larger than %zu bytes", BODY_MAX);
+		goto fail;
+	}
+	char sha[65];
+	sha_hex(body, sha);
+	struct pb_plan_selector *sv =
+		pb__arena_alloc(&o->arena, (o->r.nsel ? o->r.nsel : 1) * sizeof(*sv));
+	p->case_id = case_id;
+	p->customer = o->r.customer;
+	p->status = "draft";
+	p->state = "not saved: a preview";
+	p->sha256 = pb__arena_strndup(&o->arena, sha, 64);
+	p->body = pb__arena_strndup(&o->arena, body, strlen(body));
+	p->created_at = p->created_by = "";
+	p->effective = o->r.effective;
+	p->until = o->r.until;
+	p->review_by = o->r.review_by[0] ? o->r.review_by : NULL;
+	p->clause = o->r.clause;
+	p->appeal_days = o->r.appeal_days;
+	p->approvals_needed = o->r.approvals;
+	if (!sv || !p->sha256 || !p->body) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < o->r.nsel; i++)
+		sv[i] = (struct pb_plan_selector){ o->r.sels[i].keep, o->r.sels[i].number,
+			                           o->r.sels[i].text };
+	p->selectors = sv;
+	p->nselectors = o->r.nsel;
+	pb__snprintf(o->plan_id, sizeof(o->plan_id), "preview");
+	pb__snprintf(o->case_ref, sizeof(o->case_ref), "%lld", (long long)case_id);
+	for (size_t i = 0; i < o->r.nrules; i++) {
+		o->r.rules[i].plan = o->plan_id;
+		o->r.rules[i].case_ref = o->case_ref;
+	}
+	p->rules = o->r.rules;
+	p->nrules = o->r.nrules;
+	p->rule_selector = o->r.rule_sel;
+	free(body);
+	*out = p;
+	return PB_OK;
+fail:
+	free(body);
+	pb_plan_free(p);
+	return st;
+}
+
 enum pb_status pb_plan_list(struct pb_ws *ws, int64_t case_id,
                             bool (*fn)(void *ctx, const struct pb_plan *p), void *ctx,
                             struct pb_error *err)
