@@ -170,7 +170,8 @@ void web_page_begin(struct web_ctx *c, const char *title)
 	web_puts(c, "<a href=\"/\"><strong>probity</strong></a>");
 	if (c->signed_in) {
 		web_puts(c, "<nav aria-label=\"main\"><a href=\"/cases\">Cases</a> "
-		            "<a href=\"/customers\">Customers</a> <a href=\"/scans\">Scans</a> "
+		            "<a href=\"/customers\">Customers</a> <a href=\"/plans\">Plans</a> "
+		            "<a href=\"/scans\">Scans</a> "
 		            "<a href=\"/log\">Log</a>");
 		if (!strcmp(c->s.role, "admin"))
 			web_puts(c, " <a href=\"/admin/users\">Users</a>");

@@ -693,7 +693,7 @@ static void dryrun_part(struct web_ctx *c, const struct pb_plan *p)
 
 static void approvals_part(struct web_ctx *c, const struct pb_plan *p)
 {
-	web_printf(c, "<h2>Approvals</h2><p id=\"approvals\">%u of %u approvals of the current hash",
+	web_printf(c, "<h2 id=\"approvals-h\">Approvals</h2><p id=\"approvals\">%u of %u approvals of the current hash",
 	           p->approvals, p->approvals_needed);
 	if (p->refusals)
 		web_printf(c, "; %u refusal%s", p->refusals, p->refusals > 1 ? "s" : "");
@@ -756,12 +756,18 @@ static void step_form(struct web_ctx *c, const struct pb_plan *p, const char *wh
 	web_printf(c, "<button class=\"go\" type=\"submit\">%s</button></form>", button);
 }
 
-static bool voted(const struct pb_plan *p, const char *user)
+/* Has user voted on the plan as it is, or written it (an author may not
+ * vote)? The library decides; this only spares a button that would fail. */
+static bool voted_or_wrote(const struct pb_plan *p, const char *user)
 {
-	for (size_t i = 0; i < p->nevents; i++)
-		if (p->events[i].current && !strcmp(p->events[i].actor, user) &&
-		    (!strcmp(p->events[i].kind, "approve") || !strcmp(p->events[i].kind, "refuse")))
+	for (size_t i = 0; i < p->nevents; i++) {
+		const struct pb_plan_event *e = &p->events[i];
+		if (strcmp(e->actor, user))
+			continue;
+		if (!strcmp(e->kind, "new") || !strcmp(e->kind, "edit") ||
+		    (e->current && (!strcmp(e->kind, "approve") || !strcmp(e->kind, "refuse"))))
 			return true;
+	}
 	return false;
 }
 
@@ -772,7 +778,7 @@ static void actions_part(struct web_ctx *c, const struct pb_plan *p)
 	if (!(draft && (drafter || approver)) && !(applied && approver))
 		return;
 	web_puts(c, "<h2>Steps</h2>");
-	if (draft && approver && !voted(p, c->s.user)) {
+	if (draft && approver && !voted_or_wrote(p, c->s.user)) {
 		step_form(c, p, "approve", "Approve the plan as it is now", "comment",
 		          "Comment (optional)", false, true, "Approve");
 		step_form(c, p, "refuse", "Refuse it", "refuse-reason", "Reason", true, true, "Refuse");
@@ -877,9 +883,9 @@ static void page_plan(struct web_ctx *c, int64_t id)
 		web_puts(c, "</code></li>");
 	}
 	web_puts(c, "</ul>");
+	approvals_part(c, p);
 	actions_part(c, p);
 	dryrun_part(c, p);
-	approvals_part(c, p);
 	history_part(c, p);
 	notice_part(c, p);
 	web_page_end(c);

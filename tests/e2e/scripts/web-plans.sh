@@ -1,0 +1,74 @@
+#!/bin/bash
+# web-plans.sh - enforcement plans in a real browser (Debian's headless
+# chromium, puppeteer-core: tests/e2e/plans_check.js) on an unsigned
+# workspace: a draft with a bad selector (its error beside its field, as
+# typed and on saving), a good draft and its dry run, two approvers approve
+# in the browser and the author's approval is refused, apply, `probity
+# decide` then denies, the notice downloaded as text, Markdown and HTML, roll
+# back by two approvers, decide allows again; hostile text escaped; axe-core;
+# screenshots of the plan page before approval, after one and after two under
+# build/<variant>/web-screens/. Then the log holds each step by its actor.
+# 127.0.0.1 only (the browser says localhost); stopped by pid.
+SCRIPT_NAME=web-plans
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../browser.sh"
+browser_require web-plans
+if ! NODE_PATH=$("$ROOT/tools/npm-deps.sh" --web 2>"$TMP/npm.err"); then
+	fail "cannot install puppeteer-core: $(tail -3 "$TMP/npm.err")"
+	finish web-plans
+	exit 0
+fi
+export NODE_PATH
+
+cd "$TMP" || exit 1
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+"$PB_BUILD/tools/genfocus" demo --months 7 --end 2026-10 >usage.csv
+"$PROBITY" init --unsigned ws >/dev/null 2>&1
+"$PROBITY" ingest -q ws usage.csv
+"$PROBITY" customer add ws "Varnia Interior Ministry" --account EA-880412 >/dev/null
+for u in alice:analyst bob:approver dana:approver erin:approver; do
+	"$PROBITY" user add ws "${u%%:*}" --role "${u#*:}" >/dev/null 2>&1
+done
+"$PROBITY" case open ws --as alice --customer "Varnia Interior Ministry" \
+	--title "Mass surveillance reported" --trigger "press report" >/dev/null 2>&1
+PORT=$(free_port)
+export BASE=http://localhost:$PORT WS=$TMP/ws CHROMIUM
+for u in alice bob dana erin; do
+	l=$("$PROBITY" user invite ws "$u" --url "$BASE" | tail -1)
+	export "LINK_$u=$l"
+done
+check "invite printed a link" grep -qE '^http://localhost:[0-9]+/enrol\?token=[0-9a-f]{64}$' <<<"$LINK_alice"
+
+"$PROBITY" web ws --listen 127.0.0.1:$PORT >web.out 2>web.err &
+WPID=$!
+trap 'kill $WPID 2>/dev/null' EXIT
+for _ in $(seq 100); do curl -s -o /dev/null "$BASE/signin" && break; sleep 0.1; done
+
+SHOTS=$PB_BUILD/web-screens
+mkdir -p "$SHOTS"
+export SHOTS
+timeout 300 node "$ROOT/tests/e2e/plans_check.js" >browser.out 2>browser.err
+while IFS= read -r line; do
+	case $line in
+	ok\ *) ok ;;
+	FAIL\ *) fail "${line#FAIL }" ;;
+	esac
+done <browser.out
+check "the browser run ended cleanly: $(tail -3 browser.err)" test -s browser.out -a ! -s browser.err
+check "the browser checks ran" test "$(grep -c '^ok' browser.out)" -ge 30
+
+kill -TERM $WPID; wait $WPID
+check "probity web stopped cleanly" test $? = 0
+
+"$PROBITY" log show ws --json >log.json 2>/dev/null
+for want in 'plan.new dana' 'plan.approve bob' 'plan.approve erin' 'web.forbidden dana' \
+	'plan.apply alice' 'plan.notice alice' 'plan.rollback-request bob' 'plan.rollback erin'; do
+	check "the log holds '$want'" python3 -c '
+import json, sys
+action, actor = sys.argv[2].split(" ")
+entries = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+sys.exit(0 if any(e.get("action") == action and e.get("actor") == actor for e in entries) else 1)
+' log.json "$want"
+done
+check "the log checks against the tables" "$PROBITY" log check ws
+finish web-plans
