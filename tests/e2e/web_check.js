@@ -267,7 +267,16 @@ async function axeHere(page, name) {
 		await axeCheck(browser, cookiesA, `/cases/${caseId}`, 'case page');
 
 		// CSRF: none, wrong
-		check('the page can fetch nothing (CSP)', await a.evaluate(() => fetch('/').then(() => false, () => true)));
+		// connect-src 'self': the page may post to its own site (the plan form's
+		// check as you type), nowhere else
+		check('the page can fetch nothing from elsewhere (CSP)', await a.evaluate(() =>
+			fetch('http://127.0.0.2:9/').then(() => false, () => true)));
+		const cspEvents = await a.evaluate(() => new Promise((res) => {
+			document.addEventListener('securitypolicyviolation', (e) => res(e.violatedDirective));
+			fetch('http://127.0.0.2:9/').catch(() => {});
+			setTimeout(() => res(''), 2000);
+		}));
+		check('...refused by the CSP itself', cspEvents === 'connect-src', cspEvents);
 		let st = await postFrom(a, `/cases/${caseId}/note`, 'text=sneaky');
 		check('a POST without a CSRF token is 403', st === 403, 'status ' + st);
 		st = await postFrom(a, `/cases/${caseId}/note`, 'text=sneaky&csrf=' + '0'.repeat(64));
