@@ -59,6 +59,13 @@ static void sel_name(const struct pb_plan *p, long i, char buf[32])
 		         p->selectors[i].number);
 }
 
+static void err_para(struct web_ctx *c, const char *msg)
+{
+	web_puts(c, "<p class=\"err\">");
+	web_escs(c, msg);
+	web_puts(c, "</p>");
+}
+
 static bool need_catalog(struct web_ctx *c)
 {
 	if (c->o->cat)
@@ -395,26 +402,6 @@ static void page_new(struct web_ctx *c, int64_t case_id, const struct plan_form 
 	web_page_end(c);
 }
 
-static void post_new(struct web_ctx *c, int64_t case_id)
-{
-	struct plan_form f;
-	struct pb_error err = { 0 };
-	enum pb_status st = form_read(c, &f, &err);
-	int64_t id = 0;
-	if (!st)
-		st = pb_plan_new(c->ws, c->o->cat, c->s.user, case_id, &f.t, &id, NULL, &err);
-	if (st == PB_EINVAL || (st == PB_ELIMIT && err.field[0])) {
-		page_new(c, case_id, &f, &err, 400);
-	} else if (st) {
-		web_lib_error(c, st, &err);
-	} else {
-		char to[40];
-		snprintf(to, sizeof(to), "/plans/%lld", (long long)id);
-		web_redirect(c, to);
-	}
-	form_release(&f);
-}
-
 /* The lines the check answers for a plan and its dry run. */
 static void summary_lines(const struct pb_plan *p, const struct pb_plan_dryrun *d, json_t *a)
 {
@@ -496,21 +483,34 @@ static void page_edit(struct web_ctx *c, int64_t id, const struct plan_form *f,
 	pb_plan_free(p);
 }
 
-static void post_edit(struct web_ctx *c, int64_t id)
+/* A 303 to plan id's page. */
+static void to_plan(struct web_ctx *c, int64_t id)
+{
+	char to[40];
+	snprintf(to, sizeof(to), "/plans/%lld", (long long)id);
+	web_redirect(c, to);
+}
+
+/* Saves the form: a new plan on case_id (id 0) or a change of plan id. A
+ * refused draft comes back with its error beside its field. */
+static void post_form(struct web_ctx *c, int64_t case_id, int64_t id)
 {
 	struct plan_form f;
 	struct pb_error err = { 0 };
 	enum pb_status st = form_read(c, &f, &err);
-	if (!st)
+	if (!st && id)
 		st = pb_plan_edit(c->ws, c->o->cat, c->s.user, id, &f.t, f.t.nkeep == 0, NULL, &err);
+	else if (!st)
+		st = pb_plan_new(c->ws, c->o->cat, c->s.user, case_id, &f.t, &id, NULL, &err);
 	if (st == PB_EINVAL || (st == PB_ELIMIT && err.field[0])) {
-		page_edit(c, id, &f, &err, 400);
+		if (id)
+			page_edit(c, id, &f, &err, 400);
+		else
+			page_new(c, case_id, &f, &err, 400);
 	} else if (st) {
 		web_lib_error(c, st, &err);
 	} else {
-		char to[40];
-		snprintf(to, sizeof(to), "/plans/%lld", (long long)id);
-		web_redirect(c, to);
+		to_plan(c, id);
 	}
 	form_release(&f);
 }
@@ -639,9 +639,7 @@ static void dryrun_part(struct web_ctx *c, const struct pb_plan *p)
 	struct pb_error err = { 0 };
 	web_puts(c, "<h2>Dry run</h2>");
 	if (pb_plan_dryrun(c->ws, c->o->cat, p, NULL, &d, &err)) {
-		web_puts(c, "<p class=\"err\">");
-		web_escs(c, err.message);
-		web_puts(c, "</p>");
+		err_para(c, err.message);
 		return;
 	}
 	web_printf(c, "<p id=\"dry-summary\">Usage of %s (the last full month; the customer's usage "
@@ -803,9 +801,7 @@ static void notice_part(struct web_ctx *c, const struct pb_plan *p)
 	struct pb_notice_options o = { PB_NOTICE_TEXT, true, 0 };
 	web_puts(c, "<h2>Notice to the customer</h2>");
 	if (pb_notice_make(c->ws, c->o->cat, c->s.user, p->id, &o, &text, NULL, &err)) {
-		web_puts(c, "<p class=\"err\">");
-		web_escs(c, err.message);
-		web_puts(c, "</p>");
+		err_para(c, err.message);
 		return;
 	}
 	web_puts(c, "<p>As it will be sent (this preview is marked DRAFT and records nothing):</p>"
@@ -915,13 +911,10 @@ static void post_step(struct web_ctx *c, int64_t id, const char *what)
 		st = pb_plan_rollback(c->ws, c->s.user, id, t, &v, NULL, NULL, NULL, &err);
 	else
 		st = pb_plan_withdraw(c->ws, c->s.user, id, t, NULL, &err);
-	if (st) {
+	if (st)
 		web_lib_error(c, st, &err);
-		return;
-	}
-	char to[40];
-	snprintf(to, sizeof(to), "/plans/%lld", (long long)id);
-	web_redirect(c, to);
+	else
+		to_plan(c, id);
 }
 
 /* The notice of plan id in the format the query (GET: a draft preview) or
@@ -981,7 +974,7 @@ bool web_plans_pages(struct web_ctx *c, bool get, bool post)
 		else if (get)
 			page_new(c, cid, NULL, NULL, 200);
 		else
-			post_new(c, cid);
+			post_form(c, cid, 0);
 		return true;
 	}
 	if (cid && post && pb_str_eq_cstr(rest, "/plans/check")) {
@@ -1002,7 +995,7 @@ bool web_plans_pages(struct web_ctx *c, bool get, bool post)
 		if (get)
 			page_edit(c, id, NULL, NULL, 200);
 		else
-			post_edit(c, id);
+			post_form(c, 0, id);
 		return true;
 	}
 	if (pb_str_eq_cstr(rest, "/notice")) {

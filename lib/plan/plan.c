@@ -1949,6 +1949,35 @@ static void state_line(struct plan_obj *o, char *buf, size_t cap)
 	}
 }
 
+/* Sets the selectors and rules of o's plan from its resolved body: rules
+ * name plan_id and the case, and start at in_force_from when not 0. */
+static enum pb_status expose(struct plan_obj *o, const char *plan_id, int64_t case_id,
+                             int64_t in_force_from, struct pb_error *err)
+{
+	struct pb_plan *p = &o->pub;
+	struct pb_plan_selector *sv =
+		pb__arena_alloc(&o->arena, (o->r.nsel ? o->r.nsel : 1) * sizeof(*sv));
+	if (!sv)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	for (size_t i = 0; i < o->r.nsel; i++)
+		sv[i] = (struct pb_plan_selector){ o->r.sels[i].keep, o->r.sels[i].number,
+			                           o->r.sels[i].text };
+	p->selectors = sv;
+	p->nselectors = o->r.nsel;
+	pb__snprintf(o->plan_id, sizeof(o->plan_id), "%s", plan_id);
+	pb__snprintf(o->case_ref, sizeof(o->case_ref), "%lld", (long long)case_id);
+	for (size_t i = 0; i < o->r.nrules; i++) {
+		o->r.rules[i].plan = o->plan_id;
+		o->r.rules[i].case_ref = o->case_ref;
+		if (in_force_from)
+			o->r.rules[i].from = in_force_from;
+	}
+	p->rules = o->r.rules;
+	p->nrules = o->r.nrules;
+	p->rule_selector = o->r.rule_sel;
+	return PB_OK;
+}
+
 static enum pb_status plan_load(struct pb_ws *ws, int64_t id, struct pb_plan **out,
                                 struct pb_error *err)
 {
@@ -2019,28 +2048,10 @@ static enum pb_status plan_load(struct pb_ws *ws, int64_t id, struct pb_plan **o
 		else if (!strcmp(e->kind, "rollback-approve"))
 			p->rollback_asked++;
 	}
-	struct pb_plan_selector *sv =
-		pb__arena_alloc(&o->arena, (o->r.nsel ? o->r.nsel : 1) * sizeof(*sv));
-	if (!sv) {
-		st = pb__err(err, PB_ENOMEM, "out of memory");
+	char plan_id[24];
+	pb__snprintf(plan_id, sizeof(plan_id), "%lld", (long long)id);
+	if ((st = expose(o, plan_id, row.case_id, row.in_force_from, err)))
 		goto fail;
-	}
-	for (size_t i = 0; i < o->r.nsel; i++)
-		sv[i] = (struct pb_plan_selector){ o->r.sels[i].keep, o->r.sels[i].number,
-			                           o->r.sels[i].text };
-	p->selectors = sv;
-	p->nselectors = o->r.nsel;
-	pb__snprintf(o->plan_id, sizeof(o->plan_id), "%lld", (long long)id);
-	pb__snprintf(o->case_ref, sizeof(o->case_ref), "%lld", (long long)row.case_id);
-	for (size_t i = 0; i < o->r.nrules; i++) {
-		o->r.rules[i].plan = o->plan_id;
-		o->r.rules[i].case_ref = o->case_ref;
-		if (row.in_force_from)
-			o->r.rules[i].from = row.in_force_from;
-	}
-	p->rules = o->r.rules;
-	p->nrules = o->r.nrules;
-	p->rule_selector = o->r.rule_sel;
 	char state[256];
 	state_line(o, state, sizeof(state));
 	if (!(p->state = pb__arena_strndup(&o->arena, state, strlen(state)))) {
@@ -2095,8 +2106,6 @@ enum pb_status pb_plan_preview(struct pb_ws *ws, const struct pb_catalog *cat, i
 	}
 	char sha[65];
 	sha_hex(body, sha);
-	struct pb_plan_selector *sv =
-		pb__arena_alloc(&o->arena, (o->r.nsel ? o->r.nsel : 1) * sizeof(*sv));
 	p->case_id = case_id;
 	p->customer = o->r.customer;
 	p->status = "draft";
@@ -2110,24 +2119,12 @@ enum pb_status pb_plan_preview(struct pb_ws *ws, const struct pb_catalog *cat, i
 	p->clause = o->r.clause;
 	p->appeal_days = o->r.appeal_days;
 	p->approvals_needed = o->r.approvals;
-	if (!sv || !p->sha256 || !p->body) {
+	if (!p->sha256 || !p->body) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto fail;
 	}
-	for (size_t i = 0; i < o->r.nsel; i++)
-		sv[i] = (struct pb_plan_selector){ o->r.sels[i].keep, o->r.sels[i].number,
-			                           o->r.sels[i].text };
-	p->selectors = sv;
-	p->nselectors = o->r.nsel;
-	pb__snprintf(o->plan_id, sizeof(o->plan_id), "preview");
-	pb__snprintf(o->case_ref, sizeof(o->case_ref), "%lld", (long long)case_id);
-	for (size_t i = 0; i < o->r.nrules; i++) {
-		o->r.rules[i].plan = o->plan_id;
-		o->r.rules[i].case_ref = o->case_ref;
-	}
-	p->rules = o->r.rules;
-	p->nrules = o->r.nrules;
-	p->rule_selector = o->r.rule_sel;
+	if ((st = expose(o, "preview", case_id, 0, err)))
+		goto fail;
 	free(body);
 	*out = p;
 	return PB_OK;

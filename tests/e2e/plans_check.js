@@ -6,43 +6,15 @@
 // (http://localhost:PORT), LINK_alice / LINK_bob / LINK_dana / LINK_erin
 // (enrolment links), SHOTS (screenshot folder), PROBITY and WS (for decide).
 'use strict';
-const puppeteer = require('puppeteer-core');
 const fs = require('fs');
-const path = require('path');
 const { execFileSync } = require('child_process');
+const { fail, check, newPage, go, submit, shots, shotsTaken, axeCheck, launch, failures } =
+	require('./web_helpers');
 
 const BASE = process.env.BASE;
-const SHOTS = process.env.SHOTS;
-let failed = 0;
-function ok(what) { console.log('ok ' + what); }
-function fail(what, why) { failed++; console.log('FAIL ' + what + ': ' + why); }
-function check(what, cond, why) { if (cond) ok(what); else fail(what, why || 'false'); }
-
 const HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>\'"&';
 // the demo customer's sub-accounts (tools/genfocus demo)
 const SPEECH_SUB = 'b21e9d07-45c3-4f8e-8d2a-71c0e5a9f316';
-
-async function newPage(ctx) {
-	const page = await ctx.newPage();
-	await page.setViewport({ width: 1280, height: 800 });
-	page.on('dialog', async (d) => { fail('no script of ours or theirs opens a dialog', d.message()); await d.dismiss(); });
-	return page;
-}
-
-async function go(page, p) {
-	return page.goto(BASE + p, { waitUntil: 'load' });
-}
-
-// Submits form formSel after setting fields; the answer's response.
-async function submit(page, formSel, fields) {
-	for (const [sel, val] of Object.entries(fields || {}))
-		await page.$eval(sel, (e, v) => { e.value = v; }, val);
-	const [r] = await Promise.all([
-		page.waitForNavigation({ waitUntil: 'load' }),
-		page.$eval(formSel, (f) => f.requestSubmit()),
-	]);
-	return r;
-}
 
 // Enrols through the link and signs in: a page of a new context.
 async function user(browser, name) {
@@ -55,35 +27,6 @@ async function user(browser, name) {
 	const r = await submit(page, 'form[action="/signin"]', { '#name': name, '#password': pw });
 	check(`${name} enrols and signs in`, r.status() === 200 && page.url() === BASE + '/', page.url());
 	return { ctx, page };
-}
-
-const shotsTaken = [];
-async function shots(page, name) {
-	for (const [w, h, tag] of [[1280, 800, 'desktop'], [390, 844, 'phone']]) {
-		await page.setViewport({ width: w, height: h });
-		const file = path.join(SHOTS, `${name}-${tag}.png`);
-		await page.screenshot({ path: file, fullPage: false });
-		shotsTaken.push(file);
-		const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-		check(`${name} at ${w}x${h}: no page-wide horizontal scroll`, over <= 1, `${over}px too wide`);
-	}
-	await page.setViewport({ width: 1280, height: 800 });
-}
-
-async function axeCheck(browser, cookies, p, name) {
-	const ctx = await browser.createBrowserContext();
-	const page = await ctx.newPage();
-	await page.setBypassCSP(true); // axe is injected as a script
-	await page.setCookie(...cookies);
-	await page.goto(BASE + p, { waitUntil: 'load' });
-	await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-	const res = await page.evaluate(async () => {
-		const r = await window.axe.run(document, { resultTypes: ['violations'] });
-		return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-			.map((v) => v.id + ' (' + v.nodes.length + ')');
-	});
-	check(`axe: ${name} has no serious or critical violation`, res.length === 0, res.join(', '));
-	await ctx.close();
 }
 
 // A POST from the page's own session (fetch with its cookies and token).
@@ -111,11 +54,7 @@ async function injected(page) {
 }
 
 (async () => {
-	const browser = await puppeteer.launch({
-		executablePath: process.env.CHROMIUM, headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-	});
+	const browser = await launch();
 	try {
 		const D = await user(browser, 'dana'); // an approver drafts: she may then not approve
 		const d = D.page;
@@ -258,5 +197,5 @@ async function injected(page) {
 		await browser.close();
 	}
 	check('screenshots written', shotsTaken.length === 6 && shotsTaken.every((f) => fs.statSync(f).size > 1000), shotsTaken.join(' '));
-	process.exit(failed ? 1 : 0);
+	process.exit(failures() ? 1 : 0);
 })();

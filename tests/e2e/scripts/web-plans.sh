@@ -44,18 +44,7 @@ WPID=$!
 trap 'kill $WPID 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null "$BASE/signin" && break; sleep 0.1; done
 
-SHOTS=$PB_BUILD/web-screens
-mkdir -p "$SHOTS"
-export SHOTS
-timeout 300 node "$ROOT/tests/e2e/plans_check.js" >browser.out 2>browser.err
-while IFS= read -r line; do
-	case $line in
-	ok\ *) ok ;;
-	FAIL\ *) fail "${line#FAIL }" ;;
-	esac
-done <browser.out
-check "the browser run ended cleanly: $(tail -3 browser.err)" test -s browser.out -a ! -s browser.err
-check "the browser checks ran" test "$(grep -c '^ok' browser.out)" -ge 30
+browser_node plans_check.js 30
 
 kill -TERM $WPID; wait $WPID
 check "probity web stopped cleanly" test $? = 0
