@@ -386,14 +386,20 @@ static void plan_form(struct web_ctx *c, int64_t case_id, int64_t id, const stru
 	pb_buf_release(&kp);
 }
 
+/* A form's page, answered with status (a refused draft comes back 400). */
+static void form_page_begin(struct web_ctx *c, const char *title, int status)
+{
+	pb_buf_reset(&c->out);
+	c->status = status;
+	web_page_begin(c, title);
+}
+
 static void page_new(struct web_ctx *c, int64_t case_id, const struct plan_form *f,
                      const struct pb_error *err, int status)
 {
 	char title[64];
 	snprintf(title, sizeof(title), "Draft a plan on case %lld", (long long)case_id);
-	pb_buf_reset(&c->out);
-	c->status = status;
-	web_page_begin(c, title);
+	form_page_begin(c, title, status);
 	web_printf(c, "<p><a href=\"/cases/%lld\">Case %lld</a>. The dry run below follows what you "
 	              "type; nothing is saved until you save the draft. Two approvers who are not its "
 	              "authors must approve it before it can be applied.</p>",
@@ -472,9 +478,7 @@ static void page_edit(struct web_ctx *c, int64_t id, const struct plan_form *f,
 	}
 	char title[48];
 	snprintf(title, sizeof(title), "Change plan %lld", (long long)id);
-	pb_buf_reset(&c->out);
-	c->status = status;
-	web_page_begin(c, title);
+	form_page_begin(c, title, status);
 	web_printf(c, "<p><a href=\"/plans/%lld\">Plan %lld</a> (%s). A change makes a new hash: "
 	              "earlier approvals and refusals no longer count.</p>",
 	           (long long)id, (long long)id, strcmp(p->status, "draft") ? "not a draft" : "draft");

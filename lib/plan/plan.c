@@ -1949,12 +1949,18 @@ static void state_line(struct plan_obj *o, char *buf, size_t cap)
 	}
 }
 
-/* Sets the selectors and rules of o's plan from its resolved body: rules
- * name plan_id and the case, and start at in_force_from when not 0. */
+/* Sets the terms, selectors and rules of o's plan from its resolved body:
+ * rules name plan_id and the case, and start at in_force_from when not 0. */
 static enum pb_status expose(struct plan_obj *o, const char *plan_id, int64_t case_id,
                              int64_t in_force_from, struct pb_error *err)
 {
 	struct pb_plan *p = &o->pub;
+	p->effective = o->r.effective;
+	p->until = o->r.until;
+	p->review_by = o->r.review_by[0] ? o->r.review_by : NULL;
+	p->clause = o->r.clause;
+	p->appeal_days = o->r.appeal_days;
+	p->approvals_needed = o->r.approvals;
 	struct pb_plan_selector *sv =
 		pb__arena_alloc(&o->arena, (o->r.nsel ? o->r.nsel : 1) * sizeof(*sv));
 	if (!sv)
@@ -2003,12 +2009,6 @@ static enum pb_status plan_load(struct pb_ws *ws, int64_t id, struct pb_plan **o
 	p->applied_version = row.applied_version;
 	p->in_force_from = row.in_force_from;
 	p->end_version = row.end_version;
-	p->effective = o->r.effective;
-	p->until = o->r.until;
-	p->review_by = o->r.review_by[0] ? o->r.review_by : NULL;
-	p->clause = o->r.clause;
-	p->appeal_days = o->r.appeal_days;
-	p->approvals_needed = o->r.approvals;
 	sqlite3_stmt *q;
 	if ((st = pb__db_prepare(ws->db,
 	                         "SELECT p.created_at, p.created_by, c.name FROM plan p LEFT JOIN "
@@ -2113,12 +2113,6 @@ enum pb_status pb_plan_preview(struct pb_ws *ws, const struct pb_catalog *cat, i
 	p->sha256 = pb__arena_strndup(&o->arena, sha, 64);
 	p->body = pb__arena_strndup(&o->arena, body, strlen(body));
 	p->created_at = p->created_by = "";
-	p->effective = o->r.effective;
-	p->until = o->r.until;
-	p->review_by = o->r.review_by[0] ? o->r.review_by : NULL;
-	p->clause = o->r.clause;
-	p->appeal_days = o->r.appeal_days;
-	p->approvals_needed = o->r.approvals;
 	if (!p->sha256 || !p->body) {
 		st = pb__err(err, PB_ENOMEM, "out of memory");
 		goto fail;

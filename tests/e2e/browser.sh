@@ -4,6 +4,8 @@
 # network. Charts are named by their file name without .svg, in $TMP.
 #
 #   browser_require NAME        fail and end script NAME when there is no chromium
+#   browser_npm NAME            NODE_PATH for puppeteer-core and axe-core (tools/npm-deps.sh
+#                               --web), or fail and end script NAME
 #   browser_node SCRIPT MIN     run the puppeteer-core driver tests/e2e/SCRIPT (node,
 #                               NODE_PATH set, 300 s at most) with screenshots into
 #                               $PB_BUILD/web-screens (SHOTS), count its "ok"/"FAIL"
@@ -29,6 +31,15 @@ browser_require() { # name
 	fail "chromium is not installed (tools/deps.sh installs the Debian package)"
 	finish "$1"
 	exit 0
+}
+
+browser_npm() { # name
+	if ! NODE_PATH=$("$ROOT/tools/npm-deps.sh" --web 2>"$TMP/npm.err"); then
+		fail "cannot install puppeteer-core: $(tail -3 "$TMP/npm.err")"
+		finish "$1"
+		exit 0
+	fi
+	export NODE_PATH
 }
 
 browser_node() { # script min

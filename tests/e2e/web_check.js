@@ -10,8 +10,8 @@ const fs = require('fs');
 const path = require('path');
 
 const BASE = process.env.BASE;
-const { ok, fail, check, newPage, go, submit, shots, shotsTaken, axeCheck, launch, failures } =
-	require('./web_helpers');
+const { ok, fail, check, newPage, go, submit, shots, shotsTaken, axeCheck, axeHere, launch,
+	failures } = require('./web_helpers');
 const PW = { alice: 'alice-password-1', aud: 'auditor-password-1', root: 'admin-password-1' };
 
 const HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>\'"&' + 'L'.repeat(3000);
@@ -60,17 +60,6 @@ async function csrfOf(page) {
 	return page.$eval('input[name=csrf]', (e) => e.value);
 }
 
-// axe on the page as it is (an answer to a POST, which axeCheck cannot load
-// again): the page must have been loaded with page.setBypassCSP(true).
-async function axeHere(page, name) {
-	await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-	const res = await page.evaluate(async () => {
-		const r = await window.axe.run(document, { resultTypes: ['violations'] });
-		return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-			.map((v) => v.id + ' (' + v.nodes.length + ')');
-	});
-	check(`axe: ${name} has no serious or critical violation`, res.length === 0, res.join(', '));
-}
 
 (async () => {
 	const browser = await launch();

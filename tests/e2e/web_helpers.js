@@ -52,12 +52,9 @@ async function shots(page, name) {
 	await page.setViewport({ width: 1280, height: 800 });
 }
 
-async function axeCheck(browser, cookies, p, name) {
-	const ctx = await browser.createBrowserContext();
-	const page = await ctx.newPage();
-	await page.setBypassCSP(true); // axe is injected as a script; the app's own pages carry none
-	if (cookies.length) await page.setCookie(...cookies);
-	await page.goto(BASE + p, { waitUntil: 'load' });
+// axe on the page as it is (an answer to a POST, which axeCheck cannot load
+// again): the page must have been loaded with page.setBypassCSP(true).
+async function axeHere(page, name) {
 	await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
 	const res = await page.evaluate(async () => {
 		const r = await window.axe.run(document, { resultTypes: ['violations'] });
@@ -65,6 +62,15 @@ async function axeCheck(browser, cookies, p, name) {
 			.map((v) => v.id + ' (' + v.nodes.length + ')');
 	});
 	check(`axe: ${name} has no serious or critical violation`, res.length === 0, res.join(', '));
+}
+
+async function axeCheck(browser, cookies, p, name) {
+	const ctx = await browser.createBrowserContext();
+	const page = await ctx.newPage();
+	await page.setBypassCSP(true); // axe is injected as a script; the app's own pages carry none
+	if (cookies.length) await page.setCookie(...cookies);
+	await page.goto(BASE + p, { waitUntil: 'load' });
+	await axeHere(page, name);
 	await ctx.close();
 }
 
@@ -76,5 +82,5 @@ function launch() {
 	});
 }
 
-module.exports = { ok, fail, check, newPage, go, submit, shots, shotsTaken, axeCheck, launch,
+module.exports = { ok, fail, check, newPage, go, submit, shots, shotsTaken, axeCheck, axeHere, launch,
 	failures: () => failed };
