@@ -386,6 +386,17 @@ static void plan_form(struct web_ctx *c, int64_t case_id, int64_t id, const stru
 	pb_buf_release(&kp);
 }
 
+/* Plan id, or NULL when the answer is the library's error. */
+static struct pb_plan *plan_or_error(struct web_ctx *c, int64_t id)
+{
+	struct pb_error err = { 0 };
+	struct pb_plan *p = NULL;
+	enum pb_status st = pb_plan_get(c->ws, id, &p, &err);
+	if (st)
+		web_lib_error(c, st, &err);
+	return st ? NULL : p;
+}
+
 /* A form's page, answered with status (a refused draft comes back 400). */
 static void form_page_begin(struct web_ctx *c, const char *title, int status)
 {
@@ -469,13 +480,9 @@ static void post_check(struct web_ctx *c, int64_t case_id)
 static void page_edit(struct web_ctx *c, int64_t id, const struct plan_form *f,
                       const struct pb_error *ferr, int status)
 {
-	struct pb_error err = { 0 };
-	struct pb_plan *p = NULL;
-	enum pb_status st = pb_plan_get(c->ws, id, &p, &err);
-	if (st) {
-		web_lib_error(c, st, &err);
+	struct pb_plan *p = plan_or_error(c, id);
+	if (!p)
 		return;
-	}
 	char title[48];
 	snprintf(title, sizeof(title), "Change plan %lld", (long long)id);
 	form_page_begin(c, title, status);
@@ -832,13 +839,9 @@ static void notice_part(struct web_ctx *c, const struct pb_plan *p)
 
 static void page_plan(struct web_ctx *c, int64_t id)
 {
-	struct pb_error err = { 0 };
-	struct pb_plan *p = NULL;
-	enum pb_status st = pb_plan_get(c->ws, id, &p, &err);
-	if (st) {
-		web_lib_error(c, st, &err);
+	struct pb_plan *p = plan_or_error(c, id);
+	if (!p)
 		return;
-	}
 	char title[48], a[32], b[32], rev[64];
 	snprintf(title, sizeof(title), "Plan %lld", (long long)id);
 	web_page_begin(c, title);
