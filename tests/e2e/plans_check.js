@@ -112,8 +112,17 @@ async function injected(page) {
 		const kept = await d.$$eval('#dry-kept tbody tr', (trs) => trs.map((tr) => tr.cells[2].textContent));
 		check('...what stays on', kept.includes('Microsoft Defender for Cloud'), JSON.stringify(kept));
 		check('...selectors that match nothing', (await d.$eval('#dry-nothing', (e) => e.textContent)).includes('keep 2: country=DE'));
-		const hash = await d.$eval('#plan-hash', (e) => e.textContent);
-		check('the plan page shows its hash', /^[0-9a-f]{64}$/.test(hash), hash);
+		const hash0 = await d.$eval('#plan-hash', (e) => e.textContent);
+		check('the plan page shows its hash', /^[0-9a-f]{64}$/.test(hash0), hash0);
+		// a change of the draft: the form comes filled in, the hash changes
+		r = await go(d, '/plans/1/edit');
+		check('the change form holds the plan\'s terms', r.status() === 200 &&
+			(await d.$eval('#disable', (e) => e.value)).includes('category=Storage country=NL') &&
+			(await d.$eval('#keep', (e) => e.value)).includes('country=DE'));
+		r = await submit(d, '#plan-form', { '#review_by': '2027-03-01' });
+		const hash = await d.$eval('#plan-hash', (e) => e.textContent).catch(() => '');
+		check('dana changes the draft: a new hash, revision 2', r.status() === 200 && d.url() === BASE + '/plans/1' &&
+			/^[0-9a-f]{64}$/.test(hash) && hash !== hash0 && (await d.content()).includes('2027-03-01'), r.status() + ' ' + hash);
 		check('the author sees no approve button', (await d.$('form[action="/plans/1/approve"]')) === null);
 		const writes = await d.$$eval('main form[method=post]', (fs) => fs.filter((f) => !f.hasAttribute('data-sign')).length);
 		check('every writing form carries data-sign', writes === 0, writes + ' without');
@@ -190,6 +199,23 @@ async function injected(page) {
 			rows[0][0] === '1' && rows[0][1] === '1' && rows[0][2] === 'Varnia Interior Ministry' && rows[0][4] === 'dana' &&
 			rows[0][5] === '2/2' && rows[0][6] === '1', JSON.stringify(rows));
 		await axeCheck(browser, await e.cookies(), '/plans', 'the plans list');
+
+		// another draft: refused with a reason, then withdrawn
+		await go(a, '/cases/1/plans/new');
+		r = await submit(a, '#plan-form', { '#disable': 'capability=translation' });
+		check('alice drafts plan 2', r.status() === 200 && a.url() === BASE + '/plans/2', a.url());
+		await go(b, '/plans/2');
+		r = await submit(b, 'form[action="/plans/2/refuse"]', { '#refuse-reason': 'not proportionate ' + HOSTILE });
+		const st2 = await b.$eval('#plan-state', (x) => x.textContent).catch(() => '');
+		check('bob refuses it with a reason', r.status() === 200 && /refused by bob/.test(st2) &&
+			(await b.$eval('#votes', (x) => x.textContent)).includes('not proportionate <img'), st2);
+		check('...escaped', (await injected(b)) === 0);
+		await go(a, '/plans/2');
+		check('a refused plan offers no apply', (await a.$('form[action="/plans/2/apply"]')) === null);
+		r = await submit(a, 'form[action="/plans/2/withdraw"]', { '#withdraw-reason': 'superseded' });
+		const st3 = await a.$eval('#plan-state', (x) => x.textContent).catch(() => '');
+		check('alice withdraws it', r.status() === 200 && /withdrawn/.test(st3) &&
+			(await a.$('form[action="/plans/2/approve"], form[action="/plans/2/withdraw"]')) === null, st3);
 		for (const x of [A, B, D, E]) await x.ctx.close();
 	} catch (err) {
 		fail('the browser run', err.stack || String(err));

@@ -2,10 +2,11 @@
 # web-plans.sh - enforcement plans in a real browser (Debian's headless
 # chromium, puppeteer-core: tests/e2e/plans_check.js) on an unsigned
 # workspace: a draft with a bad selector (its error beside its field, as
-# typed and on saving), a good draft and its dry run, two approvers approve
+# typed and on saving), a good draft and its dry run, a change of it, two approvers approve
 # in the browser and the author's approval is refused, apply, `probity
 # decide` then denies, the notice downloaded as text, Markdown and HTML, roll
-# back by two approvers, decide allows again; hostile text escaped; axe-core;
+# back by two approvers, decide allows again; another draft refused with a
+# reason and withdrawn; hostile text escaped; axe-core;
 # screenshots of the plan page before approval, after one and after two under
 # build/<variant>/web-screens/. Then the log holds each step by its actor.
 # 127.0.0.1 only (the browser says localhost); stopped by pid.
@@ -46,7 +47,8 @@ check "probity web stopped cleanly" test $? = 0
 
 "$PROBITY" log show ws --json >log.json 2>/dev/null
 for want in 'plan.new dana' 'plan.approve bob' 'plan.approve erin' 'web.forbidden dana' \
-	'plan.apply alice' 'plan.notice alice' 'plan.rollback-request bob' 'plan.rollback erin'; do
+	'plan.apply alice' 'plan.notice alice' 'plan.rollback-request bob' 'plan.rollback erin' \
+	'plan.edit dana' 'plan.refuse bob' 'plan.withdraw alice'; do
 	check "the log holds '$want'" python3 -c '
 import json, sys
 action, actor = sys.argv[2].split(" ")
