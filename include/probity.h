@@ -2082,6 +2082,13 @@ struct pb_plan {
 enum pb_status pb_plan_get(struct pb_ws *ws, int64_t id, struct pb_plan **out,
                            struct pb_error *err);
 void pb_plan_free(struct pb_plan *p);
+/* The plan terms would make on case case_id, resolved and checked exactly as
+ * pb_plan_new does (the same errors, err->field naming the term), without
+ * writing anything: id 0, no history, state "not saved: a preview". Its dry
+ * run (pb_plan_dryrun) is what the plan would cut. Free with pb_plan_free. */
+enum pb_status pb_plan_preview(struct pb_ws *ws, const struct pb_catalog *cat, int64_t case_id,
+                               const struct pb_plan_terms *terms, struct pb_plan **out,
+                               struct pb_error *err);
 /* Calls fn for every plan (case_id 0) or the plans of one case, by id. */
 enum pb_status pb_plan_list(struct pb_ws *ws, int64_t case_id,
                             bool (*fn)(void *ctx, const struct pb_plan *p), void *ctx,

@@ -170,7 +170,8 @@ void web_page_begin(struct web_ctx *c, const char *title)
 	web_puts(c, "<a href=\"/\"><strong>probity</strong></a>");
 	if (c->signed_in) {
 		web_puts(c, "<nav aria-label=\"main\"><a href=\"/cases\">Cases</a> "
-		            "<a href=\"/customers\">Customers</a> <a href=\"/scans\">Scans</a> "
+		            "<a href=\"/customers\">Customers</a> <a href=\"/plans\">Plans</a> "
+		            "<a href=\"/scans\">Scans</a> "
 		            "<a href=\"/log\">Log</a>");
 		if (!strcmp(c->s.role, "admin"))
 			web_puts(c, " <a href=\"/admin/users\">Users</a>");
@@ -236,7 +237,8 @@ void web_answer(struct web_ctx *c, struct pb_buf *b)
 	pb_buf_printf(b, "HTTP/1.1 %d %s\r\n", c->status, reason(c->status));
 	pb_buf_printf(b,
 	              "Content-Type: %s\r\nContent-Length: %zu\r\n"
-	              "Content-Security-Policy: default-src 'none'; script-src 'nonce-%s'; "
+	              "Content-Security-Policy: default-src 'none'; connect-src 'self'; "
+	              "script-src 'nonce-%s'; "
 	              "style-src 'nonce-%s'; img-src 'self' data:; form-action 'self'; "
 	              "frame-ancestors 'none'; base-uri 'none'\r\n"
 	              "X-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n"

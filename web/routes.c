@@ -813,6 +813,7 @@ static void page_case(struct web_ctx *c, int64_t id)
 		web_puts(c, "</tbody></table></div>");
 	else
 		web_puts(c, "<p>No documents yet.</p>");
+	web_plans_of_case(c, id);
 	if (open && web_role_in(c, "analyst")) {
 		web_printf(c, "<form class=\"box\" method=\"post\" enctype=\"multipart/form-data\" "
 		              "action=\"/cases/%lld/documents\">", (long long)id);
@@ -1846,6 +1847,7 @@ bool web_upload_accept(struct web_ctx *c)
 
 /* The files of pages beyond this one (web.h), asked in turn. */
 static web_pages_fn *const page_files[] = {
+	web_plans_pages,
 	NULL,
 };
 

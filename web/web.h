@@ -154,6 +154,13 @@ bool web_path_is(struct web_ctx *c, const char *p);
  * roles (web_role_in, web_forbid). */
 typedef bool web_pages_fn(struct web_ctx *c, bool get, bool post);
 
+/* ---- plans.c: enforcement plans -------------------------------------------- */
+
+/* /plans, /plans/N[/...], /cases/N/plans/{new,check} (a page file). */
+bool web_plans_pages(struct web_ctx *c, bool get, bool post);
+/* The "Plans" part of case case_id's page: its plans, and a link to draft one. */
+void web_plans_of_case(struct web_ctx *c, int64_t case_id);
+
 /* ---- routes.c ---------------------------------------------------------------- */
 
 /* Handles the request in c (c->status and c->out set on return). */

@@ -1,7 +1,8 @@
 -- bench/web/pages.lua - wrk script for bench/web/run.sh: signed-in clients of
--- probity web. Arguments (after --): SESSIONS PAGE PROFILE CASE SEARCHCASE QUERY
+-- probity web. Arguments (after --): SESSIONS PAGE PROFILE CASE SEARCHCASE QUERY PLAN
 --   SESSIONS  a file of "cookie csrf" lines, one per signed-in session
---   PAGE      profile, case, search, mix (the three in turn), or static
+--   PAGE      profile, case, search, plan (a plan's page with its dry run),
+--             mix (profile, case, search in turn), or static
 --             (GET PROFILE's place holds the path, no cookie: the sign-in
 --             page of the app, or the same bytes as a file of nginx)
 -- Each request carries the next session of the file (so every connection
@@ -21,6 +22,7 @@ function init(args)
 	paths.case = args[4]
 	paths.search = args[5]
 	q = args[6]
+	paths.plan = args[7]
 	n = math.random(math.max(#sessions, 1))
 end
 

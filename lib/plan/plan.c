@@ -1949,6 +1949,41 @@ static void state_line(struct plan_obj *o, char *buf, size_t cap)
 	}
 }
 
+/* Sets the terms, selectors and rules of o's plan from its resolved body:
+ * rules name plan_id and the case, and start at in_force_from when not 0. */
+static enum pb_status expose(struct plan_obj *o, const char *plan_id, int64_t case_id,
+                             int64_t in_force_from, struct pb_error *err)
+{
+	struct pb_plan *p = &o->pub;
+	p->effective = o->r.effective;
+	p->until = o->r.until;
+	p->review_by = o->r.review_by[0] ? o->r.review_by : NULL;
+	p->clause = o->r.clause;
+	p->appeal_days = o->r.appeal_days;
+	p->approvals_needed = o->r.approvals;
+	struct pb_plan_selector *sv =
+		pb__arena_alloc(&o->arena, (o->r.nsel ? o->r.nsel : 1) * sizeof(*sv));
+	if (!sv)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	for (size_t i = 0; i < o->r.nsel; i++)
+		sv[i] = (struct pb_plan_selector){ o->r.sels[i].keep, o->r.sels[i].number,
+			                           o->r.sels[i].text };
+	p->selectors = sv;
+	p->nselectors = o->r.nsel;
+	pb__snprintf(o->plan_id, sizeof(o->plan_id), "%s", plan_id);
+	pb__snprintf(o->case_ref, sizeof(o->case_ref), "%lld", (long long)case_id);
+	for (size_t i = 0; i < o->r.nrules; i++) {
+		o->r.rules[i].plan = o->plan_id;
+		o->r.rules[i].case_ref = o->case_ref;
+		if (in_force_from)
+			o->r.rules[i].from = in_force_from;
+	}
+	p->rules = o->r.rules;
+	p->nrules = o->r.nrules;
+	p->rule_selector = o->r.rule_sel;
+	return PB_OK;
+}
+
 static enum pb_status plan_load(struct pb_ws *ws, int64_t id, struct pb_plan **out,
                                 struct pb_error *err)
 {
@@ -1974,12 +2009,6 @@ static enum pb_status plan_load(struct pb_ws *ws, int64_t id, struct pb_plan **o
 	p->applied_version = row.applied_version;
 	p->in_force_from = row.in_force_from;
 	p->end_version = row.end_version;
-	p->effective = o->r.effective;
-	p->until = o->r.until;
-	p->review_by = o->r.review_by[0] ? o->r.review_by : NULL;
-	p->clause = o->r.clause;
-	p->appeal_days = o->r.appeal_days;
-	p->approvals_needed = o->r.approvals;
 	sqlite3_stmt *q;
 	if ((st = pb__db_prepare(ws->db,
 	                         "SELECT p.created_at, p.created_by, c.name FROM plan p LEFT JOIN "
@@ -2019,28 +2048,10 @@ static enum pb_status plan_load(struct pb_ws *ws, int64_t id, struct pb_plan **o
 		else if (!strcmp(e->kind, "rollback-approve"))
 			p->rollback_asked++;
 	}
-	struct pb_plan_selector *sv =
-		pb__arena_alloc(&o->arena, (o->r.nsel ? o->r.nsel : 1) * sizeof(*sv));
-	if (!sv) {
-		st = pb__err(err, PB_ENOMEM, "out of memory");
+	char plan_id[24];
+	pb__snprintf(plan_id, sizeof(plan_id), "%lld", (long long)id);
+	if ((st = expose(o, plan_id, row.case_id, row.in_force_from, err)))
 		goto fail;
-	}
-	for (size_t i = 0; i < o->r.nsel; i++)
-		sv[i] = (struct pb_plan_selector){ o->r.sels[i].keep, o->r.sels[i].number,
-			                           o->r.sels[i].text };
-	p->selectors = sv;
-	p->nselectors = o->r.nsel;
-	pb__snprintf(o->plan_id, sizeof(o->plan_id), "%lld", (long long)id);
-	pb__snprintf(o->case_ref, sizeof(o->case_ref), "%lld", (long long)row.case_id);
-	for (size_t i = 0; i < o->r.nrules; i++) {
-		o->r.rules[i].plan = o->plan_id;
-		o->r.rules[i].case_ref = o->case_ref;
-		if (row.in_force_from)
-			o->r.rules[i].from = row.in_force_from;
-	}
-	p->rules = o->r.rules;
-	p->nrules = o->r.nrules;
-	p->rule_selector = o->r.rule_sel;
 	char state[256];
 	state_line(o, state, sizeof(state));
 	if (!(p->state = pb__arena_strndup(&o->arena, state, strlen(state)))) {
@@ -2060,6 +2071,61 @@ enum pb_status pb_plan_get(struct pb_ws *ws, int64_t id, struct pb_plan **out,
                            struct pb_error *err)
 {
 	return plan_load(ws, id, out, err);
+}
+
+enum pb_status pb_plan_preview(struct pb_ws *ws, const struct pb_catalog *cat, int64_t case_id,
+                               const struct pb_plan_terms *terms, struct pb_plan **out,
+                               struct pb_error *err)
+{
+	*out = NULL;
+	if (!terms)
+		return pb__err(err, PB_EINVAL, "no plan terms");
+	if (case_id <= 0)
+		return pb__err(err, PB_EINVAL, "case ids are positive numbers");
+	struct case_row c;
+	enum pb_status st = case_row(ws, case_id, &c, err);
+	if (st)
+		return st;
+	struct plan_obj *o = calloc(1, sizeof(*o));
+	if (!o)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	struct pb_plan *p = &o->pub;
+	char *body = NULL;
+	if ((st = build(ws, cat, 0, case_id, &c, terms, &o->r, err)))
+		goto fail;
+	/* build keeps the caller's customer name: the preview outlives c */
+	o->r.customer = pb__arena_strndup(&o->arena, c.customer, strlen(c.customer));
+	if (!o->r.customer || !(body = body_json(&o->r))) {
+		st = pb__err(err, o->r.customer ? PB_EINVAL : PB_ENOMEM,
+		             o->r.customer ? "the plan's text is not valid UTF-8" : "out of memory");
+		goto fail;
+	}
+	if (strlen(body) > BODY_MAX) {
+		st = pb__err(err, PB_ELIMIT, "the plan is larger than %zu bytes", BODY_MAX);
+		goto fail;
+	}
+	char sha[65];
+	sha_hex(body, sha);
+	p->case_id = case_id;
+	p->customer = o->r.customer;
+	p->status = "draft";
+	p->state = "not saved: a preview";
+	p->sha256 = pb__arena_strndup(&o->arena, sha, 64);
+	p->body = pb__arena_strndup(&o->arena, body, strlen(body));
+	p->created_at = p->created_by = "";
+	if (!p->sha256 || !p->body) {
+		st = pb__err(err, PB_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((st = expose(o, "preview", case_id, 0, err)))
+		goto fail;
+	free(body);
+	*out = p;
+	return PB_OK;
+fail:
+	free(body);
+	pb_plan_free(p);
+	return st;
 }
 
 enum pb_status pb_plan_list(struct pb_ws *ws, int64_t case_id,

@@ -243,9 +243,14 @@ static enum pb_status load_usage(struct pb_ws *ws, struct dry_obj *o, const stru
 	if (st)
 		return st;
 	int64_t customer = 0;
-	if ((st = pb__db_prepare(ws->db, "SELECT customer_id FROM plan WHERE id = ?1", &q, err)))
+	/* a preview (pb_plan_preview: id 0) is of its case's customer */
+	if ((st = pb__db_prepare(ws->db,
+	                         p->id ? "SELECT customer_id FROM plan WHERE id = ?1"
+	                               : "SELECT customer_id FROM review_case WHERE id = ?2",
+	                         &q, err)))
 		return st;
 	sqlite3_bind_int64(q, 1, p->id);
+	sqlite3_bind_int64(q, 2, p->case_id);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		customer = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);

@@ -4,6 +4,12 @@
 # network. Charts are named by their file name without .svg, in $TMP.
 #
 #   browser_require NAME        fail and end script NAME when there is no chromium
+#   browser_npm NAME            NODE_PATH for puppeteer-core and axe-core (tools/npm-deps.sh
+#                               --web), or fail and end script NAME
+#   browser_node SCRIPT MIN     run the puppeteer-core driver tests/e2e/SCRIPT (node,
+#                               NODE_PATH set, 300 s at most) with screenshots into
+#                               $PB_BUILD/web-screens (SHOTS), count its "ok"/"FAIL"
+#                               lines, check it ended cleanly with at least MIN checks
 #   chrome ARGS...              one headless run: --dump-dom URL, --screenshot=F URL...
 #   chart_parses NAME           check that NAME.svg parses as XML in the browser
 #   chart_measure NAME          inline NAME.svg in a page (NAME.html) whose script
@@ -25,6 +31,30 @@ browser_require() { # name
 	fail "chromium is not installed (tools/deps.sh installs the Debian package)"
 	finish "$1"
 	exit 0
+}
+
+browser_npm() { # name
+	if ! NODE_PATH=$("$ROOT/tools/npm-deps.sh" --web 2>"$TMP/npm.err"); then
+		fail "cannot install puppeteer-core: $(tail -3 "$TMP/npm.err")"
+		finish "$1"
+		exit 0
+	fi
+	export NODE_PATH
+}
+
+browser_node() { # script min
+	SHOTS=$PB_BUILD/web-screens
+	mkdir -p "$SHOTS"
+	export SHOTS
+	timeout 300 node "$E2E_DIR/$1" >browser.out 2>browser.err
+	while IFS= read -r line; do
+		case $line in
+		ok\ *) ok ;;
+		FAIL\ *) fail "${line#FAIL }" ;;
+		esac
+	done <browser.out
+	check "the browser run ended cleanly: $(tail -3 browser.err)" test -s browser.out -a ! -s browser.err
+	check "the browser checks ran" test "$(grep -c '^ok' browser.out)" -ge "$2"
 }
 
 chrome() {

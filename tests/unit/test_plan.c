@@ -1004,6 +1004,35 @@ static void t_dryrun(void)
 	pb_plan_dryrun_free(d8);
 	CHECK_INT(pb_plan_dryrun(ws, cat, p, "2025-13", &d8, &err), PB_EINVAL);
 
+	/* a preview of the same terms: the same hash but for its number, the
+	 * same dry run, and nothing written; a bad selector names its term */
+	struct pb_plan *pv = NULL;
+	struct pb_plan_dryrun *dv = NULL;
+	struct snap s0 = snap(ws);
+	CHECK_OK(pb_plan_preview(ws, cat, 1, &t, &pv, &err), &err);
+	if (pv) {
+		CHECK_INT(pv->id, 0);
+		CHECK_INT(pv->nselectors, 6);
+		CHECK_STR(pv->customer, p->customer);
+		CHECK_OK(pb_plan_dryrun(ws, cat, pv, NULL, &dv, &err), &err);
+		if (dv) {
+			CHECK_INT(dv->nrows, d->nrows);
+			CHECK_INT(dv->ncut, d->ncut);
+			CHECK_STR(dv->spend[0].cut, "3071");
+		}
+	}
+	pb_plan_dryrun_free(dv);
+	pb_plan_free(pv);
+	struct snap s1 = snap(ws);
+	CHECK_SAME(s0, s1);
+	const char *bad[] = { "service=nosuchservice" };
+	struct pb_plan_terms tb = terms(bad, 1, NULL, 0);
+	struct pb_error eb = { 0 };
+	CHECK_INT(pb_plan_preview(ws, cat, 1, &tb, &pv, &eb), PB_EINVAL);
+	CHECK_STR(eb.field, "disable");
+	CHECK(pv == NULL);
+	CHECK_INT(pb_plan_preview(ws, cat, 9, &t, &pv, &eb), PB_ENOENT);
+
 	/* the dry run says what the decision table will do: apply, then ask */
 	CHECK_OK(pb_plan_approve(ws, "bob", id, NULL, NULL, NULL, NULL, &err), &err);
 	CHECK_OK(pb_plan_approve(ws, "dana", id, NULL, NULL, NULL, NULL, &err), &err);
