@@ -320,7 +320,7 @@ static int print_regimes(const struct pb_detect_config *cfg, const struct pb_ser
 			printf("%s%s: splitting %s to %s (%zu points) there raises the log-likelihood "
 			       "ratio statistic to %.4g; threshold %.4g (%.3g ln %zu)\n",
 			       csv ? "# " : "  ", ts, f0, f1, x->to - x->from, x->gain, x->threshold,
-			       cfg->regime_penalty, tab->n);
+			       x->threshold / log((double)tab->n), tab->n);
 		}
 		if (explain && nr)
 			printf("%sregimes: %s; the day-to-day differences' lag-1 autocorrelation is %.3g, "

@@ -602,8 +602,12 @@ struct pb_detect_config {
 	                          |expected| (always true when expected is 0); 0 */
 	/* pb_detect_regimes (offline segmentation) */
 	double regime_penalty; /* a split must raise the log-likelihood by more
-	                          than this times ln(n); 7 */
+	                          than this times ln(n); 8 */
 	uint32_t regime_min_len; /* points in the shortest regime, >= 3; 5 */
+	double regime_level_share; /* level-or-line regimes need this share of
+	                          regime_penalty: a split adds 3 parameters there
+	                          (level, variance, place), 4 for AR(1) (a, b,
+	                          variance, place); (0, 1], 0.75 */
 };
 #define PB_DETECT_NO_SEASON UINT32_MAX
 #define PB_DETECT_MAX_WINDOW 1000000u
@@ -752,7 +756,8 @@ struct pb_regime_change {
 	double slope_before, slope_after; /* median step per point in the regime
 	                          before and in the one after */
 	double gain;           /* the statistic: twice the log-likelihood ratio */
-	double threshold;      /* what it had to exceed: regime_penalty ln(n) */
+	double threshold;      /* what it had to exceed: regime_penalty ln(n)
+	                          (times regime_level_share for lines) */
 	size_t from, to;       /* the span [from, to) the split was searched in */
 	bool lines;            /* the series' regimes are levels or lines in time
 	                          (independent noise), not AR(1) */

@@ -154,17 +154,19 @@ static double avg(const struct mean *m)
 }
 
 /* Leave one series out: for each univariate series, the regime settings
- * (penalty x shortest regime, on a small grid around the defaults) with the
- * best mean F1 + cover on the other series are used to score it. Prints the
- * mean of those out-of-sample scores: what a setting chosen without seeing a
- * series scores on it. */
+ * (penalty x shortest regime x level share, on a small grid around the
+ * defaults) with the best mean F1 + cover on the other series are used to
+ * score it. Prints the mean of those out-of-sample scores: what a setting
+ * chosen without seeing a series scores on it; once with the level share
+ * chosen too, once with it fixed at base's (the parameter count's 3/4). */
 static int leave_one_out(const char *dir, json_t *ann, const struct pb_detect_config *base)
 {
 	static const double pens[] = { 3, 4, 5, 6, 7, 8, 10, 12 };
 	static const unsigned lens[] = { 3, 5, 8 };
+	static const double shares[] = { 0.5, 0.75, 1 };
 	enum { NP = sizeof(pens) / sizeof(pens[0]), NL = sizeof(lens) / sizeof(lens[0]),
-	       NG = NP * NL, MAXS = 64 };
-	double f[NG][MAXS], cv[NG][MAXS];
+	       NS = sizeof(shares) / sizeof(shares[0]), NG = NP * NL * NS, MAXS = 64 };
+	static double f[NG][MAXS], cv[NG][MAXS];
 	size_t ns = 0;
 	const char *name;
 	json_t *unused;
@@ -179,8 +181,9 @@ static int leave_one_out(const char *dir, json_t *ann, const struct pb_detect_co
 		}
 		for (int g = 0; g < NG; g++) {
 			struct pb_detect_config c = *base;
-			c.regime_penalty = pens[g / NL];
+			c.regime_penalty = pens[g / NL % NP];
 			c.regime_min_len = lens[g % NL];
+			c.regime_level_share = shares[g / (NL * NP)];
 			size_t *cp;
 			size_t k = run_detector(&c, &s, true, &cp);
 			if (k == (size_t)-1)
@@ -192,28 +195,36 @@ static int leave_one_out(const char *dir, json_t *ann, const struct pb_detect_co
 		ns++;
 		tcpd_series_free(&s);
 	}
-	double sf = 0, sc = 0;
-	size_t same = 0;
-	for (size_t i = 0; i < ns; i++) {
-		int best = 0;
-		double bv = -1;
-		for (int g = 0; g < NG; g++) {
-			double v = 0;
-			for (size_t j = 0; j < ns; j++)
-				if (j != i)
-					v += f[g][j] + cv[g][j];
-			if (v > bv + 1e-12) {
-				bv = v;
-				best = g;
+	for (int fixed = 0; fixed < 2; fixed++) {
+		double sf = 0, sc = 0;
+		size_t same = 0;
+		for (size_t i = 0; i < ns; i++) {
+			int best = 0;
+			double bv = -1;
+			for (int g = 0; g < NG; g++) {
+				if (fixed && shares[g / (NL * NP)] != base->regime_level_share)
+					continue;
+				double v = 0;
+				for (size_t j = 0; j < ns; j++)
+					if (j != i)
+						v += f[g][j] + cv[g][j];
+				if (v > bv + 1e-12) {
+					bv = v;
+					best = g;
+				}
 			}
+			sf += f[best][i];
+			sc += cv[best][i];
+			same += pens[best / NL % NP] == base->regime_penalty &&
+			        lens[best % NL] == base->regime_min_len &&
+			        shares[best / (NL * NP)] == base->regime_level_share;
 		}
-		sf += f[best][i];
-		sc += cv[best][i];
-		same += pens[best / NL] == base->regime_penalty && lens[best % NL] == base->regime_min_len;
+		printf("leave one series out (regime penalty 3-12 x shortest regime 3-8 x %s chosen on "
+		       "the other %zu series): mean F1 %.3f, cover %.3f; the defaults chosen for %zu of "
+		       "%zu\n",
+		       fixed ? "level share fixed at the default" : "level share 0.5-1", ns ? ns - 1 : 0,
+		       sf / (double)ns, sc / (double)ns, same, ns);
 	}
-	printf("leave one series out (regime penalty 3-12 x shortest regime 3-8 chosen on the "
-	       "other %zu series): mean F1 %.3f, cover %.3f; the defaults chosen for %zu of %zu\n",
-	       ns ? ns - 1 : 0, sf / (double)ns, sc / (double)ns, same, ns);
 	return 0;
 }
 

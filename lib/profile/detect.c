@@ -110,8 +110,9 @@ void pb_detect_config_init(struct pb_detect_config *cfg)
 	cfg->memory = 5000;
 	cfg->min_impact = 0;
 	cfg->min_pct = 0;
-	cfg->regime_penalty = 7;
+	cfg->regime_penalty = 8;
 	cfg->regime_min_len = 5;
+	cfg->regime_level_share = 0.75;
 }
 
 enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct pb_error *err)
@@ -150,6 +151,8 @@ enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct p
 		return pb__err(err, PB_EINVAL, "detector regime_penalty must be >= 0");
 	if (c->regime_min_len < 3)
 		return pb__err(err, PB_EINVAL, "detector regime_min_len must be at least 3 points");
+	if (!(c->regime_level_share > 0 && c->regime_level_share <= 1))
+		return pb__err(err, PB_EINVAL, "detector regime_level_share must be in (0, 1]");
 	return PB_OK;
 }
 
@@ -968,7 +971,10 @@ enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struc
 	const double r1 = regime_noise(y, n);
 	r.lines = r1 < REGIME_NOISE_R1;
 	r.slope_cost = log((double)n);
-	const double threshold = cfg->regime_penalty * log((double)n);
+	/* the penalty is per split, and a split of levels or lines adds one
+	 * parameter fewer than one of AR(1) regimes (3 against 4) */
+	const double threshold =
+		cfg->regime_penalty * (r.lines ? cfg->regime_level_share : 1) * log((double)n);
 	todo[ntodo][0] = 0;
 	todo[ntodo][1] = n;
 	ntodo++;

@@ -515,7 +515,8 @@ static void t_regimes(void)
 		CHECK_INT(rg[0].kind, PB_CHANGE_SHIFT);
 		CHECK(rg[0].after - rg[0].before > 30 && rg[0].after - rg[0].before < 50);
 		CHECK(rg[0].gain > rg[0].threshold);
-		CHECK_NEAR(rg[0].threshold, 7 * log(400.0), 1e-9);
+		/* 8 ln n for AR(1) regimes, 3/4 of it for levels or lines */
+		CHECK_NEAR(rg[0].threshold, (rg[0].lines ? 6 : 8) * log(400.0), 1e-9);
 		CHECK_INT(rg[0].from, 0);
 		CHECK_INT(rg[0].to, 400);
 		CHECK_INT(rg[0].t, p[247].t);
@@ -583,14 +584,21 @@ static void t_regime_noise(void)
 		if (nr != 1 || rg[0].at < 78 || rg[0].at > 90) /* to within 6 points */
 			UNIT_FAIL_("seed %llu: %zu regime changes for a step at 84, the first at %zu",
 			           (unsigned long long)seed, nr, nr ? rg[0].at : 0);
+		/* level-or-line regimes, whose splits add 3 parameters, not AR(1)'s
+		 * 4: 3/4 of the penalty */
+		for (size_t k = 0; k < nr; k++)
+			CHECK(rg[k].lines && fabs(rg[k].threshold - 6 * log(300.0)) < 1e-9);
 		free(rg);
 		free(p);
 	}
-	/* a random walk with a drift that stops at 250: AR(1) regimes, a change
-	 * near there (a random walk dates it loosely) */
+	/* a random walk with a drift that turns at 250 (up 1 a point, then down
+	 * 1): AR(1) regimes, a change near there (a random walk dates it
+	 * loosely). A drift that stops is a weak test: one AR(1) regime with b
+	 * under 1 (a level approached at a falling rate) fits it nearly as well,
+	 * and on ten seeds its gain is 5.6 to 12 ln n, either side of the penalty */
 	struct pb_point *p = noise_series(400, 86400, 0, 1, 7);
 	for (size_t i = 1; i < 400; i++)
-		p[i].v += p[i - 1].v + (i < 250 ? 1.0 : 0);
+		p[i].v += p[i - 1].v + (i < 250 ? 1.0 : -1.0);
 	size_t nr = regimes(p, 400, &rg);
 	CHECK(nr >= 1);
 	bool near = false;
