@@ -77,8 +77,12 @@ bad "changed entry byte" "$TMP/t1.html" "is not in the log"
 sed 's/\(id="probity-evidence">{\)"/\1 "/' "$R" >"$TMP/t2.html"
 check "t2 changed" bash -c "! cmp -s '$R' '$TMP/t2.html'"
 bad "changed JSON form" "$TMP/t2.html" "canonical form"
-# a byte of the page (a figure shown)
-sed '0,/<dd>2027-01-05<\/dd>/s//<dd>2027-01-06<\/dd>/' "$R" >"$TMP/t3.html"
+# a byte of the page (a figure shown: the first date an entry's block shows,
+# which depends on the day the demo ran)
+D=$(grep -o '<dd>[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]</dd>' "$R" | head -1 | tr -dc '0-9-')
+D2=$(date -u -d "$D + 1 day" +%F)
+check "a date shown ($D)" test -n "$D" -a -n "$D2"
+sed "0,/<dd>$D<\\/dd>/s//<dd>$D2<\\/dd>/" "$R" >"$TMP/t3.html"
 check "t3 changed" bash -c "! cmp -s '$R' '$TMP/t3.html'"
 bad "changed page byte" "$TMP/t3.html" "page differs"
 # the page changed and its hash in the evidence recomputed: caught by the
@@ -98,7 +102,7 @@ PY
 }
 forge "$R" "$TMP/t4.html" 'data-leaf="(.)' 'data-leaf="x'
 bad "changed listed hash" "$TMP/t4.html" "does not show entry"
-forge "$R" "$TMP/t5.html" '<dd>2027-01-05</dd>' '<dd>2027-01-06</dd>'
+forge "$R" "$TMP/t5.html" "<dd>$D</dd>" "<dd>$D2</dd>"
 check "t5 changed" bash -c "! cmp -s '$R' '$TMP/t5.html'"
 bad "changed figure, page hash forged" "$TMP/t5.html" "is not what the entry holds"
 # the evidence itself changed, kept canonical: its checkpoint broken in form
