@@ -687,10 +687,14 @@ out:
 	json_decref(j);
 }
 
-static void t_chromium_es256(void) __attribute__((unused));
 static void t_chromium_es256(void)
 {
 	chromium("tests/data/webauthn/chromium-es256.json");
+}
+
+static void t_chromium_eddsa(void)
+{
+	chromium("tests/data/webauthn/chromium-eddsa.json");
 }
 
 int main(void)
@@ -708,6 +712,7 @@ int main(void)
 	RUN(t_assert_bitflips);
 	RUN(t_cose);
 	RUN(t_authdata);
-	// RUN(t_chromium_es256);
+	RUN(t_chromium_es256);
+	RUN(t_chromium_eddsa);
 	return UNIT_END("webauthn");
 }
