@@ -41,6 +41,9 @@ static void t_b64url(void)
 	CHECK(!pb__b64url_decode("+/8", 3, 64, &out, &len));    /* standard alphabet */
 	CHECK(!pb__b64url_decode("AB", 2, 64, &out, &len));     /* unused bits set */
 	CHECK(!pb__b64url_decode("A", 1, 64, &out, &len));      /* impossible length */
+	CHECK(!pb__b64url_decode("rh\xdf\xdf", 4, 64, &out, &len)); /* '_' | 0x80 */
+	CHECK(!pb__b64url_decode("AA\xad\xad", 4, 64, &out, &len)); /* '-' | 0x80 */
+	CHECK(!pb__b64url_decode("AA A", 4, 64, &out, &len));
 	CHECK(!pb__b64url_decode("AAAAAA", 6, 3, &out, &len));  /* over cap (4 bytes) */
 	CHECK(pb__b64url_decode("AAAA", 4, 3, &out, &len));
 	free(out);
