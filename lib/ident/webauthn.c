@@ -256,6 +256,17 @@ static bool text_is(cbor_item_t *k, const char *s)
 	       memcmp(cbor_string_handle(k), s, n) == 0;
 }
 
+/* The members of map m named names[0..n) (text keys) into out[0..n); the
+ * others are left alone (NULL when absent). */
+static void text_members(cbor_item_t *m, const char *const *names, cbor_item_t **out, size_t n)
+{
+	struct cbor_pair *pr = cbor_map_handle(m);
+	for (size_t i = 0; i < cbor_map_size(m); i++)
+		for (size_t j = 0; j < n; j++)
+			if (text_is(pr[i].key, names[j]))
+				out[j] = pr[i].value;
+}
+
 /* ---- COSE keys -------------------------------------------------------- */
 
 void pb__webauthn_key_release(struct pb_webauthn_key *k)
@@ -672,16 +683,10 @@ static enum pb_status packed_check(cbor_item_t *stmt, const uint8_t *auth, size_
                                    const struct pb_webauthn_key *key, struct pb_error *err)
 {
 	const char *F = "attestation";
-	cbor_item_t *alg = NULL, *sig = NULL, *x5c = NULL;
-	struct cbor_pair *pr = cbor_map_handle(stmt);
-	for (size_t i = 0; i < cbor_map_size(stmt); i++) {
-		if (text_is(pr[i].key, "alg"))
-			alg = pr[i].value;
-		else if (text_is(pr[i].key, "sig"))
-			sig = pr[i].value;
-		else if (text_is(pr[i].key, "x5c"))
-			x5c = pr[i].value;
-	}
+	static const char *const names[] = { "alg", "sig", "x5c" };
+	cbor_item_t *v[3] = { NULL, NULL, NULL };
+	text_members(stmt, names, v, 3);
+	cbor_item_t *alg = v[0], *sig = v[1], *x5c = v[2];
 	int64_t a;
 	if (!alg || !key_int(alg, &a) || !sig || !cbor_isa_bytestring(sig) ||
 	    (x5c && !cbor_isa_array(x5c)))
@@ -734,15 +739,12 @@ enum pb_status pb__webauthn_register_check(const uint8_t *att_obj, size_t att_le
 	}
 	if ((st = map_keys_check(m, F, "attestation", err)) != PB_OK)
 		goto fail;
-	struct cbor_pair *pr = cbor_map_handle(m);
-	for (size_t i = 0; i < cbor_map_size(m); i++) {
-		if (text_is(pr[i].key, "fmt"))
-			fmt = pr[i].value;
-		else if (text_is(pr[i].key, "attStmt"))
-			stmt = pr[i].value;
-		else if (text_is(pr[i].key, "authData"))
-			auth = pr[i].value;
-	}
+	static const char *const names[] = { "fmt", "attStmt", "authData" };
+	cbor_item_t *v[3] = { NULL, NULL, NULL };
+	text_members(m, names, v, 3);
+	fmt = v[0];
+	stmt = v[1];
+	auth = v[2];
 	st = PB_EFORMAT;
 	if (!fmt || !cbor_isa_string(fmt) || cbor_string_length(fmt) == 0 ||
 	    cbor_string_length(fmt) >= sizeof(r.fmt) ||
