@@ -16,6 +16,12 @@
  *            prints navigator.credentials.get()'s answer {"id","response":
  *            {"authenticatorData","clientDataJSON","signature"}}; the counter is
  *            the one in CRED.json plus one (or N), and is kept there
+ *        softauthn check REG.json [ASSERTION.json] --rp-id R --origin O
+ *                      [--challenge B64URL | --statement FILE] [--no-uv]
+ *            checks a registration (its challenge not checked, as the log's
+ *            verifiers do) and an assertion of its key with lib/ident; prints
+ *            "ok" and the counter, or the reason (user verification is
+ *            required unless --no-uv)
  * --statement FILE: the challenge is SHA-256 of the file's text without its
  * trailing line ends, as the library trims a statement file.
  * Exit 0 done, 1 failed, 2 usage.
@@ -35,7 +41,9 @@ static int usage(void)
 	        "                     [--fmt none|packed]\n"
 	        "       softauthn get CRED.json --rp-id R --origin O\n"
 	        "                     (--challenge B64URL | --statement FILE) [--counter N]\n"
-	        "                     [--no-uv] [--no-up] [--type T] [--cross-origin]\n");
+	        "                     [--no-uv] [--no-up] [--type T] [--cross-origin]\n"
+	        "       softauthn check REG.json [ASSERTION.json] --rp-id R --origin O\n"
+	        "                     [--challenge B64URL | --statement FILE] [--no-uv]\n");
 	return 2;
 }
 
@@ -230,6 +238,78 @@ out:
 	return rc;
 }
 
+/* A member of a JSON object, base64url-decoded (heap). */
+static uint8_t *b64_member(json_t *o, const char *name, size_t *n)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+	uint8_t *out = NULL;
+	if (!s || !pb__b64url_decode(s, strlen(s), 1 << 16, &out, n))
+		return NULL;
+	return out;
+}
+
+static int cmd_check(const char *reg_path, const char *as_path, const struct opts *o)
+{
+	json_error_t je;
+	json_t *reg = json_load_file(reg_path, 0, &je);
+	json_t *as = as_path ? json_load_file(as_path, 0, &je) : NULL;
+	json_t *rr = json_object_get(reg, "response"), *ar = json_object_get(as, "response");
+	size_t att_len = 0, cdj_len = 0, ad_len = 0, acdj_len = 0, sig_len = 0, ch_len = 0;
+	uint8_t *att = b64_member(rr, "attestationObject", &att_len);
+	uint8_t *cdj = b64_member(rr, "clientDataJSON", &cdj_len);
+	uint8_t *ad = NULL, *acdj = NULL, *sig = NULL, *ch = NULL;
+	struct pb_webauthn_reg r = { 0 };
+	struct pb_error err = { 0 };
+	int rc = 1;
+	if (!att || !cdj) {
+		failf("REG.json: expected response.attestationObject and clientDataJSON (base64url)");
+		goto out;
+	}
+	struct pb_webauthn_expect w = { o->rp_id, o->origin, NULL, 0, !o->no_uv };
+	if (pb__webauthn_register_check(att, att_len, (const char *)cdj, cdj_len, &w, &r, &err)) {
+		printf("registration refused: %s (%s)\n", err.message, err.field);
+		goto out;
+	}
+	char fp[PB_WEBAUTHN_FP_MAX];
+	pb__webauthn_fingerprint(r.cred_id, r.cred_id_len, fp);
+	printf("registration ok: fmt %s, %s, %s\n", r.fmt,
+	       r.key.alg == PB_COSE_ES256 ? "ES256" : "EdDSA", fp);
+	if (!as_path) {
+		rc = 0;
+		goto out;
+	}
+	ad = b64_member(ar, "authenticatorData", &ad_len);
+	acdj = b64_member(ar, "clientDataJSON", &acdj_len);
+	sig = b64_member(ar, "signature", &sig_len);
+	if (!ad || !acdj || !sig || (!o->challenge && !o->statement) ||
+	    !challenge_of(o, &ch, &ch_len)) {
+		failf("ASSERTION.json: expected response.authenticatorData, clientDataJSON and "
+		      "signature (base64url), and --challenge or --statement");
+		goto out;
+	}
+	w.challenge = ch;
+	w.challenge_len = ch_len;
+	struct pb_webauthn_assertion a = { ad, ad_len, (const char *)acdj, acdj_len, sig, sig_len };
+	uint32_t cnt = 0;
+	if (pb__webauthn_assert_verify(&r.key, &a, &w, &cnt, &err)) {
+		printf("assertion refused: %s (%s)\n", err.message, err.field);
+		goto out;
+	}
+	printf("assertion ok: counter %u\n", (unsigned)cnt);
+	rc = 0;
+out:
+	pb__webauthn_reg_release(&r);
+	free(att);
+	free(cdj);
+	free(ad);
+	free(acdj);
+	free(sig);
+	free(ch);
+	json_decref(reg);
+	json_decref(as);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -277,7 +357,11 @@ int main(int argc, char **argv)
 		default: return usage();
 		}
 	}
-	if (!o.rp_id || !o.origin || !o.challenge == !o.statement)
+	if (!o.rp_id || !o.origin || (o.challenge && o.statement))
+		return usage();
+	if (!strcmp(cmd, "check") && (optind == argc - 1 || optind == argc - 2))
+		return cmd_check(argv[optind], optind == argc - 2 ? argv[optind + 1] : NULL, &o);
+	if (!o.challenge && !o.statement)
 		return usage();
 	if (!strcmp(cmd, "new") && optind == argc)
 		return cmd_new(&o);
