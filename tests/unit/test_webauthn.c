@@ -299,8 +299,8 @@ static void t_register_packed_alg(void)
 	pb_buf_init(&att, SA_BUF_MAX);
 	char *cdj = sa_client_data("webauthn.create", CH, sizeof(CH), ORIGIN, false);
 	sa_authdata(&c, RP, PB_WEBAUTHN_UP | PB_WEBAUTHN_UV | PB_WEBAUTHN_AT, 0, &ad);
-	uint8_t *sig;
-	size_t sig_len;
+	uint8_t *sig = NULL;
+	size_t sig_len = 0;
 	CHECK(sa_sign_ceremony(&c, ad.data, ad.len, cdj, &sig, &sig_len));
 	sa_cbor_head(&att, 5, 3);
 	sa_cbor_text(&att, "fmt");
@@ -354,9 +354,9 @@ static enum pb_status run_assert(const struct sa_cred *c, const struct acase *ac
 	uint8_t other[32] = { 7 };
 	struct pb_buf ad;
 	pb_buf_init(&ad, SA_BUF_MAX);
-	char *cdj;
-	uint8_t *sig;
-	size_t sig_len;
+	char *cdj = NULL;
+	uint8_t *sig = NULL;
+	size_t sig_len = 0;
 	CHECK(sa_assert(c, ac->rp_id ? ac->rp_id : RP, ac->origin ? ac->origin : ORIGIN,
 	                ac->type ? ac->type : "webauthn.get", ac->other_challenge ? other : CH,
 	                32, ac->flags, counter, ac->cross, &ad, &cdj, &sig, &sig_len));
