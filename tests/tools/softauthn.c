@@ -6,7 +6,7 @@
  *
  * usage: softauthn new --alg es256|eddsa --rp-id R --origin O
  *                      (--challenge B64URL | --statement FILE) --out CRED.json
- *                      [--fmt none|packed]
+ *                      [--fmt none|packed] [--no-uv]
  *            prints navigator.credentials.create()'s answer as JSON
  *            {"id","rawId","type":"public-key","response":{"attestationObject",
  *            "clientDataJSON"}} (base64url) and keeps the private key in CRED.json
@@ -38,7 +38,7 @@ static int usage(void)
 	fprintf(stderr,
 	        "usage: softauthn new --alg es256|eddsa --rp-id R --origin O\n"
 	        "                     (--challenge B64URL | --statement FILE) --out CRED.json\n"
-	        "                     [--fmt none|packed]\n"
+	        "                     [--fmt none|packed] [--no-uv]\n"
 	        "       softauthn get CRED.json --rp-id R --origin O\n"
 	        "                     (--challenge B64URL | --statement FILE) [--counter N]\n"
 	        "                     [--no-uv] [--no-up] [--type T] [--cross-origin]\n"
