@@ -20,7 +20,8 @@
  *   - an assertion's signature over authenticatorData || SHA-256(clientDataJSON).
  *
  * CBOR is read with libcbor; the signature check is libfido2's
- * fido_assert_verify (ES256, EdDSA) where it fits.
+ * fido_assert_verify for ES256 and libsodium's for EdDSA (webauthn.c says
+ * why).
  *
  * Everything here parses outside input (a browser's answer forwarded by
  * the server, an entry of an exported log): bounded, never trusts a
