@@ -15,8 +15,9 @@
 #include "util/util.h"
 
 #define OPEN "<script type=\"application/json\" id=\"probity-evidence\">"
-#define ENTRY "{\"action\":\"report.case\",\"index\":0}"
-#define NOTE "{\"action\":\"case.note\",\"details\":{\"text\":\"hi\"},\"index\":0}"
+#define ENTRY "{\"action\":\"report.case\",\"case\":1,\"index\":0}"
+#define NOTE "{\"action\":\"case.note\",\"case\":1,\"details\":{\"text\":\"hi\"},\"index\":0}"
+#define OTHER_CASE "{\"action\":\"case.note\",\"case\":2,\"index\":0}"
 
 static struct pb_signer key, other;
 
@@ -98,6 +99,14 @@ static void t_verify(void)
 	p = page(lhex, true, ENTRY, ENTRY);
 	CHECK_INT(verify(p, &key, msg, sizeof(msg)), PB_EVERIFY);
 	CHECK(strstr(msg, "entries the evidence does not hold") != NULL);
+	free(p);
+
+	/* an entry of another case, proven in the log: not this report's */
+	pb_tlog_leaf_hash(OTHER_CASE, strlen(OTHER_CASE), leaf);
+	pb_hex(leaf, 32, lhex);
+	p = page(lhex, false, OTHER_CASE, OTHER_CASE);
+	CHECK_INT(verify(p, &key, msg, sizeof(msg)), PB_EVERIFY);
+	CHECK(strstr(msg, "entry 0 is not of case 1") != NULL);
 	free(p);
 
 	/* an entry a section shows (a note) whose block the page lacks */

@@ -183,6 +183,17 @@ static void t_key_refused(void)
 	CHECK_INT(pb__sshkey_parse(bad64, strlen(bad64), &k, NULL, &err), PB_EFORMAT);
 	CHECK(contains(err.message, "not base64"));
 
+	/* a byte with its high bit set where the base64 has 'A' (libsodium alone
+	 * would read 0xc1 as 'A': two spellings of one key) */
+	snprintf(buf, sizeof(buf), "%s", alice);
+	char *firsta = strchr(buf + strlen("ssh-ed25519 "), 'A');
+	CHECK(firsta != NULL);
+	if (firsta) {
+		*firsta = (char)0xc1;
+		CHECK_INT(pb__sshkey_parse(buf, strlen(buf), &k, NULL, &err), PB_EFORMAT);
+		CHECK(contains(err.message, "not base64"));
+	}
+
 	/* the type word must agree with the blob */
 	snprintf(buf, sizeof(buf), "sk-ssh-ed25519@openssh.com %s", alice + strlen("ssh-ed25519 "));
 	CHECK_INT(pb__sshkey_parse(buf, strlen(buf), &k, NULL, &err), PB_EFORMAT);
