@@ -144,6 +144,31 @@ const char *pb_ws_statement(const struct pb_ws *ws, const char **ns)
 
 /* ---- the registry ------------------------------------------------------------ */
 
+enum pb_status pb__sign_valid(const char *what, const char *fp, const char *actor,
+                              const char *owner, int64_t added, int64_t revoked,
+                              const char *why, uint64_t index, uint64_t log_size,
+                              struct pb_error *err)
+{
+	if (!owner || strcmp(owner, actor) != 0)
+		return pb__err(err, PB_EPERM, "%s %s is registered to '%s', not to '%s'", what, fp,
+		               owner ? owner : "", actor);
+	if (added < 0 || (uint64_t)added >= index)
+		return pb__err(err, PB_EPERM,
+		               "%s %s of '%s' is valid only after log entry %lld, which registers it",
+		               what, fp, actor, (long long)added);
+	if ((uint64_t)added >= log_size)
+		/* signed before the key was the actor's: a statement made
+		 * against a log that did not yet register it */
+		return pb__err(err, PB_EPERM,
+		               "%s %s of '%s' was registered by log entry %lld, after the log of "
+		               "%llu entries its statement was made against",
+		               what, fp, actor, (long long)added, (unsigned long long)log_size);
+	if (revoked >= 0 && (uint64_t)revoked < index)
+		return pb__err(err, PB_EPERM, "%s %s of '%s' was revoked by log entry %lld (%s)", what,
+		               fp, actor, (long long)revoked, why ? why : "no reason");
+	return PB_OK;
+}
+
 /* The key with fingerprint fp as registered to actor and valid for entry
  * index, into *out. The workspace's first entry registers the first admin
  * and is signed by the key it registers (details "key"). */
@@ -193,26 +218,11 @@ static enum pb_status registered_key(struct pb_ws *ws, const char *actor, const 
 		bool revoked = sqlite3_column_type(st, 3) != SQLITE_NULL;
 		int64_t rev = sqlite3_column_int64(st, 3);
 		const char *why = (const char *)sqlite3_column_text(st, 4);
-		if (!owner || strcmp(owner, actor) != 0)
-			rc = pb__err(err, PB_EPERM, "key %s is registered to '%s', not to '%s'", fp,
-			             owner ? owner : "", actor);
-		else if (added < 0 || (uint64_t)added >= index)
-			rc = pb__err(err, PB_EPERM,
-			             "key %s of '%s' is valid only after log entry %lld, which registers it",
-			             fp, actor, (long long)added);
-		else if ((uint64_t)added >= log_size)
-			/* signed before the key was the actor's: a statement made
-			 * against a log that did not yet register it */
-			rc = pb__err(err, PB_EPERM,
-			             "key %s of '%s' was registered by log entry %lld, after the log of "
-			             "%llu entries its statement was made against",
-			             fp, actor, (long long)added, (unsigned long long)log_size);
-		else if (revoked && rev >= 0 && (uint64_t)rev < index)
-			rc = pb__err(err, PB_EPERM, "key %s of '%s' was revoked by log entry %lld (%s)", fp,
-			             actor, (long long)rev, why ? why : "no reason");
-		else if (!line)
+		rc = pb__sign_valid("key", fp, actor, owner, added, revoked ? rev : -1, why, index,
+		                    log_size, err);
+		if (!rc && !line)
 			rc = pb__err(err, PB_EDB, "key %s has no public key in the registry", fp);
-		else
+		else if (!rc)
 			rc = pb__sshkey_parse(line, strlen(line), out, NULL, err);
 	}
 	sqlite3_finalize(st);

@@ -186,25 +186,11 @@ static enum pb_status key_registered(struct pb_ws *ws, const char *actor, const 
 		*count = (uint32_t)sqlite3_column_int64(st, 5);
 		uint8_t *cb = NULL;
 		size_t cb_len = 0;
-		if (!owner || strcmp(owner, actor) != 0)
-			rc = pb__err(err, PB_EPERM, "passkey %s is registered to '%s', not to '%s'", fp,
-			             owner ? owner : "", actor);
-		else if (added < 0 || (uint64_t)added >= index)
-			rc = pb__err(err, PB_EPERM,
-			             "passkey %s of '%s' is valid only after log entry %lld, which "
-			             "registers it",
-			             fp, actor, (long long)added);
-		else if ((uint64_t)added >= log_size)
-			rc = pb__err(err, PB_EPERM,
-			             "passkey %s of '%s' was registered by log entry %lld, after the log "
-			             "of %llu entries its statement was made against",
-			             fp, actor, (long long)added, (unsigned long long)log_size);
-		else if (revoked && rev >= 0 && (uint64_t)rev < index)
-			rc = pb__err(err, PB_EPERM, "passkey %s of '%s' was revoked by log entry %lld (%s)",
-			             fp, actor, (long long)rev, why ? why : "no reason");
-		else if (!cose || !pb__b64url_decode(cose, strlen(cose), 4096, &cb, &cb_len))
+		rc = pb__sign_valid("passkey", fp, actor, owner, added, revoked ? rev : -1, why, index,
+		                    log_size, err);
+		if (!rc && (!cose || !pb__b64url_decode(cose, strlen(cose), 4096, &cb, &cb_len)))
 			rc = pb__err(err, PB_EDB, "passkey %s has no readable key in the registry", fp);
-		else
+		else if (!rc)
 			rc = pb__cose_key_parse(cb, cb_len, key, err);
 		free(cb);
 	}
