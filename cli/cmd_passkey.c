@@ -218,8 +218,7 @@ static int passkey_list(int argc, char **argv)
 static const struct cli_sub passkey_subs[] = {
 	{ "origin", passkey_origin, "WS ORIGIN [--rp-id ID] [--as USER]" },
 	{ "add", passkey_add,
-	  "WS --credential REG.json --challenge B64URL [--name LABEL]\n"
-	  "                          [--invite-token T] [--as USER]" },
+	  "WS --credential REG.json --challenge B64URL [--name L] [--invite-token T] [--as USER]" },
 	{ "revoke", passkey_revoke, "WS USER webauthn:FP --reason TEXT [--as USER]" },
 	{ "list", passkey_list, "WS [USER]" },
 };

@@ -206,15 +206,15 @@ enum pb_status pb__sign_entry(struct pb_ws *ws, uint64_t index, const uint8_t cu
 
 /* ---- passkeys (sign_webauthn.c, docs/identity.md "Passkeys") -------------- */
 
-/* Whether a registry row (what: "key" or "passkey"; owner, the index of
- * its registering entry, of its revoking entry or -1, and why) lets actor
- * sign entry index with a statement made against log_size entries;
- * PB_EPERM saying why not (sign.c). */
-enum pb_status pb__sign_valid(const char *what, const char *fp, const char *actor,
-                              const char *owner, int64_t added, int64_t revoked,
-                              const char *why, uint64_t index, uint64_t log_size,
-                              struct pb_error *err);
-
+/* The registry row of fp (sql selects user, the key, added_idx,
+ * revoked_idx, revoke_reason, ... WHERE fp = ?1; what: "key" or
+ * "passkey") when it lets actor sign entry index with a statement made
+ * against log_size entries: *row on it (the caller reads the key and
+ * finalizes). PB_EPERM saying why not (sign.c). */
+enum pb_status pb__sign_registry_row(struct pb_ws *ws, const char *sql, const char *what,
+                                     const char *fp, const char *actor, uint64_t index,
+                                     uint64_t log_size, sqlite3_stmt **row,
+                                     struct pb_error *err);
 /* The origin declaration in force for entry index: the last "web.origin"
  * entry before it ({"origin","rp_id"}); *decl_idx (may be NULL) gets its
  * index. PB_ESTATE when none is (no passkey can be used yet). */

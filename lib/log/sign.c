@@ -144,29 +144,54 @@ const char *pb_ws_statement(const struct pb_ws *ws, const char **ns)
 
 /* ---- the registry ------------------------------------------------------------ */
 
-enum pb_status pb__sign_valid(const char *what, const char *fp, const char *actor,
-                              const char *owner, int64_t added, int64_t revoked,
-                              const char *why, uint64_t index, uint64_t log_size,
-                              struct pb_error *err)
+enum pb_status pb__sign_registry_row(struct pb_ws *ws, const char *sql, const char *what,
+                                     const char *fp, const char *actor, uint64_t index,
+                                     uint64_t log_size, sqlite3_stmt **row,
+                                     struct pb_error *err)
 {
-	if (!owner || strcmp(owner, actor) != 0)
-		return pb__err(err, PB_EPERM, "%s %s is registered to '%s', not to '%s'", what, fp,
-		               owner ? owner : "", actor);
-	if (added < 0 || (uint64_t)added >= index)
-		return pb__err(err, PB_EPERM,
-		               "%s %s of '%s' is valid only after log entry %lld, which registers it",
-		               what, fp, actor, (long long)added);
-	if ((uint64_t)added >= log_size)
+	sqlite3_stmt *st;
+	*row = NULL;
+	enum pb_status rc = pb__db_prepare(ws->db, sql, &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	const char *owner = NULL, *why = NULL;
+	int64_t added = -1, rev = -1;
+	if (r == SQLITE_ROW) {
+		owner = (const char *)sqlite3_column_text(st, 0);
+		added = sqlite3_column_int64(st, 2);
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			rev = sqlite3_column_int64(st, 3);
+		why = (const char *)sqlite3_column_text(st, 4);
+	}
+	if (r == SQLITE_DONE)
+		rc = pb__err(err, PB_EPERM, "%s %s is not registered to '%s' (nor to anyone)", what, fp,
+		             actor);
+	else if (r != SQLITE_ROW)
+		rc = pb__db_err(ws->db, err, "cannot read the key and passkey registry");
+	else if (!owner || strcmp(owner, actor) != 0)
+		rc = pb__err(err, PB_EPERM, "%s %s is registered to '%s', not to '%s'", what, fp,
+		             owner ? owner : "", actor);
+	else if (added < 0 || (uint64_t)added >= index)
+		rc = pb__err(err, PB_EPERM,
+		             "%s %s of '%s' is valid only after log entry %lld, which registers it",
+		             what, fp, actor, (long long)added);
+	else if ((uint64_t)added >= log_size)
 		/* signed before the key was the actor's: a statement made
 		 * against a log that did not yet register it */
-		return pb__err(err, PB_EPERM,
-		               "%s %s of '%s' was registered by log entry %lld, after the log of "
-		               "%llu entries its statement was made against",
-		               what, fp, actor, (long long)added, (unsigned long long)log_size);
-	if (revoked >= 0 && (uint64_t)revoked < index)
-		return pb__err(err, PB_EPERM, "%s %s of '%s' was revoked by log entry %lld (%s)", what,
-		               fp, actor, (long long)revoked, why ? why : "no reason");
-	return PB_OK;
+		rc = pb__err(err, PB_EPERM,
+		             "%s %s of '%s' was registered by log entry %lld, after the log of "
+		             "%llu entries its statement was made against",
+		             what, fp, actor, (long long)added, (unsigned long long)log_size);
+	else if (rev >= 0 && (uint64_t)rev < index)
+		rc = pb__err(err, PB_EPERM, "%s %s of '%s' was revoked by log entry %lld (%s)", what,
+		             fp, actor, (long long)rev, why ? why : "no reason");
+	if (rc)
+		sqlite3_finalize(st);
+	else
+		*row = st;
+	return rc;
 }
 
 /* The key with fingerprint fp as registered to actor and valid for entry
@@ -198,33 +223,16 @@ static enum pb_status registered_key(struct pb_ws *ws, const char *actor, const 
 		return PB_OK;
 	}
 	sqlite3_stmt *st;
-	enum pb_status rc = pb__db_prepare(ws->db,
-	                                   "SELECT user, key, added_idx, revoked_idx, revoke_reason "
-	                                   "FROM user_key WHERE fp = ?1",
-	                                   &st, err);
+	enum pb_status rc = pb__sign_registry_row(
+		ws, "SELECT user, key, added_idx, revoked_idx, revoke_reason FROM user_key WHERE fp = ?1",
+		"key", fp, actor, index, log_size, &st, err);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	if (r == SQLITE_DONE) {
-		rc = pb__err(err, PB_EPERM, "key %s is not registered to '%s' (nor to anyone)", fp,
-		             actor);
-	} else if (r != SQLITE_ROW) {
-		rc = pb__db_err(ws->db, err, "cannot read the key registry");
-	} else {
-		const char *owner = (const char *)sqlite3_column_text(st, 0);
-		const char *line = (const char *)sqlite3_column_text(st, 1);
-		int64_t added = sqlite3_column_int64(st, 2);
-		bool revoked = sqlite3_column_type(st, 3) != SQLITE_NULL;
-		int64_t rev = sqlite3_column_int64(st, 3);
-		const char *why = (const char *)sqlite3_column_text(st, 4);
-		rc = pb__sign_valid("key", fp, actor, owner, added, revoked ? rev : -1, why, index,
-		                    log_size, err);
-		if (!rc && !line)
-			rc = pb__err(err, PB_EDB, "key %s has no public key in the registry", fp);
-		else if (!rc)
-			rc = pb__sshkey_parse(line, strlen(line), out, NULL, err);
-	}
+	const char *line = (const char *)sqlite3_column_text(st, 1);
+	if (!line)
+		rc = pb__err(err, PB_EDB, "key %s has no public key in the registry", fp);
+	else
+		rc = pb__sshkey_parse(line, strlen(line), out, NULL, err);
 	sqlite3_finalize(st);
 	return rc;
 }

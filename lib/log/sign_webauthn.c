@@ -163,37 +163,22 @@ static enum pb_status key_registered(struct pb_ws *ws, const char *actor, const 
                                      struct pb_error *err)
 {
 	sqlite3_stmt *st;
-	enum pb_status rc = pb__db_prepare(ws->db,
-	                                   "SELECT user, cose, added_idx, revoked_idx, revoke_reason, "
-	                                   "sign_count FROM user_passkey WHERE fp = ?1",
-	                                   &st, err);
+	enum pb_status rc = pb__sign_registry_row(ws,
+	                                          "SELECT user, cose, added_idx, revoked_idx, "
+	                                          "revoke_reason, sign_count FROM user_passkey "
+	                                          "WHERE fp = ?1",
+	                                          "passkey", fp, actor, index, log_size, &st, err);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	if (r == SQLITE_DONE) {
-		rc = pb__err(err, PB_EPERM, "passkey %s is not registered to '%s' (nor to anyone)", fp,
-		             actor);
-	} else if (r != SQLITE_ROW) {
-		rc = pb__db_err(ws->db, err, "cannot read the passkey registry");
-	} else {
-		const char *owner = (const char *)sqlite3_column_text(st, 0);
-		const char *cose = (const char *)sqlite3_column_text(st, 1);
-		int64_t added = sqlite3_column_int64(st, 2);
-		bool revoked = sqlite3_column_type(st, 3) != SQLITE_NULL;
-		int64_t rev = sqlite3_column_int64(st, 3);
-		const char *why = (const char *)sqlite3_column_text(st, 4);
-		*count = (uint32_t)sqlite3_column_int64(st, 5);
-		uint8_t *cb = NULL;
-		size_t cb_len = 0;
-		rc = pb__sign_valid("passkey", fp, actor, owner, added, revoked ? rev : -1, why, index,
-		                    log_size, err);
-		if (!rc && (!cose || !pb__b64url_decode(cose, strlen(cose), 4096, &cb, &cb_len)))
-			rc = pb__err(err, PB_EDB, "passkey %s has no readable key in the registry", fp);
-		else if (!rc)
-			rc = pb__cose_key_parse(cb, cb_len, key, err);
-		free(cb);
-	}
+	const char *cose = (const char *)sqlite3_column_text(st, 1);
+	*count = (uint32_t)sqlite3_column_int64(st, 5);
+	uint8_t *cb = NULL;
+	size_t cb_len = 0;
+	if (!cose || !pb__b64url_decode(cose, strlen(cose), 4096, &cb, &cb_len))
+		rc = pb__err(err, PB_EDB, "passkey %s has no readable key in the registry", fp);
+	else
+		rc = pb__cose_key_parse(cb, cb_len, key, err);
+	free(cb);
 	sqlite3_finalize(st);
 	return rc;
 }
