@@ -120,31 +120,6 @@ enum pb_status pb_passkey_origin(struct pb_ws *ws, char origin[PB_PASSKEY_ORIGIN
 
 /* ---- registration ---------------------------------------------------------------- */
 
-/* The user passkey fp is registered to, into owner ("" when none). */
-static enum pb_status passkey_owner(struct pb_ws *ws, const char *fp,
-                                    char owner[PB_USER_NAME_MAX + 1], bool *revoked,
-                                    struct pb_error *err)
-{
-	sqlite3_stmt *st;
-	enum pb_status rc = pb__db_prepare(
-		ws->db, "SELECT user, revoked_idx IS NOT NULL FROM user_passkey WHERE fp = ?1", &st,
-		err);
-	if (rc)
-		return rc;
-	owner[0] = '\0';
-	sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	if (r == SQLITE_ROW) {
-		pb__col_text(st, 0, owner, PB_USER_NAME_MAX + 1);
-		if (revoked)
-			*revoked = sqlite3_column_int(st, 1) != 0;
-	} else if (r != SQLITE_DONE) {
-		rc = pb__db_err(ws->db, err, "cannot read the passkey registry");
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* The invitation of user whose token is token, as the log has it: its
  * user.invite entry (by an admin: only admins invite), not followed by
  * another invitation or a revocation of that user, not expired (its
@@ -266,7 +241,7 @@ static enum pb_status passkey_prepare(struct pb_ws *ws, const struct pb_passkey_
 	}
 	pb__webauthn_fingerprint(k->reg.cred_id, k->reg.cred_id_len, k->fp);
 	char owner[PB_USER_NAME_MAX + 1];
-	if ((rc = passkey_owner(ws, k->fp, owner, NULL, err)))
+	if ((rc = pb__registry_owner(ws, PB__REG_PASSKEY, k->fp, owner, NULL, err)))
 		goto out;
 	if (owner[0]) {
 		rc = pb__err_field(err, PB_EEXIST, "credential",
@@ -430,38 +405,8 @@ enum pb_status pb_passkey_revoke(struct pb_ws *ws, const char *actor, const char
 		                                   "anyone's)",
 		                                   actor),
 		                     err);
-	char owner[PB_USER_NAME_MAX + 1];
-	bool revoked = false;
-	if ((rc = passkey_owner(ws, fp, owner, &revoked, err)))
-		return pb__ws_finish(ws, rc, err);
-	if (strcmp(owner, user) != 0)
-		return pb__ws_finish(ws,
-		                     pb__err_field(err, PB_ENOENT, "fp", "user '%s' has no passkey %s",
-		                                   user, fp),
-		                     err);
-	if (revoked)
-		return pb__ws_finish(ws,
-		                     pb__err(err, PB_ESTATE, "passkey %s of '%s' is already revoked", fp,
-		                             user),
-		                     err);
-	uint64_t index = 0;
-	rc = pb__user_log(ws, actor, "user.passkey-revoke", user,
-	                  json_pack("{s:s,s:s,s:s}", "user", user, "key_fp", fp, "reason", reason),
-	                  &index, err);
-	sqlite3_stmt *st = NULL;
-	if (!rc && !(rc = pb__db_prepare(ws->db,
-	                                 "UPDATE user_passkey SET revoked_idx = ?2, "
-	                                 "revoke_reason = ?3 WHERE fp = ?1",
-	                                 &st, err))) {
-		sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
-		sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = pb__db_err(ws->db, err, "cannot revoke the passkey");
-		sqlite3_finalize(st);
-	}
-	if (!rc && index_out)
-		*index_out = index;
+	rc = pb__registry_revoke(ws, PB__REG_PASSKEY, actor, "user.passkey-revoke", user, fp,
+	                         reason, index_out, err);
 	return pb__ws_finish(ws, rc, err);
 }
 
