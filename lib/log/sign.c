@@ -445,6 +445,14 @@ enum pb_status pb__sign_entry(struct pb_ws *ws, uint64_t index, const uint8_t cu
 		rc = pb__err(err, PB_ESTATEMENT, "the write was stopped to hand out its statement");
 		goto out;
 	}
+	if (!passkey && !strcmp(action, "user.passkey-add")) {
+		/* proof of possession, as entry 0 is signed by the key it registers */
+		rc = pb__err_field(err, PB_EPERM, "webauthn",
+		                   "'%s' must sign the registration of a passkey with that passkey "
+		                   "(its assertion over the statement), not with a key",
+		                   actor);
+		goto out;
+	}
 	if (s->signature || passkey) {
 		if (s->statement_len != strlen(text) || memcmp(s->statement, text, s->statement_len)) {
 			rc = pb__err_field(err, PB_EVERIFY, "statement",

@@ -328,6 +328,20 @@ static void t_signed(void)
 	reg_make(&g2, &c2, "carol", tok);
 	CHECK_INT(by_passkey(ws, &c2, UPUV, 0, op_add, &g2.r, &err), PB_EPERM);
 	CHECK(strstr(err.message, "already used") != NULL);
+	/* an SSH key of the user does not prove possession of the passkey */
+	char tok_r[PB_SECRET_HEX];
+	struct sa_cred rc_;
+	CHECK(sa_cred_new(&rc_, PB_COSE_EDDSA));
+	invite(ws, "root", 3600, tok_r);
+	struct reg gr;
+	reg_make(&gr, &rc_, "root", tok_r);
+	CHECK_OK(pb_ws_set_signing(ws, &(struct pb_sign_opts){ .identity_file = key_root }, &err),
+	         &err);
+	CHECK_INT(pb_passkey_add(ws, "root", &gr.r, NULL, NULL, &err), PB_EPERM);
+	CHECK_STR(err.field, "webauthn");
+	CHECK_OK(by_passkey(ws, &rc_, UPUV, 0, op_add, &gr.r, &err), &err);
+	reg_release(&gr);
+	sa_cred_release(&rc_);
 	/* revoked, and expired */
 	invite(ws, "dan", 3600, tok_d);
 	CHECK_OK(pb_ws_set_signing(ws, &(struct pb_sign_opts){ .identity_file = key_root }, &err),
