@@ -6,7 +6,9 @@
  * write-time check (log/sign.c) and log check rebuilds it from the log. A
  * key is one user's, ever: its fingerprint is the table's key, and a
  * revoked row stays, so it can be neither re-registered nor handed to
- * someone else (one person under two names with one key).
+ * someone else (one person under two names with one key). The passkey
+ * registry (passkeys.c) shares the lookup of a fingerprint's holder and
+ * the revocation (pb__registry_owner, pb__registry_revoke).
  */
 #include "auth/auth.h"
 #include "util/json.h"
