@@ -73,4 +73,19 @@ enum pb_status pb__key_prepare(struct pb_ws *ws, const char *key_line, struct pb
 enum pb_status pb__key_store(struct pb_ws *ws, const char *user, const struct pb__newkey *k,
                              bool with_comment, uint64_t index, struct pb_error *err);
 
+/* The registries of who holds what (keys.c): OpenSSH keys and passkeys,
+ * rows keyed by fingerprint, each one user's, ever. */
+enum pb__registry { PB__REG_KEY, PB__REG_PASSKEY };
+/* The user fp is registered to, into owner ("" when none), and whether it
+ * is revoked (revoked may be NULL). */
+enum pb_status pb__registry_owner(struct pb_ws *ws, enum pb__registry reg, const char *fp,
+                                  char owner[PB_USER_NAME_MAX + 1], bool *revoked,
+                                  struct pb_error *err);
+/* Revokes user's fp, inside the caller's step: it must be user's and not
+ * revoked; log entry action {"user","key_fp","reason"}, then the row. */
+enum pb_status pb__registry_revoke(struct pb_ws *ws, enum pb__registry reg, const char *actor,
+                                   const char *action, const char *user, const char *fp,
+                                   const char *reason, uint64_t *index_out,
+                                   struct pb_error *err);
+
 #endif /* PB_AUTH_H */

@@ -6,7 +6,9 @@
  * write-time check (log/sign.c) and log check rebuilds it from the log. A
  * key is one user's, ever: its fingerprint is the table's key, and a
  * revoked row stays, so it can be neither re-registered nor handed to
- * someone else (one person under two names with one key).
+ * someone else (one person under two names with one key). The passkey
+ * registry (passkeys.c) shares the lookup of a fingerprint's holder and
+ * the revocation (pb__registry_owner, pb__registry_revoke).
  */
 #include "auth/auth.h"
 #include "util/json.h"
@@ -23,13 +25,26 @@ void pb__newkey_release(struct pb__newkey *k)
 	memset(k, 0, sizeof(*k));
 }
 
-/* The user key fp is registered to, into owner (or "" when none). */
-static enum pb_status key_owner(struct pb_ws *ws, const char *fp, char owner[PB_USER_NAME_MAX + 1],
-                                bool *revoked, struct pb_error *err)
+/* A registry: a table whose rows are keyed by fp (user_key, user_passkey),
+ * what its entries are called in messages, and the argument that names one. */
+struct registry {
+	const char *table, *what, *field;
+};
+static const struct registry registries[] = {
+	[PB__REG_KEY] = { "user_key", "key", "key" },
+	[PB__REG_PASSKEY] = { "user_passkey", "passkey", "fp" },
+};
+
+enum pb_status pb__registry_owner(struct pb_ws *ws, enum pb__registry reg, const char *fp,
+                                  char owner[PB_USER_NAME_MAX + 1], bool *revoked,
+                                  struct pb_error *err)
 {
+	char sql[128];
+	pb__snprintf(sql, sizeof(sql),
+	             "SELECT user, revoked_idx IS NOT NULL FROM %s WHERE fp = ?1",
+	             registries[reg].table);
 	sqlite3_stmt *st;
-	enum pb_status rc = pb__db_prepare(
-		ws->db, "SELECT user, revoked_idx IS NOT NULL FROM user_key WHERE fp = ?1", &st, err);
+	enum pb_status rc = pb__db_prepare(ws->db, sql, &st, err);
 	if (rc)
 		return rc;
 	owner[0] = '\0';
@@ -40,9 +55,45 @@ static enum pb_status key_owner(struct pb_ws *ws, const char *fp, char owner[PB_
 		if (revoked)
 			*revoked = sqlite3_column_int(st, 1) != 0;
 	} else if (r != SQLITE_DONE) {
-		rc = pb__db_err(ws->db, err, "cannot read the key registry");
+		rc = pb__db_err(ws->db, err, "cannot read the registry");
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+enum pb_status pb__registry_revoke(struct pb_ws *ws, enum pb__registry reg, const char *actor,
+                                   const char *action, const char *user, const char *fp,
+                                   const char *reason, uint64_t *index_out, struct pb_error *err)
+{
+	const struct registry *g = &registries[reg];
+	char owner[PB_USER_NAME_MAX + 1];
+	bool revoked = false;
+	enum pb_status rc = pb__registry_owner(ws, reg, fp, owner, &revoked, err);
+	if (rc)
+		return rc;
+	if (strcmp(owner, user) != 0)
+		return pb__err_field(err, PB_ENOENT, g->field, "user '%s' has no %s %s", user, g->what,
+		                     fp);
+	if (revoked)
+		return pb__err(err, PB_ESTATE, "%s %s of '%s' is already revoked", g->what, fp, user);
+	uint64_t index = 0;
+	rc = pb__user_log(ws, actor, action, user,
+	                  json_pack("{s:s,s:s,s:s}", "user", user, "key_fp", fp, "reason", reason),
+	                  &index, err);
+	char sql[128];
+	pb__snprintf(sql, sizeof(sql),
+	             "UPDATE %s SET revoked_idx = ?2, revoke_reason = ?3 WHERE fp = ?1", g->table);
+	sqlite3_stmt *st = NULL;
+	if (!rc && !(rc = pb__db_prepare(ws->db, sql, &st, err))) {
+		sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
+		sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = pb__db_err(ws->db, err, "cannot record the revocation");
+		sqlite3_finalize(st);
+	}
+	if (!rc && index_out)
+		*index_out = index;
 	return rc;
 }
 
@@ -69,7 +120,7 @@ enum pb_status pb__key_prepare(struct pb_ws *ws, const char *key_line, struct pb
 		return rc;
 	}
 	char owner[PB_USER_NAME_MAX + 1];
-	if ((rc = key_owner(ws, k->fp, owner, NULL, err)))
+	if ((rc = pb__registry_owner(ws, PB__REG_KEY, k->fp, owner, NULL, err)))
 		goto fail;
 	if (owner[0]) {
 		rc = pb__err_field(err, PB_EEXIST, "key", "key %s is already registered to '%s'", k->fp,
@@ -169,38 +220,9 @@ enum pb_status pb_user_key_revoke(struct pb_ws *ws, const char *actor, const cha
 	}
 	if ((rc = pb__ws_begin_as(ws, actor, "admin", "revoke a key", err)))
 		return rc;
-	char owner[PB_USER_NAME_MAX + 1];
-	bool revoked = false;
-	if ((rc = user_known(ws, user, err)) || (rc = key_owner(ws, fp, owner, &revoked, err)))
-		return pb__ws_finish(ws, rc, err);
-	if (strcmp(owner, user) != 0)
-		return pb__ws_finish(ws,
-		                     pb__err_field(err, PB_ENOENT, "key",
-		                                   "user '%s' has no key %s", user, fp),
-		                     err);
-	if (revoked)
-		return pb__ws_finish(ws,
-		                     pb__err(err, PB_ESTATE, "key %s of '%s' is already revoked", fp,
-		                             user),
-		                     err);
-	uint64_t index = 0;
-	rc = pb__user_log(ws, actor, "user.key-revoke", user,
-	               json_pack("{s:s,s:s,s:s}", "user", user, "key_fp", fp, "reason", reason),
-	               &index, err);
-	sqlite3_stmt *st = NULL;
-	if (!rc && !(rc = pb__db_prepare(ws->db,
-	                                 "UPDATE user_key SET revoked_idx = ?2, revoke_reason = ?3 "
-	                                 "WHERE fp = ?1",
-	                                 &st, err))) {
-		sqlite3_bind_text(st, 1, fp, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)index);
-		sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = pb__db_err(ws->db, err, "cannot revoke the key");
-		sqlite3_finalize(st);
-	}
-	if (!rc && index_out)
-		*index_out = index;
+	if (!(rc = user_known(ws, user, err)))
+		rc = pb__registry_revoke(ws, PB__REG_KEY, actor, "user.key-revoke", user, fp, reason,
+		                         index_out, err);
 	return pb__ws_finish(ws, rc, err);
 }
 
