@@ -921,6 +921,12 @@ enum pb_status pb_log_statement(struct pb_ws *ws, uint64_t index, char **stateme
 		goto out;
 	if (ns)
 		*ns = pb__statement_ns(action);
+	if (sig_armoured && !b64) {
+		rc = pb__err(err, PB_EINVAL, "log entry %llu is signed by a passkey: its signature is "
+		                             "a WebAuthn assertion, not an SSHSIG (docs/identity.md)",
+		             (unsigned long long)index);
+		goto out;
+	}
 	if (sig_armoured) {
 		size_t bl = strlen(b64);
 		if (bl > SSHSIG_B64_MAX || !(bin = malloc(bl + 1)) ||
