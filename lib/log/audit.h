@@ -203,6 +203,22 @@ bool pb__webauthn_counter_ok(uint32_t last, uint32_t now);
 enum pb_status pb__passkey_reg_check(const struct json_t *d, uint64_t index, const char *origin,
                                      const char *rp_id, struct pb_webauthn_key *key,
                                      uint32_t *count, struct pb_error *err);
+/* A user.invite as the invitation rules of a user.passkey-add need it. */
+struct pb__invite {
+	char user[PB_USER_NAME_MAX + 1];
+	char token_sha[65];  /* details.token_sha256 */
+	int64_t time, ttl_s;
+	uint64_t used;       /* the user.passkey-add that used it + 1, or 0 */
+};
+/* The invitation rules of a user.passkey-add (of user, at time, revealing a
+ * token whose hex SHA-256 is token_sha) in a signed log: inv is the
+ * user.invite it names (NULL: none before it that checked), last the index
+ * + 1 of the last user.invite or user.invite-revoke of user before it. NULL
+ * when they hold (same user, same token, not revoked or replaced since,
+ * within ttl_s, not used before), else why (may be in buf). */
+const char *pb__passkey_invite_why(const struct pb__invite *inv, uint64_t invite_idx,
+                                   const char *user, const char *token_sha, int64_t time,
+                                   uint64_t last, char buf[160]);
 /* Whether the entry checked as s (at index) is signed by a key or passkey
  * of its actor valid there by the log itself: pb__user_key_valid for an
  * OpenSSH key; for a passkey the user.passkey-add that registered it

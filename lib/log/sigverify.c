@@ -415,6 +415,32 @@ out:
 	return rc;
 }
 
+const char *pb__passkey_invite_why(const struct pb__invite *inv, uint64_t invite_idx,
+                                   const char *user, const char *token_sha, int64_t time,
+                                   uint64_t last, char buf[160])
+{
+	if (!inv)
+		return "it is no user.invite before it that checked";
+	if (strcmp(inv->user, user))
+		return "it invites another user";
+	if (strcmp(inv->token_sha, token_sha))
+		return "the token it reveals is not the invitation's (SHA-256 differs)";
+	if (last != invite_idx + 1) {
+		pb__snprintf(buf, 160, "it was revoked or replaced by entry %llu",
+		             last ? (unsigned long long)(last - 1) : 0ULL);
+		return buf;
+	}
+	if (time < inv->time || time - inv->time > inv->ttl_s) {
+		pb__snprintf(buf, 160, "it had expired (it lasted %lld s)", (long long)inv->ttl_s);
+		return buf;
+	}
+	if (inv->used) {
+		pb__snprintf(buf, 160, "entry %llu used it already", (unsigned long long)(inv->used - 1));
+		return buf;
+	}
+	return NULL;
+}
+
 /* ---- the checks ------------------------------------------------------------------ */
 
 /* The read-time rules of one entry once its parts are known. statement: the
@@ -744,6 +770,100 @@ static enum pb_status counter_before(struct pb_ws *ws, const char *fp, uint64_t 
 	return st == SQLITE_DONE ? PB_OK : pb__db_err(ws->db, err, "cannot read the passkey counters");
 }
 
+/* One index from sql (binds: ?1 text, ?2 and ?3 integers); *found false
+ * when NULL. */
+static enum pb_status idx_query(struct pb_ws *ws, const char *sql, const char *t1, int64_t i2,
+                                int64_t i3, bool *found, uint64_t *idx, struct pb_error *err)
+{
+	sqlite3_stmt *q;
+	enum pb_status rc = pb__db_prepare(ws->db, sql, &q, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(q, 1, t1, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, i2);
+	sqlite3_bind_int64(q, 3, i3);
+	int st = sqlite3_step(q);
+	*found = st == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
+	*idx = *found ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+	sqlite3_finalize(q);
+	return st == SQLITE_ROW ? PB_OK : pb__db_err(ws->db, err, "cannot read the invitations");
+}
+
+static int64_t entry_time(json_t *e)
+{
+	const char *t = json_string_value(json_object_get(e, "time"));
+	int64_t v = 0;
+	if (!t || !pb_time_parse(t, strlen(t), &v, NULL))
+		return INT64_MIN;
+	return v;
+}
+
+/* The invitation of the user.passkey-add e (details d) at r, of user, by the
+ * log itself: the user.invite it names verifies and is validly signed, and
+ * the rules hold (pb__passkey_invite_why). */
+static enum pb_status invite_valid(struct pb_ws *ws, json_t *e, const json_t *d, uint64_t r,
+                                   const char *user, int depth, struct pb_error *err)
+{
+	json_t *ij = json_object_get(d, "invite");
+	const char *token = json_string_value(json_object_get(d, "token"));
+	if (!json_is_integer(ij) || json_integer_value(ij) < 0 ||
+	    (uint64_t)json_integer_value(ij) >= r || !token)
+		return pb__err(err, PB_EVERIFY, "entry %llu: user.passkey-add of '%s' in a signed log "
+		                                "names no invitation (invite and token)",
+		               (unsigned long long)r, user);
+	uint64_t ii = (uint64_t)json_integer_value(ij), last = 0, used = 0;
+	char *data = NULL;
+	size_t len = 0;
+	enum pb_status rc = pb__audit_entry_verified(ws, ii, &data, &len, err);
+	if (rc)
+		return rc == PB_ENOMEM ? rc : PB_EVERIFY;
+	struct pb__entry_sig s;
+	json_t *ie = NULL;
+	if (!(rc = pb__entry_sig_check(data, len, ii, &s, &ie, err)))
+		rc = sig_valid(ws, &s, ii, depth + 1, err);
+	pb__entry_sig_release(&s);
+	free(data);
+	bool found;
+	if (!rc)
+		rc = idx_query(ws,
+		               "SELECT max(idx) FROM audit_entry WHERE action IN ('user.invite',"
+		               " 'user.invite-revoke') AND idx < ?2 AND"
+		               " json_extract(CAST(data AS TEXT), '$.details.name') = ?1",
+		               user, (int64_t)r, 0, &found, &last, err);
+	if (!rc && found)
+		last++;
+	if (!rc)
+		rc = idx_query(ws,
+		               "SELECT min(idx) FROM audit_entry WHERE action = 'user.passkey-add'"
+		               " AND idx < ?2 AND json_extract(CAST(data AS TEXT), '$.details.invite')"
+		               " = ?3 AND ?1 IS NOT NULL",
+		               user, (int64_t)r, (int64_t)ii, &found, &used, err);
+	if (!rc) {
+		const char *action = json_string_value(json_object_get(ie, "action"));
+		json_t *id = json_object_get(ie, "details");
+		struct pb__invite inv = { .time = entry_time(ie),
+			                  .ttl_s = json_integer_value(json_object_get(id, "ttl_s")),
+			                  .used = found ? used + 1 : 0 };
+		const char *n = json_string_value(json_object_get(id, "name"));
+		const char *ts = json_string_value(json_object_get(id, "token_sha256"));
+		pb__strlcpy(inv.user, n ? n : "", sizeof(inv.user));
+		pb__strlcpy(inv.token_sha, ts ? ts : "", sizeof(inv.token_sha));
+		uint8_t h[32];
+		char hex[65], buf[160];
+		pb__sha256(token, strlen(token), h);
+		pb_hex(h, 32, hex);
+		bool is_invite = action && !strcmp(action, "user.invite");
+		const char *why = pb__passkey_invite_why(is_invite ? &inv : NULL, ii, user, hex,
+		                                         entry_time(e), last, buf);
+		if (why)
+			rc = pb__err(err, PB_EVERIFY, "entry %llu: user.passkey-add of '%s' names entry "
+			                              "%llu as its invitation: %s",
+			             (unsigned long long)r, user, (unsigned long long)ii, why);
+	}
+	json_decref(ie);
+	return rc;
+}
+
 /* A passkey-signed entry (s at index) by the log itself. */
 static enum pb_status passkey_valid(struct pb_ws *ws, const struct pb__entry_sig *s,
                                     uint64_t index, int depth, struct pb_error *err)
@@ -801,7 +921,8 @@ static enum pb_status passkey_valid(struct pb_ws *ws, const struct pb__entry_sig
 		if ((rc = pb__entry_webauthn_verify(&rs, r, &key, origin, rp_id, NULL, err)))
 			goto out;
 	}
-	if ((rc = key_entry(ws, "user.passkey-revoke", fp, (int64_t)r, &found, &rv, err)))
+	if ((rc = invite_valid(ws, e, d, r, actor, depth, err)) ||
+	    (rc = key_entry(ws, "user.passkey-revoke", fp, (int64_t)r, &found, &rv, err)))
 		goto out;
 	if (found && index > rv) {
 		rc = pb__err(err, PB_EVERIFY, "entry %llu: passkey %s of '%s' was revoked at entry %llu",

@@ -99,13 +99,6 @@ struct pkey {             /* a passkey the log registered */
 	uint32_t count;          /* the largest counter seen */
 };
 
-struct invite {           /* a user.invite that checked */
-	char user[PB_USER_NAME_MAX + 1];
-	char token_sha[65];
-	int64_t time, ttl_s;
-	uint64_t used;           /* the passkey-add that used it + 1, or 0 */
-};
-
 struct approval {
 	bool rollback;           /* a plan.rollback-request, else a plan.approve */
 	int64_t plan;
@@ -132,7 +125,7 @@ struct pb__rsig {
 	struct pb_hmap bodies;     /* "plan:sha" -> approvals_needed + 1, by plan.new / plan.edit */
 	unsigned policy;           /* rollback approvals the log says */
 	struct pb_hmap passkeys;   /* fp -> struct pkey */
-	struct pb_hmap invites;    /* entry index (8 bytes) -> struct invite */
+	struct pb_hmap invites;    /* entry index (8 bytes) -> struct pb__invite */
 	struct pb_hmap invite_last; /* user -> last user.invite or user.invite-revoke + 1 */
 	bool has_origin;           /* a web.origin entry checked: the origin in force */
 	char origin[PB_PASSKEY_ORIGIN_MAX], rp_id[PB_PASSKEY_ORIGIN_MAX];
@@ -531,31 +524,13 @@ static bool invitation_ok(struct pb__rsig *s, const struct res *r)
 		return false;
 	}
 	uint64_t ik = (uint64_t)pk->invite;
-	struct invite *inv = pk->invite >= 0 && ik < r->index
+	struct pb__invite *inv = pk->invite >= 0 && ik < r->index
 	                             ? pb__hmap_get(&s->invites, (const char *)&ik, 8)
 	                             : NULL;
 	uint64_t *last = pb__hmap_get(&s->invite_last, r->name, strlen(r->name));
-	const char *why = NULL;
 	char buf[160];
-	if (!inv)
-		why = "it is no user.invite before it that checked";
-	else if (strcmp(inv->user, r->name))
-		why = "it invites another user";
-	else if (strcmp(inv->token_sha, pk->token_sha))
-		why = "the token it reveals is not the invitation's (SHA-256 differs)";
-	else if (!last || *last != ik + 1) {
-		pb__snprintf(buf, sizeof(buf), "it was revoked or replaced by entry %llu",
-		             last ? (unsigned long long)(*last - 1) : 0ULL);
-		why = buf;
-	} else if (pk->time < inv->time || pk->time - inv->time > inv->ttl_s) {
-		pb__snprintf(buf, sizeof(buf), "it had expired (it lasted %lld s)",
-		             (long long)inv->ttl_s);
-		why = buf;
-	} else if (inv->used) {
-		pb__snprintf(buf, sizeof(buf), "entry %llu used it already",
-		             (unsigned long long)(inv->used - 1));
-		why = buf;
-	}
+	const char *why = pb__passkey_invite_why(inv, ik, r->name, pk->token_sha, pk->time,
+	                                         last ? *last : 0, buf);
 	if (why) {
 		problem(s, r->index, "user.passkey-add of '%s' names entry %lld as its invitation: %s",
 		        r->name, (long long)pk->invite, why);
@@ -591,7 +566,7 @@ static bool passkey_history(struct pb__rsig *s, struct res *r)
 		if (ps == PB_EEXIST)
 			*old = r->index + 1;
 		if (!strcmp(a, "user.invite")) {
-			struct invite *inv = calloc(1, sizeof(*inv));
+			struct pb__invite *inv = calloc(1, sizeof(*inv));
 			uint64_t key = r->index;
 			if (!inv)
 				return false;
