@@ -626,6 +626,29 @@ static enum pb_status key_entry(struct pb_ws *ws, const char *actions, const cha
 static enum pb_status sig_valid(struct pb_ws *ws, const struct pb__entry_sig *s, uint64_t index,
                                 int depth, struct pb_error *err);
 
+/* The first entry of `actions` that registers fp (a "key" or "passkey",
+ * what), read only when it verifies: its index in *r, its text in *data
+ * (heap, *len bytes), parsed in *e (the caller frees both). */
+static enum pb_status registration(struct pb_ws *ws, const char *actions, const char *what,
+                                   const char *fp, uint64_t index, uint64_t *r, char **data,
+                                   size_t *len, json_t **e, struct pb_error *err)
+{
+	bool found;
+	*data = NULL;
+	*e = NULL;
+	enum pb_status rc = key_entry(ws, actions, fp, -1, &found, r, err);
+	if (rc)
+		return rc;
+	if (!found)
+		return pb__err(err, PB_EVERIFY, "entry %llu: %s %s is registered to nobody in the log",
+		               (unsigned long long)index, what, fp);
+	if ((rc = pb__audit_entry_verified(ws, *r, data, len, err)))
+		return rc == PB_ENOMEM ? rc : PB_EVERIFY;
+	json_error_t je;
+	*e = json_loadb(*data, *len, 0, &je);
+	return PB_OK;
+}
+
 static enum pb_status key_valid(struct pb_ws *ws, const char *actor, const char *fp,
                                 uint64_t index, int depth, struct pb_error *err)
 {
@@ -634,18 +657,14 @@ static enum pb_status key_valid(struct pb_ws *ws, const char *actor, const char 
 		               (unsigned long long)index, fp);
 	bool found;
 	uint64_t r, rv;
-	enum pb_status rc = key_entry(ws, "user.add user.key-add", fp, -1, &found, &r, err);
+	char *data;
+	size_t len = 0;
+	json_t *e;
+	enum pb_status rc = registration(ws, "user.add user.key-add", "key", fp, index, &r, &data,
+	                                 &len, &e, err);
 	if (rc)
 		return rc;
-	if (!found)
-		return pb__err(err, PB_EVERIFY, "entry %llu: key %s is registered to nobody in the log",
-		               (unsigned long long)index, fp);
-	char *data = NULL;
-	size_t len = 0;
-	if ((rc = pb__audit_entry_verified(ws, r, &data, &len, err)))
-		return rc == PB_ENOMEM ? rc : PB_EVERIFY;
-	json_error_t je;
-	json_t *e = json_loadb(data, len, 0, &je), *d = json_object_get(e, "details");
+	json_t *d = json_object_get(e, "details");
 	const char *action = json_string_value(json_object_get(e, "action"));
 	const char *user = json_string_value(
 		json_object_get(d, action && !strcmp(action, "user.add") ? "name" : "user"));
@@ -874,19 +893,14 @@ static enum pb_status passkey_valid(struct pb_ws *ws, const struct pb__entry_sig
 	bool found;
 	uint64_t r, rv;
 	const char *fp = s->key_fp, *actor = s->actor;
-	enum pb_status rc = key_entry(ws, "user.passkey-add", fp, -1, &found, &r, err);
+	char *data;
+	size_t len = 0;
+	json_t *e;
+	enum pb_status rc = registration(ws, "user.passkey-add", "passkey", fp, index, &r, &data,
+	                                 &len, &e, err);
 	if (rc)
 		return rc;
-	if (!found)
-		return pb__err(err, PB_EVERIFY, "entry %llu: passkey %s is registered to nobody in "
-		                                "the log",
-		               (unsigned long long)index, fp);
-	char *data = NULL;
-	size_t len = 0;
-	if ((rc = pb__audit_entry_verified(ws, r, &data, &len, err)))
-		return rc == PB_ENOMEM ? rc : PB_EVERIFY;
-	json_error_t je;
-	json_t *e = json_loadb(data, len, 0, &je), *d = json_object_get(e, "details");
+	json_t *d = json_object_get(e, "details");
 	const char *user = json_string_value(json_object_get(d, "user"));
 	char origin[PB_PASSKEY_ORIGIN_MAX], rp_id[PB_PASSKEY_ORIGIN_MAX];
 	struct pb_webauthn_key key = { 0 };
