@@ -12,7 +12,7 @@
 #include "unit.h"
 #include "../tools/passkey.h"
 #include "../tools/signed.h"
-#include "replay/sig.h"
+#include "siglog.h"
 
 #define D "tests/data/sig/"
 #define SHA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -23,24 +23,7 @@ enum { ROOT, ALICE };
 static struct pb_test_passkey P[3]; /* bob, carol, alice's passkeys */
 enum { PBOB, PCAROL, PALICE };
 static const char *const PNAMES[] = { "bob", "carol", "alice" };
-
-struct log {
-	char *e[64];
-	size_t n;
-	struct pb_tlog_range r;
-	uint64_t approve[3]; /* the index of each passkey's plan.approve */
-};
-
-static void add(struct log *l, char *text)
-{
-	CHECK(text != NULL);
-	if (!text)
-		return;
-	l->e[l->n++] = text;
-	uint8_t h[32];
-	pb_tlog_leaf_hash(text, strlen(text), h);
-	pb_tlog_range_append(&l->r, h);
-}
+static uint64_t approved[3]; /* the index of each passkey's last plan.approve */
 
 static void put(struct log *l, int k, const char *actor, const char *action, const char *details)
 {
@@ -111,7 +94,7 @@ static void base(struct log *l)
 
 static void approve(struct log *l, int p, const struct pb_test_wa *o)
 {
-	l->approve[p] = l->n;
+	approved[p] = l->n;
 	wput(l, p, PNAMES[p], "plan.approve", "{\"plan\":1,\"sha256\":\"" SHA "\"}", o);
 }
 
@@ -123,58 +106,11 @@ static void apply(struct log *l, int a, int b)
 	         "{\"approvals\":[{\"actor\":\"%s\",\"index\":%llu,\"key_fp\":\"%s\"},"
 	         "{\"actor\":\"%s\",\"index\":%llu,\"key_fp\":\"%s\"}],\"plan\":1,"
 	         "\"sha256\":\"" SHA "\",\"version\":1}",
-	         PNAMES[a], (unsigned long long)l->approve[a], P[a].fp, PNAMES[b],
-	         (unsigned long long)l->approve[b], P[b].fp);
+	         PNAMES[a], (unsigned long long)approved[a], P[a].fp, PNAMES[b],
+	         (unsigned long long)approved[b], P[b].fp);
 	put(l, ALICE, "alice", "plan.apply", d);
 }
 
-struct found {
-	int n;
-	uint64_t index;
-	char what[400];
-	char all[4000];
-};
-
-static void keep(void *ctx, uint64_t index, const char *what)
-{
-	struct found *f = ctx;
-	if (f->n++ == 0) {
-		f->index = index;
-		snprintf(f->what, sizeof(f->what), "%s", what);
-	}
-	size_t o = strlen(f->all);
-	snprintf(f->all + o, sizeof(f->all) - o, "[%llu] %s\n", (unsigned long long)index, what);
-}
-
-static int replay(struct log *l, struct found *f)
-{
-	memset(f, 0, sizeof(*f));
-	struct pb__rsig *s = NULL;
-	struct pb_error err = { 0 };
-	CHECK_OK(pb__rsig_new(keep, f, &s, &err), &err);
-	for (size_t i = 0; i < l->n; i++)
-		CHECK_OK(pb__rsig_feed(s, i, l->e[i], strlen(l->e[i]), &err), &err);
-	uint64_t nbad = 0;
-	CHECK_OK(pb__rsig_finish(s, &nbad, &err), &err);
-	CHECK_INT(nbad, (uint64_t)f->n);
-	pb__rsig_free(s);
-	return f->n;
-}
-
-static void release(struct log *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->e[i]);
-	l->n = 0;
-}
-
-static bool has(const struct found *f, const char *s)
-{
-	if (strstr(f->what, s))
-		return true;
-	fprintf(stderr, "    expected \"%s\" in:\n%s", s, f->all);
-	return false;
-}
 
 static void t_clean(void)
 {
@@ -282,15 +218,15 @@ static void t_two_person(void)
 	/* one approver counted twice */
 	base(&l);
 	approve(&l, PBOB, NULL);
-	uint64_t first = l.approve[PBOB];
+	uint64_t first = approved[PBOB];
 	approve(&l, PBOB, NULL);
-	l.approve[PCAROL] = first;
+	approved[PCAROL] = first;
 	char d[1024];
 	snprintf(d, sizeof(d),
 	         "{\"approvals\":[{\"actor\":\"bob\",\"index\":%llu,\"key_fp\":\"%s\"},"
 	         "{\"actor\":\"bob\",\"index\":%llu,\"key_fp\":\"%s\"}],\"plan\":1,"
 	         "\"sha256\":\"" SHA "\",\"version\":1}",
-	         (unsigned long long)first, P[PBOB].fp, (unsigned long long)l.approve[PBOB],
+	         (unsigned long long)first, P[PBOB].fp, (unsigned long long)approved[PBOB],
 	         P[PBOB].fp);
 	put(&l, ALICE, "alice", "plan.apply", d);
 	CHECK(replay(&l, &f) >= 1);
