@@ -752,6 +752,11 @@ static bool consume_one(struct pb__rsig *s, struct res *r)
 		if (pb__hmap_put(&s->bodies, b, strlen(b), (void *)v, NULL) == PB_ENOMEM)
 			return false;
 	} else if (!strcmp(a, "plan.approve") || !strcmp(a, "plan.rollback-request")) {
+		/* the writer refuses an author's approval: one in the log was forced in */
+		if (!strcmp(a, "plan.approve") && is_author(s, r->plan, r->s.actor))
+			problem(s, r->index, "plan.approve of plan %lld by '%s', an author of the plan: "
+			                     "authors do not approve",
+			        (long long)r->plan, r->s.actor);
 		struct approval *ap = calloc(1, sizeof(*ap));
 		uint64_t key = r->index;
 		if (!ap)

@@ -211,7 +211,8 @@ static void t_two_person(void)
 	approve(&l, PALICE, NULL);
 	approve(&l, PBOB, NULL);
 	apply(&l, PALICE, PBOB);
-	CHECK(replay(&l, &f) >= 1);
+	CHECK_INT(replay(&l, &f), 3);
+	CHECK_INT(f.index, approved[PALICE]);
 	CHECK(has(&f, "an author of the plan"));
 	release(&l);
 

@@ -255,7 +255,8 @@ static void t_two_person(void)
 	approve(&l, BOB, SHA);
 	approve(&l, ALICE, SHA);
 	apply(&l, 2, (uint64_t[]){ 5, 6 }, (int[]){ BOB, ALICE });
-	CHECK_INT(replay(&l, &f), 2);
+	CHECK_INT(replay(&l, &f), 3); /* at the approval, and twice at the apply */
+	CHECK_INT(f.index, 6);
 	CHECK(has(&f, "an author of the plan"));
 	release(&l);
 
