@@ -145,45 +145,41 @@ refused() {
 newplan() { A plan new "$WS" 1 --disable 'category=Compute country=NL' || fail "plan 2: $(cat "$TMP/err")"; }
 last() { sql "SELECT max(idx) FROM audit_entry"; }
 
+# forced NAME ERE DECIDE-ERE: once a table the writer trusts is edited, bob
+# approves plan 2 (softauthn get with $BOBARGS), dana too, alice applies:
+# log check and log verify say ERE at bob's entry, decide refuses saying
+# DECIDE-ERE
+forced() {
+	newplan
+	SOFTARGS=${BOBARGS:-} wsign bob plan approve "$WS" 2 || fail "$1: bob approves plan 2: $(cat "$TMP/err")"
+	local xi
+	xi=$(last)
+	wsign dana plan approve "$WS" 2 || fail "$1: dana approves plan 2: $(cat "$TMP/err")"
+	A plan apply "$WS" 2 || fail "$1: apply of plan 2: $(cat "$TMP/err")"
+	found "$1" "^table audit_entry row $xi: $2"
+	exported "$1" "audit_entry row $xi: $2"
+	refused "$1" "$3"
+	restore
+	cp bob.saved bob.cred
+}
+
 # 1. a credential of another user: carol's passkey moved to bob in the table
-#    the writer trusts; bob approves with it, dana too, alice applies
 sql "UPDATE user_passkey SET user = 'bob' WHERE fp = '$carolfp'"
 cp carol.cred bob.cred
-newplan
-wsign bob plan approve "$WS" 2 || fail "bob with carol's passkey: $(cat "$TMP/err")"
-xi=$(last)
-wsign dana plan approve "$WS" 2 || fail "dana approves plan 2: $(cat "$TMP/err")"
-A plan apply "$WS" 2 || fail "apply of plan 2: $(cat "$TMP/err")"
-found "another user's credential" "^table audit_entry row $xi: plan.approve by 'bob' is signed with passkey $carolfp, registered to 'carol'"
-exported "another user's credential" "audit_entry row $xi: plan.approve by 'bob' is signed with passkey $carolfp, registered to 'carol'"
-refused "another user's credential" "passkey $carolfp is registered to 'carol', not 'bob'"
-restore; cp bob.saved bob.cred
+forced "another user's credential" "plan.approve by 'bob' is signed with passkey $carolfp, registered to 'carol'" \
+	"passkey $carolfp is registered to 'carol', not 'bob'"
 
 # 2. a replayed assertion (its counter does not grow): the stored counter set back
 c=$(sql "SELECT sign_count FROM user_passkey WHERE fp = '$bobfp'")
 sql "UPDATE user_passkey SET sign_count = 0 WHERE fp = '$bobfp'"
-newplan
-SOFTARGS="--counter $c" wsign bob plan approve "$WS" 2 || fail "bob's old counter: $(cat "$TMP/err")"
-xi=$(last)
-wsign dana plan approve "$WS" 2 || fail "dana approves plan 2: $(cat "$TMP/err")"
-A plan apply "$WS" 2 || fail "apply of plan 2: $(cat "$TMP/err")"
-found "a replayed counter" "^table audit_entry row $xi: .*signed with counter $c, not above $c"
-exported "a replayed counter" "audit_entry row $xi: .*signed with counter $c, not above $c"
-refused "a replayed counter" "passkey $bobfp signed with counter $c, not above $c"
-restore; cp bob.saved bob.cred
+BOBARGS="--counter $c" forced "a replayed counter" ".*signed with counter $c, not above $c" \
+	"passkey $bobfp signed with counter $c, not above $c"
 
 # 3. an assertion from a revoked credential: the revocation taken out of the table
 R user passkey revoke "$WS" bob "$bobfp" --reason "phone lost" || fail "revoke: $(cat "$TMP/err")"
 sql "UPDATE user_passkey SET revoked_idx = NULL, revoke_reason = NULL WHERE fp = '$bobfp'"
-newplan
-wsign bob plan approve "$WS" 2 || fail "bob's revoked passkey: $(cat "$TMP/err")"
-xi=$(last)
-wsign dana plan approve "$WS" 2 || fail "dana approves plan 2: $(cat "$TMP/err")"
-A plan apply "$WS" 2 || fail "apply of plan 2: $(cat "$TMP/err")"
-found "a revoked passkey" "^table audit_entry row $xi: plan.approve by 'bob' is signed with passkey $bobfp, revoked at entry"
-exported "a revoked passkey" "audit_entry row $xi: plan.approve by 'bob' is signed with passkey $bobfp, revoked at entry"
-refused "a revoked passkey" "passkey $bobfp of 'bob' was revoked at entry"
-restore; cp bob.saved bob.cred
+forced "a revoked passkey" "plan.approve by 'bob' is signed with passkey $bobfp, revoked at entry" \
+	"passkey $bobfp of 'bob' was revoked at entry"
 
 # 5. a passkey-add without a valid invitation: dana's used invitation marked
 #    unused again in the table, and a second credential registered with it
