@@ -241,10 +241,12 @@ enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const cha
  * no larger than size, by a key valid at size by the log itself
  * (pb__user_key_valid). PB_EVERIFY saying why not. */
 /* The same on its own (no registry): the signature and statement of sig (the
- * "sig" object); key_fp and nonce get what it names. */
+ * "sig" object), as pb__entry_sig_check would check an entry at size; out
+ * gets what it names (pb__entry_sig_release; a passkey's assertion is left
+ * to pb__entry_webauthn_verify). */
 enum pb_status pb__checkpoint_sig_parts(const char *actor, const char *origin, uint64_t size,
                                         const uint8_t root[32], const struct json_t *sig,
-                                        char key_fp[64], uint8_t nonce[16], struct pb_error *err);
+                                        struct pb__entry_sig *out, struct pb_error *err);
 enum pb_status pb__checkpoint_sig_check(struct pb_ws *ws, const char *actor, const char *origin,
                                         uint64_t size, const uint8_t root[32],
                                         const char *sig_json, struct pb_error *err);

@@ -977,8 +977,9 @@ enum pb_status pb__entry_sig_valid(struct pb_ws *ws, const struct pb__entry_sig 
 
 enum pb_status pb__checkpoint_sig_parts(const char *actor, const char *origin, uint64_t size,
                                         const uint8_t root[32], const json_t *sig,
-                                        char key_fp[64], uint8_t nonce[16], struct pb_error *err)
+                                        struct pb__entry_sig *out, struct pb_error *err)
 {
+	memset(out, 0, sizeof(*out));
 	json_t *e = json_pack("{s:o*}", "details", pb__checkpoint_details(origin, size, root));
 	if (!e || !json_object_get(e, "details")) {
 		json_decref(e);
@@ -986,15 +987,9 @@ enum pb_status pb__checkpoint_sig_parts(const char *actor, const char *origin, u
 	}
 	struct sig_fields f;
 	sig_fields(json_is_object(sig) ? (json_t *)sig : NULL, &f);
-	struct pb__entry_sig out;
-	memset(&out, 0, sizeof(out));
-	enum pb_status rc = check_parts("log.checkpoint", actor, true, &f, NULL, e, size, &out, err);
-	if (!rc && (out.log_size != size || memcmp(out.log_root, root, 32) != 0))
+	enum pb_status rc = check_parts("log.checkpoint", actor, true, &f, NULL, e, size, out, err);
+	if (!rc && (out->log_size != size || memcmp(out->log_root, root, 32) != 0))
 		rc = bad(err, size, "its actor's statement names another log than the checkpoint");
-	if (!rc) {
-		memcpy(key_fp, out.key_fp, 64);
-		memcpy(nonce, out.nonce, 16);
-	}
 	json_decref(e);
 	return rc;
 }
@@ -1005,11 +1000,11 @@ enum pb_status pb__checkpoint_sig_check(struct pb_ws *ws, const char *actor, con
 {
 	json_error_t je;
 	json_t *s = json_loads(sig_json, 0, &je);
-	char fp[64];
-	uint8_t nonce[16];
-	enum pb_status rc = pb__checkpoint_sig_parts(actor, origin, size, root, s, fp, nonce, err);
+	struct pb__entry_sig out;
+	enum pb_status rc = pb__checkpoint_sig_parts(actor, origin, size, root, s, &out, err);
 	if (!rc)
-		rc = pb__user_key_valid(ws, actor, fp, size, err);
+		rc = pb__entry_sig_valid(ws, &out, size, err);
+	pb__entry_sig_release(&out);
 	json_decref(s);
 	return rc;
 }

@@ -918,6 +918,36 @@ enum pb_status pb__rsig_finish(struct pb__rsig *s, uint64_t *nbad, struct pb_err
 	return rc;
 }
 
+/* A checkpoint signed with a passkey (cs, of a log of size entries, all
+ * fed): registered to its actor before size, not revoked, the assertion
+ * verified under the origin in force, its counter above the credential's
+ * last. why gets what is wrong, or stays empty. */
+static void passkey_checkpoint(struct pb__rsig *s, const struct pb__entry_sig *cs, uint64_t size,
+                               char *why, size_t cap)
+{
+	const char *fp = cs->key_fp;
+	struct pkey *k = pb__hmap_get(&s->passkeys, fp, strlen(fp));
+	uint32_t now = 0;
+	struct pb_error e2 = { 0 };
+	if (!k)
+		pb__snprintf(why, cap, "passkey %s is registered to nobody in the log", fp);
+	else if (strcmp(k->user, cs->actor))
+		pb__snprintf(why, cap, "passkey %s is registered to '%s', not '%s'", fp, k->user,
+		             cs->actor);
+	else if (!(k->added < size))
+		pb__snprintf(why, cap, "passkey %s was registered only at entry %llu", fp,
+		             (unsigned long long)k->added);
+	else if (size > k->revoked)
+		pb__snprintf(why, cap, "passkey %s was revoked at entry %llu", fp,
+		             (unsigned long long)k->revoked);
+	else if (pb__entry_webauthn_verify(cs, size, &k->key, s->has_origin ? s->origin : NULL,
+	                                   s->rp_id, &now, &e2))
+		pb__snprintf(why, cap, "%s", e2.message);
+	else if (!pb__webauthn_counter_ok(k->count, now))
+		pb__snprintf(why, cap, "passkey %s signed with counter %lu, not above %lu", fp,
+		             (unsigned long)now, (unsigned long)k->count);
+}
+
 enum pb_status pb__rsig_checkpoint(struct pb__rsig *s, const char *origin, uint64_t size,
                                    const uint8_t root[32], const char *actor_json, size_t len,
                                    struct pb_error *err)
@@ -937,22 +967,30 @@ enum pb_status pb__rsig_checkpoint(struct pb__rsig *s, const char *origin, uint6
 	json_error_t je;
 	json_t *j = json_loadb(actor_json, len, 0, &je);
 	const char *actor = json_string_value(json_object_get(j, "actor"));
-	char fp[64], why[256];
-	uint8_t nonce[16];
+	char why[400];
+	struct pb__entry_sig cs = { 0 };
 	enum pb_status rc;
 	if (!actor) {
 		rc = pb__err(err, PB_EVERIFY, "checkpoint.actor: not an object with \"actor\" and "
 		                              "\"sig\"");
 		goto out;
 	}
-	if ((rc = pb__checkpoint_sig_parts(actor, origin, size, root, json_object_get(j, "sig"), fp,
-	                                   nonce, err))) {
+	if ((rc = pb__checkpoint_sig_parts(actor, origin, size, root, json_object_get(j, "sig"), &cs,
+	                                   err))) {
 		pb__err_prefix(err, "checkpoint.actor");
 		goto out;
 	}
-	struct key *k = pb__hmap_get(&s->keys, fp, strlen(fp));
-	uint64_t *used = pb__hmap_get(&s->nonces, (const char *)nonce, 16);
+	const char *fp = cs.key_fp;
+	uint64_t *used = pb__hmap_get(&s->nonces, (const char *)cs.nonce, 16);
 	why[0] = '\0';
+	if (cs.webauthn) {
+		passkey_checkpoint(s, &cs, size, why, sizeof(why));
+		if (!why[0] && used)
+			pb__snprintf(why, sizeof(why), "its nonce was used by entry %llu",
+			             (unsigned long long)*used);
+		goto said;
+	}
+	struct key *k = pb__hmap_get(&s->keys, fp, strlen(fp));
 	if (!k)
 		pb__snprintf(why, sizeof(why), "key %s is registered to nobody in the log", fp);
 	else if (strcmp(k->user, actor))
@@ -967,9 +1005,11 @@ enum pb_status pb__rsig_checkpoint(struct pb__rsig *s, const char *origin, uint6
 	else if (used)
 		pb__snprintf(why, sizeof(why), "its nonce was used by entry %llu",
 		             (unsigned long long)*used);
+said:
 	if (why[0])
 		rc = pb__err(err, PB_EVERIFY, "checkpoint.actor: the signature of '%s': %s", actor, why);
 out:
+	pb__entry_sig_release(&cs);
 	json_decref(j);
 	return rc;
 }

@@ -300,6 +300,54 @@ static void t_registration(void)
 	one(&l, "origin in force");
 }
 
+/* the export's checkpoint attested by bob's passkey (checkpoint.actor) */
+static enum pb_status checkpoint_by(struct log *l, int p, const struct pb_test_wa *o,
+                                    struct pb_error *err)
+{
+	uint8_t root[32];
+	pb_tlog_range_root(&l->r, root);
+	json_t *cd = pb__checkpoint_details("probity.example/t", l->n, root);
+	char *cds = json_dumps(cd, JSON_COMPACT | JSON_SORT_KEYS);
+	char *ce = pb_test_passkey_entry(&P[p], l->n, PNAMES[p], "log.checkpoint", NULL, cds, l->n,
+	                                 root, o);
+	json_error_t je;
+	json_t *cj = json_loads(ce, 0, &je);
+	json_t *ca = json_pack("{s:s,s:O}", "actor", PNAMES[p], "sig", json_object_get(cj, "sig"));
+	char *cas = json_dumps(ca, JSON_COMPACT | JSON_SORT_KEYS);
+	struct pb__rsig *s = NULL;
+	struct found f = { 0 };
+	CHECK_OK(pb__rsig_new(keep, &f, &s, err), err);
+	for (size_t i = 0; i < l->n; i++)
+		CHECK_OK(pb__rsig_feed(s, i, l->e[i], strlen(l->e[i]), err), err);
+	CHECK_OK(pb__rsig_finish(s, NULL, err), err);
+	CHECK_INT(f.n, 0);
+	enum pb_status rc = pb__rsig_checkpoint(s, "probity.example/t", l->n, root, cas, strlen(cas),
+	                                        err);
+	pb__rsig_free(s);
+	free(cas);
+	json_decref(ca);
+	json_decref(cj);
+	free(ce);
+	free(cds);
+	json_decref(cd);
+	return rc;
+}
+
+static void t_checkpoint(void)
+{
+	struct log l;
+	struct pb_error err = { 0 };
+	base(&l);
+	approve(&l, PBOB, NULL);
+	CHECK_OK(checkpoint_by(&l, PBOB, NULL, &err), &err);
+	CHECK(checkpoint_by(&l, PBOB, &(struct pb_test_wa){ .flip = true }, &err) == PB_EVERIFY);
+	CHECK(strstr(err.message, "does not verify") != NULL);
+	CHECK(checkpoint_by(&l, PBOB, &(struct pb_test_wa){ .set_counter = true, .counter = 1 },
+	                    &err) == PB_EVERIFY);
+	CHECK(strstr(err.message, "not above") != NULL);
+	release(&l);
+}
+
 int main(void)
 {
 	char *tmp = unit_tmpdir();
@@ -316,6 +364,7 @@ int main(void)
 	RUN(t_forged_assertions);
 	RUN(t_two_person);
 	RUN(t_registration);
+	RUN(t_checkpoint);
 	for (int i = 0; i < 2; i++)
 		pb_test_key_close(&K[i]);
 	unit_rm_rf(tmp);
