@@ -163,14 +163,7 @@ ap=$(sql "SELECT json_extract(data, '$.details.approvals') FROM audit_entry WHER
 check "apply names alice's passkey approval" grep -qF "\"key_fp\":\"$AFP\"" <<<"$ap"
 check "apply names bob's passkey approval" grep -qF "\"key_fp\":\"$BFP\"" <<<"$ap"
 "$PROBITY" decide "$WS" --account EA-1 --subaccount s-int --service 'Storage Accounts' --region westeurope >"$TMP/out" 2>"$TMP/err"
-if grep -q 'lacks key_fp, log, nonce, ns or sshsig' "$TMP/err"; then
-	# the entitlements loader before passkey-verify (issue 14's read side)
-	# knows SSH signatures only: drop this branch once it is merged
-	echo "  NOTE passkey-cli: decide skipped: the loader reads no passkey signatures yet"
-	ok
-else
-	check "decide denies after the passkey-approved plan: $(cat "$TMP/out" "$TMP/err" | head -3)" grep -qi deny "$TMP/out"
-fi
+check "decide denies after the passkey-approved plan: $(cat "$TMP/out" "$TMP/err" | head -3)" grep -qi deny "$TMP/out"
 check "the counters grew in the registry" test "$(sql "SELECT sign_count > 1 FROM user_passkey WHERE user = 'alice'")" = 1
 
 # revocation: by the user herself, signed by the passkey it revokes
