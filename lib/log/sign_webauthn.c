@@ -102,20 +102,17 @@ static enum pb_status b64_field(const char *s, const char *field, size_t cap, ui
 	return PB_OK;
 }
 
-/* The COSE key of the credential a user.passkey-add entry registers, by
- * the registration its details hold, checked as a verifier checks it
- * (challenge not: the server's create() challenge is not in the log). */
-static enum pb_status key_of_add(const json_t *details, const char *actor, const char *fp,
-                                 const char *origin, const char *rp_id,
+/* The COSE key of the credential a user.passkey-add entry registers: its
+ * actor registers its own passkey, signed by that passkey, and the
+ * registration the details hold is re-checked exactly as every verifier
+ * re-checks it (pb__passkey_reg_check, lib/log/sigverify.c). */
+static enum pb_status key_of_add(const json_t *details, uint64_t index, const char *actor,
+                                 const char *fp, const char *origin, const char *rp_id,
                                  struct pb_webauthn_key *key, uint32_t *count,
                                  struct pb_error *err)
 {
 	const char *user = json_string_value(json_object_get(details, "user"));
 	const char *dfp = json_string_value(json_object_get(details, "key_fp"));
-	const char *att = json_string_value(json_object_get(details, "attestation"));
-	const char *cdj = json_string_value(json_object_get(details, "client_data_json"));
-	const char *d_origin = json_string_value(json_object_get(details, "origin"));
-	const char *d_rp = json_string_value(json_object_get(details, "rp_id"));
 	if (!user || strcmp(user, actor) != 0)
 		return pb__err(err, PB_EPERM, "'%s' may register a passkey for itself only", actor);
 	if (!dfp || strcmp(dfp, fp) != 0)
@@ -123,36 +120,7 @@ static enum pb_status key_of_add(const json_t *details, const char *actor, const
 		               "a passkey registration must be signed by the passkey it registers (%s), "
 		               "not %s",
 		               dfp ? dfp : "none", fp);
-	if (!d_origin || !d_rp || strcmp(d_origin, origin) != 0 || strcmp(d_rp, rp_id) != 0)
-		return pb__err(err, PB_EPERM,
-		               "the passkey was registered for '%s' (RP ID '%s'); the workspace "
-		               "declares '%s' (RP ID '%s')",
-		               d_origin ? d_origin : "", d_rp ? d_rp : "", origin, rp_id);
-	uint8_t *ao = NULL, *cd = NULL;
-	size_t ao_len = 0, cd_len = 0;
-	enum pb_status rc;
-	if ((rc = b64_field(att, "attestation", ATTESTATION_MAX, &ao, &ao_len, err)) ||
-	    (rc = b64_field(cdj, "client_data", CLIENT_DATA_MAX, &cd, &cd_len, err)))
-		goto out;
-	struct pb_webauthn_expect want = { .rp_id = rp_id, .origin = origin, .require_uv = true };
-	struct pb_webauthn_reg reg = { 0 };
-	if ((rc = pb__webauthn_register_check(ao, ao_len, (const char *)cd, cd_len, &want, &reg,
-	                                      err)))
-		goto out;
-	char have[PB_WEBAUTHN_FP_MAX];
-	pb__webauthn_fingerprint(reg.cred_id, reg.cred_id_len, have);
-	if (strcmp(have, fp) != 0) {
-		rc = pb__err(err, PB_EPERM, "the registration's credential is %s, not %s", have, fp);
-	} else {
-		*key = reg.key;
-		memset(&reg.key, 0, sizeof(reg.key)); /* moved to the caller */
-		*count = reg.sign_count;
-	}
-	pb__webauthn_reg_release(&reg);
-out:
-	free(ao);
-	free(cd);
-	return rc;
+	return pb__passkey_reg_check(details, index, origin, rp_id, key, count, err);
 }
 
 /* The key of passkey fp as registered to actor and valid for entry index
@@ -263,7 +231,7 @@ enum pb_status pb__sign_webauthn(struct pb_ws *ws, uint64_t index, uint64_t log_
 		return rc;
 	uint32_t last = 0, now = 0;
 	if (!strcmp(action, "user.passkey-add"))
-		rc = key_of_add(details, actor, fp, origin, rp_id, &key, &last, err);
+		rc = key_of_add(details, index, actor, fp, origin, rp_id, &key, &last, err);
 	else
 		rc = key_registered(ws, actor, fp, index, log_size, &key, &last, err);
 	if (rc)
