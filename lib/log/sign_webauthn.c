@@ -27,7 +27,6 @@
 #define AUTHDATA_MAX 16384
 #define CLIENT_DATA_MAX 8192
 #define SIGNATURE_MAX 512
-#define ATTESTATION_MAX 65536
 
 enum pb_status pb__web_origin_at(struct pb_ws *ws, uint64_t index,
                                  char origin[PB_PASSKEY_ORIGIN_MAX],
