@@ -13,6 +13,7 @@
 #include "usage/focus.h"
 #include "usage/catalog.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -634,6 +635,21 @@ static bool take_date(struct pb_focus_ctx *c, int col, const struct pb_csv_field
 	return true;
 }
 
+/* The value of a decimal probity sums into the row. */
+static void put_decimal(int col, pb_dec val, struct pb_focus_row *row)
+{
+	if (col == FC_BilledCost)
+		row->billed = val;
+	else if (col == FC_EffectiveCost)
+		row->effective = val;
+	else if (col == FC_ListCost)
+		row->list = val;
+	else {
+		row->quantity = val;
+		row->has_quantity = true;
+	}
+}
+
 /* A decimal probity sums (costs, quantity), into the row. */
 static bool take_decimal(struct pb_focus_ctx *c, int col, const struct pb_csv_field *fld,
                          struct pb_focus_row *row, enum pb_fwarn *w, char *reason, size_t cap,
@@ -654,16 +670,7 @@ static bool take_decimal(struct pb_focus_ctx *c, int col, const struct pb_csv_fi
 		*w = FW_DECIMAL_ROUNDED;
 	else if (fl & PB_DEC_TOLERATED)
 		*w = FW_DECIMAL_FORM;
-	if (col == FC_BilledCost)
-		row->billed = val;
-	else if (col == FC_EffectiveCost)
-		row->effective = val;
-	else if (col == FC_ListCost)
-		row->list = val;
-	else {
-		row->quantity = val;
-		row->has_quantity = true;
-	}
+	put_decimal(col, val, row);
 	return true;
 }
 
@@ -787,6 +794,13 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 		const int col = st->col;
 		const struct pb_csv_field *fld = &f[st->field];
 		const struct pb_fcol_def *d = &pb__fcols[col];
+		if (c->tnum && c->tnum[st->field]) { /* a number, read already */
+			assert(st->action == FA_SKIP || st->action == FA_DEC_CHECK ||
+			       st->action == FA_DEC_SUM);
+			if (st->action == FA_DEC_SUM)
+				put_decimal(col, c->tdec[st->field], row);
+			continue;
+		}
 		/* nulls: empty, NULL or null, quoted or not */
 		if (pb__focus_is_null(fld->ptr, fld->len)) {
 			if (!d->nullable) {

@@ -1149,42 +1149,56 @@ static char *put_u64(char *p, uint64_t v)
  * rounded %.*e of the search gives. That integer at the most digits K that
  * stay under 2^50 is n * 10^(K-k) for the fewest k, so one product and
  * dropping its trailing zeros find it (the same text as trying k = 0, 1, ...
- * on 20M random and short-decimal doubles). */
-static size_t fmt_double(char *buf, size_t cap, double d, bool single)
+ * on 20M random and short-decimal doubles). Here: |d| = u / 10^k with the
+ * fewest k, or false when d is not such a decimal (the search's case). */
+static bool short_decimal(double d, uint64_t *un, int *kn)
 {
 	static const double p10[] = { 1,    1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
 		                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
-	static const uint64_t u10[] = { 1ull,
-		                        10ull,
-		                        100ull,
-		                        1000ull,
-		                        10000ull,
-		                        100000ull,
-		                        1000000ull,
-		                        10000000ull,
-		                        100000000ull,
-		                        1000000000ull,
-		                        10000000000ull,
-		                        100000000000ull,
-		                        1000000000000ull,
-		                        10000000000000ull,
-		                        100000000000000ull,
-		                        1000000000000000ull };
 	double a = fabs(d);
-	if (single || !(a >= 1e-4) || !(a < 1e15) || cap < 40)
-		return fmt_double_search(buf, cap, d, single);
+	if (!(a >= 1e-4) || !(a < 1e15))
+		return false;
 	int k = 15;
 	double x = a * p10[k];
 	while (x >= 1125899906842624.0) /* 2^50; a < 1e15 keeps k >= 0 */
 		x = a * p10[--k];
 	double n = rint(x);
 	if (n / p10[k] != a)
-		return fmt_double_search(buf, cap, d, single);
+		return false;
 	uint64_t u = (uint64_t)n;
 	while (k > 0 && u % 10 == 0) {
 		u /= 10;
 		k--;
 	}
+	*un = u;
+	*kn = k;
+	return true;
+}
+
+static const uint64_t u10[] = { 1ull,
+	                        10ull,
+	                        100ull,
+	                        1000ull,
+	                        10000ull,
+	                        100000ull,
+	                        1000000ull,
+	                        10000000ull,
+	                        100000000ull,
+	                        1000000000ull,
+	                        10000000000ull,
+	                        100000000000ull,
+	                        1000000000000ull,
+	                        10000000000000ull,
+	                        100000000000000ull,
+	                        1000000000000000ull };
+
+/* d's shortest text that reads back: a short decimal's digits, else the search */
+static size_t fmt_double(char *buf, size_t cap, double d, bool single)
+{
+	uint64_t u;
+	int k;
+	if (single || cap < 40 || !short_decimal(d, &u, &k))
+		return fmt_double_search(buf, cap, d, single);
 	char *q = buf;
 	if (d < 0)
 		*q++ = '-';
@@ -1193,6 +1207,17 @@ static size_t fmt_double(char *buf, size_t cap, double d, bool single)
 	q = put_fixed(q, u % u10[k], k ? k : 1);
 	*q = 0;
 	return (size_t)(q - buf);
+}
+
+bool pb__pq_double_dec(double d, pb_dec *out)
+{
+	uint64_t u;
+	int k;
+	if (!short_decimal(d, &u, &k))
+		return false;
+	pb_dec v = (pb_dec)u * (pb_dec)u10[PB_DEC_SCALE_DIGITS - k];
+	*out = d < 0 ? -v : v;
+	return true;
 }
 
 /* an unscaled 128-bit integer with scale digits after the point */

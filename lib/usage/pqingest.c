@@ -45,6 +45,9 @@ struct pb_pq_work {
 	struct dict_cache *dc;  /* per header field */
 	char *text;             /* TEXT_CAP per header field and row of a block */
 	struct pb_csv_field *blk; /* the fields of a block's rows, row by row */
+	uint8_t *num;           /* per header field: a DOUBLE read as a number (num_fields) */
+	uint8_t *tnum;          /* per row of a block and field: the value is in tdec */
+	pb_dec *tdec;           /* (pb_focus_ctx's tnum and tdec for the row) */
 	uint32_t bad_i[BLOCK];  /* per row of a block: its first field not UTF-8 (1-based), or 0 */
 	size_t bad_at[BLOCK];   /* and the offset of the bad byte + 1 */
 	size_t rg;              /* the row group the caches are of (1-based), or 0 */
@@ -86,6 +89,9 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 		free(pw->dc);
 		free(pw->text);
 		free(pw->blk);
+		free(pw->num);
+		free(pw->tnum);
+		free(pw->tdec);
 		pb_buf_release(&pw->rec);
 		free(pw);
 		in->workers[i].pq = NULL;
@@ -285,6 +291,28 @@ static bool is_map(const struct pb_pq_file *f, size_t t, int *k, int *v)
 	return n == 2 && f->cols[*k].max_def >= 1;
 }
 
+/* Marks in num the fields the row checker may take as numbers rather than
+ * text: a FOCUS export's DOUBLE columns whose steps only check or sum them
+ * (a short decimal's text never draws a warning nor a reject there), so
+ * that the usual cost or quantity is neither printed nor parsed back. */
+static void num_fields(const struct pb_ingest *in, uint8_t *num)
+{
+	const struct pb_pq_file *f = in->pq;
+	const struct pb_focus_map *m = &in->map;
+	if (m->kind != PB_FORMAT_FOCUS)
+		return;
+	for (size_t k = 0; k < m->nplan; k++) { /* 1: a step may, 2: one may not */
+		int a = m->plan[k].action;
+		uint8_t *n = &num[m->plan[k].field];
+		*n = a != FA_SKIP && a != FA_DEC_CHECK && a != FA_DEC_SUM ? 2 : *n ? *n : 1;
+	}
+	for (size_t i = 0; i < f->ntops; i++) {
+		int c = in->pq_leaf[i];
+		num[i] = num[i] == 1 && c >= 0 && in->pq_mapval[i] < 0 &&
+		         f->cols[c].type == PQ_DOUBLE && f->cols[c].kind == PQK_PLAIN;
+	}
+}
+
 static struct pb_pq_work *work_of(struct pb_worker *w)
 {
 	struct pb_ingest *in = w->in;
@@ -298,16 +326,32 @@ static struct pb_pq_work *work_of(struct pb_worker *w)
 		pb_buf_init(&pw->dc[i].arena, UINT32_MAX - 1); /* offsets are 32-bit */
 	pw->text = malloc(in->pq->ntops * BLOCK * TEXT_CAP);
 	pw->blk = malloc(in->pq->ntops * BLOCK * sizeof(*pw->blk));
+	pw->num = calloc(in->pq->ntops, 1);
+	pw->tnum = calloc(in->pq->ntops * BLOCK, 1);
+	pw->tdec = malloc(in->pq->ntops * BLOCK * sizeof(*pw->tdec));
 	pb_buf_init(&pw->rec, SIZE_MAX / 2);
 	w->pq = pw;
-	if (!pw->dc || !pw->text || !pw->blk)
+	if (!pw->dc || !pw->text || !pw->blk || !pw->num || !pw->tnum || !pw->tdec)
 		return NULL;
+	num_fields(in, pw->num);
 	return pw;
 }
 
-/* The values of row r as a CSV line, for the rejects file. */
-static bool row_record(struct pb_pq_work *pw, const struct pb_csv_field *fl, size_t nf)
+/* The values of row r (row k of its block) as a CSV line, for the rejects
+ * file: the fields read as numbers get their text first. */
+static bool row_record(struct pb_pq_work *pw, const struct pb_ingest *in, const struct pq_group *g,
+                       struct pb_csv_field *fl, size_t r, size_t k)
 {
+	size_t nf = in->pq->ntops;
+	for (size_t i = 0; i < nf; i++) {
+		if (!pw->tnum[k * nf + i])
+			continue;
+		bool null;
+		struct pb_str s = pb__pq_text(&in->pq->cols[in->pq_leaf[i]], &g->v[i], r,
+		                              pw->text + (i * BLOCK + k) * TEXT_CAP, TEXT_CAP, &null);
+		fl[i].ptr = s.ptr;
+		fl[i].len = (uint32_t)s.len;
+	}
 	pb_buf_reset(&pw->rec);
 	for (size_t i = 0; i < nf; i++)
 		if ((i && pb_buf_addc(&pw->rec, ',')) || pb_buf_csv_field(&pw->rec, fl[i].ptr, fl[i].len))
@@ -470,6 +514,17 @@ static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
 		struct pb_csv_field *fl = &pw->blk[k * nf + i];
 		struct pb_str s;
 		size_t bad_at = 0, bo;
+		if (pw->num[i]) { /* its value, or its text when not a short decimal */
+			size_t t = k * nf + i;
+			pw->tnum[t] = !v->null[b0 + k] &&
+			              pb__pq_double_dec(pb__pq_value(v, b0 + k)->u.d, &pw->tdec[t]);
+			if (pw->tnum[t]) {
+				fl->ptr = "";
+				fl->len = 0;
+				fl->quoted = fl->escaped = 0;
+				continue;
+			}
+		}
 		if (dix && dix[k] != PB_PQ_NODICT) {
 			const struct dict_text *e = &dc->e[dix[k]];
 			s = pb_str_of(e->view ? e->view : dc->arena.data + e->off, e->len);
@@ -545,8 +600,12 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 			bad = pw->bad_i[k];
 			fate = ROW_REJECTED;
 		}
+		w->fx.tnum = pw->tnum + k * nf;
+		w->fx.tdec = pw->tdec + k * nf;
 		if (fate == ROW_ACCEPTED)
 			fate = pb__ingest_take_row(w, "", 0, &rec, line, why, sizeof(why), &bad, &warned);
+		w->fx.tnum = NULL;
+		w->fx.tdec = NULL;
 		ch->rows++;
 		if (fate == ROW_ACCEPTED) {
 			ch->accepted++;
@@ -556,7 +615,7 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 		if (fate == ROW_REJECTED) {
 			ch->rejected++;
 			snprintf(reason, sizeof(reason), "%s (row group %zu, row %zu)", why, rg + 1, r + 1);
-			if (row_record(pw, w->fields, nf) &&
+			if (row_record(pw, in, g, w->fields, r, k) &&
 			    pb__ingest_rej_add(ch, line, bad, reason, pw->rec.data, pw->rec.len,
 			                       pb__ingest_colname(in, bad)))
 				continue;

@@ -458,6 +458,54 @@ static void t_parquet_map_json(void)
 	free(data);
 }
 
+/* A DOUBLE the row checker takes as a number (pb__pq_double_dec) has the
+ * value that pb__dec_parse reads from its text, the text is a plain decimal
+ * (no flags), and the usual cost or quantity is one. */
+static void t_parquet_double_dec(void)
+{
+	static const struct pb_pq_column dbl = { .type = PQ_DOUBLE, .kind = PQK_PLAIN };
+	static const double fixed[] = { 0.0, -0.0, 1.0, -1.0, 0.1, 12.34, -0.0001, 0.0001,
+		                        0.00009999, 123456789.123456, 999999999999999.0,
+		                        1e15, 1e-5, 5e-324, 1.7976931348623157e308, 2.5e20,
+		                        0.30000000000000004, 1.0 / 3.0 };
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+	size_t taken = 0;
+	for (size_t i = 0; i < 200000; i++) {
+		double d;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		if (i < PB_ARRAY_LEN(fixed))
+			d = fixed[i];
+		else if (i % 3 == 0) /* any bits */
+			memcpy(&d, &x, sizeof(d));
+		else /* a short decimal, as costs are */
+			d = (double)((int64_t)(x % 200000000000ULL) - 100000000000LL) /
+			    (i % 3 == 1 ? 1e4 : 1e7);
+		uint8_t null = 0;
+		struct pb_pq_value pv = { .u.d = d };
+		struct pb_pq_values v = { .n = 1, .null = &null, .v = &pv };
+		char buf[80];
+		bool isnull;
+		struct pb_str s = pb__pq_text(&dbl, &v, 0, buf, sizeof(buf), &isnull);
+		pb_dec got, want;
+		unsigned fl = 0;
+		if (!pb__pq_double_dec(d, &got))
+			continue;
+		taken++;
+		if (pb__dec_parse(s.ptr, s.len, &want, &fl) != PB_OK || fl != 0 || got != want ||
+		    memchr(s.ptr, 'e', s.len)) {
+			UNIT_FAIL_("%.17g: text '%.*s' (flags %u) is not the number", d, (int)s.len,
+			           s.ptr, fl);
+			break;
+		}
+	}
+	CHECK(taken > 120000);
+	pb_dec v;
+	CHECK(pb__pq_double_dec(12.34, &v) && v == (pb_dec)1234 * 10000000000000LL);
+	CHECK(pb__pq_double_dec(-0.5, &v) && v == -(PB_DEC_ONE / 2));
+	CHECK(!pb__pq_double_dec(0.0, &v)); /* "0.0" has its text made */
+	CHECK(!pb__pq_double_dec(1e-5, &v)); /* "1e-05" draws a warning */
+}
+
 int main(void)
 {
 	struct pb_error err = { 0 };
@@ -468,6 +516,7 @@ int main(void)
 	RUN(t_recompute_matches_store);
 	RUN(t_interrupt_and_readonly);
 	RUN(t_parquet_map_json);
+	RUN(t_parquet_double_dec);
 	pb_catalog_free(cat);
 	return UNIT_END("usage");
 }
