@@ -152,9 +152,9 @@ struct pb_focus_ctx {
 	uint64_t line; /* of the row being read */
 	/* A typed input's numbers (Parquet doubles), set for the row being read,
 	 * else NULL: where tnum[field] is 1 the field is a number that is not
-	 * null, whose text is a plain decimal (no warning) that reads as
-	 * tdec[field]; its field text is not made. Only for fields whose step is
-	 * FA_SKIP, FA_DEC_CHECK or FA_DEC_SUM. */
+	 * null, whose text is a plain decimal (no warning) and, for FA_DEC_SUM,
+	 * reads as tdec[field]; its field text is not made. Only for fields
+	 * whose step is FA_SKIP, FA_DEC_CHECK or FA_DEC_SUM. */
 	const uint8_t *tnum;
 	const pb_dec *tdec;
 };

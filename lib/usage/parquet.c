@@ -1150,15 +1150,23 @@ static char *put_u64(char *p, uint64_t v)
  * stay under 2^50 is n * 10^(K-k) for the fewest k, so one product and
  * dropping its trailing zeros find it (the same text as trying k = 0, 1, ...
  * on 20M random and short-decimal doubles). Here: |d| = u / 10^k with the
- * fewest k, or false when d is not such a decimal (the search's case). */
-static bool short_decimal(double d, uint64_t *un, int *kn)
+ * fewest k (any k when trim is false), or false when d is not such a
+ * decimal (the search's case). */
+static bool short_decimal(double d, uint64_t *un, int *kn, bool trim)
 {
 	static const double p10[] = { 1,    1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
 		                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
 	double a = fabs(d);
 	if (!(a >= 1e-4) || !(a < 1e15))
 		return false;
-	int k = 15;
+	/* the most k with a * 10^k < 2^50: with a < 2^(e+1), k is at most
+	 * (50 - e) log10(2), so a step or two down from there */
+	uint64_t bits;
+	memcpy(&bits, &a, sizeof(bits));
+	int e = (int)(bits >> 52) - 1023; /* a >= 1e-4 is normal */
+	int k = (50 - e) * 30103 / 100000 + 1;
+	if (k > 15)
+		k = 15;
 	double x = a * p10[k];
 	while (x >= 1125899906842624.0) /* 2^50; a < 1e15 keeps k >= 0 */
 		x = a * p10[--k];
@@ -1166,7 +1174,11 @@ static bool short_decimal(double d, uint64_t *un, int *kn)
 	if (n / p10[k] != a)
 		return false;
 	uint64_t u = (uint64_t)n;
-	while (k > 0 && u % 10 == 0) {
+	while (trim && k >= 4 && u % 10000 == 0) {
+		u /= 10000;
+		k -= 4;
+	}
+	while (trim && k > 0 && u % 10 == 0) {
 		u /= 10;
 		k--;
 	}
@@ -1197,7 +1209,9 @@ static size_t fmt_double(char *buf, size_t cap, double d, bool single)
 {
 	uint64_t u;
 	int k;
-	if (single || cap < 40 || !short_decimal(d, &u, &k))
+	if (d == 0 && cap >= 8)
+		return (size_t)snprintf(buf, cap, signbit(d) ? "-0.0" : "0.0");
+	if (single || cap < 40 || !short_decimal(d, &u, &k, true))
 		return fmt_double_search(buf, cap, d, single);
 	char *q = buf;
 	if (d < 0)
@@ -1209,11 +1223,21 @@ static size_t fmt_double(char *buf, size_t cap, double d, bool single)
 	return (size_t)(q - buf);
 }
 
+bool pb__pq_double_plain(double d)
+{
+	double a = fabs(d);
+	return d == 0 || (a >= 1e-4 && a < 1e15);
+}
+
 bool pb__pq_double_dec(double d, pb_dec *out)
 {
 	uint64_t u;
 	int k;
-	if (!short_decimal(d, &u, &k))
+	if (d == 0) {
+		*out = 0;
+		return true;
+	}
+	if (!short_decimal(d, &u, &k, false))
 		return false;
 	pb_dec v = (pb_dec)u * (pb_dec)u10[PB_DEC_SCALE_DIGITS - k];
 	*out = d < 0 ? -v : v;

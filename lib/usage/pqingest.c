@@ -45,7 +45,8 @@ struct pb_pq_work {
 	struct dict_cache *dc;  /* per header field */
 	char *text;             /* TEXT_CAP per header field and row of a block */
 	struct pb_csv_field *blk; /* the fields of a block's rows, row by row */
-	uint8_t *num;           /* per header field: a DOUBLE read as a number (num_fields) */
+	uint8_t *num;           /* per header field: a DOUBLE read as a number (num_fields):
+	                           1 checked only, 2 summed */
 	uint8_t *tnum;          /* per row of a block and field: the value is in tdec */
 	pb_dec *tdec;           /* (pb_focus_ctx's tnum and tdec for the row) */
 	uint32_t bad_i[BLOCK];  /* per row of a block: its first field not UTF-8 (1-based), or 0 */
@@ -301,15 +302,17 @@ static void num_fields(const struct pb_ingest *in, uint8_t *num)
 	const struct pb_focus_map *m = &in->map;
 	if (m->kind != PB_FORMAT_FOCUS)
 		return;
-	for (size_t k = 0; k < m->nplan; k++) { /* 1: a step may, 2: one may not */
+	for (size_t k = 0; k < m->nplan; k++) { /* 1 checked, 2 summed, 3 neither */
 		int a = m->plan[k].action;
 		uint8_t *n = &num[m->plan[k].field];
-		*n = a != FA_SKIP && a != FA_DEC_CHECK && a != FA_DEC_SUM ? 2 : *n ? *n : 1;
+		uint8_t want = a == FA_SKIP || a == FA_DEC_CHECK ? 1 : a == FA_DEC_SUM ? 2 : 3;
+		*n = want > *n ? want : *n;
 	}
 	for (size_t i = 0; i < f->ntops; i++) {
 		int c = in->pq_leaf[i];
-		num[i] = num[i] == 1 && c >= 0 && in->pq_mapval[i] < 0 &&
-		         f->cols[c].type == PQ_DOUBLE && f->cols[c].kind == PQK_PLAIN;
+		if (num[i] == 3 || c < 0 || in->pq_mapval[i] >= 0 || f->cols[c].type != PQ_DOUBLE ||
+		    f->cols[c].kind != PQK_PLAIN)
+			num[i] = 0;
 	}
 }
 
@@ -516,8 +519,10 @@ static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
 		size_t bad_at = 0, bo;
 		if (pw->num[i]) { /* its value, or its text when not a short decimal */
 			size_t t = k * nf + i;
+			double d = pb__pq_value(v, b0 + k)->u.d;
 			pw->tnum[t] = !v->null[b0 + k] &&
-			              pb__pq_double_dec(pb__pq_value(v, b0 + k)->u.d, &pw->tdec[t]);
+			              (pw->num[i] == 1 ? pb__pq_double_plain(d)
+			                               : pb__pq_double_dec(d, &pw->tdec[t]));
 			if (pw->tnum[t]) {
 				fl->ptr = "";
 				fl->len = 0;

@@ -9,6 +9,8 @@
 #include "util/util.h"
 #include "usage/usage.h"
 
+#include <math.h>
+
 static struct pb_catalog *cat;
 
 /* ---- an oracle that shares no code with ingest -------------------------- */
@@ -460,7 +462,8 @@ static void t_parquet_map_json(void)
 
 /* A DOUBLE the row checker takes as a number (pb__pq_double_dec) has the
  * value that pb__dec_parse reads from its text, the text is a plain decimal
- * (no flags), and the usual cost or quantity is one. */
+ * (no flags), and the usual cost or quantity is one; one that
+ * pb__pq_double_plain calls plain has a plain decimal's text. */
 static void t_parquet_double_dec(void)
 {
 	static const struct pb_pq_column dbl = { .type = PQ_DOUBLE, .kind = PQK_PLAIN };
@@ -475,8 +478,10 @@ static void t_parquet_double_dec(void)
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		if (i < PB_ARRAY_LEN(fixed))
 			d = fixed[i];
-		else if (i % 3 == 0) /* any bits */
+		else if (i % 6 == 0) /* any bits */
 			memcpy(&d, &x, sizeof(d));
+		else if (i % 3 == 0) /* any digits, 1e-6 to 1e17 */
+			d = ldexp((double)(x >> 11), -53) * pow(10, (int)(x % 24) - 6);
 		else /* a short decimal, as costs are */
 			d = (double)((int64_t)(x % 200000000000ULL) - 100000000000LL) /
 			    (i % 3 == 1 ? 1e4 : 1e7);
@@ -488,6 +493,11 @@ static void t_parquet_double_dec(void)
 		struct pb_str s = pb__pq_text(&dbl, &v, 0, buf, sizeof(buf), &isnull);
 		pb_dec got, want;
 		unsigned fl = 0;
+		bool plain = s.len && memchr(s.ptr, '.', s.len) && !memchr(s.ptr, 'e', s.len);
+		if (pb__pq_double_plain(d) && !plain) {
+			UNIT_FAIL_("%.17g: text '%.*s' is not plain", d, (int)s.len, s.ptr);
+			break;
+		}
 		if (!pb__pq_double_dec(d, &got))
 			continue;
 		taken++;
@@ -502,7 +512,8 @@ static void t_parquet_double_dec(void)
 	pb_dec v;
 	CHECK(pb__pq_double_dec(12.34, &v) && v == (pb_dec)1234 * 10000000000000LL);
 	CHECK(pb__pq_double_dec(-0.5, &v) && v == -(PB_DEC_ONE / 2));
-	CHECK(!pb__pq_double_dec(0.0, &v)); /* "0.0" has its text made */
+	CHECK(pb__pq_double_dec(-0.0, &v) && v == 0);
+	CHECK(pb__pq_double_plain(0.00012) && !pb__pq_double_plain(NAN));
 	CHECK(!pb__pq_double_dec(1e-5, &v)); /* "1e-05" draws a warning */
 }
 
