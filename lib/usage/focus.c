@@ -716,15 +716,20 @@ static const char *check_value(struct pb_focus_ctx *c, int col, int action, stru
 /* Cached checks: enums, currencies, JSON, other dates, AZ; the category,
  * sub-category, charge category and currency go into the row. */
 static bool take_checked(struct pb_focus_ctx *c, int col, int action,
-                         const struct pb_csv_field *fld, struct pb_focus_row *row,
-                         enum pb_fwarn *w, char *reason, size_t cap, uint32_t *bad_field)
+                         const struct pb_csv_field *fld, struct pb_focus_memo *memo,
+                         struct pb_focus_row *row, enum pb_fwarn *w, char *reason, size_t cap,
+                         uint32_t *bad_field)
 {
 	const char *name = pb__fcols[col].name;
-	uint64_t h = vhash(fld->ptr, fld->len);
-	struct pb_focus_cached *e = cache_find(c, col, fld->ptr, fld->len, h);
+	bool known = memo && memo->done;
+	uint64_t h = known ? 0 : vhash(fld->ptr, fld->len);
+	struct pb_focus_cached *e = known ? NULL : cache_find(c, col, fld->ptr, fld->len, h);
 	const char *canon = NULL;
 	struct pb_str v;
-	if (e) {
+	if (known) {
+		*w = (enum pb_fwarn)memo->warn;
+		canon = memo->canon;
+	} else if (e) {
 		*w = (enum pb_fwarn)e->warn;
 		canon = e->canon;
 	} else if (action == FA_JSON) {
@@ -741,6 +746,11 @@ static bool take_checked(struct pb_focus_ctx *c, int col, int action,
 			REJECT(col, "%s: field too long", name);
 		canon = check_value(c, col, action, v, w);
 		cache_put(c, col, fld->ptr, fld->len, h, *w, canon);
+	}
+	if (memo && !memo->done) {
+		memo->warn = (uint16_t)*w;
+		memo->canon = canon;
+		memo->done = true;
 	}
 	if (action == FA_ENUM) {
 		if (!canon && (col == FC_ChargeCategory || col == FC_ServiceCategory)) {
@@ -832,7 +842,9 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 			break;
 		}
 		default:
-			ok = take_checked(c, col, st->action, fld, row, &w, reason, cap, bad_field);
+			ok = take_checked(c, col, st->action, fld,
+			                  c->tmemo ? c->tmemo[st->field] : NULL, row, &w, reason, cap,
+			                  bad_field);
 			break;
 		}
 		if (!ok)

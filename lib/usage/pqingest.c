@@ -33,6 +33,7 @@ struct dict_text {
 	const char *view; /* into the values, or NULL: arena.data[off..off+len) */
 	uint32_t off, len;
 	uint32_t state;   /* 0 not made yet, 1 valid UTF-8, else 2 + the offset of the bad byte */
+	struct pb_focus_memo memo; /* the row checker's verdict on it */
 };
 
 struct dict_cache {
@@ -49,6 +50,8 @@ struct pb_pq_work {
 	                           1 checked only, 2 summed */
 	uint8_t *tnum;          /* per row of a block and field: the value is in tdec */
 	pb_dec *tdec;           /* (pb_focus_ctx's tnum and tdec for the row) */
+	uint8_t *memo;          /* per header field: its dictionary entries keep a verdict */
+	struct pb_focus_memo **tmemo; /* per row of a block and field: its entry's (tmemo) */
 	uint32_t bad_i[BLOCK];  /* per row of a block: its first field not UTF-8 (1-based), or 0 */
 	size_t bad_at[BLOCK];   /* and the offset of the bad byte + 1 */
 	size_t rg;              /* the row group the caches are of (1-based), or 0 */
@@ -93,6 +96,8 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 		free(pw->num);
 		free(pw->tnum);
 		free(pw->tdec);
+		free(pw->memo);
+		free(pw->tmemo);
 		pb_buf_release(&pw->rec);
 		free(pw);
 		in->workers[i].pq = NULL;
@@ -316,6 +321,25 @@ static void num_fields(const struct pb_ingest *in, uint8_t *num)
 	}
 }
 
+/* Marks in memo the fields whose dictionary entries keep the row checker's
+ * verdict (struct pb_focus_memo): a FOCUS export's columns with one step,
+ * a check whose verdict depends on the value alone. */
+static void memo_fields(const struct pb_ingest *in, uint8_t *memo)
+{
+	const struct pb_focus_map *m = &in->map;
+	if (m->kind != PB_FORMAT_FOCUS)
+		return;
+	for (size_t k = 0; k < m->nplan; k++) {
+		int a = m->plan[k].action;
+		uint8_t *n = &memo[m->plan[k].field];
+		bool checked = a == FA_ENUM || a == FA_CURRENCY || a == FA_JSON ||
+		               a == FA_DATE_CHECK || a == FA_AZ;
+		*n = *n ? 2 : checked ? 1 : 2; /* 2: another step, or not checked */
+	}
+	for (size_t i = 0; i < in->pq->ntops; i++)
+		memo[i] = memo[i] == 1 && in->pq_leaf[i] >= 0 && in->pq_mapval[i] < 0;
+}
+
 static struct pb_pq_work *work_of(struct pb_worker *w)
 {
 	struct pb_ingest *in = w->in;
@@ -332,11 +356,15 @@ static struct pb_pq_work *work_of(struct pb_worker *w)
 	pw->num = calloc(in->pq->ntops, 1);
 	pw->tnum = calloc(in->pq->ntops * BLOCK, 1);
 	pw->tdec = malloc(in->pq->ntops * BLOCK * sizeof(*pw->tdec));
+	pw->memo = calloc(in->pq->ntops, 1);
+	pw->tmemo = calloc(in->pq->ntops * BLOCK, sizeof(*pw->tmemo));
 	pb_buf_init(&pw->rec, SIZE_MAX / 2);
 	w->pq = pw;
-	if (!pw->dc || !pw->text || !pw->blk || !pw->num || !pw->tnum || !pw->tdec)
+	if (!pw->dc || !pw->text || !pw->blk || !pw->num || !pw->tnum || !pw->tdec || !pw->memo ||
+	    !pw->tmemo)
 		return NULL;
 	num_fields(in, pw->num);
+	memo_fields(in, pw->memo);
 	return pw;
 }
 
@@ -512,7 +540,9 @@ static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
 	for (size_t k = 0; dix && k < nb; k++)
 		if (dix[k] != PB_PQ_NODICT && !dict_entry(pw, v, c, i, dix[k], b0 + k, tb))
 			return false;
-	const struct dict_cache *dc = &pw->dc[i];
+	struct dict_cache *dc = &pw->dc[i];
+	for (size_t k = 0; pw->memo[i] && k < nb; k++)
+		pw->tmemo[k * nf + i] = dix && dix[k] != PB_PQ_NODICT ? &dc->e[dix[k]].memo : NULL;
 	for (size_t k = 0; k < nb; k++) {
 		struct pb_csv_field *fl = &pw->blk[k * nf + i];
 		struct pb_str s;
@@ -607,10 +637,12 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 		}
 		w->fx.tnum = pw->tnum + k * nf;
 		w->fx.tdec = pw->tdec + k * nf;
+		w->fx.tmemo = pw->tmemo + k * nf;
 		if (fate == ROW_ACCEPTED)
 			fate = pb__ingest_take_row(w, "", 0, &rec, line, why, sizeof(why), &bad, &warned);
 		w->fx.tnum = NULL;
 		w->fx.tdec = NULL;
+		w->fx.tmemo = NULL;
 		ch->rows++;
 		if (fate == ROW_ACCEPTED) {
 			ch->accepted++;
