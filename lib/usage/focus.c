@@ -613,6 +613,14 @@ static void show_value(int col, struct pb_str v, char *buf, size_t cap)
  * false with a reason for a rejected row, else sets *w (FW_COUNT: no
  * warning). */
 
+static void put_time(int col, int64_t t, struct pb_focus_row *row)
+{
+	if (col == FC_ChargePeriodStart)
+		row->start = t;
+	else
+		row->end = t;
+}
+
 /* ChargePeriodStart or ChargePeriodEnd, into the row. */
 static bool take_date(struct pb_focus_ctx *c, int col, const struct pb_csv_field *fld,
                       struct pb_focus_row *row, enum pb_fwarn *w, char *reason, size_t cap,
@@ -628,10 +636,7 @@ static bool take_date(struct pb_focus_ctx *c, int col, const struct pb_csv_field
 	}
 	if (fl & PB_TIME_NONISO)
 		*w = FW_DATETIME_FORM;
-	if (col == FC_ChargePeriodStart)
-		row->start = t;
-	else
-		row->end = t;
+	put_time(col, t, row);
 	return true;
 }
 
@@ -804,11 +809,16 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 		const int col = st->col;
 		const struct pb_csv_field *fld = &f[st->field];
 		const struct pb_fcol_def *d = &pb__fcols[col];
-		if (c->tnum && c->tnum[st->field]) { /* a number, read already */
-			assert(st->action == FA_SKIP || st->action == FA_DEC_CHECK ||
-			       st->action == FA_DEC_SUM);
+		if (c->tnum && c->tnum[st->field]) { /* a number or a time, read already */
+			assert(st->action == FA_SKIP ||
+			       (c->tnum[st->field] == 1 &&
+			        (st->action == FA_DEC_CHECK || st->action == FA_DEC_SUM)) ||
+			       (c->tnum[st->field] == 2 &&
+			        (st->action == FA_DATE_CHECK || st->action == FA_DATE_USED)));
 			if (st->action == FA_DEC_SUM)
 				put_decimal(col, c->tdec[st->field], row);
+			else if (st->action == FA_DATE_USED)
+				put_time(col, (int64_t)c->tdec[st->field], row);
 			continue;
 		}
 		/* nulls: empty, NULL or null, quoted or not */

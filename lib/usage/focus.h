@@ -159,11 +159,14 @@ struct pb_focus_ctx {
 	char *scratch;
 	size_t scratch_cap, scratch_len;
 	uint64_t line; /* of the row being read */
-	/* A typed input's numbers (Parquet doubles), set for the row being read,
-	 * else NULL: where tnum[field] is 1 the field is a number that is not
-	 * null, whose text is a plain decimal (no warning) and, for FA_DEC_SUM,
-	 * reads as tdec[field]; its field text is not made. Only for fields
-	 * whose step is FA_SKIP, FA_DEC_CHECK or FA_DEC_SUM. */
+	/* A typed input's numbers and times (Parquet doubles and timestamps),
+	 * and timestamps), set for the row being read, else NULL: where
+	 * tnum[field] is 1 the field is a number that is not null, whose text is
+	 * a plain decimal (no warning) and, for FA_DEC_SUM, reads as tdec[field];
+	 * where it is 2, a time whose text is the spec form and reads as
+	 * tdec[field] seconds; the field's text is not made. Only for fields
+	 * whose step is FA_SKIP or, for a number, FA_DEC_CHECK or FA_DEC_SUM, for
+	 * a time, FA_DATE_CHECK or FA_DATE_USED. */
 	const uint8_t *tnum;
 	const pb_dec *tdec;
 	/* Set by such an input for the row, else NULL: per field, the memo of

@@ -1281,6 +1281,19 @@ static bool be_int128(const uint8_t *p, size_t n, pb_dec *out)
 	return true;
 }
 
+bool pb__pq_timestamp_secs(const struct pb_pq_column *c, int64_t v, int64_t *secs)
+{
+	static const int64_t per[] = { 1000, 1000000, 1000000000 };
+	if (c->kind != PQK_TIMESTAMP || c->type == PQ_INT96 || c->unit < 0 || c->unit > 2)
+		return false;
+	int64_t s = pb_floordiv(v, per[c->unit]);
+	/* whole seconds from 0000-01-01 to 9999-12-31: fmt_time's common case */
+	if (s * per[c->unit] != v || s < -62167219200LL || s > 253402300799LL)
+		return false;
+	*secs = s;
+	return true;
+}
+
 static size_t fmt_time(char *buf, size_t cap, int64_t v, int unit, bool date_only, bool z)
 {
 	static const int64_t per[] = { 1000, 1000000, 1000000000 };

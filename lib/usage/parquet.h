@@ -150,6 +150,10 @@ bool pb__pq_double_dec(double d, pb_dec *out);
 /* Does pb__pq_text give a DOUBLE d as a plain decimal (digits, a point,
  * digits; no exponent, not nan or inf)? Some that are give false. */
 bool pb__pq_double_plain(double d);
+/* When pb__pq_text gives timestamp v of column c as YYYY-MM-DDTHH:MM:SSZ
+ * (whole seconds, years 0 to 9999), true with *secs what pb_time_parse reads
+ * from that text (with no flags); else false. */
+bool pb__pq_timestamp_secs(const struct pb_pq_column *c, int64_t v, int64_t *secs);
 
 /* Is data[0..len) a Parquet file by its magic bytes (PAR1 at both ends)? */
 bool pb__pq_is_parquet(const uint8_t *data, size_t len);

@@ -46,8 +46,8 @@ struct pb_pq_work {
 	struct dict_cache *dc;  /* per header field */
 	char *text;             /* TEXT_CAP per header field and row of a block */
 	struct pb_csv_field *blk; /* the fields of a block's rows, row by row */
-	uint8_t *num;           /* per header field: a DOUBLE read as a number (num_fields):
-	                           1 checked only, 2 summed */
+	uint8_t *num;           /* per header field, read as a number or time (num_fields):
+	                           1 a DOUBLE checked only, 2 one summed, 3 a timestamp */
 	uint8_t *tnum;          /* per row of a block and field: the value is in tdec */
 	pb_dec *tdec;           /* (pb_focus_ctx's tnum and tdec for the row) */
 	uint8_t *memo;          /* per header field: its dictionary entries keep a verdict */
@@ -297,27 +297,34 @@ static bool is_map(const struct pb_pq_file *f, size_t t, int *k, int *v)
 	return n == 2 && f->cols[*k].max_def >= 1;
 }
 
-/* Marks in num the fields the row checker may take as numbers rather than
- * text: a FOCUS export's DOUBLE columns whose steps only check or sum them
- * (a short decimal's text never draws a warning nor a reject there), so
- * that the usual cost or quantity is neither printed nor parsed back. */
+/* Marks in num the fields the row checker may take as numbers or times
+ * rather than text: a FOCUS export's DOUBLE columns whose steps only check
+ * or sum them (a short decimal's text never draws a warning nor a reject
+ * there), and its INT64 timestamps whose steps only check or use them (the
+ * spec form's neither), so that the usual cost, quantity or hour is neither
+ * printed nor parsed back. */
 static void num_fields(const struct pb_ingest *in, uint8_t *num)
 {
 	const struct pb_pq_file *f = in->pq;
 	const struct pb_focus_map *m = &in->map;
 	if (m->kind != PB_FORMAT_FOCUS)
 		return;
-	for (size_t k = 0; k < m->nplan; k++) { /* 1 checked, 2 summed, 3 neither */
-		int a = m->plan[k].action;
-		uint8_t *n = &num[m->plan[k].field];
-		uint8_t want = a == FA_SKIP || a == FA_DEC_CHECK ? 1 : a == FA_DEC_SUM ? 2 : 3;
-		*n = want > *n ? want : *n;
-	}
+	const unsigned as_num = 1u << FA_SKIP | 1u << FA_DEC_CHECK | 1u << FA_DEC_SUM;
+	const unsigned as_time = 1u << FA_SKIP | 1u << FA_DATE_CHECK | 1u << FA_DATE_USED;
 	for (size_t i = 0; i < f->ntops; i++) {
 		int c = in->pq_leaf[i];
-		if (num[i] == 3 || c < 0 || in->pq_mapval[i] >= 0 || f->cols[c].type != PQ_DOUBLE ||
-		    f->cols[c].kind != PQK_PLAIN)
-			num[i] = 0;
+		unsigned acts = 0; /* the actions of the field's steps */
+		for (size_t k = 0; k < m->nplan; k++)
+			if (m->plan[k].field == i)
+				acts |= 1u << m->plan[k].action;
+		num[i] = 0;
+		if (!acts || c < 0 || in->pq_mapval[i] >= 0)
+			continue;
+		const struct pb_pq_column *col = &f->cols[c];
+		if (col->type == PQ_DOUBLE && col->kind == PQK_PLAIN && !(acts & ~as_num))
+			num[i] = acts & 1u << FA_DEC_SUM ? 2 : 1;
+		else if (col->type == PQ_INT64 && col->kind == PQK_TIMESTAMP && !(acts & ~as_time))
+			num[i] = 3;
 	}
 }
 
@@ -549,10 +556,19 @@ static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
 		size_t bad_at = 0, bo;
 		if (pw->num[i]) { /* its value, or its text when not a short decimal */
 			size_t t = k * nf + i;
-			double d = pb__pq_value(v, b0 + k)->u.d;
-			pw->tnum[t] = !v->null[b0 + k] &&
-			              (pw->num[i] == 1 ? pb__pq_double_plain(d)
-			                               : pb__pq_double_dec(d, &pw->tdec[t]));
+			const struct pb_pq_value *pv = pb__pq_value(v, b0 + k);
+			int64_t secs = 0;
+			pw->tnum[t] = 0;
+			if (v->null[b0 + k])
+				;
+			else if (pw->num[i] == 1)
+				pw->tnum[t] = pb__pq_double_plain(pv->u.d);
+			else if (pw->num[i] == 2)
+				pw->tnum[t] = pb__pq_double_dec(pv->u.d, &pw->tdec[t]);
+			else if (pb__pq_timestamp_secs(c, pv->u.i, &secs)) {
+				pw->tdec[t] = secs;
+				pw->tnum[t] = 2;
+			}
 			if (pw->tnum[t]) {
 				fl->ptr = "";
 				fl->len = 0;

@@ -517,6 +517,42 @@ static void t_parquet_double_dec(void)
 	CHECK(!pb__pq_double_dec(1e-5, &v)); /* "1e-05" draws a warning */
 }
 
+/* A timestamp the row checker takes as a time (pb__pq_timestamp_secs) is
+ * the time pb_time_parse reads from its text, in the spec form. */
+static void t_parquet_timestamp_secs(void)
+{
+	uint64_t x = 0x2545F4914F6CDD1DULL;
+	size_t taken = 0;
+	for (size_t i = 0; i < 60000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		struct pb_pq_column c = { .type = PQ_INT64, .kind = PQK_TIMESTAMP, .unit = (int)(i % 3) };
+		static const int64_t per[] = { 1000, 1000000, 1000000000 };
+		int64_t t = i % 4 == 0 ? (int64_t)x /* any */
+		                       : ((int64_t)(x % 300000000000ULL) - 60000000000LL) *
+		                                 (i % 4 == 1 ? per[c.unit] : 1); /* often whole */
+		uint8_t null = 0;
+		struct pb_pq_value pv = { .u.i = t };
+		struct pb_pq_values v = { .n = 1, .null = &null, .v = &pv };
+		char buf[80];
+		bool isnull;
+		struct pb_str s = pb__pq_text(&c, &v, 0, buf, sizeof(buf), &isnull);
+		int64_t got, want;
+		unsigned fl = 0;
+		if (!pb__pq_timestamp_secs(&c, t, &got))
+			continue;
+		taken++;
+		if (!pb_time_parse(s.ptr, s.len, &want, &fl) || fl != 0 || got != want) {
+			UNIT_FAIL_("%lld (unit %d): text '%.*s' (flags %u) is not the time",
+			           (long long)t, c.unit, (int)s.len, s.ptr, fl);
+			break;
+		}
+	}
+	CHECK(taken > 10000);
+	struct pb_pq_column c96 = { .type = PQ_INT96, .kind = PQK_TIMESTAMP };
+	int64_t secs;
+	CHECK(!pb__pq_timestamp_secs(&c96, 0, &secs));
+}
+
 int main(void)
 {
 	struct pb_error err = { 0 };
@@ -528,6 +564,7 @@ int main(void)
 	RUN(t_interrupt_and_readonly);
 	RUN(t_parquet_map_json);
 	RUN(t_parquet_double_dec);
+	RUN(t_parquet_timestamp_secs);
 	pb_catalog_free(cat);
 	return UNIT_END("usage");
 }
