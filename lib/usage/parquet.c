@@ -752,7 +752,7 @@ static int bit_width(int v)
 static enum pb_status out_reserve(struct pq_ctx *x, size_t more, size_t *cap)
 {
 	struct pb_pq_values *o = x->out;
-	if (o->n + more <= *cap)
+	if (o->n + more <= *cap && o->null) /* a first page of no values has its arrays too */
 		return PB_OK;
 	size_t nc = *cap ? *cap : 1024;
 	while (nc < o->n + more)
