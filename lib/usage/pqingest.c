@@ -11,9 +11,13 @@
  * (values as the text a CSV export holds: parquet.c), so that
  * pb__focus_row, the firewall, the aggregation and the rejects are the CSV
  * ones; the fields of a block of rows are made column by column, and the
- * text of a dictionary entry once per group, in the worker's cache. A row's "line" is its row number in the file (1-based); a
- * rejected row's reason names its row group and row, its record holds its
- * values. A MAP column (FOCUS Tags in Azure's and AWS's exports) becomes
+ * text of a dictionary entry once per group, in the worker's cache, with the
+ * checker's verdict on it (struct pb_focus_memo). Where the text would tell
+ * the checks nothing more, a DOUBLE or an INT64 timestamp is handed over as
+ * its value instead (pb_focus_ctx.tnum: a short decimal, a time in the spec
+ * form), and its text is made only for a rejected row's record. A row's
+ * "line" is its row number in the file (1-based); a rejected row's reason
+ * names its row group and row, its record holds its values. A MAP column (FOCUS Tags in Azure's and AWS's exports) becomes
  * the JSON object text a CSV Tags holds, so it meets the same checks; any
  * other nested column (a LIST, a struct, a map of groups) is not read: the
  * checks see it as null and the report counts a warning for it. */
@@ -48,10 +52,10 @@ struct pb_pq_work {
 	struct pb_csv_field *blk; /* the fields of a block's rows, row by row */
 	uint8_t *num;           /* per header field, read as a number or time (num_fields):
 	                           1 a DOUBLE checked only, 2 one summed, 3 a timestamp */
-	uint8_t *tnum;          /* per row of a block and field: the value is in tdec */
-	pb_dec *tdec;           /* (pb_focus_ctx's tnum and tdec for the row) */
+	uint8_t *tnum;          /* per row of a block and field: read as a number (1) or a */
+	pb_dec *tdec;           /* time (2), its value in tdec (pb_focus_ctx's for the row) */
 	uint8_t *memo;          /* per header field: its dictionary entries keep a verdict */
-	struct pb_focus_memo **tmemo; /* per row of a block and field: its entry's (tmemo) */
+	struct pb_focus_memo **tmemo; /* per row of a block and field: its entry's verdict */
 	uint32_t bad_i[BLOCK];  /* per row of a block: its first field not UTF-8 (1-based), or 0 */
 	size_t bad_at[BLOCK];   /* and the offset of the bad byte + 1 */
 	size_t rg;              /* the row group the caches are of (1-based), or 0 */
@@ -554,18 +558,16 @@ static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
 		struct pb_csv_field *fl = &pw->blk[k * nf + i];
 		struct pb_str s;
 		size_t bad_at = 0, bo;
-		if (pw->num[i]) { /* its value, or its text when not a short decimal */
+		if (pw->num[i]) { /* its value when its text tells nothing more, else its text */
 			size_t t = k * nf + i;
 			const struct pb_pq_value *pv = pb__pq_value(v, b0 + k);
 			int64_t secs = 0;
 			pw->tnum[t] = 0;
-			if (v->null[b0 + k])
-				;
-			else if (pw->num[i] == 1)
+			if (!v->null[b0 + k] && pw->num[i] == 1)
 				pw->tnum[t] = pb__pq_double_plain(pv->u.d);
-			else if (pw->num[i] == 2)
+			else if (!v->null[b0 + k] && pw->num[i] == 2)
 				pw->tnum[t] = pb__pq_double_dec(pv->u.d, &pw->tdec[t]);
-			else if (pb__pq_timestamp_secs(c, pv->u.i, &secs)) {
+			else if (!v->null[b0 + k] && pb__pq_timestamp_secs(c, pv->u.i, &secs)) {
 				pw->tdec[t] = secs;
 				pw->tnum[t] = 2;
 			}
