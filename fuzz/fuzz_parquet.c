@@ -1,7 +1,8 @@
 /* fuzz_parquet.c - the Parquet reader on any bytes: the Thrift footer, page
  * headers, codecs, levels and every encoding of every column (repeated ones
  * too, and any two leaves of a field as a MAP's key and value), and the text
- * of every value; no crash, no hang, refusals only as errors. */
+ * of every value; no crash, no hang, refusals only as errors. A DOUBLE that
+ * the ingest takes as a number (pb__pq_double_dec) reads back from its text. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,16 @@ static void text_all(const struct pb_pq_column *c, const struct pb_pq_values *v,
 		bool null;
 		struct pb_str s = pb__pq_text(c, v, i, buf, cap, &null);
 		if (s.len && !s.ptr)
+			abort();
+		/* a DOUBLE the ingest takes as a number is its text's value */
+		pb_dec got, want;
+		unsigned fl = 0;
+		if (!null && c->type == PQ_DOUBLE && c->kind == PQK_PLAIN &&
+		    pb__pq_double_dec(pb__pq_value(v, i)->u.d, &got) &&
+		    (pb__dec_parse(s.ptr, s.len, &want, &fl) || fl || got != want))
+			abort();
+		if (!null && c->type == PQ_DOUBLE && c->kind == PQK_PLAIN &&
+		    pb__pq_double_plain(pb__pq_value(v, i)->u.d) && memchr(s.ptr, 'e', s.len))
 			abort();
 	}
 }

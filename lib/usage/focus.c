@@ -13,6 +13,7 @@
 #include "usage/focus.h"
 #include "usage/catalog.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -612,6 +613,14 @@ static void show_value(int col, struct pb_str v, char *buf, size_t cap)
  * false with a reason for a rejected row, else sets *w (FW_COUNT: no
  * warning). */
 
+static void put_time(int col, int64_t t, struct pb_focus_row *row)
+{
+	if (col == FC_ChargePeriodStart)
+		row->start = t;
+	else
+		row->end = t;
+}
+
 /* ChargePeriodStart or ChargePeriodEnd, into the row. */
 static bool take_date(struct pb_focus_ctx *c, int col, const struct pb_csv_field *fld,
                       struct pb_focus_row *row, enum pb_fwarn *w, char *reason, size_t cap,
@@ -627,11 +636,23 @@ static bool take_date(struct pb_focus_ctx *c, int col, const struct pb_csv_field
 	}
 	if (fl & PB_TIME_NONISO)
 		*w = FW_DATETIME_FORM;
-	if (col == FC_ChargePeriodStart)
-		row->start = t;
-	else
-		row->end = t;
+	put_time(col, t, row);
 	return true;
+}
+
+/* The value of a decimal probity sums into the row. */
+static void put_decimal(int col, pb_dec val, struct pb_focus_row *row)
+{
+	if (col == FC_BilledCost)
+		row->billed = val;
+	else if (col == FC_EffectiveCost)
+		row->effective = val;
+	else if (col == FC_ListCost)
+		row->list = val;
+	else {
+		row->quantity = val;
+		row->has_quantity = true;
+	}
 }
 
 /* A decimal probity sums (costs, quantity), into the row. */
@@ -654,16 +675,7 @@ static bool take_decimal(struct pb_focus_ctx *c, int col, const struct pb_csv_fi
 		*w = FW_DECIMAL_ROUNDED;
 	else if (fl & PB_DEC_TOLERATED)
 		*w = FW_DECIMAL_FORM;
-	if (col == FC_BilledCost)
-		row->billed = val;
-	else if (col == FC_EffectiveCost)
-		row->effective = val;
-	else if (col == FC_ListCost)
-		row->list = val;
-	else {
-		row->quantity = val;
-		row->has_quantity = true;
-	}
+	put_decimal(col, val, row);
 	return true;
 }
 
@@ -709,15 +721,20 @@ static const char *check_value(struct pb_focus_ctx *c, int col, int action, stru
 /* Cached checks: enums, currencies, JSON, other dates, AZ; the category,
  * sub-category, charge category and currency go into the row. */
 static bool take_checked(struct pb_focus_ctx *c, int col, int action,
-                         const struct pb_csv_field *fld, struct pb_focus_row *row,
-                         enum pb_fwarn *w, char *reason, size_t cap, uint32_t *bad_field)
+                         const struct pb_csv_field *fld, struct pb_focus_memo *memo,
+                         struct pb_focus_row *row, enum pb_fwarn *w, char *reason, size_t cap,
+                         uint32_t *bad_field)
 {
 	const char *name = pb__fcols[col].name;
-	uint64_t h = vhash(fld->ptr, fld->len);
-	struct pb_focus_cached *e = cache_find(c, col, fld->ptr, fld->len, h);
+	bool known = memo && memo->done;
+	uint64_t h = known ? 0 : vhash(fld->ptr, fld->len);
+	struct pb_focus_cached *e = known ? NULL : cache_find(c, col, fld->ptr, fld->len, h);
 	const char *canon = NULL;
 	struct pb_str v;
-	if (e) {
+	if (known) {
+		*w = (enum pb_fwarn)memo->warn;
+		canon = memo->canon;
+	} else if (e) {
 		*w = (enum pb_fwarn)e->warn;
 		canon = e->canon;
 	} else if (action == FA_JSON) {
@@ -734,6 +751,11 @@ static bool take_checked(struct pb_focus_ctx *c, int col, int action,
 			REJECT(col, "%s: field too long", name);
 		canon = check_value(c, col, action, v, w);
 		cache_put(c, col, fld->ptr, fld->len, h, *w, canon);
+	}
+	if (memo && !memo->done) {
+		memo->warn = (uint16_t)*w;
+		memo->canon = canon;
+		memo->done = true;
 	}
 	if (action == FA_ENUM) {
 		if (!canon && (col == FC_ChargeCategory || col == FC_ServiceCategory)) {
@@ -787,6 +809,18 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 		const int col = st->col;
 		const struct pb_csv_field *fld = &f[st->field];
 		const struct pb_fcol_def *d = &pb__fcols[col];
+		if (c->tnum && c->tnum[st->field]) { /* a number or a time, read already */
+			assert(st->action == FA_SKIP ||
+			       (c->tnum[st->field] == 1 &&
+			        (st->action == FA_DEC_CHECK || st->action == FA_DEC_SUM)) ||
+			       (c->tnum[st->field] == 2 &&
+			        (st->action == FA_DATE_CHECK || st->action == FA_DATE_USED)));
+			if (st->action == FA_DEC_SUM)
+				put_decimal(col, c->tdec[st->field], row);
+			else if (st->action == FA_DATE_USED)
+				put_time(col, (int64_t)c->tdec[st->field], row);
+			continue;
+		}
 		/* nulls: empty, NULL or null, quoted or not */
 		if (pb__focus_is_null(fld->ptr, fld->len)) {
 			if (!d->nullable) {
@@ -818,7 +852,9 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 			break;
 		}
 		default:
-			ok = take_checked(c, col, st->action, fld, row, &w, reason, cap, bad_field);
+			ok = take_checked(c, col, st->action, fld,
+			                  c->tmemo ? c->tmemo[st->field] : NULL, row, &w, reason, cap,
+			                  bad_field);
 			break;
 		}
 		if (!ok)

@@ -130,6 +130,15 @@ struct pb_focus_row {
 
 #define PB_FOCUS_CACHE 32
 
+/* The verdict of a checked value (an enum, currency, JSON, date-time or
+ * zone) kept with the value by the caller (a Parquet dictionary entry's), so
+ * that a value many rows repeat is checked once. Zeroed: not checked yet. */
+struct pb_focus_memo {
+	const char *canon;
+	uint16_t warn;
+	bool done;
+};
+
 /* Per-worker state for row checks: caches of the last value seen in each
  * column (rows repeat values, so most checks become one memcmp), warning
  * counts, and scratch for unescaping. */
@@ -150,6 +159,19 @@ struct pb_focus_ctx {
 	char *scratch;
 	size_t scratch_cap, scratch_len;
 	uint64_t line; /* of the row being read */
+	/* A typed input's numbers and times (Parquet doubles and timestamps),
+	 * and timestamps), set for the row being read, else NULL: where
+	 * tnum[field] is 1 the field is a number that is not null, whose text is
+	 * a plain decimal (no warning) and, for FA_DEC_SUM, reads as tdec[field];
+	 * where it is 2, a time whose text is the spec form and reads as
+	 * tdec[field] seconds; the field's text is not made. Only for fields
+	 * whose step is FA_SKIP or, for a number, FA_DEC_CHECK or FA_DEC_SUM, for
+	 * a time, FA_DATE_CHECK or FA_DATE_USED. */
+	const uint8_t *tnum;
+	const pb_dec *tdec;
+	/* Set by such an input for the row, else NULL: per field, the memo of
+	 * its value or NULL. Only for fields with one step. */
+	struct pb_focus_memo *const *tmemo;
 };
 /* max_record: the longest record the caller will pass (the scratch holds one). */
 enum pb_status pb__focus_ctx_init(struct pb_focus_ctx *c, const struct pb_focus_map *m,

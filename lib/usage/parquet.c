@@ -752,7 +752,7 @@ static int bit_width(int v)
 static enum pb_status out_reserve(struct pq_ctx *x, size_t more, size_t *cap)
 {
 	struct pb_pq_values *o = x->out;
-	if (o->n + more <= *cap)
+	if (o->n + more <= *cap && o->null) /* a first page of no values has its arrays too */
 		return PB_OK;
 	size_t nc = *cap ? *cap : 1024;
 	while (nc < o->n + more)
@@ -1149,42 +1149,70 @@ static char *put_u64(char *p, uint64_t v)
  * rounded %.*e of the search gives. That integer at the most digits K that
  * stay under 2^50 is n * 10^(K-k) for the fewest k, so one product and
  * dropping its trailing zeros find it (the same text as trying k = 0, 1, ...
- * on 20M random and short-decimal doubles). */
-static size_t fmt_double(char *buf, size_t cap, double d, bool single)
+ * on 20M random and short-decimal doubles). Here: |d| = u / 10^k with the
+ * fewest k (any k when trim is false), or false when d is not such a
+ * decimal (the search's case). */
+static bool short_decimal(double d, uint64_t *un, int *kn, bool trim)
 {
 	static const double p10[] = { 1,    1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
 		                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
-	static const uint64_t u10[] = { 1ull,
-		                        10ull,
-		                        100ull,
-		                        1000ull,
-		                        10000ull,
-		                        100000ull,
-		                        1000000ull,
-		                        10000000ull,
-		                        100000000ull,
-		                        1000000000ull,
-		                        10000000000ull,
-		                        100000000000ull,
-		                        1000000000000ull,
-		                        10000000000000ull,
-		                        100000000000000ull,
-		                        1000000000000000ull };
 	double a = fabs(d);
-	if (single || !(a >= 1e-4) || !(a < 1e15) || cap < 40)
-		return fmt_double_search(buf, cap, d, single);
-	int k = 15;
+	if (!(a >= 1e-4) || !(a < 1e15))
+		return false;
+	/* the most k with a * 10^k < 2^50: with a < 2^(e+1), k is at most
+	 * (50 - e) log10(2), so a step or two down from there */
+	uint64_t bits;
+	memcpy(&bits, &a, sizeof(bits));
+	int e = (int)(bits >> 52) - 1023; /* a >= 1e-4 is normal */
+	int k = (50 - e) * 30103 / 100000 + 1;
+	if (k > 15)
+		k = 15;
 	double x = a * p10[k];
 	while (x >= 1125899906842624.0) /* 2^50; a < 1e15 keeps k >= 0 */
 		x = a * p10[--k];
 	double n = rint(x);
 	if (n / p10[k] != a)
-		return fmt_double_search(buf, cap, d, single);
+		return false;
 	uint64_t u = (uint64_t)n;
-	while (k > 0 && u % 10 == 0) {
+	while (trim && k >= 4 && u % 10000 == 0) {
+		u /= 10000;
+		k -= 4;
+	}
+	while (trim && k > 0 && u % 10 == 0) {
 		u /= 10;
 		k--;
 	}
+	*un = u;
+	*kn = k;
+	return true;
+}
+
+static const uint64_t u10[] = { 1ull,
+	                        10ull,
+	                        100ull,
+	                        1000ull,
+	                        10000ull,
+	                        100000ull,
+	                        1000000ull,
+	                        10000000ull,
+	                        100000000ull,
+	                        1000000000ull,
+	                        10000000000ull,
+	                        100000000000ull,
+	                        1000000000000ull,
+	                        10000000000000ull,
+	                        100000000000000ull,
+	                        1000000000000000ull };
+
+/* d's shortest text that reads back: a short decimal's digits, else the search */
+static size_t fmt_double(char *buf, size_t cap, double d, bool single)
+{
+	uint64_t u;
+	int k;
+	if (d == 0 && cap >= 8)
+		return (size_t)snprintf(buf, cap, signbit(d) ? "-0.0" : "0.0");
+	if (single || cap < 40 || !short_decimal(d, &u, &k, true))
+		return fmt_double_search(buf, cap, d, single);
 	char *q = buf;
 	if (d < 0)
 		*q++ = '-';
@@ -1193,6 +1221,27 @@ static size_t fmt_double(char *buf, size_t cap, double d, bool single)
 	q = put_fixed(q, u % u10[k], k ? k : 1);
 	*q = 0;
 	return (size_t)(q - buf);
+}
+
+bool pb__pq_double_plain(double d)
+{
+	double a = fabs(d);
+	return d == 0 || (a >= 1e-4 && a < 1e15);
+}
+
+bool pb__pq_double_dec(double d, pb_dec *out)
+{
+	uint64_t u;
+	int k;
+	if (d == 0) {
+		*out = 0;
+		return true;
+	}
+	if (!short_decimal(d, &u, &k, false))
+		return false;
+	pb_dec v = (pb_dec)u * (pb_dec)u10[PB_DEC_SCALE_DIGITS - k];
+	*out = d < 0 ? -v : v;
+	return true;
 }
 
 /* an unscaled 128-bit integer with scale digits after the point */
@@ -1229,6 +1278,19 @@ static bool be_int128(const uint8_t *p, size_t n, pb_dec *out)
 	for (size_t i = 0; i < n; i++)
 		u = (u << 8) | p[i];
 	*out = (pb_dec)u;
+	return true;
+}
+
+bool pb__pq_timestamp_secs(const struct pb_pq_column *c, int64_t v, int64_t *secs)
+{
+	static const int64_t per[] = { 1000, 1000000, 1000000000 };
+	if (c->kind != PQK_TIMESTAMP || c->type == PQ_INT96 || c->unit < 0 || c->unit > 2)
+		return false;
+	int64_t s = pb_floordiv(v, per[c->unit]);
+	/* whole seconds from 0000-01-01 to 9999-12-31: fmt_time's common case */
+	if (s * per[c->unit] != v || s < -62167219200LL || s > 253402300799LL)
+		return false;
+	*secs = s;
 	return true;
 }
 

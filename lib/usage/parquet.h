@@ -10,6 +10,7 @@
 #define PB_PARQUET_H
 
 #include "probity.h"
+#include "util/util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -141,6 +142,18 @@ enum pb_status pb__pq_map_json(const struct pb_pq_file *f, size_t rg, size_t kco
  * bytes, at least 64) or a view into the value. */
 struct pb_str pb__pq_text(const struct pb_pq_column *c, const struct pb_pq_values *v, size_t i,
                           char *buf, size_t cap, bool *is_null);
+/* When pb__pq_text gives a DOUBLE d as a plain decimal of at most 15
+ * fractional digits (the common cost or quantity, or zero), true with *out
+ * the value pb__dec_parse reads from that text (exactly, with no flags);
+ * else false. */
+bool pb__pq_double_dec(double d, pb_dec *out);
+/* Does pb__pq_text give a DOUBLE d as a plain decimal (digits, a point,
+ * digits; no exponent, not nan or inf)? Some that are give false. */
+bool pb__pq_double_plain(double d);
+/* When pb__pq_text gives timestamp v of column c as YYYY-MM-DDTHH:MM:SSZ
+ * (whole seconds, years 0 to 9999), true with *secs what pb_time_parse reads
+ * from that text (with no flags); else false. */
+bool pb__pq_timestamp_secs(const struct pb_pq_column *c, int64_t v, int64_t *secs);
 
 /* Is data[0..len) a Parquet file by its magic bytes (PAR1 at both ends)? */
 bool pb__pq_is_parquet(const uint8_t *data, size_t len);

@@ -11,9 +11,13 @@
  * (values as the text a CSV export holds: parquet.c), so that
  * pb__focus_row, the firewall, the aggregation and the rejects are the CSV
  * ones; the fields of a block of rows are made column by column, and the
- * text of a dictionary entry once per group, in the worker's cache. A row's "line" is its row number in the file (1-based); a
- * rejected row's reason names its row group and row, its record holds its
- * values. A MAP column (FOCUS Tags in Azure's and AWS's exports) becomes
+ * text of a dictionary entry once per group, in the worker's cache, with the
+ * checker's verdict on it (struct pb_focus_memo). Where the text would tell
+ * the checks nothing more, a DOUBLE or an INT64 timestamp is handed over as
+ * its value instead (pb_focus_ctx.tnum: a short decimal, a time in the spec
+ * form), and its text is made only for a rejected row's record. A row's
+ * "line" is its row number in the file (1-based); a rejected row's reason
+ * names its row group and row, its record holds its values. A MAP column (FOCUS Tags in Azure's and AWS's exports) becomes
  * the JSON object text a CSV Tags holds, so it meets the same checks; any
  * other nested column (a LIST, a struct, a map of groups) is not read: the
  * checks see it as null and the report counts a warning for it. */
@@ -33,6 +37,7 @@ struct dict_text {
 	const char *view; /* into the values, or NULL: arena.data[off..off+len) */
 	uint32_t off, len;
 	uint32_t state;   /* 0 not made yet, 1 valid UTF-8, else 2 + the offset of the bad byte */
+	struct pb_focus_memo memo; /* the row checker's verdict on it */
 };
 
 struct dict_cache {
@@ -45,6 +50,12 @@ struct pb_pq_work {
 	struct dict_cache *dc;  /* per header field */
 	char *text;             /* TEXT_CAP per header field and row of a block */
 	struct pb_csv_field *blk; /* the fields of a block's rows, row by row */
+	uint8_t *num;           /* per header field, read as a number or time (num_fields):
+	                           1 a DOUBLE checked only, 2 one summed, 3 a timestamp */
+	uint8_t *tnum;          /* per row of a block and field: read as a number (1) or a */
+	pb_dec *tdec;           /* time (2), its value in tdec (pb_focus_ctx's for the row) */
+	uint8_t *memo;          /* per header field: its dictionary entries keep a verdict */
+	struct pb_focus_memo **tmemo; /* per row of a block and field: its entry's verdict */
 	uint32_t bad_i[BLOCK];  /* per row of a block: its first field not UTF-8 (1-based), or 0 */
 	size_t bad_at[BLOCK];   /* and the offset of the bad byte + 1 */
 	size_t rg;              /* the row group the caches are of (1-based), or 0 */
@@ -86,6 +97,11 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 		free(pw->dc);
 		free(pw->text);
 		free(pw->blk);
+		free(pw->num);
+		free(pw->tnum);
+		free(pw->tdec);
+		free(pw->memo);
+		free(pw->tmemo);
 		pb_buf_release(&pw->rec);
 		free(pw);
 		in->workers[i].pq = NULL;
@@ -285,6 +301,56 @@ static bool is_map(const struct pb_pq_file *f, size_t t, int *k, int *v)
 	return n == 2 && f->cols[*k].max_def >= 1;
 }
 
+/* Marks in num the fields the row checker may take as numbers or times
+ * rather than text: a FOCUS export's DOUBLE columns whose steps only check
+ * or sum them (a short decimal's text never draws a warning nor a reject
+ * there), and its INT64 timestamps whose steps only check or use them (the
+ * spec form's neither), so that the usual cost, quantity or hour is neither
+ * printed nor parsed back. */
+static void num_fields(const struct pb_ingest *in, uint8_t *num)
+{
+	const struct pb_pq_file *f = in->pq;
+	const struct pb_focus_map *m = &in->map;
+	if (m->kind != PB_FORMAT_FOCUS)
+		return;
+	const unsigned as_num = 1u << FA_SKIP | 1u << FA_DEC_CHECK | 1u << FA_DEC_SUM;
+	const unsigned as_time = 1u << FA_SKIP | 1u << FA_DATE_CHECK | 1u << FA_DATE_USED;
+	for (size_t i = 0; i < f->ntops; i++) {
+		int c = in->pq_leaf[i];
+		unsigned acts = 0; /* the actions of the field's steps */
+		for (size_t k = 0; k < m->nplan; k++)
+			if (m->plan[k].field == i)
+				acts |= 1u << m->plan[k].action;
+		num[i] = 0;
+		if (!acts || c < 0 || in->pq_mapval[i] >= 0)
+			continue;
+		const struct pb_pq_column *col = &f->cols[c];
+		if (col->type == PQ_DOUBLE && col->kind == PQK_PLAIN && !(acts & ~as_num))
+			num[i] = acts & 1u << FA_DEC_SUM ? 2 : 1;
+		else if (col->type == PQ_INT64 && col->kind == PQK_TIMESTAMP && !(acts & ~as_time))
+			num[i] = 3;
+	}
+}
+
+/* Marks in memo the fields whose dictionary entries keep the row checker's
+ * verdict (struct pb_focus_memo): a FOCUS export's columns with one step,
+ * a check whose verdict depends on the value alone. */
+static void memo_fields(const struct pb_ingest *in, uint8_t *memo)
+{
+	const struct pb_focus_map *m = &in->map;
+	if (m->kind != PB_FORMAT_FOCUS)
+		return;
+	for (size_t k = 0; k < m->nplan; k++) {
+		int a = m->plan[k].action;
+		uint8_t *n = &memo[m->plan[k].field];
+		bool checked = a == FA_ENUM || a == FA_CURRENCY || a == FA_JSON ||
+		               a == FA_DATE_CHECK || a == FA_AZ;
+		*n = *n ? 2 : checked ? 1 : 2; /* 2: another step, or not checked */
+	}
+	for (size_t i = 0; i < in->pq->ntops; i++)
+		memo[i] = memo[i] == 1 && in->pq_leaf[i] >= 0 && in->pq_mapval[i] < 0;
+}
+
 static struct pb_pq_work *work_of(struct pb_worker *w)
 {
 	struct pb_ingest *in = w->in;
@@ -298,16 +364,36 @@ static struct pb_pq_work *work_of(struct pb_worker *w)
 		pb_buf_init(&pw->dc[i].arena, UINT32_MAX - 1); /* offsets are 32-bit */
 	pw->text = malloc(in->pq->ntops * BLOCK * TEXT_CAP);
 	pw->blk = malloc(in->pq->ntops * BLOCK * sizeof(*pw->blk));
+	pw->num = calloc(in->pq->ntops, 1);
+	pw->tnum = calloc(in->pq->ntops * BLOCK, 1);
+	pw->tdec = malloc(in->pq->ntops * BLOCK * sizeof(*pw->tdec));
+	pw->memo = calloc(in->pq->ntops, 1);
+	pw->tmemo = calloc(in->pq->ntops * BLOCK, sizeof(*pw->tmemo));
 	pb_buf_init(&pw->rec, SIZE_MAX / 2);
 	w->pq = pw;
-	if (!pw->dc || !pw->text || !pw->blk)
+	if (!pw->dc || !pw->text || !pw->blk || !pw->num || !pw->tnum || !pw->tdec || !pw->memo ||
+	    !pw->tmemo)
 		return NULL;
+	num_fields(in, pw->num);
+	memo_fields(in, pw->memo);
 	return pw;
 }
 
-/* The values of row r as a CSV line, for the rejects file. */
-static bool row_record(struct pb_pq_work *pw, const struct pb_csv_field *fl, size_t nf)
+/* The values of row r (row k of its block) as a CSV line, for the rejects
+ * file: the fields read as numbers get their text first. */
+static bool row_record(struct pb_pq_work *pw, const struct pb_ingest *in, const struct pq_group *g,
+                       struct pb_csv_field *fl, size_t r, size_t k)
 {
+	size_t nf = in->pq->ntops;
+	for (size_t i = 0; i < nf; i++) {
+		if (!pw->tnum[k * nf + i])
+			continue;
+		bool null;
+		struct pb_str s = pb__pq_text(&in->pq->cols[in->pq_leaf[i]], &g->v[i], r,
+		                              pw->text + (i * BLOCK + k) * TEXT_CAP, TEXT_CAP, &null);
+		fl[i].ptr = s.ptr;
+		fl[i].len = (uint32_t)s.len;
+	}
 	pb_buf_reset(&pw->rec);
 	for (size_t i = 0; i < nf; i++)
 		if ((i && pb_buf_addc(&pw->rec, ',')) || pb_buf_csv_field(&pw->rec, fl[i].ptr, fl[i].len))
@@ -465,11 +551,33 @@ static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
 	for (size_t k = 0; dix && k < nb; k++)
 		if (dix[k] != PB_PQ_NODICT && !dict_entry(pw, v, c, i, dix[k], b0 + k, tb))
 			return false;
-	const struct dict_cache *dc = &pw->dc[i];
+	struct dict_cache *dc = &pw->dc[i];
+	for (size_t k = 0; pw->memo[i] && k < nb; k++)
+		pw->tmemo[k * nf + i] = dix && dix[k] != PB_PQ_NODICT ? &dc->e[dix[k]].memo : NULL;
 	for (size_t k = 0; k < nb; k++) {
 		struct pb_csv_field *fl = &pw->blk[k * nf + i];
 		struct pb_str s;
 		size_t bad_at = 0, bo;
+		if (pw->num[i]) { /* its value when its text tells nothing more, else its text */
+			size_t t = k * nf + i;
+			const struct pb_pq_value *pv = pb__pq_value(v, b0 + k);
+			int64_t secs = 0;
+			pw->tnum[t] = 0;
+			if (!v->null[b0 + k] && pw->num[i] == 1)
+				pw->tnum[t] = pb__pq_double_plain(pv->u.d);
+			else if (!v->null[b0 + k] && pw->num[i] == 2)
+				pw->tnum[t] = pb__pq_double_dec(pv->u.d, &pw->tdec[t]);
+			else if (!v->null[b0 + k] && pb__pq_timestamp_secs(c, pv->u.i, &secs)) {
+				pw->tdec[t] = secs;
+				pw->tnum[t] = 2;
+			}
+			if (pw->tnum[t]) {
+				fl->ptr = "";
+				fl->len = 0;
+				fl->quoted = fl->escaped = 0;
+				continue;
+			}
+		}
 		if (dix && dix[k] != PB_PQ_NODICT) {
 			const struct dict_text *e = &dc->e[dix[k]];
 			s = pb_str_of(e->view ? e->view : dc->arena.data + e->off, e->len);
@@ -545,8 +653,14 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 			bad = pw->bad_i[k];
 			fate = ROW_REJECTED;
 		}
+		w->fx.tnum = pw->tnum + k * nf;
+		w->fx.tdec = pw->tdec + k * nf;
+		w->fx.tmemo = pw->tmemo + k * nf;
 		if (fate == ROW_ACCEPTED)
 			fate = pb__ingest_take_row(w, "", 0, &rec, line, why, sizeof(why), &bad, &warned);
+		w->fx.tnum = NULL;
+		w->fx.tdec = NULL;
+		w->fx.tmemo = NULL;
 		ch->rows++;
 		if (fate == ROW_ACCEPTED) {
 			ch->accepted++;
@@ -556,7 +670,7 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 		if (fate == ROW_REJECTED) {
 			ch->rejected++;
 			snprintf(reason, sizeof(reason), "%s (row group %zu, row %zu)", why, rg + 1, r + 1);
-			if (row_record(pw, w->fields, nf) &&
+			if (row_record(pw, in, g, w->fields, r, k) &&
 			    pb__ingest_rej_add(ch, line, bad, reason, pw->rec.data, pw->rec.len,
 			                       pb__ingest_colname(in, bad)))
 				continue;

@@ -9,6 +9,8 @@
 #include "util/util.h"
 #include "usage/usage.h"
 
+#include <math.h>
+
 static struct pb_catalog *cat;
 
 /* ---- an oracle that shares no code with ingest -------------------------- */
@@ -458,6 +460,99 @@ static void t_parquet_map_json(void)
 	free(data);
 }
 
+/* A DOUBLE the row checker takes as a number (pb__pq_double_dec) has the
+ * value that pb__dec_parse reads from its text, the text is a plain decimal
+ * (no flags), and the usual cost or quantity is one; one that
+ * pb__pq_double_plain calls plain has a plain decimal's text. */
+static void t_parquet_double_dec(void)
+{
+	static const struct pb_pq_column dbl = { .type = PQ_DOUBLE, .kind = PQK_PLAIN };
+	static const double fixed[] = { 0.0, -0.0, 1.0, -1.0, 0.1, 12.34, -0.0001, 0.0001,
+		                        0.00009999, 123456789.123456, 999999999999999.0,
+		                        1e15, 1e-5, 5e-324, 1.7976931348623157e308, 2.5e20,
+		                        0.30000000000000004, 1.0 / 3.0 };
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+	size_t taken = 0;
+	for (size_t i = 0; i < 200000; i++) {
+		double d;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		if (i < PB_ARRAY_LEN(fixed))
+			d = fixed[i];
+		else if (i % 6 == 0) /* any bits */
+			memcpy(&d, &x, sizeof(d));
+		else if (i % 3 == 0) /* any digits, 1e-6 to 1e17 */
+			d = ldexp((double)(x >> 11), -53) * pow(10, (int)(x % 24) - 6);
+		else /* a short decimal, as costs are */
+			d = (double)((int64_t)(x % 200000000000ULL) - 100000000000LL) /
+			    (i % 3 == 1 ? 1e4 : 1e7);
+		uint8_t null = 0;
+		struct pb_pq_value pv = { .u.d = d };
+		struct pb_pq_values v = { .n = 1, .null = &null, .v = &pv };
+		char buf[80];
+		bool isnull;
+		struct pb_str s = pb__pq_text(&dbl, &v, 0, buf, sizeof(buf), &isnull);
+		pb_dec got, want;
+		unsigned fl = 0;
+		bool plain = s.len && memchr(s.ptr, '.', s.len) && !memchr(s.ptr, 'e', s.len);
+		if (pb__pq_double_plain(d) && !plain) {
+			UNIT_FAIL_("%.17g: text '%.*s' is not plain", d, (int)s.len, s.ptr);
+			break;
+		}
+		if (!pb__pq_double_dec(d, &got))
+			continue;
+		taken++;
+		if (pb__dec_parse(s.ptr, s.len, &want, &fl) != PB_OK || fl != 0 || got != want ||
+		    memchr(s.ptr, 'e', s.len)) {
+			UNIT_FAIL_("%.17g: text '%.*s' (flags %u) is not the number", d, (int)s.len,
+			           s.ptr, fl);
+			break;
+		}
+	}
+	CHECK(taken > 120000);
+	pb_dec v;
+	CHECK(pb__pq_double_dec(12.34, &v) && v == (pb_dec)1234 * 10000000000000LL);
+	CHECK(pb__pq_double_dec(-0.5, &v) && v == -(PB_DEC_ONE / 2));
+	CHECK(pb__pq_double_dec(-0.0, &v) && v == 0);
+	CHECK(pb__pq_double_plain(0.00012) && !pb__pq_double_plain(NAN));
+	CHECK(!pb__pq_double_dec(1e-5, &v)); /* "1e-05" draws a warning */
+}
+
+/* A timestamp the row checker takes as a time (pb__pq_timestamp_secs) is
+ * the time pb_time_parse reads from its text, in the spec form. */
+static void t_parquet_timestamp_secs(void)
+{
+	uint64_t x = 0x2545F4914F6CDD1DULL;
+	size_t taken = 0;
+	for (size_t i = 0; i < 60000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		struct pb_pq_column c = { .type = PQ_INT64, .kind = PQK_TIMESTAMP, .unit = (int)(i % 3) };
+		static const int64_t per[] = { 1000, 1000000, 1000000000 };
+		int64_t t = i % 4 == 0 ? (int64_t)x /* any */
+		                       : ((int64_t)(x % 300000000000ULL) - 60000000000LL) *
+		                                 (i % 4 == 1 ? per[c.unit] : 1); /* often whole */
+		uint8_t null = 0;
+		struct pb_pq_value pv = { .u.i = t };
+		struct pb_pq_values v = { .n = 1, .null = &null, .v = &pv };
+		char buf[80];
+		bool isnull;
+		struct pb_str s = pb__pq_text(&c, &v, 0, buf, sizeof(buf), &isnull);
+		int64_t got, want;
+		unsigned fl = 0;
+		if (!pb__pq_timestamp_secs(&c, t, &got))
+			continue;
+		taken++;
+		if (!pb_time_parse(s.ptr, s.len, &want, &fl) || fl != 0 || got != want) {
+			UNIT_FAIL_("%lld (unit %d): text '%.*s' (flags %u) is not the time",
+			           (long long)t, c.unit, (int)s.len, s.ptr, fl);
+			break;
+		}
+	}
+	CHECK(taken > 10000);
+	struct pb_pq_column c96 = { .type = PQ_INT96, .kind = PQK_TIMESTAMP };
+	int64_t secs;
+	CHECK(!pb__pq_timestamp_secs(&c96, 0, &secs));
+}
+
 int main(void)
 {
 	struct pb_error err = { 0 };
@@ -468,6 +563,8 @@ int main(void)
 	RUN(t_recompute_matches_store);
 	RUN(t_interrupt_and_readonly);
 	RUN(t_parquet_map_json);
+	RUN(t_parquet_double_dec);
+	RUN(t_parquet_timestamp_secs);
 	pb_catalog_free(cat);
 	return UNIT_END("usage");
 }
