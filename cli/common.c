@@ -84,7 +84,8 @@ static const char sign_help[] =
 	"\nsigning, in a signed workspace (docs/identity.md): -i/--identity KEYFILE, else\n"
 	"the ssh-agent at $SSH_AUTH_SOCK; --statement prints what to sign and writes\n"
 	"nothing; --signature FILE.sig [--statement-file FILE] writes with it.\n"
-	"--webauthn ASSERTION.json --statement-file FILE: a passkey's assertion instead.\n";
+	"--webauthn ASSERTION.json --statement-file FILE: a passkey's assertion instead.\n"
+	"--at TIME: the time --statement printed (a change made at a time it signs).\n";
 
 int cli_help(const char *text)
 {
@@ -127,7 +128,9 @@ static struct {
 	const char *signature;      /* --signature FILE */
 	const char *statement_file; /* --statement-file FILE */
 	const char *webauthn;       /* --webauthn FILE: a passkey's assertion (JSON) */
+	const char *at;             /* --at TIME: the clock of the statement step */
 } sign_args;
+static int64_t statement_at; /* --statement: the clock of the statement step */
 
 /* The assertion JSON navigator.credentials.get() gives (and softauthn
  * prints): {"id","response":{"authenticatorData","clientDataJSON",
@@ -206,10 +209,23 @@ static int set_signing(struct pb_ws *ws)
 	}
 	struct pb_error err = { 0 };
 	enum pb_status st = pb_ws_set_signing(ws, &o, &err);
+	/* both steps of a detached signature write at one time: the statement
+	 * step's (printed with it), given back with --at */
+	int64_t at = 0;
+	unsigned at_flags = 0;
+	bool at_bad = !st && sign_args.at &&
+	              !pb_time_parse(sign_args.at, strlen(sign_args.at), &at, &at_flags);
+	if (!st && sign_args.statement)
+		st = pb_ws_set_clock(ws, statement_at = pb_now(), &err);
+	else if (!st && sign_args.at && !at_bad)
+		st = pb_ws_set_clock(ws, at, &err);
 	free(spath);
 	free(sig);
 	free(stmt);
 	json_decref(wa);
+	if (at_bad)
+		return cli_failf("'%s' is not a time: give the one --statement printed (--at)",
+		                 sign_args.at);
 	return st ? cli_fail(&err) : 0;
 }
 
@@ -258,11 +274,15 @@ static int print_statement(void)
 		return cli_failf("this change stopped to hand out its statement, which was lost");
 	fputs(statement, stdout);
 	fflush(stdout);
+	char at[24] = "";
+	if (statement_at)
+		pb_time_format(statement_at, at);
 	fprintf(stderr,
 	        "probity: nothing was written; sign the statement (saved as FILE) with\n"
 	        "  ssh-keygen -Y sign -f KEY -n %s FILE\n"
-	        "then run this command again with --signature FILE.sig instead of --statement\n",
-	        statement_ns ? statement_ns : "probity@v1");
+	        "then run this command again with --signature FILE.sig --at %s instead of "
+	        "--statement (within %d minutes)\n",
+	        statement_ns ? statement_ns : "probity@v1", at, PB_CLOCK_MAX_AGE / 60);
 	return 0;
 }
 
@@ -396,7 +416,8 @@ int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv)
 	return sub->run(argc - 1, argv + 1);
 }
 
-enum { OPT_IDENTITY = 0x2000, OPT_STATEMENT, OPT_SIGNATURE, OPT_STATEMENT_FILE, OPT_WEBAUTHN };
+enum { OPT_IDENTITY = 0x2000, OPT_STATEMENT, OPT_SIGNATURE, OPT_STATEMENT_FILE, OPT_WEBAUTHN,
+       OPT_AT };
 
 int cli_getopt(int argc, char **argv, const char *shorts, const struct option *opts, int *rc)
 {
@@ -416,6 +437,7 @@ int cli_getopt(int argc, char **argv, const char *shorts, const struct option *o
 	all[n++] = (struct option){ "signature", required_argument, NULL, OPT_SIGNATURE };
 	all[n++] = (struct option){ "statement-file", required_argument, NULL, OPT_STATEMENT_FILE };
 	all[n++] = (struct option){ "webauthn", required_argument, NULL, OPT_WEBAUTHN };
+	all[n++] = (struct option){ "at", required_argument, NULL, OPT_AT };
 	all[n] = (struct option){ NULL, 0, NULL, 0 };
 	opterr = 0;
 	int c, li;
@@ -434,6 +456,8 @@ int cli_getopt(int argc, char **argv, const char *shorts, const struct option *o
 			sign_args.statement_file = optarg;
 		else if (c == OPT_WEBAUTHN)
 			sign_args.webauthn = optarg;
+		else if (c == OPT_AT)
+			sign_args.at = optarg;
 		else
 			break;
 	}
@@ -445,6 +469,8 @@ int cli_getopt(int argc, char **argv, const char *shorts, const struct option *o
 			*rc = cli_usage(run_name, "--signature and --webauthn do not go together");
 		else if (sign_args.statement_file && !sign_args.signature && !sign_args.webauthn)
 			*rc = cli_usage(run_name, "--statement-file goes with --signature or --webauthn");
+		else if (sign_args.at && !sign_args.signature && !sign_args.webauthn)
+			*rc = cli_usage(run_name, "--at goes with --signature or --webauthn");
 		else if (sign_args.webauthn && !sign_args.statement_file)
 			*rc = cli_usage(run_name, "--webauthn FILE needs --statement-file: the statement "
 			                          "the passkey signed");

@@ -302,6 +302,14 @@ enum pb_status pb_ws_set_signing(struct pb_ws *ws, const struct pb_sign_opts *op
  * namespace it must be signed in ("probity@v1", "probity-approve@v1");
  * NULL before. */
 const char *pb_ws_statement(const struct pb_ws *ws, const char **ns);
+/* A detached signature is made between two runs of the same write: the
+ * statement step and the signed step. A write whose statement holds the
+ * time it is made at (plan apply's "from") must be made at the same time in
+ * both: the front reads the time of the first step (pb_now) and sets it on
+ * the second with this. t must be at most PB_CLOCK_MAX_AGE seconds ago and
+ * not in the future (PB_EINVAL, field "at": "sign again"); 0 clears it. */
+#define PB_CLOCK_MAX_AGE 600
+enum pb_status pb_ws_set_clock(struct pb_ws *ws, int64_t t, struct pb_error *err);
 
 /* ===================================================================== */
 /* Catalog: regions, services, capabilities, units                       */

@@ -1512,7 +1512,9 @@ enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
 		             (long long)id, have, r.approvals, r.approvals - have);
 		goto out;
 	}
-	int64_t now = pb_now();
+	/* the statement holds "from": a detached signature's two steps share
+	 * one clock (pb_ws_set_clock) */
+	int64_t now = pb__ws_now(ws);
 	if (r.until != PB_TIME_OPEN_END && r.until <= now) {
 		char u[24];
 		time_text(r.until, u);

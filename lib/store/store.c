@@ -970,6 +970,24 @@ void pb_ws_close(struct pb_ws *ws)
 	free(ws);
 }
 
+enum pb_status pb_ws_set_clock(struct pb_ws *ws, int64_t t, struct pb_error *err)
+{
+	int64_t now = pb_now();
+	if (t && (t > now || now - t > PB_CLOCK_MAX_AGE))
+		return pb__err_field(err, PB_EINVAL, "at",
+		                     "the statement was made %s (more than %d minutes ago, or in "
+		                     "the future): sign again",
+		                     t > now ? "later than now" : "too long ago",
+		                     PB_CLOCK_MAX_AGE / 60);
+	ws->clock = t;
+	return PB_OK;
+}
+
+int64_t pb__ws_now(const struct pb_ws *ws)
+{
+	return ws && ws->clock ? ws->clock : pb_now();
+}
+
 const char *pb_ws_path(const struct pb_ws *ws)
 {
 	return ws->path;

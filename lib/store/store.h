@@ -34,7 +34,12 @@ struct pb_ws {
 	int actors;      /* 0: not read yet; 1: unsigned; 2: signed (pb_ws_actors_signed) */
 	void *signing;   /* what pb_ws_set_signing set, or NULL (log/sign.c) */
 	void (*signing_free)(void *signing); /* how pb_ws_close releases it */
+	int64_t clock;   /* the time writes are made at (pb_ws_set_clock), or 0: now */
 };
+
+/* The time a write is made at: the clock a detached signature's two steps
+ * share (pb_ws_set_clock), else the real time. */
+int64_t pb__ws_now(const struct pb_ws *ws);
 
 /* One step of the schema history: applying sql to a database at version-1
  * gives version. Steps are never edited once released; new ones are added. */

@@ -378,8 +378,24 @@ static void t_lifecycle(void)
 	/* apply: version 1 holds exactly the plan's rules */
 	REFUSED(ws, pb_plan_apply(ws, "carol", 1, NULL, NULL, E), PB_EPERM, "needs the role");
 	int64_t v = 0;
+	/* the clock a detached signature's two steps share: the apply takes
+	 * effect at it (its "from", signed in the statement), not at the second
+	 * the signed step happens to run */
+	int64_t at = pb_now() - 120;
+	REFUSED(ws, pb_ws_set_clock(ws, pb_now() + 100, E), PB_EINVAL, "sign again");
+	REFUSED(ws, pb_ws_set_clock(ws, pb_now() - PB_CLOCK_MAX_AGE - 5, E), PB_EINVAL,
+	        "too long ago");
+	CHECK_OK(pb_ws_set_clock(ws, at, &err), &err);
 	CHECK_OK(pb_plan_apply(ws, "alice", 1, &v, &idx, &err), &err);
+	CHECK_OK(pb_ws_set_clock(ws, 0, &err), &err);
 	CHECK_INT(v, 1);
+	char at_text[24], want_from[200];
+	pb_time_format(at, at_text);
+	snprintf(want_from, sizeof(want_from),
+	         "SELECT count(*) FROM audit_entry WHERE action = 'plan.apply' AND "
+	         "json_extract(CAST(data AS TEXT), '$.details.from') = '%s'",
+	         at_text);
+	CHECK_INT(sql_int(ws, want_from), 1);
 	/* sealed in the same step: a signed checkpoint covers the apply entry */
 	CHECK_INT(sql_int(ws, "SELECT max(size) FROM audit_checkpoint"), (long long)idx + 1);
 	REFUSED(ws, pb_plan_apply(ws, "alice", 1, NULL, NULL, E), PB_ESTATE,

@@ -113,8 +113,18 @@ refused "a signature replayed from another plan" "does not describe this change"
 q plan approve "$WS" 1 --as dana --signature s1.sig || fail "the detached approval: $(cat "$TMP/err")"
 check "the detached approval is written, signed by dana's key" test "$(sql "SELECT json_extract(data, '$.sig.key_fp') FROM audit_entry WHERE action = 'plan.approve' AND actor = 'dana'")" = "$(fp dana)"
 
-# the plan, approved by two keys, is applied; its entry names both approvals
-q plan apply "$WS" 1 --as alice || fail "plan apply: $(cat "$TMP/err")"
+# the plan, approved by two keys, is applied; its entry names both approvals.
+# Detached: the apply takes effect at the time of its statement step ("from"
+# is in what alice signs), given back with --at however long signing took
+q plan apply "$WS" 1 --as alice --statement && cp "$TMP/out" a1 || fail "apply --statement: $(cat "$TMP/err")"
+AT=$(sed -n 's/.* --at \([0-9TZ:-]*\) .*/\1/p' "$TMP/err")
+check "--statement prints the time to give back ($AT)" grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' <<<"$AT"
+ssh-keygen -q -Y sign -f keys/alice -n probity-approve@v1 a1 || fail "ssh-keygen -Y sign a1"
+sleep 1.1
+refused "the signed apply a second later, without its time" "does not describe this change" plan apply "$WS" 1 --as alice --signature a1.sig
+refused "--at that is not a time" "is not a time" plan apply "$WS" 1 --as alice --signature a1.sig --at yesterday-ish
+q plan apply "$WS" 1 --as alice --signature a1.sig --at "$AT" || fail "plan apply --at: $(cat "$TMP/err")"
+check "the apply takes effect at its statement's time" test "$(sql "SELECT json_extract(data, '$.details.from') FROM audit_entry WHERE action = 'plan.apply'")" = "$AT"
 ap=$(sql "SELECT json_extract(data, '$.details.approvals') FROM audit_entry WHERE action = 'plan.apply'")
 check "apply names bob's signed approval" grep -qF "\"key_fp\":\"$(fp bob)\"" <<<"$ap"
 check "apply names dana's signed approval" grep -qF "\"key_fp\":\"$(fp dana)\"" <<<"$ap"
