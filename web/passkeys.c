@@ -256,7 +256,7 @@ static bool key_row(void *ctx, const struct pb_passkey *k)
 	return true;
 }
 
-static void passkey_table(struct web_ctx *c, const char *user)
+void web_passkey_table(struct web_ctx *c, const char *user)
 {
 	struct list_ctx l = { .c = c, .admin_view = user == NULL };
 	struct pb_error err = { 0 };
@@ -303,7 +303,7 @@ static void page_account(struct web_ctx *c)
 	web_puts(c, "<p>Signed in as <strong>");
 	web_escs(c, c->s.user);
 	web_printf(c, "</strong> (%s).</p><h2>Your passkeys</h2>", c->s.role);
-	passkey_table(c, c->s.user);
+	web_passkey_table(c, c->s.user);
 	web_puts(c, "<h2>Register a passkey</h2><p>A passkey (this device's authenticator or a "
 	            "security key) signs you in and, in a signed workspace, signs each change you "
 	            "make: the log keeps its signature for anyone to verify.</p>");
@@ -313,7 +313,7 @@ static void page_account(struct web_ctx *c)
 	web_page_end(c);
 }
 
-static void post_account_revoke(struct web_ctx *c, bool admin)
+void web_passkey_revoke(struct web_ctx *c, bool admin)
 {
 	char user[PB_USER_NAME_MAX * 4 + 1], fp[PB_PASSKEY_FP_MAX * 2], reason[2048];
 	if (!web_form(c, "user", user, sizeof(user)) || !web_form(c, "fp", fp, sizeof(fp)) ||
@@ -488,26 +488,7 @@ bool web_passkey_pages(struct web_ctx *c, bool get, bool post)
 		return true;
 	}
 	if (post && web_path_is(c, "/account/passkey-revoke")) {
-		post_account_revoke(c, false);
-		return true;
-	}
-	if (get && web_path_is(c, "/admin/passkeys")) {
-		if (!web_role_in(c, "admin")) {
-			web_forbid(c, "only an admin may see everyone's passkeys");
-			return true;
-		}
-		web_page_begin(c, "Passkeys");
-		web_puts(c, "<p>Every user's passkeys; revoking one (with a reason) is a signed log "
-		            "entry, valid for every entry after it.</p>");
-		passkey_table(c, NULL);
-		web_page_end(c);
-		return true;
-	}
-	if (post && web_path_is(c, "/admin/passkey-revoke")) {
-		if (!web_role_in(c, "admin"))
-			web_forbid(c, "only an admin may revoke another user's passkey");
-		else
-			post_account_revoke(c, true);
+		web_passkey_revoke(c, false);
 		return true;
 	}
 	return false;

@@ -1660,134 +1660,6 @@ static void page_log_entry(struct web_ctx *c, uint64_t index)
 	web_page_end(c);
 }
 
-/* ---- admin ------------------------------------------------------------------------- */
-
-static bool user_row(void *ctx, const struct pb_user *u)
-{
-	struct web_ctx *c = ctx;
-	web_puts(c, "<tr>");
-	web_cells(c, 5, (const char *const[]){ u->name, u->role, u->disabled ? "disabled" : "active",
-	                                       u->created_at, u->created_by });
-	web_puts(c, "</tr>");
-	return true;
-}
-
-/* A pending invitation: who, made by whom and when, until when, and a
- * form to revoke it (never the token: the workspace keeps only its hash). */
-static bool invite_row(void *ctx, const struct pb_invite *inv)
-{
-	struct web_ctx *c = ((void **)ctx)[0];
-	size_t *n = ((void **)ctx)[1];
-	if (!(*n)++)
-		web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table id=\"invites\"><thead><tr>"
-		            "<th scope=\"col\">Name</th><th scope=\"col\">Made by</th>"
-		            "<th scope=\"col\">Made</th><th scope=\"col\">Expires</th>"
-		            "<th scope=\"col\">Link</th></tr></thead><tbody>");
-	char made[24], until[24];
-	pb_time_format(inv->created_at, made);
-	pb_time_format(inv->expires_at, until);
-	web_puts(c, "<tr>");
-	web_cells(c, 4, (const char *const[]){ inv->user, inv->created_by, made, until });
-	web_puts(c, "<td><form method=\"post\" action=\"/admin/invite-revoke\" data-sign>");
-	web_csrf_field(c);
-	web_puts(c, "<input type=\"hidden\" name=\"name\" value=\"");
-	web_escs(c, inv->user);
-	web_puts(c, "\"><button class=\"go\" type=\"submit\" aria-label=\"Revoke the invitation of ");
-	web_escs(c, inv->user);
-	web_puts(c, "\">Revoke</button></form></td></tr>");
-	return true;
-}
-
-static void page_users(struct web_ctx *c, const char *invite_link)
-{
-	web_page_begin(c, "Users");
-	if (invite_link) {
-		web_puts(c, "<p class=\"ok\">One-time enrolment link (shown once): <code id=\"invite\">");
-		web_escs(c, invite_link);
-		web_puts(c, "</code></p>");
-	}
-	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Role</th>"
-	            "<th scope=\"col\">Status</th><th scope=\"col\">Created</th><th scope=\"col\">By</th>"
-	            "</tr></thead><tbody>");
-	struct pb_error err = { 0 };
-	pb_user_list(c->ws, user_row, c, &err);
-	web_puts(c, "</tbody></table></div><h2>Invitations</h2>");
-	size_t invites = 0;
-	pb_user_invites(c->ws, invite_row, (void *[]){ c, &invites }, &err);
-	web_puts(c, invites ? "</tbody></table></div>"
-	                    : "<p id=\"no-invites\">No pending invitations.</p>");
-	web_puts(c, "<h2>Add a user</h2>"
-	            "<form class=\"box\" method=\"post\" action=\"/admin/users\" data-sign>");
-	web_csrf_field(c);
-	web_puts(c, "<label for=\"uname\">Name</label><input type=\"text\" id=\"uname\" name=\"name\" required>"
-	            "<label for=\"role\">Role</label><select id=\"role\" name=\"role\"><option>analyst</option>"
-	            "<option>approver</option><option>auditor</option><option>admin</option></select>"
-	            "<button class=\"go\" type=\"submit\">Add and invite</button></form>"
-	            "<h2>Invite again, change a role or disable</h2><form class=\"box\" method=\"post\" "
-	            "action=\"/admin/invite\" data-sign>");
-	web_csrf_field(c);
-	web_puts(c, "<label for=\"iname\">Name</label><input type=\"text\" id=\"iname\" name=\"name\" required>"
-	            "<label for=\"nrole\">New role</label><select id=\"nrole\" name=\"role\"><option>analyst</option>"
-	            "<option>approver</option><option>auditor</option><option>admin</option></select>"
-	            "<button class=\"go\" type=\"submit\" name=\"do\" value=\"invite\">New enrolment link</button> "
-	            "<button class=\"go\" type=\"submit\" name=\"do\" value=\"role\">Change the role</button> "
-	            "<button class=\"go\" type=\"submit\" name=\"do\" value=\"disable\">Disable</button></form>");
-	web_page_end(c);
-}
-
-static void post_users(struct web_ctx *c, bool add)
-{
-	char name[PB_USER_NAME_MAX * 4 + 1], role[32], act[16];
-	if (!web_form(c, "name", name, sizeof(name)) || !web_form(c, "role", role, sizeof(role)) ||
-	    !web_form(c, "do", act, sizeof(act))) {
-		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
-		return;
-	}
-	struct pb_error err = { 0 };
-	enum pb_status st = PB_OK;
-	if (add)
-		st = pb_user_add(c->ws, c->s.user, name, role, NULL, &err);
-	if (!st && !add && (!strcmp(act, "disable") || !strcmp(act, "role"))) {
-		st = act[0] == 'd' ? pb_user_disable(c->ws, c->s.user, name, NULL, &err)
-		                   : pb_user_set_role(c->ws, c->s.user, name, role, NULL, &err);
-		if (st) {
-			web_lib_error(c, st, &err);
-			return;
-		}
-		web_redirect(c, "/admin/users");
-		return;
-	}
-	char token[PB_SECRET_HEX];
-	if (!st)
-		st = pb_user_invite(c->ws, c->s.user, name, 72 * 3600, token, NULL, &err);
-	if (st) {
-		web_lib_error(c, st, &err);
-		return;
-	}
-	struct pb_str host = pb_http_req_header(&c->rq, "host");
-	char link[512];
-	snprintf(link, sizeof(link), "%s://%.*s/enrol?token=%s", c->tls ? "https" : "http",
-	         (int)(host.len > 200 ? 0 : host.len), host.ptr ? host.ptr : "", token);
-	page_users(c, link);
-}
-
-/* POST /admin/invite-revoke: the user's pending enrolment link stops
- * working (user.invite-revoke in the log). */
-static void post_invite_revoke(struct web_ctx *c)
-{
-	char name[PB_USER_NAME_MAX * 4 + 1];
-	if (!web_form(c, "name", name, sizeof(name))) {
-		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
-		return;
-	}
-	struct pb_error err = { 0 };
-	enum pb_status st = pb_user_invite_revoke(c->ws, c->s.user, name, NULL, &err);
-	if (st)
-		web_lib_error(c, st, &err);
-	else
-		web_redirect(c, "/admin/users");
-}
-
 /* ---- dispatch ---------------------------------------------------------------------- */
 
 /* Does a POST come from our own pages? Origin (or Sec-Fetch-Site) when the
@@ -1856,6 +1728,7 @@ bool web_upload_accept(struct web_ctx *c)
 /* The files of pages beyond this one (web.h), asked in turn. */
 static web_pages_fn *const page_files[] = {
 	web_passkey_pages,
+	web_admin_pages,
 	NULL,
 };
 
@@ -2024,29 +1897,6 @@ void web_route(struct web_ctx *c)
 		int64_t n = web_parse_id(path.ptr + 5, path.len - 5);
 		if (n || pb_str_eq_cstr(path, "/log/0")) {
 			page_log_entry(c, (uint64_t)n);
-			return;
-		}
-	}
-	if (path.len >= 6 && !memcmp(path.ptr, "/admin", 6) &&
-	    (path.len == 6 || path.ptr[6] == '/')) {
-		if (!web_role_in(c, "admin")) {
-			web_forbid(c, "only an admin may manage users");
-			return;
-		}
-		if (get && web_path_is(c, "/admin/users")) {
-			page_users(c, NULL);
-			return;
-		}
-		if (post && web_path_is(c, "/admin/users")) {
-			post_users(c, true);
-			return;
-		}
-		if (post && web_path_is(c, "/admin/invite-revoke")) {
-			post_invite_revoke(c);
-			return;
-		}
-		if (post && web_path_is(c, "/admin/invite")) {
-			post_users(c, false);
 			return;
 		}
 	}

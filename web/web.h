@@ -176,8 +176,15 @@ void web_b64url(const uint8_t *b, size_t n, char *out, size_t cap);
  * no session it owns (true) or not (false); web_route asks it before
  * sign-in. */
 bool web_passkeys_public(struct web_ctx *c, bool get, bool post);
-/* The page file of /account and /admin/passkeys (passkeys.c). */
+/* The page file of /account (passkeys.c). */
 bool web_passkey_pages(struct web_ctx *c, bool get, bool post);
+/* The table of user's passkeys (NULL: everyone's, for an admin), each
+ * unrevoked one with a form to revoke it with a reason. */
+void web_passkey_table(struct web_ctx *c, const char *user);
+/* POST of that form: the user's own passkey, or (admin) anyone's. */
+void web_passkey_revoke(struct web_ctx *c, bool admin);
+/* The page file of /admin and below (admin.c): admins only (403 and a log entry). */
+bool web_admin_pages(struct web_ctx *c, bool get, bool post);
 /* On the sign-in page: "Sign in with a passkey" (pre: the pre-session
  * token); after an enrolment: register a passkey under the invitation. */
 void web_passkey_signin_offer(struct web_ctx *c, const char *pre);
