@@ -39,7 +39,6 @@ mkdir -m 700 keys
 ssh-keygen -q -t ed25519 -N '' -C "root@web-passkeys" -f keys/root
 R=(-i keys/root)
 q() { "$PROBITY" "$@" >>cli.out 2>>cli.err || fail "probity $1 $2 $3: $(tail -2 cli.err)"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
 export BASE=http://localhost:$PORT
 B=http://127.0.0.1:$PORT # curl: the same server; its Origin header says $BASE
