@@ -25,7 +25,7 @@ unset SSH_AUTH_SOCK PROBITY_KEY_DIR
 browser_require web-passkeys
 command -v ssh-keygen >/dev/null ||
 	{ fail "ssh-keygen is needed (Debian openssh-client)"; finish web-passkeys; exit; }
-SOFTAUTHN=$PB_BUILD/tests/softauthn
+SOFTAUTHN=$PB_BUILD/tests/tools/softauthn
 [ -x "$SOFTAUTHN" ] || { fail "softauthn is not built (make test-tools)"; finish web-passkeys; exit; }
 if ! NODE_PATH=$("$ROOT/tools/npm-deps.sh" --web 2>"$TMP/npm.err"); then
 	fail "cannot install puppeteer-core: $(tail -3 "$TMP/npm.err")"
