@@ -242,8 +242,8 @@ void web_answer(struct web_ctx *c, struct pb_buf *b)
 	pb_buf_printf(b, "HTTP/1.1 %d %s\r\n", c->status, reason(c->status));
 	pb_buf_printf(b,
 	              "Content-Type: %s\r\nContent-Length: %zu\r\n"
-	              "Content-Security-Policy: default-src 'none'; script-src 'nonce-%s'; "
-	              "connect-src 'self'; "
+	              "Content-Security-Policy: default-src 'none'; connect-src 'self'; "
+	              "script-src 'nonce-%s'; "
 	              "style-src 'nonce-%s'; img-src 'self' data:; form-action 'self'; "
 	              "frame-ancestors 'none'; base-uri 'none'\r\n"
 	              "X-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n"

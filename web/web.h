@@ -199,6 +199,13 @@ typedef bool web_pages_fn(struct web_ctx *c, bool get, bool post);
 
 /* ---- routes.c ---------------------------------------------------------------- */
 
+/* Handles the request in c (c->status and c->out set on return). */
+void web_route(struct web_ctx *c);
+/* May the request in c, whose body is over PB_HTTP_BODY_MAX, send it? Only
+ * an upload to a route that takes one, from a signed-in user whose role may
+ * make it, from our own origin: loop.c then reads the body to a file. */
+bool web_upload_accept(struct web_ctx *c);
+
 /* The pre-session token: the pb_pre cookie, set when absent; does the
  * form's csrf field carry it (a form posted before sign-in)? */
 void web_pre_token(struct web_ctx *c, char out[PB_SECRET_HEX]);
@@ -207,12 +214,5 @@ bool web_pre_ok(struct web_ctx *c);
 void web_session_cookie(struct web_ctx *c, const char *id);
 /* After a failed sign-in (fails recent failures): slows the next guess. */
 void web_signin_throttle(unsigned fails);
-
-/* Handles the request in c (c->status and c->out set on return). */
-void web_route(struct web_ctx *c);
-/* May the request in c, whose body is over PB_HTTP_BODY_MAX, send it? Only
- * an upload to a route that takes one, from a signed-in user whose role may
- * make it, from our own origin: loop.c then reads the body to a file. */
-bool web_upload_accept(struct web_ctx *c);
 
 #endif /* PB_WEB_H */
