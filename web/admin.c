@@ -167,25 +167,8 @@ static bool key_row(void *ctx, const struct pb_user_key *k)
 	web_escs(c, k->fp);
 	web_puts(c, "</code></td>");
 	web_cells(c, 1, (const char *const[]){ k->comment });
-	web_printf(c, "<td>entry <a href=\"/log/%llu\">%llu</a></td>", (unsigned long long)k->added_idx,
-	           (unsigned long long)k->added_idx);
-	if (k->revoked) {
-		web_printf(c, "<td>revoked at entry <a href=\"/log/%llu\">%llu</a>: ",
-		           (unsigned long long)k->revoked_idx, (unsigned long long)k->revoked_idx);
-		web_escs(c, k->revoke_reason);
-		web_puts(c, "</td><td></td></tr>");
-		return true;
-	}
-	web_puts(c, "<td>active</td><td><form method=\"post\" action=\"/admin/key-revoke\" data-sign>");
-	web_csrf_field(c);
-	web_puts(c, "<input type=\"hidden\" name=\"user\" value=\"");
-	web_escs(c, k->user);
-	web_puts(c, "\"><input type=\"hidden\" name=\"key\" value=\"");
-	web_escs(c, k->fp);
-	web_printf(c, "\"><label for=\"kreason-%zu\">Reason</label><input type=\"text\" "
-	              "id=\"kreason-%zu\" name=\"reason\" required>"
-	              "<button class=\"go\" type=\"submit\">Revoke</button></form></td></tr>",
-	           *n, *n);
+	web_key_cells(c, k->added_idx, k->revoked, k->revoked_idx, k->revoke_reason,
+	              "/admin/key-revoke", k->user, "key", k->fp, *n);
 	return true;
 }
 

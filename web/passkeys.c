@@ -216,6 +216,31 @@ struct list_ctx {
 	size_t n;
 };
 
+void web_key_cells(struct web_ctx *c, uint64_t added, bool revoked, uint64_t revoked_idx,
+                   const char *reason, const char *action, const char *user,
+                   const char *field, const char *value, size_t n)
+{
+	web_printf(c, "<td>entry <a href=\"/log/%llu\">%llu</a></td>", (unsigned long long)added,
+	           (unsigned long long)added);
+	if (revoked) {
+		web_printf(c, "<td>revoked at entry <a href=\"/log/%llu\">%llu</a>: ",
+		           (unsigned long long)revoked_idx, (unsigned long long)revoked_idx);
+		web_escs(c, reason);
+		web_puts(c, "</td><td></td></tr>");
+		return;
+	}
+	web_printf(c, "<td>active</td><td><form method=\"post\" action=\"%s\" data-sign>", action);
+	web_csrf_field(c);
+	web_puts(c, "<input type=\"hidden\" name=\"user\" value=\"");
+	web_escs(c, user);
+	web_printf(c, "\"><input type=\"hidden\" name=\"%s\" value=\"", field);
+	web_escs(c, value);
+	web_printf(c, "\"><label for=\"reason-%zu\">Reason</label><input type=\"text\" "
+	              "id=\"reason-%zu\" name=\"reason\" required>"
+	              "<button class=\"go\" type=\"submit\">Revoke</button></form></td></tr>",
+	           n, n);
+}
+
 static bool key_row(void *ctx, const struct pb_passkey *k)
 {
 	struct list_ctx *l = ctx;
@@ -223,7 +248,7 @@ static bool key_row(void *ctx, const struct pb_passkey *k)
 	if (!l->n++)
 		web_printf(c, "<div class=\"scroll\" tabindex=\"0\"><table id=\"passkeys\"><thead><tr>%s"
 		              "<th scope=\"col\">Name</th><th scope=\"col\">Fingerprint</th>"
-		              "<th scope=\"col\">Added</th><th scope=\"col\">Last counter</th>"
+		              "<th scope=\"col\">Last counter</th><th scope=\"col\">Added</th>"
 		              "<th scope=\"col\">Status</th><th scope=\"col\">Revoke</th></tr></thead><tbody>",
 		           l->admin_view ? "<th scope=\"col\">User</th>" : "");
 	web_puts(c, "<tr>");
@@ -232,27 +257,10 @@ static bool key_row(void *ctx, const struct pb_passkey *k)
 	web_cells(c, 1, (const char *const[]){ k->name ? k->name : "" });
 	web_puts(c, "<td><code>");
 	web_escs(c, k->fp);
-	web_printf(c, "</code></td><td>entry <a href=\"/log/%llu\">%llu</a></td><td class=\"num\">%u</td>",
-	           (unsigned long long)k->added_idx, (unsigned long long)k->added_idx,
-	           (unsigned)k->sign_count);
-	if (k->revoked) {
-		web_printf(c, "<td>revoked at entry <a href=\"/log/%llu\">%llu</a>: ",
-		           (unsigned long long)k->revoked_idx, (unsigned long long)k->revoked_idx);
-		web_escs(c, k->revoke_reason);
-		web_puts(c, "</td><td></td></tr>");
-		return true;
-	}
-	web_printf(c, "<td>active</td><td><form method=\"post\" action=\"%s\" data-sign>",
-	           l->admin_view ? "/admin/passkey-revoke" : "/account/passkey-revoke");
-	web_csrf_field(c);
-	web_puts(c, "<input type=\"hidden\" name=\"user\" value=\"");
-	web_escs(c, k->user);
-	web_puts(c, "\"><input type=\"hidden\" name=\"fp\" value=\"");
-	web_escs(c, k->fp);
-	web_printf(c, "\"><label for=\"reason-%zu\">Reason</label><input type=\"text\" "
-	              "id=\"reason-%zu\" name=\"reason\" required>"
-	              "<button class=\"go\" type=\"submit\">Revoke</button></form></td></tr>",
-	           l->n, l->n);
+	web_printf(c, "</code></td><td class=\"num\">%u</td>", (unsigned)k->sign_count);
+	web_key_cells(c, k->added_idx, k->revoked, k->revoked_idx, k->revoke_reason,
+	              l->admin_view ? "/admin/passkey-revoke" : "/account/passkey-revoke", k->user,
+	              "fp", k->fp, l->n);
 	return true;
 }
 

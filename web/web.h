@@ -183,6 +183,13 @@ bool web_passkey_pages(struct web_ctx *c, bool get, bool post);
 void web_passkey_table(struct web_ctx *c, const char *user);
 /* POST of that form: the user's own passkey, or (admin) anyone's. */
 void web_passkey_revoke(struct web_ctx *c, bool admin);
+/* The last cells of a key's row (an SSH key or a passkey), closing it:
+ * added at entry, its status (active, or revoked at entry: reason) and,
+ * when active, a data-sign form posting user, field=value and a reason to
+ * action; n numbers the row's ids. */
+void web_key_cells(struct web_ctx *c, uint64_t added, bool revoked, uint64_t revoked_idx,
+                   const char *reason, const char *action, const char *user,
+                   const char *field, const char *value, size_t n);
 /* The page file of /admin and below (admin.c): admins only (403 and a log entry). */
 bool web_admin_pages(struct web_ctx *c, bool get, bool post);
 /* On the sign-in page: "Sign in with a passkey" (pre: the pre-session

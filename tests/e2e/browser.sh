@@ -9,6 +9,9 @@
 #   chart_measure NAME          inline NAME.svg in a page (NAME.html) whose script
 #                               measures what the browser laid out
 #                               (tests/e2e/chart_check.js); its report into NAME.check
+#   node_checks JS MIN          run tests/e2e/JS with node (300 s at most; SHOTS is
+#                               build/<variant>/web-screens/), each line of it "ok WHAT"
+#                               or "FAIL WHAT: why" a check; at least MIN must pass
 #   chart_screenshot NAME [red] screenshot NAME.svg at A4 width (760x360) into NAME.png
 #                               and check it is not blank: blue areas or lines (and
 #                               red change marks with "red"; tests/e2e/png_check.py)
@@ -60,4 +63,20 @@ chart_screenshot() { # name [red]
 	check "$1.png written" test -s "$TMP/$1.png"
 	res=$(python3 "$E2E_DIR/png_check.py" "$TMP/$1.png" 760 360 ${2:-} 2>&1)
 	if [ "$res" = ok ]; then ok; else fail "$1.png: $res"; fi
+}
+
+node_checks() { # js min
+	local line
+	SHOTS=$PB_BUILD/web-screens
+	mkdir -p "$SHOTS"
+	export SHOTS
+	timeout 300 node "$E2E_DIR/$1" >"$TMP/$1.out" 2>"$TMP/$1.err"
+	while IFS= read -r line; do
+		case $line in
+		ok\ *) ok ;;
+		FAIL\ *) fail "${line#FAIL }" ;;
+		esac
+	done <"$TMP/$1.out"
+	check "the browser run ended cleanly: $(tail -3 "$TMP/$1.err")" test -s "$TMP/$1.out" -a ! -s "$TMP/$1.err"
+	check "the browser checks ran" test "$(grep -c '^ok' "$TMP/$1.out")" -ge "$2"
 }

@@ -54,18 +54,7 @@ check "a path that is not UTF-8 answers ($code)" test "$code" = 303
 code=$(printf 'GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' | timeout 5 curl -s -o /dev/null -w '%{http_code}' --data-binary @- -H 'Transfer-Encoding: chunked' "$BASE/signin")
 check "chunked bodies are refused (501: $code)" test "$code" = 501
 
-SHOTS=$PB_BUILD/web-screens
-mkdir -p "$SHOTS"
-export SHOTS
-timeout 300 node "$ROOT/tests/e2e/web_check.js" >browser.out 2>browser.err
-while IFS= read -r line; do
-	case $line in
-	ok\ *) ok ;;
-	FAIL\ *) fail "${line#FAIL }" ;;
-	esac
-done <browser.out
-check "the browser run ended cleanly: $(tail -3 browser.err)" test -s browser.out -a ! -s browser.err
-check "the browser checks ran" test "$(grep -c '^ok' browser.out)" -ge 40
+node_checks web_check.js 40
 
 kill -TERM $WPID; wait $WPID
 check "probity web stopped cleanly" test $? = 0

@@ -58,18 +58,7 @@ WPID=$!
 trap 'kill $WPID 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null "$B/signin" && break; sleep 0.1; done
 
-SHOTS=$PB_BUILD/web-screens
-mkdir -p "$SHOTS"
-export SHOTS
-timeout 300 node "$ROOT/tests/e2e/passkey_check.js" >browser.out 2>browser.err
-while IFS= read -r line; do
-	case $line in
-	ok\ *) ok ;;
-	FAIL\ *) fail "${line#FAIL }" ;;
-	esac
-done <browser.out
-check "the browser run ended cleanly: $(tail -3 browser.err)" test -s browser.out -a ! -s browser.err
-check "the browser checks ran" test "$(grep -c '^ok' browser.out)" -ge 30
+node_checks passkey_check.js 30
 count() { "$PROBITY" log show ws --json | grep -c "\"action\": *\"$1\""; }
 check "three passkeys registered in the log" test "$(count user.passkey-add)" = 3
 check "alice's note is on the log" test "$(count case.note)" = 1
