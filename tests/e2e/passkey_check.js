@@ -10,6 +10,7 @@
 // links), SHOTS (screenshot folder), ROOT_NAME.
 'use strict';
 const puppeteer = require('puppeteer-core');
+const { axeViolations } = require('./page_checks.js');
 const path = require('path');
 
 const BASE = process.env.BASE;
@@ -79,12 +80,7 @@ async function axeCheck(u, p, name) {
 	const page = await u.ctx.newPage();
 	await page.setBypassCSP(true);
 	await page.goto(BASE + p, { waitUntil: 'load' });
-	await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-	const res = await page.evaluate(async () => {
-		const r = await window.axe.run(document, { resultTypes: ['violations'] });
-		return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-			.map((v) => v.id + ' (' + v.nodes.length + ')');
-	});
+	const res = await axeViolations(page);
 	check(`axe: ${name} has no serious or critical violation`, res.length === 0, res.join(', '));
 	await page.close();
 }

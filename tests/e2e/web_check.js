@@ -7,6 +7,7 @@
 // CUSTOMER (a customer's name), ROOT_NAME (the admin's name).
 'use strict';
 const puppeteer = require('puppeteer-core');
+const { axeViolations } = require('./page_checks.js');
 const fs = require('fs');
 const path = require('path');
 
@@ -106,12 +107,7 @@ async function axeCheck(browser, cookies, p, name) {
 	await page.setBypassCSP(true); // axe is injected as a script; the app's own pages carry none
 	if (cookies.length) await page.setCookie(...cookies);
 	await page.goto(BASE + p, { waitUntil: 'load' });
-	await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-	const res = await page.evaluate(async () => {
-		const r = await window.axe.run(document, { resultTypes: ['violations'] });
-		return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-			.map((v) => v.id + ' (' + v.nodes.length + ')');
-	});
+	const res = await axeViolations(page);
 	check(`axe: ${name} has no serious or critical violation`, res.length === 0, res.join(', '));
 	await ctx.close();
 }
@@ -119,12 +115,7 @@ async function axeCheck(browser, cookies, p, name) {
 // axe on the page as it is (an answer to a POST, which axeCheck cannot load
 // again): the page must have been loaded with page.setBypassCSP(true).
 async function axeHere(page, name) {
-	await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-	const res = await page.evaluate(async () => {
-		const r = await window.axe.run(document, { resultTypes: ['violations'] });
-		return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-			.map((v) => v.id + ' (' + v.nodes.length + ')');
-	});
+	const res = await axeViolations(page);
 	check(`axe: ${name} has no serious or critical violation`, res.length === 0, res.join(', '));
 }
 
