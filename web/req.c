@@ -133,10 +133,9 @@ void web_lib_error(struct web_ctx *c, enum pb_status st, const struct pb_error *
 		                        "script), or made with the probity command line");
 		return;
 	}
-	/* a signature the library refused (log/sign.c): said, nothing written */
-	if (st == PB_EVERIFY || (st == PB_EPERM && (!strcmp(err->field, "signature") ||
-	                                            !strcmp(err->field, "statement") ||
-	                                            !strcmp(err->field, "webauthn")))) {
+	/* a passkey's signature the library refused (log/sign.c): said, and
+	 * nothing written, not even a web.forbidden entry */
+	if (c->sign_given && (st == PB_EPERM || st == PB_EVERIFY)) {
 		web_page_message(c, 403, "Not signed", err->message);
 		return;
 	}

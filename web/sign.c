@@ -136,6 +136,7 @@ bool web_sign_setup(struct web_ctx *c)
 {
 	struct pb_error err = { 0 };
 	c->sign_allow = NULL;
+	c->sign_given = false;
 	if (!c->ws)
 		return true;
 	/* the connection's workspace keeps what it was given: nothing by default */
@@ -175,6 +176,7 @@ bool web_sign_setup(struct web_ctx *c)
 		o.webauthn_signature = v[4];
 		if ((st = pb_ws_set_signing(c->ws, &o, &err)))
 			web_lib_error(c, st, &err);
+		c->sign_given = true;
 	}
 	for (size_t i = 0; i < 5; i++)
 		free(v[i]);

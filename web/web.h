@@ -63,6 +63,7 @@ struct web_ctx {
 	const char *sign_allow;       /* the one credential (base64url) that may sign
 	                               * this request's statement (a registration's
 	                               * own), or NULL: the user's passkeys (sign.c) */
+	bool sign_given;              /* the request carries a passkey's assertion */
 };
 
 /* Uploads (a case's documents) may be this large: their bodies are read to
