@@ -154,9 +154,20 @@ static void create_options(struct web_ctx *c, char kind, const char *user)
 	                           "user_id", uid, "exclude", web_passkeys_valid(c, user)));
 }
 
+/* Answers a registration's failure: the statement's JSON, 403 or the error. */
+static void add_failed(struct web_ctx *c, enum pb_status st, const struct pb_error *err)
+{
+	if (st == PB_EPERM && !err->field[0]) {
+		web_page_message(c, 403, "Passkey not registered", err->message);
+		return;
+	}
+	web_lib_error(c, st, err);
+}
+
 /* A registration's fields posted by the script, checked against the
- * challenge issued for kind, and pb_passkey_add as actor. The challenge is
- * used up unless this was the statement step. */
+ * challenge issued for kind, and pb_passkey_add as actor; a failure is
+ * answered (the statement step's JSON too). The challenge is used up
+ * unless this was the statement step. */
 static enum pb_status add_posted(struct web_ctx *c, char kind, const char *actor,
                                  const char *token, struct pb_error *err)
 {
@@ -192,20 +203,15 @@ static enum pb_status add_posted(struct web_ctx *c, char kind, const char *actor
 		st = pb_passkey_add(c->ws, actor, &r, fp, NULL, err);
 		if (st != PB_ESTATEMENT)
 			chal_find(c, kind, ch64, true, ch);
+		else
+			web_sign_statement(c); /* while cred, its allow list, is here */
+		c->sign_allow = NULL;
 	}
 	free(att);
 	free(cdj);
+	if (st && st != PB_ESTATEMENT)
+		add_failed(c, st, err);
 	return st;
-}
-
-/* Answers add_posted's failure: the statement's JSON, 403 or the error. */
-static void add_failed(struct web_ctx *c, enum pb_status st, const struct pb_error *err)
-{
-	if (st == PB_EPERM && !err->field[0]) {
-		web_page_message(c, 403, "Passkey not registered", err->message);
-		return;
-	}
-	web_lib_error(c, st, err);
 }
 
 /* ---- the account page ------------------------------------------------------------ */
@@ -457,11 +463,8 @@ bool web_passkeys_public(struct web_ctx *c, bool get, bool post)
 		return true;
 	}
 	struct pb_error err = { 0 };
-	enum pb_status st = add_posted(c, 'e', user, token, &err);
-	if (st) {
-		add_failed(c, st, &err);
+	if (add_posted(c, 'e', user, token, &err))
 		return true;
-	}
 	web_page_begin(c, "Passkey registered");
 	web_puts(c, "<p class=\"ok\">Your passkey is registered: sign in with it.</p>"
 	            "<p><a href=\"/signin\">Sign in</a></p>");
@@ -488,10 +491,7 @@ bool web_passkey_pages(struct web_ctx *c, bool get, bool post)
 			return true;
 		}
 		struct pb_error err = { 0 };
-		enum pb_status st = add_posted(c, 'r', c->s.user, token, &err);
-		if (st)
-			add_failed(c, st, &err);
-		else
+		if (!add_posted(c, 'r', c->s.user, token, &err))
 			web_redirect(c, "/account");
 		return true;
 	}

@@ -37,7 +37,7 @@ static const char *const script[] = {
 	"function say(f,m){let p=document.getElementById('pk-error');",
 	"if(!p){p=document.createElement('p');p.id='pk-error';p.className='err';p.setAttribute('role','alert');}",
 	"f.parentNode.insertBefore(p,f);p.textContent=m;}",
-	"function waMsg(e){if(e&&e.name==='NotAllowedError')return 'the passkey did not answer: cancelled, timed out or refused by the authenticator; nothing was changed';",
+	"function waMsg(e){if(e&&e.name==='NotAllowedError')return 'the passkey did not answer: cancelled, timed out or refused by the authenticator; nothing was changed ('+e.message+')';",
 	"if(e&&e.name==='SecurityError')return 'the browser refused the passkey for this site: the workspace must declare this origin ('+location.origin+') and its RP ID';",
 	"if(e&&e.name==='InvalidStateError')return 'this authenticator already holds a passkey of yours here';",
 	"return 'the passkey did not answer: '+(e&&e.message?e.message:e);}",

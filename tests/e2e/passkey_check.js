@@ -39,7 +39,9 @@ async function user(browser, name) {
 	return { name, ctx, page, cdp, authenticatorId };
 }
 
+// WebAuthn answers a focused document only: the page in front first.
 async function go(page, p) {
+	await page.bringToFront();
 	return page.goto(BASE + p, { waitUntil: 'load' });
 }
 
@@ -63,7 +65,15 @@ async function signDialog(page, want, shot) {
 	check(`the dialog shows the statement being signed (${want})`, st.includes(want), st.slice(0, 200));
 	if (shot)
 		await shots(page, shot);
-	return clickNav(page, '#pk-sign');
+	const nav = page.waitForNavigation({ waitUntil: 'load', timeout: 30000 });
+	await page.click('#pk-sign');
+	// the page navigates, or the script says why it could not sign
+	const said = page.waitForFunction(() => {
+		const e = document.getElementById('pk-error');
+		return e && e.textContent;
+	}, { timeout: 30000 }).then(async (h) => { throw new Error('not signed: ' + await h.jsonValue()); });
+	said.catch(() => {});
+	return Promise.race([nav, said]);
 }
 
 async function shots(page, name) {
@@ -89,6 +99,7 @@ async function axeCheck(u, p, name) {
 // signed by itself.
 async function enrol(u, link) {
 	const page = u.page;
+	await page.bringToFront();
 	await page.goto(link.replace(/^http:\/\/[^/]+/, BASE), { waitUntil: 'load' });
 	const pw = u.name + '-password-1';
 	await page.$eval('#password', (e, v) => { e.value = v; }, pw);

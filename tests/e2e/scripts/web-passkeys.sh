@@ -41,7 +41,8 @@ R=(-i keys/root)
 q() { "$PROBITY" "$@" >>cli.out 2>>cli.err || fail "probity $1 $2 $3: $(tail -2 cli.err)"; }
 PORT=$(free_port)
 export BASE=http://localhost:$PORT
-B=http://127.0.0.1:$PORT # curl: the same server; its Origin header says $BASE
+B=$BASE # curl: localhost is the server's 127.0.0.1 (--resolve)
+curl() { command curl --resolve "localhost:$PORT:127.0.0.1" "$@"; }
 q init ws --user root --key-file keys/root.pub "${R[@]}"
 q user add ws alice --role analyst "${R[@]}"
 q user add ws bob --role approver "${R[@]}"
@@ -156,6 +157,6 @@ forged "the same assertion again (a replay)" cj "note one" s1 ok1
 kill -TERM $WPID; wait $WPID
 check "probity web stopped cleanly" test $? = 0
 check "log check passes ($(tail -1 cli.err))" "$PROBITY" log check ws
-"$PROBITY" log export ws export >/dev/null 2>export.err
+"$PROBITY" log export ws export "${R[@]}" >/dev/null 2>export.err
 check "an export verifies offline" "$PROBITY" log verify export --vkey "$(cat export/vkey 2>/dev/null)"
 finish web-passkeys
