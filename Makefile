@@ -165,7 +165,8 @@ $(PIC_LIBA): $(PIC_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(NGX_DIR)/objs/Makefile: nginx/config $(NGINX_SRC)/conf_flags
+# (Makefile too: nginx's configure keeps the libraries LIBS named then)
+$(NGX_DIR)/objs/Makefile: nginx/config $(NGINX_SRC)/conf_flags Makefile
 	@test -f $(NGINX_SRC)/conf_flags || { echo "nginx-module: install nginx-dev (make deps)"; exit 1; }
 	@rm -rf $(NGX_DIR) && mkdir -p $(NGX_DIR) && cp -r $(NGINX_SRC)/. $(NGX_DIR)/
 	cd $(NGX_DIR) && PROBITY_ROOT=$(CURDIR) PROBITY_LIBA=$(CURDIR)/$(PIC_LIBA) \

@@ -204,4 +204,46 @@ enum pb_status pb__sign_entry(struct pb_ws *ws, uint64_t index, const uint8_t cu
                               const char *subject, const struct json_t *details,
                               struct json_t **sig_out, struct pb_error *err);
 
+/* ---- passkeys (sign_webauthn.c, docs/identity.md "Passkeys") -------------- */
+
+/* The origin declaration in force for entry index: the last "web.origin"
+ * entry before it ({"origin","rp_id"}); *decl_idx (may be NULL) gets its
+ * index. PB_ESTATE when none is (no passkey can be used yet). */
+enum pb_status pb__web_origin_at(struct pb_ws *ws, uint64_t index,
+                                 char origin[PB_PASSKEY_ORIGIN_MAX],
+                                 char rp_id[PB_PASSKEY_ORIGIN_MAX], uint64_t *decl_idx,
+                                 struct pb_error *err);
+/* The counter rule: when last or now is non-zero, now must be larger
+ * (PB_EVERIFY); then user_passkey.sign_count of fp becomes now. */
+enum pb_status pb__passkey_counter(struct pb_ws *ws, const char *fp, uint32_t last, uint32_t now,
+                                   struct pb_error *err);
+/* An assertion as pb_sign_opts gives it (base64url). */
+struct pb__webauthn_parts {
+	const char *credential_id, *authenticator_data, *client_data_json, *signature;
+};
+/* The passkey checks of a passkey-signed entry (sign.c has checked that
+ * statement is this write's; it checks the log and nonce): the credential
+ * registered to actor and valid at index for a statement against log_size
+ * entries (for "user.passkey-add": the one details registers), the origin
+ * in force, user verification, the signature over statement, the counter
+ * (stored). fp gets the passkey's "webauthn:..." fingerprint and
+ * *webauthn_out the "webauthn" member of the entry's "sig". */
+enum pb_status pb__sign_webauthn(struct pb_ws *ws, uint64_t index, uint64_t log_size,
+                                 const char *actor, const char *action,
+                                 const struct json_t *details, const char *statement,
+                                 const struct pb__webauthn_parts *a,
+                                 char fp[PB_PASSKEY_FP_MAX], struct json_t **webauthn_out,
+                                 struct pb_error *err);
+
+/* A passkey sign-in's assertion (web.signin): the credential registered
+ * and not revoked (user gets whose it is), answering challenge for the
+ * origin in force with user verification, its counter grown (and stored:
+ * inside the caller's transaction). fp and *count get the passkey's
+ * fingerprint and counter as far as known. PB_EPERM/PB_EVERIFY saying why. */
+enum pb_status pb__passkey_signin_check(struct pb_ws *ws, const struct pb__webauthn_parts *a,
+                                        const uint8_t *challenge, size_t challenge_len,
+                                        char user[PB_USER_NAME_MAX + 1],
+                                        char fp[PB_PASSKEY_FP_MAX], uint32_t *count,
+                                        struct pb_error *err);
+
 #endif /* PB_AUDIT_H */
