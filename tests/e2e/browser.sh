@@ -4,6 +4,8 @@
 # network. Charts are named by their file name without .svg, in $TMP.
 #
 #   browser_require NAME        fail and end script NAME when there is no chromium
+#   browser_node NAME           NODE_PATH with puppeteer-core and axe-core from npm
+#                               (tools/npm-deps.sh --web), else fail and end script NAME
 #   chrome ARGS...              one headless run: --dump-dom URL, --screenshot=F URL...
 #   chart_parses NAME           check that NAME.svg parses as XML in the browser
 #   chart_measure NAME          inline NAME.svg in a page (NAME.html) whose script
@@ -28,6 +30,15 @@ browser_require() { # name
 	fail "chromium is not installed (tools/deps.sh installs the Debian package)"
 	finish "$1"
 	exit 0
+}
+
+browser_node() { # name
+	if ! NODE_PATH=$("$ROOT/tools/npm-deps.sh" --web 2>"$TMP/npm.err"); then
+		fail "cannot install puppeteer-core: $(tail -3 "$TMP/npm.err")"
+		finish "$1"
+		exit 0
+	fi
+	export NODE_PATH
 }
 
 chrome() {

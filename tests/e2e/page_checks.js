@@ -1,5 +1,16 @@
 // page_checks.js - what the puppeteer scripts of tests/e2e share.
 'use strict';
+const puppeteer = require('puppeteer-core');
+
+// Debian's chromium (CHROMIUM), headless, with browser.sh's flags keeping it
+// off the network.
+function launch() {
+	return puppeteer.launch({
+		executablePath: process.env.CHROMIUM, headless: true,
+		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	});
+}
 
 // axe-core's serious and critical violations of the page as it is ("id
 // (nodes)" each); the page must have been loaded with setBypassCSP(true).
@@ -12,4 +23,4 @@ async function axeViolations(page) {
 	});
 }
 
-module.exports = { axeViolations };
+module.exports = { axeViolations, launch };

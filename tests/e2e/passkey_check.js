@@ -9,8 +9,7 @@
 // (http://localhost:PORT), LINK_ALICE / LINK_BOB / LINK_ROOT (enrolment
 // links), SHOTS (screenshot folder), ROOT_NAME.
 'use strict';
-const puppeteer = require('puppeteer-core');
-const { axeViolations } = require('./page_checks.js');
+const { axeViolations, launch } = require('./page_checks.js');
 const path = require('path');
 
 const BASE = process.env.BASE;
@@ -133,11 +132,7 @@ async function signout(u) {
 }
 
 (async () => {
-	const browser = await puppeteer.launch({
-		executablePath: process.env.CHROMIUM, headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-	});
+	const browser = await launch();
 	try {
 		const root = await user(browser, ROOT);
 		const alice = await user(browser, 'alice');

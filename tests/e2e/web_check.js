@@ -6,8 +6,7 @@
 // LINK_ALICE / LINK_AUD / LINK_ROOT (enrolment links), SHOTS (screenshot folder),
 // CUSTOMER (a customer's name), ROOT_NAME (the admin's name).
 'use strict';
-const puppeteer = require('puppeteer-core');
-const { axeViolations } = require('./page_checks.js');
+const { axeViolations, launch } = require('./page_checks.js');
 const fs = require('fs');
 const path = require('path');
 
@@ -120,11 +119,7 @@ async function axeHere(page, name) {
 }
 
 (async () => {
-	const browser = await puppeteer.launch({
-		executablePath: process.env.CHROMIUM, headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-	});
+	const browser = await launch();
 	try {
 		const ctxA = await browser.createBrowserContext();
 		const a = await newPage(ctxA);

@@ -13,12 +13,7 @@ SCRIPT_NAME=web-browser
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../browser.sh"
 browser_require web-browser
-if ! NODE_PATH=$("$ROOT/tools/npm-deps.sh" --web 2>"$TMP/npm.err"); then
-	fail "cannot install puppeteer-core: $(tail -3 "$TMP/npm.err")"
-	finish web-browser
-	exit 0
-fi
-export NODE_PATH
+browser_node web-browser
 
 cd "$TMP" || exit 1
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

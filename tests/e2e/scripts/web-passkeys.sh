@@ -27,12 +27,7 @@ command -v ssh-keygen >/dev/null ||
 	{ fail "ssh-keygen is needed (Debian openssh-client)"; finish web-passkeys; exit; }
 SOFTAUTHN=$PB_BUILD/tests/tools/softauthn
 [ -x "$SOFTAUTHN" ] || { fail "softauthn is not built (make test-tools)"; finish web-passkeys; exit; }
-if ! NODE_PATH=$("$ROOT/tools/npm-deps.sh" --web 2>"$TMP/npm.err"); then
-	fail "cannot install puppeteer-core: $(tail -3 "$TMP/npm.err")"
-	finish web-passkeys
-	exit 0
-fi
-export NODE_PATH
+browser_node web-passkeys
 
 cd "$TMP" || exit 1
 mkdir -m 700 keys
