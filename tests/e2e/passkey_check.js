@@ -205,6 +205,35 @@ async function signout(u) {
 			await shots(root.page, name);
 			await axeCheck(root, p, p);
 		}
+		// each admin change is signed by the admin's passkey: a role, an SSH
+		// key added and revoked, the origin declared again
+		await go(root.page, '/admin/users');
+		await root.page.type('#iname', 'carol');
+		await root.page.select('#nrole', 'approver');
+		await root.page.click('form[action="/admin/invite"] button[value=role]');
+		r = await signDialog(root.page, '"action": "user.role"');
+		check('the admin changes carol\'s role, signed', r.status() === 200 &&
+			(await text(root.page, 'main table')).includes('approver'), await text(root.page, 'main'));
+		await go(root.page, '/admin/keys');
+		await root.page.type('#kuser', 'carol');
+		await root.page.$eval('#kline', (e, v) => { e.value = v; }, process.env.KEY_CAROL + '\n');
+		await root.page.click('form[action="/admin/keys"] button[type=submit]');
+		r = await signDialog(root.page, '"action": "user.key-add"');
+		check('the admin adds carol\'s pasted SSH key, signed', r.status() === 200 &&
+			(await text(root.page, '#keys')).includes('carol'), await text(root.page, 'main'));
+		const keyRow = await root.page.$$eval('#keys tbody tr', (trs) =>
+			trs.findIndex((tr) => tr.cells[0].textContent === 'carol' && tr.textContent.includes('active')));
+		const keyForm = `#keys tbody tr:nth-child(${keyRow + 1}) form`;
+		await root.page.type(`${keyForm} input[name=reason]`, 'rotated');
+		await root.page.click(`${keyForm} button[type=submit]`);
+		r = await signDialog(root.page, '"action": "user.key-revoke"');
+		check('... and revokes it with a reason, signed', r.status() === 200 &&
+			(await text(root.page, '#keys')).includes('rotated'), await text(root.page, 'main'));
+		await go(root.page, '/admin/origin');
+		await root.page.type('#worigin', BASE);
+		await root.page.click('form[action="/admin/origin"] button[type=submit]');
+		r = await signDialog(root.page, '"action": "web.origin"');
+		check('the admin declares the origin again, signed', r.status() === 200, r.status());
 		check('the origin page shows the declared origin', (await go(root.page, '/admin/origin')) &&
 			(await text(root.page, '#origin')).includes(BASE), await text(root.page, 'main'));
 		r = await go(alice.page, '/admin/passkeys');

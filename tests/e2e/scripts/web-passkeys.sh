@@ -32,6 +32,9 @@ browser_node web-passkeys
 cd "$TMP" || exit 1
 mkdir -m 700 keys
 ssh-keygen -q -t ed25519 -N '' -C "root@web-passkeys" -f keys/root
+ssh-keygen -q -t ed25519 -N '' -C "carol@web-passkeys" -f keys/carol
+export KEY_CAROL
+KEY_CAROL=$(cat keys/carol.pub)
 R=(-i keys/root)
 q() { "$PROBITY" "$@" >>cli.out 2>>cli.err || fail "probity $1 $2 $3: $(tail -2 cli.err)"; }
 PORT=$(free_port)
