@@ -11,6 +11,16 @@ fail() { _f=$((_f + 1)); echo "  FAIL ${SCRIPT_NAME:-script}: $*"; }
 # check DESCRIPTION COMMAND...: passes when the command succeeds
 check() { local d=$1; shift; if "$@"; then ok; else fail "$d"; fi; }
 finish() { echo "script $1: $_p passed, $_f failed"; }
+# log_holds FILE "ACTION ACTOR": a line of FILE (`log show --json`) is an
+# entry of that action by that actor
+log_holds() {
+	python3 -c '
+import json, sys
+action, actor = sys.argv[2].split(" ")
+entries = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+sys.exit(0 if any(e.get("action") == action and e.get("actor") == actor for e in entries) else 1)
+' "$1" "$2"
+}
 # free_port: a TCP port free on 127.0.0.1 now
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # serve_up WS NAME [ARGS...]: starts `probity serve WS ARGS` on 127.0.0.1 (a free

@@ -6,42 +6,15 @@
 // LINK_ALICE / LINK_AUD / LINK_ROOT (enrolment links), SHOTS (screenshot folder),
 // CUSTOMER (a customer's name), ROOT_NAME (the admin's name).
 'use strict';
-const { axeViolations, launch } = require('./page_checks.js');
 const fs = require('fs');
 const path = require('path');
 
 const BASE = process.env.BASE;
-const SHOTS = process.env.SHOTS;
+const { ok, fail, check, newPage, go, submit, shots, shotsTaken, axeCheck, axeHere, launch,
+	failures } = require('./web_helpers');
 const PW = { alice: 'alice-password-1', aud: 'auditor-password-1', root: 'admin-password-1' };
-let failed = 0;
-function ok(what) { console.log('ok ' + what); }
-function fail(what, why) { failed++; console.log('FAIL ' + what + ': ' + why); }
-function check(what, cond, why) { if (cond) ok(what); else fail(what, why || 'false'); }
 
 const HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>\'"&' + 'L'.repeat(3000);
-
-async function newPage(ctx) {
-	const page = await ctx.newPage();
-	await page.setViewport({ width: 1280, height: 800 });
-	page.on('dialog', async (d) => { fail('no script of ours or theirs opens a dialog', d.message()); await d.dismiss(); });
-	return page;
-}
-
-async function go(page, p) {
-	const r = await page.goto(BASE + p, { waitUntil: 'load' });
-	return r;
-}
-
-async function submit(page, formSel, fields) {
-	for (const [sel, val] of Object.entries(fields)) {
-		await page.$eval(sel, (e, v) => { e.value = v; }, val);
-	}
-	const [r] = await Promise.all([
-		page.waitForNavigation({ waitUntil: 'load' }),
-		page.$eval(formSel, (f) => f.requestSubmit()),
-	]);
-	return r;
-}
 
 async function enrol(page, link, pw) {
 	await page.goto(link.replace(/^http:\/\/[^/]+/, BASE), { waitUntil: 'load' });
@@ -87,36 +60,6 @@ async function csrfOf(page) {
 	return page.$eval('input[name=csrf]', (e) => e.value);
 }
 
-const shotsTaken = [];
-async function shots(page, name) {
-	for (const [w, h, tag] of [[1280, 800, 'desktop'], [390, 844, 'phone']]) {
-		await page.setViewport({ width: w, height: h });
-		const file = path.join(SHOTS, `${name}-${tag}.png`);
-		await page.screenshot({ path: file, fullPage: false });
-		shotsTaken.push(file);
-		const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-		check(`${name} at ${w}x${h}: no page-wide horizontal scroll`, over <= 1, `${over}px too wide`);
-	}
-	await page.setViewport({ width: 1280, height: 800 });
-}
-
-async function axeCheck(browser, cookies, p, name) {
-	const ctx = await browser.createBrowserContext();
-	const page = await ctx.newPage();
-	await page.setBypassCSP(true); // axe is injected as a script; the app's own pages carry none
-	if (cookies.length) await page.setCookie(...cookies);
-	await page.goto(BASE + p, { waitUntil: 'load' });
-	const res = await axeViolations(page);
-	check(`axe: ${name} has no serious or critical violation`, res.length === 0, res.join(', '));
-	await ctx.close();
-}
-
-// axe on the page as it is (an answer to a POST, which axeCheck cannot load
-// again): the page must have been loaded with page.setBypassCSP(true).
-async function axeHere(page, name) {
-	const res = await axeViolations(page);
-	check(`axe: ${name} has no serious or critical violation`, res.length === 0, res.join(', '));
-}
 
 (async () => {
 	const browser = await launch();
@@ -253,8 +196,16 @@ async function axeHere(page, name) {
 		await axeCheck(browser, cookiesA, `/cases/${caseId}`, 'case page');
 
 		// CSRF: none, wrong
-		check('the page can fetch nothing from elsewhere (CSP: its own site only, for the passkey script)',
-			await a.evaluate(() => fetch('http://example.invalid/').then(() => false, () => true)));
+		// connect-src 'self': the page may post to its own site (the plan form's
+		// check as you type), nowhere else
+		check('the page can fetch nothing from elsewhere (CSP)', await a.evaluate(() =>
+			fetch('http://127.0.0.2:9/').then(() => false, () => true)));
+		const cspEvents = await a.evaluate(() => new Promise((res) => {
+			document.addEventListener('securitypolicyviolation', (e) => res(e.violatedDirective));
+			fetch('http://127.0.0.2:9/').catch(() => {});
+			setTimeout(() => res(''), 2000);
+		}));
+		check('...refused by the CSP itself', cspEvents === 'connect-src', cspEvents);
 		let st = await postFrom(a, `/cases/${caseId}/note`, 'text=sneaky');
 		check('a POST without a CSRF token is 403', st === 403, 'status ' + st);
 		st = await postFrom(a, `/cases/${caseId}/note`, 'text=sneaky&csrf=' + '0'.repeat(64));
@@ -446,5 +397,5 @@ async function axeHere(page, name) {
 		await browser.close();
 	}
 	check('screenshots written', shotsTaken.every((f) => fs.statSync(f).size > 1000), shotsTaken.join(' '));
-	process.exit(failed ? 1 : 0);
+	process.exit(failures() ? 1 : 0);
 })();
