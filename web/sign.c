@@ -67,13 +67,13 @@ static const char *const script[] = {
 	/* the statement step, the dialog, the authenticator: true when the
 	 * form carries the assertion now */
 	"async function sign(f,sub){const fd=new FormData(f);if(sub&&sub.name)fd.set(sub.name,sub.value);",
-	"for(const k of ['sign_step','wa_statement','wa_cred','wa_authdata','wa_clientdata','wa_sig'])fd.delete(k);",
+	"for(const k of ['sign_step','wa_statement','wa_at','wa_cred','wa_authdata','wa_clientdata','wa_sig'])fd.delete(k);",
 	"fd.set('sign_step','statement');const j=await post(f.action,new URLSearchParams(fd));",
 	"if(j.html)return true;",
 	"if(j.error){say(f,j.error);return false;}",
 	"if(!(await ask(j.statement))){say(f,'not signed: you cancelled, nothing was changed');return false;}",
 	"let a;try{a=await assert(j);}catch(e){say(f,waMsg(e));return false;}",
-	"field(f,'wa_statement',j.statement);for(const k in a)field(f,k,a[k]);",
+	"field(f,'wa_statement',j.statement);field(f,'wa_at',String(j.at));for(const k in a)field(f,k,a[k]);",
 	"if(sub&&sub.name)field(f,sub.name,sub.value);return true;}",
 	"document.addEventListener('submit',function(e){const f=e.target;",
 	"if(!signed||!f.hasAttribute('data-sign'))return;e.preventDefault();const sub=e.submitter;",
@@ -137,10 +137,12 @@ bool web_sign_setup(struct web_ctx *c)
 	struct pb_error err = { 0 };
 	c->sign_allow = NULL;
 	c->sign_given = false;
+	c->sign_at = 0;
 	if (!c->ws)
 		return true;
 	/* the connection's workspace keeps what it was given: nothing by default */
 	pb_ws_set_signing(c->ws, NULL, NULL);
+	pb_ws_set_clock(c->ws, 0, NULL);
 	struct pb_str ct = pb_http_req_header(&c->rq, "content-type");
 	if (!pb_str_eq_cstr(c->rq.method, "POST") || c->upload_fd >= 0 ||
 	    (ct.len >= 10 && !strncasecmp(ct.ptr, "multipart/", 10)) || !pb_ws_actors_signed(c->ws))
@@ -153,7 +155,9 @@ bool web_sign_setup(struct web_ctx *c)
 	struct pb_sign_opts o = { 0 };
 	if (!strcmp(step, "statement")) {
 		o.statement_only = true;
-		if (pb_ws_set_signing(c->ws, &o, &err)) {
+		/* both steps write at this time (plan apply's "from" is signed) */
+		if (pb_ws_set_signing(c->ws, &o, &err) ||
+		    pb_ws_set_clock(c->ws, c->sign_at = pb_now(), &err)) {
 			web_lib_error(c, err.code, &err);
 			return false;
 		}
@@ -174,7 +178,17 @@ bool web_sign_setup(struct web_ctx *c)
 		o.webauthn_authenticator_data = v[2];
 		o.webauthn_client_data_json = v[3];
 		o.webauthn_signature = v[4];
-		if ((st = pb_ws_set_signing(c->ws, &o, &err)))
+		char at[24];
+		int64_t t = 0;
+		if (web_form(c, "wa_at", at, sizeof(at)) && at[0] &&
+		    !(t = web_parse_id(at, strlen(at)))) {
+			st = err.code = PB_EINVAL;
+			snprintf(err.message, sizeof(err.message),
+			         "the statement's time is not a number of seconds: sign again");
+		}
+		if (!st && (st = pb_ws_set_signing(c->ws, &o, &err)) == PB_OK && t)
+			st = pb_ws_set_clock(c->ws, t, &err);
+		if (st)
 			web_lib_error(c, st, &err);
 		c->sign_given = true;
 	}
@@ -257,6 +271,7 @@ void web_sign_statement(struct web_ctx *c)
 	char chb[64];
 	pb_passkey_challenge(text, strlen(text), ch);
 	web_b64url(ch, sizeof(ch), chb, sizeof(chb));
-	web_json(c, 200, json_pack("{ss ss ss so ss}", "statement", text, "challenge", chb, "ns",
-	                           ns ? ns : "", "allow", allow, "rp_id", rp_id));
+	web_json(c, 200, json_pack("{ss ss ss so ss sI}", "statement", text, "challenge", chb, "ns",
+	                           ns ? ns : "", "allow", allow, "rp_id", rp_id, "at",
+	                           (json_int_t)c->sign_at));
 }

@@ -64,6 +64,8 @@ struct web_ctx {
 	                               * this request's statement (a registration's
 	                               * own), or NULL: the user's passkeys (sign.c) */
 	bool sign_given;              /* the request carries a passkey's assertion */
+	int64_t sign_at;              /* the statement step's clock, handed to the
+	                               * script and given back as wa_at */
 };
 
 /* Uploads (a case's documents) may be this large: their bodies are read to
