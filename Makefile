@@ -29,10 +29,11 @@ PREFIX ?= /usr/local
 # Ed25519), libcrypto (SHA-256 with CPU extensions), libssl (probity web's
 # HTTPS), zlib, zstd and ISA-L
 # (compressed exports), jansson (JSON), libyaml (policies), GMime (mail),
-# cairo and pango (the case report as PDF),
+# cairo and pango (the case report as PDF), libcbor and libfido2 (WebAuthn
+# passkeys: CBOR, assertion signatures),
 # libmicrohttpd is not used: server/ has its own fuzzed HTTP/1.1 parser.
 PKGS := sqlite3 libsodium libcrypto libssl zlib libzstd libisal jansson yaml-0.1 gmime-3.0 snappy liblz4 \
-        cairo pangocairo
+        cairo pangocairo libcbor libfido2
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wvla \
         -Wmissing-prototypes -Wno-unused-parameter
@@ -164,7 +165,8 @@ $(PIC_LIBA): $(PIC_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(NGX_DIR)/objs/Makefile: nginx/config $(NGINX_SRC)/conf_flags
+# (Makefile too: nginx's configure keeps the libraries LIBS named then)
+$(NGX_DIR)/objs/Makefile: nginx/config $(NGINX_SRC)/conf_flags Makefile
 	@test -f $(NGINX_SRC)/conf_flags || { echo "nginx-module: install nginx-dev (make deps)"; exit 1; }
 	@rm -rf $(NGX_DIR) && mkdir -p $(NGX_DIR) && cp -r $(NGINX_SRC)/. $(NGX_DIR)/
 	cd $(NGX_DIR) && PROBITY_ROOT=$(CURDIR) PROBITY_LIBA=$(CURDIR)/$(PIC_LIBA) \

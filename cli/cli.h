@@ -44,6 +44,8 @@ int cli_load_vkey(const char *arg, struct pb_vkey *k);
  * key line, heap; NULL after printing why (both given, unreadable file)
  * (cmd_user.c). */
 char *cli_key_line(const char *line, const char *file);
+/* probity user passkey (cmd_passkey.c): origin, add, revoke, list. */
+int cli_user_passkey(int argc, char **argv);
 /* Prints "probity <cmd>: <message>" and a hint to run --help; returns 2. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints text (the command's usage) to stdout; returns 0. */

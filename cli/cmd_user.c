@@ -21,6 +21,7 @@ static const char help_body[] =
 	"(Ed25519, or an sk- security key): 'add --key' registers the user's key,\n"
 	"'key add' another one, 'key revoke' ends one (the key stays the user's:\n"
 	"a key is never registered twice), 'key list' shows them (docs/identity.md).\n"
+	"'passkey' does the same for the web app's passkeys (its own --help).\n"
 	"'export-signers' writes the users' keys, as the log registered and revoked\n"
 	"them, as an OpenSSH allowed_signers file: with it and 'probity log\n"
 	"statement', 'ssh-keygen -Y verify' checks any entry's signature by hand.\n"
@@ -384,6 +385,7 @@ static const struct cli_sub user_subs[] = {
 	{ "disable", user_disable, "WS NAME [--as USER]" },
 	{ "invite", user_invite, "WS NAME [--as USER] [--url BASE] [--hours N]" },
 	{ "key", user_key, "add|revoke|list WS NAME ... (see below)" },
+	{ "passkey", cli_user_passkey, "origin|add|revoke|list WS ... (its --help)" },
 	{ "export-signers", user_export_signers, "WS [-o FILE]" },
 };
 

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 /* The command-line word for an argument the library names in err->field:
  * "--" and the name with '-' for '_', except where the flag is another word. */
 void cli_field_flag(const char *field, char *out, size_t cap)
@@ -81,7 +83,8 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 static const char sign_help[] =
 	"\nsigning, in a signed workspace (docs/identity.md): -i/--identity KEYFILE, else\n"
 	"the ssh-agent at $SSH_AUTH_SOCK; --statement prints what to sign and writes\n"
-	"nothing; --signature FILE.sig [--statement-file FILE] writes with it.\n";
+	"nothing; --signature FILE.sig [--statement-file FILE] writes with it.\n"
+	"--webauthn ASSERTION.json --statement-file FILE: a passkey's assertion instead.\n";
 
 int cli_help(const char *text)
 {
@@ -123,7 +126,35 @@ static struct {
 	bool statement;             /* --statement */
 	const char *signature;      /* --signature FILE */
 	const char *statement_file; /* --statement-file FILE */
+	const char *webauthn;       /* --webauthn FILE: a passkey's assertion (JSON) */
 } sign_args;
+
+/* The assertion JSON navigator.credentials.get() gives (and softauthn
+ * prints): {"id","response":{"authenticatorData","clientDataJSON",
+ * "signature"}}, into o (views into *j, which the caller releases). */
+static int webauthn_read(const char *path, struct pb_sign_opts *o, json_t **j)
+{
+	size_t n;
+	char *text = cli_slurp(path, 65536, &n);
+	if (!text)
+		return 1;
+	json_error_t je;
+	*j = json_loadb(text, n, 0, &je);
+	free(text);
+	json_t *r = json_object_get(*j, "response");
+	o->webauthn_credential_id = json_string_value(json_object_get(*j, "id"));
+	o->webauthn_authenticator_data =
+		json_string_value(json_object_get(r, "authenticatorData"));
+	o->webauthn_client_data_json = json_string_value(json_object_get(r, "clientDataJSON"));
+	o->webauthn_signature = json_string_value(json_object_get(r, "signature"));
+	if (!o->webauthn_credential_id || !o->webauthn_authenticator_data ||
+	    !o->webauthn_client_data_json || !o->webauthn_signature)
+		return cli_failf("'%s' is not a passkey's assertion: it needs \"id\" and "
+		                 "\"response\" with \"authenticatorData\", \"clientDataJSON\" and "
+		                 "\"signature\" (--webauthn)",
+		                 path);
+	return 0;
+}
 
 /* Hands the signing options (and $SSH_AUTH_SOCK without -i) to a workspace
  * opened for writing. Returns 0 or an exit code, having said why. */
@@ -134,13 +165,26 @@ static int set_signing(struct pb_ws *ws)
 		.agent_socket = sign_args.identity ? NULL : getenv("SSH_AUTH_SOCK"),
 		.statement_only = sign_args.statement,
 	};
-	if ((sign_args.statement || sign_args.signature) && !pb_ws_actors_signed(ws))
+	if ((sign_args.statement || sign_args.signature || sign_args.webauthn) &&
+	    !pb_ws_actors_signed(ws))
 		return cli_failf("workspace '%s' is unsigned: its changes have no statement to sign "
 		                 "(--%s)",
-		                 pb_ws_path(ws), sign_args.statement ? "statement" : "signature");
+		                 pb_ws_path(ws),
+		                 sign_args.statement ? "statement"
+		                 : sign_args.signature ? "signature"
+		                                       : "webauthn");
 	char *sig = NULL, *stmt = NULL, *spath = NULL;
 	size_t sig_len = 0, stmt_len = 0;
-	if (sign_args.signature) {
+	json_t *wa = NULL;
+	if (sign_args.webauthn) {
+		int rc = webauthn_read(sign_args.webauthn, &o, &wa);
+		if (rc || !(stmt = cli_slurp(sign_args.statement_file, 1 << 20, &stmt_len))) {
+			json_decref(wa);
+			return rc ? rc : 1;
+		}
+		o.statement = stmt;
+		o.statement_len = stmt_len;
+	} else if (sign_args.signature) {
 		size_t n = strlen(sign_args.signature);
 		if (sign_args.statement_file)
 			spath = strdup(sign_args.statement_file);
@@ -165,6 +209,7 @@ static int set_signing(struct pb_ws *ws)
 	free(spath);
 	free(sig);
 	free(stmt);
+	json_decref(wa);
 	return st ? cli_fail(&err) : 0;
 }
 
@@ -351,7 +396,7 @@ int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv)
 	return sub->run(argc - 1, argv + 1);
 }
 
-enum { OPT_IDENTITY = 0x2000, OPT_STATEMENT, OPT_SIGNATURE, OPT_STATEMENT_FILE };
+enum { OPT_IDENTITY = 0x2000, OPT_STATEMENT, OPT_SIGNATURE, OPT_STATEMENT_FILE, OPT_WEBAUTHN };
 
 int cli_getopt(int argc, char **argv, const char *shorts, const struct option *opts, int *rc)
 {
@@ -361,7 +406,7 @@ int cli_getopt(int argc, char **argv, const char *shorts, const struct option *o
 	struct option all[48];
 	size_t n = 0;
 	for (; opts && opts[n].name; n++) {
-		assert(n + 6 < CLI_LEN(all) && opts[n].val != 'h' && opts[n].val);
+		assert(n + 7 < CLI_LEN(all) && opts[n].val != 'h' && opts[n].val);
 		all[n] = opts[n];
 	}
 	all[n++] = (struct option){ "help", no_argument, NULL, 'h' };
@@ -370,6 +415,7 @@ int cli_getopt(int argc, char **argv, const char *shorts, const struct option *o
 	all[n++] = (struct option){ "statement", no_argument, NULL, OPT_STATEMENT };
 	all[n++] = (struct option){ "signature", required_argument, NULL, OPT_SIGNATURE };
 	all[n++] = (struct option){ "statement-file", required_argument, NULL, OPT_STATEMENT_FILE };
+	all[n++] = (struct option){ "webauthn", required_argument, NULL, OPT_WEBAUTHN };
 	all[n] = (struct option){ NULL, 0, NULL, 0 };
 	opterr = 0;
 	int c, li;
@@ -386,14 +432,22 @@ int cli_getopt(int argc, char **argv, const char *shorts, const struct option *o
 			sign_args.signature = optarg;
 		else if (c == OPT_STATEMENT_FILE)
 			sign_args.statement_file = optarg;
+		else if (c == OPT_WEBAUTHN)
+			sign_args.webauthn = optarg;
 		else
 			break;
 	}
 	if (c == -1) {
-		if (sign_args.statement && sign_args.signature)
-			*rc = cli_usage(run_name, "--statement and --signature do not go together");
-		else if (sign_args.statement_file && !sign_args.signature)
-			*rc = cli_usage(run_name, "--statement-file goes with --signature");
+		if (sign_args.statement && (sign_args.signature || sign_args.webauthn))
+			*rc = cli_usage(run_name, "--statement and --%s do not go together",
+			                sign_args.signature ? "signature" : "webauthn");
+		else if (sign_args.signature && sign_args.webauthn)
+			*rc = cli_usage(run_name, "--signature and --webauthn do not go together");
+		else if (sign_args.statement_file && !sign_args.signature && !sign_args.webauthn)
+			*rc = cli_usage(run_name, "--statement-file goes with --signature or --webauthn");
+		else if (sign_args.webauthn && !sign_args.statement_file)
+			*rc = cli_usage(run_name, "--webauthn FILE needs --statement-file: the statement "
+			                          "the passkey signed");
 		else
 			return 0;
 		return -1;

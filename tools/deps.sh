@@ -12,7 +12,7 @@ PACKAGES="
   libcairo2-dev libpango1.0-dev fonts-dejavu-core poppler-utils
   libgmime-3.0-dev notmuch
   postgresql
-  sqlite3 python3 gzip zstd openssh-client
+  sqlite3 python3 python3-cryptography gzip zstd openssh-client
   nginx nginx-dev curl
   golang-go golang-golang-x-mod-dev
   chromium

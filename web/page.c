@@ -148,6 +148,9 @@ static const char css[] =
 	".err{background:#fdecea;border:1px solid #c62828;padding:.5rem;color:#8e1b1b}"
 	".ok{background:#e8f5e9;border:1px solid #2e7d32;padding:.5rem}"
 	".chart svg{max-width:100%;height:auto;background:#fff}"
+	"dialog{max-width:46rem;border:1px solid #8a939c;border-radius:6px;padding:1rem}"
+	"dialog::backdrop{background:rgba(0,0,0,.45)}dialog pre{max-height:50vh;overflow:auto}"
+	"button.alt{background:#fff;color:#1f5fa8;border:1px solid #1f5fa8}"
 	"a{color:#174e8c}";
 
 /* A fresh nonce per answer, hex. */
@@ -165,8 +168,8 @@ void web_page_begin(struct web_ctx *c, const char *title)
 	web_puts(c, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>");
 	web_escs(c, title);
-	web_printf(c, " · probity</title><style nonce=\"%s\">%s</style></head><body><header>",
-	           c->nonce, css);
+	web_printf(c, " · probity</title><style nonce=\"%s\">%s</style></head><body%s><header>",
+	           c->nonce, css, web_ws_signed(c) ? " data-signed=\"1\"" : "");
 	web_puts(c, "<a href=\"/\"><strong>probity</strong></a>");
 	if (c->signed_in) {
 		web_puts(c, "<nav aria-label=\"main\"><a href=\"/cases\">Cases</a> "
@@ -175,6 +178,7 @@ void web_page_begin(struct web_ctx *c, const char *title)
 		            "<a href=\"/log\">Log</a>");
 		if (!strcmp(c->s.role, "admin"))
 			web_puts(c, " <a href=\"/admin/users\">Users</a>");
+		web_puts(c, " <a href=\"/account\">Account</a>");
 		web_puts(c, "</nav><span class=\"who\">");
 		web_escs(c, c->s.user);
 		web_printf(c, " (%s) <form method=\"post\" action=\"/signout\">", c->s.role);
@@ -188,7 +192,9 @@ void web_page_begin(struct web_ctx *c, const char *title)
 
 void web_page_end(struct web_ctx *c)
 {
-	web_puts(c, "\n</main></body></html>\n");
+	web_puts(c, "\n</main>");
+	web_script(c);
+	web_puts(c, "</body></html>\n");
 }
 
 void web_page_message(struct web_ctx *c, int status, const char *title, const char *msg)

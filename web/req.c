@@ -113,12 +113,30 @@ void web_forbid(struct web_ctx *c, const char *why)
 void web_lib_error(struct web_ctx *c, enum pb_status st, const struct pb_error *err)
 {
 	int status;
-	/* a signed workspace: the change needs its actor's own key (log/sign.c) */
+	if (st == PB_ESTATEMENT) { /* the statement step of a passkey's signature (sign.c) */
+		web_sign_statement(c);
+		return;
+	}
+	/* a signed workspace: the change needs its actor's own signature
+	 * (log/sign.c), which the page's script makes with a passkey */
 	if (st == PB_EPERM && !strcmp(err->field, "identity")) {
+		json_t *mine = web_passkeys_valid(c, c->signed_in ? c->s.user : NULL);
+		bool none = !json_array_size(mine);
+		json_decref(mine);
 		web_page_message(c, 403, "Not done",
-		                 "this workspace is signed: every change carries its author's own "
-		                 "key, which the browser cannot sign with yet (passkeys come later); "
-		                 "make this change with the probity command line");
+		                 none ? "this workspace is signed: every change carries its author's "
+		                        "own signature; register a passkey on your account page "
+		                        "(/account) to sign in the browser, or make this change with "
+		                        "the probity command line"
+		                      : "this workspace is signed: this change must be signed by your "
+		                        "passkey, which the page's script asks for (allow this site's "
+		                        "script), or made with the probity command line");
+		return;
+	}
+	/* a passkey's signature the library refused (log/sign.c): said, and
+	 * nothing written, not even a web.forbidden entry */
+	if (c->sign_given && (st == PB_EPERM || st == PB_EVERIFY)) {
+		web_page_message(c, 403, "Not signed", err->message);
 		return;
 	}
 	switch (st) {

@@ -31,8 +31,7 @@
 
 /* ---- sign-in, enrolment, sign-out ----------------------------------------------- */
 
-/* The pre-session token: the pb_pre cookie, set when absent. */
-static void pre_token(struct web_ctx *c, char out[PB_SECRET_HEX])
+void web_pre_token(struct web_ctx *c, char out[PB_SECRET_HEX])
 {
 	if (pb_http_cookie_get(pb_http_req_header(&c->rq, "cookie"), PRE_COOKIE, out,
 	                       PB_SECRET_HEX) == 1 &&
@@ -45,7 +44,7 @@ static void pre_token(struct web_ctx *c, char out[PB_SECRET_HEX])
 	           c->tls ? "; Secure" : "");
 }
 
-static bool pre_ok(struct web_ctx *c)
+bool web_pre_ok(struct web_ctx *c)
 {
 	char have[PB_SECRET_HEX], sent[PB_SECRET_HEX];
 	if (pb_http_cookie_get(pb_http_req_header(&c->rq, "cookie"), PRE_COOKIE, have,
@@ -58,7 +57,7 @@ static bool pre_ok(struct web_ctx *c)
 static void signin_form(struct web_ctx *c, int status, const char *msg)
 {
 	char tok[PB_SECRET_HEX];
-	pre_token(c, tok);
+	web_pre_token(c, tok);
 	c->status = status;
 	web_page_begin(c, "Sign in");
 	if (msg) {
@@ -76,10 +75,11 @@ static void signin_form(struct web_ctx *c, int status, const char *msg)
 	           "autocomplete=\"current-password\" required>"
 	           "<button class=\"go\" type=\"submit\">Sign in</button></form>",
 	           tok);
+	web_passkey_signin_offer(c, tok);
 	web_page_end(c);
 }
 
-static void session_cookie(struct web_ctx *c, const char *id)
+void web_session_cookie(struct web_ctx *c, const char *id)
 {
 	const char *secure = c->tls ? "; Secure" : "";
 	if (id)
@@ -89,9 +89,17 @@ static void session_cookie(struct web_ctx *c, const char *id)
 		           secure);
 }
 
+void web_signin_throttle(unsigned fails)
+{
+	/* slow the next guess: 250 ms a recent failure, at most 3 s */
+	unsigned ms = fails * 250 > 3000 ? 3000 : fails * 250;
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
 static void post_signin(struct web_ctx *c)
 {
-	if (!pre_ok(c)) {
+	if (!web_pre_ok(c)) {
 		web_page_message(c, 403, "Forbidden", "the form's token does not match: reload the page");
 		return;
 	}
@@ -109,16 +117,13 @@ static void post_signin(struct web_ctx *c)
 	sodium_memzero(pw, PB_PASSWORD_MAX + 1);
 	free(pw);
 	if (st) {
-		/* slow the next guess: 250 ms a recent failure, at most 3 s */
-		unsigned ms = fails * 250 > 3000 ? 3000 : fails * 250;
-		struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-		nanosleep(&ts, NULL);
+		web_signin_throttle(fails);
 		if (!ok)
 			snprintf(err.message, sizeof(err.message), "wrong user name or password");
 		signin_form(c, fails >= PB_SIGNIN_FAILS_MAX ? 429 : 403, err.message);
 		return;
 	}
-	session_cookie(c, s.id);
+	web_session_cookie(c, s.id);
 	sodium_memzero(&s, sizeof(s));
 	web_redirect(c, "/");
 }
@@ -128,7 +133,7 @@ static void get_enrol(struct web_ctx *c, const char *msg)
 	char token[PB_SECRET_HEX * 2], tok[PB_SECRET_HEX];
 	if (!web_query(c, "token", token, sizeof(token)) || !token[0])
 		web_form(c, "token", token, sizeof(token));
-	pre_token(c, tok);
+	web_pre_token(c, tok);
 	if (msg)
 		c->status = 400;
 	web_page_begin(c, "Set your password");
@@ -156,7 +161,7 @@ static void get_enrol(struct web_ctx *c, const char *msg)
 
 static void post_enrol(struct web_ctx *c)
 {
-	if (!pre_ok(c)) {
+	if (!web_pre_ok(c)) {
 		web_page_message(c, 403, "Forbidden", "the form's token does not match: reload the page");
 		return;
 	}
@@ -187,8 +192,12 @@ static void post_enrol(struct web_ctx *c)
 			get_enrol(c, err.message);
 		return;
 	}
-	web_page_message(c, 200, "Password set", "Your password is set: sign in with it.");
-	web_puts(c, "<p><a href=\"/signin\">Sign in</a></p>");
+	pb_buf_reset(&c->out);
+	web_page_begin(c, "Password set");
+	web_puts(c, "<p class=\"ok\">Your password is set: sign in with it.</p>"
+	            "<p><a href=\"/signin\">Sign in</a></p>");
+	web_passkey_enrol_offer(c, name, token);
+	web_page_end(c);
 }
 
 static void post_signout(struct web_ctx *c)
@@ -201,7 +210,7 @@ static void post_signout(struct web_ctx *c)
 		web_lib_error(c, st, &err);
 		return;
 	}
-	session_cookie(c, NULL);
+	web_session_cookie(c, NULL);
 	web_redirect(c, "/signin");
 }
 
@@ -307,7 +316,7 @@ static void page_cases(struct web_ctx *c)
 		struct pb_customer_info *cu = NULL;
 		size_t n = 0;
 		pb_customer_list(c->ws, &cu, &n, NULL);
-		web_puts(c, "<h2>Open a case</h2><form class=\"box\" method=\"post\" action=\"/cases\">");
+		web_puts(c, "<h2>Open a case</h2><form class=\"box\" method=\"post\" action=\"/cases\" data-sign>");
 		web_csrf_field(c);
 		web_puts(c, "<label for=\"customer\">Customer</label><select id=\"customer\" name=\"customer\">");
 		for (size_t i = 0; i < n; i++) {
@@ -413,7 +422,7 @@ static bool case_open_fn(void *ctx, const struct pb_case *k)
 static void query_form(struct web_ctx *c, int64_t id, const char *what, const char *heading,
                        const char *intro, const char *html_id, const char *q, const char *button)
 {
-	web_printf(c, "<h2>%s</h2><form class=\"box\" method=\"post\" action=\"/cases/%lld/%s\">",
+	web_printf(c, "<h2>%s</h2><form class=\"box\" method=\"post\" action=\"/cases/%lld/%s\" data-sign>",
 	           heading, (long long)id, what);
 	web_csrf_field(c);
 	web_printf(c, "%s<input type=\"text\" id=\"%s\" name=\"q\" required value=\"", intro,
@@ -518,7 +527,7 @@ static void post_search(struct web_ctx *c, int64_t id, bool tag)
 	web_puts(c, "</tbody></table></div>");
 	pb_mail_result_free(r);
 	web_printf(c, "<h2>Tag every hit</h2><form class=\"box\" method=\"post\" "
-	              "action=\"/cases/%lld/tag\">", (long long)id);
+	              "action=\"/cases/%lld/tag\" data-sign>", (long long)id);
 	web_csrf_field(c);
 	web_puts(c, "<input type=\"hidden\" name=\"q\" value=\"");
 	web_escs(c, q);
@@ -829,19 +838,19 @@ static void page_case(struct web_ctx *c, int64_t id)
 		export_form(c, id, "");
 	if (open && web_role_in(c, "analyst")) {
 		web_printf(c, "<h2>Add a finding</h2><form class=\"box\" method=\"post\" "
-		              "action=\"/cases/%lld/finding\">", (long long)id);
+		              "action=\"/cases/%lld/finding\" data-sign>", (long long)id);
 		web_csrf_field(c);
 		web_puts(c, "<label for=\"finding\">Finding id (from a stored scan: <code>probity scan "
 		            "--store</code>)</label><input type=\"text\" id=\"finding\" name=\"finding\" "
 		            "required><button class=\"go\" type=\"submit\">Add the finding</button></form>");
 	}
 	if (open && web_role_in(c, ROLE_WRITE_CASE)) {
-		web_printf(c, "<h2>Add a note</h2><form class=\"box\" method=\"post\" action=\"/cases/%lld/note\">",
+		web_printf(c, "<h2>Add a note</h2><form class=\"box\" method=\"post\" action=\"/cases/%lld/note\" data-sign>",
 		           (long long)id);
 		web_csrf_field(c);
 		web_puts(c, "<label for=\"text\">Note (Markdown: *emphasis*, **strong**, `code`, lists, [links](https://...))</label><textarea id=\"text\" name=\"text\" required></textarea>"
 		            "<button class=\"go\" type=\"submit\">Add the note</button></form>");
-		web_printf(c, "<h2>Close the case</h2><form class=\"box\" method=\"post\" action=\"/cases/%lld/close\">",
+		web_printf(c, "<h2>Close the case</h2><form class=\"box\" method=\"post\" action=\"/cases/%lld/close\" data-sign>",
 		           (long long)id);
 		web_csrf_field(c);
 		web_puts(c, "<label for=\"decision\">Decision</label>"
@@ -1125,7 +1134,7 @@ static void scan_form(struct web_ctx *c)
 		            "to every role.</p>");
 		return;
 	}
-	web_puts(c, "<form class=\"box\" method=\"post\" action=\"/scans\">");
+	web_puts(c, "<form class=\"box\" method=\"post\" action=\"/scans\" data-sign>");
 	web_csrf_field(c);
 	web_puts(c, "<label for=\"policy\">Policy</label><select id=\"policy\" name=\"policy\">");
 	struct dirent **d;
@@ -1504,7 +1513,7 @@ static void page_log(struct web_ctx *c)
 	            "<form method=\"get\" action=\"/log/entry\" class=\"box\"><label for=\"n\">Entry number</label>"
 	            "<input type=\"text\" id=\"n\" name=\"n\" inputmode=\"numeric\">"
 	            "<button class=\"go\" type=\"submit\">Show</button></form>"
-	            "<h2>Export</h2><form method=\"post\" action=\"/log/export\" class=\"box\">");
+	            "<h2>Export</h2><form method=\"post\" action=\"/log/export\" class=\"box\" data-sign>");
 	web_csrf_field(c);
 	web_puts(c, "<p>Signs a checkpoint of the log as it is now, then downloads the export "
 	            "(tiles, entry bundles, checkpoint, verifier key) as a tar archive: "
@@ -1652,134 +1661,6 @@ static void page_log_entry(struct web_ctx *c, uint64_t index)
 	web_page_end(c);
 }
 
-/* ---- admin ------------------------------------------------------------------------- */
-
-static bool user_row(void *ctx, const struct pb_user *u)
-{
-	struct web_ctx *c = ctx;
-	web_puts(c, "<tr>");
-	web_cells(c, 5, (const char *const[]){ u->name, u->role, u->disabled ? "disabled" : "active",
-	                                       u->created_at, u->created_by });
-	web_puts(c, "</tr>");
-	return true;
-}
-
-/* A pending invitation: who, made by whom and when, until when, and a
- * form to revoke it (never the token: the workspace keeps only its hash). */
-static bool invite_row(void *ctx, const struct pb_invite *inv)
-{
-	struct web_ctx *c = ((void **)ctx)[0];
-	size_t *n = ((void **)ctx)[1];
-	if (!(*n)++)
-		web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table id=\"invites\"><thead><tr>"
-		            "<th scope=\"col\">Name</th><th scope=\"col\">Made by</th>"
-		            "<th scope=\"col\">Made</th><th scope=\"col\">Expires</th>"
-		            "<th scope=\"col\">Link</th></tr></thead><tbody>");
-	char made[24], until[24];
-	pb_time_format(inv->created_at, made);
-	pb_time_format(inv->expires_at, until);
-	web_puts(c, "<tr>");
-	web_cells(c, 4, (const char *const[]){ inv->user, inv->created_by, made, until });
-	web_puts(c, "<td><form method=\"post\" action=\"/admin/invite-revoke\">");
-	web_csrf_field(c);
-	web_puts(c, "<input type=\"hidden\" name=\"name\" value=\"");
-	web_escs(c, inv->user);
-	web_puts(c, "\"><button class=\"go\" type=\"submit\" aria-label=\"Revoke the invitation of ");
-	web_escs(c, inv->user);
-	web_puts(c, "\">Revoke</button></form></td></tr>");
-	return true;
-}
-
-static void page_users(struct web_ctx *c, const char *invite_link)
-{
-	web_page_begin(c, "Users");
-	if (invite_link) {
-		web_puts(c, "<p class=\"ok\">One-time enrolment link (shown once): <code id=\"invite\">");
-		web_escs(c, invite_link);
-		web_puts(c, "</code></p>");
-	}
-	web_puts(c, "<div class=\"scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Role</th>"
-	            "<th scope=\"col\">Status</th><th scope=\"col\">Created</th><th scope=\"col\">By</th>"
-	            "</tr></thead><tbody>");
-	struct pb_error err = { 0 };
-	pb_user_list(c->ws, user_row, c, &err);
-	web_puts(c, "</tbody></table></div><h2>Invitations</h2>");
-	size_t invites = 0;
-	pb_user_invites(c->ws, invite_row, (void *[]){ c, &invites }, &err);
-	web_puts(c, invites ? "</tbody></table></div>"
-	                    : "<p id=\"no-invites\">No pending invitations.</p>");
-	web_puts(c, "<h2>Add a user</h2>"
-	            "<form class=\"box\" method=\"post\" action=\"/admin/users\">");
-	web_csrf_field(c);
-	web_puts(c, "<label for=\"uname\">Name</label><input type=\"text\" id=\"uname\" name=\"name\" required>"
-	            "<label for=\"role\">Role</label><select id=\"role\" name=\"role\"><option>analyst</option>"
-	            "<option>approver</option><option>auditor</option><option>admin</option></select>"
-	            "<button class=\"go\" type=\"submit\">Add and invite</button></form>"
-	            "<h2>Invite again, change a role or disable</h2><form class=\"box\" method=\"post\" "
-	            "action=\"/admin/invite\">");
-	web_csrf_field(c);
-	web_puts(c, "<label for=\"iname\">Name</label><input type=\"text\" id=\"iname\" name=\"name\" required>"
-	            "<label for=\"nrole\">New role</label><select id=\"nrole\" name=\"role\"><option>analyst</option>"
-	            "<option>approver</option><option>auditor</option><option>admin</option></select>"
-	            "<button class=\"go\" type=\"submit\" name=\"do\" value=\"invite\">New enrolment link</button> "
-	            "<button class=\"go\" type=\"submit\" name=\"do\" value=\"role\">Change the role</button> "
-	            "<button class=\"go\" type=\"submit\" name=\"do\" value=\"disable\">Disable</button></form>");
-	web_page_end(c);
-}
-
-static void post_users(struct web_ctx *c, bool add)
-{
-	char name[PB_USER_NAME_MAX * 4 + 1], role[32], act[16];
-	if (!web_form(c, "name", name, sizeof(name)) || !web_form(c, "role", role, sizeof(role)) ||
-	    !web_form(c, "do", act, sizeof(act))) {
-		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
-		return;
-	}
-	struct pb_error err = { 0 };
-	enum pb_status st = PB_OK;
-	if (add)
-		st = pb_user_add(c->ws, c->s.user, name, role, NULL, &err);
-	if (!st && !add && (!strcmp(act, "disable") || !strcmp(act, "role"))) {
-		st = act[0] == 'd' ? pb_user_disable(c->ws, c->s.user, name, NULL, &err)
-		                   : pb_user_set_role(c->ws, c->s.user, name, role, NULL, &err);
-		if (st) {
-			web_lib_error(c, st, &err);
-			return;
-		}
-		web_redirect(c, "/admin/users");
-		return;
-	}
-	char token[PB_SECRET_HEX];
-	if (!st)
-		st = pb_user_invite(c->ws, c->s.user, name, 72 * 3600, token, NULL, &err);
-	if (st) {
-		web_lib_error(c, st, &err);
-		return;
-	}
-	struct pb_str host = pb_http_req_header(&c->rq, "host");
-	char link[512];
-	snprintf(link, sizeof(link), "%s://%.*s/enrol?token=%s", c->tls ? "https" : "http",
-	         (int)(host.len > 200 ? 0 : host.len), host.ptr ? host.ptr : "", token);
-	page_users(c, link);
-}
-
-/* POST /admin/invite-revoke: the user's pending enrolment link stops
- * working (user.invite-revoke in the log). */
-static void post_invite_revoke(struct web_ctx *c)
-{
-	char name[PB_USER_NAME_MAX * 4 + 1];
-	if (!web_form(c, "name", name, sizeof(name))) {
-		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
-		return;
-	}
-	struct pb_error err = { 0 };
-	enum pb_status st = pb_user_invite_revoke(c->ws, c->s.user, name, NULL, &err);
-	if (st)
-		web_lib_error(c, st, &err);
-	else
-		web_redirect(c, "/admin/users");
-}
-
 /* ---- dispatch ---------------------------------------------------------------------- */
 
 /* Does a POST come from our own pages? Origin (or Sec-Fetch-Site) when the
@@ -1848,6 +1729,8 @@ bool web_upload_accept(struct web_ctx *c)
 /* The files of pages beyond this one (web.h), asked in turn. */
 static web_pages_fn *const page_files[] = {
 	web_plans_pages,
+	web_passkey_pages,
+	web_admin_pages,
 	NULL,
 };
 
@@ -1870,6 +1753,10 @@ void web_route(struct web_ctx *c)
 		web_forbid(c, "this form was not sent from this site");
 		return;
 	}
+	if (!web_sign_setup(c)) /* a passkey's signature, before any handler */
+		return;
+	if (web_passkeys_public(c, get, post)) /* passkey sign-in and enrolment */
+		return;
 	if (web_path_is(c, "/signin")) {
 		if (get)
 			signin_form(c, 200, NULL);
@@ -2012,29 +1899,6 @@ void web_route(struct web_ctx *c)
 		int64_t n = web_parse_id(path.ptr + 5, path.len - 5);
 		if (n || pb_str_eq_cstr(path, "/log/0")) {
 			page_log_entry(c, (uint64_t)n);
-			return;
-		}
-	}
-	if (path.len >= 6 && !memcmp(path.ptr, "/admin", 6) &&
-	    (path.len == 6 || path.ptr[6] == '/')) {
-		if (!web_role_in(c, "admin")) {
-			web_forbid(c, "only an admin may manage users");
-			return;
-		}
-		if (get && web_path_is(c, "/admin/users")) {
-			page_users(c, NULL);
-			return;
-		}
-		if (post && web_path_is(c, "/admin/users")) {
-			post_users(c, true);
-			return;
-		}
-		if (post && web_path_is(c, "/admin/invite-revoke")) {
-			post_invite_revoke(c);
-			return;
-		}
-		if (post && web_path_is(c, "/admin/invite")) {
-			post_users(c, false);
 			return;
 		}
 	}

@@ -60,6 +60,10 @@ struct web_ctx {
 	int upload_fd;                /* an upload's body over PB_HTTP_BODY_MAX, read
 	                               * to an unlinked file (upload_len bytes), or -1 */
 	size_t upload_len;
+	const char *sign_allow;       /* the one credential (base64url) that may sign
+	                               * this request's statement (a registration's
+	                               * own), or NULL: the user's passkeys (sign.c) */
+	bool sign_given;              /* the request carries a passkey's assertion */
 };
 
 /* Uploads (a case's documents) may be this large: their bodies are read to
@@ -147,6 +151,53 @@ void web_lib_error(struct web_ctx *c, enum pb_status st, const struct pb_error *
 int64_t web_path_id(struct pb_str path, const char *prefix, struct pb_str *rest);
 bool web_path_is(struct web_ctx *c, const char *p);
 
+/* ---- sign.c: passkeys sign in the browser ---------------------------------------- */
+
+/* Is the workspace's every change signed (pb_ws_actors_signed)? */
+bool web_ws_signed(struct web_ctx *c);
+/* Before any handler of a POST: the workspace's signing for this request
+ * from the form (sign_step=statement: stop at the statement; wa_*: a
+ * passkey's assertion over wa_statement). False when it answered an error. */
+bool web_sign_setup(struct web_ctx *c);
+/* The answer to PB_ESTATEMENT: JSON {statement, challenge, ns, allow, rp_id}
+ * (web_lib_error calls it). */
+void web_sign_statement(struct web_ctx *c);
+/* The page's one script (with the answer's nonce): signs data-sign forms,
+ * registers passkeys, signs in with one (web_page_end calls it). */
+void web_script(struct web_ctx *c);
+/* The credential ids (base64url) of user's unrevoked passkeys: a new array. */
+json_t *web_passkeys_valid(struct web_ctx *c, const char *user);
+/* A JSON answer: j (its reference is taken), or {"error": msg}. */
+void web_json(struct web_ctx *c, int status, json_t *j);
+void web_json_error(struct web_ctx *c, int status, const char *msg);
+/* b[0..n) as base64url without padding into out ("" when cap is short). */
+void web_b64url(const uint8_t *b, size_t n, char *out, size_t cap);
+
+/* Passkey sign-in and an invitation's passkey (passkeys.c): the requests of
+ * no session it owns (true) or not (false); web_route asks it before
+ * sign-in. */
+bool web_passkeys_public(struct web_ctx *c, bool get, bool post);
+/* The page file of /account (passkeys.c). */
+bool web_passkey_pages(struct web_ctx *c, bool get, bool post);
+/* The table of user's passkeys (NULL: everyone's, for an admin), each
+ * unrevoked one with a form to revoke it with a reason. */
+void web_passkey_table(struct web_ctx *c, const char *user);
+/* POST of that form: the user's own passkey, or (admin) anyone's. */
+void web_passkey_revoke(struct web_ctx *c, bool admin);
+/* The last cells of a key's row (an SSH key or a passkey), closing it:
+ * added at entry, its status (active, or revoked at entry: reason) and,
+ * when active, a data-sign form posting user, field=value and a reason to
+ * action; n numbers the row's ids. */
+void web_key_cells(struct web_ctx *c, uint64_t added, bool revoked, uint64_t revoked_idx,
+                   const char *reason, const char *action, const char *user,
+                   const char *field, const char *value, size_t n);
+/* The page file of /admin and below (admin.c): admins only (403 and a log entry). */
+bool web_admin_pages(struct web_ctx *c, bool get, bool post);
+/* On the sign-in page: "Sign in with a passkey" (pre: the pre-session
+ * token); after an enrolment: register a passkey under the invitation. */
+void web_passkey_signin_offer(struct web_ctx *c, const char *pre);
+void web_passkey_enrol_offer(struct web_ctx *c, const char *user, const char *token);
+
 /* ---- page files ------------------------------------------------------------- */
 /* Each file of pages beyond routes.c answers the requests it owns (returns
  * true) and leaves the others (false). web_route calls them in turn for a
@@ -169,5 +220,14 @@ void web_route(struct web_ctx *c);
  * an upload to a route that takes one, from a signed-in user whose role may
  * make it, from our own origin: loop.c then reads the body to a file. */
 bool web_upload_accept(struct web_ctx *c);
+
+/* The pre-session token: the pb_pre cookie, set when absent; does the
+ * form's csrf field carry it (a form posted before sign-in)? */
+void web_pre_token(struct web_ctx *c, char out[PB_SECRET_HEX]);
+bool web_pre_ok(struct web_ctx *c);
+/* Sets the session cookie to id, or clears it (NULL). */
+void web_session_cookie(struct web_ctx *c, const char *id);
+/* After a failed sign-in (fails recent failures): slows the next guess. */
+void web_signin_throttle(unsigned fails);
 
 #endif /* PB_WEB_H */

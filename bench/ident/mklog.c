@@ -1,6 +1,12 @@
 /* mklog.c - benchmark only: an exported signed log of N entries, made fast.
  *
- *   mklog DIR N KEYDIR    tiles, bundles, signed checkpoint and vkey in DIR
+ *   mklog DIR N KEYDIR [passkeys|passkeys-all]
+ *                         tiles, bundles, signed checkpoint and vkey in DIR;
+ *                         with passkeys, bob's and carol's approvals are
+ *                         signed by passkeys (EdDSA) they registered
+ *                         under root's invitations (tests/tools/passkey.h),
+ *                         with passkeys-all every entry of theirs; the
+ *                         log has the same size and shape either way
  *   mklog floor SECONDS   libsodium's crypto_sign_verify_detached per second
  *                         on one core, per second of wall time and per
  *                         second of CPU time (the floor `log verify` is
@@ -12,10 +18,12 @@
  * the keys in KEYDIR (tests/data/sig), then notes by alice, bob and carol,
  * and every 50 entries a plan made by alice, approved by bob and carol and
  * applied naming both approvals, so the registry, nonces, roots and the
- * two-person rule are all exercised. Made straight into the export's tiles
+ * two-person rule are all exercised (entries 4 to 8: notes, or the origin
+ * and the two passkey registrations). Made straight into the export's tiles
  * (pb_tlog_write_tiles), without a workspace: a million entries take a
  * minute of signing, not an hour of transactions.
  */
+#include "../../tests/tools/passkey.h"
 #include "../../tests/tools/signed.h"
 #include "log/tlog.h"
 
@@ -32,8 +40,12 @@ static double now(void)
 static const char *const NAMES[] = { "root", "alice", "bob", "carol" };
 static const char *const ROLES[] = { "admin", "analyst", "approver", "approver" };
 
+enum { SSH, PASSKEYS, PASSKEYS_ALL };
+
 struct gen {
 	struct pb_test_key k[4];
+	int mode;
+	struct pb_test_passkey pk[4]; /* bob's and carol's (2, 3) */
 	struct pb_tlog_range r;
 	char *text;
 	int64_t plan;
@@ -46,10 +58,39 @@ static enum pb_status gen_next(void *ctx, uint64_t i, struct pb_str *e, struct p
 	free(g->text);
 	uint8_t root[32];
 	pb_tlog_range_root(&g->r, root);
-	char d[1024];
-	int who, step = i < 4 ? -1 : (int)((i - 4) % 50);
+	char d[4096];
+	int who, step = i < 9 ? -1 : (int)((i - 9) % 50);
 	const char *action;
-	if (i < 4) {
+	bool passkey = false;
+	if (g->mode != SSH && i >= 4 && i < 9) { /* the origin, invitations, registrations */
+		who = 0;
+		if (i == 4) {
+			action = "web.origin";
+			snprintf(d, sizeof(d), "{\"origin\":\"" PB_TEST_ORIGIN "\",\"rp_id\":\"" PB_TEST_RP
+			                       "\"}");
+		} else if (i % 2) {
+			action = "user.invite";
+			uint8_t h[32];
+			char hex[65];
+			pb__sha256("token", 5, h);
+			pb_hex(h, 32, hex);
+			snprintf(d, sizeof(d), "{\"name\":\"%s\",\"token_sha256\":\"%s\",\"ttl_s\":3600}",
+			         NAMES[i == 5 ? 2 : 3], hex);
+		} else {
+			who = i == 6 ? 2 : 3;
+			action = "user.passkey-add";
+			passkey = true;
+			char *pd = pb_test_passkey_add_details(&g->pk[who], NAMES[who], PB_TEST_RP,
+			                                       PB_TEST_ORIGIN, (long long)i - 1, "token");
+			snprintf(d, sizeof(d), "%s", pd ? pd : "");
+			free(pd);
+		}
+	} else if (i >= 4 && i < 9) {
+		who = 1;
+		action = "case.note";
+		snprintf(d, sizeof(d), "{\"bytes\":120,\"kind\":\"note\",\"sha256\":"
+		                       "\"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\"}");
+	} else if (i < 4) {
 		who = 0;
 		action = "user.add";
 		snprintf(d, sizeof(d), "{\"key\":\"%s\",\"key_fp\":\"%s\",\"name\":\"%s\",\"role\":\"%s\"}",
@@ -63,6 +104,7 @@ static enum pb_status gen_next(void *ctx, uint64_t i, struct pb_str *e, struct p
 	} else if (step == 1 || step == 2) {
 		who = step + 1;
 		action = "plan.approve";
+		passkey = g->mode != SSH;
 		g->approve[step - 1] = i;
 		snprintf(d, sizeof(d), "{\"plan\":%lld,\"sha256\":\"%064lld\"}", (long long)g->plan,
 		         (long long)g->plan);
@@ -73,17 +115,23 @@ static enum pb_status gen_next(void *ctx, uint64_t i, struct pb_str *e, struct p
 		         "{\"approvals\":[{\"actor\":\"bob\",\"index\":%llu,\"key_fp\":\"%s\"},"
 		         "{\"actor\":\"carol\",\"index\":%llu,\"key_fp\":\"%s\"}],\"plan\":%lld,"
 		         "\"sha256\":\"%064lld\",\"version\":%lld}",
-		         (unsigned long long)g->approve[0], g->k[2].fp, (unsigned long long)g->approve[1],
-		         g->k[3].fp, (long long)g->plan, (long long)g->plan, (long long)g->plan);
+		         (unsigned long long)g->approve[0], g->mode != SSH ? g->pk[2].fp : g->k[2].fp,
+		         (unsigned long long)g->approve[1], g->mode != SSH ? g->pk[3].fp : g->k[3].fp,
+		         (long long)g->plan, (long long)g->plan, (long long)g->plan);
 	} else {
 		who = 1 + (int)(i % 3);
 		action = "case.note";
+		passkey = g->mode == PASSKEYS_ALL && who > 1;
 		snprintf(d, sizeof(d), "{\"bytes\":120,\"kind\":\"note\",\"sha256\":"
 		                       "\"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\"}");
 	}
-	g->text = pb_test_signed_entry(&g->k[who], i, NAMES[who], action,
-	                               step >= 0 ? (int64_t)(i / 1000 + 1) : 0, NULL, d, i, root,
-	                               i == 0 ? "signed" : NULL, NULL, NULL);
+	if (passkey)
+		g->text = pb_test_passkey_entry(&g->pk[who], i, NAMES[who], action, NULL, d, i, root,
+		                                NULL);
+	else
+		g->text = pb_test_signed_entry(&g->k[who], i, NAMES[who], action,
+		                               step >= 0 ? (int64_t)(i / 1000 + 1) : 0, NULL, d, i,
+		                               root, i == 0 ? "signed" : NULL, NULL, NULL);
 	if (!g->text)
 		return pb__err(err, PB_ENOMEM, "cannot make entry %llu", (unsigned long long)i);
 	uint8_t h[32];
@@ -121,14 +169,18 @@ int main(int argc, char **argv)
 		return 1;
 	if (argc == 3 && !strcmp(argv[1], "floor"))
 		return floor_rate(strtod(argv[2], NULL));
-	if (argc != 4) {
-		fprintf(stderr, "usage: mklog DIR N KEYDIR | mklog floor SECONDS\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: mklog DIR N KEYDIR [passkeys|passkeys-all] | mklog floor "
+		                "SECONDS\n");
 		return 2;
 	}
 	const char *dir = argv[1];
 	uint64_t n = strtoull(argv[2], NULL, 10);
 	struct gen g = { 0 };
 	pb_tlog_range_init(&g.r);
+	g.mode = argc == 4 ? SSH : !strcmp(argv[4], "passkeys-all") ? PASSKEYS_ALL : PASSKEYS;
+	for (int i = 2; i < 4; i++)
+		pb_test_passkey_new(&g.pk[i]);
 	mkdir(dir, 0700);
 	for (int i = 0; i < 4; i++) {
 		char path[4200];

@@ -119,8 +119,9 @@ enum pb_status pb_user_invite(struct pb_ws *ws, const char *actor, const char *n
 	pb__snprintf(subject, sizeof(subject), "user/%s", name);
 	if (!rc)
 		rc = entry(ws, actor, "user.invite", subject,
-		           json_pack("{s:s, s:I}", "name", name, "ttl_s", (json_int_t)ttl_s), index_out,
-		           err);
+		           json_pack("{s:s, s:I, s:s}", "name", name, "ttl_s", (json_int_t)ttl_s,
+		                     "token_sha256", hash),
+		           index_out, err);
 	if (!(rc = pb__ws_finish(ws, rc, err)))
 		memcpy(token_out, token, PB_SECRET_HEX);
 	sodium_memzero(token, sizeof(token));
@@ -308,6 +309,62 @@ static json_t *safe_text(const char *s)
 	return v ? v : json_string("");
 }
 
+/* A failed sign-in, inside the step the caller began (which this ends):
+ * counted and logged ("web.signin-fail": name, addr, failures, and the
+ * members of extra, consumed, may be NULL); then PB_EPERM with message
+ * about field. */
+static enum pb_status signin_failed(struct pb_ws *ws, const char *name, const char *addr,
+                                    unsigned fails, int64_t now, json_t *extra, const char *field,
+                                    const char *message, unsigned *fails_out,
+                                    struct pb_error *err)
+{
+	enum pb_status rc =
+		exec_text(ws, "INSERT INTO web_signin_fail(at, name, addr) VALUES (?9, ?1, ?2)", now,
+		          (const char *const[]){ name, addr, NULL }, err);
+	json_t *d = extra ? extra : json_object();
+	json_object_set_new(d, "name", safe_text(name));
+	json_object_set_new(d, "addr", safe_text(addr));
+	json_object_set_new(d, "failures", json_integer((json_int_t)fails + 1));
+	if (!rc)
+		rc = entry(ws, attempt_actor(ws, name), "web.signin-fail", NULL, d, NULL, err);
+	else
+		json_decref(d);
+	if ((rc = pb__ws_finish(ws, rc, err)))
+		return rc;
+	if (fails_out)
+		*fails_out = fails + 1;
+	return pb__err_field(err, PB_EPERM, field, "%s", message);
+}
+
+/* A new session of name, inside the step the caller began (which this
+ * ends); log entry "web.signin" with details d (consumed). */
+static enum pb_status signin_open(struct pb_ws *ws, const char *name, const char *role,
+                                  int64_t now, json_t *d, struct pb_session *out,
+                                  struct pb_error *err)
+{
+	char id_hash[PB_SECRET_HEX];
+	secret_new(out->id);
+	secret_new(out->csrf);
+	secret_hash(out->id, id_hash);
+	enum pb_status rc =
+		exec_text(ws,
+		          "INSERT INTO web_session(id_sha256, user, csrf, created_at, last_seen) "
+		          "VALUES (?1, ?2, ?3, ?9, ?9)",
+		          now, (const char *const[]){ id_hash, name, out->csrf, NULL }, err);
+	if (!rc)
+		rc = entry(ws, name, "web.signin", NULL, d, NULL, err);
+	else
+		json_decref(d);
+	if ((rc = pb__ws_finish(ws, rc, err))) {
+		memset(out, 0, sizeof(*out));
+		return rc;
+	}
+	pb__strlcpy(out->user, name, sizeof(out->user));
+	pb__strlcpy(out->role, role, sizeof(out->role));
+	out->created_at = out->last_seen = now;
+	return PB_OK;
+}
+
 enum pb_status pb_session_signin(struct pb_ws *ws, const char *name, const char *password,
                                  const char *addr, struct pb_session *out, unsigned *fails_out,
                                  struct pb_error *err)
@@ -349,42 +406,80 @@ enum pb_status pb_session_signin(struct pb_ws *ws, const char *name, const char 
 
 	if ((rc = pb__ws_require_writable(ws, "sign in", err)) || (rc = pb__ws_begin(ws, err)))
 		return rc;
-	if (!good) {
-		rc = exec_text(ws, "INSERT INTO web_signin_fail(at, name, addr) VALUES (?9, ?1, ?2)", now,
-		               (const char *const[]){ name, addr, NULL }, err);
-		json_t *d = json_object();
-		json_object_set_new(d, "name", safe_text(name));
-		json_object_set_new(d, "addr", safe_text(addr));
-		json_object_set_new(d, "failures", json_integer((json_int_t)fails + 1));
-		if (!rc)
-			rc = entry(ws, attempt_actor(ws, name), "web.signin-fail", NULL, d, NULL, err);
-		else
-			json_decref(d);
-		if ((rc = pb__ws_finish(ws, rc, err)))
-			return rc;
-		if (fails_out)
-			*fails_out = fails + 1;
-		return pb__err_field(err, PB_EPERM, "password", WRONG);
-	}
-	char id_hash[PB_SECRET_HEX];
-	secret_new(out->id);
-	secret_new(out->csrf);
-	secret_hash(out->id, id_hash);
-	rc = exec_text(ws,
-	               "INSERT INTO web_session(id_sha256, user, csrf, created_at, last_seen) "
-	               "VALUES (?1, ?2, ?3, ?9, ?9)",
-	               now, (const char *const[]){ id_hash, name, out->csrf, NULL }, err);
-	if (!rc)
-		rc = entry(ws, name, "web.signin", NULL, json_pack("{s:o}", "addr", safe_text(addr)),
-		           NULL, err);
-	if ((rc = pb__ws_finish(ws, rc, err))) {
-		memset(out, 0, sizeof(*out));
+	if (!good)
+		return signin_failed(ws, name, addr, fails, now, NULL, "password", WRONG, fails_out,
+		                     err);
+	return signin_open(ws, name, role, now, json_pack("{s:o}", "addr", safe_text(addr)), out,
+	                   err);
+}
+
+enum pb_status pb_session_signin_passkey(struct pb_ws *ws, const struct pb_passkey_assertion *a,
+                                         const uint8_t *challenge, size_t challenge_len,
+                                         const char *addr, struct pb_session *out,
+                                         unsigned *fails_out, struct pb_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (fails_out)
+		*fails_out = 0;
+	if (!a || !a->credential_id || !a->authenticator_data || !a->client_data_json ||
+	    !a->signature)
+		return pb__err_field(err, PB_EINVAL, "credential",
+		                     "a passkey sign-in needs the whole assertion");
+	if (!challenge || challenge_len == 0)
+		return pb__err_field(err, PB_EINVAL, "challenge",
+		                     "a passkey sign-in needs the challenge it answers");
+	addr = addr ? addr : "";
+	int64_t now = pb_now();
+	enum pb_status rc;
+	if ((rc = pb__ws_require_writable(ws, "sign in", err)) || (rc = pb__ws_begin(ws, err)))
 		return rc;
+	/* the check writes the passkey's counter: inside the step */
+	const struct pb__webauthn_parts parts = { a->credential_id, a->authenticator_data,
+		                                  a->client_data_json, a->signature };
+	char user[PB_USER_NAME_MAX + 1], fp[PB_PASSKEY_FP_MAX], role[16] = "";
+	uint32_t count = 0;
+	struct pb_error why = { 0 };
+	enum pb_status bad = pb__passkey_signin_check(ws, &parts, challenge, challenge_len, user, fp,
+	                                              &count, &why);
+	if (!bad) {
+		sqlite3_stmt *st;
+		if ((rc = pb__db_prepare(ws->db, "SELECT role FROM app_user WHERE name = ?1 "
+		                                 "AND disabled = 0",
+		                         &st, err)))
+			return pb__ws_finish(ws, rc, err);
+		sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			pb__col_text(st, 0, role, sizeof(role));
+		else
+			bad = pb__err(&why, PB_EPERM, "user '%s' is disabled", user);
+		sqlite3_finalize(st);
 	}
-	pb__strlcpy(out->user, name, sizeof(out->user));
-	pb__strlcpy(out->role, role, sizeof(out->role));
-	out->created_at = out->last_seen = now;
-	return PB_OK;
+	/* failures count against the passkey's user, else its fingerprint */
+	const char *name = user[0] ? user : fp[0] ? fp : "-";
+	unsigned fails = 0;
+	if ((rc = fails_recent(ws, name, addr, now, &fails, err)))
+		return pb__ws_finish(ws, rc, err);
+	if (fails_out)
+		*fails_out = fails;
+	if (fails >= PB_SIGNIN_FAILS_MAX)
+		return pb__ws_finish(ws,
+		                     pb__err(err, PB_EPERM, "too many failed sign-ins for this name or "
+		                                            "address: try again later"),
+		                     err);
+	if (bad) {
+		/* rolled back with the counter the check may have written */
+		pb__ws_finish(ws, PB_EPERM, NULL);
+		if ((rc = pb__ws_begin(ws, err)))
+			return rc;
+		json_t *d = json_pack("{s:s,s:s,s:o}", "method", "passkey", "key_fp", fp, "why",
+		                      safe_text(why.message));
+		return signin_failed(ws, name, addr, fails, now, d, "credential",
+		                     "this passkey was not accepted", fails_out, err);
+	}
+	return signin_open(ws, user, role, now,
+	                   json_pack("{s:o,s:s,s:s,s:I}", "addr", safe_text(addr), "method",
+	                             "passkey", "key_fp", fp, "sign_count", (json_int_t)count),
+	                   out, err);
 }
 
 enum pb_status pb_session_get(struct pb_ws *ws, const char *id, int64_t idle_s, int64_t absolute_s,

@@ -787,7 +787,8 @@ static enum pb_status approver_at(struct pb_ws *ws, const char *user, uint64_t i
 }
 
 /* One signed entry at idx (text data) checked on its own and against the
- * key registry: the signature, and the key the actor's at idx. */
+ * key registry: the signature, and the key (an OpenSSH key or a passkey)
+ * the actor's at idx. The caller releases sig (pb__entry_sig_release). */
 static enum pb_status signed_entry(struct pb_ws *ws, uint64_t idx, const char *data, size_t len,
                                    struct pb__entry_sig *sig, json_t **o, struct pb_error *err)
 {
@@ -796,7 +797,7 @@ static enum pb_status signed_entry(struct pb_ws *ws, uint64_t idx, const char *d
 		st = pb__err(err, PB_EVERIFY, "entry %llu: %s carries no signature",
 		             (unsigned long long)idx, sig->action);
 	if (!st)
-		st = pb__user_key_valid(ws, sig->actor, sig->key_fp, idx, err);
+		st = pb__entry_sig_valid(ws, sig, idx, err);
 	return st;
 }
 
@@ -815,6 +816,7 @@ static enum pb_status approvals_verify(struct pb_ws *ws, uint64_t idx, const cha
 	json_t *o = NULL;
 	enum pb_status st = signed_entry(ws, idx, data, len, &sig, &o, err);
 	if (st) {
+		pb__entry_sig_release(&sig);
 		json_decref(o);
 		return st == PB_ENOMEM ? st : PB_EVERIFY;
 	}
@@ -850,8 +852,10 @@ static enum pb_status approvals_verify(struct pb_ws *ws, uint64_t idx, const cha
 		size_t al = 0;
 		struct pb__entry_sig as;
 		json_t *ao = NULL;
+		memset(&as, 0, sizeof(as));
 		if ((st = pb__audit_entry_sealed(ws, ai, &ad, &al, err)) ||
 		    (st = signed_entry(ws, ai, ad, al, &as, &ao, err))) {
+			pb__entry_sig_release(&as);
 			free(ad);
 			json_decref(ao);
 			pb__err_prefix(err, "entry %llu names approval %llu", (unsigned long long)idx,
@@ -860,6 +864,7 @@ static enum pb_status approvals_verify(struct pb_ws *ws, uint64_t idx, const cha
 			goto out;
 		}
 		free(ad);
+		pb__entry_sig_release(&as);
 		json_t *ad2 = json_object_get(ao, "details");
 		const char *asha = json_string_value(json_object_get(ad2, "sha256"));
 		bool kind = !strcmp(as.action, apply ? "plan.approve" : "plan.rollback-request");
@@ -907,6 +912,7 @@ static enum pb_status approvals_verify(struct pb_ws *ws, uint64_t idx, const cha
 		                              "approvals; it needs %zu",
 		             (unsigned long long)idx, sig.action, (long long)plan, n, need);
 out:
+	pb__entry_sig_release(&sig);
 	json_decref(o);
 	return st;
 }

@@ -31,6 +31,7 @@
 #ifndef PB_AUDIT_H
 #define PB_AUDIT_H
 
+#include "ident/webauthn.h"
 #include "store/store.h"
 
 #define PB_AUDIT_DETAILS_MAX 60000
@@ -156,6 +157,14 @@ struct pb__entry_sig {
 	uint8_t log_root[32];
 	uint8_t nonce[16];
 	char nonce_hex[33];
+	/* a passkey's entry (key_fp "webauthn:..."): its assertion, decoded
+	 * (heap, one block: pb__entry_sig_release), and the challenge it must
+	 * carry, SHA-256 of the statement. The signature needs the registered
+	 * key, so the caller checks it (pb__entry_webauthn_verify). */
+	bool webauthn;
+	uint8_t challenge[32];
+	struct pb_webauthn_assertion wa;
+	void *wa_mem;
 };
 /* Checks entry `index` of a signed log (text: its canonical JSON) on its own:
  * an exempt action carries no "sig", any other does; its SSHSIG decodes, is
@@ -168,6 +177,57 @@ struct pb__entry_sig {
 enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
                                    struct pb__entry_sig *out, struct json_t **entry_out,
                                    struct pb_error *err);
+/* Frees what pb__entry_sig_check kept of a passkey's assertion (safe on any
+ * checked or zeroed struct, twice too). */
+void pb__entry_sig_release(struct pb__entry_sig *s);
+/* A passkey-signed entry (s, checked by pb__entry_sig_check) against the
+ * key registered for s->key_fp and the origin and RP ID in force at its
+ * index: client data type "webauthn.get", challenge SHA-256(statement),
+ * origin, not cross-origin, RP ID hash, UP and UV, the signature. The
+ * counter goes to *count; the caller compares it with the credential's
+ * earlier ones (pb__webauthn_counter_ok). PB_EVERIFY "entry N: why". */
+enum pb_status pb__entry_webauthn_verify(const struct pb__entry_sig *s, uint64_t index,
+                                         const struct pb_webauthn_key *key, const char *origin,
+                                         const char *rp_id, uint32_t *count,
+                                         struct pb_error *err);
+/* The counter rule: when the last counter seen for a credential or the new
+ * one is non-zero, the new one must be larger (a cloned authenticator or a
+ * replayed assertion otherwise). */
+bool pb__webauthn_counter_ok(uint32_t last, uint32_t now);
+/* A user.passkey-add entry (details d, at index) re-checked by a verifier
+ * for the origin and RP ID in force there: the registration verifies
+ * (challenge not checked: the server's create() challenge is not in the
+ * log; UV required), the credential's fingerprint is d.key_fp, its COSE key
+ * d.key and d.alg, d.rp_id and d.origin the ones in force. *key gets the key
+ * (pb__webauthn_key_release), *count the registration's counter. */
+enum pb_status pb__passkey_reg_check(const struct json_t *d, uint64_t index, const char *origin,
+                                     const char *rp_id, struct pb_webauthn_key *key,
+                                     uint32_t *count, struct pb_error *err);
+/* A user.invite as the invitation rules of a user.passkey-add need it. */
+struct pb__invite {
+	char user[PB_USER_NAME_MAX + 1];
+	char token_sha[65];  /* details.token_sha256 */
+	int64_t time, ttl_s;
+	uint64_t used;       /* the user.passkey-add that used it + 1, or 0 */
+};
+/* The invitation rules of a user.passkey-add (of user, at time, revealing a
+ * token whose hex SHA-256 is token_sha) in a signed log: inv is the
+ * user.invite it names (NULL: none before it that checked), last the index
+ * + 1 of the last user.invite or user.invite-revoke of user before it. NULL
+ * when they hold (same user, same token, not revoked or replaced since,
+ * within ttl_s, not used before), else why (may be in buf). */
+const char *pb__passkey_invite_why(const struct pb__invite *inv, uint64_t invite_idx,
+                                   const char *user, const char *token_sha, int64_t time,
+                                   uint64_t last, char buf[160]);
+/* Whether the entry checked as s (at index) is signed by a key or passkey
+ * of its actor valid there by the log itself: pb__user_key_valid for an
+ * OpenSSH key; for a passkey the user.passkey-add that registered it
+ * (verified, re-checked, itself validly signed in a signed log), no
+ * user.passkey-revoke before, the assertion verified with its key under the
+ * web.origin in force at index, and its counter above every earlier one of
+ * the credential in the log (sign-ins included). PB_EVERIFY saying why. */
+enum pb_status pb__entry_sig_valid(struct pb_ws *ws, const struct pb__entry_sig *s,
+                                   uint64_t index, struct pb_error *err);
 /* Whether key fp was actor's and valid at entry index by the log itself
  * (never the user_key table, which sits beside it): registered by a
  * user.add or user.key-add entry before it (or at it when index is 0) that
@@ -203,5 +263,47 @@ enum pb_status pb__sign_entry(struct pb_ws *ws, uint64_t index, const uint8_t cu
                               const char *actor, const char *action, int64_t case_id,
                               const char *subject, const struct json_t *details,
                               struct json_t **sig_out, struct pb_error *err);
+
+/* ---- passkeys (sign_webauthn.c, docs/identity.md "Passkeys") -------------- */
+
+/* The origin declaration in force for entry index: the last "web.origin"
+ * entry before it ({"origin","rp_id"}); *decl_idx (may be NULL) gets its
+ * index. PB_ESTATE when none is (no passkey can be used yet). */
+enum pb_status pb__web_origin_at(struct pb_ws *ws, uint64_t index,
+                                 char origin[PB_PASSKEY_ORIGIN_MAX],
+                                 char rp_id[PB_PASSKEY_ORIGIN_MAX], uint64_t *decl_idx,
+                                 struct pb_error *err);
+/* The counter rule: when last or now is non-zero, now must be larger
+ * (PB_EVERIFY); then user_passkey.sign_count of fp becomes now. */
+enum pb_status pb__passkey_counter(struct pb_ws *ws, const char *fp, uint32_t last, uint32_t now,
+                                   struct pb_error *err);
+/* An assertion as pb_sign_opts gives it (base64url). */
+struct pb__webauthn_parts {
+	const char *credential_id, *authenticator_data, *client_data_json, *signature;
+};
+/* The passkey checks of a passkey-signed entry (sign.c has checked that
+ * statement is this write's; it checks the log and nonce): the credential
+ * registered to actor and valid at index for a statement against log_size
+ * entries (for "user.passkey-add": the one details registers), the origin
+ * in force, user verification, the signature over statement, the counter
+ * (stored). fp gets the passkey's "webauthn:..." fingerprint and
+ * *webauthn_out the "webauthn" member of the entry's "sig". */
+enum pb_status pb__sign_webauthn(struct pb_ws *ws, uint64_t index, uint64_t log_size,
+                                 const char *actor, const char *action,
+                                 const struct json_t *details, const char *statement,
+                                 const struct pb__webauthn_parts *a,
+                                 char fp[PB_PASSKEY_FP_MAX], struct json_t **webauthn_out,
+                                 struct pb_error *err);
+
+/* A passkey sign-in's assertion (web.signin): the credential registered
+ * and not revoked (user gets whose it is), answering challenge for the
+ * origin in force with user verification, its counter grown (and stored:
+ * inside the caller's transaction). fp and *count get the passkey's
+ * fingerprint and counter as far as known. PB_EPERM/PB_EVERIFY saying why. */
+enum pb_status pb__passkey_signin_check(struct pb_ws *ws, const struct pb__webauthn_parts *a,
+                                        const uint8_t *challenge, size_t challenge_len,
+                                        char user[PB_USER_NAME_MAX + 1],
+                                        char fp[PB_PASSKEY_FP_MAX], uint32_t *count,
+                                        struct pb_error *err);
 
 #endif /* PB_AUDIT_H */

@@ -10,7 +10,10 @@
  * is the action's, the signature verifies over the statement, the statement
  * names a log this workspace had (size <= now, the stored root at that
  * size), and its nonce was never used (sig_nonce). Any failure fails the
- * append, so the caller's transaction writes nothing.
+ * append, so the caller's transaction writes nothing. A passkey's WebAuthn
+ * assertion over a statement handed out earlier is a detached signature
+ * too: the same statement, log and nonce checks here, the passkey's own in
+ * sign_webauthn.c.
  *
  * The registry is read by SQL only: the log knows keys, not roles; auth
  * (above) checks roles before the append and writes user_key rows.
@@ -40,6 +43,7 @@ struct signing {
 	size_t signature_len;
 	const char *ns;              /* of the statement handed out */
 	bool used;                   /* the detached signature covered an entry */
+	char *wa[4];                 /* a WebAuthn assertion, base64url (pb__webauthn_parts) */
 };
 
 static void signing_free(void *p)
@@ -52,6 +56,8 @@ static void signing_free(void *p)
 	free(s->identity_file);
 	free(s->statement);
 	free(s->signature);
+	for (size_t i = 0; i < 4; i++)
+		free(s->wa[i]);
 	free(s);
 }
 
@@ -101,6 +107,19 @@ enum pb_status pb_ws_set_signing(struct pb_ws *ws, const struct pb_sign_opts *o,
 		}
 		oom |= !(s->signature = dup_n(o->signature, o->signature_len));
 		s->signature_len = o->signature_len;
+	}
+	const char *wa[4] = { o->webauthn_credential_id, o->webauthn_authenticator_data,
+		              o->webauthn_client_data_json, o->webauthn_signature };
+	if (wa[3] && !o->statement_only) {
+		const char *why = !o->statement ? "a passkey's assertion needs the statement it signs"
+		                  : o->signature ? "give one signature: an SSHSIG or a passkey's assertion"
+		                                 : NULL;
+		if (why) {
+			signing_free(s);
+			return pb__err_field(err, PB_EINVAL, "webauthn", "%s", why);
+		}
+		for (size_t i = 0; i < 4; i++)
+			oom |= !(s->wa[i] = strdup(wa[i] ? wa[i] : ""));
 	}
 	if (oom) {
 		signing_free(s);
@@ -362,7 +381,8 @@ enum pb_status pb__sign_entry(struct pb_ws *ws, uint64_t index, const uint8_t cu
 		return PB_OK;
 	struct signing *s = ws->signing;
 	const char *ns = pb__statement_ns(action);
-	bool detached = s && (s->statement_only || s->signature);
+	bool passkey = s && s->wa[3];
+	bool detached = s && (s->statement_only || s->signature || passkey);
 	if (!s || (!detached && !s->identity_file && !s->agent_socket))
 		return pb__err_field(err, PB_EPERM, "identity",
 		                     "workspace '%s' is signed: '%s' must sign this change (%s) with "
@@ -379,11 +399,13 @@ enum pb_status pb__sign_entry(struct pb_ws *ws, uint64_t index, const uint8_t cu
 	size_t bin_len = 0;
 	struct pb_sshsig sig = { 0 };
 	struct pb_sshkey reg = { 0 };
-	char fp[PB_SSHKEY_FP_MAX], nonce[33];
+	json_t *wa = NULL;
+	char fp[PB_SSHKEY_FP_MAX > PB_PASSKEY_FP_MAX ? PB_SSHKEY_FP_MAX : PB_PASSKEY_FP_MAX];
+	char nonce[33];
 	uint64_t log_size = index;
 	uint8_t log_root[32];
 	memcpy(log_root, cur_root, 32);
-	if (s->signature) {
+	if (s->signature || passkey) {
 		/* step 3 of the detached flow: the statement must be this write's */
 		if ((rc = statement_log(s->statement, s->statement_len, &log_size, log_root, nonce,
 		                        err)))
@@ -405,7 +427,7 @@ enum pb_status pb__sign_entry(struct pb_ws *ws, uint64_t index, const uint8_t cu
 		rc = pb__err(err, PB_ESTATEMENT, "the write was stopped to hand out its statement");
 		goto out;
 	}
-	if (s->signature) {
+	if (s->signature || passkey) {
 		if (s->statement_len != strlen(text) || memcmp(s->statement, text, s->statement_len)) {
 			rc = pb__err_field(err, PB_EVERIFY, "statement",
 			                   "the statement does not describe this change ('%s' by '%s'): "
@@ -413,6 +435,14 @@ enum pb_status pb__sign_entry(struct pb_ws *ws, uint64_t index, const uint8_t cu
 			                   action, actor);
 			goto out;
 		}
+	}
+	if (passkey) {
+		s->used = true;
+		const struct pb__webauthn_parts parts = { s->wa[0], s->wa[1], s->wa[2], s->wa[3] };
+		if ((rc = pb__sign_webauthn(ws, index, log_size, actor, action, details, text, &parts,
+		                            fp, &wa, err)))
+			goto out;
+	} else if (s->signature) {
 		if ((rc = pb__sshsig_parse(s->signature, s->signature_len, &sig, &bin, &bin_len, err)))
 			goto out;
 		pb__sshkey_fingerprint(&sig.key, fp);
@@ -426,9 +456,10 @@ enum pb_status pb__sign_entry(struct pb_ws *ws, uint64_t index, const uint8_t cu
 			goto out;
 	}
 	/* the check a verifier makes, on whatever signed it */
-	if ((rc = registered_key(ws, actor, fp, index, log_size, action, details, &reg, err)))
+	if (!passkey &&
+	    (rc = registered_key(ws, actor, fp, index, log_size, action, details, &reg, err)))
 		goto out;
-	if ((rc = pb__sshsig_verify(&sig, &reg, ns, text, strlen(text), err))) {
+	if (!passkey && (rc = pb__sshsig_verify(&sig, &reg, ns, text, strlen(text), err))) {
 		pb__err_prefix(err, "signature of '%s' by key %s for '%s'", actor, fp, action);
 		goto out;
 	}
@@ -437,6 +468,14 @@ enum pb_status pb__sign_entry(struct pb_ws *ws, uint64_t index, const uint8_t cu
 		goto out;
 	char root_hex[65];
 	pb_hex(log_root, 32, root_hex);
+	if (passkey) {
+		*sig_out = json_pack("{s:s,s:{s:s,s:I},s:s,s:s,s:O}", "key_fp", fp, "log", "root",
+		                     root_hex, "size", (json_int_t)log_size, "nonce", nonce, "ns", ns,
+		                     "webauthn", wa);
+		if (!*sig_out)
+			rc = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
 	char *b64 = malloc(PB_B64_LEN(bin_len) + 1);
 	if (!b64) {
 		rc = pb__err(err, PB_ENOMEM, "out of memory");
@@ -449,6 +488,7 @@ enum pb_status pb__sign_entry(struct pb_ws *ws, uint64_t index, const uint8_t cu
 	if (!*sig_out)
 		rc = pb__err(err, PB_ENOMEM, "out of memory");
 out:
+	json_decref(wa);
 	pb__sshsig_release(&sig);
 	pb__sshkey_release(&reg);
 	free(bin);

@@ -13,6 +13,8 @@
 #include "ident/ident.h"
 #include "log/audit.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,8 @@ struct sig_fields {
 	const char *fp, *ns, *nonce, *b64, *root;
 	uint64_t size;
 	bool ok;
+	/* a passkey's "webauthn" member instead of "sshsig" */
+	const char *wa_ad, *wa_cdj, *wa_sig;
 };
 
 static void sig_fields(json_t *s, struct sig_fields *f)
@@ -38,9 +42,14 @@ static void sig_fields(json_t *s, struct sig_fields *f)
 	f->ns = json_string_value(json_object_get(s, "ns"));
 	f->nonce = json_string_value(json_object_get(s, "nonce"));
 	f->b64 = json_string_value(json_object_get(s, "sshsig"));
+	json_t *wa = json_object_get(s, "webauthn");
+	f->wa_ad = json_string_value(json_object_get(wa, "authenticator_data"));
+	f->wa_cdj = json_string_value(json_object_get(wa, "client_data_json"));
+	f->wa_sig = json_string_value(json_object_get(wa, "signature"));
 	f->root = json_string_value(json_object_get(log, "root"));
 	f->size = (uint64_t)json_integer_value(size);
-	f->ok = f->fp && f->ns && f->nonce && f->b64 && f->root && json_is_integer(size) &&
+	f->ok = f->fp && f->ns && f->nonce && (f->b64 || (f->wa_ad && f->wa_cdj && f->wa_sig)) &&
+	        f->root && json_is_integer(size) &&
 	        json_integer_value(size) >= 0 && strlen(f->nonce) == 32 && strlen(f->root) == 64 &&
 	        strlen(f->fp) < 64;
 }
@@ -177,6 +186,8 @@ static bool fast_parts(const char *text, size_t len, struct fast *x)
 	int nl = log ? members(log->val, log->end, lm, 4) : -1;
 	size = nl > 0 ? find(lm, nl, "size") : NULL;
 	const struct member *b64 = ns > 0 ? find(sm, ns, "sshsig") : NULL;
+	if (!b64)
+		return false; /* a passkey's "webauthn" (or nothing): the slow path */
 	if (!size || *size->val < '0' || *size->val > '9' || size->end - size->val > 20 ||
 	    !plain_string(find(sm, ns, "key_fp"), x->fp, sizeof(x->fp)) ||
 	    !plain_string(find(sm, ns, "ns"), x->ns, sizeof(x->ns)) ||
@@ -192,7 +203,7 @@ static bool fast_parts(const char *text, size_t len, struct fast *x)
 		sz = sz * 10 + (uint64_t)(*p - '0');
 	}
 	x->f = (struct sig_fields){ x->fp, x->ns, x->nonce, x->b64, x->root, sz,
-		                    strlen(x->nonce) == 32 && strlen(x->root) == 64 };
+		                    strlen(x->nonce) == 32 && strlen(x->root) == 64, NULL, NULL, NULL };
 	if (!x->f.ok)
 		return false;
 	const struct member *a = find(m, n, "action"), *u = find(m, n, "actor");
@@ -211,6 +222,223 @@ static bool fast_parts(const char *text, size_t len, struct fast *x)
 	if (!rc)
 		rc = pb_buf_printf(b, ",\"type\":\"probity statement\",\"v\":1}");
 	return rc == PB_OK;
+}
+
+/* ---- passkeys ---------------------------------------------------------------- */
+
+#define PB_WEBAUTHN_FP_PREFIX "webauthn:"
+/* what a verifier accepts of an assertion's parts, decoded */
+#define WA_AUTHDATA_MAX 1024
+#define WA_CDJ_MAX 4096
+#define WA_SIG_MAX 256
+
+static enum pb_status why_bad(struct pb_error *err, uint64_t index, const char *fmt, ...)
+	PB_PRINTF(3, 4);
+static enum pb_status why_bad(struct pb_error *err, uint64_t index, const char *fmt, ...)
+{
+	char why[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return bad(err, index, why);
+}
+
+static bool statement_of(const char *action, const char *actor, json_t *e,
+                         const struct pb__entry_sig *out, char **built, struct pb_error *err)
+{
+	return pb__statement_text(action, actor, json_integer_value(json_object_get(e, "case")),
+	                          json_string_value(json_object_get(e, "subject")),
+	                          json_object_get(e, "details"), out->log_size, out->log_root,
+	                          out->nonce_hex, built, err) == PB_OK;
+}
+
+/* A passkey's "sig" on its own: the key_fp and the member agree, the three
+ * parts decode, and the challenge it must carry is the statement's hash.
+ * The signature waits for the registered key (pb__entry_webauthn_verify). */
+static enum pb_status webauthn_parts(const struct sig_fields *f, const char *action,
+                                     const char *actor, const char *statement, json_t *e,
+                                     uint64_t index, struct pb__entry_sig *out,
+                                     struct pb_error *err)
+{
+	size_t pl = strlen(PB_WEBAUTHN_FP_PREFIX);
+	if (strncmp(f->fp, PB_WEBAUTHN_FP_PREFIX, pl) || strlen(f->fp) != pl + 43)
+		return why_bad(err, index, "its \"sig\" names key %s but carries a passkey's assertion",
+		               f->fp);
+	if (!f->wa_ad || !f->wa_cdj || !f->wa_sig)
+		return why_bad(err, index, "its \"sig\" names passkey %s but carries no webauthn "
+		                           "assertion (authenticator_data, client_data_json, signature)",
+		               f->fp);
+	uint8_t *ad = NULL, *cdj = NULL, *sig = NULL;
+	size_t adl = 0, cdjl = 0, sigl = 0;
+	char *built = NULL;
+	struct pb_error e2 = { 0 };
+	enum pb_status rc = PB_OK;
+	if (!pb__b64url_decode(f->wa_ad, strlen(f->wa_ad), WA_AUTHDATA_MAX, &ad, &adl) ||
+	    !pb__b64url_decode(f->wa_cdj, strlen(f->wa_cdj), WA_CDJ_MAX, &cdj, &cdjl) ||
+	    !pb__b64url_decode(f->wa_sig, strlen(f->wa_sig), WA_SIG_MAX, &sig, &sigl)) {
+		rc = bad(err, index, "its passkey assertion is not base64url (or too long)");
+		goto out;
+	}
+	uint8_t *mem = malloc(adl + cdjl + sigl + 1);
+	if (!mem) {
+		rc = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(mem, ad, adl);
+	memcpy(mem + adl, cdj, cdjl);
+	memcpy(mem + adl + cdjl, sig, sigl);
+	mem[adl + cdjl + sigl] = 0;
+	out->webauthn = true;
+	out->wa_mem = mem;
+	out->wa = (struct pb_webauthn_assertion){ mem, adl, (const char *)mem + adl, cdjl,
+		                                  mem + adl + cdjl, sigl };
+	pb__strlcpy(out->signer_fp, f->fp, sizeof(out->signer_fp));
+	if (!statement) {
+		if (!statement_of(action, actor, e, out, &built, &e2)) {
+			rc = e2.code == PB_ENOMEM
+			             ? pb__err(err, PB_ENOMEM, "out of memory")
+			             : why_bad(err, index, "its statement cannot be rebuilt: %s", e2.message);
+			goto out;
+		}
+		statement = built;
+	}
+	pb__webauthn_challenge(statement, strlen(statement), out->challenge);
+out:
+	free(ad);
+	free(cdj);
+	free(sig);
+	free(built);
+	return rc;
+}
+
+void pb__entry_sig_release(struct pb__entry_sig *s)
+{
+	free(s->wa_mem);
+	s->wa_mem = NULL;
+	s->webauthn = false;
+	memset(&s->wa, 0, sizeof(s->wa));
+}
+
+bool pb__webauthn_counter_ok(uint32_t last, uint32_t now)
+{
+	return (last == 0 && now == 0) || now > last;
+}
+
+enum pb_status pb__entry_webauthn_verify(const struct pb__entry_sig *s, uint64_t index,
+                                         const struct pb_webauthn_key *key, const char *origin,
+                                         const char *rp_id, uint32_t *count,
+                                         struct pb_error *err)
+{
+	if (!s->webauthn)
+		return bad(err, index, "it carries no passkey assertion");
+	if (!origin || !rp_id)
+		return why_bad(err, index, "it is signed with passkey %s, but no web.origin entry "
+		                           "before it declares the origin",
+		               s->key_fp);
+	struct pb_webauthn_expect want = { rp_id, origin, s->challenge, 32, true };
+	struct pb_error e2 = { 0 };
+	if (pb__webauthn_assert_verify(key, &s->wa, &want, count, &e2))
+		return e2.code == PB_ENOMEM
+		               ? pb__err(err, PB_ENOMEM, "out of memory")
+		               : why_bad(err, index, "the passkey assertion of '%s' (%s) does not "
+		                                     "verify: %s",
+		                         s->actor, s->key_fp, e2.message);
+	return PB_OK;
+}
+
+enum pb_status pb__passkey_reg_check(const json_t *d, uint64_t index, const char *origin,
+                                     const char *rp_id, struct pb_webauthn_key *key,
+                                     uint32_t *count, struct pb_error *err)
+{
+	memset(key, 0, sizeof(*key));
+	const char *att = json_string_value(json_object_get(d, "attestation"));
+	const char *cdj = json_string_value(json_object_get(d, "client_data_json"));
+	const char *fp = json_string_value(json_object_get(d, "key_fp"));
+	const char *kb = json_string_value(json_object_get(d, "key"));
+	const char *drp = json_string_value(json_object_get(d, "rp_id"));
+	const char *dor = json_string_value(json_object_get(d, "origin"));
+	json_t *alg = json_object_get(d, "alg");
+	if (!att || !cdj || !fp || !kb || !drp || !dor || !json_is_integer(alg))
+		return bad(err, index, "user.passkey-add lacks key_fp, key, alg, rp_id, origin, "
+		                       "attestation or client_data_json");
+	if (!origin || !rp_id)
+		return bad(err, index, "user.passkey-add registers a passkey, but no web.origin entry "
+		                       "before it declares the origin");
+	if (strcmp(drp, rp_id) || strcmp(dor, origin))
+		return why_bad(err, index, "user.passkey-add is for %.100s (RP ID %.100s), but the "
+		                           "origin in force is %.100s (RP ID %.100s)",
+		               dor, drp, origin, rp_id);
+	uint8_t *ab = NULL, *cb = NULL;
+	size_t al = 0, cl = 0;
+	char *k64 = NULL;
+	struct pb_webauthn_reg reg = { 0 };
+	struct pb_error e2 = { 0 };
+	enum pb_status rc = PB_OK;
+	if (!pb__b64url_decode(att, strlen(att), PB_AUDIT_DETAILS_MAX, &ab, &al) ||
+	    !pb__b64url_decode(cdj, strlen(cdj), WA_CDJ_MAX, &cb, &cl)) {
+		rc = bad(err, index, "user.passkey-add: its attestation or client data is not "
+		                     "base64url");
+		goto out;
+	}
+	struct pb_webauthn_expect want = { rp_id, origin, NULL, 0, true };
+	if (pb__webauthn_register_check(ab, al, (const char *)cb, cl, &want, &reg, &e2)) {
+		rc = e2.code == PB_ENOMEM ? pb__err(err, PB_ENOMEM, "out of memory")
+		                          : why_bad(err, index, "user.passkey-add: the registration "
+		                                                "does not verify: %s",
+		                                    e2.message);
+		goto out;
+	}
+	char rfp[PB_WEBAUTHN_FP_MAX];
+	pb__webauthn_fingerprint(reg.cred_id, reg.cred_id_len, rfp);
+	if (!(k64 = pb__b64url_encode(reg.key.cose, reg.key.cose_len))) {
+		rc = pb__err(err, PB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (strcmp(rfp, fp))
+		rc = why_bad(err, index, "user.passkey-add names passkey %.60s, but its registration "
+		                         "is of %s",
+		             fp, rfp);
+	else if (strcmp(k64, kb) || json_integer_value(alg) != reg.key.alg)
+		rc = bad(err, index, "user.passkey-add: its key or alg is not the registration's");
+	if (!rc) {
+		*key = reg.key; /* moved out */
+		memset(&reg.key, 0, sizeof(reg.key));
+		if (count)
+			*count = reg.sign_count;
+	}
+out:
+	pb__webauthn_reg_release(&reg);
+	free(k64);
+	free(ab);
+	free(cb);
+	return rc;
+}
+
+const char *pb__passkey_invite_why(const struct pb__invite *inv, uint64_t invite_idx,
+                                   const char *user, const char *token_sha, int64_t time,
+                                   uint64_t last, char buf[160])
+{
+	if (!inv)
+		return "it is no user.invite before it that checked";
+	if (strcmp(inv->user, user))
+		return "it invites another user";
+	if (strcmp(inv->token_sha, token_sha))
+		return "the token it reveals is not the invitation's (SHA-256 differs)";
+	if (last != invite_idx + 1) {
+		pb__snprintf(buf, 160, "it was revoked or replaced by entry %llu",
+		             last ? (unsigned long long)(last - 1) : 0ULL);
+		return buf;
+	}
+	if (time < inv->time || time - inv->time > inv->ttl_s) {
+		pb__snprintf(buf, 160, "it had expired (it lasted %lld s)", (long long)inv->ttl_s);
+		return buf;
+	}
+	if (inv->used) {
+		pb__snprintf(buf, 160, "entry %llu used it already", (unsigned long long)(inv->used - 1));
+		return buf;
+	}
+	return NULL;
 }
 
 /* ---- the checks ------------------------------------------------------------------ */
@@ -245,7 +473,7 @@ static enum pb_status check_parts(const char *action, const char *actor, bool ha
 		goto out;
 	}
 	if (!f->ok) {
-		rc = bad(err, index, "its \"sig\" lacks key_fp, log, nonce, ns or sshsig");
+		rc = bad(err, index, "its \"sig\" lacks key_fp, log, nonce, ns or sshsig (webauthn)");
 		goto out;
 	}
 	const char *fp = f->fp, *ns = f->ns, *b64 = f->b64;
@@ -269,6 +497,10 @@ static enum pb_status check_parts(const char *action, const char *actor, bool ha
 		pb__snprintf(why, sizeof(why), "%s must be signed in namespace %s, not %.60s", action,
 		             want_ns, ns);
 		rc = bad(err, index, why);
+		goto out;
+	}
+	if (!strncmp(fp, PB_WEBAUTHN_FP_PREFIX, strlen(PB_WEBAUTHN_FP_PREFIX)) || !b64) {
+		rc = webauthn_parts(f, action, actor, statement, e, index, out, err);
 		goto out;
 	}
 	size_t b64len = strlen(b64), binlen = 0;
@@ -391,6 +623,32 @@ static enum pb_status key_entry(struct pb_ws *ws, const char *actions, const cha
  * verify (its leaf in the stored tree), name actor, and, unless it is entry
  * 0 (the first admin, signed by the key it registers), be signed by a key
  * valid at its own position, and so on back to entry 0. */
+static enum pb_status sig_valid(struct pb_ws *ws, const struct pb__entry_sig *s, uint64_t index,
+                                int depth, struct pb_error *err);
+
+/* The first entry of `actions` that registers fp (a "key" or "passkey",
+ * what), read only when it verifies: its index in *r, its text in *data
+ * (heap, *len bytes), parsed in *e (the caller frees both). */
+static enum pb_status registration(struct pb_ws *ws, const char *actions, const char *what,
+                                   const char *fp, uint64_t index, uint64_t *r, char **data,
+                                   size_t *len, json_t **e, struct pb_error *err)
+{
+	bool found;
+	*data = NULL;
+	*e = NULL;
+	enum pb_status rc = key_entry(ws, actions, fp, -1, &found, r, err);
+	if (rc)
+		return rc;
+	if (!found)
+		return pb__err(err, PB_EVERIFY, "entry %llu: %s %s is registered to nobody in the log",
+		               (unsigned long long)index, what, fp);
+	if ((rc = pb__audit_entry_verified(ws, *r, data, len, err)))
+		return rc == PB_ENOMEM ? rc : PB_EVERIFY;
+	json_error_t je;
+	*e = json_loadb(*data, *len, 0, &je);
+	return PB_OK;
+}
+
 static enum pb_status key_valid(struct pb_ws *ws, const char *actor, const char *fp,
                                 uint64_t index, int depth, struct pb_error *err)
 {
@@ -399,18 +657,14 @@ static enum pb_status key_valid(struct pb_ws *ws, const char *actor, const char 
 		               (unsigned long long)index, fp);
 	bool found;
 	uint64_t r, rv;
-	enum pb_status rc = key_entry(ws, "user.add user.key-add", fp, -1, &found, &r, err);
+	char *data;
+	size_t len = 0;
+	json_t *e;
+	enum pb_status rc = registration(ws, "user.add user.key-add", "key", fp, index, &r, &data,
+	                                 &len, &e, err);
 	if (rc)
 		return rc;
-	if (!found)
-		return pb__err(err, PB_EVERIFY, "entry %llu: key %s is registered to nobody in the log",
-		               (unsigned long long)index, fp);
-	char *data = NULL;
-	size_t len = 0;
-	if ((rc = pb__audit_entry_verified(ws, r, &data, &len, err)))
-		return rc == PB_ENOMEM ? rc : PB_EVERIFY;
-	json_error_t je;
-	json_t *e = json_loadb(data, len, 0, &je), *d = json_object_get(e, "details");
+	json_t *d = json_object_get(e, "details");
 	const char *action = json_string_value(json_object_get(e, "action"));
 	const char *user = json_string_value(
 		json_object_get(d, action && !strcmp(action, "user.add") ? "name" : "user"));
@@ -430,7 +684,8 @@ static enum pb_status key_valid(struct pb_ws *ws, const char *actor, const char 
 	if (!rc && r > 0) { /* who registered it, with which key */
 		struct pb__entry_sig s;
 		if (!(rc = pb__entry_sig_check(data, len, r, &s, NULL, err)))
-			rc = key_valid(ws, s.actor, s.key_fp, r, depth + 1, err);
+			rc = sig_valid(ws, &s, r, depth + 1, err);
+		pb__entry_sig_release(&s);
 	}
 	free(data);
 	if (rc)
@@ -447,6 +702,277 @@ enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const cha
                                   uint64_t index, struct pb_error *err)
 {
 	return key_valid(ws, actor, fp, index, 0, err);
+}
+
+/* The web.origin entry in force at index (the last one before it): its
+ * origin and RP ID, empty when none; the entry must verify and be validly
+ * signed. */
+static enum pb_status origin_at(struct pb_ws *ws, uint64_t index, int depth,
+                                char origin[PB_PASSKEY_ORIGIN_MAX],
+                                char rp_id[PB_PASSKEY_ORIGIN_MAX], struct pb_error *err)
+{
+	origin[0] = rp_id[0] = '\0';
+	sqlite3_stmt *q;
+	enum pb_status rc = pb__db_prepare(ws->db,
+	                                   "SELECT max(idx) FROM audit_entry WHERE action = 'web.origin'"
+	                                   " AND idx < ?1",
+	                                   &q, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)index);
+	int st = sqlite3_step(q);
+	bool found = st == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
+	uint64_t at = found ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+	sqlite3_finalize(q);
+	if (st != SQLITE_ROW)
+		return pb__db_err(ws->db, err, "cannot read the web origin");
+	if (!found)
+		return PB_OK;
+	char *data = NULL;
+	size_t len = 0;
+	if ((rc = pb__audit_entry_verified(ws, at, &data, &len, err)))
+		return rc == PB_ENOMEM ? rc : PB_EVERIFY;
+	struct pb__entry_sig s;
+	json_t *e = NULL;
+	if (!(rc = pb__entry_sig_check(data, len, at, &s, &e, err)))
+		rc = sig_valid(ws, &s, at, depth + 1, err);
+	pb__entry_sig_release(&s);
+	json_t *d = json_object_get(e, "details");
+	const char *o = json_string_value(json_object_get(d, "origin"));
+	const char *r = json_string_value(json_object_get(d, "rp_id"));
+	if (!rc && (!o || !r))
+		rc = pb__err(err, PB_EVERIFY, "entry %llu: web.origin lacks origin or rp_id",
+		             (unsigned long long)at);
+	if (!rc) {
+		pb__strlcpy(origin, o, PB_PASSKEY_ORIGIN_MAX);
+		pb__strlcpy(rp_id, r, PB_PASSKEY_ORIGIN_MAX);
+	}
+	json_decref(e);
+	free(data);
+	return rc;
+}
+
+/* The largest counter of passkey fp the log shows before index: its signed
+ * entries' authenticator data and its sign-ins' sign_count. Values read
+ * here can only refuse (a counter that does not grow), never accept. */
+static enum pb_status counter_before(struct pb_ws *ws, const char *fp, uint64_t index,
+                                     uint32_t *max, struct pb_error *err)
+{
+	sqlite3_stmt *q;
+	enum pb_status rc = pb__db_prepare(
+		ws->db,
+		"SELECT json_extract(t, '$.sig.webauthn.authenticator_data'),"
+		" json_extract(t, '$.details.sign_count') FROM (SELECT CAST(data AS TEXT) AS t"
+		"  FROM audit_entry WHERE idx < ?2 AND instr(CAST(data AS TEXT), ?1) > 0)"
+		" WHERE json_extract(t, '$.sig.key_fp') = ?1 OR (json_extract(t, '$.action') ="
+		"  'web.signin' AND json_extract(t, '$.details.key_fp') = ?1)",
+		&q, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(q, 1, fp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)index);
+	int st;
+	while ((st = sqlite3_step(q)) == SQLITE_ROW) {
+		uint32_t c = 0;
+		const char *ad = (const char *)sqlite3_column_text(q, 0);
+		uint8_t *b = NULL;
+		size_t bl = 0;
+		if (ad && pb__b64url_decode(ad, strlen(ad), WA_AUTHDATA_MAX, &b, &bl) && bl >= 37)
+			c = (uint32_t)b[33] << 24 | (uint32_t)b[34] << 16 | (uint32_t)b[35] << 8 | b[36];
+		else if (sqlite3_column_type(q, 1) == SQLITE_INTEGER)
+			c = (uint32_t)sqlite3_column_int64(q, 1);
+		free(b);
+		if (c > *max)
+			*max = c;
+	}
+	sqlite3_finalize(q);
+	return st == SQLITE_DONE ? PB_OK : pb__db_err(ws->db, err, "cannot read the passkey counters");
+}
+
+/* One index from sql (binds: ?1 text, ?2 and ?3 integers); *found false
+ * when NULL. */
+static enum pb_status idx_query(struct pb_ws *ws, const char *sql, const char *t1, int64_t i2,
+                                int64_t i3, bool *found, uint64_t *idx, struct pb_error *err)
+{
+	sqlite3_stmt *q;
+	enum pb_status rc = pb__db_prepare(ws->db, sql, &q, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(q, 1, t1, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, i2);
+	sqlite3_bind_int64(q, 3, i3);
+	int st = sqlite3_step(q);
+	*found = st == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
+	*idx = *found ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+	sqlite3_finalize(q);
+	return st == SQLITE_ROW ? PB_OK : pb__db_err(ws->db, err, "cannot read the invitations");
+}
+
+static int64_t entry_time(json_t *e)
+{
+	const char *t = json_string_value(json_object_get(e, "time"));
+	int64_t v = 0;
+	if (!t || !pb_time_parse(t, strlen(t), &v, NULL))
+		return INT64_MIN;
+	return v;
+}
+
+/* The invitation of the user.passkey-add e (details d) at r, of user, by the
+ * log itself: the user.invite it names verifies and is validly signed, and
+ * the rules hold (pb__passkey_invite_why). */
+static enum pb_status invite_valid(struct pb_ws *ws, json_t *e, const json_t *d, uint64_t r,
+                                   const char *user, int depth, struct pb_error *err)
+{
+	json_t *ij = json_object_get(d, "invite");
+	const char *token = json_string_value(json_object_get(d, "token"));
+	if (!json_is_integer(ij) || json_integer_value(ij) < 0 ||
+	    (uint64_t)json_integer_value(ij) >= r || !token)
+		return pb__err(err, PB_EVERIFY, "entry %llu: user.passkey-add of '%s' in a signed log "
+		                                "names no invitation (invite and token)",
+		               (unsigned long long)r, user);
+	uint64_t ii = (uint64_t)json_integer_value(ij), last = 0, used = 0;
+	char *data = NULL;
+	size_t len = 0;
+	enum pb_status rc = pb__audit_entry_verified(ws, ii, &data, &len, err);
+	if (rc)
+		return rc == PB_ENOMEM ? rc : PB_EVERIFY;
+	struct pb__entry_sig s;
+	json_t *ie = NULL;
+	if (!(rc = pb__entry_sig_check(data, len, ii, &s, &ie, err)))
+		rc = sig_valid(ws, &s, ii, depth + 1, err);
+	pb__entry_sig_release(&s);
+	free(data);
+	bool found;
+	if (!rc)
+		rc = idx_query(ws,
+		               "SELECT max(idx) FROM audit_entry WHERE action IN ('user.invite',"
+		               " 'user.invite-revoke') AND idx < ?2 AND"
+		               " json_extract(CAST(data AS TEXT), '$.details.name') = ?1",
+		               user, (int64_t)r, 0, &found, &last, err);
+	if (!rc && found)
+		last++;
+	if (!rc)
+		rc = idx_query(ws,
+		               "SELECT min(idx) FROM audit_entry WHERE action = 'user.passkey-add'"
+		               " AND idx < ?2 AND json_extract(CAST(data AS TEXT), '$.details.invite')"
+		               " = ?3 AND ?1 IS NOT NULL",
+		               user, (int64_t)r, (int64_t)ii, &found, &used, err);
+	if (!rc) {
+		const char *action = json_string_value(json_object_get(ie, "action"));
+		json_t *id = json_object_get(ie, "details");
+		struct pb__invite inv = { .time = entry_time(ie),
+			                  .ttl_s = json_integer_value(json_object_get(id, "ttl_s")),
+			                  .used = found ? used + 1 : 0 };
+		const char *n = json_string_value(json_object_get(id, "name"));
+		const char *ts = json_string_value(json_object_get(id, "token_sha256"));
+		pb__strlcpy(inv.user, n ? n : "", sizeof(inv.user));
+		pb__strlcpy(inv.token_sha, ts ? ts : "", sizeof(inv.token_sha));
+		uint8_t h[32];
+		char hex[65], buf[160];
+		pb__sha256(token, strlen(token), h);
+		pb_hex(h, 32, hex);
+		bool is_invite = action && !strcmp(action, "user.invite");
+		const char *why = pb__passkey_invite_why(is_invite ? &inv : NULL, ii, user, hex,
+		                                         entry_time(e), last, buf);
+		if (why)
+			rc = pb__err(err, PB_EVERIFY, "entry %llu: user.passkey-add of '%s' names entry "
+			                              "%llu as its invitation: %s",
+			             (unsigned long long)r, user, (unsigned long long)ii, why);
+	}
+	json_decref(ie);
+	return rc;
+}
+
+/* A passkey-signed entry (s at index) by the log itself. */
+static enum pb_status passkey_valid(struct pb_ws *ws, const struct pb__entry_sig *s,
+                                    uint64_t index, int depth, struct pb_error *err)
+{
+	if (depth > 16)
+		return pb__err(err, PB_EVERIFY, "entry %llu: the key registry chain of %s is too long",
+		               (unsigned long long)index, s->key_fp);
+	bool found;
+	uint64_t r, rv;
+	const char *fp = s->key_fp, *actor = s->actor;
+	char *data;
+	size_t len = 0;
+	json_t *e;
+	enum pb_status rc = registration(ws, "user.passkey-add", "passkey", fp, index, &r, &data,
+	                                 &len, &e, err);
+	if (rc)
+		return rc;
+	json_t *d = json_object_get(e, "details");
+	const char *user = json_string_value(json_object_get(d, "user"));
+	char origin[PB_PASSKEY_ORIGIN_MAX], rp_id[PB_PASSKEY_ORIGIN_MAX];
+	struct pb_webauthn_key key = { 0 };
+	uint32_t last = 0, now = 0;
+	struct pb__entry_sig rs = { 0 };
+	if (!user || strcmp(user, actor)) {
+		rc = pb__err(err, PB_EVERIFY, "entry %llu: passkey %s is registered to '%s', not '%s'",
+		             (unsigned long long)index, fp, user ? user : "?", actor);
+		goto out;
+	}
+	if (r > index || (r == index && strcmp(s->action, "user.passkey-add")) ||
+	    (r < index && s->log_size <= r)) {
+		rc = pb__err(err, PB_EVERIFY, "entry %llu: passkey %s of '%s' was registered only at "
+		                              "entry %llu",
+		             (unsigned long long)index, fp, actor, (unsigned long long)r);
+		goto out;
+	}
+	/* the registration, re-checked for the origin in force there */
+	if ((rc = origin_at(ws, r, depth, origin, rp_id, err)) ||
+	    (rc = pb__passkey_reg_check(d, r, origin[0] ? origin : NULL, rp_id, &key, &last, err)))
+		goto out;
+	/* signed by the passkey it registers, unless it is this entry */
+	if (r < index) {
+		if ((rc = pb__entry_sig_check(data, len, r, &rs, NULL, err)))
+			goto out;
+		if (strcmp(rs.key_fp, fp)) {
+			rc = pb__err(err, PB_EVERIFY, "entry %llu: the user.passkey-add of %s (entry %llu) "
+			                              "is not signed by the passkey it registers",
+			             (unsigned long long)index, fp, (unsigned long long)r);
+			goto out;
+		}
+		if ((rc = pb__entry_webauthn_verify(&rs, r, &key, origin, rp_id, NULL, err)))
+			goto out;
+	}
+	if ((rc = invite_valid(ws, e, d, r, actor, depth, err)) ||
+	    (rc = key_entry(ws, "user.passkey-revoke", fp, (int64_t)r, &found, &rv, err)))
+		goto out;
+	if (found && index > rv) {
+		rc = pb__err(err, PB_EVERIFY, "entry %llu: passkey %s of '%s' was revoked at entry %llu",
+		             (unsigned long long)index, fp, actor, (unsigned long long)rv);
+		goto out;
+	}
+	if ((rc = origin_at(ws, index, depth, origin, rp_id, err)) ||
+	    (rc = pb__entry_webauthn_verify(s, index, &key, origin[0] ? origin : NULL, rp_id, &now,
+	                                    err)) ||
+	    (rc = counter_before(ws, fp, index, &last, err)))
+		goto out;
+	if (!pb__webauthn_counter_ok(last, now))
+		rc = pb__err(err, PB_EVERIFY, "entry %llu: passkey %s signed with counter %lu, not "
+		                              "above %lu seen before it (a replayed assertion or a "
+		                              "cloned authenticator)",
+		             (unsigned long long)index, fp, (unsigned long)now, (unsigned long)last);
+out:
+	pb__entry_sig_release(&rs);
+	pb__webauthn_key_release(&key);
+	json_decref(e);
+	free(data);
+	return rc;
+}
+
+static enum pb_status sig_valid(struct pb_ws *ws, const struct pb__entry_sig *s, uint64_t index,
+                                int depth, struct pb_error *err)
+{
+	if (s->webauthn)
+		return passkey_valid(ws, s, index, depth, err);
+	return key_valid(ws, s->actor, s->key_fp, index, depth, err);
+}
+
+enum pb_status pb__entry_sig_valid(struct pb_ws *ws, const struct pb__entry_sig *s,
+                                   uint64_t index, struct pb_error *err)
+{
+	return sig_valid(ws, s, index, 0, err);
 }
 
 enum pb_status pb__checkpoint_sig_parts(const char *actor, const char *origin, uint64_t size,
@@ -530,6 +1056,12 @@ enum pb_status pb_log_statement(struct pb_ws *ws, uint64_t index, char **stateme
 		goto out;
 	if (ns)
 		*ns = pb__statement_ns(action);
+	if (sig_armoured && !b64) {
+		rc = pb__err(err, PB_EINVAL, "log entry %llu is signed by a passkey: its signature is "
+		                             "a WebAuthn assertion, not an SSHSIG (docs/identity.md)",
+		             (unsigned long long)index);
+		goto out;
+	}
 	if (sig_armoured) {
 		size_t bl = strlen(b64);
 		if (bl > SSHSIG_B64_MAX || !(bin = malloc(bl + 1)) ||

@@ -218,6 +218,7 @@ static const struct {
 	{ "user.key-revoke", "admin" },
 	{ "user.invite-revoke", "admin" },
 	{ "plan.policy", "admin" },
+	{ "web.origin", "admin" },
 	{ "case.open", "analyst" },
 	{ "case.note", "analyst,approver" },
 	{ "case.document", "analyst" },
@@ -252,6 +253,18 @@ static const char *roles_needed(const char *action)
 	return NULL;
 }
 
+/* The actions on a user's own passkeys: user.passkey-add by the user
+ * themself only, user.passkey-revoke by them or an admin. */
+static bool passkey_actor_ok(const char *action, const char *actor, const char *role,
+                             const char *user)
+{
+	if (!strcmp(action, "user.passkey-add"))
+		return !strcmp(actor, user);
+	if (!strcmp(action, "user.passkey-revoke"))
+		return !strcmp(actor, user) || pb__role_in(role, "admin");
+	return true;
+}
+
 struct ruser {
 	char role[16];
 	char created_by[PB_USER_NAME_MAX + 1];
@@ -275,7 +288,8 @@ static enum pb_status replay_users(struct pb_replay *r, struct pb_error *err)
 	sqlite3_stmt *st = NULL, *ins = NULL;
 	enum pb_status rc = pb__db_prepare(r->db,
 	                                   "SELECT idx, actor, action, json_extract(d, '$.name'),"
-	                                   " json_extract(d, '$.role') FROM temp.rp_entry ORDER BY idx",
+	                                   " json_extract(d, '$.role'), json_extract(d, '$.user')"
+	                                   " FROM temp.rp_entry ORDER BY idx",
 	                                   &st, err);
 	if (rc)
 		goto out;
@@ -284,7 +298,7 @@ static enum pb_status replay_users(struct pb_replay *r, struct pb_error *err)
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t idx = sqlite3_column_int64(st, 0);
 		const char *actor = col(st, 1), *action = col(st, 2), *name = col(st, 3),
-		           *role = col(st, 4);
+		           *role = col(st, 4), *user = col(st, 5);
 		pb__snprintf(row, sizeof(row), "%lld", (long long)idx);
 		bool bootstrap = !strcmp(action, "user.add") && users.count == 0 &&
 		                 !strcmp(actor, name) && !strcmp(role, "admin");
@@ -306,6 +320,11 @@ static enum pb_status replay_users(struct pb_replay *r, struct pb_error *err)
 			pb__snprintf(what, sizeof(what),
 			             "actor '%s' was %s at this position; %s needs the role %s", actor,
 			             a->role, action, need);
+			report(r, "audit_entry", row, idx, what);
+		} else if (!passkey_actor_ok(action, actor, a->role, user)) {
+			/* a passkey is added by its user, revoked by them or an admin */
+			pb__snprintf(what, sizeof(what), "actor '%s' of %s is not '%s'%s", actor, action,
+			             user, strcmp(action, "user.passkey-add") ? " nor an admin" : "");
 			report(r, "audit_entry", row, idx, what);
 		}
 		/* the registry's changes; user.invite and user.enrol (web sign-in)
@@ -661,6 +680,55 @@ static const char nonces_sql[] =
 	"  AND n.idx = a.idx)";
 #undef ENTRY_NONCE
 
+/* The passkey registry (docs/identity.md): each user_passkey row against
+ * the user.passkey-add entry at its added_idx and the first
+ * user.passkey-revoke of it; each registering entry must have its row. */
+#define PK(path) "json_extract(e.d, '$." path "')"
+static const char user_passkeys_sql[] =
+	"SELECT 'user_passkey', k.fp, k.added_idx, 'no user.passkey-add entry at its added_idx "
+	"registers it for ' || quote(k.user) || ' as the row says (user, cred_id, cose, alg, rp_id,"
+	" origin, name)' FROM user_passkey k WHERE NOT EXISTS (SELECT 1 FROM temp.rp_entry e"
+	"  WHERE e.idx = k.added_idx AND e.action = 'user.passkey-add' AND " PK("user") " = k.user"
+	"  AND " PK("key_fp") " = k.fp AND " PK("cred_id") " IS k.cred_id AND " PK("key")
+	" IS k.cose AND " PK("alg") " IS k.alg AND " PK("rp_id") " IS k.rp_id AND "
+	PK("origin") " IS k.origin AND " PK("name") " IS k.name)"
+	" UNION ALL "
+	"SELECT 'user_passkey', k.fp, e.idx, CASE WHEN e.idx IS NULL THEN 'revoked_idx differs from"
+	"  the log (no user.passkey-revoke entry)' ELSE 'revoked_idx or revoke_reason differs from"
+	"  entry ' || e.idx END FROM user_passkey k LEFT JOIN temp.rp_entry e ON e.idx ="
+	"  (SELECT min(idx) FROM temp.rp_entry WHERE action = 'user.passkey-revoke'"
+	"  AND json_extract(d, '$.key_fp') = k.fp AND idx > k.added_idx)"
+	" WHERE k.revoked_idx IS NOT e.idx OR (e.idx IS NOT NULL AND k.revoke_reason IS NOT "
+	PK("reason") ")"
+	" UNION ALL "
+	"SELECT 'user_passkey', " PK("key_fp") ", e.idx, 'row missing: entry ' || e.idx"
+	"  || ' registers this passkey' FROM temp.rp_entry e WHERE e.action = 'user.passkey-add'"
+	"  AND NOT EXISTS (SELECT 1 FROM user_passkey k WHERE k.fp = " PK("key_fp") ")";
+
+/* sign_count (signed logs): the largest counter the log shows (rp_pkcount,
+ * from the signature replay). */
+static const char passkey_counts_sql[] =
+	"SELECT 'user_passkey', k.fp, NULL, 'sign_count ' || k.sign_count || ' differs from the log"
+	" (' || coalesce(c.count, 0) || ', the largest counter its entries show)'"
+	" FROM user_passkey k LEFT JOIN temp.rp_pkcount c ON c.fp = k.fp"
+	" WHERE k.sign_count IS NOT coalesce(c.count, 0)";
+
+/* web_invite.passkey_idx (workspace only): the user.passkey-add that used
+ * the invitation's token, and every such entry's row says so. */
+static const char invite_passkeys_sql[] =
+	"SELECT 'web_invite', w.user, w.passkey_idx, 'passkey_idx ' || w.passkey_idx || ' is no"
+	"  user.passkey-add of this user revealing this invitation''s token' FROM web_invite w"
+	" WHERE w.passkey_idx IS NOT NULL AND NOT EXISTS (SELECT 1 FROM temp.rp_entry e"
+	"  WHERE e.idx = w.passkey_idx AND e.action = 'user.passkey-add' AND " PK("user")
+	" = w.user AND pb_sha256_hex(" PK("token") ") = w.token_sha256)"
+	" UNION ALL "
+	"SELECT 'web_invite', " PK("user") ", e.idx, 'row missing or passkey_idx differs: entry '"
+	"  || e.idx || ' used an invitation''s token' FROM temp.rp_entry e"
+	" WHERE e.action = 'user.passkey-add' AND json_type(e.d, '$.token') IS NOT NULL"
+	"  AND NOT EXISTS (SELECT 1 FROM web_invite w WHERE w.token_sha256 = pb_sha256_hex("
+	PK("token") ") AND w.passkey_idx = e.idx)";
+#undef PK
+
 static bool has_table(sqlite3 *db, const char *schema, const char *name)
 {
 	char sql[128];
@@ -671,6 +739,16 @@ static bool has_table(sqlite3 *db, const char *schema, const char *name)
 		return false;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	bool yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
+}
+
+static bool has_column(sqlite3 *db, const char *table, const char *column)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	pb__snprintf(sql, sizeof(sql), "SELECT %s FROM main.%s LIMIT 0", column, table);
+	bool yes = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
 	sqlite3_finalize(st);
 	return yes;
 }
@@ -726,6 +804,39 @@ static enum pb_status sig_end(struct pb_replay *r, struct pb_error *err)
 		             (unsigned long long)r->sp_dropped);
 		report(r, "audit_entry", "-", -1, what);
 	}
+	return rc;
+}
+
+static bool pkcount_row(void *ctx, const char *fp, uint32_t count)
+{
+	sqlite3_stmt *ins = ctx;
+	sqlite3_reset(ins);
+	sqlite3_bind_text(ins, 1, fp, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(ins, 2, count);
+	return sqlite3_step(ins) == SQLITE_DONE;
+}
+
+/* The passkey registry and its invitations against the log, once the
+ * signature replay has seen every entry (it knows the counters). */
+static enum pb_status check_passkeys(struct pb_replay *r, struct pb_error *err)
+{
+	if (!has_table(r->db, "main", "user_passkey"))
+		return PB_OK;
+	enum pb_status rc = diff_query(r, user_passkeys_sql, err);
+	if (!rc && r->workspace && has_column(r->db, "web_invite", "passkey_idx"))
+		rc = diff_query(r, invite_passkeys_sql, err);
+	if (rc || !r->sig || !pb__rsig_signed(r->sig, NULL))
+		return rc;
+	sqlite3_stmt *ins = NULL;
+	if ((rc = pb__db_exec(r->db, "DROP TABLE IF EXISTS temp.rp_pkcount;"
+	                             "CREATE TEMP TABLE rp_pkcount (fp TEXT PRIMARY KEY, count INTEGER)",
+	                      err)) ||
+	    (rc = pb__db_prepare(r->db, "INSERT INTO temp.rp_pkcount VALUES (?1, ?2)", &ins, err)))
+		return rc;
+	pb__rsig_passkeys(r->sig, pkcount_row, ins);
+	sqlite3_finalize(ins);
+	rc = diff_query(r, passkey_counts_sql, err);
+	sqlite3_exec(r->db, "DROP TABLE IF EXISTS temp.rp_pkcount", NULL, NULL, NULL);
 	return rc;
 }
 
@@ -909,6 +1020,8 @@ enum pb_status pb_log_replay_check(struct pb_ws *ws, pb_replay_fn fn, void *ctx,
 		rc = check_rules(&r, ws, err);
 	if (!rc)
 		rc = sig_workspace(&r, err);
+	if (!rc)
+		rc = check_passkeys(&r, err);
 	sig_release(&r);
 	teardown(&r);
 	if (ndiff)
@@ -992,6 +1105,11 @@ enum pb_status pb_log_snapshot_write(struct pb_ws *ws, const char *dir, uint64_t
 	/* the key registry, where the workspace has one (signed actors) */
 	if (has_table(db, "w", "user_key") &&
 	    (rc = pb__db_exec(db, "CREATE TABLE main.user_key AS SELECT * FROM w.user_key", err)))
+		goto out;
+	/* and of passkeys (schema 14) */
+	if (has_table(db, "w", "user_passkey") &&
+	    (rc = pb__db_exec(db, "CREATE TABLE main.user_passkey AS SELECT * FROM w.user_passkey",
+	                      err)))
 		goto out;
 	if ((rc = pb__db_exec(db, "COMMIT; DETACH w;", err)))
 		goto out;
@@ -1146,6 +1264,8 @@ enum pb_status pb_replay_finish(struct pb_replay *r, uint64_t size, pb_replay_fn
 	enum pb_status rc = run_checks(r, err);
 	if (!rc)
 		rc = sig_end(r, err);
+	if (!rc)
+		rc = check_passkeys(r, err);
 	if (ndiff)
 		*ndiff = r->ndiff;
 	return rc;

@@ -43,6 +43,20 @@ struct named {           /* an approval a plan.apply / plan.rollback names */
 	char fp[64];
 };
 
+/* what a passkey's entries (user.passkey-add, web.origin, web.signin,
+ * user.invite) tell the sequential checks; heap, for those entries only */
+struct pk_res {
+	bool reg_ok;                   /* user.passkey-add: the registration verifies */
+	char why[320];
+	struct pb_webauthn_key key;
+	uint32_t count;                /* the registration's, or a sign-in's counter */
+	char origin[PB_PASSKEY_ORIGIN_MAX], rp_id[PB_PASSKEY_ORIGIN_MAX];
+	bool has_invite, has_token;
+	int64_t invite, ttl_s, time;
+	char token_sha[65];            /* of the token (passkey-add), the invite's token_sha256 */
+	bool signin;                   /* web.signin with a passkey */
+};
+
 struct res {
 	uint64_t index;
 	uint8_t leaf[32];
@@ -60,6 +74,7 @@ struct res {
 	size_t nnamed;
 	bool named_ok;                 /* "approvals" is an array of {index, actor, key_fp} */
 	struct named named[APPROVALS_MAX];
+	struct pk_res *pk;
 };
 
 struct batch {
@@ -75,6 +90,13 @@ struct batch {
 struct key {
 	char user[PB_USER_NAME_MAX + 1];
 	uint64_t added, revoked; /* revoked: UINT64_MAX while valid */
+};
+
+struct pkey {             /* a passkey the log registered */
+	char user[PB_USER_NAME_MAX + 1];
+	uint64_t added, revoked; /* revoked: UINT64_MAX while valid */
+	struct pb_webauthn_key key;
+	uint32_t count;          /* the largest counter seen */
 };
 
 struct approval {
@@ -102,6 +124,11 @@ struct pb__rsig {
 	struct pb_hmap authors;    /* "plan\0actor" -> 1 */
 	struct pb_hmap bodies;     /* "plan:sha" -> approvals_needed + 1, by plan.new / plan.edit */
 	unsigned policy;           /* rollback approvals the log says */
+	struct pb_hmap passkeys;   /* fp -> struct pkey */
+	struct pb_hmap invites;    /* entry index (8 bytes) -> struct pb__invite */
+	struct pb_hmap invite_last; /* user -> last user.invite or user.invite-revoke + 1 */
+	bool has_origin;           /* a web.origin entry checked: the origin in force */
+	char origin[PB_PASSKEY_ORIGIN_MAX], rp_id[PB_PASSKEY_ORIGIN_MAX];
 	uint8_t *nodes[64];        /* perfect subtree hashes by level */
 	uint64_t nnodes[64], capnodes[64];
 	pb__rsig_report_fn report;
@@ -119,6 +146,53 @@ static void copy_str(char *dst, size_t cap, json_t *v)
 	pb__strlcpy(dst, s ? s : "", cap);
 }
 
+/* The parts of a passkey's entries (e, details d) the history needs; the
+ * registration re-checked here, on a worker, for the origin and RP ID the
+ * entry names (the feeding thread compares them with the ones in force). */
+static void passkey_parts(json_t *e, json_t *d, struct res *r)
+{
+	const char *a = r->s.action;
+	bool signin = !strcmp(a, "web.signin");
+	const char *method = json_string_value(json_object_get(d, "method"));
+	if (signin && (!method || strcmp(method, "passkey")))
+		return;
+	struct pk_res *pk = r->pk = calloc(1, sizeof(*pk));
+	if (!pk)
+		return; /* the feeding thread says out of memory */
+	const char *t = json_string_value(json_object_get(e, "time"));
+	if (t)
+		pb_time_parse(t, strlen(t), &pk->time, NULL);
+	bool invite = !strncmp(a, "user.invite", 11);
+	copy_str(r->name, sizeof(r->name), json_object_get(d, invite ? "name" : "user"));
+	copy_str(r->kfp, sizeof(r->kfp), json_object_get(d, "key_fp"));
+	copy_str(pk->origin, sizeof(pk->origin), json_object_get(d, "origin"));
+	copy_str(pk->rp_id, sizeof(pk->rp_id), json_object_get(d, "rp_id"));
+	if (signin) {
+		pk->signin = true;
+		pk->count = (uint32_t)json_integer_value(json_object_get(d, "sign_count"));
+	} else if (!strcmp(a, "user.invite")) {
+		copy_str(pk->token_sha, sizeof(pk->token_sha), json_object_get(d, "token_sha256"));
+		pk->ttl_s = json_integer_value(json_object_get(d, "ttl_s"));
+	} else if (!strcmp(a, "user.passkey-add")) {
+		struct pb_error err = { 0 };
+		pk->reg_ok = !pb__passkey_reg_check(d, r->index, pk->origin, pk->rp_id, &pk->key,
+		                                    &pk->count, &err);
+		if (!pk->reg_ok) {
+			const char *m = err.message, *c = strstr(m, ": ");
+			pb__strlcpy(pk->why, !strncmp(m, "entry ", 6) && c ? c + 2 : m, sizeof(pk->why));
+		}
+		json_t *inv = json_object_get(d, "invite");
+		const char *token = json_string_value(json_object_get(d, "token"));
+		pk->has_invite = json_is_integer(inv);
+		pk->invite = json_integer_value(inv);
+		if ((pk->has_token = token != NULL)) {
+			uint8_t h[32];
+			pb__sha256(token, strlen(token), h);
+			pb_hex(h, 32, pk->token_sha);
+		}
+	}
+}
+
 static void check_one(const char *text, size_t len, uint64_t index, struct res *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -128,9 +202,11 @@ static void check_one(const char *text, size_t len, uint64_t index, struct res *
 	struct pb_error err = { 0 };
 	/* the details matter only to entry 0 and the registry's and plans'
 	 * entries; the rest take the path that builds no JSON tree */
-	static const char user[] = "{\"action\":\"user.", plan[] = "{\"action\":\"plan.";
+	static const char user[] = "{\"action\":\"user.", plan[] = "{\"action\":\"plan.",
+	                  web[] = "{\"action\":\"web.";
 	bool need = index == 0 || (len >= sizeof(user) && (!memcmp(text, user, sizeof(user) - 1) ||
-	                                                   !memcmp(text, plan, sizeof(plan) - 1)));
+	                                                   !memcmp(text, plan, sizeof(plan) - 1) ||
+	                                                   !memcmp(text, web, sizeof(web) - 1)));
 	if (pb__entry_sig_check(text, len, index, &r->s, need ? &e : NULL, &err)) {
 		r->bad = true;
 		const char *m = err.message, *c = strstr(m, ": "); /* "entry N: " said by the report */
@@ -148,6 +224,9 @@ static void check_one(const char *text, size_t len, uint64_t index, struct res *
 	} else if (!strcmp(a, "user.key-add") || !strcmp(a, "user.key-revoke")) {
 		copy_str(r->name, sizeof(r->name), json_object_get(d, "user"));
 		copy_str(r->kfp, sizeof(r->kfp), json_object_get(d, "key_fp"));
+	} else if (!strncmp(a, "user.passkey-", 13) || !strncmp(a, "user.invite", 11) ||
+	           !strcmp(a, "web.origin") || !strcmp(a, "web.signin")) {
+		passkey_parts(e, d, r);
 	} else if (!strcmp(a, "plan.policy")) {
 		r->policy = (int)json_integer_value(json_object_get(d, "rollback_approvals"));
 	} else if (!strncmp(a, "plan.", 5)) {
@@ -373,7 +452,197 @@ static void two_person(struct pb__rsig *s, const struct res *r)
 		        r->s.action, (long long)r->plan, n, n == 1 ? "" : "s", need);
 }
 
-static bool consume(struct pb__rsig *s, struct res *r)
+/* A passkey-signed entry r: the passkey registered to its actor before it
+ * (a user.passkey-add by the passkey it registers: at it), not revoked, the
+ * assertion verified under the origin in force, its counter above every
+ * earlier one of the credential. -1: out of memory; 0: reported; 1: good. */
+static int passkey_signed(struct pb__rsig *s, struct res *r)
+{
+	const char *a = r->s.action, *fp = r->s.key_fp;
+	struct pkey *k = pb__hmap_get(&s->passkeys, fp, strlen(fp));
+	const struct pb_webauthn_key *key = k ? &k->key : NULL;
+	uint32_t last = k ? k->count : 0, now = 0;
+	bool self = !k && !strcmp(a, "user.passkey-add") && !strcmp(r->kfp, fp) && r->pk;
+	if (self) {
+		if (!r->pk->reg_ok) {
+			problem(s, r->index, "%s", r->pk->why);
+			return 0;
+		}
+		key = &r->pk->key;
+		last = r->pk->count;
+	} else if (!k) {
+		problem(s, r->index, "%s by '%s' is signed with passkey %s, which no entry before it "
+		                     "registered",
+		        a, r->s.actor, fp);
+		return 0;
+	} else if (strcmp(k->user, r->s.actor)) {
+		problem(s, r->index, "%s by '%s' is signed with passkey %s, registered to '%s'", a,
+		        r->s.actor, fp, k->user);
+		return 0;
+	} else if (!(k->added < r->index && k->added < r->s.log_size)) {
+		problem(s, r->index, "%s by '%s' is signed with passkey %s, registered only at entry "
+		                     "%llu",
+		        a, r->s.actor, fp, (unsigned long long)k->added);
+		return 0;
+	} else if (r->index > k->revoked) {
+		problem(s, r->index, "%s by '%s' is signed with passkey %s, revoked at entry %llu", a,
+		        r->s.actor, fp, (unsigned long long)k->revoked);
+		return 0;
+	}
+	struct pb_error e2 = { 0 };
+	if (pb__entry_webauthn_verify(&r->s, r->index, key, s->has_origin ? s->origin : NULL,
+	                              s->rp_id, &now, &e2)) {
+		if (e2.code == PB_ENOMEM)
+			return -1;
+		const char *m = e2.message, *c = strstr(m, ": ");
+		problem(s, r->index, "%s", !strncmp(m, "entry ", 6) && c ? c + 2 : m);
+		return 0;
+	}
+	if (!pb__webauthn_counter_ok(last, now)) {
+		problem(s, r->index, "%s by '%s': passkey %s signed with counter %lu, not above %lu "
+		                     "seen before it (a replayed assertion or a cloned authenticator)",
+		        a, r->s.actor, fp, (unsigned long)now, (unsigned long)last);
+		return 0;
+	}
+	if (k)
+		k->count = now;
+	else
+		r->pk->count = now; /* taken by the registration below */
+	return 1;
+}
+
+/* The invitation a user.passkey-add of a signed log uses: a user.invite of
+ * this user that checked, not revoked or replaced since, its token's hash,
+ * within its ttl, used once. False when reported. */
+static bool invitation_ok(struct pb__rsig *s, const struct res *r)
+{
+	const struct pk_res *pk = r->pk;
+	if (!pk->has_invite || !pk->has_token) {
+		problem(s, r->index, "user.passkey-add of '%s' in a signed log names no invitation "
+		                     "(invite and token)",
+		        r->name);
+		return false;
+	}
+	uint64_t ik = (uint64_t)pk->invite;
+	struct pb__invite *inv = pk->invite >= 0 && ik < r->index
+	                             ? pb__hmap_get(&s->invites, (const char *)&ik, 8)
+	                             : NULL;
+	uint64_t *last = pb__hmap_get(&s->invite_last, r->name, strlen(r->name));
+	char buf[160];
+	const char *why = pb__passkey_invite_why(inv, ik, r->name, pk->token_sha, pk->time,
+	                                         last ? *last : 0, buf);
+	if (why) {
+		problem(s, r->index, "user.passkey-add of '%s' names entry %lld as its invitation: %s",
+		        r->name, (long long)pk->invite, why);
+		return false;
+	}
+	inv->used = r->index + 1;
+	return true;
+}
+
+/* The passkey registry's and the origin's changes, from entries that
+ * checked. false: out of memory. */
+static bool passkey_history(struct pb__rsig *s, struct res *r)
+{
+	const char *a = r->s.action;
+	struct pk_res *pk = r->pk;
+	if (!pk)
+		return false;
+	if (!strcmp(a, "web.origin")) {
+		s->has_origin = true;
+		memcpy(s->origin, pk->origin, sizeof(s->origin));
+		memcpy(s->rp_id, pk->rp_id, sizeof(s->rp_id));
+	} else if (!strcmp(a, "user.invite") || !strcmp(a, "user.invite-revoke")) {
+		uint64_t *at = malloc(sizeof(*at)), *old = NULL;
+		if (!at)
+			return false;
+		*at = r->index + 1;
+		enum pb_status ps =
+			pb__hmap_put(&s->invite_last, r->name, strlen(r->name), at, (void **)&old);
+		if (ps != PB_OK)
+			free(at);
+		if (ps == PB_ENOMEM)
+			return false;
+		if (ps == PB_EEXIST)
+			*old = r->index + 1;
+		if (!strcmp(a, "user.invite")) {
+			struct pb__invite *inv = calloc(1, sizeof(*inv));
+			uint64_t key = r->index;
+			if (!inv)
+				return false;
+			pb__strlcpy(inv->user, r->name, sizeof(inv->user));
+			memcpy(inv->token_sha, pk->token_sha, sizeof(inv->token_sha));
+			inv->time = pk->time;
+			inv->ttl_s = pk->ttl_s;
+			if (pb__hmap_put(&s->invites, (const char *)&key, 8, inv, NULL) != PB_OK) {
+				free(inv);
+				return false;
+			}
+		}
+	} else if (!strcmp(a, "web.signin")) {
+		struct pkey *k = pb__hmap_get(&s->passkeys, r->kfp, strlen(r->kfp));
+		if (!k)
+			problem(s, r->index, "a sign-in of '%s' with passkey %s, which the log never "
+			                     "registered",
+			        r->s.actor, r->kfp);
+		else if (!pb__webauthn_counter_ok(k->count, pk->count))
+			problem(s, r->index, "a sign-in of '%s' with passkey %s shows counter %lu, not "
+			                     "above %lu seen before it",
+			        r->s.actor, r->kfp, (unsigned long)pk->count, (unsigned long)k->count);
+		else
+			k->count = pk->count;
+	} else if (!strcmp(a, "user.passkey-revoke")) {
+		struct pkey *k = pb__hmap_get(&s->passkeys, r->kfp, strlen(r->kfp));
+		if (!k || strcmp(k->user, r->name))
+			problem(s, r->index, "revokes passkey %s of '%s', which is not theirs", r->kfp,
+			        r->name);
+		else if (k->revoked == UINT64_MAX)
+			k->revoked = r->index;
+	} else if (!strcmp(a, "user.passkey-add")) {
+		struct pkey *k = pb__hmap_get(&s->passkeys, r->kfp, strlen(r->kfp));
+		if (!pk->reg_ok) {
+			problem(s, r->index, "%s", pk->why);
+			return true;
+		}
+		if (k) {
+			problem(s, r->index, "passkey %s is already registered to '%s' (entry %llu): a "
+			                     "credential is one user's, ever",
+			        r->kfp, k->user, (unsigned long long)k->added);
+			return true;
+		}
+		if (!s->has_origin || strcmp(pk->origin, s->origin) || strcmp(pk->rp_id, s->rp_id)) {
+			problem(s, r->index, "user.passkey-add is for %s (RP ID %s), but the origin in "
+			                     "force is %s (RP ID %s)",
+			        pk->origin, pk->rp_id, s->has_origin ? s->origin : "none",
+			        s->has_origin ? s->rp_id : "none");
+			return true;
+		}
+		if (strcmp(r->s.key_fp, r->kfp)) {
+			problem(s, r->index, "user.passkey-add of %s is signed by %s, not by the passkey "
+			                     "it registers",
+			        r->kfp, r->s.key_fp);
+			return true;
+		}
+		if (!invitation_ok(s, r))
+			return true;
+		if (!(k = calloc(1, sizeof(*k))))
+			return false;
+		pb__strlcpy(k->user, r->name, sizeof(k->user));
+		k->added = r->index;
+		k->revoked = UINT64_MAX;
+		k->key = pk->key; /* moved */
+		memset(&pk->key, 0, sizeof(pk->key));
+		k->count = pk->count;
+		if (pb__hmap_put(&s->passkeys, r->kfp, strlen(r->kfp), k, NULL) != PB_OK) {
+			pb__webauthn_key_release(&k->key);
+			free(k);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool consume_one(struct pb__rsig *s, struct res *r)
 {
 	if (r->index == 0) {
 		s->decided = true;
@@ -408,6 +677,14 @@ static bool consume(struct pb__rsig *s, struct res *r)
 	/* the first admin's key is registered by the entry it signs */
 	if (r->index == 0 && !strcmp(a, "user.add") && r->kfp[0] && !register_key(s, r))
 		return false;
+	if (r->s.has_sig && r->s.webauthn) {
+		int ok = passkey_signed(s, r);
+		if (ok < 0)
+			return false;
+		if (ok == 0)
+			return true;
+		goto signed_ok;
+	}
 	if (r->s.has_sig) {
 		struct key *k = pb__hmap_get(&s->keys, r->s.key_fp, strlen(r->s.key_fp));
 		if (!k)
@@ -456,6 +733,10 @@ static bool consume(struct pb__rsig *s, struct res *r)
 			problem(s, r->index, "revokes key %s of '%s', which is not theirs", r->kfp, r->name);
 		else if (k->revoked == UINT64_MAX)
 			k->revoked = r->index;
+	} else if (!strncmp(a, "user.passkey-", 13) || !strncmp(a, "user.invite", 11) ||
+	           !strcmp(a, "web.origin") || (!strcmp(a, "web.signin") && r->pk)) {
+		if (!passkey_history(s, r))
+			return false;
 	} else if (!strcmp(a, "plan.policy")) {
 		if (r->policy >= 1)
 			s->policy = (unsigned)r->policy;
@@ -471,6 +752,11 @@ static bool consume(struct pb__rsig *s, struct res *r)
 		if (pb__hmap_put(&s->bodies, b, strlen(b), (void *)v, NULL) == PB_ENOMEM)
 			return false;
 	} else if (!strcmp(a, "plan.approve") || !strcmp(a, "plan.rollback-request")) {
+		/* the writer refuses an author's approval: one in the log was forced in */
+		if (!strcmp(a, "plan.approve") && is_author(s, r->plan, r->s.actor))
+			problem(s, r->index, "plan.approve of plan %lld by '%s', an author of the plan: "
+			                     "authors do not approve",
+			        (long long)r->plan, r->s.actor);
 		struct approval *ap = calloc(1, sizeof(*ap));
 		uint64_t key = r->index;
 		if (!ap)
@@ -490,6 +776,22 @@ static bool consume(struct pb__rsig *s, struct res *r)
 	return true;
 }
 
+static void res_release(struct res *r)
+{
+	pb__entry_sig_release(&r->s);
+	if (r->pk)
+		pb__webauthn_key_release(&r->pk->key);
+	free(r->pk);
+	r->pk = NULL;
+}
+
+static bool consume(struct pb__rsig *s, struct res *r)
+{
+	bool ok = consume_one(s, r);
+	res_release(r);
+	return ok;
+}
+
 /* ---- the pipeline --------------------------------------------------------------------- */
 
 enum pb_status pb__rsig_new(pb__rsig_report_fn report, void *ctx, struct pb__rsig **out,
@@ -506,6 +808,9 @@ enum pb_status pb__rsig_new(pb__rsig_report_fn report, void *ctx, struct pb__rsi
 	pb__hmap_init(&s->approvals);
 	pb__hmap_init(&s->authors);
 	pb__hmap_init(&s->bodies);
+	pb__hmap_init(&s->passkeys);
+	pb__hmap_init(&s->invites);
+	pb__hmap_init(&s->invite_last);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->done, NULL);
@@ -676,6 +981,21 @@ bool pb__rsig_signed(const struct pb__rsig *s, uint64_t *nsigned)
 	return s->is_signed;
 }
 
+void pb__rsig_passkeys(const struct pb__rsig *s,
+                       bool (*fn)(void *ctx, const char *fp, uint32_t count), void *ctx)
+{
+	for (size_t i = 0; s->passkeys.slots && i < s->passkeys.cap; i++) {
+		const struct pb_hmap_slot *sl = &s->passkeys.slots[i];
+		char fp[PB_WEBAUTHN_FP_MAX];
+		if (!sl->key || sl->len >= sizeof(fp))
+			continue;
+		memcpy(fp, sl->key, sl->len);
+		fp[sl->len] = '\0';
+		if (!fn(ctx, fp, ((const struct pkey *)sl->value)->count))
+			return;
+	}
+}
+
 static void free_values(struct pb_hmap *m, bool heap)
 {
 	for (size_t i = 0; heap && m->slots && i < m->cap; i++)
@@ -708,5 +1028,11 @@ void pb__rsig_free(struct pb__rsig *s)
 	free_values(&s->approvals, true);
 	free_values(&s->authors, false);
 	free_values(&s->bodies, false);
+	for (size_t i = 0; s->passkeys.slots && i < s->passkeys.cap; i++)
+		if (s->passkeys.slots[i].key)
+			pb__webauthn_key_release(&((struct pkey *)s->passkeys.slots[i].value)->key);
+	free_values(&s->passkeys, true);
+	free_values(&s->invites, true);
+	free_values(&s->invite_last, true);
 	free(s);
 }

@@ -30,6 +30,11 @@ enum pb_status pb__rsig_checkpoint(struct pb__rsig *s, const char *origin, uint6
                                    const uint8_t root[32], const char *actor_json, size_t len,
                                    struct pb_error *err);
 bool pb__rsig_signed(const struct pb__rsig *s, uint64_t *nsigned);
+/* After pb__rsig_finish, for a signed log: each passkey the log registered
+ * and the largest counter it shows for it (registration, signed entries,
+ * sign-ins); fn returns false to stop. */
+void pb__rsig_passkeys(const struct pb__rsig *s,
+                       bool (*fn)(void *ctx, const char *fp, uint32_t count), void *ctx);
 void pb__rsig_free(struct pb__rsig *s);
 
 #endif

@@ -589,6 +589,33 @@ static const char schema_v12[] =
 static const char schema_v13[] =
 	"ALTER TABLE audit_checkpoint ADD COLUMN actor_sig TEXT;";
 
+/* Passkeys (issue 14, docs/identity.md "Passkeys"): the WebAuthn
+ * credentials the log registers (user.passkey-add, user.passkey-revoke),
+ * mirrored for the write-time check as user_key is (a credential is one
+ * user's, ever: fp is the key); sign_count is the largest authenticator
+ * counter seen (registration, signatures, sign-ins), which must grow. An
+ * invitation records the passkey-add entry that used its token (one per
+ * invitation). The partial index finds the origin declaration in force
+ * (web.origin) without reading the whole log. */
+static const char schema_v14[] =
+	"CREATE TABLE user_passkey ("
+	"  fp TEXT PRIMARY KEY,"             /* webauthn:<base64url SHA-256(cred id)> */
+	"  user TEXT NOT NULL REFERENCES app_user(name),"
+	"  cred_id TEXT NOT NULL,"           /* base64url */
+	"  cose TEXT NOT NULL,"              /* COSE_Key, base64url */
+	"  alg INTEGER NOT NULL,"            /* -7 ES256, -8 EdDSA */
+	"  rp_id TEXT NOT NULL,"
+	"  origin TEXT NOT NULL,"
+	"  name TEXT,"
+	"  added_idx INTEGER NOT NULL,"
+	"  revoked_idx INTEGER,"
+	"  revoke_reason TEXT,"
+	"  sign_count INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX user_passkey_user ON user_passkey(user);"
+	"ALTER TABLE web_invite ADD COLUMN passkey_idx INTEGER;"
+	"CREATE INDEX audit_entry_web_origin ON audit_entry(idx) WHERE action = 'web.origin';";
+
 const struct pb__migration pb__migrations[] = {
 	{ 1, "usage evidence: sources, aggregates, accounts", schema_v1 },
 	{ 2, "users, cases and the tamper-evident audit log", schema_v2 },
@@ -602,5 +629,6 @@ const struct pb__migration pb__migrations[] = {
 	{ 11, "tree hashes of sources", schema_v11 },
 	{ 12, "signed actors: the key registry and used statement nonces", schema_v12 },
 	{ 13, "checkpoints signed by their actor", schema_v13 },
+	{ 14, "passkeys: the registry and the invitation each used", schema_v14 },
 };
 const size_t pb__migrations_count = sizeof(pb__migrations) / sizeof(pb__migrations[0]);

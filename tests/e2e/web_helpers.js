@@ -6,7 +6,7 @@
 //
 // env: NODE_PATH (puppeteer-core, axe-core), CHROMIUM, BASE, SHOTS.
 'use strict';
-const puppeteer = require('puppeteer-core');
+const { axeViolations, launch } = require('./page_checks.js');
 const path = require('path');
 
 const BASE = process.env.BASE;
@@ -55,12 +55,7 @@ async function shots(page, name) {
 // axe on the page as it is (an answer to a POST, which axeCheck cannot load
 // again): the page must have been loaded with page.setBypassCSP(true).
 async function axeHere(page, name) {
-	await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-	const res = await page.evaluate(async () => {
-		const r = await window.axe.run(document, { resultTypes: ['violations'] });
-		return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-			.map((v) => v.id + ' (' + v.nodes.length + ')');
-	});
+	const res = await axeViolations(page);
 	check(`axe: ${name} has no serious or critical violation`, res.length === 0, res.join(', '));
 }
 
@@ -72,14 +67,6 @@ async function axeCheck(browser, cookies, p, name) {
 	await page.goto(BASE + p, { waitUntil: 'load' });
 	await axeHere(page, name);
 	await ctx.close();
-}
-
-function launch() {
-	return puppeteer.launch({
-		executablePath: process.env.CHROMIUM, headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-	});
 }
 
 module.exports = { ok, fail, check, newPage, go, submit, shots, shotsTaken, axeCheck, axeHere, launch,
