@@ -69,5 +69,86 @@ async function axeCheck(browser, cookies, p, name) {
 	await ctx.close();
 }
 
+// ---- passkeys: Chromium's virtual authenticator (DevTools WebAuthn) ----
+
+// A user with a passkey: a browser context (cookies) and a page carrying its
+// own virtual authenticator (ctap2, internal, resident keys, user
+// verification on).
+async function passkeyUser(browser, name) {
+	const ctx = await browser.createBrowserContext();
+	const page = await newPage(ctx);
+	const cdp = await page.createCDPSession();
+	await cdp.send('WebAuthn.enable');
+	const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+		options: {
+			protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+			hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+		},
+	});
+	return { name, ctx, page, cdp, authenticatorId };
+}
+
+// WebAuthn answers a focused document only: the page in front first.
+async function goFront(page, p) {
+	await page.bringToFront();
+	return page.goto(BASE + p, { waitUntil: 'load' });
+}
+
+async function textOf(page, sel) {
+	return page.$eval(sel, (e) => e.textContent).catch(() => '');
+}
+
+// Clicks sel and waits (30 s at most) for the page it leads to.
+async function clickNav(page, sel) {
+	const [r] = await Promise.all([
+		page.waitForNavigation({ waitUntil: 'load', timeout: 30000 }),
+		page.click(sel),
+	]);
+	return r;
+}
+
+// The signing dialog of a data-sign form: it must show the statement (want
+// in it); "Sign with my passkey" and the page submits, or the script says
+// why it could not sign (thrown). Returns the answer of the real submit.
+async function signDialog(page, want) {
+	await page.waitForSelector('#pk-sign', { visible: true, timeout: 15000 });
+	const st = await textOf(page, '#pk-statement');
+	check(`the dialog shows the statement being signed (${want})`, st.includes(want), st.slice(0, 200));
+	const nav = page.waitForNavigation({ waitUntil: 'load', timeout: 30000 });
+	await page.click('#pk-sign');
+	const said = page.waitForFunction(() => {
+		const e = document.getElementById('pk-error');
+		return e && e.textContent;
+	}, { timeout: 30000 }).then(async (h) => { throw new Error('not signed: ' + await h.jsonValue()); });
+	said.catch(() => {});
+	return Promise.race([nav, said]);
+}
+
+// Enrolment of a signed workspace: the password through the invitation's
+// link, then a passkey under the same invitation, signed by itself.
+async function enrolPasskey(u, link) {
+	const page = u.page;
+	await page.bringToFront();
+	await page.goto(link.replace(/^http:\/\/[^/]+/, BASE), { waitUntil: 'load' });
+	const pw = u.name + '-password-1';
+	await page.$eval('#password', (e, v) => { e.value = v; }, pw);
+	await page.$eval('#again', (e, v) => { e.value = v; }, pw);
+	let r = await clickNav(page, 'form[action="/enrol"] button[type=submit]');
+	check(`${u.name} sets a password`, r.status() === 200 && (await page.content()).includes('Your password is set'),
+		'status ' + r.status());
+	await page.type('#label', `${u.name}'s laptop`);
+	await page.click('button[data-passkey=register]');
+	r = await signDialog(page, '"action": "user.passkey-add"');
+	check(`${u.name} registers a passkey, signed by itself (${r.status()})`,
+		r.status() === 200 && (await page.content()).includes('Your passkey is registered'), await textOf(page, 'main'));
+}
+
+// Signs u in with the passkey from /signin; the answer's status and who.
+async function passkeySignin(u) {
+	await goFront(u.page, '/signin');
+	const r = await clickNav(u.page, 'button[data-passkey=signin]');
+	return { status: r.status(), who: await textOf(u.page, 'header .who') };
+}
+
 module.exports = { ok, fail, check, newPage, go, submit, shots, shotsTaken, axeCheck, axeHere, launch,
-	failures: () => failed };
+	passkeyUser, goFront, textOf, clickNav, signDialog, enrolPasskey, passkeySignin, failures: () => failed };
