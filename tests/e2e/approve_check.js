@@ -15,10 +15,17 @@ const { execFileSync } = require('child_process');
 const { fail, check, shots, axeCheck, launch, passkeyUser, goFront, textOf, signDialog, enrolPasskey,
 	passkeySignin, failures } = require('./web_helpers');
 
-function decide() {
+// The plan takes effect tomorrow: a plan applied "now" puts the second of its
+// apply in the statement (plan.apply's "from"), which then changes while the
+// user answers the passkey dialog (see web-approve.sh).
+const EFFECTIVE = new Date(Date.now() + 864e5).toISOString().slice(0, 10);
+const IN_FORCE = EFFECTIVE + 'T12:00:00Z';
+
+function decide(at) {
 	try {
 		return execFileSync(process.env.PROBITY, ['decide', process.env.WS, '--account', 'EA-880412',
-			'--subaccount', process.env.STORAGE_SUB, '--service', 'Storage Accounts', '--region', 'westeurope'],
+			'--subaccount', process.env.STORAGE_SUB, '--service', 'Storage Accounts', '--region', 'westeurope',
+			...(at ? ['--at', at] : [])],
 		{ encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0];
 	} catch (e) {
 		return String(e.stdout || e).split('\n')[0];
@@ -36,9 +43,11 @@ function passkeyVote(v, who) {
 }
 
 // Drafts a plan on case cid from alice's page, signed by her passkey: its id.
-async function draft(a, cid, disable) {
+async function draft(a, cid, disable, effective) {
 	await goFront(a.page, `/cases/${cid}/plans/new`);
 	await a.page.type('#disable', disable);
+	if (effective)
+		await a.page.type('#effective', effective);
 	await a.page.click('#plan-form button[type=submit]');
 	const r = await signDialog(a.page, '"action": "plan.new"');
 	const m = /\/plans\/(\d+)$/.exec(a.page.url());
@@ -73,7 +82,7 @@ async function approve(u, id, comment) {
 		let r = await signDialog(a.page, '"action": "case.open"');
 		const cid = a.page.url().replace(/.*\/cases\//, '');
 		check(`alice opens a case, signed by her passkey (${r.status()})`, r.status() === 200 && /^\d+$/.test(cid), a.page.url());
-		const id = await draft(a, cid, 'category=Storage');
+		const id = await draft(a, cid, 'category=Storage', EFFECTIVE);
 		check('the draft is plan 1', id === '1', id);
 		check('the draft shows no approval yet', (await textOf(a.page, '#approvals')).startsWith('0 of 2'),
 			await textOf(a.page, '#approvals'));
@@ -94,14 +103,16 @@ async function approve(u, id, comment) {
 		await shots(d.page, 'plan-signed-two-approvals');
 
 		// apply from the browser, signed by alice; decide then denies storage
-		check('before apply, decide allows the customer\'s storage call', decide() === 'allow', decide());
+		check('before apply, decide allows the customer\'s storage call', decide(IN_FORCE) === 'allow', decide(IN_FORCE));
 		await goFront(a.page, `/plans/${id}`);
 		await a.page.click(`form[action="/plans/${id}/apply"] button[type=submit]`);
 		r = await signDialog(a.page, '"action": "plan.apply"');
 		const ver = await textOf(a.page, '#plan-version');
 		check('alice applies it, signed by her passkey: the entitlements version on the page',
 			r.status() === 200 && /^1 \(in force from /.test(ver), r.status() + ' ' + ver + ' ' + (await textOf(a.page, 'main')).slice(0, 400));
-		check('probity decide now denies the customer\'s storage call', decide() === 'deny', decide());
+		check('probity decide denies the customer\'s storage call once the plan is in force', decide(IN_FORCE) === 'deny',
+			decide(IN_FORCE));
+		check('...and allows it until then', decide() === 'allow', decide());
 
 		// the plan page: both approvals passkey-signed, each verifying, by two keys
 		await goFront(b.page, `/plans/${id}`);
