@@ -1,8 +1,9 @@
 // web_helpers.js - what the puppeteer-core drivers of probity web share
-// (web_check.js, plans_check.js): the "ok WHAT" / "FAIL WHAT: why" lines the
-// e2e scripts read, pages, form submission, screenshots at 1280x800 and
-// 390x844 (SHOTS), axe-core, and the browser's launch with the flags of
-// tests/e2e/browser.sh.
+// (web_check.js, plans_check.js, approve_check.js): the "ok WHAT" / "FAIL
+// WHAT: why" lines the e2e scripts read, pages, form submission, screenshots
+// at 1280x800 and 390x844 (SHOTS), axe-core, the browser's launch with the
+// flags of tests/e2e/browser.sh (page_checks.js), and passkeys: a user with
+// Chromium's virtual authenticator, enrolment, sign-in and the signing dialog.
 //
 // env: NODE_PATH (puppeteer-core, axe-core), CHROMIUM, BASE, SHOTS.
 'use strict';
@@ -108,12 +109,15 @@ async function clickNav(page, sel) {
 }
 
 // The signing dialog of a data-sign form: it must show the statement (want
-// in it); "Sign with my passkey" and the page submits, or the script says
-// why it could not sign (thrown). Returns the answer of the real submit.
-async function signDialog(page, want) {
+// in it; screenshots named shot when given); "Sign with my passkey" and the
+// page submits, or the script says why it could not sign (thrown). Returns
+// the answer of the real submit.
+async function signDialog(page, want, shot) {
 	await page.waitForSelector('#pk-sign', { visible: true, timeout: 15000 });
 	const st = await textOf(page, '#pk-statement');
 	check(`the dialog shows the statement being signed (${want})`, st.includes(want), st.slice(0, 200));
+	if (shot)
+		await shots(page, shot);
 	const nav = page.waitForNavigation({ waitUntil: 'load', timeout: 30000 });
 	await page.click('#pk-sign');
 	const said = page.waitForFunction(() => {
@@ -125,8 +129,9 @@ async function signDialog(page, want) {
 }
 
 // Enrolment of a signed workspace: the password through the invitation's
-// link, then a passkey under the same invitation, signed by itself.
-async function enrolPasskey(u, link) {
+// link, then a passkey under the same invitation, signed by itself (the
+// dialog's screenshots named shot when given).
+async function enrolPasskey(u, link, shot) {
 	const page = u.page;
 	await page.bringToFront();
 	await page.goto(link.replace(/^http:\/\/[^/]+/, BASE), { waitUntil: 'load' });
@@ -136,11 +141,16 @@ async function enrolPasskey(u, link) {
 	let r = await clickNav(page, 'form[action="/enrol"] button[type=submit]');
 	check(`${u.name} sets a password`, r.status() === 200 && (await page.content()).includes('Your password is set'),
 		'status ' + r.status());
+	check(`${u.name}: the page offers a passkey under the invitation`,
+		(await page.$('form[action="/enrol/passkey"] button[data-passkey=register]')) !== null);
 	await page.type('#label', `${u.name}'s laptop`);
 	await page.click('button[data-passkey=register]');
-	r = await signDialog(page, '"action": "user.passkey-add"');
+	r = await signDialog(page, '"action": "user.passkey-add"', shot);
 	check(`${u.name} registers a passkey, signed by itself (${r.status()})`,
 		r.status() === 200 && (await page.content()).includes('Your passkey is registered'), await textOf(page, 'main'));
+	const { credentials } = await u.cdp.send('WebAuthn.getCredentials', { authenticatorId: u.authenticatorId });
+	check(`${u.name}'s authenticator holds one resident credential`,
+		credentials.length === 1 && credentials[0].isResidentCredential, JSON.stringify(credentials.length));
 }
 
 // Signs u in with the passkey from /signin; the answer's status and who.
