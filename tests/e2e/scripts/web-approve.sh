@@ -109,11 +109,14 @@ approve_with() { # jar plan statement assertion: the status of the approval
 	"${C[@]}" -b "$1" -o approve.html -w '%{http_code}' --data "csrf=$(csrf "$1" "/plans/$2")" \
 		--data "sha256=$(sha "$1" "$2")&text=" "${WA[@]}" "$BASE/plans/$2/approve"
 }
-forged() { # what jar plan statement assertion
-	local before code
+forged() { # what jar plan statement assertion why: refused with a reason matching why
+	local before code said
 	before=$(size)
 	code=$(approve_with "$2" "$3" "$4" "$5")
-	check "$1: refused (403: $code, $(grep -o 'role="alert">[^<]*' approve.html | head -c 160))" test "$code" = 403
+	said=$(grep -o 'role="alert">[^<]*' approve.html | head -1 | sed "s/&#39;/'/g")
+	echo "$1: $code $said" >>forgeries.txt
+	check "$1: refused (403: $code, $said)" test "$code" = 403
+	check "... for its reason ($6)" grep -qE "$6" <<<"$said"
 	check "... nothing written (log size $before)" test "$(size)" = "$before"
 }
 get() { "$SOFTAUTHN" get "$1" --rp-id localhost --origin "$BASE" "${@:2}" 2>>cli.err; }
@@ -121,17 +124,17 @@ statement ej 2 s2
 statement ej 3 s3
 check "erin's approval of plan 2 has a statement ($(head -c 120 s2.json))" grep -qE '"action": ?"plan.approve"' s2
 get erin.cred --statement s3 >a3
-forged "an assertion for another plan's challenge (plan 3's, on plan 2)" ej 2 s2 a3
+forged "an assertion for another plan's challenge (plan 3's, on plan 2)" ej 2 s2 a3 "the challenge is not the one expected"
 "$SOFTAUTHN" get erin.cred --rp-id localhost --origin "http://evil.localhost:$PORT" --statement s2 >a 2>>cli.err
-forged "an assertion from another origin" ej 2 s2 a
+forged "an assertion from another origin" ej 2 s2 a "origin 'http://evil.localhost"
 "$SOFTAUTHN" get erin.cred --rp-id example.com --origin "$BASE" --statement s2 >a 2>>cli.err
-forged "an assertion for another RP ID" ej 2 s2 a
+forged "an assertion for another RP ID" ej 2 s2 a "RP ID hash is not"
 get erin.cred --statement s2 --no-uv >a
-forged "an assertion with user verification cleared" ej 2 s2 a
+forged "an assertion with user verification cleared" ej 2 s2 a "user verification \\(UV\\) is required"
 get carol.cred --statement s2 >a
-forged "another user's credential (carol's passkey on erin's approval)" ej 2 s2 a
+forged "another user's credential (carol's passkey on erin's approval)" ej 2 s2 a "registered to 'carol', not to 'erin'"
 get erin2.cred --statement s2 >a
-forged "a revoked credential (erin's second passkey)" ej 2 s2 a
+forged "a revoked credential (erin's second passkey)" ej 2 s2 a "was revoked by log entry"
 get erin.cred --statement s2 >ok2
 python3 - ok2 flip <<'PY'
 import json, sys, base64
@@ -142,15 +145,15 @@ b[len(b) // 2] ^= 1
 d['response']['signature'] = base64.urlsafe_b64encode(bytes(b)).decode().rstrip('=')
 json.dump(d, open(sys.argv[2], 'w'))
 PY
-forged "a bit-flipped signature" ej 2 s2 flip
+forged "a bit-flipped signature" ej 2 s2 flip "signature: does not verify"
 before=$(size)
 code=$(approve_with ej 2 s2 ok2)
 check "the good assertion writes erin's approval of plan 2 ($code)" test "$code" = 303 -a "$(size)" -gt "$before"
 statement ej 3 s3
-forged "the same assertion replayed on plan 3" ej 3 s2 ok2
+forged "the same assertion replayed on plan 3" ej 3 s2 ok2 "the statement does not describe this change"
 counter=$(json erin.cred "['counter']")
 get erin.cred --statement s3 --counter "$counter" >a
-forged "a new assertion with the counter already used (a cloned authenticator)" ej 3 s3 a
+forged "a new assertion with the counter already used (a cloned authenticator)" ej 3 s3 a "counter did not grow"
 # an approval by the plan's author: erin drafts plan 4, signed by her passkey
 D=(--data "csrf=$(csrf ej /cases/1/plans/new)" --data "disable=capability=translation&keep=&effective=&until=&review_by=&clause=&approvals=&appeal_days=")
 "${C[@]}" -b ej -o d4.json "${D[@]}" --data sign_step=statement "$BASE/cases/1/plans/new"
@@ -164,7 +167,7 @@ check "erin drafts plan 4, signed by her passkey ($code)" test "$code" = 303
 if grep -q '"statement"' s4.json; then
 	json s4.json "['statement']" >s4
 	get erin.cred --statement s4 >a
-	forged "an approval by the plan's author, signed by her passkey" ej 4 s4 a
+	forged "an approval by the plan's author, signed by her passkey" ej 4 s4 a "is an author of plan 4"
 else # refused before there is a statement to sign: a forbidden request, logged as one
 	check "an approval by the plan's author is refused at its statement ($(cat s4.code): $(grep -o 'role="alert">[^<]*' s4.json))" \
 		grep -q 'is an author of plan 4' s4.json
@@ -172,7 +175,7 @@ else # refused before there is a statement to sign: a forbidden request, logged 
 		bash -c '"$PROBITY" log show ws --json | tail -1 | grep -q "\"action\":\"web.forbidden\",\"actor\":\"erin\""'
 	statement ej 3 s3 # an assertion of erin's carried along: refused, nothing written at all
 	get erin.cred --statement s3 >a
-	forged "an approval by the plan's author with an assertion of hers" ej 4 s3 a
+	forged "an approval by the plan's author with an assertion of hers" ej 4 s3 a "is an author of plan 4"
 fi
 
 kill -TERM $WPID; wait $WPID
