@@ -20,6 +20,7 @@
 SCRIPT_NAME=web-approve
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../browser.sh"
+. "$(dirname "$0")/../web_lib.sh"
 unset SSH_AUTH_SOCK PROBITY_KEY_DIR
 browser_require web-approve
 command -v ssh-keygen >/dev/null ||
@@ -50,7 +51,9 @@ for u in alice bob dana; do
 	export "LINK_$u=$l"
 done
 check "invitations printed links" grep -qE '^http://localhost:[0-9]+/enrol\?token=[0-9a-f]{64}$' <<<"$LINK_bob"
-. "$E2E_DIR/passkey_http.sh"
+curl() { command curl --max-time 30 --resolve "localhost:$PORT:127.0.0.1" "$@"; }
+C=(curl -s -H "Origin: $BASE")
+WEB_SIGN=("${R[@]}")
 
 "$PROBITY" web ws --listen 127.0.0.1:$PORT --quiet >web.out 2>web.err &
 WPID=$!
@@ -86,15 +89,15 @@ check "every case.open, plan.new and plan.approve is passkey-signed" \
 	test "$(grep -c ' passkey$' apply.txt)" -ge 6 -a "$(grep -c 'not-passkey' apply.txt)" = 0
 
 # ---- forgeries over HTTP: erin, an approver, with softauthn ---------------------
-check "erin signs in with a password" test "$(signin_pw erin ej)" = 200
-code=$(register erin ej erin.cred)
+check "erin signs in with a password" test "$(web_signin ws "$BASE" erin ej)" = 200
+code=$(register ej erin.cred)
 check "erin's passkey is registered from /account, signed by itself ($code)" test "$code" = 303
-link erin >erin2.link; tok=$(cat erin2.link); echo "${tok#*token=}" >erin.tok
-code=$(register erin ej erin2.cred)
+l=$(link erin); echo "${l#*token=}" >ej.tok
+code=$(register ej erin2.cred)
 check "erin's second passkey is registered under a new invitation ($code)" test "$code" = 303
 q user passkey revoke ws erin "$(fp erin2.cred)" --reason "authenticator lost" "${R[@]}"
-check "carol signs in with a password" test "$(signin_pw carol cj)" = 200
-code=$(register carol cj carol.cred)
+check "carol signs in with a password" test "$(web_signin ws "$BASE" carol cj)" = 200
+code=$(register cj carol.cred)
 check "carol's passkey is registered ($code)" test "$code" = 303
 
 size() { "$PROBITY" log show ws --json | grep -c '"index"'; }
