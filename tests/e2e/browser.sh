@@ -4,16 +4,17 @@
 # network. Charts are named by their file name without .svg, in $TMP.
 #
 #   browser_require NAME        fail and end script NAME when there is no chromium
-#   browser_node NAME           NODE_PATH with puppeteer-core and axe-core from npm
-#                               (tools/npm-deps.sh --web), else fail and end script NAME
+#   browser_npm NAME            NODE_PATH for puppeteer-core and axe-core (tools/npm-deps.sh
+#                               --web), or fail and end script NAME
+#   browser_node SCRIPT MIN     run the puppeteer-core driver tests/e2e/SCRIPT (node,
+#                               NODE_PATH set, 300 s at most) with screenshots into
+#                               $PB_BUILD/web-screens (SHOTS), count its "ok"/"FAIL"
+#                               lines, check it ended cleanly with at least MIN checks
 #   chrome ARGS...              one headless run: --dump-dom URL, --screenshot=F URL...
 #   chart_parses NAME           check that NAME.svg parses as XML in the browser
 #   chart_measure NAME          inline NAME.svg in a page (NAME.html) whose script
 #                               measures what the browser laid out
 #                               (tests/e2e/chart_check.js); its report into NAME.check
-#   node_checks JS MIN          run tests/e2e/JS with node (300 s at most; SHOTS is
-#                               build/<variant>/web-screens/), each line of it "ok WHAT"
-#                               or "FAIL WHAT: why" a check; at least MIN must pass
 #   chart_screenshot NAME [red] screenshot NAME.svg at A4 width (760x360) into NAME.png
 #                               and check it is not blank: blue areas or lines (and
 #                               red change marks with "red"; tests/e2e/png_check.py)
@@ -32,13 +33,28 @@ browser_require() { # name
 	exit 0
 }
 
-browser_node() { # name
+browser_npm() { # name
 	if ! NODE_PATH=$("$ROOT/tools/npm-deps.sh" --web 2>"$TMP/npm.err"); then
 		fail "cannot install puppeteer-core: $(tail -3 "$TMP/npm.err")"
 		finish "$1"
 		exit 0
 	fi
 	export NODE_PATH
+}
+
+browser_node() { # script min
+	SHOTS=$PB_BUILD/web-screens
+	mkdir -p "$SHOTS"
+	export SHOTS
+	timeout 300 node "$E2E_DIR/$1" >browser.out 2>browser.err
+	while IFS= read -r line; do
+		case $line in
+		ok\ *) ok ;;
+		FAIL\ *) fail "${line#FAIL }" ;;
+		esac
+	done <browser.out
+	check "the browser run ended cleanly: $(tail -3 browser.err)" test -s browser.out -a ! -s browser.err
+	check "the browser checks ran" test "$(grep -c '^ok' browser.out)" -ge "$2"
 }
 
 chrome() {
@@ -74,20 +90,4 @@ chart_screenshot() { # name [red]
 	check "$1.png written" test -s "$TMP/$1.png"
 	res=$(python3 "$E2E_DIR/png_check.py" "$TMP/$1.png" 760 360 ${2:-} 2>&1)
 	if [ "$res" = ok ]; then ok; else fail "$1.png: $res"; fi
-}
-
-node_checks() { # js min
-	local line
-	SHOTS=$PB_BUILD/web-screens
-	mkdir -p "$SHOTS"
-	export SHOTS
-	timeout 300 node "$E2E_DIR/$1" >"$TMP/$1.out" 2>"$TMP/$1.err"
-	while IFS= read -r line; do
-		case $line in
-		ok\ *) ok ;;
-		FAIL\ *) fail "${line#FAIL }" ;;
-		esac
-	done <"$TMP/$1.out"
-	check "the browser run ended cleanly: $(tail -3 "$TMP/$1.err")" test -s "$TMP/$1.out" -a ! -s "$TMP/$1.err"
-	check "the browser checks ran" test "$(grep -c '^ok' "$TMP/$1.out")" -ge "$2"
 }

@@ -9,16 +9,10 @@
 // (http://localhost:PORT), LINK_ALICE / LINK_BOB / LINK_ROOT (enrolment
 // links), SHOTS (screenshot folder), ROOT_NAME.
 'use strict';
-const { axeViolations, launch } = require('./page_checks.js');
-const path = require('path');
+const { ok, fail, check, shots, axeHere, launch, failures } = require('./web_helpers.js');
 
 const BASE = process.env.BASE;
-const SHOTS = process.env.SHOTS;
 const ROOT = process.env.ROOT_NAME || 'root';
-let failed = 0;
-function ok(what) { console.log('ok ' + what); }
-function fail(what, why) { failed++; console.log('FAIL ' + what + ': ' + String(why).replace(/\s+/g, ' ').slice(0, 300)); }
-function check(what, cond, why) { if (cond) ok(what); else fail(what, why || 'false'); }
 
 // A user: a browser context (cookies) with a page carrying its own
 // virtual authenticator.
@@ -63,7 +57,7 @@ async function signDialog(page, want, shot) {
 	const st = await text(page, '#pk-statement');
 	check(`the dialog shows the statement being signed (${want})`, st.includes(want), st.slice(0, 200));
 	if (shot)
-		await shots(page, shot);
+		await shots(page, 'passkeys-' + shot);
 	const nav = page.waitForNavigation({ waitUntil: 'load', timeout: 30000 });
 	await page.click('#pk-sign');
 	// the page navigates, or the script says why it could not sign
@@ -75,22 +69,11 @@ async function signDialog(page, want, shot) {
 	return Promise.race([nav, said]);
 }
 
-async function shots(page, name) {
-	for (const [w, h, tag] of [[1280, 800, 'desktop'], [390, 844, 'phone']]) {
-		await page.setViewport({ width: w, height: h });
-		await page.screenshot({ path: path.join(SHOTS, `passkeys-${name}-${tag}.png`), fullPage: false });
-		const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-		check(`${name} at ${w}x${h}: no page-wide horizontal scroll`, over <= 1, `${over}px too wide`);
-	}
-	await page.setViewport({ width: 1280, height: 800 });
-}
-
 async function axeCheck(u, p, name) {
 	const page = await u.ctx.newPage();
 	await page.setBypassCSP(true);
 	await page.goto(BASE + p, { waitUntil: 'load' });
-	const res = await axeViolations(page);
-	check(`axe: ${name} has no serious or critical violation`, res.length === 0, res.join(', '));
+	await axeHere(page, name);
 	await page.close();
 }
 
@@ -157,7 +140,7 @@ async function signout(u) {
 		check('alice\'s account page lists her passkey with its fingerprint',
 			(await text(alice.page, '#passkeys')).includes('webauthn:'), await text(alice.page, 'main'));
 		check('... named as she named it', (await text(alice.page, '#passkeys')).includes('alice\'s laptop'));
-		await shots(alice.page, 'account');
+		await shots(alice.page, 'passkeys-account');
 		await axeCheck(alice, '/account', 'the account page');
 
 		// alice opens a case and writes a note, each signed by her passkey
@@ -202,7 +185,7 @@ async function signout(u) {
 			['/admin/passkeys', 'admin-passkeys'], ['/admin/origin', 'admin-origin']]) {
 			r = await go(root.page, p);
 			check(`${p} answers the admin`, r.status() === 200, r.status());
-			await shots(root.page, name);
+			await shots(root.page, 'passkeys-' + name);
 			await axeCheck(root, p, p);
 		}
 		// each admin change is signed by the admin's passkey: a role, an SSH
@@ -251,7 +234,7 @@ async function signout(u) {
 			r = await signDialog(root.page, '"action": "user.passkey-revoke"');
 			check('the admin revokes it, signed by the admin\'s passkey', r.status() === 200 &&
 				(await text(root.page, '#passkeys')).includes('laptop lost'), await text(root.page, 'main'));
-			await shots(root.page, 'admin-passkeys-revoked');
+			await shots(root.page, 'passkeys-admin-passkeys-revoked');
 		}
 		await signout(bob);
 		const s = await passkeySignin(bob);
@@ -262,5 +245,5 @@ async function signout(u) {
 	} finally {
 		await browser.close();
 	}
-	process.exit(failed ? 1 : 0);
+	process.exit(failures() ? 1 : 0);
 })();

@@ -1,13 +1,14 @@
 // web_helpers.js - what the puppeteer-core drivers of probity web share
-// (web_check.js, plans_check.js, approve_check.js): the "ok WHAT" / "FAIL
-// WHAT: why" lines the e2e scripts read, pages, form submission, screenshots
-// at 1280x800 and 390x844 (SHOTS), axe-core, the browser's launch with the
-// flags of tests/e2e/browser.sh (page_checks.js), and passkeys: a user with
-// Chromium's virtual authenticator, enrolment, sign-in and the signing dialog.
+// (web_check.js, plans_check.js, passkey_check.js, approve_check.js): the
+// "ok WHAT" / "FAIL WHAT: why" lines the e2e scripts read, pages, form
+// submission, screenshots at 1280x800 and 390x844 (SHOTS), axe-core, the
+// browser's launch with the flags of tests/e2e/browser.sh, and passkeys: a
+// user with Chromium's virtual authenticator, enrolment, sign-in and the
+// signing dialog.
 //
 // env: NODE_PATH (puppeteer-core, axe-core), CHROMIUM, BASE, SHOTS.
 'use strict';
-const { axeViolations, launch } = require('./page_checks.js');
+const puppeteer = require('puppeteer-core');
 const path = require('path');
 
 const BASE = process.env.BASE;
@@ -56,7 +57,12 @@ async function shots(page, name) {
 // axe on the page as it is (an answer to a POST, which axeCheck cannot load
 // again): the page must have been loaded with page.setBypassCSP(true).
 async function axeHere(page, name) {
-	const res = await axeViolations(page);
+	await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+	const res = await page.evaluate(async () => {
+		const r = await window.axe.run(document, { resultTypes: ['violations'] });
+		return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+			.map((v) => v.id + ' (' + v.nodes.length + ')');
+	});
 	check(`axe: ${name} has no serious or critical violation`, res.length === 0, res.join(', '));
 }
 
@@ -68,6 +74,14 @@ async function axeCheck(browser, cookies, p, name) {
 	await page.goto(BASE + p, { waitUntil: 'load' });
 	await axeHere(page, name);
 	await ctx.close();
+}
+
+function launch() {
+	return puppeteer.launch({
+		executablePath: process.env.CHROMIUM, headless: true,
+		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	});
 }
 
 // ---- passkeys: Chromium's virtual authenticator (DevTools WebAuthn) ----
@@ -153,11 +167,12 @@ async function enrolPasskey(u, link, shot) {
 		credentials.length === 1 && credentials[0].isResidentCredential, JSON.stringify(credentials.length));
 }
 
-// Signs u in with the passkey from /signin; the answer's status and who.
+// Signs u in with the passkey from /signin: the answer's status, who is
+// signed in (the header) and the page's main text.
 async function passkeySignin(u) {
 	await goFront(u.page, '/signin');
 	const r = await clickNav(u.page, 'button[data-passkey=signin]');
-	return { status: r.status(), who: await textOf(u.page, 'header .who') };
+	return { status: r.status(), who: await textOf(u.page, 'header .who'), main: await textOf(u.page, 'main') };
 }
 
 module.exports = { ok, fail, check, newPage, go, submit, shots, shotsTaken, axeCheck, axeHere, launch,

@@ -27,7 +27,7 @@ command -v ssh-keygen >/dev/null ||
 	{ fail "ssh-keygen is needed (Debian openssh-client)"; finish web-approve; exit; }
 SOFTAUTHN=$PB_BUILD/tests/tools/softauthn
 [ -x "$SOFTAUTHN" ] || { fail "softauthn is not built (make test-tools)"; finish web-approve; exit; }
-browser_node web-approve
+browser_npm web-approve
 
 cd "$TMP" || exit 1
 mkdir -m 700 keys
@@ -60,7 +60,7 @@ WPID=$!
 trap 'kill $WPID 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null "$BASE/signin" && break; sleep 0.1; done
 
-node_checks approve_check.js 20
+browser_node approve_check.js 20
 for n in before-approval one-approval two-approvals; do
 	check "screenshot plan-signed-$n" test -s "$SHOTS/plan-signed-$n-desktop.png"
 done

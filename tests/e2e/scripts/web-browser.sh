@@ -13,7 +13,7 @@ SCRIPT_NAME=web-browser
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../browser.sh"
 browser_require web-browser
-browser_node web-browser
+browser_npm web-browser
 
 cd "$TMP" || exit 1
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -49,7 +49,7 @@ check "a path that is not UTF-8 answers ($code)" test "$code" = 303
 code=$(printf 'GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' | timeout 5 curl -s -o /dev/null -w '%{http_code}' --data-binary @- -H 'Transfer-Encoding: chunked' "$BASE/signin")
 check "chunked bodies are refused (501: $code)" test "$code" = 501
 
-node_checks web_check.js 40
+browser_node web_check.js 40
 
 kill -TERM $WPID; wait $WPID
 check "probity web stopped cleanly" test $? = 0
@@ -91,11 +91,6 @@ sys.exit(0 if any(e.get("action") == "mail.export" and e.get("actor") == "alice"
 for want in 'user.enrol alice' 'web.signin-fail alice' 'web.signin alice' 'case.open alice' \
 	'case.note alice' 'case.document alice' 'policy.scan alice' 'evidence.view alice' 'evidence.view aud' 'case.finding alice' 'mail.search alice' 'mail.view alice' 'mail.tag alice' 'mail.export alice' 'case.close alice' 'web.signout alice' 'web.forbidden alice' \
 	'web.forbidden aud' "user.add $USER" "user.invite $USER" "user.invite-revoke $USER"; do
-	check "the log holds '$want'" python3 -c '
-import json, sys
-action, actor = sys.argv[2].split(" ")
-entries = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-sys.exit(0 if any(e.get("action") == action and e.get("actor") == actor for e in entries) else 1)
-' log.json "$want"
+	check "the log holds '$want'" log_holds log.json "$want"
 done
 finish web-browser

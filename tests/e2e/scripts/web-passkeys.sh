@@ -27,7 +27,7 @@ command -v ssh-keygen >/dev/null ||
 	{ fail "ssh-keygen is needed (Debian openssh-client)"; finish web-passkeys; exit; }
 SOFTAUTHN=$PB_BUILD/tests/tools/softauthn
 [ -x "$SOFTAUTHN" ] || { fail "softauthn is not built (make test-tools)"; finish web-passkeys; exit; }
-browser_node web-passkeys
+browser_npm web-passkeys
 
 cd "$TMP" || exit 1
 mkdir -m 700 keys
@@ -57,7 +57,7 @@ WPID=$!
 trap 'kill $WPID 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null "$B/signin" && break; sleep 0.1; done
 
-node_checks passkey_check.js 30
+browser_node passkey_check.js 30
 count() { "$PROBITY" log show ws --json | grep -c "\"action\": *\"$1\""; }
 check "three passkeys registered in the log" test "$(count user.passkey-add)" = 3
 check "alice's note is on the log" test "$(count case.note)" = 1

@@ -14,7 +14,7 @@ SCRIPT_NAME=web-plans
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../browser.sh"
 browser_require web-plans
-browser_node web-plans
+browser_npm web-plans
 
 cd "$TMP" || exit 1
 "$PB_BUILD/tools/genfocus" demo --months 7 --end 2026-10 >usage.csv
@@ -39,7 +39,7 @@ WPID=$!
 trap 'kill $WPID 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null "$BASE/signin" && break; sleep 0.1; done
 
-node_checks plans_check.js 30
+browser_node plans_check.js 30
 
 kill -TERM $WPID; wait $WPID
 check "probity web stopped cleanly" test $? = 0
