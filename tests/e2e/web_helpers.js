@@ -1,8 +1,10 @@
 // web_helpers.js - what the puppeteer-core drivers of probity web share
-// (web_check.js, plans_check.js): the "ok WHAT" / "FAIL WHAT: why" lines the
-// e2e scripts read, pages, form submission, screenshots at 1280x800 and
-// 390x844 (SHOTS), axe-core, and the browser's launch with the flags of
-// tests/e2e/browser.sh.
+// (web_check.js, plans_check.js, passkey_check.js, approve_check.js): the
+// "ok WHAT" / "FAIL WHAT: why" lines the e2e scripts read, pages, form
+// submission, screenshots at 1280x800 and 390x844 (SHOTS), axe-core, the
+// browser's launch with the flags of tests/e2e/browser.sh, and passkeys: a
+// user with Chromium's virtual authenticator, enrolment, sign-in and the
+// signing dialog.
 //
 // env: NODE_PATH (puppeteer-core, axe-core), CHROMIUM, BASE, SHOTS.
 'use strict';
@@ -82,5 +84,96 @@ function launch() {
 	});
 }
 
+// ---- passkeys: Chromium's virtual authenticator (DevTools WebAuthn) ----
+
+// A user with a passkey: a browser context (cookies) and a page carrying its
+// own virtual authenticator (ctap2, internal, resident keys, user
+// verification on).
+async function passkeyUser(browser, name) {
+	const ctx = await browser.createBrowserContext();
+	const page = await newPage(ctx);
+	const cdp = await page.createCDPSession();
+	await cdp.send('WebAuthn.enable');
+	const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+		options: {
+			protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+			hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
+		},
+	});
+	return { name, ctx, page, cdp, authenticatorId };
+}
+
+// WebAuthn answers a focused document only: the page in front first.
+async function goFront(page, p) {
+	await page.bringToFront();
+	return page.goto(BASE + p, { waitUntil: 'load' });
+}
+
+async function textOf(page, sel) {
+	return page.$eval(sel, (e) => e.textContent).catch(() => '');
+}
+
+// Clicks sel and waits (30 s at most) for the page it leads to.
+async function clickNav(page, sel) {
+	const [r] = await Promise.all([
+		page.waitForNavigation({ waitUntil: 'load', timeout: 30000 }),
+		page.click(sel),
+	]);
+	return r;
+}
+
+// The signing dialog of a data-sign form: it must show the statement (want
+// in it; screenshots named shot when given); "Sign with my passkey" and the
+// page submits, or the script says why it could not sign (thrown). Returns
+// the answer of the real submit.
+async function signDialog(page, want, shot) {
+	await page.waitForSelector('#pk-sign', { visible: true, timeout: 15000 });
+	const st = await textOf(page, '#pk-statement');
+	check(`the dialog shows the statement being signed (${want})`, st.includes(want), st.slice(0, 200));
+	if (shot)
+		await shots(page, shot);
+	const nav = page.waitForNavigation({ waitUntil: 'load', timeout: 30000 });
+	await page.click('#pk-sign');
+	const said = page.waitForFunction(() => {
+		const e = document.getElementById('pk-error');
+		return e && e.textContent;
+	}, { timeout: 30000 }).then(async (h) => { throw new Error('not signed: ' + await h.jsonValue()); });
+	said.catch(() => {});
+	return Promise.race([nav, said]);
+}
+
+// Enrolment of a signed workspace: the password through the invitation's
+// link, then a passkey under the same invitation, signed by itself (the
+// dialog's screenshots named shot when given).
+async function enrolPasskey(u, link, shot) {
+	const page = u.page;
+	await page.bringToFront();
+	await page.goto(link.replace(/^http:\/\/[^/]+/, BASE), { waitUntil: 'load' });
+	const pw = u.name + '-password-1';
+	await page.$eval('#password', (e, v) => { e.value = v; }, pw);
+	await page.$eval('#again', (e, v) => { e.value = v; }, pw);
+	let r = await clickNav(page, 'form[action="/enrol"] button[type=submit]');
+	check(`${u.name} sets a password`, r.status() === 200 && (await page.content()).includes('Your password is set'),
+		'status ' + r.status());
+	check(`${u.name}: the page offers a passkey under the invitation`,
+		(await page.$('form[action="/enrol/passkey"] button[data-passkey=register]')) !== null);
+	await page.type('#label', `${u.name}'s laptop`);
+	await page.click('button[data-passkey=register]');
+	r = await signDialog(page, '"action": "user.passkey-add"', shot);
+	check(`${u.name} registers a passkey, signed by itself (${r.status()})`,
+		r.status() === 200 && (await page.content()).includes('Your passkey is registered'), await textOf(page, 'main'));
+	const { credentials } = await u.cdp.send('WebAuthn.getCredentials', { authenticatorId: u.authenticatorId });
+	check(`${u.name}'s authenticator holds one resident credential`,
+		credentials.length === 1 && credentials[0].isResidentCredential, JSON.stringify(credentials.length));
+}
+
+// Signs u in with the passkey from /signin: the answer's status, who is
+// signed in (the header) and the page's main text.
+async function passkeySignin(u) {
+	await goFront(u.page, '/signin');
+	const r = await clickNav(u.page, 'button[data-passkey=signin]');
+	return { status: r.status(), who: await textOf(u.page, 'header .who'), main: await textOf(u.page, 'main') };
+}
+
 module.exports = { ok, fail, check, newPage, go, submit, shots, shotsTaken, axeCheck, axeHere, launch,
-	failures: () => failed };
+	passkeyUser, goFront, textOf, clickNav, signDialog, enrolPasskey, passkeySignin, failures: () => failed };

@@ -21,6 +21,7 @@
 SCRIPT_NAME=web-passkeys
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../browser.sh"
+. "$(dirname "$0")/../web_lib.sh" # web_signin, json, csrf, wa
 unset SSH_AUTH_SOCK PROBITY_KEY_DIR
 browser_require web-passkeys
 command -v ssh-keygen >/dev/null ||
@@ -36,6 +37,7 @@ ssh-keygen -q -t ed25519 -N '' -C "carol@web-passkeys" -f keys/carol
 export KEY_CAROL
 KEY_CAROL=$(cat keys/carol.pub)
 R=(-i keys/root)
+WEB_SIGN=("${R[@]}") # web_signin invites as root
 q() { "$PROBITY" "$@" >>cli.out 2>>cli.err || fail "probity $1 $2 $3: $(tail -2 cli.err)"; }
 PORT=$(free_port)
 export BASE=http://localhost:$PORT
@@ -65,19 +67,7 @@ check "bob's passkey revoked on the log" test "$(count user.passkey-revoke)" = 1
 
 # ---- over HTTP: carol registers a softauthn passkey from /account --------------
 C=(curl -s -H "Origin: $BASE")
-json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]), end="")' "$@"; }
-csrf() { curl -s -b "$1" "$B$2" | grep -o 'name="csrf" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//;s/"//'; }
-signin_pw() { # user jar: enrols through a new invitation (password), signs in; the token in $1.tok
-	local l tok pre
-	l=$(link "$1"); tok=${l#*token=}; echo "$tok" >"$1.tok"
-	"${C[@]}" -b "$2" -c "$2" -o "$2.e" "$B/enrol?token=$tok"
-	pre=$(grep -o 'name="csrf" value="[0-9a-f]*"' "$2.e" | head -1 | sed 's/.*value="//;s/"//')
-	"${C[@]}" -b "$2" -c "$2" -o /dev/null \
-		--data "csrf=$pre&token=$tok&password=$1-password-2&again=$1-password-2" "$B/enrol"
-	"${C[@]}" -b "$2" -c "$2" -o /dev/null --data "csrf=$pre&name=$1&password=$1-password-2" "$B/signin"
-	curl -s -b "$2" -o /dev/null -w '%{http_code}' "$B/"
-}
-check "carol signs in with a password" test "$(signin_pw carol cj)" = 200
+check "carol signs in with a password" test "$(web_signin ws "$B" carol cj)" = 200
 T=$(csrf cj /account)
 "${C[@]}" -b cj -o opt.json --data "csrf=$T" "$B/account/passkey/options"
 check "create() options: a challenge and the declared RP ID ($(head -c 200 opt.json))" \
@@ -88,17 +78,11 @@ REG=(--data "csrf=$T" --data-urlencode "challenge=$(json opt.json "['challenge']
 	--data-urlencode "cred=$(json carol.reg "['id']")"
 	--data-urlencode "attestation=$(json carol.reg "['response']['attestationObject']")"
 	--data-urlencode "client_data=$(json carol.reg "['response']['clientDataJSON']")"
-	--data "label=soft&token=$(cat carol.tok)")
+	--data "label=soft&token=$(cat cj.tok)")
 "${C[@]}" -b cj -o reg.json "${REG[@]}" --data "sign_step=statement" "$B/account/passkey"
 json reg.json "['statement']" >reg.st
 check "the registration's statement is handed out, for the new credential only" \
 	test "$(json reg.json "['allow']")" = "['$(json carol.reg "['id']")']"
-wa() { # statement-file assertion.json: the wa_* fields
-	WA=(--data-urlencode "wa_statement@$1" --data-urlencode "wa_cred=$(json "$2" "['id']")"
-		--data-urlencode "wa_authdata=$(json "$2" "['response']['authenticatorData']")"
-		--data-urlencode "wa_clientdata=$(json "$2" "['response']['clientDataJSON']")"
-		--data-urlencode "wa_sig=$(json "$2" "['response']['signature']")")
-}
 "$SOFTAUTHN" get carol.cred --rp-id localhost --origin "$BASE" --statement reg.st >reg.as 2>>cli.err
 wa reg.st reg.as
 code=$("${C[@]}" -b cj -o reg.html -w '%{http_code}' "${REG[@]}" "${WA[@]}" "$B/account/passkey")
@@ -141,7 +125,7 @@ d['response']['signature'] = base64.urlsafe_b64encode(bytes(b)).decode().rstrip(
 json.dump(d, open(sys.argv[2], 'w'))
 EOF
 forged "a bit-flipped signature" cj "note one" s1 flip
-check "alice signs in with her password" test "$(signin_pw alice aj)" = 200
+check "alice signs in with her password" test "$(web_signin ws "$B" alice aj)" = 200
 statement aj "alice's text" sa
 "$SOFTAUTHN" get carol.cred --rp-id localhost --origin "$BASE" --statement sa >a 2>>cli.err
 forged "another user's credential (carol's passkey on alice's statement)" aj "alice's text" sa a
