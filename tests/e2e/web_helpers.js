@@ -126,12 +126,16 @@ async function clickNav(page, sel) {
 // in it; screenshots named shot when given); "Sign with my passkey" and the
 // page submits, or the script says why it could not sign (thrown). Returns
 // the answer of the real submit.
-async function signDialog(page, want, shot) {
+async function signDialog(page, want, shot, pauseMs) {
 	await page.waitForSelector('#pk-sign', { visible: true, timeout: 15000 });
 	const st = await textOf(page, '#pk-statement');
 	check(`the dialog shows the statement being signed (${want})`, st.includes(want), st.slice(0, 200));
 	if (shot)
 		await shots(page, shot);
+	// a person reads the statement before signing: seconds pass between the
+	// statement step and the signed one
+	if (pauseMs)
+		await new Promise((r) => setTimeout(r, pauseMs));
 	const nav = page.waitForNavigation({ waitUntil: 'load', timeout: 30000 });
 	await page.click('#pk-sign');
 	const said = page.waitForFunction(() => {
