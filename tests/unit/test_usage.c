@@ -527,9 +527,13 @@ static void t_parquet_timestamp_secs(void)
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		struct pb_pq_column c = { .type = PQ_INT64, .kind = PQK_TIMESTAMP, .unit = (int)(i % 3) };
 		static const int64_t per[] = { 1000, 1000000, 1000000000 };
-		int64_t t = i % 4 == 0 ? (int64_t)x /* any */
-		                       : ((int64_t)(x % 300000000000ULL) - 60000000000LL) *
-		                                 (i % 4 == 1 ? per[c.unit] : 1); /* often whole */
+		int64_t t;
+		if (i % 4 == 0)
+			t = (int64_t)x; /* any */
+		else if (i % 4 == 1) /* whole seconds, 1875-2160: within int64 in nanoseconds */
+			t = ((int64_t)(x % 9000000000ULL) - 3000000000LL) * per[c.unit];
+		else
+			t = (int64_t)(x % 300000000000ULL) - 60000000000LL;
 		uint8_t null = 0;
 		struct pb_pq_value pv = { .u.i = t };
 		struct pb_pq_values v = { .n = 1, .null = &null, .v = &pv };
