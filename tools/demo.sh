@@ -34,7 +34,7 @@ stop_agent() { kill "$SSH_AGENT_PID" 2>/dev/null || true; }
 trap stop_agent EXIT
 ssh-add -q $(ls "$KEYS"/* | grep -v '\.pub$') 2>/dev/null
 export DEMO_KEYS=$KEYS
-# DEMO_UNSIGNED=1 (bench/web: the browser cannot sign yet, issue 14) makes
+# DEMO_UNSIGNED=1 (bench/web: its load runs as claimed users, no passkeys) makes
 # the same workspace with claimed actors, said on every command
 if [ "${DEMO_UNSIGNED:-0}" = 1 ]; then
 	run "$P" init "$WS" --unsigned
@@ -125,11 +125,17 @@ echo "charts: $DEMO/varnia-by-capability.svg, $DEMO/varnia-storage-westeurope.sv
 	"$DEMO/varnia-storage-by-subaccount.svg"
 
 say "12. The review team's web app on this workspace (docs/web.md)"
-WEB=http://127.0.0.1:8443
+# localhost, not 127.0.0.1: a passkey's relying party is a host name (the
+# server still listens on 127.0.0.1). The admin declares where the app is
+# served, so passkeys are made for it and checked against it (signed).
+WEB=http://localhost:8443
+"$P" user passkey origin "$WS" "$WEB" --as admin >/dev/null
 # alice (analyst) gets a one-time enrolment link from the admin; nothing is
 # started here: the app runs until stopped, so the demo only says how.
 link=$("$P" user invite "$WS" alice --as admin --url "$WEB" | tail -1)
 echo "start the app:        $BUILD/probity web build/demo/ws --listen 127.0.0.1:8443"
-echo "alice sets a password (once, within 72 hours): $link"
+echo "alice sets a password and registers her passkey (once, within 72 hours): $link"
+[ "${DEMO_UNSIGNED:-0}" = 1 ] ||
+	echo "                      (every change she makes in the browser is signed by that passkey)"
 echo "then signs in at:     $WEB/signin  (user alice; admin, bob and carol get links with"
 echo "                      $BUILD/probity user invite build/demo/ws NAME --as admin --url $WEB)"
