@@ -132,7 +132,7 @@ static const char css[] =
 	".scroll{overflow-x:auto;max-width:100%}"
 	"table{border-collapse:collapse;background:#fff;width:100%}"
 	"th,td{border:1px solid #d5d9de;padding:.35rem .5rem;text-align:left;vertical-align:top}"
-	"td{overflow-wrap:anywhere;min-width:6ch}th{background:#eef1f4}td.num{text-align:right;font-variant-numeric:tabular-nums}"
+	"td{overflow-wrap:anywhere;min-width:6ch}#votes td:first-child{overflow-wrap:normal;white-space:nowrap}th{background:#eef1f4}td.num{text-align:right;font-variant-numeric:tabular-nums}"
 	"code,.mono{font-family:ui-monospace,monospace;font-size:.85em;word-break:break-all}"
 	"pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid #d5d9de;"
 	"padding:.5rem;margin:.25rem 0}"
