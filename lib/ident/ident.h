@@ -76,6 +76,13 @@ char *pb__sshkey_line(const struct pb_sshkey *k);
 /* True when a and b are the same key (same blob). */
 bool pb__sshkey_equal(const struct pb_sshkey *a, const struct pb_sshkey *b);
 
+/* Is s[0..n) made only of A-Z, a-z, 0-9 and the bytes of extra ("+/=" for
+ * base64, "-_" for base64url, blanks where a format allows them)? libsodium
+ * 1.0.18 decodes a byte with its high bit set as the ASCII character below
+ * it (0xc1 as 'A'): every base64 decoder checks this first, so a key or a
+ * signature has one spelling. */
+bool pb__b64_alphabet(const char *s, size_t n, const char *extra);
+
 /* ---- SSHSIG ------------------------------------------------------------ */
 
 /* A decoded SSHSIG blob (the binary inside the armour). Owned. */

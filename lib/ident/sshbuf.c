@@ -121,18 +121,21 @@ enum pb_status pb__sshw_cstring(struct pb_buf *b, const char *s)
 	return pb__sshw_string(b, s, strlen(s));
 }
 
-bool pb__ssh_b64_decode(const char *s, size_t n, size_t cap, uint8_t **out, size_t *out_len)
+bool pb__b64_alphabet(const char *s, size_t n, const char *extra)
 {
-	/* libsodium 1.0.18 reads a byte with its high bit set as the ASCII
-	 * character below it (0xc1 as 'A'): the alphabet is checked first, so
-	 * one signature has one spelling */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '+' || c == '/' || c == '=' || c == ' ' || c == '\t' || c == '\r' ||
-		      c == '\n'))
+		      (c && strchr(extra, c))))
 			return false;
 	}
+	return true;
+}
+
+bool pb__ssh_b64_decode(const char *s, size_t n, size_t cap, uint8_t **out, size_t *out_len)
+{
+	if (!pb__b64_alphabet(s, n, "+/= \t\r\n"))
+		return false;
 	size_t max = n / 4 * 3 + 3;
 	if (max > cap)
 		max = cap;

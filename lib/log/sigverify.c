@@ -232,20 +232,6 @@ static bool fast_parts(const char *text, size_t len, struct fast *x)
 #define WA_CDJ_MAX 4096
 #define WA_SIG_MAX 256
 
-/* Is s[0..n) in base64's alphabet? libsodium 1.0.18 reads a byte with its
- * high bit set as the ASCII character below it (0xc1 as 'A'), so a
- * signature would have more than one spelling in the log without this. */
-static bool b64_alphabet(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '+' || c == '/' || c == '='))
-			return false;
-	}
-	return true;
-}
-
 static enum pb_status why_bad(struct pb_error *err, uint64_t index, const char *fmt, ...)
 	PB_PRINTF(3, 4);
 static enum pb_status why_bad(struct pb_error *err, uint64_t index, const char *fmt, ...)
@@ -523,7 +509,7 @@ static enum pb_status check_parts(const char *action, const char *actor, bool ha
 		                             : pb__err(err, PB_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (!b64_alphabet(b64, b64len) ||
+	if (!pb__b64_alphabet(b64, b64len, "+/=") ||
 	    sodium_base642bin(bin, b64len, b64, b64len, NULL, &binlen, NULL,
 	                      sodium_base64_VARIANT_ORIGINAL) != 0) {
 		rc = bad(err, index, "its signature is not base64");
@@ -1074,7 +1060,7 @@ enum pb_status pb_log_statement(struct pb_ws *ws, uint64_t index, char **stateme
 	}
 	if (sig_armoured) {
 		size_t bl = strlen(b64);
-		if (bl > SSHSIG_B64_MAX || !(bin = malloc(bl + 1)) || !b64_alphabet(b64, bl) ||
+		if (bl > SSHSIG_B64_MAX || !(bin = malloc(bl + 1)) || !pb__b64_alphabet(b64, bl, "+/=") ||
 		    sodium_base642bin(bin, bl, b64, bl, NULL, &binlen, NULL,
 		                      sodium_base64_VARIANT_ORIGINAL) != 0) {
 			rc = bin ? pb__err(err, PB_EVERIFY, "log entry %llu: its signature is not base64",
