@@ -78,7 +78,7 @@ REPLAY_BIN := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIBA := $(BUILD)/libprobity.a
 PROBITY := $(BUILD)/probity
 
-.PHONY: all release san check check-variant demo deps fuzz fuzzers bench install uninstall clean nginx-module
+.PHONY: all release san check print-libs check-variant demo deps fuzz fuzzers bench install uninstall clean nginx-module
 .DEFAULT_GOAL := all
 
 all: $(PROBITY) $(UNIT_BIN) $(TOOL_BIN) $(REPLAY_BIN)
@@ -88,6 +88,11 @@ release:
 
 san:
 	@$(MAKE) --no-print-directory VARIANT=san all
+
+# The link line of libprobity.a, for bench/ and tools/ that build their own
+# small programs against it (one list: a library added here reaches them).
+print-libs:
+	@echo $(LIBS)
 
 # The library is compiled with PB_LIBRARY, which bans getenv (banned.h).
 $(BUILD)/lib/%.o: lib/%.c

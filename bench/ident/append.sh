@@ -30,8 +30,7 @@ for w in s u; do
 	"$PROBITY" case open $w --customer C --title bench --trigger bench --as bench >/dev/null 2>&1
 done
 cc -O2 -std=c17 -D_GNU_SOURCE -I"$ROOT/include" "$ROOT/bench/ident/append.c" \
-	"$ROOT/build/release/libprobity.a" $(pkg-config --libs sqlite3 libsodium libcrypto libssl zlib \
-	libzstd libisal jansson yaml-0.1 gmime-3.0 snappy liblz4) -lpthread -lm -o append
+	"$ROOT/build/release/libprobity.a" $(make --no-print-directory -s -C "$ROOT" print-libs) -o append
 ./append s u "$N" | awk -v n="$N" '
 	{ med[$1] = $2; p99[$1] = $3 }
 	END { printf "signed append in-process (ssh-agent, median of %d): probity %.2f ms, unsigned %.2f ms, ratio %.2f (p99 %.2f vs %.2f ms)\n",

@@ -26,7 +26,7 @@ BUILD=${BUILD:-build/release}
 B=$(mktemp -d "${TMPDIR:-/tmp}/pbpasskey.XXXXXX")
 trap 'rm -rf "$B"' EXIT
 cc -O2 -std=c17 -D_GNU_SOURCE -Iinclude -Ilib bench/ident/mklog.c "$BUILD/libprobity.a" \
-	$(pkg-config --libs sqlite3 libsodium libcrypto jansson libcbor libfido2) -lpthread -lm -o "$B/mklog"
+	$(make --no-print-directory -s -C "$ROOT" print-libs) -o "$B/mklog"
 echo "making three signed logs of $N entries ..." >&2
 "$B/mklog" "$B/ssh" "$N" tests/data/sig
 "$B/mklog" "$B/pk" "$N" tests/data/sig passkeys

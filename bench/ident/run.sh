@@ -22,7 +22,7 @@ B=$(mktemp -d "${TMPDIR:-/tmp}/pbbench.XXXXXX")
 AGENT_PID=
 trap '[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null; rm -rf "$B"' EXIT
 cc -O2 -std=c17 -D_GNU_SOURCE -Iinclude -Ilib bench/ident/bench_ident.c build/release/libprobity.a \
-	$(pkg-config --libs sqlite3 libsodium libcrypto jansson) -lpthread -lm -o "$B/bench_ident"
+	$(make --no-print-directory -s -C "$ROOT" print-libs) -o "$B/bench_ident"
 ssh-keygen -q -t ed25519 -N '' -C bench -f "$B/key"
 eval "$(ssh-agent -s -a "$B/agent.sock")" >/dev/null
 AGENT_PID=$SSH_AGENT_PID

@@ -28,7 +28,7 @@ BUILD=${BUILD:-build/release}
 B=$(mktemp -d "${TMPDIR:-/tmp}/pbident.XXXXXX")
 trap 'rm -rf "$B"' EXIT
 cc -O2 -std=c17 -D_GNU_SOURCE -Iinclude -Ilib bench/ident/mklog.c "$BUILD/libprobity.a" \
-	$(pkg-config --libs sqlite3 libsodium libcrypto jansson) -lpthread -lm -o "$B/mklog"
+	$(make --no-print-directory -s -C "$ROOT" print-libs) -o "$B/mklog"
 echo "making a signed log of $N entries ..." >&2
 "$B/mklog" "$B/log" "$N" tests/data/sig
 VKEY=$(cat "$B/log/vkey")

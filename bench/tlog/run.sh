@@ -21,9 +21,8 @@ command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
 make --no-print-directory release >/dev/null
 B=$(mktemp -d "${TMPDIR:-/tmp}/pbbench.XXXXXX")
 trap 'rm -rf "$B"' EXIT
-PKGS="sqlite3 libsodium libcrypto jansson"
 cc -O2 -std=c17 -D_GNU_SOURCE -Iinclude -Ilib bench/tlog/bench_tlog.c build/release/libprobity.a \
-	$(pkg-config --libs $PKGS) -lpthread -lm -o "$B/bench_tlog"
+	$(make --no-print-directory -s -C "$ROOT" print-libs) -o "$B/bench_tlog"
 (cd tests/interop/tlogcheck && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$B/gocache" \
 	go build -o "$B/tlogcheck" .)
 mkdir -p bench/results

@@ -19,7 +19,7 @@ B=$(mktemp -d "${TMPDIR:-/tmp}/pbbench.XXXXXX")
 trap 'rm -rf "$B"' EXIT
 cc -O2 -std=c17 -D_GNU_SOURCE -Iinclude -Ilib bench/webauthn/bench_webauthn.c \
 	build/release/libprobity.a \
-	$(pkg-config --libs libsodium libcrypto jansson libcbor libfido2) -lpthread -lm \
+	$(make --no-print-directory -s -C "$ROOT" print-libs) \
 	-o "$B/bench_webauthn"
 
 mkdir -p bench/results
