@@ -246,7 +246,8 @@ enum pb_status pb_user_enrol(struct pb_ws *ws, const char *token, const char *pa
 	pb__sha256(stored, strlen(stored), ph);
 	pb_hex(ph, 32, phex);
 	if (!rc)
-		rc = entry(ws, user, "user.enrol", subject, json_pack("{s:s}", "password_sha256", phex),
+		rc = entry(ws, user, "user.enrol", subject,
+		           json_pack("{s:s, s:s}", "password_sha256", phex, "token_sha256", hash),
 		           index_out, err);
 	sodium_memzero(stored, sizeof(stored));
 	if (!(rc = pb__ws_finish(ws, rc, err)))

@@ -623,6 +623,42 @@ static const char passwords_sql[] =
 	"  FROM temp.rp_entry WHERE action = 'user.enrol' AND actor = w.user)"
 	" WHERE e.idx IS NULL OR pb_sha256_hex(w.hash) IS NOT json_extract(e.d, '$.password_sha256')";
 
+/* Web invitations (workspace only): each web_invite row is a user.invite
+ * entry's (same token hash, user and admin; its lifetime no longer than the
+ * entry gave it: a later invitation or a revocation only shortens it), each
+ * such entry has its row, and a user.enrol that names a token (entries since
+ * 2026-12-07) used one issued to that user before it, and no other enrolment
+ * used it. Without this a row inserted with sqlite3 would let anyone who can
+ * write the workspace set a user's web password. */
+static const char invites_sql[] =
+	"SELECT 'web_invite', w.user, e.idx, CASE WHEN e.idx IS NULL"
+	"  THEN 'no user.invite entry issued this invitation'"
+	"  ELSE 'expires later than entry ' || e.idx || ' allowed' END"
+	" FROM web_invite w LEFT JOIN temp.rp_entry e ON e.action = 'user.invite'"
+	"  AND json_extract(e.d, '$.token_sha256') = w.token_sha256"
+	"  AND json_extract(e.d, '$.name') = w.user AND e.actor = w.created_by"
+	" WHERE e.idx IS NULL OR w.expires_at > CAST(strftime('%s', e.at) AS INTEGER) + 1"
+	"  + json_extract(e.d, '$.ttl_s')"
+	" UNION ALL "
+	"SELECT 'web_invite', json_extract(e.d, '$.name'), e.idx, 'row missing: entry ' || e.idx"
+	"  || ' issued this invitation' FROM temp.rp_entry e WHERE e.action = 'user.invite'"
+	"  AND json_type(e.d, '$.token_sha256') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+	"  web_invite w WHERE w.token_sha256 = json_extract(e.d, '$.token_sha256'))"
+	" UNION ALL "
+	"SELECT 'web_invite', e.actor, e.idx, 'entry ' || e.idx || ' enrolled with a token no"
+	" earlier user.invite issued to this user' FROM temp.rp_entry e"
+	" WHERE e.action = 'user.enrol' AND json_type(e.d, '$.token_sha256') IS NOT NULL"
+	"  AND NOT EXISTS (SELECT 1 FROM temp.rp_entry i WHERE i.action = 'user.invite'"
+	"  AND i.idx < e.idx AND json_extract(i.d, '$.name') = e.actor"
+	"  AND json_extract(i.d, '$.token_sha256') = json_extract(e.d, '$.token_sha256'))"
+	" UNION ALL "
+	"SELECT 'web_invite', e.actor, e.idx, 'entry ' || e.idx || ' enrolled with a token entry '"
+	"  || min(f.idx) || ' had used' FROM temp.rp_entry e JOIN temp.rp_entry f"
+	"  ON f.action = 'user.enrol' AND f.idx < e.idx"
+	"  AND json_extract(f.d, '$.token_sha256') = json_extract(e.d, '$.token_sha256')"
+	" WHERE e.action = 'user.enrol' AND json_type(e.d, '$.token_sha256') IS NOT NULL"
+	" GROUP BY e.idx";
+
 /* audit_entry's copied columns against the entry text (workspace only). */
 static const struct compare columns_compare = {
 	"audit_entry", "a.idx", "audit_entry a JOIN temp.rp_entry e ON e.idx = a.idx", NULL,
@@ -717,7 +753,7 @@ static const char passkey_counts_sql[] =
  * the invitation's token, and every such entry's row says so. */
 static const char invite_passkeys_sql[] =
 	"SELECT 'web_invite', w.user, w.passkey_idx, 'passkey_idx ' || w.passkey_idx || ' is no"
-	"  user.passkey-add of this user revealing this invitation''s token' FROM web_invite w"
+	" user.passkey-add of this user revealing this invitation''s token' FROM web_invite w"
 	" WHERE w.passkey_idx IS NOT NULL AND NOT EXISTS (SELECT 1 FROM temp.rp_entry e"
 	"  WHERE e.idx = w.passkey_idx AND e.action = 'user.passkey-add' AND " PK("user")
 	" = w.user AND pb_sha256_hex(" PK("token") ") = w.token_sha256)"
@@ -878,6 +914,8 @@ static enum pb_status run_checks(struct pb_replay *r, struct pb_error *err)
 		rc = compare_rows(r, &columns_compare, err);
 	if (!rc && r->workspace)
 		rc = diff_query(r, passwords_sql, err);
+	if (!rc && r->workspace && has_table(r->db, "main", "web_invite"))
+		rc = diff_query(r, invites_sql, err);
 	for (size_t i = 0; !rc && i < PB_ARRAY_LEN(compares); i++)
 		rc = compare_rows(r, &compares[i], err);
 	if (!rc)

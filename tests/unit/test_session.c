@@ -4,6 +4,8 @@
 #include "unit.h"
 #include "probity.h"
 
+#include <sqlite3.h>
+#include <sodium.h>
 #include <string.h>
 
 static struct pb_ws *ws;
@@ -156,6 +158,60 @@ static void test_invite_revoke(void)
 	CHECK_INT((int)diffs, 0);
 }
 
+static void sql(const char *q)
+{
+	char path[4200];
+	sqlite3 *db;
+	snprintf(path, sizeof(path), "%s/ws/probity.db", dir);
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	CHECK_INT(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static bool find_diff(void *ctx, const struct pb_replay_diff *d)
+{
+	char *out = ctx;
+	size_t n = strlen(out);
+	snprintf(out + n, 512 - n, "%s %s: %s;", d->table, d->row, d->what);
+	return true;
+}
+
+/* An invitation row written beside the log sets a password the web app
+ * accepts; log check names it, and still names the enrolment once the row
+ * is gone: the user.enrol entry records the token it used. */
+static void test_forged_invite(void)
+{
+	struct pb_error err = { 0 };
+	char token[PB_SECRET_HEX], name[PB_USER_NAME_MAX + 1], q[512], diffs[512] = "";
+	memset(token, 'a', 64);
+	token[64] = '\0';
+	uint8_t h[32];
+	char hex[65];
+	crypto_hash_sha256(h, (const unsigned char *)token, 64);
+	pb_hex(h, 32, hex);
+	snprintf(q, sizeof(q),
+	         "INSERT INTO web_invite(token_sha256, user, created_at, created_by, expires_at)"
+	         " VALUES ('%s', 'alice', 1, 'root', 4102444800)",
+	         hex);
+	sql(q);
+	CHECK_OK(pb_user_enrol(ws, token, "long enough pw", name, NULL, &err), &err);
+	uint64_t n = 0;
+	CHECK_OK(pb_log_replay_check(ws, find_diff, diffs, &n, &err), &err);
+	CHECK(strstr(diffs, "no user.invite entry issued this invitation") != NULL);
+	sql("DELETE FROM web_invite");
+	diffs[0] = '\0';
+	CHECK_OK(pb_log_replay_check(ws, find_diff, diffs, &n, &err), &err);
+	CHECK(strstr(diffs, "enrolled with a token no earlier user.invite issued to this user") != NULL);
+	/* an honest invitation and enrolment check clean */
+	CHECK_OK(pb_user_invite(ws, "root", "root", 3600, token, NULL, &err), &err);
+	CHECK_OK(pb_user_enrol(ws, token, "long enough pw", name, NULL, &err), &err);
+	diffs[0] = '\0';
+	CHECK_OK(pb_log_replay_check(ws, find_diff, diffs, &n, &err), &err);
+	CHECK(strstr(diffs, "web_invite alice: entry") != NULL);
+	CHECK(strstr(diffs, " root:") == NULL);
+}
+
 static void test_lockout(void)
 {
 	struct pb_error err = { 0 };
@@ -192,6 +248,9 @@ int main(void)
 	teardown();
 	setup();
 	RUN(test_invite_revoke);
+	teardown();
+	setup();
+	RUN(test_forged_invite);
 	teardown();
 	RUN(test_cookie);
 	return UNIT_END("session");

@@ -29,6 +29,7 @@ q case note "$WS" "$CASE" "the growth matches the report" --as alice || fail "no
 q plan new "$WS" "$CASE" --as alice --disable 'capability=speech-to-text' || fail "plan new: $(cat err)"
 PLAN=$(sql "SELECT max(id) FROM plan")
 q user disable "$WS" carol --as admin || fail "user disable: $(cat err)"
+q user invite "$WS" bob --as admin || fail "user invite: $(cat err)"
 
 check "the untouched workspace checks" "$P" log check "$WS"
 q log export "$WS" clean --as admin
@@ -83,6 +84,15 @@ attack "entitlement rule changed in place" "^table entitlement_rule row 1: entit
 # ... or a web password set for a user beside the log (to sign in as them)
 attack "web password set beside the log" "^table web_password row bob: no user.enrol entry" no \
 	"INSERT INTO web_password VALUES ('bob', '\$argon2id\$v=19\$m=65536,t=2,p=1\$x\$y', 'now')"
+
+# ... or an invitation made beside the log (its link sets the user's password),
+# an issued one made to last longer, or one deleted
+attack "web invitation inserted" "^table web_invite row bob: no user.invite entry issued" no \
+	"INSERT INTO web_invite(token_sha256, user, created_at, created_by, expires_at)
+	 VALUES ('$(printf x | sha256sum | cut -d' ' -f1)', 'bob', 1, 'admin', 4102444800)"
+attack "web invitation extended" "^table web_invite row bob: expires later than entry" no \
+	"UPDATE web_invite SET expires_at = expires_at + 86400"
+attack "web invitation deleted" "^table web_invite row bob: row missing: entry" no "DELETE FROM web_invite"
 
 # 2. a plan rewritten to need no approvals, its hash made to match, then applied
 cp saved.db "$DB"
