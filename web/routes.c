@@ -825,7 +825,7 @@ static void page_case(struct web_ctx *c, int64_t id)
 	web_plans_of_case(c, id);
 	if (open && web_role_in(c, "analyst")) {
 		web_printf(c, "<form class=\"box\" method=\"post\" enctype=\"multipart/form-data\" "
-		              "action=\"/cases/%lld/documents\">", (long long)id);
+		              "action=\"/cases/%lld/documents\" data-sign>", (long long)id);
 		web_csrf_field(c);
 		web_printf(c, "<label for=\"file\">Attach a document (at most %zu MiB)</label>"
 		              "<input type=\"file\" id=\"file\" name=\"file\" required>"

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -68,7 +69,9 @@ static const char *const script[] = {
 	 * form carries the assertion now */
 	"async function sign(f,sub){const fd=new FormData(f);if(sub&&sub.name)fd.set(sub.name,sub.value);",
 	"for(const k of ['sign_step','wa_statement','wa_at','wa_cred','wa_authdata','wa_clientdata','wa_sig'])fd.delete(k);",
-	"fd.set('sign_step','statement');const j=await post(f.action,new URLSearchParams(fd));",
+	"fd.set('sign_step','statement');",
+	/* a document upload posts its file in both steps: the statement names its hash */
+	"const j=await post(f.action,f.enctype==='multipart/form-data'?fd:new URLSearchParams(fd));",
 	"if(j.html)return true;",
 	"if(j.error){say(f,j.error);return false;}",
 	"if(!(await ask(j.statement))){say(f,'not signed: you cancelled, nothing was changed');return false;}",
@@ -120,14 +123,74 @@ bool web_ws_signed(struct web_ctx *c)
 
 /* ---- the request's signing ------------------------------------------------------ */
 
-/* A form field of any length up to the body's: malloc'd ("" when absent),
- * NULL when malformed or given twice. */
-static char *form_dup(struct web_ctx *c, const char *key)
+/* Where the signing fields are: the url-encoded body, or the parts of a
+ * multipart one (a document upload: the statement names the file's hash,
+ * so both steps send the file; a large body is in c->upload_fd). */
+struct sign_src {
+	struct web_ctx *c;
+	bool multipart;
+	char boundary[80];
+	struct pb_str body;
+	void *map;
+};
+
+static bool src_open(struct sign_src *s, struct web_ctx *c)
 {
-	char *v = malloc(c->body.len + 1);
-	if (v && !web_form(c, key, v, c->body.len + 1)) {
-		free(v);
-		v = NULL;
+	*s = (struct sign_src){ .c = c, .body = c->body };
+	struct pb_str ct = pb_http_req_header(&c->rq, "content-type");
+	if (!(ct.len >= 10 && !strncasecmp(ct.ptr, "multipart/", 10)))
+		return true;
+	s->multipart = true;
+	if (!pb_http_multipart_boundary(ct, s->boundary, sizeof(s->boundary)))
+		return false;
+	if (c->upload_fd >= 0 && c->upload_len) {
+		s->map = mmap(NULL, c->upload_len, PROT_READ, MAP_PRIVATE, c->upload_fd, 0);
+		if (s->map == MAP_FAILED) {
+			s->map = NULL;
+			return false;
+		}
+		s->body = pb_str_of(s->map, c->upload_len);
+	}
+	return true;
+}
+
+static void src_close(struct sign_src *s)
+{
+	if (s->map)
+		munmap(s->map, s->c->upload_len);
+}
+
+/* A field of any length: malloc'd ("" when absent), NULL when malformed or
+ * given twice (or the multipart body is malformed). */
+static char *src_dup(struct sign_src *s, const char *key)
+{
+	if (!s->multipart) {
+		char *v = malloc(s->body.len + 1);
+		if (v && !web_form(s->c, key, v, s->body.len + 1)) {
+			free(v);
+			v = NULL;
+		}
+		return v;
+	}
+	struct pb_http_part p, found = { 0 };
+	size_t pos = 0, n = 0;
+	int r;
+	while ((r = pb_http_multipart_next(s->body, s->boundary, &pos, &p)) == 1)
+		if (pb_str_eq_cstr(p.name, key)) {
+			found = p;
+			n++;
+		}
+	if (r < 0 || n > 1 || (n && found.filename.ptr))
+		return NULL;
+	char *v = malloc(found.data.len + 1);
+	if (v) {
+		if (found.data.len)
+			memcpy(v, found.data.ptr, found.data.len);
+		v[found.data.len] = '\0';
+		if (strlen(v) != found.data.len) { /* a NUL inside */
+			free(v);
+			v = NULL;
+		}
 	}
 	return v;
 }
@@ -143,17 +206,20 @@ bool web_sign_setup(struct web_ctx *c)
 	/* the connection's workspace keeps what it was given: nothing by default */
 	pb_ws_set_signing(c->ws, NULL, NULL);
 	pb_ws_set_clock(c->ws, 0, NULL);
-	struct pb_str ct = pb_http_req_header(&c->rq, "content-type");
-	if (!pb_str_eq_cstr(c->rq.method, "POST") || c->upload_fd >= 0 ||
-	    (ct.len >= 10 && !strncasecmp(ct.ptr, "multipart/", 10)) || !pb_ws_actors_signed(c->ws))
+	if (!pb_str_eq_cstr(c->rq.method, "POST") || !pb_ws_actors_signed(c->ws))
 		return true;
-	char step[16];
-	if (!web_form(c, "sign_step", step, sizeof(step))) {
+	struct sign_src src;
+	char *step = NULL;
+	if (!src_open(&src, c) || !(step = src_dup(&src, "sign_step")) || strlen(step) > 15) {
+		free(step);
+		src_close(&src);
 		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
 		return false;
 	}
 	struct pb_sign_opts o = { 0 };
 	if (!strcmp(step, "statement")) {
+		free(step);
+		src_close(&src);
 		o.statement_only = true;
 		/* both steps write at this time (plan apply's "from" is signed) */
 		if (pb_ws_set_signing(c->ws, &o, &err) ||
@@ -163,11 +229,14 @@ bool web_sign_setup(struct web_ctx *c)
 		}
 		return true;
 	}
-	const char *keys[] = { "wa_statement", "wa_cred", "wa_authdata", "wa_clientdata", "wa_sig" };
-	char *v[5] = { 0 };
+	free(step);
+	const char *keys[] = { "wa_statement", "wa_cred", "wa_authdata", "wa_clientdata", "wa_sig",
+		               "wa_at" };
+	char *v[6] = { 0 };
 	bool bad = false;
-	for (size_t i = 0; i < 5; i++)
-		bad |= !(v[i] = form_dup(c, keys[i]));
+	for (size_t i = 0; i < 6; i++)
+		bad |= !(v[i] = src_dup(&src, keys[i]));
+	src_close(&src);
 	enum pb_status st = PB_OK;
 	if (bad) {
 		web_page_message(c, 400, "Not done", "a field is malformed, too long or given twice");
@@ -178,10 +247,8 @@ bool web_sign_setup(struct web_ctx *c)
 		o.webauthn_authenticator_data = v[2];
 		o.webauthn_client_data_json = v[3];
 		o.webauthn_signature = v[4];
-		char at[24];
 		int64_t t = 0;
-		if (web_form(c, "wa_at", at, sizeof(at)) && at[0] &&
-		    !(t = web_parse_id(at, strlen(at)))) {
+		if (v[5][0] && !(t = web_parse_id(v[5], strlen(v[5])))) {
 			st = err.code = PB_EINVAL;
 			snprintf(err.message, sizeof(err.message),
 			         "the statement's time is not a number of seconds: sign again");
@@ -192,7 +259,7 @@ bool web_sign_setup(struct web_ctx *c)
 			web_lib_error(c, st, &err);
 		c->sign_given = true;
 	}
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < 6; i++)
 		free(v[i]);
 	return !bad && !st;
 }

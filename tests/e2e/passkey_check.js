@@ -74,6 +74,18 @@ async function signout(u) {
 			(await alice.page.content()).includes('Signed in the browser by <strong>alice</strong>'),
 			await textOf(alice.page, 'main'));
 
+		// a document upload is signed too: the statement names the file's hash,
+		// both steps post the file (multipart)
+		const docPath = require('path').join(process.env.TMP || '/tmp', 'signed-upload.txt');
+		require('fs').writeFileSync(docPath, 'minutes of the call, signed upload\n');
+		const docHash = require('crypto').createHash('sha256').update('minutes of the call, signed upload\n').digest('hex');
+		const input = await alice.page.$(`form[action="/cases/${caseId}/documents"] input[type=file]`);
+		await input.uploadFile(docPath);
+		await alice.page.click(`form[action="/cases/${caseId}/documents"] button[type=submit]`);
+		r = await signDialog(alice.page, docHash);
+		check('alice\'s document is attached, signed by her passkey', r.status() === 200 &&
+			(await alice.page.content()).includes('signed-upload.txt'), await textOf(alice.page, 'main'));
+
 		// cancelling the dialog writes nothing and says so
 		await alice.page.type('#text', 'never written');
 		await alice.page.click(`form[action="/cases/${caseId}/note"] button[type=submit]`);

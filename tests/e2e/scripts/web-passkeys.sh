@@ -6,9 +6,9 @@
 # In Debian's headless chromium (tests/e2e/passkey_check.js, the DevTools
 # virtual authenticator, one per user): root, alice and bob enrol through
 # their invitations with a passkey that signs its own registration; each
-# signs in with it, signs out, signs in again; alice opens a case and
-# writes a note, each signed by her passkey after the dialog showed the
-# statement; cancelling and a failed user verification are said; the
+# signs in with it, signs out, signs in again; alice opens a case,
+# writes a note and attaches a document (multipart), each signed by her
+# passkey after the dialog showed the statement; cancelling and a failed user verification are said; the
 # admin pages (axe, screenshots under build/<variant>/web-screens/);
 # the admin revokes bob's passkey (signed by the admin's passkey) and bob's
 # sign-in with it then fails. Then over HTTP with curl and
@@ -63,6 +63,7 @@ browser_node passkey_check.js 30
 count() { "$PROBITY" log show ws --json | grep -c "\"action\": *\"$1\""; }
 check "three passkeys registered in the log" test "$(count user.passkey-add)" = 3
 check "alice's note is on the log" test "$(count case.note)" = 1
+check "alice's signed upload is on the log" test "$(count case.document)" = 1
 check "bob's passkey revoked on the log" test "$(count user.passkey-revoke)" = 1
 
 # ---- over HTTP: carol registers a softauthn passkey from /account --------------
