@@ -99,7 +99,71 @@ enum pb_status pb__text_check(const char *field, const char *s, bool required,
 }
 
 /* Begins a write: writable workspace, transaction, actor with a role. */
-enum pb_status pb__ws_begin_as(struct pb_ws *ws, const char *actor, const char *roles,
+/* Who may write which entry. Actions not listed need an enabled user of
+ * any role (the passkey actions add their own rule: a user's own passkeys,
+ * or an admin revoking one). */
+static const struct {
+	const char *action;
+	const char *roles;
+} action_roles[] = {
+	{ "user.add", "admin" },
+	{ "user.role", "admin" },
+	{ "user.disable", "admin" },
+	{ "user.invite", "admin" },
+	{ "user.invite-revoke", "admin" },
+	{ "user.key-add", "admin" },
+	{ "user.key-revoke", "admin" },
+	{ "plan.policy", "admin" },
+	{ "web.origin", "admin" },
+	{ "case.open", "analyst" },
+	{ "case.note", "analyst,approver" },
+	{ "case.document", "analyst" },
+	{ "case.finding", "analyst" },
+	{ "case.close", "analyst,approver" },
+	{ "plan.new", "analyst,approver" },
+	{ "plan.edit", "analyst,approver" },
+	{ "plan.approve", "approver" },
+	{ "plan.refuse", "approver" },
+	{ "plan.apply", "analyst,approver" },
+	{ "plan.rollback-request", "approver" },
+	{ "plan.rollback", "approver" },
+	{ "plan.withdraw", "analyst,approver" },
+	{ "plan.notice", "analyst,approver" },
+	{ "appeal.open", "analyst,approver" },
+	{ "appeal.note", "analyst,approver" },
+	{ "appeal.decide", "approver" },
+	{ "report.case", "analyst,approver,auditor" },
+	{ "report.transparency", "analyst,approver,auditor" },
+	{ "usage.ingest", "analyst,admin" },
+	{ "mail.ingest", "analyst,admin" },
+	{ "mail.search", "analyst,admin" },
+	{ "mail.tag", "analyst,admin" },
+	{ "mail.untag", "analyst,admin" },
+	{ "mail.view", "analyst,admin" },
+	{ "mail.export", "analyst,admin" },
+	{ "policy.scan", "analyst,admin" },
+	{ "customer.add", "analyst,admin" },
+	{ "customer.remove", "analyst,admin" },
+};
+
+#define ANY_ROLE "analyst,approver,auditor,admin"
+
+const char *pb__action_roles(const char *action)
+{
+	for (size_t i = 0; action && i < PB_ARRAY_LEN(action_roles); i++)
+		if (!strcmp(action, action_roles[i].action))
+			return action_roles[i].roles;
+	return NULL;
+}
+
+enum pb_status pb__user_may(struct pb_ws *ws, const char *actor, const char *action,
+                            struct pb_error *err)
+{
+	const char *roles = pb__action_roles(action);
+	return pb__user_require_role(ws, actor, roles ? roles : ANY_ROLE, err);
+}
+
+enum pb_status pb__ws_begin_as(struct pb_ws *ws, const char *actor, const char *action,
                                const char *doing, struct pb_error *err)
 {
 	enum pb_status rc = pb__ws_require_writable(ws, doing, err);
@@ -107,7 +171,7 @@ enum pb_status pb__ws_begin_as(struct pb_ws *ws, const char *actor, const char *
 		return rc;
 	if ((rc = pb__ws_begin(ws, err)))
 		return rc;
-	if ((rc = pb__user_require_role(ws, actor, roles, err))) {
+	if ((rc = pb__user_may(ws, actor, action, err))) {
 		pb__ws_rollback(ws);
 		return rc;
 	}
@@ -319,7 +383,7 @@ enum pb_status pb_user_add_key(struct pb_ws *ws, const char *actor, const char *
 			                            "the first user of a workspace must be an admin"),
 			              err);
 		actor = name;
-	} else if ((rc = pb__user_require_role(ws, actor, "admin", err))) {
+	} else if ((rc = pb__user_may(ws, actor, "user.add", err))) {
 		return pb__ws_finish(ws, rc, err);
 	}
 	if ((rc = user_name_free(ws, name, err)))
@@ -341,7 +405,8 @@ enum pb_status pb_user_add_key(struct pb_ws *ws, const char *actor, const char *
 static enum pb_status user_change(struct pb_ws *ws, const char *actor, const char *name,
                                   const char *role, uint64_t *index_out, struct pb_error *err)
 {
-	enum pb_status rc = pb__ws_begin_as(ws, actor, "admin", role ? "change a role" : "disable a user",
+	enum pb_status rc = pb__ws_begin_as(ws, actor, role ? "user.role" : "user.disable",
+	                                    role ? "change a role" : "disable a user",
 	                             err);
 	if (rc)
 		return rc;

@@ -38,10 +38,22 @@ enum pb_status pb__acting_user(struct pb_ws *ws, const char *as, const char **us
 enum pb_status pb__text_check(const char *field, const char *s, bool required,
                               struct pb_error *err);
 
-/* Begins a write: a writable workspace, a transaction, and an actor with one
- * of roles; rolls back what it began when the actor may not act. `doing`
- * names the operation for messages ("approve a plan"). */
-enum pb_status pb__ws_begin_as(struct pb_ws *ws, const char *actor, const char *roles,
+/* The roles (comma-separated) the log entry `action` needs of its actor:
+ * one table that every writer checks through pb__ws_begin_as or
+ * pb__user_may, and that log check replays (replay.c); NULL for an action
+ * any enabled user may take (web sign-ins, a user's own passkeys, reading
+ * evidence...). */
+const char *pb__action_roles(const char *action);
+
+/* PB_OK when actor is an enabled user holding a role `action` needs. */
+enum pb_status pb__user_may(struct pb_ws *ws, const char *actor, const char *action,
+                            struct pb_error *err);
+
+/* Begins a write of the entry `action`: a writable workspace, a
+ * transaction, and an actor with a role the action needs
+ * (pb__action_roles); rolls back what it began when the actor may not act.
+ * `doing` names the operation for messages ("approve a plan"). */
+enum pb_status pb__ws_begin_as(struct pb_ws *ws, const char *actor, const char *action,
                                const char *doing, struct pb_error *err);
 
 /* Ends what pb__ws_begin_as began: commits when rc is PB_OK, else rolls back

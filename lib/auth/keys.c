@@ -180,7 +180,7 @@ enum pb_status pb_user_key_add(struct pb_ws *ws, const char *actor, const char *
 {
 	if (!key_line || !*key_line)
 		return pb__err_field(err, PB_EINVAL, "key", "'key' is required");
-	enum pb_status rc = pb__ws_begin_as(ws, actor, "admin", "register a key", err);
+	enum pb_status rc = pb__ws_begin_as(ws, actor, "user.key-add", "register a key", err);
 	if (rc)
 		return rc;
 	struct pb__newkey k = { 0 };
@@ -218,7 +218,7 @@ enum pb_status pb_user_key_revoke(struct pb_ws *ws, const char *actor, const cha
 		pb__sshkey_fingerprint(&k, fp);
 		pb__sshkey_release(&k);
 	}
-	if ((rc = pb__ws_begin_as(ws, actor, "admin", "revoke a key", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "user.key-revoke", "revoke a key", err)))
 		return rc;
 	if (!(rc = user_known(ws, user, err)))
 		rc = pb__registry_revoke(ws, PB__REG_KEY, actor, "user.key-revoke", user, fp, reason,

@@ -20,7 +20,6 @@
 
 #include "util/banned.h"
 
-#define ANY_ROLE "analyst,approver,auditor,admin"
 #define ATTESTATION_MAX 65536
 #define CLIENT_DATA_MAX 8192
 
@@ -96,7 +95,7 @@ enum pb_status pb_passkey_origin_set(struct pb_ws *ws, const char *actor, const 
 		                     "RP ID '%s' is neither the origin's host '%s' nor a parent domain "
 		                     "of it",
 		                     rp_id, host);
-	if ((rc = pb__ws_begin_as(ws, actor, "admin", "declare the web origin", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "web.origin", "declare the web origin", err)))
 		return rc;
 	char *dj = pb__json_text(json_pack("{s:s,s:s}", "origin", origin, "rp_id", rp_id));
 	rc = dj ? pb__audit_append(ws, actor, "web.origin", 0, NULL, dj, index_out, err)
@@ -338,7 +337,7 @@ enum pb_status pb_passkey_add(struct pb_ws *ws, const char *actor,
 	enum pb_status rc = pb__text_check("name", r->name, false, err);
 	if (rc)
 		return rc;
-	if ((rc = pb__ws_begin_as(ws, actor, ANY_ROLE, "register a passkey", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "user.passkey-add", "register a passkey", err)))
 		return rc;
 	if (strcmp(actor, r->user) != 0)
 		return pb__ws_finish(ws,
@@ -396,7 +395,7 @@ enum pb_status pb_passkey_revoke(struct pb_ws *ws, const char *actor, const char
 	if (!fp || strncmp(fp, "webauthn:", 9) != 0 || strlen(fp) >= PB_PASSKEY_FP_MAX)
 		return pb__err_field(err, PB_EINVAL, "fp", "'%s' is not a passkey's fingerprint "
 		                     "(webauthn:...)", fp ? fp : "");
-	if ((rc = pb__ws_begin_as(ws, actor, ANY_ROLE, "revoke a passkey", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "user.passkey-revoke", "revoke a passkey", err)))
 		return rc;
 	if (strcmp(actor, user) != 0 && (rc = pb__user_require_role(ws, actor, "admin", err)))
 		return pb__ws_finish(ws,

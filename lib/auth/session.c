@@ -82,7 +82,7 @@ enum pb_status pb_user_invite(struct pb_ws *ws, const char *actor, const char *n
 	token_out[0] = '\0';
 	if (ttl_s <= 0 || ttl_s > 90 * 86400)
 		return pb__err_field(err, PB_EINVAL, "ttl_s", "an invitation lasts 1 second to 90 days");
-	enum pb_status rc = pb__ws_begin_as(ws, actor, "admin", "invite a user", err);
+	enum pb_status rc = pb__ws_begin_as(ws, actor, "user.invite", "invite a user", err);
 	if (rc)
 		return rc;
 	/* the invited user must exist and be enabled (its role is set already) */
@@ -161,7 +161,7 @@ enum pb_status pb_user_invite_revoke(struct pb_ws *ws, const char *actor, const 
 	enum pb_status rc = pb__text_check("name", name, true, err);
 	if (rc)
 		return rc;
-	if ((rc = pb__ws_begin_as(ws, actor, "admin", "revoke an invitation", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "user.invite-revoke", "revoke an invitation", err)))
 		return rc;
 	int64_t now = pb_now();
 	rc = exec_text(ws,

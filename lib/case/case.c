@@ -68,7 +68,7 @@ enum pb_status pb_case_open(struct pb_ws *ws, const char *actor,
 			                     o->trigger_date);
 		pb_day_format(pb_floordiv(t, 86400), date);
 	}
-	if ((rc = pb__ws_begin_as(ws, actor, "analyst", "open a case", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "case.open", "open a case", err)))
 		return rc;
 	sqlite3_stmt *st;
 	if ((rc = pb__db_prepare(ws->db, "SELECT id FROM customer WHERE name = ?1", &st, err)))
@@ -252,7 +252,7 @@ enum pb_status pb_case_note(struct pb_ws *ws, const char *actor, int64_t id, con
 	json_object_set_new(details, "bytes", json_integer((json_int_t)n));
 	if (n <= NOTE_INLINE_MAX)
 		json_object_set_new(details, "text", json_stringn(text, n));
-	enum pb_status rc = sj ? pb__ws_begin_as(ws, actor, "analyst,approver", "add a note", err)
+	enum pb_status rc = sj ? pb__ws_begin_as(ws, actor, "case.note", "add a note", err)
 	                       : pb__err(err, PB_ENOMEM, "out of memory");
 	if (!rc)
 		rc = pb__ws_finish(ws, add_evidence(ws, id, "note", NULL, hex, sj, details, actor, index_out, err),
@@ -371,7 +371,7 @@ enum pb_status pb_case_attach(struct pb_ws *ws, const char *actor, int64_t id, c
 {
 	uint64_t size = 0;
 	/* check permissions and the case before copying anything */
-	enum pb_status rc = pb__ws_begin_as(ws, actor, "analyst", "attach a document", err);
+	enum pb_status rc = pb__ws_begin_as(ws, actor, "case.document", "attach a document", err);
 	if (rc)
 		return rc;
 	rc = case_open_check(ws, id, err);
@@ -382,7 +382,7 @@ enum pb_status pb_case_attach(struct pb_ws *ws, const char *actor, int64_t id, c
 	 * file named by its own hash is all that remains */
 	if ((rc = store_document(ws, path, sha256_hex, &size, err)))
 		return rc;
-	if ((rc = pb__ws_begin_as(ws, actor, "analyst", "attach a document", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "case.document", "attach a document", err)))
 		return rc;
 	sqlite3_stmt *st;
 	if ((rc = pb__db_prepare(ws->db,
@@ -500,7 +500,7 @@ enum pb_status pb_case_add_finding(struct pb_ws *ws, const char *actor, int64_t 
 {
 	if (!finding || !*finding || strlen(finding) > 256)
 		return pb__err(err, PB_EINVAL, "a finding id is required");
-	enum pb_status rc = pb__ws_begin_as(ws, actor, "analyst", "add a finding", err);
+	enum pb_status rc = pb__ws_begin_as(ws, actor, "case.finding", "add a finding", err);
 	if (rc)
 		return rc;
 	if ((rc = case_open_check(ws, id, err)))
@@ -519,7 +519,7 @@ enum pb_status pb_case_close(struct pb_ws *ws, const char *actor, int64_t id,
 	enum pb_status rc = pb__text_check("decision", decision, true, err);
 	if (rc)
 		return rc;
-	if ((rc = pb__ws_begin_as(ws, actor, "analyst,approver", "close a case", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "case.close", "close a case", err)))
 		return rc;
 	if ((rc = case_open_check(ws, id, err)))
 		return pb__ws_finish(ws, rc, err);

@@ -1173,7 +1173,7 @@ enum pb_status pb_mail_ingest(struct pb_ws *ws, const char *const *paths, size_t
 		goto out;
 	const char *actor;
 	if ((st = pb__acting_user(ws, opts ? opts->actor : NULL, &actor, err)) ||
-	    (st = pb__user_require_role(ws, actor, "analyst,admin", err)))
+	    (st = pb__user_may(ws, actor, "mail.ingest", err)))
 		goto fail;
 	for (int i = 0; i < S_COUNT; i++)
 		if ((st = pb__db_prepare(ws->db, sql_text[i], &g.st[i], err)))

@@ -653,7 +653,7 @@ enum pb_status pb_notice_make(struct pb_ws *ws, const struct pb_catalog *cat, co
 		if ((st = pb__ws_begin(ws, err)))
 			return st;
 		txn = true;
-		if ((st = pb__user_require_role(ws, actor, "analyst,approver", err)))
+		if ((st = pb__user_may(ws, actor, "plan.notice", err)))
 			goto out;
 	}
 	if ((st = pb_plan_get(ws, id, &p, err)))

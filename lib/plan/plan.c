@@ -768,10 +768,10 @@ static enum pb_status plan_row(struct pb_ws *ws, int64_t id, struct plan_row *p,
 }
 
 /* The opening every step on an existing plan shares: the text it takes
- * (field: its API name, or NULL for none), a write step as actor with one of
- * roles, and the plan's row. On failure nothing is left open: the step is
+ * (field: its API name, or NULL for none), a write step of the entry
+ * `action` (its roles: pb__action_roles), and the plan's row. On failure nothing is left open: the step is
  * rolled back and p holds no body. */
-static enum pb_status step_begin(struct pb_ws *ws, const char *actor, const char *roles,
+static enum pb_status step_begin(struct pb_ws *ws, const char *actor, const char *action,
                                  const char *doing, int64_t id, const char *field,
                                  const char *text, bool required, struct plan_row *p,
                                  struct pb_error *err)
@@ -780,7 +780,7 @@ static enum pb_status step_begin(struct pb_ws *ws, const char *actor, const char
 	memset(p, 0, sizeof(*p));
 	if (field && (st = pb__text_check(field, text, required, err)))
 		return st;
-	if ((st = pb__ws_begin_as(ws, actor, roles, doing, err)))
+	if ((st = pb__ws_begin_as(ws, actor, action, doing, err)))
 		return st;
 	if ((st = plan_row(ws, id, p, err)))
 		return pb__ws_finish(ws, st, err);
@@ -947,7 +947,7 @@ static enum pb_status approvals_now(struct pb_ws *ws, struct plan_log *pl, unsig
 		struct pb_error e2 = { 0 };
 		if (names_has(&pl->authors, a))
 			continue;
-		enum pb_status st = pb__user_require_role(ws, a, "approver", &e2);
+		enum pb_status st = pb__user_may(ws, a, "plan.approve", &e2);
 		if (st == PB_EPERM || st == PB_ENOENT || st == PB_EINVAL)
 			continue;
 		if (st) {
@@ -1107,7 +1107,7 @@ enum pb_status pb_plan_new(struct pb_ws *ws, const struct pb_catalog *cat, const
 		return pb__err(err, PB_EINVAL, "no plan terms");
 	if (case_id <= 0)
 		return pb__err(err, PB_EINVAL, "case ids are positive numbers");
-	if ((st = pb__ws_begin_as(ws, actor, "analyst,approver", "make a plan", err)))
+	if ((st = pb__ws_begin_as(ws, actor, "plan.new", "make a plan", err)))
 		return st;
 	struct case_row c;
 	if ((st = case_row(ws, case_id, &c, err)))
@@ -1169,7 +1169,7 @@ enum pb_status pb_plan_edit(struct pb_ws *ws, const struct pb_catalog *cat, cons
 	enum pb_status st;
 	if (!terms)
 		return pb__err(err, PB_EINVAL, "no plan terms");
-	if ((st = step_begin(ws, actor, "analyst,approver", "change a plan", id, NULL, NULL, false,
+	if ((st = step_begin(ws, actor, "plan.edit", "change a plan", id, NULL, NULL, false,
 	                     &p, err)))
 		return st;
 	if (strcmp(p.status, "draft")) {
@@ -1251,7 +1251,7 @@ static enum pb_status vote(struct pb_ws *ws, const char *actor, int64_t id, cons
 	struct plan_row p = { 0 };
 	struct resolved r = { 0 };
 	const char *verb = approve ? "approve" : "refuse";
-	enum pb_status st = step_begin(ws, actor, "approver",
+	enum pb_status st = step_begin(ws, actor, approve ? "plan.approve" : "plan.refuse",
 	                               approve ? "approve a plan" : "refuse a plan", id,
 	                               approve ? "comment" : "reason", text, !approve, &p, err);
 	if (st)
@@ -1452,7 +1452,7 @@ enum pb_status pb_plan_apply(struct pb_ws *ws, const char *actor, int64_t id,
 	struct resolved r = { 0 };
 	struct plan_log pl = { 0 };
 	sqlite3_stmt *q = NULL;
-	enum pb_status st = step_begin(ws, actor, "analyst,approver", "apply a plan", id, NULL,
+	enum pb_status st = step_begin(ws, actor, "plan.apply", "apply a plan", id, NULL,
 	                               NULL, false, &p, err);
 	if (st)
 		return st;
@@ -1689,7 +1689,7 @@ enum pb_status pb_plan_set_rollback_approvals(struct pb_ws *ws, const char *acto
 		return pb__err_field(err, PB_EINVAL, "rollback_approvals",
 		                     "'rollback_approvals' must be from 1 to %d, not %u", APPROVALS_MAX,
 		                     n);
-	enum pb_status st = pb__ws_begin_as(ws, actor, "admin", "set the rollback policy", err);
+	enum pb_status st = pb__ws_begin_as(ws, actor, "plan.policy", "set the rollback policy", err);
 	if (st)
 		return st;
 	char d[64];
@@ -1736,7 +1736,7 @@ enum pb_status pb_plan_rollback(struct pb_ws *ws, const char *actor, int64_t id,
                                 unsigned *need_out, uint64_t *index_out, struct pb_error *err)
 {
 	struct plan_row p = { 0 };
-	enum pb_status st = step_begin(ws, actor, "approver", "roll back a plan", id, "reason",
+	enum pb_status st = step_begin(ws, actor, "plan.rollback", "roll back a plan", id, "reason",
 	                               reason, true, &p, err);
 	if (st)
 		return st;
@@ -1814,7 +1814,7 @@ enum pb_status pb_plan_withdraw(struct pb_ws *ws, const char *actor, int64_t id,
                                 const char *reason, uint64_t *index_out, struct pb_error *err)
 {
 	struct plan_row p = { 0 };
-	enum pb_status st = step_begin(ws, actor, "analyst,approver", "withdraw a plan", id,
+	enum pb_status st = step_begin(ws, actor, "plan.withdraw", "withdraw a plan", id,
 	                               "reason", reason, true, &p, err);
 	if (st)
 		return st;

@@ -539,7 +539,7 @@ enum pb_status pb_finding_view(struct pb_ws *ws, const char *actor, const char *
 	enum pb_status st = pb__finding_get(ws, ref, &f, err);
 	if (st)
 		return st;
-	if ((st = pb__ws_begin_as(ws, actor, "analyst,approver,auditor,admin", "view evidence", err))) {
+	if ((st = pb__ws_begin_as(ws, actor, "evidence.view", "view evidence", err))) {
 		free(f.detail);
 		return st;
 	}

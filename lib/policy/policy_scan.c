@@ -1596,7 +1596,7 @@ static enum pb_status store_scan(struct scan *s, json_t *doc, const struct pb_sc
 		return st;
 	const char *actor;
 	if ((st = pb__acting_user(s->ws, o->actor, &actor, s->err)) ||
-	    (st = pb__user_require_role(s->ws, actor, "analyst,admin", s->err)))
+	    (st = pb__user_may(s->ws, actor, "policy.scan", s->err)))
 		goto fail;
 	if ((st = pb__db_prepare(db,
 	                         "INSERT INTO policy_scan(policy, policy_sha256, policy_text, at_day, "

@@ -73,7 +73,7 @@ static enum pb_status actor_ok(struct pb_ws *ws, const char *as, const char **ac
 {
 	enum pb_status st = pb__acting_user(ws, as, actor, err);
 	if (!st)
-		st = pb__user_require_role(ws, *actor, "analyst,admin", err);
+		st = pb__user_may(ws, *actor, "customer.add", err); /* and customer.remove */
 	return st;
 }
 

@@ -204,55 +204,6 @@ static void teardown(struct pb_replay *r)
 
 /* ---- users and roles, step by step ------------------------------------------- */
 
-/* The roles each action needs (as the library checks them when it writes
- * the entry); an action not listed needs a registered, enabled user. */
-static const struct {
-	const char *action;
-	const char *roles;
-} action_roles[] = {
-	{ "user.add", "admin" },
-	{ "user.role", "admin" },
-	{ "user.disable", "admin" },
-	{ "user.invite", "admin" },
-	{ "user.key-add", "admin" },
-	{ "user.key-revoke", "admin" },
-	{ "user.invite-revoke", "admin" },
-	{ "plan.policy", "admin" },
-	{ "web.origin", "admin" },
-	{ "case.open", "analyst" },
-	{ "case.note", "analyst,approver" },
-	{ "case.document", "analyst" },
-	{ "case.finding", "analyst" },
-	{ "case.close", "analyst,approver" },
-	{ "plan.new", "analyst,approver" },
-	{ "plan.edit", "analyst,approver" },
-	{ "plan.approve", "approver" },
-	{ "plan.refuse", "approver" },
-	{ "plan.apply", "analyst,approver" },
-	{ "plan.rollback-request", "approver" },
-	{ "plan.rollback", "approver" },
-	{ "plan.withdraw", "analyst,approver" },
-	{ "plan.notice", "analyst,approver" },
-	{ "usage.ingest", "analyst,admin" },
-	{ "mail.ingest", "analyst,admin" },
-	{ "mail.search", "analyst,admin" },
-	{ "mail.tag", "analyst,admin" },
-	{ "mail.untag", "analyst,admin" },
-	{ "mail.view", "analyst,admin" },
-	{ "mail.export", "analyst,admin" },
-	{ "policy.scan", "analyst,admin" },
-	{ "customer.add", "analyst,admin" },
-	{ "customer.remove", "analyst,admin" },
-};
-
-static const char *roles_needed(const char *action)
-{
-	for (size_t i = 0; i < PB_ARRAY_LEN(action_roles); i++)
-		if (!strcmp(action, action_roles[i].action))
-			return action_roles[i].roles;
-	return NULL;
-}
-
 /* The actions on a user's own passkeys: user.passkey-add by the user
  * themself only, user.passkey-revoke by them or an admin. */
 static bool passkey_actor_ok(const char *action, const char *actor, const char *role,
@@ -303,7 +254,7 @@ static enum pb_status replay_users(struct pb_replay *r, struct pb_error *err)
 		bool bootstrap = !strcmp(action, "user.add") && users.count == 0 &&
 		                 !strcmp(actor, name) && !strcmp(role, "admin");
 		struct ruser *a = pb__hmap_get(&users, actor, strlen(actor));
-		const char *need = roles_needed(action);
+		const char *need = pb__action_roles(action);
 		if (bootstrap || !strcmp(action, "web.signin-fail")) {
 			/* the first user vouches for itself; a failed sign-in is
 			 * written by nobody (its actor is the name tried, or '-') */

@@ -204,7 +204,7 @@ enum pb_status pb_appeal_open(struct pb_ws *ws, const char *actor, int64_t id,
 	}
 	if ((rc = pb__text_check("summary", summary, false, err)))
 		return rc;
-	if ((rc = pb__ws_begin_as(ws, actor, "analyst,approver", "record an appeal", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "appeal.open", "record an appeal", err)))
 		return rc;
 	if ((rc = pb_plan_get(ws, id, &p, err)) || (rc = load(ws, id, &s, err)))
 		goto out;
@@ -241,7 +241,7 @@ enum pb_status pb_appeal_note(struct pb_ws *ws, const char *actor, int64_t id, c
 	enum pb_status rc;
 	if ((rc = pb__text_check("text", text, true, err)))
 		return rc;
-	if ((rc = pb__ws_begin_as(ws, actor, "analyst,approver", "note an appeal", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "appeal.note", "note an appeal", err)))
 		return rc;
 	if ((rc = pb_plan_get(ws, id, &p, err)) || (rc = load(ws, id, &s, err)))
 		goto out;
@@ -290,7 +290,7 @@ enum pb_status pb_appeal_decide(struct pb_ws *ws, const char *actor, int64_t id,
 		                     "a rejected appeal changes nothing: it links no new plan");
 	if ((rc = pb__text_check("reason", reason, true, err)))
 		return rc;
-	if ((rc = pb__ws_begin_as(ws, actor, "approver", "decide an appeal", err)))
+	if ((rc = pb__ws_begin_as(ws, actor, "appeal.decide", "decide an appeal", err)))
 		return rc;
 	if ((rc = pb_plan_get(ws, id, &p, err)) || (rc = load(ws, id, &s, err)))
 		goto out;

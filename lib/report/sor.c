@@ -329,7 +329,7 @@ enum pb_status pb_sor_make(struct pb_ws *ws, const struct pb_catalog *cat, const
 	*json_out = NULL;
 	if (!o)
 		o = &def;
-	if (!o->draft && (st = pb__user_require_role(ws, actor, "analyst,approver", err)))
+	if (!o->draft && (st = pb__user_may(ws, actor, "plan.notice", err)))
 		return st;
 	if ((st = pb_plan_get(ws, id, &p, err)))
 		return st;
@@ -390,7 +390,7 @@ enum pb_status pb_sor_make(struct pb_ws *ws, const struct pb_catalog *cat, const
 			st = pb__err(err, PB_ENOMEM, "cannot record the statement of reasons");
 			goto out;
 		}
-		if ((st = pb__ws_begin_as(ws, actor, "analyst,approver", "issue a statement of reasons",
+		if ((st = pb__ws_begin_as(ws, actor, "plan.notice", "issue a statement of reasons",
 		                          err))) {
 			free(dj);
 			goto out;

@@ -570,7 +570,7 @@ enum pb_status pb__report_publish(struct pb_ws *ws, const char *actor, const cha
 	char *dj = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!dj)
 		return pb__err(err, PB_ENOMEM, "cannot record the report: out of memory");
-	enum pb_status rc = pb__ws_begin_as(ws, actor, "analyst,approver,auditor", "publish a report",
+	enum pb_status rc = pb__ws_begin_as(ws, actor, action, "publish a report",
 	                                    err);
 	if (!rc)
 		rc = pb__ws_finish(ws, pb__audit_append(ws, actor, action, 0, NULL, dj, index_out, err),

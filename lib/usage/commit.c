@@ -35,7 +35,7 @@ enum pb_status pb__ingest_begin(struct pb_ingest *in, bool *already, struct pb_e
 		return PB_OK;
 	}
 	if ((st = pb__acting_user(ws, in->actor, &in->acting, err)) ||
-	    (st = pb__user_require_role(ws, in->acting, "analyst,admin", err)))
+	    (st = pb__user_may(ws, in->acting, "usage.ingest", err)))
 		goto fail;
 	return PB_OK;
 fail:
