@@ -1350,7 +1350,7 @@ static enum pb_status span_regimes(const struct pb_detect_config *cfg,
 		eps = 1e-3 * mean;
 		for (size_t i = 0; i < m; i++)
 			lv[i] = log(pts[i].v + eps);
-		pb__deseason(lv, m, 7, lv + m); /* the weekly pattern */
+		pb__deseason(lv, m, 7, NULL, lv + m); /* the weekly pattern */
 		for (size_t i = 0; i < m; i++) {
 			lg[i].t = pts[i].t;
 			lg[i].v = lv[i];

@@ -35,8 +35,9 @@ void pb__profile_stacked_release(struct pb__stacked *s);
 
 /* Takes a pattern of `period` points (2 to PB__DESEASON_MAX: a week of days,
  * a year of months) out of v[0..n) in place, robustly (lib/profile/detect.c);
- * needs three periods. tmp holds 2 n doubles. */
+ * point i's phase is phase[i], or i % period when phase is NULL; needs three
+ * periods. tmp holds 2 n doubles. */
 #define PB__DESEASON_MAX 64
-void pb__deseason(double *v, size_t n, size_t period, double *tmp);
+void pb__deseason(double *v, size_t n, size_t period, const unsigned char *phase, double *tmp);
 
 #endif /* PB_PROFILE_H */

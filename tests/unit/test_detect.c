@@ -611,7 +611,8 @@ static void t_regime_noise(void)
 
 /* A monthly series (steps of 27 to 32 days) has its yearly pattern taken
  * out before the search: twenty years of a summer peak of 30 noise sd raise
- * no change, and a level shift of 5 sd on top is found on its month. */
+ * no change, with or without a missing month, and a level shift of 5 sd on
+ * top is found on its month. */
 static struct pb_point *monthly_series(size_t n, uint64_t seed)
 {
 	static const double year[12] = { -40, -35, -20, 0, 20, 40, 60, 55, 25, 0, -30, -75 };
@@ -638,6 +639,10 @@ static void t_regime_yearly(void)
 			           (unsigned long long)seed, nr, nr ? rg[0].at : 0);
 		free(rg);
 		free(p);
+		/* a missing month (the 101st) shifts no month's effect after it */
+		p = monthly_series(241, seed);
+		memmove(p + 100, p + 101, 140 * sizeof(*p));
+		one_regime(p, 240, seed, "a monthly series with a missing month");
 	}
 }
 
