@@ -12,6 +12,8 @@
  * 3. Times both on daily series of 1,000 points, against the PELT re-run.
  *
  * usage: tcpd_bench [--tcpd DIR] [--set NAME=VALUE]... [--json FILE] [--quiet]
+ *                   [--speed SERIES] [--loo-detail]
+ *        (--loo-detail: each held-out series' chosen setting and scores)
  */
 #include "detect_set.h"
 #include "pelt.h"
@@ -159,7 +161,8 @@ static double avg(const struct mean *m)
  * score it. Prints the mean of those out-of-sample scores: what a setting
  * chosen without seeing a series scores on it; once with the level share
  * chosen too, once with it fixed at base's (the parameter count's 3/4). */
-static int leave_one_out(const char *dir, json_t *ann, const struct pb_detect_config *base)
+static int leave_one_out(const char *dir, json_t *ann, const struct pb_detect_config *base,
+                         bool detail)
 {
 	static const double pens[] = { 3, 4, 5, 6, 7, 8, 10, 12 };
 	static const unsigned lens[] = { 3, 5, 8 };
@@ -167,6 +170,7 @@ static int leave_one_out(const char *dir, json_t *ann, const struct pb_detect_co
 	enum { NP = sizeof(pens) / sizeof(pens[0]), NL = sizeof(lens) / sizeof(lens[0]),
 	       NS = sizeof(shares) / sizeof(shares[0]), NG = NP * NL * NS, MAXS = 64 };
 	static double f[NG][MAXS], cv[NG][MAXS];
+	static const char *names[MAXS];
 	size_t ns = 0;
 	const char *name;
 	json_t *unused;
@@ -192,7 +196,7 @@ static int leave_one_out(const char *dir, json_t *ann, const struct pb_detect_co
 			cv[g][ns] = tcpd_cover(&s.annot, cp, k, s.n);
 			free(cp);
 		}
-		ns++;
+		names[ns++] = name;
 		tcpd_series_free(&s);
 	}
 	for (int fixed = 0; fixed < 2; fixed++) {
@@ -213,6 +217,12 @@ static int leave_one_out(const char *dir, json_t *ann, const struct pb_detect_co
 					best = g;
 				}
 			}
+			if (detail)
+				printf("  held out %-18s penalty %4.1f, shortest %u, level share %.2f: "
+				       "F1 %.3f, cover %.3f%s\n",
+				       names[i], pens[best / NL % NP], lens[best % NL],
+				       shares[best / (NL * NP)], f[best][i], cv[best][i],
+				       fixed ? " (share fixed)" : "");
 			sf += f[best][i];
 			sc += cv[best][i];
 			same += pens[best / NL % NP] == base->regime_penalty &&
@@ -233,10 +243,11 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "tcpd", required_argument, NULL, 'd' }, { "set", required_argument, NULL, 's' },
 		{ "json", required_argument, NULL, 'j' }, { "quiet", no_argument, NULL, 'q' },
-		{ "speed", required_argument, NULL, 'S' }, { NULL, 0, NULL, 0 },
+		{ "speed", required_argument, NULL, 'S' }, { "loo-detail", no_argument, NULL, 'D' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = "../shared/data/tcpd", *jout = NULL;
-	bool quiet = false;
+	bool quiet = false, loo_detail = false;
 	size_t nspeed = 2000;
 	struct pb_detect_config cfg;
 	pb_detect_config_init(&cfg);
@@ -246,6 +257,7 @@ int main(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'j': jout = optarg; break;
 		case 'q': quiet = true; break;
+		case 'D': loo_detail = true; break;
 		case 'S': nspeed = (size_t)strtoul(optarg, NULL, 10); break;
 		case 's':
 			if (detect_set(&cfg, optarg) != 0) {
@@ -255,7 +267,7 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: tcpd_bench [--tcpd DIR] [--set NAME=VALUE]... "
-			                "[--json FILE] [--quiet] [--speed SERIES]\n");
+			                "[--json FILE] [--quiet] [--speed SERIES] [--loo-detail]\n");
 			return 2;
 		}
 	}
@@ -400,7 +412,7 @@ int main(int argc, char **argv)
 			printf("  %s %.3f / %.3f", methods[m], avg(&mf[b][m + 2]), avg(&mc[b][m + 2]));
 		printf("\n");
 	}
-	if (leave_one_out(dir, ann, &cfg) != 0)
+	if (leave_one_out(dir, ann, &cfg, loo_detail) != 0)
 		return 1;
 	double pps = nspeed ? speed(&cfg, nspeed, REGIMES) : 0;
 	double spps = nspeed ? speed(&cfg, nspeed, STREAM) : 0;

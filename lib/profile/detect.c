@@ -19,6 +19,7 @@
  * periods of means when a season is used.
  */
 #include "util/util.h"
+#include "profile/profile.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -887,6 +888,78 @@ static double step_of(const struct pb_point *p, size_t a, size_t b, double *tmp)
 	return median_of(tmp, m);
 }
 
+/* Takes a pattern of `period` points out of v[0..n) in place: the effect of
+ * each phase is the median, over the periods, of the value less the mean of
+ * the `period` points around it (a level shift or a ramp moves that mean
+ * with the series, so it stays out of the effects); the effects, centred to
+ * sum 0, are subtracted. A point's phase is phase[i] (< period), or i %
+ * period when phase is NULL. Needs three periods (else leaves v alone); tmp
+ * holds 2 n doubles. O(n) expected with phase NULL, O(n period) with it. */
+void pb__deseason(double *v, size_t n, size_t period, const unsigned char *phase, double *tmp)
+{
+	const size_t P = period, H = P / 2;
+	if (P < 2 || P > PB__DESEASON_MAX || n < 3 * P)
+		return;
+	double eff[PB__DESEASON_MAX], win = 0, mean = 0, *dev = tmp, *day = tmp + n;
+	for (size_t i = 0; i < P; i++)
+		win += v[i];
+	/* dev[k] is point H + k, whose window [k, k + P) is inside the series */
+	size_t m = 0;
+	for (size_t i = H; i + P - H <= n; i++) {
+		dev[m++] = v[i] - win / (double)P;
+		if (i + P - H < n)
+			win += v[i + P - H] - v[i - H];
+	}
+	for (size_t j = 0; j < P; j++) {
+		size_t c = 0;
+		if (!phase) {
+			for (size_t k = (j + P - H) % P; k < m; k += P)
+				day[c++] = dev[k];
+		} else {
+			for (size_t k = 0; k < m; k++)
+				if (phase[H + k] == j)
+					day[c++] = dev[k];
+		}
+		eff[j] = c ? median_of(day, c) : 0;
+		mean += eff[j] / (double)P;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] -= eff[phase ? phase[i] : i % P] - mean;
+}
+
+/* Whether pts is a monthly series: the median step between points is 27 to
+ * 32 days. tmp holds n doubles. O(n). */
+static bool monthly(const struct pb_point *pts, size_t n, double *tmp)
+{
+	if (n < 2)
+		return false;
+	for (size_t i = 1; i < n; i++)
+		tmp[i - 1] = (double)(pts[i].t - pts[i - 1].t);
+	double step = median_of(tmp, n - 1);
+	return step >= 27 * 86400.0 && step <= 32 * 86400.0;
+}
+
+/* Takes a monthly series' yearly pattern out of y (pts' values, scaled).
+ * Each point's phase is the number of mean months (365.2425 / 12 days) since
+ * the first point, rounded, modulo 12: a missing month does not shift the
+ * rest, and stamps on the 1st, the 15th or the last day of each month all
+ * count one a month. tmp holds 2 n doubles. */
+static enum pb_status deseason_yearly(const struct pb_point *pts, double *y, size_t n, double *tmp)
+{
+	if (n < 36 || !monthly(pts, n, tmp))
+		return PB_OK;
+	unsigned char *month = malloc(n);
+	if (!month)
+		return PB_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		double k = fmod(floor(((double)pts[i].t - (double)pts[0].t) / 2629746.0 + 0.5), 12);
+		month[i] = (unsigned char)(k >= 0 ? k : k + 12); /* times in order: k >= 0 */
+	}
+	pb__deseason(y, n, 12, month, tmp);
+	free(month);
+	return PB_OK;
+}
+
 #define REGIME_EDGE 7 /* points on each side that make the level around a change */
 
 /* Fills what a reader needs: the levels on each side of the change (medians
@@ -957,6 +1030,10 @@ enum pb_status pb_detect_regimes(const struct pb_detect_config *cfg, const struc
 		goto nomem;
 	for (size_t i = 0; i < n; i++)
 		y[i] = (pts[i].v - mean) / sd;
+	/* a monthly series' yearly pattern is not a change (todo, 2 n words, is
+	 * scratch until the search) */
+	if (deseason_yearly(pts, y, n, (double *)todo) != PB_OK)
+		goto nomem;
 	for (size_t i = 0; i < n; i++) {
 		double pv = i ? y[i - 1] : y[0], v = y[i];
 		double t = (double)i / (double)n;

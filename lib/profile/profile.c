@@ -1314,45 +1314,13 @@ static void regime_change(const struct pb_profile_series *ps, const struct pb_re
 	c->score = isinf(c->ratio) ? 1 : c->ratio / (1 + c->ratio);
 }
 
-/* Takes the weekly pattern out of v[0..n) (daily values, logs) in place: the
- * effect of each weekday is the median, over the weeks, of the value less
- * the mean of the 7 days around it (a level shift or a ramp moves that mean
- * with the series, so it stays out of the effects); the effects, centred to
- * sum 0, are subtracted. Needs three weeks; tmp holds 2 n doubles. O(n log n). */
-static void deseason_weekly(double *v, size_t n, double *tmp)
-{
-	enum { P = 7, H = P / 2 };
-	if (n < 3 * P)
-		return;
-	double eff[P], win = 0, mean = 0, *dev = tmp, *day = tmp + n;
-	for (size_t i = 0; i < P; i++)
-		win += v[i];
-	/* dev[k] is day H + k, whose window [k, k + P) is inside the series */
-	size_t m = 0;
-	for (size_t i = H; i + P - H <= n; i++) {
-		dev[m++] = v[i] - win / P;
-		if (i + P - H < n)
-			win += v[i + P - H] - v[i - H];
-	}
-	for (size_t j = 0; j < P; j++) {
-		size_t c = 0;
-		for (size_t k = (j + P - H) % P; k < m; k += P)
-			day[c++] = dev[k];
-		qsort(day, c, sizeof(*day), cmp_double);
-		eff[j] = c % 2 ? day[c / 2] : (day[c / 2 - 1] + day[c / 2]) / 2;
-		mean += eff[j] / P;
-	}
-	for (size_t i = 0; i < n; i++)
-		v[i] -= eff[i % P] - mean;
-}
-
 /* Appends the regime changes of ps's days [from, to) to *out (offset to the
  * series' days). The regimes are searched on the logarithm of the quantity
  * (plus 1e-3 of its mean, so that a day without usage is a deep dip, not
  * minus infinity): billing quantities grow by a share a month and vary by a
  * share of their level, so on the log scale compound growth is a line and
  * the noise is the same at 1,000 and at 100,000 units a day; and with the
- * weekly pattern taken out (deseason_weekly), so that a weekend dip is
+ * weekly pattern taken out (pb__deseason), so that a weekend dip is
  * neither a change nor noise that hides one. Levels come back on the
  * quantity scale (weekday-adjusted). A span with a negative quantity (a
  * credit) is searched as it is. */
@@ -1382,7 +1350,7 @@ static enum pb_status span_regimes(const struct pb_detect_config *cfg,
 		eps = 1e-3 * mean;
 		for (size_t i = 0; i < m; i++)
 			lv[i] = log(pts[i].v + eps);
-		deseason_weekly(lv, m, lv + m);
+		pb__deseason(lv, m, 7, NULL, lv + m); /* the weekly pattern */
 		for (size_t i = 0; i < m; i++) {
 			lg[i].t = pts[i].t;
 			lg[i].v = lv[i];

@@ -1,6 +1,7 @@
-/* profile.h - the profile area's internals other areas use: the stacked
- * chart of a profile as data, so that a renderer other than lib/profile/chart.c's
- * SVG (the case report's PDF, lib/report/casepdf.c) draws the same picture. */
+/* profile.h - the profile area's internals: the stacked chart of a profile
+ * as data, so that a renderer other than lib/profile/chart.c's SVG (the case
+ * report's PDF, lib/report/casepdf.c) draws the same picture; and the
+ * seasonal pattern the profile and the regimes take out. */
 #ifndef PB_PROFILE_H
 #define PB_PROFILE_H
 
@@ -31,5 +32,12 @@ struct pb__stacked {
 enum pb_status pb__profile_stacked(const struct pb_profile *p, size_t max_series,
                                    struct pb__stacked *out, struct pb_error *err);
 void pb__profile_stacked_release(struct pb__stacked *s);
+
+/* Takes a pattern of `period` points (2 to PB__DESEASON_MAX: a week of days,
+ * a year of months) out of v[0..n) in place, robustly (lib/profile/detect.c);
+ * point i's phase is phase[i], or i % period when phase is NULL; needs three
+ * periods. tmp holds 2 n doubles. */
+#define PB__DESEASON_MAX 64
+void pb__deseason(double *v, size_t n, size_t period, const unsigned char *phase, double *tmp);
 
 #endif /* PB_PROFILE_H */

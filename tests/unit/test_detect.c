@@ -609,6 +609,43 @@ static void t_regime_noise(void)
 	free(p);
 }
 
+/* A monthly series (steps of 27 to 32 days) has its yearly pattern taken
+ * out before the search: twenty years of a summer peak of 30 noise sd raise
+ * no change, with or without a missing month, and a level shift of 5 sd on
+ * top is found on its month. */
+static struct pb_point *monthly_series(size_t n, uint64_t seed)
+{
+	static const double year[12] = { -40, -35, -20, 0, 20, 40, 60, 55, 25, 0, -30, -75 };
+	struct pb_point *p = malloc(n * sizeof(*p));
+	rng_seed(seed);
+	for (size_t i = 0; i < n; i++) {
+		p[i].t = 946684800 + (int64_t)i * 2629746; /* 2000-01, a mean month apart */
+		p[i].v = 1000 + year[i % 12] + 2 * rng_normal();
+	}
+	return p;
+}
+
+static void t_regime_yearly(void)
+{
+	struct pb_regime_change *rg = NULL;
+	for (uint64_t seed = 1; seed <= 5; seed++) {
+		one_regime(monthly_series(240, seed), 240, seed, "a monthly series");
+		struct pb_point *p = monthly_series(240, seed);
+		for (size_t i = 150; i < 240; i++)
+			p[i].v += 10;
+		size_t nr = regimes(p, 240, &rg);
+		if (nr != 1 || rg[0].at < 149 || rg[0].at > 151)
+			UNIT_FAIL_("seed %llu: %zu regime changes for a shift at 150, the first at %zu",
+			           (unsigned long long)seed, nr, nr ? rg[0].at : 0);
+		free(rg);
+		free(p);
+		/* a missing month (the 101st) shifts no month's effect after it */
+		p = monthly_series(241, seed);
+		memmove(p + 100, p + 101, 140 * sizeof(*p));
+		one_regime(p, 240, seed, "a monthly series with a missing month");
+	}
+}
+
 /* The daily rows of a segmentation: the forecast of the regime a point is
  * in, of the regime before on a change's first point; the change's points. */
 static void t_regime_bands(void)
@@ -807,6 +844,7 @@ int main(void)
 	RUN(t_clock_rules);
 	RUN(t_regimes);
 	RUN(t_regime_noise);
+	RUN(t_regime_yearly);
 	RUN(t_regime_bands);
 	RUN(t_streaming_equals_batch);
 	RUN(t_window_median_exact);
