@@ -27,7 +27,7 @@ BIN=build/release/bench/nab_bench
 mkdir -p "$(dirname "$BIN")" bench/results
 cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Iinclude -Ilib -Ibench/nab -o "$BIN" \
 	bench/nab/nab_bench.c bench/nab/nab.c build/release/libprobity.a \
-	$(pkg-config --libs jansson zlib libsodium libcrypto) -lm
+	$(make --no-print-directory -s print-libs)
 
 echo "== NAB scorer check: NAB's own windowed-Gaussian results on this copy"
 "$BIN" --nab "$NAB" --results windowedGaussian

@@ -31,6 +31,6 @@ BIN=build/release/bench/tcpd_bench
 mkdir -p "$(dirname "$BIN")" bench/results
 cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Iinclude -Ilib -Ibench/nab -Ibench/tcpd -o "$BIN" \
 	bench/tcpd/tcpd_bench.c bench/tcpd/tcpd.c bench/tcpd/pelt.c build/release/libprobity.a \
-	$(pkg-config --libs jansson zlib libsodium libcrypto) -lm
+	$(make --no-print-directory -s print-libs)
 "$BIN" --tcpd "$TCPD" --json bench/results/tcpd.json "$@"
 echo "results: bench/results/tcpd.json"
