@@ -42,8 +42,24 @@ struct dict_text {
 
 struct dict_cache {
 	struct dict_text *e;
+	uint8_t *ok;         /* per entry, its fast-path verdict (F_*; 0: not made yet) */
+	pb_dec *val;         /* per entry of a summed or time field, its value */
 	size_t cap;
 	struct pb_buf arena; /* texts made in the scratch */
+};
+
+/* A dictionary entry's verdict for the rows proven clean column by column. */
+enum { F_DONE = 0x80, F_CLEAN = 1, F_USAGE = 2 /* ChargeCategory reads as Usage */ };
+
+/* A summed or time field's place in the fast path's values (fast_*). */
+enum { V_BILLED, V_EFF, V_LIST, V_QTY, V_START, V_END, V_COUNT };
+
+/* An aggregate of the rows proven clean, by the dictionary indices of the
+ * key fields (and the day): key[0] the day, key[1 + j] key field j's. */
+struct fast_agg {
+	uint64_t h;
+	uint32_t key[1 + K_COUNT];
+	struct pb_agg a;
 };
 
 struct pb_pq_work {
@@ -60,6 +76,24 @@ struct pb_pq_work {
 	size_t bad_at[BLOCK];   /* and the offset of the bad byte + 1 */
 	size_t rg;              /* the row group the caches are of (1-based), or 0 */
 	struct pb_buf rec;
+	/* rows proven clean column by column (fast_*), per header field: */
+	uint16_t *step0, *nsteps; /* its steps in the plan */
+	uint8_t *null_ok;       /* a null (or the field not read) passes its steps */
+	int8_t *vrole;          /* V_* of its value, or -1 */
+	bool *iskey;            /* its steps put a key field in the row */
+	bool fast;              /* a FOCUS export: the fast path may run */
+	uint8_t *fkind;         /* per field, for the slice: FK_* */
+	int vfield[V_COUNT];    /* the field of each value, or -1 */
+	int charge_f;           /* ChargeCategory's field, or -1 */
+	struct fast_agg *fa;    /* the slice's aggregates, open addressing */
+	size_t nfa, capfa;
+	uint32_t *faslot;       /* index + 1; 0 empty */
+	size_t nfaslot;
+	uint64_t *clean;        /* the slice's rows proven clean and summed, a bit a row */
+	size_t capclean;
+	struct pb_agg *undo;    /* aggregates of the worker's table before a merge */
+	size_t *undo_at;
+	size_t capundo;
 };
 
 /* A row group's decoded columns, shared by the workers that take its slices:
@@ -92,6 +126,8 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 			continue;
 		for (size_t k = 0; pw->dc && in->pq && k < in->pq->ntops; k++) {
 			free(pw->dc[k].e);
+			free(pw->dc[k].ok);
+			free(pw->dc[k].val);
 			pb_buf_release(&pw->dc[k].arena);
 		}
 		free(pw->dc);
@@ -103,6 +139,17 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 		free(pw->memo);
 		free(pw->tmemo);
 		pb_buf_release(&pw->rec);
+		free(pw->step0);
+		free(pw->nsteps);
+		free(pw->null_ok);
+		free(pw->vrole);
+		free(pw->iskey);
+		free(pw->fkind);
+		free(pw->fa);
+		free(pw->faslot);
+		free(pw->clean);
+		free(pw->undo);
+		free(pw->undo_at);
 		free(pw);
 		in->workers[i].pq = NULL;
 	}
@@ -351,6 +398,61 @@ static void memo_fields(const struct pb_ingest *in, uint8_t *memo)
 		memo[i] = memo[i] == 1 && in->pq_leaf[i] >= 0 && in->pq_mapval[i] < 0;
 }
 
+/* What the fast path needs of each field: its steps, whether a null passes
+ * them, the value it gives (V_*) and whether it is part of the key. */
+static void fast_fields(struct pb_worker *w, struct pb_pq_work *pw)
+{
+	const struct pb_ingest *in = w->in;
+	const struct pb_focus_map *m = &in->map;
+	size_t nf = in->pq->ntops;
+	for (int k = 0; k < V_COUNT; k++)
+		pw->vfield[k] = -1;
+	pw->charge_f = -1;
+	for (size_t i = 0; i < nf; i++)
+		pw->vrole[i] = -1;
+	pw->fast = m->kind == PB_FORMAT_FOCUS;
+	for (size_t s = 0; pw->fast && s < m->nplan; s++) {
+		const struct pb_focus_step *st = &m->plan[s];
+		size_t i = st->field;
+		if (pw->nsteps[i] && pw->step0[i] + pw->nsteps[i] != s)
+			pw->fast = false; /* a field's steps are one run (focus.c's plan) */
+		if (!pw->nsteps[i]++)
+			pw->step0[i] = (uint16_t)s;
+		int role = -1;
+		switch (st->col) {
+		case FC_BilledCost: role = V_BILLED; break;
+		case FC_EffectiveCost: role = V_EFF; break;
+		case FC_ListCost: role = V_LIST; break;
+		case FC_ConsumedQuantity: role = V_QTY; break;
+		case FC_ChargePeriodStart: role = V_START; break;
+		case FC_ChargePeriodEnd: role = V_END; break;
+		default: break;
+		}
+		if (role >= 0 && (st->action == FA_DEC_SUM || st->action == FA_DATE_USED)) {
+			if (pw->vrole[i] >= 0)
+				pw->fast = false;
+			pw->vrole[i] = (int8_t)role;
+			pw->vfield[role] = (int)i;
+		}
+		if (st->action == FA_KEEP || st->col == FC_BillingCurrency ||
+		    (st->action == FA_ENUM &&
+		     (st->col == FC_ChargeCategory || st->col == FC_ServiceCategory ||
+		      st->col == FC_ServiceSubcategory)))
+			pw->iskey[i] = true;
+		if (st->col == FC_ChargeCategory)
+			pw->charge_f = (int)i;
+	}
+	/* a null, or a field not read: the same empty field */
+	static const struct pb_csv_field empty = { .ptr = "", .len = 0 };
+	for (size_t i = 0; pw->fast && i < nf; i++) {
+		struct pb_focus_row row;
+		memset(&row, 0, sizeof(row));
+		pw->null_ok[i] = 1;
+		for (size_t s = pw->step0[i]; s < (size_t)pw->step0[i] + pw->nsteps[i]; s++)
+			pw->null_ok[i] &= pb__focus_step_clean(&w->fx, s, &empty, 0, 0, NULL, &row);
+	}
+}
+
 static struct pb_pq_work *work_of(struct pb_worker *w)
 {
 	struct pb_ingest *in = w->in;
@@ -370,12 +472,20 @@ static struct pb_pq_work *work_of(struct pb_worker *w)
 	pw->memo = calloc(in->pq->ntops, 1);
 	pw->tmemo = calloc(in->pq->ntops * BLOCK, sizeof(*pw->tmemo));
 	pb_buf_init(&pw->rec, SIZE_MAX / 2);
+	pw->step0 = calloc(in->pq->ntops, sizeof(*pw->step0));
+	pw->nsteps = calloc(in->pq->ntops, sizeof(*pw->nsteps));
+	pw->null_ok = calloc(in->pq->ntops, 1);
+	pw->vrole = calloc(in->pq->ntops, 1);
+	pw->iskey = calloc(in->pq->ntops, sizeof(*pw->iskey));
+	pw->fkind = calloc(in->pq->ntops, 1);
 	w->pq = pw;
 	if (!pw->dc || !pw->text || !pw->blk || !pw->num || !pw->tnum || !pw->tdec || !pw->memo ||
-	    !pw->tmemo)
+	    !pw->tmemo || !pw->step0 || !pw->nsteps || !pw->null_ok || !pw->vrole || !pw->iskey ||
+	    !pw->fkind)
 		return NULL;
 	num_fields(in, pw->num);
 	memo_fields(in, pw->memo);
+	fast_fields(w, pw);
 	return pw;
 }
 
@@ -497,13 +607,20 @@ static bool reset_caches(struct pb_ingest *in, struct pb_pq_work *pw, const stru
 		size_t nd = g->v[i].dix ? g->v[i].ndict : 0;
 		if (nd > dc->cap) {
 			free(dc->e);
+			free(dc->ok);
+			free(dc->val);
 			dc->cap = 0;
-			if (!(dc->e = malloc(nd * sizeof(*dc->e))))
+			dc->ok = NULL;
+			dc->val = NULL;
+			if (!(dc->e = malloc(nd * sizeof(*dc->e))) || !(dc->ok = malloc(nd)) ||
+			    !(dc->val = malloc(nd * sizeof(*dc->val))))
 				return false;
 			dc->cap = nd;
 		}
-		if (nd)
+		if (nd) {
 			memset(dc->e, 0, nd * sizeof(*dc->e));
+			memset(dc->ok, 0, nd);
+		}
 		pb_buf_reset(&dc->arena);
 	}
 	pw->rg = g->rg;
@@ -599,6 +716,343 @@ static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
 	return true;
 }
 
+/* ---- rows proven clean column by column --------------------------------
+ *
+ * Before the row path, a slice's rows are proven clean column by column:
+ * a dictionary entry's verdict (UTF-8, every step of its field with no
+ * warning, a key field's length) is made once, from its text or typed value
+ * (pb__focus_step_clean), and a row is clean when every field's value is;
+ * nulls pass where the field's steps let them; plain doubles and times are
+ * checked in a loop over their values. The rules pb__focus_row applies
+ * across columns are checked per row over the columns they involve:
+ *   ChargePeriodEnd before ChargePeriodStart (a reject),
+ *   no ConsumedQuantity where ChargeCategory is Usage (a warning),
+ * and pb__ingest_take_row's: a key field over PB_USAGE_KEY_FIELD_MAX bytes
+ * (in the entry's verdict), a sum out of range (below). The clean rows are
+ * summed by the dictionary indices of their key fields and their day; each
+ * such aggregate then becomes its key once (the steps of its fields run on
+ * its entries' texts) and goes into the worker's table. Every other row
+ * takes the row path unchanged, so rejects, warnings and counts are as
+ * before; a clean row draws no warning and no reject. When a sum would
+ * leave the range, the slice's merge is undone and every row takes the row
+ * path. Only a FOCUS export whose key fields are dictionary-encoded (or all
+ * null) takes this path. */
+
+enum { FK_NONE, FK_DICT, FK_TYPED };
+#define FAST_BLOCK 256
+
+static pb_dec row_value(const struct pb_focus_row *row, int role)
+{
+	switch (role) {
+	case V_BILLED: return row->billed;
+	case V_EFF: return row->effective;
+	case V_LIST: return row->list;
+	case V_QTY: return row->quantity;
+	case V_START: return row->start;
+	default: return row->end;
+	}
+}
+
+/* A typed value's form for the row checker (pb_focus_ctx.tnum: 0, 1 a
+ * number, 2 a time) and in *val its value, as block_column makes it. */
+static uint8_t typed_value(const struct pb_pq_work *pw, size_t i, const struct pb_pq_column *c,
+                           const struct pb_pq_value *pv, pb_dec *val)
+{
+	int64_t secs;
+	switch (pw->num[i]) {
+	case 1: return pb__pq_double_plain(pv->u.d);
+	case 2: return pb__pq_double_dec(pv->u.d, val);
+	case 3:
+		if (!pb__pq_timestamp_secs(c, pv->u.i, &secs))
+			return 0;
+		*val = secs;
+		return 2;
+	default: return 0;
+	}
+}
+
+/* Runs the steps of field i on the text of dictionary entry e into row:
+ * true when they pass with no warning. */
+static bool entry_steps(struct pb_worker *w, struct pb_pq_work *pw, const struct pb_pq_values *v,
+                        const struct pb_pq_column *c, size_t i, uint32_t e,
+                        struct pb_focus_row *row)
+{
+	struct dict_cache *dc = &pw->dc[i];
+	struct dict_text *t = &dc->e[e];
+	struct pb_csv_field fld = { .ptr = t->view ? t->view : dc->arena.data + t->off,
+		                    .len = t->len };
+	pb_dec td = 0;
+	uint8_t tn = pw->num[i] ? typed_value(pw, i, c, &v->dict[e], &td) : 0;
+	bool ok = true;
+	for (size_t s = pw->step0[i]; ok && s < (size_t)pw->step0[i] + pw->nsteps[i]; s++)
+		ok = pb__focus_step_clean(&w->fx, s, &fld, tn, td, pw->memo[i] ? &t->memo : NULL,
+		                          row);
+	return ok;
+}
+
+/* The verdict of dictionary entry e of field i, first seen in row r. */
+static uint8_t entry_verdict(struct pb_worker *w, struct pb_pq_work *pw,
+                             const struct pb_pq_values *v, const struct pb_pq_column *c, size_t i,
+                             uint32_t e, size_t r)
+{
+	struct dict_cache *dc = &pw->dc[i];
+	uint8_t f = F_DONE;
+	struct pb_focus_row row;
+	memset(&row, 0, sizeof(row));
+	if (dict_entry(pw, v, c, i, e, r, pw->text + i * BLOCK * TEXT_CAP) &&
+	    dc->e[e].state == 1 && (!pw->iskey[i] || dc->e[e].len <= PB_USAGE_KEY_FIELD_MAX) &&
+	    entry_steps(w, pw, v, c, i, e, &row)) {
+		f |= F_CLEAN;
+		if (pw->vrole[i] >= 0)
+			dc->val[e] = row_value(&row, pw->vrole[i]);
+		if ((int)i == pw->charge_f && row.charge_category.ptr &&
+		    strcmp(row.charge_category.ptr, "Usage") == 0)
+			f |= F_USAGE;
+	}
+	return dc->ok[e] = f;
+}
+
+/* The kinds of the slice's fields (pw->fkind) and its key fields; false
+ * when its rows cannot take the fast path. */
+static bool fast_kinds(const struct pb_ingest *in, struct pb_pq_work *pw, const struct pq_group *g,
+                       size_t r1, size_t *keyf, size_t *nkey)
+{
+	*nkey = 0;
+	for (size_t i = 0; i < in->pq->ntops; i++) {
+		pw->fkind[i] = FK_NONE;
+		if (!pw->nsteps[i])
+			continue;
+		const struct pb_pq_values *v = &g->v[i];
+		if (in->pq_leaf[i] < 0 || (!v->dix && !v->v)) { /* not read, or all null */
+			if (!pw->null_ok[i])
+				return false;
+			continue;
+		}
+		if (in->pq_mapval[i] >= 0 || v->n < r1 || !v->null)
+			return false;
+		if (v->dix)
+			pw->fkind[i] = FK_DICT;
+		else if (pw->num[i] && !pw->iskey[i])
+			pw->fkind[i] = FK_TYPED;
+		else
+			return false;
+		if (pw->iskey[i] && *nkey == K_COUNT)
+			return false;
+		if (pw->iskey[i])
+			keyf[(*nkey)++] = i;
+	}
+	return true;
+}
+
+/* The clean bits of rows r..r+nb of field i (column c) into m. */
+static void fast_column(struct pb_worker *w, struct pb_pq_work *pw, const struct pb_pq_values *v,
+                        const struct pb_pq_column *c, size_t i, size_t r, size_t nb, uint8_t *m)
+{
+	const uint8_t nok = pw->null_ok[i], *nul = v->null + r;
+	if (pw->fkind[i] == FK_DICT) {
+		const uint32_t *dix = v->dix + r;
+		const uint8_t *ok = pw->dc[i].ok;
+		for (size_t k = 0; k < nb; k++) {
+			uint32_t e = dix[k];
+			if (e == PB_PQ_NODICT) {
+				m[k] &= nul[k] ? nok : 0;
+				continue;
+			}
+			uint8_t f = ok[e];
+			if (!f)
+				f = entry_verdict(w, pw, v, c, i, e, r + k);
+			m[k] &= f & F_CLEAN;
+		}
+		return;
+	}
+	/* FK_TYPED: a summed value or a time is checked as it is read */
+	bool check = pw->vrole[i] < 0;
+	for (size_t k = 0; k < nb; k++) {
+		pb_dec val;
+		if (nul[k])
+			m[k] &= nok;
+		else if (check && !typed_value(pw, i, c, &v->v[r + k], &val))
+			m[k] = 0;
+	}
+}
+
+/* Adds a clean row (its key fields' entries in key) to the slice's
+ * aggregates; false when a sum would leave the range or out of memory. */
+static bool fast_add(struct pb_pq_work *pw, const uint32_t *key, size_t nk, const pb_dec *val,
+                     uint64_t line)
+{
+	uint64_t h = pb__usage_key_hash((const char *)key, nk * 4);
+	if ((pw->nfa + 1) * 2 > pw->nfaslot) {
+		size_t ns = pw->nfaslot ? pw->nfaslot * 2 : 1024;
+		uint32_t *sl = calloc(ns, sizeof(*sl));
+		if (!sl)
+			return false;
+		for (size_t j = 0; j < pw->nfa; j++) {
+			size_t x = pw->fa[j].h & (ns - 1);
+			while (sl[x])
+				x = (x + 1) & (ns - 1);
+			sl[x] = (uint32_t)j + 1;
+		}
+		free(pw->faslot);
+		pw->faslot = sl;
+		pw->nfaslot = ns;
+	}
+	size_t mask = pw->nfaslot - 1, x = h & mask;
+	struct fast_agg *a = NULL;
+	for (; pw->faslot[x]; x = (x + 1) & mask) {
+		struct fast_agg *b = &pw->fa[pw->faslot[x] - 1];
+		if (b->h == h && memcmp(b->key, key, nk * 4) == 0) {
+			a = b;
+			break;
+		}
+	}
+	if (!a) {
+		if (pw->nfa == pw->capfa) {
+			void *grown = pb__grow(pw->fa, &pw->capfa, pw->nfa, sizeof(*pw->fa));
+			if (!grown)
+				return false;
+			pw->fa = grown;
+		}
+		a = &pw->fa[pw->nfa];
+		memset(a, 0, sizeof(*a));
+		a->h = h;
+		memcpy(a->key, key, nk * 4);
+		a->a.first = UINT64_MAX;
+		pw->faslot[x] = (uint32_t)++pw->nfa;
+	}
+	struct pb_agg one = { .q = val[V_QTY], .billed = val[V_BILLED], .eff = val[V_EFF],
+		              .list = val[V_LIST], .rows = 1, .first = line, .last = line };
+	return pb__agg_merge(&a->a, &one);
+}
+
+/* Puts the slice's aggregates into the worker's table, each by the key its
+ * entries' texts make; when a sum would leave the range, undoes them and
+ * returns false (*oom when out of memory). */
+static bool fast_merge(struct pb_worker *w, struct pb_pq_work *pw, const struct pq_group *g,
+                       const size_t *keyf, size_t nkey, bool *oom)
+{
+	const struct pb_ingest *in = w->in;
+	struct pb_aggtab *t = &w->tab;
+	size_t n0 = t->n, nundo = 0;
+	*oom = false;
+	if (pw->nfa > pw->capundo) {
+		free(pw->undo);
+		free(pw->undo_at);
+		pw->capundo = 0;
+		pw->undo_at = malloc(pw->nfa * sizeof(*pw->undo_at));
+		if (!(pw->undo = malloc(pw->nfa * sizeof(*pw->undo))) || !pw->undo_at) {
+			*oom = true;
+			return false;
+		}
+		pw->capundo = pw->nfa;
+	}
+	bool ok = true;
+	for (size_t j = 0; ok && j < pw->nfa; j++) {
+		const struct fast_agg *fa = &pw->fa[j];
+		struct pb_focus_row row;
+		memset(&row, 0, sizeof(row));
+		for (size_t q = 0; q < nkey; q++) {
+			size_t i = keyf[q];
+			if (fa->key[1 + q] != PB_PQ_NODICT)
+				entry_steps(w, pw, &g->v[i], &in->pq->cols[in->pq_leaf[i]], i,
+				            fa->key[1 + q], &row);
+		}
+		size_t kl = pb__usage_key_build(w->kb, (int32_t)fa->key[0], &row);
+		struct pb_agg *a = pb__aggtab_get(t, w->kb, kl, pb__usage_key_hash(w->kb, kl));
+		if (!a) {
+			*oom = true;
+			return false;
+		}
+		if ((size_t)(a - t->v) < n0) {
+			pw->undo[nundo] = *a;
+			pw->undo_at[nundo++] = (size_t)(a - t->v);
+		}
+		ok = pb__agg_merge(a, &fa->a);
+	}
+	if (ok)
+		return true;
+	while (nundo--)
+		t->v[pw->undo_at[nundo]] = pw->undo[nundo];
+	pb__aggtab_truncate(t, n0);
+	return false;
+}
+
+/* Proves slice ch's rows clean and sums those that are (fast_* above),
+ * marking them in pw->clean; *nclean their count. False when out of
+ * memory. */
+static bool fast_slice(struct pb_worker *w, struct pb_pq_work *pw, const struct pq_group *g,
+                       const struct pb_chunk *ch, size_t *nclean)
+{
+	const struct pb_ingest *in = w->in;
+	size_t r0 = ch->pq_r0, r1 = ch->pq_r1, nw = (r1 - r0 + 63) / 64, nf = in->pq->ntops;
+	*nclean = 0;
+	if (nw > pw->capclean) {
+		free(pw->clean);
+		pw->capclean = 0;
+		if (!(pw->clean = malloc(nw * sizeof(*pw->clean))))
+			return false;
+		pw->capclean = nw;
+	}
+	memset(pw->clean, 0, nw * sizeof(*pw->clean));
+	size_t keyf[K_COUNT], nkey;
+	if (!pw->fast || !fast_kinds(in, pw, g, r1, keyf, &nkey))
+		return true;
+	pw->nfa = 0;
+	if (pw->faslot)
+		memset(pw->faslot, 0, pw->nfaslot * sizeof(*pw->faslot));
+	uint8_t m[FAST_BLOCK];
+	uint32_t key[1 + K_COUNT];
+	const int cf = pw->charge_f;
+	for (size_t r = r0; r < r1; r += FAST_BLOCK) {
+		size_t nb = r1 - r < FAST_BLOCK ? r1 - r : FAST_BLOCK;
+		memset(m, 1, nb);
+		for (size_t i = 0; i < nf; i++)
+			if (pw->fkind[i] != FK_NONE)
+				fast_column(w, pw, &g->v[i], &in->pq->cols[in->pq_leaf[i]], i, r, nb, m);
+		for (size_t k = 0; k < nb; k++) {
+			if (!m[k])
+				continue;
+			size_t x = r + k;
+			pb_dec val[V_COUNT] = { 0 };
+			bool has_qty = false, ok = true;
+			for (int role = 0; ok && role < V_COUNT; role++) {
+				int i = pw->vfield[role];
+				if (i < 0 || pw->fkind[i] == FK_NONE || g->v[i].null[x])
+					continue;
+				if (role == V_QTY)
+					has_qty = true;
+				if (pw->fkind[i] == FK_DICT)
+					val[role] = pw->dc[i].val[g->v[i].dix[x]];
+				else
+					ok = typed_value(pw, (size_t)i, &in->pq->cols[in->pq_leaf[i]],
+					                 &g->v[i].v[x], &val[role]) != 0;
+			}
+			if (!ok || val[V_END] < val[V_START])
+				continue;
+			if (!has_qty && cf >= 0 && pw->fkind[cf] == FK_DICT &&
+			    g->v[cf].dix[x] != PB_PQ_NODICT && (pw->dc[cf].ok[g->v[cf].dix[x]] & F_USAGE))
+				continue;
+			key[0] = (uint32_t)(int32_t)pb_floordiv((int64_t)val[V_START], 86400);
+			for (size_t q = 0; q < nkey; q++)
+				key[1 + q] = g->v[keyf[q]].dix[x];
+			if (!fast_add(pw, key, 1 + nkey, val, ch->line0 + (x - r0))) {
+				pw->nfa = 0; /* out of memory or out of range: the row path says which */
+				memset(pw->clean, 0, nw * sizeof(*pw->clean));
+				return true;
+			}
+			pw->clean[(x - r0) / 64] |= 1ull << ((x - r0) % 64);
+			++*nclean;
+		}
+	}
+	bool oom;
+	if (!fast_merge(w, pw, g, keyf, nkey, &oom)) {
+		memset(pw->clean, 0, nw * sizeof(*pw->clean));
+		*nclean = 0;
+		return !oom;
+	}
+	return true;
+}
+
 void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 {
 	struct pb_ingest *in = w->in;
@@ -622,10 +1076,23 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 	struct pb_csv_record rec;
 	memset(&rec, 0, sizeof(rec));
 	rec.nfields = nf;
+	size_t nclean;
+	if (!fast_slice(w, pw, g, ch, &nclean)) {
+		ch->failed = true;
+		goto done;
+	}
+	ch->rows += nclean;
+	ch->accepted += nclean;
+	_Static_assert(BLOCK == 64, "a block is a word of pw->clean");
 	for (size_t r = ch->pq_r0; r < ch->pq_r1; r++) {
 		size_t k = (r - ch->pq_r0) % BLOCK;
+		uint64_t clean = pw->clean[(r - ch->pq_r0) / BLOCK];
 		if (k == 0) { /* the next block's fields, column by column */
 			size_t nb = ch->pq_r1 - r < BLOCK ? ch->pq_r1 - r : BLOCK;
+			if (clean == (nb == BLOCK ? UINT64_MAX : (1ull << nb) - 1)) {
+				r += nb - 1; /* every row proven clean and summed */
+				continue;
+			}
 			memset(pw->bad_i, 0, sizeof(pw->bad_i));
 			for (size_t i = 0; i < nf; i++) {
 				int c = in->pq_leaf[i];
@@ -643,6 +1110,8 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 				}
 			}
 		}
+		if (clean >> k & 1)
+			continue;
 		memcpy(w->fields, pw->blk + k * nf, nf * sizeof(*w->fields));
 		uint64_t line = ch->line0 + (r - ch->pq_r0);
 		uint32_t bad = 0;
