@@ -91,6 +91,9 @@ struct pb_pq_work {
 	size_t nfaslot;
 	uint64_t *clean;        /* the slice's rows proven clean and summed, a bit a row */
 	size_t capclean;
+	const struct pb_pq_values **vp; /* per field, the slice's values: the group's, or
+	                           own's when the group has its dictionary alone */
+	struct pb_pq_values *own; /* per field, values this worker decoded itself */
 	struct pb_agg *undo;    /* aggregates of the worker's table before a merge */
 	size_t *undo_at;
 	size_t capundo;
@@ -116,6 +119,9 @@ struct pb_pq_groups {
 	pthread_cond_t cv;
 	struct pq_group *g;
 	size_t n;
+	bool *dict_only;        /* per header field: read its dictionary alone first
+	                           (a checked field no key, sum or time takes, whose
+	                           nulls pass: its values matter only if an entry fails) */
 };
 
 void pb__pq_ingest_release(struct pb_ingest *in)
@@ -145,6 +151,10 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 		free(pw->vrole);
 		free(pw->iskey);
 		free(pw->fkind);
+		for (size_t k = 0; pw->own && in->pq && k < in->pq->ntops; k++)
+			pb__pq_values_release(&pw->own[k]);
+		free(pw->own);
+		free(pw->vp);
 		free(pw->fa);
 		free(pw->faslot);
 		free(pw->clean);
@@ -163,6 +173,7 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 		pthread_mutex_destroy(&gs->mu);
 		pthread_cond_destroy(&gs->cv);
 		free(gs->g);
+		free(gs->dict_only);
 		free(gs);
 		in->pq_groups = NULL;
 	}
@@ -224,6 +235,7 @@ static enum pb_status read_all(struct pb_ingest *in, size_t *len, struct pb_erro
 }
 
 static bool is_map(const struct pb_pq_file *f, size_t t, int *k, int *v);
+static int step_role(const struct pb_focus_step *st, bool *key);
 
 /* The slots of decoded row groups: one a chunk in flight, and one. */
 static enum pb_status groups_init(struct pb_ingest *in, struct pb_error *err)
@@ -239,6 +251,18 @@ static enum pb_status groups_init(struct pb_ingest *in, struct pb_error *err)
 	gs->n = in->nchunks + 1;
 	for (size_t i = 0; i < gs->n; i++)
 		gs->g[i].v = calloc(in->pq->ntops, sizeof(*gs->g[i].v)); /* NULL: out of memory later */
+	if (!(gs->dict_only = calloc(in->pq->ntops, sizeof(*gs->dict_only))))
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	const struct pb_focus_map *m = &in->map;
+	if (m->kind != PB_FORMAT_FOCUS)
+		return PB_OK;
+	for (size_t i = 0; i < in->pq->ntops; i++)
+		gs->dict_only[i] = in->pq_leaf[i] >= 0 && in->pq_mapval[i] < 0;
+	for (size_t k = 0; k < m->nplan; k++) {
+		bool key;
+		if (step_role(&m->plan[k], &key) >= 0 || key || !pb__fcols[m->plan[k].col].nullable)
+			gs->dict_only[m->plan[k].field] = false;
+	}
 	return PB_OK;
 }
 
@@ -398,6 +422,27 @@ static void memo_fields(const struct pb_ingest *in, uint8_t *memo)
 		memo[i] = memo[i] == 1 && in->pq_leaf[i] >= 0 && in->pq_mapval[i] < 0;
 }
 
+/* The value a step gives the fast path (V_*), or -1; *key when it gives
+ * a key field. */
+static int step_role(const struct pb_focus_step *st, bool *key)
+{
+	*key = st->action == FA_KEEP || st->col == FC_BillingCurrency ||
+	       (st->action == FA_ENUM && (st->col == FC_ChargeCategory ||
+	                                  st->col == FC_ServiceCategory ||
+	                                  st->col == FC_ServiceSubcategory));
+	if (st->action != FA_DEC_SUM && st->action != FA_DATE_USED)
+		return -1;
+	switch (st->col) {
+	case FC_BilledCost: return V_BILLED;
+	case FC_EffectiveCost: return V_EFF;
+	case FC_ListCost: return V_LIST;
+	case FC_ConsumedQuantity: return V_QTY;
+	case FC_ChargePeriodStart: return V_START;
+	case FC_ChargePeriodEnd: return V_END;
+	default: return -1;
+	}
+}
+
 /* What the fast path needs of each field: its steps, whether a null passes
  * them, the value it gives (V_*) and whether it is part of the key. */
 static void fast_fields(struct pb_worker *w, struct pb_pq_work *pw)
@@ -418,27 +463,15 @@ static void fast_fields(struct pb_worker *w, struct pb_pq_work *pw)
 			pw->fast = false; /* a field's steps are one run (focus.c's plan) */
 		if (!pw->nsteps[i]++)
 			pw->step0[i] = (uint16_t)s;
-		int role = -1;
-		switch (st->col) {
-		case FC_BilledCost: role = V_BILLED; break;
-		case FC_EffectiveCost: role = V_EFF; break;
-		case FC_ListCost: role = V_LIST; break;
-		case FC_ConsumedQuantity: role = V_QTY; break;
-		case FC_ChargePeriodStart: role = V_START; break;
-		case FC_ChargePeriodEnd: role = V_END; break;
-		default: break;
-		}
-		if (role >= 0 && (st->action == FA_DEC_SUM || st->action == FA_DATE_USED)) {
+		bool key;
+		int role = step_role(st, &key);
+		if (role >= 0) {
 			if (pw->vrole[i] >= 0)
 				pw->fast = false;
 			pw->vrole[i] = (int8_t)role;
 			pw->vfield[role] = (int)i;
 		}
-		if (st->action == FA_KEEP || st->col == FC_BillingCurrency ||
-		    (st->action == FA_ENUM &&
-		     (st->col == FC_ChargeCategory || st->col == FC_ServiceCategory ||
-		      st->col == FC_ServiceSubcategory)))
-			pw->iskey[i] = true;
+		pw->iskey[i] |= key;
 		if (st->col == FC_ChargeCategory)
 			pw->charge_f = (int)i;
 	}
@@ -478,10 +511,12 @@ static struct pb_pq_work *work_of(struct pb_worker *w)
 	pw->vrole = calloc(in->pq->ntops, 1);
 	pw->iskey = calloc(in->pq->ntops, sizeof(*pw->iskey));
 	pw->fkind = calloc(in->pq->ntops, 1);
+	pw->vp = calloc(in->pq->ntops, sizeof(*pw->vp));
+	pw->own = calloc(in->pq->ntops, sizeof(*pw->own));
 	w->pq = pw;
 	if (!pw->dc || !pw->text || !pw->blk || !pw->num || !pw->tnum || !pw->tdec || !pw->memo ||
 	    !pw->tmemo || !pw->step0 || !pw->nsteps || !pw->null_ok || !pw->vrole || !pw->iskey ||
-	    !pw->fkind)
+	    !pw->fkind || !pw->vp || !pw->own)
 		return NULL;
 	num_fields(in, pw->num);
 	memo_fields(in, pw->memo);
@@ -491,7 +526,7 @@ static struct pb_pq_work *work_of(struct pb_worker *w)
 
 /* The values of row r (row k of its block) as a CSV line, for the rejects
  * file: the fields read as numbers get their text first. */
-static bool row_record(struct pb_pq_work *pw, const struct pb_ingest *in, const struct pq_group *g,
+static bool row_record(struct pb_pq_work *pw, const struct pb_ingest *in,
                        struct pb_csv_field *fl, size_t r, size_t k)
 {
 	size_t nf = in->pq->ntops;
@@ -499,7 +534,7 @@ static bool row_record(struct pb_pq_work *pw, const struct pb_ingest *in, const 
 		if (!pw->tnum[k * nf + i])
 			continue;
 		bool null;
-		struct pb_str s = pb__pq_text(&in->pq->cols[in->pq_leaf[i]], &g->v[i], r,
+		struct pb_str s = pb__pq_text(&in->pq->cols[in->pq_leaf[i]], pw->vp[i], r,
 		                              pw->text + (i * BLOCK + k) * TEXT_CAP, TEXT_CAP, &null);
 		fl[i].ptr = s.ptr;
 		fl[i].len = (uint32_t)s.len;
@@ -516,8 +551,13 @@ static enum pb_status decode_field(struct pb_ingest *in, struct pb_pq_values *v,
                                    size_t i, struct pb_error *err)
 {
 	const struct pb_pq_file *f = in->pq;
+	bool only;
+	enum pb_status st;
 	if (in->pq_leaf[i] < 0)
 		return PB_OK;
+	if (in->pq_groups->dict_only[i] &&
+	    ((st = pb__pq_read_dict(f, rg, (size_t)in->pq_leaf[i], v, &only, err)) || only))
+		return st;
 	return in->pq_mapval[i] >= 0
 	               ? pb__pq_map_json(f, rg, (size_t)in->pq_leaf[i], (size_t)in->pq_mapval[i], v,
 	                                 err)
@@ -604,7 +644,7 @@ static bool reset_caches(struct pb_ingest *in, struct pb_pq_work *pw, const stru
 	pw->rg = 0;
 	for (size_t i = 0; i < in->pq->ntops; i++) {
 		struct dict_cache *dc = &pw->dc[i];
-		size_t nd = g->v[i].dix ? g->v[i].ndict : 0;
+		size_t nd = g->v[i].dix || g->v[i].dict_only ? g->v[i].ndict : 0;
 		if (nd > dc->cap) {
 			free(dc->e);
 			free(dc->ok);
@@ -655,23 +695,27 @@ static bool dict_entry(struct pb_pq_work *pw, const struct pb_pq_values *v,
 }
 
 /* Field i (column c) of the rows b0.. of a block (nb rows) into the block's
- * fields, noting the first field of a row that is not UTF-8. A dictionary
- * entry's text is made and checked once a row group; its rows point to it.
- * False when out of memory. */
+ * fields, noting the first field of a row that is not UTF-8; rows k whose
+ * bit k of skip is set (proven clean) are left out. A dictionary entry's
+ * text is made and checked once a row group; its rows point to it. False
+ * when out of memory. */
 static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
                          const struct pb_pq_column *c, size_t i, size_t nf, size_t b0,
-                         size_t nb)
+                         size_t nb, uint64_t skip)
 {
 	char *tb = pw->text + i * BLOCK * TEXT_CAP;
 	const uint32_t *dix = v->dix ? v->dix + b0 : NULL;
 	/* the dictionary entries first: the arena may move while they are made */
 	for (size_t k = 0; dix && k < nb; k++)
-		if (dix[k] != PB_PQ_NODICT && !dict_entry(pw, v, c, i, dix[k], b0 + k, tb))
+		if (!(skip >> k & 1) && dix[k] != PB_PQ_NODICT &&
+		    !dict_entry(pw, v, c, i, dix[k], b0 + k, tb))
 			return false;
 	struct dict_cache *dc = &pw->dc[i];
 	for (size_t k = 0; pw->memo[i] && k < nb; k++)
 		pw->tmemo[k * nf + i] = dix && dix[k] != PB_PQ_NODICT ? &dc->e[dix[k]].memo : NULL;
 	for (size_t k = 0; k < nb; k++) {
+		if (skip >> k & 1)
+			continue;
 		struct pb_csv_field *fl = &pw->blk[k * nf + i];
 		struct pb_str s;
 		size_t bad_at = 0, bo;
@@ -738,7 +782,10 @@ static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
  * path. Only a FOCUS export whose key fields are dictionary-encoded (or all
  * null) takes this path. */
 
-enum { FK_NONE, FK_DICT, FK_TYPED };
+/* a field's kind in a slice: not read or all null (and that passes),
+ * dictionary-encoded, typed values, or dictionary-encoded and proven clean
+ * for every row (fast_proven) */
+enum { FK_NONE, FK_DICT, FK_TYPED, FK_PROVEN };
 #define FAST_BLOCK 256
 
 static pb_dec row_value(const struct pb_focus_row *row, int role)
@@ -771,8 +818,19 @@ static uint8_t typed_value(const struct pb_pq_work *pw, size_t i, const struct p
 	}
 }
 
-/* Runs the steps of field i on the text of dictionary entry e into row:
- * true when they pass with no warning. */
+/* Runs the steps of field i on fld (tn, td, memo as for pb__focus_row)
+ * into row: true when they pass with no warning. */
+static bool field_steps(struct pb_worker *w, const struct pb_pq_work *pw, size_t i,
+                        const struct pb_csv_field *fld, uint8_t tn, pb_dec td,
+                        struct pb_focus_memo *memo, struct pb_focus_row *row)
+{
+	bool ok = true;
+	for (size_t s = pw->step0[i]; ok && s < (size_t)pw->step0[i] + pw->nsteps[i]; s++)
+		ok = pb__focus_step_clean(&w->fx, s, fld, tn, td, memo, row);
+	return ok;
+}
+
+/* The same on the text of dictionary entry e (made already). */
 static bool entry_steps(struct pb_worker *w, struct pb_pq_work *pw, const struct pb_pq_values *v,
                         const struct pb_pq_column *c, size_t i, uint32_t e,
                         struct pb_focus_row *row)
@@ -783,23 +841,34 @@ static bool entry_steps(struct pb_worker *w, struct pb_pq_work *pw, const struct
 		                    .len = t->len };
 	pb_dec td = 0;
 	uint8_t tn = pw->num[i] ? typed_value(pw, i, c, &v->dict[e], &td) : 0;
-	bool ok = true;
-	for (size_t s = pw->step0[i]; ok && s < (size_t)pw->step0[i] + pw->nsteps[i]; s++)
-		ok = pb__focus_step_clean(&w->fx, s, &fld, tn, td, pw->memo[i] ? &t->memo : NULL,
-		                          row);
-	return ok;
+	return field_steps(w, pw, i, &fld, tn, td, pw->memo[i] ? &t->memo : NULL, row);
 }
 
-/* The verdict of dictionary entry e of field i, first seen in row r. */
+/* The same on the text of row r's value, a typed one whose value does not
+ * say whether its text passes (a DOUBLE under 1e-4, ...). */
+static bool text_steps(struct pb_worker *w, struct pb_pq_work *pw, const struct pb_pq_values *v,
+                       const struct pb_pq_column *c, size_t i, size_t r, struct pb_focus_row *row)
+{
+	bool null;
+	size_t bo;
+	struct pb_str s = pb__pq_text(c, v, r, pw->text + i * BLOCK * TEXT_CAP, TEXT_CAP, &null);
+	struct pb_csv_field fld = { .ptr = s.ptr, .len = (uint32_t)s.len };
+	return pb_utf8_valid(s.ptr, s.len, &bo) && field_steps(w, pw, i, &fld, 0, 0, NULL, row);
+}
+
+/* The verdict of dictionary entry e of field i. */
 static uint8_t entry_verdict(struct pb_worker *w, struct pb_pq_work *pw,
                              const struct pb_pq_values *v, const struct pb_pq_column *c, size_t i,
-                             uint32_t e, size_t r)
+                             uint32_t e)
 {
 	struct dict_cache *dc = &pw->dc[i];
-	uint8_t f = F_DONE;
+	uint8_t f = F_DONE, notnull = 0;
 	struct pb_focus_row row;
 	memset(&row, 0, sizeof(row));
-	if (dict_entry(pw, v, c, i, e, r, pw->text + i * BLOCK * TEXT_CAP) &&
+	/* its text as a row holding it has it */
+	struct pb_pq_value ev = v->dict[e];
+	const struct pb_pq_values one = { .n = 1, .null = &notnull, .v = &ev };
+	if (dict_entry(pw, &one, c, i, e, 0, pw->text + i * BLOCK * TEXT_CAP) &&
 	    dc->e[e].state == 1 && (!pw->iskey[i] || dc->e[e].len <= PB_USAGE_KEY_FIELD_MAX) &&
 	    entry_steps(w, pw, v, c, i, e, &row)) {
 		f |= F_CLEAN;
@@ -812,6 +881,20 @@ static uint8_t entry_verdict(struct pb_worker *w, struct pb_pq_work *pw,
 	return dc->ok[e] = f;
 }
 
+/* Does dictionary field i (column c) need no check per row in rows r0..r1:
+ * every page dictionary-encoded, every entry clean, no null where a null
+ * does not pass? */
+static bool fast_proven(struct pb_worker *w, struct pb_pq_work *pw, const struct pb_pq_values *v,
+                        const struct pb_pq_column *c, size_t i, size_t r0, size_t r1)
+{
+	if (v->v || (!pw->null_ok[i] && (v->dict_only || memchr(v->null + r0, 1, r1 - r0))))
+		return false;
+	for (uint32_t e = 0; e < v->ndict; e++)
+		if (!((pw->dc[i].ok[e] ? pw->dc[i].ok[e] : entry_verdict(w, pw, v, c, i, e)) & F_CLEAN))
+			return false;
+	return true;
+}
+
 /* The kinds of the slice's fields (pw->fkind) and its key fields; false
  * when its rows cannot take the fast path. */
 static bool fast_kinds(const struct pb_ingest *in, struct pb_pq_work *pw, const struct pq_group *g,
@@ -822,7 +905,11 @@ static bool fast_kinds(const struct pb_ingest *in, struct pb_pq_work *pw, const 
 		pw->fkind[i] = FK_NONE;
 		if (!pw->nsteps[i])
 			continue;
-		const struct pb_pq_values *v = &g->v[i];
+		const struct pb_pq_values *v = pw->vp[i];
+		if (v->dict_only) { /* proven already (pb__pq_ingest_rg) */
+			pw->fkind[i] = FK_PROVEN;
+			continue;
+		}
 		if (in->pq_leaf[i] < 0 || (!v->dix && !v->v)) { /* not read, or all null */
 			if (!pw->null_ok[i])
 				return false;
@@ -860,7 +947,7 @@ static void fast_column(struct pb_worker *w, struct pb_pq_work *pw, const struct
 			}
 			uint8_t f = ok[e];
 			if (!f)
-				f = entry_verdict(w, pw, v, c, i, e, r + k);
+				f = entry_verdict(w, pw, v, c, i, e);
 			m[k] &= f & F_CLEAN;
 		}
 		return;
@@ -869,10 +956,13 @@ static void fast_column(struct pb_worker *w, struct pb_pq_work *pw, const struct
 	bool check = pw->vrole[i] < 0;
 	for (size_t k = 0; k < nb; k++) {
 		pb_dec val;
+		struct pb_focus_row row;
 		if (nul[k])
 			m[k] &= nok;
-		else if (check && !typed_value(pw, i, c, &v->v[r + k], &val))
-			m[k] = 0;
+		else if (check && m[k] && !typed_value(pw, i, c, &v->v[r + k], &val)) {
+			memset(&row, 0, sizeof(row));
+			m[k] = text_steps(w, pw, v, c, i, r + k, &row);
+		}
 	}
 }
 
@@ -997,6 +1087,10 @@ static bool fast_slice(struct pb_worker *w, struct pb_pq_work *pw, const struct 
 	size_t keyf[K_COUNT], nkey;
 	if (!pw->fast || !fast_kinds(in, pw, g, r1, keyf, &nkey))
 		return true;
+	for (size_t i = 0; i < nf; i++)
+		if (pw->fkind[i] == FK_DICT &&
+		    fast_proven(w, pw, pw->vp[i], &in->pq->cols[in->pq_leaf[i]], i, r0, r1))
+			pw->fkind[i] = FK_PROVEN;
 	pw->nfa = 0;
 	if (pw->faslot)
 		memset(pw->faslot, 0, pw->nfaslot * sizeof(*pw->faslot));
@@ -1007,8 +1101,8 @@ static bool fast_slice(struct pb_worker *w, struct pb_pq_work *pw, const struct 
 		size_t nb = r1 - r < FAST_BLOCK ? r1 - r : FAST_BLOCK;
 		memset(m, 1, nb);
 		for (size_t i = 0; i < nf; i++)
-			if (pw->fkind[i] != FK_NONE)
-				fast_column(w, pw, &g->v[i], &in->pq->cols[in->pq_leaf[i]], i, r, nb, m);
+			if (pw->fkind[i] == FK_DICT || pw->fkind[i] == FK_TYPED)
+				fast_column(w, pw, pw->vp[i], &in->pq->cols[in->pq_leaf[i]], i, r, nb, m);
 		for (size_t k = 0; k < nb; k++) {
 			if (!m[k])
 				continue;
@@ -1021,15 +1115,19 @@ static bool fast_slice(struct pb_worker *w, struct pb_pq_work *pw, const struct 
 					continue;
 				if (role == V_QTY)
 					has_qty = true;
-				if (pw->fkind[i] == FK_DICT)
+				const struct pb_pq_column *c = &in->pq->cols[in->pq_leaf[i]];
+				struct pb_focus_row row;
+				if (pw->fkind[i] != FK_TYPED)
 					val[role] = pw->dc[i].val[g->v[i].dix[x]];
-				else
-					ok = typed_value(pw, (size_t)i, &in->pq->cols[in->pq_leaf[i]],
-					                 &g->v[i].v[x], &val[role]) != 0;
+				else if (!typed_value(pw, (size_t)i, c, &g->v[i].v[x], &val[role])) {
+					memset(&row, 0, sizeof(row));
+					ok = text_steps(w, pw, &g->v[i], c, (size_t)i, x, &row);
+					val[role] = row_value(&row, role);
+				}
 			}
 			if (!ok || val[V_END] < val[V_START])
 				continue;
-			if (!has_qty && cf >= 0 && pw->fkind[cf] == FK_DICT &&
+			if (!has_qty && cf >= 0 && pw->fkind[cf] != FK_NONE &&
 			    g->v[cf].dix[x] != PB_PQ_NODICT && (pw->dc[cf].ok[g->v[cf].dix[x]] & F_USAGE))
 				continue;
 			key[0] = (uint32_t)(int32_t)pb_floordiv((int64_t)val[V_START], 86400);
@@ -1051,6 +1149,26 @@ static bool fast_slice(struct pb_worker *w, struct pb_pq_work *pw, const struct 
 		return !oom;
 	}
 	return true;
+}
+
+/* The values of field i decoded by this worker, for the slice's rows when
+ * the group holds its dictionary alone; false (ch says why) when they do
+ * not decode. */
+static bool own_values(struct pb_worker *w, struct pb_pq_work *pw, struct pb_chunk *ch, size_t i)
+{
+	struct pb_error e;
+	if (pw->vp[i] == &pw->own[i])
+		return true;
+	enum pb_status st = pb__pq_read(w->in->pq, ch->pq_rg - 1, (size_t)w->in->pq_leaf[i],
+	                                &pw->own[i], &e);
+	if (st == PB_ENOMEM)
+		ch->failed = true;
+	else if (st) {
+		ch->has_err = true;
+		ch->err = e;
+	}
+	pw->vp[i] = &pw->own[i];
+	return !st;
 }
 
 void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
@@ -1076,6 +1194,15 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 	struct pb_csv_record rec;
 	memset(&rec, 0, sizeof(rec));
 	rec.nfields = nf;
+	/* a field whose dictionary alone was read needs its values when an
+	 * entry fails, and for the rows that take the row path */
+	for (size_t i = 0; i < nf; i++) {
+		pw->vp[i] = &g->v[i];
+		if (g->v[i].dict_only && !fast_proven(w, pw, &g->v[i], &f->cols[in->pq_leaf[i]], i,
+		                                      ch->pq_r0, ch->pq_r1) &&
+		    !own_values(w, pw, ch, i))
+			goto done;
+	}
 	size_t nclean;
 	if (!fast_slice(w, pw, g, ch, &nclean)) {
 		ch->failed = true;
@@ -1083,6 +1210,9 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 	}
 	ch->rows += nclean;
 	ch->accepted += nclean;
+	for (size_t i = 0; nclean < ch->pq_r1 - ch->pq_r0 && i < nf; i++)
+		if (pw->vp[i]->dict_only && !own_values(w, pw, ch, i))
+			goto done;
 	_Static_assert(BLOCK == 64, "a block is a word of pw->clean");
 	for (size_t r = ch->pq_r0; r < ch->pq_r1; r++) {
 		size_t k = (r - ch->pq_r0) % BLOCK;
@@ -1097,8 +1227,8 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 			for (size_t i = 0; i < nf; i++) {
 				int c = in->pq_leaf[i];
 				if (c >= 0 &&
-				    !block_column(pw, &g->v[i], in->pq_mapval[i] >= 0 ? &map_text : &f->cols[c],
-				                  i, nf, r, nb)) {
+				    !block_column(pw, pw->vp[i], in->pq_mapval[i] >= 0 ? &map_text : &f->cols[c],
+				                  i, nf, r, nb, clean)) {
 					ch->failed = true;
 					goto done;
 				}
@@ -1139,7 +1269,7 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 		if (fate == ROW_REJECTED) {
 			ch->rejected++;
 			snprintf(reason, sizeof(reason), "%s (row group %zu, row %zu)", why, rg + 1, r + 1);
-			if (row_record(pw, in, g, w->fields, r, k) &&
+			if (row_record(pw, in, w->fields, r, k) &&
 			    pb__ingest_rej_add(ch, line, bad, reason, pw->rec.data, pw->rec.len,
 			                       pb__ingest_colname(in, bad)))
 				continue;
