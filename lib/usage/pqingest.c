@@ -1096,6 +1096,9 @@ static bool fast_slice(struct pb_worker *w, struct pb_pq_work *pw, const struct 
 		memset(pw->faslot, 0, pw->nfaslot * sizeof(*pw->faslot));
 	uint8_t m[FAST_BLOCK];
 	uint32_t key[1 + K_COUNT];
+	const uint32_t *kdix[K_COUNT]; /* the key fields' indices (never a dictionary alone) */
+	for (size_t q = 0; q < nkey; q++)
+		kdix[q] = g->v[keyf[q]].dix;
 	const int cf = pw->charge_f;
 	for (size_t r = r0; r < r1; r += FAST_BLOCK) {
 		size_t nb = r1 - r < FAST_BLOCK ? r1 - r : FAST_BLOCK;
@@ -1132,7 +1135,7 @@ static bool fast_slice(struct pb_worker *w, struct pb_pq_work *pw, const struct 
 				continue;
 			key[0] = (uint32_t)(int32_t)pb_floordiv((int64_t)val[V_START], 86400);
 			for (size_t q = 0; q < nkey; q++)
-				key[1 + q] = g->v[keyf[q]].dix[x];
+				key[1 + q] = kdix[q][x];
 			if (!fast_add(pw, key, 1 + nkey, val, ch->line0 + (x - r0))) {
 				pw->nfa = 0; /* out of memory or out of range: the row path says which */
 				memset(pw->clean, 0, nw * sizeof(*pw->clean));
