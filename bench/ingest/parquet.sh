@@ -41,9 +41,10 @@ cc -O2 -std=c17 -D_GNU_SOURCE -Iinclude -Ilib bench/ingest/pqfloor.c build/relea
 for codec in snappy zstd; do
 	"$W/pqfloor" "$F.$codec.parquet" 3 | sed "s/^/floor-$codec-decode-/"
 done
-rm -rf "$W/floor-ws" && "$P" init --unsigned --user bench "$W/floor-ws" >/dev/null 2>&1
+fw=$(mktemp -d) && "$P" init --unsigned --user bench "$fw/ws" >/dev/null 2>&1
 /usr/bin/time -f 'floor-ingest-no-rows: %e s wall, %U+%S s cpu' \
-	"$P" ingest -q -j1 "$W/floor-ws" tests/data/parquet/focus/focus-1.0-sample-1000-empty.parquet
+	"$P" ingest -q -j1 "$fw/ws" tests/data/parquet/focus/focus-1.0-sample-1000-empty.parquet
+rm -rf "$fw"
 
 echo "${json%,}]" > "$R/ingest-parquet.json"
 echo "results: bench/results/ingest-parquet.json"

@@ -20,7 +20,10 @@
  * names its row group and row, its record holds its values. A MAP column (FOCUS Tags in Azure's and AWS's exports) becomes
  * the JSON object text a CSV Tags holds, so it meets the same checks; any
  * other nested column (a LIST, a struct, a map of groups) is not read: the
- * checks see it as null and the report counts a warning for it. */
+ * checks see it as null and the report counts a warning for it. Before
+ * any of that, a slice's rows are proven clean column by column and the
+ * clean ones summed by dictionary indices ("rows proven clean column by
+ * column" below); only the others become fields and take the row path. */
 #include "usage/parquet.h"
 #include "usage/usage_internal.h"
 
@@ -54,14 +57,6 @@ enum { F_DONE = 0x80, F_CLEAN = 1, F_USAGE = 2 /* ChargeCategory reads as Usage 
 /* A summed or time field's place in the fast path's values (fast_*). */
 enum { V_BILLED, V_EFF, V_LIST, V_QTY, V_START, V_END, V_COUNT };
 
-/* An aggregate of the rows proven clean, by the dictionary indices of the
- * key fields (and the day): key[0] the day, key[1 + j] key field j's. */
-struct fast_agg {
-	uint64_t h;
-	uint32_t key[1 + K_COUNT];
-	struct pb_agg a;
-};
-
 struct pb_pq_work {
 	struct dict_cache *dc;  /* per header field */
 	char *text;             /* TEXT_CAP per header field and row of a block */
@@ -85,10 +80,9 @@ struct pb_pq_work {
 	uint8_t *fkind;         /* per field, for the slice: FK_* */
 	int vfield[V_COUNT];    /* the field of each value, or -1 */
 	int charge_f;           /* ChargeCategory's field, or -1 */
-	struct fast_agg *fa;    /* the slice's aggregates, open addressing */
-	size_t nfa, capfa;
-	uint32_t *faslot;       /* index + 1; 0 empty */
-	size_t nfaslot;
+	struct pb_aggtab ftab;  /* the slice's aggregates of clean rows, by the dictionary
+	                           indices of the key fields and the day: uint32 day,
+	                           then key field j's index (fast_add) */
 	uint64_t *clean;        /* the slice's rows proven clean and summed, a bit a row */
 	size_t capclean;
 	const struct pb_pq_values **vp; /* per field, the slice's values: the group's, or
@@ -155,8 +149,7 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 			pb__pq_values_release(&pw->own[k]);
 		free(pw->own);
 		free(pw->vp);
-		free(pw->fa);
-		free(pw->faslot);
+		pb__aggtab_release(&pw->ftab);
 		free(pw->clean);
 		free(pw->undo);
 		free(pw->undo_at);
@@ -966,53 +959,16 @@ static void fast_column(struct pb_worker *w, struct pb_pq_work *pw, const struct
 	}
 }
 
-/* Adds a clean row (its key fields' entries in key) to the slice's
+/* Adds a clean row (key: its day, its key fields' entries) to the slice's
  * aggregates; false when a sum would leave the range or out of memory. */
 static bool fast_add(struct pb_pq_work *pw, const uint32_t *key, size_t nk, const pb_dec *val,
                      uint64_t line)
 {
-	uint64_t h = pb__usage_key_hash((const char *)key, nk * 4);
-	if ((pw->nfa + 1) * 2 > pw->nfaslot) {
-		size_t ns = pw->nfaslot ? pw->nfaslot * 2 : 1024;
-		uint32_t *sl = calloc(ns, sizeof(*sl));
-		if (!sl)
-			return false;
-		for (size_t j = 0; j < pw->nfa; j++) {
-			size_t x = pw->fa[j].h & (ns - 1);
-			while (sl[x])
-				x = (x + 1) & (ns - 1);
-			sl[x] = (uint32_t)j + 1;
-		}
-		free(pw->faslot);
-		pw->faslot = sl;
-		pw->nfaslot = ns;
-	}
-	size_t mask = pw->nfaslot - 1, x = h & mask;
-	struct fast_agg *a = NULL;
-	for (; pw->faslot[x]; x = (x + 1) & mask) {
-		struct fast_agg *b = &pw->fa[pw->faslot[x] - 1];
-		if (b->h == h && memcmp(b->key, key, nk * 4) == 0) {
-			a = b;
-			break;
-		}
-	}
-	if (!a) {
-		if (pw->nfa == pw->capfa) {
-			void *grown = pb__grow(pw->fa, &pw->capfa, pw->nfa, sizeof(*pw->fa));
-			if (!grown)
-				return false;
-			pw->fa = grown;
-		}
-		a = &pw->fa[pw->nfa];
-		memset(a, 0, sizeof(*a));
-		a->h = h;
-		memcpy(a->key, key, nk * 4);
-		a->a.first = UINT64_MAX;
-		pw->faslot[x] = (uint32_t)++pw->nfa;
-	}
+	const char *kb = (const char *)key;
+	struct pb_agg *a = pb__aggtab_get(&pw->ftab, kb, nk * 4, pb__usage_key_hash(kb, nk * 4));
 	struct pb_agg one = { .q = val[V_QTY], .billed = val[V_BILLED], .eff = val[V_EFF],
 		              .list = val[V_LIST], .rows = 1, .first = line, .last = line };
-	return pb__agg_merge(&a->a, &one);
+	return a && pb__agg_merge(a, &one);
 }
 
 /* Puts the slice's aggregates into the worker's table, each by the key its
@@ -1025,29 +981,32 @@ static bool fast_merge(struct pb_worker *w, struct pb_pq_work *pw, const struct 
 	struct pb_aggtab *t = &w->tab;
 	size_t n0 = t->n, nundo = 0;
 	*oom = false;
-	if (pw->nfa > pw->capundo) {
+	size_t nfa = pw->ftab.n;
+	if (nfa > pw->capundo) {
 		free(pw->undo);
 		free(pw->undo_at);
 		pw->capundo = 0;
-		pw->undo_at = malloc(pw->nfa * sizeof(*pw->undo_at));
-		if (!(pw->undo = malloc(pw->nfa * sizeof(*pw->undo))) || !pw->undo_at) {
+		pw->undo_at = malloc(nfa * sizeof(*pw->undo_at));
+		if (!(pw->undo = malloc(nfa * sizeof(*pw->undo))) || !pw->undo_at) {
 			*oom = true;
 			return false;
 		}
-		pw->capundo = pw->nfa;
+		pw->capundo = nfa;
 	}
 	bool ok = true;
-	for (size_t j = 0; ok && j < pw->nfa; j++) {
-		const struct fast_agg *fa = &pw->fa[j];
+	for (size_t j = 0; ok && j < nfa; j++) {
+		const struct pb_agg *fa = &pw->ftab.v[j];
+		uint32_t key[1 + K_COUNT];
+		memcpy(key, pw->ftab.keys + fa->koff, fa->klen);
 		struct pb_focus_row row;
 		memset(&row, 0, sizeof(row));
 		for (size_t q = 0; q < nkey; q++) {
 			size_t i = keyf[q];
-			if (fa->key[1 + q] != PB_PQ_NODICT)
-				entry_steps(w, pw, &g->v[i], &in->pq->cols[in->pq_leaf[i]], i,
-				            fa->key[1 + q], &row);
+			if (key[1 + q] != PB_PQ_NODICT)
+				entry_steps(w, pw, &g->v[i], &in->pq->cols[in->pq_leaf[i]], i, key[1 + q],
+				            &row);
 		}
-		size_t kl = pb__usage_key_build(w->kb, (int32_t)fa->key[0], &row);
+		size_t kl = pb__usage_key_build(w->kb, (int32_t)key[0], &row);
 		struct pb_agg *a = pb__aggtab_get(t, w->kb, kl, pb__usage_key_hash(w->kb, kl));
 		if (!a) {
 			*oom = true;
@@ -1057,7 +1016,7 @@ static bool fast_merge(struct pb_worker *w, struct pb_pq_work *pw, const struct 
 			pw->undo[nundo] = *a;
 			pw->undo_at[nundo++] = (size_t)(a - t->v);
 		}
-		ok = pb__agg_merge(a, &fa->a);
+		ok = pb__agg_merge(a, fa);
 	}
 	if (ok)
 		return true;
@@ -1091,9 +1050,7 @@ static bool fast_slice(struct pb_worker *w, struct pb_pq_work *pw, const struct 
 		if (pw->fkind[i] == FK_DICT &&
 		    fast_proven(w, pw, pw->vp[i], &in->pq->cols[in->pq_leaf[i]], i, r0, r1))
 			pw->fkind[i] = FK_PROVEN;
-	pw->nfa = 0;
-	if (pw->faslot)
-		memset(pw->faslot, 0, pw->nfaslot * sizeof(*pw->faslot));
+	pb__aggtab_truncate(&pw->ftab, 0);
 	uint8_t m[FAST_BLOCK];
 	uint32_t key[1 + K_COUNT];
 	const uint32_t *kdix[K_COUNT]; /* the key fields' indices (never a dictionary alone) */
@@ -1137,7 +1094,8 @@ static bool fast_slice(struct pb_worker *w, struct pb_pq_work *pw, const struct 
 			for (size_t q = 0; q < nkey; q++)
 				key[1 + q] = kdix[q][x];
 			if (!fast_add(pw, key, 1 + nkey, val, ch->line0 + (x - r0))) {
-				pw->nfa = 0; /* out of memory or out of range: the row path says which */
+				/* out of memory or out of range: the row path says which */
+				pb__aggtab_truncate(&pw->ftab, 0);
 				memset(pw->clean, 0, nw * sizeof(*pw->clean));
 				return true;
 			}
