@@ -88,6 +88,9 @@ struct pb_pq_work {
 	const struct pb_pq_values **vp; /* per field, the slice's values: the group's, or
 	                           own's when the group has its dictionary alone */
 	struct pb_pq_values *own; /* per field, values this worker decoded itself */
+	size_t *own_rg;         /* per field, the row group (1-based) own holds, or 0: kept
+	                           while the worker takes slices of it, as the dictionary
+	                           caches may point into it */
 	struct pb_agg *undo;    /* aggregates of the worker's table before a merge */
 	size_t *undo_at;
 	size_t capundo;
@@ -148,6 +151,7 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 		for (size_t k = 0; pw->own && in->pq && k < in->pq->ntops; k++)
 			pb__pq_values_release(&pw->own[k]);
 		free(pw->own);
+		free(pw->own_rg);
 		free(pw->vp);
 		pb__aggtab_release(&pw->ftab);
 		free(pw->clean);
@@ -506,10 +510,12 @@ static struct pb_pq_work *work_of(struct pb_worker *w)
 	pw->fkind = calloc(in->pq->ntops, 1);
 	pw->vp = calloc(in->pq->ntops, sizeof(*pw->vp));
 	pw->own = calloc(in->pq->ntops, sizeof(*pw->own));
+	pw->own_rg = calloc(in->pq->ntops, sizeof(*pw->own_rg));
 	w->pq = pw;
 	if (!pw->dc || !pw->text || !pw->blk || !pw->num || !pw->tnum || !pw->tdec || !pw->memo ||
 	    !pw->tmemo || !pw->step0 || !pw->nsteps || !pw->null_ok || !pw->vrole || !pw->iskey ||
-	    !pw->fkind || !pw->vp || !pw->own)
+	    !pw->fkind || !pw->vp || !pw->own ||
+	    !pw->own_rg)
 		return NULL;
 	num_fields(in, pw->num);
 	memo_fields(in, pw->memo);
@@ -1118,8 +1124,11 @@ static bool fast_slice(struct pb_worker *w, struct pb_pq_work *pw, const struct 
 static bool own_values(struct pb_worker *w, struct pb_pq_work *pw, struct pb_chunk *ch, size_t i)
 {
 	struct pb_error e;
-	if (pw->vp[i] == &pw->own[i])
+	if (pw->vp[i] == &pw->own[i] || pw->own_rg[i] == ch->pq_rg) {
+		pw->vp[i] = &pw->own[i];
 		return true;
+	}
+	pw->own_rg[i] = 0;
 	enum pb_status st = pb__pq_read(w->in->pq, ch->pq_rg - 1, (size_t)w->in->pq_leaf[i],
 	                                &pw->own[i], &e);
 	if (st == PB_ENOMEM)
@@ -1129,6 +1138,8 @@ static bool own_values(struct pb_worker *w, struct pb_pq_work *pw, struct pb_chu
 		ch->err = e;
 	}
 	pw->vp[i] = &pw->own[i];
+	if (!st)
+		pw->own_rg[i] = ch->pq_rg;
 	return !st;
 }
 
@@ -1159,6 +1170,11 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 	 * entry fails, and for the rows that take the row path */
 	for (size_t i = 0; i < nf; i++) {
 		pw->vp[i] = &g->v[i];
+		/* another group's own values: the caches no longer point into them */
+		if (pw->own_rg[i] && pw->own_rg[i] != ch->pq_rg) {
+			pb__pq_values_release(&pw->own[i]);
+			pw->own_rg[i] = 0;
+		}
 		if (g->v[i].dict_only && !fast_proven(w, pw, &g->v[i], &f->cols[in->pq_leaf[i]], i,
 		                                      ch->pq_r0, ch->pq_r1) &&
 		    !own_values(w, pw, ch, i))
