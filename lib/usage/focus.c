@@ -797,8 +797,10 @@ static struct pb_str *keep_slot(int col, struct pb_focus_row *row)
 /* Step st of the plan on its field fld (tnum, tdec: the field's typed value
  * as pb_focus_ctx has them; memo: its verdict, or NULL): false when the row
  * must be rejected (reason, *bad_field), else *w the warning it draws
- * (FW_COUNT: none) and what it reads put into the row. */
-static inline bool run_step(struct pb_focus_ctx *c, const struct pb_focus_step *st,
+ * (FW_COUNT: none) and what it reads put into the row. Inlined into
+ * pb__focus_row's loop, as it was written there (a CSV row runs it for
+ * every column). */
+__attribute__((always_inline)) static inline bool run_step(struct pb_focus_ctx *c, const struct pb_focus_step *st,
                             const struct pb_csv_field *fld, uint8_t tnum, pb_dec tdec,
                             struct pb_focus_memo *memo, struct pb_focus_row *row,
                             enum pb_fwarn *w, char *reason, size_t cap, uint32_t *bad_field)
