@@ -2,7 +2,8 @@
  * headers, codecs, levels and every encoding of every column (repeated ones
  * too, and any two leaves of a field as a MAP's key and value), and the text
  * of every value; no crash, no hang, refusals only as errors. A DOUBLE that
- * the ingest takes as a number (pb__pq_double_dec) reads back from its text. */
+ * the ingest takes as a number (pb__pq_double_dec) reads back from its text.
+ * A chunk read as its dictionary alone gives its rows and entries. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,25 @@ static void text_all(const struct pb_pq_column *c, const struct pb_pq_values *v,
 	}
 }
 
+/* A chunk read as its dictionary alone (pb__pq_read_dict): the rows and
+ * the entries, nothing else; each entry's text as a row holding it has it. */
+static void dict_alone(const struct pb_pq_file *f, size_t r, size_t c, char *buf, size_t cap)
+{
+	struct pb_pq_values d = { 0 };
+	struct pb_error err;
+	bool only;
+	if (!pb__pq_read_dict(f, r, c, &d, &only, &err) && only) {
+		if (d.n != (size_t)f->rgs[r].num_rows || !d.dict_only || d.null || d.dix || d.v)
+			abort();
+		for (size_t e = 0; e < d.ndict; e++) {
+			uint8_t notnull = 0;
+			struct pb_pq_values one = { .n = 1, .null = &notnull, .v = &d.dict[e] };
+			text_all(&f->cols[c], &one, buf, cap);
+		}
+	}
+	pb__pq_values_release(&d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pb_pq_file f;
@@ -45,6 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t c = 0; c < f.ncols; c++) {
 			if (!pb__pq_read(&f, r, c, &v, &err))
 				text_all(&f.cols[c], &v, buf, sizeof(buf));
+			dict_alone(&f, r, c, buf, sizeof(buf));
 			if (c + 1 < f.ncols && f.cols[c].top == f.cols[c + 1].top &&
 			    f.cols[c].max_rep == 1 && !pb__pq_map_json(&f, r, c, c + 1, &v, &err))
 				text_all(&map_text, &v, buf, sizeof(buf));

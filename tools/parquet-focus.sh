@@ -43,6 +43,15 @@ $SQL "CREATE TABLE t AS SELECT * REPLACE (CAST(ServiceName AS BLOB) AS ServiceNa
 	"UPDATE t SET ChargeCategory = 'Usages' WHERE rowid = 700" \
 	"UPDATE t SET ServiceName = '\\xC3\\x28'::BLOB WHERE rowid IN (800, 1499)" \
 	"COPY t TO '$OUT/$name-x15-bad.parquet' (FORMAT parquet, COMPRESSION snappy)"
+# typed, rows the checks prove clean column by column but for the rules
+# that tie columns together (an end before its start: rejected; a Usage row
+# without quantity: a warning) and an entry of a column read as its
+# dictionary alone that is not UTF-8 (ChargeDescription as BLOB: rejected)
+$SQL "SET TimeZone='UTC'" "CREATE TABLE t AS SELECT * REPLACE (CAST(ChargeDescription AS BLOB) AS ChargeDescription) FROM $typed" \
+	"UPDATE t SET ChargePeriodEnd = ChargePeriodStart - INTERVAL 1 HOUR WHERE rowid = 99" \
+	"UPDATE t SET ConsumedQuantity = NULL WHERE rowid = (SELECT min(rowid) FROM t WHERE ChargeCategory = 'Usage' AND rowid >= 199)" \
+	"UPDATE t SET ChargeDescription = '\\xC3\\x28'::BLOB WHERE rowid = 499" \
+	"COPY t TO '$OUT/$name-fast-bad.parquet' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 300)"
 # no rows, no row groups: nothing to cut into slices
 w empty "(FROM $text LIMIT 0)" "COMPRESSION snappy"
 

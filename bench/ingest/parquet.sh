@@ -13,7 +13,9 @@
 # checks both computed the same totals and prints
 #   name: probity X MB/s, peer Y MB/s, ratio R
 # (MB of the CSV the file holds, so the figures compare with run.sh's), and
-# the same as JSON in bench/results/ingest-parquet.json. A quick run:
+# the same as JSON in bench/results/ingest-parquet.json; then the floors:
+# the CPU time of decoding alone (pqfloor.c: every column, DuckDB's six,
+# about what the ingest decodes) and of an ingest of no rows. A quick run:
 #   RUNS=2 bench/ingest/parquet.sh 100000000
 set -euo pipefail
 SIZE=${1:-1000000000}
@@ -32,5 +34,17 @@ for codec in snappy zstd; do
 	echo "$codec: $(stat -c %s "$input") bytes of Parquet for $BYTES of CSV"
 	bench_input "parquet-$codec" "$input"
 done
+# the floors: decoding alone (bench/ingest/pqfloor.c, one thread, ms of CPU)
+# and the fixed cost of an ingest (an export of no rows)
+cc -O2 -std=c17 -D_GNU_SOURCE -Iinclude -Ilib bench/ingest/pqfloor.c build/release/libprobity.a \
+	$(make --no-print-directory -s -C "$ROOT" print-libs) -o "$W/pqfloor"
+for codec in snappy zstd; do
+	"$W/pqfloor" "$F.$codec.parquet" 3 | sed "s/^/floor-$codec-decode-/"
+done
+fw=$(mktemp -d) && "$P" init --unsigned --user bench "$fw/ws" >/dev/null 2>&1
+/usr/bin/time -f 'floor-ingest-no-rows: %e s wall, %U+%S s cpu' \
+	"$P" ingest -q -j1 "$fw/ws" tests/data/parquet/focus/focus-1.0-sample-1000-empty.parquet
+rm -rf "$fw"
+
 echo "${json%,}]" > "$R/ingest-parquet.json"
 echo "results: bench/results/ingest-parquet.json"

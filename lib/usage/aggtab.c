@@ -114,3 +114,18 @@ struct pb_agg *pb__aggtab_get(struct pb_aggtab *t, const char *kb, size_t kl, ui
 	t->slot[j] = (uint32_t)++t->n;
 	return a;
 }
+
+void pb__aggtab_truncate(struct pb_aggtab *t, size_t n)
+{
+	/* newest first: an older key's probe never ran through a newer one's
+	 * slot (grow_slots inserts in index order too) */
+	while (t->n > n) {
+		const struct pb_agg *a = &t->v[t->n - 1];
+		size_t mask = t->nslots - 1, j = a->hash & mask;
+		while (t->slot[j] != t->n)
+			j = (j + 1) & mask;
+		t->slot[j] = 0;
+		t->klen = a->koff;
+		t->n--;
+	}
+}

@@ -777,6 +777,77 @@ static bool take_checked(struct pb_focus_ctx *c, int col, int action,
 	return true;
 }
 
+/* Where an FA_KEEP column goes in the row. */
+static struct pb_str *keep_slot(int col, struct pb_focus_row *row)
+{
+	switch (col) {
+	case FC_BillingAccountId: return &row->account;
+	case FC_BillingAccountName: return &row->account_name;
+	case FC_SubAccountId: return &row->subaccount;
+	case FC_SubAccountName: return &row->subaccount_name;
+	case FC_ProviderName: return &row->provider;
+	case FC_ServiceName: return &row->service;
+	case FC_SkuMeter: return &row->sku_meter;
+	case FC_RegionId: return &row->region;
+	case FC_RegionName: return &row->region_name;
+	default: return &row->unit; /* FC_ConsumedUnit */
+	}
+}
+
+/* Step st of the plan on its field fld (tnum, tdec: the field's typed value
+ * as pb_focus_ctx has them; memo: its verdict, or NULL): false when the row
+ * must be rejected (reason, *bad_field), else *w the warning it draws
+ * (FW_COUNT: none) and what it reads put into the row. Inlined into
+ * pb__focus_row's loop, as it was written there (a CSV row runs it for
+ * every column). */
+__attribute__((always_inline)) static inline bool run_step(struct pb_focus_ctx *c, const struct pb_focus_step *st,
+                            const struct pb_csv_field *fld, uint8_t tnum, pb_dec tdec,
+                            struct pb_focus_memo *memo, struct pb_focus_row *row,
+                            enum pb_fwarn *w, char *reason, size_t cap, uint32_t *bad_field)
+{
+	const int col = st->col;
+	const struct pb_fcol_def *d = &pb__fcols[col];
+	*w = FW_COUNT;
+	if (tnum) { /* a number or a time, read already */
+		assert(st->action == FA_SKIP ||
+		       (tnum == 1 && (st->action == FA_DEC_CHECK || st->action == FA_DEC_SUM)) ||
+		       (tnum == 2 && (st->action == FA_DATE_CHECK || st->action == FA_DATE_USED)));
+		if (st->action == FA_DEC_SUM)
+			put_decimal(col, tdec, row);
+		else if (st->action == FA_DATE_USED)
+			put_time(col, (int64_t)tdec, row);
+		return true;
+	}
+	/* nulls: empty, NULL or null, quoted or not */
+	if (pb__focus_is_null(fld->ptr, fld->len)) {
+		if (!d->nullable) {
+			if (is_required(col))
+				REJECT(col, "%s is empty (it is required)", d->name);
+			*w = FW_NULL_NOT_NULLABLE;
+		}
+		return true;
+	}
+	switch (st->action) {
+	case FA_SKIP:
+		return true;
+	case FA_KEEP:
+		if (!pb__focus_field_text(c, fld, keep_slot(col, row)))
+			REJECT(col, "%s: field too long", d->name);
+		return true;
+	case FA_DATE_USED:
+		return take_date(c, col, fld, row, w, reason, cap, bad_field);
+	case FA_DEC_SUM:
+		return take_decimal(c, col, fld, row, w, reason, cap, bad_field);
+	case FA_DEC_CHECK: {
+		int r = dec_syntax(fld->ptr, fld->len);
+		*w = r < 0 ? FW_DECIMAL_BAD : r > 0 ? FW_DECIMAL_FORM : FW_COUNT;
+		return true;
+	}
+	default:
+		return take_checked(c, col, st->action, fld, memo, row, w, reason, cap, bad_field);
+	}
+}
+
 bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t nf,
                    uint64_t line, struct pb_focus_row *row, char *reason, size_t cap,
                    uint32_t *bad_field, bool *warned)
@@ -793,77 +864,20 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 	c->scratch_len = 0;
 	memset(row, 0, sizeof(*row));
 	unsigned nwarn = 0;
-	struct pb_str *keep_to[FC_COUNT] = { NULL };
-	keep_to[FC_BillingAccountId] = &row->account;
-	keep_to[FC_BillingAccountName] = &row->account_name;
-	keep_to[FC_SubAccountId] = &row->subaccount;
-	keep_to[FC_SubAccountName] = &row->subaccount_name;
-	keep_to[FC_ProviderName] = &row->provider;
-	keep_to[FC_ServiceName] = &row->service;
-	keep_to[FC_SkuMeter] = &row->sku_meter;
-	keep_to[FC_RegionId] = &row->region;
-	keep_to[FC_RegionName] = &row->region_name;
-	keep_to[FC_ConsumedUnit] = &row->unit;
 	for (size_t s = 0; s < m->nplan; s++) {
 		const struct pb_focus_step *st = &m->plan[s];
-		const int col = st->col;
-		const struct pb_csv_field *fld = &f[st->field];
-		const struct pb_fcol_def *d = &pb__fcols[col];
-		if (c->tnum && c->tnum[st->field]) { /* a number or a time, read already */
-			assert(st->action == FA_SKIP ||
-			       (c->tnum[st->field] == 1 &&
-			        (st->action == FA_DEC_CHECK || st->action == FA_DEC_SUM)) ||
-			       (c->tnum[st->field] == 2 &&
-			        (st->action == FA_DATE_CHECK || st->action == FA_DATE_USED)));
-			if (st->action == FA_DEC_SUM)
-				put_decimal(col, c->tdec[st->field], row);
-			else if (st->action == FA_DATE_USED)
-				put_time(col, (int64_t)c->tdec[st->field], row);
-			continue;
-		}
-		/* nulls: empty, NULL or null, quoted or not */
-		if (pb__focus_is_null(fld->ptr, fld->len)) {
-			if (!d->nullable) {
-				if (is_required(col))
-					REJECT(col, "%s is empty (it is required)", d->name);
-				pb__focus_warn(c, FW_NULL_NOT_NULLABLE, col, line);
-				nwarn++;
-			}
-			continue;
-		}
-		enum pb_fwarn w = FW_COUNT;
-		bool ok = true;
-		switch (st->action) {
-		case FA_SKIP:
-			continue;
-		case FA_KEEP:
-			if (!pb__focus_field_text(c, fld, keep_to[col]))
-				REJECT(col, "%s: field too long", d->name);
-			continue;
-		case FA_DATE_USED:
-			ok = take_date(c, col, fld, row, &w, reason, cap, bad_field);
-			break;
-		case FA_DEC_SUM:
-			ok = take_decimal(c, col, fld, row, &w, reason, cap, bad_field);
-			break;
-		case FA_DEC_CHECK: {
-			int r = dec_syntax(fld->ptr, fld->len);
-			w = r < 0 ? FW_DECIMAL_BAD : r > 0 ? FW_DECIMAL_FORM : FW_COUNT;
-			break;
-		}
-		default:
-			ok = take_checked(c, col, st->action, fld,
-			                  c->tmemo ? c->tmemo[st->field] : NULL, row, &w, reason, cap,
-			                  bad_field);
-			break;
-		}
-		if (!ok)
+		enum pb_fwarn w;
+		uint8_t tn = c->tnum ? c->tnum[st->field] : 0;
+		if (!run_step(c, st, &f[st->field], tn, tn ? c->tdec[st->field] : 0,
+		              c->tmemo ? c->tmemo[st->field] : NULL, row, &w, reason, cap, bad_field))
 			return false;
 		if (w != FW_COUNT) {
-			pb__focus_warn(c, w, col, line);
+			pb__focus_warn(c, w, st->col, line);
 			nwarn++;
 		}
 	}
+	/* the rules that tie columns together (a caller that proves rows clean
+	 * column by column, pqingest.c, checks these per row) */
 	if (row->end < row->start) {
 		*bad_field = (uint32_t)m->col[FC_ChargePeriodEnd] + 1;
 		snprintf(reason, cap, "ChargePeriodEnd is before ChargePeriodStart");
@@ -876,4 +890,17 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
 	}
 	*warned = nwarn > 0;
 	return true;
+}
+
+bool pb__focus_step_clean(struct pb_focus_ctx *c, size_t s, const struct pb_csv_field *fld,
+                          uint8_t tnum, pb_dec tdec, struct pb_focus_memo *memo,
+                          struct pb_focus_row *row)
+{
+	char reason[8];
+	uint32_t bad;
+	enum pb_fwarn w;
+	c->scratch_len = 0;
+	return run_step(c, &c->map->plan[s], fld, tnum, tdec, memo, row, &w, reason, sizeof(reason),
+	                &bad) &&
+	       w == FW_COUNT;
 }

@@ -192,6 +192,17 @@ bool pb__focus_row(struct pb_focus_ctx *c, const struct pb_csv_field *f, size_t 
                    uint64_t line, struct pb_focus_row *row, char *reason, size_t cap,
                    uint32_t *bad_field, bool *warned);
 
+/* Step s of the map's plan alone on one value fld (tnum, tdec and memo as
+ * pb_focus_ctx's tnum, tdec and tmemo give them for a row): true when the
+ * value passes it with no warning (a null where the column may be null
+ * does), with what the step reads put into *row; counts nothing. A caller
+ * that proves rows clean value by value (a Parquet dictionary entry once)
+ * must still check the rules that tie columns together per row (the end of
+ * pb__focus_row). */
+bool pb__focus_step_clean(struct pb_focus_ctx *c, size_t s, const struct pb_csv_field *fld,
+                          uint8_t tnum, pb_dec tdec, struct pb_focus_memo *memo,
+                          struct pb_focus_row *row);
+
 /* Native exports: recognise a header (filling m->kind, ncol, format, version,
  * ignored); false when it is not one (err set when it is one but unusable). */
 bool pb__native_map_header(const struct pb_str *names, size_t n, struct pb_focus_map *m,

@@ -897,8 +897,11 @@ static enum pb_status data_page(struct pq_ctx *x, const struct pq_page *pg, cons
 	return PB_OK;
 }
 
-enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
-                           struct pb_pq_values *out, struct pb_error *err)
+/* pb__pq_read, or with dict_only pb__pq_read_dict: then *only is set when
+ * the chunk was read so. */
+static enum pb_status read_chunk(const struct pb_pq_file *f, size_t rg, size_t col,
+                                 struct pb_pq_values *out, struct pb_error *err, bool dict_only,
+                                 bool *only)
 {
 	pb__pq_values_release(out);
 	const struct pb_pq_column *c = &f->cols[col];
@@ -919,9 +922,10 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 			               f->name, c->name, rg + 1, (long long)ch->num_values);
 		want = (size_t)ch->num_values;
 	}
-	if (rows == 0)
+	if (rows == 0 || (dict_only && c->max_rep > 0))
 		return PB_OK;
 	x.want = want;
+	size_t seen = 0; /* dict_only: the values of the data pages, by their headers */
 	/* values of these types are copied out of their page, whose buffer is
 	 * then reused; others are views into it and keep it */
 	bool copied = c->type == PQ_BOOLEAN || c->type == PQ_INT32 || c->type == PQ_INT64 ||
@@ -935,7 +939,7 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 	struct pb_pq_value *dict = NULL;
 	size_t ndict = 0, cap = 0;
 	enum pb_status st = PB_OK;
-	while (out->n < want && p < pend) {
+	while ((dict_only ? seen : out->n) < want && p < pend) {
 		struct pq_thrift t = { p, pend, false, false };
 		struct pq_page pg;
 		if (!pb__pq_read_page_header(&t, &pg)) {
@@ -953,6 +957,13 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 		p += rn;
 		if (pg.type != 0 && pg.type != 2 && pg.type != 3)
 			continue; /* index pages and the like */
+		if (dict_only && pg.type != 2) { /* a data page: its header alone */
+			if ((pg.encoding != 2 && pg.encoding != 8) || !dict || pg.num_values < 0 ||
+			    (uint64_t)pg.num_values > want - seen)
+				break;
+			seen += (size_t)pg.num_values;
+			continue;
+		}
 		/* v2: levels are not compressed and lead the page */
 		size_t lev = 0;
 		if (pg.type == 3) {
@@ -1008,7 +1019,7 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 				break;
 			/* the values of this chunk's pages name their entry (when the
 			 * dictionary leads them, as it should) */
-			if (out->n == 0 && ndict) {
+			if (out->n == 0 && ndict && !dict_only) {
 				out->dix = malloc((cap ? cap : 1) * sizeof(*out->dix));
 				if (!out->dix) {
 					st = pb__err(err, PB_ENOMEM, "out of memory");
@@ -1022,6 +1033,19 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 		if ((st = data_page(&x, &pg, buf, un, raw, (size_t)pg.rep_len, raw + pg.rep_len,
 		                    (size_t)pg.def_len, dict, ndict, want - out->n, &cap)))
 			break;
+	}
+	if (dict_only) {
+		free(scratch);
+		if (!st && dict && seen == want) {
+			out->dict = dict;
+			out->ndict = ndict;
+			out->n = want;
+			out->dict_only = *only = true;
+			return PB_OK;
+		}
+		free(dict);
+		pb__pq_values_release(out);
+		return st == PB_ENOMEM ? st : PB_OK;
 	}
 	if (dict != out->dict)
 		free(dict);
@@ -1042,6 +1066,20 @@ enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
 	if (st)
 		pb__pq_values_release(out);
 	return st;
+}
+
+enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
+                           struct pb_pq_values *out, struct pb_error *err)
+{
+	bool only = false;
+	return read_chunk(f, rg, col, out, err, false, &only);
+}
+
+enum pb_status pb__pq_read_dict(const struct pb_pq_file *f, size_t rg, size_t col,
+                                struct pb_pq_values *out, bool *only, struct pb_error *err)
+{
+	*only = false;
+	return read_chunk(f, rg, col, out, err, true, only);
 }
 
 /* ---- text -------------------------------------------------------------- */

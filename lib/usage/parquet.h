@@ -104,6 +104,8 @@ struct pb_pq_values {
 	                                 encoded); NULL when the chunk has no dictionary */
 	struct pb_pq_value *dict;     /* that dictionary (with dix) */
 	size_t ndict;                 /* its entries */
+	bool dict_only;               /* pb__pq_read_dict: n rows, the dictionary and
+	                                 nothing else (no null, dix or v) */
 	void **bufs;                  /* what views point into */
 	size_t nbufs, capbufs;
 };
@@ -128,6 +130,14 @@ void pb__pq_release(struct pb_pq_file *f);
 enum pb_status pb__pq_read(const struct pb_pq_file *f, size_t rg, size_t col,
                            struct pb_pq_values *out, struct pb_error *err);
 void pb__pq_values_release(struct pb_pq_values *v);
+/* Reads only the dictionary of a flat column chunk whose data pages are all
+ * dictionary-encoded (by their headers, which also count its rows; the
+ * pages themselves are neither decompressed nor checked), for a reader to
+ * whom every entry and null is as good as any: *only set, out->dict_only.
+ * Otherwise *only is false and out empty (pb__pq_read says what is wrong,
+ * if anything); an error only when out of memory. */
+enum pb_status pb__pq_read_dict(const struct pb_pq_file *f, size_t rg, size_t col,
+                                struct pb_pq_values *out, bool *only, struct pb_error *err);
 
 /* Reads the MAP whose key and value leaves are columns kcol and vcol in row
  * group rg into out: one value a row, the map as the JSON object text a CSV

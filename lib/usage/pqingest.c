@@ -20,7 +20,10 @@
  * names its row group and row, its record holds its values. A MAP column (FOCUS Tags in Azure's and AWS's exports) becomes
  * the JSON object text a CSV Tags holds, so it meets the same checks; any
  * other nested column (a LIST, a struct, a map of groups) is not read: the
- * checks see it as null and the report counts a warning for it. */
+ * checks see it as null and the report counts a warning for it. Before
+ * any of that, a slice's rows are proven clean column by column and the
+ * clean ones summed by dictionary indices ("rows proven clean column by
+ * column" below); only the others become fields and take the row path. */
 #include "usage/parquet.h"
 #include "usage/usage_internal.h"
 
@@ -42,9 +45,17 @@ struct dict_text {
 
 struct dict_cache {
 	struct dict_text *e;
+	uint8_t *ok;         /* per entry, its fast-path verdict (F_*; 0: not made yet) */
+	pb_dec *val;         /* per entry of a summed or time field, its value */
 	size_t cap;
 	struct pb_buf arena; /* texts made in the scratch */
 };
+
+/* A dictionary entry's verdict for the rows proven clean column by column. */
+enum { F_DONE = 0x80, F_CLEAN = 1, F_USAGE = 2 /* ChargeCategory reads as Usage */ };
+
+/* A summed or time field's place in the fast path's values (fast_*). */
+enum { V_BILLED, V_EFF, V_LIST, V_QTY, V_START, V_END, V_COUNT };
 
 struct pb_pq_work {
 	struct dict_cache *dc;  /* per header field */
@@ -60,6 +71,29 @@ struct pb_pq_work {
 	size_t bad_at[BLOCK];   /* and the offset of the bad byte + 1 */
 	size_t rg;              /* the row group the caches are of (1-based), or 0 */
 	struct pb_buf rec;
+	/* rows proven clean column by column (fast_*), per header field: */
+	uint16_t *step0, *nsteps; /* its steps in the plan */
+	uint8_t *null_ok;       /* a null (or the field not read) passes its steps */
+	int8_t *vrole;          /* V_* of its value, or -1 */
+	bool *iskey;            /* its steps put a key field in the row */
+	bool fast;              /* a FOCUS export: the fast path may run */
+	uint8_t *fkind;         /* per field, for the slice: FK_* */
+	int vfield[V_COUNT];    /* the field of each value, or -1 */
+	int charge_f;           /* ChargeCategory's field, or -1 */
+	struct pb_aggtab ftab;  /* the slice's aggregates of clean rows, by the dictionary
+	                           indices of the key fields and the day: uint32 day,
+	                           then key field j's index (fast_add) */
+	uint64_t *clean;        /* the slice's rows proven clean and summed, a bit a row */
+	size_t capclean;
+	const struct pb_pq_values **vp; /* per field, the slice's values: the group's, or
+	                           own's when the group has its dictionary alone */
+	struct pb_pq_values *own; /* per field, values this worker decoded itself */
+	size_t *own_rg;         /* per field, the row group (1-based) own holds, or 0: kept
+	                           while the worker takes slices of it, as the dictionary
+	                           caches may point into it */
+	struct pb_agg *undo;    /* aggregates of the worker's table before a merge */
+	size_t *undo_at;
+	size_t capundo;
 };
 
 /* A row group's decoded columns, shared by the workers that take its slices:
@@ -82,6 +116,9 @@ struct pb_pq_groups {
 	pthread_cond_t cv;
 	struct pq_group *g;
 	size_t n;
+	bool *dict_only;        /* per header field: read its dictionary alone first
+	                           (a checked field no key, sum or time takes, whose
+	                           nulls pass: its values matter only if an entry fails) */
 };
 
 void pb__pq_ingest_release(struct pb_ingest *in)
@@ -92,6 +129,8 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 			continue;
 		for (size_t k = 0; pw->dc && in->pq && k < in->pq->ntops; k++) {
 			free(pw->dc[k].e);
+			free(pw->dc[k].ok);
+			free(pw->dc[k].val);
 			pb_buf_release(&pw->dc[k].arena);
 		}
 		free(pw->dc);
@@ -103,6 +142,21 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 		free(pw->memo);
 		free(pw->tmemo);
 		pb_buf_release(&pw->rec);
+		free(pw->step0);
+		free(pw->nsteps);
+		free(pw->null_ok);
+		free(pw->vrole);
+		free(pw->iskey);
+		free(pw->fkind);
+		for (size_t k = 0; pw->own && in->pq && k < in->pq->ntops; k++)
+			pb__pq_values_release(&pw->own[k]);
+		free(pw->own);
+		free(pw->own_rg);
+		free(pw->vp);
+		pb__aggtab_release(&pw->ftab);
+		free(pw->clean);
+		free(pw->undo);
+		free(pw->undo_at);
 		free(pw);
 		in->workers[i].pq = NULL;
 	}
@@ -116,6 +170,7 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 		pthread_mutex_destroy(&gs->mu);
 		pthread_cond_destroy(&gs->cv);
 		free(gs->g);
+		free(gs->dict_only);
 		free(gs);
 		in->pq_groups = NULL;
 	}
@@ -177,6 +232,7 @@ static enum pb_status read_all(struct pb_ingest *in, size_t *len, struct pb_erro
 }
 
 static bool is_map(const struct pb_pq_file *f, size_t t, int *k, int *v);
+static int step_role(const struct pb_focus_step *st, bool *key);
 
 /* The slots of decoded row groups: one a chunk in flight, and one. */
 static enum pb_status groups_init(struct pb_ingest *in, struct pb_error *err)
@@ -192,6 +248,18 @@ static enum pb_status groups_init(struct pb_ingest *in, struct pb_error *err)
 	gs->n = in->nchunks + 1;
 	for (size_t i = 0; i < gs->n; i++)
 		gs->g[i].v = calloc(in->pq->ntops, sizeof(*gs->g[i].v)); /* NULL: out of memory later */
+	if (!(gs->dict_only = calloc(in->pq->ntops, sizeof(*gs->dict_only))))
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	const struct pb_focus_map *m = &in->map;
+	if (m->kind != PB_FORMAT_FOCUS)
+		return PB_OK;
+	for (size_t i = 0; i < in->pq->ntops; i++)
+		gs->dict_only[i] = in->pq_leaf[i] >= 0 && in->pq_mapval[i] < 0;
+	for (size_t k = 0; k < m->nplan; k++) {
+		bool key;
+		if (step_role(&m->plan[k], &key) >= 0 || key || !pb__fcols[m->plan[k].col].nullable)
+			gs->dict_only[m->plan[k].field] = false;
+	}
 	return PB_OK;
 }
 
@@ -351,6 +419,70 @@ static void memo_fields(const struct pb_ingest *in, uint8_t *memo)
 		memo[i] = memo[i] == 1 && in->pq_leaf[i] >= 0 && in->pq_mapval[i] < 0;
 }
 
+/* The value a step gives the fast path (V_*), or -1; *key when it gives
+ * a key field. */
+static int step_role(const struct pb_focus_step *st, bool *key)
+{
+	*key = st->action == FA_KEEP || st->col == FC_BillingCurrency ||
+	       (st->action == FA_ENUM && (st->col == FC_ChargeCategory ||
+	                                  st->col == FC_ServiceCategory ||
+	                                  st->col == FC_ServiceSubcategory));
+	if (st->action != FA_DEC_SUM && st->action != FA_DATE_USED)
+		return -1;
+	switch (st->col) {
+	case FC_BilledCost: return V_BILLED;
+	case FC_EffectiveCost: return V_EFF;
+	case FC_ListCost: return V_LIST;
+	case FC_ConsumedQuantity: return V_QTY;
+	case FC_ChargePeriodStart: return V_START;
+	case FC_ChargePeriodEnd: return V_END;
+	default: return -1;
+	}
+}
+
+/* What the fast path needs of each field: its steps, whether a null passes
+ * them, the value it gives (V_*) and whether it is part of the key. */
+static void fast_fields(struct pb_worker *w, struct pb_pq_work *pw)
+{
+	const struct pb_ingest *in = w->in;
+	const struct pb_focus_map *m = &in->map;
+	size_t nf = in->pq->ntops;
+	for (int k = 0; k < V_COUNT; k++)
+		pw->vfield[k] = -1;
+	pw->charge_f = -1;
+	for (size_t i = 0; i < nf; i++)
+		pw->vrole[i] = -1;
+	pw->fast = m->kind == PB_FORMAT_FOCUS;
+	for (size_t s = 0; pw->fast && s < m->nplan; s++) {
+		const struct pb_focus_step *st = &m->plan[s];
+		size_t i = st->field;
+		if (pw->nsteps[i] && pw->step0[i] + pw->nsteps[i] != s)
+			pw->fast = false; /* a field's steps are one run (focus.c's plan) */
+		if (!pw->nsteps[i]++)
+			pw->step0[i] = (uint16_t)s;
+		bool key;
+		int role = step_role(st, &key);
+		if (role >= 0) {
+			if (pw->vrole[i] >= 0)
+				pw->fast = false;
+			pw->vrole[i] = (int8_t)role;
+			pw->vfield[role] = (int)i;
+		}
+		pw->iskey[i] |= key;
+		if (st->col == FC_ChargeCategory)
+			pw->charge_f = (int)i;
+	}
+	/* a null, or a field not read: the same empty field */
+	static const struct pb_csv_field empty = { .ptr = "", .len = 0 };
+	for (size_t i = 0; pw->fast && i < nf; i++) {
+		struct pb_focus_row row;
+		memset(&row, 0, sizeof(row));
+		pw->null_ok[i] = 1;
+		for (size_t s = pw->step0[i]; s < (size_t)pw->step0[i] + pw->nsteps[i]; s++)
+			pw->null_ok[i] &= pb__focus_step_clean(&w->fx, s, &empty, 0, 0, NULL, &row);
+	}
+}
+
 static struct pb_pq_work *work_of(struct pb_worker *w)
 {
 	struct pb_ingest *in = w->in;
@@ -370,18 +502,30 @@ static struct pb_pq_work *work_of(struct pb_worker *w)
 	pw->memo = calloc(in->pq->ntops, 1);
 	pw->tmemo = calloc(in->pq->ntops * BLOCK, sizeof(*pw->tmemo));
 	pb_buf_init(&pw->rec, SIZE_MAX / 2);
+	pw->step0 = calloc(in->pq->ntops, sizeof(*pw->step0));
+	pw->nsteps = calloc(in->pq->ntops, sizeof(*pw->nsteps));
+	pw->null_ok = calloc(in->pq->ntops, 1);
+	pw->vrole = calloc(in->pq->ntops, 1);
+	pw->iskey = calloc(in->pq->ntops, sizeof(*pw->iskey));
+	pw->fkind = calloc(in->pq->ntops, 1);
+	pw->vp = calloc(in->pq->ntops, sizeof(*pw->vp));
+	pw->own = calloc(in->pq->ntops, sizeof(*pw->own));
+	pw->own_rg = calloc(in->pq->ntops, sizeof(*pw->own_rg));
 	w->pq = pw;
 	if (!pw->dc || !pw->text || !pw->blk || !pw->num || !pw->tnum || !pw->tdec || !pw->memo ||
-	    !pw->tmemo)
+	    !pw->tmemo || !pw->step0 || !pw->nsteps || !pw->null_ok || !pw->vrole || !pw->iskey ||
+	    !pw->fkind || !pw->vp || !pw->own ||
+	    !pw->own_rg)
 		return NULL;
 	num_fields(in, pw->num);
 	memo_fields(in, pw->memo);
+	fast_fields(w, pw);
 	return pw;
 }
 
 /* The values of row r (row k of its block) as a CSV line, for the rejects
  * file: the fields read as numbers get their text first. */
-static bool row_record(struct pb_pq_work *pw, const struct pb_ingest *in, const struct pq_group *g,
+static bool row_record(struct pb_pq_work *pw, const struct pb_ingest *in,
                        struct pb_csv_field *fl, size_t r, size_t k)
 {
 	size_t nf = in->pq->ntops;
@@ -389,7 +533,7 @@ static bool row_record(struct pb_pq_work *pw, const struct pb_ingest *in, const 
 		if (!pw->tnum[k * nf + i])
 			continue;
 		bool null;
-		struct pb_str s = pb__pq_text(&in->pq->cols[in->pq_leaf[i]], &g->v[i], r,
+		struct pb_str s = pb__pq_text(&in->pq->cols[in->pq_leaf[i]], pw->vp[i], r,
 		                              pw->text + (i * BLOCK + k) * TEXT_CAP, TEXT_CAP, &null);
 		fl[i].ptr = s.ptr;
 		fl[i].len = (uint32_t)s.len;
@@ -406,8 +550,13 @@ static enum pb_status decode_field(struct pb_ingest *in, struct pb_pq_values *v,
                                    size_t i, struct pb_error *err)
 {
 	const struct pb_pq_file *f = in->pq;
+	bool only;
+	enum pb_status st;
 	if (in->pq_leaf[i] < 0)
 		return PB_OK;
+	if (in->pq_groups->dict_only[i] &&
+	    ((st = pb__pq_read_dict(f, rg, (size_t)in->pq_leaf[i], v, &only, err)) || only))
+		return st;
 	return in->pq_mapval[i] >= 0
 	               ? pb__pq_map_json(f, rg, (size_t)in->pq_leaf[i], (size_t)in->pq_mapval[i], v,
 	                                 err)
@@ -494,16 +643,23 @@ static bool reset_caches(struct pb_ingest *in, struct pb_pq_work *pw, const stru
 	pw->rg = 0;
 	for (size_t i = 0; i < in->pq->ntops; i++) {
 		struct dict_cache *dc = &pw->dc[i];
-		size_t nd = g->v[i].dix ? g->v[i].ndict : 0;
+		size_t nd = g->v[i].dix || g->v[i].dict_only ? g->v[i].ndict : 0;
 		if (nd > dc->cap) {
 			free(dc->e);
+			free(dc->ok);
+			free(dc->val);
 			dc->cap = 0;
-			if (!(dc->e = malloc(nd * sizeof(*dc->e))))
+			dc->ok = NULL;
+			dc->val = NULL;
+			if (!(dc->e = malloc(nd * sizeof(*dc->e))) || !(dc->ok = malloc(nd)) ||
+			    !(dc->val = malloc(nd * sizeof(*dc->val))))
 				return false;
 			dc->cap = nd;
 		}
-		if (nd)
+		if (nd) {
 			memset(dc->e, 0, nd * sizeof(*dc->e));
+			memset(dc->ok, 0, nd);
+		}
 		pb_buf_reset(&dc->arena);
 	}
 	pw->rg = g->rg;
@@ -538,23 +694,27 @@ static bool dict_entry(struct pb_pq_work *pw, const struct pb_pq_values *v,
 }
 
 /* Field i (column c) of the rows b0.. of a block (nb rows) into the block's
- * fields, noting the first field of a row that is not UTF-8. A dictionary
- * entry's text is made and checked once a row group; its rows point to it.
- * False when out of memory. */
+ * fields, noting the first field of a row that is not UTF-8; rows k whose
+ * bit k of skip is set (proven clean) are left out. A dictionary entry's
+ * text is made and checked once a row group; its rows point to it. False
+ * when out of memory. */
 static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
                          const struct pb_pq_column *c, size_t i, size_t nf, size_t b0,
-                         size_t nb)
+                         size_t nb, uint64_t skip)
 {
 	char *tb = pw->text + i * BLOCK * TEXT_CAP;
 	const uint32_t *dix = v->dix ? v->dix + b0 : NULL;
 	/* the dictionary entries first: the arena may move while they are made */
 	for (size_t k = 0; dix && k < nb; k++)
-		if (dix[k] != PB_PQ_NODICT && !dict_entry(pw, v, c, i, dix[k], b0 + k, tb))
+		if (!(skip >> k & 1) && dix[k] != PB_PQ_NODICT &&
+		    !dict_entry(pw, v, c, i, dix[k], b0 + k, tb))
 			return false;
 	struct dict_cache *dc = &pw->dc[i];
 	for (size_t k = 0; pw->memo[i] && k < nb; k++)
 		pw->tmemo[k * nf + i] = dix && dix[k] != PB_PQ_NODICT ? &dc->e[dix[k]].memo : NULL;
 	for (size_t k = 0; k < nb; k++) {
+		if (skip >> k & 1)
+			continue;
 		struct pb_csv_field *fl = &pw->blk[k * nf + i];
 		struct pb_str s;
 		size_t bad_at = 0, bo;
@@ -599,6 +759,390 @@ static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
 	return true;
 }
 
+/* ---- rows proven clean column by column --------------------------------
+ *
+ * Before the row path, a slice's rows are proven clean column by column:
+ * a dictionary entry's verdict (UTF-8, every step of its field with no
+ * warning, a key field's length) is made once, from its text or typed value
+ * (pb__focus_step_clean), and a row is clean when every field's value is;
+ * nulls pass where the field's steps let them; plain doubles and times are
+ * checked in a loop over their values. The rules pb__focus_row applies
+ * across columns are checked per row over the columns they involve:
+ *   ChargePeriodEnd before ChargePeriodStart (a reject),
+ *   no ConsumedQuantity where ChargeCategory is Usage (a warning),
+ * and pb__ingest_take_row's: a key field over PB_USAGE_KEY_FIELD_MAX bytes
+ * (in the entry's verdict), a sum out of range (below). The clean rows are
+ * summed by the dictionary indices of their key fields and their day; each
+ * such aggregate then becomes its key once (the steps of its fields run on
+ * its entries' texts) and goes into the worker's table. Every other row
+ * takes the row path unchanged, so rejects, warnings and counts are as
+ * before; a clean row draws no warning and no reject. When a sum would
+ * leave the range, the slice's merge is undone and every row takes the row
+ * path. Only a FOCUS export whose key fields are dictionary-encoded (or all
+ * null) takes this path. */
+
+/* a field's kind in a slice: not read or all null (and that passes),
+ * dictionary-encoded, typed values, or dictionary-encoded and proven clean
+ * for every row (fast_proven) */
+enum { FK_NONE, FK_DICT, FK_TYPED, FK_PROVEN };
+#define FAST_BLOCK 256
+
+static pb_dec row_value(const struct pb_focus_row *row, int role)
+{
+	switch (role) {
+	case V_BILLED: return row->billed;
+	case V_EFF: return row->effective;
+	case V_LIST: return row->list;
+	case V_QTY: return row->quantity;
+	case V_START: return row->start;
+	default: return row->end;
+	}
+}
+
+/* A typed value's form for the row checker (pb_focus_ctx.tnum: 0, 1 a
+ * number, 2 a time) and in *val its value, as block_column makes it. */
+static uint8_t typed_value(const struct pb_pq_work *pw, size_t i, const struct pb_pq_column *c,
+                           const struct pb_pq_value *pv, pb_dec *val)
+{
+	int64_t secs;
+	switch (pw->num[i]) {
+	case 1: return pb__pq_double_plain(pv->u.d);
+	case 2: return pb__pq_double_dec(pv->u.d, val);
+	case 3:
+		if (!pb__pq_timestamp_secs(c, pv->u.i, &secs))
+			return 0;
+		*val = secs;
+		return 2;
+	default: return 0;
+	}
+}
+
+/* Runs the steps of field i on fld (tn, td, memo as for pb__focus_row)
+ * into row: true when they pass with no warning. */
+static bool field_steps(struct pb_worker *w, const struct pb_pq_work *pw, size_t i,
+                        const struct pb_csv_field *fld, uint8_t tn, pb_dec td,
+                        struct pb_focus_memo *memo, struct pb_focus_row *row)
+{
+	bool ok = true;
+	for (size_t s = pw->step0[i]; ok && s < (size_t)pw->step0[i] + pw->nsteps[i]; s++)
+		ok = pb__focus_step_clean(&w->fx, s, fld, tn, td, memo, row);
+	return ok;
+}
+
+/* The same on the text of dictionary entry e (made already). */
+static bool entry_steps(struct pb_worker *w, struct pb_pq_work *pw, const struct pb_pq_values *v,
+                        const struct pb_pq_column *c, size_t i, uint32_t e,
+                        struct pb_focus_row *row)
+{
+	struct dict_cache *dc = &pw->dc[i];
+	struct dict_text *t = &dc->e[e];
+	struct pb_csv_field fld = { .ptr = t->view ? t->view : dc->arena.data + t->off,
+		                    .len = t->len };
+	pb_dec td = 0;
+	uint8_t tn = pw->num[i] ? typed_value(pw, i, c, &v->dict[e], &td) : 0;
+	return field_steps(w, pw, i, &fld, tn, td, pw->memo[i] ? &t->memo : NULL, row);
+}
+
+/* The same on the text of row r's value, a typed one whose value does not
+ * say whether its text passes (a DOUBLE under 1e-4, ...). */
+static bool text_steps(struct pb_worker *w, struct pb_pq_work *pw, const struct pb_pq_values *v,
+                       const struct pb_pq_column *c, size_t i, size_t r, struct pb_focus_row *row)
+{
+	bool null;
+	size_t bo;
+	struct pb_str s = pb__pq_text(c, v, r, pw->text + i * BLOCK * TEXT_CAP, TEXT_CAP, &null);
+	struct pb_csv_field fld = { .ptr = s.ptr, .len = (uint32_t)s.len };
+	return pb_utf8_valid(s.ptr, s.len, &bo) && field_steps(w, pw, i, &fld, 0, 0, NULL, row);
+}
+
+/* The verdict of dictionary entry e of field i. */
+static uint8_t entry_verdict(struct pb_worker *w, struct pb_pq_work *pw,
+                             const struct pb_pq_values *v, const struct pb_pq_column *c, size_t i,
+                             uint32_t e)
+{
+	struct dict_cache *dc = &pw->dc[i];
+	uint8_t f = F_DONE, notnull = 0;
+	struct pb_focus_row row;
+	memset(&row, 0, sizeof(row));
+	/* its text as a row holding it has it */
+	struct pb_pq_value ev = v->dict[e];
+	const struct pb_pq_values one = { .n = 1, .null = &notnull, .v = &ev };
+	if (dict_entry(pw, &one, c, i, e, 0, pw->text + i * BLOCK * TEXT_CAP) &&
+	    dc->e[e].state == 1 && (!pw->iskey[i] || dc->e[e].len <= PB_USAGE_KEY_FIELD_MAX) &&
+	    entry_steps(w, pw, v, c, i, e, &row)) {
+		f |= F_CLEAN;
+		if (pw->vrole[i] >= 0)
+			dc->val[e] = row_value(&row, pw->vrole[i]);
+		if ((int)i == pw->charge_f && row.charge_category.ptr &&
+		    strcmp(row.charge_category.ptr, "Usage") == 0)
+			f |= F_USAGE;
+	}
+	return dc->ok[e] = f;
+}
+
+/* Does dictionary field i (column c) need no check per row in rows r0..r1:
+ * every page dictionary-encoded, every entry clean, no null where a null
+ * does not pass? */
+static bool fast_proven(struct pb_worker *w, struct pb_pq_work *pw, const struct pb_pq_values *v,
+                        const struct pb_pq_column *c, size_t i, size_t r0, size_t r1)
+{
+	if (v->v || (!pw->null_ok[i] && (v->dict_only || memchr(v->null + r0, 1, r1 - r0))))
+		return false;
+	for (uint32_t e = 0; e < v->ndict; e++)
+		if (!((pw->dc[i].ok[e] ? pw->dc[i].ok[e] : entry_verdict(w, pw, v, c, i, e)) & F_CLEAN))
+			return false;
+	return true;
+}
+
+/* The kinds of the slice's fields (pw->fkind) and its key fields; false
+ * when its rows cannot take the fast path. */
+static bool fast_kinds(const struct pb_ingest *in, struct pb_pq_work *pw, const struct pq_group *g,
+                       size_t r1, size_t *keyf, size_t *nkey)
+{
+	*nkey = 0;
+	for (size_t i = 0; i < in->pq->ntops; i++) {
+		pw->fkind[i] = FK_NONE;
+		if (!pw->nsteps[i])
+			continue;
+		const struct pb_pq_values *v = pw->vp[i];
+		if (v->dict_only) { /* proven already (pb__pq_ingest_rg) */
+			pw->fkind[i] = FK_PROVEN;
+			continue;
+		}
+		if (in->pq_leaf[i] < 0 || (!v->dix && !v->v)) { /* not read, or all null */
+			if (!pw->null_ok[i])
+				return false;
+			continue;
+		}
+		if (in->pq_mapval[i] >= 0 || v->n < r1 || !v->null)
+			return false;
+		if (v->dix)
+			pw->fkind[i] = FK_DICT;
+		else if (pw->num[i] && !pw->iskey[i])
+			pw->fkind[i] = FK_TYPED;
+		else
+			return false;
+		if (pw->iskey[i] && *nkey == K_COUNT)
+			return false;
+		if (pw->iskey[i])
+			keyf[(*nkey)++] = i;
+	}
+	return true;
+}
+
+/* The clean bits of rows r..r+nb of field i (column c) into m. */
+static void fast_column(struct pb_worker *w, struct pb_pq_work *pw, const struct pb_pq_values *v,
+                        const struct pb_pq_column *c, size_t i, size_t r, size_t nb, uint8_t *m)
+{
+	const uint8_t nok = pw->null_ok[i], *nul = v->null + r;
+	if (pw->fkind[i] == FK_DICT) {
+		const uint32_t *dix = v->dix + r;
+		const uint8_t *ok = pw->dc[i].ok;
+		for (size_t k = 0; k < nb; k++) {
+			uint32_t e = dix[k];
+			if (e == PB_PQ_NODICT) {
+				m[k] &= nul[k] ? nok : 0;
+				continue;
+			}
+			uint8_t f = ok[e];
+			if (!f)
+				f = entry_verdict(w, pw, v, c, i, e);
+			m[k] &= f & F_CLEAN;
+		}
+		return;
+	}
+	/* FK_TYPED: a summed value or a time is checked as it is read */
+	bool check = pw->vrole[i] < 0;
+	for (size_t k = 0; k < nb; k++) {
+		pb_dec val;
+		struct pb_focus_row row;
+		if (nul[k])
+			m[k] &= nok;
+		else if (check && m[k] && !typed_value(pw, i, c, &v->v[r + k], &val)) {
+			memset(&row, 0, sizeof(row));
+			m[k] = text_steps(w, pw, v, c, i, r + k, &row);
+		}
+	}
+}
+
+/* Adds a clean row (key: its day, its key fields' entries) to the slice's
+ * aggregates; false when a sum would leave the range or out of memory. */
+static bool fast_add(struct pb_pq_work *pw, const uint32_t *key, size_t nk, const pb_dec *val,
+                     uint64_t line)
+{
+	const char *kb = (const char *)key;
+	struct pb_agg *a = pb__aggtab_get(&pw->ftab, kb, nk * 4, pb__usage_key_hash(kb, nk * 4));
+	struct pb_agg one = { .q = val[V_QTY], .billed = val[V_BILLED], .eff = val[V_EFF],
+		              .list = val[V_LIST], .rows = 1, .first = line, .last = line };
+	return a && pb__agg_merge(a, &one);
+}
+
+/* Puts the slice's aggregates into the worker's table, each by the key its
+ * entries' texts make; when a sum would leave the range, undoes them and
+ * returns false (*oom when out of memory). */
+static bool fast_merge(struct pb_worker *w, struct pb_pq_work *pw, const struct pq_group *g,
+                       const size_t *keyf, size_t nkey, bool *oom)
+{
+	const struct pb_ingest *in = w->in;
+	struct pb_aggtab *t = &w->tab;
+	size_t n0 = t->n, nundo = 0;
+	*oom = false;
+	size_t nfa = pw->ftab.n;
+	if (nfa > pw->capundo) {
+		free(pw->undo);
+		free(pw->undo_at);
+		pw->capundo = 0;
+		pw->undo_at = malloc(nfa * sizeof(*pw->undo_at));
+		if (!(pw->undo = malloc(nfa * sizeof(*pw->undo))) || !pw->undo_at) {
+			*oom = true;
+			return false;
+		}
+		pw->capundo = nfa;
+	}
+	bool ok = true;
+	for (size_t j = 0; ok && j < nfa; j++) {
+		const struct pb_agg *fa = &pw->ftab.v[j];
+		uint32_t key[1 + K_COUNT];
+		memcpy(key, pw->ftab.keys + fa->koff, fa->klen);
+		struct pb_focus_row row;
+		memset(&row, 0, sizeof(row));
+		for (size_t q = 0; q < nkey; q++) {
+			size_t i = keyf[q];
+			if (key[1 + q] != PB_PQ_NODICT)
+				entry_steps(w, pw, &g->v[i], &in->pq->cols[in->pq_leaf[i]], i, key[1 + q],
+				            &row);
+		}
+		size_t kl = pb__usage_key_build(w->kb, (int32_t)key[0], &row);
+		struct pb_agg *a = pb__aggtab_get(t, w->kb, kl, pb__usage_key_hash(w->kb, kl));
+		if (!a) {
+			*oom = true;
+			return false;
+		}
+		if ((size_t)(a - t->v) < n0) {
+			pw->undo[nundo] = *a;
+			pw->undo_at[nundo++] = (size_t)(a - t->v);
+		}
+		ok = pb__agg_merge(a, fa);
+	}
+	if (ok)
+		return true;
+	while (nundo--)
+		t->v[pw->undo_at[nundo]] = pw->undo[nundo];
+	pb__aggtab_truncate(t, n0);
+	return false;
+}
+
+/* Proves slice ch's rows clean and sums those that are (fast_* above),
+ * marking them in pw->clean; *nclean their count. False when out of
+ * memory. */
+static bool fast_slice(struct pb_worker *w, struct pb_pq_work *pw, const struct pq_group *g,
+                       const struct pb_chunk *ch, size_t *nclean)
+{
+	const struct pb_ingest *in = w->in;
+	size_t r0 = ch->pq_r0, r1 = ch->pq_r1, nw = (r1 - r0 + 63) / 64, nf = in->pq->ntops;
+	*nclean = 0;
+	if (nw > pw->capclean) {
+		free(pw->clean);
+		pw->capclean = 0;
+		if (!(pw->clean = malloc(nw * sizeof(*pw->clean))))
+			return false;
+		pw->capclean = nw;
+	}
+	memset(pw->clean, 0, nw * sizeof(*pw->clean));
+	size_t keyf[K_COUNT], nkey;
+	if (!pw->fast || !fast_kinds(in, pw, g, r1, keyf, &nkey))
+		return true;
+	for (size_t i = 0; i < nf; i++)
+		if (pw->fkind[i] == FK_DICT &&
+		    fast_proven(w, pw, pw->vp[i], &in->pq->cols[in->pq_leaf[i]], i, r0, r1))
+			pw->fkind[i] = FK_PROVEN;
+	pb__aggtab_truncate(&pw->ftab, 0);
+	uint8_t m[FAST_BLOCK];
+	uint32_t key[1 + K_COUNT];
+	const uint32_t *kdix[K_COUNT]; /* the key fields' indices (never a dictionary alone) */
+	for (size_t q = 0; q < nkey; q++)
+		kdix[q] = g->v[keyf[q]].dix;
+	const int cf = pw->charge_f;
+	for (size_t r = r0; r < r1; r += FAST_BLOCK) {
+		size_t nb = r1 - r < FAST_BLOCK ? r1 - r : FAST_BLOCK;
+		memset(m, 1, nb);
+		for (size_t i = 0; i < nf; i++)
+			if (pw->fkind[i] == FK_DICT || pw->fkind[i] == FK_TYPED)
+				fast_column(w, pw, pw->vp[i], &in->pq->cols[in->pq_leaf[i]], i, r, nb, m);
+		for (size_t k = 0; k < nb; k++) {
+			if (!m[k])
+				continue;
+			size_t x = r + k;
+			pb_dec val[V_COUNT] = { 0 };
+			bool has_qty = false, ok = true;
+			for (int role = 0; ok && role < V_COUNT; role++) {
+				int i = pw->vfield[role];
+				if (i < 0 || pw->fkind[i] == FK_NONE || g->v[i].null[x])
+					continue;
+				if (role == V_QTY)
+					has_qty = true;
+				const struct pb_pq_column *c = &in->pq->cols[in->pq_leaf[i]];
+				struct pb_focus_row row;
+				if (pw->fkind[i] != FK_TYPED)
+					val[role] = pw->dc[i].val[g->v[i].dix[x]];
+				else if (!typed_value(pw, (size_t)i, c, &g->v[i].v[x], &val[role])) {
+					memset(&row, 0, sizeof(row));
+					ok = text_steps(w, pw, &g->v[i], c, (size_t)i, x, &row);
+					val[role] = row_value(&row, role);
+				}
+			}
+			if (!ok || val[V_END] < val[V_START])
+				continue;
+			if (!has_qty && cf >= 0 && pw->fkind[cf] != FK_NONE &&
+			    g->v[cf].dix[x] != PB_PQ_NODICT && (pw->dc[cf].ok[g->v[cf].dix[x]] & F_USAGE))
+				continue;
+			key[0] = (uint32_t)(int32_t)pb_floordiv((int64_t)val[V_START], 86400);
+			for (size_t q = 0; q < nkey; q++)
+				key[1 + q] = kdix[q][x];
+			if (!fast_add(pw, key, 1 + nkey, val, ch->line0 + (x - r0))) {
+				/* out of memory or out of range: the row path says which */
+				pb__aggtab_truncate(&pw->ftab, 0);
+				memset(pw->clean, 0, nw * sizeof(*pw->clean));
+				return true;
+			}
+			pw->clean[(x - r0) / 64] |= 1ull << ((x - r0) % 64);
+			++*nclean;
+		}
+	}
+	bool oom;
+	if (!fast_merge(w, pw, g, keyf, nkey, &oom)) {
+		memset(pw->clean, 0, nw * sizeof(*pw->clean));
+		*nclean = 0;
+		return !oom;
+	}
+	return true;
+}
+
+/* The values of field i decoded by this worker, for the slice's rows when
+ * the group holds its dictionary alone; false (ch says why) when they do
+ * not decode. */
+static bool own_values(struct pb_worker *w, struct pb_pq_work *pw, struct pb_chunk *ch, size_t i)
+{
+	struct pb_error e;
+	if (pw->vp[i] == &pw->own[i] || pw->own_rg[i] == ch->pq_rg) {
+		pw->vp[i] = &pw->own[i];
+		return true;
+	}
+	pw->own_rg[i] = 0;
+	enum pb_status st = pb__pq_read(w->in->pq, ch->pq_rg - 1, (size_t)w->in->pq_leaf[i],
+	                                &pw->own[i], &e);
+	if (st == PB_ENOMEM)
+		ch->failed = true;
+	else if (st) {
+		ch->has_err = true;
+		ch->err = e;
+	}
+	pw->vp[i] = &pw->own[i];
+	if (!st)
+		pw->own_rg[i] = ch->pq_rg;
+	return !st;
+}
+
 void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 {
 	struct pb_ingest *in = w->in;
@@ -622,16 +1166,46 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 	struct pb_csv_record rec;
 	memset(&rec, 0, sizeof(rec));
 	rec.nfields = nf;
+	/* a field whose dictionary alone was read needs its values when an
+	 * entry fails, and for the rows that take the row path */
+	for (size_t i = 0; i < nf; i++) {
+		pw->vp[i] = &g->v[i];
+		/* another group's own values: the caches no longer point into them */
+		if (pw->own_rg[i] && pw->own_rg[i] != ch->pq_rg) {
+			pb__pq_values_release(&pw->own[i]);
+			pw->own_rg[i] = 0;
+		}
+		if (g->v[i].dict_only && !fast_proven(w, pw, &g->v[i], &f->cols[in->pq_leaf[i]], i,
+		                                      ch->pq_r0, ch->pq_r1) &&
+		    !own_values(w, pw, ch, i))
+			goto done;
+	}
+	size_t nclean;
+	if (!fast_slice(w, pw, g, ch, &nclean)) {
+		ch->failed = true;
+		goto done;
+	}
+	ch->rows += nclean;
+	ch->accepted += nclean;
+	for (size_t i = 0; nclean < ch->pq_r1 - ch->pq_r0 && i < nf; i++)
+		if (pw->vp[i]->dict_only && !own_values(w, pw, ch, i))
+			goto done;
+	_Static_assert(BLOCK == 64, "a block is a word of pw->clean");
 	for (size_t r = ch->pq_r0; r < ch->pq_r1; r++) {
 		size_t k = (r - ch->pq_r0) % BLOCK;
+		uint64_t clean = pw->clean[(r - ch->pq_r0) / BLOCK];
 		if (k == 0) { /* the next block's fields, column by column */
 			size_t nb = ch->pq_r1 - r < BLOCK ? ch->pq_r1 - r : BLOCK;
+			if (clean == (nb == BLOCK ? UINT64_MAX : (1ull << nb) - 1)) {
+				r += nb - 1; /* every row proven clean and summed */
+				continue;
+			}
 			memset(pw->bad_i, 0, sizeof(pw->bad_i));
 			for (size_t i = 0; i < nf; i++) {
 				int c = in->pq_leaf[i];
 				if (c >= 0 &&
-				    !block_column(pw, &g->v[i], in->pq_mapval[i] >= 0 ? &map_text : &f->cols[c],
-				                  i, nf, r, nb)) {
+				    !block_column(pw, pw->vp[i], in->pq_mapval[i] >= 0 ? &map_text : &f->cols[c],
+				                  i, nf, r, nb, clean)) {
 					ch->failed = true;
 					goto done;
 				}
@@ -643,6 +1217,8 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 				}
 			}
 		}
+		if (clean >> k & 1)
+			continue;
 		memcpy(w->fields, pw->blk + k * nf, nf * sizeof(*w->fields));
 		uint64_t line = ch->line0 + (r - ch->pq_r0);
 		uint32_t bad = 0;
@@ -670,7 +1246,7 @@ void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch)
 		if (fate == ROW_REJECTED) {
 			ch->rejected++;
 			snprintf(reason, sizeof(reason), "%s (row group %zu, row %zu)", why, rg + 1, r + 1);
-			if (row_record(pw, in, g, w->fields, r, k) &&
+			if (row_record(pw, in, w->fields, r, k) &&
 			    pb__ingest_rej_add(ch, line, bad, reason, pw->rec.data, pw->rec.len,
 			                       pb__ingest_colname(in, bad)))
 				continue;

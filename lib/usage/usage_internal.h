@@ -96,6 +96,8 @@ void pb__aggtab_release(struct pb_aggtab *t);
 /* Finds or adds the aggregate of key kb[0..kl) with hash h; NULL when out of
  * memory. A new one has zero sums. */
 struct pb_agg *pb__aggtab_get(struct pb_aggtab *t, const char *kb, size_t kl, uint64_t h);
+/* Removes the aggregates added after the table held n (undoing a batch). */
+void pb__aggtab_truncate(struct pb_aggtab *t, size_t n);
 
 /* Adds src's sums into dst; false on overflow (dst unchanged). */
 static inline bool pb__agg_merge(struct pb_agg *dst, const struct pb_agg *src)
