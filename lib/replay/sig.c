@@ -20,6 +20,7 @@
 
 #include "ident/ident.h"
 #include "log/audit.h"
+#include "log/tlog.h"
 #include "util/hmap.h"
 
 #include <pthread.h>
@@ -129,6 +130,7 @@ struct pb__rsig {
 	struct pb_hmap invite_last; /* user -> last user.invite or user.invite-revoke + 1 */
 	bool has_origin;           /* a web.origin entry checked: the origin in force */
 	char origin[PB_PASSKEY_ORIGIN_MAX], rp_id[PB_PASSKEY_ORIGIN_MAX];
+	struct pb_sha256 h;        /* the feeding thread's (h.ctx NULL: one-shots) */
 	uint8_t *nodes[64];        /* perfect subtree hashes by level */
 	uint64_t nnodes[64], capnodes[64];
 	pb__rsig_report_fn report;
@@ -193,11 +195,12 @@ static void passkey_parts(json_t *e, json_t *d, struct res *r)
 	}
 }
 
-static void check_one(const char *text, size_t len, uint64_t index, struct res *r)
+static void check_one(struct pb_sha256 *h, const char *text, size_t len, uint64_t index,
+                      struct res *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->index = index;
-	pb_tlog_leaf_hash(text, len, r->leaf);
+	pb__hasher_leaf(h, text, len, r->leaf);
 	json_t *e = NULL;
 	struct pb_error err = { 0 };
 	/* the details matter only to entry 0 and the registry's and plans'
@@ -256,6 +259,9 @@ static void check_one(const char *text, size_t len, uint64_t index, struct res *
 static void *worker(void *arg)
 {
 	struct pb__rsig *s = arg;
+	/* a hasher of its own: a one-shot SHA-256 fetches the digest each time
+	 * (a lock shared by the threads), a third of the hashing's cost */
+	struct pb_sha256 h = { 0 }, *hp = pb__sha256_init(&h) == PB_OK ? &h : NULL;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		while (!s->quit && s->next == s->tail)
@@ -265,12 +271,13 @@ static void *worker(void *arg)
 		struct batch *b = &s->ring[s->next++ % RING];
 		pthread_mutex_unlock(&s->mu);
 		for (size_t i = 0; i < b->n; i++)
-			check_one(b->buf + b->off[i], b->len[i], b->index[i], &b->r[i]);
+			check_one(hp, b->buf + b->off[i], b->len[i], b->index[i], &b->r[i]);
 		pthread_mutex_lock(&s->mu);
 		b->done = true;
 		pthread_cond_broadcast(&s->done);
 	}
 	pthread_mutex_unlock(&s->mu);
+	pb__sha256_release(&h);
 	return NULL;
 }
 
@@ -288,6 +295,11 @@ static void problem(struct pb__rsig *s, uint64_t index, const char *fmt, ...)
 	s->nbad++;
 	if (s->report)
 		s->report(s->ctx, index, what);
+}
+
+static struct pb_sha256 *feeder_hasher(struct pb__rsig *s)
+{
+	return s->h.ctx ? &s->h : NULL;
 }
 
 static bool node_push(struct pb__rsig *s, unsigned level, const uint8_t h[32])
@@ -314,19 +326,29 @@ static bool tree_append(struct pb__rsig *s, const uint8_t leaf[32])
 			return false;
 		if (s->nnodes[l] % 2)
 			return true;
-		pb_tlog_node_hash(s->nodes[l] + 32 * (s->nnodes[l] - 2), h, h);
+		pb__hasher_node(feeder_hasher(s), s->nodes[l] + 32 * (s->nnodes[l] - 2), h, h);
 	}
 	return true;
 }
 
-static enum pb_status node_read(void *ctx, unsigned level, uint64_t index, uint8_t out[32],
-                                struct pb_error *err)
+/* The root of the log's first size entries (size <= the leaves appended):
+ * RFC 6962's, the hash of its perfect subtrees (one per bit of size, the
+ * largest leftmost) folded from the right. */
+static void root_at(struct pb__rsig *s, uint64_t size, uint8_t out[32])
 {
-	struct pb__rsig *s = ctx;
-	if (level >= 64 || index >= s->nnodes[level])
-		return pb__err(err, PB_EVERIFY, "no subtree %u/%llu", level, (unsigned long long)index);
-	memcpy(out, s->nodes[level] + 32 * index, 32);
-	return PB_OK;
+	bool have = false;
+	for (unsigned l = 0; l < 64; l++) {
+		if (!(size >> l & 1))
+			continue;
+		const uint8_t *node = s->nodes[l] + 32 * ((size >> l) - 1);
+		if (have)
+			pb__hasher_node(feeder_hasher(s), node, out, out);
+		else
+			memcpy(out, node, 32);
+		have = true;
+	}
+	if (!have)
+		pb__sha256("", 0, out);
 }
 
 static bool register_key(struct pb__rsig *s, const struct res *r)
@@ -652,11 +674,9 @@ static bool consume_one(struct pb__rsig *s, struct res *r)
 	bool root_ok = true;
 	if (s->is_signed && r->s.has_sig && !r->bad) {
 		uint8_t root[32];
-		struct pb_error e2 = { 0 };
-		bool ok = r->s.log_size == 0
-		                  ? (pb__sha256("", 0, root), true)
-		                  : !pb_tlog_subtree_hash(0, r->s.log_size, node_read, s, root, &e2);
-		root_ok = ok && !memcmp(root, r->s.log_root, 32);
+		/* log_size <= index: the entry's check says so; kept here too */
+		root_ok = r->s.log_size <= s->nnodes[0] &&
+		          (root_at(s, r->s.log_size, root), !memcmp(root, r->s.log_root, 32));
 	}
 	if (!tree_append(s, r->leaf))
 		return false;
@@ -814,6 +834,8 @@ enum pb_status pb__rsig_new(pb__rsig_report_fn report, void *ctx, struct pb__rsi
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->done, NULL);
+	if (pb__sha256_init(&s->h) != PB_OK)
+		memset(&s->h, 0, sizeof(s->h)); /* one-shots, then */
 	for (size_t i = 0; i < RING; i++)
 		if (!(s->ring[i].r = malloc(BATCH * sizeof(struct res)))) {
 			pb__rsig_free(s);
@@ -876,7 +898,7 @@ enum pb_status pb__rsig_feed(struct pb__rsig *s, uint64_t index, const char *tex
 		return PB_OK; /* an unsigned log: nothing to check */
 	if (index == 0) { /* entry 0 decides whether the rest is worth the threads */
 		struct res *r = &s->ring[0].r[0];
-		check_one(text, len, 0, r);
+		check_one(feeder_hasher(s), text, len, 0, r);
 		if (!consume(s, r))
 			return pb__err(err, PB_ENOMEM, "out of memory");
 		return PB_OK;
@@ -1063,6 +1085,7 @@ void pb__rsig_free(struct pb__rsig *s)
 	}
 	for (size_t l = 0; l < 64; l++)
 		free(s->nodes[l]);
+	pb__sha256_release(&s->h);
 	free_values(&s->keys, true);
 	free_values(&s->nonces, true);
 	free_values(&s->approvals, true);
