@@ -58,6 +58,15 @@ struct pk_res {
 	bool signin;                   /* web.signin with a passkey */
 };
 
+/* A passkey registration as the workers saw it (the first of its
+ * credential they met, whether or not the history accepts it): its key and
+ * the origin it was made for. Immutable once published. */
+struct wkey {
+	uint64_t added;
+	struct pb_webauthn_key key;
+	char origin[PB_PASSKEY_ORIGIN_MAX], rp_id[PB_PASSKEY_ORIGIN_MAX];
+};
+
 struct res {
 	uint64_t index;
 	uint8_t leaf[32];
@@ -76,6 +85,11 @@ struct res {
 	bool named_ok;                 /* "approvals" is an array of {index, actor, key_fp} */
 	struct named named[APPROVALS_MAX];
 	struct pk_res *pk;
+	/* a passkey-signed entry whose assertion a worker verified with the
+	 * key of registration wa_key, under the origin that one was made for;
+	 * NULL when it could not (the feeding thread verifies it) */
+	const struct wkey *wa_key;
+	uint32_t wa_count;
 };
 
 struct batch {
@@ -114,6 +128,8 @@ struct pb__rsig {
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
 	bool quit;
+	pthread_mutex_t wmu;       /* guards wkeys */
+	struct pb_hmap wkeys;      /* fp -> struct wkey, published by the workers */
 	struct batch ring[RING];
 	uint64_t head, tail, next; /* consume, fill, hand to a worker */
 	bool started, decided, is_signed;
@@ -195,8 +211,53 @@ static void passkey_parts(json_t *e, json_t *d, struct res *r)
 	}
 }
 
-static void check_one(struct pb_sha256 *h, const char *text, size_t len, uint64_t index,
-                      struct res *r)
+/* A registration that verified, for the workers to check its passkey's
+ * entries with; the first one of a credential stays (the history decides
+ * which, if any, holds: the feeding thread takes a worker's verdict only
+ * when it used the registration in force). Out of memory: not published. */
+static void publish(struct pb__rsig *s, const struct res *r)
+{
+	const struct pk_res *pk = r->pk;
+	size_t fl = strlen(r->kfp);
+	pthread_mutex_lock(&s->wmu);
+	struct wkey *w = pb__hmap_get(&s->wkeys, r->kfp, fl) ? NULL : calloc(1, sizeof(*w));
+	if (w) {
+		w->added = r->index;
+		w->key = pk->key;
+		w->key.cose = pk->key.cose_len ? malloc(pk->key.cose_len) : NULL;
+		if (w->key.cose)
+			memcpy(w->key.cose, pk->key.cose, pk->key.cose_len);
+		memcpy(w->origin, pk->origin, sizeof(w->origin));
+		memcpy(w->rp_id, pk->rp_id, sizeof(w->rp_id));
+		if ((pk->key.cose_len && !w->key.cose) ||
+		    pb__hmap_put(&s->wkeys, r->kfp, fl, w, NULL) != PB_OK) {
+			pb__webauthn_key_release(&w->key);
+			free(w);
+		}
+	}
+	pthread_mutex_unlock(&s->wmu);
+}
+
+/* A passkey-signed entry's assertion, verified on the worker with the key
+ * of a registration before it, when one was published. */
+static void passkey_verify(struct pb__rsig *s, struct res *r)
+{
+	const char *fp = r->s.key_fp;
+	pthread_mutex_lock(&s->wmu);
+	const struct wkey *w = pb__hmap_get(&s->wkeys, fp, strlen(fp));
+	pthread_mutex_unlock(&s->wmu);
+	uint32_t now = 0;
+	struct pb_error e2 = { 0 };
+	if (w && w->added < r->index &&
+	    pb__entry_webauthn_verify(&r->s, r->index, &w->key, w->origin, w->rp_id, &now, &e2) ==
+	            PB_OK) {
+		r->wa_key = w;
+		r->wa_count = now;
+	}
+}
+
+static void check_one(struct pb__rsig *s, struct pb_sha256 *h, const char *text, size_t len,
+                      uint64_t index, struct res *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->index = index;
@@ -214,6 +275,8 @@ static void check_one(struct pb_sha256 *h, const char *text, size_t len, uint64_
 		r->bad = true;
 		const char *m = err.message, *c = strstr(m, ": "); /* "entry N: " said by the report */
 		pb__strlcpy(r->why, !strncmp(m, "entry ", 6) && c ? c + 2 : m, sizeof(r->why));
+	} else if (r->s.webauthn) {
+		passkey_verify(s, r);
 	}
 	if (!e)
 		return;
@@ -230,6 +293,8 @@ static void check_one(struct pb_sha256 *h, const char *text, size_t len, uint64_
 	} else if (!strncmp(a, "user.passkey-", 13) || !strncmp(a, "user.invite", 11) ||
 	           !strcmp(a, "web.origin") || !strcmp(a, "web.signin")) {
 		passkey_parts(e, d, r);
+		if (r->pk && r->pk->reg_ok && !strcmp(a, "user.passkey-add") && !r->bad)
+			publish(s, r);
 	} else if (!strcmp(a, "plan.policy")) {
 		r->policy = (int)json_integer_value(json_object_get(d, "rollback_approvals"));
 	} else if (!strncmp(a, "plan.", 5)) {
@@ -271,7 +336,7 @@ static void *worker(void *arg)
 		struct batch *b = &s->ring[s->next++ % RING];
 		pthread_mutex_unlock(&s->mu);
 		for (size_t i = 0; i < b->n; i++)
-			check_one(hp, b->buf + b->off[i], b->len[i], b->index[i], &b->r[i]);
+			check_one(s, hp, b->buf + b->off[i], b->len[i], b->index[i], &b->r[i]);
 		pthread_mutex_lock(&s->mu);
 		b->done = true;
 		pthread_cond_broadcast(&s->done);
@@ -512,8 +577,14 @@ static int passkey_signed(struct pb__rsig *s, struct res *r)
 		return 0;
 	}
 	struct pb_error e2 = { 0 };
-	if (pb__entry_webauthn_verify(&r->s, r->index, key, s->has_origin ? s->origin : NULL,
-	                              s->rp_id, &now, &e2)) {
+	/* a worker's verdict holds when it used the registration in force and
+	 * the origin in force: then it is this very check, made earlier */
+	const struct wkey *w = r->wa_key;
+	if (!self && w && w->added == k->added && s->has_origin && !strcmp(w->origin, s->origin) &&
+	    !strcmp(w->rp_id, s->rp_id)) {
+		now = r->wa_count;
+	} else if (pb__entry_webauthn_verify(&r->s, r->index, key, s->has_origin ? s->origin : NULL,
+	                                     s->rp_id, &now, &e2)) {
 		if (e2.code == PB_ENOMEM)
 			return -1;
 		const char *m = e2.message, *c = strstr(m, ": ");
@@ -834,6 +905,8 @@ enum pb_status pb__rsig_new(pb__rsig_report_fn report, void *ctx, struct pb__rsi
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->done, NULL);
+	pthread_mutex_init(&s->wmu, NULL);
+	pb__hmap_init(&s->wkeys);
 	if (pb__sha256_init(&s->h) != PB_OK)
 		memset(&s->h, 0, sizeof(s->h)); /* one-shots, then */
 	for (size_t i = 0; i < RING; i++)
@@ -898,7 +971,7 @@ enum pb_status pb__rsig_feed(struct pb__rsig *s, uint64_t index, const char *tex
 		return PB_OK; /* an unsigned log: nothing to check */
 	if (index == 0) { /* entry 0 decides whether the rest is worth the threads */
 		struct res *r = &s->ring[0].r[0];
-		check_one(feeder_hasher(s), text, len, 0, r);
+		check_one(s, feeder_hasher(s), text, len, 0, r);
 		if (!consume(s, r))
 			return pb__err(err, PB_ENOMEM, "out of memory");
 		return PB_OK;
@@ -1095,6 +1168,11 @@ void pb__rsig_free(struct pb__rsig *s)
 		if (s->passkeys.slots[i].key)
 			pb__webauthn_key_release(&((struct pkey *)s->passkeys.slots[i].value)->key);
 	free_values(&s->passkeys, true);
+	for (size_t i = 0; s->wkeys.slots && i < s->wkeys.cap; i++)
+		if (s->wkeys.slots[i].key)
+			pb__webauthn_key_release(&((struct wkey *)s->wkeys.slots[i].value)->key);
+	free_values(&s->wkeys, true);
+	pthread_mutex_destroy(&s->wmu);
 	free_values(&s->invites, true);
 	free_values(&s->invite_last, true);
 	free(s);
