@@ -122,6 +122,58 @@ struct approval {
 	char fp[64];
 };
 
+/* The nonces seen: one per signed entry, so a flat open-addressed table
+ * (24 bytes a nonce, no allocation of its own); at = entry index + 1, 0 a
+ * free slot. Nonces are random: their first 8 bytes are the hash. */
+struct nonce {
+	uint8_t n[16];
+	uint64_t at;
+};
+
+struct nonces {
+	struct nonce *slot;
+	size_t cap, count;
+};
+
+static struct nonce *nonce_find(const struct nonces *t, const uint8_t n[16])
+{
+	uint64_t h;
+	memcpy(&h, n, 8);
+	for (size_t i = (size_t)h & (t->cap - 1);; i = (i + 1) & (t->cap - 1))
+		if (!t->slot[i].at || !memcmp(t->slot[i].n, n, 16))
+			return &t->slot[i];
+}
+
+/* The entry that used n, or UINT64_MAX when none did. */
+static uint64_t nonce_used(const struct nonces *t, const uint8_t n[16])
+{
+	const struct nonce *x = t->cap ? nonce_find(t, n) : NULL;
+	return x && x->at ? x->at - 1 : UINT64_MAX;
+}
+
+/* Adds n of entry at; false out of memory. */
+static bool nonce_add(struct nonces *t, const uint8_t n[16], uint64_t at)
+{
+	if ((t->count + 1) * 4 > t->cap * 3) {
+		size_t ncap = t->cap ? 2 * t->cap : 4096;
+		struct nonce *old = t->slot, *ns = calloc(ncap, sizeof(*ns));
+		if (!ns)
+			return false;
+		size_t ocap = t->cap;
+		t->slot = ns;
+		t->cap = ncap;
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i].at)
+				*nonce_find(t, old[i].n) = old[i];
+		free(old);
+	}
+	struct nonce *x = nonce_find(t, n);
+	memcpy(x->n, n, 16);
+	x->at = at + 1;
+	t->count++;
+	return true;
+}
+
 struct pb__rsig {
 	pthread_t th[WORKERS];
 	size_t nth;
@@ -136,7 +188,7 @@ struct pb__rsig {
 	uint64_t fed;
 	/* the sequential state */
 	struct pb_hmap keys;       /* fp -> struct key */
-	struct pb_hmap nonces;     /* 16 bytes -> entry index + 1 */
+	struct nonces nonces;      /* every statement's nonce, with its entry */
 	struct pb_hmap approvals;  /* entry index (8 bytes) -> struct approval */
 	struct pb_hmap authors;    /* "plan\0actor" -> 1 */
 	struct pb_hmap bodies;     /* "plan:sha" -> approvals_needed + 1, by plan.new / plan.edit */
@@ -797,22 +849,14 @@ static bool consume_one(struct pb__rsig *s, struct res *r)
 		return true;
 	signed_ok:;
 		s->nsigned++;
-		uint64_t *at = malloc(sizeof(*at)), *old = NULL;
-		if (!at)
-			return false;
-		*at = r->index;
-		enum pb_status ps =
-			pb__hmap_put(&s->nonces, (const char *)r->s.nonce, 16, at, (void **)&old);
-		if (ps == PB_ENOMEM) {
-			free(at);
-			return false;
-		}
-		if (ps == PB_EEXIST) {
-			free(at);
+		uint64_t old = nonce_used(&s->nonces, r->s.nonce);
+		if (old != UINT64_MAX) {
 			problem(s, r->index, "its nonce %s was used already by entry %llu", r->s.nonce_hex,
-			        (unsigned long long)*old);
+			        (unsigned long long)old);
 			return true;
 		}
+		if (!nonce_add(&s->nonces, r->s.nonce, r->index))
+			return false;
 	}
 	/* the registry and the plans, from entries that checked */
 	if ((!strcmp(a, "user.add") && r->index > 0 && r->kfp[0]) || !strcmp(a, "user.key-add")) {
@@ -895,7 +939,6 @@ enum pb_status pb__rsig_new(pb__rsig_report_fn report, void *ctx, struct pb__rsi
 	s->ctx = ctx;
 	s->policy = 2; /* PB_PLAN_ROLLBACK_APPROVALS, until a plan.policy entry */
 	pb__hmap_init(&s->keys);
-	pb__hmap_init(&s->nonces);
 	pb__hmap_init(&s->approvals);
 	pb__hmap_init(&s->authors);
 	pb__hmap_init(&s->bodies);
@@ -1076,13 +1119,13 @@ enum pb_status pb__rsig_checkpoint(struct pb__rsig *s, const char *origin, uint6
 		goto out;
 	}
 	const char *fp = cs.key_fp;
-	uint64_t *used = pb__hmap_get(&s->nonces, (const char *)cs.nonce, 16);
+	uint64_t used = nonce_used(&s->nonces, cs.nonce);
 	why[0] = '\0';
 	if (cs.webauthn) {
 		passkey_checkpoint(s, &cs, size, why, sizeof(why));
-		if (!why[0] && used)
+		if (!why[0] && used != UINT64_MAX)
 			pb__snprintf(why, sizeof(why), "its nonce was used by entry %llu",
-			             (unsigned long long)*used);
+			             (unsigned long long)used);
 		goto said;
 	}
 	struct key *k = pb__hmap_get(&s->keys, fp, strlen(fp));
@@ -1097,9 +1140,9 @@ enum pb_status pb__rsig_checkpoint(struct pb__rsig *s, const char *origin, uint6
 	else if (size > k->revoked)
 		pb__snprintf(why, sizeof(why), "key %s of '%s' was revoked at entry %llu", fp, actor,
 		             (unsigned long long)k->revoked);
-	else if (used)
+	else if (used != UINT64_MAX)
 		pb__snprintf(why, sizeof(why), "its nonce was used by entry %llu",
-		             (unsigned long long)*used);
+		             (unsigned long long)used);
 said:
 	if (why[0])
 		rc = pb__err(err, PB_EVERIFY, "checkpoint.actor: the signature of '%s': %s", actor, why);
@@ -1160,7 +1203,7 @@ void pb__rsig_free(struct pb__rsig *s)
 		free(s->nodes[l]);
 	pb__sha256_release(&s->h);
 	free_values(&s->keys, true);
-	free_values(&s->nonces, true);
+	free(s->nonces.slot);
 	free_values(&s->approvals, true);
 	free_values(&s->authors, false);
 	free_values(&s->bodies, false);
