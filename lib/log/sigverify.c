@@ -211,6 +211,16 @@ static const struct member *find(const struct member *m, int n, const char *key)
 	return NULL;
 }
 
+bool pb__entry_member(const char *text, size_t len, const char *key, struct pb_str *out)
+{
+	struct member m[16];
+	int n = members(text, text + len, m, 16);
+	const struct member *x = n > 0 && n < 16 ? find(m, n, key) : NULL;
+	if (x)
+		*out = (struct pb_str){ x->val, (size_t)(x->end - x->val) };
+	return x != NULL;
+}
+
 /* A string member without escapes into buf (cap bytes); false otherwise. */
 static bool plain_string(const struct member *m, char *buf, size_t cap)
 {

@@ -314,25 +314,33 @@ static void check_one(struct pb__rsig *s, struct pb_sha256 *h, const char *text,
 	memset(r, 0, sizeof(*r));
 	r->index = index;
 	pb__hasher_leaf(h, text, len, r->leaf);
-	json_t *e = NULL;
+	json_t *e = NULL, *dd = NULL;
 	struct pb_error err = { 0 };
 	/* the details matter only to entry 0 and the registry's and plans'
-	 * entries; the rest take the path that builds no JSON tree */
+	 * entries (the passkeys' want the entry's time too); the rest take the
+	 * path that builds no JSON tree, and the registry's and plans' a tree of
+	 * their details alone */
 	static const char user[] = "{\"action\":\"user.", plan[] = "{\"action\":\"plan.",
-	                  web[] = "{\"action\":\"web.";
-	bool need = index == 0 || (len >= sizeof(user) && (!memcmp(text, user, sizeof(user) - 1) ||
-	                                                   !memcmp(text, plan, sizeof(plan) - 1) ||
-	                                                   !memcmp(text, web, sizeof(web) - 1)));
-	if (pb__entry_sig_check(text, len, index, &r->s, need ? &e : NULL, &err)) {
+	                  web[] = "{\"action\":\"web.", pk[] = "{\"action\":\"user.passkey-",
+	                  inv[] = "{\"action\":\"user.invite";
+#define PREFIX(p) (len >= sizeof(p) && !memcmp(text, p, sizeof(p) - 1))
+	bool full = index == 0 || PREFIX(web) || PREFIX(pk) || PREFIX(inv);
+	bool details = !full && (PREFIX(user) || PREFIX(plan));
+#undef PREFIX
+	if (pb__entry_sig_check(text, len, index, &r->s, full ? &e : NULL, &err)) {
 		r->bad = true;
 		const char *m = err.message, *c = strstr(m, ": "); /* "entry N: " said by the report */
 		pb__strlcpy(r->why, !strncmp(m, "entry ", 6) && c ? c + 2 : m, sizeof(r->why));
 	} else if (r->s.webauthn) {
 		passkey_verify(s, r);
 	}
-	if (!e)
+	struct pb_str ds;
+	json_error_t je;
+	if (details && pb__entry_member(text, len, "details", &ds))
+		dd = json_loadb(ds.ptr, ds.len, 0, &je);
+	if (!e && !dd)
 		return;
-	json_t *d = json_object_get(e, "details");
+	json_t *d = e ? json_object_get(e, "details") : dd;
 	if (index == 0)
 		copy_str(r->mode, sizeof(r->mode), json_object_get(e, "actors"));
 	const char *a = r->s.action;
@@ -344,7 +352,8 @@ static void check_one(struct pb__rsig *s, struct pb_sha256 *h, const char *text,
 		copy_str(r->kfp, sizeof(r->kfp), json_object_get(d, "key_fp"));
 	} else if (!strncmp(a, "user.passkey-", 13) || !strncmp(a, "user.invite", 11) ||
 	           !strcmp(a, "web.origin") || !strcmp(a, "web.signin")) {
-		passkey_parts(e, d, r);
+		if (e)
+			passkey_parts(e, d, r);
 		if (r->pk && r->pk->reg_ok && !strcmp(a, "user.passkey-add") && !r->bad)
 			publish(s, r);
 	} else if (!strcmp(a, "plan.policy")) {
@@ -371,6 +380,7 @@ static void check_one(struct pb__rsig *s, struct pb_sha256 *h, const char *text,
 		}
 	}
 	json_decref(e);
+	json_decref(dd);
 }
 
 static void *worker(void *arg)
