@@ -240,6 +240,7 @@ struct fast {
 	bool has_sig;
 	struct sig_fields f;
 	struct pb_buf statement;
+	char *wa; /* a passkey's three parts, one after the other (heap) */
 };
 
 /* Fills x from the entry's bytes; false when the slow path must decide. */
@@ -263,14 +264,34 @@ static bool fast_parts(const char *text, size_t len, struct fast *x)
 	int nl = log ? members(log->val, log->end, lm, 4) : -1;
 	size = nl > 0 ? find(lm, nl, "size") : NULL;
 	const struct member *b64 = ns > 0 ? find(sm, ns, "sshsig") : NULL;
-	if (!b64)
-		return false; /* a passkey's "webauthn" (or nothing): the slow path */
+	const struct member *wa = ns > 0 ? find(sm, ns, "webauthn") : NULL;
+	if (!b64 && !wa)
+		return false; /* neither (or a sig that is no object): the slow path */
+	if (b64 && (*b64->val != '"' ||
+	            memchr(b64->val + 1, '\\', (size_t)(b64->end - b64->val) - 2)))
+		return false;
+	/* a passkey's: its three strings copied out (no escapes, as base64url) */
+	const char *wa_part[3] = { NULL, NULL, NULL };
+	if (wa) {
+		static const char *const names[3] = { "authenticator_data", "client_data_json",
+			                              "signature" };
+		struct member wm[4];
+		int nw = members(wa->val, wa->end, wm, 4);
+		size_t cap = (size_t)(wa->end - wa->val) + 3, used = 0;
+		if (nw < 0 || !(x->wa = malloc(cap)))
+			return false;
+		for (int i = 0; i < 3; i++) {
+			if (!plain_string(find(wm, nw, names[i]), x->wa + used, cap - used))
+				return false;
+			wa_part[i] = x->wa + used;
+			used += strlen(wa_part[i]) + 1;
+		}
+	}
 	if (!size || *size->val < '0' || *size->val > '9' || size->end - size->val > 20 ||
 	    !plain_string(find(sm, ns, "key_fp"), x->fp, sizeof(x->fp)) ||
 	    !plain_string(find(sm, ns, "ns"), x->ns, sizeof(x->ns)) ||
 	    !plain_string(find(sm, ns, "nonce"), x->nonce, sizeof(x->nonce)) ||
-	    !plain_string(find(lm, nl, "root"), x->root, sizeof(x->root)) || *b64->val != '"' ||
-	    memchr(b64->val + 1, '\\', (size_t)(b64->end - b64->val) - 2))
+	    !plain_string(find(lm, nl, "root"), x->root, sizeof(x->root)))
 		return false;
 	uint64_t sz = 0;
 	for (const char *p = size->val; p < size->end; p++) {
@@ -279,9 +300,17 @@ static bool fast_parts(const char *text, size_t len, struct fast *x)
 		sz = sz * 10 + (uint64_t)(*p - '0');
 	}
 	/* the base64 as it stands in the entry: no escapes, so its text */
-	x->f = (struct sig_fields){ x->fp, x->ns, x->nonce, b64->val + 1, x->root,
-		                    (size_t)(b64->end - b64->val) - 2, sz,
-		                    strlen(x->nonce) == 32 && strlen(x->root) == 64, NULL, NULL, NULL };
+	x->f = (struct sig_fields){ x->fp,
+		                    x->ns,
+		                    x->nonce,
+		                    b64 ? b64->val + 1 : NULL,
+		                    x->root,
+		                    b64 ? (size_t)(b64->end - b64->val) - 2 : 0,
+		                    sz,
+		                    strlen(x->nonce) == 32 && strlen(x->root) == 64,
+		                    wa_part[0],
+		                    wa_part[1],
+		                    wa_part[2] };
 	if (!x->f.ok)
 		return false;
 	/* the members as they stand, joined by commas, and the parts between;
@@ -661,6 +690,7 @@ enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
 		rc = check_parts(x.action, x.actor, x.has_sig, &x.f,
 		                 x.statement.len ? x.statement.data : NULL, NULL, index, out, err);
 	pb_buf_release(&x.statement);
+	free(x.wa);
 	/* a signed entry always gets its statement spliced, so NULL above
 	 * only reaches check_parts for entries it rejects before using it */
 	if (ok && (!entry_out || rc == PB_ENOMEM))
