@@ -3,7 +3,10 @@
  * Entries are fed in log order (from the workspace's audit_entry, or from an
  * export's tiles as `log verify` reads them). Two worker threads check each
  * entry on its own (pb__entry_sig_check: the SSHSIG against the statement
- * rebuilt from the entry, the namespace, the leaf hash); the feeding thread
+ * rebuilt from the entry, the namespace, the leaf hash; a passkey's
+ * assertion with the key of the registration they met before it, a verdict
+ * the feeding thread takes only for the registration and origin in force,
+ * verifying it itself otherwise); the feeding thread
  * then takes their results in log order and checks what needs the history:
  * the key registry at each position (user.add with a key, user.key-add,
  * user.key-revoke: a key is valid after the entry that registers it, the
