@@ -145,7 +145,12 @@ static enum pb_status gen_next(void *ctx, uint64_t i, struct pb_str *e, struct p
 static int floor_rate(double seconds)
 {
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES], sig[64];
-	uint8_t msg[112]; /* what an SSHSIG signs: magic, namespace, hash name, SHA-512 */
+	/* what an SSHSIG of a note signs: "SSHSIG", the namespace probity@v1, the
+	 * empty reserved string, "sha512" and the statement's SHA-512, each
+	 * string with its length: 102 bytes (an approval's namespace makes 110);
+	 * inside the verify, SHA-512 of R || A || message is two blocks for
+	 * both, as for every length from 48 to 175 bytes */
+	uint8_t msg[6 + 4 + 10 + 4 + 4 + 6 + 4 + 64];
 	randombytes_buf(msg, sizeof(msg));
 	crypto_sign_keypair(pk, sk);
 	crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk);

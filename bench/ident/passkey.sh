@@ -3,10 +3,11 @@
 # approvals are passkey-signed (WebAuthn assertions, EdDSA; issue 14) against
 # the same size and shape of log signed with OpenSSH keys only, and of one
 # where every entry of the two approvers is passkey-signed (two thirds of
-# the log). A passkey's assertion does not carry its key, so the replay
-# verifies it in log order on the feeding thread once the registry is known,
-# where SSHSIGs are verified on both worker threads: the second line shows
-# what that costs.
+# the log). A passkey's assertion does not carry its key: the workers verify
+# it with the key of the registration before it as they met it, and the
+# feeding thread takes that verdict when that registration and its origin
+# are the ones in force (verifying it in log order otherwise): the second
+# line shows what a passkey costs beside an SSHSIG.
 #
 #   N entries: 20,000 by default (N=...).
 #   BUILD: the build folder whose probity and libprobity.a are measured

@@ -8,6 +8,9 @@
 #   N entries: 100,000 by default, 1,000,000 with BENCH_FULL=1 (or N=...).
 #   BUILD: the build folder whose probity and libprobity.a are measured
 #   (default build/release, made here with `make release`).
+#   KEEP=DIR: make the log in DIR and keep it (to profile the verify, e.g.
+#   `perf record -g probity log verify DIR/log --vkey ...`); a log of N
+#   entries already there is verified again, not made anew.
 #
 # The log is made by bench/ident/mklog.c (entries signed by hand with the
 # test keys of tests/data/sig, straight into tiles). Prints one line
@@ -25,12 +28,21 @@ N=${N:-$([ "${BENCH_FULL:-0}" = 1 ] && echo 1000000 || echo 100000)}
 CORES=2
 BUILD=${BUILD:-build/release}
 [ "$BUILD" = build/release ] && make --no-print-directory -s release >/dev/null
-B=$(mktemp -d "${TMPDIR:-/tmp}/pbident.XXXXXX")
-trap 'rm -rf "$B"' EXIT
+if [ -n "${KEEP:-}" ]; then
+	mkdir -p "$KEEP"
+	B=$(cd "$KEEP" && pwd)
+else
+	B=$(mktemp -d "${TMPDIR:-/tmp}/pbident.XXXXXX")
+	trap 'rm -rf "$B"' EXIT
+fi
 cc -O2 -std=c17 -D_GNU_SOURCE -Iinclude -Ilib bench/ident/mklog.c "$BUILD/libprobity.a" \
 	$(make --no-print-directory -s -C "$ROOT" print-libs) -o "$B/mklog"
-echo "making a signed log of $N entries ..." >&2
-"$B/mklog" "$B/log" "$N" tests/data/sig
+if [ -z "${KEEP:-}" ] || [ "$(cat "$B/log.n" 2>/dev/null)" != "$N" ]; then
+	echo "making a signed log of $N entries ..." >&2
+	rm -rf "$B/log" "$B/log.n"
+	"$B/mklog" "$B/log" "$N" tests/data/sig
+	echo "$N" >"$B/log.n"
+fi
 VKEY=$(cat "$B/log/vkey")
 read -r f1 c1 <<<"$("$B/mklog" floor 3)"
 /usr/bin/time -f "%e %U %S" -o "$B/time" "$BUILD/probity" log verify "$B/log" --vkey "$VKEY" >"$B/out"

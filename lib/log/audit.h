@@ -177,6 +177,10 @@ struct pb__entry_sig {
 enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
                                    struct pb__entry_sig *out, struct json_t **entry_out,
                                    struct pb_error *err);
+/* The value of the top-level member key of an entry (text: its canonical
+ * JSON), as it stands in the text; false when the entry has none (or is
+ * not an object). Read without building a tree. */
+bool pb__entry_member(const char *text, size_t len, const char *key, struct pb_str *out);
 /* Frees what pb__entry_sig_check kept of a passkey's assertion (safe on any
  * checked or zeroed struct, twice too). */
 void pb__entry_sig_release(struct pb__entry_sig *s);

@@ -24,11 +24,13 @@
 #include "util/banned.h"
 
 #define SSHSIG_B64_MAX 8192
+#define SSHSIG_BIN_MAX (SSHSIG_B64_MAX / 4 * 3)
 
 /* The members of an entry's "sig", NULL where missing or malformed: ok when
  * all are there in their forms (nonce 32 hex digits, root 64, size >= 0). */
 struct sig_fields {
 	const char *fp, *ns, *nonce, *b64, *root;
+	size_t b64_len; /* b64 need not end there (the fast path points into the entry) */
 	uint64_t size;
 	bool ok;
 	/* a passkey's "webauthn" member instead of "sshsig" */
@@ -42,6 +44,7 @@ static void sig_fields(json_t *s, struct sig_fields *f)
 	f->ns = json_string_value(json_object_get(s, "ns"));
 	f->nonce = json_string_value(json_object_get(s, "nonce"));
 	f->b64 = json_string_value(json_object_get(s, "sshsig"));
+	f->b64_len = f->b64 ? strlen(f->b64) : 0;
 	json_t *wa = json_object_get(s, "webauthn");
 	f->wa_ad = json_string_value(json_object_get(wa, "authenticator_data"));
 	f->wa_cdj = json_string_value(json_object_get(wa, "client_data_json"));
@@ -57,6 +60,68 @@ static void sig_fields(json_t *s, struct sig_fields *f)
 static enum pb_status bad(struct pb_error *err, uint64_t index, const char *why)
 {
 	return pb__err(err, PB_EVERIFY, "entry %llu: %s", (unsigned long long)index, why);
+}
+
+/* base64's value of each byte, -1 where it is none */
+static const int8_t B64_VALUE[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
+static int b64_value(unsigned char c)
+{
+	return B64_VALUE[c];
+}
+
+/* The SSHSIG of an entry's "sig" (n base64 characters at s) into out
+ * (SSHSIG_BIN_MAX bytes): the one decoder of the field, for the checks and
+ * for pb_log_statement. What the writer makes (sodium_bin2base64, padded)
+ * and nothing else: a length of whole quads, '=' only as the padding, the
+ * bits the padding leaves over zero; the alphabet checked as it decodes.
+ * The signature is public: no constant time needed, and none paid for. */
+static bool sshsig_b64_decode(const char *s, size_t n, uint8_t *out, size_t *out_len)
+{
+	if (n == 0 || n % 4 || n > SSHSIG_B64_MAX)
+		return false;
+	size_t pad = s[n - 1] != '=' ? 0 : s[n - 2] != '=' ? 1 : 2, o = 0;
+	for (size_t i = 0; i < n; i += 4) {
+		bool last = i + 4 == n;
+		int v0 = b64_value((unsigned char)s[i]), v1 = b64_value((unsigned char)s[i + 1]);
+		int v2 = last && pad == 2 ? 0 : b64_value((unsigned char)s[i + 2]);
+		int v3 = last && pad ? 0 : b64_value((unsigned char)s[i + 3]);
+		if ((v0 | v1 | v2 | v3) < 0)
+			return false;
+		uint32_t q = (uint32_t)v0 << 18 | (uint32_t)v1 << 12 | (uint32_t)v2 << 6 | (uint32_t)v3;
+		out[o++] = (uint8_t)(q >> 16);
+		if (last && pad == 2) {
+			if (q & 0xffff) /* the 4 bits after the byte */
+				return false;
+			break;
+		}
+		out[o++] = (uint8_t)(q >> 8);
+		if (last && pad == 1) {
+			if (q & 0xff) /* the 2 bits after the two bytes */
+				return false;
+			break;
+		}
+		out[o++] = (uint8_t)q;
+	}
+	*out_len = o;
+	return true;
 }
 
 /* ---- the fast path: the statement spliced from the entry's own bytes ----------
@@ -82,7 +147,10 @@ static const char *skip_value(const char *p, const char *end)
 {
 	if (p >= end)
 		return NULL;
-	if (*p == '"') {
+	if (*p == '"') { /* the next quote, unless a backslash comes before it */
+		const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
+		if (q && !memchr(p + 1, '\\', (size_t)(q - p - 1)))
+			return q + 1;
 		for (p++; p < end; p++)
 			if (*p == '\\')
 				p++;
@@ -143,6 +211,16 @@ static const struct member *find(const struct member *m, int n, const char *key)
 	return NULL;
 }
 
+bool pb__entry_member(const char *text, size_t len, const char *key, struct pb_str *out)
+{
+	struct member m[16];
+	int n = members(text, text + len, m, 16);
+	const struct member *x = n > 0 && n < 16 ? find(m, n, key) : NULL;
+	if (x)
+		*out = (struct pb_str){ x->val, (size_t)(x->end - x->val) };
+	return x != NULL;
+}
+
 /* A string member without escapes into buf (cap bytes); false otherwise. */
 static bool plain_string(const struct member *m, char *buf, size_t cap)
 {
@@ -159,10 +237,10 @@ static bool plain_string(const struct member *m, char *buf, size_t cap)
 struct fast {
 	char action[65], actor[PB_USER_NAME_MAX + 1];
 	char fp[64], ns[128], nonce[33], root[65];
-	char *b64;
 	bool has_sig;
 	struct sig_fields f;
 	struct pb_buf statement;
+	char *wa; /* a passkey's three parts, one after the other (heap) */
 };
 
 /* Fills x from the entry's bytes; false when the slow path must decide. */
@@ -186,15 +264,34 @@ static bool fast_parts(const char *text, size_t len, struct fast *x)
 	int nl = log ? members(log->val, log->end, lm, 4) : -1;
 	size = nl > 0 ? find(lm, nl, "size") : NULL;
 	const struct member *b64 = ns > 0 ? find(sm, ns, "sshsig") : NULL;
-	if (!b64)
-		return false; /* a passkey's "webauthn" (or nothing): the slow path */
+	const struct member *wa = ns > 0 ? find(sm, ns, "webauthn") : NULL;
+	if (!b64 && !wa)
+		return false; /* neither (or a sig that is no object): the slow path */
+	if (b64 && (*b64->val != '"' ||
+	            memchr(b64->val + 1, '\\', (size_t)(b64->end - b64->val) - 2)))
+		return false;
+	/* a passkey's: its three strings copied out (no escapes, as base64url) */
+	const char *wa_part[3] = { NULL, NULL, NULL };
+	if (wa) {
+		static const char *const names[3] = { "authenticator_data", "client_data_json",
+			                              "signature" };
+		struct member wm[4];
+		int nw = members(wa->val, wa->end, wm, 4);
+		size_t cap = (size_t)(wa->end - wa->val) + 3, used = 0;
+		if (nw < 0 || !(x->wa = malloc(cap)))
+			return false;
+		for (int i = 0; i < 3; i++) {
+			if (!plain_string(find(wm, nw, names[i]), x->wa + used, cap - used))
+				return false;
+			wa_part[i] = x->wa + used;
+			used += strlen(wa_part[i]) + 1;
+		}
+	}
 	if (!size || *size->val < '0' || *size->val > '9' || size->end - size->val > 20 ||
 	    !plain_string(find(sm, ns, "key_fp"), x->fp, sizeof(x->fp)) ||
 	    !plain_string(find(sm, ns, "ns"), x->ns, sizeof(x->ns)) ||
 	    !plain_string(find(sm, ns, "nonce"), x->nonce, sizeof(x->nonce)) ||
-	    !plain_string(find(lm, nl, "root"), x->root, sizeof(x->root)) || !b64 ||
-	    b64->end - b64->val > SSHSIG_B64_MAX || !(x->b64 = malloc(SSHSIG_B64_MAX + 1)) ||
-	    !plain_string(b64, x->b64, SSHSIG_B64_MAX + 1))
+	    !plain_string(find(lm, nl, "root"), x->root, sizeof(x->root)))
 		return false;
 	uint64_t sz = 0;
 	for (const char *p = size->val; p < size->end; p++) {
@@ -202,25 +299,52 @@ static bool fast_parts(const char *text, size_t len, struct fast *x)
 			return false;
 		sz = sz * 10 + (uint64_t)(*p - '0');
 	}
-	x->f = (struct sig_fields){ x->fp, x->ns, x->nonce, x->b64, x->root, sz,
-		                    strlen(x->nonce) == 32 && strlen(x->root) == 64, NULL, NULL, NULL };
+	/* the base64 as it stands in the entry: no escapes, so its text */
+	x->f = (struct sig_fields){ x->fp,
+		                    x->ns,
+		                    x->nonce,
+		                    b64 ? b64->val + 1 : NULL,
+		                    x->root,
+		                    b64 ? (size_t)(b64->end - b64->val) - 2 : 0,
+		                    sz,
+		                    strlen(x->nonce) == 32 && strlen(x->root) == 64,
+		                    wa_part[0],
+		                    wa_part[1],
+		                    wa_part[2] };
 	if (!x->f.ok)
 		return false;
+	/* the members as they stand, joined by commas, and the parts between;
+	 * copied, not printed (this runs for every entry of a log) */
+	char lg[192]; /* 64 + 32 hex digits, 20 of size, 40 of names */
+	int ll = snprintf(lg, sizeof(lg), "\"log\":{\"root\":\"%s\",\"size\":%llu},\"nonce\":\"%s\"",
+	                  x->root, (unsigned long long)sz, x->nonce);
+	static const char tail[] = "\"type\":\"probity statement\",\"v\":1}";
 	const struct member *a = find(m, n, "action"), *u = find(m, n, "actor");
+	struct pb_str part[7] = { { a->start, (size_t)(a->end - a->start) },
+		                  { u->start, (size_t)(u->end - u->start) },
+		                  { cs ? cs->start : NULL, cs ? (size_t)(cs->end - cs->start) : 0 },
+		                  { det ? det->start : NULL, det ? (size_t)(det->end - det->start) : 0 },
+		                  { lg, ll > 0 && (size_t)ll < sizeof(lg) ? (size_t)ll : 0 },
+		                  { sub ? sub->start : NULL, sub ? (size_t)(sub->end - sub->start) : 0 },
+		                  { tail, sizeof(tail) - 1 } };
+	if (!part[4].len)
+		return false;
+	size_t total = 1;
+	for (int i = 0; i < 7; i++)
+		total += part[i].len + 1;
 	struct pb_buf *b = &x->statement;
-	enum pb_status rc = pb_buf_printf(b, "{%.*s,%.*s", (int)(a->end - a->start), a->start,
-	                                  (int)(u->end - u->start), u->start);
-	if (!rc && cs)
-		rc = pb_buf_printf(b, ",%.*s", (int)(cs->end - cs->start), cs->start);
-	if (!rc && det)
-		rc = pb_buf_printf(b, ",%.*s", (int)(det->end - det->start), det->start);
+	enum pb_status rc = pb_buf_reserve(b, total);
 	if (!rc)
-		rc = pb_buf_printf(b, ",\"log\":{\"root\":\"%s\",\"size\":%llu},\"nonce\":\"%s\"", x->root,
-		                   (unsigned long long)sz, x->nonce);
-	if (!rc && sub)
-		rc = pb_buf_printf(b, ",%.*s", (int)(sub->end - sub->start), sub->start);
-	if (!rc)
-		rc = pb_buf_printf(b, ",\"type\":\"probity statement\",\"v\":1}");
+		rc = pb_buf_addc(b, '{');
+	for (int i = 0, first = 1; !rc && i < 7; i++) {
+		if (!part[i].len)
+			continue;
+		if (!first)
+			rc = pb_buf_addc(b, ',');
+		if (!rc)
+			rc = pb_buf_add(b, part[i].ptr, part[i].len);
+		first = 0;
+	}
 	return rc == PB_OK;
 }
 
@@ -452,7 +576,7 @@ static enum pb_status check_parts(const char *action, const char *actor, bool ha
 {
 	enum pb_status rc = PB_OK;
 	char why[256];
-	uint8_t *bin = NULL;
+	uint8_t bin[SSHSIG_BIN_MAX];
 	char *built = NULL;
 	struct pb_sshsig sig = { 0 };
 	bool have_sig = false;
@@ -503,15 +627,12 @@ static enum pb_status check_parts(const char *action, const char *actor, bool ha
 		rc = webauthn_parts(f, action, actor, statement, e, index, out, err);
 		goto out;
 	}
-	size_t b64len = strlen(b64), binlen = 0;
-	if (b64len > SSHSIG_B64_MAX || !(bin = malloc(b64len + 1))) {
-		rc = b64len > SSHSIG_B64_MAX ? bad(err, index, "its signature is too long")
-		                             : pb__err(err, PB_ENOMEM, "out of memory");
+	size_t binlen = 0;
+	if (f->b64_len > SSHSIG_B64_MAX) {
+		rc = bad(err, index, "its signature is too long");
 		goto out;
 	}
-	if (!pb__b64_alphabet(b64, b64len, "+/=") ||
-	    sodium_base642bin(bin, b64len, b64, b64len, NULL, &binlen, NULL,
-	                      sodium_base64_VARIANT_ORIGINAL) != 0) {
+	if (!sshsig_b64_decode(b64, f->b64_len, bin, &binlen)) {
 		rc = bad(err, index, "its signature is not base64");
 		goto out;
 	}
@@ -550,7 +671,6 @@ static enum pb_status check_parts(const char *action, const char *actor, bool ha
 out:
 	if (have_sig)
 		pb__sshsig_release(&sig);
-	free(bin);
 	free(built);
 	return rc;
 }
@@ -562,23 +682,29 @@ enum pb_status pb__entry_sig_check(const char *text, size_t len, uint64_t index,
 	memset(out, 0, sizeof(*out));
 	if (entry_out)
 		*entry_out = NULL;
-	enum pb_status rc;
-	if (!entry_out) {
-		struct fast x = { 0 };
-		pb_buf_init(&x.statement, PB_AUDIT_DETAILS_MAX + 8192);
-		bool ok = fast_parts(text, len, &x);
-		if (ok)
-			rc = check_parts(x.action, x.actor, x.has_sig, &x.f,
-			                 x.statement.len ? x.statement.data : NULL, NULL, index, out, err);
-		free(x.b64);
-		pb_buf_release(&x.statement);
-		/* a signed entry always gets its statement spliced, so NULL above
-		 * only reaches check_parts for entries it rejects before using it */
-		if (ok)
-			return rc;
-	}
+	enum pb_status rc = PB_OK;
+	struct fast x = { 0 };
+	pb_buf_init(&x.statement, PB_AUDIT_DETAILS_MAX + 8192);
+	bool ok = fast_parts(text, len, &x);
+	if (ok)
+		rc = check_parts(x.action, x.actor, x.has_sig, &x.f,
+		                 x.statement.len ? x.statement.data : NULL, NULL, index, out, err);
+	pb_buf_release(&x.statement);
+	free(x.wa);
+	/* a signed entry always gets its statement spliced, so NULL above
+	 * only reaches check_parts for entries it rejects before using it */
+	if (ok && (!entry_out || rc == PB_ENOMEM))
+		return rc;
 	json_error_t je;
 	json_t *e = json_loadb(text, len, 0, &je);
+	if (ok) { /* checked; the caller wants the tree too (the details) */
+		if (!json_is_object(e)) {
+			json_decref(e);
+			return rc ? rc : bad(err, index, "is not a JSON object");
+		}
+		*entry_out = e;
+		return rc;
+	}
 	const char *action = json_string_value(json_object_get(e, "action"));
 	const char *actor = json_string_value(json_object_get(e, "actor"));
 	if (!json_is_object(e) || !action || !actor) {
@@ -1033,7 +1159,7 @@ enum pb_status pb_log_statement(struct pb_ws *ws, uint64_t index, char **stateme
 	struct sig_fields f;
 	sig_fields(s, &f);
 	const char *nonce = f.nonce, *b64 = f.b64;
-	uint8_t rootb[32], *bin = NULL;
+	uint8_t rootb[32], bin[SSHSIG_BIN_MAX];
 	size_t binlen = 0;
 	if (!action || !actor || !s) {
 		rc = pb__err(err, PB_ENOENT, "log entry %llu carries no signature",
@@ -1059,13 +1185,9 @@ enum pb_status pb_log_statement(struct pb_ws *ws, uint64_t index, char **stateme
 		goto out;
 	}
 	if (sig_armoured) {
-		size_t bl = strlen(b64);
-		if (bl > SSHSIG_B64_MAX || !(bin = malloc(bl + 1)) || !pb__b64_alphabet(b64, bl, "+/=") ||
-		    sodium_base642bin(bin, bl, b64, bl, NULL, &binlen, NULL,
-		                      sodium_base64_VARIANT_ORIGINAL) != 0) {
-			rc = bin ? pb__err(err, PB_EVERIFY, "log entry %llu: its signature is not base64",
-			                   (unsigned long long)index)
-			         : pb__err(err, PB_ENOMEM, "out of memory");
+		if (!sshsig_b64_decode(b64, f.b64_len, bin, &binlen)) {
+			rc = pb__err(err, PB_EVERIFY, "log entry %llu: its signature is not base64",
+			             (unsigned long long)index);
 			goto out;
 		}
 		if (!(*sig_armoured = pb__sshsig_armour(bin, binlen)))
@@ -1076,7 +1198,6 @@ out:
 		free(*statement);
 		*statement = NULL;
 	}
-	free(bin);
 	json_decref(e);
 	return rc;
 }

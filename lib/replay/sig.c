@@ -3,7 +3,10 @@
  * Entries are fed in log order (from the workspace's audit_entry, or from an
  * export's tiles as `log verify` reads them). Two worker threads check each
  * entry on its own (pb__entry_sig_check: the SSHSIG against the statement
- * rebuilt from the entry, the namespace, the leaf hash); the feeding thread
+ * rebuilt from the entry, the namespace, the leaf hash; a passkey's
+ * assertion with the key of the registration they met before it, a verdict
+ * the feeding thread takes only for the registration and origin in force,
+ * verifying it itself otherwise); the feeding thread
  * then takes their results in log order and checks what needs the history:
  * the key registry at each position (user.add with a key, user.key-add,
  * user.key-revoke: a key is valid after the entry that registers it, the
@@ -20,6 +23,7 @@
 
 #include "ident/ident.h"
 #include "log/audit.h"
+#include "log/tlog.h"
 #include "util/hmap.h"
 
 #include <pthread.h>
@@ -57,6 +61,15 @@ struct pk_res {
 	bool signin;                   /* web.signin with a passkey */
 };
 
+/* A passkey registration as the workers saw it (the first of its
+ * credential they met, whether or not the history accepts it): its key and
+ * the origin it was made for. Immutable once published. */
+struct wkey {
+	uint64_t added;
+	struct pb_webauthn_key key;
+	char origin[PB_PASSKEY_ORIGIN_MAX], rp_id[PB_PASSKEY_ORIGIN_MAX];
+};
+
 struct res {
 	uint64_t index;
 	uint8_t leaf[32];
@@ -75,6 +88,11 @@ struct res {
 	bool named_ok;                 /* "approvals" is an array of {index, actor, key_fp} */
 	struct named named[APPROVALS_MAX];
 	struct pk_res *pk;
+	/* a passkey-signed entry whose assertion a worker verified with the
+	 * key of registration wa_key, under the origin that one was made for;
+	 * NULL when it could not (the feeding thread verifies it) */
+	const struct wkey *wa_key;
+	uint32_t wa_count;
 };
 
 struct batch {
@@ -107,19 +125,73 @@ struct approval {
 	char fp[64];
 };
 
+/* The nonces seen: one per signed entry, so a flat open-addressed table
+ * (24 bytes a nonce, no allocation of its own); at = entry index + 1, 0 a
+ * free slot. Nonces are random: their first 8 bytes are the hash. */
+struct nonce {
+	uint8_t n[16];
+	uint64_t at;
+};
+
+struct nonces {
+	struct nonce *slot;
+	size_t cap, count;
+};
+
+static struct nonce *nonce_find(const struct nonces *t, const uint8_t n[16])
+{
+	uint64_t h;
+	memcpy(&h, n, 8);
+	for (size_t i = (size_t)h & (t->cap - 1);; i = (i + 1) & (t->cap - 1))
+		if (!t->slot[i].at || !memcmp(t->slot[i].n, n, 16))
+			return &t->slot[i];
+}
+
+/* The entry that used n, or UINT64_MAX when none did. */
+static uint64_t nonce_used(const struct nonces *t, const uint8_t n[16])
+{
+	const struct nonce *x = t->cap ? nonce_find(t, n) : NULL;
+	return x && x->at ? x->at - 1 : UINT64_MAX;
+}
+
+/* Adds n of entry at; false out of memory. */
+static bool nonce_add(struct nonces *t, const uint8_t n[16], uint64_t at)
+{
+	if ((t->count + 1) * 4 > t->cap * 3) {
+		size_t ncap = t->cap ? 2 * t->cap : 4096;
+		struct nonce *old = t->slot, *ns = calloc(ncap, sizeof(*ns));
+		if (!ns)
+			return false;
+		size_t ocap = t->cap;
+		t->slot = ns;
+		t->cap = ncap;
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i].at)
+				*nonce_find(t, old[i].n) = old[i];
+		free(old);
+	}
+	struct nonce *x = nonce_find(t, n);
+	memcpy(x->n, n, 16);
+	x->at = at + 1;
+	t->count++;
+	return true;
+}
+
 struct pb__rsig {
 	pthread_t th[WORKERS];
 	size_t nth;
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
 	bool quit;
+	pthread_mutex_t wmu;       /* guards wkeys */
+	struct pb_hmap wkeys;      /* fp -> struct wkey, published by the workers */
 	struct batch ring[RING];
 	uint64_t head, tail, next; /* consume, fill, hand to a worker */
 	bool started, decided, is_signed;
 	uint64_t fed;
 	/* the sequential state */
 	struct pb_hmap keys;       /* fp -> struct key */
-	struct pb_hmap nonces;     /* 16 bytes -> entry index + 1 */
+	struct nonces nonces;      /* every statement's nonce, with its entry */
 	struct pb_hmap approvals;  /* entry index (8 bytes) -> struct approval */
 	struct pb_hmap authors;    /* "plan\0actor" -> 1 */
 	struct pb_hmap bodies;     /* "plan:sha" -> approvals_needed + 1, by plan.new / plan.edit */
@@ -129,6 +201,7 @@ struct pb__rsig {
 	struct pb_hmap invite_last; /* user -> last user.invite or user.invite-revoke + 1 */
 	bool has_origin;           /* a web.origin entry checked: the origin in force */
 	char origin[PB_PASSKEY_ORIGIN_MAX], rp_id[PB_PASSKEY_ORIGIN_MAX];
+	struct pb_sha256 h;        /* the feeding thread's (h.ctx NULL: one-shots) */
 	uint8_t *nodes[64];        /* perfect subtree hashes by level */
 	uint64_t nnodes[64], capnodes[64];
 	pb__rsig_report_fn report;
@@ -193,28 +266,84 @@ static void passkey_parts(json_t *e, json_t *d, struct res *r)
 	}
 }
 
-static void check_one(const char *text, size_t len, uint64_t index, struct res *r)
+/* A registration that verified, for the workers to check its passkey's
+ * entries with; the first one of a credential stays (the history decides
+ * which, if any, holds: the feeding thread takes a worker's verdict only
+ * when it used the registration in force). Out of memory: not published. */
+static void publish(struct pb__rsig *s, const struct res *r)
+{
+	const struct pk_res *pk = r->pk;
+	size_t fl = strlen(r->kfp);
+	pthread_mutex_lock(&s->wmu);
+	struct wkey *w = pb__hmap_get(&s->wkeys, r->kfp, fl) ? NULL : calloc(1, sizeof(*w));
+	if (w) {
+		w->added = r->index;
+		w->key = pk->key;
+		w->key.cose = pk->key.cose_len ? malloc(pk->key.cose_len) : NULL;
+		if (w->key.cose)
+			memcpy(w->key.cose, pk->key.cose, pk->key.cose_len);
+		memcpy(w->origin, pk->origin, sizeof(w->origin));
+		memcpy(w->rp_id, pk->rp_id, sizeof(w->rp_id));
+		if ((pk->key.cose_len && !w->key.cose) ||
+		    pb__hmap_put(&s->wkeys, r->kfp, fl, w, NULL) != PB_OK) {
+			pb__webauthn_key_release(&w->key);
+			free(w);
+		}
+	}
+	pthread_mutex_unlock(&s->wmu);
+}
+
+/* A passkey-signed entry's assertion, verified on the worker with the key
+ * of a registration before it, when one was published. */
+static void passkey_verify(struct pb__rsig *s, struct res *r)
+{
+	const char *fp = r->s.key_fp;
+	pthread_mutex_lock(&s->wmu);
+	const struct wkey *w = pb__hmap_get(&s->wkeys, fp, strlen(fp));
+	pthread_mutex_unlock(&s->wmu);
+	uint32_t now = 0;
+	struct pb_error e2 = { 0 };
+	if (w && w->added < r->index &&
+	    pb__entry_webauthn_verify(&r->s, r->index, &w->key, w->origin, w->rp_id, &now, &e2) ==
+	            PB_OK) {
+		r->wa_key = w;
+		r->wa_count = now;
+	}
+}
+
+static void check_one(struct pb__rsig *s, struct pb_sha256 *h, const char *text, size_t len,
+                      uint64_t index, struct res *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->index = index;
-	pb_tlog_leaf_hash(text, len, r->leaf);
-	json_t *e = NULL;
+	pb__hasher_leaf(h, text, len, r->leaf);
+	json_t *e = NULL, *dd = NULL;
 	struct pb_error err = { 0 };
 	/* the details matter only to entry 0 and the registry's and plans'
-	 * entries; the rest take the path that builds no JSON tree */
+	 * entries (the passkeys' want the entry's time too); the rest take the
+	 * path that builds no JSON tree, and the registry's and plans' a tree of
+	 * their details alone */
 	static const char user[] = "{\"action\":\"user.", plan[] = "{\"action\":\"plan.",
-	                  web[] = "{\"action\":\"web.";
-	bool need = index == 0 || (len >= sizeof(user) && (!memcmp(text, user, sizeof(user) - 1) ||
-	                                                   !memcmp(text, plan, sizeof(plan) - 1) ||
-	                                                   !memcmp(text, web, sizeof(web) - 1)));
-	if (pb__entry_sig_check(text, len, index, &r->s, need ? &e : NULL, &err)) {
+	                  web[] = "{\"action\":\"web.", pk[] = "{\"action\":\"user.passkey-",
+	                  inv[] = "{\"action\":\"user.invite";
+#define PREFIX(p) (len >= sizeof(p) && !memcmp(text, p, sizeof(p) - 1))
+	bool full = index == 0 || PREFIX(web) || PREFIX(pk) || PREFIX(inv);
+	bool details = !full && (PREFIX(user) || PREFIX(plan));
+#undef PREFIX
+	if (pb__entry_sig_check(text, len, index, &r->s, full ? &e : NULL, &err)) {
 		r->bad = true;
 		const char *m = err.message, *c = strstr(m, ": "); /* "entry N: " said by the report */
 		pb__strlcpy(r->why, !strncmp(m, "entry ", 6) && c ? c + 2 : m, sizeof(r->why));
+	} else if (r->s.webauthn) {
+		passkey_verify(s, r);
 	}
-	if (!e)
+	struct pb_str ds;
+	json_error_t je;
+	if (details && pb__entry_member(text, len, "details", &ds))
+		dd = json_loadb(ds.ptr, ds.len, 0, &je);
+	if (!e && !dd)
 		return;
-	json_t *d = json_object_get(e, "details");
+	json_t *d = e ? json_object_get(e, "details") : dd;
 	if (index == 0)
 		copy_str(r->mode, sizeof(r->mode), json_object_get(e, "actors"));
 	const char *a = r->s.action;
@@ -226,7 +355,10 @@ static void check_one(const char *text, size_t len, uint64_t index, struct res *
 		copy_str(r->kfp, sizeof(r->kfp), json_object_get(d, "key_fp"));
 	} else if (!strncmp(a, "user.passkey-", 13) || !strncmp(a, "user.invite", 11) ||
 	           !strcmp(a, "web.origin") || !strcmp(a, "web.signin")) {
-		passkey_parts(e, d, r);
+		if (e)
+			passkey_parts(e, d, r);
+		if (r->pk && r->pk->reg_ok && !strcmp(a, "user.passkey-add") && !r->bad)
+			publish(s, r);
 	} else if (!strcmp(a, "plan.policy")) {
 		r->policy = (int)json_integer_value(json_object_get(d, "rollback_approvals"));
 	} else if (!strncmp(a, "plan.", 5)) {
@@ -251,11 +383,15 @@ static void check_one(const char *text, size_t len, uint64_t index, struct res *
 		}
 	}
 	json_decref(e);
+	json_decref(dd);
 }
 
 static void *worker(void *arg)
 {
 	struct pb__rsig *s = arg;
+	/* a hasher of its own: a one-shot SHA-256 fetches the digest each time
+	 * (a lock shared by the threads), a third of the hashing's cost */
+	struct pb_sha256 h = { 0 }, *hp = pb__sha256_init(&h) == PB_OK ? &h : NULL;
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		while (!s->quit && s->next == s->tail)
@@ -265,12 +401,13 @@ static void *worker(void *arg)
 		struct batch *b = &s->ring[s->next++ % RING];
 		pthread_mutex_unlock(&s->mu);
 		for (size_t i = 0; i < b->n; i++)
-			check_one(b->buf + b->off[i], b->len[i], b->index[i], &b->r[i]);
+			check_one(s, hp, b->buf + b->off[i], b->len[i], b->index[i], &b->r[i]);
 		pthread_mutex_lock(&s->mu);
 		b->done = true;
 		pthread_cond_broadcast(&s->done);
 	}
 	pthread_mutex_unlock(&s->mu);
+	pb__sha256_release(&h);
 	return NULL;
 }
 
@@ -288,6 +425,11 @@ static void problem(struct pb__rsig *s, uint64_t index, const char *fmt, ...)
 	s->nbad++;
 	if (s->report)
 		s->report(s->ctx, index, what);
+}
+
+static struct pb_sha256 *feeder_hasher(struct pb__rsig *s)
+{
+	return s->h.ctx ? &s->h : NULL;
 }
 
 static bool node_push(struct pb__rsig *s, unsigned level, const uint8_t h[32])
@@ -314,19 +456,29 @@ static bool tree_append(struct pb__rsig *s, const uint8_t leaf[32])
 			return false;
 		if (s->nnodes[l] % 2)
 			return true;
-		pb_tlog_node_hash(s->nodes[l] + 32 * (s->nnodes[l] - 2), h, h);
+		pb__hasher_node(feeder_hasher(s), s->nodes[l] + 32 * (s->nnodes[l] - 2), h, h);
 	}
 	return true;
 }
 
-static enum pb_status node_read(void *ctx, unsigned level, uint64_t index, uint8_t out[32],
-                                struct pb_error *err)
+/* The root of the log's first size entries (size <= the leaves appended):
+ * RFC 6962's, the hash of its perfect subtrees (one per bit of size, the
+ * largest leftmost) folded from the right. */
+static void root_at(struct pb__rsig *s, uint64_t size, uint8_t out[32])
 {
-	struct pb__rsig *s = ctx;
-	if (level >= 64 || index >= s->nnodes[level])
-		return pb__err(err, PB_EVERIFY, "no subtree %u/%llu", level, (unsigned long long)index);
-	memcpy(out, s->nodes[level] + 32 * index, 32);
-	return PB_OK;
+	bool have = false;
+	for (unsigned l = 0; l < 64; l++) {
+		if (!(size >> l & 1))
+			continue;
+		const uint8_t *node = s->nodes[l] + 32 * ((size >> l) - 1);
+		if (have)
+			pb__hasher_node(feeder_hasher(s), node, out, out);
+		else
+			memcpy(out, node, 32);
+		have = true;
+	}
+	if (!have)
+		pb__sha256("", 0, out);
 }
 
 static bool register_key(struct pb__rsig *s, const struct res *r)
@@ -490,8 +642,14 @@ static int passkey_signed(struct pb__rsig *s, struct res *r)
 		return 0;
 	}
 	struct pb_error e2 = { 0 };
-	if (pb__entry_webauthn_verify(&r->s, r->index, key, s->has_origin ? s->origin : NULL,
-	                              s->rp_id, &now, &e2)) {
+	/* a worker's verdict holds when it used the registration in force and
+	 * the origin in force: then it is this very check, made earlier */
+	const struct wkey *w = r->wa_key;
+	if (!self && w && w->added == k->added && s->has_origin && !strcmp(w->origin, s->origin) &&
+	    !strcmp(w->rp_id, s->rp_id)) {
+		now = r->wa_count;
+	} else if (pb__entry_webauthn_verify(&r->s, r->index, key, s->has_origin ? s->origin : NULL,
+	                                     s->rp_id, &now, &e2)) {
 		if (e2.code == PB_ENOMEM)
 			return -1;
 		const char *m = e2.message, *c = strstr(m, ": ");
@@ -652,11 +810,9 @@ static bool consume_one(struct pb__rsig *s, struct res *r)
 	bool root_ok = true;
 	if (s->is_signed && r->s.has_sig && !r->bad) {
 		uint8_t root[32];
-		struct pb_error e2 = { 0 };
-		bool ok = r->s.log_size == 0
-		                  ? (pb__sha256("", 0, root), true)
-		                  : !pb_tlog_subtree_hash(0, r->s.log_size, node_read, s, root, &e2);
-		root_ok = ok && !memcmp(root, r->s.log_root, 32);
+		/* log_size <= index: the entry's check says so; kept here too */
+		root_ok = r->s.log_size <= s->nnodes[0] &&
+		          (root_at(s, r->s.log_size, root), !memcmp(root, r->s.log_root, 32));
 	}
 	if (!tree_append(s, r->leaf))
 		return false;
@@ -706,22 +862,14 @@ static bool consume_one(struct pb__rsig *s, struct res *r)
 		return true;
 	signed_ok:;
 		s->nsigned++;
-		uint64_t *at = malloc(sizeof(*at)), *old = NULL;
-		if (!at)
-			return false;
-		*at = r->index;
-		enum pb_status ps =
-			pb__hmap_put(&s->nonces, (const char *)r->s.nonce, 16, at, (void **)&old);
-		if (ps == PB_ENOMEM) {
-			free(at);
-			return false;
-		}
-		if (ps == PB_EEXIST) {
-			free(at);
+		uint64_t old = nonce_used(&s->nonces, r->s.nonce);
+		if (old != UINT64_MAX) {
 			problem(s, r->index, "its nonce %s was used already by entry %llu", r->s.nonce_hex,
-			        (unsigned long long)*old);
+			        (unsigned long long)old);
 			return true;
 		}
+		if (!nonce_add(&s->nonces, r->s.nonce, r->index))
+			return false;
 	}
 	/* the registry and the plans, from entries that checked */
 	if ((!strcmp(a, "user.add") && r->index > 0 && r->kfp[0]) || !strcmp(a, "user.key-add")) {
@@ -804,7 +952,6 @@ enum pb_status pb__rsig_new(pb__rsig_report_fn report, void *ctx, struct pb__rsi
 	s->ctx = ctx;
 	s->policy = 2; /* PB_PLAN_ROLLBACK_APPROVALS, until a plan.policy entry */
 	pb__hmap_init(&s->keys);
-	pb__hmap_init(&s->nonces);
 	pb__hmap_init(&s->approvals);
 	pb__hmap_init(&s->authors);
 	pb__hmap_init(&s->bodies);
@@ -814,6 +961,10 @@ enum pb_status pb__rsig_new(pb__rsig_report_fn report, void *ctx, struct pb__rsi
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->done, NULL);
+	pthread_mutex_init(&s->wmu, NULL);
+	pb__hmap_init(&s->wkeys);
+	if (pb__sha256_init(&s->h) != PB_OK)
+		memset(&s->h, 0, sizeof(s->h)); /* one-shots, then */
 	for (size_t i = 0; i < RING; i++)
 		if (!(s->ring[i].r = malloc(BATCH * sizeof(struct res)))) {
 			pb__rsig_free(s);
@@ -876,7 +1027,7 @@ enum pb_status pb__rsig_feed(struct pb__rsig *s, uint64_t index, const char *tex
 		return PB_OK; /* an unsigned log: nothing to check */
 	if (index == 0) { /* entry 0 decides whether the rest is worth the threads */
 		struct res *r = &s->ring[0].r[0];
-		check_one(text, len, 0, r);
+		check_one(s, feeder_hasher(s), text, len, 0, r);
 		if (!consume(s, r))
 			return pb__err(err, PB_ENOMEM, "out of memory");
 		return PB_OK;
@@ -981,13 +1132,13 @@ enum pb_status pb__rsig_checkpoint(struct pb__rsig *s, const char *origin, uint6
 		goto out;
 	}
 	const char *fp = cs.key_fp;
-	uint64_t *used = pb__hmap_get(&s->nonces, (const char *)cs.nonce, 16);
+	uint64_t used = nonce_used(&s->nonces, cs.nonce);
 	why[0] = '\0';
 	if (cs.webauthn) {
 		passkey_checkpoint(s, &cs, size, why, sizeof(why));
-		if (!why[0] && used)
+		if (!why[0] && used != UINT64_MAX)
 			pb__snprintf(why, sizeof(why), "its nonce was used by entry %llu",
-			             (unsigned long long)*used);
+			             (unsigned long long)used);
 		goto said;
 	}
 	struct key *k = pb__hmap_get(&s->keys, fp, strlen(fp));
@@ -1002,9 +1153,9 @@ enum pb_status pb__rsig_checkpoint(struct pb__rsig *s, const char *origin, uint6
 	else if (size > k->revoked)
 		pb__snprintf(why, sizeof(why), "key %s of '%s' was revoked at entry %llu", fp, actor,
 		             (unsigned long long)k->revoked);
-	else if (used)
+	else if (used != UINT64_MAX)
 		pb__snprintf(why, sizeof(why), "its nonce was used by entry %llu",
-		             (unsigned long long)*used);
+		             (unsigned long long)used);
 said:
 	if (why[0])
 		rc = pb__err(err, PB_EVERIFY, "checkpoint.actor: the signature of '%s': %s", actor, why);
@@ -1063,8 +1214,9 @@ void pb__rsig_free(struct pb__rsig *s)
 	}
 	for (size_t l = 0; l < 64; l++)
 		free(s->nodes[l]);
+	pb__sha256_release(&s->h);
 	free_values(&s->keys, true);
-	free_values(&s->nonces, true);
+	free(s->nonces.slot);
 	free_values(&s->approvals, true);
 	free_values(&s->authors, false);
 	free_values(&s->bodies, false);
@@ -1072,6 +1224,11 @@ void pb__rsig_free(struct pb__rsig *s)
 		if (s->passkeys.slots[i].key)
 			pb__webauthn_key_release(&((struct pkey *)s->passkeys.slots[i].value)->key);
 	free_values(&s->passkeys, true);
+	for (size_t i = 0; s->wkeys.slots && i < s->wkeys.cap; i++)
+		if (s->wkeys.slots[i].key)
+			pb__webauthn_key_release(&((struct wkey *)s->wkeys.slots[i].value)->key);
+	free_values(&s->wkeys, true);
+	pthread_mutex_destroy(&s->wmu);
 	free_values(&s->invites, true);
 	free_values(&s->invite_last, true);
 	free(s);

@@ -199,6 +199,20 @@ static void t_forged_assertions(void)
 	base(&l);
 	approve(&l, PBOB, &(struct pb_test_wa){ .type = "webauthn.create" });
 	one(&l, "does not verify");
+
+	/* the origin moved after the registration: an assertion for the origin
+	 * the passkey was registered under (which a worker verifies with that
+	 * registration) no longer holds, one for the origin in force does */
+	base(&l);
+	put(&l, ROOT, "root", "web.origin",
+	    "{\"origin\":\"https://new.localhost\",\"rp_id\":\"" PB_TEST_RP "\"}");
+	approve(&l, PBOB, &(struct pb_test_wa){ .origin = "https://new.localhost" });
+	{
+		struct found f;
+		CHECK_INT(replay(&l, &f), 0);
+	}
+	approve(&l, PCAROL, NULL);
+	one(&l, "does not verify");
 }
 
 static void t_two_person(void)
