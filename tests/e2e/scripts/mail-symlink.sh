@@ -41,7 +41,19 @@ ids=$("$PROBITY" search --ids --as ann -- "$WS" 1 "harmlessword" 2>&1)
 "$PROBITY" search --as ann "$WS" 1 "*" --export "$TMP/out" >/dev/null 2>&1 ||
 	"$PROBITY" search --as ann "$WS" 1 "harmlessword" --export "$TMP/out" >/dev/null 2>&1 ||
 	fail "export failed"
-key=$(head -c 40 "$WS/signing.key" 2>/dev/null)
 if grep -rqF shadowsecretword "$TMP/out"; then fail "the outside file is exported"; else ok; fi
-if [ -n "$key" ] && grep -rqF -- "$key" "$TMP/out"; then fail "the signing key is exported"; else ok; fi
+# the key is raw bytes (a newline among them would split a grep pattern):
+# look for its first 32 bytes in every exported file, as bytes
+python3 - "$WS/signing.key" "$TMP/out" <<'PY'
+import os, sys
+key = open(sys.argv[1], 'rb').read()[:32]
+if len(key) != 32:
+    sys.exit(2)
+for d, _, files in os.walk(sys.argv[2]):
+    for f in files:
+        if key in open(os.path.join(d, f), 'rb').read():
+            sys.exit(0)
+sys.exit(1)
+PY
+case $? in 1) ok ;; 0) fail "the signing key is exported" ;; *) fail "cannot read the signing key" ;; esac
 finish mail-symlink
