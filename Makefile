@@ -94,12 +94,21 @@ san:
 print-libs:
 	@echo $(LIBS)
 
+# The flags the objects were compiled with: a change of them (WERROR=1,
+# CFLAGS=...) rebuilds the objects, as a change of their source does.
+FLAGS_STAMP := $(BUILD)/.cflags
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CFLAGS_ALL)' | cmp -s - $@ || echo '$(CFLAGS_ALL)' > $@
+.PHONY: FORCE
+FORCE:
+
 # The library is compiled with PB_LIBRARY, which bans getenv (banned.h).
-$(BUILD)/lib/%.o: lib/%.c
+$(BUILD)/lib/%.o: lib/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DPB_LIBRARY -MMD -MP -c $< -o $@
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
@@ -162,7 +171,7 @@ ifneq ($(wildcard $(NGINX_SRC)/conf_flags),)
 all: $(NGX_MOD)
 endif
 
-$(BUILD)/pic/lib/%.o: lib/%.c
+$(BUILD)/pic/lib/%.o: lib/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fPIC -DPB_LIBRARY -MMD -MP -c $< -o $@
 
