@@ -34,7 +34,9 @@
 #include <string.h>
 
 #define PB_USAGE_DEFAULT_MAX_RECORD (1u << 20)
-#define PB_USAGE_DEFAULT_CHUNK (4u << 20)
+/* 4 MiB of new bytes a chunk and room for the record carried over: four
+ * whole 1 MiB leaves of the tree hash a fill, hashed in two pairs (leafhash.c) */
+#define PB_USAGE_DEFAULT_CHUNK ((4u << 20) + (64u << 10))
 #define PB_USAGE_MAX_FIELDS 4096
 #define PB_USAGE_KEY_FIELD_MAX 1024
 
