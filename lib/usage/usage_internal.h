@@ -68,9 +68,7 @@ static inline uint64_t pb__usage_key_hash(const char *p, size_t n)
 		p += 8;
 		n -= 8;
 	}
-	uint64_t w = 0;
-	memcpy(&w, p, n);
-	h = (h ^ w) * 0x94d049bb133111ebULL;
+	h = (h ^ pb__tail_le(p, n)) * 0x94d049bb133111ebULL;
 	h ^= h >> 29;
 	return h;
 }
