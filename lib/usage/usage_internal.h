@@ -15,6 +15,7 @@
  *   tmpfile.c    files created unnamed and linked into place at commit
  *   listing.c    sources and accounts for the listings; tree hashes of files
  *   tree.c       the tree hash (tree.h): leaves, roots, identities
+ *   leafhash.c   its leaves two at a time with the SHA instructions
  *   lineproof.c  line proofs: writing a bundle, checking one
  */
 #ifndef PB_USAGE_INTERNAL_H
