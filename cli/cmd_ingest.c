@@ -33,7 +33,7 @@ static const char usage_text[] =
 	"                       user); each ingest is an entry in the audit log\n"
 	"  -j, --threads N      threads in all, reading included (default: one per CPU)\n"
 	"      --max-record N   longest record in bytes (default 1048576)\n"
-	"      --chunk-size N   bytes handed to a parsing thread at a time (default 4194304;\n"
+	"      --chunk-size N   bytes handed to a parsing thread at a time (default 4259840;\n"
 	"                       at least twice --max-record)\n"
 	"      --tree-chunk N   bytes a leaf of the tree hash (default 1048576; 64 to 16777216)\n"
 	"      --catalog DIR    catalog folder (default: the one shipped with probity)\n"

@@ -382,7 +382,7 @@ struct pb_ingest_options {
 	const char *actor;         /* acting user (analyst or admin); NULL = the workspace default */
 	unsigned threads;          /* threads in all (reading + parsing); 0 = one per CPU */
 	size_t max_record;         /* longest record in bytes; 0 = 1 MiB */
-	size_t chunk_size;         /* bytes handed to a parser at a time; 0 = 4 MiB */
+	size_t chunk_size;         /* bytes handed to a parser at a time; 0 = 4 MiB + 64 KiB */
 	size_t tree_chunk;         /* leaf size of the tree hash (64 B to 16 MiB); 0 = 1 MiB */
 	pb_progress_fn progress;   /* may be NULL */
 	void *progress_ctx;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/ingest/cpu.sh FILE [RUNS] - the CPU time (user + sys) of a one-thread
 # probity ingest of FILE and of DuckDB's GROUP BY over it, in turn, RUNS
-# times (default 7); with BASE=path/to/another/probity, that build's too.
+# times (default 7); with BASE=path/to/another/probity, that build's too;
+# with J=2, both at two threads.
 # Prints the medians of wall and CPU time and the ratios. On a shared machine
 # the wall times follow the load, the CPU times much less: this is the
 # figure to compare two builds by there. Run parquet.sh (or run.sh) once
@@ -11,6 +12,7 @@
 set -euo pipefail
 F=$(realpath "$1")
 RUNS=${2:-7}
+J=${J:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 W=$ROOT/bench/work/ingest
 P=$ROOT/build/release/probity
@@ -21,11 +23,11 @@ out=$W/cpu.out
 for _ in $(seq "$RUNS"); do
 	for v in $names; do
 		case $v in
-		duckdb) cmd=("$W/duckdb_query" 1 "$F" "$W/duckdb.out") ;;
+		duckdb) cmd=("$W/duckdb_query" "$J" "$F" "$W/duckdb.out") ;;
 		*)
 			bin=$P; [ "$v" = base ] && bin=$BASE
 			rm -rf "$W/cpu-ws" && "$bin" init --unsigned --user bench "$W/cpu-ws" >/dev/null 2>&1
-			cmd=("$bin" ingest -q -j1 "$W/cpu-ws" "$F") ;;
+			cmd=("$bin" ingest -q -j"$J" "$W/cpu-ws" "$F") ;;
 		esac
 		/usr/bin/time -f "$v %e %U %S" "${cmd[@]}" 2>&1 >/dev/null | tail -1 >>"$out"
 	done

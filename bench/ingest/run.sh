@@ -9,7 +9,8 @@
 #   DuckDB's equivalent GROUP BY over the same file with threads=N
 #     (BENCH.md; fetched from the npm registry, never by make deps);
 # checks that both computed the same totals, and measures peak memory and the
-# floors (read + memchr, SHA-256, the tree hash per core, decompression), and
+# floors (read + memchr, SHA-256, the tree hash per core with OpenSSL's one
+# stream and with probity's leaves in pairs, decompression), and
 # the time to prove one finding's cited lines and to check that proof (on the
 # policy fixture, tests/data/policy/usage.csv). Prints one line per figure,
 #   name: probity X MB/s, peer Y MB/s, ratio R
@@ -28,6 +29,9 @@ for kind in read sha256 tree; do
 	per=""; [ "$kind" = tree ] && per=" per core"
 	echo "floor-$kind: $(python3 -c "print(f'{$MB / max($s, 1e-9):.0f}')") MB/s$per"
 done
+# the tree hash as probity computes it: two leaves at a time (leafhash.c)
+s=$( { /usr/bin/time -f '%e' "$P" tree "$F" >/dev/null; } 2>&1 | tail -1)
+echo "floor-tree-pairs: $(python3 -c "print(f'{$MB / max($s, 1e-9):.0f}')") MB/s per core (probity tree: read + leaves in pairs)"
 
 # line proofs: prove one finding's citations, then check the bundle alone
 PW=$W/proof-ws

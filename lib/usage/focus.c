@@ -545,9 +545,7 @@ static inline uint64_t vhash(const char *p, size_t n)
 		p += 8;
 		n -= 8;
 	}
-	uint64_t w = 0;
-	memcpy(&w, p, n);
-	h = (h ^ w) * 0x94d049bb133111ebULL;
+	h = (h ^ pb__tail_le(p, n)) * 0x94d049bb133111ebULL;
 	return h ^ (h >> 29);
 }
 

@@ -114,12 +114,17 @@ enum pb_status pb_tree_file(const char *path, size_t chunk, char id[PB_TREE_ID_L
 		return st;
 	struct pb__mth data;
 	pb__mth_init(&data, chunk, false);
-	char *buf = malloc(1u << 20);
-	size_t n;
+	/* whole buffers of two leaves or more: the leaves hashed in pairs */
+	size_t cap = 2 * (chunk > (1u << 20) ? chunk : (1u << 20)), len = 0, n = 1;
+	char *buf = malloc(cap);
 	if (!buf)
 		st = pb__err(err, PB_ENOMEM, "out of memory");
-	while (!st && !(st = pb__source_read(&s, buf, 1u << 20, &n, err)) && n)
-		pb__mth_update(&data, buf, n);
+	while (!st && n) {
+		for (len = 0; len < cap && !(st = pb__source_read(&s, buf + len, cap - len, &n, err)) && n;)
+			len += n;
+		if (!st)
+			pb__mth_update(&data, buf, len);
+	}
 	free(buf);
 	uint8_t droot[32], rroot[32];
 	if (!st && (pb__mth_final(&data, droot) ||

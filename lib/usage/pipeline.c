@@ -134,11 +134,9 @@ static void process_chunk(struct pb_worker *w, struct pb_chunk *ch)
 		pb__pq_ingest_rg(w, ch);
 		return;
 	}
-	ch->nleaf = 0;
-	for (size_t o = ch->tree_lo; o < ch->tree_hi; o += in->tree_chunk) {
-		size_t n = ch->tree_hi - o < in->tree_chunk ? ch->tree_hi - o : in->tree_chunk;
-		pb__mth_leaf(ch->buf + o, n, ch->leaf[ch->nleaf++]);
-	}
+	size_t tn = ch->tree_hi - ch->tree_lo;
+	pb__mth_leaves(ch->buf + ch->tree_lo, tn, in->tree_chunk, ch->leaf);
+	ch->nleaf = (tn + in->tree_chunk - 1) / in->tree_chunk;
 	const char *p = ch->buf + ch->off, *end = ch->buf + ch->len;
 	uint64_t line = ch->line0;
 	char reason[512];

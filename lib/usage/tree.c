@@ -69,10 +69,13 @@ void pb__mth_update(struct pb__mth *m, const void *p, size_t n)
 		if (k > n)
 			k = n;
 		if (m->fill == 0 && k == m->chunk) {
-			/* a whole leaf at once */
-			uint8_t h[32];
-			pb__mth_leaf(b, k, h);
-			pb__mth_add_leaf(m, h);
+			/* whole leaves at once, two at a time where there are two */
+			uint8_t h[2][32];
+			if (n >= 2 * k)
+				k *= 2;
+			pb__mth_leaves(b, k, m->chunk, h);
+			for (size_t i = 0; i < k / m->chunk; i++)
+				pb__mth_add_leaf(m, h[i]);
 		} else {
 			if (m->fill == 0) {
 				static const uint8_t zero = 0;
@@ -156,7 +159,7 @@ enum pb_status pb__file_hashes(const char *path, size_t chunk, uint8_t *root, ui
 	struct pb_sha256 sha;
 	pb__mth_init(&m, chunk, false);
 	enum pb_status st = flat ? pb__sha256_init(&sha) : PB_OK;
-	size_t cap = chunk > (1u << 20) ? chunk : (1u << 20);
+	size_t cap = 2 * (chunk > (1u << 20) ? chunk : (1u << 20)); /* leaves in pairs */
 	char *buf = st ? NULL : malloc(cap);
 	if (!buf && !st) {
 		st = PB_ENOMEM;

@@ -36,6 +36,10 @@ void pb__mth_release(struct pb__mth *m);
 
 /* The leaf hash of chunk bytes p[0..n). */
 void pb__mth_leaf(const void *p, size_t n, uint8_t out[32]);
+/* The leaf hashes of p[0..n) cut every chunk bytes (the last leaf may be
+ * shorter) into out[0..ceil(n / chunk)): two at a time with the SHA
+ * instructions (leafhash.c), else one by one. */
+void pb__mth_leaves(const void *p, size_t n, size_t chunk, uint8_t (*out)[32]);
 /* The root over n leaf hashes (SHA-256("") for none). */
 void pb__mth_root(const uint8_t (*leaves)[32], size_t n, uint8_t out[32]);
 

@@ -15,6 +15,7 @@
  *   tmpfile.c    files created unnamed and linked into place at commit
  *   listing.c    sources and accounts for the listings; tree hashes of files
  *   tree.c       the tree hash (tree.h): leaves, roots, identities
+ *   leafhash.c   its leaves two at a time with the SHA instructions
  *   lineproof.c  line proofs: writing a bundle, checking one
  */
 #ifndef PB_USAGE_INTERNAL_H
@@ -34,7 +35,9 @@
 #include <string.h>
 
 #define PB_USAGE_DEFAULT_MAX_RECORD (1u << 20)
-#define PB_USAGE_DEFAULT_CHUNK (4u << 20)
+/* 4 MiB of new bytes a chunk and room for the record carried over: four
+ * whole 1 MiB leaves of the tree hash a fill, hashed in two pairs (leafhash.c) */
+#define PB_USAGE_DEFAULT_CHUNK ((4u << 20) + (64u << 10))
 #define PB_USAGE_MAX_FIELDS 4096
 #define PB_USAGE_KEY_FIELD_MAX 1024
 
@@ -66,9 +69,7 @@ static inline uint64_t pb__usage_key_hash(const char *p, size_t n)
 		p += 8;
 		n -= 8;
 	}
-	uint64_t w = 0;
-	memcpy(&w, p, n);
-	h = (h ^ w) * 0x94d049bb133111ebULL;
+	h = (h ^ pb__tail_le(p, n)) * 0x94d049bb133111ebULL;
 	h ^= h >> 29;
 	return h;
 }

@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #define PB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define PB_STR(lit) ((struct pb_str){ (lit), sizeof(lit) - 1 })
@@ -118,6 +119,24 @@ size_t pb__dec_format(pb_dec v, char *buf);
 double pb__dec_to_double(pb_dec v);
 
 /* ---- hashes and keys ------------------------------------------------- */
+
+/* The last n < 8 bytes of a key as an integer, the same a memcpy into a
+ * zeroed uint64_t gives on a little-endian CPU, by two fixed-size loads: the
+ * ingest's row hashes end with it, and a memcpy of a variable length there
+ * is a call and a stalled load that cost more than the whole hash before it. */
+static inline uint64_t pb__tail_le(const char *p, size_t n)
+{
+	if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		return a | (uint64_t)b << (8 * (n - 4));
+	}
+	if (n == 0)
+		return 0;
+	const unsigned char *u = (const unsigned char *)p;
+	return u[0] | (uint64_t)u[n / 2] << (8 * (n / 2)) | (uint64_t)u[n - 1] << (8 * (n - 1));
+}
 
 /* SHA-256: the one implementation in probity (util.c picks the library).
  * A context holds OpenSSL's EVP digest, fetched once per context, which uses

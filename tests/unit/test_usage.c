@@ -6,6 +6,7 @@
 #include "probity.h"
 #include "store/store.h"
 #include "usage/parquet.h"
+#include "usage/tree.h"
 #include "util/util.h"
 #include "usage/usage.h"
 
@@ -557,6 +558,37 @@ static void t_parquet_timestamp_secs(void)
 	CHECK(!pb__pq_timestamp_secs(&c96, 0, &secs));
 }
 
+/* The leaves hashed two at a time (leafhash.c, with the SHA instructions)
+ * are the leaves hashed one by one, for every length around a block's and
+ * for leaf sizes from the smallest up. */
+static void t_leaves_in_pairs(void)
+{
+	enum { MAX = 5 * 1024 };
+	static uint8_t buf[MAX + 1];
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		buf[i] = (uint8_t)x;
+	}
+	static const size_t chunks[] = { 64, 65, 119, 127, 128, 129, 1000, 1024 };
+	static uint8_t got[MAX / 64 + 1][32];
+	uint8_t want[32];
+	for (size_t c = 0; c < PB_ARRAY_LEN(chunks); c++)
+		for (size_t n = 0; n <= MAX; n += n < 300 ? 1 : 97) {
+			size_t chunk = chunks[c];
+			const uint8_t *p = buf + 1; /* unaligned */
+			pb__mth_leaves(p, n, chunk, got);
+			for (size_t i = 0; i * chunk < n; i++) {
+				size_t k = n - i * chunk < chunk ? n - i * chunk : chunk;
+				pb__mth_leaf(p + i * chunk, k, want);
+				if (memcmp(got[i], want, 32) != 0) {
+					UNIT_FAIL_("chunk %zu, %zu bytes: leaf %zu differs", chunk, n, i);
+					return;
+				}
+			}
+		}
+}
+
 int main(void)
 {
 	struct pb_error err = { 0 };
@@ -569,6 +601,7 @@ int main(void)
 	RUN(t_parquet_map_json);
 	RUN(t_parquet_double_dec);
 	RUN(t_parquet_timestamp_secs);
+	RUN(t_leaves_in_pairs);
 	pb_catalog_free(cat);
 	return UNIT_END("usage");
 }

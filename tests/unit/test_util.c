@@ -362,6 +362,20 @@ static void t_error_format(void)
 	CHECK_STR(pb_status_name((enum pb_status)999), "unknown");
 }
 
+/* pb__tail_le is the little-endian integer of the bytes, at every length
+ * and offset. */
+static void t_tail_le(void)
+{
+	const char bytes[] = "\x01\x82\x03\xf4\x05\x06\x97\x08\x09";
+	for (size_t off = 0; off < 2; off++)
+		for (size_t n = 0; n < 8; n++) {
+			uint64_t want = 0;
+			for (size_t i = 0; i < n; i++)
+				want |= (uint64_t)(unsigned char)bytes[off + i] << (8 * i);
+			CHECK(pb__tail_le(bytes + off, n) == want);
+		}
+}
+
 int main(void)
 {
 	RUN(t_dec_parse_forms);
@@ -379,5 +393,6 @@ int main(void)
 	RUN(t_atomic_write);
 	RUN(t_open_regular);
 	RUN(t_error_format);
+	RUN(t_tail_le);
 	return UNIT_END("util");
 }
