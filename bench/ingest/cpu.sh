@@ -17,17 +17,20 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 W=$ROOT/bench/work/ingest
 P=$ROOT/build/release/probity
 [ -x "$P" ] && [ -x "$W/duckdb_query" ] || { echo "run bench/ingest/parquet.sh first"; exit 2; }
+# this run's scratch: its own folder (two runs at once do not clobber each other)
+S=$(mktemp -d "$W/cpu.XXXXXX")
+trap 'rm -rf "$S"' EXIT
 names="probity${BASE:+ base} duckdb"
-out=$W/cpu.out
+out=$S/cpu.out
 : >"$out"
 for _ in $(seq "$RUNS"); do
 	for v in $names; do
 		case $v in
-		duckdb) cmd=("$W/duckdb_query" "$J" "$F" "$W/duckdb.out") ;;
+		duckdb) cmd=("$W/duckdb_query" "$J" "$F" "$S/duckdb.out") ;;
 		*)
 			bin=$P; [ "$v" = base ] && bin=$BASE
-			rm -rf "$W/cpu-ws" && "$bin" init --unsigned --user bench "$W/cpu-ws" >/dev/null 2>&1
-			cmd=("$bin" ingest -q -j"$J" "$W/cpu-ws" "$F") ;;
+			rm -rf "$S/ws" && "$bin" init --unsigned --user bench "$S/ws" >/dev/null 2>&1
+			cmd=("$bin" ingest -q -j"$J" "$S/ws" "$F") ;;
 		esac
 		/usr/bin/time -f "$v %e %U %S" "${cmd[@]}" 2>&1 >/dev/null | tail -1 >>"$out"
 	done

@@ -9,6 +9,10 @@ cd "$ROOT"
 W=$ROOT/bench/work/ingest
 R=$ROOT/bench/results
 mkdir -p "$W" "$R"
+# this run's scratch (workspaces, query outputs): its own folder, so that two
+# runs at once do not clobber each other; the inputs in $W are shared
+S=$(mktemp -d "$W/run.XXXXXX")
+trap 'rm -rf "$S"' EXIT
 P=$ROOT/build/release/probity
 G=$ROOT/build/release/tools/genfocus
 [ -x "$P" ] || make --no-print-directory release >/dev/null
@@ -33,7 +37,7 @@ if [ ! -f "$F" ]; then
 	echo "generating $F"
 	"$G" bench --size "$SIZE" --seed 1 > "$F.tmp" 2>/dev/null && mv "$F.tmp" "$F"
 fi
-BYTES=$(stat -c %s "$F")
+BYTES=$(stat -L -c %s "$F")
 MB=$(python3 -c "print($BYTES / 1e6)")
 
 json="["
@@ -48,8 +52,8 @@ median() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results'
 # the same groups and billed totals on both sides (DuckDB sums binary floats:
 # relative tolerance; quantities differ by design, probity normalises units)
 check_same() { # ws duckdb-out
-	sqlite3 -separator ',' "$1/probity.db" "SELECT account, category, region, strftime('%Y-%m', date), sum(CAST(quantity AS REAL)), sum(CAST(billed_cost AS REAL)) FROM usage GROUP BY 1,2,3,4 ORDER BY 1,2,3,4" > "$W/probity.out"
-	python3 - "$W/probity.out" "$2" <<'PY'
+	sqlite3 -separator ',' "$1/probity.db" "SELECT account, category, region, strftime('%Y-%m', date), sum(CAST(quantity AS REAL)), sum(CAST(billed_cost AS REAL)) FROM usage GROUP BY 1,2,3,4 ORDER BY 1,2,3,4" > "$S/probity.out"
+	python3 - "$S/probity.out" "$2" <<'PY'
 import csv, sys
 a = list(csv.reader(open(sys.argv[1])))
 b = list(csv.reader(open(sys.argv[2])))
@@ -67,17 +71,17 @@ bench_input() { # kind input
 	for j in 1 2; do
 		local name=ingest-$1-j$j
 		hyperfine -w 1 -r "$RUNS" --export-json "$W/$name.json" \
-			--prepare "rm -rf $W/ws && $P init --unsigned --user bench $W/ws" --prepare true \
-			-n probity "$P ingest -q -j$j $W/ws $2" \
-			-n duckdb "$W/duckdb_query $j $2 $W/duckdb.out" >/dev/null
-		check_same "$W/ws" "$W/duckdb.out"
+			--prepare "rm -rf $S/ws && $P init --unsigned --user bench $S/ws" --prepare true \
+			-n probity "$P ingest -q -j$j $S/ws $2" \
+			-n duckdb "$W/duckdb_query $j $2 $S/duckdb.out" >/dev/null
+		check_same "$S/ws" "$S/duckdb.out"
 		read -r pt dt <<<"$(median "$W/$name.json")"
 		pm=${pt%%:*}; dm=${dt%%:*}
 		line "$name" MB/s "$(python3 -c "print(f'{$MB / $pm:.0f}')")" "$(python3 -c "print(f'{$MB / $dm:.0f}')")"
 		echo "  (medians $pm s and $dm s; probity min-max ${pt#*:}, duckdb min-max ${dt#*:})" | tr ':' '-'
 	done
-	rm -rf "$W/ws" && "$P" init --unsigned --user bench "$W/ws" >/dev/null
-	pk=$( { /usr/bin/time -f '%M' "$P" ingest -q -j2 "$W/ws" "$2" >/dev/null; } 2>&1 | tail -1)
-	dk=$( { /usr/bin/time -f '%M' "$W/duckdb_query" 2 "$2" "$W/duckdb.out" >/dev/null; } 2>&1 | tail -1)
+	rm -rf "$S/ws" && "$P" init --unsigned --user bench "$S/ws" >/dev/null
+	pk=$( { /usr/bin/time -f '%M' "$P" ingest -q -j2 "$S/ws" "$2" >/dev/null; } 2>&1 | tail -1)
+	dk=$( { /usr/bin/time -f '%M' "$W/duckdb_query" 2 "$2" "$S/duckdb.out" >/dev/null; } 2>&1 | tail -1)
 	line "peak-memory-$1-j2" KiB "$pk" "$dk"
 }

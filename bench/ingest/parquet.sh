@@ -31,7 +31,7 @@ done
 
 for codec in snappy zstd; do
 	input=$F.$codec.parquet
-	echo "$codec: $(stat -c %s "$input") bytes of Parquet for $BYTES of CSV"
+	echo "$codec: $(stat -L -c %s "$input") bytes of Parquet for $BYTES of CSV"
 	bench_input "parquet-$codec" "$input"
 done
 # the floors: decoding alone (bench/ingest/pqfloor.c, one thread, ms of CPU)

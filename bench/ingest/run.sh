@@ -20,8 +20,9 @@ SIZE=${1:-1000000000}
 RUNS=${RUNS:-5}
 . "$(dirname "$0")/lib.sh"
 cc -O2 -o "$W/floor" bench/ingest/floor.c $(pkg-config --cflags --libs libisal libzstd libcrypto)
-[ -f "$F.gz" ] || gzip -6 -c "$F" > "$F.gz"
-[ -f "$F.zst" ] || zstd -q -3 -T2 -c "$F" > "$F.zst"
+# compressed copies under a temporary name: an interrupted run leaves none
+[ -f "$F.gz" ] || { gzip -6 -c "$F" >"$S/in.gz" && mv "$S/in.gz" "$F.gz"; }
+[ -f "$F.zst" ] || { zstd -q -3 -T2 -c "$F" >"$S/in.zst" && mv "$S/in.zst" "$F.zst"; }
 
 # floors
 for kind in read sha256 tree; do
@@ -34,16 +35,16 @@ s=$( { /usr/bin/time -f '%e' "$P" tree "$F" >/dev/null; } 2>&1 | tail -1)
 echo "floor-tree-pairs: $(python3 -c "print(f'{$MB / max($s, 1e-9):.0f}')") MB/s per core (probity tree: read + leaves in pairs)"
 
 # line proofs: prove one finding's citations, then check the bundle alone
-PW=$W/proof-ws
-rm -rf "$PW" "$W/proof"
+PW=$S/proof-ws
+rm -rf "$PW" "$S/proof"
 "$P" init --unsigned --user bench "$PW" >/dev/null
 "$P" ingest -q "$PW" tests/data/policy/usage.csv
 "$P" customer add "$PW" Alpha --account A1 >/dev/null
 "$P" scan "$PW" tests/data/policy/diff/02-sum-storage-tb.yaml --at 2026-03-01 >/dev/null
-sp=$( { /usr/bin/time -f '%e' "$P" evidence prove "$PW" F1 --output "$W/proof" >/dev/null; } 2>&1 | tail -1)
+sp=$( { /usr/bin/time -f '%e' "$P" evidence prove "$PW" F1 --output "$S/proof" >/dev/null; } 2>&1 | tail -1)
 root=$(sqlite3 "$PW/probity.db" 'SELECT data_tree FROM source')
-sc=$( { /usr/bin/time -f '%e' "$P" evidence check "$W/proof" --source-root "$root" >/dev/null; } 2>&1 | tail -1)
-echo "proof: prove F1 ${sp} s, check ${sc} s ($(ls "$W/proof" | wc -l) files)"
+sc=$( { /usr/bin/time -f '%e' "$P" evidence check "$S/proof" --source-root "$root" >/dev/null; } 2>&1 | tail -1)
+echo "proof: prove F1 ${sp} s, check ${sc} s ($(ls "$S/proof" | wc -l) files)"
 for ext in gz zst; do
 	s=$( { /usr/bin/time -f '%e' "$W/floor" inflate "$F.$ext" >/dev/null; } 2>&1 | tail -1)
 	echo "floor-decompress-$ext: $(python3 -c "print(f'{$MB / max($s, 1e-9):.0f}')") MB/s of CSV"
