@@ -693,6 +693,24 @@ static bool dict_entry(struct pb_pq_work *pw, const struct pb_pq_values *v,
 	return true;
 }
 
+/* A typed value's form for the row checker (pb_focus_ctx.tnum: 0, 1 a
+ * number, 2 a time) and in *val its value; 0 when its text must be made. */
+static uint8_t typed_value(const struct pb_pq_work *pw, size_t i, const struct pb_pq_column *c,
+                           const struct pb_pq_value *pv, pb_dec *val)
+{
+	int64_t secs;
+	switch (pw->num[i]) {
+	case 1: return pb__pq_double_plain(pv->u.d);
+	case 2: return pb__pq_double_dec(pv->u.d, val);
+	case 3:
+		if (!pb__pq_timestamp_secs(c, pv->u.i, &secs))
+			return 0;
+		*val = secs;
+		return 2;
+	default: return 0;
+	}
+}
+
 /* Field i (column c) of the rows b0.. of a block (nb rows) into the block's
  * fields, noting the first field of a row that is not UTF-8; rows k whose
  * bit k of skip is set (proven clean) are left out. A dictionary entry's
@@ -720,17 +738,9 @@ static bool block_column(struct pb_pq_work *pw, const struct pb_pq_values *v,
 		size_t bad_at = 0, bo;
 		if (pw->num[i]) { /* its value when its text tells nothing more, else its text */
 			size_t t = k * nf + i;
-			const struct pb_pq_value *pv = pb__pq_value(v, b0 + k);
-			int64_t secs = 0;
-			pw->tnum[t] = 0;
-			if (!v->null[b0 + k] && pw->num[i] == 1)
-				pw->tnum[t] = pb__pq_double_plain(pv->u.d);
-			else if (!v->null[b0 + k] && pw->num[i] == 2)
-				pw->tnum[t] = pb__pq_double_dec(pv->u.d, &pw->tdec[t]);
-			else if (!v->null[b0 + k] && pb__pq_timestamp_secs(c, pv->u.i, &secs)) {
-				pw->tdec[t] = secs;
-				pw->tnum[t] = 2;
-			}
+			pw->tnum[t] = v->null[b0 + k] ? 0
+			                              : typed_value(pw, i, c, pb__pq_value(v, b0 + k),
+			                                            &pw->tdec[t]);
 			if (pw->tnum[t]) {
 				fl->ptr = "";
 				fl->len = 0;
@@ -799,23 +809,6 @@ static pb_dec row_value(const struct pb_focus_row *row, int role)
 	}
 }
 
-/* A typed value's form for the row checker (pb_focus_ctx.tnum: 0, 1 a
- * number, 2 a time) and in *val its value, as block_column makes it. */
-static uint8_t typed_value(const struct pb_pq_work *pw, size_t i, const struct pb_pq_column *c,
-                           const struct pb_pq_value *pv, pb_dec *val)
-{
-	int64_t secs;
-	switch (pw->num[i]) {
-	case 1: return pb__pq_double_plain(pv->u.d);
-	case 2: return pb__pq_double_dec(pv->u.d, val);
-	case 3:
-		if (!pb__pq_timestamp_secs(c, pv->u.i, &secs))
-			return 0;
-		*val = secs;
-		return 2;
-	default: return 0;
-	}
-}
 
 /* Runs the steps of field i on fld (tn, td, memo as for pb__focus_row)
  * into row: true when they pass with no warning. */
