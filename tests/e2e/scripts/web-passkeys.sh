@@ -137,6 +137,18 @@ code=$("${C[@]}" -b cj -o ok.html -w '%{http_code}' --data "csrf=$(csrf cj "/cas
 check "the good assertion writes carol's note ($code)" test "$code" = 303 -a "$(size)" -gt "$before"
 forged "the same assertion again (a replay)" cj "note one" s1 ok1
 
+# a signed upload's fields come from the multipart parts: one given twice, or
+# a signature field sent as a file, is refused before any handler runs
+printf 'minutes\n' >up.txt
+before=$(size)
+for extra in "-F sign_step=statement -F sign_step=statement" "-F wa_statement=@up.txt"; do
+	# shellcheck disable=SC2086
+	code=$("${C[@]}" -b cj -o up.html -w '%{http_code}' -F "csrf=$(csrf cj "/cases/$CASE")" \
+		-F "file=@up.txt" $extra "$B/cases/$CASE/documents")
+	check "a malformed signed upload ($extra) is refused ($code)" test "$code" = 400
+done
+check "... nothing written (log size $before)" test "$(size)" = "$before"
+
 kill -TERM $WPID; wait $WPID
 check "probity web stopped cleanly" test $? = 0
 check "log check passes ($(tail -1 cli.err))" "$PROBITY" log check ws
