@@ -750,40 +750,25 @@ static enum pb_status plan_needs(struct pb_ws *ws, json_int_t plan, const char *
 
 /* Whether user was an enabled approver at idx, by the log: the role of the
  * last user.add or user.role naming them before idx, and no user.disable
- * before idx. PB_EVERIFY saying why not. */
+ * before idx (pb__log_role_at). PB_EVERIFY saying why not. */
 static enum pb_status approver_at(struct pb_ws *ws, const char *user, uint64_t idx,
                                   struct pb_error *err)
 {
-	json_t *o;
-	enum pb_status st =
-		last_entry(ws,
-		           "SELECT idx FROM audit_entry WHERE " ENTRY_JSON("action") " IN ('user.add',"
-		           " 'user.role') AND " ENTRY_JSON("details.name") " = ?1 AND ?2 = ?2"
-		           " AND idx < ?3 ORDER BY idx DESC LIMIT 1",
-		           user, 0, idx, &o, err);
+	char role[16];
+	uint64_t off;
+	enum pb_status st = pb__log_role_at(ws, user, idx, role, &off, err);
 	if (st)
 		return st;
-	const char *role = json_string_value(json_object_get(json_object_get(o, "details"), "role"));
-	if (!role || strcmp(role, "approver"))
-		st = pb__err(err, PB_EVERIFY, "entry %llu counts the approval of '%s', who was %s%s "
-		                              "there by the log, not an approver",
-		             (unsigned long long)idx, user, role ? "an " : "",
-		             role ? role : "no user");
-	json_decref(o);
-	if (st)
-		return st;
-	if ((st = last_entry(ws,
-	                     "SELECT idx FROM audit_entry WHERE " ENTRY_JSON("action")
-	                     " = 'user.disable' AND " ENTRY_JSON("details.name") " = ?1 AND ?2 = ?2"
-	                     " AND idx < ?3 ORDER BY idx DESC LIMIT 1",
-	                     user, 0, idx, &o, err)))
-		return st;
-	if (o)
-		st = pb__err(err, PB_EVERIFY, "entry %llu counts the approval of '%s', who was "
-		                              "disabled before it by the log",
-		             (unsigned long long)idx, user);
-	json_decref(o);
-	return st;
+	if (strcmp(role, "approver"))
+		return pb__err(err, PB_EVERIFY, "entry %llu counts the approval of '%s', who was %s%s "
+		                                "there by the log, not an approver",
+		               (unsigned long long)idx, user, role[0] ? "an " : "",
+		               role[0] ? role : "no user");
+	if (off)
+		return pb__err(err, PB_EVERIFY, "entry %llu counts the approval of '%s', who was "
+		                                "disabled before it by the log (entry %llu)",
+		               (unsigned long long)idx, user, (unsigned long long)(off - 1));
+	return PB_OK;
 }
 
 /* One signed entry at idx (text data) checked on its own and against the

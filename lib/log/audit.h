@@ -239,6 +239,14 @@ enum pb_status pb__entry_sig_valid(struct pb_ws *ws, const struct pb__entry_sig 
  * entry 0, and not revoked before it. PB_EVERIFY saying why not. */
 enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const char *fp,
                                   uint64_t index, struct pb_error *err);
+/* The role of user at entry index by the log itself (never the app_user
+ * table): the role of the last user.add or user.role naming them before
+ * index, read from that entry's verified bytes ("" when none), and in
+ * *disabled the index + 1 of a user.disable of them before index (0: none).
+ * The entitlements loader checks approvers with it, and the signature
+ * checks the actor of the web.origin in force. */
+enum pb_status pb__log_role_at(struct pb_ws *ws, const char *user, uint64_t index,
+                               char role[16], uint64_t *disabled, struct pb_error *err);
 /* A checkpoint's actor signature (audit_checkpoint.actor_sig, the text of a
  * "sig" as an entry carries it): over the statement of action
  * "log.checkpoint" by actor with pb__checkpoint_details, made against a log

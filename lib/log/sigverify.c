@@ -851,9 +851,76 @@ enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const cha
 	return key_valid(ws, actor, fp, index, 0, err);
 }
 
+/* The last entry before index whose action is one of the SQL list
+ * `actions` and whose details.name is name, selected by the entry's own
+ * bytes and read only when it verifies: parsed into *o (NULL: none). */
+static enum pb_status last_naming(struct pb_ws *ws, const char *actions, const char *name,
+                                  uint64_t index, uint64_t *at, json_t **o,
+                                  struct pb_error *err)
+{
+	*o = NULL;
+	char sql[320];
+	pb__snprintf(sql, sizeof(sql),
+	             "SELECT max(idx) FROM audit_entry WHERE idx < ?2 AND"
+	             " json_extract(CAST(data AS TEXT), '$.action') IN (%s) AND"
+	             " json_extract(CAST(data AS TEXT), '$.details.name') = ?1",
+	             actions);
+	sqlite3_stmt *q;
+	enum pb_status rc = pb__db_prepare(ws->db, sql, &q, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, index > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)index);
+	int st = sqlite3_step(q);
+	bool found = st == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
+	*at = found ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
+	sqlite3_finalize(q);
+	if (st != SQLITE_ROW)
+		return pb__db_err(ws->db, err, "cannot read the log");
+	if (!found)
+		return PB_OK;
+	char *data = NULL;
+	size_t len = 0;
+	if ((rc = pb__audit_entry_verified(ws, *at, &data, &len, err)))
+		return rc == PB_ENOMEM ? rc : PB_EVERIFY;
+	json_error_t je;
+	*o = json_loadb(data, len, 0, &je);
+	free(data);
+	const char *n = json_string_value(json_object_get(json_object_get(*o, "details"), "name"));
+	if (!n || strcmp(n, name)) {
+		json_decref(*o);
+		*o = NULL;
+		return pb__err(err, PB_EVERIFY, "entry %llu does not name '%s' as its row says",
+		               (unsigned long long)*at, name);
+	}
+	return PB_OK;
+}
+
+enum pb_status pb__log_role_at(struct pb_ws *ws, const char *user, uint64_t index,
+                               char role[16], uint64_t *disabled, struct pb_error *err)
+{
+	json_t *o;
+	uint64_t at;
+	role[0] = '\0';
+	*disabled = 0;
+	enum pb_status rc = last_naming(ws, "'user.add', 'user.role'", user, index, &at, &o, err);
+	if (rc)
+		return rc;
+	const char *r = json_string_value(json_object_get(json_object_get(o, "details"), "role"));
+	pb__strlcpy(role, r ? r : "", 16);
+	json_decref(o);
+	if ((rc = last_naming(ws, "'user.disable'", user, index, &at, &o, err)))
+		return rc;
+	if (o)
+		*disabled = at + 1;
+	json_decref(o);
+	return PB_OK;
+}
+
 /* The web.origin entry in force at index (the last one before it): its
- * origin and RP ID, empty when none; the entry must verify and be validly
- * signed. */
+ * origin and RP ID, empty when none; the entry must verify, be validly
+ * signed, and be by an enabled admin there by the log (the role the
+ * writer asks of web.origin: pb__action_roles, lib/auth/auth.c). */
 static enum pb_status origin_at(struct pb_ws *ws, uint64_t index, int depth,
                                 char origin[PB_PASSKEY_ORIGIN_MAX],
                                 char rp_id[PB_PASSKEY_ORIGIN_MAX], struct pb_error *err)
@@ -890,6 +957,15 @@ static enum pb_status origin_at(struct pb_ws *ws, uint64_t index, int depth,
 	if (!rc && (!o || !r))
 		rc = pb__err(err, PB_EVERIFY, "entry %llu: web.origin lacks origin or rp_id",
 		             (unsigned long long)at);
+	char role[16];
+	uint64_t off = 0;
+	const char *actor = json_string_value(json_object_get(e, "actor"));
+	if (!rc && !(rc = pb__log_role_at(ws, actor ? actor : "", at, role, &off, err)) &&
+	    (strcmp(role, "admin") || off))
+		rc = pb__err(err, PB_EVERIFY, "entry %llu: the web.origin is by '%s', who was %s%s "
+		                              "there by the log, not an enabled admin",
+		             (unsigned long long)at, actor ? actor : "?",
+		             !off && role[0] ? "an " : "", off ? "disabled" : role[0] ? role : "no user");
 	if (!rc) {
 		pb__strlcpy(origin, o, PB_PASSKEY_ORIGIN_MAX);
 		pb__strlcpy(rp_id, r, PB_PASSKEY_ORIGIN_MAX);
@@ -900,39 +976,60 @@ static enum pb_status origin_at(struct pb_ws *ws, uint64_t index, int depth,
 }
 
 /* The largest counter of passkey fp the log shows before index: its signed
- * entries' authenticator data and its sign-ins' sign_count. Values read
- * here can only refuse (a counter that does not grow), never accept. */
+ * entries' authenticator data and its sign-ins' sign_count, each from an
+ * entry that verifies (an edited row is refused, never read lower). */
 static enum pb_status counter_before(struct pb_ws *ws, const char *fp, uint64_t index,
                                      uint32_t *max, struct pb_error *err)
 {
+	/* the candidates by the rows' bytes; each counter read again from the
+	 * entry's bytes once they verify, so that an edited row cannot lower it */
 	sqlite3_stmt *q;
 	enum pb_status rc = pb__db_prepare(
 		ws->db,
-		"SELECT json_extract(t, '$.sig.webauthn.authenticator_data'),"
-		" json_extract(t, '$.details.sign_count') FROM (SELECT CAST(data AS TEXT) AS t"
+		"SELECT idx FROM (SELECT idx, CAST(data AS TEXT) AS t"
 		"  FROM audit_entry WHERE idx < ?2 AND instr(CAST(data AS TEXT), ?1) > 0)"
 		" WHERE json_extract(t, '$.sig.key_fp') = ?1 OR (json_extract(t, '$.action') ="
-		"  'web.signin' AND json_extract(t, '$.details.key_fp') = ?1)",
+		"  'web.signin' AND json_extract(t, '$.details.key_fp') = ?1) ORDER BY idx",
 		&q, err);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(q, 1, fp, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)index);
-	int st;
-	while ((st = sqlite3_step(q)) == SQLITE_ROW) {
+	int st = SQLITE_DONE;
+	while (!rc && (st = sqlite3_step(q)) == SQLITE_ROW) {
+		uint64_t at = (uint64_t)sqlite3_column_int64(q, 0);
+		char *data = NULL;
+		size_t len = 0;
+		if ((rc = pb__audit_entry_verified(ws, at, &data, &len, err))) {
+			rc = rc == PB_ENOMEM ? rc : PB_EVERIFY;
+			break;
+		}
+		json_error_t je;
+		json_t *e = json_loadb(data, len, 0, &je);
+		free(data);
+		json_t *sig = json_object_get(e, "sig"), *d = json_object_get(e, "details");
+		const char *sfp = json_string_value(json_object_get(sig, "key_fp"));
+		const char *ad = json_string_value(
+			json_object_get(json_object_get(sig, "webauthn"), "authenticator_data"));
+		const char *act = json_string_value(json_object_get(e, "action"));
+		const char *dfp = json_string_value(json_object_get(d, "key_fp"));
 		uint32_t c = 0;
-		const char *ad = (const char *)sqlite3_column_text(q, 0);
 		uint8_t *b = NULL;
 		size_t bl = 0;
-		if (ad && pb__b64url_decode(ad, strlen(ad), WA_AUTHDATA_MAX, &b, &bl) && bl >= 37)
+		if (sfp && !strcmp(sfp, fp) && ad &&
+		    pb__b64url_decode(ad, strlen(ad), WA_AUTHDATA_MAX, &b, &bl) && bl >= 37)
 			c = (uint32_t)b[33] << 24 | (uint32_t)b[34] << 16 | (uint32_t)b[35] << 8 | b[36];
-		else if (sqlite3_column_type(q, 1) == SQLITE_INTEGER)
-			c = (uint32_t)sqlite3_column_int64(q, 1);
+		else if (act && !strcmp(act, "web.signin") && dfp && !strcmp(dfp, fp) &&
+		         json_is_integer(json_object_get(d, "sign_count")))
+			c = (uint32_t)json_integer_value(json_object_get(d, "sign_count"));
 		free(b);
+		json_decref(e);
 		if (c > *max)
 			*max = c;
 	}
 	sqlite3_finalize(q);
+	if (rc)
+		return rc;
 	return st == SQLITE_DONE ? PB_OK : pb__db_err(ws->db, err, "cannot read the passkey counters");
 }
 

@@ -181,6 +181,56 @@ sql "UPDATE user_passkey SET revoked_idx = NULL, revoke_reason = NULL WHERE fp =
 forced "a revoked passkey" "plan.approve by 'bob' is signed with passkey $bobfp, revoked at entry" \
 	"passkey $bobfp of 'bob' was revoked at entry"
 
+# 12. a web.origin by an analyst: alice made admin in the table, she
+#     declares the same origin again, and is put back; bob and dana approve
+#     plan 2 under it and alice applies
+sql "UPDATE app_user SET role = 'admin' WHERE name = 'alice'"
+A user passkey origin "$WS" "$ORIGIN" || fail "alice declares the origin: $(cat "$TMP/err")"
+oi=$(last)
+sql "UPDATE app_user SET role = 'analyst' WHERE name = 'alice'"
+newplan
+wsign bob plan approve "$WS" 2 || fail "bob approves under alice's origin: $(cat "$TMP/err")"
+wsign dana plan approve "$WS" 2 || fail "dana approves under alice's origin: $(cat "$TMP/err")"
+A plan apply "$WS" 2 || fail "apply under alice's origin: $(cat "$TMP/err")"
+found "a web.origin by an analyst" "^table audit_entry row $oi: actor 'alice' was analyst at this position; web.origin needs the role admin"
+exported "a web.origin by an analyst" "audit_entry row $oi: actor 'alice' was analyst at this position; web.origin needs the role admin"
+refused "a web.origin by an analyst" "entry $oi: the web.origin is by 'alice', who was an analyst there by the log, not an enabled admin"
+restore
+cp bob.saved bob.cred
+
+# 13. a replayed counter hidden in the rows beside the log: bob approves
+#     plan 2 (never applied); that entry's counter is lowered in its row's
+#     bytes (not its leaf hash) and the stored counter set back; bob then
+#     approves plan 3 with the same counter, dana too, alice applies. The
+#     loader reads counters only from entries that verify.
+newplan
+wsign bob plan approve "$WS" 2 || fail "bob approves plan 2: $(cat "$TMP/err")"
+xi=$(last)
+cx=$(sql "SELECT sign_count FROM user_passkey WHERE fp = '$bobfp'")
+python3 - "$xi" <<'PY'
+import base64, json, sqlite3, sys
+db = sqlite3.connect("ws/probity.db")
+idx = int(sys.argv[1])
+e = json.loads(db.execute("SELECT CAST(data AS TEXT) FROM audit_entry WHERE idx = ?", (idx,)).fetchone()[0])
+w = e["sig"]["webauthn"]
+ad = bytearray(base64.urlsafe_b64decode(w["authenticator_data"] + "=="))
+ad[33:37] = bytes(4)
+w["authenticator_data"] = base64.urlsafe_b64encode(bytes(ad)).decode().rstrip("=")
+db.execute("DROP TRIGGER IF EXISTS audit_entry_append_only")
+db.execute("UPDATE audit_entry SET data = ? WHERE idx = ?",
+           (json.dumps(e, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(), idx))
+db.commit()
+PY
+sql "UPDATE user_passkey SET sign_count = $((cx - 1)) WHERE fp = '$bobfp'"
+A plan new "$WS" 1 --disable 'category=Databases country=NL' || fail "plan 3: $(cat "$TMP/err")"
+SOFTARGS="--counter $cx" wsign bob plan approve "$WS" 3 || fail "bob replays his counter: $(cat "$TMP/err")"
+wsign dana plan approve "$WS" 3 || fail "dana approves plan 3: $(cat "$TMP/err")"
+A plan apply "$WS" 3 || fail "apply with bob's replayed counter: $(cat "$TMP/err")"
+found "a counter lowered in its row" "audit_entry $xi: stored leaf hash does not match the entry"
+refused "a counter lowered in its row" "entry $xi"
+restore
+cp bob.saved bob.cred
+
 # 5. a passkey-add without a valid invitation: dana's used invitation marked
 #    unused again in the table, and a second credential registered with it
 dtok=$(cat dana.token)
