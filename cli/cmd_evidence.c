@@ -83,7 +83,7 @@ static int evidence_verify(int argc, char **argv)
 		json_t *ss = json_object_get(r, "sources");
 		for (size_t i = 0; i < json_array_size(ss); i++) {
 			json_t *s = json_array_get(ss, i);
-			printf("  source sha256:%s %s: %s%s%s\n", js(s, "sha256"), js(s, "path"),
+			printf("  source %s %s: %s%s%s\n", js(s, "sha256"), js(s, "path"),
 			       js(s, "status"), *js(s, "detail") ? ": " : "", js(s, "detail"));
 			json_t *cs = json_object_get(s, "citations");
 			for (size_t j = 0; j < json_array_size(cs); j++) {

@@ -104,7 +104,7 @@ static void print_indicator(json_t *io, bool cites)
 	for (size_t i = 0; i < json_array_size(cs); i++) {
 		json_t *c = json_array_get(cs, i);
 		json_t *lines = json_object_get(c, "lines");
-		printf("           cites %-8s sha256:%s %s\n", jstr(c, "role"), jstr(c, "sha256"),
+		printf("           cites %-8s source %s %s\n", jstr(c, "role"), jstr(c, "sha256"),
 		       jstr(c, "name"));
 		printf("                  %lld aggregates, %lld rows, sum %s",
 		       (long long)json_integer_value(json_object_get(c, "aggregates")),
