@@ -190,6 +190,95 @@ static enum pb_status insert_aggregates(struct pb_ingest *in, struct pb_error *e
 	return st;
 }
 
+/* A daily aggregate under its month's group: the dimension ids of
+ * usage_month (those of usage_day less the day, which holds the month, and
+ * the meter, zero) in the order its GROUP BY names them. */
+struct month_row {
+	int64_t key[N_COUNT];
+	const struct pb_fin *f;
+};
+
+static int month_cmp(const void *x, const void *y)
+{
+	const struct month_row *a = x, *b = y;
+	for (int i = 0; i < N_COUNT; i++)
+		if (a->key[i] != b->key[i])
+			return a->key[i] < b->key[i] ? -1 : 1;
+	return 0;
+}
+
+/* usage_month's rows for this source, from the daily aggregates in memory:
+ * the groups and exact sums pb__usage_rollup's SQL makes from the stored
+ * rows (the same columns, the same pb_dec sums), without reading 37,000
+ * rows back and sorting them in SQL (80 of the 360 ms of a 1 GB ingest's
+ * commit). tests/e2e/scripts/policy-diff.sh checks the two agree. */
+static enum pb_status insert_months(struct pb_ingest *in, struct pb_error *err)
+{
+	struct month_row *m = malloc((in->nfin ? in->nfin : 1) * sizeof(*m));
+	if (!m)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	for (size_t i = 0; i < in->nfin; i++) {
+		memcpy(m[i].key, in->fins[i].id, sizeof(m[i].key));
+		m[i].key[N_DAY] = pb__month_of_day(in->fins[i].id[N_DAY]);
+		m[i].key[N_METER] = 0;
+		m[i].f = &in->fins[i];
+	}
+	qsort(m, in->nfin, sizeof(*m), month_cmp);
+	sqlite3_stmt *q = NULL;
+	enum pb_status st = pb__db_prepare(
+		in->ws->db,
+		"INSERT INTO usage_month(source_id, month, account, subaccount, provider, category, "
+		"subcategory, service, capability, region, country, unit, charge_category, currency, "
+		"quantity, billed_cost, effective_cost, list_cost, rows) VALUES (?1, ?2, ?3, ?4, ?5, "
+		"?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+		&q, err);
+	for (size_t i = 0; !st && i < in->nfin;) {
+		struct pb_agg sum = m[i].f->a;
+		size_t j = i + 1;
+		for (; j < in->nfin && month_cmp(&m[i], &m[j]) == 0; j++)
+			if (!pb__agg_merge(&sum, &m[j].f->a)) {
+				st = pb__err(err, PB_ELIMIT, "a monthly sum is out of range (near line %llu)",
+				             (unsigned long long)m[j].f->a.first);
+				break;
+			}
+		if (st)
+			break;
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, in->rep->source_id);
+		int col = 2;
+		for (int k = 0; k < N_COUNT; k++) {
+			if (k == N_METER)
+				continue;
+			if (k > 0 && m[i].key[k] == 0)
+				sqlite3_bind_null(q, col++);
+			else
+				sqlite3_bind_int64(q, col++, m[i].key[k]);
+		}
+		char buf[PB_DEC_BUFSZ];
+		const pb_dec *sums[4] = { &sum.q, &sum.billed, &sum.eff, &sum.list };
+		for (int k = 0; k < 4; k++) {
+			size_t n = pb__dec_format(*sums[k], buf);
+			sqlite3_bind_text(q, col++, buf, (int)n, SQLITE_TRANSIENT);
+		}
+		sqlite3_bind_int64(q, col, (sqlite3_int64)sum.rows);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			st = pb__db_err(in->ws->db, err, "cannot total usage by month");
+		i = j;
+	}
+	sqlite3_finalize(q);
+	free(m);
+	if (st)
+		return st;
+	if ((st = pb__db_prepare(in->ws->db, "INSERT INTO usage_month_source(source_id) VALUES (?1)",
+	                         &q, err)))
+		return st;
+	sqlite3_bind_int64(q, 1, in->rep->source_id);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		st = pb__db_err(in->ws->db, err, "cannot total usage by month");
+	sqlite3_finalize(q);
+	return st;
+}
+
 static enum pb_status insert_warnings(struct pb_ingest *in, struct pb_error *err)
 {
 	const struct pb_ingest_report *rep = in->rep;
@@ -308,7 +397,7 @@ enum pb_status pb__ingest_write(struct pb_ingest *in, struct pb_error *err)
 	enum pb_status st;
 	if ((st = publish_files(in, err)) || (st = insert_source(in, err)) ||
 	    (st = insert_aggregates(in, err)) ||
-	    (st = pb__usage_rollup(in->ws->db, in->rep->source_id, err)) ||
+	    (st = insert_months(in, err)) ||
 	    (st = insert_warnings(in, err)) || (st = insert_rejects(in, err)) ||
 	    (st = insert_accounts(in, err)) || (st = audit(in, err))) {
 		pb__ws_rollback(in->ws);
