@@ -852,24 +852,27 @@ enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const cha
 }
 
 /* The last entry before index whose action is one of the SQL list
- * `actions` and whose details.name is name, selected by the entry's own
- * bytes and read only when it verifies: parsed into *o (NULL: none). */
-static enum pb_status last_naming(struct pb_ws *ws, const char *actions, const char *name,
-                                  uint64_t index, uint64_t *at, json_t **o,
-                                  struct pb_error *err)
+ * `actions` (and, unless name is NULL, whose details.name is name), read
+ * only when it verifies and its own bytes name one of those actions: its
+ * index in *at, its bytes in *data (heap, *len; NULL: none). The copied
+ * action column only finds it, fast (a row kept from being found, by its
+ * copied column or its bytes, is what `log check`'s replay catches). */
+static enum pb_status last_entry(struct pb_ws *ws, const char *actions, const char *name,
+                                 uint64_t index, uint64_t *at, char **data, size_t *len,
+                                 struct pb_error *err)
 {
-	*o = NULL;
+	*data = NULL;
+	*len = 0;
 	char sql[320];
 	pb__snprintf(sql, sizeof(sql),
-	             "SELECT max(idx) FROM audit_entry WHERE idx < ?2 AND"
-	             " json_extract(CAST(data AS TEXT), '$.action') IN (%s) AND"
-	             " json_extract(CAST(data AS TEXT), '$.details.name') = ?1",
-	             actions);
+	             "SELECT max(idx) FROM audit_entry WHERE action IN (%s) AND idx < ?2%s", actions,
+	             name ? " AND json_extract(CAST(data AS TEXT), '$.details.name') = ?1" : "");
 	sqlite3_stmt *q;
 	enum pb_status rc = pb__db_prepare(ws->db, sql, &q, err);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	if (name)
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, index > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)index);
 	int st = sqlite3_step(q);
 	bool found = st == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
@@ -879,10 +882,34 @@ static enum pb_status last_naming(struct pb_ws *ws, const char *actions, const c
 		return pb__db_err(ws->db, err, "cannot read the log");
 	if (!found)
 		return PB_OK;
-	char *data = NULL;
-	size_t len = 0;
-	if ((rc = pb__audit_entry_verified(ws, *at, &data, &len, err)))
+	if ((rc = pb__audit_entry_verified(ws, *at, data, len, err)))
 		return rc == PB_ENOMEM ? rc : PB_EVERIFY;
+	json_error_t je;
+	json_t *o = json_loadb(*data, *len, 0, &je);
+	const char *a = json_string_value(json_object_get(o, "action"));
+	char quoted[64];
+	bool listed = a && pb__snprintf(quoted, sizeof(quoted), "'%s'", a) && strstr(actions, quoted);
+	json_decref(o);
+	if (!listed) {
+		free(*data);
+		*data = NULL;
+		return pb__err(err, PB_EVERIFY, "entry %llu is not the %s its row says",
+		               (unsigned long long)*at, actions);
+	}
+	return PB_OK;
+}
+
+/* last_entry naming name, parsed into *o (NULL: none). */
+static enum pb_status last_naming(struct pb_ws *ws, const char *actions, const char *name,
+                                  uint64_t index, uint64_t *at, json_t **o,
+                                  struct pb_error *err)
+{
+	char *data;
+	size_t len;
+	*o = NULL;
+	enum pb_status rc = last_entry(ws, actions, name, index, at, &data, &len, err);
+	if (rc || !data)
+		return rc;
 	json_error_t je;
 	*o = json_loadb(data, len, 0, &je);
 	free(data);
@@ -926,26 +953,12 @@ static enum pb_status origin_at(struct pb_ws *ws, uint64_t index, int depth,
                                 char rp_id[PB_PASSKEY_ORIGIN_MAX], struct pb_error *err)
 {
 	origin[0] = rp_id[0] = '\0';
-	sqlite3_stmt *q;
-	enum pb_status rc = pb__db_prepare(ws->db,
-	                                   "SELECT max(idx) FROM audit_entry WHERE action = 'web.origin'"
-	                                   " AND idx < ?1",
-	                                   &q, err);
-	if (rc)
+	uint64_t at;
+	char *data;
+	size_t len;
+	enum pb_status rc = last_entry(ws, "'web.origin'", NULL, index, &at, &data, &len, err);
+	if (rc || !data)
 		return rc;
-	sqlite3_bind_int64(q, 1, (sqlite3_int64)index);
-	int st = sqlite3_step(q);
-	bool found = st == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
-	uint64_t at = found ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
-	sqlite3_finalize(q);
-	if (st != SQLITE_ROW)
-		return pb__db_err(ws->db, err, "cannot read the web origin");
-	if (!found)
-		return PB_OK;
-	char *data = NULL;
-	size_t len = 0;
-	if ((rc = pb__audit_entry_verified(ws, at, &data, &len, err)))
-		return rc == PB_ENOMEM ? rc : PB_EVERIFY;
 	struct pb__entry_sig s;
 	json_t *e = NULL;
 	if (!(rc = pb__entry_sig_check(data, len, at, &s, &e, err)))

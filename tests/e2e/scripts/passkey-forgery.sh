@@ -145,10 +145,10 @@ refused() {
 newplan() { A plan new "$WS" 1 --disable 'category=Compute country=NL' || fail "plan 2: $(cat "$TMP/err")"; }
 last() { sql "SELECT max(idx) FROM audit_entry"; }
 
-# forced NAME ERE DECIDE-ERE: once a table the writer trusts is edited, bob
-# approves plan 2 (softauthn get with $BOBARGS), dana too, alice applies:
-# log check and log verify say ERE at bob's entry, decide refuses saying
-# DECIDE-ERE
+# forced NAME ERE DECIDE-ERE [ROW]: once a table the writer trusts is edited,
+# bob approves plan 2 (softauthn get with $BOBARGS), dana too, alice applies:
+# log check and log verify say ERE at ROW (default: bob's entry), decide
+# refuses saying DECIDE-ERE
 forced() {
 	newplan
 	SOFTARGS=${BOBARGS:-} wsign bob plan approve "$WS" 2 || fail "$1: bob approves plan 2: $(cat "$TMP/err")"
@@ -156,6 +156,7 @@ forced() {
 	xi=$(last)
 	wsign dana plan approve "$WS" 2 || fail "$1: dana approves plan 2: $(cat "$TMP/err")"
 	A plan apply "$WS" 2 || fail "$1: apply of plan 2: $(cat "$TMP/err")"
+	xi=${4:-$xi}
 	found "$1" "^table audit_entry row $xi: $2"
 	exported "$1" "audit_entry row $xi: $2"
 	refused "$1" "$3"
@@ -188,15 +189,8 @@ sql "UPDATE app_user SET role = 'admin' WHERE name = 'alice'"
 A user passkey origin "$WS" "$ORIGIN" || fail "alice declares the origin: $(cat "$TMP/err")"
 oi=$(last)
 sql "UPDATE app_user SET role = 'analyst' WHERE name = 'alice'"
-newplan
-wsign bob plan approve "$WS" 2 || fail "bob approves under alice's origin: $(cat "$TMP/err")"
-wsign dana plan approve "$WS" 2 || fail "dana approves under alice's origin: $(cat "$TMP/err")"
-A plan apply "$WS" 2 || fail "apply under alice's origin: $(cat "$TMP/err")"
-found "a web.origin by an analyst" "^table audit_entry row $oi: actor 'alice' was analyst at this position; web.origin needs the role admin"
-exported "a web.origin by an analyst" "audit_entry row $oi: actor 'alice' was analyst at this position; web.origin needs the role admin"
-refused "a web.origin by an analyst" "entry $oi: the web.origin is by 'alice', who was an analyst there by the log, not an enabled admin"
-restore
-cp bob.saved bob.cred
+forced "a web.origin by an analyst" "actor 'alice' was analyst at this position; web.origin needs the role admin" \
+	"entry $oi: the web.origin is by 'alice', who was an analyst there by the log, not an enabled admin" "$oi"
 
 # 13. a replayed counter hidden in the rows beside the log: bob approves
 #     plan 2 (never applied); that entry's counter is lowered in its row's
