@@ -78,8 +78,10 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	return 2;
 }
 
-/* The one line every command's help ends with: changes to a signed
- * workspace are signed (cli_getopt takes these options everywhere). */
+/* The lines the help of every command that takes a workspace (WS) ends
+ * with: changes to a signed workspace are signed (cli_getopt takes these
+ * options everywhere). A command on files alone (detect, tree, export
+ * verify) does not print them. */
 static const char sign_help[] =
 	"\nsigning, in a signed workspace (docs/identity.md): -i/--identity KEYFILE, else\n"
 	"the ssh-agent at $SSH_AUTH_SOCK; --statement prints what to sign and writes\n"
@@ -90,7 +92,8 @@ static const char sign_help[] =
 int cli_help(const char *text)
 {
 	fputs(text, stdout);
-	fputs(sign_help, stdout);
+	if (strstr(text, " WS"))
+		fputs(sign_help, stdout);
 	return 0;
 }
 
