@@ -103,12 +103,13 @@ run "$P" profile "$WS" "Varnia Interior Ministry" --by country,month --unit GB-M
 	--from 2026-07 --no-detect
 run "$P" profile "$WS" "Varnia Interior Ministry" --by subaccount --unit GB-Months --no-detect \
 	--chart "$DEMO/varnia-storage-by-subaccount.svg"
-# The story, checked: storage in westeurope shifted up in March 2025 (month 5
+# The story, checked: storage in westeurope started to grow in March 2025 (month 5
 # of the export), driven by a new sub-account; its name is the workspace's
 # (a keyed pseudonym, as `probity accounts` shows it), not one written here.
 change=$("$P" profile "$WS" "Varnia Interior Ministry" --by capability,region --changes --csv |
 	grep '^"object-storage, westeurope (GB-Months)",' | head -1)
 start=$(echo "$change" | cut -d, -f6)
+kind=$(echo "$change" | cut -d, -f4,5 | sed 's/^trend,/trended /; s/^shift,/shifted /; s/^spike,/spiked /')
 driver=$(echo "$change" | awk -F, '{print $(NF-2)}')
 driver_name=$("$P" accounts --json "$WS" | python3 -c '
 import json, sys
@@ -116,7 +117,7 @@ print(next((a["name"] for a in json.load(sys.stdin)
             if a["kind"] == "sub" and a["account_id"] == sys.argv[1]), None) or "")' "$driver")
 if [ "${start:0:7}" = 2025-03 ] && [ "$driver" = b21e9d07-45c3-4f8e-8d2a-71c0e5a9f316 ] &&
 	[ -n "$driver_name" ]; then
-	echo "storage in westeurope shifted up from $start, driven by sub-account $driver ($driver_name)"
+	echo "storage in westeurope $kind from $start, driven by sub-account $driver ($driver_name)"
 else
 	echo "demo: the storage change is not the expected one: '$change'" >&2
 	exit 1
