@@ -713,22 +713,44 @@ static enum pb_status cut(struct pb_ingest *in, struct pb_chunk *cur, uint64_t *
 	return PB_OK;
 }
 
+/* Waits, collecting finished chunks and parsing queued ones on this thread,
+ * until fewer row groups than threads hold their bytes (pqingest.c), so
+ * that a streamed file holds a group a thread and the one being read. */
+static enum pb_status span_room(struct pb_ingest *in, struct pb_error *err)
+{
+	enum pb_status st;
+	pthread_mutex_lock(&in->mu);
+	while (!(st = collect(in, err)) && pb__pq_ingest_spans_live(in) >= in->threads) {
+		if (in->qlen)
+			parse_next(in, &in->workers[0]);
+		else
+			pthread_cond_wait(&in->cv_done, &in->mu);
+	}
+	pthread_mutex_unlock(&in->mu);
+	return st;
+}
+
 /* A Parquet input: chunks of rows of a row group, decoded by the workers.
  * With fewer than two row groups a thread, each is cut into slices of rows
  * so that every thread has work (over one decoded copy of the group that
- * the workers share: pqingest.c). */
+ * the workers share: pqingest.c). A streamed file's bytes are read group by
+ * group as they are reached, then its footer again. */
 static enum pb_status read_row_groups(struct pb_ingest *in, struct pb_error *err)
 {
 	uint64_t before = 0;
 	size_t ng = pb__pq_ingest_ngroups(in), slices = 1;
+	const struct pb_ingest_options *o = in->opts;
 	if (in->threads > 1 && ng > 0 && ng < 2 * (size_t)in->threads)
 		slices = (2 * (size_t)in->threads + ng - 1) / ng;
 	for (size_t rg = 0; rg < ng; rg++) {
+		enum pb_status st;
+		if ((st = span_room(in, err)) || (st = pb__pq_ingest_span(in, rg, err)))
+			return st;
 		size_t rows = (size_t)pb__pq_ingest_group_rows(in, rg);
 		size_t per = rows / slices + 1 > 512 ? rows / slices + 1 : 512;
 		for (size_t r0 = 0; r0 < rows || (rows == 0 && r0 == 0); r0 += per) {
 			struct pb_chunk *ch;
-			enum pb_status st = next_free(in, &ch, err);
+			st = next_free(in, &ch, err);
 			if (st)
 				return st;
 			ch->off = ch->len = 0;
@@ -741,7 +763,16 @@ static enum pb_status read_row_groups(struct pb_ingest *in, struct pb_error *err
 			submit(in, ch);
 		}
 		before += rows;
+		if (o->progress) {
+			struct pb_progress pr = { in->src.raw_bytes, in->src.size, in->rep->rows_read,
+				                  pb__mono() - in->t0 };
+			if (!o->progress(o->progress_ctx, &pr))
+				return pb__err(err, PB_EINTR, "ingest of '%s' interrupted", in->src.name);
+		}
 	}
+	enum pb_status st = pb__pq_ingest_finish(in, err);
+	if (st)
+		return st;
 	in->eof = true;
 	return drain(in, err);
 }

@@ -11,6 +11,7 @@
 #include "usage/usage.h"
 
 #include <math.h>
+#include <unistd.h>
 
 static struct pb_catalog *cat;
 
@@ -412,6 +413,85 @@ static void t_interrupt_and_readonly(void)
 	free(dir);
 }
 
+/* A Parquet file changed while it is read row group by row group
+ * (pqingest.c): the progress callback, called after each group is read,
+ * changes the file once; the ingest fails and stores nothing. */
+struct change {
+	const char *path;
+	int how;   /* 0 nothing, 1 a footer byte, 2 bytes appended, 3 cut short */
+	int calls;
+};
+
+static bool change_file(void *ctx, const struct pb_progress *p)
+{
+	struct change *c = ctx;
+	(void)p;
+	if (c->calls++ || !c->how)
+		return true;
+	FILE *f = fopen(c->path, "r+b");
+	if (!f)
+		return true;
+	fseek(f, 0, SEEK_END);
+	long size = ftell(f);
+	if (c->how == 1) { /* a byte in the middle of the footer (this file's is 73 kB) */
+		fseek(f, size - 20000, SEEK_SET);
+		int ch = fgetc(f);
+		fseek(f, size - 20000, SEEK_SET);
+		fputc(ch ^ 1, f);
+	} else if (c->how == 2)
+		fputs("more", f);
+	fclose(f);
+	if (c->how == 3 && truncate(c->path, size / 2) != 0)
+		return true;
+	return true;
+}
+
+static void t_parquet_changed_while_read(void)
+{
+	char *dir, *wsdir;
+	struct pb_error err = { 0 };
+	struct pb_ws *ws = fresh_ws(&dir, &wsdir);
+	char *src = NULL;
+	size_t len = 0;
+	CHECK_OK(pb__read_file("tests/data/parquet/focus/focus-1.0-sample-1000-rg10.parquet",
+	                       1 << 20, &src, &len, &err), &err);
+	char *path = pb__path_join(dir, "rg10.parquet");
+	static const char *const why[] = { NULL, "its footer is not the one read first",
+		                           "it is longer than its", "it ends at byte" };
+	for (int how = 3; how >= 0; how--) {
+		CHECK_OK(pb__write_file_atomic(path, src, len, 0644, &err), &err);
+		struct change c = { path, how, 0 };
+		struct pb_ingest_options o = { .threads = 2, .progress = change_file,
+			                       .progress_ctx = &c };
+		struct pb_ingest_report rep;
+		enum pb_status st = pb_usage_ingest(ws, cat, path, &o, &rep, &err);
+		uint64_t accepted = rep.rows_accepted;
+		pb_ingest_report_release(&rep);
+		sqlite3_stmt *cnt;
+		CHECK_OK(pb__db_prepare(ws->db, "SELECT count(*) FROM source", &cnt, &err), &err);
+		CHECK(sqlite3_step(cnt) == SQLITE_ROW);
+		int sources = sqlite3_column_int(cnt, 0);
+		sqlite3_finalize(cnt);
+		if (how) {
+			CHECK_INT(st, PB_EVERIFY);
+			CHECK(strstr(err.message, "changed while it was read") != NULL);
+			CHECK(strstr(err.message, why[how]) != NULL);
+			CHECK_INT(sources, 0);
+		} else {
+			CHECK_OK(st, &err);
+			CHECK_INT(c.calls, 10); /* one a row group */
+			CHECK_INT(accepted, 1000);
+			CHECK_INT(sources, 1);
+		}
+	}
+	free(path);
+	free(src);
+	pb_ws_close(ws);
+	unit_rm_rf(dir);
+	free(wsdir);
+	free(dir);
+}
+
 /* A MAP column as the JSON object text of a CSV Tags: null maps null, empty
  * maps {}, null values null, keys and values escaped, numbers quoted. */
 static void t_parquet_map_json(void)
@@ -598,6 +678,7 @@ int main(void)
 	}
 	RUN(t_recompute_matches_store);
 	RUN(t_interrupt_and_readonly);
+	RUN(t_parquet_changed_while_read);
 	RUN(t_parquet_map_json);
 	RUN(t_parquet_double_dec);
 	RUN(t_parquet_timestamp_secs);
