@@ -109,6 +109,8 @@ struct pq_group {
 	size_t fields_done;
 	size_t err_field;       /* the first field that failed, or SIZE_MAX */
 	struct pb_pq_values *v; /* per header field */
+	uint8_t *zeros, *ones;  /* the null flags of every field with no null, or
+	                           all null: one copy a group, not one a field */
 	bool oom;
 	struct pb_error err;
 };
@@ -124,6 +126,37 @@ struct pb_pq_groups {
 	uint8_t **span;         /* streamed: per row group, its bytes while held */
 	size_t live;            /* the spans held */
 };
+
+/* Frees the decoded values of group g (its shared null flags too). */
+static void group_values_release(const struct pb_ingest *in, struct pq_group *g)
+{
+	for (size_t k = 0; g->v && in->pq && k < in->pq->ntops; k++) {
+		struct pb_pq_values *v = &g->v[k];
+		if (v->null && (v->null == g->zeros || v->null == g->ones))
+			v->null = NULL;
+		pb__pq_values_release(v);
+	}
+	free(g->zeros);
+	free(g->ones);
+	g->zeros = g->ones = NULL;
+}
+
+/* Field values v of group g (rows rows) share g's null flags when theirs
+ * are all 0 or all 1. */
+static void share_nulls(struct pq_group *g, struct pb_pq_values *v, size_t rows)
+{
+	if (!v->null || v->n != rows || !rows || v->def || v->dict_only)
+		return;
+	uint8_t first = v->null[0];
+	for (size_t r = 1; r < rows; r++)
+		if (v->null[r] != first)
+			return;
+	uint8_t *to = first ? g->ones : g->zeros;
+	if (!to)
+		return;
+	free(v->null);
+	v->null = to;
+}
 
 void pb__pq_ingest_release(struct pb_ingest *in)
 {
@@ -166,8 +199,7 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 	}
 	struct pb_pq_groups *gs = in->pq_groups;
 	for (size_t i = 0; gs && i < gs->n; i++) {
-		for (size_t k = 0; gs->g[i].v && in->pq && k < in->pq->ntops; k++)
-			pb__pq_values_release(&gs->g[i].v[k]);
+		group_values_release(in, &gs->g[i]);
 		free(gs->g[i].v);
 	}
 	for (size_t r = 0; gs && gs->span && in->pq && r < in->pq->nrgs; r++)
@@ -756,11 +788,15 @@ static struct pq_group *group_of(struct pb_ingest *in, struct pb_chunk *ch)
 		ch->failed = true;
 		return NULL;
 	}
+	size_t rows = (size_t)in->pq->rgs[ch->pq_rg - 1].num_rows;
 	if (!g) {
 		g = free_slot;
 		g->rg = ch->pq_rg;
 		g->slices_left = ch->pq_nslices;
 		g->oom = !g->v;
+		/* NULL when out of memory: then nothing is shared */
+		if ((g->zeros = calloc(rows + 1, 1)) && (g->ones = malloc(rows + 1)))
+			memset(g->ones, 1, rows + 1);
 		g->state = g->oom ? G_FAILED : G_DECODING;
 		g->next_field = g->fields_done = 0;
 		g->err_field = SIZE_MAX;
@@ -774,6 +810,8 @@ static struct pq_group *group_of(struct pb_ingest *in, struct pb_chunk *ch)
 		pthread_mutex_unlock(&gs->mu);
 		struct pb_error e;
 		enum pb_status st = decode_field(in, &g->v[i], ch->pq_rg - 1, i, &e);
+		if (!st)
+			share_nulls(g, &g->v[i], rows);
 		pthread_mutex_lock(&gs->mu);
 		if (st && i < g->err_field) {
 			g->err_field = i;
@@ -800,8 +838,7 @@ static void group_done(struct pb_ingest *in, struct pq_group *g)
 	struct pb_pq_groups *gs = in->pq_groups;
 	pthread_mutex_lock(&gs->mu);
 	if (--g->slices_left == 0) {
-		for (size_t k = 0; g->v && k < in->pq->ntops; k++)
-			pb__pq_values_release(&g->v[k]);
+		group_values_release(in, g);
 		if (gs->span && gs->span[g->rg - 1]) { /* streamed: its bytes */
 			free(gs->span[g->rg - 1]);
 			gs->span[g->rg - 1] = NULL;
