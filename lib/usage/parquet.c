@@ -1491,8 +1491,10 @@ struct pb_str pb__pq_text(const struct pb_pq_column *c, const struct pb_pq_value
 			 * nanoseconds, since years far from 1970 overflow 64-bit ns */
 			int64_t ns = (int64_t)le(v->u.b.p, 8);
 			int64_t jd = (int32_t)(uint32_t)le(v->u.b.p + 8, 4);
+			int64_t sub = ns % 1000000000; /* not ns - secs * 1e9: INT64_MIN overflows */
+			sub += sub < 0 ? 1000000000 : 0;
 			int64_t secs = (jd - 2440588) * 86400 + pb_floordiv(ns, 1000000000);
-			n = fmt_time_ns(buf, cap, secs, ns - pb_floordiv(ns, 1000000000) * 1000000000);
+			n = fmt_time_ns(buf, cap, secs, sub);
 		} else {
 			n = fmt_time(buf, cap, v->u.i, c->unit, false, true);
 		}

@@ -636,6 +636,16 @@ static void t_parquet_timestamp_secs(void)
 	struct pb_pq_column c96 = { .type = PQ_INT96, .kind = PQK_TIMESTAMP };
 	int64_t secs;
 	CHECK(!pb__pq_timestamp_secs(&c96, 0, &secs));
+	/* an INT96 of the most negative nanoseconds of the day (the fuzzer's):
+	 * its text (1677-09-21...), without overflow (SAN=1 catches one) */
+	uint8_t b96[12] = { 0, 0, 0, 0, 0, 0, 0, 0x80, 0x8c, 0x3d, 0x25, 0 }; /* day 2440588 */
+	uint8_t nn = 0;
+	struct pb_pq_value pv = { .u.b = { b96, 12 } };
+	struct pb_pq_values v = { .n = 1, .null = &nn, .v = &pv };
+	char buf[96];
+	bool isnull;
+	struct pb_str t = pb__pq_text(&c96, &v, 0, buf, sizeof(buf), &isnull);
+	CHECK(t.len > 10 && !isnull && memcmp(t.ptr, "1677-09-21", 10) == 0);
 }
 
 /* The leaves hashed two at a time (leafhash.c, with the SHA instructions)
