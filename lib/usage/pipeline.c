@@ -667,18 +667,32 @@ static void submit(struct pb_ingest *in, struct pb_chunk *ch)
 }
 
 /* After the last chunk: helps with what is queued, collects everything. */
-static enum pb_status drain(struct pb_ingest *in, struct pb_error *err)
+/* With in->mu held: collects finished chunks until done(in), parsing queued
+ * ones on this thread meanwhile, or waiting for one to finish. */
+static enum pb_status help_until(struct pb_ingest *in, bool (*done)(struct pb_ingest *),
+                                 struct pb_error *err)
 {
 	enum pb_status st;
-	pthread_mutex_lock(&in->mu);
-	in->stop = true;
-	pthread_cond_broadcast(&in->cv_work);
-	while (!(st = collect(in, err)) && in->next_collect != in->seq) {
+	while (!(st = collect(in, err)) && !done(in)) {
 		if (in->qlen)
 			parse_next(in, &in->workers[0]);
 		else
 			pthread_cond_wait(&in->cv_done, &in->mu);
 	}
+	return st;
+}
+
+static bool all_collected(struct pb_ingest *in)
+{
+	return in->next_collect == in->seq;
+}
+
+static enum pb_status drain(struct pb_ingest *in, struct pb_error *err)
+{
+	pthread_mutex_lock(&in->mu);
+	in->stop = true;
+	pthread_cond_broadcast(&in->cv_work);
+	enum pb_status st = help_until(in, all_collected, err);
 	pthread_mutex_unlock(&in->mu);
 	return st;
 }
@@ -713,19 +727,18 @@ static enum pb_status cut(struct pb_ingest *in, struct pb_chunk *cur, uint64_t *
 	return PB_OK;
 }
 
+static bool no_span(struct pb_ingest *in)
+{
+	return pb__pq_ingest_spans_live(in) == 0;
+}
+
 /* Waits, collecting finished chunks and parsing queued ones on this thread,
  * until no row group holds its bytes (pqingest.c): a streamed file is read
  * and decoded one group at a time, every thread on its slices. */
 static enum pb_status span_room(struct pb_ingest *in, struct pb_error *err)
 {
-	enum pb_status st;
 	pthread_mutex_lock(&in->mu);
-	while (!(st = collect(in, err)) && pb__pq_ingest_spans_live(in) > 0) {
-		if (in->qlen)
-			parse_next(in, &in->workers[0]);
-		else
-			pthread_cond_wait(&in->cv_done, &in->mu);
-	}
+	enum pb_status st = help_until(in, no_span, err);
 	pthread_mutex_unlock(&in->mu);
 	return st;
 }
