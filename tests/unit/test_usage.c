@@ -492,6 +492,49 @@ static void t_parquet_changed_while_read(void)
 	free(dir);
 }
 
+/* A file's row group spans (pb__pq_spans): in file order and apart they can
+ * be read front to back; groups out of order, overlapping or reaching into
+ * the footer cannot (such a file is read whole). The footer alone opens the
+ * file as the whole file does. */
+static void t_parquet_spans(void)
+{
+	struct pb_error err = { 0 };
+	char *data = NULL;
+	size_t len = 0;
+	CHECK_OK(pb__read_file("tests/data/parquet/focus/focus-1.0-sample-1000-rg10.parquet",
+	                       1 << 20, &data, &len, &err), &err);
+	const uint8_t *d = (const uint8_t *)data;
+	uint32_t flen = pb__pq_footer_len(d + len - 8, len);
+	CHECK(flen > 0 && flen < len);
+	uint64_t end = len - 8 - flen;
+	struct pb_pq_file f, t;
+	CHECK_OK(pb__pq_open(&f, d, len, "rg10", &err), &err);
+	CHECK_OK(pb__pq_open_tail(&t, d + end, len - end, len, "rg10", &err), &err);
+	CHECK_INT(t.nrgs, 10);
+	CHECK_INT(t.ncols, f.ncols);
+	CHECK(pb__pq_spans(&t, end));
+	CHECK_INT(t.rgs[0].span_lo, 4);
+	CHECK(t.rgs[9].span_hi <= (int64_t)end);
+	for (size_t r = 1; r < t.nrgs; r++)
+		CHECK(t.rgs[r].span_lo >= t.rgs[r - 1].span_hi);
+	/* the last group reaching into the footer (this file has 13 kB of page
+	 * indexes between them, read and hashed as a gap) */
+	CHECK(!pb__pq_spans(&t, (uint64_t)t.rgs[9].span_hi - 1));
+	CHECK(pb__pq_spans(&t, end));
+	struct pb_pq_rowgroup g = t.rgs[0];
+	t.rgs[0] = t.rgs[1];
+	t.rgs[1] = g;
+	CHECK(!pb__pq_spans(&t, end)); /* out of order */
+	t.rgs[1] = t.rgs[0];
+	t.rgs[0] = g;
+	t.rgs[1].chunks[0].data_off = t.rgs[0].span_hi - 1;
+	t.rgs[1].chunks[0].dict_off = 0;
+	CHECK(!pb__pq_spans(&t, end)); /* overlapping */
+	pb__pq_release(&t);
+	pb__pq_release(&f);
+	free(data);
+}
+
 /* A MAP column as the JSON object text of a CSV Tags: null maps null, empty
  * maps {}, null values null, keys and values escaped, numbers quoted. */
 static void t_parquet_map_json(void)
@@ -689,6 +732,7 @@ int main(void)
 	RUN(t_recompute_matches_store);
 	RUN(t_interrupt_and_readonly);
 	RUN(t_parquet_changed_while_read);
+	RUN(t_parquet_spans);
 	RUN(t_parquet_map_json);
 	RUN(t_parquet_double_dec);
 	RUN(t_parquet_timestamp_secs);
