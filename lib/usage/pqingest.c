@@ -1,8 +1,12 @@
 /* pqingest.c - a Parquet export through the same checks as a CSV one.
  *
- * The input is read whole (through pb__source_read, so that a piped copy
- * is kept as for CSV; its bytes then make the source's tree hash), its
- * footer read, and its top-level field names taken as the header. Each row
+ * A regular file is opened by its footer (read at its end) and then read
+ * once, front to back through pb__source_read, each row group's bytes (its
+ * span) into their own buffer when the reader reaches them, every byte
+ * hashed in order into the source's tree hash; the footer met at the end
+ * must be the one parsed first. A pipe, or a file whose groups are not in
+ * file order, is read whole first (a piped copy is kept as for CSV). Its
+ * top-level field names are taken as the header. Each row
  * group then becomes one chunk, or several slices of its rows when there are
  * fewer than two groups a thread (pipeline.c); the first worker to take one
  * decodes the group into a slot the others share (the last slice frees it):
