@@ -3,7 +3,9 @@
  * too, and any two leaves of a field as a MAP's key and value), and the text
  * of every value; no crash, no hang, refusals only as errors. A DOUBLE that
  * the ingest takes as a number (pb__pq_double_dec) reads back from its text.
- * A chunk read as its dictionary alone gives its rows and entries. */
+ * A chunk read as its dictionary alone gives its rows and entries. The
+ * same file opened by its footer alone and read row group by row group
+ * (pqingest.c's streamed read), when its groups allow it, reads the same. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,12 +55,61 @@ static void dict_alone(const struct pb_pq_file *f, size_t r, size_t c, char *buf
 	pb__pq_values_release(&d);
 }
 
+/* Opens f's bytes by their footer alone and reads each row group from a
+ * copy of its span: every column gives what the whole file gave. */
+static void streamed(const struct pb_pq_file *f, const uint8_t *data, size_t size)
+{
+	uint32_t flen = pb__pq_footer_len(data + size - 8, size);
+	if (!flen)
+		abort(); /* pb__pq_open found a footer */
+	size_t tlen = (size_t)flen + 8;
+	uint8_t *tail = malloc(tlen);
+	struct pb_pq_file s;
+	struct pb_error err;
+	if (!tail)
+		return;
+	memcpy(tail, data + size - tlen, tlen);
+	enum pb_status st = pb__pq_open_tail(&s, tail, tlen, size, "fuzz", &err);
+	free(tail);
+	if (st == PB_ENOMEM)
+		return;
+	if (st || s.nrgs != f->nrgs || s.ncols != f->ncols)
+		abort();
+	struct pb_pq_values a = { 0 }, b = { 0 };
+	if (pb__pq_spans(&s, size - tlen))
+		for (size_t r = 0; r < s.nrgs; r++) {
+			struct pb_pq_rowgroup *g = &s.rgs[r];
+			size_t n = (size_t)(g->span_hi - g->span_lo);
+			uint8_t *span = malloc(n ? n : 1);
+			if (!span)
+				break;
+			memcpy(span, data + g->span_lo, n);
+			g->span = span;
+			for (size_t c = 0; c < s.ncols; c++) {
+				struct pb_error e1, e2;
+				enum pb_status s1 = pb__pq_read(f, r, c, &a, &e1);
+				enum pb_status s2 = pb__pq_read(&s, r, c, &b, &e2);
+				if (s1 == PB_ENOMEM || s2 == PB_ENOMEM)
+					continue;
+				if (s1 != s2 || a.n != b.n || a.ndict != b.ndict ||
+				    (s1 && strcmp(e1.message, e2.message) != 0))
+					abort();
+			}
+			g->span = NULL;
+			free(span);
+		}
+	pb__pq_values_release(&a);
+	pb__pq_values_release(&b);
+	pb__pq_release(&s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pb_pq_file f;
 	struct pb_error err;
 	if (pb__pq_open(&f, data, size, "fuzz", &err))
 		return 0;
+	streamed(&f, data, size);
 	struct pb_pq_values v = { 0 };
 	char buf[96];
 	for (size_t r = 0; r < f.nrgs; r++)

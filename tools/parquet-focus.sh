@@ -30,6 +30,13 @@ w typed "$typed" "COMPRESSION snappy, ROW_GROUP_SIZE 300"
 w typed-v2 "$typed" "COMPRESSION zstd, PARQUET_VERSION v2"
 # three copies in row groups of 2048 rows: several row groups, read in parallel
 w x3-rg2048 "(FROM $text UNION ALL FROM $text UNION ALL FROM $text)" "COMPRESSION snappy, ROW_GROUP_SIZE 2048"
+# the rows in ten row groups (one per last digit of Id): a file read row
+# group by row group (pqingest.c) gives the CSV's aggregates
+parts=""
+for k in 0 1 2 3 4 5 6 7 8 9; do
+	parts="$parts${parts:+ UNION ALL }(FROM $text WHERE (Id::BIGINT) % 10 = $k)"
+done
+w rg10 "($parts)" "COMPRESSION snappy, ROW_GROUP_SIZE 2048"
 # five rows, two of them bad: rejected by row group and row, with their values
 $SQL "CREATE TABLE t AS FROM $text LIMIT 5" \
 	"UPDATE t SET BilledCost = '\$10.00' WHERE rowid = 1" \

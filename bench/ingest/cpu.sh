@@ -3,7 +3,8 @@
 # probity ingest of FILE and of DuckDB's GROUP BY over it, in turn, RUNS
 # times (default 7); with BASE=path/to/another/probity, that build's too;
 # with J=2, both at two threads.
-# Prints the medians of wall and CPU time and the ratios. On a shared machine
+# Prints the medians of wall and CPU time and peak memory (maximum RSS),
+# and the CPU ratios. On a shared machine
 # the wall times follow the load, the CPU times much less: this is the
 # figure to compare two builds by there. Run parquet.sh (or run.sh) once
 # first: it builds the release, fetches DuckDB and makes the inputs, e.g.
@@ -32,18 +33,19 @@ for _ in $(seq "$RUNS"); do
 			rm -rf "$S/ws" && "$bin" init --unsigned --user bench "$S/ws" >/dev/null 2>&1
 			cmd=("$bin" ingest -q -j"$J" "$S/ws" "$F") ;;
 		esac
-		/usr/bin/time -f "$v %e %U %S" "${cmd[@]}" 2>&1 >/dev/null | tail -1 >>"$out"
+		/usr/bin/time -f "$v %e %U %S %M" "${cmd[@]}" 2>&1 >/dev/null | tail -1 >>"$out"
 	done
 done
 python3 - "$out" <<'PY'
 import statistics as s, sys
 d = {}
 for l in open(sys.argv[1]):
-    v, e, u, sy = l.split()
-    d.setdefault(v, []).append((float(e), float(u) + float(sy)))
-m = {v: (s.median(x[0] for x in r), s.median(x[1] for x in r)) for v, r in d.items()}
-for v, (e, c) in m.items():
-    print(f"{v}: wall {e:.3f} s, cpu {c:.3f} s")
+    v, e, u, sy, k = l.split()
+    d.setdefault(v, []).append((float(e), float(u) + float(sy), int(k)))
+m = {v: (s.median(x[0] for x in r), s.median(x[1] for x in r), s.median(x[2] for x in r))
+     for v, r in d.items()}
+for v, (e, c, k) in m.items():
+    print(f"{v}: wall {e:.3f} s, cpu {c:.3f} s, peak {k / 1024:.1f} MiB")
 for v in m:
     if v != "duckdb":
         print(f"duckdb/{v} cpu: {m['duckdb'][1] / m[v][1]:.2f}")

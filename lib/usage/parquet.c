@@ -237,26 +237,37 @@ static enum pb_status build_columns(struct pb_pq_file *f, const struct pq_meta *
 	return PB_OK;
 }
 
-enum pb_status pb__pq_open(struct pb_pq_file *f, const uint8_t *data, size_t len,
-                           const char *name, struct pb_error *err)
+uint32_t pb__pq_footer_len(const uint8_t last8[8], uint64_t len)
+{
+	uint32_t flen = (uint32_t)last8[0] | (uint32_t)last8[1] << 8 | (uint32_t)last8[2] << 16 |
+	                (uint32_t)last8[3] << 24;
+	if (len < 12 || memcmp(last8 + 4, "PAR1", 4) != 0 || flen == 0 || flen > len - 12)
+		return 0;
+	return flen;
+}
+
+/* pb__pq_open over the file's last tlen bytes (the whole file when data). */
+static enum pb_status open_tail(struct pb_pq_file *f, const uint8_t *data, const uint8_t *tail,
+                                size_t tlen, uint64_t len, const char *name, struct pb_error *err)
 {
 	memset(f, 0, sizeof(*f));
 	f->data = data;
-	f->len = len;
+	f->len = (size_t)len;
 	pb__strlcpy(f->name, name, sizeof(f->name));
-	if (len >= 4 && memcmp(data + len - 4, "PARE", 4) == 0)
+	if (tlen >= 4 && memcmp(tail + tlen - 4, "PARE", 4) == 0)
 		return pb__err(err, PB_EFORMAT,
 		               "cannot read '%s': it is an encrypted Parquet file (not supported)", name);
-	if (!pb__pq_is_parquet(data, len))
+	if (data ? !pb__pq_is_parquet(data, (size_t)len)
+	         : tlen < 8 || memcmp(tail + tlen - 4, "PAR1", 4) != 0)
 		return pb__err(err, PB_EFORMAT,
 		               "cannot read '%s': not a Parquet file (no 'PAR1' at both ends)", name);
-	const uint8_t *t8 = data + len - 8;
+	const uint8_t *t8 = tail + tlen - 8;
 	uint32_t flen = (uint32_t)t8[0] | (uint32_t)t8[1] << 8 | (uint32_t)t8[2] << 16 |
 	                (uint32_t)t8[3] << 24;
-	if (flen == 0 || flen > len - 12)
+	if (flen == 0 || flen > len - 12 || flen > tlen - 8)
 		return pb__err(err, PB_EFORMAT,
-		               "cannot read '%s': its footer length %u does not fit the file's %zu bytes",
-		               name, flen, len);
+		               "cannot read '%s': its footer length %u does not fit the file's %llu bytes",
+		               name, flen, (unsigned long long)len);
 	struct pq_thrift t = { t8 - flen, t8, false, false };
 	struct pq_meta m;
 	enum pb_status st = pb__pq_read_meta(&t, &m, err);
@@ -298,6 +309,59 @@ enum pb_status pb__pq_open(struct pb_pq_file *f, const uint8_t *data, size_t len
 	if (st)
 		pb__pq_release(f);
 	return st;
+}
+
+enum pb_status pb__pq_open(struct pb_pq_file *f, const uint8_t *data, size_t len,
+                           const char *name, struct pb_error *err)
+{
+	return open_tail(f, data, data, len, len, name, err);
+}
+
+enum pb_status pb__pq_open_tail(struct pb_pq_file *f, const uint8_t *tail, size_t tlen,
+                                uint64_t len, const char *name, struct pb_error *err)
+{
+	if (len < 12 || tlen > len)
+		return pb__err(err, PB_EFORMAT,
+		               "cannot read '%s': not a Parquet file (no 'PAR1' at both ends)", name);
+	return open_tail(f, NULL, tail, tlen, len, name, err);
+}
+
+/* Where column chunk ch starts: its dictionary page when it leads. */
+static int64_t chunk_start(const struct pb_pq_chunk *ch)
+{
+	return ch->dict_off > 0 && ch->dict_off < ch->data_off ? ch->dict_off : ch->data_off;
+}
+
+/* Where it ends: read_chunk's bound (the file's last 8 bytes are not). */
+static uint64_t chunk_end(const struct pb_pq_file *f, const struct pb_pq_chunk *ch)
+{
+	uint64_t start = (uint64_t)chunk_start(ch);
+	return (uint64_t)ch->size > f->len - 8 - start ? f->len - 8 : start + (uint64_t)ch->size;
+}
+
+bool pb__pq_spans(struct pb_pq_file *f, uint64_t end)
+{
+	uint64_t prev = 4;
+	bool ok = true;
+	for (size_t r = 0; r < f->nrgs; r++) {
+		struct pb_pq_rowgroup *rg = &f->rgs[r];
+		rg->span_lo = rg->span_hi = 0;
+		rg->span = NULL;
+		if (rg->num_rows <= 0 || !f->ncols)
+			continue;
+		uint64_t lo = UINT64_MAX, hi = 0;
+		for (size_t c = 0; c < f->ncols; c++) {
+			uint64_t s = (uint64_t)chunk_start(&rg->chunks[c]), e = chunk_end(f, &rg->chunks[c]);
+			lo = s < lo ? s : lo;
+			hi = e > hi ? e : hi;
+		}
+		if (lo < prev || hi > end || lo > hi)
+			ok = false;
+		rg->span_lo = (int64_t)lo;
+		rg->span_hi = (int64_t)(hi > lo ? hi : lo);
+		prev = hi > prev ? hi : prev;
+	}
+	return ok;
 }
 
 /* ---- decompression ----------------------------------------------------- */
@@ -932,10 +996,19 @@ static enum pb_status read_chunk(const struct pb_pq_file *f, size_t rg, size_t c
 	              c->type == PQ_FLOAT || c->type == PQ_DOUBLE;
 	uint8_t *scratch = NULL;
 	size_t scap = 0;
-	int64_t start = ch->dict_off > 0 && ch->dict_off < ch->data_off ? ch->dict_off : ch->data_off;
-	size_t end = (uint64_t)ch->size > f->len - 8 - (size_t)start ? f->len - 8
-	                                                             : (size_t)start + (size_t)ch->size;
-	const uint8_t *p = f->data + start, *pend = f->data + end;
+	uint64_t start = (uint64_t)chunk_start(ch), end = chunk_end(f, ch);
+	const struct pb_pq_rowgroup *g = &f->rgs[rg];
+	const uint8_t *p, *pend;
+	if (f->data) {
+		p = f->data + start;
+		pend = f->data + end;
+	} else if (g->span && start >= (uint64_t)g->span_lo && end <= (uint64_t)g->span_hi) {
+		p = g->span + (start - (uint64_t)g->span_lo);
+		pend = g->span + (end - (uint64_t)g->span_lo);
+	} else
+		return pb__err(err, PB_EFORMAT,
+		               "cannot read '%s': column '%s' of row group %zu is not in the bytes read",
+		               f->name, c->name, rg + 1);
 	struct pb_pq_value *dict = NULL;
 	size_t ndict = 0, cap = 0;
 	enum pb_status st = PB_OK;
@@ -1418,8 +1491,10 @@ struct pb_str pb__pq_text(const struct pb_pq_column *c, const struct pb_pq_value
 			 * nanoseconds, since years far from 1970 overflow 64-bit ns */
 			int64_t ns = (int64_t)le(v->u.b.p, 8);
 			int64_t jd = (int32_t)(uint32_t)le(v->u.b.p + 8, 4);
+			int64_t sub = ns % 1000000000; /* not ns - secs * 1e9: INT64_MIN overflows */
+			sub += sub < 0 ? 1000000000 : 0;
 			int64_t secs = (jd - 2440588) * 86400 + pb_floordiv(ns, 1000000000);
-			n = fmt_time_ns(buf, cap, secs, ns - pb_floordiv(ns, 1000000000) * 1000000000);
+			n = fmt_time_ns(buf, cap, secs, sub);
 		} else {
 			n = fmt_time(buf, cap, v->u.i, c->unit, false, true);
 		}

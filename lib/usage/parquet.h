@@ -1,7 +1,8 @@
 /* parquet.h - a Parquet reader for flat columns: the footer, the column
  * chunks of a row group decoded into values, and their text.
  *
- * The whole file is in memory (the caller reads it, hashing it on the way).
+ * The whole file is in memory (the caller reads it, hashing it on the way),
+ * or its footer and then the bytes of one row group at a time (spans).
  * Everything read from it is checked before use: lengths, offsets, counts,
  * bit widths and the sizes that pages claim; a file that lies gets
  * PB_EFORMAT naming the column and what is wrong, a feature not read here
@@ -60,11 +61,16 @@ struct pb_pq_chunk {
 struct pb_pq_rowgroup {
 	int64_t num_rows;
 	struct pb_pq_chunk *chunks; /* one per column */
+	/* when the file is not held whole (pb__pq_open_tail): the bytes of its
+	 * column chunks, file offsets [span_lo, span_hi) (pb__pq_spans), once
+	 * the reader has them; NULL when not (then it is not read) */
+	int64_t span_lo, span_hi;
+	const uint8_t *span;
 };
 
 struct pb_pq_file {
-	const uint8_t *data;
-	size_t len;
+	const uint8_t *data;        /* the whole file, or NULL: its row groups' spans */
+	size_t len;                 /* its size */
 	char name[256];
 	struct pb_pq_column *cols;
 	size_t ncols;
@@ -124,6 +130,21 @@ static inline const struct pb_pq_value *pb__pq_value(const struct pb_pq_values *
 enum pb_status pb__pq_open(struct pb_pq_file *f, const uint8_t *data, size_t len,
                            const char *name, struct pb_error *err);
 void pb__pq_release(struct pb_pq_file *f);
+/* The same when the file (len bytes) is not in memory: tail holds its last
+ * tlen bytes, at least the footer, its length and the magic (nothing is
+ * kept). The column chunks of row group r are then read from
+ * f->rgs[r].span, which the caller sets to the bytes [span_lo, span_hi)
+ * of the file (pb__pq_spans) before reading it. */
+enum pb_status pb__pq_open_tail(struct pb_pq_file *f, const uint8_t *tail, size_t tlen,
+                                uint64_t len, const char *name, struct pb_error *err);
+/* The footer length from the last 8 bytes of a file of len bytes, when they
+ * end in the magic and it fits (else 0). */
+uint32_t pb__pq_footer_len(const uint8_t last8[8], uint64_t len);
+/* Sets each row group's span (span_lo, span_hi: from its first column
+ * chunk's start to its last one's end; 0, 0 for a group of no rows) and
+ * says whether they are in file order, apart, and inside [4, end): only
+ * then can the file be read span by span, front to back. */
+bool pb__pq_spans(struct pb_pq_file *f, uint64_t end);
 
 /* Decodes column col of row group rg into out (released first). A repeated
  * column (max_rep > 0) gives one entry per level pair, with def and rep. */

@@ -667,18 +667,32 @@ static void submit(struct pb_ingest *in, struct pb_chunk *ch)
 }
 
 /* After the last chunk: helps with what is queued, collects everything. */
-static enum pb_status drain(struct pb_ingest *in, struct pb_error *err)
+/* With in->mu held: collects finished chunks until done(in), parsing queued
+ * ones on this thread meanwhile, or waiting for one to finish. */
+static enum pb_status help_until(struct pb_ingest *in, bool (*done)(struct pb_ingest *),
+                                 struct pb_error *err)
 {
 	enum pb_status st;
-	pthread_mutex_lock(&in->mu);
-	in->stop = true;
-	pthread_cond_broadcast(&in->cv_work);
-	while (!(st = collect(in, err)) && in->next_collect != in->seq) {
+	while (!(st = collect(in, err)) && !done(in)) {
 		if (in->qlen)
 			parse_next(in, &in->workers[0]);
 		else
 			pthread_cond_wait(&in->cv_done, &in->mu);
 	}
+	return st;
+}
+
+static bool all_collected(struct pb_ingest *in)
+{
+	return in->next_collect == in->seq;
+}
+
+static enum pb_status drain(struct pb_ingest *in, struct pb_error *err)
+{
+	pthread_mutex_lock(&in->mu);
+	in->stop = true;
+	pthread_cond_broadcast(&in->cv_work);
+	enum pb_status st = help_until(in, all_collected, err);
 	pthread_mutex_unlock(&in->mu);
 	return st;
 }
@@ -713,22 +727,49 @@ static enum pb_status cut(struct pb_ingest *in, struct pb_chunk *cur, uint64_t *
 	return PB_OK;
 }
 
+static bool no_span(struct pb_ingest *in)
+{
+	return pb__pq_ingest_spans_live(in) == 0;
+}
+
+/* Waits, collecting finished chunks and parsing queued ones on this thread,
+ * until no row group holds its bytes (pqingest.c): a streamed file is read
+ * and decoded one group at a time, every thread on its slices. */
+static enum pb_status span_room(struct pb_ingest *in, struct pb_error *err)
+{
+	pthread_mutex_lock(&in->mu);
+	enum pb_status st = help_until(in, no_span, err);
+	pthread_mutex_unlock(&in->mu);
+	return st;
+}
+
 /* A Parquet input: chunks of rows of a row group, decoded by the workers.
  * With fewer than two row groups a thread, each is cut into slices of rows
  * so that every thread has work (over one decoded copy of the group that
- * the workers share: pqingest.c). */
+ * the workers share: pqingest.c). A streamed file's bytes are read group by
+ * group as they are reached, then its footer again; each group is cut into
+ * a slice a thread, and the next read when it is done, so that one group's
+ * bytes and decoded values are held at a time, whatever the threads (two
+ * groups decoded at once held 20 MB more at two threads on the 1 GB bench
+ * file, for the same CPU time). */
 static enum pb_status read_row_groups(struct pb_ingest *in, struct pb_error *err)
 {
 	uint64_t before = 0;
 	size_t ng = pb__pq_ingest_ngroups(in), slices = 1;
+	const struct pb_ingest_options *o = in->opts;
 	if (in->threads > 1 && ng > 0 && ng < 2 * (size_t)in->threads)
 		slices = (2 * (size_t)in->threads + ng - 1) / ng;
+	if (in->pq_tail && slices < in->threads)
+		slices = in->threads;
 	for (size_t rg = 0; rg < ng; rg++) {
+		enum pb_status st;
+		if ((st = span_room(in, err)) || (st = pb__pq_ingest_span(in, rg, err)))
+			return st;
 		size_t rows = (size_t)pb__pq_ingest_group_rows(in, rg);
 		size_t per = rows / slices + 1 > 512 ? rows / slices + 1 : 512;
 		for (size_t r0 = 0; r0 < rows || (rows == 0 && r0 == 0); r0 += per) {
 			struct pb_chunk *ch;
-			enum pb_status st = next_free(in, &ch, err);
+			st = next_free(in, &ch, err);
 			if (st)
 				return st;
 			ch->off = ch->len = 0;
@@ -741,7 +782,16 @@ static enum pb_status read_row_groups(struct pb_ingest *in, struct pb_error *err
 			submit(in, ch);
 		}
 		before += rows;
+		if (o->progress) {
+			struct pb_progress pr = { in->src.raw_bytes, in->src.size, in->rep->rows_read,
+				                  pb__mono() - in->t0 };
+			if (!o->progress(o->progress_ctx, &pr))
+				return pb__err(err, PB_EINTR, "ingest of '%s' interrupted", in->src.name);
+		}
 	}
+	enum pb_status st = pb__pq_ingest_finish(in, err);
+	if (st)
+		return st;
 	in->eof = true;
 	return drain(in, err);
 }

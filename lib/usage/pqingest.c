@@ -1,8 +1,12 @@
 /* pqingest.c - a Parquet export through the same checks as a CSV one.
  *
- * The input is read whole (through pb__source_read, so that a piped copy
- * is kept as for CSV; its bytes then make the source's tree hash), its
- * footer read, and its top-level field names taken as the header. Each row
+ * A regular file is opened by its footer (read at its end) and then read
+ * once, front to back through pb__source_read, each row group's bytes (its
+ * span) into their own buffer when the reader reaches them, every byte
+ * hashed in order into the source's tree hash; the footer met at the end
+ * must be the one parsed first. A pipe, or a file whose groups are not in
+ * file order, is read whole first (a piped copy is kept as for CSV). Its
+ * top-level field names are taken as the header. Each row
  * group then becomes one chunk, or several slices of its rows when there are
  * fewer than two groups a thread (pipeline.c); the first worker to take one
  * decodes the group into a slot the others share (the last slice frees it):
@@ -27,7 +31,9 @@
 #include "usage/parquet.h"
 #include "usage/usage_internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "util/banned.h"
 
@@ -107,6 +113,8 @@ struct pq_group {
 	size_t fields_done;
 	size_t err_field;       /* the first field that failed, or SIZE_MAX */
 	struct pb_pq_values *v; /* per header field */
+	uint8_t *zeros, *ones;  /* the null flags of every field with no null, or
+	                           all null: one copy a group, not one a field */
 	bool oom;
 	struct pb_error err;
 };
@@ -119,7 +127,40 @@ struct pb_pq_groups {
 	bool *dict_only;        /* per header field: read its dictionary alone first
 	                           (a checked field no key, sum or time takes, whose
 	                           nulls pass: its values matter only if an entry fails) */
+	uint8_t **span;         /* streamed: per row group, its bytes while held */
+	size_t live;            /* the spans held */
 };
+
+/* Frees the decoded values of group g (its shared null flags too). */
+static void group_values_release(const struct pb_ingest *in, struct pq_group *g)
+{
+	for (size_t k = 0; g->v && in->pq && k < in->pq->ntops; k++) {
+		struct pb_pq_values *v = &g->v[k];
+		if (v->null && (v->null == g->zeros || v->null == g->ones))
+			v->null = NULL;
+		pb__pq_values_release(v);
+	}
+	free(g->zeros);
+	free(g->ones);
+	g->zeros = g->ones = NULL;
+}
+
+/* Field values v of group g (rows rows) share g's null flags when theirs
+ * are all 0 or all 1. */
+static void share_nulls(struct pq_group *g, struct pb_pq_values *v, size_t rows)
+{
+	if (!v->null || v->n != rows || !rows || v->def || v->dict_only)
+		return;
+	uint8_t first = v->null[0];
+	for (size_t r = 1; r < rows; r++)
+		if (v->null[r] != first)
+			return;
+	uint8_t *to = first ? g->ones : g->zeros;
+	if (!to)
+		return;
+	free(v->null);
+	v->null = to;
+}
 
 void pb__pq_ingest_release(struct pb_ingest *in)
 {
@@ -162,11 +203,13 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 	}
 	struct pb_pq_groups *gs = in->pq_groups;
 	for (size_t i = 0; gs && i < gs->n; i++) {
-		for (size_t k = 0; gs->g[i].v && in->pq && k < in->pq->ntops; k++)
-			pb__pq_values_release(&gs->g[i].v[k]);
+		group_values_release(in, &gs->g[i]);
 		free(gs->g[i].v);
 	}
+	for (size_t r = 0; gs && gs->span && in->pq && r < in->pq->nrgs; r++)
+		free(gs->span[r]);
 	if (gs) {
+		free(gs->span);
 		pthread_mutex_destroy(&gs->mu);
 		pthread_cond_destroy(&gs->cv);
 		free(gs->g);
@@ -181,6 +224,8 @@ void pb__pq_ingest_release(struct pb_ingest *in)
 	}
 	free(in->pq_data);
 	in->pq_data = NULL;
+	free(in->pq_tail);
+	in->pq_tail = NULL;
 	free(in->pq_leaf);
 	in->pq_leaf = NULL;
 	free(in->pq_mapval);
@@ -231,6 +276,108 @@ static enum pb_status read_all(struct pb_ingest *in, size_t *len, struct pb_erro
 	return PB_OK;
 }
 
+/* Streamed: reads n bytes of the input into buf, hashed; a short read
+ * means the file changed. */
+static enum pb_status read_hashed(struct pb_ingest *in, uint8_t *buf, size_t n,
+                                  struct pb_error *err)
+{
+	size_t done = 0;
+	while (done < n) {
+		size_t got;
+		enum pb_status st = pb__source_read(&in->src, (char *)buf + done, n - done, &got, err);
+		if (st)
+			return st;
+		if (got == 0)
+			return pb__err(err, PB_EVERIFY,
+			               "'%s' changed while it was read: it ends at byte %llu, not %llu",
+			               in->src.name, (unsigned long long)(in->pq_pos + done),
+			               (unsigned long long)in->src.size);
+		done += got;
+	}
+	pb__mth_update(&in->data_tree, buf, n);
+	in->pq_pos += n;
+	return PB_OK;
+}
+
+/* Streamed: reads and hashes the input up to offset to (bytes no row group
+ * decodes: the magic, gaps between groups). */
+static enum pb_status skip_hashed(struct pb_ingest *in, uint64_t to, struct pb_error *err)
+{
+	uint8_t buf[16384];
+	while (in->pq_pos < to) {
+		size_t n = to - in->pq_pos < sizeof(buf) ? (size_t)(to - in->pq_pos) : sizeof(buf);
+		enum pb_status st = read_hashed(in, buf, n, err);
+		if (st)
+			return st;
+	}
+	return PB_OK;
+}
+
+enum pb_status pb__pq_ingest_span(struct pb_ingest *in, size_t rg, struct pb_error *err)
+{
+	struct pb_pq_rowgroup *g = &in->pq->rgs[rg];
+	struct pb_pq_groups *gs = in->pq_groups;
+	if (!in->pq_tail || g->span_hi <= g->span_lo)
+		return PB_OK;
+	enum pb_status st = skip_hashed(in, (uint64_t)g->span_lo, err);
+	if (st)
+		return st;
+	size_t n = (size_t)(g->span_hi - g->span_lo);
+	uint8_t *buf = malloc(n);
+	if (!buf)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	if ((st = read_hashed(in, buf, n, err))) {
+		free(buf);
+		return st;
+	}
+	pthread_mutex_lock(&gs->mu);
+	gs->span[rg] = buf;
+	g->span = buf;
+	gs->live++;
+	pthread_mutex_unlock(&gs->mu);
+	return PB_OK;
+}
+
+size_t pb__pq_ingest_spans_live(struct pb_ingest *in)
+{
+	struct pb_pq_groups *gs = in->pq_groups;
+	pthread_mutex_lock(&gs->mu);
+	size_t n = gs->live;
+	pthread_mutex_unlock(&gs->mu);
+	return n;
+}
+
+enum pb_status pb__pq_ingest_finish(struct pb_ingest *in, struct pb_error *err)
+{
+	if (!in->pq_tail)
+		return PB_OK;
+	uint64_t size = in->src.size, at = size - in->pq_tail_len;
+	enum pb_status st = skip_hashed(in, at, err);
+	uint8_t *tail = st ? NULL : malloc(in->pq_tail_len);
+	if (!st && !tail)
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	if (!st)
+		st = read_hashed(in, tail, in->pq_tail_len, err);
+	bool same = !st && memcmp(tail, in->pq_tail, in->pq_tail_len) == 0;
+	free(tail);
+	if (st)
+		return st;
+	if (!same)
+		return pb__err(err, PB_EVERIFY,
+		               "'%s' changed while it was read: its footer is not the one read first",
+		               in->src.name);
+	uint8_t more;
+	size_t got;
+	if ((st = pb__source_read(&in->src, (char *)&more, 1, &got, err)))
+		return st;
+	if (got)
+		return pb__err(err, PB_EVERIFY,
+		               "'%s' changed while it was read: it is longer than its %llu bytes",
+		               in->src.name, (unsigned long long)size);
+	in->eof = true;
+	return PB_OK;
+}
+
 static bool is_map(const struct pb_pq_file *f, size_t t, int *k, int *v);
 static int step_role(const struct pb_focus_step *st, bool *key);
 
@@ -248,7 +395,8 @@ static enum pb_status groups_init(struct pb_ingest *in, struct pb_error *err)
 	gs->n = in->nchunks + 1;
 	for (size_t i = 0; i < gs->n; i++)
 		gs->g[i].v = calloc(in->pq->ntops, sizeof(*gs->g[i].v)); /* NULL: out of memory later */
-	if (!(gs->dict_only = calloc(in->pq->ntops, sizeof(*gs->dict_only))))
+	if (!(gs->dict_only = calloc(in->pq->ntops, sizeof(*gs->dict_only))) ||
+	    (in->pq_tail && !(gs->span = calloc(in->pq->nrgs + 1, sizeof(*gs->span)))))
 		return pb__err(err, PB_ENOMEM, "out of memory");
 	const struct pb_focus_map *m = &in->map;
 	if (m->kind != PB_FORMAT_FOCUS)
@@ -270,24 +418,83 @@ static void want(struct pb_ingest *in, bool *need, int i)
 		need[i] = true;
 }
 
+/* Reads n bytes at offset off of the input (not its stream); false when
+ * fewer are there. */
+static bool pread_all(struct pb_ingest *in, uint8_t *buf, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t r = pread(in->src.fd, buf, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		buf += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return true;
+}
+
+/* Opens a regular file by its footer alone (read at its end), when its row
+ * groups can then be read front to back one at a time (pb__pq_spans):
+ * in->pq and in->pq_tail set. Otherwise (a pipe, a file that is not
+ * Parquet at its end, groups out of order) nothing is set, and it is read
+ * whole, as the errors of a bad file are found there. */
+static enum pb_status open_streamed(struct pb_ingest *in, struct pb_error *err)
+{
+	uint64_t size = in->src.size;
+	uint8_t last8[8];
+	uint32_t flen;
+	if (!in->src.own_fd || in->src.comp != PB_COMP_NONE || size < 12 ||
+	    !pread_all(in, last8, 8, size - 8) || !(flen = pb__pq_footer_len(last8, size)))
+		return PB_OK;
+	size_t tlen = (size_t)flen + 8;
+	uint8_t *tail = malloc(tlen);
+	struct pb_pq_file *f = calloc(1, sizeof(*f));
+	if (!tail || !f) {
+		free(tail);
+		free(f);
+		return pb__err(err, PB_ENOMEM, "out of memory");
+	}
+	struct pb_error e;
+	enum pb_status st = PB_EFORMAT;
+	if (pread_all(in, tail, tlen, size - tlen) &&
+	    (st = pb__pq_open_tail(f, tail, tlen, size, in->src.name, &e)) == PB_OK &&
+	    pb__pq_spans(f, size - tlen)) {
+		in->pq = f;
+		in->pq_tail = tail;
+		in->pq_tail_len = tlen;
+		return PB_OK;
+	}
+	if (!st)
+		pb__pq_release(f);
+	free(f);
+	free(tail);
+	return st == PB_ENOMEM ? pb__err(err, PB_ENOMEM, "out of memory") : PB_OK;
+}
+
 enum pb_status pb__pq_ingest_open(struct pb_ingest *in, struct pb_error *err)
 {
-	size_t len = 0;
-	enum pb_status st = read_all(in, &len, err);
+	enum pb_status st = open_streamed(in, err);
 	if (st)
 		return st;
-	/* the source's tree hash: here in one pass over the bytes read (a CSV
-	 * input's leaves are hashed by the workers; a Parquet file is read whole
-	 * before any row group is decoded, and has no lines to prove) */
-	pb__mth_update(&in->data_tree, in->pq_data, len);
-	in->eof = true;
-	in->pq = calloc(1, sizeof(*in->pq));
-	if (!in->pq)
-		return pb__err(err, PB_ENOMEM, "out of memory");
-	if ((st = pb__pq_open(in->pq, in->pq_data, len, in->src.name, err))) {
-		free(in->pq);
-		in->pq = NULL;
-		return st;
+	if (!in->pq) {
+		size_t len = 0;
+		if ((st = read_all(in, &len, err)))
+			return st;
+		/* the source's tree hash: here in one pass over the bytes read (a
+		 * CSV input's leaves are hashed by the workers; a Parquet file has no
+		 * lines to prove); a file streamed is hashed as it is read */
+		pb__mth_update(&in->data_tree, in->pq_data, len);
+		in->eof = true;
+		in->pq = calloc(1, sizeof(*in->pq));
+		if (!in->pq)
+			return pb__err(err, PB_ENOMEM, "out of memory");
+		if ((st = pb__pq_open(in->pq, in->pq_data, len, in->src.name, err))) {
+			free(in->pq);
+			in->pq = NULL;
+			return st;
+		}
 	}
 	struct pb_pq_file *f = in->pq;
 	if (f->ntops == 0)
@@ -585,11 +792,15 @@ static struct pq_group *group_of(struct pb_ingest *in, struct pb_chunk *ch)
 		ch->failed = true;
 		return NULL;
 	}
+	size_t rows = (size_t)in->pq->rgs[ch->pq_rg - 1].num_rows;
 	if (!g) {
 		g = free_slot;
 		g->rg = ch->pq_rg;
 		g->slices_left = ch->pq_nslices;
 		g->oom = !g->v;
+		/* NULL when out of memory: then nothing is shared */
+		if ((g->zeros = calloc(rows + 1, 1)) && (g->ones = malloc(rows + 1)))
+			memset(g->ones, 1, rows + 1);
 		g->state = g->oom ? G_FAILED : G_DECODING;
 		g->next_field = g->fields_done = 0;
 		g->err_field = SIZE_MAX;
@@ -603,6 +814,8 @@ static struct pq_group *group_of(struct pb_ingest *in, struct pb_chunk *ch)
 		pthread_mutex_unlock(&gs->mu);
 		struct pb_error e;
 		enum pb_status st = decode_field(in, &g->v[i], ch->pq_rg - 1, i, &e);
+		if (!st)
+			share_nulls(g, &g->v[i], rows);
 		pthread_mutex_lock(&gs->mu);
 		if (st && i < g->err_field) {
 			g->err_field = i;
@@ -629,8 +842,13 @@ static void group_done(struct pb_ingest *in, struct pq_group *g)
 	struct pb_pq_groups *gs = in->pq_groups;
 	pthread_mutex_lock(&gs->mu);
 	if (--g->slices_left == 0) {
-		for (size_t k = 0; g->v && k < in->pq->ntops; k++)
-			pb__pq_values_release(&g->v[k]);
+		group_values_release(in, g);
+		if (gs->span && gs->span[g->rg - 1]) { /* streamed: its bytes */
+			free(gs->span[g->rg - 1]);
+			gs->span[g->rg - 1] = NULL;
+			in->pq->rgs[g->rg - 1].span = NULL;
+			gs->live--;
+		}
 		g->rg = 0;
 	}
 	pthread_mutex_unlock(&gs->mu);

@@ -18,7 +18,7 @@ struct pb_source {
 	bool own_fd;
 	char name[256];           /* for messages */
 	enum pb_compression comp;
-	bool parquet;             /* PAR1: read whole by pqingest.c */
+	bool parquet;             /* PAR1: read by pqingest.c (row group by row group) */
 	uint64_t size;            /* bytes of a regular file, 0 for a pipe */
 	uint64_t raw_bytes;       /* raw bytes read so far */
 	uint64_t out_bytes;       /* decompressed bytes handed out */

@@ -292,7 +292,10 @@ struct pb_ingest {
 	struct pb__mth data_tree;    /* over the decompressed stream; keeps the leaves */
 	char flat_sha[65];           /* with want_flat */
 	struct pb_pq_file *pq;       /* a Parquet input (pqingest.c), or NULL */
-	uint8_t *pq_data;            /* its bytes */
+	uint8_t *pq_data;            /* its bytes, when read whole */
+	uint8_t *pq_tail;            /* else (streamed): its footer, length and magic, read first */
+	size_t pq_tail_len;
+	uint64_t pq_pos;             /* streamed: the bytes read front to back so far */
 	int *pq_leaf;                /* per header field: the leaf column read (a MAP's key), or -1 */
 	int *pq_mapval;              /* per header field: a MAP's value column, or -1 */
 	bool *pq_skipped;            /* per header field: a nested column not read (warned) */
@@ -347,9 +350,11 @@ const char *pb__ingest_colname(const struct pb_ingest *in, uint32_t field);
 enum pb_status pb__ingest_map_names(struct pb_ingest *in, const struct pb_str *names, size_t nf,
                                     struct pb_error *err);
 
-/* pqingest.c: a Parquet input, read whole (hashed on the way), its schema
- * as the header; then each row group becomes a chunk (or slices of its rows,
- * pq_r0..pq_r1) the workers check over one shared decoded copy. */
+/* pqingest.c: a Parquet input, its footer first and then, front to back,
+ * the bytes of each row group as the reader reaches it (or read whole when
+ * that cannot be: a pipe, groups out of order), hashed on the way; its
+ * schema as the header; then each row group becomes a chunk (or slices of
+ * its rows, pq_r0..pq_r1) the workers check over one shared decoded copy. */
 struct pb_pq_file;
 struct pb_pq_work;
 struct pb_pq_groups;
@@ -357,6 +362,14 @@ enum pb_status pb__pq_ingest_open(struct pb_ingest *in, struct pb_error *err);
 size_t pb__pq_ingest_ngroups(const struct pb_ingest *in);
 uint64_t pb__pq_ingest_group_rows(const struct pb_ingest *in, size_t rg);
 void pb__pq_ingest_rg(struct pb_worker *w, struct pb_chunk *ch);
+/* Streamed: reads the file on to the end of row group rg's bytes (hashing
+ * every byte), before its chunks are queued; nothing when read whole. */
+enum pb_status pb__pq_ingest_span(struct pb_ingest *in, size_t rg, struct pb_error *err);
+/* The row groups whose bytes are held (read, not yet done with). */
+size_t pb__pq_ingest_spans_live(struct pb_ingest *in);
+/* Streamed: reads the rest of the file, which must end with the footer
+ * read first, at the size it had when opened. */
+enum pb_status pb__pq_ingest_finish(struct pb_ingest *in, struct pb_error *err);
 void pb__pq_ingest_release(struct pb_ingest *in);
 
 /* mapping.c */

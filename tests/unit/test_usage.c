@@ -11,6 +11,7 @@
 #include "usage/usage.h"
 
 #include <math.h>
+#include <unistd.h>
 
 static struct pb_catalog *cat;
 
@@ -412,6 +413,130 @@ static void t_interrupt_and_readonly(void)
 	free(dir);
 }
 
+/* A Parquet file changed while it is read row group by row group
+ * (pqingest.c): the progress callback, called after each group is read,
+ * changes the file once; the ingest fails and stores nothing. */
+struct change {
+	const char *path;
+	int how;   /* 0 nothing, 1 a footer byte, 2 bytes appended, 3 cut short */
+	int calls;
+};
+
+static bool change_file(void *ctx, const struct pb_progress *p)
+{
+	struct change *c = ctx;
+	(void)p;
+	if (c->calls++ || !c->how)
+		return true;
+	FILE *f = fopen(c->path, "r+b");
+	if (!f)
+		return true;
+	fseek(f, 0, SEEK_END);
+	long size = ftell(f);
+	if (c->how == 1) { /* a byte in the middle of the footer (this file's is 73 kB) */
+		fseek(f, size - 20000, SEEK_SET);
+		int ch = fgetc(f);
+		fseek(f, size - 20000, SEEK_SET);
+		fputc(ch ^ 1, f);
+	} else if (c->how == 2)
+		fputs("more", f);
+	fclose(f);
+	if (c->how == 3 && truncate(c->path, size / 2) != 0)
+		return true;
+	return true;
+}
+
+static void t_parquet_changed_while_read(void)
+{
+	char *dir, *wsdir;
+	struct pb_error err = { 0 };
+	struct pb_ws *ws = fresh_ws(&dir, &wsdir);
+	char *src = NULL;
+	size_t len = 0;
+	CHECK_OK(pb__read_file("tests/data/parquet/focus/focus-1.0-sample-1000-rg10.parquet",
+	                       1 << 20, &src, &len, &err), &err);
+	char *path = pb__path_join(dir, "rg10.parquet");
+	static const char *const why[] = { NULL, "its footer is not the one read first",
+		                           "it is longer than its", "it ends at byte" };
+	/* each change at one thread and at two, then no change */
+	for (int k = 6; k >= 0; k--) {
+		int how = (k + 1) / 2;
+		CHECK_OK(pb__write_file_atomic(path, src, len, 0644, &err), &err);
+		struct change c = { path, how, 0 };
+		struct pb_ingest_options o = { .threads = 1 + (unsigned)(k % 2), .progress = change_file,
+			                       .progress_ctx = &c };
+		struct pb_ingest_report rep;
+		enum pb_status st = pb_usage_ingest(ws, cat, path, &o, &rep, &err);
+		uint64_t accepted = rep.rows_accepted;
+		pb_ingest_report_release(&rep);
+		sqlite3_stmt *cnt;
+		CHECK_OK(pb__db_prepare(ws->db, "SELECT count(*) FROM source", &cnt, &err), &err);
+		CHECK(sqlite3_step(cnt) == SQLITE_ROW);
+		int sources = sqlite3_column_int(cnt, 0);
+		sqlite3_finalize(cnt);
+		if (how) {
+			CHECK_INT(st, PB_EVERIFY);
+			CHECK(strstr(err.message, "changed while it was read") != NULL);
+			CHECK(strstr(err.message, why[how]) != NULL);
+			CHECK_INT(sources, 0);
+		} else {
+			CHECK_OK(st, &err);
+			CHECK_INT(c.calls, 10); /* one a row group */
+			CHECK_INT(accepted, 1000);
+			CHECK_INT(sources, 1);
+		}
+	}
+	free(path);
+	free(src);
+	pb_ws_close(ws);
+	unit_rm_rf(dir);
+	free(wsdir);
+	free(dir);
+}
+
+/* A file's row group spans (pb__pq_spans): in file order and apart they can
+ * be read front to back; groups out of order, overlapping or reaching into
+ * the footer cannot (such a file is read whole). The footer alone opens the
+ * file as the whole file does. */
+static void t_parquet_spans(void)
+{
+	struct pb_error err = { 0 };
+	char *data = NULL;
+	size_t len = 0;
+	CHECK_OK(pb__read_file("tests/data/parquet/focus/focus-1.0-sample-1000-rg10.parquet",
+	                       1 << 20, &data, &len, &err), &err);
+	const uint8_t *d = (const uint8_t *)data;
+	uint32_t flen = pb__pq_footer_len(d + len - 8, len);
+	CHECK(flen > 0 && flen < len);
+	uint64_t end = len - 8 - flen;
+	struct pb_pq_file f, t;
+	CHECK_OK(pb__pq_open(&f, d, len, "rg10", &err), &err);
+	CHECK_OK(pb__pq_open_tail(&t, d + end, len - end, len, "rg10", &err), &err);
+	CHECK_INT(t.nrgs, 10);
+	CHECK_INT(t.ncols, f.ncols);
+	CHECK(pb__pq_spans(&t, end));
+	CHECK_INT(t.rgs[0].span_lo, 4);
+	CHECK(t.rgs[9].span_hi <= (int64_t)end);
+	for (size_t r = 1; r < t.nrgs; r++)
+		CHECK(t.rgs[r].span_lo >= t.rgs[r - 1].span_hi);
+	/* the last group reaching into the footer (this file has 13 kB of page
+	 * indexes between them, read and hashed as a gap) */
+	CHECK(!pb__pq_spans(&t, (uint64_t)t.rgs[9].span_hi - 1));
+	CHECK(pb__pq_spans(&t, end));
+	struct pb_pq_rowgroup g = t.rgs[0];
+	t.rgs[0] = t.rgs[1];
+	t.rgs[1] = g;
+	CHECK(!pb__pq_spans(&t, end)); /* out of order */
+	t.rgs[1] = t.rgs[0];
+	t.rgs[0] = g;
+	t.rgs[1].chunks[0].data_off = t.rgs[0].span_hi - 1;
+	t.rgs[1].chunks[0].dict_off = 0;
+	CHECK(!pb__pq_spans(&t, end)); /* overlapping */
+	pb__pq_release(&t);
+	pb__pq_release(&f);
+	free(data);
+}
+
 /* A MAP column as the JSON object text of a CSV Tags: null maps null, empty
  * maps {}, null values null, keys and values escaped, numbers quoted. */
 static void t_parquet_map_json(void)
@@ -556,6 +681,16 @@ static void t_parquet_timestamp_secs(void)
 	struct pb_pq_column c96 = { .type = PQ_INT96, .kind = PQK_TIMESTAMP };
 	int64_t secs;
 	CHECK(!pb__pq_timestamp_secs(&c96, 0, &secs));
+	/* an INT96 of the most negative nanoseconds of the day (the fuzzer's):
+	 * its text (1677-09-21...), without overflow (SAN=1 catches one) */
+	uint8_t b96[12] = { 0, 0, 0, 0, 0, 0, 0, 0x80, 0x8c, 0x3d, 0x25, 0 }; /* day 2440588 */
+	uint8_t nn = 0;
+	struct pb_pq_value pv = { .u.b = { b96, 12 } };
+	struct pb_pq_values v = { .n = 1, .null = &nn, .v = &pv };
+	char buf[96];
+	bool isnull;
+	struct pb_str t = pb__pq_text(&c96, &v, 0, buf, sizeof(buf), &isnull);
+	CHECK(t.len > 10 && !isnull && memcmp(t.ptr, "1677-09-21", 10) == 0);
 }
 
 /* The leaves hashed two at a time (leafhash.c, with the SHA instructions)
@@ -598,6 +733,8 @@ int main(void)
 	}
 	RUN(t_recompute_matches_store);
 	RUN(t_interrupt_and_readonly);
+	RUN(t_parquet_changed_while_read);
+	RUN(t_parquet_spans);
 	RUN(t_parquet_map_json);
 	RUN(t_parquet_double_dec);
 	RUN(t_parquet_timestamp_secs);

@@ -12,6 +12,7 @@ PQ=$DATA/parquet/focus
 # day, dimensions by value, sums, rows (line numbers differ: rows, not lines)
 Q="SELECT u.day, (SELECT value FROM dim WHERE id=u.account), (SELECT value FROM dim WHERE id=u.subaccount), (SELECT value FROM dim WHERE id=u.provider), (SELECT value FROM dim WHERE id=u.service), (SELECT value FROM dim WHERE id=u.sku_meter), (SELECT value FROM dim WHERE id=u.region), (SELECT value FROM dim WHERE id=u.unit), (SELECT value FROM dim WHERE id=u.charge_category), (SELECT value FROM dim WHERE id=u.currency), quantity, billed_cost, effective_cost, list_cost, rows FROM usage_day u ORDER BY 1,2,3,4,5,6,7,8,9,10,11,12"
 agg() { sqlite3 "$1"/probity.db "$Q"; }
+QA=$Q
 "$PROBITY" init --unsigned "$TMP/csv" >/dev/null && "$PROBITY" ingest "$TMP/csv" "$CSV" >/dev/null
 check "the CSV ingests" test $? = 0
 agg "$TMP/csv" >"$TMP/csv.agg"
@@ -129,5 +130,25 @@ for t in 1 2; do
 	out=$("$PROBITY" ingest --threads $t "$TMP/empty-$t" "$PQ/focus-1.0-sample-1000-empty.parquet" 2>&1)
 	if echo "$out" | grep -q "rows: 0 read = 0 accepted + 0 rejected"; then ok
 	else fail "empty ($t threads): $(echo "$out" | head -3)"; fi
+done
+# a file named is read row group by row group (its footer first), a pipe
+# whole: both give the same source (tree, counts, report) and aggregates,
+# with many row groups and with rejects
+QS="SELECT rows_read, rows_accepted, rows_rejected, tree, size, json_remove(report, '\$.name', '\$.seconds') FROM source"
+both() { sqlite3 "$1"/probity.db "$QA" "$QS"; }
+for n in rg10 x3-rg2048 x15-bad fast-bad map; do
+	f=$PQ/focus-1.0-sample-1000-$n.parquet
+	for t in 1 2; do
+		"$PROBITY" init --unsigned "$TMP/path-$n-$t" >/dev/null
+		"$PROBITY" init --unsigned "$TMP/pipe-$n-$t" >/dev/null
+		"$PROBITY" ingest --threads $t "$TMP/path-$n-$t" "$f" >/dev/null 2>&1
+		cat "$f" | "$PROBITY" ingest --threads $t "$TMP/pipe-$n-$t" - >/dev/null 2>&1
+		a=$(both "$TMP/path-$n-$t") b=$(both "$TMP/pipe-$n-$t")
+		if [ -n "$a" ] && [ "$a" = "$b" ]; then ok
+		else fail "$n ($t threads): a file and a pipe give different sources: $(diff <(echo "$a") <(echo "$b") | head -3)"; fi
+		if cmp -s "$TMP/path-$n-$t"/rejects/* "$TMP/pipe-$n-$t"/rejects/* 2>/dev/null ||
+			{ [ ! -e "$TMP/path-$n-$t"/rejects/* ] && [ ! -e "$TMP/pipe-$n-$t"/rejects/* ]; }; then ok
+		else fail "$n ($t threads): a file and a pipe give different rejects"; fi
+	done
 done
 finish parquet-ingest
