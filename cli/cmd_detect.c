@@ -203,16 +203,17 @@ static void explain_change(const struct pb_detect_config *cfg, const struct pb_c
 	if (x->spread && isfinite(x->ratio))
 		snprintf(buf, cap,
 		         "%s: raised on %s: the last %u points spread around %s (%.6g) %.6g more "
-		         "than their mean explains beyond %.3g interquartile ranges, %.3g times the "
+		         "than their mean explains beyond %.3g interquartile range%s, %.3g times the "
 		         "largest such spread of the last %u points (%.6g); threshold %.3g times",
-		         ts, td, x->scale, base, x->expected, x->spread_dev, cfg->spread, x->ratio,
-		         cfg->memory, x->ratio > 0 ? x->spread_dev / x->ratio : 0, cfg->min_ratio);
+		         ts, td, x->scale, base, x->expected, x->spread_dev, cfg->spread,
+		         cfg->spread == 1 ? "" : "s", x->ratio, cfg->memory, x->ratio > 0 ? x->spread_dev / x->ratio : 0, cfg->min_ratio);
 	else if (x->spread)
 		snprintf(buf, cap,
 		         "%s: raised on %s: the last %u points spread around %s (%.6g) %.6g more "
-		         "than their mean explains beyond %.3g interquartile ranges, after %u points "
+		         "than their mean explains beyond %.3g interquartile range%s, after %u points "
 		         "without any such spread",
-		         ts, td, x->scale, base, x->expected, x->spread_dev, cfg->spread, cfg->warmup);
+		         ts, td, x->scale, base, x->expected, x->spread_dev, cfg->spread,
+		         cfg->spread == 1 ? "" : "s", cfg->warmup);
 	else if (isfinite(x->ratio))
 		snprintf(buf, cap,
 		         "%s: raised on %s: the mean of the last %u point%s was %.6g away from %s "
