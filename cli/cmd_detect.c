@@ -200,7 +200,21 @@ static void explain_change(const struct pb_detect_config *cfg, const struct pb_c
 	else
 		snprintf(base, sizeof(base), "the median of the last %u points", cfg->window);
 	double largest = isfinite(x->ratio) && x->ratio > 0 ? fabs(x->delta) / x->ratio : 0;
-	if (isfinite(x->ratio))
+	if (x->spread && isfinite(x->ratio))
+		snprintf(buf, cap,
+		         "%s: raised on %s: the last %u points spread around %s (%.6g) %.6g more "
+		         "than their mean explains beyond %.3g interquartile range%s, %.3g times the "
+		         "largest such spread of the last %u points (%.6g); threshold %.3g times",
+		         ts, td, x->scale, base, x->expected, x->spread_dev, cfg->spread,
+		         cfg->spread == 1 ? "" : "s", x->ratio, cfg->memory, x->ratio > 0 ? x->spread_dev / x->ratio : 0, cfg->min_ratio);
+	else if (x->spread)
+		snprintf(buf, cap,
+		         "%s: raised on %s: the last %u points spread around %s (%.6g) %.6g more "
+		         "than their mean explains beyond %.3g interquartile range%s, after %u points "
+		         "without any such spread",
+		         ts, td, x->scale, base, x->expected, x->spread_dev, cfg->spread,
+		         cfg->spread == 1 ? "" : "s", cfg->warmup);
+	else if (isfinite(x->ratio))
 		snprintf(buf, cap,
 		         "%s: raised on %s: the mean of the last %u point%s was %.6g away from %s "
 		         "(%.6g), %.3g times the largest deviation of the last %u points on that "
@@ -518,6 +532,10 @@ static void changes_json(const struct pb_series_table *tab, const struct pb_chan
 		json_object_set_new(o, "baseline", json_string(x->seasonal ? "seasonal" : "level"));
 		json_object_set_new(o, "period", json_integer(x->period));
 		json_object_set_new(o, "scale", json_integer(x->scale));
+		if (x->spread) { /* raised by the spread, not by the mean */
+			json_object_set_new(o, "spread", json_true());
+			json_object_set_new(o, "spread_dev", json_real(x->spread_dev));
+		}
 		json_object_set_new(o, "expected", json_real(x->expected));
 		json_object_set_new(o, "actual", json_real(x->actual));
 		json_object_set_new(o, "delta", json_real(x->delta));

@@ -604,6 +604,12 @@ struct pb_detect_config {
 	uint32_t memory;       /* "the largest earlier deviation" is the largest of
 	                          the last `memory` points (to within memory/8),
 	                          0 = of all points; 5000 */
+	double spread;         /* a change is also raised when the points of the
+	                          longest scale spread around the median more than
+	                          their mean explains, by more than this many
+	                          interquartile ranges of the window, and more than
+	                          ever in `memory` (the series became more variable);
+	                          0 = off; 1 */
 	double min_impact;     /* report a change only when |actual - expected| >=
 	                          this, in the series' unit; 0 = no floor */
 	double min_pct;        /* ... and when it is >= this percentage of
@@ -666,6 +672,12 @@ struct pb_change {
 	double event_mean;     /* mean value over [start, end] */
 	size_t base_from, base_to; /* the points [base_from, base_to) behind expected:
 	                          the window, or the same span one period earlier */
+	bool spread;           /* raised by the spread of the last `scale` points
+	                          (pb_detect_config.spread), not by their mean:
+	                          ratio is spread_dev against the largest earlier */
+	double spread_dev;     /* their mean distance from expected, less the
+	                          distance of their mean, less `spread`
+	                          interquartile ranges */
 };
 
 /* The streaming detector: feed points in time order, one at a time. */

@@ -6,7 +6,8 @@
 # and at the detector's own default threshold) against NAB's windowed-Gaussian
 # baseline run in the same process, the detector's speed against that peer
 # (median of 5 runs after a warm-up, one core), the out-of-sample score
-# (leave one category out: settings and threshold chosen on the others),
+# (leave one category out: settings and threshold chosen on the others,
+# beside the default configuration at its own threshold),
 # and for reference the scores
 # that NAB's published detectors reach on the same copy of the corpus.
 #

@@ -86,6 +86,12 @@ struct pb_detector {
 	double ev_sum_end;   /* ... to cur.end */
 	double halfway;      /* values beyond this (in the change's direction) are "away" */
 	double ev_dev[MAX_SCALES]; /* largest deviation per scale since the change opened */
+	/* spread: each of the last kmax points' distance from the median when it
+	 * came and its signed difference, in rings, with their running sums */
+	double *spr_abs, *spr_dif;
+	double spr_abs_sum, spr_dif_sum;
+	size_t spos;
+	struct stream spread;
 };
 
 const char *pb_change_kind_name(enum pb_change_kind k)
@@ -109,6 +115,7 @@ void pb_detect_config_init(struct pb_detect_config *cfg)
 	cfg->escalate_ratio = 2.0;
 	cfg->warmup = 64;
 	cfg->memory = 5000;
+	cfg->spread = 1;
 	cfg->min_impact = 0;
 	cfg->min_pct = 0;
 	cfg->regime_penalty = 8;
@@ -144,6 +151,8 @@ enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct p
 	if (c->memory != 0 && c->memory < MEM_BLOCKS)
 		return pb__err(err, PB_EINVAL, "detector memory must be 0 or at least %d points",
 		               MEM_BLOCKS);
+	if (!(c->spread >= 0 && c->spread < 1e6))
+		return pb__err(err, PB_EINVAL, "detector spread must be >= 0");
 	if (!(c->min_impact >= 0 && isfinite(c->min_impact)))
 		return pb__err(err, PB_EINVAL, "detector min_impact must be >= 0");
 	if (!(c->min_pct >= 0 && isfinite(c->min_pct)))
@@ -193,6 +202,13 @@ enum pb_status pb_detector_new(const struct pb_detect_config *cfg, struct pb_det
 	d->sorted = malloc(cfg->window * sizeof(*d->sorted));
 	if (!d->vals || !d->times || !d->sorted)
 		goto nomem;
+	if (cfg->spread > 0) {
+		d->spr_abs = calloc(d->kmax, sizeof(*d->spr_abs));
+		d->spr_dif = calloc(d->kmax, sizeof(*d->spr_dif));
+		if (!d->spr_abs || !d->spr_dif)
+			goto nomem;
+		d->spread.ew_pow = 1;
+	}
 	d->ew_decay = pow(0.5, 1.0 / cfg->season_halflife);
 	d->mem_block = cfg->memory / MEM_BLOCKS;
 	if (cfg->period == PB_DETECT_NO_SEASON)
@@ -215,6 +231,8 @@ void pb_detector_free(struct pb_detector *d)
 	free(d->vals);
 	free(d->times);
 	free(d->sorted);
+	free(d->spr_abs);
+	free(d->spr_dif);
 	free(d);
 }
 
@@ -412,8 +430,43 @@ struct verdict {
 	double ratio;
 	uint32_t scale;     /* index */
 	bool seasonal;
+	bool spread;        /* the spread of the longest scale, not a mean */
 	double expected, actual;
+	double spread_dev;
 };
+
+/* The spread of the last kmax points (pb_detect_config.spread): their mean
+ * distance from the median, less the distance of their mean (what a level
+ * move explains: a shift or a spike moves the mean as far as the points), less
+ * `spread` interquartile ranges of the window; 0 below the noise floor. A
+ * series that starts to swing around the same level has a spread and no
+ * deviation of any mean. */
+static double spread_dev(struct pb_detector *d, uint64_t i, double v, double med, double iqr,
+                         double floor_dev)
+{
+	const size_t k = d->kmax, q = d->spos;
+	const double a = fabs(v - med), s = v - med;
+	d->spos = q + 1 == k ? 0 : q + 1;
+	if (i >= k) {
+		d->spr_abs_sum -= d->spr_abs[q];
+		d->spr_dif_sum -= d->spr_dif[q];
+	}
+	d->spr_abs[q] = a;
+	d->spr_dif[q] = s;
+	d->spr_abs_sum += a;
+	d->spr_dif_sum += s;
+	if (i % RESUM_EVERY == 0) {
+		d->spr_abs_sum = d->spr_dif_sum = 0;
+		for (size_t j = 0; j < k && j <= i; j++) {
+			d->spr_abs_sum += d->spr_abs[j];
+			d->spr_dif_sum += d->spr_dif[j];
+		}
+	}
+	if (i + 1 < k)
+		return -1;
+	double dev = (d->spr_abs_sum - fabs(d->spr_dif_sum)) / (double)k - d->cfg.spread * iqr;
+	return dev < floor_dev ? 0 : dev;
+}
 
 /* Closes the open change as of point `last` (the last point fed). */
 static void close_change(struct pb_detector *d, struct pb_change *out)
@@ -491,9 +544,9 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		}
 	}
 	const double med = window_quantile(d, 0.5);
-	const double floor_dev = cfg->noise_floor *
-	                         (window_quantile(d, 0.75) - window_quantile(d, 0.25));
-	struct verdict best = { 0, 0, false, 0, 0 };
+	const double iqr = window_quantile(d, 0.75) - window_quantile(d, 0.25);
+	const double floor_dev = cfg->noise_floor * iqr;
+	struct verdict best = { 0, 0, false, false, 0, 0, 0 };
 	const uint32_t P = d->period;
 	double dev_now[MAX_SCALES] = { 0 }; /* each scale's deviation from its chosen baseline */
 
@@ -566,6 +619,24 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		}
 	}
 
+	if (d->spr_abs) {
+		double sd = spread_dev(d, i, v, med, iqr, floor_dev);
+		if (sd >= 0) {
+			double r = cfg->warmup <= d->spread.count ? stream_ratio(&d->spread, sd) : 0;
+			stream_add(&d->spread, sd, d->ew_decay, d->mem_block);
+			if (r > best.ratio) {
+				const uint32_t j = d->nscales - 1;
+				best.ratio = r;
+				best.scale = j;
+				best.seasonal = false;
+				best.spread = true;
+				best.expected = med;
+				best.actual = d->sc[j].sum / d->sc[j].k;
+				best.spread_dev = sd;
+			}
+		}
+	}
+
 	/* Follow or close the open change. */
 	if (d->open) {
 		struct pb_change *c = &d->cur;
@@ -586,7 +657,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	/* A new record much larger than the open change, and than anything its
 	 * scale saw since the change opened, is news even while that change is
 	 * open (a jump on top of a ramp): close it and raise a new one. */
-	if (d->open && cfg->escalate_ratio > 0 && best.ratio > cfg->min_ratio) {
+	if (d->open && cfg->escalate_ratio > 0 && best.ratio > cfg->min_ratio && !best.spread) {
 		double ref = fabs(d->cur.delta);
 		if (d->ev_dev[best.scale] > ref)
 			ref = d->ev_dev[best.scale];
@@ -618,11 +689,19 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	c->direction = delta > 0 ? 1 : -1;
 	d->halfway = best.expected + delta / 2;
 	c->start = (size_t)i;
-	for (uint64_t p = i + 1 - k; p <= i; p++)
-		if ((double)c->direction * (val_at(d, p) - d->halfway) >= 0) {
-			c->start = (size_t)p;
-			break;
+	if (best.spread) { /* the last run of points beyond `spread` IQRs */
+		for (uint64_t p = i; p > i + 1 - k; p--) {
+			if (!(fabs(val_at(d, p - 1) - best.expected) > cfg->spread * iqr))
+				break;
+			c->start = (size_t)(p - 1);
 		}
+	} else {
+		for (uint64_t p = i + 1 - k; p <= i; p++)
+			if ((double)c->direction * (val_at(d, p) - d->halfway) >= 0) {
+				c->start = (size_t)p;
+				break;
+			}
+	}
 	c->detected = (size_t)i;
 	c->end = (size_t)i;
 	c->t_start = time_at(d, c->start);
@@ -638,6 +717,8 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	c->delta = delta;
 	c->pct = pct;
 	c->ratio = best.ratio;
+	c->spread = best.spread;
+	c->spread_dev = best.spread_dev;
 	c->score = ratio_score(best.ratio);
 	if (best.seasonal) {
 		c->base_from = c->start - P;

@@ -141,6 +141,46 @@ static void t_level_shift(void)
 }
 
 /* A small lasting shift (a quarter of the noise) shows on the long scales. */
+/* A series that starts to swing around the same level (grok_asg_anomaly in
+ * NAB): no mean moves and no point beats the earlier spikes, but the spread
+ * of the longest scale does. */
+static void t_spread(void)
+{
+	const size_t n = 3000, at = 2000;
+	struct pb_point *p = noise_series(n, 300, 100, 1, 7);
+	for (size_t i = 500; i < at; i += 500)
+		p[i].v += (i / 500) % 2 ? 15 : -15; /* the largest single moves */
+	for (size_t i = at; i < n; i++)
+		p[i].v += i % 2 ? 5 : -5;
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	cfg.period = PB_DETECT_NO_SEASON;
+	struct pb_change *ch = NULL;
+	size_t nc = detect(&cfg, p, n, &ch, NULL), found = 0;
+	for (size_t k = 0; k < nc; k++) {
+		CHECK(!ch[k].spread || ch[k].detected >= at);
+		if (ch[k].detected < at || ch[k].detected >= at + 64)
+			continue;
+		found++;
+		CHECK(ch[k].spread);
+		CHECK(ch[k].start + 3 >= at && ch[k].start <= ch[k].detected);
+		CHECK_INT(ch[k].scale, 64);
+		CHECK(ch[k].spread_dev > 0);
+		CHECK_NEAR(ch[k].expected, 100, 1);
+	}
+	CHECK_INT(found, 1);
+	free(ch);
+	cfg.spread = 0; /* off: the swing is no news, only the noise's own small records */
+	nc = detect(&cfg, p, n, &ch, NULL);
+	for (size_t k = 0; k < nc; k++) {
+		CHECK(!ch[k].spread);
+		if (ch[k].detected >= at)
+			CHECK(fabs(ch[k].delta) < 1 && ch[k].scale >= 16);
+	}
+	free(ch);
+	free(p);
+}
+
 static void t_small_shift_on_long_scale(void)
 {
 	const size_t n = 4000, at = 3000;
@@ -833,6 +873,7 @@ int main(void)
 {
 	RUN(t_config);
 	RUN(t_level_shift);
+	RUN(t_spread);
 	RUN(t_small_shift_on_long_scale);
 	RUN(t_jump_on_ramp);
 	RUN(t_spike);
