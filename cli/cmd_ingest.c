@@ -111,13 +111,16 @@ static void print_report(const struct pb_ingest_report *r)
 		       r->name, (long long)r->source_id, r->sha256);
 		return;
 	}
+	/* a Parquet file as such; else the compression of its CSV */
+	bool pq = strcmp(r->compression, "parquet") == 0;
+	const char *how = pq ? "Parquet" : "compression ", *comp = pq ? "" : r->compression;
 	if (strcmp(r->format, "focus") == 0)
-		printf("ingested '%s': FOCUS %s, %s, compression %s, tree %s\n", r->name,
-		       r->version, size, r->compression, r->tree);
+		printf("ingested '%s': FOCUS %s, %s, %s%s, tree %s\n", r->name, r->version, size, how,
+		       comp, r->tree);
 	else
-		printf("ingested '%s': %s %s export mapped onto FOCUS, %s, compression %s, tree %s\n",
-		       r->name, strcmp(r->format, "aws-cur") == 0 ? "AWS CUR" : "Azure cost", r->version,
-		       size, r->compression, r->tree);
+		printf("ingested '%s': %s %s export mapped onto FOCUS, %s, %s%s, tree %s\n", r->name,
+		       strcmp(r->format, "aws-cur") == 0 ? "AWS CUR" : "Azure cost", r->version, size,
+		       how, comp, r->tree);
 	if (strcmp(r->tree, r->data_tree) != 0)
 		printf("  decompressed bytes: tree %s\n", r->data_tree);
 	printf("  rows: %llu read = %llu accepted + %llu rejected; %llu with warnings",

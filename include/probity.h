@@ -408,7 +408,7 @@ struct pb_ingest_report {
 	char tree[PB_TREE_ID_LEN];      /* tree hash of the file's bytes: its identity */
 	char data_tree[PB_TREE_ID_LEN]; /* tree hash of the decompressed bytes (= tree when plain) */
 	uint64_t size;            /* raw bytes */
-	char compression[8];      /* none, gzip, zstd */
+	char compression[8];      /* none, gzip, zstd, parquet (the file as a whole) */
 	char format[16];          /* focus */
 	char version[8];          /* FOCUS version detected from the header */
 	bool already;             /* the same bytes were ingested before: nothing changed */

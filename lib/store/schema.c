@@ -26,7 +26,7 @@ static const char schema_v1[] =
 	"  size INTEGER NOT NULL,"
 	"  name TEXT NOT NULL,"           /* as given on the command line, '-' for stdin */
 	"  path TEXT,"                    /* absolute path read, or the copy in sources/ */
-	"  compression TEXT NOT NULL,"    /* none, gzip, zstd */
+	"  compression TEXT NOT NULL,"    /* none, gzip, zstd, parquet */
 	"  format TEXT NOT NULL,"         /* focus, azure-ea, aws-cur */
 	"  focus_version TEXT,"           /* 1.0, 1.1, 1.2, 1.3 */
 	"  ingested_at TEXT NOT NULL,"

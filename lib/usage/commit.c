@@ -57,7 +57,8 @@ static enum pb_status publish_files(struct pb_ingest *in, struct pb_error *err)
 		pb__strlcpy(in->rep->rejects_path, in->rejects_abs, sizeof(in->rep->rejects_path));
 	}
 	if (in->copy.fd >= 0) {
-		const char *ext = in->src.comp == PB_COMP_GZIP ? ".csv.gz"
+		const char *ext = in->src.parquet                ? ".parquet"
+		                  : in->src.comp == PB_COMP_GZIP ? ".csv.gz"
 		                  : in->src.comp == PB_COMP_ZSTD ? ".csv.zst"
 		                                                 : ".csv";
 		snprintf(in->copy_abs, sizeof(in->copy_abs), "%s/%s/%s%s", ws->path, PB_WS_SOURCES,
@@ -94,7 +95,7 @@ static void bind_source(struct pb_ingest *in, sqlite3_stmt *q, const char *repor
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)in->src.raw_bytes);
 	sqlite3_bind_text(q, 3, in->path, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 4, abspath, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(q, 5, pb__compression_name(in->src.comp), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, pb__source_container(&in->src), -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 6, in->map.format, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 7, in->map.version, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 8, now, -1, SQLITE_TRANSIENT);

@@ -304,7 +304,7 @@ enum pb_status pb__ingest_open_input(struct pb_ingest *in, struct pb_error *err)
 	                                 in->want_flat, err)))
 		return st;
 	in->src_open = true;
-	pb__strlcpy(in->rep->compression, pb__compression_name(in->src.comp),
+	pb__strlcpy(in->rep->compression, pb__source_container(&in->src),
 	            sizeof(in->rep->compression));
 	if (!in->recompute && (st = open_ws_tmpf(in, &in->rejf, PB_WS_REJECTS, err)))
 		return st;

@@ -36,6 +36,11 @@ const char *pb__compression_name(enum pb_compression c)
 	}
 }
 
+const char *pb__source_container(const struct pb_source *s)
+{
+	return s->parquet ? "parquet" : pb__compression_name(s->comp);
+}
+
 static enum pb_status read_raw(struct pb_source *s, void *buf, size_t cap, size_t *n,
                                struct pb_error *err)
 {

@@ -41,6 +41,9 @@ struct pb_source {
 	uint8_t head[8];
 	size_t head_len, head_pos;
 };
+/* What the source is as a file: "parquet" (its pages carry their own
+ * codecs), else its compression's name. Shown and stored as its compression. */
+const char *pb__source_container(const struct pb_source *s);
 
 /* Opens path ("-" for standard input). Detects the compression from the first
  * bytes (and Parquet) and refuses formats probity cannot read (zip, xz, bzip2) with

@@ -151,4 +151,11 @@ for n in rg10 x3-rg2048 x15-bad fast-bad map; do
 		else fail "$n ($t threads): a file and a pipe give different rejects"; fi
 	done
 done
+# a Parquet source says so: in the ingest line, as its compression, and in
+# the name of a piped copy kept in the workspace (evidence re-reads it)
+w=$TMP/pipe-rg10-1
+check "a Parquet source's compression is 'parquet'" test "$(sqlite3 "$w/probity.db" 'SELECT compression FROM source')" = parquet
+check "a piped Parquet copy is kept as .parquet" test -f "$w/sources/$(sqlite3 "$w/probity.db" 'SELECT sha256 FROM source').parquet"
+"$PROBITY" init --unsigned "$TMP/says" >/dev/null
+check "the ingest line says Parquet" grep -q "FOCUS 1.0, .*, Parquet, tree mth-sha256:" <<<"$("$PROBITY" ingest "$TMP/says" "$PQ/focus-1.0-sample-1000-rg10.parquet" 2>/dev/null)"
 finish parquet-ingest
