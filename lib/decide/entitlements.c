@@ -687,40 +687,6 @@ static enum pb_status is_author(struct pb_ws *ws, json_int_t plan, const char *a
 	                                             : pb__db_err(ws->db, err, "cannot read the log");
 }
 
-/* The last entry before `before` that sql finds (binding ?1 text, ?2 num,
- * ?3 before; it selects idx from audit_entry by the entry's own bytes, not
- * the copied columns), verified (its leaf in the stored tree) and parsed
- * into *o; NULL when there is none. */
-static enum pb_status last_entry(struct pb_ws *ws, const char *sql, const char *text,
-                                 int64_t num, uint64_t before, json_t **o, struct pb_error *err)
-{
-	*o = NULL;
-	sqlite3_stmt *q;
-	enum pb_status st = pb__db_prepare(ws->db, sql, &q, err);
-	if (st)
-		return st;
-	sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, num);
-	sqlite3_bind_int64(q, 3, (sqlite3_int64)before);
-	int rc = sqlite3_step(q);
-	int64_t at = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
-	sqlite3_finalize(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return pb__db_err(ws->db, err, "cannot read the log");
-	if (at < 0)
-		return PB_OK;
-	char *data = NULL;
-	size_t len = 0;
-	if ((st = pb__audit_entry_verified(ws, (uint64_t)at, &data, &len, err)))
-		return st;
-	json_error_t je;
-	*o = json_loadb(data, len, 0, &je);
-	free(data);
-	return *o ? PB_OK : pb__err(err, PB_EVERIFY, "entry %lld is not JSON", (long long)at);
-}
-
-#define ENTRY_JSON(path) "json_extract(CAST(data AS TEXT), '$." path "')"
-
 /* The approvals the plan body applied asks for, by the log: the
  * approvals_needed of the last plan.new or plan.edit of plan with hash sha
  * before idx (0 when it says none); PB_EVERIFY when no such entry made it. */
@@ -728,13 +694,13 @@ static enum pb_status plan_needs(struct pb_ws *ws, json_int_t plan, const char *
                                  size_t *need, struct pb_error *err)
 {
 	json_t *o;
+	uint64_t at;
 	*need = 0;
-	enum pb_status st =
-		last_entry(ws,
-		           "SELECT idx FROM audit_entry WHERE " ENTRY_JSON("action") " IN ('plan.new',"
-		           " 'plan.edit') AND " ENTRY_JSON("details.sha256") " = ?1 AND "
-		           ENTRY_JSON("details.plan") " = ?2 AND idx < ?3 ORDER BY idx DESC LIMIT 1",
-		           sha, plan, idx, &o, err);
+	enum pb_status st = pb__log_last_entry(
+		ws, "'plan.new', 'plan.edit'",
+		"json_extract(CAST(data AS TEXT), '$.details.sha256') = ?1 AND "
+		"json_extract(CAST(data AS TEXT), '$.details.plan') = ?2",
+		sha, (int64_t)plan, idx, &at, &o, err);
 	if (st)
 		return st;
 	if (!o)

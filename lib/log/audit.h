@@ -239,6 +239,17 @@ enum pb_status pb__entry_sig_valid(struct pb_ws *ws, const struct pb__entry_sig 
  * entry 0, and not revoked before it. PB_EVERIFY saying why not. */
 enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const char *fp,
                                   uint64_t index, struct pb_error *err);
+/* The last entry before index whose action is one of the SQL list
+ * `actions` ("'plan.new', 'plan.edit'") and that the SQL condition `where`
+ * selects (NULL: any; it reads the entry's own bytes as
+ * json_extract(CAST(data AS TEXT), ...) and may bind ?1 to text, ?2 to num),
+ * read only when it verifies (pb__audit_entry_verified) and its own bytes
+ * name one of those actions: parsed into *o (NULL: none), its index in *at.
+ * The copied action column only finds it, fast; a row kept from being found
+ * (by its copied column or its bytes) is what `log check`'s replay catches. */
+enum pb_status pb__log_last_entry(struct pb_ws *ws, const char *actions, const char *where,
+                                  const char *text, int64_t num, uint64_t index, uint64_t *at,
+                                  struct json_t **o, struct pb_error *err);
 /* The role of user at entry index by the log itself (never the app_user
  * table): the role of the last user.add or user.role naming them before
  * index, read from that entry's verified bytes ("" when none), and in

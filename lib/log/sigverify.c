@@ -851,29 +851,27 @@ enum pb_status pb__user_key_valid(struct pb_ws *ws, const char *actor, const cha
 	return key_valid(ws, actor, fp, index, 0, err);
 }
 
-/* The last entry before index whose action is one of the SQL list
- * `actions` (and, unless name is NULL, whose details.name is name), read
- * only when it verifies and its own bytes name one of those actions: its
- * index in *at, its bytes in *data (heap, *len; NULL: none). The copied
- * action column only finds it, fast (a row kept from being found, by its
- * copied column or its bytes, is what `log check`'s replay catches). */
-static enum pb_status last_entry(struct pb_ws *ws, const char *actions, const char *name,
-                                 uint64_t index, uint64_t *at, char **data, size_t *len,
-                                 struct pb_error *err)
+/* pb__log_last_entry, its bytes in *data (heap, *len; NULL: none). */
+static enum pb_status last_entry(struct pb_ws *ws, const char *actions, const char *where,
+                                 const char *text, int64_t num, uint64_t index, uint64_t *at,
+                                 char **data, size_t *len, struct pb_error *err)
 {
 	*data = NULL;
 	*len = 0;
-	char sql[320];
-	pb__snprintf(sql, sizeof(sql),
-	             "SELECT max(idx) FROM audit_entry WHERE action IN (%s) AND idx < ?2%s", actions,
-	             name ? " AND json_extract(CAST(data AS TEXT), '$.details.name') = ?1" : "");
+	char sql[512];
+	if (!pb__snprintf(sql, sizeof(sql),
+	                  "SELECT max(idx) FROM audit_entry WHERE action IN (%s) AND idx < ?3%s%s",
+	                  actions, where ? " AND " : "", where ? where : ""))
+		return pb__err(err, PB_EINVAL, "internal error: a log query too long");
 	sqlite3_stmt *q;
 	enum pb_status rc = pb__db_prepare(ws->db, sql, &q, err);
 	if (rc)
 		return rc;
-	if (name)
-		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, index > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)index);
+	if (where) {
+		sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, num);
+	}
+	sqlite3_bind_int64(q, 3, index > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)index);
 	int st = sqlite3_step(q);
 	bool found = st == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
 	*at = found ? (uint64_t)sqlite3_column_int64(q, 0) : 0;
@@ -899,29 +897,24 @@ static enum pb_status last_entry(struct pb_ws *ws, const char *actions, const ch
 	return PB_OK;
 }
 
-/* last_entry naming name, parsed into *o (NULL: none). */
-static enum pb_status last_naming(struct pb_ws *ws, const char *actions, const char *name,
-                                  uint64_t index, uint64_t *at, json_t **o,
-                                  struct pb_error *err)
+enum pb_status pb__log_last_entry(struct pb_ws *ws, const char *actions, const char *where,
+                                  const char *text, int64_t num, uint64_t index, uint64_t *at,
+                                  json_t **o, struct pb_error *err)
 {
 	char *data;
 	size_t len;
 	*o = NULL;
-	enum pb_status rc = last_entry(ws, actions, name, index, at, &data, &len, err);
+	enum pb_status rc = last_entry(ws, actions, where, text, num, index, at, &data, &len, err);
 	if (rc || !data)
 		return rc;
 	json_error_t je;
 	*o = json_loadb(data, len, 0, &je);
 	free(data);
-	const char *n = json_string_value(json_object_get(json_object_get(*o, "details"), "name"));
-	if (!n || strcmp(n, name)) {
-		json_decref(*o);
-		*o = NULL;
-		return pb__err(err, PB_EVERIFY, "entry %llu does not name '%s' as its row says",
-		               (unsigned long long)*at, name);
-	}
-	return PB_OK;
+	return *o ? PB_OK
+	          : pb__err(err, PB_EVERIFY, "entry %llu is not JSON", (unsigned long long)*at);
 }
+
+#define NAMED "json_extract(CAST(data AS TEXT), '$.details.name') = ?1"
 
 enum pb_status pb__log_role_at(struct pb_ws *ws, const char *user, uint64_t index,
                                char role[16], uint64_t *disabled, struct pb_error *err)
@@ -930,13 +923,14 @@ enum pb_status pb__log_role_at(struct pb_ws *ws, const char *user, uint64_t inde
 	uint64_t at;
 	role[0] = '\0';
 	*disabled = 0;
-	enum pb_status rc = last_naming(ws, "'user.add', 'user.role'", user, index, &at, &o, err);
+	enum pb_status rc =
+		pb__log_last_entry(ws, "'user.add', 'user.role'", NAMED, user, 0, index, &at, &o, err);
 	if (rc)
 		return rc;
 	const char *r = json_string_value(json_object_get(json_object_get(o, "details"), "role"));
 	pb__strlcpy(role, r ? r : "", 16);
 	json_decref(o);
-	if ((rc = last_naming(ws, "'user.disable'", user, index, &at, &o, err)))
+	if ((rc = pb__log_last_entry(ws, "'user.disable'", NAMED, user, 0, index, &at, &o, err)))
 		return rc;
 	if (o)
 		*disabled = at + 1;
@@ -956,7 +950,8 @@ static enum pb_status origin_at(struct pb_ws *ws, uint64_t index, int depth,
 	uint64_t at;
 	char *data;
 	size_t len;
-	enum pb_status rc = last_entry(ws, "'web.origin'", NULL, index, &at, &data, &len, err);
+	enum pb_status rc =
+		last_entry(ws, "'web.origin'", NULL, NULL, 0, index, &at, &data, &len, err);
 	if (rc || !data)
 		return rc;
 	struct pb__entry_sig s;

@@ -472,9 +472,10 @@ static const char schema_v7[] =
 /* Monthly totals of usage_day, for policy scans over many accounts: a scan
  * reads whole months here and only the days at the edges of its windows from
  * usage_day (through usage_day_day). Derived data, rebuilt from usage_day:
- * pb__usage_rollup fills it for a source in the source's ingest transaction,
- * and pb_ws_open for any source without it (usage_month_source lists the
- * sources done). Sums are exact decimals, as in usage_day. */
+ * an ingest writes a source's totals in its transaction (lib/usage/commit.c,
+ * from the aggregates in memory), and pb_ws_open fills them from the stored
+ * days for any source without them (pb__usage_rollup; usage_month_source
+ * lists the sources done). Sums are exact decimals, as in usage_day. */
 static const char schema_v8[] =
 	"CREATE TABLE usage_month ("
 	"  source_id INTEGER NOT NULL REFERENCES source(id),"

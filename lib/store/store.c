@@ -288,10 +288,8 @@ static enum pb_status rollup_one(sqlite3 *db, int64_t source_id, struct pb_error
 	return st;
 }
 
-enum pb_status pb__usage_rollup(sqlite3 *db, int64_t source_id, struct pb_error *err)
+enum pb_status pb__usage_rollup(sqlite3 *db, struct pb_error *err)
 {
-	if (source_id >= 0)
-		return rollup_one(db, source_id, err);
 	/* every source without its totals: usually none, found by an index probe
 	 * per source; else all of them in one transaction */
 	sqlite3_stmt *find = NULL;
@@ -924,7 +922,7 @@ enum pb_status pb_ws_open_keys(const char *dir, unsigned flags, const char *key_
 			goto fail;
 		if ((st = pb__ws_migrate(ws->db, pb_schema_version_current(), err)))
 			goto fail;
-		if ((st = pb__usage_rollup(ws->db, -1, err)))
+		if ((st = pb__usage_rollup(ws->db, err)))
 			goto fail;
 	} else {
 		int v = db_user_version(ws->db);

@@ -55,10 +55,10 @@ extern const size_t pb__migrations_count;
  * pb_ws_open with the current version, and by tests to build old databases. */
 enum pb_status pb__ws_migrate(sqlite3 *db, int target, struct pb_error *err);
 
-/* Fills usage_month (monthly totals of usage_day; see schema.c) for one
- * source, inside the caller's transaction; or, with source_id < 0, for every
- * source without them, in a transaction of its own (pb_ws_open does this). */
-enum pb_status pb__usage_rollup(sqlite3 *db, int64_t source_id, struct pb_error *err);
+/* Fills usage_month (monthly totals of usage_day; see schema.c) for every
+ * source without them, from its stored days, in a transaction of its own
+ * (pb_ws_open does this; an ingest writes a new source's totals itself). */
+enum pb_status pb__usage_rollup(sqlite3 *db, struct pb_error *err);
 
 /* Fills err from the database's last error: "<what>: <sqlite message>". */
 enum pb_status pb__db_err(sqlite3 *db, struct pb_error *err, const char *what);

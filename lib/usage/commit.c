@@ -209,8 +209,8 @@ static int month_cmp(const void *x, const void *y)
 }
 
 /* usage_month's rows for this source, from the daily aggregates in memory:
- * the groups and exact sums pb__usage_rollup's SQL makes from the stored
- * rows (the same columns, the same pb_dec sums), without reading 37,000
+ * the groups and exact sums pb__usage_rollup's SQL (lib/store/store.c)
+ * makes from the stored rows (the same columns, the same pb_dec sums), without reading 37,000
  * rows back and sorting them in SQL (80 of the 360 ms of a 1 GB ingest's
  * commit). tests/e2e/scripts/policy-diff.sh checks the two agree. */
 static enum pb_status insert_months(struct pb_ingest *in, struct pb_error *err)
