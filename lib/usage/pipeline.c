@@ -666,7 +666,6 @@ static void submit(struct pb_ingest *in, struct pb_chunk *ch)
 	pthread_mutex_unlock(&in->mu);
 }
 
-/* After the last chunk: helps with what is queued, collects everything. */
 /* With in->mu held: collects finished chunks until done(in), parsing queued
  * ones on this thread meanwhile, or waiting for one to finish. */
 static enum pb_status help_until(struct pb_ingest *in, bool (*done)(struct pb_ingest *),
@@ -687,6 +686,7 @@ static bool all_collected(struct pb_ingest *in)
 	return in->next_collect == in->seq;
 }
 
+/* After the last chunk: helps with what is queued, collects everything. */
 static enum pb_status drain(struct pb_ingest *in, struct pb_error *err)
 {
 	pthread_mutex_lock(&in->mu);
@@ -727,6 +727,20 @@ static enum pb_status cut(struct pb_ingest *in, struct pb_chunk *cur, uint64_t *
 	return PB_OK;
 }
 
+/* Tells the caller's progress callback how far the input is read; it may
+ * stop the ingest. */
+static enum pb_status progress(struct pb_ingest *in, struct pb_error *err)
+{
+	const struct pb_ingest_options *o = in->opts;
+	if (!o->progress)
+		return PB_OK;
+	struct pb_progress pr = { in->src.raw_bytes, in->src.size, in->rep->rows_read,
+		                  pb__mono() - in->t0 };
+	if (!o->progress(o->progress_ctx, &pr))
+		return pb__err(err, PB_EINTR, "ingest of '%s' interrupted", in->src.name);
+	return PB_OK;
+}
+
 static bool no_span(struct pb_ingest *in)
 {
 	return pb__pq_ingest_spans_live(in) == 0;
@@ -756,7 +770,6 @@ static enum pb_status read_row_groups(struct pb_ingest *in, struct pb_error *err
 {
 	uint64_t before = 0;
 	size_t ng = pb__pq_ingest_ngroups(in), slices = 1;
-	const struct pb_ingest_options *o = in->opts;
 	if (in->threads > 1 && ng > 0 && ng < 2 * (size_t)in->threads)
 		slices = (2 * (size_t)in->threads + ng - 1) / ng;
 	if (in->pq_tail && slices < in->threads)
@@ -782,12 +795,8 @@ static enum pb_status read_row_groups(struct pb_ingest *in, struct pb_error *err
 			submit(in, ch);
 		}
 		before += rows;
-		if (o->progress) {
-			struct pb_progress pr = { in->src.raw_bytes, in->src.size, in->rep->rows_read,
-				                  pb__mono() - in->t0 };
-			if (!o->progress(o->progress_ctx, &pr))
-				return pb__err(err, PB_EINTR, "ingest of '%s' interrupted", in->src.name);
-		}
+		if ((st = progress(in, err)))
+			return st;
 	}
 	enum pb_status st = pb__pq_ingest_finish(in, err);
 	if (st)
@@ -810,13 +819,8 @@ enum pb_status pb__ingest_read_rows(struct pb_ingest *in, struct pb_error *err)
 		if ((st = cut(in, cur, &line, &next, err)))
 			return st;
 		submit(in, cur);
-		const struct pb_ingest_options *o = in->opts;
-		if (o->progress) {
-			struct pb_progress pr = { in->src.raw_bytes, in->src.size, in->rep->rows_read,
-				                  pb__mono() - in->t0 };
-			if (!o->progress(o->progress_ctx, &pr))
-				return pb__err(err, PB_EINTR, "ingest of '%s' interrupted", in->src.name);
-		}
+		if ((st = progress(in, err)))
+			return st;
 		if (in->eof)
 			break;
 		cur = next;
