@@ -237,10 +237,17 @@ static enum pb_status build_columns(struct pb_pq_file *f, const struct pq_meta *
 	return PB_OK;
 }
 
+static uint64_t le(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
 uint32_t pb__pq_footer_len(const uint8_t last8[8], uint64_t len)
 {
-	uint32_t flen = (uint32_t)last8[0] | (uint32_t)last8[1] << 8 | (uint32_t)last8[2] << 16 |
-	                (uint32_t)last8[3] << 24;
+	uint32_t flen = (uint32_t)le(last8, 4);
 	if (len < 12 || memcmp(last8 + 4, "PAR1", 4) != 0 || flen == 0 || flen > len - 12)
 		return 0;
 	return flen;
@@ -262,8 +269,7 @@ static enum pb_status open_tail(struct pb_pq_file *f, const uint8_t *data, const
 		return pb__err(err, PB_EFORMAT,
 		               "cannot read '%s': not a Parquet file (no 'PAR1' at both ends)", name);
 	const uint8_t *t8 = tail + tlen - 8;
-	uint32_t flen = (uint32_t)t8[0] | (uint32_t)t8[1] << 8 | (uint32_t)t8[2] << 16 |
-	                (uint32_t)t8[3] << 24;
+	uint32_t flen = (uint32_t)le(t8, 4);
 	if (flen == 0 || flen > len - 12 || flen > tlen - 8)
 		return pb__err(err, PB_EFORMAT,
 		               "cannot read '%s': its footer length %u does not fit the file's %llu bytes",
@@ -511,13 +517,6 @@ static size_t fixed_width(const struct pb_pq_column *c)
 	}
 }
 
-static uint64_t le(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < n; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
 
 /* One fixed-width value from its little-endian bytes. */
 static void fixed_value(const struct pb_pq_column *c, const uint8_t *p, struct pb_pq_value *o)

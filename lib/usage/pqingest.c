@@ -1027,7 +1027,6 @@ static pb_dec row_value(const struct pb_focus_row *row, int role)
 	}
 }
 
-
 /* Runs the steps of field i on fld (tn, td, memo as for pb__focus_row)
  * into row: true when they pass with no warning. */
 static bool field_steps(struct pb_worker *w, const struct pb_pq_work *pw, size_t i,
