@@ -12,6 +12,7 @@
  */
 #include "ident/ident.h"
 #include "log/audit.h"
+#include "log/tlog.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,66 +63,13 @@ static enum pb_status bad(struct pb_error *err, uint64_t index, const char *why)
 	return pb__err(err, PB_EVERIFY, "entry %llu: %s", (unsigned long long)index, why);
 }
 
-/* base64's value of each byte, -1 where it is none */
-static const int8_t B64_VALUE[256] = {
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
-	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
-	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
-	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-};
-
-static int b64_value(unsigned char c)
-{
-	return B64_VALUE[c];
-}
-
 /* The SSHSIG of an entry's "sig" (n base64 characters at s) into out
- * (SSHSIG_BIN_MAX bytes): the one decoder of the field, for the checks and
- * for pb_log_statement. What the writer makes (sodium_bin2base64, padded)
- * and nothing else: a length of whole quads, '=' only as the padding, the
- * bits the padding leaves over zero; the alphabet checked as it decodes.
- * The signature is public: no constant time needed, and none paid for. */
+ * (SSHSIG_BIN_MAX bytes): what the writer makes (sodium_bin2base64, padded)
+ * and nothing else, by the log's one strict decoder (pb__b64_decode: whole
+ * quads, '=' only as the padding, the bits it leaves over zero). */
 static bool sshsig_b64_decode(const char *s, size_t n, uint8_t *out, size_t *out_len)
 {
-	if (n == 0 || n % 4 || n > SSHSIG_B64_MAX)
-		return false;
-	size_t pad = s[n - 1] != '=' ? 0 : s[n - 2] != '=' ? 1 : 2, o = 0;
-	for (size_t i = 0; i < n; i += 4) {
-		bool last = i + 4 == n;
-		int v0 = b64_value((unsigned char)s[i]), v1 = b64_value((unsigned char)s[i + 1]);
-		int v2 = last && pad == 2 ? 0 : b64_value((unsigned char)s[i + 2]);
-		int v3 = last && pad ? 0 : b64_value((unsigned char)s[i + 3]);
-		if ((v0 | v1 | v2 | v3) < 0)
-			return false;
-		uint32_t q = (uint32_t)v0 << 18 | (uint32_t)v1 << 12 | (uint32_t)v2 << 6 | (uint32_t)v3;
-		out[o++] = (uint8_t)(q >> 16);
-		if (last && pad == 2) {
-			if (q & 0xffff) /* the 4 bits after the byte */
-				return false;
-			break;
-		}
-		out[o++] = (uint8_t)(q >> 8);
-		if (last && pad == 1) {
-			if (q & 0xff) /* the 2 bits after the two bytes */
-				return false;
-			break;
-		}
-		out[o++] = (uint8_t)q;
-	}
-	*out_len = o;
-	return true;
+	return n > 0 && n <= SSHSIG_B64_MAX && pb__b64_decode(s, n, out, SSHSIG_BIN_MAX, out_len);
 }
 
 /* ---- the fast path: the statement spliced from the entry's own bytes ----------

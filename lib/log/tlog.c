@@ -392,56 +392,57 @@ size_t pb__b64_encode(const uint8_t *in, size_t n, char *out)
 	return o;
 }
 
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+static const int8_t B64_VALUE[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
 
+/* Strict: whole quads, '=' only as the padding, the bits the padding leaves
+ * over zero (the canonical encoding and nothing else). The log's one base64
+ * decoder: checkpoints' signatures, and every entry's SSHSIG on the verify
+ * path (lib/log/sigverify.c), hence the table. */
 bool pb__b64_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *outlen)
 {
 	if (n % 4 != 0)
 		return false;
-	size_t o = 0;
+	size_t pad = n == 0 || in[n - 1] != '=' ? 0 : in[n - 2] != '=' ? 1 : 2, o = 0;
+	if (n / 4 * 3 - pad > cap)
+		return false;
 	for (size_t i = 0; i < n; i += 4) {
-		int v[4];
-		int pad = 0;
-		for (int j = 0; j < 4; j++) {
-			char c = in[i + j];
-			if (c == '=' && i + 4 == n && j >= 2) {
-				v[j] = 0;
-				pad++;
-				continue;
-			}
-			if (pad)
-				return false; /* data after padding */
-			v[j] = b64val(c);
-			if (v[j] < 0)
+		bool last = i + 4 == n;
+		int v0 = B64_VALUE[(unsigned char)in[i]], v1 = B64_VALUE[(unsigned char)in[i + 1]];
+		int v2 = last && pad == 2 ? 0 : B64_VALUE[(unsigned char)in[i + 2]];
+		int v3 = last && pad ? 0 : B64_VALUE[(unsigned char)in[i + 3]];
+		if ((v0 | v1 | v2 | v3) < 0)
+			return false;
+		uint32_t q = (uint32_t)v0 << 18 | (uint32_t)v1 << 12 | (uint32_t)v2 << 6 | (uint32_t)v3;
+		out[o++] = (uint8_t)(q >> 16);
+		if (last && pad == 2) {
+			if (q & 0xffff) /* the 4 bits after the byte */
 				return false;
+			break;
 		}
-		if (pad == 1 && in[i + 2] == '=')
-			return false;
-		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-		             (uint32_t)v[3];
-		size_t nb = 3 - (size_t)pad;
-		if ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff)))
-			return false; /* stray bits: not the canonical encoding */
-		if (o + nb > cap)
-			return false;
-		out[o++] = (uint8_t)(w >> 16);
-		if (nb > 1)
-			out[o++] = (uint8_t)(w >> 8);
-		if (nb > 2)
-			out[o++] = (uint8_t)w;
+		out[o++] = (uint8_t)(q >> 8);
+		if (last && pad == 1) {
+			if (q & 0xff) /* the 2 bits after the two bytes */
+				return false;
+			break;
+		}
+		out[o++] = (uint8_t)q;
 	}
 	*outlen = o;
 	return true;
