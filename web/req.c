@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <jansson.h>
 
@@ -43,6 +44,26 @@ bool web_form(struct web_ctx *c, const char *key, char *out, size_t cap)
 bool web_query(struct web_ctx *c, const char *key, char *out, size_t cap)
 {
 	return field(c->rq.query, key, out, cap);
+}
+
+bool web_body(struct web_ctx *c, struct pb_str *body, void **map)
+{
+	*body = c->body;
+	*map = NULL;
+	if (c->upload_fd < 0 || !c->upload_len)
+		return true;
+	void *m = mmap(NULL, c->upload_len, PROT_READ, MAP_PRIVATE, c->upload_fd, 0);
+	if (m == MAP_FAILED)
+		return false;
+	*map = m;
+	*body = pb_str_of(m, c->upload_len);
+	return true;
+}
+
+void web_body_release(struct web_ctx *c, void *map)
+{
+	if (map)
+		munmap(map, c->upload_len);
 }
 
 /* Percent-encodes s for a path segment or a query value. */

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -708,15 +707,11 @@ static void post_document(struct web_ctx *c, int64_t id)
 		web_page_message(c, 400, "Not attached", "send the document as multipart/form-data");
 		return;
 	}
-	struct pb_str body = c->body;
-	void *map = NULL;
-	if (c->upload_fd >= 0 && c->upload_len) {
-		map = mmap(NULL, c->upload_len, PROT_READ, MAP_PRIVATE, c->upload_fd, 0);
-		if (map == MAP_FAILED) {
-			web_page_message(c, 500, "Not attached", "cannot read the upload");
-			return;
-		}
-		body = pb_str_of(map, c->upload_len);
+	struct pb_str body;
+	void *map;
+	if (!web_body(c, &body, &map)) {
+		web_page_message(c, 500, "Not attached", "cannot read the upload");
+		return;
 	}
 	struct pb_http_part p, file = { 0 };
 	char csrf[PB_SECRET_HEX] = "";
@@ -749,8 +744,7 @@ static void post_document(struct web_ctx *c, int64_t id)
 			web_redirect(c, to);
 		}
 	}
-	if (map)
-		munmap(map, c->upload_len);
+	web_body_release(c, map);
 }
 
 /* A document as a download: never shown by the browser (attachment,

@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -141,23 +140,13 @@ static bool src_open(struct sign_src *s, struct web_ctx *c)
 	if (!(ct.len >= 10 && !strncasecmp(ct.ptr, "multipart/", 10)))
 		return true;
 	s->multipart = true;
-	if (!pb_http_multipart_boundary(ct, s->boundary, sizeof(s->boundary)))
-		return false;
-	if (c->upload_fd >= 0 && c->upload_len) {
-		s->map = mmap(NULL, c->upload_len, PROT_READ, MAP_PRIVATE, c->upload_fd, 0);
-		if (s->map == MAP_FAILED) {
-			s->map = NULL;
-			return false;
-		}
-		s->body = pb_str_of(s->map, c->upload_len);
-	}
-	return true;
+	return pb_http_multipart_boundary(ct, s->boundary, sizeof(s->boundary)) &&
+	       web_body(c, &s->body, &s->map);
 }
 
 static void src_close(struct sign_src *s)
 {
-	if (s->map)
-		munmap(s->map, s->c->upload_len);
+	web_body_release(s->c, s->map);
 }
 
 /* A field of any length: malloc'd ("" when absent), NULL when malformed or

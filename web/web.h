@@ -136,6 +136,11 @@ bool web_role_in(const struct web_ctx *c, const char *roles);
  * when it is malformed, too long or given twice. */
 bool web_form(struct web_ctx *c, const char *key, char *out, size_t cap);
 bool web_query(struct web_ctx *c, const char *key, char *out, size_t cap);
+/* The whole request body in *body: c->body, or an upload spooled to
+ * c->upload_fd, mapped (*map, web_body_release unmaps it). False when it
+ * cannot be mapped. */
+bool web_body(struct web_ctx *c, struct pb_str *body, void **map);
+void web_body_release(struct web_ctx *c, void *map);
 /* Appends s percent-encoded for a path segment or a query value. */
 void web_url_enc(struct web_ctx *c, const char *s);
 /* Decodes a path segment (percent-encoding) into out; false when bad. */
