@@ -98,7 +98,6 @@ enum pb_status pb__text_check(const char *field, const char *s, bool required,
 	return PB_OK;
 }
 
-/* Begins a write: writable workspace, transaction, actor with a role. */
 /* Who may write which entry. Actions not listed need an enabled user of
  * any role (the passkey actions add their own rule: a user's own passkeys,
  * or an admin revoking one). */
@@ -163,6 +162,7 @@ enum pb_status pb__user_may(struct pb_ws *ws, const char *actor, const char *act
 	return pb__user_require_role(ws, actor, roles ? roles : ANY_ROLE, err);
 }
 
+/* Begins a write: writable workspace, transaction, actor with a role. */
 enum pb_status pb__ws_begin_as(struct pb_ws *ws, const char *actor, const char *action,
                                const char *doing, struct pb_error *err)
 {
