@@ -693,6 +693,9 @@ void pb_detector_free(struct pb_detector *d);
 struct pb_detect_step {
 	double score;          /* anomaly score in [0, 1]: ratio / (1 + ratio) of the
 	                          strongest scale, 0 while a change is open */
+	double ratio;          /* the strongest scale's deviation over its largest
+	                          earlier one, whatever the state (also while a
+	                          change is open, when score stays 0) */
 	bool raised;           /* this point raised a new change (in change, which
 	                          is left as it was otherwise) */
 	bool closed;           /* a change closed at this point (in closed_change,

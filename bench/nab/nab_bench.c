@@ -7,7 +7,10 @@
  * previous 6400 points, refreshed every 100 points), written here in C.
  *
  * usage: nab_bench [--nab DIR] [--runs N] [--json FILE] [--set NAME=VALUE]... [--loco]
- *        (--loco: leave one category out, the out-of-sample score)
+ *        [--per-file] [--trace NAME]
+ *        (--loco: leave one category out, the out-of-sample score;
+ *         --trace: what the detector did around each window of the files
+ *         whose name contains NAME)
  *        nab_bench --results DETECTOR [--nab DIR]   score NAB's published
  *                                                   per-row results
  */
@@ -259,6 +262,109 @@ out:
 	return rc;
 }
 
+/* --trace NAME: for each file whose name contains NAME, what the detector did
+ * around its windows (docs/detection.md, "where the misses are"): the
+ * windows, every change raised and closed, every row scoring at or above thr
+ * with the NAB value of a detection there, and per window the largest ratio
+ * any scale reached inside it (also while a change was open), with the point's
+ * scale-1 deviation against the largest one in the `memory` points before it
+ * (the row that set the point scale's bar). */
+static void fmt_time(int64_t t, char *buf, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, cap, "%Y-%m-%d %H:%M", &tm);
+}
+
+static int trace_file(const struct nab_file *f, const struct pb_point *pts,
+                      const struct pb_detect_config *cfg, double thr)
+{
+	struct pb_error err = { 0 };
+	struct pb_detector *d = NULL;
+	double *ratio = malloc(f->n * sizeof(double)), *score = malloc(f->n * sizeof(double));
+	double *dev1 = malloc(f->n * sizeof(double)), *val = malloc(f->n * sizeof(double));
+	long *open_id = malloc(f->n * sizeof(long));
+	char tb[32], tb2[32];
+	long nraised = 0, cur = -1;
+	int rc = 1;
+	if (!ratio || !score || !dev1 || !val || !open_id)
+		goto out;
+	if (pb_detector_new(cfg, &d, &err) != PB_OK)
+		goto fail;
+	nab_row_values(f, &nab_profiles[0], val);
+	const size_t prob = nab_probation(f->n);
+	printf("trace %s: %zu rows, probation %zu, threshold %.6f (ratio %.4f)\n", f->name, f->n,
+	       prob, thr, thr / (1 - thr));
+	for (size_t k = 0; k < f->nwin; k++) {
+		fmt_time(f->t[f->win[k].start], tb, sizeof(tb));
+		fmt_time(f->t[f->win[k].end], tb2, sizeof(tb2));
+		printf("  window %zu: rows %zu-%zu, %s to %s\n", k + 1, f->win[k].start, f->win[k].end,
+		       tb, tb2);
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		struct pb_detect_step st;
+		if (pb_detector_push(d, pts[i].t, pts[i].v, &st, &err) != PB_OK)
+			goto fail;
+		ratio[i] = st.ratio;
+		score[i] = st.score;
+		dev1[i] = fabs(pts[i].v - st.expected);
+		if (st.closed) {
+			const struct pb_change *c = &st.closed_change;
+			printf("  closed #%ld at row %zu: %s, rows %zu-%zu\n", cur, i,
+			       pb_change_kind_name(c->kind), c->start, c->end);
+			cur = -1;
+		}
+		if (st.raised) {
+			const struct pb_change *c = &st.change;
+			cur = ++nraised;
+			fmt_time(pts[i].t, tb, sizeof(tb));
+			printf("  raised #%ld at row %zu (%s): start %zu, scale %u, %s%s, ratio %.3f, "
+			       "expected %.4g, actual %.4g, %s\n",
+			       cur, i, tb, c->start, c->scale, c->seasonal ? "seasonal" : "level",
+			       c->spread ? " spread" : "", c->ratio, c->expected, c->actual,
+			       c->direction > 0 ? "up" : "down");
+		}
+		open_id[i] = cur > 0 && !st.raised ? cur : -1;
+		if (i >= prob && score[i] >= thr) {
+			fmt_time(pts[i].t, tb, sizeof(tb));
+			printf("  detection at row %zu (%s): score %.4f, ratio %.3f, NAB value %+.3f\n", i,
+			       tb, score[i], ratio[i], val[i]);
+		}
+	}
+	for (size_t k = 0; k < f->nwin; k++) {
+		size_t a = f->win[k].start, b = f->win[k].end, at = a;
+		for (size_t i = a; i <= b; i++)
+			if (ratio[i] > ratio[at])
+				at = i;
+		/* the largest scale-1 deviation in the memory before `at` */
+		size_t from = cfg->memory && at > cfg->memory ? at - cfg->memory : 0, bar = from;
+		for (size_t i = from; i < at; i++)
+			if (dev1[i] > dev1[bar])
+				bar = i;
+		fmt_time(pts[at].t, tb, sizeof(tb));
+		fmt_time(pts[bar].t, tb2, sizeof(tb2));
+		printf("  window %zu: largest ratio %.3f at row %zu (%s)%s", k + 1, ratio[at], at, tb,
+		       at < prob ? " in probation" : "");
+		if (open_id[at] > 0)
+			printf(" while #%ld was open", open_id[at]);
+		printf("; scale-1 deviation %.4g, the largest before it %.4g at row %zu (%s)\n",
+		       dev1[at], dev1[bar], bar, tb2);
+	}
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "nab_bench: %s: %s\n", f->name, err.message);
+out:
+	pb_detector_free(d);
+	free(ratio);
+	free(score);
+	free(dev1);
+	free(val);
+	free(open_id);
+	return rc;
+}
+
 /* Scores NAB's published per-row results of one detector at its stored
  * thresholds and by a fresh sweep. */
 static int score_results(const char *root, struct nab_corpus *c, const char *det)
@@ -306,9 +412,10 @@ int main(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' }, { "set", required_argument, NULL, 's' },
 		{ "results", required_argument, NULL, 'R' },
 		{ "per-file", no_argument, NULL, 'f' },  { "help", no_argument, NULL, 'h' },
-		{ "loco", no_argument, NULL, 'L' },      { NULL, 0, NULL, 0 },
+		{ "loco", no_argument, NULL, 'L' },      { "trace", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
 	};
-	const char *root = "../shared/data/nab", *json = NULL, *results = NULL;
+	const char *root = "../shared/data/nab", *json = NULL, *results = NULL, *trace = NULL;
 	int runs = 5, per_file = 0, loco = 0, ch;
 	struct pb_detect_config cfg;
 	pb_detect_config_init(&cfg);
@@ -320,6 +427,7 @@ int main(int argc, char **argv)
 		case 'R': results = optarg; break;
 		case 'f': per_file = 1; break;
 		case 'L': loco = 1; break;
+		case 't': trace = optarg; break;
 		case 's':
 			if (detect_set(&cfg, optarg) != 0) {
 				fprintf(stderr, "nab_bench: bad --set '%s'\n", optarg);
@@ -328,7 +436,7 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: nab_bench [--nab DIR] [--runs N] [--json FILE] [--per-file] [--loco]\n"
-			       "                 [--set NAME=VALUE]...\n"
+			       "                 [--trace NAME] [--set NAME=VALUE]...\n"
 			       "       nab_bench --results DETECTOR [--nab DIR]\n");
 			return 0;
 		default: return 2;
@@ -425,6 +533,10 @@ int main(int argc, char **argv)
 			printf("  %-58s %8.3f over %zu windows\n", f->name, s, f->nwin);
 		}
 	}
+	for (size_t i = 0; trace && i < c.nfiles; i++)
+		if (strstr(c.files[i].name, trace) &&
+		    trace_file(&c.files[i], pts[i], &cfg, swept[0].threshold) != 0)
+			return 1;
 	if (json) {
 		FILE *jf = fopen(json, "w");
 		if (!jf) {

@@ -504,7 +504,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	enum pb_status st;
 	/* change and closed_change are filled only when raised / closed: no
 	 * clearing of two changes a point (they are most of the step) */
-	step->score = 0;
+	step->score = step->ratio = 0;
 	step->raised = step->closed = step->clamped = false;
 	if (!isfinite(v))
 		return pb__err(err, PB_EINVAL, "point %llu: value is not a finite number",
@@ -637,6 +637,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		}
 	}
 
+	step->ratio = best.ratio;
 	/* Follow or close the open change. */
 	if (d->open) {
 		struct pb_change *c = &d->cur;
