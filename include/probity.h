@@ -610,6 +610,12 @@ struct pb_detect_config {
 	                          interquartile ranges of the window, and more than
 	                          ever in `memory` (the series became more variable);
 	                          0 = off; 1 */
+	double renew_ratio;    /* once `hold` points have passed, a record in the open
+	                          change's direction more than this times it (its
+	                          |delta| and its scale's largest deviation since it
+	                          opened) closes it and raises a new one, as
+	                          escalate_ratio does before; 0 = escalate_ratio
+	                          throughout; 0 */
 	double min_impact;     /* report a change only when |actual - expected| >=
 	                          this, in the series' unit; 0 = no floor */
 	double min_pct;        /* ... and when it is >= this percentage of

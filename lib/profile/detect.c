@@ -153,6 +153,8 @@ enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct p
 		               MEM_BLOCKS);
 	if (!(c->spread >= 0 && c->spread < 1e6))
 		return pb__err(err, PB_EINVAL, "detector spread must be >= 0");
+	if (!(c->renew_ratio == 0 || (c->renew_ratio >= 1 && c->renew_ratio < 1e12)))
+		return pb__err(err, PB_EINVAL, "detector renew_ratio must be 0 or at least 1");
 	if (!(c->min_impact >= 0 && isfinite(c->min_impact)))
 		return pb__err(err, PB_EINVAL, "detector min_impact must be >= 0");
 	if (!(c->min_pct >= 0 && isfinite(c->min_pct)))
@@ -657,12 +659,19 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	}
 	/* A new record much larger than the open change, and than anything its
 	 * scale saw since the change opened, is news even while that change is
-	 * open (a jump on top of a ramp): close it and raise a new one. */
-	if (d->open && cfg->escalate_ratio > 0 && best.ratio > cfg->min_ratio && !best.spread) {
+	 * open (a jump on top of a ramp): close it and raise a new one. Once
+	 * the change has been held, renew_ratio (when set) takes the place of
+	 * escalate_ratio for records in the change's direction (a second drop
+	 * while the first is still open). */
+	double esc = cfg->escalate_ratio;
+	if (d->open && cfg->renew_ratio > 0 && i - d->cur.detected > cfg->hold &&
+	    (best.actual - best.expected) * d->cur.direction > 0)
+		esc = cfg->renew_ratio;
+	if (d->open && esc > 0 && best.ratio > cfg->min_ratio && !best.spread) {
 		double ref = fabs(d->cur.delta);
 		if (d->ev_dev[best.scale] > ref)
 			ref = d->ev_dev[best.scale];
-		if (dev_now[best.scale] > cfg->escalate_ratio * ref) {
+		if (dev_now[best.scale] > esc * ref) {
 			close_change(d, &step->closed_change);
 			step->closed = true;
 		}

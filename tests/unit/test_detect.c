@@ -237,6 +237,52 @@ static void t_jump_on_ramp(void)
 	free(p);
 }
 
+/* A second, deeper drop while the first is still open (NAB's speed_7578:
+ * traffic slows, then jams): with renew_ratio 1 a record in the open change's
+ * direction after `hold` points raises a new change; by default only a record
+ * twice the open change does (escalate_ratio), and the deeper drop is hidden.
+ * While a change is open the score is 0 and the step's ratio still says how
+ * strong the point is. */
+static void t_renew(void)
+{
+	const size_t n = 1200, at1 = 1000, at2 = 1030;
+	struct pb_point *p = noise_series(n, 300, 100, 1, 21);
+	for (size_t i = at1; i < at1 + 60; i++)
+		p[i].v -= i < at2 ? 20 : 32;
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	cfg.period = PB_DETECT_NO_SEASON;
+	struct pb_error err = { 0 };
+	for (int renew = 0; renew < 2; renew++) {
+		cfg.renew_ratio = renew;
+		struct pb_detector *d = NULL;
+		CHECK_OK(pb_detector_new(&cfg, &d, &err), &err);
+		size_t raised_first = 0, raised_second = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct pb_detect_step st;
+			CHECK_OK(pb_detector_push(d, p[i].t, p[i].v, &st, &err), &err);
+			if (st.raised && i >= at1 && i < at1 + 5)
+				raised_first++;
+			if (st.raised && i >= at2 && i < at2 + 5) {
+				raised_second++;
+				CHECK_INT(st.change.direction, -1);
+				CHECK(st.change.delta < -25);
+			}
+			if (i == at1 + 1) { /* the first drop's change is open */
+				CHECK(st.score == 0);
+				CHECK(st.ratio > 0.5);
+			}
+		}
+		CHECK_INT(raised_first, 1);
+		CHECK_INT(raised_second, (size_t)renew);
+		pb_detector_free(d);
+	}
+	cfg.renew_ratio = 0.5;
+	CHECK_INT(pb_detect_config_check(&cfg, &err), PB_EINVAL);
+	CHECK(strstr(err.message, "renew_ratio") != NULL);
+	free(p);
+}
+
 /* One spike: a spike change at that point, closed soon after. */
 static void t_spike(void)
 {
@@ -876,6 +922,7 @@ int main(void)
 	RUN(t_spread);
 	RUN(t_small_shift_on_long_scale);
 	RUN(t_jump_on_ramp);
+	RUN(t_renew);
 	RUN(t_spike);
 	RUN(t_flat_then_move);
 	RUN(t_seasonal);
