@@ -214,6 +214,16 @@ static void explain_change(const struct pb_detect_config *cfg, const struct pb_c
 		         "without any such spread",
 		         ts, td, x->scale, base, x->expected, x->spread_dev, cfg->spread,
 		         cfg->spread == 1 ? "" : "s", cfg->warmup);
+	else if (isfinite(x->ratio) && x->own_direction)
+		snprintf(buf, cap,
+		         "%s: raised on %s: the mean of the last %u point%s was %.6g %s %s "
+		         "(%.6g), %.3g times %.3g times the largest %s of the last %u points on that "
+		         "scale (%.6g; %s larger); threshold %.3g times",
+		         ts, td, x->scale, x->scale == 1 ? "" : "s", fabs(x->delta),
+		         x->direction > 0 ? "above" : "below", base, x->expected, x->ratio, cfg->own_bar,
+		         x->direction > 0 ? "rise" : "drop", cfg->memory,
+		         cfg->own_bar > 0 ? largest / cfg->own_bar : 0,
+		         x->direction > 0 ? "drops were" : "rises were", cfg->min_ratio);
 	else if (isfinite(x->ratio))
 		snprintf(buf, cap,
 		         "%s: raised on %s: the mean of the last %u point%s was %.6g away from %s "
@@ -532,6 +542,8 @@ static void changes_json(const struct pb_series_table *tab, const struct pb_chan
 		json_object_set_new(o, "baseline", json_string(x->seasonal ? "seasonal" : "level"));
 		json_object_set_new(o, "period", json_integer(x->period));
 		json_object_set_new(o, "scale", json_integer(x->scale));
+		if (x->own_direction) /* against the records of its own direction */
+			json_object_set_new(o, "own_direction", json_true());
 		if (x->spread) { /* raised by the spread, not by the mean */
 			json_object_set_new(o, "spread", json_true());
 			json_object_set_new(o, "spread_dev", json_real(x->spread_dev));

@@ -610,6 +610,11 @@ struct pb_detect_config {
 	                          interquartile ranges of the window, and more than
 	                          ever in `memory` (the series became more variable);
 	                          0 = off; 1 */
+	double own_bar;        /* a deviation is also a record when it is more than
+	                          this many times the largest earlier one in its own
+	                          direction (a drop against the earlier drops),
+	                          however large the other direction's were; 0 = one
+	                          bar for both directions; 10 */
 	double renew_ratio;    /* once `hold` points have passed, a record in the open
 	                          change's direction more than this times it (its
 	                          |delta| and its scale's largest deviation since it
@@ -678,6 +683,10 @@ struct pb_change {
 	double event_mean;     /* mean value over [start, end] */
 	size_t base_from, base_to; /* the points [base_from, base_to) behind expected:
 	                          the window, or the same span one period earlier */
+	bool own_direction;    /* ratio is against own_bar times the largest earlier
+	                          deviation in the change's direction
+	                          (pb_detect_config.own_bar), which was lower than
+	                          the largest of both directions */
 	bool spread;           /* raised by the spread of the last `scale` points
 	                          (pb_detect_config.spread), not by their mean:
 	                          ratio is spread_dev against the largest earlier */
@@ -709,9 +718,11 @@ struct pb_detect_step {
 	bool clamped;          /* the point's time was before the previous point's
 	                          and was taken as that one's */
 	double expected;       /* the point's expected value (its baseline on scale 1) */
-	double lower, upper;   /* expected -/+ the largest earlier deviation on scale
-	                          1: a point outside is a record; NAN until the
-	                          scale has seen `warmup` deviations */
+	double lower, upper;   /* expected -/+ the bar of scale 1 for a drop and a
+	                          rise (the largest earlier deviation, or own_bar
+	                          times the largest in that direction when lower):
+	                          a point outside is a record; NAN until the scale
+	                          has seen `warmup` deviations */
 	struct pb_change change;
 	struct pb_change closed_change;
 };

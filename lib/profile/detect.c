@@ -35,14 +35,19 @@
 /* One deviation stream: level or seasonal, on one scale. The largest earlier
  * deviation is kept per block of memory/8 points, so that "the largest in the
  * last `memory` points" costs O(1) a point (the span is memory - memory/8 to
- * memory points). */
+ * memory points). With own_bar the upward and downward deviations are kept
+ * apart (the *_dn fields); without it every deviation counts as upward. */
 #define MEM_BLOCKS 8
 struct stream {
 	double block_max[MEM_BLOCKS]; /* maxima of the last full blocks (ring) */
+	double block_dn[MEM_BLOCKS];
 	uint64_t nblocks;
-	double cur_max;      /* maximum of the block being filled */
+	double full_max, full_dn; /* maxima of those full blocks */
+	double cur_max, cur_dn; /* maxima of the block being filled */
 	uint64_t in_cur;     /* deviations in it */
-	double max_dev;      /* largest deviation in memory (all of them when memory is 0) */
+	double max_dev;      /* largest (upward) deviation in memory (all of them
+	                        when memory is 0) */
+	double max_dn;       /* largest downward one (own_bar only) */
 	double ew;           /* exponentially weighted mean deviation, not bias-corrected */
 	double ew_pow;       /* decay^count, for the bias correction */
 	uint64_t count;      /* deviations seen */
@@ -116,6 +121,7 @@ void pb_detect_config_init(struct pb_detect_config *cfg)
 	cfg->warmup = 64;
 	cfg->memory = 5000;
 	cfg->spread = 1;
+	cfg->own_bar = 10;
 	cfg->min_impact = 0;
 	cfg->min_pct = 0;
 	cfg->regime_penalty = 8;
@@ -153,6 +159,8 @@ enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct p
 		               MEM_BLOCKS);
 	if (!(c->spread >= 0 && c->spread < 1e6))
 		return pb__err(err, PB_EINVAL, "detector spread must be >= 0");
+	if (!(c->own_bar == 0 || (c->own_bar >= 1 && c->own_bar < 1e12)))
+		return pb__err(err, PB_EINVAL, "detector own_bar must be 0 or at least 1");
 	if (!(c->renew_ratio == 0 || (c->renew_ratio >= 1 && c->renew_ratio < 1e12)))
 		return pb__err(err, PB_EINVAL, "detector renew_ratio must be 0 or at least 1");
 	if (!(c->min_impact >= 0 && isfinite(c->min_impact)))
@@ -389,36 +397,59 @@ static double typical(const struct stream *s)
 	return s->count ? s->ew / (1 - s->ew_pow) : 0;
 }
 
-static void stream_add(struct stream *s, double dev, double ew_decay, uint64_t mem_block)
+static void stream_add(struct stream *s, double dev, bool dn, double ew_decay, uint64_t mem_block)
 {
 	if (!mem_block) {
-		if (dev > s->max_dev)
-			s->max_dev = dev;
+		double *m = dn ? &s->max_dn : &s->max_dev;
+		if (dev > *m)
+			*m = dev;
 	} else {
-		if (dev > s->cur_max)
-			s->cur_max = dev;
+		double *cur = dn ? &s->cur_dn : &s->cur_max;
+		if (dev > *cur)
+			*cur = dev;
 		if (++s->in_cur == mem_block) {
 			s->block_max[s->nblocks % MEM_BLOCKS] = s->cur_max;
+			s->block_dn[s->nblocks % MEM_BLOCKS] = s->cur_dn;
 			s->nblocks++;
-			s->cur_max = 0;
+			s->cur_max = s->cur_dn = 0;
 			s->in_cur = 0;
+			s->full_max = s->full_dn = 0;
+			for (uint64_t b = 0; b < MEM_BLOCKS && b < s->nblocks; b++) {
+				if (s->block_max[b] > s->full_max)
+					s->full_max = s->block_max[b];
+				if (s->block_dn[b] > s->full_dn)
+					s->full_dn = s->block_dn[b];
+			}
 		}
-		double m = s->cur_max;
-		for (uint64_t b = 0; b < MEM_BLOCKS && b < s->nblocks; b++)
-			if (s->block_max[b] > m)
-				m = s->block_max[b];
-		s->max_dev = m;
+		s->max_dev = s->full_max > s->cur_max ? s->full_max : s->cur_max;
+		s->max_dn = s->full_dn > s->cur_dn ? s->full_dn : s->cur_dn;
 	}
 	s->ew = s->ew * ew_decay + (1 - ew_decay) * dev;
 	s->ew_pow *= ew_decay;
 	s->count++;
 }
 
-/* The current deviation against the largest earlier one. */
-static double stream_ratio(const struct stream *s, double dev)
+/* The bar a deviation in direction dn must beat: the largest earlier one of
+ * either direction, or own times the largest in its own direction when that
+ * is lower (*by_own then). */
+static double stream_bar(const struct stream *s, bool dn, double own, bool *by_own)
 {
-	if (s->max_dev > 0)
-		return dev / s->max_dev;
+	const double mine = dn ? s->max_dn : s->max_dev, other = dn ? s->max_dev : s->max_dn;
+	double bar = mine > other ? mine : other;
+	*by_own = false;
+	if (own > 0 && mine > 0 && own * mine < bar) {
+		bar = own * mine;
+		*by_own = true;
+	}
+	return bar;
+}
+
+/* The current deviation against its bar. */
+static double stream_ratio(const struct stream *s, double dev, bool dn, double own, bool *by_own)
+{
+	double bar = stream_bar(s, dn, own, by_own);
+	if (bar > 0)
+		return dev / bar;
 	return dev > 0 ? INFINITY : 0;
 }
 
@@ -433,6 +464,7 @@ struct verdict {
 	uint32_t scale;     /* index */
 	bool seasonal;
 	bool spread;        /* the spread of the longest scale, not a mean */
+	bool own;           /* against own_bar times its direction's record */
 	double expected, actual;
 	double spread_dev;
 };
@@ -548,7 +580,8 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	const double med = window_quantile(d, 0.5);
 	const double iqr = window_quantile(d, 0.75) - window_quantile(d, 0.25);
 	const double floor_dev = cfg->noise_floor * iqr;
-	struct verdict best = { 0, 0, false, false, 0, 0, 0 };
+	struct verdict best = { 0, 0, false, false, false, 0, 0, 0 };
+	const double own = cfg->own_bar;
 	const uint32_t P = d->period;
 	double dev_now[MAX_SCALES] = { 0 }; /* each scale's deviation from its chosen baseline */
 
@@ -571,11 +604,15 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		double dev_l = fabs(y - med);
 		if (dev_l < floor_dev)
 			dev_l = 0;
-		double r = cfg->warmup <= s->level.count ? stream_ratio(&s->level, dev_l) : 0;
+		const bool dn_l = own > 0 && y < med;
+		bool by_own = false, o;
+		double r = cfg->warmup <= s->level.count
+		                   ? stream_ratio(&s->level, dev_l, dn_l, own, &by_own)
+		                   : 0;
 		bool seasonal = false;
 		double expected = med;
-		double smax = 0;     /* the seasonal stream's largest deviation and count */
-		uint64_t scount = 0; /* before this point */
+		double sbar_up = 0, sbar_dn = 0; /* the seasonal stream's bars and count */
+		uint64_t scount = 0;             /* before this point */
 
 		if (P && s->means) {
 			const size_t mp = d->mpos, mc = d->mcap;
@@ -588,34 +625,41 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 				double dev_s = fabs(y - ys);
 				if (dev_s < floor_dev)
 					dev_s = 0;
+				const bool dn_s = own > 0 && y < ys;
 				if (s->season.count > 0 &&
 				    typical(&s->season) < cfg->season_gain * typical(&s->level)) {
 					seasonal = true;
 					expected = ys;
+					by_own = false;
 					r = cfg->warmup <= s->season.count
-					            ? stream_ratio(&s->season, dev_s)
+					            ? stream_ratio(&s->season, dev_s, dn_s, own, &by_own)
 					            : 0;
 				}
-				smax = s->season.max_dev;
+				if (j == 0) {
+					sbar_up = stream_bar(&s->season, false, own, &o);
+					sbar_dn = stream_bar(&s->season, own > 0, own, &o);
+				}
 				scount = s->season.count;
-				stream_add(&s->season, dev_s, d->ew_decay, d->mem_block);
+				stream_add(&s->season, dev_s, dn_s, d->ew_decay, d->mem_block);
 			}
 		}
 		if (j == 0) {
-			double band = seasonal ? smax : s->level.max_dev;
 			step->expected = expected;
 			step->lower = step->upper = NAN;
 			if (cfg->warmup <= (seasonal ? scount : s->level.count)) {
-				step->lower = expected - band;
-				step->upper = expected + band;
+				step->lower = expected - (seasonal ? sbar_dn
+				                                   : stream_bar(&s->level, own > 0, own, &o));
+				step->upper = expected + (seasonal ? sbar_up
+				                                   : stream_bar(&s->level, false, own, &o));
 			}
 		}
-		stream_add(&s->level, dev_l, d->ew_decay, d->mem_block);
+		stream_add(&s->level, dev_l, dn_l, d->ew_decay, d->mem_block);
 		dev_now[j] = fabs(y - expected);
 		if (r > best.ratio) {
 			best.ratio = r;
 			best.scale = j;
 			best.seasonal = seasonal;
+			best.own = by_own;
 			best.expected = expected;
 			best.actual = y;
 		}
@@ -624,13 +668,17 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	if (d->spr_abs) {
 		double sd = spread_dev(d, i, v, med, iqr, floor_dev);
 		if (sd >= 0) {
-			double r = cfg->warmup <= d->spread.count ? stream_ratio(&d->spread, sd) : 0;
-			stream_add(&d->spread, sd, d->ew_decay, d->mem_block);
+			bool by_own;
+			double r = cfg->warmup <= d->spread.count
+			                   ? stream_ratio(&d->spread, sd, false, 0, &by_own)
+			                   : 0;
+			stream_add(&d->spread, sd, false, d->ew_decay, d->mem_block);
 			if (r > best.ratio) {
 				const uint32_t j = d->nscales - 1;
 				best.ratio = r;
 				best.scale = j;
 				best.seasonal = false;
+				best.own = false;
 				best.spread = true;
 				best.expected = med;
 				best.actual = d->sc[j].sum / d->sc[j].k;
@@ -727,6 +775,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	c->delta = delta;
 	c->pct = pct;
 	c->ratio = best.ratio;
+	c->own_direction = best.own;
 	c->spread = best.spread;
 	c->spread_dev = best.spread_dev;
 	c->score = ratio_score(best.ratio);

@@ -237,6 +237,51 @@ static void t_jump_on_ramp(void)
 	free(p);
 }
 
+/* Bars by direction (own_bar): a series with rises of +100 now and then
+ * and only noise below; a dip of -60 is smaller than the rises, but more
+ * than own_bar (10) times every earlier drop: a record by default, and no
+ * news with one bar for both directions. The lower band is the drops' bar. */
+static void t_own_bar(void)
+{
+	const size_t n = 2100, at = 2000;
+	struct pb_point *p = noise_series(n, 300, 100, 1, 33);
+	for (size_t i = 100; i < at; i += 250)
+		p[i].v += 100;
+	p[at].v -= 60;
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	CHECK_NEAR(cfg.own_bar, 10, 0);
+	cfg.period = PB_DETECT_NO_SEASON;
+	struct pb_error err = { 0 };
+	for (int own = 0; own < 2; own++) {
+		cfg.own_bar = own ? 10 : 0;
+		struct pb_detector *d = NULL;
+		CHECK_OK(pb_detector_new(&cfg, &d, &err), &err);
+		size_t dips = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct pb_detect_step st;
+			CHECK_OK(pb_detector_push(d, p[i].t, p[i].v, &st, &err), &err);
+			if (st.raised && st.change.direction < 0 && i >= at && i < at + 3) {
+				dips++;
+				CHECK(st.change.own_direction);
+				CHECK_INT(st.change.start, at);
+				CHECK(st.change.ratio > 1);
+			}
+			if (i == at - 1) { /* the bands: rises need +100, drops a tenth of it */
+				CHECK(st.upper - st.expected > 90);
+				CHECK(st.expected - st.lower < (own ? 60 : st.upper - st.expected + 1e-9));
+				CHECK(own || st.expected - st.lower > 90);
+			}
+		}
+		CHECK_INT(dips, (size_t)own);
+		pb_detector_free(d);
+	}
+	cfg.own_bar = 0.5;
+	CHECK_INT(pb_detect_config_check(&cfg, &err), PB_EINVAL);
+	CHECK(strstr(err.message, "own_bar") != NULL);
+	free(p);
+}
+
 /* A second, deeper drop while the first is still open (NAB's speed_7578:
  * traffic slows, then jams): with renew_ratio 1 a record in the open change's
  * direction after `hold` points raises a new change; by default only a record
@@ -923,6 +968,7 @@ int main(void)
 	RUN(t_small_shift_on_long_scale);
 	RUN(t_jump_on_ramp);
 	RUN(t_renew);
+	RUN(t_own_bar);
 	RUN(t_spike);
 	RUN(t_flat_then_move);
 	RUN(t_seasonal);
