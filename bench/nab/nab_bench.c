@@ -527,10 +527,13 @@ int main(int argc, char **argv)
 	if (loco && leave_one_category_out(&c, pts, &cfg) != 0)
 		return 1;
 	if (per_file) {
+		printf("standard score per series: at the swept threshold %.6f, at the default "
+		       "threshold (a score above %.6f)\n", swept[0].threshold, thr);
 		for (size_t i = 0; i < c.nfiles; i++) {
 			struct nab_file *f = &c.files[i];
 			double s = nab_file_score(f, sc[i], swept[0].threshold, &nab_profiles[0]);
-			printf("  %-58s %8.3f over %zu windows\n", f->name, s, f->nwin);
+			double s_def = nab_file_score(f, sc[i], nextafter(thr, 2.0), &nab_profiles[0]);
+			printf("  %-58s %8.3f %8.3f over %zu windows\n", f->name, s, s_def, f->nwin);
 		}
 	}
 	for (size_t i = 0; trace && i < c.nfiles; i++)
