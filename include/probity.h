@@ -621,6 +621,16 @@ struct pb_detect_config {
 	                          opened) closes it and raises a new one, as
 	                          escalate_ratio does before; 0 = escalate_ratio
 	                          throughout; 0 */
+	uint32_t job_periods;  /* sub-daily series (a period found from the time
+	                          step): a record is not news (its ratio is cut to
+	                          min(1, min_ratio)) when the scale's mean stood
+	                          away from the median in the same direction, by at
+	                          least job_share of its distance now, within
+	                          job_window points of the same time of day on each
+	                          of the last job_periods days (a daily job whose
+	                          height creeps up); 0 = off, at most 7; 3 */
+	uint32_t job_window;   /* points either side of one period ago; 6 */
+	double job_share;      /* (0, 1]; 0.5 */
 	double min_impact;     /* report a change only when |actual - expected| >=
 	                          this, in the series' unit; 0 = no floor */
 	double min_pct;        /* ... and when it is >= this percentage of

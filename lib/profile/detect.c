@@ -58,6 +58,8 @@ struct scale {
 	double sum;          /* sum of the last k values */
 	struct stream level, season;
 	double *means;       /* ring of this scale's means over 3 periods + 1 (NULL: no season) */
+	double *devs;        /* ring of its mean's signed deviations from the median
+	                        over job_periods periods + job_window (NULL: off) */
 };
 
 struct pb_detector {
@@ -81,6 +83,8 @@ struct pb_detector {
 	size_t rpos;         /* the current point's place in the value ring (n % rcap) */
 	size_t mpos;         /* ... and in the means rings (valid once mpos_set) */
 	bool mpos_set;
+	size_t jcap, jpos;   /* length of each devs ring (0: off), the current place */
+	bool jpos_set;
 	double ew_decay;
 	uint64_t mem_block;  /* points per memory block; 0 = remember everything */
 	/* the open change */
@@ -122,6 +126,9 @@ void pb_detect_config_init(struct pb_detect_config *cfg)
 	cfg->memory = 5000;
 	cfg->spread = 1;
 	cfg->own_bar = 10;
+	cfg->job_periods = 3;
+	cfg->job_window = 6;
+	cfg->job_share = 0.5;
 	cfg->min_impact = 0;
 	cfg->min_pct = 0;
 	cfg->regime_penalty = 8;
@@ -163,6 +170,14 @@ enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct p
 		return pb__err(err, PB_EINVAL, "detector own_bar must be 0 or at least 1");
 	if (!(c->renew_ratio == 0 || (c->renew_ratio >= 1 && c->renew_ratio < 1e12)))
 		return pb__err(err, PB_EINVAL, "detector renew_ratio must be 0 or at least 1");
+	if (c->job_periods > 7)
+		return pb__err(err, PB_EINVAL, "detector job_periods must be at most 7, not %u",
+		               c->job_periods);
+	if (c->job_window > PB_DETECT_MAX_PERIOD)
+		return pb__err(err, PB_EINVAL, "detector job_window must be at most %u points",
+		               PB_DETECT_MAX_PERIOD);
+	if (!(c->job_share > 0 && c->job_share <= 1))
+		return pb__err(err, PB_EINVAL, "detector job_share must be in (0, 1]");
 	if (!(c->min_impact >= 0 && isfinite(c->min_impact)))
 		return pb__err(err, PB_EINVAL, "detector min_impact must be >= 0");
 	if (!(c->min_pct >= 0 && isfinite(c->min_pct)))
@@ -236,8 +251,10 @@ void pb_detector_free(struct pb_detector *d)
 {
 	if (!d)
 		return;
-	for (uint32_t j = 0; j < MAX_SCALES; j++)
+	for (uint32_t j = 0; j < MAX_SCALES; j++) {
 		free(d->sc[j].means);
+		free(d->sc[j].devs);
+	}
 	free(d->vals);
 	free(d->times);
 	free(d->sorted);
@@ -346,8 +363,9 @@ static int cmp_i64(const void *x, const void *y)
 }
 
 /* Picks the seasonal period from the time step of the first points: a day
- * for sub-daily series, a week for daily ones; none otherwise. */
-static uint32_t auto_period(const struct pb_detector *d)
+ * for sub-daily series (*sub_daily then), a week for daily ones; none
+ * otherwise. */
+static uint32_t auto_period(const struct pb_detector *d, bool *sub_daily)
 {
 	int64_t gaps[STEP_SAMPLES];
 	for (int i = 0; i < STEP_SAMPLES; i++)
@@ -355,6 +373,7 @@ static uint32_t auto_period(const struct pb_detector *d)
 	qsort(gaps, STEP_SAMPLES, sizeof(gaps[0]), cmp_i64);
 	double step = (double)(gaps[STEP_SAMPLES / 2 - 1] + gaps[STEP_SAMPLES / 2]) / 2;
 	double p;
+	*sub_daily = step < 86400;
 	if (step < 86400)
 		p = 86400 / step;
 	else if (step < 7 * 86400)
@@ -368,14 +387,28 @@ static uint32_t auto_period(const struct pb_detector *d)
 }
 
 /* Sets up the seasonal rings once the period is known; fills them with the
- * means of the points already seen (all still in the value ring). */
-static enum pb_status start_season(struct pb_detector *d, uint32_t period, struct pb_error *err)
+ * means of the points already seen (all still in the value ring). The rings
+ * of deviations for job_periods start empty (no earlier event). */
+static enum pb_status start_season(struct pb_detector *d, uint32_t period, bool sub_daily,
+                                   struct pb_error *err)
 {
+	const struct pb_detect_config *cfg = &d->cfg;
 	d->period_known = true;
 	d->period = period;
 	if (!period)
 		return PB_OK;
 	d->mcap = 3 * (size_t)period + 1;
+	if (sub_daily && cfg->job_periods > 0 && cfg->job_window < period) {
+		d->jcap = (size_t)cfg->job_periods * period + cfg->job_window + 1;
+		for (uint32_t j = 0; j < d->nscales; j++) {
+			d->sc[j].devs = calloc(d->jcap, sizeof(*d->sc[j].devs));
+			if (!d->sc[j].devs) {
+				d->period = 0;
+				d->jcap = 0;
+				return pb__err(err, PB_ENOMEM, "out of memory for a seasonal detector");
+			}
+		}
+	}
 	for (uint32_t j = 0; j < d->nscales; j++) {
 		struct scale *s = &d->sc[j];
 		s->means = malloc(d->mcap * sizeof(*s->means));
@@ -389,6 +422,28 @@ static enum pb_status start_season(struct pb_detector *d, uint32_t period, struc
 				s->means[i % d->mcap] = mean_at(d, i, s->k);
 	}
 	return PB_OK;
+}
+
+/* Whether a level deviation like sdev (same sign, at least job_share of it)
+ * came within job_window points of the same time on each of the last
+ * job_periods periods on this scale: a daily job's record, not news. An
+ * event seen on fewer of those days (an anomaly that repeats once) still is. */
+static bool job_seen(const struct pb_detector *d, const struct scale *s, double sdev)
+{
+	const uint32_t w = d->cfg.job_window, P = d->period;
+	const double need = d->cfg.job_share * fabs(sdev);
+	if (sdev == 0)
+		return false;
+	for (uint32_t p = 1; p <= d->cfg.job_periods; p++) {
+		bool found = false;
+		for (size_t q = (size_t)p * P - w; q <= (size_t)p * P + w && !found; q++) {
+			const double x = s->devs[ring_back(d->jpos, q, d->jcap)];
+			found = x * sdev > 0 && fabs(x) >= need;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
 }
 
 /* Bias-corrected typical deviation of a stream (before adding the current one). */
@@ -559,11 +614,13 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 
 	if (!d->period_known) {
 		if (cfg->period != 0) {
-			st = start_season(d, cfg->period, err);
+			st = start_season(d, cfg->period, false, err);
 			if (st != PB_OK)
 				return st;
 		} else if (d->n == STEP_SAMPLES + 1) {
-			st = start_season(d, auto_period(d), err);
+			bool sub_daily = false;
+			uint32_t p = auto_period(d, &sub_daily);
+			st = start_season(d, p, sub_daily, err);
 			if (st != PB_OK)
 				return st;
 		}
@@ -575,6 +632,14 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		} else {
 			d->mpos = (size_t)(i % d->mcap);
 			d->mpos_set = true;
+		}
+	}
+	if (d->jcap) {
+		if (d->jpos_set) {
+			d->jpos = d->jpos + 1 == d->jcap ? 0 : d->jpos + 1;
+		} else {
+			d->jpos = (size_t)(i % d->jcap);
+			d->jpos_set = true;
 		}
 	}
 	const double med = window_quantile(d, 0.5);
@@ -655,6 +720,15 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		}
 		stream_add(&s->level, dev_l, dn_l, d->ew_decay, d->mem_block);
 		dev_now[j] = fabs(y - expected);
+		if (s->devs) {
+			/* a record (level or seasonal) while this mean stands where it
+			 * stood near this time on each of the last days: the daily job */
+			const double sdev = fabs(y - med) < floor_dev ? 0 : y - med;
+			const double cap = cfg->min_ratio < 1 ? cfg->min_ratio : 1;
+			if (r > cap && job_seen(d, s, sdev))
+				r = cap;
+			s->devs[d->jpos] = sdev;
+		}
 		if (r > best.ratio) {
 			best.ratio = r;
 			best.scale = j;
