@@ -16,7 +16,8 @@
  * Costs per point: a binary search and one memmove in the sorted window
  * (O(window) bytes, a few hundred ns at the default), O(1) per scale.
  * Memory: the window, a ring of recent values, and per scale a ring of three
- * periods of means when a season is used.
+ * periods of means when a season is used (and, on sub-daily series, a ring of
+ * the means' deviations over job_periods periods, to know a daily job).
  */
 #include "util/util.h"
 #include "profile/profile.h"
@@ -720,7 +721,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		}
 		stream_add(&s->level, dev_l, dn_l, d->ew_decay, d->mem_block);
 		dev_now[j] = fabs(y - expected);
-		if (s->devs) {
+		if (d->jcap && s->devs) {
 			/* a record (level or seasonal) while this mean stands where it
 			 * stood near this time on each of the last days: the daily job */
 			const double sdev = fabs(y - med) < floor_dev ? 0 : y - med;
