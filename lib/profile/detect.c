@@ -516,6 +516,62 @@ struct verdict {
 	double spread_dev;
 };
 
+/* Makes the verdict this stream's when its ratio r is the strongest so far. */
+static bool verdict_take(struct verdict *b, double r, uint32_t scale, bool seasonal, bool own,
+                         double expected, double actual)
+{
+	if (!(r > b->ratio))
+		return false;
+	b->ratio = r;
+	b->scale = scale;
+	b->seasonal = seasonal;
+	b->own = own;
+	b->spread = false;
+	b->expected = expected;
+	b->actual = actual;
+	return true;
+}
+
+/* The fast streams (pb_detect_config.fast_window): the point (and the mean
+ * of 4) against the median of the last fast_window points. A point's
+ * deviation joins the bar at the next point, once it is known whether a
+ * change was open after it; while one is, it is held in fpend_* until the
+ * change closes (close_change keeps it unless the change was a shift). They
+ * may raise a change, not hold one open, and stay out of points whose scale
+ * uses the seasonal baseline (a daily edge is a shift every day). */
+static void fast_streams(struct pb_detector *d, uint64_t i, double floor_dev,
+                         const bool *seas_now, struct verdict *best)
+{
+	const struct pb_detect_config *cfg = &d->cfg;
+	const double fmed = sorted_quantile(d->fsorted, d->nfsorted, 0.5), own = cfg->own_bar;
+	for (uint32_t j = 0; j < cfg->fast_scales && j < d->nscales; j++) {
+		const struct scale *s = &d->sc[j];
+		struct stream *f = &d->fast[j];
+		if (d->fprev_set[j]) {
+			double *pend = d->fprev_dn[j] ? &d->fpend_dn[j] : &d->fpend_up[j];
+			if (d->open && d->fprev[j] > *pend)
+				*pend = d->fprev[j];
+			stream_add(f, d->open ? 0 : d->fprev[j], d->fprev_dn[j], d->ew_decay,
+			           d->mem_block);
+		}
+		if (i + 1 < s->k)
+			continue;
+		const double y = s->sum / s->k;
+		double dev = fabs(y - fmed);
+		if (dev < floor_dev)
+			dev = 0;
+		const bool dn = own > 0 && y < fmed;
+		d->fprev[j] = dev;
+		d->fprev_dn[j] = dn;
+		d->fprev_set[j] = true;
+		bool by_own = false;
+		double r = !d->open && !seas_now[j] && cfg->warmup <= f->count
+		                   ? stream_ratio(f, dev, dn, own, &by_own)
+		                   : 0;
+		verdict_take(best, r, j, false, by_own, fmed, y);
+	}
+}
+
 /* The spread of the last kmax points (pb_detect_config.spread): their mean
  * distance from the median, less the distance of their mean (what a level
  * move explains: a shift or a spike moves the mean as far as the points), less
@@ -724,14 +780,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		stream_add(&s->level, dev_l, dn_l, d->ew_decay, d->mem_block);
 		dev_now[j] = fabs(y - expected);
 		seas_now[j] = seasonal;
-		if (r > best.ratio) {
-			best.ratio = r;
-			best.scale = j;
-			best.seasonal = seasonal;
-			best.own = by_own;
-			best.expected = expected;
-			best.actual = y;
-		}
+		verdict_take(&best, r, j, seasonal, by_own, expected, y);
 	}
 
 	if (d->spr_abs) {
@@ -742,59 +791,16 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 			                   ? stream_ratio(&d->spread, sd, false, 0, &by_own)
 			                   : 0;
 			stream_add(&d->spread, sd, false, d->ew_decay, d->mem_block);
-			if (r > best.ratio) {
-				const uint32_t j = d->nscales - 1;
-				best.ratio = r;
-				best.scale = j;
-				best.seasonal = false;
-				best.own = false;
+			const uint32_t j = d->nscales - 1;
+			if (verdict_take(&best, r, j, false, false, med, d->sc[j].sum / d->sc[j].k)) {
 				best.spread = true;
-				best.expected = med;
-				best.actual = d->sc[j].sum / d->sc[j].k;
 				best.spread_dev = sd;
 			}
 		}
 	}
 
-	if (d->fsorted) {
-		const double fmed = sorted_quantile(d->fsorted, d->nfsorted, 0.5);
-		for (uint32_t j = 0; j < cfg->fast_scales && j < d->nscales; j++) {
-			const struct scale *s = &d->sc[j];
-			struct stream *f = &d->fast[j];
-			/* the last point's deviation, now that it is known whether a
-			 * change was open after it */
-			if (d->fprev_set[j]) {
-				double *pend = d->fprev_dn[j] ? &d->fpend_dn[j] : &d->fpend_up[j];
-				if (d->open && d->fprev[j] > *pend)
-					*pend = d->fprev[j];
-				stream_add(f, d->open ? 0 : d->fprev[j], d->fprev_dn[j], d->ew_decay,
-				           d->mem_block);
-			}
-			if (i + 1 < s->k)
-				continue;
-			const double y = s->sum / s->k;
-			double dev = fabs(y - fmed);
-			if (dev < floor_dev)
-				dev = 0;
-			const bool dn = own > 0 && y < fmed;
-			d->fprev[j] = dev;
-			d->fprev_dn[j] = dn;
-			d->fprev_set[j] = true;
-			bool by_own = false;
-			double r = !d->open && !seas_now[j] && cfg->warmup <= f->count
-			                   ? stream_ratio(f, dev, dn, own, &by_own)
-			                   : 0;
-			if (r > best.ratio) {
-				best.ratio = r;
-				best.scale = j;
-				best.seasonal = false;
-				best.own = by_own;
-				best.spread = false;
-				best.expected = fmed;
-				best.actual = y;
-			}
-		}
-	}
+	if (d->fsorted)
+		fast_streams(d, i, floor_dev, seas_now, &best);
 
 	step->ratio = best.ratio;
 	/* Follow or close the open change. */
