@@ -631,6 +631,14 @@ struct pb_detect_config {
 	                          height creeps up); 0 = off, at most 7; 3 */
 	uint32_t job_window;   /* points either side of one period ago; 6 */
 	double job_share;      /* (0, 1]; 0.5 */
+	uint32_t fast_window;  /* a further record test of the point (and, with
+	                          fast_scales 2, the mean of 4) against the median
+	                          of the last this many points, whose bar takes an
+	                          open change's deviations only if it closes as a
+	                          spike (a shift's onset is that median's lag);
+	                          it may raise a change, not hold one open;
+	                          0 = off; 0 */
+	uint32_t fast_scales;  /* scales the fast_window test looks at, 1 or 2; 1 */
 	double min_impact;     /* report a change only when |actual - expected| >=
 	                          this, in the series' unit; 0 = no floor */
 	double min_pct;        /* ... and when it is >= this percentage of

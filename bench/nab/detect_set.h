@@ -29,7 +29,7 @@ static int detect_set(struct pb_detect_config *c, const char *kv)
 		c->name = x;                                       \
 		return 0;                                          \
 	}
-	U(window) U(scales) U(period) U(season_halflife) U(quiet) U(hold) U(warmup) U(memory)
+	U(window) U(scales) U(period) U(season_halflife) U(quiet) U(hold) U(warmup) U(memory) U(fast_window) U(fast_scales)
 	D(season_gain) D(noise_floor) D(min_ratio) D(release_ratio) D(escalate_ratio)
 	D(spread) D(own_bar) D(renew_ratio) D(min_impact) D(min_pct) D(regime_penalty) U(regime_min_len)
 	D(regime_level_share) U(job_periods) U(job_window) D(job_share)

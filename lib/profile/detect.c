@@ -102,6 +102,16 @@ struct pb_detector {
 	double spr_abs_sum, spr_dif_sum;
 	size_t spos;
 	struct stream spread;
+	/* fast stream (fast_window): the last fast_window values, sorted; per
+	 * fast scale a stream, the last point's deviation (added to the stream
+	 * at the next point, once it is known whether a change was open), and
+	 * the largest deviations taken while the open change was open */
+	double *fsorted;
+	size_t nfsorted;
+	struct stream fast[2];
+	double fprev[2];
+	bool fprev_dn[2], fprev_set[2];
+	double fpend_up[2], fpend_dn[2];
 };
 
 const char *pb_change_kind_name(enum pb_change_kind k)
@@ -130,6 +140,8 @@ void pb_detect_config_init(struct pb_detect_config *cfg)
 	cfg->job_periods = 3;
 	cfg->job_window = 6;
 	cfg->job_share = 0.5;
+	cfg->fast_window = 0;
+	cfg->fast_scales = 1;
 	cfg->min_impact = 0;
 	cfg->min_pct = 0;
 	cfg->regime_penalty = 8;
@@ -179,6 +191,13 @@ enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct p
 		               PB_DETECT_MAX_PERIOD);
 	if (!(c->job_share > 0 && c->job_share <= 1))
 		return pb__err(err, PB_EINVAL, "detector job_share must be in (0, 1]");
+	if (c->fast_window != 0 && (c->fast_window < 4 || c->fast_window > c->window))
+		return pb__err(err, PB_EINVAL,
+		               "detector fast_window must be 0 or 4 to window points, not %u",
+		               c->fast_window);
+	if (c->fast_scales < 1 || c->fast_scales > 2)
+		return pb__err(err, PB_EINVAL, "detector fast_scales must be 1 or 2, not %u",
+		               c->fast_scales);
 	if (!(c->min_impact >= 0 && isfinite(c->min_impact)))
 		return pb__err(err, PB_EINVAL, "detector min_impact must be >= 0");
 	if (!(c->min_pct >= 0 && isfinite(c->min_pct)))
@@ -235,6 +254,12 @@ enum pb_status pb_detector_new(const struct pb_detect_config *cfg, struct pb_det
 			goto nomem;
 		d->spread.ew_pow = 1;
 	}
+	if (cfg->fast_window) {
+		d->fsorted = malloc(cfg->fast_window * sizeof(*d->fsorted));
+		if (!d->fsorted)
+			goto nomem;
+		d->fast[0].ew_pow = d->fast[1].ew_pow = 1;
+	}
 	d->ew_decay = pow(0.5, 1.0 / cfg->season_halflife);
 	d->mem_block = cfg->memory / MEM_BLOCKS;
 	if (cfg->period == PB_DETECT_NO_SEASON)
@@ -261,6 +286,7 @@ void pb_detector_free(struct pb_detector *d)
 	free(d->sorted);
 	free(d->spr_abs);
 	free(d->spr_dif);
+	free(d->fsorted);
 	free(d);
 }
 
@@ -279,16 +305,16 @@ static size_t lower_bound(const double *a, size_t n, double x)
 	return lo;
 }
 
-/* Adds x to the window and, when drop is true, removes old (which is in it). */
-static void window_update(struct pb_detector *d, double x, bool drop, double old)
+/* Adds x to the sorted array a of *len values and, when drop is true,
+ * removes old (which is in it). */
+static void sorted_update(double *a, size_t *len, double x, bool drop, double old)
 {
-	double *a = d->sorted;
-	size_t n = d->nsorted;
+	size_t n = *len;
 	if (!drop) {
 		size_t i = lower_bound(a, n, x);
 		memmove(a + i + 1, a + i, (n - i) * sizeof(*a));
 		a[i] = x;
-		d->nsorted = n + 1;
+		*len = n + 1;
 		return;
 	}
 	/* Replace old by x and slide only the values between the two places. */
@@ -306,16 +332,20 @@ static void window_update(struct pb_detector *d, double x, bool drop, double old
 	}
 }
 
-/* Quantile q of the window by linear interpolation between order statistics. */
-static double window_quantile(const struct pb_detector *d, double q)
+/* Quantile q of a sorted array by linear interpolation between order statistics. */
+static double sorted_quantile(const double *a, size_t n, double q)
 {
-	size_t n = d->nsorted;
 	double p = q * (double)(n - 1);
 	size_t i = (size_t)p;
 	double f = p - (double)i;
 	if (i + 1 >= n)
-		return d->sorted[n - 1];
-	return d->sorted[i] * (1 - f) + d->sorted[i + 1] * f;
+		return a[n - 1];
+	return a[i] * (1 - f) + a[i + 1] * f;
+}
+
+static double window_quantile(const struct pb_detector *d, double q)
+{
+	return sorted_quantile(d->sorted, d->nsorted, q);
 }
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -485,6 +515,23 @@ static void stream_add(struct stream *s, double dev, bool dn, double ew_decay, u
 	s->count++;
 }
 
+/* Counts dev into the stream's largest deviations without a new point (the
+ * fast stream's deviations of a change that closed as a spike). */
+static void stream_inject(struct stream *s, double dev, bool dn, uint64_t mem_block)
+{
+	if (!mem_block) {
+		double *m = dn ? &s->max_dn : &s->max_dev;
+		if (dev > *m)
+			*m = dev;
+		return;
+	}
+	double *cur = dn ? &s->cur_dn : &s->cur_max;
+	if (dev > *cur)
+		*cur = dev;
+	s->max_dev = s->full_max > s->cur_max ? s->full_max : s->cur_max;
+	s->max_dn = s->full_dn > s->cur_dn ? s->full_dn : s->cur_dn;
+}
+
 /* The bar a deviation in direction dn must beat: the largest earlier one of
  * either direction, or own times the largest in its own direction when that
  * is lower (*by_own then). */
@@ -524,6 +571,62 @@ struct verdict {
 	double expected, actual;
 	double spread_dev;
 };
+
+/* Makes the verdict this stream's when its ratio r is the strongest so far. */
+static bool verdict_take(struct verdict *b, double r, uint32_t scale, bool seasonal, bool own,
+                         double expected, double actual)
+{
+	if (!(r > b->ratio))
+		return false;
+	b->ratio = r;
+	b->scale = scale;
+	b->seasonal = seasonal;
+	b->own = own;
+	b->spread = false;
+	b->expected = expected;
+	b->actual = actual;
+	return true;
+}
+
+/* The fast streams (pb_detect_config.fast_window): the point (and the mean
+ * of 4) against the median of the last fast_window points. A point's
+ * deviation joins the bar at the next point, once it is known whether a
+ * change was open after it; while one is, it is held in fpend_* until the
+ * change closes (close_change keeps it unless the change was a shift). They
+ * may raise a change, not hold one open, and stay out of points whose scale
+ * uses the seasonal baseline (a daily edge is a shift every day). */
+static void fast_streams(struct pb_detector *d, uint64_t i, double floor_dev,
+                         const bool *seas_now, struct verdict *best)
+{
+	const struct pb_detect_config *cfg = &d->cfg;
+	const double fmed = sorted_quantile(d->fsorted, d->nfsorted, 0.5), own = cfg->own_bar;
+	for (uint32_t j = 0; j < cfg->fast_scales && j < d->nscales; j++) {
+		const struct scale *s = &d->sc[j];
+		struct stream *f = &d->fast[j];
+		if (d->fprev_set[j]) {
+			double *pend = d->fprev_dn[j] ? &d->fpend_dn[j] : &d->fpend_up[j];
+			if (d->open && d->fprev[j] > *pend)
+				*pend = d->fprev[j];
+			stream_add(f, d->open ? 0 : d->fprev[j], d->fprev_dn[j], d->ew_decay,
+			           d->mem_block);
+		}
+		if (i + 1 < s->k)
+			continue;
+		const double y = s->sum / s->k;
+		double dev = fabs(y - fmed);
+		if (dev < floor_dev)
+			dev = 0;
+		const bool dn = own > 0 && y < fmed;
+		d->fprev[j] = dev;
+		d->fprev_dn[j] = dn;
+		d->fprev_set[j] = true;
+		bool by_own = false;
+		double r = !d->open && !seas_now[j] && cfg->warmup <= f->count
+		                   ? stream_ratio(f, dev, dn, own, &by_own)
+		                   : 0;
+		verdict_take(best, r, j, false, by_own, fmed, y);
+	}
+}
 
 /* The spread of the last kmax points (pb_detect_config.spread): their mean
  * distance from the median, less the distance of their mean (what a level
@@ -570,6 +673,21 @@ static void close_change(struct pb_detector *d, struct pb_change *out)
 	 * away longer, or had not come back by the last point. */
 	bool back = c->end + 1 < d->n;
 	c->kind = back && c->end - c->detected < d->cfg.hold ? PB_CHANGE_SPIKE : PB_CHANGE_SHIFT;
+	/* The fast stream keeps a spike's deviations (it may recur) and forgets
+	 * a shift's (its onset is the fast median's lag). */
+	bool moved = false;
+	if (d->fsorted) {
+		const double fmed = sorted_quantile(d->fsorted, d->nfsorted, 0.5);
+		moved = c->kind == PB_CHANGE_SHIFT &&
+		        (double)c->direction * (fmed - c->expected) > fabs(c->delta) / 4;
+	}
+	for (int j = 0; j < 2; j++) {
+		if (!moved) {
+			stream_inject(&d->fast[j], d->fpend_up[j], false, d->mem_block);
+			stream_inject(&d->fast[j], d->fpend_dn[j], true, d->mem_block);
+		}
+		d->fpend_up[j] = d->fpend_dn[j] = 0;
+	}
 	*out = *c;
 	d->open = false;
 }
@@ -611,7 +729,12 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	d->times[rp] = t;
 	d->t_last = t;
 	d->n++;
-	window_update(d, v, i >= cfg->window, old);
+	sorted_update(d->sorted, &d->nsorted, v, i >= cfg->window, old);
+	if (d->fsorted) {
+		const uint32_t f = cfg->fast_window;
+		sorted_update(d->fsorted, &d->nfsorted, v, i >= f,
+		              i >= f ? d->vals[ring_back(rp, f, d->rcap)] : 0);
+	}
 
 	if (!d->period_known) {
 		if (cfg->period != 0) {
@@ -650,6 +773,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	const double own = cfg->own_bar;
 	const uint32_t P = d->period;
 	double dev_now[MAX_SCALES] = { 0 }; /* each scale's deviation from its chosen baseline */
+	bool seas_now[MAX_SCALES] = { false };
 
 	for (uint32_t j = 0; j < d->nscales; j++) {
 		struct scale *s = &d->sc[j];
@@ -730,14 +854,8 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 				r = cap;
 			s->devs[d->jpos] = sdev;
 		}
-		if (r > best.ratio) {
-			best.ratio = r;
-			best.scale = j;
-			best.seasonal = seasonal;
-			best.own = by_own;
-			best.expected = expected;
-			best.actual = y;
-		}
+		seas_now[j] = seasonal;
+		verdict_take(&best, r, j, seasonal, by_own, expected, y);
 	}
 
 	if (d->spr_abs) {
@@ -748,19 +866,16 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 			                   ? stream_ratio(&d->spread, sd, false, 0, &by_own)
 			                   : 0;
 			stream_add(&d->spread, sd, false, d->ew_decay, d->mem_block);
-			if (r > best.ratio) {
-				const uint32_t j = d->nscales - 1;
-				best.ratio = r;
-				best.scale = j;
-				best.seasonal = false;
-				best.own = false;
+			const uint32_t j = d->nscales - 1;
+			if (verdict_take(&best, r, j, false, false, med, d->sc[j].sum / d->sc[j].k)) {
 				best.spread = true;
-				best.expected = med;
-				best.actual = d->sc[j].sum / d->sc[j].k;
 				best.spread_dev = sd;
 			}
 		}
 	}
+
+	if (d->fsorted)
+		fast_streams(d, i, floor_dev, seas_now, &best);
 
 	step->ratio = best.ratio;
 	/* Follow or close the open change. */

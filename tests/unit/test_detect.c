@@ -282,6 +282,49 @@ static void t_own_bar(void)
 	free(p);
 }
 
+/* The fast stream (fast_window; NAB's rds_cpu_utilization_cc0c53): a level
+ * shift of +10 whose first point overshoots by +20, then a spike of +7 on
+ * the new level. The level streams' bars hold the overshoot; the fast
+ * stream forgets the deviations of a change that closed as a shift, so with
+ * it the spike is news. Off by default. */
+static void t_fast_window(void)
+{
+	const size_t n = 1600, at = 1000, spike = 1400;
+	struct pb_point *p = noise_series(n, 300, 100, 1, 5);
+	for (size_t i = at; i < n; i++)
+		p[i].v += i == at ? 20 : 10;
+	p[spike].v += 7;
+	struct pb_detect_config cfg;
+	pb_detect_config_init(&cfg);
+	CHECK_INT(cfg.fast_window, 0);
+	cfg.period = PB_DETECT_NO_SEASON;
+	struct pb_error err = { 0 };
+	for (int fast = 0; fast < 2; fast++) {
+		cfg.fast_window = fast ? 32 : 0;
+		struct pb_detector *d = NULL;
+		CHECK_OK(pb_detector_new(&cfg, &d, &err), &err);
+		size_t at_shift = 0, at_spike = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct pb_detect_step st;
+			CHECK_OK(pb_detector_push(d, p[i].t, p[i].v, &st, &err), &err);
+			if (st.raised && i >= at && i < at + 3)
+				at_shift++;
+			if (st.raised && i == spike) {
+				at_spike++;
+				CHECK_INT(st.change.direction, 1);
+				CHECK_NEAR(st.change.expected, 110, 1);
+			}
+		}
+		CHECK_INT(at_shift, 1);
+		CHECK_INT(at_spike, (size_t)fast);
+		pb_detector_free(d);
+	}
+	cfg.fast_window = 2;
+	CHECK_INT(pb_detect_config_check(&cfg, &err), PB_EINVAL);
+	CHECK(strstr(err.message, "fast_window") != NULL);
+	free(p);
+}
+
 /* A second, deeper drop while the first is still open (NAB's speed_7578:
  * traffic slows, then jams): with renew_ratio 1 a record in the open change's
  * direction after `hold` points raises a new change; by default only a record
@@ -1016,6 +1059,7 @@ int main(void)
 	RUN(t_renew);
 	RUN(t_own_bar);
 	RUN(t_daily_job);
+	RUN(t_fast_window);
 	RUN(t_spike);
 	RUN(t_flat_then_move);
 	RUN(t_seasonal);
