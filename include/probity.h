@@ -637,7 +637,7 @@ struct pb_detect_config {
 	                          open change's deviations only if it closes as a
 	                          spike (a shift's onset is that median's lag);
 	                          it may raise a change, not hold one open;
-	                          0 = off; 0 */
+	                          at most `window` points are used; 0 = off; 64 */
 	uint32_t fast_scales;  /* scales the fast_window test looks at, 1 or 2; 1 */
 	double min_impact;     /* report a change only when |actual - expected| >=
 	                          this, in the series' unit; 0 = no floor */
@@ -697,7 +697,8 @@ struct pb_change {
 	double pct;            /* 100 delta / |expected|; +-INFINITY when expected is 0 */
 	double ratio;          /* |delta| / largest earlier deviation on that scale
 	                          (INFINITY when there was none) */
-	double score;          /* ratio / (1 + ratio), in [0, 1] */
+	double score;          /* ratio / (1 + ratio), in [0, 1], the ratio rounded
+	                          up to a sixteenth of a doubling (4.4 %) */
 	double event_mean;     /* mean value over [start, end] */
 	size_t base_from, base_to; /* the points [base_from, base_to) behind expected:
 	                          the window, or the same span one period earlier */
@@ -725,7 +726,10 @@ void pb_detector_free(struct pb_detector *d);
 /* What one point did. */
 struct pb_detect_step {
 	double score;          /* anomaly score in [0, 1]: ratio / (1 + ratio) of the
-	                          strongest scale, 0 while a change is open */
+	                          strongest scale (its ratio rounded up to a
+	                          sixteenth of a doubling: records within 4.4 % of
+	                          each other score the same), 0 while a change is
+	                          open */
 	double ratio;          /* the strongest scale's deviation over its largest
 	                          earlier one, whatever the state (also while a
 	                          change is open, when score stays 0) */

@@ -108,6 +108,7 @@ struct pb_detector {
 	 * the largest deviations taken while the open change was open */
 	double *fsorted;
 	size_t nfsorted;
+	uint32_t fwin;       /* fast_window, at most window */
 	struct stream fast[2];
 	double fprev[2];
 	bool fprev_dn[2], fprev_set[2];
@@ -140,7 +141,7 @@ void pb_detect_config_init(struct pb_detect_config *cfg)
 	cfg->job_periods = 3;
 	cfg->job_window = 6;
 	cfg->job_share = 0.5;
-	cfg->fast_window = 0;
+	cfg->fast_window = 64;
 	cfg->fast_scales = 1;
 	cfg->min_impact = 0;
 	cfg->min_pct = 0;
@@ -191,10 +192,9 @@ enum pb_status pb_detect_config_check(const struct pb_detect_config *c, struct p
 		               PB_DETECT_MAX_PERIOD);
 	if (!(c->job_share > 0 && c->job_share <= 1))
 		return pb__err(err, PB_EINVAL, "detector job_share must be in (0, 1]");
-	if (c->fast_window != 0 && (c->fast_window < 4 || c->fast_window > c->window))
-		return pb__err(err, PB_EINVAL,
-		               "detector fast_window must be 0 or 4 to window points, not %u",
-		               c->fast_window);
+	if (c->fast_window != 0 && (c->fast_window < 4 || c->fast_window > PB_DETECT_MAX_WINDOW))
+		return pb__err(err, PB_EINVAL, "detector fast_window must be 0 or 4 to %u points, not %u",
+		               PB_DETECT_MAX_WINDOW, c->fast_window);
 	if (c->fast_scales < 1 || c->fast_scales > 2)
 		return pb__err(err, PB_EINVAL, "detector fast_scales must be 1 or 2, not %u",
 		               c->fast_scales);
@@ -255,7 +255,8 @@ enum pb_status pb_detector_new(const struct pb_detect_config *cfg, struct pb_det
 		d->spread.ew_pow = 1;
 	}
 	if (cfg->fast_window) {
-		d->fsorted = malloc(cfg->fast_window * sizeof(*d->fsorted));
+		d->fwin = cfg->fast_window < cfg->window ? cfg->fast_window : cfg->window;
+		d->fsorted = malloc(d->fwin * sizeof(*d->fsorted));
 		if (!d->fsorted)
 			goto nomem;
 		d->fast[0].ew_pow = d->fast[1].ew_pow = 1;
@@ -556,9 +557,20 @@ static double stream_ratio(const struct stream *s, double dev, bool dn, double o
 	return dev > 0 ? INFINITY : 0;
 }
 
+/* The score of a ratio: r / (1 + r), with r rounded up to a sixteenth of a
+ * doubling (4.4 %), so that a record stays above 0.5 and records within a few
+ * percent of each other score the same: they are the same news, and a
+ * threshold tuned between them (NAB's sweep did, at ratios 1.0057 and 1.0092)
+ * fits noise (docs/detection.md, "Measured on NAB"). The ratio of a change
+ * stays exact. */
+#define SCORE_STEPS 16
 static double ratio_score(double r)
 {
-	return isinf(r) ? 1.0 : r / (1 + r);
+	if (isinf(r))
+		return 1.0;
+	if (r > 0)
+		r = exp2(ceil(log2(r) * SCORE_STEPS) / SCORE_STEPS);
+	return r / (1 + r);
 }
 
 /* What the strongest scale says about the current point. */
@@ -624,6 +636,11 @@ static void fast_streams(struct pb_detector *d, uint64_t i, double floor_dev,
 		double r = !d->open && !seas_now[j] && cfg->warmup <= f->count
 		                   ? stream_ratio(f, dev, dn, own, &by_own)
 		                   : 0;
+		/* a daily job is not news here either (its mean's distance from
+		 * the level median, written by the scale loop for this point) */
+		const double cap = cfg->min_ratio < 1 ? cfg->min_ratio : 1;
+		if (r > cap && d->jcap && s->devs && job_seen(d, s, s->devs[d->jpos]))
+			r = cap;
 		verdict_take(best, r, j, false, by_own, fmed, y);
 	}
 }
@@ -731,7 +748,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	d->n++;
 	sorted_update(d->sorted, &d->nsorted, v, i >= cfg->window, old);
 	if (d->fsorted) {
-		const uint32_t f = cfg->fast_window;
+		const uint32_t f = d->fwin;
 		sorted_update(d->fsorted, &d->nfsorted, v, i >= f,
 		              i >= f ? d->vals[ring_back(rp, f, d->rcap)] : 0);
 	}

@@ -119,7 +119,10 @@ static void t_level_shift(void)
 		CHECK_NEAR(c->delta, c->actual - c->expected, 1e-9);
 		CHECK_NEAR(c->pct, 100 * c->delta / c->expected, 1e-9);
 		CHECK(c->ratio > 1);
-		CHECK_NEAR(c->score, c->ratio / (1 + c->ratio), 1e-12);
+		/* the score's ratio is rounded up to a sixteenth of a doubling */
+		const double q = exp2(ceil(log2(c->ratio) * 16) / 16);
+		CHECK(q >= c->ratio && q < c->ratio * exp2(1.0 / 16));
+		CHECK_NEAR(c->score, q / (1 + q), 1e-12);
 		CHECK(c->end > at + 100); /* it stayed away */
 		CHECK_NEAR(c->event_mean, 140, 1);
 		CHECK_INT(c->base_to, at);
@@ -286,7 +289,9 @@ static void t_own_bar(void)
  * shift of +10 whose first point overshoots by +20, then a spike of +7 on
  * the new level. The level streams' bars hold the overshoot; the fast
  * stream forgets the deviations of a change that closed as a shift, so with
- * it the spike is news. Off by default. */
+ * it (the default, 64 points; 32 here) the spike is news. A fast window
+ * longer than the level window is cut to it, so that --window 8 still works
+ * with the default. */
 static void t_fast_window(void)
 {
 	const size_t n = 1600, at = 1000, spike = 1400;
@@ -296,7 +301,7 @@ static void t_fast_window(void)
 	p[spike].v += 7;
 	struct pb_detect_config cfg;
 	pb_detect_config_init(&cfg);
-	CHECK_INT(cfg.fast_window, 0);
+	CHECK_INT(cfg.fast_window, 64);
 	cfg.period = PB_DETECT_NO_SEASON;
 	struct pb_error err = { 0 };
 	for (int fast = 0; fast < 2; fast++) {
@@ -322,6 +327,16 @@ static void t_fast_window(void)
 	cfg.fast_window = 2;
 	CHECK_INT(pb_detect_config_check(&cfg, &err), PB_EINVAL);
 	CHECK(strstr(err.message, "fast_window") != NULL);
+	/* longer than the level window: cut to it, the detector runs */
+	pb_detect_config_init(&cfg);
+	cfg.window = 8;
+	struct pb_detector *d = NULL;
+	CHECK_OK(pb_detector_new(&cfg, &d, &err), &err);
+	for (size_t i = 0; i < 200; i++) {
+		struct pb_detect_step st;
+		CHECK_OK(pb_detector_push(d, p[i].t, p[i].v, &st, &err), &err);
+	}
+	pb_detector_free(d);
 	free(p);
 }
 
