@@ -27,8 +27,9 @@ static const char usage_text[] =
 	"\n"
 	"Each change is reported with its start, the point that raised it, its kind\n"
 	"(spike: back within a few points; shift: the level stayed), the expected\n"
-	"value (median of the recent window, or of the same time in the last periods\n"
-	"when the series is seasonal) against the actual one, and its size. One shift\n"
+	"value (median of the recent window; of the same time in the last periods\n"
+	"when the series is seasonal; 'fast': of the last 64 points, for a spike on a\n"
+	"level that moved recently) against the actual one, and its size. One shift\n"
 	"raises one change. docs/detection.md explains the method and its settings.\n"
 	"\n"
 	"options:\n"
@@ -197,8 +198,14 @@ static void explain_change(const struct pb_detect_config *cfg, const struct pb_c
 	if (x->seasonal)
 		snprintf(base, sizeof(base), "the median of the same point in the last 3 periods of %u",
 		         x->period);
+	else if (x->fast)
+		snprintf(base, sizeof(base), "the median of the last %u points",
+		         cfg->fast_window < cfg->window ? cfg->fast_window : cfg->window);
 	else
 		snprintf(base, sizeof(base), "the median of the last %u points", cfg->window);
+	/* the fast stream's bar leaves out the onsets of level shifts */
+	const char *bar = x->fast ? "against that median, level shifts' onsets left out"
+	                          : "on that scale";
 	double largest = isfinite(x->ratio) && x->ratio > 0 ? fabs(x->delta) / x->ratio : 0;
 	if (x->spread && isfinite(x->ratio))
 		snprintf(buf, cap,
@@ -217,20 +224,20 @@ static void explain_change(const struct pb_detect_config *cfg, const struct pb_c
 	else if (isfinite(x->ratio) && x->own_direction)
 		snprintf(buf, cap,
 		         "%s: raised on %s: the mean of the last %u point%s was %.6g %s %s "
-		         "(%.6g), %.3g times %.3g times the largest %s of the last %u points on that "
-		         "scale (%.6g; %s larger); threshold %.3g times",
+		         "(%.6g), %.3g times %.3g times the largest %s of the last %u points %s "
+		         "(%.6g; %s larger); threshold %.3g times",
 		         ts, td, x->scale, x->scale == 1 ? "" : "s", fabs(x->delta),
 		         x->direction > 0 ? "above" : "below", base, x->expected, x->ratio, cfg->own_bar,
-		         x->direction > 0 ? "rise" : "drop", cfg->memory,
+		         x->direction > 0 ? "rise" : "drop", cfg->memory, bar,
 		         cfg->own_bar > 0 ? largest / cfg->own_bar : 0,
 		         x->direction > 0 ? "drops were" : "rises were", cfg->min_ratio);
 	else if (isfinite(x->ratio))
 		snprintf(buf, cap,
 		         "%s: raised on %s: the mean of the last %u point%s was %.6g away from %s "
-		         "(%.6g), %.3g times the largest deviation of the last %u points on that "
-		         "scale (%.6g); threshold %.3g times",
+		         "(%.6g), %.3g times the largest deviation of the last %u points %s "
+		         "(%.6g); threshold %.3g times",
 		         ts, td, x->scale, x->scale == 1 ? "" : "s", fabs(x->delta), base, x->expected,
-		         x->ratio, cfg->memory, largest, cfg->min_ratio);
+		         x->ratio, cfg->memory, bar, largest, cfg->min_ratio);
 	else
 		snprintf(buf, cap,
 		         "%s: raised on %s: the mean of the last %u point%s moved %.6g from %s "
@@ -544,6 +551,8 @@ static void changes_json(const struct pb_series_table *tab, const struct pb_chan
 		json_object_set_new(o, "scale", json_integer(x->scale));
 		if (x->own_direction) /* against the records of its own direction */
 			json_object_set_new(o, "own_direction", json_true());
+		if (x->fast) /* against the median of the last fast_window points */
+			json_object_set_new(o, "fast", json_true());
 		if (x->spread) { /* raised by the spread, not by the mean */
 			json_object_set_new(o, "spread", json_true());
 			json_object_set_new(o, "spread_dev", json_real(x->spread_dev));
@@ -601,7 +610,7 @@ static void changes_text(const struct detect_args *a, const struct pb_series_tab
 		if (x->seasonal)
 			snprintf(base, sizeof(base), "seasonal/%u", x->period);
 		else
-			snprintf(base, sizeof(base), "level");
+			snprintf(base, sizeof(base), x->fast ? "fast" : "level");
 		bool has_driver = d->component != SIZE_MAX;
 		if (has_driver)
 			snprintf(share, sizeof(share), "%.0f%%", 100 * d->share);

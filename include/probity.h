@@ -706,6 +706,9 @@ struct pb_change {
 	                          deviation in the change's direction
 	                          (pb_detect_config.own_bar), which was lower than
 	                          the largest of both directions */
+	bool fast;             /* raised by the fast stream: expected is the median
+	                          of the last min(fast_window, window) points
+	                          (pb_detect_config.fast_window) */
 	bool spread;           /* raised by the spread of the last `scale` points
 	                          (pb_detect_config.spread), not by their mean:
 	                          ratio is spread_dev against the largest earlier */

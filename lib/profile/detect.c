@@ -580,6 +580,7 @@ struct verdict {
 	bool seasonal;
 	bool spread;        /* the spread of the longest scale, not a mean */
 	bool own;           /* against own_bar times its direction's record */
+	bool fast;          /* the fast stream's */
 	double expected, actual;
 	double spread_dev;
 };
@@ -595,6 +596,7 @@ static bool verdict_take(struct verdict *b, double r, uint32_t scale, bool seaso
 	b->seasonal = seasonal;
 	b->own = own;
 	b->spread = false;
+	b->fast = false;
 	b->expected = expected;
 	b->actual = actual;
 	return true;
@@ -641,7 +643,10 @@ static void fast_streams(struct pb_detector *d, uint64_t i, double floor_dev,
 		const double cap = cfg->min_ratio < 1 ? cfg->min_ratio : 1;
 		if (r > cap && d->jcap && s->devs && job_seen(d, s, s->devs[d->jpos]))
 			r = cap;
-		verdict_take(best, r, j, false, by_own, fmed, y);
+		/* only what the scales do not see already: a change the level
+		 * or seasonal streams raise is theirs (and says so) */
+		if (!(best->ratio > cfg->min_ratio) && verdict_take(best, r, j, false, by_own, fmed, y))
+			best->fast = true;
 	}
 }
 
@@ -786,7 +791,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	const double med = window_quantile(d, 0.5);
 	const double iqr = window_quantile(d, 0.75) - window_quantile(d, 0.25);
 	const double floor_dev = cfg->noise_floor * iqr;
-	struct verdict best = { 0, 0, false, false, false, 0, 0, 0 };
+	struct verdict best = { 0 };
 	const double own = cfg->own_bar;
 	const uint32_t P = d->period;
 	double dev_now[MAX_SCALES] = { 0 }; /* each scale's deviation from its chosen baseline */
@@ -984,13 +989,15 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 	c->ratio = best.ratio;
 	c->own_direction = best.own;
 	c->spread = best.spread;
+	c->fast = best.fast;
 	c->spread_dev = best.spread_dev;
 	c->score = ratio_score(best.ratio);
 	if (best.seasonal) {
 		c->base_from = c->start - P;
 		c->base_to = (size_t)i + 1 - P;
 	} else {
-		c->base_from = c->start > cfg->window ? c->start - cfg->window : 0;
+		const size_t w = best.fast ? d->fwin : cfg->window;
+		c->base_from = c->start > w ? c->start - w : 0;
 		c->base_to = c->start;
 	}
 	d->ev_sum = 0;
