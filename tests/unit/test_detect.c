@@ -49,6 +49,14 @@ static size_t detect(const struct pb_detect_config *cfg, const struct pb_point *
 	return nc;
 }
 
+/* cfg is refused, and the message names the setting */
+static void refused(const struct pb_detect_config *cfg, const char *field)
+{
+	struct pb_error err = { 0 };
+	CHECK_INT(pb_detect_config_check(cfg, &err), PB_EINVAL);
+	CHECK(strstr(err.message, field) != NULL);
+}
+
 static void t_config(void)
 {
 	struct pb_detect_config c;
@@ -280,8 +288,7 @@ static void t_own_bar(void)
 		pb_detector_free(d);
 	}
 	cfg.own_bar = 0.5;
-	CHECK_INT(pb_detect_config_check(&cfg, &err), PB_EINVAL);
-	CHECK(strstr(err.message, "own_bar") != NULL);
+	refused(&cfg, "own_bar");
 	free(p);
 }
 
@@ -325,8 +332,7 @@ static void t_fast_window(void)
 		pb_detector_free(d);
 	}
 	cfg.fast_window = 2;
-	CHECK_INT(pb_detect_config_check(&cfg, &err), PB_EINVAL);
-	CHECK(strstr(err.message, "fast_window") != NULL);
+	refused(&cfg, "fast_window");
 	/* longer than the level window: cut to it, the detector runs */
 	pb_detect_config_init(&cfg);
 	cfg.window = 8;
@@ -381,8 +387,7 @@ static void t_renew(void)
 		pb_detector_free(d);
 	}
 	cfg.renew_ratio = 0.5;
-	CHECK_INT(pb_detect_config_check(&cfg, &err), PB_EINVAL);
-	CHECK(strstr(err.message, "renew_ratio") != NULL);
+	refused(&cfg, "renew_ratio");
 	free(p);
 }
 
@@ -427,8 +432,7 @@ static void t_daily_job(void)
 		pb_detector_free(d);
 	}
 	cfg.job_share = 0;
-	CHECK_INT(pb_detect_config_check(&cfg, &err), PB_EINVAL);
-	CHECK(strstr(err.message, "job_share") != NULL);
+	refused(&cfg, "job_share");
 	free(p);
 }
 
