@@ -357,6 +357,18 @@ static inline size_t ring_back(size_t pos, size_t k, size_t cap)
 	return pos >= k ? pos - k : pos + cap - k;
 }
 
+/* Point i's place in a ring of cap (i % cap), kept without a division once
+ * set. */
+static void ring_step(size_t *pos, bool *set, uint64_t i, size_t cap)
+{
+	if (*set) {
+		*pos = *pos + 1 == cap ? 0 : *pos + 1;
+	} else {
+		*pos = (size_t)(i % cap);
+		*set = true;
+	}
+}
+
 static double val_at(const struct pb_detector *d, uint64_t i)
 {
 	return d->vals[i % d->rcap];
@@ -478,46 +490,23 @@ static bool job_seen(const struct pb_detector *d, const struct scale *s, double 
 	return true;
 }
 
+/* r cut to a plain tie (min(1, min_ratio): no record) when it is a record of
+ * a daily job on scale s (sdev: its mean's signed distance from the level
+ * median at this point). */
+static double job_cut(const struct pb_detector *d, const struct scale *s, double r, double sdev)
+{
+	const double cap = d->cfg.min_ratio < 1 ? d->cfg.min_ratio : 1;
+	return d->jcap && s->devs && r > cap && job_seen(d, s, sdev) ? cap : r;
+}
+
 /* Bias-corrected typical deviation of a stream (before adding the current one). */
 static double typical(const struct stream *s)
 {
 	return s->count ? s->ew / (1 - s->ew_pow) : 0;
 }
 
-static void stream_add(struct stream *s, double dev, bool dn, double ew_decay, uint64_t mem_block)
-{
-	if (!mem_block) {
-		double *m = dn ? &s->max_dn : &s->max_dev;
-		if (dev > *m)
-			*m = dev;
-	} else {
-		double *cur = dn ? &s->cur_dn : &s->cur_max;
-		if (dev > *cur)
-			*cur = dev;
-		if (++s->in_cur == mem_block) {
-			s->block_max[s->nblocks % MEM_BLOCKS] = s->cur_max;
-			s->block_dn[s->nblocks % MEM_BLOCKS] = s->cur_dn;
-			s->nblocks++;
-			s->cur_max = s->cur_dn = 0;
-			s->in_cur = 0;
-			s->full_max = s->full_dn = 0;
-			for (uint64_t b = 0; b < MEM_BLOCKS && b < s->nblocks; b++) {
-				if (s->block_max[b] > s->full_max)
-					s->full_max = s->block_max[b];
-				if (s->block_dn[b] > s->full_dn)
-					s->full_dn = s->block_dn[b];
-			}
-		}
-		s->max_dev = s->full_max > s->cur_max ? s->full_max : s->cur_max;
-		s->max_dn = s->full_dn > s->cur_dn ? s->full_dn : s->cur_dn;
-	}
-	s->ew = s->ew * ew_decay + (1 - ew_decay) * dev;
-	s->ew_pow *= ew_decay;
-	s->count++;
-}
-
-/* Counts dev into the stream's largest deviations without a new point (the
- * fast stream's deviations of a change that closed as a spike). */
+/* Counts dev into the stream's largest deviations (without a new point: so
+ * too the fast stream's deviations of a change that closed as a spike). */
 static void stream_inject(struct stream *s, double dev, bool dn, uint64_t mem_block)
 {
 	if (!mem_block) {
@@ -531,6 +520,32 @@ static void stream_inject(struct stream *s, double dev, bool dn, uint64_t mem_bl
 		*cur = dev;
 	s->max_dev = s->full_max > s->cur_max ? s->full_max : s->cur_max;
 	s->max_dn = s->full_dn > s->cur_dn ? s->full_dn : s->cur_dn;
+}
+
+/* A new point's deviation: counted as above, and the block it ends rolls
+ * into the ring of block maxima. */
+static void stream_add(struct stream *s, double dev, bool dn, double ew_decay, uint64_t mem_block)
+{
+	stream_inject(s, dev, dn, mem_block);
+	if (mem_block && ++s->in_cur == mem_block) {
+		s->block_max[s->nblocks % MEM_BLOCKS] = s->cur_max;
+		s->block_dn[s->nblocks % MEM_BLOCKS] = s->cur_dn;
+		s->nblocks++;
+		s->cur_max = s->cur_dn = 0;
+		s->in_cur = 0;
+		s->full_max = s->full_dn = 0;
+		for (uint64_t b = 0; b < MEM_BLOCKS && b < s->nblocks; b++) {
+			if (s->block_max[b] > s->full_max)
+				s->full_max = s->block_max[b];
+			if (s->block_dn[b] > s->full_dn)
+				s->full_dn = s->block_dn[b];
+		}
+		s->max_dev = s->full_max;
+		s->max_dn = s->full_dn;
+	}
+	s->ew = s->ew * ew_decay + (1 - ew_decay) * dev;
+	s->ew_pow *= ew_decay;
+	s->count++;
 }
 
 /* The bar a deviation in direction dn must beat: the largest earlier one of
@@ -640,9 +655,8 @@ static void fast_streams(struct pb_detector *d, uint64_t i, double floor_dev,
 		                   : 0;
 		/* a daily job is not news here either (its mean's distance from
 		 * the level median, written by the scale loop for this point) */
-		const double cap = cfg->min_ratio < 1 ? cfg->min_ratio : 1;
-		if (r > cap && d->jcap && s->devs && job_seen(d, s, s->devs[d->jpos]))
-			r = cap;
+		if (d->jcap && s->devs)
+			r = job_cut(d, s, r, s->devs[d->jpos]);
 		/* only what the scales do not see already: a change the level
 		 * or seasonal streams raise is theirs (and says so) */
 		if (!(best->ratio > cfg->min_ratio) && verdict_take(best, r, j, false, by_own, fmed, y))
@@ -772,22 +786,10 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 		}
 	}
 
-	if (d->mcap) { /* i % mcap, kept without a division */
-		if (d->mpos_set) {
-			d->mpos = d->mpos + 1 == d->mcap ? 0 : d->mpos + 1;
-		} else {
-			d->mpos = (size_t)(i % d->mcap);
-			d->mpos_set = true;
-		}
-	}
-	if (d->jcap) {
-		if (d->jpos_set) {
-			d->jpos = d->jpos + 1 == d->jcap ? 0 : d->jpos + 1;
-		} else {
-			d->jpos = (size_t)(i % d->jcap);
-			d->jpos_set = true;
-		}
-	}
+	if (d->mcap)
+		ring_step(&d->mpos, &d->mpos_set, i, d->mcap);
+	if (d->jcap)
+		ring_step(&d->jpos, &d->jpos_set, i, d->jcap);
 	const double med = window_quantile(d, 0.5);
 	const double iqr = window_quantile(d, 0.75) - window_quantile(d, 0.25);
 	const double floor_dev = cfg->noise_floor * iqr;
@@ -871,9 +873,7 @@ enum pb_status pb_detector_push(struct pb_detector *d, int64_t t, double v,
 			/* a record (level or seasonal) while this mean stands where it
 			 * stood near this time on each of the last days: the daily job */
 			const double sdev = fabs(y - med) < floor_dev ? 0 : y - med;
-			const double cap = cfg->min_ratio < 1 ? cfg->min_ratio : 1;
-			if (r > cap && job_seen(d, s, sdev))
-				r = cap;
+			r = job_cut(d, s, r, sdev);
 			s->devs[d->jpos] = sdev;
 		}
 		seas_now[j] = seasonal;
