@@ -262,13 +262,6 @@ out:
 	return rc;
 }
 
-/* --trace NAME: for each file whose name contains NAME, what the detector did
- * around its windows (docs/detection.md, "where the misses are"): the
- * windows, every change raised and closed, every row scoring at or above thr
- * with the NAB value of a detection there, and per window the largest ratio
- * any scale reached inside it (also while a change was open), with the point's
- * scale-1 deviation against the largest one in the `memory` points before it
- * (the row that set the point scale's bar). */
 static void fmt_time(int64_t t, char *buf, size_t cap)
 {
 	time_t tt = (time_t)t;
@@ -277,6 +270,13 @@ static void fmt_time(int64_t t, char *buf, size_t cap)
 	strftime(buf, cap, "%Y-%m-%d %H:%M", &tm);
 }
 
+/* --trace NAME: for each file whose name contains NAME, what the detector did
+ * around its windows (docs/detection.md, "where the misses are"): the
+ * windows, every change raised and closed, every row scoring at or above thr
+ * with the NAB value of a detection there, and per window the largest ratio
+ * any scale reached inside it (also while a change was open), with the point's
+ * scale-1 deviation against the largest one in the `memory` points before it
+ * (the row that set the point scale's bar). */
 static int trace_file(const struct nab_file *f, const struct pb_point *pts,
                       const struct pb_detect_config *cfg, double thr)
 {
@@ -319,10 +319,12 @@ static int trace_file(const struct nab_file *f, const struct pb_point *pts,
 			const struct pb_change *c = &st.change;
 			cur = ++nraised;
 			fmt_time(pts[i].t, tb, sizeof(tb));
-			printf("  raised #%ld at row %zu (%s): start %zu, scale %u, %s%s, ratio %.3f, "
+			printf("  raised #%ld at row %zu (%s): start %zu, scale %u, %s%s%s, ratio %.3f, "
 			       "expected %.4g, actual %.4g, %s\n",
-			       cur, i, tb, c->start, c->scale, c->seasonal ? "seasonal" : "level",
-			       c->spread ? " spread" : "", c->ratio, c->expected, c->actual,
+			       cur, i, tb, c->start, c->scale,
+			       c->seasonal ? "seasonal" : c->fast ? "fast" : "level",
+			       c->spread ? " spread" : "", c->own_direction ? " own direction" : "",
+			       c->ratio, c->expected, c->actual,
 			       c->direction > 0 ? "up" : "down");
 		}
 		open_id[i] = cur > 0 && !st.raised ? cur : -1;
